@@ -1,0 +1,183 @@
+"""Repository of annotations, their replies, resolutions and uploaded evidence, plus full-text search.
+
+Listing is keyset-paginated on the immutable (created_at, id) key, newest first, so paging
+while rows are inserted or edited neither skips nor repeats a row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from sqlite_utils import Database
+
+from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, update_fields
+from workbench.domain.records import Annotation, Reply, Resolution
+
+_ANN = columns(Annotation)
+_REPLY = columns(Reply)
+_RES = columns(Resolution)
+_ANN_FIELDS = [f.name for f in dataclasses.fields(Annotation)]
+_STYLES_AT = _ANN_FIELDS.index("computed_styles")
+_AUTOFIX_AT = _ANN_FIELDS.index("auto_fix")
+
+
+def _annotation(*row: object) -> Annotation:
+    values = list(row)
+    values[_AUTOFIX_AT] = bool(values[_AUTOFIX_AT])
+    values[_STYLES_AT] = json_load(values[_STYLES_AT])  # type: ignore[arg-type]
+    return Annotation(*values)  # type: ignore[arg-type]
+
+
+def _annotation_row(ann: Annotation) -> tuple:
+    values = [getattr(ann, name) for name in _ANN_FIELDS]
+    values[_AUTOFIX_AT] = int(bool(values[_AUTOFIX_AT]))
+    values[_STYLES_AT] = json_dump(values[_STYLES_AT])
+    return tuple(values)
+
+
+_INSERT_ANN = f"INSERT INTO annotations ({_ANN}) VALUES ({', '.join('?' for _ in _ANN_FIELDS)})"
+
+
+def add_annotation(db: Database, ann: Annotation) -> None:
+    db.execute(_INSERT_ANN, _annotation_row(ann))
+
+
+def add_annotations(db: Database, anns: Iterable[Annotation]) -> int:
+    """Bulk insert in the caller's transaction: one executemany, the fastest path SQLite has."""
+    cur = db.conn.executemany(_INSERT_ANN, (_annotation_row(a) for a in anns))
+    return cur.rowcount
+
+
+def get_annotation(db: Database, workspace_id: str, annotation_id: str) -> Annotation | None:
+    return fetch_one(
+        db, _annotation, f"SELECT {_ANN} FROM annotations WHERE id = ? AND workspace_id = ?", [annotation_id, workspace_id]
+    )
+
+
+def get_annotations(db: Database, workspace_id: str, ids: Sequence[str]) -> list[Annotation]:
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
+    return fetch_all(
+        db, _annotation, f"SELECT {_ANN} FROM annotations WHERE workspace_id = ? AND id IN ({marks})", [workspace_id, *ids]
+    )
+
+
+def update_annotation(db: Database, annotation_id: str, values: dict[str, object]) -> None:
+    update_fields(db, "annotations", "id", annotation_id, values)
+
+
+def list_page(
+    db: Database,
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    after: tuple[int, str] | None = None,
+    limit: int = 50,
+) -> list[Annotation]:
+    """Up to ``limit`` annotations after the keyset position ``after`` (newest first)."""
+    where = ["site_id = ?"]
+    params: list[object] = [site_id]
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    if since_ms is not None:
+        where.append("updated_at >= ?")
+        params.append(since_ms)
+    if auto_fix is not None:
+        where.append("auto_fix = ?")
+        params.append(int(auto_fix))
+    if after is not None:
+        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
+        params.extend([after[0], after[0], after[1]])
+    sql = f"SELECT {_ANN} FROM annotations WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
+    params.append(limit)
+    return fetch_all(db, _annotation, sql, params)
+
+
+def search_ids(db: Database, workspace_id: str, query: str, limit: int = 500) -> list[str]:
+    """Annotation ids whose body, summary or replies match an FTS5 query (best first)."""
+    rows = db.execute(
+        """
+        SELECT a.id FROM annotations_fts f JOIN annotations a ON a.rowid = f.rowid
+        WHERE annotations_fts MATCH ? AND a.workspace_id = ?
+        UNION
+        SELECT r.annotation_id FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid
+        WHERE replies_fts MATCH ? AND r.workspace_id = ?
+        LIMIT ?
+        """,
+        [query, workspace_id, query, workspace_id, limit],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+# -- replies -------------------------------------------------------------------------------
+def add_reply(db: Database, reply: Reply) -> None:
+    insert(db, "replies", reply)
+
+
+def list_replies(db: Database, annotation_id: str) -> list[Reply]:
+    return fetch_all(db, Reply, f"SELECT {_REPLY} FROM replies WHERE annotation_id = ? ORDER BY created_at, id", [annotation_id])
+
+
+# -- resolutions ---------------------------------------------------------------------------
+def add_resolution(db: Database, res: Resolution) -> None:
+    insert(db, "resolutions", res)
+
+
+def get_resolution(db: Database, resolution_id: str) -> Resolution | None:
+    return fetch_one(db, Resolution, f"SELECT {_RES} FROM resolutions WHERE id = ?", [resolution_id])
+
+
+def list_resolutions(db: Database, annotation_id: str) -> list[Resolution]:
+    return fetch_all(
+        db, Resolution, f"SELECT {_RES} FROM resolutions WHERE annotation_id = ? ORDER BY created_at, id", [annotation_id]
+    )
+
+
+def pending_notifications(db: Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT id FROM resolutions WHERE notification_status = 'pending' ORDER BY created_at")]
+
+
+def set_notification(db: Database, resolution_id: str, status: str, at: int) -> None:
+    db.execute(
+        "UPDATE resolutions SET notification_status = ?, notified_at = ? WHERE id = ?", [status, at, resolution_id]
+    )
+
+
+# -- uploaded evidence ---------------------------------------------------------------------
+def add_upload(
+    db: Database, *, key: str, workspace_id: str, annotation_id: str, kind: str, content_type: str, size: int, sha256: str, at: int
+) -> None:
+    db.execute(
+        "INSERT INTO uploads(key, workspace_id, annotation_id, kind, content_type, size, sha256, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET size = excluded.size, "
+        "sha256 = excluded.sha256, content_type = excluded.content_type, created_at = excluded.created_at",
+        [key, workspace_id, annotation_id, kind, content_type, size, sha256, at],
+    )
+
+
+def upload_exists(db: Database, key: str, annotation_id: str) -> bool:
+    return db.execute("SELECT 1 FROM uploads WHERE key = ? AND annotation_id = ?", [key, annotation_id]).fetchone() is not None
+
+
+def get_upload(db: Database, key: str) -> dict | None:
+    row = db.execute(
+        "SELECT key, workspace_id, annotation_id, kind, content_type, size, sha256 FROM uploads WHERE key = ?", [key]
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["key", "workspace_id", "annotation_id", "kind", "content_type", "size", "sha256"], row, strict=True))
+
+
+def count_by_status(db: Database, site_id: str) -> dict[str, int]:
+    return dict(db.execute("SELECT status, count(*) FROM annotations WHERE site_id = ? GROUP BY status", [site_id]).fetchall())
+
+

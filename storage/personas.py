@@ -1,0 +1,61 @@
+"""Repository of personas (the seeded defaults and a workspace's customs), in the documented order."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlite_utils import Database
+
+from storage.rows import columns, fetch_all, fetch_one, json_dump, json_load, update_fields
+from workbench.domain.records import Persona
+
+_P = columns(Persona)
+_FIELDS = [f.name for f in dataclasses.fields(Persona)]
+# "Ordered: category asc, defaults before customs in a category, name asc."
+_ORDER = "ORDER BY category, is_default DESC, name COLLATE NOCASE, name, id"
+
+
+def _persona(*row: object) -> Persona:
+    p = Persona(*row)  # type: ignore[arg-type]
+    p.focus = json_load(p.focus) or []  # type: ignore[arg-type]
+    p.is_default = bool(p.is_default)
+    return p
+
+
+def _row(p: Persona) -> list[object]:
+    values = [getattr(p, n) for n in _FIELDS]
+    values[_FIELDS.index("focus")] = json_dump(list(p.focus))
+    values[_FIELDS.index("is_default")] = int(p.is_default)
+    return values
+
+
+def add_personas(db: Database, personas: list[Persona]) -> None:
+    db.conn.executemany(f"INSERT INTO personas ({_P}) VALUES ({', '.join('?' for _ in _FIELDS)})", [_row(p) for p in personas])
+
+
+def get_persona(db: Database, workspace_id: str, persona_id: str) -> Persona | None:
+    return fetch_one(db, _persona, f"SELECT {_P} FROM personas WHERE id = ? AND workspace_id = ?", [persona_id, workspace_id])
+
+
+def get_by_slug(db: Database, workspace_id: str, slug: str) -> Persona | None:
+    return fetch_one(db, _persona, f"SELECT {_P} FROM personas WHERE slug = ? AND workspace_id = ?", [slug, workspace_id])
+
+
+def list_personas(db: Database, workspace_id: str, category: str | None = None) -> list[Persona]:
+    if category is None:
+        return fetch_all(db, _persona, f"SELECT {_P} FROM personas WHERE workspace_id = ? {_ORDER}", [workspace_id])
+    return fetch_all(
+        db, _persona, f"SELECT {_P} FROM personas WHERE workspace_id = ? AND category = ? {_ORDER}", [workspace_id, category]
+    )
+
+
+def update_persona(db: Database, persona_id: str, values: dict[str, object]) -> None:
+    if "focus" in values:
+        values = {**values, "focus": json_dump(list(values["focus"]))}  # type: ignore[arg-type]
+    if "is_default" in values:
+        values = {**values, "is_default": int(bool(values["is_default"]))}
+    update_fields(db, "personas", "id", persona_id, values)
+
+
+def delete_persona(db: Database, persona_id: str) -> None:
+    db.execute("DELETE FROM personas WHERE id = ?", [persona_id])

@@ -1,0 +1,57 @@
+"""Row ↔ record mapping shared by the repositories: column lists derived from the dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import orjson
+from sqlite_utils import Database
+
+T = TypeVar("T")
+
+
+def columns(cls: type, prefix: str = "") -> str:
+    """The SELECT list for a record class, in field order, so ``cls(*row)`` builds it."""
+    return ", ".join(f"{prefix}{f.name}" for f in dataclasses.fields(cls))
+
+
+def fetch_one(db: Database, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> T | None:
+    row = db.execute(sql, params).fetchone()
+    return None if row is None else cls(*row)
+
+
+def fetch_all(db: Database, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+    return [cls(*row) for row in db.execute(sql, params).fetchall()]
+
+
+def insert(db: Database, table: str, record: Any, encode: dict[str, Callable[[Any], Any]] | None = None) -> None:
+    """INSERT a record's fields as a row (``encode`` maps fields needing conversion)."""
+    values = dataclasses.asdict(record)
+    for name, fn in (encode or {}).items():
+        values[name] = fn(values[name])
+    names = list(values)
+    db.execute(
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        [values[n] for n in names],
+    )
+
+
+def update_fields(db: Database, table: str, key: str, key_value: Any, values: dict[str, Any]) -> None:
+    if not values:
+        return
+    sets = ", ".join(f"{name} = ?" for name in values)
+    db.execute(f"UPDATE {table} SET {sets} WHERE {key} = ?", [*values.values(), key_value])
+
+
+def json_dump(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode("utf-8")
+
+
+def json_load(value: str | None) -> Any:
+    return None if value is None else orjson.loads(value)
+
+
+def placeholders(items: Iterable[Any]) -> str:
+    return ", ".join("?" for _ in items)

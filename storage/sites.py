@@ -1,0 +1,65 @@
+"""Repository of sites (with their widget and MCP secrets) and their stakeholders."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
+from workbench.domain.records import Site, Stakeholder
+
+_SITE = columns(Site)
+_SH = columns(Stakeholder)
+
+
+def add_site(db: Database, site: Site) -> None:
+    insert(db, "sites", site)
+
+
+def get_site(db: Database, workspace_id: str, site_id: str) -> Site | None:
+    return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE id = ? AND workspace_id = ?", [site_id, workspace_id])
+
+
+def get_site_any(db: Database, site_id: str) -> Site | None:
+    return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE id = ?", [site_id])
+
+
+def site_by_mcp_hash(db: Database, mcp_token_hash: str) -> Site | None:
+    return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE mcp_token_hash = ?", [mcp_token_hash])
+
+
+def site_by_widget_token(db: Database, widget_token: str) -> Site | None:
+    return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE widget_token = ?", [widget_token])
+
+
+def list_sites(db: Database, workspace_id: str) -> list[Site]:
+    return fetch_all(db, Site, f"SELECT {_SITE} FROM sites WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
+
+
+def update_site(db: Database, site_id: str, **values: object) -> None:
+    update_fields(db, "sites", "id", site_id, values)
+
+
+def add_stakeholder(db: Database, sh: Stakeholder) -> None:
+    insert(db, "stakeholders", sh)
+
+
+def get_stakeholder(db: Database, site_id: str, token: str) -> Stakeholder | None:
+    return fetch_one(
+        db,
+        Stakeholder,
+        f"SELECT {_SH} FROM stakeholders WHERE token = ? AND site_id = ? AND revoked_at IS NULL",
+        [token, site_id],
+    )
+
+
+def list_stakeholders(db: Database, site_id: str) -> list[Stakeholder]:
+    return fetch_all(
+        db,
+        Stakeholder,
+        f"SELECT {_SH} FROM stakeholders WHERE site_id = ? AND revoked_at IS NULL ORDER BY created_at, token",
+        [site_id],
+    )
+
+
+def update_stakeholder(db: Database, token: str, **values: object) -> None:
+    update_fields(db, "stakeholders", "token", token, values)

@@ -1,0 +1,111 @@
+"""The ``workbench`` command line: the entry point and its sub-commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from workbench.cli.options import DataDir, JsonFlag, open_workbench
+
+app = typer.Typer(
+    help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+console = Console(stderr=True)
+
+
+class _RedactSecrets(logging.Filter):
+    """Access logs must not carry MCP tokens (in the path) or upload signatures (in the query)."""
+
+    _mcp = re.compile(r"/mcp/[^/\s\"]+")
+    _query = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+    def _clean(self, text: str) -> str:
+        return self._query.sub("?…", self._mcp.sub("/mcp/<redacted>", text))
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 11001,
+    demo: Annotated[bool, typer.Option("--demo", help="Fill an empty store with demo data first")] = False,
+    token_limit: Annotated[int, typer.Option(help="Requests per window per credential", min=1)] = 600,
+    ip_limit: Annotated[int, typer.Option(help="Requests per window per client IP", min=1)] = 30,
+    window: Annotated[int, typer.Option(help="Rate-limit window in seconds", min=1)] = 60,
+    limit_loopback: Annotated[bool, typer.Option("--limit-loopback", help="Apply the per-IP bucket to loopback clients too")] = False,
+    public_url: Annotated[str | None, typer.Option(help="Base URL put in presigned upload links [default: the request's]")] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the documented APIs over the local store (default http://localhost:11001)."""
+    import uvicorn
+
+    from workbench.server.app import create_app
+    from workbench.server.settings import ServerSettings
+    from workbench.services.demo import load_demo
+
+    wb = open_workbench(data_dir)
+    if demo:
+        result = load_demo(wb)
+        if result.get("loaded"):
+            console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
+    settings = ServerSettings(
+        token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url
+    )
+    logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
+    console.print(f"Store: {wb.store.path}")
+    console.print(f"Docs:  http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/docs")
+    console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
+    uvicorn.run(create_app(wb, settings), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    annotations: Annotated[int, typer.Option(help="How many annotations to generate", min=1, max=1_000_000)] = 320,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fill the store with realistic demo data (once; a second run changes nothing)."""
+    from workbench.services.demo import load_demo
+
+    wb = open_workbench(data_dir)
+    with console.status("Generating demo data…"):
+        result = load_demo(wb, annotations=annotations)
+    if as_json:
+        typer.echo(json.dumps(result))
+    elif result.get("loaded"):
+        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, {result['resolutions']} resolutions on {result['sites']} sites.")
+    else:
+        console.print(f"Nothing to do: {result['reason']}.")
+
+
+@admin.command()
+def bootstrap(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Create (once) a workspace, its OWNER, a site, and print working credentials."""
+    from workbench.services.bootstrap import bootstrap as run_bootstrap
+
+    wb = open_workbench(data_dir)
+    creds = run_bootstrap(wb)
+    if as_json:
+        typer.echo(json.dumps(creds, indent=2))
+        return
+    console.print("[bold]Credentials[/] (API tokens are shown once; run again for new ones):")
+    for key, value in creds.items():
+        typer.echo(f"{key:>22}  {value}")
+
+
+def run() -> None:
+    app()

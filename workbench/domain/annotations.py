@@ -1,0 +1,228 @@
+"""Annotations: the status taxonomy, kinds, request models and the rules on submissions and resolutions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from workbench.domain.errors import Invalid
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ACK = "ack"
+    TRIAGED = "triaged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    WONT_FIX = "won_t_fix"
+    DUPLICATE = "duplicate"
+
+
+# The taxonomy's closed states: a triager's inbox shows the others.
+OPEN_STATUSES = (Status.NEW, Status.ACK, Status.TRIAGED, Status.IN_PROGRESS)
+CLOSED_STATUSES = (Status.RESOLVED, Status.WONT_FIX, Status.DUPLICATE)
+
+StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
+
+
+class Kind(StrEnum):
+    """What the submitter says the annotation is about (the widget's picker)."""
+
+    BUG = "bug"
+    DESIGN = "design"
+    COPY = "copy"
+    ACCESSIBILITY = "accessibility"
+    PERFORMANCE = "performance"
+    QUESTION = "question"
+    IDEA = "idea"
+    PRAISE = "praise"
+
+
+KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
+
+
+def parse_status(value: str) -> Status:
+    """The document: "Unknown status values 400 at request validation"."""
+    try:
+        return Status(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Status)
+        raise Invalid(f"Unknown status '{value}'; expected one of: {allowed}") from None
+
+
+def parse_kind(value: str) -> Kind:
+    try:
+        return Kind(value)
+    except ValueError:
+        allowed = ", ".join(k.value for k in Kind)
+        raise Invalid(f"Unknown kind '{value}'; expected one of: {allowed}") from None
+
+
+class AutoFixDefault(StrEnum):
+    """A stakeholder's widget toggle: hidden (never), shown off, or shown on."""
+
+    NEVER = "never"
+    OPTIONAL_OFF = "optional_off"
+    OPTIONAL_ON = "optional_on"
+
+
+def effective_auto_fix(requested: bool | None, stakeholder_default: AutoFixDefault | None) -> bool:
+    """Whether a submission authorises unattended change.
+
+    Anonymous submitters (no stakeholder) always land false, whatever the client sent. A
+    stakeholder whose toggle is ``never`` cannot authorise; otherwise the request decides,
+    and an absent value takes the toggle's initial state.
+    """
+    if stakeholder_default is None or stakeholder_default is AutoFixDefault.NEVER:
+        return False
+    if requested is None:
+        return stakeholder_default is AutoFixDefault.OPTIONAL_ON
+    return bool(requested)
+
+
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+
+
+class AnnotationPatch(BaseModel):
+    """PATCH /api/v1/annotations/{id}: {status?, summary?, assignee_id?}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: StatusLiteral | None = None
+    summary: ShortText | None = None
+    assignee_id: str | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AnnotationPatch:
+        if not self.model_fields_set:
+            raise ValueError("at least one of status, summary, assignee_id is required")
+        return self
+
+
+class ReplyCreate(BaseModel):
+    """POST /api/v1/annotations/{id}/replies: {body, author_name?}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: Body
+    author_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+
+
+EXPLANATION_MAX_BYTES = 4096
+
+
+class ResolutionCreate(BaseModel):
+    """POST …/resolutions: {before_key?, after_key?, diff_url?, explanation?}; at least one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    before_key: Annotated[str, StringConstraints(max_length=500)] | None = None
+    after_key: Annotated[str, StringConstraints(max_length=500)] | None = None
+    diff_url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    explanation: str | None = None
+
+
+def check_resolution(res: ResolutionCreate) -> None:
+    """The document's rules: one field at least, https:// diff URLs, explanation ≤ 4 KB."""
+    if not any((res.before_key, res.after_key, res.diff_url, res.explanation)):
+        raise Invalid("At least one of before_key, after_key, diff_url, explanation is required")
+    if res.diff_url is not None and not _is_https_url(res.diff_url):
+        raise Invalid("diff_url must be an https:// URL")
+    if res.explanation is not None and len(res.explanation.encode("utf-8")) > EXPLANATION_MAX_BYTES:
+        raise Invalid(f"explanation is capped at 4 KB ({EXPLANATION_MAX_BYTES} bytes)")
+
+
+def _is_https_url(value: str) -> bool:
+    if not value.startswith("https://"):
+        return False
+    rest = value[len("https://") :]
+    host = rest.split("/", 1)[0]
+    return bool(host) and " " not in value
+
+
+class UploadKind(StrEnum):
+    BEFORE = "before"
+    AFTER = "after"
+
+
+ALLOWED_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+class UploadUrlRequest(BaseModel):
+    """POST …/resolutions/upload-url: {kind: "before"|"after", content_type}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["before", "after"]
+    content_type: Literal["image/png", "image/jpeg", "image/webp", "image/gif"] = "image/png"
+
+
+class WidgetAnnotationCreate(BaseModel):
+    """Extension: what the widget posts for a page visitor's annotation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
+    selector: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    kind: KindLiteral = "bug"
+    body: Body
+    auto_fix: bool | None = None
+    submitter_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    submitter_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    screenshot: Annotated[str, StringConstraints(max_length=MAX_UPLOAD_BYTES * 2)] | None = Field(
+        default=None, description="Optional PNG/JPEG screenshot as a data: URL (base64)."
+    )
+    computed_styles: dict[str, Annotated[str, StringConstraints(max_length=500)]] | None = Field(
+        default=None, max_length=200
+    )
+
+    @field_validator("submitter_email")
+    @classmethod
+    def _email_shape(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if "@" not in v or v.startswith("@") or v.endswith("@"):
+            raise ValueError("not an email address")
+        return v
+
+
+class StakeholderCreate(BaseModel):
+    """POST /api/widget/sites/{id}/stakeholders: {name?, email?, auto_fix_default?}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    auto_fix_default: Literal["never", "optional_off", "optional_on"] = "never"
+
+    @field_validator("email")
+    @classmethod
+    def _email_shape(cls, v: str | None) -> str | None:
+        return WidgetAnnotationCreate._email_shape(v)
+
+
+class StakeholderUpdate(StakeholderCreate):
+    """PATCH …/stakeholders/{token}: same fields, all optional, at least one."""
+
+    auto_fix_default: Literal["never", "optional_off", "optional_on"] | None = None  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> StakeholderUpdate:
+        if not self.model_fields_set:
+            raise ValueError("at least one of name, email, auto_fix_default is required")
+        return self
+
+
+class RunPersonasRequest(BaseModel):
+    """POST …/run-personas: {persona_ids: [...]}; omitted or empty picks by relevance."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    persona_ids: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(default=None, max_length=60)
+
+
+DEFAULT_PERSONA_RUN = 3  # how many personas a run without persona_ids asks

@@ -1,0 +1,49 @@
+"""Identifiers and time: time-ordered ids and the one wire format for timestamps.
+
+Timestamps are stored as integer epoch milliseconds (UTC) and shown as ISO-8601 with
+milliseconds and ``Z``, the format the documents use ("2024-06-15T10:30:00.000Z").
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+
+
+def now_ms() -> int:
+    """The current time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def new_id(at_ms: int | None = None) -> str:
+    """A UUIDv7 string: sortable by creation time, unguessable in its low 74 bits."""
+    ms = now_ms() if at_ms is None else at_ms
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76  # version 7
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62  # RFC 4122 variant
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Epoch ms → "YYYY-MM-DDTHH:MM:SS.mmmZ" (None stays None)."""
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def to_ms(dt: datetime) -> int:
+    """An aware (or naive-as-UTC) datetime → epoch ms."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """Epoch ms → aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

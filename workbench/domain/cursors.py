@@ -1,0 +1,51 @@
+"""Opaque pagination cursors: the last row's sort key plus an HMAC, bound to the query's filters.
+
+A cursor decodes only with the server's secret; a changed byte, a cursor from another
+listing or one whose filters differ is refused (the document: "A tampered cursor 400s").
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+
+from workbench.domain.errors import Invalid
+
+_SIG_BYTES = 16
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_cursor(secret: bytes, scope: str, key: list) -> str:
+    """Sign ``key`` (a JSON-able sort key) for ``scope`` (the listing and its filters)."""
+    payload = json.dumps(key, separators=(",", ":")).encode("utf-8")
+    sig = hmac.new(secret, scope.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+    return _b64(payload) + "." + _b64(sig)
+
+
+def decode_cursor(secret: bytes, scope: str, cursor: str) -> list:
+    """The sort key inside a cursor this server issued for this scope; Invalid otherwise."""
+    try:
+        payload_part, sig_part = cursor.split(".", 1)
+        payload = _unb64(payload_part)
+        sig = _unb64(sig_part)
+    except (ValueError, UnicodeEncodeError):
+        raise Invalid("Invalid cursor") from None
+    expected = hmac.new(secret, scope.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
+    if not hmac.compare_digest(sig, expected):
+        raise Invalid("Invalid cursor")
+    try:
+        key = json.loads(payload)
+    except ValueError:
+        raise Invalid("Invalid cursor") from None
+    if not isinstance(key, list):
+        raise Invalid("Invalid cursor")
+    return key

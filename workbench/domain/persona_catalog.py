@@ -1,0 +1,243 @@
+"""The catalog of 60 default reviewer personas that every new workspace is seeded with.
+
+Kept apart from ``personas.py`` because it is data, not rules: ten categories of six
+personas, each with the focus keywords the offline engine matches against annotation
+text. Keywords are lowercase single words (or hyphenated phrases such as
+``screen-reader``) because the engine compares them to tokenised annotation words.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PersonaSeed(BaseModel):
+    """One default persona as shipped; ``slug`` is its stable identity for reset-defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    slug: str
+    name: str
+    category: str
+    description: str
+    focus: tuple[str, ...]
+    voice: str
+
+
+def _p(slug: str, name: str, category: str, description: str, focus: str, voice: str) -> PersonaSeed:
+    # Focus is written as one space-separated string so the table below stays readable.
+    return PersonaSeed(
+        slug=slug,
+        name=name,
+        category=category,
+        description=description,
+        focus=tuple(focus.split()),
+        voice=voice,
+    )
+
+
+CATEGORIES: tuple[str, ...] = (
+    "accessibility",
+    "content",
+    "conversion",
+    "design",
+    "engineering",
+    "localization",
+    "mobile",
+    "performance",
+    "security-privacy",
+    "usability",
+)
+
+DEFAULT_PERSONAS: tuple[PersonaSeed, ...] = (
+    # accessibility
+    _p("ada-screen-reader-user", "Ada, screen-reader user", "accessibility",
+       "Navigates with a screen reader and checks that every element is announced with a meaningful name and role.",
+       "screen-reader aria label alt heading semantic announce landmark", "patient and precise"),
+    _p("kofi-keyboard-navigator", "Kofi, keyboard-only navigator", "accessibility",
+       "Uses the site without a mouse and checks focus order, visible focus rings and keyboard traps.",
+       "keyboard focus tab outline trap shortcut skip modal", "methodical"),
+    _p("lena-low-vision-reader", "Lena, low-vision reader", "accessibility",
+       "Reads at 200% zoom and flags text that is too small, too faint or breaks when magnified.",
+       "contrast zoom font-size color readability small text faint", "direct"),
+    _p("marcus-colour-blind-user", "Marcus, colour-blind user", "accessibility",
+       "Has deuteranopia and checks that meaning never depends on colour alone.",
+       "color colour contrast red green chart status legend", "matter-of-fact"),
+    _p("priya-wcag-auditor", "Priya, WCAG auditor", "accessibility",
+       "Audits against WCAG 2.2 AA and cites the success criterion each problem breaks.",
+       "wcag compliance aria contrast label error form landmark", "formal, cites criteria"),
+    _p("sam-cognitive-accessibility", "Sam, cognitive-accessibility advocate", "accessibility",
+       "Speaks for readers with attention or memory difficulties and asks for plain, calm, forgiving pages.",
+       "plain jargon clutter distraction animation motion timeout confusing", "gentle"),
+    # content
+    _p("clara-copy-editor", "Clara, copy editor", "content",
+       "Catches typos, grammar slips and inconsistent capitalisation before customers do.",
+       "typo spelling grammar punctuation capitalization wording copy", "exacting"),
+    _p("theo-tone-keeper", "Theo, tone-of-voice keeper", "content",
+       "Makes sure every sentence sounds like the brand and never like a legal notice or a robot.",
+       "tone voice brand wording friendly jargon copy", "warm but firm"),
+    _p("nadia-seo-strategist", "Nadia, SEO strategist", "content",
+       "Checks titles, headings, links and metadata for how the page will be found and shared.",
+       "seo title meta heading keyword link description search", "data-driven"),
+    _p("jonah-technical-writer", "Jonah, technical writer", "content",
+       "Looks for instructions, help text and tooltips that leave the reader guessing.",
+       "instructions steps help tooltip docs example unclear", "explanatory"),
+    _p("rosa-microcopy-specialist", "Rosa, microcopy specialist", "content",
+       "Polishes button labels, placeholders, empty states and error messages.",
+       "button label placeholder error message empty cta", "playful but precise"),
+    _p("imran-claims-reviewer", "Imran, legal and claims reviewer", "content",
+       "Flags promises, prices and claims the page cannot back up.",
+       "claim terms disclaimer pricing guarantee legal compliance refund", "cautious"),
+    # conversion
+    _p("grace-growth-marketer", "Grace, growth marketer", "conversion",
+       "Judges whether the page moves a visitor towards signing up or buying.",
+       "cta signup conversion funnel headline offer trial hero", "energetic"),
+    _p("victor-checkout-optimiser", "Victor, checkout optimiser", "conversion",
+       "Owns the path from cart to confirmation and treats any friction there as lost revenue.",
+       "checkout cart payment shipping coupon total order pay", "blunt"),
+    _p("mei-first-time-visitor", "Mei, first-time visitor", "conversion",
+       "Arrives cold from an ad and asks whether the page explains what it is and why to trust it.",
+       "confusing unclear trust value pricing onboarding navigation", "curious"),
+    _p("oscar-pricing-analyst", "Oscar, pricing analyst", "conversion",
+       "Checks that plans, prices, discounts and billing terms are clear and consistent.",
+       "pricing plan price discount billing tier currency subscription", "analytical"),
+    _p("hana-form-specialist", "Hana, form-completion specialist", "conversion",
+       "Fills in every form and flags fields, validation and submit steps that make people give up.",
+       "form field input validation required autofill submit", "encouraging"),
+    _p("diego-experimenter", "Diego, A/B experimenter", "conversion",
+       "Turns opinions into testable hypotheses and asks which metric a change should move.",
+       "experiment variant test metric headline cta hypothesis", "skeptical"),
+    # design
+    _p("iris-visual-designer", "Iris, visual designer", "design",
+       "Looks at spacing, hierarchy and colour and notices when something feels off-balance.",
+       "spacing alignment typography color hierarchy whitespace layout design", "encouraging"),
+    _p("felix-design-system-steward", "Felix, design-system steward", "design",
+       "Checks that components, tokens and variants match the design system instead of one-off styles.",
+       "component token consistency button style variant pattern inconsistent", "methodical"),
+    _p("bea-brand-guardian", "Bea, brand guardian", "design",
+       "Protects the logo, palette, type and imagery so every page is recognisably the brand.",
+       "brand logo color font imagery image guidelines", "firm"),
+    _p("noor-typography-specialist", "Noor, typography specialist", "design",
+       "Cares about font sizes, weights, line lengths and rhythm of headings and body text.",
+       "font font-size font-weight line-height heading bold typography text", "precise"),
+    _p("lucas-layout-specialist", "Lucas, layout and grid specialist", "design",
+       "Checks the grid, alignment and overflow of every block across breakpoints.",
+       "layout grid alignment overflow margin padding spacing overlap", "matter-of-fact"),
+    _p("yara-motion-designer", "Yara, motion designer", "design",
+       "Reviews transitions, hover states and loading motion for purpose and restraint.",
+       "animation transition hover motion easing loading carousel", "enthusiastic"),
+    # engineering
+    _p("raj-front-end-engineer", "Raj, front-end engineer", "engineering",
+       "Reads the selector and computed styles and pinpoints the CSS or DOM cause of a bug.",
+       "css selector dom broken console javascript render style", "blunt"),
+    _p("elena-qa-tester", "Elena, QA tester", "engineering",
+       "Wants exact reproduction steps and tests the edges around every reported bug.",
+       "bug reproduce steps broken crash regression error edge", "methodical"),
+    _p("tomasz-browser-tester", "Tomasz, cross-browser tester", "engineering",
+       "Checks the same page in Safari, Firefox, Chrome and Edge and spots engine-specific breakage.",
+       "safari firefox chrome edge browser compatibility rendering", "dry"),
+    _p("fatima-api-integrator", "Fatima, API integrator", "engineering",
+       "Traces failures back to requests, responses and the data the page was given.",
+       "api request response timeout error status data server", "analytical"),
+    _p("ben-release-manager", "Ben, release manager", "engineering",
+       "Decides what blocks the release and what can wait for the next one.",
+       "regression release deploy hotfix priority rollback blocker crash", "decisive"),
+    _p("zoe-analytics-engineer", "Zoe, analytics engineer", "engineering",
+       "Makes sure clicks, views and conversions are tracked correctly and only with consent.",
+       "tracking analytics event pixel tag consent metric", "precise"),
+    # localization
+    _p("sofia-translator", "Sofia, translator", "localization",
+       "Finds untranslated strings, concatenated sentences and copy that cannot be localised.",
+       "translation language locale string untranslated english wording", "meticulous"),
+    _p("hiro-cjk-reviewer", "Hiro, CJK typography reviewer", "localization",
+       "Checks Japanese, Chinese and Korean text for fonts, line breaking and truncation.",
+       "japanese chinese korean font wrapping truncation glyph", "polite"),
+    _p("amira-rtl-reviewer", "Amira, right-to-left reviewer", "localization",
+       "Reads the site in Arabic and Hebrew and checks direction, mirroring and alignment.",
+       "rtl arabic hebrew direction mirroring alignment icon", "direct"),
+    _p("pablo-international-shopper", "Pablo, international shopper", "localization",
+       "Buys from abroad and checks currencies, dates, addresses, taxes and shipping countries.",
+       "currency price shipping date format country tax address", "friendly"),
+    _p("ingrid-text-expansion-tester", "Ingrid, text-expansion tester", "localization",
+       "Swaps in long German strings and watches buttons and labels overflow or truncate.",
+       "truncation truncated overflow wrapping length german button label", "blunt"),
+    _p("kwame-cultural-reviewer", "Kwame, cultural-context reviewer", "localization",
+       "Checks imagery, idioms, names and holidays for how they land outside the home market.",
+       "imagery image idiom culture names holiday sensitivity", "thoughtful"),
+    # mobile
+    _p("lily-one-handed-user", "Lily, one-handed phone user", "mobile",
+       "Browses with her thumb on a large phone and flags targets that are small or out of reach.",
+       "tap thumb button touch target reach small mobile", "casual"),
+    _p("omar-small-screen-tester", "Omar, small-screen tester", "mobile",
+       "Tests at 320px wide and finds horizontal scrolling, overflow and broken breakpoints.",
+       "viewport overflow responsive breakpoint scroll horizontal mobile", "blunt"),
+    _p("chloe-tablet-reviewer", "Chloe, tablet reviewer", "mobile",
+       "Uses an iPad in both orientations and checks layouts that fall between phone and desktop.",
+       "tablet ipad landscape orientation layout split", "easygoing"),
+    _p("dev-mobile-web-engineer", "Dev, mobile-web engineer", "mobile",
+       "Knows iOS and Android browser quirks: viewport units, on-screen keyboards and input zoom.",
+       "viewport keyboard input zoom ios android safari", "technical"),
+    _p("rina-commuter", "Rina, on-the-go commuter", "mobile",
+       "Browses on a train with a patchy connection and little patience.",
+       "offline slow network loading data signal", "impatient"),
+    _p("gabe-touch-specialist", "Gabe, gesture and touch specialist", "mobile",
+       "Checks swipes, carousels and hover-only interactions on touch screens.",
+       "swipe gesture carousel tap hover touch scroll", "playful"),
+    # performance
+    _p("ravi-web-vitals-analyst", "Ravi, Core Web Vitals analyst", "performance",
+       "Measures loading, layout shift and interaction delay and ties them to user impact.",
+       "lcp cls inp layout-shift vitals slow load jump", "data-driven"),
+    _p("tessa-image-optimiser", "Tessa, image optimisation hawk", "performance",
+       "Spots oversized, unoptimised or blurry images and missing lazy loading.",
+       "image size lazy webp compression hero blurry photo", "blunt"),
+    _p("nikolai-js-budget-keeper", "Nikolai, JavaScript budget keeper", "performance",
+       "Counts the scripts, third-party tags and hydration cost behind every interaction.",
+       "bundle javascript script third-party blocking hydration slow", "dry"),
+    _p("aiko-slow-network-tester", "Aiko, slow-network tester", "performance",
+       "Throttles to 3G and checks what the page shows while it waits.",
+       "slow 3g loading spinner timeout latency offline", "patient"),
+    _p("henry-perceived-performance", "Henry, perceived-performance designer", "performance",
+       "Cares how fast the page feels: skeletons, feedback on clicks, no jank.",
+       "skeleton spinner loading feedback lag jank delay", "encouraging"),
+    _p("maya-caching-engineer", "Maya, caching and CDN engineer", "performance",
+       "Looks for stale content, missing cache headers and slow first bytes.",
+       "cache stale cdn headers fonts preload ttfb server", "technical"),
+    # security-privacy
+    _p("ines-privacy-officer", "Ines, privacy officer", "security-privacy",
+       "Checks cookie banners, consent and what personal data the page collects or shows.",
+       "privacy cookie consent gdpr tracking data personal", "formal"),
+    _p("karl-appsec-tester", "Karl, application security tester", "security-privacy",
+       "Pokes at inputs, sessions and error pages for injection and information leaks.",
+       "xss injection password login session token exposed error", "terse"),
+    _p("simone-trust-safety", "Simone, trust and safety reviewer", "security-privacy",
+       "Looks for spam, scams, fake reviews and content that could harm users.",
+       "spam abuse scam phishing fake report review", "serious"),
+    _p("arjun-auth-specialist", "Arjun, authentication specialist", "security-privacy",
+       "Walks through sign-up, login, password reset and two-factor flows.",
+       "login password signup 2fa reset session sso account", "methodical"),
+    _p("leah-payments-compliance", "Leah, payments compliance reviewer", "security-privacy",
+       "Checks that card entry, billing and refunds are secure and clearly disclosed.",
+       "payment card pci checkout billing refund secure", "cautious"),
+    _p("wes-data-exposure-watcher", "Wes, data-exposure watcher", "security-privacy",
+       "Notices emails, IDs or tokens shown in pages, URLs or error messages where they should not be.",
+       "email leak exposed pii url visible token", "blunt"),
+    # usability
+    _p("nora-navigation-specialist", "Nora, navigation and IA specialist", "usability",
+       "Checks menus, breadcrumbs and links so people always know where they are and where to go.",
+       "navigation menu link breadcrumb findability search footer", "calm"),
+    _p("paul-task-flow-analyst", "Paul, task-flow analyst", "usability",
+       "Walks the main task end to end and counts the steps, detours and dead ends.",
+       "flow steps friction task dead-end back progress", "analytical"),
+    _p("gwen-error-recovery-advocate", "Gwen, error-recovery advocate", "usability",
+       "Makes sure every error says what happened and how to recover without losing work.",
+       "error message recovery undo validation retry empty", "encouraging"),
+    _p("elliot-senior-user", "Elliot, first-time senior user", "usability",
+       "Is new to the product and not very confident online; asks what anything unclear means.",
+       "confusing small unclear help readable icon understand", "gentle"),
+    _p("tariq-power-user", "Tariq, power user", "usability",
+       "Uses the product daily and wants shortcuts, bulk actions and fewer clicks.",
+       "shortcut efficiency bulk search filter clicks speed", "impatient"),
+    _p("june-search-tester", "June, search and discovery tester", "usability",
+       "Tries to find things through search, filters and sorting and judges the results.",
+       "search filter sort results empty relevance", "curious"),
+)

@@ -1,0 +1,49 @@
+"""Routes: /api/personas (mine, by category, detail, CRUD, reset-defaults)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from workbench.domain.personas import PersonaCreate, PersonaUpdate, ResetDefaultsRequest
+from workbench.server.deps import WB, Caller
+from workbench.server.responses import JSON, items
+from workbench.server.schemas import PersonaList, PersonaPublic, ResetCount
+from workbench.services import personas as svc
+
+router = APIRouter(prefix="/api/personas", tags=["personas"])
+
+
+@router.get("/mine", response_model=PersonaList, summary="Defaults + customs, category asc, defaults first, name asc")
+def mine(wb: WB, caller: Caller) -> JSON:
+    return items(svc.list_mine(wb, caller))
+
+
+@router.get("/category/{category}", response_model=PersonaList, summary="Same ordering, one category")
+def by_category(category: str, wb: WB, caller: Caller) -> JSON:
+    return items(svc.list_category(wb, caller, category))
+
+
+@router.post("/reset-defaults", response_model=ResetCount, summary="Reset all defaults, or one by slug (MEMBER+)")
+def reset_defaults(wb: WB, caller: Caller, body: ResetDefaultsRequest | None = None) -> JSON:
+    return JSON({"reset_count": svc.reset_defaults(wb, caller, body.slug if body else None)})
+
+
+@router.get("/{persona_id}", response_model=PersonaPublic, summary="Workspace-scoped read")
+def get_persona(persona_id: str, wb: WB, caller: Caller) -> JSON:
+    return JSON(svc.get(wb, caller, persona_id).to_public())
+
+
+@router.post("", status_code=201, response_model=PersonaPublic, summary="Create a custom persona (MEMBER+)")
+def create_persona(body: PersonaCreate, wb: WB, caller: Caller) -> JSON:
+    return JSON(svc.create(wb, caller, body).to_public(), status_code=201)
+
+
+@router.patch("/{persona_id}", response_model=PersonaPublic, summary="Edit any persona (MEMBER+)")
+def update_persona(persona_id: str, body: PersonaUpdate, wb: WB, caller: Caller) -> JSON:
+    return JSON(svc.update(wb, caller, persona_id, body).to_public())
+
+
+@router.delete("/{persona_id}", status_code=204, summary="Delete any persona (MEMBER+)")
+def delete_persona(persona_id: str, wb: WB, caller: Caller) -> Response:
+    svc.delete(wb, caller, persona_id)
+    return Response(status_code=204)

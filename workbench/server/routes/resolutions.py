@@ -1,0 +1,70 @@
+"""Routes: resolution evidence (presigned upload URL and its PUT), create and list resolutions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest
+from workbench.domain.errors import Invalid
+from workbench.server.deps import WB, Caller
+from workbench.server.responses import JSON, items
+from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
+from workbench.services import resolutions as svc
+
+router = APIRouter(tags=["resolutions"])
+
+
+@router.post(
+    "/api/v1/annotations/{annotation_id}/resolutions/upload-url",
+    response_model=UploadUrl,
+    summary="Presign a before/after screenshot upload (MEMBER+)",
+)
+def upload_url(annotation_id: str, body: UploadUrlRequest, request: Request, wb: WB, caller: Caller) -> JSON:
+    base = request.app.state.settings.public_url or str(request.base_url)
+    return JSON(svc.upload_url(wb, caller, annotation_id, body, base))
+
+
+@router.put(
+    "/uploads/{key:path}",
+    response_model=UploadReceipt,
+    summary="Extension: the target of a presigned upload URL (no bearer; the signature authorises)",
+    tags=["extensions"],
+)
+async def put_upload(
+    key: str,
+    request: Request,
+    wb: WB,
+    expires: Annotated[str | None, Query()] = None,
+    signature: Annotated[str | None, Query()] = None,
+    content_type: Annotated[str | None, Header()] = None,
+) -> JSON:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+        raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    receipt = await run_in_threadpool(svc.receive_upload, wb, key, expires, signature, content_type, bytes(data))
+    return JSON(receipt)
+
+
+@router.post(
+    "/api/v1/annotations/{annotation_id}/resolutions",
+    status_code=201,
+    response_model=ResolutionPublic,
+    summary="Attach a resolution (MEMBER+); notifies the submitter asynchronously",
+)
+def create_resolution(annotation_id: str, body: ResolutionCreate, background: BackgroundTasks, wb: WB, caller: Caller) -> JSON:
+    res = svc.create(wb, caller, annotation_id, body)
+    background.add_task(svc.deliver, wb, res.id)
+    return JSON(res.to_public(), status_code=201)
+
+
+@router.get("/api/v1/annotations/{annotation_id}/resolutions", response_model=ResolutionList, summary="Resolutions, oldest first")
+def list_resolutions(annotation_id: str, wb: WB, caller: Caller) -> JSON:
+    return items(svc.list_for(wb, caller, annotation_id))

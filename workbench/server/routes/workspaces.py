@@ -1,0 +1,40 @@
+"""Routes: API tokens (session only) and, as an extension, workspace soft-delete and restore."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from workbench.domain.tokens import TokenCreate
+from workbench.server.deps import WB, Caller, CallerEvenIfDeleted
+from workbench.server.responses import JSON, items
+from workbench.server.schemas import ApiTokenCreated, ApiTokenList, WorkspacePublic
+from workbench.services import accounts as svc
+
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["api tokens"])
+
+
+@router.post("/api-tokens", status_code=201, response_model=ApiTokenCreated, summary="Mint a token (OWNER session); plaintext shown once")
+def mint(workspace_id: str, body: TokenCreate, wb: WB, caller: Caller) -> JSON:
+    token, plaintext = svc.mint_token(wb, caller, workspace_id, body)
+    return JSON({**token.to_public(), "token": plaintext}, status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api-tokens", response_model=ApiTokenList, summary="OWNER sees all; others only their own")
+def list_tokens(workspace_id: str, wb: WB, caller: Caller) -> JSON:
+    return items(svc.list_tokens(wb, caller, workspace_id))
+
+
+@router.delete("/api-tokens/{token_id}", status_code=204, summary="Revoke (immediate)")
+def revoke(workspace_id: str, token_id: str, wb: WB, caller: Caller) -> Response:
+    svc.revoke_token(wb, caller, workspace_id, token_id)
+    return Response(status_code=204)
+
+
+@router.delete("", response_model=WorkspacePublic, summary="Extension: soft-delete the workspace (OWNER session)", tags=["extensions"])
+def delete_workspace(workspace_id: str, wb: WB, caller: Caller) -> JSON:
+    return JSON(svc.delete_workspace(wb, caller, workspace_id).to_public())
+
+
+@router.post("/restore", response_model=WorkspacePublic, summary="Extension: restore a soft-deleted workspace (OWNER session)", tags=["extensions"])
+def restore_workspace(workspace_id: str, wb: WB, caller: CallerEvenIfDeleted) -> JSON:
+    return JSON(svc.restore_workspace(wb, caller, workspace_id).to_public())

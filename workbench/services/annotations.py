@@ -1,0 +1,343 @@
+"""Use cases of annotations: list and read, triage (PATCH), replies, markdown, widget submissions, personas."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import accounts as accounts_repo
+from storage import annotations as repo
+from storage import audit as audit_repo
+from storage import personas as personas_repo
+from storage import sites as sites_repo
+from workbench.domain import markdown
+from workbench.domain.annotations import (
+    DEFAULT_PERSONA_RUN,
+    AnnotationPatch,
+    AutoFixDefault,
+    ReplyCreate,
+    RunPersonasRequest,
+    Status,
+    WidgetAnnotationCreate,
+    effective_auto_fix,
+    parse_kind,
+    parse_status,
+)
+from workbench.domain.clock import new_id
+from workbench.domain.cursors import decode_cursor, encode_cursor
+from workbench.domain.errors import Invalid, NotFound, PreconditionFailed, Unauthenticated
+from workbench.domain.records import Annotation, Persona, Reply, Site
+from workbench.domain.roles import Principal, Role, require_role
+from workbench.engine.base import AnnotationBrief, PersonaBrief
+from workbench.services.context import Workbench
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[Annotation]
+    next_cursor: str | None
+
+
+def load(db: Database, principal: Principal, annotation_id: str) -> Annotation:
+    """An annotation the caller may see; anything else (other workspace, other site for MCP) is 404."""
+    ann = repo.get_annotation(db, principal.workspace_id, annotation_id)
+    if ann is None or (principal.site_id is not None and ann.site_id != principal.site_id):
+        raise NotFound("Annotation not found")
+    return ann
+
+
+def _site(db: Database, principal: Principal, site_id: str) -> Site:
+    site = sites_repo.get_site(db, principal.workspace_id, site_id)
+    if site is None or (principal.site_id is not None and principal.site_id != site_id):
+        raise NotFound("Site not found")
+    return site
+
+
+def list_annotations(
+    wb: Workbench,
+    principal: Principal,
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page:
+    """One page, newest first; ``next_cursor`` is None on the last page."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
+    if status is not None:
+        status = parse_status(status).value
+    if kind is not None:
+        kind = parse_kind(kind).value
+    if since_ms is not None and since_ms < 0:
+        raise Invalid("since must be a non-negative epoch-milliseconds integer")
+    db = wb.store.db
+    _site(db, principal, site_id)
+    # The cursor is bound to the listing and its filters: reusing it elsewhere is tampering.
+    scope = f"annotations|{site_id}|{status}|{kind}|{since_ms}|{auto_fix}"
+    after = None
+    if cursor:
+        key = decode_cursor(wb.secret, scope, cursor)
+        if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+            raise Invalid("Invalid cursor")
+        after = (key[0], key[1])
+    rows = repo.list_page(
+        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit + 1
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(wb.secret, scope, [last.created_at, last.id])
+    return Page(rows, next_cursor)
+
+
+def detail(wb: Workbench, principal: Principal, annotation_id: str) -> dict[str, Any]:
+    """The annotation with its replies and resolutions (the document's detail shape)."""
+    with wb.store.read() as db:
+        ann = load(db, principal, annotation_id)
+        replies = repo.list_replies(db, ann.id)
+        resolutions = repo.list_resolutions(db, ann.id)
+    out = ann.to_public()
+    out["replies"] = [r.to_public() for r in replies]
+    out["resolutions"] = [r.to_public() for r in resolutions]
+    return out
+
+
+def get(wb: Workbench, principal: Principal, annotation_id: str) -> Annotation:
+    return load(wb.store.db, principal, annotation_id)
+
+
+def patch(
+    wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch, *, if_version: int | None = None
+) -> Annotation:
+    """Triage: status, summary, assignee. ``if_version`` makes it a compare-and-set (If-Match)."""
+    require_role(principal, Role.GUEST)
+    fields = req.model_dump(exclude_unset=True)
+    if "status" in fields and fields["status"] is not None:
+        fields["status"] = parse_status(fields["status"]).value
+    elif "status" in fields:
+        raise Invalid("status cannot be null")
+    now = wb.clock()
+    with wb.store.write() as db:
+        ann = load(db, principal, annotation_id)
+        if if_version is not None and ann.version != if_version:
+            raise PreconditionFailed(f"Annotation changed (version {ann.version}, expected {if_version})")
+        if fields.get("assignee_id") is not None and accounts_repo.membership_role(
+            db, principal.workspace_id, fields["assignee_id"]
+        ) is None:
+            raise Invalid("assignee_id is not a member of this workspace")
+        changes = {k: [getattr(ann, k), v] for k, v in fields.items() if getattr(ann, k) != v}
+        if changes:
+            values = {k: v[1] for k, v in changes.items()}
+            values.update(updated_at=max(now, ann.updated_at + 1), version=ann.version + 1)
+            repo.update_annotation(db, ann.id, values)
+            wb.audit(db, principal, "annotation.update", "annotation", ann.id, {"changes": changes}, at=now)
+            for k, v in values.items():
+                setattr(ann, k, v)
+    return ann
+
+
+def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate) -> Reply:
+    """A reply on the thread; token and MCP callers write as the agent."""
+    now = wb.clock()
+    if principal.is_agent:
+        kind, name = "agent", req.author_name or principal.display_name or "agent"
+    else:
+        kind, name = "user", req.author_name or principal.display_name or "user"
+    with wb.store.write() as db:
+        ann = load(db, principal, annotation_id)
+        r = Reply(
+            id=new_id(now),
+            annotation_id=ann.id,
+            workspace_id=ann.workspace_id,
+            author_kind=kind,
+            author_id=principal.actor_id,
+            author_name=name,
+            body=req.body,
+            persona_id=None,
+            created_at=now,
+        )
+        repo.add_reply(db, r)
+        _touch(db, ann, now)
+        wb.audit(db, principal, "annotation.reply", "annotation", ann.id, {"reply_id": r.id}, at=now)
+    return r
+
+
+def _touch(db: Database, ann: Annotation, now: int) -> None:
+    # A thread change is a change of the annotation for incremental pulls (`since`).
+    repo.update_annotation(db, ann.id, {"updated_at": max(now, ann.updated_at + 1)})
+
+
+def render_markdown(wb: Workbench, principal: Principal, annotation_id: str) -> str:
+    with wb.store.read() as db:
+        ann = load(db, principal, annotation_id)
+        site = sites_repo.get_site(db, principal.workspace_id, ann.site_id)
+        replies = repo.list_replies(db, ann.id)
+        resolutions = repo.list_resolutions(db, ann.id)
+    return markdown.render(ann, replies, resolutions, site.name if site else None)
+
+
+def history(wb: Workbench, principal: Principal, annotation_id: str) -> list[dict[str, Any]]:
+    """The audit trail of one annotation, oldest first."""
+    db = wb.store.db
+    load(db, principal, annotation_id)
+    return audit_repo.history(db, "annotation", annotation_id)
+
+
+def search(wb: Workbench, principal: Principal, query: str, limit: int = 500) -> list[str]:
+    """Annotation ids matching a full-text query over bodies, summaries and replies."""
+    terms = re.findall(r"\w+", query)
+    if not terms:
+        return []
+    fts = " ".join(f'"{t}"*' for t in terms)
+    return repo.search_ids(wb.store.db, principal.workspace_id, fts, limit)
+
+
+# -- the widget (extension) ----------------------------------------------------------------
+_DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,(.+)$", re.DOTALL)
+
+
+def submit_from_widget(
+    wb: Workbench, site_id: str, widget_token: str | None, stakeholder_token: str | None, req: WidgetAnnotationCreate
+) -> Annotation:
+    """A page visitor's annotation, anonymous or as a stakeholder. Anonymous auto_fix is forced false."""
+    db = wb.store.db
+    site = sites_repo.get_site_any(db, site_id)
+    if site is None or not widget_token or site.widget_token != widget_token:
+        raise Unauthenticated("Unknown widget token for this site")
+    ws = accounts_repo.get_workspace(db, site.workspace_id)
+    if ws is None or ws.deleted_at is not None:
+        raise Unauthenticated("Workspace deleted")
+    stakeholder = None
+    if stakeholder_token:
+        stakeholder = sites_repo.get_stakeholder(db, site_id, stakeholder_token)
+        if stakeholder is None:
+            raise Unauthenticated("Unknown or revoked stakeholder token")
+    now = wb.clock()
+    ann_id = new_id(now)
+    screenshot_key = None
+    shot: tuple[str, bytes] | None = None
+    if req.screenshot:
+        shot = _decode_screenshot(req.screenshot)
+        screenshot_key = f"screenshots/{ann_id}.{shot[0].split('/')[1]}"
+    default = AutoFixDefault(stakeholder.auto_fix_default) if stakeholder else None
+    ann = Annotation(
+        id=ann_id,
+        workspace_id=site.workspace_id,
+        site_id=site.id,
+        page_url=req.page_url,
+        selector=req.selector,
+        kind=req.kind,
+        body=req.body,
+        status=Status.NEW.value,
+        summary=None,
+        assignee_id=None,
+        auto_fix=effective_auto_fix(req.auto_fix, default),
+        submitter_name=(stakeholder.name if stakeholder else None) or req.submitter_name,
+        submitter_email=(stakeholder.email if stakeholder else None) or req.submitter_email,
+        stakeholder_token=stakeholder.token if stakeholder else None,
+        screenshot_key=screenshot_key,
+        computed_styles=req.computed_styles,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    if shot is not None and screenshot_key is not None:
+        _write_blob(wb, screenshot_key, shot[1])
+    with wb.store.write() as db:
+        repo.add_annotation(db, ann)
+        if shot is not None and screenshot_key is not None:
+            repo.add_upload(
+                db, key=screenshot_key, workspace_id=ann.workspace_id, annotation_id=ann.id, kind="screenshot",
+                content_type=shot[0], size=len(shot[1]), sha256=hashlib.sha256(shot[1]).hexdigest(), at=now,
+            )
+        actor = f"stakeholder:{stakeholder.token[-6:]}" if stakeholder else f"widget:{site.id}"
+        audit_repo.record(
+            db, workspace_id=ann.workspace_id, at=now, actor_id=actor, action="annotation.create",
+            entity_type="annotation", entity_id=ann.id, detail={"auto_fix": ann.auto_fix, "kind": ann.kind},
+        )
+    return ann
+
+
+def _decode_screenshot(data_url: str) -> tuple[str, bytes]:
+    m = _DATA_URL.match(data_url)
+    if not m:
+        raise Invalid("screenshot must be a data:image/(png|jpeg|webp|gif);base64,… URL")
+    try:
+        return m.group(1), base64.b64decode(m.group(2), validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("screenshot is not valid base64") from None
+
+
+def _write_blob(wb: Workbench, key: str, data: bytes) -> None:
+    path = wb.store.upload_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+# -- personas ------------------------------------------------------------------------------
+def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: RunPersonasRequest) -> list[Reply]:
+    """One review reply per persona, from the reviewer engine (MEMBER and up)."""
+    require_role(principal, Role.MEMBER)
+    db = wb.store.db
+    ann = load(db, principal, annotation_id)
+    ids = list(dict.fromkeys(req.persona_ids or []))
+    if ids:
+        personas = []
+        for pid in ids:
+            p = personas_repo.get_persona(db, principal.workspace_id, pid)
+            if p is None:
+                raise NotFound(f"Persona {pid} not found")
+            personas.append(p)
+    else:
+        personas = _most_relevant(personas_repo.list_personas(db, principal.workspace_id), ann)
+    brief = AnnotationBrief(
+        id=ann.id, kind=ann.kind, status=ann.status, body=ann.body, page_url=ann.page_url,
+        selector=ann.selector, summary=ann.summary, computed_styles=ann.computed_styles,
+    )
+    # The engine may be slow (an HTTP model): run it before taking the write lock.
+    reviews = [(p, wb.engine.persona_review(_brief(p), brief)) for p in personas]
+    now = wb.clock()
+    out: list[Reply] = []
+    with wb.store.write() as db:
+        ann = load(db, principal, annotation_id)
+        for i, (p, result) in enumerate(reviews):
+            r = Reply(
+                id=new_id(now), annotation_id=ann.id, workspace_id=ann.workspace_id, author_kind="persona",
+                author_id=p.id, author_name=p.name, body=result.text, persona_id=p.id, created_at=now + i,
+            )
+            repo.add_reply(db, r)
+            out.append(r)
+        _touch(db, ann, now + len(reviews))
+        wb.audit(
+            db, principal, "annotation.run_personas", "annotation", ann.id,
+            {"persona_ids": [p.id for p in personas], "engine": reviews[0][1].engine if reviews else None}, at=now,
+        )
+    return out
+
+
+def _brief(p: Persona) -> PersonaBrief:
+    return PersonaBrief(
+        slug=p.slug, name=p.name, category=p.category, description=p.description, focus=tuple(p.focus), voice=p.voice
+    )
+
+
+def _most_relevant(personas: list[Persona], ann: Annotation) -> list[Persona]:
+    words = set(re.findall(r"[a-z]+", f"{ann.kind} {ann.body} {ann.summary or ''}".lower()))
+    scored = sorted(personas, key=lambda p: (-len(words & set(p.focus)), p.category != ann.kind, p.slug))
+    return scored[:DEFAULT_PERSONA_RUN]

@@ -1,0 +1,134 @@
+"""Authentication: turn a bearer credential (+ X-GF-Workspace) into a Principal, or refuse.
+
+API tokens (``gfat_…``) carry their workspace; session bearers are JWTs signed with the
+store's secret (standing in for the hosted service's Cognito ID tokens) and name the
+workspace in ``X-GF-Workspace``. Tokens are looked up by SHA-256 digest only and the digest
+is compared in constant time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+from storage import accounts as accounts_repo
+from storage import sites as sites_repo
+from workbench.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from workbench.domain.roles import Principal, PrincipalKind, Role
+from workbench.domain.tokens import API_TOKEN_PREFIX, hash_secret, is_well_formed_api_token, same_secret
+from workbench.services.context import Workbench
+
+SESSION_TTL = timedelta(days=30)
+_JWT_ALG = "HS256"
+
+
+def issue_session(wb: Workbench, user_id: str, ttl: timedelta = SESSION_TTL) -> str:
+    """A session bearer for a user (what the dashboard's sign-in would hand out)."""
+    now = datetime.fromtimestamp(wb.clock() / 1000, tz=UTC)
+    claims = {"sub": user_id, "typ": "session", "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, wb.secret, algorithm=_JWT_ALG)
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthenticated("Missing bearer token")
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or " " in value:
+        raise Unauthenticated("Malformed Authorization header; expected 'Bearer <token>'")
+    return value
+
+
+def authenticate(
+    wb: Workbench, authorization: str | None, workspace_header: str | None, *, allow_deleted: bool = False
+) -> Principal:
+    """The caller of a /api request; raises Unauthenticated/Forbidden/NotFound/Invalid."""
+    credential = _bearer(authorization)
+    if credential.startswith(API_TOKEN_PREFIX):
+        return _token_principal(wb, credential)
+    return _session_principal(wb, credential, workspace_header, allow_deleted=allow_deleted)
+
+
+def _token_principal(wb: Workbench, credential: str) -> Principal:
+    if not is_well_formed_api_token(credential):
+        raise Unauthenticated("Malformed API token")
+    digest = hash_secret(credential)
+    db = wb.store.db
+    token = accounts_repo.token_by_hash(db, digest)
+    if token is None or not same_secret(token.token_hash, digest):
+        raise Unauthenticated("Unknown API token")
+    now = wb.clock()
+    if token.revoked_at is not None:
+        raise Unauthenticated("API token revoked")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise Unauthenticated("API token expired")
+    ws = accounts_repo.get_workspace(db, token.workspace_id)
+    if ws is None or ws.deleted_at is not None:
+        # 401 so a CI loop stops retrying with this credential.
+        raise Unauthenticated("Workspace deleted")
+    return Principal(
+        kind=PrincipalKind.TOKEN,
+        workspace_id=token.workspace_id,
+        role=Role(token.role),
+        token_id=token.id,
+        user_id=token.created_by,
+        display_name=token.name,
+    )
+
+
+def _session_principal(wb: Workbench, credential: str, workspace_header: str | None, *, allow_deleted: bool) -> Principal:
+    try:
+        claims = jwt.decode(credential, wb.secret, algorithms=[_JWT_ALG], options={"require": ["exp", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("Session expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("Malformed or unknown bearer token") from None
+    if claims.get("typ") != "session":
+        raise Unauthenticated("Bearer token is not a session token")
+    db = wb.store.db
+    user = accounts_repo.get_user(db, str(claims["sub"]))
+    if user is None:
+        raise Unauthenticated("Unknown session user")
+    if not workspace_header:
+        raise Invalid("X-GF-Workspace header is required for session callers")
+    role = accounts_repo.membership_role(db, workspace_header, user.id)
+    ws = accounts_repo.get_workspace(db, workspace_header)
+    if role is None or ws is None:
+        raise NotFound("Workspace not found")
+    if ws.deleted_at is not None and not allow_deleted:
+        # 403 so the dashboard can show its "restore" banner.
+        raise Forbidden("Workspace is deleted; its OWNER can restore it within 30 days")
+    return Principal(
+        kind=PrincipalKind.SESSION, workspace_id=ws.id, role=Role(role), user_id=user.id, display_name=user.name
+    )
+
+
+def authenticate_mcp(wb: Workbench, mcp_token: str) -> Principal:
+    """A site's MCP integration: scoped to that site with MEMBER rights."""
+    digest = hash_secret(mcp_token)
+    site = sites_repo.site_by_mcp_hash(wb.store.db, digest)
+    if site is None or not same_secret(site.mcp_token_hash, digest):
+        raise Unauthenticated("Unknown MCP token")
+    ws = accounts_repo.get_workspace(wb.store.db, site.workspace_id)
+    if ws is None or ws.deleted_at is not None:
+        raise Unauthenticated("Workspace deleted")
+    return Principal(
+        kind=PrincipalKind.MCP,
+        workspace_id=site.workspace_id,
+        role=Role.MEMBER,
+        site_id=site.id,
+        display_name=f"MCP integration ({site.name})",
+    )
+
+
+def local_principal(wb: Workbench, workspace_id: str, user_id: str) -> Principal:
+    """The offline user of a local store (TUI, CLI, stdio MCP) acting in one workspace."""
+    db = wb.store.db
+    role = accounts_repo.membership_role(db, workspace_id, user_id)
+    user = accounts_repo.get_user(db, user_id)
+    if role is None or user is None:
+        raise NotFound("Workspace not found")
+    return Principal(
+        kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user_id, display_name=user.name
+    )

@@ -1,0 +1,61 @@
+"""Extension: create (once) a workspace with an OWNER, a site and working credentials for scripts.
+
+Running it again reuses the workspace and mints fresh API tokens (plaintext cannot be shown
+twice), so every run prints credentials that work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage import accounts as accounts_repo
+from storage import sites as sites_repo
+from workbench.domain.records import Site
+from workbench.domain.roles import Principal, PrincipalKind, Role
+from workbench.domain.tokens import TokenCreate
+from workbench.services import accounts, sites
+from workbench.services.auth import issue_session
+from workbench.services.context import Workbench
+
+OWNER_EMAIL = "owner@example.com"
+MEMBER_EMAIL = "member@example.com"
+GUEST_EMAIL = "guest@example.com"
+
+
+def ensure_workspace(wb: Workbench) -> tuple[str, str, Site]:
+    """The bootstrap workspace, its OWNER's user id and its first site (created when absent)."""
+    db = wb.store.db
+    ws_id = accounts_repo.meta_get(db, "bootstrap_workspace")
+    owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+    if ws_id is None or accounts_repo.get_workspace(db, ws_id) is None or owner is None:
+        ws, owner = accounts.create_workspace(wb, "Acme Commerce", OWNER_EMAIL, "Olive Owner")
+        ws_id = ws.id
+        accounts.add_member(wb, ws_id, MEMBER_EMAIL, "Max Member", Role.MEMBER)
+        accounts.add_member(wb, ws_id, GUEST_EMAIL, "Gus Guest", Role.GUEST)
+        principal = owner_principal(ws_id, owner.id)
+        sites.create_site(wb, principal, "Acme storefront", "https://shop.acme.example")
+        with wb.store.write() as db:
+            accounts_repo.meta_set(db, "bootstrap_workspace", ws_id)
+    site = sites_repo.list_sites(wb.store.db, ws_id)[0]
+    return ws_id, owner.id, site
+
+
+def owner_principal(workspace_id: str, user_id: str) -> Principal:
+    return Principal(kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role.OWNER, user_id=user_id, display_name="Olive Owner")
+
+
+def bootstrap(wb: Workbench) -> dict[str, Any]:
+    ws_id, owner_id, site = ensure_workspace(wb)
+    principal = owner_principal(ws_id, owner_id)
+    _, member_token = accounts.mint_token(wb, principal, ws_id, TokenCreate(name="bootstrap member", role="MEMBER"))
+    _, guest_token = accounts.mint_token(wb, principal, ws_id, TokenCreate(name="bootstrap guest", role="GUEST"))
+    return {
+        "workspace_id": ws_id,
+        "owner_user_id": owner_id,
+        "owner_session": issue_session(wb, owner_id),
+        "member_token": member_token,
+        "guest_token": guest_token,
+        "site_id": site.id,
+        "widget_token": site.widget_token,
+        "mcp_token": site.mcp_token,
+    }

@@ -1,0 +1,138 @@
+"""Use cases of personas: seeding the 60 defaults, listing in the documented order, CRUD, reset."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from storage import personas as repo
+from workbench.domain.clock import new_id
+from workbench.domain.errors import Conflict, NotFound
+from workbench.domain.personas import DEFAULT_BY_SLUG, DEFAULT_PERSONAS, PersonaCreate, PersonaSeed, PersonaUpdate, slugify
+from workbench.domain.records import Persona
+from workbench.domain.roles import Principal, Role, require_role
+from workbench.services.context import Workbench
+
+
+def _from_seed(seed: PersonaSeed, workspace_id: str, now: int) -> Persona:
+    return Persona(
+        id=new_id(now),
+        workspace_id=workspace_id,
+        slug=seed.slug,
+        name=seed.name,
+        category=seed.category,
+        description=seed.description,
+        focus=list(seed.focus),
+        voice=seed.voice,
+        is_default=True,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def seed_defaults(db: Database, workspace_id: str, now: int) -> None:
+    """Called inside the workspace-creation transaction."""
+    repo.add_personas(db, [_from_seed(s, workspace_id, now) for s in DEFAULT_PERSONAS])
+
+
+def list_mine(wb: Workbench, principal: Principal) -> list[Persona]:
+    return repo.list_personas(wb.store.db, principal.workspace_id)
+
+
+def list_category(wb: Workbench, principal: Principal, category: str) -> list[Persona]:
+    return repo.list_personas(wb.store.db, principal.workspace_id, category)
+
+
+def get(wb: Workbench, principal: Principal, persona_id: str) -> Persona:
+    persona = repo.get_persona(wb.store.db, principal.workspace_id, persona_id)
+    if persona is None:
+        raise NotFound("Persona not found")
+    return persona
+
+
+def create(wb: Workbench, principal: Principal, req: PersonaCreate) -> Persona:
+    require_role(principal, Role.MEMBER)
+    now = wb.clock()
+    slug = req.slug or slugify(req.name)
+    persona = Persona(
+        id=new_id(now),
+        workspace_id=principal.workspace_id,
+        slug=slug,
+        name=req.name,
+        category=req.category,
+        description=req.description or "",
+        focus=list(req.focus or []),
+        voice=req.voice or "",
+        is_default=False,
+        created_at=now,
+        updated_at=now,
+    )
+    with wb.store.write() as db:
+        if repo.get_by_slug(db, principal.workspace_id, slug) is not None:
+            raise Conflict(f"A persona with slug '{slug}' already exists in this workspace")
+        repo.add_personas(db, [persona])
+        wb.audit(db, principal, "persona.create", "persona", persona.id, {"slug": slug}, at=now)
+    return persona
+
+
+def update(wb: Workbench, principal: Principal, persona_id: str, req: PersonaUpdate) -> Persona:
+    require_role(principal, Role.MEMBER)
+    now = wb.clock()
+    changes = req.model_dump(exclude_unset=True)
+    with wb.store.write() as db:
+        persona = repo.get_persona(db, principal.workspace_id, persona_id)
+        if persona is None:
+            raise NotFound("Persona not found")
+        if "slug" in changes and changes["slug"] != persona.slug:
+            if repo.get_by_slug(db, principal.workspace_id, changes["slug"]) is not None:
+                raise Conflict(f"A persona with slug '{changes['slug']}' already exists in this workspace")
+        if "focus" in changes and changes["focus"] is not None:
+            changes["focus"] = list(changes["focus"])
+        changes = {k: ("" if v is None and k in ("description", "voice") else v) for k, v in changes.items()}
+        repo.update_persona(db, persona_id, {**changes, "updated_at": now})
+        wb.audit(db, principal, "persona.update", "persona", persona_id, {"fields": sorted(changes)}, at=now)
+        updated = repo.get_persona(db, principal.workspace_id, persona_id)
+    assert updated is not None
+    return updated
+
+
+def delete(wb: Workbench, principal: Principal, persona_id: str) -> None:
+    require_role(principal, Role.MEMBER)
+    with wb.store.write() as db:
+        persona = repo.get_persona(db, principal.workspace_id, persona_id)
+        if persona is None:
+            raise NotFound("Persona not found")
+        repo.delete_persona(db, persona_id)
+        wb.audit(db, principal, "persona.delete", "persona", persona_id, {"slug": persona.slug})
+
+
+def reset_defaults(wb: Workbench, principal: Principal, slug: str | None) -> int:
+    """slug=None resets every default (re-creating deleted ones); customs are untouched."""
+    require_role(principal, Role.MEMBER)
+    if slug is not None and slug not in DEFAULT_BY_SLUG:
+        raise NotFound(f"No default persona with slug '{slug}'")
+    seeds = [DEFAULT_BY_SLUG[slug]] if slug is not None else list(DEFAULT_PERSONAS)
+    now = wb.clock()
+    count = 0
+    with wb.store.write() as db:
+        for seed in seeds:
+            existing = repo.get_by_slug(db, principal.workspace_id, seed.slug)
+            if existing is None:
+                repo.add_personas(db, [_from_seed(seed, principal.workspace_id, now)])
+            else:
+                fresh = _from_seed(seed, principal.workspace_id, now)
+                repo.update_persona(
+                    db,
+                    existing.id,
+                    {
+                        "name": fresh.name,
+                        "category": fresh.category,
+                        "description": fresh.description,
+                        "focus": fresh.focus,
+                        "voice": fresh.voice,
+                        "is_default": True,
+                        "updated_at": now,
+                    },
+                )
+            count += 1
+        wb.audit(db, principal, "persona.reset_defaults", "workspace", principal.workspace_id, {"slug": slug, "reset_count": count}, at=now)
+    return count

@@ -1,0 +1,205 @@
+"""Use cases of resolutions: presigned evidence uploads, attaching a resolution, notifying the submitter.
+
+Upload URLs are signed with HMAC over method, key, content type and expiry, so the PUT needs
+no credential and a URL cannot be stretched to another object, type or time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from storage import annotations as repo
+from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
+from workbench.domain.clock import new_id
+from workbench.domain.errors import Forbidden, Invalid, NotFound
+from workbench.domain.records import Reply, Resolution
+from workbench.domain.roles import Principal, Role, require_role
+from workbench.services.annotations import load
+from workbench.services.context import Workbench
+
+UPLOAD_TTL_SECONDS = 900
+_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+_EXT_TYPES = {v: k for k, v in _EXT.items()} | {"jpeg": "image/jpeg"}
+
+
+def _signature(wb: Workbench, key: str, content_type: str, expires: int) -> str:
+    msg = f"PUT\n{key}\n{content_type}\n{expires}".encode()
+    return hmac.new(wb.secret, msg, hashlib.sha256).hexdigest()
+
+
+def upload_url(wb: Workbench, principal: Principal, annotation_id: str, req: UploadUrlRequest, base_url: str) -> dict[str, Any]:
+    """Presign a before/after upload: {url, method, headers, key, expires_in_seconds}."""
+    require_role(principal, Role.MEMBER)
+    ann = load(wb.store.db, principal, annotation_id)
+    key = f"resolutions/{ann.id}/{req.kind}-{new_id(wb.clock())}.{_EXT[req.content_type]}"
+    expires = wb.clock() // 1000 + UPLOAD_TTL_SECONDS
+    query = urlencode({"expires": expires, "signature": _signature(wb, key, req.content_type, expires)})
+    return {
+        "url": f"{base_url.rstrip('/')}/uploads/{key}?{query}",
+        "method": "PUT",
+        "headers": {"Content-Type": req.content_type},
+        "key": key,
+        "expires_in_seconds": UPLOAD_TTL_SECONDS,
+    }
+
+
+def _annotation_of_key(key: str) -> str:
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != "resolutions" or ".." in key:
+        raise NotFound("Unknown upload key")
+    return parts[1]
+
+
+def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str | None, content_type: str | None, data: bytes) -> dict[str, Any]:
+    """The PUT of a presigned URL: verify, then store the bytes in the data directory."""
+    if not expires or not signature or not expires.isdigit():
+        raise Forbidden("Missing or malformed upload signature")
+    ct = (content_type or "").split(";")[0].strip().lower()
+    if not hmac.compare_digest(_signature(wb, key, ct, int(expires)), signature):
+        raise Forbidden("Invalid upload signature (wrong key, content type or tampered URL)")
+    if int(expires) < wb.clock() // 1000:
+        raise Forbidden("Upload URL expired")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    annotation_id = _annotation_of_key(key)
+    ann_row = wb.store.db.execute("SELECT workspace_id FROM annotations WHERE id = ?", [annotation_id]).fetchone()
+    if ann_row is None:
+        raise NotFound("Annotation not found")
+    digest = _store_bytes(wb, key, data)
+    with wb.store.write() as db:
+        repo.add_upload(
+            db, key=key, workspace_id=ann_row[0], annotation_id=annotation_id, kind=key.split("/")[2].split("-")[0],
+            content_type=ct, size=len(data), sha256=digest, at=wb.clock(),
+        )
+    return {"key": key, "size": len(data), "sha256": digest}
+
+
+def _store_bytes(wb: Workbench, key: str, data: bytes) -> str:
+    path = wb.store.upload_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: a crash leaves the old file or the new one, never half
+    return hashlib.sha256(data).hexdigest()
+
+
+def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, kind: str, source: Path) -> str:
+    """Offline evidence: copy an image file into the store and return its key (the TUI's path)."""
+    require_role(principal, Role.MEMBER)
+    if kind not in ("before", "after"):
+        raise Invalid("kind must be 'before' or 'after'")
+    ann = load(wb.store.db, principal, annotation_id)
+    ext = source.suffix.lower().lstrip(".")
+    ct = _EXT_TYPES.get(ext)
+    if ct is None:
+        raise Invalid("Evidence must be a .png, .jpg, .webp or .gif image")
+    if not source.is_file():
+        raise Invalid(f"No such file: {source}")
+    if source.stat().st_size > MAX_UPLOAD_BYTES:
+        raise Invalid(f"File exceeds {MAX_UPLOAD_BYTES} bytes")
+    key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{_EXT[ct]}"
+    path = wb.store.upload_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, path)
+    data = path.read_bytes()
+    with wb.store.write() as db:
+        repo.add_upload(
+            db, key=key, workspace_id=ann.workspace_id, annotation_id=ann.id, kind=kind, content_type=ct,
+            size=len(data), sha256=hashlib.sha256(data).hexdigest(), at=wb.clock(),
+        )
+    return key
+
+
+def create(wb: Workbench, principal: Principal, annotation_id: str, req: ResolutionCreate) -> Resolution:
+    """Append a resolution (MEMBER+); its notification is delivered afterwards by ``deliver``."""
+    require_role(principal, Role.MEMBER)
+    check_resolution(req)
+    now = wb.clock()
+    with wb.store.write() as db:
+        ann = load(db, principal, annotation_id)
+        for label, key in (("before_key", req.before_key), ("after_key", req.after_key)):
+            if key is not None and not repo.upload_exists(db, key, ann.id):
+                raise Invalid(f"{label} does not name an uploaded object of this annotation")
+        res = Resolution(
+            id=new_id(now), annotation_id=ann.id, workspace_id=ann.workspace_id, before_key=req.before_key,
+            after_key=req.after_key, diff_url=req.diff_url, explanation=req.explanation,
+            created_by=principal.actor_id, created_at=now, notification_status="pending",
+        )
+        repo.add_resolution(db, res)
+        repo.update_annotation(db, ann.id, {"updated_at": max(now, ann.updated_at + 1)})
+        wb.audit(db, principal, "resolution.create", "annotation", ann.id, {"resolution_id": res.id}, at=now)
+    return res
+
+
+def list_for(wb: Workbench, principal: Principal, annotation_id: str) -> list[Resolution]:
+    """Oldest first, so an agent can see what was already tried."""
+    db = wb.store.db
+    ann = load(db, principal, annotation_id)
+    return repo.list_resolutions(db, ann.id)
+
+
+def deliver(wb: Workbench, resolution_id: str) -> str:
+    """Notify the submitter: email when an address is on file and a mailer is set, else a reply.
+
+    Idempotent: only a ``pending`` resolution is delivered, so a sweep after a crash never
+    notifies twice for the same resolution.
+    """
+    db = wb.store.db
+    res = repo.get_resolution(db, resolution_id)
+    if res is None or res.notification_status != "pending":
+        return res.notification_status if res else "missing"
+    ann = repo.get_annotation(db, res.workspace_id, res.annotation_id)
+    if ann is None:
+        return "missing"
+    text = _notification_text(ann.body, res)
+    if ann.submitter_email and wb.mailer is not None:
+        try:
+            wb.mailer.send(ann.submitter_email, "Your feedback was addressed", text)
+        except Exception as exc:  # noqa: BLE001 - any mail failure falls back to the thread
+            return _reply_notification(wb, res, text, f"email failed ({type(exc).__name__}); posted on the thread")
+        now = wb.clock()
+        with wb.store.write() as db:
+            repo.set_notification(db, res.id, "emailed", now)
+        return "emailed"
+    return _reply_notification(wb, res, text, None)
+
+
+def _reply_notification(wb: Workbench, res: Resolution, text: str, note: str | None) -> str:
+    now = wb.clock()
+    with wb.store.write() as db:
+        current = repo.get_resolution(db, res.id)
+        if current is None or current.notification_status != "pending":
+            return current.notification_status if current else "missing"
+        repo.add_reply(
+            db,
+            Reply(
+                id=new_id(now), annotation_id=res.annotation_id, workspace_id=res.workspace_id, author_kind="system",
+                author_id=None, author_name="Review Workbench", body=text + (f"\n\n_{note}_" if note else ""),
+                persona_id=None, created_at=now,
+            ),
+        )
+        repo.set_notification(db, res.id, "replied", now)
+    return "replied"
+
+
+def _notification_text(body: str, res: Resolution) -> str:
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    parts = [f'Your feedback "{first[:120]}" was addressed.']
+    if res.explanation:
+        parts.append(res.explanation)
+    if res.diff_url:
+        parts.append(f"Change: {res.diff_url}")
+    return "\n\n".join(parts)
+
+
+def deliver_pending(wb: Workbench) -> int:
+    """Deliver every notification still pending (e.g. after a restart)."""
+    ids = repo.pending_notifications(wb.store.db)
+    for rid in ids:
+        deliver(wb, rid)
+    return len(ids)
