@@ -270,15 +270,18 @@ _CATEGORY_CHECK = {
 # Voice registers: which persona voices read as which, and the phrases each uses.
 _REGISTERS: tuple[tuple[str, tuple[str, ...], str, str, str], ...] = (
     ("blunt", ("blunt", "direct", "terse", "decisive", "impatient", "firm", "dry", "matter"),
-     "Straight to it:", "Fix:", "Not my area"),
+     "Straight to it, the {kind} note{where} reads", "Fix:", "Not my area"),
     ("warm", ("warm", "encourag", "gentle", "friendly", "patient", "polite", "casual", "easygoing",
               "playful", "enthusias", "energetic", "calm", "kind"),
-     "Thanks for flagging", "A good next step:", "This sits outside my focus"),
+     "Thanks for flagging the {kind} note{where}, which reads", "A good next step:",
+     "This sits outside my focus"),
     ("formal", ("formal", "precise", "methodical", "exacting", "meticulous", "cautious", "serious",
                 "analytical", "data", "technical", "explanatory", "criteria"),
-     "Regarding", "Recommendation:", "This falls outside my remit"),
+     "Regarding the {kind} note{where}, which reads", "Recommendation:",
+     "This falls outside my remit"),
     ("curious", ("curious", "skeptical", "sceptical", "thoughtful", "wry"),
-     "Looking at", "I'd try this:", "This is outside my focus"),
+     "Looking at the {kind} note{where}, which reads", "I'd try this:",
+     "This is outside my focus"),
 )
 
 
@@ -321,7 +324,8 @@ def assess(annotation: AnnotationBrief) -> Assessment:
         extra.append("contrast")
     size = font_size_px(styles.get("font-size", ""))
     if size is not None and size < 12:
-        observations.append(f"The computed font-size is {size:g}px, which is hard to read.")
+        observations.append(f"{'the' if observations else 'The'} computed font-size is {size:g}px, "
+                            "which is hard to read.")
         extra.append("small text")
     text = " ".join(filter(None, (annotation.kind, annotation.body, annotation.summary, *extra)))
     words = tokens(text)
@@ -349,10 +353,17 @@ def _relevance(persona: PersonaBrief, annotation: AnnotationBrief, found: Assess
     return len(matched) + (1 if affinity else 0), matched
 
 
-def _advice(persona: PersonaBrief, found: Assessment, target: str, page: str) -> str:
+def _advice(persona: PersonaBrief, found: Assessment, body: str, target: str, page: str) -> str:
     ranked = sorted(found.signals, key=lambda s: (persona.category not in s.categories, -s.level))
     chosen = ranked[0] if ranked else None
-    if chosen is None:
+    # A concrete request ("make the heading bold") beats generic advice for soft signals.
+    asked = _clauses(" ".join(body.split()))
+    if asked and not asked[0].startswith("Answer") and (chosen is None or chosen.level == 0) \
+            and (chosen is None or chosen.key != "praise"):
+        advice = asked[0][0].lower() + asked[0][1:]
+        if chosen is not None and chosen.key == "visual":
+            advice += ", staying on the design system's type scale and palette"
+    elif chosen is None:
         advice = f"confirm the expected behaviour with the reporter and adjust {target} accordingly"
     else:
         advice = chosen.advice.format(target=target, page=page)
@@ -632,12 +643,8 @@ def _clause(s: str) -> str | None:
     return None
 
 
-def rewrite_instruction(content: str, page_path: str) -> str:
-    """An imperative, actionable rewrite of a reviewer comment: one or two sentences, never empty."""
-    page = page_path.strip() or "/"
-    flat = " ".join(content.split())
-    if not flat:
-        return f"Review the pinned element on {page}; the reviewer left no comment."
+def _clauses(flat: str) -> list[str]:
+    """Instruction clauses for up to the first two actionable sentences of a comment."""
     clauses: list[str] = []
     for raw in re.split(r"(?<=[.!?])\s+", flat):
         sentence = raw.strip().rstrip(".!?… ")
@@ -653,6 +660,16 @@ def rewrite_instruction(content: str, page_path: str) -> str:
             clauses.append(clause.rstrip(" .!?;,"))
         if len(clauses) == 2:
             break
+    return clauses
+
+
+def rewrite_instruction(content: str, page_path: str) -> str:
+    """An imperative, actionable rewrite of a reviewer comment: one or two sentences, never empty."""
+    page = page_path.strip() or "/"
+    flat = " ".join(content.split())
+    if not flat:
+        return f"Review the pinned element on {page}; the reviewer left no comment."
+    clauses = _clauses(flat)
     if not clauses:
         comment = quote(flat, 300).rstrip(".!? ")
         return f"Review and address the feedback on {page}: {comment}."
@@ -780,23 +797,28 @@ class OfflineEngine:
         where = f" on `{page}`" + (f" at `{annotation.selector}`" if annotation.selector else "")
         kind = annotation.kind.strip().lower() or "feedback"
         body = quote(annotation.body) or "(no comment)"
+        end = "" if body[-1] in ".!?…" else "."
         score, matched = _relevance(persona, annotation, found)
         severity = f"**Severity: {found.severity}** — {found.reason}."
         head = f"**{persona.name}**"
+        praise = found.reason.startswith("it is praise")
         if score == 0:
             focus = ", ".join(persona.focus[:3]) or persona.category
             check = _CATEGORY_CHECK.get(persona.category, f"how it affects {focus}")
-            text = (f"{head} — {outside} ({focus}), so briefly: the {kind} note “{body}”{where}. "
-                    f"Even so, I'd check {check}.\n\n{severity}")
+            aside = "Nothing to fix from where I stand." if praise else f"Even so, I'd check {check}."
+            text = (f"{head} — {outside} ({focus}), so briefly: the {kind} note{where} reads "
+                    f"“{body}”{end} {aside}\n\n{severity}")
             return EngineResult(text=text, engine=self.name)
         if score >= 2:
             fit = f"This is squarely in my focus ({', '.join(matched) or persona.category})."
         else:
             fit = f"It touches my focus on {', '.join(matched) or persona.category}."
-        if found.severity == "low" and score >= 3 and kind != "praise":
+        if found.severity == "low" and score >= 3 and not praise:
             severity = f"**Severity: medium** — {found.reason}, and it is central to what I review."
-        lines = [f"{head} — {opener} the {kind} note “{body}”{where}.", *found.observations[:1], fit]
-        advice = _advice(persona, found, target, page)
+        seen = "; ".join(o.rstrip(".") for o in found.observations)
+        lines = [f"{head} — {opener.format(kind=kind, where=where)}: “{body}”{end}",
+                 *([seen + "."] if seen else []), fit]
+        advice = _advice(persona, found, annotation.body, target, page)
         text = " ".join(lines) + f"\n\n**{recommend}** {advice[0].upper()}{advice[1:]}.\n\n{severity}"
         return EngineResult(text=text, engine=self.name)
 
