@@ -21,7 +21,7 @@ from workbench.engine.base import (
     TestSessionBrief,
 )
 
-__all__ = ["Assessment", "OfflineEngine", "assess", "rewrite_instruction"]
+__all__ = ["Assessment", "OfflineEngine", "assess", "relevance", "rewrite_instruction"]
 
 _LEVELS: tuple[Severity, ...] = ("low", "medium", "high")
 
@@ -146,6 +146,8 @@ def contrast_finding(styles: dict[str, str]) -> tuple[float, float, str, str] | 
     minimum = 3.0 if size >= 24 or (size >= 18.66 and bold) else 4.5
     return (round(ratio, 2), minimum, fg_raw.strip(), bg_raw.strip())
 
+
+# ---- persona reviews ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Signal:
@@ -353,13 +355,22 @@ def _relevance(persona: PersonaBrief, annotation: AnnotationBrief, found: Assess
     return len(matched) + (1 if affinity else 0), matched
 
 
+def relevance(persona: PersonaBrief, annotation: AnnotationBrief) -> tuple[int, list[str]]:
+    """(score, matched focus keywords): 0 means outside the persona's focus, 2+ squarely in it.
+
+    Services can rank personas with this before a run, so the ones picked are the ones whose
+    reviews will be in focus.
+    """
+    return _relevance(persona, annotation, assess(annotation))
+
+
 def _advice(persona: PersonaBrief, found: Assessment, body: str, target: str, page: str) -> str:
     ranked = sorted(found.signals, key=lambda s: (persona.category not in s.categories, -s.level))
     chosen = ranked[0] if ranked else None
     # A concrete request ("make the heading bold") beats generic advice for soft signals.
     asked = _clauses(" ".join(body.split()))
-    if asked and not asked[0].startswith("Answer") and (chosen is None or chosen.level == 0) \
-            and (chosen is None or chosen.key != "praise"):
+    soft = chosen is None or (chosen.level == 0 and chosen.key != "praise")
+    if soft and asked and not asked[0].startswith("Answer"):
         advice = asked[0][0].lower() + asked[0][1:]
         if chosen is not None and chosen.key == "visual":
             advice += ", staying on the design system's type scale and palette"
@@ -667,11 +678,11 @@ def rewrite_instruction(content: str, page_path: str) -> str:
     """An imperative, actionable rewrite of a reviewer comment: one or two sentences, never empty."""
     page = page_path.strip() or "/"
     flat = " ".join(content.split())
-    if not flat:
+    comment = quote(flat, 300).strip(" .!?,;:")
+    if not comment:
         return f"Review the pinned element on {page}; the reviewer left no comment."
     clauses = _clauses(flat)
     if not clauses:
-        comment = quote(flat, 300).rstrip(".!? ")
         return f"Review and address the feedback on {page}: {comment}."
     if page != "/" and page not in clauses[0]:
         # The page belongs to the action, not to a trailing "and confirm ..." tail.

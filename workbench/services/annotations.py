@@ -35,6 +35,7 @@ from workbench.domain.errors import Invalid, NotFound, PreconditionFailed, Unaut
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.engine.base import AnnotationBrief, PersonaBrief
+from workbench.engine.offline import relevance
 from workbench.services.context import Workbench
 
 MAX_LIMIT = 200
@@ -297,6 +298,10 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
     db = wb.store.db
     ann = load(db, principal, annotation_id)
     ids = list(dict.fromkeys(req.persona_ids or []))
+    brief = AnnotationBrief(
+        id=ann.id, kind=ann.kind, status=ann.status, body=ann.body, page_url=ann.page_url,
+        selector=ann.selector, summary=ann.summary, computed_styles=ann.computed_styles,
+    )
     if ids:
         personas = []
         for pid in ids:
@@ -305,11 +310,7 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
                 raise NotFound(f"Persona {pid} not found")
             personas.append(p)
     else:
-        personas = _most_relevant(personas_repo.list_personas(db, principal.workspace_id), ann)
-    brief = AnnotationBrief(
-        id=ann.id, kind=ann.kind, status=ann.status, body=ann.body, page_url=ann.page_url,
-        selector=ann.selector, summary=ann.summary, computed_styles=ann.computed_styles,
-    )
+        personas = _most_relevant(personas_repo.list_personas(db, principal.workspace_id), brief)
     # The engine may be slow (an HTTP model): run it before taking the write lock.
     reviews = [(p, wb.engine.persona_review(_brief(p), brief)) for p in personas]
     now = wb.clock()
@@ -337,7 +338,7 @@ def _brief(p: Persona) -> PersonaBrief:
     )
 
 
-def _most_relevant(personas: list[Persona], ann: Annotation) -> list[Persona]:
-    words = set(re.findall(r"[a-z]+", f"{ann.kind} {ann.body} {ann.summary or ''}".lower()))
-    scored = sorted(personas, key=lambda p: (-len(words & set(p.focus)), p.category != ann.kind, p.slug))
+def _most_relevant(personas: list[Persona], brief: AnnotationBrief) -> list[Persona]:
+    """The personas whose focus the annotation is most squarely in (ties: documented order)."""
+    scored = sorted(personas, key=lambda p: -relevance(_brief(p), brief)[0])
     return scored[:DEFAULT_PERSONA_RUN]

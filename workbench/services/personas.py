@@ -77,17 +77,11 @@ def create(wb: Workbench, principal: Principal, req: PersonaCreate) -> Persona:
 def update(wb: Workbench, principal: Principal, persona_id: str, req: PersonaUpdate) -> Persona:
     require_role(principal, Role.MEMBER)
     now = wb.clock()
-    changes = req.model_dump(exclude_unset=True)
+    changes = req.changes()
     with wb.store.write() as db:
         persona = repo.get_persona(db, principal.workspace_id, persona_id)
         if persona is None:
             raise NotFound("Persona not found")
-        if "slug" in changes and changes["slug"] != persona.slug:
-            if repo.get_by_slug(db, principal.workspace_id, changes["slug"]) is not None:
-                raise Conflict(f"A persona with slug '{changes['slug']}' already exists in this workspace")
-        if "focus" in changes and changes["focus"] is not None:
-            changes["focus"] = list(changes["focus"])
-        changes = {k: ("" if v is None and k in ("description", "voice") else v) for k, v in changes.items()}
         repo.update_persona(db, persona_id, {**changes, "updated_at": now})
         wb.audit(db, principal, "persona.update", "persona", persona_id, {"fields": sorted(changes)}, at=now)
         updated = repo.get_persona(db, principal.workspace_id, persona_id)

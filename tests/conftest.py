@@ -1,0 +1,104 @@
+"""Shared fixtures: a real store in a temp dir, its credentials, an in-process app, and a real server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from workbench.server.app import create_app
+from workbench.server.settings import ServerSettings
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+
+# Generous limits for functional tests; the rate-limit tests build their own app.
+TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000)
+
+
+@pytest.fixture
+def wb(tmp_path: Path) -> Iterator[Workbench]:
+    w = Workbench.open(str(tmp_path / "data"), mailer=None)
+    yield w
+    w.store.close()
+
+
+@pytest.fixture
+def creds(wb: Workbench) -> dict:
+    return bootstrap(wb)
+
+
+@pytest.fixture
+def client(wb: Workbench) -> Iterator[TestClient]:
+    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+        yield c
+
+
+def bearer(token: str, workspace: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if workspace:
+        headers["X-GF-Workspace"] = workspace
+    return headers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """A real `workbench serve` child process on a free loopback port."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("WORKBENCH_SMTP_URL", None)
+        self.log = open(data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"workbench serve exited with {self.proc.returncode}")
+            try:
+                httpx.get(self.url + "/openapi.json", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("workbench serve did not start in time")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    data = tmp_path / "served"
+    data.mkdir()
+    proc = ServerProcess(data)
+    yield proc
+    proc.stop()

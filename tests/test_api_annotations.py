@@ -1,0 +1,188 @@
+"""The annotations surface of greatfeedback-api.txt: sites, list filters, detail, PATCH, replies, markdown, personas."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer
+from tests.helpers import other_workspace, post_annotation
+
+
+def test_sites_list_and_detail_never_expose_secrets(client, creds):
+    r = client.get("/api/v1/sites", headers=bearer(creds["guest_token"]))
+    assert r.status_code == 200
+    items = r.json()["items"]
+    assert [s["id"] for s in items] == [creds["site_id"]]
+    assert "mcp_token" not in r.text and creds["mcp_token"] not in r.text and creds["widget_token"] not in r.text
+    d = client.get(f"/api/v1/sites/{creds['site_id']}", headers=bearer(creds["guest_token"]))
+    assert d.status_code == 200 and d.json()["name"] == "Acme storefront"
+    assert "mcp_token" not in d.text
+
+
+def test_list_filters_status_kind_since_auto_fix(client, creds, wb):
+    a = post_annotation(client, creds, "Checkout crashes", kind="bug")
+    b = post_annotation(client, creds, "Headline too small", kind="design")
+    h = bearer(creds["member_token"])
+    client.patch(f"/api/v1/annotations/{b['id']}", json={"status": "ack"}, headers=h)
+    url = f"/api/v1/sites/{creds['site_id']}/annotations"
+    assert [x["id"] for x in client.get(url, params={"status": "new"}, headers=h).json()["items"]] == [a["id"]]
+    assert [x["id"] for x in client.get(url, params={"kind": "design"}, headers=h).json()["items"]] == [b["id"]]
+    # since: epoch ms, compares with updated_at (the PATCH moved b forward)
+    since = client.get(f"/api/v1/annotations/{b['id']}", headers=h).json()["updated_at"]
+    from datetime import datetime
+
+    ms = int(datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp() * 1000)
+    got = [x["id"] for x in client.get(url, params={"since": ms}, headers=h).json()["items"]]
+    assert got == [b["id"]]
+    assert client.get(url, params={"auto_fix": "true"}, headers=h).json()["items"] == []
+    assert len(client.get(url, params={"auto_fix": "false"}, headers=h).json()["items"]) == 2
+
+
+@pytest.mark.parametrize("params", [{"status": "open"}, {"status": "RESOLVED"}, {"kind": "nope"}, {"limit": 0}, {"limit": 201}, {"since": -1}, {"since": "yesterday"}, {"auto_fix": "maybe"}])
+def test_list_bad_query_values_are_400(client, creds, params):
+    r = client.get(f"/api/v1/sites/{creds['site_id']}/annotations", params=params, headers=bearer(creds["member_token"]))
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"]
+
+
+def test_detail_has_replies_and_resolutions(client, creds):
+    a = post_annotation(client, creds)
+    h = bearer(creds["member_token"])
+    client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "looking"}, headers=h)
+    client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"diff_url": "https://github.com/x/y/pull/1"}, headers=h)
+    d = client.get(f"/api/v1/annotations/{a['id']}", headers=h)
+    assert d.status_code == 200
+    body = d.json()
+    assert body["body"] == "The button is broken"
+    assert body["replies"][0]["body"] == "looking"
+    assert body["resolutions"][0]["diff_url"] == "https://github.com/x/y/pull/1"
+    assert d.headers["etag"] == f'"v{body["version"]}"'
+
+
+def test_patch_status_summary_assignee_and_audit(client, creds, wb):
+    a = post_annotation(client, creds)
+    h = bearer(creds["guest_token"])  # GUEST may PATCH (min role GUEST)
+    r = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "resolved", "summary": "shipped in v2"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "resolved" and r.json()["summary"] == "shipped in v2" and r.json()["version"] == 2
+    r = client.patch(f"/api/v1/annotations/{a['id']}", json={"assignee_id": creds["owner_user_id"]}, headers=h)
+    assert r.json()["assignee_id"] == creds["owner_user_id"]
+    rows = wb.store.db.execute("SELECT actor_id, action FROM audit WHERE entity_id = ? ORDER BY id", [a["id"]]).fetchall()
+    assert [r[1] for r in rows] == ["annotation.create", "annotation.update", "annotation.update"]
+    assert rows[1][0].startswith("token:")
+
+
+@pytest.mark.parametrize(
+    "body,code",
+    [
+        ({"status": "bogus"}, 400),  # unknown status: 400 at validation
+        ({"status": "done"}, 400),
+        ({"summary": 5}, 422),  # wrong type: schema mismatch
+        ({"colour": "red"}, 422),  # unknown field
+        ({}, 422),  # nothing to change
+        ({"assignee_id": "not-a-member"}, 400),
+    ],
+)
+def test_patch_rejections(client, creds, body, code):
+    a = post_annotation(client, creds)
+    r = client.patch(f"/api/v1/annotations/{a['id']}", json=body, headers=bearer(creds["member_token"]))
+    assert r.status_code == code, r.text
+
+
+def test_patch_every_status_of_the_taxonomy(client, creds):
+    a = post_annotation(client, creds)
+    for status in ["ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate", "new"]:
+        r = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": status}, headers=bearer(creds["member_token"]))
+        assert r.status_code == 200 and r.json()["status"] == status
+
+
+def test_patch_if_match_compare_and_set(client, creds):
+    a = post_annotation(client, creds)
+    h = bearer(creds["member_token"])
+    r = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "ack"}, headers={**h, "If-Match": '"v1"'})
+    assert r.status_code == 200 and r.headers["etag"] == '"v2"'
+    stale = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "triaged"}, headers={**h, "If-Match": '"v1"'})
+    assert stale.status_code == 412
+    assert client.get(f"/api/v1/annotations/{a['id']}", headers=h).json()["status"] == "ack"
+
+
+def test_reply_author_is_agent_for_tokens_and_user_for_sessions(client, creds):
+    a = post_annotation(client, creds)
+    r = client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "fixed in #1234"}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 201
+    assert r.json()["author"]["type"] == "agent"
+    r = client.post(
+        f"/api/v1/annotations/{a['id']}/replies", json={"body": "thanks", "author_name": "CI bot"}, headers=bearer(creds["member_token"])
+    )
+    assert r.json()["author"]["name"] == "CI bot"
+    s = client.post(
+        f"/api/v1/annotations/{a['id']}/replies",
+        json={"body": "on it"},
+        headers=bearer(creds["owner_session"], creds["workspace_id"]),
+    )
+    assert s.status_code == 201 and s.json()["author"] == {"type": "user", "id": creds["owner_user_id"], "name": "Olive Owner"}
+    assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "  "}, headers=bearer(creds["member_token"])).status_code == 422
+
+
+def test_markdown_blob(client, creds):
+    a = post_annotation(client, creds, "Contrast is too low", selector=".cta", computed_styles={"color": "#aaa"})
+    client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "agreed"}, headers=bearer(creds["member_token"]))
+    r = client.get(f"/api/v1/annotations/{a['id']}/markdown", headers=bearer(creds["guest_token"]))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/markdown")
+    assert f"# Annotation {a['id']}" in r.text and "> Contrast is too low" in r.text
+    assert "`.cta`" in r.text and "| `color` | `#aaa` |" in r.text and "> agreed" in r.text
+
+
+def test_run_personas_roles_and_one_reply_per_persona(client, creds):
+    a = post_annotation(client, creds, "Placeholder text has low contrast", kind="accessibility")
+    url = f"/api/v1/annotations/{a['id']}/run-personas"
+    denied = client.post(url, json={"persona_ids": []}, headers=bearer(creds["guest_token"]))
+    assert denied.status_code == 403 and denied.json()["detail"] == "Insufficient role"
+    personas = client.get("/api/personas/mine", headers=bearer(creds["member_token"])).json()["items"]
+    ids = [p["id"] for p in personas[:2]]
+    r = client.post(url, json={"persona_ids": ids}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 201
+    replies = r.json()["replies"]
+    assert [x["persona_id"] for x in replies] == ids
+    assert all(x["author"]["type"] == "persona" and x["body"] for x in replies)
+    again = client.post(url, json={"persona_ids": ids}, headers=bearer(creds["member_token"])).json()["replies"]
+    assert [x["body"] for x in again] == [x["body"] for x in replies]  # the offline engine is deterministic
+    default_run = client.post(url, json={}, headers=bearer(creds["member_token"]))
+    assert default_run.status_code == 201 and len(default_run.json()["replies"]) == 3
+    assert client.post(url, json={"persona_ids": ["nope"]}, headers=bearer(creds["member_token"])).status_code == 404
+    thread = client.get(f"/api/v1/annotations/{a['id']}", headers=bearer(creds["member_token"])).json()["replies"]
+    assert len(thread) == 2 + 2 + 3
+
+
+def test_nothing_crosses_workspaces(client, creds, wb):
+    other = other_workspace(wb)
+    h = bearer(creds["member_token"])
+    for method, path in [
+        ("get", f"/api/v1/sites/{other['site_id']}"),
+        ("get", f"/api/v1/sites/{other['site_id']}/annotations"),
+        ("get", f"/api/v1/annotations/{other['annotation_id']}"),
+        ("get", f"/api/v1/annotations/{other['annotation_id']}/markdown"),
+        ("get", f"/api/v1/annotations/{other['annotation_id']}/resolutions"),
+    ]:
+        assert getattr(client, method)(path, headers=h).status_code == 404, path
+    assert client.patch(f"/api/v1/annotations/{other['annotation_id']}", json={"status": "ack"}, headers=h).status_code == 404
+    assert client.post(f"/api/v1/annotations/{other['annotation_id']}/replies", json={"body": "x"}, headers=h).status_code == 404
+    assert client.post(f"/api/v1/annotations/{other['annotation_id']}/run-personas", json={}, headers=h).status_code == 404
+    assert other["site_id"] not in client.get("/api/v1/sites", headers=h).text
+    # and the other way round
+    oh = bearer(other["member_token"])
+    assert [s["id"] for s in client.get("/api/v1/sites", headers=oh).json()["items"]] == [other["site_id"]]
+    assert client.get(f"/api/v1/sites/{creds['site_id']}/annotations", headers=oh).status_code == 404
+
+
+def test_search_finds_bodies_summaries_and_replies(client, creds, wb):
+    from workbench.services import annotations as svc
+    from workbench.services.local import local_user
+
+    a = post_annotation(client, creds, "The hamburger menu overlaps the logo")
+    b = post_annotation(client, creds, "Totally unrelated")
+    client.post(f"/api/v1/annotations/{b['id']}/replies", json={"body": "caused by the hamburger refactor"}, headers=bearer(creds["member_token"]))
+    principal = local_user(wb)
+    assert set(svc.search(wb, principal, "hamburger")) == {a["id"], b["id"]}
+    assert svc.search(wb, principal, "logo") == [a["id"]]
+    assert svc.search(wb, principal, '"; DROP TABLE') == []

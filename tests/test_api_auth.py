@@ -1,0 +1,146 @@
+"""Authentication, roles, API tokens, secrets and soft-deleted workspaces, as the document describes them."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from tests.conftest import bearer
+from workbench.domain.errors import Unauthenticated
+from workbench.domain.roles import Role
+from workbench.services import accounts, auth
+from workbench.services.auth import issue_session
+
+
+def _challenge(r) -> str:
+    assert r.status_code == 401, r.text
+    header = r.headers["www-authenticate"]
+    assert header.startswith('Bearer error="invalid_token", error_description="')
+    return header
+
+
+@pytest.mark.parametrize(
+    "authorization,reason",
+    [
+        (None, "Missing bearer token"),
+        ("Basic abc", "Malformed Authorization header"),
+        ("Bearer", "Malformed Authorization header"),
+        ("Bearer gfat_short", "Malformed API token"),
+        ("Bearer gfat_" + "A" * 43, "Unknown API token"),
+        ("Bearer not.a.jwt", "Malformed or unknown bearer token"),
+    ],
+)
+def test_401_with_challenge_for_bad_credentials(client, creds, authorization, reason):
+    headers = {"Authorization": authorization} if authorization else {}
+    r = client.get("/api/v1/sites", headers=headers)
+    assert reason in _challenge(r)
+
+
+def test_revocation_is_immediate_and_expiry_enforced(client, creds, wb):
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    minted = client.post(f"/api/workspaces/{creds['workspace_id']}/api-tokens", json={"name": "ci"}, headers=owner)
+    assert minted.status_code == 201
+    token = minted.json()["token"]
+    assert client.get("/api/v1/sites", headers=bearer(token)).status_code == 200
+    assert client.delete(f"/api/workspaces/{creds['workspace_id']}/api-tokens/{minted.json()['id']}", headers=owner).status_code == 204
+    assert "revoked" in _challenge(client.get("/api/v1/sites", headers=bearer(token)))
+    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    short = client.post(f"/api/workspaces/{creds['workspace_id']}/api-tokens", json={"name": "short", "expires_at": soon}, headers=owner).json()
+    wb.clock = lambda: int((datetime.now(UTC) + timedelta(seconds=5)).timestamp() * 1000)
+    assert "expired" in _challenge(client.get("/api/v1/sites", headers=bearer(short["token"])))
+
+
+def test_expired_session_and_foreign_signature(client, creds, wb):
+    past = datetime.now(UTC) - timedelta(days=1)
+    expired = jwt.encode({"sub": creds["owner_user_id"], "typ": "session", "exp": past}, wb.secret, algorithm="HS256")
+    assert "Session expired" in _challenge(client.get("/api/v1/sites", headers=bearer(expired, creds["workspace_id"])))
+    forged = jwt.encode({"sub": creds["owner_user_id"], "typ": "session", "exp": past + timedelta(days=9)}, b"x" * 32, algorithm="HS256")
+    _challenge(client.get("/api/v1/sites", headers=bearer(forged, creds["workspace_id"])))
+
+
+def test_session_needs_workspace_header_and_membership(client, creds, wb):
+    assert client.get("/api/v1/sites", headers=bearer(creds["owner_session"])).status_code == 400
+    assert client.get("/api/v1/sites", headers=bearer(creds["owner_session"], "someone-elses")).status_code == 404
+    r = client.get("/api/v1/sites", headers=bearer(creds["owner_session"], creds["workspace_id"]))
+    assert r.status_code == 200 and len(r.json()["items"]) == 1
+
+
+def test_minting_is_owner_session_only_and_clamped(client, creds, wb):
+    ws = creds["workspace_id"]
+    url = f"/api/workspaces/{ws}/api-tokens"
+    # A token can't mint, even a MEMBER one; a MEMBER session can't either.
+    assert client.post(url, json={"name": "x"}, headers=bearer(creds["member_token"])).status_code == 403
+    member_user = accounts.add_member(wb, ws, "m2@example.com", "M2", Role.MEMBER)
+    member_session = bearer(issue_session(wb, member_user.id), ws)
+    assert client.post(url, json={"name": "x"}, headers=member_session).status_code == 403
+    owner = bearer(creds["owner_session"], ws)
+    for requested, effective in [("OWNER", "MEMBER"), ("ADMIN", "MEMBER"), ("GUEST", "GUEST"), (None, "MEMBER")]:
+        body = {"name": f"t-{requested}"} | ({"role": requested} if requested else {})
+        r = client.post(url, json=body, headers=owner)
+        assert r.status_code == 201 and r.json()["role"] == effective
+    assert client.post(url, json={"name": "bad", "role": "ROOT"}, headers=owner).status_code == 422
+    assert client.post(url, json={"name": "old", "expires_at": "2001-01-01T00:00:00Z"}, headers=owner).status_code == 400
+    assert client.post(f"/api/workspaces/nope/api-tokens", json={"name": "x"}, headers=owner).status_code == 404
+
+
+def test_plaintext_shown_once_only_hash_and_last4_stored(client, creds, wb):
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    r = client.post(f"/api/workspaces/{creds['workspace_id']}/api-tokens", json={"name": "once"}, headers=owner)
+    token = r.json()["token"]
+    assert r.json()["last4"] == token[-4:]
+    listing = client.get(f"/api/workspaces/{creds['workspace_id']}/api-tokens", headers=owner)
+    assert token not in listing.text and all("token" not in item for item in listing.json()["items"])
+    row = wb.store.db.execute("SELECT * FROM api_tokens WHERE id = ?", [r.json()["id"]]).fetchone()
+    assert token not in [str(v) for v in row]
+    assert hashlib.sha256(token.encode()).hexdigest() in row
+
+
+def test_listing_and_revoking_own_vs_all(client, creds, wb):
+    ws = creds["workspace_id"]
+    owner = bearer(creds["owner_session"], ws)
+    # A MEMBER who once minted (e.g. a former OWNER) sees and revokes only their own.
+    former = accounts.add_member(wb, ws, "former@example.com", "Former", Role.OWNER)
+    former_session = bearer(issue_session(wb, former.id), ws)
+    mine = client.post(f"/api/workspaces/{ws}/api-tokens", json={"name": "formers"}, headers=former_session).json()
+    accounts.add_member(wb, ws, "former@example.com", "Former", Role.MEMBER)
+    listed = client.get(f"/api/workspaces/{ws}/api-tokens", headers=former_session).json()["items"]
+    assert [t["id"] for t in listed] == [mine["id"]]
+    all_ids = [t["id"] for t in client.get(f"/api/workspaces/{ws}/api-tokens", headers=owner).json()["items"]]
+    assert mine["id"] in all_ids and len(all_ids) >= 3
+    someone_elses = next(i for i in all_ids if i != mine["id"])
+    assert client.delete(f"/api/workspaces/{ws}/api-tokens/{someone_elses}", headers=former_session).status_code == 404
+    assert client.delete(f"/api/workspaces/{ws}/api-tokens/{mine['id']}", headers=former_session).status_code == 204
+    # Management endpoints are session-only.
+    assert client.get(f"/api/workspaces/{ws}/api-tokens", headers=bearer(creds["member_token"])).status_code == 403
+
+
+def test_secrets_owner_session_only_and_rotation_is_immediate(client, creds, wb):
+    url = f"/api/widget/sites/{creds['site_id']}/secrets"
+    assert client.get(url, headers=bearer(creds["member_token"])).status_code == 403
+    member_user = accounts.add_member(wb, creds["workspace_id"], "m3@example.com", "M3", Role.MEMBER)
+    assert client.get(url, headers=bearer(issue_session(wb, member_user.id), creds["workspace_id"])).status_code == 403
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    secrets = client.get(url, headers=owner).json()
+    assert secrets["mcp_token"] == creds["mcp_token"] and secrets["widget_token"] == creds["widget_token"]
+    assert secrets["loader_secret_id"]
+    assert auth.authenticate_mcp(wb, creds["mcp_token"]).site_id == creds["site_id"]
+    rotated = client.post(f"{url}/rotate-mcp-token", headers=owner).json()
+    assert rotated["mcp_token"] != creds["mcp_token"]
+    with pytest.raises(Unauthenticated):
+        auth.authenticate_mcp(wb, creds["mcp_token"])
+    assert auth.authenticate_mcp(wb, rotated["mcp_token"]).actor_id == f"mcp:{creds['site_id']}"
+
+
+def test_soft_deleted_workspace_401_tokens_403_sessions_until_restored(client, creds):
+    ws = creds["workspace_id"]
+    owner = bearer(creds["owner_session"], ws)
+    assert client.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
+    assert "Workspace deleted" in _challenge(client.get("/api/v1/sites", headers=bearer(creds["member_token"])))
+    assert client.get("/api/v1/sites", headers=owner).status_code == 403
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=bearer(creds["member_token"])).status_code == 401
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
+    assert client.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
+    assert client.get("/api/v1/sites", headers=owner).status_code == 200
