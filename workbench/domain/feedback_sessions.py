@@ -25,6 +25,8 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
   or ``builder_failed`` (``interrupted``), and can be finalized from there.
 - ``done``, ``canceled`` and ``interrupted`` are finished: every action on them is a 409
   "Session is already <status>".
+- Reviewers add comments in ``COMMENTABLE_STATUSES`` (in_review, in_progress); comments are
+  resolved or reopened in ``TRIAGE_STATUSES`` (every active status past created).
 
 Only one session per store may be in an ``ACTIVE_STATUSES`` status at a time.
 
@@ -56,8 +58,10 @@ from workbench.domain.errors import Conflict, Invalid
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "COMMENTABLE_STATUSES",
     "FINISHED_STATUSES",
     "TRANSITIONS",
+    "TRIAGE_STATUSES",
     "CommentCreate",
     "CommentFact",
     "CommentStatus",
@@ -71,6 +75,8 @@ __all__ = [
     "apply",
     "can",
     "compute_progress",
+    "ensure_can_comment",
+    "ensure_can_triage",
     "iso_ms",
     "parse_list_query",
 ]
@@ -195,6 +201,36 @@ class CommentCreate(BaseModel):
         return value or None
 
 
+# Reviewers pin comments while the preview is live and the team works through them; once the
+# round is handed to the builder (task_review, processing) the set of comments is frozen.
+COMMENTABLE_STATUSES: frozenset[FeedbackStatus] = frozenset({S.IN_REVIEW, S.IN_PROGRESS})
+# Resolving/reopening is triage by the store team: allowed in every active status past
+# preparing (the builder resolves comments while processing), never on a finished round.
+TRIAGE_STATUSES: frozenset[FeedbackStatus] = frozenset(ACTIVE_STATUSES - {S.CREATED})
+
+
+def ensure_can_comment(status: FeedbackStatus | str) -> None:
+    """Conflict unless reviewers may add comments to a session in ``status``."""
+    status = FeedbackStatus(status)
+    if status in COMMENTABLE_STATUSES:
+        return
+    if status in FINISHED_STATUSES:
+        raise Conflict(f"Session is already {status.value}")
+    if status is S.CREATED:
+        raise Conflict("Session is still preparing: reviewers can comment once the preview is deployed")
+    raise Conflict(f"Session is in {status.value}: comments are closed until it returns to review")
+
+
+def ensure_can_triage(status: FeedbackStatus | str) -> None:
+    """Conflict unless comments of a session in ``status`` may be resolved or reopened."""
+    status = FeedbackStatus(status)
+    if status in TRIAGE_STATUSES:
+        return
+    if status in FINISHED_STATUSES:
+        raise Conflict(f"Session is already {status.value}")
+    raise Conflict("Session is still preparing: it has no comments to resolve yet")
+
+
 # --- progress -----------------------------------------------------------------------------
 
 
@@ -310,11 +346,12 @@ class FeedbackListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: int = Field(default=50, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=2**31 - 1)
     status: FeedbackStatus | None = None
 
 
 _INT = re.compile(r"-?[0-9]+")
+MAX_OFFSET = 2**31 - 1
 
 
 def parse_list_query(limit: str | None, offset: str | None, status: str | None) -> FeedbackListQuery:
@@ -325,6 +362,9 @@ def parse_list_query(limit: str | None, offset: str | None, status: str | None) 
     off = 0 if offset is None else _parse_int("offset", offset, "a non-negative integer")
     if off < 0:
         raise Invalid("offset must be 0 or greater")
+    if off > MAX_OFFSET:
+        # SQLite integers stop at 2**63 - 1; a larger OFFSET would be a 500, not an answer.
+        raise Invalid(f"offset must be at most {MAX_OFFSET}")
     st: FeedbackStatus | None = None
     if status is not None:
         try:

@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
 from workbench.domain.errors import Conflict, Invalid, NotFound
 
@@ -185,6 +185,19 @@ class CompleteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     completedAt: datetime | None = None
+
+    @field_validator("completedAt")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime | None) -> datetime | None:
+        # "9999-12-31T23:59:59-05:00" parses, but has no UTC equivalent: refuse it here
+        # rather than fail later with an OverflowError (a 500).
+        if value is None:
+            return None
+        try:
+            _utc(value).timestamp()
+        except (OverflowError, ValueError, OSError):
+            raise ValueError("completedAt is out of range") from None
+        return value
 
 
 class ConfirmRequest(BaseModel):
@@ -362,6 +375,11 @@ class TestSessionPublic(BaseModel):
     completedAt: str | None = Field(default=None, examples=["2026-03-16T10:32:00Z"])
     durationSeconds: int | None = Field(default=None, examples=[1920])
     analysis: AnalysisPublic | None = None
+    # Extensions: why the last analysis attempt failed, and the confirmation (payout) state.
+    analysisError: str | None = None
+    rating: int | None = None
+    confirmedAt: str | None = None
+    payoutQueued: bool = False
 
 
 class CompleteResultPublic(BaseModel):

@@ -1,0 +1,149 @@
+"""Repository of studies, test sessions, their notes and the testers' feedback.
+
+A test session belongs to a workspace through its study; lookups that serve a caller join
+the study and filter by workspace, so another workspace's session reads as absent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load
+from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession
+
+_STUDY = columns(Study)
+_SESSION = columns(TestSession)
+_SESSION_S = columns(TestSession, "s.")
+_NOTE = columns(TestNote)
+_FEEDBACK = columns(TesterFeedback)
+_FIELDS = [f.name for f in dataclasses.fields(TestSession)]
+_ANALYSIS_AT = _FIELDS.index("analysis")
+_PAYOUT_AT = _FIELDS.index("payout_queued")
+_TECH_AT = [f.name for f in dataclasses.fields(TesterFeedback)].index("technical_issues")
+
+
+def _session(*row: object) -> TestSession:
+    values = list(row)
+    values[_ANALYSIS_AT] = json_load(values[_ANALYSIS_AT])  # type: ignore[arg-type]
+    values[_PAYOUT_AT] = bool(values[_PAYOUT_AT])
+    return TestSession(*values)  # type: ignore[arg-type]
+
+
+def _feedback(*row: object) -> TesterFeedback:
+    values = list(row)
+    values[_TECH_AT] = bool(values[_TECH_AT])
+    return TesterFeedback(*values)  # type: ignore[arg-type]
+
+
+# -- studies -------------------------------------------------------------------------------
+def add_study(db: Database, study: Study) -> None:
+    insert(db, "studies", study)
+
+
+def get_study(db: Database, workspace_id: str, study_id: str) -> Study | None:
+    return fetch_one(db, Study, f"SELECT {_STUDY} FROM studies WHERE id = ? AND workspace_id = ?", [study_id, workspace_id])
+
+
+def list_studies(db: Database, workspace_id: str) -> list[Study]:
+    return fetch_all(db, Study, f"SELECT {_STUDY} FROM studies WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
+
+
+# -- sessions ------------------------------------------------------------------------------
+def add_session(db: Database, session: TestSession) -> None:
+    insert(db, "test_sessions", session, encode={"analysis": json_dump, "payout_queued": int})
+
+
+def get_session(db: Database, workspace_id: str, session_id: str) -> TestSession | None:
+    return fetch_one(
+        db,
+        _session,
+        f"SELECT {_SESSION_S} FROM test_sessions s JOIN studies j ON j.id = s.job_id WHERE s.id = ? AND j.workspace_id = ?",
+        [session_id, workspace_id],
+    )
+
+
+def get_session_any(db: Database, session_id: str) -> TestSession | None:
+    """Unscoped: for background jobs only."""
+    return fetch_one(db, _session, f"SELECT {_SESSION} FROM test_sessions WHERE id = ?", [session_id])
+
+
+def variant_counts(db: Database, job_id: str) -> dict[str, int]:
+    return dict(db.execute("SELECT variant, count(*) FROM test_sessions WHERE job_id = ? GROUP BY variant", [job_id]).fetchall())
+
+
+def _filters(job_id: str, status: str | None, variant: str | None, tester_id: str | None) -> tuple[str, list[object]]:
+    where = ["job_id = ?"]
+    params: list[object] = [job_id]
+    for column, value in (("status", status), ("variant", variant), ("tester_id", tester_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    return " AND ".join(where), params
+
+
+def list_sessions(
+    db: Database, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None,
+    limit: int = 50, offset: int = 0,
+) -> list[TestSession]:
+    where, params = _filters(job_id, status, variant, tester_id)
+    return fetch_all(
+        db,
+        _session,
+        f"SELECT {_SESSION} FROM test_sessions WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+
+
+def count_sessions(
+    db: Database, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None
+) -> int:
+    where, params = _filters(job_id, status, variant, tester_id)
+    return db.execute(f"SELECT count(*) FROM test_sessions WHERE {where}", params).fetchone()[0]
+
+
+def session_ids_in_status(db: Database, status: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT id FROM test_sessions WHERE status = ? ORDER BY created_at, id", [status])]
+
+
+def update_session(db: Database, session_id: str, values: dict[str, Any]) -> None:
+    """Set ``values`` (analysis as JSON, payout as 0/1) and bump the version."""
+    if not values:
+        return
+    encoded = dict(values)
+    if "analysis" in encoded:
+        encoded["analysis"] = json_dump(encoded["analysis"])
+    if "payout_queued" in encoded:
+        encoded["payout_queued"] = int(bool(encoded["payout_queued"]))
+    sets = ", ".join(f"{name} = ?" for name in encoded)
+    db.execute(f"UPDATE test_sessions SET {sets}, version = version + 1 WHERE id = ?", [*encoded.values(), session_id])
+
+
+# -- notes ---------------------------------------------------------------------------------
+def add_note(db: Database, note: TestNote) -> None:
+    insert(db, "test_notes", note)
+
+
+def list_notes(db: Database, session_id: str) -> list[TestNote]:
+    return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, id", [session_id])
+
+
+def note_ids(db: Database, session_id: str) -> set[str]:
+    return {r[0] for r in db.execute("SELECT id FROM test_notes WHERE session_id = ?", [session_id])}
+
+
+def update_note(db: Database, session_id: str, note_id: str, content: str, at: int) -> None:
+    db.execute(
+        "UPDATE test_notes SET content = ?, updated_at = ? WHERE id = ? AND session_id = ?", [content, at, note_id, session_id]
+    )
+
+
+# -- tester feedback -----------------------------------------------------------------------
+def add_feedback(db: Database, feedback: TesterFeedback) -> None:
+    insert(db, "tester_feedback", feedback, encode={"technical_issues": int})
+
+
+def get_feedback(db: Database, session_id: str) -> TesterFeedback | None:
+    return fetch_one(db, _feedback, f"SELECT {_FEEDBACK} FROM tester_feedback WHERE session_id = ?", [session_id])

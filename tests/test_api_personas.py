@@ -1,0 +1,83 @@
+"""Personas: 60 defaults per new workspace, documented ordering, CRUD (MEMBER+), reset-defaults."""
+
+from __future__ import annotations
+
+from tests.conftest import bearer
+from tests.helpers import other_workspace
+from workbench.domain.personas import DEFAULT_PERSONAS
+
+
+def _mine(client, token):
+    r = client.get("/api/personas/mine", headers=bearer(token))
+    assert r.status_code == 200
+    return r.json()["items"]
+
+
+def _order_key(p):
+    return (p["category"], not p["is_default"], p["name"].lower(), p["name"])
+
+
+def test_sixty_defaults_seeded_in_documented_order(client, creds):
+    items = _mine(client, creds["guest_token"])
+    assert len(items) == 60 and all(p["is_default"] for p in items)
+    assert {p["slug"] for p in items} == {s.slug for s in DEFAULT_PERSONAS}
+    assert items == sorted(items, key=_order_key)
+
+
+def test_customs_sort_after_defaults_within_category(client, creds):
+    h = bearer(creds["member_token"])
+    r = client.post("/api/personas", json={"name": "Aaron custom", "category": "accessibility", "description": "d", "focus": ["contrast"]}, headers=h)
+    assert r.status_code == 201 and r.json()["is_default"] is False
+    items = _mine(client, creds["member_token"])
+    acc = [p for p in items if p["category"] == "accessibility"]
+    assert acc[-1]["name"] == "Aaron custom" and all(p["is_default"] for p in acc[:-1])
+    assert items == sorted(items, key=_order_key)
+    cat = client.get("/api/personas/category/accessibility", headers=h).json()["items"]
+    assert cat == acc
+    assert client.get("/api/personas/category/none-such", headers=h).json()["items"] == []
+
+
+def test_crud_roles_and_validation(client, creds):
+    h, g = bearer(creds["member_token"]), bearer(creds["guest_token"])
+    assert client.post("/api/personas", json={"name": "x", "category": "design"}, headers=g).status_code == 403
+    assert client.post("/api/personas", json={"name": "x", "category": "Bad Category"}, headers=h).status_code == 422
+    p = client.post("/api/personas", json={"name": "Nora", "category": "design"}, headers=h).json()
+    assert client.post("/api/personas", json={"name": "Nora", "category": "design"}, headers=h).status_code == 409
+    assert client.get(f"/api/personas/{p['id']}", headers=g).json()["name"] == "Nora"
+    assert client.patch(f"/api/personas/{p['id']}", json={"voice": "wry"}, headers=g).status_code == 403
+    up = client.patch(f"/api/personas/{p['id']}", json={"voice": "wry"}, headers=h)
+    assert up.status_code == 200 and up.json()["voice"] == "wry"
+    assert client.patch(f"/api/personas/{p['id']}", json={}, headers=h).status_code == 400
+    assert client.delete(f"/api/personas/{p['id']}", headers=g).status_code == 403
+    assert client.delete(f"/api/personas/{p['id']}", headers=h).status_code == 204
+    assert client.get(f"/api/personas/{p['id']}", headers=h).status_code == 404
+
+
+def test_defaults_can_be_edited_and_deleted_then_reset(client, creds):
+    h = bearer(creds["member_token"])
+    items = _mine(client, creds["member_token"])
+    first, second = items[0], items[1]
+    client.patch(f"/api/personas/{first['id']}", json={"name": "Renamed"}, headers=h)
+    client.delete(f"/api/personas/{second['id']}", headers=h)
+    custom = client.post("/api/personas", json={"name": "Mine", "category": "design"}, headers=h).json()
+    one = client.post("/api/personas/reset-defaults", json={"slug": first["slug"]}, headers=h)
+    assert one.status_code == 200 and one.json() == {"reset_count": 1}
+    assert client.get(f"/api/personas/{first['id']}", headers=h).json()["name"] == first["name"]
+    assert second["slug"] not in {p["slug"] for p in _mine(client, creds["member_token"])}
+    everything = client.post("/api/personas/reset-defaults", json={"slug": None}, headers=h)
+    assert everything.json() == {"reset_count": 60}
+    after = _mine(client, creds["member_token"])
+    assert len(after) == 61 and custom["id"] in {p["id"] for p in after}  # customs untouched
+    assert client.post("/api/personas/reset-defaults", json={"slug": "no-such"}, headers=h).status_code == 404
+    assert client.post("/api/personas/reset-defaults", headers=bearer(creds["guest_token"])).status_code == 403
+    assert client.post("/api/personas/reset-defaults", headers=h).json() == {"reset_count": 60}
+
+
+def test_personas_are_workspace_scoped(client, creds, wb):
+    other = other_workspace(wb)
+    theirs = _mine(client, other["member_token"])
+    assert len(theirs) == 60
+    mine_ids = {p["id"] for p in _mine(client, creds["member_token"])}
+    assert not mine_ids & {p["id"] for p in theirs}
+    assert client.get(f"/api/personas/{theirs[0]['id']}", headers=bearer(creds["member_token"])).status_code == 404
+    assert client.delete(f"/api/personas/{theirs[0]['id']}", headers=bearer(creds["member_token"])).status_code == 404

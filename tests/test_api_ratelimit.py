@@ -1,0 +1,55 @@
+"""Rate limits: 600/60 s per token and 30/60 s per IP by default, both must allow; 429 with reason and Retry-After."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import bearer
+from workbench.server.app import create_app
+from workbench.server.ratelimit import Buckets
+from workbench.server.settings import ServerSettings
+
+
+def _client(wb, **kw) -> TestClient:
+    return TestClient(create_app(wb, ServerSettings(**kw)), client=("203.0.113.9", 5000))
+
+
+def test_per_token_bucket(wb, creds):
+    with _client(wb, token_limit=3, ip_limit=1000) as c:
+        codes = [c.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        r = c.get("/api/v1/sites", headers=bearer(creds["member_token"]))
+        assert "per-token" in r.json()["detail"] and 1 <= int(r.headers["retry-after"]) <= 60
+        # Another token has its own bucket.
+        assert c.get("/api/v1/sites", headers=bearer(creds["guest_token"])).status_code == 200
+
+
+def test_per_ip_bucket_applies_across_tokens(wb, creds):
+    with _client(wb, token_limit=1000, ip_limit=2) as c:
+        assert c.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
+        assert c.get("/api/v1/sites", headers=bearer(creds["guest_token"])).status_code == 200
+        r = c.get("/api/v1/sites", headers=bearer(creds["guest_token"]))
+        assert r.status_code == 429 and "per-IP" in r.json()["detail"] and r.headers["retry-after"]
+
+
+def test_loopback_skips_ip_bucket_unless_asked(wb, creds):
+    with TestClient(create_app(wb, ServerSettings(token_limit=1000, ip_limit=1)), client=("127.0.0.1", 5000)) as c:
+        assert all(c.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200 for _ in range(5))
+    with TestClient(create_app(wb, ServerSettings(token_limit=1000, ip_limit=1, limit_loopback_ip=True)), client=("127.0.0.1", 5000)) as c:
+        assert [c.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code for _ in range(2)] == [200, 429]
+
+
+def test_window_rolls_over():
+    now = [0.0]
+    b = Buckets(limit=2, window=60, clock=lambda: now[0])
+    assert b.hit("k") is None and b.hit("k") is None
+    assert b.hit("k") == 60
+    now[0] = 59.5
+    assert 0 < b.hit("k") <= 1
+    now[0] = 60.0
+    assert b.hit("k") is None
+
+
+def test_docs_are_not_rate_limited(wb):
+    with _client(wb, ip_limit=1) as c:
+        assert all(c.get("/openapi.json").status_code == 200 for _ in range(3))

@@ -1,0 +1,52 @@
+"""End to end: the real `workbench serve` process over TCP, driven as the document's curl examples do."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def _bootstrap(data_dir) -> dict:
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def test_documented_agent_flow_over_tcp(tmp_path):
+    data = tmp_path / "served"
+    creds = _bootstrap(data)
+    subprocess.run([sys.executable, "-m", "workbench", "demo", "--data-dir", str(data), "--annotations", "60"], check=True, capture_output=True)
+    srv = ServerProcess(data)
+    try:
+        h = {"Authorization": f"Bearer {creds['member_token']}"}
+        with httpx.Client(base_url=srv.url, headers=h, timeout=10) as c:
+            assert c.get("/docs").status_code == 200
+            assert "/api/v1/sites/{site_id}/annotations" in c.get("/openapi.json").json()["paths"]
+            assert len(c.get("/api/v1/sites").json()["items"]) == 3
+            listing = c.get(f"/api/v1/sites/{creds['site_id']}/annotations", params={"status": "new"}).json()
+            assert listing["items"] and all(a["status"] == "new" for a in listing["items"])
+            ann = listing["items"][0]["id"]
+            pre = c.post(f"/api/v1/annotations/{ann}/resolutions/upload-url", json={"kind": "after", "content_type": "image/png"}).json()
+            assert pre["url"].startswith(srv.url)
+            put = httpx.put(pre["url"], content=b"\x89PNG after", headers={"Content-Type": "image/png"})
+            assert put.status_code == 200
+            res = c.post(f"/api/v1/annotations/{ann}/resolutions", json={"after_key": pre["key"], "diff_url": "https://github.com/x/y/pull/42", "explanation": "Increased CTA contrast."})
+            assert res.status_code == 201
+            assert c.patch(f"/api/v1/annotations/{ann}", json={"status": "resolved", "summary": "shipped in v2"}).json()["status"] == "resolved"
+            assert c.post(f"/api/v1/annotations/{ann}/replies", json={"body": "fixed in #1234"}).status_code == 201
+            md = c.get(f"/api/v1/annotations/{ann}/markdown").text
+            assert "fixed in #1234" in md and "shipped in v2" in md
+            r = httpx.get(srv.url + "/api/v1/sites", headers={"Authorization": "Bearer gfat_" + "x" * 43})
+            assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
+        assert (data / "uploads" / pre["key"]).read_bytes() == b"\x89PNG after"
+    finally:
+        srv.stop()
+    log = (tmp_path / f"serve-{srv.port}.log").read_text()
+    assert creds["member_token"] not in log and creds["mcp_token"] not in log

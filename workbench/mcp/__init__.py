@@ -1,0 +1,7 @@
+"""The MCP front end: the documented agent tools, served over streamable HTTP and over stdio.
+
+``tools`` builds the one MCP server both transports share, ``http`` mounts it at
+``/mcp/<mcp_token>`` in ``workbench serve``, ``stdio`` runs it against a local store. Nothing
+here is imported at package level, so a light user (the CLI's ``since`` parsing) does not pay
+for loading the MCP SDK.
+"""

@@ -1,0 +1,324 @@
+"""Use cases of feedback sessions: start, preview deployment (a background job), reads, actions, comments.
+
+Every rule (who may start, which transition is allowed, how progress is computed) comes from
+``workbench.domain.feedback_sessions``; this module only loads rows, asks the domain, and
+writes the outcome with its audit entry in one transaction. ``deploy`` is a plain function, so
+the server runs it in a worker thread and the offline front ends call it directly.
+
+Preview deployment is chosen by environment variables, read at each deployment:
+
+- ``WORKBENCH_DEPLOY_COMMAND``: a shell command template (``{session_id}``, ``{store_id}``,
+  ``{feedback_url}`` are substituted, shell-quoted). Its stdout's last non-empty line is the
+  deploymentUrl; a non-zero exit interrupts the session with the tail of stderr as the
+  errorMessage. ``WORKBENCH_DEPLOY_TIMEOUT`` (seconds, default 600) bounds it.
+- ``WORKBENCH_DEPLOY_URL_TEMPLATE``: a URL template with the same fields, e.g.
+  ``https://{store_id}-{session_id}-preview.example``.
+- neither: ``<base>/preview/<session_id>`` on the server that started the session, which
+  ``workbench serve`` answers itself, so the default works offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import sqlite3
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import feedback_sessions as repo
+from workbench.domain import feedback_sessions as fs
+from workbench.domain.clock import from_ms, new_id
+from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
+from workbench.domain.feedback_sessions import CommentCreate, CommentFact, FeedbackAction, FeedbackStatus, Progress
+from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront
+from workbench.domain.tokens import mint_secret, same_secret
+from workbench.services.context import Workbench
+from workbench.services.stores import audit_as, store_actor
+
+log = logging.getLogger("workbench.feedback_sessions")
+
+DEFAULT_BASE_URL = "http://localhost:11001"
+REVIEW_TOKEN_PREFIX = "wbrv_"
+DEPLOY_ACTOR = "system:deploy"
+DEFAULT_DEPLOY_TIMEOUT = 600.0
+ERROR_TAIL = 500
+_ACTIVE = sorted(s.value for s in fs.ACTIVE_STATUSES)
+
+# Actions a store caller may take through the API; the deploy outcomes belong to ``deploy``.
+CALLER_ACTIONS = frozenset(set(FeedbackAction) - {FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.DEPLOY_FAILED})
+
+
+class DeployFailed(Exception):
+    """The preview could not be deployed; the message becomes the session's errorMessage."""
+
+
+# --- start and deploy -------------------------------------------------------------------------
+
+
+def feedback_url(base_url: str, session_id: str, review_token: str) -> str:
+    """The link reviewers open; its token authorises the widget's comment posts."""
+    return f"{base_url.rstrip('/')}/review/{session_id}?token={review_token}"
+
+
+def _base_of(url: str) -> str:
+    return url.split("/review/", 1)[0]
+
+
+def start(wb: Workbench, store: Storefront, *, base_url: str | None = None, actor: str | None = None) -> FeedbackSession:
+    """A new session in ``created``; the caller runs ``deploy`` next (the server in the background)."""
+    if not store.ai_built:
+        raise Invalid("Store is not AI-built: feedback sessions are only available for AI-built stores")
+    base = base_url or os.environ.get("WORKBENCH_PUBLIC_URL") or DEFAULT_BASE_URL
+    now = wb.clock()
+    session_id = new_id(now)
+    token = mint_secret(REVIEW_TOKEN_PREFIX)
+    session = FeedbackSession(
+        id=session_id, store_id=store.id, status=FeedbackStatus.CREATED.value, feedback_url=feedback_url(base, session_id, token),
+        review_token=token, deployment_url=None, error_message=None, created_at=now, updated_at=now,
+    )
+    with wb.store.write() as db:
+        if repo.active_session(db, store.id, _ACTIVE) is not None:
+            raise Conflict("A feedback session is already in progress")
+        try:
+            repo.add_session(db, session)
+        except sqlite3.IntegrityError:
+            # The partial unique index caught a writer this transaction could not see.
+            raise Conflict("A feedback session is already in progress") from None
+        audit_as(wb, db, workspace_id=store.workspace_id, actor=actor or store_actor(store), action="feedback_session.start",
+                 entity_type="feedback_session", entity_id=session_id, at=now)
+    return session
+
+
+def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None) -> FeedbackSession | None:
+    """Deploy the preview of a ``created`` session and record the outcome (in_review or interrupted).
+
+    Safe to run twice or late: a session that left ``created`` meanwhile (canceled while the
+    command ran, or deployed by another process) is left as it is.
+    """
+    db = wb.store.db
+    session = repo.get_session_any(db, session_id)
+    if session is None or session.status != FeedbackStatus.CREATED.value:
+        return session
+    store = repo.get_store(db, session.store_id)
+    assert store is not None
+    values: dict[str, Any]
+    try:
+        url = deploy_preview(session, store, os.environ if env is None else env)
+        action, values = FeedbackAction.DEPLOY_SUCCEEDED, {"deployment_url": url, "error_message": None}
+    except DeployFailed as exc:
+        action, values = FeedbackAction.DEPLOY_FAILED, {"error_message": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - a crashing deployer must not leave the round preparing forever
+        log.exception("preview deployment of %s crashed", session_id)
+        action, values = FeedbackAction.DEPLOY_FAILED, {"error_message": f"Deployment crashed: {type(exc).__name__}"}
+    now = wb.clock()
+    with wb.store.write() as db:
+        current = repo.get_session_any(db, session_id)
+        if current is None or current.status != FeedbackStatus.CREATED.value:
+            return current
+        target = fs.apply(current.status, action)
+        repo.update_session(db, session_id, {"status": target.value, **values, "updated_at": now})
+        audit_as(wb, db, workspace_id=store.workspace_id, actor=DEPLOY_ACTOR, action=f"feedback_session.{action.value}",
+                 entity_type="feedback_session", entity_id=session_id, detail=values, at=now)
+        return repo.get_session_any(db, session_id)
+
+
+def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str, str]) -> str:
+    """The deploymentUrl of a fresh preview, by the configured method; DeployFailed otherwise."""
+    fields = {"session_id": session.id, "store_id": store.id, "feedback_url": session.feedback_url}
+    command = (env.get("WORKBENCH_DEPLOY_COMMAND") or "").strip()
+    if command:
+        return _run_command(command, fields, env)
+    template = (env.get("WORKBENCH_DEPLOY_URL_TEMPLATE") or "").strip()
+    if template:
+        try:
+            return template.format(**fields)
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            raise DeployFailed(f"WORKBENCH_DEPLOY_URL_TEMPLATE is invalid: {exc!r}") from None
+    return f"{_base_of(session.feedback_url)}/preview/{session.id}"
+
+
+def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) -> str:
+    try:
+        command = template.format(**{k: shlex.quote(v) for k, v in fields.items()})
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise DeployFailed(f"WORKBENCH_DEPLOY_COMMAND is invalid: {exc!r}") from None
+    try:
+        timeout = float(env.get("WORKBENCH_DEPLOY_TIMEOUT") or DEFAULT_DEPLOY_TIMEOUT)
+    except ValueError:
+        timeout = DEFAULT_DEPLOY_TIMEOUT
+    child_env = {**os.environ, **env, "WORKBENCH_SESSION_ID": fields["session_id"], "WORKBENCH_STORE_ID": fields["store_id"]}
+    try:
+        done = subprocess.run(  # noqa: S602 - the operator's own configured command
+            command, shell=True, capture_output=True, text=True, timeout=timeout, env=child_env, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        raise DeployFailed(f"Deploy command timed out after {timeout:g} seconds") from None
+    except OSError as exc:
+        raise DeployFailed(f"Deploy command could not start: {exc}") from None
+    if done.returncode != 0:
+        tail = (done.stderr or "").strip()[-ERROR_TAIL:]
+        raise DeployFailed(tail or f"Deploy command exited with status {done.returncode}")
+    lines = [line.strip() for line in (done.stdout or "").splitlines() if line.strip()]
+    url = lines[-1] if lines else ""
+    if not url.startswith(("http://", "https://")) or " " in url:
+        raise DeployFailed("Deploy command did not print a deployment URL (http or https) on its last line")
+    return url
+
+
+def pending_deployments(wb: Workbench) -> list[str]:
+    """Sessions still in ``created`` (a server stopped mid-deployment): deploy each again."""
+    return repo.session_ids_in_status(wb.store.db, FeedbackStatus.CREATED.value)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def _load(db: Database, store: Storefront, session_id: str) -> FeedbackSession:
+    session = repo.get_session(db, store.id, session_id)
+    if session is None:
+        raise NotFound("Feedback session not found")
+    return session
+
+
+def list_sessions(
+    wb: Workbench, store: Storefront, *, limit: str | None = None, offset: str | None = None, status: str | None = None
+) -> tuple[list[FeedbackSession], dict[str, int]]:
+    """A page, newest first, and the document's meta; ``count`` is the total matching the filter."""
+    query = fs.parse_list_query(limit, offset, status)
+    wanted = query.status.value if query.status else None
+    with wb.store.read() as db:
+        rows = repo.list_sessions(db, store.id, status=wanted, limit=query.limit, offset=query.offset)
+        total = repo.count_sessions(db, store.id, status=wanted)
+    return rows, {"count": total, "offset": query.offset, "limit": query.limit}
+
+
+def progress_of(db: Database, session: FeedbackSession, now_ms: int) -> Progress:
+    facts = [
+        CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
+        for c in repo.list_comments(db, session.id)
+    ]
+    return fs.compute_progress(status=session.status, comments=facts, now=from_ms(now_ms), session_created_at=from_ms(session.created_at))
+
+
+def get(wb: Workbench, store: Storefront, session_id: str) -> dict[str, Any]:
+    """The session object with its ``progress``."""
+    with wb.store.read() as db:
+        session = _load(db, store, session_id)
+        progress = progress_of(db, session, wb.clock())
+    return {**session.to_public(), "progress": progress.to_public()}
+
+
+def list_comments(wb: Workbench, store: Storefront, session_id: str) -> list[FeedbackComment]:
+    with wb.store.read() as db:
+        _load(db, store, session_id)
+        return repo.list_comments(db, session_id)
+
+
+# --- lifecycle actions ------------------------------------------------------------------------
+
+
+def act(
+    wb: Workbench, store: Storefront, session_id: str, action: FeedbackAction | str, *,
+    error_message: str | None = None, actor: str | None = None,
+) -> FeedbackSession:
+    """Apply one transition of the domain's table (cancel, finalize and the extension actions)."""
+    action = FeedbackAction(action)
+    if action not in CALLER_ACTIONS:
+        raise Invalid(f"{action.value} is recorded by the deployment job, not requested")
+    now = wb.clock()
+    with wb.store.write() as db:
+        session = _load(db, store, session_id)
+        target = fs.apply(session.status, action)
+        values: dict[str, Any] = {"status": target.value, "updated_at": now}
+        if action is FeedbackAction.BUILDER_FAILED:
+            values["error_message"] = (error_message or "").strip()[:ERROR_TAIL] or "The builder failed to apply the tasks"
+        repo.update_session(db, session_id, values)
+        audit_as(wb, db, workspace_id=store.workspace_id, actor=actor or store_actor(store),
+                 action=f"feedback_session.{action.value}", entity_type="feedback_session", entity_id=session_id,
+                 detail={"from": session.status, "to": target.value}, at=now)
+        updated = repo.get_session(db, store.id, session_id)
+    assert updated is not None
+    return updated
+
+
+def cancel(wb: Workbench, store: Storefront, session_id: str) -> FeedbackSession:
+    return act(wb, store, session_id, FeedbackAction.CANCEL)
+
+
+def finalize(wb: Workbench, store: Storefront, session_id: str) -> FeedbackSession:
+    return act(wb, store, session_id, FeedbackAction.FINALIZE)
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+
+def _reviewer_session(db: Database, session_id: str, review_token: str | None) -> FeedbackSession:
+    if not review_token:
+        raise Unauthenticated("Missing review token: send the token of the session's feedbackUrl in X-Review-Token")
+    session = repo.get_session_any(db, session_id)
+    if session is None:
+        raise NotFound("Feedback session not found")
+    if not same_secret(session.review_token, review_token):
+        raise Unauthenticated("Review token does not match this session")
+    return session
+
+
+def add_comment(wb: Workbench, session_id: str, review_token: str | None, req: CommentCreate) -> FeedbackComment:
+    """Extension (the reviewers' widget): pin a comment; the engine writes its task instruction."""
+    session = _reviewer_session(wb.store.db, session_id, review_token)
+    fs.ensure_can_comment(session.status)
+    # Outside the transaction: an engine may be slow (HTTP), and the write lock is shared.
+    try:
+        instruction: str | None = wb.engine.task_instruction(req.content, req.pagePath).text or None
+    except Exception:  # noqa: BLE001 - the comment matters more than its generated instruction
+        log.exception("task instruction failed for a comment on %s", session_id)
+        instruction = None
+    now = wb.clock()
+    comment = FeedbackComment(
+        id=new_id(now), session_id=session_id, content=req.content, page_path=req.pagePath, selector=req.selector,
+        offset_x=req.offsetX, offset_y=req.offsetY, pin_x=req.pinX, pin_y=req.pinY, reviewer_name=req.reviewerName,
+        status=fs.CommentStatus.OPEN.value, task_instruction=instruction, created_at=now, resolved_at=None, updated_at=now,
+    )
+    with wb.store.write() as db:
+        current = _reviewer_session(db, session_id, review_token)
+        fs.ensure_can_comment(current.status)
+        store = repo.get_store(db, current.store_id)
+        assert store is not None
+        repo.add_comment(db, comment)
+        audit_as(wb, db, workspace_id=store.workspace_id, actor=f"reviewer:{req.reviewerName or 'anonymous'}",
+                 action="feedback_comment.create", entity_type="feedback_comment", entity_id=comment.id,
+                 detail={"session_id": session_id, "page_path": req.pagePath}, at=now)
+    return comment
+
+
+def reviewer_comments(wb: Workbench, session_id: str, review_token: str | None) -> tuple[FeedbackSession, list[FeedbackComment]]:
+    """Extension (the reviewers' widget): the session and its comments with their pins."""
+    with wb.store.read() as db:
+        session = _reviewer_session(db, session_id, review_token)
+        return session, repo.list_comments(db, session_id)
+
+
+def set_comment_resolved(
+    wb: Workbench, store: Storefront, session_id: str, comment_id: str, resolved: bool, *, actor: str | None = None
+) -> FeedbackComment:
+    """Extension: resolve or reopen a comment (this is what drives progress). Idempotent."""
+    now = wb.clock()
+    with wb.store.write() as db:
+        session = _load(db, store, session_id)
+        comment = repo.get_comment(db, session_id, comment_id)
+        if comment is None:
+            raise NotFound("Comment not found")
+        fs.ensure_can_triage(session.status)
+        target = fs.CommentStatus.RESOLVED if resolved else fs.CommentStatus.OPEN
+        if comment.status != target.value:
+            repo.update_comment(db, comment_id, {"status": target.value, "resolved_at": now if resolved else None, "updated_at": now})
+            audit_as(wb, db, workspace_id=store.workspace_id, actor=actor or store_actor(store),
+                     action="feedback_comment.resolve" if resolved else "feedback_comment.reopen",
+                     entity_type="feedback_comment", entity_id=comment_id, detail={"session_id": session_id}, at=now)
+        updated = repo.get_comment(db, session_id, comment_id)
+    assert updated is not None
+    return updated
