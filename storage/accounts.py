@@ -92,8 +92,14 @@ def add_token(db: Database, token: ApiToken) -> None:
     insert(db, "api_tokens", token)
 
 
-def token_by_hash(db: Database, token_hash: str) -> ApiToken | None:
-    return fetch_one(db, ApiToken, f"SELECT {_TOKEN} FROM api_tokens WHERE token_hash = ?", [token_hash])
+def token_by_hash(db: Database, token_hash: str) -> tuple[ApiToken, int | None] | None:
+    """The token with its workspace's ``deleted_at``: one query on every authenticated request."""
+    row = db.conn.execute(
+        f"SELECT {columns(ApiToken, 't.')}, w.deleted_at FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id "
+        "WHERE t.token_hash = ?",
+        [token_hash],
+    ).fetchone()
+    return None if row is None else (ApiToken(*row[:-1]), row[-1])
 
 
 def get_token(db: Database, workspace_id: str, token_id: str) -> ApiToken | None:

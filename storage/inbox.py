@@ -238,12 +238,18 @@ def window(db: Database, q: Query, offset: int, limit: int) -> list[Row]:
 
 def _fetch_annotations(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
-        "SELECT rowid, id, site_id, status, kind, page_url, substr(body, 1, 400), created_at, assignee_id, auto_fix "
-        f"FROM annotations WHERE rowid IN ({_marks(rids)})",
+        "SELECT rowid, id, site_id, status, kind, page_url, substr(body, 1, 400), created_at, assignee_id, auto_fix, "
+        "selector, submitter_name, summary FROM annotations "
+        f"WHERE rowid IN ({_marks(rids)})",
         rids,
     ).fetchall()
     return [
-        (r[0], Row("annotation", r[1], None, r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]))) for r in rows
+        (
+            r[0],
+            Row("annotation", r[1], None, r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]),
+                {"selector": r[10], "submitter": r[11], "summary": r[12]}),
+        )
+        for r in rows
     ]
 
 

@@ -127,7 +127,7 @@ def add_note(db: Database, note: TestNote) -> None:
 
 
 def list_notes(db: Database, session_id: str) -> list[TestNote]:
-    return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, id", [session_id])
+    return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, rowid", [session_id])
 
 
 def note_ids(db: Database, session_id: str) -> set[str]:

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from workbench.cli import annotations as annotations_cli
+from workbench.cli import mcp_cmd
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
@@ -19,6 +21,9 @@ app = typer.Typer(
 )
 admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+# Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
+annotations_cli.register(app)
+app.command("mcp")(mcp_cmd.mcp)
 console = Console(stderr=True)
 
 

@@ -86,6 +86,19 @@ Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
 
 
+class AnnotationListQuery(BaseModel):
+    """GET /api/v1/sites/{id}/annotations: ?status=&kind=&since=<epoch_ms>&auto_fix=&cursor=&limit=."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: StatusLiteral | None = None
+    kind: KindLiteral | None = None
+    since: int | None = Field(default=None, ge=0, le=2**53, description="epoch milliseconds: updated at or after")
+    auto_fix: bool | None = None
+    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
 class AnnotationPatch(BaseModel):
     """PATCH /api/v1/annotations/{id}: {status?, summary?, assignee_id?}."""
 

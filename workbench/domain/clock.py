@@ -33,8 +33,9 @@ def iso_ms(ms: int | None) -> str | None:
     """Epoch ms → "YYYY-MM-DDTHH:MM:SS.mmmZ" (None stays None)."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, milli = divmod(ms, 1000)
+    # time.gmtime + strftime is ~3x cheaper than datetime here, and list pages format thousands.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{milli:03d}Z"
 
 
 def to_ms(dt: datetime) -> int:

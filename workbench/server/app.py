@@ -10,10 +10,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from workbench import __version__
-from workbench.server import errors
+from workbench.mcp.http import McpHttpEndpoint
+from workbench.server import errors, jobs
+from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
+from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
-from workbench.server.routes import annotations, personas, resolutions, sites, widget, workspaces
+from workbench.server.routes import annotations, feedback_sessions, personas, resolutions, sites, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
@@ -26,6 +29,8 @@ Endpoints tagged *extensions* are this product's additions (see README)."""
 
 def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI:
     settings = settings or ServerSettings()
+    # The MCP tools at /mcp/<mcp_token>; the SDK's session manager lives as long as the app.
+    mcp_http = McpHttpEndpoint(wb, settings.public_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -33,15 +38,34 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         delivered = await run_in_threadpool(resolutions_svc.deliver_pending, wb)
         if delivered:
             log.info("delivered %d pending submitter notifications", delivered)
-        yield
+        # Preview deployments and analyses a stopped server left unfinished run again.
+        jobs.resume(app, wb)
+        async with mcp_http.run():
+            yield
+        await run_in_threadpool(jobs.stop, app)
 
-    app = FastAPI(title="Review Workbench API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Review Workbench API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # No OpenTelemetry exporter is configured here; skipping the probe saves a few
+        # environment lookups on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.wb = wb
     app.state.settings = settings
+    app.state.page_cache = PageCache(wb.store)
     errors.install(app)
     for module in (sites, annotations, resolutions, personas, workspaces, widget):
         app.include_router(module.router)
+    app.router.routes[0:0] = annotations.fast_routes
+    for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
+        app.include_router(router)
+    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)
     app.add_middleware(IdempotencyMiddleware, wb=wb)
     # Added last, so it runs first: a throttled request never reaches idempotency or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings)
+    # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
+    app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     return app

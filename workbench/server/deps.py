@@ -1,4 +1,8 @@
-"""Request dependencies: the Workbench of this app and the authenticated Principal."""
+"""Request dependencies: the Workbench of this app and the authenticated Principal.
+
+Authentication is one indexed read of the token digest (WAL readers never wait on writers),
+so it runs on the event loop: a threadpool hop per dependency cost more than the query.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from workbench.services.context import Workbench
 _bearer = HTTPBearer(auto_error=False, description="`gfat_…` API token, or a session bearer with X-GF-Workspace")
 
 
-def get_wb(request: Request) -> Workbench:
+async def get_wb(request: Request) -> Workbench:
     return request.app.state.wb
 
 
-def _principal(
+async def _principal(
     request: Request,
     _creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_gf_workspace: Annotated[str | None, Header(description="Workspace id (session callers only)")] = None,

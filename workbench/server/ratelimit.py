@@ -6,6 +6,7 @@ Fixed 60-second windows per key; an excess answers 429 with the reason and ``Ret
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -48,6 +49,7 @@ class Buckets:
             del self._windows[k]
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False

@@ -55,16 +55,16 @@ def _token_principal(wb: Workbench, credential: str) -> Principal:
         raise Unauthenticated("Malformed API token")
     digest = hash_secret(credential)
     db = wb.store.db
-    token = accounts_repo.token_by_hash(db, digest)
-    if token is None or not same_secret(token.token_hash, digest):
+    found = accounts_repo.token_by_hash(db, digest)
+    if found is None or not same_secret(found[0].token_hash, digest):
         raise Unauthenticated("Unknown API token")
+    token, workspace_deleted_at = found
     now = wb.clock()
     if token.revoked_at is not None:
         raise Unauthenticated("API token revoked")
     if token.expires_at is not None and token.expires_at <= now:
         raise Unauthenticated("API token expired")
-    ws = accounts_repo.get_workspace(db, token.workspace_id)
-    if ws is None or ws.deleted_at is not None:
+    if workspace_deleted_at is not None:
         # 401 so a CI loop stops retrying with this credential.
         raise Unauthenticated("Workspace deleted")
     return Principal(

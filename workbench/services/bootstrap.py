@@ -16,6 +16,7 @@ from workbench.domain.tokens import TokenCreate
 from workbench.services import accounts, sites
 from workbench.services.auth import issue_session
 from workbench.services.context import Workbench
+from workbench.services.session_bootstrap import bootstrap_sessions
 
 OWNER_EMAIL = "owner@example.com"
 MEMBER_EMAIL = "member@example.com"
@@ -58,4 +59,6 @@ def bootstrap(wb: Workbench) -> dict[str, Any]:
         "site_id": site.id,
         "widget_token": site.widget_token,
         "mcp_token": site.mcp_token,
+        # store_api_key, plain_store_api_key (+ their store ids), jwt and job_id
+        **bootstrap_sessions(wb, principal),
     }

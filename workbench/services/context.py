@@ -15,7 +15,7 @@ from storage import audit as audit_repo
 from workbench.domain.clock import now_ms
 from workbench.domain.roles import Principal
 from workbench.engine.base import ReviewerEngine
-from workbench.engine.offline import OfflineEngine
+from workbench.engine.factory import engine_from_env
 from workbench.services.mailer import Mailer, mailer_from_env
 
 
@@ -24,7 +24,8 @@ class Workbench:
     """One data directory's use cases, shared by every front end in a process."""
 
     store: Store
-    engine: ReviewerEngine = field(default_factory=OfflineEngine)
+    # Offline unless WORKBENCH_ENGINE_URL/_MODEL name an OpenAI-compatible endpoint.
+    engine: ReviewerEngine = field(default_factory=engine_from_env)
     mailer: Mailer | None = field(default_factory=mailer_from_env)
     clock: Callable[[], int] = now_ms
 

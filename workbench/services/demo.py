@@ -17,6 +17,7 @@ from workbench.domain.records import Annotation, Reply, Resolution, Site
 from workbench.services import sites
 from workbench.services.bootstrap import ensure_workspace, owner_principal
 from workbench.services.context import Workbench
+from workbench.services.demo_sessions import load_demo_sessions
 
 PAGES = ["/", "/products", "/products/trail-runner-2", "/cart", "/checkout", "/checkout/payment", "/account", "/search?q=boots", "/blog/spring-drop", "/help/returns"]
 SELECTORS = ["header nav > a.cta", "main h1.hero-title", "#add-to-cart", "form#checkout button[type=submit]", ".price--sale", "footer .newsletter input", "img.product-gallery__main", ".cart-summary .total", "#search-input", "a.skip-link"]
@@ -64,7 +65,8 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
             repo.add_resolution(db, res)
         accounts_repo.meta_set(db, "demo_loaded", str(now))
         wb.audit(db, principal, "demo.load", "workspace", ws_id, {"annotations": len(anns)}, at=now)
-    return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions)}
+    sessions = load_demo_sessions(wb, principal)  # feedback rounds with comments, studies with test sessions
+    return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions), **sessions}
 
 
 def build(rng: random.Random, ws_id: str, site_list: list[Site], stakeholders: list, members: list[str], count: int, now: int) -> tuple[list[Annotation], list[Reply], list[Resolution]]:

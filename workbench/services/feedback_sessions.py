@@ -212,6 +212,11 @@ def get(wb: Workbench, store: Storefront, session_id: str) -> dict[str, Any]:
     return {**session.to_public(), "progress": progress.to_public()}
 
 
+def preview_exists(wb: Workbench, session_id: str) -> bool:
+    """Whether the default (offline) preview URL of ``session_id`` names a session."""
+    return repo.get_session_any(wb.store.db, session_id) is not None
+
+
 def list_comments(wb: Workbench, store: Storefront, session_id: str) -> list[FeedbackComment]:
     with wb.store.read() as db:
         _load(db, store, session_id)

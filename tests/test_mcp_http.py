@@ -1,0 +1,285 @@
+"""MCP over streamable HTTP: the official client against a real `workbench serve`, the store and the audit log.
+
+The store is seeded through the services before the server starts (a stakeholder's auto-fix
+submission with a screenshot, two anonymous ones, and one on a second site the token must not
+see); everything after that goes over TCP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from tests.conftest import ServerProcess
+from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
+from workbench.services import annotations as annotations_svc
+from workbench.services import sites as sites_svc
+from workbench.services.bootstrap import bootstrap, owner_principal
+from workbench.services.context import Workbench
+
+pytestmark = pytest.mark.e2e
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"screenshot-bytes" * 4
+TEN = {
+    "list_annotations", "read_annotation", "acknowledge", "reply", "resolve", "patch_annotation",
+    "get_resolution_upload_url", "attach_resolution", "list_resolutions", "run_personas",
+}
+# The documented parameters, and which of them are required (the "?" ones are not).
+DOCUMENTED: dict[str, tuple[set[str], set[str]]] = {
+    "list_annotations": ({"status", "kind", "since", "auto_fix", "limit"}, set()),
+    "read_annotation": ({"id"}, {"id"}),
+    "acknowledge": ({"id"}, {"id"}),
+    "reply": ({"id", "message"}, {"id", "message"}),
+    "resolve": ({"id", "summary"}, {"id", "summary"}),
+    "patch_annotation": ({"id", "status", "summary", "assignee_id"}, {"id"}),
+    "get_resolution_upload_url": ({"annotation_id", "kind", "content_type"}, {"annotation_id", "kind", "content_type"}),
+    "attach_resolution": ({"annotation_id", "before_key", "after_key", "diff_url", "explanation"}, {"annotation_id"}),
+    "list_resolutions": ({"annotation_id"}, {"annotation_id"}),
+    "run_personas": ({"id", "persona_ids"}, {"id"}),
+}
+
+
+def seed(data_dir: Path) -> dict[str, Any]:
+    """Credentials plus annotations: a (auto-fix, screenshot, styles), b and c (anonymous), other (second site)."""
+    wb = Workbench.open(str(data_dir), mailer=None)
+    try:
+        creds = bootstrap(wb)
+        owner = owner_principal(creds["workspace_id"], creds["owner_user_id"])
+        site = sites_svc.get_site(wb, owner, creds["site_id"])
+        dana = sites_svc.create_stakeholder(
+            wb, owner, site.id, StakeholderCreate(name="Dana", email="dana@acme.example", auto_fix_default="optional_on")
+        )
+        shot = "data:image/png;base64," + base64.b64encode(PNG).decode()
+        a = annotations_svc.submit_from_widget(wb, site.id, site.widget_token, dana.token, WidgetAnnotationCreate(
+            page_url="https://shop.acme.example/cart", selector="#search", kind="accessibility", auto_fix=True,
+            body="The grey placeholder text has very low contrast on white.", screenshot=shot,
+            computed_styles={"color": "#9a9a9a", "background-color": "#ffffff"},
+        ))
+        b = annotations_svc.submit_from_widget(wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+            page_url="https://shop.acme.example/checkout", kind="bug", body="Checkout crashes with the SPRING10 coupon.",
+            auto_fix=True,  # anonymous: coerced to false
+        ))
+        c = annotations_svc.submit_from_widget(wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+            page_url="https://shop.acme.example/", kind="copy", body="Typo: 'recieve' in the banner.",
+        ))
+        other_site = sites_svc.create_site(wb, owner, "Acme docs", "https://docs.acme.example")
+        other = annotations_svc.submit_from_widget(wb, other_site.id, other_site.widget_token, None, WidgetAnnotationCreate(
+            page_url="https://docs.acme.example/", kind="bug", body="Search is broken on the docs site.",
+        ))
+        return {**creds, "a": a.id, "b": b.id, "c": c.id, "other": other.id}
+    finally:
+        wb.store.close()
+
+
+def audit(data_dir: Path, entity_id: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(f"file:{data_dir / 'workbench.db'}?mode=ro", uri=True) as db:
+        return db.execute("SELECT actor_id, action FROM audit WHERE entity_id = ? ORDER BY id", [entity_id]).fetchall()
+
+
+def row(data_dir: Path, sql: str, *args: Any) -> Any:
+    with sqlite3.connect(f"file:{data_dir / 'workbench.db'}?mode=ro", uri=True) as db:
+        return db.execute(sql, args).fetchone()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    data = tmp_path_factory.mktemp("mcp-http") / "served"
+    creds = seed(data)
+    srv = ServerProcess(data)
+    yield srv, creds
+    srv.stop()
+
+
+def mcp_url(srv: ServerProcess, token: str) -> str:
+    return f"{srv.url}/mcp/{token}"
+
+
+def ok(result: Any) -> dict[str, Any]:
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+def refused(result: Any, text: str) -> None:
+    assert result.is_error, result.structured_content
+    assert text in result.content[0].text, result.content[0].text
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_lists_the_ten_documented_tools_with_their_parameters(served, mode):
+    srv, creds = served
+    async with Client(mcp_url(srv, creds["mcp_token"]), mode=mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == TEN
+    for name, (params, required) in DOCUMENTED.items():
+        schema = tools[name].input_schema
+        extensions = {"cursor"} if name == "list_annotations" else set()
+        assert set(schema["properties"]) == params | extensions, name
+        assert set(schema.get("required", [])) == required, name
+        assert tools[name].description
+    status = tools["patch_annotation"].input_schema["properties"]["status"]["anyOf"][0]["enum"]
+    assert status == ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
+    assert tools["read_annotation"].annotations.read_only_hint is True
+
+
+async def test_agent_flow_calls_every_tool_and_audits_as_the_site_integration(served):
+    srv, creds = served
+    data, a, actor = srv.data_dir, creds["a"], f"mcp:{creds['site_id']}"
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        # list_annotations: the token's site only, filters as documented.
+        everything = ok(await client.call_tool("list_annotations", {}))
+        assert everything["site_id"] == creds["site_id"]
+        assert {i["id"] for i in everything["items"]} == {creds["a"], creds["b"], creds["c"]}
+        auto = ok(await client.call_tool("list_annotations", {"auto_fix": True}))
+        assert [i["id"] for i in auto["items"]] == [a]
+        bugs = ok(await client.call_tool("list_annotations", {"status": "new", "kind": "bug", "since": "1d"}))
+        assert [i["id"] for i in bugs["items"]] == [creds["b"]] and bugs["items"][0]["auto_fix"] is False
+        assert ok(await client.call_tool("list_annotations", {"since": "2999-01-01"}))["items"] == []
+        first = ok(await client.call_tool("list_annotations", {"limit": 2}))
+        assert len(first["items"]) == 2 and first["next_cursor"]
+        rest = ok(await client.call_tool("list_annotations", {"limit": 2, "cursor": first["next_cursor"]}))
+        assert len(rest["items"]) == 1 and rest["next_cursor"] is None
+
+        # read_annotation: body, styles, thread, markdown, and the screenshot itself.
+        read = await client.call_tool("read_annotation", {"id": a})
+        detail = ok(read)
+        assert detail["body"].startswith("The grey placeholder") and detail["computed_styles"]["color"] == "#9a9a9a"
+        assert detail["replies"] == [] and detail["resolutions"] == []
+        assert "# Annotation " + a in detail["markdown"] and "| `color` | `#9a9a9a` |" in detail["markdown"]
+        assert detail["screenshot"]["inline"] is True and detail["screenshot"]["content_type"] == "image/png"
+        image = read.content[1]
+        assert image.type == "image" and image.mime_type == "image/png" and base64.b64decode(image.data) == PNG
+
+        # The writes.
+        assert ok(await client.call_tool("acknowledge", {"id": a}))["status"] == "ack"
+        said = ok(await client.call_tool("reply", {"id": a, "message": "Looking into it."}))
+        assert said["author"] == {"type": "agent", "id": actor, "name": said["author"]["name"]}
+        patched = ok(await client.call_tool("patch_annotation", {"id": a, "status": "in_progress", "assignee_id": creds["owner_user_id"]}))
+        assert patched["status"] == "in_progress" and patched["assignee_id"] == creds["owner_user_id"]
+
+        pre = ok(await client.call_tool("get_resolution_upload_url", {"annotation_id": a, "kind": "after", "content_type": "image/png"}))
+        assert set(pre) == {"url", "method", "headers", "key", "expires_in_seconds"}
+        assert pre["url"].startswith(srv.url + "/uploads/") and pre["method"] == "PUT"
+        assert httpx.put(pre["url"], content=PNG, headers=pre["headers"]).status_code == 200
+        res = ok(await client.call_tool("attach_resolution", {
+            "annotation_id": a, "after_key": pre["key"], "diff_url": "https://github.com/acme/shop/pull/42",
+            "explanation": "Raised the placeholder contrast to 4.6:1.",
+        }))
+        assert res["after_key"] == pre["key"] and res["created_by"] == actor
+        assert res["notification_status"] == "replied"  # no mailer on this server: the thread is told
+        listed = ok(await client.call_tool("list_resolutions", {"annotation_id": a}))
+        assert [r["id"] for r in listed["items"]] == [res["id"]]
+
+        mine = httpx.get(srv.url + "/api/personas/mine", headers={"Authorization": f"Bearer {creds['member_token']}"}).json()
+        lena = next(p for p in mine["items"] if p["category"] == "accessibility")
+        run = ok(await client.call_tool("run_personas", {"id": a, "persona_ids": [lena["id"]]}))
+        assert [r["persona_id"] for r in run["replies"]] == [lena["id"]] and run["replies"][0]["author"]["type"] == "persona"
+        picked = ok(await client.call_tool("run_personas", {"id": a}))
+        assert 1 <= len(picked["replies"]) <= 3
+
+        done = ok(await client.call_tool("resolve", {"id": a, "summary": "Contrast raised; shipped in v2."}))
+        assert done["status"] == "resolved" and done["summary"] == "Contrast raised; shipped in v2."
+
+    # The store holds it all, and the audit log names the site's MCP integration for every write.
+    status, summary, assignee = row(data, "SELECT status, summary, assignee_id FROM annotations WHERE id = ?", a)
+    assert (status, summary, assignee) == ("resolved", "Contrast raised; shipped in v2.", creds["owner_user_id"])
+    assert row(data, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", a)[0] == 1
+    assert row(data, "SELECT count(*) FROM replies WHERE annotation_id = ? AND author_kind = 'agent'", a)[0] == 1
+    trail = [entry for entry in audit(data, a) if entry[1] != "annotation.create"]
+    assert [action for _, action in trail] == [
+        "annotation.update", "annotation.reply", "annotation.update", "resolution.create",
+        "annotation.run_personas", "annotation.run_personas", "annotation.update",
+    ]
+    assert {actor_id for actor_id, _ in trail} == {actor}
+
+
+async def test_refusals_come_back_as_tool_errors_and_write_nothing(served):
+    srv, creds = served
+    b = creds["b"]
+    before = audit(srv.data_dir, b)
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        refused(await client.call_tool("read_annotation", {"id": "no-such-id"}), "Annotation not found")
+        # Another site of the same workspace is invisible to this site's token.
+        refused(await client.call_tool("read_annotation", {"id": creds["other"]}), "Annotation not found")
+        refused(await client.call_tool("acknowledge", {"id": creds["other"]}), "Annotation not found")
+        refused(await client.call_tool("patch_annotation", {"id": b}), "at least one of status, summary, assignee_id")
+        refused(await client.call_tool("patch_annotation", {"id": b, "status": "bogus"}), "status")
+        refused(await client.call_tool("patch_annotation", {"id": b, "assignee_id": "ghost"}), "not a member")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b}), "At least one of")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "diff_url": "http://x.example"}), "https://")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "x" * 5000}), "4 KB")
+        refused(
+            await client.call_tool("attach_resolution", {"annotation_id": b, "before_key": f"resolutions/{b}/before-x.png"}),
+            "does not name an uploaded object",
+        )
+        refused(await client.call_tool("reply", {"id": b, "message": ""}), "message")
+        refused(await client.call_tool("run_personas", {"id": b, "persona_ids": ["nope"]}), "Persona nope not found")
+        refused(await client.call_tool("list_annotations", {"since": "yesterday"}), "Invalid since")
+        refused(await client.call_tool("list_annotations", {"cursor": "tampered"}), "cursor")
+        refused(await client.call_tool("list_annotations", {"limit": 500}), "limit")
+        refused(
+            await client.call_tool("get_resolution_upload_url", {"annotation_id": b, "kind": "after", "content_type": "text/html"}),
+            "content_type",
+        )
+    assert audit(srv.data_dir, b) == before
+    assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", b)[0] == 0
+
+
+async def test_a_wrong_token_is_refused_with_401(served):
+    srv, creds = served
+    r = httpx.post(mcp_url(srv, "gfmcp_wrong"), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+    assert r.json() == {"detail": "Unknown MCP token"}
+    with pytest.raises(BaseException) as caught:  # noqa: PT011,B017 - the SDK wraps it in task-group groups
+        async with Client(mcp_url(srv, "gfmcp_wrong")) as client:
+            await client.list_tools()
+    assert "error response" in repr(caught.value) or isinstance(caught.value, MCPError)
+    # The bare /mcp path and the REST API's bearer do not open the MCP server either.
+    assert httpx.post(srv.url + "/mcp", json={}).status_code == 404
+    assert httpx.post(mcp_url(srv, creds["member_token"]), json={}).status_code == 401
+
+
+def _bootstrap(data_dir: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+async def test_a_rotated_token_stops_at_once_even_mid_session(server):
+    creds = _bootstrap(server.data_dir)
+    old = creds["mcp_token"]
+    owner = {"Authorization": f"Bearer {creds['owner_session']}", "X-GF-Workspace": creds["workspace_id"]}
+    async with Client(mcp_url(server, old)) as client:
+        assert ok(await client.call_tool("list_annotations", {}))["site_id"] == creds["site_id"]
+        rotated = httpx.post(f"{server.url}/api/widget/sites/{creds['site_id']}/secrets/rotate-mcp-token", headers=owner)
+        assert rotated.status_code == 200
+        new = rotated.json()["mcp_token"]
+        assert new != old
+        with pytest.raises(MCPError):
+            await client.call_tool("list_annotations", {})
+    assert httpx.post(mcp_url(server, old), json={}).status_code == 401
+    async with Client(mcp_url(server, new)) as client:
+        assert ok(await client.call_tool("list_annotations", {}))["site_id"] == creds["site_id"]
+
+
+def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
+    from fastapi.testclient import TestClient
+
+    from tests.conftest import TEST_SETTINGS
+    from workbench.server.app import create_app
+
+    plain = TestClient(create_app(wb, TEST_SETTINGS))  # no `with`: the lifespan never runs
+    assert plain.post(f"/mcp/{creds['mcp_token']}", json={}).status_code == 503
+    assert plain.post("/mcp/wrong", json={}).status_code == 401

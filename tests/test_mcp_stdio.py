@@ -1,0 +1,93 @@
+"""MCP over stdio: `workbench mcp --data-dir` spawned by the official client, acting as the local user."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tests.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
+from workbench.services import sites as sites_svc
+from workbench.services.bootstrap import owner_principal
+from workbench.services.context import Workbench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stdio(data_dir: Path) -> Client:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "workbench", "mcp", "--data-dir", str(data_dir)], cwd=str(ROOT))
+    return Client(params, read_timeout_seconds=60)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    data = tmp_path / "local"
+    return data, seed(data)
+
+
+async def test_stdio_offers_the_ten_tools_with_offline_extensions(store):
+    data, _ = store
+    async with stdio(data) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == TEN
+    extensions = {"list_annotations": {"cursor", "site_id"}, "attach_resolution": {"before_file", "after_file"}}
+    for name, (params, required) in DOCUMENTED.items():
+        schema = tools[name].input_schema
+        assert set(schema["properties"]) == params | extensions.get(name, set()), name
+        assert set(schema.get("required", [])) == required, name
+
+
+async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, tmp_path):
+    data, creds = store
+    a, owner = creds["a"], creds["owner_user_id"]
+    after = tmp_path / "after.png"
+    after.write_bytes(PNG)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        first_site = sites_svc.list_sites(wb, owner_principal(creds["workspace_id"], owner))[0].id
+    finally:
+        wb.store.close()
+    async with stdio(data) as client:
+        default = ok(await client.call_tool("list_annotations", {}))
+        assert default["site_id"] == first_site
+        # The local user sees every site of its workspace, one at a time.
+        ours = ok(await client.call_tool("list_annotations", {"site_id": creds["site_id"], "auto_fix": True}))
+        assert [i["id"] for i in ours["items"]] == [a]
+        detail = ok(await client.call_tool("read_annotation", {"id": creds["other"]}))
+        assert detail["body"] == "Search is broken on the docs site."
+        read = await client.call_tool("read_annotation", {"id": a})
+        assert ok(read)["screenshot"]["inline"] and read.content[1].mime_type == "image/png"
+
+        assert ok(await client.call_tool("acknowledge", {"id": a}))["status"] == "ack"
+        said = ok(await client.call_tool("reply", {"id": a, "message": "On it, offline."}))
+        assert said["author"]["type"] == "user" and said["author"]["id"] == owner
+        assert ok(await client.call_tool("patch_annotation", {"id": a, "assignee_id": owner}))["assignee_id"] == owner
+        assert ok(await client.call_tool("patch_annotation", {"id": a, "assignee_id": ""}))["assignee_id"] is None
+
+        refused(
+            await client.call_tool("get_resolution_upload_url", {"annotation_id": a, "kind": "after", "content_type": "image/png"}),
+            "before_file/after_file",
+        )
+        res = ok(await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "explanation": "Darker text."}))
+        assert res["after_key"].startswith(f"resolutions/{a}/after-") and res["notification_status"] == "replied"
+        assert (data / "uploads" / res["after_key"]).read_bytes() == PNG
+        refused(
+            await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "after_key": res["after_key"]}),
+            "not both",
+        )
+        refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": str(tmp_path / "missing.png")}), "No such file")
+        assert len(ok(await client.call_tool("list_resolutions", {"annotation_id": a}))["items"]) == 1
+        assert ok(await client.call_tool("run_personas", {"id": a}))["replies"]
+        assert ok(await client.call_tool("resolve", {"id": a, "summary": "Fixed offline."}))["status"] == "resolved"
+        refused(await client.call_tool("acknowledge", {"id": "nope"}), "Annotation not found")
+
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", a) == ("resolved", "Fixed offline.")
+    trail = [entry for entry in audit(data, a) if entry[1] != "annotation.create"]
+    assert [action for _, action in trail] == [
+        "annotation.update", "annotation.reply", "annotation.update", "annotation.update", "resolution.create",
+        "annotation.run_personas", "annotation.update",
+    ]
+    assert {actor for actor, _ in trail} == {owner}

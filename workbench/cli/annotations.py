@@ -1,0 +1,351 @@
+"""Script-friendly verbs over the local store, ``gh``-style: sites, annotations, one annotation, personas.
+
+Every listing takes ``--json`` (the API's shapes, so ``jq`` filters work on both); human
+output is rich tables. Each verb acts as the store's local user through the services, so the
+rules and the audit log are the server's. Refusals print one ``error:`` line on stderr and
+exit 1; bad usage exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.domain.annotations import (
+    AnnotationPatch,
+    Kind,
+    ReplyCreate,
+    ResolutionCreate,
+    RunPersonasRequest,
+    Status,
+    check_resolution,
+)
+from workbench.domain.errors import DomainError
+from workbench.domain.roles import Principal
+from workbench.mcp.since import parse_since
+from workbench.services import annotations as annotations_svc
+from workbench.services import personas as personas_svc
+from workbench.services import resolutions as resolutions_svc
+from workbench.services import sites as sites_svc
+from workbench.services.context import Workbench
+from workbench.services.local import local_user
+
+sites_app = typer.Typer(help="Sites of the local store.", no_args_is_help=True)
+annotations_app = typer.Typer(help="List annotations (add --json for scripts).", no_args_is_help=True)
+annotation_app = typer.Typer(help="Read or act on one annotation.", no_args_is_help=True)
+personas_app = typer.Typer(help="Reviewer personas of the workspace.", no_args_is_help=True)
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    """Add these command groups to the ``workbench`` app."""
+    app.add_typer(sites_app, name="sites")
+    app.add_typer(annotations_app, name="annotations")
+    app.add_typer(annotation_app, name="annotation")
+    app.add_typer(personas_app, name="personas")
+
+
+# -- plumbing -------------------------------------------------------------------------------
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One clear line on stderr: a script reads the exit code, a person the line."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Domain refusals exit 1; input that fails a request model's rules is usage (exit 2)."""
+    try:
+        yield
+    except DomainError as exc:
+        fail(exc.message, 1)
+    except ValidationError as exc:
+        parts = [
+            (".".join(str(p) for p in e.get("loc", ())) + ": " if e.get("loc") else "") + str(e.get("msg", "")).removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
+        fail("; ".join(parts) or "invalid input", 2)
+
+
+def local(data_dir: Path | None) -> tuple[Workbench, Principal]:
+    wb = open_workbench(data_dir)
+    with refusals():
+        return wb, local_user(wb)
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def table(*columns: str) -> Table:
+    """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for i, name in enumerate(columns):
+        t.add_column(name, no_wrap=True, overflow="ellipsis", min_width=36 if i == 0 and name == "ID" else None)
+    return t
+
+
+def show_table(t: Table) -> None:
+    # Piped output is for grep and cut: a wide virtual terminal keeps each row on one line.
+    (out if out.is_terminal else Console(width=400)).print(t)
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+# -- sites ----------------------------------------------------------------------------------
+@sites_app.command("list")
+def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """The workspace's sites (never their secrets)."""
+    wb, me = local(data_dir)
+    with refusals():
+        rows = sites_svc.list_sites(wb, me)
+    if as_json:
+        emit_json({"items": [s.to_public() for s in rows]})
+        return
+    t = table("ID", "NAME", "URL", "CREATED")
+    for s in rows:
+        p = s.to_public()
+        t.add_row(p["id"], p["name"], p["url"], _when(p["created_at"]))
+    show_table(t)
+
+
+# -- annotations list -----------------------------------------------------------------------
+@annotations_app.command("list")
+def annotations_list(
+    data_dir: DataDir = None,
+    site: Annotated[str | None, typer.Option("--site", help="Site id [default: the first site]")] = None,
+    status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Only this kind")] = None,
+    since: Annotated[str | None, typer.Option(help="Updated at or after: epoch ms, ISO-8601, or an age like 12h or 7d")] = None,
+    auto_fix: Annotated[bool | None, typer.Option("--auto-fix/--no-auto-fix", help="Only (or never) auto-fix-authorised ones")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Page size")] = 50,
+    cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page")] = None,
+    all_pages: Annotated[bool, typer.Option("--all", help="Follow next_cursor to the last page")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """A site's annotations, newest first; with --json the API's {items, next_cursor} shape."""
+    wb, me = local(data_dir)
+    try:
+        since_ms = parse_since(since, wb.clock())
+    except DomainError as exc:
+        fail(exc.message, 2)
+    with refusals():
+        site_id = site or _first_site(wb, me)
+        items: list[dict[str, Any]] = []
+        while True:
+            page = annotations_svc.list_annotations(
+                wb, me, site_id, status=status.value if status else None, kind=kind.value if kind else None,
+                since_ms=since_ms, auto_fix=auto_fix, cursor=cursor, limit=limit,
+            )
+            items += [a.to_public() for a in page.items]
+            cursor = page.next_cursor
+            if not all_pages or cursor is None:
+                break
+    if as_json:
+        emit_json({"site_id": site_id, "items": items, "next_cursor": cursor})
+        return
+    t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
+    for a in items:
+        t.add_row(
+            a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
+            _one_line(a["page_url"], 40), _one_line(a["body"]),
+        )
+    show_table(t)
+    if cursor:
+        typer.echo(f"more: --cursor {cursor}", err=True)
+
+
+def _first_site(wb: Workbench, me: Principal) -> str:
+    sites = sites_svc.list_sites(wb, me)
+    if not sites:
+        fail("This store has no site yet; run `workbench admin bootstrap`")
+    return sites[0].id
+
+
+# -- one annotation -------------------------------------------------------------------------
+AnnId = Annotated[str, typer.Argument(help="Annotation id", show_default=False)]
+
+
+@annotation_app.command("show")
+def show(
+    annotation_id: AnnId,
+    data_dir: DataDir = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the agent-friendly markdown as is")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """One annotation with its thread and resolutions."""
+    if markdown and as_json:
+        fail("--markdown and --json exclude each other", 2)
+    wb, me = local(data_dir)
+    with refusals():
+        if as_json:
+            emit_json(annotations_svc.detail(wb, me, annotation_id))
+            return
+        text = annotations_svc.render_markdown(wb, me, annotation_id)
+    if markdown:
+        sys.stdout.write(text)
+    else:
+        out.print(Markdown(text))
+
+
+def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
+    with refusals():
+        ann = annotations_svc.patch(wb, me, annotation_id, AnnotationPatch(**fields))
+    if as_json:
+        emit_json(ann.to_public())
+    else:
+        who = f", assignee {ann.assignee_id}" if "assignee_id" in fields else ""
+        typer.echo(f"{ann.id}: {ann.status}{who} (version {ann.version})")
+
+
+@annotation_app.command("set-status")
+def set_status(
+    annotation_id: AnnId,
+    status: Annotated[Status, typer.Argument(help="New status", show_default=False)],
+    data_dir: DataDir = None,
+    summary: Annotated[str | None, typer.Option(help="Summary to set with it (e.g. 'duplicate of …')")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Change the status (new, ack, triaged, in_progress, resolved, won_t_fix, duplicate)."""
+    wb, me = local(data_dir)
+    fields: dict[str, Any] = {"status": status.value}
+    if summary is not None:
+        fields["summary"] = summary
+    _patched(wb, me, annotation_id, as_json, **fields)
+
+
+@annotation_app.command("resolve")
+def resolve(
+    annotation_id: AnnId,
+    summary: Annotated[str, typer.Option(help="What was done", show_default=False)],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark resolved with a summary."""
+    wb, me = local(data_dir)
+    _patched(wb, me, annotation_id, as_json, status=Status.RESOLVED.value, summary=summary)
+
+
+@annotation_app.command("assign")
+def assign(
+    annotation_id: AnnId,
+    user: Annotated[str, typer.Argument(help="Member's user id, 'me', or 'none' to unassign", show_default=False)],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Assign to a workspace member (or unassign with 'none')."""
+    wb, me = local(data_dir)
+    assignee = me.user_id if user == "me" else None if user in ("none", "-") else user
+    _patched(wb, me, annotation_id, as_json, assignee_id=assignee)
+
+
+@annotation_app.command("reply")
+def reply(
+    annotation_id: AnnId,
+    message: Annotated[str, typer.Argument(help="Reply text (markdown); '-' reads it from stdin", show_default=False)],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reply on the annotation's thread as the local user."""
+    wb, me = local(data_dir)
+    body = sys.stdin.read() if message == "-" else message
+    with refusals():
+        r = annotations_svc.reply(wb, me, annotation_id, ReplyCreate(body=body))
+    if as_json:
+        emit_json(r.to_public())
+    else:
+        typer.echo(f"{annotation_id}: replied ({r.id})")
+
+
+@annotation_app.command("attach")
+def attach(
+    annotation_id: AnnId,
+    data_dir: DataDir = None,
+    before: Annotated[Path | None, typer.Option(help="Screenshot before the change", dir_okay=False)] = None,
+    after: Annotated[Path | None, typer.Option(help="Screenshot after the change", dir_okay=False)] = None,
+    diff_url: Annotated[str | None, typer.Option(help="https:// link to the change")] = None,
+    explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Attach a resolution (evidence of a fix) and notify the submitter."""
+    wb, me = local(data_dir)
+    with refusals():
+        # The rules are checked (file names standing in for keys) before any file is copied
+        # into the store, so a refused call leaves no stray upload behind.
+        check_resolution(ResolutionCreate(
+            before_key=str(before) if before else None, after_key=str(after) if after else None,
+            diff_url=diff_url, explanation=explanation,
+        ))
+        annotations_svc.get(wb, me, annotation_id)
+        keys = {k: resolutions_svc.attach_local_file(wb, me, annotation_id, k, f) for k, f in (("before", before), ("after", after)) if f}
+        res = resolutions_svc.create(
+            wb, me, annotation_id,
+            ResolutionCreate(before_key=keys.get("before"), after_key=keys.get("after"), diff_url=diff_url, explanation=explanation),
+        )
+        notified = resolutions_svc.deliver(wb, res.id)
+        current = next((r for r in resolutions_svc.list_for(wb, me, annotation_id) if r.id == res.id), res)
+    if as_json:
+        emit_json(current.to_public())
+    else:
+        typer.echo(f"{annotation_id}: resolution {res.id} attached; submitter notification: {notified}")
+
+
+@annotation_app.command("personas")
+def run_personas(
+    annotation_id: AnnId,
+    data_dir: DataDir = None,
+    persona: Annotated[list[str] | None, typer.Option("--persona", help="Persona id or slug (repeatable) [default: the most relevant]")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run reviewer personas on the annotation; each posts a review reply."""
+    wb, me = local(data_dir)
+    with refusals():
+        ids = None
+        if persona:
+            by_slug = {p.slug: p.id for p in personas_svc.list_mine(wb, me)}
+            ids = [by_slug.get(p, p) for p in persona]
+        replies = annotations_svc.run_personas(wb, me, annotation_id, RunPersonasRequest(persona_ids=ids))
+    if as_json:
+        emit_json({"replies": [r.to_public() for r in replies]})
+        return
+    for r in replies:
+        out.rule(r.author_name)
+        out.print(Markdown(r.body))
+
+
+# -- personas -------------------------------------------------------------------------------
+@personas_app.command("list")
+def personas_list(
+    data_dir: DataDir = None,
+    category: Annotated[str | None, typer.Option(help="Only this category")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Defaults and custom personas, by category then name."""
+    wb, me = local(data_dir)
+    with refusals():
+        rows = personas_svc.list_category(wb, me, category) if category else personas_svc.list_mine(wb, me)
+    if as_json:
+        emit_json({"items": [p.to_public() for p in rows]})
+        return
+    t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
+    for p in rows:
+        t.add_row(p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
+    show_table(t)

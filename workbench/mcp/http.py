@@ -1,0 +1,105 @@
+"""``/mcp/<mcp_token>``: the MCP tools over streamable HTTP, authenticated by the token in the path.
+
+Every HTTP request re-authenticates its path token with ``authenticate_mcp`` before it reaches
+the MCP SDK, and the tools read the principal of *their* request, so nothing maps tokens to
+sites across requests: a rotated token is refused from the commit that rotated it, even in
+the middle of an agent's session. Unknown tokens answer 401 with the same
+``WWW-Authenticate`` challenge as the REST API.
+
+The SDK's session manager runs stateless with JSON responses: no MCP session outlives its
+request, so there is no per-session state to leak across a rotation and any worker can answer
+any request. It needs a running task group, entered by the app's lifespan through ``run()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from anyio import to_thread
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.types import Receive, Scope, Send
+
+from workbench.domain.errors import DomainError
+from workbench.domain.roles import Principal
+from workbench.mcp.tools import Caller, build_server
+from workbench.services.auth import authenticate_mcp
+from workbench.services.context import Workbench
+
+PATH = "/mcp/{token}"
+_PRINCIPAL = "workbench.mcp_principal"  # ASGI scope key: the principal of this one request
+
+
+class McpHttpEndpoint:
+    """An ASGI endpoint for ``PATH``; mount it as a route and enter ``run()`` in the lifespan."""
+
+    path = PATH
+
+    def __init__(self, wb: Workbench, public_url: str | None = None) -> None:
+        self.wb = wb
+        self.public_url = public_url
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @contextlib.asynccontextmanager
+    async def run(self) -> AsyncIterator[None]:
+        # A session manager runs once; building one per lifespan lets an app be started
+        # again (test clients do) without tripping that rule.
+        server = build_server(self._caller)
+        server.streamable_http_app(
+            stateless_http=True,
+            json_response=True,
+            # The SDK's DNS-rebinding guard pins Host to loopback names, which would refuse
+            # `serve --host 0.0.0.0` or a --public-url. The unguessable token in the path is
+            # what a rebinding page cannot know, so the guard adds nothing here.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        manager = server.session_manager
+        async with manager.run():
+            self._manager = manager
+            try:
+                yield
+            finally:
+                self._manager = None
+
+    def _caller(self, ctx: Context) -> Caller:
+        request = ctx.request_context.request
+        principal = request.scope.get(_PRINCIPAL) if request is not None else None
+        if not isinstance(principal, Principal):
+            raise ToolError("Not authenticated")  # only reachable if mounted without this endpoint
+        base = self.public_url or str(request.base_url)
+        return Caller(self.wb, principal, base)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = str(scope.get("path_params", {}).get("token", ""))
+        try:
+            principal = await to_thread.run_sync(authenticate_mcp, self.wb, token)
+        except DomainError as exc:
+            await _json(send, 401, {"detail": exc.message}, _challenge(exc.message))
+            return
+        if self._manager is None:
+            await _json(send, 503, {"detail": "The MCP endpoint is not running (app lifespan not started)"})
+            return
+        scope[_PRINCIPAL] = principal
+        await self._manager.handle_request(scope, receive, send)
+
+
+def _challenge(description: str) -> list[tuple[bytes, bytes]]:
+    safe = description.replace("\\", "").replace('"', "'")
+    return [(b"www-authenticate", f'Bearer error="invalid_token", error_description="{safe}"'.encode())]
+
+
+async def _json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    data = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *(headers or [])],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})

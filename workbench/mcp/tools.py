@@ -1,0 +1,326 @@
+"""The ten documented MCP tools, built once and shared by the HTTP and the stdio transports.
+
+``build_server(caller_of, offline=...)`` returns an ``MCPServer`` whose tools ask
+``caller_of(ctx)`` for the Workbench and Principal of *this* call, so the HTTP transport can
+authenticate every request from its path token (a rotated token stops at once) while stdio
+acts as the local user. Tools call services only; every write is audited by the service with
+the caller's principal (``mcp:<site_id>`` over HTTP). Domain refusals come back as MCP tool
+errors carrying the refusal's message, never as crashes.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic_core
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, ContentBlock, ImageContent, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from workbench import __version__
+from workbench.domain.annotations import (
+    AnnotationPatch,
+    KindLiteral,
+    ReplyCreate,
+    ResolutionCreate,
+    RunPersonasRequest,
+    StatusLiteral,
+    UploadUrlRequest,
+)
+from workbench.domain.errors import DomainError, Invalid, NotFound
+from workbench.domain.roles import Principal
+from workbench.mcp.since import parse_since
+from workbench.services import annotations as annotations_svc
+from workbench.services import resolutions as resolutions_svc
+from workbench.services import sites as sites_svc
+from workbench.services.context import Workbench
+
+# Screenshots up to this size ride along as MCP image content, so a model can look at what
+# the submitter saw; bigger ones are only named (the base64 would swamp the context window).
+INLINE_SCREENSHOT_BYTES = 1024 * 1024
+_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
+
+INSTRUCTIONS = """Review Workbench: product feedback (annotations) left on a website.
+Typical loop: list_annotations(status="new", auto_fix=true) to find work the submitter authorised
+for unattended change; read_annotation(id) for the full context (markdown, screenshot, styles,
+thread); acknowledge(id) when you pick it up; list_resolutions(id) to avoid repeating work; make
+the change; optionally get_resolution_upload_url(...) and PUT before/after screenshots;
+attach_resolution(...) to record what changed (this notifies the submitter); resolve(id, summary).
+Timestamps are ISO-8601 UTC."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and against which store, resolved afresh for every tool call."""
+
+    wb: Workbench
+    principal: Principal
+    base_url: str | None  # where presigned upload URLs point; None offline (no server to PUT to)
+
+
+CallerOf = Callable[[Context], Caller]
+
+# Parameter types, at module level so the SDK can resolve the (string) annotations of the
+# tool functions below; the descriptions become the tools' JSON schemas.
+AnnotationId = Annotated[str, Field(description="Annotation id", min_length=1, max_length=100)]
+StatusFilter = Annotated[StatusLiteral | None, Field(description="Only annotations in this status")]
+KindFilter = Annotated[KindLiteral | None, Field(description="Only annotations of this kind")]
+Since = Annotated[
+    int | str | None,
+    Field(description="Only annotations updated at or after: epoch ms, ISO-8601 (2024-06-01T00:00:00Z) or an age (12h, 7d)"),
+]
+AutoFix = Annotated[
+    bool | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
+]
+Limit = Annotated[int, Field(ge=1, le=200, description="Page size (1-200)")]
+Cursor = Annotated[str | None, Field(description="next_cursor of the previous page (extension: paging)", max_length=1000)]
+SiteId = Annotated[str | None, Field(description="Site to list (offline extension); default: the first site")]
+Message = Annotated[str, Field(description="Reply text (markdown)", min_length=1, max_length=20_000)]
+Summary = Annotated[str, Field(description="What was done, shown on the annotation", min_length=1, max_length=2_000)]
+NewStatus = Annotated[StatusLiteral | None, Field(description="New status")]
+NewSummary = Annotated[str | None, Field(description='New summary; "" clears it', max_length=2_000)]
+Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns')]
+UploadKindParam = Annotated[Literal["before", "after"], Field(description="Which screenshot of the change")]
+ContentType = Annotated[
+    Literal["image/png", "image/jpeg", "image/webp", "image/gif"], Field(description="MIME type of the image you will PUT")
+]
+UploadKey = Annotated[str | None, Field(description="key returned by get_resolution_upload_url after the PUT", max_length=500)]
+DiffUrl = Annotated[str | None, Field(description="https:// link to the change (pull request, commit)", max_length=2_000)]
+Explanation = Annotated[str | None, Field(description="Markdown explanation of the change, at most 4 KB")]
+LocalFile = Annotated[
+    str | None, Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)")
+]
+PersonaIds = Annotated[
+    list[str] | None, Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60)
+]
+
+READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+APPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Domain refusals and invalid input become tool errors that carry their message."""
+    try:
+        yield
+    except DomainError as exc:
+        raise ToolError(exc.message) from None
+    except ValidationError as exc:
+        raise ToolError(explain(exc)) from None
+
+
+def explain(exc: ValidationError) -> str:
+    """A pydantic error as one readable line ("body: String should have at least 1 character")."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "invalid input"
+
+
+def _patch(c: Caller, annotation_id: str, **fields: Any) -> dict[str, Any]:
+    with refusals():
+        ann = annotations_svc.patch(c.wb, c.principal, annotation_id, AnnotationPatch(**fields))
+    return ann.to_public()
+
+
+def _first_site(c: Caller, site_id: str | None) -> str:
+    if site_id:
+        return site_id
+    sites = sites_svc.list_sites(c.wb, c.principal)
+    if not sites:
+        raise NotFound("This store has no site yet")
+    return sites[0].id
+
+
+def _screenshot(wb: Workbench, key: str | None) -> tuple[dict[str, Any] | None, ImageContent | None]:
+    if not key:
+        return None, None
+    content_type = _IMAGE_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    try:
+        path = wb.store.upload_path(key)
+        size = path.stat().st_size
+    except (OSError, ValueError):
+        return {"key": key, "content_type": content_type, "available": False, "inline": False}, None
+    info = {"key": key, "content_type": content_type, "size": size, "available": True, "inline": False}
+    if size > INLINE_SCREENSHOT_BYTES or not content_type.startswith("image/"):
+        return info, None
+    info["inline"] = True
+    return info, ImageContent(data=base64.b64encode(path.read_bytes()).decode("ascii"), mime_type=content_type)
+
+
+def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, Any]:
+    with refusals():
+        res = resolutions_svc.create(c.wb, c.principal, annotation_id, req)
+    # The submitter's notification: delivered now so the agent sees its outcome. A failure
+    # leaves it pending for the server's sweep at the next start; the resolution stands.
+    try:
+        resolutions_svc.deliver(c.wb, res.id)
+    except Exception:  # noqa: BLE001 - delivery is best effort here, retried later
+        pass
+    current = next((r for r in resolutions_svc.list_for(c.wb, c.principal, annotation_id) if r.id == res.id), res)
+    return current.to_public()
+
+
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str = "WARNING") -> MCPServer:
+    """The MCP server with the ten documented tools.
+
+    ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
+    on ``list_annotations`` (the local user sees every site, an MCP token only its own) and
+    ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to).
+    """
+    server: MCPServer = MCPServer(
+        "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
+        log_level=log_level,  # type: ignore[arg-type]
+    )
+
+    def list_page(c: Caller, site_id: str, status: str | None, kind: str | None, since: int | str | None,
+                  auto_fix: bool | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        with refusals():
+            page = annotations_svc.list_annotations(
+                c.wb, c.principal, site_id, status=status, kind=kind, since_ms=parse_since(since, c.wb.clock()),
+                auto_fix=auto_fix, cursor=cursor, limit=limit,
+            )
+        return {"site_id": site_id, "items": [a.to_public() for a in page.items], "next_cursor": page.next_cursor}
+
+    if offline:
+        @server.tool(name="list_annotations", annotations=READ)
+        def list_annotations_offline(
+            ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
+            auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None, site_id: SiteId = None,
+        ) -> dict[str, Any]:
+            """Discover open work on a site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""
+            c = caller_of(ctx)
+            with refusals():
+                site = _first_site(c, site_id)
+            return list_page(c, site, status, kind, since, auto_fix, limit, cursor)
+    else:
+        @server.tool(name="list_annotations", annotations=READ)
+        def list_annotations(
+            ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
+            auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None,
+        ) -> dict[str, Any]:
+            """Discover open work on this token's site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""
+            c = caller_of(ctx)
+            if c.principal.site_id is None:
+                raise ToolError("This MCP credential is not scoped to a site")
+            return list_page(c, c.principal.site_id, status, kind, since, auto_fix, limit, cursor)
+
+    @server.tool(annotations=READ)
+    def read_annotation(id: AnnotationId, ctx: Context) -> CallToolResult:  # noqa: A002 - the documented name
+        """Full body, screenshot, computed styles, replies, resolutions and the agent-friendly markdown of one annotation."""
+        c = caller_of(ctx)
+        with refusals():
+            out = annotations_svc.detail(c.wb, c.principal, id)
+            out["markdown"] = annotations_svc.render_markdown(c.wb, c.principal, id)
+        info, image = _screenshot(c.wb, out.get("screenshot_key"))
+        out["screenshot"] = info
+        content: list[ContentBlock] = [TextContent(text=pydantic_core.to_json(out, indent=2).decode())]
+        if image is not None:
+            content.append(image)
+        return CallToolResult(content=content, structured_content=out)
+
+    @server.tool(annotations=WRITE)
+    def acknowledge(id: AnnotationId, ctx: Context) -> dict[str, Any]:  # noqa: A002
+        """Flip the status to ack ("we saw it; no work yet")."""
+        return _patch(caller_of(ctx), id, status="ack")
+
+    @server.tool(annotations=APPEND)
+    def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:  # noqa: A002
+        """Post an agent reply on the annotation's thread."""
+        c = caller_of(ctx)
+        with refusals():
+            return annotations_svc.reply(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
+
+    @server.tool(annotations=WRITE)
+    def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:  # noqa: A002
+        """Flip the status to resolved with a summary of what was done."""
+        return _patch(caller_of(ctx), id, status="resolved", summary=summary)
+
+    @server.tool(annotations=WRITE)
+    def patch_annotation(
+        id: AnnotationId, ctx: Context, status: NewStatus = None, summary: NewSummary = None,  # noqa: A002
+        assignee_id: Assignee = None,
+    ) -> dict[str, Any]:
+        """Generalised write: any of status, summary, assignee_id (at least one)."""
+        fields: dict[str, Any] = {}
+        if status is not None:
+            fields["status"] = status
+        if summary is not None:
+            fields["summary"] = summary or None
+        if assignee_id is not None:
+            fields["assignee_id"] = assignee_id or None
+        if not fields:
+            raise ToolError("Pass at least one of status, summary, assignee_id")
+        return _patch(caller_of(ctx), id, **fields)
+
+    @server.tool(annotations=APPEND)
+    def get_resolution_upload_url(
+        annotation_id: AnnotationId, kind: UploadKindParam, content_type: ContentType, ctx: Context
+    ) -> dict[str, Any]:
+        """Presign a before/after screenshot upload. PUT the bytes to url with headers, then pass key to attach_resolution."""
+        c = caller_of(ctx)
+        if c.base_url is None:
+            raise ToolError(
+                "This MCP server works on a local store with no HTTP server to upload to; "
+                "pass before_file/after_file (local image paths) to attach_resolution instead"
+            )
+        with refusals():
+            req = UploadUrlRequest(kind=kind, content_type=content_type)
+            return resolutions_svc.upload_url(c.wb, c.principal, annotation_id, req, c.base_url)
+
+    if offline:
+        @server.tool(name="attach_resolution", annotations=APPEND)
+        def attach_resolution_offline(
+            annotation_id: AnnotationId, ctx: Context, before_key: UploadKey = None, after_key: UploadKey = None,
+            diff_url: DiffUrl = None, explanation: Explanation = None, before_file: LocalFile = None,
+            after_file: LocalFile = None,
+        ) -> dict[str, Any]:
+            """Append a RESOLUTION recording what changed (at least one field; diff_url https://; explanation ≤ 4 KB). Notifies the submitter."""
+            c = caller_of(ctx)
+            with refusals():
+                for kind, key, file in (("before", before_key, before_file), ("after", after_key, after_file)):
+                    if key and file:
+                        raise Invalid(f"Pass {kind}_key or {kind}_file, not both")
+                if before_file:
+                    before_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "before", Path(before_file))
+                if after_file:
+                    after_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "after", Path(after_file))
+                req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
+            return _attach(c, annotation_id, req)
+    else:
+        @server.tool(name="attach_resolution", annotations=APPEND)
+        def attach_resolution(
+            annotation_id: AnnotationId, ctx: Context, before_key: UploadKey = None, after_key: UploadKey = None,
+            diff_url: DiffUrl = None, explanation: Explanation = None,
+        ) -> dict[str, Any]:
+            """Append a RESOLUTION recording what changed (at least one field; diff_url https://; explanation ≤ 4 KB). Notifies the submitter."""
+            c = caller_of(ctx)
+            with refusals():
+                req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
+            return _attach(c, annotation_id, req)
+
+    @server.tool(annotations=READ)
+    def list_resolutions(annotation_id: AnnotationId, ctx: Context) -> dict[str, Any]:
+        """The resolutions already attached, oldest first. Use this to avoid duplicating work."""
+        c = caller_of(ctx)
+        with refusals():
+            return {"items": [r.to_public() for r in resolutions_svc.list_for(c.wb, c.principal, annotation_id)]}
+
+    @server.tool(annotations=APPEND)
+    def run_personas(id: AnnotationId, ctx: Context, persona_ids: PersonaIds = None) -> dict[str, Any]:  # noqa: A002
+        """Kick off the AI persona pipeline: one review reply per persona on the thread."""
+        c = caller_of(ctx)
+        with refusals():
+            replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=persona_ids))
+        return {"replies": [r.to_public() for r in replies]}
+
+    return server

@@ -1,0 +1,152 @@
+"""The ``{success, data, error, metadata}`` envelope on every /api/sessions response, errors included.
+
+Two layers, because errors arise in two places:
+
+- ``EnvelopeRoute`` (the router's route class) turns domain refusals, request-validation
+  failures and HTTP exceptions raised while handling a matched route into enveloped errors
+  with the right status (422 for a body that does not match its schema, 400 for bad path or
+  query values, the domain's kinds as everywhere else).
+- ``EnvelopeMiddleware`` re-wraps any other error answer under the prefix (no such route,
+  method not allowed, rate limited, an Idempotency-Key refusal) that reached the client in
+  the app's plain ``{"detail": ...}`` shape.
+
+The greatfeedback routes keep their own error shape: neither layer touches other paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workbench.domain.errors import DomainError
+from workbench.domain.test_sessions import fail
+from workbench.server.errors import STATUS_OF, challenge
+from workbench.server.responses import JSON
+
+CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    410: "GONE",
+    412: "PRECONDITION_FAILED",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+}
+
+
+def code_for(status: int) -> str:
+    return CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "ERROR")
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None, metadata: dict[str, Any] | None = None) -> JSON:
+    body = fail(code_for(status), message)
+    body["metadata"] = metadata
+    if status == 401 and headers is None:
+        headers = challenge(message)
+    return JSON(body, status_code=status, headers=headers)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_response(exc: RequestValidationError) -> JSON:
+    errors = exc.errors()
+    in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
+    clean = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
+    if any(e["type"] == "json_invalid" for e in clean):
+        message = "Request body is not valid JSON"
+    else:
+        message = "; ".join(f"{_where(tuple(e['loc']))}: {e['msg']}" for e in clean[:5]) or "Invalid request"
+    return error_response(422 if in_body else 400, message, metadata={"errors": clean})
+
+
+class EnvelopeRoute(APIRoute):
+    """A route whose failures answer in the envelope."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def enveloped(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DomainError as exc:
+                return error_response(STATUS_OF.get(exc.kind, 400), exc.message)
+            except RequestValidationError as exc:
+                return validation_response(exc)
+            except StarletteHTTPException as exc:
+                return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+        return enveloped
+
+
+class EnvelopeMiddleware:
+    """Pure ASGI: buffers only error answers under ``prefixes`` and wraps those not yet enveloped."""
+
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    def _covers(self, path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in self.prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._covers(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body = bytearray()
+
+        async def _send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if message["status"] < 400:
+                    await send(message)
+                else:
+                    start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                await _send_wrapped(send, start, bytes(body))
+
+        await self.app(scope, receive, _send)
+
+
+async def _send_wrapped(send: Send, start: Message, body: bytes) -> None:
+    status = start["status"]
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in (b"content-length", b"content-type")]
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if isinstance(payload, dict) and "success" in payload:
+        out = body
+    else:
+        detail = payload.get("detail") if isinstance(payload, dict) else None
+        if isinstance(detail, str):
+            message = detail
+        elif detail is not None:
+            message = orjson.dumps(detail).decode()
+        else:
+            message = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        out = orjson.dumps(fail(code_for(status), message))
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": out})

@@ -1,0 +1,139 @@
+"""Presentation helpers shared by the screens: labels, colours, ages, truncation.
+
+Ages are computed against the Workbench clock (``wb.clock()``), never ``time.time()``, so a
+test that injects a fixed clock gets identical screens on every run.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from rich.style import Style
+
+DAY_MS = 86_400_000
+
+STATUS_LABELS = {
+    "new": "new",
+    "ack": "ack",
+    "triaged": "triaged",
+    "in_progress": "in progress",
+    "resolved": "resolved",
+    "won_t_fix": "won't fix",
+    "duplicate": "duplicate",
+    # feedback comments
+    "open": "open",
+    # test sessions, as the inbox reads them
+    "active": "active",
+    "paused": "paused",
+    "completed": "to analyze",
+    "analyzing": "analyzing",
+    "analyzed": "to confirm",
+    "confirmed": "confirmed",
+}
+
+# One colour per status, readable on dark and light themes.
+STATUS_COLORS = {
+    "new": "#4aa3ff",
+    "ack": "#b48cff",
+    "triaged": "#e8a33c",
+    "in_progress": "#e6c84f",
+    "resolved": "#4fbf67",
+    "won_t_fix": "#8c8c8c",
+    "duplicate": "#8c8c8c",
+    "open": "#4aa3ff",
+    "active": "#4aa3ff",
+    "paused": "#8c8c8c",
+    "completed": "#e8a33c",
+    "analyzing": "#b48cff",
+    "analyzed": "#e6c84f",
+    "confirmed": "#4fbf67",
+    # feedback sessions
+    "created": "#8c8c8c",
+    "in_review": "#4aa3ff",
+    "task_review": "#e8a33c",
+    "processing": "#b48cff",
+    "done": "#4fbf67",
+    "canceled": "#8c8c8c",
+    "interrupted": "#e05561",
+}
+
+SOURCE_LABELS = {"annotation": "ann", "comment": "cmt", "test": "test"}
+SOURCE_COLORS = {"annotation": "#6fb3d2", "comment": "#c792ea", "test": "#f0a36b"}
+
+KIND_LABELS = {"accessibility": "a11y", "performance": "perf"}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " "))
+
+
+def status_style(status: str, *, bold: bool = True) -> Style:
+    return Style(color=STATUS_COLORS.get(status, "#bbbbbb"), bold=bold)
+
+
+def status_markup(status: str, label: str | None = None) -> str:
+    color = STATUS_COLORS.get(status, "#bbbbbb")
+    return f"[bold {color}]{label or status_label(status)}[/]"
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind)
+
+
+def age(now_ms: int, then_ms: int | None) -> str:
+    """Compact age: 'now', '12m', '5h', '3d', '7w', '2y'."""
+    if then_ms is None:
+        return ""
+    seconds = max(0, (now_ms - then_ms) // 1000)
+    if seconds < 60:
+        return "now"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    days = hours // 24
+    if days < 14:
+        return f"{days}d"
+    if days < 365:
+        return f"{days // 7}w"
+    return f"{days // 365}y"
+
+
+def ago(now_ms: int, then_ms: int | None) -> str:
+    text = age(now_ms, then_ms)
+    return "" if not text else ("just now" if text == "now" else f"{text} ago")
+
+
+def page_path(url: str) -> str:
+    """The path (and query) of a page URL; a bare path stays as it is."""
+    if "://" not in url:
+        return url or "/"
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def first_line(text: str | None) -> str:
+    stripped = (text or "").strip()
+    return stripped.splitlines()[0] if stripped else ""
+
+
+def short_id(value: str | None) -> str:
+    """The random tail of a uuid7: enough to tell rows apart on screen."""
+    return "" if not value else value[-8:]
+
+
+def progress_bar(fill_pct: float, width: int) -> tuple[str, str]:
+    """(filled, empty) parts of a bar ``width`` cells wide, with eighth-cell precision."""
+    width = max(width, 1)
+    eighths = round(max(0.0, min(100.0, fill_pct)) / 100 * width * 8)
+    full, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part] if part else ""
+    filled = "█" * full + partial
+    return filled, " " * (width - full - (1 if partial else 0))
+
+
+def plural(n: int, word: str, plural_word: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"

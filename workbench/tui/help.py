@@ -1,0 +1,43 @@
+"""The keys of a screen, as the help screen (``?``) and the command palette list them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from textual.screen import Screen
+
+_SKIP_ACTIONS = {"command_palette", "help", "app.help"}
+
+
+def _section(node: object) -> str:
+    section = getattr(node, "HELP_SECTION", None)
+    if section:
+        return section
+    name = type(node).__name__
+    return {"WorkbenchApp": "Global", "VirtualList": "List"}.get(name, name.removesuffix("Screen"))
+
+
+def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, object, str]]:
+    """(section, keys, description, node, action) for every active binding of ``screen``.
+
+    One row per action: the keys of a binding ("down,j") are shown together. Bindings a
+    widget disabled through ``check_action`` are left out, like the footer does.
+    """
+    app = screen.app
+    rows: dict[tuple[int, str], list] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.action in _SKIP_ACTIONS or not binding.description:
+            continue
+        if getattr(binding, "system", False):
+            continue
+        key = (id(active.node), binding.action)
+        display = app.get_key_display(binding)
+        if key in rows:
+            if display not in rows[key][1]:
+                rows[key][1].append(display)
+            continue
+        rows[key] = [_section(active.node), [display], binding.description, active.node, binding.action]
+    order = {"Global": 2, "List": 1}
+    for section, keys, description, node, action in sorted(rows.values(), key=lambda r: order.get(r[0], 0)):
+        yield section, " ".join(keys), description, node, action

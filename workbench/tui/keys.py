@@ -1,0 +1,159 @@
+"""Every key binding of the TUI, by screen, each with a stable id so a config file can rebind it.
+
+Users override keys in ``keys.toml`` in the platform config dir (on Linux
+``~/.config/workbench/keys.toml``; ``WORKBENCH_KEYS`` names another file)::
+
+    [keys]
+    "inbox.search" = "/,ctrl+f"     # several keys: comma-separated
+    "annotation.resolve" = "R"
+    "app.quit" = "ctrl+q"
+
+Unknown ids and malformed files are reported in a notification; the defaults stay in force.
+The ids are listed by ``workbench tui --keys`` (and in the help screen, ``?``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from textual.binding import Binding
+
+B = Binding
+
+APP = [
+    B("1", "app.go('inbox')", "Inbox", id="app.inbox", show=False),
+    B("2", "app.go('feedback')", "Feedback sessions", id="app.feedback", show=False),
+    B("3", "app.go('tests')", "Test sessions", id="app.tests", show=False),
+    B("4", "app.go('personas')", "Personas", id="app.personas", show=False),
+    B("question_mark", "app.help", "Keys", id="app.help", key_display="?"),
+    B("ctrl+r", "app.reload", "Refresh", id="app.reload", show=False),
+    B("q", "app.quit", "Quit", id="app.quit"),
+]
+
+# Triage of one annotation: the inbox (cursor row) and the detail screen share these.
+STATUS_KEYS = [
+    B("n", "set_status('new')", "New", id="{screen}.status_new", show=False),
+    B("a", "set_status('ack')", "Ack", id="{screen}.status_ack", show=False),
+    B("t", "set_status('triaged')", "Triaged", id="{screen}.status_triaged", show=False),
+    B("i", "set_status('in_progress')", "In progress", id="{screen}.status_in_progress", show=False),
+    B("r", "set_status('resolved')", "Resolve…", id="{screen}.resolve"),
+    B("w", "set_status('won_t_fix')", "Won't fix…", id="{screen}.wont_fix"),
+    B("d", "set_status('duplicate')", "Duplicate…", id="{screen}.duplicate", show=False),
+    B("o", "assign", "Assign…", id="{screen}.assign", show=False),
+]
+
+
+def _for(screen: str, bindings: list[Binding]) -> list[Binding]:
+    return [
+        Binding(b.key, b.action, b.description, show=b.show, key_display=b.key_display, priority=b.priority,
+                id=(b.id or "").format(screen=screen) or None)
+        for b in bindings
+    ]
+
+
+INBOX = [
+    B("slash", "search", "Search", id="inbox.search", key_display="/"),
+    B("f", "filter", "Filter", id="inbox.filter"),
+    B("v", "views", "Views", id="inbox.views"),
+    B("b", "bulk", "Bulk…", id="inbox.bulk"),
+    B("ctrl+a", "select_all", "Select all", id="inbox.select_all", show=False),
+    B("escape", "clear", "Clear", id="inbox.clear", show=False),
+    *_for("inbox", STATUS_KEYS),
+]
+
+ANNOTATION = [
+    B("escape", "back", "Back", id="annotation.back"),
+    *_for("annotation", STATUS_KEYS),
+    B("c", "reply", "Reply…", id="annotation.reply"),
+    B("e", "attach_resolution", "Resolution…", id="annotation.resolution"),
+    B("p", "run_personas", "Personas", id="annotation.personas"),
+    B("y", "copy_markdown", "Copy MD", id="annotation.copy"),
+    B("right_square_bracket", "step(1)", "Next", id="annotation.next", show=False, key_display="]"),
+    B("left_square_bracket", "step(-1)", "Previous", id="annotation.previous", show=False, key_display="["),
+    B("j,down", "scroll(1)", "Scroll down", id="annotation.scroll_down", show=False),
+    B("k,up", "scroll(-1)", "Scroll up", id="annotation.scroll_up", show=False),
+]
+
+PERSONAS = [
+    B("n", "new", "New…", id="personas.new"),
+    B("e", "edit", "Edit…", id="personas.edit"),
+    B("d", "delete", "Delete…", id="personas.delete"),
+    B("r", "reset_one", "Reset this…", id="personas.reset_one", show=False),
+    B("R", "reset_all", "Reset defaults…", id="personas.reset_all"),
+    B("f", "filter", "Category", id="personas.filter"),
+]
+
+FEEDBACK = [
+    B("tab", "switch_pane", "Sessions/comments", id="feedback.switch", show=False),
+    B("n", "start", "Start…", id="feedback.start"),
+    B("x", "cancel", "Cancel…", id="feedback.cancel"),
+    B("F", "finalize", "Finalize…", id="feedback.finalize"),
+    B("r", "resolve", "Resolve comment", id="feedback.resolve"),
+    B("f", "filter", "Status", id="feedback.filter"),
+]
+
+TESTS = [
+    B("tab", "switch_pane", "Studies/sessions", id="tests.switch", show=False),
+    B("f", "filter", "Status", id="tests.filter"),
+    B("c", "complete", "Complete", id="tests.complete"),
+    B("z", "analyze", "Analyze", id="tests.analyze"),
+    B("C", "confirm", "Confirm…", id="tests.confirm"),
+    B("N", "add_note", "Add note…", id="tests.add_note"),
+    B("e", "edit_note", "Edit note…", id="tests.edit_note"),
+    B("b", "feedback", "Tester feedback…", id="tests.feedback"),
+]
+
+
+def all_binding_ids() -> set[str]:
+    from workbench.tui.widgets.virtual_list import VirtualList
+
+    ids = set()
+    for group in (APP, INBOX, ANNOTATION, PERSONAS, FEEDBACK, TESTS, VirtualList.BINDINGS):
+        for b in group:
+            if isinstance(b, Binding) and b.id:
+                ids.add(b.id)
+    return ids
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("WORKBENCH_KEYS")
+    if explicit:
+        return Path(explicit).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("workbench", appauthor=False)) / "keys.toml"
+
+
+@dataclass
+class Keymap:
+    bindings: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+
+def load_keymap(path: Path | None = None) -> Keymap:
+    """Read overrides from ``path`` (default: ``config_path()``); a missing file means none."""
+    path = path or config_path()
+    result = Keymap(path=path)
+    if not path.is_file():
+        return result
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        result.problems.append(f"{path}: {exc}")
+        return result
+    table = data.get("keys", data)
+    known = all_binding_ids()
+    for binding_id, keys in table.items():
+        if isinstance(keys, list):
+            keys = ",".join(str(k) for k in keys)
+        if not isinstance(keys, str) or not keys.strip():
+            result.problems.append(f"{binding_id}: expected a key string")
+        elif binding_id not in known:
+            result.problems.append(f"unknown binding id '{binding_id}'")
+        else:
+            result.bindings[binding_id] = keys.replace(" ", "")
+    return result

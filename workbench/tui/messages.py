@@ -1,0 +1,65 @@
+"""Messages of the TUI, named in the past tense: each says what happened, never what to do.
+
+Thread workers only ever post these (``post_message`` is thread-safe); the widgets that
+receive them decide what to change on screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class StoreChanged(Message):
+    """Another process (or this one) changed the store: open screens refresh."""
+
+
+class CountsFetched(Message):
+    """Status-bar counts arrived from a worker."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        super().__init__()
+        self.counts = counts
+
+
+class ActionSucceeded(Message):
+    """A use case ran; ``text`` is shown to the user."""
+
+    def __init__(self, text: str, *, payload: Any = None) -> None:
+        super().__init__()
+        self.text = text
+        self.payload = payload
+
+
+class ActionRefused(Message):
+    """A rule refused a use case; ``reason`` is the domain's message."""
+
+    def __init__(self, reason: str, *, title: str = "Refused") -> None:
+        super().__init__()
+        self.reason = reason
+        self.title = title
+
+
+class PersonasReviewed(Message):
+    """A persona run finished on an annotation."""
+
+    def __init__(self, annotation_id: str, count: int) -> None:
+        super().__init__()
+        self.annotation_id = annotation_id
+        self.count = count
+
+
+class BulkProgressed(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+
+class BulkApplied(Message):
+    """A bulk action finished; ``items`` are per-row outcomes."""
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__()
+        self.items = items

@@ -1,0 +1,55 @@
+"""What every Workbench screen shares: access to the app's Workbench and principal, and live refresh."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+
+from workbench.tui.messages import ActionRefused, ActionSucceeded, StoreChanged
+
+if TYPE_CHECKING:
+    from workbench.domain.roles import Principal
+    from workbench.services.context import Workbench
+    from workbench.tui.app import WorkbenchApp
+
+
+class WorkbenchScreen(Screen):
+    """A screen over the store. Subclasses implement ``refresh_data`` (keep selection and scroll)."""
+
+    @property
+    def wb_app(self) -> WorkbenchApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def wb(self) -> Workbench:
+        return self.wb_app.wb
+
+    @property
+    def principal(self) -> Principal:
+        return self.wb_app.principal
+
+    def now(self) -> int:
+        return self.wb_app.now()
+
+    def attempt(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        return self.wb_app.attempt(fn, *args, **kwargs)
+
+    def refresh_data(self) -> None:  # pragma: no cover - overridden
+        """Re-read what is on screen from the store."""
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        message.stop()
+        if self.is_mounted:
+            self.refresh_data()
+
+    def on_action_succeeded(self, message: ActionSucceeded) -> None:
+        message.stop()
+        if message.text:
+            self.notify(message.text)
+        self.refresh_data()
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        message.stop()
+        self.notify(message.reason, title=message.title, severity="error", timeout=8)
+        self.refresh_data()

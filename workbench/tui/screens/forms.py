@@ -1,0 +1,341 @@
+"""Dialogs: a generic form with inline validation, a confirmation, a choice list and a file picker.
+
+A form never loses what was typed: ``submit`` runs the use case and, when a rule refuses it,
+the dialog stays open with the refusal under the fields. Only success dismisses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
+from textual.widgets.option_list import Option
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+
+
+@dataclass
+class Field:
+    """One form field. ``kind``: input | text (multi-line) | select | switch | file."""
+
+    name: str
+    label: str
+    kind: str = "input"
+    value: Any = ""
+    options: list[tuple[str, Any]] = field(default_factory=list)
+    placeholder: str = ""
+
+
+def _widget_id(name: str) -> str:
+    return f"field-{name}"
+
+
+class FormDialog(ModalScreen[dict[str, Any] | None]):
+    """A modal form. ``submit(values)`` raises to refuse (the message shows inline) or returns to close."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", "Save"),
+        Binding("ctrl+o", "browse", "Browse files", show=False),
+    ]
+    HELP_SECTION = "Dialog"
+
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        *,
+        submit: Callable[[dict[str, Any]], Any],
+        validate: Callable[[dict[str, Any]], str | None] | None = None,
+        hint: str = "",
+        submit_label: str = "Save",
+        wide: bool = False,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+        self.submit_fn = submit
+        self.validate_fn = validate
+        self.hint = hint
+        self.submit_label = submit_label
+        self.wide = wide
+        self.result_value: Any = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog" + (" -wide" if self.wide else "")):
+            yield Static(self.title_text, classes="title")
+            for f in self.fields:
+                yield Label(f.label, classes="field")
+                wid = _widget_id(f.name)
+                if f.kind == "text":
+                    area = TextArea(str(f.value or ""), id=wid, soft_wrap=True, show_line_numbers=False)
+                    yield area
+                elif f.kind == "select":
+                    yield Select(f.options, value=f.value, allow_blank=False, id=wid)
+                elif f.kind == "switch":
+                    yield Switch(value=bool(f.value), id=wid)
+                elif f.kind == "file":
+                    with Horizontal(classes="row"):
+                        yield Input(str(f.value or ""), placeholder=f.placeholder or "path to an image file", id=wid)
+                        yield Button("Browse…", id=f"browse-{f.name}")
+                else:
+                    yield Input(str(f.value or ""), placeholder=f.placeholder, id=wid)
+            yield Static("", id="form-check", classes="hint")
+            yield Static("", id="form-error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(self.submit_label, id="submit", variant="primary")
+            hint = self.hint or "ctrl+s save · esc cancel" + (" · ctrl+o browse" if any(f.kind == "file" for f in self.fields) else "")
+            yield Static(hint, classes="hint")
+
+    def on_mount(self) -> None:
+        self._check()
+        if self.fields:
+            self.query_one(f"#{_widget_id(self.fields[0].name)}").focus()
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#{_widget_id(f.name)}")
+            if isinstance(widget, TextArea):
+                out[f.name] = widget.text
+            elif isinstance(widget, Select):
+                out[f.name] = widget.value
+            elif isinstance(widget, Switch):
+                out[f.name] = widget.value
+            elif isinstance(widget, Input):
+                out[f.name] = widget.value
+        return out
+
+    def set_value(self, name: str, value: Any) -> None:
+        widget = self.query_one(f"#{_widget_id(name)}")
+        if isinstance(widget, TextArea):
+            widget.text = str(value)
+        else:
+            widget.value = value  # type: ignore[attr-defined]
+
+    def _check(self) -> None:
+        if self.validate_fn is None:
+            return
+        message = self.validate_fn(self.values())
+        self.query_one("#form-check", Static).update(message or "")
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    def _changed(self) -> None:
+        self.query_one("#form-error", Static).update("")
+        self._check()
+
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Button.Pressed)
+    def _browse_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id and event.button.id.startswith("browse-"):
+            self._browse(event.button.id.removeprefix("browse-"))
+
+    def action_browse(self) -> None:
+        focused = self.focused
+        names = [f.name for f in self.fields if f.kind == "file"]
+        if not names:
+            return
+        name = names[0]
+        if focused is not None and focused.id and focused.id.startswith("field-") and focused.id[6:] in names:
+            name = focused.id[6:]
+        self._browse(name)
+
+    def _browse(self, name: str) -> None:
+        current = self.values().get(name) or ""
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                self.set_value(name, str(path))
+
+        self.app.push_screen(FilePicker(Path(current).expanduser().parent if current else None), picked)
+
+    def action_submit(self) -> None:
+        from workbench.tui.app import refusal_text
+
+        values = self.values()
+        try:
+            self.result_value = self.submit_fn(values)
+        except Exception as exc:  # noqa: BLE001 - shown inline, the dialog keeps the input
+            self.query_one("#form-error", Static).update(refusal_text(exc))
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def text_prompt(
+    title: str, label: str, *, submit: Callable[[str], Any], value: str = "", placeholder: str = "", multiline: bool = False,
+    submit_label: str = "Save", hint: str = "",
+) -> FormDialog:
+    """A one-field form (a summary, a reply, a note)."""
+    return FormDialog(
+        title,
+        [Field("text", label, "text" if multiline else "input", value, placeholder=placeholder)],
+        submit=lambda values: submit(values["text"]),
+        submit_label=submit_label,
+        hint=hint,
+    )
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes or no; ``y``/enter confirm, ``n``/esc cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+    HELP_SECTION = "Dialog"
+
+    def __init__(self, title: str, message: str, *, yes: str = "Yes", danger: bool = False) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.yes = yes
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="title")
+            yield Static(self.message)
+            with Horizontal(classes="buttons"):
+                yield Button("No", id="no")
+                yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
+            yield Static("y / enter: yes · n / esc: no", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class ChoiceDialog(ModalScreen[Any]):
+    """Pick one option (enter) or cancel (esc). ``choose(value)`` may raise to refuse inline."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    HELP_SECTION = "Dialog"
+
+    def __init__(
+        self, title: str, options: Iterable[tuple[str, Any]], *, choose: Callable[[Any], Any] | None = None,
+        hint: str = "enter: choose · esc: cancel", highlighted: Any = None,
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = list(options)
+        self.choose_fn = choose
+        self.hint = hint
+        self.highlighted = highlighted
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="title")
+            yield OptionList(*[Option(label, id=str(i)) for i, (label, _) in enumerate(self.options)], id="choices")
+            yield Static("", id="form-error", classes="error")
+            yield Static(self.hint, classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        options.focus()
+        for i, (_, value) in enumerate(self.options):
+            if value == self.highlighted:
+                options.highlighted = i
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        from workbench.tui.app import refusal_text
+
+        value = self.options[int(event.option.id or 0)][1]
+        if self.choose_fn is not None:
+            try:
+                self.choose_fn(value)
+            except Exception as exc:  # noqa: BLE001 - shown inline
+                self.query_one("#form-error", Static).update(refusal_text(exc))
+                return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class _ImageTree(DirectoryTree):
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)]
+
+
+class FilePicker(ModalScreen[Path | None]):
+    """Pick an image file: browse the tree (enter opens folders and picks files) or type a path."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("backspace", "up", "Parent folder", show=False),
+    ]
+    HELP_SECTION = "Files"
+
+    def __init__(self, start: Path | None = None) -> None:
+        super().__init__()
+        start = start if start is not None and start.is_dir() else Path.cwd()
+        self.start = start.resolve()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Static("Pick an image (.png .jpg .webp .gif)", classes="title")
+            yield Input(str(self.start), id="path", placeholder="type a path and press enter")
+            yield _ImageTree(self.start, id="tree")
+            yield Static("", id="form-error", classes="error")
+            yield Static("enter: open folder / pick file · backspace: parent folder · esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#tree").focus()
+
+    @on(DirectoryTree.FileSelected)
+    def _file(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(Path(event.path))
+
+    @on(Input.Submitted, "#path")
+    def _typed(self, event: Input.Submitted) -> None:
+        path = Path(event.value).expanduser()
+        if path.is_dir():
+            self.query_one("#tree", _ImageTree).path = path
+            self.query_one("#tree").focus()
+        elif path.is_file():
+            self.dismiss(path)
+        else:
+            self.query_one("#form-error", Static).update(f"No such file or folder: {path}")
+
+    def action_up(self) -> None:
+        tree = self.query_one("#tree", _ImageTree)
+        if self.focused is tree:
+            parent = Path(tree.path).parent
+            tree.path = parent
+            self.query_one("#path", Input).value = str(parent)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

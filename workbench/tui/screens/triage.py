@@ -1,0 +1,218 @@
+"""Triage of one annotation, shared by the inbox (the cursor row) and the detail screen.
+
+One key per status of the taxonomy. Resolve and won't-fix ask for a summary; duplicate asks
+which annotation it duplicates and records "duplicate of <id>"; assign offers the members.
+Every write goes through ``workbench.services.annotations`` so the domain's rules apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from workbench.tui import format as fmt
+from workbench.tui.screens.forms import ChoiceDialog, text_prompt
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+SUMMARY_STATUSES = {"resolved": "Resolve", "won_t_fix": "Won't fix"}
+
+
+def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: Callable[[], None], label: str = "") -> None:
+    """Set ``status``, asking first for what it needs (a summary, the duplicated annotation)."""
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import annotations as service
+
+    wb, principal = app.wb, app.principal
+    if status in SUMMARY_STATUSES:
+        ok, ann = app.attempt(service.get, wb, principal, annotation_id)
+        if not ok:
+            return
+
+        def submit(text: str) -> None:
+            patch = AnnotationPatch(status=status, summary=text.strip() or None)
+            service.patch(wb, principal, annotation_id, patch)
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                app.notify(f"{SUMMARY_STATUSES[status]}: {label or fmt.first_line(ann.body)[:60]}")
+                on_done()
+
+        app.push_screen(
+            text_prompt(
+                f"{SUMMARY_STATUSES[status]} — {fmt.first_line(ann.body)[:60]}",
+                "Summary (what was done, or why not)",
+                submit=submit,
+                value=ann.summary or "",
+                placeholder="e.g. Fixed in v2.4" if status == "resolved" else "e.g. Working as intended",
+                submit_label=SUMMARY_STATUSES[status],
+                hint="enter / ctrl+s: save · esc: cancel",
+            ),
+            closed,
+        )
+        return
+    if status == "duplicate":
+        ok, ann = app.attempt(service.get, wb, principal, annotation_id)
+        if not ok:
+            return
+
+        def chosen(target: str | None) -> None:
+            if target:
+                app.notify(f"Marked duplicate of …{fmt.short_id(target)}")
+                on_done()
+
+        app.push_screen(DuplicatePicker(annotation_id, fmt.first_line(ann.body)), chosen)
+        return
+    ok, _ = app.attempt(service.patch, wb, principal, annotation_id, AnnotationPatch(status=status))
+    if ok:
+        app.notify(f"Status → {fmt.status_label(status)}")
+        on_done()
+
+
+def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]) -> None:
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import annotations as service
+    from workbench.services import inbox
+
+    wb, principal = app.wb, app.principal
+    ok, ann = app.attempt(service.get, wb, principal, annotation_id)
+    if not ok:
+        return
+    members = inbox.facets(wb, principal).members
+    options: list[tuple[str, Any]] = [("— unassigned —", "")]
+    options += [(f"{name}{'  (me)' if uid == principal.user_id else ''}", uid) for uid, name in members]
+
+    def choose(value: str) -> None:
+        service.patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None))
+
+    def closed(value: Any) -> None:
+        if value is not None:
+            name = dict(members).get(value, "nobody")
+            app.notify(f"Assigned to {name}" if value else "Unassigned")
+            on_done()
+
+    app.push_screen(
+        ChoiceDialog(f"Assign — {fmt.first_line(ann.body)[:60]}", options, choose=choose, highlighted=ann.assignee_id or ""),
+        closed,
+    )
+
+
+class _AnnotationSource:
+    """Annotations of every status matching a search, for the duplicate picker."""
+
+    def __init__(self, app: WorkbenchApp, exclude: str, text: str = "") -> None:
+        from workbench.services import inbox
+
+        self.app = app
+        self.exclude = exclude
+        self.filter = inbox.InboxFilter(sources=("annotation",), status=inbox.ALL, text=text)
+        self.facets = inbox.facets(app.wb, app.principal)
+
+    def count(self) -> int:
+        from workbench.services import inbox
+
+        return inbox.count(self.app.wb, self.app.principal, self.filter)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        from workbench.services import inbox
+
+        return inbox.window(self.app.wb, self.app.principal, self.filter, offset, limit)
+
+    def key(self, row: Any) -> Hashable:
+        return row.id
+
+    def cells(self, row: Any) -> list[Text | str]:
+        me = row.id == self.exclude
+        return [
+            Text(fmt.status_label(row.status), fmt.status_style(row.status)),
+            self.facets.place_name(row.place_id),
+            Text(("(this one) " if me else "") + row.first_line, "dim" if me else ""),
+            fmt.age(self.app.now(), row.created_at),
+        ]
+
+
+class DuplicatePicker(ModalScreen[str | None]):
+    """Which annotation does this one duplicate? Search, move, enter; or paste an id."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("down", "focus_list", "To list", show=False),
+    ]
+    HELP_SECTION = "Duplicate"
+
+    def __init__(self, annotation_id: str, title: str) -> None:
+        super().__init__()
+        self.annotation_id = annotation_id
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Static(f"Duplicate of which annotation?  [dim]({self.title_text[:60]})[/]", classes="title")
+            yield Input(placeholder="search words, or paste an annotation id", id="dup-search")
+            yield VirtualList(
+                _AnnotationSource(self.app, self.annotation_id),  # type: ignore[arg-type]
+                [Column("STATUS", 11), Column("SITE", 16), Column("FEEDBACK"), Column("AGE", 4, "right")],
+                selectable=False,
+                empty_text="No annotation matches.",
+                id="dup-list",
+            )
+            yield Static("", id="form-error", classes="error")
+            yield Static("type to search · ↓ to the list · enter: choose · esc: cancel", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(VirtualList).reload(keep_cursor=False)
+        self.query_one("#dup-search").focus()
+
+    @on(Input.Changed, "#dup-search")
+    def _search(self, event: Input.Changed) -> None:
+        vlist = self.query_one(VirtualList)
+        source: _AnnotationSource = vlist.source  # type: ignore[assignment]
+        source.filter = source.filter.with_(text=event.value)
+        vlist.reload(keep_cursor=False)
+
+    @on(Input.Submitted, "#dup-search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if len(value) == 36 and value.count("-") == 4:
+            self._choose(value)
+        else:
+            self.action_focus_list()
+
+    def action_focus_list(self) -> None:
+        self.query_one(VirtualList).focus()
+
+    @on(VirtualList.Activated, "#dup-list")
+    def _activated(self, event: VirtualList.Activated) -> None:
+        self._choose(event.row.id)
+
+    def _choose(self, target: str) -> None:
+        from workbench.domain.annotations import AnnotationPatch
+        from workbench.domain.errors import Invalid
+        from workbench.services import annotations as service
+        from workbench.tui.app import refusal_text
+
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        try:
+            if target == self.annotation_id:
+                raise Invalid("An annotation cannot duplicate itself")
+            service.get(app.wb, app.principal, target)  # NotFound when it does not exist
+            service.patch(
+                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
+            )
+        except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog
+            self.query_one("#form-error", Static).update(refusal_text(exc))
+            return
+        self.dismiss(target)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
