@@ -1,0 +1,124 @@
+"""Pure domain rules: auto-fix coercion, resolution rules, cursors, token rules, ids and timestamps."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbench.domain.annotations import (
+    AutoFixDefault,
+    ResolutionCreate,
+    check_resolution,
+    effective_auto_fix,
+    parse_kind,
+    parse_status,
+)
+from workbench.domain.clock import iso_ms, new_id
+from workbench.domain.cursors import decode_cursor, encode_cursor
+from workbench.domain.errors import Forbidden, Invalid
+from workbench.domain.roles import Principal, PrincipalKind, Role, require_role, require_session
+from workbench.domain.tokens import clamp_token_role, hash_secret, is_well_formed_api_token, mint_secret
+
+
+def test_status_taxonomy_is_closed():
+    assert [parse_status(s).value for s in ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]]
+    for bad in ["", "open", "wont_fix", "NEW", "resolved "]:
+        with pytest.raises(Invalid):
+            parse_status(bad)
+    with pytest.raises(Invalid):
+        parse_kind("rant")
+
+
+@pytest.mark.parametrize(
+    "requested,default,expected",
+    [
+        (True, None, False),  # anonymous: always false, whatever the client sent
+        (None, None, False),
+        (True, AutoFixDefault.NEVER, False),
+        (None, AutoFixDefault.OPTIONAL_OFF, False),
+        (True, AutoFixDefault.OPTIONAL_OFF, True),
+        (None, AutoFixDefault.OPTIONAL_ON, True),
+        (False, AutoFixDefault.OPTIONAL_ON, False),
+    ],
+)
+def test_effective_auto_fix(requested, default, expected):
+    assert effective_auto_fix(requested, default) is expected
+
+
+@pytest.mark.parametrize(
+    "fields,ok",
+    [
+        ({}, False),
+        ({"explanation": ""}, False),
+        ({"diff_url": "https://github.com/a/b/pull/1"}, True),
+        ({"diff_url": "http://github.com/a/b/pull/1"}, False),
+        ({"diff_url": "https://"}, False),
+        ({"diff_url": "HTTPS://x"}, False),
+        ({"explanation": "a" * 4096}, True),
+        ({"explanation": "a" * 4097}, False),
+        ({"explanation": "€" * 1365}, True),  # 4095 bytes
+        ({"explanation": "€" * 1366}, False),  # 4098 bytes: the cap counts bytes, not characters
+        ({"after_key": "resolutions/x/after-1.png"}, True),
+    ],
+)
+def test_resolution_rules(fields, ok):
+    res = ResolutionCreate(**fields)
+    if ok:
+        check_resolution(res)
+    else:
+        with pytest.raises(Invalid):
+            check_resolution(res)
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=20)), max_size=4), st.text(max_size=30))
+def test_cursor_roundtrip_and_scope_binding(key, scope):
+    secret = b"s" * 32
+    cursor = encode_cursor(secret, scope, key)
+    assert decode_cursor(secret, scope, cursor) == key
+    with pytest.raises(Invalid):
+        decode_cursor(secret, scope + "x", cursor)
+    with pytest.raises(Invalid):
+        decode_cursor(b"t" * 32, scope, cursor)
+
+
+@given(st.integers(min_value=0, max_value=200), st.sampled_from("AQgw_-"))
+def test_a_tampered_cursor_never_decodes_to_another_key(position, char):
+    secret = b"k" * 32
+    cursor = encode_cursor(secret, "scope", [1700000000000, "01a2-id"])
+    i = position % len(cursor)
+    if cursor[i] == char:
+        return
+    tampered = cursor[:i] + char + cursor[i + 1 :]
+    try:
+        assert decode_cursor(secret, "scope", tampered) == [1700000000000, "01a2-id"]
+    except Invalid:
+        pass
+
+
+def test_token_rules():
+    token = mint_secret("gfat_")
+    assert is_well_formed_api_token(token) and not is_well_formed_api_token("gfat_short") and not is_well_formed_api_token("x" + token)
+    assert len(hash_secret(token)) == 64 and hash_secret(token) != hash_secret(token + "x")
+    assert [clamp_token_role(r) for r in (Role.OWNER, Role.ADMIN, Role.MEMBER, Role.GUEST, None)] == [
+        Role.MEMBER, Role.MEMBER, Role.MEMBER, Role.GUEST, Role.MEMBER,
+    ]
+
+
+def test_roles_rank_and_session_only():
+    guest = Principal(kind=PrincipalKind.TOKEN, workspace_id="w", role=Role.GUEST, token_id="t")
+    with pytest.raises(Forbidden, match="Insufficient role"):
+        require_role(guest, Role.MEMBER)
+    owner_token = Principal(kind=PrincipalKind.TOKEN, workspace_id="w", role=Role.OWNER, token_id="t")
+    with pytest.raises(Forbidden):
+        require_session(owner_token, Role.OWNER)
+    mcp = Principal(kind=PrincipalKind.MCP, workspace_id="w", role=Role.MEMBER, site_id="s1")
+    assert mcp.actor_id == "mcp:s1" and mcp.is_agent and not mcp.is_session
+    assert guest.actor_id == "token:t"
+
+
+def test_ids_sort_by_time_and_timestamps_format():
+    ids = [new_id(1_700_000_000_000 + i) for i in range(50)]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    assert iso_ms(1_718_447_400_000) == "2024-06-15T10:30:00.000Z"
+    assert iso_ms(1_718_447_400_007) == "2024-06-15T10:30:00.007Z" and iso_ms(None) is None
