@@ -1,6 +1,7 @@
 """Repository of stores, their API keys, feedback sessions and the reviewers' comments.
 
-Sessions list newest first on (created_at, id) with offset paging, as the document asks.
+Sessions list newest first on (created_at, rowid) with offset paging, as the document asks;
+rowid (insertion order) breaks ties between sessions started in the same millisecond.
 Every session lookup that serves a caller is scoped by store id, so a session of another
 store reads exactly like one that does not exist.
 """
@@ -93,7 +94,7 @@ def list_sessions(db: Database, store_id: str, *, status: str | None, limit: int
     return fetch_all(
         db,
         FeedbackSession,
-        f"SELECT {_SESSION} FROM feedback_sessions WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        f"SELECT {_SESSION} FROM feedback_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
 
@@ -128,7 +129,7 @@ def get_comment(db: Database, session_id: str, comment_id: str) -> FeedbackComme
 
 def list_comments(db: Database, session_id: str) -> list[FeedbackComment]:
     return fetch_all(
-        db, FeedbackComment, f"SELECT {_COMMENT} FROM feedback_comments WHERE session_id = ? ORDER BY created_at, id", [session_id]
+        db, FeedbackComment, f"SELECT {_COMMENT} FROM feedback_comments WHERE session_id = ? ORDER BY created_at, rowid", [session_id]
     )
 
 

@@ -280,7 +280,7 @@ def _fetch_tests(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
     return [
         (
             r[0],
-            Row("test", r[1], r[2], r[2], r[3], "test", f"tester {r[4]} · variant {r[5]}", r[8], r[6], None, False,
+            Row("test", r[1], r[2], r[2], r[3], "test", f"variant {r[5]}", r[4], r[6], None, False,
                 {"tester_id": r[4], "variant": r[5], "duration_seconds": r[7], "study": r[8]}),
         )
         for r in rows

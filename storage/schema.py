@@ -202,6 +202,8 @@ def m002_sessions(db: Database) -> None:
     # scripts keep working), so keys live in their own table rather than on the store row.
     # The partial unique index backs "one active feedback session per store" in the engine
     # itself; its status list is frozen here as the domain's ACTIVE_STATUSES were at m002.
+    # Lists order by (created_at, rowid): rowid is insertion order, so two sessions started
+    # in the same millisecond still list newest first (the ids' random tails would not).
     db.executescript(
         """
         CREATE TABLE stores (
@@ -235,8 +237,8 @@ def m002_sessions(db: Database) -> None:
             updated_at INTEGER NOT NULL,
             version INTEGER NOT NULL DEFAULT 1
         );
-        CREATE INDEX feedback_sessions_store ON feedback_sessions(store_id, created_at DESC, id DESC);
-        CREATE INDEX feedback_sessions_store_status ON feedback_sessions(store_id, status, created_at DESC, id DESC);
+        CREATE INDEX feedback_sessions_store ON feedback_sessions(store_id, created_at);
+        CREATE INDEX feedback_sessions_store_status ON feedback_sessions(store_id, status, created_at);
         CREATE INDEX feedback_sessions_preparing ON feedback_sessions(created_at) WHERE status = 'created';
         CREATE UNIQUE INDEX feedback_sessions_one_active ON feedback_sessions(store_id)
             WHERE status IN ('created', 'in_progress', 'task_review', 'processing', 'in_review');
@@ -288,8 +290,8 @@ def m002_sessions(db: Database) -> None:
             updated_at INTEGER NOT NULL,
             version INTEGER NOT NULL DEFAULT 1
         );
-        CREATE INDEX test_sessions_job ON test_sessions(job_id, created_at DESC, id DESC);
-        CREATE INDEX test_sessions_job_status ON test_sessions(job_id, status, created_at DESC, id DESC);
+        CREATE INDEX test_sessions_job ON test_sessions(job_id, created_at);
+        CREATE INDEX test_sessions_job_status ON test_sessions(job_id, status, created_at);
         CREATE INDEX test_sessions_job_variant ON test_sessions(job_id, variant);
         CREATE INDEX test_sessions_analyzing ON test_sessions(analysis_started_at) WHERE status = 'analyzing';
 
@@ -312,6 +314,105 @@ def m002_sessions(db: Database) -> None:
             comment TEXT,
             submitted_at INTEGER NOT NULL
         );
+        """
+    )
+
+
+@migrations()
+def m010_sync(db: Database) -> None:
+    # Sync (storage/sync_state.py): remotes (never their secrets: those live in the keyring),
+    # the outbox, the base copies for three-way merges, open conflicts, pull cursors and the
+    # local-id -> server-id map. Plus indexes that keep incremental pulls (`since`) cheap on
+    # the serving side.
+    db.executescript(
+        """
+        CREATE TABLE sync_remotes (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            workspace_id TEXT,
+            store_id TEXT,
+            study_ids TEXT,
+            capabilities TEXT,
+            created_at INTEGER NOT NULL,
+            last_sync_at INTEGER,
+            last_error TEXT
+        );
+        CREATE UNIQUE INDEX sync_remotes_ws ON sync_remotes(workspace_id) WHERE workspace_id IS NOT NULL;
+
+        CREATE TABLE sync_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace_id TEXT NOT NULL,
+            op TEXT NOT NULL,
+            entity_type TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            local_id TEXT,
+            payload TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            ambiguous INTEGER NOT NULL DEFAULT 0,
+            last_status INTEGER,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX sync_outbox_ws ON sync_outbox(workspace_id, state, seq);
+        CREATE INDEX sync_outbox_entity ON sync_outbox(entity_type, entity_id);
+
+        CREATE TABLE sync_base (
+            entity_type TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            version INTEGER,
+            etag TEXT,
+            server_updated_at INTEGER,
+            PRIMARY KEY (entity_type, entity_id)
+        );
+
+        CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace_id TEXT NOT NULL,
+            entity_type TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            base_value TEXT,
+            mine_value TEXT,
+            theirs_value TEXT,
+            theirs_version INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (entity_type, entity_id, field)
+        );
+
+        CREATE TABLE sync_cursors (
+            remote TEXT NOT NULL,
+            resource TEXT NOT NULL,
+            watermark INTEGER,
+            run_since INTEGER,
+            run_next INTEGER,
+            run_cursor TEXT,
+            PRIMARY KEY (remote, resource)
+        );
+
+        CREATE TABLE sync_id_map (
+            local_id TEXT PRIMARY KEY,
+            remote_id TEXT NOT NULL,
+            entity_type TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX sync_id_map_remote ON sync_id_map(remote_id);
+
+        CREATE TABLE sync_todo (
+            remote TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            PRIMARY KEY (remote, kind, entity_id)
+        );
+
+        CREATE INDEX IF NOT EXISTS annotations_site_updated ON annotations(site_id, updated_at);
+        CREATE INDEX IF NOT EXISTS replies_created ON replies(created_at);
+        CREATE INDEX IF NOT EXISTS resolutions_created ON resolutions(created_at);
+        CREATE INDEX IF NOT EXISTS resolutions_notified ON resolutions(notified_at);
         """
     )
 

@@ -92,7 +92,7 @@ def list_sessions(
     return fetch_all(
         db,
         _session,
-        f"SELECT {_SESSION} FROM test_sessions WHERE {where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        f"SELECT {_SESSION} FROM test_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
 

@@ -10,10 +10,10 @@ import pytest
 from storage import audit as audit_repo
 from storage import feedback_sessions as fs_repo
 from tests.session_helpers import new_store, other_workspace, owner, store_of
-from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
+from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction
 from workbench.domain.roles import Principal, PrincipalKind, Role
-from workbench.domain.test_sessions import CompleteRequest, FeedbackCreate, NotesPatch, TestSessionCreate
+from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, FeedbackCreate, NotesPatch, TestSessionCreate
 from workbench.engine.offline import OfflineEngine
 from workbench.services import feedback_sessions as fsvc
 from workbench.services import stores
@@ -415,8 +415,6 @@ def test_guests_read_but_do_not_write(wb, creds):
     guest_id = wb.store.db.execute("SELECT id FROM users WHERE email = 'guest@example.com'").fetchone()[0]
     guest = Principal(kind=PrincipalKind.SESSION, workspace_id=creds["workspace_id"], role=Role.GUEST, user_id=guest_id)
     assert tsvc.get(wb, guest, s.id).id == s.id
-    from workbench.domain.errors import Forbidden
-
     with pytest.raises(Forbidden):
         tsvc.complete(wb, guest, s.id, CompleteRequest())
 
@@ -431,8 +429,6 @@ def test_every_test_session_use_case_is_audited(wb, creds):
     tsvc.submit_feedback(wb, p, s.id, FeedbackCreate(clarity=4, difficulty=3, technicalIssues=False))
     tsvc.analyze(wb, p, s.id)
     tsvc.run_analysis(wb, s.id)
-    from workbench.domain.test_sessions import ConfirmRequest
-
     tsvc.confirm(wb, p, s.id, ConfirmRequest(rating=5))
     actions = [e["action"] for e in audit_repo.history(wb.store.db, "test_session", s.id)]
     assert actions == [

@@ -327,7 +327,12 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
         _touch(db, ann, now + len(reviews))
         wb.audit(
             db, principal, "annotation.run_personas", "annotation", ann.id,
-            {"persona_ids": [p.id for p in personas], "engine": reviews[0][1].engine if reviews else None}, at=now,
+            {
+                "persona_ids": [p.id for p in personas],
+                "engine": reviews[0][1].engine if reviews else None,
+                "fallback_reasons": sorted({r.fallback_reason for _, r in reviews if r.fallback_reason}),
+            },
+            at=now,
         )
     return out
 

@@ -364,9 +364,20 @@ def apply(
 
 
 def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow) -> str:
-    try:
-        from workbench.services import feedback_sessions as fs_service
-    except ImportError:  # the sessions services are not in this build yet
-        raise Invalid("Feedback sessions are not available in this build") from None
-    fs_service.resolve_comment_for_principal(wb, principal, row.parent_id or "", row.id)  # type: ignore[attr-defined]
+    from workbench.services import feedback_sessions, stores
+
+    store = stores.get_store(wb, principal, row.place_id or "")
+    feedback_sessions.set_comment_resolved(wb, store, row.parent_id or "", row.id, True, actor=principal.actor_id)
     return "open → resolved"
+
+
+def test_session_feedback(wb: Workbench, principal: Principal, session_id: str) -> Any:
+    """The tester's feedback on a test session of the caller's workspace (None when not given yet).
+
+    A read the test-sessions service does not offer on its own; it scopes the session first.
+    """
+    from storage import test_sessions as ts_repo
+    from workbench.services import test_sessions
+
+    session = test_sessions.get(wb, principal, session_id)
+    return ts_repo.get_feedback(wb.store.db, session.id)

@@ -38,7 +38,7 @@ def _widget_id(name: str) -> str:
     return f"field-{name}"
 
 
-class FormDialog(ModalScreen[dict[str, Any] | None]):
+class FormDialog(ModalScreen[Any]):
     """A modal form. ``submit(values)`` raises to refuse (the message shows inline) or returns to close."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -181,7 +181,8 @@ class FormDialog(ModalScreen[dict[str, Any] | None]):
         except Exception as exc:  # noqa: BLE001 - shown inline, the dialog keeps the input
             self.query_one("#form-error", Static).update(refusal_text(exc))
             return
-        self.dismiss(values)
+        # What submit returned (e.g. the created record), or the values when it returned nothing.
+        self.dismiss(self.result_value if self.result_value is not None else values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

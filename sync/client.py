@@ -1,0 +1,227 @@
+"""The HTTP client of sync: the documented endpoints, with the fault rules of the issue.
+
+- 429: wait ``Retry-After`` (bounded) and try again; it never counts as a failure.
+- Network errors and 5xx: retry with exponential backoff and jitter, a bounded number of times.
+  A request that may have reached the server (the connection broke after sending, or a 5xx
+  answered a write) is *ambiguous*: writes are not blindly resent, the caller gets
+  ``Ambiguous`` so it can look for the effect first (see ``sync.engine``).
+- 401: ``AuthFailed`` at once (the document: stop retrying with this credential).
+- Any other 4xx: ``Refused`` with the server's reason, for the user to see.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+MAX_ATTEMPTS = 5
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 4.0
+MAX_RETRY_AFTER = 120.0
+MAX_THROTTLED = 20
+# Errors that prove the request never left: always safe to resend.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class SyncError(Exception):
+    """Base of the sync client's failures; ``reason`` is safe to show a user."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class AuthFailed(SyncError):
+    """401: the credential is missing, wrong, revoked or expired. Stop and ask for a new one."""
+
+    def __init__(self, reason: str, status: int | None = 401, credential: str = "token") -> None:
+        super().__init__(reason, status)
+        self.credential = credential
+
+
+class Refused(SyncError):
+    """A 4xx refusal (not 401/412/429): the server said no, with a reason."""
+
+
+class Unavailable(SyncError):
+    """The remote could not be reached (or kept failing) after bounded retries."""
+
+
+class Ambiguous(SyncError):
+    """A write may or may not have been applied (no definite answer came back)."""
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: httpx.Headers
+    content: bytes
+    _data: Any = field(default=None)
+    _parsed: bool = False
+
+    @property
+    def data(self) -> Any:
+        if not self._parsed:
+            self._data = orjson.loads(self.content) if self.content else None
+            self._parsed = True
+        return self._data
+
+    def server_time_ms(self) -> int | None:
+        """The server's clock from its ``Date`` header (second precision), if it sent one."""
+        value = self.headers.get("date")
+        if not value:
+            return None
+        try:
+            return int(email.utils.parsedate_to_datetime(value).timestamp()) * 1000
+        except (TypeError, ValueError):
+            return None
+
+
+def _reason(resp: httpx.Response) -> str:
+    try:
+        detail = orjson.loads(resp.content).get("detail")
+    except (orjson.JSONDecodeError, AttributeError):
+        detail = None
+    if detail is None:
+        try:
+            body = orjson.loads(resp.content)
+            detail = (body.get("error") or {}).get("message") if isinstance(body, dict) else None
+        except (orjson.JSONDecodeError, AttributeError):
+            detail = None
+    if isinstance(detail, list):
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}" if isinstance(d, dict) else str(d) for d in detail
+        )
+    return str(detail or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
+
+
+class RemoteClient:
+    """One remote's HTTP session: base URL, credentials by kind, retries and counters."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        store_key: str | None = None,
+        jwt: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 30.0,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = {"token": token, "store_key": store_key, "jwt": jwt}
+        self.sleep = sleep
+        self.max_attempts = max_attempts
+        self.requests = 0
+        self.http = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": "review-workbench-sync"}
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def has(self, credential: str) -> bool:
+        return bool(self.credentials.get(credential))
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+        self.sleep(delay * (0.5 + random.random() / 2))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        credential: str | None = "token",
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        safe_to_resend: bool | None = None,
+        ok: tuple[int, ...] = (),
+    ) -> Response:
+        """Send with the fault rules; ``ok`` lists 4xx statuses the caller handles itself.
+
+        ``safe_to_resend`` (default: GET, PUT and PATCH) decides whether a request that may
+        have reached the server is resent here or surfaces as ``Ambiguous``.
+        """
+        if safe_to_resend is None:
+            safe_to_resend = method in ("GET", "HEAD", "PUT", "PATCH", "DELETE")
+        hdrs = dict(headers or {})
+        if credential is not None:
+            secret = self.credentials.get(credential)
+            if not secret:
+                raise AuthFailed(f"no {credential.replace('_', ' ')} for this remote", None, credential)
+            hdrs["Authorization"] = f"Bearer {secret}"
+        body = orjson.dumps(json) if json is not None else content
+        if json is not None:
+            hdrs["Content-Type"] = "application/json"
+        attempt = 0
+        throttled = 0
+        last: str = ""
+        maybe_applied = False
+        while True:
+            try:
+                self.requests += 1
+                resp = self.http.request(method, path, content=body, params=params, headers=hdrs)
+            except _NOT_SENT as exc:
+                last = f"cannot reach {self.base_url}: {type(exc).__name__}"
+            except httpx.TransportError as exc:
+                last = f"connection to {self.base_url} broke: {type(exc).__name__}"
+                if not safe_to_resend:
+                    raise Ambiguous(last) from exc
+                maybe_applied = True
+            else:
+                status = resp.status_code
+                if status < 400 or status in ok:
+                    return Response(status, resp.headers, resp.content)
+                if status == 429:
+                    throttled += 1
+                    if throttled > MAX_THROTTLED:
+                        raise Unavailable(f"still rate limited after {MAX_THROTTLED} waits: {_reason(resp)}", 429)
+                    self.sleep(self._retry_after(resp))
+                    continue
+                if status == 401:
+                    challenge = resp.headers.get("www-authenticate", "")
+                    desc = challenge.split('error_description="', 1)[1].rstrip('"') if 'error_description="' in challenge else ""
+                    raise AuthFailed(desc or _reason(resp), 401, credential or "token")
+                if status == 409 and "Idempotency-Key" in _reason(resp) and "still" in _reason(resp):
+                    last = _reason(resp)  # the first try of this key is still running: wait for it
+                elif status >= 500:
+                    last = f"server error {status}: {_reason(resp)}"
+                    if not safe_to_resend:
+                        raise Ambiguous(last, status)
+                else:
+                    raise Refused(_reason(resp), status)
+            attempt += 1
+            if attempt >= self.max_attempts:
+                if maybe_applied and not safe_to_resend:
+                    raise Ambiguous(last)
+                raise Unavailable(last)
+            self._backoff(attempt - 1)
+
+    @staticmethod
+    def _retry_after(resp: httpx.Response) -> float:
+        value = resp.headers.get("retry-after", "")
+        try:
+            wait = float(value)
+        except ValueError:
+            try:
+                wait = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+            except (TypeError, ValueError):
+                wait = 1.0
+        return max(0.0, min(MAX_RETRY_AFTER, wait))
+
+    # -- conveniences ----------------------------------------------------------------------
+    def get(self, path: str, *, credential: str | None = "token", params: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Response:
+        return self.request("GET", path, credential=credential, params=params, ok=ok)

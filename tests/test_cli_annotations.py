@@ -1,0 +1,131 @@
+"""The script verbs: `workbench sites|annotations|annotation|personas …` with --json parsed, exit codes, the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.test_mcp_http import PNG, audit, row, seed
+from workbench.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    data = tmp_path / "cli"
+    return data, seed(data)
+
+
+def run(data: Path, *args: str, code: int = 0, stdin: str | None = None) -> Any:
+    result = runner.invoke(app, [*args, "--data-dir", str(data)], input=stdin)
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    return result
+
+
+def js(data: Path, *args: str) -> Any:
+    return json.loads(run(data, *args, "--json").stdout)
+
+
+def test_sites_and_listing_filters(store):
+    data, creds = store
+    sites = js(data, "sites", "list")["items"]
+    assert creds["site_id"] in {s["id"] for s in sites} and len(sites) == 2
+    assert all("mcp_token" not in s and "widget_token" not in s for s in sites)
+    human = run(data, "sites", "list").stdout
+    assert "Acme storefront" in human and creds["site_id"] in human
+
+    site = ["--site", creds["site_id"]]
+    everything = js(data, "annotations", "list", *site)
+    assert everything["site_id"] == creds["site_id"] and everything["next_cursor"] is None
+    assert {a["id"] for a in everything["items"]} == {creds["a"], creds["b"], creds["c"]}
+    assert [a["id"] for a in js(data, "annotations", "list", *site, "--auto-fix")["items"]] == [creds["a"]]
+    assert {a["id"] for a in js(data, "annotations", "list", *site, "--no-auto-fix")["items"]} == {creds["b"], creds["c"]}
+    assert [a["id"] for a in js(data, "annotations", "list", *site, "--status", "new", "--kind", "bug")["items"]] == [creds["b"]]
+    assert js(data, "annotations", "list", *site, "--since", "2999-01-01")["items"] == []
+    assert len(js(data, "annotations", "list", *site, "--since", "1h")["items"]) == 3
+
+    page = js(data, "annotations", "list", *site, "--limit", "1")
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    following = js(data, "annotations", "list", *site, "--limit", "1", "--cursor", page["next_cursor"])
+    assert following["items"][0]["id"] != page["items"][0]["id"]
+    every = js(data, "annotations", "list", *site, "--limit", "1", "--all")
+    assert len(every["items"]) == 3 and every["next_cursor"] is None
+
+    table = run(data, "annotations", "list", *site, "--limit", "2")
+    assert creds["a"] in table.stdout or creds["b"] in table.stdout
+    assert "more: --cursor" in table.stderr
+
+    other_site = js(data, "annotations", "list", "--site", next(s["id"] for s in sites if s["id"] != creds["site_id"]))
+    assert [a["id"] for a in other_site["items"]] == [creds["other"]]
+
+
+def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store):
+    data, creds = store
+    bad_since = run(data, "annotations", "list", "--since", "yesterday", code=2)
+    assert bad_since.stderr.startswith("error: Invalid since") and bad_since.stderr.count("\n") == 1
+    assert run(data, "annotations", "list", "--status", "bogus", code=2).stdout == ""
+    assert run(data, "annotations", "list", "--limit", "500", code=2).stdout == ""
+    missing = run(data, "annotations", "list", "--site", "nope", code=1)
+    assert missing.stderr == "error: Site not found\n"
+    assert run(data, "annotation", "show", "nope", code=1).stderr == "error: Annotation not found\n"
+    assert run(data, "annotation", "show", creds["a"], "--json", "--markdown", code=2).stderr.startswith("error:")
+    assert run(data, "annotation", "set-status", creds["a"], "bogus", code=2).stdout == ""
+    assert run(data, "annotation", "assign", creds["a"], "ghost", code=1).stderr == "error: assignee_id is not a member of this workspace\n"
+    assert "https://" in run(data, "annotation", "attach", creds["a"], "--diff-url", "http://x.example", code=1).stderr
+    assert "At least one of" in run(data, "annotation", "attach", creds["a"], code=1).stderr
+    assert "summary" in run(data, "annotation", "set-status", creds["a"], "ack", "--summary", "x" * 3000, code=2).stderr
+    assert run(data, "annotation", "reply", creds["a"], "  ", code=2).stderr.startswith("error: body:")
+    assert not (data / "uploads" / "resolutions").exists()  # nothing was copied in by refused attaches
+    assert [action for _, action in audit(data, creds["a"])] == ["annotation.create"]
+
+
+def test_show_and_every_write_verb(store, tmp_path):
+    data, creds = store
+    a, owner = creds["a"], creds["owner_user_id"]
+    detail = js(data, "annotation", "show", a)
+    assert detail["id"] == a and detail["computed_styles"]["color"] == "#9a9a9a" and detail["replies"] == []
+    md = run(data, "annotation", "show", a, "--markdown").stdout
+    assert md.startswith(f"# Annotation {a}\n") and "> The grey placeholder text" in md
+    assert "Annotation" in run(data, "annotation", "show", a).stdout
+
+    triaged = js(data, "annotation", "set-status", a, "triaged", "--summary", "Filed SHOP-12")
+    assert (triaged["status"], triaged["summary"]) == ("triaged", "Filed SHOP-12")
+    assert run(data, "annotation", "set-status", a, "in_progress").stdout.startswith(f"{a}: in_progress")
+    assert js(data, "annotation", "assign", a, "me")["assignee_id"] == owner
+    assert js(data, "annotation", "assign", a, "none")["assignee_id"] is None
+    said = js(data, "annotation", "reply", a, "Thanks, on it.")
+    assert said["body"] == "Thanks, on it." and said["author"]["id"] == owner
+    piped = run(data, "annotation", "reply", a, "-", "--json", stdin="From stdin\nwith two lines\n").stdout
+    assert json.loads(piped)["body"] == "From stdin\nwith two lines"
+
+    after = tmp_path / "after.png"
+    after.write_bytes(PNG)
+    res = js(data, "annotation", "attach", a, "--after", str(after), "--diff-url", "https://github.com/acme/shop/pull/7", "--explanation", "Darker text.")
+    assert res["after_key"].startswith(f"resolutions/{a}/after-") and res["notification_status"] == "replied"
+    assert (data / "uploads" / res["after_key"]).read_bytes() == PNG
+    resolved = js(data, "annotation", "resolve", a, "--summary", "Shipped in v2")
+    assert (resolved["status"], resolved["summary"]) == ("resolved", "Shipped in v2")
+
+    personas = js(data, "personas", "list")["items"]
+    assert len(personas) == 60
+    lena = next(p for p in personas if p["category"] == "accessibility")
+    run_by_slug = js(data, "annotation", "personas", a, "--persona", lena["slug"])
+    assert [r["persona_id"] for r in run_by_slug["replies"]] == [lena["id"]]
+    assert lena["name"] in run(data, "annotation", "personas", a, "--persona", lena["id"]).stdout
+    assert js(data, "personas", "list", "--category", "accessibility")["items"]
+    assert "SLUG" in run(data, "personas", "list").stdout
+
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", a) == ("resolved", "Shipped in v2")
+    trail = [entry for entry in audit(data, a) if entry[1] != "annotation.create"]
+    assert {actor for actor, _ in trail} == {owner}
+    assert [action for _, action in trail].count("annotation.update") == 5
+
+
+def test_mcp_command_is_registered():
+    result = runner.invoke(app, ["mcp", "--help"])
+    assert result.exit_code == 0 and "stdio" in result.stdout and "--data-dir" in result.stdout

@@ -1,0 +1,385 @@
+"""The feedback-sessions API over HTTP: every endpoint, status code, transition and the background deployment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_SETTINGS
+from tests.session_helpers import bearer, new_store, store_of, wait_until
+from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
+from workbench.server.app import create_app
+from workbench.services import feedback_sessions as fsvc
+
+BASE = "/api/v1/feedback-sessions"
+SESSION_KEYS = {"id", "status", "feedbackUrl", "deploymentUrl", "errorMessage", "createdAt", "updatedAt"}
+COMMENT_KEYS = {"id", "content", "pagePath", "status", "taskInstruction", "createdAt"}
+# Endpoint path segment of every action a store caller may request.
+ENDPOINTS = {
+    FeedbackAction.CANCEL: "cancel",
+    FeedbackAction.FINALIZE: "finalize",
+    FeedbackAction.START_WORK: "start-work",
+    FeedbackAction.SUBMIT_ROUND: "submit-round",
+    FeedbackAction.RETURN_TO_REVIEW: "return-to-review",
+    FeedbackAction.APPROVE_TASKS: "approve-tasks",
+    FeedbackAction.BUILDER_FINISHED: "builder-finished",
+    FeedbackAction.BUILDER_FAILED: "builder-failed",
+}
+# How each status is reached from created (the deploy outcomes are the background job's).
+PATHS = {
+    FeedbackStatus.CREATED: [],
+    FeedbackStatus.IN_REVIEW: [FeedbackAction.DEPLOY_SUCCEEDED],
+    FeedbackStatus.IN_PROGRESS: [FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.START_WORK],
+    FeedbackStatus.TASK_REVIEW: [FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.SUBMIT_ROUND],
+    FeedbackStatus.PROCESSING: [FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.SUBMIT_ROUND, FeedbackAction.APPROVE_TASKS],
+    FeedbackStatus.DONE: [FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.FINALIZE],
+    FeedbackStatus.CANCELED: [FeedbackAction.CANCEL],
+    FeedbackStatus.INTERRUPTED: [FeedbackAction.DEPLOY_FAILED],
+}
+FAIL = {"WORKBENCH_DEPLOY_COMMAND": f"{sys.executable} -c \"import sys; sys.stderr.write('no build'); sys.exit(2)\""}
+
+
+@pytest.fixture
+def h(creds) -> dict[str, str]:
+    return bearer(creds["store_api_key"])
+
+
+def _get(client, h, sid):  # noqa: ANN001, ANN202
+    r = client.get(f"{BASE}/{sid}", headers=h)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _deployed(client, h, sid):  # noqa: ANN001, ANN202
+    return wait_until(lambda: _get(client, h, sid), lambda s: s["status"] != "created", what="the preview deployment")
+
+
+def _start(client, h) -> dict:  # noqa: ANN001
+    r = client.post(BASE, headers=h)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _reach(wb, store, status: FeedbackStatus):  # noqa: ANN001, ANN202
+    """A session of ``store`` in ``status``, driven by the services (no background job involved)."""
+    session = fsvc.start(wb, store)
+    for action in PATHS[status]:
+        if action is FeedbackAction.DEPLOY_SUCCEEDED:
+            fsvc.deploy(wb, session.id, env={})
+        elif action is FeedbackAction.DEPLOY_FAILED:
+            fsvc.deploy(wb, session.id, env=FAIL)
+        else:
+            fsvc.act(wb, store, session.id, action)
+    assert fsvc.get(wb, store, session.id)["status"] == status.value
+    return session
+
+
+def _token(session: dict) -> str:
+    return session["feedbackUrl"].split("token=", 1)[1]
+
+
+def _comment(client, session, content="Make the hero heading larger and bold.", **fields):  # noqa: ANN001, ANN202
+    body = {"content": content, "pagePath": "/", **fields}
+    return client.post(f"/api/widget/feedback-sessions/{session['id']}/comments", json=body, headers={"X-Review-Token": _token(session)})
+
+
+# --- start ------------------------------------------------------------------------------------
+
+
+def test_start_answers_201_created_at_once_then_deploys_in_the_background(client, h):
+    body = _start(client, h)
+    assert set(body) == SESSION_KEYS
+    assert body["status"] == "created" and body["deploymentUrl"] is None and body["errorMessage"] is None
+    assert body["createdAt"] == body["updatedAt"] and body["createdAt"].endswith("Z") and len(body["createdAt"]) == 24
+    assert body["feedbackUrl"] == f"http://testserver/review/{body['id']}?token={_token(body)}"
+    done = _deployed(client, h, body["id"])
+    assert done["status"] == "in_review"
+    assert done["deploymentUrl"] == f"http://testserver/preview/{body['id']}"
+    assert client.get(f"/preview/{body['id']}").status_code == 200
+    assert client.get(f"/review/{body['id']}", params={"token": _token(body)}).status_code == 200
+
+
+def test_a_failing_deployment_interrupts_with_the_error(client, h, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_DEPLOY_COMMAND", FAIL["WORKBENCH_DEPLOY_COMMAND"])
+    body = _start(client, h)
+    assert body["status"] == "created"
+    done = _deployed(client, h, body["id"])
+    assert (done["status"], done["errorMessage"], done["deploymentUrl"]) == ("interrupted", "no build", None)
+    assert _start(client, h)["status"] == "created"  # interrupted is finished: a new round may start
+
+
+def test_url_template_deployment_through_the_api(client, h, monkeypatch, creds):
+    monkeypatch.setenv("WORKBENCH_DEPLOY_URL_TEMPLATE", "https://{store_id}-{session_id}-preview.example")
+    body = _start(client, h)
+    done = _deployed(client, h, body["id"])
+    assert done["deploymentUrl"] == f"https://{creds['store_id']}-{body['id']}-preview.example"
+
+
+def test_start_400_when_the_store_is_not_ai_built(client, creds):
+    r = client.post(BASE, headers=bearer(creds["plain_store_api_key"]))
+    assert r.status_code == 400 and "not AI-built" in r.json()["detail"]
+
+
+def test_start_409_while_a_session_is_active(client, h):
+    first = _start(client, h)
+    r = client.post(BASE, headers=h)
+    assert r.status_code == 409 and r.json()["detail"] == "A feedback session is already in progress"
+    _deployed(client, h, first["id"])
+    assert client.post(BASE, headers=h).status_code == 409  # in_review is still active
+    assert client.post(f"{BASE}/{first['id']}/finalize", headers=h).json()["status"] == "done"
+    assert client.post(BASE, headers=h).status_code == 201
+
+
+def test_a_restarted_server_deploys_sessions_left_created(wb, creds, h):
+    session = fsvc.start(wb, store_of(wb, creds["store_id"]))  # as if the server died before deploying
+    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+        done = _deployed(c, h, session.id)
+    assert done["status"] == "in_review"
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Missing bearer token"),
+        ({"Authorization": "Token abc"}, "Malformed Authorization header"),
+        ({"Authorization": "Bearer wbsk_" + "x" * 43}, "Unknown store API key"),
+    ],
+)
+def test_401_without_a_valid_store_key(client, headers, message):
+    for method, path in (("GET", BASE), ("POST", BASE), ("GET", f"{BASE}/x"), ("GET", f"{BASE}/x/comments"),
+                         ("POST", f"{BASE}/x/cancel"), ("POST", f"{BASE}/x/finalize"), ("POST", f"{BASE}/x/start-work")):
+        r = client.request(method, path, headers=headers)
+        assert r.status_code == 401, (method, path, r.text)
+        assert message in r.json()["detail"] and r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_401_for_a_workspace_api_token(client, creds):
+    r = client.get(BASE, headers=bearer(creds["member_token"]))
+    assert r.status_code == 401 and "Not a store API key" in r.json()["detail"]
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def test_list_is_newest_first_with_paging_filter_and_meta(client, wb, creds, h):
+    store = store_of(wb, creds["store_id"])
+    ids = [_reach(wb, store, FeedbackStatus.CANCELED).id for _ in range(4)]
+    ids.append(_reach(wb, store, FeedbackStatus.IN_REVIEW).id)
+    r = client.get(BASE, headers=h)
+    assert r.status_code == 200
+    body = r.json()
+    assert [s["id"] for s in body["data"]] == ids[::-1]
+    assert body["meta"] == {"count": 5, "offset": 0, "limit": 50}
+    assert all(set(s) == SESSION_KEYS for s in body["data"])
+    page = client.get(BASE, headers=h, params={"limit": 2, "offset": 1}).json()
+    assert [s["id"] for s in page["data"]] == [ids[3], ids[2]]
+    assert page["meta"] == {"count": 5, "offset": 1, "limit": 2}
+    canceled = client.get(BASE, headers=h, params={"status": "canceled", "limit": "3"}).json()
+    assert [s["id"] for s in canceled["data"]] == [ids[3], ids[2], ids[1]] and canceled["meta"]["count"] == 4
+    assert client.get(BASE, headers=h, params={"status": "done"}).json() == {"data": [], "meta": {"count": 0, "offset": 0, "limit": 50}}
+    assert client.get(BASE, headers=h, params={"offset": 10}).json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"limit": "0"}, "limit must be between 1 and 100"),
+        ({"limit": "101"}, "limit must be between 1 and 100"),
+        ({"limit": "ten"}, "limit must be an integer between 1 and 100"),
+        ({"offset": "-1"}, "offset must be 0 or greater"),
+        ({"offset": "99999999999999999999999"}, "offset must be at most"),
+        ({"status": "archived"}, "status must be one of: created, in_progress"),
+    ],
+)
+def test_list_400_for_out_of_range_queries(client, h, params, message):
+    r = client.get(BASE, headers=h, params=params)
+    assert r.status_code == 400 and message in r.json()["detail"]
+
+
+def test_list_edges_1_and_100_are_accepted(client, h):
+    for limit in ("1", "100"):
+        assert client.get(BASE, headers=h, params={"limit": limit}).json()["meta"]["limit"] == int(limit)
+
+
+# --- get, comments and progress ---------------------------------------------------------------
+
+
+def test_progress_through_the_api(client, h):
+    session = _deployed(client, h, _start(client, h)["id"])
+    assert session["progress"] == {"total": 0, "done": 0, "fillPct": 0.0, "label": "No comments yet", "eta": None}
+    cids = [_comment(client, session, f"Comment {i}").json()["id"] for i in range(4)]
+    r = client.post(f"{BASE}/{session['id']}/comments/{cids[0]}/resolve", headers=h)
+    assert r.status_code == 200 and r.json()["status"] == "resolved" and set(r.json()) == COMMENT_KEYS
+    got = _get(client, h, session["id"])
+    assert set(got) == SESSION_KEYS | {"progress"}
+    p = got["progress"]
+    assert (p["total"], p["done"], p["fillPct"], p["label"]) == (4, 1, 22.5, "1/4 resolved")
+    assert p["eta"] is not None and p["eta"] >= got["createdAt"]
+    assert client.post(f"{BASE}/{session['id']}/comments/{cids[0]}/reopen", headers=h).json()["status"] == "open"
+    assert _get(client, h, session["id"])["progress"]["label"] == "0/4 resolved"
+    for cid in cids:
+        client.post(f"{BASE}/{session['id']}/comments/{cid}/resolve", headers=h)
+    p = _get(client, h, session["id"])["progress"]
+    assert (p["fillPct"], p["label"], p["eta"]) == (90.0, "4/4 resolved", None)
+    client.post(f"{BASE}/{session['id']}/finalize", headers=h)
+    assert _get(client, h, session["id"])["progress"]["fillPct"] == 100.0
+
+
+def test_comments_list_omits_positioning_fields(client, h):
+    session = _deployed(client, h, _start(client, h)["id"])
+    r = _comment(client, session, selector="main h1.hero", offsetX=12.5, offsetY=-3, pinX=40, pinY=22.5, reviewerName="Dana")
+    assert r.status_code == 201
+    assert r.json()["pinX"] == 40 and r.json()["selector"] == "main h1.hero"
+    listed = client.get(f"{BASE}/{session['id']}/comments", headers=h)
+    assert listed.status_code == 200
+    body = listed.json()
+    assert body["meta"] == {"count": 1} and set(body["data"][0]) == COMMENT_KEYS
+    item = body["data"][0]
+    assert (item["content"], item["pagePath"], item["status"]) == ("Make the hero heading larger and bold.", "/", "open")
+    assert item["taskInstruction"] == "Increase the hero heading font size and set font-weight to bold."
+    widget = client.get(f"/api/widget/feedback-sessions/{session['id']}/comments", headers={"X-Review-Token": _token(session)}).json()
+    assert widget["session"]["status"] == "in_review" and widget["data"][0]["offsetY"] == -3
+
+
+def test_widget_comment_refusals(client, h, wb, creds):
+    session = _start(client, h)
+    path = f"/api/widget/feedback-sessions/{session['id']}/comments"
+    body = {"content": "Hello", "pagePath": "/"}
+    assert client.post(path, json=body).status_code == 401
+    assert client.post(path, json=body, headers={"X-Review-Token": "wbrv_wrong"}).status_code == 401
+    assert client.post("/api/widget/feedback-sessions/nope/comments", json=body, headers={"X-Review-Token": _token(session)}).status_code == 404
+    assert client.get(path).status_code == 401
+    _deployed(client, h, session["id"])
+    headers = {"X-Review-Token": _token(session)}
+    for bad in ({"content": "x", "pagePath": "checkout"}, {"content": " ", "pagePath": "/"}, {"content": "x", "pagePath": "/", "pinX": 101},
+                {"content": "x", "pagePath": "/", "color": "red"}, {"pagePath": "/"}):
+        assert client.post(path, json=bad, headers=headers).status_code == 422, bad
+    client.post(f"{BASE}/{session['id']}/finalize", headers=h)
+    r = _comment(client, session)
+    assert r.status_code == 409 and r.json()["detail"] == "Session is already done"
+
+
+def test_resolve_unknown_comment_is_404(client, h):
+    session = _deployed(client, h, _start(client, h)["id"])
+    assert client.post(f"{BASE}/{session['id']}/comments/nope/resolve", headers=h).status_code == 404
+
+
+# --- isolation --------------------------------------------------------------------------------
+
+
+def test_another_stores_session_is_404_everywhere(client, wb, creds, h):
+    session = _deployed(client, h, _start(client, h)["id"])
+    cid = _comment(client, session).json()["id"]
+    _, other_key = new_store(wb, creds)
+    other = bearer(other_key)
+    sid = session["id"]
+    for method, path in (("GET", f"{BASE}/{sid}"), ("GET", f"{BASE}/{sid}/comments"), ("POST", f"{BASE}/{sid}/cancel"),
+                         ("POST", f"{BASE}/{sid}/finalize"), ("POST", f"{BASE}/{sid}/start-work"),
+                         ("POST", f"{BASE}/{sid}/comments/{cid}/resolve")):
+        r = client.request(method, path, headers=other)
+        assert r.status_code == 404 and r.json()["detail"] in ("Feedback session not found",), (method, path)
+    assert client.get(BASE, headers=other).json()["data"] == []
+    assert _get(client, h, sid)["status"] == "in_review"  # untouched
+
+
+def test_unknown_session_is_404(client, h):
+    assert client.get(f"{BASE}/0191abc0-1234-7def-8000-000000000001", headers=h).status_code == 404
+    r = client.post(f"{BASE}/nope/cancel", headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == "Feedback session not found"
+
+
+# --- every transition through the API ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", list(FeedbackStatus))
+def test_every_action_from_every_status(client, wb, creds, h, status):
+    store = store_of(wb, creds["store_id"])
+    for action, segment in ENDPOINTS.items():
+        session = _reach(wb, store, status)
+        r = client.post(f"{BASE}/{session.id}/{segment}", headers=h)
+        target = TRANSITIONS.get((status, action))
+        if target is None:
+            assert r.status_code == 409, (status, action, r.text)
+            assert _get(client, h, session.id)["status"] == status.value
+        else:
+            assert r.status_code == 200, (status, action, r.text)
+            assert r.json()["status"] == target.value and set(r.json()) == SESSION_KEYS
+        # Leave no active session behind, so the next round can start.
+        current = FeedbackStatus(_get(client, h, session.id)["status"])
+        if current is FeedbackStatus.CREATED:
+            fsvc.cancel(wb, store, session.id)
+        elif current is FeedbackStatus.PROCESSING:
+            fsvc.act(wb, store, session.id, FeedbackAction.BUILDER_FAILED)
+        elif current in (FeedbackStatus.IN_REVIEW, FeedbackStatus.IN_PROGRESS, FeedbackStatus.TASK_REVIEW):
+            fsvc.finalize(wb, store, session.id)
+
+
+def test_documented_refusal_messages(client, wb, creds, h):
+    store = store_of(wb, creds["store_id"])
+    review = _reach(wb, store, FeedbackStatus.IN_REVIEW)
+    r = client.post(f"{BASE}/{review.id}/cancel", headers=h)
+    assert r.status_code == 409 and r.json()["detail"] == "Session is past the preparing phase (finalize instead)"
+    done = client.post(f"{BASE}/{review.id}/finalize", headers=h).json()
+    assert done["status"] == "done" and done["updatedAt"] >= done["createdAt"]
+    for segment in ENDPOINTS.values():
+        r = client.post(f"{BASE}/{review.id}/{segment}", headers=h)
+        assert r.status_code == 409 and r.json()["detail"] == "Session is already done"
+    created = _reach(wb, store, FeedbackStatus.CREATED)
+    r = client.post(f"{BASE}/{created.id}/finalize", headers=h)
+    assert r.status_code == 409 and "still preparing" in r.json()["detail"]
+    canceled = client.post(f"{BASE}/{created.id}/cancel", headers=h).json()
+    assert canceled["status"] == "canceled" and canceled["deploymentUrl"] is None
+
+
+def test_builder_failed_records_the_error_message(client, wb, creds, h):
+    store = store_of(wb, creds["store_id"])
+    session = _reach(wb, store, FeedbackStatus.PROCESSING)
+    r = client.post(f"{BASE}/{session.id}/builder-failed", headers=h, json={"errorMessage": "Out of credits"})
+    assert r.status_code == 200 and (r.json()["status"], r.json()["errorMessage"]) == ("interrupted", "Out of credits")
+    other = _reach(wb, store, FeedbackStatus.PROCESSING)
+    assert client.post(f"{BASE}/{other.id}/builder-failed", headers=h).json()["errorMessage"] == "The builder failed to apply the tasks"
+    assert client.post(f"{BASE}/{other.id}/builder-failed", headers=h, json={"oops": 1}).status_code == 422
+
+
+def test_idempotency_key_replays_a_start(client, h):
+    first = client.post(BASE, headers={**h, "Idempotency-Key": "start-1"})
+    again = client.post(BASE, headers={**h, "Idempotency-Key": "start-1"})
+    assert first.status_code == again.status_code == 201 and again.json()["id"] == first.json()["id"]
+
+
+# --- the real server over TCP -----------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_feedback_round_against_the_real_server(server):
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(server.data_dir), "--json"],
+                         capture_output=True, text=True, check=True)
+    creds = json.loads(out.stdout)
+    h = bearer(creds["store_api_key"])
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert c.post(BASE, headers=bearer(creds["plain_store_api_key"])).status_code == 400
+        started = c.post(BASE, headers=h)
+        assert started.status_code == 201 and started.json()["status"] == "created"
+        assert started.json()["feedbackUrl"].startswith(f"{server.url}/review/")
+        sid = started.json()["id"]
+        session = wait_until(lambda: c.get(f"{BASE}/{sid}", headers=h).json(), lambda s: s["status"] != "created", what="deployment")
+        assert session["status"] == "in_review" and c.get(session["deploymentUrl"]).status_code == 200
+        token = started.json()["feedbackUrl"].split("token=")[1]
+        r = c.post(f"/api/widget/feedback-sessions/{sid}/comments", headers={"X-Review-Token": token},
+                   json={"content": "Make the hero heading larger and bold.", "pagePath": "/", "pinX": 50, "pinY": 10})
+        assert r.status_code == 201
+        assert c.get(f"{BASE}/{sid}/comments", headers=h).json()["meta"] == {"count": 1}
+        assert c.post(f"{BASE}/{sid}/comments/{r.json()['id']}/resolve", headers=h).status_code == 200
+        assert c.get(f"{BASE}/{sid}", headers=h).json()["progress"]["fillPct"] == 90.0
+        assert c.post(f"{BASE}/{sid}/cancel", headers=h).status_code == 409
+        assert c.post(f"{BASE}/{sid}/finalize", headers=h).json()["status"] == "done"
+        assert c.get(BASE, headers=h, params={"limit": 0}).status_code == 400
+        assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401

@@ -1,0 +1,377 @@
+"""One annotation: body, page, selector, computed styles, screenshot, thread, resolutions and history.
+
+Keys: one per status (n a t i r w d), reply (c), assign (o), attach a resolution (e), run
+personas (p, in a worker), copy the markdown rendering (y), previous/next in the inbox ([ ]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from workbench.tui import format as fmt
+from workbench.tui import keys
+from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasReviewed
+from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.forms import Field, FormDialog, text_prompt
+
+
+def _iso_ms(value: str | None) -> int | None:
+    if not value:
+        return None
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+AUTHOR_STYLE = {"user": "bold #6fb3d2", "agent": "bold #c792ea", "persona": "bold #f0a36b", "system": "bold #8c8c8c"}
+
+
+class AnnotationScreen(WorkbenchScreen):
+    """Annotation"""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.ANNOTATION
+    HELP_SECTION = "Annotation"
+
+    def __init__(self, annotation_id: str, *, neighbours: Callable[[str, int], str | None] | None = None) -> None:
+        super().__init__()
+        self.annotation_id = annotation_id
+        self.neighbours = neighbours
+        self.ann: Any = None
+        self.personas_running = False
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with VerticalScroll(id="detail"):
+            yield Static("", id="ann-head")
+            yield Static("", id="ann-body")
+            yield Static("Details", classes="section-title")
+            yield Static("", id="ann-facts")
+            yield Static("Computed styles", classes="section-title", id="styles-title")
+            yield Static("", id="ann-styles")
+            yield Static("", classes="section-title", id="thread-title")
+            yield Static("", id="ann-thread")
+            yield Static("", classes="section-title", id="res-title")
+            yield Static("", id="ann-resolutions")
+            yield Static("History", classes="section-title")
+            yield Static("", id="ann-history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Annotation"
+        self.refresh_data()
+        self.query_one("#detail").focus()
+
+    # -- data ------------------------------------------------------------------------------
+    def refresh_data(self) -> None:
+        from workbench.services import annotations as service
+        from workbench.services import inbox
+
+        wb, principal = self.wb, self.principal
+        ok, ann = self.attempt(service.get, wb, principal, self.annotation_id, quiet=True)
+        if not ok:
+            self.query_one("#ann-head", Static).update(Text(f"This annotation is not available: {ann}", style="bold red"))
+            return
+        self.ann = ann
+        detail = service.detail(wb, principal, ann.id)
+        history = service.history(wb, principal, ann.id)
+        facets = inbox.facets(wb, principal)
+        members = dict(facets.members)
+        now = self.now()
+        site = facets.place_name(ann.site_id) or ann.site_id
+
+        head = Text()
+        head.append(f" {fmt.status_label(ann.status)} ", style=f"bold reverse {fmt.STATUS_COLORS.get(ann.status, '')}")
+        head.append(f"  {ann.kind}", style="bold")
+        head.append(f"  ·  {site}  ·  {fmt.page_path(ann.page_url)}  ·  ")
+        head.append(fmt.ago(now, ann.created_at), style="dim")
+        head.append(f"  ·  …{fmt.short_id(ann.id)}", style="dim")
+        if ann.auto_fix:
+            head.append("   auto-fix authorised", style="bold #e6c84f")
+        if self.personas_running:
+            head.append("   running personas…", style="italic #f0a36b")
+        self.query_one("#ann-head", Static).update(head)
+
+        body = Text(ann.body.strip(), style="")
+        if ann.summary:
+            body.append("\n\nSummary: ", style="bold")
+            body.append(ann.summary)
+        self.query_one("#ann-body", Static).update(Group(Text(""), body))
+
+        facts = Table.grid(padding=(0, 2))
+        facts.add_column(style="dim", no_wrap=True)
+        facts.add_column()
+        submitter = ann.submitter_name or "anonymous"
+        kind = "stakeholder" if ann.stakeholder_token else "anonymous visitor"
+        facts.add_row("Page", ann.page_url)
+        facts.add_row("Selector", Text(ann.selector or "—", style="bold" if ann.selector else "dim"))
+        facts.add_row("Submitted by", f"{submitter} ({kind}{', email on file' if ann.submitter_email else ''})")
+        facts.add_row("Assignee", members.get(ann.assignee_id or "", ann.assignee_id or "—"))
+        facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
+        facts.add_row("Screenshot", ann.screenshot_key or "—")
+        facts.add_row("Created", f"{fmt.ago(now, ann.created_at)}  ({detail['created_at']})")
+        facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
+        self.query_one("#ann-facts", Static).update(facts)
+
+        styles = ann.computed_styles or {}
+        self.query_one("#styles-title").display = bool(styles)
+        self.query_one("#ann-styles").display = bool(styles)
+        if styles:
+            table = Table.grid(padding=(0, 2))
+            table.add_column(style="#6fb3d2", no_wrap=True)
+            table.add_column()
+            for key in sorted(styles):
+                value = str(styles[key])
+                swatch = Text("■ ", style=value) if value.startswith("#") and len(value) in (4, 7) else Text("")
+                table.add_row(key, swatch + Text(value))
+            self.query_one("#ann-styles", Static).update(table)
+
+        replies = detail["replies"]
+        self.query_one("#thread-title", Static).update(f"Thread ({len(replies)})")
+        if replies:
+            parts = []
+            for r in replies:
+                author = r["author"]
+                line = Text()
+                line.append(author["name"], style=AUTHOR_STYLE.get(author["type"], "bold"))
+                line.append(f"  {author['type']} · {fmt.ago(now, _iso_ms(r['created_at']))}", style="dim")
+                parts.append(line)
+                parts.append(Text("  " + r["body"].strip().replace("\n", "\n  ")))
+                parts.append(Text(""))
+            self.query_one("#ann-thread", Static).update(Group(*parts[:-1]))
+        else:
+            self.query_one("#ann-thread", Static).update(Text("No replies yet. Press c to reply, p to ask personas.", style="dim"))
+
+        resolutions = detail["resolutions"]
+        self.query_one("#res-title", Static).update(f"Resolutions ({len(resolutions)})")
+        if resolutions:
+            parts = []
+            for i, res in enumerate(resolutions, 1):
+                line = Text()
+                line.append(f"#{i}", style="bold")
+                line.append(f"  {fmt.ago(now, _iso_ms(res['created_at']))}  ·  notification: ", style="dim")
+                status = res["notification_status"]
+                line.append(status, style="bold #4fbf67" if status in ("emailed", "replied") else "bold #e6c84f")
+                parts.append(line)
+                for label, key in (("before", "before_key"), ("after", "after_key"), ("diff", "diff_url")):
+                    if res.get(key):
+                        parts.append(Text(f"  {label:<7}{res[key]}"))
+                if res.get("explanation"):
+                    parts.append(Text("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
+            self.query_one("#ann-resolutions", Static).update(Group(*parts))
+        else:
+            self.query_one("#ann-resolutions", Static).update(Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
+
+        rows = Table.grid(padding=(0, 2))
+        rows.add_column(style="dim", no_wrap=True, justify="right")
+        rows.add_column(no_wrap=True)
+        rows.add_column()
+        for entry in history:
+            actor = entry["actor_id"]
+            who = members.get(actor) or actor.split(":")[0]
+            rows.add_row(fmt.ago(now, entry["at"]), who, _describe(entry, members))
+        self.query_one("#ann-history", Static).update(rows if history else Text("No recorded changes.", style="dim"))
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, lines: int) -> None:
+        self.query_one("#detail", VerticalScroll).scroll_relative(y=lines, animate=False)
+
+    def action_step(self, step: int) -> None:
+        if self.neighbours is None:
+            return
+        target = self.neighbours(self.annotation_id, step)
+        if target is None:
+            self.notify("No more annotations this way", severity="warning")
+            return
+        self.annotation_id = target
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+        self.refresh_data()
+
+    def action_set_status(self, status: str) -> None:
+        from workbench.tui.screens import triage
+
+        triage.set_status(self.wb_app, self.annotation_id, status, on_done=self.refresh_data)
+
+    def action_assign(self) -> None:
+        from workbench.tui.screens import triage
+
+        triage.assign(self.wb_app, self.annotation_id, on_done=self.refresh_data)
+
+    def action_reply(self) -> None:
+        from workbench.domain.annotations import ReplyCreate
+        from workbench.services import annotations as service
+
+        def submit(text: str) -> Any:
+            return service.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify("Reply posted")
+                self.refresh_data()
+                self.query_one("#detail", VerticalScroll).scroll_end(animate=False)
+
+        self.app.push_screen(
+            text_prompt("Reply", "Your reply (markdown welcome)", submit=submit, multiline=True, submit_label="Send",
+                        hint="ctrl+s: send · esc: cancel"),
+            closed,
+        )
+
+    def action_copy_markdown(self) -> None:
+        from workbench.services import annotations as service
+
+        ok, text = self.attempt(service.render_markdown, self.wb, self.principal, self.annotation_id)
+        if ok:
+            self.app.copy_to_clipboard(text)
+            self.notify(f"Copied the markdown ({len(text.splitlines())} lines) to the clipboard")
+
+    def action_run_personas(self) -> None:
+        if self.personas_running:
+            self.notify("Personas are already reviewing this annotation", severity="warning")
+            return
+        self.personas_running = True
+        self.refresh_data()
+        self.notify("Personas are reviewing…")
+        self.run_personas(self.annotation_id)
+
+    @work(thread=True, exclusive=True, group="personas")
+    def run_personas(self, annotation_id: str) -> None:
+        from workbench.domain.annotations import RunPersonasRequest
+        from workbench.services import annotations as service
+        from workbench.tui.app import refusal_text
+
+        try:
+            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest())
+        except Exception as exc:  # noqa: BLE001 - reported as a message, never raised in the UI
+            self.post_message(ActionRefused(refusal_text(exc)))
+            self.post_message(PersonasReviewed(annotation_id, -1))
+            return
+        self.post_message(PersonasReviewed(annotation_id, len(replies)))
+
+    def on_personas_reviewed(self, message: PersonasReviewed) -> None:
+        self.personas_running = False
+        if message.count >= 0:
+            self.notify(f"{fmt.plural(message.count, 'persona review')} added to the thread")
+        self.refresh_data()
+
+    def action_attach_resolution(self) -> None:
+        dialog = resolution_dialog(self)
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.refresh_data()
+                self.deliver(result.id)
+
+        self.app.push_screen(dialog, closed)
+
+    @work(thread=True, group="deliver")
+    def deliver(self, resolution_id: str) -> None:
+        from workbench.services import resolutions
+        from workbench.tui.app import refusal_text
+
+        try:
+            outcome = resolutions.deliver(self.wb, resolution_id)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ActionRefused(f"Resolution saved, notification failed: {refusal_text(exc)}"))
+            return
+        self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))
+
+
+def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
+    action = entry["action"]
+    detail = entry.get("detail") or {}
+    if action == "annotation.update":
+        parts = []
+        for field_name, (old, new) in (detail.get("changes") or {}).items():
+            if field_name == "assignee_id":
+                parts.append(f"assignee: {members.get(old or '', old or '—')} → {members.get(new or '', new or '—')}")
+            elif field_name == "status":
+                parts.append(f"status: {fmt.status_label(old)} → {fmt.status_label(new)}")
+            else:
+                parts.append(f"{field_name}: {new or '—'}")
+        return "; ".join(parts) or "updated"
+    return {
+        "annotation.create": "submitted",
+        "annotation.reply": "replied",
+        "annotation.run_personas": "ran persona reviews",
+        "resolution.create": "attached a resolution",
+    }.get(action, action)
+
+
+def _file_problem(label: str, value: str) -> str | None:
+    from workbench.domain.annotations import MAX_UPLOAD_BYTES
+
+    if not value.strip():
+        return None
+    path = Path(value.strip()).expanduser()
+    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
+        return f"{label}: must be a .png, .jpg, .webp or .gif image"
+    if not path.is_file():
+        return f"{label}: no such file"
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        return f"{label}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+    return None
+
+
+def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
+    """Before/after images, a diff URL and an explanation, checked by the domain's rules as you type."""
+    from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
+    from workbench.domain.errors import DomainError
+    from workbench.services import resolutions
+
+    def request(values: dict[str, Any], before: str | None, after: str | None) -> ResolutionCreate:
+        return ResolutionCreate(
+            before_key=before, after_key=after, diff_url=values["diff_url"].strip() or None,
+            explanation=values["explanation"].strip() or None,
+        )
+
+    def validate(values: dict[str, Any]) -> str | None:
+        problems = [p for p in (_file_problem("before", values["before"]), _file_problem("after", values["after"])) if p]
+        try:
+            check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+        except DomainError as exc:
+            problems.append(exc.message)
+        used = len(values["explanation"].strip().encode("utf-8"))
+        size = f"explanation {used:,}/{EXPLANATION_MAX_BYTES:,} bytes"
+        if problems:
+            return "[b #e05561]✗ " + "\n✗ ".join(problems) + f"[/]\n[dim]{size}[/]"
+        return f"[b #4fbf67]✓ ready to attach[/]  [dim]{size}[/]"
+
+    def submit(values: dict[str, Any]) -> Any:
+        wb, principal, ann_id = screen.wb, screen.principal, screen.annotation_id
+        problems = [p for p in (_file_problem("before", values["before"]), _file_problem("after", values["after"])) if p]
+        if problems:
+            from workbench.domain.errors import Invalid
+
+            raise Invalid("; ".join(problems))
+        check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+        keys_: dict[str, str | None] = {"before": None, "after": None}
+        for kind in ("before", "after"):
+            if values[kind].strip():
+                keys_[kind] = resolutions.attach_local_file(wb, principal, ann_id, kind, Path(values[kind].strip()).expanduser())
+        return resolutions.create(wb, principal, ann_id, request(values, keys_["before"], keys_["after"]))
+
+    return FormDialog(
+        "Attach a resolution",
+        [
+            Field("before", "Before (image file)", "file"),
+            Field("after", "After (image file)", "file"),
+            Field("diff_url", "Diff URL", "input", placeholder="https://github.com/acme/shop/pull/123"),
+            Field("explanation", "Explanation", "text"),
+        ],
+        submit=submit,
+        validate=validate,
+        submit_label="Attach",
+        wide=True,
+    )

@@ -1,0 +1,221 @@
+"""Bulk actions: choose one action for the selected rows, preview it, apply it in a worker, read the outcome.
+
+The preview and the outcome come from ``workbench.services.inbox`` (``preview``/``apply``),
+so they say exactly what the rules accept and refuse, item by item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from workbench.services import inbox
+from workbench.tui import format as fmt
+from workbench.tui.messages import BulkApplied, BulkProgressed
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+
+class ItemsSource:
+    """A short in-memory list (the preview and the outcome of a bulk action)."""
+
+    def __init__(self, items: list[inbox.BulkItem], *, done: bool) -> None:
+        self.items = items
+        self.done = done
+
+    def count(self) -> int:
+        return len(self.items)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[inbox.BulkItem]:
+        return self.items[offset : offset + limit]
+
+    def key(self, row: inbox.BulkItem) -> Hashable:
+        return (row.source, row.id)
+
+    def cells(self, row: inbox.BulkItem) -> list[Text | str]:
+        if row.ok:
+            mark = Text("✓ done" if self.done else "✓ will", style="bold #4fbf67")
+        else:
+            mark = Text("✗ refused", style="bold #e05561")
+        return [mark, Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
+                row.label, Text(row.message, style="" if row.ok else "#e05561")]
+
+
+ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 0, min_width=20), Column("CHANGE / REASON", 44)]
+
+
+def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
+    """Resolve one feedback comment (from the inbox); the refusal, if any, is shown."""
+    items = inbox.apply(app.wb, app.principal, inbox.BulkAction("set_status", status="resolved"), [row])
+    item = items[0]
+    if item.ok:
+        app.notify("Comment resolved")
+    else:
+        app.notify(item.message, title="Refused", severity="error", timeout=8)
+    return item.ok
+
+
+class BulkDialog(ModalScreen[bool]):
+    """choose → (summary) → preview → running → results."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("y", "apply", "Apply", show=False),
+    ]
+    HELP_SECTION = "Bulk"
+
+    def __init__(self, rows: list[inbox.InboxRow], facets: inbox.Facets) -> None:
+        super().__init__()
+        self.rows = rows
+        self.facets = facets
+        self.stage = "choose"
+        self.action: inbox.BulkAction | None = None
+        self.applied = False
+        self.choices: list[tuple[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide", id="bulk"):
+            yield Static(f"Bulk action on {fmt.plural(len(self.rows), 'row')}", classes="title", id="bulk-title")
+            yield Vertical(id="bulk-body")
+            yield Static("", id="form-error", classes="error")
+            yield Static("", id="bulk-hint", classes="hint")
+
+    def on_mount(self) -> None:
+        self._show_choices()
+
+    @property
+    def members(self) -> dict[str, str]:
+        return dict(self.facets.members)
+
+    def _hint(self, text: str) -> None:
+        self.query_one("#bulk-hint", Static).update(text)
+
+    def _body(self) -> Vertical:
+        return self.query_one("#bulk-body", Vertical)
+
+    # -- stages ------------------------------------------------------------------------------
+    def _show_choices(self) -> None:
+        self.stage = "choose"
+        self.choices = [(f"Set status → {fmt.status_markup(s)}", ("status", s)) for s in
+                        ("new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate")]
+        self.choices += [(f"Assign to [b]{name}[/]", ("assign", uid)) for uid, name in self.facets.members]
+        self.choices += [("Unassign", ("assign", None))]
+        body = self._body()
+        body.remove_children()
+        options = OptionList(*[Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices)], id="bulk-actions")
+        body.mount(options)
+        options.focus()
+        self._hint("enter: choose · esc: cancel   (resolved also resolves selected session comments)")
+
+    @on(OptionList.OptionSelected, "#bulk-actions")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        kind, value = self.choices[int(event.option.id or 0)][1]
+        if kind == "assign":
+            self._show_preview(inbox.BulkAction("assign", assignee_id=value))
+        elif value in ("resolved", "won_t_fix", "duplicate"):
+            self._ask_summary(value)
+        else:
+            self._show_preview(inbox.BulkAction("set_status", status=value))
+
+    def _ask_summary(self, status: str) -> None:
+        self.stage = "summary"
+        body = self._body()
+        body.remove_children()
+        label = "Duplicate of which annotation? (its id)" if status == "duplicate" else "Summary for every row"
+        body.mount(Static(label))
+        box = Input(placeholder="annotation id" if status == "duplicate" else "e.g. Fixed in v2.4", id="bulk-summary")
+        box.status = status  # type: ignore[attr-defined]
+        body.mount(box)
+        box.focus()
+        self._hint("enter: preview · esc: cancel")
+
+    @on(Input.Submitted, "#bulk-summary")
+    def _summary(self, event: Input.Submitted) -> None:
+        status = event.input.status  # type: ignore[attr-defined]
+        text = event.value.strip()
+        if status == "duplicate":
+            from workbench.services import annotations as service
+
+            ok, reason = self.app.attempt(service.get, self.app.wb, self.app.principal, text, quiet=True)  # type: ignore[attr-defined]
+            if not ok:
+                self.query_one("#form-error", Static).update(reason)
+                return
+            text = f"duplicate of {text}"
+        self.query_one("#form-error", Static).update("")
+        self._show_preview(inbox.BulkAction("set_status", status=status, summary=text or None))
+
+    def _show_preview(self, action: inbox.BulkAction) -> None:
+        self.stage = "preview"
+        self.action = action
+        items = inbox.preview(action, self.rows, self.members)
+        ok = sum(1 for i in items if i.ok)
+        body = self._body()
+        body.remove_children()
+        body.mount(Static(
+            f"[b]{action.describe(self.members)}[/] — {fmt.plural(ok, 'row')} will change, "
+            f"[#e05561]{fmt.plural(len(items) - ok, 'row')} refused[/]"
+        ))
+        preview = VirtualList(ItemsSource(items, done=False), ITEM_COLUMNS, selectable=False, id="bulk-preview")
+        body.mount(preview)
+        preview.reload(keep_cursor=False)
+        preview.focus()
+        self._hint("y: apply · esc: back" if ok else "nothing to apply · esc: back")
+
+    def action_apply(self) -> None:
+        if self.stage != "preview" or self.action is None:
+            return
+        self.stage = "running"
+        body = self._body()
+        body.remove_children()
+        body.mount(Static(f"Applying: {self.action.describe(self.members)}…"))
+        body.mount(ProgressBar(total=len(self.rows), show_eta=False, id="bulk-progress"))
+        self._hint("working…")
+        self.run_bulk(self.action)
+
+    @work(thread=True, exclusive=True, group="bulk")
+    def run_bulk(self, action: inbox.BulkAction) -> None:
+        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        total = len(self.rows)
+        items = inbox.apply(app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total)))
+        self.post_message(BulkApplied(items))
+
+    def on_bulk_progressed(self, message: BulkProgressed) -> None:
+        for bar in self.query("#bulk-progress").results(ProgressBar):
+            bar.update(progress=message.done)
+
+    def on_bulk_applied(self, message: BulkApplied) -> None:
+        self.stage = "results"
+        self.applied = True
+        items = message.items
+        ok = sum(1 for i in items if i.ok)
+        body = self._body()
+        body.remove_children()
+        body.mount(Static(
+            f"[b]Done:[/] [#4fbf67]{fmt.plural(ok, 'row')} changed[/], [#e05561]{fmt.plural(len(items) - ok, 'row')} refused[/]"
+        ))
+        results = VirtualList(ItemsSource(items, done=True), ITEM_COLUMNS, selectable=False, id="bulk-results")
+        body.mount(results)
+        results.reload(keep_cursor=False)
+        results.focus()
+        self._hint("esc: close")
+        self.query_one("#bulk-title", Static).update("Bulk action — result")
+
+    def action_close(self) -> None:
+        if self.stage == "running":
+            return
+        if self.stage in ("preview", "summary"):
+            self.query_one("#form-error", Static).update("")
+            self._show_choices()
+            return
+        self.dismiss(self.applied)

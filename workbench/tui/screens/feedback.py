@@ -1,0 +1,369 @@
+"""Feedback sessions: every store's review rounds with a progress bar, and the comments of the chosen one.
+
+Start (n) creates a round and deploys its preview in a worker; cancel (x) and finalize (F) go
+through the domain's transition table, so its refusals ("Session is past the preparing phase
+(finalize instead)", "Session is already done", …) show as they are; r resolves or reopens
+the highlighted comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import Footer, Header, Static
+
+from workbench.tui import format as fmt
+from workbench.tui import keys
+from workbench.tui.messages import ActionRefused, ActionSucceeded
+from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
+from workbench.tui.widgets.progress import progress_cell
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+SESSION_COLUMNS = [Column("STORE", 26), Column("STATUS", 12), Column("PROGRESS", 0, min_width=30), Column("ETA", 9), Column("AGE", 4, "right")]
+COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 22), Column("COMMENT", 0, min_width=20), Column("REVIEWER", 10), Column("AGE", 4, "right")]
+
+STATUS_FILTERS = [("any status", ""), ("active rounds", "active"), ("created (preparing)", "created"), ("in review", "in_review"),
+                  ("in progress", "in_progress"), ("task review", "task_review"), ("processing", "processing"), ("done", "done"),
+                  ("canceled", "canceled"), ("interrupted", "interrupted")]
+
+
+@dataclass(slots=True)
+class SessionRow:
+    session: Any
+    store: Any
+    progress: dict[str, Any] | None = None
+
+
+def _iso_ms(value: str | None) -> int | None:
+    if not value:
+        return None
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+class SessionSource:
+    """Every feedback session of the workspace's stores, newest first (a few hundred at most)."""
+
+    def __init__(self, screen: FeedbackScreen) -> None:
+        self.screen = screen
+        self.status = ""
+        self.rows: list[SessionRow] = []
+
+    def count(self) -> int:
+        from workbench.domain.feedback_sessions import ACTIVE_STATUSES
+        from workbench.services import feedback_sessions as service
+        from workbench.services import stores
+
+        wb, principal = self.screen.wb, self.screen.principal
+        rows: list[SessionRow] = []
+        for store in stores.list_stores(wb, principal):
+            offset = 0
+            while True:
+                page, meta = service.list_sessions(wb, store, limit="100", offset=str(offset))
+                rows += [SessionRow(s, store) for s in page]
+                offset += len(page)
+                if not page or offset >= meta["count"]:
+                    break
+        active = {s.value for s in ACTIVE_STATUSES}
+        if self.status == "active":
+            rows = [r for r in rows if r.session.status in active]
+        elif self.status:
+            rows = [r for r in rows if r.session.status == self.status]
+        rows.sort(key=lambda r: (r.session.created_at, r.session.id), reverse=True)
+        self.rows = rows
+        return len(rows)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
+        from workbench.services import feedback_sessions as service
+
+        page = self.rows[offset : offset + limit]
+        for row in page:
+            if row.progress is None:
+                row.progress = service.get(self.screen.wb, row.store, row.session.id)["progress"]
+        return page
+
+    def key(self, row: SessionRow) -> Hashable:
+        return row.session.id
+
+    def cells(self, row: SessionRow) -> list[Text | str]:
+        s = row.session
+        progress = row.progress or {"fillPct": 0.0, "label": "", "eta": None}
+        eta = _iso_ms(progress.get("eta"))
+        now = self.screen.now()
+        eta_text = f"in {fmt.age(eta, now)}" if eta and eta > now else ""
+        return [
+            Text(row.store.name, style="bold" if not row.store.ai_built else ""),
+            Text(fmt.status_label(s.status), style=fmt.status_style(s.status)),
+            progress_cell(progress["fillPct"], progress["label"], bar_width=14, status=s.status),
+            Text(eta_text, style="dim"),
+            Text(fmt.age(now, s.created_at), style="dim"),
+        ]
+
+
+class CommentSource:
+    def __init__(self, screen: FeedbackScreen) -> None:
+        self.screen = screen
+        self.session: SessionRow | None = None
+        self.rows: list[Any] = []
+
+    def count(self) -> int:
+        from workbench.services import feedback_sessions as service
+
+        if self.session is None:
+            self.rows = []
+        else:
+            self.rows = service.list_comments(self.screen.wb, self.session.store, self.session.session.id)
+        return len(self.rows)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        return self.rows[offset : offset + limit]
+
+    def key(self, row: Any) -> Hashable:
+        return row.id
+
+    def cells(self, row: Any) -> list[Text | str]:
+        return [
+            Text(row.status, style=fmt.status_style("resolved" if row.status == "resolved" else "open")),
+            row.page_path,
+            fmt.first_line(row.content),
+            row.reviewer_name or "anonymous",
+            Text(fmt.age(self.screen.now(), row.created_at), style="dim"),
+        ]
+
+
+class FeedbackScreen(WorkbenchScreen):
+    """Feedback sessions"""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.FEEDBACK
+    HELP_SECTION = "Feedback sessions"
+    AUTO_FOCUS = "#fs-sessions"
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield Static("", id="filterbar", classes="bar")
+        yield VirtualList(SessionSource(self), SESSION_COLUMNS, selectable=False, id="fs-sessions",
+                          empty_text="No feedback sessions. Press n to start one on an AI-built store.")
+        yield Static("", id="comments-title", classes="pane-title")
+        yield VirtualList(CommentSource(self), COMMENT_COLUMNS, selectable=False, id="fs-comments",
+                          empty_text="No comments in this session yet.")
+        yield Static("", id="preview")
+        yield Static("", id="statusbar", classes="bar")
+        yield Footer()
+
+    @property
+    def sessions(self) -> VirtualList:
+        return self.query_one("#fs-sessions", VirtualList)
+
+    @property
+    def comments(self) -> VirtualList:
+        return self.query_one("#fs-comments", VirtualList)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Feedback sessions"
+        self.sessions.styles.height = 12
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.sessions.reload(keep_cursor=True)
+        self._load_comments(keep=True)
+        self._bars()
+
+    def _load_comments(self, keep: bool) -> None:
+        source: CommentSource = self.comments.source  # type: ignore[assignment]
+        source.session = self.sessions.current
+        self.comments.reload(keep_cursor=keep)
+        row = source.session
+        if row is None:
+            self.query_one("#comments-title", Static).update("Comments")
+        else:
+            progress = row.progress or {}
+            self.query_one("#comments-title", Static).update(
+                f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"
+            )
+        self._preview()
+
+    def _bars(self) -> None:
+        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+        label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
+        self.query_one("#filterbar", Static).update(f"[b]All stores[/]  [reverse] status: {label} [/]")
+        by_status: dict[str, int] = {}
+        for r in source.rows:
+            by_status[r.session.status] = by_status.get(r.session.status, 0) + 1
+        parts = [f"[b]{len(source.rows)}[/] sessions"] + [f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items())]
+        self.query_one("#statusbar", Static).update("  │  ".join(parts))
+
+    def _preview(self) -> None:
+        preview = self.query_one("#preview", Static)
+        if self.focused is self.comments and self.comments.current is not None:
+            c = self.comments.current
+            text = Text()
+            text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
+            text.append(f"  {c.page_path}", style="bold")
+            text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
+            text.append(c.content.strip() + "\n")
+            text.append("task ", style="dim")
+            text.append(c.task_instruction or "—", style="italic")
+            preview.update(text)
+            return
+        row = self.sessions.current
+        if row is None:
+            preview.update("")
+            return
+        s = row.session
+        text = Text()
+        text.append(fmt.status_label(s.status), style=fmt.status_style(s.status))
+        text.append(f"  {row.store.name}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
+        text.append(f"  started {fmt.ago(self.now(), s.created_at)}\n", style="dim")
+        text.append("feedback URL ", style="dim")
+        text.append(s.feedback_url.split("?")[0] + "\n")
+        text.append("preview ", style="dim")
+        text.append((s.deployment_url or "—") + "\n")
+        if s.error_message:
+            text.append("error ", style="dim")
+            text.append(s.error_message, style="bold #e05561")
+        preview.update(text)
+
+    # -- list events -----------------------------------------------------------------------
+    @on(VirtualList.Highlighted, "#fs-sessions")
+    def _session_highlighted(self) -> None:
+        self._load_comments(keep=False)
+
+    @on(VirtualList.Highlighted, "#fs-comments")
+    def _comment_highlighted(self) -> None:
+        self._preview()
+
+    @on(VirtualList.Activated, "#fs-sessions")
+    def _open_session(self) -> None:
+        self.comments.focus()
+        self._preview()
+
+    @on(VirtualList.Activated, "#fs-comments")
+    def _comment_activated(self) -> None:
+        self.action_resolve()
+
+    def on_descendant_focus(self) -> None:
+        self._preview()
+
+    def action_switch_pane(self) -> None:
+        (self.sessions if self.focused is self.comments else self.comments).focus()
+
+    def focus_item(self, session_id: str | None, comment_id: str) -> None:
+        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+        if source.status:
+            source.status = ""
+            self.refresh_data()
+        for i, row in enumerate(source.rows):
+            if row.session.id == session_id:
+                self.sessions.move_cursor(i)
+                self._load_comments(keep=False)
+                break
+        csource: CommentSource = self.comments.source  # type: ignore[assignment]
+        for i, c in enumerate(csource.rows):
+            if c.id == comment_id:
+                self.comments.move_cursor(i)
+        self.comments.focus()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+
+        def chosen(value: Any) -> None:
+            if value is not None:
+                source.status = value
+                self.sessions.reload(keep_cursor=False)
+                self._load_comments(keep=False)
+                self._bars()
+
+        self.app.push_screen(ChoiceDialog("Show sessions", STATUS_FILTERS, highlighted=source.status), chosen)
+
+    def action_start(self) -> None:
+        from workbench.services import feedback_sessions as service
+        from workbench.services import stores
+
+        ok, all_stores = self.attempt(stores.list_stores, self.wb, self.principal)
+        if not ok:
+            return
+        if not all_stores:
+            self.notify("This workspace has no stores", severity="warning")
+            return
+        options = [(f"{s.name}" + ("" if s.ai_built else "  [dim](not AI-built)[/]"), s.id) for s in all_stores]
+        by_id = {s.id: s for s in all_stores}
+        started: dict[str, Any] = {}
+
+        def choose(store_id: str) -> None:
+            started["session"] = service.start(self.wb, by_id[store_id], actor=self.principal.actor_id)
+
+        def closed(store_id: Any) -> None:
+            if store_id is None:
+                return
+            session = started["session"]
+            self.notify(f"Started a round on {by_id[store_id].name}; deploying the preview…")
+            self.refresh_data()
+            self.deploy(session.id)
+
+        self.app.push_screen(ChoiceDialog("Start a feedback session on which store?", options, choose=choose), closed)
+
+    @work(thread=True, group="deploy")
+    def deploy(self, session_id: str) -> None:
+        from workbench.services import feedback_sessions as service
+        from workbench.tui.app import refusal_text
+
+        try:
+            session = service.deploy(self.wb, session_id)
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(ActionRefused(f"Deployment failed: {refusal_text(exc)}"))
+            return
+        if session is not None and session.status == "interrupted":
+            self.post_message(ActionRefused(session.error_message or "Deployment failed", title="Preview not deployed"))
+        else:
+            self.post_message(ActionSucceeded("Preview deployed: reviewers can comment now"))
+
+    def _transition(self, action: str, verb: str) -> None:
+        from workbench.domain.feedback_sessions import FeedbackAction
+        from workbench.services import feedback_sessions as service
+
+        row = self.sessions.current
+        if row is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                ok, _ = self.attempt(service.act, self.wb, row.store, row.session.id, FeedbackAction(action), actor=self.principal.actor_id)
+                if ok:
+                    self.notify(f"Session {verb}")
+                self.refresh_data()
+
+        self.app.push_screen(
+            ConfirmDialog(f"{verb.capitalize()} session", f"{action.capitalize()} the round on [b]{row.store.name}[/] "
+                          f"({fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')})?",
+                          yes=action.capitalize(), danger=action == "cancel"),
+            answered,
+        )
+
+    def action_cancel(self) -> None:
+        self._transition("cancel", "canceled")
+
+    def action_finalize(self) -> None:
+        self._transition("finalize", "finalized")
+
+    def action_resolve(self) -> None:
+        from workbench.services import feedback_sessions as service
+
+        row = self.sessions.current
+        comment = self.comments.current
+        if row is None or comment is None:
+            self.notify("No comment highlighted", severity="warning")
+            return
+        resolve = comment.status != "resolved"
+        ok, _ = self.attempt(service.set_comment_resolved, self.wb, row.store, row.session.id, comment.id, resolve,
+                             actor=self.principal.actor_id)
+        if ok:
+            self.notify("Comment resolved" if resolve else "Comment reopened")
+        self.refresh_data()

@@ -1,0 +1,414 @@
+"""The inbox: everything awaiting attention across annotations, session comments and test sessions.
+
+One virtual list over ``workbench.services.inbox`` (only the visible window is read), a
+filter bar, ``/`` live full-text search, saved views, a preview of the highlighted row, a
+status bar with counts, and triage keys that act on the cursor row (or, with ``b``, on the
+selection).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
+
+from workbench.services import inbox
+from workbench.tui import format as fmt
+from workbench.tui import keys
+from workbench.tui.messages import CountsFetched
+from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+COLUMNS = [
+    Column("SRC", 4),
+    Column("STATUS", 11),
+    Column("KIND", 8),
+    Column("SITE", 14),
+    Column("PAGE", 18),
+    Column("FEEDBACK", 0, min_width=20),
+    Column("AGE", 4, "right"),
+    Column("ASSIGNEE", 11),
+    Column("AUTO", 4),
+]
+
+BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
+    "Awaiting attention": inbox.InboxFilter(),
+    "Everything": inbox.InboxFilter(status=inbox.ALL),
+    "Assigned to me": inbox.InboxFilter(assignee="me"),
+    "Unassigned": inbox.InboxFilter(assignee="none", sources=("annotation",)),
+    "New": inbox.InboxFilter(status="new"),
+    "Auto-fix authorised": inbox.InboxFilter(auto_fix=True),
+    "Session comments": inbox.InboxFilter(sources=("comment",)),
+    "Test sessions to handle": inbox.InboxFilter(sources=("test",)),
+}
+
+
+class InboxSource:
+    """The inbox filter as a VirtualList source."""
+
+    def __init__(self, screen: InboxScreen, f: inbox.InboxFilter) -> None:
+        self.screen = screen
+        self.filter = f
+
+    def count(self) -> int:
+        return inbox.count(self.screen.wb, self.screen.principal, self.filter)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[inbox.InboxRow]:
+        return inbox.window(self.screen.wb, self.screen.principal, self.filter, offset, limit)
+
+    def key(self, row: inbox.InboxRow) -> Hashable:
+        return row.key
+
+    def position(self, row: inbox.InboxRow) -> int:
+        return inbox.position(self.screen.wb, self.screen.principal, self.filter, row)
+
+    def cells(self, row: inbox.InboxRow) -> list[Text | str]:
+        facets = self.screen.facets
+        assignee = facets.member_name(row.assignee_id) if row.assignee_id else ""
+        if row.assignee_id and row.assignee_id == self.screen.principal.user_id:
+            assignee = "me"
+        text = row.first_line
+        if row.source == "test":
+            text = test_summary(row)
+        return [
+            Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
+            Text(fmt.status_label(row.status), style=fmt.status_style(row.status)),
+            fmt.kind_label(row.kind),
+            facets.place_name(row.place_id),
+            fmt.page_path(row.page) if row.source != "test" else row.page,
+            text,
+            Text(fmt.age(self.screen.now(), row.created_at), style="dim"),
+            assignee,
+            Text("fix", style="bold #e6c84f") if row.auto_fix else "",
+        ]
+
+
+def test_summary(row: inbox.InboxRow) -> str:
+    minutes = (row.extra.get("duration_seconds") or 0) // 60
+    run = f"{minutes}-minute run by {row.text}" if minutes else f"run by {row.text}"
+    if row.status == "completed":
+        return f"{run} finished: analyze it"
+    if row.status == "analyzed":
+        return f"Analysis of the {run} is ready: confirm it"
+    return f"{run} ({fmt.status_label(row.status)})"
+
+
+def describe_filter(f: inbox.InboxFilter, facets: inbox.Facets) -> list[str]:
+    """Human chips for the non-default parts of a filter."""
+    chips = []
+    if f.sources:
+        chips.append("source: " + ", ".join(inbox.SOURCE_LABELS.get(s, s) for s in f.sources))
+    if f.status == inbox.ALL:
+        chips.append("status: any")
+    elif f.status != inbox.AWAITING:
+        chips.append(f"status: {fmt.status_label(f.status)}")
+    if f.kind:
+        chips.append(f"kind: {f.kind}")
+    if f.place:
+        chips.append(f"site: {facets.place_name(f.place) or f.place}")
+    if f.assignee:
+        chips.append("assignee: " + {"me": "me", "none": "unassigned"}.get(f.assignee, facets.member_name(f.assignee)))
+    if f.auto_fix is not None:
+        chips.append("auto-fix: " + ("authorised" if f.auto_fix else "not authorised"))
+    if f.text.strip():
+        chips.append(f'search: "{f.text.strip()}"')
+    return chips
+
+
+class InboxScreen(WorkbenchScreen):
+    """Inbox"""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.INBOX
+    HELP_SECTION = "Inbox"
+    AUTO_FOCUS = "#inbox-list"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = inbox.InboxFilter()
+        self.view_name: str | None = "Awaiting attention"
+        self.counts: dict[str, int] = {}
+        self._search_timer: Timer | None = None
+        self.facets = inbox.Facets([], [], [], [])
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield Static("", id="filterbar", classes="bar")
+        yield Input(placeholder="Search bodies, summaries and replies (esc: clear · enter: back to the list)", id="search", classes="search")
+        yield VirtualList(None, COLUMNS, id="inbox-list", empty_text="Nothing awaiting attention here. Press v for other views.")
+        yield Static("", id="preview")
+        yield Static("", id="statusbar", classes="bar")
+        yield Footer()
+
+    @property
+    def list(self) -> VirtualList:
+        return self.query_one("#inbox-list", VirtualList)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Inbox"
+        self.facets = inbox.facets(self.wb, self.principal)
+        self.list.source = InboxSource(self, self.filter)
+        self.list.reload(keep_cursor=False)
+        self._update_bars()
+        self.fetch_counts()
+
+    # -- data ------------------------------------------------------------------------------
+    def refresh_data(self) -> None:
+        """Live refresh: same filter, cursor on the same item, that item on the same line."""
+        self.facets = inbox.facets(self.wb, self.principal)
+        source: InboxSource = self.list.source  # type: ignore[assignment]
+        self.list.reload(keep_cursor=True, position=source.position)
+        self._update_preview(self.list.current)
+        self._update_bars()
+        self.fetch_counts()
+
+    @work(thread=True, exclusive=True, group="inbox-counts")
+    def fetch_counts(self) -> None:
+        counts = inbox.summary_counts(self.wb, self.principal)
+        self.post_message(CountsFetched(counts))
+
+    def on_counts_fetched(self, message: CountsFetched) -> None:
+        self.counts = message.counts
+        self._update_bars()
+
+    def apply_filter(self, f: inbox.InboxFilter, view_name: str | None = None) -> None:
+        self.filter = f
+        self.view_name = view_name
+        source: InboxSource = self.list.source  # type: ignore[assignment]
+        source.filter = f
+        self.list.clear_selection()
+        self.list.reload(keep_cursor=False)
+        self._update_bars()
+
+    def _update_bars(self) -> None:
+        chips = describe_filter(self.filter, self.facets)
+        view = self.view_name or ("Custom filter" if chips else "Awaiting attention")
+        chip_text = "  ".join(f"[reverse] {c} [/]" for c in chips) if chips else "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
+        self.query_one("#filterbar", Static).update(f"[b]{view}[/]  {chip_text}")
+        c = self.counts
+        shown = self.list.total
+        parts = [f"[b]{shown:,}[/] shown"]
+        if c:
+            by_status = "  ".join(
+                f"{fmt.status_markup(s)} {c.get(f'annotation:{s}', 0):,}" for s in ("new", "ack", "triaged", "in_progress")
+            )
+            parts.append(by_status)
+            parts.append(
+                f"comments {c.get('awaiting:comment', 0):,}  tests {c.get('awaiting:test', 0):,}"
+            )
+        selected = len(self.list.selection)
+        if selected:
+            parts.append(f"[b reverse] {selected:,} selected [/]")
+        self.query_one("#statusbar", Static).update("  │  ".join(parts))
+
+    def _update_preview(self, row: inbox.InboxRow | None) -> None:
+        preview = self.query_one("#preview", Static)
+        if row is None:
+            preview.update("")
+            return
+        now = self.now()
+        place = self.facets.place_name(row.place_id)
+        head = f"{fmt.status_markup(row.status)}  [b]{fmt.kind_label(row.kind)}[/]  {place}  [dim]{fmt.ago(now, row.created_at)}[/]"
+        lines = [head]
+        if row.source == "annotation":
+            who = row.extra.get("submitter") or "anonymous"
+            lines.append(f"[dim]page[/] {row.page}   [dim]by[/] {who}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else ""))
+            if row.extra.get("selector"):
+                lines.append(f"[dim]selector[/] {row.extra['selector']}")
+            if row.extra.get("summary"):
+                lines.append(f"[dim]summary[/] {row.extra['summary']}")
+        elif row.source == "comment":
+            lines.append(f"[dim]page[/] {row.page}   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}")
+            if row.extra.get("task_instruction"):
+                lines.append(f"[dim]task[/] {row.extra['task_instruction']}")
+        else:
+            lines.append(f"[dim]study[/] {row.extra.get('study', '')}   [dim]tester[/] {row.text}   {row.page}")
+            lines.append("[dim]enter opens it on the test sessions screen (3), where z analyzes and C confirms[/]")
+        body = Text((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
+        body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
+        text = Text.from_markup("\n".join(lines))
+        text.append("\n")
+        text.append_text(body)
+        preview.update(text)
+
+    # -- list events -----------------------------------------------------------------------
+    @on(VirtualList.Highlighted, "#inbox-list")
+    def _highlighted(self, event: VirtualList.Highlighted) -> None:
+        self._update_preview(event.row)
+
+    @on(VirtualList.SelectionChanged, "#inbox-list")
+    def _selection(self) -> None:
+        self._update_bars()
+
+    @on(VirtualList.Activated, "#inbox-list")
+    def _activated(self, event: VirtualList.Activated) -> None:
+        self.open_row(event.row)
+
+    def open_row(self, row: inbox.InboxRow) -> None:
+        if row.source == "annotation":
+            from workbench.tui.screens.annotation import AnnotationScreen
+
+            self.app.push_screen(AnnotationScreen(row.id, neighbours=self._neighbours))
+        elif row.source == "comment":
+            self.wb_app.switch_mode("feedback")
+            self._focus_in_mode("feedback", row)
+        else:
+            self.wb_app.switch_mode("tests")
+            self._focus_in_mode("tests", row)
+
+    def _focus_in_mode(self, mode: str, row: inbox.InboxRow) -> None:
+        def focus() -> None:
+            screen = self.app.screen
+            if hasattr(screen, "focus_item"):
+                screen.focus_item(row.parent_id, row.id)
+
+        self.app.call_after_refresh(focus)
+
+    def _neighbours(self, annotation_id: str, step: int) -> str | None:
+        """The annotation ``step`` rows away in the inbox (for [ and ] on the detail screen)."""
+        vlist = self.list
+        index = vlist.cursor
+        current = vlist.current
+        if current is None or current.id != annotation_id:
+            return None
+        i = index + step
+        while 0 <= i < vlist.total:
+            row = vlist.row_at(i)
+            if row is not None and row.source == "annotation":
+                vlist.move_cursor(i)
+                return row.id
+            i += step
+        return None
+
+    # -- search ----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("-visible")
+        search.value = self.filter.text
+        search.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        value = event.value
+        self._search_timer = self.set_timer(0.12, lambda: self._apply_search(value))
+
+    def _apply_search(self, text: str) -> None:
+        if text != self.filter.text:
+            self.apply_filter(self.filter.with_(text=text), self.view_name if not text else None)
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_search(event.value)
+        if not event.value.strip():
+            self.query_one("#search").remove_class("-visible")
+        self.list.focus()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_class("-visible") and (search.has_focus or self.filter.text):
+            search.value = ""
+            search.remove_class("-visible")
+            if self._search_timer is not None:
+                self._search_timer.stop()
+            if self.filter.text:
+                self.apply_filter(self.filter.with_(text=""), self.view_name)
+            self.list.focus()
+        elif self.list.selection:
+            self.list.clear_selection()
+            self._update_bars()
+        else:
+            self.list.focus()
+
+    # -- filter and views ------------------------------------------------------------------
+    def action_filter(self) -> None:
+        from workbench.tui.screens.inbox_dialogs import filter_dialog
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.apply_filter(result, None)
+                search = self.query_one("#search", Input)
+                search.value = result.text
+                search.set_class(bool(result.text), "-visible")
+
+        self.app.push_screen(filter_dialog(self), closed)
+
+    def action_views(self) -> None:
+        from workbench.tui.screens.inbox_dialogs import ViewsDialog
+
+        def closed(result: tuple[str, inbox.InboxFilter] | None) -> None:
+            if result is not None:
+                name, f = result
+                self.apply_filter(f, name)
+                search = self.query_one("#search", Input)
+                search.value = f.text
+                search.set_class(bool(f.text), "-visible")
+
+        self.app.push_screen(ViewsDialog(self), closed)
+
+    # -- selection and bulk ----------------------------------------------------------------
+    def action_select_all(self) -> None:
+        limit = 5_000
+        rows = inbox.window(self.wb, self.principal, self.filter, 0, limit)
+        self.list.select_rows(rows)
+        if self.list.total > limit:
+            self.notify(f"Selected the first {limit:,} of {self.list.total:,} rows")
+        self._update_bars()
+
+    def action_bulk(self) -> None:
+        from workbench.tui.screens.bulk import BulkDialog
+
+        rows = self.list.selected_rows
+        if not rows and self.list.current is not None:
+            rows = [self.list.current]
+        if not rows:
+            self.notify("Nothing selected: space selects rows, ctrl+a selects all", severity="warning")
+            return
+
+        def closed(applied: Any) -> None:
+            if applied:
+                self.list.clear_selection()
+            self.refresh_data()
+
+        self.app.push_screen(BulkDialog(rows, self.facets), closed)
+
+    # -- triage of the cursor row ----------------------------------------------------------
+    def _annotation_row(self, action: str) -> inbox.InboxRow | None:
+        row = self.list.current
+        if row is None:
+            return None
+        if row.source != "annotation":
+            noun = "session comments" if row.source == "comment" else "test sessions"
+            self.notify(f"{action} applies to annotations; open {noun} with enter", severity="warning")
+            return None
+        return row
+
+    def action_set_status(self, status: str) -> None:
+        from workbench.tui.screens import triage
+
+        row = self.list.current
+        if row is not None and row.source == "comment" and status == "resolved":
+            from workbench.tui.screens.bulk import resolve_comment
+
+            if resolve_comment(self.wb_app, row):
+                self.refresh_data()
+            return
+        row = self._annotation_row("Status")
+        if row is not None:
+            triage.set_status(self.wb_app, row.id, status, on_done=self.refresh_data, label=row.first_line[:60])
+
+    def action_assign(self) -> None:
+        from workbench.tui.screens import triage
+
+        row = self._annotation_row("Assign")
+        if row is not None:
+            triage.assign(self.wb_app, row.id, on_done=self.refresh_data)

@@ -1,0 +1,147 @@
+"""The inbox's filter form and its views dialog (built-in views plus named, saved filters)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from workbench.services import inbox
+from workbench.tui import format as fmt
+from workbench.tui.screens.forms import Field, FormDialog
+
+if TYPE_CHECKING:
+    from workbench.tui.screens.inbox import InboxScreen
+
+_SOURCE_OPTIONS = [("all sources", ""), ("annotations", "annotation"), ("session comments", "comment"), ("test sessions", "test")]
+_AUTOFIX_OPTIONS = [("any", ""), ("authorised", "yes"), ("not authorised", "no")]
+
+
+def _filter_from(values: dict[str, Any]) -> inbox.InboxFilter:
+    return inbox.InboxFilter(
+        sources=(values["source"],) if values["source"] else (),
+        status=values["status"],
+        kind=values["kind"] or None,
+        place=values["place"] or None,
+        assignee=values["assignee"] or None,
+        auto_fix={"yes": True, "no": False}.get(values["auto_fix"]),
+        text=values["text"].strip(),
+    )
+
+
+def filter_dialog(screen: InboxScreen) -> FormDialog:
+    f = screen.filter
+    facets = screen.facets
+    statuses = [("awaiting attention", inbox.AWAITING), ("any status", inbox.ALL)]
+    statuses += [(fmt.status_label(s) + ("" if s not in ("completed", "analyzed") else f" ({s})"), s) for s in facets.statuses]
+    labels = {"annotation": "site", "comment": "store", "test": "study"}
+    places = [("anywhere", "")] + [(f"{labels[src]}: {name}", pid) for pid, name, src in facets.places]
+    members = [("anyone", ""), ("me", "me"), ("unassigned", "none")] + [(name, uid) for uid, name in facets.members]
+    fields = [
+        Field("source", "Source", "select", f.sources[0] if f.sources else "", _SOURCE_OPTIONS),
+        Field("status", "Status", "select", f.status, statuses),
+        Field("kind", "Kind (annotations)", "select", f.kind or "", [("any kind", "")] + [(k, k) for k in facets.kinds]),
+        Field("place", "Site, store or study", "select", f.place or "", places),
+        Field("assignee", "Assignee (annotations)", "select", f.assignee or "", members),
+        Field("auto_fix", "Auto-fix", "select", {True: "yes", False: "no"}.get(f.auto_fix, ""), _AUTOFIX_OPTIONS),
+        Field("text", "Full-text search", "input", f.text, placeholder="words in bodies, summaries, replies"),
+    ]
+
+    def validate(values: dict[str, Any]) -> str | None:
+        n = inbox.count(screen.wb, screen.principal, _filter_from(values))
+        return f"→ {n:,} matching rows"
+
+    return FormDialog(
+        "Filter the inbox", fields, submit=_filter_from, validate=validate, submit_label="Apply",
+        hint="ctrl+s / enter in the search box: apply · esc: cancel",
+    )
+
+
+class ViewsDialog(ModalScreen[tuple[str, inbox.InboxFilter] | None]):
+    """Recall a view (enter), save the current filter under a name (s), delete a saved view (delete)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("s", "save", "Save current as…"),
+        Binding("delete,x", "delete", "Delete view"),
+    ]
+    HELP_SECTION = "Views"
+
+    def __init__(self, screen: InboxScreen) -> None:
+        super().__init__()
+        self.inbox_screen = screen
+        self.views: list[tuple[str, inbox.InboxFilter, bool]] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("Views", classes="title")
+            yield OptionList(id="views")
+            yield Input(placeholder="name for the current filter, then enter", id="view-name")
+            yield Static("", id="form-error", classes="error")
+            yield Static("enter: show · s: save current filter as… · delete: remove a saved view · esc: close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#view-name").display = False
+        self._load()
+        self.query_one("#views").focus()
+
+    def _load(self) -> None:
+        screen = self.inbox_screen
+        saved = inbox.list_views(screen.wb, screen.principal)
+        from workbench.tui.screens.inbox import BUILTIN_VIEWS, describe_filter
+
+        self.views = [(name, f, False) for name, f in BUILTIN_VIEWS.items()]
+        self.views += [(name, f, True) for name, f in saved.items()]
+        options = self.query_one("#views", OptionList)
+        options.clear_options()
+
+        for i, (name, f, is_saved) in enumerate(self.views):
+            chips = ", ".join(describe_filter(f, screen.facets)) or "awaiting attention"
+            mark = "★ " if is_saved else "  "
+            current = "  [b](current)[/]" if name == screen.view_name else ""
+            options.add_option(Option(f"{mark}[b]{name}[/]{current}\n    [dim]{chips}[/]", id=str(i)))
+
+    @on(OptionList.OptionSelected, "#views")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        name, f, _ = self.views[int(event.option.id or 0)]
+        self.dismiss((name, f))
+
+    def action_save(self) -> None:
+        name_input = self.query_one("#view-name", Input)
+        name_input.display = True
+        name_input.focus()
+
+    @on(Input.Submitted, "#view-name")
+    def _save(self, event: Input.Submitted) -> None:
+        screen = self.inbox_screen
+        ok, reason = screen.wb_app.attempt(inbox.save_view, screen.wb, screen.principal, event.value, screen.filter, quiet=True)
+        if not ok:
+            self.query_one("#form-error", Static).update(reason)
+            return
+        self.notify(f"Saved view '{event.value.strip()}'")
+        self.dismiss((event.value.strip(), screen.filter))
+
+    def action_delete(self) -> None:
+        options = self.query_one("#views", OptionList)
+        if options.highlighted is None:
+            return
+        name, _, is_saved = self.views[options.highlighted]
+        if not is_saved:
+            self.query_one("#form-error", Static).update(f"'{name}' is built in and cannot be deleted")
+            return
+        screen = self.inbox_screen
+        ok, reason = screen.wb_app.attempt(inbox.delete_view, screen.wb, screen.principal, name, quiet=True)
+        if not ok:
+            self.query_one("#form-error", Static).update(reason)
+            return
+        self.notify(f"Deleted view '{name}'")
+        self._load()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,450 @@
+"""Test sessions: the studies, their sessions by status, and the highlighted session's analysis and notes.
+
+Complete (c), analyze (z: the analysis runs in a worker and appears when ready), confirm with
+a rating (C), add a note (N) or edit one (e), and the tester's feedback (b). Every refusal of
+the domain's lifecycle ("Session must be in analyzed status to confirm; it is completed")
+shows as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from workbench.tui import format as fmt
+from workbench.tui import keys
+from workbench.tui.messages import ActionRefused, ActionSucceeded
+from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+STUDY_COLUMNS = [Column("STUDY", 0, min_width=20), Column("SESSIONS", 8, "right"), Column("ACTIVE", 7, "right"),
+                 Column("TO ANALYZE", 10, "right"), Column("TO CONFIRM", 10, "right"), Column("CONFIRMED", 9, "right")]
+SESSION_COLUMNS = [Column("TESTER", 16), Column("VAR", 3), Column("STATUS", 11), Column("STARTED", 8, "right"),
+                   Column("DURATION", 8, "right"), Column("RATING", 6), Column("NEXT STEP", 0, min_width=16)]
+STATUS_FILTERS = [("any status", ""), ("to handle (completed or analyzed)", "handle"), ("active", "active"), ("paused", "paused"),
+                  ("completed", "completed"), ("analyzing", "analyzing"), ("analyzed", "analyzed"), ("confirmed", "confirmed")]
+NEXT_STEP = {"active": "tester is running", "paused": "tester paused", "completed": "analyze (z)", "analyzing": "analysis running…",
+             "analyzed": "confirm (C)", "confirmed": "done, payout queued"}
+
+
+def _duration(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s" if minutes < 100 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+class StudySource:
+    def __init__(self, screen: StudiesScreen) -> None:
+        self.screen = screen
+        self.rows: list[tuple[Any, dict[str, int]]] = []
+
+    def count(self) -> int:
+        from workbench.services import test_sessions as service
+
+        wb, principal = self.screen.wb, self.screen.principal
+        rows = []
+        for study in service.list_studies(wb, principal):
+            counts: dict[str, int] = {}
+            for status in ("active", "paused", "completed", "analyzing", "analyzed", "confirmed"):
+                _, counts[status] = service.list_for_study(wb, principal, study.id, status=status, limit=1)
+            rows.append((study, counts))
+        self.rows = rows
+        return len(rows)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        return self.rows[offset : offset + limit]
+
+    def key(self, row: Any) -> Hashable:
+        return row[0].id
+
+    def cells(self, row: Any) -> list[Text | str]:
+        study, c = row
+
+        def n(value: int, color: str = "") -> Text:
+            return Text(str(value) if value else "·", style=("bold " + color) if value and color else "dim" if not value else "")
+
+        return [
+            Text(study.name, style="bold"),
+            n(sum(c.values())),
+            n(c["active"] + c["paused"]),
+            n(c["completed"], fmt.STATUS_COLORS["completed"]),
+            n(c["analyzed"], fmt.STATUS_COLORS["analyzed"]),
+            n(c["confirmed"]),
+        ]
+
+
+class TestSessionSource:
+    __test__ = False
+
+    def __init__(self, screen: StudiesScreen) -> None:
+        self.screen = screen
+        self.study: Any = None
+        self.status = ""
+        self.total = 0
+
+    def _filter(self) -> str | None:
+        return self.status if self.status and self.status != "handle" else None
+
+    def count(self) -> int:
+        from workbench.services import test_sessions as service
+
+        if self.study is None:
+            return 0
+        wb, principal = self.screen.wb, self.screen.principal
+        if self.status == "handle":
+            self._handle = []
+            for status in ("completed", "analyzed"):
+                rows, _ = service.list_for_study(wb, principal, self.study.id, status=status, limit=10_000)
+                self._handle += rows
+            self._handle.sort(key=lambda s: (s.created_at, s.id), reverse=True)
+            return len(self._handle)
+        _, total = service.list_for_study(wb, principal, self.study.id, status=self._filter(), limit=1)
+        return total
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        from workbench.services import test_sessions as service
+
+        if self.study is None:
+            return []
+        if self.status == "handle":
+            return self._handle[offset : offset + limit]
+        rows, _ = service.list_for_study(self.screen.wb, self.screen.principal, self.study.id, status=self._filter(),
+                                         limit=limit, offset=offset)
+        return rows
+
+    def key(self, row: Any) -> Hashable:
+        return row.id
+
+    def cells(self, row: Any) -> list[Text | str]:
+        return [
+            Text(row.tester_id, style="bold"),
+            Text(row.variant, style="#c792ea" if row.variant == "A" else "#6fb3d2"),
+            Text(fmt.status_label(row.status) if row.status not in ("completed", "analyzed") else row.status,
+                 style=fmt.status_style(row.status)),
+            Text(fmt.age(self.screen.now(), row.started_at), style="dim"),
+            _duration(row.duration_seconds),
+            Text("★" * (row.rating or 0), style="#e6c84f"),
+            Text(NEXT_STEP.get(row.status, ""), style="dim" if row.status not in ("completed", "analyzed") else "bold"),
+        ]
+
+
+class StudiesScreen(WorkbenchScreen):
+    """Test sessions"""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.TESTS
+    HELP_SECTION = "Test sessions"
+    AUTO_FOCUS = "#ts-sessions"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.analyzing: set[str] = set()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield Static("", id="filterbar", classes="bar")
+        yield VirtualList(StudySource(self), STUDY_COLUMNS, selectable=False, id="ts-studies", empty_text="No studies yet.")
+        yield Static("", id="sessions-title", classes="pane-title")
+        yield VirtualList(TestSessionSource(self), SESSION_COLUMNS, selectable=False, id="ts-sessions",
+                          empty_text="No sessions with this status in this study.")
+        with VerticalScroll(id="ts-detail"):
+            yield Static("", id="ts-detail-body")
+        yield Static("", id="statusbar", classes="bar")
+        yield Footer()
+
+    @property
+    def studies(self) -> VirtualList:
+        return self.query_one("#ts-studies", VirtualList)
+
+    @property
+    def sessions(self) -> VirtualList:
+        return self.query_one("#ts-sessions", VirtualList)
+
+    @property
+    def session_source(self) -> TestSessionSource:
+        return self.sessions.source  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.sub_title = "Test sessions"
+        self.studies.styles.height = 5
+        detail = self.query_one("#ts-detail")
+        detail.styles.height = 11
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        self.studies.reload(keep_cursor=True)
+        self._load_sessions(keep=True)
+
+    def _load_sessions(self, keep: bool) -> None:
+        study = self.studies.current
+        source = self.session_source
+        source.study = study[0] if study else None
+        self.sessions.reload(keep_cursor=keep)
+        label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
+        self.query_one("#filterbar", Static).update(f"[b]Studies[/]  [reverse] sessions: {label} [/]")
+        name = study[0].name if study else "—"
+        self.query_one("#sessions-title", Static).update(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})")
+        self._detail()
+        counts: dict[str, int] = {}
+        for _, c in self.studies.source.rows:  # type: ignore[union-attr]
+            for k, v in c.items():
+                counts[k] = counts.get(k, 0) + v
+        self.query_one("#statusbar", Static).update(
+            f"[b]{len(self.studies.source.rows)}[/] studies  │  "  # type: ignore[union-attr]
+            + "  ".join(f"{fmt.status_markup(s, s)} {counts.get(s, 0)}" for s in ("active", "paused", "completed", "analyzing", "analyzed", "confirmed"))
+        )
+
+    def _detail(self) -> None:
+        from workbench.services import inbox
+        from workbench.services import test_sessions as service
+
+        body = self.query_one("#ts-detail-body", Static)
+        s = self.sessions.current
+        if s is None:
+            body.update("")
+            return
+        wb, principal = self.wb, self.principal
+        now = self.now()
+        parts: list[Any] = []
+        head = Text()
+        head.append(f" {s.status} ", style=f"bold reverse {fmt.STATUS_COLORS.get(s.status, '')}")
+        head.append(f"  {s.tester_id} · variant {s.variant} · started {fmt.ago(now, s.started_at)}", style="bold")
+        if s.duration_seconds is not None:
+            head.append(f" · ran {_duration(s.duration_seconds)}")
+        if s.rating:
+            head.append(f" · rated {'★' * s.rating}", style="#e6c84f")
+        if s.payout_queued:
+            head.append(" · payout queued", style="#4fbf67")
+        parts.append(head)
+        if s.status == "analyzing" or s.id in self.analyzing:
+            parts.append(Text("Analysis running… it appears here when ready.", style="italic #b48cff"))
+        if s.analysis_error:
+            parts.append(Text(s.analysis_error, style="bold #e05561"))
+        if s.analysis:
+            a = s.analysis
+            line = Text("Analysis ", style="bold #b48cff")
+            line.append(f"({a.get('sentiment', '')}, {a.get('engine', '')}) ", style="dim")
+            line.append(a.get("summary", ""))
+            parts.append(line)
+            for finding in a.get("findings", [])[:6]:
+                parts.append(Text(f"  • {finding}"))
+        if s.confirm_comment:
+            parts.append(Text(f"Confirmed: {s.confirm_comment}", style="italic"))
+        ok, notes = self.attempt(service.list_notes, wb, principal, s.id, quiet=True)
+        if ok:
+            line = Text(f"Notes ({len(notes)})", style="bold")
+            parts.append(line)
+            for note in notes:
+                parts.append(Text(f"  {fmt.age(now, note.timestamp):>4}  {note.content}"))
+        ok, fb = self.attempt(inbox.test_session_feedback, wb, principal, s.id, quiet=True)
+        if ok and fb is not None:
+            parts.append(Text.assemble(
+                ("Tester feedback ", "bold"),
+                f"clarity {fb.clarity}/5 · difficulty {fb.difficulty}/5 · technical issues: {'yes' if fb.technical_issues else 'no'}",
+                (f" — {fb.comment}" if fb.comment else "", "italic"),
+            ))
+        body.update(Group(*parts))
+
+    # -- events ----------------------------------------------------------------------------
+    @on(VirtualList.Highlighted, "#ts-studies")
+    def _study_highlighted(self) -> None:
+        self._load_sessions(keep=False)
+
+    @on(VirtualList.Highlighted, "#ts-sessions")
+    def _session_highlighted(self) -> None:
+        self._detail()
+
+    @on(VirtualList.Activated, "#ts-studies")
+    def _study_activated(self) -> None:
+        self.sessions.focus()
+
+    def action_switch_pane(self) -> None:
+        (self.studies if self.focused is self.sessions else self.sessions).focus()
+
+    def focus_item(self, study_id: str | None, session_id: str) -> None:
+        for i, (study, _) in enumerate(self.studies.source.rows):  # type: ignore[union-attr]
+            if study.id == study_id:
+                self.studies.move_cursor(i)
+                break
+        source = self.session_source
+        if source.status:
+            source.status = ""
+        self._load_sessions(keep=False)
+        for i in range(self.sessions.total):
+            row = self.sessions.row_at(i)
+            if row is not None and row.id == session_id:
+                self.sessions.move_cursor(i)
+                break
+        self.sessions.focus()
+
+    # -- actions ---------------------------------------------------------------------------
+    def _current(self) -> Any:
+        s = self.sessions.current
+        if s is None:
+            self.notify("No test session highlighted", severity="warning")
+        return s
+
+    def action_filter(self) -> None:
+        source = self.session_source
+
+        def chosen(value: Any) -> None:
+            if value is not None:
+                source.status = value
+                self._load_sessions(keep=False)
+
+        self.app.push_screen(ChoiceDialog("Show sessions", STATUS_FILTERS, highlighted=source.status), chosen)
+
+    def action_complete(self) -> None:
+        from workbench.domain.test_sessions import CompleteRequest
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is not None:
+            ok, _ = self.attempt(service.complete, self.wb, self.principal, s.id, CompleteRequest())
+            if ok:
+                self.notify(f"Completed {s.tester_id}'s session")
+            self.refresh_data()
+
+    def action_analyze(self) -> None:
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is None:
+            return
+        ok, result = self.attempt(service.analyze, self.wb, self.principal, s.id)
+        if ok:
+            _, estimate = result
+            self.analyzing.add(s.id)
+            self.notify(f"Analyzing {s.tester_id}'s session (about {estimate} s)…")
+            self.run_analysis(s.id)
+        self.refresh_data()
+
+    @work(thread=True, group="analysis")
+    def run_analysis(self, session_id: str) -> None:
+        from workbench.services import test_sessions as service
+        from workbench.tui.app import refusal_text
+
+        try:
+            session = service.run_analysis(self.wb, session_id)
+        except Exception as exc:  # noqa: BLE001
+            self.analyzing.discard(session_id)
+            self.post_message(ActionRefused(f"Analysis failed: {refusal_text(exc)}"))
+            return
+        self.analyzing.discard(session_id)
+        if session is not None and session.status == "analyzed":
+            self.post_message(ActionSucceeded("Analysis ready"))
+        else:
+            self.post_message(ActionRefused((session.analysis_error if session else None) or "Analysis did not finish"))
+
+    def action_confirm(self) -> None:
+        from workbench.domain.test_sessions import ConfirmRequest
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is None:
+            return
+
+        def submit(values: dict[str, Any]) -> Any:
+            req = ConfirmRequest(rating=int(values["rating"]), comment=values["comment"].strip() or None)
+            return service.confirm(self.wb, self.principal, s.id, req)
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify(f"Confirmed {s.tester_id}'s session; payout queued")
+                self.refresh_data()
+
+        self.app.push_screen(FormDialog(
+            f"Confirm — {s.tester_id} (variant {s.variant})",
+            [Field("rating", "Rating", "select", 5, [(f"{'★' * n}{'☆' * (5 - n)}  {n}", n) for n in range(5, 0, -1)]),
+             Field("comment", "Comment (optional)", "text")],
+            submit=submit, submit_label="Confirm",
+        ), closed)
+
+    def action_add_note(self) -> None:
+        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is None:
+            return
+
+        def submit(text: str) -> Any:
+            return service.patch_notes(self.wb, self.principal, s.id, NotesPatch(notes=[NoteUpsert(content=text)]))
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify("Note added")
+                self.refresh_data()
+
+        self.app.push_screen(text_prompt(f"Add a note — {s.tester_id}", "Note", submit=submit, multiline=True, submit_label="Add"), closed)
+
+    def action_edit_note(self) -> None:
+        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is None:
+            return
+        ok, notes = self.attempt(service.list_notes, self.wb, self.principal, s.id)
+        if not ok:
+            return
+        if not notes:
+            self.notify("This session has no notes yet: N adds one", severity="warning")
+            return
+
+        def edit(note: Any) -> None:
+            if note is None:
+                return
+
+            def submit(text: str) -> Any:
+                return service.patch_notes(self.wb, self.principal, s.id, NotesPatch(notes=[NoteUpsert(noteId=note.id, content=text)]))
+
+            def closed(result: Any) -> None:
+                if result is not None:
+                    self.notify("Note saved")
+                    self.refresh_data()
+
+            self.app.push_screen(text_prompt("Edit note", "Note", submit=submit, value=note.content, multiline=True), closed)
+
+        if len(notes) == 1:
+            edit(notes[0])
+        else:
+            options = [(fmt.first_line(n.content)[:70], n) for n in notes]
+            self.app.push_screen(ChoiceDialog("Edit which note?", options), edit)
+
+    def action_feedback(self) -> None:
+        from workbench.domain.test_sessions import FeedbackCreate
+        from workbench.services import test_sessions as service
+
+        s = self._current()
+        if s is None:
+            return
+        scale = [(str(n), n) for n in range(1, 6)]
+
+        def submit(values: dict[str, Any]) -> Any:
+            req = FeedbackCreate(clarity=int(values["clarity"]), difficulty=int(values["difficulty"]),
+                                 technicalIssues=bool(values["technical"]), comment=values["comment"].strip() or None)
+            return service.submit_feedback(self.wb, self.principal, s.id, req)
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify("Tester feedback recorded")
+                self.refresh_data()
+
+        self.app.push_screen(FormDialog(
+            f"Tester feedback — {s.tester_id}",
+            [Field("clarity", "Clarity (1 unclear … 5 very clear)", "select", 4, scale),
+             Field("difficulty", "Difficulty (1 easy … 5 hard)", "select", 2, scale),
+             Field("technical", "Technical issues", "switch", False),
+             Field("comment", "Comment (optional)", "text")],
+            submit=submit, submit_label="Submit",
+        ), closed)
