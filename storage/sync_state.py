@@ -553,9 +553,7 @@ def apply_replies(db: Database, replies: Iterable[Reply]) -> int:
     rows = [(*(getattr(r, f) for f in _REPLY_FIELDS), r.annotation_id, r.id) for r in replies]
     if not rows:
         return 0
-    before = db.conn.total_changes
-    db.conn.executemany(_REPLY_INSERT, rows)
-    return db.conn.total_changes - before
+    return max(0, db.conn.executemany(_REPLY_INSERT, rows).rowcount)
 
 
 _RES_FIELDS = [f.name for f in dataclasses.fields(Resolution)]
@@ -571,9 +569,7 @@ def apply_resolutions(db: Database, resolutions: Iterable[Resolution]) -> int:
     rows = [(*(getattr(r, f) for f in _RES_FIELDS), r.annotation_id) for r in resolutions]
     if not rows:
         return 0
-    before = db.conn.total_changes
-    db.conn.executemany(_RES_UPSERT, rows)
-    return db.conn.total_changes - before
+    return max(0, db.conn.executemany(_RES_UPSERT, rows).rowcount)
 
 
 def replace_local_reply(db: Database, local_id: str, server: Reply, at: int) -> None:

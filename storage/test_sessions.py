@@ -47,6 +47,12 @@ def get_study(db: Database, workspace_id: str, study_id: str) -> Study | None:
     return fetch_one(db, Study, f"SELECT {_STUDY} FROM studies WHERE id = ? AND workspace_id = ?", [study_id, workspace_id])
 
 
+def study_workspace(db: Database, study_id: str) -> str | None:
+    """The workspace of a study (background jobs know only the session)."""
+    row = db.execute("SELECT workspace_id FROM studies WHERE id = ?", [study_id]).fetchone()
+    return None if row is None else row[0]
+
+
 def list_studies(db: Database, workspace_id: str) -> list[Study]:
     return fetch_all(db, Study, f"SELECT {_STUDY} FROM studies WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
 
@@ -127,6 +133,7 @@ def add_note(db: Database, note: TestNote) -> None:
 
 
 def list_notes(db: Database, session_id: str) -> list[TestNote]:
+    # rowid is insertion order: notes created by one PATCH share a timestamp and keep request order.
     return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, rowid", [session_id])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -11,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
-from workbench.server import errors, jobs
+from workbench.server import errors, faults, jobs
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
-from workbench.server.routes import annotations, feedback_sessions, personas, resolutions, sites, test_sessions, widget, workspaces
+from workbench.server.routes import annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
@@ -57,12 +58,14 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.state.settings = settings
     app.state.page_cache = PageCache(wb.store)
     errors.install(app)
-    for module in (sites, annotations, resolutions, personas, workspaces, widget):
+    for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext):
         app.include_router(module.router)
     app.router.routes[0:0] = annotations.fast_routes
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
     app.add_route(mcp_http.path, mcp_http, include_in_schema=False)
+    if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
+        app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
     # Added last, so it runs first: a throttled request never reaches idempotency or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings)

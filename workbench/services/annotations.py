@@ -16,6 +16,7 @@ from storage import annotations as repo
 from storage import audit as audit_repo
 from storage import personas as personas_repo
 from storage import sites as sites_repo
+from storage import sync_state
 from workbench.domain import markdown
 from workbench.domain.annotations import (
     DEFAULT_PERSONA_RUN,
@@ -138,7 +139,7 @@ def patch(
             raise PreconditionFailed(f"Annotation changed (version {ann.version}, expected {if_version})")
         if fields.get("assignee_id") is not None and accounts_repo.membership_role(
             db, principal.workspace_id, fields["assignee_id"]
-        ) is None:
+        ) is None and not sync_state.is_replica(db, principal.workspace_id):  # a replica's members are the server's to judge
             raise Invalid("assignee_id is not a member of this workspace")
         changes = {k: [getattr(ann, k), v] for k, v in fields.items() if getattr(ann, k) != v}
         if changes:
@@ -146,6 +147,7 @@ def patch(
             values.update(updated_at=max(now, ann.updated_at + 1), version=ann.version + 1)
             repo.update_annotation(db, ann.id, values)
             wb.audit(db, principal, "annotation.update", "annotation", ann.id, {"changes": changes}, at=now)
+            sync_state.enqueue_annotation_patch(db, ann, changes, now)  # outbox, same transaction (replicas only)
             for k, v in values.items():
                 setattr(ann, k, v)
     return ann
@@ -172,6 +174,7 @@ def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCre
             created_at=now,
         )
         repo.add_reply(db, r)
+        sync_state.enqueue_reply(db, r, now)
         _touch(db, ann, now)
         wb.audit(db, principal, "annotation.reply", "annotation", ann.id, {"reply_id": r.id}, at=now)
     return r
@@ -324,6 +327,7 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
             )
             repo.add_reply(db, r)
             out.append(r)
+        sync_state.enqueue_run_personas(db, ann, [p.id for p in personas], [r.id for r in out], now)
         _touch(db, ann, now + len(reviews))
         wb.audit(
             db, principal, "annotation.run_personas", "annotation", ann.id,

@@ -178,7 +178,7 @@ def pending_deployments(wb: Workbench) -> list[str]:
 
 
 def _load(db: Database, store: Storefront, session_id: str) -> FeedbackSession:
-    session = repo.get_session_any(db, session_id)
+    session = repo.get_session(db, store.id, session_id)
     if session is None:
         raise NotFound("Feedback session not found")
     return session

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from storage import annotations as repo
+from storage import sync_state
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Forbidden, Invalid, NotFound
@@ -131,6 +132,7 @@ def create(wb: Workbench, principal: Principal, annotation_id: str, req: Resolut
             created_by=principal.actor_id, created_at=now, notification_status="pending",
         )
         repo.add_resolution(db, res)
+        sync_state.enqueue_resolution(db, res, now)
         repo.update_annotation(db, ann.id, {"updated_at": max(now, ann.updated_at + 1)})
         wb.audit(db, principal, "resolution.create", "annotation", ann.id, {"resolution_id": res.id}, at=now)
     return res
@@ -153,6 +155,8 @@ def deliver(wb: Workbench, resolution_id: str) -> str:
     res = repo.get_resolution(db, resolution_id)
     if res is None or res.notification_status != "pending":
         return res.notification_status if res else "missing"
+    if sync_state.is_replica(db, res.workspace_id):
+        return "pending"  # a replica's resolution is notified by its server once synced
     ann = repo.get_annotation(db, res.workspace_id, res.annotation_id)
     if ann is None:
         return "missing"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,8 +170,12 @@ def list_for_study(
     return rows, total
 
 
+# Extra column values a transition writes, computed inside its transaction from the loaded row.
+Fields = Callable[[Database, TestSession, int], dict[str, Any]]
+
+
 def _transition(
-    wb: Workbench, principal: Principal, session_id: str, action: TestSessionAction, extra: Any = None
+    wb: Workbench, principal: Principal, session_id: str, action: TestSessionAction, extra: Fields | None = None
 ) -> TestSession:
     """Apply one transition of the domain's table; ``extra(session, now)`` adds field values."""
     require_role(principal, Role.MEMBER)
@@ -238,7 +243,7 @@ def run_analysis(wb: Workbench, session_id: str) -> TestSession | None:
         if session is None or session.status != TestSessionStatus.ANALYZING.value:
             return session
         brief = _brief(db, session)
-        workspace_id = db.execute("SELECT workspace_id FROM studies WHERE id = ?", [session.job_id]).fetchone()[0]
+        workspace_id = repo.study_workspace(db, session.job_id) or ""
     values: dict[str, Any]
     try:
         result = wb.engine.analyze_test_session(brief)

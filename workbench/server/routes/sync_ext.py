@@ -1,0 +1,34 @@
+"""Extension routes for sync (not in the documents; a sync client falls back when they are absent)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from workbench.server.deps import WB, Caller
+from workbench.server.responses import JSON
+from workbench.services import thread_feed
+
+router = APIRouter(tags=["extensions"])
+
+
+@router.get(
+    "/api/v1/sites/{site_id}/thread-changes",
+    summary="Extension: a site's replies and resolutions created (or notified) since a time, for replicas",
+    description=(
+        "Items are `{kind: \"reply\"|\"resolution\", data: <the documented reply or resolution shape>}`, replies "
+        "first, oldest first; cursor pagination like the documented lists. A resolution is listed when it was "
+        "created or its submitter notification happened at or after `since`."
+    ),
+)
+def thread_changes(
+    site_id: str,
+    wb: WB,
+    caller: Caller,
+    since: Annotated[int, Query(ge=0, le=2**53, description="epoch milliseconds")] = 0,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    limit: Annotated[int, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
+) -> JSON:
+    page = thread_feed.thread_changes(wb, caller, site_id, since_ms=since, cursor=cursor, limit=limit)
+    return JSON({"items": page.items, "next_cursor": page.next_cursor})

@@ -1,0 +1,334 @@
+"""Use cases of sync for every front end: run a sync, its status, conflicts and refusals.
+
+The engine (``sync.engine``) moves data; this module decides who the local user is, keeps
+two syncs of one store from running at once (an advisory file lock, released by the OS even
+when a process is killed), and settles what the user chooses for conflicts and refusals,
+each in one transaction with its audit entry.
+
+For the TUI: ``status(wb)``, ``run_sync(wb, remote, progress_cb)``, ``conflicts(wb)`` with
+``keep_mine(wb, id)`` / ``take_theirs(wb, id)``, and ``refusals(wb)`` with
+``retry(wb, seq)`` / ``discard(wb, seq)``. ``run_sync`` blocks (network): call it from a
+thread worker; ``progress_cb(phase, done, total)`` is called from that thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from storage import accounts as accounts_repo
+from storage import annotations as annotations_repo
+from storage import sites as sites_repo
+from storage import sync_state
+from sync.client import RemoteClient
+from sync.engine import Engine, Report
+from workbench.domain.clock import new_id
+from workbench.domain.errors import Conflict, Invalid, NotFound
+from workbench.domain.merge import ANNOTATION_FIELDS
+from workbench.domain.records import User
+from workbench.services import remotes
+from workbench.services.bootstrap import OWNER_EMAIL
+from workbench.services.context import Workbench
+
+ProgressCallback = Callable[[str, int, "int | None"], None]
+SYNC_ACTOR = "sync"
+
+__all__ = [
+    "ConflictView", "RefusalView", "Report", "SyncStatus", "conflicts", "discard", "keep_mine", "refusals", "retry",
+    "run_sync", "status", "take_theirs",
+]
+
+
+@dataclass(slots=True)
+class SyncStatus:
+    remote: str | None  # None: this store has no remote
+    url: str | None
+    last_sync_at: int | None
+    pending: int
+    conflicts: int
+    refused: int
+    last_error: str | None = None
+    workspace_id: str | None = None
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "remote": self.remote, "url": self.url, "last_sync_at": self.last_sync_at, "pending": self.pending,
+            "conflicts": self.conflicts, "refused": self.refused, "last_error": self.last_error, "workspace_id": self.workspace_id,
+        }
+
+
+@dataclass(slots=True)
+class ConflictView:
+    id: int
+    entity_type: str
+    entity_id: str
+    field: str
+    base: Any
+    mine: Any  # the replica's current value
+    theirs: Any  # the server's latest value
+    title: str  # a line to recognise the annotation by
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "entity_type": self.entity_type, "entity_id": self.entity_id, "field": self.field,
+            "base": self.base, "mine": self.mine, "theirs": self.theirs, "title": self.title,
+        }
+
+
+@dataclass(slots=True)
+class RefusalView:
+    seq: int
+    op: str
+    entity_id: str
+    status: int | None
+    reason: str | None
+    summary: str  # what the change was, for a person
+    at: int
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "id": self.seq, "op": self.op, "entity_id": self.entity_id, "status": self.status, "reason": self.reason,
+            "summary": self.summary, "at": self.at,
+        }
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+def status(wb: Workbench, remote: str | None = None) -> SyncStatus:
+    """What the status bar shows; a store with no remote reports ``remote=None``."""
+    db = wb.store.db
+    remotes_ = sync_state.list_remotes(db)
+    if remote is not None:
+        remotes_ = [r for r in remotes_ if r.name == remote]
+    if not remotes_:
+        return SyncStatus(None, None, None, 0, 0, 0)
+    r = remotes_[0]
+    counts = sync_state.count_entries(db, r.workspace_id) if r.workspace_id else {}
+    n_conflicts = sync_state.count_conflicts(db, r.workspace_id) if r.workspace_id else 0
+    return SyncStatus(
+        r.name, r.url, r.last_sync_at, counts.get("pending", 0), n_conflicts, counts.get("refused", 0), r.last_error, r.workspace_id
+    )
+
+
+# -- running a sync ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _sync_lock(wb: Workbench, name: str) -> Iterator[None]:
+    path = wb.store.data_dir / f".sync-{name}.lock"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(f"Another sync with {name!r} is running for this store") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def local_owner(wb: Workbench) -> str:
+    """The local user's id (the user every front end acts as), created when absent."""
+    with wb.store.write() as db:
+        user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+        if user is None:
+            now = wb.clock()
+            user = User(id=new_id(now), email=OWNER_EMAIL, name="Olive Owner", created_at=now)
+            accounts_repo.add_user(db, user)
+        return user.id
+
+
+def run_sync(
+    wb: Workbench,
+    remote: str | None = None,
+    progress_cb: ProgressCallback | None = None,
+    *,
+    credentials: dict[str, str | None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+    push: bool = True,
+    pull: bool = True,
+) -> Report:
+    """Push the outbox, then pull; returns the report (``report.stopped`` says why it stopped early).
+
+    ``credentials`` overrides the keyring/environment (tests, or a front end that just asked
+    the user); ``transport`` and ``sleep`` are for tests.
+    """
+    r = remotes.resolve(wb, remote)
+    secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
+    if not any(secrets.values()):
+        raise Invalid(
+            f"No credentials for {r.name!r}: set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) or run "
+            f"`workbench remote login {r.name}`" + ("" if remotes.keyring_problem() is None else f" ({remotes.keyring_problem()})")
+        )
+    owner = local_owner(wb)
+    with _sync_lock(wb, r.name):
+        client = RemoteClient(
+            r.url, token=secrets.get("token"), store_key=secrets.get("store_key"), jwt=secrets.get("jwt"), transport=transport,
+            **({"sleep": sleep} if sleep is not None else {}),
+        )
+        try:
+            report = Engine(wb.store, r.name, client, owner_user_id=owner, clock=wb.clock, progress=progress_cb).run(push=push, pull=pull)
+        finally:
+            client.close()
+    _adopt_as_default(wb, r.name)
+    return report
+
+
+def _adopt_as_default(wb: Workbench, name: str) -> None:
+    """A store with no workspace of its own makes the replica its default (what the CLI and TUI open)."""
+    with wb.store.write() as db:
+        remote = sync_state.get_remote(db, name)
+        if remote is None or remote.workspace_id is None:
+            return
+        current = accounts_repo.meta_get(db, "bootstrap_workspace")
+        if current is not None and accounts_repo.get_workspace(db, current) is not None:
+            return
+        if sites_repo.list_sites(db, remote.workspace_id):
+            accounts_repo.meta_set(db, "bootstrap_workspace", remote.workspace_id)
+
+
+def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: str, entity_id: str, detail: dict[str, Any]) -> None:
+    from storage import audit as audit_repo
+
+    audit_repo.record(
+        db, workspace_id=workspace_id, at=wb.clock(), actor_id=SYNC_ACTOR, action=action, entity_type=entity_type,
+        entity_id=entity_id, detail=detail,
+    )
+
+
+# -- conflicts -----------------------------------------------------------------------------
+
+
+def _workspaces(wb: Workbench, remote: str | None) -> list[str]:
+    rs = sync_state.list_remotes(wb.store.db)
+    return [r.workspace_id for r in rs if r.workspace_id and (remote is None or r.name == remote)]
+
+
+def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
+    """Open conflicts, oldest first, with the replica's current value as "mine"."""
+    db = wb.store.db
+    out = []
+    for ws in _workspaces(wb, remote):
+        for c in sync_state.list_conflicts(db, ws):
+            ann = annotations_repo.get_annotation(db, ws, c.entity_id)
+            mine = getattr(ann, c.field) if ann is not None else c.mine_value
+            title = " ".join((ann.body if ann else c.entity_id).split())[:80]
+            out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title))
+    return out
+
+
+def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
+    c = sync_state.get_conflict(db, conflict_id)
+    if c is None:
+        raise NotFound(f"No open conflict {conflict_id}")
+    return c
+
+
+def keep_mine(wb: Workbench, conflict_id: int) -> None:
+    """Keep the local value: it is sent on the next sync, over the server's latest version."""
+    now = wb.clock()
+    with wb.store.write() as db:
+        c = _load_conflict(db, conflict_id)
+        sync_state.delete_conflict(db, c.id)
+        sync_state.enqueue(
+            db, workspace_id=c.workspace_id, op="annotation.patch", entity_type=c.entity_type, entity_id=c.entity_id,
+            payload={"fields": [c.field]}, at=now,
+        )
+        _audit(wb, db, c.workspace_id, "sync.conflict.keep_mine", c.entity_type, c.entity_id, {"field": c.field, "theirs": c.theirs_value})
+
+
+def take_theirs(wb: Workbench, conflict_id: int) -> None:
+    """Take the server's value for the field; the local change to it is dropped."""
+    now = wb.clock()
+    with wb.store.write() as db:
+        c = _load_conflict(db, conflict_id)
+        base = sync_state.get_base(db, c.entity_type, c.entity_id)
+        theirs = base.fields.get(c.field) if base is not None else c.theirs_value
+        ann = annotations_repo.get_annotation(db, c.workspace_id, c.entity_id)
+        sync_state.delete_conflict(db, c.id)
+        if ann is not None:
+            annotations_repo.update_annotation(db, ann.id, {c.field: theirs, "updated_at": max(now, ann.updated_at + 1)})
+            _cleanup_base(db, c.workspace_id, ann.id)
+        _audit(wb, db, c.workspace_id, "sync.conflict.take_theirs", c.entity_type, c.entity_id, {"field": c.field, "mine": getattr(ann, c.field, None)})
+
+
+def _cleanup_base(db: Any, workspace_id: str, annotation_id: str) -> None:
+    base = sync_state.get_base(db, "annotation", annotation_id)
+    ann = annotations_repo.get_annotation(db, workspace_id, annotation_id)
+    if base is None or ann is None or sync_state.open_conflicts(db, "annotation", annotation_id):
+        return
+    if all(getattr(ann, f) == base.fields.get(f) for f in ANNOTATION_FIELDS) and not sync_state.patch_fields_pending(db, annotation_id):
+        sync_state.delete_base(db, "annotation", annotation_id)
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+def _summary(e: sync_state.Entry) -> str:
+    p = e.payload
+    if e.op == "annotation.patch":
+        return f"change {', '.join(p.get('fields', []))} of annotation {e.entity_id}"
+    if e.op == "annotation.reply":
+        return f"reply on {e.entity_id}: {' '.join(str(p.get('body', '')).split())[:60]}"
+    if e.op == "annotation.resolution":
+        return f"resolution on {e.entity_id}: {p.get('diff_url') or p.get('explanation') or 'evidence'}"
+    if e.op == "annotation.run_personas":
+        return f"run {len(p.get('persona_ids', []))} persona(s) on {e.entity_id}"
+    return f"{e.op} {e.entity_id}"
+
+
+def refusals(wb: Workbench, remote: str | None = None) -> list[RefusalView]:
+    """Changes the server refused, with its reason, until retried or discarded."""
+    db = wb.store.db
+    return [
+        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, _summary(e), e.updated_at)
+        for ws in _workspaces(wb, remote)
+        for e in sync_state.entries(db, ws, "refused")
+    ]
+
+
+def _load_refused(db: Any, seq: int) -> sync_state.Entry:
+    e = sync_state.get_entry(db, seq)
+    if e is None or e.state != "refused":
+        raise NotFound(f"No refused change {seq}")
+    return e
+
+
+def retry(wb: Workbench, seq: int) -> None:
+    """Send a refused change again on the next sync (e.g. after fixing what the server objected to)."""
+    with wb.store.write() as db:
+        e = _load_refused(db, seq)
+        sync_state.update_entry(db, seq, state="pending", last_error=None, last_status=None, ambiguous=False, updated_at=wb.clock())
+        _audit(wb, db, e.workspace_id, "sync.refusal.retry", e.entity_type, e.entity_id, {"op": e.op})
+
+
+def discard(wb: Workbench, seq: int) -> None:
+    """Give up a refused change and undo it in the replica, so it matches the server again."""
+    with wb.store.write() as db:
+        e = _load_refused(db, seq)
+        sync_state.delete_entry(db, seq)
+        if e.op == "annotation.reply" and e.local_id:
+            sync_state.delete_replies(db, [e.local_id])
+        elif e.op == "annotation.run_personas":
+            sync_state.delete_replies(db, e.payload.get("reply_ids", []))
+        elif e.op == "annotation.resolution" and e.local_id:
+            sync_state.delete_resolution(db, e.local_id)
+        elif e.op == "annotation.patch":
+            base = sync_state.get_base(db, "annotation", e.entity_id)
+            ann = annotations_repo.get_annotation(db, e.workspace_id, e.entity_id)
+            still = sync_state.patch_fields_pending(db, e.entity_id)
+            if base is not None and ann is not None:
+                revert = {f: base.fields.get(f) for f in e.payload.get("fields", []) if f not in still and f in ANNOTATION_FIELDS}
+                revert = {k: v for k, v in revert.items() if getattr(ann, k) != v}
+                if revert:
+                    annotations_repo.update_annotation(db, ann.id, {**revert, "updated_at": max(wb.clock(), ann.updated_at + 1)})
+                _cleanup_base(db, e.workspace_id, e.entity_id)
+        _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})
