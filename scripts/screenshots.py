@@ -195,7 +195,19 @@ def shots() -> list[Shot]:
         await _keys(pilot, "j", "j", "j", "j")
 
     async def detail(pilot) -> None:  # noqa: ANN001
-        await _keys(pilot, "j", "j", "j", "j", "enter")
+        # A resolved annotation with computed styles, a thread and a resolution: every section shows.
+        from workbench.services import annotations, inbox
+        from workbench.tui.screens.annotation import AnnotationScreen
+
+        app = pilot.app
+        rows = inbox.window(app.wb, app.principal, inbox.InboxFilter(sources=("annotation",), status="resolved"), 0, 400)
+        target = next(
+            r.id for r in rows
+            if annotations.detail(app.wb, app.principal, r.id)["resolutions"]
+            and annotations.get(app.wb, app.principal, r.id).computed_styles
+        )
+        await app.push_screen(AnnotationScreen(target))
+        await pilot.pause()
 
     async def search(pilot) -> None:  # noqa: ANN001
         await _keys(pilot, "slash", *"checkout", "enter")
@@ -204,7 +216,16 @@ def shots() -> list[Shot]:
         await _keys(pilot, "f")
 
     async def bulk(pilot) -> None:  # noqa: ANN001
-        await _keys(pilot, "space", "space", "space", "b", "down", "down", "enter")
+        # A mix of sources, so the preview shows what will change and what is refused.
+        vlist = pilot.app.screen.query_one("#inbox-list")
+        wanted = {"annotation": 3, "comment": 1, "test": 1}
+        for i in range(vlist.total):
+            row = vlist.row_at(i)
+            if wanted.get(row.source, 0) > 0:
+                wanted[row.source] -= 1
+                vlist.move_cursor(i)
+                await _keys(pilot, "space")
+        await _keys(pilot, "home", "b", "down", "down", "enter")
 
     async def feedback(pilot) -> None:  # noqa: ANN001
         await _keys(pilot, "2", "j")

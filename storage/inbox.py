@@ -85,7 +85,22 @@ def _marks(values: Sequence[object]) -> str:
 
 
 # -- the parts: (sql selecting created_at, id, src, rid; params) ------------------------------
-def _annotation_part(q: Query) -> tuple[str, list[object]] | None:
+_MATCHES = (
+    "SELECT rowid AS rid FROM annotations_fts WHERE annotations_fts MATCH ? "
+    "UNION SELECT a2.rowid FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid "
+    "JOIN annotations a2 ON a2.id = r.annotation_id WHERE replies_fts MATCH ?"
+)
+# With at least this many matches, walking the covering index newest-first and probing the
+# match set finds a window sooner than sorting every match (measured at 100k: 4 ms vs 20 ms
+# for a word in 8% of bodies); rarer words are faster the other way round (0.04 ms vs 25 ms).
+DENSE_MATCHES = 1000
+
+
+def _fts_is_dense(db: Database, fts: str) -> bool:
+    return db.execute(f"SELECT count(*) FROM ({_MATCHES})", [fts, fts]).fetchone()[0] >= DENSE_MATCHES
+
+
+def _annotation_part(q: Query, *, dense: bool = False) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("annotation")
     where = ["a.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
@@ -109,15 +124,16 @@ def _annotation_part(q: Query) -> tuple[str, list[object]] | None:
     if q.auto_fix is not None:
         where.append("a.auto_fix = ?")
         params.append(int(q.auto_fix))
-    if q.fts:
-        matches = (
-            "SELECT rowid AS rid FROM annotations_fts WHERE annotations_fts MATCH ? "
-            "UNION SELECT a2.rowid FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid "
-            "JOIN annotations a2 ON a2.id = r.annotation_id WHERE replies_fts MATCH ?"
+    if q.fts and dense:
+        sql = (
+            "SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a "
+            f"WHERE {' AND '.join(where)} AND a.rowid IN ({_MATCHES})"
         )
+        return sql, [*params, q.fts, q.fts]
+    if q.fts:
         sql = (
             f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid "
-            f"FROM ({matches}) m CROSS JOIN annotations a ON a.rowid = m.rid WHERE {' AND '.join(where)}"
+            f"FROM ({_MATCHES}) m CROSS JOIN annotations a ON a.rowid = m.rid WHERE {' AND '.join(where)}"
         )
         return sql, [q.fts, q.fts, *params]
     sql = f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a WHERE {' AND '.join(where)}"
@@ -136,8 +152,9 @@ def _like_terms(columns: Sequence[str], terms: Sequence[str]) -> tuple[list[str]
 
 def _comment_part(q: Query) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("comment")
-    # Comments have no kind, assignee or auto-fix: those filters select annotations only.
-    if q.kind is not None or q.assignee not in (None, "") or q.auto_fix is True:
+    # Comments have no kind, assignee or auto-fix: those filters select annotations only
+    # (even "unassigned": the assignee filter is about who owns an annotation).
+    if q.kind is not None or q.assignee is not None or q.auto_fix is True:
         return None
     where = ["st.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
@@ -165,7 +182,7 @@ def _comment_part(q: Query) -> tuple[str, list[object]] | None:
 
 def _test_part(q: Query) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("test")
-    if q.kind is not None or q.assignee not in (None, "") or q.auto_fix is True:
+    if q.kind is not None or q.assignee is not None or q.auto_fix is True:
         return None
     where = ["j.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
@@ -187,8 +204,9 @@ def _test_part(q: Query) -> tuple[str, list[object]] | None:
     return sql, params
 
 
-def _parts(db: Database, q: Query) -> list[tuple[str, list[object]]]:
-    builders = {"annotation": _annotation_part}
+def _parts(db: Database, q: Query, *, for_window: bool = False) -> list[tuple[str, list[object]]]:
+    dense = for_window and bool(q.fts) and "annotation" in q.sources and _fts_is_dense(db, q.fts or "")
+    builders = {"annotation": lambda query: _annotation_part(query, dense=dense)}
     if has_sessions(db):
         builders |= {"comment": _comment_part, "test": _test_part}
     out = []
@@ -220,7 +238,7 @@ def count_before(db: Database, q: Query, created_at: int, row_id: str) -> int:
 
 def window(db: Database, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
-    parts = _parts(db, q)
+    parts = _parts(db, q, for_window=True)
     if not parts or limit <= 0:
         return []
     sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"

@@ -654,3 +654,17 @@ def todo(db: Database, remote: str, kind: str) -> list[str]:
 
 def done_todo(db: Database, remote: str, kind: str, entity_id: str) -> None:
     db.execute("DELETE FROM sync_todo WHERE remote = ? AND kind = ? AND entity_id = ?", [remote, kind, entity_id])
+
+
+def get_digest(db: Database, remote: str, resource: str) -> str | None:
+    """The digest of the last applied copy of a small, unpaged resource (sites, personas)."""
+    row = db.execute("SELECT run_cursor FROM sync_cursors WHERE remote = ? AND resource = ?", [remote, f"digest:{resource}"]).fetchone()
+    return None if row is None else row[0]
+
+
+def set_digest(db: Database, remote: str, resource: str, digest: str) -> None:
+    db.execute(
+        "INSERT INTO sync_cursors(remote, resource, run_cursor) VALUES (?, ?, ?) "
+        "ON CONFLICT(remote, resource) DO UPDATE SET run_cursor = excluded.run_cursor",
+        [remote, f"digest:{resource}", digest],
+    )

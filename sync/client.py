@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import email.utils
 import random
+import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +30,19 @@ MAX_RETRY_AFTER = 120.0
 MAX_THROTTLED = 20
 # Errors that prove the request never left: always safe to resend.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+_ssl_context: ssl.SSLContext | None = None
+_ssl_lock = threading.Lock()
+
+
+def _ssl() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~25 ms; a process needs it once, not once per sync.
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context()
+        return _ssl_context
 
 
 class SyncError(Exception):
@@ -124,7 +139,8 @@ class RemoteClient:
         self.max_attempts = max_attempts
         self.requests = 0
         self.http = httpx.Client(
-            base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": "review-workbench-sync"}
+            base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": "review-workbench-sync"},
+            verify=_ssl(),
         )
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from workbench.domain.records import Annotation, Persona, Reply, Resolution, Site
+from workbench.domain.session_records import FeedbackComment, FeedbackSession, Study, TestNote, TestSession
 
 HIDDEN_EMAIL = "hidden@remote.invalid"
 REMOTE_STAKEHOLDER = "remote-stakeholder"
@@ -123,3 +124,50 @@ def persona(d: dict[str, Any], workspace_id: str) -> Persona:
         created_at=iso_to_ms(d.get("created_at")) or 0,
         updated_at=iso_to_ms(d.get("updated_at")) or 0,
     )
+
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def feedback_session(d: dict[str, Any], store_id: str) -> FeedbackSession:
+    created = iso_to_ms(d.get("createdAt")) or 0
+    return FeedbackSession(
+        id=d["id"],
+        store_id=store_id,
+        status=d["status"],
+        feedback_url=d.get("feedbackUrl") or "",
+        review_token=f"replica-{d['id']}",  # the server's secret; it travels only inside feedbackUrl
+        deployment_url=d.get("deploymentUrl"),
+        error_message=d.get("errorMessage"),
+        created_at=created,
+        updated_at=iso_to_ms(d.get("updatedAt")) or created,
+    )
+
+
+def feedback_comment(d: dict[str, Any], session_id: str) -> FeedbackComment:
+    created = iso_to_ms(d.get("createdAt")) or 0
+    return FeedbackComment(
+        id=d["id"], session_id=session_id, content=d.get("content") or "", page_path=d.get("pagePath") or "/", selector=None,
+        offset_x=None, offset_y=None, pin_x=None, pin_y=None, reviewer_name=None, status=d.get("status") or "open",
+        task_instruction=d.get("taskInstruction"), created_at=created, resolved_at=None, updated_at=created,
+    )
+
+
+def study(d: dict[str, Any], workspace_id: str) -> Study:
+    return Study(id=d["jobId"], workspace_id=workspace_id, name=d.get("name") or d["jobId"], created_at=iso_to_ms(d.get("createdAt")) or 0)
+
+
+def test_session(d: dict[str, Any]) -> TestSession:
+    created = iso_to_ms(d.get("createdAt")) or iso_to_ms(d.get("startedAt")) or 0
+    return TestSession(
+        id=d["sessionId"], job_id=d["jobId"], tester_id=d.get("testerId") or "", variant=d.get("variant") or "A",
+        status=d["status"], created_at=created, started_at=iso_to_ms(d.get("startedAt")) or created,
+        completed_at=iso_to_ms(d.get("completedAt")), duration_seconds=d.get("durationSeconds"), analysis=d.get("analysis"),
+        analysis_started_at=None, analysis_error=d.get("analysisError"), rating=d.get("rating"), confirm_comment=None,
+        confirmed_at=iso_to_ms(d.get("confirmedAt")), payout_queued=bool(d.get("payoutQueued")), updated_at=0,
+    )
+
+
+def test_note(d: dict[str, Any], session_id: str) -> TestNote:
+    at = iso_to_ms(d.get("timestamp")) or 0
+    return TestNote(id=d["noteId"], session_id=session_id, content=d.get("content") or "", author_id=d.get("authorId") or "", timestamp=at, updated_at=at)

@@ -12,19 +12,56 @@ from rich.console import Console
 
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
+from workbench.cli import sync as sync_cli
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
     help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",
-    no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
+sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
 app.command("mcp")(mcp_cmd.mcp)
 console = Console(stderr=True)
+
+
+@app.callback(invoke_without_command=True)
+def _default(ctx: typer.Context, data_dir: DataDir = None) -> None:
+    """With no sub-command, `workbench` opens the terminal UI (demo data fills an empty store)."""
+    if ctx.invoked_subcommand is None:
+        _open_tui(data_dir)
+    elif data_dir is not None:
+        # `workbench --data-dir X serve`: the sub-command reads its default from the env var.
+        import os
+
+        os.environ["WORKBENCH_DATA_DIR"] = str(data_dir)
+
+
+@app.command()
+def tui(
+    data_dir: DataDir = None,
+    demo_if_empty: Annotated[bool, typer.Option("--demo/--no-demo", help="Fill an empty store with demo data first")] = True,
+    list_keys: Annotated[bool, typer.Option("--keys", help="Print the key binding ids (for keys.toml) and exit")] = False,
+) -> None:
+    """Open the terminal UI over the local store (the same as `workbench` alone)."""
+    if list_keys:
+        from workbench.tui.keys import describe_bindings
+
+        typer.echo(describe_bindings())
+        return
+    _open_tui(data_dir, demo_if_empty=demo_if_empty)
+
+
+def _open_tui(data_dir: object, *, demo_if_empty: bool = True) -> None:
+    from workbench.tui.app import WorkbenchApp, fill_demo_if_empty
+
+    wb = open_workbench(data_dir)  # type: ignore[arg-type]
+    if demo_if_empty:
+        fill_demo_if_empty(wb)
+    WorkbenchApp(wb).run()
 
 
 class _RedactSecrets(logging.Filter):

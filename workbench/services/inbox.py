@@ -286,10 +286,16 @@ class BulkItem:
     message: str  # the planned change, or the refusal's reason
 
 
+def _label(row: InboxRow) -> str:
+    if row.source == "test":
+        return f"{row.extra.get('study', 'study')}: run by {row.text}"
+    return row.first_line[:80]
+
+
 def _check(action: BulkAction, row: InboxRow) -> str | None:
     """The refusal a rule would give before trying (None: it may go ahead)."""
     if row.source == "test":
-        return "Test sessions are completed, analyzed and confirmed on the test sessions screen"
+        return "Test sessions are handled on their own screen (3)"
     if action.kind == "assign":
         if row.source != "annotation":
             return "Only annotations have an assignee"
@@ -322,7 +328,7 @@ def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str
             )
         else:
             message = refusal
-        out.append(BulkItem(row.source, row.id, row.first_line[:80], refusal is None, message))
+        out.append(BulkItem(row.source, row.id, _label(row), refusal is None, message))
     return out
 
 
@@ -338,7 +344,7 @@ def apply(
 
     out: list[BulkItem] = []
     for i, row in enumerate(rows):
-        label = row.first_line[:80]
+        label = _label(row)
         refusal = _check(action, row)
         if refusal is not None:
             out.append(BulkItem(row.source, row.id, label, False, refusal))

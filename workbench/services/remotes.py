@@ -78,8 +78,14 @@ def _check(name: str, url: str | None = None) -> None:
             raise Invalid("The remote URL must be an http:// or https:// URL, like http://localhost:11001")
 
 
-def add(wb: Workbench, name: str, url: str, secrets: dict[str, str | None] | None = None) -> SavedSecrets:
-    """Add (or re-point) a remote and store the secrets given (empty ones are skipped)."""
+def add(
+    wb: Workbench, name: str, url: str, secrets: dict[str, str | None] | None = None, *, studies: list[str] | None = None
+) -> SavedSecrets:
+    """Add (or re-point) a remote and store the secrets given (empty ones are skipped).
+
+    ``studies`` names study ids (jobIds) whose test sessions to sync when the remote cannot
+    list its studies (the documented API has no such list; ``workbench serve`` has one).
+    """
     _check(name, url)
     url = url.rstrip("/")
     with wb.store.write() as db:
@@ -87,6 +93,9 @@ def add(wb: Workbench, name: str, url: str, secrets: dict[str, str | None] | Non
         if existing is not None and existing.url != url and existing.workspace_id is not None:
             raise Conflict(f"Remote {name!r} already syncs {existing.url}; remove it first to point it elsewhere")
         sync_state.add_remote(db, name, url, wb.clock())
+        if studies:
+            known = existing.study_ids if existing is not None else []
+            sync_state.update_remote(db, name, study_ids=list(dict.fromkeys([*known, *studies])))
     return save_secrets(wb, name, secrets or {})
 
 

@@ -25,7 +25,7 @@ import httpx
 from storage import accounts as accounts_repo
 from storage import annotations as annotations_repo
 from storage import sites as sites_repo
-from storage import sync_state
+from storage import sync_sessions, sync_state
 from sync.client import RemoteClient
 from sync.engine import Engine, Report
 from workbench.domain.clock import new_id
@@ -136,6 +136,9 @@ def _sync_lock(wb: Workbench, name: str) -> Iterator[None]:
 
 def local_owner(wb: Workbench) -> str:
     """The local user's id (the user every front end acts as), created when absent."""
+    user = accounts_repo.get_user_by_email(wb.store.db, OWNER_EMAIL)
+    if user is not None:
+        return user.id
     with wb.store.write() as db:
         user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
         if user is None:
@@ -178,21 +181,28 @@ def run_sync(
             report = Engine(wb.store, r.name, client, owner_user_id=owner, clock=wb.clock, progress=progress_cb).run(push=push, pull=pull)
         finally:
             client.close()
-    _adopt_as_default(wb, r.name)
+    if _adopt_as_default(wb, r.name):
+        report.notes.append(f"this store now opens the replica of {r.name} by default")
     return report
 
 
-def _adopt_as_default(wb: Workbench, name: str) -> None:
-    """A store with no workspace of its own makes the replica its default (what the CLI and TUI open)."""
+def _adopt_as_default(wb: Workbench, name: str) -> bool:
+    """Make the replica the store's default workspace (what the CLI and the TUI open) when the
+    store has none of its own yet, or only the demo data an empty TUI fills itself with."""
+    db = wb.store.db
+    current = accounts_repo.meta_get(db, "bootstrap_workspace")
+    if current is not None and sync_state.is_replica(db, current):
+        return False
     with wb.store.write() as db:
         remote = sync_state.get_remote(db, name)
-        if remote is None or remote.workspace_id is None:
-            return
+        if remote is None or remote.workspace_id is None or not sites_repo.list_sites(db, remote.workspace_id):
+            return False
         current = accounts_repo.meta_get(db, "bootstrap_workspace")
-        if current is not None and accounts_repo.get_workspace(db, current) is not None:
-            return
-        if sites_repo.list_sites(db, remote.workspace_id):
-            accounts_repo.meta_set(db, "bootstrap_workspace", remote.workspace_id)
+        has_own = current is not None and accounts_repo.get_workspace(db, current) is not None
+        if has_own and accounts_repo.meta_get(db, "demo_loaded") is None:
+            return False
+        accounts_repo.meta_set(db, "bootstrap_workspace", remote.workspace_id)
+        return True
 
 
 def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: str, entity_id: str, detail: dict[str, Any]) -> None:
@@ -282,6 +292,14 @@ def _summary(e: sync_state.Entry) -> str:
         return f"resolution on {e.entity_id}: {p.get('diff_url') or p.get('explanation') or 'evidence'}"
     if e.op == "annotation.run_personas":
         return f"run {len(p.get('persona_ids', []))} persona(s) on {e.entity_id}"
+    if e.op == "feedback.action":
+        return f"{str(p.get('action', '')).replace('_', ' ')} feedback session {e.entity_id} ({p.get('from')} → {p.get('to')})"
+    if e.op == "feedback.comment":
+        return f"{'resolve' if p.get('resolved') else 'reopen'} comment {e.entity_id}"
+    if e.op == "test.notes":
+        return f"notes of test session {e.entity_id} ({len(p.get('updated', []))} edited, {len(p.get('created', []))} new)"
+    if e.op.startswith("test."):
+        return f"{e.op.split('.', 1)[1]} test session {e.entity_id}"
     return f"{e.op} {e.entity_id}"
 
 
@@ -331,4 +349,13 @@ def discard(wb: Workbench, seq: int) -> None:
                 if revert:
                     annotations_repo.update_annotation(db, ann.id, {**revert, "updated_at": max(wb.clock(), ann.updated_at + 1)})
                 _cleanup_base(db, e.workspace_id, e.entity_id)
+        elif e.op == "test.notes":
+            sync_sessions.delete_notes(db, [local for local, _ in e.payload.get("created", [])])
+        elif e.op == "test.feedback" and e.local_id:
+            sync_sessions.delete_feedback(db, e.local_id)
+        if e.op.startswith(("test.", "feedback.")):
+            # Session rows are mirrored: forget what was last applied so the next pull rewrites them.
+            name = sync_state.remote_of_workspace(db, e.workspace_id)
+            if name is not None:
+                db.execute("DELETE FROM sync_cursors WHERE remote = ? AND resource LIKE 'digest:%'", [name])
         _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -81,7 +81,7 @@ class WorkbenchApp(App[None]):
     """Review Workbench in the terminal."""
 
     TITLE = "Review Workbench"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere keep the look
     BINDINGS: ClassVar[list[BindingType]] = keys.APP
     COMMANDS = App.COMMANDS | {WorkbenchCommands}
     MODES: ClassVar[dict[str, Callable[[], Screen]]] = {  # type: ignore[assignment]
@@ -100,6 +100,7 @@ class WorkbenchApp(App[None]):
         watch: bool = True,
         keymap: keys.Keymap | None = None,
         initial_mode: str = "inbox",
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.wb = wb
@@ -107,7 +108,9 @@ class WorkbenchApp(App[None]):
         self.watch_enabled = watch
         self.keymap_info = keymap if keymap is not None else keys.load_keymap()
         self.initial_mode = initial_mode
+        self.cursor_blink = cursor_blink
         self.store_changes = 0
+        self.notices: list[tuple[str, str]] = []
 
     # -- shared state ----------------------------------------------------------------------
     @property
@@ -117,6 +120,13 @@ class WorkbenchApp(App[None]):
 
             self._principal = local_user(self.wb)
         return self._principal
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """Show a notification, and keep it in ``notices`` (what the user was told, newest last)."""
+        self.notices.append((severity, message))
+        del self.notices[:-200]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[arg-type]
 
     def now(self) -> int:
         """The Workbench clock (a test injects a fixed one)."""
@@ -131,7 +141,7 @@ class WorkbenchApp(App[None]):
             if reason.startswith("Unexpected error"):
                 log.exception("use case failed")
             if not quiet:
-                self.notify(reason, title="Refused", severity="error", timeout=8)
+                self.notify(reason, title="Refused", severity="error", timeout=8, markup=False)
             return False, reason
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -155,9 +165,23 @@ class WorkbenchApp(App[None]):
         def only_db(_change: object, changed: str) -> bool:
             return Path(changed).name in names
 
-        async for _changes in awatch(path.parent, watch_filter=only_db, debounce=120, step=40, recursive=False):
-            self.store_changes += 1
-            self.post_message(StoreChanged())
+        for polling in (False, True):
+            try:
+                async for _changes in awatch(
+                    path.parent, watch_filter=only_db, debounce=120, step=40, recursive=False, force_polling=polling,
+                    poll_delay_ms=250,
+                ):
+                    self.store_changes += 1
+                    self.post_message(StoreChanged())
+            except OSError as exc:  # no inotify (e.g. some network file systems): poll instead
+                log.warning("watching %s failed (%s); %s", path.parent, exc, "polling" if not polling else "giving up")
+                continue
+            return
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Snapshot tests turn blinking off so a text cursor is always drawn the same way.
+        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def on_store_changed(self, message: StoreChanged) -> None:
         # Every open screen of every mode refreshes; the hidden ones are cheap (one window).
@@ -185,17 +209,8 @@ class WorkbenchApp(App[None]):
         self.post_message(StoreChanged())
 
 
-def run(data_dir: str | Path | None = None, *, demo_if_empty: bool = True) -> None:
-    """Open the TUI on ``data_dir`` (filled with demo data when the store has no annotations)."""
-    from workbench.services.context import Workbench
-
-    wb = Workbench.open(str(data_dir))
-    if demo_if_empty:
-        fill_demo_if_empty(wb)
-    WorkbenchApp(wb).run()
-
-
 def fill_demo_if_empty(wb: Workbench) -> bool:
+    """Demo data when the store has nothing to triage yet (what `workbench` alone opens on)."""
     from workbench.services import inbox
     from workbench.services.demo import load_demo
     from workbench.services.local import local_user

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from rich.markup import escape as esc  # user text inside markup strings: always esc() it
 from rich.style import Style
+
+__all__ = ["esc"]
 
 DAY_MS = 86_400_000
 

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 
 from textual.screen import Screen
 
-_SKIP_ACTIONS = {"command_palette", "help", "app.help"}
+_SKIP_ACTIONS = {
+    "command_palette", "help", "app.help", "screen.copy_text", "scroll_left", "scroll_right", "scroll_up", "scroll_down",
+    "page_left", "page_right", "app.focus_next", "app.focus_previous",
+}
 
 
 def _section(node: object) -> str:

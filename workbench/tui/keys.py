@@ -157,3 +157,18 @@ def load_keymap(path: Path | None = None) -> Keymap:
         else:
             result.bindings[binding_id] = keys.replace(" ", "")
     return result
+
+
+def describe_bindings() -> str:
+    """Every rebindable id with its default keys and what it does (``workbench tui --keys``)."""
+    from workbench.tui.widgets.virtual_list import VirtualList
+
+    groups = {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,
+              "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS}
+    lines = [f"# {config_path()}", "[keys]"]
+    for name, bindings in groups.items():
+        lines.append(f"# {name}")
+        for b in bindings:
+            if isinstance(b, Binding) and b.id:
+                lines.append(f'# "{b.id}" = "{b.key}"'.ljust(48) + f"  {b.description}")
+    return "\n".join(lines)

@@ -23,6 +23,15 @@ class CountsFetched(Message):
         self.counts = counts
 
 
+class RowsCounted(Message):
+    """The exact row count of a list's filter arrived from a worker."""
+
+    def __init__(self, filter: Any, total: int) -> None:  # noqa: A002
+        super().__init__()
+        self.filter = filter
+        self.total = total
+
+
 class ActionSucceeded(Message):
     """A use case ran; ``text`` is shown to the user."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from workbench.domain.test_sessions import ok
 from workbench.server.deps import WB, Caller
 from workbench.server.responses import JSON
-from workbench.services import thread_feed
+from workbench.services import test_sessions, thread_feed
 
 router = APIRouter(tags=["extensions"])
 
@@ -32,3 +33,13 @@ def thread_changes(
 ) -> JSON:
     page = thread_feed.thread_changes(wb, caller, site_id, since_ms=since, cursor=cursor, limit=limit)
     return JSON({"items": page.items, "next_cursor": page.next_cursor})
+
+
+@router.get(
+    "/api/studies",
+    summary="Extension: the studies (jobIds) of the JWT's workspace, so a replica can find their test sessions",
+    description="Bearer: a test-sessions JWT. Answers in the test-sessions envelope: `{success, data: {studies: [...]}, error, metadata}`.",
+)
+def list_studies(request: Request, wb: WB) -> JSON:
+    caller = test_sessions.authenticate(wb, request.headers.get("authorization"))
+    return JSON(ok({"studies": [s.to_public() for s in test_sessions.list_studies(wb, caller)]}))

@@ -53,6 +53,7 @@ class AnnotationScreen(WorkbenchScreen):
         yield Header(show_clock=False, icon="◆")
         with VerticalScroll(id="detail"):
             yield Static("", id="ann-head")
+            yield Static("", id="ann-keys")
             yield Static("", id="ann-body")
             yield Static("Details", classes="section-title")
             yield Static("", id="ann-facts")
@@ -100,6 +101,7 @@ class AnnotationScreen(WorkbenchScreen):
         if self.personas_running:
             head.append("   running personas…", style="italic #f0a36b")
         self.query_one("#ann-head", Static).update(head)
+        self.query_one("#ann-keys", Static).update(self._status_keys(ann.status))
 
         body = Text(ann.body.strip(), style="")
         if ann.summary:
@@ -180,6 +182,22 @@ class AnnotationScreen(WorkbenchScreen):
             who = members.get(actor) or actor.split(":")[0]
             rows.add_row(fmt.ago(now, entry["at"]), who, _describe(entry, members))
         self.query_one("#ann-history", Static).update(rows if history else Text("No recorded changes.", style="dim"))
+
+    def _status_keys(self, current: str) -> Text:
+        """The status keys as bound now (keys.toml may have changed them), the current one lit."""
+        from workbench.tui.help import binding_rows
+
+        keys_by_action = {action: key for _s, key, _d, node, action in binding_rows(self) if node is self}
+        line = Text("set status  ", style="dim")
+        for status in ("new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"):
+            key = keys_by_action.get(f"set_status('{status}')")
+            if key is None:
+                continue
+            style = f"bold reverse {fmt.STATUS_COLORS.get(status, '')}" if status == current else fmt.STATUS_COLORS.get(status, "")
+            line.append(f" {key} ", style="bold")
+            line.append(f"{fmt.status_label(status)}", style=style)
+            line.append("  ")
+        return line
 
     # -- actions ---------------------------------------------------------------------------
     def action_back(self) -> None:

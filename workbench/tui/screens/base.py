@@ -51,5 +51,5 @@ class WorkbenchScreen(Screen):
 
     def on_action_refused(self, message: ActionRefused) -> None:
         message.stop()
-        self.notify(message.reason, title=message.title, severity="error", timeout=8)
+        self.notify(message.reason, title=message.title, severity="error", timeout=8, markup=False)
         self.refresh_data()

@@ -52,7 +52,7 @@ class ItemsSource:
                 row.label, Text(row.message, style="" if row.ok else "#e05561")]
 
 
-ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 0, min_width=20), Column("CHANGE / REASON", 44)]
+ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHANGE / REASON", 0, min_width=30)]
 
 
 def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
@@ -62,7 +62,7 @@ def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
     if item.ok:
         app.notify("Comment resolved")
     else:
-        app.notify(item.message, title="Refused", severity="error", timeout=8)
+        app.notify(item.message, title="Refused", severity="error", timeout=8, markup=False)
     return item.ok
 
 
@@ -109,7 +109,7 @@ class BulkDialog(ModalScreen[bool]):
         self.stage = "choose"
         self.choices = [(f"Set status → {fmt.status_markup(s)}", ("status", s)) for s in
                         ("new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate")]
-        self.choices += [(f"Assign to [b]{name}[/]", ("assign", uid)) for uid, name in self.facets.members]
+        self.choices += [(f"Assign to [b]{fmt.esc(name)}[/]", ("assign", uid)) for uid, name in self.facets.members]
         self.choices += [("Unassign", ("assign", None))]
         body = self._body()
         body.remove_children()
@@ -149,7 +149,7 @@ class BulkDialog(ModalScreen[bool]):
 
             ok, reason = self.app.attempt(service.get, self.app.wb, self.app.principal, text, quiet=True)  # type: ignore[attr-defined]
             if not ok:
-                self.query_one("#form-error", Static).update(reason)
+                self.query_one("#form-error", Static).update(Text(reason))
                 return
             text = f"duplicate of {text}"
         self.query_one("#form-error", Static).update("")
@@ -163,7 +163,7 @@ class BulkDialog(ModalScreen[bool]):
         body = self._body()
         body.remove_children()
         body.mount(Static(
-            f"[b]{action.describe(self.members)}[/] — {fmt.plural(ok, 'row')} will change, "
+            f"[b]{fmt.esc(action.describe(self.members))}[/] — {fmt.plural(ok, 'row')} will change, "
             f"[#e05561]{fmt.plural(len(items) - ok, 'row')} refused[/]"
         ))
         preview = VirtualList(ItemsSource(items, done=False), ITEM_COLUMNS, selectable=False, id="bulk-preview")
@@ -178,7 +178,7 @@ class BulkDialog(ModalScreen[bool]):
         self.stage = "running"
         body = self._body()
         body.remove_children()
-        body.mount(Static(f"Applying: {self.action.describe(self.members)}…"))
+        body.mount(Static(Text(f"Applying: {self.action.describe(self.members)}…")))
         body.mount(ProgressBar(total=len(self.rows), show_eta=False, id="bulk-progress"))
         self._hint("working…")
         self.run_bulk(self.action)

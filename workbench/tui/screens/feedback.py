@@ -185,7 +185,7 @@ class FeedbackScreen(WorkbenchScreen):
         else:
             progress = row.progress or {}
             self.query_one("#comments-title", Static).update(
-                f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"
+                Text(f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}")
             )
         self._preview()
 
@@ -196,8 +196,8 @@ class FeedbackScreen(WorkbenchScreen):
         by_status: dict[str, int] = {}
         for r in source.rows:
             by_status[r.session.status] = by_status.get(r.session.status, 0) + 1
-        parts = [f"[b]{len(source.rows)}[/] sessions"] + [f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items())]
-        self.query_one("#statusbar", Static).update("  │  ".join(parts))
+        parts = "  ".join(f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items()))
+        self.query_one("#statusbar", Static).update(f"[b]{len(source.rows)}[/] sessions  │  {parts}")
 
     def _preview(self) -> None:
         preview = self.query_one("#preview", Static)
@@ -232,8 +232,10 @@ class FeedbackScreen(WorkbenchScreen):
 
     # -- list events -----------------------------------------------------------------------
     @on(VirtualList.Highlighted, "#fs-sessions")
-    def _session_highlighted(self) -> None:
-        self._load_comments(keep=False)
+    def _session_highlighted(self, event: VirtualList.Highlighted) -> None:
+        shown: CommentSource = self.comments.source  # type: ignore[assignment]
+        if event.row is None or shown.session is None or event.row.session.id != shown.session.session.id:
+            self._load_comments(keep=False)
 
     @on(VirtualList.Highlighted, "#fs-comments")
     def _comment_highlighted(self) -> None:
@@ -293,7 +295,7 @@ class FeedbackScreen(WorkbenchScreen):
         if not all_stores:
             self.notify("This workspace has no stores", severity="warning")
             return
-        options = [(f"{s.name}" + ("" if s.ai_built else "  [dim](not AI-built)[/]"), s.id) for s in all_stores]
+        options = [(fmt.esc(s.name) + ("" if s.ai_built else "  [dim](not AI-built)[/]"), s.id) for s in all_stores]
         by_id = {s.id: s for s in all_stores}
         started: dict[str, Any] = {}
 
@@ -341,7 +343,7 @@ class FeedbackScreen(WorkbenchScreen):
                 self.refresh_data()
 
         self.app.push_screen(
-            ConfirmDialog(f"{verb.capitalize()} session", f"{action.capitalize()} the round on [b]{row.store.name}[/] "
+            ConfirmDialog(f"{verb.capitalize()} session", f"{action.capitalize()} the round on [b]{fmt.esc(row.store.name)}[/] "
                           f"({fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')})?",
                           yes=action.capitalize(), danger=action == "cancel"),
             answered,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -73,26 +74,30 @@ class FormDialog(ModalScreen[Any]):
         with VerticalScroll(classes="dialog" + (" -wide" if self.wide else "")):
             yield Static(self.title_text, classes="title")
             for f in self.fields:
-                yield Label(f.label, classes="field")
                 wid = _widget_id(f.name)
                 if f.kind == "text":
-                    area = TextArea(str(f.value or ""), id=wid, soft_wrap=True, show_line_numbers=False)
-                    yield area
-                elif f.kind == "select":
-                    yield Select(f.options, value=f.value, allow_blank=False, id=wid)
-                elif f.kind == "switch":
-                    yield Switch(value=bool(f.value), id=wid)
-                elif f.kind == "file":
-                    with Horizontal(classes="row"):
-                        yield Input(str(f.value or ""), placeholder=f.placeholder or "path to an image file", id=wid)
-                        yield Button("Browse…", id=f"browse-{f.name}")
-                else:
-                    yield Input(str(f.value or ""), placeholder=f.placeholder, id=wid)
+                    # A multi-line field takes the full width under its label.
+                    yield Label(f.label, classes="form-label -above")
+                    yield TextArea(str(f.value or ""), id=wid, soft_wrap=True, show_line_numbers=False, compact=True)
+                    continue
+                with Horizontal(classes="form-row"):
+                    yield Label(f.label, classes="form-label")
+                    if f.kind == "select":
+                        yield Select(f.options, value=f.value, allow_blank=False, id=wid, compact=True)
+                    elif f.kind == "switch":
+                        yield Switch(value=bool(f.value), id=wid)
+                    elif f.kind == "file":
+                        yield Input(str(f.value or ""), placeholder=f.placeholder or "path to an image file", id=wid, compact=True)
+                        browse = Button("Browse… ^o", id=f"browse-{f.name}", compact=True)
+                        browse.can_focus = False  # tab goes field to field; ctrl+o browses for the focused one
+                        yield browse
+                    else:
+                        yield Input(str(f.value or ""), placeholder=f.placeholder, id=wid, compact=True)
             yield Static("", id="form-check", classes="hint")
             yield Static("", id="form-error", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button(self.submit_label, id="submit", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self.submit_label, id="submit", variant="primary", compact=True)
             hint = self.hint or "ctrl+s save · esc cancel" + (" · ctrl+o browse" if any(f.kind == "file" for f in self.fields) else "")
             yield Static(hint, classes="hint")
 
@@ -179,7 +184,7 @@ class FormDialog(ModalScreen[Any]):
         try:
             self.result_value = self.submit_fn(values)
         except Exception as exc:  # noqa: BLE001 - shown inline, the dialog keeps the input
-            self.query_one("#form-error", Static).update(refusal_text(exc))
+            self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
             return
         # What submit returned (e.g. the created record), or the values when it returned nothing.
         self.dismiss(self.result_value if self.result_value is not None else values)
@@ -223,8 +228,8 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.title_text, classes="title")
             yield Static(self.message)
             with Horizontal(classes="buttons"):
-                yield Button("No", id="no")
-                yield Button(self.yes, id="yes", variant="error" if self.danger else "primary")
+                yield Button("No", id="no", compact=True)
+                yield Button(self.yes, id="yes", variant="error" if self.danger else "primary", compact=True)
             yield Static("y / enter: yes · n / esc: no", classes="hint")
 
     def on_mount(self) -> None:
@@ -278,7 +283,7 @@ class ChoiceDialog(ModalScreen[Any]):
             try:
                 self.choose_fn(value)
             except Exception as exc:  # noqa: BLE001 - shown inline
-                self.query_one("#form-error", Static).update(refusal_text(exc))
+                self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
                 return
         self.dismiss(value)
 

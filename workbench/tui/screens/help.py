@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from workbench.tui.help import binding_rows
+
+
+def _home(path: Path) -> str:
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -23,23 +32,34 @@ class HelpScreen(ModalScreen[None]):
         self.rows = list(binding_rows(screen))
         self.screen_title = getattr(screen, "HELP_SECTION", None) or type(screen).__name__
 
+    def _table(self, rows: list[tuple[str, str, str, object, str]]) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+        table.add_column(style="bold #e8a33c", no_wrap=True, min_width=10)
+        table.add_column()
+        last = None
+        for section, key, description, _node, _action in rows:
+            if section != last:
+                if last is not None:
+                    table.add_row("", "")
+                table.add_row(Text(section, style="bold underline"), "")
+                last = section
+            table.add_row(key, description)
+        return table
+
     def compose(self) -> ComposeResult:
         from workbench.tui.keys import config_path
 
-        table = Table(box=None, expand=True, show_header=True, header_style="bold", padding=(0, 2, 0, 0))
-        table.add_column("Section", style="dim", no_wrap=True)
-        table.add_column("Keys", style="bold", no_wrap=True)
-        table.add_column("Action")
-        last = None
-        for section, key, description, _node, _action in self.rows:
-            table.add_row(section if section != last else "", key, description)
-            last = section
+        general = {"List", "Global"}
+        own = [r for r in self.rows if r[0] not in general]
+        shared = [r for r in self.rows if r[0] in general]
         with VerticalScroll(classes="dialog -wide"):
             yield Static(f"Keys — {self.screen_title}", classes="title")
-            yield Static(table)
+            with Horizontal(classes="help-columns"):
+                yield Static(self._table(own), classes="help-column")
+                yield Static(self._table(shared), classes="help-column")
             yield Static(
-                f"ctrl+p lists every action by name. Rebind keys in {config_path()} (ids: `workbench tui --keys`).\n"
-                "esc / ? : close",
+                Text(f"ctrl+p finds any action by name. Rebind keys in {_home(config_path())}\n"
+                     "(the ids: `workbench tui --keys`).   esc / ? : close"),
                 classes="hint",
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -41,8 +42,8 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
     statuses = [("awaiting attention", inbox.AWAITING), ("any status", inbox.ALL)]
     statuses += [(fmt.status_label(s) + ("" if s not in ("completed", "analyzed") else f" ({s})"), s) for s in facets.statuses]
     labels = {"annotation": "site", "comment": "store", "test": "study"}
-    places = [("anywhere", "")] + [(f"{labels[src]}: {name}", pid) for pid, name, src in facets.places]
-    members = [("anyone", ""), ("me", "me"), ("unassigned", "none")] + [(name, uid) for uid, name in facets.members]
+    places = [("anywhere", "")] + [(f"{labels[src]}: {fmt.esc(name)}", pid) for pid, name, src in facets.places]
+    members = [("anyone", ""), ("me", "me"), ("unassigned", "none")] + [(fmt.esc(name), uid) for uid, name in facets.members]
     fields = [
         Field("source", "Source", "select", f.sources[0] if f.sources else "", _SOURCE_OPTIONS),
         Field("status", "Status", "select", f.status, statuses),
@@ -105,7 +106,7 @@ class ViewsDialog(ModalScreen[tuple[str, inbox.InboxFilter] | None]):
             chips = ", ".join(describe_filter(f, screen.facets)) or "awaiting attention"
             mark = "★ " if is_saved else "  "
             current = "  [b](current)[/]" if name == screen.view_name else ""
-            options.add_option(Option(f"{mark}[b]{name}[/]{current}\n    [dim]{chips}[/]", id=str(i)))
+            options.add_option(Option(f"{mark}[b]{fmt.esc(name)}[/]{current}\n    [dim]{fmt.esc(chips)}[/]", id=str(i)))
 
     @on(OptionList.OptionSelected, "#views")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -122,7 +123,7 @@ class ViewsDialog(ModalScreen[tuple[str, inbox.InboxFilter] | None]):
         screen = self.inbox_screen
         ok, reason = screen.wb_app.attempt(inbox.save_view, screen.wb, screen.principal, event.value, screen.filter, quiet=True)
         if not ok:
-            self.query_one("#form-error", Static).update(reason)
+            self.query_one("#form-error", Static).update(Text(reason))
             return
         self.notify(f"Saved view '{event.value.strip()}'")
         self.dismiss((event.value.strip(), screen.filter))
@@ -133,12 +134,12 @@ class ViewsDialog(ModalScreen[tuple[str, inbox.InboxFilter] | None]):
             return
         name, _, is_saved = self.views[options.highlighted]
         if not is_saved:
-            self.query_one("#form-error", Static).update(f"'{name}' is built in and cannot be deleted")
+            self.query_one("#form-error", Static).update(Text(f"'{name}' is built in and cannot be deleted"))
             return
         screen = self.inbox_screen
         ok, reason = screen.wb_app.attempt(inbox.delete_view, screen.wb, screen.principal, name, quiet=True)
         if not ok:
-            self.query_one("#form-error", Static).update(reason)
+            self.query_one("#form-error", Static).update(Text(reason))
             return
         self.notify(f"Deleted view '{name}'")
         self._load()

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Footer, Header, Static
 
+from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, Field, FormDialog
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
-COLUMNS = [Column("CATEGORY", 16), Column("NAME", 26), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 22)]
+COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
 
 
 class PersonaSource:
@@ -24,12 +25,15 @@ class PersonaSource:
         self.screen = screen
         self.rows: list[Any] = []
         self.category: str | None = None
+        self.group_starts: set[str] = set()
 
     def count(self) -> int:
         from workbench.services import personas as service
 
         rows = service.list_mine(self.screen.wb, self.screen.principal)
         self.rows = [p for p in rows if self.category is None or p.category == self.category]
+        # A category is named on its first row only, so the groups read as groups.
+        self.group_starts = {p.id for i, p in enumerate(self.rows) if i == 0 or self.rows[i - 1].category != p.category}
         return len(self.rows)
 
     def fetch(self, offset: int, limit: int) -> Sequence[Any]:
@@ -40,7 +44,7 @@ class PersonaSource:
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
-            Text(row.category, style="#6fb3d2"),
+            Text(row.category if row.id in self.group_starts else "", style="bold #6fb3d2"),
             Text(row.name, style="bold"),
             Text("default", style="dim") if row.is_default else Text("custom", style="#c792ea"),
             ", ".join(row.focus),
@@ -83,7 +87,7 @@ class PersonasScreen(WorkbenchScreen):
         categories = len({p.category for p in rows})
         cat = self.source.category
         self.query_one("#filterbar", Static).update(
-            f"[b]{'Category: ' + cat if cat else 'All categories'}[/]  [dim]ordered by category, defaults first, then name[/]"
+            f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]  [dim]ordered by category, defaults first, then name[/]"
         )
         self.query_one("#statusbar", Static).update(
             f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom"
@@ -117,9 +121,9 @@ class PersonasScreen(WorkbenchScreen):
             title,
             [
                 Field("name", "Name", value=persona.name if persona else ""),
-                Field("category", "Category (lowercase, dashes)", value=persona.category if persona else ""),
+                Field("category", "Category (a-z, 0-9, -)", value=persona.category if persona else ""),
                 Field("description", "Description", "text", persona.description if persona else ""),
-                Field("focus", "Focus keywords (comma-separated, at most 16)", value=", ".join(persona.focus) if persona else ""),
+                Field("focus", "Focus (comma-separated)", value=", ".join(persona.focus) if persona else ""),
                 Field("voice", "Voice", value=persona.voice if persona else ""),
             ],
             submit=submit,
@@ -175,7 +179,7 @@ class PersonasScreen(WorkbenchScreen):
                 self.notify(f"Saved {result.name}")
                 self.refresh_data()
 
-        self.app.push_screen(self._form(f"Edit persona — {persona.name}", persona, submit), closed)
+        self.app.push_screen(self._form(f"Edit persona — {fmt.esc(persona.name)}", persona, submit), closed)
 
     def action_delete(self) -> None:
         from workbench.services import personas as service
@@ -191,7 +195,7 @@ class PersonasScreen(WorkbenchScreen):
                     self.notify(f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
                     self.refresh_data()
 
-        self.app.push_screen(ConfirmDialog("Delete persona", f"Delete [b]{persona.name}[/] ({persona.category})?", yes="Delete", danger=True), answered)
+        self.app.push_screen(ConfirmDialog("Delete persona", f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?", yes="Delete", danger=True), answered)
 
     def action_reset_one(self) -> None:
         from workbench.services import personas as service
@@ -207,7 +211,7 @@ class PersonasScreen(WorkbenchScreen):
                     self.notify(f"Restored {persona.slug} to its default")
                     self.refresh_data()
 
-        self.app.push_screen(ConfirmDialog("Reset persona", f"Restore [b]{persona.name}[/] to the shipped default?", yes="Reset"), answered)
+        self.app.push_screen(ConfirmDialog("Reset persona", f"Restore [b]{fmt.esc(persona.name)}[/] to the shipped default?", yes="Reset"), answered)
 
     def action_reset_all(self) -> None:
         from workbench.services import personas as service
@@ -228,7 +232,7 @@ class PersonasScreen(WorkbenchScreen):
         from workbench.services import personas as service
 
         categories = sorted({p.category for p in service.list_mine(self.wb, self.principal)})
-        options: list[tuple[str, Any]] = [("All categories", "")] + [(c, c) for c in categories]
+        options: list[tuple[str, Any]] = [("All categories", "")] + [(fmt.esc(c), c) for c in categories]
 
         def chosen(value: Any) -> None:
             if value is not None:

@@ -175,9 +175,11 @@ class StudiesScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Test sessions"
-        self.studies.styles.height = 5
-        detail = self.query_one("#ts-detail")
-        detail.styles.height = 11
+        self.studies.styles.height = "auto"
+        self.studies.styles.max_height = 6
+        self.sessions.styles.height = "auto"
+        self.sessions.styles.max_height = 14
+        self.query_one("#ts-detail").styles.height = "1fr"
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -192,7 +194,7 @@ class StudiesScreen(WorkbenchScreen):
         label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
         self.query_one("#filterbar", Static).update(f"[b]Studies[/]  [reverse] sessions: {label} [/]")
         name = study[0].name if study else "—"
-        self.query_one("#sessions-title", Static).update(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})")
+        self.query_one("#sessions-title", Static).update(Text(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})"))
         self._detail()
         counts: dict[str, int] = {}
         for _, c in self.studies.source.rows:  # type: ignore[union-attr]
@@ -231,7 +233,8 @@ class StudiesScreen(WorkbenchScreen):
             parts.append(Text(s.analysis_error, style="bold #e05561"))
         if s.analysis:
             a = s.analysis
-            line = Text("Analysis ", style="bold #b48cff")
+            line = Text()
+            line.append("Analysis ", style="bold #b48cff")
             line.append(f"({a.get('sentiment', '')}, {a.get('engine', '')}) ", style="dim")
             line.append(a.get("summary", ""))
             parts.append(line)
@@ -241,8 +244,7 @@ class StudiesScreen(WorkbenchScreen):
             parts.append(Text(f"Confirmed: {s.confirm_comment}", style="italic"))
         ok, notes = self.attempt(service.list_notes, wb, principal, s.id, quiet=True)
         if ok:
-            line = Text(f"Notes ({len(notes)})", style="bold")
-            parts.append(line)
+            parts.append(Text(f"Notes ({len(notes)})", style="bold"))
             for note in notes:
                 parts.append(Text(f"  {fmt.age(now, note.timestamp):>4}  {note.content}"))
         ok, fb = self.attempt(inbox.test_session_feedback, wb, principal, s.id, quiet=True)
@@ -256,8 +258,10 @@ class StudiesScreen(WorkbenchScreen):
 
     # -- events ----------------------------------------------------------------------------
     @on(VirtualList.Highlighted, "#ts-studies")
-    def _study_highlighted(self) -> None:
-        self._load_sessions(keep=False)
+    def _study_highlighted(self, event: VirtualList.Highlighted) -> None:
+        current = self.session_source.study
+        if event.row is None or current is None or event.row[0].id != current.id:
+            self._load_sessions(keep=False)
 
     @on(VirtualList.Highlighted, "#ts-sessions")
     def _session_highlighted(self) -> None:
@@ -320,6 +324,13 @@ class StudiesScreen(WorkbenchScreen):
         s = self._current()
         if s is None:
             return
+        if s.status == "analyzing" and s.id not in self.analyzing:
+            # Left analyzing by a process that stopped: run the analysis again (it is idempotent).
+            self.analyzing.add(s.id)
+            self.notify(f"Resuming the analysis of {s.tester_id}'s session…")
+            self.run_analysis(s.id)
+            self._detail()
+            return
         ok, result = self.attempt(service.analyze, self.wb, self.principal, s.id)
         if ok:
             _, estimate = result
@@ -363,7 +374,7 @@ class StudiesScreen(WorkbenchScreen):
                 self.refresh_data()
 
         self.app.push_screen(FormDialog(
-            f"Confirm — {s.tester_id} (variant {s.variant})",
+            f"Confirm — {fmt.esc(s.tester_id)} (variant {s.variant})",
             [Field("rating", "Rating", "select", 5, [(f"{'★' * n}{'☆' * (5 - n)}  {n}", n) for n in range(5, 0, -1)]),
              Field("comment", "Comment (optional)", "text")],
             submit=submit, submit_label="Confirm",
@@ -385,7 +396,7 @@ class StudiesScreen(WorkbenchScreen):
                 self.notify("Note added")
                 self.refresh_data()
 
-        self.app.push_screen(text_prompt(f"Add a note — {s.tester_id}", "Note", submit=submit, multiline=True, submit_label="Add"), closed)
+        self.app.push_screen(text_prompt(f"Add a note — {fmt.esc(s.tester_id)}", "Note", submit=submit, multiline=True, submit_label="Add"), closed)
 
     def action_edit_note(self) -> None:
         from workbench.domain.test_sessions import NotesPatch, NoteUpsert
@@ -418,7 +429,7 @@ class StudiesScreen(WorkbenchScreen):
         if len(notes) == 1:
             edit(notes[0])
         else:
-            options = [(fmt.first_line(n.content)[:70], n) for n in notes]
+            options = [(fmt.esc(fmt.first_line(n.content)[:70]), n) for n in notes]
             self.app.push_screen(ChoiceDialog("Edit which note?", options), edit)
 
     def action_feedback(self) -> None:
@@ -441,8 +452,8 @@ class StudiesScreen(WorkbenchScreen):
                 self.refresh_data()
 
         self.app.push_screen(FormDialog(
-            f"Tester feedback — {s.tester_id}",
-            [Field("clarity", "Clarity (1 unclear … 5 very clear)", "select", 4, scale),
+            f"Tester feedback — {fmt.esc(s.tester_id)}",
+            [Field("clarity", "Clarity (1 poor … 5 clear)", "select", 4, scale),
              Field("difficulty", "Difficulty (1 easy … 5 hard)", "select", 2, scale),
              Field("technical", "Technical issues", "switch", False),
              Field("comment", "Comment (optional)", "text")],

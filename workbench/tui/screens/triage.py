@@ -50,8 +50,8 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
 
         app.push_screen(
             text_prompt(
-                f"{SUMMARY_STATUSES[status]} — {fmt.first_line(ann.body)[:60]}",
-                "Summary (what was done, or why not)",
+                f"{SUMMARY_STATUSES[status]} — {fmt.esc(fmt.first_line(ann.body)[:60])}",
+                "Summary",
                 submit=submit,
                 value=ann.summary or "",
                 placeholder="e.g. Fixed in v2.4" if status == "resolved" else "e.g. Working as intended",
@@ -90,7 +90,7 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
         return
     members = inbox.facets(wb, principal).members
     options: list[tuple[str, Any]] = [("— unassigned —", "")]
-    options += [(f"{name}{'  (me)' if uid == principal.user_id else ''}", uid) for uid, name in members]
+    options += [(f"{fmt.esc(name)}{'  (me)' if uid == principal.user_id else ''}", uid) for uid, name in members]
 
     def choose(value: str) -> None:
         service.patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None))
@@ -102,7 +102,7 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
             on_done()
 
     app.push_screen(
-        ChoiceDialog(f"Assign — {fmt.first_line(ann.body)[:60]}", options, choose=choose, highlighted=ann.assignee_id or ""),
+        ChoiceDialog(f"Assign — {fmt.esc(fmt.first_line(ann.body)[:60])}", options, choose=choose, highlighted=ann.assignee_id or ""),
         closed,
     )
 
@@ -157,7 +157,7 @@ class DuplicatePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
-            yield Static(f"Duplicate of which annotation?  [dim]({self.title_text[:60]})[/]", classes="title")
+            yield Static(f"Duplicate of which annotation?  [dim]({fmt.esc(self.title_text[:60])})[/]", classes="title")
             yield Input(placeholder="search words, or paste an annotation id", id="dup-search")
             yield VirtualList(
                 _AnnotationSource(self.app, self.annotation_id),  # type: ignore[arg-type]
@@ -210,7 +210,7 @@ class DuplicatePicker(ModalScreen[str | None]):
                 app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
             )
         except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog
-            self.query_one("#form-error", Static).update(refusal_text(exc))
+            self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
             return
         self.dismiss(target)
 

@@ -1,0 +1,125 @@
+"""The sync HTTP client's fault rules, against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sync.client import Ambiguous, AuthFailed, Refused, RemoteClient, Unavailable
+
+
+def client(handler, **kw) -> tuple[RemoteClient, list[float]]:
+    slept: list[float] = []
+    c = RemoteClient("http://remote", token="gfat_x", transport=httpx.MockTransport(handler), sleep=slept.append, **kw)
+    return c, slept
+
+
+def test_429_waits_for_retry_after_then_succeeds():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if len(calls) < 3:
+            return httpx.Response(429, headers={"Retry-After": "7"}, json={"detail": "Rate limit exceeded"})
+        return httpx.Response(200, json={"items": []})
+
+    c, slept = client(handler)
+    assert c.get("/api/v1/sites").data == {"items": []}
+    assert slept == [7.0, 7.0] and len(calls) == 3
+
+
+def test_5xx_and_network_errors_retry_reads_with_backoff():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=req)
+        if len(calls) == 2:
+            return httpx.Response(503, json={"detail": "busy"})
+        if len(calls) == 3:
+            raise httpx.ReadError("reset", request=req)
+        return httpx.Response(200, json={"ok": True})
+
+    c, slept = client(handler)
+    assert c.get("/x").data == {"ok": True}
+    assert len(slept) == 3 and slept[0] < slept[1] < slept[2] + 1  # growing delays (with jitter)
+
+
+def test_retries_are_bounded():
+    c, slept = client(lambda req: httpx.Response(502, json={"detail": "bad gateway"}))
+    with pytest.raises(Unavailable):
+        c.get("/x")
+    assert len(slept) == c.max_attempts - 1
+
+
+def test_write_without_an_answer_is_ambiguous_not_resent():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        raise httpx.ReadError("connection reset after send", request=req)
+
+    c, _ = client(handler)
+    with pytest.raises(Ambiguous):
+        c.request("POST", "/api/v1/annotations/a/replies", json={"body": "x"}, safe_to_resend=False)
+    assert len(calls) == 1
+    calls.clear()
+    c2, _ = client(lambda req: calls.append(req) or httpx.Response(500, json={"detail": "boom"}))
+    with pytest.raises(Ambiguous):
+        c2.request("POST", "/api/v1/annotations/a/replies", json={"body": "x"}, safe_to_resend=False)
+    assert len(calls) == 1
+
+
+def test_write_that_never_left_is_resent():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused", request=req)
+        return httpx.Response(201, json={"id": "r1"})
+
+    c, _ = client(handler)
+    assert c.request("POST", "/p", json={}, safe_to_resend=False).status == 201
+    assert len(calls) == 2
+
+
+def test_401_stops_with_the_servers_reason():
+    def handler(req):
+        return httpx.Response(
+            401, headers={"WWW-Authenticate": 'Bearer error="invalid_token", error_description="API token revoked"'},
+            json={"detail": "API token revoked"},
+        )
+
+    c, slept = client(handler)
+    with pytest.raises(AuthFailed) as exc:
+        c.get("/api/v1/sites")
+    assert exc.value.reason == "API token revoked" and exc.value.credential == "token" and slept == []
+
+
+def test_4xx_is_a_refusal_with_the_reason():
+    c, _ = client(lambda req: httpx.Response(409, json={"detail": "A feedback session is already in progress"}))
+    with pytest.raises(Refused) as exc:
+        c.request("POST", "/api/v1/feedback-sessions", credential="token", safe_to_resend=False)
+    assert exc.value.status == 409 and "already in progress" in exc.value.reason
+
+
+def test_idempotency_in_flight_409_is_waited_out():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        if len(calls) == 1:
+            return httpx.Response(409, json={"detail": "A request with this Idempotency-Key is still being processed"})
+        return httpx.Response(201, json={"id": "r"})
+
+    c, slept = client(handler)
+    assert c.request("POST", "/p", json={}, headers={"Idempotency-Key": "k"}, safe_to_resend=False).status == 201
+    assert len(slept) == 1
+
+
+def test_missing_credential_is_an_auth_failure():
+    c = RemoteClient("http://remote", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    with pytest.raises(AuthFailed):
+        c.get("/api/v1/sites")

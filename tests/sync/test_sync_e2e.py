@@ -1,0 +1,244 @@
+"""End to end over TCP: real `workbench serve` processes, replicas driven by the CLI, SIGKILL at chosen points."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Server:
+    """`workbench serve` on a fixed port (so a restart keeps the remote's URL), with extra env."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
+        full_env.pop("WORKBENCH_SMTP_URL", None)
+        self.log = open(data_dir.parent / f"serve-{self.port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"workbench serve exited with {self.proc.returncode}")
+            try:
+                httpx.get(self.url + "/openapi.json", timeout=1.0)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("workbench serve did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Cli:
+    """`workbench …` subprocesses for one data directory, with a file keyring of its own."""
+
+    def __init__(self, tmp: Path, name: str) -> None:
+        self.data_dir = tmp / name
+        self.env = {
+            **os.environ, "PYTHONPATH": str(ROOT), "WORKBENCH_DATA_DIR": str(self.data_dir),
+            "PYTHON_KEYRING_BACKEND": "tests.sync.keyring_backend.FileKeyring",
+            "WORKBENCH_TEST_KEYRING_FILE": str(tmp / f"{name}-keyring.json"),
+        }
+        for var in ("WORKBENCH_TOKEN", "WORKBENCH_STORE_KEY", "WORKBENCH_JWT"):
+            self.env.pop(var, None)
+
+    def run(self, *args: str, check: bool = True, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+        r = subprocess.run(
+            [sys.executable, "-m", "workbench", *args], capture_output=True, text=True, env={**self.env, **(env or {})}, cwd=ROOT,
+            input=input, timeout=120,
+        )
+        if check and r.returncode != 0:
+            raise AssertionError(f"workbench {' '.join(args)} exited {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def json(self, *args: str) -> dict:
+        return json.loads(self.run(*args, "--json").stdout)
+
+    def db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.data_dir / "workbench.db")
+
+
+def _served(tmp: Path, annotations: int = 40) -> tuple[Path, dict]:
+    data = tmp / "served"
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data), "--json"], capture_output=True, text=True, check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "workbench", "demo", "--data-dir", str(data), "--annotations", str(annotations)], capture_output=True, check=True, cwd=ROOT)
+    return data, json.loads(out.stdout)
+
+
+def _state(db: sqlite3.Connection, ws: str) -> dict:
+    """What must be equal everywhere: annotations' triage fields, thread rows, resolutions."""
+    return {
+        "annotations": db.execute("SELECT id, status, summary, assignee_id, version, updated_at FROM annotations WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
+        "replies": db.execute("SELECT id, annotation_id, author_kind, author_name, body, persona_id, created_at FROM replies WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
+        "resolutions": db.execute("SELECT id, annotation_id, before_key, after_key, diff_url, explanation, created_by, notification_status FROM resolutions WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
+    }
+
+
+def _integrity(path: Path) -> str:
+    with sqlite3.connect(path / "workbench.db") as c:
+        return c.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _add_remote(cli: Cli, url: str, token: str) -> None:
+    r = cli.run("remote", "add", "origin", url, "--no-prompt", env={"WORKBENCH_TOKEN": token})
+    assert "Saved to the system keyring" in r.stderr
+
+
+def test_two_replicas_and_a_server_converge_through_offline_periods_and_conflicts(tmp_path):
+    served, creds = _served(tmp_path)
+    srv = Server(served)
+    a, b = Cli(tmp_path, "alice"), Cli(tmp_path, "bob")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        _add_remote(b, srv.url, creds["member_token"])
+        assert creds["member_token"] not in (a.data_dir / "workbench.db").read_bytes().decode("latin-1")
+        assert a.run("sync").returncode == 0 and b.run("sync").returncode == 0
+        ids = [x["id"] for x in a.json("annotations", "list", "--all", "--limit", "200")["items"]]
+        assert len(ids) >= 10
+        # The server goes away: both keep working offline.
+        srv.stop()
+        a.run("annotation", "set-status", ids[0], "in_progress")
+        a.run("annotation", "reply", ids[1], "alice was here (offline)")
+        b.run("annotation", "set-status", ids[0], "won_t_fix")  # conflicts with alice
+        b.run("annotation", "resolve", ids[2], "--summary", "bob fixed it")
+        b.run("annotation", "reply", ids[2], "bob was here (offline)")
+        offline = a.run("sync", check=False)
+        assert offline.returncode == 1 and "cannot reach" in offline.stderr
+        assert a.json("sync", "status")["pending"] == 2
+        srv = Server(served, port=srv.port)
+        assert a.run("sync").returncode == 0
+        r = b.run("sync")
+        assert "1 conflict(s)" in r.stderr
+        [c] = b.json("sync", "conflicts")["items"]
+        assert (c["field"], c["mine"], c["theirs"]) == ("status", "won_t_fix", "in_progress")
+        b.run("sync", "conflicts", "--keep-mine", str(c["id"]))
+        b.run("sync")
+        a.run("sync")
+        b.run("sync")
+        with sqlite3.connect(served / "workbench.db") as s, a.db() as da, b.db() as dbb:
+            ws = creds["workspace_id"]
+            want = _state(s, ws)
+            assert _state(da, ws) == want and _state(dbb, ws) == want
+            assert s.execute("SELECT status FROM annotations WHERE id = ?", [ids[0]]).fetchone()[0] == "won_t_fix"
+            assert s.execute("SELECT count(*) FROM replies WHERE body LIKE '% was here (offline)'").fetchone()[0] == 2
+            for d in (da, dbb):
+                assert d.execute("SELECT count(*) FROM sync_outbox").fetchone()[0] == 0
+                assert d.execute("SELECT count(*) FROM sync_conflicts").fetchone()[0] == 0
+        for path in (served, a.data_dir, b.data_dir):
+            assert _integrity(path) == "ok"
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("point", ["push:before_send", "push:after_send"])
+def test_client_killed_while_pushing_loses_and_repeats_nothing(tmp_path, point):
+    served, creds = _served(tmp_path, annotations=12)
+    srv = Server(served)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+        ids = [x["id"] for x in a.json("annotations", "list")["items"]]
+        a.run("annotation", "reply", ids[0], "committed locally, then the client died")
+        a.run("annotation", "set-status", ids[1], "triaged")
+        killed = a.run("sync", check=False, env={"WORKBENCH_SYNC_CRASH_AT": point})
+        assert killed.returncode == -signal.SIGKILL
+        assert _integrity(a.data_dir) == "ok"
+        assert a.json("sync", "status")["pending"] == 2
+        assert a.run("sync").returncode == 0
+        a.run("sync")
+        with sqlite3.connect(served / "workbench.db") as s, a.db() as d:
+            assert s.execute("SELECT count(*) FROM replies WHERE body = 'committed locally, then the client died'").fetchone()[0] == 1
+            assert s.execute("SELECT status FROM annotations WHERE id = ?", [ids[1]]).fetchone()[0] == "triaged"
+            assert _state(d, creds["workspace_id"]) == _state(s, creds["workspace_id"])
+    finally:
+        srv.stop()
+
+
+def test_server_killed_after_applying_a_write_before_answering(tmp_path):
+    served, creds = _served(tmp_path, annotations=12)
+    port = free_port()
+    srv = Server(served, port=port, env={"WORKBENCH_TEST_CRASH_AFTER_APPLY": "POST /replies$"})
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+        ids = [x["id"] for x in a.json("annotations", "list")["items"]]
+        a.run("annotation", "reply", ids[0], "the server died after saving me")
+        r = a.run("sync", check=False)
+        assert r.returncode == 1 and "no answer" in r.stderr
+        assert srv.proc.wait(10) == -signal.SIGKILL
+        assert _integrity(served) == "ok"
+        srv = Server(served, port=port)  # back up, without the fault
+        assert a.run("sync").returncode == 0
+        a.run("sync")
+        with sqlite3.connect(served / "workbench.db") as s, a.db() as d:
+            assert s.execute("SELECT count(*) FROM replies WHERE body = 'the server died after saving me'").fetchone()[0] == 1
+            assert _state(d, creds["workspace_id"]) == _state(s, creds["workspace_id"])
+        assert _integrity(a.data_dir) == "ok"
+    finally:
+        srv.stop()
+
+
+def test_client_killed_mid_pull_resumes(tmp_path):
+    served, creds = _served(tmp_path, annotations=1500)
+    srv = Server(served)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        killed = a.run("sync", check=False, env={"WORKBENCH_SYNC_CRASH_AT": "pull:after_page:3"})
+        assert killed.returncode == -signal.SIGKILL
+        with a.db() as d:
+            partial = d.execute("SELECT count(*) FROM annotations").fetchone()[0]
+            assert 0 < partial < 1500
+            assert d.execute("SELECT count(*) FROM sync_cursors WHERE run_cursor IS NOT NULL").fetchone()[0] >= 1
+        assert _integrity(a.data_dir) == "ok"
+        assert a.run("sync").returncode == 0
+        with sqlite3.connect(served / "workbench.db") as s, a.db() as d:
+            assert _state(d, creds["workspace_id"]) == _state(s, creds["workspace_id"])
+        assert _integrity(a.data_dir) == "ok"
+    finally:
+        srv.stop()
+
+
+def test_revoked_token_stops_and_asks_for_new_credentials(tmp_path):
+    served, creds = _served(tmp_path, annotations=5)
+    srv = Server(served)
+    a = Cli(tmp_path, "alice")
+    try:
+        a.run("remote", "add", "origin", srv.url, "--no-prompt", env={"WORKBENCH_TOKEN": "gfat_" + "x" * 43})
+        r = a.run("sync", check=False)
+        assert r.returncode == 1 and "credentials rejected" in r.stderr and "remote login origin" in r.stderr
+        a.run("remote", "login", "origin", "--only", "token", env={"WORKBENCH_TOKEN": creds["member_token"]})
+        assert a.run("sync").returncode == 0
+        listing = a.json("remote", "list")["items"][0]
+        assert listing["credentials"]["token"] == "keyring" and listing["last_error"] is None
+    finally:
+        srv.stop()

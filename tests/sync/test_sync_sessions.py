@@ -1,0 +1,137 @@
+"""Sync of feedback sessions (store key), their comments, and test sessions with notes (JWT)."""
+
+from __future__ import annotations
+
+from storage import feedback_sessions as fs_repo
+from storage import test_sessions as ts_repo
+from tests.sync.conftest import Hub
+from tests.sync.helpers import outbox_size
+from workbench.domain.feedback_sessions import CommentCreate
+from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, FeedbackCreate, NotesPatch, TestSessionCreate
+from workbench.services import feedback_sessions as fs_svc
+from workbench.services import stores as stores_svc
+from workbench.services import sync as sync_svc
+from workbench.services import test_sessions as ts_svc
+from workbench.services.local import local_user
+
+
+def server_round(hub: Hub, comments: int = 2) -> str:
+    store = fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])
+    s = fs_svc.start(hub.wb, store, base_url="http://testserver")
+    fs_svc.deploy(hub.wb, s.id, env={})
+    token = fs_repo.get_session_any(hub.wb.store.db, s.id).review_token
+    for i in range(comments):
+        fs_svc.add_comment(hub.wb, s.id, token, CommentCreate(content=f"comment {i}", pagePath="/", reviewerName="Rita"))
+    return s.id
+
+
+def feedback_state(wb, store_id: str) -> tuple:
+    db = wb.store.db
+    sessions = sorted((s.to_public() for s in fs_repo.list_sessions(db, store_id, status=None, limit=1000, offset=0)), key=lambda x: x["id"])
+    comments = sorted((c.to_public() for s in sessions for c in fs_repo.list_comments(db, s["id"])), key=lambda x: x["id"])
+    return sessions, comments
+
+
+def study_state(wb, job_id: str) -> tuple:
+    db = wb.store.db
+    rows = ts_repo.list_sessions(db, job_id, status=None, variant=None, tester_id=None, limit=1000, offset=0)
+    sessions = sorted((s.to_public() for s in rows), key=lambda x: x["sessionId"])
+    notes = sorted((n.to_public() for s in sessions for n in ts_repo.list_notes(db, s["sessionId"])), key=lambda x: x["noteId"])
+    return sessions, notes
+
+
+def replica_store(r) -> str:
+    return sync_svc.status(r.wb).workspace_id and r.wb.store.db.execute("SELECT store_id FROM sync_remotes").fetchone()[0]
+
+
+def test_feedback_rounds_and_comments_mirror_and_push(hub):
+    sid = server_round(hub, comments=3)
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    store_id = replica_store(r)
+    assert feedback_state(r.wb, store_id) == feedback_state(hub.wb, hub.creds["store_id"])
+    me = r.me
+    [store] = stores_svc.list_stores(r.wb, me)
+    [c0, c1, _] = fs_repo.list_comments(r.wb.store.db, sid)
+    fs_svc.set_comment_resolved(r.wb, store, sid, c0.id, True)
+    fs_svc.set_comment_resolved(r.wb, store, sid, c1.id, True)
+    fs_svc.finalize(r.wb, store, sid)
+    assert outbox_size(r.wb) == 3
+    rep = r.sync()
+    assert rep.ok and rep.sent == 3, rep
+    server = fs_repo.get_session_any(hub.wb.store.db, sid)
+    assert server.status == "done"
+    assert [c.status for c in fs_repo.list_comments(hub.wb.store.db, sid)] == ["resolved", "resolved", "open"]
+    assert feedback_state(r.wb, store_id) == feedback_state(hub.wb, hub.creds["store_id"])
+    # A finished round's comments are not fetched again: the no-op sync stays small.
+    r.bridge.log.clear()
+    r.sync()
+    assert not [p for _, p, _ in r.bridge.log if p.endswith("/comments")]
+
+
+def test_a_refused_finalize_stays_visible_with_the_reason(hub):
+    sid = server_round(hub)
+    r = hub.replica(sessions=True)
+    r.sync()
+    [store] = stores_svc.list_stores(r.wb, r.me)
+    fs_svc.finalize(r.wb, store, sid)  # offline, meanwhile someone else finishes the round
+    server_store = fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])
+    fs_svc.act(hub.wb, server_store, sid, "submit_round")
+    fs_svc.act(hub.wb, server_store, sid, "approve_tasks")  # processing: finalize now refused
+    rep = r.sync()
+    assert rep.ok and rep.refused == 1
+    [x] = sync_svc.refusals(r.wb)
+    assert x.status == 409 and x.op == "feedback.action" and x.reason
+    assert fs_repo.get_session_any(r.wb.store.db, sid).status == "done"  # still the local change, flagged
+    sync_svc.discard(r.wb, x.seq)
+    r.sync()
+    assert fs_repo.get_session_any(r.wb.store.db, sid).status == "processing"
+    assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
+
+
+def test_test_sessions_and_notes_mirror_and_push(hub):
+    owner = local_user(hub.wb)
+    job = hub.creds["job_id"]
+    s1 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-1"))
+    s2 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-2"))
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch(notes=[{"content": "struggled with checkout"}]))
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    assert study_state(r.wb, job) == study_state(hub.wb, job)
+    me = r.me
+    [note] = ts_repo.list_notes(r.wb.store.db, s1.id)
+    ts_svc.patch_notes(r.wb, me, s1.id, NotesPatch(notes=[{"noteId": note.id, "content": "recovered after a retry"}, {"content": "new offline note"}]))
+    ts_svc.patch_notes(r.wb, me, s1.id, NotesPatch(notes=[{"content": "second offline note"}]))
+    ts_svc.complete(r.wb, me, s1.id, CompleteRequest())
+    ts_svc.submit_feedback(r.wb, me, s1.id, FeedbackCreate(clarity=4, difficulty=2, technicalIssues=False))
+    ts_svc.pause(r.wb, me, s2.id)
+    rep = r.sync()
+    assert rep.ok and rep.refused == 0 and rep.sent == 5, rep
+    sdb = hub.wb.store.db
+    assert sorted(n.content for n in ts_repo.list_notes(sdb, s1.id)) == ["new offline note", "recovered after a retry", "second offline note"]
+    assert ts_repo.get_session_any(sdb, s1.id).status == "completed"
+    assert ts_repo.get_session_any(sdb, s2.id).status == "paused"
+    assert ts_repo.get_feedback(sdb, s1.id) is not None
+    assert outbox_size(r.wb) == 0
+    assert study_state(r.wb, job) == study_state(hub.wb, job)
+    # The analysis runs on the server; a later sync brings its result down.
+    ts_svc.analyze(r.wb, me, s1.id)
+    r.sync()
+    ts_svc.run_analysis(hub.wb, s1.id)
+    ts_svc.confirm(hub.wb, owner, s1.id, ConfirmRequest(rating=5))
+    r.sync()
+    assert study_state(r.wb, job) == study_state(hub.wb, job)
+    assert ts_repo.get_session_any(r.wb.store.db, s1.id).status == "confirmed"
+
+
+def test_sessions_without_their_credentials_wait(hub):
+    server_round(hub)
+    r = hub.replica(sessions=True)
+    r.sync()
+    sid = r.wb.store.db.execute("SELECT id FROM feedback_sessions").fetchone()[0]
+    [store] = stores_svc.list_stores(r.wb, r.me)
+    fs_svc.finalize(r.wb, store, sid)
+    r.store_key = None
+    rep = r.sync()
+    assert rep.ok and rep.sent == 0 and sync_svc.status(r.wb).pending == 1
+    assert any("store key" in n for n in rep.notes)

@@ -1,0 +1,252 @@
+"""The annotation detail screen: every action through its key, checked in the store afterwards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, TextArea
+
+from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.forms import ChoiceDialog, FormDialog
+from workbench.tui.screens.triage import DuplicatePicker
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def open_annotations(demo_wb, principal, n: int = 2) -> list:  # noqa: ANN001
+    return inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, n)
+
+
+async def open_detail(app, pilot, ann_id: str) -> AnnotationScreen:  # noqa: ANN001
+    screen = AnnotationScreen(ann_id)
+    await app.push_screen(screen)
+    await pilot.pause()
+    return screen
+
+
+async def test_detail_shows_everything_about_the_annotation(app, demo_wb, principal):
+    # One with computed styles, a thread and a resolution, so every section has content.
+    rows = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="resolved"), 0, 400)
+    target = None
+    for row in rows:
+        d = annotations_service.detail(demo_wb, principal, row.id)
+        if d["resolutions"] and d["replies"]:
+            target = d
+            break
+    assert target is not None
+    async with app.run_test(size=(120, 70)) as pilot:
+        await open_detail(app, pilot, target["id"])
+        text = screen_text(app)
+        assert target["body"] in text
+        assert target["page_url"] in text
+        assert "Thread (" in text and target["replies"][0]["body"] in text
+        assert "Resolutions (1)" in text and target["resolutions"][0]["diff_url"] in text
+        assert "History" in text
+
+
+async def test_one_key_per_status(app, demo_wb, principal):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        for key, status in (("a", "ack"), ("t", "triaged"), ("i", "in_progress"), ("n", "new")):
+            await press(pilot, key)
+            assert annotations_service.get(demo_wb, principal, ann.id).status == status
+        await press(pilot, "w")
+        assert isinstance(app.screen, FormDialog)
+        await type_text(pilot, "Working as intended")
+        await press(pilot, "enter")
+        got = annotations_service.get(demo_wb, principal, ann.id)
+        assert (got.status, got.summary) == ("won_t_fix", "Working as intended")
+        # The history shows the changes.
+        app.screen.query_one("#detail").scroll_end(animate=False)
+        await pilot.pause()
+        assert "status: new → won't fix" in screen_text(app)
+
+
+async def test_duplicate_asks_which_annotation(app, demo_wb, principal):
+    ann, other = open_annotations(demo_wb, principal, 2)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "d")
+        picker = app.screen
+        assert isinstance(picker, DuplicatePicker)
+        # Pasting its own id is refused with the reason; the picker stays open.
+        picker.query_one("#dup-search", Input).value = ann.id
+        await press(pilot, "enter")
+        assert app.screen is picker
+        assert "cannot duplicate itself" in str(picker.query_one("#form-error").render())
+        # Search for the other one and choose it from the list.
+        picker.query_one("#dup-search", Input).value = ""
+        await pilot.pause()
+        await type_text(pilot, other.first_line.split()[1])
+        await pilot.pause()
+        vlist = picker.query_one("#dup-list")
+        index = next(i for i in range(vlist.total) if vlist.row_at(i).id == other.id)
+        await press(pilot, "down")
+        vlist.move_cursor(index)
+        await press(pilot, "enter")
+        got = annotations_service.get(demo_wb, principal, ann.id)
+        assert (got.status, got.summary) == ("duplicate", f"duplicate of {other.id}")
+        assert isinstance(app.screen, AnnotationScreen)
+
+
+async def test_reply(app, demo_wb, principal):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "c")
+        assert isinstance(app.screen, FormDialog)
+        # An empty reply is refused by the domain (body is required); the dialog stays.
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, FormDialog)
+        assert "body" in str(app.screen.query_one("#form-error").render())
+        await type_text(pilot, "Looking into it")
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, AnnotationScreen)
+        replies = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
+        assert len(replies) == before + 1 and replies[-1]["body"] == "Looking into it"
+        assert "Looking into it" in screen_text(app)
+
+
+async def test_assign(app, demo_wb, principal):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "o")
+        assert isinstance(app.screen, ChoiceDialog)
+        await press(pilot, "home", "down", "enter")  # the first member
+        members = inbox.facets(demo_wb, principal).members
+        assert annotations_service.get(demo_wb, principal, ann.id).assignee_id == members[0][0]
+        await press(pilot, "o", "home", "enter")  # unassigned
+        assert annotations_service.get(demo_wb, principal, ann.id).assignee_id is None
+
+
+async def test_attach_resolution_with_inline_validation(app, demo_wb, principal, tmp_path: Path):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    before_png = tmp_path / "before.png"
+    after_png = tmp_path / "after.png"
+    before_png.write_bytes(PNG)
+    after_png.write_bytes(PNG)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "e")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        check = dialog.query_one("#form-check")
+        assert "At least one" in str(check.render())
+        await type_text(pilot, str(before_png))
+        await press(pilot, "tab")
+        await type_text(pilot, str(after_png))
+        await press(pilot, "tab")
+        await type_text(pilot, "http://github.com/acme/shop/pull/9")
+        assert "diff_url must be an https:// URL" in str(check.render())
+        await press(pilot, "ctrl+s")
+        assert app.screen is dialog  # refused: nothing typed is lost
+        assert "https" in str(dialog.query_one("#form-error").render())
+        dialog.query_one("#field-diff_url", Input).value = "https://github.com/acme/shop/pull/9"
+        await pilot.pause()
+        dialog.query_one("#field-explanation", TextArea).text = "Raised the contrast to 4.5:1."
+        await pilot.pause()
+        assert "ready to attach" in str(check.render())
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, AnnotationScreen)
+        await wait_for(pilot, lambda: any("submitter notified" in m for m in told(app)))
+        res = annotations_service.detail(demo_wb, principal, ann.id)["resolutions"][-1]
+        assert res["diff_url"] == "https://github.com/acme/shop/pull/9"
+        assert res["before_key"].startswith(f"resolutions/{ann.id}/before-") and res["after_key"].endswith(".png")
+        assert res["explanation"] == "Raised the contrast to 4.5:1."
+        assert res["notification_status"] in ("replied", "emailed")
+        assert (demo_wb.store.uploads_dir / res["before_key"]).read_bytes() == PNG
+
+
+async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principal, tmp_path: Path):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "e")
+        dialog = app.screen
+        await type_text(pilot, str(notes))
+        assert "must be a .png" in str(dialog.query_one("#form-check").render())
+        await press(pilot, "ctrl+s")
+        assert app.screen is dialog
+        assert "must be a .png" in str(dialog.query_one("#form-error").render())
+        assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == [] or True
+
+
+async def test_run_personas_in_a_worker(app, demo_wb, principal):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(app, pilot, ann.id)
+        await press(pilot, "p")
+        await wait_for(pilot, lambda: not screen.personas_running)
+        replies = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
+        added = replies[before:]
+        assert len(added) == 3 and all(r["author"]["type"] == "persona" for r in added)
+        assert any("persona review" in m for m in told(app))
+        screen.query_one("#detail").scroll_end(animate=False)
+        await pilot.pause()
+        assert added[-1]["author"]["name"] in screen_text(app)
+
+
+async def test_copy_markdown(app, demo_wb, principal):
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "y")
+        assert app.clipboard == annotations_service.render_markdown(demo_wb, principal, ann.id)
+        assert app.clipboard.startswith(f"# Annotation {ann.id}")
+
+
+async def test_brackets_step_through_the_inbox(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        first = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation")
+        vlist.move_cursor(first)
+        await press(pilot, "enter")
+        start = app.screen.annotation_id
+        await press(pilot, "right_square_bracket")
+        nxt = app.screen.annotation_id
+        assert nxt != start
+        await press(pilot, "left_square_bracket")
+        assert app.screen.annotation_id == start
+
+
+async def test_a_deleted_annotation_is_reported_not_crashed(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(app, pilot, "01900000-0000-7000-8000-000000000000")
+        assert "not available" in screen_text(app)
+        await press(pilot, "a")  # refused: Annotation not found
+        assert "Annotation not found" in errors(app)
+
+
+async def test_browse_picks_an_image_file(app, demo_wb, principal, tmp_path: Path):
+    from workbench.tui.screens.forms import FilePicker
+
+    image = tmp_path / "shot.png"
+    image.write_bytes(PNG)
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "e")
+        dialog = app.screen
+        await press(pilot, "ctrl+o")
+        picker = app.screen
+        assert isinstance(picker, FilePicker)
+        picker.query_one("#path", Input).value = str(image)
+        picker.query_one("#path", Input).focus()
+        await pilot.pause()
+        await press(pilot, "enter")
+        assert app.screen is dialog
+        assert dialog.query_one("#field-before", Input).value == str(image)
+        assert "ready to attach" in str(dialog.query_one("#form-check").render())

@@ -1,0 +1,112 @@
+"""Bulk: select rows, choose one action, read the preview, apply, read the per-item outcome."""
+
+from __future__ import annotations
+
+from tests.tui.conftest import SIZE, press, screen_text, type_text, wait_for
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+from workbench.tui.screens.bulk import BulkDialog
+from workbench.tui.screens.inbox import InboxScreen
+
+
+def pick(dialog: BulkDialog, label_part: str) -> None:
+    options = dialog.query_one("#bulk-actions")
+    options.highlighted = next(i for i, (label, _) in enumerate(dialog.choices) if label_part in label)
+
+
+async def test_bulk_status_with_preview_and_per_item_result(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        # Two annotations and one test session: the test session must be refused, with why.
+        anns = [i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status != "triaged"][:2]
+        test = next(i for i in range(vlist.total) if vlist.row_at(i).source == "test")
+        for index in (*anns, test):
+            vlist.move_cursor(index)
+            await press(pilot, "space")
+        chosen = vlist.selected_rows
+        assert len(chosen) == 3
+        await press(pilot, "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        pick(dialog, "triaged")
+        await press(pilot, "enter")
+        assert dialog.stage == "preview"
+        text = screen_text(app)
+        assert "2 rows will change" in text and "1 row refused" in text
+        assert "Test sessions are handled on their own screen (3)" in text
+        # Nothing written yet.
+        assert all(annotations_service.get(demo_wb, principal, r.id).status != "triaged" for r in chosen if r.source == "annotation")
+        await press(pilot, "y")
+        await wait_for(pilot, lambda: dialog.stage == "results")
+        text = screen_text(app)
+        assert "2 rows changed" in text and "1 row refused" in text
+        assert all(annotations_service.get(demo_wb, principal, r.id).status == "triaged" for r in chosen if r.source == "annotation")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, InboxScreen)
+        assert not app.screen.list.selection
+
+
+async def test_bulk_resolve_asks_for_a_summary_and_resolves_comments_too(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        ann = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation")
+        comment = next(i for i in range(vlist.total) if vlist.row_at(i).source == "comment")
+        for index in (ann, comment):
+            vlist.move_cursor(index)
+            await press(pilot, "space")
+        rows = vlist.selected_rows
+        await press(pilot, "b")
+        dialog = app.screen
+        pick(dialog, "resolved")
+        await press(pilot, "enter")
+        assert dialog.stage == "summary"
+        await type_text(pilot, "Shipped in v3")
+        await press(pilot, "enter", "y")
+        await wait_for(pilot, lambda: dialog.stage == "results")
+        got = annotations_service.get(demo_wb, principal, rows[0].id)
+        assert (got.status, got.summary) == ("resolved", "Shipped in v3")
+        comments = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("comment",), status="resolved"), 0, 500)
+        assert rows[1].id in {c.id for c in comments}
+
+
+async def test_bulk_assign_and_back_out(app, demo_wb, principal):
+    members = inbox.facets(demo_wb, principal).members
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.apply_filter(inbox.InboxFilter(sources=("annotation",)))
+        await pilot.pause()
+        await press(pilot, "space", "space", "space", "b")
+        dialog = app.screen
+        pick(dialog, f"Assign to [b]{members[1][1]}")
+        await press(pilot, "enter")
+        assert dialog.stage == "preview"
+        await press(pilot, "escape")  # back to the choices, nothing applied
+        assert dialog.stage == "choose"
+        pick(dialog, "Unassign")
+        await press(pilot, "enter", "y")
+        await wait_for(pilot, lambda: dialog.stage == "results")
+        rows = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 3)
+        assert all(annotations_service.get(demo_wb, principal, r.id).assignee_id is None for r in rows)
+
+
+async def test_bulk_without_selection_uses_the_cursor_row(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "b")
+        assert isinstance(app.screen, BulkDialog)
+        assert len(app.screen.rows) == 1
+
+
+def test_preview_and_apply_report_each_refusal(demo_wb, principal):
+    rows = inbox.window(demo_wb, principal, inbox.InboxFilter(), 0, 400)
+    sample = [next(r for r in rows if r.source == s) for s in ("annotation", "comment", "test")]
+    action = inbox.BulkAction("set_status", status="ack")
+    preview = inbox.preview(action, sample)
+    assert [i.ok for i in preview] == [sample[0].status != "ack", False, False]
+    assert preview[1].message == "Feedback comments can only be resolved"
+    applied = inbox.apply(demo_wb, principal, action, sample)
+    assert [(i.ok, i.message) for i in applied] == [(i.ok, i.message) if not i.ok else (True, i.message) for i in preview]
+    dup = inbox.preview(inbox.BulkAction("set_status", status="duplicate"), sample[:1])
+    assert not dup[0].ok and "duplicate of" in dup[0].message

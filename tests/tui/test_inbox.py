@@ -1,0 +1,214 @@
+"""The inbox, driven through keys: navigation, search, filters, views, triage of the cursor row, selection."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from tests.tui.conftest import SIZE, errors, press, told, type_text, wait_for
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.inbox import InboxScreen
+from workbench.tui.widgets.virtual_list import VirtualList
+
+
+def inbox_list(app) -> VirtualList:  # noqa: ANN001
+    return app.screen.query_one("#inbox-list", VirtualList)
+
+
+def first_annotation_index(vlist: VirtualList) -> int:
+    for i in range(vlist.total):
+        if vlist.row_at(i).source == "annotation":
+            return i
+    raise AssertionError("no annotation in the inbox")
+
+
+async def test_inbox_lists_everything_awaiting_attention(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, InboxScreen)
+        vlist = inbox_list(app)
+        await wait_for(pilot, lambda: not app.screen.counting)  # the exact count comes from a worker
+        assert vlist.total == inbox.count(demo_wb, principal, inbox.InboxFilter())
+        sources = {vlist.row_at(i).source for i in range(vlist.total)}
+        assert sources == {"annotation", "comment", "test"}
+        assert all(vlist.row_at(i).status not in ("resolved", "won_t_fix", "duplicate") for i in range(vlist.total) if vlist.row_at(i).source == "annotation")
+        await press(pilot, "j", "j", "k")
+        assert vlist.cursor == 1
+        await press(pilot, "G")
+        assert vlist.cursor == vlist.total - 1
+        await press(pilot, "g")
+        assert vlist.cursor == 0
+        status = app.screen.query_one("#statusbar").render()
+        assert f"{vlist.total:,} shown" in str(status)
+
+
+async def test_enter_opens_the_annotation_and_escape_returns(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(first_annotation_index(vlist))
+        row = vlist.current
+        await press(pilot, "enter")
+        assert isinstance(app.screen, AnnotationScreen)
+        assert app.screen.annotation_id == row.id
+        await press(pilot, "escape")
+        assert isinstance(app.screen, InboxScreen)
+        assert inbox_list(app).current.id == row.id
+
+
+async def test_slash_searches_full_text_as_you_type(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "slash")
+        assert app.focused is app.screen.query_one("#search", Input)
+        await type_text(pilot, "coupon")
+        await wait_for(pilot, lambda: app.screen.filter.text == "coupon")
+        vlist = inbox_list(app)
+        expected = inbox.count(demo_wb, principal, inbox.InboxFilter(text="coupon"))
+        assert 0 < vlist.total == expected
+        assert all("coupon" in (vlist.row_at(i).text.lower()) or vlist.row_at(i).source == "annotation" for i in range(vlist.total))
+        await press(pilot, "enter")
+        assert app.focused is vlist
+        await press(pilot, "escape")  # clears the search
+        assert app.screen.filter.text == ""
+        await wait_for(pilot, lambda: not app.screen.counting)
+        assert vlist.total == inbox.count(demo_wb, principal, inbox.InboxFilter())
+
+
+async def test_filter_dialog_narrows_by_kind_and_assignee(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        assert isinstance(app.screen, FormDialog)
+        # Source, Status, then Kind: open it and pick the first kind ("bug").
+        await press(pilot, "tab", "tab", "enter", "down", "enter")
+        assert app.screen.query_one("#field-kind", Select).value == "bug"
+        await press(pilot, "tab", "tab", "enter", "down", "enter")  # assignee: "me"
+        assert app.screen.query_one("#field-assignee", Select).value == "me"
+        assert "matching rows" in str(app.screen.query_one("#form-check").render())
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, InboxScreen)
+        f = app.screen.filter
+        assert (f.kind, f.assignee) == ("bug", "me")
+        vlist = inbox_list(app)
+        assert vlist.total == inbox.count(demo_wb, principal, f)
+        for i in range(vlist.total):
+            row = vlist.row_at(i)
+            assert row.kind == "bug" and row.assignee_id == principal.user_id
+        assert "kind: bug" in str(app.screen.query_one("#filterbar").render())
+
+
+async def test_views_save_and_recall_a_named_filter(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.apply_filter(inbox.InboxFilter(kind="copy", auto_fix=False))
+        await pilot.pause()
+        await press(pilot, "v", "s")
+        await type_text(pilot, "Copy nits")
+        await press(pilot, "enter")
+        assert inbox.list_views(demo_wb, principal) == {"Copy nits": inbox.InboxFilter(kind="copy", auto_fix=False)}
+        assert screen.view_name == "Copy nits"
+        # Another view, then recall the saved one from the list (built-ins first, then saved).
+        screen.apply_filter(inbox.InboxFilter(), "Awaiting attention")
+        await press(pilot, "v", "end", "enter")
+        assert screen.filter == inbox.InboxFilter(kind="copy", auto_fix=False)
+        assert screen.view_name == "Copy nits"
+        # Delete it again.
+        await press(pilot, "v", "end", "delete")
+        assert inbox.list_views(demo_wb, principal) == {}
+        await press(pilot, "escape")
+
+
+async def test_status_keys_act_on_the_cursor_row(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(first_annotation_index(vlist))
+        ann_id = vlist.current.id
+        for key, status in (("a", "ack"), ("t", "triaged"), ("i", "in_progress"), ("n", "new")):
+            await press(pilot, key)
+            assert annotations_service.get(demo_wb, principal, ann_id).status == status
+        # Resolve asks for a summary; the row then leaves the awaiting list.
+        await press(pilot, "r")
+        assert isinstance(app.screen, FormDialog)
+        await type_text(pilot, "Fixed in v2.4")
+        await press(pilot, "enter")
+        ann = annotations_service.get(demo_wb, principal, ann_id)
+        assert (ann.status, ann.summary) == ("resolved", "Fixed in v2.4")
+        assert isinstance(app.screen, InboxScreen)
+        assert all(inbox_list(app).row_at(i).id != ann_id for i in range(inbox_list(app).total))
+
+
+async def test_status_key_on_a_test_session_row_says_why_not(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "test")
+        vlist.move_cursor(index)
+        await press(pilot, "t")
+        assert any("applies to annotations" in m for m in told(app))
+
+
+async def test_resolve_key_on_a_comment_resolves_it(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "comment")
+        vlist.move_cursor(index)
+        comment = vlist.current
+        await press(pilot, "r")
+        assert "Comment resolved" in told(app)
+        everything = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("comment",), status="all"), 0, 1000)
+        assert next(r for r in everything if r.id == comment.id).status == "resolved"
+
+
+async def test_assign_from_the_inbox(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(first_annotation_index(vlist))
+        ann_id = vlist.current.id
+        await press(pilot, "o")
+        members = inbox.facets(demo_wb, principal).members
+        # Options: unassigned, then the members in name order; pick the last one.
+        await press(pilot, "end", "enter")
+        assert annotations_service.get(demo_wb, principal, ann_id).assignee_id == members[-1][0]
+
+
+async def test_space_selects_and_ctrl_a_selects_all(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        await press(pilot, "space", "space")
+        assert len(vlist.selection) == 2 and vlist.cursor == 2
+        await press(pilot, "k", "space")
+        assert len(vlist.selection) == 1
+        await press(pilot, "escape")
+        assert not vlist.selection
+        await press(pilot, "ctrl+a")
+        assert len(vlist.selection) == vlist.total
+        assert f"{vlist.total:,} selected" in str(app.screen.query_one("#statusbar").render())
+
+
+async def test_refused_summary_keeps_the_typed_text(app, demo_wb, principal):
+    """A summary over the 2,000-character limit is refused inline; the dialog keeps the text."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(first_annotation_index(vlist))
+        ann_id = vlist.current.id
+        await press(pilot, "w")
+        dialog = app.screen
+        long = "x" * 2001
+        dialog.query_one("#field-text", Input).value = long
+        await press(pilot, "enter")
+        assert app.screen is dialog
+        assert "2000" in str(dialog.query_one("#form-error").render())
+        assert dialog.query_one("#field-text", Input).value == long
+        assert annotations_service.get(demo_wb, principal, ann_id).status != "won_t_fix"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, InboxScreen)
+        assert not errors(app)

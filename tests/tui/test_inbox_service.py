@@ -1,0 +1,116 @@
+"""The unified inbox below the UI: window/count agree with the rules, every filter, search, views."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import inbox as inbox_repo
+from workbench.domain.annotations import OPEN_STATUSES
+from workbench.domain.errors import Invalid, NotFound
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+
+
+def everything(wb, principal, f: inbox.InboxFilter) -> list[inbox.InboxRow]:  # noqa: ANN001
+    return inbox.window(wb, principal, f, 0, 100_000)
+
+
+def test_awaiting_is_open_annotations_open_comments_of_active_rounds_and_tests_to_handle(demo_wb, principal):
+    rows = everything(demo_wb, principal, inbox.InboxFilter())
+    assert len(rows) == inbox.count(demo_wb, principal, inbox.InboxFilter())
+    by_source: dict[str, set[str]] = {}
+    for row in rows:
+        by_source.setdefault(row.source, set()).add(row.status)
+    assert by_source["annotation"] <= {s.value for s in OPEN_STATUSES}
+    assert by_source["comment"] == {"open"}
+    assert by_source["test"] <= {"completed", "analyzed"}
+    assert all(r.extra["session_status"] not in ("done", "canceled", "interrupted") for r in rows if r.source == "comment")
+    # Newest first, across sources.
+    keys = [(r.created_at, r.id) for r in rows]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_windows_page_through_the_same_order(demo_wb, principal):
+    f = inbox.InboxFilter(status=inbox.ALL)
+    whole = [r.key for r in everything(demo_wb, principal, f)]
+    paged = []
+    for offset in range(0, len(whole), 37):
+        paged += [r.key for r in inbox.window(demo_wb, principal, f, offset, 37)]
+    assert paged == whole and len(set(whole)) == len(whole)
+    # position() finds each row where the window put it.
+    for index in (0, 5, len(whole) // 2, len(whole) - 1):
+        row = inbox.window(demo_wb, principal, f, index, 1)[0]
+        assert inbox.position(demo_wb, principal, f, row) == index
+
+
+@pytest.mark.parametrize(
+    ("f", "base", "check"),
+    [
+        (inbox.InboxFilter(kind="bug"), inbox.InboxFilter(), lambda r: r.source == "annotation" and r.kind == "bug"),
+        (inbox.InboxFilter(status="new"), inbox.InboxFilter(status=inbox.ALL), lambda r: r.status == "new"),
+        (inbox.InboxFilter(status="resolved"), inbox.InboxFilter(status=inbox.ALL), lambda r: r.status == "resolved"),
+        (inbox.InboxFilter(sources=("comment",), status=inbox.ALL), inbox.InboxFilter(status=inbox.ALL), lambda r: r.source == "comment"),
+        (inbox.InboxFilter(auto_fix=True, status=inbox.ALL), inbox.InboxFilter(status=inbox.ALL), lambda r: r.auto_fix),
+        (inbox.InboxFilter(assignee="none"), inbox.InboxFilter(), lambda r: r.source == "annotation" and r.assignee_id is None),
+    ],
+)
+def test_each_filter_selects_exactly_its_rows(demo_wb, principal, f, base, check):
+    rows = everything(demo_wb, principal, f)
+    expected = [r.key for r in everything(demo_wb, principal, base) if check(r)]
+    assert rows and [r.key for r in rows] == expected
+    assert inbox.count(demo_wb, principal, f) == len(expected)
+
+
+def test_assignee_me_and_place(demo_wb, principal):
+    mine = everything(demo_wb, principal, inbox.InboxFilter(assignee="me", status=inbox.ALL))
+    assert mine and all(r.assignee_id == principal.user_id for r in mine)
+    facets = inbox.facets(demo_wb, principal)
+    site_id = next(pid for pid, _, src in facets.places if src == "annotation")
+    on_site = everything(demo_wb, principal, inbox.InboxFilter(place=site_id, status=inbox.ALL))
+    assert on_site and all(r.place_id == site_id for r in on_site)
+    study_id = next(pid for pid, _, src in facets.places if src == "test")
+    in_study = everything(demo_wb, principal, inbox.InboxFilter(place=study_id, status=inbox.ALL))
+    assert in_study and all(r.source == "test" and r.parent_id == study_id for r in in_study)
+
+
+def test_full_text_search_covers_bodies_summaries_and_replies(demo_wb, principal):
+    rows = everything(demo_wb, principal, inbox.InboxFilter(text="coupon", status=inbox.ALL))
+    assert rows
+    annotation_ids = set(annotations_service.search(demo_wb, principal, "coupon", limit=10_000))
+    assert {r.id for r in rows if r.source == "annotation"} == annotation_ids
+    # A word only in a reply finds its annotation.
+    ann = everything(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)))[0]
+    from workbench.domain.annotations import ReplyCreate
+
+    annotations_service.reply(demo_wb, principal, ann.id, ReplyCreate(body="zebracrossing reproduced"))
+    found = everything(demo_wb, principal, inbox.InboxFilter(text="zebracross"))
+    assert [r.id for r in found] == [ann.id]
+    # Punctuation only: nothing, and no FTS syntax error.
+    assert inbox.count(demo_wb, principal, inbox.InboxFilter(text='"*(')) == 0
+
+
+def test_other_workspaces_never_show(demo_wb, principal):
+    from tests.helpers import other_workspace
+
+    other = other_workspace(demo_wb)
+    ids = {r.id for r in everything(demo_wb, principal, inbox.InboxFilter(status=inbox.ALL))}
+    assert other["annotation_id"] not in ids
+
+
+def test_views_are_saved_per_workspace(demo_wb, principal):
+    f = inbox.InboxFilter(sources=("annotation",), kind="copy", text="typo")
+    inbox.save_view(demo_wb, principal, "  Typos  ", f)
+    assert inbox.list_views(demo_wb, principal) == {"Typos": f}
+    assert inbox.InboxFilter.from_dict(f.to_dict()) == f
+    with pytest.raises(Invalid):
+        inbox.save_view(demo_wb, principal, "   ", f)
+    inbox.delete_view(demo_wb, principal, "Typos")
+    with pytest.raises(NotFound):
+        inbox.delete_view(demo_wb, principal, "Typos")
+
+
+def test_the_covering_index_is_created_once(demo_wb):
+    inbox.prepare(demo_wb)
+    names = {r[0] for r in demo_wb.store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "inbox_annotations" in names
+    inbox_repo.ensure_indexes(demo_wb.store.db)  # idempotent

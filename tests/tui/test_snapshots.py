@@ -1,0 +1,91 @@
+"""Snapshots of the main screens at 120x36, fixed clock, seeded ids, no cursor blink.
+
+Update them after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
+and look at the report (``snapshot_report.html``) before committing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tui.conftest import SIZE, make_app
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+from workbench.tui.screens.annotation import AnnotationScreen
+
+
+@pytest.fixture(autouse=True)
+def stable_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_KEYS", "/home/you/.config/workbench/keys.toml")
+    monkeypatch.delenv("WORKBENCH_PUBLIC_URL", raising=False)
+
+
+def app_for(demo_wb):  # noqa: ANN001, ANN201
+    return make_app(demo_wb, cursor_blink=False)
+
+
+async def settle(pilot) -> None:  # noqa: ANN001
+    """Let the count workers finish so the status bar is complete."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+class TestInbox:
+    def test_inbox(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["j", "j", "j"], terminal_size=SIZE, run_before=settle)
+
+    def test_search(self, snap_compare, demo_wb):
+        async def run_before(pilot) -> None:  # noqa: ANN001
+            await settle(pilot)
+            await pilot.press("slash", *"checkout")
+            await pilot.pause(0.3)
+            await settle(pilot)
+
+        assert snap_compare(app_for(demo_wb), terminal_size=SIZE, run_before=run_before)
+
+    def test_filter_dialog(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["f"], terminal_size=SIZE, run_before=settle)
+
+    def test_views_dialog(self, snap_compare, demo_wb, principal):
+        inbox.save_view(demo_wb, principal, "Copy nits", inbox.InboxFilter(kind="copy"))
+        assert snap_compare(app_for(demo_wb), press=["v"], terminal_size=SIZE, run_before=settle)
+
+    def test_bulk_preview(self, snap_compare, demo_wb):
+        # Rows 0-2 (two annotations and a test session), then "set status → triaged".
+        assert snap_compare(
+            app_for(demo_wb), press=["space", "space", "space", "b", "down", "down", "enter"], terminal_size=SIZE, run_before=settle
+        )
+
+
+class TestAnnotation:
+    def test_detail(self, snap_compare, demo_wb, principal):
+        rows = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="resolved"), 0, 400)
+        target = next(
+            r.id for r in rows
+            if annotations_service.detail(demo_wb, principal, r.id)["resolutions"] and annotations_service.get(demo_wb, principal, r.id).computed_styles
+        )
+
+        async def run_before(pilot) -> None:  # noqa: ANN001
+            await settle(pilot)
+            await pilot.app.push_screen(AnnotationScreen(target))
+            await pilot.pause()
+
+        assert snap_compare(app_for(demo_wb), terminal_size=SIZE, run_before=run_before)
+
+    def test_resolution_dialog(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["enter", "e"], terminal_size=SIZE, run_before=settle)
+
+
+class TestOtherScreens:
+    def test_feedback_sessions(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["2", "j"], terminal_size=SIZE, run_before=settle)
+
+    def test_test_sessions(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["3", "j", "j"], terminal_size=SIZE, run_before=settle)
+
+    def test_personas(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["4", "j", "j"], terminal_size=SIZE, run_before=settle)
+
+    def test_help(self, snap_compare, demo_wb):
+        assert snap_compare(app_for(demo_wb), press=["question_mark"], terminal_size=SIZE, run_before=settle)

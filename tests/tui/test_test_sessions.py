@@ -1,0 +1,164 @@
+"""Test sessions: studies, sessions by status, complete, analyze (result appears when ready), confirm, notes, feedback."""
+
+from __future__ import annotations
+
+from textual.widgets import Select, Switch, TextArea
+
+from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
+from workbench.services import inbox
+from workbench.services import test_sessions as ts_service
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.studies import StudiesScreen
+
+
+async def open_tests(app, pilot) -> StudiesScreen:  # noqa: ANN001
+    await press(pilot, "3")
+    assert isinstance(app.screen, StudiesScreen)
+    return app.screen
+
+
+def select_status(screen: StudiesScreen, status: str) -> None:
+    for i in range(screen.sessions.total):
+        if screen.sessions.row_at(i).status == status:
+            screen.sessions.move_cursor(i)
+            return
+    raise AssertionError(f"no {status} session")
+
+
+async def test_studies_and_their_sessions(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        studies = ts_service.list_studies(demo_wb, principal)
+        assert screen.studies.total == len(studies) == 3
+        study = screen.studies.current[0]
+        _, total = ts_service.list_for_study(demo_wb, principal, study.id)
+        assert screen.sessions.total == total == 7
+        await press(pilot, "f")
+        dialog = app.screen
+        dialog.query_one("#choices").highlighted = next(i for i, (_, v) in enumerate(dialog.options) if v == "handle")
+        await press(pilot, "enter")
+        assert {screen.sessions.row_at(i).status for i in range(screen.sessions.total)} == {"completed", "analyzed"}
+        # Another study: tab to the studies, move down.
+        await press(pilot, "tab", "j")
+        assert screen.sessions.source.study.id != study.id
+
+
+async def test_complete_then_analyze_then_confirm(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "active")
+        session_id = screen.sessions.current.id
+        # Confirming an active session is refused with the domain's reason.
+        await press(pilot, "C")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        await press(pilot, "ctrl+s")
+        assert app.screen is dialog
+        assert "Session must be in analyzed status to confirm; it is active" in str(dialog.query_one("#form-error").render())
+        await press(pilot, "escape")
+        # Complete, analyze: the analysis runs in a worker and appears when ready.
+        await press(pilot, "c")
+        assert ts_service.get(demo_wb, principal, session_id).status == "completed"
+        await press(pilot, "z")
+        await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, session_id).status == "analyzed")
+        await wait_for(pilot, lambda: "Analysis ready" in [m for _, m in app.notices])
+        await pilot.pause()
+        assert screen.sessions.current.id == session_id
+        analysis = ts_service.get(demo_wb, principal, session_id).analysis
+        assert analysis["summary"][:40] in screen_text(app)
+        # Confirm with a rating of 4 and a comment.
+        await press(pilot, "C")
+        dialog = app.screen
+        await press(pilot, "enter", "down", "enter")  # rating select: 5 → 4
+        assert dialog.query_one("#field-rating", Select).value == 4
+        dialog.query_one("#field-comment", TextArea).text = "Clear notes."
+        await press(pilot, "ctrl+s")
+        got = ts_service.get(demo_wb, principal, session_id)
+        assert (got.status, got.rating, got.confirm_comment, got.payout_queued) == ("confirmed", 4, "Clear notes.", True)
+
+
+async def test_analyze_refused_when_not_completed(app):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "analyzed")
+        await press(pilot, "z")
+        assert "Session must be in completed status to analyze; it is analyzed" in errors(app)
+
+
+async def test_notes_add_and_edit_and_refused_after_confirm(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "paused")
+        session_id = screen.sessions.current.id
+        before = ts_service.list_notes(demo_wb, principal, session_id)
+        await press(pilot, "N")
+        await type_text(pilot, "Asked where the basket went")
+        await press(pilot, "ctrl+s")
+        notes = ts_service.list_notes(demo_wb, principal, session_id)
+        assert len(notes) == len(before) + 1 and notes[-1].content == "Asked where the basket went"
+        assert "Asked where the basket went" in screen_text(app)
+        # Edit: pick the new note (the last one) when there are several.
+        await press(pilot, "e")
+        if len(notes) > 1:
+            await press(pilot, "end", "enter")
+        dialog = app.screen
+        area = dialog.query_one("#field-text", TextArea)
+        assert area.text == "Asked where the basket went"
+        area.text = "Asked twice where the basket went"
+        await press(pilot, "ctrl+s")
+        notes = ts_service.list_notes(demo_wb, principal, session_id)
+        assert notes[-1].content == "Asked twice where the basket went" and len(notes) == len(before) + 1
+        # A confirmed session's notes are frozen.
+        select_status(screen, "confirmed")
+        await press(pilot, "N")
+        await type_text(pilot, "late note")
+        await press(pilot, "ctrl+s")
+        assert "Notes cannot be changed after the session is confirmed" in str(app.screen.query_one("#form-error").render())
+        await press(pilot, "escape")
+
+
+async def test_tester_feedback_once(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "active")
+        session_id = screen.sessions.current.id
+        await press(pilot, "b", "ctrl+s")
+        assert "Feedback can only be submitted after the session is completed" in str(app.screen.query_one("#form-error").render())
+        await press(pilot, "escape", "c", "b")
+        dialog = app.screen
+        dialog.query_one("#field-technical", Switch).value = True
+        dialog.query_one("#field-comment", TextArea).text = "The back button broke."
+        await press(pilot, "ctrl+s")
+        fb = inbox.test_session_feedback(demo_wb, principal, session_id)
+        assert (fb.clarity, fb.difficulty, fb.technical_issues, fb.comment) == (4, 2, True, "The back button broke.")
+        assert "technical issues: yes" in screen_text(app)
+        await press(pilot, "b", "ctrl+s")
+        assert "Feedback was already submitted for this session" in str(app.screen.query_one("#form-error").render())
+        await press(pilot, "escape")
+        assert isinstance(app.screen, StudiesScreen)
+
+
+async def test_a_session_left_analyzing_can_be_resumed(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "analyzing")
+        session_id = screen.sessions.current.id
+        await pilot.pause()
+        assert "Analysis running" in screen_text(app)
+        await press(pilot, "z")
+        await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, session_id).status == "analyzed")
+
+
+async def test_inbox_test_row_opens_on_this_screen(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "test")
+        vlist.move_cursor(index)
+        row = vlist.current
+        await press(pilot, "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, StudiesScreen)
+        assert screen.sessions.current.id == row.id
+        assert app.focused is screen.sessions

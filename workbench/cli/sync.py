@@ -1,0 +1,346 @@
+"""``workbench remote …`` and ``workbench sync …``: where to sync, and syncing with progress.
+
+Secrets are asked for with hidden prompts (or taken from WORKBENCH_TOKEN,
+WORKBENCH_STORE_KEY and WORKBENCH_JWT, so scripts never put one on a command line) and kept
+in the system keyring. ``workbench sync`` shows rich progress bars and a summary; exit code
+1 when the run stopped early (unreachable, credentials rejected).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.domain.clock import iso_ms
+from workbench.domain.errors import DomainError
+from workbench.services import remotes
+from workbench.services import sync as sync_svc
+from workbench.services.context import Workbench
+
+remote_app = typer.Typer(help="Remotes this store syncs with (secrets live in the system keyring).", no_args_is_help=True)
+sync_app = typer.Typer(
+    help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.",
+    invoke_without_command=True,
+)
+err = Console(stderr=True)
+out = Console()
+
+RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name [default: the only one]")]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(remote_app, name="remote")
+    app.add_typer(sync_app, name="sync")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open(data_dir: Any) -> Workbench:
+    return open_workbench(data_dir)
+
+
+def _ask_secrets(name: str, prompt: bool, only: str | None = None) -> dict[str, str | None]:
+    """Each secret from its environment variable, else a hidden prompt (when interactive)."""
+    import os
+
+    values: dict[str, str | None] = {}
+    interactive = prompt and sys.stdin.isatty()
+    for kind, (var, label) in remotes.SECRETS.items():
+        if only is not None and kind != only:
+            continue
+        value = os.environ.get(var, "").strip() or None
+        if value is None and interactive:
+            value = typer.prompt(f"{label} for {name} (Enter to skip)", default="", show_default=False, hide_input=True).strip() or None
+        values[kind] = value
+    return values
+
+
+def _report_saved(name: str, saved: remotes.SavedSecrets, given: dict[str, str | None]) -> None:
+    labels = {k: v[1] for k, v in remotes.SECRETS.items()}
+    if saved.stored:
+        err.print(f"Saved to the system keyring: {', '.join(labels[k] for k in saved.stored)}.")
+    if saved.keyring_error and any(given.values()):
+        err.print(
+            f"[yellow]warning:[/] {saved.keyring_error}: the secrets were [bold]not[/] saved. "
+            "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead."
+        )
+    elif saved.keyring_error:
+        err.print(f"note: {saved.keyring_error}; set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) when you sync.")
+    if not any(given.values()):
+        err.print(f"No secrets given; add them later with `workbench remote login {name}` or the environment variables.")
+
+
+# -- remote -------------------------------------------------------------------------------------
+
+
+@remote_app.command("add")
+def remote_add(
+    name: Annotated[str, typer.Argument(help="A short name, like origin", show_default=False)],
+    url: Annotated[str, typer.Argument(help="Base URL, like http://localhost:11001", show_default=False)],
+    data_dir: DataDir = None,
+    prompt: Annotated[bool, typer.Option("--prompt/--no-prompt", help="Ask for secrets not in the environment")] = True,
+    study: Annotated[list[str] | None, typer.Option("--study", help="A study (jobId) to sync when the remote cannot list them (repeatable)")] = None,
+) -> None:
+    """Add a remote; its secrets come from the environment or hidden prompts and go to the keyring."""
+    wb = _open(data_dir)
+    given = _ask_secrets(name, prompt)
+    try:
+        saved = remotes.add(wb, name, url, given, studies=study)
+    except DomainError as exc:
+        _fail(exc.message)
+        return
+    err.print(f"Remote [bold]{name}[/] → {url.rstrip('/')}")
+    _report_saved(name, saved, given)
+
+
+@remote_app.command("login")
+def remote_login(
+    name: Annotated[str, typer.Argument(help="Remote name", show_default=False)],
+    data_dir: DataDir = None,
+    only: Annotated[str | None, typer.Option("--only", help="Only this secret: token, store_key or jwt")] = None,
+) -> None:
+    """Enter new credentials for a remote (after a 401, a rotation or a revocation)."""
+    wb = _open(data_dir)
+    if only is not None and only not in remotes.SECRETS:
+        _fail("--only takes token, store_key or jwt", 2)
+    given = _ask_secrets(name, True, only)
+    try:
+        saved = remotes.save_secrets(wb, name, given)
+    except DomainError as exc:
+        _fail(exc.message)
+        return
+    _report_saved(name, saved, given)
+
+
+@remote_app.command("list")
+def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Remotes, where their secrets come from, and when they last synced."""
+    wb = _open(data_dir)
+    rows = remotes.list_remotes(wb)
+    if as_json:
+        typer.echo(json.dumps({"items": [r.to_public() for r in rows]}, indent=2))
+        return
+    if not rows:
+        err.print("No remotes; add one with `workbench remote add NAME URL`.")
+        return
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("NAME", "URL", "TOKEN", "STORE KEY", "JWT", "LAST SYNC", "LAST ERROR"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r.name, r.url, r.credentials.get("token", ""), r.credentials.get("store_key", ""), r.credentials.get("jwt", ""),
+            (iso_ms(r.last_sync_at) or "never")[:19].replace("T", " "), r.last_error or "",
+        )
+    out.print(t)
+
+
+@remote_app.command("remove")
+def remote_remove(
+    name: Annotated[str, typer.Argument(help="Remote name", show_default=False)],
+    data_dir: DataDir = None,
+    force: Annotated[bool, typer.Option("--force", help="Also drop changes not synced yet")] = False,
+) -> None:
+    """Forget a remote and its secrets; the replicated data stays in the store as local data."""
+    wb = _open(data_dir)
+    try:
+        remotes.remove(wb, name, force=force)
+    except DomainError as exc:
+        _fail(exc.message)
+    err.print(f"Removed remote {name}.")
+
+
+# -- sync ---------------------------------------------------------------------------------------
+
+
+class _Bars:
+    """Rich progress: one bar per phase (push, each site's annotations and threads)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        task = self.tasks.get(phase)
+        if task is None:
+            task = self.tasks[phase] = self.progress.add_task(phase, total=total)
+        self.progress.update(task, completed=done, total=total)
+
+
+def _summary(report: sync_svc.Report) -> str:
+    return (
+        f"sent {report.sent} · received {report.received} · conflicts {report.conflicts} · refused {report.refused} · "
+        f"pending {report.pending} · {report.requests} requests"
+    )
+
+
+@sync_app.callback()
+def sync_main(
+    ctx: typer.Context,
+    remote: RemoteOpt = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+) -> None:
+    """Push local changes in order, then pull the remote's (incremental, resumable)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    wb = _open(data_dir)
+    report = _run(wb, remote, as_json=as_json, quiet=quiet)
+    if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
+        name = remotes.resolve(wb, remote).name
+        err.print(f"[red]{report.stopped}[/]")
+        err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
+        given = _ask_secrets(name, True, report.auth_failed)
+        if any(given.values()):
+            saved = remotes.save_secrets(wb, name, given)
+            _report_saved(name, saved, given)
+            creds = remotes.load_secrets(wb, name)[0]
+            creds.update({k: v for k, v in given.items() if v})
+            report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds)
+    _finish(wb, remote, report, as_json)
+
+
+def _run(wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, credentials: dict[str, str | None] | None = None) -> sync_svc.Report:
+    try:
+        if as_json or quiet or not err.is_terminal:
+            return sync_svc.run_sync(wb, remote, credentials=credentials)
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=False) as progress:
+            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials)
+    except DomainError as exc:
+        _fail(exc.message)
+        raise  # unreachable
+
+
+def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps({
+            "sent": report.sent, "received": report.received, "conflicts": report.conflicts, "refused": report.refused,
+            "pending": report.pending, "requests": report.requests, "stopped": report.stopped, "auth_failed": report.auth_failed,
+            "notes": report.notes,
+            "status": sync_svc.status(wb, remote).to_public(),
+        }, indent=2))
+    else:
+        st = sync_svc.status(wb, remote)
+        colour = "green" if report.ok else "red"
+        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {st.remote}: {_summary(report)}")
+        for note in report.notes:
+            err.print(f"note: {note}")
+        if report.stopped:
+            err.print(f"[red]{report.stopped}[/]")
+            if report.auth_failed:
+                err.print(f"Run `workbench remote login {st.remote} --only {report.auth_failed}` or set {remotes.SECRETS[report.auth_failed][0]}.")
+        if st.conflicts:
+            err.print(f"{st.conflicts} conflict(s) to settle: `workbench sync conflicts`")
+        if st.refused:
+            err.print(f"{st.refused} change(s) refused by the server: `workbench sync refused`")
+    if report.stopped:
+        raise typer.Exit(1)
+
+
+@sync_app.command("status")
+def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Remote, last sync time, pending changes, conflicts and refusals."""
+    wb = _open(data_dir)
+    st = sync_svc.status(wb, remote)
+    if as_json:
+        typer.echo(json.dumps(st.to_public(), indent=2))
+        return
+    if st.remote is None:
+        out.print("No remote; add one with `workbench remote add NAME URL`.")
+        return
+    out.print(f"remote      {st.remote} ({st.url})")
+    out.print(f"last sync   {(iso_ms(st.last_sync_at) or 'never')[:19].replace('T', ' ')}")
+    out.print(f"pending     {st.pending}")
+    out.print(f"conflicts   {st.conflicts}")
+    out.print(f"refused     {st.refused}")
+    if st.last_error:
+        out.print(f"last error  {st.last_error}")
+
+
+def _value(v: Any) -> str:
+    return "∅" if v is None else str(v)
+
+
+@sync_app.command("conflicts")
+def sync_conflicts(
+    remote: RemoteOpt = None,
+    data_dir: DataDir = None,
+    keep_mine: Annotated[list[int] | None, typer.Option("--keep-mine", help="Keep the local value (repeatable)")] = None,
+    take_theirs: Annotated[list[int] | None, typer.Option("--take-theirs", help="Take the server's value (repeatable)")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List conflicts (both values side by side), or settle them."""
+    wb = _open(data_dir)
+    try:
+        for cid in keep_mine or []:
+            sync_svc.keep_mine(wb, cid)
+            err.print(f"conflict {cid}: keeping mine (sent on the next sync)")
+        for cid in take_theirs or []:
+            sync_svc.take_theirs(wb, cid)
+            err.print(f"conflict {cid}: took theirs")
+    except DomainError as exc:
+        _fail(exc.message)
+    if keep_mine or take_theirs:
+        return
+    rows = sync_svc.conflicts(wb, remote)
+    if as_json:
+        typer.echo(json.dumps({"items": [c.to_public() for c in rows]}, indent=2))
+        return
+    if not rows:
+        out.print("No conflicts.")
+        return
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("ID", "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
+        t.add_column(col)
+    for c in rows:
+        t.add_row(str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, _value(c.mine), _value(c.theirs), _value(c.base))
+    out.print(t)
+    err.print("Settle with --keep-mine ID or --take-theirs ID.")
+
+
+@sync_app.command("refused")
+def sync_refused(
+    remote: RemoteOpt = None,
+    data_dir: DataDir = None,
+    retry: Annotated[list[int] | None, typer.Option("--retry", help="Send it again on the next sync (repeatable)")] = None,
+    discard: Annotated[list[int] | None, typer.Option("--discard", help="Drop it and undo it locally (repeatable)")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List changes the server refused (with its reason), or retry / discard them."""
+    wb = _open(data_dir)
+    try:
+        for seq in retry or []:
+            sync_svc.retry(wb, seq)
+            err.print(f"change {seq}: will be sent again on the next sync")
+        for seq in discard or []:
+            sync_svc.discard(wb, seq)
+            err.print(f"change {seq}: discarded")
+    except DomainError as exc:
+        _fail(exc.message)
+    if retry or discard:
+        return
+    rows = sync_svc.refusals(wb, remote)
+    if as_json:
+        typer.echo(json.dumps({"items": [r.to_public() for r in rows]}, indent=2))
+        return
+    if not rows:
+        out.print("Nothing refused.")
+        return
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("ID", "CHANGE", "STATUS", "SERVER SAID"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r.seq), r.summary, _value(r.status), r.reason or "")
+    out.print(t)
+    err.print("Retry with --retry ID, or drop with --discard ID.")
