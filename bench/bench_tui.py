@@ -120,7 +120,6 @@ def build_store(data_dir: Path, n: int) -> None:
     with wb.store.write() as db:
         add_annotations(db, anns)
     print(f"  inserted {len(anns):,} annotations in {time.perf_counter() - started:.1f} s (one transaction)", flush=True)
-    inbox.prepare(wb)  # the inbox's covering index, once, as the first start would
     wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     wb.store.close()
 

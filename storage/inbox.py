@@ -11,10 +11,7 @@ of the current filter, so every query here must stay fast at 100,000 annotations
 - Full-text search drives from the FTS match set (``CROSS JOIN`` keeps SQLite from scanning
   the whole workspace and probing the match list per row).
 
-``ensure_indexes`` creates the covering index the annotation part needs. It is idempotent
-(``IF NOT EXISTS``) and cheap after the first run (about 0.3 s once for 100k rows); it lives
-here, beside the only queries that need it, rather than as a migration, so the inbox owns its
-access path. Moving it into ``schema.py`` as a migration later changes nothing here.
+The covering index the annotation part walks is created by migration ``m011_inbox_index``.
 """
 
 from __future__ import annotations
@@ -28,17 +25,6 @@ from storage import accounts as accounts_repo
 from storage.rows import json_dump, json_load
 
 SOURCES = ("annotation", "comment", "test")
-
-INDEXES = (
-    "CREATE INDEX IF NOT EXISTS inbox_annotations ON annotations"
-    "(workspace_id, created_at DESC, id DESC, status, kind, site_id, auto_fix, assignee_id)",
-)
-
-
-def ensure_indexes(db: Database) -> None:
-    for sql in INDEXES:
-        db.execute(sql)
-
 
 def has_sessions(db: Database) -> bool:
     """Whether the store has the sessions tables (schema m002 and later)."""

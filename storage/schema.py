@@ -416,6 +416,15 @@ def m010_sync(db: Database) -> None:
         """
     )
 
+@migrations()
+def m011_inbox_index(db: Database) -> None:
+    # The unified inbox walks this covering index for its ordered window (storage/inbox.py),
+    # so LIMIT/OFFSET at 100k annotations reads index pages instead of sorting the table.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS inbox_annotations ON annotations"
+        "(workspace_id, created_at DESC, id DESC, status, kind, site_id, auto_fix, assignee_id)"
+    )
+
 
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race."""

@@ -123,22 +123,6 @@ class Facets:
         return ""
 
 
-_prepared: set[str] = set()
-
-
-def prepare(wb: Workbench) -> None:
-    """Create the inbox's index once per store (idempotent; about 0.3 s once at 100k rows)."""
-    key = str(wb.store.path)
-    if key in _prepared:
-        return
-    db = wb.store.db
-    have = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'inbox_annotations'").fetchone()
-    if have is None:
-        with wb.store.write() as db:
-            repo.ensure_indexes(db)
-    _prepared.add(key)
-
-
 def fts_expression(text: str) -> tuple[str | None, tuple[str, ...]]:
     """User text → (FTS5 prefix query, plain terms). Quoting every word keeps FTS syntax out."""
     terms = tuple(re.findall(r"\w+", text))
@@ -188,14 +172,12 @@ def _row(r: repo.Row) -> InboxRow:
 
 
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
-    prepare(wb)
     with wb.store.read() as db:
         return repo.count(db, _query(principal, f))
 
 
 def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, limit: int) -> list[InboxRow]:
     """Rows ``[offset, offset + limit)`` of the filter, newest first."""
-    prepare(wb)
     with wb.store.read() as db:
         return [_row(r) for r in repo.window(db, _query(principal, f), offset, limit)]
 
