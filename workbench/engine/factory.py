@@ -13,8 +13,11 @@ import os
 from collections.abc import Mapping
 
 from workbench.engine.base import ReviewerEngine
-from workbench.engine.http import DEFAULT_TIMEOUT, OpenAICompatibleEngine
 from workbench.engine.offline import OfflineEngine
+
+# workbench.engine.http (and httpx, ~80 ms of imports) loads only when an HTTP engine is
+# configured, so the TUI's cold start does not pay for it.
+DEFAULT_TIMEOUT = 30.0
 
 log = logging.getLogger("workbench.engine")
 
@@ -39,4 +42,6 @@ def engine_from_env(env: Mapping[str, str] | None = None) -> ReviewerEngine:
     except ValueError:
         log.warning("WORKBENCH_ENGINE_TIMEOUT must be a positive number of seconds; using %s", DEFAULT_TIMEOUT)
         timeout = DEFAULT_TIMEOUT
+    from workbench.engine.http import OpenAICompatibleEngine
+
     return OpenAICompatibleEngine(url, model, api_key=env.get("WORKBENCH_ENGINE_API_KEY") or None, timeout=timeout)

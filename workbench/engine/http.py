@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from workbench.engine.factory import DEFAULT_TIMEOUT
 from workbench.engine.base import (
     AnalysisResult,
     AnnotationBrief,
@@ -26,7 +27,6 @@ from workbench.engine.base import (
 )
 from workbench.engine.offline import OfflineEngine
 
-DEFAULT_TIMEOUT = 30.0
 MAX_TEXT = 8_000  # a review longer than this is a runaway generation, not a review
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)  # reasoning models' scratchpad
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")

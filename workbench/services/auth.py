@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import jwt
 
 from storage import accounts as accounts_repo
 from storage import sites as sites_repo
@@ -25,6 +24,7 @@ _JWT_ALG = "HS256"
 
 def issue_session(wb: Workbench, user_id: str, ttl: timedelta = SESSION_TTL) -> str:
     """A session bearer for a user (what the dashboard's sign-in would hand out)."""
+    import jwt  # lazily: ~40 ms of imports the TUI's first paint need not pay
     now = datetime.fromtimestamp(wb.clock() / 1000, tz=UTC)
     claims = {"sub": user_id, "typ": "session", "iat": now, "exp": now + ttl}
     return jwt.encode(claims, wb.secret, algorithm=_JWT_ALG)
@@ -78,6 +78,7 @@ def _token_principal(wb: Workbench, credential: str) -> Principal:
 
 
 def _session_principal(wb: Workbench, credential: str, workspace_header: str | None, *, allow_deleted: bool) -> Principal:
+    import jwt  # lazily: ~40 ms of imports the TUI's first paint need not pay
     try:
         claims = jwt.decode(credential, wb.secret, algorithms=[_JWT_ALG], options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 from sqlite_utils import Database
 
 from storage import accounts as accounts_repo
@@ -60,6 +59,7 @@ def _prefixed_id(prefix: str, now: int) -> str:
 
 def issue_token(wb: Workbench, user_id: str, workspace_id: str, ttl: timedelta = TESTS_JWT_TTL) -> str:
     """A bearer for /api/sessions: a JWT naming the user (sub) and the workspace (ws)."""
+    import jwt  # lazily: ~40 ms of imports the TUI's first paint need not pay
     now = datetime.fromtimestamp(wb.clock() / 1000, tz=UTC)
     claims = {"sub": user_id, "ws": workspace_id, "typ": TESTS_JWT_TYPE, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, wb.secret, algorithm=_JWT_ALG)
@@ -67,6 +67,7 @@ def issue_token(wb: Workbench, user_id: str, workspace_id: str, ttl: timedelta =
 
 def authenticate(wb: Workbench, authorization: str | None) -> Principal:
     """The caller of /api/sessions, bound to the workspace of its token; Unauthenticated otherwise."""
+    import jwt  # lazily: ~40 ms of imports the TUI's first paint need not pay
     if not authorization or not authorization.strip():
         raise Unauthenticated("Missing bearer token: send 'Authorization: Bearer <JWT>'")
     scheme, _, value = authorization.strip().partition(" ")
