@@ -12,36 +12,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
+from procs import free_port, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def _seed(data_dir: Path, n: int) -> dict:
@@ -65,7 +51,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-"))
     print(f"seeding {args.annotations} annotations…", flush=True)
     creds = _seed(tmp / "data", args.annotations)
-    wport, bport = _port(), _port()
+    wport, bport = free_port(), free_port()
     serve = subprocess.Popen(
         [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning", "--token-limit", str(10**9), "--ip-limit", str(10**9)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -74,7 +60,7 @@ def main() -> None:
     try:
         path = f"/api/v1/sites/{creds['site_id']}/annotations?limit=50"
         headers = {"Authorization": f"Bearer {creds['member_token']}"}
-        _wait(f"http://127.0.0.1:{wport}/openapi.json")
+        wait_until_up(f"http://127.0.0.1:{wport}/openapi.json")
         body = httpx.get(f"http://127.0.0.1:{wport}{path}", headers=headers).content
         assert len(json.loads(body)["items"]) == 50
         (tmp / "body.json").write_bytes(body)
@@ -83,7 +69,7 @@ def main() -> None:
             cwd=ROOT / "bench", env={**os.environ, "BENCH_BODY_FILE": str(tmp / "body.json")},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        _wait(f"http://127.0.0.1:{bport}/page")
+        wait_until_up(f"http://127.0.0.1:{bport}/page")
         # Warm both, then measure alternately (bare, api, bare, api) to share the machine's noise.
         loadgen.run("127.0.0.1", bport, "/page", {}, args.connections, 1.0)
         loadgen.run("127.0.0.1", wport, path, headers, args.connections, 1.0)

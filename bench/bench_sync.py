@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,9 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from procs import free_port, wait_until_up  # noqa: E402
 from storage import sync_state  # noqa: E402
 from storage.annotations import _annotation_row, add_annotations  # noqa: E402
 from storage.db import Store  # noqa: E402
@@ -48,10 +49,6 @@ from workbench.services.local import local_user  # noqa: E402
 PAGE = 200
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(data_dir: Path, n: int) -> dict:
@@ -67,15 +64,6 @@ def _seed(data_dir: Path, n: int) -> dict:
     return creds
 
 
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def _save_pages(url: str, creds: dict, out: Path) -> int:
@@ -128,7 +116,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-sync-"))
     print(f"seeding {args.annotations:,} annotations…", flush=True)
     creds = _seed(tmp / "server", args.annotations)
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     serve = subprocess.Popen(
         [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "server"), "--port", str(port), "--log-level", "warning",
@@ -136,7 +124,7 @@ def main() -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
     try:
-        _wait(url + "/openapi.json")
+        wait_until_up(url + "/openapi.json")
         n_pages = _save_pages(url, creds, tmp / "pages")  # also warms the server's caches
         floor = _floor(tmp / "pages", tmp / "floor", creds["workspace_id"])
 
