@@ -4,7 +4,7 @@
 - Network errors and 5xx: retry with exponential backoff and jitter, a bounded number of times.
   A request that may have reached the server (the connection broke after sending, or a 5xx
   answered a write) is *ambiguous*: writes are not blindly resent, the caller gets
-  ``Ambiguous`` so it can look for the effect first (see ``sync.engine``).
+  ``Ambiguous`` so it can look for the effect first (see ``sync.push``).
 - 401: ``AuthFailed`` at once (the document: stop retrying with this credential).
 - Any other 4xx: ``Refused`` with the server's reason, for the user to see.
 """

@@ -57,18 +57,23 @@ def free_port() -> int:
 class ServerProcess:
     """A real `workbench serve` child process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(
+        self, data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        """``extra``: more ``serve`` arguments; ``port``: a fixed one (a restart keeps the URL); ``env``: added variables."""
         self.data_dir = data_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         env.pop("WORKBENCH_SMTP_URL", None)
-        self.log = open(data_dir.parent / f"serve-{self.port}.log", "wb")  # noqa: SIM115 - closed in stop()
+        # Appended to, so a restart on the same port keeps the earlier run's log.
+        self.log = open(data_dir.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=cwd,
         )
         self._wait_ready()
 

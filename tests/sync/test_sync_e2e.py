@@ -8,52 +8,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Server:
-    """`workbench serve` on a fixed port (so a restart keeps the remote's URL), with extra env."""
-
-    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), **(env or {})}
-        full_env.pop("WORKBENCH_SMTP_URL", None)
-        self.log = open(data_dir.parent / f"serve-{self.port}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"workbench serve exited with {self.proc.returncode}")
-            try:
-                httpx.get(self.url + "/openapi.json", timeout=1.0)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("workbench serve did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def Server(data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:  # noqa: N802 - reads as the class it builds
+    """`workbench serve` from this checkout, on a given port (so a restart keeps the remote's URL), with extra env."""
+    return ServerProcess(data_dir, port=port, env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
 
 
 class Cli:

@@ -348,9 +348,9 @@ def test_offline_then_online(hub):
 
 
 def test_interrupted_pull_resumes_from_its_cursor(hub, monkeypatch):
-    from sync import engine
+    from sync import pull
 
-    monkeypatch.setattr(engine, "PAGE_SIZE", 5)
+    monkeypatch.setattr(pull, "PAGE_SIZE", 5)
     seed(hub, 23)
     r = hub.replica()
     pages = []

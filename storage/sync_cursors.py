@@ -1,0 +1,67 @@
+"""Pull progress of a replica per remote: cursors of paged resources, digests of unpaged ones,
+and the work an interrupted pull left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+
+# -- pull cursors --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PullState:
+    watermark: int | None  # `since` of the next run (None: never completed, pull everything)
+    run_since: int | None  # an interrupted run: the `since` it used ...
+    run_next: int | None  # ... the watermark it will leave when it completes ...
+    run_cursor: str | None  # ... and the cursor of the next page to fetch
+    in_run: bool = False
+
+
+def get_pull(db: Database, remote: str, resource: str) -> PullState:
+    row = db.execute(
+        "SELECT watermark, run_since, run_next, run_cursor, run_next IS NOT NULL FROM sync_cursors WHERE remote = ? AND resource = ?",
+        [remote, resource],
+    ).fetchone()
+    return PullState(None, None, None, None) if row is None else PullState(row[0], row[1], row[2], row[3], bool(row[4]))
+
+
+def save_pull(db: Database, remote: str, resource: str, state: PullState) -> None:
+    db.execute(
+        "INSERT INTO sync_cursors(remote, resource, watermark, run_since, run_next, run_cursor) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(remote, resource) DO UPDATE SET watermark = excluded.watermark, run_since = excluded.run_since, "
+        "run_next = excluded.run_next, run_cursor = excluded.run_cursor",
+        [remote, resource, state.watermark, state.run_since, state.run_next if state.in_run else None, state.run_cursor],
+    )
+
+
+# -- work left by an interrupted pull ------------------------------------------------------
+
+
+def add_todo(db: Database, remote: str, kind: str, ids: Iterable[str]) -> None:
+    db.conn.executemany("INSERT OR IGNORE INTO sync_todo(remote, kind, entity_id) VALUES (?, ?, ?)", [(remote, kind, i) for i in ids])
+
+
+def todo(db: Database, remote: str, kind: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT entity_id FROM sync_todo WHERE remote = ? AND kind = ? ORDER BY entity_id", [remote, kind])]
+
+
+def done_todo(db: Database, remote: str, kind: str, entity_id: str) -> None:
+    db.execute("DELETE FROM sync_todo WHERE remote = ? AND kind = ? AND entity_id = ?", [remote, kind, entity_id])
+
+
+def get_digest(db: Database, remote: str, resource: str) -> str | None:
+    """The digest of the last applied copy of a small, unpaged resource (sites, personas)."""
+    row = db.execute("SELECT run_cursor FROM sync_cursors WHERE remote = ? AND resource = ?", [remote, f"digest:{resource}"]).fetchone()
+    return None if row is None else row[0]
+
+
+def set_digest(db: Database, remote: str, resource: str, digest: str) -> None:
+    db.execute(
+        "INSERT INTO sync_cursors(remote, resource, run_cursor) VALUES (?, ?, ?) "
+        "ON CONFLICT(remote, resource) DO UPDATE SET run_cursor = excluded.run_cursor",
+        [remote, f"digest:{resource}", digest],
+    )

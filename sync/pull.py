@@ -1,0 +1,259 @@
+"""Pull of the annotation side of a remote: sites, personas, annotations and their threads.
+
+Pull: sites, personas, then per site the annotations (``since`` + cursor, one transaction
+per page, the cursor saved with each page so an interrupted pull resumes), then the threads:
+from the bundled server's extension ``GET /api/v1/sites/{id}/thread-changes`` when offered,
+else from each moved annotation's documented detail. The next ``since`` is the server's clock
+(its ``Date`` header) when the run started, minus a margin that covers writes which took
+their timestamp before the run began but committed after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from storage import accounts as accounts_repo
+from storage import sync_cursors as cursors
+from storage import sync_mirror as mirror
+from storage import sync_state as state
+from storage.db import Store
+from sync import wire
+from sync.client import Refused, RemoteClient, Response, SyncError
+from sync.crash import crash_point
+from workbench.domain.clock import new_id
+from workbench.domain.records import Workspace
+
+if TYPE_CHECKING:
+    from storage.sync_state import Remote
+    from sync.engine import Progress, Report
+
+PAGE_SIZE = 200
+THREAD_PAGE_SIZE = 500
+MARGIN_MS = 10_000
+
+
+class _RestartRun(Exception):
+    pass
+
+
+class AnnotationPull:
+    """Pull of sites, personas, annotations (paged, resumable) and threads.
+
+    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
+    ``_capability``/``_set_capability`` and the methods of its other parts.
+    """
+
+    store: Store
+    name: str
+    client: RemoteClient
+    clock: Callable[[], int]
+    progress: Progress
+    report: Report
+    remote: Remote
+
+    def _pull_annotation_side(self) -> None:
+        self.progress("sites", 0, None)
+        resp = self.client.get("/api/v1/sites")
+        sites = list(resp.data.get("items") or [])
+        self._ensure_replica(sites)
+        digest = hashlib.sha256(resp.content).hexdigest()
+        if digest != cursors.get_digest(self.store.db, self.name, "sites"):
+            with self.store.write() as db:
+                for s in sites:
+                    mirror.upsert_site(db, wire.site(s, self.ws, secrets.token_hex(16)))
+                cursors.set_digest(db, self.name, "sites", digest)
+        self._pull_personas()
+        if self._capability("thread_feed") is None and sites:
+            probe = self.client.get(f"/api/v1/sites/{sites[0]['id']}/thread-changes", params={"limit": 1}, ok=(404, 405))
+            self._set_capability("thread_feed", probe.status == 200)
+        for s in sites:
+            label = s.get("name") or s["id"]
+            run_next = self._pull_annotations(s["id"], label)
+            if self._capability("thread_feed"):
+                self._pull_thread_feed(s["id"], label, run_next)
+        if not self._capability("thread_feed"):
+            self._pull_thread_details()
+
+    def _ensure_replica(self, sites: list[dict[str, Any]]) -> None:
+        if self.remote.workspace_id is not None:
+            return
+        ws_id = next((s["workspace_id"] for s in sites if s.get("workspace_id")), None) or new_id(self.clock())
+        now = self.clock()
+        with self.store.write() as db:
+            existing = accounts_repo.get_workspace(db, ws_id)
+            if existing is not None and state.remote_of_workspace(db, ws_id) not in (None, self.name):
+                raise SyncError(f"workspace {ws_id} is already the replica of another remote")
+            if existing is None:
+                accounts_repo.add_workspace(db, Workspace(id=ws_id, name=f"{self.name} ({self.remote.url})", created_at=now))
+            accounts_repo.set_membership(db, ws_id, self.owner_user_id, "OWNER", now)
+            state.update_remote(db, self.name, workspace_id=ws_id)
+        self.remote.workspace_id = ws_id
+
+    def _pull_personas(self) -> None:
+        resp = self.client.get("/api/personas/mine", ok=(403, 404))
+        if resp.status != 200:
+            return
+        digest = hashlib.sha256(resp.content).hexdigest()
+        if digest == cursors.get_digest(self.store.db, self.name, "personas"):
+            return  # unchanged since the last sync: nothing to write
+        personas = [wire.persona(p, self.ws) for p in resp.data.get("items") or []]
+        with self.store.write() as db:
+            mirror.mirror_personas(db, self.ws, personas)
+            cursors.set_digest(db, self.name, "personas", digest)
+
+    def _pages(self, path: str, params: dict[str, Any], cursor: str | None, parse: Callable[[list[dict[str, Any]]], Any]) -> Iterator[tuple[Response, Any]]:
+        """Pages of a cursor listing; after the first, a helper thread fetches one page ahead
+        while the caller applies the previous one (a one-page listing starts no thread)."""
+
+        def fetch(cur: str | None) -> tuple[Response, Any]:
+            p = dict(params)
+            if cur:
+                p["cursor"] = cur
+            resp = self.client.get(path, params=p, ok=(400,))
+            return resp, (cur, parse(resp.data.get("items") or []) if resp.status == 200 else None)
+
+        first = fetch(cursor)
+        yield first
+        nxt = first[0].data.get("next_cursor") if first[0].status == 200 else None
+        if not nxt:
+            return
+        q: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def produce() -> None:
+            cur = nxt
+            try:
+                while not stop.is_set():
+                    resp, extra = fetch(cur)
+                    q.put(("page", resp, extra))
+                    if resp.status != 200:
+                        return
+                    cur = resp.data.get("next_cursor")
+                    if not cur:
+                        return
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+                q.put(("error", exc, None))
+            finally:
+                q.put(("end", None, None))
+
+        worker = threading.Thread(target=produce, name="sync-pages", daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, resp, extra = q.get()
+                if kind == "end":
+                    return
+                if kind == "error":
+                    raise resp
+                yield resp, extra
+        finally:
+            stop.set()
+            while worker.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    q.get(timeout=0.05)
+
+    def _pull_annotations(self, site_id: str, label: str) -> int:
+        resource = f"annotations:{site_id}"
+        try:
+            return self._pull_annotation_run(site_id, label, resource, restart=False)
+        except _RestartRun:
+            return self._pull_annotation_run(site_id, label, resource, restart=True)
+
+    def _pull_annotation_run(self, site_id: str, label: str, resource: str, *, restart: bool) -> int:
+        st = cursors.get_pull(self.store.db, self.name, resource)
+        if st.in_run:
+            since, run_next, cursor = st.run_since, st.run_next, None if restart else st.run_cursor
+        else:
+            since, run_next, cursor = st.watermark, None, None
+        params: dict[str, Any] = {"limit": PAGE_SIZE}
+        if since is not None:
+            params["since"] = since
+        ws = self.ws
+        fallback = not self._capability("thread_feed")
+        received = 0
+        self.progress(f"annotations · {label}", 0, None)
+
+        def parse(items: list[dict[str, Any]]) -> list[Any]:
+            return [wire.annotation(d, ws) for d in items]
+
+        for resp, (used_cursor, anns) in self._pages(f"/api/v1/sites/{site_id}/annotations", params, cursor, parse):
+            if resp.status == 400:
+                if used_cursor and not restart:
+                    raise _RestartRun  # the server no longer accepts the saved cursor: redo this run
+                raise Refused(str(resp.data.get("detail") if isinstance(resp.data, dict) else resp.content[:200]), 400)
+            if run_next is None:
+                run_next = (resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS
+            nxt = resp.data.get("next_cursor")
+            with self.store.write() as db:
+                applied = mirror.apply_annotations(db, anns, at=self.clock())
+                if fallback and applied.thread_moved:
+                    cursors.add_todo(db, self.name, "thread", applied.thread_moved)
+                if nxt:
+                    cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
+                else:
+                    cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
+            received += len(anns)
+            self.report.received += applied.inserted + applied.updated
+            self.report.conflicts += applied.conflicts
+            self.progress(f"annotations · {label}", received, None)
+            crash_point("pull:after_page")
+        assert run_next is not None
+        return run_next
+
+    def _pull_thread_feed(self, site_id: str, label: str, annotations_next: int) -> None:
+        resource = f"threads:{site_id}"
+        st = cursors.get_pull(self.store.db, self.name, resource)
+        if st.in_run:
+            since, run_next, cursor = st.run_since, st.run_next, st.run_cursor
+        else:
+            since, run_next, cursor = st.watermark, None, None
+        params: dict[str, Any] = {"limit": THREAD_PAGE_SIZE}
+        if since is not None:
+            params["since"] = since
+        ws = self.ws
+        count = 0
+
+        def parse(items: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+            replies = [wire.reply(i["data"], ws) for i in items if i.get("kind") == "reply"]
+            resolutions = [wire.resolution(i["data"], ws) for i in items if i.get("kind") == "resolution"]
+            return replies, resolutions
+
+        for resp, (_, parsed) in self._pages(f"/api/v1/sites/{site_id}/thread-changes", params, cursor, parse):
+            if resp.status == 400:
+                # A stale cursor: forget the run, the next sync starts it again from `since`.
+                with self.store.write() as db:
+                    cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, None, None, None, False))
+                return
+            if run_next is None:
+                # Replies of annotations this sync has not seen yet are skipped, so never move
+                # past the annotations' own next `since`.
+                run_next = min((resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
+            replies, resolutions = parsed
+            nxt = resp.data.get("next_cursor")
+            with self.store.write() as db:
+                n = mirror.apply_replies(db, replies) + mirror.apply_resolutions(db, resolutions)
+                if nxt:
+                    cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
+                else:
+                    cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
+            count += len(replies) + len(resolutions)
+            self.report.received += n
+            self.progress(f"threads · {label}", count, None)
+
+    def _pull_thread_details(self) -> None:
+        ids = cursors.todo(self.store.db, self.name, "thread")
+        for i, ann_id in enumerate(ids):
+            self.progress("threads", i, len(ids))
+            resp = self.client.get(f"/api/v1/annotations/{ann_id}", ok=(404,))
+            if resp.status == 200:
+                self.apply_detail(resp)
+            with self.store.write() as db:
+                cursors.done_todo(db, self.name, "thread", ann_id)
+        if ids:
+            self.progress("threads", len(ids), len(ids))

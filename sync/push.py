@@ -1,0 +1,307 @@
+"""Push of ``annotation.*`` outbox entries, one handler per op, and the helpers all push handlers share.
+
+Push, per entry (every entry carries the ``Idempotency-Key`` chosen when it was enqueued):
+
+- ``annotation.patch``: the fields the entry names are sent with the values the replica
+  holds *now*, but only where they differ from the base (the last server version) and have
+  no open conflict. When the server offers ETags the PATCH is a compare-and-set
+  (``If-Match``); a 412 re-reads the annotation, merges, and tries again. Without ETags the
+  annotation is re-read just before the PATCH (merge first, then send), which narrows the
+  window as far as the documented API allows.
+- ``annotation.reply`` / ``annotation.resolution`` / ``annotation.run_personas``: POSTs.
+  An entry is flagged as sent (in its own commit) before each send. If a previous send got
+  no definite answer (connection broke, 5xx, or the process died), the thread is read first
+  and a matching server row not known before the first send is taken as the effect of that
+  send; only when none is found is the request sent again (with the same key). This keeps
+  exactly-once even against a server that lost its idempotency record in a crash.
+  Resolution evidence goes through the documented presigned flow (upload-url, PUT, then the
+  resolution with the returned keys); each step's result is saved so a retry resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from storage import annotations as annotations_repo
+from storage import sync_merge_state as merge_state
+from storage import sync_mirror as mirror
+from storage import sync_state as state
+from storage.db import Store
+from sync import wire
+from sync.client import Refused, RemoteClient, Response, Unavailable
+from sync.crash import crash_point
+from workbench.domain.merge import ANNOTATION_FIELDS
+
+if TYPE_CHECKING:
+    from storage.sync_state import Remote
+    from sync.engine import Progress, Report
+
+RECONCILE_SKEW_MS = 5 * 60_000
+MAX_CAS_ROUNDS = 5
+
+
+class AnnotationPush:
+    """The handlers of ``annotation.*`` entries, and the sending/refreshing helpers they share.
+
+    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
+    ``_capability``/``_set_capability`` and the methods of its other parts.
+    """
+
+    store: Store
+    name: str
+    client: RemoteClient
+    clock: Callable[[], int]
+    progress: Progress
+    report: Report
+    remote: Remote
+
+    _sending: int | None  # the outbox entry whose request is about to leave
+
+    def _mark_sending(self, e: state.Entry, **payload: Any) -> None:
+        """Before a send: count it and flag the entry (a crash after this is checked next run)."""
+        merged = {**e.payload, **payload}
+        merged.setdefault("first_sent_at", self.clock())
+        with self.store.write() as db:
+            state.update_entry(db, e.seq, attempts=e.attempts + 1, ambiguous=True, payload=merged, updated_at=self.clock())
+        e.payload = merged
+        e.attempts += 1
+        e.ambiguous = True
+        self._sending = e.seq
+        crash_point("push:before_send")
+
+    def _save_payload(self, e: state.Entry, **payload: Any) -> None:
+        e.payload = {**e.payload, **payload}
+        with self.store.write() as db:
+            state.update_entry(db, e.seq, payload=e.payload, updated_at=self.clock())
+
+    def _detail(self, annotation_id: str) -> Response:
+        resp = self.client.get(f"/api/v1/annotations/{annotation_id}", ok=(404,))
+        if resp.status == 404:
+            raise Refused("Annotation not found on the server", 404)
+        self._set_capability("etag", bool(resp.headers.get("etag")))
+        return resp
+
+    def apply_detail(self, resp: Response, exclude_seq: int | None = None) -> None:
+        d = resp.data
+        ann = wire.annotation(d, self.ws)
+        etag = resp.headers.get("etag")
+        replies = [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []]
+        resolutions = [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []]
+        with self.store.write() as db:
+            applied = mirror.apply_annotations(db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq)
+            mirror.apply_replies(db, replies)
+            mirror.apply_resolutions(db, resolutions)
+            if etag:
+                mirror.set_annotation_etag(db, ann.id, etag, ann.version)
+        self.report.conflicts += applied.conflicts
+
+    # patch ---------------------------------------------------------------------------------
+    def _push_patch(self, e: state.Entry) -> bool:
+        ann_id = e.entity_id
+        fields = [f for f in e.payload.get("fields", []) if f in ANNOTATION_FIELDS]
+        refreshed = False
+        for _ in range(MAX_CAS_ROUNDS):
+            db = self.store.db
+            local = annotations_repo.get_annotation(db, self.ws, ann_id)
+            base = merge_state.get_base(db, "annotation", ann_id)
+            if local is None or base is None:
+                self._drop(e)
+                return False
+            blocked = set(merge_state.open_conflicts(db, "annotation", ann_id))
+            send = {f: getattr(local, f) for f in fields if getattr(local, f) != base.fields.get(f) and f not in blocked}
+            if not send:
+                self._drop(e, cleanup=ann_id)
+                return False
+            if not refreshed and (base.etag is None or self._capability("etag") is False):
+                # Learn the server's current version (and ETag) and merge it in before sending.
+                self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                refreshed = True
+                continue
+            headers = {"Idempotency-Key": e.idempotency_key}
+            if base.etag and self._capability("etag") is not False:
+                headers["If-Match"] = base.etag
+            crash_point("push:before_send")
+            resp = self.client.request("PATCH", f"/api/v1/annotations/{ann_id}", json=send, headers=headers, ok=(412,))
+            crash_point("push:after_send")
+            if resp.status == 412:
+                self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                refreshed = True
+                continue
+            server = wire.annotation(resp.data, self.ws)
+            etag = resp.headers.get("etag")
+            with self.store.write() as db:
+                state.delete_entry(db, e.seq)
+                applied = mirror.apply_annotations(
+                    db, [server], at=self.clock(), sent={ann_id: send}, etags={ann_id: etag} if etag else None, exclude_seq=e.seq
+                )
+            self.report.conflicts += applied.conflicts
+            return True
+        raise Unavailable(f"annotation {ann_id} kept changing on the server; try again")
+
+    def _drop(self, e: state.Entry, cleanup: str | None = None) -> None:
+        """Nothing left to send for this entry (values already equal the server's)."""
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+            if cleanup is not None and not state.patch_fields_pending(db, cleanup) and not merge_state.open_conflicts(db, "annotation", cleanup):
+                local = annotations_repo.get_annotation(db, self.ws, cleanup)
+                base = merge_state.get_base(db, "annotation", cleanup)
+                if local is not None and base is not None and all(getattr(local, f) == base.fields.get(f) for f in ANNOTATION_FIELDS):
+                    merge_state.delete_base(db, "annotation", cleanup)
+
+    # replies -------------------------------------------------------------------------------
+    def _known_thread(self, annotation_id: str) -> dict[str, list[str]]:
+        db = self.store.db
+        return {"known": sorted(mirror.reply_ids(db, annotation_id) | mirror.resolution_ids(db, annotation_id))}
+
+    def _candidates(self, e: state.Entry, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Server rows that may be the effect of this entry's earlier, unanswered send."""
+        known = set(e.payload.get("known", []))
+        since = int(e.payload.get("first_sent_at", 0)) - RECONCILE_SKEW_MS
+        db = self.store.db
+        return [
+            r for r in rows
+            if r["id"] not in known and not merge_state.is_mapped_remote(db, r["id"]) and (wire.iso_to_ms(r.get("created_at")) or 0) >= since
+        ]
+
+    def _push_reply(self, e: state.Entry) -> bool:
+        ann_id = e.entity_id
+        body = {"body": e.payload["body"], "author_name": e.payload.get("author_name") or None}
+        body = {k: v for k, v in body.items() if v is not None}
+        if e.ambiguous:
+            detail = self._detail(ann_id).data
+            for r in self._candidates(e, detail.get("replies") or []):
+                if r.get("body") == body["body"] and (r.get("author") or {}).get("name") == body.get("author_name", (r.get("author") or {}).get("name")):
+                    self._finish_reply(e, wire.reply(r, self.ws, ann_id))
+                    return True
+        self._mark_sending(e, **({} if "known" in e.payload else self._known_thread(ann_id)))
+        resp = self.client.request(
+            "POST", f"/api/v1/annotations/{ann_id}/replies", json=body, headers={"Idempotency-Key": e.idempotency_key},
+            safe_to_resend=False,
+        )
+        crash_point("push:after_send")
+        self._finish_reply(e, wire.reply(resp.data, self.ws, ann_id))
+        return True
+
+    def _finish_reply(self, e: state.Entry, server: Any) -> None:
+        with self.store.write() as db:
+            if e.local_id:
+                mirror.replace_local_reply(db, e.local_id, server, self.clock())
+            else:
+                mirror.apply_replies(db, [server])
+            state.delete_entry(db, e.seq)
+
+    # resolutions ---------------------------------------------------------------------------
+    def _upload(self, e: state.Entry, kind: str, local_key: str) -> str:
+        db = self.store.db
+        upload = annotations_repo.get_upload(db, local_key)
+        path = self.store.upload_path(local_key)
+        if upload is None or not path.is_file():
+            raise Refused(f"the {kind} evidence file ({local_key}) is missing from this store", None)
+        data = path.read_bytes()
+        for _ in range(3):
+            n = int(e.payload.get("presign", {}).get(kind, 0))
+            pre = self.client.request(
+                "POST", f"/api/v1/annotations/{e.entity_id}/resolutions/upload-url",
+                json={"kind": kind, "content_type": upload["content_type"]},
+                headers={"Idempotency-Key": f"{e.idempotency_key}:{kind}:{n}"}, safe_to_resend=True,
+            ).data
+            put = self.client.request(
+                pre.get("method") or "PUT", pre["url"], credential=None, content=data,
+                headers=pre.get("headers") or {"Content-Type": upload["content_type"]}, ok=(403,),
+            )
+            if put.status != 403:
+                return str(pre["key"])
+            # An expired (replayed) presign: ask for a fresh one under a new key.
+            self._save_payload(e, presign={**e.payload.get("presign", {}), kind: n + 1})
+        raise Refused(f"the server refused the {kind} evidence upload", 403)
+
+    def _push_resolution(self, e: state.Entry) -> bool:
+        ann_id = e.entity_id
+        server_keys: dict[str, str] = dict(e.payload.get("server_keys", {}))
+        for kind in ("before", "after"):
+            local_key = e.payload.get(f"{kind}_key")
+            if local_key and kind not in server_keys:
+                server_keys[kind] = self._upload(e, kind, local_key)
+                self._save_payload(e, server_keys=server_keys)
+        body = {
+            "before_key": server_keys.get("before"),
+            "after_key": server_keys.get("after"),
+            "diff_url": e.payload.get("diff_url"),
+            "explanation": e.payload.get("explanation"),
+        }
+        body = {k: v for k, v in body.items() if v is not None}
+        if e.ambiguous:
+            detail = self._detail(ann_id).data
+            for r in self._candidates(e, detail.get("resolutions") or []):
+                if all(r.get(k) == body.get(k) for k in ("before_key", "after_key", "diff_url", "explanation")):
+                    self._finish_resolution(e, wire.resolution(r, self.ws, ann_id), server_keys)
+                    return True
+        self._mark_sending(e, **({} if "known" in e.payload else self._known_thread(ann_id)))
+        resp = self.client.request(
+            "POST", f"/api/v1/annotations/{ann_id}/resolutions", json=body, headers={"Idempotency-Key": e.idempotency_key},
+            safe_to_resend=False,
+        )
+        crash_point("push:after_send")
+        self._finish_resolution(e, wire.resolution(resp.data, self.ws, ann_id), server_keys)
+        return True
+
+    def _finish_resolution(self, e: state.Entry, server: Any, server_keys: dict[str, str]) -> None:
+        moves = []
+        for kind, key in server_keys.items():
+            local_key = e.payload.get(f"{kind}_key")
+            if local_key and local_key != key:
+                src, dst = self.store.upload_path(local_key), self.store.upload_path(key)
+                if src.is_file() and not dst.exists():
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    with contextlib.suppress(OSError):
+                        os.link(src, dst)
+                    if not dst.exists():
+                        dst.write_bytes(src.read_bytes())
+                moves.append((local_key, key))
+        with self.store.write() as db:
+            for old, new in moves:
+                mirror.rekey_upload(db, old, new)
+            if e.local_id:
+                mirror.replace_local_resolution(db, e.local_id, server, self.clock())
+            else:
+                mirror.apply_resolutions(db, [server])
+            state.delete_entry(db, e.seq)
+        for old, _ in moves:
+            with contextlib.suppress(OSError):
+                self.store.upload_path(old).unlink()
+
+    # run-personas --------------------------------------------------------------------------
+    def _push_run_personas(self, e: state.Entry) -> bool:
+        ann_id = e.entity_id
+        persona_ids: list[str] = list(e.payload.get("persona_ids", []))
+        if e.ambiguous and persona_ids:
+            detail = self._detail(ann_id).data
+            found: dict[str, dict[str, Any]] = {}
+            for r in self._candidates(e, detail.get("replies") or []):
+                pid = r.get("persona_id")
+                if pid in persona_ids and pid not in found:
+                    found[pid] = r
+            if len(found) == len(set(persona_ids)):
+                self._finish_run(e, [found[p] for p in dict.fromkeys(persona_ids)])
+                return True
+        self._mark_sending(e, **({} if "known" in e.payload else self._known_thread(ann_id)))
+        resp = self.client.request(
+            "POST", f"/api/v1/annotations/{ann_id}/run-personas", json={"persona_ids": persona_ids},
+            headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
+        )
+        crash_point("push:after_send")
+        self._finish_run(e, list(resp.data.get("replies") or []))
+        return True
+
+    def _finish_run(self, e: state.Entry, replies: list[dict[str, Any]]) -> None:
+        server = [wire.reply(r, self.ws, e.entity_id) for r in replies]
+        local_ids: list[str] = list(e.payload.get("reply_ids", []))
+        with self.store.write() as db:
+            state.delete_replies(db, local_ids)
+            mirror.apply_replies(db, server)
+            for local_id, s in zip(local_ids, server, strict=False):
+                merge_state.map_id(db, local_id, s.id, "reply", self.clock())
+            state.delete_entry(db, e.seq)

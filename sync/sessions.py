@@ -1,0 +1,283 @@
+"""Sync of sessions: feedback rounds and test sessions, their pull and the push of their outbox entries.
+
+Sessions (with the store key / JWT, when the remote has them) are mirrored from their lists:
+feedback rounds and, for rounds not finished, their comments; studies (the bundled server's
+``GET /api/studies`` extension, else the study ids configured on the remote), their test
+sessions (the ``GET /api/sessions?jobId=`` extension, else each known session's documented
+detail) and notes. Their outbox entries carry the transition the user made; a refused one
+(say, finalize on a round someone else already finished) stays visible with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from storage import sync_cursors as cursors
+from storage import sync_merge_state as merge_state
+from storage import sync_sessions as sessions_state
+from storage import sync_state as state
+from storage.db import Store
+from sync import wire
+from sync.client import Refused, RemoteClient
+from sync.crash import crash_point
+from workbench.domain.clock import new_id
+from workbench.domain.session_records import Storefront, Study, iso_s
+
+if TYPE_CHECKING:
+    from storage.sync_state import Remote
+    from sync.engine import Progress, Report
+
+
+class SessionSync:
+    """Feedback sessions (store key) and test sessions (JWT): pull, and push of ``feedback.*``/``test.*`` entries.
+
+    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
+    ``_capability``/``_set_capability`` and the methods of its other parts.
+    """
+
+    store: Store
+    name: str
+    client: RemoteClient
+    clock: Callable[[], int]
+    progress: Progress
+    report: Report
+    remote: Remote
+
+    # -- feedback sessions -----------------------------------------------------------------
+    def _store_id(self) -> str:
+        if self.remote.store_id:
+            return self.remote.store_id
+        store = Storefront(id=new_id(self.clock()), workspace_id=self.ws, name=f"{self.name} store", ai_built=True, created_at=self.clock())
+        with self.store.write() as db:
+            sessions_state.ensure_store(db, store)
+            state.update_remote(db, self.name, store_id=store.id)
+        self.remote.store_id = store.id
+        return store.id
+
+    def _pull_feedback(self) -> None:
+        store_id = self._store_id()
+        self.progress("feedback sessions", 0, None)
+        items: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            page = self.client.get("/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset}).data
+            batch = list(page.get("data") or [])
+            items += batch
+            if len(batch) < 100:
+                break
+            offset += len(batch)
+        records = [wire.feedback_session(d, store_id) for d in items]
+        with self.store.write() as db:
+            changed = set(sessions_state.apply_feedback_sessions(db, records))
+        self.report.received += len(changed)
+        for i, r in enumerate(records):
+            self.progress("feedback sessions", i, len(records))
+            key = f"comments:{r.id}"
+            known = cursors.get_digest(self.store.db, self.name, key)
+            if r.status in sessions_state.FINAL_FEEDBACK and r.id not in changed and known is not None:
+                continue  # a finished round's comments no longer change
+            resp = self.client.get(f"/api/v1/feedback-sessions/{r.id}/comments", credential="store_key", ok=(404,))
+            if resp.status != 200:
+                continue
+            digest = hashlib.sha256(resp.content).hexdigest()
+            if digest == known:
+                continue
+            comments = [wire.feedback_comment(c, r.id) for c in resp.data.get("data") or []]
+            with self.store.write() as db:
+                if sessions_state.feedback_session_row(db, r.id) is None:
+                    continue  # its round could not be mirrored yet (see apply_feedback_sessions)
+                self.report.received += sessions_state.apply_feedback_comments(db, r.id, comments, self.clock())
+                cursors.set_digest(db, self.name, key, digest)
+        self.progress("feedback sessions", len(records), len(records))
+
+    def _push_feedback_action(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, e.payload
+        store_id = self._store_id()
+        if e.ambiguous:
+            cur = self.client.get(f"/api/v1/feedback-sessions/{sid}", credential="store_key", ok=(404,))
+            if cur.status == 200 and cur.data.get("status") == p.get("to"):
+                self._finish_feedback(e, cur.data, store_id)
+                return True
+        self._mark_sending(e)
+        action = str(p["action"])
+        body = {"errorMessage": p["error_message"]} if action == "builder_failed" and p.get("error_message") else None
+        resp = self.client.request(
+            "POST", f"/api/v1/feedback-sessions/{sid}/{action.replace('_', '-')}", credential="store_key", json=body,
+            headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
+        )
+        crash_point("push:after_send")
+        self._finish_feedback(e, resp.data, store_id)
+        return True
+
+    def _finish_feedback(self, e: state.Entry, data: dict[str, Any], store_id: str) -> None:
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+            sessions_state.apply_feedback_sessions(db, [wire.feedback_session(data, store_id)])
+
+    def _push_feedback_comment(self, e: state.Entry) -> bool:
+        p = e.payload
+        verb = "resolve" if p.get("resolved") else "reopen"
+        resp = self.client.request(  # resolve/reopen are idempotent on the server: safe to resend
+            "POST", f"/api/v1/feedback-sessions/{p['session_id']}/comments/{e.entity_id}/{verb}", credential="store_key",
+            headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=True,
+        )
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+            sessions_state.apply_feedback_comments(db, p["session_id"], [wire.feedback_comment(resp.data, p["session_id"])], self.clock())
+        return True
+
+    # -- test sessions ---------------------------------------------------------------------
+    def _pull_tests(self) -> None:
+        self.progress("studies", 0, None)
+        resp = self.client.get("/api/studies", credential="jwt", ok=(404, 405))
+        if resp.status == 200:
+            studies = [wire.study(d, self.ws) for d in (resp.data.get("data") or {}).get("studies") or []]
+        else:
+            studies = [Study(id=j, workspace_id=self.ws, name=j, created_at=0) for j in self.remote.study_ids]
+            if not studies:
+                self.report.notes.append("no studies to sync: name them with `workbench remote add … --study JOB_ID`")
+        with self.store.write() as db:
+            for st in studies:
+                sessions_state.upsert_study(db, st)
+        for st in studies:
+            self._pull_study(st.id)
+
+    def _pull_study(self, job_id: str) -> None:
+        label = f"test sessions · {job_id}"
+        self.progress(label, 0, None)
+        items: list[dict[str, Any]] = []
+        offset = 0
+        listed = True
+        while True:
+            resp = self.client.get("/api/sessions", credential="jwt", params={"jobId": job_id, "limit": 100, "offset": offset}, ok=(404, 405))
+            if resp.status != 200:
+                listed = False
+                break
+            batch = list((resp.data.get("data") or {}).get("sessions") or [])
+            items += batch
+            if len(batch) < 100:
+                break
+            offset += len(batch)
+        if not listed:
+            # Documented API only: refresh the sessions this replica already knows, one by one.
+            for sid in sessions_state.test_session_ids(self.store.db, job_id):
+                one = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
+                if one.status == 200:
+                    items.append(one.data.get("data") or {})
+        records = [wire.test_session(d) for d in items if d.get("sessionId")]
+        with self.store.write() as db:
+            self.report.received += len(sessions_state.apply_test_sessions(db, records, self.clock()))
+        for i, r in enumerate(records):
+            self.progress(label, i, len(records))
+            self._pull_notes(r.id)
+        self.progress(label, len(records), len(records))
+
+    def _pull_notes(self, session_id: str) -> None:
+        resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt", ok=(404,))
+        if resp.status != 200:
+            return
+        key = f"notes:{session_id}"
+        digest = hashlib.sha256(resp.content).hexdigest()
+        if digest == cursors.get_digest(self.store.db, self.name, key):
+            return
+        notes = [wire.test_note(n, session_id) for n in (resp.data.get("data") or {}).get("notes") or []]
+        with self.store.write() as db:
+            self.report.received += sessions_state.apply_test_notes(db, session_id, notes, self.clock())
+            cursors.set_digest(db, self.name, key, digest)
+
+    _STAGE = {"active": 0, "paused": 0, "completed": 1, "analyzing": 2, "analyzed": 3, "confirmed": 4}
+
+    def _push_test_action(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, e.payload
+        action = e.op.split(".", 1)[1]
+        values = p.get("values") or {}
+        if e.ambiguous:
+            cur = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
+            status = (cur.data.get("data") or {}).get("status") if cur.status == 200 else None
+            to = p.get("to")
+            if status is not None and (status == to or (action not in ("pause", "resume") and self._STAGE.get(status, -1) >= self._STAGE.get(str(to), 99))):
+                self._drop(e)
+                return True
+        body: dict[str, Any] | None = None
+        if action == "complete" and values.get("completed_at") is not None:
+            body = {"completedAt": iso_s(int(values["completed_at"]))}
+        elif action == "confirm":
+            body = {"rating": values.get("rating"), **({"comment": values["confirm_comment"]} if values.get("confirm_comment") else {})}
+        self._mark_sending(e)
+        self.client.request(
+            "POST", f"/api/sessions/{sid}/{action}", credential="jwt", json=body, headers={"Idempotency-Key": e.idempotency_key},
+            safe_to_resend=False,
+        )
+        crash_point("push:after_send")
+        self._drop(e)  # the pull that follows brings the server's copy of the session
+        return True
+
+    def _server_notes(self, session_id: str) -> list[dict[str, Any]]:
+        resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt")
+        return list((resp.data.get("data") or {}).get("notes") or [])
+
+    def _push_test_notes(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, e.payload
+        db = self.store.db
+        updated = [[merge_state.remote_id_of(db, i) or i, c] for i, c in p.get("updated", [])]
+        created = [tuple(x) for x in p.get("created", [])]
+        if e.ambiguous and created:
+            server = self._server_notes(sid)
+            matched = self._match_notes(e, created, server)
+            if len(matched) == len(created):
+                self._finish_notes(e, sid, matched, server)
+                return True
+        known = {"known": sorted(r[0] for r in db.execute("SELECT id FROM test_notes WHERE session_id = ?", [sid]))}
+        self._mark_sending(e, **({} if "known" in e.payload else known))
+        notes = [{"noteId": i, "content": c} for i, c in updated] + [{"content": c} for _, c in created]
+        self.client.request(
+            "PATCH", f"/api/sessions/{sid}/notes", credential="jwt", json={"notes": notes}, headers={"Idempotency-Key": e.idempotency_key},
+            safe_to_resend=False,  # creating notes is not idempotent
+        )
+        crash_point("push:after_send")
+        server = self._server_notes(sid)
+        self._finish_notes(e, sid, self._match_notes(e, created, server), server)
+        return True
+
+    def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[dict[str, Any]]) -> dict[str, str]:
+        """Local id -> server id of the notes this entry created (by content, among notes new to us)."""
+        known = set(e.payload.get("known", []))
+        db = self.store.db
+        free = [n for n in server if n["noteId"] not in known and not merge_state.is_mapped_remote(db, n["noteId"])]
+        out: dict[str, str] = {}
+        for local_id, content in created:
+            for n in free:
+                if n.get("content") == content and n["noteId"] not in out.values():
+                    out[local_id] = n["noteId"]
+                    break
+        return out
+
+    def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[dict[str, Any]]) -> None:
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+            sessions_state.delete_notes(db, [local for local, _ in e.payload.get("created", [])])
+            for local, remote in matched.items():
+                merge_state.map_id(db, local, remote, "test_note", self.clock())
+            sessions_state.apply_test_notes(db, sid, [wire.test_note(n, sid) for n in server], self.clock())
+
+    def _push_test_feedback(self, e: state.Entry) -> bool:
+        sid = e.entity_id
+        self._mark_sending(e)
+        resp = self.client.request(
+            "POST", f"/api/sessions/{sid}/feedback", credential="jwt", json=e.payload.get("body"),
+            headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False, ok=(409,),
+        )
+        if resp.status == 409:
+            if e.attempts <= 1:
+                raise Refused(str(((resp.data or {}).get("error") or {}).get("message") or "Feedback was already submitted"), 409)
+            # An earlier send (whose answer was lost) already delivered it.
+        crash_point("push:after_send")
+        fid = ((resp.data or {}).get("data") or {}).get("feedbackId") if resp.status == 201 else None
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+            if fid and e.local_id and fid != e.local_id:
+                db.execute("UPDATE tester_feedback SET id = ? WHERE id = ?", [fid, e.local_id])
+                merge_state.map_id(db, e.local_id, fid, "tester_feedback", self.clock())
+        return True
