@@ -180,6 +180,66 @@ def demo_workbench(data_dir: Path):  # noqa: ANN201
     return wb
 
 
+def sync_workbench(tmp: Path):  # noqa: ANN201
+    """A replica of an in-process ``workbench serve`` app with one conflict and one refused change.
+
+    The server runs behind Starlette's TestClient (no port); the replica reaches it through a
+    sync httpx transport. One ticking clock for both, so every id and time is the same each run.
+    """
+    import itertools
+
+    import httpx
+    from fastapi.testclient import TestClient
+
+    from workbench.domain.annotations import AnnotationPatch, WidgetAnnotationCreate
+    from workbench.server.app import create_app
+    from workbench.server.settings import ServerSettings
+    from workbench.services import annotations, remotes, sync
+    from workbench.services.bootstrap import bootstrap
+    from workbench.services.context import Workbench
+    from workbench.services.local import local_user
+
+    class Transport(httpx.BaseTransport):
+        def __init__(self, tc: TestClient) -> None:
+            self.tc = tc
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            headers = [(k, v) for k, v in request.headers.multi_items() if k.lower() not in ("host", "content-length")]
+            r = self.tc.request(request.method, str(request.url), headers=headers, content=request.read())
+            return httpx.Response(r.status_code, headers=list(r.headers.multi_items()), content=r.content, request=request)
+
+    ticks = itertools.count(FIXED_MS)
+    clock = lambda: next(ticks)  # noqa: E731
+    server = Workbench.open(str(tmp / "server"), mailer=None, clock=clock)
+    creds = bootstrap(server)
+    tc = TestClient(create_app(server, ServerSettings(token_limit=1_000_000, ip_limit=1_000_000)))
+    tc.__enter__()
+    ids = [
+        annotations.submit_from_widget(
+            server, creds["site_id"], creds["widget_token"], None,
+            WidgetAnnotationCreate(page_url=f"https://shop.acme.example/{page}", body=body),
+        ).id
+        for page, body in (("checkout", "The Pay button is hidden behind the cookie banner on mobile"),
+                           ("pricing", "Annual toggle shows monthly prices"))
+    ]
+    replica = Workbench.open(str(tmp / "replica"), mailer=None, clock=clock)
+    remotes.add(replica, "origin", "http://testserver")
+    options = {"credentials": {"token": creds["member_token"]}, "transport": Transport(tc), "sleep": lambda s: None}
+    sync.run_sync(replica, "origin", **options)
+    me = local_user(replica, sync.status(replica).workspace_id)
+    annotations.patch(replica, me, ids[0], AnnotationPatch(status="won_t_fix"))
+    annotations.patch(server, local_user(server), ids[0], AnnotationPatch(status="resolved"))
+    annotations.patch(replica, me, ids[1], AnnotationPatch(assignee_id="not-a-member"))
+    sync.run_sync(replica, "origin", **options)
+
+    def close() -> None:
+        replica.store.close()
+        tc.__exit__(None, None, None)
+        server.store.close()
+
+    return replica, close
+
+
 Shot = tuple[str, Callable[..., Awaitable[None]]]
 
 
@@ -239,9 +299,13 @@ def shots() -> list[Shot]:
     async def help_(pilot) -> None:  # noqa: ANN001
         await _keys(pilot, "question_mark")
 
+    async def sync_(pilot) -> None:  # noqa: ANN001
+        await _keys(pilot, "5")
+
     return [
         ("inbox", inbox), ("annotation", detail), ("search", search), ("filter", filters), ("bulk-preview", bulk),
         ("feedback-sessions", feedback), ("test-sessions", tests), ("personas", personas), ("help", help_),
+        ("sync", sync_),  # on a replica of an in-process server (``sync_workbench``), not the demo store
     ]
 
 
@@ -258,13 +322,19 @@ async def make(out: Path, size: tuple[int, int], only: set[str] | None = None) -
         for name, drive in shots():
             if only and name not in only:
                 continue
-            app = WorkbenchApp(wb, watch=False, keymap=Keymap())
+            close = None
+            app_wb = wb
+            if name == "sync":
+                app_wb, close = sync_workbench(Path(tmp) / "sync")
+            app = WorkbenchApp(app_wb, watch=False, keymap=Keymap())
             async with app.run_test(size=size) as pilot:
                 await pilot.pause()
                 await drive(pilot)
                 await pilot.wait_for_scheduled_animations()
                 await pilot.pause()
                 svg, lines = capture(app)
+            if close is not None:
+                close()
             svg_path = out / f"{name}.svg"
             svg_path.write_text(svg, encoding="utf-8")
             made.append(svg_path)

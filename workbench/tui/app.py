@@ -20,7 +20,7 @@ from textual.screen import Screen
 
 from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.messages import StoreChanged
+from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
 
 if TYPE_CHECKING:
     from workbench.domain.roles import Principal
@@ -51,6 +51,12 @@ def _personas() -> Screen:
     from workbench.tui.screens.personas import PersonasScreen
 
     return PersonasScreen()
+
+
+def _sync() -> Screen:
+    from workbench.tui.screens.sync import SyncScreen
+
+    return SyncScreen()
 
 
 class Refused(Exception):
@@ -89,6 +95,7 @@ class WorkbenchApp(App[None]):
         "feedback": _feedback,
         "tests": _tests,
         "personas": _personas,
+        "sync": _sync,
     }
     HELP_SECTION = "Global"
 
@@ -101,16 +108,24 @@ class WorkbenchApp(App[None]):
         keymap: keys.Keymap | None = None,
         initial_mode: str = "inbox",
         cursor_blink: bool = True,
+        sync_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.wb = wb
         self._principal = principal
+        self._principal_derived = principal is None
         self.watch_enabled = watch
         self.keymap_info = keymap if keymap is not None else keys.load_keymap()
         self.initial_mode = initial_mode
         self.cursor_blink = cursor_blink
         self.store_changes = 0
         self.notices: list[tuple[str, str]] = []
+        # Sync: the status every screen's sync line shows, the running sync's progress, and
+        # extra arguments of ``run_sync`` (tests pass an in-process transport).
+        self.sync_status: Any = None
+        self.sync_progress: tuple[str, int, int | None] | None = None
+        self.sync_running = False
+        self.sync_options = dict(sync_options or {})
 
     # -- shared state ----------------------------------------------------------------------
     @property
@@ -150,6 +165,7 @@ class WorkbenchApp(App[None]):
             self.set_keymap(self.keymap_info.bindings)
         for problem in self.keymap_info.problems:
             self.notify(problem, title="keys.toml", severity="warning", timeout=10)
+        self.refresh_sync_status()
         self.switch_mode(self.initial_mode)
         if self.watch_enabled:
             self.watch_store()
@@ -184,6 +200,7 @@ class WorkbenchApp(App[None]):
             event.widget.cursor_blink = False  # type: ignore[attr-defined]
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        self.refresh_sync_status()
         # Every open screen of every mode refreshes; the hidden ones are cheap (one window).
         seen: set[int] = set()
         for stack in self._screen_stacks.values():
@@ -207,6 +224,144 @@ class WorkbenchApp(App[None]):
 
     def action_reload(self) -> None:
         self.post_message(StoreChanged())
+
+    # -- sync ------------------------------------------------------------------------------
+    def refresh_sync_status(self) -> None:
+        """Re-read the sync status (a few counts) and redraw the sync line of every screen."""
+        from workbench.services import sync as sync_service
+
+        ok, status = self.attempt(sync_service.status, self.wb, quiet=True)
+        if ok:
+            self.sync_status = status
+        self._draw_sync_lines()
+
+    def _draw_sync_lines(self) -> None:
+        from workbench.tui.widgets.sync_line import SyncLine
+
+        now = self.now()
+        seen: set[int] = set()
+        for stack in self._screen_stacks.values():
+            for screen in stack:
+                if id(screen) in seen or not screen.is_mounted:
+                    continue
+                seen.add(id(screen))
+                for line in screen.query(SyncLine):
+                    line.show(self.sync_status, now, self.sync_progress)
+
+    def action_sync(self) -> None:
+        """Send every local change up and bring everyone else's down (in a thread)."""
+        from workbench.services import remotes
+
+        if self.sync_running:
+            self.notify("A sync is already running", severity="warning")
+            return
+        self.refresh_sync_status()
+        status = self.sync_status
+        if status is None or status.remote is None:
+            self.notify("This store has no remote yet: add one with `workbench remote add NAME URL`", title="Sync",
+                        severity="warning", timeout=8)
+            return
+        ok, loaded = self.attempt(remotes.load_secrets, self.wb, status.remote)
+        if ok and not any(loaded[0].values()):
+            self.ask_credential(status.remote, "token")
+            return
+        self.start_sync(status.remote)
+
+    def start_sync(self, remote: str, credentials: dict[str, str | None] | None = None) -> None:
+        self.sync_running = True
+        self.sync_progress = ("starting", 0, None)
+        self._draw_sync_lines()
+        self._sync_worker(remote, credentials)
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync_worker(self, remote: str, credentials: dict[str, str | None] | None) -> None:
+        from workbench.services import sync as sync_service
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            self.post_message(SyncProgressed(phase, done, total))
+
+        try:
+            report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, **self.sync_options)
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            reason = refusal_text(exc)
+            if reason.startswith("Unexpected error"):
+                log.exception("sync failed")
+            self.post_message(SyncFinished(remote, error=reason))
+            return
+        self.post_message(SyncFinished(remote, report=report))
+
+    def on_sync_progressed(self, message: SyncProgressed) -> None:
+        if self.sync_running:
+            self.sync_progress = (message.phase, message.done, message.total)
+            self._draw_sync_lines()
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        from workbench.tui import format as fmt
+
+        self.sync_running = False
+        self.sync_progress = None
+        report = message.report
+        if message.error is not None:
+            self.notify(message.error, title="Sync failed", severity="error", timeout=10)
+        elif report.auth_failed:
+            self.notify(f"{report.stopped or 'The server rejected the credentials'}", title="Sync stopped", severity="warning", timeout=10)
+        else:
+            counts = (
+                f"sent {report.sent:,} · received {report.received:,} · {fmt.plural(report.conflicts, 'conflict')} · "
+                f"{report.refused:,} refused" + (f" · {report.pending:,} still pending" if report.pending else "")
+            )
+            notes = "".join(f"\n{note}" for note in report.notes)
+            if report.stopped:
+                self.notify(f"Stopped: {report.stopped}\n{counts}{notes}", title="Sync incomplete", severity="warning", timeout=10)
+            else:
+                severity = "warning" if report.conflicts or report.refused else "information"
+                more = "\n5: resolve conflicts and refusals" if report.conflicts or report.refused else ""
+                self.notify(f"{counts}{notes}{more}", title=f"Synced with {message.remote}", severity=severity, timeout=8)
+            if report.notes and self._principal_derived:
+                self._principal = None  # the store may open another workspace now
+        self.post_message(StoreChanged())  # refreshes the sync line and every screen
+        if message.error is None and report.auth_failed and message.remote:
+            self.ask_credential(message.remote, report.auth_failed)
+
+    def ask_credential(self, remote: str, kind: str) -> None:
+        """Ask for the credential the server rejected (or none was set), keep it, and sync again."""
+        from workbench.services import remotes
+        from workbench.tui import format as fmt
+        from workbench.tui.screens.forms import Field, FormDialog
+
+        var, what = remotes.SECRETS.get(kind, (kind, kind))
+        entered: dict[str, str] = {}
+
+        def submit(values: dict[str, Any]) -> Any:
+            from workbench.domain.errors import Invalid
+
+            value = str(values["secret"]).strip()
+            if not value:
+                raise Invalid(f"Enter the {what}, or press esc to cancel")
+            entered["value"] = value
+            return remotes.save_secrets(self.wb, remote, {kind: value})
+
+        def closed(saved: Any) -> None:
+            if saved is None or "value" not in entered:
+                return
+            if saved.keyring_error:
+                self.notify(f"Not kept: {saved.keyring_error}; set {var} to avoid typing it again", severity="warning", timeout=8)
+            secrets = remotes.load_secrets(self.wb, remote)[0]
+            secrets[kind] = entered["value"]
+            self.start_sync(remote, secrets)
+
+        url = self.sync_status.url if self.sync_status is not None and self.sync_status.remote == remote else remote
+        self.push_screen(
+            FormDialog(
+                f"Credentials for {fmt.esc(remote)}",
+                [Field("secret", what[:1].upper() + what[1:], "password")],
+                submit=submit,
+                submit_label="Save and sync",
+                hint=f"[dim]{fmt.esc(url or '')} needs its {fmt.esc(what)} ({kind}); it is kept in the system keyring. "
+                     f"enter/ctrl+s save and sync · esc cancel[/]",
+            ),
+            closed,
+        )
 
 
 def fill_demo_if_empty(wb: Workbench) -> bool:

@@ -28,6 +28,8 @@ APP = [
     B("2", "app.go('feedback')", "Feedback sessions", id="app.feedback", show=False),
     B("3", "app.go('tests')", "Test sessions", id="app.tests", show=False),
     B("4", "app.go('personas')", "Personas", id="app.personas", show=False),
+    B("5", "app.go('sync')", "Sync conflicts and refusals", id="app.sync_screen", show=False),
+    B("S", "app.sync", "Sync now", id="app.sync", show=False),
     B("question_mark", "app.help", "Keys", id="app.help", key_display="?"),
     B("ctrl+r", "app.reload", "Refresh", id="app.reload", show=False),
     B("q", "app.quit", "Quit", id="app.quit"),
@@ -106,12 +108,20 @@ TESTS = [
     B("b", "feedback", "Tester feedback…", id="tests.feedback"),
 ]
 
+SYNC = [
+    B("tab", "switch_pane", "Conflicts/refusals", id="sync.switch", show=False),
+    B("m", "keep_mine", "Keep mine", id="sync.keep_mine"),
+    B("t", "take_theirs", "Take theirs", id="sync.take_theirs"),
+    B("r", "retry", "Retry", id="sync.retry"),
+    B("x", "discard", "Discard…", id="sync.discard"),
+]
+
 
 def all_binding_ids() -> set[str]:
     from workbench.tui.widgets.virtual_list import VirtualList
 
     ids = set()
-    for group in (APP, INBOX, ANNOTATION, PERSONAS, FEEDBACK, TESTS, VirtualList.BINDINGS):
+    for group in (APP, INBOX, ANNOTATION, PERSONAS, FEEDBACK, TESTS, SYNC, VirtualList.BINDINGS):
         for b in group:
             if isinstance(b, Binding) and b.id:
                 ids.add(b.id)
@@ -164,7 +174,7 @@ def describe_bindings() -> str:
     from workbench.tui.widgets.virtual_list import VirtualList
 
     groups = {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,
-              "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS}
+              "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC}
     lines = [f"# {config_path()}", "[keys]"]
     for name, bindings in groups.items():
         lines.append(f"# {name}")

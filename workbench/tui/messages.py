@@ -72,3 +72,23 @@ class BulkApplied(Message):
     def __init__(self, items: list[Any]) -> None:
         super().__init__()
         self.items = items
+
+
+class SyncProgressed(Message):
+    """The sync worker reached ``phase`` (``done`` of ``total`` items; total None: unknown)."""
+
+    def __init__(self, phase: str, done: int, total: int | None) -> None:
+        super().__init__()
+        self.phase = phase
+        self.done = done
+        self.total = total
+
+
+class SyncFinished(Message):
+    """A sync ended: ``report`` (a ``sync.Report``) when it ran, ``error`` when it could not."""
+
+    def __init__(self, remote: str | None, report: Any = None, error: str | None = None) -> None:
+        super().__init__()
+        self.remote = remote
+        self.report = report
+        self.error = error

@@ -24,6 +24,7 @@ from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasReviewed
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.screens.forms import Field, FormDialog, text_prompt
 
 
@@ -65,6 +66,7 @@ class AnnotationScreen(WorkbenchScreen):
             yield Static("", id="ann-resolutions")
             yield Static("History", classes="section-title")
             yield Static("", id="ann-history")
+        yield SyncLine()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -25,6 +25,7 @@ from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
 from workbench.tui.widgets.progress import progress_cell
+from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 SESSION_COLUMNS = [Column("STORE", 26), Column("STATUS", 12), Column("PROGRESS", 0, min_width=30), Column("ETA", 9), Column("AGE", 4, "right")]
@@ -155,6 +156,7 @@ class FeedbackScreen(WorkbenchScreen):
                           empty_text="No comments in this session yet.")
         yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
+        yield SyncLine()
         yield Footer()
 
     @property

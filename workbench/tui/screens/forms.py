@@ -25,7 +25,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 
 @dataclass
 class Field:
-    """One form field. ``kind``: input | text (multi-line) | select | switch | file."""
+    """One form field. ``kind``: input | password (masked) | text (multi-line) | select | switch | file."""
 
     name: str
     label: str
@@ -91,6 +91,8 @@ class FormDialog(ModalScreen[Any]):
                         browse = Button("Browse… ^o", id=f"browse-{f.name}", compact=True)
                         browse.can_focus = False  # tab goes field to field; ctrl+o browses for the focused one
                         yield browse
+                    elif f.kind == "password":
+                        yield Input(str(f.value or ""), placeholder=f.placeholder, password=True, id=wid, compact=True)
                     else:
                         yield Input(str(f.value or ""), placeholder=f.placeholder, id=wid, compact=True)
             yield Static("", id="form-check", classes="hint")

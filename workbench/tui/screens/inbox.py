@@ -23,6 +23,7 @@ from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import CountsFetched, RowsCounted
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 COLUMNS = [
@@ -147,6 +148,7 @@ class InboxScreen(WorkbenchScreen):
         yield VirtualList(None, COLUMNS, id="inbox-list", empty_text="Nothing awaiting attention here. Press v for other views.")
         yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
+        yield SyncLine()
         yield Footer()
 
     @property

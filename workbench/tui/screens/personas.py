@@ -15,6 +15,7 @@ from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, Field, FormDialog
+from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
@@ -65,6 +66,7 @@ class PersonasScreen(WorkbenchScreen):
         yield VirtualList(PersonaSource(self), COLUMNS, selectable=False, id="persona-list", empty_text="No personas. Press R to restore the defaults.")
         yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
+        yield SyncLine()
         yield Footer()
 
     @property

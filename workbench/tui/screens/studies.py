@@ -24,6 +24,7 @@ from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
+from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 STUDY_COLUMNS = [Column("STUDY", 0, min_width=20), Column("SESSIONS", 8, "right"), Column("ACTIVE", 7, "right"),
@@ -159,6 +160,7 @@ class StudiesScreen(WorkbenchScreen):
         with VerticalScroll(id="ts-detail"):
             yield Static("", id="ts-detail-body")
         yield Static("", id="statusbar", classes="bar")
+        yield SyncLine()
         yield Footer()
 
     @property

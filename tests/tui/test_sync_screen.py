@@ -1,0 +1,332 @@
+"""The TUI side of sync against an in-process server: the sync line, the sync key, the sync screen.
+
+The server is the real app (``workbench.server``) behind a Starlette TestClient, reached
+through the httpx transport the sync tests use (``tests.sync.conftest.Bridge``); the app
+gets it through ``sync_options``. Credentials live in an in-memory keyring, as a user's
+would in the system keyring.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_SETTINGS
+from tests.sync.conftest import Bridge, Hub, Replica
+from tests.sync.keyring_backend import MemoryKeyring
+from tests.tui.conftest import FIXED_MS, SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate, RunPersonasRequest, WidgetAnnotationCreate
+from workbench.server.app import create_app
+from workbench.services import annotations as ann_svc
+from workbench.services import remotes
+from workbench.services import sync as sync_svc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+from workbench.services.local import local_user
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.sync import SyncScreen
+
+
+class ClockHub(Hub):
+    """The sync tests' hub, with one clock for the server and its replicas (a snapshot needs fixed times and ids)."""
+
+    def __init__(self, tmp: Path, clock=None) -> None:  # noqa: ANN001
+        self.tmp = tmp
+        self.clock = clock
+        self.wb = Workbench.open(str(tmp / "server"), mailer=None, **({"clock": clock} if clock else {}))
+        self.creds = bootstrap(self.wb)
+        self.tc = TestClient(create_app(self.wb, TEST_SETTINGS))
+        self.tc.__enter__()
+        self.replicas: list[Replica] = []
+
+    def replica(self, name: str | None = None, token: str | None = None, *, sessions: bool = False) -> Replica:
+        r = Replica.__new__(Replica)
+        r.wb = Workbench.open(str(self.tmp / f"replica{len(self.replicas)}"), mailer=None, **({"clock": self.clock} if self.clock else {}))
+        r.bridge, r.token, r.store_key, r.jwt, r.name = Bridge(self.tc), token or self.creds["member_token"], None, None, "origin"
+        remotes.add(r.wb, "origin", "http://testserver")
+        self.replicas.append(r)
+        return r
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    kr = MemoryKeyring()
+    keyring.set_keyring(kr)
+    yield kr
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[ClockHub]:
+    h = ClockHub(tmp_path)
+    yield h
+    h.close()
+
+
+def seed(hub: Hub, n: int) -> list[str]:
+    return [
+        ann_svc.submit_from_widget(
+            hub.wb, hub.creds["site_id"], hub.creds["widget_token"], None,
+            WidgetAnnotationCreate(page_url=f"https://shop.acme.example/p{i}", body=f"Feedback number {i}"),
+        ).id
+        for i in range(n)
+    ]
+
+
+def status_of(wb: Workbench, ann_id: str) -> str:
+    return wb.store.db.execute("SELECT status FROM annotations WHERE id = ?", [ann_id]).fetchone()[0]
+
+
+def app_for(r: Replica, **kwargs):  # noqa: ANN201
+    """The app over a replica, syncing through the in-process server; its token is in the keyring."""
+    remotes.save_secrets(r.wb, r.name, {"token": r.token})
+    return make_app(r.wb, sync_options={"transport": r.bridge, "sleep": lambda s: None}, **kwargs)
+
+
+def conflicted_and_refused(hub: ClockHub) -> tuple[list[str], Replica]:
+    """A replica with one conflict (status: won't fix here, resolved on the server) and one refusal."""
+    ids = seed(hub, 2)
+    r = hub.replica()
+    assert r.sync().ok
+    me = r.me
+    ann_svc.patch(r.wb, me, ids[0], AnnotationPatch(status="won_t_fix"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="resolved"))
+    ann_svc.patch(r.wb, me, ids[1], AnnotationPatch(assignee_id="not-a-member"))
+    rep = r.sync()
+    assert rep.ok and rep.conflicts == 1 and rep.refused == 1
+    return ids, r
+
+
+def line(app) -> str:  # noqa: ANN001
+    """The sync line of the current screen."""
+    from workbench.tui.widgets.sync_line import SyncLine
+
+    return str(app.screen.query_one(SyncLine).render())
+
+
+async def run_sync_key(pilot) -> None:  # noqa: ANN001
+    await press(pilot, "S")
+    await wait_for(pilot, lambda: not pilot.app.sync_running, timeout=20)
+    await pilot.pause()
+
+
+# -- the sync line ------------------------------------------------------------------------
+
+
+async def test_without_a_remote_the_line_says_how_to_add_one(demo_wb):
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("1", "2", "3", "4", "5"):
+            await press(pilot, key)
+            assert "no remote — `workbench remote add NAME URL`" in screen_text(app)
+        await press(pilot, "S")
+        assert any("no remote yet" in m for m in told(app))
+        assert not app.sync_running
+
+
+async def test_sync_key_sends_pending_changes_and_the_line_counts_them(hub):
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.reply(r.wb, r.me, ids[0], ReplyCreate(body="seen on iOS too"))
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
+    seed(hub, 2)  # someone else's work, to bring down
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "origin · synced" in line(app) and "2 pending · 0 conflicts · 0 refused" in line(app)
+        await run_sync_key(pilot)
+        assert errors(app) == []
+        assert any("sent 2 · received" in m and "0 conflicts · 0 refused" in m for m in told(app)), told(app)
+        assert "0 pending · 0 conflicts · 0 refused" in line(app)
+        assert "origin · synced just now" in line(app)
+    assert status_of(hub.wb, ids[0]) == "triaged"
+    n = hub.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'seen on iOS too'").fetchone()[0]
+    assert n == 1
+    assert r.wb.store.db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 3
+
+
+async def test_progress_shows_on_the_line_while_syncing(hub):
+    seed(hub, 3)
+    r = hub.replica()
+    app = app_for(r)
+    seen: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app._draw_sync_lines
+
+        def draw() -> None:
+            original()
+            if app.sync_progress is not None:
+                seen.append(line(app))
+
+        app._draw_sync_lines = draw  # type: ignore[method-assign]
+        await run_sync_key(pilot)
+    assert seen and all("origin · syncing" in s for s in seen)
+    assert any("annotations" in s for s in seen), seen
+
+
+async def test_a_rejected_token_is_asked_for_kept_and_the_sync_runs_again(hub, memory_keyring):
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.reply(r.wb, r.me, ids[0], ReplyCreate(body="waiting"))
+    good = r.token
+    r.token = "gfat_" + "x" * 43
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "S")
+        await wait_for(pilot, lambda: isinstance(app.screen, FormDialog), timeout=20)
+        assert any("Unknown API token" in m for m in told(app))
+        assert "1 pending" in str(app.screen_stack[-2].query_one("SyncLine").render())
+        await type_text(pilot, good)
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: not app.sync_running and not isinstance(app.screen, FormDialog), timeout=20)
+        await pilot.pause()
+        assert any("Synced" in m or "sent 1" in m for m in told(app)), told(app)
+        assert "0 pending" in line(app)
+    assert remotes.load_secrets(r.wb, "origin", env={})[0]["token"] == good
+    assert hub.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'waiting'").fetchone()[0] == 1
+
+
+async def test_a_failed_sync_is_told_never_a_crash(hub):
+    r = hub.replica()
+    app = app_for(r)
+    r.bridge.offline = True
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sync_key(pilot)
+        assert app.is_running
+        assert any("offline" in m.lower() or "connect" in m.lower() or "stopped" in m.lower() for m in told(app)), told(app)
+
+
+# -- the sync screen ----------------------------------------------------------------------
+
+
+async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(hub):
+    ids, r = conflicted_and_refused(hub)
+    [refusal] = sync_svc.refusals(r.wb)
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "1 conflict · 1 refused" in line(app)
+        await press(pilot, "5")
+        assert isinstance(app.screen, SyncScreen)
+        text = screen_text(app)
+        assert "Conflicts (1)" in text and "Refused changes (1)" in text
+        row = next(ln for ln in text.splitlines() if "Feedback number 0" in ln)
+        assert "status" in row and "new" in row and "won_t_fix" in row and "resolved" in row
+        assert "change assignee_id of annotation" in text
+        await press(pilot, "tab")  # the refusal's full reason, verbatim, in the preview
+        assert refusal.reason and refusal.reason in " ".join(screen_text(app).split())
+
+
+async def test_keep_mine_then_sync_sends_mine(hub):
+    ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5", "m")
+        assert errors(app) == []
+        assert sync_svc.conflicts(r.wb) == []
+        assert "Conflicts (0)" in screen_text(app)
+        assert "0 conflicts" in line(app) and "1 pending" in line(app)
+        await run_sync_key(pilot)
+        assert "0 pending · 0 conflicts · 1 refused" in line(app)
+    assert status_of(r.wb, ids[0]) == "won_t_fix" and status_of(hub.wb, ids[0]) == "won_t_fix"
+
+
+async def test_take_theirs_takes_the_servers_value(hub):
+    ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5", "t")
+        assert errors(app) == []
+        assert sync_svc.conflicts(r.wb) == [] and status_of(r.wb, ids[0]) == "resolved"
+        assert "0 conflicts" in line(app) and "0 pending" in line(app)
+        await press(pilot, "t")  # nothing left: told, not a crash
+        assert any("No conflict" in m for m in told(app))
+    assert status_of(hub.wb, ids[0]) == "resolved"
+
+
+async def test_retry_and_discard_refusals(hub):
+    ids = seed(hub, 2)
+    guest = hub.replica(token=hub.creds["guest_token"])
+    assert guest.sync().ok
+    me = guest.me
+    replies = ann_svc.run_personas(guest.wb, me, ids[0], RunPersonasRequest())
+    ann_svc.patch(guest.wb, me, ids[1], AnnotationPatch(assignee_id="not-a-member"))
+    assert guest.sync().refused == 2
+    app = app_for(guest)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5")
+        text = screen_text(app)
+        assert "Refused changes (2)" in text and "Insufficient role" in text and "403" in text
+        assert "2 refused" in line(app)
+        # Retry the first (persona run): pending again, refused again by the next sync.
+        first = app.screen.refusal_list.current if app.screen.refusal_list.total else None
+        assert first is not None
+        await press(pilot, "r")
+        assert [x.seq for x in sync_svc.refusals(guest.wb)] != [] and first.seq not in {x.seq for x in sync_svc.refusals(guest.wb)}
+        assert "1 pending" in line(app) and "1 refused" in line(app)
+        await run_sync_key(pilot)
+        assert "0 pending" in line(app) and "2 refused" in line(app)
+        # Discard both (after a confirmation): undone here.
+        for _ in range(2):
+            await press(pilot, "x")
+            assert app.screen.__class__.__name__ == "ConfirmDialog"
+            await press(pilot, "y")
+        assert errors(app) == []
+        assert sync_svc.refusals(guest.wb) == [] and "0 refused" in line(app)
+        assert "Refused changes (0)" in screen_text(app)
+    gdb = guest.wb.store.db
+    assert gdb.execute(f"SELECT count(*) FROM replies WHERE id IN ({','.join('?' for _ in replies)})", [x.id for x in replies]).fetchone()[0] == 0
+    assert gdb.execute("SELECT assignee_id FROM annotations WHERE id = ?", [ids[1]]).fetchone()[0] is None
+
+
+async def test_a_refused_choice_is_told_not_a_crash(hub):
+    ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5")
+        [c] = sync_svc.conflicts(r.wb)
+        sync_svc.take_theirs(r.wb, c.id)  # settled elsewhere (another window) before this one refreshed
+        await press(pilot, "m")
+        assert any("No open conflict" in m for m in errors(app))
+        assert app.is_running and "Conflicts (0)" in screen_text(app)
+
+
+def test_sync_keys_are_rebindable_and_in_the_palette():
+    from workbench.tui import keys
+
+    ids = keys.all_binding_ids()
+    assert {"app.sync", "app.sync_screen", "sync.keep_mine", "sync.take_theirs", "sync.retry", "sync.discard"} <= ids
+    assert '"app.sync" = "S"' in keys.describe_bindings()
+
+
+async def test_sync_is_a_palette_command_on_every_screen(demo_wb):
+    from workbench.tui.help import binding_rows
+
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("1", "5"):
+            await press(pilot, key)
+            assert any(action == "app.sync" for *_, action in binding_rows(app.screen))
+        assert {action for *_, action in binding_rows(app.screen)} >= {"keep_mine", "take_theirs", "retry", "discard"}
+
+
+# -- snapshot -----------------------------------------------------------------------------
+
+
+def test_snapshot_sync_screen(snap_compare, tmp_path, seeded_ids, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_KEYS", "/home/you/.config/workbench/keys.toml")
+    ticks = itertools.count(FIXED_MS)
+    h = ClockHub(tmp_path, clock=lambda: next(ticks))
+    try:
+        _, r = conflicted_and_refused(h)
+        app = app_for(r, cursor_blink=False)
+        assert snap_compare(app, press=["5"], terminal_size=SIZE)
+    finally:
+        h.close()

@@ -1,0 +1,263 @@
+"""Sync: conflicts to settle (keep mine / take theirs) and changes the server refused (retry / discard).
+
+Two lists over the sync use cases (``workbench.services.sync``): the conflicts, each a field
+changed both here and on the server since the last sync (base, mine and theirs side by side),
+and the refusals, each a local change the server would not apply, with its reason verbatim.
+Both are small (a user's own unsent work), so each list reads its rows in one go.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import Footer, Header, Static
+
+from workbench.tui import format as fmt
+from workbench.tui import keys
+from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.forms import ConfirmDialog
+from workbench.tui.widgets.sync_line import SyncLine
+from workbench.tui.widgets.virtual_list import Column, VirtualList
+
+CONFLICT_COLUMNS = [Column("ANNOTATION", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16), Column("MINE", 18),
+                    Column("THEIRS", 18)]
+REFUSAL_COLUMNS = [Column("CHANGE", 44), Column("STATUS", 6, justify="right"), Column("SERVER SAID", 0, min_width=20),
+                   Column("WHEN", 9, justify="right")]
+
+MINE_STYLE = "bold #c792ea"
+THEIRS_STYLE = "bold #4aa3ff"
+
+
+def value_text(value: Any) -> str:
+    """A field value on one line: text as it is, nothing as "—", anything else as JSON."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return json.dumps(value, ensure_ascii=False)
+
+
+class ConflictSource:
+    def __init__(self, screen: SyncScreen) -> None:
+        self.screen = screen
+        self.rows: list[Any] = []
+
+    def count(self) -> int:
+        from workbench.services import sync as service
+
+        self.rows = service.conflicts(self.screen.wb)
+        return len(self.rows)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        return self.rows[offset : offset + limit]
+
+    def key(self, row: Any) -> Hashable:
+        return row.id
+
+    def cells(self, row: Any) -> list[Text | str]:
+        return [
+            row.title,
+            Text(row.field, style="bold"),
+            Text(value_text(row.base), style="dim"),
+            Text(value_text(row.mine), style=MINE_STYLE),
+            Text(value_text(row.theirs), style=THEIRS_STYLE),
+        ]
+
+
+class RefusalSource:
+    def __init__(self, screen: SyncScreen) -> None:
+        self.screen = screen
+        self.rows: list[Any] = []
+
+    def count(self) -> int:
+        from workbench.services import sync as service
+
+        self.rows = service.refusals(self.screen.wb)
+        return len(self.rows)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
+        return self.rows[offset : offset + limit]
+
+    def key(self, row: Any) -> Hashable:
+        return row.seq
+
+    def cells(self, row: Any) -> list[Text | str]:
+        return [
+            row.summary,
+            Text(str(row.status or "—"), style="#ff6e6e"),
+            row.reason or "—",
+            Text(fmt.ago(self.screen.now(), row.at), style="dim"),
+        ]
+
+
+class SyncScreen(WorkbenchScreen):
+    """Sync"""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.SYNC
+    HELP_SECTION = "Sync"
+    AUTO_FOCUS = "#sync-conflicts"
+    DEFAULT_CSS = """
+    SyncScreen #sync-conflicts { height: 1fr; }
+    SyncScreen #sync-refusals { height: 1fr; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield Static("", id="filterbar", classes="bar")
+        yield Static("", id="conflicts-title", classes="pane-title")
+        yield VirtualList(ConflictSource(self), CONFLICT_COLUMNS, selectable=False, id="sync-conflicts",
+                          empty_text="No conflicts: every field changed on both sides has been settled.")
+        yield Static("", id="refusals-title", classes="pane-title")
+        yield VirtualList(RefusalSource(self), REFUSAL_COLUMNS, selectable=False, id="sync-refusals",
+                          empty_text="No refused changes.")
+        yield Static("", id="preview")
+        yield Static("", id="statusbar", classes="bar")
+        yield SyncLine()
+        yield Footer()
+
+    @property
+    def conflict_list(self) -> VirtualList:
+        return self.query_one("#sync-conflicts", VirtualList)
+
+    @property
+    def refusal_list(self) -> VirtualList:
+        return self.query_one("#sync-refusals", VirtualList)
+
+    def on_mount(self) -> None:
+        self.sub_title = "Sync"
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        from workbench.services import sync as service
+
+        self.conflict_list.reload(keep_cursor=True)
+        self.refusal_list.reload(keep_cursor=True)
+        n_conflicts, n_refused = self.conflict_list.total, self.refusal_list.total
+        self.query_one("#conflicts-title", Static).update(
+            f"Conflicts ({n_conflicts})  [dim]changed here and on the server since the last sync · "
+            f"[{MINE_STYLE}]m[/] keep mine · [{THEIRS_STYLE}]t[/] take theirs[/]"
+        )
+        self.query_one("#refusals-title", Static).update(
+            f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · x discard (undo here)[/]"
+        )
+        ok, status = self.attempt(service.status, self.wb, quiet=True)
+        if ok and status.remote is not None:
+            when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"
+            self.query_one("#filterbar", Static).update(
+                f"[b]{fmt.esc(status.remote)}[/]  {fmt.esc(status.url or '')}  [dim]last sync:[/] {when}"
+                + (f"  [dim]workspace[/] {fmt.esc(status.workspace_id)}" if status.workspace_id else "")
+            )
+            pending = status.pending
+        else:
+            self.query_one("#filterbar", Static).update("[b]No remote[/]  [dim]add one with `workbench remote add NAME URL`[/]")
+            pending = 0
+        self.query_one("#statusbar", Static).update(
+            f"[b]{fmt.plural(n_conflicts, 'conflict')}[/]  │  [b]{n_refused}[/] refused  │  {pending} pending  │  [dim]tab: other list[/]"
+        )
+        self._preview()
+
+    # -- preview ---------------------------------------------------------------------------
+    def _active(self) -> VirtualList:
+        focused = self.focused
+        if focused is self.refusal_list or (focused is not self.conflict_list and self.conflict_list.total == 0):
+            return self.refusal_list
+        return self.conflict_list
+
+    def _preview(self) -> None:
+        vlist = self._active()
+        row = vlist.current
+        preview = self.query_one("#preview", Static)
+        if row is None:
+            preview.update("")
+            return
+        text = Text()
+        if vlist is self.conflict_list:
+            text.append(row.title or row.entity_id, style="bold")
+            text.append(f"  field {row.field} · {row.entity_type} {fmt.short_id(row.entity_id)}\n", style="dim")
+            for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
+                text.append(f"{label}  ", style="dim")
+                text.append(value_text(value) + "\n", style=style)
+        else:
+            text.append(row.summary, style="bold")
+            text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)}\n", style="dim")
+            text.append(f"server said ({row.status or 'no status'}): ", style="dim")
+            text.append((row.reason or "—") + "\n", style="#ff6e6e")
+        preview.update(text)
+
+    @on(VirtualList.Highlighted)
+    def _highlighted(self) -> None:
+        self._preview()
+
+    def on_descendant_focus(self) -> None:
+        self._preview()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_switch_pane(self) -> None:
+        (self.refusal_list if self.focused is self.conflict_list else self.conflict_list).focus()
+
+    def _settle(self, fn: Any, key: Any, done: str) -> None:
+        ok, _ = self.attempt(fn, self.wb, key)
+        if ok:
+            self.notify(done)
+        # The sync line (pending, conflicts, refused) changes with every choice.
+        self.wb_app.refresh_sync_status()
+        self.refresh_data()
+
+    def action_keep_mine(self) -> None:
+        from workbench.services import sync as service
+
+        row = self.conflict_list.current
+        if row is None:
+            self.notify("No conflict to settle", severity="warning")
+            return
+        self.conflict_list.focus()
+        self._settle(service.keep_mine, row.id, f"Kept mine for {row.field}: {value_text(row.mine)} (sent on the next sync)")
+
+    def action_take_theirs(self) -> None:
+        from workbench.services import sync as service
+
+        row = self.conflict_list.current
+        if row is None:
+            self.notify("No conflict to settle", severity="warning")
+            return
+        self.conflict_list.focus()
+        self._settle(service.take_theirs, row.id, f"Took theirs for {row.field}: {value_text(row.theirs)}")
+
+    def action_retry(self) -> None:
+        from workbench.services import sync as service
+
+        row = self.refusal_list.current
+        if row is None:
+            self.notify("No refused change to retry", severity="warning")
+            return
+        self.refusal_list.focus()
+        self._settle(service.retry, row.seq, f"Will send again on the next sync: {row.summary}")
+
+    def action_discard(self) -> None:
+        from workbench.services import sync as service
+
+        row = self.refusal_list.current
+        if row is None:
+            self.notify("No refused change to discard", severity="warning")
+            return
+        self.refusal_list.focus()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._settle(service.discard, row.seq, f"Discarded: {row.summary}")
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Discard refused change",
+                f"Discard [b]{fmt.esc(row.summary)}[/]? It is undone here, so this store matches the server again.\n"
+                f"[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
+                yes="Discard", danger=True,
+            ),
+            answered,
+        )

@@ -1,0 +1,81 @@
+"""The sync line at the bottom of every screen: the remote, the last sync, what waits and what needs a choice.
+
+``origin · synced 3m ago · 2 pending · 1 conflict · 1 refused`` (or ``no remote — …``), and
+while a sync runs, its phase and counts. The line only draws what the app holds
+(``app.sync_status``, ``app.sync_progress``); the app re-reads the status on every live
+refresh and after a sync, and calls ``show`` on every line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from workbench.tui import format as fmt
+
+NO_REMOTE = "no remote — `workbench remote add NAME URL`, then S to sync"
+
+
+def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None) -> Text:
+    """The line for a ``SyncStatus`` (None: not read yet) and, during a sync, (phase, done, total)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("⇅ ", style="bold #6fb3d2")
+    if status is None:
+        return text
+    if status.remote is None:
+        text.append(NO_REMOTE, style="dim")
+        return text
+    text.append(status.remote, style="bold")
+    if progress is not None:
+        phase, done, total = progress
+        text.append(" · syncing ", style="bold #4aa3ff")
+        text.append(phase)
+        if total:
+            filled, empty = fmt.progress_bar(100 * min(done, total) / total, 10)
+            text.append(" ")
+            text.append(filled, style="#4aa3ff on #3a3f4b")
+            text.append(empty, style="on #3a3f4b")
+            text.append(f" {done:,}/{total:,}")
+        elif done:
+            text.append(f" {done:,}")
+        text.append("…")
+    elif status.last_sync_at:
+        text.append(f" · synced {fmt.ago(now_ms, status.last_sync_at)}")
+    else:
+        text.append(" · never synced", style="italic")
+    text.append(f" · {status.pending:,} pending", style="" if status.pending else "dim")
+    text.append(" · ")
+    text.append(fmt.plural(status.conflicts, "conflict"), style="bold #ffb454" if status.conflicts else "dim")
+    text.append(" · ")
+    text.append(f"{status.refused:,} refused", style="bold #ff6e6e" if status.refused else "dim")
+    if status.last_error and progress is None:
+        text.append(" · last sync failed: ", style="#ff6e6e")
+        text.append(" ".join(status.last_error.split()), style="dim")
+    if progress is None:
+        text.append("   S sync" + (" · 5 resolve" if status.conflicts or status.refused else ""), style="dim")
+    return text
+
+
+class SyncLine(Static):
+    """One line, the same on every screen; its content comes from the app."""
+
+    DEFAULT_CSS = """
+    SyncLine {
+        height: 1;
+        padding: 0 1;
+        background: $boost;
+        color: $text;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("", classes="syncline")
+
+    def on_mount(self) -> None:
+        app = self.app
+        self.show(getattr(app, "sync_status", None), app.now() if hasattr(app, "now") else 0, getattr(app, "sync_progress", None))
+
+    def show(self, status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None) -> None:
+        self.update(sync_text(status, now_ms, progress))
