@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from workbench.domain.errors import Invalid
+from workbench.domain.errors import Invalid, Unauthenticated
 from workbench.domain.roles import Role
 
 API_TOKEN_PREFIX = "gfat_"
@@ -39,6 +39,20 @@ def hash_secret(plaintext: str) -> str:
 def same_secret(a: str, b: str) -> bool:
     """Constant-time comparison of two secrets or digests."""
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def bearer_credential(authorization: str | None, what: str = "token") -> str:
+    """The credential of an ``Authorization: Bearer <credential>`` header, or Unauthenticated.
+
+    ``what`` names the expected credential in the message (a JWT, a store API key…).
+    """
+    if not authorization or not authorization.strip():
+        raise Unauthenticated(f"Missing bearer token: send 'Authorization: Bearer <{what}>'")
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or " " in value:
+        raise Unauthenticated(f"Malformed Authorization header; expected 'Bearer <{what}>'")
+    return value
 
 
 def is_well_formed_api_token(value: str) -> bool:

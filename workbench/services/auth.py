@@ -15,7 +15,7 @@ from storage import accounts as accounts_repo
 from storage import sites as sites_repo
 from workbench.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role
-from workbench.domain.tokens import API_TOKEN_PREFIX, hash_secret, is_well_formed_api_token, same_secret
+from workbench.domain.tokens import API_TOKEN_PREFIX, bearer_credential, hash_secret, is_well_formed_api_token, same_secret
 from workbench.services.context import Workbench
 
 SESSION_TTL = timedelta(days=30)
@@ -30,21 +30,11 @@ def issue_session(wb: Workbench, user_id: str, ttl: timedelta = SESSION_TTL) -> 
     return jwt.encode(claims, wb.secret, algorithm=_JWT_ALG)
 
 
-def _bearer(authorization: str | None) -> str:
-    if not authorization:
-        raise Unauthenticated("Missing bearer token")
-    scheme, _, value = authorization.partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or " " in value:
-        raise Unauthenticated("Malformed Authorization header; expected 'Bearer <token>'")
-    return value
-
-
 def authenticate(
     wb: Workbench, authorization: str | None, workspace_header: str | None, *, allow_deleted: bool = False
 ) -> Principal:
     """The caller of a /api request; raises Unauthenticated/Forbidden/NotFound/Invalid."""
-    credential = _bearer(authorization)
+    credential = bearer_credential(authorization)
     if credential.startswith(API_TOKEN_PREFIX):
         return _token_principal(wb, credential)
     return _session_principal(wb, credential, workspace_header, allow_deleted=allow_deleted)

@@ -20,7 +20,7 @@ from workbench.domain.clock import new_id
 from workbench.domain.errors import Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.session_records import StoreApiKey, Storefront
-from workbench.domain.tokens import hash_secret, mint_secret, same_secret
+from workbench.domain.tokens import bearer_credential, hash_secret, mint_secret, same_secret
 from workbench.services.context import Workbench
 
 STORE_KEY_PREFIX = "wbsk_"
@@ -91,12 +91,7 @@ def get_store(wb: Workbench, principal: Principal, store_id: str) -> Storefront:
 
 def authenticate_store(wb: Workbench, authorization: str | None) -> Storefront:
     """The store whose API key is the bearer of ``authorization``; Unauthenticated otherwise."""
-    if not authorization or not authorization.strip():
-        raise Unauthenticated("Missing bearer token: send 'Authorization: Bearer <store API key>'")
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or " " in value:
-        raise Unauthenticated("Malformed Authorization header; expected 'Bearer <store API key>'")
+    value = bearer_credential(authorization, "store API key")
     if not _KEY_RE.match(value):
         raise Unauthenticated(f"Not a store API key (store keys start with '{STORE_KEY_PREFIX}')")
     digest = hash_secret(value)

@@ -26,6 +26,7 @@ from storage import test_sessions as repo
 from workbench.domain import test_sessions as ts
 from workbench.domain.clock import from_ms, new_id, to_ms
 from workbench.domain.errors import Conflict, NotFound, Unauthenticated
+from workbench.domain.tokens import bearer_credential
 from workbench.domain.roles import Principal, PrincipalKind, Role, require_role
 from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession, iso_s
 from workbench.domain.test_sessions import (
@@ -68,12 +69,7 @@ def issue_token(wb: Workbench, user_id: str, workspace_id: str, ttl: timedelta =
 def authenticate(wb: Workbench, authorization: str | None) -> Principal:
     """The caller of /api/sessions, bound to the workspace of its token; Unauthenticated otherwise."""
     import jwt  # lazily: ~40 ms of imports the TUI's first paint need not pay
-    if not authorization or not authorization.strip():
-        raise Unauthenticated("Missing bearer token: send 'Authorization: Bearer <JWT>'")
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() != "bearer" or not value or " " in value:
-        raise Unauthenticated("Malformed Authorization header; expected 'Bearer <JWT>'")
+    value = bearer_credential(authorization, "JWT")
     try:
         claims = jwt.decode(value, wb.secret, algorithms=[_JWT_ALG], options={"require": ["exp"]})
     except jwt.ExpiredSignatureError:
