@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from storage import annotations as repo
 from storage import audit as audit_repo
 from storage import personas as personas_repo
 from storage import sites as sites_repo
+from storage.blobs import write_blob
 from storage import sync_state
 from workbench.domain import markdown
 from workbench.domain.annotations import (
@@ -259,14 +259,15 @@ def submit_from_widget(
         updated_at=now,
         version=1,
     )
+    digest = ""
     if shot is not None and screenshot_key is not None:
-        _write_blob(wb, screenshot_key, shot[1])
+        digest = write_blob(wb.store, screenshot_key, shot[1])
     with wb.store.write() as db:
         repo.add_annotation(db, ann)
         if shot is not None and screenshot_key is not None:
             repo.add_upload(
                 db, key=screenshot_key, workspace_id=ann.workspace_id, annotation_id=ann.id, kind="screenshot",
-                content_type=shot[0], size=len(shot[1]), sha256=hashlib.sha256(shot[1]).hexdigest(), at=now,
+                content_type=shot[0], size=len(shot[1]), sha256=digest, at=now,
             )
         actor = f"stakeholder:{stakeholder.token[-6:]}" if stakeholder else f"widget:{site.id}"
         audit_repo.record(
@@ -284,14 +285,6 @@ def _decode_screenshot(data_url: str) -> tuple[str, bytes]:
         return m.group(1), base64.b64decode(m.group(2), validate=True)
     except (binascii.Error, ValueError):
         raise Invalid("screenshot is not valid base64") from None
-
-
-def _write_blob(wb: Workbench, key: str, data: bytes) -> None:
-    path = wb.store.upload_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 # -- personas ------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from storage import annotations as repo
+from storage.blobs import write_blob
 from storage import sync_state
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
@@ -71,22 +71,13 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
     ann_row = wb.store.db.execute("SELECT workspace_id FROM annotations WHERE id = ?", [annotation_id]).fetchone()
     if ann_row is None:
         raise NotFound("Annotation not found")
-    digest = _store_bytes(wb, key, data)
+    digest = write_blob(wb.store, key, data)
     with wb.store.write() as db:
         repo.add_upload(
             db, key=key, workspace_id=ann_row[0], annotation_id=annotation_id, kind=key.split("/")[2].split("-")[0],
             content_type=ct, size=len(data), sha256=digest, at=wb.clock(),
         )
     return {"key": key, "size": len(data), "sha256": digest}
-
-
-def _store_bytes(wb: Workbench, key: str, data: bytes) -> str:
-    path = wb.store.upload_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)  # atomic: a crash leaves the old file or the new one, never half
-    return hashlib.sha256(data).hexdigest()
 
 
 def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, kind: str, source: Path) -> str:
@@ -104,14 +95,12 @@ def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, k
     if source.stat().st_size > MAX_UPLOAD_BYTES:
         raise Invalid(f"File exceeds {MAX_UPLOAD_BYTES} bytes")
     key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{_EXT[ct]}"
-    path = wb.store.upload_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, path)
-    data = path.read_bytes()
+    data = source.read_bytes()
+    digest = write_blob(wb.store, key, data)
     with wb.store.write() as db:
         repo.add_upload(
             db, key=key, workspace_id=ann.workspace_id, annotation_id=ann.id, kind=kind, content_type=ct,
-            size=len(data), sha256=hashlib.sha256(data).hexdigest(), at=wb.clock(),
+            size=len(data), sha256=digest, at=wb.clock(),
         )
     return key
 
