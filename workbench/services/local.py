@@ -17,17 +17,13 @@ from workbench.services.context import Workbench
 def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool = True) -> Principal:
     """The local OWNER principal, in ``workspace_id`` or the store's default workspace."""
     db = wb.store.db
-    if workspace_id is None:
-        workspace_id = accounts_repo.meta_get(db, "bootstrap_workspace")
-        if workspace_id is None:
-            if not create:
-                raise NotFound("This store has no workspace yet; run `workbench admin bootstrap`")
-            workspace_id, user_id, _ = ensure_workspace(wb)
-            return local_principal(wb, workspace_id, user_id)
-    ws_id, user_id, _ = ensure_workspace(wb) if workspace_id == accounts_repo.meta_get(db, "bootstrap_workspace") else (workspace_id, None, None)
-    if user_id is None:
-        owners = [u for u, role in accounts_repo.list_members(db, ws_id) if role == "OWNER"]
-        if not owners:
-            raise NotFound("Workspace not found")
-        user_id = owners[0].id
-    return local_principal(wb, ws_id, user_id)
+    default = accounts_repo.meta_get(db, "bootstrap_workspace")
+    if workspace_id is None and default is None and not create:
+        raise NotFound("This store has no workspace yet; run `workbench admin bootstrap`")
+    if workspace_id is None or workspace_id == default:
+        ws_id, user_id, _ = ensure_workspace(wb)
+        return local_principal(wb, ws_id, user_id)
+    owners = [u for u, role in accounts_repo.list_members(db, workspace_id) if role == "OWNER"]
+    if not owners:
+        raise NotFound("Workspace not found")
+    return local_principal(wb, workspace_id, owners[0].id)
