@@ -99,7 +99,7 @@ def _floor(pages: Path, data_dir: Path, ws: str) -> float:
             "INSERT INTO sites (id, workspace_id, name, url, widget_token, mcp_token, mcp_token_hash, loader_secret_id, created_at, updated_at) "
             "SELECT DISTINCT ?, ?, 's', 'u', 'w', '', 'h', '', 0, 0", [orjson.loads(next(pages.iterdir()).read_bytes())["items"][0]["site_id"], ws],
         )
-        db.conn.executemany(
+        db.executemany(
             f"INSERT INTO annotations VALUES ({', '.join('?' for _ in rows[0])})", rows,
         )
     elapsed = time.perf_counter() - t0

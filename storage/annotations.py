@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, update_fields
 from workbench.domain.records import Annotation, Reply, Resolution
@@ -39,23 +39,23 @@ def _annotation_row(ann: Annotation) -> tuple:
 _INSERT_ANN = f"INSERT INTO annotations ({_ANN}) VALUES ({', '.join('?' for _ in _ANN_FIELDS)})"
 
 
-def add_annotation(db: Database, ann: Annotation) -> None:
+def add_annotation(db: Connection, ann: Annotation) -> None:
     db.execute(_INSERT_ANN, _annotation_row(ann))
 
 
-def add_annotations(db: Database, anns: Iterable[Annotation]) -> int:
+def add_annotations(db: Connection, anns: Iterable[Annotation]) -> int:
     """Bulk insert in the caller's transaction: one executemany, the fastest path SQLite has."""
-    cur = db.conn.executemany(_INSERT_ANN, (_annotation_row(a) for a in anns))
+    cur = db.executemany(_INSERT_ANN, (_annotation_row(a) for a in anns))
     return cur.rowcount
 
 
-def get_annotation(db: Database, workspace_id: str, annotation_id: str) -> Annotation | None:
+def get_annotation(db: Connection, workspace_id: str, annotation_id: str) -> Annotation | None:
     return fetch_one(
         db, _annotation, f"SELECT {_ANN} FROM annotations WHERE id = ? AND workspace_id = ?", [annotation_id, workspace_id]
     )
 
 
-def get_annotations(db: Database, workspace_id: str, ids: Sequence[str]) -> list[Annotation]:
+def get_annotations(db: Connection, workspace_id: str, ids: Sequence[str]) -> list[Annotation]:
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
@@ -64,12 +64,12 @@ def get_annotations(db: Database, workspace_id: str, ids: Sequence[str]) -> list
     )
 
 
-def update_annotation(db: Database, annotation_id: str, values: dict[str, object]) -> None:
+def update_annotation(db: Connection, annotation_id: str, values: dict[str, object]) -> None:
     update_fields(db, "annotations", "id", annotation_id, values)
 
 
 def list_page(
-    db: Database,
+    db: Connection,
     site_id: str,
     *,
     status: str | None = None,
@@ -102,7 +102,7 @@ def list_page(
     return fetch_all(db, _annotation, sql, params)
 
 
-def search_ids(db: Database, workspace_id: str, query: str, limit: int = 500) -> list[str]:
+def search_ids(db: Connection, workspace_id: str, query: str, limit: int = 500) -> list[str]:
     """Annotation ids whose body, summary or replies match an FTS5 query (best first)."""
     rows = db.execute(
         """
@@ -119,34 +119,34 @@ def search_ids(db: Database, workspace_id: str, query: str, limit: int = 500) ->
 
 
 # -- replies -------------------------------------------------------------------------------
-def add_reply(db: Database, reply: Reply) -> None:
+def add_reply(db: Connection, reply: Reply) -> None:
     insert(db, "replies", reply)
 
 
-def list_replies(db: Database, annotation_id: str) -> list[Reply]:
+def list_replies(db: Connection, annotation_id: str) -> list[Reply]:
     return fetch_all(db, Reply, f"SELECT {_REPLY} FROM replies WHERE annotation_id = ? ORDER BY created_at, id", [annotation_id])
 
 
 # -- resolutions ---------------------------------------------------------------------------
-def add_resolution(db: Database, res: Resolution) -> None:
+def add_resolution(db: Connection, res: Resolution) -> None:
     insert(db, "resolutions", res)
 
 
-def get_resolution(db: Database, resolution_id: str) -> Resolution | None:
+def get_resolution(db: Connection, resolution_id: str) -> Resolution | None:
     return fetch_one(db, Resolution, f"SELECT {_RES} FROM resolutions WHERE id = ?", [resolution_id])
 
 
-def list_resolutions(db: Database, annotation_id: str) -> list[Resolution]:
+def list_resolutions(db: Connection, annotation_id: str) -> list[Resolution]:
     return fetch_all(
         db, Resolution, f"SELECT {_RES} FROM resolutions WHERE annotation_id = ? ORDER BY created_at, id", [annotation_id]
     )
 
 
-def pending_notifications(db: Database) -> list[str]:
+def pending_notifications(db: Connection) -> list[str]:
     return [r[0] for r in db.execute("SELECT id FROM resolutions WHERE notification_status = 'pending' ORDER BY created_at")]
 
 
-def set_notification(db: Database, resolution_id: str, status: str, at: int) -> None:
+def set_notification(db: Connection, resolution_id: str, status: str, at: int) -> None:
     db.execute(
         "UPDATE resolutions SET notification_status = ?, notified_at = ? WHERE id = ?", [status, at, resolution_id]
     )
@@ -154,7 +154,7 @@ def set_notification(db: Database, resolution_id: str, status: str, at: int) -> 
 
 # -- uploaded evidence ---------------------------------------------------------------------
 def add_upload(
-    db: Database, *, key: str, workspace_id: str, annotation_id: str, kind: str, content_type: str, size: int, sha256: str, at: int
+    db: Connection, *, key: str, workspace_id: str, annotation_id: str, kind: str, content_type: str, size: int, sha256: str, at: int
 ) -> None:
     db.execute(
         "INSERT INTO uploads(key, workspace_id, annotation_id, kind, content_type, size, sha256, created_at) "
@@ -164,11 +164,11 @@ def add_upload(
     )
 
 
-def upload_exists(db: Database, key: str, annotation_id: str) -> bool:
+def upload_exists(db: Connection, key: str, annotation_id: str) -> bool:
     return db.execute("SELECT 1 FROM uploads WHERE key = ? AND annotation_id = ?", [key, annotation_id]).fetchone() is not None
 
 
-def get_upload(db: Database, key: str) -> dict | None:
+def get_upload(db: Connection, key: str) -> dict | None:
     row = db.execute(
         "SELECT key, workspace_id, annotation_id, kind, content_type, size, sha256 FROM uploads WHERE key = ?", [key]
     ).fetchone()
@@ -177,7 +177,7 @@ def get_upload(db: Database, key: str) -> dict | None:
     return dict(zip(["key", "workspace_id", "annotation_id", "kind", "content_type", "size", "sha256"], row, strict=True))
 
 
-def count_by_status(db: Database, site_id: str) -> dict[str, int]:
+def count_by_status(db: Connection, site_id: str) -> dict[str, int]:
     return dict(db.execute("SELECT status, count(*) FROM annotations WHERE site_id = ? GROUP BY status", [site_id]).fetchall())
 
 

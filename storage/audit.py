@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import json_dump, json_load
 
 
 def record(
-    db: Database,
+    db: Connection,
     *,
     workspace_id: str | None,
     at: int,
@@ -26,7 +26,7 @@ def record(
     )
 
 
-def history(db: Database, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
+def history(db: Connection, entity_type: str, entity_id: str) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, at, actor_id, action, detail FROM audit WHERE entity_type = ? AND entity_id = ? ORDER BY id",
         [entity_type, entity_id],
@@ -34,7 +34,7 @@ def history(db: Database, entity_type: str, entity_id: str) -> list[dict[str, An
     return [{"id": r[0], "at": r[1], "actor_id": r[2], "action": r[3], "detail": json_load(r[4])} for r in rows]
 
 
-def by_actor(db: Database, actor_id: str, limit: int = 100) -> list[dict[str, Any]]:
+def by_actor(db: Connection, actor_id: str, limit: int = 100) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, at, action, entity_type, entity_id, detail FROM audit WHERE actor_id = ? ORDER BY id DESC LIMIT ?",
         [actor_id, limit],

@@ -5,6 +5,9 @@ beside one writer; every write transaction starts with ``BEGIN IMMEDIATE`` so tw
 on the busy timeout instead of deadlocking when a read lock would have to be upgraded. Each
 thread gets its own connection because sqlite3 connections must not be shared across threads
 while a transaction is open.
+
+Repositories take the plain ``sqlite3.Connection``: sqlite-utils is loaded only to apply
+migrations, so opening an up-to-date store (every TUI start) costs no import beyond sqlite3.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
-
-from sqlite_utils import Database
 
 DB_FILENAME = "workbench.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -25,6 +27,14 @@ BUSY_TIMEOUT_MS = 10_000
 # automatic one stays as a bound (about 40 MB of WAL) for processes that stop early.
 AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_EVERY_S = 0.5
+# ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
+# new migration (tests/test_storage.py checks the two agree): a store already at this version
+# opens without loading the migration machinery.
+SCHEMA_VERSION = 4
+
+
+class _Connection(sqlite3.Connection):
+    """sqlite3's connection, weakly referenceable (the base class is not)."""
 
 
 class Store:
@@ -37,11 +47,14 @@ class Store:
         self.uploads_dir = self.data_dir / "uploads"
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        # Weak: a worker thread's connection closes when the thread ends (its thread-local goes),
+        # instead of staying open with its page cache until the store is closed.
+        self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
         self._writes = 0
+        self._savepoints = 0
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
-        if migrate:
+        if migrate and self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             from storage.schema import migrate as _migrate
 
             _migrate(self)
@@ -51,10 +64,13 @@ class Store:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves; the driver's implicit
         # transactions would otherwise start deferred and could deadlock on upgrade.
         conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, factory=_Connection
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # A REPLACE that deletes a row must fire its DELETE triggers, or the FTS index keeps
+        # the replaced text (sync's mirror upserts annotations with INSERT OR REPLACE).
+        conn.execute("PRAGMA recursive_triggers = ON")
         # NORMAL is durable against process crashes in WAL mode; only power loss can lose
         # the last commits, and it is much faster than FULL for one-commit-per-action use.
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -65,15 +81,14 @@ class Store:
         return conn
 
     @property
-    def db(self) -> Database:
-        """This thread's sqlite-utils Database (created on first use)."""
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = self._connect()
-            db = Database(conn, execute_plugins=False)
+            db = self._connect()
             self._local.db = db
             with self._lock:
-                self._connections.append(conn)
+                self._connections.add(db)
         return db
 
     def close(self) -> None:
@@ -83,7 +98,7 @@ class Store:
             self._checkpointer.join(5)
             self._checkpointer = None
         with self._lock:
-            for conn in self._connections:
+            for conn in list(self._connections):
                 with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
             self._connections.clear()
@@ -91,23 +106,35 @@ class Store:
 
     # -- transactions ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def write(self) -> Iterator[Database]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all."""
         db = self.db
-        if db.conn.in_transaction:
-            # Nested use (a service calling another): join the outer transaction.
-            with db.atomic():
+        if db.in_transaction:
+            # Nested use (a service calling another): a savepoint inside the outer transaction,
+            # so a refused inner step undoes only its own writes.
+            name = f"nested_{id(db):x}_{self._savepoints}"
+            self._savepoints += 1
+            db.execute(f"SAVEPOINT {name}")
+            try:
                 yield db
+            except BaseException:
+                # A failure that already ended the transaction has no savepoint to return to.
+                if db.in_transaction:
+                    db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    db.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                db.execute(f"RELEASE SAVEPOINT {name}")
             return
-        db.conn.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")
         try:
             yield db
         except BaseException:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         else:
-            db.conn.execute("COMMIT")
+            db.execute("COMMIT")
             self._writes += 1
             if self._checkpointer is None:
                 self._start_checkpointer()
@@ -134,18 +161,18 @@ class Store:
             conn.close()
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Database]:
+    def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for several SELECTs (WAL readers never block the writer)."""
         db = self.db
-        if db.conn.in_transaction:
+        if db.in_transaction:
             yield db
             return
-        db.conn.execute("BEGIN")
+        db.execute("BEGIN")
         try:
             yield db
         finally:
-            if db.conn.in_transaction:
-                db.conn.execute("COMMIT")
+            if db.in_transaction:
+                db.execute("COMMIT")
 
     def upload_path(self, key: str) -> Path:
         """Where the bytes of an uploaded object live; refuses keys that would escape the dir."""

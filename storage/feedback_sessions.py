@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, StoreApiKey, Storefront
@@ -29,51 +29,51 @@ def _store(*row: object) -> Storefront:
 
 
 # -- stores and keys -----------------------------------------------------------------------
-def add_store(db: Database, store: Storefront) -> None:
+def add_store(db: Connection, store: Storefront) -> None:
     insert(db, "stores", store, encode={"ai_built": int})
 
 
-def get_store(db: Database, store_id: str) -> Storefront | None:
+def get_store(db: Connection, store_id: str) -> Storefront | None:
     return fetch_one(db, _store, f"SELECT {_STORE} FROM stores WHERE id = ?", [store_id])
 
 
-def list_stores(db: Database, workspace_id: str) -> list[Storefront]:
+def list_stores(db: Connection, workspace_id: str) -> list[Storefront]:
     return fetch_all(db, _store, f"SELECT {_STORE} FROM stores WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
 
 
-def add_key(db: Database, key: StoreApiKey) -> None:
+def add_key(db: Connection, key: StoreApiKey) -> None:
     insert(db, "store_api_keys", key)
 
 
-def key_by_hash(db: Database, key_hash: str) -> StoreApiKey | None:
+def key_by_hash(db: Connection, key_hash: str) -> StoreApiKey | None:
     return fetch_one(db, StoreApiKey, f"SELECT {_KEY} FROM store_api_keys WHERE key_hash = ?", [key_hash])
 
 
-def list_keys(db: Database, store_id: str) -> list[StoreApiKey]:
+def list_keys(db: Connection, store_id: str) -> list[StoreApiKey]:
     return fetch_all(db, StoreApiKey, f"SELECT {_KEY} FROM store_api_keys WHERE store_id = ? ORDER BY created_at, id", [store_id])
 
 
-def revoke_key(db: Database, key_id: str, at: int) -> None:
+def revoke_key(db: Connection, key_id: str, at: int) -> None:
     db.execute("UPDATE store_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [at, key_id])
 
 
 # -- sessions ------------------------------------------------------------------------------
-def add_session(db: Database, session: FeedbackSession) -> None:
+def add_session(db: Connection, session: FeedbackSession) -> None:
     insert(db, "feedback_sessions", session)
 
 
-def get_session(db: Database, store_id: str, session_id: str) -> FeedbackSession | None:
+def get_session(db: Connection, store_id: str, session_id: str) -> FeedbackSession | None:
     return fetch_one(
         db, FeedbackSession, f"SELECT {_SESSION} FROM feedback_sessions WHERE id = ? AND store_id = ?", [session_id, store_id]
     )
 
 
-def get_session_any(db: Database, session_id: str) -> FeedbackSession | None:
+def get_session_any(db: Connection, session_id: str) -> FeedbackSession | None:
     """Unscoped: for background jobs and the review-token check, never for a store caller."""
     return fetch_one(db, FeedbackSession, f"SELECT {_SESSION} FROM feedback_sessions WHERE id = ?", [session_id])
 
 
-def active_session(db: Database, store_id: str, active_statuses: list[str]) -> FeedbackSession | None:
+def active_session(db: Connection, store_id: str, active_statuses: list[str]) -> FeedbackSession | None:
     marks = ", ".join("?" for _ in active_statuses)
     return fetch_one(
         db,
@@ -89,7 +89,7 @@ def _where(store_id: str, status: str | None) -> tuple[str, list[object]]:
     return "store_id = ? AND status = ?", [store_id, status]
 
 
-def list_sessions(db: Database, store_id: str, *, status: str | None, limit: int, offset: int) -> list[FeedbackSession]:
+def list_sessions(db: Connection, store_id: str, *, status: str | None, limit: int, offset: int) -> list[FeedbackSession]:
     where, params = _where(store_id, status)
     return fetch_all(
         db,
@@ -99,16 +99,16 @@ def list_sessions(db: Database, store_id: str, *, status: str | None, limit: int
     )
 
 
-def count_sessions(db: Database, store_id: str, *, status: str | None) -> int:
+def count_sessions(db: Connection, store_id: str, *, status: str | None) -> int:
     where, params = _where(store_id, status)
     return db.execute(f"SELECT count(*) FROM feedback_sessions WHERE {where}", params).fetchone()[0]
 
 
-def session_ids_in_status(db: Database, status: str) -> list[str]:
+def session_ids_in_status(db: Connection, status: str) -> list[str]:
     return [r[0] for r in db.execute("SELECT id FROM feedback_sessions WHERE status = ? ORDER BY created_at, id", [status])]
 
 
-def update_session(db: Database, session_id: str, values: dict[str, object]) -> None:
+def update_session(db: Connection, session_id: str, values: dict[str, object]) -> None:
     """Set ``values`` and bump the version (optimistic-concurrency counter for sync)."""
     if not values:
         return
@@ -117,21 +117,21 @@ def update_session(db: Database, session_id: str, values: dict[str, object]) -> 
 
 
 # -- comments ------------------------------------------------------------------------------
-def add_comment(db: Database, comment: FeedbackComment) -> None:
+def add_comment(db: Connection, comment: FeedbackComment) -> None:
     insert(db, "feedback_comments", comment)
 
 
-def get_comment(db: Database, session_id: str, comment_id: str) -> FeedbackComment | None:
+def get_comment(db: Connection, session_id: str, comment_id: str) -> FeedbackComment | None:
     return fetch_one(
         db, FeedbackComment, f"SELECT {_COMMENT} FROM feedback_comments WHERE id = ? AND session_id = ?", [comment_id, session_id]
     )
 
 
-def list_comments(db: Database, session_id: str) -> list[FeedbackComment]:
+def list_comments(db: Connection, session_id: str) -> list[FeedbackComment]:
     return fetch_all(
         db, FeedbackComment, f"SELECT {_COMMENT} FROM feedback_comments WHERE session_id = ? ORDER BY created_at, rowid", [session_id]
     )
 
 
-def update_comment(db: Database, comment_id: str, values: dict[str, object]) -> None:
+def update_comment(db: Connection, comment_id: str, values: dict[str, object]) -> None:
     update_fields(db, "feedback_comments", "id", comment_id, values)

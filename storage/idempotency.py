@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 RETENTION_MS = 24 * 3600 * 1000
 
@@ -26,7 +26,7 @@ class Stored:
     boot_id: str
 
 
-def claim(db: Database, *, principal: str, key: str, method: str, path: str, body_hash: str, boot_id: str, at: int) -> Stored | None:
+def claim(db: Connection, *, principal: str, key: str, method: str, path: str, body_hash: str, boot_id: str, at: int) -> Stored | None:
     """Claim the key for this request; returns the existing row when it was already claimed."""
     db.execute("DELETE FROM idempotency WHERE created_at < ?", [at - RETENTION_MS])
     row = db.execute(
@@ -52,13 +52,13 @@ def claim(db: Database, *, principal: str, key: str, method: str, path: str, bod
     return None
 
 
-def complete(db: Database, *, principal: str, key: str, status_code: int, content_type: str | None, body: bytes) -> None:
+def complete(db: Connection, *, principal: str, key: str, status_code: int, content_type: str | None, body: bytes) -> None:
     db.execute(
         "UPDATE idempotency SET state='done', status_code=?, content_type=?, response_body=? WHERE principal=? AND key=?",
         [status_code, content_type, body, principal, key],
     )
 
 
-def release(db: Database, *, principal: str, key: str) -> None:
+def release(db: Connection, *, principal: str, key: str) -> None:
     """Forget a claim whose request failed before doing anything, so a retry can run."""
     db.execute("DELETE FROM idempotency WHERE principal = ? AND key = ? AND state = 'in_flight'", [principal, key])

@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
 from storage.rows import json_dump, json_load
 
 SOURCES = ("annotation", "comment", "test")
 
-def has_sessions(db: Database) -> bool:
+def has_sessions(db: Connection) -> bool:
     """Whether the store has the sessions tables (schema m002 and later)."""
     row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback_comments'").fetchone()
     return row is not None
@@ -82,7 +82,7 @@ _MATCHES = (
 DENSE_MATCHES = 1000
 
 
-def _fts_is_dense(db: Database, fts: str) -> bool:
+def _fts_is_dense(db: Connection, fts: str) -> bool:
     return db.execute(f"SELECT count(*) FROM ({_MATCHES})", [fts, fts]).fetchone()[0] >= DENSE_MATCHES
 
 
@@ -190,7 +190,7 @@ def _test_part(q: Query) -> tuple[str, list[object]] | None:
     return sql, params
 
 
-def _parts(db: Database, q: Query, *, for_window: bool = False) -> list[tuple[str, list[object]]]:
+def _parts(db: Connection, q: Query, *, for_window: bool = False) -> list[tuple[str, list[object]]]:
     dense = for_window and bool(q.fts) and "annotation" in q.sources and _fts_is_dense(db, q.fts or "")
     builders = {"annotation": lambda query: _annotation_part(query, dense=dense)}
     if has_sessions(db):
@@ -205,14 +205,14 @@ def _parts(db: Database, q: Query, *, for_window: bool = False) -> list[tuple[st
 
 
 # -- queries -------------------------------------------------------------------------------
-def count(db: Database, q: Query) -> int:
+def count(db: Connection, q: Query) -> int:
     total = 0
     for sql, params in _parts(db, q):
         total += db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     return total
 
 
-def count_before(db: Database, q: Query, created_at: int, row_id: str) -> int:
+def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     """How many rows of the filter sort before ``(created_at, id)``: the row's index in the list."""
     total = 0
     for sql, params in _parts(db, q):
@@ -222,7 +222,7 @@ def count_before(db: Database, q: Query, created_at: int, row_id: str) -> int:
     return total
 
 
-def window(db: Database, q: Query, offset: int, limit: int) -> list[Row]:
+def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
     parts = _parts(db, q, for_window=True)
     if not parts or limit <= 0:
@@ -240,7 +240,7 @@ def window(db: Database, q: Query, offset: int, limit: int) -> list[Row]:
     return [found[(s, rid)] for _, _, s, rid in keys if (s, rid) in found]
 
 
-def _fetch_annotations(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
+def _fetch_annotations(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT rowid, id, site_id, status, kind, page_url, substr(body, 1, 400), created_at, assignee_id, auto_fix, "
         "selector, submitter_name, summary FROM annotations "
@@ -257,7 +257,7 @@ def _fetch_annotations(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
     ]
 
 
-def _fetch_comments(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
+def _fetch_comments(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT c.rowid, c.id, c.session_id, fs.store_id, c.status, c.page_path, substr(c.content, 1, 400), c.created_at, "
         "c.task_instruction, fs.status FROM feedback_comments c JOIN feedback_sessions fs ON fs.id = c.session_id "
@@ -274,7 +274,7 @@ def _fetch_comments(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
     ]
 
 
-def _fetch_tests(db: Database, rids: list[int]) -> list[tuple[int, Row]]:
+def _fetch_tests(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT t.rowid, t.id, t.job_id, t.status, t.tester_id, t.variant, coalesce(t.completed_at, t.created_at), "
         "t.duration_seconds, j.name FROM test_sessions t JOIN studies j ON j.id = t.job_id "
@@ -295,7 +295,7 @@ _FETCH = {"annotation": _fetch_annotations, "comment": _fetch_comments, "test": 
 
 
 # -- facets and counts ---------------------------------------------------------------------
-def places(db: Database, workspace_id: str) -> list[tuple[str, str, str]]:
+def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
     """(id, name, source) of every site, store and study of the workspace, for the place filter."""
     out = [(r[0], r[1], "annotation") for r in db.execute("SELECT id, name FROM sites WHERE workspace_id = ?", [workspace_id])]
     if has_sessions(db):
@@ -304,7 +304,7 @@ def places(db: Database, workspace_id: str) -> list[tuple[str, str, str]]:
     return out
 
 
-def annotation_status_counts(db: Database, workspace_id: str) -> dict[str, int]:
+def annotation_status_counts(db: Connection, workspace_id: str) -> dict[str, int]:
     return dict(
         db.execute("SELECT status, count(*) FROM annotations WHERE workspace_id = ? GROUP BY status", [workspace_id]).fetchall()
     )
@@ -315,11 +315,11 @@ def _views_key(workspace_id: str) -> str:
     return f"inbox.views:{workspace_id}"
 
 
-def load_views(db: Database, workspace_id: str) -> dict[str, dict]:
+def load_views(db: Connection, workspace_id: str) -> dict[str, dict]:
     value = accounts_repo.meta_get(db, _views_key(workspace_id))
     loaded = json_load(value) if value else None
     return loaded if isinstance(loaded, dict) else {}
 
 
-def save_views(db: Database, workspace_id: str, views: dict[str, dict]) -> None:
+def save_views(db: Connection, workspace_id: str, views: dict[str, dict]) -> None:
     accounts_repo.meta_set(db, _views_key(workspace_id), json_dump(views) or "{}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, json_dump, json_load, update_fields
 from workbench.domain.records import Persona
@@ -29,19 +29,19 @@ def _row(p: Persona) -> list[object]:
     return values
 
 
-def add_personas(db: Database, personas: list[Persona]) -> None:
-    db.conn.executemany(f"INSERT INTO personas ({_P}) VALUES ({', '.join('?' for _ in _FIELDS)})", [_row(p) for p in personas])
+def add_personas(db: Connection, personas: list[Persona]) -> None:
+    db.executemany(f"INSERT INTO personas ({_P}) VALUES ({', '.join('?' for _ in _FIELDS)})", [_row(p) for p in personas])
 
 
-def get_persona(db: Database, workspace_id: str, persona_id: str) -> Persona | None:
+def get_persona(db: Connection, workspace_id: str, persona_id: str) -> Persona | None:
     return fetch_one(db, _persona, f"SELECT {_P} FROM personas WHERE id = ? AND workspace_id = ?", [persona_id, workspace_id])
 
 
-def get_by_slug(db: Database, workspace_id: str, slug: str) -> Persona | None:
+def get_by_slug(db: Connection, workspace_id: str, slug: str) -> Persona | None:
     return fetch_one(db, _persona, f"SELECT {_P} FROM personas WHERE slug = ? AND workspace_id = ?", [slug, workspace_id])
 
 
-def list_personas(db: Database, workspace_id: str, category: str | None = None) -> list[Persona]:
+def list_personas(db: Connection, workspace_id: str, category: str | None = None) -> list[Persona]:
     if category is None:
         return fetch_all(db, _persona, f"SELECT {_P} FROM personas WHERE workspace_id = ? {_ORDER}", [workspace_id])
     return fetch_all(
@@ -49,7 +49,7 @@ def list_personas(db: Database, workspace_id: str, category: str | None = None) 
     )
 
 
-def update_persona(db: Database, persona_id: str, values: dict[str, object]) -> None:
+def update_persona(db: Connection, persona_id: str, values: dict[str, object]) -> None:
     if "focus" in values:
         values = {**values, "focus": json_dump(list(values["focus"]))}  # type: ignore[arg-type]
     if "is_default" in values:
@@ -57,5 +57,5 @@ def update_persona(db: Database, persona_id: str, values: dict[str, object]) -> 
     update_fields(db, "personas", "id", persona_id, values)
 
 
-def delete_persona(db: Database, persona_id: str) -> None:
+def delete_persona(db: Connection, persona_id: str) -> None:
     db.execute("DELETE FROM personas WHERE id = ?", [persona_id])

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import orjson
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 T = TypeVar("T")
 
@@ -17,16 +17,16 @@ def columns(cls: type, prefix: str = "") -> str:
     return ", ".join(f"{prefix}{f.name}" for f in dataclasses.fields(cls))
 
 
-def fetch_one(db: Database, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> T | None:
+def fetch_one(db: Connection, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> T | None:
     row = db.execute(sql, params).fetchone()
     return None if row is None else cls(*row)
 
 
-def fetch_all(db: Database, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> list[T]:
+def fetch_all(db: Connection, cls: Callable[..., T], sql: str, params: Sequence[Any] = ()) -> list[T]:
     return [cls(*row) for row in db.execute(sql, params).fetchall()]
 
 
-def insert(db: Database, table: str, record: Any, encode: dict[str, Callable[[Any], Any]] | None = None) -> None:
+def insert(db: Connection, table: str, record: Any, encode: dict[str, Callable[[Any], Any]] | None = None) -> None:
     """INSERT a record's fields as a row (``encode`` maps fields needing conversion)."""
     values = dataclasses.asdict(record)
     for name, fn in (encode or {}).items():
@@ -38,7 +38,7 @@ def insert(db: Database, table: str, record: Any, encode: dict[str, Callable[[An
     )
 
 
-def update_fields(db: Database, table: str, key: str, key_value: Any, values: dict[str, Any]) -> None:
+def update_fields(db: Connection, table: str, key: str, key_value: Any, values: dict[str, Any]) -> None:
     if not values:
         return
     sets = ", ".join(f"{name} = ?" for name in values)

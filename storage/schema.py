@@ -427,9 +427,14 @@ def m011_inbox_index(db: Database) -> None:
 
 
 def migrate(store: Store) -> None:
-    """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race."""
-    db = store.db
-    if not migrations.pending(db):
-        return
-    with store.write():
+    """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
+
+    Ends by stamping ``SCHEMA_VERSION`` into ``PRAGMA user_version`` in the same transaction,
+    which is what later opens check before loading this module.
+    """
+    from storage.db import SCHEMA_VERSION
+
+    with store.write() as conn:
+        db = Database(conn, execute_plugins=False)
         migrations.apply(db)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
 from workbench.domain.records import Site, Stakeholder
@@ -11,39 +11,39 @@ _SITE = columns(Site)
 _SH = columns(Stakeholder)
 
 
-def add_site(db: Database, site: Site) -> None:
+def add_site(db: Connection, site: Site) -> None:
     insert(db, "sites", site)
 
 
-def get_site(db: Database, workspace_id: str, site_id: str) -> Site | None:
+def get_site(db: Connection, workspace_id: str, site_id: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE id = ? AND workspace_id = ?", [site_id, workspace_id])
 
 
-def get_site_any(db: Database, site_id: str) -> Site | None:
+def get_site_any(db: Connection, site_id: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE id = ?", [site_id])
 
 
-def site_by_mcp_hash(db: Database, mcp_token_hash: str) -> Site | None:
+def site_by_mcp_hash(db: Connection, mcp_token_hash: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE mcp_token_hash = ?", [mcp_token_hash])
 
 
-def site_by_widget_token(db: Database, widget_token: str) -> Site | None:
+def site_by_widget_token(db: Connection, widget_token: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE widget_token = ?", [widget_token])
 
 
-def list_sites(db: Database, workspace_id: str) -> list[Site]:
+def list_sites(db: Connection, workspace_id: str) -> list[Site]:
     return fetch_all(db, Site, f"SELECT {_SITE} FROM sites WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
 
 
-def update_site(db: Database, site_id: str, **values: object) -> None:
+def update_site(db: Connection, site_id: str, **values: object) -> None:
     update_fields(db, "sites", "id", site_id, values)
 
 
-def add_stakeholder(db: Database, sh: Stakeholder) -> None:
+def add_stakeholder(db: Connection, sh: Stakeholder) -> None:
     insert(db, "stakeholders", sh)
 
 
-def get_stakeholder(db: Database, site_id: str, token: str) -> Stakeholder | None:
+def get_stakeholder(db: Connection, site_id: str, token: str) -> Stakeholder | None:
     return fetch_one(
         db,
         Stakeholder,
@@ -52,7 +52,7 @@ def get_stakeholder(db: Database, site_id: str, token: str) -> Stakeholder | Non
     )
 
 
-def list_stakeholders(db: Database, site_id: str) -> list[Stakeholder]:
+def list_stakeholders(db: Connection, site_id: str) -> list[Stakeholder]:
     return fetch_all(
         db,
         Stakeholder,
@@ -61,5 +61,5 @@ def list_stakeholders(db: Database, site_id: str) -> list[Stakeholder]:
     )
 
 
-def update_stakeholder(db: Database, token: str, **values: object) -> None:
+def update_stakeholder(db: Connection, token: str, **values: object) -> None:
     update_fields(db, "stakeholders", "token", token, values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 
 # -- pull cursors --------------------------------------------------------------------------
@@ -21,7 +21,7 @@ class PullState:
     in_run: bool = False
 
 
-def get_pull(db: Database, remote: str, resource: str) -> PullState:
+def get_pull(db: Connection, remote: str, resource: str) -> PullState:
     row = db.execute(
         "SELECT watermark, run_since, run_next, run_cursor, run_next IS NOT NULL FROM sync_cursors WHERE remote = ? AND resource = ?",
         [remote, resource],
@@ -29,7 +29,7 @@ def get_pull(db: Database, remote: str, resource: str) -> PullState:
     return PullState(None, None, None, None) if row is None else PullState(row[0], row[1], row[2], row[3], bool(row[4]))
 
 
-def save_pull(db: Database, remote: str, resource: str, state: PullState) -> None:
+def save_pull(db: Connection, remote: str, resource: str, state: PullState) -> None:
     db.execute(
         "INSERT INTO sync_cursors(remote, resource, watermark, run_since, run_next, run_cursor) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(remote, resource) DO UPDATE SET watermark = excluded.watermark, run_since = excluded.run_since, "
@@ -41,25 +41,25 @@ def save_pull(db: Database, remote: str, resource: str, state: PullState) -> Non
 # -- work left by an interrupted pull ------------------------------------------------------
 
 
-def add_todo(db: Database, remote: str, kind: str, ids: Iterable[str]) -> None:
-    db.conn.executemany("INSERT OR IGNORE INTO sync_todo(remote, kind, entity_id) VALUES (?, ?, ?)", [(remote, kind, i) for i in ids])
+def add_todo(db: Connection, remote: str, kind: str, ids: Iterable[str]) -> None:
+    db.executemany("INSERT OR IGNORE INTO sync_todo(remote, kind, entity_id) VALUES (?, ?, ?)", [(remote, kind, i) for i in ids])
 
 
-def todo(db: Database, remote: str, kind: str) -> list[str]:
+def todo(db: Connection, remote: str, kind: str) -> list[str]:
     return [r[0] for r in db.execute("SELECT entity_id FROM sync_todo WHERE remote = ? AND kind = ? ORDER BY entity_id", [remote, kind])]
 
 
-def done_todo(db: Database, remote: str, kind: str, entity_id: str) -> None:
+def done_todo(db: Connection, remote: str, kind: str, entity_id: str) -> None:
     db.execute("DELETE FROM sync_todo WHERE remote = ? AND kind = ? AND entity_id = ?", [remote, kind, entity_id])
 
 
-def get_digest(db: Database, remote: str, resource: str) -> str | None:
+def get_digest(db: Connection, remote: str, resource: str) -> str | None:
     """The digest of the last applied copy of a small, unpaged resource (sites, personas)."""
     row = db.execute("SELECT run_cursor FROM sync_cursors WHERE remote = ? AND resource = ?", [remote, f"digest:{resource}"]).fetchone()
     return None if row is None else row[0]
 
 
-def set_digest(db: Database, remote: str, resource: str, digest: str) -> None:
+def set_digest(db: Connection, remote: str, resource: str, digest: str) -> None:
     db.execute(
         "INSERT INTO sync_cursors(remote, resource, run_cursor) VALUES (?, ?, ?) "
         "ON CONFLICT(remote, resource) DO UPDATE SET run_cursor = excluded.run_cursor",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import json_dump, json_load
 
@@ -30,7 +30,7 @@ class Base:
     server_updated_at: int | None
 
 
-def get_base(db: Database, entity_type: str, entity_id: str) -> Base | None:
+def get_base(db: Connection, entity_type: str, entity_id: str) -> Base | None:
     row = db.execute(
         "SELECT fields, version, etag, server_updated_at FROM sync_base WHERE entity_type = ? AND entity_id = ?",
         [entity_type, entity_id],
@@ -38,7 +38,7 @@ def get_base(db: Database, entity_type: str, entity_id: str) -> Base | None:
     return None if row is None else Base(json_load(row[0]) or {}, row[1], row[2], row[3])
 
 
-def bases(db: Database, entity_type: str, ids: Sequence[str]) -> dict[str, Base]:
+def bases(db: Connection, entity_type: str, ids: Sequence[str]) -> dict[str, Base]:
     if not ids or db.execute("SELECT 1 FROM sync_base LIMIT 1").fetchone() is None:
         return {}
     marks = ", ".join("?" for _ in ids)
@@ -49,7 +49,7 @@ def bases(db: Database, entity_type: str, ids: Sequence[str]) -> dict[str, Base]
     return {r[0]: Base(json_load(r[1]) or {}, r[2], r[3], r[4]) for r in rows}
 
 
-def set_base(db: Database, entity_type: str, entity_id: str, base: Base) -> None:
+def set_base(db: Connection, entity_type: str, entity_id: str, base: Base) -> None:
     db.execute(
         "INSERT INTO sync_base(entity_type, entity_id, fields, version, etag, server_updated_at) VALUES (?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(entity_type, entity_id) DO UPDATE SET fields = excluded.fields, version = excluded.version, "
@@ -58,7 +58,7 @@ def set_base(db: Database, entity_type: str, entity_id: str, base: Base) -> None
     )
 
 
-def delete_base(db: Database, entity_type: str, entity_id: str) -> None:
+def delete_base(db: Connection, entity_type: str, entity_id: str) -> None:
     db.execute("DELETE FROM sync_base WHERE entity_type = ? AND entity_id = ?", [entity_type, entity_id])
 
 
@@ -93,7 +93,7 @@ def _conflict(row: Sequence[Any]) -> ConflictRow:
 
 
 def record_conflict(
-    db: Database, *, workspace_id: str, entity_type: str, entity_id: str, field: str, base: Any, mine: Any, theirs: Any,
+    db: Connection, *, workspace_id: str, entity_type: str, entity_id: str, field: str, base: Any, mine: Any, theirs: Any,
     theirs_version: int | None, at: int,
 ) -> None:
     db.execute(
@@ -105,45 +105,45 @@ def record_conflict(
     )
 
 
-def open_conflicts(db: Database, entity_type: str, entity_id: str) -> dict[str, ConflictRow]:
+def open_conflicts(db: Connection, entity_type: str, entity_id: str) -> dict[str, ConflictRow]:
     rows = db.execute(
         f"SELECT {_CONFLICT_COLS} FROM sync_conflicts WHERE entity_type = ? AND entity_id = ?", [entity_type, entity_id]
     )
     return {c.field: c for c in map(_conflict, rows)}
 
 
-def list_conflicts(db: Database, workspace_id: str) -> list[ConflictRow]:
+def list_conflicts(db: Connection, workspace_id: str) -> list[ConflictRow]:
     rows = db.execute(f"SELECT {_CONFLICT_COLS} FROM sync_conflicts WHERE workspace_id = ? ORDER BY id", [workspace_id])
     return [_conflict(r) for r in rows]
 
 
-def get_conflict(db: Database, conflict_id: int) -> ConflictRow | None:
+def get_conflict(db: Connection, conflict_id: int) -> ConflictRow | None:
     row = db.execute(f"SELECT {_CONFLICT_COLS} FROM sync_conflicts WHERE id = ?", [conflict_id]).fetchone()
     return None if row is None else _conflict(row)
 
 
-def delete_conflict(db: Database, conflict_id: int) -> None:
+def delete_conflict(db: Connection, conflict_id: int) -> None:
     db.execute("DELETE FROM sync_conflicts WHERE id = ?", [conflict_id])
 
 
-def count_conflicts(db: Database, workspace_id: str) -> int:
+def count_conflicts(db: Connection, workspace_id: str) -> int:
     return db.execute("SELECT count(*) FROM sync_conflicts WHERE workspace_id = ?", [workspace_id]).fetchone()[0]
 
 
 # -- id map --------------------------------------------------------------------------------
 
 
-def map_id(db: Database, local_id: str, remote_id: str, entity_type: str, at: int) -> None:
+def map_id(db: Connection, local_id: str, remote_id: str, entity_type: str, at: int) -> None:
     db.execute(
         "INSERT OR REPLACE INTO sync_id_map(local_id, remote_id, entity_type, created_at) VALUES (?, ?, ?, ?)",
         [local_id, remote_id, entity_type, at],
     )
 
 
-def remote_id_of(db: Database, local_id: str) -> str | None:
+def remote_id_of(db: Connection, local_id: str) -> str | None:
     row = db.execute("SELECT remote_id FROM sync_id_map WHERE local_id = ?", [local_id]).fetchone()
     return None if row is None else row[0]
 
 
-def is_mapped_remote(db: Database, remote_id: str) -> bool:
+def is_mapped_remote(db: Connection, remote_id: str) -> bool:
     return db.execute("SELECT 1 FROM sync_id_map WHERE remote_id = ?", [remote_id]).fetchone() is not None

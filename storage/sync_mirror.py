@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.annotations import _annotation_row
 from storage.rows import json_dump
@@ -35,7 +35,7 @@ class Applied:
 
 
 def apply_annotations(
-    db: Database, anns: Sequence[Annotation], *, at: int, sent: dict[str, dict[str, Any]] | None = None,
+    db: Connection, anns: Sequence[Annotation], *, at: int, sent: dict[str, dict[str, Any]] | None = None,
     etags: dict[str, str] | None = None, exclude_seq: int | None = None,
 ) -> Applied:
     """Bring server versions of annotations into the replica, merging where local changes wait.
@@ -78,16 +78,16 @@ def apply_annotations(
         out.conflicts += _merge_one(db, a, cur, base, theirs, at=at, sent=(sent or {}).get(a.id), etag=(etags or {}).get(a.id), exclude_seq=exclude_seq)
         out.updated += 1
     if inserts:
-        db.conn.executemany(_ANN_INSERT, inserts)
+        db.executemany(_ANN_INSERT, inserts)
         out.inserted = len(inserts)
     if replaces:
-        db.conn.executemany(_ANN_UPSERT, replaces)
+        db.executemany(_ANN_UPSERT, replaces)
         out.updated += len(replaces)
     return out
 
 
 def _merge_one(
-    db: Database, a: Annotation, cur: Sequence[Any], base: Base, theirs: dict[str, Any], *, at: int,
+    db: Connection, a: Annotation, cur: Sequence[Any], base: Base, theirs: dict[str, Any], *, at: int,
     sent: dict[str, Any] | None, etag: str | None, exclude_seq: int | None,
 ) -> int:
     mine = {"status": cur[1], "summary": cur[2], "assignee_id": cur[3]}
@@ -115,7 +115,7 @@ def _merge_one(
                 [json_dump(theirs[name]), a.version, at, c.id],
             )
     row = dataclasses.replace(a, **merged.values)
-    db.conn.execute(_ANN_UPSERT, _annotation_row(row))
+    db.execute(_ANN_UPSERT, _annotation_row(row))
     if merged.values == theirs and not still_open and not patch_fields_pending(db, a.id, exclude_seq):
         delete_base(db, "annotation", a.id)
     else:
@@ -123,7 +123,7 @@ def _merge_one(
     return len(merged.conflicts)
 
 
-def set_annotation_etag(db: Database, annotation_id: str, etag: str | None, version: int) -> None:
+def set_annotation_etag(db: Connection, annotation_id: str, etag: str | None, version: int) -> None:
     db.execute(
         "UPDATE sync_base SET etag = ? WHERE entity_type = 'annotation' AND entity_id = ? AND version = ?",
         [etag, annotation_id, version],
@@ -137,12 +137,12 @@ _REPLY_INSERT = (
 )
 
 
-def apply_replies(db: Database, replies: Iterable[Reply]) -> int:
+def apply_replies(db: Connection, replies: Iterable[Reply]) -> int:
     """Insert server replies not yet present (replies never change); skips unknown annotations."""
     rows = [(*(getattr(r, f) for f in _REPLY_FIELDS), r.annotation_id, r.id) for r in replies]
     if not rows:
         return 0
-    return max(0, db.conn.executemany(_REPLY_INSERT, rows).rowcount)
+    return max(0, db.executemany(_REPLY_INSERT, rows).rowcount)
 
 
 _RES_FIELDS = [f.name for f in dataclasses.fields(Resolution)]
@@ -154,42 +154,42 @@ _RES_UPSERT = (
 )
 
 
-def apply_resolutions(db: Database, resolutions: Iterable[Resolution]) -> int:
+def apply_resolutions(db: Connection, resolutions: Iterable[Resolution]) -> int:
     rows = [(*(getattr(r, f) for f in _RES_FIELDS), r.annotation_id) for r in resolutions]
     if not rows:
         return 0
-    return max(0, db.conn.executemany(_RES_UPSERT, rows).rowcount)
+    return max(0, db.executemany(_RES_UPSERT, rows).rowcount)
 
 
-def replace_local_reply(db: Database, local_id: str, server: Reply, at: int) -> None:
+def replace_local_reply(db: Connection, local_id: str, server: Reply, at: int) -> None:
     """A pushed reply came back with its server id: one row, the server's."""
     db.execute("DELETE FROM replies WHERE id = ?", [local_id])
     apply_replies(db, [server])
     map_id(db, local_id, server.id, "reply", at)
 
 
-def replace_local_resolution(db: Database, local_id: str, server: Resolution, at: int) -> None:
+def replace_local_resolution(db: Connection, local_id: str, server: Resolution, at: int) -> None:
     db.execute("DELETE FROM resolutions WHERE id = ?", [local_id])
     apply_resolutions(db, [server])
     map_id(db, local_id, server.id, "resolution", at)
 
 
-def rekey_upload(db: Database, old_key: str, new_key: str) -> None:
+def rekey_upload(db: Connection, old_key: str, new_key: str) -> None:
     if old_key == new_key:
         return
     db.execute("DELETE FROM uploads WHERE key = ?", [new_key])
     db.execute("UPDATE uploads SET key = ? WHERE key = ?", [new_key, old_key])
 
 
-def reply_ids(db: Database, annotation_id: str) -> set[str]:
+def reply_ids(db: Connection, annotation_id: str) -> set[str]:
     return {r[0] for r in db.execute("SELECT id FROM replies WHERE annotation_id = ?", [annotation_id])}
 
 
-def resolution_ids(db: Database, annotation_id: str) -> set[str]:
+def resolution_ids(db: Connection, annotation_id: str) -> set[str]:
     return {r[0] for r in db.execute("SELECT id FROM resolutions WHERE annotation_id = ?", [annotation_id])}
 
 
-def upsert_site(db: Database, site: Site) -> bool:
+def upsert_site(db: Connection, site: Site) -> bool:
     """Insert or refresh a mirrored site (its secrets are the server's: placeholders here)."""
     cur = db.execute(
         "INSERT INTO sites (id, workspace_id, name, url, widget_token, mcp_token, mcp_token_hash, loader_secret_id, created_at, updated_at) "
@@ -201,12 +201,12 @@ def upsert_site(db: Database, site: Site) -> bool:
     return cur.rowcount > 0
 
 
-def mirror_personas(db: Database, workspace_id: str, personas: Sequence[Persona]) -> int:
+def mirror_personas(db: Connection, workspace_id: str, personas: Sequence[Persona]) -> int:
     """Make the replica's personas exactly the server's list (same ids); returns rows changed."""
     from storage.personas import _row  # the repository's own row encoding
 
     keep = [p.id for p in personas]
-    before = db.conn.total_changes
+    before = db.total_changes
     if keep:
         marks = ", ".join("?" for _ in keep)
         db.execute(f"DELETE FROM personas WHERE workspace_id = ? AND id NOT IN ({marks})", [workspace_id, *keep])
@@ -218,5 +218,5 @@ def mirror_personas(db: Database, workspace_id: str, personas: Sequence[Persona]
         + ", ".join(f"{f} = excluded.{f}" for f in fields if f != "id")
         + " WHERE " + " OR ".join(f"{f} IS NOT excluded.{f}" for f in fields if f != "id")
     )
-    db.conn.executemany(sql, [_row(p) for p in personas])
-    return db.conn.total_changes - before
+    db.executemany(sql, [_row(p) for p in personas])
+    return db.total_changes - before

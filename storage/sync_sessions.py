@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import json_dump
 from storage.sync_state import enqueue, is_replica
@@ -23,7 +23,7 @@ FINAL_FEEDBACK = ("done", "canceled")
 ACTIVE_FEEDBACK = ("created", "in_progress", "task_review", "processing", "in_review")
 
 
-def _pending(db: Database, entity_type: str, entity_id: str) -> bool:
+def _pending(db: Connection, entity_type: str, entity_id: str) -> bool:
     return db.execute(
         "SELECT 1 FROM sync_outbox WHERE entity_type = ? AND entity_id = ? LIMIT 1", [entity_type, entity_id]
     ).fetchone() is not None
@@ -32,7 +32,7 @@ def _pending(db: Database, entity_type: str, entity_id: str) -> bool:
 # -- outbox entries the services write -----------------------------------------------------
 
 
-def enqueue_feedback_action(db: Database, store: Storefront, session_id: str, action: str, before: str, after: str, at: int,
+def enqueue_feedback_action(db: Connection, store: Storefront, session_id: str, action: str, before: str, after: str, at: int,
                             error_message: str | None = None) -> None:
     if not is_replica(db, store.workspace_id):
         return
@@ -42,7 +42,7 @@ def enqueue_feedback_action(db: Database, store: Storefront, session_id: str, ac
     )
 
 
-def enqueue_comment_resolved(db: Database, store: Storefront, session_id: str, comment_id: str, resolved: bool, at: int) -> None:
+def enqueue_comment_resolved(db: Connection, store: Storefront, session_id: str, comment_id: str, resolved: bool, at: int) -> None:
     if not is_replica(db, store.workspace_id):
         return
     enqueue(
@@ -51,7 +51,7 @@ def enqueue_comment_resolved(db: Database, store: Storefront, session_id: str, c
     )
 
 
-def enqueue_test_action(db: Database, workspace_id: str, session_id: str, action: str, before: str, values: dict[str, Any], at: int) -> None:
+def enqueue_test_action(db: Connection, workspace_id: str, session_id: str, action: str, before: str, values: dict[str, Any], at: int) -> None:
     """A test-session transition (complete, analyze, confirm, pause, resume) with the values it wrote."""
     if not is_replica(db, workspace_id):
         return
@@ -62,7 +62,7 @@ def enqueue_test_action(db: Database, workspace_id: str, session_id: str, action
 
 
 def enqueue_test_notes(
-    db: Database, workspace_id: str, session_id: str, updated: list[tuple[str, str]], created: list[tuple[str, str]], at: int
+    db: Connection, workspace_id: str, session_id: str, updated: list[tuple[str, str]], created: list[tuple[str, str]], at: int
 ) -> None:
     """A notes PATCH: (noteId, content) pairs updated, and (local id, content) pairs created."""
     if not is_replica(db, workspace_id):
@@ -73,7 +73,7 @@ def enqueue_test_notes(
     )
 
 
-def enqueue_test_feedback(db: Database, workspace_id: str, session_id: str, body: dict[str, Any], local_id: str, at: int) -> None:
+def enqueue_test_feedback(db: Connection, workspace_id: str, session_id: str, body: dict[str, Any], local_id: str, at: int) -> None:
     if not is_replica(db, workspace_id):
         return
     enqueue(
@@ -85,7 +85,7 @@ def enqueue_test_feedback(db: Database, workspace_id: str, session_id: str, body
 # -- mirroring -----------------------------------------------------------------------------
 
 
-def ensure_store(db: Database, store: Storefront) -> None:
+def ensure_store(db: Connection, store: Storefront) -> None:
     db.execute(
         "INSERT OR IGNORE INTO stores(id, workspace_id, name, ai_built, created_at) VALUES (?, ?, ?, ?, ?)",
         [store.id, store.workspace_id, store.name, int(store.ai_built), store.created_at],
@@ -95,7 +95,7 @@ def ensure_store(db: Database, store: Storefront) -> None:
 _FS_FIELDS = [f.name for f in dataclasses.fields(FeedbackSession)]
 
 
-def apply_feedback_sessions(db: Database, sessions: Sequence[FeedbackSession]) -> list[str]:
+def apply_feedback_sessions(db: Connection, sessions: Sequence[FeedbackSession]) -> list[str]:
     """Upsert mirrored sessions (finished ones first, so "one active per store" holds on the way);
     returns the ids whose row changed. Rows with local changes waiting are left alone."""
     changed = []
@@ -131,7 +131,7 @@ def apply_feedback_sessions(db: Database, sessions: Sequence[FeedbackSession]) -
     return changed
 
 
-def apply_feedback_comments(db: Database, session_id: str, comments: Iterable[FeedbackComment], at: int) -> int:
+def apply_feedback_comments(db: Connection, session_id: str, comments: Iterable[FeedbackComment], at: int) -> int:
     n = 0
     for c in comments:
         if _pending(db, "feedback_comment", c.id):
@@ -156,7 +156,7 @@ def apply_feedback_comments(db: Database, session_id: str, comments: Iterable[Fe
     return n
 
 
-def upsert_study(db: Database, study: Study) -> None:
+def upsert_study(db: Connection, study: Study) -> None:
     db.execute(
         "INSERT INTO studies(id, workspace_id, name, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET name = excluded.name WHERE name IS NOT excluded.name",
@@ -170,7 +170,7 @@ _TS_MIRRORED = [
 ]
 
 
-def apply_test_sessions(db: Database, sessions: Sequence[TestSession], at: int) -> list[str]:
+def apply_test_sessions(db: Connection, sessions: Sequence[TestSession], at: int) -> list[str]:
     changed = []
     for s in sessions:
         if _pending(db, "test_session", s.id):
@@ -193,7 +193,7 @@ def apply_test_sessions(db: Database, sessions: Sequence[TestSession], at: int) 
     return changed
 
 
-def apply_test_notes(db: Database, session_id: str, notes: Iterable[TestNote], at: int) -> int:
+def apply_test_notes(db: Connection, session_id: str, notes: Iterable[TestNote], at: int) -> int:
     """Upsert the server's notes of a session (notes with a change waiting are left alone)."""
     if _pending(db, "test_session", session_id):
         return 0
@@ -213,18 +213,18 @@ def apply_test_notes(db: Database, session_id: str, notes: Iterable[TestNote], a
     return n
 
 
-def delete_notes(db: Database, ids: Iterable[str]) -> None:
-    db.conn.executemany("DELETE FROM test_notes WHERE id = ?", [(i,) for i in ids])
+def delete_notes(db: Connection, ids: Iterable[str]) -> None:
+    db.executemany("DELETE FROM test_notes WHERE id = ?", [(i,) for i in ids])
 
 
-def delete_feedback(db: Database, feedback_id: str) -> None:
+def delete_feedback(db: Connection, feedback_id: str) -> None:
     db.execute("DELETE FROM tester_feedback WHERE id = ?", [feedback_id])
 
 
-def test_session_ids(db: Database, job_id: str) -> list[str]:
+def test_session_ids(db: Connection, job_id: str) -> list[str]:
     return [r[0] for r in db.execute("SELECT id FROM test_sessions WHERE job_id = ?", [job_id])]
 
 
-def feedback_session_row(db: Database, session_id: str) -> tuple[str, int] | None:
+def feedback_session_row(db: Connection, session_id: str) -> tuple[str, int] | None:
     row = db.execute("SELECT status, updated_at FROM feedback_sessions WHERE id = ?", [session_id]).fetchone()
     return None if row is None else (row[0], row[1])

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import json_dump, json_load
 from storage.sync_merge_state import (  # noqa: F401 - re-exported: callers reach these through sync_state
@@ -70,7 +70,7 @@ def _remote(row: Sequence[Any]) -> Remote:
     return Remote(*values)
 
 
-def add_remote(db: Database, name: str, url: str, at: int) -> None:
+def add_remote(db: Connection, name: str, url: str, at: int) -> None:
     db.execute(
         "INSERT INTO sync_remotes(name, url, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET url = excluded.url",
@@ -78,16 +78,16 @@ def add_remote(db: Database, name: str, url: str, at: int) -> None:
     )
 
 
-def get_remote(db: Database, name: str) -> Remote | None:
+def get_remote(db: Connection, name: str) -> Remote | None:
     row = db.execute(f"SELECT {_REMOTE_COLS} FROM sync_remotes WHERE name = ?", [name]).fetchone()
     return None if row is None else _remote(row)
 
 
-def list_remotes(db: Database) -> list[Remote]:
+def list_remotes(db: Connection) -> list[Remote]:
     return [_remote(r) for r in db.execute(f"SELECT {_REMOTE_COLS} FROM sync_remotes ORDER BY created_at, name")]
 
 
-def update_remote(db: Database, name: str, **values: Any) -> None:
+def update_remote(db: Connection, name: str, **values: Any) -> None:
     if "study_ids" in values:
         values["study_ids"] = json_dump(values["study_ids"])
     if "capabilities" in values:
@@ -96,7 +96,7 @@ def update_remote(db: Database, name: str, **values: Any) -> None:
     db.execute(f"UPDATE sync_remotes SET {sets} WHERE name = ?", [*values.values(), name])
 
 
-def remove_remote(db: Database, name: str) -> None:
+def remove_remote(db: Connection, name: str) -> None:
     """Forget a remote and all its sync state; the replica's rows stay as local data."""
     remote = get_remote(db, name)
     if remote is None:
@@ -115,12 +115,12 @@ def remove_remote(db: Database, name: str) -> None:
     db.execute("DELETE FROM sync_remotes WHERE name = ?", [name])
 
 
-def is_replica(db: Database, workspace_id: str) -> bool:
+def is_replica(db: Connection, workspace_id: str) -> bool:
     """Whether this workspace mirrors a remote (its changes go to an outbox)."""
     return db.execute("SELECT 1 FROM sync_remotes WHERE workspace_id = ?", [workspace_id]).fetchone() is not None
 
 
-def remote_of_workspace(db: Database, workspace_id: str) -> str | None:
+def remote_of_workspace(db: Connection, workspace_id: str) -> str | None:
     row = db.execute("SELECT name FROM sync_remotes WHERE workspace_id = ?", [workspace_id]).fetchone()
     return None if row is None else row[0]
 
@@ -161,7 +161,7 @@ def _entry(row: Sequence[Any]) -> Entry:
 
 
 def enqueue(
-    db: Database,
+    db: Connection,
     *,
     workspace_id: str,
     op: str,
@@ -184,7 +184,7 @@ def _mutable(ann: Annotation) -> dict[str, Any]:
     return {f: getattr(ann, f) for f in ANNOTATION_FIELDS}
 
 
-def enqueue_annotation_patch(db: Database, before: Annotation, fields: Iterable[str], at: int) -> None:
+def enqueue_annotation_patch(db: Connection, before: Annotation, fields: Iterable[str], at: int) -> None:
     """A local triage change (status, summary, assignee) of ``before`` (the row as it was)."""
     if not is_replica(db, before.workspace_id):
         return
@@ -199,7 +199,7 @@ def enqueue_annotation_patch(db: Database, before: Annotation, fields: Iterable[
     )
 
 
-def enqueue_reply(db: Database, reply: Reply, at: int) -> None:
+def enqueue_reply(db: Connection, reply: Reply, at: int) -> None:
     if not is_replica(db, reply.workspace_id):
         return
     enqueue(
@@ -208,7 +208,7 @@ def enqueue_reply(db: Database, reply: Reply, at: int) -> None:
     )
 
 
-def enqueue_resolution(db: Database, res: Resolution, at: int) -> None:
+def enqueue_resolution(db: Connection, res: Resolution, at: int) -> None:
     if not is_replica(db, res.workspace_id):
         return
     enqueue(
@@ -219,7 +219,7 @@ def enqueue_resolution(db: Database, res: Resolution, at: int) -> None:
     )
 
 
-def enqueue_run_personas(db: Database, ann: Annotation, persona_ids: list[str], reply_ids: list[str], at: int) -> None:
+def enqueue_run_personas(db: Connection, ann: Annotation, persona_ids: list[str], reply_ids: list[str], at: int) -> None:
     if not is_replica(db, ann.workspace_id):
         return
     enqueue(
@@ -228,7 +228,7 @@ def enqueue_run_personas(db: Database, ann: Annotation, persona_ids: list[str], 
     )
 
 
-def entries(db: Database, workspace_id: str, state: str | None = "pending") -> list[Entry]:
+def entries(db: Connection, workspace_id: str, state: str | None = "pending") -> list[Entry]:
     if state is None:
         rows = db.execute(f"SELECT {_ENTRY_COLS} FROM sync_outbox WHERE workspace_id = ? ORDER BY seq", [workspace_id])
     else:
@@ -238,12 +238,12 @@ def entries(db: Database, workspace_id: str, state: str | None = "pending") -> l
     return [_entry(r) for r in rows]
 
 
-def get_entry(db: Database, seq: int) -> Entry | None:
+def get_entry(db: Connection, seq: int) -> Entry | None:
     row = db.execute(f"SELECT {_ENTRY_COLS} FROM sync_outbox WHERE seq = ?", [seq]).fetchone()
     return None if row is None else _entry(row)
 
 
-def update_entry(db: Database, seq: int, **values: Any) -> None:
+def update_entry(db: Connection, seq: int, **values: Any) -> None:
     if "payload" in values:
         values["payload"] = json_dump(values["payload"])
     if "ambiguous" in values:
@@ -252,16 +252,16 @@ def update_entry(db: Database, seq: int, **values: Any) -> None:
     db.execute(f"UPDATE sync_outbox SET {sets} WHERE seq = ?", [*values.values(), seq])
 
 
-def delete_entry(db: Database, seq: int) -> None:
+def delete_entry(db: Connection, seq: int) -> None:
     db.execute("DELETE FROM sync_outbox WHERE seq = ?", [seq])
 
 
-def count_entries(db: Database, workspace_id: str) -> dict[str, int]:
+def count_entries(db: Connection, workspace_id: str) -> dict[str, int]:
     rows = db.execute("SELECT state, count(*) FROM sync_outbox WHERE workspace_id = ? GROUP BY state", [workspace_id])
     return dict(rows.fetchall())
 
 
-def has_patch_entries(db: Database, annotation_id: str) -> bool:
+def has_patch_entries(db: Connection, annotation_id: str) -> bool:
     return (
         db.execute(
             "SELECT 1 FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = 'annotation.patch'",
@@ -271,7 +271,7 @@ def has_patch_entries(db: Database, annotation_id: str) -> bool:
     )
 
 
-def patch_fields_pending(db: Database, annotation_id: str, exclude_seq: int | None = None) -> set[str]:
+def patch_fields_pending(db: Connection, annotation_id: str, exclude_seq: int | None = None) -> set[str]:
     """Fields named by the annotation's patch entries still in the outbox."""
     out: set[str] = set()
     for seq, payload in db.execute(
@@ -286,9 +286,9 @@ def patch_fields_pending(db: Database, annotation_id: str, exclude_seq: int | No
 # -- the local rows an entry created (dropped when the entry is discarded or answered) -------
 
 
-def delete_replies(db: Database, ids: Iterable[str]) -> None:
-    db.conn.executemany("DELETE FROM replies WHERE id = ?", [(i,) for i in ids])
+def delete_replies(db: Connection, ids: Iterable[str]) -> None:
+    db.executemany("DELETE FROM replies WHERE id = ?", [(i,) for i in ids])
 
 
-def delete_resolution(db: Database, resolution_id: str) -> None:
+def delete_resolution(db: Connection, resolution_id: str) -> None:
     db.execute("DELETE FROM resolutions WHERE id = ?", [resolution_id])

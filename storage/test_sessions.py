@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load
 from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession
@@ -39,30 +39,30 @@ def _feedback(*row: object) -> TesterFeedback:
 
 
 # -- studies -------------------------------------------------------------------------------
-def add_study(db: Database, study: Study) -> None:
+def add_study(db: Connection, study: Study) -> None:
     insert(db, "studies", study)
 
 
-def get_study(db: Database, workspace_id: str, study_id: str) -> Study | None:
+def get_study(db: Connection, workspace_id: str, study_id: str) -> Study | None:
     return fetch_one(db, Study, f"SELECT {_STUDY} FROM studies WHERE id = ? AND workspace_id = ?", [study_id, workspace_id])
 
 
-def study_workspace(db: Database, study_id: str) -> str | None:
+def study_workspace(db: Connection, study_id: str) -> str | None:
     """The workspace of a study (background jobs know only the session)."""
     row = db.execute("SELECT workspace_id FROM studies WHERE id = ?", [study_id]).fetchone()
     return None if row is None else row[0]
 
 
-def list_studies(db: Database, workspace_id: str) -> list[Study]:
+def list_studies(db: Connection, workspace_id: str) -> list[Study]:
     return fetch_all(db, Study, f"SELECT {_STUDY} FROM studies WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
 
 
 # -- sessions ------------------------------------------------------------------------------
-def add_session(db: Database, session: TestSession) -> None:
+def add_session(db: Connection, session: TestSession) -> None:
     insert(db, "test_sessions", session, encode={"analysis": json_dump, "payout_queued": int})
 
 
-def get_session(db: Database, workspace_id: str, session_id: str) -> TestSession | None:
+def get_session(db: Connection, workspace_id: str, session_id: str) -> TestSession | None:
     return fetch_one(
         db,
         _session,
@@ -71,12 +71,12 @@ def get_session(db: Database, workspace_id: str, session_id: str) -> TestSession
     )
 
 
-def get_session_any(db: Database, session_id: str) -> TestSession | None:
+def get_session_any(db: Connection, session_id: str) -> TestSession | None:
     """Unscoped: for background jobs only."""
     return fetch_one(db, _session, f"SELECT {_SESSION} FROM test_sessions WHERE id = ?", [session_id])
 
 
-def variant_counts(db: Database, job_id: str) -> dict[str, int]:
+def variant_counts(db: Connection, job_id: str) -> dict[str, int]:
     return dict(db.execute("SELECT variant, count(*) FROM test_sessions WHERE job_id = ? GROUP BY variant", [job_id]).fetchall())
 
 
@@ -91,7 +91,7 @@ def _filters(job_id: str, status: str | None, variant: str | None, tester_id: st
 
 
 def list_sessions(
-    db: Database, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None,
+    db: Connection, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None,
     limit: int = 50, offset: int = 0,
 ) -> list[TestSession]:
     where, params = _filters(job_id, status, variant, tester_id)
@@ -104,17 +104,17 @@ def list_sessions(
 
 
 def count_sessions(
-    db: Database, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None
+    db: Connection, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None
 ) -> int:
     where, params = _filters(job_id, status, variant, tester_id)
     return db.execute(f"SELECT count(*) FROM test_sessions WHERE {where}", params).fetchone()[0]
 
 
-def session_ids_in_status(db: Database, status: str) -> list[str]:
+def session_ids_in_status(db: Connection, status: str) -> list[str]:
     return [r[0] for r in db.execute("SELECT id FROM test_sessions WHERE status = ? ORDER BY created_at, id", [status])]
 
 
-def update_session(db: Database, session_id: str, values: dict[str, Any]) -> None:
+def update_session(db: Connection, session_id: str, values: dict[str, Any]) -> None:
     """Set ``values`` (analysis as JSON, payout as 0/1) and bump the version."""
     if not values:
         return
@@ -128,29 +128,29 @@ def update_session(db: Database, session_id: str, values: dict[str, Any]) -> Non
 
 
 # -- notes ---------------------------------------------------------------------------------
-def add_note(db: Database, note: TestNote) -> None:
+def add_note(db: Connection, note: TestNote) -> None:
     insert(db, "test_notes", note)
 
 
-def list_notes(db: Database, session_id: str) -> list[TestNote]:
+def list_notes(db: Connection, session_id: str) -> list[TestNote]:
     # rowid is insertion order: notes created by one PATCH share a timestamp and keep request order.
     return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, rowid", [session_id])
 
 
-def note_ids(db: Database, session_id: str) -> set[str]:
+def note_ids(db: Connection, session_id: str) -> set[str]:
     return {r[0] for r in db.execute("SELECT id FROM test_notes WHERE session_id = ?", [session_id])}
 
 
-def update_note(db: Database, session_id: str, note_id: str, content: str, at: int) -> None:
+def update_note(db: Connection, session_id: str, note_id: str, content: str, at: int) -> None:
     db.execute(
         "UPDATE test_notes SET content = ?, updated_at = ? WHERE id = ? AND session_id = ?", [content, at, note_id, session_id]
     )
 
 
 # -- tester feedback -----------------------------------------------------------------------
-def add_feedback(db: Database, feedback: TesterFeedback) -> None:
+def add_feedback(db: Connection, feedback: TesterFeedback) -> None:
     insert(db, "tester_feedback", feedback, encode={"technical_issues": int})
 
 
-def get_feedback(db: Database, session_id: str) -> TesterFeedback | None:
+def get_feedback(db: Connection, session_id: str) -> TesterFeedback | None:
     return fetch_one(db, _feedback, f"SELECT {_FEEDBACK} FROM tester_feedback WHERE session_id = ?", [session_id])

@@ -9,7 +9,7 @@ read, so a feed with nothing new costs two index probes, not a scan of the site'
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all
 from workbench.domain.records import Reply, Resolution
@@ -18,7 +18,7 @@ _REPLY = columns(Reply, "r.")
 _RES = columns(Resolution, "s.")
 
 
-def replies_since(db: Database, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Reply]:
+def replies_since(db: Connection, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Reply]:
     where = "r.created_at >= ? AND a.site_id = ?"
     params: list[object] = [since, site_id]
     if after is not None:
@@ -31,7 +31,7 @@ def replies_since(db: Database, site_id: str, since: int, after: tuple[int, str]
     return fetch_all(db, Reply, sql, [*params, limit])
 
 
-def resolutions_since(db: Database, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Resolution]:
+def resolutions_since(db: Connection, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Resolution]:
     where = "(s.created_at >= ? OR s.notified_at >= ?) AND a.site_id = ?"
     params: list[object] = [since, since, site_id]
     if after is not None:

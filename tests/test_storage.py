@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
 from storage import Store
+from storage.db import SCHEMA_VERSION
 from storage.schema import migrations
 from workbench.domain.annotations import WidgetAnnotationCreate
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path):
@@ -26,9 +33,68 @@ def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path):
 def test_migrations_apply_once_and_reopen_is_a_noop(tmp_path):
     Store(tmp_path)
     store = Store(tmp_path)
-    assert migrations.pending(store.db) == []
-    names = [m.name for m in migrations.applied(store.db)]
+    db = Database(store.db, execute_plugins=False)
+    assert migrations.pending(db) == []
+    names = [m.name for m in migrations.applied(db)]
     assert names == sorted(set(names), key=names.index)
+    # The version stamp that lets later opens skip sqlite-utils counts every migration: a new
+    # migration without a SCHEMA_VERSION bump would never run on existing stores.
+    assert len(names) == SCHEMA_VERSION
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_store_behind_the_stamp_is_migrated_and_stamped(tmp_path):
+    store = Store(tmp_path)
+    store.db.execute("PRAGMA user_version = 0")  # what a store from before the stamp reads
+    store.db.execute("DROP INDEX inbox_annotations")
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_inbox_index'")
+    store.close()
+    store = Store(tmp_path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'inbox_annotations'").fetchone()
+
+
+def test_opening_an_up_to_date_store_does_not_load_sqlite_utils(tmp_path):
+    Store(tmp_path).close()
+    code = (
+        "import sys; from storage import Store; Store(sys.argv[1]).db.execute('SELECT 1');"
+        "assert 'sqlite_utils' not in sys.modules, 'sqlite_utils loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, cwd=ROOT)
+
+
+def test_nested_write_failure_undoes_only_the_inner_step(tmp_path):
+    store = Store(tmp_path)
+    with store.write() as db:
+        db.execute("INSERT INTO meta(key, value) VALUES ('outer', '1')")
+        with pytest.raises(RuntimeError), store.write() as inner:
+            inner.execute("INSERT INTO meta(key, value) VALUES ('inner', '1')")
+            raise RuntimeError("refused")
+    keys = {k for (k,) in store.db.execute("SELECT key FROM meta WHERE key IN ('outer', 'inner')")}
+    assert keys == {"outer"}
+
+
+def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
+    """recursive_triggers: INSERT OR REPLACE must drop the old row's words from the FTS index."""
+    Store(tmp_path).close()
+    store = Store(tmp_path)  # a connection the migrations (sqlite-utils) never touched
+    insert = (
+        "INSERT OR REPLACE INTO annotations(id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at)"
+        " VALUES ('a', 'w', 's', 'https://s.test/', 'bug', ?, 'new', 0, 0)"
+    )
+    with store.write() as db:
+        db.execute("INSERT INTO workspaces(id, name, created_at) VALUES ('w', 'W', 0)")
+        db.execute(
+            "INSERT INTO sites(id, workspace_id, name, url, widget_token, mcp_token, mcp_token_hash, loader_secret_id,"
+            " created_at, updated_at) VALUES ('s', 'w', 'S', 'https://s.test', 'wt', 'mt', 'mh', 'ls', 0, 0)"
+        )
+        db.execute(insert, ("alpha checkout",))
+        db.execute(insert, ("beta checkout",))
+
+    def matches(word: str) -> int:
+        return store.db.execute("SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH ?", (word,)).fetchone()[0]
+
+    assert (matches("alpha"), matches("beta"), matches("checkout")) == (0, 1, 1)
 
 
 def test_write_rolls_back_everything_on_error(tmp_path):
@@ -69,3 +135,25 @@ def test_many_processes_write_the_same_file(wb, creds):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # the FTS index followed every insert
     assert db.execute("SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH 'p3'").fetchone()[0] == 40
+
+
+def test_a_finished_threads_connection_is_closed(tmp_path):
+    """TUI workers run each job on a new thread: their connections must not pile up."""
+    import gc
+    import threading
+    import weakref
+
+    store = Store(tmp_path)
+    refs = []
+
+    def work() -> None:
+        refs.append(weakref.ref(store.db))
+        store.db.execute("SELECT count(*) FROM meta").fetchone()
+
+    for _ in range(5):
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    gc.collect()
+    assert [r() for r in refs] == [None] * 5  # gone, so closed (a connection closes when freed)
+    assert len(store._connections) == 1  # the main thread's, opened on first use

@@ -23,7 +23,7 @@ class PageCache:
 
     def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
         """The page for ``key``; ``build`` runs on a miss. Call from one thread (the event loop)."""
-        version = self.store.db.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
             self._pages.clear()
             self._version = version

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
 from storage import annotations as repo
@@ -49,7 +49,7 @@ class Page:
     next_cursor: str | None
 
 
-def load(db: Database, principal: Principal, annotation_id: str) -> Annotation:
+def load(db: Connection, principal: Principal, annotation_id: str) -> Annotation:
     """An annotation the caller may see; anything else (other workspace, other site for MCP) is 404."""
     ann = repo.get_annotation(db, principal.workspace_id, annotation_id)
     if ann is None or (principal.site_id is not None and ann.site_id != principal.site_id):
@@ -57,7 +57,7 @@ def load(db: Database, principal: Principal, annotation_id: str) -> Annotation:
     return ann
 
 
-def _site(db: Database, principal: Principal, site_id: str) -> Site:
+def _site(db: Connection, principal: Principal, site_id: str) -> Site:
     site = sites_repo.get_site(db, principal.workspace_id, site_id)
     if site is None or (principal.site_id is not None and principal.site_id != site_id):
         raise NotFound("Site not found")
@@ -180,7 +180,7 @@ def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCre
     return r
 
 
-def _touch(db: Database, ann: Annotation, now: int) -> None:
+def _touch(db: Connection, ann: Annotation, now: int) -> None:
     # A thread change is a change of the annotation for incremental pulls (`since`).
     repo.update_annotation(db, ann.id, {"updated_at": max(now, ann.updated_at + 1)})
 

@@ -57,7 +57,7 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     anns, replies, resolutions = build(rng, ws_id, site_list, stakeholders, members, annotations, now)
     with wb.store.write() as db:
         repo.add_annotations(db, anns)
-        db.conn.executemany(
+        db.executemany(
             "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
             [(r.id, r.annotation_id, r.workspace_id, r.author_kind, r.author_id, r.author_name, r.body, r.persona_id, r.created_at) for r in replies],
         )

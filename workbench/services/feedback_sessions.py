@@ -27,7 +27,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import feedback_sessions as repo
 from storage import sync_sessions
@@ -178,7 +178,7 @@ def pending_deployments(wb: Workbench) -> list[str]:
 # --- reads ------------------------------------------------------------------------------------
 
 
-def _load(db: Database, store: Storefront, session_id: str) -> FeedbackSession:
+def _load(db: Connection, store: Storefront, session_id: str) -> FeedbackSession:
     session = repo.get_session(db, store.id, session_id)
     if session is None:
         raise NotFound("Feedback session not found")
@@ -197,7 +197,7 @@ def list_sessions(
     return rows, {"count": total, "offset": query.offset, "limit": query.limit}
 
 
-def progress_of(db: Database, session: FeedbackSession, now_ms: int) -> Progress:
+def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> Progress:
     facts = [
         CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
         for c in repo.list_comments(db, session.id)
@@ -264,7 +264,7 @@ def finalize(wb: Workbench, store: Storefront, session_id: str) -> FeedbackSessi
 # --- comments ---------------------------------------------------------------------------------
 
 
-def _reviewer_session(db: Database, session_id: str, review_token: str | None) -> FeedbackSession:
+def _reviewer_session(db: Connection, session_id: str, review_token: str | None) -> FeedbackSession:
     if not review_token:
         raise Unauthenticated("Missing review token: send the token of the session's feedbackUrl in X-Review-Token")
     session = repo.get_session_any(db, session_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import personas as repo
 from workbench.domain.clock import new_id
@@ -29,7 +29,7 @@ def _from_seed(seed: PersonaSeed, workspace_id: str, now: int) -> Persona:
     )
 
 
-def seed_defaults(db: Database, workspace_id: str, now: int) -> None:
+def seed_defaults(db: Connection, workspace_id: str, now: int) -> None:
     """Called inside the workspace-creation transaction."""
     repo.add_personas(db, [_from_seed(s, workspace_id, now) for s in DEFAULT_PERSONAS])
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
 from storage import audit as audit_repo
@@ -33,7 +33,7 @@ def store_actor(store: Storefront) -> str:
 
 
 def audit_as(
-    wb: Workbench, db: Database, *, workspace_id: str, actor: str, action: str, entity_type: str, entity_id: str,
+    wb: Workbench, db: Connection, *, workspace_id: str, actor: str, action: str, entity_type: str, entity_id: str,
     detail: dict[str, Any] | None = None, at: int | None = None,
 ) -> None:
     """An audit entry for actors that are not workspace principals (store keys, reviewers, jobs)."""
@@ -71,7 +71,7 @@ def mint_key(wb: Workbench, principal: Principal, store_id: str) -> str:
     return plaintext
 
 
-def _add_key(db: Database, store_id: str, now: int) -> str:
+def _add_key(db: Connection, store_id: str, now: int) -> str:
     plaintext = mint_secret(STORE_KEY_PREFIX)
     repo.add_key(db, StoreApiKey(id=new_id(now), store_id=store_id, key_hash=hash_secret(plaintext), last4=plaintext[-4:], created_at=now))
     return plaintext

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
+from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
 from storage import sync_sessions
@@ -109,7 +109,7 @@ def list_studies(wb: Workbench, principal: Principal) -> list[Study]:
     return repo.list_studies(wb.store.db, principal.workspace_id)
 
 
-def _study(db: Database, principal: Principal, job_id: str) -> Study:
+def _study(db: Connection, principal: Principal, job_id: str) -> Study:
     study = repo.get_study(db, principal.workspace_id, job_id)
     if study is None:
         raise NotFound("Study not found")
@@ -119,7 +119,7 @@ def _study(db: Database, principal: Principal, job_id: str) -> Study:
 # --- sessions ---------------------------------------------------------------------------------
 
 
-def _load(db: Database, principal: Principal, session_id: str) -> TestSession:
+def _load(db: Connection, principal: Principal, session_id: str) -> TestSession:
     session = repo.get_session(db, principal.workspace_id, session_id)
     if session is None:
         raise NotFound("Session not found")
@@ -169,7 +169,7 @@ def list_for_study(
 
 
 # Extra column values a transition writes, computed inside its transaction from the loaded row.
-Fields = Callable[[Database, TestSession, int], dict[str, Any]]
+Fields = Callable[[Connection, TestSession, int], dict[str, Any]]
 
 
 def _transition(
@@ -202,7 +202,7 @@ def resume(wb: Workbench, principal: Principal, session_id: str) -> TestSession:
 
 
 def complete(wb: Workbench, principal: Principal, session_id: str, req: CompleteRequest) -> TestSession:
-    def fields(_: Database, session: TestSession, now: int) -> dict[str, Any]:
+    def fields(_: Connection, session: TestSession, now: int) -> dict[str, Any]:
         at = ts.resolve_completed_at(from_ms(session.started_at), req.completedAt, from_ms(now))
         return {"completed_at": to_ms(at), "duration_seconds": ts.duration_seconds(from_ms(session.started_at), at)}
 
@@ -213,7 +213,7 @@ def analyze(wb: Workbench, principal: Principal, session_id: str) -> tuple[TestS
     """Move to ``analyzing`` and estimate the time; the caller then runs ``run_analysis``."""
     estimate = 0
 
-    def fields(db: Database, session: TestSession, now: int) -> dict[str, Any]:
+    def fields(db: Connection, session: TestSession, now: int) -> dict[str, Any]:
         nonlocal estimate
         estimate = ts.estimate_analysis_seconds(len(repo.note_ids(db, session.id)), session.duration_seconds)
         return {"analysis_started_at": now, "analysis_error": None}
@@ -222,7 +222,7 @@ def analyze(wb: Workbench, principal: Principal, session_id: str) -> tuple[TestS
     return session, estimate
 
 
-def _brief(db: Database, session: TestSession) -> TestSessionBrief:
+def _brief(db: Connection, session: TestSession) -> TestSessionBrief:
     fb = repo.get_feedback(db, session.id)
     return TestSessionBrief(
         session_id=session.id, variant=session.variant, duration_seconds=session.duration_seconds,
@@ -279,7 +279,7 @@ def pending_analyses(wb: Workbench) -> list[str]:
 def confirm(wb: Workbench, principal: Principal, session_id: str, req: ConfirmRequest) -> TestSession:
     """Confirm an analyzed session and queue the tester's payout."""
 
-    def fields(_: Database, __: TestSession, now: int) -> dict[str, Any]:
+    def fields(_: Connection, __: TestSession, now: int) -> dict[str, Any]:
         return {"rating": req.rating, "confirm_comment": req.comment, "confirmed_at": now, "payout_queued": True}
 
     return _transition(wb, principal, session_id, TestSessionAction.CONFIRM, fields)
