@@ -1,4 +1,4 @@
-"""Annotations: the status taxonomy, kinds, request models and the rules on submissions and resolutions."""
+"""Annotations: request models and the rules on submissions and resolutions (taxonomy: statuses.py)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from workbench.domain.errors import Invalid
-
-
-class Status(StrEnum):
-    NEW = "new"
-    ACK = "ack"
-    TRIAGED = "triaged"
-    IN_PROGRESS = "in_progress"
-    RESOLVED = "resolved"
-    WONT_FIX = "won_t_fix"
-    DUPLICATE = "duplicate"
-
-
-# The taxonomy's closed states: a triager's inbox shows the others.
-OPEN_STATUSES = (Status.NEW, Status.ACK, Status.TRIAGED, Status.IN_PROGRESS)
-CLOSED_STATUSES = (Status.RESOLVED, Status.WONT_FIX, Status.DUPLICATE)
+# The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
+from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
-
-
-class Kind(StrEnum):
-    """What the submitter says the annotation is about (the widget's picker)."""
-
-    BUG = "bug"
-    DESIGN = "design"
-    COPY = "copy"
-    ACCESSIBILITY = "accessibility"
-    PERFORMANCE = "performance"
-    QUESTION = "question"
-    IDEA = "idea"
-    PRAISE = "praise"
-
-
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
 
 

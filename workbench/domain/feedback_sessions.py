@@ -56,6 +56,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from workbench.domain.errors import Conflict, Invalid
 
+# The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
+from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus
+
 __all__ = [
     "ACTIVE_STATUSES",
     "COMMENTABLE_STATUSES",
@@ -82,17 +85,6 @@ __all__ = [
 ]
 
 
-class FeedbackStatus(str, Enum):
-    CREATED = "created"
-    IN_PROGRESS = "in_progress"
-    TASK_REVIEW = "task_review"
-    PROCESSING = "processing"
-    IN_REVIEW = "in_review"
-    DONE = "done"
-    CANCELED = "canceled"
-    INTERRUPTED = "interrupted"
-
-
 class FeedbackAction(str, Enum):
     DEPLOY_SUCCEEDED = "deploy_succeeded"
     DEPLOY_FAILED = "deploy_failed"
@@ -108,9 +100,6 @@ class FeedbackAction(str, Enum):
 
 S = FeedbackStatus
 A = FeedbackAction
-
-FINISHED_STATUSES: frozenset[FeedbackStatus] = frozenset({S.DONE, S.CANCELED, S.INTERRUPTED})
-ACTIVE_STATUSES: frozenset[FeedbackStatus] = frozenset(set(S) - FINISHED_STATUSES)
 
 TRANSITIONS: dict[tuple[FeedbackStatus, FeedbackAction], FeedbackStatus] = {
     (S.CREATED, A.DEPLOY_SUCCEEDED): S.IN_REVIEW,
@@ -161,11 +150,6 @@ def _refusal(status: FeedbackStatus, action: FeedbackAction) -> str:
 
 
 # --- comments -----------------------------------------------------------------------------
-
-
-class CommentStatus(str, Enum):
-    OPEN = "open"
-    RESOLVED = "resolved"
 
 
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]

@@ -7,9 +7,8 @@ id (``token:<id>``) or ``mcp:<site_id>``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict
 
 from workbench.domain.errors import Forbidden, NotFound
 
@@ -38,10 +37,13 @@ class PrincipalKind(StrEnum):
     LOCAL = "local"  # the local user of an offline store (TUI, CLI, stdio MCP)
 
 
-class Principal(BaseModel):
-    """The authenticated caller, already bound to one workspace."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    """The authenticated caller, already bound to one workspace.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a pydantic model: it is built by our own code from stored rows,
+    never from caller input, and every front end (the TUI's first paint included) needs it.
+    """
 
     kind: PrincipalKind
     workspace_id: str
@@ -50,6 +52,11 @@ class Principal(BaseModel):
     token_id: str | None = None
     site_id: str | None = None  # set for MCP: the only site it may touch
     display_name: str = ""
+
+    def __post_init__(self) -> None:
+        # Rows carry plain strings; the role checks rely on the enums' behaviour.
+        object.__setattr__(self, "kind", PrincipalKind(self.kind))
+        object.__setattr__(self, "role", Role(self.role))
 
     @property
     def actor_id(self) -> str:

@@ -8,16 +8,17 @@ the second ("2026-03-16T10:00:00Z"); each ``to_public`` uses its own document's 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.domain.clock import from_ms, iso_ms
-from workbench.domain.test_sessions import iso_seconds
+from workbench.domain.clock import iso_ms
 
 
 def iso_s(ms: int | None) -> str | None:
     """Epoch ms → "YYYY-MM-DDTHH:MM:SSZ" (None stays None), the test-sessions format."""
-    return None if ms is None else iso_seconds(from_ms(ms))
+    # Not test_sessions.iso_seconds: that module loads pydantic, and sync's status reads these rows.
+    return None if ms is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
 
 
 # --- stores and their API keys ----------------------------------------------------------------

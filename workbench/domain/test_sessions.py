@@ -35,6 +35,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 
 from workbench.domain.errors import Conflict, Invalid, NotFound
 
+# The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
+from workbench.domain.statuses import TestSessionStatus  # noqa: F401
+
 __all__ = [
     "FEEDBACK_STATUSES",
     "NOTE_EDIT_STATUSES",
@@ -73,17 +76,6 @@ __all__ = [
     "plan_notes_patch",
     "resolve_completed_at",
 ]
-
-
-class TestSessionStatus(str, Enum):
-    __test__ = False  # pytest would otherwise try to collect "Test*" classes
-
-    ACTIVE = "active"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    ANALYZING = "analyzing"
-    ANALYZED = "analyzed"
-    CONFIRMED = "confirmed"
 
 
 class TestSessionAction(str, Enum):

@@ -1,0 +1,79 @@
+"""The status vocabularies of the three sources, and the groupings the inbox filters on.
+
+Only names and sets here: the transition tables and request models stay beside each source's
+rules (annotations.py, feedback_sessions.py, test_sessions.py, which re-export these). Kept free
+of pydantic so the read path (the TUI's first paint, the inbox) imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+
+class Status(StrEnum):
+    """An annotation's status (the site-annotations taxonomy)."""
+
+    NEW = "new"
+    ACK = "ack"
+    TRIAGED = "triaged"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    WONT_FIX = "won_t_fix"
+    DUPLICATE = "duplicate"
+
+
+# The taxonomy's closed states: a triager's inbox shows the others.
+OPEN_STATUSES = (Status.NEW, Status.ACK, Status.TRIAGED, Status.IN_PROGRESS)
+CLOSED_STATUSES = (Status.RESOLVED, Status.WONT_FIX, Status.DUPLICATE)
+
+
+class Kind(StrEnum):
+    """What the submitter says the annotation is about (the widget's picker)."""
+
+    BUG = "bug"
+    DESIGN = "design"
+    COPY = "copy"
+    ACCESSIBILITY = "accessibility"
+    PERFORMANCE = "performance"
+    QUESTION = "question"
+    IDEA = "idea"
+    PRAISE = "praise"
+
+
+class FeedbackStatus(str, Enum):
+    """A feedback session's (review round's) status."""
+
+    CREATED = "created"
+    IN_PROGRESS = "in_progress"
+    TASK_REVIEW = "task_review"
+    PROCESSING = "processing"
+    IN_REVIEW = "in_review"
+    DONE = "done"
+    CANCELED = "canceled"
+    INTERRUPTED = "interrupted"
+
+
+FINISHED_STATUSES: frozenset[FeedbackStatus] = frozenset(
+    {FeedbackStatus.DONE, FeedbackStatus.CANCELED, FeedbackStatus.INTERRUPTED}
+)
+ACTIVE_STATUSES: frozenset[FeedbackStatus] = frozenset(set(FeedbackStatus) - FINISHED_STATUSES)
+
+
+class CommentStatus(str, Enum):
+    """A reviewer's pinned comment."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class TestSessionStatus(str, Enum):
+    """A tester's run of a study."""
+
+    __test__ = False  # pytest would otherwise try to collect "Test*" classes
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    ANALYZING = "analyzing"
+    ANALYZED = "analyzed"
+    CONFIRMED = "confirmed"
