@@ -111,15 +111,3 @@ def authenticate_mcp(wb: Workbench, mcp_token: str) -> Principal:
         site_id=site.id,
         display_name=f"MCP integration ({site.name})",
     )
-
-
-def local_principal(wb: Workbench, workspace_id: str, user_id: str) -> Principal:
-    """The offline user of a local store (TUI, CLI, stdio MCP) acting in one workspace."""
-    db = wb.store.db
-    role = accounts_repo.membership_role(db, workspace_id, user_id)
-    user = accounts_repo.get_user(db, user_id)
-    if role is None or user is None:
-        raise NotFound("Workspace not found")
-    return Principal(
-        kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user_id, display_name=user.name
-    )

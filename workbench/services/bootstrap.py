@@ -16,9 +16,9 @@ from workbench.domain.tokens import TokenCreate
 from workbench.services import accounts, sites
 from workbench.services.auth import issue_session
 from workbench.services.context import Workbench
+from workbench.services.local import OWNER_EMAIL
 from workbench.services.session_bootstrap import bootstrap_sessions
 
-OWNER_EMAIL = "owner@example.com"
 MEMBER_EMAIL = "member@example.com"
 GUEST_EMAIL = "guest@example.com"
 

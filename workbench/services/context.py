@@ -3,35 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any
 
 from storage import Store
 from storage import accounts as accounts_repo
 from storage import audit as audit_repo
 from workbench.domain.clock import now_ms
-from workbench.domain.roles import Principal
-from workbench.engine.base import ReviewerEngine
-from workbench.engine.factory import engine_from_env
 from workbench.services.mailer import Mailer, mailer_from_env
 
+if TYPE_CHECKING:
+    from sqlite3 import Connection
 
-@dataclass
+    from workbench.domain.roles import Principal
+    from workbench.engine.base import ReviewerEngine
+
+
+class _FromEnv:
+    """The default of ``mailer``: read WORKBENCH_SMTP_URL (``None`` means "send no mail")."""
+
+
+FROM_ENV = _FromEnv()
+
+
 class Workbench:
     """One data directory's use cases, shared by every front end in a process."""
 
-    store: Store
-    # Offline unless WORKBENCH_ENGINE_URL/_MODEL name an OpenAI-compatible endpoint.
-    engine: ReviewerEngine = field(default_factory=engine_from_env)
-    mailer: Mailer | None = field(default_factory=mailer_from_env)
-    clock: Callable[[], int] = now_ms
+    def __init__(
+        self,
+        store: Store,
+        *,
+        engine: ReviewerEngine | None = None,
+        mailer: Mailer | None | _FromEnv = FROM_ENV,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self._engine = engine
+        self.mailer: Mailer | None = mailer_from_env() if isinstance(mailer, _FromEnv) else mailer
+        self.clock = clock
 
     @classmethod
     def open(cls, data_dir: str, **kwargs: Any) -> Workbench:
         return cls(Store(data_dir), **kwargs)
+
+    @property
+    def engine(self) -> ReviewerEngine:
+        """The reviewer engine: offline unless WORKBENCH_ENGINE_URL/_MODEL name an OpenAI-compatible
+        endpoint. Built on first use, so opening a store (the TUI's first paint) skips its imports."""
+        if self._engine is None:
+            from workbench.engine.factory import engine_from_env
+
+            self._engine = engine_from_env()
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: ReviewerEngine) -> None:
+        self._engine = engine
 
     @cached_property
     def secret(self) -> bytes:
@@ -41,7 +68,7 @@ class Workbench:
 
     def audit(
         self,
-        db: Database,
+        db: Connection,
         principal: Principal,
         action: str,
         entity_type: str,

@@ -19,11 +19,17 @@ from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
-from workbench.domain.annotations import CLOSED_STATUSES, OPEN_STATUSES, AnnotationPatch, Kind, Status
 from workbench.domain.errors import DomainError, Invalid, NotFound
-from workbench.domain.feedback_sessions import ACTIVE_STATUSES, CommentStatus
 from workbench.domain.roles import Principal
-from workbench.domain.test_sessions import TestSessionStatus
+from workbench.domain.statuses import (
+    ACTIVE_STATUSES,
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    CommentStatus,
+    Kind,
+    Status,
+    TestSessionStatus,
+)
 from workbench.services.context import Workbench
 
 SOURCES = repo.SOURCES
@@ -322,6 +328,7 @@ def apply(
     progress: Callable[[int], None] | None = None,
 ) -> list[BulkItem]:
     """Apply ``action`` to each row, one transaction per row; report each outcome."""
+    from workbench.domain.annotations import AnnotationPatch
     from workbench.services import annotations as annotations_service
 
     out: list[BulkItem] = []

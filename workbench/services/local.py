@@ -1,17 +1,21 @@
 """The local user of an offline store: who the TUI, the CLI and stdio MCP act as.
 
-A store made by ``workbench`` itself has one workspace from ``bootstrap`` whose OWNER is the
-local user. Every local action goes through the same services (and rules) as the server's.
+A store made by ``workbench`` itself has one default workspace (``bootstrap``'s, or a synced
+replica adopted in its place) whose OWNER is the local user, ``OWNER_EMAIL``. Every local action
+goes through the same services (and rules) as the server's.
+
+The usual case (the workspace and the user exist) reads three rows and imports nothing else:
+this runs before the TUI's first paint. Only a store without them loads ``bootstrap``.
 """
 
 from __future__ import annotations
 
 from storage import accounts as accounts_repo
 from workbench.domain.errors import NotFound
-from workbench.domain.roles import Principal
-from workbench.services.auth import local_principal
-from workbench.services.bootstrap import ensure_workspace
+from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.services.context import Workbench
+
+OWNER_EMAIL = "owner@example.com"
 
 
 def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool = True) -> Principal:
@@ -21,9 +25,26 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
     if workspace_id is None and default is None and not create:
         raise NotFound("This store has no workspace yet; run `workbench admin bootstrap`")
     if workspace_id is None or workspace_id == default:
+        owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+        if default is not None and owner is not None and accounts_repo.membership_role(db, default, owner.id) is not None:
+            return local_principal(wb, default, owner.id)
+        from workbench.services.bootstrap import ensure_workspace
+
         ws_id, user_id, _ = ensure_workspace(wb)
         return local_principal(wb, ws_id, user_id)
     owners = [u for u, role in accounts_repo.list_members(db, workspace_id) if role == "OWNER"]
     if not owners:
         raise NotFound("Workspace not found")
     return local_principal(wb, workspace_id, owners[0].id)
+
+
+def local_principal(wb: Workbench, workspace_id: str, user_id: str) -> Principal:
+    """The offline user of a local store acting in one workspace, with its membership's role."""
+    db = wb.store.db
+    role = accounts_repo.membership_role(db, workspace_id, user_id)
+    user = accounts_repo.get_user(db, user_id)
+    if role is None or user is None:
+        raise NotFound("Workspace not found")
+    return Principal(
+        kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user_id, display_name=user.name
+    )

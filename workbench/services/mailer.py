@@ -8,9 +8,7 @@ document describes for submitters whose address is not on file.
 from __future__ import annotations
 
 import os
-import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
@@ -30,6 +28,9 @@ class SmtpMailer:
     timeout: float = 10.0
 
     def send(self, to: str, subject: str, body: str) -> None:
+        import smtplib  # here: every process opening a store builds a mailer, few ever send
+        from email.message import EmailMessage
+
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = to

@@ -18,29 +18,32 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from storage import accounts as accounts_repo
 from storage import annotations as annotations_repo
 from storage import sites as sites_repo
 from storage import sync_sessions, sync_state
-from sync.client import RemoteClient
-from sync.engine import Engine, Report
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.merge import ANNOTATION_FIELDS
 from workbench.domain.records import User
-from workbench.services import remotes
-from workbench.services.bootstrap import OWNER_EMAIL
 from workbench.services.context import Workbench
+from workbench.services.local import OWNER_EMAIL
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sync.engine import Report
+
+# The engine, its HTTP client and the keyring load in ``run_sync`` only: ``status`` runs on every
+# TUI start and store change, and those imports would add ~15 MB and ~100 ms to it.
 
 ProgressCallback = Callable[[str, int, "int | None"], None]
 SYNC_ACTOR = "sync"
 
 __all__ = [
-    "ConflictView", "RefusalView", "Report", "SyncStatus", "conflicts", "discard", "keep_mine", "refusals", "retry",
+    "ConflictView", "RefusalView", "SyncStatus", "conflicts", "discard", "keep_mine", "refusals", "retry",
     "run_sync", "status", "take_theirs",
 ]
 
@@ -164,6 +167,10 @@ def run_sync(
     ``credentials`` overrides the keyring/environment (tests, or a front end that just asked
     the user); ``transport`` and ``sleep`` are for tests.
     """
+    from sync.client import RemoteClient
+    from sync.engine import Engine
+    from workbench.services import remotes
+
     r = remotes.resolve(wb, remote)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
