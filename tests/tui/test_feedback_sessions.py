@@ -1,9 +1,14 @@
-"""Feedback sessions: start, cancel, finalize (with the documented refusals shown), comments and resolve."""
+"""Feedback sessions: start, the phase actions (with the domain's refusals shown), comments and resolve."""
 
 from __future__ import annotations
 
+import pytest
+from rich.text import Text
+
 from storage import feedback_sessions as fs_repo
-from tests.tui.conftest import SIZE, errors, press, screen_text, wait_for
+from tests.tui.conftest import SIZE, errors, press, screen_text, told, wait_for
+from workbench.domain import feedback_sessions as fs_domain
+from workbench.domain.errors import Conflict
 from workbench.services import feedback_sessions as fs_service
 from workbench.services import stores
 from workbench.tui.screens.feedback import FeedbackScreen
@@ -169,3 +174,124 @@ async def test_opening_a_comment_from_the_inbox_lands_on_it(app):
         assert screen.sessions.current.session.id == comment.parent_id
         assert screen.comments.current.id == comment.id
         assert app.focused is screen.comments
+
+
+# --- phase actions: start work (w), submit (s), back to review (b), approve tasks (a) ---------
+
+
+def select_session_id(screen: FeedbackScreen, session_id: str) -> None:
+    for i, row in enumerate(screen.sessions.source.rows):
+        if row.session.id == session_id:
+            screen.sessions.move_cursor(i)
+            return
+    raise AssertionError(f"session {session_id} is not listed")
+
+
+def refusal(status: str, action: str) -> str:
+    """What the domain says when its transition table refuses ``action`` from ``status``."""
+    with pytest.raises(Conflict) as refused:
+        fs_domain.apply(status, action)
+    return refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("store_name", "before", "key", "after", "yes", "question", "notice"),
+    [
+        ("Acme outlet (AI-built)", "in_review", "w", "in_progress", "Start work", "Start working through the comments", "Work started"),
+        ("Acme kids (AI-built)", "in_progress", "s", "task_review", "Submit round", "Submit the round on Acme kids (AI-built)",
+         "Round submitted for task review"),
+        ("Acme outlet (AI-built)", "in_review", "s", "task_review", "Submit round", "for task review?", "Round submitted"),
+        ("Acme gear (AI-built)", "task_review", "b", "in_review", "Return to review", "Return the round on Acme gear (AI-built)",
+         "Round returned to review"),
+        ("Acme gear (AI-built)", "task_review", "a", "processing", "Approve tasks", "Approve the tasks of the round on Acme gear",
+         "Tasks approved"),
+    ],
+)
+async def test_phase_action_key_and_confirm_apply_the_transition(
+    app, demo_wb, principal, store_name, before, key, after, yes, question, notice  # noqa: ANN001
+):
+    store = store_named(demo_wb, principal, store_name)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store_name, before)
+        session_id = screen.sessions.current.session.id
+        await press(pilot, key)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert dialog.yes == yes  # a human label, not "Start_work"
+        assert question in Text.from_markup(dialog.message).plain
+        await press(pilot, "y")
+        assert isinstance(app.screen, FeedbackScreen)
+        assert fs_service.get(demo_wb, store, session_id)["status"] == after
+        assert not errors(app)
+        assert any(notice in m for m in told(app))
+        # The list shows the new status without a manual refresh.
+        assert screen.sessions.current.session.id == session_id
+        assert screen.sessions.current.session.status == after
+
+
+async def test_phase_action_answered_no_changes_nothing(app, demo_wb, principal):
+    store = store_named(demo_wb, principal, "Acme gear (AI-built)")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store.name, "task_review")
+        session_id = screen.sessions.current.session.id
+        await press(pilot, "a")
+        assert isinstance(app.screen, ConfirmDialog)
+        await press(pilot, "n")
+        assert isinstance(app.screen, FeedbackScreen)
+        assert fs_service.get(demo_wb, store, session_id)["status"] == "task_review"
+        assert not told(app)
+
+
+async def test_a_round_walks_the_table_through_the_keys(app, demo_wb, principal):
+    """in_review → in_progress → task_review → in_review → task_review → processing, then the builder's turn."""
+    store = store_named(demo_wb, principal, "Acme outlet (AI-built)")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store.name, "in_review")
+        session_id = screen.sessions.current.session.id
+        for key, status in (("w", "in_progress"), ("s", "task_review"), ("b", "in_review"), ("s", "task_review"), ("a", "processing")):
+            select_session_id(screen, session_id)
+            await press(pilot, key, "y")
+            assert fs_service.get(demo_wb, store, session_id)["status"] == status, key
+        assert not errors(app)
+        # Processing: finalize waits for the builder, and approving again is refused.
+        await press(pilot, "F", "y", "a", "y")
+        assert errors(app) == [refusal("processing", "finalize"), refusal("processing", "approve_tasks")]
+        assert fs_service.get(demo_wb, store, session_id)["status"] == "processing"
+
+
+async def test_approve_from_in_review_is_refused_with_the_domains_reason(app, demo_wb, principal):
+    store = store_named(demo_wb, principal, "Acme outlet (AI-built)")
+    reason = refusal("in_review", "approve_tasks")
+    assert "approve_tasks" in reason and "task_review" in reason
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store.name, "in_review")
+        session_id = screen.sessions.current.session.id
+        await press(pilot, "a", "y")
+        assert errors(app) == [reason]
+        assert fs_service.get(demo_wb, store, session_id)["status"] == "in_review"
+        assert screen.sessions.current.session.status == "in_review"
+
+
+@pytest.mark.parametrize(
+    ("store_name", "status", "key", "action"),
+    [
+        ("Acme home (AI-built)", "processing", "w", "start_work"),
+        ("Acme home (AI-built)", "processing", "s", "submit_round"),
+        ("Acme kids (AI-built)", "in_progress", "b", "return_to_review"),
+        ("Acme outlet (AI-built)", "done", "s", "submit_round"),
+        ("Acme storefront (AI-built)", "canceled", "a", "approve_tasks"),
+    ],
+)
+async def test_phase_action_refusals_leave_the_status(app, demo_wb, principal, store_name, status, key, action):  # noqa: ANN001
+    store = store_named(demo_wb, principal, store_name)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store_name, status)
+        session_id = screen.sessions.current.session.id
+        await press(pilot, key, "y")
+        assert errors(app) == [refusal(status, action)]
+        assert fs_service.get(demo_wb, store, session_id)["status"] == status

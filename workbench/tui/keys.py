@@ -15,7 +15,6 @@ The ids are listed by ``workbench tui --keys`` (and in the help screen, ``?``).
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,7 +92,11 @@ FEEDBACK = [
     B("n", "start", "Start…", id="feedback.start"),
     B("x", "cancel", "Cancel…", id="feedback.cancel"),
     B("F", "finalize", "Finalize…", id="feedback.finalize"),
-    B("r", "resolve", "Resolve comment", id="feedback.resolve"),
+    B("w", "start_work", "Start work…", id="feedback.start_work", show=False),
+    B("s", "submit_round", "Submit…", id="feedback.submit_round"),
+    B("b", "return_to_review", "Back to review…", id="feedback.return_to_review", show=False),
+    B("a", "approve_tasks", "Approve…", id="feedback.approve_tasks"),
+    B("r", "resolve", "Resolve", id="feedback.resolve"),
     B("f", "filter", "Status", id="feedback.filter"),
 ]
 
@@ -150,6 +153,8 @@ def load_keymap(path: Path | None = None) -> Keymap:
     result = Keymap(path=path)
     if not path.is_file():
         return result
+    import tomllib  # only when there is a file: most starts have none
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

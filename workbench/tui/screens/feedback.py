@@ -1,9 +1,13 @@
 """Feedback sessions: every store's review rounds with a progress bar, and the comments of the chosen one.
 
-Start (n) creates a round and deploys its preview in a worker; cancel (x) and finalize (F) go
-through the domain's transition table, so its refusals ("Session is past the preparing phase
-(finalize instead)", "Session is already done", …) show as they are; r resolves or reopens
-the highlighted comment.
+Start (n) creates a round and deploys its preview in a worker. The phase actions go through
+the domain's transition table, each after a confirm: cancel (x), finalize (F), start work (w),
+submit the round for task review (s), back to review (b) and approve the tasks (a). Its
+refusals ("Session is past the preparing phase (finalize instead)", "Session is already done",
+"Cannot approve_tasks a session in status in_review …") show as they are. Approving only moves
+the round to processing: no builder runs offline (nor in the bundled server); the builder
+reports back through the API's builder-finished / builder-failed actions. r resolves or
+reopens the highlighted comment.
 """
 
 from __future__ import annotations
@@ -34,6 +38,35 @@ COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 22), Column("COMMENT", 0,
 STATUS_FILTERS = [("any status", ""), ("active rounds", "active"), ("created (preparing)", "created"), ("in review", "in_review"),
                   ("in progress", "in_progress"), ("task review", "task_review"), ("processing", "processing"), ("done", "done"),
                   ("canceled", "canceled"), ("interrupted", "interrupted")]
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseAction:
+    """How the screen asks for and reports one caller action of the transition table."""
+
+    title: str  # the confirm dialog's title
+    question: str  # {store}: the store's name (markup), {state}: its status and progress
+    yes: str  # the confirm button
+    done: str  # the notification once applied
+    danger: bool = False
+
+
+# The domain decides whether an action is allowed; a refusal shows its reason as it is.
+PHASE_ACTIONS: dict[str, PhaseAction] = {
+    "cancel": PhaseAction("Cancel session", "Cancel the round on {store} ({state})? It ends before review starts.",
+                          "Cancel round", "Session canceled", danger=True),
+    "finalize": PhaseAction("Finalize session", "Finalize the round on {store} ({state})? The round ends as done.",
+                            "Finalize", "Session finalized"),
+    "start_work": PhaseAction("Start work", "Start working through the comments of the round on {store} ({state})? "
+                              "It moves to in progress; reviewers can still comment.", "Start work", "Work started: session in progress"),
+    "submit_round": PhaseAction("Submit round", "Submit the round on {store} ({state}) for task review? Its comments become "
+                                "builder tasks and reviewers can no longer comment.", "Submit round", "Round submitted for task review"),
+    "return_to_review": PhaseAction("Back to review", "Return the round on {store} ({state}) to review? Its tasks go back "
+                                    "for more commenting.", "Return to review", "Round returned to review"),
+    "approve_tasks": PhaseAction("Approve tasks", "Approve the tasks of the round on {store} ({state})? It moves to processing "
+                                 "until the builder reports it finished or failed.", "Approve tasks",
+                                 "Tasks approved: session processing until the builder reports back"),
+}
 
 
 @dataclass(slots=True)
@@ -329,33 +362,46 @@ class FeedbackScreen(WorkbenchScreen):
         else:
             self.post_message(ActionSucceeded("Preview deployed: reviewers can comment now"))
 
-    def _transition(self, action: str, verb: str) -> None:
+    def _transition(self, action: str) -> None:
         from workbench.domain.feedback_sessions import FeedbackAction
         from workbench.services import feedback_sessions as service
 
         row = self.sessions.current
         if row is None:
             return
+        phase = PHASE_ACTIONS[action]
 
         def answered(yes: bool | None) -> None:
             if yes:
                 ok, _ = self.attempt(service.act, self.wb, row.store, row.session.id, FeedbackAction(action), actor=self.principal.actor_id)
                 if ok:
-                    self.notify(f"Session {verb}")
+                    self.notify(phase.done)
                 self.refresh_data()
 
+        store = f"[b]{fmt.esc(row.store.name)}[/]"
+        state = f"{fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')}"
         self.app.push_screen(
-            ConfirmDialog(f"{verb.capitalize()} session", f"{action.capitalize()} the round on [b]{fmt.esc(row.store.name)}[/] "
-                          f"({fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')})?",
-                          yes=action.capitalize(), danger=action == "cancel"),
+            ConfirmDialog(phase.title, phase.question.format(store=store, state=fmt.esc(state)), yes=phase.yes, danger=phase.danger),
             answered,
         )
 
     def action_cancel(self) -> None:
-        self._transition("cancel", "canceled")
+        self._transition("cancel")
 
     def action_finalize(self) -> None:
-        self._transition("finalize", "finalized")
+        self._transition("finalize")
+
+    def action_start_work(self) -> None:
+        self._transition("start_work")
+
+    def action_submit_round(self) -> None:
+        self._transition("submit_round")
+
+    def action_return_to_review(self) -> None:
+        self._transition("return_to_review")
+
+    def action_approve_tasks(self) -> None:
+        self._transition("approve_tasks")
 
     def action_resolve(self) -> None:
         from workbench.services import feedback_sessions as service
