@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,61 @@ def test_a_data_dir_before_the_subcommand_applies_to_it(tmp_path: Path, opened: 
     assert result.exit_code == 0, result.output
     assert rows(tmp_path / "g") > 0
     assert not (tmp_path / "unused").exists()
+
+
+# -- the executable's fast path (workbench.cli.entry) ------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+# Runs the real entry point in a fresh interpreter with the terminal session replaced by a
+# report of which store it opened and which heavy modules were loaded by then.
+PROBE = """
+import sys
+from workbench.tui.app import WorkbenchApp
+def report(self, *a, **k):
+    heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx") if m in sys.modules)
+    print("TUI", self.wb.store.data_dir, ",".join(heavy) or "-")
+WorkbenchApp.run = report
+sys.argv = ["workbench", *sys.argv[1:]]
+from workbench.cli.entry import run
+run()
+"""
+
+
+def probe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},  # Rich would wrap error boxes mid-phrase
+    )
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("filled") / "d"
+    assert CliRunner().invoke(cli, ["demo", "--data-dir", str(data), "--annotations", "5"]).exit_code == 0
+    return data.resolve()
+
+
+@pytest.mark.parametrize("form", ["separate", "equals", "env"])
+def test_the_tui_opens_without_loading_the_cli_or_the_write_path(filled: Path, form: str):
+    args = {"separate": ["--data-dir", str(filled)], "equals": [f"--data-dir={filled}"], "env": []}[form]
+    result = probe(*args, env={"WORKBENCH_DATA_DIR": str(filled)} if form == "env" else None)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["TUI", str(filled), "-"]
+
+
+def test_anything_else_goes_to_the_cli(filled: Path):
+    result = probe("--help")
+    assert result.returncode == 0 and "serve" in result.stdout and "TUI" not in result.stdout
+    result = probe("sites", "list", "--data-dir", str(filled), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "Acme" in result.stdout
+
+
+def test_an_unusable_data_dir_is_reported_by_the_cli(tmp_path: Path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    result = probe("--data-dir", str(not_a_dir))
+    assert result.returncode == 2
+    assert "is a file" in result.stderr and "TUI" not in result.stdout

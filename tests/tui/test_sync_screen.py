@@ -212,6 +212,7 @@ async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(
     [refusal] = sync_svc.refusals(r.wb)
     app = app_for(r)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # the sync line is read just after the first frame
         assert "1 conflict · 1 refused" in line(app)
         await press(pilot, "5")
         assert isinstance(app.screen, SyncScreen)

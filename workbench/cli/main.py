@@ -56,12 +56,9 @@ def tui(
 
 
 def _open_tui(data_dir: object, *, demo_if_empty: bool = True) -> None:
-    from workbench.tui.app import WorkbenchApp, fill_demo_if_empty
+    from workbench.cli.entry import open_tui
 
-    wb = open_workbench(data_dir)  # type: ignore[arg-type]
-    if demo_if_empty:
-        fill_demo_if_empty(wb)
-    WorkbenchApp(wb).run()
+    open_tui(open_workbench(data_dir), demo_if_empty=demo_if_empty)  # type: ignore[arg-type]
 
 
 class _RedactSecrets(logging.Filter):

@@ -59,6 +59,18 @@ def _sync() -> Screen:
     return SyncScreen()
 
 
+# What the first actions of a session need, in the order they are likely wanted.
+WARM_UP_MODULES = (
+    "workbench.tui.screens.triage",
+    "workbench.services.annotations",
+    "workbench.tui.screens.annotation",
+    "workbench.tui.screens.forms",
+    "workbench.tui.screens.bulk",
+    "workbench.tui.screens.inbox_dialogs",
+    "workbench.tui.screens.help",
+)
+
+
 class Refused(Exception):
     """Raised by ``attempt(..., raise_refusal=True)``: the message was already shown."""
 
@@ -165,10 +177,25 @@ class WorkbenchApp(App[None]):
             self.set_keymap(self.keymap_info.bindings)
         for problem in self.keymap_info.problems:
             self.notify(problem, title="keys.toml", severity="warning", timeout=10)
-        self.refresh_sync_status()
         self.switch_mode(self.initial_mode)
+        # After the first frame: the sync status loads the sync engine (~100 ms of imports) and the
+        # warm-up loads what the first action will need, neither of which the first paint shows.
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        self.refresh_sync_status()
         if self.watch_enabled:
             self.watch_store()
+        self.warm_up()
+
+    @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
+    def warm_up(self) -> None:
+        """Import the use cases and screens behind the first keys while the user reads the inbox,
+        so the first triage action does not pay ~150 ms of imports (pydantic models, services)."""
+        import importlib
+
+        for name in WARM_UP_MODULES:
+            importlib.import_module(name)
 
     @work(exclusive=True, group="store-watch", exit_on_error=False)
     async def watch_store(self) -> None:
@@ -367,10 +394,12 @@ class WorkbenchApp(App[None]):
 def fill_demo_if_empty(wb: Workbench) -> bool:
     """Demo data when the store has nothing to triage yet (what `workbench` alone opens on)."""
     from workbench.services import inbox
-    from workbench.services.demo import load_demo
     from workbench.services.local import local_user
 
     principal = local_user(wb)
-    if inbox.count(wb, principal, inbox.InboxFilter(status=inbox.ALL)) == 0:
+    # One row is enough to know (a count would scan every annotation before the first paint).
+    if not inbox.window(wb, principal, inbox.InboxFilter(status=inbox.ALL), 0, 1):
+        from workbench.services.demo import load_demo
+
         return bool(load_demo(wb).get("loaded"))
     return False

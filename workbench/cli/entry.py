@@ -1,0 +1,64 @@
+"""The ``workbench`` executable: the TUI straight away when no sub-command is given, else the Typer app.
+
+``workbench`` and ``workbench --data-dir DIR`` are how people open the TUI, and loading Typer with
+every sub-command's services (pydantic, sqlite-utils, the sync engine) would more than double the
+time to the first painted inbox. Those two forms are recognised here; anything else, including
+``--help`` and every error, goes to ``workbench.cli.main``, which parses and reports it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.services.context import Workbench
+
+
+def tui_data_dir(args: list[str]) -> Path | None:
+    """The data directory when ``args`` only open the TUI, else None (let Typer handle them)."""
+    if not args:
+        explicit = os.environ.get("WORKBENCH_DATA_DIR")
+    elif len(args) == 2 and args[0] == "--data-dir" and not args[1].startswith("-"):
+        explicit = args[1]
+    elif len(args) == 1 and args[0].startswith("--data-dir=") and len(args[0]) > len("--data-dir="):
+        explicit = args[0].removeprefix("--data-dir=")
+    else:
+        return None
+    if explicit:
+        return Path(explicit)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("workbench", appauthor=False))
+
+
+def open_store(data_dir: Path) -> Workbench:
+    """The Workbench over ``data_dir``. OSError: the directory cannot hold a store."""
+    from workbench.services.context import Workbench
+
+    return Workbench.open(str(data_dir))
+
+
+def open_tui(wb: Workbench, *, demo_if_empty: bool = True) -> None:
+    from workbench.tui.app import WorkbenchApp, fill_demo_if_empty
+
+    if demo_if_empty:
+        fill_demo_if_empty(wb)
+    WorkbenchApp(wb).run()
+
+
+def run() -> None:
+    data_dir = tui_data_dir(sys.argv[1:])
+    if data_dir is not None:
+        try:
+            wb = open_store(data_dir)
+        except OSError:
+            pass  # Typer reports an unusable data directory with its usual message
+        else:
+            open_tui(wb)
+            return
+    from workbench.cli.main import run as run_cli
+
+    run_cli()
