@@ -23,7 +23,7 @@ from textual.widgets import Footer, Header, Static
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasReviewed
-from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.screens.forms import Field, FormDialog, text_prompt
 
@@ -42,6 +42,7 @@ class AnnotationScreen(WorkbenchScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = keys.ANNOTATION
     HELP_SECTION = "Annotation"
+    CSS_PATH = DETAIL_CSS
 
     def __init__(self, annotation_id: str, *, neighbours: Callable[[str, int], str | None] | None = None) -> None:
         super().__init__()

@@ -1,10 +1,15 @@
-"""What every Workbench screen shares: access to the app's Workbench and principal, and live refresh."""
+"""What every Workbench screen shares: access to the app's Workbench and principal, and live refresh.
+
+Also where screens find their own stylesheets: app.tcss holds only what the first screen needs,
+so dialogs (``Dialog``) and detail panes (``DETAIL_CSS``) parse theirs when first shown.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen, ScreenResultType
 
 from workbench.tui.messages import ActionRefused, ActionSucceeded, StoreChanged
 
@@ -12,6 +17,16 @@ if TYPE_CHECKING:
     from workbench.domain.roles import Principal
     from workbench.services.context import Workbench
     from workbench.tui.app import WorkbenchApp
+
+
+DIALOG_CSS = Path(__file__).with_name("dialogs.tcss")
+DETAIL_CSS = Path(__file__).with_name("detail.tcss")
+
+
+class Dialog(ModalScreen[ScreenResultType]):
+    """A modal dialog with the shared dialog look."""
+
+    CSS_PATH: ClassVar[Any] = DIALOG_CSS
 
 
 class WorkbenchScreen(Screen):

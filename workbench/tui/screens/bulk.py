@@ -14,7 +14,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
@@ -22,6 +21,7 @@ from workbench.services import inbox
 from workbench.tui import format as fmt
 from workbench.tui.messages import BulkApplied, BulkProgressed
 from workbench.tui.widgets.virtual_list import Column, VirtualList
+from workbench.tui.screens.base import Dialog
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
@@ -66,7 +66,7 @@ def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
     return item.ok
 
 
-class BulkDialog(ModalScreen[bool]):
+class BulkDialog(Dialog[bool]):
     """choose → (summary) → preview → running → results."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -16,9 +16,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
+from workbench.tui.screens.base import Dialog
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
 
@@ -39,7 +39,7 @@ def _widget_id(name: str) -> str:
     return f"field-{name}"
 
 
-class FormDialog(ModalScreen[Any]):
+class FormDialog(Dialog[Any]):
     """A modal form. ``submit(values)`` raises to refuse (the message shows inline) or returns to close."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -209,7 +209,7 @@ def text_prompt(
     )
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """Yes or no; ``y``/enter confirm, ``n``/esc cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -245,7 +245,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class ChoiceDialog(ModalScreen[Any]):
+class ChoiceDialog(Dialog[Any]):
     """Pick one option (enter) or cancel (esc). ``choose(value)`` may raise to refuse inline."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
@@ -298,7 +298,7 @@ class _ImageTree(DirectoryTree):
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)]
 
 
-class FilePicker(ModalScreen[Path | None]):
+class FilePicker(Dialog[Path | None]):
     """Pick an image file: browse the tree (enter opens folders and picks files) or type a path."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -10,10 +10,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
 from workbench.tui.help import binding_rows
+from workbench.tui.screens.base import Dialog
 
 
 def _home(path: Path) -> str:
@@ -23,7 +24,7 @@ def _home(path: Path) -> str:
         return str(path)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
     HELP_SECTION = "Help"
 

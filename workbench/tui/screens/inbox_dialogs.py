@@ -9,12 +9,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from workbench.services import inbox
 from workbench.tui import format as fmt
+from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import Field, FormDialog
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
     )
 
 
-class ViewsDialog(ModalScreen[tuple[str, inbox.InboxFilter] | None]):
+class ViewsDialog(Dialog[tuple[str, inbox.InboxFilter] | None]):
     """Recall a view (enter), save the current filter under a name (s), delete a saved view (delete)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

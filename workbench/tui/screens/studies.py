@@ -22,7 +22,7 @@ from textual.widgets import Footer, Header, Static
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
-from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
@@ -144,6 +144,7 @@ class StudiesScreen(WorkbenchScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = keys.TESTS
     HELP_SECTION = "Test sessions"
+    CSS_PATH = DETAIL_CSS
     AUTO_FOCUS = "#ts-sessions"
 
     def __init__(self) -> None:

@@ -15,10 +15,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from workbench.tui import format as fmt
+from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import ChoiceDialog, text_prompt
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
@@ -141,7 +141,7 @@ class _AnnotationSource:
         ]
 
 
-class DuplicatePicker(ModalScreen[str | None]):
+class DuplicatePicker(Dialog[str | None]):
     """Which annotation does this one duplicate? Search, move, enter; or paste an id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
