@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import secrets
-
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert
-from workbench.domain.records import ApiToken, User, Workspace
+from workbench.domain.account_records import ApiToken, User, Workspace
 
 _WS = columns(Workspace)
 _USER = columns(User)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, update_fields

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import json_dump, json_load
 

@@ -9,7 +9,6 @@ store reads exactly like one that does not exist.
 from __future__ import annotations
 
 import dataclasses
-
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields

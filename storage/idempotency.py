@@ -8,7 +8,6 @@ with the stored response. An in-flight row left by a server process that died (a
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from sqlite3 import Connection
 
 RETENTION_MS = 24 * 3600 * 1000

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo

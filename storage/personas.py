@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, json_dump, json_load, update_fields

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlite3 import Connection
-
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
 from workbench.domain.records import Site, Stakeholder
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import json_dump, json_load
 

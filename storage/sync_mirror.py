@@ -6,9 +6,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.annotations import _annotation_row
 from storage.rows import json_dump

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import json_dump
 from storage.sync_state import enqueue, is_replica

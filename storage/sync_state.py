@@ -19,9 +19,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import json_dump, json_load
 from storage.sync_merge_state import (  # noqa: F401 - re-exported: callers reach these through sync_state

@@ -7,9 +7,8 @@ the study and filter by workspace, so another workspace's session reads as absen
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load
 from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession

@@ -27,7 +27,7 @@ from sync import wire
 from sync.client import Refused, RemoteClient, Response, SyncError
 from sync.crash import crash_point
 from workbench.domain.clock import new_id
-from workbench.domain.records import Workspace
+from workbench.domain.account_records import Workspace
 
 if TYPE_CHECKING:
     from storage.sync_state import Remote

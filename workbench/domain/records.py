@@ -1,4 +1,6 @@
-"""The stored entities as plain records, and their documented public (wire) shapes.
+"""The stored entities of sites and annotations as plain records, and their public (wire) shapes.
+
+Workspaces, users and API tokens live in account_records.py (read on every start, so kept small).
 
 Records are slotted dataclasses rather than pydantic models: they come from trusted rows, and
 the list endpoints build thousands of them a second. Validation happens once, at the edge,
@@ -11,57 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.domain.clock import iso_ms
-
-
-@dataclass(slots=True)
-class Workspace:
-    id: str
-    name: str
-    created_at: int
-    deleted_at: int | None = None
-
-    def to_public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created_at": iso_ms(self.created_at),
-            "deleted_at": iso_ms(self.deleted_at),
-        }
-
-
-@dataclass(slots=True)
-class User:
-    id: str
-    email: str
-    name: str
-    created_at: int
-
-
-@dataclass(slots=True)
-class ApiToken:
-    id: str
-    workspace_id: str
-    name: str
-    role: str
-    token_hash: str
-    last4: str
-    created_by: str
-    created_at: int
-    expires_at: int | None
-    revoked_at: int | None
-
-    def to_public(self) -> dict[str, Any]:
-        # Never the hash: the listing shows what identifies a token to a human.
-        return {
-            "id": self.id,
-            "name": self.name,
-            "role": self.role,
-            "last4": self.last4,
-            "created_by": self.created_by,
-            "created_at": iso_ms(self.created_at),
-            "expires_at": iso_ms(self.expires_at),
-            "revoked_at": iso_ms(self.revoked_at),
-        }
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from storage import accounts as repo
 from workbench.domain.clock import new_id, to_ms
 from workbench.domain.errors import Forbidden, Invalid, NotFound
-from workbench.domain.records import ApiToken, User, Workspace
+from workbench.domain.account_records import ApiToken, User, Workspace
 from workbench.domain.roles import Principal, Role, require_session
 from workbench.domain.tokens import (
     API_TOKEN_PREFIX,

@@ -6,9 +6,8 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import annotations as repo

@@ -25,9 +25,8 @@ import shlex
 import sqlite3
 import subprocess
 from collections.abc import Mapping
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage import feedback_sessions as repo
 from storage import sync_sessions

@@ -9,9 +9,8 @@ script still using an older one.
 from __future__ import annotations
 
 import re
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import audit as audit_repo

@@ -27,7 +27,7 @@ from storage import sync_sessions, sync_state
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.merge import ANNOTATION_FIELDS
-from workbench.domain.records import User
+from workbench.domain.account_records import User
 from workbench.services.context import Workbench
 from workbench.services.local import OWNER_EMAIL
 

@@ -16,9 +16,8 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
 from sqlite3 import Connection
+from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import sync_sessions
