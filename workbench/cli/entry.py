@@ -27,8 +27,11 @@ def tui_data_dir(args: list[str]) -> Path | None:
         explicit = args[0].removeprefix("--data-dir=")
     else:
         return None
-    if explicit:
-        return Path(explicit)
+    return Path(explicit) if explicit else default_data_dir()
+
+
+def default_data_dir() -> Path:
+    """The platform's user data directory (e.g. ~/.local/share/workbench on Linux)."""
     import platformdirs
 
     return Path(platformdirs.user_data_dir("workbench", appauthor=False))

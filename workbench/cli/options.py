@@ -5,15 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import platformdirs
 import typer
 
+from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.services.context import Workbench
-
-
-def default_data_dir() -> Path:
-    """The platform's user data directory (e.g. ~/.local/share/workbench on Linux)."""
-    return Path(platformdirs.user_data_dir("workbench", appauthor=False))
 
 
 DataDir = Annotated[

@@ -11,6 +11,7 @@ this runs before the TUI's first paint. Only a store without them loads ``bootst
 from __future__ import annotations
 
 from storage import accounts as accounts_repo
+from workbench.domain.account_records import User
 from workbench.domain.errors import NotFound
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.services.context import Workbench
@@ -26,8 +27,9 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
         raise NotFound("This store has no workspace yet; run `workbench admin bootstrap`")
     if workspace_id is None or workspace_id == default:
         owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
-        if default is not None and owner is not None and accounts_repo.membership_role(db, default, owner.id) is not None:
-            return local_principal(wb, default, owner.id)
+        role = accounts_repo.membership_role(db, default, owner.id) if default is not None and owner is not None else None
+        if role is not None:
+            return _principal(default, owner, role)  # type: ignore[arg-type]
         from workbench.services.bootstrap import ensure_workspace
 
         ws_id, user_id, _ = ensure_workspace(wb)
@@ -45,6 +47,8 @@ def local_principal(wb: Workbench, workspace_id: str, user_id: str) -> Principal
     user = accounts_repo.get_user(db, user_id)
     if role is None or user is None:
         raise NotFound("Workspace not found")
-    return Principal(
-        kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user_id, display_name=user.name
-    )
+    return _principal(workspace_id, user, role)
+
+
+def _principal(workspace_id: str, user: User, role: str) -> Principal:
+    return Principal(kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user.id, display_name=user.name)
