@@ -66,9 +66,14 @@ def jobs_of(app: FastAPI) -> Jobs:
         return jobs
 
 
-def resume(app: FastAPI, wb: Workbench) -> None:
-    """Queue the deployments and analyses a previous server left unfinished."""
-    jobs_of(app).submit(_resume, jobs_of(app), wb)
+def resume(app: FastAPI, wb: Workbench) -> Future[Any] | None:
+    """Queue the deployments and analyses a previous server left unfinished.
+
+    The sweep's Future is kept on ``app.state.sweep`` so a caller that drives sessions
+    directly (the tests) can wait for it rather than race it.
+    """
+    app.state.sweep = jobs_of(app).submit(_resume, jobs_of(app), wb)
+    return app.state.sweep
 
 
 def _resume(jobs: Jobs, wb: Workbench) -> None:
