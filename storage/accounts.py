@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert
@@ -26,6 +25,8 @@ def server_secret(db: Connection) -> bytes:
     """The HMAC/JWT signing secret of this store, created once (race-safe across processes)."""
     value = meta_get(db, "server_secret")
     if value is None:
+        import secrets  # once per store's life: not worth loading hashlib for at every start
+
         db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('server_secret', ?)", [secrets.token_hex(32)])
         value = meta_get(db, "server_secret")
     assert value is not None

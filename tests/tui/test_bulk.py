@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.tui.conftest import SIZE, press, screen_text, type_text, wait_for
 from workbench.services import annotations as annotations_service
-from workbench.services import inbox
+from workbench.services import bulk, inbox
 from workbench.tui.screens.bulk import BulkDialog
 from workbench.tui.screens.inbox import InboxScreen
 
@@ -102,11 +102,11 @@ async def test_bulk_without_selection_uses_the_cursor_row(app):
 def test_preview_and_apply_report_each_refusal(demo_wb, principal):
     rows = inbox.window(demo_wb, principal, inbox.InboxFilter(), 0, 400)
     sample = [next(r for r in rows if r.source == s) for s in ("annotation", "comment", "test")]
-    action = inbox.BulkAction("set_status", status="ack")
-    preview = inbox.preview(action, sample)
+    action = bulk.BulkAction("set_status", status="ack")
+    preview = bulk.preview(action, sample)
     assert [i.ok for i in preview] == [sample[0].status != "ack", False, False]
     assert preview[1].message == "Feedback comments can only be resolved"
-    applied = inbox.apply(demo_wb, principal, action, sample)
+    applied = bulk.apply(demo_wb, principal, action, sample)
     assert [(i.ok, i.message) for i in applied] == [(i.ok, i.message) if not i.ok else (True, i.message) for i in preview]
-    dup = inbox.preview(inbox.BulkAction("set_status", status="duplicate"), sample[:1])
+    dup = bulk.preview(bulk.BulkAction("set_status", status="duplicate"), sample[:1])
     assert not dup[0].ok and "duplicate of" in dup[0].message

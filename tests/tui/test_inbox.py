@@ -212,3 +212,25 @@ async def test_refused_summary_keeps_the_typed_text(app, demo_wb, principal):
         await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
         assert not errors(app)
+
+
+async def test_preview_shows_visitors_text_as_typed(app, demo_wb, principal):
+    """Page, selector and submitter go through markup in the preview; ":fire:" is text, not an emoji."""
+    from storage import sites as sites_repo
+    from workbench.domain.annotations import WidgetAnnotationCreate
+
+    site = sites_repo.list_sites(demo_wb.store.db, principal.workspace_id)[0]
+    annotations_service.submit_from_widget(
+        demo_wb, site.id, site.widget_token, None,
+        WidgetAnnotationCreate(page_url="https://acme.example/deals:fire:", selector="a.hot:fire:", body="b [b]x[/b]",
+                               submitter_name="Dee :wave:"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        index = next(i for i in range(vlist.total) if vlist.row_at(i).page.endswith(":fire:"))
+        vlist.move_cursor(index)
+        await pilot.pause()
+        preview = str(app.screen.query_one("#preview").render())
+        assert "/deals:fire:" in preview and "a.hot:fire:" in preview and "Dee :wave:" in preview
+        assert "b [b]x[/b]" in preview

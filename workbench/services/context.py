@@ -10,13 +10,13 @@ from storage import Store
 from storage import accounts as accounts_repo
 from storage import audit as audit_repo
 from workbench.domain.clock import now_ms
-from workbench.services.mailer import Mailer, mailer_from_env
 
 if TYPE_CHECKING:
     from sqlite3 import Connection
 
     from workbench.domain.roles import Principal
     from workbench.engine.base import ReviewerEngine
+    from workbench.services.mailer import Mailer
 
 
 class _FromEnv:
@@ -39,7 +39,7 @@ class Workbench:
     ) -> None:
         self.store = store
         self._engine = engine
-        self.mailer: Mailer | None = mailer_from_env() if isinstance(mailer, _FromEnv) else mailer
+        self._mailer = mailer
         self.clock = clock
 
     @classmethod
@@ -59,6 +59,20 @@ class Workbench:
     @engine.setter
     def engine(self, engine: ReviewerEngine) -> None:
         self._engine = engine
+
+    @property
+    def mailer(self) -> Mailer | None:
+        """Where submitter notifications go: WORKBENCH_SMTP_URL's server unless given, read on
+        first use (a store opened for the TUI's first paint sends no mail)."""
+        if isinstance(self._mailer, _FromEnv):
+            from workbench.services.mailer import mailer_from_env
+
+            self._mailer = mailer_from_env()
+        return self._mailer
+
+    @mailer.setter
+    def mailer(self, mailer: Mailer | None) -> None:
+        self._mailer = mailer
 
     @cached_property
     def secret(self) -> bytes:

@@ -109,6 +109,8 @@ class WorkbenchApp(App[None]):
         "personas": _personas,
         "sync": _sync,
     }
+    # The inbox is built as the app composes, instead of a blank default screen first.
+    DEFAULT_MODE = "inbox"
     HELP_SECTION = "Global"
 
     def __init__(
@@ -118,7 +120,6 @@ class WorkbenchApp(App[None]):
         *,
         watch: bool = True,
         keymap: keys.Keymap | None = None,
-        initial_mode: str = "inbox",
         cursor_blink: bool = True,
         sync_options: dict[str, Any] | None = None,
     ) -> None:
@@ -128,7 +129,6 @@ class WorkbenchApp(App[None]):
         self._principal_derived = principal is None
         self.watch_enabled = watch
         self.keymap_info = keymap if keymap is not None else keys.load_keymap()
-        self.initial_mode = initial_mode
         self.cursor_blink = cursor_blink
         self.store_changes = 0
         self.notices: list[tuple[str, str]] = []
@@ -177,7 +177,6 @@ class WorkbenchApp(App[None]):
             self.set_keymap(self.keymap_info.bindings)
         for problem in self.keymap_info.problems:
             self.notify(problem, title="keys.toml", severity="warning", timeout=10)
-        self.switch_mode(self.initial_mode)
         # After the first frame: the sync status loads the sync engine (~100 ms of imports) and the
         # warm-up loads what the first action will need, neither of which the first paint shows.
         self.call_after_refresh(self._after_first_paint)

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from workbench.services import inbox
+from workbench.services import bulk, inbox
 from workbench.tui import format as fmt
 from workbench.tui.messages import BulkApplied, BulkProgressed
 from workbench.tui.widgets.virtual_list import Column, VirtualList
@@ -30,20 +30,20 @@ if TYPE_CHECKING:
 class ItemsSource:
     """A short in-memory list (the preview and the outcome of a bulk action)."""
 
-    def __init__(self, items: list[inbox.BulkItem], *, done: bool) -> None:
+    def __init__(self, items: list[bulk.BulkItem], *, done: bool) -> None:
         self.items = items
         self.done = done
 
     def count(self) -> int:
         return len(self.items)
 
-    def fetch(self, offset: int, limit: int) -> Sequence[inbox.BulkItem]:
+    def fetch(self, offset: int, limit: int) -> Sequence[bulk.BulkItem]:
         return self.items[offset : offset + limit]
 
-    def key(self, row: inbox.BulkItem) -> Hashable:
+    def key(self, row: bulk.BulkItem) -> Hashable:
         return (row.source, row.id)
 
-    def cells(self, row: inbox.BulkItem) -> list[Text | str]:
+    def cells(self, row: bulk.BulkItem) -> list[Text | str]:
         if row.ok:
             mark = Text("✓ done" if self.done else "✓ will", style="bold #4fbf67")
         else:
@@ -57,7 +57,7 @@ ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHA
 
 def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
     """Resolve one feedback comment (from the inbox); the refusal, if any, is shown."""
-    items = inbox.apply(app.wb, app.principal, inbox.BulkAction("set_status", status="resolved"), [row])
+    items = bulk.apply(app.wb, app.principal, bulk.BulkAction("set_status", status="resolved"), [row])
     item = items[0]
     if item.ok:
         app.notify("Comment resolved")
@@ -80,7 +80,7 @@ class BulkDialog(Dialog[bool]):
         self.rows = rows
         self.facets = facets
         self.stage = "choose"
-        self.action: inbox.BulkAction | None = None
+        self.action: bulk.BulkAction | None = None
         self.applied = False
         self.choices: list[tuple[str, Any]] = []
 
@@ -122,11 +122,11 @@ class BulkDialog(Dialog[bool]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         kind, value = self.choices[int(event.option.id or 0)][1]
         if kind == "assign":
-            self._show_preview(inbox.BulkAction("assign", assignee_id=value))
+            self._show_preview(bulk.BulkAction("assign", assignee_id=value))
         elif value in ("resolved", "won_t_fix", "duplicate"):
             self._ask_summary(value)
         else:
-            self._show_preview(inbox.BulkAction("set_status", status=value))
+            self._show_preview(bulk.BulkAction("set_status", status=value))
 
     def _ask_summary(self, status: str) -> None:
         self.stage = "summary"
@@ -153,12 +153,12 @@ class BulkDialog(Dialog[bool]):
                 return
             text = f"duplicate of {text}"
         self.query_one("#form-error", Static).update("")
-        self._show_preview(inbox.BulkAction("set_status", status=status, summary=text or None))
+        self._show_preview(bulk.BulkAction("set_status", status=status, summary=text or None))
 
-    def _show_preview(self, action: inbox.BulkAction) -> None:
+    def _show_preview(self, action: bulk.BulkAction) -> None:
         self.stage = "preview"
         self.action = action
-        items = inbox.preview(action, self.rows, self.members)
+        items = bulk.preview(action, self.rows, self.members)
         ok = sum(1 for i in items if i.ok)
         body = self._body()
         body.remove_children()
@@ -184,10 +184,10 @@ class BulkDialog(Dialog[bool]):
         self.run_bulk(self.action)
 
     @work(thread=True, exclusive=True, group="bulk")
-    def run_bulk(self, action: inbox.BulkAction) -> None:
+    def run_bulk(self, action: bulk.BulkAction) -> None:
         app: WorkbenchApp = self.app  # type: ignore[assignment]
         total = len(self.rows)
-        items = inbox.apply(app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total)))
+        items = bulk.apply(app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total)))
         self.post_message(BulkApplied(items))
 
     def on_bulk_progressed(self, message: BulkProgressed) -> None:

@@ -259,7 +259,7 @@ class InboxScreen(WorkbenchScreen):
             lines.append("[dim]enter opens it on the test sessions screen (3), where z analyzes and C confirms[/]")
         body = Text((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
         body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
-        text = Text.from_markup("\n".join(lines))
+        text = Text.from_markup("\n".join(lines), emoji=False)  # user text: ":x:" stays ":x:"
         text.append("\n")
         text.append_text(body)
         preview.update(text)

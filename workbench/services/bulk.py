@@ -1,0 +1,136 @@
+"""Bulk actions over inbox rows: a preview of what each row would get, then one use case per row.
+
+Each row is applied in its own transaction, and the report says per row what succeeded and what
+a rule refused, with the rule's message. Kept apart from ``services.inbox`` because the inbox's
+first paint needs none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.domain.errors import DomainError
+from workbench.domain.roles import Principal
+from workbench.domain.statuses import CLOSED_STATUSES, Status
+from workbench.services.context import Workbench
+from workbench.services.inbox import InboxRow
+
+
+@dataclass(frozen=True, slots=True)
+class BulkAction:
+    """One action applied to many rows: ``set_status`` (with an optional summary) or ``assign``."""
+
+    kind: str  # "set_status" | "assign"
+    status: str | None = None
+    summary: str | None = None
+    assignee_id: str | None = None  # None with kind="assign" unassigns
+
+    def describe(self, members: dict[str, str] | None = None) -> str:
+        if self.kind == "set_status":
+            return f"set status to {self.status}" + (f' ("{self.summary}")' if self.summary else "")
+        if self.assignee_id is None:
+            return "unassign"
+        return f"assign to {(members or {}).get(self.assignee_id, self.assignee_id)}"
+
+
+@dataclass(slots=True)
+class BulkItem:
+    source: str
+    id: str
+    label: str
+    ok: bool
+    message: str  # the planned change, or the refusal's reason
+
+
+def _label(row: InboxRow) -> str:
+    if row.source == "test":
+        return f"{row.extra.get('study', 'study')}: run by {row.text}"
+    return row.first_line[:80]
+
+
+def _check(action: BulkAction, row: InboxRow) -> str | None:
+    """The refusal a rule would give before trying (None: it may go ahead)."""
+    if row.source == "test":
+        return "Test sessions are handled on their own screen (3)"
+    if action.kind == "assign":
+        if row.source != "annotation":
+            return "Only annotations have an assignee"
+        return None
+    if action.kind != "set_status":
+        return f"Unknown bulk action {action.kind}"
+    if row.source == "comment":
+        if action.status != "resolved":
+            return "Feedback comments can only be resolved"
+        if row.status == "resolved":
+            return "Comment is already resolved"
+        return None
+    if action.status == Status.DUPLICATE.value and not (action.summary or "").strip():
+        return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
+    if row.status == action.status:
+        return f"Already {action.status}"
+    return None
+
+
+def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str] | None = None) -> list[BulkItem]:
+    """What ``apply`` would do to each row, without writing anything."""
+    out = []
+    for row in rows:
+        refusal = _check(action, row)
+        if refusal is None and action.kind == "set_status":
+            message = f"{row.status} → {action.status}"
+        elif refusal is None:
+            message = f"{members.get(row.assignee_id, '—') if members else row.assignee_id or '—'} → " + (
+                (members or {}).get(action.assignee_id or "", action.assignee_id or "unassigned")
+            )
+        else:
+            message = refusal
+        out.append(BulkItem(row.source, row.id, _label(row), refusal is None, message))
+    return out
+
+
+def apply(
+    wb: Workbench,
+    principal: Principal,
+    action: BulkAction,
+    rows: Iterable[InboxRow],
+    progress: Callable[[int], None] | None = None,
+) -> list[BulkItem]:
+    """Apply ``action`` to each row, one transaction per row; report each outcome."""
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import annotations as annotations_service
+
+    out: list[BulkItem] = []
+    for i, row in enumerate(rows):
+        label = _label(row)
+        refusal = _check(action, row)
+        if refusal is not None:
+            out.append(BulkItem(row.source, row.id, label, False, refusal))
+        else:
+            try:
+                if row.source == "comment":
+                    message = _resolve_comment(wb, principal, row)
+                elif action.kind == "assign":
+                    annotations_service.patch(wb, principal, row.id, AnnotationPatch(assignee_id=action.assignee_id))
+                    message = "assigned" if action.assignee_id else "unassigned"
+                else:
+                    fields: dict[str, Any] = {"status": action.status}
+                    if action.summary and action.status in {s.value for s in CLOSED_STATUSES}:
+                        fields["summary"] = action.summary
+                    annotations_service.patch(wb, principal, row.id, AnnotationPatch(**fields))
+                    message = f"{row.status} → {action.status}"
+                out.append(BulkItem(row.source, row.id, label, True, message))
+            except DomainError as exc:
+                out.append(BulkItem(row.source, row.id, label, False, exc.message))
+        if progress is not None:
+            progress(i + 1)
+    return out
+
+
+def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow) -> str:
+    from workbench.services import feedback_sessions, stores
+
+    store = stores.get_store(wb, principal, row.place_id or "")
+    feedback_sessions.set_comment_resolved(wb, store, row.parent_id or "", row.id, True, actor=principal.actor_id)
+    return "open → resolved"
