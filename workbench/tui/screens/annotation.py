@@ -18,14 +18,15 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasReviewed
 from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
-from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.screens.forms import Field, FormDialog, text_prompt
+from workbench.tui.widgets.footer import Footer
+from workbench.tui.widgets.sync_line import SyncLine
 
 
 def _iso_ms(value: str | None) -> int | None:

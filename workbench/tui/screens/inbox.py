@@ -16,13 +16,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from workbench.services import inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import CountsFetched, RowsCounted
 from workbench.tui.screens.base import WorkbenchScreen
+from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 

@@ -9,12 +9,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, Field, FormDialog
+from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 

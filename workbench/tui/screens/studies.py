@@ -17,13 +17,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
+from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
