@@ -58,3 +58,17 @@ class Gone(DomainError):
     """The thing existed but has been consumed or revoked (HTTP 410)."""
 
     kind = "gone"
+
+
+def validation_text(exc: Exception) -> str:
+    """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2000 characters").
+
+    Duck-typed on ``errors()`` so this module stays free of pydantic (the TUI's first paint
+    imports it).
+    """
+    parts = []
+    for err in exc.errors():  # type: ignore[attr-defined]
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts) or "Invalid input"

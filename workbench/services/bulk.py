@@ -7,15 +7,18 @@ first paint needs none of it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.domain.errors import DomainError
+from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import CLOSED_STATUSES, Status
 from workbench.services.context import Workbench
 from workbench.services.inbox import InboxRow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,29 @@ def _check(action: BulkAction, row: InboxRow) -> str | None:
         return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
     if row.status == action.status:
         return f"Already {action.status}"
+    return _patch_problem(action)
+
+
+def _patch(action: BulkAction) -> Any:
+    """The annotation patch ``action`` applies (pydantic validates it: a summary's length, ...)."""
+    from workbench.domain.annotations import AnnotationPatch
+
+    if action.kind == "assign":
+        return AnnotationPatch(assignee_id=action.assignee_id)
+    fields: dict[str, Any] = {"status": action.status}
+    if action.summary and action.status in {s.value for s in CLOSED_STATUSES}:
+        fields["summary"] = action.summary
+    return AnnotationPatch(**fields)
+
+
+def _patch_problem(action: BulkAction) -> str | None:
+    """Why the patch's model refuses ``action`` (None: it validates), so the preview says so."""
+    from pydantic import ValidationError
+
+    try:
+        _patch(action)
+    except ValidationError as exc:
+        return validation_text(exc)
     return None
 
 
@@ -98,7 +124,8 @@ def apply(
     progress: Callable[[int], None] | None = None,
 ) -> list[BulkItem]:
     """Apply ``action`` to each row, one transaction per row; report each outcome."""
-    from workbench.domain.annotations import AnnotationPatch
+    from pydantic import ValidationError
+
     from workbench.services import annotations as annotations_service
 
     out: list[BulkItem] = []
@@ -111,18 +138,20 @@ def apply(
             try:
                 if row.source == "comment":
                     message = _resolve_comment(wb, principal, row)
-                elif action.kind == "assign":
-                    annotations_service.patch(wb, principal, row.id, AnnotationPatch(assignee_id=action.assignee_id))
-                    message = "assigned" if action.assignee_id else "unassigned"
                 else:
-                    fields: dict[str, Any] = {"status": action.status}
-                    if action.summary and action.status in {s.value for s in CLOSED_STATUSES}:
-                        fields["summary"] = action.summary
-                    annotations_service.patch(wb, principal, row.id, AnnotationPatch(**fields))
-                    message = f"{row.status} → {action.status}"
+                    annotations_service.patch(wb, principal, row.id, _patch(action))
+                    if action.kind == "assign":
+                        message = "assigned" if action.assignee_id else "unassigned"
+                    else:
+                        message = f"{row.status} → {action.status}"
                 out.append(BulkItem(row.source, row.id, label, True, message))
             except DomainError as exc:
                 out.append(BulkItem(row.source, row.id, label, False, exc.message))
+            except ValidationError as exc:
+                out.append(BulkItem(row.source, row.id, label, False, validation_text(exc)))
+            except Exception as exc:  # noqa: BLE001 - one row's failure must not lose the others' report
+                log.exception("bulk %s on %s %s failed", action.kind, row.source, row.id)
+                out.append(BulkItem(row.source, row.id, label, False, f"Unexpected error: {type(exc).__name__}: {exc}"))
         if progress is not None:
             progress(i + 1)
     return out

@@ -77,7 +77,7 @@ class Refused(Exception):
 
 def refusal_text(exc: BaseException) -> str:
     """What to tell the user about an exception from a use case."""
-    from workbench.domain.errors import DomainError
+    from workbench.domain.errors import DomainError, validation_text
 
     if isinstance(exc, DomainError):
         return exc.message
@@ -86,12 +86,7 @@ def refusal_text(exc: BaseException) -> str:
     except ImportError:  # pragma: no cover
         ValidationError = ()  # type: ignore[assignment,misc]  # noqa: N806
     if isinstance(exc, ValidationError):
-        parts = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
-            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            parts.append(f"{loc}: {msg}" if loc else msg)
-        return "; ".join(parts) or "Invalid input"
+        return validation_text(exc)
     return f"Unexpected error: {type(exc).__name__}: {exc}"
 
 

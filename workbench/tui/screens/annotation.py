@@ -339,9 +339,13 @@ def _file_problem(label: str, value: str) -> str | None:
     path = Path(value.strip()).expanduser()
     if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
         return f"{label}: must be a .png, .jpg, .webp or .gif image"
-    if not path.is_file():
-        return f"{label}: no such file"
-    if path.stat().st_size > MAX_UPLOAD_BYTES:
+    try:
+        if not path.is_file():
+            return f"{label}: no such file"
+        size = path.stat().st_size
+    except OSError as exc:  # a name too long, a directory we may not read, ...
+        return f"{label}: {exc.strerror or exc}"
+    if size > MAX_UPLOAD_BYTES:
         return f"{label}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
     return None
 
@@ -349,8 +353,8 @@ def _file_problem(label: str, value: str) -> str | None:
 def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     """Before/after images, a diff URL and an explanation, checked by the domain's rules as you type."""
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
-    from workbench.domain.errors import DomainError
     from workbench.services import resolutions
+    from workbench.tui.app import refusal_text
 
     def request(values: dict[str, Any], before: str | None, after: str | None) -> ResolutionCreate:
         return ResolutionCreate(
@@ -362,8 +366,8 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         problems = [p for p in (_file_problem("before", values["before"]), _file_problem("after", values["after"])) if p]
         try:
             check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
-        except DomainError as exc:
-            problems.append(exc.message)
+        except Exception as exc:  # noqa: BLE001 - the rules' refusal or the model's (a diff URL too long)
+            problems.append(refusal_text(exc))
         used = len(values["explanation"].strip().encode("utf-8"))
         size = f"explanation {used:,}/{EXPLANATION_MAX_BYTES:,} bytes"
         if problems:

@@ -81,6 +81,7 @@ class BulkDialog(Dialog[bool]):
         self.facets = facets
         self.stage = "choose"
         self.action: bulk.BulkAction | None = None
+        self.will_change = 0  # rows the preview says the action would change
         self.applied = False
         self.choices: list[tuple[str, Any]] = []
 
@@ -160,6 +161,7 @@ class BulkDialog(Dialog[bool]):
         self.action = action
         items = bulk.preview(action, self.rows, self.members)
         ok = sum(1 for i in items if i.ok)
+        self.will_change = ok
         body = self._body()
         body.remove_children()
         body.mount(Static(
@@ -175,6 +177,9 @@ class BulkDialog(Dialog[bool]):
     def action_apply(self) -> None:
         if self.stage != "preview" or self.action is None:
             return
+        if not self.will_change:  # every row refused: the hint says there is nothing to apply
+            self.app.bell()
+            return
         self.stage = "running"
         body = self._body()
         body.remove_children()
@@ -183,12 +188,15 @@ class BulkDialog(Dialog[bool]):
         self._hint("working…")
         self.run_bulk(self.action)
 
-    @work(thread=True, exclusive=True, group="bulk")
+    @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def run_bulk(self, action: bulk.BulkAction) -> None:
         app: WorkbenchApp = self.app  # type: ignore[assignment]
         total = len(self.rows)
-        items = bulk.apply(app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total)))
-        self.post_message(BulkApplied(items))
+        # apply reports each row's failure itself; anything escaping it is shown, never a crash.
+        ok, items = app.attempt(
+            bulk.apply, app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total))
+        )
+        self.post_message(BulkApplied(items if ok else []))
 
     def on_bulk_progressed(self, message: BulkProgressed) -> None:
         for bar in self.query("#bulk-progress").results(ProgressBar):

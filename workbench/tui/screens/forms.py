@@ -132,7 +132,12 @@ class FormDialog(Dialog[Any]):
     def _check(self) -> None:
         if self.validate_fn is None:
             return
-        message = self.validate_fn(self.values())
+        from workbench.tui.app import refusal_text
+
+        try:
+            message = self.validate_fn(self.values())
+        except Exception as exc:  # noqa: BLE001 - a validator that trips shows why; typing goes on
+            message = Text(refusal_text(exc), style="bold #e05561")
         self.query_one("#form-check", Static).update(message or "")
 
     @on(Input.Changed)

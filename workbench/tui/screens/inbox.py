@@ -175,10 +175,11 @@ class InboxScreen(WorkbenchScreen):
         self._update_bars()
         self.fetch_counts()
 
-    @work(thread=True, exclusive=True, group="inbox-counts")
+    @work(thread=True, exclusive=True, group="inbox-counts", exit_on_error=False)
     def fetch_counts(self) -> None:
-        counts = inbox.summary_counts(self.wb, self.principal)
-        self.post_message(CountsFetched(counts))
+        ok, counts = self.attempt(inbox.summary_counts, self.wb, self.principal)  # a failure is shown, not fatal
+        if ok:
+            self.post_message(CountsFetched(counts))
 
     def on_counts_fetched(self, message: CountsFetched) -> None:
         self.counts = message.counts
@@ -203,9 +204,11 @@ class InboxScreen(WorkbenchScreen):
         if not exact:
             self.count_rows(self.filter)
 
-    @work(thread=True, exclusive=True, group="inbox-count")
+    @work(thread=True, exclusive=True, group="inbox-count", exit_on_error=False)
     def count_rows(self, f: inbox.InboxFilter) -> None:
-        self.post_message(RowsCounted(f, inbox.count(self.wb, self.principal, f)))
+        ok, total = self.attempt(inbox.count, self.wb, self.principal, f)  # a failure is shown, not fatal
+        if ok:
+            self.post_message(RowsCounted(f, total))
 
     def on_rows_counted(self, message: RowsCounted) -> None:
         if message.filter == self.filter:
