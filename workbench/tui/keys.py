@@ -120,15 +120,63 @@ SYNC = [
 ]
 
 
-def all_binding_ids() -> set[str]:
+# Dialogs. Their hints name these keys through ``Dialog.hint_text``, so a rebound key reads right.
+FORM = [
+    B("escape", "cancel", "Cancel", id="form.cancel"),
+    B("ctrl+s", "submit", "Save", id="form.save"),
+    B("ctrl+o", "browse", "Browse files", id="form.browse", show=False),
+]
+
+CONFIRM = [
+    B("y,enter", "answer(True)", "Yes", id="confirm.yes"),
+    B("n,escape", "answer(False)", "No", id="confirm.no"),
+]
+
+CHOICE = [B("escape", "cancel", "Cancel", id="choice.cancel")]
+
+FILES = [
+    B("escape", "cancel", "Cancel", id="files.cancel"),
+    B("backspace", "up", "Parent folder", id="files.parent", show=False),
+]
+
+VIEWS = [
+    B("escape", "cancel", "Cancel", id="views.cancel"),
+    B("s", "save", "Save current as…", id="views.save"),
+    B("delete,x", "delete", "Delete view", id="views.delete"),
+]
+
+BULK = [
+    B("escape", "close", "Close", id="bulk.close"),
+    B("y", "apply", "Apply", id="bulk.apply", show=False),
+]
+
+DUPLICATE = [
+    B("escape", "cancel", "Cancel", id="duplicate.cancel"),
+    B("down", "focus_list", "To list", id="duplicate.to_list", show=False),
+]
+
+
+def _groups() -> dict[str, list[Binding]]:
     from workbench.tui.widgets.virtual_list import VirtualList
 
-    ids = set()
-    for group in (APP, INBOX, ANNOTATION, PERSONAS, FEEDBACK, TESTS, SYNC, VirtualList.BINDINGS):
+    return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,  # type: ignore[dict-item]
+            "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "form": FORM,
+            "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE}
+
+
+def all_binding_ids() -> set[str]:
+    return {b.id for group in _groups().values() for b in group if isinstance(b, Binding) and b.id}
+
+
+def keys_of(binding_id: str, overrides: dict[str, str] | None = None) -> list[str]:
+    """The keys bound to ``binding_id`` now: the user's keys.toml, else the default."""
+    if overrides and binding_id in overrides:
+        return overrides[binding_id].split(",")
+    for group in _groups().values():
         for b in group:
-            if isinstance(b, Binding) and b.id:
-                ids.add(b.id)
-    return ids
+            if isinstance(b, Binding) and b.id == binding_id:
+                return b.key.split(",")
+    raise KeyError(binding_id)
 
 
 def config_path() -> Path:
@@ -176,12 +224,8 @@ def load_keymap(path: Path | None = None) -> Keymap:
 
 def describe_bindings() -> str:
     """Every rebindable id with its default keys and what it does (``workbench tui --keys``)."""
-    from workbench.tui.widgets.virtual_list import VirtualList
-
-    groups = {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,
-              "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC}
     lines = [f"# {config_path()}", "[keys]"]
-    for name, bindings in groups.items():
+    for name, bindings in _groups().items():
         lines.append(f"# {name}")
         for b in bindings:
             if isinstance(b, Binding) and b.id:

@@ -246,7 +246,7 @@ class AnnotationScreen(WorkbenchScreen):
 
         self.app.push_screen(
             text_prompt("Reply", "Your reply (markdown welcome)", submit=submit, multiline=True, submit_label="Send",
-                        hint="ctrl+s: send · esc: cancel"),
+                        hint="{form.save}: send · {form.cancel}: cancel"),
             closed,
         )
 

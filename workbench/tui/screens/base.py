@@ -6,6 +6,7 @@ so dialogs (``Dialog``) and detail panes (``DETAIL_CSS``) parse theirs when firs
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,26 @@ class Dialog(ModalScreen[ScreenResultType]):
     """A modal dialog with the shared dialog look."""
 
     CSS_PATH: ClassVar[Any] = DIALOG_CSS
+
+    def hint_text(self, template: str) -> str:
+        """``template`` with each ``{binding.id}`` replaced by the keys bound to it now.
+
+        "{form.save}: save" reads "^s: save", or the user's own key after a keys.toml rebind.
+        """
+        from textual.binding import Binding
+
+        from workbench.tui import keys
+
+        overrides = getattr(getattr(self.app, "keymap_info", None), "bindings", None)
+
+        def keys_text(match: re.Match[str]) -> str:
+            try:
+                bound = keys.keys_of(match.group(1), overrides)
+            except KeyError:
+                return match.group(0)
+            return " / ".join(self.app.get_key_display(Binding(key, "")) for key in bound)
+
+        return re.sub(r"\{([a-z_]+\.[a-z_]+)\}", keys_text, template)
 
 
 class WorkbenchScreen(Screen):

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from workbench.services import bulk, inbox
 from workbench.tui import format as fmt
+from workbench.tui import keys
 from workbench.tui.messages import BulkApplied, BulkProgressed
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 from workbench.tui.screens.base import Dialog
@@ -69,10 +70,7 @@ def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
 class BulkDialog(Dialog[bool]):
     """choose → (summary) → preview → running → results."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("y", "apply", "Apply", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.BULK
     HELP_SECTION = "Bulk"
 
     def __init__(self, rows: list[inbox.InboxRow], facets: inbox.Facets) -> None:
@@ -100,7 +98,7 @@ class BulkDialog(Dialog[bool]):
         return dict(self.facets.members)
 
     def _hint(self, text: str) -> None:
-        self.query_one("#bulk-hint", Static).update(text)
+        self.query_one("#bulk-hint", Static).update(self.hint_text(text))
 
     def _body(self) -> Vertical:
         return self.query_one("#bulk-body", Vertical)
@@ -117,7 +115,7 @@ class BulkDialog(Dialog[bool]):
         options = OptionList(*[Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices)], id="bulk-actions")
         body.mount(options)
         options.focus()
-        self._hint("enter: choose · esc: cancel   (resolved also resolves selected session comments)")
+        self._hint("enter: choose · {bulk.close}: cancel   (resolved also resolves selected session comments)")
 
     @on(OptionList.OptionSelected, "#bulk-actions")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -139,7 +137,7 @@ class BulkDialog(Dialog[bool]):
         box.status = status  # type: ignore[attr-defined]
         body.mount(box)
         box.focus()
-        self._hint("enter: preview · esc: cancel")
+        self._hint("enter: preview · {bulk.close}: cancel")
 
     @on(Input.Submitted, "#bulk-summary")
     def _summary(self, event: Input.Submitted) -> None:
@@ -172,7 +170,7 @@ class BulkDialog(Dialog[bool]):
         body.mount(preview)
         preview.reload(keep_cursor=False)
         preview.focus()
-        self._hint("y: apply · esc: back" if ok else "nothing to apply · esc: back")
+        self._hint("{bulk.apply}: apply · {bulk.close}: back" if ok else "nothing to apply · {bulk.close}: back")
 
     def action_apply(self) -> None:
         if self.stage != "preview" or self.action is None:
@@ -216,7 +214,7 @@ class BulkDialog(Dialog[bool]):
         body.mount(results)
         results.reload(keep_cursor=False)
         results.focus()
-        self._hint("esc: close")
+        self._hint("{bulk.close}: close")
         self.query_one("#bulk-title", Static).update("Bulk action — result")
 
     def action_close(self) -> None:

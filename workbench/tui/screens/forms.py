@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
+from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
@@ -42,11 +43,7 @@ def _widget_id(name: str) -> str:
 class FormDialog(Dialog[Any]):
     """A modal form. ``submit(values)`` raises to refuse (the message shows inline) or returns to close."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "submit", "Save"),
-        Binding("ctrl+o", "browse", "Browse files", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.FORM
     HELP_SECTION = "Dialog"
 
     def __init__(
@@ -100,8 +97,8 @@ class FormDialog(Dialog[Any]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button(self.submit_label, id="submit", variant="primary", compact=True)
-            hint = self.hint or "ctrl+s save · esc cancel" + (" · ctrl+o browse" if any(f.kind == "file" for f in self.fields) else "")
-            yield Static(hint, classes="hint")
+            browse = " · {form.browse} browse" if any(f.kind == "file" for f in self.fields) else ""
+            yield Static(self.hint_text(self.hint or "{form.save} save · {form.cancel} cancel" + browse), classes="hint")
 
     def on_mount(self) -> None:
         self._check()
@@ -217,10 +214,7 @@ def text_prompt(
 class ConfirmDialog(Dialog[bool]):
     """Yes or no; ``y``/enter confirm, ``n``/esc cancel."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.CONFIRM
     HELP_SECTION = "Dialog"
 
     def __init__(self, title: str, message: str, *, yes: str = "Yes", danger: bool = False) -> None:
@@ -237,7 +231,7 @@ class ConfirmDialog(Dialog[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", compact=True)
                 yield Button(self.yes, id="yes", variant="error" if self.danger else "primary", compact=True)
-            yield Static("y / enter: yes · n / esc: no", classes="hint")
+            yield Static(self.hint_text("{confirm.yes}: yes · {confirm.no}: no"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#yes", Button).focus()
@@ -253,12 +247,12 @@ class ConfirmDialog(Dialog[bool]):
 class ChoiceDialog(Dialog[Any]):
     """Pick one option (enter) or cancel (esc). ``choose(value)`` may raise to refuse inline."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = keys.CHOICE
     HELP_SECTION = "Dialog"
 
     def __init__(
         self, title: str, options: Iterable[tuple[str, Any]], *, choose: Callable[[Any], Any] | None = None,
-        hint: str = "enter: choose · esc: cancel", highlighted: Any = None,
+        hint: str = "enter: choose · {choice.cancel}: cancel", highlighted: Any = None,
     ) -> None:
         super().__init__()
         self.title_text = title
@@ -272,7 +266,7 @@ class ChoiceDialog(Dialog[Any]):
             yield Static(self.title_text, classes="title")
             yield OptionList(*[Option(label, id=str(i)) for i, (label, _) in enumerate(self.options)], id="choices")
             yield Static("", id="form-error", classes="error")
-            yield Static(self.hint, classes="hint")
+            yield Static(self.hint_text(self.hint), classes="hint")
 
     def on_mount(self) -> None:
         options = self.query_one("#choices", OptionList)
@@ -306,10 +300,7 @@ class _ImageTree(DirectoryTree):
 class FilePicker(Dialog[Path | None]):
     """Pick an image file: browse the tree (enter opens folders and picks files) or type a path."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("backspace", "up", "Parent folder", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.FILES
     HELP_SECTION = "Files"
 
     def __init__(self, start: Path | None = None) -> None:
@@ -323,7 +314,8 @@ class FilePicker(Dialog[Path | None]):
             yield Input(str(self.start), id="path", placeholder="type a path and press enter")
             yield _ImageTree(self.start, id="tree")
             yield Static("", id="form-error", classes="error")
-            yield Static("enter: open folder / pick file · backspace: parent folder · esc: cancel", classes="hint")
+            yield Static(self.hint_text("enter: open folder / pick file · {files.parent}: parent folder · {files.cancel}: cancel"),
+                         classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#tree").focus()

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from workbench.services import inbox
 from workbench.tui import format as fmt
+from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import Field, FormDialog
 
@@ -60,18 +61,14 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
 
     return FormDialog(
         "Filter the inbox", fields, submit=_filter_from, validate=validate, submit_label="Apply",
-        hint="ctrl+s / enter in the search box: apply · esc: cancel",
+        hint="{form.save} / enter in the search box: apply · {form.cancel}: cancel",
     )
 
 
 class ViewsDialog(Dialog[tuple[str, inbox.InboxFilter] | None]):
     """Recall a view (enter), save the current filter under a name (s), delete a saved view (delete)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("s", "save", "Save current as…"),
-        Binding("delete,x", "delete", "Delete view"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.VIEWS
     HELP_SECTION = "Views"
 
     def __init__(self, screen: InboxScreen) -> None:
@@ -85,7 +82,9 @@ class ViewsDialog(Dialog[tuple[str, inbox.InboxFilter] | None]):
             yield OptionList(id="views")
             yield Input(placeholder="name for the current filter, then enter", id="view-name")
             yield Static("", id="form-error", classes="error")
-            yield Static("enter: show · s: save current filter as… · delete: remove a saved view · esc: close", classes="hint")
+            yield Static(self.hint_text(
+                "enter: show · {views.save}: save current filter as… · {views.delete}: remove a saved view · {views.cancel}: close"
+            ), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#view-name").display = False

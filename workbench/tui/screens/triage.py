@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from workbench.tui import format as fmt
+from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import ChoiceDialog, text_prompt
 from workbench.tui.widgets.virtual_list import Column, VirtualList
@@ -56,7 +57,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
                 value=ann.summary or "",
                 placeholder="e.g. Fixed in v2.4" if status == "resolved" else "e.g. Working as intended",
                 submit_label=SUMMARY_STATUSES[status],
-                hint="enter / ctrl+s: save · esc: cancel",
+                hint="enter / {form.save}: save · {form.cancel}: cancel",
             ),
             closed,
         )
@@ -144,10 +145,7 @@ class _AnnotationSource:
 class DuplicatePicker(Dialog[str | None]):
     """Which annotation does this one duplicate? Search, move, enter; or paste an id."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("down", "focus_list", "To list", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.DUPLICATE
     HELP_SECTION = "Duplicate"
 
     def __init__(self, annotation_id: str, title: str) -> None:
@@ -167,7 +165,8 @@ class DuplicatePicker(Dialog[str | None]):
                 id="dup-list",
             )
             yield Static("", id="form-error", classes="error")
-            yield Static("type to search · ↓ to the list · enter: choose · esc: cancel", classes="hint")
+            yield Static(self.hint_text("type to search · {duplicate.to_list} to the list · enter: choose · {duplicate.cancel}: cancel"),
+                         classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(VirtualList).reload(keep_cursor=False)

@@ -1,0 +1,65 @@
+"""Dialog keys are rebindable in keys.toml like every screen's, and their hints name the keys in force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.tui.conftest import SIZE, make_app, press, screen_text, wait_for
+from tests.tui.test_bulk import pick
+from workbench.services import annotations as annotations_service
+from workbench.tui import keys
+from workbench.tui.screens.bulk import BulkDialog
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.inbox import InboxScreen
+
+
+def keymap_with(tmp_path: Path, text: str) -> keys.Keymap:
+    config = tmp_path / "keys.toml"
+    config.write_text("[keys]\n" + text)
+    keymap = keys.load_keymap(config)
+    assert not keymap.problems
+    return keymap
+
+
+def test_every_dialog_key_has_an_id():
+    ids = keys.all_binding_ids()
+    for binding_id in ("form.save", "form.cancel", "form.browse", "confirm.yes", "confirm.no", "choice.cancel",
+                       "files.parent", "views.save", "views.delete", "bulk.apply", "bulk.close", "duplicate.to_list"):
+        assert binding_id in ids
+        assert f'"{binding_id}"' in keys.describe_bindings()
+
+
+async def test_a_rebound_bulk_apply(demo_wb, principal, tmp_path: Path):
+    app = make_app(demo_wb, keymap=keymap_with(tmp_path, '"bulk.apply" = "A"\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"
+                               and vlist.row_at(i).status != "triaged"))
+        row = vlist.current
+        await press(pilot, "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        pick(dialog, "triaged")
+        await press(pilot, "enter")
+        assert "A: apply · esc: back" in screen_text(app)
+        await press(pilot, "y")  # the default key no longer applies
+        assert dialog.stage == "preview"
+        await press(pilot, "A")
+        await wait_for(pilot, lambda: dialog.stage == "results")
+        assert annotations_service.get(demo_wb, principal, row.id).status == "triaged"
+
+
+async def test_a_rebound_form_save_and_its_hint(demo_wb, tmp_path: Path):
+    app = make_app(demo_wb, keymap=keymap_with(tmp_path, '"form.save" = "ctrl+e"\n'))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        text = screen_text(app)
+        assert "^e / enter in the search box: apply · esc: cancel" in text and "^s" not in text
+        await press(pilot, "ctrl+s")
+        assert app.screen is dialog
+        await press(pilot, "ctrl+e")
+        assert isinstance(app.screen, InboxScreen)
