@@ -170,16 +170,23 @@ async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principa
     ann = open_annotations(demo_wb, principal, 1)[0]
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
+    assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == []
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(app, pilot, ann.id)
         await press(pilot, "e")
         dialog = app.screen
-        await type_text(pilot, str(notes))
-        assert "must be a .png" in str(dialog.query_one("#form-check").render())
+        await type_text(pilot, str(notes))  # into "Before", the first field
+        reason = "before: must be a .png, .jpg, .webp or .gif image"
+        assert f"✗ {reason}" in str(dialog.query_one("#form-check").render())
         await press(pilot, "ctrl+s")
-        assert app.screen is dialog
-        assert "must be a .png" in str(dialog.query_one("#form-error").render())
-        assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == [] or True
+        assert app.screen is dialog  # refused: the dialog stays open with the reason
+        assert str(dialog.query_one("#form-error").render()) == reason
+        # Nothing was attached, and the text file was not copied into the store.
+        assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == []
+        assert not (demo_wb.store.uploads_dir / "resolutions" / ann.id).exists()
+        await press(pilot, "escape")
+        assert isinstance(app.screen, AnnotationScreen)
+        assert str(app.screen.query_one("#res-title").render()) == "Resolutions (0)"
 
 
 async def test_run_personas_in_a_worker(app, demo_wb, principal):

@@ -13,6 +13,7 @@ from workbench.services import feedback_sessions as fs_service
 from workbench.services import stores
 from workbench.tui.screens.feedback import FeedbackScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
+from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
 
 
 def store_named(wb, principal, name: str):  # noqa: ANN001, ANN201
@@ -33,6 +34,24 @@ async def open_feedback(app, pilot) -> FeedbackScreen:  # noqa: ANN001
     return app.screen
 
 
+def shown_rows(app, vlist: VirtualList) -> list[dict[str, str]]:  # noqa: ANN001
+    """The rows of ``vlist`` as the terminal shows them: {column label: cell text}, cut where the screen cuts."""
+    region = vlist.scrollable_content_region
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    header, *rows = [line[region.x : region.right].ljust(region.width) for line in lines]
+    widths = vlist.layout_widths(region.width)
+    rows_cells = []
+    for line in [header, *rows]:
+        cells, x = [], GUTTER
+        for width in widths:
+            cells.append(line[x : x + width].strip())
+            x += width + 1
+        rows_cells.append(cells)
+    labels = rows_cells[0]
+    assert labels == [c.label for c in vlist.columns]
+    return [dict(zip(labels, cells, strict=True)) for cells in rows_cells[1:] if any(cells)]
+
+
 async def test_sessions_list_with_progress(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
@@ -44,8 +63,35 @@ async def test_sessions_list_with_progress(app, demo_wb, principal):
         # The highlighted session's comments are listed with page path and status.
         select_session(screen, "Acme outlet (AI-built)", "in_review")
         await pilot.pause()
-        assert screen.comments.total == len(fs_service.list_comments(demo_wb, screen.sessions.current.store, screen.sessions.current.session.id))
-        assert "/checkout" in screen_text(app) or "/" in screen_text(app)
+        comments = fs_service.list_comments(demo_wb, screen.sessions.current.store, screen.sessions.current.session.id)
+        assert screen.comments.total == len(comments)
+        rows = shown_rows(app, screen.comments)
+        assert [(r["STATUS"], r["PAGE"]) for r in rows] == [(c.status, c.page_path) for c in comments]
+        assert ("open", "/checkout") in [(r["STATUS"], r["PAGE"]) for r in rows]  # the demo's promo code comment
+
+
+async def test_comments_list_shows_the_task_instruction(app, demo_wb):
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, "Acme outlet (AI-built)", "in_review")
+        await press(pilot, "tab")
+        assert app.focused is screen.comments
+        row = screen.sessions.current
+        comments = fs_service.list_comments(demo_wb, row.store, row.session.id)
+        assert comments and all(c.task_instruction for c in comments)
+        # At 120 columns the comment and its task instruction both stay readable, side by side.
+        widths = dict(zip([c.label for c in screen.comments.columns],
+                          screen.comments.layout_widths(screen.comments.scrollable_content_region.width), strict=True))
+        assert widths["COMMENT"] >= 30 and widths["TASK"] >= 30
+        rows = shown_rows(app, screen.comments)
+        assert len(rows) == len(comments)
+        for shown, comment in zip(rows, comments, strict=True):
+            task = comment.task_instruction
+            assert shown["TASK"] == (task if len(task) <= widths["TASK"] else task[: widths["TASK"] - 1] + "…")
+            assert shown["PAGE"] == comment.page_path
+        assert any(r["TASK"].endswith("…") for r in rows)  # long ones are cut, not wrapped
+        # The preview still shows the highlighted comment's whole instruction.
+        assert f"task {comments[0].task_instruction}" in screen_text(app)
 
 
 async def test_start_deploys_in_a_worker(app, demo_wb, principal):

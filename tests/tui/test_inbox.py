@@ -100,6 +100,97 @@ async def test_filter_dialog_narrows_by_kind_and_assignee(app, demo_wb, principa
         assert "kind: bug" in str(app.screen.query_one("#filterbar").render())
 
 
+async def choose(pilot, app, name: str, value: str) -> None:  # noqa: ANN001
+    """In the filter dialog: tab to the ``name`` select, open it (enter), arrow to ``value`` and take it (enter)."""
+    dialog = app.screen
+    select = dialog.query_one(f"#field-{name}", Select)
+    for _ in range(len(dialog.fields)):
+        if app.focused is select:
+            break
+        await press(pilot, "tab")
+    assert app.focused is select
+    values = [v for _, v in next(f for f in dialog.fields if f.name == name).options]
+    steps = values.index(value) - values.index(select.value)
+    await press(pilot, "enter", *(["down"] * steps if steps > 0 else ["up"] * -steps), "enter")
+    assert select.value == value
+
+
+def option_value(app, name: str, label: str) -> str:  # noqa: ANN001
+    """The value of the filter dialog's ``name`` option labelled ``label``."""
+    return next(v for lbl, v in next(f for f in app.screen.fields if f.name == name).options if lbl == label)
+
+
+async def filter_through_keys(pilot, app, choices: list[tuple[str, str]]) -> inbox.InboxFilter:  # noqa: ANN001
+    """f, the choices, ctrl+s: the inbox's filter afterwards, once the exact count is in."""
+    await press(pilot, "f")
+    assert isinstance(app.screen, FormDialog)
+    for name, label in choices:
+        await choose(pilot, app, name, option_value(app, name, label))
+    await press(pilot, "ctrl+s")
+    assert isinstance(app.screen, InboxScreen)
+    await wait_for(pilot, lambda: not app.screen.counting)
+    return app.screen.filter
+
+
+def assert_shows_exactly(app, demo_wb, principal, f: inbox.InboxFilter) -> list:  # noqa: ANN001
+    """The list shows the service's rows for ``f``, in its order: returns them."""
+    vlist = inbox_list(app)
+    expected = inbox.window(demo_wb, principal, f, 0, 10_000)
+    assert 0 < vlist.total == inbox.count(demo_wb, principal, f) == len(expected)
+    assert [vlist.row_at(i).key for i in range(vlist.total)] == [r.key for r in expected]
+    assert vlist.total != inbox.count(demo_wb, principal, inbox.InboxFilter())  # it did narrow (or widen)
+    return expected
+
+
+async def test_filter_by_source_through_keys(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        f = await filter_through_keys(pilot, app, [("source", "session comments")])
+        assert f == inbox.InboxFilter(sources=("comment",))
+        rows = assert_shows_exactly(app, demo_wb, principal, f)
+        assert {r.source for r in rows} == {"comment"}
+        assert "source: session comment" in str(app.screen.query_one("#filterbar").render())
+
+
+async def test_filter_by_status_through_keys(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        f = await filter_through_keys(pilot, app, [("status", "resolved")])
+        assert f == inbox.InboxFilter(status="resolved")
+        rows = assert_shows_exactly(app, demo_wb, principal, f)
+        assert {r.status for r in rows} == {"resolved"}
+        assert {r.source for r in rows} == {"annotation", "comment"}  # each source that has the status
+        assert "status: resolved" in str(app.screen.query_one("#filterbar").render())
+
+
+async def test_filter_by_site_through_keys(app, demo_wb, principal):
+    facets = inbox.facets(demo_wb, principal)
+    site_id, site_name, _ = next(p for p in facets.places if p[2] == "annotation")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        f = await filter_through_keys(pilot, app, [("place", f"site: {site_name}")])
+        assert f == inbox.InboxFilter(place=site_id)
+        rows = assert_shows_exactly(app, demo_wb, principal, f)
+        assert {(r.source, r.place_id) for r in rows} == {("annotation", site_id)}
+        assert f"site: {site_name}" in str(app.screen.query_one("#filterbar").render())
+
+
+async def test_filter_by_auto_fix_through_keys(app, demo_wb, principal):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        f = await filter_through_keys(pilot, app, [("source", "annotations"), ("auto_fix", "authorised")])
+        assert f == inbox.InboxFilter(sources=("annotation",), auto_fix=True)
+        rows = assert_shows_exactly(app, demo_wb, principal, f)
+        assert all(r.auto_fix for r in rows)
+        assert "auto-fix: authorised" in str(app.screen.query_one("#filterbar").render())
+        # And back to "not authorised": the other annotations awaiting attention.
+        f = await filter_through_keys(pilot, app, [("auto_fix", "not authorised")])
+        assert f == inbox.InboxFilter(sources=("annotation",), auto_fix=False)
+        others = assert_shows_exactly(app, demo_wb, principal, f)
+        assert not any(r.auto_fix for r in others)
+        assert len(rows) + len(others) == inbox.count(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)))
+
+
 async def test_views_save_and_recall_a_named_filter(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

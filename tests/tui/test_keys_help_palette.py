@@ -2,33 +2,106 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from textual.command import CommandPalette
+import pytest
+from textual.binding import Binding
+from textual.command import CommandList, CommandPalette
+from textual.screen import Screen
 
-from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text
+from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
 from workbench.tui import keys
 from workbench.tui.help import binding_rows
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.feedback import FeedbackScreen
+from workbench.tui.screens.forms import ConfirmDialog, FormDialog
 from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.screens.inbox_dialogs import ViewsDialog
 from workbench.tui.screens.personas import PersonasScreen
+from workbench.tui.screens.studies import StudiesScreen
+from workbench.tui.screens.sync import SyncScreen
+
+# Every screen a user can be on: the five modes (keys 1-5) and the annotation detail (enter on an annotation).
+SCREENS = [
+    pytest.param("1", InboxScreen, keys.INBOX, id="inbox"),
+    pytest.param("2", FeedbackScreen, keys.FEEDBACK, id="feedback"),
+    pytest.param("3", StudiesScreen, keys.TESTS, id="tests"),
+    pytest.param("4", PersonasScreen, keys.PERSONAS, id="personas"),
+    pytest.param("5", SyncScreen, keys.SYNC, id="sync"),
+    pytest.param("annotation", AnnotationScreen, keys.ANNOTATION, id="annotation"),
+]
 
 
-async def test_question_mark_shows_the_keys_of_the_current_screen(app):
+async def go_to(app, pilot, where: str) -> Screen:  # noqa: ANN001
+    """Switch to a mode with its number key, or open the first annotation of the inbox with enter."""
+    if where != "annotation":
+        await press(pilot, where)
+        return app.screen
+    await press(pilot, "1")
+    vlist = app.screen.query_one("#inbox-list")
+    vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"))
+    await press(pilot, "enter")
+    return app.screen
+
+
+def reaching_keys(app, screen: Screen, binding: Binding, node=None) -> list[str]:  # noqa: ANN001
+    """How the help shows the keys of ``binding`` (of ``node``, default the screen) that reach it: a focused
+    widget may take one (e.g. down scrolls the annotation's text)."""
+    active, node = screen.active_bindings, node or screen
+    reach = [k for k in binding.key.split(",") if k in active and active[k].node is node and active[k].binding.action == binding.action]
+    assert reach, f"no key reaches {binding.id} ({binding.key}) on {type(screen).__name__}"
+    return [app.get_key_display(Binding(k, binding.action, key_display=binding.key_display)) for k in reach]
+
+
+def keys_listed_for(text: str, description: str) -> set[str]:
+    """The keys the help screen shows in front of ``description`` (one row per action; Textual's own ^q quit
+    has a row of its own besides q)."""
+    found = [m.group(1) for m in re.finditer(rf"(?<!\S)((?:\S+ )*\S+) {{2,}}{re.escape(description)}(?!\S)", text)]
+    assert found, f"{description!r} is not listed"
+    return {key for keys_ in found for key in keys_.split(" ")}
+
+
+def help_column(app, index: int) -> str:  # noqa: ANN001
+    """A column of the help screen as shown: 0, the keys of the screen itself; 1, the list's and the global keys."""
+    region = list(app.screen.query(".help-column"))[index].region
+    lines = screen_text(app).splitlines()[region.y : region.bottom]
+    return "\n".join(line[region.x : region.right] for line in lines)
+
+
+@pytest.mark.parametrize(("where", "screen_type", "group"), SCREENS)
+async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_type, group):  # noqa: ANN001
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.pause()
+        screen = await go_to(app, pilot, where)
+        assert isinstance(screen, screen_type)
+        expected = {b.description: reaching_keys(app, screen, b) for b in group}
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
-        text = screen_text(app)
-        for label in ("Search", "Filter", "Views", "Bulk", "Resolve", "Won't fix", "Duplicate", "Assign", "Select", "Feedback sessions"):
-            assert label in text, label
+        assert f"Keys — {screen.HELP_SECTION}" in screen_text(app)
+        text = help_column(app, 0)
+        assert screen.HELP_SECTION in [line.strip() for line in text.splitlines()]  # the section's heading
+        for description, shown_keys in expected.items():
+            assert set(shown_keys) <= keys_listed_for(text, description), description
+        shared = help_column(app, 1)
+        for b in keys.APP:
+            if b.id != "app.help":  # ? itself is not listed: the help is open
+                assert set(reaching_keys(app, screen, b, app)) <= keys_listed_for(shared, b.description), b.description
+        await press(pilot, "question_mark")  # ? again closes the help
+        assert app.screen is screen
+        # The palette offers the same actions, each with its key.
+        await press(pilot, "ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await wait_for(pilot, lambda: palette.has_class("-ready"))
+        offered = {option.hit.text: option.hit.help for option in palette.query_one(CommandList)._options}
+        for description, shown_keys in expected.items():
+            label = f"{screen.HELP_SECTION}: {description}"
+            assert label in offered, label
+            assert set(shown_keys) <= set(offered[label].removeprefix("key: ").split(" ")), label
         await press(pilot, "escape")
-        await press(pilot, "4", "question_mark")
-        text = screen_text(app)
-        assert "Reset defaults" in text and "Bulk" not in text
-        await press(pilot, "question_mark")
-        assert isinstance(app.screen, PersonasScreen)
+        assert app.screen is screen
 
 
 async def test_every_bound_action_is_in_the_palette(app):
@@ -87,3 +160,65 @@ async def test_mouse_click_moves_the_cursor_and_double_click_opens(app):
         await pilot.click("#inbox-list", offset=(10, 4), times=2)
         await pilot.pause()
         assert not isinstance(app.screen, InboxScreen)
+
+
+def dialog_keys(dialog: Screen) -> dict[str, set[str]]:
+    """Description → keys of the dialog's own bindings, as the help should list them."""
+    rows = [row for row in binding_rows(dialog) if row[3] is dialog]
+    assert rows
+    return {description: set(key.split(" ")) for _section, key, description, _node, _action in rows}
+
+
+async def test_help_over_a_dialog_shows_the_dialogs_keys(app):
+    """What ``?`` runs (app.help) while a dialog is open: the dialog's keys, over the dialog."""
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        await press(pilot, "2", "x")  # feedback: cancel the highlighted round?
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        expected = dialog_keys(dialog)
+        assert {"Yes", "No"} <= set(expected)
+        await app.run_action("app.help")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = help_column(app, 0)
+        for description, shown in expected.items():
+            assert shown <= keys_listed_for(text, description), description
+        assert "Start…" not in text + help_column(app, 1)  # not the keys of the screen under the dialog
+        # Over the help screen, app.help closes it (what ? does there) instead of stacking another.
+        await app.run_action("app.help")
+        await pilot.pause()
+        assert app.screen is dialog
+        await press(pilot, "n")
+        assert isinstance(app.screen, FeedbackScreen)
+
+
+async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        focused = app.focused
+        expected = dialog_keys(dialog)
+        assert {"Cancel", "Save"} <= set(expected)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = help_column(app, 0)
+        for description, shown in expected.items():
+            assert shown <= keys_listed_for(text, description), description
+        assert "Bulk…" not in text + help_column(app, 1)
+        await press(pilot, "question_mark")  # closes the help: back in the dialog, where it was
+        assert app.screen is dialog and app.focused is focused
+        # In a text field ? is a character, not the help.
+        dialog.query_one("#field-text").focus()
+        await press(pilot, "question_mark")
+        assert app.screen is dialog and dialog.query_one("#field-text").value == "?"
+        await press(pilot, "escape")
+        assert isinstance(app.screen, InboxScreen)
+        # A confirm dialog too: its yes and no.
+        await press(pilot, "2", "x", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "y" in keys_listed_for(help_column(app, 0), "Yes") and {"n", "esc"} <= keys_listed_for(help_column(app, 0), "No")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmDialog)

@@ -237,9 +237,11 @@ class WorkbenchApp(App[None]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
+        """The keys of the screen on top, a dialog's too; ``?`` over the help screen closes it."""
         from workbench.tui.screens.help import HelpScreen
 
-        if self.screen.is_modal:
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
             return
         self.push_screen(HelpScreen(self.screen))
 

@@ -29,7 +29,8 @@ APP = [
     B("4", "app.go('personas')", "Personas", id="app.personas", show=False),
     B("5", "app.go('sync')", "Sync conflicts and refusals", id="app.sync_screen", show=False),
     B("S", "app.sync", "Sync now", id="app.sync", show=False),
-    B("question_mark", "app.help", "Keys", id="app.help", key_display="?"),
+    # priority: dialogs (modal screens) otherwise never see app keys; a focused input keeps a typed "?".
+    B("question_mark", "app.help", "Keys", id="app.help", key_display="?", priority=True),
     B("ctrl+r", "app.reload", "Refresh", id="app.reload", show=False),
     B("q", "app.quit", "Quit", id="app.quit"),
 ]

@@ -6,8 +6,9 @@ submit the round for task review (s), back to review (b) and approve the tasks (
 refusals ("Session is past the preparing phase (finalize instead)", "Session is already done",
 "Cannot approve_tasks a session in status in_review …") show as they are. Approving only moves
 the round to processing: no builder runs offline (nor in the bundled server); the builder
-reports back through the API's builder-finished / builder-failed actions. r resolves or
-reopens the highlighted comment.
+reports back through the API's builder-finished / builder-failed actions. The comments list
+shows each comment's status, page path, text and task instruction; r resolves or reopens the
+highlighted comment.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 SESSION_COLUMNS = [Column("STORE", 26), Column("STATUS", 12), Column("PROGRESS", 0, min_width=30), Column("ETA", 9), Column("AGE", 4, "right")]
-COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 22), Column("COMMENT", 0, min_width=20), Column("REVIEWER", 10), Column("AGE", 4, "right")]
+# The task instruction (what the builder is asked to do) takes the room left; the comment is cut at 32 cells.
+COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 18), Column("COMMENT", 32), Column("TASK", 0, min_width=20),
+                   Column("REVIEWER", 10), Column("AGE", 4, "right")]
 
 STATUS_FILTERS = [("any status", ""), ("active rounds", "active"), ("created (preparing)", "created"), ("in review", "in_review"),
                   ("in progress", "in_progress"), ("task review", "task_review"), ("processing", "processing"), ("done", "done"),
@@ -168,6 +171,7 @@ class CommentSource:
             Text(row.status, style=fmt.status_style("resolved" if row.status == "resolved" else "open")),
             row.page_path,
             fmt.first_line(row.content),
+            Text(fmt.first_line(row.task_instruction), style="italic") if row.task_instruction else Text("—", style="dim"),
             row.reviewer_name or "anonymous",
             Text(fmt.age(self.screen.now(), row.created_at), style="dim"),
         ]
