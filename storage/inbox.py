@@ -51,6 +51,8 @@ class Query:
 
 @dataclass(slots=True)
 class Row:
+    """One inbox row, whatever its source (``services.inbox`` hands these out as ``InboxRow``)."""
+
     source: str
     id: str
     parent_id: str | None  # the feedback session of a comment, the study of a test session
@@ -63,6 +65,15 @@ class Row:
     assignee_id: str | None
     auto_fix: bool
     extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.id)
+
+    @property
+    def first_line(self) -> str:
+        stripped = self.text.strip()
+        return stripped.splitlines()[0] if stripped else ""
 
 
 def _marks(values: Sequence[object]) -> str:

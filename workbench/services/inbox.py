@@ -12,7 +12,7 @@ Bulk actions over inbox rows are ``workbench.services.bulk``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from storage import accounts as accounts_repo
@@ -79,29 +79,8 @@ class InboxFilter:
         return self == InboxFilter()
 
 
-@dataclass(slots=True)
-class InboxRow:
-    source: str
-    id: str
-    parent_id: str | None
-    place_id: str | None
-    status: str
-    kind: str
-    page: str
-    text: str
-    created_at: int
-    assignee_id: str | None
-    auto_fix: bool
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.source, self.id)
-
-    @property
-    def first_line(self) -> str:
-        stripped = self.text.strip()
-        return stripped.splitlines()[0] if stripped else ""
+# The repository's row as it is: front ends read its fields, ``key`` and ``first_line``.
+InboxRow = repo.Row
 
 
 @dataclass(slots=True)
@@ -168,12 +147,6 @@ def _query(principal: Principal, f: InboxFilter) -> repo.Query:
     )
 
 
-def _row(r: repo.Row) -> InboxRow:
-    return InboxRow(
-        r.source, r.id, r.parent_id, r.place_id, r.status, r.kind, r.page, r.text, r.created_at, r.assignee_id, r.auto_fix, r.extra
-    )
-
-
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
     with wb.store.read() as db:
         return repo.count(db, _query(principal, f))
@@ -182,7 +155,7 @@ def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
 def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, limit: int) -> list[InboxRow]:
     """Rows ``[offset, offset + limit)`` of the filter, newest first."""
     with wb.store.read() as db:
-        return [_row(r) for r in repo.window(db, _query(principal, f), offset, limit)]
+        return repo.window(db, _query(principal, f), offset, limit)
 
 
 def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow) -> int:
