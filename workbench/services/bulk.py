@@ -53,8 +53,12 @@ def _label(row: InboxRow) -> str:
     return row.first_line[:80]
 
 
-def _check(action: BulkAction, row: InboxRow) -> str | None:
-    """The refusal a rule would give before trying (None: it may go ahead)."""
+def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str | None:
+    """The refusal a rule would give before trying (None: it may go ahead).
+
+    ``patch_problem`` is why the action's annotation patch does not validate (``_validated``),
+    found once for all rows.
+    """
     if row.source == "test":
         return "Test sessions are handled on their own screen (3)"
     if action.kind == "assign":
@@ -73,7 +77,7 @@ def _check(action: BulkAction, row: InboxRow) -> str | None:
         return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
     if row.status == action.status:
         return f"Already {action.status}"
-    return _patch_problem(action)
+    return patch_problem
 
 
 def _patch(action: BulkAction) -> Any:
@@ -88,22 +92,22 @@ def _patch(action: BulkAction) -> Any:
     return AnnotationPatch(**fields)
 
 
-def _patch_problem(action: BulkAction) -> str | None:
-    """Why the patch's model refuses ``action`` (None: it validates), so the preview says so."""
+def _validated(action: BulkAction) -> tuple[Any, str | None]:
+    """``(patch, None)``, or ``(None, why the patch's model refuses action)`` so the preview says so."""
     from pydantic import ValidationError
 
     try:
-        _patch(action)
+        return _patch(action), None
     except ValidationError as exc:
-        return validation_text(exc)
-    return None
+        return None, validation_text(exc)
 
 
 def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str] | None = None) -> list[BulkItem]:
     """What ``apply`` would do to each row, without writing anything."""
     out = []
+    _, patch_problem = _validated(action)
     for row in rows:
-        refusal = _check(action, row)
+        refusal = _check(action, row, patch_problem)
         if refusal is None and action.kind == "set_status":
             message = f"{row.status} → {action.status}"
         elif refusal is None:
@@ -129,9 +133,10 @@ def apply(
     from workbench.services import annotations as annotations_service
 
     out: list[BulkItem] = []
+    patch, patch_problem = _validated(action)
     for i, row in enumerate(rows):
         label = _label(row)
-        refusal = _check(action, row)
+        refusal = _check(action, row, patch_problem)
         if refusal is not None:
             out.append(BulkItem(row.source, row.id, label, False, refusal))
         else:
@@ -139,7 +144,7 @@ def apply(
                 if row.source == "comment":
                     message = _resolve_comment(wb, principal, row)
                 else:
-                    annotations_service.patch(wb, principal, row.id, _patch(action))
+                    annotations_service.patch(wb, principal, row.id, patch)
                     if action.kind == "assign":
                         message = "assigned" if action.assignee_id else "unassigned"
                     else:
