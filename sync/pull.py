@@ -16,22 +16,19 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import sync_cursors as cursors
 from storage import sync_mirror as mirror
 from storage import sync_state as state
-from storage.db import Store
 from sync import wire
-from sync.client import Refused, RemoteClient, Response, SyncError
+from sync.client import Refused, Response, SyncError
 from sync.crash import crash_point
+from sync.part import EnginePart
 from workbench.domain.clock import new_id
 from workbench.domain.account_records import Workspace
 
-if TYPE_CHECKING:
-    from storage.sync_state import Remote
-    from sync.engine import Progress, Report
 
 PAGE_SIZE = 200
 THREAD_PAGE_SIZE = 500
@@ -42,20 +39,8 @@ class _RestartRun(Exception):
     pass
 
 
-class AnnotationPull:
-    """Pull of sites, personas, annotations (paged, resumable) and threads.
-
-    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
-    ``_capability``/``_set_capability`` and the methods of its other parts.
-    """
-
-    store: Store
-    name: str
-    client: RemoteClient
-    clock: Callable[[], int]
-    progress: Progress
-    report: Report
-    remote: Remote
+class AnnotationPull(EnginePart):
+    """Pull of sites, personas, annotations (paged, resumable) and threads."""
 
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)

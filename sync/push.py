@@ -22,41 +22,25 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storage import annotations as annotations_repo
 from storage import sync_merge_state as merge_state
 from storage import sync_mirror as mirror
 from storage import sync_state as state
-from storage.db import Store
 from sync import wire
-from sync.client import Refused, RemoteClient, Response, Unavailable
+from sync.client import Refused, Response, Unavailable
 from sync.crash import crash_point
+from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
 
-if TYPE_CHECKING:
-    from storage.sync_state import Remote
-    from sync.engine import Progress, Report
 
 RECONCILE_SKEW_MS = 5 * 60_000
 MAX_CAS_ROUNDS = 5
 
 
-class AnnotationPush:
-    """The handlers of ``annotation.*`` entries, and the sending/refreshing helpers they share.
-
-    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
-    ``_capability``/``_set_capability`` and the methods of its other parts.
-    """
-
-    store: Store
-    name: str
-    client: RemoteClient
-    clock: Callable[[], int]
-    progress: Progress
-    report: Report
-    remote: Remote
+class AnnotationPush(EnginePart):
+    """The handlers of ``annotation.*`` entries, and the sending/refreshing helpers they share."""
 
     _sending: int | None  # the outbox entry whose request is about to leave
 

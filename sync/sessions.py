@@ -11,39 +11,22 @@ detail) and notes. Their outbox entries carry the transition the user made; a re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storage import sync_cursors as cursors
 from storage import sync_merge_state as merge_state
 from storage import sync_sessions as sessions_state
 from storage import sync_state as state
-from storage.db import Store
 from sync import wire
-from sync.client import Refused, RemoteClient
+from sync.client import Refused
 from sync.crash import crash_point
+from sync.part import EnginePart
 from workbench.domain.clock import new_id
 from workbench.domain.session_records import Storefront, Study, iso_s
 
-if TYPE_CHECKING:
-    from storage.sync_state import Remote
-    from sync.engine import Progress, Report
 
-
-class SessionSync:
-    """Feedback sessions (store key) and test sessions (JWT): pull, and push of ``feedback.*``/``test.*`` entries.
-
-    A part of ``sync.engine.Engine``, which provides the attributes below, ``ws``,
-    ``_capability``/``_set_capability`` and the methods of its other parts.
-    """
-
-    store: Store
-    name: str
-    client: RemoteClient
-    clock: Callable[[], int]
-    progress: Progress
-    report: Report
-    remote: Remote
+class SessionSync(EnginePart):
+    """Feedback sessions (store key) and test sessions (JWT): pull, and push of ``feedback.*``/``test.*`` entries."""
 
     # -- feedback sessions -----------------------------------------------------------------
     def _store_id(self) -> str:
