@@ -175,12 +175,7 @@ class TestSession:
     def to_public(self) -> dict[str, Any]:
         """GET /api/sessions/:id data: the documented fields plus the analysis and payout state."""
         return {
-            "sessionId": self.id,
-            "jobId": self.job_id,
-            "testerId": self.tester_id,
-            "variant": self.variant,
-            "status": self.status,
-            "createdAt": iso_s(self.created_at),
+            **self.to_created(),
             "startedAt": iso_s(self.started_at),
             "completedAt": iso_s(self.completed_at),
             "durationSeconds": self.duration_seconds,

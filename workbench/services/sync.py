@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from storage import accounts as accounts_repo
@@ -60,10 +60,7 @@ class SyncStatus:
     workspace_id: str | None = None
 
     def to_public(self) -> dict[str, Any]:
-        return {
-            "remote": self.remote, "url": self.url, "last_sync_at": self.last_sync_at, "pending": self.pending,
-            "conflicts": self.conflicts, "refused": self.refused, "last_error": self.last_error, "workspace_id": self.workspace_id,
-        }
+        return asdict(self)  # every field, under its own name
 
 
 @dataclass(slots=True)
@@ -78,10 +75,7 @@ class ConflictView:
     title: str  # a line to recognise the annotation by
 
     def to_public(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "entity_type": self.entity_type, "entity_id": self.entity_id, "field": self.field,
-            "base": self.base, "mine": self.mine, "theirs": self.theirs, "title": self.title,
-        }
+        return asdict(self)  # every field, under its own name
 
 
 @dataclass(slots=True)

@@ -92,31 +92,24 @@ class VirtualList(ScrollView, can_focus=True):
     }
     """
 
-    class Highlighted(Message):
+    class _RowMessage(Message):
+        """A message about one row: which list, the row's index and the row."""
+
+        def __init__(self, vlist: VirtualList, index: int, row: Any) -> None:
+            super().__init__()
+            self.vlist = vlist
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> VirtualList:
+            return self.vlist
+
+    class Highlighted(_RowMessage):
         """The cursor moved to another row (or the row under it changed)."""
 
-        def __init__(self, vlist: VirtualList, index: int, row: Any) -> None:
-            super().__init__()
-            self.vlist = vlist
-            self.index = index
-            self.row = row
-
-        @property
-        def control(self) -> VirtualList:
-            return self.vlist
-
-    class Activated(Message):
+    class Activated(_RowMessage):
         """Enter or a double click on a row."""
-
-        def __init__(self, vlist: VirtualList, index: int, row: Any) -> None:
-            super().__init__()
-            self.vlist = vlist
-            self.index = index
-            self.row = row
-
-        @property
-        def control(self) -> VirtualList:
-            return self.vlist
 
     class SelectionChanged(Message):
         def __init__(self, vlist: VirtualList, count: int) -> None:
