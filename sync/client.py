@@ -263,7 +263,8 @@ class RemoteClient:
         """Sleep through a 429 second by second, telling ``on_wait``; returns this request's total wait."""
         reason = _reason(resp)
         retry_after = self._retry_after(resp)
-        wait = self.rate_window if retry_after is None else retry_after
+        # At least a second: a server that keeps answering "Retry-After: 0" must still reach the bound.
+        wait = self.rate_window if retry_after is None else max(1.0, retry_after)
         if waited + wait > self.rate_window * MAX_THROTTLED_WINDOWS + 1e-6:
             raise Unavailable(f"still rate limited after waiting {waited:.0f} s: {reason}", 429)
         seconds = max(1, math.ceil(wait))

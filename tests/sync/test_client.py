@@ -137,3 +137,16 @@ def test_missing_credential_is_an_auth_failure():
     c = RemoteClient("http://remote", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
     with pytest.raises(AuthFailed):
         c.get("/api/v1/sites")
+
+
+def test_a_server_that_keeps_saying_retry_after_0_is_not_hammered_forever():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        return httpx.Response(429, headers={"Retry-After": "0"}, text="slow down")
+
+    c, slept = client(handler, rate_window=2.0)
+    with pytest.raises(Unavailable, match="still rate limited"):
+        c.get("/api/v1/sites")
+    assert sum(slept) == 20.0 and len(calls) == 21  # 1 s per wait, up to MAX_THROTTLED_WINDOWS windows
