@@ -7,8 +7,9 @@ annotation list (filters, ``since`` in epoch ms, HMAC-signed cursors, limit 50 b
 ``If-Match``), replies (``{body, author_name?}``; the author "is agent for token callers") and
 ``Idempotency-Key`` on POST. Where the document leaves a shape open it takes the plainest
 reading: a reply names its author by ``author_name`` only (flat, the one author field the
-document names), a 429 answers with a plain-text reason and no ``Retry-After``. Rate limits are fixed windows, per token and per IP,
-and both must allow a request (a refused request is not counted).
+document names), a 429 answers with a plain-text reason and no ``Retry-After``. Rate limits
+are fixed windows, per token and per IP, and both must allow a request (a refused request is
+not counted).
 
 There is no ``thread-changes``, no studies list, no ETag, no ``version``. A new reply moves
 its annotation's ``updated_at``, the only way the documented list can announce it.
@@ -247,7 +248,7 @@ def create_app(data: Data, limiter: Limiter, log_path: Path) -> Starlette:
             return error(404, "Annotation not found")
         raw = await request.body()
         key = request.headers.get("idempotency-key")
-        scope = (request.headers.get("authorization", ""), request.url.path, key or "")
+        scope = (data.token_sha256, request.url.path, key or "")  # one token; never the plaintext
         digest = hashlib.sha256(raw).hexdigest()
         with data.lock:
             if key and scope in data.idempotency:
