@@ -1,6 +1,12 @@
 """The HTTP client of sync: the documented endpoints, with the fault rules of the issue.
 
-- 429: wait ``Retry-After`` (bounded) and try again; it never counts as a failure.
+- 429: wait until the server's rate-limit window has rolled over, then try again; it never
+  counts as a failure. The document promises no ``Retry-After``, only that recovery comes
+  "once the 60-second window rolls over", so without the header the wait is one whole window
+  from the 429 (the only bound a client can know, whether the server's windows are fixed or
+  sliding); with it, what the header says. Each wait is reported through ``on_wait`` (the
+  progress line) with the server's reason and its length; one request stops waiting after
+  ``MAX_THROTTLED_WINDOWS`` windows (the bucket is shared, e.g. per IP, and stays full).
 - Network errors and 5xx: retry with exponential backoff and jitter, a bounded number of times.
   A request that may have reached the server (the connection broke after sending, or a 5xx
   answered a write) is *ambiguous*: writes are not blindly resent, the caller gets
@@ -12,6 +18,8 @@
 from __future__ import annotations
 
 import email.utils
+import math
+import os
 import random
 import ssl
 import threading
@@ -23,11 +31,15 @@ from typing import Any
 import httpx
 import orjson
 
+from workbench.domain.errors import Invalid
+
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 4.0
 MAX_RETRY_AFTER = 120.0
-MAX_THROTTLED = 20
+RATE_WINDOW = 60.0  # seconds; the document's rate-limit window
+RATE_WINDOW_ENV = "WORKBENCH_SYNC_RATE_WINDOW"  # a shorter window, for tests against a quick server
+MAX_THROTTLED_WINDOWS = 10
 # Errors that prove the request never left: always safe to resend.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -115,7 +127,23 @@ def _reason(resp: httpx.Response) -> str:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}" if isinstance(d, dict) else str(d) for d in detail
         )
-    return str(detail or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
+    text = str(detail or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
+    # Shown on a terminal and the TUI: the server's text must not carry control sequences.
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:300]
+
+
+def rate_window_from_env() -> float:
+    """The rate-limit window to assume: ``WORKBENCH_SYNC_RATE_WINDOW`` seconds, else the document's 60."""
+    raw = os.environ.get(RATE_WINDOW_ENV, "").strip()
+    if not raw:
+        return RATE_WINDOW
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 3600:
+        raise Invalid(f"{RATE_WINDOW_ENV} must be a number of seconds between 0 and 3600, not {raw!r}")
+    return value
 
 
 class RemoteClient:
@@ -132,12 +160,20 @@ class RemoteClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 30.0,
         max_attempts: int = MAX_ATTEMPTS,
+        rate_window: float | None = None,
+        on_wait: Callable[[str, int, int | None], None] | None = None,
     ) -> None:
+        """``rate_window``: the server's rate-limit window in seconds (default: the environment's,
+        else the document's 60); ``on_wait(label, seconds_waited, seconds_total)`` hears each wait."""
         self.base_url = base_url.rstrip("/")
         self.credentials = {"token": token, "store_key": store_key, "jwt": jwt}
         self.sleep = sleep
         self.max_attempts = max_attempts
+        self.rate_window = rate_window if rate_window is not None else rate_window_from_env()
+        self.on_wait = on_wait
         self.requests = 0
+        self.throttled_waits = 0
+        self.throttled_seconds = 0.0
         self.http = httpx.Client(
             base_url=self.base_url, transport=transport, timeout=timeout, headers={"User-Agent": "review-workbench-sync"},
             verify=_ssl(),
@@ -183,7 +219,7 @@ class RemoteClient:
         if json is not None:
             hdrs["Content-Type"] = "application/json"
         attempt = 0
-        throttled = 0
+        throttled = 0.0
         last: str = ""
         maybe_applied = False
         while True:
@@ -202,10 +238,7 @@ class RemoteClient:
                 if status < 400 or status in ok:
                     return Response(status, resp.headers, resp.content)
                 if status == 429:
-                    throttled += 1
-                    if throttled > MAX_THROTTLED:
-                        raise Unavailable(f"still rate limited after {MAX_THROTTLED} waits: {_reason(resp)}", 429)
-                    self.sleep(self._retry_after(resp))
+                    throttled = self._wait_out_limit(resp, throttled)
                     continue
                 if status == 401:
                     challenge = resp.headers.get("www-authenticate", "")
@@ -226,16 +259,44 @@ class RemoteClient:
                 raise Unavailable(last)
             self._backoff(attempt - 1)
 
+    def _wait_out_limit(self, resp: httpx.Response, waited: float) -> float:
+        """Sleep through a 429 second by second, telling ``on_wait``; returns this request's total wait."""
+        reason = _reason(resp)
+        retry_after = self._retry_after(resp)
+        # At least a second: a server that keeps answering "Retry-After: 0" must still reach the bound.
+        wait = self.rate_window if retry_after is None else max(1.0, retry_after)
+        if waited + wait > self.rate_window * MAX_THROTTLED_WINDOWS + 1e-6:
+            raise Unavailable(f"still rate limited after waiting {waited:.0f} s: {reason}", 429)
+        seconds = max(1, math.ceil(wait))
+        if retry_after is None:
+            label = f"rate limited ({reason}): waiting {seconds} s for the server's {self.rate_window:g}-second window to roll over"
+        else:
+            label = f"rate limited ({reason}): waiting {seconds} s as the server asked (Retry-After)"
+        for done in range(seconds):
+            if self.on_wait is not None:
+                self.on_wait(label, done, seconds)
+            self.sleep(max(0.0, min(1.0, wait - done)))
+        if self.on_wait is not None:
+            self.on_wait(label, seconds, seconds)
+        self.throttled_waits += 1
+        self.throttled_seconds += wait
+        return waited + wait
+
     @staticmethod
-    def _retry_after(resp: httpx.Response) -> float:
-        value = resp.headers.get("retry-after", "")
+    def _retry_after(resp: httpx.Response) -> float | None:
+        """``Retry-After`` in seconds (bounded), or None when the server sent none we can read."""
+        value = resp.headers.get("retry-after", "").strip()
+        if not value:
+            return None
         try:
             wait = float(value)
         except ValueError:
             try:
                 wait = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
-            except (TypeError, ValueError):
-                wait = 1.0
+            except (TypeError, ValueError, IndexError):
+                return None
+        if math.isnan(wait):
+            return None
         return max(0.0, min(MAX_RETRY_AFTER, wait))
 
     # -- conveniences ----------------------------------------------------------------------

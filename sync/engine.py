@@ -68,6 +68,8 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
         self.owner_user_id = owner_user_id
         self.clock = clock
         self.progress = progress or (lambda phase, done, total: None)
+        if client.on_wait is None:
+            client.on_wait = self.progress  # a rate-limit wait shows on the progress line as a phase of its own
         self.report = Report()
         self._sending: int | None = None  # the outbox entry whose request is about to leave
         remote = state.get_remote(store.db, remote_name)
@@ -94,6 +96,11 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
             self.report.stopped = error = f"the server refused a read ({exc.status}): {exc.reason}"
         finally:
             self.report.requests = self.client.requests
+            if self.client.throttled_waits:
+                self.report.notes.append(
+                    f"the server rate-limited this run: waited {self.client.throttled_seconds:.0f} s in "
+                    f"{self.client.throttled_waits} pause(s)"
+                )
             with self.store.write() as db:
                 values: dict[str, Any] = {"last_error": error}
                 if error is None:

@@ -157,8 +157,9 @@ class AnnotationPush(EnginePart):
         if e.ambiguous:
             detail = self._detail(ann_id).data
             for r in self._candidates(e, detail.get("replies") or []):
-                if r.get("body") == body["body"] and (r.get("author") or {}).get("name") == body.get("author_name", (r.get("author") or {}).get("name")):
-                    self._finish_reply(e, wire.reply(r, self.ws, ann_id))
+                server = wire.reply(r, self.ws, ann_id)
+                if server.body == body["body"] and body.get("author_name") in (None, server.author_name):
+                    self._finish_reply(e, server)
                     return True
         self._mark_sending(e, **({} if "known" in e.payload else self._known_thread(ann_id)))
         resp = self.client.request(

@@ -16,6 +16,7 @@ from workbench.domain.session_records import FeedbackComment, FeedbackSession, S
 
 HIDDEN_EMAIL = "hidden@remote.invalid"
 REMOTE_STAKEHOLDER = "remote-stakeholder"
+AUTHOR_KINDS = frozenset({"user", "agent", "persona", "system"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DAYS: dict[str, int] = {}
@@ -62,15 +63,35 @@ def annotation(d: dict[str, Any], workspace_id: str) -> Annotation:
     )
 
 
+def reply_author(d: dict[str, Any]) -> tuple[str, str | None, str]:
+    """A wire reply's author as (kind, id, name), from every shape the document allows.
+
+    The bundled server nests ``author: {type, id, name}``; the document itself names only a
+    flat ``author_name`` (and says the author "is agent" for token callers), so a server may
+    send ``author_name`` with ``author_type``/``author_kind``/``author_id`` beside it, or
+    ``author`` as a plain string: one of the kinds, or else the name.
+    """
+    author = d.get("author")
+    nested = author if isinstance(author, dict) else {}
+    word = author.strip() if isinstance(author, str) else ""
+    is_kind = word.lower() in AUTHOR_KINDS
+    kind = str(nested.get("type") or nested.get("kind") or d.get("author_type") or d.get("author_kind") or (word if is_kind else "")).lower()
+    if kind not in AUTHOR_KINDS:
+        kind = "persona" if d.get("persona_id") else "user"
+    name = nested.get("name") or d.get("author_name") or ("" if is_kind else word)
+    author_id = nested.get("id") or d.get("author_id")
+    return kind, None if author_id is None else str(author_id), str(name)
+
+
 def reply(d: dict[str, Any], workspace_id: str, annotation_id: str | None = None) -> Reply:
-    author = d.get("author") or {}
+    kind, author_id, name = reply_author(d)
     return Reply(
         id=d["id"],
         annotation_id=d.get("annotation_id") or annotation_id or "",
         workspace_id=workspace_id,
-        author_kind=author.get("type") or "user",
-        author_id=author.get("id"),
-        author_name=author.get("name") or "",
+        author_kind=kind,
+        author_id=author_id,
+        author_name=name,
         body=d.get("body") or "",
         persona_id=d.get("persona_id"),
         created_at=iso_to_ms(d["created_at"]) or 0,

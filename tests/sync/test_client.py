@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.client import Ambiguous, AuthFailed, Refused, RemoteClient, Unavailable
+from sync.client import RATE_WINDOW_ENV, Ambiguous, AuthFailed, Refused, RemoteClient, Unavailable, rate_window_from_env
+from workbench.domain.errors import Invalid
 
 
 def client(handler, **kw) -> tuple[RemoteClient, list[float]]:
@@ -23,9 +24,22 @@ def test_429_waits_for_retry_after_then_succeeds():
             return httpx.Response(429, headers={"Retry-After": "7"}, json={"detail": "Rate limit exceeded"})
         return httpx.Response(200, json={"items": []})
 
-    c, slept = client(handler)
+    waits: list[tuple[str, int, int | None]] = []
+    c, slept = client(handler, on_wait=lambda *w: waits.append(w))
     assert c.get("/api/v1/sites").data == {"items": []}
-    assert slept == [7.0, 7.0] and len(calls) == 3
+    assert sum(slept) == 14.0 and len(calls) == 3
+    assert waits[-1] == ("rate limited (Rate limit exceeded): waiting 7 s as the server asked (Retry-After)", 7, 7)
+
+
+def test_the_rate_window_comes_from_the_environment_or_the_document(monkeypatch):
+    monkeypatch.delenv(RATE_WINDOW_ENV, raising=False)
+    assert rate_window_from_env() == 60.0
+    monkeypatch.setenv(RATE_WINDOW_ENV, "2.5")
+    assert rate_window_from_env() == 2.5
+    for bad in ("soon", "0", "-1", "nan", "99999"):
+        monkeypatch.setenv(RATE_WINDOW_ENV, bad)
+        with pytest.raises(Invalid, match=RATE_WINDOW_ENV):
+            rate_window_from_env()
 
 
 def test_5xx_and_network_errors_retry_reads_with_backoff():
@@ -123,3 +137,16 @@ def test_missing_credential_is_an_auth_failure():
     c = RemoteClient("http://remote", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
     with pytest.raises(AuthFailed):
         c.get("/api/v1/sites")
+
+
+def test_a_server_that_keeps_saying_retry_after_0_is_not_hammered_forever():
+    calls = []
+
+    def handler(req):
+        calls.append(req)
+        return httpx.Response(429, headers={"Retry-After": "0"}, text="slow down")
+
+    c, slept = client(handler, rate_window=2.0)
+    with pytest.raises(Unavailable, match="still rate limited"):
+        c.get("/api/v1/sites")
+    assert sum(slept) == 20.0 and len(calls) == 21  # 1 s per wait, up to MAX_THROTTLED_WINDOWS windows
