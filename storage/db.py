@@ -18,7 +18,9 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Protocol
 
 DB_FILENAME = "workbench.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -30,7 +32,21 @@ CHECKPOINT_EVERY_S = 0.5
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+
+class WriteHook(Protocol):
+    """Work that must commit inside every outermost write transaction of one context."""
+
+    def begin(self, db: sqlite3.Connection) -> None: ...
+
+    def before_commit(self, db: sqlite3.Connection) -> None: ...
+
+
+# Set by a unit of work whose own record must commit atomically with whatever the work writes:
+# an HTTP request's Idempotency-Key claim (server/idempotency.py). A contextvar, so it follows
+# the request into the worker thread that runs its use case and touches no other request.
+write_hook: ContextVar[WriteHook | None] = ContextVar("workbench_write_hook", default=None)
 
 
 class _Connection(sqlite3.Connection):
@@ -126,9 +142,14 @@ class Store:
             else:
                 db.execute(f"RELEASE SAVEPOINT {name}")
             return
+        hook = write_hook.get()
         db.execute("BEGIN IMMEDIATE")
         try:
+            if hook is not None:
+                hook.begin(db)
             yield db
+            if hook is not None:
+                hook.before_commit(db)
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")

@@ -426,6 +426,23 @@ def m011_inbox_index(db: Database) -> None:
     )
 
 
+@migrations()
+def m012_idempotency_scope(db: Database) -> None:
+    # Records are now scoped by credential id + workspace + method + path (server/idempotency.py),
+    # so the old ones (keyed by the raw Authorization header) can never match again, and some
+    # held minted secrets in plaintext: drop them rather than keep them for their last 24 h.
+    # ``audit_id`` names what the request's own transaction wrote (its first audit entry), for
+    # the answer to a retry whose first response was lost. The created_at index makes the
+    # 24 h sweep a range delete instead of a scan of the table.
+    db.executescript(
+        """
+        DELETE FROM idempotency;
+        ALTER TABLE idempotency ADD COLUMN audit_id INTEGER;
+        CREATE INDEX idempotency_created ON idempotency(created_at);
+        """
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -53,3 +53,27 @@ def test_window_rolls_over():
 def test_docs_are_not_rate_limited(wb):
     with _client(wb, ip_limit=1) as c:
         assert all(c.get("/openapi.json").status_code == 200 for _ in range(3))
+
+
+def test_token_bucket_follows_the_credential_not_its_spelling(wb, creds):
+    token = creds["member_token"]
+    spellings = [f"Bearer {token}", f"bearer {token}", f"BEARER {token}", f"Bearer   {token}  "]
+    with _client(wb, token_limit=3, ip_limit=1000) as c:
+        codes = [c.get("/api/v1/sites", headers={"Authorization": s}).status_code for s in spellings]
+        assert codes == [200, 200, 200, 429]
+
+
+def test_each_credential_kind_has_one_bucket(wb, creds):
+    # Store keys, tests JWTs, sessions (per workspace) and MCP tokens: two spellings, one bucket.
+    cases = [
+        ("/api/v1/feedback-sessions", {"Authorization": f"Bearer {creds['store_api_key']}"},
+         {"Authorization": f"bearer  {creds['store_api_key']}"}),
+        (f"/api/sessions?jobId={creds['job_id']}", {"Authorization": f"Bearer {creds['jwt']}"}, {"Authorization": f"BEARER {creds['jwt']}"}),
+        ("/api/v1/sites", bearer(creds["owner_session"], creds["workspace_id"]),
+         {"Authorization": f"bearer {creds['owner_session']}", "X-GF-Workspace": creds["workspace_id"]}),
+    ]
+    for path, first, second in cases:
+        with _client(wb, token_limit=1, ip_limit=1000) as c:
+            assert c.get(path, headers=first).status_code == 200, path
+            r = c.get(path, headers=second)
+            assert r.status_code == 429 and "per-token" in r.text, path

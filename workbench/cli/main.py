@@ -87,12 +87,23 @@ def serve(
     window: Annotated[int, typer.Option(help="Rate-limit window in seconds", min=1)] = 60,
     limit_loopback: Annotated[bool, typer.Option("--limit-loopback", help="Apply the per-IP bucket to loopback clients too")] = False,
     public_url: Annotated[str | None, typer.Option(help="Base URL put in presigned upload links [default: the request's]")] = None,
+    forwarded_allow_ips: Annotated[str | None, typer.Option(
+        help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted [default: none]")] = None,
+    max_body_bytes: Annotated[int, typer.Option(
+        help="Largest request body on ordinary routes (413 above); widget submissions and uploads have their own caps", min=1024)] = 1024 * 1024,
+    body_timeout: Annotated[float, typer.Option(help="Seconds to receive a whole request body (408 after)", min=0.1)] = 30.0,
+    header_timeout: Annotated[float, typer.Option(help="Seconds to receive a request's headers (408 and close after)", min=0.1)] = 10.0,
+    max_header_bytes: Annotated[int, typer.Option(help="Largest request line + headers (431 and close above)", min=1024)] = 64 * 1024,
+    keep_alive_timeout: Annotated[int, typer.Option(help="Seconds an idle keep-alive connection stays open", min=1)] = 5,
+    limit_concurrency: Annotated[int, typer.Option(
+        help="Open connections (or running requests) beyond which new requests get 503", min=1)] = 500,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the documented APIs over the local store (default http://localhost:11001)."""
     import uvicorn
 
     from workbench.server.app import create_app
+    from workbench.server.protocol import bounded_protocol
     from workbench.server.settings import ServerSettings
     from workbench.services.demo import load_demo
 
@@ -102,13 +113,21 @@ def serve(
         if result.get("loaded"):
             console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
     settings = ServerSettings(
-        token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url
+        token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url,
+        max_body_bytes=max_body_bytes, body_timeout_seconds=body_timeout,
     )
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     console.print(f"Store: {wb.store.path}")
     console.print(f"Docs:  http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/docs")
     console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
-    uvicorn.run(create_app(wb, settings), host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        create_app(wb, settings), host=host, port=port, log_level=log_level,
+        http=bounded_protocol(header_timeout, max_header_bytes), timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=limit_concurrency,
+        # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
+        # caller pick its own per-IP bucket: only proxies named here are believed.
+        proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or "",
+    )
 
 
 @app.command()

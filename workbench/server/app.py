@@ -1,4 +1,4 @@
-"""The ASGI application of ``workbench serve``: routers, error mapping, rate limits, idempotency."""
+"""The ASGI application of ``workbench serve``: routers, error mapping, rate limits, body bounds, idempotency."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from workbench.mcp.http import McpHttpEndpoint
 from workbench.server import errors, faults, jobs
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
+from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
 from workbench.server.routes import annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
@@ -67,8 +68,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
+    # Outside idempotency (which reads the body): an oversized or trickled body is refused unread.
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
     # Added last, so it runs first: a throttled request never reaches idempotency or auth.
-    app.add_middleware(RateLimitMiddleware, settings=settings)
+    app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
     # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     return app

@@ -1,23 +1,46 @@
-"""``Idempotency-Key`` on POST writes: replay the first response, 422 on a changed body, 409 in flight.
+"""``Idempotency-Key`` on POST writes: each keyed request is applied at most once and answered the same way.
 
-Keys are scoped to the caller's credential (hashed), so two callers never share one. The
-record lives in the store, so a restarted server still replays; a record left in flight by a
-server that died is released to the next retry.
+- The caller is authenticated first (credentials.py): a revoked token or a deleted workspace
+  gets the route's usual refusal, never a replay.
+- A record is scoped to the credential, the workspace, the method and the path (with its
+  query), so the same key sent to another workspace or path is another request.
+- The claim's record commits inside the request's own write transaction
+  (``storage.db.write_hook``), so a crash between the write and its response leaves an
+  ``applied`` record: a retry is told what was written instead of writing it twice.
+- A response that carries a secret (``Cache-Control: no-store``, or a token, store key, JWT or
+  upload signature in its body) is never stored. The key then stays used if the request
+  wrote something, and is released if it did not (an upload-url retry simply presigns again).
+- Bodies compare as canonical JSON (sorted keys, no whitespace), so a reformatted retry
+  is the same request; another body under the same key is 422, a retry while the first
+  still runs is 409.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import time
 import uuid
+from typing import Any
 
 import orjson
 from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage import idempotency as repo
+from storage.db import write_hook
+from workbench.domain.errors import DomainError
+from workbench.server import credentials
 from workbench.services.context import Workbench
 
 MAX_KEY_LENGTH = 255
+SWEEP_EVERY_S = 600.0
+# Secrets this server mints, as they appear in a response body.
+_SECRET = re.compile(
+    rb"gf(?:at|mcp|sh)_[A-Za-z0-9_-]{16,}|wbsk_[A-Za-z0-9_-]{32,}|[?&]signature=[0-9a-fA-F]{32,}"
+    rb"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."
+)
+_MCP_PATH = re.compile(r"^/mcp/[^/]+")
 
 
 class IdempotencyMiddleware:
@@ -25,14 +48,21 @@ class IdempotencyMiddleware:
         self.app = app
         self.wb = wb
         self.boot_id = uuid.uuid4().hex
+        self._next_sweep = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        raw_key = headers.get(b"idempotency-key")
+        raw_key = next((v for k, v in scope["headers"] if k == b"idempotency-key"), None)
         if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            credential = await to_thread.run_sync(credentials.resolve, self.wb, scope)
+        except DomainError:
+            credential = None  # refused: the route answers with its usual 401/403/404
+        if credential is None:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
@@ -40,29 +70,33 @@ class IdempotencyMiddleware:
             await _json(send, 400, {"detail": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"})
             return
         body = await _read_body(receive)
-        mcp_token = scope["path"].split("/")[2] if scope["path"].startswith("/mcp/") else ""
-        principal = hashlib.sha256(headers.get(b"authorization", b"") + b"|" + mcp_token.encode()).hexdigest()
-        body_hash = hashlib.sha256(body).hexdigest()
-        path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
+        query = scope.get("query_string", b"").decode("latin-1")
+        record_scope = hashlib.sha256(
+            "\0".join([credential.identity, credential.workspace_id or "", "POST", scope["path"], query]).encode()
+        ).hexdigest()
+        body_hash = _body_digest(body)
+        sweep = time.monotonic() >= self._next_sweep
+        if sweep:
+            self._next_sweep = time.monotonic() + SWEEP_EVERY_S
 
-        def _claim() -> repo.Stored | None:
+        def _claim() -> tuple[repo.Stored | None, dict[str, Any] | None]:
             with self.wb.store.write() as db:
-                return repo.claim(
-                    db, principal=principal, key=key, method="POST", path=path, body_hash=body_hash,
-                    boot_id=self.boot_id, at=self.wb.clock(),
+                now = self.wb.clock()
+                if sweep:
+                    repo.sweep(db, now=now)
+                stored = repo.claim(
+                    db, scope=record_scope, key=key, method="POST", path=_MCP_PATH.sub("/mcp/<token>", scope["path"]),
+                    body_hash=body_hash, boot_id=self.boot_id, at=now,
                 )
+                return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
 
-        stored = await to_thread.run_sync(_claim)
+        stored, entry = await to_thread.run_sync(_claim)
         if stored is not None:
-            if stored.path != path or stored.body_hash != body_hash:
-                await _json(send, 422, {"detail": "Idempotency-Key was already used with a different request"})
-            elif stored.state == "in_flight":
-                await _json(send, 409, {"detail": "A request with this Idempotency-Key is still being processed"})
-            else:
-                await _replay(send, stored)
+            await _answer_existing(send, stored, body_hash, entry)
             return
 
-        captured: dict = {"status": 500, "headers": [], "body": bytearray()}
+        claim = repo.Claim(record_scope, key)
+        captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -81,21 +115,59 @@ class IdempotencyMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
+        hook = write_hook.set(claim)
         try:
             await self.app(scope, _receive, _send)
         finally:
+            write_hook.reset(hook)
             status = captured["status"]
-            ctype = next((v.decode() for k, v in captured["headers"] if k == b"content-type"), None)
+            headers = {k.lower(): v for k, v in captured["headers"]}
+            ctype = headers[b"content-type"].decode("latin-1") if b"content-type" in headers else None
+            out = bytes(captured["body"])
+            secret = b"no-store" in headers.get(b"cache-control", b"") or _SECRET.search(out) is not None
 
             def _finish() -> None:
                 with self.wb.store.write() as db:
-                    # Auth failures and server errors did nothing: let a retry run afresh.
-                    if status >= 500 or status in (401, 429):
-                        repo.release(db, principal=principal, key=key)
+                    # Refused or failed before writing: a retry runs afresh. A request that wrote
+                    # (its record is ``applied``) keeps its key either way.
+                    if status >= 500 or status in (401, 429) or (secret and not claim.applied):
+                        repo.release(db, scope=record_scope, key=key)
                     else:
-                        repo.complete(db, principal=principal, key=key, status_code=status, content_type=ctype, body=bytes(captured["body"]))
+                        repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)
 
             await to_thread.run_sync(_finish)
+
+
+def _body_digest(body: bytes) -> str:
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONDecodeError:
+        canonical = body
+    return hashlib.sha256(canonical).hexdigest()
+
+
+async def _answer_existing(send: Send, stored: repo.Stored, body_hash: str, entry: dict[str, Any] | None) -> None:
+    if stored.body_hash != body_hash:
+        await _json(send, 422, {"detail": "Idempotency-Key was already used with a different request body"})
+    elif stored.state == "in_flight":
+        await _json(send, 409, {"detail": "A request with this Idempotency-Key is still being processed"})
+    elif stored.state == "done" and stored.response_body is not None:
+        await _replay(send, stored)
+    else:
+        why = (
+            "its response carried a secret, which is shown only once and never stored"
+            if stored.state == "done"
+            else "its first response was never stored (the server stopped or failed after the write)"
+        )
+        wrote = ""
+        if entry is not None:
+            ids = ", ".join(f"{k} {v}" for k, v in entry.items() if k not in ("action", "entity_type", "entity_id"))
+            wrote = f" It wrote: {entry['action']} on {entry['entity_type']} {entry['entity_id']}" + (f" ({ids})" if ids else "") + "."
+        payload: dict[str, Any] = {
+            "detail": f"A request with this Idempotency-Key was already applied and is not run again; {why}.{wrote}",
+            "applied": entry,
+        }
+        await _json(send, 409, payload)
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -107,7 +179,7 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _json(send: Send, status: int, payload: dict) -> None:
+async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = orjson.dumps(payload)
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

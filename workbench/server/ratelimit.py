@@ -2,12 +2,14 @@
 
 Fixed 60-second windows per key; an excess answers 429 with the reason and ``Retry-After``
 (seconds until the window rolls over). Counts live in this process: one server, one truth.
+The per-credential bucket is keyed on the resolved credential (credentials.py), not on the
+header's spelling; the client IP is the socket's peer unless ``serve --forwarded-allow-ips``
+names the proxy in front (uvicorn then rewrites it from ``X-Forwarded-For``).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
 import math
 import threading
@@ -17,7 +19,9 @@ from collections.abc import Callable
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from workbench.server.credentials import Resolver
 from workbench.server.settings import ServerSettings
+from workbench.services.context import Workbench
 
 
 class Buckets:
@@ -62,9 +66,10 @@ def _is_loopback(host: str | None) -> bool:
 class RateLimitMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so the hot list path pays almost nothing."""
 
-    def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: ServerSettings, wb: Workbench) -> None:
         self.app = app
         self.settings = settings
+        self.resolve = Resolver(wb)
         self.tokens = Buckets(settings.token_limit, settings.window_seconds)
         self.ips = Buckets(settings.ip_limit, settings.window_seconds)
 
@@ -79,9 +84,9 @@ class RateLimitMiddleware:
             wait = self.ips.hit(f"ip:{host}")
             reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
         if wait is None:
-            credential = _credential(scope)
-            if credential is not None:
-                wait = self.tokens.hit(credential)
+            credential = self.resolve(scope)
+            if credential is not None and not credential.anonymous:
+                wait = self.tokens.hit(credential.identity)
                 reason = (
                     f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per "
                     f"{self.settings.window_seconds}s)"
@@ -104,13 +109,3 @@ class RateLimitMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-
-def _credential(scope: Scope) -> str | None:
-    """A key for the caller's credential (bearer or MCP path token), hashed so none is kept in memory."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return "tok:" + hashlib.sha256(value).hexdigest()[:32]
-    path: str = scope["path"]
-    if path.startswith("/mcp/"):
-        return "mcp:" + hashlib.sha256(path.split("/")[2].encode()).hexdigest()[:32]
-    return None

@@ -1,8 +1,15 @@
-"""Server settings: rate limits (configurable) and the public URL used in presigned links."""
+"""Server settings: rate limits, request size and time bounds, and the public URL used in presigned links."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from workbench.domain.annotations import MAX_UPLOAD_BYTES
+
+MIB = 1024 * 1024
+# A widget submission carries its screenshot as a base64 data URL: 10 MB decoded is about
+# 13.4 MB encoded, plus the other fields (computed styles, selector, body).
+WIDGET_BODY_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + MIB
 
 
 @dataclass(frozen=True)
@@ -15,3 +22,7 @@ class ServerSettings:
     # they skip the per-IP bucket (the per-token bucket still applies).
     limit_loopback_ip: bool = False
     public_url: str | None = None  # base of presigned upload URLs; default: the request's own
+    max_body_bytes: int = MIB  # any request body but the two below (JSON writes, MCP calls)
+    widget_body_bytes: int = WIDGET_BODY_BYTES  # POST /api/widget/sites/{id}/annotations
+    upload_body_bytes: int = MAX_UPLOAD_BYTES  # PUT /uploads/... (a presigned evidence upload)
+    body_timeout_seconds: float = 30.0  # to receive a whole request body, from its headers on

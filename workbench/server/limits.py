@@ -1,0 +1,97 @@
+"""Request body bounds: a size cap per route, checked before the body is read, and a time limit to read it.
+
+Pure ASGI, outside idempotency and every route: a ``Content-Length`` over the route's cap is
+answered 413 at once, a streamed (chunked) body is counted as it arrives and refused as soon
+as it passes the cap, and a body that does not arrive in full within the read timeout is
+answered 408. Only then does the app see the (buffered, bounded) body.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import anyio
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from workbench.server.settings import ServerSettings
+
+_WIDGET_SUBMIT = re.compile(r"^/api/widget/sites/[^/]+/annotations/?$")
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, settings: ServerSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    def cap(self, method: str, path: str) -> int:
+        if method == "PUT" and path.startswith("/uploads/"):
+            return self.settings.upload_body_bytes
+        if method == "POST" and _WIDGET_SUBMIT.match(path):
+            return self.settings.widget_body_bytes
+        return self.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if length is None and not chunked:
+            await self.app(scope, receive, send)  # no body (HTTP/1.1 framing)
+            return
+        cap = self.cap(scope["method"], scope["path"])
+        if length is not None and not chunked:
+            if not length.strip().isdigit():
+                await _refuse(send, 400, "Content-Length must be a number of bytes")
+                return
+            if int(length) > cap:
+                await _refuse(send, 413, _too_large(cap))
+                return
+        chunks: list[bytes] = []
+        size = 0
+        with anyio.move_on_after(self.settings.body_timeout_seconds) as timer:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client left; nobody to answer
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > cap:
+                    await _refuse(send, 413, _too_large(cap))
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body"):
+                    break
+        if timer.cancelled_caught:
+            seconds = math.ceil(self.settings.body_timeout_seconds)
+            await _refuse(send, 408, f"The request body did not arrive within {seconds} s")
+            return
+        body = b"".join(chunks)
+        delivered = False
+
+        async def _receive() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, _receive, send)
+
+
+def _too_large(cap: int) -> str:
+    return f"Request body too large: this endpoint accepts at most {cap} bytes"
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = orjson.dumps({"detail": message})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
