@@ -1,0 +1,125 @@
+"""Query plans of every list query: one index in the sort order, never a table scan or a sort.
+
+Each test reads ``EXPLAIN QUERY PLAN`` of the exact SQL the repository runs (its ``*_sql``
+builder) on a migrated store holding demo data, so a dropped index, a keyset written as an
+``OR`` or a filter that makes the planner sort shows up here instead of at a million rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+
+import pytest
+
+from storage import annotations as ann_repo
+from storage import feedback_sessions as fs_repo
+from storage import personas as personas_repo
+from storage import test_sessions as ts_repo
+from workbench.domain.clock import new_id
+from workbench.services.demo import load_demo
+
+_FULL_SCAN = re.compile(r"^SCAN (\w+)(?! USING)")
+_SORT = "USE TEMP B-TREE FOR"
+
+
+def plan(db, sql: str, params) -> list[str]:
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+
+
+def assert_walks_an_index(db, sql: str, params, *, keyset: str | None = None, seeks: tuple[str, ...] = ()) -> list[str]:
+    """No full scan, no temporary B-tree; the index search starts at ``keyset`` and seeks the ``seeks`` equalities."""
+    steps = plan(db, sql, params)
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+    assert not [s for s in steps if _SORT in s], steps
+    assert any(s.startswith("SEARCH") for s in steps), steps
+    searches = [s for s in steps if s.startswith("SEARCH")]
+    if keyset is not None:
+        assert any(keyset in s for s in searches), steps
+    for column in seeks:
+        assert any(f"{column}=?" in s for s in searches), steps
+    return steps
+
+
+@pytest.fixture
+def demo(wb, creds):
+    load_demo(wb, annotations=200)
+    db = wb.store.db
+    return {
+        "db": db,
+        "site": db.execute("SELECT id FROM sites LIMIT 1").fetchone()[0],
+        "workspace": db.execute("SELECT workspace_id FROM personas LIMIT 1").fetchone()[0],
+        "store": db.execute("SELECT store_id FROM feedback_sessions LIMIT 1").fetchone()[0],
+        "job": db.execute("SELECT job_id FROM test_sessions LIMIT 1").fetchone()[0],
+    }
+
+
+ANNOTATION_FILTERS = list(itertools.product([None, "new"], [None, "bug"], [None, 0], [None, True]))
+
+
+@pytest.mark.parametrize(("status", "kind", "since", "auto_fix"), ANNOTATION_FILTERS)
+@pytest.mark.parametrize("deep", [False, True])
+def test_annotation_pages_walk_an_ordered_index_from_the_keyset(demo, status, kind, since, auto_fix, deep):
+    after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
+    sql, params = ann_repo.list_page_sql(
+        demo["site"], status=status, kind=kind, since_ms=since, auto_fix=auto_fix, after=after, limit=51
+    )
+    # A status seeks its own index; kind, auto-fix and since are read from the walked index's entries.
+    seeks = ("status",) if status else ()
+    assert_walks_an_index(demo["db"], sql, params, keyset="(created_at,id)<" if deep else None, seeks=seeks)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_sparse_since_searches_the_updated_at_index_and_sorts_only_its_matches(demo, deep):
+    after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
+    sql, params = ann_repo.list_page_sql(demo["site"], since_ms=10**13, after=after, limit=51, sparse_since=True)
+    steps = plan(demo["db"], sql, params)
+    # The one plan allowed to sort: its input is the rows moved since ``since``, fewer than
+    # SINCE_SPARSE (the next test proves list_page takes it only then).
+    assert steps[0].startswith("SEARCH annotations USING INDEX annotations_site_updated (site_id=? AND updated_at>?)"), steps
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+
+
+def test_list_page_takes_the_sorting_plan_only_below_the_cap(wb, creds):
+    load_demo(wb, annotations=0)
+    db = wb.store.db
+    site = db.execute("SELECT id FROM sites LIMIT 1").fetchone()[0]
+    ws = db.execute("SELECT workspace_id FROM sites WHERE id = ?", [site]).fetchone()[0]
+    cap = ann_repo.SINCE_SPARSE
+    base = ann_repo.Annotation(
+        id="", workspace_id=ws, site_id=site, page_url="https://x.example/", selector=None, kind="bug", body="b",
+        status="new", summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
+        stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=0, updated_at=0, version=1,
+    )
+    with wb.store.write() as w:
+        rows = [dataclasses.replace(base, id=new_id(1000 + i), created_at=1000 + i, updated_at=10**6 + i) for i in range(cap + 10)]
+        ann_repo.add_annotations(w, rows)
+    last = 1000 + cap + 9
+    assert ann_repo.since_is_sparse(db, site, 10**6 + 11)  # cap - 1 moved
+    assert not ann_repo.since_is_sparse(db, site, 10**6 + 10)  # cap moved
+    # Both plans return the list's order, and the keyset continues it.
+    dense = ann_repo.list_page(db, site, since_ms=10**6, limit=5)
+    sparse = ann_repo.list_page(db, site, since_ms=10**6 + cap + 5, limit=50)
+    assert [a.created_at for a in dense] == list(range(last, last - 5, -1))
+    assert [a.created_at for a in sparse] == list(range(last, last - 5, -1))
+    nxt = ann_repo.list_page(db, site, since_ms=10**6, after=(dense[-1].created_at, dense[-1].id), limit=2)
+    assert [a.created_at for a in nxt] == [last - 5, last - 6]
+
+
+@pytest.mark.parametrize(("status", "variant", "tester"), list(itertools.product([None, "completed"], [None, "A"], [None, "t1"])))
+def test_test_session_pages_walk_an_ordered_index(demo, status, variant, tester):
+    sql, params = ts_repo.list_sessions_sql(demo["job"], status=status, variant=variant, tester_id=tester, limit=50, offset=100)
+    assert_walks_an_index(demo["db"], sql, params)
+
+
+@pytest.mark.parametrize("status", [None, "in_review"])
+def test_feedback_session_pages_walk_an_ordered_index(demo, status):
+    sql, params = fs_repo.list_sessions_sql(demo["store"], status=status, limit=50, offset=100)
+    assert_walks_an_index(demo["db"], sql, params)
+
+
+@pytest.mark.parametrize("category", [None, "ux"])
+def test_personas_list_in_index_order(demo, category):
+    sql, params = personas_repo.list_personas_sql(demo["workspace"], category)
+    assert_walks_an_index(demo["db"], sql, params)
