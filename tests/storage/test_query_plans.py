@@ -15,13 +15,19 @@ import pytest
 
 from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
+from storage import inbox as inbox_repo
 from storage import personas as personas_repo
 from storage import test_sessions as ts_repo
 from workbench.domain.clock import new_id
+from workbench.services import inbox
+from workbench.services.bootstrap import owner_principal
 from workbench.services.demo import load_demo
+from workbench.services.inbox import InboxFilter
 
-_FULL_SCAN = re.compile(r"^SCAN (\w+)(?! USING)")
-_SORT = "USE TEMP B-TREE FOR"
+# A table (or an index of it, read end to end) scanned whole; an FTS MATCH reads only its matches.
+_FULL_SCAN = re.compile(r"^SCAN \w+\b(?! VIRTUAL TABLE)")
+# A sort (ORDER BY) or a duplicate filter (UNION, DISTINCT): either holds every input row.
+_SORT = "TEMP B-TREE"
 
 
 def plan(db, sql: str, params) -> list[str]:
@@ -53,6 +59,14 @@ def demo(wb, creds):
         "store": db.execute("SELECT store_id FROM feedback_sessions LIMIT 1").fetchone()[0],
         "job": db.execute("SELECT job_id FROM test_sessions LIMIT 1").fetchone()[0],
     }
+
+
+def _annotation(workspace_id: str, site_id: str, at: int, body: str = "b") -> ann_repo.Annotation:
+    return ann_repo.Annotation(
+        id=new_id(at), workspace_id=workspace_id, site_id=site_id, page_url="https://x.example/", selector=None, kind="bug",
+        body=body, status="new", summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
+        stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=at, updated_at=at, version=1,
+    )
 
 
 ANNOTATION_FILTERS = list(itertools.product([None, "new"], [None, "bug"], [None, 0], [None, True]))
@@ -87,13 +101,8 @@ def test_list_page_takes_the_sorting_plan_only_below_the_cap(wb, creds):
     site = db.execute("SELECT id FROM sites LIMIT 1").fetchone()[0]
     ws = db.execute("SELECT workspace_id FROM sites WHERE id = ?", [site]).fetchone()[0]
     cap = ann_repo.SINCE_SPARSE
-    base = ann_repo.Annotation(
-        id="", workspace_id=ws, site_id=site, page_url="https://x.example/", selector=None, kind="bug", body="b",
-        status="new", summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
-        stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=0, updated_at=0, version=1,
-    )
     with wb.store.write() as w:
-        rows = [dataclasses.replace(base, id=new_id(1000 + i), created_at=1000 + i, updated_at=10**6 + i) for i in range(cap + 10)]
+        rows = [dataclasses.replace(_annotation(ws, site, 1000 + i), updated_at=10**6 + i) for i in range(cap + 10)]
         ann_repo.add_annotations(w, rows)
     last = 1000 + cap + 9
     assert ann_repo.since_is_sparse(db, site, 10**6 + 11)  # cap - 1 moved
@@ -123,3 +132,90 @@ def test_feedback_session_pages_walk_an_ordered_index(demo, status):
 def test_personas_list_in_index_order(demo, category):
     sql, params = personas_repo.list_personas_sql(demo["workspace"], category)
     assert_walks_an_index(demo["db"], sql, params)
+
+
+# -- the TUI inbox ---------------------------------------------------------------------------
+INBOX_FILTERS = [
+    InboxFilter(),
+    InboxFilter(status="all"),
+    InboxFilter(status="new"),
+    InboxFilter(kind="bug"),
+    InboxFilter(assignee="me"),
+    InboxFilter(assignee="none"),
+    InboxFilter(auto_fix=True),
+    InboxFilter(status="triaged", kind="copy", auto_fix=False),
+]
+
+
+def _real_tables(db) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40):
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), f)
+    return inbox_repo.window_sql(demo["db"], q, offset, limit)
+
+
+@pytest.mark.parametrize("f", INBOX_FILTERS + [InboxFilter(place="SITE")], ids=str)
+@pytest.mark.parametrize("offset", [0, 150])
+def test_inbox_annotation_windows_walk_the_covering_index(wb, demo, f, offset):
+    f = f.with_(sources=("annotation",), place=demo["site"] if f.place else None)
+    sql, params = _inbox(wb, demo, f, offset)
+    steps = assert_walks_an_index(demo["db"], sql, params)
+    assert any("USING COVERING INDEX inbox_annotations" in s for s in steps), steps
+
+
+@pytest.mark.parametrize("f", INBOX_FILTERS, ids=str)
+def test_inbox_windows_over_every_source_scan_no_table(wb, demo, f):
+    sql, params = _inbox(wb, demo, f)
+    tables = _real_tables(demo["db"])
+    full = [s for s in plan(demo["db"], sql, params) if s.startswith("SCAN ") and s.split()[1] in tables and " USING " not in s]
+    assert not full
+
+
+def test_a_dense_search_walks_the_index_in_order_and_a_rare_one_sorts_its_few_matches(wb, creds):
+    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 2)
+    db = wb.store.db
+    ws = db.execute("SELECT workspace_id FROM sites LIMIT 1").fetchone()[0]
+    demo = {"db": db, "workspace": ws}
+    common = next(w for w in ("the", "is", "on") if db.execute(
+        "SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH ?", [f'"{w}"*']).fetchone()[0] > inbox_repo.DENSE_MATCHES)
+    assert inbox_repo._fts_is_dense(db, f'"{common}"*', 40)
+    sql, params = _inbox(wb, demo, InboxFilter(text=common, status="all", sources=("annotation",)))
+    steps = assert_walks_an_index(db, sql, params)
+    assert any("inbox_annotations" in s for s in steps), steps
+    assert not any("CO-ROUTINE" in s for s in steps), steps  # the match sets are probed, not joined and sorted
+    # A word in no body: the match set is joined and sorted, which costs what it holds (nothing).
+    assert not inbox_repo._fts_is_dense(db, '"zzyzx"*', 40)
+    sql, params = _inbox(wb, demo, InboxFilter(text="zzyzx", status="all", sources=("annotation",)))
+    assert any("annotations_fts" in s for s in plan(db, sql, params))
+
+
+def test_the_density_check_stops_counting_at_its_threshold(wb, creds):
+    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 3)
+    db = wb.store.db
+    steps = 0
+
+    def count_step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    def cost(fn) -> int:
+        nonlocal steps
+        steps = 0
+        db.set_progress_handler(count_step, 1)
+        try:
+            fn()
+        finally:
+            db.set_progress_handler(None, 1)
+        return steps
+
+    before = cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40))
+    site, ws = db.execute("SELECT id, workspace_id FROM sites LIMIT 1").fetchone()
+    more = [_annotation(ws, site, 10_000 + i, body="the same words again") for i in range(inbox_repo.DENSE_MATCHES * 3)]
+    with wb.store.write() as w:
+        ann_repo.add_annotations(w, more)
+    # Twice the matches, the same work: the count stops at the threshold.
+    assert cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40)) < before * 1.2
