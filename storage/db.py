@@ -21,6 +21,8 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+from storage import data_version
+
 DB_FILENAME = "workbench.db"
 BUSY_TIMEOUT_MS = 10_000
 # SQLite's own checkpoint runs inside the commit that crosses the threshold, and its fsync
@@ -118,6 +120,7 @@ class Store:
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+        data_version.forget(self.path)
 
     # -- transactions ----------------------------------------------------------------------
     @contextlib.contextmanager

@@ -431,7 +431,8 @@ def m014_flat_lists(db: Database) -> None:
     # Every list page walks one index in its sort order and starts at its keyset position
     # (storage/annotations.py): the filter columns ride in the index, so a selective filter
     # skips index entries without reading table pages. The old (site, created_at, id) and
-    # (site, status, created_at, id) indexes are prefixes of the new ones.
+    # (site, status, created_at, id) indexes are prefixes of the new ones. The TUI's status
+    # counts read the narrow (workspace, status) index in GROUP BY order instead of sorting.
     db.executescript(
         """
         DROP INDEX IF EXISTS annotations_site_order;
@@ -440,6 +441,7 @@ def m014_flat_lists(db: Database) -> None:
             ON annotations(site_id, created_at DESC, id DESC, status, kind, auto_fix, updated_at);
         CREATE INDEX IF NOT EXISTS annotations_site_status_walk
             ON annotations(site_id, status, created_at DESC, id DESC, kind, auto_fix, updated_at);
+        CREATE INDEX IF NOT EXISTS annotations_ws_status ON annotations(workspace_id, status);
         CREATE INDEX IF NOT EXISTS personas_ws_order
             ON personas(workspace_id, category, is_default DESC, name COLLATE NOCASE, name, id);
         """
