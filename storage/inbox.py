@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
@@ -229,8 +229,19 @@ def _parts(db: Connection, q: Query, *, need: int = 0) -> list[tuple[str, list[o
 
 
 # -- queries -------------------------------------------------------------------------------
+def _counted_by_status(q: Query) -> bool:
+    """Whether the annotation part filters by workspace and status only: the kept counts answer it."""
+    plain = q.kind is None and q.place_id is None and q.assignee is None and q.auto_fix is None and not q.fts
+    return plain and "annotation" in q.sources
+
+
 def count(db: Connection, q: Query) -> int:
     total = 0
+    if _counted_by_status(q):
+        statuses = q.statuses.get("annotation")
+        counts = annotation_status_counts(db, q.workspace_id)
+        total += sum(n for s, n in counts.items() if statuses is None or s in statuses)
+        q = replace(q, sources=tuple(s for s in q.sources if s != "annotation"))
     for sql, params in _parts(db, q):
         total += db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     return total
@@ -241,7 +252,7 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     total = 0
     for sql, params in _parts(db, q):
         total += db.execute(
-            f"SELECT count(*) FROM ({sql}) WHERE c > ? OR (c = ? AND i > ?)", [*params, created_at, created_at, row_id]
+            f"SELECT count(*) FROM ({sql}) WHERE (c, i) > (?, ?)", [*params, created_at, row_id]
         ).fetchone()[0]
     return total
 
@@ -336,9 +347,9 @@ def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
 
 
 def annotation_status_counts(db: Connection, workspace_id: str) -> dict[str, int]:
-    return dict(
-        db.execute("SELECT status, count(*) FROM annotations WHERE workspace_id = ? GROUP BY status", [workspace_id]).fetchall()
-    )
+    """Annotations per status: kept by triggers (migration m014), so a read costs a few rows at any size."""
+    rows = db.execute("SELECT status, n FROM annotation_status_counts WHERE workspace_id = ? AND n > 0", [workspace_id])
+    return dict(rows.fetchall())
 
 
 # -- saved views (named filters) -------------------------------------------------------------

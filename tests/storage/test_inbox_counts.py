@@ -98,3 +98,81 @@ def test_a_store_reopened_after_close_does_not_reuse_counts_from_before(tmp_path
     wb = Workbench.open(str(tmp_path / "d"), mailer=None)
     assert inbox.count(wb, p, f) == before - 30
     wb.store.close()
+
+
+def _vm_steps(db, fn) -> int:
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.set_progress_handler(step, 1)
+    try:
+        fn()
+    finally:
+        db.set_progress_handler(None, 1)
+    return steps
+
+
+def _exact(db, ws: str) -> dict[str, int]:
+    return dict(db.execute("SELECT status, count(*) FROM annotations WHERE workspace_id = ? GROUP BY status", [ws]).fetchall())
+
+
+def test_status_counts_are_kept_through_inserts_updates_replaces_and_deletes(wb, creds):
+    from storage import inbox as inbox_repo
+
+    load_demo(wb, annotations=80)
+    p = _principal(wb)
+    db = wb.store.db
+    assert inbox_repo.annotation_status_counts(db, p.workspace_id) == _exact(db, p.workspace_id)
+    with wb.store.write() as w:
+        w.execute("UPDATE annotations SET status = 'resolved' WHERE status = 'new'")
+        w.execute("UPDATE annotations SET summary = 'x' WHERE status = 'ack'")  # no status change
+        row = w.execute("SELECT * FROM annotations WHERE status = 'triaged' LIMIT 1").fetchone()
+        marks = ", ".join("?" for _ in row)
+        w.execute(f"INSERT OR REPLACE INTO annotations VALUES ({marks})", row)  # the sync mirror's upsert
+        gone = w.execute("SELECT id FROM annotations WHERE status = 'duplicate' LIMIT 1").fetchone()[0]
+        w.execute("DELETE FROM replies WHERE annotation_id = ?", [gone])
+        w.execute("DELETE FROM resolutions WHERE annotation_id = ?", [gone])
+        w.execute("DELETE FROM annotations WHERE id = ?", [gone])
+    assert inbox_repo.annotation_status_counts(db, p.workspace_id) == _exact(db, p.workspace_id)
+    assert "new" not in inbox_repo.annotation_status_counts(db, p.workspace_id)
+
+
+def test_the_migration_counts_the_rows_already_there(wb, creds):
+    from storage import Store
+    from storage import inbox as inbox_repo
+
+    load_demo(wb, annotations=40)
+    p = _principal(wb)
+    # A store from before m014: its annotations, no kept counts.
+    with wb.store.write() as w:
+        w.execute("DELETE FROM annotation_status_counts")
+        w.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_flat_lists'")
+        w.execute("PRAGMA user_version = 0")
+    wb.store.close()
+    store = Store(wb.store.data_dir)
+    assert inbox_repo.annotation_status_counts(store.db, p.workspace_id) == _exact(store.db, p.workspace_id)
+    assert sum(inbox_repo.annotation_status_counts(store.db, p.workspace_id).values()) == 40
+    store.close()
+
+
+def test_counting_after_a_change_costs_the_same_at_any_size(wb, creds):
+    from storage import inbox as inbox_repo
+
+    load_demo(wb, annotations=100)
+    p = _principal(wb)
+    db = wb.store.db
+    q = inbox._query(p, inbox.InboxFilter(sources=("annotation",)))
+    small = (_vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), _vm_steps(db, lambda: inbox_repo.count(db, q)))
+    site = db.execute("SELECT id FROM sites WHERE workspace_id = ? LIMIT 1", [p.workspace_id]).fetchone()[0]
+    with wb.store.write() as w:
+        w.executemany(
+            "INSERT INTO annotations (id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'https://s.example/', 'bug', 'b', 'new', ?, ?)",
+            [(f"bulk{i}", p.workspace_id, site, i, i) for i in range(2000)],
+        )
+    large = (_vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), _vm_steps(db, lambda: inbox_repo.count(db, q)))
+    assert large[0] <= small[0] * 1.2 and large[1] <= small[1] * 1.2, (small, large)
