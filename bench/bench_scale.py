@@ -2,7 +2,7 @@
 
 Builds one store per size with raw ``executemany`` (rows generated as tuples, the FTS
 triggers left on, as a real store has them), cached under ``--cache-dir`` keyed by size and
-schema version, so a second run measures at once. Each path is timed in process through the
+schema, so a second run measures at once. Each path is timed in process through the
 services and repositories the API and the TUI call (median of ``--repeat`` runs after a
 warm-up), then printed as a ratio to its 10k figure with a verdict: flat (<= 2x at the
 largest size) or grows. Absolute times vary with the machine; the ratios are the result.
@@ -14,6 +14,7 @@ largest size) or grows. Absolute times vary with the machine; the ratios are the
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import shutil
 import statistics
@@ -22,7 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from storage import accounts as accounts_repo  # noqa: E402
 from storage import annotations as ann_repo  # noqa: E402
@@ -90,7 +92,9 @@ def _build(data_dir: Path, size: int) -> None:
 
 def store_for(cache: Path, size: int, rebuild: bool) -> Path:
     """The cached store of ``size`` annotations (built when missing, stale or asked to)."""
-    data_dir = cache / f"v{SCHEMA_VERSION}-{size}"
+    # Keyed by the schema's text too: a store built before a migration changed is rebuilt.
+    schema = hashlib.sha256((ROOT / "storage" / "schema.py").read_bytes()).hexdigest()[:10]
+    data_dir = cache / f"v{SCHEMA_VERSION}-{schema}-{size}"
     done = data_dir / "built"
     if rebuild or not done.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
