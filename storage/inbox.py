@@ -8,10 +8,14 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   the ordered parts, so ``LIMIT/OFFSET`` walks an index instead of sorting the table.
 - Only the window's keys are found that way; the display columns (body, page…) are then read
   by rowid for those few rows (a "deferred join"): a deep offset never touches table pages.
-- Full-text search drives from the FTS match set (``CROSS JOIN`` keeps SQLite from scanning
-  the whole workspace and probing the match list per row).
+- Full-text search with few matches drives from the FTS match set (``CROSS JOIN`` keeps
+  SQLite from scanning the whole workspace and probing the match list per row) and sorts it;
+  with many, it walks the covering index in order and probes the match sets. A count that
+  stops at the threshold chooses (``_fts_is_dense``).
+- Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
 
-The covering index the annotation part walks is created by migration ``m011_inbox_index``.
+The covering index the annotation part walks is created by migration ``m011_inbox_index``;
+the kept counts by ``m014_flat_lists``. ``tests/storage/test_query_plans.py`` holds the plans.
 """
 
 from __future__ import annotations
