@@ -67,6 +67,60 @@ def update_annotation(db: Connection, annotation_id: str, values: dict[str, obje
     update_fields(db, "annotations", "id", annotation_id, values)
 
 
+# With ``since``, fewer matches than this are found through the (site_id, updated_at) index
+# and sorted (a bounded sort); more are found by walking the created_at-ordered index and
+# filtering updated_at from its entries, which costs a page, not the match count.
+SINCE_SPARSE = 2000
+
+
+def list_page_sql(
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    after: tuple[int, str] | None = None,
+    limit: int = 50,
+    sparse_since: bool = False,
+) -> tuple[str, list[object]]:
+    """The SELECT (and its parameters) ``list_page`` runs: exposed so tests read its plan.
+
+    The keyset position is a row value, ``(created_at, id) < (?, ?)``, which SQLite turns
+    into a range of the ordered index; the equivalent ``a < ? OR (a = ? AND b < ?)`` is not,
+    and walks every entry before the position. ``sparse_since`` picks the updated_at index.
+    """
+    where = ["site_id = ?"]
+    params: list[object] = [site_id]
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    if since_ms is not None:
+        # The unary + keeps the planner off the updated_at index on a dense match set: it
+        # would collect and sort every match before returning the first page.
+        where.append("updated_at >= ?" if sparse_since else "+updated_at >= ?")
+        params.append(since_ms)
+    if auto_fix is not None:
+        where.append("auto_fix = ?")
+        params.append(int(auto_fix))
+    if after is not None:
+        where.append("(created_at, id) < (?, ?)")
+        params.extend(after)
+    source = "annotations INDEXED BY annotations_site_updated" if since_ms is not None and sparse_since else "annotations"
+    sql = f"SELECT {_ANN} FROM {source} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
+    params.append(limit)
+    return sql, params
+
+
+def since_is_sparse(db: Connection, site_id: str, since_ms: int) -> bool:
+    """Whether fewer than ``SINCE_SPARSE`` annotations of the site moved since ``since_ms`` (a capped count)."""
+    sql = "SELECT count(*) FROM (SELECT 1 FROM annotations WHERE site_id = ? AND updated_at >= ? LIMIT ?)"
+    return db.execute(sql, [site_id, since_ms, SINCE_SPARSE]).fetchone()[0] < SINCE_SPARSE
+
+
 def list_page(
     db: Connection,
     site_id: str,
@@ -79,25 +133,10 @@ def list_page(
     limit: int = 50,
 ) -> list[Annotation]:
     """Up to ``limit`` annotations after the keyset position ``after`` (newest first)."""
-    where = ["site_id = ?"]
-    params: list[object] = [site_id]
-    if status is not None:
-        where.append("status = ?")
-        params.append(status)
-    if kind is not None:
-        where.append("kind = ?")
-        params.append(kind)
-    if since_ms is not None:
-        where.append("updated_at >= ?")
-        params.append(since_ms)
-    if auto_fix is not None:
-        where.append("auto_fix = ?")
-        params.append(int(auto_fix))
-    if after is not None:
-        where.append("(created_at < ? OR (created_at = ? AND id < ?))")
-        params.extend([after[0], after[0], after[1]])
-    sql = f"SELECT {_ANN} FROM annotations WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
-    params.append(limit)
+    sparse = since_ms is not None and since_is_sparse(db, site_id, since_ms)
+    sql, params = list_page_sql(
+        site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit, sparse_since=sparse
+    )
     return fetch_all(db, _annotation, sql, params)
 
 

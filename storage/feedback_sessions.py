@@ -88,14 +88,19 @@ def _where(store_id: str, status: str | None) -> tuple[str, list[object]]:
     return "store_id = ? AND status = ?", [store_id, status]
 
 
-def list_sessions(db: Connection, store_id: str, *, status: str | None, limit: int, offset: int) -> list[FeedbackSession]:
+def list_sessions_sql(store_id: str, *, status: str | None, limit: int, offset: int) -> tuple[str, list[object]]:
+    """The SELECT ``list_sessions`` runs (tests read its plan): one (store[, status], created_at) index, backwards.
+
+    The skipped ``offset`` rows are index entries only: the filter columns are in the index.
+    """
     where, params = _where(store_id, status)
-    return fetch_all(
-        db,
-        FeedbackSession,
-        f"SELECT {_SESSION} FROM feedback_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
+    sql = f"SELECT {_SESSION} FROM feedback_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+    return sql, [*params, limit, offset]
+
+
+def list_sessions(db: Connection, store_id: str, *, status: str | None, limit: int, offset: int) -> list[FeedbackSession]:
+    sql, params = list_sessions_sql(store_id, status=status, limit=limit, offset=offset)
+    return fetch_all(db, FeedbackSession, sql, params)
 
 
 def count_sessions(db: Connection, store_id: str, *, status: str | None) -> int:

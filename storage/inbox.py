@@ -8,16 +8,21 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   the ordered parts, so ``LIMIT/OFFSET`` walks an index instead of sorting the table.
 - Only the window's keys are found that way; the display columns (body, page…) are then read
   by rowid for those few rows (a "deferred join"): a deep offset never touches table pages.
-- Full-text search drives from the FTS match set (``CROSS JOIN`` keeps SQLite from scanning
-  the whole workspace and probing the match list per row).
+- Full-text search with few matches drives from the FTS match set (``CROSS JOIN`` keeps
+  SQLite from scanning the whole workspace and probing the match list per row) and sorts it;
+  with many, it walks the covering index in order and probes the match sets. A count that
+  stops at the threshold chooses (``_fts_is_dense``).
+- Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
 
-The covering index the annotation part walks is created by migration ``m011_inbox_index``.
+The covering index the annotation part walks is created by migration ``m011_inbox_index``;
+the kept counts by ``m014_flat_lists``. ``tests/storage/test_query_plans.py`` holds the plans.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
@@ -86,14 +91,25 @@ _MATCHES = (
     "UNION SELECT a2.rowid FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid "
     "JOIN annotations a2 ON a2.id = r.annotation_id WHERE replies_fts MATCH ?"
 )
-# With at least this many matches, walking the covering index newest-first and probing the
-# match set finds a window sooner than sorting every match (measured at 100k: 4 ms vs 20 ms
-# for a word in 8% of bodies); rarer words are faster the other way round (0.04 ms vs 25 ms).
+_ANNOTATION_MATCHES = "SELECT rowid FROM annotations_fts WHERE annotations_fts MATCH ?"
+_REPLY_MATCHES = "SELECT r.annotation_id FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid WHERE replies_fts MATCH ?"
+# Walking the covering index newest-first and probing the match sets reads about
+# ``need * N / M`` index entries for the window's ``need`` rows (N annotations, M matches);
+# sorting the matches instead costs M. The walk wins once M passes sqrt(need * N) (and
+# always from this many matches: measured at 100k, 4 ms vs 20 ms for a word in 8% of bodies;
+# rarer words are faster sorted, 0.04 ms vs 25 ms).
 DENSE_MATCHES = 1000
 
 
-def _fts_is_dense(db: Connection, fts: str) -> bool:
-    return db.execute(f"SELECT count(*) FROM ({_MATCHES})", [fts, fts]).fetchone()[0] >= DENSE_MATCHES
+def _fts_is_dense(db: Connection, fts: str, need: int) -> bool:
+    """Whether walking beats sorting for this search: a count of matches that stops at the threshold."""
+    size = db.execute("SELECT coalesce(max(rowid), 0) FROM annotations").fetchone()[0]  # N, from the b-tree's edge
+    threshold = max(DENSE_MATCHES, math.isqrt(max(need, 1) * size))
+    capped = (
+        f"SELECT (SELECT count(*) FROM ({_ANNOTATION_MATCHES} LIMIT ?)) "
+        "+ (SELECT count(*) FROM (SELECT rowid FROM replies_fts WHERE replies_fts MATCH ? LIMIT ?))"
+    )
+    return db.execute(capped, [fts, threshold, fts, threshold]).fetchone()[0] >= threshold
 
 
 def _annotation_part(q: Query, *, dense: bool = False) -> tuple[str, list[object]] | None:
@@ -121,9 +137,10 @@ def _annotation_part(q: Query, *, dense: bool = False) -> tuple[str, list[object
         where.append("a.auto_fix = ?")
         params.append(int(q.auto_fix))
     if q.fts and dense:
+        # Two membership sets, each built once; their UNION would also be sorted to drop duplicates.
         sql = (
-            "SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a "
-            f"WHERE {' AND '.join(where)} AND a.rowid IN ({_MATCHES})"
+            "SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY inbox_annotations "
+            f"WHERE {' AND '.join(where)} AND (a.rowid IN ({_ANNOTATION_MATCHES}) OR a.id IN ({_REPLY_MATCHES}))"
         )
         return sql, [*params, q.fts, q.fts]
     if q.fts:
@@ -200,8 +217,9 @@ def _test_part(q: Query) -> tuple[str, list[object]] | None:
     return sql, params
 
 
-def _parts(db: Connection, q: Query, *, for_window: bool = False) -> list[tuple[str, list[object]]]:
-    dense = for_window and bool(q.fts) and "annotation" in q.sources and _fts_is_dense(db, q.fts or "")
+def _parts(db: Connection, q: Query, *, need: int = 0) -> list[tuple[str, list[object]]]:
+    """The SELECT of each source the filter shows; ``need``: rows a window reads (offset + limit), 0 for counts."""
+    dense = need > 0 and bool(q.fts) and "annotation" in q.sources and _fts_is_dense(db, q.fts or "", need)
     builders = {"annotation": lambda query: _annotation_part(query, dense=dense)}
     if has_sessions(db):
         builders |= {"comment": _comment_part, "test": _test_part}
@@ -215,8 +233,19 @@ def _parts(db: Connection, q: Query, *, for_window: bool = False) -> list[tuple[
 
 
 # -- queries -------------------------------------------------------------------------------
+def _counted_by_status(q: Query) -> bool:
+    """Whether the annotation part filters by workspace and status only: the kept counts answer it."""
+    plain = q.kind is None and q.place_id is None and q.assignee is None and q.auto_fix is None and not q.fts
+    return plain and "annotation" in q.sources
+
+
 def count(db: Connection, q: Query) -> int:
     total = 0
+    if _counted_by_status(q):
+        statuses = q.statuses.get("annotation")
+        counts = annotation_status_counts(db, q.workspace_id)
+        total += sum(n for s, n in counts.items() if statuses is None or s in statuses)
+        q = replace(q, sources=tuple(s for s in q.sources if s != "annotation"))
     for sql, params in _parts(db, q):
         total += db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     return total
@@ -227,19 +256,26 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     total = 0
     for sql, params in _parts(db, q):
         total += db.execute(
-            f"SELECT count(*) FROM ({sql}) WHERE c > ? OR (c = ? AND i > ?)", [*params, created_at, created_at, row_id]
+            f"SELECT count(*) FROM ({sql}) WHERE (c, i) > (?, ?)", [*params, created_at, row_id]
         ).fetchone()[0]
     return total
 
 
+def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, list[object]] | None:
+    """The SELECT of the keys ``(created_at, id, source, rowid)`` of a window (tests read its plan); None if empty."""
+    parts = _parts(db, q, need=max(offset, 0) + limit)
+    if not parts or limit <= 0:
+        return None
+    sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"
+    return sql, [v for p in parts for v in p[1]] + [limit, max(offset, 0)]
+
+
 def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
-    parts = _parts(db, q, for_window=True)
-    if not parts or limit <= 0:
+    built = window_sql(db, q, offset, limit)
+    if built is None:
         return []
-    sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"
-    params = [v for p in parts for v in p[1]] + [limit, max(offset, 0)]
-    keys = db.execute(sql, params).fetchall()
+    keys = db.execute(*built).fetchall()
     by_source: dict[str, list[int]] = {}
     for _, _, source, rid in keys:
         by_source.setdefault(source, []).append(rid)
@@ -315,9 +351,9 @@ def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
 
 
 def annotation_status_counts(db: Connection, workspace_id: str) -> dict[str, int]:
-    return dict(
-        db.execute("SELECT status, count(*) FROM annotations WHERE workspace_id = ? GROUP BY status", [workspace_id]).fetchall()
-    )
+    """Annotations per status: kept by triggers (migration m014), so a read costs a few rows at any size."""
+    rows = db.execute("SELECT status, n FROM annotation_status_counts WHERE workspace_id = ? AND n > 0", [workspace_id])
+    return dict(rows.fetchall())
 
 
 # -- saved views (named filters) -------------------------------------------------------------

@@ -40,12 +40,16 @@ def get_by_slug(db: Connection, workspace_id: str, slug: str) -> Persona | None:
     return fetch_one(db, _persona, f"SELECT {_P} FROM personas WHERE slug = ? AND workspace_id = ?", [slug, workspace_id])
 
 
-def list_personas(db: Connection, workspace_id: str, category: str | None = None) -> list[Persona]:
+def list_personas_sql(workspace_id: str, category: str | None = None) -> tuple[str, list[object]]:
+    """The SELECT ``list_personas`` runs (tests read its plan): the personas_ws_order index, in order."""
     if category is None:
-        return fetch_all(db, _persona, f"SELECT {_P} FROM personas WHERE workspace_id = ? {_ORDER}", [workspace_id])
-    return fetch_all(
-        db, _persona, f"SELECT {_P} FROM personas WHERE workspace_id = ? AND category = ? {_ORDER}", [workspace_id, category]
-    )
+        return f"SELECT {_P} FROM personas WHERE workspace_id = ? {_ORDER}", [workspace_id]
+    return f"SELECT {_P} FROM personas WHERE workspace_id = ? AND category = ? {_ORDER}", [workspace_id, category]
+
+
+def list_personas(db: Connection, workspace_id: str, category: str | None = None) -> list[Persona]:
+    sql, params = list_personas_sql(workspace_id, category)
+    return fetch_all(db, _persona, sql, params)
 
 
 def update_persona(db: Connection, persona_id: str, values: dict[str, object]) -> None:

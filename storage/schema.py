@@ -443,6 +443,49 @@ def m012_idempotency_scope(db: Database) -> None:
     )
 
 
+@migrations()
+def m014_flat_lists(db: Database) -> None:
+    # Every list page walks one index in its sort order and starts at its keyset position
+    # (storage/annotations.py): the filter columns ride in the index, so a selective filter
+    # skips index entries without reading table pages. The old (site, created_at, id) and
+    # (site, status, created_at, id) indexes are prefixes of the new ones. The TUI's status
+    # counts are kept per (workspace, status) by triggers, so reading them costs a few rows.
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS annotations_site_order;
+        DROP INDEX IF EXISTS annotations_site_status;
+        CREATE INDEX IF NOT EXISTS annotations_site_walk
+            ON annotations(site_id, created_at DESC, id DESC, status, kind, auto_fix, updated_at);
+        CREATE INDEX IF NOT EXISTS annotations_site_status_walk
+            ON annotations(site_id, status, created_at DESC, id DESC, kind, auto_fix, updated_at);
+        CREATE TABLE IF NOT EXISTS annotation_status_counts (
+            workspace_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (workspace_id, status)
+        ) WITHOUT ROWID;
+        DELETE FROM annotation_status_counts;
+        INSERT INTO annotation_status_counts (workspace_id, status, n)
+            SELECT workspace_id, status, count(*) FROM annotations GROUP BY workspace_id, status;
+        CREATE TRIGGER IF NOT EXISTS annotations_count_insert AFTER INSERT ON annotations BEGIN
+            INSERT INTO annotation_status_counts (workspace_id, status, n) VALUES (new.workspace_id, new.status, 1)
+                ON CONFLICT (workspace_id, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS annotations_count_delete AFTER DELETE ON annotations BEGIN
+            UPDATE annotation_status_counts SET n = n - 1 WHERE workspace_id = old.workspace_id AND status = old.status;
+        END;
+        CREATE TRIGGER IF NOT EXISTS annotations_count_update AFTER UPDATE OF workspace_id, status ON annotations
+        WHEN old.workspace_id IS NOT new.workspace_id OR old.status IS NOT new.status BEGIN
+            UPDATE annotation_status_counts SET n = n - 1 WHERE workspace_id = old.workspace_id AND status = old.status;
+            INSERT INTO annotation_status_counts (workspace_id, status, n) VALUES (new.workspace_id, new.status, 1)
+                ON CONFLICT (workspace_id, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE INDEX IF NOT EXISTS personas_ws_order
+            ON personas(workspace_id, category, is_default DESC, name COLLATE NOCASE, name, id);
+        """
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

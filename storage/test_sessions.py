@@ -89,17 +89,26 @@ def _filters(job_id: str, status: str | None, variant: str | None, tester_id: st
     return " AND ".join(where), params
 
 
+def list_sessions_sql(
+    job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None,
+    limit: int = 50, offset: int = 0,
+) -> tuple[str, list[object]]:
+    """The SELECT ``list_sessions`` runs (tests read its plan).
+
+    It walks (job[, status], created_at) backwards: an index entry ends with the rowid, so
+    the order is the index's and no filter combination sorts.
+    """
+    where, params = _filters(job_id, status, variant, tester_id)
+    sql = f"SELECT {_SESSION} FROM test_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+    return sql, [*params, limit, offset]
+
+
 def list_sessions(
     db: Connection, job_id: str, *, status: str | None = None, variant: str | None = None, tester_id: str | None = None,
     limit: int = 50, offset: int = 0,
 ) -> list[TestSession]:
-    where, params = _filters(job_id, status, variant, tester_id)
-    return fetch_all(
-        db,
-        _session,
-        f"SELECT {_SESSION} FROM test_sessions WHERE {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-        [*params, limit, offset],
-    )
+    sql, params = list_sessions_sql(job_id, status=status, variant=variant, tester_id=tester_id, limit=limit, offset=offset)
+    return fetch_all(db, _session, sql, params)
 
 
 def count_sessions(

@@ -12,11 +12,15 @@ Bulk actions over inbox rows are ``workbench.services.bulk``.
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
+from storage.data_version import data_version
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import (
@@ -147,9 +151,40 @@ def _query(principal: Principal, f: InboxFilter) -> repo.Query:
     )
 
 
+T = TypeVar("T")
+# Counts read every matching row; the TUI asks for them on each repaint and live refresh.
+# They are kept until the store's data_version moves (any commit, from any process), so an
+# unchanged store costs one PRAGMA per ask. Bounded: a few filters and views per session.
+_COUNTS: OrderedDict[tuple, tuple[tuple[int, int], Any]] = OrderedDict()
+_COUNTS_MAX = 64
+_COUNTS_LOCK = threading.Lock()
+
+
+def _cached(wb: Workbench, key: tuple, compute: Callable[[], T]) -> T:
+    key = (wb.store.path, *key)
+    version = data_version(wb.store.path)  # read before computing: a commit meanwhile invalidates the result
+    with _COUNTS_LOCK:
+        hit = _COUNTS.get(key)
+        if hit is not None and hit[0] == version:
+            _COUNTS.move_to_end(key)
+            return hit[1]
+    value = compute()
+    with _COUNTS_LOCK:
+        _COUNTS[key] = (version, value)
+        _COUNTS.move_to_end(key)
+        while len(_COUNTS) > _COUNTS_MAX:
+            _COUNTS.popitem(last=False)
+    return value
+
+
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
-    with wb.store.read() as db:
-        return repo.count(db, _query(principal, f))
+    """How many rows the filter shows (kept until the store changes)."""
+
+    def compute() -> int:
+        with wb.store.read() as db:
+            return repo.count(db, _query(principal, f))
+
+    return _cached(wb, ("count", principal.workspace_id, principal.user_id, f), compute)
 
 
 def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, limit: int) -> list[InboxRow]:
@@ -174,14 +209,23 @@ def facets(wb: Workbench, principal: Principal) -> Facets:
 
 
 def summary_counts(wb: Workbench, principal: Principal) -> dict[str, int]:
-    """What a status bar shows: awaiting per source, plus each annotation status."""
-    out: dict[str, int] = {}
-    with wb.store.read() as db:
-        for source in SOURCES:
-            out[f"awaiting:{source}"] = repo.count(db, _query(principal, InboxFilter(sources=(source,))))
-        for status, n in repo.annotation_status_counts(db, principal.workspace_id).items():
-            out[f"annotation:{status}"] = n
-    return out
+    """What a status bar shows: awaiting per source, plus each annotation status (kept until the store changes)."""
+
+    def compute() -> dict[str, int]:
+        out: dict[str, int] = {}
+        with wb.store.read() as db:
+            statuses = repo.annotation_status_counts(db, principal.workspace_id)
+            for source in SOURCES:
+                if source == "annotation":
+                    # The same rows the status counts just read: add them up instead of counting again.
+                    out["awaiting:annotation"] = sum(statuses.get(s, 0) for s in AWAITING_STATUSES["annotation"])
+                else:
+                    out[f"awaiting:{source}"] = repo.count(db, _query(principal, InboxFilter(sources=(source,))))
+            for status, n in statuses.items():
+                out[f"annotation:{status}"] = n
+        return out
+
+    return dict(_cached(wb, ("summary", principal.workspace_id, principal.user_id), compute))
 
 
 # -- saved views ---------------------------------------------------------------------------

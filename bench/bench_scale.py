@@ -1,0 +1,211 @@
+"""Benchmark: does each hot path cost the same at 10k, 100k and 1M annotations? (issue 16)
+
+Builds one store per size with raw ``executemany`` (rows generated as tuples, the FTS
+triggers left on, as a real store has them), cached under ``--cache-dir`` keyed by size and
+schema, so a second run measures at once. Each path is timed in process through the
+services and repositories the API and the TUI call (median of ``--repeat`` runs after a
+warm-up), then printed as a ratio to its 10k figure with a verdict: flat (<= 2x at the
+largest size) or grows. Absolute times vary with the machine; the ratios are the result.
+
+    .venv/bin/python bench/bench_scale.py            # 10k and 100k
+    .venv/bin/python bench/bench_scale.py --million  # and 1M (built once, ~5 min; cached)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage import accounts as accounts_repo  # noqa: E402
+from storage import annotations as ann_repo  # noqa: E402
+from storage.db import SCHEMA_VERSION  # noqa: E402
+from workbench.domain.clock import new_id  # noqa: E402
+from workbench.services import annotations as ann_service  # noqa: E402
+from workbench.services import inbox  # noqa: E402
+from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal  # noqa: E402
+from workbench.services.context import Workbench  # noqa: E402
+from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo  # noqa: E402
+
+DAY_MS = 24 * 3600 * 1000
+STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
+STATUS_WEIGHTS = [30, 12, 12, 10, 20, 8, 8]
+CHUNK = 50_000
+
+
+def _build(data_dir: Path, size: int) -> None:
+    """A demo workspace (sites, sessions, members) plus ``size`` annotations and ~30 % as many replies."""
+    wb = Workbench.open(str(data_dir), mailer=None)
+    bootstrap(wb)
+    load_demo(wb, annotations=0)
+    db = wb.store.db
+    ws_id, _, _ = ensure_workspace(wb)
+    sites = [r[0] for r in db.execute("SELECT id FROM sites WHERE workspace_id = ? ORDER BY created_at", [ws_id])]
+    members = [r[0] for r in db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [ws_id])]
+    rng = random.Random(16)
+    kinds = list(BODIES)
+    now = int(time.time() * 1000)
+    cols = "id, workspace_id, site_id, page_url, selector, kind, body, status, summary, assignee_id, auto_fix, " \
+        "submitter_name, submitter_email, stakeholder_token, screenshot_key, computed_styles, created_at, updated_at, version"
+    insert_ann = f"INSERT INTO annotations ({cols}) VALUES ({', '.join(['?'] * 19)})"
+    insert_reply = (
+        "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) "
+        "VALUES (?, ?, ?, 'user', ?, ?, ?, NULL, ?)"
+    )
+    made = 0
+    while made < size:
+        anns, replies = [], []
+        for i in range(made, min(size, made + CHUNK)):
+            # Created over the last year in insertion order, as a store fills in real life.
+            created = now - 365 * DAY_MS + (365 * DAY_MS * i) // size + rng.randint(0, 60_000)
+            kind = rng.choice(kinds)
+            status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
+            ann_id = new_id(created)
+            anns.append((
+                ann_id, ws_id, sites[i % len(sites)], "https://shop.acme.example" + rng.choice(PAGES), rng.choice(SELECTORS),
+                kind, rng.choice(BODIES[kind]), status, "Shipped in v2.4" if status == "resolved" else None,
+                rng.choice(members) if status in ("triaged", "in_progress") else None, int(rng.random() < 0.1),
+                rng.choice(NAMES), None, None, None, None, created, created + rng.randint(0, 30 * DAY_MS), 1,
+            ))
+            if rng.random() < 0.3:
+                at = created + rng.randint(60_000, DAY_MS)
+                replies.append((new_id(at), ann_id, ws_id, rng.choice(members), rng.choice(NAMES),
+                                rng.choice(REPLIES).format(n=1000 + i), at))
+        with wb.store.write() as w:
+            w.executemany(insert_ann, anns)
+            w.executemany(insert_reply, replies)
+        made += len(anns)
+        print(f"  {made:,}/{size:,}", end="\r", flush=True)
+    wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wb.store.close()
+    print()
+
+
+def store_for(cache: Path, size: int, rebuild: bool) -> Path:
+    """The cached store of ``size`` annotations (built when missing, stale or asked to)."""
+    # Keyed by the schema's text too: a store built before a migration changed is rebuilt.
+    schema = hashlib.sha256((ROOT / "storage" / "schema.py").read_bytes()).hexdigest()[:10]
+    data_dir = cache / f"v{SCHEMA_VERSION}-{schema}-{size}"
+    done = data_dir / "built"
+    if rebuild or not done.exists():
+        shutil.rmtree(data_dir, ignore_errors=True)
+        print(f"building {size:,} annotations in {data_dir} …", flush=True)
+        t = time.perf_counter()
+        _build(data_dir, size)
+        done.write_text(f"{time.perf_counter() - t:.1f} s\n")
+    return data_dir
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t) * 1000)
+    return statistics.median(runs)
+
+
+def measure(data_dir: Path, repeat: int) -> dict[str, float]:
+    wb = Workbench.open(str(data_dir), mailer=None)
+    ws_id, owner_id, _ = ensure_workspace(wb)
+    p = owner_principal(ws_id, owner_id)
+    db = wb.store.db
+    site = db.execute("SELECT site_id FROM annotations GROUP BY site_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    n_site = db.execute("SELECT count(*) FROM annotations WHERE site_id = ?", [site]).fetchone()[0]
+    deep = db.execute(
+        "SELECT created_at, id FROM annotations WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?",
+        [site, int(n_site * 0.9)],
+    ).fetchone()
+    newest_update = db.execute("SELECT max(updated_at) FROM annotations").fetchone()[0]
+    out: dict[str, float] = {}
+
+    def page(**kw: object) -> Callable[[], object]:
+        return lambda: ann_service.list_annotations(wb, p, site, limit=50, **kw)
+
+    out["API list, first page"] = _median_ms(page(), repeat)
+    out["API list, a page 90 % deep"] = _median_ms(lambda: ann_repo.list_page(db, site, after=(deep[0], deep[1]), limit=51), repeat)
+    out["API list, since=0, first page"] = _median_ms(page(since_ms=0), repeat)
+    out["API list, status=new, 90 % deep"] = _median_ms(
+        lambda: ann_repo.list_page(db, site, status="new", after=(deep[0], deep[1]), limit=51), repeat
+    )
+    out["pull page, since=newest (no-op)"] = _median_ms(page(since_ms=newest_update + 1), repeat)
+
+    def walk() -> int:
+        pages, after = 0, None
+        while True:
+            rows = ann_repo.list_page(db, site, since_ms=0, after=after, limit=100)
+            pages += 1
+            if len(rows) < 100:
+                return pages
+            after = (rows[-1].created_at, rows[-1].id)
+
+    t = time.perf_counter()
+    pages = walk()
+    out["whole-site walk (since=0), per page"] = (time.perf_counter() - t) * 1000 / pages
+
+    search = inbox.InboxFilter(text="checkout", status=inbox.ALL)
+    out["TUI search window, 'checkout'"] = _median_ms(lambda: inbox.window(wb, p, search, 0, 40), repeat)
+    out["TUI search window, 'coupon' (a rarer word)"] = _median_ms(
+        lambda: inbox.window(wb, p, inbox.InboxFilter(text="coupon", status=inbox.ALL), 0, 40), repeat
+    )
+    out["TUI inbox window (awaiting)"] = _median_ms(lambda: inbox.window(wb, p, inbox.InboxFilter(), 0, 40), repeat)
+
+    def changed(fn: Callable[[], object]) -> Callable[[], object]:
+        """``fn`` right after a commit: the counts' cache cannot answer."""
+
+        def run() -> object:
+            with wb.store.write() as w:
+                accounts_repo.meta_set(w, "bench.touch", str(time.perf_counter_ns()))
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+
+        return run
+
+    def after_change_ms(fn: Callable[[], object]) -> float:
+        run = changed(fn)
+        run()
+        return statistics.median(run() for _ in range(repeat)) * 1000  # type: ignore[misc]
+
+    out["TUI inbox.count, after a change"] = after_change_ms(lambda: inbox.count(wb, p, inbox.InboxFilter()))
+    out["TUI summary_counts, after a change"] = after_change_ms(lambda: inbox.summary_counts(wb, p))
+    out["TUI inbox.count, unchanged store"] = _median_ms(lambda: inbox.count(wb, p, inbox.InboxFilter()), repeat)
+    out["TUI summary_counts, unchanged store"] = _median_ms(lambda: inbox.summary_counts(wb, p), repeat)
+    wb.store.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--million", action="store_true", help="also build (once) and measure a 1,000,000-annotation store")
+    ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "workbench-bench", help="where built stores are kept")
+    ap.add_argument("--rebuild", action="store_true", help="build the stores again even when cached")
+    ap.add_argument("--repeat", type=int, default=7, help="timed runs per path (the median is shown)")
+    args = ap.parse_args()
+    sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    results = {size: measure(store_for(args.cache_dir, size, args.rebuild), args.repeat) for size in sizes}
+    base = results[sizes[0]]
+    label = {10_000: "10k", 100_000: "100k", 1_000_000: "1M"}
+    print()
+    print("| path | 10k (ms) | " + " | ".join(f"{label[s]} ratio" for s in sizes[1:]) + " | verdict |")
+    print("|---|---:|" + "---:|" * (len(sizes) - 1) + "---|")
+    for path, first in base.items():
+        ratios = [results[s][path] / first if first > 0 else float("nan") for s in sizes[1:]]
+        verdict = "flat" if ratios[-1] <= 2 else "grows"
+        cells = " | ".join(f"{r:.2f}x ({results[s][path]:.2f} ms)" for r, s in zip(ratios, sizes[1:], strict=True))
+        print(f"| {path} | {first:.2f} | {cells} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main()

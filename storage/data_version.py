@@ -1,0 +1,40 @@
+"""Whether a store changed: SQLite's ``PRAGMA data_version`` read on a connection of its own.
+
+``data_version`` moves when another connection commits, never for the connection's own
+commits, and its values mean nothing across connections. So each store file gets one
+connection that never writes: every commit, from any thread or process, moves its value,
+and a cache keyed by it (the inbox counts) stays valid exactly until the data changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from pathlib import Path
+
+_WATCHERS: dict[Path, tuple[sqlite3.Connection, threading.Lock, int]] = {}
+_GUARD = threading.Lock()
+# A new watcher's data_version starts over: its values are told apart from an earlier one's.
+_GENERATIONS = itertools.count()
+
+
+def data_version(path: Path) -> tuple[int, int]:
+    """A value that changes whenever any connection commits to the store at ``path``."""
+    with _GUARD:
+        watcher = _WATCHERS.get(path)
+        if watcher is None:
+            # Read-only: the watcher can never hold a write lock or create a missing file.
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+            watcher = _WATCHERS[path] = (conn, threading.Lock(), next(_GENERATIONS))
+    conn, lock, generation = watcher
+    with lock:
+        return generation, conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def forget(path: Path) -> None:
+    """Close the watcher of ``path`` (when its store closes)."""
+    with _GUARD:
+        watcher = _WATCHERS.pop(path, None)
+    if watcher is not None:
+        watcher[0].close()

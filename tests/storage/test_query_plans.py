@@ -1,0 +1,221 @@
+"""Query plans of every list query: one index in the sort order, never a table scan or a sort.
+
+Each test reads ``EXPLAIN QUERY PLAN`` of the exact SQL the repository runs (its ``*_sql``
+builder) on a migrated store holding demo data, so a dropped index, a keyset written as an
+``OR`` or a filter that makes the planner sort shows up here instead of at a million rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import re
+
+import pytest
+
+from storage import annotations as ann_repo
+from storage import feedback_sessions as fs_repo
+from storage import inbox as inbox_repo
+from storage import personas as personas_repo
+from storage import test_sessions as ts_repo
+from workbench.domain.clock import new_id
+from workbench.services import inbox
+from workbench.services.bootstrap import owner_principal
+from workbench.services.demo import load_demo
+from workbench.services.inbox import InboxFilter
+
+# A table (or an index of it, read end to end) scanned whole; an FTS MATCH reads only its matches.
+_FULL_SCAN = re.compile(r"^SCAN \w+\b(?! VIRTUAL TABLE)")
+# A sort (ORDER BY) or a duplicate filter (UNION, DISTINCT): either holds every input row.
+_SORT = "TEMP B-TREE"
+
+
+def plan(db, sql: str, params) -> list[str]:
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()]
+
+
+def assert_walks_an_index(db, sql: str, params, *, keyset: str | None = None, seeks: tuple[str, ...] = ()) -> list[str]:
+    """No full scan, no temporary B-tree; the index search starts at ``keyset`` and seeks the ``seeks`` equalities."""
+    steps = plan(db, sql, params)
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+    assert not [s for s in steps if _SORT in s], steps
+    assert any(s.startswith("SEARCH") for s in steps), steps
+    searches = [s for s in steps if s.startswith("SEARCH")]
+    if keyset is not None:
+        assert any(keyset in s for s in searches), steps
+    for column in seeks:
+        assert any(f"{column}=?" in s for s in searches), steps
+    return steps
+
+
+@pytest.fixture
+def demo(wb, creds):
+    load_demo(wb, annotations=200)
+    db = wb.store.db
+    return {
+        "db": db,
+        "site": db.execute("SELECT id FROM sites LIMIT 1").fetchone()[0],
+        "workspace": db.execute("SELECT workspace_id FROM personas LIMIT 1").fetchone()[0],
+        "store": db.execute("SELECT store_id FROM feedback_sessions LIMIT 1").fetchone()[0],
+        "job": db.execute("SELECT job_id FROM test_sessions LIMIT 1").fetchone()[0],
+    }
+
+
+def _annotation(workspace_id: str, site_id: str, at: int, body: str = "b") -> ann_repo.Annotation:
+    return ann_repo.Annotation(
+        id=new_id(at), workspace_id=workspace_id, site_id=site_id, page_url="https://x.example/", selector=None, kind="bug",
+        body=body, status="new", summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
+        stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=at, updated_at=at, version=1,
+    )
+
+
+ANNOTATION_FILTERS = list(itertools.product([None, "new"], [None, "bug"], [None, 0], [None, True]))
+
+
+@pytest.mark.parametrize(("status", "kind", "since", "auto_fix"), ANNOTATION_FILTERS)
+@pytest.mark.parametrize("deep", [False, True])
+def test_annotation_pages_walk_an_ordered_index_from_the_keyset(demo, status, kind, since, auto_fix, deep):
+    after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
+    sql, params = ann_repo.list_page_sql(
+        demo["site"], status=status, kind=kind, since_ms=since, auto_fix=auto_fix, after=after, limit=51
+    )
+    # A status seeks its own index; kind, auto-fix and since are read from the walked index's entries.
+    seeks = ("status",) if status else ()
+    assert_walks_an_index(demo["db"], sql, params, keyset="(created_at,id)<" if deep else None, seeks=seeks)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_sparse_since_searches_the_updated_at_index_and_sorts_only_its_matches(demo, deep):
+    after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
+    sql, params = ann_repo.list_page_sql(demo["site"], since_ms=10**13, after=after, limit=51, sparse_since=True)
+    steps = plan(demo["db"], sql, params)
+    # The one plan allowed to sort: its input is the rows moved since ``since``, fewer than
+    # SINCE_SPARSE (the next test proves list_page takes it only then).
+    assert steps[0].startswith("SEARCH annotations USING INDEX annotations_site_updated (site_id=? AND updated_at>?)"), steps
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+
+
+def test_list_page_takes_the_sorting_plan_only_below_the_cap(wb, creds):
+    load_demo(wb, annotations=0)
+    db = wb.store.db
+    site = db.execute("SELECT id FROM sites LIMIT 1").fetchone()[0]
+    ws = db.execute("SELECT workspace_id FROM sites WHERE id = ?", [site]).fetchone()[0]
+    cap = ann_repo.SINCE_SPARSE
+    with wb.store.write() as w:
+        rows = [dataclasses.replace(_annotation(ws, site, 1000 + i), updated_at=10**6 + i) for i in range(cap + 10)]
+        ann_repo.add_annotations(w, rows)
+    last = 1000 + cap + 9
+    assert ann_repo.since_is_sparse(db, site, 10**6 + 11)  # cap - 1 moved
+    assert not ann_repo.since_is_sparse(db, site, 10**6 + 10)  # cap moved
+    # Both plans return the list's order, and the keyset continues it.
+    dense = ann_repo.list_page(db, site, since_ms=10**6, limit=5)
+    sparse = ann_repo.list_page(db, site, since_ms=10**6 + cap + 5, limit=50)
+    assert [a.created_at for a in dense] == list(range(last, last - 5, -1))
+    assert [a.created_at for a in sparse] == list(range(last, last - 5, -1))
+    nxt = ann_repo.list_page(db, site, since_ms=10**6, after=(dense[-1].created_at, dense[-1].id), limit=2)
+    assert [a.created_at for a in nxt] == [last - 5, last - 6]
+
+
+@pytest.mark.parametrize(("status", "variant", "tester"), list(itertools.product([None, "completed"], [None, "A"], [None, "t1"])))
+def test_test_session_pages_walk_an_ordered_index(demo, status, variant, tester):
+    sql, params = ts_repo.list_sessions_sql(demo["job"], status=status, variant=variant, tester_id=tester, limit=50, offset=100)
+    assert_walks_an_index(demo["db"], sql, params)
+
+
+@pytest.mark.parametrize("status", [None, "in_review"])
+def test_feedback_session_pages_walk_an_ordered_index(demo, status):
+    sql, params = fs_repo.list_sessions_sql(demo["store"], status=status, limit=50, offset=100)
+    assert_walks_an_index(demo["db"], sql, params)
+
+
+@pytest.mark.parametrize("category", [None, "ux"])
+def test_personas_list_in_index_order(demo, category):
+    sql, params = personas_repo.list_personas_sql(demo["workspace"], category)
+    assert_walks_an_index(demo["db"], sql, params)
+
+
+# -- the TUI inbox ---------------------------------------------------------------------------
+INBOX_FILTERS = [
+    InboxFilter(),
+    InboxFilter(status="all"),
+    InboxFilter(status="new"),
+    InboxFilter(kind="bug"),
+    InboxFilter(assignee="me"),
+    InboxFilter(assignee="none"),
+    InboxFilter(auto_fix=True),
+    InboxFilter(status="triaged", kind="copy", auto_fix=False),
+]
+
+
+def _real_tables(db) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40):
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), f)
+    return inbox_repo.window_sql(demo["db"], q, offset, limit)
+
+
+@pytest.mark.parametrize("f", INBOX_FILTERS + [InboxFilter(place="SITE")], ids=str)
+@pytest.mark.parametrize("offset", [0, 150])
+def test_inbox_annotation_windows_walk_the_covering_index(wb, demo, f, offset):
+    f = f.with_(sources=("annotation",), place=demo["site"] if f.place else None)
+    sql, params = _inbox(wb, demo, f, offset)
+    steps = assert_walks_an_index(demo["db"], sql, params)
+    assert any("USING COVERING INDEX inbox_annotations" in s for s in steps), steps
+
+
+@pytest.mark.parametrize("f", INBOX_FILTERS, ids=str)
+def test_inbox_windows_over_every_source_scan_no_table(wb, demo, f):
+    sql, params = _inbox(wb, demo, f)
+    tables = _real_tables(demo["db"])
+    full = [s for s in plan(demo["db"], sql, params) if s.startswith("SCAN ") and s.split()[1] in tables and " USING " not in s]
+    assert not full
+
+
+def test_a_dense_search_walks_the_index_in_order_and_a_rare_one_sorts_its_few_matches(wb, creds):
+    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 2)
+    db = wb.store.db
+    ws = db.execute("SELECT workspace_id FROM sites LIMIT 1").fetchone()[0]
+    demo = {"db": db, "workspace": ws}
+    common = next(w for w in ("the", "is", "on") if db.execute(
+        "SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH ?", [f'"{w}"*']).fetchone()[0] > inbox_repo.DENSE_MATCHES)
+    assert inbox_repo._fts_is_dense(db, f'"{common}"*', 40)
+    sql, params = _inbox(wb, demo, InboxFilter(text=common, status="all", sources=("annotation",)))
+    steps = assert_walks_an_index(db, sql, params)
+    assert any("inbox_annotations" in s for s in steps), steps
+    assert not any("CO-ROUTINE" in s for s in steps), steps  # the match sets are probed, not joined and sorted
+    # A word in no body: the match set is joined and sorted, which costs what it holds (nothing).
+    assert not inbox_repo._fts_is_dense(db, '"zzyzx"*', 40)
+    sql, params = _inbox(wb, demo, InboxFilter(text="zzyzx", status="all", sources=("annotation",)))
+    assert any("annotations_fts" in s for s in plan(db, sql, params))
+
+
+def test_the_density_check_stops_counting_at_its_threshold(wb, creds):
+    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 3)
+    db = wb.store.db
+    steps = 0
+
+    def count_step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    def cost(fn) -> int:
+        nonlocal steps
+        steps = 0
+        db.set_progress_handler(count_step, 1)
+        try:
+            fn()
+        finally:
+            db.set_progress_handler(None, 1)
+        return steps
+
+    before = cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40))
+    site, ws = db.execute("SELECT id, workspace_id FROM sites LIMIT 1").fetchone()
+    more = [_annotation(ws, site, 10_000 + i, body="the same words again") for i in range(inbox_repo.DENSE_MATCHES * 3)]
+    with wb.store.write() as w:
+        ann_repo.add_annotations(w, more)
+    # Twice the matches, the same work: the count stops at the threshold.
+    assert cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40)) < before * 1.2
