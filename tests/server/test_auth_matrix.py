@@ -14,6 +14,11 @@ How the columns read, in short (spec: "404 = doesn't exist OR is in a workspace 
   endpoints), 404 for any resource of workspace A reached with B's credentials (or B's workspace header);
 - API tokens on the OWNER-session-only secrets endpoints: 403 whatever their workspace ("API tokens cannot
   read these endpoints"; refused before any lookup, so B's token learns nothing about A's site);
+- PATCH and replies on an annotation are GUEST in the document's table, so a GUEST token gets 200/201;
+- each other API takes only its own credential: the store key on feedback sessions (B's key lists its own,
+  A's sessions are 404), test-sessions JWTs on /api/sessions and /api/studies (GUEST: reads 200, writes 403;
+  B's: A's study and sessions 404), the review token on the reviewers' widget, the widget token (with or
+  without a stakeholder's) on the widget submit, the MCP token in /mcp/<token>; anything else there is 401;
 - a signed PUT /uploads is authorised by its signature alone: 200 whoever sends it (and it echoes its key);
 - listings aimed at "my workspace" (sites, personas, studies, feedback sessions) answer B's credentials
   with B's own rows, 200, and never one of A's ids (checked on every 2xx to a B-side credential).
@@ -21,7 +26,6 @@ How the columns read, in short (spec: "404 = doesn't exist OR is in a workspace 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -149,8 +153,8 @@ def run_matrix(client: TestClient, w: World) -> dict[tuple[str, str], tuple[int,
 
 
 @pytest.fixture(scope="module")
-def world_and_client() -> Iterator[tuple[World, TestClient]]:
-    wb = Workbench.open(tempfile.mkdtemp(prefix="wb-matrix-"), mailer=None)
+def world_and_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, TestClient]]:
+    wb = Workbench.open(str(tmp_path_factory.mktemp("matrix")), mailer=None)
     w = build_world(wb)
     with TestClient(create_app(wb, TEST_SETTINGS)) as c:
         c.app.state.sweep.result(timeout=10)
@@ -162,9 +166,9 @@ def test_the_matrix_covers_every_operation_of_the_schema(world_and_client):
     _, client = world_and_client
     schema = client.get("/openapi.json").json()
     operations = {f"{m.upper()} {p}" for p, ops in schema["paths"].items() for m in ops}
-    rows = {r.split(" (")[0] for r in parse_matrix(MATRIX) for r in [r[0]]}
-    assert operations - rows == set(), "endpoints missing from the matrix"
-    assert set(ROWS) == {r for r, _ in parse_matrix(MATRIX)}
+    rows = {row for row, _ in parse_matrix(MATRIX)}
+    assert operations - {row.split(" (")[0] for row in rows} == set(), "endpoints missing from the matrix"
+    assert set(ROWS) == rows, "every row of the table has its request, and every request its row"
 
 
 def test_every_cell_answers_its_documented_code(world_and_client):
