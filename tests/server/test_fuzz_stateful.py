@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -29,7 +30,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.engine.errors import is_inconsistent_replay
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.conftest import ServerProcess
 from tests.server.conftest import serve, served_world
+from tests.server.world import World
 
 pytestmark = pytest.mark.e2e
 
@@ -90,8 +93,17 @@ LINKS[("post", "/api/widget/sites/{site_id}/annotations", "201")] = [
 
 
 def with_links(raw: dict[str, Any]) -> dict[str, Any]:
-    """The server's schema plus the links above (by operationId, which FastAPI generates)."""
-    for (method, path, status), targets in LINKS.items():
+    """The server's schema plus the links above (by operationId, which FastAPI generates).
+
+    Every other operation is linked from the site listing too, so a scenario reaches each one in
+    two steps rather than only at the end of a long chain (before_call then aims it at real ids).
+    """
+    linked = {(m, p) for targets in LINKS.values() for m, p, _ in targets}
+    roots = {("get", "/api/v1/sites"), ("get", "/api/personas/mine"), ("get", "/api/studies"), ("get", "/api/v1/feedback-sessions")}
+    rest = [(m, p, {name: SITE for name in re.findall(r"{(\w+)}", p)})
+            for p, ops in raw["paths"].items() for m in ops if (m, p) not in linked | roots]
+    links = {**LINKS, ("get", "/api/v1/sites", "200"): LINKS[("get", "/api/v1/sites", "200")] + rest}
+    for (method, path, status), targets in links.items():
         response = raw["paths"][path][method]["responses"].setdefault(status, {"description": "OK"})
         for n, (t_method, t_path, params) in enumerate(targets):
             response.setdefault("links", {})[f"L{n}"] = {"operationId": raw["paths"][t_path][t_method]["operationId"], "parameters": params}
@@ -112,84 +124,87 @@ def real_ids(base: str, w) -> dict[str, str]:  # noqa: ANN001
     }
 
 
-@pytest.mark.parametrize("caller", ["memb", "guest", "owner"])
-def test_chains_of_calls_never_error_and_always_match_the_schema(tmp_path: Path, caller: str):
-    data, w = served_world(tmp_path)
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, ServerProcess, dict[str, str]]]:
+    """One server for the three callers: each run starts where the previous one left the store."""
+    data, w = served_world(tmp_path_factory.mktemp("fuzz"))
     srv = serve(data)
-    try:
-        raw = httpx.get(srv.url + "/openapi.json").json()
-        schema = schemathesis.openapi.from_dict(with_links(raw))
-        tests_jwt = w.secrets["gjwt"] if caller == "guest" else w.a["jwt"]
-        rng = random.Random(caller)
-        seen: list[tuple[str, str, int]] = []
-        failures: list[str] = []
+    yield w, srv, real_ids(srv.url, w)
+    srv.stop()
 
-        def headers_for(path: str) -> dict[str, str]:
-            if path.startswith(("/api/sessions", "/api/studies")):
-                return {"Authorization": f"Bearer {tests_jwt}"}
-            if path.startswith("/api/v1/feedback-sessions"):
-                return dict(w.headers["skey"])
-            if path.startswith("/api/widget/feedback-sessions"):
-                return {"X-Review-Token": w.a["review_token"]}
-            headers = dict(w.headers[caller])
-            if path.endswith("/annotations") and path.startswith("/api/widget/"):
-                headers["X-GF-Widget-Token"] = w.a["widget_token"]
-                if rng.random() < 0.5:
-                    headers["X-GF-Stakeholder-Token"] = w.a["stakeholder_token"]
-            return headers
 
-        pool = real_ids(srv.url, w)
+@pytest.mark.parametrize("caller", ["memb", "guest", "owner"])
+def test_chains_of_calls_never_error_and_always_match_the_schema(served: tuple[World, ServerProcess, dict[str, str]], caller: str):
+    w, srv, pool = served
+    raw = httpx.get(srv.url + "/openapi.json").json()
+    schema = schemathesis.openapi.from_dict(with_links(raw))
+    tests_jwt = w.secrets["gjwt"] if caller == "guest" else w.a["jwt"]
+    rng = random.Random(caller)
+    seen: list[tuple[str, str, int]] = []
+    failures: list[str] = []
 
-        class Machine(schema.as_state_machine()):  # type: ignore[misc]
-            def before_call(self, case) -> None:  # noqa: ANN001
-                # Links carry ids only down a chain; a scenario's first call would mostly meet a 404. Half
-                # the time a path id becomes a real one of the caller's workspace (and the study of a new
-                # test session its real jobId), so every route's deeper code runs from the first step.
-                if isinstance(case.body, dict) and "jobId" in case.body and rng.random() < 0.7:
-                    case.body["jobId"] = w.a["job_id"]
-                for name in list(case.path_parameters or {}):
-                    key = "review_session_id" if case.path.startswith("/api/widget/feedback-sessions") else (
-                        "test_session_id" if case.path.startswith("/api/sessions") else name)
-                    if key in pool and rng.random() < 0.5:
-                        case.path_parameters[name] = pool[key]
-                # The generated Authorization and token headers would win over the caller's; the matrix
-                # covers wrong credentials, so here they are the caller's but for one call in ten.
-                if rng.random() < 0.9:
-                    case.headers = {**(case.headers or {}), **headers_for(case.path)}
+    def headers_for(path: str) -> dict[str, str]:
+        if path.startswith(("/api/sessions", "/api/studies")):
+            return {"Authorization": f"Bearer {tests_jwt}"}
+        if path.startswith("/api/v1/feedback-sessions"):
+            return dict(w.headers["skey"])
+        if path.startswith("/api/widget/feedback-sessions"):
+            return {"X-Review-Token": w.a["review_token"]}
+        headers = dict(w.headers[caller])
+        if path.endswith("/annotations") and path.startswith("/api/widget/"):
+            headers["X-GF-Widget-Token"] = w.a["widget_token"]
+            if rng.random() < 0.5:
+                headers["X-GF-Stakeholder-Token"] = w.a["stakeholder_token"]
+        return headers
 
-            def get_call_kwargs(self, case) -> dict[str, Any]:  # noqa: ANN001
-                return {"base_url": srv.url}
 
-            def after_call(self, response, case) -> None:  # noqa: ANN001
-                seen.append((case.method, case.path, response.status_code))
-                # A soft-deleted workspace would turn every later call into a 401/403: restore it at once.
-                if case.method == "DELETE" and case.path == "/api/workspaces/{workspace_id}" and response.status_code == 200:
-                    httpx.post(f"{srv.url}/api/workspaces/{case.path_parameters['workspace_id']}/restore", headers=w.headers["owner"])
+    class Machine(schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case) -> None:  # noqa: ANN001
+            # Links carry ids only down a chain; a scenario's first call would mostly meet a 404. Seven
+            # times in ten a path id becomes a real one of the caller's workspace (and the study of a new
+            # test session its real jobId), so every route's deeper code runs from the first step.
+            if isinstance(case.body, dict) and "jobId" in case.body and rng.random() < 0.7:
+                case.body["jobId"] = w.a["job_id"]
+            for name in list(case.path_parameters or {}):
+                key = "review_session_id" if case.path.startswith("/api/widget/feedback-sessions") else (
+                    "test_session_id" if case.path.startswith("/api/sessions") else name)
+                if key in pool and rng.random() < 0.7:
+                    case.path_parameters[name] = pool[key]
+            # The generated Authorization and token headers would win over the caller's; the matrix
+            # covers wrong credentials, so here they are the caller's but for one call in ten.
+            if rng.random() < 0.9:
+                case.headers = {**(case.headers or {}), **headers_for(case.path)}
 
-            def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:  # noqa: ANN001
-                # Recorded, not raised: the server keeps its state between scenarios, so Hypothesis could
-                # not replay a failure to shrink it. The request's curl line is the reproduction.
-                try:
-                    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
-                except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every check failure is collected, reported below
-                    failures.append(f"{case.method} {response.request.url} -> {response.status_code}: {str(exc)[:400]}\n"
-                                    f"  {case.as_curl_command(headers=dict(response.request.headers))[:600]}")
+        def get_call_kwargs(self, case) -> dict[str, Any]:  # noqa: ANN001
+            return {"base_url": srv.url}
 
-        for rounds in range(1, 4):
+        def after_call(self, response, case) -> None:  # noqa: ANN001
+            seen.append((case.method, case.path, response.status_code))
+            # A soft-deleted workspace would turn every later call into a 401/403: restore it at once.
+            if case.method == "DELETE" and case.path == "/api/workspaces/{workspace_id}" and response.status_code == 200:
+                httpx.post(f"{srv.url}/api/workspaces/{case.path_parameters['workspace_id']}/restore", headers=w.headers["owner"])
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:  # noqa: ANN001
+            # Recorded, not raised: the server keeps its state between scenarios, so Hypothesis could
+            # not replay a failure to shrink it. Schemathesis' message ends with a curl line that reproduces it.
             try:
-                Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                                              suppress_health_check=list(HealthCheck), derandomize=not NIGHTLY and rounds == 1,
-                                              phases=[Phase.generate]))
-            except (hypothesis.errors.Flaky, AssertionError) as exc:
-                if isinstance(exc, AssertionError) and not is_inconsistent_replay(exc):
-                    raise
-                # A scenario's rules depend on what the server answered before (its state moved on):
-                # Hypothesis calls that flaky. Keep the calls made so far and run more scenarios.
-                continue
-            break
-        assert not failures, f"{len(failures)} failing calls:\n" + "\n".join(failures[:20])
-        # The run proves something only if chains reached real rows: 2xx answers on routes that take an id.
-        deep = {(m, p) for m, p, code in seen if 200 <= code < 300 and "{" in p}
-        assert len(deep) >= 5, f"only {sorted(deep)} answered 2xx on an id: the links did not chain"
-    finally:
-        srv.stop()
+                case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - every check failure is collected, reported below
+                failures.append(f"{case.method} {response.request.url} -> {response.status_code}: {str(exc)[:1200]}")
+
+    for rounds in range(1, 4):
+        try:
+            Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
+                                          suppress_health_check=list(HealthCheck), derandomize=not NIGHTLY and rounds == 1,
+                                          phases=[Phase.generate]))
+        except (hypothesis.errors.Flaky, AssertionError) as exc:
+            if isinstance(exc, AssertionError) and not is_inconsistent_replay(exc):
+                raise
+            # A scenario's rules depend on what the server answered before (its state moved on):
+            # Hypothesis calls that flaky. Keep the calls made so far and run more scenarios.
+            continue
+        break
+    assert not failures, f"{len(failures)} failing calls:\n" + "\n".join(failures[:20])
+    # The run proves something only if chains reached real rows: 2xx answers on routes that take an id.
+    deep = {(m, p) for m, p, code in seen if 200 <= code < 300 and "{" in p}
+    assert len(deep) >= 5, f"only {sorted(deep)} answered 2xx on an id: the links did not chain"
