@@ -1,0 +1,31 @@
+"""Fixtures of the attack suite: a bootstrapped data directory, and `workbench serve` on it without rate limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ServerProcess, free_port
+from tests.server.world import World, build_world
+from workbench.services.context import Workbench
+
+ROOT = Path(__file__).resolve().parents[2]
+# The suite attacks authorisation, crashes and secrets, not the rate limiter (tests/test_api_ratelimit.py does).
+NO_LIMITS = ("--token-limit", "1000000000", "--ip-limit", "1000000000")
+
+
+def served_world(tmp: Path) -> tuple[Path, World]:
+    """A data directory holding the attack world (closed again, so a server process owns it)."""
+    data = tmp / "served"
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        world = build_world(wb)
+    finally:
+        wb.store.close()
+    world.wb = None  # type: ignore[assignment]  # closed: the server process owns the store now
+    return data, world
+
+
+def serve(data: Path, *extra: str, port: int | None = None, env: dict[str, Any] | None = None) -> ServerProcess:
+    """`workbench serve` from this checkout on ``data`` (a fixed ``port`` keeps the URL across a restart)."""
+    return ServerProcess(data, *NO_LIMITS, *extra, port=port or free_port(), env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
