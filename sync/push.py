@@ -1,4 +1,4 @@
-"""Push of ``annotation.*`` outbox entries, one handler per op, and the helpers all push handlers share.
+"""Push of ``annotation.*`` outbox entries, one handler per op (``sync.ops`` says which runs when).
 
 Push, per entry (every entry carries the ``Idempotency-Key`` chosen when it was enqueued):
 
@@ -22,17 +22,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import annotations as annotations_repo
 from storage import sync_merge_state as merge_state
 from storage import sync_mirror as mirror
 from storage import sync_state as state
 from sync import wire
-from sync.client import Refused, Response, Unavailable
 from sync.crash import crash_point
+from sync.errors import Refused, Unavailable
 from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
+
+if TYPE_CHECKING:
+    from sync.client import Response
 
 
 RECONCILE_SKEW_MS = 5 * 60_000
@@ -40,26 +43,7 @@ MAX_CAS_ROUNDS = 5
 
 
 class AnnotationPush(EnginePart):
-    """The handlers of ``annotation.*`` entries, and the sending/refreshing helpers they share."""
-
-    _sending: int | None  # the outbox entry whose request is about to leave
-
-    def _mark_sending(self, e: state.Entry, **payload: Any) -> None:
-        """Before a send: count it and flag the entry (a crash after this is checked next run)."""
-        merged = {**e.payload, **payload}
-        merged.setdefault("first_sent_at", self.clock())
-        with self.store.write() as db:
-            state.update_entry(db, e.seq, attempts=e.attempts + 1, ambiguous=True, payload=merged, updated_at=self.clock())
-        e.payload = merged
-        e.attempts += 1
-        e.ambiguous = True
-        self._sending = e.seq
-        crash_point("push:before_send")
-
-    def _save_payload(self, e: state.Entry, **payload: Any) -> None:
-        e.payload = {**e.payload, **payload}
-        with self.store.write() as db:
-            state.update_entry(db, e.seq, payload=e.payload, updated_at=self.clock())
+    """The handlers of ``annotation.*`` entries, and the annotation re-read they share with the pull."""
 
     def _detail(self, annotation_id: str) -> Response:
         resp = self.client.get(f"/api/v1/annotations/{annotation_id}", ok=(404,))
@@ -83,7 +67,7 @@ class AnnotationPush(EnginePart):
         self.report.conflicts += applied.conflicts
 
     # patch ---------------------------------------------------------------------------------
-    def _push_patch(self, e: state.Entry) -> bool:
+    def push_patch(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
         fields = [f for f in e.payload.get("fields", []) if f in ANNOTATION_FIELDS]
         refreshed = False
@@ -129,11 +113,8 @@ class AnnotationPush(EnginePart):
         """Nothing left to send for this entry (values already equal the server's)."""
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            if cleanup is not None and not state.patch_fields_pending(db, cleanup) and not merge_state.open_conflicts(db, "annotation", cleanup):
-                local = annotations_repo.get_annotation(db, self.ws, cleanup)
-                base = merge_state.get_base(db, "annotation", cleanup)
-                if local is not None and base is not None and all(getattr(local, f) == base.fields.get(f) for f in ANNOTATION_FIELDS):
-                    merge_state.delete_base(db, "annotation", cleanup)
+            if cleanup is not None:
+                state.drop_base_if_settled(db, self.ws, cleanup)
 
     # replies -------------------------------------------------------------------------------
     def _known_thread(self, annotation_id: str) -> dict[str, list[str]]:
@@ -150,7 +131,7 @@ class AnnotationPush(EnginePart):
             if r["id"] not in known and not merge_state.is_mapped_remote(db, r["id"]) and (wire.iso_to_ms(r.get("created_at")) or 0) >= since
         ]
 
-    def _push_reply(self, e: state.Entry) -> bool:
+    def push_reply(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
         body = {"body": e.payload["body"], "author_name": e.payload.get("author_name") or None}
         body = {k: v for k, v in body.items() if v is not None}
@@ -203,7 +184,7 @@ class AnnotationPush(EnginePart):
             self._save_payload(e, presign={**e.payload.get("presign", {}), kind: n + 1})
         raise Refused(f"the server refused the {kind} evidence upload", 403)
 
-    def _push_resolution(self, e: state.Entry) -> bool:
+    def push_resolution(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
         server_keys: dict[str, str] = dict(e.payload.get("server_keys", {}))
         for kind in ("before", "after"):
@@ -259,7 +240,7 @@ class AnnotationPush(EnginePart):
                 self.store.upload_path(old).unlink()
 
     # run-personas --------------------------------------------------------------------------
-    def _push_run_personas(self, e: state.Entry) -> bool:
+    def push_run_personas(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
         persona_ids: list[str] = list(e.payload.get("persona_ids", []))
         if e.ambiguous and persona_ids:

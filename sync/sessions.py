@@ -18,8 +18,8 @@ from storage import sync_merge_state as merge_state
 from storage import sync_sessions as sessions_state
 from storage import sync_state as state
 from sync import wire
-from sync.client import Refused
 from sync.crash import crash_point
+from sync.errors import Refused
 from sync.part import EnginePart
 from workbench.domain.clock import new_id
 from workbench.domain.session_records import Storefront, Study, iso_s
@@ -39,7 +39,7 @@ class SessionSync(EnginePart):
         self.remote.store_id = store.id
         return store.id
 
-    def _pull_feedback(self) -> None:
+    def pull_feedback(self) -> None:
         store_id = self._store_id()
         self.progress("feedback sessions", 0, None)
         items: list[dict[str, Any]] = []
@@ -75,7 +75,7 @@ class SessionSync(EnginePart):
                 cursors.set_digest(db, self.name, key, digest)
         self.progress("feedback sessions", len(records), len(records))
 
-    def _push_feedback_action(self, e: state.Entry) -> bool:
+    def push_feedback_action(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, e.payload
         store_id = self._store_id()
         if e.ambiguous:
@@ -99,7 +99,7 @@ class SessionSync(EnginePart):
             state.delete_entry(db, e.seq)
             sessions_state.apply_feedback_sessions(db, [wire.feedback_session(data, store_id)])
 
-    def _push_feedback_comment(self, e: state.Entry) -> bool:
+    def push_feedback_comment(self, e: state.Entry) -> bool:
         p = e.payload
         verb = "resolve" if p.get("resolved") else "reopen"
         resp = self.client.request(  # resolve/reopen are idempotent on the server: safe to resend
@@ -111,8 +111,12 @@ class SessionSync(EnginePart):
             sessions_state.apply_feedback_comments(db, p["session_id"], [wire.feedback_comment(resp.data, p["session_id"])], self.clock())
         return True
 
+    def _done(self, e: state.Entry) -> None:
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+
     # -- test sessions ---------------------------------------------------------------------
-    def _pull_tests(self) -> None:
+    def pull_tests(self) -> None:
         self.progress("studies", 0, None)
         resp = self.client.get("/api/studies", credential="jwt", ok=(404, 405))
         if resp.status == 200:
@@ -172,7 +176,7 @@ class SessionSync(EnginePart):
 
     _STAGE = {"active": 0, "paused": 0, "completed": 1, "analyzing": 2, "analyzed": 3, "confirmed": 4}
 
-    def _push_test_action(self, e: state.Entry) -> bool:
+    def push_test_action(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, e.payload
         action = e.op.split(".", 1)[1]
         values = p.get("values") or {}
@@ -181,7 +185,7 @@ class SessionSync(EnginePart):
             status = (cur.data.get("data") or {}).get("status") if cur.status == 200 else None
             to = p.get("to")
             if status is not None and (status == to or (action not in ("pause", "resume") and self._STAGE.get(status, -1) >= self._STAGE.get(str(to), 99))):
-                self._drop(e)
+                self._done(e)
                 return True
         body: dict[str, Any] | None = None
         if action == "complete" and values.get("completed_at") is not None:
@@ -194,14 +198,14 @@ class SessionSync(EnginePart):
             safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._drop(e)  # the pull that follows brings the server's copy of the session
+        self._done(e)  # the pull that follows brings the server's copy of the session
         return True
 
     def _server_notes(self, session_id: str) -> list[dict[str, Any]]:
         resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt")
         return list((resp.data.get("data") or {}).get("notes") or [])
 
-    def _push_test_notes(self, e: state.Entry) -> bool:
+    def push_test_notes(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, e.payload
         db = self.store.db
         updated = [[merge_state.remote_id_of(db, i) or i, c] for i, c in p.get("updated", [])]
@@ -245,7 +249,7 @@ class SessionSync(EnginePart):
                 merge_state.map_id(db, local, remote, "test_note", self.clock())
             sessions_state.apply_test_notes(db, sid, [wire.test_note(n, sid) for n in server], self.clock())
 
-    def _push_test_feedback(self, e: state.Entry) -> bool:
+    def push_test_feedback(self, e: state.Entry) -> bool:
         sid = e.entity_id
         self._mark_sending(e)
         resp = self.client.request(
