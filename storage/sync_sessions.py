@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from sqlite3 import Connection
-from typing import Any
 
 from storage.rows import json_dump
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, Study, TestNote, TestSession

@@ -3,7 +3,7 @@
 Invariants the rest of sync relies on:
 
 - An outbox entry is written in the same transaction as the local change it carries (the
-  services call ``enqueue_*`` inside their ``store.write()`` block), and only for rows of a
+  services call ``sync.ops``' ``enqueue`` inside their ``store.write()`` block), and only for rows of a
   replica workspace (one that mirrors a remote): changes to local-only workspaces have no
   remote to reach, so they cost nothing extra.
 - Every entry's ``Idempotency-Key`` is chosen here, at enqueue time, before any send.

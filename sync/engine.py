@@ -77,6 +77,7 @@ class Engine:
             store=store, name=remote_name, client=client, owner_user_id=owner_user_id, clock=clock, progress=shown,
             report=Report(), remote=remote,
         )
+        # Shorthands for the run's own code below; the parts read the same objects from ``ctx``.
         self.store = store
         self.name = remote_name
         self.client = client

@@ -16,7 +16,7 @@ above storage, so the discard's storage calls and the services' ``enqueue`` call
 in the allowed direction); the summary and the inverse are plain data, so they need nothing
 more. The services keep what is theirs around these calls: the transaction, the audit entry
 and the user's permission. Nothing here imports httpx: the services import this module on
-every outbox write, and the HTTP client loads only when a sync runs.
+every outbox write, and the handlers' modules and the HTTP client load only when a sync runs.
 
 The stored op names are the domain's ``OpName`` and never change; an entry whose name this
 version does not know (written by a newer one) is kept, refused on push with a reason, and can
@@ -29,22 +29,24 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from sqlite3 import Connection
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from storage import annotations as annotations_repo
 from storage import sync_cursors as cursors
 from storage import sync_sessions as sessions_state
 from storage import sync_state as state
 from sync.errors import Refused
-from sync.part import SyncContext
-from sync.push import AnnotationPush
-from sync.sessions import SessionSync
 from workbench.domain.feedback_sessions import FeedbackAction
 from workbench.domain.merge import ANNOTATION_FIELDS
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.records import Annotation, Reply, Resolution
 from workbench.domain.session_records import Storefront
 from workbench.domain.test_sessions import TestSessionAction
+
+if TYPE_CHECKING:
+    from sync.part import SyncContext
+    from sync.push import AnnotationPush
+    from sync.sessions import SessionSync
 
 __all__ = [
     "ANNOTATION_PATCH", "ANNOTATION_REPLY", "ANNOTATION_RESOLUTION", "ANNOTATION_RUN_PERSONAS", "FEEDBACK_ACTION",
@@ -89,7 +91,7 @@ class Payload:
     RENAMED: ClassVar[dict[str, str]] = {}
 
     @classmethod
-    def of(cls, stored: dict[str, Any]) -> Any:
+    def of(cls, stored: dict[str, Any]) -> Self:
         kwargs = {}
         for f in dataclasses.fields(cls):
             key = cls.RENAMED.get(f.name, f.name)
@@ -181,7 +183,7 @@ class Op(Generic[P]):
     credential: ClassVar[str]  # the credential its push needs: token | store_key | jwt
 
     def payload(self, e: state.Entry) -> P:
-        return self.payload_type.of(e.payload)
+        return self.payload_type.of(e.payload)  # type: ignore[return-value]  # payload_type is P's class; ClassVars cannot name P
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
         """Send the entry; True when it reached the server (False: dropped, nothing left to send)."""
@@ -203,6 +205,19 @@ class Op(Generic[P]):
             db, workspace_id=workspace_id, op=(name or self.names[0]).value, entity_type=entity_type, entity_id=entity_id,
             payload=payload.stored(), at=at, local_id=local_id,
         )
+
+
+# The handlers' modules load with the first push, not with every service that enqueues.
+def _annotations(ctx: SyncContext) -> AnnotationPush:
+    from sync.push import AnnotationPush
+
+    return AnnotationPush(ctx)
+
+
+def _sessions(ctx: SyncContext) -> SessionSync:
+    from sync.sessions import SessionSync
+
+    return SessionSync(ctx)
 
 
 def _one_line(text: Any, limit: int) -> str:
@@ -228,7 +243,7 @@ class AnnotationPatch(Op[PatchPayload]):
         self._enqueue(db, workspace_id, "annotation", annotation_id, PatchPayload(fields=sorted(fields)), at)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return AnnotationPush(ctx).push_patch(e)
+        return _annotations(ctx).push_patch(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"change {', '.join(self.payload(e).fields)} of annotation {e.entity_id}"
@@ -267,7 +282,7 @@ class AnnotationReply(Op[ReplyPayload]):
         self._enqueue(db, reply.workspace_id, "annotation", reply.annotation_id, payload, at, local_id=reply.id)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return AnnotationPush(ctx).push_reply(e)
+        return _annotations(ctx).push_reply(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"reply on {e.entity_id}: {_one_line(self.payload(e).body, 60)}"
@@ -293,7 +308,7 @@ class AnnotationResolution(Op[ResolutionPayload]):
         self._enqueue(db, res.workspace_id, "annotation", res.annotation_id, payload, at, local_id=res.id)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return AnnotationPush(ctx).push_resolution(e)
+        return _annotations(ctx).push_resolution(e)
 
     def summary(self, e: state.Entry) -> str:
         p = self.payload(e)
@@ -319,7 +334,7 @@ class AnnotationRunPersonas(Op[RunPersonasPayload]):
         self._enqueue(db, ann.workspace_id, "annotation", ann.id, RunPersonasPayload(persona_ids=persona_ids, reply_ids=reply_ids), at)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return AnnotationPush(ctx).push_run_personas(e)
+        return _annotations(ctx).push_run_personas(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"run {len(self.payload(e).persona_ids)} persona(s) on {e.entity_id}"
@@ -352,7 +367,7 @@ class FeedbackSessionAction(Op[FeedbackActionPayload]):
         self._enqueue(db, store.workspace_id, "feedback_session", session_id, payload, at)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return SessionSync(ctx).push_feedback_action(e)
+        return _sessions(ctx).push_feedback_action(e)
 
     def summary(self, e: state.Entry) -> str:
         p = self.payload(e)
@@ -382,7 +397,7 @@ class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
                       FeedbackCommentPayload(session_id=session_id, resolved=resolved), at)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return SessionSync(ctx).push_feedback_comment(e)
+        return _sessions(ctx).push_feedback_comment(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"{'resolve' if self.payload(e).resolved else 'reopen'} comment {e.entity_id}"
@@ -420,7 +435,7 @@ class TestSessionTransition(Op[TestActionPayload]):
         self._enqueue(db, workspace_id, "test_session", session_id, payload, at, name=TEST_ACTION_OPS[TestSessionAction(action)])
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return SessionSync(ctx).push_test_action(e)
+        return _sessions(ctx).push_test_action(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"{e.op.split('.', 1)[1]} test session {e.entity_id}"
@@ -451,7 +466,7 @@ class TestNotes(Op[TestNotesPayload]):
         self._enqueue(db, workspace_id, "test_session", session_id, payload, at)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return SessionSync(ctx).push_test_notes(e)
+        return _sessions(ctx).push_test_notes(e)
 
     def summary(self, e: state.Entry) -> str:
         p = self.payload(e)
@@ -483,7 +498,7 @@ class TestFeedback(Op[TestFeedbackPayload]):
         self._enqueue(db, workspace_id, "test_session", session_id, TestFeedbackPayload(body=body), at, local_id=local_id)
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
-        return SessionSync(ctx).push_test_feedback(e)
+        return _sessions(ctx).push_test_feedback(e)
 
     def summary(self, e: state.Entry) -> str:
         return f"feedback test session {e.entity_id}"

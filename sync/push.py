@@ -31,6 +31,7 @@ from storage import sync_state as state
 from sync import wire
 from sync.crash import crash_point
 from sync.errors import Refused, Unavailable
+from sync.ops import PatchPayload, ReplyPayload, ResolutionPayload, RunPersonasPayload
 from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
 
@@ -69,7 +70,7 @@ class AnnotationPush(EnginePart):
     # patch ---------------------------------------------------------------------------------
     def push_patch(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        fields = [f for f in e.payload.get("fields", []) if f in ANNOTATION_FIELDS]
+        fields = [f for f in PatchPayload.of(e.payload).fields if f in ANNOTATION_FIELDS]
         refreshed = False
         for _ in range(MAX_CAS_ROUNDS):
             db = self.store.db
@@ -133,7 +134,8 @@ class AnnotationPush(EnginePart):
 
     def push_reply(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        body = {"body": e.payload["body"], "author_name": e.payload.get("author_name") or None}
+        p = ReplyPayload.of(e.payload)
+        body = {"body": p.body, "author_name": p.author_name or None}
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
             detail = self._detail(ann_id).data
@@ -186,17 +188,17 @@ class AnnotationPush(EnginePart):
 
     def push_resolution(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
+        p = ResolutionPayload.of(e.payload)
         server_keys: dict[str, str] = dict(e.payload.get("server_keys", {}))
-        for kind in ("before", "after"):
-            local_key = e.payload.get(f"{kind}_key")
+        for kind, local_key in (("before", p.before_key), ("after", p.after_key)):
             if local_key and kind not in server_keys:
                 server_keys[kind] = self._upload(e, kind, local_key)
                 self._save_payload(e, server_keys=server_keys)
         body = {
             "before_key": server_keys.get("before"),
             "after_key": server_keys.get("after"),
-            "diff_url": e.payload.get("diff_url"),
-            "explanation": e.payload.get("explanation"),
+            "diff_url": p.diff_url,
+            "explanation": p.explanation,
         }
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
@@ -242,7 +244,7 @@ class AnnotationPush(EnginePart):
     # run-personas --------------------------------------------------------------------------
     def push_run_personas(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        persona_ids: list[str] = list(e.payload.get("persona_ids", []))
+        persona_ids: list[str] = list(RunPersonasPayload.of(e.payload).persona_ids)
         if e.ambiguous and persona_ids:
             detail = self._detail(ann_id).data
             found: dict[str, dict[str, Any]] = {}
@@ -264,7 +266,7 @@ class AnnotationPush(EnginePart):
 
     def _finish_run(self, e: state.Entry, replies: list[dict[str, Any]]) -> None:
         server = [wire.reply(r, self.ws, e.entity_id) for r in replies]
-        local_ids: list[str] = list(e.payload.get("reply_ids", []))
+        local_ids: list[str] = list(RunPersonasPayload.of(e.payload).reply_ids)
         with self.store.write() as db:
             state.delete_replies(db, local_ids)
             mirror.apply_replies(db, server)
