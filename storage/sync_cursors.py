@@ -64,3 +64,8 @@ def set_digest(db: Connection, remote: str, resource: str, digest: str) -> None:
         "ON CONFLICT(remote, resource) DO UPDATE SET run_cursor = excluded.run_cursor",
         [remote, f"digest:{resource}", digest],
     )
+
+
+def forget_digests(db: Connection, remote: str) -> None:
+    """Forget every digest of ``remote``: the next pull rewrites the mirrored rows, changed or not."""
+    db.execute("DELETE FROM sync_cursors WHERE remote = ? AND resource LIKE 'digest:%'", [remote])

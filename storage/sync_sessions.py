@@ -4,7 +4,7 @@ The documented session APIs have no ``since`` and no versions, so these rows are
 the server's copy replaces the replica's, except for rows that still have a local change in
 the outbox (those keep the local value until the change is pushed, refused or discarded).
 Outbox entries for sessions are written by the services in the same transaction as the
-change, like every other (``enqueue_*`` below; replicas only).
+change, like every other (through ``sync.ops``; replicas only).
 """
 
 from __future__ import annotations
@@ -12,73 +12,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from sqlite3 import Connection
-from typing import Any
 
 from storage.rows import json_dump
-from storage.sync_state import enqueue, is_replica
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, Study, TestNote, TestSession
+from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES
 
-FINAL_FEEDBACK = ("done", "canceled")
-ACTIVE_FEEDBACK = ("created", "in_progress", "task_review", "processing", "in_review")
+# The domain's status sets, as the strings stored; sorted so the SQL built from them is stable.
+FINAL_FEEDBACK = tuple(sorted(s.value for s in FINISHED_STATUSES))
+ACTIVE_FEEDBACK = tuple(sorted(s.value for s in ACTIVE_STATUSES))
 
 
 def _pending(db: Connection, entity_type: str, entity_id: str) -> bool:
     return db.execute(
         "SELECT 1 FROM sync_outbox WHERE entity_type = ? AND entity_id = ? LIMIT 1", [entity_type, entity_id]
     ).fetchone() is not None
-
-
-# -- outbox entries the services write -----------------------------------------------------
-
-
-def enqueue_feedback_action(db: Connection, store: Storefront, session_id: str, action: str, before: str, after: str, at: int,
-                            error_message: str | None = None) -> None:
-    if not is_replica(db, store.workspace_id):
-        return
-    enqueue(
-        db, workspace_id=store.workspace_id, op="feedback.action", entity_type="feedback_session", entity_id=session_id,
-        payload={"action": action, "from": before, "to": after, "error_message": error_message}, at=at,
-    )
-
-
-def enqueue_comment_resolved(db: Connection, store: Storefront, session_id: str, comment_id: str, resolved: bool, at: int) -> None:
-    if not is_replica(db, store.workspace_id):
-        return
-    enqueue(
-        db, workspace_id=store.workspace_id, op="feedback.comment", entity_type="feedback_comment", entity_id=comment_id,
-        payload={"session_id": session_id, "resolved": resolved}, at=at,
-    )
-
-
-def enqueue_test_action(db: Connection, workspace_id: str, session_id: str, action: str, before: str, values: dict[str, Any], at: int) -> None:
-    """A test-session transition (complete, analyze, confirm, pause, resume) with the values it wrote."""
-    if not is_replica(db, workspace_id):
-        return
-    enqueue(
-        db, workspace_id=workspace_id, op=f"test.{action}", entity_type="test_session", entity_id=session_id,
-        payload={"from": before, "to": values.get("status"), "values": {k: v for k, v in values.items() if k != "analysis"}}, at=at,
-    )
-
-
-def enqueue_test_notes(
-    db: Connection, workspace_id: str, session_id: str, updated: list[tuple[str, str]], created: list[tuple[str, str]], at: int
-) -> None:
-    """A notes PATCH: (noteId, content) pairs updated, and (local id, content) pairs created."""
-    if not is_replica(db, workspace_id):
-        return
-    enqueue(
-        db, workspace_id=workspace_id, op="test.notes", entity_type="test_session", entity_id=session_id,
-        payload={"updated": [[i, c] for i, c in updated], "created": [[i, c] for i, c in created]}, at=at,
-    )
-
-
-def enqueue_test_feedback(db: Connection, workspace_id: str, session_id: str, body: dict[str, Any], local_id: str, at: int) -> None:
-    if not is_replica(db, workspace_id):
-        return
-    enqueue(
-        db, workspace_id=workspace_id, op="test.feedback", entity_type="test_session", entity_id=session_id, local_id=local_id,
-        payload={"body": body}, at=at,
-    )
 
 
 # -- mirroring -----------------------------------------------------------------------------

@@ -3,10 +3,14 @@
 Invariants the rest of sync relies on:
 
 - An outbox entry is written in the same transaction as the local change it carries (the
-  services call ``enqueue_*`` inside their ``store.write()`` block), and only for rows of a
+  services call ``sync.ops``' ``enqueue`` inside their ``store.write()`` block), and only for rows of a
   replica workspace (one that mirrors a remote): changes to local-only workspaces have no
   remote to reach, so they cost nothing extra.
 - Every entry's ``Idempotency-Key`` is chosen here, at enqueue time, before any send.
+
+Which ops exist and what their payloads hold is declared once, in ``sync.ops`` (the services
+enqueue through it); this module stores entries without looking inside them, except for the
+pending patches' field names, which the pull's merge must know.
 
 The rest of the sync state lives beside it: base copies, conflicts and the id map in
 ``storage.sync_merge_state`` (re-exported here for the services that reach them through this
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 from sqlite3 import Connection
 from typing import Any
 
+from storage.annotations import get_annotation
 from storage.rows import json_dump, json_load
 from storage.sync_merge_state import (  # noqa: F401 - re-exported: callers reach these through sync_state
     Base,
@@ -41,7 +46,8 @@ from storage.sync_merge_state import (  # noqa: F401 - re-exported: callers reac
     set_base,
 )
 from workbench.domain.merge import ANNOTATION_FIELDS
-from workbench.domain.records import Annotation, Reply, Resolution
+from workbench.domain.outbox import OpName
+from workbench.domain.records import Annotation
 
 # -- remotes -------------------------------------------------------------------------------
 
@@ -179,51 +185,12 @@ def enqueue(
     return int(cur.lastrowid)
 
 
-def _mutable(ann: Annotation) -> dict[str, Any]:
-    return {f: getattr(ann, f) for f in ANNOTATION_FIELDS}
-
-
-def enqueue_annotation_patch(db: Connection, before: Annotation, fields: Iterable[str], at: int) -> None:
-    """A local triage change (status, summary, assignee) of ``before`` (the row as it was)."""
-    if not is_replica(db, before.workspace_id):
-        return
-    # No base row means the row is the last server version: that is the base.
+def seed_base(db: Connection, before: Annotation) -> None:
+    """Before a replica's first local change of an annotation: ``before`` (no base row means the
+    row is the last server version) becomes the base the change is merged against."""
     db.execute(
         "INSERT OR IGNORE INTO sync_base(entity_type, entity_id, fields, version, server_updated_at) VALUES ('annotation', ?, ?, ?, ?)",
-        [before.id, json_dump(_mutable(before)), before.version, before.updated_at],
-    )
-    enqueue(
-        db, workspace_id=before.workspace_id, op="annotation.patch", entity_type="annotation", entity_id=before.id,
-        payload={"fields": sorted(fields)}, at=at,
-    )
-
-
-def enqueue_reply(db: Connection, reply: Reply, at: int) -> None:
-    if not is_replica(db, reply.workspace_id):
-        return
-    enqueue(
-        db, workspace_id=reply.workspace_id, op="annotation.reply", entity_type="annotation", entity_id=reply.annotation_id,
-        local_id=reply.id, payload={"body": reply.body, "author_name": reply.author_name}, at=at,
-    )
-
-
-def enqueue_resolution(db: Connection, res: Resolution, at: int) -> None:
-    if not is_replica(db, res.workspace_id):
-        return
-    enqueue(
-        db, workspace_id=res.workspace_id, op="annotation.resolution", entity_type="annotation", entity_id=res.annotation_id,
-        local_id=res.id,
-        payload={"before_key": res.before_key, "after_key": res.after_key, "diff_url": res.diff_url, "explanation": res.explanation},
-        at=at,
-    )
-
-
-def enqueue_run_personas(db: Connection, ann: Annotation, persona_ids: list[str], reply_ids: list[str], at: int) -> None:
-    if not is_replica(db, ann.workspace_id):
-        return
-    enqueue(
-        db, workspace_id=ann.workspace_id, op="annotation.run_personas", entity_type="annotation", entity_id=ann.id,
-        payload={"persona_ids": persona_ids, "reply_ids": reply_ids}, at=at,
+        [before.id, json_dump({f: getattr(before, f) for f in ANNOTATION_FIELDS}), before.version, before.updated_at],
     )
 
 
@@ -263,8 +230,8 @@ def count_entries(db: Connection, workspace_id: str) -> dict[str, int]:
 def has_patch_entries(db: Connection, annotation_id: str) -> bool:
     return (
         db.execute(
-            "SELECT 1 FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = 'annotation.patch'",
-            [annotation_id],
+            "SELECT 1 FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = ?",
+            [annotation_id, OpName.ANNOTATION_PATCH.value],
         ).fetchone()
         is not None
     )
@@ -274,12 +241,23 @@ def patch_fields_pending(db: Connection, annotation_id: str, exclude_seq: int | 
     """Fields named by the annotation's patch entries still in the outbox."""
     out: set[str] = set()
     for seq, payload in db.execute(
-        "SELECT seq, payload FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = 'annotation.patch'",
-        [annotation_id],
+        "SELECT seq, payload FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = ?",
+        [annotation_id, OpName.ANNOTATION_PATCH.value],
     ):
         if seq != exclude_seq:
             out.update((json_load(payload) or {}).get("fields", []))
     return out
+
+
+def drop_base_if_settled(db: Connection, workspace_id: str, annotation_id: str) -> None:
+    """Forget an annotation's base once nothing of it waits (no patch, no conflict) and the row
+    equals it again: the row is then the server's version, as it is for every untouched row."""
+    if patch_fields_pending(db, annotation_id) or open_conflicts(db, "annotation", annotation_id):
+        return
+    base = get_base(db, "annotation", annotation_id)
+    local = get_annotation(db, workspace_id, annotation_id)
+    if base is not None and local is not None and all(getattr(local, f) == base.fields.get(f) for f in ANNOTATION_FIELDS):
+        delete_base(db, "annotation", annotation_id)
 
 
 # -- the local rows an entry created (dropped when the entry is discarded or answered) -------

@@ -31,7 +31,10 @@ from typing import Any
 import httpx
 import orjson
 
+from sync.errors import Ambiguous, AuthFailed, Refused, SyncError, Unavailable
 from workbench.domain.errors import Invalid
+
+__all__ = ["Ambiguous", "AuthFailed", "Refused", "RemoteClient", "Response", "SyncError", "Unavailable"]
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.25
@@ -55,35 +58,6 @@ def _ssl() -> ssl.SSLContext:
         if _ssl_context is None:
             _ssl_context = httpx.create_ssl_context()
         return _ssl_context
-
-
-class SyncError(Exception):
-    """Base of the sync client's failures; ``reason`` is safe to show a user."""
-
-    def __init__(self, reason: str, status: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
-class AuthFailed(SyncError):
-    """401: the credential is missing, wrong, revoked or expired. Stop and ask for a new one."""
-
-    def __init__(self, reason: str, status: int | None = 401, credential: str = "token") -> None:
-        super().__init__(reason, status)
-        self.credential = credential
-
-
-class Refused(SyncError):
-    """A 4xx refusal (not 401/412/429): the server said no, with a reason."""
-
-
-class Unavailable(SyncError):
-    """The remote could not be reached (or kept failing) after bounded retries."""
-
-
-class Ambiguous(SyncError):
-    """A write may or may not have been applied (no definite answer came back)."""
 
 
 @dataclass(slots=True)

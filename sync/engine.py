@@ -5,10 +5,11 @@ has already judged every local change (accepted, merged or refused) when its sta
 down, and a run that stopped on an ambiguous write (no answer from the server) never pulls:
 the entry is reconciled first on the next run, so the replica cannot show a change twice.
 
-The run is put together here (``Engine``, ``Report``, progress, the order of push and pull, the
-dispatch of outbox entries to their handlers); the parts live beside it: ``sync.push`` (the
-``annotation.*`` entries), ``sync.pull`` (sites, personas, annotations, threads),
-``sync.sessions`` (feedback and test sessions, both ways) and ``sync.crash`` (the test hook).
+The run is put together here (``Engine``, ``Report``, progress, the order of push and pull);
+each outbox entry goes to its op in the registry (``sync.ops``), which names its handler. The
+parts share the run's ``sync.part.SyncContext``: ``sync.push`` (the ``annotation.*`` entries),
+``sync.pull`` (sites, personas, annotations, threads), ``sync.sessions`` (feedback and test
+sessions, both ways) and ``sync.crash`` (the test hook).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from storage.db import Store
 from sync.client import Ambiguous, AuthFailed, Refused, RemoteClient, SyncError, Unavailable
 from sync.crash import CRASH_ENV, crash_point
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
-from sync.push import MAX_CAS_ROUNDS, RECONCILE_SKEW_MS, AnnotationPush
+from sync import ops
+from sync.part import SyncContext
+from sync.push import MAX_CAS_ROUNDS, RECONCILE_SKEW_MS
 from sync.sessions import SessionSync
 from workbench.domain.clock import now_ms
 
@@ -51,7 +54,9 @@ class Report:
         return self.stopped is None
 
 
-class Engine(AnnotationPush, AnnotationPull, SessionSync):
+class Engine:
+    """One run: its context (``SyncContext``) and, over it, the parts that pull and the ops that push."""
+
     def __init__(
         self,
         store: Store,
@@ -62,19 +67,23 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
         clock: Callable[[], int] = now_ms,
         progress: Progress | None = None,
     ) -> None:
-        self.store = store
-        self.name = remote_name
-        self.client = client
-        self.owner_user_id = owner_user_id
-        self.clock = clock
-        self.progress = progress or (lambda phase, done, total: None)
-        if client.on_wait is None:
-            client.on_wait = self.progress  # a rate-limit wait shows on the progress line as a phase of its own
-        self.report = Report()
-        self._sending: int | None = None  # the outbox entry whose request is about to leave
         remote = state.get_remote(store.db, remote_name)
         if remote is None:
             raise SyncError(f"no remote named {remote_name!r}")
+        shown: Progress = progress or (lambda phase, done, total: None)
+        if client.on_wait is None:
+            client.on_wait = shown  # a rate-limit wait shows on the progress line as a phase of its own
+        self.ctx = SyncContext(
+            store=store, name=remote_name, client=client, owner_user_id=owner_user_id, clock=clock, progress=shown,
+            report=Report(), remote=remote,
+        )
+        # Shorthands for the run's own code below; the parts read the same objects from ``ctx``.
+        self.store = store
+        self.name = remote_name
+        self.client = client
+        self.clock = clock
+        self.progress = shown
+        self.report = self.ctx.report
         self.remote = remote
 
     # -- the run ---------------------------------------------------------------------------
@@ -110,20 +119,9 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
                     self.report.pending = state.count_entries(db, self.remote.workspace_id).get("pending", 0)
         return self.report
 
-    def _capability(self, name: str) -> Any:
-        return self.remote.capabilities.get(name)
-
-    def _set_capability(self, name: str, value: Any) -> None:
-        if self.remote.capabilities.get(name) == value:
-            return
-        self.remote.capabilities[name] = value
-        with self.store.write() as db:
-            state.update_remote(db, self.name, capabilities=self.remote.capabilities)
-
     @property
     def ws(self) -> str:
-        assert self.remote.workspace_id is not None
-        return self.remote.workspace_id
+        return self.ctx.ws
 
     # -- push ------------------------------------------------------------------------------
     def push(self) -> None:
@@ -138,12 +136,12 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
                 current = state.get_entry(self.store.db, e.seq)
                 if current is None or current.state != "pending":
                     continue
-                self._sending = None
+                self.ctx.sending = None
                 try:
                     if self._push_one(current):
                         self.report.sent += 1
                 except Unavailable:
-                    if self._sending == current.seq:
+                    if self.ctx.sending == current.seq:
                         # This attempt never reached the server (the client raises Unavailable
                         # only then), so the entry is as unsent as before: it must not be
                         # matched against other replicas' identical rows on the next run.
@@ -160,35 +158,23 @@ class Engine(AnnotationPush, AnnotationPull, SessionSync):
             self.progress("push", len(batch), len(batch))
 
     def _push_one(self, e: state.Entry) -> bool:
-        credential = {"annotation": "token", "feedback": "store_key", "test": "jwt"}.get(e.op.split(".")[0], "token")
-        if not self.client.has(credential):
-            note = f"changes needing the {credential.replace('_', ' ')} wait until it is set"
+        op = ops.op_for(e.op)
+        if not self.client.has(op.credential):
+            note = f"changes needing the {op.credential.replace('_', ' ')} wait until it is set"
             if note not in self.report.notes:
                 self.report.notes.append(note)
             return False
-        handler = {
-            "annotation.patch": self._push_patch,
-            "annotation.reply": self._push_reply,
-            "annotation.resolution": self._push_resolution,
-            "annotation.run_personas": self._push_run_personas,
-            "feedback.action": self._push_feedback_action,
-            "feedback.comment": self._push_feedback_comment,
-            "test.notes": self._push_test_notes,
-            "test.feedback": self._push_test_feedback,
-        }.get(e.op)
-        if handler is None and e.op.startswith("test."):
-            handler = self._push_test_action
-        if handler is None:
-            raise Refused(f"this version cannot send {e.op}", None)
-        return handler(e)
+        return op.push(self.ctx, e)
 
     # -- pull ------------------------------------------------------------------------------
     def pull(self) -> None:
+        annotations = AnnotationPull(self.ctx)
         if self.client.has("token"):
-            self._pull_annotation_side()
+            annotations._pull_annotation_side()
         else:
-            self._ensure_replica([])
+            annotations._ensure_replica([])
+        sessions = SessionSync(self.ctx)
         if self.client.has("store_key"):
-            self._pull_feedback()
+            sessions.pull_feedback()
         if self.client.has("jwt"):
-            self._pull_tests()
+            sessions.pull_tests()

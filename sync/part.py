@@ -1,13 +1,20 @@
-"""What the parts of the sync engine (pull, push, sessions) may use of ``sync.engine.Engine``.
+"""What the parts of a sync run share: ``SyncContext`` (the run's state) and ``EnginePart``.
 
-Each part is a mixin of ``Engine``, which provides these attributes, ``ws``,
-``_capability``/``_set_capability`` and the methods of its other parts.
+A run is made of parts: ``sync.pull.AnnotationPull``, ``sync.push.AnnotationPush`` and
+``sync.sessions.SessionSync``. Each is built over the one ``SyncContext`` of the run and reaches
+another part only by building it over the same context (``AnnotationPush(self.ctx)``), so what a
+part may use is written here, not implied by the classes it happens to be mixed with.
+``EnginePart`` also holds the bookkeeping every push handler does around a send.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from storage import sync_state as state
+from sync.crash import crash_point
 
 if TYPE_CHECKING:
     from storage.db import Store
@@ -16,11 +23,96 @@ if TYPE_CHECKING:
     from sync.engine import Progress, Report
 
 
-class EnginePart:
+@dataclass(eq=False)
+class SyncContext:
+    """The state of one sync run, shared by its parts."""
+
     store: Store
-    name: str
+    name: str  # the remote's name
     client: RemoteClient
+    owner_user_id: str
     clock: Callable[[], int]
     progress: Progress
     report: Report
     remote: Remote
+    sending: int | None = None  # the outbox entry whose request is about to leave
+
+    @property
+    def ws(self) -> str:
+        assert self.remote.workspace_id is not None
+        return self.remote.workspace_id
+
+    def capability(self, name: str) -> Any:
+        return self.remote.capabilities.get(name)
+
+    def set_capability(self, name: str, value: Any) -> None:
+        if self.remote.capabilities.get(name) == value:
+            return
+        self.remote.capabilities[name] = value
+        with self.store.write() as db:
+            state.update_remote(db, self.name, capabilities=self.remote.capabilities)
+
+
+class EnginePart:
+    """A part of a sync run: the context's fields under short names, and the push bookkeeping."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def name(self) -> str:
+        return self.ctx.name
+
+    @property
+    def client(self) -> RemoteClient:
+        return self.ctx.client
+
+    @property
+    def owner_user_id(self) -> str:
+        return self.ctx.owner_user_id
+
+    @property
+    def remote(self) -> Remote:
+        return self.ctx.remote
+
+    @property
+    def report(self) -> Report:
+        return self.ctx.report
+
+    @property
+    def ws(self) -> str:
+        return self.ctx.ws
+
+    def clock(self) -> int:
+        return self.ctx.clock()
+
+    def progress(self, phase: str, done: int, total: int | None) -> None:
+        self.ctx.progress(phase, done, total)
+
+    def _capability(self, name: str) -> Any:
+        return self.ctx.capability(name)
+
+    def _set_capability(self, name: str, value: Any) -> None:
+        self.ctx.set_capability(name, value)
+
+    # -- around a send -----------------------------------------------------------------------
+    def _mark_sending(self, e: state.Entry, **payload: Any) -> None:
+        """Before a send: count it and flag the entry (a crash after this is checked next run)."""
+        merged = {**e.payload, **payload}
+        merged.setdefault("first_sent_at", self.clock())
+        with self.store.write() as db:
+            state.update_entry(db, e.seq, attempts=e.attempts + 1, ambiguous=True, payload=merged, updated_at=self.clock())
+        e.payload = merged
+        e.attempts += 1
+        e.ambiguous = True
+        self.ctx.sending = e.seq
+        crash_point("push:before_send")
+
+    def _save_payload(self, e: state.Entry, **payload: Any) -> None:
+        e.payload = {**e.payload, **payload}
+        with self.store.write() as db:
+            state.update_entry(db, e.seq, payload=e.payload, updated_at=self.clock())

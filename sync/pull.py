@@ -26,6 +26,7 @@ from sync import wire
 from sync.client import Refused, Response, SyncError
 from sync.crash import crash_point
 from sync.part import EnginePart
+from sync.push import AnnotationPush
 from workbench.domain.clock import new_id
 from workbench.domain.account_records import Workspace
 
@@ -237,7 +238,7 @@ class AnnotationPull(EnginePart):
             self.progress("threads", i, len(ids))
             resp = self.client.get(f"/api/v1/annotations/{ann_id}", ok=(404,))
             if resp.status == 200:
-                self.apply_detail(resp)
+                AnnotationPush(self.ctx).apply_detail(resp)
             with self.store.write() as db:
                 cursors.done_todo(db, self.name, "thread", ann_id)
         if ids:

@@ -1,4 +1,4 @@
-"""Push of ``annotation.*`` outbox entries, one handler per op, and the helpers all push handlers share.
+"""Push of ``annotation.*`` outbox entries, one handler per op (``sync.ops`` says which runs when).
 
 Push, per entry (every entry carries the ``Idempotency-Key`` chosen when it was enqueued):
 
@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import annotations as annotations_repo
 from storage import sync_merge_state as merge_state
 from storage import sync_mirror as mirror
 from storage import sync_state as state
 from sync import wire
-from sync.client import Refused, Response, Unavailable
 from sync.crash import crash_point
+from sync.errors import Refused, Unavailable
+from sync.ops import PatchPayload, ReplyPayload, ResolutionPayload, RunPersonasPayload
 from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
+
+if TYPE_CHECKING:
+    from sync.client import Response
 
 
 RECONCILE_SKEW_MS = 5 * 60_000
@@ -40,26 +44,7 @@ MAX_CAS_ROUNDS = 5
 
 
 class AnnotationPush(EnginePart):
-    """The handlers of ``annotation.*`` entries, and the sending/refreshing helpers they share."""
-
-    _sending: int | None  # the outbox entry whose request is about to leave
-
-    def _mark_sending(self, e: state.Entry, **payload: Any) -> None:
-        """Before a send: count it and flag the entry (a crash after this is checked next run)."""
-        merged = {**e.payload, **payload}
-        merged.setdefault("first_sent_at", self.clock())
-        with self.store.write() as db:
-            state.update_entry(db, e.seq, attempts=e.attempts + 1, ambiguous=True, payload=merged, updated_at=self.clock())
-        e.payload = merged
-        e.attempts += 1
-        e.ambiguous = True
-        self._sending = e.seq
-        crash_point("push:before_send")
-
-    def _save_payload(self, e: state.Entry, **payload: Any) -> None:
-        e.payload = {**e.payload, **payload}
-        with self.store.write() as db:
-            state.update_entry(db, e.seq, payload=e.payload, updated_at=self.clock())
+    """The handlers of ``annotation.*`` entries, and the annotation re-read they share with the pull."""
 
     def _detail(self, annotation_id: str) -> Response:
         resp = self.client.get(f"/api/v1/annotations/{annotation_id}", ok=(404,))
@@ -83,9 +68,9 @@ class AnnotationPush(EnginePart):
         self.report.conflicts += applied.conflicts
 
     # patch ---------------------------------------------------------------------------------
-    def _push_patch(self, e: state.Entry) -> bool:
+    def push_patch(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        fields = [f for f in e.payload.get("fields", []) if f in ANNOTATION_FIELDS]
+        fields = [f for f in PatchPayload.of(e.payload).fields if f in ANNOTATION_FIELDS]
         refreshed = False
         for _ in range(MAX_CAS_ROUNDS):
             db = self.store.db
@@ -129,11 +114,8 @@ class AnnotationPush(EnginePart):
         """Nothing left to send for this entry (values already equal the server's)."""
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            if cleanup is not None and not state.patch_fields_pending(db, cleanup) and not merge_state.open_conflicts(db, "annotation", cleanup):
-                local = annotations_repo.get_annotation(db, self.ws, cleanup)
-                base = merge_state.get_base(db, "annotation", cleanup)
-                if local is not None and base is not None and all(getattr(local, f) == base.fields.get(f) for f in ANNOTATION_FIELDS):
-                    merge_state.delete_base(db, "annotation", cleanup)
+            if cleanup is not None:
+                state.drop_base_if_settled(db, self.ws, cleanup)
 
     # replies -------------------------------------------------------------------------------
     def _known_thread(self, annotation_id: str) -> dict[str, list[str]]:
@@ -150,9 +132,10 @@ class AnnotationPush(EnginePart):
             if r["id"] not in known and not merge_state.is_mapped_remote(db, r["id"]) and (wire.iso_to_ms(r.get("created_at")) or 0) >= since
         ]
 
-    def _push_reply(self, e: state.Entry) -> bool:
+    def push_reply(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        body = {"body": e.payload["body"], "author_name": e.payload.get("author_name") or None}
+        p = ReplyPayload.of(e.payload)
+        body = {"body": p.body, "author_name": p.author_name or None}
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
             detail = self._detail(ann_id).data
@@ -203,19 +186,19 @@ class AnnotationPush(EnginePart):
             self._save_payload(e, presign={**e.payload.get("presign", {}), kind: n + 1})
         raise Refused(f"the server refused the {kind} evidence upload", 403)
 
-    def _push_resolution(self, e: state.Entry) -> bool:
+    def push_resolution(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
+        p = ResolutionPayload.of(e.payload)
         server_keys: dict[str, str] = dict(e.payload.get("server_keys", {}))
-        for kind in ("before", "after"):
-            local_key = e.payload.get(f"{kind}_key")
+        for kind, local_key in (("before", p.before_key), ("after", p.after_key)):
             if local_key and kind not in server_keys:
                 server_keys[kind] = self._upload(e, kind, local_key)
                 self._save_payload(e, server_keys=server_keys)
         body = {
             "before_key": server_keys.get("before"),
             "after_key": server_keys.get("after"),
-            "diff_url": e.payload.get("diff_url"),
-            "explanation": e.payload.get("explanation"),
+            "diff_url": p.diff_url,
+            "explanation": p.explanation,
         }
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
@@ -259,9 +242,9 @@ class AnnotationPush(EnginePart):
                 self.store.upload_path(old).unlink()
 
     # run-personas --------------------------------------------------------------------------
-    def _push_run_personas(self, e: state.Entry) -> bool:
+    def push_run_personas(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
-        persona_ids: list[str] = list(e.payload.get("persona_ids", []))
+        persona_ids: list[str] = list(RunPersonasPayload.of(e.payload).persona_ids)
         if e.ambiguous and persona_ids:
             detail = self._detail(ann_id).data
             found: dict[str, dict[str, Any]] = {}
@@ -283,7 +266,7 @@ class AnnotationPush(EnginePart):
 
     def _finish_run(self, e: state.Entry, replies: list[dict[str, Any]]) -> None:
         server = [wire.reply(r, self.ws, e.entity_id) for r in replies]
-        local_ids: list[str] = list(e.payload.get("reply_ids", []))
+        local_ids: list[str] = list(RunPersonasPayload.of(e.payload).reply_ids)
         with self.store.write() as db:
             state.delete_replies(db, local_ids)
             mirror.apply_replies(db, server)

@@ -18,8 +18,11 @@ from storage import sync_merge_state as merge_state
 from storage import sync_sessions as sessions_state
 from storage import sync_state as state
 from sync import wire
-from sync.client import Refused
 from sync.crash import crash_point
+from sync.errors import Refused
+from sync.ops import (
+    FeedbackActionPayload, FeedbackCommentPayload, TestActionPayload, TestFeedbackPayload, TestNotesPayload,
+)
 from sync.part import EnginePart
 from workbench.domain.clock import new_id
 from workbench.domain.session_records import Storefront, Study, iso_s
@@ -39,7 +42,7 @@ class SessionSync(EnginePart):
         self.remote.store_id = store.id
         return store.id
 
-    def _pull_feedback(self) -> None:
+    def pull_feedback(self) -> None:
         store_id = self._store_id()
         self.progress("feedback sessions", 0, None)
         items: list[dict[str, Any]] = []
@@ -75,17 +78,17 @@ class SessionSync(EnginePart):
                 cursors.set_digest(db, self.name, key, digest)
         self.progress("feedback sessions", len(records), len(records))
 
-    def _push_feedback_action(self, e: state.Entry) -> bool:
-        sid, p = e.entity_id, e.payload
+    def push_feedback_action(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, FeedbackActionPayload.of(e.payload)
         store_id = self._store_id()
         if e.ambiguous:
             cur = self.client.get(f"/api/v1/feedback-sessions/{sid}", credential="store_key", ok=(404,))
-            if cur.status == 200 and cur.data.get("status") == p.get("to"):
+            if cur.status == 200 and cur.data.get("status") == p.to_status:
                 self._finish_feedback(e, cur.data, store_id)
                 return True
         self._mark_sending(e)
-        action = str(p["action"])
-        body = {"errorMessage": p["error_message"]} if action == "builder_failed" and p.get("error_message") else None
+        action = p.action
+        body = {"errorMessage": p.error_message} if action == "builder_failed" and p.error_message else None
         resp = self.client.request(
             "POST", f"/api/v1/feedback-sessions/{sid}/{action.replace('_', '-')}", credential="store_key", json=body,
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
@@ -99,20 +102,24 @@ class SessionSync(EnginePart):
             state.delete_entry(db, e.seq)
             sessions_state.apply_feedback_sessions(db, [wire.feedback_session(data, store_id)])
 
-    def _push_feedback_comment(self, e: state.Entry) -> bool:
-        p = e.payload
-        verb = "resolve" if p.get("resolved") else "reopen"
+    def push_feedback_comment(self, e: state.Entry) -> bool:
+        p = FeedbackCommentPayload.of(e.payload)
+        verb = "resolve" if p.resolved else "reopen"
         resp = self.client.request(  # resolve/reopen are idempotent on the server: safe to resend
-            "POST", f"/api/v1/feedback-sessions/{p['session_id']}/comments/{e.entity_id}/{verb}", credential="store_key",
+            "POST", f"/api/v1/feedback-sessions/{p.session_id}/comments/{e.entity_id}/{verb}", credential="store_key",
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=True,
         )
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.apply_feedback_comments(db, p["session_id"], [wire.feedback_comment(resp.data, p["session_id"])], self.clock())
+            sessions_state.apply_feedback_comments(db, p.session_id, [wire.feedback_comment(resp.data, p.session_id)], self.clock())
         return True
 
+    def _done(self, e: state.Entry) -> None:
+        with self.store.write() as db:
+            state.delete_entry(db, e.seq)
+
     # -- test sessions ---------------------------------------------------------------------
-    def _pull_tests(self) -> None:
+    def pull_tests(self) -> None:
         self.progress("studies", 0, None)
         resp = self.client.get("/api/studies", credential="jwt", ok=(404, 405))
         if resp.status == 200:
@@ -172,16 +179,16 @@ class SessionSync(EnginePart):
 
     _STAGE = {"active": 0, "paused": 0, "completed": 1, "analyzing": 2, "analyzed": 3, "confirmed": 4}
 
-    def _push_test_action(self, e: state.Entry) -> bool:
-        sid, p = e.entity_id, e.payload
+    def push_test_action(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, TestActionPayload.of(e.payload)
         action = e.op.split(".", 1)[1]
-        values = p.get("values") or {}
+        values = p.values or {}
         if e.ambiguous:
             cur = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
             status = (cur.data.get("data") or {}).get("status") if cur.status == 200 else None
-            to = p.get("to")
+            to = p.to_status
             if status is not None and (status == to or (action not in ("pause", "resume") and self._STAGE.get(status, -1) >= self._STAGE.get(str(to), 99))):
-                self._drop(e)
+                self._done(e)
                 return True
         body: dict[str, Any] | None = None
         if action == "complete" and values.get("completed_at") is not None:
@@ -194,18 +201,18 @@ class SessionSync(EnginePart):
             safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._drop(e)  # the pull that follows brings the server's copy of the session
+        self._done(e)  # the pull that follows brings the server's copy of the session
         return True
 
     def _server_notes(self, session_id: str) -> list[dict[str, Any]]:
         resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt")
         return list((resp.data.get("data") or {}).get("notes") or [])
 
-    def _push_test_notes(self, e: state.Entry) -> bool:
-        sid, p = e.entity_id, e.payload
+    def push_test_notes(self, e: state.Entry) -> bool:
+        sid, p = e.entity_id, TestNotesPayload.of(e.payload)
         db = self.store.db
-        updated = [[merge_state.remote_id_of(db, i) or i, c] for i, c in p.get("updated", [])]
-        created = [tuple(x) for x in p.get("created", [])]
+        updated = [[merge_state.remote_id_of(db, i) or i, c] for i, c in p.updated]
+        created = [(i, c) for i, c in p.created]
         if e.ambiguous and created:
             server = self._server_notes(sid)
             matched = self._match_notes(e, created, server)
@@ -240,16 +247,16 @@ class SessionSync(EnginePart):
     def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[dict[str, Any]]) -> None:
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.delete_notes(db, [local for local, _ in e.payload.get("created", [])])
+            sessions_state.delete_notes(db, [local for local, _ in TestNotesPayload.of(e.payload).created])
             for local, remote in matched.items():
                 merge_state.map_id(db, local, remote, "test_note", self.clock())
             sessions_state.apply_test_notes(db, sid, [wire.test_note(n, sid) for n in server], self.clock())
 
-    def _push_test_feedback(self, e: state.Entry) -> bool:
+    def push_test_feedback(self, e: state.Entry) -> bool:
         sid = e.entity_id
         self._mark_sending(e)
         resp = self.client.request(
-            "POST", f"/api/sessions/{sid}/feedback", credential="jwt", json=e.payload.get("body"),
+            "POST", f"/api/sessions/{sid}/feedback", credential="jwt", json=TestFeedbackPayload.of(e.payload).body,
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False, ok=(409,),
         )
         if resp.status == 409:

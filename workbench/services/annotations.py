@@ -16,6 +16,7 @@ from storage import personas as personas_repo
 from storage import sites as sites_repo
 from storage.blobs import write_blob
 from storage import sync_state
+from sync import ops
 from workbench.domain import markdown
 from workbench.domain.annotations import (
     DEFAULT_PERSONA_RUN,
@@ -146,7 +147,7 @@ def patch(
             values.update(updated_at=max(now, ann.updated_at + 1), version=ann.version + 1)
             repo.update_annotation(db, ann.id, values)
             wb.audit(db, principal, "annotation.update", "annotation", ann.id, {"changes": changes}, at=now)
-            sync_state.enqueue_annotation_patch(db, ann, changes, now)  # outbox, same transaction (replicas only)
+            ops.ANNOTATION_PATCH.enqueue(db, ann, changes, now)  # outbox, same transaction (replicas only)
             for k, v in values.items():
                 setattr(ann, k, v)
     return ann
@@ -173,7 +174,7 @@ def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCre
             created_at=now,
         )
         repo.add_reply(db, r)
-        sync_state.enqueue_reply(db, r, now)
+        ops.ANNOTATION_REPLY.enqueue(db, r, now)
         _touch(db, ann, now)
         wb.audit(db, principal, "annotation.reply", "annotation", ann.id, {"reply_id": r.id}, at=now)
     return r
@@ -319,7 +320,7 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
             )
             repo.add_reply(db, r)
             out.append(r)
-        sync_state.enqueue_run_personas(db, ann, [p.id for p in personas], [r.id for r in out], now)
+        ops.ANNOTATION_RUN_PERSONAS.enqueue(db, ann, [p.id for p in personas], [r.id for r in out], now)
         _touch(db, ann, now + len(reviews))
         wb.audit(
             db, principal, "annotation.run_personas", "annotation", ann.id,

@@ -29,7 +29,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from storage import feedback_sessions as repo
-from storage import sync_sessions
+from sync import ops
 from workbench.domain import feedback_sessions as fs
 from workbench.domain.clock import from_ms, new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
@@ -242,7 +242,7 @@ def act(
         if action is FeedbackAction.BUILDER_FAILED:
             values["error_message"] = (error_message or "").strip()[:ERROR_TAIL] or "The builder failed to apply the tasks"
         repo.update_session(db, session_id, values)
-        sync_sessions.enqueue_feedback_action(  # outbox, same transaction (replica stores only)
+        ops.FEEDBACK_ACTION.enqueue(  # outbox, same transaction (replica stores only)
             db, store, session_id, action.value, session.status, target.value, now, values.get("error_message"))
         audit_as(wb, db, workspace_id=store.workspace_id, actor=actor or store_actor(store),
                  action=f"feedback_session.{action.value}", entity_type="feedback_session", entity_id=session_id,
@@ -323,7 +323,7 @@ def set_comment_resolved(
         target = fs.CommentStatus.RESOLVED if resolved else fs.CommentStatus.OPEN
         if comment.status != target.value:
             repo.update_comment(db, comment_id, {"status": target.value, "resolved_at": now if resolved else None, "updated_at": now})
-            sync_sessions.enqueue_comment_resolved(db, store, session_id, comment_id, resolved, now)  # outbox (replicas only)
+            ops.FEEDBACK_COMMENT.enqueue(db, store, session_id, comment_id, resolved, now)  # outbox (replicas only)
             audit_as(wb, db, workspace_id=store.workspace_id, actor=actor or store_actor(store),
                      action="feedback_comment.resolve" if resolved else "feedback_comment.reopen",
                      entity_type="feedback_comment", entity_id=comment_id, detail={"session_id": session_id}, at=now)

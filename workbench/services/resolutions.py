@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from storage import annotations as repo
 from storage.blobs import write_blob
 from storage import sync_state
+from sync import ops
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Forbidden, Invalid, NotFound
@@ -121,7 +122,7 @@ def create(wb: Workbench, principal: Principal, annotation_id: str, req: Resolut
             created_by=principal.actor_id, created_at=now, notification_status="pending",
         )
         repo.add_resolution(db, res)
-        sync_state.enqueue_resolution(db, res, now)
+        ops.ANNOTATION_RESOLUTION.enqueue(db, res, now)
         repo.update_annotation(db, ann.id, {"updated_at": max(now, ann.updated_at + 1)})
         wb.audit(db, principal, "resolution.create", "annotation", ann.id, {"resolution_id": res.id}, at=now)
     return res

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from storage import accounts as accounts_repo
 from storage import annotations as annotations_repo
 from storage import sites as sites_repo
-from storage import sync_sessions, sync_state
+from storage import sync_state
+from sync import ops
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound
-from workbench.domain.merge import ANNOTATION_FIELDS
 from workbench.domain.account_records import User
 from workbench.services.context import Workbench
 from workbench.services.local import OWNER_EMAIL
@@ -249,10 +249,7 @@ def keep_mine(wb: Workbench, conflict_id: int) -> None:
     with wb.store.write() as db:
         c = _load_conflict(db, conflict_id)
         sync_state.delete_conflict(db, c.id)
-        sync_state.enqueue(
-            db, workspace_id=c.workspace_id, op="annotation.patch", entity_type=c.entity_type, entity_id=c.entity_id,
-            payload={"fields": [c.field]}, at=now,
-        )
+        ops.ANNOTATION_PATCH.enqueue_fields(db, c.workspace_id, c.entity_id, [c.field], now)
         _audit(wb, db, c.workspace_id, "sync.conflict.keep_mine", c.entity_type, c.entity_id, {"field": c.field, "theirs": c.theirs_value})
 
 
@@ -267,48 +264,18 @@ def take_theirs(wb: Workbench, conflict_id: int) -> None:
         sync_state.delete_conflict(db, c.id)
         if ann is not None:
             annotations_repo.update_annotation(db, ann.id, {c.field: theirs, "updated_at": max(now, ann.updated_at + 1)})
-            _cleanup_base(db, c.workspace_id, ann.id)
+            sync_state.drop_base_if_settled(db, c.workspace_id, ann.id)
         _audit(wb, db, c.workspace_id, "sync.conflict.take_theirs", c.entity_type, c.entity_id, {"field": c.field, "mine": getattr(ann, c.field, None)})
 
 
-def _cleanup_base(db: Any, workspace_id: str, annotation_id: str) -> None:
-    base = sync_state.get_base(db, "annotation", annotation_id)
-    ann = annotations_repo.get_annotation(db, workspace_id, annotation_id)
-    if base is None or ann is None or sync_state.open_conflicts(db, "annotation", annotation_id):
-        return
-    if all(getattr(ann, f) == base.fields.get(f) for f in ANNOTATION_FIELDS) and not sync_state.patch_fields_pending(db, annotation_id):
-        sync_state.delete_base(db, "annotation", annotation_id)
-
-
 # -- refusals ------------------------------------------------------------------------------
-
-
-def _summary(e: sync_state.Entry) -> str:
-    p = e.payload
-    if e.op == "annotation.patch":
-        return f"change {', '.join(p.get('fields', []))} of annotation {e.entity_id}"
-    if e.op == "annotation.reply":
-        return f"reply on {e.entity_id}: {' '.join(str(p.get('body', '')).split())[:60]}"
-    if e.op == "annotation.resolution":
-        return f"resolution on {e.entity_id}: {p.get('diff_url') or p.get('explanation') or 'evidence'}"
-    if e.op == "annotation.run_personas":
-        return f"run {len(p.get('persona_ids', []))} persona(s) on {e.entity_id}"
-    if e.op == "feedback.action":
-        return f"{str(p.get('action', '')).replace('_', ' ')} feedback session {e.entity_id} ({p.get('from')} → {p.get('to')})"
-    if e.op == "feedback.comment":
-        return f"{'resolve' if p.get('resolved') else 'reopen'} comment {e.entity_id}"
-    if e.op == "test.notes":
-        return f"notes of test session {e.entity_id} ({len(p.get('updated', []))} edited, {len(p.get('created', []))} new)"
-    if e.op.startswith("test."):
-        return f"{e.op.split('.', 1)[1]} test session {e.entity_id}"
-    return f"{e.op} {e.entity_id}"
 
 
 def refusals(wb: Workbench, remote: str | None = None) -> list[RefusalView]:
     """Changes the server refused, with its reason, until retried or discarded."""
     db = wb.store.db
     return [
-        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, _summary(e), e.updated_at)
+        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, ops.op_for(e.op).summary(e), e.updated_at)
         for ws in _workspaces(wb, remote)
         for e in sync_state.entries(db, ws, "refused")
     ]
@@ -333,30 +300,5 @@ def discard(wb: Workbench, seq: int) -> None:
     """Give up a refused change and undo it in the replica, so it matches the server again."""
     with wb.store.write() as db:
         e = _load_refused(db, seq)
-        sync_state.delete_entry(db, seq)
-        if e.op == "annotation.reply" and e.local_id:
-            sync_state.delete_replies(db, [e.local_id])
-        elif e.op == "annotation.run_personas":
-            sync_state.delete_replies(db, e.payload.get("reply_ids", []))
-        elif e.op == "annotation.resolution" and e.local_id:
-            sync_state.delete_resolution(db, e.local_id)
-        elif e.op == "annotation.patch":
-            base = sync_state.get_base(db, "annotation", e.entity_id)
-            ann = annotations_repo.get_annotation(db, e.workspace_id, e.entity_id)
-            still = sync_state.patch_fields_pending(db, e.entity_id)
-            if base is not None and ann is not None:
-                revert = {f: base.fields.get(f) for f in e.payload.get("fields", []) if f not in still and f in ANNOTATION_FIELDS}
-                revert = {k: v for k, v in revert.items() if getattr(ann, k) != v}
-                if revert:
-                    annotations_repo.update_annotation(db, ann.id, {**revert, "updated_at": max(wb.clock(), ann.updated_at + 1)})
-                _cleanup_base(db, e.workspace_id, e.entity_id)
-        elif e.op == "test.notes":
-            sync_sessions.delete_notes(db, [local for local, _ in e.payload.get("created", [])])
-        elif e.op == "test.feedback" and e.local_id:
-            sync_sessions.delete_feedback(db, e.local_id)
-        if e.op.startswith(("test.", "feedback.")):
-            # Session rows are mirrored: forget what was last applied so the next pull rewrites them.
-            name = sync_state.remote_of_workspace(db, e.workspace_id)
-            if name is not None:
-                db.execute("DELETE FROM sync_cursors WHERE remote = ? AND resource LIKE 'digest:%'", [name])
+        ops.op_for(e.op).discard(db, e, wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})

@@ -20,8 +20,8 @@ from sqlite3 import Connection
 from typing import Any
 
 from storage import accounts as accounts_repo
-from storage import sync_sessions
 from storage import test_sessions as repo
+from sync import ops
 from workbench.domain import test_sessions as ts
 from workbench.domain.clock import from_ms, new_id, to_ms
 from workbench.domain.errors import Conflict, NotFound, Unauthenticated
@@ -184,7 +184,7 @@ def _transition(
         if extra is not None:
             values.update(extra(db, session, now))
         repo.update_session(db, session_id, values)
-        sync_sessions.enqueue_test_action(db, principal.workspace_id, session_id, action.value, session.status, values, now)  # outbox
+        ops.TEST_ACTION.enqueue(db, principal.workspace_id, session_id, action.value, session.status, values, now)  # outbox
         detail = {"from": session.status, "to": target.value, **{k: v for k, v in values.items() if k in ("rating", "completed_at")}}
         wb.audit(db, principal, f"test_session.{action.value}", "test_session", session_id, detail, at=now)
         return _load(db, principal, session_id)
@@ -301,6 +301,7 @@ def patch_notes(wb: Workbench, principal: Principal, session_id: str, req: Notes
         session = _load(db, principal, session_id)
         ts.ensure_notes_editable(session.status)
         to_update, to_create = ts.plan_notes_patch(repo.note_ids(db, session_id), req)
+        previous = {n.id: n.content for n in repo.list_notes(db, session_id)}  # for undo (sync.ops)
         for note in to_update:
             assert note.noteId is not None
             repo.update_note(db, session_id, note.noteId, note.content, now)
@@ -310,9 +311,10 @@ def patch_notes(wb: Workbench, principal: Principal, session_id: str, req: Notes
                            author_id=principal.user_id or principal.actor_id, timestamp=now, updated_at=now)
             repo.add_note(db, row)
             created.append(row.id)
-        sync_sessions.enqueue_test_notes(  # outbox, same transaction (replicas only)
+        ops.TEST_NOTES.enqueue(  # outbox, same transaction (replicas only)
             db, principal.workspace_id, session_id, [(n.noteId or "", n.content) for n in to_update],
-            list(zip(created, [n.content for n in to_create], strict=True)), now)
+            list(zip(created, [n.content for n in to_create], strict=True)), now,
+            {n.noteId: previous[n.noteId] for n in to_update if n.noteId in previous})
         wb.audit(db, principal, "test_session.notes", "test_session", session_id,
                  {"updated": [n.noteId for n in to_update], "created": created}, at=now)
     return len(to_update), len(to_create)
@@ -331,6 +333,6 @@ def submit_feedback(wb: Workbench, principal: Principal, session_id: str, req: F
             repo.add_feedback(db, feedback)
         except sqlite3.IntegrityError:
             raise Conflict("Feedback was already submitted for this session") from None
-        sync_sessions.enqueue_test_feedback(db, principal.workspace_id, session_id, req.model_dump(), feedback.id, now)  # outbox
+        ops.TEST_FEEDBACK.enqueue(db, principal.workspace_id, session_id, req.model_dump(), feedback.id, now)  # outbox
         wb.audit(db, principal, "test_session.feedback", "test_session", session_id, {"feedback_id": feedback.id}, at=now)
     return feedback

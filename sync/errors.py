@@ -1,0 +1,33 @@
+"""The failures of a sync run, apart from the HTTP client so that the op registry (imported by
+every service that writes an outbox entry) does not load httpx with them."""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    """Base of the sync client's failures; ``reason`` is safe to show a user."""
+
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class AuthFailed(SyncError):
+    """401: the credential is missing, wrong, revoked or expired. Stop and ask for a new one."""
+
+    def __init__(self, reason: str, status: int | None = 401, credential: str = "token") -> None:
+        super().__init__(reason, status)
+        self.credential = credential
+
+
+class Refused(SyncError):
+    """A 4xx refusal (not 401/412/429): the server said no, with a reason."""
+
+
+class Unavailable(SyncError):
+    """The remote could not be reached (or kept failing) after bounded retries."""
+
+
+class Ambiguous(SyncError):
+    """A write may or may not have been applied (no definite answer came back)."""
