@@ -8,7 +8,9 @@ Users override keys in ``keys.toml`` in the platform config dir (on Linux
     "annotation.resolve" = "R"
     "app.quit" = "ctrl+q"
 
-Unknown ids and malformed files are reported in a notification; the defaults stay in force.
+Unknown ids, malformed files, key names the terminal never sends and keys that clash with
+another binding of the same screen are reported in a notification; that binding keeps its
+default, so a typo can never leave ``j``/``↓`` dead or ``q`` not quitting.
 The ids are listed by ``workbench tui --keys`` (and in the help screen, ``?``).
 """
 
@@ -219,8 +221,78 @@ def load_keymap(path: Path | None = None) -> Keymap:
         elif binding_id not in known:
             result.problems.append(f"unknown binding id '{binding_id}'")
         else:
-            result.bindings[binding_id] = keys.replace(" ", "")
+            names = [k.strip() for k in keys.split(",")]
+            bad = [k for k in names if key_name(k) is None]
+            if bad:
+                result.problems.append(f"{binding_id}: '{bad[0]}' is not a key name (e.g. j, ctrl+f, f5, down, question_mark); default kept")
+            else:
+                result.bindings[binding_id] = ",".join(str(key_name(k)) for k in names)
+    _drop_clashes(result)
     return result
+
+
+_MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+
+
+def key_name(text: str) -> str | None:
+    """The key name Textual matches for ``text`` ("?" → "question_mark"), or None if no key sends it."""
+    from textual.keys import Keys, _character_to_key, key_to_character
+
+    *mods, last = text.split("+")
+    if not last or any(m not in _MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+        return None
+    if len(last) == 1:
+        if not last.isprintable() or last.isspace():
+            return None
+        last = _character_to_key(last)
+    elif last not in {k.value for k in Keys} and key_to_character(last) is None:
+        return None
+    return "+".join([*mods, last])
+
+
+# Groups whose bindings are live at the same time as another group's: the app's everywhere,
+# a list's beside its screen's.
+_LIVE_WITH = {"app": None, "list": ("inbox", "feedback", "tests", "personas", "sync", "duplicate", "views")}
+
+
+def _drop_clashes(result: Keymap) -> None:
+    """Keep the default of an override whose key another binding live at the same time uses."""
+    groups = _groups()
+
+    def keys_in(group: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for b in groups[group]:
+            if isinstance(b, Binding) and b.id:
+                for k in result.bindings.get(b.id, b.key).split(","):
+                    out.setdefault(k, set()).add(b.id)
+        return out
+
+    def defaults_in(group: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for b in groups[group]:
+            if isinstance(b, Binding) and b.id:
+                for k in b.key.split(","):
+                    out.setdefault(k, set()).add(b.id)
+        return out
+
+    for name in groups:
+        if name in ("app", "list"):
+            continue
+        together = ["app", name] + (["list"] if name in (_LIVE_WITH["list"] or ()) else [])
+        merged: dict[str, set[str]] = {}
+        default: dict[str, set[str]] = {}
+        for g in together:
+            for k, ids in keys_in(g).items():
+                merged.setdefault(k, set()).update(ids)
+            for k, ids in defaults_in(g).items():
+                default.setdefault(k, set()).update(ids)
+        for k, ids in merged.items():
+            # Only clashes an override made: the defaults share some keys on purpose (escape).
+            new = sorted(i for i in ids if i in result.bindings and i not in default.get(k, set()))
+            if len(ids) > 1 and new:
+                others = sorted(ids - {new[0]})
+                result.bindings.pop(new[0], None)
+                result.problems.append(f"{new[0]}: '{k}' is already {others[0]}; default kept")
 
 
 def describe_bindings() -> str:
