@@ -32,3 +32,37 @@ async def test_bad_or_clashing_keys_keep_their_defaults(demo_wb, tmp_path: Path)
         assert vlist.cursor == 0
         await press(pilot, "q")
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+
+
+# -- 2. the light theme repaints the inbox list too ----------------------------------------
+async def test_light_theme_repaints_the_inbox_list(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        dark = vlist.styles.background.rich_color
+        assert dark in {seg.style.bgcolor for seg in vlist.render_line(3) if seg.style}  # painted (and cached) dark
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = vlist.styles.background.rich_color
+        assert light != dark
+        for y in (0, 1, 3):
+            backgrounds = {seg.style.bgcolor for seg in vlist.render_line(y) if seg.style and seg.style.bgcolor}
+            assert dark not in backgrounds, f"line {y} still painted in the dark theme's colours"
+
+
+# -- 7. the annotation's help names sections in words, not widget classes ------------------
+async def test_annotation_help_has_no_widget_class_names(app):
+    from workbench.tui.screens.annotation import AnnotationScreen
+    from workbench.tui.screens.help import HelpScreen
+
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"))
+        await press(pilot, "enter")
+        assert isinstance(app.screen, AnnotationScreen)
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "VerticalScroll" not in text and "Scroll" + "able" not in text
+        assert "Scrolling" in text and "Page Down" in text
