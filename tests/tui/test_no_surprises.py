@@ -66,3 +66,28 @@ async def test_annotation_help_has_no_widget_class_names(app):
         text = screen_text(app)
         assert "VerticalScroll" not in text and "Scroll" + "able" not in text
         assert "Scrolling" in text and "Page Down" in text
+
+
+# -- 3. enter on a feedback comment opens it (as the footer says), never toggles it ---------
+async def test_enter_on_a_comment_opens_it_without_changing_it(app, demo_wb):
+    from workbench.services import feedback_sessions as fs_service
+    from workbench.tui.screens.feedback import FeedbackScreen
+    from workbench.tui.screens.forms import ReadDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        i = next(i for i, r in enumerate(screen.sessions.source.rows) if r.session.status == "in_progress")
+        screen.sessions.move_cursor(i)
+        await press(pilot, "tab")
+        row = screen.sessions.current
+        comment = screen.comments.current
+        assert "Open" in screen_text(app)  # what the footer promises for enter
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ReadDialog)
+        assert comment.content.strip()[:40] in screen_text(app)
+        await press(pilot, "escape")
+        assert app.screen is screen
+        after = {c.id: c.status for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}
+        assert after[comment.id] == comment.status and not told(app)

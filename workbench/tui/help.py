@@ -18,12 +18,17 @@ def _section(node: object) -> str:
         return section
     from textual.containers import ScrollableContainer
 
+    name = type(node).__name__
+    if name in _NAMED:
+        return _NAMED[name]
     if isinstance(node, ScrollableContainer):
         # Textual's scroll containers (VerticalScroll, ...) bring page/home/end keys: a user knows
         # them as scrolling, not by the widget's class name.
         return "Scrolling"
-    name = type(node).__name__
-    return {"WorkbenchApp": "Global", "VirtualList": "List"}.get(name, name.removesuffix("Screen"))
+    return name.removesuffix("Screen")
+
+
+_NAMED = {"WorkbenchApp": "Global", "VirtualList": "List"}
 
 
 def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, object, str]]:

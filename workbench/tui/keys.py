@@ -99,6 +99,9 @@ FEEDBACK = [
     B("s", "submit_round", "Submit…", id="feedback.submit_round"),
     B("b", "return_to_review", "Back to review…", id="feedback.return_to_review", show=False),
     B("a", "approve_tasks", "Approve…", id="feedback.approve_tasks"),
+    # Offline nothing else reports the builder's outcome: the user records it (processing only).
+    B("D", "builder_finished", "Builder done…", id="feedback.builder_finished", show=False),
+    B("E", "builder_failed", "Builder failed…", id="feedback.builder_failed", show=False),
     B("r", "resolve", "Resolve", id="feedback.resolve"),
     B("f", "filter", "Status", id="feedback.filter"),
 ]
