@@ -91,3 +91,75 @@ async def test_enter_on_a_comment_opens_it_without_changing_it(app, demo_wb):
         assert app.screen is screen
         after = {c.id: c.status for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}
         assert after[comment.id] == comment.status and not told(app)
+
+
+# -- bulk: no default action; the preview counts --------------------------------------------
+async def test_bulk_never_defaults_to_an_action(app, demo_wb, principal):
+    from workbench.services import annotations as annotations_service
+    from workbench.tui.screens.bulk import BulkDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        anns = [i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"][:3]
+        for index in anns:
+            vlist.move_cursor(index)
+            await press(pilot, "space")
+        before = {r.id: annotations_service.get(demo_wb, principal, r.id).status for r in vlist.selected_rows}
+        await press(pilot, "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        assert dialog.query_one("#bulk-actions").highlighted is None
+        await press(pilot, "enter", "y")  # what once set 5,000 rows to "new"
+        assert dialog.stage == "choose" and app.screen is dialog
+        assert "Choose an action first" in screen_text(app)
+        assert {i: annotations_service.get(demo_wb, principal, i).status for i in before} == before
+        await press(pilot, "down", "down", "enter")  # an explicit choice: the second option (ack)
+        assert dialog.stage == "preview" and dialog.action.status == "ack"
+        will = sum(1 for s in before.values() if s != "ack")
+        assert f"{will} row{'s' if will != 1 else ''} will change" in screen_text(app)
+
+
+# -- a value already set changes nothing, and says so ---------------------------------------
+async def test_setting_the_same_status_twice_says_nothing_changed(app, demo_wb, principal):
+    from storage import audit as audit_repo
+    from workbench.services import annotations as annotations_service
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status != "ack"))
+        ann_id = vlist.current.id
+        await press(pilot, "a")
+        assert told(app)[-1] == "Status → Ack" or told(app)[-1].startswith("Status →")
+        version = annotations_service.get(demo_wb, principal, ann_id).version
+        trail = len(audit_repo.history(demo_wb.store.db, "annotation", ann_id))
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).id == ann_id))
+        await press(pilot, "a")
+        assert "nothing changed" in told(app)[-1] and "Status →" not in told(app)[-1]
+        assert annotations_service.get(demo_wb, principal, ann_id).version == version
+        assert len(audit_repo.history(demo_wb.store.db, "annotation", ann_id)) == trail
+
+
+# -- 6. duplicate → new: the row no longer says "duplicate of …" ---------------------------
+async def test_duplicate_back_to_new_drops_the_duplicate_summary(app, demo_wb, principal):
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import annotations as annotations_service
+    from workbench.services import inbox
+
+    rows = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 2)
+    dup, target = rows[0].id, rows[1].id
+    annotations_service.patch(demo_wb, principal, dup, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.apply_filter(inbox.InboxFilter(sources=("annotation",), status=inbox.ALL))
+        await wait_for(pilot, lambda: not app.screen.counting)
+        vlist = inbox_list(app)
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).id == dup))
+        await pilot.pause()
+        assert "duplicate of" in screen_text(app)
+        await press(pilot, "n")
+        got = annotations_service.get(demo_wb, principal, dup)
+        assert (got.status, got.summary) == ("new", None)
+        await pilot.pause()
+        assert f"duplicate of {target}" not in screen_text(app)

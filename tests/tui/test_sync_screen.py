@@ -331,3 +331,22 @@ def test_snapshot_sync_screen(snap_compare, tmp_path, seeded_ids, monkeypatch):
         assert snap_compare(app, press=["5"], terminal_size=SIZE)
     finally:
         h.close()
+
+
+async def test_keep_mine_reopening_drops_the_servers_stale_summary(hub):
+    """Issue 12 bug 6: kept "ack" over the server's "resolved": its summary no longer holds."""
+    [ann_id] = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.patch(r.wb, r.me, ann_id, AnnotationPatch(status="ack"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ann_id, AnnotationPatch(status="resolved", summary="Fixed on the server"))
+    assert r.sync().conflicts == 1
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5", "m")
+        assert errors(app) == []
+        got = ann_svc.get(r.wb, r.me, ann_id)
+        assert (got.status, got.summary) == ("ack", None)
+        await run_sync_key(pilot)
+    server = ann_svc.get(hub.wb, local_user(hub.wb), ann_id)
+    assert (server.status, server.summary) == ("ack", None)
