@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from textual.widgets import Input, TextArea
 
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
@@ -166,9 +168,10 @@ async def test_attach_resolution_with_inline_validation(app, demo_wb, principal,
         assert (demo_wb.store.uploads_dir / res["before_key"]).read_bytes() == PNG
 
 
-async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principal, tmp_path: Path):
+@pytest.mark.parametrize("name", ["notes.txt", "after.png"])  # the bytes decide, not the name (issue 12 bug 4)
+async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principal, tmp_path: Path, name: str):
     ann = open_annotations(demo_wb, principal, 1)[0]
-    notes = tmp_path / "notes.txt"
+    notes = tmp_path / name
     notes.write_text("hello")
     assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == []
     async with app.run_test(size=SIZE) as pilot:
@@ -176,7 +179,7 @@ async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principa
         await press(pilot, "e")
         dialog = app.screen
         await type_text(pilot, str(notes))  # into "Before", the first field
-        reason = "before: must be a .png, .jpg, .webp or .gif image"
+        reason = "before: not a PNG, JPEG, WebP or GIF image"
         assert f"✗ {reason}" in str(dialog.query_one("#form-check").render())
         await press(pilot, "ctrl+s")
         assert app.screen is dialog  # refused: the dialog stays open with the reason

@@ -336,17 +336,21 @@ def _file_problem(label: str, value: str) -> str | None:
 
     if not value.strip():
         return None
+    from workbench.domain.images import HEADER_BYTES, sniff_image_type
+
     path = Path(value.strip()).expanduser()
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
-        return f"{label}: must be a .png, .jpg, .webp or .gif image"
     try:
         if not path.is_file():
             return f"{label}: no such file"
         size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(HEADER_BYTES)
     except OSError as exc:  # a name too long, a directory we may not read, ...
         return f"{label}: {exc.strerror or exc}"
     if size > MAX_UPLOAD_BYTES:
         return f"{label}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+    if sniff_image_type(head) is None:  # the bytes decide, not the name
+        return f"{label}: not a PNG, JPEG, WebP or GIF image"
     return None
 
 
