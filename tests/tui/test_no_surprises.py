@@ -163,3 +163,26 @@ async def test_duplicate_back_to_new_drops_the_duplicate_summary(app, demo_wb, p
         assert (got.status, got.summary) == ("new", None)
         await pilot.pause()
         assert f"duplicate of {target}" not in screen_text(app)
+
+
+# -- 5. palette → screenshot saves, even with no Downloads folder ---------------------------
+async def test_palette_screenshot_saves_without_a_downloads_folder(app, demo_wb, tmp_path: Path, monkeypatch):
+    from textual.command import CommandPalette
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # a fresh account: no ~/Downloads
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await type_text(pilot, "screenshot")
+        await wait_for(pilot, lambda: palette.has_class("-ready") and "Screenshot" in screen_text(app))
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: any("screenshot" in m.lower() for m in told(app)))
+        assert not any("Failed" in m for m in told(app)), told(app)
+        shots = list((demo_wb.store.path.parent / "screenshots").glob("*.svg"))
+        assert len(shots) == 1 and "<svg" in shots[0].read_text()

@@ -248,6 +248,25 @@ class WorkbenchApp(App[None]):
     def action_reload(self) -> None:
         self.post_message(StoreChanged())
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None, time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot" (and ``action_screenshot``), into a folder that exists.
+
+        Textual writes to the Downloads folder and fails ("Failed to save screenshot") where
+        there is none (servers, containers, fresh accounts): then the store's own
+        ``screenshots`` folder is used, and the notification names the file.
+        """
+        if path is None:
+            from platformdirs import user_downloads_path
+
+            downloads = user_downloads_path()
+            if downloads.is_dir():
+                path = str(downloads)
+            else:
+                folder = self.wb.store.path.parent / "screenshots"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
+
     # -- sync ------------------------------------------------------------------------------
     def refresh_sync_status(self) -> None:
         """Re-read the sync status (a few counts) and redraw the sync line of every screen."""
