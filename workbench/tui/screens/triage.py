@@ -97,9 +97,13 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
     ok, ann = app.attempt(service.get, wb, principal, annotation_id)
     if not ok:
         return
-    members = inbox.facets(wb, principal).members
+    facets = inbox.facets(wb, principal)
+    members = facets.members
     options: list[tuple[str, Any]] = [("— unassigned —", "")]
     options += [(f"{fmt.esc(name)}{'  (me)' if uid == principal.user_id else ''}", uid) for uid, name in members]
+    if facets.replica and not members:
+        app.notify("No members of the server's workspace are known here yet: they appear once they reply or "
+                   "are assigned (sync brings them). Only unassign is offered.", title="Assign", severity="warning", timeout=10)
 
     changed: list[bool] = []
 
