@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, SelectionList, TextArea
 
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
+from workbench.tui.screens.persona_picker import PersonaPicker
 from workbench.tui.screens.triage import DuplicatePicker
 
 PNG = (
@@ -197,11 +198,18 @@ async def test_run_personas_in_a_worker(app, demo_wb, principal):
     before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(app, pilot, ann.id)
-        await press(pilot, "p")
+        await press(pilot, "p")  # the picker, the three most relevant ticked (issue 12 bug 13)
+        picker = app.screen
+        assert isinstance(picker, PersonaPicker)
+        _, default = annotations_service.default_personas(demo_wb, principal, ann.id)
+        assert sorted(picker.query_one(SelectionList).selected) == sorted(p.id for p in default) and len(default) == 3
+        await press(pilot, "enter")  # untick the first (most relevant), keep the other two
+        await press(pilot, "ctrl+s")
         await wait_for(pilot, lambda: not screen.personas_running)
         replies = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
         added = replies[before:]
-        assert len(added) == 3 and all(r["author"]["type"] == "persona" for r in added)
+        assert [r["author"]["name"] for r in added] == [p.name for p in default[1:]]
+        assert all(r["author"]["type"] == "persona" for r in added)
         assert any("persona review" in m for m in told(app))
         screen.query_one("#detail").scroll_end(animate=False)
         await pilot.pause()

@@ -351,6 +351,18 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
     return out
 
 
+def default_personas(wb: Workbench, principal: Principal, annotation_id: str) -> tuple[list[Persona], list[Persona]]:
+    """(every persona of the workspace, most relevant first; the ones a run without a choice takes)."""
+    db = wb.store.db
+    ann = load(db, principal, annotation_id)
+    brief = AnnotationBrief(
+        id=ann.id, kind=ann.kind, status=ann.status, body=ann.body, page_url=ann.page_url,
+        selector=ann.selector, summary=ann.summary, computed_styles=ann.computed_styles,
+    )
+    ranked = sorted(personas_repo.list_personas(db, principal.workspace_id), key=lambda p: -relevance(_brief(p), brief)[0])
+    return ranked, ranked[:DEFAULT_PERSONA_RUN]
+
+
 def _brief(p: Persona) -> PersonaBrief:
     return PersonaBrief(
         slug=p.slug, name=p.name, category=p.category, description=p.description, focus=tuple(p.focus), voice=p.voice

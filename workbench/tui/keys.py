@@ -156,6 +156,11 @@ BULK = [
     B("y", "apply", "Apply", id="bulk.apply", show=False),
 ]
 
+PERSONA_PICK = [
+    B("escape", "cancel", "Cancel", id="pick.cancel"),
+    B("ctrl+s", "run", "Run", id="pick.run"),
+]
+
 DUPLICATE = [
     B("escape", "cancel", "Cancel", id="duplicate.cancel"),
     B("down", "focus_list", "To list", id="duplicate.to_list", show=False),
@@ -167,7 +172,8 @@ def _groups() -> dict[str, list[Binding]]:
 
     return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,  # type: ignore[dict-item]
             "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "form": FORM,
-            "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE}
+            "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE,
+            "pick": PERSONA_PICK}
 
 
 def all_binding_ids() -> set[str]:

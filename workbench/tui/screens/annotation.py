@@ -259,22 +259,34 @@ class AnnotationScreen(WorkbenchScreen):
             self.notify(f"Copied the markdown ({len(text.splitlines())} lines) to the clipboard")
 
     def action_run_personas(self) -> None:
+        """Pick the personas (the most relevant ticked), then run them in a worker."""
+        from workbench.services import annotations as service
+        from workbench.tui.screens.persona_picker import PersonaPicker
+
         if self.personas_running:
             self.notify("Personas are already reviewing this annotation", severity="warning")
             return
-        self.personas_running = True
-        self.refresh_data()
-        self.notify("Personas are reviewing…")
-        self.run_personas(self.annotation_id)
+        ok, found = self.attempt(service.default_personas, self.wb, self.principal, self.annotation_id)
+        if not ok:
+            return
+
+        def picked(ids: list[str] | None) -> None:
+            if ids:
+                self.personas_running = True
+                self.refresh_data()
+                self.notify("Personas are reviewing…")
+                self.run_personas(self.annotation_id, ids)
+
+        self.app.push_screen(PersonaPicker(*found), picked)
 
     @work(thread=True, exclusive=True, group="personas")
-    def run_personas(self, annotation_id: str) -> None:
+    def run_personas(self, annotation_id: str, persona_ids: list[str] | None = None) -> None:
         from workbench.domain.annotations import RunPersonasRequest
         from workbench.services import annotations as service
         from workbench.tui.app import refusal_text
 
         try:
-            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest())
+            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest(persona_ids=persona_ids))
         except Exception as exc:  # noqa: BLE001 - reported as a message, never raised in the UI
             self.post_message(ActionRefused(refusal_text(exc)))
             self.post_message(PersonasReviewed(annotation_id, -1))
