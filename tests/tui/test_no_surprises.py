@@ -204,3 +204,25 @@ async def test_analyses_left_running_finish_by_themselves(demo_wb, principal):
         assert all(ts_service.get(demo_wb, principal, s).status == "analyzed" for s in left)
         await wait_for(pilot, lambda: all(screen.sessions.row_at(i).status != "analyzing" for i in range(screen.sessions.total)))
         assert "analysis running" not in screen_text(app).lower()
+
+
+# -- 9. keys typed right after tab land in the next field -----------------------------------
+async def test_fast_typing_after_tab_lands_in_the_next_field(app):
+    """A terminal delivers keys faster than a field can pass an unhandled tab back up: post them at once."""
+    from textual import events
+
+    from workbench.tui.screens.forms import FormDialog
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"))
+        await press(pilot, "enter", "e")  # the resolution form: before, after, diff URL, explanation
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        for key, char in [("a", "a"), ("tab", "\t"), ("b", "b"), ("tab", "\t"), ("c", "c"), ("shift+tab", None)]:
+            app.post_message(events.Key(key, char))  # no pause between keys, as a fast typist's arrive
+        await wait_for(pilot, lambda: len("".join(str(v) for v in dialog.values().values())) == 3)
+        values = dialog.values()
+        assert (values["before"], values["after"], values["diff_url"]) == ("a", "b", "c")
+        await wait_for(pilot, lambda: app.focused is dialog.query_one("#field-after"))

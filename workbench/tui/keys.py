@@ -131,6 +131,10 @@ FORM = [
     B("escape", "cancel", "Cancel", id="form.cancel"),
     B("ctrl+s", "submit", "Save", id="form.save"),
     B("ctrl+o", "browse", "Browse files", id="form.browse", show=False),
+    # priority: the app moves focus the moment tab arrives. Unbound, tab first went to the field
+    # and bubbled back up, while the keys typed after it were already sent to that same field.
+    B("tab", "app.focus_next", "Next field", id="form.next", show=False, priority=True),
+    B("shift+tab", "app.focus_previous", "Previous field", id="form.previous", show=False, priority=True),
 ]
 
 CONFIRM = [
