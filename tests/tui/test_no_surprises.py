@@ -226,3 +226,15 @@ async def test_fast_typing_after_tab_lands_in_the_next_field(app):
         values = dialog.values()
         assert (values["before"], values["after"], values["diff_url"]) == ("a", "b", "c")
         await wait_for(pilot, lambda: app.focused is dialog.query_one("#field-after"))
+
+
+def test_bulk_preview_does_not_count_rows_already_at_the_value(demo_wb, principal):
+    from workbench.services import bulk, inbox
+
+    rows = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 50)
+    assigned = [r for r in rows if r.assignee_id][:1] + [r for r in rows if not r.assignee_id][:1]
+    assert len(assigned) == 2
+    items = bulk.preview(bulk.BulkAction("assign", assignee_id=assigned[0].assignee_id), assigned)
+    assert [i.ok for i in items] == [False, True] and items[0].message == "Already assigned to them"
+    items = bulk.preview(bulk.BulkAction("assign", assignee_id=None), assigned)
+    assert [i.ok for i in items] == [True, False] and items[1].message == "Already unassigned"
