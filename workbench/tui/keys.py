@@ -263,48 +263,40 @@ def key_name(text: str) -> str | None:
     return "+".join([*mods, last])
 
 
-# Groups whose bindings are live at the same time as another group's: the app's everywhere,
-# a list's beside its screen's.
-_LIVE_WITH = {"app": None, "list": ("inbox", "feedback", "tests", "personas", "sync", "duplicate", "views")}
+# The screens whose lists (``VirtualList``) take keys beside the screen's own; the app's keys
+# are live everywhere.
+_LIST_SCREENS = ("inbox", "feedback", "tests", "personas", "sync", "duplicate", "views")
 
 
 def _drop_clashes(result: Keymap) -> None:
     """Keep the default of an override whose key another binding live at the same time uses."""
     groups = _groups()
 
-    def keys_in(group: str) -> dict[str, set[str]]:
+    def keys_in(group: str, overrides: dict[str, str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
         for b in groups[group]:
             if isinstance(b, Binding) and b.id:
-                for k in result.bindings.get(b.id, b.key).split(","):
-                    out.setdefault(k, set()).add(b.id)
-        return out
-
-    def defaults_in(group: str) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for b in groups[group]:
-            if isinstance(b, Binding) and b.id:
-                for k in b.key.split(","):
+                for k in overrides.get(b.id, b.key).split(","):
                     out.setdefault(k, set()).add(b.id)
         return out
 
     for name in groups:
         if name in ("app", "list"):
             continue
-        together = ["app", name] + (["list"] if name in (_LIVE_WITH["list"] or ()) else [])
+        together = ["app", name] + (["list"] if name in _LIST_SCREENS else [])
         merged: dict[str, set[str]] = {}
         default: dict[str, set[str]] = {}
         for g in together:
-            for k, ids in keys_in(g).items():
+            for k, ids in keys_in(g, result.bindings).items():
                 merged.setdefault(k, set()).update(ids)
-            for k, ids in defaults_in(g).items():
+            for k, ids in keys_in(g, {}).items():
                 default.setdefault(k, set()).update(ids)
         for k, ids in merged.items():
             # Only clashes an override made: the defaults share some keys on purpose (escape).
             new = sorted(i for i in ids if i in result.bindings and i not in default.get(k, set()))
-            if len(ids) > 1 and new:
+            if len(ids) > 1 and new and new[0] in result.bindings:
                 others = sorted(ids - {new[0]})
-                result.bindings.pop(new[0], None)
+                result.bindings.pop(new[0])
                 result.problems.append(f"{new[0]}: '{k}' is already {others[0]}; default kept")
 
 
