@@ -350,6 +350,26 @@ def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
     return out
 
 
+def server_members(db: Connection, workspace_id: str, local_user_id: str) -> list[tuple[str, str]]:
+    """(user id, name) of a replica's server-side members, as far as the replica has seen them.
+
+    The server lists no members; its user ids reach the replica as the authors of people's
+    replies and as assignees. An assignee never seen replying has only an id for a name. The
+    local user's own id is left out: it exists on this machine only.
+    """
+    names: dict[str, str] = {}
+    for uid, name in db.execute(
+        "SELECT author_id, author_name FROM replies WHERE workspace_id = ? AND author_kind = 'user' AND author_id IS NOT NULL "
+        "ORDER BY created_at DESC",
+        [workspace_id],
+    ):
+        names.setdefault(uid, name)
+    for (uid,) in db.execute("SELECT DISTINCT assignee_id FROM annotations WHERE workspace_id = ? AND assignee_id IS NOT NULL", [workspace_id]):
+        names.setdefault(uid, f"user …{uid[-6:]}")
+    names.pop(local_user_id, None)
+    return sorted(names.items(), key=lambda m: (m[1].casefold(), m[0]))
+
+
 def annotation_status_counts(db: Connection, workspace_id: str) -> dict[str, int]:
     """Annotations per status: kept by triggers (migration m014), so a read costs a few rows at any size."""
     rows = db.execute("SELECT status, n FROM annotation_status_counts WHERE workspace_id = ? AND n > 0", [workspace_id])

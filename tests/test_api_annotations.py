@@ -186,3 +186,29 @@ def test_search_finds_bodies_summaries_and_replies(client, creds, wb):
     assert set(svc.search(wb, principal, "hamburger")) == {a["id"], b["id"]}
     assert svc.search(wb, principal, "logo") == [a["id"]]
     assert svc.search(wb, principal, '"; DROP TABLE') == []
+
+
+def test_patch_setting_what_is_already_set_changes_nothing(client, creds, wb):
+    """Issue 12: the documented 200 with the annotation, but no version bump, no audit row."""
+    a = post_annotation(client, creds)
+    h = bearer(creds["member_token"])
+    first = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "ack"}, headers=h).json()
+    again = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "ack", "assignee_id": None}, headers=h)
+    assert again.status_code == 200 and again.json()["version"] == first["version"] == 2
+    assert again.json()["updated_at"] == first["updated_at"]
+    actions = [r[0] for r in wb.store.db.execute("SELECT action FROM audit WHERE entity_id = ?", [a["id"]]).fetchall()]
+    assert actions.count("annotation.update") == 1
+
+
+def test_reopening_clears_the_closing_summary(client, creds):
+    """A summary says why an annotation closed; reopening it (closed → open) makes that false."""
+    a = post_annotation(client, creds)
+    b = post_annotation(client, creds, "Another")
+    h = bearer(creds["member_token"])
+    url = f"/api/v1/annotations/{a['id']}"
+    client.patch(url, json={"status": "duplicate", "summary": f"duplicate of {b['id']}"}, headers=h)
+    assert client.patch(url, json={"status": "new"}, headers=h).json()["summary"] is None
+    client.patch(url, json={"status": "resolved", "summary": "shipped"}, headers=h)
+    reopened = client.patch(url, json={"status": "in_progress", "summary": "redo for iOS"}, headers=h).json()
+    assert reopened["summary"] == "redo for iOS"  # a summary set with the reopen stays
+    assert client.patch(url, json={"status": "triaged"}, headers=h).json()["summary"] == "redo for iOS"  # open → open keeps it

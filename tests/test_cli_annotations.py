@@ -64,8 +64,12 @@ def test_sites_and_listing_filters(store):
     assert [a["id"] for a in other_site["items"]] == [creds["other"]]
 
 
-def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store):
+def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     data, creds = store
+    fake = tmp_path / "after.png"
+    fake.write_text("not a picture")  # the name says PNG, the bytes do not (issue 12 bug 4)
+    refused = run(data, "annotation", "attach", creds["a"], "--after", str(fake), code=1)
+    assert refused.stderr == "error: after.png is not a PNG, JPEG, WebP or GIF image\n"
     bad_since = run(data, "annotations", "list", "--since", "yesterday", code=2)
     assert bad_since.stderr.startswith("error: Invalid since") and bad_since.stderr.count("\n") == 1
     assert run(data, "annotations", "list", "--status", "bogus", code=2).stdout == ""
@@ -96,6 +100,7 @@ def test_show_and_every_write_verb(store, tmp_path):
     triaged = js(data, "annotation", "set-status", a, "triaged", "--summary", "Filed SHOP-12")
     assert (triaged["status"], triaged["summary"]) == ("triaged", "Filed SHOP-12")
     assert run(data, "annotation", "set-status", a, "in_progress").stdout.startswith(f"{a}: in_progress")
+    assert "already set, nothing changed" in run(data, "annotation", "set-status", a, "in_progress").stdout
     assert js(data, "annotation", "assign", a, "me")["assignee_id"] == owner
     assert js(data, "annotation", "assign", a, "none")["assignee_id"] is None
     said = js(data, "annotation", "reply", a, "Thanks, on it.")

@@ -361,3 +361,21 @@ def test_domain_module_imports_only_the_domain_errors_and_statuses() -> None:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("workbench", "storage", "sync"))
     }
     assert ours == {"workbench.domain.errors", "workbench.domain.statuses"}
+
+
+def test_eta_is_steady_when_an_old_comment_is_finally_resolved() -> None:
+    """Issue 12 bug 12: three comments resolved in ~10 minutes each, then one 8 days old."""
+    quick = [_comment(0, 10), _comment(10, 20), _comment(20, 31)]
+    open_ = [_comment(30) for _ in range(5)]
+    now = T0 + timedelta(minutes=40)
+    before = compute_progress(status=S.IN_REVIEW, comments=quick + open_, now=now, session_created_at=T0).eta
+    assert before == now + 5 * timedelta(minutes=10)
+    # The oldest open comment is resolved after 8 days: 4 remain.
+    late = CommentFact(status=CommentStatus.RESOLVED, created_at=T0, resolved_at=T0 + timedelta(days=8))
+    now = T0 + timedelta(days=8, minutes=1)
+    after = compute_progress(status=S.IN_REVIEW, comments=quick + [late] + open_[1:], now=now, session_created_at=T0).eta
+    assert after - now <= timedelta(hours=1)  # a mean would have said 4 × 2 days
+    # The pace follows the last ETA_WINDOW resolutions: older ones stop counting.
+    slow = [_comment(0, 60 * (i + 1)) for i in range(fs.ETA_WINDOW)]
+    p = compute_progress(status=S.IN_REVIEW, comments=quick + slow + [_comment(0)], now=now, session_created_at=T0)
+    assert p.eta == now + timedelta(minutes=60 * 3)  # median of 60..300 minutes

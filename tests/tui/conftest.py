@@ -40,8 +40,10 @@ def principal(demo_wb: Workbench):
 
 
 def make_app(wb: Workbench, **kwargs) -> WorkbenchApp:
-    """The app as users run it, minus the file watcher (a test turns it on) and the user's keys.toml."""
+    """The app as users run it, minus the file watcher, the resumed analyses (a test turns them on)
+    and the user's keys.toml."""
     kwargs.setdefault("watch", False)
+    kwargs.setdefault("resume_jobs", False)
     kwargs.setdefault("keymap", Keymap())
     return WorkbenchApp(wb, **kwargs)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, TextArea
+import pytest
+
+from textual.widgets import Input, SelectionList, TextArea
 
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
+from workbench.tui.screens.persona_picker import PersonaPicker
 from workbench.tui.screens.triage import DuplicatePicker
 
 PNG = (
@@ -166,9 +169,10 @@ async def test_attach_resolution_with_inline_validation(app, demo_wb, principal,
         assert (demo_wb.store.uploads_dir / res["before_key"]).read_bytes() == PNG
 
 
-async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principal, tmp_path: Path):
+@pytest.mark.parametrize("name", ["notes.txt", "after.png"])  # the bytes decide, not the name (issue 12 bug 4)
+async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principal, tmp_path: Path, name: str):
     ann = open_annotations(demo_wb, principal, 1)[0]
-    notes = tmp_path / "notes.txt"
+    notes = tmp_path / name
     notes.write_text("hello")
     assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == []
     async with app.run_test(size=SIZE) as pilot:
@@ -176,7 +180,7 @@ async def test_attach_refuses_a_file_that_is_not_an_image(app, demo_wb, principa
         await press(pilot, "e")
         dialog = app.screen
         await type_text(pilot, str(notes))  # into "Before", the first field
-        reason = "before: must be a .png, .jpg, .webp or .gif image"
+        reason = "before: not a PNG, JPEG, WebP or GIF image"
         assert f"✗ {reason}" in str(dialog.query_one("#form-check").render())
         await press(pilot, "ctrl+s")
         assert app.screen is dialog  # refused: the dialog stays open with the reason
@@ -194,11 +198,18 @@ async def test_run_personas_in_a_worker(app, demo_wb, principal):
     before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(app, pilot, ann.id)
-        await press(pilot, "p")
+        await press(pilot, "p")  # the picker, the three most relevant ticked (issue 12 bug 13)
+        picker = app.screen
+        assert isinstance(picker, PersonaPicker)
+        _, default = annotations_service.default_personas(demo_wb, principal, ann.id)
+        assert sorted(picker.query_one(SelectionList).selected) == sorted(p.id for p in default) and len(default) == 3
+        await press(pilot, "enter")  # untick the first (most relevant), keep the other two
+        await press(pilot, "ctrl+s")
         await wait_for(pilot, lambda: not screen.personas_running)
         replies = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
         added = replies[before:]
-        assert len(added) == 3 and all(r["author"]["type"] == "persona" for r in added)
+        assert [r["author"]["name"] for r in added] == [p.name for p in default[1:]]
+        assert all(r["author"]["type"] == "persona" for r in added)
         assert any("persona review" in m for m in told(app))
         screen.query_one("#detail").scroll_end(animate=False)
         await pilot.pause()

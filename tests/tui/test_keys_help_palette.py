@@ -173,7 +173,7 @@ async def test_help_over_a_dialog_shows_the_dialogs_keys(app):
     """What ``?`` runs (app.help) while a dialog is open: the dialog's keys, over the dialog."""
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.pause()
-        await press(pilot, "2", "x")  # feedback: cancel the highlighted round?
+        await press(pilot, "2", "D")  # feedback: the highlighted (processing) round's builder is done?
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         expected = dialog_keys(dialog)
@@ -217,7 +217,7 @@ async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
         await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
         # A confirm dialog too: its yes and no.
-        await press(pilot, "2", "x", "question_mark")
+        await press(pilot, "2", "D", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert "y" in keys_listed_for(help_column(app, 0), "Yes") and {"n", "esc"} <= keys_listed_for(help_column(app, 0), "No")
         await press(pilot, "escape")

@@ -52,9 +52,9 @@ class TestInbox:
         assert snap_compare(app_for(demo_wb), press=["v"], terminal_size=SIZE, run_before=settle)
 
     def test_bulk_preview(self, snap_compare, demo_wb):
-        # Rows 0-2 (two annotations and a test session), then "set status → triaged".
+        # Rows 0-2 (two annotations and a test session), then "set status → triaged" (no action is preselected: three downs).
         assert snap_compare(
-            app_for(demo_wb), press=["space", "space", "space", "b", "down", "down", "enter"], terminal_size=SIZE, run_before=settle
+            app_for(demo_wb), press=["space", "space", "space", "b", "down", "down", "down", "enter"], terminal_size=SIZE, run_before=settle
         )
 
 

@@ -331,3 +331,54 @@ def test_snapshot_sync_screen(snap_compare, tmp_path, seeded_ids, monkeypatch):
         assert snap_compare(app, press=["5"], terminal_size=SIZE)
     finally:
         h.close()
+
+
+async def test_keep_mine_reopening_drops_the_servers_stale_summary(hub):
+    """Issue 12 bug 6: kept "ack" over the server's "resolved": its summary no longer holds."""
+    [ann_id] = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.patch(r.wb, r.me, ann_id, AnnotationPatch(status="ack"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ann_id, AnnotationPatch(status="resolved", summary="Fixed on the server"))
+    assert r.sync().conflicts == 1
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5", "m")
+        assert errors(app) == []
+        got = ann_svc.get(r.wb, r.me, ann_id)
+        assert (got.status, got.summary) == ("ack", None)
+        await run_sync_key(pilot)
+    server = ann_svc.get(hub.wb, local_user(hub.wb), ann_id)
+    assert (server.status, server.summary) == ("ack", None)
+
+
+async def test_assign_on_a_replica_offers_the_servers_members(hub):
+    """Issue 12 bug 14: not the local "me" the server refuses, but the members the server has."""
+    from workbench.tui.screens.forms import ChoiceDialog
+
+    [ann_id] = seed(hub, 1)
+    owner = local_user(hub.wb)
+    r = hub.replica()
+    assert r.sync().ok
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "o")
+        dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
+        assert [v for _, v in dialog.options] == [""]  # no server member seen yet: only unassign
+        assert any("No members of the server's workspace are known here yet" in m for m in told(app))
+        await press(pilot, "escape")
+        ann_svc.reply(hub.wb, owner, ann_id, ReplyCreate(body="Looking into it"))  # the owner shows up
+        await run_sync_key(pilot)
+        await press(pilot, "o")
+        dialog = app.screen
+        values = [v for _, v in dialog.options]
+        assert values == ["", owner.user_id] and app.principal.user_id not in values
+        assert owner.display_name in " ".join(label for label, _ in dialog.options)
+        await press(pilot, "down", "enter")
+        assert ann_svc.get(r.wb, app.principal, ann_id).assignee_id == owner.user_id
+        await run_sync_key(pilot)
+        assert "0 refused" in line(app) or "refused" not in line(app)
+    assert ann_svc.get(hub.wb, owner, ann_id).assignee_id == owner.user_id
+    assert sync_svc.refusals(r.wb) == []

@@ -208,12 +208,14 @@ def show(
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
     with refusals():
-        ann = annotations_svc.patch(wb, me, annotation_id, AnnotationPatch(**fields))
+        done = annotations_svc.apply_patch(wb, me, annotation_id, AnnotationPatch(**fields))
+    ann = done.annotation
     if as_json:
         emit_json(ann.to_public())
     else:
         who = f", assignee {ann.assignee_id}" if "assignee_id" in fields else ""
-        typer.echo(f"{ann.id}: {ann.status}{who} (version {ann.version})")
+        unchanged = "" if done.changes else "; already set, nothing changed"
+        typer.echo(f"{ann.id}: {ann.status}{who} (version {ann.version}{unchanged})")
 
 
 @annotation_app.command("set-status")

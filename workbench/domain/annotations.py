@@ -87,6 +87,20 @@ class AnnotationPatch(BaseModel):
         return self
 
 
+def reopen_clears_summary(current_status: str, fields: dict[str, object]) -> dict[str, object]:
+    """``fields`` of a triage change, with the summary cleared when it reopens the annotation.
+
+    A closed annotation's summary says why it closed ("duplicate of …", "Fixed in v2"): moving
+    it from a closed status to an open one makes that summary false, so it goes, unless the
+    same change sets a summary of its own.
+    """
+    new = fields.get("status")
+    closed = {s.value for s in CLOSED_STATUSES}
+    if new is None or "summary" in fields or current_status not in closed or new in closed:
+        return fields
+    return {**fields, "summary": None}
+
+
 class ReplyCreate(BaseModel):
     """POST /api/v1/annotations/{id}/replies: {body, author_name?}."""
 

@@ -36,9 +36,15 @@ Progress (``compute_progress``)::
     fillPct = 100.0                                   if status is done
             = round_half_up(done / total * 90, 1)     otherwise (0.0 when total == 0)
     label   = "<done>/<total> resolved"; "No comments yet" (or "No comments" once finished)
-    eta     = now + (total - done) * mean(resolved_at - max(created_at, session_created_at))
-              over resolved comments; null when nothing is resolved yet, all are resolved,
-              or the session is finished
+    eta     = now + (total - done) * median(resolved_at - max(created_at, session_created_at))
+              over the last ETA_WINDOW (5) resolutions; null when nothing is resolved yet, all
+              are resolved, or the session is finished
+
+The ETA takes the median of the recent resolutions, not the mean of all: one long-forgotten
+comment resolved at last (8 days old) moved a mean-based ETA from 55 minutes to 8 days; the
+median of the last five barely moves, yet follows the team's pace as it changes. With one or
+two resolutions the median is the mean, so the documented example (one comment resolved in
+5 minutes, three open: eta 15 minutes ahead) reads as documented.
 
 Resolving every comment fills 90 %; the last 10 % is finalizing, so a bar never reads full
 while the round is still open. The documented example (4 comments, 1 resolved) gives 22.5.
@@ -48,6 +54,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from statistics import median
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Annotated
@@ -251,6 +258,7 @@ class Progress(BaseModel):
 
 
 REVIEW_SHARE = 90
+ETA_WINDOW = 5  # the resolutions the ETA's pace is taken from (the most recent)
 
 
 def compute_progress(
@@ -283,14 +291,10 @@ def compute_progress(
     remaining = total - done
     if not finished and remaining > 0:
         start = _utc(session_created_at)
-        durations = [
-            _time_to_resolve(c.created_at, c.resolved_at, start)
-            for c in resolved
-            if c.resolved_at is not None
-        ]
+        recent = sorted((c for c in resolved if c.resolved_at is not None), key=lambda c: _utc(c.resolved_at))[-ETA_WINDOW:]
+        durations = [_time_to_resolve(c.created_at, c.resolved_at, start) for c in recent]  # type: ignore[arg-type]
         if durations:
-            mean = sum(durations, timedelta()) / len(durations)
-            eta = _utc(now) + mean * remaining
+            eta = _utc(now) + median(durations) * remaining
 
     return Progress(total=total, done=done, fillPct=fill, label=label, eta=eta)
 

@@ -29,6 +29,7 @@ from workbench.domain.annotations import (
     effective_auto_fix,
     parse_kind,
     parse_status,
+    reopen_clears_summary,
 )
 from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
@@ -122,10 +123,26 @@ def get(wb: Workbench, principal: Principal, annotation_id: str) -> Annotation:
     return load(wb.store.db, principal, annotation_id)
 
 
+@dataclass(slots=True)
+class Patched:
+    """A triage change's outcome: the annotation now, and each field it changed ({} when it was a no-op)."""
+
+    annotation: Annotation
+    changes: dict[str, list[Any]]  # field -> [before, after]
+
+
 def patch(
     wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch, *, if_version: int | None = None
 ) -> Annotation:
     """Triage: status, summary, assignee. ``if_version`` makes it a compare-and-set (If-Match)."""
+    return apply_patch(wb, principal, annotation_id, req, if_version=if_version).annotation
+
+
+def apply_patch(
+    wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch, *, if_version: int | None = None
+) -> Patched:
+    """``patch``, telling what changed. Values already set change nothing: no version bump, no
+    audit row, no outbox entry, and ``changes`` is empty so every front end can say so."""
     require_role(principal, Role.GUEST)
     fields = req.model_dump(exclude_unset=True)
     if "status" in fields and fields["status"] is not None:
@@ -141,6 +158,7 @@ def patch(
             db, principal.workspace_id, fields["assignee_id"]
         ) is None and not sync_state.is_replica(db, principal.workspace_id):  # a replica's members are the server's to judge
             raise Invalid("assignee_id is not a member of this workspace")
+        fields = reopen_clears_summary(ann.status, fields)
         changes = {k: [getattr(ann, k), v] for k, v in fields.items() if getattr(ann, k) != v}
         if changes:
             values = {k: v[1] for k, v in changes.items()}
@@ -150,7 +168,7 @@ def patch(
             ops.ANNOTATION_PATCH.enqueue(db, ann, changes, now)  # outbox, same transaction (replicas only)
             for k, v in values.items():
                 setattr(ann, k, v)
-    return ann
+    return Patched(ann, changes)
 
 
 def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate) -> Reply:
@@ -332,6 +350,18 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
             at=now,
         )
     return out
+
+
+def default_personas(wb: Workbench, principal: Principal, annotation_id: str) -> tuple[list[Persona], list[Persona]]:
+    """(every persona of the workspace, most relevant first; the ones a run without a choice takes)."""
+    db = wb.store.db
+    ann = load(db, principal, annotation_id)
+    brief = AnnotationBrief(
+        id=ann.id, kind=ann.kind, status=ann.status, body=ann.body, page_url=ann.page_url,
+        selector=ann.selector, summary=ann.summary, computed_styles=ann.computed_styles,
+    )
+    ranked = sorted(personas_repo.list_personas(db, principal.workspace_id), key=lambda p: -relevance(_brief(p), brief)[0])
+    return ranked, ranked[:DEFAULT_PERSONA_RUN]
 
 
 def _brief(p: Persona) -> PersonaBrief:

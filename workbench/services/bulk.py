@@ -64,6 +64,8 @@ def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str 
     if action.kind == "assign":
         if row.source != "annotation":
             return "Only annotations have an assignee"
+        if row.assignee_id == action.assignee_id:  # a value already set changes nothing
+            return "Already assigned to them" if action.assignee_id else "Already unassigned"
         return None
     if action.kind != "set_status":
         return f"Unknown bulk action {action.kind}"

@@ -92,9 +92,10 @@ class Facets:
     """The choices a filter UI offers: places, members, kinds, statuses."""
 
     places: list[tuple[str, str, str]]  # (id, name, source), sorted by source then name
-    members: list[tuple[str, str]]  # (user id, name)
+    members: list[tuple[str, str]]  # (user id, name); on a replica, the server's members it has seen
     kinds: list[str]
     statuses: list[str]
+    replica: bool = False  # members come from a server (and may be incomplete)
 
     def place_name(self, place_id: str | None) -> str:
         for pid, name, _ in self.places:
@@ -203,9 +204,16 @@ def facets(wb: Workbench, principal: Principal) -> Facets:
     db = wb.store.db
     order = {s: i for i, s in enumerate(SOURCES)}
     places = sorted(repo.places(db, principal.workspace_id), key=lambda p: (order[p[2]], p[1].casefold(), p[0]))
-    members = [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
+    from storage import sync_state
+
+    if sync_state.is_replica(db, principal.workspace_id):
+        # The server judges assignees: offer its members, never the local user it does not know.
+        members = repo.server_members(db, principal.workspace_id, principal.user_id or "")
+    else:
+        members = [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
     statuses = list(dict.fromkeys(s for src in SOURCES for s in SOURCE_STATUSES[src]))
-    return Facets(places=places, members=members, kinds=[k.value for k in Kind], statuses=statuses)
+    return Facets(places=places, members=members, kinds=[k.value for k in Kind], statuses=statuses,
+                  replica=sync_state.is_replica(db, principal.workspace_id))
 
 
 def summary_counts(wb: Workbench, principal: Principal) -> dict[str, int]:

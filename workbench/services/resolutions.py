@@ -19,6 +19,7 @@ from sync import ops
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Forbidden, Invalid, NotFound
+from workbench.domain.images import sniff_image_type
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.services.annotations import load
@@ -26,7 +27,6 @@ from workbench.services.context import Workbench
 
 UPLOAD_TTL_SECONDS = 900
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
-_EXT_TYPES = {v: k for k, v in _EXT.items()} | {"jpeg": "image/jpeg"}
 
 
 def _signature(wb: Workbench, key: str, content_type: str, expires: int) -> str:
@@ -87,16 +87,16 @@ def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, k
     if kind not in ("before", "after"):
         raise Invalid("kind must be 'before' or 'after'")
     ann = load(wb.store.db, principal, annotation_id)
-    ext = source.suffix.lower().lstrip(".")
-    ct = _EXT_TYPES.get(ext)
-    if ct is None:
-        raise Invalid("Evidence must be a .png, .jpg, .webp or .gif image")
     if not source.is_file():
         raise Invalid(f"No such file: {source}")
     if source.stat().st_size > MAX_UPLOAD_BYTES:
         raise Invalid(f"File exceeds {MAX_UPLOAD_BYTES} bytes")
-    key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{_EXT[ct]}"
     data = source.read_bytes()
+    # The bytes decide, not the name: a text file called after.png is not evidence.
+    ct = sniff_image_type(data)
+    if ct is None:
+        raise Invalid(f"{source.name} is not a PNG, JPEG, WebP or GIF image")
+    key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{_EXT[ct]}"
     digest = write_blob(wb.store, key, data)
     with wb.store.write() as db:
         repo.add_upload(

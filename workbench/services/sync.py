@@ -245,11 +245,21 @@ def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
 
 def keep_mine(wb: Workbench, conflict_id: int) -> None:
     """Keep the local value: it is sent on the next sync, over the server's latest version."""
+    from workbench.domain.annotations import reopen_clears_summary
+
     now = wb.clock()
     with wb.store.write() as db:
         c = _load_conflict(db, conflict_id)
         sync_state.delete_conflict(db, c.id)
-        ops.ANNOTATION_PATCH.enqueue_fields(db, c.workspace_id, c.entity_id, [c.field], now)
+        fields = [c.field]
+        ann = annotations_repo.get_annotation(db, c.workspace_id, c.entity_id)
+        if c.field == "status" and ann is not None and ann.summary is not None and isinstance(c.theirs_value, str):
+            # Keeping an open status over the server's close reopens the server's version: the
+            # summary the server's close brought ("Fixed in v2") is no longer true (domain rule).
+            if "summary" in reopen_clears_summary(c.theirs_value, {"status": ann.status}):
+                annotations_repo.update_annotation(db, ann.id, {"summary": None, "updated_at": max(now, ann.updated_at + 1)})
+                fields.append("summary")
+        ops.ANNOTATION_PATCH.enqueue_fields(db, c.workspace_id, c.entity_id, fields, now)
         _audit(wb, db, c.workspace_id, "sync.conflict.keep_mine", c.entity_type, c.entity_id, {"field": c.field, "theirs": c.theirs_value})
 
 

@@ -275,6 +275,28 @@ def pending_analyses(wb: Workbench) -> list[str]:
     return repo.session_ids_in_status(wb.store.db, TestSessionStatus.ANALYZING.value)
 
 
+def resume_local_analyses(wb: Workbench) -> int:
+    """Run every analysis left ``analyzing`` in this store's own workspaces; how many finished.
+
+    What the server's startup sweep does for its database, for a local store (the TUI at
+    start): without it a session analyzed by a process that stopped (or the demo's) reads
+    "analysis running…" forever. A replica's sessions are left alone: their analysis is the
+    server's, and its outcome comes down with the next sync.
+    """
+    from storage import sync_state
+
+    done = 0
+    for session_id in pending_analyses(wb):
+        with wb.store.read() as db:
+            session = repo.get_session_any(db, session_id)
+            workspace_id = repo.study_workspace(db, session.job_id) if session is not None else None
+            if workspace_id is None or sync_state.is_replica(db, workspace_id):
+                continue
+        got = run_analysis(wb, session_id)
+        done += got is not None and got.status == TestSessionStatus.ANALYZED.value
+    return done
+
+
 def confirm(wb: Workbench, principal: Principal, session_id: str, req: ConfirmRequest) -> TestSession:
     """Confirm an analyzed session and queue the tester's payout."""
 

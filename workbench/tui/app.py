@@ -114,6 +114,7 @@ class WorkbenchApp(App[None]):
         principal: Principal | None = None,
         *,
         watch: bool = True,
+        resume_jobs: bool = True,
         keymap: keys.Keymap | None = None,
         cursor_blink: bool = True,
         sync_options: dict[str, Any] | None = None,
@@ -123,6 +124,7 @@ class WorkbenchApp(App[None]):
         self._principal = principal
         self._principal_derived = principal is None
         self.watch_enabled = watch
+        self.resume_jobs = resume_jobs
         self.keymap_info = keymap if keymap is not None else keys.load_keymap()
         self.cursor_blink = cursor_blink
         self.store_changes = 0
@@ -180,7 +182,18 @@ class WorkbenchApp(App[None]):
         self.refresh_sync_status()
         if self.watch_enabled:
             self.watch_store()
+        if self.resume_jobs:
+            self.resume_analyses()
         self.warm_up()
+
+    @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
+    def resume_analyses(self) -> None:
+        """Finish the test-session analyses a stopped process left running (the offline engine)."""
+        from workbench.services import test_sessions
+
+        ok, done = self.attempt(test_sessions.resume_local_analyses, self.wb, quiet=True)
+        if ok and done:
+            self.post_message(StoreChanged())
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
     def warm_up(self) -> None:
@@ -247,6 +260,25 @@ class WorkbenchApp(App[None]):
 
     def action_reload(self) -> None:
         self.post_message(StoreChanged())
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None, time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot" (and ``action_screenshot``), into a folder that exists.
+
+        Textual writes to the Downloads folder and fails ("Failed to save screenshot") where
+        there is none (servers, containers, fresh accounts): then the store's own
+        ``screenshots`` folder is used, and the notification names the file.
+        """
+        if path is None:
+            from platformdirs import user_downloads_path
+
+            downloads = user_downloads_path()
+            if downloads.is_dir():
+                path = str(downloads)
+            else:
+                folder = self.wb.store.path.parent / "screenshots"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = str(folder)
+        return super().deliver_screenshot(filename, path, time_format)
 
     # -- sync ------------------------------------------------------------------------------
     def refresh_sync_status(self) -> None:

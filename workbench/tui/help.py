@@ -16,8 +16,19 @@ def _section(node: object) -> str:
     section = getattr(node, "HELP_SECTION", None)
     if section:
         return section
+    from textual.containers import ScrollableContainer
+
     name = type(node).__name__
-    return {"WorkbenchApp": "Global", "VirtualList": "List"}.get(name, name.removesuffix("Screen"))
+    if name in _NAMED:
+        return _NAMED[name]
+    if isinstance(node, ScrollableContainer):
+        # Textual's scroll containers (VerticalScroll, ...) bring page/home/end keys: a user knows
+        # them as scrolling, not by the widget's class name.
+        return "Scrolling"
+    return name.removesuffix("Screen")
+
+
+_NAMED = {"WorkbenchApp": "Global", "VirtualList": "List"}
 
 
 def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, object, str]]:
@@ -41,6 +52,6 @@ def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, object, str]]:
                 rows[key][1].append(display)
             continue
         rows[key] = [_section(active.node), [display], binding.description, active.node, binding.action]
-    order = {"Global": 2, "List": 1}
+    order = {"Global": 3, "Scrolling": 2, "List": 1}
     for section, keys, description, node, action in sorted(rows.values(), key=lambda r: order.get(r[0], 0)):
         yield section, " ".join(keys), description, node, action

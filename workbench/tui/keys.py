@@ -8,7 +8,9 @@ Users override keys in ``keys.toml`` in the platform config dir (on Linux
     "annotation.resolve" = "R"
     "app.quit" = "ctrl+q"
 
-Unknown ids and malformed files are reported in a notification; the defaults stay in force.
+Unknown ids, malformed files, key names the terminal never sends and keys that clash with
+another binding of the same screen are reported in a notification; that binding keeps its
+default, so a typo can never leave ``j``/``↓`` dead or ``q`` not quitting.
 The ids are listed by ``workbench tui --keys`` (and in the help screen, ``?``).
 """
 
@@ -97,6 +99,9 @@ FEEDBACK = [
     B("s", "submit_round", "Submit…", id="feedback.submit_round"),
     B("b", "return_to_review", "Back to review…", id="feedback.return_to_review", show=False),
     B("a", "approve_tasks", "Approve…", id="feedback.approve_tasks"),
+    # Offline nothing else reports the builder's outcome: the user records it (processing only).
+    B("D", "builder_finished", "Builder done…", id="feedback.builder_finished", show=False),
+    B("E", "builder_failed", "Builder failed…", id="feedback.builder_failed", show=False),
     B("r", "resolve", "Resolve", id="feedback.resolve"),
     B("f", "filter", "Status", id="feedback.filter"),
 ]
@@ -126,6 +131,10 @@ FORM = [
     B("escape", "cancel", "Cancel", id="form.cancel"),
     B("ctrl+s", "submit", "Save", id="form.save"),
     B("ctrl+o", "browse", "Browse files", id="form.browse", show=False),
+    # priority: the app moves focus the moment tab arrives. Unbound, tab first went to the field
+    # and bubbled back up, while the keys typed after it were already sent to that same field.
+    B("tab", "app.focus_next", "Next field", id="form.next", show=False, priority=True),
+    B("shift+tab", "app.focus_previous", "Previous field", id="form.previous", show=False, priority=True),
 ]
 
 CONFIRM = [
@@ -151,6 +160,11 @@ BULK = [
     B("y", "apply", "Apply", id="bulk.apply", show=False),
 ]
 
+PERSONA_PICK = [
+    B("escape", "cancel", "Cancel", id="pick.cancel"),
+    B("ctrl+s", "run", "Run", id="pick.run"),
+]
+
 DUPLICATE = [
     B("escape", "cancel", "Cancel", id="duplicate.cancel"),
     B("down", "focus_list", "To list", id="duplicate.to_list", show=False),
@@ -162,7 +176,8 @@ def _groups() -> dict[str, list[Binding]]:
 
     return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,  # type: ignore[dict-item]
             "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "form": FORM,
-            "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE}
+            "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE,
+            "pick": PERSONA_PICK}
 
 
 def all_binding_ids() -> set[str]:
@@ -219,8 +234,70 @@ def load_keymap(path: Path | None = None) -> Keymap:
         elif binding_id not in known:
             result.problems.append(f"unknown binding id '{binding_id}'")
         else:
-            result.bindings[binding_id] = keys.replace(" ", "")
+            names = [k.strip() for k in keys.split(",")]
+            bad = [k for k in names if key_name(k) is None]
+            if bad:
+                result.problems.append(f"{binding_id}: '{bad[0]}' is not a key name (e.g. j, ctrl+f, f5, down, question_mark); default kept")
+            else:
+                result.bindings[binding_id] = ",".join(str(key_name(k)) for k in names)
+    _drop_clashes(result)
     return result
+
+
+_MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+
+
+def key_name(text: str) -> str | None:
+    """The key name Textual matches for ``text`` ("?" → "question_mark"), or None if no key sends it."""
+    from textual.keys import Keys, _character_to_key, key_to_character
+
+    *mods, last = text.split("+")
+    if not last or any(m not in _MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+        return None
+    if len(last) == 1:
+        if not last.isprintable() or last.isspace():
+            return None
+        last = _character_to_key(last)
+    elif last not in {k.value for k in Keys} and key_to_character(last) is None:
+        return None
+    return "+".join([*mods, last])
+
+
+# The screens whose lists (``VirtualList``) take keys beside the screen's own; the app's keys
+# are live everywhere.
+_LIST_SCREENS = ("inbox", "feedback", "tests", "personas", "sync", "duplicate", "views")
+
+
+def _drop_clashes(result: Keymap) -> None:
+    """Keep the default of an override whose key another binding live at the same time uses."""
+    groups = _groups()
+
+    def keys_in(group: str, overrides: dict[str, str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for b in groups[group]:
+            if isinstance(b, Binding) and b.id:
+                for k in overrides.get(b.id, b.key).split(","):
+                    out.setdefault(k, set()).add(b.id)
+        return out
+
+    for name in groups:
+        if name in ("app", "list"):
+            continue
+        together = ["app", name] + (["list"] if name in _LIST_SCREENS else [])
+        merged: dict[str, set[str]] = {}
+        default: dict[str, set[str]] = {}
+        for g in together:
+            for k, ids in keys_in(g, result.bindings).items():
+                merged.setdefault(k, set()).update(ids)
+            for k, ids in keys_in(g, {}).items():
+                default.setdefault(k, set()).update(ids)
+        for k, ids in merged.items():
+            # Only clashes an override made: the defaults share some keys on purpose (escape).
+            new = sorted(i for i in ids if i in result.bindings and i not in default.get(k, set()))
+            if len(ids) > 1 and new and new[0] in result.bindings:
+                others = sorted(ids - {new[0]})
+                result.bindings.pop(new[0])
+                result.problems.append(f"{new[0]}: '{k}' is already {others[0]}; default kept")
 
 
 def describe_bindings() -> str:

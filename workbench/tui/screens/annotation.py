@@ -259,22 +259,34 @@ class AnnotationScreen(WorkbenchScreen):
             self.notify(f"Copied the markdown ({len(text.splitlines())} lines) to the clipboard")
 
     def action_run_personas(self) -> None:
+        """Pick the personas (the most relevant ticked), then run them in a worker."""
+        from workbench.services import annotations as service
+        from workbench.tui.screens.persona_picker import PersonaPicker
+
         if self.personas_running:
             self.notify("Personas are already reviewing this annotation", severity="warning")
             return
-        self.personas_running = True
-        self.refresh_data()
-        self.notify("Personas are reviewing…")
-        self.run_personas(self.annotation_id)
+        ok, found = self.attempt(service.default_personas, self.wb, self.principal, self.annotation_id)
+        if not ok:
+            return
+
+        def picked(ids: list[str] | None) -> None:
+            if ids:
+                self.personas_running = True
+                self.refresh_data()
+                self.notify("Personas are reviewing…")
+                self.run_personas(self.annotation_id, ids)
+
+        self.app.push_screen(PersonaPicker(*found), picked)
 
     @work(thread=True, exclusive=True, group="personas")
-    def run_personas(self, annotation_id: str) -> None:
+    def run_personas(self, annotation_id: str, persona_ids: list[str] | None = None) -> None:
         from workbench.domain.annotations import RunPersonasRequest
         from workbench.services import annotations as service
         from workbench.tui.app import refusal_text
 
         try:
-            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest())
+            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest(persona_ids=persona_ids))
         except Exception as exc:  # noqa: BLE001 - reported as a message, never raised in the UI
             self.post_message(ActionRefused(refusal_text(exc)))
             self.post_message(PersonasReviewed(annotation_id, -1))
@@ -336,17 +348,21 @@ def _file_problem(label: str, value: str) -> str | None:
 
     if not value.strip():
         return None
+    from workbench.domain.images import HEADER_BYTES, sniff_image_type
+
     path = Path(value.strip()).expanduser()
-    if path.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".gif"):
-        return f"{label}: must be a .png, .jpg, .webp or .gif image"
     try:
         if not path.is_file():
             return f"{label}: no such file"
         size = path.stat().st_size
+        with path.open("rb") as f:
+            head = f.read(HEADER_BYTES)
     except OSError as exc:  # a name too long, a directory we may not read, ...
         return f"{label}: {exc.strerror or exc}"
     if size > MAX_UPLOAD_BYTES:
         return f"{label}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+    if sniff_image_type(head) is None:  # the bytes decide, not the name
+        return f"{label}: not a PNG, JPEG, WebP or GIF image"
     return None
 
 

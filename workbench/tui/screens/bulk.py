@@ -115,10 +115,19 @@ class BulkDialog(Dialog[bool]):
         options = OptionList(*[Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices)], id="bulk-actions")
         body.mount(options)
         options.focus()
-        self._hint("enter: choose · {bulk.close}: cancel   (resolved also resolves selected session comments)")
+        # No action is preselected: enter on an untouched list must not pick the first one ("new").
+        self.call_after_refresh(setattr, options, "highlighted", None)
+        self._hint("↓/↑ then enter: choose an action · {bulk.close}: cancel   (resolved also resolves selected session comments)")
+
+    def key_enter(self) -> None:
+        # Enter with nothing highlighted yet: say so, rather than nothing at all.
+        if self.stage == "choose" and self.query_one("#bulk-actions", OptionList).highlighted is None:
+            self.query_one("#form-error", Static).update("Choose an action first (↓/↑), then enter")
+            self.app.bell()
 
     @on(OptionList.OptionSelected, "#bulk-actions")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#form-error", Static).update("")
         kind, value = self.choices[int(event.option.id or 0)][1]
         if kind == "assign":
             self._show_preview(bulk.BulkAction("assign", assignee_id=value))

@@ -2,13 +2,13 @@
 
 Start (n) creates a round and deploys its preview in a worker. The phase actions go through
 the domain's transition table, each after a confirm: cancel (x), finalize (F), start work (w),
-submit the round for task review (s), back to review (b) and approve the tasks (a). Its
-refusals ("Session is past the preparing phase (finalize instead)", "Session is already done",
-"Cannot approve_tasks a session in status in_review …") show as they are. Approving only moves
-the round to processing: no builder runs offline (nor in the bundled server); the builder
-reports back through the API's builder-finished / builder-failed actions. The comments list
-shows each comment's status, page path, text and task instruction; r resolves or reopens the
-highlighted comment.
+submit the round for task review (s), back to review (b) and approve the tasks (a). Only the
+actions the table allows the highlighted session are offered (the others are greyed out and
+do nothing). Approving moves the round to processing; no builder runs offline, so on a
+processing round D records that the builder finished (back to review) and E that it failed
+(interrupted), the same actions a builder reports through the API. The comments list
+shows each comment's status, page path, text and task instruction; enter opens the highlighted
+comment to read in full, r resolves or reopens it.
 """
 
 from __future__ import annotations
@@ -69,7 +69,13 @@ PHASE_ACTIONS: dict[str, PhaseAction] = {
                                     "for more commenting.", "Return to review", "Round returned to review"),
     "approve_tasks": PhaseAction("Approve tasks", "Approve the tasks of the round on {store} ({state})? It moves to processing "
                                  "until the builder reports it finished or failed.", "Approve tasks",
-                                 "Tasks approved: session processing until the builder reports back"),
+                                 "Tasks approved: session processing until the builder reports back (D: done, E: failed)"),
+    "builder_finished": PhaseAction("Builder finished", "Record that the builder applied the tasks of the round on {store} "
+                                    "({state})? It returns to review on the fresh preview.", "Builder finished",
+                                    "Builder finished: session back in review"),
+    "builder_failed": PhaseAction("Builder failed", "Record that the builder failed on the round on {store} ({state})? "
+                                  "The round is interrupted.", "Builder failed", "Session interrupted: the builder failed",
+                                  danger=True),
 }
 
 
@@ -205,6 +211,25 @@ class FeedbackScreen(WorkbenchScreen):
     def comments(self) -> VirtualList:
         return self.query_one("#fs-comments", VirtualList)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what the domain's transition table allows the highlighted session.
+
+        None greys the key out in the footer (it stays listed by ``?`` and the palette) and
+        makes it do nothing, so no confirm dialog is shown for an action the rules refuse.
+        """
+        from workbench.domain import feedback_sessions as rules
+
+        if action not in PHASE_ACTIONS and action != "resolve":
+            return True
+        if not self.is_mounted:
+            return True
+        row = self.sessions.current
+        if row is None:
+            return None
+        if action == "resolve":
+            return True if self.comments.current is not None and rules.FeedbackStatus(row.session.status) in rules.TRIAGE_STATUSES else None
+        return True if rules.can(row.session.status, action) else None
+
     def on_mount(self) -> None:
         self.sub_title = "Feedback sessions"
         self.sessions.styles.height = 12
@@ -240,6 +265,7 @@ class FeedbackScreen(WorkbenchScreen):
         self.query_one("#statusbar", Static).update(f"[b]{len(source.rows)}[/] sessions  │  {parts}")
 
     def _preview(self) -> None:
+        self.refresh_bindings()  # the footer follows what the highlighted session allows
         preview = self.query_one("#preview", Static)
         if self.focused is self.comments and self.comments.current is not None:
             c = self.comments.current
@@ -288,7 +314,20 @@ class FeedbackScreen(WorkbenchScreen):
 
     @on(VirtualList.Activated, "#fs-comments")
     def _comment_activated(self) -> None:
-        self.action_resolve()
+        """Enter opens the comment to read (the footer says "Open"); only r changes its status."""
+        from workbench.tui.screens.forms import ReadDialog
+
+        c = self.comments.current
+        if c is None:
+            return
+        text = Text()
+        text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
+        text.append(f"  {c.page_path}", style="bold")
+        text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
+        text.append(c.content.strip() + "\n\n")
+        text.append("task ", style="dim")
+        text.append(c.task_instruction or "—", style="italic")
+        self.app.push_screen(ReadDialog("Comment", text))
 
     def on_descendant_focus(self) -> None:
         self._preview()
@@ -407,6 +446,12 @@ class FeedbackScreen(WorkbenchScreen):
 
     def action_approve_tasks(self) -> None:
         self._transition("approve_tasks")
+
+    def action_builder_finished(self) -> None:
+        self._transition("builder_finished")
+
+    def action_builder_failed(self) -> None:
+        self._transition("builder_failed")
 
     def action_resolve(self) -> None:
         from workbench.services import feedback_sessions as service

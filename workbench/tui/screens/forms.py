@@ -292,6 +292,27 @@ class ChoiceDialog(Dialog[Any]):
         self.dismiss(None)
 
 
+class ReadDialog(Dialog[None]):
+    """Something to read in full (a comment): no action, esc closes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = keys.CHOICE
+    HELP_SECTION = "Dialog"
+
+    def __init__(self, title: str, body: Any) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Static(self.title_text, classes="title")
+            yield Static(self.body, id="read-body")
+            yield Static(self.hint_text("{choice.cancel}: close"), classes="hint")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class _ImageTree(DirectoryTree):
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [p for p in paths if not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES)]

@@ -50,7 +50,7 @@ class HelpScreen(Dialog[None]):
     def compose(self) -> ComposeResult:
         from workbench.tui.keys import config_path
 
-        general = {"List", "Global"}
+        general = {"List", "Scrolling", "Global"}
         own = [r for r in self.rows if r[0] not in general]
         shared = [r for r in self.rows if r[0] in general]
         with VerticalScroll(classes="dialog -wide"):

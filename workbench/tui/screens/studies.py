@@ -140,6 +140,10 @@ class TestSessionSource:
         ]
 
 
+# The session actions the domain may refuse: offered only when its rules allow them.
+_SESSION_ACTIONS = frozenset({"complete", "analyze", "confirm", "add_note", "edit_note", "feedback"})
+
+
 class StudiesScreen(WorkbenchScreen):
     """Test sessions"""
 
@@ -151,6 +155,7 @@ class StudiesScreen(WorkbenchScreen):
     def __init__(self) -> None:
         super().__init__()
         self.analyzing: set[str] = set()
+        self.feedback_of: str | None = None  # the highlighted session, once it is known to have tester feedback
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -176,6 +181,27 @@ class StudiesScreen(WorkbenchScreen):
     @property
     def session_source(self) -> TestSessionSource:
         return self.sessions.source  # type: ignore[return-value]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only what the domain's rules allow the highlighted session (None: greyed, inert)."""
+        from workbench.domain import test_sessions as rules
+
+        if action not in _SESSION_ACTIONS or not self.is_mounted:
+            return True
+        s = self.sessions.current
+        if s is None:
+            return None
+        status = rules.TestSessionStatus(s.status)
+        allowed = {
+            "complete": rules.can(status, rules.TestSessionAction.COMPLETE),
+            # analyzing: z resumes an analysis a stopped process left behind
+            "analyze": rules.can(status, rules.TestSessionAction.ANALYZE) or status is rules.TestSessionStatus.ANALYZING,
+            "confirm": rules.can(status, rules.TestSessionAction.CONFIRM),
+            "add_note": status in rules.NOTE_EDIT_STATUSES,
+            "edit_note": status in rules.NOTE_EDIT_STATUSES,
+            "feedback": status in rules.FEEDBACK_STATUSES and self.feedback_of != s.id,
+        }[action]
+        return True if allowed else None
 
     def on_mount(self) -> None:
         self.sub_title = "Test sessions"
@@ -215,8 +241,10 @@ class StudiesScreen(WorkbenchScreen):
 
         body = self.query_one("#ts-detail-body", Static)
         s = self.sessions.current
+        self.feedback_of = None
         if s is None:
             body.update("")
+            self.refresh_bindings()
             return
         wb, principal = self.wb, self.principal
         now = self.now()
@@ -253,12 +281,14 @@ class StudiesScreen(WorkbenchScreen):
                 parts.append(Text(f"  {fmt.age(now, note.timestamp):>4}  {note.content}"))
         ok, fb = self.attempt(inbox.test_session_feedback, wb, principal, s.id, quiet=True)
         if ok and fb is not None:
+            self.feedback_of = s.id
             parts.append(Text.assemble(
                 ("Tester feedback ", "bold"),
                 f"clarity {fb.clarity}/5 · difficulty {fb.difficulty}/5 · technical issues: {'yes' if fb.technical_issues else 'no'}",
                 (f" — {fb.comment}" if fb.comment else "", "italic"),
             ))
         body.update(Group(*parts))
+        self.refresh_bindings()  # the footer follows what the highlighted session allows
 
     # -- events ----------------------------------------------------------------------------
     @on(VirtualList.Highlighted, "#ts-studies")

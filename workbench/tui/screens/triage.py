@@ -40,12 +40,14 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
         if not ok:
             return
 
-        def submit(text: str) -> None:
+        def submit(text: str) -> Any:
             patch = AnnotationPatch(status=status, summary=text.strip() or None)
-            service.patch(wb, principal, annotation_id, patch)
+            return service.apply_patch(wb, principal, annotation_id, patch)
 
         def closed(result: Any) -> None:
-            if result is not None:
+            if result is not None and not result.changes:
+                app.notify(f"Already {fmt.status_label(status)} with that summary: nothing changed")
+            elif result is not None:
                 app.notify(f"{SUMMARY_STATUSES[status]}: {label or fmt.first_line(ann.body)[:60]}")
                 on_done()
 
@@ -67,15 +69,21 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
         if not ok:
             return
 
+        picker = DuplicatePicker(annotation_id, fmt.first_line(ann.body))
+
         def chosen(target: str | None) -> None:
-            if target:
+            if target and not picker.changed:
+                app.notify(f"Already duplicate of …{fmt.short_id(target)}: nothing changed")
+            elif target:
                 app.notify(f"Marked duplicate of …{fmt.short_id(target)}")
                 on_done()
 
-        app.push_screen(DuplicatePicker(annotation_id, fmt.first_line(ann.body)), chosen)
+        app.push_screen(picker, chosen)
         return
-    ok, _ = app.attempt(service.patch, wb, principal, annotation_id, AnnotationPatch(status=status))
-    if ok:
+    ok, done = app.attempt(service.apply_patch, wb, principal, annotation_id, AnnotationPatch(status=status))
+    if ok and not done.changes:
+        app.notify(f"Already {fmt.status_label(status)}: nothing changed")
+    elif ok:
         app.notify(f"Status → {fmt.status_label(status)}")
         on_done()
 
@@ -89,16 +97,25 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
     ok, ann = app.attempt(service.get, wb, principal, annotation_id)
     if not ok:
         return
-    members = inbox.facets(wb, principal).members
+    facets = inbox.facets(wb, principal)
+    members = facets.members
     options: list[tuple[str, Any]] = [("— unassigned —", "")]
     options += [(f"{fmt.esc(name)}{'  (me)' if uid == principal.user_id else ''}", uid) for uid, name in members]
+    if facets.replica and not members:
+        app.notify("No members of the server's workspace are known here yet: they appear once they reply or "
+                   "are assigned (sync brings them). Only unassign is offered.", title="Assign", severity="warning", timeout=10)
+
+    changed: list[bool] = []
 
     def choose(value: str) -> None:
-        service.patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None))
+        changed.append(bool(service.apply_patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None)).changes))
 
     def closed(value: Any) -> None:
         if value is not None:
             name = dict(members).get(value, "nobody")
+            if changed and not changed[-1]:
+                app.notify(f"Already {'assigned to ' + name if value else 'unassigned'}: nothing changed")
+                return
             app.notify(f"Assigned to {name}" if value else "Unassigned")
             on_done()
 
@@ -152,6 +169,7 @@ class DuplicatePicker(Dialog[str | None]):
         super().__init__()
         self.annotation_id = annotation_id
         self.title_text = title
+        self.changed = False  # whether the choice changed anything (the same target again does not)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
@@ -205,9 +223,10 @@ class DuplicatePicker(Dialog[str | None]):
             if target == self.annotation_id:
                 raise Invalid("An annotation cannot duplicate itself")
             service.get(app.wb, app.principal, target)  # NotFound when it does not exist
-            service.patch(
+            done = service.apply_patch(
                 app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
             )
+            self.changed = bool(done.changes)
         except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog
             self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
             return

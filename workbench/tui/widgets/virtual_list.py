@@ -470,6 +470,11 @@ class VirtualList(ScrollView, can_focus=True):
         self._strips[cache_key] = strip
         return strip
 
+    def notify_style_update(self) -> None:
+        # A theme change restyles the widget: strips painted in the old colours must go.
+        super().notify_style_update()
+        self._strips.clear()
+
     def on_focus(self) -> None:
         self._strips.clear()
         self.refresh()
