@@ -20,9 +20,14 @@ pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One Chromium for the whole worker; each test gets its own context (cookies, storage)."""
+    """One Chromium per test module; each test gets its own context (cookies, storage).
+
+    Not per session: Playwright's sync API keeps an event loop running in the worker's thread
+    while it is open, and the async tests (Textual's Pilot, MCP) that xdist runs in the same
+    worker would then fail with "cannot be called from a running event loop".
+    """
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -62,9 +62,11 @@ def _open_tui(data_dir: object, *, demo_if_empty: bool = True) -> None:
 
 
 class _RedactSecrets(logging.Filter):
-    """Access logs must not carry MCP tokens (in the path) or upload signatures (in the query)."""
+    """Access logs must not carry tokens in a path (MCP, stakeholders) or signatures in a query."""
 
     _mcp = re.compile(r"/mcp/[^/\s\"]+")
+    # A stakeholder's token is the path parameter of its PATCH and DELETE.
+    _stakeholder = re.compile(r"/stakeholders/[^/\s\"?]+")
     _query = re.compile(r"\?[^\s\"]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -73,7 +75,8 @@ class _RedactSecrets(logging.Filter):
         return True
 
     def _clean(self, text: str) -> str:
-        return self._query.sub("?…", self._mcp.sub("/mcp/<redacted>", text))
+        text = self._stakeholder.sub("/stakeholders/<redacted>", self._mcp.sub("/mcp/<redacted>", text))
+        return self._query.sub("?…", text)
 
 
 @app.command()
