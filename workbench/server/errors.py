@@ -20,6 +20,7 @@ STATUS_OF = {
     "not_found": 404,
     "conflict": 409,
     "gone": 410,
+    "too_large": 413,
     "precondition_failed": 412,
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import orjson
@@ -72,13 +73,17 @@ def get_annotation(annotation_id: str, wb: WB, caller: Caller) -> JSON:
     return JSON(out, headers=_etag(out["version"]))
 
 
+# ASCII digits only ("²".isdigit() is True) and few enough to fit SQLite's INTEGER.
+_ETAG = re.compile(r"v([0-9]{1,18})")
+
+
 def _parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.startswith("v") or not tag[1:].isdigit():
+    m = _ETAG.fullmatch(value.strip().removeprefix("W/").strip('"'))
+    if m is None:
         raise Invalid("If-Match must be an ETag returned by this server, like \"v3\"")
-    return int(tag[1:])
+    return int(m.group(1))
 
 
 @router.patch("/api/v1/annotations/{annotation_id}", response_model=AnnotationPublic, summary="Update status, summary, assignee")

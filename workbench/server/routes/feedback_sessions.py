@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction, FeedbackCommentPublic, FeedbackSessionPublic
+from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront
 from workbench.server.deps import WB
 from workbench.server.jobs import jobs_of
@@ -84,7 +85,7 @@ class WidgetCommentList(BaseModel):
 class BuilderFailure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    errorMessage: str | None = Field(default=None, max_length=2000)
+    errorMessage: CleanStr | None = Field(default=None, max_length=2000)
 
 
 NOT_FOUND = {404: {"description": "The session does not exist or belongs to another store"}}

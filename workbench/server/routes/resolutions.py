@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest
-from workbench.domain.errors import Invalid
+from workbench.domain.errors import TooLarge
 from workbench.server.deps import WB, Caller
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
@@ -42,13 +42,13 @@ async def put_upload(
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSON:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+        raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_UPLOAD_BYTES:
-            raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+            raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     receipt = await run_in_threadpool(svc.receive_upload, wb, key, expires, signature, content_type, bytes(data))
     return JSON(receipt)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.deps import WB, Caller
 from workbench.server.responses import JSON
@@ -27,7 +28,7 @@ def thread_changes(
     site_id: str,
     wb: WB,
     caller: Caller,
-    since: Annotated[int, Query(ge=0, le=2**53, description="epoch milliseconds")] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_SINCE_MS, description="epoch milliseconds")] = 0,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
 ) -> JSON:
