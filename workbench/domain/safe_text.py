@@ -43,3 +43,12 @@ def refuse_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError(NUL_MESSAGE)
     return value
+
+
+def json_safe(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) with every unsafe character written as its ``\\uXXXX`` escape.
+
+    JSON already escapes C0 controls; this covers DEL, C1 and bidi controls, which it may
+    leave raw. Still valid JSON with the same value: such characters only occur inside strings.
+    """
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
