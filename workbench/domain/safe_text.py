@@ -52,3 +52,13 @@ def json_safe(text: str) -> str:
     leave raw. Still valid JSON with the same value: such characters only occur inside strings.
     """
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def drop_unsafe(text: str) -> str:
+    """``text`` without its control characters, for output already laid out.
+
+    Rich and Textual measure a control character as zero cells wide, so once a line is laid
+    out, showing it as ``\\x1b`` would overflow; removing it keeps the width. The visible form,
+    ``terminal_safe``, is for text not yet laid out.
+    """
+    return _UNSAFE.sub("", text) if _UNSAFE.search(text) else text
