@@ -6,10 +6,15 @@ does not match its schema; 401 always carries the ``WWW-Authenticate`` challenge
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from workbench.server.responses import JSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from workbench.domain.errors import DomainError
 
@@ -61,5 +66,26 @@ def install(app: FastAPI) -> None:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSON:
-        return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for the 405's ``Allow`` (RFC 9110 §15.5.6).
+
+    Starlette's router stops at the first route whose path matches, so its own ``Allow``
+    named only that route's methods (GET for an annotation, whose PATCH is another route).
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):  # included routers flattened
+        if route.path and route.methods and _path_regex(route.path).match(request.scope["path"]):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+@lru_cache(maxsize=512)
+def _path_regex(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]
