@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest
 from workbench.domain.errors import TooLarge
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
 from workbench.services import resolutions as svc
 
-router = APIRouter(tags=["resolutions"])
+router = APIRouter(tags=["resolutions"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post(
@@ -30,8 +31,12 @@ def upload_url(annotation_id: str, body: UploadUrlRequest, request: Request, wb:
 @router.put(
     "/uploads/{key:path}",
     response_model=UploadReceipt,
-    summary="Extension: the target of a presigned upload URL (no bearer; the signature authorises)",
+    summary="Extension: the target of a presigned upload URL (no bearer; the signature authorises); single use",
     tags=["extensions"],
+    responses=error_responses(403, 409, 413, why={
+        403: "Missing, malformed, tampered or expired signature",
+        409: "This upload URL was already used: a key is written once",
+    }),
 )
 async def put_upload(
     key: str,

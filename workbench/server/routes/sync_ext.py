@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.services import test_sessions, thread_feed
 
-router = APIRouter(tags=["extensions"])
+router = APIRouter(tags=["extensions"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get(
