@@ -72,6 +72,10 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     assert refused.stderr == "error: after.png is not a PNG, JPEG, WebP or GIF image\n"
     bad_since = run(data, "annotations", "list", "--since", "yesterday", code=2)
     assert bad_since.stderr.startswith("error: Invalid since") and bad_since.stderr.count("\n") == 1
+    # Out of range: one clear line and usage exit 2, never a traceback or a negative epoch.
+    for since, reason in (("99999999999999999999", "past the year 9999"), ("10000000d", "before 1970"), ("²", "Invalid since")):
+        out = run(data, "annotations", "list", "--since", since, code=2)
+        assert out.stderr.startswith("error: ") and reason in out.stderr and out.stderr.count("\n") == 1, out.stderr
     assert run(data, "annotations", "list", "--status", "bogus", code=2).stdout == ""
     assert run(data, "annotations", "list", "--limit", "500", code=2).stdout == ""
     missing = run(data, "annotations", "list", "--site", "nope", code=1)

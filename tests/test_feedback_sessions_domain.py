@@ -360,7 +360,7 @@ def test_domain_module_imports_only_the_domain_errors_and_statuses() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("workbench", "storage", "sync"))
     }
-    assert ours == {"workbench.domain.errors", "workbench.domain.statuses"}
+    assert ours == {"workbench.domain.errors", "workbench.domain.fields", "workbench.domain.statuses"}
 
 
 def test_eta_is_steady_when_an_old_comment_is_finally_resolved() -> None:

@@ -290,3 +290,19 @@ def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
     plain = TestClient(create_app(wb, TEST_SETTINGS))  # no `with`: the lifespan never runs
     assert plain.post(f"/mcp/{creds['mcp_token']}", json={}).status_code == 503
     assert plain.post("/mcp/wrong", json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "since,message",
+    [
+        (99999999999999999999, "past the year 9999"),  # was a bare "Error executing tool" (SQLite overflow)
+        ("99999999999999999999", "past the year 9999"),
+        ("10000000d", "before 1970"),  # was a negative epoch
+        ("9999-12-31T23:59:59-05:00", "past the year 9999"),  # only past 9999 once in UTC
+        (-5, "non-negative"),
+    ],
+)
+async def test_list_annotations_refuses_since_out_of_range_with_its_reason(served, since, message):
+    srv, creds = served
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        refused(await client.call_tool("list_annotations", {"since": since}), message)

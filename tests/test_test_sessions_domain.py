@@ -385,4 +385,4 @@ def test_domain_module_imports_only_the_domain_errors_and_statuses() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("workbench", "storage", "sync"))
     }
-    assert ours == {"workbench.domain.errors", "workbench.domain.statuses"}
+    assert ours == {"workbench.domain.errors", "workbench.domain.fields", "workbench.domain.statuses"}

@@ -8,12 +8,11 @@ exit 1; bad usage exits 2.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +21,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.cli.output import cell, echo, emit_json, fail, inert
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -33,7 +33,8 @@ from workbench.domain.annotations import (
 )
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
-from workbench.mcp.since import parse_since
+from workbench.domain.safe_text import terminal_safe
+from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
 from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
@@ -57,12 +58,6 @@ def register(app: typer.Typer) -> None:
 
 
 # -- plumbing -------------------------------------------------------------------------------
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One clear line on stderr: a script reads the exit code, a person the line."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
 @contextmanager
 def refusals() -> Iterator[None]:
     """Domain refusals exit 1; input that fails a request model's rules is usage (exit 2)."""
@@ -84,16 +79,17 @@ def local(data_dir: Path | None) -> tuple[Workbench, Principal]:
         return wb, local_user(wb)
 
 
-def emit_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
 def table(*columns: str) -> Table:
     """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
     t = Table(box=None, header_style="bold", pad_edge=False)
     for i, name in enumerate(columns):
         t.add_column(name, no_wrap=True, overflow="ellipsis", min_width=36 if i == 0 and name == "ID" else None)
     return t
+
+
+def add_row(t: Table, *values: object) -> None:
+    """Cells are user text: never markup, never a control character."""
+    t.add_row(*(cell(v) for v in values))
 
 
 def show_table(t: Table) -> None:
@@ -123,7 +119,7 @@ def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     t = table("ID", "NAME", "URL", "CREATED")
     for s in rows:
         p = s.to_public()
-        t.add_row(p["id"], p["name"], p["url"], _when(p["created_at"]))
+        add_row(t, p["id"], p["name"], p["url"], _when(p["created_at"]))
     show_table(t)
 
 
@@ -164,13 +160,13 @@ def annotations_list(
         return
     t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
     for a in items:
-        t.add_row(
-            a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
+        add_row(
+            t, a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
             _one_line(a["page_url"], 40), _one_line(a["body"]),
         )
     show_table(t)
     if cursor:
-        typer.echo(f"more: --cursor {cursor}", err=True)
+        echo(f"more: --cursor {cursor}", err=True)
 
 
 def _first_site(wb: Workbench, me: Principal) -> str:
@@ -188,7 +184,7 @@ AnnId = Annotated[str, typer.Argument(help="Annotation id", show_default=False)]
 def show(
     annotation_id: AnnId,
     data_dir: DataDir = None,
-    markdown: Annotated[bool, typer.Option("--markdown", help="Print the agent-friendly markdown as is")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the agent-friendly markdown source (control characters shown as \\x1b)")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """One annotation with its thread and resolutions."""
@@ -200,10 +196,11 @@ def show(
             emit_json(annotations_svc.detail(wb, me, annotation_id))
             return
         text = annotations_svc.render_markdown(wb, me, annotation_id)
+    # Bodies come from anonymous page visitors: nothing in them may act on this terminal.
     if markdown:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal_safe(text))
     else:
-        out.print(Markdown(text))
+        out.print(Markdown(terminal_safe(text)))
 
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
@@ -215,7 +212,7 @@ def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **
     else:
         who = f", assignee {ann.assignee_id}" if "assignee_id" in fields else ""
         unchanged = "" if done.changes else "; already set, nothing changed"
-        typer.echo(f"{ann.id}: {ann.status}{who} (version {ann.version}{unchanged})")
+        echo(f"{ann.id}: {ann.status}{who} (version {ann.version}{unchanged})")
 
 
 @annotation_app.command("set-status")
@@ -274,7 +271,7 @@ def reply(
     if as_json:
         emit_json(r.to_public())
     else:
-        typer.echo(f"{annotation_id}: replied ({r.id})")
+        echo(f"{annotation_id}: replied ({r.id})")
 
 
 @annotation_app.command("attach")
@@ -307,7 +304,7 @@ def attach(
     if as_json:
         emit_json(current.to_public())
     else:
-        typer.echo(f"{annotation_id}: resolution {res.id} attached; submitter notification: {notified}")
+        echo(f"{annotation_id}: resolution {res.id} attached; submitter notification: {notified}")
 
 
 @annotation_app.command("personas")
@@ -329,8 +326,8 @@ def run_personas(
         emit_json({"replies": [r.to_public() for r in replies]})
         return
     for r in replies:
-        out.rule(r.author_name)
-        out.print(Markdown(r.body))
+        out.rule(inert(r.author_name))
+        out.print(Markdown(terminal_safe(r.body)))
 
 
 # -- personas -------------------------------------------------------------------------------
@@ -349,5 +346,5 @@ def personas_list(
         return
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:
-        t.add_row(p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
+        add_row(t, p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
     show_table(t)

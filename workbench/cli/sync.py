@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.cli.output import cell, fail, inert
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.services import remotes
@@ -38,11 +39,6 @@ RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote na
 def register(app: typer.Typer) -> None:
     app.add_typer(remote_app, name="remote")
     app.add_typer(sync_app, name="sync")
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _open(data_dir: Any) -> Workbench:
@@ -75,7 +71,7 @@ def _report_saved(name: str, saved: remotes.SavedSecrets, given: dict[str, str |
             "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead."
         )
     elif saved.keyring_error:
-        err.print(f"note: {saved.keyring_error}; set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) when you sync.")
+        err.print(f"note: {inert(saved.keyring_error)}; set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) when you sync.")
     if not any(given.values()):
         err.print(f"No secrets given; add them later with `workbench remote login {name}` or the environment variables.")
 
@@ -97,9 +93,9 @@ def remote_add(
     try:
         saved = remotes.add(wb, name, url, given, studies=study)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
         return
-    err.print(f"Remote [bold]{name}[/] → {url.rstrip('/')}")
+    err.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}")
     _report_saved(name, saved, given)
 
 
@@ -112,12 +108,12 @@ def remote_login(
     """Enter new credentials for a remote (after a 401, a rotation or a revocation)."""
     wb = _open(data_dir)
     if only is not None and only not in remotes.SECRETS:
-        _fail("--only takes token, store_key or jwt", 2)
+        fail("--only takes token, store_key or jwt", 2)
     given = _ask_secrets(name, True, only)
     try:
         saved = remotes.save_secrets(wb, name, given)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
         return
     _report_saved(name, saved, given)
 
@@ -137,10 +133,10 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     for col in ("NAME", "URL", "TOKEN", "STORE KEY", "JWT", "LAST SYNC", "LAST ERROR"):
         t.add_column(col)
     for r in rows:
-        t.add_row(
+        t.add_row(*map(cell, (
             r.name, r.url, r.credentials.get("token", ""), r.credentials.get("store_key", ""), r.credentials.get("jwt", ""),
             (iso_ms(r.last_sync_at) or "never")[:19].replace("T", " "), r.last_error or "",
-        )
+        )))
     out.print(t)
 
 
@@ -155,8 +151,8 @@ def remote_remove(
     try:
         remotes.remove(wb, name, force=force)
     except DomainError as exc:
-        _fail(exc.message)
-    err.print(f"Removed remote {name}.")
+        fail(exc.message)
+    err.print(f"Removed remote {inert(name)}.")
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -172,7 +168,7 @@ class _Bars:
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         task = self.tasks.get(phase)
         if task is None:
-            task = self.tasks[phase] = self.progress.add_task(phase, total=total)
+            task = self.tasks[phase] = self.progress.add_task(inert(phase), total=total)  # phases name sites
         self.progress.update(task, completed=done, total=total)
 
 
@@ -198,7 +194,7 @@ def sync_main(
     report = _run(wb, remote, as_json=as_json, quiet=quiet)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
         name = remotes.resolve(wb, remote).name
-        err.print(f"[red]{report.stopped}[/]")
+        err.print(f"[red]{inert(report.stopped)}[/]")
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
         given = _ask_secrets(name, True, report.auth_failed)
         if any(given.values()):
@@ -218,7 +214,7 @@ def _run(wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, crede
         with Progress(*columns, console=err, transient=False) as progress:
             return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials)
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
         raise  # unreachable
 
 
@@ -233,13 +229,13 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
     else:
         st = sync_svc.status(wb, remote)
         colour = "green" if report.ok else "red"
-        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {st.remote}: {_summary(report)}")
+        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}")
         for note in report.notes:
-            err.print(f"note: {note}")
+            err.print(f"note: {inert(note)}")
         if report.stopped:
-            err.print(f"[red]{report.stopped}[/]")
+            err.print(f"[red]{inert(report.stopped)}[/]")
             if report.auth_failed:
-                err.print(f"Run `workbench remote login {st.remote} --only {report.auth_failed}` or set {remotes.SECRETS[report.auth_failed][0]}.")
+                err.print(f"Run `workbench remote login {inert(st.remote)} --only {report.auth_failed}` or set {remotes.SECRETS[report.auth_failed][0]}.")
         if st.conflicts:
             err.print(f"{st.conflicts} conflict(s) to settle: `workbench sync conflicts`")
         if st.refused:
@@ -259,13 +255,13 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
     if st.remote is None:
         out.print("No remote; add one with `workbench remote add NAME URL`.")
         return
-    out.print(f"remote      {st.remote} ({st.url})")
+    out.print(f"remote      {inert(st.remote)} ({inert(st.url)})")
     out.print(f"last sync   {(iso_ms(st.last_sync_at) or 'never')[:19].replace('T', ' ')}")
     out.print(f"pending     {st.pending}")
     out.print(f"conflicts   {st.conflicts}")
     out.print(f"refused     {st.refused}")
     if st.last_error:
-        out.print(f"last error  {st.last_error}")
+        out.print(f"last error  {inert(st.last_error)}")
 
 
 def _value(v: Any) -> str:
@@ -290,7 +286,7 @@ def sync_conflicts(
             sync_svc.take_theirs(wb, cid)
             err.print(f"conflict {cid}: took theirs")
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if keep_mine or take_theirs:
         return
     rows = sync_svc.conflicts(wb, remote)
@@ -304,7 +300,7 @@ def sync_conflicts(
     for col in ("ID", "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
         t.add_column(col)
     for c in rows:
-        t.add_row(str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, _value(c.mine), _value(c.theirs), _value(c.base))
+        t.add_row(*map(cell, (str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, _value(c.mine), _value(c.theirs), _value(c.base))))
     out.print(t)
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
 
@@ -327,7 +323,7 @@ def sync_refused(
             sync_svc.discard(wb, seq)
             err.print(f"change {seq}: discarded")
     except DomainError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if retry or discard:
         return
     rows = sync_svc.refusals(wb, remote)
@@ -341,6 +337,6 @@ def sync_refused(
     for col in ("ID", "CHANGE", "STATUS", "SERVER SAID"):
         t.add_column(col)
     for r in rows:
-        t.add_row(str(r.seq), r.summary, _value(r.status), r.reason or "")
+        t.add_row(*map(cell, (str(r.seq), r.summary, _value(r.status), r.reason or "")))
     out.print(t)
     err.print("Retry with --retry ID, or drop with --discard ID.")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from workbench.domain.errors import Invalid
+from workbench.domain.fields import CleanStr, NoNul
+from workbench.domain.errors import Invalid, TooLarge
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
+from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
@@ -54,8 +57,8 @@ def effective_auto_fix(requested: bool | None, stakeholder_default: AutoFixDefau
     return bool(requested)
 
 
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), NoNul]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), NoNul]
 
 
 class AnnotationListQuery(BaseModel):
@@ -65,9 +68,9 @@ class AnnotationListQuery(BaseModel):
 
     status: StatusLiteral | None = None
     kind: KindLiteral | None = None
-    since: int | None = Field(default=None, ge=0, le=2**53, description="epoch milliseconds: updated at or after")
+    since: int | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
     auto_fix: bool | None = None
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -78,7 +81,7 @@ class AnnotationPatch(BaseModel):
 
     status: StatusLiteral | None = None
     summary: ShortText | None = None
-    assignee_id: str | None = None
+    assignee_id: Annotated[str, StringConstraints(max_length=200), NoNul] | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> AnnotationPatch:
@@ -107,7 +110,7 @@ class ReplyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Body
-    author_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    author_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul] | None = None
 
 
 EXPLANATION_MAX_BYTES = 4096
@@ -118,10 +121,10 @@ class ResolutionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    before_key: Annotated[str, StringConstraints(max_length=500)] | None = None
-    after_key: Annotated[str, StringConstraints(max_length=500)] | None = None
-    diff_url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
-    explanation: str | None = None
+    before_key: Annotated[str, StringConstraints(max_length=500), NoNul] | None = None
+    after_key: Annotated[str, StringConstraints(max_length=500), NoNul] | None = None
+    diff_url: Annotated[str, StringConstraints(max_length=2_000), NoNul] | None = None
+    explanation: CleanStr | None = None
 
 
 def check_resolution(res: ResolutionCreate) -> None:
@@ -129,17 +132,21 @@ def check_resolution(res: ResolutionCreate) -> None:
     if not any((res.before_key, res.after_key, res.diff_url, res.explanation)):
         raise Invalid("At least one of before_key, after_key, diff_url, explanation is required")
     if res.diff_url is not None and not _is_https_url(res.diff_url):
-        raise Invalid("diff_url must be an https:// URL")
+        raise Invalid("diff_url must be an https:// URL without spaces or control characters")
     if res.explanation is not None and len(res.explanation.encode("utf-8")) > EXPLANATION_MAX_BYTES:
         raise Invalid(f"explanation is capped at 4 KB ({EXPLANATION_MAX_BYTES} bytes)")
 
 
 def _is_https_url(value: str) -> bool:
-    if not value.startswith("https://"):
+    # No whitespace or control character anywhere: a newline in a URL would start a new line
+    # in the markdown rendering and in every terminal that prints it.
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
         return False
-    rest = value[len("https://") :]
-    host = rest.split("/", 1)[0]
-    return bool(host) and " " not in value
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return False
+    return value.startswith("https://") and bool(parts.hostname)  # the document's literal "https://"
 
 
 class UploadKind(StrEnum):
@@ -149,6 +156,25 @@ class UploadKind(StrEnum):
 
 ALLOWED_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
+_IMAGE_MAGIC = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def check_image(content_type: str, data: bytes, what: str = "image") -> None:
+    """Refuse bytes over the 10 MB cap (TooLarge) or whose first bytes are not the declared image type (Invalid)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise TooLarge(f"{what} is {len(data)} bytes; the cap is {MAX_UPLOAD_BYTES} bytes (10 MB)")
+    if content_type == "image/webp":
+        real = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    else:
+        real = data.startswith(_IMAGE_MAGIC.get(content_type, ()))
+    if not real:
+        raise Invalid(f"{what} is not a {content_type} image (its first bytes do not match)")
 
 
 class UploadUrlRequest(BaseModel):
@@ -165,17 +191,17 @@ class WidgetAnnotationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    page_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000)]
-    selector: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    page_url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2_000), NoNul]
+    selector: Annotated[str, StringConstraints(max_length=2_000), NoNul] | None = None
     kind: KindLiteral = "bug"
     body: Body
     auto_fix: bool | None = None
-    submitter_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    submitter_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
-    screenshot: Annotated[str, StringConstraints(max_length=MAX_UPLOAD_BYTES * 2)] | None = Field(
+    submitter_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] | None = None
+    submitter_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320), NoNul] | None = None
+    screenshot: Annotated[str, StringConstraints(max_length=MAX_UPLOAD_BYTES * 2), NoNul] | None = Field(
         default=None, description="Optional PNG/JPEG screenshot as a data: URL (base64)."
     )
-    computed_styles: dict[str, Annotated[str, StringConstraints(max_length=500)]] | None = Field(
+    computed_styles: dict[Annotated[str, StringConstraints(max_length=200), NoNul], Annotated[str, StringConstraints(max_length=500), NoNul]] | None = Field(
         default=None, max_length=200
     )
 
@@ -194,8 +220,8 @@ class StakeholderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320), NoNul] | None = None
     auto_fix_default: Literal["never", "optional_off", "optional_on"] = "never"
 
     @field_validator("email")
@@ -213,6 +239,9 @@ class StakeholderUpdate(StakeholderCreate):
     def _not_empty(self) -> StakeholderUpdate:
         if not self.model_fields_set:
             raise ValueError("at least one of name, email, auto_fix_default is required")
+        if "auto_fix_default" in self.model_fields_set and self.auto_fix_default is None:
+            # name and email may be cleared with null; the toggle always has a value.
+            raise ValueError("auto_fix_default cannot be null; use never, optional_off or optional_on")
         return self
 
 
@@ -221,7 +250,7 @@ class RunPersonasRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    persona_ids: list[Annotated[str, StringConstraints(max_length=100)]] | None = Field(default=None, max_length=60)
+    persona_ids: list[Annotated[str, StringConstraints(max_length=100), NoNul]] | None = Field(default=None, max_length=60)
 
 
 DEFAULT_PERSONA_RUN = 3  # how many personas a run without persona_ids asks

@@ -54,6 +54,12 @@ class PreconditionFailed(DomainError):
     kind = "precondition_failed"
 
 
+class TooLarge(DomainError):
+    """The input is over a documented size cap (HTTP 413)."""
+
+    kind = "too_large"
+
+
 class Gone(DomainError):
     """The thing existed but has been consumed or revoked (HTTP 410)."""
 

@@ -61,6 +61,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from workbench.domain.fields import NoNul
 from workbench.domain.errors import Conflict, Invalid
 
 # The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
@@ -168,14 +169,14 @@ class CommentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-    pagePath: Annotated[str, StringConstraints(max_length=2000)]
-    selector: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NoNul]
+    pagePath: Annotated[str, StringConstraints(max_length=2000), NoNul]
+    selector: Annotated[str, StringConstraints(max_length=2000), NoNul] | None = None
     offsetX: Offset | None = None
     offsetY: Offset | None = None
     pinX: Percent | None = None
     pinY: Percent | None = None
-    reviewerName: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    reviewerName: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul] | None = None
 
     @field_validator("pagePath")
     @classmethod

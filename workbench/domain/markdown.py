@@ -1,6 +1,13 @@
-"""The agent-paste-friendly markdown rendering of an annotation with its thread and resolutions."""
+"""The agent-paste-friendly markdown rendering of an annotation with its thread and resolutions.
+
+User text never changes the document's structure: one-line slots (page, selector, names,
+keys, URLs) have their line breaks flattened, so a crafted value cannot add a heading or a
+fact line, and code spans are fenced with more backticks than the value holds.
+"""
 
 from __future__ import annotations
+
+import re
 
 from workbench.domain.clock import iso_ms
 from workbench.domain.records import Annotation, Reply, Resolution
@@ -11,7 +18,7 @@ def render(ann: Annotation, replies: list[Reply], resolutions: list[Resolution],
     facts = [
         ("Site", site_name or ann.site_id),
         ("Page", ann.page_url),
-        ("Selector", f"`{ann.selector}`" if ann.selector else None),
+        ("Selector", _code(ann.selector) if ann.selector else None),
         ("Kind", ann.kind),
         ("Status", ann.status),
         ("Auto-fix authorised", "yes" if ann.auto_fix else "no"),
@@ -21,28 +28,50 @@ def render(ann: Annotation, replies: list[Reply], resolutions: list[Resolution],
         ("Updated", iso_ms(ann.updated_at)),
         ("Screenshot", ann.screenshot_key),
     ]
-    lines += [f"- **{k}:** {v}" for k, v in facts if v]
+    lines += [f"- **{k}:** {_inline(v)}" for k, v in facts if v]
     lines += ["", "## Feedback", "", _quote(ann.body)]
     if ann.summary:
         lines += ["", "## Summary", "", ann.summary]
     if ann.computed_styles:
         lines += ["", "## Computed styles", "", "| property | value |", "|---|---|"]
-        lines += [f"| `{k}` | `{v}` |" for k, v in sorted(ann.computed_styles.items())]
+        lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in sorted(ann.computed_styles.items())]
     if replies:
         lines += ["", f"## Thread ({len(replies)})", ""]
         for r in replies:
-            lines += [f"**{r.author_name}** ({r.author_kind}, {iso_ms(r.created_at)}):", "", _quote(r.body), ""]
+            lines += [f"**{_inline(r.author_name)}** ({r.author_kind}, {iso_ms(r.created_at)}):", "", _quote(r.body), ""]
     if resolutions:
         lines += ["", f"## Resolutions ({len(resolutions)})", ""]
         for i, res in enumerate(resolutions, 1):
             lines.append(f"{i}. {iso_ms(res.created_at)} — notification: {res.notification_status}")
             for label, value in (("before", res.before_key), ("after", res.after_key), ("diff", res.diff_url)):
                 if value:
-                    lines.append(f"   - {label}: {value}")
+                    lines.append(f"   - {label}: {_inline(value)}")
             if res.explanation:
-                lines.append("   - explanation: " + res.explanation.replace("\n", "\n     "))
+                lines.append("   - explanation: " + "\n     ".join(res.explanation.splitlines()))
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
+
+
+# str.splitlines' line boundaries: any of them would start a new markdown line.
+_BREAKS = re.compile("\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _inline(text: str) -> str:
+    """A value for a one-line slot: line breaks become spaces."""
+    return _BREAKS.sub(" ", text)
+
+
+def _code(text: str) -> str:
+    """A code span that a backtick inside ``text`` cannot close early (CommonMark's longer fence)."""
+    flat = _inline(text)
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def _cell(text: str) -> str:
+    """A table cell: a code span whose pipes cannot split the row."""
+    return _code(text).replace("|", "\\|")

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from workbench.domain.fields import NoNul
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.persona_catalog import CATEGORIES, DEFAULT_PERSONAS, PersonaSeed
 
@@ -38,14 +39,14 @@ SLUG_PATTERN = rf"^[a-z0-9][a-z0-9-]{{0,{SLUG_MAX - 1}}}$"
 
 DEFAULT_BY_SLUG: dict[str, PersonaSeed] = {p.slug: p for p in DEFAULT_PERSONAS}
 
-Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN)]
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Description = Annotated[str, StringConstraints(max_length=1000)]
-Voice = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN), NoNul]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN), NoNul]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+Description = Annotated[str, StringConstraints(max_length=1000), NoNul]
+Voice = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul]
 # Keywords are lowercased so the engine can match them against lowercased annotation words.
 Keyword = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40)
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=40), NoNul
 ]
 Focus = Annotated[list[Keyword], Field(max_length=16)]
 

@@ -9,7 +9,7 @@ with the pydantic request models beside each rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from workbench.domain.clock import iso_ms
@@ -63,6 +63,15 @@ class Stakeholder:
             "created_at": iso_ms(self.created_at),
             "updated_at": iso_ms(self.updated_at),
         }
+
+    def redacted(self) -> Stakeholder:
+        """What a caller below MEMBER sees: the token's last four characters, no email.
+
+        A GUEST may not create stakeholders, so it must not hold a working stakeholder token
+        (it could then submit as one, auto-fix included); the address is a third party's
+        personal data that reading feedback does not need. The shape stays the same.
+        """
+        return replace(self, token="****" + self.token[-4:], email=None)
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
+from workbench.domain.fields import NoNul
 from workbench.domain.errors import Conflict, Invalid, NotFound
 
 # The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
@@ -156,7 +157,7 @@ def choose_variant(count_a: int, count_b: int, tester_id: str) -> Variant:
 
 # --- requests -----------------------------------------------------------------------------
 
-Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Ident = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Rating = Annotated[StrictInt, Field(ge=1, le=5)]
 
 
@@ -198,7 +199,7 @@ class ConfirmRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rating: Rating
-    comment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=2000), NoNul] | None = None
 
 
 class FeedbackCreate(BaseModel):
@@ -209,7 +210,7 @@ class FeedbackCreate(BaseModel):
     clarity: Rating
     difficulty: Rating
     technicalIssues: StrictBool
-    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=5000), NoNul] | None = None
 
 
 class NoteUpsert(BaseModel):
@@ -217,8 +218,8 @@ class NoteUpsert(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    noteId: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+    noteId: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] | None = None
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000), NoNul]
 
 
 class NotesPatch(BaseModel):

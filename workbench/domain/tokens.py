@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
+from workbench.domain.fields import NoNul
 from workbench.domain.errors import Invalid, Unauthenticated
 from workbench.domain.roles import Role
 
@@ -71,7 +72,7 @@ class TokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
     role: Literal["GUEST", "MEMBER", "ADMIN", "OWNER"] | None = None
     expires_at: AwareDatetime | None = None
 

@@ -2,6 +2,5 @@
 
 ``tools`` builds the one MCP server both transports share, ``http`` mounts it at
 ``/mcp/<mcp_token>`` in ``workbench serve``, ``stdio`` runs it against a local store. Nothing
-here is imported at package level, so a light user (the CLI's ``since`` parsing) does not pay
-for loading the MCP SDK.
+here is imported at package level, so importing the package does not load the MCP SDK.
 """

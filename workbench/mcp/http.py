@@ -23,7 +23,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
@@ -85,7 +85,23 @@ class McpHttpEndpoint:
             await _json(send, 503, {"detail": "The MCP endpoint is not running (app lifespan not started)"})
             return
         scope[_PRINCIPAL] = principal
-        await self._manager.handle_request(scope, receive, send)
+        await self._manager.handle_request(scope, receive, _with_allow(send))
+
+
+# Stateless transport: there is no session a DELETE could end, so only GET and POST are served.
+_ALLOW = (b"allow", b"GET, POST")
+
+
+def _with_allow(send: Send) -> Send:
+    """Every 405 carries ``Allow`` (RFC 9110): the SDK's DELETE refusal has none, its others name DELETE."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 405:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message = {**message, "headers": [*headers, _ALLOW]}
+        await send(message)
+
+    return sending
 
 
 def _challenge(description: str) -> list[tuple[bytes, bytes]]:

@@ -35,7 +35,7 @@ from workbench.domain.annotations import (
 )
 from workbench.domain.errors import DomainError, Invalid, NotFound
 from workbench.domain.roles import Principal
-from workbench.mcp.since import parse_since
+from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc

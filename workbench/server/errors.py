@@ -1,17 +1,54 @@
 """Map domain refusals and validation failures to the document's HTTP codes and bodies.
 
 400 for bad query values, unknown statuses and tampered cursors; 422 when a request body
-does not match its schema; 401 always carries the ``WWW-Authenticate`` challenge.
+does not match its schema; 401 always carries the ``WWW-Authenticate`` challenge; every 405
+names in ``Allow`` all the methods of its path. ``error_responses`` declares the refusals in
+OpenAPI, with their body schema, for the routers.
 """
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from typing import Any
+
 from fastapi import FastAPI, Request
+from pydantic import BaseModel, Field
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from workbench.server.responses import JSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from workbench.domain.errors import DomainError
+
+class ErrorDetail(BaseModel):
+    """Every refusal's body: a message, or for a 422 the list of fields that failed."""
+
+    detail: str | list[dict[str, Any]] = Field(examples=["Insufficient role"])
+
+
+_WHY: dict[int, str] = {
+    400: "A query value, header or rule of the documents is broken (the message says which)",
+    401: "Missing, malformed, unknown, revoked or expired credential (with WWW-Authenticate)",
+    403: "The credential is known but its role does not allow this",
+    404: "Absent, or in a workspace or site the credential cannot see",
+    409: "The current state refuses the action",
+    410: "Consumed or revoked",
+    412: "If-Match no longer matches the current version",
+    413: "The body or file is over its size cap",
+    422: "The body does not match its schema",
+    429: "Rate limit reached; retry once the 60-second window rolls over",
+}
+
+# What any authenticated operation can answer; a router declares these once.
+COMMON_ERRORS = (400, 401, 403, 404, 422, 429)
+
+
+def error_responses(*codes: int, model: Any = ErrorDetail, why: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for refusals: each code with its body schema and why it happens."""
+    return {code: {"model": model, "description": (why or {}).get(code, _WHY[code])} for code in codes}
+
 
 STATUS_OF = {
     "invalid": 400,
@@ -20,6 +57,7 @@ STATUS_OF = {
     "not_found": 404,
     "conflict": 409,
     "gone": 410,
+    "too_large": 413,
     "precondition_failed": 412,
 }
 
@@ -60,5 +98,26 @@ def install(app: FastAPI) -> None:
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSON:
-        return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for the 405's ``Allow`` (RFC 9110 §15.5.6).
+
+    Starlette's router stops at the first route whose path matches, so its own ``Allow``
+    named only that route's methods (GET for an annotation, whose PATCH is another route).
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):  # included routers flattened
+        if route.path and route.methods and _path_regex(route.path).match(request.scope["path"]):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+@lru_cache(maxsize=512)
+def _path_regex(path: str) -> re.Pattern[str]:
+    return compile_path(path)[0]

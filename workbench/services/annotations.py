@@ -26,6 +26,7 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     Status,
     WidgetAnnotationCreate,
+    check_image,
     effective_auto_fix,
     parse_kind,
     parse_status,
@@ -36,6 +37,7 @@ from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid, NotFound, PreconditionFailed, Unauthenticated
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, Role, require_role
+from workbench.domain.since import check_since_ms
 from workbench.engine.base import AnnotationBrief, PersonaBrief
 from workbench.engine.offline import relevance
 from workbench.services.context import Workbench
@@ -84,8 +86,8 @@ def list_annotations(
         status = parse_status(status).value
     if kind is not None:
         kind = parse_kind(kind).value
-    if since_ms is not None and since_ms < 0:
-        raise Invalid("since must be a non-negative epoch-milliseconds integer")
+    if since_ms is not None:
+        check_since_ms(since_ms)
     db = wb.store.db
     _site(db, principal, site_id)
     # The cursor is bound to the listing and its filters: reusing it elsewhere is tampering.
@@ -300,9 +302,11 @@ def _decode_screenshot(data_url: str) -> tuple[str, bytes]:
     if not m:
         raise Invalid("screenshot must be a data:image/(png|jpeg|webp|gif);base64,… URL")
     try:
-        return m.group(1), base64.b64decode(m.group(2), validate=True)
+        data = base64.b64decode(m.group(2), validate=True)
     except (binascii.Error, ValueError):
         raise Invalid("screenshot is not valid base64") from None
+    check_image(m.group(1), data, "screenshot")
+    return m.group(1), data
 
 
 # -- personas ------------------------------------------------------------------------------

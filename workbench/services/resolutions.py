@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from storage import sync_state
 from sync import ops
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
-from workbench.domain.errors import Forbidden, Invalid, NotFound
+from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from workbench.domain.images import sniff_image_type
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
@@ -26,6 +27,7 @@ from workbench.services.annotations import load
 from workbench.services.context import Workbench
 
 UPLOAD_TTL_SECONDS = 900
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
@@ -59,21 +61,28 @@ def _annotation_of_key(key: str) -> str:
 
 def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str | None, content_type: str | None, data: bytes) -> dict[str, Any]:
     """The PUT of a presigned URL: verify, then store the bytes in the data directory."""
-    if not expires or not signature or not expires.isdigit():
+    # ASCII digits only ("²".isdigit() is True) and bounded, so int() and the clock compare never fail.
+    if not expires or not signature or not _EXPIRES.fullmatch(expires):
         raise Forbidden("Missing or malformed upload signature")
     ct = (content_type or "").split(";")[0].strip().lower()
-    if not hmac.compare_digest(_signature(wb, key, ct, int(expires)), signature):
+    # As bytes: compare_digest raises on a str with non-ASCII characters.
+    if not hmac.compare_digest(_signature(wb, key, ct, int(expires)).encode(), signature.encode("utf-8", "surrogatepass")):
         raise Forbidden("Invalid upload signature (wrong key, content type or tampered URL)")
     if int(expires) < wb.clock() // 1000:
         raise Forbidden("Upload URL expired")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+        raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     annotation_id = _annotation_of_key(key)
     ann_row = wb.store.db.execute("SELECT workspace_id FROM annotations WHERE id = ?", [annotation_id]).fetchone()
     if ann_row is None:
         raise NotFound("Annotation not found")
-    digest = write_blob(wb.store, key, data)
+    # Single use: the check and the record share one write transaction (writers are
+    # serialised), so of two racing PUTs exactly one stores its bytes; a replayed URL can
+    # never replace evidence a resolution already points at.
     with wb.store.write() as db:
+        if repo.get_upload(db, key) is not None:
+            raise Conflict("This upload URL was already used; request a new one with upload-url")
+        digest = write_blob(wb.store, key, data)
         repo.add_upload(
             db, key=key, workspace_id=ann_row[0], annotation_id=annotation_id, kind=key.split("/")[2].split("-")[0],
             content_type=ct, size=len(data), sha256=digest, at=wb.clock(),

@@ -95,8 +95,10 @@ def create_stakeholder(wb: Workbench, principal: Principal, site_id: str, req: S
 
 
 def list_stakeholders(wb: Workbench, principal: Principal, site_id: str) -> list[Stakeholder]:
+    """Every stakeholder of the site; below MEMBER (who may not create them) tokens and emails are redacted."""
     get_site(wb, principal, site_id)
-    return repo.list_stakeholders(wb.store.db, site_id)
+    rows = repo.list_stakeholders(wb.store.db, site_id)
+    return rows if principal.role.rank >= Role.MEMBER.rank else [s.redacted() for s in rows]
 
 
 def update_stakeholder(wb: Workbench, principal: Principal, site_id: str, token: str, req: StakeholderUpdate) -> Stakeholder:

@@ -14,6 +14,7 @@ from storage import thread_feed as repo
 from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid
 from workbench.domain.roles import Principal
+from workbench.domain.since import check_since_ms
 from workbench.services import sites as sites_svc
 from workbench.services.context import Workbench
 
@@ -32,8 +33,7 @@ def thread_changes(
 ) -> FeedPage:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
-    if since_ms < 0:
-        raise Invalid("since must be a non-negative epoch-milliseconds integer")
+    check_since_ms(since_ms)
     sites_svc.get_site(wb, principal, site_id)  # 404 outside the caller's scope
     scope = f"thread-changes|{site_id}|{since_ms}"
     phase, after = "reply", None

@@ -9,18 +9,20 @@ instead of a crash.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, work
 from textual.app import App
 from textual.binding import BindingType
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
+from workbench.tui.terminal_filter import DropControlCharacters
 
 if TYPE_CHECKING:
     from workbench.domain.roles import Principal
@@ -90,6 +92,9 @@ def refusal_text(exc: BaseException) -> str:
     return f"Unexpected error: {type(exc).__name__}: {exc}"
 
 
+_DROP_CONTROLS = DropControlCharacters()  # one instance: Textual caches filtered lines per filter
+
+
 class WorkbenchApp(App[None]):
     """Review Workbench in the terminal."""
 
@@ -151,6 +156,10 @@ class WorkbenchApp(App[None]):
         self.notices.append((severity, message))
         del self.notices[:-200]
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)  # type: ignore[arg-type]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters plus ours: no control character of user text reaches the terminal."""
+        return [*super().get_line_filters(), _DROP_CONTROLS]
 
     def now(self) -> int:
         """The Workbench clock (a test injects a fixed one)."""

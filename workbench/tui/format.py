@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from rich.markup import escape as esc  # user text inside markup strings: always esc() it
+from rich.markup import escape
 from rich.style import Style
+from rich.text import Text
 
-__all__ = ["esc"]
+from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
+
+__all__ = ["esc", "plain", "safe"]
 
 DAY_MS = 86_400_000
 
@@ -64,6 +67,16 @@ SOURCE_LABELS = {"annotation": "ann", "comment": "cmt", "test": "test"}
 SOURCE_COLORS = {"annotation": "#6fb3d2", "comment": "#c792ea", "test": "#f0a36b"}
 
 KIND_LABELS = {"accessibility": "a11y", "performance": "perf"}
+
+
+def esc(text: str) -> str:
+    """User text inside a markup string: control characters shown (``\\x1b``), ``[…]`` never obeyed as markup."""
+    return escape(safe(text))
+
+
+def plain(text: str, style: str = "") -> Text:
+    """User text as a table cell or line of its own: never parsed as markup, control characters shown."""
+    return Text(safe(text), style=style)
 
 
 def status_label(status: str) -> str:

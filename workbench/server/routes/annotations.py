@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import orjson
@@ -13,13 +14,14 @@ from fastapi.responses import PlainTextResponse
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
 from workbench.domain.roles import Principal
 from workbench.services import annotations as svc
 from workbench.services import auth
 
-router = APIRouter(tags=["annotations"])
+router = APIRouter(tags=["annotations"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/api/v1/sites/{site_id}/annotations", response_model=AnnotationPage, summary="List a site's annotations")
@@ -72,16 +74,23 @@ def get_annotation(annotation_id: str, wb: WB, caller: Caller) -> JSON:
     return JSON(out, headers=_etag(out["version"]))
 
 
+# ASCII digits only ("²".isdigit() is True) and few enough to fit SQLite's INTEGER.
+_ETAG = re.compile(r"v([0-9]{1,18})")
+
+
 def _parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.startswith("v") or not tag[1:].isdigit():
+    m = _ETAG.fullmatch(value.strip().removeprefix("W/").strip('"'))
+    if m is None:
         raise Invalid("If-Match must be an ETag returned by this server, like \"v3\"")
-    return int(tag[1:])
+    return int(m.group(1))
 
 
-@router.patch("/api/v1/annotations/{annotation_id}", response_model=AnnotationPublic, summary="Update status, summary, assignee")
+@router.patch(
+    "/api/v1/annotations/{annotation_id}", response_model=AnnotationPublic, summary="Update status, summary, assignee",
+    responses=error_responses(409, 412, why={409: "The status transition is refused"}),
+)
 def patch_annotation(
     annotation_id: str,
     body: AnnotationPatch,
@@ -100,9 +109,11 @@ def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) ->
 
 @router.get(
     "/api/v1/annotations/{annotation_id}/markdown",
-    response_class=PlainTextResponse,
     summary="Agent-paste-friendly markdown blob",
-    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
+    # A class without a media type: with PlainTextResponse here, FastAPI would declare the
+    # (JSON) refusals as text/plain; the 200's text/markdown is declared below.
+    response_class=Response,
+    responses={200: {"description": "The markdown", "content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
 def get_markdown(annotation_id: str, wb: WB, caller: Caller) -> PlainTextResponse:
     return PlainTextResponse(svc.render_markdown(wb, caller, annotation_id), media_type="text/markdown; charset=utf-8")

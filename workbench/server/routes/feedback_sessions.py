@@ -16,15 +16,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction, FeedbackCommentPublic, FeedbackSessionPublic
+from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront
 from workbench.server.deps import WB
+from workbench.server.errors import ErrorDetail, error_responses
 from workbench.server.jobs import jobs_of
 from workbench.server.responses import JSON
 from workbench.services import feedback_sessions as svc
 from workbench.services import stores as stores_svc
 
-router = APIRouter(prefix="/api/v1/feedback-sessions", tags=["feedback sessions"])
-widget = APIRouter(prefix="/api/widget/feedback-sessions/{session_id}", tags=["widget", "extensions"])
+router = APIRouter(prefix="/api/v1/feedback-sessions", tags=["feedback sessions"], responses=error_responses(400, 401, 404, 422, 429))
+widget = APIRouter(prefix="/api/widget/feedback-sessions/{session_id}", tags=["widget", "extensions"],
+                   responses=error_responses(400, 401, 404, 422, 429))
 pages = APIRouter(include_in_schema=False)
 
 _bearer = HTTPBearer(auto_error=False, scheme_name="StoreApiKey", description="The store's API key (`wbsk_…`)")
@@ -84,17 +87,17 @@ class WidgetCommentList(BaseModel):
 class BuilderFailure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    errorMessage: str | None = Field(default=None, max_length=2000)
+    errorMessage: CleanStr | None = Field(default=None, max_length=2000)
 
 
-NOT_FOUND = {404: {"description": "The session does not exist or belongs to another store"}}
-UNAUTHENTICATED = {401: {"description": "Missing, malformed or unknown store API key"}}
+NOT_FOUND = {404: {"model": ErrorDetail, "description": "The session does not exist or belongs to another store"}}
+UNAUTHENTICATED = {401: {"model": ErrorDetail, "description": "Missing, malformed or unknown store API key"}}
 
 
 # --- the documented endpoints -----------------------------------------------------------------
 
 
-@router.get("", response_model=SessionList, responses={400: {"description": "limit, offset or status out of range"}, **UNAUTHENTICATED},
+@router.get("", response_model=SessionList, responses={400: {"model": ErrorDetail, "description": "limit, offset or status out of range"}, **UNAUTHENTICATED},
             summary="List feedback sessions, newest first")
 def list_sessions(
     wb: WB,
@@ -108,7 +111,7 @@ def list_sessions(
 
 
 @router.post("", status_code=201, response_model=FeedbackSessionPublic,
-             responses={400: {"description": "Store is not AI-built"}, 409: {"description": "A feedback session is already in progress"},
+             responses={400: {"model": ErrorDetail, "description": "Store is not AI-built"}, 409: {"model": ErrorDetail, "description": "A feedback session is already in progress"},
                         **UNAUTHENTICATED},
              summary="Start a feedback session (the preview deploys in the background)")
 def start_session(request: Request, wb: WB, store: StoreCaller) -> JSON:
@@ -132,14 +135,14 @@ def list_comments(session_id: str, wb: WB, store: StoreCaller) -> JSON:
 
 
 @router.post("/{session_id}/cancel", response_model=FeedbackSessionPublic,
-             responses={**NOT_FOUND, 409: {"description": "Session is past the preparing phase (finalize instead)"}, **UNAUTHENTICATED},
+             responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "Session is past the preparing phase (finalize instead)"}, **UNAUTHENTICATED},
              summary="Cancel a session still preparing (created)")
 def cancel(session_id: str, wb: WB, store: StoreCaller) -> JSON:
     return JSON(svc.cancel(wb, store, session_id).to_public())
 
 
 @router.post("/{session_id}/finalize", response_model=FeedbackSessionPublic,
-             responses={**NOT_FOUND, 409: {"description": "The session's status does not allow finalizing"}, **UNAUTHENTICATED},
+             responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session's status does not allow finalizing"}, **UNAUTHENTICATED},
              summary="Close the review round (status → done)")
 def finalize(session_id: str, wb: WB, store: StoreCaller) -> JSON:
     return JSON(svc.finalize(wb, store, session_id).to_public())
@@ -167,7 +170,7 @@ def _action_route(action: FeedbackAction, summary: str) -> None:
     endpoint.__name__ = action.value
     router.add_api_route(
         path, endpoint, methods=["POST"], response_model=FeedbackSessionPublic, tags=["feedback sessions", "extensions"],
-        responses={**NOT_FOUND, 409: {"description": "The transition table refuses this action in the current status"}},
+        responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The transition table refuses this action in the current status"}},
         summary=f"Extension: {summary}",
     )
 
@@ -184,14 +187,14 @@ for _action, _summary in (
 
 
 @router.post("/{session_id}/comments/{comment_id}/resolve", response_model=FeedbackCommentPublic, tags=["feedback sessions", "extensions"],
-             responses={**NOT_FOUND, 409: {"description": "The session is preparing or finished"}},
+             responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session is preparing or finished"}},
              summary="Extension: resolve a comment (drives progress; idempotent)")
 def resolve_comment(session_id: str, comment_id: str, wb: WB, store: StoreCaller) -> JSON:
     return JSON(svc.set_comment_resolved(wb, store, session_id, comment_id, True).to_public())
 
 
 @router.post("/{session_id}/comments/{comment_id}/reopen", response_model=FeedbackCommentPublic, tags=["feedback sessions", "extensions"],
-             responses={**NOT_FOUND, 409: {"description": "The session is preparing or finished"}},
+             responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session is preparing or finished"}},
              summary="Extension: reopen a resolved comment (idempotent)")
 def reopen_comment(session_id: str, comment_id: str, wb: WB, store: StoreCaller) -> JSON:
     return JSON(svc.set_comment_resolved(wb, store, session_id, comment_id, False).to_public())
@@ -203,15 +206,15 @@ ReviewToken = Annotated[str | None, Header(alias="X-Review-Token", description="
 
 
 @widget.post("/comments", status_code=201, response_model=WidgetComment,
-             responses={401: {"description": "Missing or wrong review token"}, 404: {"description": "No such session"},
-                        409: {"description": "The session does not take comments in its status"}},
+             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"}, 404: {"model": ErrorDetail, "description": "No such session"},
+                        409: {"model": ErrorDetail, "description": "The session does not take comments in its status"}},
              summary="Extension: a reviewer pins a comment on the preview")
 def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToken = None) -> JSON:
     return JSON(svc.add_comment(wb, session_id, token, body).to_widget(), status_code=201)
 
 
 @widget.get("/comments", response_model=WidgetCommentList,
-            responses={401: {"description": "Missing or wrong review token"}, 404: {"description": "No such session"}},
+            responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"}, 404: {"model": ErrorDetail, "description": "No such session"}},
             summary="Extension: the session's comments with their pins, for the widget")
 def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
     session, comments = svc.reviewer_comments(wb, session_id, token)

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 
 from workbench.domain.personas import PersonaCreate, PersonaUpdate, ResetDefaultsRequest
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import PersonaList, PersonaPublic, ResetCount
 from workbench.services import personas as svc
 
-router = APIRouter(prefix="/api/personas", tags=["personas"])
+router = APIRouter(prefix="/api/personas", tags=["personas"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/mine", response_model=PersonaList, summary="Defaults + customs, category asc, defaults first, name asc")
@@ -33,7 +34,8 @@ def get_persona(persona_id: str, wb: WB, caller: Caller) -> JSON:
     return JSON(svc.get(wb, caller, persona_id).to_public())
 
 
-@router.post("", status_code=201, response_model=PersonaPublic, summary="Create a custom persona (MEMBER+)")
+@router.post("", status_code=201, response_model=PersonaPublic, summary="Create a custom persona (MEMBER+)",
+             responses=error_responses(409, why={409: "A persona with this slug already exists"}))
 def create_persona(body: PersonaCreate, wb: WB, caller: Caller) -> JSON:
     return JSON(svc.create(wb, caller, body).to_public(), status_code=201)
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest
-from workbench.domain.errors import Invalid
+from workbench.domain.errors import TooLarge
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
 from workbench.services import resolutions as svc
 
-router = APIRouter(tags=["resolutions"])
+router = APIRouter(tags=["resolutions"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post(
@@ -30,8 +31,12 @@ def upload_url(annotation_id: str, body: UploadUrlRequest, request: Request, wb:
 @router.put(
     "/uploads/{key:path}",
     response_model=UploadReceipt,
-    summary="Extension: the target of a presigned upload URL (no bearer; the signature authorises)",
+    summary="Extension: the target of a presigned upload URL (no bearer; the signature authorises); single use",
     tags=["extensions"],
+    responses=error_responses(403, 409, 413, why={
+        403: "Missing, malformed, tampered or expired signature",
+        409: "This upload URL was already used: a key is written once",
+    }),
 )
 async def put_upload(
     key: str,
@@ -42,13 +47,13 @@ async def put_upload(
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSON:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+        raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > MAX_UPLOAD_BYTES:
-            raise Invalid(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+            raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     receipt = await run_in_threadpool(svc.receive_upload, wb, key, expires, signature, content_type, bytes(data))
     return JSON(receipt)
 

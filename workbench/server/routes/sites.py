@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import SiteList, SitePublic
 from workbench.services import sites
 
-router = APIRouter(prefix="/api/v1/sites", tags=["sites"])
+router = APIRouter(prefix="/api/v1/sites", tags=["sites"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("", response_model=SiteList, summary="List workspace sites")

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.services import test_sessions, thread_feed
 
-router = APIRouter(tags=["extensions"])
+router = APIRouter(tags=["extensions"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get(
@@ -27,7 +29,7 @@ def thread_changes(
     site_id: str,
     wb: WB,
     caller: Caller,
-    since: Annotated[int, Query(ge=0, le=2**53, description="epoch milliseconds")] = 0,
+    since: Annotated[int, Query(ge=0, le=MAX_SINCE_MS, description="epoch milliseconds")] = 0,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
 ) -> JSON:

@@ -37,6 +37,7 @@ from workbench.domain.test_sessions import (
 from workbench.domain.session_records import iso_s
 from workbench.server.deps import WB
 from workbench.server.envelope import EnvelopeRoute
+from workbench.server.errors import error_responses
 from workbench.server.jobs import jobs_of
 from workbench.server.responses import JSON
 from workbench.services import test_sessions as svc
@@ -52,15 +53,12 @@ def _caller(request: Request, _creds: Annotated[HTTPAuthorizationCredentials | N
 
 Tester = Annotated[Principal, Depends(_caller)]
 
-_ERROR = {"model": Envelope[Any]}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {**_ERROR, "description": "A value breaks a documented rule"},
-    401: {**_ERROR, "description": "Missing, invalid or expired JWT"},
-    403: {**_ERROR, "description": "The caller's role is read-only (GUEST)"},
-    404: {**_ERROR, "description": "No such session (or it belongs to another workspace's study)"},
-    409: {**_ERROR, "description": "The session's status does not allow this"},
-    422: {**_ERROR, "description": "The body does not match its schema"},
-}
+ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429, model=Envelope[Any], why={
+    401: "Missing, invalid or expired JWT",
+    403: "The caller's role is read-only (GUEST)",
+    404: "No such session (or it belongs to another workspace's study)",
+    409: "The session's status does not allow this",
+})
 
 
 class SessionPage(BaseModel):

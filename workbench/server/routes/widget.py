@@ -8,12 +8,13 @@ from fastapi import APIRouter, Header, Response
 
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.server.deps import WB, Caller
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import AnnotationPublic, Secrets, StakeholderList, StakeholderPublic
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as svc
 
-router = APIRouter(prefix="/api/widget/sites/{site_id}", tags=["widget"])
+router = APIRouter(prefix="/api/widget/sites/{site_id}", tags=["widget"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.get("/secrets", response_model=Secrets, summary="widget_token, mcp_token, loader_secret_id (OWNER session)")
@@ -53,6 +54,7 @@ def revoke_stakeholder(site_id: str, token: str, wb: WB, caller: Caller) -> Resp
     response_model=AnnotationPublic,
     summary="Extension: the widget posts a visitor's annotation (widget token; stakeholder token optional)",
     tags=["extensions"],
+    responses=error_responses(413, why={413: "The screenshot is over 10 MB once decoded"}),
 )
 def widget_submit(
     site_id: str,

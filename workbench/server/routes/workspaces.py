@@ -6,11 +6,12 @@ from fastapi import APIRouter, Response
 
 from workbench.domain.tokens import TokenCreate
 from workbench.server.deps import WB, Caller, CallerEvenIfDeleted
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import ApiTokenCreated, ApiTokenList, WorkspacePublic
 from workbench.services import accounts as svc
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["api tokens"])
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["api tokens"], responses=error_responses(*COMMON_ERRORS))
 
 
 @router.post("/api-tokens", status_code=201, response_model=ApiTokenCreated, summary="Mint a token (OWNER session); plaintext shown once")

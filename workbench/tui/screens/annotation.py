@@ -97,7 +97,7 @@ class AnnotationScreen(WorkbenchScreen):
         head = Text()
         head.append(f" {fmt.status_label(ann.status)} ", style=f"bold reverse {fmt.STATUS_COLORS.get(ann.status, '')}")
         head.append(f"  {ann.kind}", style="bold")
-        head.append(f"  ·  {site}  ·  {fmt.page_path(ann.page_url)}  ·  ")
+        head.append(fmt.safe(f"  ·  {site}  ·  {fmt.page_path(ann.page_url)}  ·  "))
         head.append(fmt.ago(now, ann.created_at), style="dim")
         head.append(f"  ·  …{fmt.short_id(ann.id)}", style="dim")
         if ann.auto_fix:
@@ -107,10 +107,10 @@ class AnnotationScreen(WorkbenchScreen):
         self.query_one("#ann-head", Static).update(head)
         self.query_one("#ann-keys", Static).update(self._status_keys(ann.status))
 
-        body = Text(ann.body.strip(), style="")
+        body = fmt.plain(ann.body.strip())
         if ann.summary:
             body.append("\n\nSummary: ", style="bold")
-            body.append(ann.summary)
+            body.append(fmt.safe(ann.summary))
         self.query_one("#ann-body", Static).update(Group(Text(""), body))
 
         facts = Table.grid(padding=(0, 2))
@@ -118,12 +118,13 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_column()
         submitter = ann.submitter_name or "anonymous"
         kind = "stakeholder" if ann.stakeholder_token else "anonymous visitor"
-        facts.add_row("Page", ann.page_url)
-        facts.add_row("Selector", Text(ann.selector or "—", style="bold" if ann.selector else "dim"))
-        facts.add_row("Submitted by", f"{submitter} ({kind}{', email on file' if ann.submitter_email else ''})")
-        facts.add_row("Assignee", members.get(ann.assignee_id or "", ann.assignee_id or "—"))
+        # Rich parses str cells as markup: every user value goes in as a plain Text.
+        facts.add_row("Page", fmt.plain(ann.page_url))
+        facts.add_row("Selector", fmt.plain(ann.selector or "—", style="bold" if ann.selector else "dim"))
+        facts.add_row("Submitted by", fmt.plain(f"{submitter} ({kind}{', email on file' if ann.submitter_email else ''})"))
+        facts.add_row("Assignee", fmt.plain(members.get(ann.assignee_id or "", ann.assignee_id or "—")))
         facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
-        facts.add_row("Screenshot", ann.screenshot_key or "—")
+        facts.add_row("Screenshot", fmt.plain(ann.screenshot_key or "—"))
         facts.add_row("Created", f"{fmt.ago(now, ann.created_at)}  ({detail['created_at']})")
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
@@ -138,7 +139,7 @@ class AnnotationScreen(WorkbenchScreen):
             for key in sorted(styles):
                 value = str(styles[key])
                 swatch = Text("■ ", style=value) if value.startswith("#") and len(value) in (4, 7) else Text("")
-                table.add_row(key, swatch + Text(value))
+                table.add_row(fmt.plain(key), swatch + fmt.plain(value))
             self.query_one("#ann-styles", Static).update(table)
 
         replies = detail["replies"]
@@ -148,10 +149,10 @@ class AnnotationScreen(WorkbenchScreen):
             for r in replies:
                 author = r["author"]
                 line = Text()
-                line.append(author["name"], style=AUTHOR_STYLE.get(author["type"], "bold"))
+                line.append(fmt.safe(author["name"]), style=AUTHOR_STYLE.get(author["type"], "bold"))
                 line.append(f"  {author['type']} · {fmt.ago(now, _iso_ms(r['created_at']))}", style="dim")
                 parts.append(line)
-                parts.append(Text("  " + r["body"].strip().replace("\n", "\n  ")))
+                parts.append(fmt.plain("  " + r["body"].strip().replace("\n", "\n  ")))
                 parts.append(Text(""))
             self.query_one("#ann-thread", Static).update(Group(*parts[:-1]))
         else:
@@ -170,9 +171,9 @@ class AnnotationScreen(WorkbenchScreen):
                 parts.append(line)
                 for label, key in (("before", "before_key"), ("after", "after_key"), ("diff", "diff_url")):
                     if res.get(key):
-                        parts.append(Text(f"  {label:<7}{res[key]}"))
+                        parts.append(fmt.plain(f"  {label:<7}{res[key]}"))
                 if res.get("explanation"):
-                    parts.append(Text("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
+                    parts.append(fmt.plain("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
         else:
             self.query_one("#ann-resolutions", Static).update(Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
@@ -184,7 +185,7 @@ class AnnotationScreen(WorkbenchScreen):
         for entry in history:
             actor = entry["actor_id"]
             who = members.get(actor) or actor.split(":")[0]
-            rows.add_row(fmt.ago(now, entry["at"]), who, _describe(entry, members))
+            rows.add_row(fmt.ago(now, entry["at"]), fmt.plain(who), fmt.plain(_describe(entry, members)))
         self.query_one("#ann-history", Static).update(rows if history else Text("No recorded changes.", style="dim"))
 
     def _status_keys(self, current: str) -> Text:

@@ -84,9 +84,9 @@ class InboxSource:
             Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
             Text(fmt.status_label(row.status), style=fmt.status_style(row.status)),
             fmt.kind_label(row.kind),
-            facets.place_name(row.place_id),
-            fmt.page_path(row.page) if row.source != "test" else row.page,
-            text,
+            fmt.safe(facets.place_name(row.place_id) or ""),
+            fmt.safe(fmt.page_path(row.page) if row.source != "test" else row.page),
+            fmt.safe(text),
             Text(fmt.age(self.screen.now(), row.created_at), style="dim"),
             assignee,
             Text("fix", style="bold #e6c84f") if row.auto_fix else "",
@@ -261,7 +261,7 @@ class InboxScreen(WorkbenchScreen):
         else:
             lines.append(f"[dim]study[/] {fmt.esc(row.extra.get('study', ''))}   [dim]tester[/] {fmt.esc(row.text)}   {fmt.esc(row.page)}")
             lines.append("[dim]enter opens it on the test sessions screen (3), where z analyzes and C confirms[/]")
-        body = Text((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
+        body = fmt.plain((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
         body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
         text = Text.from_markup("\n".join(lines), emoji=False)  # user text: ":x:" stays ":x:"
         text.append("\n")

@@ -1,0 +1,42 @@
+"""Every 405 of a real `workbench serve` names, in ``Allow``, every method the path serves (RFC 9110 §15.5.6)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import ServerProcess
+from tests.test_mcp_http import seed
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allow_of(response: httpx.Response) -> set[str]:
+    return {m.strip() for m in response.headers.get("allow", "").split(",") if m.strip()}
+
+
+def test_every_405_carries_an_allow_naming_every_method_of_the_path(tmp_path):
+    data = tmp_path / "data"
+    creds = seed(data)
+    server = ServerProcess(data)
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            paths = http.get("/openapi.json").json()["paths"]
+            checked = 0
+            for template, operations in paths.items():
+                documented = {m.upper() for m in operations}
+                url = re.sub(r"\{[^}]+\}", "x", template)
+                for method in sorted(set(METHODS) - documented):
+                    r = http.request(method, url)
+                    if r.status_code != 405:
+                        continue  # e.g. /api/personas/reset-defaults also matches /api/personas/{persona_id}
+                    checked += 1
+                    assert documented <= allow_of(r), (method, template, r.headers.get("allow"))
+            assert checked > 50
+            # The MCP endpoint (the SDK's transport) is stateless: no session a DELETE could end.
+            mcp = http.delete(f"/mcp/{creds['mcp_token']}", headers={"Accept": "application/json, text/event-stream"})
+            assert mcp.status_code == 405 and allow_of(mcp) == {"GET", "POST"}
+            assert allow_of(http.put(f"/mcp/{creds['mcp_token']}")) == {"GET", "POST"}
+    finally:
+        server.stop()

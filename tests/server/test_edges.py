@@ -1,0 +1,183 @@
+"""Issue 13's edge findings over the real app: secrets for guests, the three 500s, replayed uploads,
+oversized or fake screenshots, NUL bytes, URLs that inject markdown, and since values out of range."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import bearer
+from tests.helpers import post_annotation
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _stakeholder(client, creds, **body) -> dict:
+    r = client.post(f"/api/widget/sites/{creds['site_id']}/stakeholders", json=body, headers=bearer(creds["member_token"]))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+# -- item 8: stakeholder tokens -------------------------------------------------------------
+def test_a_guest_sees_only_the_last_four_characters_and_no_email(client, creds):
+    sh = _stakeholder(client, creds, name="Dana", email="dana@acme.example", auto_fix_default="optional_on")
+    base = f"/api/widget/sites/{creds['site_id']}/stakeholders"
+    (seen,) = client.get(base, headers=bearer(creds["guest_token"])).json()["items"]
+    assert seen["token"] == "****" + sh["token"][-4:]
+    assert seen["email"] is None and seen["name"] == "Dana" and set(seen) == set(sh)
+    # What a guest holds does not open the widget as that stakeholder.
+    url = f"/api/widget/sites/{creds['site_id']}/annotations"
+    r = client.post(url, json={"page_url": "https://x/", "body": "b", "auto_fix": True},
+                    headers={"X-GF-Widget-Token": creds["widget_token"], "X-GF-Stakeholder-Token": seen["token"]})
+    assert r.status_code == 401
+    # A MEMBER, who may create stakeholders, still gets the working token and the address.
+    (full,) = client.get(base, headers=bearer(creds["member_token"])).json()["items"]
+    assert full["token"] == sh["token"] and full["email"] == "dana@acme.example"
+
+
+# -- item 9: three 500s ---------------------------------------------------------------------
+def test_a_null_auto_fix_default_is_a_422_not_a_500(client, creds):
+    sh = _stakeholder(client, creds, name="S")
+    r = client.patch(f"/api/widget/sites/{creds['site_id']}/stakeholders/{sh['token']}", json={"auto_fix_default": None},
+                     headers=bearer(creds["member_token"]))
+    assert r.status_code == 422 and "auto_fix_default cannot be null" in r.text
+    # name and email may still be cleared with null.
+    r = client.patch(f"/api/widget/sites/{creds['site_id']}/stakeholders/{sh['token']}", json={"name": None},
+                     headers=bearer(creds["member_token"]))
+    assert r.status_code == 200 and r.json()["name"] is None
+
+
+# Header bytes are read as latin-1: b"\xb2" arrives as "²", which str.isdigit() accepts.
+@pytest.mark.parametrize("tag", [b'"v\xb2"', b'"v\xd9\xa3"', b'"v99999999999999999999999"', b'"v"', b'W/"x1"'])
+def test_a_non_ascii_or_huge_if_match_is_a_400(client, creds, tag):
+    a = post_annotation(client, creds)
+    r = client.patch(f"/api/v1/annotations/{a['id']}", json={"status": "ack"},
+                     headers={**bearer(creds["member_token"]), "If-Match": tag})
+    assert r.status_code == 400 and "If-Match" in r.json()["detail"]
+
+
+def _presign(client, creds, ann_id: str, content_type: str = "image/png") -> dict:
+    r = client.post(f"/api/v1/annotations/{ann_id}/resolutions/upload-url", json={"kind": "after", "content_type": content_type},
+                    headers=bearer(creds["member_token"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _put(client, url: str, data: bytes = PNG, content_type: str = "image/png"):
+    u = urlparse(url)
+    return client.put(u.path + "?" + u.query, content=data, headers={"Content-Type": content_type})
+
+
+@pytest.mark.parametrize("expires", ["%C2%B2", "%D9%A3", "9" * 40, "-1", ""])
+def test_a_malformed_upload_expiry_or_signature_is_a_403(client, creds, expires):
+    a = post_annotation(client, creds)
+    pre = _presign(client, creds, a["id"])
+    path, query = pre["url"].split("?")
+    sig = query.split("signature=")[1]
+    assert _put(client, f"{path}?expires={expires}&signature={sig}").status_code == 403
+    exp = query.split("expires=")[1].split("&")[0]
+    assert _put(client, f"{path}?expires={exp}&signature=%C2%B2").status_code == 403
+
+
+# -- item 11: single-use upload URLs --------------------------------------------------------
+def test_an_upload_url_cannot_be_replayed_to_replace_evidence(client, creds, wb):
+    a = post_annotation(client, creds)
+    pre = _presign(client, creds, a["id"])
+    assert _put(client, pre["url"]).status_code == 200
+    res = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"after_key": pre["key"]}, headers=bearer(creds["member_token"]))
+    assert res.status_code == 201
+    again = _put(client, pre["url"], PNG + b"replaced")
+    assert again.status_code == 409 and "already used" in again.json()["detail"]
+    assert (wb.store.uploads_dir / pre["key"]).read_bytes() == PNG
+    (row,) = wb.store.db.execute("SELECT size FROM uploads WHERE key = ?", [pre["key"]]).fetchall()
+    assert row[0] == len(PNG)
+
+
+# -- item 12: the screenshot ----------------------------------------------------------------
+def _shot(data: bytes, content_type: str = "image/png") -> str:
+    return f"data:{content_type};base64," + base64.b64encode(data).decode()
+
+
+def test_a_screenshot_over_10_mb_is_a_413(client, creds, wb):
+    big = PNG + b"\x00" * (12 * 1024 * 1024)
+    url = f"/api/widget/sites/{creds['site_id']}/annotations"
+    r = client.post(url, json={"page_url": "https://x/", "body": "b", "screenshot": _shot(big)},
+                    headers={"X-GF-Widget-Token": creds["widget_token"]})
+    assert r.status_code == 413 and "10 MB" in r.json()["detail"]
+    assert wb.store.db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
+    assert not list(wb.store.uploads_dir.rglob("*.png"))
+
+
+@pytest.mark.parametrize(
+    "content_type,data,ok",
+    [
+        ("image/png", b"<svg onload=alert(1)>", False),
+        ("image/png", b"\xff\xd8\xff\xe0JFIF", False),  # a JPEG declared as PNG
+        ("image/jpeg", b"\xff\xd8\xff\xe0JFIF", True),
+        ("image/gif", b"GIF89a\x01\x00", True),
+        ("image/webp", b"RIFF\x10\x00\x00\x00WEBPVP8 ", True),
+        ("image/webp", b"RIFF\x10\x00\x00\x00AVI LIST", False),
+        ("image/png", PNG, True),
+    ],
+)
+def test_a_screenshot_must_really_be_the_declared_image(client, creds, content_type, data, ok):
+    url = f"/api/widget/sites/{creds['site_id']}/annotations"
+    r = client.post(url, json={"page_url": "https://x/", "body": "b", "screenshot": _shot(data, content_type)},
+                    headers={"X-GF-Widget-Token": creds["widget_token"]})
+    if ok:
+        assert r.status_code == 201, r.text
+    else:
+        assert r.status_code == 400 and f"not a {content_type} image" in r.json()["detail"]
+
+
+# -- item 15c: NUL bytes --------------------------------------------------------------------
+def test_nul_bytes_are_refused_in_names_and_bodies(client, creds):
+    widget = {"X-GF-Widget-Token": creds["widget_token"]}
+    url = f"/api/widget/sites/{creds['site_id']}/annotations"
+    for field in ("body", "page_url", "selector", "submitter_name"):
+        r = client.post(url, json={"page_url": "https://x/", "body": "b", field: "a\x00b"}, headers=widget)
+        assert r.status_code == 422 and "NUL" in r.text, field
+    a = post_annotation(client, creds)
+    m = bearer(creds["member_token"])
+    assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "hi\x00"}, headers=m).status_code == 422
+    assert client.patch(f"/api/v1/annotations/{a['id']}", json={"summary": "\x00"}, headers=m).status_code == 422
+    r = client.post(f"/api/widget/sites/{creds['site_id']}/stakeholders", json={"name": "Da\x00na"}, headers=m)
+    assert r.status_code == 422 and "NUL" in r.text
+    r = client.post("/api/personas", json={"name": "Ro\x00bot", "category": "accessibility"}, headers=m)
+    assert r.status_code == 422 and "NUL" in r.text
+    r = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"explanation": "x\x00"}, headers=m)
+    assert r.status_code == 422 and "NUL" in r.text
+    # Text with tabs and newlines is fine.
+    assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "a\n\tb"}, headers=m).status_code == 201
+
+
+# -- item 15d: URLs that would inject markdown ----------------------------------------------
+@pytest.mark.parametrize(
+    "diff_url",
+    ["https://x.example/pr/1\n## Injected", "https://x.example/a b", "https://x.example/\x1b[2J", "https:///nohost", "ftp://x.example/"],
+)
+def test_a_diff_url_with_a_newline_or_control_character_is_refused(client, creds, diff_url):
+    a = post_annotation(client, creds)
+    r = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"diff_url": diff_url}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 400 and "diff_url" in r.json()["detail"]
+
+
+def test_user_text_cannot_add_lines_to_the_markdown(client, creds):
+    a = post_annotation(client, creds, page_url="https://x.example/\n## Injected heading\n- **Status:** resolved",
+                        selector="a`b\n# h", submitter_name="Eve\n# Owner")
+    md = client.get(f"/api/v1/annotations/{a['id']}/markdown", headers=bearer(creds["member_token"])).text
+    lines = md.splitlines()
+    assert not any(line.startswith(("## Injected", "# h", "# Owner")) for line in lines)
+    assert [line for line in lines if line.startswith("- **Status:**")] == ["- **Status:** new"]
+    assert "- **Selector:** ``a`b # h``" in lines
+
+
+# -- item 13: since -------------------------------------------------------------------------
+@pytest.mark.parametrize("since", ["99999999999999999999", "253402300800000", "-1", "²"])
+def test_since_out_of_range_is_a_400(client, creds, since):
+    r = client.get(f"/api/v1/sites/{creds['site_id']}/annotations", params={"since": since}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 400 and "since" in r.json()["detail"]
+    r = client.get(f"/api/v1/sites/{creds['site_id']}/thread-changes", params={"since": since}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 400 and "since" in r.json()["detail"]

@@ -1,0 +1,64 @@
+"""Terminal escape injection: hostile text posted to a real server never acts on the terminal of
+the person who reads it with the CLI (plain, --markdown, --json, tables, errors)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ServerProcess, bearer
+from tests.test_mcp_http import seed
+
+# Clear screen, OSC 52 (write the reader's clipboard), 8-bit CSI, a bidi override, Rich markup.
+HOSTILE = "[red]x[/red] wipe\x1b[2J clip\x1b]52;c;ZXZpbA==\x07 csi\x9b31m rtl\u202eevil\nsecond\tline"
+RAW = [b"\x1b", b"\x07", "\x9b".encode(), "\u202e".encode()]
+
+
+def cli(data: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess[bytes]:
+    done = subprocess.run([sys.executable, "-m", "workbench", *args, "--data-dir", str(data)], capture_output=True, timeout=60)
+    assert done.returncode == code, done.stderr.decode()
+    return done
+
+
+def assert_inert(output: bytes) -> None:
+    assert not [raw for raw in RAW if raw in output], output
+
+
+def test_hostile_widget_text_is_shown_not_obeyed(tmp_path):
+    data = tmp_path / "data"
+    creds = seed(data)
+    server = ServerProcess(data)
+    try:
+        r = httpx.post(f"{server.url}/api/widget/sites/{creds['site_id']}/annotations",
+                       json={"page_url": "https://shop.acme.example/\x1b]0;title\x07", "body": HOSTILE, "submitter_name": "Eve\x1b[5m"},
+                       headers={"X-GF-Widget-Token": creds["widget_token"]})
+        assert r.status_code == 201, r.text
+        ann = r.json()["id"]
+        reply = httpx.post(f"{server.url}/api/v1/annotations/{ann}/replies", json={"body": "ok \x1b[31mred\x1b[0m"},
+                           headers=bearer(creds["member_token"]))
+        assert reply.status_code == 201
+    finally:
+        server.stop()
+
+    for args in (("annotation", "show", ann), ("annotation", "show", ann, "--markdown")):
+        out = cli(data, *args).stdout
+        assert_inert(out)
+        text = out.decode()
+        assert "wipe\\x1b[2J" in text and "clip\\x1b]52;c;ZXZpbA==\\x07" in text and "\\u202eevil" in text
+        assert "[red]x[/red]" in text and "Eve\\x1b[5m" in text and "ok \\x1b[31mred" in text
+        assert "second" in text  # newlines and tabs are text, kept
+
+    shown = cli(data, "annotation", "show", ann, "--json").stdout
+    assert_inert(shown)
+    assert json.loads(shown)["body"] == HOSTILE  # the value itself is intact, only its encoding is escaped
+
+    table = cli(data, "annotations", "list", "--site", creds["site_id"]).stdout
+    assert_inert(table)
+    assert "[red]x[/red] wipe\\x1b[2J" in table.decode()  # markup in a cell is text, not style
+
+    refused = cli(data, "annotation", "show", "nope\x1b[2J", code=1)
+    assert_inert(refused.stdout + refused.stderr)

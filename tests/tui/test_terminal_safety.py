@@ -1,0 +1,51 @@
+"""Hostile widget text in the TUI: shown as visible escapes, never obeyed by the terminal or as markup."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from workbench.domain.annotations import WidgetAnnotationCreate
+from workbench.services import annotations as annotations_service
+from workbench.services import sites as sites_service
+from workbench.tui.screens.annotation import AnnotationScreen
+
+from tests.tui.conftest import screen_text, wait_for
+
+HOSTILE = "[red]x[/red] wipe\x1b[2J clip\x1b]52;c;ZXZpbA==\x07 csi\x9b31m"
+RAW = ("\x1b", "\x07", "\x9b")
+
+
+def hostile_annotation(wb, principal) -> str:  # noqa: ANN001
+    site = sites_service.list_sites(wb, principal)[0]
+    ann = annotations_service.submit_from_widget(wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+        page_url="https://shop.example/\x1b]0;title\x07", body=HOSTILE, submitter_name="[bold]Eve\x1b[5m",
+        selector="#a\x1b[8m", computed_styles={"[i]color": "red\x1b[2J"},
+    ))
+    return ann.id
+
+
+async def test_the_detail_screen_shows_control_characters_and_markup_as_text(app, demo_wb, principal):
+    ann_id = hostile_annotation(demo_wb, principal)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await app.push_screen(AnnotationScreen(ann_id))
+        await pilot.pause()
+        text = screen_text(app)
+    assert not [raw for raw in RAW if raw in text]
+    assert "[red]x[/red] wipe\\x1b[2J clip\\x1b]52;c;ZXZpbA==\\x07 csi\\x9b31m" in text
+    assert "[bold]Eve\\x1b[5m (anonymous visitor)" in text  # a name's markup is not obeyed
+    assert "#a\\x1b[8m" in text and "[i]color" in text and "red\\x1b[2J" in text
+
+
+async def test_no_control_character_reaches_the_terminal_whichever_widget_draws_it(app, demo_wb, principal):
+    # The inbox lists it through format.safe; a widget that forgets the helper (here a bare
+    # Static holding the raw text) is still covered: the line filter drops the escapes.
+    hostile_annotation(demo_wb, principal)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        await app.screen.mount(Static(Text("unsanitised: " + HOSTILE)))
+        await wait_for(pilot, lambda: "unsanitised:" in screen_text(app))
+        text = screen_text(app)
+    assert "wipe\\x1b[2J" in text  # the inbox row, made visible
+    assert "unsanitised: [red]x[/red] wipe[2J clip]52;c;ZXZpbA== csi31m" in text  # escapes dropped
+    assert not [raw for raw in RAW if raw in text]

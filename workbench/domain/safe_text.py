@@ -1,0 +1,64 @@
+"""Control characters in user text: refused on the way in (NUL), made visible on the way out to a terminal.
+
+User text (a widget body, a reply, a diff URL) reaches terminals through the CLI, its
+markdown and the TUI. An escape sequence in it would act on the reader's terminal: clear the
+screen, retitle the window, or write the clipboard (OSC 52). ``terminal_safe`` is the one
+function every terminal output passes user text through. Pure and import-light, because the
+TUI's first paint imports it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls except tab and newline (which bodies legitimately hold), DEL, C1 controls
+# (U+0080-U+009F, where 8-bit CSI/OSC live), and the bidi overrides and isolates that make a
+# line read differently from what it contains ("trojan source").
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character shown as a visible escape (``\\x1b``), so none acts on the terminal.
+
+    Tabs and newlines stay: they are layout, not commands.
+    """
+    return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
+
+
+def one_line_safe(text: str) -> str:
+    """``terminal_safe`` for a single-line slot (a URL, a name): a newline is shown, not obeyed."""
+    return terminal_safe(text).replace("\n", "\\n").replace("\t", " ")
+
+
+NUL_MESSAGE = "must not contain NUL (\\x00) characters"
+
+
+def refuse_nul(value: str) -> str:
+    """The check behind the request models' ``NoNul``: a NUL byte is never text a person meant."""
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+def json_safe(text: str) -> str:
+    """JSON text (``ensure_ascii=False``) with every unsafe character written as its ``\\uXXXX`` escape.
+
+    JSON already escapes C0 controls; this covers DEL, C1 and bidi controls, which it may
+    leave raw. Still valid JSON with the same value: such characters only occur inside strings.
+    """
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def drop_unsafe(text: str) -> str:
+    """``text`` without its control characters, for output already laid out.
+
+    Rich and Textual measure a control character as zero cells wide, so once a line is laid
+    out, showing it as ``\\x1b`` would overflow; removing it keeps the width. The visible form,
+    ``terminal_safe``, is for text not yet laid out.
+    """
+    return _UNSAFE.sub("", text) if _UNSAFE.search(text) else text
