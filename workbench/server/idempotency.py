@@ -41,7 +41,11 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         mcp_token = scope["path"].split("/")[2] if scope["path"].startswith("/mcp/") else ""
-        principal = hashlib.sha256(headers.get(b"authorization", b"") + b"|" + mcp_token.encode()).hexdigest()
+        # The widget authenticates by its own header: its keys are the site's, not everyone's.
+        credential = headers.get(b"authorization", b"") + b"|" + mcp_token.encode()
+        if b"x-gf-widget-token" in headers:
+            credential += b"|widget:" + headers[b"x-gf-widget-token"]
+        principal = hashlib.sha256(credential).hexdigest()
         body_hash = hashlib.sha256(body).hexdigest()
         path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else "")
 

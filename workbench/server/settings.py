@@ -15,3 +15,6 @@ class ServerSettings:
     # they skip the per-IP bucket (the per-token bucket still applies).
     limit_loopback_ip: bool = False
     public_url: str | None = None  # base of presigned upload URLs; default: the request's own
+    # Widget submissions (the widget token is public): per client IP, loopback included, and per site.
+    widget_ip_limit: int = 10
+    widget_site_limit: int = 120
