@@ -13,6 +13,7 @@ from rich.console import Console
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
 from workbench.cli import sync as sync_cli
+from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
