@@ -87,6 +87,8 @@ def serve(
     ip_limit: Annotated[int, typer.Option(help="Requests per window per client IP", min=1)] = 30,
     window: Annotated[int, typer.Option(help="Rate-limit window in seconds", min=1)] = 60,
     limit_loopback: Annotated[bool, typer.Option("--limit-loopback", help="Apply the per-IP bucket to loopback clients too")] = False,
+    widget_ip_limit: Annotated[int, typer.Option(help="Widget submissions per window per client IP (loopback included)", min=1)] = 10,
+    widget_site_limit: Annotated[int, typer.Option(help="Widget submissions per window per site", min=1)] = 120,
     public_url: Annotated[str | None, typer.Option(help="Base URL put in presigned upload links [default: the request's]")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
@@ -103,7 +105,8 @@ def serve(
         if result.get("loaded"):
             console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
     settings = ServerSettings(
-        token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url
+        token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url,
+        widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     console.print(f"Store: {wb.store.path}")

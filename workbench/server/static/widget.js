@@ -231,6 +231,7 @@
     .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
     .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
     .bar span { color: #fff; }
+    .bar button { white-space: nowrap; }
     .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
     .panel h2 { font-size: 16px; font-weight: 600; margin: 0 0 8px; }
     label { display: block; margin: 8px 0 2px; font-size: 12px; color: #334155; }
@@ -238,7 +239,7 @@
     input[type=text], input[type=email], textarea, select { width: 100%; padding: 6px; border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; color: #0f172a; }
     textarea { min-height: 80px; resize: vertical; }
     .about { font-size: 12px; color: #475569; word-break: break-all; }
-    .shot img { max-width: 100%; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
+    .shot img { display: block; max-width: 100%; max-height: 140px; object-fit: contain; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
     .row { display: flex; gap: 8px; justify-content: flex-end; margin-top: 12px; }
     .status { margin-top: 8px; font-size: 12px; color: #0f766e; min-height: 1em; }
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
