@@ -256,19 +256,20 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     page.goto(host_page(host_site, proc, creds))
     expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()  # the script itself loads anywhere
     api = f"{proc.url}/api/widget/sites/{creds['site_id']}/annotations"
-    outcome = page.evaluate(
-        """async ([api, token]) => {
-            const out = [];
-            for (const type of ['application/json', 'text/plain']) {
-                try {
-                    await fetch(api, {method: 'POST', headers: {'Content-Type': type, 'X-GF-Widget-Token': token},
-                                      body: JSON.stringify({page_url: location.href, body: 'cross-origin'})});
-                    out.push('answered');
-                } catch (e) { out.push(e.name); }
-            }
-            return out;
-        }""",
-        [api, creds["widget_token"]],
-    )
-    assert outcome == ["TypeError", "TypeError"]
+    attempt = """async ([api, token]) => {
+        const out = [];
+        for (const type of ['application/json', 'text/plain']) {
+            try {
+                const r = await fetch(api, {method: 'POST', headers: {'Content-Type': type, 'X-GF-Widget-Token': token},
+                                            body: JSON.stringify({page_url: location.href, body: 'cross-origin'})});
+                out.push(r.status);
+            } catch (e) { out.push(e.name); }
+        }
+        return out;
+    }"""
+    assert page.evaluate(attempt, [api, creds["widget_token"]]) == ["TypeError", "TypeError"]
     assert annotations(proc, creds) == []
+    # The same page, once its origin is allowed, gets answers it can read (the text/plain body is invalid).
+    allow(proc, creds["site_id"], host_site.url)
+    assert page.evaluate(attempt, [api, creds["widget_token"]]) == [201, 422]
+    assert [a["body"] for a in annotations(proc, creds)] == ["cross-origin"]
