@@ -274,3 +274,21 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     allow(proc, creds["site_id"], host_site.url)
     assert page.evaluate(attempt, [api, creds["widget_token"]]) == [201, 422]
     assert [a["body"] for a in annotations(proc, creds)] == ["cross-origin"]
+
+
+def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    base = f"{proc.url}/api/widget/sites/{creds['site_id']}/stakeholders"
+    sh = httpx.post(base, json={"name": "Stella", "auto_fix_default": "optional_on"}, headers=bearer(creds["member_token"])).json()
+    page.goto(host_page(host_site, proc, creds) + f"?gf_stakeholder={sh['token']}")
+    form = open_form(page)
+    expect(form.get_by_label("Auto-fix")).to_be_checked()
+    assert httpx.delete(f"{base}/{sh['token']}", headers=bearer(creds["member_token"])).status_code == 204
+    form.get_by_label("Comment").fill("Written while still a stakeholder")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    (ann,) = annotations(proc, creds)
+    assert ann["body"] == "Written while still a stakeholder"
+    assert ann["submitter"]["type"] == "anonymous" and ann["auto_fix"] is False
+    assert page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:stakeholder')") is None
