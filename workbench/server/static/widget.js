@@ -195,7 +195,8 @@
     if (flushing) return;
     flushing = true;
     try {
-      for (const item of queue()) {
+      // Re-read each time: another tab may have sent or added one, and a retry may have changed it.
+      for (let item = queue()[0]; item; item = queue()[0]) {
         let res;
         try {
           res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
@@ -203,6 +204,12 @@
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { setStatus('Saved in this browser: it will be sent when the server can be reached.'); scheduleRetry(); return; }
         if (res.status >= 500 || [408, 409, 429].includes(res.status)) { scheduleRetry(); return; }
+        if (res.status === 401 && item.stakeholder) {
+          // A stakeholder token revoked since: the feedback still goes, as an anonymous visitor's.
+          if (!script.dataset.stakeholderToken) store.del('stakeholder');
+          saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { stakeholder: null }) : i)));
+          continue;
+        }
         // Delivered (or refused for good, e.g. invalid): either way it leaves the queue.
         saveQueue(queue().filter(i => i.key !== item.key));
         if (res.ok) { setStatus('Sent. Thank you!'); refreshMine(); } else {
