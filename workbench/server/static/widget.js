@@ -196,7 +196,10 @@
     flushing = true;
     try {
       // Re-read each time: another tab may have sent or added one, and a retry may have changed it.
+      const tries = {};
       for (let item = queue()[0]; item; item = queue()[0]) {
+        // An outbox that cannot be written (storage disabled) must not turn this into a busy loop.
+        if ((tries[item.key] = (tries[item.key] || 0) + 1) > 2) return;
         let res;
         try {
           res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
