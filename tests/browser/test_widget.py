@@ -292,3 +292,15 @@ def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, ser
     assert ann["body"] == "Written while still a stakeholder"
     assert ann["submitter"]["type"] == "anonymous" and ann["auto_fix"] is False
     assert page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:stakeholder')") is None
+
+
+def test_a_page_without_usable_storage_still_sends(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script("Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); }")
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page)
+    form.get_by_label("Comment").fill("Storage is full here")
+    assert send(page, form)["body"] == "Storage is full here"
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    assert [a["body"] for a in annotations(proc, creds)] == ["Storage is full here"]

@@ -23,10 +23,15 @@
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
   const nativeFetch = window.fetch.bind(window); // the widget's own calls never enter the failed-request ring
 
+  // localStorage, with this page's memory standing in when it is disabled or full: a submission
+  // then survives until the page closes rather than not at all.
+  const mem = {};
   const store = {
-    get(k) { try { return JSON.parse(localStorage.getItem(NS + k)); } catch (_) { return null; } },
-    set(k, v) { try { localStorage.setItem(NS + k, JSON.stringify(v)); return true; } catch (_) { return false; } },
-    del(k) { try { localStorage.removeItem(NS + k); } catch (_) { /* storage disabled */ } },
+    get(k) { if (k in mem) return mem[k]; try { return JSON.parse(localStorage.getItem(NS + k)); } catch (_) { return null; } },
+    set(k, v) {
+      try { localStorage.setItem(NS + k, JSON.stringify(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
+    },
+    del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (_) { /* storage disabled */ } },
   };
   const clip = (s, n) => String(s == null ? '' : s).slice(0, n);
   const randomKey = () => {
@@ -183,8 +188,13 @@
   const queue = () => store.get('outbox') || [];
   function saveQueue(items) {
     if (store.set('outbox', items)) return true;
-    // Over the page's storage quota: keep the words, drop the pictures.
-    return store.set('outbox', items.map(i => Object.assign({}, i, { payload: Object.assign({}, i.payload, { screenshot: null }) })));
+    // Over the page's storage quota: keep the words, drop the pictures (the full copy stays in memory).
+    const full = items;
+    if (store.set('outbox', items.map(i => Object.assign({}, i, { payload: Object.assign({}, i.payload, { screenshot: null }) })))) {
+      mem.outbox = full;
+      return true;
+    }
+    return false;
   }
   function scheduleRetry() {
     clearTimeout(retryTimer);
