@@ -476,5 +476,6 @@
     refreshMine();
     if (queue().length) flush();
   }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start, { once: true }); else start();
+  // After the page's own load event: the widget's layout and requests never hold it back.
+  if (document.readyState === 'complete') start(); else window.addEventListener('load', () => setTimeout(start, 0), { once: true });
 })();
