@@ -19,12 +19,14 @@ _RES = columns(Resolution)
 _ANN_FIELDS = [f.name for f in dataclasses.fields(Annotation)]
 _STYLES_AT = _ANN_FIELDS.index("computed_styles")
 _AUTOFIX_AT = _ANN_FIELDS.index("auto_fix")
+_CAPTURE_AT = _ANN_FIELDS.index("capture")
 
 
 def _annotation(*row: object) -> Annotation:
     values = list(row)
     values[_AUTOFIX_AT] = bool(values[_AUTOFIX_AT])
     values[_STYLES_AT] = json_load(values[_STYLES_AT])  # type: ignore[arg-type]
+    values[_CAPTURE_AT] = json_load(values[_CAPTURE_AT])  # type: ignore[arg-type]
     return Annotation(*values)  # type: ignore[arg-type]
 
 
@@ -32,6 +34,7 @@ def _annotation_row(ann: Annotation) -> tuple:
     values = [getattr(ann, name) for name in _ANN_FIELDS]
     values[_AUTOFIX_AT] = int(bool(values[_AUTOFIX_AT]))
     values[_STYLES_AT] = json_dump(values[_STYLES_AT])
+    values[_CAPTURE_AT] = json_dump(values[_CAPTURE_AT])
     return tuple(values)
 
 
@@ -213,6 +216,29 @@ def get_upload(db: Connection, key: str) -> dict | None:
     if row is None:
         return None
     return dict(zip(["key", "workspace_id", "annotation_id", "kind", "content_type", "size", "sha256"], row, strict=True))
+
+
+def list_by_submitter(db: Connection, site_id: str, key_hash: str, limit: int = 200) -> list[Annotation]:
+    """One browser's annotations on one site, newest first: the widget's revisit view."""
+    return fetch_all(
+        db,
+        _annotation,
+        f"SELECT {_ANN} FROM annotations WHERE site_id = ? AND submitter_key_hash = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        [site_id, key_hash, limit],
+    )
+
+
+def replies_of(db: Connection, annotation_ids: Sequence[str]) -> dict[str, list[Reply]]:
+    """The threads of several annotations in one query, oldest reply first."""
+    out: dict[str, list[Reply]] = {i: [] for i in annotation_ids}
+    if not annotation_ids:
+        return out
+    marks = ", ".join("?" for _ in annotation_ids)
+    for r in fetch_all(
+        db, Reply, f"SELECT {_REPLY} FROM replies WHERE annotation_id IN ({marks}) ORDER BY created_at, id", list(annotation_ids)
+    ):
+        out[r.annotation_id].append(r)
+    return out
 
 
 def count_by_status(db: Connection, site_id: str) -> dict[str, int]:

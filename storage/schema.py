@@ -444,6 +444,34 @@ def m012_idempotency_scope(db: Database) -> None:
 
 
 @migrations()
+def m013_widget(db: Database) -> None:
+    # The widget's capture rides along as one JSON column (read whole, never queried into);
+    # the submitter key's digest is what a revisiting browser is found by.
+    db.executescript(
+        """
+        ALTER TABLE annotations ADD COLUMN capture TEXT;
+        ALTER TABLE annotations ADD COLUMN submitter_key_hash TEXT;
+        CREATE INDEX annotations_submitter ON annotations(site_id, submitter_key_hash, created_at DESC)
+            WHERE submitter_key_hash IS NOT NULL;
+
+        CREATE TABLE site_origins (
+            site_id TEXT NOT NULL REFERENCES sites(id),
+            origin TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (site_id, origin)
+        ) WITHOUT ROWID;
+        """
+    )
+    # Existing sites start with their own URL's origin, as new ones do (services/sites.py).
+    from workbench.domain.widget import origin_of_url
+
+    for site_id, url, created_at in db.execute("SELECT id, url, created_at FROM sites").fetchall():
+        origin = origin_of_url(url)
+        if origin is not None:
+            db.execute("INSERT OR IGNORE INTO site_origins VALUES (?, ?, ?)", [site_id, origin, created_at])
+
+
+@migrations()
 def m014_flat_lists(db: Database) -> None:
     # Every list page walks one index in its sort order and starts at its keyset position
     # (storage/annotations.py): the filter columns ride in the index, so a selective filter

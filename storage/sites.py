@@ -1,8 +1,9 @@
-"""Repository of sites (with their widget and MCP secrets) and their stakeholders."""
+"""Repository of sites (with their widget and MCP secrets), their stakeholders and the widget's allowed origins."""
 
 from __future__ import annotations
 
 from sqlite3 import Connection
+
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
 from workbench.domain.records import Site, Stakeholder
 
@@ -62,3 +63,24 @@ def list_stakeholders(db: Connection, site_id: str) -> list[Stakeholder]:
 
 def update_stakeholder(db: Connection, token: str, **values: object) -> None:
     update_fields(db, "stakeholders", "token", token, values)
+
+
+# -- the widget's allowed origins --------------------------------------------------------------
+def list_origins(db: Connection, site_id: str) -> list[str]:
+    return [r[0] for r in db.execute("SELECT origin FROM site_origins WHERE site_id = ? ORDER BY origin", [site_id])]
+
+
+def origin_allowed(db: Connection, site_id: str, origin: str) -> bool:
+    row = db.execute("SELECT 1 FROM site_origins WHERE site_id = ? AND origin = ?", [site_id, origin]).fetchone()
+    return row is not None
+
+
+def add_origin(db: Connection, site_id: str, origin: str, at: int) -> bool:
+    """True when it was new."""
+    cur = db.execute("INSERT OR IGNORE INTO site_origins(site_id, origin, created_at) VALUES (?, ?, ?)", [site_id, origin, at])
+    return cur.rowcount > 0
+
+
+def remove_origin(db: Connection, site_id: str, origin: str) -> bool:
+    """True when it was there."""
+    return db.execute("DELETE FROM site_origins WHERE site_id = ? AND origin = ?", [site_id, origin]).rowcount > 0

@@ -57,6 +57,7 @@ def annotation(d: dict[str, Any], workspace_id: str) -> Annotation:
         stakeholder_token=REMOTE_STAKEHOLDER if sub.get("type") == "stakeholder" else None,
         screenshot_key=d.get("screenshot_key"),
         computed_styles=d.get("computed_styles"),
+        capture=d.get("capture"),
         created_at=iso_to_ms(d["created_at"]) or 0,
         updated_at=iso_to_ms(d.get("updated_at") or d["created_at"]) or 0,
         version=int(d.get("version") or 0),

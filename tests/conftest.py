@@ -20,7 +20,7 @@ from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 
 # Generous limits for functional tests; the rate-limit tests build their own app.
-TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000)
+TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000, widget_ip_limit=1_000_000, widget_site_limit=1_000_000)
 
 
 @pytest.fixture

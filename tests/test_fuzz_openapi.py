@@ -20,7 +20,7 @@ from workbench.services.demo import load_demo
 _wb = Workbench.open(tempfile.mkdtemp(prefix="wb-fuzz-"), mailer=None)
 _creds = bootstrap(_wb)
 load_demo(_wb, annotations=40)
-_app = create_app(_wb, ServerSettings(token_limit=10**9, ip_limit=10**9))
+_app = create_app(_wb, ServerSettings(token_limit=10**9, ip_limit=10**9, widget_ip_limit=10**9, widget_site_limit=10**9))
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
 
 _SESSION_PATHS = ("/api/workspaces/", "/secrets")

@@ -157,3 +157,23 @@ def test_a_finished_threads_connection_is_closed(tmp_path):
     gc.collect()
     assert [r() for r in refs] == [None] * 5  # gone, so closed (a connection closes when freed)
     assert len(store._connections) == 1  # the main thread's, opened on first use
+
+
+def test_m013_gives_existing_sites_their_own_origin(tmp_path):
+    from workbench.services.bootstrap import bootstrap
+    from workbench.services.context import Workbench
+
+    wb = Workbench.open(str(tmp_path), mailer=None)
+    site_id = bootstrap(wb)["site_id"]
+    db = wb.store.db
+    # The store as it was before m013.
+    db.executescript(
+        "DROP TABLE site_origins; DROP INDEX annotations_submitter; ALTER TABLE annotations DROP COLUMN capture;"
+        "ALTER TABLE annotations DROP COLUMN submitter_key_hash; DELETE FROM _sqlite_migrations WHERE name = 'm013_widget';"
+        "PRAGMA user_version = 0;"
+    )
+    wb.store.close()
+    store = Store(tmp_path)
+    assert store.db.execute("SELECT site_id, origin FROM site_origins").fetchall() == [(site_id, "https://shop.acme.example")]
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    store.close()

@@ -13,6 +13,7 @@ from rich.console import Console
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
 from workbench.cli import sync as sync_cli
+from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
@@ -89,6 +90,8 @@ def serve(
     ip_limit: Annotated[int, typer.Option(help="Requests per window per client IP", min=1)] = 30,
     window: Annotated[int, typer.Option(help="Rate-limit window in seconds", min=1)] = 60,
     limit_loopback: Annotated[bool, typer.Option("--limit-loopback", help="Apply the per-IP bucket to loopback clients too")] = False,
+    widget_ip_limit: Annotated[int, typer.Option(help="Widget submissions per window per client IP (loopback included)", min=1)] = 10,
+    widget_site_limit: Annotated[int, typer.Option(help="Widget submissions per window per site", min=1)] = 120,
     public_url: Annotated[str | None, typer.Option(help="Base URL put in presigned upload links [default: the request's]")] = None,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
         help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted [default: none]")] = None,
@@ -118,6 +121,7 @@ def serve(
     settings = ServerSettings(
         token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url,
         max_body_bytes=max_body_bytes, body_timeout_seconds=body_timeout,
+        widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
     console.print(f"Store: {wb.store.path}")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.errors import Invalid, TooLarge
+from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
@@ -201,8 +202,14 @@ class WidgetAnnotationCreate(BaseModel):
     screenshot: Annotated[str, StringConstraints(max_length=MAX_UPLOAD_BYTES * 2), NoNul] | None = Field(
         default=None, description="Optional PNG/JPEG screenshot as a data: URL (base64)."
     )
-    computed_styles: dict[Annotated[str, StringConstraints(max_length=200), NoNul], Annotated[str, StringConstraints(max_length=500), NoNul]] | None = Field(
-        default=None, max_length=200
+    computed_styles: dict[
+        Annotated[str, StringConstraints(max_length=64), NoNul], Annotated[str, StringConstraints(max_length=STYLE_VALUE_MAX), NoNul]
+    ] | None = Field(default=None, max_length=STYLES_MAX)
+    capture: Capture | None = Field(
+        default=None, description="Anchor, viewport, user agent, recent console errors and failed requests (see README)."
+    )
+    submitter_key: SubmitterKey | None = Field(
+        default=None, description="The browser's random key; only its SHA-256 is stored, to list this browser's own annotations."
     )
 
     @field_validator("submitter_email")

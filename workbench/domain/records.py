@@ -95,6 +95,10 @@ class Annotation:
     created_at: int
     updated_at: int
     version: int
+    # The widget's capture (anchor, viewport, user agent, console and network rings): an extension.
+    capture: dict[str, Any] | None = None
+    # SHA-256 of the submitting browser's random key: it lists its own annotations; never shown.
+    submitter_key_hash: str | None = None
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -115,6 +119,7 @@ class Annotation:
             },
             "screenshot_key": self.screenshot_key,
             "computed_styles": self.computed_styles,
+            "capture": self.capture,
             "created_at": iso_ms(self.created_at),
             "updated_at": iso_ms(self.updated_at),
             "version": self.version,

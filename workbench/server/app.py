@@ -13,12 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
 from workbench.server import errors, faults, jobs
+from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
-from workbench.server.routes import annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
+from workbench.server.routes import assets, annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
@@ -59,7 +60,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.state.settings = settings
     app.state.page_cache = PageCache(wb.store)
     errors.install(app)
-    for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext):
+    for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext, assets):
         app.include_router(module.router)
     app.router.routes[0:0] = annotations.fast_routes
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
@@ -72,6 +73,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     # Added last, so it runs first: a throttled request never reaches idempotency or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
+    # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
+    app.add_middleware(WidgetCorsMiddleware, wb=wb)
     # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 
 class SitePublic(BaseModel):
@@ -38,6 +40,9 @@ class AnnotationPublic(BaseModel):
     submitter: Submitter
     screenshot_key: str | None
     computed_styles: dict[str, str] | None
+    capture: dict[str, Any] | None = Field(
+        default=None, description="Extension: the widget's anchor, viewport, user agent, console errors and failed requests"
+    )
     created_at: str
     updated_at: str
     version: int
@@ -168,3 +173,43 @@ class WorkspacePublic(BaseModel):
     name: str
     created_at: str
     deleted_at: str | None
+
+
+class WidgetToggle(BaseModel):
+    visible: bool
+    checked: bool
+
+
+class WidgetStakeholder(BaseModel):
+    name: str | None
+    auto_fix_default: str
+
+
+class WidgetConfig(BaseModel):
+    site_id: str
+    stakeholder: WidgetStakeholder | None
+    auto_fix: WidgetToggle
+
+
+class MineReply(BaseModel):
+    author: dict[str, str | None]
+    body: str
+    created_at: str
+
+
+class MineItem(BaseModel):
+    id: str
+    page_url: str
+    selector: str | None
+    anchor: dict[str, Any] | None
+    kind: str
+    body: str
+    status: str
+    summary: str | None
+    created_at: str
+    updated_at: str
+    replies: list[MineReply]
+
+
+class MineList(BaseModel):
+    items: list[MineItem]

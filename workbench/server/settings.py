@@ -26,3 +26,6 @@ class ServerSettings:
     widget_body_bytes: int = WIDGET_BODY_BYTES  # POST /api/widget/sites/{id}/annotations
     upload_body_bytes: int = MAX_UPLOAD_BYTES  # PUT /uploads/... (a presigned evidence upload)
     body_timeout_seconds: float = 30.0  # to receive a whole request body, from its headers on
+    # Widget submissions (the widget token is public): per client IP, loopback included, and per site.
+    widget_ip_limit: int = 10
+    widget_site_limit: int = 120

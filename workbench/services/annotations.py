@@ -40,6 +40,8 @@ from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.since import check_since_ms
 from workbench.engine.base import AnnotationBrief, PersonaBrief
 from workbench.engine.offline import relevance
+from workbench.domain.widget import submitter_key_hash
+from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
 
 MAX_LIMIT = 200
@@ -238,18 +240,7 @@ def submit_from_widget(
     wb: Workbench, site_id: str, widget_token: str | None, stakeholder_token: str | None, req: WidgetAnnotationCreate
 ) -> Annotation:
     """A page visitor's annotation, anonymous or as a stakeholder. Anonymous auto_fix is forced false."""
-    db = wb.store.db
-    site = sites_repo.get_site_any(db, site_id)
-    if site is None or not widget_token or site.widget_token != widget_token:
-        raise Unauthenticated("Unknown widget token for this site")
-    ws = accounts_repo.get_workspace(db, site.workspace_id)
-    if ws is None or ws.deleted_at is not None:
-        raise Unauthenticated("Workspace deleted")
-    stakeholder = None
-    if stakeholder_token:
-        stakeholder = sites_repo.get_stakeholder(db, site_id, stakeholder_token)
-        if stakeholder is None:
-            raise Unauthenticated("Unknown or revoked stakeholder token")
+    site, stakeholder = widget_svc.authenticate(wb.store.db, site_id, widget_token, stakeholder_token)
     now = wb.clock()
     ann_id = new_id(now)
     screenshot_key = None
@@ -263,7 +254,7 @@ def submit_from_widget(
         workspace_id=site.workspace_id,
         site_id=site.id,
         page_url=req.page_url,
-        selector=req.selector,
+        selector=req.selector or (req.capture.anchor.css if req.capture and req.capture.anchor else None),
         kind=req.kind,
         body=req.body,
         status=Status.NEW.value,
@@ -278,6 +269,8 @@ def submit_from_widget(
         created_at=now,
         updated_at=now,
         version=1,
+        capture=req.capture.to_stored() if req.capture is not None else None,
+        submitter_key_hash=submitter_key_hash(req.submitter_key) if req.submitter_key else None,
     )
     digest = ""
     if shot is not None and screenshot_key is not None:

@@ -10,6 +10,7 @@ from workbench.domain.clock import new_id
 from workbench.domain.errors import NotFound
 from workbench.domain.records import Site, Stakeholder
 from workbench.domain.roles import Principal, Role, require_role, require_session
+from workbench.domain.widget import origin_of_url
 from workbench.domain.tokens import MCP_TOKEN_PREFIX, STAKEHOLDER_TOKEN_PREFIX, WIDGET_TOKEN_PREFIX, hash_secret, mint_secret
 from workbench.services.context import Workbench
 
@@ -33,6 +34,10 @@ def create_site(wb: Workbench, principal: Principal, name: str, url: str) -> Sit
     )
     with wb.store.write() as db:
         repo.add_site(db, site)
+        # The site's own pages may run its widget from the start; more origins via `sites origins`.
+        origin = origin_of_url(url)
+        if origin is not None:
+            repo.add_origin(db, site.id, origin, now)
         wb.audit(db, principal, "site.create", "site", site.id, {"name": name, "url": url}, at=now)
     return site
 

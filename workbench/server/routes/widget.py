@@ -1,18 +1,26 @@
-"""Routes under /api/widget: site secrets (OWNER session), stakeholders, and the widget's own submit."""
+"""Routes under /api/widget: site secrets (OWNER session), stakeholders, and the widget's own endpoints.
+
+The widget's endpoints (config, submit, mine) take the public widget token; browsers reach them
+across origins through server/cors.py, which answers only the site's allowed origins.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
-from workbench.server.schemas import AnnotationPublic, Secrets, StakeholderList, StakeholderPublic
+from workbench.server.ratelimit import Buckets
+from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
+from workbench.server.settings import ServerSettings
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as svc
+from workbench.services import widget as widget_svc
 
 router = APIRouter(prefix="/api/widget/sites/{site_id}", tags=["widget"], responses=error_responses(*COMMON_ERRORS))
 
@@ -48,6 +56,64 @@ def revoke_stakeholder(site_id: str, token: str, wb: WB, caller: Caller) -> Resp
     return Response(status_code=204)
 
 
+class SubmitLimits:
+    """Submissions per client IP (loopback included: browsers, not local tools, post here) and per site."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.ips = Buckets(settings.widget_ip_limit, settings.window_seconds)
+        self.sites = Buckets(settings.widget_site_limit, settings.window_seconds)
+
+    def check(self, request: Request, site_id: str) -> JSON | None:
+        host = request.client.host if request.client else "unknown"
+        wait = self.ips.hit(f"ip:{host}")
+        what = f"per-IP widget submissions ({self.settings.widget_ip_limit} per {self.settings.window_seconds}s)"
+        if wait is None:
+            wait = self.sites.hit(f"site:{site_id}")
+            what = f"per-site widget submissions ({self.settings.widget_site_limit} per {self.settings.window_seconds}s)"
+        if wait is None:
+            return None
+        return JSON({"detail": f"Rate limit exceeded: {what}"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def _limits(request: Request) -> SubmitLimits:
+    state = request.app.state
+    if getattr(state, "widget_limits", None) is None:
+        state.widget_limits = SubmitLimits(state.settings)
+    return state.widget_limits
+
+
+WidgetToken = Annotated[str | None, Header(description="The site's public widget token")]
+StakeholderToken = Annotated[str | None, Header(description="A stakeholder's token (optional)")]
+
+
+@router.get(
+    "/config",
+    response_model=WidgetConfig,
+    summary="Extension: who the widget's visitor is and how the Auto-fix toggle renders (widget token; stakeholder token optional)",
+    tags=["extensions"],
+)
+def widget_config(
+    site_id: str, wb: WB, x_gf_widget_token: WidgetToken = None, x_gf_stakeholder_token: StakeholderToken = None
+) -> JSON:
+    return JSON(widget_svc.config(wb, site_id, x_gf_widget_token, x_gf_stakeholder_token), headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/mine",
+    response_model=MineList,
+    summary="Extension: this browser's own annotations on the site, with status and replies (widget token + submitter key)",
+    tags=["extensions"],
+)
+def widget_mine(
+    site_id: str,
+    wb: WB,
+    x_gf_widget_token: WidgetToken = None,
+    x_gf_submitter_key: Annotated[str | None, Header(description="The browser's random submitter key")] = None,
+) -> JSON:
+    return JSON({"items": widget_svc.mine(wb, site_id, x_gf_widget_token, x_gf_submitter_key)}, headers={"Cache-Control": "no-store"})
+
+
 @router.post(
     "/annotations",
     status_code=201,
@@ -60,8 +126,12 @@ def widget_submit(
     site_id: str,
     body: WidgetAnnotationCreate,
     wb: WB,
-    x_gf_widget_token: Annotated[str | None, Header()] = None,
-    x_gf_stakeholder_token: Annotated[str | None, Header()] = None,
+    request: Request,
+    x_gf_widget_token: WidgetToken = None,
+    x_gf_stakeholder_token: StakeholderToken = None,
 ) -> JSON:
+    refused = _limits(request).check(request, site_id)
+    if refused is not None:
+        return refused
     ann = annotations_svc.submit_from_widget(wb, site_id, x_gf_widget_token, x_gf_stakeholder_token, body)
     return JSON(ann.to_public(), status_code=201)

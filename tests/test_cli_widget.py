@@ -1,0 +1,63 @@
+"""`workbench sites origins` (list, --add, --remove, --json, validation) and `workbench sites snippet`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from workbench.cli.main import app
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+
+runner = CliRunner()
+
+
+def run(data: Path, *args: str, code: int = 0):
+    result = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    return result
+
+
+def seeded(tmp_path: Path) -> tuple[Path, dict]:
+    data = tmp_path / "cli"
+    wb = Workbench.open(str(data), mailer=None)
+    creds = bootstrap(wb)
+    wb.store.close()
+    return data, creds
+
+
+def test_origins_add_list_remove(tmp_path):
+    data, creds = seeded(tmp_path)
+    site = creds["site_id"]
+    # A new site starts with its own URL's origin.
+    assert json.loads(run(data, "sites", "origins", site, "--json").stdout) == {"site_id": site, "origins": ["https://shop.acme.example"]}
+    out = run(data, "sites", "origins", site, "--add", "HTTP://LocalHost:8080/", "--add", "https://preview.acme.example").stdout
+    assert out.split() == ["http://localhost:8080", "https://preview.acme.example", "https://shop.acme.example"]
+    run(data, "sites", "origins", site, "--add", "http://localhost:8080")  # again: a no-op
+    got = json.loads(run(data, "sites", "origins", site, "--remove", "https://shop.acme.example", "--json").stdout)
+    assert got["origins"] == ["http://localhost:8080", "https://preview.acme.example"]
+    bad = run(data, "sites", "origins", site, "--add", "https://shop.example/cart", code=1)
+    assert "no path" in bad.stderr and bad.stderr.startswith("error:")
+    assert "ftp" in run(data, "sites", "origins", site, "--add", "ftp://shop.example", code=1).stderr
+    missing = run(data, "sites", "origins", site, "--remove", "https://never.example", code=1)
+    assert "is not an allowed origin" in missing.stderr
+    assert "Site not found" in run(data, "sites", "origins", "nope", code=1).stderr
+    run(data, "sites", "origins", site, "--remove", "http://localhost:8080", "--remove", "https://preview.acme.example")
+    assert "No allowed origins" in run(data, "sites", "origins", site).stdout
+
+
+def test_snippet_prints_the_tag(tmp_path):
+    data, creds = seeded(tmp_path)
+    site = creds["site_id"]
+    tag = run(data, "sites", "snippet", site, "--base", "https://feedback.acme.example/").stdout.strip()
+    assert tag == (
+        f'<script src="https://feedback.acme.example/widget.js" data-site="{site}" '
+        f'data-widget-token="{creds["widget_token"]}" async></script>'
+    )
+    got = json.loads(run(data, "sites", "snippet", site, "--json").stdout)
+    assert got["snippet"].startswith('<script src="http://localhost:11001/widget.js"') and got["origins"] == ["https://shop.acme.example"]
+    assert "http" in run(data, "sites", "snippet", site, "--base", "shop.example", code=2).stderr
+    for cmd in (["sites", "origins", "--help"], ["sites", "snippet", "--help"]):
+        assert runner.invoke(app, cmd).exit_code == 0

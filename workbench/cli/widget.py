@@ -1,0 +1,63 @@
+"""``workbench sites origins`` and ``workbench sites snippet``: the site widget's allowed origins and its tag."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
+from workbench.cli.options import DataDir, JsonFlag
+from workbench.services import widget as widget_svc
+
+DEFAULT_BASE = "http://localhost:11001"
+
+
+@sites_app.command("origins")
+def sites_origins(
+    site_id: Annotated[str, typer.Argument(help="The site's id (see `workbench sites list`)")],
+    add: Annotated[list[str] | None, typer.Option("--add", metavar="ORIGIN", help="Allow scheme://host[:port] (repeatable)")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", metavar="ORIGIN", help="Stop allowing an origin (repeatable)")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List, add or remove the origins whose pages may run this site's widget (CORS).
+
+    An origin is scheme://host[:port] with no path, e.g. https://shop.example or http://localhost:8080.
+    """
+    wb, me = local(data_dir)
+    with refusals():
+        for origin in add or []:
+            widget_svc.add_origin(wb, me, site_id, origin)
+        for origin in remove or []:
+            widget_svc.remove_origin(wb, me, site_id, origin)
+        origins = widget_svc.list_origins(wb, me, site_id)
+    if as_json:
+        emit_json({"site_id": site_id, "origins": origins})
+    elif not origins:
+        typer.echo("No allowed origins: no page can run this site's widget. Add one with --add ORIGIN.")
+    else:
+        for origin in origins:
+            typer.echo(origin)
+
+
+@sites_app.command("snippet")
+def sites_snippet(
+    site_id: Annotated[str, typer.Argument(help="The site's id (see `workbench sites list`)")],
+    base: Annotated[str, typer.Option("--base", help="The URL pages reach `workbench serve` at")] = DEFAULT_BASE,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Print the one <script> tag that puts the widget on a site's pages (it carries the public widget token)."""
+    if not base.startswith(("http://", "https://")):
+        fail("--base must be an http:// or https:// URL", 2)
+    wb, me = local(data_dir)
+    with refusals():
+        tag = widget_svc.snippet(wb, me, site_id, base)
+        origins = widget_svc.list_origins(wb, me, site_id)
+    if as_json:
+        emit_json({"site_id": site_id, "snippet": tag, "origins": origins})
+        return
+    typer.echo(tag)
+    if not origins:
+        typer.echo(f"note: no allowed origins yet; run `workbench sites origins {site_id} --add ORIGIN`", err=True)
