@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from workbench import __version__
@@ -45,7 +46,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
             yield
         await run_in_threadpool(jobs.stop, app)
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files shipped in fastapi-offline, not a
+    # CDN, so the docs work on a machine with no network; the online validator badge is off
+    # for the same reason.
+    app = FastAPIOffline(
         title="Review Workbench API",
         version=__version__,
         description=DESCRIPTION,
@@ -53,6 +57,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         # No OpenTelemetry exporter is configured here; skipping the probe saves a few
         # environment lookups on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.wb = wb
     app.state.settings = settings
