@@ -1,6 +1,9 @@
-"""Make the README's pictures of the TUI: SVG (and PNG) of the main screens, from demo data.
+"""Make the README's pictures: the TUI's main screens from demo data, and the review page in Chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 120x36]
+    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 120x36] [--only NAME ...]
+
+The review page's pictures (``review-page``, ``review-page-phone``) are taken in Debian's
+Chromium through Playwright, over a real ``workbench serve`` (see ``browser_shots``).
 
 Runs the real app headless (``App.run_test``) on a fresh demo store with a fixed clock, drives
 it with keys, and saves one SVG per screen (``app.export_screenshot``). PNGs come from
@@ -349,6 +352,90 @@ async def make(out: Path, size: tuple[int, int], only: set[str] | None = None) -
     return made
 
 
+# -- the review page, in the real browser ------------------------------------------------------
+BROWSER_SHOTS = ("review-page", "review-page-phone")
+
+
+def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
+    """The review page over a real `workbench serve`, in Debian's Chromium (as the browser tests drive it).
+
+    A fresh store, a round started through the API, three comments pinned by clicking in the
+    page (one of them resolved), then the page at desktop and at phone width.
+    """
+    import json
+    import socket
+    import time
+
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    wanted = [name for name in BROWSER_SHOTS if not only or name in only]
+    if not wanted:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        cli = [sys.executable, "-m", "workbench"]
+        creds = json.loads(subprocess.run([*cli, "admin", "bootstrap", "--data-dir", str(data), "--json"],
+                                          capture_output=True, text=True, check=True).stdout)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([*cli, "serve", "--data-dir", str(data), "--port", str(port), "--log-level", "warning"])
+        try:
+            key = {"Authorization": f"Bearer {creds['store_api_key']}"}
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url + "/openapi.json", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            sid = httpx.post(url + "/api/v1/feedback-sessions", headers=key).json()["id"]
+            while (session := httpx.get(f"{url}/api/v1/feedback-sessions/{sid}", headers=key).json())["status"] == "created":
+                time.sleep(0.05)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+                page = browser.new_page(viewport={"width": 1280, "height": 760})
+                page.goto(session["feedbackUrl"])
+                preview = page.frame_locator("#preview")
+                preview.locator("#hero-title").wait_for()
+                page.evaluate("localStorage.setItem('workbench.reviewerName', 'Dana (marketing)')")
+                for target, text in (("#hero-title", "Make the hero heading larger and bold."),
+                                     (".hero .button", "The call to action should name the product range, not just the mug."),
+                                     (".card:nth-of-type(3) h3", "Walnut board: show the size in the card.")):
+                    page.get_by_role("button", name="Add comment").click()
+                    box = preview.locator(target).bounding_box()
+                    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+                    page.get_by_label("Comment", exact=True).fill(text)
+                    page.get_by_role("button", name="Send").click()
+                    page.locator("#list .comment", has_text=text).wait_for()
+                first = httpx.get(f"{url}/api/v1/feedback-sessions/{sid}/comments", headers=key).json()["data"][-1]
+                httpx.post(f"{url}/api/v1/feedback-sessions/{sid}/comments/{first['id']}/resolve", headers=key)
+                page.reload()
+                page.locator("#list .comment[data-status=resolved]").wait_for()
+                page.locator("#pins .pin").nth(2).wait_for()
+                if "review-page" in wanted:
+                    made.append(out / "review-page.png")
+                    page.screenshot(path=str(made[-1]))
+                if "review-page-phone" in wanted:
+                    phone = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+                    phone.goto(session["feedbackUrl"])
+                    phone.frame_locator("#preview").locator("#hero-title").wait_for()
+                    phone.locator("#pins .pin").first.wait_for()
+                    made.append(out / "review-page-phone.png")
+                    phone.screenshot(path=str(made[-1]), full_page=True)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(10)
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -356,7 +443,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="names of the screens to make")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
-    for path in asyncio.run(make(args.out, (w, h), set(args.only) if args.only else None)):
+    only = set(args.only) if args.only else None
+    made = [] if only and only <= set(BROWSER_SHOTS) else asyncio.run(make(args.out, (w, h), only))
+    made += browser_shots(args.out, only)
+    for path in made:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 

@@ -144,6 +144,13 @@ def test_a_round_whose_preview_failed_is_read_only(page, tmp_path: Path):
 def test_phone_width(browser, served):
     proc, creds = served
     session = start_round(proc.url, creds["store_api_key"])
+    # Pinned at desktop width: its percentages (deliberately far off here) no longer match a
+    # reflowed phone layout, its selector and offset still do.
+    earlier = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                         headers={"X-Review-Token": review_token(session)},
+                         json={"content": "Tighter heading.", "pagePath": "/", "selector": "#hero-title",
+                               "offsetX": 12, "offsetY": 10, "pinX": 95, "pinY": 95})
+    assert earlier.status_code == 201, earlier.text
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -152,16 +159,23 @@ def test_phone_width(browser, served):
         preview.locator("#hero-title").wait_for()
         # Nothing wider than the phone: no sideways scrolling of the page itself.
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        heading = preview.locator("#hero-title").bounding_box()
+        pin = page.locator("#pins .pin", has_text="1")
+        pin.wait_for()
+        tip = pin.bounding_box()
+        assert heading is not None and tip is not None
+        assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 12, abs=2)
+        assert tip["y"] + tip["height"] == pytest.approx(heading["y"] + 10, abs=2)
         add = page.get_by_role("button", name="Add comment")
         box = add.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
         page.evaluate("localStorage.setItem('workbench.reviewerName', '')")
         pin_comment(page, preview.locator("#hero-title"), "Too big on a phone.")
-        dialog_box = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
-        assert dialog_box is not None and dialog_box["x"] + dialog_box["width"] <= 375
+        item = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
+        assert item is not None and item["x"] + item["width"] <= 375
         pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                            headers={"X-Review-Token": review_token(session)}).json()["data"]
-        assert pinned[0]["reviewerName"] is None and pinned[0]["pagePath"] == "/"
+        assert pinned[1]["reviewerName"] is None and pinned[1]["pagePath"] == "/"
     finally:
         context.close()
 
@@ -172,3 +186,42 @@ def test_a_wrong_token_gets_a_clear_page(page, served):
     response = page.goto(f"{proc.url}/review/{session['id']}?token=wrong")
     assert response is not None and response.status == 401
     page.get_by_text("This review link is not valid").wait_for()
+
+
+AGENT_PAGE = ("printf '<!doctype html><title>Shop</title><script src=\"%s\" defer></script>"
+              "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' {agent_url} > {root}/index.html"
+              " && echo {url}/index.html")
+
+
+@pytest.mark.parametrize("with_agent", [True, False], ids=["agent", "no-agent"])
+def test_a_preview_on_another_origin(page, tmp_path: Path, host_site, with_agent):
+    """The deploy command puts the preview on a second origin; with the agent's tag ({agent_url}) pins get selectors."""
+    data = tmp_path / "cross"
+    data.mkdir()
+    creds = bootstrap(data)
+    if with_agent:
+        command = AGENT_PAGE.replace("{root}", str(host_site.root)).replace("{url}", host_site.url)
+    else:
+        host_site.write("index.html", "<!doctype html><title>Shop</title><main><h1 id='hero-title'>Hello shop</h1></main>")
+        command = f"echo {host_site.url}/index.html"
+    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": command})
+    try:
+        session = start_round(proc.url, creds["store_api_key"])
+        assert session["deploymentUrl"] == f"{host_site.url}/index.html"
+        page.goto(session["feedbackUrl"])
+        preview = page.frame_locator("#preview")
+        preview.locator("#hero-title").wait_for()
+        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Cy')")
+        pin_comment(page, preview.locator("#hero-title"), "Say what the shop sells.")
+        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                           headers={"X-Review-Token": review_token(session)}).json()["data"][0]
+        assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
+        if with_agent:
+            assert pinned["pagePath"] == "/"  # the deployment URL's own path is the preview's root
+            assert preview.locator(pinned["selector"]).inner_text() == "Hello shop"
+        else:
+            # Without the agent nothing inside the other origin can be read: no selector, and the page says so.
+            assert pinned["selector"] is None
+            page.get_by_text("The preview does not run the review agent").wait_for()
+    finally:
+        proc.stop()

@@ -240,7 +240,7 @@ def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
 ASSETS = Path(__file__).resolve().parent.parent / "static" / "review"
 # The review page's script, stylesheet and the agent a preview loads; mounted by the app.
 assets = StaticFiles(directory=ASSETS)
-ASSETS_URL = "/static/review"
+ASSETS_URL = svc.REVIEW_AGENT_PATH.rsplit("/", 1)[0]  # where deploy commands are told the agent is
 
 _REVIEW_SHELL = (ASSETS / "review.html").read_text(encoding="utf-8")
 

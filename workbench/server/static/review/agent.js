@@ -10,8 +10,12 @@
  * Protocol (all objects with a `type`):
  *   page -> agent  {type: "gf-review:locate", id, x, y}     x, y in the frame's viewport (CSS px)
  *   agent -> page  {type: "gf-review:located", id, path, selector, offsetX, offsetY, pinX, pinY}
- *   agent -> page  {type: "gf-review:view", path, scrollX, scrollY, width, height, docWidth, docHeight}
+ *   agent -> page  {type: "gf-review:view", path, scrollX, scrollY, width, height, docWidth, docHeight, anchors}
  *   page -> agent  {type: "gf-review:hello"}                 asks for a fresh view
+ *   page -> agent  {type: "gf-review:anchors", items: [{id, selector, offsetX, offsetY}]}
+ * `anchors` maps each item's id to where its element is now ({x, y} in page pixels: the
+ * element's box plus the stored offset, kept inside the box), or leaves it out when the
+ * selector no longer finds one element; the page then falls back to the stored percentages.
  */
 (() => {
   "use strict";
@@ -33,11 +37,26 @@
     };
   }
 
+  let anchorItems = [];
+
+  function anchors() {
+    const found = {};
+    for (const item of anchorItems) {
+      if (typeof item.selector !== "string" || !isUnique(item.selector)) continue;
+      const box = document.querySelector(item.selector).getBoundingClientRect();
+      const dx = Number.isFinite(item.offsetX) ? Math.min(Math.max(item.offsetX, 0), box.width) : box.width / 2;
+      const dy = Number.isFinite(item.offsetY) ? Math.min(Math.max(item.offsetY, 0), box.height) : box.height / 2;
+      found[item.id] = { x: round(box.left + window.scrollX + dx), y: round(box.top + window.scrollY + dy) };
+    }
+    return found;
+  }
+
   function view() {
     const size = pageSize();
     return {
       type: "gf-review:view", path: location.pathname, scrollX: window.scrollX, scrollY: window.scrollY,
       width: window.innerWidth, height: window.innerHeight, docWidth: size.width, docHeight: size.height,
+      anchors: anchors(),
     };
   }
 
@@ -93,6 +112,9 @@
     if (message.type === "gf-review:locate" && Number.isFinite(message.x) && Number.isFinite(message.y)) {
       post({ type: "gf-review:located", id: message.id, ...locate(message.x, message.y) });
     } else if (message.type === "gf-review:hello") {
+      post(view());
+    } else if (message.type === "gf-review:anchors" && Array.isArray(message.items)) {
+      anchorItems = message.items.slice(0, 1000);
       post(view());
     }
   });

@@ -105,7 +105,16 @@
     renderName();
     loadFrame(session.deploymentUrl);
     renderList();
+    sendAnchors();
     renderPins();
+  }
+
+  function sendAnchors() {
+    const here = currentPath();
+    const items = state.comments
+      .filter((c) => c.selector && c.pagePath === here)
+      .map((c) => ({ id: c.id, selector: c.selector, offsetX: c.offsetX, offsetY: c.offsetY }));
+    post({ type: "gf-review:anchors", items });
   }
 
   function loadFrame(url) {
@@ -157,11 +166,15 @@
     $("empty").hidden = state.comments.length > 0;
   }
 
+  // Where a pin goes in the frame: on its element (selector + offset, as the agent finds it now,
+  // so pins follow a reflowed layout), else at its stored share of the page.
   function pinPosition(comment) {
     const width = frame.clientWidth;
     const height = frame.clientHeight;
     const view = state.view;
     if (!view) return { left: (comment.pinX / 100) * width, top: (comment.pinY / 100) * height };
+    const anchor = comment.id && view.anchors && view.anchors[comment.id];
+    if (anchor) return { left: anchor.x - view.scrollX, top: anchor.y - view.scrollY };
     return {
       left: (comment.pinX / 100) * view.docWidth - view.scrollX,
       top: (comment.pinY / 100) * view.docHeight - view.scrollY,
@@ -243,7 +256,9 @@
     if (event.source !== frame.contentWindow || !event.data || typeof event.data !== "object") return;
     const message = event.data;
     if (message.type === "gf-review:view") {
+      const moved = !state.view || state.view.path !== message.path;
       state.view = message;
+      if (moved) sendAnchors(); // a new page: tell the agent which comments belong to it
       renderPins();
     } else if (message.type === "gf-review:located" && state.locates.has(message.id)) {
       state.locates.get(message.id)(message);
@@ -351,7 +366,6 @@
       await call("POST", { content, reviewerName: localStorage.getItem(NAME_KEY) || null, ...state.pending });
       $("content").value = "";
       closeCompose();
-      hideHint();
       await refresh();
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
