@@ -408,6 +408,23 @@ class FeedbackScreen(WorkbenchScreen):
     def action_approve_tasks(self) -> None:
         self._transition("approve_tasks")
 
+    def action_open_url(self) -> None:
+        """The review page, or the preview (at the highlighted comment's page when the comments pane has focus)."""
+        from workbench.tui.open_url import choose_and_open
+
+        row = self.sessions.current
+        if row is None:
+            self.notify("No session highlighted", severity="warning")
+            return
+        session = row.session
+        choices = [("Review page (feedbackUrl)", session.feedback_url)]
+        if session.deployment_url:
+            comment = self.comments.current if self.focused is self.comments else None
+            if comment is not None and comment.page_path != "/":
+                choices.insert(0, (f"Preview at {comment.page_path}", session.deployment_url.rstrip("/") + comment.page_path))
+            choices.append(("Preview", session.deployment_url))
+        choose_and_open(self, choices)
+
     def action_resolve(self) -> None:
         from workbench.services import feedback_sessions as service
 
