@@ -243,6 +243,45 @@ def sync_workbench(tmp: Path):  # noqa: ANN201
     return replica, close
 
 
+def evidenced_annotation(wb) -> str:  # noqa: ANN001
+    """A widget annotation with a drawn storefront screenshot and before/after pictures (made with Pillow)."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    from workbench.domain.annotations import ResolutionCreate, WidgetAnnotationCreate
+    from workbench.services import annotations, resolutions
+    from workbench.services.bootstrap import bootstrap
+    from workbench.services.local import local_user
+
+    def storefront(button: tuple[int, int, int]) -> bytes:
+        image = Image.new("RGB", (640, 400), (251, 248, 244))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((40, 30, 600, 170), fill=(239, 230, 218))
+        draw.rectangle((180, 60, 460, 95), fill=(43, 38, 34))
+        draw.rectangle((250, 120, 390, 150), fill=button)
+        for i, colour in enumerate([(194, 112, 61), (91, 127, 106), (107, 74, 53)]):
+            draw.ellipse((70 + i * 180, 210, 190 + i * 180, 330), fill=colour)
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+    creds = bootstrap(wb)
+    shot = "data:image/png;base64," + base64.b64encode(storefront((43, 38, 34))).decode()
+    ann = annotations.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(
+        page_url="https://shop.acme.example/", kind="design", body="The call to action disappears into the hero.", screenshot=shot))
+    me = local_user(wb)
+    keys = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, colour in (("before", (43, 38, 34)), ("after", (36, 86, 214))):
+            file = Path(tmp) / f"{kind}.png"
+            file.write_bytes(storefront(colour))
+            keys[kind] = resolutions.attach_local_file(wb, me, ann.id, kind, file)
+    resolutions.create(wb, me, ann.id, ResolutionCreate(before_key=keys["before"], after_key=keys["after"],
+                                                        diff_url="https://github.com/acme/shop/pull/7"))
+    return ann.id
+
+
 Shot = tuple[str, Callable[..., Awaitable[None]]]
 
 
@@ -271,6 +310,14 @@ def shots() -> list[Shot]:
         )
         await app.push_screen(AnnotationScreen(target))
         await pilot.pause()
+
+    async def pictures(pilot) -> None:  # noqa: ANN001
+        # An annotation from the widget with a screenshot, resolved with before/after pictures.
+        from workbench.tui.screens.annotation import AnnotationScreen
+
+        app = pilot.app
+        await app.push_screen(AnnotationScreen(evidenced_annotation(app.wb)))
+        await pilot.pause(0.3)
 
     async def search(pilot) -> None:  # noqa: ANN001
         await _keys(pilot, "slash", *"checkout", "enter")
@@ -306,7 +353,7 @@ def shots() -> list[Shot]:
         await _keys(pilot, "5")
 
     return [
-        ("inbox", inbox), ("annotation", detail), ("search", search), ("filter", filters), ("bulk-preview", bulk),
+        ("inbox", inbox), ("annotation", detail), ("annotation-pictures", pictures), ("search", search), ("filter", filters), ("bulk-preview", bulk),
         ("feedback-sessions", feedback), ("test-sessions", tests), ("personas", personas), ("help", help_),
         ("sync", sync_),  # on a replica of an in-process server (``sync_workbench``), not the demo store
     ]

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import HorizontalScroll, VerticalScroll
 from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
@@ -64,7 +64,7 @@ class AnnotationScreen(WorkbenchScreen):
             yield Static("Details", classes="section-title")
             yield Static("", id="ann-facts")
             yield Static("Pictures", classes="section-title", id="pics-title")
-            yield Horizontal(id="ann-pictures")
+            yield HorizontalScroll(id="ann-pictures")
             yield Static("Console errors and failed requests", classes="section-title", id="logs-title")
             yield Static("", id="ann-logs")
             yield Static("Computed styles", classes="section-title", id="styles-title")
@@ -219,7 +219,7 @@ class AnnotationScreen(WorkbenchScreen):
         if shown == self.shown_pictures:
             return
         self.shown_pictures = shown
-        box = self.query_one("#ann-pictures", Horizontal)
+        box = self.query_one("#ann-pictures", HorizontalScroll)
         box.remove_children()
         if files:
             from workbench.tui.widgets.pictures import Picture, pin_of

@@ -21,7 +21,8 @@ from textual.widgets import Static
 from workbench.tui import format as fmt
 
 PIN_COLOUR = (225, 29, 72)
-PICTURE_ROWS = 14
+PICTURE_ROWS = 11  # three 4:3 pictures side by side fit a 120-column terminal
+MAX_COLUMNS = 80
 
 
 def pin_of(capture: dict[str, Any] | None) -> tuple[float, float] | None:
@@ -87,16 +88,21 @@ def capture_logs(capture: dict[str, Any] | None) -> Text | None:
     return text
 
 
-def _image_library(app: App[Any]) -> Any:
+def _image_class(app: App[Any]) -> Any:
     if "textual_image.widget" not in sys.modules and sys.__stdout__ is not None and sys.__stdout__.isatty():
         try:
             with app.suspend():
                 import textual_image.widget  # noqa: F401 - asks the terminal while Textual is not reading it
         except Exception:  # noqa: BLE001 - SuspendNotSupported and friends: half-blocks still work
             pass
+    import textual_image.renderable
     import textual_image.widget
 
-    return textual_image.widget
+    # Off a terminal (headless runs, the screenshot script) the library falls back to shades of
+    # one colour; half-blocks keep the picture's colours and work in any colour terminal.
+    if textual_image.renderable.Image is textual_image.renderable.UnicodeImage:
+        return textual_image.widget.HalfcellImage
+    return textual_image.widget.Image
 
 
 class Picture(Vertical):
@@ -122,4 +128,8 @@ class Picture(Vertical):
         except Exception as exc:  # noqa: BLE001 - a damaged file is reported, never raised into the UI
             yield Static(Text(f"cannot show {self.path.name}: {fmt.clean(str(exc))}", style="#e05561"), classes="error")
             return
-        yield _image_library(self.app).Image(image, classes="picture")
+        widget = _image_class(self.app)(image, classes="picture")
+        # A terminal cell is about twice as tall as wide: size the picture from its own aspect,
+        # so every terminal (and every renderer) shows it undistorted at PICTURE_ROWS rows.
+        widget.styles.width = max(4, min(MAX_COLUMNS, round(PICTURE_ROWS * 2 * image.width / max(1, image.height))))
+        yield widget
