@@ -161,6 +161,7 @@ async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_w
         index = next(i for i, c in enumerate(rows) if c.page_path != "/")
         screen.comments.move_cursor(index)
         await pilot.pause()
+        assert "% of the page" in screen_text(app)  # the comment's pin, in its preview
         await press(pilot, "o")
         assert isinstance(app.screen, ChoiceDialog)
         await press(pilot, "home", "enter")  # first: the preview at the comment's page

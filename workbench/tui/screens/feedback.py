@@ -249,7 +249,13 @@ class FeedbackScreen(WorkbenchScreen):
             text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
             text.append(c.content.strip() + "\n")
             text.append("task ", style="dim")
-            text.append(c.task_instruction or "—", style="italic")
+            text.append((c.task_instruction or "—") + "\n", style="italic")
+            if c.selector or c.pin_x is not None:
+                text.append("pinned ", style="dim")
+                text.append(fmt.clean(c.selector or "no selector"))
+                if c.pin_x is not None and c.pin_y is not None:
+                    text.append(f"  at {c.pin_x:g}% × {c.pin_y:g}% of the page", style="dim")
+                text.append("   o: open the preview there", style="dim")
             preview.update(text)
             return
         row = self.sessions.current
