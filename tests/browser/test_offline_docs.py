@@ -33,6 +33,7 @@ def test_swagger_ui_renders_the_operations_offline(page, offline):
     page.locator(".opblock-summary-path", has_text="/api/v1/feedback-sessions").first.wait_for()
     page.locator(".opblock-summary-path", has_text="/api/v1/sites").first.wait_for()
     assert page.locator(".opblock").count() > 20
+    page.wait_for_load_state("networkidle")
     assert elsewhere == []
 
 
@@ -41,4 +42,9 @@ def test_redoc_renders_the_operations_offline(page, offline):
     page.goto(proc.url + "/redoc")
     # ReDoc's script draws each operation as a heading in its middle panel.
     page.locator("h2", has_text="List feedback sessions, newest first").first.wait_for()
+    # ReDoc's sidebar asks a CDN for its attribution logo once mounted: let every request settle.
+    page.get_by_text("API docs by Redocly").wait_for()
+    page.wait_for_load_state("networkidle")
     assert elsewhere == []
+    # The policy keeps the browser on this server (the logo is never requested, ReDoc drops it).
+    assert "default-src 'self'" in (page.request.get(proc.url + "/redoc").headers.get("content-security-policy") or "")

@@ -29,6 +29,11 @@ def review_token(session: dict) -> str:
     return session["feedbackUrl"].split("token=", 1)[1]
 
 
+def agent_ready(page) -> None:
+    """The preview's review agent has reported in (it answers the page's "what is under the pin?")."""
+    page.locator("#frame-wrap[data-agent=ready]").wait_for(state="attached")
+
+
 def pin_comment(page, target, text: str) -> None:
     """Add comment, click on ``target`` (a locator inside the preview), type, send; waits for it in the list."""
     page.get_by_role("button", name="Add comment").click()
@@ -51,6 +56,7 @@ def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page
     page.goto(session["feedbackUrl"])
     preview = page.frame_locator("#preview")
     preview.locator("#hero-title").wait_for()
+    agent_ready(page)
     page.locator("h1").first.click()  # keys typed inside the preview's frame belong to the preview
 
     # `c` starts a comment; the reviewer's name is asked the first time only.
@@ -86,6 +92,7 @@ def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page
     preview.locator("#cart-link").click()
     preview.get_by_role("heading", name="Your cart").wait_for()
     page.locator("#pins .pin").first.wait_for(state="detached")
+    agent_ready(page)
     pin_comment(page, preview.locator("#checkout"), "The checkout button needs more contrast.")
     assert not page.locator("#name-dialog").is_visible()
     page.locator("#pins .pin", has_text="2").wait_for()
@@ -118,6 +125,7 @@ def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
     session = start_round(proc.url, key)
     page.goto(session["feedbackUrl"])
     page.frame_locator("#preview").locator("#hero-title").wait_for()
+    agent_ready(page)
     page.evaluate("localStorage.setItem('workbench.reviewerName', 'Bo')")
     pin_comment(page, page.frame_locator("#preview").locator("#hero-title"), "Hero copy reads well.")
 
@@ -157,6 +165,7 @@ def test_phone_width(browser, served):
         page.goto(session["feedbackUrl"])
         preview = page.frame_locator("#preview")
         preview.locator("#hero-title").wait_for()
+        agent_ready(page)
         # Nothing wider than the phone: no sideways scrolling of the page itself.
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         heading = preview.locator("#hero-title").bounding_box()
@@ -211,6 +220,8 @@ def test_a_preview_on_another_origin(page, tmp_path: Path, host_site, with_agent
         page.goto(session["feedbackUrl"])
         preview = page.frame_locator("#preview")
         preview.locator("#hero-title").wait_for()
+        if with_agent:
+            agent_ready(page)
         page.evaluate("localStorage.setItem('workbench.reviewerName', 'Cy')")
         pin_comment(page, preview.locator("#hero-title"), "Say what the shop sells.")
         pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
 from workbench.server import errors, faults, jobs
+from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.pagecache import PageCache
@@ -73,6 +74,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
+    app.add_middleware(DocsPolicyMiddleware)
     # Added last, so it runs first: a throttled request never reaches idempotency or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings)
     # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.

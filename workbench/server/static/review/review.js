@@ -16,7 +16,7 @@
   const assets = document.body.dataset.assets;
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
-  const LOCATE_TIMEOUT_MS = 800;
+  const LOCATE_TIMEOUT_MS = 1500;
 
   const state = {
     session: null,
@@ -237,6 +237,7 @@
 
   frame.addEventListener("load", () => {
     state.view = null;
+    delete $("frame-wrap").dataset.agent;
     const doc = frameDocument();
     // A same-origin preview that does not load the agent gets it now; another origin must load it itself.
     if (doc && doc.head && !frame.contentWindow.__gfReviewAgent && !doc.querySelector('script[src$="/agent.js"]')) {
@@ -258,6 +259,7 @@
     if (message.type === "gf-review:view") {
       const moved = !state.view || state.view.path !== message.path;
       state.view = message;
+      $("frame-wrap").dataset.agent = "ready"; // the page in the frame answers pin requests
       if (moved) sendAnchors(); // a new page: tell the agent which comments belong to it
       renderPins();
     } else if (message.type === "gf-review:located" && state.locates.has(message.id)) {
