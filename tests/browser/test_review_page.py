@@ -93,6 +93,12 @@ def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page
     preview.get_by_role("heading", name="Your cart").wait_for()
     page.locator("#pins .pin").first.wait_for(state="detached")
     agent_ready(page)
+    # The click left the keyboard in the preview's frame: its agent passes `c` and Esc up.
+    preview.locator("h1").click()
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#catcher").wait_for(state="hidden")
     pin_comment(page, preview.locator("#checkout"), "The checkout button needs more contrast.")
     assert not page.locator("#name-dialog").is_visible()
     page.locator("#pins .pin", has_text="2").wait_for()

@@ -13,6 +13,7 @@
  *   agent -> page  {type: "gf-review:view", path, scrollX, scrollY, width, height, docWidth, docHeight, anchors}
  *   page -> agent  {type: "gf-review:hello"}                 asks for a fresh view
  *   page -> agent  {type: "gf-review:anchors", items: [{id, selector, offsetX, offsetY}]}
+ *   agent -> page  {type: "gf-review:key", key: "c" | "Escape"}  the review page's keys, typed in the preview
  * `anchors` maps each item's id to where its element is now ({x, y} in page pixels: the
  * element's box plus the stored offset, kept inside the box), or leaves it out when the
  * selector no longer finds one element; the page then falls back to the stored percentages.
@@ -117,6 +118,13 @@
       anchorItems = message.items.slice(0, 1000);
       post(view());
     }
+  });
+
+  // After a click in the preview the keyboard is the frame's: pass the review page's own keys up.
+  window.addEventListener("keydown", (event) => {
+    const editing = event.target instanceof Element && event.target.closest("input, textarea, select, [contenteditable]");
+    if (editing || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "c" || event.key === "Escape") post({ type: "gf-review:key", key: event.key });
   });
 
   let queued = false;

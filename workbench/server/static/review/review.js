@@ -262,6 +262,9 @@
       $("frame-wrap").dataset.agent = "ready"; // the page in the frame answers pin requests
       if (moved) sendAnchors(); // a new page: tell the agent which comments belong to it
       renderPins();
+    } else if (message.type === "gf-review:key") {
+      if (message.key === "c") startPlacing();
+      else if (message.key === "Escape") stopPlacing();
     } else if (message.type === "gf-review:located" && state.locates.has(message.id)) {
       state.locates.get(message.id)(message);
       state.locates.delete(message.id);
