@@ -402,7 +402,8 @@ def test_reviewers_see_whether_comments_are_open_as_a_post_would_find(client, wb
 def test_the_default_preview_is_a_storefront_of_several_pages(client, wb, creds):
     session = _reach(wb, store_of(wb, creds["store_id"]), FeedbackStatus.IN_REVIEW)
     base = f"/preview/{session.id}"
-    pages = {"": "Made slowly, used daily", "/products/stoneware-mug": "Stoneware mug", "/cart": "Your cart"}
+    pages = {"": "Made slowly, used daily", "/products": "All products", "/products/stoneware-mug": "Stoneware mug",
+             "/cart": "Your cart", "/checkout": "Promo code", "/account": "Order history"}
     for path, heading in pages.items():
         r = client.get(base + path)
         assert r.status_code == 200 and heading in r.text, path
@@ -410,6 +411,11 @@ def test_the_default_preview_is_a_storefront_of_several_pages(client, wb, creds)
     assert client.get(base + "/products/nothing").status_code == 404
     assert client.get("/preview/no-such-session/cart").status_code == 404
     assert client.get("/static/review/agent.js").status_code == 200
+    # The demo's comments name these pages: every one of them opens on the sample storefront.
+    from workbench.services.demo_sessions import COMMENTS
+
+    for page_path, _ in COMMENTS:
+        assert client.get(base + page_path).status_code == 200, page_path
 
 
 def test_the_review_page_needs_the_links_token(client, wb, creds):

@@ -157,7 +157,7 @@
       page.textContent = comment.pagePath;
       page.title = "Show this page in the preview";
       page.addEventListener("click", () => showPage(comment.pagePath));
-      meta.append(status, " ", page, " · ", comment.reviewerName || "anonymous");
+      meta.append(status, " on ", page, " · ", comment.reviewerName || "anonymous");
       body.append(text, meta);
       item.append(number, body);
       list.append(item);
