@@ -1,6 +1,9 @@
-"""Make the README's pictures of the TUI: SVG (and PNG) of the main screens, from demo data.
+"""Make the README's pictures: the TUI's main screens from demo data, and the review page in Chromium.
 
-    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 120x36]
+    .venv/bin/python scripts/screenshots.py [--out screenshots] [--size 120x36] [--only NAME ...]
+
+The review page's pictures (``review-page``, ``review-page-phone``) are taken in Debian's
+Chromium through Playwright, over a real ``workbench serve`` (see ``browser_shots``).
 
 It also takes the site widget's pictures (``widget-*.png``: launcher, picker, form, pins) in
 Debian's Chromium under Playwright, against a real ``workbench serve`` and a host page on a
@@ -244,6 +247,45 @@ def sync_workbench(tmp: Path):  # noqa: ANN201
     return replica, close
 
 
+def evidenced_annotation(wb) -> str:  # noqa: ANN001
+    """A widget annotation with a drawn storefront screenshot and before/after pictures (made with Pillow)."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    from workbench.domain.annotations import ResolutionCreate, WidgetAnnotationCreate
+    from workbench.services import annotations, resolutions
+    from workbench.services.bootstrap import bootstrap
+    from workbench.services.local import local_user
+
+    def storefront(button: tuple[int, int, int]) -> bytes:
+        image = Image.new("RGB", (640, 400), (251, 248, 244))
+        draw = ImageDraw.Draw(image)
+        draw.rectangle((40, 30, 600, 170), fill=(239, 230, 218))
+        draw.rectangle((180, 60, 460, 95), fill=(43, 38, 34))
+        draw.rectangle((250, 120, 390, 150), fill=button)
+        for i, colour in enumerate([(194, 112, 61), (91, 127, 106), (107, 74, 53)]):
+            draw.ellipse((70 + i * 180, 210, 190 + i * 180, 330), fill=colour)
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+    creds = bootstrap(wb)
+    shot = "data:image/png;base64," + base64.b64encode(storefront((43, 38, 34))).decode()
+    ann = annotations.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(
+        page_url="https://shop.acme.example/", kind="design", body="The call to action disappears into the hero.", screenshot=shot))
+    me = local_user(wb)
+    keys = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, colour in (("before", (43, 38, 34)), ("after", (36, 86, 214))):
+            file = Path(tmp) / f"{kind}.png"
+            file.write_bytes(storefront(colour))
+            keys[kind] = resolutions.attach_local_file(wb, me, ann.id, kind, file)
+    resolutions.create(wb, me, ann.id, ResolutionCreate(before_key=keys["before"], after_key=keys["after"],
+                                                        diff_url="https://github.com/acme/shop/pull/7"))
+    return ann.id
+
+
 Shot = tuple[str, Callable[..., Awaitable[None]]]
 
 
@@ -272,6 +314,14 @@ def shots() -> list[Shot]:
         )
         await app.push_screen(AnnotationScreen(target))
         await pilot.pause()
+
+    async def pictures(pilot) -> None:  # noqa: ANN001
+        # An annotation from the widget with a screenshot, resolved with before/after pictures.
+        from workbench.tui.screens.annotation import AnnotationScreen
+
+        app = pilot.app
+        await app.push_screen(AnnotationScreen(evidenced_annotation(app.wb)))
+        await pilot.pause(0.3)
 
     async def search(pilot) -> None:  # noqa: ANN001
         await _keys(pilot, "slash", *"checkout", "enter")
@@ -307,7 +357,7 @@ def shots() -> list[Shot]:
         await _keys(pilot, "5")
 
     return [
-        ("inbox", inbox), ("annotation", detail), ("search", search), ("filter", filters), ("bulk-preview", bulk),
+        ("inbox", inbox), ("annotation", detail), ("annotation-pictures", pictures), ("search", search), ("filter", filters), ("bulk-preview", bulk),
         ("feedback-sessions", feedback), ("test-sessions", tests), ("personas", personas), ("help", help_),
         ("sync", sync_),  # on a replica of an in-process server (``sync_workbench``), not the demo store
     ]
@@ -447,6 +497,90 @@ def widget_pictures(out: Path) -> list[Path]:
     return made
 
 
+# -- the review page, in the real browser ------------------------------------------------------
+BROWSER_SHOTS = ("review-page", "review-page-phone")
+
+
+def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
+    """The review page over a real `workbench serve`, in Debian's Chromium (as the browser tests drive it).
+
+    A fresh store, a round started through the API, three comments pinned by clicking in the
+    page (one of them resolved), then the page at desktop and at phone width.
+    """
+    import json
+    import socket
+    import time
+
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    wanted = [name for name in BROWSER_SHOTS if not only or name in only]
+    if not wanted:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        cli = [sys.executable, "-m", "workbench"]
+        creds = json.loads(subprocess.run([*cli, "admin", "bootstrap", "--data-dir", str(data), "--json"],
+                                          capture_output=True, text=True, check=True).stdout)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([*cli, "serve", "--data-dir", str(data), "--port", str(port), "--log-level", "warning"])
+        try:
+            key = {"Authorization": f"Bearer {creds['store_api_key']}"}
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    httpx.get(url + "/openapi.json", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            sid = httpx.post(url + "/api/v1/feedback-sessions", headers=key).json()["id"]
+            while (session := httpx.get(f"{url}/api/v1/feedback-sessions/{sid}", headers=key).json())["status"] == "created":
+                time.sleep(0.05)
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+                page = browser.new_page(viewport={"width": 1280, "height": 760})
+                page.goto(session["feedbackUrl"])
+                preview = page.frame_locator("#preview")
+                preview.locator("#hero-title").wait_for()
+                page.evaluate("localStorage.setItem('workbench.reviewerName', 'Dana (marketing)')")
+                for target, text in (("#hero-title", "Make the hero heading larger and bold."),
+                                     (".hero .button", "The call to action should name the product range, not just the mug."),
+                                     (".card:nth-of-type(3) h3", "Walnut board: show the size in the card.")):
+                    page.get_by_role("button", name="Add comment").click()
+                    box = preview.locator(target).bounding_box()
+                    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+                    page.get_by_label("Comment", exact=True).fill(text)
+                    page.get_by_role("button", name="Send").click()
+                    page.locator("#list .comment", has_text=text).wait_for()
+                first = httpx.get(f"{url}/api/v1/feedback-sessions/{sid}/comments", headers=key).json()["data"][-1]
+                httpx.post(f"{url}/api/v1/feedback-sessions/{sid}/comments/{first['id']}/resolve", headers=key)
+                page.reload()
+                page.locator("#list .comment[data-status=resolved]").wait_for()
+                page.locator("#pins .pin").nth(2).wait_for()
+                if "review-page" in wanted:
+                    made.append(out / "review-page.png")
+                    page.screenshot(path=str(made[-1]))
+                if "review-page-phone" in wanted:
+                    phone = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+                    phone.goto(session["feedbackUrl"])
+                    phone.frame_locator("#preview").locator("#hero-title").wait_for()
+                    phone.locator("#pins .pin").first.wait_for()
+                    made.append(out / "review-page-phone.png")
+                    phone.screenshot(path=str(made[-1]), full_page=True)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(10)
+    return made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -455,7 +589,8 @@ def main() -> None:
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     only = set(args.only) if args.only else None
-    made = asyncio.run(make(args.out, (w, h), only)) if only is None or only - {"widget"} else []
+    made = [] if only and only <= {*BROWSER_SHOTS, "widget"} else asyncio.run(make(args.out, (w, h), only))
+    made += browser_shots(args.out, only)
     if only is None or "widget" in only:
         args.out.mkdir(parents=True, exist_ok=True)
         made += widget_pictures(args.out)

@@ -383,3 +383,47 @@ def test_feedback_round_against_the_real_server(server):
         assert c.post(f"{BASE}/{sid}/finalize", headers=h).json()["status"] == "done"
         assert c.get(BASE, headers=h, params={"limit": 0}).status_code == 400
         assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+# --- the review page's inputs and the sample storefront -------------------------------------
+
+
+@pytest.mark.parametrize("status", list(FeedbackStatus))
+def test_reviewers_see_whether_comments_are_open_as_a_post_would_find(client, wb, creds, status):
+    """The review page goes read-only on ``acceptsComments``; it must agree with what a POST gets."""
+    session = _reach(wb, store_of(wb, creds["store_id"]), status)
+    public = {"id": session.id, "feedbackUrl": session.feedback_url}
+    listed = client.get(f"/api/widget/feedback-sessions/{session.id}/comments", headers={"X-Review-Token": _token(public)}).json()
+    posted = _comment(client, public)
+    assert listed["session"]["acceptsComments"] is (posted.status_code == 201)
+    assert listed["session"]["notice"] == (None if posted.status_code == 201 else posted.json()["detail"])
+
+
+def test_the_default_preview_is_a_storefront_of_several_pages(client, wb, creds):
+    session = _reach(wb, store_of(wb, creds["store_id"]), FeedbackStatus.IN_REVIEW)
+    base = f"/preview/{session.id}"
+    pages = {"": "Made slowly, used daily", "/products": "All products", "/products/stoneware-mug": "Stoneware mug",
+             "/cart": "Your cart", "/checkout": "Promo code", "/account": "Order history"}
+    for path, heading in pages.items():
+        r = client.get(base + path)
+        assert r.status_code == 200 and heading in r.text, path
+        assert "/static/review/agent.js" in r.text  # every page answers the review page's pin requests
+    assert client.get(base + "/products/nothing").status_code == 404
+    assert client.get("/preview/no-such-session/cart").status_code == 404
+    assert client.get("/static/review/agent.js").status_code == 200
+    # The demo's comments name these pages: every one of them opens on the sample storefront.
+    from workbench.services.demo_sessions import COMMENTS
+
+    for page_path, _ in COMMENTS:
+        assert client.get(base + page_path).status_code == 200, page_path
+
+
+def test_the_review_page_needs_the_links_token(client, wb, creds):
+    session = _reach(wb, store_of(wb, creds["store_id"]), FeedbackStatus.IN_REVIEW)
+    token = _token({"feedbackUrl": session.feedback_url})
+    page = client.get(f"/review/{session.id}", params={"token": token})
+    assert page.status_code == 200 and 'id="preview"' in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"  # the token must not leak to the preview
+    assert client.get(f"/review/{session.id}", params={"token": "wbrv_wrong"}).status_code == 401
+    assert client.get(f"/review/{session.id}").status_code == 401
+    assert client.get("/review/nope", params={"token": token}).status_code == 404

@@ -122,12 +122,12 @@ async def test_assign(app, demo_wb, principal):
     ann = open_annotations(demo_wb, principal, 1)[0]
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(app, pilot, ann.id)
-        await press(pilot, "o")
+        await press(pilot, "A")
         assert isinstance(app.screen, ChoiceDialog)
         await press(pilot, "home", "down", "enter")  # the first member
         members = inbox.facets(demo_wb, principal).members
         assert annotations_service.get(demo_wb, principal, ann.id).assignee_id == members[0][0]
-        await press(pilot, "o", "home", "enter")  # unassigned
+        await press(pilot, "A", "home", "enter")  # unassigned
         assert annotations_service.get(demo_wb, principal, ann.id).assignee_id is None
 
 

@@ -76,7 +76,7 @@ PROBE = """
 import sys
 from workbench.tui.app import WorkbenchApp
 def report(self, *a, **k):
-    heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx") if m in sys.modules)
+    heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL") if m in sys.modules)
     print("TUI", self.wb.store.data_dir, ",".join(heavy) or "-")
 WorkbenchApp.run = report
 sys.argv = ["workbench", *sys.argv[1:]]

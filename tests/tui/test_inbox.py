@@ -262,7 +262,7 @@ async def test_assign_from_the_inbox(app, demo_wb, principal):
         vlist = inbox_list(app)
         vlist.move_cursor(first_annotation_index(vlist))
         ann_id = vlist.current.id
-        await press(pilot, "o")
+        await press(pilot, "A")
         members = inbox.facets(demo_wb, principal).members
         # Options: unassigned, then the members in name order; pick the last one.
         await press(pilot, "end", "enter")

@@ -85,6 +85,7 @@ __all__ = [
     "ProgressPublic",
     "apply",
     "can",
+    "comment_refusal",
     "compute_progress",
     "ensure_can_comment",
     "ensure_can_triage",
@@ -201,16 +202,23 @@ COMMENTABLE_STATUSES: frozenset[FeedbackStatus] = frozenset({S.IN_REVIEW, S.IN_P
 TRIAGE_STATUSES: frozenset[FeedbackStatus] = frozenset(ACTIVE_STATUSES - {S.CREATED})
 
 
-def ensure_can_comment(status: FeedbackStatus | str) -> None:
-    """Conflict unless reviewers may add comments to a session in ``status``."""
+def comment_refusal(status: FeedbackStatus | str) -> str | None:
+    """Why reviewers may not comment on a session in ``status``; None when they may."""
     status = FeedbackStatus(status)
     if status in COMMENTABLE_STATUSES:
-        return
+        return None
     if status in FINISHED_STATUSES:
-        raise Conflict(f"Session is already {status.value}")
+        return f"Session is already {status.value}"
     if status is S.CREATED:
-        raise Conflict("Session is still preparing: reviewers can comment once the preview is deployed")
-    raise Conflict(f"Session is in {status.value}: comments are closed until it returns to review")
+        return "Session is still preparing: reviewers can comment once the preview is deployed"
+    return f"Session is in {status.value}: comments are closed until it returns to review"
+
+
+def ensure_can_comment(status: FeedbackStatus | str) -> None:
+    """Conflict unless reviewers may add comments to a session in ``status``."""
+    refusal = comment_refusal(status)
+    if refusal is not None:
+        raise Conflict(refusal)
 
 
 def ensure_can_triage(status: FeedbackStatus | str) -> None:

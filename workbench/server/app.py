@@ -8,12 +8,14 @@ import os
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
 from workbench.server import errors, faults, jobs
 from workbench.server.cors import WidgetCorsMiddleware
+from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
@@ -47,7 +49,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
             yield
         await run_in_threadpool(jobs.stop, app)
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files shipped in fastapi-offline, not a
+    # CDN, so the docs work on a machine with no network; the online validator badge is off
+    # for the same reason.
+    app = FastAPIOffline(
         title="Review Workbench API",
         version=__version__,
         description=DESCRIPTION,
@@ -55,6 +60,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         # No OpenTelemetry exporter is configured here; skipping the probe saves a few
         # environment lookups on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.wb = wb
     app.state.settings = settings
@@ -65,13 +71,15 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.router.routes[0:0] = annotations.fast_routes
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
+    app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
     app.add_route(mcp_http.path, mcp_http, include_in_schema=False)
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
     # Outside idempotency (which reads the body): an oversized or trickled body is refused unread.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
-    # Added last, so it runs first: a throttled request never reaches idempotency or auth.
+    app.add_middleware(DocsPolicyMiddleware)
+    # Outside body limits and idempotency: a throttled request never reaches them or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
     app.add_middleware(WidgetCorsMiddleware, wb=wb)

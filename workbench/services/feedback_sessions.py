@@ -59,6 +59,11 @@ class DeployFailed(Exception):
 # --- start and deploy -------------------------------------------------------------------------
 
 
+# Served by ``workbench serve`` (workbench/server/static/review/agent.js); the same path is
+# mounted there, and a deploy command receives the full URL as {agent_url}.
+REVIEW_AGENT_PATH = "/static/review/agent.js"
+
+
 def feedback_url(base_url: str, session_id: str, review_token: str) -> str:
     """The link reviewers open; its token authorises the widget's comment posts."""
     return f"{base_url.rstrip('/')}/review/{session_id}?token={review_token}"
@@ -128,7 +133,9 @@ def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None)
 
 def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str, str]) -> str:
     """The deploymentUrl of a fresh preview, by the configured method; DeployFailed otherwise."""
-    fields = {"session_id": session.id, "store_id": store.id, "feedback_url": session.feedback_url}
+    fields = {"session_id": session.id, "store_id": store.id, "feedback_url": session.feedback_url,
+              # The review agent a preview on another origin loads so the review page can pin on it.
+              "agent_url": f"{_base_of(session.feedback_url)}{REVIEW_AGENT_PATH}"}
     command = (env.get("WORKBENCH_DEPLOY_COMMAND") or "").strip()
     if command:
         return _run_command(command, fields, env)

@@ -206,3 +206,29 @@ def deliver_pending(wb: Workbench) -> int:
     for rid in ids:
         deliver(wb, rid)
     return len(ids)
+
+
+def evidence_files(wb: Workbench, principal: Principal, annotation_id: str) -> list[tuple[str, Path]]:
+    """The annotation's pictures held in this store, in reading order: (label, file).
+
+    The screenshot first, then each resolution's before and after. Keys whose bytes are not
+    here (a replica that synced the record but not the upload) are left out.
+    """
+    with wb.store.read() as db:
+        ann = load(db, principal, annotation_id)
+        resolutions = repo.list_resolutions(db, ann.id)
+    wanted: list[tuple[str, str | None]] = [("Screenshot", ann.screenshot_key)]
+    for i, res in enumerate(resolutions, 1):
+        number = f" #{i}" if len(resolutions) > 1 else ""
+        wanted += [(f"Before{number}", res.before_key), (f"After{number}", res.after_key)]
+    found: list[tuple[str, Path]] = []
+    for label, key in wanted:
+        if not key:
+            continue
+        try:
+            path = wb.store.upload_path(key)
+        except ValueError:  # a key that would leave the uploads directory is never opened
+            continue
+        if path.is_file():
+            found.append((label, path))
+    return found

@@ -6,6 +6,7 @@ test that injects a fixed clock gets identical screens on every run.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from rich.markup import escape
@@ -67,6 +68,13 @@ SOURCE_LABELS = {"annotation": "ann", "comment": "cmt", "test": "test"}
 SOURCE_COLORS = {"annotation": "#6fb3d2", "comment": "#c792ea", "test": "#f0a36b"}
 
 KIND_LABELS = {"accessibility": "a11y", "performance": "perf"}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """One line of text from a browser (console messages, URLs) safe for a terminal: controls become visible."""
+    return _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", text)
 
 
 def esc(text: str) -> str:

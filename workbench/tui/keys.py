@@ -46,7 +46,8 @@ STATUS_KEYS = [
     B("r", "set_status('resolved')", "Resolve…", id="{screen}.resolve"),
     B("w", "set_status('won_t_fix')", "Won't fix…", id="{screen}.wont_fix"),
     B("d", "set_status('duplicate')", "Duplicate…", id="{screen}.duplicate", show=False),
-    B("o", "assign", "Assign…", id="{screen}.assign", show=False),
+    # A, not o: o opens the page/preview/diff URL in the browser.
+    B("A", "assign", "Assign…", id="{screen}.assign", show=False),
 ]
 
 
@@ -75,6 +76,7 @@ ANNOTATION = [
     B("e", "attach_resolution", "Resolution…", id="annotation.resolution"),
     B("p", "run_personas", "Personas", id="annotation.personas"),
     B("y", "copy_markdown", "Copy MD", id="annotation.copy"),
+    B("o", "open_url", "Open URL…", id="annotation.open", show=False),
     B("right_square_bracket", "step(1)", "Next", id="annotation.next", show=False, key_display="]"),
     B("left_square_bracket", "step(-1)", "Previous", id="annotation.previous", show=False, key_display="["),
     B("j,down", "scroll(1)", "Scroll down", id="annotation.scroll_down", show=False),
@@ -104,6 +106,7 @@ FEEDBACK = [
     B("E", "builder_failed", "Builder failed…", id="feedback.builder_failed", show=False),
     B("r", "resolve", "Resolve", id="feedback.resolve"),
     B("f", "filter", "Status", id="feedback.filter"),
+    B("o", "open_url", "Open…", id="feedback.open", show=False),
 ]
 
 TESTS = [

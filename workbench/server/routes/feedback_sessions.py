@@ -8,16 +8,26 @@ start answers 201 while the preview deploys in a background job. Errors keep the
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction, FeedbackCommentPublic, FeedbackSessionPublic
+from workbench.domain.errors import NotFound, Unauthenticated
+from workbench.domain.feedback_sessions import (
+    CommentCreate,
+    FeedbackAction,
+    FeedbackCommentPublic,
+    FeedbackSessionPublic,
+    comment_refusal,
+)
 from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront
+from workbench.server import storefront
 from workbench.server.deps import WB
 from workbench.server.errors import ErrorDetail, error_responses
 from workbench.server.jobs import jobs_of
@@ -77,6 +87,8 @@ class WidgetSession(BaseModel):
     id: str
     status: str
     deploymentUrl: str | None = None
+    acceptsComments: bool = Field(description="Whether reviewers may comment in the session's status (the domain's rule)")
+    notice: str | None = Field(default=None, description="Why comments are closed, when they are")
 
 
 class WidgetCommentList(BaseModel):
@@ -218,31 +230,60 @@ def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToke
             summary="Extension: the session's comments with their pins, for the widget")
 def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
     session, comments = svc.reviewer_comments(wb, session_id, token)
+    refusal = comment_refusal(session.status)
     return JSON({
-        "session": {"id": session.id, "status": session.status, "deploymentUrl": session.deployment_url},
+        "session": {"id": session.id, "status": session.status, "deploymentUrl": session.deployment_url,
+                    "acceptsComments": refusal is None, "notice": refusal},
         "data": [c.to_widget() for c in comments],
     })
 
 
 # --- the pages behind feedbackUrl and the default preview URL ---------------------------------
 
+ASSETS = Path(__file__).resolve().parent.parent / "static" / "review"
+# The review page's script, stylesheet and the agent a preview loads; mounted by the app.
+assets = StaticFiles(directory=ASSETS)
+ASSETS_URL = svc.REVIEW_AGENT_PATH.rsplit("/", 1)[0]  # where deploy commands are told the agent is
 
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>{body}")
+_REVIEW_SHELL = (ASSETS / "review.html").read_text(encoding="utf-8")
+
+
+def _message_page(title: str, message: str, status_code: int) -> HTMLResponse:
+    body = (f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><link rel=stylesheet href='{ASSETS_URL}/review.css'>"
+            f"<main class=message-page><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></main>")
+    return HTMLResponse(body, status_code=status_code, headers=_PAGE_HEADERS)
+
+
+# The review token is in the page's URL: no referrer may carry it to the preview or a link.
+_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 @pages.get("/review/{session_id}", response_class=HTMLResponse)
-def review_page(session_id: str, wb: WB, token: Annotated[str | None, Query()] = None) -> HTMLResponse:
-    session, comments = svc.reviewer_comments(wb, session_id, token)
-    preview = html.escape(session.deployment_url or "")
-    link = f'<p>Preview: <a href="{preview}">{preview}</a></p>' if preview else "<p>The preview is still deploying.</p>"
-    return _page("Review round", f"<p>Status: {html.escape(session.status)} · {len(comments)} comments</p>{link}")
+def review_page(session_id: str, wb: WB, token: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
+    """The reviewers' page: the preview in a frame with a pin layer, the comments beside it (static/review/)."""
+    try:
+        svc.reviewer_comments(wb, session_id, token)
+    except Unauthenticated:
+        return _message_page("This review link is not valid",
+                             "Its token is missing or does not match the session. Ask for the session's feedback link again.", 401)
+    except NotFound:
+        return _message_page("No such review round", "The session does not exist or was removed.", 404)
+    return HTMLResponse(_REVIEW_SHELL.replace("{{ASSETS}}", ASSETS_URL), headers={
+        **_PAGE_HEADERS,
+        # Scripts and styles only from this server; the preview may be any http(s) origin.
+        "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-src http: https:; "
+                                   "object-src 'none'; base-uri 'none'; frame-ancestors 'self'",
+    })
 
 
 @pages.get("/preview/{session_id}", response_class=HTMLResponse)
-def preview_page(session_id: str, wb: WB) -> HTMLResponse:
-    """The default (offline) deployment: a placeholder standing in for the store's preview build."""
-    exists = svc.preview_exists(wb, session_id)
-    if not exists:
+@pages.get("/preview/{session_id}/{page_path:path}", response_class=HTMLResponse)
+def preview_page(session_id: str, wb: WB, page_path: str = "") -> HTMLResponse:
+    """The default (offline) deployment: a small sample storefront standing in for the store's preview build."""
+    if not svc.preview_exists(wb, session_id):
         return HTMLResponse("Not found", status_code=404)
-    return _page("Store preview", f"<p>Local preview of feedback session {html.escape(session_id)}.</p>")
+    page = storefront.render(f"/preview/{session_id}", "/" + page_path, assets=ASSETS_URL)
+    if page is None:
+        return HTMLResponse(storefront.not_found(f"/preview/{session_id}"), status_code=404)
+    return HTMLResponse(page, headers={"X-Content-Type-Options": "nosniff"})

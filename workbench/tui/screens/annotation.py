@@ -1,7 +1,9 @@
 """One annotation: body, page, selector, computed styles, screenshot, thread, resolutions and history.
 
-Keys: one per status (n a t i r w d), reply (c), assign (o), attach a resolution (e), run
-personas (p, in a worker), copy the markdown rendering (y), previous/next in the inbox ([ ]).
+Keys: one per status (n a t i r w d), reply (c), assign (A), attach a resolution (e), run
+personas (p, in a worker), copy the markdown rendering (y), open the page or a diff URL in the
+browser (o), previous/next in the inbox ([ ]). Pictures (screenshot, before/after) and the
+capture's console errors and failed requests appear when the annotation has them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import VerticalScroll
+from textual.containers import HorizontalScroll, VerticalScroll
 from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
@@ -51,6 +53,7 @@ class AnnotationScreen(WorkbenchScreen):
         self.neighbours = neighbours
         self.ann: Any = None
         self.personas_running = False
+        self.shown_pictures: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -60,6 +63,10 @@ class AnnotationScreen(WorkbenchScreen):
             yield Static("", id="ann-body")
             yield Static("Details", classes="section-title")
             yield Static("", id="ann-facts")
+            yield Static("Pictures", classes="section-title", id="pics-title")
+            yield HorizontalScroll(id="ann-pictures")
+            yield Static("Console errors and failed requests", classes="section-title", id="logs-title")
+            yield Static("", id="ann-logs")
             yield Static("Computed styles", classes="section-title", id="styles-title")
             yield Static("", id="ann-styles")
             yield Static("", classes="section-title", id="thread-title")
@@ -129,6 +136,8 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
 
+        self._pictures(ann)
+
         styles = ann.computed_styles or {}
         self.query_one("#styles-title").display = bool(styles)
         self.query_one("#ann-styles").display = bool(styles)
@@ -187,6 +196,37 @@ class AnnotationScreen(WorkbenchScreen):
             who = members.get(actor) or actor.split(":")[0]
             rows.add_row(fmt.ago(now, entry["at"]), fmt.plain(who), fmt.plain(_describe(entry, members)))
         self.query_one("#ann-history", Static).update(rows if history else Text("No recorded changes.", style="dim"))
+
+    def _pictures(self, ann: Any) -> None:
+        """The screenshot and evidence images, rebuilt only when the files change (live refresh is frequent)."""
+        from workbench.services import resolutions
+
+        capture = getattr(ann, "capture", None)  # the widget's capture, on stores that record it
+        logs = None
+        if capture:
+            from workbench.tui.widgets.pictures import capture_logs
+
+            logs = capture_logs(capture)
+        for widget_id in ("#logs-title", "#ann-logs"):
+            self.query_one(widget_id).display = logs is not None
+        if logs is not None:
+            self.query_one("#ann-logs", Static).update(logs)
+
+        ok, files = self.attempt(resolutions.evidence_files, self.wb, self.principal, ann.id, quiet=True)
+        files = files if ok else []
+        shown = tuple((label, str(path), path.stat().st_mtime_ns) for label, path in files)
+        for widget_id in ("#pics-title", "#ann-pictures"):
+            self.query_one(widget_id).display = bool(files)
+        if shown == self.shown_pictures:
+            return
+        self.shown_pictures = shown
+        box = self.query_one("#ann-pictures", HorizontalScroll)
+        box.remove_children()
+        if files:
+            from workbench.tui.widgets.pictures import Picture, pin_of
+
+            pin = pin_of(capture)
+            box.mount_all(Picture(label, path, pin if label == "Screenshot" else None) for label, path in files)
 
     def _status_keys(self, current: str) -> Text:
         """The status keys as bound now (keys.toml may have changed them), the current one lit."""
@@ -250,6 +290,22 @@ class AnnotationScreen(WorkbenchScreen):
                         hint="{form.save}: send · {form.cancel}: cancel"),
             closed,
         )
+
+    def action_open_url(self) -> None:
+        from workbench.services import annotations as service
+        from workbench.tui.open_url import choose_and_open
+
+        if self.ann is None:
+            return
+        ok, detail = self.attempt(service.detail, self.wb, self.principal, self.annotation_id)
+        if not ok:
+            return
+        choices = [("Page", self.ann.page_url)]
+        resolutions = detail["resolutions"]
+        for i, res in enumerate(resolutions, 1):
+            if res.get("diff_url"):
+                choices.append((f"Diff #{i}" if len(resolutions) > 1 else "Diff", res["diff_url"]))
+        choose_and_open(self, choices)
 
     def action_copy_markdown(self) -> None:
         from workbench.services import annotations as service

@@ -275,7 +275,13 @@ class FeedbackScreen(WorkbenchScreen):
             text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
             text.append(c.content.strip() + "\n")
             text.append("task ", style="dim")
-            text.append(c.task_instruction or "—", style="italic")
+            text.append((c.task_instruction or "—") + "\n", style="italic")
+            if c.selector or c.pin_x is not None:
+                text.append("pinned ", style="dim")
+                text.append(fmt.clean(c.selector or "no selector"))
+                if c.pin_x is not None and c.pin_y is not None:
+                    text.append(f"  at {c.pin_x:g}% × {c.pin_y:g}% of the page", style="dim")
+                text.append("   o: open the preview there", style="dim")
             preview.update(text)
             return
         row = self.sessions.current
@@ -452,6 +458,23 @@ class FeedbackScreen(WorkbenchScreen):
 
     def action_builder_failed(self) -> None:
         self._transition("builder_failed")
+
+    def action_open_url(self) -> None:
+        """The review page, or the preview (at the highlighted comment's page when the comments pane has focus)."""
+        from workbench.tui.open_url import choose_and_open
+
+        row = self.sessions.current
+        if row is None:
+            self.notify("No session highlighted", severity="warning")
+            return
+        session = row.session
+        choices = [("Review page (feedbackUrl)", session.feedback_url)]
+        if session.deployment_url:
+            comment = self.comments.current if self.focused is self.comments else None
+            if comment is not None and comment.page_path != "/":
+                choices.insert(0, (f"Preview at {comment.page_path}", session.deployment_url.rstrip("/") + comment.page_path))
+            choices.append(("Preview", session.deployment_url))
+        choose_and_open(self, choices)
 
     def action_resolve(self) -> None:
         from workbench.services import feedback_sessions as service

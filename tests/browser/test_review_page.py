@@ -1,0 +1,244 @@
+"""The review page behind feedbackUrl, in Chromium against a real `workbench serve` and its sample storefront."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.browser.conftest import bootstrap
+from tests.conftest import ServerProcess
+from tests.session_helpers import bearer, wait_until
+
+HERO = "Made slowly, used daily"
+
+
+def start_round(url: str, store_key: str) -> dict:
+    """A new feedback session over the API; returns it once its preview is deployed (in_review)."""
+    started = httpx.post(f"{url}/api/v1/feedback-sessions", headers=bearer(store_key))
+    assert started.status_code == 201, started.text
+    sid = started.json()["id"]
+    return wait_until(
+        lambda: httpx.get(f"{url}/api/v1/feedback-sessions/{sid}", headers=bearer(store_key)).json(),
+        lambda s: s["status"] != "created", what="the preview deployment",
+    )
+
+
+def review_token(session: dict) -> str:
+    return session["feedbackUrl"].split("token=", 1)[1]
+
+
+def agent_ready(page) -> None:
+    """The preview's review agent has reported in (it answers the page's "what is under the pin?")."""
+    page.locator("#frame-wrap[data-agent=ready]").wait_for(state="attached")
+
+
+def pin_comment(page, target, text: str) -> None:
+    """Add comment, click on ``target`` (a locator inside the preview), type, send; waits for it in the list."""
+    page.get_by_role("button", name="Add comment").click()
+    page.locator("#catcher").wait_for()
+    box = target.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.get_by_label("Comment", exact=True).fill(text)
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text=text).wait_for()
+
+
+def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page, served):
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    assert session["status"] == "in_review"
+    sid = session["id"]
+
+    page.goto(session["feedbackUrl"])
+    preview = page.frame_locator("#preview")
+    preview.locator("#hero-title").wait_for()
+    agent_ready(page)
+    page.locator("h1").first.click()  # keys typed inside the preview's frame belong to the preview
+
+    # `c` starts a comment; the reviewer's name is asked the first time only.
+    page.keyboard.press("c")
+    page.get_by_role("textbox", name="Name").fill("Ada Reviewer")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#catcher").wait_for()
+    box = preview.locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] / 2)
+    page.get_by_label("Comment", exact=True).fill("Make the hero heading larger and bold.")
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text="Make the hero heading larger").wait_for()
+    page.locator("#pins .pin", has_text="1").wait_for()
+
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{sid}/comments", headers=bearer(key)).json()
+    assert documented["meta"]["count"] == 1
+    assert documented["data"][0]["content"] == "Make the hero heading larger and bold."
+    assert documented["data"][0]["pagePath"] == "/"
+    assert documented["data"][0]["status"] == "open"
+    progress = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{sid}", headers=bearer(key)).json()["progress"]
+    assert progress["total"] == 1 and progress["label"] == "0/1 resolved"
+
+    pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{sid}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"][0]
+    assert pinned["reviewerName"] == "Ada Reviewer"
+    assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
+    assert pinned["offsetX"] == pytest.approx(20, abs=1.5)
+    # The stored selector finds the element under the pin.
+    assert preview.locator(pinned["selector"]).inner_text() == HERO
+
+    # Another page of the storefront: its own path, the name is not asked again, pins follow the page.
+    preview.locator("#cart-link").click()
+    preview.get_by_role("heading", name="Your cart").wait_for()
+    page.locator("#pins .pin").first.wait_for(state="detached")
+    agent_ready(page)
+    # The click left the keyboard in the preview's frame: its agent passes `c` and Esc up.
+    preview.locator("h1").click()
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#catcher").wait_for(state="hidden")
+    pin_comment(page, preview.locator("#checkout"), "The checkout button needs more contrast.")
+    assert not page.locator("#name-dialog").is_visible()
+    page.locator("#pins .pin", has_text="2").wait_for()
+
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{sid}/comments", headers=bearer(key)).json()
+    by_content = {c["content"]: c for c in documented["data"]}
+    assert by_content["The checkout button needs more contrast."]["pagePath"] == "/cart"
+    pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{sid}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"]
+    cart = next(c for c in pinned if c["pagePath"] == "/cart")
+    assert cart["reviewerName"] == "Ada Reviewer"
+    assert preview.locator(cart["selector"]).get_attribute("id") == "checkout"
+    progress = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{sid}", headers=bearer(key)).json()["progress"]
+    assert progress["total"] == 2
+
+
+def _read_only(page, feedback_url: str, reason: str) -> None:
+    page.goto(feedback_url)
+    page.get_by_text(reason).wait_for()
+    page.get_by_text("The page is read-only").wait_for()
+    assert page.get_by_role("button", name="Add comment").count() == 0 or not page.get_by_role("button", name="Add comment").is_visible()
+    page.keyboard.press("c")
+    assert not page.locator("#catcher").is_visible()
+    assert not page.locator("#name-dialog").is_visible()
+
+
+def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    page.goto(session["feedbackUrl"])
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    agent_ready(page)
+    page.evaluate("localStorage.setItem('workbench.reviewerName', 'Bo')")
+    pin_comment(page, page.frame_locator("#preview").locator("#hero-title"), "Hero copy reads well.")
+
+    done = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key))
+    assert done.json()["status"] == "done"
+    _read_only(page, session["feedbackUrl"], "Session is already done")
+    page.locator("#list .comment", has_text="Hero copy reads well.").wait_for()
+    page.locator("#pins .pin", has_text="1").wait_for()
+
+
+def test_a_round_whose_preview_failed_is_read_only(page, tmp_path: Path):
+    data = tmp_path / "failing"
+    data.mkdir()
+    creds = bootstrap(data)
+    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": "echo 'build failed' >&2; exit 3"})
+    try:
+        session = start_round(proc.url, creds["store_api_key"])
+        assert session["status"] == "interrupted"
+        _read_only(page, session["feedbackUrl"], "Session is already interrupted")
+    finally:
+        proc.stop()
+
+
+def test_phone_width(browser, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    # Pinned at desktop width: its percentages (deliberately far off here) no longer match a
+    # reflowed phone layout, its selector and offset still do.
+    earlier = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                         headers={"X-Review-Token": review_token(session)},
+                         json={"content": "Tighter heading.", "pagePath": "/", "selector": "#hero-title",
+                               "offsetX": 12, "offsetY": 10, "pinX": 95, "pinY": 95})
+    assert earlier.status_code == 201, earlier.text
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(session["feedbackUrl"])
+        preview = page.frame_locator("#preview")
+        preview.locator("#hero-title").wait_for()
+        agent_ready(page)
+        # Nothing wider than the phone: no sideways scrolling of the page itself.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        heading = preview.locator("#hero-title").bounding_box()
+        pin = page.locator("#pins .pin", has_text="1")
+        pin.wait_for()
+        tip = pin.bounding_box()
+        assert heading is not None and tip is not None
+        assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 12, abs=2)
+        assert tip["y"] + tip["height"] == pytest.approx(heading["y"] + 10, abs=2)
+        add = page.get_by_role("button", name="Add comment")
+        box = add.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        page.evaluate("localStorage.setItem('workbench.reviewerName', '')")
+        pin_comment(page, preview.locator("#hero-title"), "Too big on a phone.")
+        item = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
+        assert item is not None and item["x"] + item["width"] <= 375
+        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                           headers={"X-Review-Token": review_token(session)}).json()["data"]
+        assert pinned[1]["reviewerName"] is None and pinned[1]["pagePath"] == "/"
+    finally:
+        context.close()
+
+
+def test_a_wrong_token_gets_a_clear_page(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    response = page.goto(f"{proc.url}/review/{session['id']}?token=wrong")
+    assert response is not None and response.status == 401
+    page.get_by_text("This review link is not valid").wait_for()
+
+
+AGENT_PAGE = ("printf '<!doctype html><title>Shop</title><script src=\"%s\" defer></script>"
+              "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' {agent_url} > {root}/index.html"
+              " && echo {url}/index.html")
+
+
+@pytest.mark.parametrize("with_agent", [True, False], ids=["agent", "no-agent"])
+def test_a_preview_on_another_origin(page, tmp_path: Path, host_site, with_agent):
+    """The deploy command puts the preview on a second origin; with the agent's tag ({agent_url}) pins get selectors."""
+    data = tmp_path / "cross"
+    data.mkdir()
+    creds = bootstrap(data)
+    if with_agent:
+        command = AGENT_PAGE.replace("{root}", str(host_site.root)).replace("{url}", host_site.url)
+    else:
+        host_site.write("index.html", "<!doctype html><title>Shop</title><main><h1 id='hero-title'>Hello shop</h1></main>")
+        command = f"echo {host_site.url}/index.html"
+    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": command})
+    try:
+        session = start_round(proc.url, creds["store_api_key"])
+        assert session["deploymentUrl"] == f"{host_site.url}/index.html"
+        page.goto(session["feedbackUrl"])
+        preview = page.frame_locator("#preview")
+        preview.locator("#hero-title").wait_for()
+        if with_agent:
+            agent_ready(page)
+        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Cy')")
+        pin_comment(page, preview.locator("#hero-title"), "Say what the shop sells.")
+        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                           headers={"X-Review-Token": review_token(session)}).json()["data"][0]
+        assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
+        if with_agent:
+            assert pinned["pagePath"] == "/"  # the deployment URL's own path is the preview's root
+            assert preview.locator(pinned["selector"]).inner_text() == "Hello shop"
+        else:
+            # Without the agent nothing inside the other origin can be read: no selector, and the page says so.
+            assert pinned["selector"] is None
+            page.get_by_text("The preview does not run the review agent").wait_for()
+    finally:
+        proc.stop()

@@ -1,0 +1,184 @@
+"""Pictures in the TUI: screenshot and before/after evidence as images with the pin, the capture's logs, and `o`."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import stat
+import webbrowser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.tui.conftest import SIZE, press, screen_text, wait_for
+from workbench.domain.annotations import ResolutionCreate, WidgetAnnotationCreate
+from workbench.services import annotations as annotations_service
+from workbench.services import resolutions
+from workbench.services.bootstrap import bootstrap
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.forms import ChoiceDialog
+from workbench.tui.widgets.pictures import Picture, capture_logs, pin_of, with_pin
+
+
+def png(colour: tuple[int, int, int], size: tuple[int, int] = (160, 100)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def evidenced(demo_wb, principal, tmp_path: Path) -> str:
+    """An annotation submitted with a screenshot, resolved with before/after images and a diff URL."""
+    creds = bootstrap(demo_wb)
+    shot = "data:image/png;base64," + base64.b64encode(png((20, 120, 200))).decode()
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.acme.example/cart", body="Pay button hidden", screenshot=shot),
+    )
+    keys = {}
+    for kind, colour in (("before", (200, 40, 40)), ("after", (40, 160, 60))):
+        file = tmp_path / f"{kind}.png"
+        file.write_bytes(png(colour))
+        keys[kind] = resolutions.attach_local_file(demo_wb, principal, ann.id, kind, file)
+    resolutions.create(demo_wb, principal, ann.id, ResolutionCreate(
+        before_key=keys["before"], after_key=keys["after"], diff_url="https://github.com/acme/shop/pull/42"))
+    return ann.id
+
+
+async def test_screenshot_and_evidence_are_shown_as_pictures(app, evidenced):
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = AnnotationScreen(evidenced)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query("Picture .picture")) == 3)
+        pictures = list(screen.query(Picture))
+        assert [p.caption for p in pictures] == ["Screenshot", "Before", "After"]
+        import textual_image.widget
+
+        images = [p.query_one(".picture") for p in pictures]
+        assert all(isinstance(image, textual_image.widget._base.Image) for image in images)
+        # Laid out with a size of their own (rows and columns of the picture), not just mounted.
+        await wait_for(pilot, lambda: all(i.size.height > 0 and i.size.width > 0 for i in images))
+        assert "Pictures" in screen_text(app)
+
+
+async def test_an_annotation_without_pictures_shows_no_picture_section(app, demo_wb, principal):
+    from workbench.services import inbox
+
+    row = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 1)[0]
+    assert resolutions.evidence_files(demo_wb, principal, row.id) == []
+    async with app.run_test(size=SIZE) as pilot:
+        screen = AnnotationScreen(row.id)
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert not screen.query_one("#ann-pictures").display and not screen.query(Picture)
+        assert not screen.query_one("#ann-logs").display
+
+
+def test_the_pin_lands_on_the_element_of_the_viewport_picture(tmp_path: Path):
+    capture = {"anchor": {"box": {"x": 300, "y": 1250, "width": 100, "height": 40}},
+               "viewport": {"width": 800, "height": 600, "device_pixel_ratio": 2, "scroll_x": 0, "scroll_y": 1000}}
+    assert pin_of(capture) == pytest.approx((0.4375, 0.45))
+    # Without the scroll position a page-coordinate box cannot be placed on a viewport picture.
+    del capture["viewport"]["scroll_y"]
+    assert pin_of(capture) is None
+    assert pin_of({"anchor": {"whole_page": True}, "viewport": {"width": 1, "height": 1}}) is None
+    assert pin_of(None) is None
+
+    file = tmp_path / "shot.png"
+    file.write_bytes(png((255, 255, 255), (800, 600)))
+    drawn = with_pin(file, (0.4375, 0.45))
+    red = drawn.getpixel((round(0.4375 * 799), round(0.45 * 599)))
+    assert red == (225, 29, 72)
+    assert drawn.getpixel((10, 10)) == (255, 255, 255)  # the rest of the picture is untouched
+
+
+def test_console_errors_and_failed_requests_are_listed_without_control_characters():
+    text = capture_logs({
+        "console": [{"level": "error", "message": "TypeError: x is undefined\x1b[2J", "at": 1}],
+        "network": [{"method": "POST", "url": "https://shop.example/api/cart", "status": 500, "at": 2},
+                    {"method": "GET", "url": "https://cdn.example/app.js", "status": 0, "at": 3}],
+    })
+    assert text is not None
+    plain = text.plain
+    assert "Console (1)" in plain and "TypeError: x is undefined" in plain
+    assert "Failed requests (2)" in plain and "500" in plain and "POST https://shop.example/api/cart" in plain
+    assert "no answer" in plain
+    assert "\x1b" not in plain
+    assert capture_logs({"console": [], "network": []}) is None
+    assert capture_logs(None) is None
+
+
+@pytest.fixture
+def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """$BROWSER is a real program that records the URLs it is asked to open."""
+    log = tmp_path / "opened.txt"
+    script = tmp_path / "record-url"
+    script.write_text(f"#!/bin/sh\necho \"$1\" >> {log}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BROWSER", f"{script} %s")
+    # webbrowser reads $BROWSER once, on first use; make it read this one.
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    return log
+
+
+def opened(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+async def test_o_opens_the_page_or_a_diff_in_the_browser(app, evidenced, browser_log):
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AnnotationScreen(evidenced))
+        await pilot.pause()
+        await press(pilot, "o")
+        assert isinstance(app.screen, ChoiceDialog)  # the page and the diff: a choice first
+        await press(pilot, "end", "enter")
+        await wait_for(pilot, lambda: opened(browser_log) == ["https://github.com/acme/shop/pull/42"])
+        await press(pilot, "o", "home", "enter")
+        await wait_for(pilot, lambda: opened(browser_log)[-1:] == ["https://shop.acme.example/cart"])
+
+
+async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_wb, principal, browser_log):
+    from workbench.tui.screens.feedback import FeedbackScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        # A session with a deployed preview and a comment on a page other than "/".
+        for i in range(screen.sessions.total):
+            screen.sessions.move_cursor(i)
+            await pilot.pause()
+            row = screen.sessions.current
+            if row.session.deployment_url and any(c.page_path != "/" for c in screen.comments.source.rows):
+                break
+        else:
+            pytest.fail("the demo has no deployed session with a comment off the home page")
+        await press(pilot, "tab")
+        rows = screen.comments.source.rows
+        index = next(i for i, c in enumerate(rows) if c.page_path != "/")
+        screen.comments.move_cursor(index)
+        await pilot.pause()
+        assert "% of the page" in screen_text(app)  # the comment's pin, in its preview
+        await press(pilot, "o")
+        assert isinstance(app.screen, ChoiceDialog)
+        await press(pilot, "home", "enter")  # first: the preview at the comment's page
+        expected = row.session.deployment_url.rstrip("/") + rows[index].page_path
+        await wait_for(pilot, lambda: opened(browser_log) == [expected])
+
+
+async def test_only_http_urls_are_opened(app, demo_wb, principal, browser_log):
+    creds = bootstrap(demo_wb)
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="javascript:alert(1)", body="odd page"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "o")
+        await wait_for(pilot, lambda: any("only http(s)" in m for _, m in app.notices))
+    assert opened(browser_log) == []
+    assert os.environ["BROWSER"].endswith("%s")
