@@ -349,10 +349,14 @@ def test_builder_failed_records_the_error_message(client, wb, creds, h):
     assert client.post(f"{BASE}/{other.id}/builder-failed", headers=h, json={"oops": 1}).status_code == 422
 
 
-def test_idempotency_key_replays_a_start(client, h):
+def test_idempotency_key_never_starts_twice(client, h):
+    # The start's answer carries the review token (in feedbackUrl), so it is not stored for a
+    # replay (README, Idempotency-Key): the retry is told which session exists, and none is added.
     first = client.post(BASE, headers={**h, "Idempotency-Key": "start-1"})
     again = client.post(BASE, headers={**h, "Idempotency-Key": "start-1"})
-    assert first.status_code == again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert first.status_code == 201 and again.status_code == 409, again.text
+    assert again.json()["applied"]["entity_id"] == first.json()["id"]
+    assert len(client.get(BASE, headers=h).json()["data"]) == 1
 
 
 # --- the real server over TCP -----------------------------------------------------------------

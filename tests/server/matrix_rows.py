@@ -224,6 +224,9 @@ ROWS: dict[str, Callable[[World], Build]] = {
     "PATCH /api/widget/sites/{site_id}/stakeholders/{token}": _static(
         lambda w, c: Req("PATCH", f"/api/widget/sites/{site(w)}/stakeholders/{w.a['stakeholder2_token']}", json={"name": f"renamed by {c}"})),
     "DELETE /api/widget/sites/{site_id}/stakeholders/{token}": _static(_fresh_stakeholder),
+    "GET /api/widget/sites/{site_id}/config": _static(lambda w, c: Req("GET", f"/api/widget/sites/{site(w)}/config")),
+    "GET /api/widget/sites/{site_id}/mine": _static(
+        lambda w, c: Req("GET", f"/api/widget/sites/{site(w)}/mine", headers={"X-GF-Submitter-Key": "k" * 43})),
     "POST /api/widget/sites/{site_id}/annotations": _static(
         lambda w, c: Req("POST", f"/api/widget/sites/{site(w)}/annotations", json={"page_url": "https://shop.acme.example/", "body": f"from {c}"})),
     "GET /api/studies": _static(lambda w, c: Req("GET", "/api/studies")),

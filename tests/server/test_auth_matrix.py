@@ -77,6 +77,8 @@ POST /api/widget/sites/{site_id}/stakeholders                          | 401   4
 GET /api/widget/sites/{site_id}/stakeholders                           | 401   401   200   200   200   400   404   401   404   200   404   401   401   401   401   401   401   401   401   401
 PATCH /api/widget/sites/{site_id}/stakeholders/{token}                 | 401   401   200   403   200   400   404   401   404   200   404   401   401   401   401   401   401   401   401   401
 DELETE /api/widget/sites/{site_id}/stakeholders/{token}                | 401   401   204   403   204   400   404   401   404   204   404   401   401   401   401   401   401   401   401   401
+GET /api/widget/sites/{site_id}/config                                | 401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   200   200   401   401
+GET /api/widget/sites/{site_id}/mine                                  | 401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   200   200   401   401
 POST /api/widget/sites/{site_id}/annotations                           | 401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   401   201   201   401   401
 GET /api/studies                                                       | 401   401   401   401   401   401   401   401   401   401   401   401   401   200   200   200   401   401   401   401
 GET /api/v1/feedback-sessions                                          | 401   401   401   401   401   401   401   401   401   401   401   200   200   401   401   401   401   401   401   401

@@ -363,7 +363,7 @@ async def test_assign_on_a_replica_offers_the_servers_members(hub):
     app = app_for(r)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await press(pilot, "o")
+        await press(pilot, "A")
         dialog = app.screen
         assert isinstance(dialog, ChoiceDialog)
         assert [v for _, v in dialog.options] == [""]  # no server member seen yet: only unassign
@@ -371,7 +371,7 @@ async def test_assign_on_a_replica_offers_the_servers_members(hub):
         await press(pilot, "escape")
         ann_svc.reply(hub.wb, owner, ann_id, ReplyCreate(body="Looking into it"))  # the owner shows up
         await run_sync_key(pilot)
-        await press(pilot, "o")
+        await press(pilot, "A")
         dialog = app.screen
         values = [v for _, v in dialog.options]
         assert values == ["", owner.user_id] and app.principal.user_id not in values

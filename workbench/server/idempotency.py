@@ -38,6 +38,8 @@ SWEEP_EVERY_S = 600.0
 # Secrets this server mints, as they appear in a response body.
 _SECRET = re.compile(
     rb"gf(?:at|mcp|sh)_[A-Za-z0-9_-]{16,}|wbsk_[A-Za-z0-9_-]{32,}|[?&]signature=[0-9a-fA-F]{32,}"
+    # A feedbackUrl carries the round's review token: whoever holds it may comment.
+    rb"|/review/[^?\s\"]+\?token=[A-Za-z0-9_-]{16,}"
     rb"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."
 )
 _MCP_PATH = re.compile(r"^/mcp/[^/]+")

@@ -44,11 +44,11 @@ def _serve(request: Request, asset: Asset) -> Response:
     return Response(asset.raw, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-@router.get("/widget.js", summary="Extension: the site widget (one script tag, see README)", response_class=Response)
+@router.get("/widget.js", include_in_schema=False, summary="Extension: the site widget (one script tag, see README)", response_class=Response)
 def widget_js(request: Request) -> Response:
     return _serve(request, ASSETS["widget.js"])
 
 
-@router.get("/widget/html-to-image.js", summary="Extension: the screenshot library the widget loads when it captures", response_class=Response)
+@router.get("/widget/html-to-image.js", include_in_schema=False, summary="Extension: the screenshot library the widget loads when it captures", response_class=Response)
 def html_to_image_js(request: Request) -> Response:
     return _serve(request, ASSETS["html-to-image.js"])
