@@ -31,6 +31,7 @@ from storage import idempotency as repo
 from storage.db import write_hook
 from workbench.domain.errors import DomainError
 from workbench.server import credentials
+from workbench.server.limits import replay_body
 from workbench.services.context import Workbench
 
 MAX_KEY_LENGTH = 255
@@ -108,14 +109,7 @@ class IdempotencyMiddleware:
                 captured["body"] += message.get("body", b"")
             await send(message)
 
-        delivered = False
-
-        async def _receive() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        _receive = replay_body(body, receive)
 
         hook = write_hook.set(claim)
         try:

@@ -73,17 +73,21 @@ class BodyLimitMiddleware:
             seconds = math.ceil(self.settings.body_timeout_seconds)
             await _refuse(send, 408, f"The request body did not arrive within {seconds} s")
             return
-        body = b"".join(chunks)
-        delivered = False
+        await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
-        async def _receive() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
-        await self.app(scope, _receive, send)
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app a body already read whole, then the connection's own events."""
+    delivered = False
+
+    async def _receive() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return _receive
 
 
 def _too_large(cap: int) -> str:
