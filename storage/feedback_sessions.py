@@ -145,7 +145,9 @@ def update_comment(db: Connection, comment_id: str, values: dict[str, object]) -
 def tree_digest(db: Connection, store_id: str) -> str:
     """A digest of every session of the store and every comment of theirs: it changes exactly
     when any of them does (the bundled server's list ETag, covering the comments too)."""
-    sessions = db.execute(f"SELECT {_SESSION} FROM feedback_sessions WHERE store_id = ? ORDER BY id", [store_id]).fetchall()
+    # Not the review token: a secret has no place in a value handed to clients, and it never changes.
+    public = ", ".join(c for c in _SESSION.split(", ") if c != "review_token")
+    sessions = db.execute(f"SELECT {public} FROM feedback_sessions WHERE store_id = ? ORDER BY id", [store_id]).fetchall()
     comments = db.execute(
         f"SELECT {columns(FeedbackComment, 'c.')} FROM feedback_comments c JOIN feedback_sessions s ON s.id = c.session_id "
         "WHERE s.store_id = ? ORDER BY c.id",
