@@ -9,6 +9,7 @@ store reads exactly like one that does not exist.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from sqlite3 import Connection
 
 from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
@@ -139,3 +140,17 @@ def list_comments(db: Connection, session_id: str) -> list[FeedbackComment]:
 
 def update_comment(db: Connection, comment_id: str, values: dict[str, object]) -> None:
     update_fields(db, "feedback_comments", "id", comment_id, values)
+
+
+def tree_digest(db: Connection, store_id: str) -> str:
+    """A digest of every session of the store and every comment of theirs: it changes exactly
+    when any of them does (the bundled server's list ETag, covering the comments too)."""
+    # Not the review token: a secret has no place in a value handed to clients, and it never changes.
+    public = ", ".join(c for c in _SESSION.split(", ") if c != "review_token")
+    sessions = db.execute(f"SELECT {public} FROM feedback_sessions WHERE store_id = ? ORDER BY id", [store_id]).fetchall()
+    comments = db.execute(
+        f"SELECT {columns(FeedbackComment, 'c.')} FROM feedback_comments c JOIN feedback_sessions s ON s.id = c.session_id "
+        "WHERE s.store_id = ? ORDER BY c.id",
+        [store_id],
+    ).fetchall()
+    return hashlib.blake2b(repr((sessions, comments)).encode(), digest_size=16).hexdigest()

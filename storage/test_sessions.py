@@ -7,6 +7,7 @@ the study and filter by workspace, so another workspace's session reads as absen
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from sqlite3 import Connection
 from typing import Any
 
@@ -162,3 +163,18 @@ def add_feedback(db: Connection, feedback: TesterFeedback) -> None:
 
 def get_feedback(db: Connection, session_id: str) -> TesterFeedback | None:
     return fetch_one(db, _feedback, f"SELECT {_FEEDBACK} FROM tester_feedback WHERE session_id = ?", [session_id])
+
+
+def tree_digest(db: Connection, workspace_id: str) -> str:
+    """A digest of the workspace's studies, their sessions, notes and tester feedback: it
+    changes exactly when any of them does (the bundled server's studies-list ETag)."""
+    scope = "JOIN studies st ON st.id = s.job_id WHERE st.workspace_id = ?"
+    parts = (
+        db.execute(f"SELECT {_STUDY} FROM studies WHERE workspace_id = ? ORDER BY id", [workspace_id]).fetchall(),
+        db.execute(f"SELECT {_SESSION_S} FROM test_sessions s {scope} ORDER BY s.id", [workspace_id]).fetchall(),
+        db.execute(f"SELECT {columns(TestNote, 'n.')} FROM test_notes n JOIN test_sessions s ON s.id = n.session_id {scope} ORDER BY n.id",
+                   [workspace_id]).fetchall(),
+        db.execute(f"SELECT {columns(TesterFeedback, 'f.')} FROM tester_feedback f JOIN test_sessions s ON s.id = f.session_id {scope} "
+                   "ORDER BY f.id", [workspace_id]).fetchall(),
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()

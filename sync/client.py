@@ -274,5 +274,8 @@ class RemoteClient:
         return max(0.0, min(MAX_RETRY_AFTER, wait))
 
     # -- conveniences ----------------------------------------------------------------------
-    def get(self, path: str, *, credential: str | None = "token", params: dict[str, Any] | None = None, ok: tuple[int, ...] = ()) -> Response:
-        return self.request("GET", path, credential=credential, params=params, ok=ok)
+    def get(
+        self, path: str, *, credential: str | None = "token", params: dict[str, Any] | None = None, ok: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        return self.request("GET", path, credential=credential, params=params, ok=ok, headers=headers)

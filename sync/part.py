@@ -13,13 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from storage import sync_cursors as cursors
 from storage import sync_state as state
 from sync.crash import crash_point
+
+# The bundled server's header naming the children a list's ETag covers (workbench.server.conditional).
+COVERS_HEADER = "Workbench-ETag-Covers"
 
 if TYPE_CHECKING:
     from storage.db import Store
     from storage.sync_state import Remote
-    from sync.client import RemoteClient
+    from sync.client import RemoteClient, Response
     from sync.engine import Progress, Report
 
 
@@ -98,6 +102,32 @@ class EnginePart:
 
     def _set_capability(self, name: str, value: Any) -> None:
         self.ctx.set_capability(name, value)
+
+    # -- conditional lists -------------------------------------------------------------------
+    def _get_tree(self, key: str, path: str, covers: set[str], **kwargs: Any) -> tuple[Response, str | None]:
+        """GET a list whose children the caller walks next, conditionally when the server offers it.
+
+        Returns the response (a 304 means the list and ``covers`` are unchanged since the tree
+        was last pulled whole) and the ETag to save with ``_tree_pulled`` once every child is
+        applied, or None when the server's ETag does not cover ``covers`` (plain documented API).
+        The saved ETag is forgotten before a changed tree is applied: a run stopped halfway must
+        not be answered 304 later.
+        """
+        known = cursors.get_digest(self.store.db, self.name, key) or None
+        resp = self.client.get(path, headers={"If-None-Match": known} if known else None, **kwargs)
+        if resp.status == 304:
+            return resp, known
+        if known:
+            with self.store.write() as db:
+                cursors.set_digest(db, self.name, key, "")
+        etag = resp.headers.get("etag")
+        declared = set(resp.headers.get(COVERS_HEADER, "").split())
+        return resp, etag if resp.status == 200 and etag and covers <= declared else None
+
+    def _tree_pulled(self, key: str, etag: str | None) -> None:
+        if etag:
+            with self.store.write() as db:
+                cursors.set_digest(db, self.name, key, etag)
 
     # -- around a send -----------------------------------------------------------------------
     def _mark_sending(self, e: state.Entry, **payload: Any) -> None:

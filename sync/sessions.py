@@ -47,8 +47,16 @@ class SessionSync(EnginePart):
         self.progress("feedback sessions", 0, None)
         items: list[dict[str, Any]] = []
         offset = 0
+        first, etag = self._get_tree(
+            "etag:feedback-sessions", "/api/v1/feedback-sessions", {"comments"}, credential="store_key", params={"limit": 100, "offset": 0},
+        )
+        if first.status == 304:
+            self.progress("feedback sessions", 1, 1)
+            return  # no round and no comment moved since the last whole pull
         while True:
-            page = self.client.get("/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset}).data
+            page = (first if offset == 0 else self.client.get(
+                "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
+            )).data
             batch = list(page.get("data") or [])
             items += batch
             if len(batch) < 100:
@@ -76,6 +84,7 @@ class SessionSync(EnginePart):
                     continue  # its round could not be mirrored yet (see apply_feedback_sessions)
                 self.report.received += sessions_state.apply_feedback_comments(db, r.id, comments, self.clock())
                 cursors.set_digest(db, self.name, key, digest)
+        self._tree_pulled("etag:feedback-sessions", etag)
         self.progress("feedback sessions", len(records), len(records))
 
     def push_feedback_action(self, e: state.Entry) -> bool:
@@ -121,7 +130,10 @@ class SessionSync(EnginePart):
     # -- test sessions ---------------------------------------------------------------------
     def pull_tests(self) -> None:
         self.progress("studies", 0, None)
-        resp = self.client.get("/api/studies", credential="jwt", ok=(404, 405))
+        resp, etag = self._get_tree("etag:studies", "/api/studies", {"sessions", "notes"}, credential="jwt", ok=(404, 405))
+        if resp.status == 304:
+            self.progress("studies", 1, 1)
+            return  # no study, session, note or feedback moved since the last whole pull
         if resp.status == 200:
             studies = [wire.study(d, self.ws) for d in (resp.data.get("data") or {}).get("studies") or []]
         else:
@@ -133,6 +145,7 @@ class SessionSync(EnginePart):
                 sessions_state.upsert_study(db, st)
         for st in studies:
             self._pull_study(st.id)
+        self._tree_pulled("etag:studies", etag)
 
     def _pull_study(self, job_id: str) -> None:
         label = f"test sessions · {job_id}"

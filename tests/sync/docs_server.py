@@ -14,6 +14,10 @@ not counted).
 There is no ``thread-changes``, no studies list, no ETag, no ``version``. A new reply moves
 its annotation's ``updated_at``, the only way the documented list can announce it.
 
+From feedback-sessions-api.txt it serves the two reads a replica makes: the sessions list
+(``limit``/``offset``, newest first, ``{data, meta}``) and a session's comments, seeded with
+``make_seed(..., feedback_rounds=N)``; the one bearer stands for the store API key too.
+
 Run: ``python -m tests.sync.docs_server --seed seed.json --port P --state state.json
 --log requests.jsonl [--per-ip 30 --per-token 600 --window 60]``. The state file (the
 server's data after each write) and the request log (one JSON line per request: method,
@@ -57,9 +61,10 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def make_seed(token: str, annotations: int, *, dashboard_replies: int = 1) -> dict[str, Any]:
+def make_seed(token: str, annotations: int, *, dashboard_replies: int = 1, feedback_rounds: int = 0) -> dict[str, Any]:
     """A workspace's data: one site, ``annotations`` annotations, and on the first
-    ``dashboard_replies`` of them a reply a dashboard user wrote."""
+    ``dashboard_replies`` of them a reply a dashboard user wrote; ``feedback_rounds`` review
+    rounds (the newest in review, the others done) with two comments each."""
     t0 = now_ms() - 3_600_000
     anns = [
         {
@@ -79,6 +84,20 @@ def make_seed(token: str, annotations: int, *, dashboard_replies: int = 1) -> di
         "sites": [{"id": SITE_ID, "name": "Shop", "url": "https://shop.example", "created_at": t0, "updated_at": t0}],
         "annotations": anns,
         "replies": replies,
+        "feedback_sessions": [
+            {"id": f"fs-{i:03d}", "status": "in_review" if i == feedback_rounds - 1 else "done",
+             "feedbackUrl": f"https://shop-preview.example/r/{i}", "deploymentUrl": None, "errorMessage": None,
+             "createdAt": iso(t0 + 10_000 * i), "updatedAt": iso(t0 + 10_000 * i + 5)}
+            for i in range(feedback_rounds)
+        ],
+        "feedback_comments": {
+            f"fs-{i:03d}": [
+                {"id": f"fc-{i:03d}-{j}", "content": f"Round {i}: make heading {j} larger", "pagePath": "/",
+                 "status": "open", "taskInstruction": None, "createdAt": iso(t0 + 10_000 * i + j)}
+                for j in range(2)
+            ]
+            for i in range(feedback_rounds)
+        },
     }
 
 
@@ -91,6 +110,8 @@ class Data:
         self.sites = {s["id"]: s for s in seed["sites"]}
         self.annotations = {a["id"]: a for a in seed["annotations"]}
         self.replies: list[dict[str, Any]] = list(seed["replies"])
+        self.feedback_sessions: list[dict[str, Any]] = list(seed.get("feedback_sessions") or [])
+        self.feedback_comments: dict[str, list[dict[str, Any]]] = dict(seed.get("feedback_comments") or {})
         self.idempotency: dict[tuple[str, str, str], tuple[str, int, Any]] = {}
         self.state_path = state_path
         self.cursor_key = secrets.token_bytes(32)
@@ -297,7 +318,26 @@ def create_app(data: Data, limiter: Limiter, log_path: Path) -> Starlette:
             log.write(json.dumps({"method": request.method, "path": request.url.path, "status": response.status_code, "window": window}) + "\n")
         return response
 
+    async def feedback_sessions(request: Request) -> Response:
+        try:
+            limit = int(request.query_params.get("limit", 50))
+            offset = int(request.query_params.get("offset", 0))
+        except ValueError:
+            return error(400, "limit and offset must be integers")
+        if not 1 <= limit <= 100 or offset < 0:
+            return error(400, "limit must be between 1 and 100, offset at least 0")
+        rows = sorted(data.feedback_sessions, key=lambda f: f["createdAt"], reverse=True)
+        return JSONResponse({"data": rows[offset:offset + limit], "meta": {"count": len(rows), "offset": offset, "limit": limit}})
+
+    async def feedback_comments(request: Request) -> Response:
+        comments = data.feedback_comments.get(request.path_params["id"])
+        if comments is None:
+            return error(404, "Feedback session not found")
+        return JSONResponse({"data": comments, "meta": {"count": len(comments)}})
+
     routes = [
+        Route("/api/v1/feedback-sessions", feedback_sessions),
+        Route("/api/v1/feedback-sessions/{id}/comments", feedback_comments),
         Route("/api/v1/sites", sites),
         Route("/api/v1/sites/{id}", site),
         Route("/api/v1/sites/{id}/annotations", annotations),

@@ -32,13 +32,14 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class DocsServer:
     """``python -m tests.sync.docs_server`` on a free loopback port, with its state and request log."""
 
-    def __init__(self, tmp: Path, *, annotations: int, dashboard_replies: int = 1, per_ip: int = 1000, window: float = 60.0) -> None:
+    def __init__(self, tmp: Path, *, annotations: int, dashboard_replies: int = 1, per_ip: int = 1000, window: float = 60.0,
+                 feedback_rounds: int = 0) -> None:
         self.token = "gfat_" + secrets.token_urlsafe(32)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state_path, self.log_path = tmp / "docs-state.json", tmp / "docs-requests.jsonl"
         seed = tmp / "docs-seed.json"
-        seed.write_text(json.dumps(docs_server.make_seed(self.token, annotations, dashboard_replies=dashboard_replies)))
+        seed.write_text(json.dumps(docs_server.make_seed(self.token, annotations, dashboard_replies=dashboard_replies, feedback_rounds=feedback_rounds)))
         self.out = open(tmp / "docs-server.log", "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.sync.docs_server", "--seed", str(seed), "--state", str(self.state_path), "--log",
@@ -147,4 +148,36 @@ def test_a_bucket_that_stays_full_stops_the_request_after_bounded_windows(tmp_pa
         assert all("window to roll over" in label for label, _, _ in waits)
     finally:
         client.close()
+        srv.stop()
+
+
+def test_without_etags_a_no_op_sync_reads_the_open_rounds_comments_and_converges(tmp_path):
+    """The documents give the feedback-sessions list no ETag: the replica never gets a 304, so it
+    reads the comments of each round still open on every sync, and stays equal to the server."""
+    srv = DocsServer(tmp_path, annotations=2, feedback_rounds=3)
+    a = Cli(tmp_path, "alice")
+    try:
+        r = a.run("remote", "add", "origin", srv.url, "--no-prompt", env={"WORKBENCH_TOKEN": srv.token, "WORKBENCH_STORE_KEY": srv.token})
+        assert "Saved to the system keyring" in r.stderr
+        seed = json.loads((tmp_path / "docs-seed.json").read_text())
+
+        def mirrored() -> tuple[list[tuple], list[tuple]]:
+            with a.db() as d:
+                return (d.execute("SELECT id, status FROM feedback_sessions ORDER BY id").fetchall(),
+                        d.execute("SELECT id, session_id, content FROM feedback_comments ORDER BY id").fetchall())
+
+        expected = (
+            sorted((f["id"], f["status"]) for f in seed["feedback_sessions"]),
+            sorted((c["id"], sid, c["content"]) for sid, cs in seed["feedback_comments"].items() for c in cs),
+        )
+        for _ in range(3):
+            assert a.run("sync").returncode == 0
+            assert mirrored() == expected
+        lists = [x for x in srv.requests() if x["path"] == "/api/v1/feedback-sessions"]
+        reads = Counter(x["path"] for x in srv.requests() if x["path"].endswith("/comments"))
+        assert len(lists) == 3 and all(x["status"] == 200 for x in lists)
+        # The open round is read each time; the finished ones once, then skipped as before.
+        assert reads == {"/api/v1/feedback-sessions/fs-002/comments": 3, "/api/v1/feedback-sessions/fs-000/comments": 1,
+                         "/api/v1/feedback-sessions/fs-001/comments": 1}, reads
+    finally:
         srv.stop()

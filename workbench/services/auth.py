@@ -8,11 +8,13 @@ is compared in constant time.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
-
+from pathlib import Path
 
 from storage import accounts as accounts_repo
 from storage import sites as sites_repo
+from storage.data_version import data_version
 from workbench.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.domain.tokens import API_TOKEN_PREFIX, bearer_credential, hash_secret, is_well_formed_api_token, same_secret
@@ -40,7 +42,59 @@ def authenticate(
     return _session_principal(wb, credential, workspace_header, allow_deleted=allow_deleted)
 
 
+class _TokenCache:
+    """API-token principals of one store, valid until its ``data_version`` moves.
+
+    Any commit (a revocation, a role change, a workspace deleted, from this process or
+    another) moves the version and empties the cache, so a revoked token is refused on the
+    very next request. Expiry depends on the clock, not the data: it is checked on every hit.
+    Keys are the tokens' SHA-256 digests, never the tokens.
+    """
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.version: tuple[int, int] | None = None
+        self.entries: dict[str, tuple[Principal, int | None]] = {}
+        self.lock = threading.Lock()
+
+
+_TOKEN_CACHES: dict[Path, _TokenCache] = {}
+
+
+def authenticate_list(wb: Workbench, authorization: str | None, workspace_header: str | None) -> Principal:
+    """``authenticate`` for the read hot path (the annotations list): an API token's result is
+    reused until the store's data changes; other credentials take the full path."""
+    credential = bearer_credential(authorization)
+    if not credential.startswith(API_TOKEN_PREFIX) or not is_well_formed_api_token(credential):
+        return authenticate(wb, authorization, workspace_header)
+    cache = _TOKEN_CACHES.get(wb.store.path)
+    if cache is None:
+        cache = _TOKEN_CACHES.setdefault(wb.store.path, _TokenCache())
+    version = data_version(wb.store.path)  # read first: a commit after it empties the cache on the next call
+    digest = hash_secret(credential)
+    with cache.lock:
+        if cache.version != version:
+            cache.entries.clear()
+            cache.version = version
+        hit = cache.entries.get(digest)
+    if hit is not None and (hit[1] is None or hit[1] > wb.clock()):
+        return hit[0]
+    principal, expires_at = _token_lookup(wb, credential)
+    with cache.lock:
+        if cache.version == version:
+            if len(cache.entries) >= _TokenCache.SIZE:
+                cache.entries.clear()
+            cache.entries[digest] = (principal, expires_at)
+    return principal
+
+
 def _token_principal(wb: Workbench, credential: str) -> Principal:
+    return _token_lookup(wb, credential)[0]
+
+
+def _token_lookup(wb: Workbench, credential: str) -> tuple[Principal, int | None]:
+    """The token's principal and its expiry (epoch ms, or None)."""
     if not is_well_formed_api_token(credential):
         raise Unauthenticated("Malformed API token")
     digest = hash_secret(credential)
@@ -64,7 +118,7 @@ def _token_principal(wb: Workbench, credential: str) -> Principal:
         token_id=token.id,
         user_id=token.created_by,
         display_name=token.name,
-    )
+    ), token.expires_at
 
 
 def _session_principal(wb: Workbench, credential: str, workspace_header: str | None, *, allow_deleted: bool) -> Principal:

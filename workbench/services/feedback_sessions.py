@@ -203,6 +203,12 @@ def list_sessions(
     return rows, {"count": total, "offset": query.offset, "limit": query.limit}
 
 
+def tree_digest(wb: Workbench, store: Storefront) -> str:
+    """Changes whenever any of the store's sessions or their comments does (for the list's ETag)."""
+    with wb.store.read() as db:
+        return repo.tree_digest(db, store.id)
+
+
 def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> Progress:
     facts = [
         CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)

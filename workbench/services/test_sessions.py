@@ -108,6 +108,12 @@ def list_studies(wb: Workbench, principal: Principal) -> list[Study]:
     return repo.list_studies(wb.store.db, principal.workspace_id)
 
 
+def tree_digest(wb: Workbench, principal: Principal) -> str:
+    """Changes whenever any of the workspace's studies, sessions, notes or feedback does (for the studies list's ETag)."""
+    with wb.store.read() as db:
+        return repo.tree_digest(db, principal.workspace_id)
+
+
 def _study(db: Connection, principal: Principal, job_id: str) -> Study:
     study = repo.get_study(db, principal.workspace_id, job_id)
     if study is None:

@@ -35,7 +35,7 @@ async def list_annotations_fast(request: Request) -> Response:
     Auth and validation are the same functions the declared route uses, so behaviour is one.
     """
     wb = request.app.state.wb
-    caller = auth.authenticate(wb, request.headers.get("authorization"), request.headers.get("x-gf-workspace"))
+    caller = auth.authenticate_list(wb, request.headers.get("authorization"), request.headers.get("x-gf-workspace"))
     try:
         query = AnnotationListQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from workbench.domain.feedback_sessions import (
 from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront
 from workbench.server import storefront
+from workbench.server.conditional import conditional
 from workbench.server.deps import WB
 from workbench.server.errors import ErrorDetail, error_responses
 from workbench.server.jobs import jobs_of
@@ -109,17 +110,23 @@ UNAUTHENTICATED = {401: {"model": ErrorDetail, "description": "Missing, malforme
 # --- the documented endpoints -----------------------------------------------------------------
 
 
-@router.get("", response_model=SessionList, responses={400: {"model": ErrorDetail, "description": "limit, offset or status out of range"}, **UNAUTHENTICATED},
+@router.get("", response_model=SessionList, responses={
+                304: {"description": "Extension: `If-None-Match` named the current ETag, which covers every session of the store and their comments"},
+                400: {"model": ErrorDetail, "description": "limit, offset or status out of range"}, **UNAUTHENTICATED},
             summary="List feedback sessions, newest first")
 def list_sessions(
+    request: Request,
     wb: WB,
     store: StoreCaller,
     limit: Annotated[str | None, Query(description="Sessions per page (1-100, default 50)")] = None,
     offset: Annotated[str | None, Query(description="Sessions to skip (default 0)")] = None,
     status: Annotated[str | None, Query(description="Filter by status (e.g. in_review, done)")] = None,
-) -> JSON:
-    rows, meta = svc.list_sessions(wb, store, limit=limit, offset=offset, status=status)
-    return JSON({"data": [s.to_public() for s in rows], "meta": meta})
+) -> Response:
+    def build() -> JSON:
+        rows, meta = svc.list_sessions(wb, store, limit=limit, offset=offset, status=status)
+        return JSON({"data": [s.to_public() for s in rows], "meta": meta})
+
+    return conditional(request, svc.tree_digest(wb, store), "comments", build)
 
 
 @router.post("", status_code=201, response_model=FeedbackSessionPublic,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
+from workbench.server.conditional import conditional
 from workbench.server.responses import JSON
 from workbench.services import test_sessions, thread_feed
 
@@ -40,8 +42,13 @@ def thread_changes(
 @router.get(
     "/api/studies",
     summary="Extension: the studies (jobIds) of the JWT's workspace, so a replica can find their test sessions",
-    description="Bearer: a test-sessions JWT. Answers in the test-sessions envelope: `{success, data: {studies: [...]}, error, metadata}`.",
+    description="Bearer: a test-sessions JWT. Answers in the test-sessions envelope: `{success, data: {studies: [...]}, error, metadata}`. "
+    "Its weak ETag covers the studies, their sessions, notes and feedback: `If-None-Match` with it answers 304 while none moved.",
+    responses={304: {"description": "Nothing in the workspace's studies, sessions, notes or feedback changed"}},
 )
-def list_studies(request: Request, wb: WB) -> JSON:
+def list_studies(request: Request, wb: WB) -> Response:
     caller = test_sessions.authenticate(wb, request.headers.get("authorization"))
-    return JSON(ok({"studies": [s.to_public() for s in test_sessions.list_studies(wb, caller)]}))
+    return conditional(
+        request, test_sessions.tree_digest(wb, caller), "sessions notes",
+        lambda: JSON(ok({"studies": [s.to_public() for s in test_sessions.list_studies(wb, caller)]})),
+    )
