@@ -73,10 +73,6 @@ WARM_UP_MODULES = (
 )
 
 
-class Refused(Exception):
-    """Raised by ``attempt(..., raise_refusal=True)``: the message was already shown."""
-
-
 def refusal_text(exc: BaseException) -> str:
     """What to tell the user about an exception from a use case."""
     from workbench.domain.errors import DomainError, validation_text
