@@ -44,9 +44,9 @@ def _feedback() -> Screen:
 
 
 def _tests() -> Screen:
-    from workbench.tui.screens.studies import StudiesScreen
+    from workbench.tui.screens.test_sessions import TestSessionsScreen
 
-    return StudiesScreen()
+    return TestSessionsScreen()
 
 
 def _personas() -> Screen:
