@@ -42,10 +42,6 @@ def get_workspace(db: Connection, workspace_id: str) -> Workspace | None:
     return fetch_one(db, Workspace, f"SELECT {_WS} FROM workspaces WHERE id = ?", [workspace_id])
 
 
-def list_workspaces(db: Connection) -> list[Workspace]:
-    return fetch_all(db, Workspace, f"SELECT {_WS} FROM workspaces ORDER BY created_at, id")
-
-
 def set_workspace_deleted(db: Connection, workspace_id: str, deleted_at: int | None) -> None:
     db.execute("UPDATE workspaces SET deleted_at = ? WHERE id = ?", [deleted_at, workspace_id])
 

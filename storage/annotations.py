@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from sqlite3 import Connection
 
-from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, update_fields
+from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
 from workbench.domain.records import Annotation, Reply, Resolution
 
 _ANN = columns(Annotation)
@@ -54,15 +54,6 @@ def add_annotations(db: Connection, anns: Iterable[Annotation]) -> int:
 def get_annotation(db: Connection, workspace_id: str, annotation_id: str) -> Annotation | None:
     return fetch_one(
         db, _annotation, f"SELECT {_ANN} FROM annotations WHERE id = ? AND workspace_id = ?", [annotation_id, workspace_id]
-    )
-
-
-def get_annotations(db: Connection, workspace_id: str, ids: Sequence[str]) -> list[Annotation]:
-    if not ids:
-        return []
-    marks = ", ".join("?" for _ in ids)
-    return fetch_all(
-        db, _annotation, f"SELECT {_ANN} FROM annotations WHERE workspace_id = ? AND id IN ({marks})", [workspace_id, *ids]
     )
 
 
@@ -233,15 +224,9 @@ def replies_of(db: Connection, annotation_ids: Sequence[str]) -> dict[str, list[
     out: dict[str, list[Reply]] = {i: [] for i in annotation_ids}
     if not annotation_ids:
         return out
-    marks = ", ".join("?" for _ in annotation_ids)
+    marks = placeholders(annotation_ids)
     for r in fetch_all(
         db, Reply, f"SELECT {_REPLY} FROM replies WHERE annotation_id IN ({marks}) ORDER BY created_at, id", list(annotation_ids)
     ):
         out[r.annotation_id].append(r)
     return out
-
-
-def count_by_status(db: Connection, site_id: str) -> dict[str, int]:
-    return dict(db.execute("SELECT status, count(*) FROM annotations WHERE site_id = ? GROUP BY status", [site_id]).fetchall())
-
-

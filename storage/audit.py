@@ -31,14 +31,3 @@ def history(db: Connection, entity_type: str, entity_id: str) -> list[dict[str, 
         [entity_type, entity_id],
     ).fetchall()
     return [{"id": r[0], "at": r[1], "actor_id": r[2], "action": r[3], "detail": json_load(r[4])} for r in rows]
-
-
-def by_actor(db: Connection, actor_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    rows = db.execute(
-        "SELECT id, at, action, entity_type, entity_id, detail FROM audit WHERE actor_id = ? ORDER BY id DESC LIMIT ?",
-        [actor_id, limit],
-    ).fetchall()
-    return [
-        {"id": r[0], "at": r[1], "action": r[2], "entity_type": r[3], "entity_id": r[4], "detail": json_load(r[5])}
-        for r in rows
-    ]

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 from sqlite3 import Connection
 
-from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
+from storage.rows import columns, fetch_all, fetch_one, insert, placeholders, update_fields
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, StoreApiKey, Storefront
 
 _STORE = columns(Storefront)
@@ -74,7 +74,7 @@ def get_session_any(db: Connection, session_id: str) -> FeedbackSession | None:
 
 
 def active_session(db: Connection, store_id: str, active_statuses: list[str]) -> FeedbackSession | None:
-    marks = ", ".join("?" for _ in active_statuses)
+    marks = placeholders(active_statuses)
     return fetch_one(
         db,
         FeedbackSession,

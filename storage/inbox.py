@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
-from storage.rows import json_dump, json_load
+from storage.rows import json_dump, json_load, placeholders
 
 SOURCES = ("annotation", "comment", "test")
 
@@ -81,10 +81,6 @@ class Row:
         return stripped.splitlines()[0] if stripped else ""
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" for _ in values)
-
-
 # -- the parts: (sql selecting created_at, id, src, rid; params) ------------------------------
 _MATCHES = (
     "SELECT rowid AS rid FROM annotations_fts WHERE annotations_fts MATCH ? "
@@ -119,7 +115,7 @@ def _annotation_part(q: Query, *, dense: bool = False) -> tuple[str, list[object
     if statuses is not None:
         if not statuses:
             return None
-        where.append(f"a.status IN ({_marks(statuses)})")
+        where.append(f"a.status IN ({placeholders(statuses)})")
         params.extend(statuses)
     if q.kind is not None:
         where.append("a.kind = ?")
@@ -174,10 +170,10 @@ def _comment_part(q: Query) -> tuple[str, list[object]] | None:
     if statuses is not None:
         if not statuses:
             return None
-        where.append(f"c.status IN ({_marks(statuses)})")
+        where.append(f"c.status IN ({placeholders(statuses)})")
         params.extend(statuses)
     if q.comment_session_statuses is not None:
-        where.append(f"fs.status IN ({_marks(q.comment_session_statuses)})")
+        where.append(f"fs.status IN ({placeholders(q.comment_session_statuses)})")
         params.extend(q.comment_session_statuses)
     if q.place_id is not None:
         where.append("fs.store_id = ?")
@@ -202,7 +198,7 @@ def _test_part(q: Query) -> tuple[str, list[object]] | None:
     if statuses is not None:
         if not statuses:
             return None
-        where.append(f"t.status IN ({_marks(statuses)})")
+        where.append(f"t.status IN ({placeholders(statuses)})")
         params.extend(statuses)
     if q.place_id is not None:
         where.append("t.job_id = ?")
@@ -290,7 +286,7 @@ def _fetch_annotations(db: Connection, rids: list[int]) -> list[tuple[int, Row]]
     rows = db.execute(
         "SELECT rowid, id, site_id, status, kind, page_url, substr(body, 1, 400), created_at, assignee_id, auto_fix, "
         "selector, submitter_name, summary FROM annotations "
-        f"WHERE rowid IN ({_marks(rids)})",
+        f"WHERE rowid IN ({placeholders(rids)})",
         rids,
     ).fetchall()
     return [
@@ -307,7 +303,7 @@ def _fetch_comments(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT c.rowid, c.id, c.session_id, fs.store_id, c.status, c.page_path, substr(c.content, 1, 400), c.created_at, "
         "c.task_instruction, fs.status FROM feedback_comments c JOIN feedback_sessions fs ON fs.id = c.session_id "
-        f"WHERE c.rowid IN ({_marks(rids)})",
+        f"WHERE c.rowid IN ({placeholders(rids)})",
         rids,
     ).fetchall()
     return [
@@ -324,7 +320,7 @@ def _fetch_tests(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT t.rowid, t.id, t.job_id, t.status, t.tester_id, t.variant, coalesce(t.completed_at, t.created_at), "
         "t.duration_seconds, j.name FROM test_sessions t JOIN studies j ON j.id = t.job_id "
-        f"WHERE t.rowid IN ({_marks(rids)})",
+        f"WHERE t.rowid IN ({placeholders(rids)})",
         rids,
     ).fetchall()
     return [

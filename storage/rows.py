@@ -54,4 +54,5 @@ def json_load(value: str | None) -> Any:
 
 
 def placeholders(items: Iterable[Any]) -> str:
+    """One ``?`` per item, for an ``IN (...)`` list whose values are passed as parameters."""
     return ", ".join("?" for _ in items)

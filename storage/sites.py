@@ -27,10 +27,6 @@ def site_by_mcp_hash(db: Connection, mcp_token_hash: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE mcp_token_hash = ?", [mcp_token_hash])
 
 
-def site_by_widget_token(db: Connection, widget_token: str) -> Site | None:
-    return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE widget_token = ?", [widget_token])
-
-
 def list_sites(db: Connection, workspace_id: str) -> list[Site]:
     return fetch_all(db, Site, f"SELECT {_SITE} FROM sites WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlite3 import Connection
 from typing import Any
 
-from storage.rows import json_dump, json_load
+from storage.rows import json_dump, json_load, placeholders
 
 
 # -- base copies ---------------------------------------------------------------------------
@@ -40,7 +40,7 @@ def get_base(db: Connection, entity_type: str, entity_id: str) -> Base | None:
 def bases(db: Connection, entity_type: str, ids: Sequence[str]) -> dict[str, Base]:
     if not ids or db.execute("SELECT 1 FROM sync_base LIMIT 1").fetchone() is None:
         return {}
-    marks = ", ".join("?" for _ in ids)
+    marks = placeholders(ids)
     rows = db.execute(
         f"SELECT entity_id, fields, version, etag, server_updated_at FROM sync_base WHERE entity_type = ? AND entity_id IN ({marks})",
         [entity_type, *ids],

@@ -10,7 +10,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from storage.annotations import _annotation_row
-from storage.rows import json_dump
+from storage.rows import json_dump, placeholders
 from storage.sync_merge_state import Base, bases, delete_base, delete_conflict, map_id, open_conflicts, record_conflict, set_base
 from storage.sync_state import patch_fields_pending
 from workbench.domain.merge import ANNOTATION_FIELDS, merge
@@ -47,7 +47,7 @@ def apply_annotations(
     if not anns:
         return out
     ids = [a.id for a in anns]
-    marks = ", ".join("?" for _ in ids)
+    marks = placeholders(ids)
     local = {
         r[0]: r
         for r in db.execute(
@@ -207,7 +207,7 @@ def mirror_personas(db: Connection, workspace_id: str, personas: Sequence[Person
     keep = [p.id for p in personas]
     before = db.total_changes
     if keep:
-        marks = ", ".join("?" for _ in keep)
+        marks = placeholders(keep)
         db.execute(f"DELETE FROM personas WHERE workspace_id = ? AND id NOT IN ({marks})", [workspace_id, *keep])
     else:
         db.execute("DELETE FROM personas WHERE workspace_id = ?", [workspace_id])

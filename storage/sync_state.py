@@ -227,16 +227,6 @@ def count_entries(db: Connection, workspace_id: str) -> dict[str, int]:
     return dict(rows.fetchall())
 
 
-def has_patch_entries(db: Connection, annotation_id: str) -> bool:
-    return (
-        db.execute(
-            "SELECT 1 FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = ?",
-            [annotation_id, OpName.ANNOTATION_PATCH.value],
-        ).fetchone()
-        is not None
-    )
-
-
 def patch_fields_pending(db: Connection, annotation_id: str, exclude_seq: int | None = None) -> set[str]:
     """Fields named by the annotation's patch entries still in the outbox."""
     out: set[str] = set()

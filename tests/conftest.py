@@ -1,8 +1,10 @@
-"""Shared fixtures: a real store in a temp dir, its credentials, an in-process app, and a real server process."""
+"""Shared fixtures: a real store in a temp dir, its credentials, an in-process app, a real server process,
+and the demo store (fixed clock, seeded ids) that the TUI and service tests read."""
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -18,6 +20,8 @@ from workbench.server.app import create_app
 from workbench.server.settings import ServerSettings
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
+from workbench.services.demo import load_demo
+from workbench.services.local import local_user
 
 # Generous limits for functional tests; the rate-limit tests build their own app.
 TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000, widget_ip_limit=1_000_000, widget_site_limit=1_000_000)
@@ -110,3 +114,26 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(data)
     yield proc
     proc.stop()
+
+
+FIXED_MS = 1_790_000_000_000  # 2026-09-21T13:33:20Z
+
+
+@pytest.fixture
+def seeded_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uuid7 ids (and minted tokens) draw on os.urandom: seed it so screens are identical run to run."""
+    rng = random.Random(20260921)
+    monkeypatch.setattr(os, "urandom", lambda n: rng.randbytes(n))
+
+
+@pytest.fixture
+def demo_wb(tmp_path: Path, seeded_ids: None) -> Iterator[Workbench]:
+    wb = Workbench.open(str(tmp_path / "data"), mailer=None, clock=lambda: FIXED_MS)
+    load_demo(wb)
+    yield wb
+    wb.store.close()
+
+
+@pytest.fixture
+def principal(demo_wb: Workbench):
+    return local_user(demo_wb)

@@ -10,7 +10,7 @@ from tests.server.world import World, build_world
 from workbench.services.context import Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
-# The suite attacks authorisation, crashes and secrets, not the rate limiter (tests/test_api_ratelimit.py does).
+# The suite attacks authorisation, crashes and secrets, not the rate limiter (tests/server/test_api_ratelimit.py does).
 NO_LIMITS = ("--token-limit", "1000000000", "--ip-limit", "1000000000")
 
 

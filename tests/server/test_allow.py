@@ -7,7 +7,7 @@ import re
 import httpx
 
 from tests.conftest import ServerProcess
-from tests.test_mcp_http import seed
+from tests.mcp.test_mcp_http import seed
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

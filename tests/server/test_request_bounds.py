@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess, bearer
-from workbench.domain.annotations import MAX_UPLOAD_BYTES
+from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.server.settings import MIB, WIDGET_BODY_BYTES
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench

@@ -1,42 +1,15 @@
-"""Fixtures of the TUI tests: a demo store with a fixed clock and seeded ids, and the app over it."""
+"""Fixtures of the TUI tests: the app over the demo store (tests/conftest.py: fixed clock, seeded ids)."""
 
 from __future__ import annotations
 
-import os
-import random
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
+from tests.conftest import FIXED_MS  # noqa: F401 - re-exported: the TUI tests import it from here
 from workbench.services.context import Workbench
-from workbench.services.demo import load_demo
-from workbench.services.local import local_user
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.keys import Keymap
 
-FIXED_MS = 1_790_000_000_000  # 2026-09-21T13:33:20Z
 SIZE = (120, 36)
-
-
-@pytest.fixture
-def seeded_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """uuid7 ids (and minted tokens) draw on os.urandom: seed it so screens are identical run to run."""
-    rng = random.Random(20260921)
-    monkeypatch.setattr(os, "urandom", lambda n: rng.randbytes(n))
-
-
-@pytest.fixture
-def demo_wb(tmp_path: Path, seeded_ids: None) -> Iterator[Workbench]:
-    wb = Workbench.open(str(tmp_path / "data"), mailer=None, clock=lambda: FIXED_MS)
-    load_demo(wb)
-    yield wb
-    wb.store.close()
-
-
-@pytest.fixture
-def principal(demo_wb: Workbench):
-    return local_user(demo_wb)
 
 
 def make_app(wb: Workbench, **kwargs) -> WorkbenchApp:

@@ -20,14 +20,14 @@ from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.screens.inbox_dialogs import ViewsDialog
 from workbench.tui.screens.personas import PersonasScreen
-from workbench.tui.screens.studies import StudiesScreen
+from workbench.tui.screens.test_sessions import TestSessionsScreen
 from workbench.tui.screens.sync import SyncScreen
 
 # Every screen a user can be on: the five modes (keys 1-5) and the annotation detail (enter on an annotation).
 SCREENS = [
     pytest.param("1", InboxScreen, keys.INBOX, id="inbox"),
     pytest.param("2", FeedbackScreen, keys.FEEDBACK, id="feedback"),
-    pytest.param("3", StudiesScreen, keys.TESTS, id="tests"),
+    pytest.param("3", TestSessionsScreen, keys.TESTS, id="tests"),
     pytest.param("4", PersonasScreen, keys.PERSONAS, id="personas"),
     pytest.param("5", SyncScreen, keys.SYNC, id="sync"),
     pytest.param("annotation", AnnotationScreen, keys.ANNOTATION, id="annotation"),

@@ -14,7 +14,7 @@ from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.feedback import FeedbackScreen
-from workbench.tui.screens.studies import StudiesScreen
+from workbench.tui.screens.test_sessions import TestSessionsScreen
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,7 +141,7 @@ async def test_the_studies_screen_refreshes_and_keeps_the_cursor_on_its_session(
         await press(pilot, "3")
         await pilot.pause(0.3)
         screen = app.screen
-        assert isinstance(screen, StudiesScreen)
+        assert isinstance(screen, TestSessionsScreen)
         sessions = screen.sessions
         study = screen.studies.current[0]
         index = next(i for i in range(sessions.total) if sessions.row_at(i).status == "paused")

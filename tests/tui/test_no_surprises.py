@@ -191,7 +191,7 @@ async def test_palette_screenshot_saves_without_a_downloads_folder(app, demo_wb,
 # -- 8. the demo's test sessions do not stay "analysis running…" -----------------------------
 async def test_analyses_left_running_finish_by_themselves(demo_wb, principal):
     from workbench.services import test_sessions as ts_service
-    from workbench.tui.screens.studies import StudiesScreen
+    from workbench.tui.screens.test_sessions import TestSessionsScreen
 
     left = ts_service.pending_analyses(demo_wb)
     assert left  # the demo ships sessions mid-analysis, as a stopped process leaves them
@@ -199,7 +199,7 @@ async def test_analyses_left_running_finish_by_themselves(demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "3")
         screen = app.screen
-        assert isinstance(screen, StudiesScreen)
+        assert isinstance(screen, TestSessionsScreen)
         await wait_for(pilot, lambda: not ts_service.pending_analyses(demo_wb), timeout=20)
         assert all(ts_service.get(demo_wb, principal, s).status == "analyzed" for s in left)
         await wait_for(pilot, lambda: all(screen.sessions.row_at(i).status != "analyzing" for i in range(screen.sessions.total)))

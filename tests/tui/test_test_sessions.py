@@ -8,16 +8,16 @@ from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait
 from workbench.services import inbox
 from workbench.services import test_sessions as ts_service
 from workbench.tui.screens.forms import FormDialog
-from workbench.tui.screens.studies import StudiesScreen
+from workbench.tui.screens.test_sessions import TestSessionsScreen
 
 
-async def open_tests(app, pilot) -> StudiesScreen:  # noqa: ANN001
+async def open_tests(app, pilot) -> TestSessionsScreen:  # noqa: ANN001
     await press(pilot, "3")
-    assert isinstance(app.screen, StudiesScreen)
+    assert isinstance(app.screen, TestSessionsScreen)
     return app.screen
 
 
-def select_status(screen: StudiesScreen, status: str) -> None:
+def select_status(screen: TestSessionsScreen, status: str) -> None:
     for i in range(screen.sessions.total):
         if screen.sessions.row_at(i).status == status:
             screen.sessions.move_cursor(i)
@@ -151,6 +151,6 @@ async def test_inbox_test_row_opens_on_this_screen(app):
         await press(pilot, "enter")
         await pilot.pause()
         screen = app.screen
-        assert isinstance(screen, StudiesScreen)
+        assert isinstance(screen, TestSessionsScreen)
         assert screen.sessions.current.id == row.id
         assert app.focused is screen.sessions

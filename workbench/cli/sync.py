@@ -193,7 +193,7 @@ def sync_main(
     wb = _open(data_dir)
     report = _run(wb, remote, as_json=as_json, quiet=quiet)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
-        name = remotes.resolve(wb, remote).name
+        name = remotes.find(wb, remote).name
         err.print(f"[red]{inert(report.stopped)}[/]")
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
         given = _ask_secrets(name, True, report.auth_failed)

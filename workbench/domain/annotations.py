@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from workbench.domain.fields import CleanStr, NoNul
-from workbench.domain.errors import Invalid, TooLarge
+from workbench.domain.errors import Invalid
+from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
 from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
@@ -150,41 +151,13 @@ def _is_https_url(value: str) -> bool:
     return value.startswith("https://") and bool(parts.hostname)  # the document's literal "https://"
 
 
-class UploadKind(StrEnum):
-    BEFORE = "before"
-    AFTER = "after"
-
-
-ALLOWED_IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-
-
-_IMAGE_MAGIC = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-}
-
-
-def check_image(content_type: str, data: bytes, what: str = "image") -> None:
-    """Refuse bytes over the 10 MB cap (TooLarge) or whose first bytes are not the declared image type (Invalid)."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise TooLarge(f"{what} is {len(data)} bytes; the cap is {MAX_UPLOAD_BYTES} bytes (10 MB)")
-    if content_type == "image/webp":
-        real = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    else:
-        real = data.startswith(_IMAGE_MAGIC.get(content_type, ()))
-    if not real:
-        raise Invalid(f"{what} is not a {content_type} image (its first bytes do not match)")
-
-
 class UploadUrlRequest(BaseModel):
     """POST …/resolutions/upload-url: {kind: "before"|"after", content_type}."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["before", "after"]
-    content_type: Literal["image/png", "image/jpeg", "image/webp", "image/gif"] = "image/png"
+    content_type: ImageType = "image/png"
 
 
 class WidgetAnnotationCreate(BaseModel):

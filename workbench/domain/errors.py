@@ -60,12 +60,6 @@ class TooLarge(DomainError):
     kind = "too_large"
 
 
-class Gone(DomainError):
-    """The thing existed but has been consumed or revoked (HTTP 410)."""
-
-    kind = "gone"
-
-
 def validation_text(exc: Exception) -> str:
     """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2000 characters").
 

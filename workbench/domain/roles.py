@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from workbench.domain.errors import Forbidden, NotFound
+from workbench.domain.errors import Forbidden
 
 
 class Role(StrEnum):
@@ -25,9 +25,6 @@ class Role(StrEnum):
 
 
 _RANK = {Role.GUEST: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
-
-# What an API token may carry: "OWNER and ADMIN are not assignable".
-TOKEN_ROLES = (Role.MEMBER, Role.GUEST)
 
 
 class PrincipalKind(StrEnum):
@@ -87,9 +84,3 @@ def require_session(principal: Principal, minimum: Role = Role.GUEST) -> None:
     if not principal.is_session:
         raise Forbidden("This endpoint requires a session; API tokens cannot use it")
     require_role(principal, minimum)
-
-
-def require_site_scope(principal: Principal, site_id: str) -> None:
-    """An MCP integration sees only its own site; anything else reads as absent."""
-    if principal.site_id is not None and principal.site_id != site_id:
-        raise NotFound("Annotation not found")

@@ -34,6 +34,7 @@ from workbench.domain.annotations import (
     UploadUrlRequest,
 )
 from workbench.domain.errors import DomainError, Invalid, NotFound
+from workbench.domain.images import TYPE_OF_EXTENSION, ImageType
 from workbench.domain.roles import Principal
 from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
@@ -44,7 +45,6 @@ from workbench.services.context import Workbench
 # Screenshots up to this size ride along as MCP image content, so a model can look at what
 # the submitter saw; bigger ones are only named (the base64 would swamp the context window).
 INLINE_SCREENSHOT_BYTES = 1024 * 1024
-_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 
 INSTRUCTIONS = """Review Workbench: product feedback (annotations) left on a website.
 Typical loop: list_annotations(status="new", auto_fix=true) to find work the submitter authorised
@@ -88,7 +88,7 @@ NewSummary = Annotated[str | None, Field(description='New summary; "" clears it'
 Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns')]
 UploadKindParam = Annotated[Literal["before", "after"], Field(description="Which screenshot of the change")]
 ContentType = Annotated[
-    Literal["image/png", "image/jpeg", "image/webp", "image/gif"], Field(description="MIME type of the image you will PUT")
+    ImageType, Field(description="MIME type of the image you will PUT")
 ]
 UploadKey = Annotated[str | None, Field(description="key returned by get_resolution_upload_url after the PUT", max_length=500)]
 DiffUrl = Annotated[str | None, Field(description="https:// link to the change (pull request, commit)", max_length=2_000)]
@@ -144,7 +144,7 @@ def _first_site(c: Caller, site_id: str | None) -> str:
 def _screenshot(wb: Workbench, key: str | None) -> tuple[dict[str, Any] | None, ImageContent | None]:
     if not key:
         return None, None
-    content_type = _IMAGE_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+    content_type = TYPE_OF_EXTENSION.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
     try:
         path = wb.store.upload_path(key)
         size = path.stat().st_size

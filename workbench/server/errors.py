@@ -34,7 +34,6 @@ _WHY: dict[int, str] = {
     403: "The credential is known but its role does not allow this",
     404: "Absent, or in a workspace or site the credential cannot see",
     409: "The current state refuses the action",
-    410: "Consumed or revoked",
     412: "If-Match no longer matches the current version",
     413: "The body or file is over its size cap",
     422: "The body does not match its schema",
@@ -56,7 +55,6 @@ STATUS_OF = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
-    "gone": 410,
     "too_large": 413,
     "precondition_failed": 412,
 }

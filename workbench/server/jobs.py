@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from workbench.services import feedback_sessions as feedback_svc
+from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import test_sessions as tests_svc
 from workbench.services.context import Workbench
 
@@ -77,10 +77,10 @@ def resume(app: FastAPI, wb: Workbench) -> Future[Any] | None:
 
 
 def _resume(jobs: Jobs, wb: Workbench) -> None:
-    deployments = feedback_svc.pending_deployments(wb)
+    deployments = feedback_sessions_svc.pending_deployments(wb)
     analyses = tests_svc.pending_analyses(wb)
     for session_id in deployments:
-        jobs.submit(feedback_svc.deploy, wb, session_id)
+        jobs.submit(feedback_sessions_svc.deploy, wb, session_id)
     for session_id in analyses:
         jobs.submit(tests_svc.run_analysis, wb, session_id)
     if deployments or analyses:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.domain.annotations import MAX_UPLOAD_BYTES
+from workbench.domain.images import MAX_UPLOAD_BYTES
 
 MIB = 1024 * 1024
 # A widget submission carries its screenshot as a base64 data URL: 10 MB decoded is about

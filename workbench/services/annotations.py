@@ -26,7 +26,6 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     Status,
     WidgetAnnotationCreate,
-    check_image,
     effective_auto_fix,
     parse_kind,
     parse_status,
@@ -35,6 +34,7 @@ from workbench.domain.annotations import (
 from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid, NotFound, PreconditionFailed, Unauthenticated
+from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.since import check_since_ms
@@ -233,7 +233,8 @@ def search(wb: Workbench, principal: Principal, query: str, limit: int = 500) ->
 
 
 # -- the widget (extension) ----------------------------------------------------------------
-_DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp|gif));base64,(.+)$", re.DOTALL)
+_DATA_URL = re.compile(rf"^data:({'|'.join(map(re.escape, IMAGE_TYPES))});base64,(.+)$", re.DOTALL)
+_DATA_URL_SHAPE = f"data:image/({'|'.join(t.split('/')[1] for t in IMAGE_TYPES)});base64,… URL"
 
 
 def submit_from_widget(
@@ -247,7 +248,7 @@ def submit_from_widget(
     shot: tuple[str, bytes] | None = None
     if req.screenshot:
         shot = _decode_screenshot(req.screenshot)
-        screenshot_key = f"screenshots/{ann_id}.{shot[0].split('/')[1]}"
+        screenshot_key = f"screenshots/{ann_id}.{EXTENSION[shot[0]]}"
     default = AutoFixDefault(stakeholder.auto_fix_default) if stakeholder else None
     ann = Annotation(
         id=ann_id,
@@ -293,7 +294,7 @@ def submit_from_widget(
 def _decode_screenshot(data_url: str) -> tuple[str, bytes]:
     m = _DATA_URL.match(data_url)
     if not m:
-        raise Invalid("screenshot must be a data:image/(png|jpeg|webp|gif);base64,… URL")
+        raise Invalid(f"screenshot must be a {_DATA_URL_SHAPE}")
     try:
         data = base64.b64decode(m.group(2), validate=True)
     except (binascii.Error, ValueError):

@@ -165,8 +165,9 @@ def apply(
 
 
 def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow) -> str:
-    from workbench.services import feedback_sessions, stores
+    from workbench.services import feedback_sessions as feedback_sessions_svc
+    from workbench.services import stores
 
     store = stores.get_store(wb, principal, row.place_id or "")
-    feedback_sessions.set_comment_resolved(wb, store, row.parent_id or "", row.id, True, actor=principal.actor_id)
+    feedback_sessions_svc.set_comment_resolved(wb, store, row.parent_id or "", row.id, True, actor=principal.actor_id)
     return "open → resolved"

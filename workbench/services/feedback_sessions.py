@@ -33,7 +33,6 @@ from sync import ops
 from workbench.domain import feedback_sessions as fs
 from workbench.domain.clock import from_ms, new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
-from workbench.domain.feedback_sessions import CommentCreate, CommentFact, FeedbackAction, FeedbackStatus, Progress
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront
 from workbench.domain.tokens import mint_secret, same_secret
 from workbench.services.context import Workbench
@@ -49,7 +48,7 @@ ERROR_TAIL = 500
 _ACTIVE = sorted(s.value for s in fs.ACTIVE_STATUSES)
 
 # Actions a store caller may take through the API; the deploy outcomes belong to ``deploy``.
-CALLER_ACTIONS = frozenset(set(FeedbackAction) - {FeedbackAction.DEPLOY_SUCCEEDED, FeedbackAction.DEPLOY_FAILED})
+CALLER_ACTIONS = frozenset(set(fs.FeedbackAction) - {fs.FeedbackAction.DEPLOY_SUCCEEDED, fs.FeedbackAction.DEPLOY_FAILED})
 
 
 class DeployFailed(Exception):
@@ -82,7 +81,7 @@ def start(wb: Workbench, store: Storefront, *, base_url: str | None = None, acto
     session_id = new_id(now)
     token = mint_secret(REVIEW_TOKEN_PREFIX)
     session = FeedbackSession(
-        id=session_id, store_id=store.id, status=FeedbackStatus.CREATED.value, feedback_url=feedback_url(base, session_id, token),
+        id=session_id, store_id=store.id, status=fs.FeedbackStatus.CREATED.value, feedback_url=feedback_url(base, session_id, token),
         review_token=token, deployment_url=None, error_message=None, created_at=now, updated_at=now,
     )
     with wb.store.write() as db:
@@ -106,23 +105,23 @@ def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None)
     """
     db = wb.store.db
     session = repo.get_session_any(db, session_id)
-    if session is None or session.status != FeedbackStatus.CREATED.value:
+    if session is None or session.status != fs.FeedbackStatus.CREATED.value:
         return session
     store = repo.get_store(db, session.store_id)
     assert store is not None
     values: dict[str, Any]
     try:
         url = deploy_preview(session, store, os.environ if env is None else env)
-        action, values = FeedbackAction.DEPLOY_SUCCEEDED, {"deployment_url": url, "error_message": None}
+        action, values = fs.FeedbackAction.DEPLOY_SUCCEEDED, {"deployment_url": url, "error_message": None}
     except DeployFailed as exc:
-        action, values = FeedbackAction.DEPLOY_FAILED, {"error_message": str(exc)}
+        action, values = fs.FeedbackAction.DEPLOY_FAILED, {"error_message": str(exc)}
     except Exception as exc:  # noqa: BLE001 - a crashing deployer must not leave the round preparing forever
         log.exception("preview deployment of %s crashed", session_id)
-        action, values = FeedbackAction.DEPLOY_FAILED, {"error_message": f"Deployment crashed: {type(exc).__name__}"}
+        action, values = fs.FeedbackAction.DEPLOY_FAILED, {"error_message": f"Deployment crashed: {type(exc).__name__}"}
     now = wb.clock()
     with wb.store.write() as db:
         current = repo.get_session_any(db, session_id)
-        if current is None or current.status != FeedbackStatus.CREATED.value:
+        if current is None or current.status != fs.FeedbackStatus.CREATED.value:
             return current
         target = fs.apply(current.status, action)
         repo.update_session(db, session_id, {"status": target.value, **values, "updated_at": now})
@@ -178,7 +177,7 @@ def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) 
 
 def pending_deployments(wb: Workbench) -> list[str]:
     """Sessions still in ``created`` (a server stopped mid-deployment): deploy each again."""
-    return repo.session_ids_in_status(wb.store.db, FeedbackStatus.CREATED.value)
+    return repo.session_ids_in_status(wb.store.db, fs.FeedbackStatus.CREATED.value)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -209,9 +208,9 @@ def tree_digest(wb: Workbench, store: Storefront) -> str:
         return repo.tree_digest(db, store.id)
 
 
-def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> Progress:
+def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> fs.Progress:
     facts = [
-        CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
+        fs.CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
         for c in repo.list_comments(db, session.id)
     ]
     return fs.compute_progress(status=session.status, comments=facts, now=from_ms(now_ms), session_created_at=from_ms(session.created_at))
@@ -240,11 +239,11 @@ def list_comments(wb: Workbench, store: Storefront, session_id: str) -> list[Fee
 
 
 def act(
-    wb: Workbench, store: Storefront, session_id: str, action: FeedbackAction | str, *,
+    wb: Workbench, store: Storefront, session_id: str, action: fs.FeedbackAction | str, *,
     error_message: str | None = None, actor: str | None = None,
 ) -> FeedbackSession:
     """Apply one transition of the domain's table (cancel, finalize and the extension actions)."""
-    action = FeedbackAction(action)
+    action = fs.FeedbackAction(action)
     if action not in CALLER_ACTIONS:
         raise Invalid(f"{action.value} is recorded by the deployment job, not requested")
     now = wb.clock()
@@ -252,7 +251,7 @@ def act(
         session = _load(db, store, session_id)
         target = fs.apply(session.status, action)
         values: dict[str, Any] = {"status": target.value, "updated_at": now}
-        if action is FeedbackAction.BUILDER_FAILED:
+        if action is fs.FeedbackAction.BUILDER_FAILED:
             values["error_message"] = (error_message or "").strip()[:ERROR_TAIL] or "The builder failed to apply the tasks"
         repo.update_session(db, session_id, values)
         ops.FEEDBACK_ACTION.enqueue(  # outbox, same transaction (replica stores only)
@@ -266,11 +265,11 @@ def act(
 
 
 def cancel(wb: Workbench, store: Storefront, session_id: str) -> FeedbackSession:
-    return act(wb, store, session_id, FeedbackAction.CANCEL)
+    return act(wb, store, session_id, fs.FeedbackAction.CANCEL)
 
 
 def finalize(wb: Workbench, store: Storefront, session_id: str) -> FeedbackSession:
-    return act(wb, store, session_id, FeedbackAction.FINALIZE)
+    return act(wb, store, session_id, fs.FeedbackAction.FINALIZE)
 
 
 # --- comments ---------------------------------------------------------------------------------
@@ -287,7 +286,7 @@ def _reviewer_session(db: Connection, session_id: str, review_token: str | None)
     return session
 
 
-def add_comment(wb: Workbench, session_id: str, review_token: str | None, req: CommentCreate) -> FeedbackComment:
+def add_comment(wb: Workbench, session_id: str, review_token: str | None, req: fs.CommentCreate) -> FeedbackComment:
     """Extension (the reviewers' widget): pin a comment; the engine writes its task instruction."""
     session = _reviewer_session(wb.store.db, session_id, review_token)
     fs.ensure_can_comment(session.status)

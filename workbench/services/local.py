@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from storage import accounts as accounts_repo
 from workbench.domain.account_records import User
+from workbench.domain.clock import new_id
 from workbench.domain.errors import NotFound
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.services.context import Workbench
@@ -52,3 +53,17 @@ def local_principal(wb: Workbench, workspace_id: str, user_id: str) -> Principal
 
 def _principal(workspace_id: str, user: User, role: str) -> Principal:
     return Principal(kind=PrincipalKind.LOCAL, workspace_id=workspace_id, role=Role(role), user_id=user.id, display_name=user.name)
+
+
+def local_user_id(wb: Workbench) -> str:
+    """The local user's id, created when absent (a sync makes it the OWNER of the workspaces it pulls)."""
+    user = accounts_repo.get_user_by_email(wb.store.db, OWNER_EMAIL)
+    if user is not None:
+        return user.id
+    with wb.store.write() as db:
+        user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+        if user is None:
+            now = wb.clock()
+            user = User(id=new_id(now), email=OWNER_EMAIL, name="Olive Owner", created_at=now)
+            accounts_repo.add_user(db, user)
+        return user.id

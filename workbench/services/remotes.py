@@ -161,7 +161,7 @@ def list_remotes(wb: Workbench) -> list[RemoteInfo]:
     return out
 
 
-def resolve(wb: Workbench, name: str | None) -> sync_state.Remote:
+def find(wb: Workbench, name: str | None) -> sync_state.Remote:
     """The named remote, or the only one when no name is given."""
     remotes = sync_state.list_remotes(wb.store.db)
     if name is None:
@@ -178,7 +178,7 @@ def resolve(wb: Workbench, name: str | None) -> sync_state.Remote:
 
 def remove(wb: Workbench, name: str, *, force: bool = False) -> None:
     """Forget a remote (its replica's rows stay as local data). Unsent changes need ``force``."""
-    remote = resolve(wb, name)
+    remote = find(wb, name)
     with wb.store.write() as db:
         if remote.workspace_id is not None and not force:
             counts = sync_state.count_entries(db, remote.workspace_id)

@@ -17,10 +17,10 @@ from storage import annotations as repo
 from storage.blobs import write_blob
 from storage import sync_state
 from sync import ops
-from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest, check_resolution
+from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from workbench.domain.images import sniff_image_type
+from workbench.domain.images import EXTENSION, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, sniff_image_type
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.services.annotations import load
@@ -28,7 +28,6 @@ from workbench.services.context import Workbench
 
 UPLOAD_TTL_SECONDS = 900
 _EXPIRES = re.compile(r"[0-9]{1,12}")
-_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 def _signature(wb: Workbench, key: str, content_type: str, expires: int) -> str:
@@ -40,7 +39,7 @@ def upload_url(wb: Workbench, principal: Principal, annotation_id: str, req: Upl
     """Presign a before/after upload: {url, method, headers, key, expires_in_seconds}."""
     require_role(principal, Role.MEMBER)
     ann = load(wb.store.db, principal, annotation_id)
-    key = f"resolutions/{ann.id}/{req.kind}-{new_id(wb.clock())}.{_EXT[req.content_type]}"
+    key = f"resolutions/{ann.id}/{req.kind}-{new_id(wb.clock())}.{EXTENSION[req.content_type]}"
     expires = wb.clock() // 1000 + UPLOAD_TTL_SECONDS
     query = urlencode({"expires": expires, "signature": _signature(wb, key, req.content_type, expires)})
     return {
@@ -104,8 +103,8 @@ def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, k
     # The bytes decide, not the name: a text file called after.png is not evidence.
     ct = sniff_image_type(data)
     if ct is None:
-        raise Invalid(f"{source.name} is not a PNG, JPEG, WebP or GIF image")
-    key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{_EXT[ct]}"
+        raise Invalid(f"{source.name} is not a {IMAGE_FORMATS_TEXT} image")
+    key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{EXTENSION[ct]}"
     digest = write_blob(wb.store, key, data)
     with wb.store.write() as db:
         repo.add_upload(

@@ -25,11 +25,9 @@ from storage import annotations as annotations_repo
 from storage import sites as sites_repo
 from storage import sync_state
 from sync import ops
-from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound
-from workbench.domain.account_records import User
 from workbench.services.context import Workbench
-from workbench.services.local import OWNER_EMAIL
+from workbench.services.local import local_user_id
 
 if TYPE_CHECKING:
     import httpx
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
 # The engine, its HTTP client and the keyring load in ``run_sync`` only: ``status`` runs on every
 # TUI start and store change, and those imports would add ~15 MB and ~100 ms to it.
 
-ProgressCallback = Callable[[str, int, "int | None"], None]
+SyncProgressCallback = Callable[[str, int, "int | None"], None]
 SYNC_ACTOR = "sync"
 
 __all__ = [
@@ -131,24 +129,10 @@ def _sync_lock(wb: Workbench, name: str) -> Iterator[None]:
         os.close(fd)
 
 
-def local_owner(wb: Workbench) -> str:
-    """The local user's id (the user every front end acts as), created when absent."""
-    user = accounts_repo.get_user_by_email(wb.store.db, OWNER_EMAIL)
-    if user is not None:
-        return user.id
-    with wb.store.write() as db:
-        user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
-        if user is None:
-            now = wb.clock()
-            user = User(id=new_id(now), email=OWNER_EMAIL, name="Olive Owner", created_at=now)
-            accounts_repo.add_user(db, user)
-        return user.id
-
-
 def run_sync(
     wb: Workbench,
     remote: str | None = None,
-    progress_cb: ProgressCallback | None = None,
+    progress_cb: SyncProgressCallback | None = None,
     *,
     credentials: dict[str, str | None] | None = None,
     transport: httpx.BaseTransport | None = None,
@@ -165,14 +149,14 @@ def run_sync(
     from sync.engine import Engine
     from workbench.services import remotes
 
-    r = remotes.resolve(wb, remote)
+    r = remotes.find(wb, remote)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
         raise Invalid(
             f"No credentials for {r.name!r}: set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) or run "
             f"`workbench remote login {r.name}`" + ("" if remotes.keyring_problem() is None else f" ({remotes.keyring_problem()})")
         )
-    owner = local_owner(wb)
+    owner = local_user_id(wb)
     with _sync_lock(wb, r.name):
         client = RemoteClient(
             r.url, token=secrets.get("token"), store_key=secrets.get("store_key"), jwt=secrets.get("jwt"), transport=transport,

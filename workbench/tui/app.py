@@ -44,9 +44,9 @@ def _feedback() -> Screen:
 
 
 def _tests() -> Screen:
-    from workbench.tui.screens.studies import StudiesScreen
+    from workbench.tui.screens.test_sessions import TestSessionsScreen
 
-    return StudiesScreen()
+    return TestSessionsScreen()
 
 
 def _personas() -> Screen:
@@ -71,10 +71,6 @@ WARM_UP_MODULES = (
     "workbench.tui.screens.inbox_dialogs",
     "workbench.tui.screens.help",
 )
-
-
-class Refused(Exception):
-    """Raised by ``attempt(..., raise_refusal=True)``: the message was already shown."""
 
 
 def refusal_text(exc: BaseException) -> str:

@@ -33,7 +33,7 @@ from workbench.server.deps import WB
 from workbench.server.errors import ErrorDetail, error_responses
 from workbench.server.jobs import jobs_of
 from workbench.server.responses import JSON
-from workbench.services import feedback_sessions as svc
+from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import stores as stores_svc
 
 router = APIRouter(prefix="/api/v1/feedback-sessions", tags=["feedback sessions"], responses=error_responses(400, 401, 404, 422, 429))
@@ -123,10 +123,10 @@ def list_sessions(
     status: Annotated[str | None, Query(description="Filter by status (e.g. in_review, done)")] = None,
 ) -> Response:
     def build() -> JSON:
-        rows, meta = svc.list_sessions(wb, store, limit=limit, offset=offset, status=status)
+        rows, meta = feedback_sessions_svc.list_sessions(wb, store, limit=limit, offset=offset, status=status)
         return JSON({"data": [s.to_public() for s in rows], "meta": meta})
 
-    return conditional(request, svc.tree_digest(wb, store), "comments", build)
+    return conditional(request, feedback_sessions_svc.tree_digest(wb, store), "comments", build)
 
 
 @router.post("", status_code=201, response_model=FeedbackSessionPublic,
@@ -135,21 +135,21 @@ def list_sessions(
              summary="Start a feedback session (the preview deploys in the background)")
 def start_session(request: Request, wb: WB, store: StoreCaller) -> JSON:
     base = request.app.state.settings.public_url or str(request.base_url)
-    session = svc.start(wb, store, base_url=base)
-    jobs_of(request.app).submit(svc.deploy, wb, session.id)
+    session = feedback_sessions_svc.start(wb, store, base_url=base)
+    jobs_of(request.app).submit(feedback_sessions_svc.deploy, wb, session.id)
     return JSON(session.to_public(), status_code=201)
 
 
 @router.get("/{session_id}", response_model=FeedbackSessionPublic, responses={**NOT_FOUND, **UNAUTHENTICATED},
             summary="A session with its review progress")
 def get_session(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(svc.get(wb, store, session_id))
+    return JSON(feedback_sessions_svc.get(wb, store, session_id))
 
 
 @router.get("/{session_id}/comments", response_model=CommentList, responses={**NOT_FOUND, **UNAUTHENTICATED},
             summary="The reviewers' comments (without positioning fields)")
 def list_comments(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    comments = svc.list_comments(wb, store, session_id)
+    comments = feedback_sessions_svc.list_comments(wb, store, session_id)
     return JSON({"data": [c.to_public() for c in comments], "meta": {"count": len(comments)}})
 
 
@@ -157,14 +157,14 @@ def list_comments(session_id: str, wb: WB, store: StoreCaller) -> JSON:
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "Session is past the preparing phase (finalize instead)"}, **UNAUTHENTICATED},
              summary="Cancel a session still preparing (created)")
 def cancel(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(svc.cancel(wb, store, session_id).to_public())
+    return JSON(feedback_sessions_svc.cancel(wb, store, session_id).to_public())
 
 
 @router.post("/{session_id}/finalize", response_model=FeedbackSessionPublic,
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session's status does not allow finalizing"}, **UNAUTHENTICATED},
              summary="Close the review round (status → done)")
 def finalize(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(svc.finalize(wb, store, session_id).to_public())
+    return JSON(feedback_sessions_svc.finalize(wb, store, session_id).to_public())
 
 
 # --- extensions: the rest of the lifecycle and comment triage ---------------------------------
@@ -177,13 +177,13 @@ def _action_route(action: FeedbackAction, summary: str) -> None:
 
         def failed(session_id: str, wb: WB, store: StoreCaller, body: BuilderFailure | None = None) -> JSON:
             message = body.errorMessage if body else None
-            return JSON(svc.act(wb, store, session_id, action, error_message=message).to_public())
+            return JSON(feedback_sessions_svc.act(wb, store, session_id, action, error_message=message).to_public())
 
         endpoint = failed
     else:
 
         def plain(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-            return JSON(svc.act(wb, store, session_id, action).to_public())
+            return JSON(feedback_sessions_svc.act(wb, store, session_id, action).to_public())
 
         endpoint = plain
     endpoint.__name__ = action.value
@@ -209,14 +209,14 @@ for _action, _summary in (
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session is preparing or finished"}},
              summary="Extension: resolve a comment (drives progress; idempotent)")
 def resolve_comment(session_id: str, comment_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(svc.set_comment_resolved(wb, store, session_id, comment_id, True).to_public())
+    return JSON(feedback_sessions_svc.set_comment_resolved(wb, store, session_id, comment_id, True).to_public())
 
 
 @router.post("/{session_id}/comments/{comment_id}/reopen", response_model=FeedbackCommentPublic, tags=["feedback sessions", "extensions"],
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session is preparing or finished"}},
              summary="Extension: reopen a resolved comment (idempotent)")
 def reopen_comment(session_id: str, comment_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(svc.set_comment_resolved(wb, store, session_id, comment_id, False).to_public())
+    return JSON(feedback_sessions_svc.set_comment_resolved(wb, store, session_id, comment_id, False).to_public())
 
 
 # --- the reviewers' widget (authorised by the review token of the feedbackUrl) ----------------
@@ -229,14 +229,14 @@ ReviewToken = Annotated[str | None, Header(alias="X-Review-Token", description="
                         409: {"model": ErrorDetail, "description": "The session does not take comments in its status"}},
              summary="Extension: a reviewer pins a comment on the preview")
 def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToken = None) -> JSON:
-    return JSON(svc.add_comment(wb, session_id, token, body).to_widget(), status_code=201)
+    return JSON(feedback_sessions_svc.add_comment(wb, session_id, token, body).to_widget(), status_code=201)
 
 
 @widget.get("/comments", response_model=WidgetCommentList,
             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"}, 404: {"model": ErrorDetail, "description": "No such session"}},
             summary="Extension: the session's comments with their pins, for the widget")
 def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
-    session, comments = svc.reviewer_comments(wb, session_id, token)
+    session, comments = feedback_sessions_svc.reviewer_comments(wb, session_id, token)
     refusal = comment_refusal(session.status)
     return JSON({
         "session": {"id": session.id, "status": session.status, "deploymentUrl": session.deployment_url,
@@ -250,7 +250,7 @@ def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
 ASSETS = Path(__file__).resolve().parent.parent / "static" / "review"
 # The review page's script, stylesheet and the agent a preview loads; mounted by the app.
 assets = StaticFiles(directory=ASSETS)
-ASSETS_URL = svc.REVIEW_AGENT_PATH.rsplit("/", 1)[0]  # where deploy commands are told the agent is
+ASSETS_URL = feedback_sessions_svc.REVIEW_AGENT_PATH.rsplit("/", 1)[0]  # where deploy commands are told the agent is
 
 _REVIEW_SHELL = (ASSETS / "review.html").read_text(encoding="utf-8")
 
@@ -270,7 +270,7 @@ _PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", 
 def review_page(session_id: str, wb: WB, token: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
     """The reviewers' page: the preview in a frame with a pin layer, the comments beside it (static/review/)."""
     try:
-        svc.reviewer_comments(wb, session_id, token)
+        feedback_sessions_svc.reviewer_comments(wb, session_id, token)
     except Unauthenticated:
         return _message_page("This review link is not valid",
                              "Its token is missing or does not match the session. Ask for the session's feedback link again.", 401)
@@ -288,7 +288,7 @@ def review_page(session_id: str, wb: WB, token: Annotated[str | None, Query(max_
 @pages.get("/preview/{session_id}/{page_path:path}", response_class=HTMLResponse)
 def preview_page(session_id: str, wb: WB, page_path: str = "") -> HTMLResponse:
     """The default (offline) deployment: a small sample storefront standing in for the store's preview build."""
-    if not svc.preview_exists(wb, session_id):
+    if not feedback_sessions_svc.preview_exists(wb, session_id):
         return HTMLResponse("Not found", status_code=404)
     page = storefront.render(f"/preview/{session_id}", "/" + page_path, assets=ASSETS_URL)
     if page is None:

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from workbench.domain.annotations import MAX_UPLOAD_BYTES, ResolutionCreate, UploadUrlRequest
+from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
+from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.errors import TooLarge
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses

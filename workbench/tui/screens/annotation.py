@@ -401,11 +401,9 @@ def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
 
 
 def _file_problem(label: str, value: str) -> str | None:
-    from workbench.domain.annotations import MAX_UPLOAD_BYTES
-
     if not value.strip():
         return None
-    from workbench.domain.images import HEADER_BYTES, sniff_image_type
+    from workbench.domain.images import HEADER_BYTES, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, sniff_image_type
 
     path = Path(value.strip()).expanduser()
     try:
@@ -419,7 +417,7 @@ def _file_problem(label: str, value: str) -> str | None:
     if size > MAX_UPLOAD_BYTES:
         return f"{label}: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
     if sniff_image_type(head) is None:  # the bytes decide, not the name
-        return f"{label}: not a PNG, JPEG, WebP or GIF image"
+        return f"{label}: not a {IMAGE_FORMATS_TEXT} image"
     return None
 
 

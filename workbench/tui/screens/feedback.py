@@ -102,7 +102,7 @@ class SessionSource:
 
     def count(self) -> int:
         from workbench.domain.feedback_sessions import ACTIVE_STATUSES
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
         from workbench.services import stores
 
         wb, principal = self.screen.wb, self.screen.principal
@@ -110,7 +110,7 @@ class SessionSource:
         for store in stores.list_stores(wb, principal):
             offset = 0
             while True:
-                page, meta = service.list_sessions(wb, store, limit="100", offset=str(offset))
+                page, meta = feedback_sessions_svc.list_sessions(wb, store, limit="100", offset=str(offset))
                 rows += [SessionRow(s, store) for s in page]
                 offset += len(page)
                 if not page or offset >= meta["count"]:
@@ -125,12 +125,12 @@ class SessionSource:
         return len(rows)
 
     def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
 
         page = self.rows[offset : offset + limit]
         for row in page:
             if row.progress is None:
-                row.progress = service.get(self.screen.wb, row.store, row.session.id)["progress"]
+                row.progress = feedback_sessions_svc.get(self.screen.wb, row.store, row.session.id)["progress"]
         return page
 
     def key(self, row: SessionRow) -> Hashable:
@@ -158,12 +158,12 @@ class CommentSource:
         self.rows: list[Any] = []
 
     def count(self) -> int:
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
 
         if self.session is None:
             self.rows = []
         else:
-            self.rows = service.list_comments(self.screen.wb, self.session.store, self.session.session.id)
+            self.rows = feedback_sessions_svc.list_comments(self.screen.wb, self.session.store, self.session.session.id)
         return len(self.rows)
 
     def fetch(self, offset: int, limit: int) -> Sequence[Any]:
@@ -371,7 +371,7 @@ class FeedbackScreen(WorkbenchScreen):
         self.app.push_screen(ChoiceDialog("Show sessions", STATUS_FILTERS, highlighted=source.status), chosen)
 
     def action_start(self) -> None:
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
         from workbench.services import stores
 
         ok, all_stores = self.attempt(stores.list_stores, self.wb, self.principal)
@@ -385,7 +385,7 @@ class FeedbackScreen(WorkbenchScreen):
         started: dict[str, Any] = {}
 
         def choose(store_id: str) -> None:
-            started["session"] = service.start(self.wb, by_id[store_id], actor=self.principal.actor_id)
+            started["session"] = feedback_sessions_svc.start(self.wb, by_id[store_id], actor=self.principal.actor_id)
 
         def closed(store_id: Any) -> None:
             if store_id is None:
@@ -399,11 +399,11 @@ class FeedbackScreen(WorkbenchScreen):
 
     @work(thread=True, group="deploy")
     def deploy(self, session_id: str) -> None:
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
         from workbench.tui.app import refusal_text
 
         try:
-            session = service.deploy(self.wb, session_id)
+            session = feedback_sessions_svc.deploy(self.wb, session_id)
         except Exception as exc:  # noqa: BLE001
             self.post_message(ActionRefused(f"Deployment failed: {refusal_text(exc)}"))
             return
@@ -414,7 +414,7 @@ class FeedbackScreen(WorkbenchScreen):
 
     def _transition(self, action: str) -> None:
         from workbench.domain.feedback_sessions import FeedbackAction
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
 
         row = self.sessions.current
         if row is None:
@@ -423,7 +423,7 @@ class FeedbackScreen(WorkbenchScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                ok, _ = self.attempt(service.act, self.wb, row.store, row.session.id, FeedbackAction(action), actor=self.principal.actor_id)
+                ok, _ = self.attempt(feedback_sessions_svc.act, self.wb, row.store, row.session.id, FeedbackAction(action), actor=self.principal.actor_id)
                 if ok:
                     self.notify(phase.done)
                 self.refresh_data()
@@ -477,7 +477,7 @@ class FeedbackScreen(WorkbenchScreen):
         choose_and_open(self, choices)
 
     def action_resolve(self) -> None:
-        from workbench.services import feedback_sessions as service
+        from workbench.services import feedback_sessions as feedback_sessions_svc
 
         row = self.sessions.current
         comment = self.comments.current
@@ -485,7 +485,7 @@ class FeedbackScreen(WorkbenchScreen):
             self.notify("No comment highlighted", severity="warning")
             return
         resolve = comment.status != "resolved"
-        ok, _ = self.attempt(service.set_comment_resolved, self.wb, row.store, row.session.id, comment.id, resolve,
+        ok, _ = self.attempt(feedback_sessions_svc.set_comment_resolved, self.wb, row.store, row.session.id, comment.id, resolve,
                              actor=self.principal.actor_id)
         if ok:
             self.notify("Comment resolved" if resolve else "Comment reopened")

@@ -18,10 +18,11 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
+from workbench.domain.images import TYPE_OF_EXTENSION
 from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif"}
+IMAGE_SUFFIXES = {f".{ext}" for ext in TYPE_OF_EXTENSION}
 
 
 @dataclass

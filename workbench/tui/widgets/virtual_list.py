@@ -184,13 +184,6 @@ class VirtualList(ScrollView, can_focus=True):
     def current(self) -> Any | None:
         return self.row_at(self.cursor)
 
-    def set_source(self, source: ListSource | None) -> None:
-        self.source = source
-        self.selection.clear()
-        self.cursor = 0
-        self.reload(keep_cursor=False)
-        self.scroll_to(y=0, animate=False)
-
     def reload(
         self,
         *,
@@ -266,9 +259,6 @@ class VirtualList(ScrollView, can_focus=True):
         return None
 
     # -- selection ---------------------------------------------------------------------------
-    def is_selected(self, row: Any) -> bool:
-        return self.source is not None and self.source.key(row) in self.selection
-
     def clear_selection(self) -> None:
         if self.selection:
             self.selection.clear()

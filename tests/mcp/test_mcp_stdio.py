@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
+from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def stdio(data_dir: Path) -> Client:

@@ -46,7 +46,7 @@ def _duration(seconds: int | None) -> str:
 
 
 class StudySource:
-    def __init__(self, screen: StudiesScreen) -> None:
+    def __init__(self, screen: TestSessionsScreen) -> None:
         self.screen = screen
         self.rows: list[tuple[Any, dict[str, int]]] = []
 
@@ -88,7 +88,7 @@ class StudySource:
 class TestSessionSource:
     __test__ = False
 
-    def __init__(self, screen: StudiesScreen) -> None:
+    def __init__(self, screen: TestSessionsScreen) -> None:
         self.screen = screen
         self.study: Any = None
         self.status = ""
@@ -144,8 +144,10 @@ class TestSessionSource:
 _SESSION_ACTIONS = frozenset({"complete", "analyze", "confirm", "add_note", "edit_note", "feedback"})
 
 
-class StudiesScreen(WorkbenchScreen):
+class TestSessionsScreen(WorkbenchScreen):
     """Test sessions"""
+
+    __test__ = False  # pytest would otherwise try to collect "Test*" classes the TUI tests import
 
     BINDINGS: ClassVar[list[BindingType]] = keys.TESTS
     HELP_SECTION = "Test sessions"

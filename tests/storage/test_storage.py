@@ -16,7 +16,7 @@ from storage.db import SCHEMA_VERSION
 from storage.schema import migrations
 from workbench.domain.annotations import WidgetAnnotationCreate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path):

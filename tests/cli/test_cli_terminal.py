@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ServerProcess, bearer
-from tests.test_mcp_http import seed
+from tests.mcp.test_mcp_http import seed
 
 # Clear screen, OSC 52 (write the reader's clipboard), 8-bit CSI, a bidi override, Rich markup.
 HOSTILE = "[red]x[/red] wipe\x1b[2J clip\x1b]52;c;ZXZpbA==\x07 csi\x9b31m rtl\u202eevil\nsecond\tline"

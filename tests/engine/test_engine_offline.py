@@ -72,11 +72,11 @@ def test_review_is_deterministic() -> None:
 
 def test_review_is_stable_across_hash_seeds() -> None:
     # Set iteration order depends on PYTHONHASHSEED; the text must not.
-    code = ("from tests.test_engine_offline import ENGINE, persona, CHECKOUT_CRASH;"
+    code = ("from tests.engine.test_engine_offline import ENGINE, persona, CHECKOUT_CRASH;"
             "print(ENGINE.persona_review(persona('victor-checkout-optimiser'), CHECKOUT_CRASH).text)")
     outs = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       cwd=Path(__file__).resolve().parents[1], env={"PYTHONHASHSEED": seed}).stdout
+                       cwd=Path(__file__).resolve().parents[2], env={"PYTHONHASHSEED": seed}).stdout
         for seed in ("1", "2", "3")
     }
     assert len(outs) == 1

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.test_mcp_http import PNG, audit, row, seed
+from tests.mcp.test_mcp_http import PNG, audit, row, seed
 from workbench.cli.main import app
 
 runner = CliRunner()

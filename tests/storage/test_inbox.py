@@ -1,0 +1,103 @@
+"""storage/inbox.py over a temporary store: windows, counts, filters, search, members and saved views.
+
+Only the annotation source is filled here (comments and tests are covered through the service,
+tests/services/test_inbox_service.py); the queries name ``sources=("annotation",)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import accounts as accounts_repo
+from storage import annotations as ann_repo
+from storage import inbox as repo
+from storage.inbox import Query
+from tests.storage.records import T0, annotation, reply
+from workbench.services.context import Workbench
+
+ANNOTATIONS = ("annotation",)
+
+
+@pytest.fixture
+def filled(wb: Workbench, creds: dict) -> str:
+    """Five annotations a0..a4, a4 newest; a1 and a3 are triaged, a3 assigned to user-7 and auto-fixable."""
+    ws, site = creds["workspace_id"], creds["site_id"]
+    with wb.store.write() as db:
+        for i in range(5):
+            ann_repo.add_annotation(db, annotation(ws, site, f"a{i}", created_at=T0 + i, kind="bug" if i % 2 else "copy",
+                                                   status="triaged" if i in (1, 3) else "new",
+                                                   assignee_id="user-7" if i == 3 else None, auto_fix=i == 3,
+                                                   body="The pay button is broken" if i == 2 else f"Body {i}"))
+        ann_repo.add_reply(db, reply(annotation(ws, site, "a0"), "r0", body="Checkout spinner never stops"))
+    return ws
+
+
+def _ids(wb: Workbench, q: Query, offset: int = 0, limit: int = 10) -> list[str]:
+    return [r.id for r in repo.window(wb.store.db, q, offset, limit)]
+
+
+def test_windows_are_newest_first_and_agree_with_the_count(wb: Workbench, filled: str) -> None:
+    q = Query(workspace_id=filled, sources=ANNOTATIONS)
+    assert _ids(wb, q) == ["a4", "a3", "a2", "a1", "a0"]
+    assert _ids(wb, q, offset=1, limit=2) == ["a3", "a2"]
+    assert _ids(wb, q, offset=0, limit=0) == []
+    assert repo.count(wb.store.db, q) == 5
+    assert repo.count_before(wb.store.db, q, T0 + 2, "a2") == 2  # a2 is the third row
+    row = repo.window(wb.store.db, q, 1, 1)[0]
+    assert (row.source, row.status, row.assignee_id, row.auto_fix, row.key) == ("annotation", "triaged", "user-7", True, ("annotation", "a3"))
+    assert row.extra["selector"] == "#pay" and row.first_line == "Body 3"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"statuses": {"annotation": ("triaged",)}}, ["a3", "a1"]),
+        ({"statuses": {"annotation": ()}}, []),
+        ({"kind": "copy"}, ["a4", "a2", "a0"]),
+        ({"assignee": "user-7"}, ["a3"]),
+        ({"assignee": ""}, ["a4", "a2", "a1", "a0"]),
+        ({"auto_fix": True}, ["a3"]),
+        ({"fts": '"broken"*', "terms": ("broken",)}, ["a2"]),
+        ({"fts": '"spinner"*', "terms": ("spinner",)}, ["a0"]),  # found through its reply
+    ],
+)
+def test_each_filter_selects_its_rows_and_counts_them(wb: Workbench, filled: str, fields: dict, expected: list[str]) -> None:
+    q = Query(workspace_id=filled, sources=ANNOTATIONS, **fields)
+    assert _ids(wb, q) == expected
+    assert repo.count(wb.store.db, q) == len(expected)
+
+
+def test_kept_status_counts_follow_writes(wb: Workbench, filled: str) -> None:
+    assert repo.annotation_status_counts(wb.store.db, filled) == {"new": 3, "triaged": 2}
+    with wb.store.write() as db:
+        ann_repo.update_annotation(db, "a0", {"status": "resolved"})
+    assert repo.annotation_status_counts(wb.store.db, filled) == {"new": 2, "triaged": 2, "resolved": 1}
+
+
+def test_places_name_the_workspaces_sites(wb: Workbench, creds: dict) -> None:
+    places = repo.places(wb.store.db, creds["workspace_id"])
+    assert (creds["site_id"], "annotation") in {(pid, source) for pid, _, source in places}
+    assert repo.places(wb.store.db, "no-such-workspace") == []
+
+
+def test_server_members_come_from_reply_authors_and_assignees(wb: Workbench, filled: str, creds: dict) -> None:
+    a1 = annotation(filled, creds["site_id"], "a1")
+    with wb.store.write() as db:
+        ann_repo.add_reply(db, reply(a1, "r1", author_id="user-2", author_name="zoe"))
+        ann_repo.add_reply(db, reply(a1, "r2", author_id="me", author_name="Me"))
+        ann_repo.add_reply(db, reply(a1, "r3", author_kind="persona", author_id=None, author_name="Robot"))
+    members = repo.server_members(wb.store.db, filled, local_user_id="me")
+    # user-1 wrote the fixture's first reply; user-7 was only ever an assignee; "me" is local.
+    assert members == [("user-1", "Bea"), ("user-7", "user …user-7"), ("user-2", "zoe")]
+
+
+def test_saved_views_round_trip_and_a_broken_value_reads_as_empty(wb: Workbench, creds: dict) -> None:
+    ws = creds["workspace_id"]
+    assert repo.load_views(wb.store.db, ws) == {}
+    with wb.store.write() as db:
+        repo.save_views(db, ws, {"mine": {"assignee": "me"}})
+    assert repo.load_views(wb.store.db, ws) == {"mine": {"assignee": "me"}}
+    assert repo.load_views(wb.store.db, "other") == {}
+    with wb.store.write() as db:
+        accounts_repo.meta_set(db, f"inbox.views:{ws}", "[1, 2]")  # not a mapping
+    assert repo.load_views(wb.store.db, ws) == {}
