@@ -351,3 +351,13 @@ def test_a_page_without_usable_storage_still_sends(page, served, host_site):
     assert send(page, form)["body"] == "Storage is full here"
     expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
     assert [a["body"] for a in annotations(proc, creds)] == ["Storage is full here"]
+
+
+def test_a_review_mode_tag_outside_the_review_page_leaves_the_site_widget_alone(page, served, host_site):
+    """A preview build carrying both tags, opened directly (not framed): the visitor's widget still starts."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    review_tag = f'<script src="{proc.url}/widget.js" data-mode="review"></script>'  # sync: it runs first
+    page.goto(host_site.write("both.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</head>", review_tag + "</head>")))
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()

@@ -8,6 +8,8 @@
   if (!script) return;
   // data-mode="review": a preview framed by the review page; only the review protocol runs (no site needed).
   const REVIEW_ONLY = (script.dataset.mode || '').toLowerCase() === 'review';
+  // Outside the review page's frame review mode has nothing to do, and must not stop the site's own widget.
+  if (REVIEW_ONLY && window.parent === window) return;
   window.__gfWidget = true;
 
   const SITE = script.dataset.site;
