@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import bootstrap
 from tests.conftest import ServerProcess
@@ -242,3 +243,98 @@ def test_a_preview_on_another_origin(page, tmp_path: Path, host_site, with_agent
             page.get_by_text("The preview does not run the review agent").wait_for()
     finally:
         proc.stop()
+
+
+# The preview carries only the site widget's tag: in review mode (data-mode="review", no site needed), or
+# the site's own widget tag, which answers the review page as well once that page speaks to it.
+WIDGET_TAGS = {
+    "review-mode": '<script src="%s" data-mode="review" async></script>',
+    "site-widget": '<script src="%s" data-site="{site}" data-widget-token="{token}" async></script>',
+}
+WIDGET_PAGE = ("printf '<!doctype html><title>Shop</title>{tag}"
+               "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' {widget_url} > {root}/index.html"
+               " && echo {url}/index.html")
+
+
+@pytest.mark.parametrize("tag", list(WIDGET_TAGS))
+def test_a_preview_on_another_origin_with_only_the_widget(page, tmp_path: Path, host_site, tag):
+    data = tmp_path / "widget-preview"
+    data.mkdir()
+    creds = bootstrap(data)
+    element = WIDGET_TAGS[tag].replace("{site}", creds["site_id"]).replace("{token}", creds["widget_token"])
+    command = (WIDGET_PAGE.replace("{tag}", element)
+               .replace("{root}", str(host_site.root)).replace("{url}", host_site.url))
+    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": command})
+    try:
+        # The comment pinned before: the widget must say where its element is now (the pin follows it).
+        session = start_round(proc.url, creds["store_api_key"])
+        assert "/widget.js" in (host_site.root / "index.html").read_text()
+        assert "agent.js" not in (host_site.root / "index.html").read_text()
+        earlier = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                             headers={"X-Review-Token": review_token(session)},
+                             json={"content": "Earlier.", "pagePath": "/", "selector": "#hero-title",
+                                   "offsetX": 30, "offsetY": 5, "pinX": 99, "pinY": 99})
+        assert earlier.status_code == 201, earlier.text
+        page.goto(session["feedbackUrl"])
+        preview = page.frame_locator("#preview")
+        preview.locator("#hero-title").wait_for()
+        agent_ready(page)
+        heading = preview.locator("#hero-title").bounding_box()
+        first = page.locator("#pins .pin", has_text="1")
+        first.wait_for()
+        tip = first.bounding_box()
+        assert heading is not None and tip is not None
+        assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 30, abs=2)
+        # The visitor's launcher steps aside inside the review page: reviewers use Add comment.
+        if tag == "site-widget":
+            expect(preview.locator("[data-gf-widget]")).to_be_attached()
+        expect(preview.get_by_role("button", name="Feedback", exact=True)).to_have_count(0)
+
+        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Di')")
+        pin_comment(page, preview.locator("#hero-title"), "Name the shop in the heading.")
+        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                           headers={"X-Review-Token": review_token(session)}).json()["data"]
+        mine = next(c for c in pinned if c["content"] == "Name the shop in the heading.")
+        assert mine["pagePath"] == "/" and mine["selector"]
+        assert preview.locator(mine["selector"]).inner_text() == "Hello shop"
+        assert 0 < mine["pinX"] < 100 and 0 < mine["pinY"] < 100
+        # Keys typed in the preview reach the review page through the widget too.
+        preview.locator("h1").click()
+        page.keyboard.press("c")
+        page.locator("#catcher").wait_for()
+        page.keyboard.press("Escape")
+        page.locator("#catcher").wait_for(state="hidden")
+    finally:
+        proc.stop()
+
+
+def test_the_widget_answers_no_page_but_the_review_page(page, served, host_site):
+    """A page on another origin framing a preview gets no answer, and cannot make the widget step aside."""
+    proc, creds = served
+    host_site.write("index.html", (
+        "<!doctype html><title>Shop</title>"
+        f'<script src="{proc.url}/widget.js" data-site="{creds["site_id"]}" data-widget-token="{creds["widget_token"]}" async>'
+        "</script><main><h1 id='hero-title'>Hello shop</h1></main>"))
+    evil = host_site.write("evil.html", (
+        "<!doctype html><title>Evil</title><iframe id='f' src='index.html' width='800' height='600'></iframe>"
+        "<script>window.got = []; window.addEventListener('message', (e) => window.got.push(e.data));</script>"))
+    page.goto(evil)
+    frame = page.frame_locator("#f")
+    launcher = frame.get_by_role("button", name="Feedback", exact=True)
+    launcher.wait_for()  # the widget has started (after the preview's load)
+    child = next(f for f in page.frames if f.url.endswith("/index.html"))
+    # Messages from one window to another arrive in order: once the marker is seen, the others were handled,
+    # and anything the widget answered was posted before the frame's "done".
+    child.evaluate("""() => addEventListener('message', (e) => {
+        if (e.data === 'marker') parent.postMessage('done', '*');
+    })""")
+    page.evaluate("""() => {
+        const w = document.getElementById('f').contentWindow;
+        w.postMessage({type: 'gf-review:hello'}, '*');
+        w.postMessage({type: 'gf-review:anchors', items: []}, '*');
+        w.postMessage({type: 'gf-review:locate', id: 1, x: 20, y: 20}, '*');
+        w.postMessage('marker', '*');
+    }""")
+    page.wait_for_function("window.got.includes('done')")
+    assert page.evaluate("window.got") == ["done"]
+    expect(launcher).to_be_visible()

@@ -24,6 +24,12 @@ main {{ padding: 24px; }} .card {{ border: 1px solid #ccc; padding: 12px; margin
 <button id="break" onclick="console.error('cart total is NaN'); fetch('/missing.json')">Break</button></main></body></html>"""
 
 
+# A 1x1 PNG: what a visitor might attach instead of the widget's own screenshot.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201a5f6e2d80000000049454e44ae426082")
+
+
 def allow(proc: ServerProcess, site_id: str, origin: str) -> None:
     """The site owner's step: `workbench sites origins SITE --add ORIGIN`, against the served store."""
     subprocess.run(
@@ -112,7 +118,8 @@ def test_pick_send_and_read_back_through_the_api(page, served, host_site):
     box = ann["capture"]["anchor"]["box"]
     assert box["width"] > 0 and box["height"] > 0
     assert ann["computed_styles"]["color"] == "rgb(200, 30, 30)" and ann["computed_styles"]["font-size"] == "28px"
-    assert ann["capture"]["viewport"] == {"width": 1280, "height": 800, "device_pixel_ratio": 1.0}
+    assert ann["capture"]["viewport"] == {"width": 1280, "height": 800, "device_pixel_ratio": 1.0,
+                                          "scroll_x": 0.0, "scroll_y": 0.0}
     assert "Chrome" in ann["capture"]["user_agent"]
     assert any("cart total is NaN" in e["message"] for e in ann["capture"]["console"])
     assert any(e["url"].endswith("/missing.json") and e["status"] == 404 for e in ann["capture"]["network"])
@@ -123,6 +130,46 @@ def test_pick_send_and_read_back_through_the_api(page, served, host_site):
     page.reload()
     form = open_form(page, None)
     expect(form.get_by_label("Name (optional)")).to_have_value("Vera Visitor")
+
+
+def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_it(page, served, host_site):
+    from workbench.tui.widgets.pictures import pin_of
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    tall = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+    url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px"></div><main>')
+                         .replace("</main>", '</main><div style="height: 1500px"></div>'))
+    page.goto(url)
+    page.evaluate("scrollTo(0, 1300)")
+    page.wait_for_function("scrollY === 1300")
+    form = open_form(page, "#buy")
+    scrolled = page.evaluate("[scrollX, scrollY]")
+    assert scrolled[1] > 0
+    box = page.locator("#buy").evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
+    form.get_by_label("Comment").fill("Button too close to the price")
+    expect(form.get_by_role("img", name="Screenshot")).to_be_visible(timeout=15_000)
+    ann = detail(proc, creds, send(page, form)["id"])
+    viewport = ann["capture"]["viewport"]
+    assert (viewport["scroll_x"], viewport["scroll_y"]) == (scrolled[0], scrolled[1])
+    # The stored box and scroll put the pin on the element as the screenshot shows it.
+    x, y = pin_of(ann["capture"])
+    assert box[0] <= x * 1280 <= box[0] + box[2] and box[1] <= y * 800 <= box[1] + box[3]
+
+
+def test_an_attached_picture_gets_no_scroll(page, served, host_site):
+    """A picture the visitor attached may show anything: no scroll is stored, so no pin is drawn on it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Attach or paste a screenshot").set_input_files(
+        files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
+    form.get_by_label("Comment").fill("See my picture")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert "scroll_y" not in ann["capture"]["viewport"] and ann["capture"]["viewport"]["width"] == 1280
+    assert ann["screenshot_key"]
 
 
 def test_console_capture_can_be_switched_off_and_escape_cancels(page, served, host_site):
@@ -304,3 +351,13 @@ def test_a_page_without_usable_storage_still_sends(page, served, host_site):
     assert send(page, form)["body"] == "Storage is full here"
     expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
     assert [a["body"] for a in annotations(proc, creds)] == ["Storage is full here"]
+
+
+def test_a_review_mode_tag_outside_the_review_page_leaves_the_site_widget_alone(page, served, host_site):
+    """A preview build carrying both tags, opened directly (not framed): the visitor's widget still starts."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    review_tag = f'<script src="{proc.url}/widget.js" data-mode="review"></script>'  # sync: it runs first
+    page.goto(host_site.write("both.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</head>", review_tag + "</head>")))
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()

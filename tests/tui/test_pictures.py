@@ -94,6 +94,26 @@ def test_the_pin_lands_on_the_element_of_the_viewport_picture(tmp_path: Path):
     assert drawn.getpixel((10, 10)) == (255, 255, 255)  # the rest of the picture is untouched
 
 
+async def test_a_widget_capture_with_its_scroll_gets_a_pin_on_the_screenshot(app, demo_wb, principal):
+    """The widget sends the scroll its screenshot was taken at (Viewport.scroll_x/y): the pin goes on the element."""
+    creds = bootstrap(demo_wb)
+    shot = "data:image/png;base64," + base64.b64encode(png((255, 255, 255), (800, 600))).decode()
+    capture = {"anchor": {"css": "#buy", "box": {"x": 300, "y": 1250, "width": 100, "height": 40}},
+               "viewport": {"width": 800, "height": 600, "device_pixel_ratio": 1, "scroll_x": 0, "scroll_y": 1000}}
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.acme.example/p/1", body="Button hidden", screenshot=shot,
+                               capture=capture),
+    )
+    async with app.run_test(size=(140, 60)) as pilot:
+        screen = AnnotationScreen(ann.id)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query("Picture .picture")) == 1)
+        picture = screen.query_one(Picture)
+        assert picture.caption == "Screenshot" and picture.pin == pytest.approx((0.4375, 0.45))
+        assert "pin at the element" in str(picture.query_one(".caption").render())
+
+
 def test_console_errors_and_failed_requests_are_listed_without_control_characters():
     text = capture_logs({
         "console": [{"level": "error", "message": "TypeError: x is undefined\x1b[2J", "at": 1}],

@@ -110,9 +110,15 @@ class Anchor(_Strict):
 
 
 class Viewport(_Strict):
+    """The window at capture time. The scroll (CSS px; negative on right-to-left pages) places the
+    anchor's document box on the viewport screenshot; optional, so captures sent before it existed
+    stay valid (they just get no pin drawn)."""
+
     width: Annotated[int, Field(ge=1, le=100_000)]
     height: Annotated[int, Field(ge=1, le=100_000)]
     device_pixel_ratio: Annotated[float, Field(gt=0, le=16, allow_inf_nan=False)]
+    scroll_x: Finite | None = None
+    scroll_y: Finite | None = None
 
 
 class ConsoleEntry(_Strict):

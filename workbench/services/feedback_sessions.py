@@ -61,6 +61,8 @@ class DeployFailed(Exception):
 # Served by ``workbench serve`` (workbench/server/static/review/agent.js); the same path is
 # mounted there, and a deploy command receives the full URL as {agent_url}.
 REVIEW_AGENT_PATH = "/static/review/agent.js"
+# The site widget, which answers the review page too (its review mode); a deploy command gets {widget_url}.
+WIDGET_PATH = "/widget.js"
 
 
 def feedback_url(base_url: str, session_id: str, review_token: str) -> str:
@@ -134,7 +136,8 @@ def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str
     """The deploymentUrl of a fresh preview, by the configured method; DeployFailed otherwise."""
     fields = {"session_id": session.id, "store_id": store.id, "feedback_url": session.feedback_url,
               # The review agent a preview on another origin loads so the review page can pin on it.
-              "agent_url": f"{_base_of(session.feedback_url)}{REVIEW_AGENT_PATH}"}
+              "agent_url": f"{_base_of(session.feedback_url)}{REVIEW_AGENT_PATH}",
+              "widget_url": f"{_base_of(session.feedback_url)}{WIDGET_PATH}"}
     command = (env.get("WORKBENCH_DEPLOY_COMMAND") or "").strip()
     if command:
         return _run_command(command, fields, env)

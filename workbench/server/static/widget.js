@@ -4,8 +4,12 @@
 (() => {
   'use strict';
   if (window.__gfWidget) return;
-  const script = document.currentScript || document.querySelector('script[data-site][data-widget-token]');
+  const script = document.currentScript || document.querySelector('script[data-site][data-widget-token], script[data-mode="review"][src$="/widget.js"]');
   if (!script) return;
+  // data-mode="review": a preview framed by the review page; only the review protocol runs (no site needed).
+  const REVIEW_ONLY = (script.dataset.mode || '').toLowerCase() === 'review';
+  // Outside the review page's frame review mode has nothing to do, and must not stop the site's own widget.
+  if (REVIEW_ONLY && window.parent === window) return;
   window.__gfWidget = true;
 
   const SITE = script.dataset.site;
@@ -39,48 +43,6 @@
     const b = crypto.getRandomValues(new Uint8Array(32));
     return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
   };
-
-  // -- recent console errors and failed requests (ring buffers) ----------------------------------
-  const consoleRing = [];
-  const networkRing = [];
-  const push = (ring, entry) => { ring.push(entry); if (ring.length > RING) ring.shift(); };
-  if (CAPTURE_LOGS) {
-    const origError = console.error;
-    console.error = function (...args) {
-      try { push(consoleRing, { level: 'error', message: clip(args.map(a => (a instanceof Error ? a.stack || a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' '), 2000), at: Date.now() }); } catch (_) { /* unserialisable */ }
-      return origError.apply(this, args);
-    };
-    window.addEventListener('error', (e) => {
-      const t = e.target;
-      if (t && t !== window && (t.src || t.href)) push(networkRing, { method: 'GET', url: clip(t.src || t.href, 2000), status: 0, at: Date.now() });
-      else push(consoleRing, { level: 'error', message: clip(`${e.message} (${e.filename}:${e.lineno})`, 2000), at: Date.now() });
-    }, true);
-    window.addEventListener('unhandledrejection', (e) => push(consoleRing, { level: 'unhandledrejection', message: clip(e.reason && (e.reason.stack || e.reason.message) || e.reason, 2000), at: Date.now() }));
-    window.fetch = function (input, init) {
-      const method = clip((init && init.method) || (input && input.method) || 'GET', 16).toUpperCase();
-      const url = clip(typeof input === 'string' ? input : (input && input.url) || String(input), 2000);
-      return nativeFetch(input, init).then((r) => { if (r.status >= 400) push(networkRing, { method, url, status: r.status, at: Date.now() }); return r; },
-        (err) => { push(networkRing, { method, url, status: 0, at: Date.now() }); throw err; });
-    };
-    const open = XMLHttpRequest.prototype.open;
-    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
-      this.addEventListener('loadend', () => { if (this.status === 0 || this.status >= 400) push(networkRing, { method: clip(method, 16).toUpperCase(), url: clip(url, 2000), status: this.status, at: Date.now() }); });
-      return open.call(this, method, url, ...rest);
-    };
-  }
-
-  // -- who this browser is --------------------------------------------------------------------------
-  const params = new URLSearchParams(location.search);
-  if (params.has('gf_stakeholder')) {
-    // Remembered once, then taken out of the address bar so it is not shared or bookmarked.
-    store.set('stakeholder', clip(params.get('gf_stakeholder'), 200));
-    params.delete('gf_stakeholder');
-    const q = params.toString();
-    history.replaceState(history.state, '', location.pathname + (q ? `?${q}` : '') + location.hash);
-  }
-  const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
-  const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
-  const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
 
   // -- anchors -----------------------------------------------------------------------------------
   const unique = (sel, el) => { try { const all = document.querySelectorAll(sel); return all.length === 1 && all[0] === el; } catch (_) { return false; } };
@@ -137,6 +99,118 @@
     }
     return null;
   }
+  // -- review mode: the review page's protocol, the same messages as static/review/agent.js (see its header) --
+  // Framed by the review page (`workbench serve`'s /review/<id>, the server this script came from), the widget
+  // tells it what is under a pin and where earlier pins' elements are now. Messages are posted to that origin
+  // only and accepted from it only (and only from the parent window), so no other page can ask.
+  let onReviewPage = () => {}; // the visitor UI sets this: the review page has its own, the widget's steps aside
+  function reviewProtocol() {
+    if (window.parent === window || window.__gfReviewAgent) return false;
+    window.__gfReviewAgent = true;
+    const origin = new URL(BASE, location.href).origin;
+    const post = (message) => window.parent.postMessage(message, origin);
+    const round = n => Math.round(n * 100) / 100;
+    const pct = n => round(Math.min(100, Math.max(0, n)));
+    const pageSize = () => {
+      const de = document.documentElement, body = document.body || de;
+      return { width: Math.max(de.scrollWidth, body.scrollWidth, innerWidth), height: Math.max(de.scrollHeight, body.scrollHeight, innerHeight) };
+    };
+    const found = (sel) => { try { const all = document.querySelectorAll(sel); return all.length === 1 ? all[0] : null; } catch (_) { return null; } };
+    let items = [];
+    function anchors() {
+      const out = {};
+      for (const item of items) {
+        const el = typeof item.selector === 'string' && found(item.selector);
+        if (!el) continue; // the page falls back to the stored percentages
+        const r = el.getBoundingClientRect();
+        const dx = Number.isFinite(item.offsetX) ? Math.min(Math.max(item.offsetX, 0), r.width) : r.width / 2;
+        const dy = Number.isFinite(item.offsetY) ? Math.min(Math.max(item.offsetY, 0), r.height) : r.height / 2;
+        out[item.id] = { x: round(r.left + scrollX + dx), y: round(r.top + scrollY + dy) };
+      }
+      return out;
+    }
+    function view() {
+      const size = pageSize();
+      return { type: 'gf-review:view', path: location.pathname, scrollX, scrollY, width: innerWidth, height: innerHeight,
+        docWidth: size.width, docHeight: size.height, anchors: anchors() };
+    }
+    function locate(x, y) {
+      const hit = document.elementFromPoint(x, y);
+      const el = hit && hit.nodeType === 1 && !hit.hasAttribute('data-gf-widget') ? hit : document.body;
+      const r = el.getBoundingClientRect();
+      const size = pageSize();
+      const css = cssPath(el);
+      return { path: location.pathname, selector: css && unique(css, el) ? clip(css, 2000) : null,
+        offsetX: round(x - r.left), offsetY: round(y - r.top),
+        pinX: pct(((x + scrollX) / size.width) * 100), pinY: pct(((y + scrollY) / size.height) * 100) };
+    }
+    window.addEventListener('message', (event) => {
+      if (event.origin !== origin || event.source !== window.parent) return;
+      const m = event.data;
+      if (!m || typeof m !== 'object') return;
+      onReviewPage();
+      if (m.type === 'gf-review:locate' && Number.isFinite(m.x) && Number.isFinite(m.y)) post(Object.assign({ type: 'gf-review:located', id: m.id }, locate(m.x, m.y)));
+      else if (m.type === 'gf-review:hello') post(view());
+      else if (m.type === 'gf-review:anchors' && Array.isArray(m.items)) { items = m.items.slice(0, 1000); post(view()); }
+    });
+    // After a click in the preview the keyboard is the frame's: pass the review page's own keys up.
+    window.addEventListener('keydown', (e) => {
+      const editing = e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]');
+      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'c' || e.key === 'Escape')) post({ type: 'gf-review:key', key: e.key });
+    });
+    let queued = false;
+    const report = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; post(view()); }); } };
+    window.addEventListener('scroll', report, { passive: true });
+    window.addEventListener('resize', report);
+    window.addEventListener('load', report);
+    report();
+    return true;
+  }
+  reviewProtocol();
+  if (REVIEW_ONLY) return;
+
+  // -- recent console errors and failed requests (ring buffers) ----------------------------------
+  const consoleRing = [];
+  const networkRing = [];
+  const push = (ring, entry) => { ring.push(entry); if (ring.length > RING) ring.shift(); };
+  if (CAPTURE_LOGS) {
+    const origError = console.error;
+    console.error = function (...args) {
+      try { push(consoleRing, { level: 'error', message: clip(args.map(a => (a instanceof Error ? a.stack || a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' '), 2000), at: Date.now() }); } catch (_) { /* unserialisable */ }
+      return origError.apply(this, args);
+    };
+    window.addEventListener('error', (e) => {
+      const t = e.target;
+      if (t && t !== window && (t.src || t.href)) push(networkRing, { method: 'GET', url: clip(t.src || t.href, 2000), status: 0, at: Date.now() });
+      else push(consoleRing, { level: 'error', message: clip(`${e.message} (${e.filename}:${e.lineno})`, 2000), at: Date.now() });
+    }, true);
+    window.addEventListener('unhandledrejection', (e) => push(consoleRing, { level: 'unhandledrejection', message: clip(e.reason && (e.reason.stack || e.reason.message) || e.reason, 2000), at: Date.now() }));
+    window.fetch = function (input, init) {
+      const method = clip((init && init.method) || (input && input.method) || 'GET', 16).toUpperCase();
+      const url = clip(typeof input === 'string' ? input : (input && input.url) || String(input), 2000);
+      return nativeFetch(input, init).then((r) => { if (r.status >= 400) push(networkRing, { method, url, status: r.status, at: Date.now() }); return r; },
+        (err) => { push(networkRing, { method, url, status: 0, at: Date.now() }); throw err; });
+    };
+    const open = XMLHttpRequest.prototype.open;
+    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+      this.addEventListener('loadend', () => { if (this.status === 0 || this.status >= 400) push(networkRing, { method: clip(method, 16).toUpperCase(), url: clip(url, 2000), status: this.status, at: Date.now() }); });
+      return open.call(this, method, url, ...rest);
+    };
+  }
+
+  // -- who this browser is --------------------------------------------------------------------------
+  const params = new URLSearchParams(location.search);
+  if (params.has('gf_stakeholder')) {
+    // Remembered once, then taken out of the address bar so it is not shared or bookmarked.
+    store.set('stakeholder', clip(params.get('gf_stakeholder'), 200));
+    params.delete('gf_stakeholder');
+    const q = params.toString();
+    history.replaceState(history.state, '', location.pathname + (q ? `?${q}` : '') + location.hash);
+  }
+  const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
+  const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
+  const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
+
   function stylesOf(el) {
     if (!el) return null;
     const cs = getComputedStyle(el);
@@ -159,13 +233,15 @@
     return libLoading;
   }
   const within = (p, ms) => Promise.race([p, new Promise((_, fail) => setTimeout(() => fail(new Error('timed out')), ms))]);
-  async function screenshot(el) {
+  // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
+  async function screenshot(el, view) {
     const lib = await within(loadLib(), 5000);
     const body = document.body;
     const bg = getComputedStyle(body).backgroundColor;
     const full = await within(lib.toCanvas(body, { pixelRatio: 1, filter: n => n !== host, cacheBust: false,
       backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff', skipFonts: true }), 8000);
     const br = body.getBoundingClientRect();
+    view.scroll_x = scrollX; view.scroll_y = scrollY;
     const w = innerWidth, h = innerHeight;
     const canvas = document.createElement('canvas');
     canvas.width = w; canvas.height = h;
@@ -331,6 +407,8 @@
     window.removeEventListener('keydown', onKey, true);
   }
   launcher.addEventListener('click', () => (picking ? stopPicking() : startPicking()));
+  // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
+  onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
   bar.addEventListener('click', (e) => {
     const act = e.target.closest('[data-act]') && e.target.closest('[data-act]').dataset.act;
     if (act === 'whole') { stopPicking(); openForm(null); } else if (act === 'cancel') stopPicking();
@@ -359,7 +437,8 @@
   }
   function openForm(el) {
     const anchor = anchorOf(el);
-    draft = { el, anchor, styles: stylesOf(el), manual: null, shot: null };
+    draft = { el, anchor, styles: stylesOf(el), manual: null, shot: null,
+      viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio } };
     root.querySelector('.about').textContent = el ? `About: ${anchor.css}` : 'About: the whole page';
     field('body').value = '';
     field('name').value = store.get('name') || '';
@@ -368,7 +447,7 @@
     showShot(null, 'Capturing a screenshot…');
     panel.style.display = 'block';
     const d = draft;
-    d.shot = screenshot(el).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
+    d.shot = screenshot(el, d.shotView = {}).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
       if (draft === d && !d.manual) showShot(null, 'The screenshot could not be taken: attach or paste one (optional).');
       return null;
     });
@@ -404,7 +483,8 @@
       page_url: clip(location.href, 2000), kind: field('kind').value, body, selector: d.anchor.css || null,
       submitter_name: name || null, submitter_email: email || null, screenshot: shot || null,
       computed_styles: d.styles, submitter_key: submitterKey(),
-      capture: { anchor: d.anchor, viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio },
+      // The scroll only with the widget's own picture: an attached one may show anything.
+      capture: { anchor: d.anchor, viewport: Object.assign({}, d.viewport, shot && !d.manual ? d.shotView : {}),
         user_agent: clip(navigator.userAgent, 512), console: consoleRing.slice(), network: networkRing.slice() },
     };
     if (toggle && toggle.visible) payload.auto_fix = field('autofix').checked;

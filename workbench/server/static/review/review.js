@@ -4,7 +4,8 @@
  * GET  /api/widget/feedback-sessions/{id}/comments  -> {session: {status, deploymentUrl, acceptsComments, notice}, data}
  * POST /api/widget/feedback-sessions/{id}/comments  <- {content, pagePath, selector, offsetX/Y, pinX/Y, reviewerName}
  * Whether comments are open is the server's (the domain's) answer, never decided here.
- * Positions come from the review agent inside the preview (agent.js, by postMessage); a
+ * Positions come from the site widget in review mode inside the preview (widget.js, by postMessage;
+ * agent.js loads it); a
  * same-origin preview without it gets it injected. User text is only ever set as textContent.
  */
 (() => {
