@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.services import widget as widget_svc
@@ -32,20 +33,20 @@ class WidgetCorsMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = WIDGET_PATH.match(scope["path"]) if scope["type"] == "http" else None
-        origin = _header(scope, b"origin") if match else None
+        origin = Headers(scope=scope).get("origin") if match else None
         if match is None or origin is None:
             await self.app(scope, receive, send)
             return
-        allowed = widget_svc.origin_allowed(self.wb, match.group(1), origin.decode("latin-1"))
+        allowed = widget_svc.origin_allowed(self.wb, match.group(1), origin)
         if not allowed:
-            detail = f"Origin {origin.decode('latin-1')[:300]} is not allowed for this site (workbench sites origins SITE_ID --add ORIGIN)"
+            detail = f"Origin {origin[:300]} is not allowed for this site (workbench sites origins SITE_ID --add ORIGIN)"
             body = orjson.dumps({"detail": detail})
             await send({"type": "http.response.start", "status": 403, "headers": [
                 (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"vary", b"Origin"),
             ]})
             await send({"type": "http.response.body", "body": body})
             return
-        cors = [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
         if scope["method"] == "OPTIONS":
             await send({"type": "http.response.start", "status": 204, "headers": [
                 *cors,
@@ -62,10 +63,3 @@ class WidgetCorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, _send)
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value
-    return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from workbench.domain.errors import DomainError
@@ -36,13 +37,6 @@ class Credential:
     identity: str
     workspace_id: str | None
     anonymous: bool = False
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for k, v in scope["headers"]:
-        if k == name:
-            return v.decode("latin-1")
-    return None
 
 
 def _family(path: str) -> str | None:
@@ -68,7 +62,8 @@ def resolve(wb: Workbench, scope: Scope) -> Credential | None:
     family = _family(scope["path"])
     if family is None:
         return None
-    authorization = _header(scope, b"authorization")
+    headers = Headers(scope=scope)
+    authorization = headers.get("authorization")
     if family == "mcp":
         p = auth.authenticate_mcp(wb, mcp_token(scope["path"]))
         return Credential(f"mcp:{p.site_id}", p.workspace_id)
@@ -81,7 +76,7 @@ def resolve(wb: Workbench, scope: Scope) -> Credential | None:
     if family == "widget" and authorization is None:
         material = b"|".join(v for k, v in scope["headers"] if k in _ANON_HEADERS)
         return Credential("anon:" + hashlib.sha256(material).hexdigest()[:32], None, anonymous=True) if material else None
-    p = auth.authenticate(wb, authorization, _header(scope, b"x-gf-workspace"))
+    p = auth.authenticate(wb, authorization, headers.get("x-gf-workspace"))
     if p.kind is PrincipalKind.TOKEN:
         return Credential(f"token:{p.token_id}", p.workspace_id)
     return Credential(f"session:{p.user_id}@{p.workspace_id}", p.workspace_id)
