@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import re
 
 import pytest
 
@@ -237,13 +239,27 @@ def test_idempotency_keys_of_the_widget_are_scoped_to_its_site(client, creds, wb
     assert theirs.status_code == 201 and "idempotent-replayed" not in theirs.headers and theirs.json()["site_id"] == other["site_id"]
 
 
-def test_widget_js_is_served_from_the_package_with_cache_headers(client):
+def test_widget_js_is_a_small_loader_naming_an_app_cached_for_good(client):
     r = client.get("/widget.js", headers={"Accept-Encoding": "identity"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
-    assert b"attachShadow" in r.content and "max-age" in r.headers["cache-control"]
+    assert r.headers["cache-control"] == "public, max-age=300, stale-while-revalidate=86400"
+    assert b"attachShadow" not in r.content  # the interface is the app's, fetched after the page's load
     etag = r.headers["etag"]
     assert client.get("/widget.js", headers={"If-None-Match": etag}).status_code == 304
     gz = client.get("/widget.js", headers={"Accept-Encoding": "gzip"})
     assert gz.headers["content-encoding"] == "gzip" and gz.content == r.content  # httpx decodes it
+    assert int(gz.headers["content-length"]) < 2048  # what every page view waits for stays small
+
+    # The loader names the app by its content hash: that URL never changes content, so it is immutable.
+    (name,) = re.findall(rb"/widget/(app\.[0-9a-f]{16}\.js)", r.content)
+    app = client.get(f"/widget/{name.decode()}")
+    assert app.status_code == 200 and b"attachShadow" in app.content
+    assert app.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert hashlib.sha256(app.content).hexdigest().startswith(name.decode()[4:-3])
+    # A loader cached before an upgrade names an older app: it is sent to the current one, uncached.
+    old = client.get("/widget/app.0123456789abcdef.js", follow_redirects=False)
+    assert old.status_code == 302 and old.headers["location"] == name.decode() and old.headers["cache-control"] == "no-store"
+    assert client.get("/widget/app.0123456789abcdef.js").content == app.content
+
     lib = client.get("/widget/html-to-image.js")
     assert lib.status_code == 200 and b"htmlToImage" in lib.content

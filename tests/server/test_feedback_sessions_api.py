@@ -411,10 +411,11 @@ def test_the_default_preview_is_a_storefront_of_several_pages(client, wb, creds)
     for path, heading in pages.items():
         r = client.get(base + path)
         assert r.status_code == 200 and heading in r.text, path
-        assert "/static/review/agent.js" in r.text  # every page answers the review page's pin requests
+        # Every page answers the review page's pin requests: the widget's tag in review mode, no detour through agent.js.
+        assert '<script src="/widget.js" data-mode="review" async>' in r.text and "agent.js" not in r.text
     assert client.get(base + "/products/nothing").status_code == 404
     assert client.get("/preview/no-such-session/cart").status_code == 404
-    assert client.get("/static/review/agent.js").status_code == 200
+    assert client.get("/static/review/agent.js").status_code == 200  # previews built with {agent_url} keep it
     # The demo's comments name these pages: every one of them opens on the sample storefront.
     from workbench.services.demo_sessions import COMMENTS
 

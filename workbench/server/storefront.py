@@ -3,7 +3,8 @@
 It stands in for a store's preview build when no deploy command is configured, so the whole
 review flow (open the feedbackUrl, pin comments on several pages) can be tried locally. Its
 routes are the ones the demo's comments name (``workbench demo``), so their pages open too.
-Pages are plain HTML with no state; each loads the review agent, as a real preview would.
+Pages are plain HTML with no state; each carries the site widget's tag in review mode, as a real
+preview would, so the review page can pin on it.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ def _picture(product: Product, size: int) -> str:
     )
 
 
-def _layout(base: str, title: str, main: str, assets: str) -> str:
+def _layout(base: str, title: str, main: str, assets: str, widget: str) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{html.escape(title)} · Harbour &amp; Hearth</title>
 <link rel="stylesheet" href="{assets}/storefront.css">
-<script src="{assets}/agent.js" defer></script></head>
+<script src="{widget}" data-mode="review" async></script></head>
 <body><p class="announcement">Free shipping from €60 · returns within 30 days</p>
 <header class="bar"><a class="brand" href="{base}/">Harbour &amp; Hearth</a>
 <nav><a href="{base}/products">Shop</a> <a href="{base}/account">Account</a> <a href="{base}/cart" id="cart-link">Cart (1)</a></nav></header>
@@ -109,23 +110,23 @@ def _cart(base: str) -> str:
     )
 
 
-def render(base: str, path: str, *, assets: str) -> str | None:
+def render(base: str, path: str, *, assets: str, widget: str) -> str | None:
     """The page at ``path`` of the storefront under ``base``; None if it has none.
 
-    ``assets`` is where the stylesheet and the review agent are served.
+    ``assets`` is where the stylesheet is served, ``widget`` the site widget's script.
     """
-    base, assets = html.escape(base), html.escape(assets)
+    base, assets, widget = html.escape(base), html.escape(assets), html.escape(widget)
     path = "/" + path.strip("/")
     if path == "/":
-        return _layout(base, "Shop", _home(base), assets)
+        return _layout(base, "Shop", _home(base), assets, widget)
     pages = {"/products": ("Shop", _listing), "/cart": ("Cart", _cart), "/checkout": ("Checkout", _checkout),
              "/account": ("Account", _account)}
     if path in pages:
         title, page = pages[path]
-        return _layout(base, title, page(base), assets)
+        return _layout(base, title, page(base), assets, widget)
     for product in PRODUCTS:
         if path == f"/products/{product.slug}":
-            return _layout(base, product.name, _product(base, product), assets)
+            return _layout(base, product.name, _product(base, product), assets, widget)
     return None
 
 

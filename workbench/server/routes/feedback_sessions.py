@@ -290,7 +290,8 @@ def preview_page(session_id: str, wb: WB, page_path: str = "") -> HTMLResponse:
     """The default (offline) deployment: a small sample storefront standing in for the store's preview build."""
     if not feedback_sessions_svc.preview_exists(wb, session_id):
         return HTMLResponse("Not found", status_code=404)
-    page = storefront.render(f"/preview/{session_id}", "/" + page_path, assets=ASSETS_URL)
+    page = storefront.render(f"/preview/{session_id}", "/" + page_path, assets=ASSETS_URL,
+                             widget=feedback_sessions_svc.WIDGET_PATH)
     if page is None:
         return HTMLResponse(storefront.not_found(f"/preview/{session_id}"), status_code=404)
     return HTMLResponse(page, headers={"X-Content-Type-Options": "nosniff"})

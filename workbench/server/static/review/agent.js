@@ -1,10 +1,11 @@
 /* The review agent: the tag a preview page carries so the review page can pin comments on it.
  *
- * It is now only a loader: the review protocol (the `gf-review:*` messages: locate, located, view,
- * hello, anchors, key) lives once, in the site widget's review mode (/widget.js, see the section
- * "review mode" there), with the widget's own anchor code. This file stays so that previews built
- * with {agent_url}, the sample storefront, and the review page's injection into same-origin previews
- * keep working. Outside a frame it does nothing; the widget talks only to the server both came from.
+ * It is now only an alias: the review protocol (the `gf-review:*` messages: locate, located, view,
+ * hello, anchors, key) lives once, in the site widget's review mode (/widget.js and its app, see the
+ * section "review mode" there), with the widget's own anchor code. This file stays so that previews
+ * built with {agent_url}, and the review page's injection into same-origin previews, keep working;
+ * pages that can carry the widget's tag (the sample storefront does) save this extra request.
+ * Outside a frame it does nothing; the widget talks only to the server both came from.
  */
 (() => {
   "use strict";

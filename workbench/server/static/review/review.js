@@ -4,9 +4,8 @@
  * GET  /api/widget/feedback-sessions/{id}/comments  -> {session: {status, deploymentUrl, acceptsComments, notice}, data}
  * POST /api/widget/feedback-sessions/{id}/comments  <- {content, pagePath, selector, offsetX/Y, pinX/Y, reviewerName}
  * Whether comments are open is the server's (the domain's) answer, never decided here.
- * Positions come from the site widget in review mode inside the preview (widget.js, by postMessage;
- * agent.js loads it); a
- * same-origin preview without it gets it injected. User text is only ever set as textContent.
+ * Positions come from the site widget in review mode inside the preview (widget.js, by postMessage);
+ * a same-origin preview without it gets it injected. User text is only ever set as textContent.
  */
 (() => {
   "use strict";
@@ -240,8 +239,10 @@
     state.view = null;
     delete $("frame-wrap").dataset.agent;
     const doc = frameDocument();
-    // A same-origin preview that does not load the agent gets it now; another origin must load it itself.
-    if (doc && doc.head && !frame.contentWindow.__gfReviewAgent && !doc.querySelector('script[src$="/agent.js"]')) {
+    // A same-origin preview that does not load the widget (or the older agent) gets it now; another
+    // origin must load it itself.
+    const win = frame.contentWindow;
+    if (doc && doc.head && !win.__gfReviewAgent && !win.__gfWidget && !doc.querySelector('script[src$="/agent.js"]')) {
       const script = doc.createElement("script");
       script.src = `${location.origin}${assets}/agent.js`;
       doc.head.append(script);

@@ -1,0 +1,530 @@
+/* Review Workbench site widget, the app: an open Shadow DOM, an element picker, a form, an offline queue
+ * and pins for this browser's own feedback. The loader (/widget.js, the one tag a site carries) adds it
+ * after the page's load event, served at /widget/app.<hash>.js; see README "The site widget". Plain JS,
+ * no build step. User text is only ever set as textContent. */
+(() => {
+  'use strict';
+  // What the loader found: its tag (the site's attributes), the mode, the rings it has been filling and
+  // the page's own fetch from before it wrapped it.
+  const W = window.__gfWidget;
+  if (!W || !W.tag || W.app) return;
+  W.app = true;
+  const script = W.tag;
+  // data-mode="review": a preview framed by the review page; only the review protocol runs (no site needed).
+  const REVIEW_ONLY = W.review;
+
+  const SITE = script.dataset.site;
+  const TOKEN = script.dataset.widgetToken;
+  const BASE = W.base;
+  const API = `${BASE}/api/widget/sites/${encodeURIComponent(SITE)}`;
+  const NS = `gf:${SITE}:`;
+  // The documented list (README "The site widget"): what a designer asks first about an element.
+  const STYLES = ['color', 'background-color', 'font-family', 'font-size', 'font-weight', 'line-height',
+    'letter-spacing', 'text-align', 'text-decoration-line', 'text-transform', 'display', 'position', 'width',
+    'height', 'margin', 'padding', 'border', 'border-radius', 'box-shadow', 'opacity', 'visibility', 'z-index',
+    'overflow', 'cursor', 'outline'];
+  const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
+  const nativeFetch = W.fetch; // the widget's own calls never enter the failed-request ring
+
+  // localStorage, with this page's memory standing in when it is disabled or full: a submission
+  // then survives until the page closes rather than not at all.
+  const mem = {};
+  const store = {
+    get(k) { if (k in mem) return mem[k]; try { return JSON.parse(localStorage.getItem(NS + k)); } catch (_) { return null; } },
+    set(k, v) {
+      try { localStorage.setItem(NS + k, JSON.stringify(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
+    },
+    del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (_) { /* storage disabled */ } },
+  };
+  const clip = (s, n) => String(s == null ? '' : s).slice(0, n);
+  const randomKey = () => {
+    // getRandomValues works on plain-http pages too, unlike crypto.randomUUID.
+    const b = crypto.getRandomValues(new Uint8Array(32));
+    return btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  };
+
+  // -- anchors -----------------------------------------------------------------------------------
+  const unique = (sel, el) => { try { const all = document.querySelectorAll(sel); return all.length === 1 && all[0] === el; } catch (_) { return false; } };
+  function cssPath(el) {
+    if (el.id && unique(`#${CSS.escape(el.id)}`, el)) return `#${CSS.escape(el.id)}`;
+    const parts = [];
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      if (node !== el && node.id && document.querySelectorAll(`#${CSS.escape(node.id)}`).length === 1) { parts.unshift(`#${CSS.escape(node.id)}`); break; }
+      let part = node.localName;
+      const cls = [...node.classList].filter(c => /^[A-Za-z][\w-]*$/.test(c)).slice(0, 2);
+      if (cls.length) part += cls.map(c => `.${CSS.escape(c)}`).join('');
+      const parent = node.parentElement;
+      if (parent) {
+        const same = [...parent.children].filter(c => c.localName === node.localName);
+        if (same.length > 1) part += `:nth-of-type(${same.indexOf(node) + 1})`;
+      }
+      parts.unshift(part);
+      if (unique(parts.join(' > '), el)) break;
+    }
+    return parts.join(' > ');
+  }
+  function xpath(el) {
+    const steps = [];
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      if (node.id && document.querySelectorAll(`#${CSS.escape(node.id)}`).length === 1 && !node.id.includes('"')) { steps.unshift(`//*[@id="${node.id}"]`); return steps.join('/'); }
+      const same = node.parentElement ? [...node.parentElement.children].filter(c => c.localName === node.localName) : [node];
+      steps.unshift(same.length > 1 ? `${node.localName}[${same.indexOf(node) + 1}]` : node.localName);
+    }
+    return `/${steps.join('/')}`;
+  }
+  const squash = s => s.replace(/\s+/g, ' ');
+  function textQuote(el) {
+    const exact = squash(el.innerText || el.textContent || '').trim().slice(0, 500);
+    if (!exact) return null;
+    const before = document.createRange(); before.setStart(document.body, 0); before.setEndBefore(el);
+    const after = document.createRange(); after.setStartAfter(el); after.setEnd(document.body, document.body.childNodes.length);
+    return { exact, prefix: squash(before.toString()).slice(-32), suffix: squash(after.toString()).slice(0, 32) };
+  }
+  function anchorOf(el) {
+    if (!el) return { whole_page: true };
+    const r = el.getBoundingClientRect();
+    return { css: clip(cssPath(el), 2000), xpath: clip(xpath(el), 2000), text_quote: textQuote(el),
+      box: { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height }, whole_page: false };
+  }
+  function resolve(anchor) {
+    if (!anchor || anchor.whole_page) return null;
+    try { const el = anchor.css && document.querySelector(anchor.css); if (el) return el; } catch (_) { /* selector from an older page */ }
+    try { const el = anchor.xpath && document.evaluate(anchor.xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; if (el) return el; } catch (_) { /* ditto */ }
+    if (anchor.text_quote) {
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
+      let best = null;
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n !== host && squash(n.innerText || '').trim() === anchor.text_quote.exact) best = n;
+      if (best) return best;
+    }
+    return null;
+  }
+  // -- review mode: the review page's protocol, the same messages as static/review/agent.js (see its header) --
+  // Framed by the review page (`workbench serve`'s /review/<id>, the server this script came from), the widget
+  // tells it what is under a pin and where earlier pins' elements are now. Messages are posted to that origin
+  // only and accepted from it only (and only from the parent window), so no other page can ask.
+  let onReviewPage = () => {}; // the visitor UI sets this: the review page has its own, the widget's steps aside
+  function reviewProtocol() {
+    if (window.parent === window || window.__gfReviewAgent) return false;
+    window.__gfReviewAgent = true;
+    const origin = new URL(BASE, location.href).origin;
+    const post = (message) => window.parent.postMessage(message, origin);
+    const round = n => Math.round(n * 100) / 100;
+    const pct = n => round(Math.min(100, Math.max(0, n)));
+    const pageSize = () => {
+      const de = document.documentElement, body = document.body || de;
+      return { width: Math.max(de.scrollWidth, body.scrollWidth, innerWidth), height: Math.max(de.scrollHeight, body.scrollHeight, innerHeight) };
+    };
+    const found = (sel) => { try { const all = document.querySelectorAll(sel); return all.length === 1 ? all[0] : null; } catch (_) { return null; } };
+    let items = [];
+    function anchors() {
+      const out = {};
+      for (const item of items) {
+        const el = typeof item.selector === 'string' && found(item.selector);
+        if (!el) continue; // the page falls back to the stored percentages
+        const r = el.getBoundingClientRect();
+        const dx = Number.isFinite(item.offsetX) ? Math.min(Math.max(item.offsetX, 0), r.width) : r.width / 2;
+        const dy = Number.isFinite(item.offsetY) ? Math.min(Math.max(item.offsetY, 0), r.height) : r.height / 2;
+        out[item.id] = { x: round(r.left + scrollX + dx), y: round(r.top + scrollY + dy) };
+      }
+      return out;
+    }
+    function view() {
+      const size = pageSize();
+      return { type: 'gf-review:view', path: location.pathname, scrollX, scrollY, width: innerWidth, height: innerHeight,
+        docWidth: size.width, docHeight: size.height, anchors: anchors() };
+    }
+    function locate(x, y) {
+      const hit = document.elementFromPoint(x, y);
+      const el = hit && hit.nodeType === 1 && !hit.hasAttribute('data-gf-widget') ? hit : document.body;
+      const r = el.getBoundingClientRect();
+      const size = pageSize();
+      const css = cssPath(el);
+      return { path: location.pathname, selector: css && unique(css, el) ? clip(css, 2000) : null,
+        offsetX: round(x - r.left), offsetY: round(y - r.top),
+        pinX: pct(((x + scrollX) / size.width) * 100), pinY: pct(((y + scrollY) / size.height) * 100) };
+    }
+    window.addEventListener('message', (event) => {
+      if (event.origin !== origin || event.source !== window.parent) return;
+      const m = event.data;
+      if (!m || typeof m !== 'object') return;
+      onReviewPage();
+      if (m.type === 'gf-review:locate' && Number.isFinite(m.x) && Number.isFinite(m.y)) post(Object.assign({ type: 'gf-review:located', id: m.id }, locate(m.x, m.y)));
+      else if (m.type === 'gf-review:hello') post(view());
+      else if (m.type === 'gf-review:anchors' && Array.isArray(m.items)) { items = m.items.slice(0, 1000); post(view()); }
+    });
+    // After a click in the preview the keyboard is the frame's: pass the review page's own keys up.
+    window.addEventListener('keydown', (e) => {
+      const editing = e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]');
+      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'c' || e.key === 'Escape')) post({ type: 'gf-review:key', key: e.key });
+    });
+    let queued = false;
+    const report = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; post(view()); }); } };
+    window.addEventListener('scroll', report, { passive: true });
+    window.addEventListener('resize', report);
+    window.addEventListener('load', report);
+    report();
+    return true;
+  }
+  reviewProtocol();
+  if (REVIEW_ONLY) return;
+
+  // -- recent console errors and failed requests: the loader's rings (it started them before the page's load) --
+  const consoleRing = W.console;
+  const networkRing = W.network;
+
+  // -- who this browser is --------------------------------------------------------------------------
+  const params = new URLSearchParams(location.search);
+  // A stakeholder's link (?gf_stakeholder=TOKEN), which the loader took out of the address bar: remembered.
+  if (W.stakeholder) store.set('stakeholder', clip(W.stakeholder, 200));
+  const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
+  const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
+  const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
+
+  function stylesOf(el) {
+    if (!el) return null;
+    const cs = getComputedStyle(el);
+    const out = {};
+    for (const p of STYLES) out[p] = clip(cs.getPropertyValue(p), 500);
+    return out;
+  }
+
+  // -- the screenshot: html-to-image (vendored in the package), loaded when first needed ----------------
+  let libLoading = null;
+  function loadLib() {
+    if (window.htmlToImage) return Promise.resolve(window.htmlToImage);
+    libLoading = libLoading || new Promise((ok, fail) => {
+      const s = document.createElement('script');
+      s.src = `${BASE}/widget/html-to-image.js`;
+      s.onload = () => (window.htmlToImage ? ok(window.htmlToImage) : fail(new Error('screenshot library did not load')));
+      s.onerror = () => { libLoading = null; fail(new Error('screenshot library unreachable')); };
+      document.head.appendChild(s);
+    });
+    return libLoading;
+  }
+  const within = (p, ms) => Promise.race([p, new Promise((_, fail) => setTimeout(() => fail(new Error('timed out')), ms))]);
+  // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
+  async function screenshot(el, view) {
+    const lib = await within(loadLib(), 5000);
+    const body = document.body;
+    const bg = getComputedStyle(body).backgroundColor;
+    const full = await within(lib.toCanvas(body, { pixelRatio: 1, filter: n => n !== host, cacheBust: false,
+      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff', skipFonts: true }), 8000);
+    const br = body.getBoundingClientRect();
+    view.scroll_x = scrollX; view.scroll_y = scrollY;
+    const w = innerWidth, h = innerHeight;
+    const canvas = document.createElement('canvas');
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, w, h);
+    ctx.drawImage(full, br.left, br.top);
+    if (el) {
+      const r = el.getBoundingClientRect();
+      ctx.strokeStyle = '#e11d48'; ctx.lineWidth = 3;
+      ctx.strokeRect(r.left - 2, r.top - 2, r.width + 4, r.height + 4);
+    }
+    const png = canvas.toDataURL('image/png');
+    return png.length <= 1_500_000 ? png : canvas.toDataURL('image/jpeg', 0.8);
+  }
+
+  // -- the offline queue: every submission waits in localStorage until the server has it ----------------
+  let flushing = false;
+  let retryTimer = null;
+  let retryDelay = 1000;
+  const queue = () => store.get('outbox') || [];
+  function saveQueue(items) {
+    if (store.set('outbox', items)) return true;
+    // Over the page's storage quota: keep the words, drop the pictures (the full copy stays in memory).
+    const full = items;
+    if (store.set('outbox', items.map(i => Object.assign({}, i, { payload: Object.assign({}, i.payload, { screenshot: null }) })))) {
+      mem.outbox = full;
+      return true;
+    }
+    return false;
+  }
+  function scheduleRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 8000);
+  }
+  async function flush() {
+    if (flushing) return;
+    flushing = true;
+    try {
+      // Re-read each time: another tab may have sent or added one, and a retry may have changed it.
+      const tries = {};
+      for (let item = queue()[0]; item; item = queue()[0]) {
+        // An outbox that cannot be written (storage disabled) must not turn this into a busy loop.
+        if ((tries[item.key] = (tries[item.key] || 0) + 1) > 2) return;
+        let res;
+        try {
+          res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
+            headers: headers(Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
+              item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
+        } catch (_) { setStatus('Saved in this browser: it will be sent when the server can be reached.'); scheduleRetry(); return; }
+        if (res.status >= 500 || [408, 409, 429].includes(res.status)) { scheduleRetry(); return; }
+        if (res.status === 401 && item.stakeholder) {
+          // A stakeholder token revoked since: the feedback still goes, as an anonymous visitor's.
+          if (!script.dataset.stakeholderToken) store.del('stakeholder');
+          saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { stakeholder: null }) : i)));
+          continue;
+        }
+        // Delivered (or refused for good, e.g. invalid): either way it leaves the queue.
+        saveQueue(queue().filter(i => i.key !== item.key));
+        if (res.ok) { setStatus('Sent. Thank you!'); refreshMine(); } else {
+          let detail = `HTTP ${res.status}`;
+          try { const j = await res.json(); detail = typeof j.detail === 'string' ? j.detail : detail; } catch (_) { /* not JSON */ }
+          setStatus(`Not accepted: ${detail}`);
+        }
+      }
+      retryDelay = 1000;
+    } finally { flushing = false; }
+  }
+  window.addEventListener('online', flush);
+
+  // -- the user interface, in an open shadow root ------------------------------------------------------
+  const host = document.createElement('div');
+  host.setAttribute('data-gf-widget', '');
+  host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; z-index: 2147483647;';
+  const root = host.attachShadow({ mode: 'open' });
+  root.innerHTML = `<style>
+    :host { all: initial; }
+    [hidden] { display: none !important; }
+    * { box-sizing: border-box; font: 14px/1.4 system-ui, sans-serif; }
+    button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
+    button.primary { background: #4f46e5; border-color: #4f46e5; color: #fff; }
+    .launcher { position: fixed; right: 20px; bottom: 20px; padding: 10px 16px; border-radius: 999px; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+    .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
+    .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
+    .bar span { color: #fff; }
+    .bar button { white-space: nowrap; }
+    .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
+    .panel h2 { font-size: 16px; font-weight: 600; margin: 0 0 8px; }
+    label { display: block; margin: 8px 0 2px; font-size: 12px; color: #334155; }
+    label.check { display: flex; gap: 6px; align-items: center; font-size: 14px; color: #0f172a; }
+    input[type=text], input[type=email], textarea, select { width: 100%; padding: 6px; border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; color: #0f172a; }
+    textarea { min-height: 80px; resize: vertical; }
+    .about { font-size: 12px; color: #475569; word-break: break-all; }
+    .shot img { display: block; max-width: 100%; max-height: 140px; object-fit: contain; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
+    .row { display: flex; gap: 8px; justify-content: flex-end; margin-top: 12px; }
+    .status { margin-top: 8px; font-size: 12px; color: #0f766e; min-height: 1em; }
+    .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
+    .card { position: fixed; width: 300px; max-width: calc(100vw - 20px); background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
+    .card p { margin: 4px 0; }
+    .card .who { font-weight: 600; }
+    .card .st { font-size: 12px; color: #475569; }
+  </style>
+  <button class="launcher" type="button">Feedback</button>
+  <div class="outline"></div>
+  <div class="bar" role="toolbar" aria-label="Pick an element"><span>Click the element your feedback is about. Esc cancels.</span>
+    <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
+  <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
+    <h2>Send feedback</h2>
+    <div class="about"></div>
+    <div class="shot"><span class="shot-note"></span><img alt="Screenshot" hidden>
+      <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
+    <label>Kind<select data-f="kind">${KINDS.map(k => `<option value="${k}">${k}</option>`).join('')}</select></label>
+    <label>Comment<textarea data-f="body" maxlength="20000" required></textarea></label>
+    <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name"></label>
+    <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
+    <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
+    <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
+    <div class="status" role="status"></div>
+  </form>
+  <div class="pins"></div>
+  <div class="card" role="dialog" aria-label="Your feedback"></div>`;
+  const $ = s => root.querySelector(s);
+  const launcher = $('.launcher'), outline = $('.outline'), bar = $('.bar'), panel = $('.panel');
+  const field = n => root.querySelector(`[data-f="${n}"]`);
+  const statusEl = $('.status');
+  function setStatus(text) { statusEl.textContent = text; }
+
+  // -- picking ---------------------------------------------------------------------------------------
+  let picking = false;
+  let target = null;
+  const ours = e => e.composedPath().includes(host);
+  function onMove(e) {
+    if (ours(e)) { outline.style.display = 'none'; return; }
+    const el = document.elementFromPoint(e.clientX, e.clientY);
+    if (!el || el === host || el === document.documentElement || el === document.body) { outline.style.display = 'none'; return; }
+    const r = el.getBoundingClientRect();
+    Object.assign(outline.style, { display: 'block', left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px` });
+  }
+  function onPick(e) {
+    if (ours(e)) return;
+    e.preventDefault(); e.stopPropagation();
+    if (e.type !== 'click') return;
+    const el = document.elementFromPoint(e.clientX, e.clientY);
+    stopPicking();
+    openForm(el && el !== document.documentElement && el !== document.body ? el : null);
+  }
+  function onKey(e) { if (e.key === 'Escape') { e.preventDefault(); stopPicking(); } }
+  function startPicking() {
+    if (picking) return;
+    picking = true;
+    panel.style.display = 'none';
+    bar.style.display = 'flex';
+    window.addEventListener('mousemove', onMove, true);
+    for (const t of ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']) window.addEventListener(t, onPick, true);
+    window.addEventListener('keydown', onKey, true);
+  }
+  function stopPicking() {
+    picking = false;
+    bar.style.display = 'none';
+    outline.style.display = 'none';
+    window.removeEventListener('mousemove', onMove, true);
+    for (const t of ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']) window.removeEventListener(t, onPick, true);
+    window.removeEventListener('keydown', onKey, true);
+  }
+  launcher.addEventListener('click', () => (picking ? stopPicking() : startPicking()));
+  // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
+  onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
+  bar.addEventListener('click', (e) => {
+    const act = e.target.closest('[data-act]') && e.target.closest('[data-act]').dataset.act;
+    if (act === 'whole') { stopPicking(); openForm(null); } else if (act === 'cancel') stopPicking();
+  });
+
+  // -- the form --------------------------------------------------------------------------------------
+  let draft = null; // {el, anchor, styles, shot: Promise<string|null>, manual: string|null}
+  let config = null;
+  async function loadConfig() {
+    const sh = stakeholderToken();
+    try {
+      const r = await nativeFetch(`${API}/config`, { headers: headers(sh ? { 'X-GF-Stakeholder-Token': sh } : {}) });
+      if (r.status === 401 && sh && !script.dataset.stakeholderToken) { store.del('stakeholder'); return loadConfig(); }
+      config = r.ok ? await r.json() : null;
+    } catch (_) { config = null; } // offline: no toggle; the server applies the stakeholder's default
+    const t = config && config.auto_fix;
+    const box = field('autofix');
+    box.closest('label').hidden = !(t && t.visible);
+    box.checked = !!(t && t.visible && t.checked);
+  }
+  function showShot(url, note) {
+    const img = root.querySelector('.shot img');
+    img.hidden = !url;
+    if (url) img.src = url;
+    root.querySelector('.shot-note').textContent = note;
+  }
+  function openForm(el) {
+    const anchor = anchorOf(el);
+    draft = { el, anchor, styles: stylesOf(el), manual: null, shot: null,
+      viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio } };
+    root.querySelector('.about').textContent = el ? `About: ${anchor.css}` : 'About: the whole page';
+    field('body').value = '';
+    field('name').value = store.get('name') || '';
+    field('email').value = store.get('email') || '';
+    setStatus('');
+    showShot(null, 'Capturing a screenshot…');
+    panel.style.display = 'block';
+    const d = draft;
+    d.shot = screenshot(el, d.shotView = {}).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
+      if (draft === d && !d.manual) showShot(null, 'The screenshot could not be taken: attach or paste one (optional).');
+      return null;
+    });
+    loadConfig();
+    field('body').focus();
+  }
+  function useImage(file) {
+    if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft) return;
+    const d = draft;
+    const reader = new FileReader();
+    reader.onload = () => { d.manual = reader.result; showShot(reader.result, 'Attached.'); };
+    reader.readAsDataURL(file);
+  }
+  field('file').addEventListener('change', e => useImage(e.target.files && e.target.files[0]));
+  panel.addEventListener('paste', (e) => {
+    const item = [...((e.clipboardData && e.clipboardData.items) || [])].find(i => i.type.startsWith('image/'));
+    if (item) { e.preventDefault(); useImage(item.getAsFile()); }
+  });
+  panel.addEventListener('click', (e) => { if (e.target.closest('[data-act="close"]')) { panel.style.display = 'none'; draft = null; } });
+  panel.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = field('body').value.trim();
+    if (!body) { setStatus('Write a comment first.'); field('body').focus(); return; }
+    if (!draft) return;
+    const d = draft;
+    draft = null;
+    const name = field('name').value.trim(), email = field('email').value.trim();
+    store.set('name', name); store.set('email', email);
+    // A capture still running gets a little longer; after that the feedback goes without it.
+    const shot = d.manual || await within(d.shot, 3000).catch(() => null);
+    const toggle = config && config.auto_fix;
+    const payload = {
+      page_url: clip(location.href, 2000), kind: field('kind').value, body, selector: d.anchor.css || null,
+      submitter_name: name || null, submitter_email: email || null, screenshot: shot || null,
+      computed_styles: d.styles, submitter_key: submitterKey(),
+      // The scroll only with the widget's own picture: an attached one may show anything.
+      capture: { anchor: d.anchor, viewport: Object.assign({}, d.viewport, shot && !d.manual ? d.shotView : {}),
+        user_agent: clip(navigator.userAgent, 512), console: consoleRing.slice(), network: networkRing.slice() },
+    };
+    if (toggle && toggle.visible) payload.auto_fix = field('autofix').checked;
+    // The key is chosen now, once: every retry of this submission carries it, so the server keeps one.
+    const item = { key: randomKey(), payload, stakeholder: stakeholderToken() || null, at: Date.now() };
+    saveQueue([...queue(), item]);
+    setStatus('Sending…');
+    await flush();
+    if (!queue().some(i => i.key === item.key)) setTimeout(() => { if (!draft) panel.style.display = 'none'; }, 1500);
+  });
+
+  // -- revisit: this browser's own feedback, as pins -----------------------------------------------------
+  let mine = [];
+  const samePage = u => { try { const a = new URL(u); return a.origin === location.origin && a.pathname === location.pathname; } catch (_) { return false; } };
+  async function refreshMine() {
+    const key = store.get('key');
+    if (!key) return;
+    try {
+      const r = await nativeFetch(`${API}/mine`, { headers: headers({ 'X-GF-Submitter-Key': key }) });
+      if (!r.ok) return;
+      mine = (await r.json()).items.filter(a => samePage(a.page_url)).reverse();
+      drawPins();
+    } catch (_) { /* offline: pins come with the next load */ }
+  }
+  const card = $('.card');
+  function drawPins() {
+    const layer = $('.pins');
+    layer.textContent = '';
+    mine.forEach((a, i) => {
+      const pin = document.createElement('button');
+      pin.type = 'button'; pin.className = 'pin'; pin.textContent = String(i + 1);
+      pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${a.status}`);
+      pin._gf = a;
+      pin.addEventListener('click', () => showCard(a, pin));
+      layer.appendChild(pin);
+    });
+    placePins();
+  }
+  function placePins() {
+    for (const pin of root.querySelectorAll('.pin')) {
+      const a = pin._gf;
+      const el = resolve(a.anchor);
+      const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
+        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width } : { left: 8, top: 8, width: 0 };
+      pin.style.left = `${Math.max(0, box.left + box.width - 13)}px`;
+      pin.style.top = `${Math.max(0, box.top - 13)}px`;
+    }
+  }
+  function showCard(a, pin) {
+    card.textContent = '';
+    const add = (tag, cls, text) => { const n = document.createElement(tag); if (cls) n.className = cls; n.textContent = text; card.appendChild(n); return n; };
+    add('p', 'st', `Status: ${a.status.replace(/_/g, ' ')}${a.summary ? ` · ${a.summary}` : ''}`);
+    add('p', '', a.body);
+    for (const r of a.replies) { const p = add('p', '', ''); const who = document.createElement('span'); who.className = 'who'; who.textContent = `${r.author.name}: `; p.appendChild(who); p.appendChild(document.createTextNode(r.body)); }
+    if (!a.replies.length) add('p', 'st', 'No replies yet.');
+    const close = add('button', '', 'Close'); close.type = 'button'; close.addEventListener('click', () => { card.style.display = 'none'; });
+    const r = pin.getBoundingClientRect();
+    Object.assign(card.style, { display: 'block', left: `${Math.min(r.left, innerWidth - 310)}px`, top: `${Math.min(r.bottom + 6, innerHeight - 200)}px` });
+  }
+  let raf = 0;
+  const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
+  window.addEventListener('scroll', onScroll, { passive: true });
+  window.addEventListener('resize', onScroll, { passive: true });
+
+  // -- start --------------------------------------------------------------------------------------------
+  function start() {
+    (document.body || document.documentElement).appendChild(host);
+    if (params.has('gf_feedback')) startPicking();
+    refreshMine();
+    if (queue().length) flush();
+  }
+  // After the page's own load event: the widget's layout and requests never hold it back.
+  if (document.readyState === 'complete') start(); else window.addEventListener('load', () => setTimeout(start, 0), { once: true });
+})();
