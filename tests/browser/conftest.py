@@ -79,7 +79,8 @@ class HostSite:
         self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        handler = functools.partial(_QuietHandler, directory=str(root))
+        self.gates: dict[str, threading.Event] = {}
+        handler = functools.partial(_QuietHandler, directory=str(root), gates=self.gates)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -89,12 +90,29 @@ class HostSite:
         (self.root / name).write_text(html, encoding="utf-8")
         return f"{self.url}/{name}"
 
+    def gate(self, name: str) -> threading.Event:
+        """Hold every request for ``/name`` until the returned event is set: a page whose load event waits."""
+        self.gates[f"/{name}"] = gate = threading.Event()
+        return gate
+
     def close(self) -> None:
+        for gate in self.gates.values():  # a test that failed while holding one must not hang the shutdown
+            gate.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args: object, gates: dict[str, threading.Event], **kwargs: object) -> None:
+        self.gates = gates
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type] - the stdlib handler's own arguments
+
+    def do_GET(self) -> None:
+        gate = self.gates.get(self.path.split("?", 1)[0])
+        if gate is not None:
+            gate.wait(60)
+        super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
         pass
 

@@ -361,3 +361,88 @@ def test_a_review_mode_tag_outside_the_review_page_leaves_the_site_widget_alone(
     page.goto(host_site.write("both.html", HOST_PAGE.format(
         base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</head>", review_tag + "</head>")))
     expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
+
+
+# -- what loads when: the loader holds the page's load for nothing but itself ----------------------------
+
+
+def test_the_app_is_fetched_after_the_page_has_loaded_and_the_loader_keeps_what_came_before(page, served, host_site):
+    """A page whose load waits on a slow image: the loader runs, cleans the address bar and records the page's
+    errors, but the app is not requested until the load event is over; then it has all of it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    sh = httpx.post(f"{proc.url}/api/widget/sites/{creds['site_id']}/stakeholders",
+                    json={"name": "Stella", "auto_fix_default": "optional_on"}, headers=bearer(creds["member_token"])).json()
+    (host_site.root / "slow.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    slow = host_site.gate("slow.svg")
+    url = host_page(host_site, proc, creds).replace("index.html", "slow.html")
+    host_site.write("slow.html", (host_site.root / "index.html").read_text().replace("<main>", '<main><img src="slow.svg" alt="">'))
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+
+    page.goto(f"{url}?gf_stakeholder={sh['token']}", wait_until="commit")
+    page.wait_for_function("window.__gfWidget")  # the loader has run; the image is still held
+    assert page.evaluate("document.readyState") != "complete"
+    assert "gf_stakeholder" not in page.evaluate("location.href")  # out of the address bar before the load
+    with page.expect_response(lambda r: r.url.endswith("/missing.json")):
+        page.evaluate("console.error('cart failed to boot'); fetch('/missing.json')")
+    assert any(u.endswith("/widget.js") for u in requested)
+    assert not any("/widget/app." in u for u in requested)  # nothing but the loader before the load event
+
+    slow.set()
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
+    started, load_end = page.evaluate("""() => [performance.getEntriesByType('resource').find(e => e.name.includes('/widget/app.')).startTime,
+                                                performance.getEntriesByType('navigation')[0].loadEventEnd]""")
+    assert load_end > 0 and started >= load_end
+    form = open_form(page, None)
+    expect(form.get_by_label("Auto-fix")).to_be_checked()  # the stakeholder the loader took from the URL
+    form.get_by_label("Comment").fill("The cart is empty")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["submitter"]["type"] == "stakeholder"
+    assert any("cart failed to boot" in e["message"] for e in ann["capture"]["console"])
+    assert any(e["url"].endswith("/missing.json") and e["status"] == 404 for e in ann["capture"]["network"])
+
+
+def test_gf_feedback_opens_the_picker_right_after_the_load(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds) + "?gf_feedback")
+    expect(page.get_by_role("toolbar", name="Pick an element")).to_be_visible()
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
+    page.locator("#buy").click()
+    expect(page.get_by_role("dialog", name="Send feedback")).to_be_visible()
+
+
+def test_a_submission_queued_on_an_earlier_visit_is_sent_once_when_the_app_next_loads(context, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    posts: list = []
+    context.on("request", lambda r: posts.append(r) if r.url.endswith("/annotations") and r.method == "POST" else None)
+    first = context.new_page()
+    first.goto(url)
+    form = open_form(first, "#buy")
+    form.get_by_label("Comment").fill("Written on the train")
+    proc.stop()
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_contain_text("Saved in this browser", timeout=15_000)
+    first.close()  # its retries stop with it: only the next visit can deliver
+    tried = len(posts)
+    restarted = ServerProcess(proc.data_dir, port=proc.port)
+    try:
+        second = context.new_page()
+        with second.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+            second.goto(url)
+        assert resp.value.status == 201
+        assert second.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:outbox')") == "[]"
+        # Sent by the app after this page's load, with the key chosen at submit on the first visit.
+        sent_at, load_end = second.evaluate("""() => [performance.getEntriesByType('resource').find(e => e.name.endsWith('/annotations')).startTime,
+                                                     performance.getEntriesByType('navigation')[0].loadEventEnd]""")
+        assert sent_at >= load_end > 0
+        assert tried >= 1 and len(posts) == tried + 1 and len({r.headers["idempotency-key"] for r in posts}) == 1
+        with second.expect_response(lambda r: "/mine" in r.url):
+            second.reload()
+        assert [a["body"] for a in annotations(restarted, creds)] == ["Written on the train"]
+        assert len(posts) == tried + 1  # the reload sent nothing again
+    finally:
+        restarted.stop()
