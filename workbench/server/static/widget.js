@@ -1,7 +1,5 @@
-/* Review Workbench site widget, the loader: the one tag a site carries (README "The site widget").
- * The page's load event waits for this script, so it stays small and does no work a visitor would wait
- * for: it keeps the recent console errors and failed requests (the page's own start-up included) and
- * adds the widget app (cached for good under its content hash) once the page has loaded. */
+/* Review Workbench widget loader (README "The site widget"). The page's load waits for this script: it only
+ * starts the error rings (so the page's start-up is in them) and adds the app once the page has loaded. */
 (() => {
   'use strict';
   if (window.__gfWidget) return;
@@ -14,8 +12,7 @@
     console: [], network: [], fetch: window.fetch.bind(window) };
   const params = new URLSearchParams(location.search);
   if (!review && params.has('gf_stakeholder')) {
-    // A stakeholder's link: out of the address bar at once, before the page's own scripts can share or log
-    // the URL; the app remembers the token.
+    // Out of the address bar before the page's own scripts can share or log the URL; the app keeps it.
     W.stakeholder = params.get('gf_stakeholder');
     params.delete('gf_stakeholder');
     const q = params.toString();
@@ -49,9 +46,9 @@
   }
   const add = () => {
     const app = document.createElement('script');
-    app.src = `${W.base}/widget/__GF_APP__`; // the server writes the app's file name here
+    app.src = `${W.base}/widget/__GF_APP__`; // the server writes the app's hashed name here
     (document.head || document.documentElement).appendChild(app);
   };
-  // Review mode serves the review page, which waits for the preview's answer: no reason to wait for `load`.
+  // In review mode the review page, not a visitor, is waiting.
   if (review || document.readyState === 'complete') add(); else addEventListener('load', () => setTimeout(add, 0), { once: true });
 })();
