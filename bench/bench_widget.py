@@ -123,13 +123,43 @@ def main() -> None:
             httpd.shutdown()
 
 
+def script_ms(browser: object, which: str, runs: int = 21) -> float:
+    """Median time to compile and run the loader or the app, each time in a fresh page, as served (nothing fetched)."""
+    from workbench.server.routes import assets
+
+    source = (assets.LOADER if which == "loader" else assets.APP).raw.decode()
+    # The site's tag, as the loader finds it (not run: a text/plain script); its app and requests go nowhere.
+    blank = ("<!doctype html><title>t</title><script type='text/plain' data-site='s' data-widget-token='t' "
+             "src='http://127.0.0.1:9/widget.js'></script><p>Hello.</p>")
+    setup = "window.__gfWidget = {tag: document.scripts[0], review: false, base: 'http://127.0.0.1:9', console: [], network: [], fetch: window.fetch.bind(window)};"
+    times = []
+    for _ in range(runs):
+        ctx = browser.new_context()  # type: ignore[attr-defined] - a Playwright Browser
+        page = ctx.new_page()
+        page.route("**/*", lambda r: r.fulfill(body=blank, content_type="text/html") if r.request.resource_type == "document" else r.abort())
+        page.goto("http://127.0.0.1:9/", wait_until="load")
+        if which == "app":  # the state the loader leaves
+            page.evaluate(setup)
+        times.append(page.evaluate("(src) => { const t = performance.now(); (0, eval)(src); return performance.now() - t; }", source))
+        ctx.close()
+    return statistics.median(times)
+
+
 def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        # Where the widget's time goes, from its resource timings (the server sends Timing-Allow-Origin).
-        spans: dict[str, list[float]] = {"fetch": [], "slack": [], "app_after_load": []}
+        # Where the widget's time goes, from its resource timings (the server sends Timing-Allow-Origin), per page.
+        spans: dict[str, dict[str, list[float]]] = {}
+        spans_js = """() => {
+            const n = performance.getEntriesByType('navigation')[0];
+            const r = performance.getEntriesByType('resource');
+            const l = r.find(e => e.name.endsWith('/widget.js')), app = r.find(e => e.name.includes('/widget/app.'));
+            return {queued: l.connectStart - l.startTime, connect: l.connectEnd - l.connectStart,
+                    server: l.responseStart - l.requestStart, receive: l.responseEnd - l.responseStart,
+                    slack: n.loadEventStart - l.responseEnd, app_after_load: app.startTime - n.loadEventEnd};
+        }"""
 
         def load(name: str, *, warm: bool) -> float:
             ctx = browser.new_context(viewport={"width": 1280, "height": 800})
@@ -139,16 +169,9 @@ def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> N
                 if name.endswith("widget"):  # the widget is part of the page once its launcher is there
                     page.get_by_role("button", name="Feedback", exact=True).wait_for()
             ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
-            if name == "widget" and not warm:
-                fetched, slack, app = page.evaluate("""() => {
-                    const n = performance.getEntriesByType('navigation')[0];
-                    const r = performance.getEntriesByType('resource');
-                    const loader = r.find(e => e.name.endsWith('/widget.js')), app = r.find(e => e.name.includes('/widget/app.'));
-                    return [loader.responseEnd - loader.startTime, n.loadEventStart - loader.responseEnd, app.startTime - n.loadEventEnd];
-                }""")
-                spans["fetch"].append(fetched)
-                spans["slack"].append(slack)
-                spans["app_after_load"].append(app)
+            if name.endswith("widget") and not warm:
+                for key, value in page.evaluate(spans_js).items():
+                    spans.setdefault(name, {}).setdefault(key, []).append(value)
             ctx.close()
             return ms
 
@@ -166,13 +189,19 @@ def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> N
                   f"ratio {with_widget / plain:.3f}; median of paired ratios {pairs:.3f}; "
                   f"fastest {min(loads[plain_page]):.1f} vs {min(loads[widget_page]):.1f} ms (goal <= 1.05)")
 
+        loader_ms = script_ms(browser, "loader")
+        app_ms = script_ms(browser, "app")
+        print(f"compiling and running the script on a blank page (median of {args.runs}): the loader {loader_ms:.2f} ms "
+              f"(before the load event), the app {app_ms:.2f} ms (after it)")
         compare("shop page, cold (first visit, fresh context)", "plain", "widget", warm=False)
         compare("shop page, warm (second visit, cached)", "plain", "widget", warm=True)
         compare("bare page, cold (the floor: one request on a page with nothing else)", "bare", "bare-widget", warm=False)
-        print(f"  shop page, cold: loader fetch (request to last byte) median {statistics.median(spans['fetch']):.1f} ms; "
-              f"its last byte came before the load event by a median {statistics.median(spans['slack']):.1f} ms "
-              f"(least {min(spans['slack']):.1f}); the app's request started {min(spans['app_after_load']):.1f} ms "
-              f"or more after the load event ended")
+        for name, label in (("widget", "shop page"), ("bare-widget", "bare page")):
+            m = {key: statistics.median(values) for key, values in spans[name].items()}
+            print(f"  {label}, cold, the loader's request (medians): queued in Chromium {m['queued']:.1f} ms, connect "
+                  f"{m['connect']:.1f} ms, server {m['server']:.1f} ms, receive {m['receive']:.1f} ms; its last byte "
+                  f"{m['slack']:.1f} ms before the load event (least {min(spans[name]['slack']):.1f}); the app requested "
+                  f"{min(spans[name]['app_after_load']):.1f} ms or more after the load event ended")
 
         ctx = browser.new_context(viewport={"width": 1280, "height": 800})
         page = ctx.new_page()
