@@ -6,13 +6,16 @@ serve`` and a host site on a second loopback port (a second origin, as in produc
 1. What a visitor downloads: the loader (``/widget.js``, the tag's script, which the load event
    waits for), the app it adds after the load (``/widget/app.<hash>.js``) and the screenshot
    library, fetched only when someone picks an element; as served (gzipped).
-2. The host page's load time (navigation start to the end of the load event) without and with the
-   widget tag, alternating in adjacent pairs, medians of ``--runs``. Cold: each load in a fresh
+2. The host page's load time (navigation start to the end of the load event) without the widget
+   tag, with it, and with a control tag (a script from the same server that does nothing: what
+   any one tag costs), in adjacent triples, medians of ``--runs``. Cold: each load in a fresh
    browser context (a first visit, nothing cached). Warm: the second visit in a context (what a
    returning visitor gets from the cache). Goal: ratio <= 1.05. The host page is a storefront-like
    page (a stylesheet, 24 product cards with 6 images, 8.7 KB of HTML) served by Python's
-   ``http.server``; a bare page with no sub-resources is measured too: there the loader's one
-   request is all the widget can cost, so its ratio shows that floor.
+   ``http.server``; a bare page with no sub-resources is measured too: there the tag's one
+   request is all that can cost anything, so its ratio shows that floor. Then where the loader's
+   request spends its time (its resource timing), and what compiling and running each script
+   costs.
 3. Time from the Send click to the annotation stored (the server's 201, and then readable
    through the documented API), and from the element click to the form ready with its
    screenshot.
@@ -112,10 +115,13 @@ def main() -> None:
             (site_root / "shop.css").write_text(CSS)
             for i in range(6):
                 (site_root / f"img{i}.svg").write_text(svg(i))
-            (site_root / "plain.html").write_text(host_page(""))
-            (site_root / "widget.html").write_text(host_page(tag))
-            (site_root / "bare.html").write_text(BARE.format(tag=""))
-            (site_root / "bare-widget.html").write_text(BARE.format(tag=tag))
+            # The control: a script tag from the same server that does nothing (the review agent, outside a
+            # frame): what any one tag costs, whatever its script does.
+            control = f'<script src="{api}/static/review/agent.js" async></script>'
+            for name, html in (("plain", host_page("")), ("control", host_page(control)), ("widget", host_page(tag)),
+                               ("bare", BARE.format(tag="")), ("bare-control", BARE.format(tag=control)),
+                               ("bare-widget", BARE.format(tag=tag))):
+                (site_root / f"{name}.html").write_text(html)
             run_browser(api, host, creds, args)
         finally:
             server.terminate()
@@ -175,27 +181,30 @@ def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> N
             ctx.close()
             return ms
 
-        def compare(label: str, plain_page: str, widget_page: str, *, warm: bool) -> None:
-            load(plain_page, warm=warm)  # warm-up: the servers' and Chromium's first requests
-            load(widget_page, warm=warm)
-            loads: dict[str, list[float]] = {plain_page: [], widget_page: []}
-            for i in range(args.runs):
-                for name in ((plain_page, widget_page) if i % 2 == 0 else (widget_page, plain_page)):
+        def compare(label: str, prefix: str, *, warm: bool) -> None:
+            names = [prefix.rstrip("-") or "plain", f"{prefix}control", f"{prefix}widget"]
+            for name in names:  # warm-up: the servers' and Chromium's first requests
+                load(name, warm=warm)
+            loads: dict[str, list[float]] = {name: [] for name in names}
+            for i in range(args.runs):  # in adjacent triples, each variant first in turn
+                for name in names[i % 3:] + names[: i % 3]:
                     loads[name].append(load(name, warm=warm))
-            plain, with_widget = statistics.median(loads[plain_page]), statistics.median(loads[widget_page])
-            # Adjacent pairs, so the ratio within each pair cancels most of the machine's drift.
-            pairs = statistics.median(w / p for p, w in zip(loads[plain_page], loads[widget_page], strict=True))
-            print(f"{label} (median of {args.runs}): without {plain:.1f} ms, with the widget {with_widget:.1f} ms: "
-                  f"ratio {with_widget / plain:.3f}; median of paired ratios {pairs:.3f}; "
-                  f"fastest {min(loads[plain_page]):.1f} vs {min(loads[widget_page]):.1f} ms (goal <= 1.05)")
+            plain = loads[names[0]]
+            print(f"{label}, median of {args.runs}: without {statistics.median(plain):.1f} ms (fastest {min(plain):.1f})")
+            for name, what in zip(names[1:], ("an empty-handed tag (control)", "the widget"), strict=True):
+                # The ratio within each triple cancels most of the machine's drift.
+                pairs = statistics.median(w / p for p, w in zip(plain, loads[name], strict=True))
+                print(f"  with {what}: {statistics.median(loads[name]):.1f} ms (fastest {min(loads[name]):.1f}): ratio of "
+                      f"medians {statistics.median(loads[name]) / statistics.median(plain):.3f}, median of paired ratios {pairs:.3f}")
 
         loader_ms = script_ms(browser, "loader")
         app_ms = script_ms(browser, "app")
-        print(f"compiling and running the script on a blank page (median of {args.runs}): the loader {loader_ms:.2f} ms "
+        print(f"compiling and running the script on a blank page (median of 21): the loader {loader_ms:.2f} ms "
               f"(before the load event), the app {app_ms:.2f} ms (after it)")
-        compare("shop page, cold (first visit, fresh context)", "plain", "widget", warm=False)
-        compare("shop page, warm (second visit, cached)", "plain", "widget", warm=True)
-        compare("bare page, cold (the floor: one request on a page with nothing else)", "bare", "bare-widget", warm=False)
+        print("host page load, navigation start to the end of the load event (goal: with the widget <= 1.05 x without)")
+        compare("shop page, cold (first visit, fresh context)", "", warm=False)
+        compare("shop page, warm (second visit, cached)", "", warm=True)
+        compare("bare page, cold (nothing on the page but the tag's request)", "bare-", warm=False)
         for name, label in (("widget", "shop page"), ("bare-widget", "bare page")):
             m = {key: statistics.median(values) for key, values in spans[name].items()}
             print(f"  {label}, cold, the loader's request (medians): queued in Chromium {m['queued']:.1f} ms, connect "
