@@ -175,7 +175,7 @@
   // -- who this browser is --------------------------------------------------------------------------
   const params = new URLSearchParams(location.search);
   // A stakeholder's link (?gf_stakeholder=TOKEN), which the loader took out of the address bar: remembered.
-  if (W.stakeholder) store.set('stakeholder', clip(W.stakeholder, 200));
+  if (W.stakeholder) { store.set('stakeholder', clip(W.stakeholder, 200)); delete W.stakeholder; }
   const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
   const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
   const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
