@@ -213,7 +213,7 @@ class StakeholderCreate(BaseModel):
 class StakeholderUpdate(StakeholderCreate):
     """PATCH …/stakeholders/{token}: same fields, all optional, at least one."""
 
-    auto_fix_default: Literal["never", "optional_off", "optional_on"] | None = None  # type: ignore[assignment]
+    auto_fix_default: Literal["never", "optional_off", "optional_on"] | None = None  # pyright: ignore[reportIncompatibleVariableOverride]  # PATCH: the same field, optional
 
     @model_validator(mode="after")
     def _not_empty(self) -> StakeholderUpdate:

@@ -300,10 +300,11 @@ def compute_progress(
     remaining = total - done
     if not finished and remaining > 0:
         start = _utc(session_created_at)
-        recent = sorted((c for c in resolved if c.resolved_at is not None), key=lambda c: _utc(c.resolved_at))[-ETA_WINDOW:]
-        durations = [_time_to_resolve(c.created_at, c.resolved_at, start) for c in recent]  # type: ignore[arg-type]
+        recent = sorted(((c.created_at, c.resolved_at) for c in resolved if c.resolved_at is not None), key=lambda c: _utc(c[1]))[-ETA_WINDOW:]
+        durations = [_time_to_resolve(created, resolved_at, start) for created, resolved_at in recent]
         if durations:
-            eta = _utc(now) + median(durations) * remaining
+            # statistics.median only needs order, + and /: timedelta has them; typeshed lists numbers only.
+            eta = _utc(now) + median(durations) * remaining  # pyright: ignore[reportArgumentType]
 
     return Progress(total=total, done=done, fillPct=fill, label=label, eta=eta)
 

@@ -65,6 +65,7 @@ class Caller:
 
 
 CallerOf = Callable[[Context], Caller]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Parameter types, at module level so the SDK can resolve the (string) annotations of the
 # tool functions below; the descriptions become the tools' JSON schemas.
@@ -170,7 +171,7 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
-def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str = "WARNING") -> MCPServer:
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING") -> MCPServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
@@ -179,7 +180,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
     """
     server: MCPServer = MCPServer(
         "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
-        log_level=log_level,  # type: ignore[arg-type]
+        log_level=log_level,
     )
 
     def list_page(c: Caller, site_id: str, status: str | None, kind: str | None, since: int | str | None,

@@ -113,7 +113,7 @@ def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str
         if refusal is None and action.kind == "set_status":
             message = f"{row.status} → {action.status}"
         elif refusal is None:
-            message = f"{members.get(row.assignee_id, '—') if members else row.assignee_id or '—'} → " + (
+            message = f"{members.get(row.assignee_id, '—') if members and row.assignee_id else row.assignee_id or '—'} → " + (
                 (members or {}).get(action.assignee_id or "", action.assignee_id or "unassigned")
             )
         else:

@@ -213,7 +213,7 @@ def tree_digest(wb: Workbench, store: Storefront) -> str:
 
 def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> fs.Progress:
     facts = [
-        fs.CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
+        fs.CommentFact(status=fs.CommentStatus(c.status), created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
         for c in repo.list_comments(db, session.id)
     ]
     return fs.compute_progress(status=session.status, comments=facts, now=from_ms(now_ms), session_created_at=from_ms(session.created_at))

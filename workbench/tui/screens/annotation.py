@@ -380,7 +380,7 @@ class AnnotationScreen(WorkbenchScreen):
 
 
 def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
-    action = entry["action"]
+    action: str = entry["action"]
     detail = entry.get("detail") or {}
     if action == "annotation.update":
         parts = []

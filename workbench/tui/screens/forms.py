@@ -124,8 +124,10 @@ class FormDialog(Dialog[Any]):
         widget = self.query_one(f"#{_widget_id(name)}")
         if isinstance(widget, TextArea):
             widget.text = str(value)
+        elif isinstance(widget, (Input, Select, Switch)):
+            widget.value = value
         else:
-            widget.value = value  # type: ignore[attr-defined]
+            raise TypeError(f"{name}: a {type(widget).__name__} holds no value")
 
     def _check(self) -> None:
         if self.validate_fn is None:

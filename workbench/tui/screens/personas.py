@@ -76,7 +76,7 @@ class PersonasScreen(WorkbenchScreen):
 
     @property
     def source(self) -> PersonaSource:
-        return self.list.source  # type: ignore[return-value]
+        return self.list.source_as(PersonaSource)
 
     def on_mount(self) -> None:
         self.sub_title = "Personas"

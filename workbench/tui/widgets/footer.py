@@ -14,6 +14,7 @@ from textual.widgets import Footer as TextualFooter
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+    from textual.widget import Widget
 
 Shown = tuple[tuple[object, ...], ...]
 
@@ -21,8 +22,8 @@ Shown = tuple[tuple[object, ...], ...]
 class Footer(TextualFooter):
     """A Footer that recomposes only when its keys, labels or their enabled state change."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *children: Widget, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(*children, name=name, id=id, classes=classes)
         self._shown: Shown | None = None
 
     def shown(self, screen: Screen) -> Shown:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -28,6 +28,9 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+
+S = TypeVar("S")
 
 
 class ListSource(Protocol):
@@ -148,6 +151,12 @@ class VirtualList(ScrollView, can_focus=True):
         self._strips: dict[tuple, Strip] = {}
         self._last_highlight: Hashable | None = None
         self.paint_listeners: list[Callable[[], None]] = []
+
+    def source_as(self, kind: type[S]) -> S:
+        """The source, as the screen that set it knows it to be (a mismatch is a bug: it raises)."""
+        if not isinstance(self.source, kind):
+            raise TypeError(f"{self.id}: the source is a {type(self.source).__name__}, not a {kind.__name__}")
+        return self.source
 
     def _guard(self, call: Callable[..., Any], fallback: Any, *args: Any) -> Any:
         """A source that fails (a row deleted under us, a refused read) shows as empty, never crashes."""
