@@ -70,7 +70,7 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--runs", type=int, default=21, help="page loads of each variant (alternating)")
     ap.add_argument("--sends", type=int, default=10, help="annotations sent through the widget")
     args = ap.parse_args()

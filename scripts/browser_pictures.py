@@ -156,6 +156,7 @@ def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
                                      (".card:nth-of-type(3) h3", "Walnut board: show the size in the card.")):
                     page.get_by_role("button", name="Add comment").click()
                     box = preview.locator(target).bounding_box()
+                    assert box is not None, f"{target} is not shown"
                     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
                     page.get_by_label("Comment", exact=True).fill(text)
                     page.get_by_role("button", name="Send").click()
