@@ -27,15 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import accounts as accounts_repo  # noqa: E402
-from storage import annotations as ann_repo  # noqa: E402
-from storage.db import SCHEMA_VERSION  # noqa: E402
-from workbench.domain.clock import new_id  # noqa: E402
-from workbench.services import annotations as ann_service  # noqa: E402
-from workbench.services import inbox  # noqa: E402
-from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal  # noqa: E402
-from workbench.services.context import Workbench  # noqa: E402
-from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo  # noqa: E402
+from storage import accounts as accounts_repo
+from storage import annotations as ann_repo
+from storage.db import SCHEMA_VERSION
+from workbench.domain.clock import new_id
+from workbench.services import annotations as ann_service
+from workbench.services import inbox
+from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
+from workbench.services.context import Workbench
+from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo
 
 DAY_MS = 24 * 3600 * 1000
 STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]

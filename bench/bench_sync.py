@@ -32,19 +32,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procs import free_port, wait_until_up  # noqa: E402
-from storage import sync_state  # noqa: E402
-from storage.annotations import _annotation_row, add_annotations  # noqa: E402
-from storage.db import Store  # noqa: E402
-from sync import wire  # noqa: E402
-from workbench.domain.annotations import AnnotationPatch, StatusLiteral  # noqa: E402
-from workbench.services import annotations as ann_svc  # noqa: E402
-from workbench.services import remotes  # noqa: E402
-from workbench.services import sync as sync_svc  # noqa: E402
-from workbench.services.bootstrap import bootstrap  # noqa: E402
-from workbench.services.context import Workbench  # noqa: E402
-from workbench.services.demo import build  # noqa: E402
-from workbench.services.local import local_user  # noqa: E402
+from procs import free_port, wait_until_up
+
+from storage import sync_state
+from storage.annotations import _annotation_row, add_annotations
+from storage.db import Store
+from sync import wire
+from workbench.domain.annotations import AnnotationPatch, StatusLiteral
+from workbench.services import annotations as ann_svc
+from workbench.services import remotes
+from workbench.services import sync as sync_svc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+from workbench.services.demo import build
+from workbench.services.local import local_user
 
 PAGE = 200
 

@@ -109,7 +109,6 @@ def build_store(data_dir: Path, n: int) -> None:
     from storage import accounts as accounts_repo
     from storage import sites as sites_repo
     from storage.annotations import add_annotations
-    from workbench.services import inbox
     from workbench.services.bootstrap import ensure_workspace
     from workbench.services.context import Workbench
     from workbench.services.demo import build, load_demo
@@ -159,7 +158,7 @@ async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
     app = WorkbenchApp(wb, watch=False, keymap=Keymap())
     typed_at: list[float] = []
 
-    def hook(message) -> None:  # noqa: ANN001
+    def hook(message) -> None:
         # When the search box has taken the last keystroke (what the user just typed).
         if type(message).__name__ == "Changed" and getattr(message, "value", None) == "checkout":
             typed_at.append(time.perf_counter())

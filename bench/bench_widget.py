@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.procs import free_port, wait_until_up  # noqa: E402
+from bench.procs import free_port, wait_until_up
 
 STATIC = ROOT / "workbench" / "server" / "static"
 CHROMIUM = "/usr/bin/chromium"
@@ -65,7 +65,7 @@ def svg(i: int) -> str:
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         pass
 
 

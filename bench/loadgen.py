@@ -92,7 +92,9 @@ def request_bytes(host: str, port: int, method: str, path: str, headers: dict[st
     return ("\r\n".join([*lines, "", ""])).encode() + payload
 
 
-async def _run_mix(host: str, port: int, pick: Callable[[], tuple[str, bytes]], kinds: list[str], connections: int, seconds: float) -> tuple[dict[str, Result], int]:
+async def _run_mix(
+    host: str, port: int, pick: Callable[[], tuple[str, bytes]], kinds: list[str], connections: int, seconds: float,
+) -> tuple[dict[str, Result], int]:
     lat: dict[str, list[float]] = {k: [] for k in kinds}
     errors = [0]
     start = time.perf_counter()

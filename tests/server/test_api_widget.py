@@ -179,7 +179,8 @@ def test_capture_is_stored_bounded_and_exposed(client, creds):
     url = f"/api/widget/sites/{creds['site_id']}/annotations"
     base = {"page_url": "https://x/", "body": "b"}
     too_many = [{"message": "e", "at": 1}] * 21
-    for bad in ({"capture": {"console": too_many}}, {"capture": {"user_agent": "u" * 513}}, {"capture": {"viewport": {"width": 0, "height": 1, "device_pixel_ratio": 1}}},
+    for bad in ({"capture": {"console": too_many}}, {"capture": {"user_agent": "u" * 513}},
+                {"capture": {"viewport": {"width": 0, "height": 1, "device_pixel_ratio": 1}}},
                 {"capture": {"anchor": {"css": "x" * 2001}}}, {"capture": {"secret": 1}}, {"submitter_key": "short"},
                 {"computed_styles": {f"p{i}": "1" for i in range(61)}}, {"computed_styles": {"x" * 65: "1"}}):
         assert client.post(url, json={**base, **bad}, headers=_w(creds)).status_code == 422, bad

@@ -153,7 +153,8 @@ def demo(
     if as_json:
         typer.echo(json.dumps(result))
     elif result.get("loaded"):
-        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, {result['resolutions']} resolutions on {result['sites']} sites.")
+        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, "
+                      f"{result['resolutions']} resolutions on {result['sites']} sites.")
     else:
         console.print(f"Nothing to do: {result['reason']}.")
 

@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.errors import Invalid
+from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
-from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
+
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
+from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]

@@ -53,16 +53,16 @@ while the round is still open. The documented example (4 comments, 1 resolved) g
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from statistics import median
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from statistics import median
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from workbench.domain.fields import NoNul
 from workbench.domain.errors import Conflict, Invalid
+from workbench.domain.fields import NoNul
 
 # The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
 from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus
@@ -326,7 +326,7 @@ def _round1(value: Decimal) -> float:
 
 def _utc(dt: datetime) -> datetime:
     # Naive values come from SQLite and test fixtures; the store writes UTC.
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def iso_ms(dt: datetime) -> str:

@@ -21,7 +21,7 @@ from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
-from workbench.server.routes import assets, annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
+from workbench.server.routes import annotations, assets, feedback_sessions, personas, resolutions, sites, sync_ext, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench

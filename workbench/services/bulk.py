@@ -156,7 +156,7 @@ def apply(
                 out.append(BulkItem(row.source, row.id, label, False, exc.message))
             except ValidationError as exc:
                 out.append(BulkItem(row.source, row.id, label, False, validation_text(exc)))
-            except Exception as exc:  # noqa: BLE001 - one row's failure must not lose the others' report
+            except Exception as exc:  # one row's failure must not lose the others' report
                 log.exception("bulk %s on %s %s failed", action.kind, row.source, row.id)
                 out.append(BulkItem(row.source, row.id, label, False, f"Unexpected error: {type(exc).__name__}: {exc}"))
         if progress is not None:

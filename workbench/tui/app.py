@@ -164,7 +164,7 @@ class WorkbenchApp(App[None]):
         """Run a use case; a refusal becomes an error notification. Returns (ok, result or reason)."""
         try:
             return True, fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - nothing a use case raises may crash the app
+        except Exception as exc:  # nothing a use case raises may crash the app
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
                 log.exception("use case failed")
@@ -345,7 +345,7 @@ class WorkbenchApp(App[None]):
 
         try:
             report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, **self.sync_options)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+        except Exception as exc:  # shown, never a crash
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
                 log.exception("sync failed")

@@ -185,7 +185,8 @@ class AnnotationScreen(WorkbenchScreen):
                     parts.append(fmt.plain("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
         else:
-            self.query_one("#ann-resolutions", Static).update(Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
+            self.query_one("#ann-resolutions", Static).update(
+                Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
 
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="dim", no_wrap=True, justify="right")

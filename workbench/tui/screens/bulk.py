@@ -21,8 +21,8 @@ from workbench.services import bulk, inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import BulkApplied, BulkProgressed
-from workbench.tui.widgets.virtual_list import Column, VirtualList
 from workbench.tui.screens.base import Dialog, workbench_app
+from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp

@@ -227,7 +227,8 @@ class InboxScreen(WorkbenchScreen):
         chips = describe_filter(self.filter, self.facets)
         only_search = chips and all(c.startswith("search:") for c in chips)
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
-        chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
+        everything = "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
+        chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else everything
         self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total

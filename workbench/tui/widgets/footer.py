@@ -30,12 +30,13 @@ class Footer(TextualFooter):
         """What the footer would show for ``screen``'s bindings now (what ``compose`` reads)."""
         app = self.app
         palette = app.COMMAND_PALETTE_BINDING
-        return tuple(
+        rows = tuple(
             (binding.key, app.get_key_display(binding), binding.action, binding.description, binding.group,
              binding.tooltip, enabled, tooltip)
             for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
-        ) + ((self.show_command_palette, app.ENABLE_COMMAND_PALETTE),)
+        )
+        return (*rows, (self.show_command_palette, app.ENABLE_COMMAND_PALETTE))
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):

@@ -29,7 +29,6 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-
 S = TypeVar("S")
 
 
@@ -170,9 +169,7 @@ class VirtualList(ScrollView, can_focus=True):
             return fallback
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_select" and not self.selectable:
-            return False
-        return True
+        return not (action == "toggle_select" and not self.selectable)
 
     # -- data ------------------------------------------------------------------------------
     def row_at(self, index: int) -> Any | None:
