@@ -171,7 +171,7 @@ def write_png(svg_path: Path, lines: list[list[tuple[str, object]]], method: str
 def deterministic_ids(seed: int = 20260921) -> None:
     """uuid7 ids carry random bits: seed them so every run makes the same pictures."""
     rng = random.Random(seed)
-    os.urandom = lambda n: rng.randbytes(n)  # type: ignore[assignment]
+    os.urandom = lambda n: rng.randbytes(n)
 
 
 def demo_workbench(data_dir: Path):
@@ -212,7 +212,10 @@ def sync_workbench(tmp: Path):
             return httpx.Response(r.status_code, headers=list(r.headers.multi_items()), content=r.content, request=request)
 
     ticks = itertools.count(FIXED_MS)
-    clock = lambda: next(ticks)  # noqa: E731
+
+    def clock() -> int:
+        return next(ticks)
+
     server = Workbench.open(str(tmp / "server"), mailer=None, clock=clock)
     creds = bootstrap(server)
     tc = TestClient(create_app(server, ServerSettings(token_limit=1_000_000, ip_limit=1_000_000)))

@@ -177,8 +177,13 @@ def _mcp(w: World, col: str) -> Req:
     return Req("POST", f"/mcp/{secret}", json=MCP_INIT, headers={"Accept": "application/json, text/event-stream"})
 
 
-ws = lambda w: w.a["workspace_id"]  # noqa: E731
-site = lambda w: w.a["site_id"]  # noqa: E731
+def ws(w: World) -> str:
+    return w.a["workspace_id"]
+
+
+def site(w: World) -> str:
+    return w.a["site_id"]
+
 
 # Row key (method + OpenAPI path, or a label for the non-schema routes) -> prepare(world) -> build(world, column).
 ROWS: dict[str, Callable[[World], Build]] = {

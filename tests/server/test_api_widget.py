@@ -5,9 +5,16 @@ from __future__ import annotations
 import base64
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
+from workbench.domain.errors import Invalid
+from workbench.domain.widget import parse_origin
+from workbench.server.app import create_app
+from workbench.server.settings import ServerSettings
+from workbench.services import widget as widget_svc
+from workbench.services.local import local_user
 
 
 def _stakeholder(client, creds, **body):
@@ -90,14 +97,6 @@ def test_stakeholders_of_another_workspace_are_404(client, creds, wb):
 
 
 # -- the site widget's own endpoints (issue 11) ------------------------------------------------------
-from fastapi.testclient import TestClient  # noqa: E402
-
-from workbench.domain.errors import Invalid  # noqa: E402
-from workbench.domain.widget import parse_origin  # noqa: E402
-from workbench.server.app import create_app  # noqa: E402
-from workbench.server.settings import ServerSettings  # noqa: E402
-from workbench.services import widget as widget_svc  # noqa: E402
-from workbench.services.local import local_user  # noqa: E402
 
 KEY_A = "a" * 43
 KEY_B = "b" * 43

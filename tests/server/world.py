@@ -104,7 +104,10 @@ def build_world(wb: Workbench) -> World:
     guest_user = accounts_repo.get_user_by_email(wb.store.db, GUEST_EMAIL)
     assert guest_user is not None
 
-    bearer = lambda s: {"Authorization": f"Bearer {s}"}  # noqa: E731
+
+    def bearer(s: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {s}"}
+
     w.secrets = {
         "none": "", "junk": "garbage", "memb": a["member_token"], "guest": a["guest_token"], "owner": a["owner_session"],
         "nows": a["owner_session"], "strgr": w.b["owner_session"], "revkd": revoked_plain, "rival": member_b,

@@ -14,7 +14,7 @@ from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
 
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
-from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
+from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401 - re-exported: callers read the statuses with the annotation rules
 from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]

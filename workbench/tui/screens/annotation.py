@@ -374,7 +374,7 @@ class AnnotationScreen(WorkbenchScreen):
 
         try:
             outcome = resolutions.deliver(self.wb, resolution_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the resolution is saved; a failed notice is told, not raised
             self.post_message(ActionRefused(f"Resolution saved, notification failed: {refusal_text(exc)}"))
             return
         self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))

@@ -404,7 +404,7 @@ class FeedbackScreen(WorkbenchScreen):
 
         try:
             session = feedback_sessions_svc.deploy(self.wb, session_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker's failure is told, never a crash
             self.post_message(ActionRefused(f"Deployment failed: {refusal_text(exc)}"))
             return
         if session is not None and session.status == "interrupted":

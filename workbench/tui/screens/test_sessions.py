@@ -382,7 +382,7 @@ class TestSessionsScreen(WorkbenchScreen):
 
         try:
             session = service.run_analysis(self.wb, session_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker's failure is told, never a crash
             self.analyzing.discard(session_id)
             self.post_message(ActionRefused(f"Analysis failed: {refusal_text(exc)}"))
             return

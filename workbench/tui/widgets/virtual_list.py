@@ -161,7 +161,7 @@ class VirtualList(ScrollView, can_focus=True):
         """A source that fails (a row deleted under us, a refused read) shows as empty, never crashes."""
         try:
             return call(*args)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - see the docstring: an empty list, never a crash
             from workbench.tui.app import refusal_text
 
             self.log.error(f"list source failed: {exc!r}")
