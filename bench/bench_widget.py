@@ -42,7 +42,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.procs import free_port, wait_until_up  # noqa: E402
+from bench.procs import free_port, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -71,7 +71,7 @@ def svg(i: int) -> str:
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         pass
 
 
@@ -79,7 +79,7 @@ BARE = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>He
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--runs", type=int, default=21, help="page loads of each variant (alternating)")
     ap.add_argument("--sends", type=int, default=10, help="annotations sent through the widget")
     args = ap.parse_args()

@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,9 +104,9 @@ class HostSite:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *args: object, gates: dict[str, threading.Event], **kwargs: object) -> None:
-        self.gates = gates
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type] - the stdlib handler's own arguments
+    def __init__(self, *args: Any, gates: dict[str, threading.Event], **kwargs: Any) -> None:
+        self.gates = gates  # before the stdlib's __init__, which handles the request
+        super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
         gate = self.gates.get(self.path.split("?", 1)[0])
@@ -113,7 +114,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
             gate.wait(60)
         super().do_GET()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         pass
 
 

@@ -62,12 +62,14 @@ def _serve(request: Request, asset: Asset) -> Response:
     return Response(asset.raw, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-@router.get("/widget.js", include_in_schema=False, summary="Extension: the site widget's loader (one script tag, see README)", response_class=Response)
+@router.get("/widget.js", include_in_schema=False, response_class=Response,
+            summary="Extension: the site widget's loader (one script tag, see README)")
 async def widget_js(request: Request) -> Response:
     return _serve(request, LOADER)
 
 
-@router.get("/widget/app.{version}.js", include_in_schema=False, summary="Extension: the site widget itself, which its loader adds after the page's load", response_class=Response)
+@router.get("/widget/app.{version}.js", include_in_schema=False, response_class=Response,
+            summary="Extension: the site widget itself, which its loader adds after the page's load")
 async def widget_app_js(request: Request, version: str) -> Response:
     if version != APP_VERSION:
         # A loader cached before an upgrade names the previous app: send it to this one (relative, so
@@ -76,6 +78,7 @@ async def widget_app_js(request: Request, version: str) -> Response:
     return _serve(request, APP)
 
 
-@router.get("/widget/html-to-image.js", include_in_schema=False, summary="Extension: the screenshot library the widget loads when it captures", response_class=Response)
+@router.get("/widget/html-to-image.js", include_in_schema=False, response_class=Response,
+            summary="Extension: the screenshot library the widget loads when it captures")
 async def html_to_image_js(request: Request) -> Response:
     return _serve(request, SCREENSHOT_LIB)
