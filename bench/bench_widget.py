@@ -38,11 +38,13 @@ import time
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Browser, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.procs import free_port, wait_until_up
+from workbench.server.routes import assets
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -83,8 +85,6 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=21, help="page loads of each variant (alternating)")
     ap.add_argument("--sends", type=int, default=10, help="annotations sent through the widget")
     args = ap.parse_args()
-
-    from workbench.server.routes import assets
 
     for what, asset in (("loader /widget.js (the load event waits for it)", assets.LOADER),
                         (f"app /widget/{assets.APP_NAME} (after the load)", assets.APP),
@@ -129,18 +129,17 @@ def main() -> None:
             httpd.shutdown()
 
 
-def script_ms(browser: object, which: str, runs: int = 21) -> float:
+def script_ms(browser: Browser, which: str, runs: int = 21) -> float:
     """Median time to compile and run the loader or the app, each time in a fresh page, as served (nothing fetched)."""
-    from workbench.server.routes import assets
-
     source = (assets.LOADER if which == "loader" else assets.APP).raw.decode()
     # The site's tag, as the loader finds it (not run: a text/plain script); its app and requests go nowhere.
     blank = ("<!doctype html><title>t</title><script type='text/plain' data-site='s' data-widget-token='t' "
              "src='http://127.0.0.1:9/widget.js'></script><p>Hello.</p>")
-    setup = "window.__gfWidget = {tag: document.scripts[0], review: false, base: 'http://127.0.0.1:9', console: [], network: [], fetch: window.fetch.bind(window)};"
+    setup = ("window.__gfWidget = {tag: document.scripts[0], review: false, base: 'http://127.0.0.1:9', "
+             "console: [], network: [], fetch: window.fetch.bind(window)};")
     times = []
     for _ in range(runs):
-        ctx = browser.new_context()  # type: ignore[attr-defined] - a Playwright Browser
+        ctx = browser.new_context()
         page = ctx.new_page()
         page.route("**/*", lambda r: r.fulfill(body=blank, content_type="text/html") if r.request.resource_type == "document" else r.abort())
         page.goto("http://127.0.0.1:9/", wait_until="load")
@@ -152,8 +151,6 @@ def script_ms(browser: object, which: str, runs: int = 21) -> float:
 
 
 def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         # Where the widget's time goes, from its resource timings (the server sends Timing-Allow-Origin), per page.
