@@ -435,8 +435,10 @@ def test_a_submission_queued_on_an_earlier_visit_is_sent_once_when_the_app_next_
         assert resp.value.status == 201
         assert second.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:outbox')") == "[]"
         # Sent by the app after this page's load, with the key chosen at submit on the first visit.
-        sent_at, load_end = second.evaluate("""() => [performance.getEntriesByType('resource').find(e => e.name.endsWith('/annotations')).startTime,
-                                                     performance.getEntriesByType('navigation')[0].loadEventEnd]""")
+        # Its resource timing entry is added once the answer has been read, a moment after the response event.
+        sent = second.wait_for_function("performance.getEntriesByType('resource').find(e => e.name.endsWith('/annotations'))")
+        sent_at = sent.evaluate("e => e.startTime")
+        load_end = second.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
         assert sent_at >= load_end > 0
         assert tried >= 1 and len(posts) == tried + 1 and len({r.headers["idempotency-key"] for r in posts}) == 1
         with second.expect_response(lambda r: "/mine" in r.url):
