@@ -45,7 +45,12 @@ class AnnotationPull(EnginePart):
 
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)
-        resp = self.client.get("/api/v1/sites")
+        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"})
+        if resp.status == 304 and self.remote.workspace_id is not None:
+            # The bundled server's ETag covers every site's annotations and threads: nothing
+            # moved since the last whole pull, so no per-site `since` request is needed.
+            self._pull_personas()
+            return
         sites = list(resp.data.get("items") or [])
         self._ensure_replica(sites)
         digest = hashlib.sha256(resp.content).hexdigest()
@@ -65,6 +70,7 @@ class AnnotationPull(EnginePart):
                 self._pull_thread_feed(s["id"], label, run_next)
         if not self._capability("thread_feed"):
             self._pull_thread_details()
+        self._tree_pulled("etag:sites", etag)
 
     def _ensure_replica(self, sites: list[dict[str, Any]]) -> None:
         if self.remote.workspace_id is not None:
