@@ -17,6 +17,7 @@ from workbench.server import errors, faults, jobs
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
+from workbench.server.hotpath import HotListMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
@@ -68,7 +69,6 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     errors.install(app)
     for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext, assets):
         app.include_router(module.router)
-    app.router.routes[0:0] = annotations.fast_routes
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
@@ -79,6 +79,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Outside idempotency (which reads the body): an oversized or trickled body is refused unread.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(DocsPolicyMiddleware)
+    # Inside the rate limits, CORS and the error guard, ahead of everything else (hotpath.py).
+    app.add_middleware(HotListMiddleware, wb=wb, cache=app.state.page_cache)
     # Outside body limits and idempotency: a throttled request never reaches them or auth.
     app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
