@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen  # noqa: E402
-from procs import free_port, wait_until_up  # noqa: E402
+from procs import cpu_seconds, free_port, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,12 +73,16 @@ def main() -> None:
         loadgen.run("127.0.0.1", bport, "/page", {}, args.connections, 1.0)
         loadgen.run("127.0.0.1", wport, path, headers, args.connections, 1.0)
         rounds: list[tuple[loadgen.Result, loadgen.Result]] = []
+        cpu: list[tuple[float, float]] = []  # server CPU microseconds per request: bare, api
         for i in range(args.rounds):
-            pair = {}
+            pair, per = {}, {}
             for which in (("bare", "api") if i % 2 == 0 else ("api", "bare")):
-                port_, path_, headers_ = (bport, "/page", {}) if which == "bare" else (wport, path, headers)
+                proc, port_, path_, headers_ = (bare, bport, "/page", {}) if which == "bare" else (serve, wport, path, headers)
+                before = cpu_seconds(proc.pid)
                 pair[which] = loadgen.run("127.0.0.1", port_, path_, headers_, args.connections, args.seconds)
+                per[which] = (cpu_seconds(proc.pid) - before) * 1e6 / pair[which].requests
             rounds.append((pair["bare"], pair["api"]))
+            cpu.append((per["bare"], per["api"]))
     finally:
         serve.terminate()
         if bare:
@@ -86,12 +90,17 @@ def main() -> None:
     assert all(b.errors == 0 and a.errors == 0 for b, a in rounds), [(b.errors, a.errors) for b, a in rounds]
     ratios = [a.rps / b.rps for b, a in rounds]
     print(f"body: {len(body):,} bytes; {args.connections} connections; {args.rounds} rounds of {args.seconds:.0f} s each")
-    print(f"{'round':>6}{'bare req/s':>12}{'api req/s':>12}{'ratio':>8}{'bare p99':>10}{'api p99':>10}")
-    for i, ((b, a), r) in enumerate(zip(rounds, ratios, strict=True)):
-        print(f"{i + 1:>6}{b.rps:>12.0f}{a.rps:>12.0f}{r:>8.2f}{b.percentile(99):>10.2f}{a.percentile(99):>10.2f}")
+    print(f"{'round':>6}{'bare req/s':>12}{'api req/s':>12}{'ratio':>8}{'bare p99':>10}{'api p99':>10}{'bare CPU us':>13}{'api CPU us':>12}")
+    for i, ((b, a), r, (cb, ca)) in enumerate(zip(rounds, ratios, cpu, strict=True)):
+        print(f"{i + 1:>6}{b.rps:>12.0f}{a.rps:>12.0f}{r:>8.2f}{b.percentile(99):>10.2f}{a.percentile(99):>10.2f}{cb:>13.0f}{ca:>12.0f}")
     med = statistics.median(ratios)
     print(f"throughput ratio: median {med:.2f} (min {min(ratios):.2f}, max {max(ratios):.2f})  "
           f"(goal >= 0.60: {'met' if med >= 0.6 else 'NOT met'})")
+    # Server CPU per request, bare over api: what the throughput ratio would be were each server
+    # alone with a core, and far steadier than it on a shared machine.
+    cpu_ratios = [cb / ca for cb, ca in cpu]
+    print(f"CPU per request: bare {statistics.median(c[0] for c in cpu):.0f} us, api {statistics.median(c[1] for c in cpu):.0f} us; "
+          f"ratio bare/api median {statistics.median(cpu_ratios):.2f} (min {min(cpu_ratios):.2f}, max {max(cpu_ratios):.2f})")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ reaching the router (what makes it cheap), while other paths still go through it
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +24,8 @@ from workbench.services.demo import load_demo
 def both(wb, creds) -> Iterator[tuple[TestClient, TestClient]]:
     load_demo(wb, annotations=120)
     plain = create_app(wb, TEST_SETTINGS)
-    plain.user_middleware = [m for m in plain.user_middleware if m.cls is not HotListMiddleware]
+    del plain.build_middleware_stack  # the class's own stack: no hot path in front
+    assert not isinstance(plain.build_middleware_stack(), HotListMiddleware)
     with TestClient(create_app(wb, TEST_SETTINGS)) as hot, TestClient(plain) as declared:
         yield hot, declared
 
@@ -78,3 +80,15 @@ def test_the_list_is_answered_before_the_router(wb, creds):
         assert reached == []
         assert c.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
         assert reached == ["/api/v1/sites"]
+
+
+def test_the_list_is_counted_once_in_the_same_buckets_as_every_other_path(wb, creds):
+    settings = dataclasses.replace(TEST_SETTINGS, token_limit=3)
+    member = bearer(creds["member_token"])
+    listing = f"/api/v1/sites/{creds['site_id']}/annotations"
+    with TestClient(create_app(wb, settings)) as c:
+        assert [c.get(p, headers=member).status_code for p in (listing, listing, "/api/v1/sites")] == [200, 200, 200]
+        refused = c.get(listing, headers=member)
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        assert "per-token bucket" in refused.json()["detail"]
+        assert c.get("/api/v1/sites", headers=member).status_code == 429

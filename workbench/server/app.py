@@ -21,7 +21,7 @@ from workbench.server.hotpath import HotListMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
-from workbench.server.ratelimit import RateLimitMiddleware
+from workbench.server.ratelimit import RateLimiter, RateLimitMiddleware
 from workbench.server.routes import assets, annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
@@ -79,12 +79,15 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Outside idempotency (which reads the body): an oversized or trickled body is refused unread.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(DocsPolicyMiddleware)
-    # Inside the rate limits, CORS and the error guard, ahead of everything else (hotpath.py).
-    app.add_middleware(HotListMiddleware, wb=wb, cache=app.state.page_cache)
     # Outside body limits and idempotency: a throttled request never reaches them or auth.
-    app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
+    limiter = RateLimiter(settings, wb)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
     app.add_middleware(WidgetCorsMiddleware, wb=wb)
     # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
+    # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
+    # the same rate limiter, is answered before any other layer runs (hotpath.py).
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: HotListMiddleware(build_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)  # type: ignore[method-assign]
     return app

@@ -1,13 +1,14 @@
-"""The annotations list served straight from the middleware stack, ahead of the router.
+"""The annotations list answered ahead of the whole middleware stack.
 
-``GET /api/v1/sites/{id}/annotations`` is the hottest read (agents and replicas poll it). Here
-it skips the layers that have nothing to do for it (the docs policy, body limits and
-idempotency, which act on other paths or on POST, FastAPI's exception and exit-stack
-middlewares, and route matching) while everything outside this middleware (rate limits, CORS,
-the server-error guard) still applies. Authentication, validation and the page are the
-functions the declared FastAPI route uses (it still documents the endpoint and serves HEAD),
-so the behaviour is one; the store's data version is read once for the auth cache and the
-page cache, and a query string already seen is not validated again.
+``GET /api/v1/sites/{id}/annotations`` is the hottest read (agents and replicas poll it). Of
+the layers in front of the router, only the rate limits concern it, and this path counts the
+request in the same ``RateLimiter``; the others act on other paths (the sessions envelope,
+widget CORS, the docs policy), on request bodies (body limits, idempotency) or on exceptions
+the path renders itself (domain errors, as the app's handler does; anything else reaches the
+server, which answers 500). Authentication, validation and the page are the functions the
+declared FastAPI route uses (it still documents the endpoint and serves HEAD), so the
+behaviour is one; the store's data version is read once for the auth cache and the page
+cache, and a query string already seen is not validated again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
 from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
+from workbench.server.ratelimit import RateLimiter
 from workbench.server.routes.annotations import page_body
 from workbench.services import auth
 from workbench.services.context import Workbench
@@ -48,15 +50,18 @@ def _parse_query(raw: bytes) -> AnnotationListQuery:
 
 
 class HotListMiddleware:
-    def __init__(self, app: ASGIApp, wb: Workbench, cache: PageCache) -> None:
+    def __init__(self, app: ASGIApp, wb: Workbench, cache: PageCache, limiter: RateLimiter) -> None:
         self.app = app
         self.wb = wb
         self.cache = cache
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
         if match is None:
             await self.app(scope, receive, send)
+            return
+        if await self.limiter.refused(scope, send):
             return
         headers = Headers(scope=scope)
         raw = scope["query_string"]
