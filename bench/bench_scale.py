@@ -14,6 +14,7 @@ largest size) or grows. Absolute times vary with the machine; the ratios are the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import random
 import shutil
@@ -28,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage import accounts as accounts_repo  # noqa: E402
 from storage import annotations as ann_repo  # noqa: E402
+from storage import sync_mirror as mirror  # noqa: E402
 from storage.db import SCHEMA_VERSION  # noqa: E402
 from workbench.domain.clock import new_id  # noqa: E402
 from workbench.services import annotations as ann_service  # noqa: E402
@@ -91,12 +93,25 @@ def _build(data_dir: Path, size: int) -> None:
 
 
 def store_for(cache: Path, size: int, rebuild: bool) -> Path:
-    """The cached store of ``size`` annotations (built when missing, stale or asked to)."""
-    # Keyed by the schema's text too: a store built before a migration changed is rebuilt.
+    """The cached store of ``size`` annotations (built when missing or asked to).
+
+    Keyed by the schema's text: a store cached under an older schema is migrated forward, as a
+    user's store would be (new migrations only add), instead of built again (1M takes minutes).
+    """
     schema = hashlib.sha256((ROOT / "storage" / "schema.py").read_bytes()).hexdigest()[:10]
     data_dir = cache / f"v{SCHEMA_VERSION}-{schema}-{size}"
     done = data_dir / "built"
-    if rebuild or not done.exists():
+    older = sorted((d for d in cache.glob(f"v*-*-{size}") if (d / "built").exists() and d != data_dir), key=lambda d: d.stat().st_mtime)
+    if rebuild:
+        for d in [data_dir, *older]:
+            shutil.rmtree(d, ignore_errors=True)
+    elif not done.exists() and older:
+        print(f"migrating the cached {size:,}-annotation store {older[-1].name} to {data_dir.name} …", flush=True)
+        t = time.perf_counter()
+        older[-1].rename(data_dir)
+        Workbench.open(str(data_dir), mailer=None).store.close()  # opening applies the pending migrations
+        print(f"  {time.perf_counter() - t:.1f} s", flush=True)
+    if not done.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         print(f"building {size:,} annotations in {data_dir} …", flush=True)
         t = time.perf_counter()
@@ -132,6 +147,20 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     def page(**kw: object) -> Callable[[], object]:
         return lambda: ann_service.list_annotations(wb, p, site, limit=50, **kw)
 
+    def fresh(fn: Callable[[Workbench], object]) -> float:
+        """``fn`` as the first query of a new connection (its page cache empty), median of ``repeat``."""
+        runs = []
+        for _ in range(repeat):
+            cold = Workbench.open(str(data_dir), mailer=None)
+            cold.store.db  # noqa: B018 - connect before the clock starts
+            t0 = time.perf_counter()
+            fn(cold)
+            runs.append((time.perf_counter() - t0) * 1000)
+            cold.store.close()
+        return statistics.median(runs)
+
+    out["API list, first page (new connection)"] = fresh(lambda w: ann_service.list_annotations(w, p, site, limit=50))
+    out["API list, 90 % deep (new connection)"] = fresh(lambda w: ann_repo.list_page(w.store.db, site, after=(deep[0], deep[1]), limit=51))
     out["API list, first page"] = _median_ms(page(), repeat)
     out["API list, a page 90 % deep"] = _median_ms(lambda: ann_repo.list_page(db, site, after=(deep[0], deep[1]), limit=51), repeat)
     out["API list, since=0, first page"] = _median_ms(page(since_ms=0), repeat)
@@ -152,6 +181,21 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     t = time.perf_counter()
     pages = walk()
     out["whole-site walk (since=0), per page"] = (time.perf_counter() - t) * 1000 / pages
+
+    # The replica's side of an initial sync: a page of 200 new annotations applied into a store
+    # already holding this many (the server's side is the walk above). Rolled back each time.
+    template = ann_repo.list_page(db, site, since_ms=0, limit=200)
+
+    def apply_page() -> None:
+        now = int(time.time() * 1000)
+        fresh_rows = [dataclasses.replace(a, id=new_id(now + i), created_at=now + i, updated_at=now + i) for i, a in enumerate(template)]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            mirror.apply_annotations(db, fresh_rows, at=now)
+        finally:
+            db.execute("ROLLBACK")
+
+    out["initial sync: a page of 200 applied"] = _median_ms(apply_page, repeat)
 
     search = inbox.InboxFilter(text="checkout", status=inbox.ALL)
     out["TUI search window, 'checkout'"] = _median_ms(lambda: inbox.window(wb, p, search, 0, 40), repeat)
@@ -191,10 +235,18 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "workbench-bench", help="where built stores are kept")
     ap.add_argument("--rebuild", action="store_true", help="build the stores again even when cached")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per path (the median is shown)")
+    ap.add_argument("--rounds", type=int, default=2, help="passes over the sizes; each path keeps its lowest median")
     args = ap.parse_args()
     sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
     args.cache_dir.mkdir(parents=True, exist_ok=True)
-    results = {size: measure(store_for(args.cache_dir, size, args.rebuild), args.repeat) for size in sizes}
+    dirs = {size: store_for(args.cache_dir, size, args.rebuild) for size in sizes}
+    # Sizes measured in turn, twice over, keeping each path's faster median: a burst of other
+    # work on the machine during one size's turn would otherwise read as growth.
+    results: dict[int, dict[str, float]] = {}
+    for _ in range(args.rounds):
+        for size in sizes:
+            got = measure(dirs[size], args.repeat)
+            results[size] = {k: min(v, results.get(size, got)[k]) for k, v in got.items()}
     base = results[sizes[0]]
     label = {10_000: "10k", 100_000: "100k", 1_000_000: "1M"}
     print()
