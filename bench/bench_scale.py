@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -95,22 +96,30 @@ def _build(data_dir: Path, size: int) -> None:
 def store_for(cache: Path, size: int, rebuild: bool) -> Path:
     """The cached store of ``size`` annotations (built when missing or asked to).
 
-    Keyed by the schema's text: a store cached under an older schema is migrated forward, as a
-    user's store would be (new migrations only add), instead of built again (1M takes minutes).
+    Keyed by the schema's text: a copy of a store cached at a lower schema version is migrated
+    forward, as a user's store would be (new migrations only add), instead of built again (1M
+    takes minutes). Only lower versions qualify (another checkout's store at the same version
+    may hold other migrations), and the cached original is left as it is for whoever uses it.
     """
     schema = hashlib.sha256((ROOT / "storage" / "schema.py").read_bytes()).hexdigest()[:10]
     data_dir = cache / f"v{SCHEMA_VERSION}-{schema}-{size}"
     done = data_dir / "built"
-    older = sorted((d for d in cache.glob(f"v*-*-{size}") if (d / "built").exists() and d != data_dir), key=lambda d: d.stat().st_mtime)
     if rebuild:
-        for d in [data_dir, *older]:
-            shutil.rmtree(d, ignore_errors=True)
-    elif not done.exists() and older:
-        print(f"migrating the cached {size:,}-annotation store {older[-1].name} to {data_dir.name} …", flush=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    older = sorted(
+        (d for d in cache.glob(f"v*-*-{size}") if (d / "built").exists() and int(d.name[1:].split("-")[0]) < SCHEMA_VERSION),
+        key=lambda d: int(d.name[1:].split("-")[0]),
+    )
+    if not done.exists() and older and not rebuild:
+        print(f"migrating a copy of the cached {size:,}-annotation store {older[-1].name} to {data_dir.name} …", flush=True)
         t = time.perf_counter()
-        older[-1].rename(data_dir)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        # SQLite's backup: a consistent copy even while another run reads or writes the original.
+        with sqlite3.connect(older[-1] / "workbench.db") as src, sqlite3.connect(data_dir / "workbench.db") as dst:
+            src.backup(dst)
         Workbench.open(str(data_dir), mailer=None).store.close()  # opening applies the pending migrations
-        print(f"  {time.perf_counter() - t:.1f} s", flush=True)
+        done.write_text(f"migrated from {older[-1].name} in {time.perf_counter() - t:.1f} s\n")
     if not done.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         print(f"building {size:,} annotations in {data_dir} …", flush=True)
