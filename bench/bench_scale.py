@@ -157,9 +157,10 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         return lambda: ann_service.list_annotations(wb, p, site, limit=50, **kw)
 
     def fresh(fn: Callable[[Workbench], object]) -> float:
-        """``fn`` as the first query of a new connection (its page cache empty), median of ``repeat``."""
+        """``fn`` as the first query of a new connection (its page cache empty): the median of at
+        least 15 (a new connection's first query is the noisiest number here)."""
         runs = []
-        for _ in range(repeat):
+        for _ in range(max(repeat, 15)):
             cold = Workbench.open(str(data_dir), mailer=None)
             cold.store.db  # noqa: B018 - connect before the clock starts
             t0 = time.perf_counter()
