@@ -49,6 +49,7 @@ def test_every_answer_is_the_declared_routes(both, wb, creds):
         (f"/api/v1/sites/{site}/annotations?limit=5&limit=6", member),
         (f"/api/v1/sites/{site}/annotations?unknown=1", member),
         (f"/api/v1/sites/{site}/annotations", {}),
+        (f"/api/v1/sites/{site}/annotations?limit=abc", {}),
         (f"/api/v1/sites/{site}/annotations", bearer("gfat_" + "x" * 40)),
         (f"/api/v1/sites/{site}/annotations", bearer(creds["store_api_key"])),
         ("/api/v1/sites/no-such-site/annotations", member),

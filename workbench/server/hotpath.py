@@ -42,7 +42,7 @@ def _cached_query(raw: bytes) -> AnnotationListQuery:
 
 def _parse_query(raw: bytes) -> AnnotationListQuery:
     try:
-        # The validated model is frozen-by-use: nothing downstream mutates it, so sharing is safe.
+        # Nothing downstream mutates the model, so the cached one may be shared between requests.
         return AnnotationListQuery.model_validate(dict(QueryParams(raw.decode("latin-1"))))
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -66,10 +66,11 @@ class HotListMiddleware:
         headers = Headers(scope=scope)
         raw = scope["query_string"]
         try:
-            query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
             # Read once: a commit after this point empties both caches on the next request.
             version = data_version(self.wb.store.path)
+            # The caller first: a refused one learns nothing about its query.
             caller = auth.authenticate_list(self.wb, headers.get("authorization"), headers.get("x-gf-workspace"), version)
+            query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
             body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
