@@ -267,6 +267,16 @@ def main() -> None:
         verdict = "flat" if ratios[-1] <= 2 else "grows"
         cells = " | ".join(f"{r:.2f}x ({results[s][path]:.2f} ms)" for r, s in zip(ratios, sizes[1:], strict=True))
         print(f"| {path} | {first:.2f} | {cells} | {verdict} |")
+    # Issue 16's other bar: at the largest size, the deep page and since=0 against the first page.
+    top = results[sizes[-1]]
+    print()
+    for path, first_path in (
+        ("API list, a page 90 % deep", "API list, first page"),
+        ("API list, since=0, first page", "API list, first page"),
+        ("API list, 90 % deep (new connection)", "API list, first page (new connection)"),
+    ):
+        r = top[path] / top[first_path]
+        print(f"{label[sizes[-1]]}: {path} = {r:.2f}x {first_path!r} (goal <= 2: {'met' if r <= 2 else 'NOT met'})")
 
 
 if __name__ == "__main__":
