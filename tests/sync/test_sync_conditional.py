@@ -17,13 +17,14 @@ from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
 from tests.sync.conftest import Hub
 from tests.sync.test_sync_sessions import feedback_state, replica_store, server_round, study_state
-from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, WidgetAnnotationCreate
 from workbench.domain.feedback_sessions import CommentCreate
 from workbench.domain.test_sessions import NotesPatch, TestSessionCreate
 from workbench.services import annotations as ann_svc
 from workbench.services import feedback_sessions as fs_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import test_sessions as ts_svc
+from workbench.services.bootstrap import owner_principal
 from workbench.services.demo import load_demo
 from workbench.services.local import local_user
 
@@ -158,6 +159,17 @@ def test_a_server_without_etags_still_converges(hub):
     assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
     paths = {p for _, p, _ in r.bridge.log}
     assert f"/api/sessions/{s1.id}/notes" in paths and f"/api/v1/feedback-sessions/{sid}/comments" in paths
+    # Without the sites list's ETag, a change under a site is found through the documents' `since`.
+    owner_p = owner_principal(hub.creds["workspace_id"], hub.creds["owner_user_id"])
+    ann = ann_svc.submit_from_widget(
+        hub.wb, hub.creds["site_id"], hub.creds["widget_token"], None, WidgetAnnotationCreate(page_url="https://x/", body="late")
+    )
+    ann_svc.reply(hub.wb, owner_p, ann.id, ReplyCreate(body="seen"))
+    r.bridge.log.clear()
+    rep = r.sync()
+    assert rep.ok and rep.received >= 2, rep
+    assert ("GET", f"/api/v1/sites/{hub.creds['site_id']}/annotations", 200) in r.bridge.log
+    assert r.wb.store.db.execute("SELECT count(*) FROM replies WHERE annotation_id = ?", [ann.id]).fetchone()[0] == 1
 
 
 def test_an_etag_that_covers_less_is_not_trusted_for_the_children(hub):
