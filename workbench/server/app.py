@@ -87,7 +87,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
-    # the same rate limiter, is answered before any other layer runs (hotpath.py).
-    build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: HotListMiddleware(build_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)  # type: ignore[method-assign]
+    # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
+    # built here, once the app is complete, instead of at the first request.
+    app.middleware_stack = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
     return app
