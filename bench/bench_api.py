@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import loadgen  # noqa: E402
-from procs import cpu_seconds, free_port, wait_until_up  # noqa: E402
+import loadgen
+from procs import cpu_seconds, free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def _seed(data_dir: Path, n: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--annotations", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=3.0, help="each server's share of a round")
     ap.add_argument("--rounds", type=int, default=7, help="alternating rounds; the median ratio is the result")
@@ -51,7 +51,8 @@ def main() -> None:
     creds = _seed(tmp / "data", args.annotations)
     wport, bport = free_port(), free_port()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning", "--token-limit", str(10**9), "--ip-limit", str(10**9)],
+        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning",
+         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     bare = None

@@ -22,7 +22,7 @@ from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter, RateLimitMiddleware
-from workbench.server.routes import assets, annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
+from workbench.server.routes import annotations, assets, feedback_sessions, personas, resolutions, sites, sync_ext, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
@@ -72,7 +72,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
-    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)
+    # Starlette serves a class-instance endpoint as raw ASGI; its stub names request handlers only.
+    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
@@ -84,7 +85,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
     app.add_middleware(WidgetCorsMiddleware, wb=wb)
-    # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
+    # Outermost of these, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
     # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is

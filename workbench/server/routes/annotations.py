@@ -11,11 +11,11 @@ from fastapi.responses import PlainTextResponse
 
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
+from workbench.domain.roles import Principal
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
-from workbench.domain.roles import Principal
 from workbench.services import annotations as svc
 
 if TYPE_CHECKING:
