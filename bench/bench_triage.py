@@ -24,15 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import sync_state  # noqa: E402
-from workbench.domain.annotations import AnnotationPatch  # noqa: E402
-from workbench.services import annotations as ann_svc  # noqa: E402
-from workbench.services import remotes  # noqa: E402
-from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal  # noqa: E402
-from workbench.services.context import Workbench  # noqa: E402
-from workbench.services.demo import load_demo  # noqa: E402
+from storage import sync_state
+from workbench.domain.annotations import AnnotationPatch, StatusLiteral
+from workbench.services import annotations as ann_svc
+from workbench.services import remotes
+from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
+from workbench.services.context import Workbench
+from workbench.services.demo import load_demo
 
-STATUSES = ["ack", "triaged", "in_progress", "resolved"]
+STATUSES: list[StatusLiteral] = ["ack", "triaged", "in_progress", "resolved"]
 
 
 def churn(data_dir: str, seconds: float) -> None:
@@ -58,7 +58,7 @@ def p99(xs: list[float]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--annotations", type=int, default=20_000)
     ap.add_argument("--actions", type=int, default=1000, help="triage actions (and as many bare commits)")
     ap.add_argument("--churn", metavar="DATA_DIR", help=argparse.SUPPRESS)

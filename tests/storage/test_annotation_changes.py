@@ -6,6 +6,8 @@ per-site request), so a write that left it still would hide that write from ever
 
 from __future__ import annotations
 
+import itertools
+
 from storage import annotations as ann_repo
 from workbench.domain.clock import new_id
 from workbench.services.demo import load_demo
@@ -38,5 +40,5 @@ def test_every_insert_update_and_delete_of_the_three_tables_moves_the_counter(wb
         with wb.store.write() as w:
             w.execute(sql, params)
         seen.append(ann_repo.changes(db, ws))
-    assert all(b > a for a, b in zip(seen, seen[1:])), list(zip([w[0][:30] for w in writes], seen[1:]))
+    assert all(b > a for a, b in itertools.pairwise(seen)), list(zip([w[0][:30] for w in writes], seen[1:], strict=True))
     assert ann_repo.changes(db, "another-workspace") == 0

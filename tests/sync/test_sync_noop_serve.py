@@ -16,8 +16,8 @@ import httpx
 from storage import feedback_sessions as fs_repo
 from tests.conftest import ServerProcess
 from tests.sync.test_sync_conditional import kind
-from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
 from workbench.domain import feedback_sessions as fs
+from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
 from workbench.domain.feedback_sessions import CommentCreate
 from workbench.domain.test_sessions import NotesPatch, TestSessionCreate
 from workbench.services import annotations as ann_svc
