@@ -21,7 +21,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen
 from bench_api import _seed
-from procs import free_port, wait_until_up
+from procs import cpu_seconds, free_port, wait_until_up
 
 
 def main() -> None:
@@ -56,8 +56,11 @@ def main() -> None:
                                                          {"body": f"load reply {next(counter)}"})),
         ]
         loadgen.run("127.0.0.1", port, listing, auth, args.connections, 1.0)  # warm
+        c0 = cpu_seconds(serve.pid)
         reads = loadgen.run("127.0.0.1", port, listing, auth, args.connections, args.seconds)
+        c1 = cpu_seconds(serve.pid)
         results, errors = loadgen.run_mix("127.0.0.1", port, mix, args.connections, args.seconds)
+        c2 = cpu_seconds(serve.pid)
     finally:
         serve.terminate()
     total = sum(r.requests for r in results.values())
@@ -69,6 +72,10 @@ def main() -> None:
         print(f"{'mixed: ' + kind:16}{r.requests:>10}{r.percentile(50):>10.1f}{r.percentile(99):>10.1f}")
     ratio = (total / took) / reads.rps
     print(f"mixed throughput {total / took:,.0f} req/s = {ratio:.2f}x the read-only list's {reads.rps:,.0f} (goal >= 0.5)")
+    # Server CPU per request: what the throughput ratio would be on a machine with a core to spare
+    # for each process, and steadier than it when other work shares the cores.
+    cpu_read, cpu_mixed = (c1 - c0) * 1e6 / reads.requests, (c2 - c1) * 1e6 / total
+    print(f"server CPU per request: read-only {cpu_read:.0f} us, mixed {cpu_mixed:.0f} us: ratio {cpu_read / cpu_mixed:.2f}")
     worst = max(results["patch"].percentile(99), results["reply"].percentile(99))
     print(f"write p99 {worst:.0f} ms (goal < 100 ms: {'met' if worst < 100 else 'NOT met'})")
 

@@ -14,9 +14,11 @@ largest size) or grows. Absolute times vary with the machine; the ratios are the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import random
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
+from storage import sync_mirror as mirror
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
 from workbench.services import annotations as ann_service
@@ -92,12 +95,33 @@ def _build(data_dir: Path, size: int) -> None:
 
 
 def store_for(cache: Path, size: int, rebuild: bool) -> Path:
-    """The cached store of ``size`` annotations (built when missing, stale or asked to)."""
-    # Keyed by the schema's text too: a store built before a migration changed is rebuilt.
+    """The cached store of ``size`` annotations (built when missing or asked to).
+
+    Keyed by the schema's text: a copy of a store cached at a lower schema version is migrated
+    forward, as a user's store would be (new migrations only add), instead of built again (1M
+    takes minutes). Only lower versions qualify (another checkout's store at the same version
+    may hold other migrations), and the cached original is left as it is for whoever uses it.
+    """
     schema = hashlib.sha256((ROOT / "storage" / "schema.py").read_bytes()).hexdigest()[:10]
     data_dir = cache / f"v{SCHEMA_VERSION}-{schema}-{size}"
     done = data_dir / "built"
-    if rebuild or not done.exists():
+    if rebuild:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    older = sorted(
+        (d for d in cache.glob(f"v*-*-{size}") if (d / "built").exists() and int(d.name[1:].split("-")[0]) < SCHEMA_VERSION),
+        key=lambda d: int(d.name[1:].split("-")[0]),
+    )
+    if not done.exists() and older and not rebuild:
+        print(f"migrating a copy of the cached {size:,}-annotation store {older[-1].name} to {data_dir.name} …", flush=True)
+        t = time.perf_counter()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        # SQLite's backup: a consistent copy even while another run reads or writes the original.
+        with sqlite3.connect(older[-1] / "workbench.db") as src, sqlite3.connect(data_dir / "workbench.db") as dst:
+            src.backup(dst)
+        Workbench.open(str(data_dir), mailer=None).store.close()  # opening applies the pending migrations
+        done.write_text(f"migrated from {older[-1].name} in {time.perf_counter() - t:.1f} s\n")
+    if not done.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         print(f"building {size:,} annotations in {data_dir} …", flush=True)
         t = time.perf_counter()
@@ -133,6 +157,21 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     def page(**kw: Any) -> Callable[[], object]:  # list_annotations' own keyword filters
         return lambda: ann_service.list_annotations(wb, p, site, limit=50, **kw)
 
+    def fresh(fn: Callable[[Workbench], object]) -> float:
+        """``fn`` as the first query of a new connection (its page cache empty): the median of at
+        least 15 (a new connection's first query is the noisiest number here)."""
+        runs = []
+        for _ in range(max(repeat, 15)):
+            cold = Workbench.open(str(data_dir), mailer=None)
+            cold.store.db  # noqa: B018 - connect before the clock starts
+            t0 = time.perf_counter()
+            fn(cold)
+            runs.append((time.perf_counter() - t0) * 1000)
+            cold.store.close()
+        return statistics.median(runs)
+
+    out["API list, first page (new connection)"] = fresh(lambda w: ann_service.list_annotations(w, p, site, limit=50))
+    out["API list, 90 % deep (new connection)"] = fresh(lambda w: ann_repo.list_page(w.store.db, site, after=(deep[0], deep[1]), limit=51))
     out["API list, first page"] = _median_ms(page(), repeat)
     out["API list, a page 90 % deep"] = _median_ms(lambda: ann_repo.list_page(db, site, after=(deep[0], deep[1]), limit=51), repeat)
     out["API list, since=0, first page"] = _median_ms(page(since_ms=0), repeat)
@@ -153,6 +192,21 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     t = time.perf_counter()
     pages = walk()
     out["whole-site walk (since=0), per page"] = (time.perf_counter() - t) * 1000 / pages
+
+    # The replica's side of an initial sync: a page of 200 new annotations applied into a store
+    # already holding this many (the server's side is the walk above). Rolled back each time.
+    template = ann_repo.list_page(db, site, since_ms=0, limit=200)
+
+    def apply_page() -> None:
+        now = int(time.time() * 1000)
+        fresh_rows = [dataclasses.replace(a, id=new_id(now + i), created_at=now + i, updated_at=now + i) for i, a in enumerate(template)]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            mirror.apply_annotations(db, fresh_rows, at=now)
+        finally:
+            db.execute("ROLLBACK")
+
+    out["initial sync: a page of 200 applied"] = _median_ms(apply_page, repeat)
 
     search = inbox.InboxFilter(text="checkout", status=inbox.ALL)
     out["TUI search window, 'checkout'"] = _median_ms(lambda: inbox.window(wb, p, search, 0, 40), repeat)
@@ -192,10 +246,18 @@ def main() -> None:
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "workbench-bench", help="where built stores are kept")
     ap.add_argument("--rebuild", action="store_true", help="build the stores again even when cached")
     ap.add_argument("--repeat", type=int, default=7, help="timed runs per path (the median is shown)")
+    ap.add_argument("--rounds", type=int, default=2, help="passes over the sizes; each path keeps its lowest median")
     args = ap.parse_args()
     sizes = [10_000, 100_000] + ([1_000_000] if args.million else [])
     args.cache_dir.mkdir(parents=True, exist_ok=True)
-    results = {size: measure(store_for(args.cache_dir, size, args.rebuild), args.repeat) for size in sizes}
+    dirs = {size: store_for(args.cache_dir, size, args.rebuild) for size in sizes}
+    # Sizes measured in turn, twice over, keeping each path's faster median: a burst of other
+    # work on the machine during one size's turn would otherwise read as growth.
+    results: dict[int, dict[str, float]] = {}
+    for _ in range(args.rounds):
+        for size in sizes:
+            got = measure(dirs[size], args.repeat)
+            results[size] = {k: min(v, results.get(size, got)[k]) for k, v in got.items()}
     base = results[sizes[0]]
     label = {10_000: "10k", 100_000: "100k", 1_000_000: "1M"}
     print()
@@ -206,6 +268,16 @@ def main() -> None:
         verdict = "flat" if ratios[-1] <= 2 else "grows"
         cells = " | ".join(f"{r:.2f}x ({results[s][path]:.2f} ms)" for r, s in zip(ratios, sizes[1:], strict=True))
         print(f"| {path} | {first:.2f} | {cells} | {verdict} |")
+    # Issue 16's other bar: at the largest size, the deep page and since=0 against the first page.
+    top = results[sizes[-1]]
+    print()
+    for path, first_path in (
+        ("API list, a page 90 % deep", "API list, first page"),
+        ("API list, since=0, first page", "API list, first page"),
+        ("API list, 90 % deep (new connection)", "API list, first page (new connection)"),
+    ):
+        r = top[path] / top[first_path]
+        print(f"{label[sizes[-1]]}: {path} = {r:.2f}x {first_path!r} (goal <= 2: {'met' if r <= 2 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ The server runs with a very high --token-limit (the default 600/min would thrott
 the client honours 429 + Retry-After anyway).
 
     .venv/bin/python bench/bench_sync.py [--annotations 100000] [--noop-runs 30] [--actions 500]
+    .venv/bin/python bench/bench_sync.py --noop-demo 15   # only the no-op sync, on `workbench demo` data
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
-from workbench.services.demo import build
+from workbench.services.demo import build, load_demo
 from workbench.services.local import local_user
 
 PAGE = 200
@@ -109,12 +110,56 @@ def _floor(pages: Path, data_dir: Path, ws: str) -> float:
     return elapsed
 
 
+def noop_on_demo(runs: int) -> None:
+    """A sync with nothing new on demo data, from a replica holding all three credentials:
+    requests per run and the client's CPU time (the server is another process)."""
+    tmp = Path(tempfile.mkdtemp(prefix="wb-bench-noop-"))
+    served = Workbench.open(str(tmp / "server"), mailer=None)
+    creds = bootstrap(served)
+    load_demo(served)
+    served.store.close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "server"), "--port", str(port), "--log-level", "warning",
+         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )
+    try:
+        wait_until_up(url + "/openapi.json")
+        wb = Workbench.open(str(tmp / "replica"), mailer=None)
+        remotes.add(wb, "origin", url)
+        secrets = {"token": creds["member_token"], "store_key": creds["store_api_key"], "jwt": creds["jwt"]}
+        for _ in range(2):  # the first pull, then the run that settles its probes
+            assert sync_svc.run_sync(wb, "origin", credentials=secrets).ok
+        cpu, wall, requests = [], [], []
+        for _ in range(runs):
+            c0, t0 = time.process_time(), time.perf_counter()
+            rep = sync_svc.run_sync(wb, "origin", credentials=secrets)
+            cpu.append((time.process_time() - c0) * 1000)
+            wall.append((time.perf_counter() - t0) * 1000)
+            requests.append(rep.requests)
+            assert rep.ok and rep.received == 0 and rep.sent == 0, rep
+    finally:
+        serve.terminate()
+        serve.wait(10)
+    kinds = 6  # sites, personas, annotations, thread changes, feedback sessions, studies
+    med = statistics.median(cpu)
+    print(f"no-op sync on demo data ({runs} runs): {statistics.median(requests):.0f} requests for {kinds} resource kinds; "
+          f"client CPU {med:.2f} ms median (max {max(cpu):.2f}), wall {statistics.median(wall):.2f} ms "
+          f"(goal <= one request per kind and <= 10 ms: {'met' if med <= 10 and max(requests) <= kinds else 'NOT met'})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
+    ap.add_argument("--noop-demo", type=int, metavar="RUNS", help="only: a no-op sync on demo data against `workbench serve`, RUNS times")
     ap.add_argument("--annotations", type=int, default=100_000)
     ap.add_argument("--noop-runs", type=int, default=30)
     ap.add_argument("--actions", type=int, default=500)
     args = ap.parse_args()
+    if args.noop_demo:
+        noop_on_demo(args.noop_demo)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="wb-bench-sync-"))
     print(f"seeding {args.annotations:,} annotations…", flush=True)
     creds = _seed(tmp / "server", args.annotations)

@@ -1,9 +1,11 @@
-"""Helpers the benchmarks share for the servers they start: a free loopback port, and waiting for one to answer."""
+"""Helpers the benchmarks share for the servers they start: a free loopback port, waiting for one to answer, its CPU time."""
 
 from __future__ import annotations
 
+import os
 import socket
 import time
+from pathlib import Path
 
 import httpx
 
@@ -23,3 +25,10 @@ def wait_until_up(url: str, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up within {timeout:.0f} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``): unlike wall-clock
+    throughput, it does not move with what else the machine runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

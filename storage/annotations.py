@@ -231,3 +231,10 @@ def replies_of(db: Connection, annotation_ids: Sequence[str]) -> dict[str, list[
     ):
         out[r.annotation_id].append(r)
     return out
+
+
+def changes(db: Connection, workspace_id: str) -> int:
+    """How many writes the workspace's annotations, replies and resolutions have seen (m018's
+    triggers keep it): it moves exactly when any of them does."""
+    row = db.execute("SELECT n FROM annotation_changes WHERE workspace_id = ?", [workspace_id]).fetchone()
+    return row[0] if row else 0

@@ -21,15 +21,21 @@ _GENERATIONS = itertools.count()
 
 def data_version(path: Path) -> tuple[int, int]:
     """A value that changes whenever any connection commits to the store at ``path``."""
+    # Read on every hot-path request: the common case takes no global lock (a dict read is atomic).
+    watcher = _WATCHERS.get(path) or _open(path)
+    conn, lock, generation = watcher
+    with lock:
+        return generation, conn.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _open(path: Path) -> tuple[sqlite3.Connection, threading.Lock, int]:
     with _GUARD:
         watcher = _WATCHERS.get(path)
         if watcher is None:
             # Read-only: the watcher can never hold a write lock or create a missing file.
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
             watcher = _WATCHERS[path] = (conn, threading.Lock(), next(_GENERATIONS))
-    conn, lock, generation = watcher
-    with lock:
-        return generation, conn.execute("PRAGMA data_version").fetchone()[0]
+        return watcher
 
 
 def forget(path: Path) -> None:

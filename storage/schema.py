@@ -514,6 +514,34 @@ def m014_flat_lists(db: Database) -> None:
     )
 
 
+@migrations()
+def m018_annotation_changes(db: Database) -> None:
+    # One counter per workspace, moved by every write to its annotations, replies and
+    # resolutions: the bundled server's sites-list ETag reads it, so a replica with nothing new
+    # learns it in one 304 instead of one `since` request per site for annotations and threads.
+    # A counter, not max(updated_at): a write that took its timestamp before another committed
+    # would not move a maximum. Rows appear on the first write (no backfill: 0 is a value too).
+    script = [
+        """
+        CREATE TABLE IF NOT EXISTS annotation_changes (
+            workspace_id TEXT PRIMARY KEY,
+            n INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """
+    ]
+    for table in ("annotations", "replies", "resolutions"):
+        for event, row in (("INSERT", "new"), ("UPDATE", "new"), ("DELETE", "old")):
+            script.append(
+                f"""
+        CREATE TRIGGER IF NOT EXISTS {table}_changes_{event.lower()} AFTER {event} ON {table} BEGIN
+            INSERT INTO annotation_changes (workspace_id, n) VALUES ({row}.workspace_id, 1)
+                ON CONFLICT (workspace_id) DO UPDATE SET n = n + 1;
+        END;
+        """
+            )
+    db.executescript("".join(script))
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

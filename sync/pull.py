@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from storage import accounts as accounts_repo
+from storage import annotations as ann_repo
 from storage import sync_cursors as cursors
 from storage import sync_mirror as mirror
 from storage import sync_state as state
@@ -44,7 +45,13 @@ class AnnotationPull(EnginePart):
 
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)
-        resp = self.client.get("/api/v1/sites")
+        self._forget_sites_etag_if_touched()
+        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"})
+        if resp.status == 304 and self.remote.workspace_id is not None:
+            # The bundled server's ETag covers every site's annotations and threads: nothing
+            # moved since the last whole pull, so no per-site `since` request is needed.
+            self._pull_personas()
+            return
         sites = list(resp.data.get("items") or [])
         self._ensure_replica(sites)
         digest = hashlib.sha256(resp.content).hexdigest()
@@ -64,6 +71,23 @@ class AnnotationPull(EnginePart):
                 self._pull_thread_feed(s["id"], label, run_next)
         if not self._capability("thread_feed"):
             self._pull_thread_details()
+        self._tree_pulled("etag:sites", etag)
+        if etag:
+            with self.store.write() as db:
+                cursors.set_digest(db, self.name, "etag:sites:local", str(ann_repo.changes(db, self.ws)))
+
+    def _forget_sites_etag_if_touched(self) -> None:
+        """A 304 on the sites list means the server did not move; the replica must not have
+        either. Any local write to the mirrored annotations since the ETag was saved (a push's
+        echo, taking theirs, discarding a refusal, an undo) moves the replica's own change
+        counter, and the next pull is a whole `since` pull again."""
+        if self.remote.workspace_id is None:
+            return
+        db = self.store.db
+        saved = cursors.get_digest(db, self.name, "etag:sites:local")
+        if cursors.get_digest(db, self.name, "etag:sites") and saved != str(ann_repo.changes(db, self.ws)):
+            with self.store.write() as w:
+                cursors.set_digest(w, self.name, "etag:sites", "")
 
     def _ensure_replica(self, sites: list[dict[str, Any]]) -> None:
         if self.remote.workspace_id is not None:

@@ -17,10 +17,11 @@ from workbench.server import errors, faults, jobs
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
+from workbench.server.hotpath import HotListMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
-from workbench.server.ratelimit import RateLimitMiddleware
+from workbench.server.ratelimit import RateLimiter, RateLimitMiddleware
 from workbench.server.routes import annotations, assets, feedback_sessions, personas, resolutions, sites, sync_ext, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
@@ -68,7 +69,6 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     errors.install(app)
     for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext, assets):
         app.include_router(module.router)
-    app.router.routes[0:0] = annotations.fast_routes
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
@@ -81,9 +81,14 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(DocsPolicyMiddleware)
     # Outside body limits and idempotency: a throttled request never reaches them or auth.
-    app.add_middleware(RateLimitMiddleware, settings=settings, wb=wb)
+    limiter = RateLimiter(settings, wb)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
     app.add_middleware(WidgetCorsMiddleware, wb=wb)
-    # Outermost of all, so even a 429 or an unknown path under /api/sessions is enveloped.
+    # Outermost of these, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
+    # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
+    # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
+    # built here, once the app is complete, instead of at the first request.
+    app.middleware_stack = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
     return app

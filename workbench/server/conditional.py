@@ -1,11 +1,12 @@
-"""Conditional GET (weak ``ETag`` / ``If-None-Match`` -> 304) for the bundled server's session lists.
+"""Conditional GET (weak ``ETag`` / ``If-None-Match`` -> 304) for the bundled server's sites and session lists.
 
 The documents give feedback sessions and test sessions no ``since``, so a replica would
-re-read every list, and the children under it, on each sync. Here the list's ETag is a digest
-of the whole tree under it (sessions and their comments; studies, their sessions, notes and
-feedback) plus the query string, and the ``Workbench-ETag-Covers`` header names the children it
-covers, so a 304 tells a replica that nothing below the list moved either. A client that does
-not know the header just gets a plain conditional GET.
+re-read every list, and the children under it, on each sync; annotations have ``since``, but
+one request per site. Here the list's ETag is a digest of the whole tree under it (sites and
+the workspace's annotation change counter; sessions and their comments; studies, their
+sessions, notes and feedback) plus the query string, and the ``Workbench-ETag-Covers`` header
+names the children it covers, so a 304 tells a replica that nothing below the list moved
+either. A client that does not know the header just gets a plain conditional GET.
 """
 
 from __future__ import annotations

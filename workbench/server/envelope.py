@@ -100,9 +100,11 @@ class EnvelopeMiddleware:
     def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
         self.app = app
         self.prefixes = prefixes
+        self._under = tuple(p + "/" for p in prefixes)
 
     def _covers(self, path: str) -> bool:
-        return any(path == p or path.startswith(p + "/") for p in self.prefixes)
+        # Runs on every request: one C-level startswith over a tuple, no generator.
+        return path.startswith(self._under) or path in self.prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._covers(scope["path"]):

@@ -1,7 +1,8 @@
 """Serialised list pages, reused until anything commits to the store.
 
-``PRAGMA data_version`` changes on a connection whenever another connection (any thread or
-process: the TUI, a sync, this server's writers) commits, so a page is never served stale.
+The store's data version (``storage.data_version``: ``PRAGMA data_version`` on a read-only
+connection of its own) changes whenever any connection (any thread or process: the TUI, a
+sync, this server's writers) commits, so a page is never served stale.
 Authentication and scope checks still run on every request; only the query and the JSON
 encoding of an unchanged page are skipped.
 """
@@ -12,18 +13,23 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 from storage import Store
+from storage.data_version import data_version
 
 
 class PageCache:
     def __init__(self, store: Store, size: int = 512) -> None:
         self.store = store
         self.size = size
-        self._version: int | None = None
+        self._version: object = None
         self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
 
-    def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
-        """The page for ``key``; ``build`` runs on a miss. Call from one thread (the event loop)."""
-        version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
+    def get(self, key: Hashable, build: Callable[[], bytes], version: object = None) -> bytes:
+        """The page for ``key``; ``build`` runs on a miss. Call from one thread (the event loop).
+
+        ``version``: the store's data version read at the start of this request, when the
+        caller has it (the hot path reads it once for authentication and the page)."""
+        if version is None:
+            version = data_version(self.store.path)
         if version != self._version:
             self._pages.clear()
             self._version = version

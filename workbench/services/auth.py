@@ -62,16 +62,20 @@ class _TokenCache:
 _TOKEN_CACHES: dict[Path, _TokenCache] = {}
 
 
-def authenticate_list(wb: Workbench, authorization: str | None, workspace_header: str | None) -> Principal:
+def authenticate_list(
+    wb: Workbench, authorization: str | None, workspace_header: str | None, version: tuple[int, int] | None = None
+) -> Principal:
     """``authenticate`` for the read hot path (the annotations list): an API token's result is
-    reused until the store's data changes; other credentials take the full path."""
+    reused until the store's data changes; other credentials take the full path. ``version``:
+    ``data_version`` read by the caller at the start of this request (it is read here if not)."""
     credential = bearer_credential(authorization)
     if not credential.startswith(API_TOKEN_PREFIX) or not is_well_formed_api_token(credential):
         return authenticate(wb, authorization, workspace_header)
     cache = _TOKEN_CACHES.get(wb.store.path)
     if cache is None:
         cache = _TOKEN_CACHES.setdefault(wb.store.path, _TokenCache())
-    version = data_version(wb.store.path)  # read first: a commit after it empties the cache on the next call
+    if version is None:
+        version = data_version(wb.store.path)  # read first: a commit after it empties the cache on the next call
     digest = hash_secret(credential)
     with cache.lock:
         if cache.version != version:

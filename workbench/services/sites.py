@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets as _secrets
 
+from storage import annotations as ann_repo
 from storage import sites as repo
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate
 from workbench.domain.clock import new_id
@@ -47,6 +48,16 @@ def list_sites(wb: Workbench, principal: Principal) -> list[Site]:
     if principal.site_id is not None:
         sites = [s for s in sites if s.id == principal.site_id]
     return sites
+
+
+def tree_digest(wb: Workbench, principal: Principal) -> str:
+    """Changes whenever the caller's sites list or any annotation, reply or resolution of the
+    workspace does (for the sites list's ETag, which covers what a pull reads under each site)."""
+    with wb.store.read() as db:
+        moved = ann_repo.changes(db, principal.workspace_id)
+        # The public form: a value handed to clients carries no secret, even hashed.
+        listed = [s.to_public() for s in list_sites(wb, principal)]
+    return f"{moved}:{listed!r}"
 
 
 def get_site(wb: Workbench, principal: Principal, site_id: str) -> Site:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import ValidationError
-from starlette.routing import Route
 
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
@@ -19,7 +17,10 @@ from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
 from workbench.services import annotations as svc
-from workbench.services import auth
+
+if TYPE_CHECKING:
+    from workbench.server.pagecache import PageCache
+    from workbench.services.context import Workbench
 
 router = APIRouter(tags=["annotations"], responses=error_responses(*COMMON_ERRORS))
 
@@ -29,25 +30,14 @@ async def list_annotations(site_id: str, request: Request, query: Annotated[Anno
     return _page(request, caller, site_id, query)
 
 
-async def list_annotations_fast(request: Request) -> Response:
-    """The same endpoint without FastAPI's per-request dependency machinery (see fast_routes).
-
-    Auth and validation are the same functions the declared route uses, so behaviour is one.
-    """
-    wb = request.app.state.wb
-    caller = auth.authenticate_list(wb, request.headers.get("authorization"), request.headers.get("x-gf-workspace"))
-    try:
-        query = AnnotationListQuery.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise Invalid(f"Invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    return _page(request, caller, request.path_params["site_id"], query)
-
-
 def _page(request: Request, caller: Principal, site_id: str, q: AnnotationListQuery) -> Response:
-    # Inline on the event loop (WAL reads never wait), and the encoded page is reused until
-    # the store changes; the key carries the caller's scope so no page crosses workspaces.
-    wb = request.app.state.wb
+    return Response(page_body(request.app.state.wb, request.app.state.page_cache, caller, site_id, q), media_type="application/json")
+
+
+def page_body(wb: Workbench, cache: PageCache, caller: Principal, site_id: str, q: AnnotationListQuery, version: object = None) -> bytes:
+    """The encoded page: inline on the event loop (WAL reads never wait), reused until the store
+    changes; the key carries the caller's scope so no page crosses workspaces. ``version``: the
+    store's data version when the caller already read it for this request."""
 
     def build() -> bytes:
         page = svc.list_annotations(
@@ -56,12 +46,7 @@ def _page(request: Request, caller: Principal, site_id: str, q: AnnotationListQu
         return orjson.dumps({"items": [a.to_public() for a in page.items], "next_cursor": page.next_cursor})
 
     key = (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
-    return Response(request.app.state.page_cache.get(key, build), media_type="application/json")
-
-
-# Starlette routes placed ahead of FastAPI's for the hottest read; FastAPI's declaration above
-# still documents it in /openapi.json and serves it if these are not installed.
-fast_routes = [Route("/api/v1/sites/{site_id}/annotations", list_annotations_fast, methods=["GET"])]
+    return cache.get(key, build, version)
 
 
 def _etag(version: int) -> dict[str, str]:

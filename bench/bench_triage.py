@@ -1,0 +1,114 @@
+"""Benchmark: a triage action's p99 against a bare WAL commit, while another process reads and writes the store.
+
+A triage action (status change + outbox entry + audit row, one transaction through the
+services, in a workspace that mirrors a remote) and a bare commit (one row into a scratch
+table through the same store, same pragmas and write lock) are timed alternately, so both
+meet the same contention: a second process (``--churn``, what a running TUI or sync is) reads
+list pages and writes a status change about every 10 ms into the same file throughout.
+Goal (issue 16): triage p99 <= 5x the bare commit's p99.
+
+    .venv/bin/python bench/bench_triage.py [--annotations 20000] [--actions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage import sync_state
+from workbench.domain.annotations import AnnotationPatch, StatusLiteral
+from workbench.services import annotations as ann_svc
+from workbench.services import remotes
+from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
+from workbench.services.context import Workbench
+from workbench.services.demo import load_demo
+
+STATUSES: list[StatusLiteral] = ["ack", "triaged", "in_progress", "resolved"]
+
+
+def churn(data_dir: str, seconds: float) -> None:
+    """The other process: list pages back to back, a status change about every 10 ms."""
+    wb = Workbench.open(data_dir, mailer=None)
+    ws, owner, site = ensure_workspace(wb)
+    p = owner_principal(ws, owner)
+    ids = [r[0] for r in wb.store.db.execute("SELECT id FROM annotations ORDER BY random() LIMIT 500")]
+    rng = random.Random(2)
+    print("ready", flush=True)
+    stop = time.monotonic() + seconds
+    next_write = time.monotonic()
+    while time.monotonic() < stop:
+        ann_svc.list_annotations(wb, p, site.id, limit=50)
+        if time.monotonic() >= next_write:
+            ann_svc.patch(wb, p, rng.choice(ids), AnnotationPatch(status=rng.choice(STATUSES)))
+            next_write += 0.01
+    wb.store.close()
+
+
+def p99(xs: list[float]) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(len(xs) * 0.99))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
+    ap.add_argument("--annotations", type=int, default=20_000)
+    ap.add_argument("--actions", type=int, default=1000, help="triage actions (and as many bare commits)")
+    ap.add_argument("--churn", metavar="DATA_DIR", help=argparse.SUPPRESS)
+    ap.add_argument("--seconds", type=float, default=600, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.churn:
+        churn(args.churn, args.seconds)
+        return
+
+    data = Path(tempfile.mkdtemp(prefix="wb-triage-")) / "data"
+    print(f"seeding {args.annotations:,} annotations…", flush=True)
+    wb = Workbench.open(str(data), mailer=None)
+    bootstrap(wb)
+    load_demo(wb, annotations=args.annotations)
+    ws, owner, _ = ensure_workspace(wb)
+    # A replica's workspace: every change also writes its outbox entry, as offline triage does.
+    remotes.add(wb, "origin", "http://127.0.0.1:9")
+    with wb.store.write() as db:
+        sync_state.update_remote(db, "origin", workspace_id=ws)
+        db.execute("CREATE TABLE IF NOT EXISTS bench_bare (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)")
+    p = owner_principal(ws, owner)
+    ids = [r[0] for r in wb.store.db.execute("SELECT id FROM annotations ORDER BY random() LIMIT ?", [args.actions])]
+
+    other = subprocess.Popen([sys.executable, __file__, "--churn", str(data)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+        bare, triage = [], []
+        for i, ann_id in enumerate(ids):
+            t0 = time.perf_counter()
+            with wb.store.write() as db:
+                db.execute("INSERT INTO bench_bare (at) VALUES (?)", [i])
+            bare.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            ann_svc.patch(wb, p, ann_id, AnnotationPatch(status=STATUSES[i % 4]))
+            triage.append((time.perf_counter() - t0) * 1000)
+        alive = other.poll() is None
+    finally:
+        other.terminate()
+        other.wait(10)
+    assert alive, "the other process stopped before the measurement ended"
+    outbox = sync_state.count_entries(wb.store.db, ws).get("pending", 0)
+    assert outbox > 0
+    wb.store.close()
+    ratio = p99(triage) / p99(bare)
+    print(f"{args.annotations:,} annotations; {len(ids)} of each, alternating; another process reading and writing throughout")
+    print(f"{'':20}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    print(f"{'bare WAL commit':20}{statistics.median(bare):>9.2f}{p99(bare):>9.2f}{max(bare):>9.2f}")
+    print(f"{'triage action':20}{statistics.median(triage):>9.2f}{p99(triage):>9.2f}{max(triage):>9.2f}")
+    print(f"triage p99 / bare p99 = {ratio:.2f}  (goal <= 5: {'met' if ratio <= 5 else 'NOT met'}); {outbox} outbox entries written")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The annotations list answered ahead of the whole middleware stack.
+
+``GET /api/v1/sites/{id}/annotations`` is the hottest read (agents and replicas poll it). Of
+the layers in front of the router, only the rate limits concern it, and this path counts the
+request in the same ``RateLimiter``; the others act on other paths (the sessions envelope,
+widget CORS, the docs policy), on request bodies (body limits, idempotency) or on exceptions
+the path renders itself (domain errors, as the app's handler does; anything else reaches the
+server, which answers 500). Authentication, validation and the page are the functions the
+declared FastAPI route uses (it still documents the endpoint and serves HEAD), so the
+behaviour is one; the store's data version is read once for the auth cache and the page
+cache, and a query string already seen is not validated again.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import ValidationError
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from storage.data_version import data_version
+from workbench.domain.annotations import AnnotationListQuery
+from workbench.domain.errors import DomainError, Invalid
+from workbench.server.errors import domain_error_response
+from workbench.server.pagecache import PageCache
+from workbench.server.ratelimit import RateLimiter
+from workbench.server.routes.annotations import page_body
+from workbench.services import auth
+from workbench.services.context import Workbench
+
+LIST_PATH = re.compile(r"^/api/v1/sites/([^/]+)/annotations$")
+# Query strings longer than this are validated every time rather than kept.
+_CACHED_QUERY_MAX = 512
+
+
+@lru_cache(maxsize=1024)
+def _cached_query(raw: bytes) -> AnnotationListQuery:
+    return _parse_query(raw)
+
+
+def _parse_query(raw: bytes) -> AnnotationListQuery:
+    try:
+        # Nothing downstream mutates the model, so the cached one may be shared between requests.
+        return AnnotationListQuery.model_validate(dict(QueryParams(raw.decode("latin-1"))))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(f"Invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+class HotListMiddleware:
+    def __init__(self, app: ASGIApp, wb: Workbench, cache: PageCache, limiter: RateLimiter) -> None:
+        self.app = app
+        self.wb = wb
+        self.cache = cache
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        if await self.limiter.refused(scope, send):
+            return
+        headers = Headers(scope=scope)
+        raw = scope["query_string"]
+        try:
+            # Read once: a commit after this point empties both caches on the next request.
+            version = data_version(self.wb.store.path)
+            # The caller first: a refused one learns nothing about its query.
+            caller = auth.authenticate_list(self.wb, headers.get("authorization"), headers.get("x-gf-workspace"), version)
+            query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
+            body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
+        except DomainError as exc:
+            await domain_error_response(exc)(scope, receive, send)
+            return
+        await send({
+            "type": "http.response.start", "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")],
+        })
+        await send({"type": "http.response.body", "body": body})
