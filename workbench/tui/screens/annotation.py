@@ -274,10 +274,11 @@ class AnnotationScreen(WorkbenchScreen):
 
     def action_reply(self) -> None:
         from workbench.domain.annotations import ReplyCreate
-        from workbench.services import annotations as service
+        from workbench.services import undo as recorded  # records the reply for ``u``
+        from workbench.tui.undo import before_it_runs
 
         def submit(text: str) -> Any:
-            return service.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
+            return recorded.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
 
         def closed(result: Any) -> None:
             if result is not None:
@@ -287,7 +288,7 @@ class AnnotationScreen(WorkbenchScreen):
 
         self.app.push_screen(
             text_prompt("Reply", "Your reply (markdown welcome)", submit=submit, multiline=True, submit_label="Send",
-                        hint="{form.save}: send · {form.cancel}: cancel"),
+                        hint="{form.save}: send · {form.cancel}: cancel\n" + before_it_runs(self.wb_app, "reply")),
             closed,
         )
 
@@ -319,6 +320,7 @@ class AnnotationScreen(WorkbenchScreen):
         """Pick the personas (the most relevant ticked), then run them in a worker."""
         from workbench.services import annotations as service
         from workbench.tui.screens.persona_picker import PersonaPicker
+        from workbench.tui.undo import before_it_runs
 
         if self.personas_running:
             self.notify("Personas are already reviewing this annotation", severity="warning")
@@ -334,7 +336,7 @@ class AnnotationScreen(WorkbenchScreen):
                 self.notify("Personas are reviewing…")
                 self.run_personas(self.annotation_id, ids)
 
-        self.app.push_screen(PersonaPicker(*found), picked)
+        self.app.push_screen(PersonaPicker(*found, warning=before_it_runs(self.wb_app, "run_personas")), picked)
 
     @work(thread=True, exclusive=True, group="personas")
     def run_personas(self, annotation_id: str, persona_ids: list[str] | None = None) -> None:
@@ -426,6 +428,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
     from workbench.services import resolutions
     from workbench.tui.app import refusal_text
+    from workbench.tui.undo import before_it_runs
 
     def request(values: dict[str, Any], before: str | None, after: str | None) -> ResolutionCreate:
         return ResolutionCreate(
@@ -470,5 +473,6 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         submit=submit,
         validate=validate,
         submit_label="Attach",
+        hint="{form.save} attach · {form.cancel} cancel · {form.browse} browse\n" + before_it_runs(screen.wb_app, "resolution"),
         wide=True,
     )

@@ -58,8 +58,9 @@ ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHA
 
 def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
     """Resolve one feedback comment (from the inbox); the refusal, if any, is shown."""
-    items = bulk.apply(app.wb, app.principal, bulk.BulkAction("set_status", status="resolved"), [row])
-    item = items[0]
+    from workbench.services import undo as recorded  # records the change for ``u``
+
+    item = recorded.resolve_comment_row(app.wb, app.principal, row)
     if item.ok:
         app.notify("Comment resolved")
     else:
@@ -200,8 +201,10 @@ class BulkDialog(Dialog[bool]):
         app: WorkbenchApp = self.app  # type: ignore[assignment]
         total = len(self.rows)
         # apply reports each row's failure itself; anything escaping it is shown, never a crash.
+        from workbench.services import undo as recorded  # the batch is one action for ``u``
+
         ok, items = app.attempt(
-            bulk.apply, app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total))
+            recorded.bulk_apply, app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total))
         )
         self.post_message(BulkApplied(items if ok else []))
 

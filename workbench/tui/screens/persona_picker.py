@@ -24,10 +24,12 @@ class PersonaPicker(Dialog[list[str] | None]):
     BINDINGS: ClassVar[list[BindingType]] = keys.PERSONA_PICK
     HELP_SECTION = "Personas"
 
-    def __init__(self, ranked: list[Any], chosen: list[Any]) -> None:
+    def __init__(self, ranked: list[Any], chosen: list[Any], *, warning: str = "") -> None:
+        """``warning``: that a run cannot be undone, said before it runs (markup)."""
         super().__init__()
         self.ranked = ranked
         self.chosen = {p.id for p in chosen}
+        self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
@@ -37,7 +39,8 @@ class PersonaPicker(Dialog[list[str] | None]):
                 id="persona-choices",
             )
             yield Static("", id="form-error", classes="error")
-            yield Static(self.hint_text("space / enter: tick · {pick.run}: run · {pick.cancel}: cancel"), classes="hint")
+            yield Static(self.hint_text("space / enter: tick · {pick.run}: run · {pick.cancel}: cancel")
+                         + (f"\n{self.warning}" if self.warning else ""), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
