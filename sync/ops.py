@@ -275,17 +275,24 @@ class AnnotationPatch(Op[PatchPayload]):
 
     def settle(self, db: Connection, workspace_id: str, annotation_id: str) -> None:
         """After an undo: the unsent patch entries stop naming fields whose value is back to the
-        base (the server's version), and go when they name none, so nothing needless goes up."""
+        base (the server's version), or that an earlier pending entry names (a push sends a
+        field's value as it is then, so one entry carries it), and go when they name none: so
+        nothing needless goes up."""
         base = state.get_base(db, "annotation", annotation_id)
         ann = annotations_repo.get_annotation(db, workspace_id, annotation_id)
         if base is None or ann is None:
             return
         back = {f for f in ANNOTATION_FIELDS if getattr(ann, f) == base.fields.get(f)}
+        carried: set[str] = set()
         for e in state.patch_entries(db, annotation_id):
             p = self.payload(e)
-            if not self.unsent(e) or not back.intersection(p.fields):
+            drop = back | carried
+            if e.state == "pending":
+                carried.update(p.fields)
+            if not self.unsent(e) or not drop.intersection(p.fields):
                 continue
-            keep = [f for f in p.fields if f not in back]
+            keep = [f for f in p.fields if f not in drop]
+            carried.update(keep)
             if not keep:
                 state.delete_entry(db, e.seq)
                 continue
