@@ -157,3 +157,31 @@ async def test_what_cannot_be_undone_says_so_before_it_runs(app, demo_wb, princi
         await press(pilot, "u")
         await told_that(app, pilot, "Undid: Status →")
         assert annotations_service.get(demo_wb, principal, ann.id).status == ann.status
+
+
+async def test_a_comment_resolved_on_the_feedback_screen_is_reopened_by_u(app, demo_wb, principal):
+    from workbench.services import feedback_sessions as fs_service
+    from workbench.tui.screens.feedback import FeedbackScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        sessions = screen.sessions
+        index = next(i for i in range(sessions.total) if sessions.row_at(i).session.status == "in_progress")
+        sessions.move_cursor(index)
+        await press(pilot, "tab")
+        row = screen.sessions.current
+        open_index = next(i for i, c in enumerate(screen.comments.source.rows) if c.status == "open")
+        screen.comments.move_cursor(open_index)
+        comment_id = screen.comments.current.id
+        await press(pilot, "r")
+
+        def status() -> str:
+            return {c.id: c.status for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}[comment_id]
+
+        assert status() == "resolved"
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Comment resolved")
+        assert status() == "open"

@@ -44,7 +44,7 @@ from workbench.services.context import Workbench
 
 __all__ = [
     "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "history", "redo", "reply", "resolve_comment_row",
-    "undo", "warning_before",
+    "set_comment_resolved", "undo", "warning_before",
 ]
 
 
@@ -148,6 +148,12 @@ def bulk_apply(wb: Workbench, principal: Principal, action: Any, rows: Iterable[
     what = {"action": action.kind, "status": action.status, "summary": action.summary, "assignee_id": action.assignee_id}
     rec = Recorder(wb, principal, kind, what)
     return bulk.apply(wb, principal, action, rows, progress, recorder=rec)
+
+
+def set_comment_resolved(wb: Workbench, principal: Principal, store_id: str, session_id: str, comment_id: str,
+                         resolved: bool) -> None:
+    """``feedback_sessions.set_comment_resolved`` (resolve or reopen), recorded."""
+    Recorder(wb, principal, "comment", {"resolved": resolved}).set_comment_resolved(store_id, session_id, comment_id, resolved)
 
 
 def resolve_comment_row(wb: Workbench, principal: Principal, row: Any) -> Any:
@@ -378,7 +384,7 @@ def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
     if o.kind == "reply":
         return f"Reply{on}"
     if o.kind == "comment":
-        return "Comment resolved"
+        return "Comment resolved" if w.get("resolved", True) else "Comment reopened"
     rows = f"{o.steps:,} row{'s' if o.steps != 1 else ''}"
     if w.get("action") == "assign":
         change = f"assign to {member_name(str(w['assignee_id']))}" if w.get("assignee_id") else "unassign"
