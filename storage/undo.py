@@ -124,10 +124,6 @@ def set_state(db: Connection, action_id: int, state: str, at: int, reason: str |
     db.execute("UPDATE undo_actions SET state = ?, reason = ?, updated_at = ? WHERE id = ?", [state, reason, at, action_id])
 
 
-def delete_action(db: Connection, action_id: int) -> None:
-    db.execute("DELETE FROM undo_actions WHERE id = ?", [action_id])
-
-
 def max_outbox_seq(db: Connection) -> int:
     """The newest outbox entry now; the entries an action writes come after it."""
     return int(db.execute("SELECT coalesce(max(seq), 0) FROM sync_outbox").fetchone()[0])

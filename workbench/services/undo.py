@@ -66,20 +66,25 @@ class Recorder:
         self.what = what or {}
         self.action_id: int | None = None
         self.steps = 0
+        # Only a replica's changes write outbox entries: elsewhere there is no entry to look for.
+        self.replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
+
+    def _since(self, db: Connection) -> int | None:
+        return repo.max_outbox_seq(db) if self.replica else None
 
     def _step(self, db: Connection, op: OpName, entity_type: str, entity_id: str, payload: dict[str, Any],
-              after: dict[str, Any] | None, since: int, local_id: str | None = None) -> None:
+              after: dict[str, Any] | None, since: int | None, local_id: str | None = None) -> None:
         if self.action_id is None:
             self.action_id = repo.start_action(
                 db, self.principal.workspace_id, self.principal.actor_id, self.kind or op.value, self.what, self.wb.clock()
             )
-        seq = repo.outbox_seq_after(db, since, op.value, entity_id)
+        seq = None if since is None else repo.outbox_seq_after(db, since, op.value, entity_id)
         repo.add_step(db, repo.Step(self.action_id, self.steps, op.value, entity_type, entity_id, local_id, seq, payload, after))
         self.steps += 1
 
     def apply_patch(self, annotation_id: str, req: AnnotationPatch) -> annotations_svc.Patched:
         with self.wb.store.write() as db:
-            since = repo.max_outbox_seq(db)
+            since = self._since(db)
             done = annotations_svc.apply_patch(self.wb, self.principal, annotation_id, req)
             if done.changes:
                 if self.kind is None:
@@ -93,7 +98,7 @@ class Recorder:
 
     def reply(self, annotation_id: str, req: ReplyCreate) -> Reply:
         with self.wb.store.write() as db:
-            since = repo.max_outbox_seq(db)
+            since = self._since(db)
             r = annotations_svc.reply(self.wb, self.principal, annotation_id, req)
             self._step(db, OpName.ANNOTATION_REPLY, "annotation", annotation_id,
                        {"body": r.body, "author_name": r.author_name}, None, since, local_id=r.id)
@@ -104,7 +109,7 @@ class Recorder:
 
         store = stores.get_store(self.wb, self.principal, store_id)
         with self.wb.store.write() as db:
-            since = repo.max_outbox_seq(db)
+            since = self._since(db)
             before = _comment_resolved(db, session_id, comment_id)
             feedback_sessions.set_comment_resolved(self.wb, store, session_id, comment_id, resolved, actor=self.principal.actor_id)
             if before is not None and before != resolved:

@@ -397,6 +397,7 @@ def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
     return {
         "annotation.create": "submitted",
         "annotation.reply": "replied",
+        "annotation.reply_undone": "took a reply back (undo)",
         "annotation.run_personas": "ran persona reviews",
         "resolution.create": "attached a resolution",
     }.get(action, action)
