@@ -84,6 +84,7 @@ async def test_a_bulk_batch_is_undone_as_one(app, demo_wb, principal):
         dialog.query_one("#bulk-actions").highlighted = next(i for i, (label, _) in enumerate(dialog.choices) if "triaged" in label)
         await press(pilot, "enter", "y")
         await wait_for(pilot, lambda: dialog.stage == "results")
+        assert "then u undoes the whole batch" in screen_text(app)
         await press(pilot, "escape")
         assert all(annotations_service.get(demo_wb, principal, r.id).status == "triaged" for r in rows)
         await press(pilot, "u")

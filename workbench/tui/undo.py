@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.message import Message
 
+from workbench.tui import keys
 from workbench.tui.messages import StoreChanged
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ class UndoKeys:
             app.notify("Nothing to redo" if message.redo else "Nothing to undo")
             return
         if outcome.final:
-            app.notify(f"Can't undo {message.label}: {outcome.final}. Press u again for the action before it.",
+            key = " / ".join(keys.keys_of("app.undo", app.keymap_info.bindings))
+            app.notify(f"Can't undo {message.label}: {outcome.final}. Press {key} again for the action before it.",
                        title="Cannot be undone", severity="warning", timeout=10)
         else:
             text = f"{'Redid' if message.redo else 'Undid'}: {message.label}"

@@ -226,7 +226,7 @@ class BulkDialog(Dialog[bool]):
         body.mount(results)
         results.reload(keep_cursor=False)
         results.focus()
-        self._hint("{bulk.close}: close")
+        self._hint("{bulk.close}: close · then {app.undo} undoes the whole batch" if ok else "{bulk.close}: close")
         self.query_one("#bulk-title", Static).update("Bulk action — result")
 
     def action_close(self) -> None:
