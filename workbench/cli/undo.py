@@ -42,7 +42,7 @@ def undo(
     as_json: JsonFlag = False,
     list_: Annotated[bool, typer.Option("--list", help="Show the latest actions and their state instead")] = False,
 ) -> None:
-    """Undo your last action (a whole bulk batch at once), as `u` in the TUI does.
+    """Undo your last action (a whole bulk batch at once), as `u` does in the terminal UI.
 
     Before a sync the change leaves the outbox; after one, the undo is sent as a change back.
 
@@ -62,7 +62,7 @@ def undo(
 
 
 def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Make your last undone action again, as `U` in the TUI does."""
+    """Make your last undone action again, as `U` does in the terminal UI."""
     wb, me = local(data_dir)
     with refusals():
         outcome = undo_svc.redo(wb, me)
