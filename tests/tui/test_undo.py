@@ -186,3 +186,30 @@ async def test_a_comment_resolved_on_the_feedback_screen_is_reopened_by_u(app, d
         await press(pilot, "u")
         await told_that(app, pilot, "Undid: Comment resolved")
         assert status() == "open"
+
+
+async def test_a_note_edit_is_undone(app, demo_wb, principal):
+    from textual.widgets import TextArea
+
+    from workbench.services import test_sessions as ts_service
+    from workbench.tui.screens.test_sessions import TestSessionsScreen
+
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, TestSessionsScreen)
+        with_notes = [i for i in range(screen.sessions.total)
+                      if screen.sessions.row_at(i).status == "paused"
+                      and ts_service.list_notes(demo_wb, principal, screen.sessions.row_at(i).id)]
+        screen.sessions.move_cursor(with_notes[0])
+        session_id = screen.sessions.current.id
+        before = [n.content for n in ts_service.list_notes(demo_wb, principal, session_id)]
+        await press(pilot, "e")
+        if len(before) > 1:
+            await press(pilot, "enter")
+        app.screen.query_one("#field-text", TextArea).text = "Rewritten"
+        await press(pilot, "ctrl+s")
+        assert "Rewritten" in [n.content for n in ts_service.list_notes(demo_wb, principal, session_id)]
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Note edited")
+        assert [n.content for n in ts_service.list_notes(demo_wb, principal, session_id)] == before

@@ -43,7 +43,7 @@ from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
 
 __all__ = [
-    "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "history", "redo", "reply", "resolve_comment_row",
+    "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "edit_notes", "history", "redo", "reply", "resolve_comment_row",
     "set_comment_resolved", "undo", "warning_before",
 ]
 
@@ -117,6 +117,26 @@ class Recorder:
                            {"session_id": session_id, "resolved": resolved, "store_id": store_id}, {"resolved": resolved}, since)
 
 
+    def edit_notes(self, session_id: str, edits: list[tuple[str, str]]) -> None:
+        """Edit test-session notes ((noteId, content) pairs); a new note is not recorded: once
+        created, the notes API cannot delete it."""
+        from storage import test_sessions as ts_repo
+        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+        from workbench.services import test_sessions
+
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            previous = {n.id: n.content for n in ts_repo.list_notes(db, session_id)}
+            test_sessions.patch_notes(self.wb, self.principal, session_id,
+                                      NotesPatch(notes=[NoteUpsert(noteId=i, content=c) for i, c in edits]))
+            now = {n.id: n.content for n in ts_repo.list_notes(db, session_id)}
+            changed = [[i, now[i]] for i, _ in edits if i in previous and previous[i] != now.get(i)]
+            if changed:
+                self._step(db, OpName.TEST_NOTES, "test_session", session_id,
+                           {"updated": changed, "created": [], "previous": {i: previous[i] for i, _ in changed}},
+                           {"updated": changed}, since)
+
+
 def _comment_resolved(db: Connection, session_id: str, comment_id: str) -> bool | None:
     from storage import feedback_sessions as fs_repo
 
@@ -159,6 +179,11 @@ def set_comment_resolved(wb: Workbench, principal: Principal, store_id: str, ses
                          resolved: bool) -> None:
     """``feedback_sessions.set_comment_resolved`` (resolve or reopen), recorded."""
     Recorder(wb, principal, "comment", {"resolved": resolved}).set_comment_resolved(store_id, session_id, comment_id, resolved)
+
+
+def edit_notes(wb: Workbench, principal: Principal, session_id: str, edits: list[tuple[str, str]]) -> None:
+    """``test_sessions.patch_notes`` for edits of existing notes, recorded."""
+    Recorder(wb, principal, "note", {"session_id": session_id}).edit_notes(session_id, edits)
 
 
 def resolve_comment_row(wb: Workbench, principal: Principal, row: Any) -> Any:
@@ -270,6 +295,8 @@ def _step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, 
         return _reply_step(wb, principal, db, step, redo)
     if step.op == OpName.FEEDBACK_COMMENT.value:
         return _comment_step(wb, principal, db, step, redo)
+    if step.op == OpName.TEST_NOTES.value:
+        return _notes_step(wb, principal, db, step, redo)
     return _Skip(f"this version cannot undo {step.op}")
 
 
@@ -343,16 +370,44 @@ def _comment_step(wb: Workbench, principal: Principal, db: Connection, step: rep
     store = stores.get_store(wb, principal, str(step.payload.get("store_id")))
     since = repo.max_outbox_seq(db)
     feedback_sessions.set_comment_resolved(wb, store, session_id, step.entity_id, target, actor=principal.actor_id)
-    new_seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
-    earlier = sync_state.get_entry(db, step.seq) if step.seq is not None else None
-    if new_seq is not None and earlier is not None and ops.FEEDBACK_COMMENT.unsent(earlier):
-        # The change and its undo, both unsent, cancel: neither goes up.
-        sync_state.delete_entry(db, earlier.seq)
-        sync_state.delete_entry(db, new_seq)
-        new_seq = None
-    step.seq = new_seq
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
     repo.update_step(db, step)
     return None
+
+
+def _notes_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    from storage import test_sessions as ts_repo
+    from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+    from workbench.services import test_sessions
+
+    done = {i: c for i, c in (step.after or {}).get("updated", [])}
+    before = dict(step.payload.get("previous") or {})
+    if redo:
+        target, expect = done, before
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        target, expect = {i: c for i, c in inverse.payload["updated"]}, done
+    current = {n.id: n.content for n in ts_repo.list_notes(db, step.entity_id)}
+    if any(current.get(i) != c for i, c in expect.items()):
+        return _Skip("the note changed since; left as it is")
+    since = repo.max_outbox_seq(db)
+    test_sessions.patch_notes(wb, principal, step.entity_id, NotesPatch(notes=[NoteUpsert(noteId=i, content=c) for i, c in target.items()]))
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
+    repo.update_step(db, step)
+    return None
+
+
+def _cancel_unsent(db: Connection, step: repo.Step, new_seq: int | None) -> int | None:
+    """A change and its undo (or an undo and its redo), both unsent, cancel: neither goes up.
+    Returns the entry that is left to carry this step (None when they cancelled)."""
+    earlier = sync_state.get_entry(db, step.seq) if step.seq is not None else None
+    if new_seq is not None and earlier is not None and ops.op_for(step.op).unsent(earlier):
+        sync_state.delete_entry(db, earlier.seq)
+        sync_state.delete_entry(db, new_seq)
+        return None
+    return new_seq
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -388,6 +443,8 @@ def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
         return f"Summary{on}"
     if o.kind == "reply":
         return f"Reply{on}"
+    if o.kind == "note":
+        return "Note edited"
     if o.kind == "comment":
         return "Comment resolved" if w.get("resolved", True) else "Comment reopened"
     rows = f"{o.steps:,} row{'s' if o.steps != 1 else ''}"
