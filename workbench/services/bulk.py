@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import CLOSED_STATUSES, Status
 from workbench.services.context import Workbench
 from workbench.services.inbox import InboxRow
+
+if TYPE_CHECKING:
+    from workbench.services.undo import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +131,7 @@ def apply(
     action: BulkAction,
     rows: Iterable[InboxRow],
     progress: Callable[[int], None] | None = None,
-    recorder: Any | None = None,
+    recorder: Recorder | None = None,
 ) -> list[BulkItem]:
     """Apply ``action`` to each row, one transaction per row; report each outcome.
 
@@ -171,7 +174,7 @@ def apply(
     return out
 
 
-def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow, recorder: Any | None = None) -> str:
+def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow, recorder: Recorder | None = None) -> str:
     from workbench.services import feedback_sessions as feedback_sessions_svc
     from workbench.services import stores
 

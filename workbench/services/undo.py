@@ -1,7 +1,8 @@
 """Undo and redo of a user's actions: record them as they run, take them back, make them again.
 
 Recording: a front end makes its undoable changes through this module's versions of the use
-cases (``apply_patch``, ``reply``, ``bulk_apply``, ``resolve_comment_row``). Each runs the use
+cases (``apply_patch``, ``reply``, ``bulk_apply``, ``set_comment_resolved``, ``edit_notes``, ...,
+or a ``Recorder`` for an action of several changes). Each runs the use
 case and writes its undo step in the same transaction (``storage.undo``), so a crash keeps both
 or neither, and the history survives a restart. A bulk batch is one action.
 
@@ -16,8 +17,9 @@ Undo builds on the op registry (``sync.ops``), which declares each change's inve
 - ``annotation.reply``: while its entry has not left the machine, the op's ``discard`` drops
   the entry and the reply (in a workspace that does not sync, the reply never leaves it). Once
   sent it cannot be undone; the op says why, and that action becomes final.
-- ``feedback.comment``: resolved and open swap; when the action's own entry is still unsent,
-  the two entries cancel and neither goes up.
+- ``feedback.comment`` (resolved and open swap) and ``test.notes`` (a note's edit, its earlier
+  content back): when the action's own entry is still unsent, the two entries cancel and
+  neither goes up.
 
 Redo sets the values again (a reply is posted again). Persona runs and resolutions are not
 recorded: they cannot be undone, and ``warning_before`` says so before they run.
@@ -28,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from sqlite3 import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storage import annotations as annotations_repo
 from storage import sync_state
@@ -41,6 +43,10 @@ from workbench.domain.records import Reply
 from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
+
+if TYPE_CHECKING:
+    from workbench.services.bulk import BulkAction, BulkItem
+    from workbench.services.inbox import InboxRow
 
 __all__ = [
     "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "edit_notes", "history", "redo", "reply", "resolve_comment_row",
@@ -116,7 +122,6 @@ class Recorder:
                 self._step(db, OpName.FEEDBACK_COMMENT, "feedback_comment", comment_id,
                            {"session_id": session_id, "resolved": resolved, "store_id": store_id}, {"resolved": resolved}, since)
 
-
     def edit_notes(self, session_id: str, edits: list[tuple[str, str]]) -> None:
         """Edit test-session notes ((noteId, content) pairs); a new note is not recorded: once
         created, the notes API cannot delete it."""
@@ -165,8 +170,8 @@ def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCre
     return Recorder(wb, principal, "reply", {"annotation_id": annotation_id}).reply(annotation_id, req)
 
 
-def bulk_apply(wb: Workbench, principal: Principal, action: Any, rows: Iterable[Any],
-               progress: Callable[[int], None] | None = None, *, kind: str = "bulk") -> list[Any]:
+def bulk_apply(wb: Workbench, principal: Principal, action: BulkAction, rows: Iterable[InboxRow],
+               progress: Callable[[int], None] | None = None, *, kind: str = "bulk") -> list[BulkItem]:
     """``bulk.apply``, recorded as one action: ``u`` takes back the whole batch."""
     from workbench.services import bulk
 
@@ -186,7 +191,7 @@ def edit_notes(wb: Workbench, principal: Principal, session_id: str, edits: list
     Recorder(wb, principal, "note", {"session_id": session_id}).edit_notes(session_id, edits)
 
 
-def resolve_comment_row(wb: Workbench, principal: Principal, row: Any) -> Any:
+def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> BulkItem:
     """Resolve one feedback comment from the inbox, recorded; returns its ``BulkItem``."""
     from workbench.services import bulk
 
