@@ -21,6 +21,7 @@ from tests.served_remote import Served, served
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
 from storage import sync_state
+from sync import ops
 from workbench.services import annotations as annotations_service
 from workbench.services import bulk, inbox
 from workbench.services import sync as sync_svc
@@ -167,4 +168,5 @@ def test_after_a_sync_undo_restores_the_server_as_far_as_the_api_allows(remote, 
         assert after[i][3] == before[i][3] + sent_replies[i]  # replies sent: kept, and only those
     finals = [o for o in outcomes if o.final]
     assert len(finals) == sum(map(len, sent_replies.values()))
-    assert all(o.kind == "reply" and o.final in warned for o in finals)  # announced before it ran
+    assert "a sent reply cannot be taken back" in warned  # what the reply dialog said before it ran
+    assert all(o.kind == "reply" and o.final == ops.ANNOTATION_REPLY.once_sent for o in finals)

@@ -122,7 +122,7 @@ async def test_a_reply_is_undone_only_before_it_is_sent(remote, replica):
         await press(pilot, "c")
         assert isinstance(app.screen, FormDialog)
         said = " ".join(screen_text(app).split())
-        assert "u undoes this reply until a sync sends it; once sent it cannot be undone" in said
+        assert "Undo (u) works until a sync sends it; a sent reply cannot be taken back" in said
         await type_text(pilot, "draft")
         await press(pilot, "ctrl+s")
         assert pending(replica) == 1
@@ -152,4 +152,4 @@ async def test_a_persona_run_says_it_cannot_be_undone_before_it_runs(replica):
         await pilot.pause()
         await press(pilot, "p")
         assert isinstance(app.screen, PersonaPicker)
-        assert "Cannot be undone: a persona run posts its replies on the server" in " ".join(screen_text(app).split())
+        assert "Cannot be undone: the reviews are posted as replies on the server" in " ".join(screen_text(app).split())

@@ -203,18 +203,19 @@ def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> B
 
 def warning_before(wb: Workbench, principal: Principal, kind: str) -> str:
     """Whether ``u`` can take back an action of ``kind`` (reply, run_personas, resolution), in
-    words to show before it runs."""
+    words short enough for a dialog's first lines, shown before it runs (``sync.ops`` gives the
+    full reasons when ``u`` meets one)."""
     replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
     if kind == "reply":
         if replica:
-            return f"u undoes this reply until a sync sends it; once sent it cannot be undone: {ops.ANNOTATION_REPLY.once_sent}."
-        return "u undoes this reply: this workspace does not sync, so it never leaves this machine."
+            return "Undo (u) works until a sync sends it; a sent reply cannot be taken back"
+        return "Undo (u) works: this workspace does not sync, so the reply never leaves this machine"
     if kind == "run_personas":
         if replica:
-            return f"Cannot be undone: {ops.ANNOTATION_RUN_PERSONAS.never_undone}."
-        return "Cannot be undone: the persona reviews stay on the thread (u skips the run)."
+            return "Cannot be undone: the reviews are posted as replies on the server"
+        return "Cannot be undone: the reviews stay on the thread (u skips the run)"
     if kind == "resolution":
-        return f"Cannot be undone: {ops.ANNOTATION_RESOLUTION.never_undone}."
+        return "Cannot be undone: the submitter is notified"
     raise ValueError(f"unknown action kind {kind!r}")
 
 

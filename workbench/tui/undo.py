@@ -95,4 +95,4 @@ def before_it_runs(app: WorkbenchApp, kind: str) -> str:
     from workbench.tui import format as fmt
 
     ok, text = app.attempt(service.warning_before, app.wb, app.principal, kind, quiet=True)
-    return fmt.esc(text) if ok else ""
+    return f"[#e8a33d]{fmt.esc(text)}[/]" if ok else ""

@@ -287,8 +287,8 @@ class AnnotationScreen(WorkbenchScreen):
                 self.query_one("#detail", VerticalScroll).scroll_end(animate=False)
 
         self.app.push_screen(
-            text_prompt("Reply", "Your reply (markdown welcome)", submit=submit, multiline=True, submit_label="Send",
-                        hint="{form.save}: send · {form.cancel}: cancel\n" + before_it_runs(self.wb_app, "reply")),
+            text_prompt("Reply\n" + before_it_runs(self.wb_app, "reply"), "Your reply (markdown welcome)", submit=submit,
+                        multiline=True, submit_label="Send", hint="{form.save}: send · {form.cancel}: cancel"),
             closed,
         )
 
@@ -464,7 +464,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         return resolutions.create(wb, principal, ann_id, request(values, keys_["before"], keys_["after"]))
 
     return FormDialog(
-        "Attach a resolution",
+        "Attach a resolution\n" + before_it_runs(screen.wb_app, "resolution"),
         [
             Field("before", "Before (image file)", "file"),
             Field("after", "After (image file)", "file"),
@@ -474,6 +474,5 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         submit=submit,
         validate=validate,
         submit_label="Attach",
-        hint="{form.save} attach · {form.cancel} cancel · {form.browse} browse\n" + before_it_runs(screen.wb_app, "resolution"),
         wide=True,
     )

@@ -33,14 +33,14 @@ class PersonaPicker(Dialog[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
-            yield Static("Run which personas? [dim](most relevant first; the default is ticked)[/]", classes="title")
+            yield Static("Run which personas? [dim](most relevant first; the default is ticked)[/]"
+                         + (f"\n{self.warning}" if self.warning else ""), classes="title")
             yield SelectionList[str](
                 *[(f"{fmt.esc(p.name)}  [dim]{fmt.esc(p.category)}[/]", p.id, p.id in self.chosen) for p in self.ranked],
                 id="persona-choices",
             )
             yield Static("", id="form-error", classes="error")
-            yield Static(self.hint_text("space / enter: tick · {pick.run}: run · {pick.cancel}: cancel")
-                         + (f"\n{self.warning}" if self.warning else ""), classes="hint")
+            yield Static(self.hint_text("space / enter: tick · {pick.run}: run · {pick.cancel}: cancel"), classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()
