@@ -69,7 +69,8 @@ def start_action(db: Connection, workspace_id: str, actor_id: str, kind: str, wh
         "INSERT INTO undo_actions(workspace_id, actor_id, kind, what, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
         [workspace_id, actor_id, kind, json_dump(what), at, at],
     )
-    action_id = int(cur.lastrowid)
+    assert cur.lastrowid is not None  # sqlite3 sets it after every INSERT
+    action_id = cur.lastrowid
     db.execute(
         "DELETE FROM undo_actions WHERE workspace_id = ? AND actor_id = ? AND id < (SELECT id FROM undo_actions "
         "WHERE workspace_id = ? AND actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",

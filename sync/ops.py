@@ -184,7 +184,7 @@ class Op(Generic[P]):
     credential: ClassVar[str]  # the credential its push needs: token | store_key | jwt
 
     def payload(self, e: state.Entry) -> P:
-        return self.payload_type.of(e.payload)  # type: ignore[return-value]  # payload_type is P's class; ClassVars cannot name P
+        return self.payload_type.of(e.payload)  # pyright: ignore[reportReturnType]  # payload_type is P's class; ClassVars cannot name P
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
         """Send the entry; True when it reached the server (False: dropped, nothing left to send)."""
@@ -199,9 +199,6 @@ class Op(Generic[P]):
 
     def inverse(self, e: state.Entry) -> Inverse:
         raise NotImplementedError
-
-    # Why a change of this kind can never be undone, said before it runs (None: it can be).
-    never_undone: ClassVar[str | None] = None
 
     @staticmethod
     def unsent(e: state.Entry) -> bool:
@@ -360,10 +357,8 @@ class AnnotationResolution(Op[ResolutionPayload]):
         if e.local_id:
             state.delete_resolution(db, e.local_id)
 
-    never_undone = "the annotation's submitter is notified of a resolution, and a notice cannot be taken back"
-
     def inverse(self, e: state.Entry) -> Inverse:
-        return CannotUndo(self.never_undone)
+        return CannotUndo("the annotation's submitter is notified of a resolution, and a notice cannot be taken back")
 
 
 class AnnotationRunPersonas(Op[RunPersonasPayload]):
@@ -386,10 +381,8 @@ class AnnotationRunPersonas(Op[RunPersonasPayload]):
         state.delete_entry(db, e.seq)
         state.delete_replies(db, self.payload(e).reply_ids)
 
-    never_undone = "a persona run posts its replies on the server, and the API cannot delete them"
-
     def inverse(self, e: state.Entry) -> Inverse:
-        return CannotUndo(self.never_undone)
+        return CannotUndo("a persona run posts its replies on the server, and the API cannot delete them")
 
 
 def _forget_session_digests(db: Connection, e: state.Entry) -> None:

@@ -10,26 +10,24 @@ reported as such by the undo.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from storage import sync_state
+from sync import ops
 from tests.served_remote import Served, served
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
-from storage import sync_state
-from sync import ops
+from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_service
-from workbench.services import bulk, inbox
+from workbench.services import bulk, inbox, undo
 from workbench.services import sync as sync_svc
-from workbench.services import undo
 from workbench.services.context import Workbench
 from workbench.services.demo import load_demo
 from workbench.services.local import local_user
-from workbench.domain.roles import Principal
 
 STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 N = 6  # annotations the actions pick from
@@ -50,7 +48,10 @@ actions = st.lists(action, min_size=1, max_size=8)
 def run(wb: Workbench, p: Principal, ids: list[str], members: list[str], act: tuple[Any, ...]) -> None:
     """One user action through the recorded use cases; a refusal (a rule said no) records nothing."""
     kind, target, value = act
-    member = (lambda i: None if i < 0 else members[i % len(members)])
+
+    def member(i: int) -> str | None:
+        return None if i < 0 else members[i % len(members)]
+
     try:
         if kind == "status":
             summary = {"resolved": "Fixed", "won_t_fix": "No", "duplicate": f"duplicate of {ids[(target + 1) % N]}"}.get(value)

@@ -14,11 +14,11 @@ from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
 
 
-def visible(ann) -> tuple:  # noqa: ANN001
+def visible(ann) -> tuple:
     return ann.status, ann.summary, ann.assignee_id
 
 
-async def cursor_on(app, pilot, status: str) -> inbox.InboxRow:  # noqa: ANN001
+async def cursor_on(app, pilot, status: str) -> inbox.InboxRow:
     """Put the inbox cursor on an annotation whose status is ``status``; returns its row."""
     vlist = app.screen.query_one("#inbox-list")
     index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == status)
@@ -27,7 +27,7 @@ async def cursor_on(app, pilot, status: str) -> inbox.InboxRow:  # noqa: ANN001
     return vlist.row_at(index)
 
 
-async def told_that(app, pilot, text: str) -> None:  # noqa: ANN001
+async def told_that(app, pilot, text: str) -> None:
     await wait_for(pilot, lambda: any(text in m for m in told(app)))
 
 

@@ -32,7 +32,7 @@ def replica(remote: Served, tmp_path: Path) -> Iterator[Workbench]:
     wb.store.close()
 
 
-async def cursor_on(app, pilot, status: str):  # noqa: ANN001, ANN201
+async def cursor_on(app, pilot, status: str):
     vlist = app.screen.query_one("#inbox-list")
     index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == status)
     vlist.move_cursor(index)
@@ -40,7 +40,7 @@ async def cursor_on(app, pilot, status: str):  # noqa: ANN001, ANN201
     return vlist.row_at(index)
 
 
-async def told_that(app, pilot, text: str) -> None:  # noqa: ANN001
+async def told_that(app, pilot, text: str) -> None:
     await wait_for(pilot, lambda: any(text in m for m in told(app)))
 
 

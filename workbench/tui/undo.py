@@ -36,6 +36,12 @@ class UndoKeys:
 
     undo_running = False
 
+    def _app(self) -> WorkbenchApp:
+        from workbench.tui.app import WorkbenchApp  # here: the app module imports this one
+
+        assert isinstance(self, WorkbenchApp)  # the mixin's only class
+        return self
+
     def action_undo(self) -> None:
         self._start_undo(redo=False)
 
@@ -43,7 +49,7 @@ class UndoKeys:
         self._start_undo(redo=True)
 
     def _start_undo(self, *, redo: bool) -> None:
-        app: WorkbenchApp = self  # type: ignore[assignment]
+        app = self._app()
         if app.sync_running:
             # The push reads the outbox an undo rewrites: one at a time.
             app.notify(f"A sync is running: {'redo' if redo else 'undo'} once it has finished", severity="warning")
@@ -59,7 +65,7 @@ class UndoKeys:
         from workbench.services import undo as service
         from workbench.tui import format as fmt
 
-        app: WorkbenchApp = self  # type: ignore[assignment]
+        app = self._app()
         ok, outcome = app.attempt(service.redo if redo else service.undo, app.wb, app.principal, quiet=True)
         label = ""
         if ok and outcome is not None:
@@ -68,7 +74,7 @@ class UndoKeys:
         app.post_message(UndoFinished(redo, ok, outcome, label))
 
     def on_undo_finished(self, message: UndoFinished) -> None:
-        app: WorkbenchApp = self  # type: ignore[assignment]
+        app = self._app()
         self.undo_running = False
         outcome = message.outcome
         if not message.ok:
