@@ -515,6 +515,43 @@ def m014_flat_lists(db: Database) -> None:
 
 
 @migrations()
+def m015_undo(db: Database) -> None:
+    # The TUI's undo history (storage/undo.py): one row per user action (a bulk batch is one),
+    # one row per change it made, with what the change replaced, so ``u`` works after a restart
+    # and after the change has been pushed. The steps are written in the change's own
+    # transaction. ``seq`` names the outbox entry a step wrote, while it may still be unsent.
+    db.executescript(
+        """
+        CREATE TABLE undo_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            workspace_id TEXT NOT NULL,
+            actor_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            what TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'done',
+            reason TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX undo_actions_actor ON undo_actions(workspace_id, actor_id, state, id);
+
+        CREATE TABLE undo_steps (
+            action_id INTEGER NOT NULL REFERENCES undo_actions(id) ON DELETE CASCADE,
+            n INTEGER NOT NULL,
+            op TEXT NOT NULL,
+            entity_type TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            local_id TEXT,
+            seq INTEGER,
+            payload TEXT NOT NULL,
+            after TEXT,
+            PRIMARY KEY (action_id, n)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations()
 def m018_annotation_changes(db: Database) -> None:
     # One counter per workspace, moved by every write to its annotations, replies and
     # resolutions: the bundled server's sites-list ETag reads it, so a replica with nothing new

@@ -240,6 +240,15 @@ def patch_fields_pending(db: Connection, annotation_id: str, exclude_seq: int | 
     return out
 
 
+def patch_entries(db: Connection, annotation_id: str) -> list[Entry]:
+    """The annotation's patch entries in the outbox, oldest first."""
+    rows = db.execute(
+        f"SELECT {_ENTRY_COLS} FROM sync_outbox WHERE entity_type = 'annotation' AND entity_id = ? AND op = ? ORDER BY seq",
+        [annotation_id, OpName.ANNOTATION_PATCH.value],
+    )
+    return [_entry(r) for r in rows]
+
+
 def drop_base_if_settled(db: Connection, workspace_id: str, annotation_id: str) -> None:
     """Forget an annotation's base once nothing of it waits (no patch, no conflict) and the row
     equals it again: the row is then the server's version, as it is for every untouched row."""

@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANNOTATION_PATCH", "ANNOTATION_REPLY", "ANNOTATION_RESOLUTION", "ANNOTATION_RUN_PERSONAS", "FEEDBACK_ACTION",
-    "FEEDBACK_COMMENT", "OPS", "TEST_ACTION", "TEST_FEEDBACK", "TEST_NOTES", "CannotUndo", "Inverse", "Op", "Undo", "op_for",
+    "FEEDBACK_COMMENT", "OPS", "TEST_ACTION", "TEST_FEEDBACK", "TEST_NOTES", "CannotUndo", "Inverse", "Op", "Undo", "inverse_of",
+    "op_for",
 ]
 
 
@@ -199,6 +200,13 @@ class Op(Generic[P]):
     def inverse(self, e: state.Entry) -> Inverse:
         raise NotImplementedError
 
+    @staticmethod
+    def unsent(e: state.Entry) -> bool:
+        """Whether the entry has certainly not reached the server: no send of it is in doubt (an
+        attempt that failed before reaching it clears ``ambiguous``) and none succeeded (that
+        deletes the entry), or the server refused it."""
+        return not e.ambiguous and e.state in ("pending", "refused")
+
     def _enqueue(self, db: Connection, workspace_id: str, entity_type: str, entity_id: str, payload: P, at: int,
                  local_id: str | None = None, name: OpName | None = None) -> None:
         state.enqueue(
@@ -262,6 +270,33 @@ class AnnotationPatch(Op[PatchPayload]):
             annotations_repo.update_annotation(db, ann.id, {**revert, "updated_at": max(at, ann.updated_at + 1)})
         state.drop_base_if_settled(db, e.workspace_id, e.entity_id)
 
+    def settle(self, db: Connection, workspace_id: str, annotation_id: str) -> None:
+        """After an undo: the unsent patch entries stop naming fields whose value is back to the
+        base (the server's version), or that an earlier pending entry names (a push sends a
+        field's value as it is then, so one entry carries it), and go when they name none: so
+        nothing needless goes up."""
+        base = state.get_base(db, "annotation", annotation_id)
+        ann = annotations_repo.get_annotation(db, workspace_id, annotation_id)
+        if base is None or ann is None:
+            return
+        back = {f for f in ANNOTATION_FIELDS if getattr(ann, f) == base.fields.get(f)}
+        carried: set[str] = set()
+        for e in state.patch_entries(db, annotation_id):
+            p = self.payload(e)
+            drop = back | carried
+            if e.state == "pending":
+                carried.update(p.fields)
+            if not self.unsent(e) or not drop.intersection(p.fields):
+                continue
+            keep = [f for f in p.fields if f not in drop]
+            carried.update(keep)
+            if not keep:
+                state.delete_entry(db, e.seq)
+                continue
+            before = {f: v for f, v in p.before.items() if f in keep} if p.before is not None else None
+            state.update_entry(db, e.seq, payload={**e.payload, **PatchPayload(fields=keep, before=before).stored()})
+        state.drop_base_if_settled(db, workspace_id, annotation_id)
+
     def inverse(self, e: state.Entry) -> Inverse:
         p = self.payload(e)
         if p.before is None:
@@ -292,8 +327,11 @@ class AnnotationReply(Op[ReplyPayload]):
         if e.local_id:
             state.delete_replies(db, [e.local_id])
 
+    # Said before a reply is sent (``u`` takes it back only while it has not left the machine).
+    once_sent = "a reply, once sent, has reached the reviewer, and the API cannot delete it"
+
     def inverse(self, e: state.Entry) -> Inverse:
-        return CannotUndo("a reply, once sent, has reached the reviewer, and the API cannot delete it")
+        return CannotUndo(self.once_sent)
 
 
 class AnnotationResolution(Op[ResolutionPayload]):
@@ -547,6 +585,17 @@ OPS: dict[str, Op[Any]] = {
                FEEDBACK_COMMENT, TEST_ACTION, TEST_NOTES, TEST_FEEDBACK)
     for name in op.names
 }
+
+
+def inverse_of(name: str, entity_type: str, entity_id: str, payload: dict[str, Any], local_id: str | None = None) -> Inverse:
+    """The inverse of a change kept apart from the outbox (the undo history keeps its op and
+    payload after the push has removed its entry)."""
+    e = state.Entry(
+        seq=0, workspace_id="", op=name, entity_type=entity_type, entity_id=entity_id, local_id=local_id, payload=payload,
+        idempotency_key="", state="pending", attempts=0, ambiguous=False, last_status=None, last_error=None, created_at=0,
+        updated_at=0,
+    )
+    return op_for(name).inverse(e)
 
 
 def op_for(name: str) -> Op[Any]:

@@ -39,6 +39,7 @@ from workbench.services import annotations as annotations_svc
 from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
+from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
 
@@ -205,7 +206,7 @@ def show(
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
     with refusals():
-        done = annotations_svc.apply_patch(wb, me, annotation_id, AnnotationPatch(**fields))
+        done = undo_svc.apply_patch(wb, me, annotation_id, AnnotationPatch(**fields))  # recorded: `workbench undo`
     ann = done.annotation
     if as_json:
         emit_json(ann.to_public())
@@ -267,7 +268,7 @@ def reply(
     wb, me = local(data_dir)
     body = sys.stdin.read() if message == "-" else message
     with refusals():
-        r = annotations_svc.reply(wb, me, annotation_id, ReplyCreate(body=body))
+        r = undo_svc.reply(wb, me, annotation_id, ReplyCreate(body=body))  # recorded: `workbench undo` until sent
     if as_json:
         emit_json(r.to_public())
     else:

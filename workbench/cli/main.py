@@ -14,6 +14,7 @@ from rich.console import Console
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
 from workbench.cli import sync as sync_cli
+from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
@@ -26,6 +27,7 @@ app.add_typer(admin, name="admin")
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
 sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
+undo_cli.register(app)  # undo [--list], redo
 app.command("mcp")(mcp_cmd.mcp)
 console = Console(stderr=True)
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import CLOSED_STATUSES, Status
 from workbench.services.context import Workbench
 from workbench.services.inbox import InboxRow
+
+if TYPE_CHECKING:
+    from workbench.services.undo import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +131,12 @@ def apply(
     action: BulkAction,
     rows: Iterable[InboxRow],
     progress: Callable[[int], None] | None = None,
+    recorder: Recorder | None = None,
 ) -> list[BulkItem]:
-    """Apply ``action`` to each row, one transaction per row; report each outcome."""
+    """Apply ``action`` to each row, one transaction per row; report each outcome.
+
+    ``recorder`` (a ``services.undo.Recorder``) makes the batch one undoable action: each row's
+    change goes through it, its undo step in the row's transaction."""
     from pydantic import ValidationError
 
     from workbench.services import annotations as annotations_service
@@ -144,9 +151,12 @@ def apply(
         else:
             try:
                 if row.source == "comment":
-                    message = _resolve_comment(wb, principal, row)
+                    message = _resolve_comment(wb, principal, row, recorder)
                 else:
-                    annotations_service.patch(wb, principal, row.id, patch)
+                    if recorder is not None:
+                        recorder.apply_patch(row.id, patch)
+                    else:
+                        annotations_service.patch(wb, principal, row.id, patch)
                     if action.kind == "assign":
                         message = "assigned" if action.assignee_id else "unassigned"
                     else:
@@ -164,10 +174,13 @@ def apply(
     return out
 
 
-def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow) -> str:
+def _resolve_comment(wb: Workbench, principal: Principal, row: InboxRow, recorder: Recorder | None = None) -> str:
     from workbench.services import feedback_sessions as feedback_sessions_svc
     from workbench.services import stores
 
+    if recorder is not None:
+        recorder.set_comment_resolved(row.place_id or "", row.parent_id or "", row.id, True)
+        return "open → resolved"
     store = stores.get_store(wb, principal, row.place_id or "")
     feedback_sessions_svc.set_comment_resolved(wb, store, row.parent_id or "", row.id, True, actor=principal.actor_id)
     return "open → resolved"

@@ -24,6 +24,7 @@ from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
 from workbench.tui.terminal_filter import DropControlCharacters
+from workbench.tui.undo import UndoKeys
 
 if TYPE_CHECKING:
     from workbench.domain.roles import Principal
@@ -90,7 +91,7 @@ def refusal_text(exc: BaseException) -> str:
 _DROP_CONTROLS = DropControlCharacters()  # one instance: Textual caches filtered lines per filter
 
 
-class WorkbenchApp(App[None]):
+class WorkbenchApp(UndoKeys, App[None]):
     """Review Workbench in the terminal."""
 
     TITLE = "Review Workbench"

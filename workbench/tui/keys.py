@@ -35,6 +35,9 @@ APP: list[BindingType] = [
     B("question_mark", "app.help", "Keys", id="app.help", key_display="?", priority=True),
     B("ctrl+r", "app.reload", "Refresh", id="app.reload", show=False),
     B("q", "app.quit", "Quit", id="app.quit"),
+    # Undo (issue 12): the last action, or the whole last bulk batch; the history is in the store.
+    B("u", "app.undo", "Undo last action", id="app.undo", show=False),
+    B("U", "app.redo", "Redo", id="app.redo", show=False),
 ]
 
 # Triage of one annotation: the inbox (cursor row) and the detail screen share these.

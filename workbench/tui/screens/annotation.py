@@ -275,10 +275,11 @@ class AnnotationScreen(WorkbenchScreen):
 
     def action_reply(self) -> None:
         from workbench.domain.annotations import ReplyCreate
-        from workbench.services import annotations as service
+        from workbench.services import undo as recorded  # records the reply for ``u``
+        from workbench.tui.undo import before_it_runs
 
         def submit(text: str) -> Any:
-            return service.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
+            return recorded.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
 
         def closed(result: Any) -> None:
             if result is not None:
@@ -287,8 +288,8 @@ class AnnotationScreen(WorkbenchScreen):
                 self.query_one("#detail", VerticalScroll).scroll_end(animate=False)
 
         self.app.push_screen(
-            text_prompt("Reply", "Your reply (markdown welcome)", submit=submit, multiline=True, submit_label="Send",
-                        hint="{form.save}: send · {form.cancel}: cancel"),
+            text_prompt("Reply\n" + before_it_runs(self.wb_app, "reply"), "Your reply (markdown welcome)", submit=submit,
+                        multiline=True, submit_label="Send", hint="{form.save}: send · {form.cancel}: cancel"),
             closed,
         )
 
@@ -320,6 +321,7 @@ class AnnotationScreen(WorkbenchScreen):
         """Pick the personas (the most relevant ticked), then run them in a worker."""
         from workbench.services import annotations as service
         from workbench.tui.screens.persona_picker import PersonaPicker
+        from workbench.tui.undo import before_it_runs
 
         if self.personas_running:
             self.notify("Personas are already reviewing this annotation", severity="warning")
@@ -335,7 +337,7 @@ class AnnotationScreen(WorkbenchScreen):
                 self.notify("Personas are reviewing…")
                 self.run_personas(self.annotation_id, ids)
 
-        self.app.push_screen(PersonaPicker(*found), picked)
+        self.app.push_screen(PersonaPicker(*found, warning=before_it_runs(self.wb_app, "run_personas")), picked)
 
     @work(thread=True, exclusive=True, group="personas")
     def run_personas(self, annotation_id: str, persona_ids: list[str] | None = None) -> None:
@@ -396,6 +398,7 @@ def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
     return {
         "annotation.create": "submitted",
         "annotation.reply": "replied",
+        "annotation.reply_undone": "took a reply back (undo)",
         "annotation.run_personas": "ran persona reviews",
         "resolution.create": "attached a resolution",
     }.get(action, action)
@@ -427,6 +430,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
     from workbench.services import resolutions
     from workbench.tui.app import refusal_text
+    from workbench.tui.undo import before_it_runs
 
     def request(values: dict[str, Any], before: str | None, after: str | None) -> ResolutionCreate:
         return ResolutionCreate(
@@ -461,7 +465,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         return resolutions.create(wb, principal, ann_id, request(values, keys_["before"], keys_["after"]))
 
     return FormDialog(
-        "Attach a resolution",
+        "Attach a resolution\n" + before_it_runs(screen.wb_app, "resolution"),
         [
             Field("before", "Before (image file)", "file"),
             Field("after", "After (image file)", "file"),

@@ -58,8 +58,9 @@ ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHA
 
 def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
     """Resolve one feedback comment (from the inbox); the refusal, if any, is shown."""
-    items = bulk.apply(app.wb, app.principal, bulk.BulkAction("set_status", status="resolved"), [row])
-    item = items[0]
+    from workbench.services import undo as recorded  # records the change for ``u``
+
+    item = recorded.resolve_comment_row(app.wb, app.principal, row)
     if item.ok:
         app.notify("Comment resolved")
     else:
@@ -202,8 +203,10 @@ class BulkDialog(Dialog[bool]):
         app = workbench_app(self)
         total = len(self.rows)
         # apply reports each row's failure itself; anything escaping it is shown, never a crash.
+        from workbench.services import undo as recorded  # the batch is one action for ``u``
+
         ok, items = app.attempt(
-            bulk.apply, app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total))
+            recorded.bulk_apply, app.wb, app.principal, action, self.rows, progress=lambda n: self.post_message(BulkProgressed(n, total))
         )
         self.post_message(BulkApplied(items if ok else []))
 
@@ -225,7 +228,7 @@ class BulkDialog(Dialog[bool]):
         body.mount(results)
         results.reload(keep_cursor=False)
         results.focus()
-        self._hint("{bulk.close}: close")
+        self._hint("{bulk.close}: close · then {app.undo} undoes the whole batch" if ok else "{bulk.close}: close")
         self.query_one("#bulk-title", Static).update("Bulk action — result")
 
     def action_close(self) -> None:

@@ -477,16 +477,15 @@ class FeedbackScreen(WorkbenchScreen):
         choose_and_open(self, choices)
 
     def action_resolve(self) -> None:
-        from workbench.services import feedback_sessions as feedback_sessions_svc
-
         row = self.sessions.current
         comment = self.comments.current
         if row is None or comment is None:
             self.notify("No comment highlighted", severity="warning")
             return
         resolve = comment.status != "resolved"
-        ok, _ = self.attempt(feedback_sessions_svc.set_comment_resolved, self.wb, row.store, row.session.id, comment.id, resolve,
-                             actor=self.principal.actor_id)
+        from workbench.services import undo as recorded  # records the change for ``u``
+
+        ok, _ = self.attempt(recorded.set_comment_resolved, self.wb, self.principal, row.store.id, row.session.id, comment.id, resolve)
         if ok:
             self.notify("Comment resolved" if resolve else "Comment reopened")
         self.refresh_data()

@@ -24,14 +24,17 @@ class PersonaPicker(Dialog[list[str] | None]):
     BINDINGS: ClassVar[list[BindingType]] = keys.PERSONA_PICK
     HELP_SECTION = "Personas"
 
-    def __init__(self, ranked: list[Any], chosen: list[Any]) -> None:
+    def __init__(self, ranked: list[Any], chosen: list[Any], *, warning: str = "") -> None:
+        """``warning``: that a run cannot be undone, said before it runs (markup)."""
         super().__init__()
         self.ranked = ranked
         self.chosen = {p.id for p in chosen}
+        self.warning = warning
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
-            yield Static("Run which personas? [dim](most relevant first; the default is ticked)[/]", classes="title")
+            yield Static("Run which personas? [dim](most relevant first; the default is ticked)[/]"
+                         + (f"\n{self.warning}" if self.warning else ""), classes="title")
             yield SelectionList[str](
                 *[(f"{fmt.esc(p.name)}  [dim]{fmt.esc(p.category)}[/]", p.id, p.id in self.chosen) for p in self.ranked],
                 id="persona-choices",

@@ -435,7 +435,6 @@ class TestSessionsScreen(WorkbenchScreen):
         self.app.push_screen(text_prompt(f"Add a note — {fmt.esc(s.tester_id)}", "Note", submit=submit, multiline=True, submit_label="Add"), closed)
 
     def action_edit_note(self) -> None:
-        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
         from workbench.services import test_sessions as service
 
         s = self._current()
@@ -453,7 +452,10 @@ class TestSessionsScreen(WorkbenchScreen):
                 return
 
             def submit(text: str) -> Any:
-                return service.patch_notes(self.wb, self.principal, s.id, NotesPatch(notes=[NoteUpsert(noteId=note.id, content=text)]))
+                from workbench.services import undo as recorded  # records the edit for ``u``
+
+                recorded.edit_notes(self.wb, self.principal, s.id, [(note.id, text)])
+                return True
 
             def closed(result: Any) -> None:
                 if result is not None:

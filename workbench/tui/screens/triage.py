@@ -33,6 +33,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
     """Set ``status``, asking first for what it needs (a summary, the duplicated annotation)."""
     from workbench.domain.annotations import AnnotationPatch
     from workbench.services import annotations as service
+    from workbench.services import undo as recorded  # records the change for ``u``
 
     wb, principal = app.wb, app.principal
     if status in SUMMARY_STATUSES:
@@ -42,7 +43,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
 
         def submit(text: str) -> Any:
             patch = AnnotationPatch.model_validate({"status": status, "summary": text.strip() or None})  # validates the key's status
-            return service.apply_patch(wb, principal, annotation_id, patch)
+            return recorded.apply_patch(wb, principal, annotation_id, patch)
 
         def closed(result: Any) -> None:
             if result is not None and not result.changes:
@@ -80,7 +81,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
 
         app.push_screen(picker, chosen)
         return
-    ok, done = app.attempt(service.apply_patch, wb, principal, annotation_id, AnnotationPatch.model_validate({"status": status}))
+    ok, done = app.attempt(recorded.apply_patch, wb, principal, annotation_id, AnnotationPatch.model_validate({"status": status}))
     if ok and not done.changes:
         app.notify(f"Already {fmt.status_label(status)}: nothing changed")
     elif ok:
@@ -92,6 +93,7 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
     from workbench.domain.annotations import AnnotationPatch
     from workbench.services import annotations as service
     from workbench.services import inbox
+    from workbench.services import undo as recorded  # records the change for ``u``
 
     wb, principal = app.wb, app.principal
     ok, ann = app.attempt(service.get, wb, principal, annotation_id)
@@ -108,7 +110,7 @@ def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]
     changed: list[bool] = []
 
     def choose(value: str) -> None:
-        changed.append(bool(service.apply_patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None)).changes))
+        changed.append(bool(recorded.apply_patch(wb, principal, annotation_id, AnnotationPatch(assignee_id=value or None)).changes))
 
     def closed(value: Any) -> None:
         if value is not None:
@@ -216,6 +218,7 @@ class DuplicatePicker(Dialog[str | None]):
         from workbench.domain.annotations import AnnotationPatch
         from workbench.domain.errors import Invalid
         from workbench.services import annotations as service
+        from workbench.services import undo as recorded  # records the change for ``u``
         from workbench.tui.app import refusal_text
 
         app = workbench_app(self)
@@ -223,7 +226,7 @@ class DuplicatePicker(Dialog[str | None]):
             if target == self.annotation_id:
                 raise Invalid("An annotation cannot duplicate itself")
             service.get(app.wb, app.principal, target)  # NotFound when it does not exist
-            done = service.apply_patch(
+            done = recorded.apply_patch(
                 app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
             )
             self.changed = bool(done.changes)

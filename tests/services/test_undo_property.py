@@ -1,0 +1,173 @@
+"""Property: any sequence of triage actions, then undo of each, restores every user-visible field of every annotation.
+
+Locally (a workspace that does not sync), everything comes back, replies included. Against a real
+`workbench serve`, with some actions synced and the others not: the triage fields come back on the
+server too (the undo of a synced change goes up as a change back, an unsynced one never goes up);
+the replies that were sent stay, and each was announced as not undoable before it was sent and
+reported as such by the undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from storage import sync_state
+from sync import ops
+from tests.served_remote import Served, served
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate
+from workbench.domain.errors import DomainError
+from workbench.domain.roles import Principal
+from workbench.services import annotations as annotations_service
+from workbench.services import bulk, inbox, undo
+from workbench.services import sync as sync_svc
+from workbench.services.context import Workbench
+from workbench.services.demo import load_demo
+from workbench.services.local import local_user
+
+STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
+N = 6  # annotations the actions pick from
+
+index = st.integers(0, N - 1)
+action = st.one_of(
+    st.tuples(st.just("status"), index, st.sampled_from(STATUSES)),
+    st.tuples(st.just("assign"), index, st.integers(-1, 2)),  # -1: unassign
+    st.tuples(st.just("summary"), index, st.sampled_from(["Fixed in v2", "Works as intended", "Later"])),
+    st.tuples(st.just("duplicate"), index, index),
+    st.tuples(st.just("reply"), index, st.sampled_from(["On it", "Thanks!", "Which browser?"])),
+    st.tuples(st.just("bulk_status"), st.lists(index, min_size=1, max_size=4, unique=True), st.sampled_from(STATUSES[:4])),
+    st.tuples(st.just("bulk_assign"), st.lists(index, min_size=1, max_size=4, unique=True), st.integers(-1, 2)),
+)
+actions = st.lists(action, min_size=1, max_size=8)
+
+
+def run(wb: Workbench, p: Principal, ids: list[str], members: list[str], act: tuple[Any, ...]) -> None:
+    """One user action through the recorded use cases; a refusal (a rule said no) records nothing."""
+    kind, target, value = act
+
+    def member(i: int) -> str | None:
+        return None if i < 0 else members[i % len(members)]
+
+    try:
+        if kind == "status":
+            summary = {"resolved": "Fixed", "won_t_fix": "No", "duplicate": f"duplicate of {ids[(target + 1) % N]}"}.get(value)
+            undo.apply_patch(wb, p, ids[target], AnnotationPatch(status=value, **({"summary": summary} if summary else {})))
+        elif kind == "assign":
+            undo.apply_patch(wb, p, ids[target], AnnotationPatch(assignee_id=member(value)))
+        elif kind == "summary":
+            undo.apply_patch(wb, p, ids[target], AnnotationPatch(summary=value))
+        elif kind == "duplicate":
+            if target != value:
+                undo.apply_patch(wb, p, ids[target], AnnotationPatch(status="duplicate", summary=f"duplicate of {ids[value]}"))
+        elif kind == "reply":
+            undo.reply(wb, p, ids[target], ReplyCreate(body=value))
+        else:
+            rows = [r for r in inbox.window(wb, p, inbox.InboxFilter(sources=("annotation",), status=inbox.ALL), 0, 500)
+                    if r.id in {ids[i] for i in target}]
+            if kind == "bulk_status":
+                undo.bulk_apply(wb, p, bulk.BulkAction("set_status", status=value), rows)
+            else:
+                undo.bulk_apply(wb, p, bulk.BulkAction("assign", assignee_id=member(value)), rows)
+    except DomainError:
+        pass
+
+
+def visible(wb: Workbench, p: Principal, ids: list[str]) -> dict[str, Any]:
+    """What a user sees of each annotation: its triage fields and its thread."""
+    out = {}
+    for i in ids:
+        d = annotations_service.detail(wb, p, i)
+        out[i] = (d["status"], d["summary"], d["assignee_id"], [(r["author"]["name"], r["body"]) for r in d["replies"]])
+    return out
+
+
+def undo_all(wb: Workbench, p: Principal) -> list[undo.Outcome]:
+    recorded = sum(1 for a in undo.history(wb, p, 100) if a["state"] == "done")
+    outcomes = []
+    while (o := undo.undo(wb, p)) is not None:
+        outcomes.append(o)
+    assert len(outcomes) == recorded
+    event(f"{recorded} actions undone")
+    return outcomes
+
+
+# -- locally ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workbench, Principal, list[str], list[str]]]:
+    wb = Workbench.open(str(tmp_path_factory.mktemp("undo") / "data"), mailer=None)
+    load_demo(wb, annotations=N)
+    p = local_user(wb)
+    ids = [r.id for r in inbox.window(wb, p, inbox.InboxFilter(sources=("annotation",), status=inbox.ALL), 0, N)]
+    members = [uid for uid, _ in inbox.facets(wb, p).members]
+    yield wb, p, ids, members
+    wb.store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions)
+def test_undoing_every_action_restores_every_annotation(local, steps):
+    wb, p, ids, members = local
+    before = visible(wb, p, ids)
+    for act in steps:
+        run(wb, p, ids, members, act)
+    outcomes = undo_all(wb, p)
+    assert all(o.final is None and not o.skipped for o in outcomes)
+    assert visible(wb, p, ids) == before
+
+
+# -- after a sync with a real server ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Workbench, Principal, list[str], list[str]]]:
+    tmp = tmp_path_factory.mktemp("undo-remote")
+    with served(tmp, annotations=N) as s:
+        wb = s.replica(tmp / "local")
+        p = local_user(wb)
+        ids = [r.id for r in inbox.window(wb, p, inbox.InboxFilter(sources=("annotation",), status=inbox.ALL), 0, N)]
+        members = sorted({a["assignee_id"] for a in map(s.annotation, ids) if a["assignee_id"]} | {s.creds["owner_user_id"]})
+        yield s, wb, p, ids, members
+        wb.store.close()
+
+
+def on_server(s: Served, ids: list[str]) -> dict[str, Any]:
+    out = {}
+    for i in ids:
+        d = s.annotation(i)
+        out[i] = (d["status"], d["summary"], d["assignee_id"], [r["body"] for r in d["replies"]])
+    return out
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions, st.integers(0, 8))
+def test_after_a_sync_undo_restores_the_server_as_far_as_the_api_allows(remote, steps, split):
+    """The actions before ``split`` are synced, the others not, when everything is undone."""
+    s, wb, p, ids, members = remote
+    before = on_server(s, ids)
+    warned = undo.warning_before(wb, p, "reply")  # what the reply dialog shows before sending
+    for act in steps[:split]:
+        run(wb, p, ids, members, act)
+    s.sync(wb)
+    for act in steps[split:]:
+        run(wb, p, ids, members, act)
+    sent_replies = {i: [b for k, t, b in steps[:split] if k == "reply" and ids[t] == i] for i in ids}
+    outcomes = undo_all(wb, p)
+    # Nothing needless goes up: what waits is only the change back of annotations synced changed.
+    synced = {ids[i] for k, t, _ in steps[:split] for i in (t if isinstance(t, list) else [t])}
+    assert {e.entity_id for e in sync_state.entries(wb.store.db, sync_svc.status(wb).workspace_id)} <= synced
+    s.sync(wb)
+    assert sync_svc.status(wb).pending == 0 and sync_svc.status(wb).conflicts == 0
+    after = on_server(s, ids)
+    for i in ids:
+        assert after[i][:3] == before[i][:3]  # status, summary, assignee: back
+        assert after[i][3] == before[i][3] + sent_replies[i]  # replies sent: kept, and only those
+    finals = [o for o in outcomes if o.final]
+    assert len(finals) == sum(map(len, sent_replies.values()))
+    assert "a sent reply cannot be taken back" in warned  # what the reply dialog said before it ran
+    assert all(o.kind == "reply" and o.final == ops.ANNOTATION_REPLY.once_sent for o in finals)

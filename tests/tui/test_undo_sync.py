@@ -1,0 +1,155 @@
+"""Undo in a replica of a real `workbench serve` (over TCP): before a sync the undone change never goes up,
+after one the undo is a compensating change (or a conflict), and a reply can be undone only until it is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.served_remote import Served, served
+from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
+from workbench.services import annotations as annotations_service
+from workbench.services import sync as sync_svc
+from workbench.services.context import Workbench
+from workbench.services.local import local_user
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.persona_picker import PersonaPicker
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Served]:
+    with served(tmp_path) as s:
+        yield s
+
+
+@pytest.fixture
+def replica(remote: Served, tmp_path: Path) -> Iterator[Workbench]:
+    wb = remote.replica(tmp_path / "local")
+    yield wb
+    wb.store.close()
+
+
+async def cursor_on(app, pilot, status: str):
+    vlist = app.screen.query_one("#inbox-list")
+    index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == status)
+    vlist.move_cursor(index)
+    await pilot.pause()
+    return vlist.row_at(index)
+
+
+async def told_that(app, pilot, text: str) -> None:
+    await wait_for(pilot, lambda: any(text in m for m in told(app)))
+
+
+def pending(wb: Workbench) -> int:
+    return sync_svc.status(wb).pending
+
+
+async def test_before_sync_an_undone_change_never_goes_up(remote, replica):
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await press(pilot, "a")
+        assert pending(replica) == 1
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Status → ack")
+        assert pending(replica) == 0  # a status set, then undone: no entry left
+        # Two changes, both undone: the entries go as the value comes back to the server's.
+        await press(pilot, "t", "i")
+        assert pending(replica) == 2
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Status → in progress")
+        # triaged is still not the server's value: the first entry carries it up, alone.
+        assert pending(replica) == 1
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Status → triaged")
+        assert pending(replica) == 0
+    report = remote.sync(replica)
+    assert report.sent == 0
+    assert remote.annotation(row.id)["status"] == "new"
+
+
+async def test_after_sync_the_undo_is_sent_as_a_compensating_change(remote, replica):
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await press(pilot, "A", "down", "enter")  # assign to someone
+        await press(pilot, "a")
+        remote.sync(replica)
+        assert remote.annotation(row.id)["status"] == "ack" and remote.annotation(row.id)["assignee_id"]
+        await press(pilot, "u", )
+        await told_that(app, pilot, "Undid: Status → ack")
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Assigned to")
+        assert pending(replica) == 2
+    remote.sync(replica)
+    server = remote.annotation(row.id)
+    assert (server["status"], server["assignee_id"]) == ("new", None)
+    assert pending(replica) == 0
+
+
+async def test_after_sync_an_undo_meeting_a_change_on_the_server_is_a_conflict(remote, replica):
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await press(pilot, "a")
+        remote.sync(replica)
+        remote.patch(row.id, status="in_progress")  # someone else, meanwhile
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Status → ack")
+    report = remote.sync(replica)
+    assert report.conflicts == 1
+    [conflict] = sync_svc.conflicts(replica)
+    assert (conflict.entity_id, conflict.field, conflict.mine, conflict.theirs) == (row.id, "status", "new", "in_progress")
+    assert remote.annotation(row.id)["status"] == "in_progress"  # nothing overwritten silently
+
+
+async def test_a_reply_is_undone_only_before_it_is_sent(remote, replica):
+    principal = local_user(replica)
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        before = [r["body"] for r in remote.annotation(row.id)["replies"]]
+        await app.push_screen(AnnotationScreen(row.id))
+        await pilot.pause()
+        await press(pilot, "c")
+        assert isinstance(app.screen, FormDialog)
+        said = " ".join(screen_text(app).split())
+        assert "Undo (u) works until a sync sends it; a sent reply cannot be taken back" in said
+        await type_text(pilot, "draft")
+        await press(pilot, "ctrl+s")
+        assert pending(replica) == 1
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Reply on")
+        assert pending(replica) == 0
+        assert "draft" not in [r["body"] for r in annotations_service.detail(replica, principal, row.id)["replies"]]
+
+        await press(pilot, "c")
+        await type_text(pilot, "sent")
+        await press(pilot, "ctrl+s")
+        remote.sync(replica)
+        await press(pilot, "u")
+        await told_that(app, pilot, "Can't undo Reply on")
+        assert any("a reply, once sent, has reached the reviewer" in m for m in told(app))
+        await press(pilot, "u")  # the sent reply is final: u goes on to the action before it
+        await told_that(app, pilot, "Nothing to undo")
+    assert [r["body"] for r in remote.annotation(row.id)["replies"]] == [*before, "sent"]
+
+
+async def test_a_persona_run_says_it_cannot_be_undone_before_it_runs(replica):
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await app.push_screen(AnnotationScreen(row.id))
+        await pilot.pause()
+        await press(pilot, "p")
+        assert isinstance(app.screen, PersonaPicker)
+        assert "Cannot be undone: the reviews are posted as replies on the server" in " ".join(screen_text(app).split())

@@ -1,0 +1,69 @@
+"""``workbench undo`` / ``workbench redo``: the local user's undo history, from a script or a shell.
+
+The same history as the TUI's ``u`` / ``U`` (``services.undo``): the TUI's triage, replies and
+bulk batches and the CLI's ``annotation set-status|resolve|assign|reply`` are one stack.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from workbench.cli.annotations import local, refusals
+from workbench.cli.options import DataDir, JsonFlag
+from workbench.cli.output import echo, emit_json
+from workbench.services import undo as undo_svc
+
+
+def register(app: typer.Typer) -> None:
+    app.command("undo")(undo)
+    app.command("redo")(redo)
+
+
+def _report(outcome: undo_svc.Outcome | None, *, redo: bool, as_json: bool) -> None:
+    if as_json:
+        emit_json({"outcome": outcome.to_public() if outcome else None})
+        return
+    if outcome is None:
+        echo("Nothing to redo" if redo else "Nothing to undo")
+        return
+    label = undo_svc.describe(outcome)
+    if outcome.final:
+        echo(f"Can't undo {label}: {outcome.final}. Run it again for the action before it.")
+        return
+    echo(f"{'Redid' if redo else 'Undid'}: {label}")
+    for reason in outcome.skipped:
+        echo(f"  left as it is: {reason}")
+
+
+def undo(
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    list_: Annotated[bool, typer.Option("--list", help="Show the latest actions and their state instead")] = False,
+) -> None:
+    """Undo your last action (a whole bulk batch at once), as `u` does in the terminal UI.
+
+    Before a sync the change leaves the outbox; after one, the undo is sent as a change back.
+
+    A reply can be undone only until it is sent; persona runs and resolutions cannot be.
+    """
+    wb, me = local(data_dir)
+    if list_:
+        rows = undo_svc.history(wb, me)
+        if as_json:
+            emit_json({"actions": rows})
+        for row in [] if as_json else rows:
+            echo(f"{row['id']:>5}  {row['state']:<6}  {row['label']}" + (f"  ({row['reason']})" if row["reason"] else ""))
+        return
+    with refusals():
+        outcome = undo_svc.undo(wb, me)
+    _report(outcome, redo=False, as_json=as_json)
+
+
+def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Make your last undone action again, as `U` does in the terminal UI."""
+    wb, me = local(data_dir)
+    with refusals():
+        outcome = undo_svc.redo(wb, me)
+    _report(outcome, redo=True, as_json=as_json)

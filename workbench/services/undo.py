@@ -1,0 +1,461 @@
+"""Undo and redo of a user's actions: record them as they run, take them back, make them again.
+
+Recording: a front end makes its undoable changes through this module's versions of the use
+cases (``apply_patch``, ``reply``, ``bulk_apply``, ``set_comment_resolved``, ``edit_notes``, ...,
+or a ``Recorder`` for an action of several changes). Each runs the use
+case and writes its undo step in the same transaction (``storage.undo``), so a crash keeps both
+or neither, and the history survives a restart. A bulk batch is one action.
+
+Undo builds on the op registry (``sync.ops``), which declares each change's inverse:
+
+- ``annotation.patch``: the inverse's values go back through ``annotations.apply_patch`` (audit
+  row, version, outbox entry, as any change), for the fields that still hold what the action
+  set (a field changed since, by sync or another front end, is left and reported). Then the
+  unsent patch entries that no longer change anything go (``settle``): before a sync nothing
+  needless goes up; after one, the undo is a compensating patch sent through the outbox, and a
+  change made meanwhile on the server comes back as a conflict, by the normal merge.
+- ``annotation.reply``: while its entry has not left the machine, the op's ``discard`` drops
+  the entry and the reply (in a workspace that does not sync, the reply never leaves it). Once
+  sent it cannot be undone; the op says why, and that action becomes final.
+- ``feedback.comment`` (resolved and open swap) and ``test.notes`` (a note's edit, its earlier
+  content back): when the action's own entry is still unsent, the two entries cancel and
+  neither goes up.
+
+Redo sets the values again (a reply is posted again). Persona runs and resolutions are not
+recorded: they cannot be undone, and ``warning_before`` says so before they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from sqlite3 import Connection
+from typing import TYPE_CHECKING, Any
+
+from storage import annotations as annotations_repo
+from storage import sync_state
+from storage import undo as repo
+from sync import ops
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate
+from workbench.domain.errors import DomainError, NotFound
+from workbench.domain.outbox import OpName
+from workbench.domain.records import Reply
+from workbench.domain.roles import Principal
+from workbench.services import annotations as annotations_svc
+from workbench.services.context import Workbench
+
+if TYPE_CHECKING:
+    from workbench.services.bulk import BulkAction, BulkItem
+    from workbench.services.inbox import InboxRow
+
+__all__ = [
+    "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "edit_notes", "history", "redo", "reply", "resolve_comment_row",
+    "set_comment_resolved", "undo", "warning_before",
+]
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+class Recorder:
+    """One action being recorded: its steps go into the transactions of the changes they undo.
+
+    The action's row is written with its first step, so an action that changed nothing (every
+    value already set) leaves no history, and only then does the redo chain end.
+    """
+
+    def __init__(self, wb: Workbench, principal: Principal, kind: str | None, what: dict[str, Any] | None = None) -> None:
+        """``kind`` None: the kind of the first change (a status, an assignment, ...)."""
+        self.wb = wb
+        self.principal = principal
+        self.kind = kind
+        self.what = what or {}
+        self.action_id: int | None = None
+        self.steps = 0
+        # Only a replica's changes write outbox entries: elsewhere there is no entry to look for.
+        self.replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
+
+    def _since(self, db: Connection) -> int | None:
+        return repo.max_outbox_seq(db) if self.replica else None
+
+    def _step(self, db: Connection, op: OpName, entity_type: str, entity_id: str, payload: dict[str, Any],
+              after: dict[str, Any] | None, since: int | None, local_id: str | None = None) -> None:
+        if self.action_id is None:
+            self.action_id = repo.start_action(
+                db, self.principal.workspace_id, self.principal.actor_id, self.kind or op.value, self.what, self.wb.clock()
+            )
+        seq = None if since is None else repo.outbox_seq_after(db, since, op.value, entity_id)
+        repo.add_step(db, repo.Step(self.action_id, self.steps, op.value, entity_type, entity_id, local_id, seq, payload, after))
+        self.steps += 1
+
+    def apply_patch(self, annotation_id: str, req: AnnotationPatch) -> annotations_svc.Patched:
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            done = annotations_svc.apply_patch(self.wb, self.principal, annotation_id, req)
+            if done.changes:
+                if self.kind is None:
+                    self.kind, what = _patch_kind(done.changes)
+                    self.what = {**what, "annotation_id": annotation_id}
+                names = sorted(done.changes)
+                payload = {"fields": names, "before": {f: done.changes[f][0] for f in names}}
+                self._step(db, OpName.ANNOTATION_PATCH, "annotation", annotation_id, payload,
+                           {f: done.changes[f][1] for f in names}, since)
+        return done
+
+    def reply(self, annotation_id: str, req: ReplyCreate) -> Reply:
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            r = annotations_svc.reply(self.wb, self.principal, annotation_id, req)
+            self._step(db, OpName.ANNOTATION_REPLY, "annotation", annotation_id,
+                       {"body": r.body, "author_name": r.author_name}, None, since, local_id=r.id)
+        return r
+
+    def set_comment_resolved(self, store_id: str, session_id: str, comment_id: str, resolved: bool) -> None:
+        from workbench.services import feedback_sessions, stores
+
+        store = stores.get_store(self.wb, self.principal, store_id)
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            before = _comment_resolved(db, session_id, comment_id)
+            feedback_sessions.set_comment_resolved(self.wb, store, session_id, comment_id, resolved, actor=self.principal.actor_id)
+            if before is not None and before != resolved:
+                self._step(db, OpName.FEEDBACK_COMMENT, "feedback_comment", comment_id,
+                           {"session_id": session_id, "resolved": resolved, "store_id": store_id}, {"resolved": resolved}, since)
+
+    def edit_notes(self, session_id: str, edits: list[tuple[str, str]]) -> None:
+        """Edit test-session notes ((noteId, content) pairs); a new note is not recorded: once
+        created, the notes API cannot delete it."""
+        from storage import test_sessions as ts_repo
+        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+        from workbench.services import test_sessions
+
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            previous = {n.id: n.content for n in ts_repo.list_notes(db, session_id)}
+            test_sessions.patch_notes(self.wb, self.principal, session_id,
+                                      NotesPatch(notes=[NoteUpsert(noteId=i, content=c) for i, c in edits]))
+            now = {n.id: n.content for n in ts_repo.list_notes(db, session_id)}
+            changed = [[i, now[i]] for i, _ in edits if i in previous and previous[i] != now.get(i)]
+            if changed:
+                self._step(db, OpName.TEST_NOTES, "test_session", session_id,
+                           {"updated": changed, "created": [], "previous": {i: previous[i] for i, _ in changed}},
+                           {"updated": changed}, since)
+
+
+def _comment_resolved(db: Connection, session_id: str, comment_id: str) -> bool | None:
+    from storage import feedback_sessions as fs_repo
+
+    comment = fs_repo.get_comment(db, session_id, comment_id)
+    return None if comment is None else comment.status == "resolved"
+
+
+def _patch_kind(changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    if "status" in changes:
+        status = changes["status"][1]
+        if status == "duplicate":
+            return "duplicate", {"status": status, "summary": (changes.get("summary") or [None, None])[1]}
+        return "status", {"status": status}
+    if "assignee_id" in changes:
+        return "assign", {"assignee_id": changes["assignee_id"][1]}
+    return "summary", {}
+
+
+def apply_patch(wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch) -> annotations_svc.Patched:
+    """``annotations.apply_patch``, recorded as one undoable action (when it changed something)."""
+    return Recorder(wb, principal, None).apply_patch(annotation_id, req)
+
+
+def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate) -> Reply:
+    """``annotations.reply``, recorded (it can be undone until it has left the machine)."""
+    return Recorder(wb, principal, "reply", {"annotation_id": annotation_id}).reply(annotation_id, req)
+
+
+def bulk_apply(wb: Workbench, principal: Principal, action: BulkAction, rows: Iterable[InboxRow],
+               progress: Callable[[int], None] | None = None, *, kind: str = "bulk") -> list[BulkItem]:
+    """``bulk.apply``, recorded as one action: ``u`` takes back the whole batch."""
+    from workbench.services import bulk
+
+    what = {"action": action.kind, "status": action.status, "summary": action.summary, "assignee_id": action.assignee_id}
+    rec = Recorder(wb, principal, kind, what)
+    return bulk.apply(wb, principal, action, rows, progress, recorder=rec)
+
+
+def set_comment_resolved(wb: Workbench, principal: Principal, store_id: str, session_id: str, comment_id: str,
+                         resolved: bool) -> None:
+    """``feedback_sessions.set_comment_resolved`` (resolve or reopen), recorded."""
+    Recorder(wb, principal, "comment", {"resolved": resolved}).set_comment_resolved(store_id, session_id, comment_id, resolved)
+
+
+def edit_notes(wb: Workbench, principal: Principal, session_id: str, edits: list[tuple[str, str]]) -> None:
+    """``test_sessions.patch_notes`` for edits of existing notes, recorded."""
+    Recorder(wb, principal, "note", {"session_id": session_id}).edit_notes(session_id, edits)
+
+
+def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> BulkItem:
+    """Resolve one feedback comment from the inbox, recorded; returns its ``BulkItem``."""
+    from workbench.services import bulk
+
+    return bulk_apply(wb, principal, bulk.BulkAction("set_status", status="resolved"), [row], kind="comment")[0]
+
+
+# -- what cannot be undone, said before it runs -------------------------------------------------
+
+
+def warning_before(wb: Workbench, principal: Principal, kind: str) -> str:
+    """Whether ``u`` can take back an action of ``kind`` (reply, run_personas, resolution), in
+    words short enough for a dialog's first lines, shown before it runs (``sync.ops`` gives the
+    full reasons when ``u`` meets one)."""
+    replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
+    if kind == "reply":
+        if replica:
+            return "Undo (u) works until a sync sends it; a sent reply cannot be taken back"
+        return "Undo (u) works: this workspace does not sync, so the reply never leaves this machine"
+    if kind == "run_personas":
+        if replica:
+            return "Cannot be undone: the reviews are posted as replies on the server"
+        return "Cannot be undone: the reviews stay on the thread (u skips the run)"
+    if kind == "resolution":
+        return "Cannot be undone: the submitter is notified"
+    raise ValueError(f"unknown action kind {kind!r}")
+
+
+# -- undo and redo ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What ``undo``/``redo`` did to one action."""
+
+    action_id: int
+    kind: str  # status | assign | summary | duplicate | reply | comment | bulk
+    what: dict[str, Any]
+    redo: bool
+    steps: int  # changes the action made
+    applied: int  # of them taken back (undo) or made again (redo)
+    skipped: list[str] = field(default_factory=list)  # why the others were left
+    final: str | None = None  # set when the action can no longer be undone, and why
+
+    def to_public(self) -> dict[str, Any]:
+        return {
+            "action_id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,
+            "applied": self.applied, "skipped": self.skipped, "final": self.final, "label": describe(self),
+        }
+
+
+def undo(wb: Workbench, principal: Principal) -> Outcome | None:
+    """Take back the user's last action (a whole bulk batch at once); None: nothing to undo."""
+    return _run(wb, principal, redo=False)
+
+
+def redo(wb: Workbench, principal: Principal) -> Outcome | None:
+    """Make the last undone action again; None: nothing to redo."""
+    return _run(wb, principal, redo=True)
+
+
+def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
+    now = wb.clock()
+    with wb.store.write() as db:
+        action = repo.top(db, principal.workspace_id, principal.actor_id, "undone" if redo else "done")
+        if action is None:
+            return None
+        steps = repo.steps(db, action.id)
+        out = Outcome(action.id, action.kind, action.what, redo, len(steps), 0)
+        finals: list[str] = []
+        for step in steps if redo else reversed(steps):
+            try:
+                result = _step(wb, principal, db, step, redo=redo)
+            except DomainError as exc:
+                result = _Skip(exc.message)
+            if result is None:
+                out.applied += 1
+            elif isinstance(result, _Final):
+                finals.append(result.reason)
+            else:
+                out.skipped.append(result.reason)
+        if finals and out.applied == 0:
+            # Nothing of it can be taken back any more: say why once, and let the next ``u`` go on.
+            out.final = finals[0]
+            repo.set_state(db, action.id, "final", now, out.final)
+        else:
+            out.skipped = finals + out.skipped
+            repo.set_state(db, action.id, "done" if redo else "undone", now)
+        wb.audit(db, principal, "undo.redo" if redo else "undo.undo", "undo_action", str(action.id),
+                 {"kind": action.kind, "applied": out.applied, "skipped": len(out.skipped), "final": out.final}, at=now)
+    return out
+
+
+@dataclass(slots=True)
+class _Skip:
+    reason: str
+
+
+@dataclass(slots=True)
+class _Final:
+    reason: str
+
+
+def _step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, *, redo: bool) -> _Skip | _Final | None:
+    if step.op == OpName.ANNOTATION_PATCH.value:
+        return _patch_step(wb, principal, db, step, redo)
+    if step.op == OpName.ANNOTATION_REPLY.value:
+        return _reply_step(wb, principal, db, step, redo)
+    if step.op == OpName.FEEDBACK_COMMENT.value:
+        return _comment_step(wb, principal, db, step, redo)
+    if step.op == OpName.TEST_NOTES.value:
+        return _notes_step(wb, principal, db, step, redo)
+    return _Skip(f"this version cannot undo {step.op}")
+
+
+def _ref(annotation_id: str) -> str:
+    return f"…{annotation_id[-8:]}"
+
+
+def _patch_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    if redo:
+        values, expect = dict(step.after or {}), dict(step.payload.get("before") or {})
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        values, expect = dict(inverse.payload["values"]), dict(step.after or {})
+    try:
+        ann = annotations_svc.load(db, principal, step.entity_id)
+    except NotFound:
+        return _Skip(f"{_ref(step.entity_id)} no longer exists")
+    still = {f: v for f, v in values.items() if getattr(ann, f) == expect.get(f)}
+    moved = sorted(set(values) - set(still))
+    if still:
+        annotations_svc.apply_patch(wb, principal, ann.id, AnnotationPatch(**still))
+        if sync_state.is_replica(db, principal.workspace_id):
+            ops.ANNOTATION_PATCH.settle(db, principal.workspace_id, ann.id)
+    if moved:
+        names = ", ".join(f.replace("_id", "") for f in moved)
+        return _Skip(f"{names} of {_ref(ann.id)} changed since; left as it is")
+    return None
+
+
+def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    if redo:
+        since = repo.max_outbox_seq(db)
+        r = annotations_svc.reply(wb, principal, step.entity_id, ReplyCreate(
+            body=step.payload.get("body") or "", author_name=step.payload.get("author_name")))
+        step.local_id = r.id
+        step.seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
+        repo.update_step(db, step)
+        return None
+    if step.seq is not None:
+        e = sync_state.get_entry(db, step.seq)
+        if e is None or not ops.ANNOTATION_REPLY.unsent(e):
+            inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+            return _Final(inverse.reason if isinstance(inverse, ops.CannotUndo) else "the reply was sent")
+        ops.ANNOTATION_REPLY.discard(db, e, wb.clock())
+    elif sync_state.is_replica(db, principal.workspace_id):
+        return _Final(f"the reply was sent: {ops.ANNOTATION_REPLY.once_sent}")
+    elif step.local_id:
+        sync_state.delete_replies(db, [step.local_id])
+    ann = annotations_repo.get_annotation(db, principal.workspace_id, step.entity_id)
+    if ann is not None:  # a thread change is a change of the annotation for incremental pulls
+        annotations_repo.update_annotation(db, ann.id, {"updated_at": max(wb.clock(), ann.updated_at + 1)})
+    wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id, {"reply_id": step.local_id})
+    return None
+
+
+def _comment_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    from workbench.services import feedback_sessions, stores
+
+    session_id = str(step.payload.get("session_id"))
+    if redo:
+        target = bool((step.after or {}).get("resolved"))
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        target = bool(inverse.payload["resolved"])
+    if _comment_resolved(db, session_id, step.entity_id) != (not target):
+        return _Skip(f"comment {_ref(step.entity_id)} changed since; left as it is")
+    store = stores.get_store(wb, principal, str(step.payload.get("store_id")))
+    since = repo.max_outbox_seq(db)
+    feedback_sessions.set_comment_resolved(wb, store, session_id, step.entity_id, target, actor=principal.actor_id)
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
+    repo.update_step(db, step)
+    return None
+
+
+def _notes_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    from storage import test_sessions as ts_repo
+    from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+    from workbench.services import test_sessions
+
+    done = {i: c for i, c in (step.after or {}).get("updated", [])}
+    before = dict(step.payload.get("previous") or {})
+    if redo:
+        target, expect = done, before
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        target, expect = {i: c for i, c in inverse.payload["updated"]}, done
+    current = {n.id: n.content for n in ts_repo.list_notes(db, step.entity_id)}
+    if any(current.get(i) != c for i, c in expect.items()):
+        return _Skip("the note changed since; left as it is")
+    since = repo.max_outbox_seq(db)
+    test_sessions.patch_notes(wb, principal, step.entity_id, NotesPatch(notes=[NoteUpsert(noteId=i, content=c) for i, c in target.items()]))
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
+    repo.update_step(db, step)
+    return None
+
+
+def _cancel_unsent(db: Connection, step: repo.Step, new_seq: int | None) -> int | None:
+    """A change and its undo (or an undo and its redo), both unsent, cancel: neither goes up.
+    Returns the entry that is left to carry this step (None when they cancelled)."""
+    earlier = sync_state.get_entry(db, step.seq) if step.seq is not None else None
+    if new_seq is not None and earlier is not None and ops.op_for(step.op).unsent(earlier):
+        sync_state.delete_entry(db, earlier.seq)
+        sync_state.delete_entry(db, new_seq)
+        return None
+    return new_seq
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
+    """The user's latest actions, newest first, with their state (``done``, ``undone``, ``final``)."""
+    db = wb.store.db
+    out = []
+    for a in repo.recent(db, principal.workspace_id, principal.actor_id, limit):
+        n = repo.count_steps(db, a.id)
+        label = describe(Outcome(a.id, a.kind, a.what, False, n, n))
+        out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": a.created_at})
+    return out
+
+
+def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
+             member_name: Callable[[str], str] | None = None) -> str:
+    """The action in words: "Status → ack on …1a2b3c4d", "Bulk: assign to Ada on 12 rows"."""
+    status_label = status_label or (lambda s: s.replace("won_t", "won't").replace("_", " "))
+    member_name = member_name or (lambda uid: uid)
+    w = o.what
+    on = f" on {_ref(str(w['annotation_id']))}" if w.get("annotation_id") else ""
+    if o.kind == "status":
+        return f"Status → {status_label(str(w.get('status')))}{on}"
+    if o.kind == "duplicate":
+        summary = str(w.get("summary") or "")
+        target = summary.removeprefix("duplicate of ").strip()
+        return f"Duplicate of {_ref(target)}{on}" if target else f"Status → duplicate{on}"
+    if o.kind == "assign":
+        return f"Assigned to {member_name(str(w['assignee_id']))}{on}" if w.get("assignee_id") else f"Unassigned{on}"
+    if o.kind == "summary":
+        return f"Summary{on}"
+    if o.kind == "reply":
+        return f"Reply{on}"
+    if o.kind == "note":
+        return "Note edited"
+    if o.kind == "comment":
+        return "Comment resolved" if w.get("resolved", True) else "Comment reopened"
+    rows = f"{o.steps:,} row{'s' if o.steps != 1 else ''}"
+    if w.get("action") == "assign":
+        change = f"assign to {member_name(str(w['assignee_id']))}" if w.get("assignee_id") else "unassign"
+    else:
+        change = f"status → {status_label(str(w.get('status')))}"
+    return f"Bulk: {change} on {rows}"
