@@ -254,6 +254,13 @@ def parse(text: str, now_ms: int) -> Search:
     )
 
 
+def parse_words(text: str, what: str) -> Search:
+    """Words, phrases, ``-word`` and ``OR`` only, for lists with no qualifiers (``what``: e.g. "Personas")."""
+    if re.search(r"(^|\s)-?[A-Za-z_]+:", text or ""):
+        raise Invalid(f"{what} are searched by words only (no qualifiers): e.g. contrast OR keyboard -mobile")
+    return parse(text, 0)
+
+
 def _known() -> str:
     return ", ".join(f"{k}:" for k in QUALIFIERS)
 

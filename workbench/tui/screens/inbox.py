@@ -21,6 +21,7 @@ from textual.widgets import Header, Input, Static
 from workbench.services import inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
+from workbench.tui import search as search_ui
 from workbench.tui.messages import CountsFetched, RowsCounted
 from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.widgets.footer import Footer
@@ -39,6 +40,8 @@ COLUMNS = [
     Column("AUTO", 4),
 ]
 
+SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d … (? lists them · esc: clear)'
+EMPTY_TEXT = "Nothing awaiting attention here. Press v for other views."
 SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (a query costs ~30 ms at 100k)
 
 BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
@@ -108,8 +111,8 @@ def describe_filter(f: inbox.InboxFilter, facets: inbox.Facets) -> list[str]:
     chips = []
     if f.sources:
         chips.append("source: " + ", ".join(inbox.SOURCE_LABELS.get(s, s) for s in f.sources))
-    if f.status == inbox.ALL:
-        chips.append("status: any")
+    if f.status == inbox.ALL or (f.status == inbox.AWAITING and f.text.strip() and "status:" not in f.text):
+        chips.append("status: any")  # a typed query looks in every status
     elif f.status != inbox.AWAITING:
         chips.append(f"status: {fmt.status_label(f.status)}")
     if f.kind:
@@ -121,7 +124,7 @@ def describe_filter(f: inbox.InboxFilter, facets: inbox.Facets) -> list[str]:
     if f.auto_fix is not None:
         chips.append("auto-fix: " + ("authorised" if f.auto_fix else "not authorised"))
     if f.text.strip():
-        chips.append(f'search: "{f.text.strip()}"')
+        chips.append(f"search: {f.text.strip()}")
     return chips
 
 
@@ -130,6 +133,7 @@ class InboxScreen(WorkbenchScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = keys.INBOX
     HELP_SECTION = "Inbox"
+    SEARCH_SYNTAX = "inbox"  # ? and the palette show the query language
     AUTO_FOCUS = "#inbox-list"
 
     def __init__(self) -> None:
@@ -140,13 +144,14 @@ class InboxScreen(WorkbenchScreen):
         self._search_timer: Timer | None = None
         self.counting = False
         self.facets = inbox.Facets([], [], [], [])
+        self.query_error: str | None = None
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Static("", id="filterbar", classes="bar")
-        yield Input(placeholder="Search bodies, summaries and replies (esc: clear · enter: back to the list)", id="search", classes="search")
-        yield VirtualList(None, COLUMNS, id="inbox-list", empty_text="Nothing awaiting attention here. Press v for other views.")
+        yield Input(placeholder=SEARCH_PLACEHOLDER, id="search", classes="search")
+        yield VirtualList(None, COLUMNS, id="inbox-list", empty_text=EMPTY_TEXT)
         yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
         yield SyncLine()
@@ -186,13 +191,29 @@ class InboxScreen(WorkbenchScreen):
         self._update_bars()
 
     def apply_filter(self, f: inbox.InboxFilter, view_name: str | None = None) -> None:
+        if not self._query_ok(f):
+            return
         self.filter = f
         self.view_name = view_name
         source: InboxSource = self.list.source  # type: ignore[assignment]
         source.filter = f
+        self.list.empty_text = search_ui.empty_text(f.text) if f.text.strip() else EMPTY_TEXT
         self.list.clear_selection()
         self._show_first_window()
         self._update_bars()
+
+    def _query_ok(self, f: inbox.InboxFilter) -> bool:
+        """Whether the query reads; if not, the reason replaces the filter bar and the list stays as it was."""
+        from workbench.domain.errors import Invalid
+
+        try:
+            inbox.check(self.wb, self.principal, f)
+        except Invalid as exc:
+            self.query_error = exc.message
+            self.query_one("#filterbar", Static).update(search_ui.error_text(exc.message))
+            return False
+        self.query_error = None
+        return True
 
     def _show_first_window(self) -> None:
         """Paint the first window at once; count the rows in a thread (SQLite runs it off the GIL)."""
@@ -221,7 +242,10 @@ class InboxScreen(WorkbenchScreen):
         only_search = chips and all(c.startswith("search:") for c in chips)
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
         chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
-        self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
+        if self.query_error:
+            self.query_one("#filterbar", Static).update(search_ui.error_text(self.query_error))
+        else:
+            self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
         parts = [f"[b]{shown:,}{'+' if self.counting else ''}[/] shown"]
