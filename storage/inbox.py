@@ -8,10 +8,13 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   the ordered parts, so ``LIMIT/OFFSET`` walks an index instead of sorting the table.
 - Only the window's keys are found that way; the display columns (body, page…) are then read
   by rowid for those few rows (a "deferred join"): a deep offset never touches table pages.
-- Full-text search with few matches drives from the FTS match set (``CROSS JOIN`` keeps
-  SQLite from scanning the whole workspace and probing the match list per row) and sorts it;
-  with many, it walks the covering index in order and probes the match sets. A count that
-  stops at the threshold chooses (``_fts_is_dense``).
+- A search (a positive word or phrase) reads annotations from ``inbox_fts`` (migration
+  m016), whose rowid is the list's order to the second (``created second << 30 | rowid``):
+  FTS5 hands matches out newest first and stops at the window, and each match finds its
+  annotation by rowid (qualifiers are checked there). The second at a window's edge is read
+  whole and ordered by ``(created_at, id)`` here. Nothing grows with the number of matches;
+  counts do (they run in a worker). Excluding words only (``-word``) walks the covering index
+  and probes the excluded set. Comments and test sessions have no full-text index: LIKE.
 - Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
 
 The covering index the annotation part walks is created by migration ``m011_inbox_index``;
