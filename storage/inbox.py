@@ -14,7 +14,8 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   annotation by rowid (qualifiers are checked there). The second at a window's edge is read
   whole and ordered by ``(created_at, id)`` here. Nothing grows with the number of matches;
   counts do (they run in a worker). Excluding words only (``-word``) walks the covering index
-  and probes the excluded set. Comments and test sessions have no full-text index: LIKE.
+  a little further than the window and drops the excluded words' matches of those seconds.
+  Comments and test sessions have no full-text index: LIKE.
 - Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
 
 The covering index the annotation part walks is created by migration ``m011_inbox_index``;
@@ -247,6 +248,43 @@ def _search_keys(db: Connection, q: Query, need: int) -> list[tuple[int, str, st
     return [(c, i, "annotation", rid) for _, c, i, rid in rows[:need]]
 
 
+def excluding_sql(q: Query, limit: int) -> tuple[str, list[object]] | None:
+    """The first ``limit`` annotations of the filter, excluded words aside, walking the list's index (tests read its plan)."""
+    part = _annotation_part(replace(q, fts_exclude=None))
+    if part is None:
+        return None
+    return f"{part[0]} ORDER BY a.created_at DESC, a.id DESC LIMIT ?", [*part[1], limit]
+
+
+def excluded_sql(q: Query, floor: int) -> tuple[str, list[object]]:
+    """Rowids of annotations holding an excluded word, from the second ``floor`` starts on (tests read its plan)."""
+    return f"SELECT rowid & {_ROWID} FROM inbox_fts WHERE inbox_fts MATCH ? AND rowid >= ?", [q.fts_exclude, floor]
+
+
+def _excluding_keys(db: Connection, q: Query, need: int) -> list[tuple[int, str, str, int]]:
+    """The first ``need`` annotations without the excluded words, as window keys ``(c, i, s, rid)``.
+
+    The list's index is walked in order for a few more rows than needed; the excluded words'
+    matches from the last candidate's second on (the search index is ordered by second) are
+    taken out. Too few left: walk twice as far. Both reads are as long as the window, where
+    collecting every excluded match to probe it would grow with the store.
+    """
+    take = need + 16
+    while need > 0:
+        built = excluding_sql(q, take)
+        if built is None:
+            return []
+        rows = db.execute(*built).fetchall()
+        complete = len(rows) < take  # the filter has no more rows
+        floor = 0 if complete or not rows else (max(rows[-1][0], 0) // 1000) << KEY_BITS
+        out = {rid for (rid,) in db.execute(*excluded_sql(q, floor))}
+        kept = [r for r in rows if r[3] not in out]
+        if len(kept) >= need or complete:
+            return kept[:need]
+        take *= 2
+    return []
+
+
 def _comment_part(q: Query) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("comment")
     # Comments have no kind, assignee or auto-fix: those filters select annotations only
@@ -298,9 +336,14 @@ def _searching(q: Query) -> bool:
     return bool(q.fts) and "annotation" in q.sources
 
 
-def _parts(db: Connection, q: Query) -> list[tuple[str, list[object]]]:
+def _keyed(q: Query) -> bool:
+    """Whether a window's annotations are found in Python (a search, or excluded words) and merged with the rest."""
+    return "annotation" in q.sources and bool(q.fts or q.fts_exclude)
+
+
+def _parts(db: Connection, q: Query, *, annotations: bool = True) -> list[tuple[str, list[object]]]:
     """The SELECT of each source the filter shows, but annotations found through the search index."""
-    builders = {} if _searching(q) else {"annotation": _annotation_part}
+    builders = {} if _searching(q) or not annotations else {"annotation": _annotation_part}
     if has_sessions(db):
         builders |= {"comment": _comment_part, "test": _test_part}
     out = []
@@ -353,9 +396,10 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
 def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, list[object]] | None:
     """The SELECT of the keys ``(created_at, id, source, rowid)`` of a window (tests read its plan); None if empty.
 
-    With a search term, annotations are not part of it: ``search_sql`` finds them.
+    With a search term or excluded words, annotations are not part of it: ``search_sql`` and
+    ``excluding_sql`` find them.
     """
-    parts = _parts(db, q)
+    parts = _parts(db, q, annotations=not _keyed(q))
     if not parts or limit <= 0:
         return None
     sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"
@@ -365,10 +409,10 @@ def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, 
 def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
     offset = max(offset, 0)
-    if _searching(q):
+    if _keyed(q):
         # Each source's first offset + limit rows, merged: what SQLite's UNION ALL merge does.
         need = offset + limit
-        keys = _search_keys(db, q, need)
+        keys = _search_keys(db, q, need) if q.fts else _excluding_keys(db, q, need)
         built = window_sql(db, q, 0, need)
         if built is not None:
             keys += db.execute(*built).fetchall()

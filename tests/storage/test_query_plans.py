@@ -204,9 +204,11 @@ def test_a_search_walks_the_search_index_in_order_and_sorts_nothing(wb, demo, te
     assert "SorterOpen" not in [r[1] for r in demo["db"].execute(f"EXPLAIN {sql}", params)]
 
 
-@pytest.mark.parametrize("text", ["-checkout", "-checkout status:new kind:bug"])
-def test_an_excluding_search_walks_the_list_index_and_probes_one_set(wb, demo, text):
-    sql, params = _inbox(wb, demo, InboxFilter(text=text, sources=("annotation",)))
-    steps = assert_walks_an_index(demo["db"], sql, params)
+@pytest.mark.parametrize("text", ["-checkout", "-checkout status:new kind:bug", "-checkout -coupon assignee:none"])
+def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_from_a_second_on(wb, demo, text):
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text), demo["db"], 1_800_000_000_000)
+    steps = assert_walks_an_index(demo["db"], *inbox_repo.excluding_sql(q, 56))
     assert any("inbox_annotations" in s for s in steps), steps
-    assert any("LIST SUBQUERY" in s for s in steps), steps  # the excluded set, built once
+    steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
+    assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid

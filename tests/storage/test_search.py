@@ -186,3 +186,22 @@ def test_the_search_index_follows_every_write(store, world):
     db.execute("CREATE VIRTUAL TABLE temp.fresh_v USING fts5vocab(temp, fresh, 'instance')")
     fresh = db.execute("SELECT term, doc, col, offset FROM temp.fresh_v ORDER BY 1, 2, 3, 4").fetchall()
     assert kept == fresh
+
+
+def test_excluding_words_walks_past_a_run_of_excluded_rows(store, world):
+    """The newest 150 rows hold the excluded word: the walk goes further until the window is full."""
+    ws, site = world["ws"], world["site"]
+    rows = [
+        annotation(ws, site, f"x{i:03d}", body="noise here" if i >= 100 else f"quiet {i}", created_at=T0 + 40 * DAY + i * 700,
+                   updated_at=T0)
+        for i in range(250)
+    ]
+    with store.store.write() as db:
+        ann_repo.add_annotations(db, rows)
+    db = store.store.db
+    q = Query(workspace_id=ws, sources=("annotation",), fts_exclude='"noise"')
+    everything = inbox.window(store, world["principal"], inbox.InboxFilter(sources=("annotation",), status=inbox.ALL), 0, 1000)
+    expected = [r.id for r in everything if "noise" not in r.text]
+    for offset, limit in [(0, 40), (30, 40), (90, 40)]:
+        assert [r.id for r in repo.window(db, q, offset, limit)] == expected[offset : offset + limit], (offset, limit)
+    assert repo.count(db, q) == len(expected)
