@@ -158,6 +158,38 @@ def _vocabulary(db, table: str) -> list[tuple]:
     return db.execute(f"SELECT term, doc, col, offset FROM temp.{table}_v ORDER BY 1, 2, 3, 4").fetchall()
 
 
+def _fresh_vocabulary(db) -> list[tuple]:
+    """The index as built from scratch out of the annotations and replies now stored."""
+    db.execute("DROP TABLE IF EXISTS temp.fresh")
+    db.execute("CREATE VIRTUAL TABLE temp.fresh USING fts5(body, summary, thread, content='', tokenize='porter')")
+    db.execute(
+        "INSERT INTO temp.fresh(rowid, body, summary, thread) SELECT ((created_at / 1000) << 30) | a.rowid, body, summary, "
+        "(SELECT group_concat(b, ' ') FROM (SELECT body AS b FROM replies r WHERE r.annotation_id = a.id ORDER BY created_at, id)) "
+        "FROM annotations a"
+    )
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fresh_v USING fts5vocab(temp, fresh, 'instance')")
+    return db.execute("SELECT term, doc, col, offset FROM temp.fresh_v ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def test_m016_indexes_the_annotations_and_replies_a_store_already_has(tmp_path):
+    from storage.db import SCHEMA_VERSION, Store
+    from workbench.services.demo import load_demo
+
+    wb = Workbench.open(str(tmp_path), mailer=None)
+    load_demo(wb, annotations=60)
+    # The store as it was before m016: no search index, no triggers.
+    wb.store.db.executescript(
+        "DROP TABLE inbox_fts; DELETE FROM _sqlite_migrations WHERE name = 'm016_search_index'; PRAGMA user_version = 0;"
+        + "".join(f"DROP TRIGGER inbox_fts_{t};" for t in ("insert", "update", "delete", "reply_insert", "reply_delete", "reply_update"))
+    )
+    wb.store.close()
+    store = Store(tmp_path)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.db.execute("SELECT count(*) FROM inbox_fts WHERE inbox_fts MATCH 'checkout'").fetchone()[0] > 0
+    assert _vocabulary(store.db, "inbox_fts") == _fresh_vocabulary(store.db)
+    store.close()
+
+
 def test_the_search_index_follows_every_write(store, world):
     """After edits, replies added and removed, a moved date and a delete, the index equals one built afresh."""
     with store.store.write() as db:
@@ -176,16 +208,7 @@ def test_the_search_index_follows_every_write(store, world):
     assert found(store, world, "twice") == []
     assert found(store, world, "contrast") == ["a3"]
     db = store.store.db
-    kept = _vocabulary(db, "inbox_fts")
-    db.execute("CREATE VIRTUAL TABLE temp.fresh USING fts5(body, summary, thread, content='', tokenize='porter')")
-    db.execute(
-        "INSERT INTO temp.fresh(rowid, body, summary, thread) SELECT ((created_at / 1000) << 30) | a.rowid, body, summary, "
-        "(SELECT group_concat(b, ' ') FROM (SELECT body AS b FROM replies r WHERE r.annotation_id = a.id ORDER BY created_at, id)) "
-        "FROM annotations a"
-    )
-    db.execute("CREATE VIRTUAL TABLE temp.fresh_v USING fts5vocab(temp, fresh, 'instance')")
-    fresh = db.execute("SELECT term, doc, col, offset FROM temp.fresh_v ORDER BY 1, 2, 3, 4").fetchall()
-    assert kept == fresh
+    assert _vocabulary(db, "inbox_fts") == _fresh_vocabulary(db)
 
 
 def test_excluding_words_walks_past_a_run_of_excluded_rows(store, world):
