@@ -100,6 +100,8 @@ def test_ages_and_dates_become_half_open_ranges(text, created, updated):
         ("a OR status:new", "OR joins search terms, not qualifiers"),
         ("NOT coupon", "Exclude with a minus sign"),
         ("a\x1b[2Jb", "control characters"),
+        ("a\x9b2Jb", "control characters"),  # a C1 CSI
+        ("a\x7f", "control characters"),
         ("x" * (MAX_QUERY + 1), f"at most {MAX_QUERY} characters"),
     ],
 )

@@ -29,6 +29,7 @@ resolved by ``workbench.services.inbox``; storage turns the result into SQL.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -187,7 +188,7 @@ def parse(text: str, now_ms: int) -> Search:
     text = text or ""
     if len(text) > MAX_QUERY:
         raise Invalid(f"A search is at most {MAX_QUERY} characters")
-    if any(ord(c) < 32 and c not in "\t\n" for c in text):
+    if any(unicodedata.category(c) == "Cc" and c not in "\t\n" for c in text):  # C0, DEL, C1
         raise Invalid("A search cannot hold control characters")
     groups: list[list[Term]] = []
     excluded: list[Term] = []

@@ -40,7 +40,7 @@ COLUMNS = [
     Column("AUTO", 4),
 ]
 
-SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d … (? lists them · esc: clear)'
+SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d …  (esc: clear · ? on the list: syntax)'
 EMPTY_TEXT = "Nothing awaiting attention here. Press v for other views."
 SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (a query costs ~30 ms at 100k)
 
