@@ -113,11 +113,6 @@ class Facets:
         return ""
 
 
-def parse_query(wb: Workbench, text: str) -> Search:
-    """The search text as the domain reads it (``Invalid`` with the reason for bad input)."""
-    return parse_search(text, wb.clock())
-
-
 _NOTHING = {s: () for s in SOURCES}
 
 

@@ -42,7 +42,7 @@ COLUMNS = [
 
 SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d …  (esc: clear · ? on the list: syntax)'
 EMPTY_TEXT = "Nothing awaiting attention here. Press v for other views."
-SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (a query costs ~30 ms at 100k)
+SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (its window: under 1 ms at 1M)
 
 BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
     "Awaiting attention": inbox.InboxFilter(),
@@ -210,7 +210,7 @@ class InboxScreen(WorkbenchScreen):
             inbox.check(self.wb, self.principal, f)
         except Invalid as exc:
             self.query_error = exc.message
-            self.query_one("#filterbar", Static).update(search_ui.error_text(exc.message))
+            self._update_bars()
             return False
         self.query_error = None
         return True
@@ -239,7 +239,7 @@ class InboxScreen(WorkbenchScreen):
 
     def _update_bars(self) -> None:
         chips = describe_filter(self.filter, self.facets)
-        only_search = chips and all(c.startswith("search:") for c in chips)
+        only_search = f"search: {self.filter.text.strip()}" in chips and all(c.startswith("search:") or c == "status: any" for c in chips)
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
         chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
         if self.query_error:
