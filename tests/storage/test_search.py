@@ -8,6 +8,8 @@ rows to the ones each test writes.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +27,7 @@ NOW = T0 + 30 * DAY
 
 
 @pytest.fixture
-def store(tmp_path) -> Workbench:
+def store(tmp_path: Path) -> Iterator[Workbench]:
     w = Workbench.open(str(tmp_path / "data"), mailer=None, clock=lambda: NOW)
     yield w
     w.store.close()
