@@ -139,3 +139,27 @@ async def test_help_and_the_palette_document_the_syntax(app):
         await press(pilot, "enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "SearchSyntax")
         assert "kind:" in screen_text(app)
+
+
+async def test_a_live_refresh_under_a_search_counts_in_the_worker(app, demo_wb, principal):
+    """A change from elsewhere repaints a search at once; its matches are counted off the UI thread."""
+    from workbench.domain.annotations import ReplyCreate
+    from workbench.services import annotations as annotations_service
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen: InboxScreen = app.screen  # type: ignore[assignment]
+        await search(pilot, app, "zebracrossing OR checkout")
+        await wait_for(pilot, lambda: not screen.counting and screen.filter.text == "zebracrossing OR checkout")
+        before = inbox_list(app).total
+        quiet = next(r for r in inbox.window(demo_wb, principal, inbox.InboxFilter(status=inbox.ALL, text="-checkout"), 0, 5))
+        annotations_service.reply(demo_wb, principal, quiet.id, ReplyCreate(body="zebracrossing again"))
+        ran: list[str] = []
+        db = demo_wb.store.db  # this (the UI) thread's connection
+        db.set_trace_callback(ran.append)
+        try:
+            screen.refresh_data()
+        finally:
+            db.set_trace_callback(None)
+        assert not [sql for sql in ran if "count(*)" in sql], ran
+        await wait_for(pilot, lambda: not screen.counting and inbox_list(app).total == before + 1)
