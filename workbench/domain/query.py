@@ -318,8 +318,6 @@ def _checked(key: str, value: str) -> str:
         return low
     if key == "assignee":
         return {"me": "@me", "@me": "@me", "none": "none", "nobody": "none"}.get(low, value)
-    if not value:
-        raise Invalid(f"{key}: needs a value")
     return value
 
 
