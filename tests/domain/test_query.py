@@ -51,6 +51,7 @@ def test_qualifiers_and_their_values():
     assert parse("-is:autofix", NOW).auto_fix is False
     assert parse("assignee:none assignee:Maria", NOW).assignees == ("none", "Maria")
     assert parse("status:won't_fix status:wontfix", NOW).statuses == ("won_t_fix", "won_t_fix")
+    assert parse("kind:bug,", NOW).kinds == ("bug",)  # a trailing comma, as typing leaves it
     assert parse("", NOW) == Search() and parse("   ", NOW).is_empty
 
 

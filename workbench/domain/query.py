@@ -294,7 +294,7 @@ def _qualifier(
         old_lo, old_hi = ranges.get(key, (None, None))
         ranges[key] = (_max(old_lo, lo), _min(old_hi, hi))
         return auto_fix
-    values = [v.strip() for v in value.split(",")] if key in ("status", "kind", "source") else [value]
+    values = [v.strip() for v in value.split(",") if v.strip()] if key in ("status", "kind", "source") else [value]
     for v in values:
         into.setdefault(key, []).append(_checked(key, v))
     return auto_fix
