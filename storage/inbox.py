@@ -183,7 +183,10 @@ def _annotation_part(q: Query) -> tuple[str, list[object]] | None:
         # Built once (an ephemeral set of the excluded rows), then probed per listed row.
         where.append(f"a.rowid NOT IN (SELECT rowid & {_ROWID} FROM inbox_fts WHERE inbox_fts MATCH ?)")
         params.append(q.fts_exclude)
-    sql = f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a WHERE {' AND '.join(where)}"
+    # INDEXED BY: the list's order, always; an ``updated:`` range would otherwise pick the
+    # updated_at index and sort every row it matches.
+    sql = ("SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY inbox_annotations "
+           f"WHERE {' AND '.join(where)}")
     return sql, params
 
 

@@ -174,6 +174,22 @@ def test_inbox_windows_over_every_source_scan_no_table(wb, demo, f):
     assert not full
 
 
+QUALIFIER_QUERIES = ["age:<7d", "updated:>2020-01-01 is:autofix", "page:/cart author:priya", "kind:bug,copy -status:resolved",
+                     "assignee:none assignee:@me -kind:praise", "status:new age:2020-01-01..2030-01-01"]
+
+
+@pytest.mark.parametrize("text", QUALIFIER_QUERIES)
+@pytest.mark.parametrize("offset", [0, 150])
+def test_qualifiers_without_words_walk_the_covering_index(wb, demo, text, offset):
+    """Qualifiers filter the entries of the list's index as it is walked: no sort, whatever the query."""
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text, sources=("annotation",)), demo["db"],
+                     1_800_000_000_000)
+    sql, params = inbox_repo.window_sql(demo["db"], q, offset, 40) or ("", [])
+    steps = assert_walks_an_index(demo["db"], sql, params)
+    assert any("inbox_annotations" in s for s in steps), steps
+
+
 SEARCHES = [
     "checkout",
     "checkout coupon OR contrast",
