@@ -203,8 +203,10 @@ def tui_search_repaints(data_dir: Path, repeat: int) -> dict[str, float]:
     import asyncio
 
     from bench_tui import SIZE
+
     from workbench.tui.app import WorkbenchApp
     from workbench.tui.keys import Keymap
+    from workbench.tui.screens.inbox import InboxScreen
 
     async def run() -> dict[str, float]:
         wb = Workbench.open(str(data_dir), mailer=None)
@@ -213,6 +215,7 @@ def tui_search_repaints(data_dir: Path, repeat: int) -> dict[str, float]:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             screen = app.screen
+            assert isinstance(screen, InboxScreen)
             painted = asyncio.Event()
             at = [0.0]
 

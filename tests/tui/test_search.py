@@ -11,11 +11,11 @@ from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.widgets.virtual_list import VirtualList
 
 
-def inbox_list(app) -> VirtualList:  # noqa: ANN001
+def inbox_list(app) -> VirtualList:
     return app.screen.query_one("#inbox-list", VirtualList)
 
 
-async def search(pilot, app, text: str) -> None:  # noqa: ANN001
+async def search(pilot, app, text: str) -> None:
     await press(pilot, "slash")
     await type_text(pilot, text)
     await press(pilot, "enter")

@@ -342,8 +342,8 @@ def _when(key: str, value: str, now_ms: int) -> tuple[int | None, int | None]:
         if lo is None and hi is None:
             raise Invalid(f"{key}:{value} needs a date on at least one side, {help_}")
         return lo, hi
-    m = re.match(r"^(<=|>=|<|>)?(.*)$", value)
-    op, rest = (m.group(1) or ""), m.group(2).strip() if m else ""
+    op = next((o for o in ("<=", ">=", "<", ">") if value.startswith(o)), "")
+    rest = value[len(op) :].strip()
     if not rest:
         raise Invalid(f"{key}:{value} needs an age or a date, {help_}")
     age = _AGE.match(rest)

@@ -113,7 +113,7 @@ class Facets:
         return ""
 
 
-_NOTHING = {s: () for s in SOURCES}
+_NOTHING: dict[str, tuple[str, ...] | None] = {s: () for s in SOURCES}
 
 
 def _statuses(f: InboxFilter, search: Search) -> tuple[dict[str, tuple[str, ...] | None], tuple[str, ...] | None]:

@@ -7,14 +7,13 @@ and a rebinding from ``keys.toml`` shows its new key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 
 from workbench.tui.help import binding_rows
-
 
 SYNTAX_LABEL = "Search: query syntax (qualifiers, phrases, -word, OR)"
 
@@ -35,7 +34,7 @@ class WorkbenchCommands(Provider):
 
         await self.app.push_screen(SearchSyntax())
 
-    def _extras(self) -> Iterator[tuple[str, str, object]]:
+    def _extras(self) -> Iterator[tuple[str, str, Callable[[], Awaitable[None]]]]:
         """Entries that are no binding: the search syntax, on screens with a / search."""
         if getattr(self.screen, "SEARCH_SYNTAX", None):
             yield SYNTAX_LABEL, "status: kind: site: assignee: is: page: author: age: updated:, \"phrase\", -word, OR", self._syntax
@@ -44,7 +43,7 @@ class WorkbenchCommands(Provider):
         for label, key, node, action in self._commands():
             yield DiscoveryHit(f"{label}  [dim]{key}[/]", partial(self._run, node, action), text=label, help=f"key: {key}")
         for label, help_text, run in self._extras():
-            yield DiscoveryHit(label, run, text=label, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(label, run, text=label, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -55,4 +54,4 @@ class WorkbenchCommands(Provider):
         for label, help_text, run in self._extras():
             score = max(matcher.match(label), matcher.match(help_text))
             if score > 0:
-                yield Hit(score, matcher.highlight(label), run, text=label, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, matcher.highlight(label), run, text=label, help=help_text)

@@ -198,7 +198,7 @@ class DuplicatePicker(Dialog[str | None]):
         vlist = self.query_one(VirtualList)
         source = vlist.source_as(_AnnotationSource)
         wanted = source.filter.with_(text=event.value)
-        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        app = workbench_app(self)
         try:
             inbox.check(app.wb, app.principal, wanted)
         except Invalid as exc:  # the search language's refusal, e.g. an unknown qualifier
