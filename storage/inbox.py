@@ -8,10 +8,14 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   the ordered parts, so ``LIMIT/OFFSET`` walks an index instead of sorting the table.
 - Only the window's keys are found that way; the display columns (body, page…) are then read
   by rowid for those few rows (a "deferred join"): a deep offset never touches table pages.
-- Full-text search with few matches drives from the FTS match set (``CROSS JOIN`` keeps
-  SQLite from scanning the whole workspace and probing the match list per row) and sorts it;
-  with many, it walks the covering index in order and probes the match sets. A count that
-  stops at the threshold chooses (``_fts_is_dense``).
+- A search (a positive word or phrase) reads annotations from ``inbox_fts`` (migration
+  m016), whose rowid is the list's order to the second (``created second << 30 | rowid``):
+  FTS5 hands matches out newest first and stops at the window, and each match finds its
+  annotation by rowid (qualifiers are checked there). The second at a window's edge is read
+  whole and ordered by ``(created_at, id)`` here. Nothing grows with the number of matches;
+  counts do (they run in a worker). Excluding words only (``-word``) walks the covering index
+  a little further than the window and drops the excluded words' matches of those seconds.
+  Comments and test sessions have no full-text index: LIKE.
 - Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
 
 The covering index the annotation part walks is created by migration ``m011_inbox_index``;
@@ -20,7 +24,6 @@ the kept counts by ``m014_flat_lists``. ``tests/storage/test_query_plans.py`` ho
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
@@ -44,12 +47,18 @@ class Query:
     sources: tuple[str, ...] = SOURCES
     # Per source: the statuses to show; None means every status of that source.
     statuses: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
-    kind: str | None = None
-    place_id: str | None = None  # a site (annotations), a store (comments) or a study (tests)
-    assignee: str | None = None  # a user id, or "" for unassigned
+    kinds: tuple[str, ...] | None = None  # annotation kinds (None: any)
+    place_ids: tuple[str, ...] | None = None  # sites (annotations), stores (comments), studies (tests)
+    assignees: tuple[str, ...] | None = None  # user ids, "" for unassigned (selects annotations only)
     auto_fix: bool | None = None
-    fts: str | None = None  # an FTS5 expression over annotation bodies, summaries and replies
-    terms: tuple[str, ...] = ()  # the same words, for LIKE over comments and tests
+    fts: str | None = None  # an FTS5 expression annotations (body, summary or thread) must match
+    fts_exclude: str | None = None  # … and must not match
+    groups: tuple[tuple[str, ...], ...] = ()  # the same terms, for LIKE over comments and tests
+    excluded: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()  # substrings of the page, any of them
+    authors: tuple[str, ...] = ()  # substrings of the submitter / reviewer / tester, any of them
+    created: tuple[int | None, int | None] = (None, None)  # [from, to) epoch ms
+    updated: tuple[int | None, int | None] = (None, None)
     # Comments count as awaiting only while their session is in one of these statuses (None: any).
     comment_session_statuses: tuple[str, ...] | None = None
 
@@ -82,141 +91,262 @@ class Row:
 
 
 # -- the parts: (sql selecting created_at, id, src, rid; params) ------------------------------
-_MATCHES = (
-    "SELECT rowid AS rid FROM annotations_fts WHERE annotations_fts MATCH ? "
-    "UNION SELECT a2.rowid FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid "
-    "JOIN annotations a2 ON a2.id = r.annotation_id WHERE replies_fts MATCH ?"
-)
-_ANNOTATION_MATCHES = "SELECT rowid FROM annotations_fts WHERE annotations_fts MATCH ?"
-_REPLY_MATCHES = "SELECT r.annotation_id FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid WHERE replies_fts MATCH ?"
-# Walking the covering index newest-first and probing the match sets reads about
-# ``need * N / M`` index entries for the window's ``need`` rows (N annotations, M matches);
-# sorting the matches instead costs M. The walk wins once M passes sqrt(need * N) (and
-# always from this many matches: measured at 100k, 4 ms vs 20 ms for a word in 8% of bodies;
-# rarer words are faster sorted, 0.04 ms vs 25 ms).
-DENSE_MATCHES = 1000
+# The search index's rowid (migration m016): ``created second << KEY_BITS | annotation rowid``.
+KEY_BITS = 30
+_ROWID = (1 << KEY_BITS) - 1
 
 
-def _fts_is_dense(db: Connection, fts: str, need: int) -> bool:
-    """Whether walking beats sorting for this search: a count of matches that stops at the threshold."""
-    size = db.execute("SELECT coalesce(max(rowid), 0) FROM annotations").fetchone()[0]  # N, from the b-tree's edge
-    threshold = max(DENSE_MATCHES, math.isqrt(max(need, 1) * size))
-    capped = (
-        f"SELECT (SELECT count(*) FROM ({_ANNOTATION_MATCHES} LIMIT ?)) "
-        "+ (SELECT count(*) FROM (SELECT rowid FROM replies_fts WHERE replies_fts MATCH ? LIMIT ?))"
-    )
-    return db.execute(capped, [fts, threshold, fts, threshold]).fetchone()[0] >= threshold
+def _like_any(columns: Sequence[str], needles: Sequence[str]) -> tuple[str, list[object]]:
+    """``(c1 LIKE %n% OR c2 LIKE %n% …)`` over every needle: any column holds any needle."""
+    ors: list[str] = []
+    params: list[object] = []
+    for needle in needles:
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        for c in columns:
+            ors.append(f"{c} LIKE ? ESCAPE '\\'")
+            params.append(f"%{escaped}%")
+    return "(" + " OR ".join(ors) + ")", params
 
 
-def _annotation_part(q: Query, *, dense: bool = False) -> tuple[str, list[object]] | None:
+def _text_like(columns: Sequence[str], q: Query) -> tuple[list[str], list[object]]:
+    """The query's words as LIKE conditions, for the sources without a full-text index."""
+    where: list[str] = []
+    params: list[object] = []
+    for group in q.groups:
+        sql, p = _like_any(columns, group)
+        where.append(sql)
+        params += p
+    if q.excluded:
+        sql, p = _like_any(columns, q.excluded)
+        where.append(f"NOT coalesce({sql}, 0)")
+        params += p
+    return where, params
+
+
+def _common(q: Query, columns: dict[str, str], where: list[str], params: list[object]) -> None:
+    """The qualifiers every source shares: page, author, created and updated ranges."""
+    if q.pages:
+        sql, p = _like_any([columns["page"]], q.pages)
+        where.append(sql)
+        params += p
+    if q.authors:
+        sql, p = _like_any([columns["author"]], q.authors)
+        where.append(sql)
+        params += p
+    for bounds, column in ((q.created, columns["created"]), (q.updated, columns["updated"])):
+        lo, hi = bounds
+        if lo is not None:
+            where.append(f"{column} >= ?")
+            params.append(lo)
+        if hi is not None:
+            where.append(f"{column} < ?")
+            params.append(hi)
+
+
+def _in(column: str, values: Sequence[str], where: list[str], params: list[object]) -> None:
+    where.append(f"{column} IN ({placeholders(values)})")
+    params.extend(values)
+
+
+def _annotation_where(q: Query) -> tuple[list[str], list[object]] | None:
+    """The annotation part's conditions (on ``a``); None when the filter leaves no annotation."""
     statuses = q.statuses.get("annotation")
     where = ["a.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
-    if statuses is not None:
-        if not statuses:
+    for column, values in (("a.status", statuses), ("a.kind", q.kinds), ("a.site_id", q.place_ids)):
+        if values is not None:
+            if not values:
+                return None
+            _in(column, values, where, params)
+    if q.assignees is not None:
+        if not q.assignees:
             return None
-        where.append(f"a.status IN ({placeholders(statuses)})")
-        params.extend(statuses)
-    if q.kind is not None:
-        where.append("a.kind = ?")
-        params.append(q.kind)
-    if q.place_id is not None:
-        where.append("a.site_id = ?")
-        params.append(q.place_id)
-    if q.assignee is not None:
-        if q.assignee == "":
-            where.append("a.assignee_id IS NULL")
-        else:
-            where.append("a.assignee_id = ?")
-            params.append(q.assignee)
+        ids = [u for u in q.assignees if u]
+        either = ([f"a.assignee_id IN ({placeholders(ids)})"] if ids else []) + (["a.assignee_id IS NULL"] if "" in q.assignees else [])
+        where.append("(" + " OR ".join(either) + ")")
+        params.extend(ids)
     if q.auto_fix is not None:
         where.append("a.auto_fix = ?")
         params.append(int(q.auto_fix))
-    if q.fts and dense:
-        # Two membership sets, each built once; their UNION would also be sorted to drop duplicates.
-        sql = (
-            "SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY inbox_annotations "
-            f"WHERE {' AND '.join(where)} AND (a.rowid IN ({_ANNOTATION_MATCHES}) OR a.id IN ({_REPLY_MATCHES}))"
-        )
-        return sql, [*params, q.fts, q.fts]
-    if q.fts:
-        sql = (
-            f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid "
-            f"FROM ({_MATCHES}) m CROSS JOIN annotations a ON a.rowid = m.rid WHERE {' AND '.join(where)}"
-        )
-        return sql, [q.fts, q.fts, *params]
-    sql = f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a WHERE {' AND '.join(where)}"
+    _common(q, {"page": "a.page_url", "author": "a.submitter_name", "created": "a.created_at", "updated": "a.updated_at"},
+            where, params)
+    return where, params
+
+
+def _annotation_part(q: Query) -> tuple[str, list[object]] | None:
+    """Annotations by walking the covering index in the list's order (no positive search term)."""
+    built = _annotation_where(q)
+    if built is None:
+        return None
+    where, params = built
+    if q.fts_exclude:
+        # Built once (an ephemeral set of the excluded rows), then probed per listed row.
+        where.append(f"a.rowid NOT IN (SELECT rowid & {_ROWID} FROM inbox_fts WHERE inbox_fts MATCH ?)")
+        params.append(q.fts_exclude)
+    # INDEXED BY: the list's order, always; an ``updated:`` range would otherwise pick the
+    # updated_at index and sort every row it matches.
+    sql = ("SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY inbox_annotations "
+           f"WHERE {' AND '.join(where)}")
     return sql, params
 
 
-def _like_terms(columns: Sequence[str], terms: Sequence[str]) -> tuple[list[str], list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    for term in terms:
-        where.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params.extend([f"%{escaped}%"] * len(columns))
-    return where, params
+def search_sql(
+    q: Query, limit: int | None, *, below: int | None = None, floor: int | None = None, after: tuple[int, str] | None = None
+) -> tuple[str, list[object]] | None:
+    """Matching annotations as ``(key, created_at, id, rowid)``, in the search index's order (tests read its plan).
+
+    FTS5 hands its matches out newest second first and the walk stops at ``limit``: no match
+    beyond the window is read, and none is sorted. ``below`` / ``floor`` bound the keys (the
+    rest of a second at a window's edge); ``after`` keeps rows listed before ``(created_at, id)``.
+    """
+    built = _annotation_where(q)
+    if built is None or not q.fts:
+        return None
+    where, params = built
+    match = q.fts if not q.fts_exclude else f"({q.fts}) NOT ({q.fts_exclude})"
+    keys: list[str] = []
+    key_params: list[object] = []
+    lo, hi = q.created
+    if lo is not None:
+        floor = max(floor or 0, (max(lo, 0) // 1000) << KEY_BITS)
+    if hi is not None:
+        top = ((max(hi - 1, 0) // 1000) + 1) << KEY_BITS
+        below = top if below is None else min(below, top)
+    if after is not None:
+        floor = max(floor or 0, (max(after[0], 0) // 1000) << KEY_BITS)
+        where.append("(a.created_at, a.id) > (?, ?)")
+        params.extend(after)
+    if floor is not None:
+        keys.append("f.rowid >= ?")
+        key_params.append(floor)
+    if below is not None:
+        keys.append("f.rowid < ?")
+        key_params.append(below)
+    # CROSS JOIN: the index drives, each match finds its annotation by rowid; the other way round
+    # would run one FTS query per annotation.
+    sql = (
+        "SELECT f.rowid, a.created_at, a.id, a.rowid FROM inbox_fts f CROSS JOIN annotations a "
+        f"ON a.rowid = (f.rowid & {_ROWID}) WHERE inbox_fts MATCH ? {''.join(' AND ' + k for k in keys)} "
+        f"AND {' AND '.join(where)} ORDER BY f.rowid DESC" + (" LIMIT ?" if limit is not None else "")
+    )
+    return sql, [match, *key_params, *params] + ([limit] if limit is not None else [])
+
+
+def _search_keys(db: Connection, q: Query, need: int) -> list[tuple[int, str, str, int]]:
+    """The first ``need`` matching annotations in the list's order, as window keys ``(c, i, s, rid)``.
+
+    The index orders by second; within the second at the window's edge the order is by rowid,
+    so that whole second is read and the few rows are ordered here by ``(created_at, id)``.
+    """
+    built = search_sql(q, need)
+    if built is None or need <= 0:
+        return []
+    rows = db.execute(*built).fetchall()
+    if len(rows) == need:
+        last = rows[-1][0]
+        rest = search_sql(q, None, below=last, floor=(last >> KEY_BITS) << KEY_BITS)
+        if rest is not None:
+            rows += db.execute(*rest).fetchall()
+    rows.sort(key=lambda r: (r[1], r[2]), reverse=True)
+    return [(c, i, "annotation", rid) for _, c, i, rid in rows[:need]]
+
+
+def excluding_sql(q: Query, limit: int) -> tuple[str, list[object]] | None:
+    """The first ``limit`` annotations of the filter, excluded words aside, walking the list's index (tests read its plan)."""
+    part = _annotation_part(replace(q, fts_exclude=None))
+    if part is None:
+        return None
+    return f"{part[0]} ORDER BY a.created_at DESC, a.id DESC LIMIT ?", [*part[1], limit]
+
+
+def excluded_sql(q: Query, floor: int) -> tuple[str, list[object]]:
+    """Rowids of annotations holding an excluded word, from the second ``floor`` starts on (tests read its plan)."""
+    return f"SELECT rowid & {_ROWID} FROM inbox_fts WHERE inbox_fts MATCH ? AND rowid >= ?", [q.fts_exclude, floor]
+
+
+def _excluding_keys(db: Connection, q: Query, need: int) -> list[tuple[int, str, str, int]]:
+    """The first ``need`` annotations without the excluded words, as window keys ``(c, i, s, rid)``.
+
+    The list's index is walked in order for a few more rows than needed; the excluded words'
+    matches from the last candidate's second on (the search index is ordered by second) are
+    taken out. Too few left: walk twice as far. Both reads are as long as the window, where
+    collecting every excluded match to probe it would grow with the store.
+    """
+    take = need + 16
+    while need > 0:
+        built = excluding_sql(q, take)
+        if built is None:
+            return []
+        rows = db.execute(*built).fetchall()
+        complete = len(rows) < take  # the filter has no more rows
+        floor = 0 if complete or not rows else (max(rows[-1][0], 0) // 1000) << KEY_BITS
+        out = {rid for (rid,) in db.execute(*excluded_sql(q, floor))}
+        kept = [r for r in rows if r[3] not in out]
+        if len(kept) >= need or complete:
+            return kept[:need]
+        take *= 2
+    return []
 
 
 def _comment_part(q: Query) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("comment")
     # Comments have no kind, assignee or auto-fix: those filters select annotations only
     # (even "unassigned": the assignee filter is about who owns an annotation).
-    if q.kind is not None or q.assignee is not None or q.auto_fix is True:
+    if q.kinds is not None or q.assignees is not None or q.auto_fix is True:
         return None
     where = ["st.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
-    if statuses is not None:
-        if not statuses:
-            return None
-        where.append(f"c.status IN ({placeholders(statuses)})")
-        params.extend(statuses)
-    if q.comment_session_statuses is not None:
-        where.append(f"fs.status IN ({placeholders(q.comment_session_statuses)})")
-        params.extend(q.comment_session_statuses)
-    if q.place_id is not None:
-        where.append("fs.store_id = ?")
-        params.append(q.place_id)
-    w, p = _like_terms(["c.content", "c.page_path", "c.task_instruction"], q.terms)
-    where += w
-    params += p
+    for column, values in (("c.status", statuses), ("fs.status", q.comment_session_statuses), ("fs.store_id", q.place_ids)):
+        if values is not None:
+            if not values:
+                return None
+            _in(column, values, where, params)
+    # A comment's last change is its resolution.
+    _common(q, {"page": "c.page_path", "author": "c.reviewer_name", "created": "c.created_at",
+                "updated": "coalesce(c.resolved_at, c.created_at)"}, where, params)
+    w, p = _text_like(["c.content", "c.page_path", "c.task_instruction"], q)
     sql = (
         "SELECT c.created_at AS c, c.id AS i, 'comment' AS s, c.rowid AS rid FROM feedback_comments c "
         "JOIN feedback_sessions fs ON fs.id = c.session_id JOIN stores st ON st.id = fs.store_id "
-        f"WHERE {' AND '.join(where)}"
+        f"WHERE {' AND '.join(where + w)}"
     )
-    return sql, params
+    return sql, params + p
 
 
 def _test_part(q: Query) -> tuple[str, list[object]] | None:
     statuses = q.statuses.get("test")
-    if q.kind is not None or q.assignee is not None or q.auto_fix is True:
+    # Test sessions have no kind, assignee, auto-fix or page.
+    if q.kinds is not None or q.assignees is not None or q.auto_fix is True or q.pages:
         return None
     where = ["j.workspace_id = ?"]
     params: list[object] = [q.workspace_id]
-    if statuses is not None:
-        if not statuses:
-            return None
-        where.append(f"t.status IN ({placeholders(statuses)})")
-        params.extend(statuses)
-    if q.place_id is not None:
-        where.append("t.job_id = ?")
-        params.append(q.place_id)
-    w, p = _like_terms(["t.tester_id", "j.name", "t.confirm_comment"], q.terms)
-    where += w
-    params += p
+    for column, values in (("t.status", statuses), ("t.job_id", q.place_ids)):
+        if values is not None:
+            if not values:
+                return None
+            _in(column, values, where, params)
+    _common(q, {"page": "", "author": "t.tester_id", "created": "t.created_at", "updated": "t.updated_at"}, where, params)
+    w, p = _text_like(["t.tester_id", "j.name", "t.confirm_comment"], q)
     sql = (
         "SELECT coalesce(t.completed_at, t.created_at) AS c, t.id AS i, 'test' AS s, t.rowid AS rid "
-        f"FROM test_sessions t JOIN studies j ON j.id = t.job_id WHERE {' AND '.join(where)}"
+        f"FROM test_sessions t JOIN studies j ON j.id = t.job_id WHERE {' AND '.join(where + w)}"
     )
-    return sql, params
+    return sql, params + p
 
 
-def _parts(db: Connection, q: Query, *, need: int = 0) -> list[tuple[str, list[object]]]:
-    """The SELECT of each source the filter shows; ``need``: rows a window reads (offset + limit), 0 for counts."""
-    dense = need > 0 and bool(q.fts) and "annotation" in q.sources and _fts_is_dense(db, q.fts or "", need)
-    builders = {"annotation": lambda query: _annotation_part(query, dense=dense)}
+def _searching(q: Query) -> bool:
+    """Whether annotations come from the search index (a positive term) rather than the list's index."""
+    return bool(q.fts) and "annotation" in q.sources
+
+
+def _keyed(q: Query) -> bool:
+    """Whether a window's annotations are found in Python (a search, or excluded words) and merged with the rest."""
+    return "annotation" in q.sources and bool(q.fts or q.fts_exclude)
+
+
+def _parts(db: Connection, q: Query, *, annotations: bool = True) -> list[tuple[str, list[object]]]:
+    """The SELECT of each source the filter shows, but annotations found through the search index."""
+    builders = {} if _searching(q) or not annotations else {"annotation": _annotation_part}
     if has_sessions(db):
         builders |= {"comment": _comment_part, "test": _test_part}
     out = []
@@ -231,7 +361,8 @@ def _parts(db: Connection, q: Query, *, need: int = 0) -> list[tuple[str, list[o
 # -- queries -------------------------------------------------------------------------------
 def _counted_by_status(q: Query) -> bool:
     """Whether the annotation part filters by workspace and status only: the kept counts answer it."""
-    plain = q.kind is None and q.place_id is None and q.assignee is None and q.auto_fix is None and not q.fts
+    plain = (q.kinds is None and q.place_ids is None and q.assignees is None and q.auto_fix is None and not q.fts
+             and not q.fts_exclude and not q.pages and not q.authors and q.created == (None, None) and q.updated == (None, None))
     return plain and "annotation" in q.sources
 
 
@@ -242,6 +373,10 @@ def count(db: Connection, q: Query) -> int:
         counts = annotation_status_counts(db, q.workspace_id)
         total += sum(n for s, n in counts.items() if statuses is None or s in statuses)
         q = replace(q, sources=tuple(s for s in q.sources if s != "annotation"))
+    if _searching(q):
+        built = search_sql(q, None)
+        if built is not None:
+            total += db.execute(f"SELECT count(*) FROM ({built[0]})", built[1]).fetchone()[0]
     for sql, params in _parts(db, q):
         total += db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     return total
@@ -250,6 +385,10 @@ def count(db: Connection, q: Query) -> int:
 def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     """How many rows of the filter sort before ``(created_at, id)``: the row's index in the list."""
     total = 0
+    if _searching(q):
+        built = search_sql(q, None, after=(created_at, row_id))
+        if built is not None:
+            total += db.execute(f"SELECT count(*) FROM ({built[0]})", built[1]).fetchone()[0]
     for sql, params in _parts(db, q):
         total += db.execute(
             f"SELECT count(*) FROM ({sql}) WHERE (c, i) > (?, ?)", [*params, created_at, row_id]
@@ -258,8 +397,12 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
 
 
 def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, list[object]] | None:
-    """The SELECT of the keys ``(created_at, id, source, rowid)`` of a window (tests read its plan); None if empty."""
-    parts = _parts(db, q, need=max(offset, 0) + limit)
+    """The SELECT of the keys ``(created_at, id, source, rowid)`` of a window (tests read its plan); None if empty.
+
+    With a search term or excluded words, annotations are not part of it: ``search_sql`` and
+    ``excluding_sql`` find them.
+    """
+    parts = _parts(db, q, annotations=not _keyed(q))
     if not parts or limit <= 0:
         return None
     sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"
@@ -268,10 +411,21 @@ def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, 
 
 def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
-    built = window_sql(db, q, offset, limit)
-    if built is None:
-        return []
-    keys = db.execute(*built).fetchall()
+    offset = max(offset, 0)
+    if _keyed(q):
+        # Each source's first offset + limit rows, merged: what SQLite's UNION ALL merge does.
+        need = offset + limit
+        keys = _search_keys(db, q, need) if q.fts else _excluding_keys(db, q, need)
+        built = window_sql(db, q, 0, need)
+        if built is not None:
+            keys += db.execute(*built).fetchall()
+            keys.sort(key=lambda k: (k[0], k[1]), reverse=True)
+        keys = keys[offset:need]
+    else:
+        built = window_sql(db, q, offset, limit)
+        if built is None:
+            return []
+        keys = db.execute(*built).fetchall()
     by_source: dict[str, list[int]] = {}
     for _, _, source, rid in keys:
         by_source.setdefault(source, []).append(rid)

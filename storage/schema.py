@@ -551,6 +551,85 @@ def m015_undo(db: Database) -> None:
     )
 
 
+# The search index of the inbox (storage/inbox.py): one document per annotation (body, summary
+# and its thread's replies), whose rowid is the list's order: ``created second << 30 | rowid``.
+# FTS5 hands matches out in rowid order and stops at the LIMIT, so a window of a search reads
+# about as many matches as it shows, at any store size, where probing FTS per listed row (or
+# collecting every match to sort them) grows with the store. Rows of one second come out by
+# rowid; ``storage.inbox`` reads the whole second at a window's edge and orders it by
+# ``(created_at, id)``. Contentless: an old document is removed by giving FTS its old text,
+# which the AFTER triggers rebuild from ``old`` and the replies (in their one order).
+SEARCH_KEY_BITS = 30  # rowids below 2**30 (a billion annotations) keep keys unique
+
+
+def _search_key(row: str) -> str:
+    return f"((max({row}.created_at, 0) / 1000) << {SEARCH_KEY_BITS}) | {row}.rowid"
+
+
+def _thread(annotation_id: str, *, without: str | None = None, plus: str | None = None) -> str:
+    """The replies' bodies of an annotation in their order; ``without`` a reply rowid, ``plus`` an old reply row."""
+    where = f"annotation_id = {annotation_id}" + (f" AND rowid IS NOT {without}" if without else "")
+    extra = f" UNION ALL SELECT {plus}.body, {plus}.created_at, {plus}.id" if plus else ""
+    return (f"(SELECT group_concat(b, ' ') FROM (SELECT body AS b, created_at AS c, id AS i FROM replies WHERE {where}"
+            f"{extra} ORDER BY c, i))")
+
+
+def _doc(op: str, row: str, thread: str) -> str:
+    if op == "delete":
+        return (f"INSERT INTO inbox_fts(inbox_fts, rowid, body, summary, thread) "
+                f"VALUES ('delete', {_search_key(row)}, {row}.body, {row}.summary, {thread});")
+    return f"INSERT INTO inbox_fts(rowid, body, summary, thread) VALUES ({_search_key(row)}, {row}.body, {row}.summary, {thread});"
+
+
+def _reply_docs(op: str, annotation_id: str, thread: str, when: str = "1") -> str:
+    """Remove or add the document of the annotation ``annotation_id`` (when it exists) with ``thread``."""
+    if op == "delete":
+        return (f"INSERT INTO inbox_fts(inbox_fts, rowid, body, summary, thread) SELECT 'delete', {_search_key('a')}, "
+                f"a.body, a.summary, {thread} FROM annotations a WHERE a.id = {annotation_id} AND {when};")
+    return (f"INSERT INTO inbox_fts(rowid, body, summary, thread) SELECT {_search_key('a')}, a.body, a.summary, {thread} "
+            f"FROM annotations a WHERE a.id = {annotation_id} AND {when};")
+
+
+@migrations()
+def m016_search_index(db: Database) -> None:
+    changed = "old.body IS NOT new.body OR old.summary IS NOT new.summary OR old.created_at IS NOT new.created_at"
+    reply_changed = ("old.body IS NOT new.body OR old.created_at IS NOT new.created_at OR old.id IS NOT new.id "
+                     "OR old.annotation_id IS NOT new.annotation_id")
+    moved = "old.annotation_id IS NOT new.annotation_id"  # the reply left one thread for another
+    db.executescript(
+        f"""
+        CREATE VIRTUAL TABLE IF NOT EXISTS inbox_fts USING fts5(body, summary, thread, content='', tokenize='porter');
+        INSERT INTO inbox_fts(rowid, body, summary, thread)
+            SELECT {_search_key('a')}, a.body, a.summary, {_thread('a.id')} FROM annotations a;
+        CREATE TRIGGER inbox_fts_insert AFTER INSERT ON annotations BEGIN
+            {_doc('insert', 'new', _thread('new.id'))}
+        END;
+        CREATE TRIGGER inbox_fts_update AFTER UPDATE OF body, summary, created_at ON annotations WHEN {changed} BEGIN
+            {_doc('delete', 'old', _thread('old.id'))}
+            {_doc('insert', 'new', _thread('new.id'))}
+        END;
+        CREATE TRIGGER inbox_fts_delete AFTER DELETE ON annotations BEGIN
+            {_doc('delete', 'old', _thread('old.id'))}
+        END;
+        CREATE TRIGGER inbox_fts_reply_insert AFTER INSERT ON replies BEGIN
+            {_reply_docs('delete', 'new.annotation_id', _thread('new.annotation_id', without='new.rowid'))}
+            {_reply_docs('insert', 'new.annotation_id', _thread('new.annotation_id'))}
+        END;
+        CREATE TRIGGER inbox_fts_reply_delete AFTER DELETE ON replies BEGIN
+            {_reply_docs('delete', 'old.annotation_id', _thread('old.annotation_id', plus='old'))}
+            {_reply_docs('insert', 'old.annotation_id', _thread('old.annotation_id'))}
+        END;
+        CREATE TRIGGER inbox_fts_reply_update AFTER UPDATE OF body, created_at, id, annotation_id ON replies
+        WHEN {reply_changed} BEGIN
+            {_reply_docs('delete', 'old.annotation_id', _thread('old.annotation_id', without='new.rowid', plus='old'))}
+            {_reply_docs('insert', 'old.annotation_id', _thread('old.annotation_id'))}
+            {_reply_docs('delete', 'new.annotation_id', _thread('new.annotation_id', without='new.rowid'), moved)}
+            {_reply_docs('insert', 'new.annotation_id', _thread('new.annotation_id'), moved)}
+        END;
+        """
+    )
+
+
 @migrations()
 def m018_annotation_changes(db: Database) -> None:
     # One counter per workspace, moved by every write to its annotations, replies and

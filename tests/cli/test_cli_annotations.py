@@ -138,3 +138,19 @@ def test_show_and_every_write_verb(store, tmp_path):
 def test_mcp_command_is_registered():
     result = runner.invoke(app, ["mcp", "--help"])
     assert result.exit_code == 0 and "stdio" in result.stdout and "--data-dir" in result.stdout
+
+
+def test_list_query_searches_every_site_and_status_with_the_tuis_language(store):
+    data, creds = store
+    found = js(data, "annotations", "list", "--query", "checkout OR broken")
+    assert {a["id"] for a in found["items"]} == {creds["b"], creds["other"]}  # both sites
+    assert [a["id"] for a in js(data, "annotations", "list", "-q", 'broken site:"Acme docs"')["items"]] == [creds["other"]]
+    assert [a["id"] for a in js(data, "annotations", "list", "-q", "is:autofix")["items"]] == [creds["a"]]
+    assert [a["id"] for a in js(data, "annotations", "list", "-q", "kind:copy,bug -checkout -broken")["items"]] == [creds["c"]]
+    assert js(data, "annotations", "list", "-q", "status:resolved")["items"] == []
+    assert len(js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1", "--all")["items"]) == 4
+    assert "no matches for zzyzx" in run(data, "annotations", "list", "-q", "zzyzx").stderr
+    bad = run(data, "annotations", "list", "-q", "colour:red", code=2)
+    assert 'Unknown qualifier "colour:"' in bad.stderr and "Traceback" not in bad.stderr
+    assert "cannot read" in run(data, "annotations", "list", "-q", "updated:>2026-02-30", code=2).stderr
+    assert "--cursor and --since do not apply" in run(data, "annotations", "list", "-q", "x", "--since", "1h", code=2).stderr

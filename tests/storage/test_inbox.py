@@ -53,12 +53,14 @@ def test_windows_are_newest_first_and_agree_with_the_count(wb: Workbench, filled
     [
         ({"statuses": {"annotation": ("triaged",)}}, ["a3", "a1"]),
         ({"statuses": {"annotation": ()}}, []),
-        ({"kind": "copy"}, ["a4", "a2", "a0"]),
-        ({"assignee": "user-7"}, ["a3"]),
-        ({"assignee": ""}, ["a4", "a2", "a1", "a0"]),
+        ({"kinds": ("copy",)}, ["a4", "a2", "a0"]),
+        ({"assignees": ("user-7",)}, ["a3"]),
+        ({"assignees": ("",)}, ["a4", "a2", "a1", "a0"]),
+        ({"assignees": ("", "user-7")}, ["a4", "a3", "a2", "a1", "a0"]),
         ({"auto_fix": True}, ["a3"]),
-        ({"fts": '"broken"*', "terms": ("broken",)}, ["a2"]),
-        ({"fts": '"spinner"*', "terms": ("spinner",)}, ["a0"]),  # found through its reply
+        ({"fts": '"broken"', "groups": (("broken",),)}, ["a2"]),
+        ({"fts": '"spinner"', "groups": (("spinner",),)}, ["a0"]),  # found through its reply
+        ({"fts_exclude": '"broken"'}, ["a4", "a3", "a1", "a0"]),
     ],
 )
 def test_each_filter_selects_its_rows_and_counts_them(wb: Workbench, filled: str, fields: dict, expected: list[str]) -> None:

@@ -174,48 +174,57 @@ def test_inbox_windows_over_every_source_scan_no_table(wb, demo, f):
     assert not full
 
 
-def test_a_dense_search_walks_the_index_in_order_and_a_rare_one_sorts_its_few_matches(wb, creds):
-    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 2)
-    db = wb.store.db
-    ws = db.execute("SELECT workspace_id FROM sites LIMIT 1").fetchone()[0]
-    demo = {"db": db, "workspace": ws}
-    common = next(w for w in ("the", "is", "on") if db.execute(
-        "SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH ?", [f'"{w}"*']).fetchone()[0] > inbox_repo.DENSE_MATCHES)
-    assert inbox_repo._fts_is_dense(db, f'"{common}"*', 40)
-    sql, params = _inbox(wb, demo, InboxFilter(text=common, status="all", sources=("annotation",)))
-    steps = assert_walks_an_index(db, sql, params)
+QUALIFIER_QUERIES = ["age:<7d", "updated:>2020-01-01 is:autofix", "page:/cart author:priya", "kind:bug,copy -status:resolved",
+                     "assignee:none assignee:@me -kind:praise", "status:new age:2020-01-01..2030-01-01"]
+
+
+@pytest.mark.parametrize("text", QUALIFIER_QUERIES)
+@pytest.mark.parametrize("offset", [0, 150])
+def test_qualifiers_without_words_walk_the_covering_index(wb, demo, text, offset):
+    """Qualifiers filter the entries of the list's index as it is walked: no sort, whatever the query."""
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text, sources=("annotation",)), demo["db"],
+                     1_800_000_000_000)
+    sql, params = inbox_repo.window_sql(demo["db"], q, offset, 40) or ("", [])
+    steps = assert_walks_an_index(demo["db"], sql, params)
     assert any("inbox_annotations" in s for s in steps), steps
-    assert not any("CO-ROUTINE" in s for s in steps), steps  # the match sets are probed, not joined and sorted
-    # A word in no body: the match set is joined and sorted, which costs what it holds (nothing).
-    assert not inbox_repo._fts_is_dense(db, '"zzyzx"*', 40)
-    sql, params = _inbox(wb, demo, InboxFilter(text="zzyzx", status="all", sources=("annotation",)))
-    assert any("annotations_fts" in s for s in plan(db, sql, params))
 
 
-def test_the_density_check_stops_counting_at_its_threshold(wb, creds):
-    load_demo(wb, annotations=inbox_repo.DENSE_MATCHES * 3)
-    db = wb.store.db
-    steps = 0
+SEARCHES = [
+    "checkout",
+    "checkout coupon OR contrast",
+    '"payment step" -mobile',
+    "check*",
+    "checkout status:new kind:bug",
+    "checkout assignee:none is:autofix",
+    "checkout age:<7d updated:>2020-01-01",
+    "checkout page:/cart author:priya -status:resolved",
+    "checkout status:awaiting",
+]
 
-    def count_step() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
 
-    def cost(fn) -> int:
-        nonlocal steps
-        steps = 0
-        db.set_progress_handler(count_step, 1)
-        try:
-            fn()
-        finally:
-            db.set_progress_handler(None, 1)
-        return steps
+@pytest.mark.parametrize("text", SEARCHES)
+@pytest.mark.parametrize("edge", [False, True])
+def test_a_search_walks_the_search_index_in_order_and_sorts_nothing(wb, demo, text, edge):
+    """The search index hands out matches in the list's order: no sort, no scan, one rowid lookup per match."""
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text), demo["db"], 1_800_000_000_000)
+    # The first window, or the rest of the second at a window's edge.
+    sql, params = (inbox_repo.search_sql(q, None, below=2**62, floor=2**61) if edge else inbox_repo.search_sql(q, 40)) or ("", [])
+    steps = plan(demo["db"], sql, params)
+    assert steps[0].startswith("SCAN f VIRTUAL TABLE"), steps
+    assert any(s.startswith("SEARCH a USING INTEGER PRIMARY KEY (rowid=?)") for s in steps), steps
+    assert not [s for s in steps if _SORT in s], steps
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+    # FTS5 took the ORDER BY (xBestIndex consumed it): no sorter opcode either.
+    assert "SorterOpen" not in [r[1] for r in demo["db"].execute(f"EXPLAIN {sql}", params)]
 
-    before = cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40))
-    site, ws = db.execute("SELECT id, workspace_id FROM sites LIMIT 1").fetchone()
-    more = [_annotation(ws, site, 10_000 + i, body="the same words again") for i in range(inbox_repo.DENSE_MATCHES * 3)]
-    with wb.store.write() as w:
-        ann_repo.add_annotations(w, more)
-    # Twice the matches, the same work: the count stops at the threshold.
-    assert cost(lambda: inbox_repo._fts_is_dense(db, '"the"*', 40)) < before * 1.2
+
+@pytest.mark.parametrize("text", ["-checkout", "-checkout status:new kind:bug", "-checkout -coupon assignee:none"])
+def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_from_a_second_on(wb, demo, text):
+    owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
+    q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text), demo["db"], 1_800_000_000_000)
+    steps = assert_walks_an_index(demo["db"], *inbox_repo.excluding_sql(q, 56))
+    assert any("inbox_annotations" in s for s in steps), steps
+    steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
+    assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid

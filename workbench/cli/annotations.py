@@ -136,10 +136,19 @@ def annotations_list(
     limit: Annotated[int, typer.Option(min=1, max=200, help="Page size")] = 50,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page")] = None,
     all_pages: Annotated[bool, typer.Option("--all", help="Follow next_cursor to the last page")] = False,
+    query: Annotated[str | None, typer.Option(
+        "--query", "-q",
+        help='Search as the TUI\'s / does: words, "a phrase", -word, a OR b, and status: kind: site: assignee:@me '
+             "is:autofix page: author: age:<7d updated:>2026-11-01; every site and status unless named",
+    )] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """A site's annotations, newest first; with --json the API's {items, next_cursor} shape."""
     wb, me = local(data_dir)
+    if query is not None:
+        _search(wb, me, query, site=site, status=status, kind=kind, auto_fix=auto_fix, limit=limit,
+                all_pages=all_pages, as_json=as_json, paged=bool(cursor or since))
+        return
     try:
         since_ms = parse_since(since, wb.clock())
     except DomainError as exc:
@@ -168,6 +177,39 @@ def annotations_list(
     show_table(t)
     if cursor:
         echo(f"more: --cursor {cursor}", err=True)
+
+
+def _search(wb: Workbench, me: Principal, query: str, *, site: str | None, status: Status | None, kind: Kind | None,
+            auto_fix: bool | None, limit: int, all_pages: bool, as_json: bool, paged: bool) -> None:
+    """``annotations list --query``: the inbox's search over annotations (workbench/domain/query.py)."""
+    from workbench.services import inbox
+
+    if paged:
+        fail("--query pages with --limit and --all; --cursor and --since do not apply (write updated:>DATE)", 2)
+    f = inbox.InboxFilter(sources=("annotation",), status=status.value if status else inbox.AWAITING,
+                          kind=kind.value if kind else None, place=site, auto_fix=auto_fix, text=query)
+    try:
+        inbox.check(wb, me, f)
+    except DomainError as exc:
+        fail(exc.message, 2)
+    rows: list[Any] = []
+    with refusals():
+        while True:
+            page = inbox.window(wb, me, f, len(rows), limit)
+            rows += page
+            if not all_pages or len(page) < limit:
+                break
+        items = [annotations_svc.get(wb, me, r.id).to_public() for r in rows]
+    if as_json:
+        emit_json({"query": query, "items": items})
+        return
+    t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
+    for a in items:
+        add_row(t, a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
+                _one_line(a["page_url"], 40), _one_line(a["body"]))
+    show_table(t)
+    if not items:
+        echo(f"no matches for {query}", err=True)
 
 
 def _first_site(wb: Workbench, me: Principal) -> str:

@@ -11,17 +11,20 @@ Bulk actions over inbox rows are ``workbench.services.bulk``.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from sqlite3 import Connection
 from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
 from storage.data_version import data_version
+from workbench.domain import clock
 from workbench.domain.errors import Invalid, NotFound
+from workbench.domain.query import Search
+from workbench.domain.query import parse as parse_search
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import (
     ACTIVE_STATUSES,
@@ -61,7 +64,7 @@ class InboxFilter:
     place: str | None = None  # a site, store or study id
     assignee: str | None = None  # "me", "none" or a user id (selects annotations only)
     auto_fix: bool | None = None
-    text: str = ""  # full-text search
+    text: str = ""  # the typed query (workbench/domain/query.py): words, phrases, -word, OR, qualifiers
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -110,46 +113,136 @@ class Facets:
         return ""
 
 
-def fts_expression(text: str) -> tuple[str | None, tuple[str, ...]]:
-    """User text → (FTS5 prefix query, plain terms). Quoting every word keeps FTS syntax out."""
-    terms = tuple(re.findall(r"\w+", text))
-    if not terms:
-        return None, ()
-    return " ".join(f'"{t}"*' for t in terms), terms
+_NOTHING: dict[str, tuple[str, ...] | None] = {s: () for s in SOURCES}
 
 
-def _query(principal: Principal, f: InboxFilter) -> repo.Query:
-    sources = tuple(s for s in (f.sources or SOURCES) if s in SOURCES)
-    statuses: dict[str, tuple[str, ...] | None]
+def _statuses(f: InboxFilter, search: Search) -> tuple[dict[str, tuple[str, ...] | None], tuple[str, ...] | None]:
+    """Per source, the statuses shown, and the session statuses awaiting comments need (None: any).
+
+    A ``status:`` in the query replaces the filter's status; otherwise a typed query searches
+    every status (a search looks for something, wherever it went), unless the filter named one.
+    """
     session_statuses: tuple[str, ...] | None = None
-    if f.status == AWAITING:
+    statuses: dict[str, tuple[str, ...] | None]
+    if search.statuses:
+        statuses = {}
+        for src in SOURCES:
+            named = set(search.statuses)
+            if "all" in named:
+                statuses[src] = None
+                continue
+            chosen = {st for st in named if st in SOURCE_STATUSES[src]}
+            if "awaiting" in named:
+                chosen |= set(AWAITING_STATUSES[src])
+            statuses[src] = tuple(st for st in SOURCE_STATUSES[src] if st in chosen)
+        if set(search.statuses) == {"awaiting"}:
+            session_statuses = tuple(sorted(s.value for s in ACTIVE_STATUSES))
+    elif f.status == AWAITING and search.is_empty:
         statuses = dict(AWAITING_STATUSES)
         session_statuses = tuple(sorted(s.value for s in ACTIVE_STATUSES))
-    elif f.status == ALL:
+    elif f.status in (AWAITING, ALL):
         statuses = {s: None for s in SOURCES}
     else:
         statuses = {s: ((f.status,) if f.status in SOURCE_STATUSES[s] else ()) for s in SOURCES}
-    assignee = f.assignee
-    if assignee == "me":
-        assignee = principal.user_id or ""
-    elif assignee == "none":
-        assignee = ""
-    fts, terms = fts_expression(f.text)
-    if f.text.strip() and fts is None:
+    if search.excluded_statuses:
+        statuses = {
+            src: tuple(st for st in (shown if shown is not None else SOURCE_STATUSES[src]) if st not in search.excluded_statuses)
+            for src, shown in statuses.items()
+        }
+    return statuses, session_statuses
+
+
+def _both(first: tuple[str, ...] | None, second: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Values both choices allow (None: no choice made)."""
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return tuple(v for v in second if v in first)
+
+
+def _places(db: Connection, principal: Principal, names: tuple[str, ...]) -> tuple[str, ...]:
+    known = repo.places(db, principal.workspace_id)
+    out: list[str] = []
+    for name in names:
+        found = [pid for pid, pname, _ in known if name.casefold() in (pname.casefold(), pid.casefold())]
+        if not found:
+            listed = ", ".join(sorted({f'"{n}"' for _, n, _ in known})[:8]) or "none yet"
+            raise Invalid(f'No site, store or study named "{name}" (known: {listed})')
+        out += found
+    return tuple(out)
+
+
+def _assignees(db: Connection, principal: Principal, names: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    for name in names:
+        if name == "@me":
+            out.append(principal.user_id or "")
+        elif name == "none":
+            out.append("")
+        else:
+            members = [(u.id, u.name, u.email) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
+            from storage import sync_state
+
+            if sync_state.is_replica(db, principal.workspace_id):
+                members += [(uid, n, "") for uid, n in repo.server_members(db, principal.workspace_id, principal.user_id or "")]
+            found = [uid for uid, n, email in members if name.casefold() in (n.casefold(), email.casefold(), uid.casefold())]
+            if not found:
+                raise Invalid(f'No member named "{name}": use a name, an email, @me or none')
+            out += found
+    return tuple(out)
+
+
+def _query(principal: Principal, f: InboxFilter, db: Connection | None = None, now_ms: int | None = None) -> repo.Query:
+    search = parse_search(f.text, now_ms if now_ms is not None else clock.now_ms())
+    sources = tuple(s for s in (f.sources or SOURCES) if s in SOURCES)
+    sources = tuple(s for s in sources if (not search.sources or s in search.sources) and s not in search.excluded_sources)
+    statuses, session_statuses = _statuses(f, search)
+    kinds = _both((f.kind,) if f.kind else None, search.kinds or None)
+    if search.excluded_kinds:
+        kinds = tuple(k for k in (kinds if kinds is not None else tuple(k.value for k in Kind)) if k not in search.excluded_kinds)
+    places: tuple[str, ...] | None = (f.place,) if f.place else None
+    assignee = {"me": principal.user_id or "", "none": ""}.get(f.assignee or "", f.assignee)
+    assignees: tuple[str, ...] | None = (assignee,) if assignee is not None else None
+    if search.sites or search.assignees:
+        if db is None:
+            raise ValueError("resolving names needs the store")
+        if search.sites:
+            places = _both(places, _places(db, principal, search.sites))
+        if search.assignees:
+            assignees = _both(assignees, _assignees(db, principal, search.assignees))
+    auto_fix = f.auto_fix
+    if search.auto_fix is not None:
+        if auto_fix is not None and auto_fix != search.auto_fix:
+            statuses = dict(_NOTHING)
+        auto_fix = search.auto_fix
+    if search.matches_nothing:
         # Only punctuation: nothing can match, and an empty MATCH would be an FTS syntax error.
-        statuses = {s: () for s in SOURCES}
+        statuses = dict(_NOTHING)
     return repo.Query(
         workspace_id=principal.workspace_id,
         sources=sources,
         statuses=statuses,
-        kind=f.kind,
-        place_id=f.place,
-        assignee=assignee,
-        auto_fix=f.auto_fix,
-        fts=fts,
-        terms=terms,
+        kinds=kinds,
+        place_ids=places,
+        assignees=assignees,
+        auto_fix=auto_fix,
+        fts=search.fts_match(),
+        fts_exclude=search.fts_exclude(),
+        groups=tuple(tuple(t.text for t in g) for g in search.groups),
+        excluded=tuple(t.text for t in search.excluded),
+        pages=search.pages,
+        authors=search.authors,
+        created=search.created,
+        updated=search.updated,
         comment_session_statuses=session_statuses,
     )
+
+
+def check(wb: Workbench, principal: Principal, f: InboxFilter) -> None:
+    """Raise ``Invalid`` (unknown qualifier, bad date, unknown site…) before a front end applies ``f``."""
+    with wb.store.read() as db:
+        _query(principal, f, db, wb.clock())
 
 
 T = TypeVar("T")
@@ -183,7 +276,7 @@ def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
 
     def compute() -> int:
         with wb.store.read() as db:
-            return repo.count(db, _query(principal, f))
+            return repo.count(db, _query(principal, f, db, wb.clock()))
 
     return _cached(wb, ("count", principal.workspace_id, principal.user_id, f), compute)
 
@@ -191,13 +284,13 @@ def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
 def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, limit: int) -> list[InboxRow]:
     """Rows ``[offset, offset + limit)`` of the filter, newest first."""
     with wb.store.read() as db:
-        return repo.window(db, _query(principal, f), offset, limit)
+        return repo.window(db, _query(principal, f, db, wb.clock()), offset, limit)
 
 
 def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow) -> int:
     """The index ``row`` would have in the filter's list now (where to put the cursor back)."""
     with wb.store.read() as db:
-        return repo.count_before(db, _query(principal, f), row.created_at, row.id)
+        return repo.count_before(db, _query(principal, f, db, wb.clock()), row.created_at, row.id)
 
 
 def facets(wb: Workbench, principal: Principal) -> Facets:

@@ -93,6 +93,9 @@ PERSONAS: list[BindingType] = [
     B("r", "reset_one", "Reset this…", id="personas.reset_one", show=False),
     B("R", "reset_all", "Reset defaults…", id="personas.reset_all"),
     B("f", "filter", "Category", id="personas.filter"),
+    # search (issue 12): / narrows the personas by words, as it searches the inbox
+    B("slash", "search", "Search", id="personas.search", key_display="/"),
+    B("escape", "clear_search", "Clear search", id="personas.clear_search", show=False),
 ]
 
 FEEDBACK: list[BindingType] = [

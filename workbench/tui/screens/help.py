@@ -33,6 +33,7 @@ class HelpScreen(Dialog[None]):
         super().__init__()
         self.rows = list(binding_rows(screen))
         self.screen_title = getattr(screen, "HELP_SECTION", None) or type(screen).__name__
+        self.search_syntax = bool(getattr(screen, "SEARCH_SYNTAX", None))  # a screen with a / search
 
     def _table(self, rows: list[tuple[str, str, str, DOMNode, str]]) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
@@ -59,6 +60,10 @@ class HelpScreen(Dialog[None]):
             with Horizontal(classes="help-columns"):
                 yield Static(self._table(own), classes="help-column")
                 yield Static(self._table(shared), classes="help-column")
+            if self.search_syntax:
+                from workbench.tui.search import syntax_table
+
+                yield Static(syntax_table(), id="search-syntax")
             yield Static(
                 Text(f"ctrl+p finds any action by name. Rebind keys in {_home(config_path())}\n"
                      "(the ids: `workbench tui --keys`).   esc / ? : close"),

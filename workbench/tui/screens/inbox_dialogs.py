@@ -52,11 +52,16 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
         Field("place", "Site, store or study", "select", f.place or "", places),
         Field("assignee", "Assignee (annotations)", "select", f.assignee or "", members),
         Field("auto_fix", "Auto-fix", "select", "" if f.auto_fix is None else "yes" if f.auto_fix else "no", _AUTOFIX_OPTIONS),
-        Field("text", "Full-text search", "input", f.text, placeholder="words in bodies, summaries, replies"),
+        Field("text", "Search", "input", f.text, placeholder='words "a phrase" -word a OR b status: kind: age:<7d …'),
     ]
 
     def validate(values: dict[str, Any]) -> str | None:
-        n = inbox.count(screen.wb, screen.principal, _filter_from(values))
+        from workbench.domain.errors import Invalid
+
+        try:
+            n = inbox.count(screen.wb, screen.principal, _filter_from(values))
+        except Invalid as exc:  # the search field's query does not read
+            return exc.message
         return f"→ {n:,} matching rows"
 
     return FormDialog(

@@ -9,8 +9,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Header, Static
+from textual.widgets import Header, Input, Static
 
+from workbench.domain.query import Search, parse_words
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.screens.base import WorkbenchScreen
@@ -19,6 +20,7 @@ from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
+EMPTY_TEXT = "No personas. Press R to restore the defaults."
 COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
 
 
@@ -27,16 +29,22 @@ class PersonaSource:
         self.screen = screen
         self.rows: list[Any] = []
         self.category: str | None = None
+        self.search: Search | None = None  # words typed after /
         self.group_starts: set[str] = set()
 
     def count(self) -> int:
         from workbench.services import personas as service
 
         rows = service.list_mine(self.screen.wb, self.screen.principal)
-        self.rows = [p for p in rows if self.category is None or p.category == self.category]
+        self.rows = [p for p in rows if (self.category is None or p.category == self.category) and self._found(p)]
         # A category is named on its first row only, so the groups read as groups.
         self.group_starts = {p.id for i, p in enumerate(self.rows) if i == 0 or self.rows[i - 1].category != p.category}
         return len(self.rows)
+
+    def _found(self, p: Any) -> bool:
+        if self.search is None:
+            return True
+        return self.search.matches_text(" ".join([p.name, p.slug, p.category, p.description or "", *p.focus, p.voice or ""]))
 
     def fetch(self, offset: int, limit: int) -> Sequence[Any]:
         return self.rows[offset : offset + limit]
@@ -60,11 +68,14 @@ class PersonasScreen(WorkbenchScreen):
     BINDINGS: ClassVar[list[BindingType]] = keys.PERSONAS
     HELP_SECTION = "Personas"
     AUTO_FOCUS = "#persona-list"
+    SEARCH_SYNTAX = "words"  # ? and the palette show the query language
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Static("", id="filterbar", classes="bar")
-        yield VirtualList(PersonaSource(self), COLUMNS, selectable=False, id="persona-list", empty_text="No personas. Press R to restore the defaults.")
+        yield Input(placeholder='words "a phrase" -word a OR b over names, categories, focus and voice (esc: clear)',
+                    id="search", classes="search")
+        yield VirtualList(PersonaSource(self), COLUMNS, selectable=False, id="persona-list", empty_text=EMPTY_TEXT)
         yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
         yield SyncLine()
@@ -89,8 +100,10 @@ class PersonasScreen(WorkbenchScreen):
         customs = sum(1 for p in rows if not p.is_default)
         categories = len({p.category for p in rows})
         cat = self.source.category
+        search = self.source.search
+        found = f"  [reverse] search: {fmt.esc(search.text)} [/]" if search is not None and search.text else ""
         self.query_one("#filterbar", Static).update(
-            f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]  [dim]ordered by category, defaults first, then name[/]"
+            f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]{found}  [dim]ordered by category, defaults first, then name[/]"
         )
         self.query_one("#statusbar", Static).update(
             f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom"
@@ -109,6 +122,39 @@ class PersonasScreen(WorkbenchScreen):
         text.append("   voice ", style="dim")
         text.append(persona.voice or "—", style="italic")
         self.query_one("#preview", Static).update(text)
+
+    # -- search ----------------------------------------------------------------------------
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.add_class("-visible")
+        self.set_focus(search)
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        from workbench.domain.errors import Invalid
+        from workbench.tui import search as search_ui
+
+        try:
+            parsed = parse_words(event.value, "Personas")
+        except Invalid as exc:
+            self.query_one("#filterbar", Static).update(search_ui.error_text(exc.message))
+            return
+        self.source.search = None if parsed.is_empty else parsed
+        self.list.empty_text = search_ui.empty_text(event.value) if event.value.strip() else EMPTY_TEXT
+        self.refresh_data()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.query_one("#search").remove_class("-visible")
+        self.list.focus()
+
+    def action_clear_search(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value or search.has_class("-visible"):
+            search.value = ""  # Changed clears the filter
+            search.remove_class("-visible")
+        self.list.focus()
 
     @on(VirtualList.Highlighted, "#persona-list")
     def _highlighted(self, event: VirtualList.Highlighted) -> None:

@@ -194,9 +194,20 @@ class DuplicatePicker(Dialog[str | None]):
 
     @on(Input.Changed, "#dup-search")
     def _search(self, event: Input.Changed) -> None:
+        from workbench.domain.errors import Invalid
+        from workbench.services import inbox
+
         vlist = self.query_one(VirtualList)
         source = vlist.source_as(_AnnotationSource)
-        source.filter = source.filter.with_(text=event.value)
+        wanted = source.filter.with_(text=event.value)
+        app = workbench_app(self)
+        try:
+            inbox.check(app.wb, app.principal, wanted)
+        except Invalid as exc:  # the search language's refusal, e.g. an unknown qualifier
+            self.query_one("#form-error", Static).update(Text(exc.message))
+            return
+        self.query_one("#form-error", Static).update("")
+        source.filter = wanted
         vlist.reload(keep_cursor=False)
 
     @on(Input.Submitted, "#dup-search")
