@@ -70,13 +70,18 @@ class AnnotationPull(EnginePart):
         if self.remote.workspace_id is not None:
             return
         ws_id = next((s["workspace_id"] for s in sites if s.get("workspace_id")), None) or new_id(self.clock())
+        # The server's own name for the workspace (the bundled server's extension); a server
+        # without it leaves the replica named after the remote's URL.
+        named = self.client.get("/api/v1/workspace", ok=(401, 403, 404, 405))
+        server_name = named.data.get("name") if named.status == 200 and isinstance(named.data, dict) else None
         now = self.clock()
         with self.store.write() as db:
             existing = accounts_repo.get_workspace(db, ws_id)
             if existing is not None and state.remote_of_workspace(db, ws_id) not in (None, self.name):
                 raise SyncError(f"workspace {ws_id} is already the replica of another remote")
             if existing is None:
-                accounts_repo.add_workspace(db, Workspace(id=ws_id, name=f"{self.name} ({self.remote.url})", created_at=now))
+                name = str(server_name)[:200] if server_name else self.remote.url
+                accounts_repo.add_workspace(db, Workspace(id=ws_id, name=name, created_at=now))
             accounts_repo.set_membership(db, ws_id, self.owner_user_id, "OWNER", now)
             state.update_remote(db, self.name, workspace_id=ws_id)
         self.remote.workspace_id = ws_id

@@ -21,6 +21,7 @@ from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, fail, inert
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
+from workbench.services import first_sync as first_sync_svc
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -186,12 +187,18 @@ def sync_main(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+    first_sync: Annotated[str | None, typer.Option(
+        "--first-sync", metavar="merge|separate",
+        help="A first sync over local work: merge (send up what the API can create, then open the server's workspace) "
+             "or separate (keep the local workspace as it is). Asked when interactive.",
+    )] = None,
 ) -> None:
     """Push local changes in order, then pull the remote's (incremental, resumable)."""
     if ctx.invoked_subcommand is not None:
         return
     wb = _open(data_dir)
-    report = _run(wb, remote, as_json=as_json, quiet=quiet)
+    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=sys.stdin.isatty() and not as_json)
+    report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
         name = remotes.find(wb, remote).name
         err.print(f"[red]{inert(report.stopped)}[/]")
@@ -202,17 +209,39 @@ def sync_main(
             _report_saved(name, saved, given)
             creds = remotes.load_secrets(wb, name)[0]
             creds.update({k: v for k, v in given.items() if v})
-            report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds)
+            report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds, first_sync=first_sync)
     _finish(wb, remote, report, as_json)
 
 
-def _run(wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, credentials: dict[str, str | None] | None = None) -> sync_svc.Report:
+def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, interactive: bool) -> str | None:
+    """The first sync's choice: the flag's, else asked after saying what will happen (a TTY), else exit 2 with how to choose."""
+    try:
+        choice = first_sync_svc.parse(given)
+        plan = first_sync_svc.plan(wb, remotes.find(wb, remote).name)
+    except DomainError as exc:
+        fail(exc.message, 2)
+        raise  # unreachable
+    if plan is None or choice is not None:
+        return None if choice is None else choice.value
+    err.print(inert(plan.text))
+    if not interactive:
+        fail("This is the first sync over local work: run again with --first-sync=merge or --first-sync=separate", 2)
+    answer = typer.prompt("merge, separate or cancel", default="cancel").strip().lower()
+    if answer not in ("merge", "separate"):
+        fail("Cancelled: nothing was synced", 1)
+    return answer
+
+
+def _run(
+    wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, credentials: dict[str, str | None] | None = None,
+    first_sync: str | None = None,
+) -> sync_svc.Report:
     try:
         if as_json or quiet or not err.is_terminal:
-            return sync_svc.run_sync(wb, remote, credentials=credentials)
+            return sync_svc.run_sync(wb, remote, credentials=credentials, first_sync=first_sync)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as progress:
-            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials)
+            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials, first_sync=first_sync)
     except DomainError as exc:
         fail(exc.message)
         raise  # unreachable

@@ -139,17 +139,24 @@ def run_sync(
     sleep: Callable[[float], None] | None = None,
     push: bool = True,
     pull: bool = True,
+    first_sync: str | None = None,
 ) -> Report:
     """Push the outbox, then pull; returns the report (``report.stopped`` says why it stopped early).
 
     ``credentials`` overrides the keyring/environment (tests, or a front end that just asked
-    the user); ``transport`` and ``sleep`` are for tests.
+    the user); ``transport`` and ``sleep`` are for tests. A first sync over local work needs
+    ``first_sync`` ("merge" or "separate", see ``first_sync.plan``), else it raises
+    ``first_sync.ChoiceNeeded`` before anything happens.
     """
     from sync.client import RemoteClient
     from sync.engine import Engine
-    from workbench.services import remotes
+    from workbench.services import first_sync as first, remotes
 
     r = remotes.find(wb, remote)
+    choice = first.parse(first_sync)
+    plan = first.plan(wb, r.name)
+    if plan is not None and choice is None:
+        raise first.ChoiceNeeded(plan)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
         raise Invalid(
@@ -164,9 +171,11 @@ def run_sync(
         )
         try:
             report = Engine(wb.store, r.name, client, owner_user_id=owner, clock=wb.clock, progress=progress_cb).run(push=push, pull=pull)
+            if plan is not None and choice is not None:
+                first.settle(wb, plan, choice, client, report)
         finally:
             client.close()
-    if _adopt_as_default(wb, r.name):
+    if plan is None and _adopt_as_default(wb, r.name):
         report.notes.append(f"this store now opens the replica of {r.name} by default")
     return report
 

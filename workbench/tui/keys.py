@@ -36,6 +36,8 @@ APP = [
     B("ctrl+r", "app.reload", "Refresh", id="app.reload", show=False),
     B("q", "app.quit", "Quit", id="app.quit"),
 ]
+# Workspace switcher (workspaces): the local workspaces and each remote's replica, from every screen.
+APP.append(B("W", "app.workspaces", "Workspaces…", id="app.workspaces", show=False))
 
 # Triage of one annotation: the inbox (cursor row) and the detail screen share these.
 STATUS_KEYS = [
