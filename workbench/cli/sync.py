@@ -46,12 +46,27 @@ def _open(data_dir: Any) -> Workbench:
     return open_workbench(data_dir)
 
 
-def _ask_secrets(name: str, prompt: bool, only: str | None = None) -> dict[str, str | None]:
-    """Each secret from its environment variable, else a hidden prompt (when interactive)."""
+def _ask_secrets(name: str, prompt: bool, only: str | None = None, *, for_this_run: bool = False) -> dict[str, str | None]:
+    """Each secret from its environment variable, else a hidden prompt (when interactive).
+
+    Where no keyring backend exists that is said before the first prompt: ``for_this_run``
+    (``workbench sync``) then asks anyway, for this run only; otherwise (``remote add`` and
+    ``login``, whose whole job is to keep them) nothing is asked that could not be kept.
+    """
     import os
 
     values: dict[str, str | None] = {}
     interactive = prompt and sys.stdin.isatty()
+    problem = remotes.keyring_problem()
+    if interactive and problem is not None:
+        if for_this_run:
+            err.print(f"[yellow]No keyring:[/] {inert(problem)}. What you type now is used for this run only (in memory), never stored.")
+        else:
+            err.print(
+                f"[yellow]No keyring:[/] {inert(problem)}, so secrets cannot be kept and none is asked for. `workbench sync` "
+                "asks for them each run (kept in memory for that run), or set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT."
+            )
+            interactive = False
     for kind, (var, label) in remotes.SECRETS.items():
         if only is not None and kind != only:
             continue
@@ -197,20 +212,40 @@ def sync_main(
     if ctx.invoked_subcommand is not None:
         return
     wb = _open(data_dir)
-    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=sys.stdin.isatty() and not as_json)
-    report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync)
+    interactive = sys.stdin.isatty() and not as_json
+    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=interactive)
+    credentials = _credentials_for_run(wb, remote) if interactive else None
+    report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync, credentials=credentials)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
         name = remotes.find(wb, remote).name
         err.print(f"[red]{inert(report.stopped)}[/]")
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
-        given = _ask_secrets(name, True, report.auth_failed)
+        given = _ask_secrets(name, True, report.auth_failed, for_this_run=True)
         if any(given.values()):
-            saved = remotes.save_secrets(wb, name, given)
-            _report_saved(name, saved, given)
-            creds = remotes.load_secrets(wb, name)[0]
+            if remotes.keyring_problem() is None:
+                _report_saved(name, remotes.save_secrets(wb, name, given), given)
+            creds = dict(credentials or remotes.load_secrets(wb, name)[0])
             creds.update({k: v for k, v in given.items() if v})
             report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds, first_sync=first_sync)
     _finish(wb, remote, report, as_json)
+
+
+def _credentials_for_run(wb: Workbench, remote: str | None) -> dict[str, str | None] | None:
+    """With none in the environment or the keyring, every credential is asked for (a TTY only):
+    kept in the keyring, or used for this run only where there is none (said before asking)."""
+    try:
+        name = remotes.find(wb, remote).name
+    except DomainError as exc:
+        fail(exc.message)
+    if any(remotes.load_secrets(wb, name)[0].values()):
+        return None
+    err.print(f"No credentials for {inert(name)} yet: each one its sources use (Enter skips one).")
+    given = _ask_secrets(name, True, for_this_run=True)
+    if not any(given.values()):
+        return None  # the sync says what is missing and how to set it
+    if remotes.keyring_problem() is None:
+        _report_saved(name, remotes.save_secrets(wb, name, given), given)
+    return given
 
 
 def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, interactive: bool) -> str | None:
@@ -223,7 +258,7 @@ def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, 
         raise  # unreachable
     if plan is None or choice is not None:
         return None if choice is None else choice.value
-    err.print(inert(plan.text))
+    err.print(inert(plan.text), soft_wrap=True)  # the terminal wraps it; a log keeps whole lines
     if not interactive:
         fail("This is the first sync over local work: run again with --first-sync=merge or --first-sync=separate", 2)
     answer = typer.prompt("merge, separate or cancel", default="cancel").strip().lower()
@@ -260,7 +295,7 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
         colour = "green" if report.ok else "red"
         err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}")
         for note in report.notes:
-            err.print(f"note: {inert(note)}")
+            err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
             err.print(f"[red]{inert(report.stopped)}[/]")
             if report.auth_failed:
