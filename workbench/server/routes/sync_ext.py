@@ -67,7 +67,7 @@ def own_workspace(wb: WB, caller: Caller) -> JSON:
 @router.get(
     "/api/v1/store",
     summary="Extension: the store a store API key belongs to (`{id, name, aiBuilt, createdAt}`), so a replica shows its name",
-    responses={401: {"description": "Missing or unknown store API key"}},
+    description="Bearer: the store's API key (`wbsk_…`); a missing, unknown or revoked key is a 401.",
 )
 def own_store(request: Request, wb: WB) -> JSON:
     return JSON(stores.authenticate_store(wb, request.headers.get("authorization")).to_public())
