@@ -73,8 +73,8 @@ def list_workspaces(wb: Workbench, *, with_counts: bool = True) -> list[Workspac
     ]
 
 
-def get(wb: Workbench, workspace_id: str) -> WorkspaceView:
-    for view in list_workspaces(wb):
+def get(wb: Workbench, workspace_id: str, *, with_counts: bool = True) -> WorkspaceView:
+    for view in list_workspaces(wb, with_counts=with_counts):
         if view.id == workspace_id:
             return view
     raise NotFound("Workspace not found")
