@@ -66,3 +66,16 @@ def test_a_first_sync_over_local_work_needs_a_choice_and_changes_nothing_without
     assert workspaces.opened(again).workspace_id == replica  # the choice outlives the process
     assert local_user(again).workspace_id == local  # the CLI's default did not move
     again.store.close()
+
+
+def test_a_replica_made_before_names_were_asked_for_gets_the_servers_name(served, tmp_path):
+    proc, creds = served
+    wb = Workbench.open(str(tmp_path / "fresh"), mailer=None)
+    remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
+    assert sync_svc.run_sync(wb, "origin").ok
+    replica = sync_svc.status(wb).workspace_id
+    with wb.store.write() as db:  # as older versions named it
+        workspaces_repo.rename(db, replica, f"origin ({proc.url})")
+    assert sync_svc.run_sync(wb, "origin").ok
+    assert workspaces.get(wb, replica).label == "origin · Acme Production"
+    wb.store.close()

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from workbench.tui import format as fmt
@@ -61,8 +61,8 @@ class FirstSyncDialog(Dialog[str | None]):
         self.plan = plan
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog -wide"):
-            yield Static(f"First sync with {fmt.esc(self.plan.remote)}", classes="title")
+        with VerticalScroll(classes="dialog -wide"):  # scrolls on a small terminal; m, s and esc work anyway
+            yield Static(f"Before the first sync with {fmt.esc(self.plan.remote)}", classes="title")
             yield Static(fmt.esc(self.plan.text), id="first-sync-text")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
