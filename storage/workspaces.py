@@ -37,7 +37,9 @@ def list_for_user(db: Connection, user_id: str, *, with_counts: bool = True) -> 
 
 def counts(db: Connection, workspace_id: str) -> tuple[int, int, int, int, int]:
     """(annotations, replies, feedback sessions, test sessions, custom personas) of one workspace."""
-    one = lambda sql: int(db.execute(sql, [workspace_id]).fetchone()[0] or 0)  # noqa: E731 - five one-line counts
+    def one(sql: str) -> int:
+        return int(db.execute(sql, [workspace_id]).fetchone()[0] or 0)
+
     return (
         one("SELECT sum(n) FROM annotation_status_counts WHERE workspace_id = ?"),
         one("SELECT count(*) FROM replies WHERE workspace_id = ?"),
