@@ -119,6 +119,12 @@ def test_first_sync_separate_keeps_the_local_workspace_and_names_the_replica(ser
     assert not any("Server feedback" in a["body"] for a in listed["items"])  # the CLI still shows the local work
     again = wb_cli(data, env, "sync")  # the choice is made once
     assert again.returncode == 0, again.stderr
+    listed = json.loads(wb_cli(data, env, "workspaces", "--json").stdout)["items"]
+    assert [(w["label"], w["kind"], w["annotations"], w["default"]) for w in listed] == [
+        ("Acme Commerce", "local", 320, True), (f"origin · {SERVER_NAME}", "replica", 2, False),
+    ]
+    table = wb_cli(data, env, "workspaces").stdout
+    assert f"origin · {SERVER_NAME}" in table and "320 annotations · 383 replies" in table
 
 
 def test_first_sync_merge_sends_custom_personas_and_opens_the_servers_workspace(served, tmp_path):
