@@ -123,7 +123,7 @@ def test_first_sync_separate_keeps_the_local_workspace_and_names_the_replica(ser
     assert [(w["label"], w["kind"], w["annotations"], w["default"]) for w in listed] == [
         ("Acme Commerce", "local", 320, True), (f"origin · {SERVER_NAME}", "replica", 2, False),
     ]
-    table = wb_cli(data, env, "workspaces").stdout
+    table = wb_cli(data, {**env, "COLUMNS": "200"}, "workspaces").stdout
     assert f"origin · {SERVER_NAME}" in table and "320 annotations · 383 replies" in table
 
 

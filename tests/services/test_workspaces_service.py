@@ -79,3 +79,18 @@ def test_a_replica_made_before_names_were_asked_for_gets_the_servers_name(served
     assert sync_svc.run_sync(wb, "origin").ok
     assert workspaces.get(wb, replica).label == "origin · Acme Production"
     wb.store.close()
+
+
+def test_a_first_sync_beside_an_empty_local_workspace_says_where_the_replica_is(served, tmp_path):
+    from workbench.services.bootstrap import ensure_workspace
+
+    proc, creds = served
+    wb = Workbench.open(str(tmp_path / "bootstrapped"), mailer=None)
+    own, _, _ = ensure_workspace(wb)  # a workspace with a site and nothing to triage
+    remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
+    assert first_sync.plan(wb, "origin") is None  # nothing local to decide about
+    report = sync_svc.run_sync(wb, "origin")
+    assert report.ok, report.stopped
+    assert "the server's workspace is 'origin · Acme Production', beside this store's own (W in the TUI switches)" in report.notes
+    assert local_user(wb).workspace_id == own
+    wb.store.close()

@@ -177,12 +177,19 @@ def run_sync(
             client.close()
     if plan is None and _adopt_as_default(wb, r.name):
         report.notes.append(f"this store now opens the replica of {r.name} by default")
+    elif plan is None and r.workspace_id is None and (made := remotes.get(wb, r.name)) is not None and made.workspace_id:
+        # A first sync beside an empty local workspace: say where the server's workspace went.
+        from workbench.services import workspaces
+
+        label = workspaces.get(wb, made.workspace_id, with_counts=False).label
+        report.notes.append(f"the server's workspace is {label!r}, beside this store's own (W in the TUI switches)")
     return report
 
 
 def _adopt_as_default(wb: Workbench, name: str) -> bool:
     """Make the replica the store's default workspace (what the CLI and the TUI open) when the
-    store has none of its own yet, or only the demo data an empty TUI fills itself with."""
+    store has no workspace of its own. A local workspace, the demo's included, is never put out
+    of view by a sync: the first sync asked what to do with its work (``first_sync``)."""
     db = wb.store.db
     current = accounts_repo.meta_get(db, "bootstrap_workspace")
     if current is not None and sync_state.is_replica(db, current):
@@ -192,8 +199,7 @@ def _adopt_as_default(wb: Workbench, name: str) -> bool:
         if remote is None or remote.workspace_id is None or not sites_repo.list_sites(db, remote.workspace_id):
             return False
         current = accounts_repo.meta_get(db, "bootstrap_workspace")
-        has_own = current is not None and accounts_repo.get_workspace(db, current) is not None
-        if has_own and accounts_repo.meta_get(db, "demo_loaded") is None:
+        if current is not None and accounts_repo.get_workspace(db, current) is not None:
             return False
         accounts_repo.meta_set(db, "bootstrap_workspace", remote.workspace_id)
         return True
