@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess, bearer
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.personas import PersonaCreate
@@ -31,7 +32,6 @@ from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.demo import load_demo
 from workbench.services.local import local_user
-from storage import workspaces as workspaces_repo
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

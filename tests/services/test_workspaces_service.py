@@ -8,6 +8,7 @@ from pathlib import Path
 import keyring
 import pytest
 
+from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.domain.annotations import WidgetAnnotationCreate
@@ -18,7 +19,6 @@ from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.demo import load_demo
 from workbench.services.local import local_user
-from storage import workspaces as workspaces_repo
 
 
 @pytest.fixture

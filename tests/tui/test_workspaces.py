@@ -16,6 +16,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
+from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess, bearer
 from tests.sync.keyring_backend import MemoryKeyring
 from tests.tui.conftest import SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
@@ -29,7 +30,6 @@ from workbench.services.context import Workbench
 from workbench.services.local import local_user
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.workspaces import FirstSyncDialog, WorkspaceSwitcher
-from storage import workspaces as workspaces_repo
 
 SERVER_NAME = "Acme Production"
 
@@ -84,17 +84,17 @@ def local_ws(wb: Workbench) -> str:
     return local_user(wb).workspace_id
 
 
-async def sync_key_until_dialog(pilot, kind: type) -> None:  # noqa: ANN001
+async def sync_key_until_dialog(pilot, kind: type) -> None:
     await press(pilot, "S")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, kind), timeout=20)
 
 
-async def until_synced(pilot) -> None:  # noqa: ANN001
+async def until_synced(pilot) -> None:
     await wait_for(pilot, lambda: not pilot.app.sync_running and pilot.app.sync_progress is None, timeout=60)
     await pilot.pause()
 
 
-async def choose_workspace(pilot, label: str) -> None:  # noqa: ANN001
+async def choose_workspace(pilot, label: str) -> None:
     """W, move the highlight to the workspace labelled ``label``, enter; wait until every screen shows it."""
     app = pilot.app
     await press(pilot, "W")

@@ -151,7 +151,8 @@ def run_sync(
     """
     from sync.client import RemoteClient
     from sync.engine import Engine
-    from workbench.services import first_sync as first, remotes
+    from workbench.services import first_sync as first
+    from workbench.services import remotes
 
     r = remotes.find(wb, remote)
     choice = first.parse(first_sync)

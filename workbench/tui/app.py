@@ -316,7 +316,6 @@ class WorkbenchApp(App[None]):
 
     def action_sync(self) -> None:
         """Send every local change up and bring everyone else's down (in a thread)."""
-        from workbench.services import remotes
 
         if self.sync_running:
             self.notify("A sync is already running", severity="warning")
@@ -504,7 +503,9 @@ class WorkbenchApp(App[None]):
         ok, views = self.attempt(workspaces.list_workspaces, self.wb, with_counts=False, quiet=True)
         here = self.principal.workspace_id
         label = next((v.label for v in views if v.id == here), None) if ok and len(views) > 1 else None
-        self.title = f"{type(self).TITLE} — {label}" if label else type(self).TITLE
+        base = type(self).TITLE or ""
+        self.title = f"{base} — {label}" if label else base
+
 
 def fill_demo_if_empty(wb: Workbench) -> bool:
     """Demo data when the store has nothing to triage yet (what `workbench` alone opens on)."""
