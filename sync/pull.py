@@ -23,6 +23,7 @@ from storage import annotations as ann_repo
 from storage import sync_cursors as cursors
 from storage import sync_mirror as mirror
 from storage import sync_state as state
+from storage import workspaces as workspaces_repo
 from sync import wire
 from sync.client import Refused, Response, SyncError
 from sync.crash import crash_point
@@ -91,18 +92,36 @@ class AnnotationPull(EnginePart):
 
     def _ensure_replica(self, sites: list[dict[str, Any]]) -> None:
         if self.remote.workspace_id is not None:
+            self._rename_unnamed_replica()
             return
         ws_id = next((s["workspace_id"] for s in sites if s.get("workspace_id")), None) or new_id(self.clock())
+        server_name = self._server_workspace_name()
         now = self.clock()
         with self.store.write() as db:
             existing = accounts_repo.get_workspace(db, ws_id)
             if existing is not None and state.remote_of_workspace(db, ws_id) not in (None, self.name):
                 raise SyncError(f"workspace {ws_id} is already the replica of another remote")
             if existing is None:
-                accounts_repo.add_workspace(db, Workspace(id=ws_id, name=f"{self.name} ({self.remote.url})", created_at=now))
+                accounts_repo.add_workspace(db, Workspace(id=ws_id, name=server_name or self.remote.url, created_at=now))
             accounts_repo.set_membership(db, ws_id, self.owner_user_id, "OWNER", now)
             state.update_remote(db, self.name, workspace_id=ws_id)
         self.remote.workspace_id = ws_id
+
+    def _server_workspace_name(self) -> str | None:
+        """The server's own name for the workspace (the bundled server's extension), asked once per
+        replica; a server without it leaves the replica named after the remote's URL."""
+        named = self.client.get("/api/v1/workspace", ok=(401, 403, 404, 405))
+        name = named.data.get("name") if named.status == 200 and isinstance(named.data, dict) else None
+        return str(name)[:200] if name else None
+
+    def _rename_unnamed_replica(self) -> None:
+        """A replica made before the server's name was asked for is "<remote> (<url>)": name it once."""
+        ws = accounts_repo.get_workspace(self.store.db, self.ws)
+        if ws is None or ws.name != f"{self.name} ({self.remote.url})":
+            return
+        name = self._server_workspace_name() or self.remote.url
+        with self.store.write() as db:
+            workspaces_repo.rename(db, self.ws, name)
 
     def _pull_personas(self) -> None:
         resp = self.client.get("/api/personas/mine", ok=(403, 404))

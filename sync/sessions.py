@@ -39,7 +39,13 @@ class SessionSync(EnginePart):
     def _store_id(self) -> str:
         if self.remote.store_id:
             return self.remote.store_id
-        store = Storefront(id=new_id(self.clock()), workspace_id=self.ws, name=f"{self.name} store", ai_built=True, created_at=self.clock())
+        # The store's own name (the bundled server's extension), else the remote's name.
+        named = self.client.get("/api/v1/store", credential="store_key", ok=(401, 403, 404, 405))
+        name = named.data.get("name") if named.status == 200 and isinstance(named.data, dict) else None
+        store = Storefront(
+            id=new_id(self.clock()), workspace_id=self.ws, name=str(name)[:200] if name else f"{self.name} store", ai_built=True,
+            created_at=self.clock(),
+        )
         with self.store.write() as db:
             sessions_state.ensure_store(db, store)
             state.update_remote(db, self.name, store_id=store.id)

@@ -16,6 +16,7 @@ from workbench.cli import mcp_cmd
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
+from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ annotations_cli.register(app)
 sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
 undo_cli.register(app)  # undo [--list], redo
 app.command("mcp")(mcp_cmd.mcp)
+app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switcher lists
 console = Console(stderr=True)
 
 

@@ -21,6 +21,7 @@ from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, fail, inert
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
+from workbench.services import first_sync as first_sync_svc
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -45,12 +46,27 @@ def _open(data_dir: Any) -> Workbench:
     return open_workbench(data_dir)
 
 
-def _ask_secrets(name: str, prompt: bool, only: str | None = None) -> dict[str, str | None]:
-    """Each secret from its environment variable, else a hidden prompt (when interactive)."""
+def _ask_secrets(name: str, prompt: bool, only: str | None = None, *, for_this_run: bool = False) -> dict[str, str | None]:
+    """Each secret from its environment variable, else a hidden prompt (when interactive).
+
+    Where no keyring backend exists that is said before the first prompt: ``for_this_run``
+    (``workbench sync``) then asks anyway, for this run only; otherwise (``remote add`` and
+    ``login``, whose whole job is to keep them) nothing is asked that could not be kept.
+    """
     import os
 
     values: dict[str, str | None] = {}
     interactive = prompt and sys.stdin.isatty()
+    problem = remotes.keyring_problem()
+    if interactive and problem is not None:
+        if for_this_run:
+            err.print(f"[yellow]No keyring:[/] {inert(problem)}. What you type now is used for this run only (in memory), never stored.")
+        else:
+            err.print(
+                f"[yellow]No keyring:[/] {inert(problem)}, so secrets cannot be kept and none is asked for. `workbench sync` "
+                "asks for them each run (kept in memory for that run), or set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT."
+            )
+            interactive = False
     for kind, (var, label) in remotes.SECRETS.items():
         if only is not None and kind != only:
             continue
@@ -186,33 +202,81 @@ def sync_main(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+    first_sync: Annotated[str | None, typer.Option(
+        "--first-sync", metavar="merge|separate",
+        help="A first sync over local work: merge (send up what the API can create, then open the server's workspace) "
+             "or separate (keep the local workspace as it is). Asked when interactive.",
+    )] = None,
 ) -> None:
     """Push local changes in order, then pull the remote's (incremental, resumable)."""
     if ctx.invoked_subcommand is not None:
         return
     wb = _open(data_dir)
-    report = _run(wb, remote, as_json=as_json, quiet=quiet)
+    interactive = sys.stdin.isatty() and not as_json
+    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=interactive)
+    credentials = _credentials_for_run(wb, remote) if interactive else None
+    report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync, credentials=credentials)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
         name = remotes.find(wb, remote).name
         err.print(f"[red]{inert(report.stopped)}[/]")
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
-        given = _ask_secrets(name, True, report.auth_failed)
+        given = _ask_secrets(name, True, report.auth_failed, for_this_run=True)
         if any(given.values()):
-            saved = remotes.save_secrets(wb, name, given)
-            _report_saved(name, saved, given)
-            creds = remotes.load_secrets(wb, name)[0]
+            if remotes.keyring_problem() is None:
+                _report_saved(name, remotes.save_secrets(wb, name, given), given)
+            creds = dict(credentials or remotes.load_secrets(wb, name)[0])
             creds.update({k: v for k, v in given.items() if v})
-            report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds)
+            report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds, first_sync=first_sync)
     _finish(wb, remote, report, as_json)
 
 
-def _run(wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, credentials: dict[str, str | None] | None = None) -> sync_svc.Report:
+def _credentials_for_run(wb: Workbench, remote: str | None) -> dict[str, str | None] | None:
+    """With none in the environment or the keyring, every credential is asked for (a TTY only):
+    kept in the keyring, or used for this run only where there is none (said before asking)."""
+    try:
+        name = remotes.find(wb, remote).name
+    except DomainError as exc:
+        fail(exc.message)
+    if any(remotes.load_secrets(wb, name)[0].values()):
+        return None
+    err.print(f"No credentials for {inert(name)} yet: each one its sources use (Enter skips one).")
+    given = _ask_secrets(name, True, for_this_run=True)
+    if not any(given.values()):
+        return None  # the sync says what is missing and how to set it
+    if remotes.keyring_problem() is None:
+        _report_saved(name, remotes.save_secrets(wb, name, given), given)
+    return given
+
+
+def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, interactive: bool) -> str | None:
+    """The first sync's choice: the flag's, else asked after saying what will happen (a TTY), else exit 2 with how to choose."""
+    try:
+        choice = first_sync_svc.parse(given)
+        plan = first_sync_svc.plan(wb, remotes.find(wb, remote).name)
+    except DomainError as exc:
+        fail(exc.message, 2)
+        raise  # unreachable
+    if plan is None or choice is not None:
+        return None if choice is None else choice.value
+    err.print(inert(plan.text), soft_wrap=True)  # the terminal wraps it; a log keeps whole lines
+    if not interactive:
+        fail("This is the first sync over local work: run again with --first-sync=merge or --first-sync=separate", 2)
+    answer = typer.prompt("merge, separate or cancel", default="cancel").strip().lower()
+    if answer not in ("merge", "separate"):
+        fail("Cancelled: nothing was synced", 1)
+    return answer
+
+
+def _run(
+    wb: Workbench, remote: str | None, *, as_json: bool, quiet: bool, credentials: dict[str, str | None] | None = None,
+    first_sync: str | None = None,
+) -> sync_svc.Report:
     try:
         if as_json or quiet or not err.is_terminal:
-            return sync_svc.run_sync(wb, remote, credentials=credentials)
+            return sync_svc.run_sync(wb, remote, credentials=credentials, first_sync=first_sync)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=err, transient=False) as progress:
-            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials)
+            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials, first_sync=first_sync)
     except DomainError as exc:
         fail(exc.message)
         raise  # unreachable
@@ -231,7 +295,7 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
         colour = "green" if report.ok else "red"
         err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}")
         for note in report.notes:
-            err.print(f"note: {inert(note)}")
+            err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
             err.print(f"[red]{inert(report.stopped)}[/]")
             if report.auth_failed:

@@ -106,6 +106,14 @@ def revoke_token(wb: Workbench, principal: Principal, workspace_id: str, token_i
     return token
 
 
+def own_workspace(wb: Workbench, principal: Principal) -> Workspace:
+    """The caller's own workspace (id and name): how a replica learns the name to show it by."""
+    ws = repo.get_workspace(wb.store.db, principal.workspace_id)
+    if ws is None:
+        raise NotFound("Workspace not found")
+    return ws
+
+
 def delete_workspace(wb: Workbench, principal: Principal, workspace_id: str) -> Workspace:
     """Soft-delete (30-day grace): tokens then get 401, sessions 403, until restored."""
     _check_workspace(principal, workspace_id)

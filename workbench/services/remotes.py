@@ -100,7 +100,7 @@ def add(
     return save_secrets(wb, name, secrets or {})
 
 
-def save_secrets(wb: Workbench, name: str, secrets: dict[str, str | None]) -> SavedSecrets:
+def save_secrets(wb: Workbench, name: str, secrets: Mapping[str, str | None]) -> SavedSecrets:
     if get(wb, name) is None:
         raise NotFound(f"No remote named {name!r}")
     wanted = {k: v.strip() for k, v in secrets.items() if k in SECRETS and v and v.strip()}

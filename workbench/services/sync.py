@@ -140,17 +140,25 @@ def run_sync(
     sleep: Callable[[float], None] | None = None,
     push: bool = True,
     pull: bool = True,
+    first_sync: str | None = None,
 ) -> Report:
     """Push the outbox, then pull; returns the report (``report.stopped`` says why it stopped early).
 
     ``credentials`` overrides the keyring/environment (tests, or a front end that just asked
-    the user); ``transport`` and ``sleep`` are for tests.
+    the user); ``transport`` and ``sleep`` are for tests. A first sync over local work needs
+    ``first_sync`` ("merge" or "separate", see ``first_sync.plan``), else it raises
+    ``first_sync.ChoiceNeeded`` before anything happens.
     """
     from sync.client import RemoteClient
     from sync.engine import Engine
+    from workbench.services import first_sync as first
     from workbench.services import remotes
 
     r = remotes.find(wb, remote)
+    choice = first.parse(first_sync)
+    plan = first.plan(wb, r.name)
+    if plan is not None and choice is None:
+        raise first.ChoiceNeeded(plan)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
         raise Invalid(
@@ -165,16 +173,25 @@ def run_sync(
         )
         try:
             report = Engine(wb.store, r.name, client, owner_user_id=owner, clock=wb.clock, progress=progress_cb).run(push=push, pull=pull)
+            if plan is not None and choice is not None:
+                first.settle(wb, plan, choice, client, report)
         finally:
             client.close()
-    if _adopt_as_default(wb, r.name):
+    if plan is None and _adopt_as_default(wb, r.name):
         report.notes.append(f"this store now opens the replica of {r.name} by default")
+    elif plan is None and r.workspace_id is None and (made := remotes.get(wb, r.name)) is not None and made.workspace_id:
+        # A first sync beside an empty local workspace: say where the server's workspace went.
+        from workbench.services import workspaces
+
+        label = workspaces.get(wb, made.workspace_id, with_counts=False).label
+        report.notes.append(f"the server's workspace is {label!r}, beside this store's own (W in the TUI switches)")
     return report
 
 
 def _adopt_as_default(wb: Workbench, name: str) -> bool:
     """Make the replica the store's default workspace (what the CLI and the TUI open) when the
-    store has none of its own yet, or only the demo data an empty TUI fills itself with."""
+    store has no workspace of its own. A local workspace, the demo's included, is never put out
+    of view by a sync: the first sync asked what to do with its work (``first_sync``)."""
     db = wb.store.db
     current = accounts_repo.meta_get(db, "bootstrap_workspace")
     if current is not None and sync_state.is_replica(db, current):
@@ -184,8 +201,7 @@ def _adopt_as_default(wb: Workbench, name: str) -> bool:
         if remote is None or remote.workspace_id is None or not sites_repo.list_sites(db, remote.workspace_id):
             return False
         current = accounts_repo.meta_get(db, "bootstrap_workspace")
-        has_own = current is not None and accounts_repo.get_workspace(db, current) is not None
-        if has_own and accounts_repo.meta_get(db, "demo_loaded") is None:
+        if current is not None and accounts_repo.get_workspace(db, current) is not None:
             return False
         accounts_repo.meta_set(db, "bootstrap_workspace", remote.workspace_id)
         return True

@@ -136,14 +136,16 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.sync_progress: tuple[str, int, int | None] | None = None
         self.sync_running = False
         self.sync_options = dict(sync_options or {})
+        # Credentials typed where no keyring can keep them: this run's only, never written anywhere.
+        self.session_secrets: dict[str, dict[str, str]] = {}
 
     # -- shared state ----------------------------------------------------------------------
     @property
     def principal(self) -> Principal:
         if self._principal is None:
-            from workbench.services.local import local_user
+            from workbench.services.workspaces import opened
 
-            self._principal = local_user(self.wb)
+            self._principal = opened(self.wb)
         return self._principal
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
@@ -185,6 +187,7 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     def _after_first_paint(self) -> None:
         self.refresh_sync_status()
+        self.show_workspace_title()
         if self.watch_enabled:
             self.watch_store()
         if self.resume_jobs:
@@ -314,7 +317,6 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     def action_sync(self) -> None:
         """Send every local change up and bring everyone else's down (in a thread)."""
-        from workbench.services import remotes
 
         if self.sync_running:
             self.notify("A sync is already running", severity="warning")
@@ -325,34 +327,65 @@ class WorkbenchApp(UndoKeys, App[None]):
             self.notify("This store has no remote yet: add one with `workbench remote add NAME URL`", title="Sync",
                         severity="warning", timeout=8)
             return
-        ok, loaded = self.attempt(remotes.load_secrets, self.wb, status.remote)
-        if ok and not any(loaded[0].values()):
-            self.ask_credential(status.remote, "token")
-            return
-        self.start_sync(status.remote)
+        from workbench.services import first_sync
+        from workbench.tui.screens.workspaces import FirstSyncDialog
 
-    def start_sync(self, remote: str, credentials: dict[str, str | None] | None = None) -> None:
+        remote = status.remote
+        ok, plan = self.attempt(first_sync.plan, self.wb, remote)
+        if not ok:
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                self.notify("Nothing was synced", title="First sync cancelled", timeout=5)
+                return
+            self._sync_with_credentials(remote, choice)
+
+        if plan is not None:  # a first sync over local work: say what will happen, and let the user choose
+            self.push_screen(FirstSyncDialog(plan), chosen)
+            return
+        self._sync_with_credentials(remote, None)
+
+    def _secrets(self, remote: str) -> dict[str, str | None]:
+        """The remote's credentials: environment or keyring, then what was typed for this run only."""
+        from workbench.services import remotes
+
+        ok, loaded = self.attempt(remotes.load_secrets, self.wb, remote)
+        values: dict[str, str | None] = dict(loaded[0]) if ok else {}
+        values.update(self.session_secrets.get(remote, {}))
+        return values
+
+    def _sync_with_credentials(self, remote: str, first_sync: str | None) -> None:
+        secrets = self._secrets(remote)
+        if not any(secrets.values()):
+            self.ask_credentials(remote, None, first_sync)
+            return
+        self.start_sync(remote, secrets, first_sync)
+
+    def start_sync(self, remote: str, credentials: dict[str, str | None] | None = None, first_sync: str | None = None) -> None:
         self.sync_running = True
         self.sync_progress = ("starting", 0, None)
         self._draw_sync_lines()
-        self._sync_worker(remote, credentials)
+        self._sync_worker(remote, credentials, first_sync)
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def _sync_worker(self, remote: str, credentials: dict[str, str | None] | None) -> None:
+    def _sync_worker(self, remote: str, credentials: dict[str, str | None] | None, first_sync: str | None = None) -> None:
         from workbench.services import sync as sync_service
 
         def progress(phase: str, done: int, total: int | None) -> None:
             self.post_message(SyncProgressed(phase, done, total))
 
         try:
-            report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, **self.sync_options)
+            report = sync_service.run_sync(
+                self.wb, remote, progress, credentials=credentials, first_sync=first_sync, **self.sync_options
+            )
         except Exception as exc:  # shown, never a crash
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
                 log.exception("sync failed")
-            self.post_message(SyncFinished(remote, error=reason))
+            self.post_message(SyncFinished(remote, error=reason, first_sync=first_sync))
             return
-        self.post_message(SyncFinished(remote, report=report))
+        self.post_message(SyncFinished(remote, report=report, first_sync=first_sync))
 
     def on_sync_progressed(self, message: SyncProgressed) -> None:
         if self.sync_running:
@@ -382,50 +415,97 @@ class WorkbenchApp(UndoKeys, App[None]):
                 more = "\n5: resolve conflicts and refusals" if report.conflicts or report.refused else ""
                 self.notify(f"{counts}{notes}{more}", title=f"Synced with {message.remote}", severity=severity, timeout=8)
             if report.notes and self._principal_derived:
-                self._principal = None  # the store may open another workspace now
+                # The store may open another workspace now (a first sync's merge, or a replica
+                # adopted by an empty store): every screen follows.
+                before = self._principal.workspace_id if self._principal is not None else None
+                self._principal = None
+                if self.principal.workspace_id != before:
+                    self.reopen_screens()
         self.post_message(StoreChanged())  # refreshes the sync line and every screen
+        self.show_workspace_title()  # a first sync adds the replica: the header starts naming workspaces
         if message.error is None and report.auth_failed and message.remote:
-            self.ask_credential(message.remote, report.auth_failed)
+            self.ask_credentials(message.remote, report.auth_failed, message.first_sync)
 
-    def ask_credential(self, remote: str, kind: str) -> None:
-        """Ask for the credential the server rejected (or none was set), keep it, and sync again."""
+    def ask_credentials(self, remote: str, rejected: str | None, first_sync: str | None = None) -> None:
+        """Ask for every credential of ``remote`` (the rejected one, if any, must be typed again),
+        keep them (keyring, or this run only where there is none) and sync."""
         from workbench.services import remotes
-        from workbench.tui import format as fmt
-        from workbench.tui.screens.forms import Field, FormDialog
+        from workbench.tui.screens.workspaces import credentials_form
 
-        var, what = remotes.SECRETS.get(kind, (kind, kind))
-        entered: dict[str, str] = {}
+        problem = remotes.keyring_problem()  # known before anything is typed, and said at the top of the form
+        saved = self._secrets(remote)
+        if rejected is not None:
+            saved[rejected] = None
 
-        def submit(values: dict[str, Any]) -> Any:
-            from workbench.domain.errors import Invalid
+        def submit(typed: dict[str, str]) -> Any:
+            if problem is None:
+                return remotes.save_secrets(self.wb, remote, typed)
+            self.session_secrets.setdefault(remote, {}).update(typed)
+            return remotes.SavedSecrets([], problem)
 
-            value = str(values["secret"]).strip()
-            if not value:
-                raise Invalid(f"Enter the {what}, or press esc to cancel")
-            entered["value"] = value
-            return remotes.save_secrets(self.wb, remote, {kind: value})
-
-        def closed(saved: Any) -> None:
-            if saved is None or "value" not in entered:
+        def closed(result: Any) -> None:
+            if result is None:
                 return
-            if saved.keyring_error:
-                self.notify(f"Not kept: {saved.keyring_error}; set {var} to avoid typing it again", severity="warning", timeout=8)
-            secrets = remotes.load_secrets(self.wb, remote)[0]
-            secrets[kind] = entered["value"]
-            self.start_sync(remote, secrets)
+            if problem is not None:
+                self.notify(f"Kept for this run only ({problem}): set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY or "
+                            "WORKBENCH_JWT to skip typing them next time", title="Credentials", severity="warning", timeout=10)
+            elif result.keyring_error:
+                self.notify(f"Not kept: {result.keyring_error}", title="Credentials", severity="warning", timeout=8)
+            self.start_sync(remote, self._secrets(remote), first_sync)
 
         url = self.sync_status.url if self.sync_status is not None and self.sync_status.remote == remote else remote
-        self.push_screen(
-            FormDialog(
-                f"Credentials for {fmt.esc(remote)}",
-                [Field("secret", what[:1].upper() + what[1:], "password")],
-                submit=submit,
-                submit_label="Save and sync",
-                hint=f"[dim]{fmt.esc(url or '')} needs its {fmt.esc(what)} ({kind}); it is kept in the system keyring. "
-                     f"enter/ctrl+s save and sync · esc cancel[/]",
-            ),
-            closed,
-        )
+        self.push_screen(credentials_form(remote, url or "", saved, rejected=rejected, keyring_problem=problem, submit=submit), closed)
+
+    # -- workspaces ------------------------------------------------------------------------
+    def action_workspaces(self) -> None:
+        """The switcher: every local workspace and each remote's replica; the one chosen opens on every screen."""
+        from workbench.services import workspaces
+        from workbench.tui.screens.workspaces import WorkspaceSwitcher
+
+        if isinstance(self.screen, WorkspaceSwitcher):
+            return
+        ok, views = self.attempt(workspaces.list_workspaces, self.wb)
+        if not ok:
+            return
+        current = self.principal.workspace_id
+
+        def chosen(workspace_id: str | None) -> None:
+            if workspace_id is None or workspace_id == current:
+                return
+            ok, principal = self.attempt(workspaces.choose, self.wb, workspace_id)
+            if ok:
+                self._principal = principal
+                self.reopen_screens()
+                label = next((v.label for v in views if v.id == workspace_id), workspace_id)
+                self.notify(f"Now showing {label}", title="Workspace", timeout=5)
+
+        self.push_screen(WorkspaceSwitcher(views, current), chosen)
+
+    @work(exclusive=True, group="workspace", exit_on_error=False)
+    async def reopen_screens(self) -> None:
+        """Build every screen again over the principal's workspace (filters, cursors and detail
+        screens belong to the workspace they were opened in), staying in the current mode."""
+        current = self.current_mode
+        for mode in [m for m in list(self._screen_stacks) if m != current]:
+            await self.remove_mode(mode)
+            self.add_mode(mode, self.MODES[mode])
+        spare = next(m for m in self.MODES if m != current)
+        await self.switch_mode(spare)
+        await self.remove_mode(current)
+        self.add_mode(current, self.MODES[current])
+        await self.switch_mode(current)
+        self.show_workspace_title()
+        self.refresh_sync_status()
+
+    def show_workspace_title(self) -> None:
+        """The header names the workspace shown once the store holds several (one needs no name)."""
+        from workbench.services import workspaces
+
+        ok, views = self.attempt(workspaces.list_workspaces, self.wb, with_counts=False, quiet=True)
+        here = self.principal.workspace_id
+        label = next((v.label for v in views if v.id == here), None) if ok and len(views) > 1 else None
+        base = type(self).TITLE or ""
+        self.title = f"{base} — {label}" if label else base
 
 
 def fill_demo_if_empty(wb: Workbench) -> bool:

@@ -39,6 +39,8 @@ APP: list[BindingType] = [
     B("u", "app.undo", "Undo last action", id="app.undo", show=False),
     B("U", "app.redo", "Redo", id="app.redo", show=False),
 ]
+# Workspace switcher (workspaces): the local workspaces and each remote's replica, from every screen.
+APP.append(B("W", "app.workspaces", "Workspaces…", id="app.workspaces", show=False))
 
 # Triage of one annotation: the inbox (cursor row) and the detail screen share these.
 STATUS_KEYS = [

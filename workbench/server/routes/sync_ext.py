@@ -13,7 +13,8 @@ from workbench.server.conditional import conditional
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
-from workbench.services import test_sessions, thread_feed
+from workbench.server.schemas import WorkspacePublic
+from workbench.services import accounts, stores, test_sessions, thread_feed
 
 router = APIRouter(tags=["extensions"], responses=error_responses(*COMMON_ERRORS))
 
@@ -52,3 +53,21 @@ def list_studies(request: Request, wb: WB) -> Response:
         request, test_sessions.tree_digest(wb, caller), "sessions notes",
         lambda: JSON(ok({"studies": [s.to_public() for s in test_sessions.list_studies(wb, caller)]})),
     )
+
+
+@router.get(
+    "/api/v1/workspace",
+    response_model=WorkspacePublic,
+    summary="Extension: the caller's workspace (id and name), so a replica is shown by the server's name for it",
+)
+def own_workspace(wb: WB, caller: Caller) -> JSON:
+    return JSON(accounts.own_workspace(wb, caller).to_public())
+
+
+@router.get(
+    "/api/v1/store",
+    summary="Extension: the store a store API key belongs to (`{id, name, aiBuilt, createdAt}`), so a replica shows its name",
+    description="Bearer: the store's API key (`wbsk_…`); a missing, unknown or revoked key is a 401.",
+)
+def own_store(request: Request, wb: WB) -> JSON:
+    return JSON(stores.authenticate_store(wb, request.headers.get("authorization")).to_public())

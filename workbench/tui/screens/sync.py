@@ -44,6 +44,17 @@ def value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _workspace_label(wb: Any, workspace_id: str) -> str:
+    """The replica as the switcher names it ("origin · Acme Production"), its id if it is gone."""
+    from workbench.domain.errors import NotFound
+    from workbench.services import workspaces
+
+    try:
+        return workspaces.get(wb, workspace_id, with_counts=False).label
+    except NotFound:
+        return workspace_id
+
+
 class ConflictSource:
     def __init__(self, screen: SyncScreen) -> None:
         self.screen = screen
@@ -152,7 +163,7 @@ class SyncScreen(WorkbenchScreen):
             when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"
             self.query_one("#filterbar", Static).update(
                 f"[b]{fmt.esc(status.remote)}[/]  {fmt.esc(status.url or '')}  [dim]last sync:[/] {when}"
-                + (f"  [dim]workspace[/] {fmt.esc(status.workspace_id)}" if status.workspace_id else "")
+                + (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}" if status.workspace_id else "")
             )
             pending = status.pending
         else:

@@ -1,0 +1,38 @@
+"""``workbench workspaces``: every workspace of the store, local and replicas, by name, with counts and ids.
+
+What the TUI's switcher (``W``) lists, for scripts and for ``workbench mcp --workspace ID``;
+the CLI's other commands act on the store's default workspace (marked here).
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.cli.output import cell
+from workbench.services import workspaces
+
+out = Console()
+
+
+def workspaces_cmd(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """List the local workspaces and each remote's replica (by the server's name), with counts."""
+    wb = open_workbench(data_dir)
+    views = workspaces.list_workspaces(wb)
+    if as_json:
+        typer.echo(json.dumps({"items": [v.to_public() for v in views]}, indent=2))
+        return
+    if not views:
+        out.print("No workspace yet: `workbench` (the TUI) or `workbench admin bootstrap` makes one.")
+        return
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("ID", "WORKSPACE", "WHERE", "HOLDS", "DEFAULT"):
+        t.add_column(col, no_wrap=col == "ID")
+    for v in views:
+        where = f"replica of {v.remote_url}" if v.remote else "local"
+        t.add_row(*map(cell, (v.id, v.label, where, v.counts_text, "yes" if v.is_default else "")))
+    out.print(t)
