@@ -67,6 +67,8 @@ INBOX = [
     B("ctrl+a", "select_all", "Select all", id="inbox.select_all", show=False),
     B("escape", "clear", "Clear", id="inbox.clear", show=False),
     *_for("inbox", STATUS_KEYS),
+    # tuiview: the preview beside the list or below it (remembered).
+    B("L", "toggle_preview", "Preview side/below", id="inbox.toggle_preview", show=False),
 ]
 
 ANNOTATION = [

@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.timer import Timer
+from textual.containers import Container
 from textual.widgets import Header, Input, Static
 
 from workbench.services import inbox
@@ -28,16 +29,20 @@ from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 COLUMNS = [
-    Column("SRC", 4),
+    Column("SRC", 4, grow=1, max_width=10),  # "annotation" in full once there is room
     Column("STATUS", 11),
-    Column("KIND", 8),
-    Column("SITE", 14),
-    Column("PAGE", 18),
+    Column("KIND", 8, grow=1, max_width=13),
+    Column("SITE", 14, grow=3, max_width=32),
+    Column("PAGE", 18, grow=3, max_width=60),
     Column("FEEDBACK", 0, min_width=20),
     Column("AGE", 4, "right"),
-    Column("ASSIGNEE", 11),
+    Column("ASSIGNEE", 11, grow=1, max_width=22),
     Column("AUTO", 4),
 ]
+
+# From this many columns the preview sits beside the list (unless the user chose "below" with L):
+# the list then still has ~100 columns, enough for every column at its base width.
+SIDE_PREVIEW_FROM = 160
 
 SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (a query costs ~30 ms at 100k)
 
@@ -80,10 +85,12 @@ class InboxSource:
         text = row.first_line
         if row.source == "test":
             text = test_summary(row)
+        wide = self.screen.list.column_width(0) >= len("annotation")
+        labels = fmt.SOURCE_NAMES if wide else fmt.SOURCE_LABELS
         return [
-            Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
+            Text(labels.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
             Text(fmt.status_label(row.status), style=fmt.status_style(row.status)),
-            fmt.kind_label(row.kind),
+            row.kind if self.screen.list.column_width(2) >= len("accessibility") else fmt.kind_label(row.kind),
             fmt.safe(facets.place_name(row.place_id) or ""),
             fmt.safe(fmt.page_path(row.page) if row.source != "test" else row.page),
             fmt.safe(text),
@@ -140,14 +147,16 @@ class InboxScreen(WorkbenchScreen):
         self._search_timer: Timer | None = None
         self.counting = False
         self.facets = inbox.Facets([], [], [], [])
+        self.preview_choice: str | None = None  # "side" / "below" (L, remembered); None: by width
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Static("", id="filterbar", classes="bar")
         yield Input(placeholder="Search bodies, summaries and replies (esc: clear · enter: back to the list)", id="search", classes="search")
-        yield VirtualList(None, COLUMNS, id="inbox-list", empty_text="Nothing awaiting attention here. Press v for other views.")
-        yield Static("", id="preview")
+        with Container(id="inbox-body"):
+            yield VirtualList(None, COLUMNS, id="inbox-list", empty_text="Nothing awaiting attention here. Press v for other views.")
+            yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
         yield SyncLine()
         yield Footer()
@@ -157,13 +166,41 @@ class InboxScreen(WorkbenchScreen):
         return self.query_one("#inbox-list", VirtualList)
 
     def on_mount(self) -> None:
+        from workbench.services import preferences
+
         self.sub_title = "Inbox"
+        self.preview_choice = preferences.load(self.wb, self.principal, "inbox.preview")
+        self._place_preview()
         self.facets = inbox.facets(self.wb, self.principal)
         self.list.source = InboxSource(self, self.filter)
         self._show_first_window()
         self._update_bars()
         # The status-bar counts scan the whole store: after the first paint, in a thread.
         self.call_after_refresh(self.fetch_counts)
+
+    # -- preview placement -----------------------------------------------------------------
+    @property
+    def preview_side(self) -> bool:
+        """Whether the preview sits beside the list now: the user's choice, else the width decides."""
+        if self.preview_choice is not None:
+            return self.preview_choice == "side"
+        return self.app.size.width >= SIDE_PREVIEW_FROM
+
+    def _place_preview(self) -> None:
+        self.query_one("#inbox-body").set_class(self.preview_side, "-side")
+
+    def on_resize(self) -> None:
+        self._place_preview()
+        self._update_bars()
+
+    def action_toggle_preview(self) -> None:
+        from workbench.services import preferences
+
+        self.preview_choice = "below" if self.preview_side else "side"
+        self._place_preview()
+        self._update_preview(self.list.current)
+        self.attempt(preferences.save, self.wb, self.principal, "inbox.preview", self.preview_choice)
+        self.notify(f"Preview {'beside' if self.preview_choice == 'side' else 'below'} the list (L toggles; remembered)")
 
     # -- data ------------------------------------------------------------------------------
     def refresh_data(self) -> None:
@@ -224,19 +261,21 @@ class InboxScreen(WorkbenchScreen):
         self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
+        narrow = self.app.size.width < 110  # 80 columns: the same counts in fewer words
         parts = [f"[b]{shown:,}{'+' if self.counting else ''}[/] shown"]
         if c:
-            by_status = "  ".join(
+            by_status = (" " if narrow else "  ").join(
                 f"{fmt.status_markup(s)} {c.get(f'annotation:{s}', 0):,}" for s in ("new", "ack", "triaged", "in_progress")
             )
-            parts.append(f"[dim]open:[/] {by_status}")
+            parts.append(by_status if narrow else f"[dim]open:[/] {by_status}")
             parts.append(
+                f"[dim]cmt[/] {c.get('awaiting:comment', 0):,} [dim]tests[/] {c.get('awaiting:test', 0):,}" if narrow else
                 f"[dim]comments[/] {c.get('awaiting:comment', 0):,}  [dim]tests to handle[/] {c.get('awaiting:test', 0):,}"
             )
         selected = len(self.list.selection)
         if selected:
             parts.append(f"[b reverse] {selected:,} selected [/]")
-        self.query_one("#statusbar", Static).update("  │  ".join(parts))
+        self.query_one("#statusbar", Static).update((" │ " if narrow else "  │  ").join(parts))
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
         preview = self.query_one("#preview", Static)
@@ -262,7 +301,10 @@ class InboxScreen(WorkbenchScreen):
             lines.append(f"[dim]study[/] {fmt.esc(row.extra.get('study', ''))}   [dim]tester[/] {fmt.esc(row.text)}   {fmt.esc(row.page)}")
             lines.append("[dim]enter opens it on the test sessions screen (3), where z analyzes and C confirms[/]")
         body = fmt.plain((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
-        body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
+        if self.preview_side:  # a tall pane: as much of the text as its lines hold
+            body.truncate(max(preview.size.width - 2, 20) * max(preview.size.height - len(lines) - 1, 3), overflow="ellipsis")
+        else:
+            body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
         text = Text.from_markup("\n".join(lines), emoji=False)  # user text: ":x:" stays ":x:"
         text.append("\n")
         text.append_text(body)
