@@ -213,7 +213,12 @@ def render_markdown(wb: Workbench, principal: Principal, annotation_id: str) -> 
         site = sites_repo.get_site(db, principal.workspace_id, ann.site_id)
         replies = repo.list_replies(db, ann.id)
         resolutions = repo.list_resolutions(db, ann.id)
-    return markdown.render(ann, replies, resolutions, site.name if site else None)
+    names = None
+    if ann.assignee_id:
+        from workbench.services.inbox import member_names
+
+        names = member_names(wb, principal)
+    return markdown.render(ann, replies, resolutions, site.name if site else None, names)
 
 
 def history(wb: Workbench, principal: Principal, annotation_id: str) -> list[dict[str, Any]]:
