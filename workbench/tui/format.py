@@ -7,6 +7,7 @@ test that injects a fixed clock gets identical screens on every run.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from rich.markup import escape
@@ -75,6 +76,17 @@ def esc(text: str) -> str:
 def plain(text: str, style: str = "") -> Text:
     """User text as a table cell or line of its own: never parsed as markup, control characters shown."""
     return Text(safe(text), style=style)
+
+
+def markdown(text: str, *, indent: int = 0) -> Any:
+    """User markdown (a body, a reply, a persona review) rendered: lists, quotes and code keep their
+    indentation. Control characters are shown first (``safe``); links print their address beside
+    the text (``hyperlinks=False``) so a reader sees where one leads."""
+    from rich.markdown import Markdown  # with markdown-it: loaded when the first detail is shown
+    from rich.padding import Padding
+
+    rendered = Markdown(safe(text.strip()), hyperlinks=False, code_theme="ansi_dark")
+    return Padding(rendered, (0, 0, 0, indent)) if indent else rendered
 
 
 def status_label(status: str) -> str:

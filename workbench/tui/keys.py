@@ -83,6 +83,8 @@ ANNOTATION = [
     B("left_square_bracket", "step(-1)", "Previous", id="annotation.previous", show=False, key_display="["),
     B("j,down", "scroll(1)", "Scroll down", id="annotation.scroll_down", show=False),
     B("k,up", "scroll(-1)", "Scroll up", id="annotation.scroll_up", show=False),
+    # tuiview: follow "duplicate of …" to that annotation.
+    B("g", "open_duplicate", "Open the duplicated one", id="annotation.open_duplicate", show=False),
 ]
 
 PERSONAS = [

@@ -213,7 +213,7 @@ class DuplicatePicker(Dialog[str | None]):
         self._choose(event.row.id)
 
     def _choose(self, target: str) -> None:
-        from workbench.domain.annotations import AnnotationPatch
+        from workbench.domain.annotations import AnnotationPatch, duplicate_summary
         from workbench.domain.errors import Invalid
         from workbench.services import annotations as service
         from workbench.tui.app import refusal_text
@@ -224,7 +224,7 @@ class DuplicatePicker(Dialog[str | None]):
                 raise Invalid("An annotation cannot duplicate itself")
             service.get(app.wb, app.principal, target)  # NotFound when it does not exist
             done = service.apply_patch(
-                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
+                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=duplicate_summary(target))
             )
             self.changed = bool(done.changes)
         except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog
