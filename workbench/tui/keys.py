@@ -142,6 +142,8 @@ FORM = [
     # and bubbled back up, while the keys typed after it were already sent to that same field.
     B("tab", "app.focus_next", "Next field", id="form.next", show=False, priority=True),
     B("shift+tab", "app.focus_previous", "Previous field", id="form.previous", show=False, priority=True),
+    # tuiview: write the focused text (a reply, a summary) in $EDITOR. priority: the fields' own ctrl+e is "end of line".
+    B("ctrl+e", "editor", "Write in $EDITOR", id="form.editor", show=False, priority=True),
 ]
 
 CONFIRM = [
