@@ -15,8 +15,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.timer import Timer
 from textual.containers import Container
+from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
 from workbench.services import inbox
