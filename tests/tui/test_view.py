@@ -92,6 +92,15 @@ async def test_every_screen_at_80x24_shows_its_summary_the_sync_line_and_help_an
         assert app.screen.query_one("#statusbar").region.height == 1
 
 
+async def test_the_inbox_list_fits_80_columns(app):
+    """Site and page give back cells and the assignee column goes, so age and auto-fix still show."""
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        header = next(ln for ln in screen_text(app).splitlines() if "FEEDBACK" in ln)
+        assert header.rstrip().endswith("AGE  AUTO") and "ASSIGNEE" not in header
+        assert any(ln.rstrip().endswith(" fix") for ln in screen_text(app).splitlines())
+
+
 async def test_annotation_screen_at_80x24_keeps_help_and_quit(app, demo_wb, principal):
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()

@@ -32,11 +32,11 @@ COLUMNS = [
     Column("SRC", 4, grow=1, max_width=10),  # "annotation" in full once there is room
     Column("STATUS", 11),
     Column("KIND", 8, grow=1, max_width=13),
-    Column("SITE", 14, grow=3, max_width=32),
-    Column("PAGE", 18, grow=3, max_width=60),
-    Column("FEEDBACK", 0, min_width=20),
+    Column("SITE", 14, grow=3, max_width=32, min_width=10),
+    Column("PAGE", 18, grow=3, max_width=60, min_width=12),
+    Column("FEEDBACK", 0, min_width=16),
     Column("AGE", 4, "right"),
-    Column("ASSIGNEE", 11, grow=1, max_width=22),
+    Column("ASSIGNEE", 11, grow=1, max_width=22, drop=1),  # 80 columns: the preview names the assignee
     Column("AUTO", 4),
 ]
 

@@ -53,6 +53,10 @@ class Column:
     # is left. Long site names and page paths are then not cut.
     grow: int = 0
     max_width: int = 0
+    # Narrow terminals: when the flex column would get less than its ``min_width``, growing
+    # columns give back cells down to their own ``min_width``, then columns with ``drop`` are
+    # hidden, highest first, so the text column stays readable at 80 columns.
+    drop: int = 0
 
 
 SHARE_FROM = 40  # cells the flex column keeps before the others grow (then it takes what they leave)
@@ -384,6 +388,19 @@ class VirtualList(ScrollView, can_focus=True):
         flex = max(inner - fixed, 0)
         widths = [c.width if c.width else max(flex, c.min_width) for c in self.columns]
         flex_at = next((i for i, c in enumerate(self.columns) if not c.width), None)
+        if flex_at is not None and inner - fixed < self.columns[flex_at].min_width:
+            short = self.columns[flex_at].min_width - (inner - fixed)
+            for i, c in enumerate(self.columns):
+                if c.grow and c.width and short > 0:
+                    give = min(c.width - min(c.min_width, c.width), short)
+                    widths[i] -= give
+                    short -= give
+            for i in sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: -self.columns[i].drop):
+                if short <= 0:
+                    break
+                short -= widths[i]  # its separator stays: the cells keep their places
+                widths[i] = 0
+            widths[flex_at] = self.columns[flex_at].min_width - min(short, 0)
         spare = flex - SHARE_FROM
         growing = [i for i, c in enumerate(self.columns) if c.grow and c.width and c.max_width > c.width]
         if flex_at is not None and spare > 0:
