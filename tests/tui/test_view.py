@@ -92,6 +92,18 @@ async def test_every_screen_at_80x24_shows_its_summary_the_sync_line_and_help_an
         assert app.screen.query_one("#statusbar").region.height == 1
 
 
+async def test_the_footer_follows_a_resize_and_keeps_help_and_quit(app):
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        wide = screen_text(app).splitlines()[-1]
+        assert "Won't fix…" in wide and "? Keys" in wide
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: "Won't fix…" not in screen_text(app).splitlines()[-1])
+        narrow = screen_text(app).splitlines()[-1]
+        assert "? Keys" in narrow and "q Quit" in narrow and "palette" in narrow and "…  " not in narrow
+        assert app.screen.query_one("#preview").region.y >= app.screen.list.region.bottom  # and the preview went below
+
+
 async def test_the_inbox_list_fits_80_columns(app):
     """Site and page give back cells and the assignee column goes, so age and auto-fix still show."""
     async with app.run_test(size=SMALL) as pilot:

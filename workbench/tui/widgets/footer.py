@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from textual.widgets import Footer as TextualFooter
-from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -52,7 +51,7 @@ class Footer(TextualFooter):
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
         palette = [w for w in widgets if w.has_class("-command-palette")]
-        kept = [w for w in widgets if isinstance(w, FooterKey) and w.action in APP_ACTIONS]
+        kept = [w for w in widgets if getattr(w, "action", None) in APP_ACTIONS]
         others = [w for w in widgets if w not in palette and w not in kept]
         room = self.app.size.width - sum(_width(w) + 2 for w in palette) - sum(_width(w) for w in kept)
         shown: list[Widget] = []
@@ -84,7 +83,8 @@ class Footer(TextualFooter):
 
 
 def _width(widget: Widget) -> int:
-    """Cells a footer item takes (FooterKey: " key " then "description ")."""
-    if isinstance(widget, FooterKey):
-        return cell_len(widget.key_display) + 2 + (cell_len(widget.description) + 1 if widget.description else 0)
+    """Cells a footer item takes (a FooterKey: " key " then "description ")."""
+    key, description = getattr(widget, "key_display", None), getattr(widget, "description", "")
+    if isinstance(key, str):
+        return cell_len(key) + 2 + (cell_len(description) + 1 if description else 0)
     return 24  # a key group: rare, counted generously
