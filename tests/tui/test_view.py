@@ -4,6 +4,7 @@ markdown, human words, the duplicate link, the full history and writing in $EDIT
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -90,6 +91,10 @@ async def test_every_screen_at_80x24_shows_its_summary_the_sync_line_and_help_an
         assert "no remote" in lines[-2]  # the sync line
         assert app.screen.query_one("#statusbar").region.bottom <= 22  # the summary line, on screen
         assert app.screen.query_one("#statusbar").region.height == 1
+        if mode == "1":  # the inbox's summary whole: every count, the last one included
+            assert re.search(r"│ cmt \d+ tests \d+\s*$", lines[-3])
+        if mode == "2":  # the feedback screen's comments keep rows of their own
+            assert app.screen.query_one("#fs-comments").region.height >= 5
 
 
 async def test_the_footer_follows_a_resize_and_keeps_help_and_quit(app):
