@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -105,23 +104,6 @@ def reopen_clears_summary(current_status: str, fields: dict[str, object]) -> dic
     if new is None or "summary" in fields or current_status not in closed or new in closed:
         return fields
     return {**fields, "summary": None}
-
-
-DUPLICATE_PREFIX = "duplicate of "
-
-
-def duplicate_summary(target_id: str) -> str:
-    """The summary a duplicate records: which annotation it duplicates."""
-    return f"{DUPLICATE_PREFIX}{target_id}"
-
-
-def duplicate_target(summary: str | None) -> str | None:
-    """The annotation id a "duplicate of <id>" summary names (None for any other summary)."""
-    match = _DUPLICATE.match(summary or "")
-    return match.group(1) if match else None
-
-
-_DUPLICATE = re.compile(r"\s*duplicate of\s+…?([0-9A-Za-z][0-9A-Za-z_-]{5,})\s*$", re.IGNORECASE)
 
 
 class ReplyCreate(BaseModel):

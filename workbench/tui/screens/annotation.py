@@ -200,7 +200,7 @@ class AnnotationScreen(WorkbenchScreen):
 
     def _summary(self, text: str) -> Text:
         """The summary; "duplicate of <id>" becomes a link (a click, or the key) to that annotation."""
-        from workbench.domain.annotations import duplicate_target
+        from workbench.domain.duplicates import duplicate_target
         from workbench.services import annotations as service
 
         summary = Text("\nSummary: ", style="bold")

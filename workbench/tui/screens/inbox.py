@@ -19,6 +19,7 @@ from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
+from workbench.domain.duplicates import duplicate_target
 from workbench.services import inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
@@ -292,7 +293,10 @@ class InboxScreen(WorkbenchScreen):
             if row.extra.get("selector"):
                 lines.append(f"[dim]selector[/] {fmt.esc(row.extra['selector'])}")
             if row.extra.get("summary"):
-                lines.append(f"[dim]summary[/] {fmt.esc(row.extra['summary'])}")
+                summary = row.extra["summary"]
+                if duplicate_target(summary):  # the id means nothing here: enter, then g, opens it
+                    summary = f"duplicate of …{fmt.short_id(duplicate_target(summary))} (enter, then g opens it)"
+                lines.append(f"[dim]summary[/] {fmt.esc(summary)}")
         elif row.source == "comment":
             lines.append(f"[dim]page[/] {fmt.esc(row.page)}   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}")
             if row.extra.get("task_instruction"):

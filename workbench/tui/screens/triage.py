@@ -213,7 +213,8 @@ class DuplicatePicker(Dialog[str | None]):
         self._choose(event.row.id)
 
     def _choose(self, target: str) -> None:
-        from workbench.domain.annotations import AnnotationPatch, duplicate_summary
+        from workbench.domain.annotations import AnnotationPatch
+        from workbench.domain.duplicates import duplicate_summary
         from workbench.domain.errors import Invalid
         from workbench.services import annotations as service
         from workbench.tui.app import refusal_text
