@@ -274,8 +274,8 @@ class InboxScreen(WorkbenchScreen):
                 f"[dim]comments[/] {c.get('awaiting:comment', 0):,}  [dim]tests to handle[/] {c.get('awaiting:test', 0):,}"
             )
         selected = len(self.list.selection)
-        if selected:
-            parts.append(f"[b reverse] {selected:,} selected [/]")
+        if selected:  # first where the line is short: the selection is what the next key acts on
+            parts.insert(0 if narrow else len(parts), f"[b reverse] {selected:,} selected [/]")
         self.query_one("#statusbar", Static).update((" │ " if narrow else "  │  ").join(parts))
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
