@@ -34,18 +34,18 @@ def told(app: WorkbenchApp) -> list[str]:
     return [message for _, message in app.notices]
 
 
-async def press(pilot, *keys: str) -> None:  # noqa: ANN001
+async def press(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await pilot.pause()
 
 
-async def type_text(pilot, text: str) -> None:  # noqa: ANN001
+async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
     await pilot.pause()
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
     """Pause until ``predicate()`` holds (workers, file watching) or fail after ``timeout``."""
     import asyncio
 

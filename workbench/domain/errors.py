@@ -6,6 +6,9 @@ speaks HTTP itself, so the same refusal reads the same offline and served.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
 
 class DomainError(Exception):
     """A rule of the documents refused an action. ``message`` is safe to show a user."""
@@ -60,7 +63,13 @@ class TooLarge(DomainError):
     kind = "too_large"
 
 
-def validation_text(exc: Exception) -> str:
+class HasErrors(Protocol):
+    """What ``validation_text`` reads of a pydantic ``ValidationError``."""
+
+    def errors(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+def validation_text(exc: HasErrors) -> str:
     """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2,000 characters").
 
     Pydantic's own sentences ("String should have at most 2000 characters", "Input should be
@@ -69,7 +78,7 @@ def validation_text(exc: Exception) -> str:
     (the TUI's first paint imports it).
     """
     parts = []
-    for err in exc.errors():  # type: ignore[attr-defined]
+    for err in exc.errors():
         loc = ", ".join(field_words(str(p)) for p in err.get("loc", ()) if p != "__root__" and not isinstance(p, int))
         msg = human_error(err)
         parts.append(f"{loc}: {msg}" if loc else msg)
@@ -87,7 +96,7 @@ def field_words(name: str) -> str:
     return _FIELD_WORDS.get(name, name.replace("_", " "))
 
 
-def human_error(err: dict) -> str:  # type: ignore[type-arg]
+def human_error(err: Mapping[str, Any]) -> str:
     """One pydantic error in words; an error type not listed keeps pydantic's message."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}

@@ -188,7 +188,8 @@ class AnnotationScreen(WorkbenchScreen):
                     parts.append(fmt.markdown(res["explanation"], indent=2))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
         else:
-            self.query_one("#ann-resolutions", Static).update(Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
+            self.query_one("#ann-resolutions", Static).update(
+                Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
 
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="dim", no_wrap=True, justify="right")
@@ -404,7 +405,7 @@ class AnnotationScreen(WorkbenchScreen):
 
         try:
             outcome = resolutions.deliver(self.wb, resolution_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the resolution is saved; a failed notice is told, not raised
             self.post_message(ActionRefused(f"Resolution saved, notification failed: {refusal_text(exc)}"))
             return
         self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))
@@ -426,7 +427,7 @@ def _who(entry: dict[str, Any], members: dict[str, str]) -> str:
 
 
 def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
-    action = entry["action"]
+    action: str = entry["action"]
     detail = entry.get("detail") or {}
     if action in ("annotation.update", "annotation.pulled"):
         parts = []

@@ -18,6 +18,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
+
 from workbench.domain.images import TYPE_OF_EXTENSION
 from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
@@ -115,11 +116,7 @@ class FormDialog(Dialog[Any]):
             widget = self.query_one(f"#{_widget_id(f.name)}")
             if isinstance(widget, TextArea):
                 out[f.name] = widget.text
-            elif isinstance(widget, Select):
-                out[f.name] = widget.value
-            elif isinstance(widget, Switch):
-                out[f.name] = widget.value
-            elif isinstance(widget, Input):
+            elif isinstance(widget, (Select, Switch, Input)):
                 out[f.name] = widget.value
         return out
 
@@ -127,8 +124,10 @@ class FormDialog(Dialog[Any]):
         widget = self.query_one(f"#{_widget_id(name)}")
         if isinstance(widget, TextArea):
             widget.text = str(value)
+        elif isinstance(widget, (Input, Select, Switch)):
+            widget.value = value
         else:
-            widget.value = value  # type: ignore[attr-defined]
+            raise TypeError(f"{name}: a {type(widget).__name__} holds no value")
 
     def _check(self) -> None:
         if self.validate_fn is None:

@@ -76,7 +76,7 @@ class PersonasScreen(WorkbenchScreen):
 
     @property
     def source(self) -> PersonaSource:
-        return self.list.source  # type: ignore[return-value]
+        return self.list.source_as(PersonaSource)
 
     def on_mount(self) -> None:
         self.sub_title = "Personas"
@@ -198,7 +198,8 @@ class PersonasScreen(WorkbenchScreen):
                     self.notify(f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
                     self.refresh_data()
 
-        self.app.push_screen(ConfirmDialog("Delete persona", f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?", yes="Delete", danger=True), answered)
+        question = f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?"
+        self.app.push_screen(ConfirmDialog("Delete persona", question, yes="Delete", danger=True), answered)
 
     def action_reset_one(self) -> None:
         from workbench.services import personas as service
