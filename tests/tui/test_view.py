@@ -23,7 +23,7 @@ from workbench.tui.screens.inbox import InboxScreen
 SMALL = (80, 24)
 
 
-def annotation_rows(wb, principal, **kwargs):  # noqa: ANN001, ANN003, ANN201
+def annotation_rows(wb, principal, **kwargs):
     return inbox.window(wb, principal, inbox.InboxFilter(sources=("annotation",), **kwargs), 0, 400)
 
 
@@ -127,7 +127,7 @@ async def test_annotation_screen_at_80x24_keeps_help_and_quit(app, demo_wb, prin
         assert "? Keys" in last and "q Quit" in last
 
 
-async def reach_submit(pilot, app) -> None:  # noqa: ANN001
+async def reach_submit(pilot, app) -> None:
     """Tab through the dialog to its submit button; it must then be on screen."""
     for _ in range(12):
         if getattr(app.focused, "id", None) == "submit":
@@ -137,7 +137,7 @@ async def reach_submit(pilot, app) -> None:  # noqa: ANN001
     assert button is not None and button.id == "submit"
     width, height = app.size
     region = button.region
-    assert region.height > 0 and 0 <= region.y and region.bottom <= height and region.right <= width
+    assert region.height > 0 and region.y >= 0 and region.bottom <= height and region.right <= width
     dialog = app.screen.query_one(".dialog")
     assert dialog.region.contains_region(region)
 
@@ -245,7 +245,7 @@ async def test_duplicate_of_is_a_link_to_that_annotation(app, demo_wb, principal
 
 # -- history -----------------------------------------------------------------------------------
 @pytest.fixture
-def hub(tmp_path: Path):  # noqa: ANN201
+def hub(tmp_path: Path):
     h = Hub(tmp_path)
     yield h
     h.close()
@@ -290,7 +290,7 @@ def editor_script(tmp_path: Path, body: str, code: int = 0) -> str:
     return str(script)
 
 
-async def open_reply(pilot, app, wb, principal):  # noqa: ANN001, ANN201
+async def open_reply(pilot, app, wb, principal):
     await pilot.pause()
     await app.push_screen(AnnotationScreen(annotation_rows(wb, principal)[0].id))
     await press(pilot, "c")

@@ -108,7 +108,7 @@ class WorkbenchApp(App[None]):
     DEFAULT_MODE = "inbox"
     HELP_SECTION = "Global"
     # Screens get "-short" under 30 rows (80×24): their panes give the lists the rows (app.tcss).
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 - Textual declares it without ClassVar
 
     def __init__(
         self,

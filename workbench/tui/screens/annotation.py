@@ -207,7 +207,7 @@ class AnnotationScreen(WorkbenchScreen):
         summary = Text("\nSummary: ", style="bold")
         target = duplicate_target(text)
         ok, other = self.attempt(service.get, self.wb, self.principal, target, quiet=True) if target else (False, None)
-        if not ok:
+        if not ok or other is None:
             summary.append(fmt.safe(text))
             return summary
         self.duplicate_of = other.id

@@ -41,7 +41,6 @@ class ConflictSource:
 
     def count(self) -> int:
         from workbench.services import sync as service
-
         from workbench.services.inbox import member_names
 
         self.rows = service.conflicts(self.screen.wb)
@@ -216,7 +215,8 @@ class SyncScreen(WorkbenchScreen):
             self.notify("No conflict to settle", severity="warning")
             return
         self.conflict_list.focus()
-        self._settle(service.keep_mine, row.id, f"Kept mine for {fmt.field_label(row.field)}: {fmt.field_value(row.field, row.mine, self.members)} (sent on the next sync)")
+        mine = fmt.field_value(row.field, row.mine, self.members)
+        self._settle(service.keep_mine, row.id, f"Kept mine for {fmt.field_label(row.field)}: {mine} (sent on the next sync)")
 
     def action_take_theirs(self) -> None:
         from workbench.services import sync as service
