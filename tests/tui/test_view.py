@@ -72,6 +72,7 @@ async def test_at_250_columns_sites_pages_and_source_names_are_not_cut(demo_wb, 
         await pilot.pause()
         text = screen_text(app)
         assert "Checkout usability study " in text and "/products/trail-runner-2 " in text
+    preferences.save(demo_wb, principal, "inbox.preview", "below")
     app = make_app(demo_wb)
     async with app.run_test(size=(120, 36)) as pilot:  # where there is no room, the short forms
         await pilot.pause()
