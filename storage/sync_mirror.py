@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlite3 import Connection
 from typing import Any
 
+from storage import audit as audit_repo
 from storage.annotations import _annotation_row
 from storage.rows import json_dump, placeholders
 from storage.sync_merge_state import Base, bases, delete_base, delete_conflict, map_id, open_conflicts, record_conflict, set_base
@@ -34,13 +35,15 @@ class Applied:
 
 def apply_annotations(
     db: Connection, anns: Sequence[Annotation], *, at: int, sent: dict[str, dict[str, Any]] | None = None,
-    etags: dict[str, str] | None = None, exclude_seq: int | None = None,
+    etags: dict[str, str] | None = None, exclude_seq: int | None = None, audit_actor: str | None = None,
 ) -> Applied:
     """Bring server versions of annotations into the replica, merging where local changes wait.
 
     ``sent`` maps an annotation id to field values just pushed (their echo is no conflict);
     ``etags`` carries ETags the server returned; ``exclude_seq`` names an outbox entry the
-    caller is completing in this transaction.
+    caller is completing in this transaction. With ``audit_actor`` (``sync:<remote>``) each
+    field a server version changes here is recorded in the audit log as ``annotation.pulled``
+    at the server's ``updated_at``, so the annotation's history shows changes made elsewhere.
     """
     out = Applied()
     if not anns:
@@ -70,11 +73,16 @@ def apply_annotations(
             if cur[4] != a.updated_at:
                 out.thread_moved.append(a.id)
             replaces.append(_annotation_row(a))
+            if audit_actor:
+                _record_pulled(db, a, cur, theirs, audit_actor)
             continue
         if base.server_updated_at != a.updated_at:
             out.thread_moved.append(a.id)
-        out.conflicts += _merge_one(db, a, cur, base, theirs, at=at, sent=(sent or {}).get(a.id), etag=(etags or {}).get(a.id), exclude_seq=exclude_seq)
+        conflicts, now = _merge_one(db, a, cur, base, theirs, at=at, sent=(sent or {}).get(a.id), etag=(etags or {}).get(a.id), exclude_seq=exclude_seq)
+        out.conflicts += conflicts
         out.updated += 1
+        if audit_actor:
+            _record_pulled(db, a, cur, now, audit_actor)
     if inserts:
         db.executemany(_ANN_INSERT, inserts)
         out.inserted = len(inserts)
@@ -84,10 +92,22 @@ def apply_annotations(
     return out
 
 
+def _record_pulled(db: Connection, a: Annotation, cur: Sequence[Any], now: dict[str, Any], actor: str) -> None:
+    """An audit row for the fields a server version changed in this replica (none: no row)."""
+    before = {"status": cur[1], "summary": cur[2], "assignee_id": cur[3]}
+    changes = {f: [before[f], now[f]] for f in ANNOTATION_FIELDS if before[f] != now[f]}
+    if changes:
+        audit_repo.record(
+            db, workspace_id=a.workspace_id, at=a.updated_at, actor_id=actor, action="annotation.pulled",
+            entity_type="annotation", entity_id=a.id, detail={"changes": changes, "version": a.version},
+        )
+
+
 def _merge_one(
     db: Connection, a: Annotation, cur: Sequence[Any], base: Base, theirs: dict[str, Any], *, at: int,
     sent: dict[str, Any] | None, etag: str | None, exclude_seq: int | None,
-) -> int:
+) -> tuple[int, dict[str, Any]]:
+    """Merge one server version over local changes: (conflicts recorded, the field values now)."""
     mine = {"status": cur[1], "summary": cur[2], "assignee_id": cur[3]}
     base_fields = dict(base.fields)
     if sent:
@@ -118,7 +138,7 @@ def _merge_one(
         delete_base(db, "annotation", a.id)
     else:
         set_base(db, "annotation", a.id, Base(theirs, a.version, etag, a.updated_at))
-    return len(merged.conflicts)
+    return len(merged.conflicts), merged.values
 
 
 def set_annotation_etag(db: Connection, annotation_id: str, etag: str | None, version: int) -> None:

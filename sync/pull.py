@@ -219,7 +219,7 @@ class AnnotationPull(EnginePart):
                 run_next = (resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS
             nxt = resp.data.get("next_cursor")
             with self.store.write() as db:
-                applied = mirror.apply_annotations(db, anns, at=self.clock())
+                applied = mirror.apply_annotations(db, anns, at=self.clock(), audit_actor=f"sync:{self.name}")
                 if fallback and applied.thread_moved:
                     cursors.add_todo(db, self.name, "thread", applied.thread_moved)
                 if nxt:

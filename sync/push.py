@@ -60,7 +60,10 @@ class AnnotationPush(EnginePart):
         replies = [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []]
         resolutions = [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []]
         with self.store.write() as db:
-            applied = mirror.apply_annotations(db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq)
+            applied = mirror.apply_annotations(
+                db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq,
+                audit_actor=f"sync:{self.name}",
+            )
             mirror.apply_replies(db, replies)
             mirror.apply_resolutions(db, resolutions)
             if etag:
@@ -104,7 +107,8 @@ class AnnotationPush(EnginePart):
             with self.store.write() as db:
                 state.delete_entry(db, e.seq)
                 applied = mirror.apply_annotations(
-                    db, [server], at=self.clock(), sent={ann_id: send}, etags={ann_id: etag} if etag else None, exclude_seq=e.seq
+                    db, [server], at=self.clock(), sent={ann_id: send}, etags={ann_id: etag} if etag else None, exclude_seq=e.seq,
+                    audit_actor=f"sync:{self.name}",
                 )
             self.report.conflicts += applied.conflicts
             return True

@@ -103,9 +103,12 @@ def test_show_and_every_write_verb(store, tmp_path):
 
     triaged = js(data, "annotation", "set-status", a, "triaged", "--summary", "Filed SHOP-12")
     assert (triaged["status"], triaged["summary"]) == ("triaged", "Filed SHOP-12")
-    assert run(data, "annotation", "set-status", a, "in_progress").stdout.startswith(f"{a}: in_progress")
+    # Human output speaks words: "in progress", not the stored in_progress; members by name.
+    assert run(data, "annotation", "set-status", a, "in_progress").stdout.startswith(f"{a}: in progress (")
     assert "already set, nothing changed" in run(data, "annotation", "set-status", a, "in_progress").stdout
     assert js(data, "annotation", "assign", a, "me")["assignee_id"] == owner
+    assert ", assignee Olive Owner" in run(data, "annotation", "assign", a, "me").stdout
+    assert "**Assignee:** Olive Owner" in run(data, "annotation", "show", a, "--markdown").stdout
     assert js(data, "annotation", "assign", a, "none")["assignee_id"] is None
     said = js(data, "annotation", "reply", a, "Thanks, on it.")
     assert said["body"] == "Thanks, on it." and said["author"]["id"] == owner

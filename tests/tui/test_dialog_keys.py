@@ -51,15 +51,15 @@ async def test_a_rebound_bulk_apply(demo_wb, principal, tmp_path: Path):
 
 
 async def test_a_rebound_form_save_and_its_hint(demo_wb, tmp_path: Path):
-    app = make_app(demo_wb, keymap=keymap_with(tmp_path, '"form.save" = "ctrl+e"\n'))
+    app = make_app(demo_wb, keymap=keymap_with(tmp_path, '"form.save" = "ctrl+t"  # ctrl+e is form.editor\n'))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await press(pilot, "f")
         dialog = app.screen
         assert isinstance(dialog, FormDialog)
         text = screen_text(app)
-        assert "^e / enter in the search box: apply · esc: cancel" in text and "^s" not in text
+        assert "^t / enter in the search box: apply · esc: cancel" in text and "^s" not in text
         await press(pilot, "ctrl+s")
         assert app.screen is dialog
-        await press(pilot, "ctrl+e")
+        await press(pilot, "ctrl+t")
         assert isinstance(app.screen, InboxScreen)

@@ -297,7 +297,7 @@ async def test_refused_summary_keeps_the_typed_text(app, demo_wb, principal):
         dialog.query_one("#field-text", Input).value = long
         await press(pilot, "enter")
         assert app.screen is dialog
-        assert "2000" in str(dialog.query_one("#form-error").render())
+        assert "at most 2,000 characters" in str(dialog.query_one("#form-error").render())
         assert dialog.query_one("#field-text", Input).value == long
         assert annotations_service.get(demo_wb, principal, ann_id).status != "won_t_fix"
         await press(pilot, "escape")

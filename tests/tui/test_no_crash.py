@@ -27,10 +27,10 @@ async def test_a_diff_url_over_the_limit_is_refused_inline(app, demo_wb, princip
         dialog.query_one("#field-diff_url", Input).value = TOO_LONG_URL
         await pilot.pause()
         assert app.is_running and app.screen is dialog
-        assert "diff_url" in str(dialog.query_one("#form-check").render())
+        assert "diff URL: at most 2,000 characters" in str(dialog.query_one("#form-check").render())
         await press(pilot, "ctrl+s")
         assert app.screen is dialog and dialog.query_one("#field-diff_url", Input).value == TOO_LONG_URL
-        assert "diff_url" in str(dialog.query_one("#form-error").render())
+        assert "diff URL: at most 2,000 characters" in str(dialog.query_one("#form-error").render())
         assert annotations_service.detail(demo_wb, principal, ann.id)["resolutions"] == []
 
 

@@ -1,4 +1,6 @@
-"""Snapshots of the main screens at 120x36, fixed clock, seeded ids, no cursor blink.
+"""Snapshots of the main screens at 120x36, and of every screen at 80x24 and 200x50.
+
+Fixed clock, seeded ids, no cursor blink.
 
 Update them after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
 and look at the report (``snapshot_report.html``) before committing.
@@ -89,3 +91,29 @@ class TestOtherScreens:
 
     def test_help(self, snap_compare, demo_wb):
         assert snap_compare(app_for(demo_wb), press=["question_mark"], terminal_size=SIZE, run_before=settle)
+
+
+# Every screen and the main dialogs at the smallest supported terminal (80×24) and a wide one
+# (200×50, where the inbox's preview sits beside the list). Nothing may be cut off: the footer
+# keeps ? and q, the summary and sync lines show, dialogs scroll to their buttons.
+SCREEN_KEYS = {
+    "inbox": ["j"],
+    "annotation": ["enter"],
+    "feedback_sessions": ["2", "j"],
+    "test_sessions": ["3", "j"],
+    "personas": ["4", "j"],
+    "sync": ["5"],
+    "help": ["question_mark"],
+    "reply_dialog": ["enter", "c"],
+    "resolution_dialog": ["enter", "e"],
+    "bulk_dialog": ["space", "b"],
+    "filter_dialog": ["f"],
+    "persona_picker": ["enter", "p"],
+    "confirm_dialog": ["3", "j", "C"],
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+@pytest.mark.parametrize("name", list(SCREEN_KEYS))
+def test_every_screen_at_size(snap_compare, demo_wb, name, size):
+    assert snap_compare(app_for(demo_wb), press=SCREEN_KEYS[name], terminal_size=size, run_before=settle)

@@ -219,7 +219,7 @@ async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(
         text = screen_text(app)
         assert "Conflicts (1)" in text and "Refused changes (1)" in text
         row = next(ln for ln in text.splitlines() if "Feedback number 0" in ln)
-        assert "status" in row and "new" in row and "won_t_fix" in row and "resolved" in row
+        assert "status" in row and "new" in row and "won't fix" in row and "resolved" in row
         assert "change assignee_id of annotation" in text
         await press(pilot, "tab")  # the refusal's full reason, verbatim, in the preview
         assert refusal.reason and refusal.reason in " ".join(screen_text(app).split())

@@ -35,6 +35,7 @@ from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
 from workbench.domain.safe_text import terminal_safe
 from workbench.domain.since import parse_since
+from workbench.domain.statuses import status_label
 from workbench.services import annotations as annotations_svc
 from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
@@ -171,7 +172,7 @@ def annotations_list(
     t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
     for a in items:
         add_row(
-            t, a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
+            t, a["id"], status_label(a["status"]), a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
             _one_line(a["page_url"], 40), _one_line(a["body"]),
         )
     show_table(t)
@@ -253,9 +254,13 @@ def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **
     if as_json:
         emit_json(ann.to_public())
     else:
-        who = f", assignee {ann.assignee_id}" if "assignee_id" in fields else ""
+        who = ""
+        if "assignee_id" in fields:
+            from workbench.services.inbox import member_names
+
+            who = f", assignee {member_names(wb, me).get(ann.assignee_id, ann.assignee_id)}" if ann.assignee_id else ", unassigned"
         unchanged = "" if done.changes else "; already set, nothing changed"
-        echo(f"{ann.id}: {ann.status}{who} (version {ann.version}{unchanged})")
+        echo(f"{ann.id}: {status_label(ann.status)}{who} (version {ann.version}{unchanged})")
 
 
 @annotation_app.command("set-status")

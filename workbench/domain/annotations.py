@@ -133,7 +133,7 @@ class ResolutionCreate(BaseModel):
 def check_resolution(res: ResolutionCreate) -> None:
     """The document's rules: one field at least, https:// diff URLs, explanation ≤ 4 KB."""
     if not any((res.before_key, res.after_key, res.diff_url, res.explanation)):
-        raise Invalid("At least one of before_key, after_key, diff_url, explanation is required")
+        raise Invalid("At least one of a before image, an after image, a diff URL or an explanation is required")
     if res.diff_url is not None and not _is_https_url(res.diff_url):
         raise Invalid("diff_url must be an https:// URL without spaces or control characters")
     if res.explanation is not None and len(res.explanation.encode("utf-8")) > EXPLANATION_MAX_BYTES:

@@ -70,14 +70,63 @@ class HasErrors(Protocol):
 
 
 def validation_text(exc: HasErrors) -> str:
-    """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2000 characters").
+    """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2,000 characters").
 
-    Duck-typed on ``errors()`` so this module stays free of pydantic (the TUI's first paint
-    imports it).
+    Pydantic's own sentences ("String should have at most 2000 characters", "Input should be
+    'new', 'ack' or …") name types and stored spellings; the common ones are said again in
+    words (``human_error``). Duck-typed on ``errors()`` so this module stays free of pydantic
+    (the TUI's first paint imports it).
     """
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        loc = ", ".join(field_words(str(p)) for p in err.get("loc", ()) if p != "__root__" and not isinstance(p, int))
+        msg = human_error(err)
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "Invalid input"
+
+
+# Field names as a form labels them.
+_FIELD_WORDS = {
+    "assignee_id": "assignee", "diff_url": "diff URL", "before_key": "before image", "after_key": "after image",
+    "auto_fix": "auto-fix", "persona_ids": "personas", "page_url": "page",
+}
+
+
+def field_words(name: str) -> str:
+    return _FIELD_WORDS.get(name, name.replace("_", " "))
+
+
+def human_error(err: Mapping[str, Any]) -> str:
+    """One pydantic error in words; an error type not listed keeps pydantic's message."""
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "string_too_short":
+        n = ctx.get("min_length", 1)
+        return "cannot be empty" if n == 1 else f"at least {n:,} characters"
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length', 0):,} characters"
+    if kind in ("too_long", "too_short"):
+        bound = ctx.get("max_length") if kind == "too_long" else ctx.get("min_length")
+        return f"{'at most' if kind == 'too_long' else 'at least'} {bound:,} items"
+    if kind == "missing":
+        return "required"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", ""))
+        from workbench.domain.statuses import status_label
+
+        words = [status_label(w.strip(" '")) for w in expected.replace(" or ", ", ").split(",") if w.strip(" '")]
+        return "one of: " + ", ".join(words) if words else "not one of the allowed values"
+    if kind == "string_pattern_mismatch":
+        return "has characters that are not allowed here"
+    if kind in ("url_parsing", "url_scheme", "url_type"):
+        return "not a valid URL"
+    if kind in ("int_parsing", "int_type", "float_parsing"):
+        return "must be a number"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        word = {"greater_than_equal": "at least", "less_than_equal": "at most", "greater_than": "more than",
+                "less_than": "less than"}[kind]
+        return f"{word} {bound}"
+    if kind == "extra_forbidden":
+        return "not a field of this form"
+    return str(err.get("msg", "invalid")).removeprefix("Value error, ")

@@ -11,18 +11,25 @@ import re
 
 from workbench.domain.clock import iso_ms
 from workbench.domain.records import Annotation, Reply, Resolution
+from workbench.domain.statuses import status_label
 
 
-def render(ann: Annotation, replies: list[Reply], resolutions: list[Resolution], site_name: str | None = None) -> str:
+def render(
+    ann: Annotation, replies: list[Reply], resolutions: list[Resolution], site_name: str | None = None,
+    member_names: dict[str, str] | None = None,
+) -> str:
+    """The annotation as markdown for a person or an agent: status in words ("won't fix"), the
+    assignee by name (``member_names``; an unknown id stays an id, so it can still be looked up)."""
+    assignee = (member_names or {}).get(ann.assignee_id or "", ann.assignee_id) if ann.assignee_id else None
     lines = [f"# Annotation {ann.id}", ""]
     facts = [
         ("Site", site_name or ann.site_id),
         ("Page", ann.page_url),
         ("Selector", _code(ann.selector) if ann.selector else None),
         ("Kind", ann.kind),
-        ("Status", ann.status),
+        ("Status", status_label(ann.status)),
         ("Auto-fix authorised", "yes" if ann.auto_fix else "no"),
-        ("Assignee", ann.assignee_id),
+        ("Assignee", assignee),
         ("Submitted by", ann.submitter_name or "anonymous"),
         ("Created", iso_ms(ann.created_at)),
         ("Updated", iso_ms(ann.updated_at)),

@@ -77,3 +77,19 @@ class TestSessionStatus(str, Enum):
     ANALYZING = "analyzing"
     ANALYZED = "analyzed"
     CONFIRMED = "confirmed"
+
+
+# The words people read for a status, whichever source it belongs to: the TUI, the CLI's
+# human output and the copied markdown all say "won't fix", never the stored ``won_t_fix``.
+STATUS_LABELS: dict[str, str] = {
+    "won_t_fix": "won't fix",
+    "in_progress": "in progress",
+    "task_review": "task review",
+    "in_review": "in review",
+}
+
+
+def status_label(status: str) -> str:
+    """A stored status as words ("won_t_fix" → "won't fix"); unknown names lose their underscores."""
+    value = getattr(status, "value", status)
+    return STATUS_LABELS.get(value, str(value).replace("_", " "))

@@ -213,14 +213,51 @@ def render_markdown(wb: Workbench, principal: Principal, annotation_id: str) -> 
         site = sites_repo.get_site(db, principal.workspace_id, ann.site_id)
         replies = repo.list_replies(db, ann.id)
         resolutions = repo.list_resolutions(db, ann.id)
-    return markdown.render(ann, replies, resolutions, site.name if site else None)
+    names = None
+    if ann.assignee_id:
+        from workbench.services.inbox import member_names
+
+        names = member_names(wb, principal)
+    return markdown.render(ann, replies, resolutions, site.name if site else None, names)
 
 
 def history(wb: Workbench, principal: Principal, annotation_id: str) -> list[dict[str, Any]]:
-    """The audit trail of one annotation, oldest first."""
-    db = wb.store.db
-    load(db, principal, annotation_id)
-    return audit_repo.history(db, "annotation", annotation_id)
+    """Every recorded change of one annotation, oldest first, wherever it was made.
+
+    The audit log holds what was done in this store and, on a replica, what a sync brought
+    (``annotation.pulled``, at the server's time, actor ``sync:<remote>``). What a replica only
+    holds as rows (an annotation submitted on the server, replies and resolutions by others)
+    is added from those rows, with their author and time (``actor_name``), so nothing that
+    happened is missing from the list.
+    """
+    with wb.store.read() as db:
+        ann = load(db, principal, annotation_id)
+        entries = audit_repo.history(db, "annotation", annotation_id)
+        replies = repo.list_replies(db, ann.id)
+        resolutions = repo.list_resolutions(db, ann.id)
+        mapped = dict(db.execute(
+            "SELECT local_id, remote_id FROM sync_id_map WHERE entity_type IN ('reply', 'resolution')"
+        ).fetchall()) if entries else {}
+    actions = {e["action"] for e in entries}
+    known = set()
+    for e in entries:
+        for key in ("reply_id", "resolution_id"):
+            local = (e.get("detail") or {}).get(key)
+            if local:
+                known.update((local, mapped.get(local)))
+    if "annotation.create" not in actions:
+        entries.append({"id": None, "at": ann.created_at, "actor_id": "", "action": "annotation.create", "detail": None,
+                        "actor_name": ann.submitter_name or "anonymous"})
+    for r in replies:
+        if r.id not in known:
+            entries.append({"id": None, "at": r.created_at, "actor_id": r.author_id or "", "action": "annotation.reply",
+                            "detail": {"reply_id": r.id, "author_kind": r.author_kind}, "actor_name": r.author_name})
+    for res in resolutions:
+        if res.id not in known:
+            entries.append({"id": None, "at": res.created_at, "actor_id": res.created_by or "", "action": "resolution.create",
+                            "detail": {"resolution_id": res.id}})
+    entries.sort(key=lambda e: (e["at"], e["id"] is not None, e["id"] or 0))
+    return entries
 
 
 def search(wb: Workbench, principal: Principal, query: str, limit: int = 500) -> list[str]:

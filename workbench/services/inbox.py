@@ -293,17 +293,32 @@ def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow)
         return repo.count_before(db, _query(principal, f, db, wb.clock()), row.created_at, row.id)
 
 
+def _members(db: Any, principal: Principal) -> list[tuple[str, str]]:
+    from storage import sync_state
+
+    if sync_state.is_replica(db, principal.workspace_id):
+        # The server judges assignees: offer its members, never the local user it does not know.
+        return repo.server_members(db, principal.workspace_id, principal.user_id or "")
+    return [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
+
+
+def member_names(wb: Workbench, principal: Principal) -> dict[str, str]:
+    """User id → name of the workspace's members as this store knows them (a replica: those it has seen)."""
+    names = dict(_members(wb.store.db, principal))
+    if principal.user_id and principal.user_id not in names:
+        user = accounts_repo.get_user(wb.store.db, principal.user_id)
+        if user is not None:
+            names[principal.user_id] = user.name
+    return names
+
+
 def facets(wb: Workbench, principal: Principal) -> Facets:
     db = wb.store.db
     order = {s: i for i, s in enumerate(SOURCES)}
     places = sorted(repo.places(db, principal.workspace_id), key=lambda p: (order[p[2]], p[1].casefold(), p[0]))
     from storage import sync_state
 
-    if sync_state.is_replica(db, principal.workspace_id):
-        # The server judges assignees: offer its members, never the local user it does not know.
-        members = repo.server_members(db, principal.workspace_id, principal.user_id or "")
-    else:
-        members = [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
+    members = _members(db, principal)
     statuses = list(dict.fromkeys(s for src in SOURCES for s in SOURCE_STATUSES[src]))
     return Facets(places=places, members=members, kinds=[k.value for k in Kind], statuses=statuses,
                   replica=sync_state.is_replica(db, principal.workspace_id))

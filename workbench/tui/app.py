@@ -108,6 +108,8 @@ class WorkbenchApp(UndoKeys, App[None]):
     # The inbox is built as the app composes, instead of a blank default screen first.
     DEFAULT_MODE = "inbox"
     HELP_SECTION = "Global"
+    # Screens get "-short" under 30 rows (80×24): their panes give the lists the rows (app.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 - Textual declares it without ClassVar
 
     def __init__(
         self,

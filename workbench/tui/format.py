@@ -7,6 +7,7 @@ test that injects a fixed clock gets identical screens on every run.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from rich.markup import escape
@@ -14,28 +15,17 @@ from rich.style import Style
 from rich.text import Text
 
 from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
+from workbench.domain.statuses import status_label as domain_status_label
 
 __all__ = ["esc", "plain", "safe"]
 
 DAY_MS = 86_400_000
 
-STATUS_LABELS = {
-    "new": "new",
-    "ack": "ack",
-    "triaged": "triaged",
-    "in_progress": "in progress",
-    "resolved": "resolved",
-    "won_t_fix": "won't fix",
-    "duplicate": "duplicate",
-    # feedback comments
-    "open": "open",
-    # test sessions, as the inbox reads them
-    "active": "active",
-    "paused": "paused",
+# The inbox's words for test sessions: what the row asks of you. Every other status reads as
+# the domain says it (``workbench.domain.statuses.status_label``: "won't fix", "in progress").
+INBOX_STATUS_LABELS = {
     "completed": "to analyze",
-    "analyzing": "analyzing",
     "analyzed": "to confirm",
-    "confirmed": "confirmed",
 }
 
 # One colour per status, readable on dark and light themes.
@@ -65,6 +55,7 @@ STATUS_COLORS = {
 }
 
 SOURCE_LABELS = {"annotation": "ann", "comment": "cmt", "test": "test"}
+SOURCE_NAMES = {"annotation": "annotation", "comment": "comment", "test": "test"}  # where there is room
 SOURCE_COLORS = {"annotation": "#6fb3d2", "comment": "#c792ea", "test": "#f0a36b"}
 
 KIND_LABELS = {"accessibility": "a11y", "performance": "perf"}
@@ -87,8 +78,51 @@ def plain(text: str, style: str = "") -> Text:
     return Text(safe(text), style=style)
 
 
+def markdown(text: str, *, indent: int = 0) -> Any:
+    """User markdown (a body, a reply, a persona review) rendered: lists, quotes and code keep their
+    indentation. Control characters are shown first (``safe``); links print their address beside
+    the text (``hyperlinks=False``) so a reader sees where one leads."""
+    from rich.padding import Padding
+
+    text = safe(text.rstrip().lstrip("\n"))  # a leading indent is kept: it may be a code block
+    if _MARKDOWN_SYNTAX.search(text) is None:
+        # Plain prose (most feedback): shown as written, line breaks included, without paying
+        # for the markdown parser (~4 MB and ~40 ms on first use).
+        rendered: Any = Text(text)
+    else:
+        from rich.markdown import Markdown
+
+        rendered = Markdown(text, hyperlinks=False, code_theme="ansi_dark")
+    return Padding(rendered, (0, 0, 0, indent)) if indent else rendered
+
+
+# Anything markdown would draw differently from plain text: emphasis, code, headings, quotes,
+# links, lists, tables and indented code blocks.
+_MARKDOWN_SYNTAX = re.compile(r"[*_`#>\[|~]|^\s*(?:[-+]|\d+[.)])\s|^(?: {4}|\t)\S|<\w", re.MULTILINE)
+
+
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " "))
+    return INBOX_STATUS_LABELS.get(status) or domain_status_label(status)
+
+
+def field_label(name: str) -> str:
+    """A record's field name as words ("assignee_id" → "assignee")."""
+    return {"assignee_id": "assignee", "diff_url": "diff URL", "auto_fix": "auto-fix"}.get(name, name.replace("_", " "))
+
+
+def field_value(name: str, value: object, members: dict[str, str] | None = None) -> str:
+    """A field's value as a person reads it: status words, member names for user ids, "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    if name == "status" and isinstance(value, str):
+        return domain_status_label(value)
+    if name == "assignee_id" and isinstance(value, str):
+        return (members or {}).get(value) or f"user …{value[-6:]}"
+    if isinstance(value, str):
+        return " ".join(value.split())
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def status_style(status: str, *, bold: bool = True) -> Style:

@@ -72,6 +72,8 @@ INBOX: list[BindingType] = [
     B("ctrl+a", "select_all", "Select all", id="inbox.select_all", show=False),
     B("escape", "clear", "Clear", id="inbox.clear", show=False),
     *_for("inbox", STATUS_KEYS),
+    # tuiview: the preview beside the list or below it (remembered).
+    B("L", "toggle_preview", "Preview side/below", id="inbox.toggle_preview", show=False),
 ]
 
 ANNOTATION: list[BindingType] = [
@@ -86,6 +88,8 @@ ANNOTATION: list[BindingType] = [
     B("left_square_bracket", "step(-1)", "Previous", id="annotation.previous", show=False, key_display="["),
     B("j,down", "scroll(1)", "Scroll down", id="annotation.scroll_down", show=False),
     B("k,up", "scroll(-1)", "Scroll up", id="annotation.scroll_up", show=False),
+    # tuiview: follow "duplicate of …" to that annotation.
+    B("g", "open_duplicate", "Open the duplicated one", id="annotation.open_duplicate", show=False),
 ]
 
 PERSONAS: list[BindingType] = [
@@ -146,6 +150,8 @@ FORM: list[BindingType] = [
     # and bubbled back up, while the keys typed after it were already sent to that same field.
     B("tab", "app.focus_next", "Next field", id="form.next", show=False, priority=True),
     B("shift+tab", "app.focus_previous", "Previous field", id="form.previous", show=False, priority=True),
+    # tuiview: write the focused text (a reply, a summary) in $EDITOR. priority: the fields' own ctrl+e is "end of line".
+    B("ctrl+e", "editor", "Write in $EDITOR", id="form.editor", show=False, priority=True),
 ]
 
 CONFIRM: list[BindingType] = [

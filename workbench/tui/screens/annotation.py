@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.console import Group
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import HorizontalScroll, VerticalScroll
 from textual.widgets import Header, Static
 
@@ -54,6 +55,7 @@ class AnnotationScreen(WorkbenchScreen):
         self.ann: Any = None
         self.personas_running = False
         self.shown_pictures: tuple[Any, ...] | None = None
+        self.duplicate_of: str | None = None  # the annotation a "duplicate of …" summary names
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -114,11 +116,11 @@ class AnnotationScreen(WorkbenchScreen):
         self.query_one("#ann-head", Static).update(head)
         self.query_one("#ann-keys", Static).update(self._status_keys(ann.status))
 
-        body = fmt.plain(ann.body.strip())
+        body: list[Any] = [Text(""), fmt.markdown(ann.body)]
+        self.duplicate_of = None
         if ann.summary:
-            body.append("\n\nSummary: ", style="bold")
-            body.append(fmt.safe(ann.summary))
-        self.query_one("#ann-body", Static).update(Group(Text(""), body))
+            body.append(self._summary(ann.summary))
+        self.query_one("#ann-body", Static).update(Group(*body))
 
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="dim", no_wrap=True)
@@ -160,10 +162,11 @@ class AnnotationScreen(WorkbenchScreen):
                 line = Text()
                 line.append(fmt.safe(author["name"]), style=AUTHOR_STYLE.get(author["type"], "bold"))
                 line.append(f"  {author['type']} · {fmt.ago(now, _iso_ms(r['created_at']))}", style="dim")
+                if parts:
+                    parts.append(Text(""))
                 parts.append(line)
-                parts.append(fmt.plain("  " + r["body"].strip().replace("\n", "\n  ")))
-                parts.append(Text(""))
-            self.query_one("#ann-thread", Static).update(Group(*parts[:-1]))
+                parts.append(fmt.markdown(r["body"], indent=2))
+            self.query_one("#ann-thread", Static).update(Group(*parts))
         else:
             self.query_one("#ann-thread", Static).update(Text("No replies yet. Press c to reply, p to ask personas.", style="dim"))
 
@@ -182,7 +185,7 @@ class AnnotationScreen(WorkbenchScreen):
                     if res.get(key):
                         parts.append(fmt.plain(f"  {label:<7}{res[key]}"))
                 if res.get("explanation"):
-                    parts.append(fmt.plain("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
+                    parts.append(fmt.markdown(res["explanation"], indent=2))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
         else:
             self.query_one("#ann-resolutions", Static).update(
@@ -193,10 +196,38 @@ class AnnotationScreen(WorkbenchScreen):
         rows.add_column(no_wrap=True)
         rows.add_column()
         for entry in history:
-            actor = entry["actor_id"]
-            who = members.get(actor) or actor.split(":")[0]
-            rows.add_row(fmt.ago(now, entry["at"]), fmt.plain(who), fmt.plain(_describe(entry, members)))
+            rows.add_row(fmt.ago(now, entry["at"]), fmt.plain(_who(entry, members)), fmt.plain(_describe(entry, members)))
         self.query_one("#ann-history", Static).update(rows if history else Text("No recorded changes.", style="dim"))
+
+    def _summary(self, text: str) -> Text:
+        """The summary; "duplicate of <id>" becomes a link (a click, or the key) to that annotation."""
+        from workbench.domain.duplicates import duplicate_target
+        from workbench.services import annotations as service
+
+        summary = Text("\nSummary: ", style="bold")
+        target = duplicate_target(text)
+        ok, other = self.attempt(service.get, self.wb, self.principal, target, quiet=True) if target else (False, None)
+        if not ok or other is None:
+            summary.append(fmt.safe(text))
+            return summary
+        self.duplicate_of = other.id
+        summary.append("duplicate of ")
+        link = Style(underline=True, bold=True, meta={"@click": "screen.open_duplicate"})
+        summary.append(fmt.safe(f"“{fmt.first_line(other.body)[:70]}”"), style=link)
+        summary.append(f" ({fmt.status_label(other.status)}, …{fmt.short_id(other.id)})", style="dim")
+        key = self.app.get_key_display(Binding(keys.keys_of("annotation.open_duplicate", self._overrides())[0], ""))
+        summary.append(f"   {key}: open it", style="dim")
+        return summary
+
+    def _overrides(self) -> dict[str, str] | None:
+        return getattr(getattr(self.app, "keymap_info", None), "bindings", None)
+
+    def action_open_duplicate(self) -> None:
+        """Follow "duplicate of …" to the annotation it names (esc comes back here)."""
+        if self.duplicate_of is None:
+            self.notify("This annotation is not a duplicate of another one", severity="warning")
+            return
+        self.app.push_screen(AnnotationScreen(self.duplicate_of))
 
     def _pictures(self, ann: Any) -> None:
         """The screenshot and evidence images, rebuilt only when the files change (live refresh is frequent)."""
@@ -382,25 +413,47 @@ class AnnotationScreen(WorkbenchScreen):
         self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))
 
 
+def _who(entry: dict[str, Any], members: dict[str, str]) -> str:
+    """Who made a change: a member's name, the author a synced row names, or where it came from."""
+    if entry.get("actor_name"):
+        return str(entry["actor_name"])
+    actor = entry["actor_id"] or ""
+    if actor in members:
+        return members[actor]
+    kind, _, rest = actor.partition(":")
+    if kind == "sync":
+        return f"someone on {rest} (via sync)"
+    if kind == "mcp":
+        return "an agent (MCP)"
+    return kind or "—"
+
+
 def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
     action: str = entry["action"]
     detail = entry.get("detail") or {}
-    if action == "annotation.update":
+    if action in ("annotation.update", "annotation.pulled"):
         parts = []
         for field_name, (old, new) in (detail.get("changes") or {}).items():
-            if field_name == "assignee_id":
-                parts.append(f"assignee: {members.get(old or '', old or '—')} → {members.get(new or '', new or '—')}")
-            elif field_name == "status":
-                parts.append(f"status: {fmt.status_label(old)} → {fmt.status_label(new)}")
+            if field_name in ("assignee_id", "status"):
+                label = fmt.field_label(field_name)
+                parts.append(f"{label}: {fmt.field_value(field_name, old, members)} → {fmt.field_value(field_name, new, members)}")
             else:
-                parts.append(f"{field_name}: {new or '—'}")
-        return "; ".join(parts) or "updated"
+                parts.append(f"{fmt.field_label(field_name)}: {fmt.field_value(field_name, new, members)}")
+        text = "; ".join(parts) or "updated"
+        return f"{text} (on the server, version {detail['version']})" if action == "annotation.pulled" and "version" in detail else text
+    if action == "annotation.reply" and detail.get("author_kind") == "persona":
+        return "persona review"
+    if action.startswith("sync.conflict."):
+        side = "kept mine" if action.endswith("keep_mine") else "took theirs"
+        return f"sync conflict on {fmt.field_label(str(detail.get('field', '')))}: {side}"
     return {
         "annotation.create": "submitted",
         "annotation.reply": "replied",
         "annotation.reply_undone": "took a reply back (undo)",
         "annotation.run_personas": "ran persona reviews",
         "resolution.create": "attached a resolution",
+        "sync.refusal.retry": "retried a refused change",
+        "sync.refusal.discard": "discarded a refused change",
     }.get(action, action)
 
 

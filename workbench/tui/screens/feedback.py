@@ -232,7 +232,6 @@ class FeedbackScreen(WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Feedback sessions"
-        self.sessions.styles.height = 12
         self.refresh_data()
 
     def refresh_data(self) -> None:

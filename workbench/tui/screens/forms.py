@@ -100,7 +100,10 @@ class FormDialog(Dialog[Any]):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button(self.submit_label, id="submit", variant="primary", compact=True)
             browse = " · {form.browse} browse" if any(f.kind == "file" for f in self.fields) else ""
-            yield Static(self.hint_text(self.hint or "{form.save} save · {form.cancel} cancel" + browse), classes="hint")
+            editor = ""
+            if self._editable() is not None:
+                editor = " · {form.editor}" + (": " if ":" in self.hint else " ") + "write in $EDITOR"
+            yield Static(self.hint_text((self.hint or "{form.save} save · {form.cancel} cancel" + browse) + editor), classes="hint")
 
     def on_mount(self) -> None:
         self._check()
@@ -180,6 +183,38 @@ class FormDialog(Dialog[Any]):
                 self.set_value(name, str(path))
 
         self.app.push_screen(FilePicker(Path(current).expanduser().parent if current else None), picked)
+
+    def _editable(self, focused: object = None) -> Field | None:
+        """The text field ``ctrl+e`` edits: the focused one, else the first multi-line one."""
+        texts = [f for f in self.fields if f.kind == "text" or (f.kind == "input" and len(self.fields) == 1)]
+        focused_id = getattr(focused, "id", None)
+        for f in texts:
+            if focused_id == _widget_id(f.name):
+                return f
+        return texts[0] if texts else None
+
+    def action_editor(self) -> None:
+        """Write the field in $VISUAL/$EDITOR; what was saved there comes back into it."""
+        from workbench.tui import editor
+        from workbench.tui.app import refusal_text
+
+        target = self._editable(self.focused)
+        if target is None:
+            self.notify("No text field here to write in an editor", severity="warning")
+            return
+        try:
+            text = editor.edit(self.app, str(self.values()[target.name]))
+        except Exception as exc:  # noqa: BLE001 - unset, missing or failed editor: said, the field kept
+            self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
+            self.app.notify(refusal_text(exc), title="Editor", severity="warning", timeout=8)
+            return
+        if target.kind == "input":
+            text = " ".join(text.split("\n")).strip()  # one line: a summary
+        self.set_value(target.name, text)
+        widget = self.query_one(f"#{_widget_id(target.name)}")
+        widget.focus()
+        if isinstance(widget, TextArea):
+            widget.move_cursor(widget.document.end)
 
     def action_submit(self) -> None:
         from workbench.tui.app import refusal_text

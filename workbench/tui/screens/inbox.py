@@ -15,9 +15,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
+from textual.containers import Container
 from textual.timer import Timer
 from textual.widgets import Header, Input, Static
 
+from workbench.domain.duplicates import duplicate_target
 from workbench.services import inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
@@ -29,20 +31,24 @@ from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 COLUMNS = [
-    Column("SRC", 4),
+    Column("SRC", 4, grow=1, max_width=10),  # "annotation" in full once there is room
     Column("STATUS", 11),
-    Column("KIND", 8),
-    Column("SITE", 14),
-    Column("PAGE", 18),
-    Column("FEEDBACK", 0, min_width=20),
+    Column("KIND", 8, grow=1, max_width=13),
+    Column("SITE", 14, grow=3, max_width=32, min_width=10),
+    Column("PAGE", 18, grow=3, max_width=60, min_width=12),
+    Column("FEEDBACK", 0, min_width=16),
     Column("AGE", 4, "right"),
-    Column("ASSIGNEE", 11),
+    Column("ASSIGNEE", 11, grow=1, max_width=22, drop=1),  # 80 columns: the preview names the assignee
     Column("AUTO", 4),
 ]
 
 SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d …  (esc: clear · ? on the list: syntax)'
 EMPTY_TEXT = "Nothing awaiting attention here. Press v for other views."
 SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (its window: under 1 ms at 1M)
+
+# From this many columns the preview sits beside the list (unless the user chose "below" with L):
+# the list then still has ~100 columns, enough for every column at its base width.
+SIDE_PREVIEW_FROM = 160
 
 BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
     "Awaiting attention": inbox.InboxFilter(),
@@ -90,10 +96,12 @@ class InboxSource:
         text = row.first_line
         if row.source == "test":
             text = test_summary(row)
+        wide = self.screen.list.column_width(0) >= len("annotation")
+        labels = fmt.SOURCE_NAMES if wide else fmt.SOURCE_LABELS
         return [
-            Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
+            Text(labels.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
             Text(fmt.status_label(row.status), style=fmt.status_style(row.status)),
-            fmt.kind_label(row.kind),
+            row.kind if self.screen.list.column_width(2) >= len("accessibility") else fmt.kind_label(row.kind),
             fmt.safe(facets.place_name(row.place_id) or ""),
             fmt.safe(fmt.page_path(row.page) if row.source != "test" else row.page),
             fmt.safe(text),
@@ -152,14 +160,16 @@ class InboxScreen(WorkbenchScreen):
         self.counting = False
         self.facets = inbox.Facets([], [], [], [])
         self.query_error: str | None = None
+        self.preview_choice: str | None = None  # "side" / "below" (L, remembered); None: by width
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
         yield Static("", id="filterbar", classes="bar")
         yield Input(placeholder=SEARCH_PLACEHOLDER, id="search", classes="search")
-        yield VirtualList(None, COLUMNS, id="inbox-list", empty_text=EMPTY_TEXT)
-        yield Static("", id="preview")
+        with Container(id="inbox-body"):
+            yield VirtualList(None, COLUMNS, id="inbox-list", empty_text=EMPTY_TEXT)
+            yield Static("", id="preview")
         yield Static("", id="statusbar", classes="bar")
         yield SyncLine()
         yield Footer()
@@ -169,13 +179,41 @@ class InboxScreen(WorkbenchScreen):
         return self.query_one("#inbox-list", VirtualList)
 
     def on_mount(self) -> None:
+        from workbench.services import preferences
+
         self.sub_title = "Inbox"
+        self.preview_choice = preferences.load(self.wb, self.principal, "inbox.preview")
+        self._place_preview()
         self.facets = inbox.facets(self.wb, self.principal)
         self.list.source = InboxSource(self, self.filter)
         self._show_first_window()
         self._update_bars()
         # The status-bar counts scan the whole store: after the first paint, in a thread.
         self.call_after_refresh(self.fetch_counts)
+
+    # -- preview placement -----------------------------------------------------------------
+    @property
+    def preview_side(self) -> bool:
+        """Whether the preview sits beside the list now: the user's choice, else the width decides."""
+        if self.preview_choice is not None:
+            return self.preview_choice == "side"
+        return self.app.size.width >= SIDE_PREVIEW_FROM
+
+    def _place_preview(self) -> None:
+        self.query_one("#inbox-body").set_class(self.preview_side, "-side")
+
+    def on_resize(self) -> None:
+        self._place_preview()
+        self._update_bars()
+
+    def action_toggle_preview(self) -> None:
+        from workbench.services import preferences
+
+        self.preview_choice = "below" if self.preview_side else "side"
+        self._place_preview()
+        self._update_preview(self.list.current)
+        self.attempt(preferences.save, self.wb, self.principal, "inbox.preview", self.preview_choice)
+        self.notify(f"Preview {'beside' if self.preview_choice == 'side' else 'below'} the list (L toggles; remembered)")
 
     # -- data ------------------------------------------------------------------------------
     def refresh_data(self) -> None:
@@ -263,19 +301,21 @@ class InboxScreen(WorkbenchScreen):
             self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
+        narrow = self.app.size.width < 110  # 80 columns: the same counts in fewer words
         parts = [f"[b]{shown:,}{'+' if self.counting else ''}[/] shown"]
         if c:
-            by_status = "  ".join(
+            by_status = (" " if narrow else "  ").join(
                 f"{fmt.status_markup(s)} {c.get(f'annotation:{s}', 0):,}" for s in ("new", "ack", "triaged", "in_progress")
             )
-            parts.append(f"[dim]open:[/] {by_status}")
+            parts.append(by_status if narrow else f"[dim]open:[/] {by_status}")
             parts.append(
+                f"[dim]cmt[/] {c.get('awaiting:comment', 0):,} [dim]tests[/] {c.get('awaiting:test', 0):,}" if narrow else
                 f"[dim]comments[/] {c.get('awaiting:comment', 0):,}  [dim]tests to handle[/] {c.get('awaiting:test', 0):,}"
             )
         selected = len(self.list.selection)
-        if selected:
-            parts.append(f"[b reverse] {selected:,} selected [/]")
-        self.query_one("#statusbar", Static).update("  │  ".join(parts))
+        if selected:  # first where the line is short: the selection is what the next key acts on
+            parts.insert(0 if narrow else len(parts), f"[b reverse] {selected:,} selected [/]")
+        self.query_one("#statusbar", Static).update((" │ " if narrow else "  │  ").join(parts))
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
         preview = self.query_one("#preview", Static)
@@ -292,7 +332,10 @@ class InboxScreen(WorkbenchScreen):
             if row.extra.get("selector"):
                 lines.append(f"[dim]selector[/] {fmt.esc(row.extra['selector'])}")
             if row.extra.get("summary"):
-                lines.append(f"[dim]summary[/] {fmt.esc(row.extra['summary'])}")
+                summary = row.extra["summary"]
+                if duplicate_target(summary):  # the id means nothing here: enter, then g, opens it
+                    summary = f"duplicate of …{fmt.short_id(duplicate_target(summary))} (enter, then g opens it)"
+                lines.append(f"[dim]summary[/] {fmt.esc(summary)}")
         elif row.source == "comment":
             lines.append(f"[dim]page[/] {fmt.esc(row.page)}   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}")
             if row.extra.get("task_instruction"):
@@ -301,7 +344,10 @@ class InboxScreen(WorkbenchScreen):
             lines.append(f"[dim]study[/] {fmt.esc(row.extra.get('study', ''))}   [dim]tester[/] {fmt.esc(row.text)}   {fmt.esc(row.page)}")
             lines.append("[dim]enter opens it on the test sessions screen (3), where z analyzes and C confirms[/]")
         body = fmt.plain((test_summary(row) if row.source == "test" else row.text).strip().replace("\n", " "))
-        body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
+        if self.preview_side:  # a tall pane: as much of the text as its lines hold
+            body.truncate(max(preview.size.width - 2, 20) * max(preview.size.height - len(lines) - 1, 3), overflow="ellipsis")
+        else:
+            body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
         text = Text.from_markup("\n".join(lines), emoji=False)  # user text: ":x:" stays ":x:"
         text.append("\n")
         text.append_text(body)

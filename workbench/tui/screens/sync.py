@@ -8,7 +8,6 @@ Both are small (a user's own unsent work), so each list reads its rows in one go
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 
@@ -35,15 +34,6 @@ MINE_STYLE = "bold #c792ea"
 THEIRS_STYLE = "bold #4aa3ff"
 
 
-def value_text(value: Any) -> str:
-    """A field value on one line: text as it is, nothing as "—", anything else as JSON."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        return " ".join(value.split())
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _workspace_label(wb: Any, workspace_id: str) -> str:
     """The replica as the switcher names it ("origin · Acme Production"), its id if it is gone."""
     from workbench.domain.errors import NotFound
@@ -62,8 +52,10 @@ class ConflictSource:
 
     def count(self) -> int:
         from workbench.services import sync as service
+        from workbench.services.inbox import member_names
 
         self.rows = service.conflicts(self.screen.wb)
+        self.screen.members = member_names(self.screen.wb, self.screen.principal) if self.rows else {}
         return len(self.rows)
 
     def fetch(self, offset: int, limit: int) -> Sequence[Any]:
@@ -73,12 +65,13 @@ class ConflictSource:
         return row.id
 
     def cells(self, row: Any) -> list[Text | str]:
+        members = self.screen.members
         return [
             row.title,
-            Text(row.field, style="bold"),
-            Text(value_text(row.base), style="dim"),
-            Text(value_text(row.mine), style=MINE_STYLE),
-            Text(value_text(row.theirs), style=THEIRS_STYLE),
+            Text(fmt.field_label(row.field), style="bold"),
+            Text(fmt.field_value(row.field, row.base, members), style="dim"),
+            Text(fmt.field_value(row.field, row.mine, members), style=MINE_STYLE),
+            Text(fmt.field_value(row.field, row.theirs, members), style=THEIRS_STYLE),
         ]
 
 
@@ -118,6 +111,10 @@ class SyncScreen(WorkbenchScreen):
     SyncScreen #sync-conflicts { height: 1fr; }
     SyncScreen #sync-refusals { height: 1fr; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.members: dict[str, str] = {}  # user id → name, read with the conflicts (assignee values)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -191,10 +188,10 @@ class SyncScreen(WorkbenchScreen):
         text = Text()
         if vlist is self.conflict_list:
             text.append(row.title or row.entity_id, style="bold")
-            text.append(f"  field {row.field} · {row.entity_type} {fmt.short_id(row.entity_id)}\n", style="dim")
+            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)}\n", style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
                 text.append(f"{label}  ", style="dim")
-                text.append(value_text(value) + "\n", style=style)
+                text.append(fmt.field_value(row.field, value, self.members) + "\n", style=style)
         else:
             text.append(row.summary, style="bold")
             text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)}\n", style="dim")
@@ -229,7 +226,8 @@ class SyncScreen(WorkbenchScreen):
             self.notify("No conflict to settle", severity="warning")
             return
         self.conflict_list.focus()
-        self._settle(service.keep_mine, row.id, f"Kept mine for {row.field}: {value_text(row.mine)} (sent on the next sync)")
+        mine = fmt.field_value(row.field, row.mine, self.members)
+        self._settle(service.keep_mine, row.id, f"Kept mine for {fmt.field_label(row.field)}: {mine} (sent on the next sync)")
 
     def action_take_theirs(self) -> None:
         from workbench.services import sync as service
@@ -239,7 +237,7 @@ class SyncScreen(WorkbenchScreen):
             self.notify("No conflict to settle", severity="warning")
             return
         self.conflict_list.focus()
-        self._settle(service.take_theirs, row.id, f"Took theirs for {row.field}: {value_text(row.theirs)}")
+        self._settle(service.take_theirs, row.id, f"Took theirs for {fmt.field_label(row.field)}: {fmt.field_value(row.field, row.theirs, self.members)}")
 
     def action_retry(self) -> None:
         from workbench.services import sync as service

@@ -227,6 +227,7 @@ class DuplicatePicker(Dialog[str | None]):
 
     def _choose(self, target: str) -> None:
         from workbench.domain.annotations import AnnotationPatch
+        from workbench.domain.duplicates import duplicate_summary
         from workbench.domain.errors import Invalid
         from workbench.services import annotations as service
         from workbench.services import undo as recorded  # records the change for ``u``
@@ -238,7 +239,7 @@ class DuplicatePicker(Dialog[str | None]):
                 raise Invalid("An annotation cannot duplicate itself")
             service.get(app.wb, app.principal, target)  # NotFound when it does not exist
             done = recorded.apply_patch(
-                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=f"duplicate of {target}")
+                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=duplicate_summary(target))
             )
             self.changed = bool(done.changes)
         except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog

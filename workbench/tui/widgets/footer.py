@@ -1,4 +1,10 @@
-"""The key footer of every screen: Textual's Footer, rebuilt only when the keys it shows change.
+"""The key footer of every screen: Textual's Footer, rebuilt only when the keys it shows change,
+and never cutting off the app's own keys (``?`` help, ``q`` quit).
+
+Textual's Footer lays its keys out in a row and lets the terminal's edge cut whatever does not
+fit: at 80 columns the inbox lost ``? Keys`` and ``q Quit``. This one keeps the app keys and the
+palette, then as many of the screen's keys as fit whole, in their order of importance (the
+order they are declared in ``keys.py``); the others stay in ``?`` and the palette.
 
 Textual's Footer removes and re-mounts one widget per key (twenty-odd on the inbox) on every
 bindings update: each focus change, and each return to a screen. Measured at 120 columns, that
@@ -10,11 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from textual.widgets import Footer as TextualFooter
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
     from textual.screen import Screen
     from textual.widget import Widget
+
+# Kept whatever the width: the way to every other key, and the way out.
+APP_ACTIONS = ("app.help", "app.quit")
 
 Shown = tuple[tuple[object, ...], ...]
 
@@ -36,7 +47,30 @@ class Footer(TextualFooter):
             for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
         )
-        return (*rows, (self.show_command_palette, app.ENABLE_COMMAND_PALETTE))
+        return (*rows, (self.show_command_palette, app.ENABLE_COMMAND_PALETTE, app.size.width))
+
+    def compose(self) -> ComposeResult:
+        widgets = list(super().compose())
+        palette = [w for w in widgets if w.has_class("-command-palette")]
+        kept = [w for w in widgets if getattr(w, "action", None) in APP_ACTIONS]
+        others = [w for w in widgets if w not in palette and w not in kept]
+        room = self.app.size.width - sum(_width(w) + 2 for w in palette) - sum(_width(w) for w in kept)
+        shown: list[Widget] = []
+        for widget in others:
+            need = _width(widget)
+            if need > room:
+                break  # the rest are less important than this one: never skip to a later, shorter key
+            shown.append(widget)
+            room -= need
+        yield from shown
+        yield from kept
+        yield from palette
+
+    def on_resize(self) -> None:
+        # The keys that fit depend on the width: a resize may show more or fewer.
+        if self._shown is not None and self._shown[-1][-1] != self.app.size.width:
+            self._shown = None
+            self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):
@@ -47,3 +81,11 @@ class Footer(TextualFooter):
             return
         self._shown = shown
         super().bindings_changed(screen)
+
+
+def _width(widget: Widget) -> int:
+    """Cells a footer item takes (a FooterKey: " key " then "description ")."""
+    key, description = getattr(widget, "key_display", None), getattr(widget, "description", "")
+    if isinstance(key, str):
+        return cell_len(key) + 2 + (cell_len(description) + 1 if description else 0)
+    return 24  # a key group: rare, counted generously

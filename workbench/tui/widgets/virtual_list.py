@@ -50,6 +50,18 @@ class Column:
     width: int = 0  # 0: takes the remaining width (at most one flex column per list)
     justify: str = "left"
     min_width: int = 8
+    # Wide terminals: once the flex column has ``SHARE_FROM`` cells, the space beyond goes to
+    # the columns with ``grow``, by weight, each up to ``max_width``; the flex column takes what
+    # is left. Long site names and page paths are then not cut.
+    grow: int = 0
+    max_width: int = 0
+    # Narrow terminals: when the flex column would get less than its ``min_width``, growing
+    # columns give back cells down to their own ``min_width``, then columns with ``drop`` are
+    # hidden, highest first, so the text column stays readable at 80 columns.
+    drop: int = 0
+
+
+SHARE_FROM = 40  # cells the flex column keeps before the others grow (then it takes what they leave)
 
 
 GUTTER = 2  # the selection mark "● " before the first column
@@ -150,6 +162,7 @@ class VirtualList(ScrollView, can_focus=True):
         self._strips: dict[tuple, Strip] = {}
         self._last_highlight: Hashable | None = None
         self.paint_listeners: list[Callable[[], None]] = []
+        self._widths: tuple[int, list[int]] | None = None
 
     def source_as(self, kind: type[S]) -> S:
         """The source, as the screen that set it knows it to be (a mismatch is a bug: it raises)."""
@@ -373,11 +386,49 @@ class VirtualList(ScrollView, can_focus=True):
     # -- rendering ---------------------------------------------------------------------------
     def layout_widths(self, width: int) -> list[int]:
         """Cell widths of the columns for a line ``width`` cells wide (one space between)."""
+        cached = self._widths
+        if cached is not None and cached[0] == width:
+            return cached[1]
         inner = max(width - GUTTER, 0)
         fixed = sum(c.width for c in self.columns if c.width) + max(len(self.columns) - 1, 0)
         flex = max(inner - fixed, 0)
         widths = [c.width if c.width else max(flex, c.min_width) for c in self.columns]
+        flex_at = next((i for i, c in enumerate(self.columns) if not c.width), None)
+        if flex_at is not None and inner - fixed < self.columns[flex_at].min_width:
+            short = self.columns[flex_at].min_width - (inner - fixed)
+            for i, c in enumerate(self.columns):
+                if c.grow and c.width and short > 0:
+                    give = min(c.width - min(c.min_width, c.width), short)
+                    widths[i] -= give
+                    short -= give
+            for i in sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: -self.columns[i].drop):
+                if short <= 0:
+                    break
+                short -= widths[i]  # its separator stays: the cells keep their places
+                widths[i] = 0
+            widths[flex_at] = self.columns[flex_at].min_width - min(short, 0)
+        spare = flex - SHARE_FROM
+        growing = [i for i, c in enumerate(self.columns) if c.grow and c.width and c.max_width > c.width]
+        if flex_at is not None and spare > 0:
+            given = 0
+            while growing and spare - given > 0:
+                # Shared by weight; a column at its max leaves its share to the others next round.
+                left = spare - given
+                weight = sum(self.columns[i].grow for i in growing)
+                for i in growing:
+                    c = self.columns[i]
+                    extra = min(max(left * c.grow // weight, 1), c.max_width - widths[i], spare - given)
+                    widths[i] += extra
+                    given += extra
+                growing = [i for i in growing if widths[i] < self.columns[i].max_width]
+            widths[flex_at] -= given
+        self._widths = (width, widths)
         return widths
+
+    def column_width(self, index: int) -> int:
+        """The cell width of column ``index`` as last laid out (0 before the first paint)."""
+        cached = self._widths
+        return cached[1][index] if cached is not None and index < len(cached[1]) else 0
 
     def on_resize(self, event: events.Resize) -> None:
         self._strips.clear()
