@@ -23,6 +23,7 @@ from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
 from workbench.tui.terminal_filter import DropControlCharacters
+from workbench.tui.writes import Writes
 
 if TYPE_CHECKING:
     from workbench.domain.roles import Principal
@@ -136,6 +137,8 @@ class WorkbenchApp(App[None]):
         self.sync_progress: tuple[str, int, int | None] | None = None
         self.sync_running = False
         self.sync_options = dict(sync_options or {})
+        # Every write a key starts runs here, off the UI thread (workbench/tui/writes.py).
+        self.writes = Writes(self)
 
     # -- shared state ----------------------------------------------------------------------
     @property

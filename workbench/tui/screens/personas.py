@@ -2,47 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Header, Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
-from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, Field, FormDialog
-from workbench.tui.widgets.footer import Footer
-from workbench.tui.widgets.sync_line import SyncLine
+from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog
+from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
 
 
-class PersonaSource:
+class PersonaSource(RowsSource):
     def __init__(self, screen: PersonasScreen) -> None:
-        self.screen = screen
-        self.rows: list[Any] = []
+        super().__init__(screen)
         self.category: str | None = None
         self.group_starts: set[str] = set()
 
-    def count(self) -> int:
+    def load(self) -> Sequence[Any]:
         from workbench.services import personas as service
 
-        rows = service.list_mine(self.screen.wb, self.screen.principal)
-        self.rows = [p for p in rows if self.category is None or p.category == self.category]
+        rows = [p for p in service.list_mine(self.wb, self.screen.principal) if self.category is None or p.category == self.category]
         # A category is named on its first row only, so the groups read as groups.
-        self.group_starts = {p.id for i, p in enumerate(self.rows) if i == 0 or self.rows[i - 1].category != p.category}
-        return len(self.rows)
-
-    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
-        return self.rows[offset : offset + limit]
-
-    def key(self, row: Any) -> Hashable:
-        return row.id
+        self.group_starts = {p.id for i, p in enumerate(rows) if i == 0 or rows[i - 1].category != p.category}
+        return rows
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
@@ -54,21 +43,16 @@ class PersonaSource:
         ]
 
 
-class PersonasScreen(WorkbenchScreen):
+class PersonasScreen(TwoPaneScreen):
     """Personas"""
 
     BINDINGS: ClassVar[list[BindingType]] = keys.PERSONAS
     HELP_SECTION = "Personas"
     AUTO_FOCUS = "#persona-list"
+    PANES = ("persona-list",)
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="◆")
-        yield Static("", id="filterbar", classes="bar")
+    def compose_panes(self) -> ComposeResult:
         yield VirtualList(PersonaSource(self), COLUMNS, selectable=False, id="persona-list", empty_text="No personas. Press R to restore the defaults.")
-        yield Static("", id="preview")
-        yield Static("", id="statusbar", classes="bar")
-        yield SyncLine()
-        yield Footer()
 
     @property
     def list(self) -> VirtualList:
@@ -78,28 +62,19 @@ class PersonasScreen(WorkbenchScreen):
     def source(self) -> PersonaSource:
         return self.list.source  # type: ignore[return-value]
 
-    def on_mount(self) -> None:
-        self.sub_title = "Personas"
-        self.refresh_data()
-
     def refresh_data(self) -> None:
         self.list.reload(keep_cursor=True)
-        self._preview(self.list.current)
+        self.show_preview()
         rows = self.source.rows
         customs = sum(1 for p in rows if not p.is_default)
         categories = len({p.category for p in rows})
         cat = self.source.category
-        self.query_one("#filterbar", Static).update(
+        self.set_bar("filterbar",
             f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]  [dim]ordered by category, defaults first, then name[/]"
         )
-        self.query_one("#statusbar", Static).update(
-            f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom"
-        )
+        self.set_bar("statusbar", f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom")
 
-    def _preview(self, persona: Any) -> None:
-        if persona is None:
-            self.query_one("#preview", Static).update("")
-            return
+    def preview_of(self, pane: VirtualList, persona: Any) -> Text:
         text = Text()
         text.append(persona.name, style="bold")
         text.append(f"  {persona.category} · {persona.slug} · {'default' if persona.is_default else 'custom'}\n", style="dim")
@@ -108,11 +83,7 @@ class PersonasScreen(WorkbenchScreen):
         text.append(", ".join(persona.focus) or "—")
         text.append("   voice ", style="dim")
         text.append(persona.voice or "—", style="italic")
-        self.query_one("#preview", Static).update(text)
-
-    @on(VirtualList.Highlighted, "#persona-list")
-    def _highlighted(self, event: VirtualList.Highlighted) -> None:
-        self._preview(event.row)
+        return text
 
     @on(VirtualList.Activated, "#persona-list")
     def _activated(self) -> None:
@@ -191,14 +162,9 @@ class PersonasScreen(WorkbenchScreen):
         if persona is None:
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, _ = self.attempt(service.delete, self.wb, self.principal, persona.id)
-                if ok:
-                    self.notify(f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
-                    self.refresh_data()
-
-        self.app.push_screen(ConfirmDialog("Delete persona", f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?", yes="Delete", danger=True), answered)
+        self.confirm_write("Delete persona", f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?", "Delete",
+                           service.delete, self.wb, self.principal, persona.id, danger=True,
+                           succeeded=f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
 
     def action_reset_one(self) -> None:
         from workbench.services import personas as service
@@ -207,29 +173,19 @@ class PersonasScreen(WorkbenchScreen):
         if persona is None:
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, _ = self.attempt(service.reset_defaults, self.wb, self.principal, persona.slug)
-                if ok:
-                    self.notify(f"Restored {persona.slug} to its default")
-                    self.refresh_data()
-
-        self.app.push_screen(ConfirmDialog("Reset persona", f"Restore [b]{fmt.esc(persona.name)}[/] to the shipped default?", yes="Reset"), answered)
+        self.confirm_write("Reset persona", f"Restore [b]{fmt.esc(persona.name)}[/] to the shipped default?", "Reset",
+                           service.reset_defaults, self.wb, self.principal, persona.slug,
+                           succeeded=f"Restored {persona.slug} to its default")
 
     def action_reset_all(self) -> None:
         from workbench.services import personas as service
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, count = self.attempt(service.reset_defaults, self.wb, self.principal, None)
-                if ok:
-                    self.notify(f"Reset {count} default personas (customs untouched)")
-                    self.refresh_data()
+        def reset(count: Any) -> None:
+            self.notify(f"Reset {count} default personas (customs untouched)")
+            self.refresh_data()
 
-        self.app.push_screen(
-            ConfirmDialog("Reset defaults", "Restore every default persona (re-creating deleted ones)? Custom personas stay.", yes="Reset all"),
-            answered,
-        )
+        self.confirm_write("Reset defaults", "Restore every default persona (re-creating deleted ones)? Custom personas stay.",
+                           "Reset all", service.reset_defaults, self.wb, self.principal, None, done=reset)
 
     def action_filter(self) -> None:
         from workbench.services import personas as service
