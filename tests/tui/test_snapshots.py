@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import SIZE, make_app
+from tests.tui.conftest import SIZE, make_app, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
@@ -39,7 +39,7 @@ class TestInbox:
         async def run_before(pilot) -> None:  # noqa: ANN001
             await settle(pilot)
             await pilot.press("slash", *"checkout")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: pilot.app.screen.filter.text == "checkout")  # the debounced search applied
             await settle(pilot)
 
         assert snap_compare(app_for(demo_wb), terminal_size=SIZE, run_before=run_before)
