@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import loadgen  # noqa: E402
-from procs import free_port, wait_until_up  # noqa: E402
+import loadgen
+from procs import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def _seed(data_dir: Path, n: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--annotations", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--connections", type=int, default=16)
@@ -53,7 +53,8 @@ def main() -> None:
     creds = _seed(tmp / "data", args.annotations)
     wport, bport = free_port(), free_port()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning", "--token-limit", str(10**9), "--ip-limit", str(10**9)],
+        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning",
+         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     bare = None

@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import loadgen  # noqa: E402
-from bench_api import _seed  # noqa: E402
-from procs import free_port, wait_until_up  # noqa: E402
+import loadgen
+from bench_api import _seed
+from procs import free_port, wait_until_up
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--annotations", type=int, default=100_000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=16)
@@ -50,8 +50,10 @@ def main() -> None:
         list_req = loadgen.request_bytes(host, port, "GET", listing, auth)
         mix = [
             ("list", 90.0, lambda: list_req),
-            ("patch", 5.0, lambda: loadgen.request_bytes(host, port, "PATCH", f"/api/v1/annotations/{ids[next(counter) % len(ids)]}", auth, {"summary": f"load {next(counter)}"})),
-            ("reply", 5.0, lambda: loadgen.request_bytes(host, port, "POST", f"/api/v1/annotations/{ids[next(counter) % len(ids)]}/replies", auth, {"body": f"load reply {next(counter)}"})),
+            ("patch", 5.0, lambda: loadgen.request_bytes(host, port, "PATCH", f"/api/v1/annotations/{ids[next(counter) % len(ids)]}", auth,
+                                                         {"summary": f"load {next(counter)}"})),
+            ("reply", 5.0, lambda: loadgen.request_bytes(host, port, "POST", f"/api/v1/annotations/{ids[next(counter) % len(ids)]}/replies", auth,
+                                                         {"body": f"load reply {next(counter)}"})),
         ]
         loadgen.run("127.0.0.1", port, listing, auth, args.connections, 1.0)  # warm
         reads = loadgen.run("127.0.0.1", port, listing, auth, args.connections, args.seconds)

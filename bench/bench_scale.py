@@ -22,19 +22,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from storage import accounts as accounts_repo  # noqa: E402
-from storage import annotations as ann_repo  # noqa: E402
-from storage.db import SCHEMA_VERSION  # noqa: E402
-from workbench.domain.clock import new_id  # noqa: E402
-from workbench.services import annotations as ann_service  # noqa: E402
-from workbench.services import inbox  # noqa: E402
-from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal  # noqa: E402
-from workbench.services.context import Workbench  # noqa: E402
-from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo  # noqa: E402
+from storage import accounts as accounts_repo
+from storage import annotations as ann_repo
+from storage.db import SCHEMA_VERSION
+from workbench.domain.clock import new_id
+from workbench.services import annotations as ann_service
+from workbench.services import inbox
+from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
+from workbench.services.context import Workbench
+from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo
 
 DAY_MS = 24 * 3600 * 1000
 STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
@@ -129,7 +130,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     newest_update = db.execute("SELECT max(updated_at) FROM annotations").fetchone()[0]
     out: dict[str, float] = {}
 
-    def page(**kw: object) -> Callable[[], object]:
+    def page(**kw: Any) -> Callable[[], object]:  # list_annotations' own keyword filters
         return lambda: ann_service.list_annotations(wb, p, site, limit=50, **kw)
 
     out["API list, first page"] = _median_ms(page(), repeat)
@@ -160,10 +161,10 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     )
     out["TUI inbox window (awaiting)"] = _median_ms(lambda: inbox.window(wb, p, inbox.InboxFilter(), 0, 40), repeat)
 
-    def changed(fn: Callable[[], object]) -> Callable[[], object]:
+    def changed(fn: Callable[[], object]) -> Callable[[], float]:
         """``fn`` right after a commit: the counts' cache cannot answer."""
 
-        def run() -> object:
+        def run() -> float:
             with wb.store.write() as w:
                 accounts_repo.meta_set(w, "bench.touch", str(time.perf_counter_ns()))
             t0 = time.perf_counter()
@@ -175,7 +176,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     def after_change_ms(fn: Callable[[], object]) -> float:
         run = changed(fn)
         run()
-        return statistics.median(run() for _ in range(repeat)) * 1000  # type: ignore[misc]
+        return statistics.median(run() for _ in range(repeat)) * 1000
 
     out["TUI inbox.count, after a change"] = after_change_ms(lambda: inbox.count(wb, p, inbox.InboxFilter()))
     out["TUI summary_counts, after a change"] = after_change_ms(lambda: inbox.summary_counts(wb, p))
@@ -186,7 +187,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--million", action="store_true", help="also build (once) and measure a 1,000,000-annotation store")
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "workbench-bench", help="where built stores are kept")
     ap.add_argument("--rebuild", action="store_true", help="build the stores again even when cached")

@@ -32,19 +32,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procs import free_port, wait_until_up  # noqa: E402
-from storage import sync_state  # noqa: E402
-from storage.annotations import _annotation_row, add_annotations  # noqa: E402
-from storage.db import Store  # noqa: E402
-from sync import wire  # noqa: E402
-from workbench.domain.annotations import AnnotationPatch  # noqa: E402
-from workbench.services import annotations as ann_svc  # noqa: E402
-from workbench.services import remotes  # noqa: E402
-from workbench.services import sync as sync_svc  # noqa: E402
-from workbench.services.bootstrap import bootstrap  # noqa: E402
-from workbench.services.context import Workbench  # noqa: E402
-from workbench.services.demo import build  # noqa: E402
-from workbench.services.local import local_user  # noqa: E402
+from procs import free_port, wait_until_up
+
+from storage import sync_state
+from storage.annotations import _annotation_row, add_annotations
+from storage.db import Store
+from sync import wire
+from workbench.domain.annotations import AnnotationPatch, StatusLiteral
+from workbench.services import annotations as ann_svc
+from workbench.services import remotes
+from workbench.services import sync as sync_svc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+from workbench.services.demo import build
+from workbench.services.local import local_user
 
 PAGE = 200
 
@@ -57,6 +58,7 @@ def _seed(data_dir: Path, n: int) -> dict:
     from storage import sites as sites_repo
 
     site = sites_repo.get_site(wb.store.db, creds["workspace_id"], creds["site_id"])
+    assert site is not None  # bootstrap just made it
     anns, _, _ = build(random.Random(11), creds["workspace_id"], [site], [], [creds["owner_user_id"]], n, wb.clock() - 86_400_000)
     with wb.store.write() as db:
         add_annotations(db, anns)
@@ -108,7 +110,7 @@ def _floor(pages: Path, data_dir: Path, ws: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--annotations", type=int, default=100_000)
     ap.add_argument("--noop-runs", type=int, default=30)
     ap.add_argument("--actions", type=int, default=500)
@@ -150,7 +152,7 @@ def main() -> None:
 
         me = local_user(wb)
         ids = [r[0] for r in wb.store.db.execute("SELECT id FROM annotations ORDER BY random() LIMIT ?", [args.actions])]
-        statuses = ["ack", "triaged", "in_progress", "resolved"]
+        statuses: list[StatusLiteral] = ["ack", "triaged", "in_progress", "resolved"]
         wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # start from a clean WAL after the bulk pull
         lat = []
         for i, ann_id in enumerate(ids):

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,6 @@ def build_store(data_dir: Path, n: int) -> None:
     from storage import accounts as accounts_repo
     from storage import sites as sites_repo
     from storage.annotations import add_annotations
-    from workbench.services import inbox
     from workbench.services.bootstrap import ensure_workspace
     from workbench.services.context import Workbench
     from workbench.services.demo import build, load_demo
@@ -152,13 +152,13 @@ async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
     from workbench.services.context import Workbench
     from workbench.tui.app import WorkbenchApp
     from workbench.tui.keys import Keymap
-    from workbench.tui.screens.inbox import SEARCH_DEBOUNCE
+    from workbench.tui.screens.inbox import SEARCH_DEBOUNCE, InboxScreen
 
     wb = Workbench.open(str(data_dir), mailer=None)
     app = WorkbenchApp(wb, watch=False, keymap=Keymap())
     typed_at: list[float] = []
 
-    def hook(message) -> None:  # noqa: ANN001
+    def hook(message) -> None:
         # When the search box has taken the last keystroke (what the user just typed).
         if type(message).__name__ == "Changed" and getattr(message, "value", None) == "checkout":
             typed_at.append(time.perf_counter())
@@ -175,6 +175,7 @@ async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await pilot.pause()
         screen = app.screen
+        assert isinstance(screen, InboxScreen)
         vlist = screen.list
         site = next(pid for pid, _, src in screen.facets.places if src == "annotation")
         cases["filter unassigned, site"] = inbox.InboxFilter(assignee="none", place=site)
@@ -190,7 +191,7 @@ async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
 
         vlist.paint_listeners.append(on_paint)
 
-        async def timed(apply) -> float:  # noqa: ANN001
+        async def timed(apply: Callable[[], object]) -> float:
             painted.clear()
             started = time.perf_counter()
             apply()
@@ -230,7 +231,7 @@ async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--annotations", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--store", type=Path, help="reuse (or create) the store in this directory")

@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.procs import free_port, wait_until_up  # noqa: E402
+from bench.procs import free_port, wait_until_up
 
 STATIC = ROOT / "workbench" / "server" / "static"
 CHROMIUM = "/usr/bin/chromium"
@@ -65,12 +65,12 @@ def svg(i: int) -> str:
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
         pass
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--runs", type=int, default=21, help="page loads of each variant (alternating)")
     ap.add_argument("--sends", type=int, default=10, help="annotations sent through the widget")
     args = ap.parse_args()

@@ -12,7 +12,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 # -- the site widget, in a real browser ------------------------------------------------------
 WIDGET_SHOP = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme shop</title>
 <style>body {{ font-family: system-ui, sans-serif; margin: 0; color: #1f2937; }} header {{ padding: 16px 32px; background: #111827; color: #fff; }}
@@ -24,7 +23,7 @@ main {{ display: grid; grid-template-columns: repeat(3, 1fr); gap: 20px; padding
 <div class="card"><div class="swatch" style="background:#fca5a5"></div><h2>Kettle</h2><p class="price">€ 39.00</p><button class="buy">Add to cart</button></div>
 <div class="card"><div class="swatch" style="background:#93c5fd"></div><h2>Toaster</h2><p class="price" id="toaster-price">€ 59.00</p><button class="buy">Add to cart</button></div>
 <div class="card"><div class="swatch" style="background:#86efac"></div><h2>Blender</h2><p class="price">€ 89.00</p><button class="buy">Add to cart</button></div>
-</main></body></html>"""
+</main></body></html>"""  # noqa: E501 - one product card per line
 
 
 def widget_pictures(out: Path) -> list[Path]:
@@ -40,7 +39,7 @@ def widget_pictures(out: Path) -> list[Path]:
     from bench.procs import free_port, wait_until_up
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
             pass
 
     made: list[Path] = []
@@ -156,6 +155,7 @@ def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
                                      (".card:nth-of-type(3) h3", "Walnut board: show the size in the card.")):
                     page.get_by_role("button", name="Add comment").click()
                     box = preview.locator(target).bounding_box()
+                    assert box is not None, f"{target} is not shown"
                     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
                     page.get_by_label("Comment", exact=True).fill(text)
                     page.get_by_role("button", name="Send").click()

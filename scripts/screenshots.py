@@ -35,7 +35,7 @@ FIXED_MS = 1_790_000_000_000  # 2026-09-21T13:33:20Z: every age on screen is rel
 
 
 # -- capture ---------------------------------------------------------------------------------
-def capture(app) -> tuple[str, list[list[tuple[str, object]]]]:  # noqa: ANN001
+def capture(app) -> tuple[str, list[list[tuple[str, object]]]]:
     """(svg, lines of (text, rich Style)) of what the app shows now."""
     from rich.console import Console
 
@@ -81,7 +81,7 @@ class _Cairo:
         self.c = c
 
 
-def _rgb(color, default: tuple[int, int, int]) -> tuple[int, int, int]:  # noqa: ANN001
+def _rgb(color, default: tuple[int, int, int]) -> tuple[int, int, int]:
     if color is None or color.is_default:
         return default
     tc = color.get_truecolor()
@@ -133,7 +133,7 @@ def render_png(lines: list[list[tuple[str, object]]], path: Path, *, cell_w: int
     cairo.cairo_surface_destroy(surface)
 
 
-def _block(cairo, cr, ch: str, x: float, y: float, w: float, h: float) -> None:  # noqa: ANN001
+def _block(cairo, cr, ch: str, x: float, y: float, w: float, h: float) -> None:
     """Block elements drawn as rectangles, so bars join up exactly like in a terminal."""
     lower = "▁▂▃▄▅▆▇█"
     left = "█▉▊▋▌▍▎▏"
@@ -171,10 +171,10 @@ def write_png(svg_path: Path, lines: list[list[tuple[str, object]]], method: str
 def deterministic_ids(seed: int = 20260921) -> None:
     """uuid7 ids carry random bits: seed them so every run makes the same pictures."""
     rng = random.Random(seed)
-    os.urandom = lambda n: rng.randbytes(n)  # type: ignore[assignment]
+    os.urandom = lambda n: rng.randbytes(n)
 
 
-def demo_workbench(data_dir: Path):  # noqa: ANN201
+def demo_workbench(data_dir: Path):
     from workbench.services.context import Workbench
     from workbench.services.demo import load_demo
 
@@ -183,7 +183,7 @@ def demo_workbench(data_dir: Path):  # noqa: ANN201
     return wb
 
 
-def sync_workbench(tmp: Path):  # noqa: ANN201
+def sync_workbench(tmp: Path):
     """A replica of an in-process ``workbench serve`` app with one conflict and one refused change.
 
     The server runs behind Starlette's TestClient (no port); the replica reaches it through a
@@ -212,7 +212,10 @@ def sync_workbench(tmp: Path):  # noqa: ANN201
             return httpx.Response(r.status_code, headers=list(r.headers.multi_items()), content=r.content, request=request)
 
     ticks = itertools.count(FIXED_MS)
-    clock = lambda: next(ticks)  # noqa: E731
+
+    def clock() -> int:
+        return next(ticks)
+
     server = Workbench.open(str(tmp / "server"), mailer=None, clock=clock)
     creds = bootstrap(server)
     tc = TestClient(create_app(server, ServerSettings(token_limit=1_000_000, ip_limit=1_000_000)))
@@ -243,7 +246,7 @@ def sync_workbench(tmp: Path):  # noqa: ANN201
     return replica, close
 
 
-def evidenced_annotation(wb) -> str:  # noqa: ANN001
+def evidenced_annotation(wb) -> str:
     """A widget annotation with a drawn storefront screenshot and before/after pictures (made with Pillow)."""
     import base64
 
@@ -285,7 +288,7 @@ def evidenced_annotation(wb) -> str:  # noqa: ANN001
 Shot = tuple[str, Callable[..., Awaitable[None]]]
 
 
-async def _keys(pilot, *keys: str) -> None:  # noqa: ANN001
+async def _keys(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await pilot.pause()
@@ -293,10 +296,10 @@ async def _keys(pilot, *keys: str) -> None:  # noqa: ANN001
 
 
 def shots() -> list[Shot]:
-    async def inbox(pilot) -> None:  # noqa: ANN001
+    async def inbox(pilot) -> None:
         await _keys(pilot, "j", "j", "j", "j")
 
-    async def detail(pilot) -> None:  # noqa: ANN001
+    async def detail(pilot) -> None:
         # A resolved annotation with computed styles, a thread and a resolution: every section shows.
         from workbench.services import annotations, inbox
         from workbench.tui.screens.annotation import AnnotationScreen
@@ -311,7 +314,7 @@ def shots() -> list[Shot]:
         await app.push_screen(AnnotationScreen(target))
         await pilot.pause()
 
-    async def pictures(pilot) -> None:  # noqa: ANN001
+    async def pictures(pilot) -> None:
         # An annotation from the widget with a screenshot, resolved with before/after pictures.
         from workbench.tui.screens.annotation import AnnotationScreen
 
@@ -319,13 +322,13 @@ def shots() -> list[Shot]:
         await app.push_screen(AnnotationScreen(evidenced_annotation(app.wb)))
         await pilot.pause(0.3)
 
-    async def search(pilot) -> None:  # noqa: ANN001
+    async def search(pilot) -> None:
         await _keys(pilot, "slash", *"checkout", "enter")
 
-    async def filters(pilot) -> None:  # noqa: ANN001
+    async def filters(pilot) -> None:
         await _keys(pilot, "f")
 
-    async def bulk(pilot) -> None:  # noqa: ANN001
+    async def bulk(pilot) -> None:
         # A mix of sources, so the preview shows what will change and what is refused.
         vlist = pilot.app.screen.query_one("#inbox-list")
         wanted = {"annotation": 3, "comment": 1, "test": 1}
@@ -337,19 +340,19 @@ def shots() -> list[Shot]:
                 await _keys(pilot, "space")
         await _keys(pilot, "home", "b", "down", "down", "enter")
 
-    async def feedback(pilot) -> None:  # noqa: ANN001
+    async def feedback(pilot) -> None:
         await _keys(pilot, "2", "j")
 
-    async def tests(pilot) -> None:  # noqa: ANN001
+    async def tests(pilot) -> None:
         await _keys(pilot, "3")
 
-    async def personas(pilot) -> None:  # noqa: ANN001
+    async def personas(pilot) -> None:
         await _keys(pilot, "4", "j", "j")
 
-    async def help_(pilot) -> None:  # noqa: ANN001
+    async def help_(pilot) -> None:
         await _keys(pilot, "question_mark")
 
-    async def sync_(pilot) -> None:  # noqa: ANN001
+    async def sync_(pilot) -> None:
         await _keys(pilot, "5")
 
     return [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
 from workbench.domain.records import Annotation, Reply, Resolution
@@ -22,12 +23,12 @@ _AUTOFIX_AT = _ANN_FIELDS.index("auto_fix")
 _CAPTURE_AT = _ANN_FIELDS.index("capture")
 
 
-def _annotation(*row: object) -> Annotation:
+def _annotation(*row: Any) -> Annotation:  # sqlite3 rows are untyped; the field order is the schema
     values = list(row)
     values[_AUTOFIX_AT] = bool(values[_AUTOFIX_AT])
-    values[_STYLES_AT] = json_load(values[_STYLES_AT])  # type: ignore[arg-type]
-    values[_CAPTURE_AT] = json_load(values[_CAPTURE_AT])  # type: ignore[arg-type]
-    return Annotation(*values)  # type: ignore[arg-type]
+    values[_STYLES_AT] = json_load(values[_STYLES_AT])
+    values[_CAPTURE_AT] = json_load(values[_CAPTURE_AT])
+    return Annotation(*values)
 
 
 def _annotation_row(ann: Annotation) -> tuple:

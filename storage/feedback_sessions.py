@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import columns, fetch_all, fetch_one, insert, placeholders, update_fields
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, StoreApiKey, Storefront
@@ -22,10 +23,10 @@ _COMMENT = columns(FeedbackComment)
 _AI_BUILT_AT = [f.name for f in dataclasses.fields(Storefront)].index("ai_built")
 
 
-def _store(*row: object) -> Storefront:
+def _store(*row: Any) -> Storefront:  # sqlite3 rows are untyped; the field order is the schema
     values = list(row)
     values[_AI_BUILT_AT] = bool(values[_AI_BUILT_AT])
-    return Storefront(*values)  # type: ignore[arg-type]
+    return Storefront(*values)
 
 
 # -- stores and keys -----------------------------------------------------------------------

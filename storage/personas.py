@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 from sqlite3 import Connection
+from typing import Any
 
 from storage.rows import columns, fetch_all, fetch_one, json_dump, json_load, update_fields
 from workbench.domain.records import Persona
 
 _P = columns(Persona)
 _FIELDS = [f.name for f in dataclasses.fields(Persona)]
+_FOCUS_AT = _FIELDS.index("focus")
+_DEFAULT_AT = _FIELDS.index("is_default")
 # "Ordered: category asc, defaults before customs in a category, name asc."
 _ORDER = "ORDER BY category, is_default DESC, name COLLATE NOCASE, name, id"
 
 
-def _persona(*row: object) -> Persona:
-    p = Persona(*row)  # type: ignore[arg-type]
-    p.focus = json_load(p.focus) or []  # type: ignore[arg-type]
-    p.is_default = bool(p.is_default)
-    return p
+def _persona(*row: Any) -> Persona:  # sqlite3 rows are untyped; the field order is the schema
+    values = list(row)
+    values[_FOCUS_AT] = json_load(values[_FOCUS_AT]) or []
+    values[_DEFAULT_AT] = bool(values[_DEFAULT_AT])
+    return Persona(*values)
 
 
 def _row(p: Persona) -> list[object]:
@@ -52,9 +55,9 @@ def list_personas(db: Connection, workspace_id: str, category: str | None = None
     return fetch_all(db, _persona, sql, params)
 
 
-def update_persona(db: Connection, persona_id: str, values: dict[str, object]) -> None:
+def update_persona(db: Connection, persona_id: str, values: dict[str, Any]) -> None:
     if "focus" in values:
-        values = {**values, "focus": json_dump(list(values["focus"]))}  # type: ignore[arg-type]
+        values = {**values, "focus": json_dump(list(values["focus"]))}
     if "is_default" in values:
         values = {**values, "is_default": int(bool(values["is_default"]))}
     update_fields(db, "personas", "id", persona_id, values)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
+from sqlite3 import Connection
 from typing import Any, TypeVar
 
 import orjson
-from sqlite3 import Connection
 
 T = TypeVar("T")
 

@@ -192,8 +192,8 @@ def m001_core(db: Database) -> None:
         """
     )
     # Full-text search over what a triager reads: bodies, summaries and the thread.
-    db["annotations"].enable_fts(["body", "summary"], create_triggers=True, tokenize="porter")
-    db["replies"].enable_fts(["body"], create_triggers=True, tokenize="porter")
+    db.table("annotations").enable_fts(["body", "summary"], create_triggers=True, tokenize="porter")
+    db.table("replies").enable_fts(["body"], create_triggers=True, tokenize="porter")
 
 
 @migrations()

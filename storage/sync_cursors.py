@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from sqlite3 import Connection
 
-
 # -- pull cursors --------------------------------------------------------------------------
 
 

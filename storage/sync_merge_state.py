@@ -17,7 +17,6 @@ from typing import Any
 
 from storage.rows import json_dump, json_load, placeholders
 
-
 # -- base copies ---------------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from storage.sync_state import patch_fields_pending
 from workbench.domain.merge import ANNOTATION_FIELDS, merge
 from workbench.domain.records import Annotation, Persona, Reply, Resolution, Site
 
-
 _ANN_FIELDS = [f.name for f in dataclasses.fields(Annotation)]
 _ANN_UPSERT = (
     f"INSERT INTO annotations ({', '.join(_ANN_FIELDS)}) VALUES ({', '.join('?' for _ in _ANN_FIELDS)}) "

@@ -182,7 +182,8 @@ def enqueue(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [workspace_id, op, entity_type, entity_id, local_id, json_dump(payload), f"wb-{uuid.uuid4()}", at, at],
     )
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None  # sqlite3 sets it after every INSERT
+    return cur.lastrowid
 
 
 def seed_base(db: Connection, before: Annotation) -> None:

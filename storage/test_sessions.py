@@ -25,17 +25,17 @@ _PAYOUT_AT = _FIELDS.index("payout_queued")
 _TECH_AT = [f.name for f in dataclasses.fields(TesterFeedback)].index("technical_issues")
 
 
-def _session(*row: object) -> TestSession:
+def _session(*row: Any) -> TestSession:  # sqlite3 rows are untyped; the field order is the schema
     values = list(row)
-    values[_ANALYSIS_AT] = json_load(values[_ANALYSIS_AT])  # type: ignore[arg-type]
+    values[_ANALYSIS_AT] = json_load(values[_ANALYSIS_AT])
     values[_PAYOUT_AT] = bool(values[_PAYOUT_AT])
-    return TestSession(*values)  # type: ignore[arg-type]
+    return TestSession(*values)
 
 
-def _feedback(*row: object) -> TesterFeedback:
+def _feedback(*row: Any) -> TesterFeedback:
     values = list(row)
     values[_TECH_AT] = bool(values[_TECH_AT])
-    return TesterFeedback(*values)  # type: ignore[arg-type]
+    return TesterFeedback(*values)
 
 
 # -- studies -------------------------------------------------------------------------------

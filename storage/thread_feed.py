@@ -10,6 +10,7 @@ read, so a feed with nothing new costs two index probes, not a scan of the site'
 from __future__ import annotations
 
 from sqlite3 import Connection
+
 from storage.rows import columns, fetch_all
 from workbench.domain.records import Reply, Resolution
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from storage import sync_state as state
 from storage.db import Store
+from sync import ops
 from sync.client import Ambiguous, AuthFailed, Refused, RemoteClient, SyncError, Unavailable
 from sync.crash import CRASH_ENV, crash_point
-from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
-from sync import ops
 from sync.part import SyncContext
+from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
 from sync.push import MAX_CAS_ROUNDS, RECONCILE_SKEW_MS
 from sync.sessions import SessionSync
 from workbench.domain.clock import now_ms

@@ -183,7 +183,7 @@ class Op(Generic[P]):
     credential: ClassVar[str]  # the credential its push needs: token | store_key | jwt
 
     def payload(self, e: state.Entry) -> P:
-        return self.payload_type.of(e.payload)  # type: ignore[return-value]  # payload_type is P's class; ClassVars cannot name P
+        return self.payload_type.of(e.payload)  # pyright: ignore[reportReturnType]  # payload_type is P's class; ClassVars cannot name P
 
     def push(self, ctx: SyncContext, e: state.Entry) -> bool:
         """Send the entry; True when it reached the server (False: dropped, nothing left to send)."""

@@ -27,9 +27,8 @@ from sync.client import Refused, Response, SyncError
 from sync.crash import crash_point
 from sync.part import EnginePart
 from sync.push import AnnotationPush
-from workbench.domain.clock import new_id
 from workbench.domain.account_records import Workspace
-
+from workbench.domain.clock import new_id
 
 PAGE_SIZE = 200
 THREAD_PAGE_SIZE = 500

@@ -11,7 +11,7 @@ detail) and notes. Their outbox entries carry the transition the user made; a re
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar
 
 from storage import sync_cursors as cursors
 from storage import sync_merge_state as merge_state
@@ -21,7 +21,11 @@ from sync import wire
 from sync.crash import crash_point
 from sync.errors import Refused
 from sync.ops import (
-    FeedbackActionPayload, FeedbackCommentPayload, TestActionPayload, TestFeedbackPayload, TestNotesPayload,
+    FeedbackActionPayload,
+    FeedbackCommentPayload,
+    TestActionPayload,
+    TestFeedbackPayload,
+    TestNotesPayload,
 )
 from sync.part import EnginePart
 from workbench.domain.clock import new_id
@@ -190,7 +194,7 @@ class SessionSync(EnginePart):
             self.report.received += sessions_state.apply_test_notes(db, session_id, notes, self.clock())
             cursors.set_digest(db, self.name, key, digest)
 
-    _STAGE = {"active": 0, "paused": 0, "completed": 1, "analyzing": 2, "analyzed": 3, "confirmed": 4}
+    _STAGE: ClassVar[dict[str, int]] = {"active": 0, "paused": 0, "completed": 1, "analyzing": 2, "analyzed": 3, "confirmed": 4}
 
     def push_test_action(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, TestActionPayload.of(e.payload)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -17,19 +17,23 @@ from workbench.domain.feedback_sessions import (
     CommentCreate,
     CommentFact,
     CommentStatus,
-    FeedbackAction as A,
     FeedbackCommentPublic,
     FeedbackListQuery,
     FeedbackSessionPublic,
-    FeedbackStatus as S,
     apply,
     can,
     compute_progress,
     iso_ms,
     parse_list_query,
 )
+from workbench.domain.feedback_sessions import (
+    FeedbackAction as A,
+)
+from workbench.domain.feedback_sessions import (
+    FeedbackStatus as S,
+)
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2024, 6, 15, 10, 30, tzinfo=UTC)
 
 EXPECTED_TABLE = {
@@ -59,8 +63,8 @@ def test_status_values_are_the_documented_ones() -> None:
 
 
 def test_active_and_finished_partition_the_statuses() -> None:
-    assert FINISHED_STATUSES == {S.DONE, S.CANCELED, S.INTERRUPTED}
-    assert ACTIVE_STATUSES == {S.CREATED, S.IN_PROGRESS, S.TASK_REVIEW, S.PROCESSING, S.IN_REVIEW}
+    assert {S.DONE, S.CANCELED, S.INTERRUPTED} == FINISHED_STATUSES
+    assert {S.CREATED, S.IN_PROGRESS, S.TASK_REVIEW, S.PROCESSING, S.IN_REVIEW} == ACTIVE_STATUSES
 
 
 def test_table_is_exactly_the_designed_lifecycle() -> None:
@@ -373,7 +377,7 @@ def test_eta_is_steady_when_an_old_comment_is_finally_resolved() -> None:
     # The oldest open comment is resolved after 8 days: 4 remain.
     late = CommentFact(status=CommentStatus.RESOLVED, created_at=T0, resolved_at=T0 + timedelta(days=8))
     now = T0 + timedelta(days=8, minutes=1)
-    after = compute_progress(status=S.IN_REVIEW, comments=quick + [late] + open_[1:], now=now, session_created_at=T0).eta
+    after = compute_progress(status=S.IN_REVIEW, comments=[*quick, late, *open_[1:]], now=now, session_created_at=T0).eta
     assert after - now <= timedelta(hours=1)  # a mean would have said 4 × 2 days
     # The pace follows the last ETA_WINDOW resolutions: older ones stop counting.
     slow = [_comment(0, 60 * (i + 1)) for i in range(fs.ETA_WINDOW)]

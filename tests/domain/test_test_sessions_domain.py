@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -18,10 +18,8 @@ from workbench.domain.test_sessions import (
     FeedbackCreate,
     NotesPatch,
     NoteUpsert,
-    TestSessionAction as A,
     TestSessionCreate,
     TestSessionPublic,
-    TestSessionStatus as S,
     Variant,
     apply,
     can,
@@ -36,8 +34,14 @@ from workbench.domain.test_sessions import (
     plan_notes_patch,
     resolve_completed_at,
 )
+from workbench.domain.test_sessions import (
+    TestSessionAction as A,
+)
+from workbench.domain.test_sessions import (
+    TestSessionStatus as S,
+)
 
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
 
 EXPECTED_TABLE = {
@@ -184,7 +188,7 @@ def test_resolve_completed_at_keeps_given_value_and_reads_naive_as_utc() -> None
 
 
 def test_completed_at_before_start_is_refused() -> None:
-    with pytest.raises(Invalid, match="^completedAt is before the session started$"):
+    with pytest.raises(Invalid, match=r"^completedAt is before the session started$"):
         resolve_completed_at(START, START - timedelta(seconds=1), START + timedelta(hours=1))
     # a naive value is read as UTC, so 09:59:59 is one second before the 10:00 UTC start
     with pytest.raises(Invalid):
@@ -274,12 +278,12 @@ def test_feedback_allowed_from_completed_on(status: S) -> None:
 
 @pytest.mark.parametrize("status", [S.ACTIVE, S.PAUSED])
 def test_feedback_refused_before_completion(status: S) -> None:
-    with pytest.raises(Conflict, match="^Feedback can only be submitted after the session is completed$"):
+    with pytest.raises(Conflict, match=r"^Feedback can only be submitted after the session is completed$"):
         can_submit_feedback(status, already_submitted=False)
 
 
 def test_feedback_refused_twice() -> None:
-    with pytest.raises(Conflict, match="^Feedback was already submitted for this session$"):
+    with pytest.raises(Conflict, match=r"^Feedback was already submitted for this session$"):
         can_submit_feedback(S.ANALYZED, already_submitted=True)
 
 

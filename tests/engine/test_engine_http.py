@@ -113,7 +113,10 @@ def test_real_timeout_against_a_silent_server():
 
 
 def test_session_analysis_parses_fenced_json_and_keeps_measured_minutes():
-    answer = '```json\n{"summary": "Smooth run.", "highlights": ["Fast checkout"], "issues": ["Coupon confusing"], "sentiment": "mixed", "completion_minutes": 99}\n```'
+    answer = (
+        '```json\n{"summary": "Smooth run.", "highlights": ["Fast checkout"], "issues": ["Coupon confusing"], '
+        '"sentiment": "mixed", "completion_minutes": 99}\n```'
+    )
     result = engine(lambda r: httpx.Response(200, json=chat(answer))).analyze_test_session(SESSION)
     assert result.engine == "openai-compatible:tiny-model" and result.fallback_reason is None
     assert result.summary == "Smooth run." and result.issues == ["Coupon confusing"] and result.sentiment == "mixed"
@@ -134,7 +137,8 @@ def test_session_analysis_malformed_falls_back(answer):
 
 def test_factory_reads_the_environment(caplog):
     assert isinstance(engine_from_env({}), OfflineEngine)
-    e = engine_from_env({"WORKBENCH_ENGINE_URL": "http://localhost:8080/v1", "WORKBENCH_ENGINE_MODEL": "qwen", "WORKBENCH_ENGINE_API_KEY": "k", "WORKBENCH_ENGINE_TIMEOUT": "5"})
+    e = engine_from_env({"WORKBENCH_ENGINE_URL": "http://localhost:8080/v1", "WORKBENCH_ENGINE_MODEL": "qwen",
+                         "WORKBENCH_ENGINE_API_KEY": "k", "WORKBENCH_ENGINE_TIMEOUT": "5"})
     assert isinstance(e, OpenAICompatibleEngine)
     assert e.base_url == "http://localhost:8080/v1" and e.model == "qwen" and e._client.timeout.read == 5
     assert e._client.headers["authorization"] == "Bearer k"

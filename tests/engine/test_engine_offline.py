@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from workbench.domain.personas import DEFAULT_BY_SLUG, DEFAULT_PERSONAS
 from workbench.engine.base import (
@@ -56,7 +57,7 @@ def test_offline_engine_satisfies_protocol() -> None:
 
 
 def test_models_are_frozen() -> None:
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         CONTRAST.body = "changed"  # type: ignore[misc]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage import feedback_sessions as fs_repo
+from tests.server.world import World
 from workbench.domain.annotations import StakeholderCreate, UploadUrlRequest
 from workbench.domain.feedback_sessions import FeedbackAction
 from workbench.domain.personas import PersonaCreate
@@ -21,7 +22,6 @@ from workbench.domain.tokens import TokenCreate
 from workbench.services import accounts, personas, resolutions, sites
 from workbench.services import feedback_sessions as fsvc
 from workbench.services import test_sessions as tsvc
-from tests.server.world import World
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MCP_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -86,7 +86,7 @@ _FS_PATHS = {
 }
 
 
-def _store_a(w: World):  # noqa: ANN202
+def _store_a(w: World):
     store = fs_repo.get_store(w.wb.store.db, w.a["store_id"])
     assert store is not None
     return store
@@ -177,8 +177,13 @@ def _mcp(w: World, col: str) -> Req:
     return Req("POST", f"/mcp/{secret}", json=MCP_INIT, headers={"Accept": "application/json, text/event-stream"})
 
 
-ws = lambda w: w.a["workspace_id"]  # noqa: E731
-site = lambda w: w.a["site_id"]  # noqa: E731
+def ws(w: World) -> str:
+    return w.a["workspace_id"]
+
+
+def site(w: World) -> str:
+    return w.a["site_id"]
+
 
 # Row key (method + OpenAPI path, or a label for the non-schema routes) -> prepare(world) -> build(world, column).
 ROWS: dict[str, Callable[[World], Build]] = {

@@ -38,7 +38,8 @@ def test_list_filters_status_kind_since_auto_fix(client, creds, wb):
     assert len(client.get(url, params={"auto_fix": "false"}, headers=h).json()["items"]) == 2
 
 
-@pytest.mark.parametrize("params", [{"status": "open"}, {"status": "RESOLVED"}, {"kind": "nope"}, {"limit": 0}, {"limit": 201}, {"since": -1}, {"since": "yesterday"}, {"auto_fix": "maybe"}])
+@pytest.mark.parametrize("params", [{"status": "open"}, {"status": "RESOLVED"}, {"kind": "nope"}, {"limit": 0}, {"limit": 201},
+                                    {"since": -1}, {"since": "yesterday"}, {"auto_fix": "maybe"}])
 def test_list_bad_query_values_are_400(client, creds, params):
     r = client.get(f"/api/v1/sites/{creds['site_id']}/annotations", params=params, headers=bearer(creds["member_token"]))
     assert r.status_code == 400, r.text

@@ -83,7 +83,7 @@ def test_minting_is_owner_session_only_and_clamped(client, creds, wb):
         assert r.status_code == 201 and r.json()["role"] == effective
     assert client.post(url, json={"name": "bad", "role": "ROOT"}, headers=owner).status_code == 422
     assert client.post(url, json={"name": "old", "expires_at": "2001-01-01T00:00:00Z"}, headers=owner).status_code == 400
-    assert client.post(f"/api/workspaces/nope/api-tokens", json={"name": "x"}, headers=owner).status_code == 404
+    assert client.post("/api/workspaces/nope/api-tokens", json={"name": "x"}, headers=owner).status_code == 404
 
 
 def test_plaintext_shown_once_only_hash_and_last4_stored(client, creds, wb):

@@ -5,9 +5,16 @@ from __future__ import annotations
 import base64
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
+from workbench.domain.errors import Invalid
+from workbench.domain.widget import parse_origin
+from workbench.server.app import create_app
+from workbench.server.settings import ServerSettings
+from workbench.services import widget as widget_svc
+from workbench.services.local import local_user
 
 
 def _stakeholder(client, creds, **body):
@@ -90,14 +97,6 @@ def test_stakeholders_of_another_workspace_are_404(client, creds, wb):
 
 
 # -- the site widget's own endpoints (issue 11) ------------------------------------------------------
-from fastapi.testclient import TestClient  # noqa: E402
-
-from workbench.domain.errors import Invalid  # noqa: E402
-from workbench.domain.widget import parse_origin  # noqa: E402
-from workbench.server.app import create_app  # noqa: E402
-from workbench.server.settings import ServerSettings  # noqa: E402
-from workbench.services import widget as widget_svc  # noqa: E402
-from workbench.services.local import local_user  # noqa: E402
 
 KEY_A = "a" * 43
 KEY_B = "b" * 43
@@ -179,7 +178,8 @@ def test_capture_is_stored_bounded_and_exposed(client, creds):
     url = f"/api/widget/sites/{creds['site_id']}/annotations"
     base = {"page_url": "https://x/", "body": "b"}
     too_many = [{"message": "e", "at": 1}] * 21
-    for bad in ({"capture": {"console": too_many}}, {"capture": {"user_agent": "u" * 513}}, {"capture": {"viewport": {"width": 0, "height": 1, "device_pixel_ratio": 1}}},
+    for bad in ({"capture": {"console": too_many}}, {"capture": {"user_agent": "u" * 513}},
+                {"capture": {"viewport": {"width": 0, "height": 1, "device_pixel_ratio": 1}}},
                 {"capture": {"anchor": {"css": "x" * 2001}}}, {"capture": {"secret": 1}}, {"submitter_key": "short"},
                 {"computed_styles": {f"p{i}": "1" for i in range(61)}}, {"computed_styles": {"x" * 65: "1"}}):
         assert client.post(url, json={**base, **bad}, headers=_w(creds)).status_code == 422, bad

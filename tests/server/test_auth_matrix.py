@@ -133,7 +133,7 @@ def heal(w: World) -> None:
             accounts.restore_workspace(w.wb, principal(ws, owner, kind=PrincipalKind.SESSION), ws)
 
 
-def send(client: TestClient, w: World, col: str, req: Req):  # noqa: ANN201
+def send(client: TestClient, w: World, col: str, req: Req):
     headers = {**w.headers[col], **req.headers}
     return client.request(req.method, req.path, json=req.json, content=req.content, headers=headers)
 

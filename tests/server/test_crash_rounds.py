@@ -61,7 +61,7 @@ def _credentials(w: World) -> list[dict[str, str]]:
     return [w.headers["memb"], w.headers["owner"]]
 
 
-def _writer(n: int, w: World, base: str, annotation_ids: list[str], writes: list[Write], rnd: Round, kill_after: int, proc) -> None:  # noqa: ANN001
+def _writer(n: int, w: World, base: str, annotation_ids: list[str], writes: list[Write], rnd: Round, kill_after: int, proc) -> None:
     creds = _credentials(w)[n % 2]
     ann = annotation_ids[n]
     with httpx.Client() as client:
@@ -171,7 +171,7 @@ def test_a_plain_client_retrying_after_a_crash_after_apply_gets_exactly_one_writ
         srv.stop()
         table, column, value = ("replies", "body", body["body"]) if path == "replies" else ("resolutions", "explanation", body["explanation"])
         with sqlite3.connect(data / "workbench.db") as db:
-            count = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", [value]).fetchone()[0]  # noqa: S608 - fixed names
+            count = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", [value]).fetchone()[0]  # fixed names
         assert count == 1, f"the retried write was applied {count} times"
     finally:
         srv.stop()

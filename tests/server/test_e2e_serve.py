@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _bootstrap(data_dir) -> dict:
-    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -37,7 +38,8 @@ def test_documented_agent_flow_over_tcp(tmp_path):
             assert pre["url"].startswith(srv.url)
             put = httpx.put(pre["url"], content=b"\x89PNG after", headers={"Content-Type": "image/png"})
             assert put.status_code == 200
-            res = c.post(f"/api/v1/annotations/{ann}/resolutions", json={"after_key": pre["key"], "diff_url": "https://github.com/x/y/pull/42", "explanation": "Increased CTA contrast."})
+            res = c.post(f"/api/v1/annotations/{ann}/resolutions",
+                         json={"after_key": pre["key"], "diff_url": "https://github.com/x/y/pull/42", "explanation": "Increased CTA contrast."})
             assert res.status_code == 201
             assert c.patch(f"/api/v1/annotations/{ann}", json={"status": "resolved", "summary": "shipped in v2"}).json()["status"] == "resolved"
             assert c.post(f"/api/v1/annotations/{ann}/replies", json={"body": "fixed in #1234"}).status_code == 201

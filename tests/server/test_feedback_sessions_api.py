@@ -49,23 +49,23 @@ def h(creds) -> dict[str, str]:
     return bearer(creds["store_api_key"])
 
 
-def _get(client, h, sid):  # noqa: ANN001, ANN202
+def _get(client, h, sid):  # ANN202
     r = client.get(f"{BASE}/{sid}", headers=h)
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def _deployed(client, h, sid):  # noqa: ANN001, ANN202
+def _deployed(client, h, sid):  # ANN202
     return wait_until(lambda: _get(client, h, sid), lambda s: s["status"] != "created", what="the preview deployment")
 
 
-def _start(client, h) -> dict:  # noqa: ANN001
+def _start(client, h) -> dict:
     r = client.post(BASE, headers=h)
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def _reach(wb, store, status: FeedbackStatus):  # noqa: ANN001, ANN202
+def _reach(wb, store, status: FeedbackStatus):  # ANN202
     """A session of ``store`` in ``status``, driven by the services (no background job involved)."""
     session = fsvc.start(wb, store)
     for action in PATHS[status]:
@@ -83,7 +83,7 @@ def _token(session: dict) -> str:
     return session["feedbackUrl"].split("token=", 1)[1]
 
 
-def _comment(client, session, content="Make the hero heading larger and bold.", **fields):  # noqa: ANN001, ANN202
+def _comment(client, session, content="Make the hero heading larger and bold.", **fields):  # ANN202
     body = {"content": content, "pagePath": "/", **fields}
     return client.post(f"/api/widget/feedback-sessions/{session['id']}/comments", json=body, headers={"X-Review-Token": _token(session)})
 

@@ -110,7 +110,7 @@ def with_links(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def real_ids(base: str, w) -> dict[str, str]:  # noqa: ANN001
+def real_ids(base: str, w) -> dict[str, str]:
     """Ids of rows of workspace A that the fuzz may aim at: one of each kind a path can name."""
     h = w.headers["owner"]
     persona = httpx.post(f"{base}/api/personas", json={"name": "Fuzz target", "category": "accessibility"}, headers=h).json()
@@ -159,7 +159,7 @@ def test_chains_of_calls_never_error_and_always_match_the_schema(served: tuple[W
 
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
-        def before_call(self, case) -> None:  # noqa: ANN001
+        def before_call(self, case) -> None:
             # Links carry ids only down a chain; a scenario's first call would mostly meet a 404. Seven
             # times in ten a path id becomes a real one of the caller's workspace (and the study of a new
             # test session its real jobId), so every route's deeper code runs from the first step.
@@ -175,16 +175,16 @@ def test_chains_of_calls_never_error_and_always_match_the_schema(served: tuple[W
             if rng.random() < 0.9:
                 case.headers = {**(case.headers or {}), **headers_for(case.path)}
 
-        def get_call_kwargs(self, case) -> dict[str, Any]:  # noqa: ANN001
+        def get_call_kwargs(self, case) -> dict[str, Any]:
             return {"base_url": srv.url}
 
-        def after_call(self, response, case) -> None:  # noqa: ANN001
+        def after_call(self, response, case) -> None:
             seen.append((case.method, case.path, response.status_code))
             # A soft-deleted workspace would turn every later call into a 401/403: restore it at once.
             if case.method == "DELETE" and case.path == "/api/workspaces/{workspace_id}" and response.status_code == 200:
                 httpx.post(f"{srv.url}/api/workspaces/{case.path_parameters['workspace_id']}/restore", headers=w.headers["owner"])
 
-        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:  # noqa: ANN001
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
             # Recorded, not raised: the server keeps its state between scenarios, so Hypothesis could
             # not replay a failure to shrink it. Schemathesis' message ends with a curl line that reproduces it.
             try:

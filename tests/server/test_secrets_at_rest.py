@@ -37,7 +37,8 @@ pytestmark = pytest.mark.e2e
 # Where a secret the product shows again may live: (table, column).
 # A stakeholder's token is its row's key, so the annotations it submitted refer to it by that key.
 HOME = {"mcp": {("sites", "mcp_token")}, "widget": {("sites", "widget_token")}, "rotated-away mcp": set(),
-        "stakeholder": {("stakeholders", "token"), ("annotations", "stakeholder_token")}, "review": {("feedback_sessions", "review_token"), ("feedback_sessions", "feedback_url")}}
+        "stakeholder": {("stakeholders", "token"), ("annotations", "stakeholder_token")},
+        "review": {("feedback_sessions", "review_token"), ("feedback_sessions", "feedback_url")}}
 
 
 def keyed(headers: dict[str, str]) -> dict[str, str]:
@@ -55,7 +56,7 @@ def mcp_call(c: httpx.Client, token: str, method: str, params: dict, *, key: boo
     return ok(c.post(f"/mcp/{token}", json=body, headers=keyed(headers) if key else headers))
 
 
-def realistic_session(c: httpx.Client, w, never: dict[str, str], shown: dict[str, set[str]]) -> None:  # noqa: ANN001
+def realistic_session(c: httpx.Client, w, never: dict[str, str], shown: dict[str, set[str]]) -> None:
     """Drive every secret-bearing flow once, recording each plaintext secret it hands out."""
     a, owner = w.a, w.headers["owner"]
     ws, site, ann = a["workspace_id"], a["site_id"], a["annotation_id"]
@@ -106,7 +107,7 @@ def cells_holding(db: sqlite3.Connection, secret: str) -> set[tuple[str, str]]:
     for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         columns = [r[1] for r in db.execute(f"PRAGMA table_info('{table}')")]
         for col in columns:
-            hit = db.execute(f"SELECT 1 FROM \"{table}\" WHERE instr(CAST(\"{col}\" AS TEXT), ?) > 0 LIMIT 1", [secret]).fetchone()  # noqa: S608
+            hit = db.execute(f"SELECT 1 FROM \"{table}\" WHERE instr(CAST(\"{col}\" AS TEXT), ?) > 0 LIMIT 1", [secret]).fetchone()
             if hit:
                 found.add((table, col))
     return found

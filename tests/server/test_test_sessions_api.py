@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt as pyjwt
@@ -49,7 +49,7 @@ PATHS = {
 
 
 class BrokenEngine(OfflineEngine):
-    def analyze_test_session(self, brief):  # noqa: ANN001, ANN201
+    def analyze_test_session(self, brief):  # ANN201
         raise RuntimeError("model unavailable")
 
 
@@ -75,11 +75,11 @@ def refused(r: httpx.Response, status: int, code: str, message: str | None = Non
     return body["error"]
 
 
-def _create(client, j, job_id, tester="user_xyz789", **extra) -> dict:  # noqa: ANN001
+def _create(client, j, job_id, tester="user_xyz789", **extra) -> dict:
     return ok(client.post(BASE, headers=j, json={"jobId": job_id, "testerId": tester, **extra}), 201)
 
 
-def _reach(wb, creds, status: TestSessionStatus) -> str:  # noqa: ANN001
+def _reach(wb, creds, status: TestSessionStatus) -> str:
     """A session in ``status``, driven by the services (the analysis job run inline)."""
     p = owner(creds)
     sid = tsvc.create(wb, p, TestSessionCreate(jobId=creds["job_id"], testerId="t")).id
@@ -256,10 +256,10 @@ def test_every_action_from_every_status(client, wb, creds, j, status):
 def test_complete_defaults_to_now_and_derives_the_duration(client, j, creds):
     sid = _create(client, j, creds["job_id"])["sessionId"]
     started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     data = ok(client.post(f"{BASE}/{sid}/complete", headers=j))
     assert set(data) == {"sessionId", "status", "completedAt"} and data["status"] == "completed"
-    assert before <= _iso(data["completedAt"]) <= datetime.now(timezone.utc)
+    assert before <= _iso(data["completedAt"]) <= datetime.now(UTC)
     got = ok(client.get(f"{BASE}/{sid}", headers=j))
     assert got["durationSeconds"] == int((_iso(got["completedAt"]) - started).total_seconds())
 

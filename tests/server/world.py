@@ -104,12 +104,16 @@ def build_world(wb: Workbench) -> World:
     guest_user = accounts_repo.get_user_by_email(wb.store.db, GUEST_EMAIL)
     assert guest_user is not None
 
-    bearer = lambda s: {"Authorization": f"Bearer {s}"}  # noqa: E731
+
+    def bearer(s: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {s}"}
+
     w.secrets = {
         "none": "", "junk": "garbage", "memb": a["member_token"], "guest": a["guest_token"], "owner": a["owner_session"],
         "nows": a["owner_session"], "strgr": w.b["owner_session"], "revkd": revoked_plain, "rival": member_b,
         "dualA": dual_session, "dualB": dual_session, "skey": a["store_api_key"], "rskey": store_key_b, "jwt": a["jwt"],
-        "rjwt": w.b["jwt"], "gjwt": tsvc.issue_token(wb, guest_user.id, ws_a), "widgt": a["widget_token"], "stake": a["stakeholder_token"], "revw": a["review_token"],
+        "rjwt": w.b["jwt"], "gjwt": tsvc.issue_token(wb, guest_user.id, ws_a), "widgt": a["widget_token"],
+        "stake": a["stakeholder_token"], "revw": a["review_token"],
         "mcp": a["mcp_token"],
     }
     w.headers = {col: (bearer(secret) if secret else {}) for col, secret in w.secrets.items()}

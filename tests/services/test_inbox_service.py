@@ -10,7 +10,7 @@ from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 
 
-def everything(wb, principal, f: inbox.InboxFilter) -> list[inbox.InboxRow]:  # noqa: ANN001
+def everything(wb, principal, f: inbox.InboxFilter) -> list[inbox.InboxRow]:
     return inbox.window(wb, principal, f, 0, 100_000)
 
 

@@ -37,10 +37,10 @@ class Clock:
 
 
 class BrokenEngine(OfflineEngine):
-    def task_instruction(self, content, page_path):  # noqa: ANN001, ANN201
+    def task_instruction(self, content, page_path):  # ANN201
         raise RuntimeError("engine down")
 
-    def analyze_test_session(self, brief):  # noqa: ANN001, ANN201
+    def analyze_test_session(self, brief):  # ANN201
         raise RuntimeError("engine down")
 
 
@@ -48,11 +48,11 @@ def _comment(content: str = "Make the hero heading larger and bold.", **fields) 
     return CommentCreate(content=content, pagePath="/", **fields)
 
 
-def _token(session) -> str:  # noqa: ANN001
+def _token(session) -> str:
     return session.feedback_url.split("token=", 1)[1]
 
 
-def _in_review(wb, store):  # noqa: ANN001, ANN202
+def _in_review(wb, store):  # ANN202
     session = fsvc.start(wb, store)
     deployed = fsvc.deploy(wb, session.id, env={})
     assert deployed is not None and deployed.status == "in_review"
@@ -340,7 +340,7 @@ def test_every_feedback_use_case_is_audited(wb, creds):
 # --- test sessions ----------------------------------------------------------------------------
 
 
-def _create(wb, creds, tester="user_1", variant=None, job=None):  # noqa: ANN001, ANN202
+def _create(wb, creds, tester="user_1", variant=None, job=None):  # ANN202
     return tsvc.create(wb, owner(creds), TestSessionCreate(jobId=job or creds["job_id"], testerId=tester, variant=variant))
 
 

@@ -82,8 +82,8 @@ def test_the_watcher_cannot_write(tmp_path):
 
 
 def test_a_store_reopened_after_close_does_not_reuse_counts_from_before(tmp_path):
-    from workbench.services.context import Workbench
     from workbench.services.bootstrap import bootstrap
+    from workbench.services.context import Workbench
 
     wb = Workbench.open(str(tmp_path / "d"), mailer=None)
     bootstrap(wb)

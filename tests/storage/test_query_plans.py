@@ -157,7 +157,7 @@ def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40):
     return inbox_repo.window_sql(demo["db"], q, offset, limit)
 
 
-@pytest.mark.parametrize("f", INBOX_FILTERS + [InboxFilter(place="SITE")], ids=str)
+@pytest.mark.parametrize("f", [*INBOX_FILTERS, InboxFilter(place="SITE")], ids=str)
 @pytest.mark.parametrize("offset", [0, 150])
 def test_inbox_annotation_windows_walk_the_covering_index(wb, demo, f, offset):
     f = f.with_(sources=("annotation",), place=demo["site"] if f.place else None)

@@ -25,9 +25,9 @@ def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-    with pytest.raises(sqlite3.IntegrityError):
-        with store.write() as w:
-            w.execute("INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) VALUES ('r','missing','w','user','n','b',1)")
+    with pytest.raises(sqlite3.IntegrityError), store.write() as w:
+        w.execute("INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) "
+                  "VALUES ('r','missing','w','user','n','b',1)")
 
 
 def test_migrations_apply_once_and_reopen_is_a_noop(tmp_path):
@@ -99,10 +99,9 @@ def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
 
 def test_write_rolls_back_everything_on_error(tmp_path):
     store = Store(tmp_path)
-    with pytest.raises(RuntimeError):
-        with store.write() as db:
-            db.execute("INSERT INTO meta(key, value) VALUES ('a', '1')")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.write() as db:
+        db.execute("INSERT INTO meta(key, value) VALUES ('a', '1')")
+        raise RuntimeError("boom")
     assert store.db.execute("SELECT count(*) FROM meta WHERE key = 'a'").fetchone()[0] == 0
 
 

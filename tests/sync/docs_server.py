@@ -201,7 +201,8 @@ def create_app(data: Data, limiter: Limiter, log_path: Path) -> Starlette:
         return JSONResponse({"items": [public(r) for r in items], "next_cursor": nxt})
 
     async def sites(request: Request) -> Response:
-        return page(request, list(data.sites.values()), lambda s: (s["id"],), lambda s: {**s, "created_at": iso(s["created_at"]), "updated_at": iso(s["updated_at"])})
+        return page(request, list(data.sites.values()), lambda s: (s["id"],),
+                    lambda s: {**s, "created_at": iso(s["created_at"]), "updated_at": iso(s["updated_at"])})
 
     async def site(request: Request) -> Response:
         s = data.sites.get(request.path_params["id"])

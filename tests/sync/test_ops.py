@@ -12,9 +12,7 @@ import pytest
 
 from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
-from storage import sync_cursors
-from storage import sync_sessions
-from storage import sync_state
+from storage import sync_cursors, sync_sessions, sync_state
 from storage import test_sessions as ts_repo
 from sync import ops
 from tests.sync.conftest import Hub, Replica
@@ -184,7 +182,7 @@ def test_discard_rolls_each_local_change_back(world):
     make_every_op(world)
     w, db = world, world.db
     ws = w.r.me.workspace_id
-    a0, a1, a2 = w.ann_ids
+    a0, _a1, _a2 = w.ann_ids
     run_replies = w.entry("annotation.run_personas").payload["reply_ids"]
     reply_id = w.entry("annotation.reply").local_id
     res_id = w.entry("annotation.resolution").local_id

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def Server(data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:  # noqa: N802 - reads as the class it builds
+def Server(data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> ServerProcess:  # reads as the class it builds
     """`workbench serve` from this checkout, on a given port (so a restart keeps the remote's URL), with extra env."""
     return ServerProcess(data_dir, port=port, env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
 
@@ -54,17 +54,26 @@ class Cli:
 
 def _served(tmp: Path, annotations: int = 40) -> tuple[Path, dict]:
     data = tmp / "served"
-    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data), "--json"], capture_output=True, text=True, check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "-m", "workbench", "demo", "--data-dir", str(data), "--annotations", str(annotations)], capture_output=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data), "--json"],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    subprocess.run([sys.executable, "-m", "workbench", "demo", "--data-dir", str(data), "--annotations", str(annotations)],
+                   capture_output=True, check=True, cwd=ROOT)
     return data, json.loads(out.stdout)
 
 
 def _state(db: sqlite3.Connection, ws: str) -> dict:
     """What must be equal everywhere: annotations' triage fields, thread rows, resolutions."""
     return {
-        "annotations": db.execute("SELECT id, status, summary, assignee_id, version, updated_at FROM annotations WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
-        "replies": db.execute("SELECT id, annotation_id, author_kind, author_name, body, persona_id, created_at FROM replies WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
-        "resolutions": db.execute("SELECT id, annotation_id, before_key, after_key, diff_url, explanation, created_by, notification_status FROM resolutions WHERE workspace_id = ? ORDER BY id", [ws]).fetchall(),
+        "annotations": db.execute(
+            "SELECT id, status, summary, assignee_id, version, updated_at FROM annotations WHERE workspace_id = ? ORDER BY id", [ws],
+        ).fetchall(),
+        "replies": db.execute(
+            "SELECT id, annotation_id, author_kind, author_name, body, persona_id, created_at FROM replies WHERE workspace_id = ? ORDER BY id", [ws],
+        ).fetchall(),
+        "resolutions": db.execute(
+            "SELECT id, annotation_id, before_key, after_key, diff_url, explanation, created_by, notification_status "
+            "FROM resolutions WHERE workspace_id = ? ORDER BY id", [ws],
+        ).fetchall(),
     }
 
 

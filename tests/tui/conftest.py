@@ -34,14 +34,14 @@ def told(app: WorkbenchApp) -> list[str]:
     return [message for _, message in app.notices]
 
 
-async def press(pilot, *keys: str) -> None:  # noqa: ANN001
+async def press(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await pilot.pause()
         await writes_landed(pilot)
 
 
-async def writes_landed(pilot) -> None:  # noqa: ANN001
+async def writes_landed(pilot) -> None:
     """Wait until the writes keys started (workbench/tui/writes.py) have run and their outcome is shown."""
     writes = getattr(pilot.app, "writes", None)
     if writes is not None and not writes.idle:
@@ -49,12 +49,12 @@ async def writes_landed(pilot) -> None:  # noqa: ANN001
         await pilot.pause()
 
 
-async def type_text(pilot, text: str) -> None:  # noqa: ANN001
+async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
     await pilot.pause()
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:  # noqa: ANN001
+async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
     """Pause until ``predicate()`` holds (workers, file watching) or fail after ``timeout``."""
     import asyncio
 

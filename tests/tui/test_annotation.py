@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from textual.widgets import Input, SelectionList, TextArea
 
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
@@ -22,11 +21,11 @@ PNG = (
 )
 
 
-def open_annotations(demo_wb, principal, n: int = 2) -> list:  # noqa: ANN001
+def open_annotations(demo_wb, principal, n: int = 2) -> list:
     return inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, n)
 
 
-async def open_detail(app, pilot, ann_id: str) -> AnnotationScreen:  # noqa: ANN001
+async def open_detail(app, pilot, ann_id: str) -> AnnotationScreen:
     screen = AnnotationScreen(ann_id)
     await app.push_screen(screen)
     await pilot.pause()
@@ -242,7 +241,7 @@ async def test_brackets_step_through_the_inbox(app, demo_wb, principal):
 
 async def test_a_deleted_annotation_is_reported_not_crashed(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_detail(app, pilot, "01900000-0000-7000-8000-000000000000")
+        await open_detail(app, pilot, "01900000-0000-7000-8000-000000000000")
         assert "not available" in screen_text(app)
         await press(pilot, "a")  # refused: Annotation not found
         assert "Annotation not found" in errors(app)

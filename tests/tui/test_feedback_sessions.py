@@ -15,7 +15,7 @@ from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
 from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
 
 
-def store_named(wb, principal, name: str):  # noqa: ANN001, ANN201
+def store_named(wb, principal, name: str):  # ANN201
     return next(s for s in stores.list_stores(wb, principal) if s.name == name)
 
 
@@ -27,13 +27,13 @@ def select_session(screen: FeedbackScreen, store_name: str, status: str) -> None
     raise AssertionError(f"no {status} session on {store_name}")
 
 
-async def open_feedback(app, pilot) -> FeedbackScreen:  # noqa: ANN001
+async def open_feedback(app, pilot) -> FeedbackScreen:
     await press(pilot, "2")
     assert isinstance(app.screen, FeedbackScreen)
     return app.screen
 
 
-def shown_rows(app, vlist: VirtualList) -> list[dict[str, str]]:  # noqa: ANN001
+def shown_rows(app, vlist: VirtualList) -> list[dict[str, str]]:
     """The rows of ``vlist`` as the terminal shows them: {column label: cell text}, cut where the screen cuts."""
     region = vlist.scrollable_content_region
     lines = screen_text(app).splitlines()[region.y : region.bottom]
@@ -247,7 +247,7 @@ def select_session_id(screen: FeedbackScreen, session_id: str) -> None:
     ],
 )
 async def test_phase_action_key_and_confirm_apply_the_transition(
-    app, demo_wb, principal, store_name, before, key, after, yes, question, notice  # noqa: ANN001
+    app, demo_wb, principal, store_name, before, key, after, yes, question, notice
 ):
     store = store_named(demo_wb, principal, store_name)
     async with app.run_test(size=SIZE) as pilot:
@@ -331,7 +331,7 @@ async def test_a_failed_builder_interrupts_the_round(app, demo_wb, principal):
         ("Acme outlet (AI-built)", "in_review", "D", "builder_finished"),
     ],
 )
-async def test_phase_actions_the_table_refuses_are_not_offered(app, demo_wb, principal, store_name, status, key, action):  # noqa: ANN001
+async def test_phase_actions_the_table_refuses_are_not_offered(app, demo_wb, principal, store_name, status, key, action):
     assert not fs_domain.can(status, action)
     store = store_named(demo_wb, principal, store_name)
     async with app.run_test(size=SIZE) as pilot:

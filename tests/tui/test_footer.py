@@ -10,11 +10,11 @@ from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.widgets.footer import Footer
 
 
-def footer_keys(app) -> list[FooterKey]:  # noqa: ANN001
+def footer_keys(app) -> list[FooterKey]:
     return list(app.screen.query_one(Footer).query(FooterKey))
 
 
-def descriptions(app) -> list[str]:  # noqa: ANN001
+def descriptions(app) -> list[str]:
     return [key.description for key in footer_keys(app)]
 
 

@@ -13,7 +13,7 @@ from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.widgets.virtual_list import VirtualList
 
 
-def inbox_list(app) -> VirtualList:  # noqa: ANN001
+def inbox_list(app) -> VirtualList:
     return app.screen.query_one("#inbox-list", VirtualList)
 
 
@@ -100,7 +100,7 @@ async def test_filter_dialog_narrows_by_kind_and_assignee(app, demo_wb, principa
         assert "kind: bug" in str(app.screen.query_one("#filterbar").render())
 
 
-async def choose(pilot, app, name: str, value: str) -> None:  # noqa: ANN001
+async def choose(pilot, app, name: str, value: str) -> None:
     """In the filter dialog: tab to the ``name`` select, open it (enter), arrow to ``value`` and take it (enter)."""
     dialog = app.screen
     select = dialog.query_one(f"#field-{name}", Select)
@@ -115,12 +115,12 @@ async def choose(pilot, app, name: str, value: str) -> None:  # noqa: ANN001
     assert select.value == value
 
 
-def option_value(app, name: str, label: str) -> str:  # noqa: ANN001
+def option_value(app, name: str, label: str) -> str:
     """The value of the filter dialog's ``name`` option labelled ``label``."""
     return next(v for lbl, v in next(f for f in app.screen.fields if f.name == name).options if lbl == label)
 
 
-async def filter_through_keys(pilot, app, choices: list[tuple[str, str]]) -> inbox.InboxFilter:  # noqa: ANN001
+async def filter_through_keys(pilot, app, choices: list[tuple[str, str]]) -> inbox.InboxFilter:
     """f, the choices, ctrl+s: the inbox's filter afterwards, once the exact count is in."""
     await press(pilot, "f")
     assert isinstance(app.screen, FormDialog)
@@ -132,7 +132,7 @@ async def filter_through_keys(pilot, app, choices: list[tuple[str, str]]) -> inb
     return app.screen.filter
 
 
-def assert_shows_exactly(app, demo_wb, principal, f: inbox.InboxFilter) -> list:  # noqa: ANN001
+def assert_shows_exactly(app, demo_wb, principal, f: inbox.InboxFilter) -> list:
     """The list shows the service's rows for ``f``, in its order: returns them."""
     vlist = inbox_list(app)
     expected = inbox.window(demo_wb, principal, f, 0, 10_000)

@@ -20,8 +20,8 @@ from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.screens.inbox_dialogs import ViewsDialog
 from workbench.tui.screens.personas import PersonasScreen
-from workbench.tui.screens.test_sessions import TestSessionsScreen
 from workbench.tui.screens.sync import SyncScreen
+from workbench.tui.screens.test_sessions import TestSessionsScreen
 
 # Every screen a user can be on: the five modes (keys 1-5) and the annotation detail (enter on an annotation).
 SCREENS = [
@@ -34,7 +34,7 @@ SCREENS = [
 ]
 
 
-async def go_to(app, pilot, where: str) -> Screen:  # noqa: ANN001
+async def go_to(app, pilot, where: str) -> Screen:
     """Switch to a mode with its number key, or open the first annotation of the inbox with enter."""
     if where != "annotation":
         await press(pilot, where)
@@ -46,7 +46,7 @@ async def go_to(app, pilot, where: str) -> Screen:  # noqa: ANN001
     return app.screen
 
 
-def highlighted_command(app) -> str:  # noqa: ANN001
+def highlighted_command(app) -> str:
     """The text of the command the palette's enter would run now ("" before its search found one)."""
     commands = app.screen.query_one(CommandList)
     if commands.highlighted is None:
@@ -54,7 +54,7 @@ def highlighted_command(app) -> str:  # noqa: ANN001
     return str(commands.get_option_at_index(commands.highlighted).hit.text)
 
 
-def reaching_keys(app, screen: Screen, binding: Binding, node=None) -> list[str]:  # noqa: ANN001
+def reaching_keys(app, screen: Screen, binding: Binding, node=None) -> list[str]:
     """How the help shows the keys of ``binding`` (of ``node``, default the screen) that reach it: a focused
     widget may take one (e.g. down scrolls the annotation's text)."""
     active, node = screen.active_bindings, node or screen
@@ -71,7 +71,7 @@ def keys_listed_for(text: str, description: str) -> set[str]:
     return {key for keys_ in found for key in keys_.split(" ")}
 
 
-def help_column(app, index: int) -> str:  # noqa: ANN001
+def help_column(app, index: int) -> str:
     """A column of the help screen as shown: 0, the keys of the screen itself; 1, the list's and the global keys."""
     region = list(app.screen.query(".help-column"))[index].region
     lines = screen_text(app).splitlines()[region.y : region.bottom]
@@ -79,7 +79,7 @@ def help_column(app, index: int) -> str:  # noqa: ANN001
 
 
 @pytest.mark.parametrize(("where", "screen_type", "group"), SCREENS)
-async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_type, group):  # noqa: ANN001
+async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_type, group):
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.pause()
         screen = await go_to(app, pilot, where)

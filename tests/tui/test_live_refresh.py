@@ -29,7 +29,7 @@ annotations.patch(wb, local_user(wb), sys.argv[2], AnnotationPatch(status=sys.ar
 """
 
 
-async def watcher_up(pilot, app) -> None:  # noqa: ANN001
+async def watcher_up(pilot, app) -> None:
     """Wait until the app's store watcher reports changes: touch the store (a no-op write of the
     schema version) until it has seen one. How long the watcher takes to start depends on the machine."""
     from storage.db import SCHEMA_VERSION

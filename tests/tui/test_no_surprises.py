@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.tui.conftest import SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
 from workbench.tui import keys
 from workbench.tui.widgets.virtual_list import VirtualList
 
 
-def inbox_list(app) -> VirtualList:  # noqa: ANN001
+def inbox_list(app) -> VirtualList:
     return app.screen.query_one("#inbox-list", VirtualList)
 
 

@@ -11,7 +11,7 @@ from workbench.tui.screens.forms import ConfirmDialog, FormDialog
 from workbench.tui.screens.personas import PersonasScreen
 
 
-async def open_personas(app, pilot) -> PersonasScreen:  # noqa: ANN001
+async def open_personas(app, pilot) -> PersonasScreen:
     await press(pilot, "4")
     assert isinstance(app.screen, PersonasScreen)
     return app.screen

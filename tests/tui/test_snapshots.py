@@ -20,11 +20,11 @@ def stable_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WORKBENCH_PUBLIC_URL", raising=False)
 
 
-def app_for(demo_wb):  # noqa: ANN001, ANN201
+def app_for(demo_wb):  # ANN201
     return make_app(demo_wb, cursor_blink=False)
 
 
-async def settle(pilot) -> None:  # noqa: ANN001
+async def settle(pilot) -> None:
     """Let the count workers finish so the status bar is complete."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
@@ -36,7 +36,7 @@ class TestInbox:
         assert snap_compare(app_for(demo_wb), press=["j", "j", "j"], terminal_size=SIZE, run_before=settle)
 
     def test_search(self, snap_compare, demo_wb):
-        async def run_before(pilot) -> None:  # noqa: ANN001
+        async def run_before(pilot) -> None:
             await settle(pilot)
             await pilot.press("slash", *"checkout")
             await wait_for(pilot, lambda: pilot.app.screen.filter.text == "checkout")  # the debounced search applied
@@ -66,7 +66,7 @@ class TestAnnotation:
             if annotations_service.detail(demo_wb, principal, r.id)["resolutions"] and annotations_service.get(demo_wb, principal, r.id).computed_styles
         )
 
-        async def run_before(pilot) -> None:  # noqa: ANN001
+        async def run_before(pilot) -> None:
             await settle(pilot)
             await pilot.app.push_screen(AnnotationScreen(target))
             await pilot.pause()

@@ -35,7 +35,7 @@ from workbench.tui.screens.sync import SyncScreen
 class ClockHub(Hub):
     """The sync tests' hub, with one clock for the server and its replicas (a snapshot needs fixed times and ids)."""
 
-    def __init__(self, tmp: Path, clock=None) -> None:  # noqa: ANN001
+    def __init__(self, tmp: Path, clock=None) -> None:
         self.tmp = tmp
         self.clock = clock
         self.wb = Workbench.open(str(tmp / "server"), mailer=None, **({"clock": clock} if clock else {}))
@@ -83,7 +83,7 @@ def status_of(wb: Workbench, ann_id: str) -> str:
     return wb.store.db.execute("SELECT status FROM annotations WHERE id = ?", [ann_id]).fetchone()[0]
 
 
-def app_for(r: Replica, **kwargs):  # noqa: ANN201
+def app_for(r: Replica, **kwargs):
     """The app over a replica, syncing through the in-process server; its token is in the keyring."""
     remotes.save_secrets(r.wb, r.name, {"token": r.token})
     return make_app(r.wb, sync_options={"transport": r.bridge, "sleep": lambda s: None}, **kwargs)
@@ -103,14 +103,14 @@ def conflicted_and_refused(hub: ClockHub) -> tuple[list[str], Replica]:
     return ids, r
 
 
-def line(app) -> str:  # noqa: ANN001
+def line(app) -> str:
     """The sync line of the current screen."""
     from workbench.tui.widgets.sync_line import SyncLine
 
     return str(app.screen.query_one(SyncLine).render())
 
 
-async def run_sync_key(pilot) -> None:  # noqa: ANN001
+async def run_sync_key(pilot) -> None:
     await press(pilot, "S")
     await wait_for(pilot, lambda: not pilot.app.sync_running, timeout=20)
     await pilot.pause()
@@ -208,7 +208,7 @@ async def test_a_failed_sync_is_told_never_a_crash(hub):
 
 
 async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(hub):
-    ids, r = conflicted_and_refused(hub)
+    _ids, r = conflicted_and_refused(hub)
     [refusal] = sync_svc.refusals(r.wb)
     app = app_for(r)
     async with app.run_test(size=SIZE) as pilot:
@@ -288,7 +288,7 @@ async def test_retry_and_discard_refusals(hub):
 
 
 async def test_a_refused_choice_is_told_not_a_crash(hub):
-    ids, r = conflicted_and_refused(hub)
+    _ids, r = conflicted_and_refused(hub)
     app = app_for(r)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "5")

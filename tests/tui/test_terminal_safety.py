@@ -5,18 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from tests.tui.conftest import screen_text, wait_for
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.services import annotations as annotations_service
 from workbench.services import sites as sites_service
 from workbench.tui.screens.annotation import AnnotationScreen
 
-from tests.tui.conftest import screen_text, wait_for
-
 HOSTILE = "[red]x[/red] wipe\x1b[2J clip\x1b]52;c;ZXZpbA==\x07 csi\x9b31m"
 RAW = ("\x1b", "\x07", "\x9b")
 
 
-def hostile_annotation(wb, principal) -> str:  # noqa: ANN001
+def hostile_annotation(wb, principal) -> str:
     site = sites_service.list_sites(wb, principal)[0]
     ann = annotations_service.submit_from_widget(wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
         page_url="https://shop.example/\x1b]0;title\x07", body=HOSTILE, submitter_name="[bold]Eve\x1b[5m",

@@ -7,11 +7,10 @@ from textual.widgets import Select, Switch, TextArea
 from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
 from workbench.services import inbox
 from workbench.services import test_sessions as ts_service
-from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.test_sessions import TestSessionsScreen
 
 
-async def open_tests(app, pilot) -> TestSessionsScreen:  # noqa: ANN001
+async def open_tests(app, pilot) -> TestSessionsScreen:
     await press(pilot, "3")
     assert isinstance(app.screen, TestSessionsScreen)
     return app.screen

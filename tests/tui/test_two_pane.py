@@ -21,7 +21,7 @@ def preview_text(screen: TwoPaneScreen) -> str:
 
 
 @pytest.mark.parametrize(("key", "kind"), SCREENS, ids=[kind.__name__ for _, kind in SCREENS])
-async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, kind):  # noqa: ANN001
+async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, kind):
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, key)
         screen = app.screen
@@ -41,7 +41,7 @@ async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, ki
 
 
 @pytest.mark.parametrize(("key", "kind"), SCREENS[:3], ids=[kind.__name__ for _, kind in SCREENS[:3]])
-async def test_the_preview_follows_the_highlighted_row(app, key, kind):  # noqa: ANN001
+async def test_the_preview_follows_the_highlighted_row(app, key, kind):
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, key)
         screen = app.screen
@@ -53,7 +53,7 @@ async def test_the_preview_follows_the_highlighted_row(app, key, kind):  # noqa:
         await wait_for(pilot, lambda: preview_text(screen) != first)
 
 
-async def test_an_empty_pane_has_an_empty_preview_and_says_why(app, demo_wb):  # noqa: ANN001
+async def test_an_empty_pane_has_an_empty_preview_and_says_why(app, demo_wb):
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "5")
         screen = app.screen

@@ -27,7 +27,7 @@ from workbench.tui.writes import WRITE_GROUP
 
 
 @contextmanager
-def write_lock_held(wb) -> Iterator[sqlite3.Connection]:  # noqa: ANN001
+def write_lock_held(wb) -> Iterator[sqlite3.Connection]:
     """Another connection in the middle of a write transaction: every other writer waits."""
     other = sqlite3.connect(wb.store.path, isolation_level=None, timeout=0)
     try:
@@ -39,7 +39,7 @@ def write_lock_held(wb) -> Iterator[sqlite3.Connection]:  # noqa: ANN001
         other.close()
 
 
-def status_of(wb, principal, annotation_id: str) -> str:  # noqa: ANN001
+def status_of(wb, principal, annotation_id: str) -> str:
     return annotations_service.get(wb, principal, annotation_id).status
 
 

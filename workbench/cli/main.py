@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -56,10 +57,10 @@ def tui(
     _open_tui(data_dir, demo_if_empty=demo_if_empty)
 
 
-def _open_tui(data_dir: object, *, demo_if_empty: bool = True) -> None:
+def _open_tui(data_dir: Path | None, *, demo_if_empty: bool = True) -> None:
     from workbench.cli.entry import open_tui
 
-    open_tui(open_workbench(data_dir), demo_if_empty=demo_if_empty)  # type: ignore[arg-type]
+    open_tui(open_workbench(data_dir), demo_if_empty=demo_if_empty)
 
 
 class _RedactSecrets(logging.Filter):
@@ -152,7 +153,8 @@ def demo(
     if as_json:
         typer.echo(json.dumps(result))
     elif result.get("loaded"):
-        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, {result['resolutions']} resolutions on {result['sites']} sites.")
+        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, "
+                      f"{result['resolutions']} resolutions on {result['sites']} sites.")
     else:
         console.print(f"Nothing to do: {result['reason']}.")
 

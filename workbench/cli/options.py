@@ -10,7 +10,6 @@ import typer
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.services.context import Workbench
 
-
 DataDir = Annotated[
     Path | None,
     typer.Option(

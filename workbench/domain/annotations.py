@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.errors import Invalid
+from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
-from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
+
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
-from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401
+from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401 - re-exported: callers read the statuses with the annotation rules
+from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
@@ -213,7 +214,7 @@ class StakeholderCreate(BaseModel):
 class StakeholderUpdate(StakeholderCreate):
     """PATCH …/stakeholders/{token}: same fields, all optional, at least one."""
 
-    auto_fix_default: Literal["never", "optional_off", "optional_on"] | None = None  # type: ignore[assignment]
+    auto_fix_default: Literal["never", "optional_off", "optional_on"] | None = None  # pyright: ignore[reportIncompatibleVariableOverride]  # PATCH: the same field, optional
 
     @model_validator(mode="after")
     def _not_empty(self) -> StakeholderUpdate:

@@ -6,6 +6,9 @@ speaks HTTP itself, so the same refusal reads the same offline and served.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
 
 class DomainError(Exception):
     """A rule of the documents refused an action. ``message`` is safe to show a user."""
@@ -60,14 +63,20 @@ class TooLarge(DomainError):
     kind = "too_large"
 
 
-def validation_text(exc: Exception) -> str:
+class HasErrors(Protocol):
+    """What ``validation_text`` reads of a pydantic ``ValidationError``."""
+
+    def errors(self) -> Sequence[Mapping[str, Any]]: ...
+
+
+def validation_text(exc: HasErrors) -> str:
     """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2000 characters").
 
     Duck-typed on ``errors()`` so this module stays free of pydantic (the TUI's first paint
     imports it).
     """
     parts = []
-    for err in exc.errors():  # type: ignore[attr-defined]
+    for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)

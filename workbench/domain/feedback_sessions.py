@@ -53,16 +53,16 @@ while the round is still open. The documented example (4 comments, 1 resolved) g
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from statistics import median
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from statistics import median
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from workbench.domain.fields import NoNul
 from workbench.domain.errors import Conflict, Invalid
+from workbench.domain.fields import NoNul
 
 # The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
 from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus
@@ -300,10 +300,11 @@ def compute_progress(
     remaining = total - done
     if not finished and remaining > 0:
         start = _utc(session_created_at)
-        recent = sorted((c for c in resolved if c.resolved_at is not None), key=lambda c: _utc(c.resolved_at))[-ETA_WINDOW:]
-        durations = [_time_to_resolve(c.created_at, c.resolved_at, start) for c in recent]  # type: ignore[arg-type]
+        recent = sorted(((c.created_at, c.resolved_at) for c in resolved if c.resolved_at is not None), key=lambda c: _utc(c[1]))[-ETA_WINDOW:]
+        durations = [_time_to_resolve(created, resolved_at, start) for created, resolved_at in recent]
         if durations:
-            eta = _utc(now) + median(durations) * remaining
+            # statistics.median only needs order, + and /: timedelta has them; typeshed lists numbers only.
+            eta = _utc(now) + median(durations) * remaining  # pyright: ignore[reportArgumentType]
 
     return Progress(total=total, done=done, fillPct=fill, label=label, eta=eta)
 
@@ -325,7 +326,7 @@ def _round1(value: Decimal) -> float:
 
 def _utc(dt: datetime) -> datetime:
     # Naive values come from SQLite and test fixtures; the store writes UTC.
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def iso_ms(dt: datetime) -> str:

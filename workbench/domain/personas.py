@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from workbench.domain.fields import NoNul
 from workbench.domain.errors import Invalid, NotFound
+from workbench.domain.fields import NoNul
 from workbench.domain.persona_catalog import CATEGORIES, DEFAULT_PERSONAS, PersonaSeed
 
 __all__ = [

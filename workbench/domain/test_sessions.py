@@ -27,17 +27,17 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 
-from workbench.domain.fields import NoNul
 from workbench.domain.errors import Conflict, Invalid, NotFound
+from workbench.domain.fields import NoNul
 
 # The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
-from workbench.domain.statuses import TestSessionStatus  # noqa: F401
+from workbench.domain.statuses import TestSessionStatus
 
 __all__ = [
     "FEEDBACK_STATUSES",
@@ -235,7 +235,7 @@ class NotesPatch(BaseModel):
 
 def _utc(dt: datetime) -> datetime:
     # A timestamp without an offset is read as UTC, the only zone the store writes.
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def resolve_completed_at(started_at: datetime, completed_at: datetime | None, now: datetime) -> datetime:

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
-from workbench.domain.fields import NoNul
 from workbench.domain.errors import Invalid, Unauthenticated
+from workbench.domain.fields import NoNul
 from workbench.domain.roles import Role
 
 API_TOKEN_PREFIX = "gfat_"

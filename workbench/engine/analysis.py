@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from workbench.engine.base import TestSessionBrief
+from workbench.engine.base import Sentiment, TestSessionBrief
 
 __all__ = ["analyze"]
 
@@ -52,7 +52,7 @@ def _classify(text: str, prefix: str, highlights: list[str], issues: list[str]) 
             target.append(prefix + line)
 
 
-def analyze(brief: TestSessionBrief) -> tuple[str, list[str], list[str], str, float | None]:
+def analyze(brief: TestSessionBrief) -> tuple[str, list[str], list[str], Sentiment, float | None]:
     """(summary, highlights, issues, sentiment, completion minutes) of one test session."""
     highlights: list[str] = []
     issues: list[str] = []

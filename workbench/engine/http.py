@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from workbench.engine.factory import DEFAULT_TIMEOUT
 from workbench.engine.base import (
     AnalysisResult,
     AnnotationBrief,
@@ -25,6 +24,7 @@ from workbench.engine.base import (
     Sentiment,
     TestSessionBrief,
 )
+from workbench.engine.factory import DEFAULT_TIMEOUT
 from workbench.engine.offline import OfflineEngine
 
 MAX_TEXT = 8_000  # a review longer than this is a runaway generation, not a review

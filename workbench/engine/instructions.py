@@ -68,7 +68,7 @@ def _subject(raw: str) -> str:
 
 def _pronoun(subject: str) -> str:
     last = subject.split()[-1].lower()
-    plural = last.endswith("s") and not last.endswith(("ss", "us")) or subject == "these elements"
+    plural = (last.endswith("s") and not last.endswith(("ss", "us"))) or subject == "these elements"
     return "they" if plural else "it"
 
 

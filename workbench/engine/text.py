@@ -17,9 +17,7 @@ def _stem(word: str) -> str:
     # Just enough folding that "crashes", "crashed" and "crashing" meet "crash".
     if len(word) > 5 and word.endswith("ing"):
         word = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        word = word[:-2]
-    elif len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
+    elif (len(word) > 4 and word.endswith("ed")) or (len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes"))):
         word = word[:-2]
     elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]

@@ -69,7 +69,7 @@ class McpHttpEndpoint:
     def _caller(self, ctx: Context) -> Caller:
         request = ctx.request_context.request
         principal = request.scope.get(_PRINCIPAL) if request is not None else None
-        if not isinstance(principal, Principal):
+        if request is None or not isinstance(principal, Principal):
             raise ToolError("Not authenticated")  # only reachable if mounted without this endpoint
         base = self.public_url or str(request.base_url)
         return Caller(self.wb, principal, base)

@@ -65,6 +65,7 @@ class Caller:
 
 
 CallerOf = Callable[[Context], Caller]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Parameter types, at module level so the SDK can resolve the (string) annotations of the
 # tool functions below; the descriptions become the tools' JSON schemas.
@@ -170,7 +171,7 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
-def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str = "WARNING") -> MCPServer:
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING") -> MCPServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
@@ -179,7 +180,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
     """
     server: MCPServer = MCPServer(
         "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
-        log_level=log_level,  # type: ignore[arg-type]
+        log_level=log_level,
     )
 
     def list_page(c: Caller, site_id: str, status: str | None, kind: str | None, since: int | str | None,
@@ -197,7 +198,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
             ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
             auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None, site_id: SiteId = None,
         ) -> dict[str, Any]:
-            """Discover open work on a site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""
+            """Discover open work on a site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""  # noqa: E501 - the tool's description, one line on the wire
             c = caller_of(ctx)
             with refusals():
                 site = _first_site(c, site_id)
@@ -208,14 +209,14 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
             ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
             auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None,
         ) -> dict[str, Any]:
-            """Discover open work on this token's site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""
+            """Discover open work on this token's site, newest first. Pass auto_fix=true to pick only submissions the submitter authorised for unattended automated change."""  # noqa: E501 - the tool's description, one line on the wire
             c = caller_of(ctx)
             if c.principal.site_id is None:
                 raise ToolError("This MCP credential is not scoped to a site")
             return list_page(c, c.principal.site_id, status, kind, since, auto_fix, limit, cursor)
 
     @server.tool(annotations=READ)
-    def read_annotation(id: AnnotationId, ctx: Context) -> CallToolResult:  # noqa: A002 - the documented name
+    def read_annotation(id: AnnotationId, ctx: Context) -> CallToolResult:  # the documented name
         """Full body, screenshot, computed styles, replies, resolutions and the agent-friendly markdown of one annotation."""
         c = caller_of(ctx)
         with refusals():
@@ -229,25 +230,25 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
         return CallToolResult(content=content, structured_content=out)
 
     @server.tool(annotations=WRITE)
-    def acknowledge(id: AnnotationId, ctx: Context) -> dict[str, Any]:  # noqa: A002
+    def acknowledge(id: AnnotationId, ctx: Context) -> dict[str, Any]:
         """Flip the status to ack ("we saw it; no work yet")."""
         return _patch(caller_of(ctx), id, status="ack")
 
     @server.tool(annotations=APPEND)
-    def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:  # noqa: A002
+    def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:
         """Post an agent reply on the annotation's thread."""
         c = caller_of(ctx)
         with refusals():
             return annotations_svc.reply(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
 
     @server.tool(annotations=WRITE)
-    def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:  # noqa: A002
+    def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:
         """Flip the status to resolved with a summary of what was done."""
         return _patch(caller_of(ctx), id, status="resolved", summary=summary)
 
     @server.tool(annotations=WRITE)
     def patch_annotation(
-        id: AnnotationId, ctx: Context, status: NewStatus = None, summary: NewSummary = None,  # noqa: A002
+        id: AnnotationId, ctx: Context, status: NewStatus = None, summary: NewSummary = None,
         assignee_id: Assignee = None,
     ) -> dict[str, Any]:
         """Generalised write: any of status, summary, assignee_id (at least one)."""
@@ -316,7 +317,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: str =
             return {"items": [r.to_public() for r in resolutions_svc.list_for(c.wb, c.principal, annotation_id)]}
 
     @server.tool(annotations=APPEND)
-    def run_personas(id: AnnotationId, ctx: Context, persona_ids: PersonaIds = None) -> dict[str, Any]:  # noqa: A002
+    def run_personas(id: AnnotationId, ctx: Context, persona_ids: PersonaIds = None) -> dict[str, Any]:
         """Kick off the AI persona pipeline: one review reply per persona on the thread."""
         c = caller_of(ctx)
         with refusals():

@@ -21,7 +21,7 @@ from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimitMiddleware
-from workbench.server.routes import assets, annotations, feedback_sessions, sync_ext, personas, resolutions, sites, test_sessions, widget, workspaces
+from workbench.server.routes import annotations, assets, feedback_sessions, personas, resolutions, sites, sync_ext, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
 from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
@@ -72,7 +72,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
         app.include_router(router)
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
-    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)
+    # Starlette serves a class-instance endpoint as raw ASGI; its stub names request handlers only.
+    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)

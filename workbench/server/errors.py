@@ -13,14 +13,15 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel, Field
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
-from workbench.server.responses import JSON
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from workbench.domain.errors import DomainError
+from workbench.server.responses import JSON
+
 
 class ErrorDetail(BaseModel):
     """Every refusal's body: a message, or for a 422 the list of fields that failed."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from storage import accounts as repo
+from workbench.domain.account_records import ApiToken, User, Workspace
 from workbench.domain.clock import new_id, to_ms
 from workbench.domain.errors import Forbidden, Invalid, NotFound
-from workbench.domain.account_records import ApiToken, User, Workspace
 from workbench.domain.roles import Principal, Role, require_session
 from workbench.domain.tokens import (
     API_TOKEN_PREFIX,

@@ -14,8 +14,8 @@ from storage import annotations as repo
 from storage import audit as audit_repo
 from storage import personas as personas_repo
 from storage import sites as sites_repo
-from storage.blobs import write_blob
 from storage import sync_state
+from storage.blobs import write_blob
 from sync import ops
 from workbench.domain import markdown
 from workbench.domain.annotations import (
@@ -33,14 +33,14 @@ from workbench.domain.annotations import (
 )
 from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
-from workbench.domain.errors import Invalid, NotFound, PreconditionFailed, Unauthenticated
+from workbench.domain.errors import Invalid, NotFound, PreconditionFailed
 from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.since import check_since_ms
+from workbench.domain.widget import submitter_key_hash
 from workbench.engine.base import AnnotationBrief, PersonaBrief
 from workbench.engine.offline import relevance
-from workbench.domain.widget import submitter_key_hash
 from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
 

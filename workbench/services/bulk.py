@@ -113,7 +113,7 @@ def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str
         if refusal is None and action.kind == "set_status":
             message = f"{row.status} → {action.status}"
         elif refusal is None:
-            message = f"{members.get(row.assignee_id, '—') if members else row.assignee_id or '—'} → " + (
+            message = f"{members.get(row.assignee_id, '—') if members and row.assignee_id else row.assignee_id or '—'} → " + (
                 (members or {}).get(action.assignee_id or "", action.assignee_id or "unassigned")
             )
         else:
@@ -156,7 +156,7 @@ def apply(
                 out.append(BulkItem(row.source, row.id, label, False, exc.message))
             except ValidationError as exc:
                 out.append(BulkItem(row.source, row.id, label, False, validation_text(exc)))
-            except Exception as exc:  # noqa: BLE001 - one row's failure must not lose the others' report
+            except Exception as exc:  # one row's failure must not lose the others' report
                 log.exception("bulk %s on %s %s failed", action.kind, row.source, row.id)
                 out.append(BulkItem(row.source, row.id, label, False, f"Unexpected error: {type(exc).__name__}: {exc}"))
         if progress is not None:

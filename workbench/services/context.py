@@ -34,7 +34,7 @@ class Workbench:
         store: Store,
         *,
         engine: ReviewerEngine | None = None,
-        mailer: Mailer | None | _FromEnv = FROM_ENV,
+        mailer: Mailer | _FromEnv | None = FROM_ENV,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store

@@ -19,21 +19,96 @@ from workbench.services.bootstrap import ensure_workspace, owner_principal
 from workbench.services.context import Workbench
 from workbench.services.demo_sessions import load_demo_sessions
 
-PAGES = ["/", "/products", "/products/trail-runner-2", "/cart", "/checkout", "/checkout/payment", "/account", "/search?q=boots", "/blog/spring-drop", "/help/returns"]
-SELECTORS = ["header nav > a.cta", "main h1.hero-title", "#add-to-cart", "form#checkout button[type=submit]", ".price--sale", "footer .newsletter input", "img.product-gallery__main", ".cart-summary .total", "#search-input", "a.skip-link"]
+PAGES = [
+    "/",
+    "/products",
+    "/products/trail-runner-2",
+    "/cart",
+    "/checkout",
+    "/checkout/payment",
+    "/account",
+    "/search?q=boots",
+    "/blog/spring-drop",
+    "/help/returns",
+]
+SELECTORS = [
+    "header nav > a.cta",
+    "main h1.hero-title",
+    "#add-to-cart",
+    "form#checkout button[type=submit]",
+    ".price--sale",
+    "footer .newsletter input",
+    "img.product-gallery__main",
+    ".cart-summary .total",
+    "#search-input",
+    "a.skip-link",
+]
 BODIES: dict[str, list[str]] = {
-    "bug": ["The Add to cart button does nothing on the second click.", "Checkout crashes when I apply the SPRING10 coupon.", "Prices show NaN in the cart summary after removing an item.", "The search box loses focus after every keystroke.", "Payment step spins forever when the card is declined."],
-    "design": ["The hero heading is too small next to the product image.", "Spacing between the price and the button feels cramped.", "The sale badge clashes with the brand orange.", "Make the hero heading larger and bold.", "Cards in the grid have uneven heights on tablet."],
-    "copy": ["Typo: 'recieve' in the shipping banner.", "The returns page says 14 days but the FAQ says 30.", "'Proceed' is vague; say 'Continue to payment'.", "The newsletter promise sounds spammy.", "Error message 'Oops!' does not say what went wrong."],
-    "accessibility": ["The grey placeholder text has very low contrast on white.", "The skip link is never visible when focused.", "Product images have no alt text.", "Focus ring disappears on the checkout button.", "The size picker cannot be used with a keyboard."],
-    "performance": ["The product gallery takes 6 seconds to show on 3G.", "Scrolling the blog stutters because of the parallax header.", "The cart page loads three fonts nobody sees.", "Search suggestions lag about a second behind typing."],
-    "question": ["Can we show delivery estimates before checkout?", "Should the wishlist be visible to logged-out users?", "Is free shipping over 50 or over 75?", "Can guests track their orders?"],
-    "idea": ["Let customers save their size per brand.", "Add a sticky Add to cart bar on mobile.", "Show recently viewed items on the 404 page.", "Offer Apple Pay on the product page."],
+    "bug": [
+        "The Add to cart button does nothing on the second click.",
+        "Checkout crashes when I apply the SPRING10 coupon.",
+        "Prices show NaN in the cart summary after removing an item.",
+        "The search box loses focus after every keystroke.",
+        "Payment step spins forever when the card is declined.",
+    ],
+    "design": [
+        "The hero heading is too small next to the product image.",
+        "Spacing between the price and the button feels cramped.",
+        "The sale badge clashes with the brand orange.",
+        "Make the hero heading larger and bold.",
+        "Cards in the grid have uneven heights on tablet.",
+    ],
+    "copy": [
+        "Typo: 'recieve' in the shipping banner.",
+        "The returns page says 14 days but the FAQ says 30.",
+        "'Proceed' is vague; say 'Continue to payment'.",
+        "The newsletter promise sounds spammy.",
+        "Error message 'Oops!' does not say what went wrong.",
+    ],
+    "accessibility": [
+        "The grey placeholder text has very low contrast on white.",
+        "The skip link is never visible when focused.",
+        "Product images have no alt text.",
+        "Focus ring disappears on the checkout button.",
+        "The size picker cannot be used with a keyboard.",
+    ],
+    "performance": [
+        "The product gallery takes 6 seconds to show on 3G.",
+        "Scrolling the blog stutters because of the parallax header.",
+        "The cart page loads three fonts nobody sees.",
+        "Search suggestions lag about a second behind typing.",
+    ],
+    "question": [
+        "Can we show delivery estimates before checkout?",
+        "Should the wishlist be visible to logged-out users?",
+        "Is free shipping over 50 or over 75?",
+        "Can guests track their orders?",
+    ],
+    "idea": [
+        "Let customers save their size per brand.",
+        "Add a sticky Add to cart bar on mobile.",
+        "Show recently viewed items on the 404 page.",
+        "Offer Apple Pay on the product page.",
+    ],
     "praise": ["The new filter drawer is lovely.", "Checkout feels much faster than before.", "Great product photography on the new arrivals."],
 }
-REPLIES = ["Reproduced on Chrome and Safari.", "Filed as SHOP-{n}.", "Design is looking at options this week.", "Fixed on staging, please confirm.", "This is intended behaviour for now; revisit next quarter.", "Thanks! Passing this on to the team.", "Can you share which device you used?"]
+REPLIES = [
+    "Reproduced on Chrome and Safari.",
+    "Filed as SHOP-{n}.",
+    "Design is looking at options this week.",
+    "Fixed on staging, please confirm.",
+    "This is intended behaviour for now; revisit next quarter.",
+    "Thanks! Passing this on to the team.",
+    "Can you share which device you used?",
+]
 NAMES = ["Priya", "Jonas", "Mei", "Carlos", "Amara", "Luca", "Sofia", "Tom"]
-STYLES = [{"color": "#9a9a9a", "background-color": "#ffffff", "font-size": "12px"}, {"font-size": "28px", "font-weight": "400"}, {"outline": "none"}, None, None]
+STYLES = [
+    {"color": "#9a9a9a", "background-color": "#ffffff", "font-size": "12px"},
+    {"font-size": "28px", "font-weight": "400"},
+    {"outline": "none"},
+    None,
+    None,
+]
 
 
 def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[str, Any]:
@@ -48,8 +123,15 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     for name, url in (("Acme docs", "https://docs.acme.example"), ("Acme marketing", "https://www.acme.example")):
         site_list.append(sites.create_site(wb, principal, name, url))
     stakeholders = [
-        sites.create_stakeholder(wb, principal, first_site.id, StakeholderCreate(name="Dana (Head of Product)", email="dana@acme.example", auto_fix_default=AutoFixDefault.OPTIONAL_ON.value)),
-        sites.create_stakeholder(wb, principal, first_site.id, StakeholderCreate(name="Eli (Brand)", email="eli@acme.example", auto_fix_default=AutoFixDefault.OPTIONAL_OFF.value)),
+        sites.create_stakeholder(
+            wb,
+            principal,
+            first_site.id,
+            StakeholderCreate(name="Dana (Head of Product)", email="dana@acme.example", auto_fix_default=AutoFixDefault.OPTIONAL_ON.value),
+        ),
+        sites.create_stakeholder(
+            wb, principal, first_site.id, StakeholderCreate(name="Eli (Brand)", email="eli@acme.example", auto_fix_default=AutoFixDefault.OPTIONAL_OFF.value)
+        ),
         sites.create_stakeholder(wb, principal, site_list[1].id, StakeholderCreate(name="Fran (Support)", auto_fix_default=AutoFixDefault.NEVER.value)),
     ]
     members = [u.id for u, _ in accounts_repo.list_members(db, ws_id)]
@@ -58,7 +140,8 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     with wb.store.write() as db:
         repo.add_annotations(db, anns)
         db.executemany(
-            "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
             [(r.id, r.annotation_id, r.workspace_id, r.author_kind, r.author_id, r.author_name, r.body, r.persona_id, r.created_at) for r in replies],
         )
         for res in resolutions:
@@ -69,7 +152,9 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions), **sessions}
 
 
-def build(rng: random.Random, ws_id: str, site_list: list[Site], stakeholders: list, members: list[str], count: int, now: int) -> tuple[list[Annotation], list[Reply], list[Resolution]]:
+def build(
+    rng: random.Random, ws_id: str, site_list: list[Site], stakeholders: list, members: list[str], count: int, now: int
+) -> tuple[list[Annotation], list[Reply], list[Resolution]]:
     """Generate ``count`` annotations spread over every status and kind, with threads and evidence."""
     statuses = list(Status)
     kinds = list(Kind)

@@ -117,7 +117,7 @@ def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None)
         action, values = fs.FeedbackAction.DEPLOY_SUCCEEDED, {"deployment_url": url, "error_message": None}
     except DeployFailed as exc:
         action, values = fs.FeedbackAction.DEPLOY_FAILED, {"error_message": str(exc)}
-    except Exception as exc:  # noqa: BLE001 - a crashing deployer must not leave the round preparing forever
+    except Exception as exc:  # a crashing deployer must not leave the round preparing forever
         log.exception("preview deployment of %s crashed", session_id)
         action, values = fs.FeedbackAction.DEPLOY_FAILED, {"error_message": f"Deployment crashed: {type(exc).__name__}"}
     now = wb.clock()
@@ -161,7 +161,7 @@ def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) 
         timeout = DEFAULT_DEPLOY_TIMEOUT
     child_env = {**os.environ, **env, "WORKBENCH_SESSION_ID": fields["session_id"], "WORKBENCH_STORE_ID": fields["store_id"]}
     try:
-        done = subprocess.run(  # noqa: S602 - the operator's own configured command
+        done = subprocess.run(  # the operator's own configured command
             command, shell=True, capture_output=True, text=True, timeout=timeout, env=child_env, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired:
@@ -213,7 +213,7 @@ def tree_digest(wb: Workbench, store: Storefront) -> str:
 
 def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> fs.Progress:
     facts = [
-        fs.CommentFact(status=c.status, created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
+        fs.CommentFact(status=fs.CommentStatus(c.status), created_at=from_ms(c.created_at), resolved_at=from_ms(c.resolved_at) if c.resolved_at else None)
         for c in repo.list_comments(db, session.id)
     ]
     return fs.compute_progress(status=session.status, comments=facts, now=from_ms(now_ms), session_created_at=from_ms(session.created_at))
@@ -296,7 +296,7 @@ def add_comment(wb: Workbench, session_id: str, review_token: str | None, req: f
     # Outside the transaction: an engine may be slow (HTTP), and the write lock is shared.
     try:
         instruction: str | None = wb.engine.task_instruction(req.content, req.pagePath).text or None
-    except Exception:  # noqa: BLE001 - the comment matters more than its generated instruction
+    except Exception:  # the comment matters more than its generated instruction
         log.exception("task instruction failed for a comment on %s", session_id)
         instruction = None
     now = wb.clock()

@@ -29,8 +29,8 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
     if workspace_id is None or workspace_id == default:
         owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
         role = accounts_repo.membership_role(db, default, owner.id) if default is not None and owner is not None else None
-        if role is not None:
-            return _principal(default, owner, role)  # type: ignore[arg-type]
+        if default is not None and owner is not None and role is not None:
+            return _principal(default, owner, role)
         from workbench.services.bootstrap import ensure_workspace
 
         ws_id, user_id, _ = ensure_workspace(wb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlite3 import Connection
+
 from storage import personas as repo
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, NotFound

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -120,12 +121,12 @@ def save_secrets(wb: Workbench, name: str, secrets: dict[str, str | None]) -> Sa
 
 def load_secrets(wb: Workbench, name: str, env: dict[str, str] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:
     """The secrets to sync with and where each came from ("env", "keyring" or "missing")."""
-    env = os.environ if env is None else env  # type: ignore[assignment]
+    environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
     usable = keyring_problem() is None
     for kind, (var, _) in SECRETS.items():
-        value = (env.get(var) or "").strip() or None  # type: ignore[union-attr]
+        value = (environ.get(var) or "").strip() or None
         source = "env" if value else "missing"
         if value is None and usable:
             try:

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from storage import annotations as repo
-from storage.blobs import write_blob
 from storage import sync_state
+from storage.blobs import write_blob
 from sync import ops
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id

@@ -10,8 +10,8 @@ from workbench.domain.clock import new_id
 from workbench.domain.errors import NotFound
 from workbench.domain.records import Site, Stakeholder
 from workbench.domain.roles import Principal, Role, require_role, require_session
-from workbench.domain.widget import origin_of_url
 from workbench.domain.tokens import MCP_TOKEN_PREFIX, STAKEHOLDER_TOKEN_PREFIX, WIDGET_TOKEN_PREFIX, hash_secret, mint_secret
+from workbench.domain.widget import origin_of_url
 from workbench.services.context import Workbench
 
 

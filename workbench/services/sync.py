@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -160,7 +161,7 @@ def run_sync(
     with _sync_lock(wb, r.name):
         client = RemoteClient(
             r.url, token=secrets.get("token"), store_key=secrets.get("store_key"), jwt=secrets.get("jwt"), transport=transport,
-            **({"sleep": sleep} if sleep is not None else {}),
+            sleep=time.sleep if sleep is None else sleep,
         )
         try:
             report = Engine(wb.store, r.name, client, owner_user_id=owner, clock=wb.clock, progress=progress_cb).run(push=push, pull=pull)

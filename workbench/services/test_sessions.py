@@ -25,7 +25,6 @@ from sync import ops
 from workbench.domain import test_sessions as ts
 from workbench.domain.clock import from_ms, new_id, to_ms
 from workbench.domain.errors import Conflict, NotFound, Unauthenticated
-from workbench.domain.tokens import bearer_credential
 from workbench.domain.roles import Principal, PrincipalKind, Role, require_role
 from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession, iso_s
 from workbench.domain.test_sessions import (
@@ -37,6 +36,7 @@ from workbench.domain.test_sessions import (
     TestSessionCreate,
     TestSessionStatus,
 )
+from workbench.domain.tokens import bearer_credential
 from workbench.engine.base import SessionFeedbackBrief, TestSessionBrief
 from workbench.services.context import Workbench
 
@@ -257,7 +257,7 @@ def run_analysis(wb: Workbench, session_id: str) -> TestSession | None:
             "issues": result.issues, "sentiment": result.sentiment, "completionMinutes": result.completion_minutes,
             "engine": result.engine, "analyzedAt": iso_s(wb.clock()),
         }, "analysis_error": None}
-    except Exception as exc:  # noqa: BLE001 - a failed analysis returns the session to completed for a retry
+    except Exception as exc:  # a failed analysis returns the session to completed for a retry
         log.exception("analysis of %s failed", session_id)
         action = TestSessionAction.ANALYSIS_FAILED
         values = {"analysis_error": f"Analysis failed: {exc}"[:500] or "Analysis failed"}

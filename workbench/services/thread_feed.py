@@ -51,8 +51,8 @@ def thread_changes(
             for r in replies[:limit]:
                 items.append({"kind": "reply", "data": r.to_public()})
                 last = ("reply", r.created_at, r.id)
-            if more:
-                return FeedPage(items, encode_cursor(wb.secret, scope, list(last)))  # type: ignore[arg-type]
+            if more and last is not None:  # last is set: the page holds at least one reply
+                return FeedPage(items, encode_cursor(wb.secret, scope, list(last)))
             after = None
         room = limit - len(items)
         if room > 0:
@@ -60,8 +60,8 @@ def thread_changes(
             for s in resolutions[:room]:
                 items.append({"kind": "resolution", "data": s.to_public()})
                 last = ("resolution", s.created_at, s.id)
-            if len(resolutions) > room:
-                return FeedPage(items, encode_cursor(wb.secret, scope, list(last)))  # type: ignore[arg-type]
+            if len(resolutions) > room and last is not None:  # last is set: room > 0 rows were added
+                return FeedPage(items, encode_cursor(wb.secret, scope, list(last)))
         elif last is not None:
             # The page filled up exactly at the end of the replies: resolutions come next.
             return FeedPage(items, encode_cursor(wb.secret, scope, ["resolution", -1, ""]))

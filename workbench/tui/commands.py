@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
 
 from workbench.tui.help import binding_rows
 
@@ -18,13 +19,13 @@ from workbench.tui.help import binding_rows
 class WorkbenchCommands(Provider):
     """Every bound action of the screen under the palette."""
 
-    def _commands(self) -> Iterator[tuple[str, str, object, str]]:
+    def _commands(self) -> Iterator[tuple[str, str, DOMNode, str]]:
         for section, key, description, node, action in binding_rows(self.screen):
             label = f"{section}: {description}" if section else description
             yield label, key, node, action
 
-    async def _run(self, node: object, action: str) -> None:
-        await self.app.run_action(action, node)  # type: ignore[arg-type]
+    async def _run(self, node: DOMNode, action: str) -> None:
+        await self.app.run_action(action, node)
 
     async def discover(self) -> Hits:
         for label, key, node, action in self._commands():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 _SKIP_ACTIONS = {
@@ -31,7 +32,7 @@ def _section(node: object) -> str:
 _NAMED = {"WorkbenchApp": "Global", "VirtualList": "List"}
 
 
-def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, object, str]]:
+def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, DOMNode, str]]:
     """(section, keys, description, node, action) for every active binding of ``screen``.
 
     One row per action: the keys of a binding ("down,j") are shown together. Bindings a

@@ -20,11 +20,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 B = Binding
 
-APP = [
+APP: list[BindingType] = [
     B("1", "app.go('inbox')", "Inbox", id="app.inbox", show=False),
     B("2", "app.go('feedback')", "Feedback sessions", id="app.feedback", show=False),
     B("3", "app.go('tests')", "Test sessions", id="app.tests", show=False),
@@ -59,7 +59,7 @@ def _for(screen: str, bindings: list[Binding]) -> list[Binding]:
     ]
 
 
-INBOX = [
+INBOX: list[BindingType] = [
     B("slash", "search", "Search", id="inbox.search", key_display="/"),
     B("f", "filter", "Filter", id="inbox.filter"),
     B("v", "views", "Views", id="inbox.views"),
@@ -69,7 +69,7 @@ INBOX = [
     *_for("inbox", STATUS_KEYS),
 ]
 
-ANNOTATION = [
+ANNOTATION: list[BindingType] = [
     B("escape", "back", "Back", id="annotation.back"),
     *_for("annotation", STATUS_KEYS),
     B("c", "reply", "Reply…", id="annotation.reply"),
@@ -83,7 +83,7 @@ ANNOTATION = [
     B("k,up", "scroll(-1)", "Scroll up", id="annotation.scroll_up", show=False),
 ]
 
-PERSONAS = [
+PERSONAS: list[BindingType] = [
     B("n", "new", "New…", id="personas.new"),
     B("e", "edit", "Edit…", id="personas.edit"),
     B("d", "delete", "Delete…", id="personas.delete"),
@@ -92,7 +92,7 @@ PERSONAS = [
     B("f", "filter", "Category", id="personas.filter"),
 ]
 
-FEEDBACK = [
+FEEDBACK: list[BindingType] = [
     B("tab", "switch_pane", "Sessions/comments", id="feedback.switch", show=False),
     B("n", "start", "Start…", id="feedback.start"),
     B("x", "cancel", "Cancel…", id="feedback.cancel"),
@@ -109,7 +109,7 @@ FEEDBACK = [
     B("o", "open_url", "Open…", id="feedback.open", show=False),
 ]
 
-TESTS = [
+TESTS: list[BindingType] = [
     B("tab", "switch_pane", "Studies/sessions", id="tests.switch", show=False),
     B("f", "filter", "Status", id="tests.filter"),
     B("c", "complete", "Complete", id="tests.complete"),
@@ -120,7 +120,7 @@ TESTS = [
     B("b", "feedback", "Tester feedback…", id="tests.feedback"),
 ]
 
-SYNC = [
+SYNC: list[BindingType] = [
     B("tab", "switch_pane", "Conflicts/refusals", id="sync.switch", show=False),
     B("m", "keep_mine", "Keep mine", id="sync.keep_mine"),
     B("t", "take_theirs", "Take theirs", id="sync.take_theirs"),
@@ -130,7 +130,7 @@ SYNC = [
 
 
 # Dialogs. Their hints name these keys through ``Dialog.hint_text``, so a rebound key reads right.
-FORM = [
+FORM: list[BindingType] = [
     B("escape", "cancel", "Cancel", id="form.cancel"),
     B("ctrl+s", "submit", "Save", id="form.save"),
     B("ctrl+o", "browse", "Browse files", id="form.browse", show=False),
@@ -140,44 +140,44 @@ FORM = [
     B("shift+tab", "app.focus_previous", "Previous field", id="form.previous", show=False, priority=True),
 ]
 
-CONFIRM = [
+CONFIRM: list[BindingType] = [
     B("y,enter", "answer(True)", "Yes", id="confirm.yes"),
     B("n,escape", "answer(False)", "No", id="confirm.no"),
 ]
 
-CHOICE = [B("escape", "cancel", "Cancel", id="choice.cancel")]
+CHOICE: list[BindingType] = [B("escape", "cancel", "Cancel", id="choice.cancel")]
 
-FILES = [
+FILES: list[BindingType] = [
     B("escape", "cancel", "Cancel", id="files.cancel"),
     B("backspace", "up", "Parent folder", id="files.parent", show=False),
 ]
 
-VIEWS = [
+VIEWS: list[BindingType] = [
     B("escape", "cancel", "Cancel", id="views.cancel"),
     B("s", "save", "Save current as…", id="views.save"),
     B("delete,x", "delete", "Delete view", id="views.delete"),
 ]
 
-BULK = [
+BULK: list[BindingType] = [
     B("escape", "close", "Close", id="bulk.close"),
     B("y", "apply", "Apply", id="bulk.apply", show=False),
 ]
 
-PERSONA_PICK = [
+PERSONA_PICK: list[BindingType] = [
     B("escape", "cancel", "Cancel", id="pick.cancel"),
     B("ctrl+s", "run", "Run", id="pick.run"),
 ]
 
-DUPLICATE = [
+DUPLICATE: list[BindingType] = [
     B("escape", "cancel", "Cancel", id="duplicate.cancel"),
     B("down", "focus_list", "To list", id="duplicate.to_list", show=False),
 ]
 
 
-def _groups() -> dict[str, list[Binding]]:
+def _groups() -> dict[str, list[BindingType]]:
     from workbench.tui.widgets.virtual_list import VirtualList
 
-    return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,  # type: ignore[dict-item]
+    return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,
             "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "form": FORM,
             "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE,
             "pick": PERSONA_PICK}

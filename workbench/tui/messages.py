@@ -26,7 +26,7 @@ class CountsFetched(Message):
 class RowsCounted(Message):
     """The exact row count of a list's filter arrived from a worker."""
 
-    def __init__(self, filter: Any, total: int) -> None:  # noqa: A002
+    def __init__(self, filter: Any, total: int) -> None:
         super().__init__()
         self.filter = filter
         self.total = total

@@ -82,7 +82,7 @@ class Writes:
 
         try:
             result = job.fn(*job.args, **job.kwargs)
-        except Exception as exc:  # noqa: BLE001 - a refusal is shown, never a crash
+        except Exception as exc:  # a refusal is shown, never a crash
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
                 log.exception("write %s failed", job.name)
@@ -115,5 +115,6 @@ class Writes:
 def submit_write(node: DOMNode, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None] | None = None,
                  refused: Callable[[str], None] | None = None, succeeded: str = "", **kwargs: Any) -> None:
     """Queue a write on ``node``'s app (a dialog or a screen asking; its messages go to ``node``)."""
-    writes: Writes = node.app.writes  # type: ignore[attr-defined]  # the WorkbenchApp's
-    writes.submit(node, fn, *args, done=done, refused=refused, succeeded=succeeded, **kwargs)
+    from workbench.tui.screens.base import workbench_app
+
+    workbench_app(node).writes.submit(node, fn, *args, done=done, refused=refused, succeeded=succeeded, **kwargs)

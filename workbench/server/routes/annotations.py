@@ -7,17 +7,17 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 from starlette.routing import Route
-from fastapi.responses import PlainTextResponse
 
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
+from workbench.domain.roles import Principal
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
-from workbench.domain.roles import Principal
 from workbench.services import annotations as svc
 from workbench.services import auth
 

@@ -49,6 +49,7 @@ def widget_js(request: Request) -> Response:
     return _serve(request, ASSETS["widget.js"])
 
 
-@router.get("/widget/html-to-image.js", include_in_schema=False, summary="Extension: the screenshot library the widget loads when it captures", response_class=Response)
+@router.get("/widget/html-to-image.js", include_in_schema=False, response_class=Response,
+            summary="Extension: the screenshot library the widget loads when it captures")
 def html_to_image_js(request: Request) -> Response:
     return _serve(request, ASSETS["html-to-image.js"])

@@ -130,7 +130,8 @@ def list_sessions(
 
 
 @router.post("", status_code=201, response_model=FeedbackSessionPublic,
-             responses={400: {"model": ErrorDetail, "description": "Store is not AI-built"}, 409: {"model": ErrorDetail, "description": "A feedback session is already in progress"},
+             responses={400: {"model": ErrorDetail, "description": "Store is not AI-built"},
+                        409: {"model": ErrorDetail, "description": "A feedback session is already in progress"},
                         **UNAUTHENTICATED},
              summary="Start a feedback session (the preview deploys in the background)")
 def start_session(request: Request, wb: WB, store: StoreCaller) -> JSON:
@@ -225,7 +226,8 @@ ReviewToken = Annotated[str | None, Header(alias="X-Review-Token", description="
 
 
 @widget.post("/comments", status_code=201, response_model=WidgetComment,
-             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"}, 404: {"model": ErrorDetail, "description": "No such session"},
+             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"},
+                        404: {"model": ErrorDetail, "description": "No such session"},
                         409: {"model": ErrorDetail, "description": "The session does not take comments in its status"}},
              summary="Extension: a reviewer pins a comment on the preview")
 def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToken = None) -> JSON:
@@ -233,7 +235,8 @@ def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToke
 
 
 @widget.get("/comments", response_model=WidgetCommentList,
-            responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"}, 404: {"model": ErrorDetail, "description": "No such session"}},
+            responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"},
+                       404: {"model": ErrorDetail, "description": "No such session"}},
             summary="Extension: the session's comments with their pins, for the widget")
 def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
     session, comments = feedback_sessions_svc.reviewer_comments(wb, session_id, token)

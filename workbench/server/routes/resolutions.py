@@ -8,8 +8,8 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
-from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.errors import TooLarge
+from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items

@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
+from workbench.server.conditional import conditional
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.conditional import conditional
 from workbench.server.responses import JSON
 from workbench.services import test_sessions, thread_feed
 

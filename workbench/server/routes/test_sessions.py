@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from workbench.domain.roles import Principal
+from workbench.domain.session_records import iso_s
 from workbench.domain.test_sessions import (
     AnalyzeResultPublic,
     CompleteRequest,
@@ -34,7 +35,6 @@ from workbench.domain.test_sessions import (
     Variant,
     ok,
 )
-from workbench.domain.session_records import iso_s
 from workbench.server.deps import WB
 from workbench.server.envelope import EnvelopeRoute
 from workbench.server.errors import error_responses
@@ -80,10 +80,10 @@ def create_session(body: TestSessionCreate, wb: WB, caller: Tester) -> JSON:
 def list_sessions(
     wb: WB,
     caller: Tester,
-    jobId: Annotated[str, Query(min_length=1, max_length=200, description="The study")],  # noqa: N803 - the documents' name
+    jobId: Annotated[str, Query(min_length=1, max_length=200, description="The study")],  # the documents' name
     status: Annotated[TestSessionStatus | None, Query()] = None,
     variant: Annotated[Variant | None, Query()] = None,
-    testerId: Annotated[str | None, Query(max_length=200)] = None,  # noqa: N803
+    testerId: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> JSON:

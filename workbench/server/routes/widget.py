@@ -14,8 +14,8 @@ from fastapi import APIRouter, Header, Request, Response
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.responses import JSON, items
 from workbench.server.ratelimit import Buckets
+from workbench.server.responses import JSON, items
 from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
 from workbench.server.settings import ServerSettings
 from workbench.services import annotations as annotations_svc

@@ -185,7 +185,8 @@ class AnnotationScreen(WorkbenchScreen):
                     parts.append(fmt.plain("  " + res["explanation"].strip().replace("\n", "\n  "), style="italic"))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
         else:
-            self.query_one("#ann-resolutions", Static).update(Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
+            self.query_one("#ann-resolutions", Static).update(
+                Text("None yet. Press e to attach before/after evidence, a diff URL or an explanation.", style="dim"))
 
         rows = Table.grid(padding=(0, 2))
         rows.add_column(style="dim", no_wrap=True, justify="right")
@@ -373,14 +374,14 @@ class AnnotationScreen(WorkbenchScreen):
 
         try:
             outcome = resolutions.deliver(self.wb, resolution_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the resolution is saved; a failed notice is told, not raised
             self.post_message(ActionRefused(f"Resolution saved, notification failed: {refusal_text(exc)}"))
             return
         self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))
 
 
 def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
-    action = entry["action"]
+    action: str = entry["action"]
     detail = entry.get("detail") or {}
     if action == "annotation.update":
         parts = []

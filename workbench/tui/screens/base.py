@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen, ScreenResultType
 
 from workbench.tui.messages import ActionRefused, ActionSucceeded, StoreChanged
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 
 DIALOG_CSS = Path(__file__).with_name("dialogs.tcss")
 DETAIL_CSS = Path(__file__).with_name("detail.tcss")
+
+
+def workbench_app(node: DOMNode) -> WorkbenchApp:
+    """The running app, which every screen of ours is pushed on (anything else is a bug: it raises)."""
+    from workbench.tui.app import WorkbenchApp  # here: the app module imports the screens
+
+    app = node.app
+    if not isinstance(app, WorkbenchApp):
+        raise TypeError(f"{type(node).__name__} runs inside a WorkbenchApp, not a {type(app).__name__}")
+    return app
 
 
 class Dialog(ModalScreen[ScreenResultType]):
@@ -56,7 +67,7 @@ class WorkbenchScreen(Screen):
 
     @property
     def wb_app(self) -> WorkbenchApp:
-        return self.app  # type: ignore[return-value]
+        return workbench_app(self)
 
     @property
     def wb(self) -> Workbench:

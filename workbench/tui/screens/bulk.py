@@ -21,8 +21,8 @@ from workbench.services import bulk, inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import BulkApplied, BulkProgressed
+from workbench.tui.screens.base import Dialog, workbench_app
 from workbench.tui.widgets.virtual_list import Column, VirtualList
-from workbench.tui.screens.base import Dialog
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
@@ -83,6 +83,7 @@ class BulkDialog(Dialog[bool]):
         self.rows = rows
         self.facets = facets
         self.stage = "choose"
+        self.summary_status = ""  # the status the summary prompt is for
         self.action: bulk.BulkAction | None = None
         self.will_change = 0  # rows the preview says the action would change
         self.applied = False
@@ -148,19 +149,20 @@ class BulkDialog(Dialog[bool]):
         label = "Duplicate of which annotation? (its id)" if status == "duplicate" else "Summary for every row"
         body.mount(Static(label))
         box = Input(placeholder="annotation id" if status == "duplicate" else "e.g. Fixed in v2.4", id="bulk-summary")
-        box.status = status  # type: ignore[attr-defined]
+        self.summary_status = status
         body.mount(box)
         box.focus()
         self._hint("enter: preview · {bulk.close}: cancel")
 
     @on(Input.Submitted, "#bulk-summary")
     def _summary(self, event: Input.Submitted) -> None:
-        status = event.input.status  # type: ignore[attr-defined]
+        status = self.summary_status
         text = event.value.strip()
         if status == "duplicate":
             from workbench.services import annotations as service
 
-            ok, reason = self.app.attempt(service.get, self.app.wb, self.app.principal, text, quiet=True)  # type: ignore[attr-defined]
+            app = workbench_app(self)
+            ok, reason = app.attempt(service.get, app.wb, app.principal, text, quiet=True)
             if not ok:
                 self.query_one("#form-error", Static).update(Text(reason))
                 return
@@ -202,7 +204,7 @@ class BulkDialog(Dialog[bool]):
 
     @work(thread=True, exclusive=True, group="bulk", exit_on_error=False)
     def run_bulk(self, action: bulk.BulkAction) -> None:
-        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        app = workbench_app(self)
         total = len(self.rows)
         # apply reports each row's failure itself; anything escaping it is shown, never a crash.
         ok, items = app.attempt(

@@ -223,7 +223,7 @@ class FeedbackScreen(TwoPaneScreen):
         self._bars()
 
     def _load_comments(self, keep: bool) -> None:
-        source: CommentSource = self.comments.source  # type: ignore[assignment]
+        source = self.comments.source_as(CommentSource)
         source.session = self.sessions.current
         self.comments.reload(keep_cursor=keep)
         row = source.session
@@ -236,7 +236,7 @@ class FeedbackScreen(TwoPaneScreen):
         self.show_preview()
 
     def _bars(self) -> None:
-        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+        source = self.sessions.source_as(SessionSource)
         label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
         self.set_bar("filterbar", f"[b]All stores[/]  [reverse] status: {label} [/]")
         by_status: dict[str, int] = {}
@@ -284,7 +284,7 @@ class FeedbackScreen(TwoPaneScreen):
     # -- list events -----------------------------------------------------------------------
     @on(VirtualList.Highlighted, "#fs-sessions")
     def _session_highlighted(self, event: VirtualList.Highlighted) -> None:
-        shown: CommentSource = self.comments.source  # type: ignore[assignment]
+        shown = self.comments.source_as(CommentSource)
         if event.row is None or shown.session is None or event.row.session.id != shown.session.session.id:
             self._load_comments(keep=False)
 
@@ -310,7 +310,7 @@ class FeedbackScreen(TwoPaneScreen):
         self.app.push_screen(ReadDialog("Comment", text))
 
     def focus_item(self, session_id: str | None, comment_id: str) -> None:
-        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+        source = self.sessions.source_as(SessionSource)
         if source.status:
             source.status = ""
             self.refresh_data()
@@ -319,7 +319,7 @@ class FeedbackScreen(TwoPaneScreen):
                 self.sessions.move_cursor(i)
                 self._load_comments(keep=False)
                 break
-        csource: CommentSource = self.comments.source  # type: ignore[assignment]
+        csource = self.comments.source_as(CommentSource)
         for i, c in enumerate(csource.rows):
             if c.id == comment_id:
                 self.comments.move_cursor(i)
@@ -327,7 +327,7 @@ class FeedbackScreen(TwoPaneScreen):
 
     # -- actions ---------------------------------------------------------------------------
     def action_filter(self) -> None:
-        source: SessionSource = self.sessions.source  # type: ignore[assignment]
+        source = self.sessions.source_as(SessionSource)
 
         def chosen(value: Any) -> None:
             if value is not None:
@@ -372,7 +372,7 @@ class FeedbackScreen(TwoPaneScreen):
 
         try:
             session = feedback_sessions_svc.deploy(self.wb, session_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker's failure is told, never a crash
             self.post_message(ActionRefused(f"Deployment failed: {refusal_text(exc)}"))
             return
         if session is not None and session.status == "interrupted":

@@ -20,6 +20,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
+
 from workbench.domain.images import TYPE_OF_EXTENSION
 from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
@@ -116,11 +117,7 @@ class FormDialog(Dialog[Any]):
             widget = self.query_one(f"#{_widget_id(f.name)}")
             if isinstance(widget, TextArea):
                 out[f.name] = widget.text
-            elif isinstance(widget, Select):
-                out[f.name] = widget.value
-            elif isinstance(widget, Switch):
-                out[f.name] = widget.value
-            elif isinstance(widget, Input):
+            elif isinstance(widget, (Select, Switch, Input)):
                 out[f.name] = widget.value
         return out
 
@@ -128,8 +125,10 @@ class FormDialog(Dialog[Any]):
         widget = self.query_one(f"#{_widget_id(name)}")
         if isinstance(widget, TextArea):
             widget.text = str(value)
+        elif isinstance(widget, (Input, Select, Switch)):
+            widget.value = value
         else:
-            widget.value = value  # type: ignore[attr-defined]
+            raise TypeError(f"{name}: a {type(widget).__name__} holds no value")
 
     def _check(self) -> None:
         if self.validate_fn is None:
@@ -309,7 +308,10 @@ class ChoiceDialog(Dialog[Any]):
             self.saving = False
             self.query_one("#form-error", Static).update(Text(reason))
 
-        submit_write(self, self.choose_fn, value, done=lambda _: self.dismiss(value), refused=refused)
+        def chosen(_: Any) -> None:
+            self.dismiss(value)
+
+        submit_write(self, self.choose_fn, value, done=chosen, refused=refused)
 
     def action_cancel(self) -> None:
         if self.saving:  # the choice is being written; its outcome closes the dialog

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -33,7 +34,7 @@ class HelpScreen(Dialog[None]):
         self.rows = list(binding_rows(screen))
         self.screen_title = getattr(screen, "HELP_SECTION", None) or type(screen).__name__
 
-    def _table(self, rows: list[tuple[str, str, str, object, str]]) -> Table:
+    def _table(self, rows: list[tuple[str, str, str, DOMNode, str]]) -> Table:
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
         table.add_column(style="bold #e8a33c", no_wrap=True, min_width=10)
         table.add_column()

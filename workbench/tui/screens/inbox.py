@@ -9,7 +9,7 @@ selection).
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from rich.text import Text
 from textual import on, work
@@ -51,6 +51,13 @@ BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
     "Session comments": inbox.InboxFilter(sources=("comment",)),
     "Test sessions to handle": inbox.InboxFilter(sources=("test",)),
 }
+
+
+@runtime_checkable
+class FocusesItems(Protocol):
+    """A screen that can select one item of a parent (the modes an inbox row opens in)."""
+
+    def focus_item(self, parent_id: str | None, item_id: str) -> None: ...
 
 
 class InboxSource:
@@ -169,7 +176,7 @@ class InboxScreen(WorkbenchScreen):
     def refresh_data(self) -> None:
         """Live refresh: same filter, cursor on the same item, that item on the same line."""
         self.facets = inbox.facets(self.wb, self.principal)
-        source: InboxSource = self.list.source  # type: ignore[assignment]
+        source = self.list.source_as(InboxSource)
         self.list.reload(keep_cursor=True, position=source.position)
         self._update_preview(self.list.current)
         self._update_bars()
@@ -188,7 +195,7 @@ class InboxScreen(WorkbenchScreen):
     def apply_filter(self, f: inbox.InboxFilter, view_name: str | None = None) -> None:
         self.filter = f
         self.view_name = view_name
-        source: InboxSource = self.list.source  # type: ignore[assignment]
+        source = self.list.source_as(InboxSource)
         source.filter = f
         self.list.clear_selection()
         self._show_first_window()
@@ -220,7 +227,8 @@ class InboxScreen(WorkbenchScreen):
         chips = describe_filter(self.filter, self.facets)
         only_search = chips and all(c.startswith("search:") for c in chips)
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
-        chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
+        everything = "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
+        chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else everything
         self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
@@ -296,7 +304,7 @@ class InboxScreen(WorkbenchScreen):
     def _focus_in_mode(self, mode: str, row: inbox.InboxRow) -> None:
         def focus() -> None:
             screen = self.app.screen
-            if hasattr(screen, "focus_item"):
+            if isinstance(screen, FocusesItems):
                 screen.focus_item(row.parent_id, row.id)
 
         self.app.call_after_refresh(focus)

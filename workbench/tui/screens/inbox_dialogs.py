@@ -51,7 +51,7 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
         Field("kind", "Kind (annotations)", "select", f.kind or "", [("any kind", "")] + [(k, k) for k in facets.kinds]),
         Field("place", "Site, store or study", "select", f.place or "", places),
         Field("assignee", "Assignee (annotations)", "select", f.assignee or "", members),
-        Field("auto_fix", "Auto-fix", "select", {True: "yes", False: "no"}.get(f.auto_fix, ""), _AUTOFIX_OPTIONS),
+        Field("auto_fix", "Auto-fix", "select", "" if f.auto_fix is None else "yes" if f.auto_fix else "no", _AUTOFIX_OPTIONS),
         Field("text", "Full-text search", "input", f.text, placeholder="words in bodies, summaries, replies"),
     ]
 

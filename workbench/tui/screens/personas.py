@@ -60,7 +60,7 @@ class PersonasScreen(TwoPaneScreen):
 
     @property
     def source(self) -> PersonaSource:
-        return self.list.source  # type: ignore[return-value]
+        return self.list.source_as(PersonaSource)
 
     def refresh_data(self) -> None:
         self.list.reload(keep_cursor=True)
@@ -74,15 +74,15 @@ class PersonasScreen(TwoPaneScreen):
         )
         self.set_bar("statusbar", f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom")
 
-    def preview_of(self, pane: VirtualList, persona: Any) -> Text:
+    def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
-        text.append(persona.name, style="bold")
-        text.append(f"  {persona.category} · {persona.slug} · {'default' if persona.is_default else 'custom'}\n", style="dim")
-        text.append((persona.description or "—") + "\n")
+        text.append(row.name, style="bold")
+        text.append(f"  {row.category} · {row.slug} · {'default' if row.is_default else 'custom'}\n", style="dim")
+        text.append((row.description or "—") + "\n")
         text.append("focus ", style="dim")
-        text.append(", ".join(persona.focus) or "—")
+        text.append(", ".join(row.focus) or "—")
         text.append("   voice ", style="dim")
-        text.append(persona.voice or "—", style="italic")
+        text.append(row.voice or "—", style="italic")
         return text
 
     @on(VirtualList.Activated, "#persona-list")

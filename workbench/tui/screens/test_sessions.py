@@ -180,7 +180,7 @@ class TestSessionsScreen(TwoPaneScreen):
 
     @property
     def session_source(self) -> TestSessionSource:
-        return self.sessions.source  # type: ignore[return-value]
+        return self.sessions.source_as(TestSessionSource)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only what the domain's rules allow the highlighted session (None: greyed, inert)."""
@@ -225,11 +225,11 @@ class TestSessionsScreen(TwoPaneScreen):
         self.set_bar("sessions-title", Text(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})"))
         self.show_preview()
         counts: dict[str, int] = {}
-        for _, c in self.studies.source.rows:  # type: ignore[union-attr]
+        for _, c in self.studies.source_as(StudySource).rows:
             for k, v in c.items():
                 counts[k] = counts.get(k, 0) + v
         self.set_bar("statusbar",
-            f"[b]{len(self.studies.source.rows)}[/] studies  │  "  # type: ignore[union-attr]
+            f"[b]{len(self.studies.source_as(StudySource).rows)}[/] studies  │  "
             + "  ".join(f"{fmt.status_markup(s, s)} {counts.get(s, 0)}" for s in ("active", "paused", "completed", "analyzing", "analyzed", "confirmed"))
         )
 
@@ -301,7 +301,7 @@ class TestSessionsScreen(TwoPaneScreen):
         self.sessions.focus()
 
     def focus_item(self, study_id: str | None, session_id: str) -> None:
-        for i, (study, _) in enumerate(self.studies.source.rows):  # type: ignore[union-attr]
+        for i, (study, _) in enumerate(self.studies.source_as(StudySource).rows):
             if study.id == study_id:
                 self.studies.move_cursor(i)
                 break
@@ -371,7 +371,7 @@ class TestSessionsScreen(TwoPaneScreen):
 
         try:
             session = service.run_analysis(self.wb, session_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a worker's failure is told, never a crash
             self.analyzing.discard(session_id)
             self.post_message(ActionRefused(f"Analysis failed: {refusal_text(exc)}"))
             return

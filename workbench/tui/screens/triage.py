@@ -20,7 +20,7 @@ from textual.widgets import Input, Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
-from workbench.tui.screens.base import Dialog
+from workbench.tui.screens.base import Dialog, workbench_app
 from workbench.tui.screens.forms import ChoiceDialog, text_prompt
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 from workbench.tui.writes import submit_write
@@ -43,7 +43,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
             return
 
         def submit(text: str) -> Any:
-            patch = AnnotationPatch(status=status, summary=text.strip() or None)
+            patch = AnnotationPatch.model_validate({"status": status, "summary": text.strip() or None})  # validates the key's status
             return service.apply_patch(wb, principal, annotation_id, patch)
 
         def closed(result: Any) -> None:
@@ -90,7 +90,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
             app.notify(f"Status → {fmt.status_label(status)}")
             on_done()
 
-    submit_write(app.screen, service.apply_patch, wb, principal, annotation_id, AnnotationPatch(status=status), done=applied)
+    submit_write(app.screen, service.apply_patch, wb, principal, annotation_id, AnnotationPatch.model_validate({"status": status}), done=applied)
 
 
 def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]) -> None:
@@ -182,7 +182,7 @@ class DuplicatePicker(Dialog[str | None]):
             yield Static(f"Duplicate of which annotation?  [dim]({fmt.esc(self.title_text[:60])})[/]", classes="title")
             yield Input(placeholder="search words, or paste an annotation id", id="dup-search")
             yield VirtualList(
-                _AnnotationSource(self.app, self.annotation_id),  # type: ignore[arg-type]
+                _AnnotationSource(workbench_app(self), self.annotation_id),
                 [Column("STATUS", 11), Column("SITE", 16), Column("FEEDBACK"), Column("AGE", 4, "right")],
                 selectable=False,
                 empty_text="No annotation matches.",
@@ -199,7 +199,7 @@ class DuplicatePicker(Dialog[str | None]):
     @on(Input.Changed, "#dup-search")
     def _search(self, event: Input.Changed) -> None:
         vlist = self.query_one(VirtualList)
-        source: _AnnotationSource = vlist.source  # type: ignore[assignment]
+        source = vlist.source_as(_AnnotationSource)
         source.filter = source.filter.with_(text=event.value)
         vlist.reload(keep_cursor=False)
 
@@ -226,7 +226,7 @@ class DuplicatePicker(Dialog[str | None]):
 
         if self.saving:
             return
-        app: WorkbenchApp = self.app  # type: ignore[assignment]
+        app = workbench_app(self)
         wb, principal, annotation_id = app.wb, app.principal, self.annotation_id
 
         def mark() -> Any:

@@ -14,6 +14,7 @@ from textual.widgets import Footer as TextualFooter
 
 if TYPE_CHECKING:
     from textual.screen import Screen
+    from textual.widget import Widget
 
 Shown = tuple[tuple[object, ...], ...]
 
@@ -21,20 +22,21 @@ Shown = tuple[tuple[object, ...], ...]
 class Footer(TextualFooter):
     """A Footer that recomposes only when its keys, labels or their enabled state change."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *children: Widget, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(*children, name=name, id=id, classes=classes)
         self._shown: Shown | None = None
 
     def shown(self, screen: Screen) -> Shown:
         """What the footer would show for ``screen``'s bindings now (what ``compose`` reads)."""
         app = self.app
         palette = app.COMMAND_PALETTE_BINDING
-        return tuple(
+        rows = tuple(
             (binding.key, app.get_key_display(binding), binding.action, binding.description, binding.group,
              binding.tooltip, enabled, tooltip)
             for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
-        ) + ((self.show_command_palette, app.ENABLE_COMMAND_PALETTE),)
+        )
+        return (*rows, (self.show_command_palette, app.ENABLE_COMMAND_PALETTE))
 
     def bindings_changed(self, screen: Screen) -> None:
         if not (screen.app.app_focus and self.is_attached and screen is self.screen):

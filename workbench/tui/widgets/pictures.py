@@ -92,7 +92,7 @@ def _image_class(app: App[Any]) -> Any:
     if "textual_image.widget" not in sys.modules and sys.__stdout__ is not None and sys.__stdout__.isatty():
         try:
             with app.suspend():
-                import textual_image.widget  # noqa: F401 - asks the terminal while Textual is not reading it
+                import textual_image.widget  # asks the terminal while Textual is not reading it
         except Exception:  # noqa: BLE001 - SuspendNotSupported and friends: half-blocks still work
             pass
     import textual_image.renderable

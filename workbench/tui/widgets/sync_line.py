@@ -75,7 +75,8 @@ class SyncLine(Static):
 
     def on_mount(self) -> None:
         app = self.app
-        self.show(getattr(app, "sync_status", None), app.now() if hasattr(app, "now") else 0, getattr(app, "sync_progress", None))
+        now = getattr(app, "now", None)  # a bare app (widget tests) has no clock of ours
+        self.show(getattr(app, "sync_status", None), now() if now is not None else 0, getattr(app, "sync_progress", None))
 
     def show(self, status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None) -> None:
         self.update(sync_text(status, now_ms, progress))

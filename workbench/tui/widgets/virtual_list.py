@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -28,6 +28,8 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+S = TypeVar("S")
 
 
 class ListSource(Protocol):
@@ -149,11 +151,17 @@ class VirtualList(ScrollView, can_focus=True):
         self._last_highlight: Hashable | None = None
         self.paint_listeners: list[Callable[[], None]] = []
 
+    def source_as(self, kind: type[S]) -> S:
+        """The source, as the screen that set it knows it to be (a mismatch is a bug: it raises)."""
+        if not isinstance(self.source, kind):
+            raise TypeError(f"{self.id}: the source is a {type(self.source).__name__}, not a {kind.__name__}")
+        return self.source
+
     def _guard(self, call: Callable[..., Any], fallback: Any, *args: Any) -> Any:
         """A source that fails (a row deleted under us, a refused read) shows as empty, never crashes."""
         try:
             return call(*args)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - see the docstring: an empty list, never a crash
             from workbench.tui.app import refusal_text
 
             self.log.error(f"list source failed: {exc!r}")
@@ -161,9 +169,7 @@ class VirtualList(ScrollView, can_focus=True):
             return fallback
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_select" and not self.selectable:
-            return False
-        return True
+        return not (action == "toggle_select" and not self.selectable)
 
     # -- data ------------------------------------------------------------------------------
     def row_at(self, index: int) -> Any | None:
