@@ -38,6 +38,15 @@ async def press(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await pilot.pause()
+        await writes_landed(pilot)
+
+
+async def writes_landed(pilot) -> None:
+    """Wait until the writes keys started (workbench/tui/writes.py) have run and their outcome is shown."""
+    writes = getattr(pilot.app, "writes", None)
+    if writes is not None and not writes.idle:
+        await wait_for(pilot, lambda: writes.idle)
+        await pilot.pause()
 
 
 async def type_text(pilot, text: str) -> None:

@@ -46,6 +46,14 @@ async def go_to(app, pilot, where: str) -> Screen:
     return app.screen
 
 
+def highlighted_command(app) -> str:
+    """The text of the command the palette's enter would run now ("" before its search found one)."""
+    commands = app.screen.query_one(CommandList)
+    if commands.highlighted is None:
+        return ""
+    return str(commands.get_option_at_index(commands.highlighted).hit.text)
+
+
 def reaching_keys(app, screen: Screen, binding: Binding, node=None) -> list[str]:
     """How the help shows the keys of ``binding`` (of ``node``, default the screen) that reach it: a focused
     widget may take one (e.g. down scrolls the annotation's text)."""
@@ -112,7 +120,7 @@ async def test_every_bound_action_is_in_the_palette(app):
         await press(pilot, "ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await type_text(pilot, "views")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: highlighted_command(app).endswith(": Views"))  # the palette searches asynchronously
         await press(pilot, "enter")
         await pilot.pause()
         assert isinstance(app.screen, ViewsDialog)

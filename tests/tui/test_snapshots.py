@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import SIZE, make_app
+from tests.tui.conftest import SIZE, make_app, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
@@ -41,7 +41,7 @@ class TestInbox:
         async def run_before(pilot) -> None:
             await settle(pilot)
             await pilot.press("slash", *"checkout")
-            await pilot.pause(0.3)
+            await wait_for(pilot, lambda: pilot.app.screen.filter.text == "checkout")  # the debounced search applied
             await settle(pilot)
 
         assert snap_compare(app_for(demo_wb), terminal_size=SIZE, run_before=run_before)

@@ -25,6 +25,7 @@ from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
 from workbench.tui.terminal_filter import DropControlCharacters
 from workbench.tui.undo import UndoKeys
+from workbench.tui.writes import Writes
 
 if TYPE_CHECKING:
     from workbench.domain.roles import Principal
@@ -140,6 +141,8 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.sync_options = dict(sync_options or {})
         # Credentials typed where no keyring can keep them: this run's only, never written anywhere.
         self.session_secrets: dict[str, dict[str, str]] = {}
+        # Every write a key starts runs here, off the UI thread (workbench/tui/writes.py).
+        self.writes = Writes(self)
 
     # -- shared state ----------------------------------------------------------------------
     @property

@@ -7,6 +7,7 @@ so dialogs (``Dialog``) and detail panes (``DETAIL_CSS``) parse theirs when firs
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -81,6 +82,14 @@ class WorkbenchScreen(Screen):
 
     def attempt(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
         return self.wb_app.attempt(fn, *args, **kwargs)
+
+    def write(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None] | None = None,
+              succeeded: str = "", **kwargs: Any) -> None:
+        """Run a use case that writes off the UI thread (``Writes``); then ``done(result)``, or
+        ``succeeded`` shown and the screen refreshed. A refusal is shown and the screen refreshed."""
+        from workbench.tui.writes import submit_write
+
+        submit_write(self, fn, *args, done=done, succeeded=succeeded, **kwargs)
 
     def refresh_data(self) -> None:  # pragma: no cover - overridden
         """Re-read what is on screen from the store."""

@@ -6,7 +6,7 @@ so they say exactly what the rules accept and refuse, item by item.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -56,16 +56,19 @@ class ItemsSource:
 ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHANGE / REASON", 0, min_width=30)]
 
 
-def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow) -> bool:
-    """Resolve one feedback comment (from the inbox); the refusal, if any, is shown."""
+def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow, *, on_done: Callable[[], None]) -> None:
+    """Resolve one feedback comment (from the inbox) in a worker; the refusal, if any, is shown."""
     from workbench.services import undo as recorded  # records the change for ``u``
+    from workbench.tui.writes import submit_write
 
-    item = recorded.resolve_comment_row(app.wb, app.principal, row)
-    if item.ok:
-        app.notify("Comment resolved")
-    else:
-        app.notify(item.message, title="Refused", severity="error", timeout=8, markup=False)
-    return item.ok
+    def applied(item: bulk.BulkItem) -> None:
+        if item.ok:
+            app.notify("Comment resolved")
+            on_done()
+        else:
+            app.notify(item.message, title="Refused", severity="error", timeout=8, markup=False)
+
+    submit_write(app.screen, recorded.resolve_comment_row, app.wb, app.principal, row, done=applied)
 
 
 class BulkDialog(Dialog[bool]):

@@ -22,16 +22,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
-from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
-from workbench.tui.widgets.footer import Footer
+from workbench.tui.screens.forms import ChoiceDialog
+from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.progress import progress_cell
-from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 SESSION_COLUMNS = [Column("STORE", 26), Column("STATUS", 12), Column("PROGRESS", 0, min_width=30), Column("ETA", 9), Column("AGE", 4, "right")]
@@ -92,15 +90,14 @@ def _iso_ms(value: str | None) -> int | None:
     return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-class SessionSource:
+class SessionSource(RowsSource):
     """Every feedback session of the workspace's stores, newest first (a few hundred at most)."""
 
     def __init__(self, screen: FeedbackScreen) -> None:
-        self.screen = screen
+        super().__init__(screen)
         self.status = ""
-        self.rows: list[SessionRow] = []
 
-    def count(self) -> int:
+    def load(self) -> list[SessionRow]:
         from workbench.domain.feedback_sessions import ACTIVE_STATUSES
         from workbench.services import feedback_sessions as feedback_sessions_svc
         from workbench.services import stores
@@ -121,8 +118,7 @@ class SessionSource:
         elif self.status:
             rows = [r for r in rows if r.session.status == self.status]
         rows.sort(key=lambda r: (r.session.created_at, r.session.id), reverse=True)
-        self.rows = rows
-        return len(rows)
+        return rows
 
     def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
         from workbench.services import feedback_sessions as feedback_sessions_svc
@@ -151,26 +147,19 @@ class SessionSource:
         ]
 
 
-class CommentSource:
-    def __init__(self, screen: FeedbackScreen) -> None:
-        self.screen = screen
-        self.session: SessionRow | None = None
-        self.rows: list[Any] = []
+class CommentSource(RowsSource):
+    """The comments of the highlighted round."""
 
-    def count(self) -> int:
+    def __init__(self, screen: FeedbackScreen) -> None:
+        super().__init__(screen)
+        self.session: SessionRow | None = None
+
+    def load(self) -> Sequence[Any]:
         from workbench.services import feedback_sessions as feedback_sessions_svc
 
         if self.session is None:
-            self.rows = []
-        else:
-            self.rows = feedback_sessions_svc.list_comments(self.screen.wb, self.session.store, self.session.session.id)
-        return len(self.rows)
-
-    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
-        return self.rows[offset : offset + limit]
-
-    def key(self, row: Any) -> Hashable:
-        return row.id
+            return []
+        return feedback_sessions_svc.list_comments(self.wb, self.session.store, self.session.session.id)
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
@@ -183,25 +172,20 @@ class CommentSource:
         ]
 
 
-class FeedbackScreen(WorkbenchScreen):
+class FeedbackScreen(TwoPaneScreen):
     """Feedback sessions"""
 
     BINDINGS: ClassVar[list[BindingType]] = keys.FEEDBACK
     HELP_SECTION = "Feedback sessions"
     AUTO_FOCUS = "#fs-sessions"
+    PANES = ("fs-sessions", "fs-comments")
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="◆")
-        yield Static("", id="filterbar", classes="bar")
+    def compose_panes(self) -> ComposeResult:
         yield VirtualList(SessionSource(self), SESSION_COLUMNS, selectable=False, id="fs-sessions",
                           empty_text="No feedback sessions. Press n to start one on an AI-built store.")
         yield Static("", id="comments-title", classes="pane-title")
         yield VirtualList(CommentSource(self), COMMENT_COLUMNS, selectable=False, id="fs-comments",
                           empty_text="No comments in this session yet.")
-        yield Static("", id="preview")
-        yield Static("", id="statusbar", classes="bar")
-        yield SyncLine()
-        yield Footer()
 
     @property
     def sessions(self) -> VirtualList:
@@ -230,9 +214,8 @@ class FeedbackScreen(WorkbenchScreen):
             return True if self.comments.current is not None and rules.FeedbackStatus(row.session.status) in rules.TRIAGE_STATUSES else None
         return True if rules.can(row.session.status, action) else None
 
-    def on_mount(self) -> None:
-        self.sub_title = "Feedback sessions"
-        self.refresh_data()
+    def size_panes(self) -> None:
+        self.sessions.styles.height = 12
 
     def refresh_data(self) -> None:
         self.sessions.reload(keep_cursor=True)
@@ -245,30 +228,33 @@ class FeedbackScreen(WorkbenchScreen):
         self.comments.reload(keep_cursor=keep)
         row = source.session
         if row is None:
-            self.query_one("#comments-title", Static).update("Comments")
+            self.set_bar("comments-title", "Comments")
         else:
             progress = row.progress or {}
-            self.query_one("#comments-title", Static).update(
-                Text(f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}")
-            )
-        self._preview()
+            self.set_bar("comments-title",
+                         Text(f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"))
+        self.show_preview()
 
     def _bars(self) -> None:
         source = self.sessions.source_as(SessionSource)
         label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
-        self.query_one("#filterbar", Static).update(f"[b]All stores[/]  [reverse] status: {label} [/]")
+        self.set_bar("filterbar", f"[b]All stores[/]  [reverse] status: {label} [/]")
         by_status: dict[str, int] = {}
         for r in source.rows:
             by_status[r.session.status] = by_status.get(r.session.status, 0) + 1
         parts = "  ".join(f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items()))
-        self.query_one("#statusbar", Static).update(f"[b]{len(source.rows)}[/] sessions  │  {parts}")
+        self.set_bar("statusbar", f"[b]{len(source.rows)}[/] sessions  │  {parts}")
 
-    def _preview(self) -> None:
-        self.refresh_bindings()  # the footer follows what the highlighted session allows
-        preview = self.query_one("#preview", Static)
+    def active_pane(self) -> VirtualList:
+        """The comments while one is highlighted there, else the sessions (a comment belongs to its round)."""
         if self.focused is self.comments and self.comments.current is not None:
-            c = self.comments.current
-            text = Text()
+            return self.comments
+        return self.sessions
+
+    def preview_of(self, pane: VirtualList, row: Any) -> Text:
+        text = Text()
+        if pane is self.comments:
+            c = row
             text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
             text.append(f"  {c.page_path}", style="bold")
             text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
@@ -281,14 +267,8 @@ class FeedbackScreen(WorkbenchScreen):
                 if c.pin_x is not None and c.pin_y is not None:
                     text.append(f"  at {c.pin_x:g}% × {c.pin_y:g}% of the page", style="dim")
                 text.append("   o: open the preview there", style="dim")
-            preview.update(text)
-            return
-        row = self.sessions.current
-        if row is None:
-            preview.update("")
-            return
+            return text
         s = row.session
-        text = Text()
         text.append(fmt.status_label(s.status), style=fmt.status_style(s.status))
         text.append(f"  {row.store.name}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
         text.append(f"  started {fmt.ago(self.now(), s.created_at)}\n", style="dim")
@@ -299,7 +279,7 @@ class FeedbackScreen(WorkbenchScreen):
         if s.error_message:
             text.append("error ", style="dim")
             text.append(s.error_message, style="bold #e05561")
-        preview.update(text)
+        return text
 
     # -- list events -----------------------------------------------------------------------
     @on(VirtualList.Highlighted, "#fs-sessions")
@@ -308,14 +288,9 @@ class FeedbackScreen(WorkbenchScreen):
         if event.row is None or shown.session is None or event.row.session.id != shown.session.session.id:
             self._load_comments(keep=False)
 
-    @on(VirtualList.Highlighted, "#fs-comments")
-    def _comment_highlighted(self) -> None:
-        self._preview()
-
     @on(VirtualList.Activated, "#fs-sessions")
     def _open_session(self) -> None:
         self.comments.focus()
-        self._preview()
 
     @on(VirtualList.Activated, "#fs-comments")
     def _comment_activated(self) -> None:
@@ -333,12 +308,6 @@ class FeedbackScreen(WorkbenchScreen):
         text.append("task ", style="dim")
         text.append(c.task_instruction or "—", style="italic")
         self.app.push_screen(ReadDialog("Comment", text))
-
-    def on_descendant_focus(self) -> None:
-        self._preview()
-
-    def action_switch_pane(self) -> None:
-        (self.sessions if self.focused is self.comments else self.comments).focus()
 
     def focus_item(self, session_id: str | None, comment_id: str) -> None:
         source = self.sessions.source_as(SessionSource)
@@ -419,20 +388,11 @@ class FeedbackScreen(WorkbenchScreen):
         if row is None:
             return
         phase = PHASE_ACTIONS[action]
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, _ = self.attempt(feedback_sessions_svc.act, self.wb, row.store, row.session.id, FeedbackAction(action), actor=self.principal.actor_id)
-                if ok:
-                    self.notify(phase.done)
-                self.refresh_data()
-
         store = f"[b]{fmt.esc(row.store.name)}[/]"
         state = f"{fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')}"
-        self.app.push_screen(
-            ConfirmDialog(phase.title, phase.question.format(store=store, state=fmt.esc(state)), yes=phase.yes, danger=phase.danger),
-            answered,
-        )
+        self.confirm_write(phase.title, phase.question.format(store=store, state=fmt.esc(state)), phase.yes,
+                           feedback_sessions_svc.act, self.wb, row.store, row.session.id, FeedbackAction(action),
+                           actor=self.principal.actor_id, danger=phase.danger, succeeded=phase.done)
 
     def action_cancel(self) -> None:
         self._transition("cancel")
@@ -484,7 +444,5 @@ class FeedbackScreen(WorkbenchScreen):
         resolve = comment.status != "resolved"
         from workbench.services import undo as recorded  # records the change for ``u``
 
-        ok, _ = self.attempt(recorded.set_comment_resolved, self.wb, self.principal, row.store.id, row.session.id, comment.id, resolve)
-        if ok:
-            self.notify("Comment resolved" if resolve else "Comment reopened")
-        self.refresh_data()
+        self.write(recorded.set_comment_resolved, self.wb, self.principal, row.store.id, row.session.id, comment.id, resolve,
+                   succeeded="Comment resolved" if resolve else "Comment reopened")

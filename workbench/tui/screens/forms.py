@@ -1,7 +1,9 @@
 """Dialogs: a generic form with inline validation, a confirmation, a choice list and a file picker.
 
 A form never loses what was typed: ``submit`` runs the use case and, when a rule refuses it,
-the dialog stays open with the refusal under the fields. Only success dismisses it.
+the dialog stays open with the refusal under the fields. Only success dismisses it. The use
+case runs off the UI thread (``workbench.tui.writes``): meanwhile the dialog stays open, says
+"saving…" and ignores another submit or a cancel, since the write is already on its way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from textual.widgets.option_list import Option
 from workbench.domain.images import TYPE_OF_EXTENSION
 from workbench.tui import keys
 from workbench.tui.screens.base import Dialog
+from workbench.tui.writes import submit_write
 
 IMAGE_SUFFIXES = {f".{ext}" for ext in TYPE_OF_EXTENSION}
 
@@ -68,6 +71,7 @@ class FormDialog(Dialog[Any]):
         self.submit_label = submit_label
         self.wide = wide
         self.result_value: Any = None
+        self.saving = False  # a submit is running in a worker
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog" + (" -wide" if self.wide else "")):
@@ -217,18 +221,32 @@ class FormDialog(Dialog[Any]):
             widget.move_cursor(widget.document.end)
 
     def action_submit(self) -> None:
-        from workbench.tui.app import refusal_text
-
-        values = self.values()
-        try:
-            self.result_value = self.submit_fn(values)
-        except Exception as exc:  # noqa: BLE001 - shown inline, the dialog keeps the input
-            self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
+        if self.saving:
             return
-        # What submit returned (e.g. the created record), or the values when it returned nothing.
-        self.dismiss(self.result_value if self.result_value is not None else values)
+        values = self.values()
+        self._saving(True)
+
+        def done(result: Any) -> None:
+            self.result_value = result
+            # What submit returned (e.g. the created record), or the values when it returned nothing.
+            self.dismiss(result if result is not None else values)
+
+        def refused(reason: str) -> None:  # shown inline, the dialog keeps the input
+            self._saving(False)
+            self.query_one("#form-error", Static).update(Text(reason))
+
+        submit_write(self, self.submit_fn, values, done=done, refused=refused)
+
+    def _saving(self, saving: bool) -> None:
+        self.saving = saving
+        button = self.query_one("#submit", Button)
+        button.disabled = saving
+        button.label = "Saving…" if saving else self.submit_label
 
     def action_cancel(self) -> None:
+        if self.saving:  # the write is on its way; its outcome closes the dialog or shows here
+            self.app.bell()
+            return
         self.dismiss(None)
 
 
@@ -295,6 +313,7 @@ class ChoiceDialog(Dialog[Any]):
         self.choose_fn = choose
         self.hint = hint
         self.highlighted = highlighted
+        self.saving = False  # ``choose`` is running in a worker
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -312,18 +331,27 @@ class ChoiceDialog(Dialog[Any]):
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        from workbench.tui.app import refusal_text
-
         value = self.options[int(event.option.id or 0)][1]
-        if self.choose_fn is not None:
-            try:
-                self.choose_fn(value)
-            except Exception as exc:  # noqa: BLE001 - shown inline
-                self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
-                return
-        self.dismiss(value)
+        if self.choose_fn is None:
+            self.dismiss(value)
+            return
+        if self.saving:
+            return
+        self.saving = True
+
+        def refused(reason: str) -> None:  # shown inline
+            self.saving = False
+            self.query_one("#form-error", Static).update(Text(reason))
+
+        def chosen(_: Any) -> None:
+            self.dismiss(value)
+
+        submit_write(self, self.choose_fn, value, done=chosen, refused=refused)
 
     def action_cancel(self) -> None:
+        if self.saving:  # the choice is being written; its outcome closes the dialog
+            self.app.bell()
+            return
         self.dismiss(None)
 
 

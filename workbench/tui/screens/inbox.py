@@ -515,8 +515,7 @@ class InboxScreen(WorkbenchScreen):
         if row is not None and row.source == "comment" and status == "resolved":
             from workbench.tui.screens.bulk import resolve_comment
 
-            if resolve_comment(self.wb_app, row):
-                self.refresh_data()
+            resolve_comment(self.wb_app, row, on_done=self.refresh_data)
             return
         row = self._annotation_row("Status")
         if row is not None:

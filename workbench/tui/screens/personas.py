@@ -2,55 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input
 
 from workbench.domain.query import Search, parse_words
 from workbench.tui import format as fmt
 from workbench.tui import keys
-from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, Field, FormDialog
-from workbench.tui.widgets.footer import Footer
-from workbench.tui.widgets.sync_line import SyncLine
+from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog
+from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 EMPTY_TEXT = "No personas. Press R to restore the defaults."
 COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
 
 
-class PersonaSource:
+class PersonaSource(RowsSource):
     def __init__(self, screen: PersonasScreen) -> None:
-        self.screen = screen
-        self.rows: list[Any] = []
+        super().__init__(screen)
         self.category: str | None = None
         self.search: Search | None = None  # words typed after /
         self.group_starts: set[str] = set()
 
-    def count(self) -> int:
+    def load(self) -> Sequence[Any]:
         from workbench.services import personas as service
 
-        rows = service.list_mine(self.screen.wb, self.screen.principal)
-        self.rows = [p for p in rows if (self.category is None or p.category == self.category) and self._found(p)]
+        rows = [p for p in service.list_mine(self.wb, self.screen.principal)
+                if (self.category is None or p.category == self.category) and self._found(p)]
         # A category is named on its first row only, so the groups read as groups.
-        self.group_starts = {p.id for i, p in enumerate(self.rows) if i == 0 or self.rows[i - 1].category != p.category}
-        return len(self.rows)
+        self.group_starts = {p.id for i, p in enumerate(rows) if i == 0 or rows[i - 1].category != p.category}
+        return rows
 
     def _found(self, p: Any) -> bool:
         if self.search is None:
             return True
         return self.search.matches_text(" ".join([p.name, p.slug, p.category, p.description or "", *p.focus, p.voice or ""]))
-
-    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
-        return self.rows[offset : offset + limit]
-
-    def key(self, row: Any) -> Hashable:
-        return row.id
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
@@ -62,24 +53,19 @@ class PersonaSource:
         ]
 
 
-class PersonasScreen(WorkbenchScreen):
+class PersonasScreen(TwoPaneScreen):
     """Personas"""
 
     BINDINGS: ClassVar[list[BindingType]] = keys.PERSONAS
     HELP_SECTION = "Personas"
     AUTO_FOCUS = "#persona-list"
     SEARCH_SYNTAX = "words"  # ? and the palette show the query language
+    PANES = ("persona-list",)
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="◆")
-        yield Static("", id="filterbar", classes="bar")
+    def compose_panes(self) -> ComposeResult:
         yield Input(placeholder='words "a phrase" -word a OR b over names, categories, focus and voice (esc: clear)',
                     id="search", classes="search")
         yield VirtualList(PersonaSource(self), COLUMNS, selectable=False, id="persona-list", empty_text=EMPTY_TEXT)
-        yield Static("", id="preview")
-        yield Static("", id="statusbar", classes="bar")
-        yield SyncLine()
-        yield Footer()
 
     @property
     def list(self) -> VirtualList:
@@ -89,39 +75,30 @@ class PersonasScreen(WorkbenchScreen):
     def source(self) -> PersonaSource:
         return self.list.source_as(PersonaSource)
 
-    def on_mount(self) -> None:
-        self.sub_title = "Personas"
-        self.refresh_data()
-
     def refresh_data(self) -> None:
         self.list.reload(keep_cursor=True)
-        self._preview(self.list.current)
+        self.show_preview()
         rows = self.source.rows
         customs = sum(1 for p in rows if not p.is_default)
         categories = len({p.category for p in rows})
         cat = self.source.category
         search = self.source.search
         found = f"  [reverse] search: {fmt.esc(search.text)} [/]" if search is not None and search.text else ""
-        self.query_one("#filterbar", Static).update(
+        self.set_bar("filterbar",
             f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]{found}  [dim]ordered by category, defaults first, then name[/]"
         )
-        self.query_one("#statusbar", Static).update(
-            f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom"
-        )
+        self.set_bar("statusbar", f"[b]{len(rows)}[/] personas  │  {categories} categories  │  {customs} custom")
 
-    def _preview(self, persona: Any) -> None:
-        if persona is None:
-            self.query_one("#preview", Static).update("")
-            return
+    def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
-        text.append(persona.name, style="bold")
-        text.append(f"  {persona.category} · {persona.slug} · {'default' if persona.is_default else 'custom'}\n", style="dim")
-        text.append((persona.description or "—") + "\n")
+        text.append(row.name, style="bold")
+        text.append(f"  {row.category} · {row.slug} · {'default' if row.is_default else 'custom'}\n", style="dim")
+        text.append((row.description or "—") + "\n")
         text.append("focus ", style="dim")
-        text.append(", ".join(persona.focus) or "—")
+        text.append(", ".join(row.focus) or "—")
         text.append("   voice ", style="dim")
-        text.append(persona.voice or "—", style="italic")
-        self.query_one("#preview", Static).update(text)
+        text.append(row.voice or "—", style="italic")
+        return text
 
     # -- search ----------------------------------------------------------------------------
     def action_search(self) -> None:
@@ -137,7 +114,7 @@ class PersonasScreen(WorkbenchScreen):
         try:
             parsed = parse_words(event.value, "Personas")
         except Invalid as exc:
-            self.query_one("#filterbar", Static).update(search_ui.error_text(exc.message))
+            self.set_bar("filterbar", search_ui.error_text(exc.message))
             return
         self.source.search = None if parsed.is_empty else parsed
         self.list.empty_text = search_ui.empty_text(event.value) if event.value.strip() else EMPTY_TEXT
@@ -155,10 +132,6 @@ class PersonasScreen(WorkbenchScreen):
             search.value = ""  # Changed clears the filter
             search.remove_class("-visible")
         self.list.focus()
-
-    @on(VirtualList.Highlighted, "#persona-list")
-    def _highlighted(self, event: VirtualList.Highlighted) -> None:
-        self._preview(event.row)
 
     @on(VirtualList.Activated, "#persona-list")
     def _activated(self) -> None:
@@ -237,15 +210,9 @@ class PersonasScreen(WorkbenchScreen):
         if persona is None:
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, _ = self.attempt(service.delete, self.wb, self.principal, persona.id)
-                if ok:
-                    self.notify(f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
-                    self.refresh_data()
-
-        question = f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?"
-        self.app.push_screen(ConfirmDialog("Delete persona", question, yes="Delete", danger=True), answered)
+        self.confirm_write("Delete persona", f"Delete [b]{fmt.esc(persona.name)}[/] ({fmt.esc(persona.category)})?", "Delete",
+                           service.delete, self.wb, self.principal, persona.id, danger=True,
+                           succeeded=f"Deleted {persona.name}" + (" (R restores defaults)" if persona.is_default else ""))
 
     def action_reset_one(self) -> None:
         from workbench.services import personas as service
@@ -254,29 +221,19 @@ class PersonasScreen(WorkbenchScreen):
         if persona is None:
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, _ = self.attempt(service.reset_defaults, self.wb, self.principal, persona.slug)
-                if ok:
-                    self.notify(f"Restored {persona.slug} to its default")
-                    self.refresh_data()
-
-        self.app.push_screen(ConfirmDialog("Reset persona", f"Restore [b]{fmt.esc(persona.name)}[/] to the shipped default?", yes="Reset"), answered)
+        self.confirm_write("Reset persona", f"Restore [b]{fmt.esc(persona.name)}[/] to the shipped default?", "Reset",
+                           service.reset_defaults, self.wb, self.principal, persona.slug,
+                           succeeded=f"Restored {persona.slug} to its default")
 
     def action_reset_all(self) -> None:
         from workbench.services import personas as service
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                ok, count = self.attempt(service.reset_defaults, self.wb, self.principal, None)
-                if ok:
-                    self.notify(f"Reset {count} default personas (customs untouched)")
-                    self.refresh_data()
+        def reset(count: Any) -> None:
+            self.notify(f"Reset {count} default personas (customs untouched)")
+            self.refresh_data()
 
-        self.app.push_screen(
-            ConfirmDialog("Reset defaults", "Restore every default persona (re-creating deleted ones)? Custom personas stay.", yes="Reset all"),
-            answered,
-        )
+        self.confirm_write("Reset defaults", "Restore every default persona (re-creating deleted ones)? Custom personas stay.",
+                           "Reset all", service.reset_defaults, self.wb, self.principal, None, done=reset)
 
     def action_filter(self) -> None:
         from workbench.services import personas as service

@@ -8,21 +8,17 @@ Both are small (a user's own unsent work), so each list reads its rows in one go
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
-from workbench.tui.screens.base import WorkbenchScreen
-from workbench.tui.screens.forms import ConfirmDialog
-from workbench.tui.widgets.footer import Footer
-from workbench.tui.widgets.sync_line import SyncLine
+from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 CONFLICT_COLUMNS = [Column("ANNOTATION", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16), Column("MINE", 18),
@@ -45,24 +41,14 @@ def _workspace_label(wb: Any, workspace_id: str) -> str:
         return workspace_id
 
 
-class ConflictSource:
-    def __init__(self, screen: SyncScreen) -> None:
-        self.screen = screen
-        self.rows: list[Any] = []
-
-    def count(self) -> int:
+class ConflictSource(RowsSource):
+    def load(self) -> Sequence[Any]:
         from workbench.services import sync as service
         from workbench.services.inbox import member_names
 
-        self.rows = service.conflicts(self.screen.wb)
-        self.screen.members = member_names(self.screen.wb, self.screen.principal) if self.rows else {}
-        return len(self.rows)
-
-    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
-        return self.rows[offset : offset + limit]
-
-    def key(self, row: Any) -> Hashable:
-        return row.id
+        rows = service.conflicts(self.wb)
+        self.screen.members = member_names(self.wb, self.screen.principal) if rows else {}
+        return rows
 
     def cells(self, row: Any) -> list[Text | str]:
         members = self.screen.members
@@ -75,19 +61,11 @@ class ConflictSource:
         ]
 
 
-class RefusalSource:
-    def __init__(self, screen: SyncScreen) -> None:
-        self.screen = screen
-        self.rows: list[Any] = []
-
-    def count(self) -> int:
+class RefusalSource(RowsSource):
+    def load(self) -> Sequence[Any]:
         from workbench.services import sync as service
 
-        self.rows = service.refusals(self.screen.wb)
-        return len(self.rows)
-
-    def fetch(self, offset: int, limit: int) -> Sequence[Any]:
-        return self.rows[offset : offset + limit]
+        return service.refusals(self.wb)
 
     def key(self, row: Any) -> Hashable:
         return row.seq
@@ -101,12 +79,13 @@ class RefusalSource:
         ]
 
 
-class SyncScreen(WorkbenchScreen):
+class SyncScreen(TwoPaneScreen):
     """Sync"""
 
     BINDINGS: ClassVar[list[BindingType]] = keys.SYNC
     HELP_SECTION = "Sync"
     AUTO_FOCUS = "#sync-conflicts"
+    PANES = ("sync-conflicts", "sync-refusals")
     DEFAULT_CSS = """
     SyncScreen #sync-conflicts { height: 1fr; }
     SyncScreen #sync-refusals { height: 1fr; }
@@ -116,19 +95,13 @@ class SyncScreen(WorkbenchScreen):
         super().__init__()
         self.members: dict[str, str] = {}  # user id → name, read with the conflicts (assignee values)
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="◆")
-        yield Static("", id="filterbar", classes="bar")
+    def compose_panes(self) -> ComposeResult:
         yield Static("", id="conflicts-title", classes="pane-title")
         yield VirtualList(ConflictSource(self), CONFLICT_COLUMNS, selectable=False, id="sync-conflicts",
                           empty_text="No conflicts: every field changed on both sides has been settled.")
         yield Static("", id="refusals-title", classes="pane-title")
         yield VirtualList(RefusalSource(self), REFUSAL_COLUMNS, selectable=False, id="sync-refusals",
                           empty_text="No refused changes.")
-        yield Static("", id="preview")
-        yield Static("", id="statusbar", classes="bar")
-        yield SyncLine()
-        yield Footer()
 
     @property
     def conflict_list(self) -> VirtualList:
@@ -138,55 +111,46 @@ class SyncScreen(WorkbenchScreen):
     def refusal_list(self) -> VirtualList:
         return self.query_one("#sync-refusals", VirtualList)
 
-    def on_mount(self) -> None:
-        self.sub_title = "Sync"
-        self.refresh_data()
-
     def refresh_data(self) -> None:
         from workbench.services import sync as service
 
         self.conflict_list.reload(keep_cursor=True)
         self.refusal_list.reload(keep_cursor=True)
         n_conflicts, n_refused = self.conflict_list.total, self.refusal_list.total
-        self.query_one("#conflicts-title", Static).update(
+        self.set_bar("conflicts-title",
             f"Conflicts ({n_conflicts})  [dim]changed here and on the server since the last sync · "
             f"[{MINE_STYLE}]m[/] keep mine · [{THEIRS_STYLE}]t[/] take theirs[/]"
         )
-        self.query_one("#refusals-title", Static).update(
+        self.set_bar("refusals-title",
             f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · x discard (undo here)[/]"
         )
         ok, status = self.attempt(service.status, self.wb, quiet=True)
         if ok and status.remote is not None:
             when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"
-            self.query_one("#filterbar", Static).update(
+            self.set_bar("filterbar",
                 f"[b]{fmt.esc(status.remote)}[/]  {fmt.esc(status.url or '')}  [dim]last sync:[/] {when}"
                 + (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}" if status.workspace_id else "")
             )
             pending = status.pending
         else:
-            self.query_one("#filterbar", Static).update("[b]No remote[/]  [dim]add one with `workbench remote add NAME URL`[/]")
+            self.set_bar("filterbar", "[b]No remote[/]  [dim]add one with `workbench remote add NAME URL`[/]")
             pending = 0
-        self.query_one("#statusbar", Static).update(
+        self.set_bar("statusbar",
             f"[b]{fmt.plural(n_conflicts, 'conflict')}[/]  │  [b]{n_refused}[/] refused  │  {pending} pending  │  [dim]tab: other list[/]"
         )
-        self._preview()
+        self.show_preview()
 
     # -- preview ---------------------------------------------------------------------------
-    def _active(self) -> VirtualList:
+    def active_pane(self) -> VirtualList:
+        """The refusals when focused, or when nothing is focused and there is no conflict; else the conflicts."""
         focused = self.focused
         if focused is self.refusal_list or (focused is not self.conflict_list and self.conflict_list.total == 0):
             return self.refusal_list
         return self.conflict_list
 
-    def _preview(self) -> None:
-        vlist = self._active()
-        row = vlist.current
-        preview = self.query_one("#preview", Static)
-        if row is None:
-            preview.update("")
-            return
+    def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
-        if vlist is self.conflict_list:
+        if pane is self.conflict_list:
             text.append(row.title or row.entity_id, style="bold")
             text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)}\n", style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
@@ -197,77 +161,55 @@ class SyncScreen(WorkbenchScreen):
             text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)}\n", style="dim")
             text.append(f"server said ({row.status or 'no status'}): ", style="dim")
             text.append((row.reason or "—") + "\n", style="#ff6e6e")
-        preview.update(text)
-
-    @on(VirtualList.Highlighted)
-    def _highlighted(self) -> None:
-        self._preview()
-
-    def on_descendant_focus(self) -> None:
-        self._preview()
+        return text
 
     # -- actions ---------------------------------------------------------------------------
-    def action_switch_pane(self) -> None:
-        (self.refusal_list if self.focused is self.conflict_list else self.conflict_list).focus()
+    def _row_of(self, pane: VirtualList, missing: str) -> Any:
+        """The highlighted row of ``pane``, which takes the focus (so the preview shows it); None: said why."""
+        row = pane.current
+        if row is None:
+            self.notify(missing, severity="warning")
+            return None
+        pane.focus()
+        return row
 
-    def _settle(self, fn: Any, key: Any, done: str) -> None:
-        ok, _ = self.attempt(fn, self.wb, key)
-        if ok:
-            self.notify(done)
-        # The sync line (pending, conflicts, refused) changes with every choice.
-        self.wb_app.refresh_sync_status()
-        self.refresh_data()
+    def _settled(self, text: str) -> Callable[[Any], None]:
+        def settled(_: Any) -> None:
+            self.notify(text)
+            # The sync line (pending, conflicts, refused) changes with every choice.
+            self.wb_app.refresh_sync_status()
+            self.refresh_data()
+
+        return settled
 
     def action_keep_mine(self) -> None:
         from workbench.services import sync as service
 
-        row = self.conflict_list.current
-        if row is None:
-            self.notify("No conflict to settle", severity="warning")
-            return
-        self.conflict_list.focus()
-        mine = fmt.field_value(row.field, row.mine, self.members)
-        self._settle(service.keep_mine, row.id, f"Kept mine for {fmt.field_label(row.field)}: {mine} (sent on the next sync)")
+        if (row := self._row_of(self.conflict_list, "No conflict to settle")) is not None:
+            mine = fmt.field_value(row.field, row.mine, self.members)
+            self.write(service.keep_mine, self.wb, row.id,
+                       done=self._settled(f"Kept mine for {fmt.field_label(row.field)}: {mine} (sent on the next sync)"))
 
     def action_take_theirs(self) -> None:
         from workbench.services import sync as service
 
-        row = self.conflict_list.current
-        if row is None:
-            self.notify("No conflict to settle", severity="warning")
-            return
-        self.conflict_list.focus()
-        self._settle(service.take_theirs, row.id, f"Took theirs for {fmt.field_label(row.field)}: {fmt.field_value(row.field, row.theirs, self.members)}")
+        if (row := self._row_of(self.conflict_list, "No conflict to settle")) is not None:
+            theirs = fmt.field_value(row.field, row.theirs, self.members)
+            self.write(service.take_theirs, self.wb, row.id, done=self._settled(f"Took theirs for {fmt.field_label(row.field)}: {theirs}"))
 
     def action_retry(self) -> None:
         from workbench.services import sync as service
 
-        row = self.refusal_list.current
-        if row is None:
-            self.notify("No refused change to retry", severity="warning")
-            return
-        self.refusal_list.focus()
-        self._settle(service.retry, row.seq, f"Will send again on the next sync: {row.summary}")
+        if (row := self._row_of(self.refusal_list, "No refused change to retry")) is not None:
+            self.write(service.retry, self.wb, row.seq, done=self._settled(f"Will send again on the next sync: {row.summary}"))
 
     def action_discard(self) -> None:
         from workbench.services import sync as service
 
-        row = self.refusal_list.current
-        if row is None:
-            self.notify("No refused change to discard", severity="warning")
-            return
-        self.refusal_list.focus()
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._settle(service.discard, row.seq, f"Discarded: {row.summary}")
-
-        self.app.push_screen(
-            ConfirmDialog(
+        if (row := self._row_of(self.refusal_list, "No refused change to discard")) is not None:
+            self.confirm_write(
                 "Discard refused change",
                 f"Discard [b]{fmt.esc(row.summary)}[/]? It is undone here, so this store matches the server again.\n"
                 f"[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
-                yes="Discard", danger=True,
-            ),
-            answered,
-        )
+                "Discard", service.discard, self.wb, row.seq, danger=True, done=self._settled(f"Discarded: {row.summary}"),
+            )

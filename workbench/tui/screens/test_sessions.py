@@ -17,15 +17,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
-from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
+from workbench.tui.screens.base import DETAIL_CSS
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
-from workbench.tui.widgets.footer import Footer
-from workbench.tui.widgets.sync_line import SyncLine
+from workbench.tui.screens.two_pane import TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 STUDY_COLUMNS = [Column("STUDY", 0, min_width=20), Column("SESSIONS", 8, "right"), Column("ACTIVE", 7, "right"),
@@ -144,7 +143,7 @@ class TestSessionSource:
 _SESSION_ACTIONS = frozenset({"complete", "analyze", "confirm", "add_note", "edit_note", "feedback"})
 
 
-class TestSessionsScreen(WorkbenchScreen):
+class TestSessionsScreen(TwoPaneScreen):
     """Test sessions"""
 
     __test__ = False  # pytest would otherwise try to collect "Test*" classes the TUI tests import
@@ -153,24 +152,23 @@ class TestSessionsScreen(WorkbenchScreen):
     HELP_SECTION = "Test sessions"
     CSS_PATH = DETAIL_CSS
     AUTO_FOCUS = "#ts-sessions"
+    PANES = ("ts-studies", "ts-sessions")
 
     def __init__(self) -> None:
         super().__init__()
         self.analyzing: set[str] = set()
         self.feedback_of: str | None = None  # the highlighted session, once it is known to have tester feedback
 
-    def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="◆")
-        yield Static("", id="filterbar", classes="bar")
+    def compose_panes(self) -> ComposeResult:
         yield VirtualList(StudySource(self), STUDY_COLUMNS, selectable=False, id="ts-studies", empty_text="No studies yet.")
         yield Static("", id="sessions-title", classes="pane-title")
         yield VirtualList(TestSessionSource(self), SESSION_COLUMNS, selectable=False, id="ts-sessions",
                           empty_text="No sessions with this status in this study.")
+
+    def compose_preview(self) -> ComposeResult:
+        # The highlighted session in full (analysis, notes, feedback): it may need scrolling.
         with VerticalScroll(id="ts-detail"):
             yield Static("", id="ts-detail-body")
-        yield Static("", id="statusbar", classes="bar")
-        yield SyncLine()
-        yield Footer()
 
     @property
     def studies(self) -> VirtualList:
@@ -205,14 +203,12 @@ class TestSessionsScreen(WorkbenchScreen):
         }[action]
         return True if allowed else None
 
-    def on_mount(self) -> None:
-        self.sub_title = "Test sessions"
+    def size_panes(self) -> None:
         self.studies.styles.height = "auto"
         self.studies.styles.max_height = 6
         self.sessions.styles.height = "auto"
         self.sessions.styles.max_height = 14
         self.query_one("#ts-detail").styles.height = "1fr"
-        self.refresh_data()
 
     def refresh_data(self) -> None:
         self.studies.reload(keep_cursor=True)
@@ -224,20 +220,21 @@ class TestSessionsScreen(WorkbenchScreen):
         source.study = study[0] if study else None
         self.sessions.reload(keep_cursor=keep)
         label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
-        self.query_one("#filterbar", Static).update(f"[b]Studies[/]  [reverse] sessions: {label} [/]")
+        self.set_bar("filterbar", f"[b]Studies[/]  [reverse] sessions: {label} [/]")
         name = study[0].name if study else "—"
-        self.query_one("#sessions-title", Static).update(Text(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})"))
-        self._detail()
+        self.set_bar("sessions-title", Text(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})"))
+        self.show_preview()
         counts: dict[str, int] = {}
         for _, c in self.studies.source_as(StudySource).rows:
             for k, v in c.items():
                 counts[k] = counts.get(k, 0) + v
-        self.query_one("#statusbar", Static).update(
+        self.set_bar("statusbar",
             f"[b]{len(self.studies.source_as(StudySource).rows)}[/] studies  │  "
             + "  ".join(f"{fmt.status_markup(s, s)} {counts.get(s, 0)}" for s in ("active", "paused", "completed", "analyzing", "analyzed", "confirmed"))
         )
 
-    def _detail(self) -> None:
+    def show_preview(self) -> None:
+        """The highlighted session in full, whichever pane has focus (a study has no detail of its own)."""
         from workbench.services import inbox
         from workbench.services import test_sessions as service
 
@@ -299,16 +296,9 @@ class TestSessionsScreen(WorkbenchScreen):
         if event.row is None or current is None or event.row[0].id != current.id:
             self._load_sessions(keep=False)
 
-    @on(VirtualList.Highlighted, "#ts-sessions")
-    def _session_highlighted(self) -> None:
-        self._detail()
-
     @on(VirtualList.Activated, "#ts-studies")
     def _study_activated(self) -> None:
         self.sessions.focus()
-
-    def action_switch_pane(self) -> None:
-        (self.studies if self.focused is self.sessions else self.sessions).focus()
 
     def focus_item(self, study_id: str | None, session_id: str) -> None:
         for i, (study, _) in enumerate(self.studies.source_as(StudySource).rows):
@@ -349,10 +339,7 @@ class TestSessionsScreen(WorkbenchScreen):
 
         s = self._current()
         if s is not None:
-            ok, _ = self.attempt(service.complete, self.wb, self.principal, s.id, CompleteRequest())
-            if ok:
-                self.notify(f"Completed {s.tester_id}'s session")
-            self.refresh_data()
+            self.write(service.complete, self.wb, self.principal, s.id, CompleteRequest(), succeeded=f"Completed {s.tester_id}'s session")
 
     def action_analyze(self) -> None:
         from workbench.services import test_sessions as service
@@ -365,15 +352,17 @@ class TestSessionsScreen(WorkbenchScreen):
             self.analyzing.add(s.id)
             self.notify(f"Resuming the analysis of {s.tester_id}'s session…")
             self.run_analysis(s.id)
-            self._detail()
+            self.show_preview()
             return
-        ok, result = self.attempt(service.analyze, self.wb, self.principal, s.id)
-        if ok:
+
+        def started(result: Any) -> None:
             _, estimate = result
             self.analyzing.add(s.id)
             self.notify(f"Analyzing {s.tester_id}'s session (about {estimate} s)…")
             self.run_analysis(s.id)
-        self.refresh_data()
+            self.refresh_data()
+
+        self.write(service.analyze, self.wb, self.principal, s.id, done=started)
 
     @work(thread=True, group="analysis")
     def run_analysis(self, session_id: str) -> None:

@@ -2,7 +2,8 @@
 
 One key per status of the taxonomy. Resolve and won't-fix ask for a summary; duplicate asks
 which annotation it duplicates and records "duplicate of <id>"; assign offers the members.
-Every write goes through ``workbench.services.annotations`` so the domain's rules apply.
+Every write goes through ``workbench.services.annotations`` so the domain's rules apply, in a
+worker (``workbench.tui.writes``) so a store busy with another writer never freezes the keys.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from workbench.tui import keys
 from workbench.tui.screens.base import Dialog, workbench_app
 from workbench.tui.screens.forms import ChoiceDialog, text_prompt
 from workbench.tui.widgets.virtual_list import Column, VirtualList
+from workbench.tui.writes import submit_write
 
 if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
@@ -81,12 +83,15 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
 
         app.push_screen(picker, chosen)
         return
-    ok, done = app.attempt(recorded.apply_patch, wb, principal, annotation_id, AnnotationPatch.model_validate({"status": status}))
-    if ok and not done.changes:
-        app.notify(f"Already {fmt.status_label(status)}: nothing changed")
-    elif ok:
-        app.notify(f"Status → {fmt.status_label(status)}")
-        on_done()
+
+    def applied(done: Any) -> None:
+        if not done.changes:
+            app.notify(f"Already {fmt.status_label(status)}: nothing changed")
+        else:
+            app.notify(f"Status → {fmt.status_label(status)}")
+            on_done()
+
+    submit_write(app.screen, recorded.apply_patch, wb, principal, annotation_id, AnnotationPatch.model_validate({"status": status}), done=applied)
 
 
 def assign(app: WorkbenchApp, annotation_id: str, *, on_done: Callable[[], None]) -> None:
@@ -172,6 +177,7 @@ class DuplicatePicker(Dialog[str | None]):
         self.annotation_id = annotation_id
         self.title_text = title
         self.changed = False  # whether the choice changed anything (the same target again does not)
+        self.saving = False  # the choice is being written in a worker
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide"):
@@ -226,26 +232,37 @@ class DuplicatePicker(Dialog[str | None]):
         self._choose(event.row.id)
 
     def _choose(self, target: str) -> None:
+        """Mark the annotation a duplicate of ``target`` (in a worker); a refusal shows in the dialog."""
         from workbench.domain.annotations import AnnotationPatch
         from workbench.domain.duplicates import duplicate_summary
         from workbench.domain.errors import Invalid
         from workbench.services import annotations as service
         from workbench.services import undo as recorded  # records the change for ``u``
-        from workbench.tui.app import refusal_text
 
-        app = workbench_app(self)
-        try:
-            if target == self.annotation_id:
-                raise Invalid("An annotation cannot duplicate itself")
-            service.get(app.wb, app.principal, target)  # NotFound when it does not exist
-            done = recorded.apply_patch(
-                app.wb, app.principal, self.annotation_id, AnnotationPatch(status="duplicate", summary=duplicate_summary(target))
-            )
-            self.changed = bool(done.changes)
-        except Exception as exc:  # noqa: BLE001 - the refusal shows in the dialog
-            self.query_one("#form-error", Static).update(Text(refusal_text(exc)))
+        if self.saving:
             return
-        self.dismiss(target)
+        app = workbench_app(self)
+        wb, principal, annotation_id = app.wb, app.principal, self.annotation_id
+
+        def mark() -> Any:
+            if target == annotation_id:
+                raise Invalid("An annotation cannot duplicate itself")
+            service.get(wb, principal, target)  # NotFound when it does not exist
+            return recorded.apply_patch(wb, principal, annotation_id, AnnotationPatch(status="duplicate", summary=duplicate_summary(target)))
+
+        def marked(done: Any) -> None:
+            self.changed = bool(done.changes)
+            self.dismiss(target)
+
+        def refused(reason: str) -> None:
+            self.saving = False
+            self.query_one("#form-error", Static).update(Text(reason))
+
+        self.saving = True
+        submit_write(self, mark, done=marked, refused=refused)
 
     def action_cancel(self) -> None:
+        if self.saving:  # the choice is being written; its outcome closes the dialog
+            self.app.bell()
+            return
         self.dismiss(None)

@@ -1,0 +1,64 @@
+"""The list screens' shared frame (workbench/tui/screens/two_pane.py): bars, tab between panes, the preview."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Static
+
+from tests.tui.conftest import SIZE, press, wait_for
+from workbench.tui.screens.feedback import FeedbackScreen
+from workbench.tui.screens.personas import PersonasScreen
+from workbench.tui.screens.sync import SyncScreen
+from workbench.tui.screens.test_sessions import TestSessionsScreen
+from workbench.tui.screens.two_pane import TwoPaneScreen
+
+SCREENS = [("2", FeedbackScreen), ("3", TestSessionsScreen), ("4", PersonasScreen), ("5", SyncScreen)]
+
+
+def preview_text(screen: TwoPaneScreen) -> str:
+    body = "#ts-detail-body" if isinstance(screen, TestSessionsScreen) else "#preview"
+    return str(screen.query_one(body, Static).render()).strip()
+
+
+@pytest.mark.parametrize(("key", "kind"), SCREENS, ids=[kind.__name__ for _, kind in SCREENS])
+async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, kind):
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, key)
+        screen = app.screen
+        assert isinstance(screen, kind)
+        assert screen.sub_title == screen.HELP_SECTION
+        assert str(screen.query_one("#filterbar", Static).render()).strip()
+        assert str(screen.query_one("#statusbar", Static).render()).strip()
+        ids = list(screen.PANES)
+        start = ids.index(screen.focused.id)
+        for step in range(1, len(ids) + 1):
+            if len(ids) > 1:
+                await press(pilot, "tab")
+            else:  # personas: one pane, no tab key; switching keeps it
+                screen.action_switch_pane()
+                await pilot.pause()
+            assert screen.focused.id == ids[(start + step) % len(ids)]
+
+
+@pytest.mark.parametrize(("key", "kind"), SCREENS[:3], ids=[kind.__name__ for _, kind in SCREENS[:3]])
+async def test_the_preview_follows_the_highlighted_row(app, key, kind):
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, key)
+        screen = app.screen
+        pane = screen.active_pane() if not isinstance(screen, TestSessionsScreen) else screen.sessions
+        assert pane.total > 1
+        first = preview_text(screen)
+        assert first
+        await press(pilot, "j")
+        await wait_for(pilot, lambda: preview_text(screen) != first)
+
+
+async def test_an_empty_pane_has_an_empty_preview_and_says_why(app, demo_wb):
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5")
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        assert screen.conflict_list.total == 0 and screen.refusal_list.total == 0  # the demo store has no remote
+        assert preview_text(screen) == ""
+        await press(pilot, "m")
+        assert "No conflict to settle" in [message for _, message in app.notices]

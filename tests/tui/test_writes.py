@@ -1,0 +1,142 @@
+"""Writes leave the UI thread (workbench/tui/writes.py): thread workers, in order, outcome shown on completion.
+
+The slow write is real: another connection holds SQLite's write lock (as another process
+committing would), so the worker's ``BEGIN IMMEDIATE`` waits on the busy timeout while the
+test goes on pressing keys. Nothing sleeps: each step waits for the condition it needs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from textual.message import Message
+from textual.widgets import Button
+from textual.worker import Worker, WorkerState
+
+from tests.tui.conftest import SIZE, errors, make_app, press, told, type_text, wait_for, writes_landed
+from workbench.domain.annotations import AnnotationPatch
+from workbench.services import annotations as annotations_service
+from workbench.services import inbox
+from workbench.tui.messages import ActionRefused, ActionSucceeded
+from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.forms import FormDialog
+from workbench.tui.widgets.virtual_list import VirtualList
+from workbench.tui.writes import WRITE_GROUP
+
+
+@contextmanager
+def write_lock_held(wb) -> Iterator[sqlite3.Connection]:
+    """Another connection in the middle of a write transaction: every other writer waits."""
+    other = sqlite3.connect(wb.store.path, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield other
+    finally:
+        if other.in_transaction:
+            other.execute("ROLLBACK")
+        other.close()
+
+
+def status_of(wb, principal, annotation_id: str) -> str:
+    return annotations_service.get(wb, principal, annotation_id).status
+
+
+def new_annotation_row(vlist: VirtualList) -> int:
+    return next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == "new")
+
+
+async def test_the_ui_handles_keys_while_a_write_waits_on_the_lock(demo_wb, principal):
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list", VirtualList)
+        vlist.move_cursor(new_annotation_row(vlist))
+        target = vlist.current
+        with write_lock_held(demo_wb) as other:
+            await pilot.press("a")  # ack: its worker now waits for the lock
+            await pilot.press("t")  # triaged: queued behind it
+            assert not app.writes.idle
+            cursor = vlist.cursor
+            await pilot.press("j")  # the UI still handles a key meanwhile…
+            assert vlist.cursor == cursor + 1
+            await pilot.press("question_mark")  # …and opens a screen
+            assert app.screen.__class__.__name__ == "HelpScreen"
+            await pilot.press("question_mark")
+            assert status_of(demo_wb, principal, target.id) == "new"  # nothing landed yet
+            other.execute("ROLLBACK")  # the other writer is done: the queued writes go through
+            await wait_for(pilot, lambda: app.writes.idle, timeout=20)
+        await pilot.pause()
+        # In the order asked: ack, then triaged; both shown once they landed.
+        assert status_of(demo_wb, principal, target.id) == "triaged"
+        assert told(app)[-2:] == ["Status → ack", "Status → triaged"]
+        assert not errors(app)
+        assert vlist.row_at(cursor).status == "triaged"  # the list shows the change
+
+
+async def test_a_form_stays_open_saying_saving_until_its_write_lands(demo_wb, principal):
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = AnnotationScreen(ann.id)
+        await app.push_screen(screen)
+        await press(pilot, "c")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        await type_text(pilot, "On it")
+        with write_lock_held(demo_wb) as other:
+            await pilot.press("ctrl+s")
+            submit = dialog.query_one("#submit", Button)
+            assert dialog.saving and submit.disabled and str(submit.label) == "Saving…"
+            await pilot.press("escape")  # the write is on its way: esc does not pretend to cancel it
+            await pilot.press("ctrl+s")  # nor does a second submit send it twice
+            assert app.screen is dialog
+            other.execute("ROLLBACK")
+            await wait_for(pilot, lambda: app.screen is screen, timeout=20)
+        await wait_for(pilot, lambda: "Reply posted" in told(app))  # the dialog's result reached the screen
+        replies = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
+        assert len(replies) == before + 1 and replies[-1]["body"] == "On it"
+
+
+async def test_a_refused_write_keeps_the_form_open_with_the_reason(demo_wb, principal):
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.push_screen(AnnotationScreen(ann.id))
+        await press(pilot, "c")
+        dialog = app.screen
+        await press(pilot, "ctrl+s")  # an empty reply: the domain refuses it in the worker
+        assert app.screen is dialog and not dialog.saving and not dialog.query_one("#submit", Button).disabled
+        assert str(dialog.query_one("#form-error").render()).strip()
+
+
+async def test_write_workers_report_through_messages(demo_wb, principal):
+    """As harlequin tests its workers: the messages the app saw, in order."""
+    seen: list[Message] = []
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+        screen.write(annotations_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
+        screen.write(annotations_service.apply_patch, demo_wb, principal, "no-such-annotation", AnnotationPatch(status="ack"))
+        await writes_landed(pilot)
+
+    states: dict[Worker, list[WorkerState]] = {}
+    for m in seen:
+        if isinstance(m, Worker.StateChanged) and m.worker.group == WRITE_GROUP:
+            states.setdefault(m.worker, []).append(m.state)
+    # Two thread workers, one per write, each run to its end (a refusal is an outcome, not a crash).
+    assert [w.name for w in states] == ["apply_patch", "apply_patch"]
+    assert all(s == [WorkerState.PENDING, WorkerState.RUNNING, WorkerState.SUCCESS] for s in states.values())
+    first, second = states
+    assert first.is_finished and second.is_finished
+    outcomes = [m for m in seen if isinstance(m, ActionSucceeded | ActionRefused)]
+    assert [type(m) for m in outcomes] == [ActionSucceeded, ActionRefused]
+    assert outcomes[0].text == "acked" and outcomes[0].payload.changes
+    assert "not found" in outcomes[1].reason.lower()
+    assert status_of(demo_wb, principal, ann.id) == "ack"
