@@ -1,4 +1,4 @@
-"""The TUI's undo and redo keys (``u`` / ``U``): run ``services.undo`` in a worker, say what it did, refresh.
+"""The TUI's undo and redo keys (``u`` / ``U``): run ``services.undo`` in the write queue, say what it did, refresh.
 
 Everything else about undo is in ``workbench.services.undo``: the screens make their undoable
 changes (triage, replies, bulk) through it, so they are recorded, and it undoes them. Here live
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.message import Message
 
 from workbench.tui import keys
@@ -34,8 +33,6 @@ class UndoFinished(Message):
 class UndoKeys:
     """The app's ``undo`` and ``redo`` actions (a mixin of ``WorkbenchApp``)."""
 
-    undo_running = False
-
     def _app(self) -> WorkbenchApp:
         from workbench.tui.app import WorkbenchApp  # here: the app module imports this one
 
@@ -54,28 +51,33 @@ class UndoKeys:
             # The push reads the outbox an undo rewrites: one at a time.
             app.notify(f"A sync is running: {'redo' if redo else 'undo'} once it has finished", severity="warning")
             return
-        if self.undo_running:
-            return
-        self.undo_running = True
-        self._undo_worker(redo)
+        # Queued behind the writes keys already asked for (workbench/tui/writes.py): "t" then "u"
+        # undoes that "t" even while it is still waiting on the store's lock.
 
-    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def _undo_worker(self, redo: bool) -> None:
+        def done(result: tuple[Any, str]) -> None:
+            app.post_message(UndoFinished(redo, True, *result))
+
+        def refused(reason: str) -> None:
+            app.post_message(UndoFinished(redo, False, reason, ""))
+
+        app.writes.submit(app, self._undo_job, redo, done=done, refused=refused)
+
+    def _undo_job(self, redo: bool) -> tuple[Any, str]:
+        """In the write worker: the undo (or redo) and the words that name what it took back."""
         from workbench.services import inbox
         from workbench.services import undo as service
         from workbench.tui import format as fmt
 
         app = self._app()
-        ok, outcome = app.attempt(service.redo if redo else service.undo, app.wb, app.principal, quiet=True)
+        outcome = (service.redo if redo else service.undo)(app.wb, app.principal)
         label = ""
-        if ok and outcome is not None:
+        if outcome is not None:
             members = dict(inbox.facets(app.wb, app.principal).members)
             label = service.describe(outcome, status_label=fmt.status_label, member_name=lambda uid: members.get(uid, "someone"))
-        app.post_message(UndoFinished(redo, ok, outcome, label))
+        return outcome, label
 
     def on_undo_finished(self, message: UndoFinished) -> None:
         app = self._app()
-        self.undo_running = False
         outcome = message.outcome
         if not message.ok:
             app.notify(str(outcome), title="Redo refused" if message.redo else "Undo refused", severity="error", timeout=8)

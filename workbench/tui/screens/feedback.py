@@ -214,9 +214,6 @@ class FeedbackScreen(TwoPaneScreen):
             return True if self.comments.current is not None and rules.FeedbackStatus(row.session.status) in rules.TRIAGE_STATUSES else None
         return True if rules.can(row.session.status, action) else None
 
-    def size_panes(self) -> None:
-        self.sessions.styles.height = 12
-
     def refresh_data(self) -> None:
         self.sessions.reload(keep_cursor=True)
         self._load_comments(keep=True)

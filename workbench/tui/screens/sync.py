@@ -42,16 +42,20 @@ def _workspace_label(wb: Any, workspace_id: str) -> str:
 
 
 class ConflictSource(RowsSource):
+    def __init__(self, screen: SyncScreen) -> None:
+        super().__init__(screen)
+        self.sync_screen = screen  # typed as the Sync screen: the members it names are read there
+
     def load(self) -> Sequence[Any]:
         from workbench.services import sync as service
         from workbench.services.inbox import member_names
 
         rows = service.conflicts(self.wb)
-        self.screen.members = member_names(self.wb, self.screen.principal) if rows else {}
+        self.sync_screen.members = member_names(self.wb, self.screen.principal) if rows else {}
         return rows
 
     def cells(self, row: Any) -> list[Text | str]:
-        members = self.screen.members
+        members = self.sync_screen.members
         return [
             row.title,
             Text(fmt.field_label(row.field), style="bold"),
