@@ -50,7 +50,9 @@ class AnnotationPull(EnginePart):
         resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"})
         if resp.status == 304 and self.remote.workspace_id is not None:
             # The bundled server's ETag covers every site's annotations and threads: nothing
-            # moved since the last whole pull, so no per-site `since` request is needed.
+            # moved since the last whole pull, so no per-site `since` request is needed. The
+            # replica's name is still checked: it is the replica's, not the server's, to move.
+            self._rename_unnamed_replica()
             self._pull_personas()
             return
         sites = list(resp.data.get("items") or [])

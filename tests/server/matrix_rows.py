@@ -206,6 +206,8 @@ ROWS: dict[str, Callable[[World], Build]] = {
     "POST /api/v1/annotations/{annotation_id}/resolutions": _static(
         lambda w, c: Req("POST", f"/api/v1/annotations/{_ann(w)}/resolutions", json={"diff_url": "https://github.com/acme/shop/pull/7"})),
     "GET /api/v1/annotations/{annotation_id}/resolutions": _static(lambda w, c: Req("GET", f"/api/v1/annotations/{_ann(w)}/resolutions")),
+    "GET /api/v1/workspace": _static(lambda w, c: Req("GET", "/api/v1/workspace")),
+    "GET /api/v1/store": _static(lambda w, c: Req("GET", "/api/v1/store")),
     "GET /api/personas/mine": _static(lambda w, c: Req("GET", "/api/personas/mine")),
     "GET /api/personas/category/{category}": _static(lambda w, c: Req("GET", "/api/personas/category/accessibility")),
     "POST /api/personas/reset-defaults": _static(

@@ -140,3 +140,23 @@ async def test_write_workers_report_through_messages(demo_wb, principal):
     assert outcomes[0].text == "acked" and outcomes[0].payload.changes
     assert "not found" in outcomes[1].reason.lower()
     assert status_of(demo_wb, principal, ann.id) == "ack"
+
+
+async def test_u_pressed_while_a_write_waits_undoes_that_write(demo_wb, principal):
+    # Undo joins the write queue: run at once, it would take back the action before the one
+    # still waiting on the lock, and the waiting one would then land with nothing to undo it.
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list", VirtualList)
+        vlist.move_cursor(new_annotation_row(vlist))
+        target = vlist.current
+        with write_lock_held(demo_wb) as other:
+            await pilot.press("t")  # triaged: waits for the lock
+            await pilot.press("u")  # queued behind it
+            assert status_of(demo_wb, principal, target.id) == "new"
+            other.execute("ROLLBACK")
+            await wait_for(pilot, lambda: app.writes.idle, timeout=20)
+        await wait_for(pilot, lambda: any(t.startswith("Undid") for t in told(app)), timeout=10)
+        assert status_of(demo_wb, principal, target.id) == "new"
+        assert not errors(app)
