@@ -41,10 +41,11 @@ def creds(wb: Workbench) -> dict:
 
 @pytest.fixture
 def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+    app = create_app(wb, TEST_SETTINGS)
+    with TestClient(app) as c:
         # The startup sweep redeploys sessions still ``created``; were it late, it would race
         # the sessions a test drives directly through the services (and deploy one it fails).
-        c.app.state.sweep.result(timeout=10)
+        app.state.sweep.result(timeout=10)
         yield c
 
 

@@ -378,7 +378,7 @@ def test_eta_is_steady_when_an_old_comment_is_finally_resolved() -> None:
     late = CommentFact(status=CommentStatus.RESOLVED, created_at=T0, resolved_at=T0 + timedelta(days=8))
     now = T0 + timedelta(days=8, minutes=1)
     after = compute_progress(status=S.IN_REVIEW, comments=[*quick, late, *open_[1:]], now=now, session_created_at=T0).eta
-    assert after - now <= timedelta(hours=1)  # a mean would have said 4 × 2 days
+    assert after is not None and after - now <= timedelta(hours=1)  # a mean would have said 4 × 2 days
     # The pace follows the last ETA_WINDOW resolutions: older ones stop counting.
     slow = [_comment(0, 60 * (i + 1)) for i in range(fs.ETA_WINDOW)]
     p = compute_progress(status=S.IN_REVIEW, comments=quick + slow + [_comment(0)], now=now, session_created_at=T0)

@@ -22,10 +22,10 @@ def test_every_status_reads_as_words():
     [
         (lambda: ReplyCreate(body=""), "body: cannot be empty"),
         (lambda: AnnotationPatch(summary="x" * 2001), "summary: at most 2,000 characters"),
-        (lambda: AnnotationPatch(status="bogus"), "status: one of: new, ack, triaged, in progress, resolved, won't fix, duplicate"),
+        (lambda: AnnotationPatch.model_validate({"status": "bogus"}), "status: one of: new, ack, triaged, in progress, resolved, won't fix, duplicate"),
         (lambda: ResolutionCreate(diff_url="https://x.example/" + "a" * 2100), "diff URL: at most 2,000 characters"),
         (lambda: PersonaCreate(name="x", category="Not Allowed"), "category: has characters that are not allowed here"),
-        (lambda: PersonaCreate(category="ux"), "name: required"),
+        (lambda: PersonaCreate.model_validate({"category": "ux"}), "name: required"),
     ],
 )
 def test_pydantic_refusals_are_said_in_words(build, said):

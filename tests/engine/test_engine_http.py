@@ -75,6 +75,7 @@ def test_failures_fall_back_to_offline_and_say_so(handler, reason):
     offline = OfflineEngine().persona_review(PERSONA, ANNOTATION)
     assert result.text == offline.text
     assert result.engine == "offline"
+    assert result.fallback_reason is not None
     assert reason in result.fallback_reason and "openai-compatible:tiny-model" in result.fallback_reason
 
 
@@ -83,7 +84,7 @@ def test_timeout_falls_back():
         raise httpx.ReadTimeout("slow model", request=request)
 
     result = engine(handler).task_instruction("make the button bigger", "/cart")
-    assert result.engine == "offline" and "timed out" in result.fallback_reason
+    assert result.engine == "offline" and result.fallback_reason is not None and "timed out" in result.fallback_reason
     assert result.text == OfflineEngine().task_instruction("make the button bigger", "/cart").text
 
 
@@ -92,7 +93,7 @@ def test_connection_refused_falls_back():
         raise httpx.ConnectError("refused", request=request)
 
     result = engine(handler).persona_review(PERSONA, ANNOTATION)
-    assert result.engine == "offline" and "ConnectError" in result.fallback_reason
+    assert result.engine == "offline" and result.fallback_reason is not None and "ConnectError" in result.fallback_reason
 
 
 def test_real_timeout_against_a_silent_server():
@@ -109,7 +110,7 @@ def test_real_timeout_against_a_silent_server():
         result = e.task_instruction("fix the typo", "/")
         assert time.monotonic() - started < 5
         e.close()
-    assert result.engine == "offline" and "timed out" in result.fallback_reason
+    assert result.engine == "offline" and result.fallback_reason is not None and "timed out" in result.fallback_reason
 
 
 def test_session_analysis_parses_fenced_json_and_keeps_measured_minutes():

@@ -135,7 +135,8 @@ async def test_lists_the_ten_documented_tools_with_their_parameters(served, mode
         assert tools[name].description
     status = tools["patch_annotation"].input_schema["properties"]["status"]["anyOf"][0]["enum"]
     assert status == ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
-    assert tools["read_annotation"].annotations.read_only_hint is True
+    hints = tools["read_annotation"].annotations
+    assert hints is not None and hints.read_only_hint is True
 
 
 async def test_agent_flow_calls_every_tool_and_audits_as_the_site_integration(served):

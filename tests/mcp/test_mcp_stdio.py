@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp_types import ImageContent
 
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
 from workbench.services import sites as sites_svc
@@ -59,7 +60,8 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         detail = ok(await client.call_tool("read_annotation", {"id": creds["other"]}))
         assert detail["body"] == "Search is broken on the docs site."
         read = await client.call_tool("read_annotation", {"id": a})
-        assert ok(read)["screenshot"]["inline"] and read.content[1].mime_type == "image/png"
+        image = read.content[1]
+        assert ok(read)["screenshot"]["inline"] and isinstance(image, ImageContent) and image.mime_type == "image/png"
 
         assert ok(await client.call_tool("acknowledge", {"id": a}))["status"] == "ack"
         said = ok(await client.call_tool("reply", {"id": a, "message": "On it, offline."}))

@@ -151,10 +151,12 @@ def _real_tables(db) -> set[str]:
     return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40):
+def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40) -> tuple[str, list[object]]:
     owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
     q = inbox._query(owner_principal(demo["workspace"], owner), f)
-    return inbox_repo.window_sql(demo["db"], q, offset, limit)
+    window = inbox_repo.window_sql(demo["db"], q, offset, limit)
+    assert window is not None, "the demo has annotations in every window these tests plan"
+    return window
 
 
 @pytest.mark.parametrize("f", [*INBOX_FILTERS, InboxFilter(place="SITE")], ids=str)
@@ -224,7 +226,9 @@ def test_a_search_walks_the_search_index_in_order_and_sorts_nothing(wb, demo, te
 def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_from_a_second_on(wb, demo, text):
     owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
     q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text), demo["db"], 1_800_000_000_000)
-    steps = assert_walks_an_index(demo["db"], *inbox_repo.excluding_sql(q, 56))
+    excluding = inbox_repo.excluding_sql(q, 56)
+    assert excluding is not None
+    steps = assert_walks_an_index(demo["db"], *excluding)
     assert any("inbox_annotations" in s for s in steps), steps
     steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
     assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid
