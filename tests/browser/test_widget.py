@@ -41,7 +41,7 @@ def host_page(host_site, proc: ServerProcess, creds: dict, name: str = "index.ht
     return host_site.write(name, HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra=extra))
 
 
-def annotations(proc: ServerProcess, creds: dict) -> list[dict]:
+def site_annotations(proc: ServerProcess, creds: dict) -> list[dict]:
     r = httpx.get(f"{proc.url}/api/v1/sites/{creds['site_id']}/annotations", headers=bearer(creds["member_token"]))
     r.raise_for_status()
     return r.json()["items"]
@@ -152,7 +152,9 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     viewport = ann["capture"]["viewport"]
     assert (viewport["scroll_x"], viewport["scroll_y"]) == (scrolled[0], scrolled[1])
     # The stored box and scroll put the pin on the element as the screenshot shows it.
-    x, y = pin_of(ann["capture"])
+    pin = pin_of(ann["capture"])
+    assert pin is not None
+    x, y = pin
     assert box[0] <= x * 1280 <= box[0] + box[2] and box[1] <= y * 800 <= box[1] + box[3]
 
 
@@ -205,6 +207,9 @@ def test_the_auto_fix_toggle_follows_the_stakeholder_default(page, served, host_
         else:  # a link opened once: remembered, and taken out of the address bar
             page.goto(url + f"?gf_stakeholder={sh['token']}")
             assert "gf_stakeholder" not in page.url
+            # The loader adds the app after the page's load, and the app stores the token before it
+            # draws the launcher: leaving before then would forget the link.
+            expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
     page.goto(url)
     with page.expect_response(lambda r: "/config" in r.url) as cfg:
         form = open_form(page)
@@ -247,7 +252,7 @@ def test_offline_submission_is_delivered_exactly_once_after_a_restart(page, serv
         # A reload sends nothing again.
         with page.expect_response(lambda r: "/mine" in r.url):
             page.reload()
-        anns = annotations(restarted, creds)
+        anns = site_annotations(restarted, creds)
         assert [a["body"] for a in anns] == ["Sent while the server was down"]
         assert len(posts) >= 2 and len({r.headers["idempotency-key"] for r in posts}) == 1
         # Had the answer been lost, the same request again is the same annotation, not a second one.
@@ -256,7 +261,7 @@ def test_offline_submission_is_delivered_exactly_once_after_a_restart(page, serv
             headers={"Content-Type": "application/json", "X-GF-Widget-Token": creds["widget_token"], "Idempotency-Key": keys.pop()},
         )
         assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true" and again.json()["id"] == anns[0]["id"]
-        assert len(annotations(restarted, creds)) == 1
+        assert len(site_annotations(restarted, creds)) == 1
     finally:
         restarted.stop()
 
@@ -315,11 +320,11 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
         return out;
     }"""
     assert page.evaluate(attempt, [api, creds["widget_token"]]) == ["TypeError", "TypeError"]
-    assert annotations(proc, creds) == []
+    assert site_annotations(proc, creds) == []
     # The same page, once its origin is allowed, gets answers it can read (the text/plain body is invalid).
     allow(proc, creds["site_id"], host_site.url)
     assert page.evaluate(attempt, [api, creds["widget_token"]]) == [201, 422]
-    assert [a["body"] for a in annotations(proc, creds)] == ["cross-origin"]
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["cross-origin"]
 
 
 def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, served, host_site):
@@ -334,7 +339,7 @@ def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, ser
     form.get_by_label("Comment").fill("Written while still a stakeholder")
     form.get_by_role("button", name="Send").click()
     expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
-    (ann,) = annotations(proc, creds)
+    (ann,) = site_annotations(proc, creds)
     assert ann["body"] == "Written while still a stakeholder"
     assert ann["submitter"]["type"] == "anonymous" and ann["auto_fix"] is False
     assert page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:stakeholder')") is None
@@ -349,7 +354,7 @@ def test_a_page_without_usable_storage_still_sends(page, served, host_site):
     form.get_by_label("Comment").fill("Storage is full here")
     assert send(page, form)["body"] == "Storage is full here"
     expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
-    assert [a["body"] for a in annotations(proc, creds)] == ["Storage is full here"]
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Storage is full here"]
 
 
 def test_a_review_mode_tag_outside_the_review_page_leaves_the_site_widget_alone(page, served, host_site):
@@ -443,7 +448,7 @@ def test_a_submission_queued_on_an_earlier_visit_is_sent_once_when_the_app_next_
         assert tried >= 1 and len(posts) == tried + 1 and len({r.headers["idempotency-key"] for r in posts}) == 1
         with second.expect_response(lambda r: "/mine" in r.url):
             second.reload()
-        assert [a["body"] for a in annotations(restarted, creds)] == ["Written on the train"]
+        assert [a["body"] for a in site_annotations(restarted, creds)] == ["Written on the train"]
         assert len(posts) == tried + 1  # the reload sent nothing again
     finally:
         restarted.stop()
