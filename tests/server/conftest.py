@@ -22,7 +22,7 @@ def served_world(tmp: Path) -> tuple[Path, World]:
         world = build_world(wb)
     finally:
         wb.store.close()
-    world.wb = None  # type: ignore[assignment]  # closed: the server process owns the store now
+    world.wb = None  # pyright: ignore[reportAttributeAccessIssue]  # closed: the server process owns the store now, and a use fails loudly
     return data, world
 
 

@@ -133,6 +133,7 @@ def _fs_row(action: str, status: str) -> Callable[[World], Build]:
 def _fs_comment_row(action: str) -> Callable[[World], Build]:
     def prepare(w: World) -> Build:
         sid, cid = feedback_session(w, "in_review", with_comment=True)
+        assert cid is not None
         if action == "reopen":
             fsvc.set_comment_resolved(w.wb, _store_a(w), sid, cid, True)
         return lambda w, col: Req("POST", f"/api/v1/feedback-sessions/{sid}/comments/{cid}/{action}")

@@ -160,8 +160,9 @@ def run_matrix(client: TestClient, w: World) -> dict[tuple[str, str], tuple[int,
 def world_and_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, TestClient]]:
     wb = Workbench.open(str(tmp_path_factory.mktemp("matrix")), mailer=None)
     w = build_world(wb)
-    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
-        c.app.state.sweep.result(timeout=10)
+    app = create_app(wb, TEST_SETTINGS)
+    with TestClient(app) as c:
+        app.state.sweep.result(timeout=10)
         yield w, c
     wb.store.close()
 

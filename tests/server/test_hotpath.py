@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -72,7 +73,7 @@ def test_the_list_is_answered_before_the_router(wb, creds):
 
     with TestClient(app) as c:
         # The stack's innermost layer now hands requests to a router that notes who reached it.
-        layer = app.middleware_stack
+        layer: Any = app.middleware_stack  # ASGI layers, each holding the next as .app: no common type says so
         while getattr(layer, "app", None) is not router:
             layer = layer.app
         layer.app = counting_router

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import httpx
 import jwt as pyjwt
@@ -58,14 +59,25 @@ def j(creds) -> dict[str, str]:
     return bearer(creds["jwt"])
 
 
-def ok(r: httpx.Response, status: int = 200) -> dict:
+class Answer(Protocol):
+    """What the envelope checks read of an answer: httpx's over TCP, or the TestClient's (an httpx2 one)."""
+
+    status_code: int
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+def ok(r: Answer, status: int = 200) -> dict:
     assert r.status_code == status, r.text
     body = r.json()
     assert set(body) == ENVELOPE and body["success"] is True and body["error"] is None, body
     return body["data"]
 
 
-def refused(r: httpx.Response, status: int, code: str, message: str | None = None) -> dict:
+def refused(r: Answer, status: int, code: str, message: str | None = None) -> dict:
     assert r.status_code == status, r.text
     body = r.json()
     assert set(body) == ENVELOPE and body["success"] is False and body["data"] is None, body

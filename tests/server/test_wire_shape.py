@@ -29,6 +29,7 @@ def _agree(model: type[BaseModel], data: dict[str, Any], where: str) -> None:
     assert set(data) == set(model.model_fields), (where, sorted(set(data) ^ set(model.model_fields)))
     for name, field in model.model_fields.items():
         value, annotation = data[name], field.annotation
+        assert annotation is not None, f"{where}.{name} is declared without a type"
         assert value is not None, f"{where}.{name} must be populated for the comparison to mean anything"
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             _agree(annotation, value, f"{where}.{name}")
