@@ -13,6 +13,7 @@ from tests.session_helpers import new_store, other_workspace, owner, store_of
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction
 from workbench.domain.roles import Principal, PrincipalKind, Role
+from workbench.domain.session_records import FeedbackSession, TestSession
 from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, FeedbackCreate, NotesPatch, TestSessionCreate
 from workbench.engine.offline import OfflineEngine
 from workbench.services import feedback_sessions as fsvc
@@ -59,6 +60,20 @@ def _in_review(wb, store):  # ANN202
     return deployed
 
 
+def _deploy(wb, session_id: str, env: dict[str, str]) -> FeedbackSession:
+    """deploy() of a session that exists (it answers None only for an unknown id)."""
+    done = fsvc.deploy(wb, session_id, env=env)
+    assert done is not None
+    return done
+
+
+def _run_analysis(wb, session_id: str) -> TestSession:
+    """run_analysis() of a session that exists (it answers None only for an unknown id)."""
+    done = tsvc.run_analysis(wb, session_id)
+    assert done is not None
+    return done
+
+
 # --- store API keys ---------------------------------------------------------------------------
 
 
@@ -90,6 +105,7 @@ def test_store_key_refusals_say_why(wb, creds, header, message):
 def test_revoked_store_key_is_refused(wb, creds):
     key = creds["store_api_key"]
     row = fs_repo.key_by_hash(wb.store.db, stores.hash_secret(key))
+    assert row is not None
     with wb.store.write() as db:
         fs_repo.revoke_key(db, row.id, wb.clock())
     with pytest.raises(Unauthenticated, match="revoked"):
@@ -146,7 +162,7 @@ def test_default_deployment_works_offline(wb, creds):
     store = store_of(wb, creds["store_id"])
     session = fsvc.start(wb, store, base_url="http://127.0.0.1:9999/")
     assert session.feedback_url.startswith(f"http://127.0.0.1:9999/review/{session.id}?token=wbrv_")
-    done = fsvc.deploy(wb, session.id, env={})
+    done = _deploy(wb, session.id, env={})
     assert done.status == "in_review"
     assert done.deployment_url == f"http://127.0.0.1:9999/preview/{session.id}"
     assert done.error_message is None and done.version == 2
@@ -155,14 +171,14 @@ def test_default_deployment_works_offline(wb, creds):
 def test_url_template_deployment(wb, creds):
     store = store_of(wb, creds["store_id"])
     session = fsvc.start(wb, store)
-    done = fsvc.deploy(wb, session.id, env={"WORKBENCH_DEPLOY_URL_TEMPLATE": "https://{store_id}-{session_id}-preview.example"})
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_URL_TEMPLATE": "https://{store_id}-{session_id}-preview.example"})
     assert done.deployment_url == f"https://{store.id}-{session.id}-preview.example"
 
 
 def test_bad_url_template_interrupts(wb, creds):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
-    done = fsvc.deploy(wb, session.id, env={"WORKBENCH_DEPLOY_URL_TEMPLATE": "https://{nope}.example"})
-    assert done.status == "interrupted" and "WORKBENCH_DEPLOY_URL_TEMPLATE" in done.error_message
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_URL_TEMPLATE": "https://{nope}.example"})
+    assert done.status == "interrupted" and "WORKBENCH_DEPLOY_URL_TEMPLATE" in (done.error_message or "")
 
 
 def _py(code: str) -> str:
@@ -172,7 +188,7 @@ def _py(code: str) -> str:
 def test_command_deployment_uses_the_last_stdout_line(wb, creds):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
     cmd = _py("import os; print('building...'); print('https://' + os.environ['WORKBENCH_SESSION_ID'] + '.example')") + " {session_id}"
-    done = fsvc.deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd})
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd})
     assert done.status == "in_review", done.error_message
     assert done.deployment_url == f"https://{session.id}.example"
 
@@ -180,8 +196,9 @@ def test_command_deployment_uses_the_last_stdout_line(wb, creds):
 def test_failing_command_interrupts_with_the_stderr_tail(wb, creds):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
     cmd = _py("import sys; sys.stderr.write('x' * 900 + 'Build failed: missing script'); sys.exit(1)")
-    done = fsvc.deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd})
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd})
     assert done.status == "interrupted"
+    assert done.error_message is not None
     assert done.error_message.endswith("Build failed: missing script") and len(done.error_message) == fsvc.ERROR_TAIL
     assert done.deployment_url is None
 
@@ -196,22 +213,22 @@ def test_failing_command_interrupts_with_the_stderr_tail(wb, creds):
 )
 def test_other_command_failures_interrupt(wb, creds, cmd, message):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
-    done = fsvc.deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd, "WORKBENCH_DEPLOY_TIMEOUT": "0.5"})
-    assert done.status == "interrupted" and message in done.error_message
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd, "WORKBENCH_DEPLOY_TIMEOUT": "0.5"})
+    assert done.status == "interrupted" and message in (done.error_message or "")
 
 
 def test_a_crashing_deployer_interrupts_instead_of_hanging(wb, creds, monkeypatch):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
     monkeypatch.setattr(fsvc, "deploy_preview", lambda *a: 1 / 0)
-    done = fsvc.deploy(wb, session.id, env={})
-    assert done.status == "interrupted" and "ZeroDivisionError" in done.error_message
+    done = _deploy(wb, session.id, env={})
+    assert done.status == "interrupted" and "ZeroDivisionError" in (done.error_message or "")
 
 
 def test_deploy_leaves_a_session_canceled_meanwhile_alone(wb, creds):
     store = store_of(wb, creds["store_id"])
     session = fsvc.start(wb, store)
     fsvc.cancel(wb, store, session.id)
-    assert fsvc.deploy(wb, session.id, env={}).status == "canceled"
+    assert _deploy(wb, session.id, env={}).status == "canceled"
     assert fsvc.deploy(wb, "no-such-session", env={}) is None
 
 
@@ -249,7 +266,7 @@ def test_progress_follows_resolutions_with_the_documented_formula(wb, creds):
     assert (p["fillPct"], p["label"], p["eta"]) == (90.0, "4/4 resolved", None)
     fsvc.set_comment_resolved(wb, store, session.id, ids[3], False)
     reopened = fs_repo.get_comment(wb.store.db, session.id, ids[3])
-    assert reopened.status == "open" and reopened.resolved_at is None
+    assert reopened is not None and reopened.status == "open" and reopened.resolved_at is None
     assert fsvc.get(wb, store, session.id)["progress"]["fillPct"] == 67.5
     fsvc.finalize(wb, store, session.id)
     assert fsvc.get(wb, store, session.id)["progress"]["fillPct"] == 100.0
@@ -365,11 +382,11 @@ def test_analysis_job_finishes_offline(wb, creds):
     analyzing, estimate = tsvc.analyze(wb, p, s.id)
     assert analyzing.status == "analyzing" and estimate == 13
     assert tsvc.pending_analyses(wb) == [s.id]
-    done = tsvc.run_analysis(wb, s.id)
-    assert done.status == "analyzed" and done.analysis_error is None
+    done = _run_analysis(wb, s.id)
+    assert done.status == "analyzed" and done.analysis_error is None and done.analysis is not None
     assert "checkout" in done.analysis["summary"] and done.analysis["sentiment"] == "negative"
     assert "Tester reported technical issues during the session." in done.analysis["findings"]
-    assert tsvc.run_analysis(wb, s.id).status == "analyzed"  # a late second run changes nothing
+    assert _run_analysis(wb, s.id).status == "analyzed"  # a late second run changes nothing
     assert tsvc.pending_analyses(wb) == []
 
 
@@ -379,12 +396,12 @@ def test_failed_analysis_returns_to_completed_and_can_be_retried(wb, creds):
     tsvc.complete(wb, p, s.id, CompleteRequest())
     tsvc.analyze(wb, p, s.id)
     wb.engine = BrokenEngine()
-    failed = tsvc.run_analysis(wb, s.id)
-    assert failed.status == "completed" and failed.analysis is None and "engine down" in failed.analysis_error
+    failed = _run_analysis(wb, s.id)
+    assert failed.status == "completed" and failed.analysis is None and "engine down" in (failed.analysis_error or "")
     wb.engine = OfflineEngine()
     tsvc.analyze(wb, p, s.id)
     assert tsvc.get(wb, p, s.id).analysis_error is None
-    assert tsvc.run_analysis(wb, s.id).status == "analyzed"
+    assert _run_analysis(wb, s.id).status == "analyzed"
 
 
 def test_started_at_is_a_whole_second_so_a_copied_start_completes(wb, creds):
@@ -428,7 +445,7 @@ def test_every_test_session_use_case_is_audited(wb, creds):
     tsvc.complete(wb, p, s.id, CompleteRequest())
     tsvc.submit_feedback(wb, p, s.id, FeedbackCreate(clarity=4, difficulty=3, technicalIssues=False))
     tsvc.analyze(wb, p, s.id)
-    tsvc.run_analysis(wb, s.id)
+    _run_analysis(wb, s.id)
     tsvc.confirm(wb, p, s.id, ConfirmRequest(rating=5))
     actions = [e["action"] for e in audit_repo.history(wb.store.db, "test_session", s.id)]
     assert actions == [

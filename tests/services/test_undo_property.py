@@ -160,7 +160,9 @@ def test_after_a_sync_undo_restores_the_server_as_far_as_the_api_allows(remote, 
     outcomes = undo_all(wb, p)
     # Nothing needless goes up: what waits is only the change back of annotations synced changed.
     synced = {ids[i] for k, t, _ in steps[:split] for i in (t if isinstance(t, list) else [t])}
-    assert {e.entity_id for e in sync_state.entries(wb.store.db, sync_svc.status(wb).workspace_id)} <= synced
+    replica = sync_svc.status(wb).workspace_id
+    assert replica is not None
+    assert {e.entity_id for e in sync_state.entries(wb.store.db, replica)} <= synced
     s.sync(wb)
     assert sync_svc.status(wb).pending == 0 and sync_svc.status(wb).conflicts == 0
     after = on_server(s, ids)

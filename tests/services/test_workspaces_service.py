@@ -74,6 +74,7 @@ def test_a_replica_made_before_names_were_asked_for_gets_the_servers_name(served
     remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
     assert sync_svc.run_sync(wb, "origin").ok
     replica = sync_svc.status(wb).workspace_id
+    assert replica is not None
     with wb.store.write() as db:  # as older versions named it
         workspaces_repo.rename(db, replica, f"origin ({proc.url})")
     assert sync_svc.run_sync(wb, "origin").ok
