@@ -350,7 +350,7 @@ def create_app(data: Data, limiter: Limiter, log_path: Path) -> Starlette:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--seed", type=Path, required=True, help="JSON from make_seed()")
     ap.add_argument("--state", type=Path, required=True, help="where to write the data after each write")
     ap.add_argument("--log", type=Path, required=True, help="request log, one JSON line per request")

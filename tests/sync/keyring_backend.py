@@ -12,11 +12,14 @@ import os
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
+from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    @properties.classproperty
+    def priority(cls) -> float:  # a class property, as KeyringBackend declares it
+        return 1
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,7 +37,9 @@ class MemoryKeyring(KeyringBackend):
 
 
 class FileKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    @properties.classproperty
+    def priority(cls) -> float:  # a class property, as KeyringBackend declares it
+        return 1
 
     @property
     def path(self) -> Path:

@@ -15,6 +15,7 @@ from storage import feedback_sessions as fs_repo
 from storage import sync_cursors, sync_sessions, sync_state
 from storage import test_sessions as ts_repo
 from sync import ops
+from tests.found import found
 from tests.sync.conftest import Hub, Replica
 from tests.sync.test_sync_inprocess import seed
 from tests.sync.test_sync_sessions import server_round
@@ -61,7 +62,7 @@ def world(hub: Hub) -> World:
     owner = local_user(hub.wb)
     job = hub.creds["job_id"]
     sessions = [ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId=f"tester-{i}")).id for i in range(2)]
-    ts_svc.patch_notes(hub.wb, owner, sessions[0], NotesPatch(notes=[{"content": "struggled with checkout"}]))
+    ts_svc.patch_notes(hub.wb, owner, sessions[0], NotesPatch.model_validate({"notes": [{"content": "struggled with checkout"}]}))
     r = hub.replica(sessions=True)
     assert r.sync().ok
     return World(r, ids, round_id, sessions)
@@ -78,7 +79,7 @@ def make_every_op(w: World) -> None:
     fs_svc.set_comment_resolved(wb, w.store, w.round_id, c0.id, True)
     fs_svc.act(wb, w.store, w.round_id, "submit_round")
     [note] = ts_repo.list_notes(w.db, w.sessions[0])
-    ts_svc.patch_notes(wb, me, w.sessions[0], NotesPatch(notes=[{"noteId": note.id, "content": "recovered"}, {"content": "new"}]))
+    ts_svc.patch_notes(wb, me, w.sessions[0], NotesPatch.model_validate({"notes": [{"noteId": note.id, "content": "recovered"}, {"content": "new"}]}))
     ts_svc.pause(wb, me, w.sessions[1])
     ts_svc.complete(wb, me, w.sessions[0], CompleteRequest())
     ts_svc.submit_feedback(wb, me, w.sessions[0], FeedbackCreate(clarity=4, difficulty=2, technicalIssues=False))
@@ -131,7 +132,7 @@ def test_an_entry_this_version_does_not_know_is_refused_with_a_reason_and_can_be
 def test_an_entry_written_by_the_previous_version_still_syncs(world, hub):
     # The previous version stored a patch as {"fields": [...]}, with no "before".
     ann_id = world.ann_ids[0]
-    ann = ann_repo.get_annotation(world.db, world.r.me.workspace_id, ann_id)
+    ann = found(ann_repo.get_annotation(world.db, world.r.me.workspace_id, ann_id))
     with world.r.wb.store.write() as db:
         sync_state.seed_base(db, ann)
         ann_repo.update_annotation(db, ann_id, {"summary": "from an old version", "updated_at": ann.updated_at + 1})
@@ -141,7 +142,7 @@ def test_an_entry_written_by_the_previous_version_still_syncs(world, hub):
     assert isinstance(inverse, ops.CannotUndo) and "not recorded" in inverse.reason
     rep = world.r.sync()
     assert rep.ok and rep.sent == 1
-    assert ann_repo.get_annotation(hub.wb.store.db, hub.creds["workspace_id"], ann_id).summary == "from an old version"
+    assert found(ann_repo.get_annotation(hub.wb.store.db, hub.creds["workspace_id"], ann_id)).summary == "from an old version"
 
 
 # -- summaries ----------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_discard_rolls_each_local_change_back(world):
     assert db.execute("SELECT count(*) FROM sync_cursors WHERE resource LIKE 'digest:%'").fetchone()[0] > 0
 
     _discard(w, "annotation.patch")
-    ann = ann_repo.get_annotation(db, ws, a0)
+    ann = found(ann_repo.get_annotation(db, ws, a0))
     assert (ann.status, ann.summary) == ("new", None)
     assert sync_state.get_base(db, "annotation", a0) is None  # nothing of it waits any more
     _discard(w, "annotation.reply")
@@ -210,9 +211,9 @@ def test_discard_rolls_each_local_change_back(world):
     for op in ("feedback.comment", "test.pause", "test.complete"):
         _discard(w, op)
     assert w.r.sync().ok
-    assert fs_repo.get_session_any(db, w.round_id).status == "in_review"
+    assert found(fs_repo.get_session_any(db, w.round_id)).status == "in_review"
     assert [c.status for c in fs_repo.list_comments(db, w.round_id)] == ["open", "open"]
-    assert [ts_repo.get_session_any(db, s).status for s in w.sessions] == ["active", "active"]
+    assert [found(ts_repo.get_session_any(db, s)).status for s in w.sessions] == ["active", "active"]
 
 
 # -- inverse --------------------------------------------------------------------------------------
@@ -220,12 +221,12 @@ def test_discard_rolls_each_local_change_back(world):
 
 def test_a_triage_change_is_undone_by_a_patch_of_the_values_it_replaced(world):
     w, me = world, world.r.me
-    before = ann_repo.get_annotation(w.db, me.workspace_id, w.ann_ids[0])
+    before = found(ann_repo.get_annotation(w.db, me.workspace_id, w.ann_ids[0]))
     ann_svc.patch(w.r.wb, me, w.ann_ids[0], AnnotationPatch(status="in_progress", summary="looking into it"))
     undo = ops.ANNOTATION_PATCH.inverse(w.entry("annotation.patch"))
     assert isinstance(undo, ops.Undo) and undo.op is OpName.ANNOTATION_PATCH and undo.entity_id == w.ann_ids[0]
     ann_svc.patch(w.r.wb, me, undo.entity_id, AnnotationPatch(**undo.payload["values"]))
-    after = ann_repo.get_annotation(w.db, me.workspace_id, w.ann_ids[0])
+    after = found(ann_repo.get_annotation(w.db, me.workspace_id, w.ann_ids[0]))
     assert (after.status, after.summary, after.assignee_id) == (before.status, before.summary, before.assignee_id)
 
 
@@ -236,7 +237,7 @@ def test_resolving_a_comment_is_undone_by_reopening_it(world):
     undo = ops.FEEDBACK_COMMENT.inverse(w.entry("feedback.comment"))
     assert isinstance(undo, ops.Undo) and undo.op is OpName.FEEDBACK_COMMENT
     fs_svc.set_comment_resolved(w.r.wb, w.store, undo.payload["session_id"], undo.entity_id, undo.payload["resolved"])
-    assert fs_repo.get_comment(w.db, w.round_id, c0.id).status == c0.status == "open"
+    assert found(fs_repo.get_comment(w.db, w.round_id, c0.id)).status == c0.status == "open"
 
 
 def test_submitting_a_round_from_review_is_undone_by_returning_it_to_review(world):
@@ -245,7 +246,7 @@ def test_submitting_a_round_from_review_is_undone_by_returning_it_to_review(worl
     undo = ops.FEEDBACK_ACTION.inverse(w.entry("feedback.action"))
     assert isinstance(undo, ops.Undo) and undo.op is OpName.FEEDBACK_ACTION
     fs_svc.act(w.r.wb, w.store, undo.entity_id, undo.payload["action"])
-    assert fs_repo.get_session_any(w.db, w.round_id).status == "in_review"
+    assert found(fs_repo.get_session_any(w.db, w.round_id)).status == "in_review"
     fs_svc.finalize(w.r.wb, w.store, w.round_id)
     [finalize] = [e for e in sync_state.entries(w.db, w.r.me.workspace_id) if e.payload.get("action") == "finalize"]
     assert isinstance(ops.FEEDBACK_ACTION.inverse(finalize), ops.CannotUndo)
@@ -258,7 +259,7 @@ def test_pause_and_resume_undo_each_other(world):
     undo = ops.TEST_ACTION.inverse(w.entry("test.pause"))
     assert undo == ops.Undo(OpName.TEST_RESUME, sid, {})
     ts_svc.resume(w.r.wb, me, sid)
-    assert ts_repo.get_session_any(w.db, sid).status == "active"
+    assert found(ts_repo.get_session_any(w.db, sid)).status == "active"
     assert ops.TEST_ACTION.inverse(w.entry("test.resume")) == ops.Undo(OpName.TEST_PAUSE, sid, {})
 
 
@@ -266,10 +267,10 @@ def test_editing_notes_is_undone_by_writing_back_their_earlier_contents(world):
     w, me = world, world.r.me
     sid = w.sessions[0]
     [note] = ts_repo.list_notes(w.db, sid)
-    ts_svc.patch_notes(w.r.wb, me, sid, NotesPatch(notes=[{"noteId": note.id, "content": "recovered"}]))
+    ts_svc.patch_notes(w.r.wb, me, sid, NotesPatch.model_validate({"notes": [{"noteId": note.id, "content": "recovered"}]}))
     undo = ops.TEST_NOTES.inverse(w.entry("test.notes"))
     assert isinstance(undo, ops.Undo) and undo.op is OpName.TEST_NOTES
-    ts_svc.patch_notes(w.r.wb, me, sid, NotesPatch(notes=[{"noteId": i, "content": c} for i, c in undo.payload["updated"]]))
+    ts_svc.patch_notes(w.r.wb, me, sid, NotesPatch.model_validate({"notes": [{"noteId": i, "content": c} for i, c in undo.payload["updated"]]}))
     assert [n.content for n in ts_repo.list_notes(w.db, sid)] == ["struggled with checkout"]
 
 
@@ -297,10 +298,10 @@ def test_finished_rounds_are_the_domains_finished_statuses():
 
 def test_an_interrupted_rounds_comments_are_not_fetched_again(hub):
     sid = server_round(hub)
-    server_store = fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])
+    server_store = found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"]))
     for action in ("submit_round", "approve_tasks", "builder_failed"):
         fs_svc.act(hub.wb, server_store, sid, action)
-    assert fs_repo.get_session_any(hub.wb.store.db, sid).status == "interrupted"
+    assert found(fs_repo.get_session_any(hub.wb.store.db, sid)).status == "interrupted"
     r = hub.replica(sessions=True)
     assert r.sync().ok
     assert len(fs_repo.list_comments(r.wb.store.db, sid)) == 2

@@ -15,6 +15,7 @@ import httpx
 
 from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
+from tests.found import found
 from tests.sync.conftest import Hub
 from tests.sync.test_sync_sessions import feedback_state, replica_store, server_round, study_state
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, WidgetAnnotationCreate
@@ -75,8 +76,8 @@ def test_a_change_anywhere_under_a_list_moves_its_etag_and_is_pulled(hub):
     assert ("GET", "/api/studies", 304) in r.bridge.log and ("GET", "/api/v1/feedback-sessions", 304) in r.bridge.log
 
     # A note and a comment are children of the lists: neither list's own rows change.
-    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch(notes=[{"content": "lost the cart"}]))
-    token = fs_repo.get_session_any(hub.wb.store.db, sid).review_token
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"content": "lost the cart"}]}))
+    token = found(fs_repo.get_session_any(hub.wb.store.db, sid)).review_token
     fs_svc.add_comment(hub.wb, sid, token, CommentCreate(content="button overlaps", pagePath="/", reviewerName="Rita"))
     r.bridge.log.clear()
     rep = r.sync()
@@ -150,8 +151,8 @@ def test_a_server_without_etags_still_converges(hub):
 
     r.bridge.rewrite = plain
     assert r.sync().ok
-    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch(notes=[{"content": "lost the cart"}]))
-    token = fs_repo.get_session_any(hub.wb.store.db, sid).review_token
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"content": "lost the cart"}]}))
+    token = found(fs_repo.get_session_any(hub.wb.store.db, sid)).review_token
     fs_svc.add_comment(hub.wb, sid, token, CommentCreate(content="button overlaps", pagePath="/", reviewerName="Rita"))
     r.bridge.log.clear()
     assert r.sync().ok

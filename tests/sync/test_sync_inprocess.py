@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from storage import sync_state
+from tests.found import found
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest, WidgetAnnotationCreate
@@ -218,7 +219,7 @@ def test_without_etags_the_client_merges_before_sending(hub):
     ann_svc.patch(hub.wb, server_user(hub), ids[0], AnnotationPatch(summary="server side"))
     assert r.sync().ok
     assert set(seen_if_match) == {None}
-    assert sync_state.get_remote(r.wb.store.db, "origin").capabilities["etag"] is False
+    assert found(sync_state.get_remote(r.wb.store.db, "origin")).capabilities["etag"] is False
     assert hub.wb.store.db.execute("SELECT status, summary FROM annotations WHERE id = ?", [ids[0]]).fetchone() == ("ack", "server side")
     assert_converged(hub, r)
 
@@ -235,7 +236,7 @@ def test_documented_api_only_falls_back_to_annotation_details(hub):
 
     r.bridge.rewrite = no_extension
     assert r.sync().ok
-    assert sync_state.get_remote(r.wb.store.db, "origin").capabilities["thread_feed"] is False
+    assert found(sync_state.get_remote(r.wb.store.db, "origin")).capabilities["thread_feed"] is False
     assert_converged(hub, r)
     ann_svc.reply(hub.wb, server_user(hub), ids[1], ReplyCreate(body="another server reply"))
     r.bridge.log.clear()
@@ -254,6 +255,7 @@ def test_lost_response_is_applied_exactly_once(hub, op):
     path = {
         "reply": "/replies", "resolution": "/resolutions", "run_personas": "/run-personas", "patch": "",
     }[op]
+    ran = 0  # the persona replies one run writes: only the run_personas case counts them
     if op == "reply":
         ann_svc.reply(r.wb, me, ids[0], ReplyCreate(body="said once"))
     elif op == "resolution":

@@ -15,6 +15,7 @@ import httpx
 
 from storage import feedback_sessions as fs_repo
 from tests.conftest import ServerProcess
+from tests.found import found
 from tests.sync.test_sync_conditional import kind
 from workbench.domain import feedback_sessions as fs
 from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
@@ -46,7 +47,7 @@ class Counting(httpx.BaseTransport):
 def grow(wb: Workbench, creds: dict, n: int) -> None:
     """``n`` more sites (each with an annotation and a reply), studies (each with a session and notes) and feedback rounds."""
     owner = owner_principal(creds["workspace_id"], creds["owner_user_id"])
-    store = fs_repo.get_store(wb.store.db, creds["store_id"])
+    store = found(fs_repo.get_store(wb.store.db, creds["store_id"]))
     for i in range(n):
         site = sites.create_site(wb, owner, f"extra {i}", f"https://extra{i}.example")
         ann = ann_svc.submit_from_widget(
@@ -55,13 +56,13 @@ def grow(wb: Workbench, creds: dict, n: int) -> None:
         ann_svc.reply(wb, owner, ann.id, ReplyCreate(body=f"seen {i}"))
         study = ts_svc.create_study(wb, owner, f"study {i}")
         s = ts_svc.create(wb, owner, TestSessionCreate(jobId=study.id, testerId=f"tester-{i}"))
-        ts_svc.patch_notes(wb, owner, s.id, NotesPatch(notes=[{"content": f"note {i}"}]))
+        ts_svc.patch_notes(wb, owner, s.id, NotesPatch.model_validate({"notes": [{"content": f"note {i}"}]}))
         for active in fs_repo.list_sessions(wb.store.db, store.id, status=None, limit=100, offset=0):
             if active.status in {st.value for st in fs.ACTIVE_STATUSES}:
                 fs_svc.finalize(wb, store, active.id)  # one round at a time per store
         r = fs_svc.start(wb, store, base_url="http://testserver")
         fs_svc.deploy(wb, r.id, env={})
-        token = fs_repo.get_session_any(wb.store.db, r.id).review_token
+        token = found(fs_repo.get_session_any(wb.store.db, r.id)).review_token
         fs_svc.add_comment(wb, r.id, token, CommentCreate(content=f"comment {i}", pagePath="/", reviewerName="Rita"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storage import feedback_sessions as fs_repo
 from storage import test_sessions as ts_repo
+from tests.found import found
 from tests.sync.conftest import Hub
 from tests.sync.helpers import outbox_size
 from workbench.domain.feedback_sessions import CommentCreate
@@ -16,10 +17,10 @@ from workbench.services.local import local_user
 
 
 def server_round(hub: Hub, comments: int = 2) -> str:
-    store = fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])
+    store = found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"]))
     s = fs_svc.start(hub.wb, store, base_url="http://testserver")
     fs_svc.deploy(hub.wb, s.id, env={})
-    token = fs_repo.get_session_any(hub.wb.store.db, s.id).review_token
+    token = found(fs_repo.get_session_any(hub.wb.store.db, s.id)).review_token
     for i in range(comments):
         fs_svc.add_comment(hub.wb, s.id, token, CommentCreate(content=f"comment {i}", pagePath="/", reviewerName="Rita"))
     return s.id
@@ -41,7 +42,8 @@ def study_state(wb, job_id: str) -> tuple:
 
 
 def replica_store(r) -> str:
-    return sync_svc.status(r.wb).workspace_id and r.wb.store.db.execute("SELECT store_id FROM sync_remotes").fetchone()[0]
+    assert sync_svc.status(r.wb).workspace_id, "the replica has synced"
+    return r.wb.store.db.execute("SELECT store_id FROM sync_remotes").fetchone()[0]
 
 
 def test_feedback_rounds_and_comments_mirror_and_push(hub):
@@ -59,7 +61,7 @@ def test_feedback_rounds_and_comments_mirror_and_push(hub):
     assert outbox_size(r.wb) == 3
     rep = r.sync()
     assert rep.ok and rep.sent == 3, rep
-    server = fs_repo.get_session_any(hub.wb.store.db, sid)
+    server = found(fs_repo.get_session_any(hub.wb.store.db, sid))
     assert server.status == "done"
     assert [c.status for c in fs_repo.list_comments(hub.wb.store.db, sid)] == ["resolved", "resolved", "open"]
     assert feedback_state(r.wb, store_id) == feedback_state(hub.wb, hub.creds["store_id"])
@@ -75,17 +77,17 @@ def test_a_refused_finalize_stays_visible_with_the_reason(hub):
     r.sync()
     [store] = stores_svc.list_stores(r.wb, r.me)
     fs_svc.finalize(r.wb, store, sid)  # offline, meanwhile someone else finishes the round
-    server_store = fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])
+    server_store = found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"]))
     fs_svc.act(hub.wb, server_store, sid, "submit_round")
     fs_svc.act(hub.wb, server_store, sid, "approve_tasks")  # processing: finalize now refused
     rep = r.sync()
     assert rep.ok and rep.refused == 1
     [x] = sync_svc.refusals(r.wb)
     assert x.status == 409 and x.op == "feedback.action" and x.reason
-    assert fs_repo.get_session_any(r.wb.store.db, sid).status == "done"  # still the local change, flagged
+    assert found(fs_repo.get_session_any(r.wb.store.db, sid)).status == "done"  # still the local change, flagged
     sync_svc.discard(r.wb, x.seq)
     r.sync()
-    assert fs_repo.get_session_any(r.wb.store.db, sid).status == "processing"
+    assert found(fs_repo.get_session_any(r.wb.store.db, sid)).status == "processing"
     assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
 
 
@@ -94,14 +96,15 @@ def test_test_sessions_and_notes_mirror_and_push(hub):
     job = hub.creds["job_id"]
     s1 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-1"))
     s2 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-2"))
-    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch(notes=[{"content": "struggled with checkout"}]))
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"content": "struggled with checkout"}]}))
     r = hub.replica(sessions=True)
     assert r.sync().ok
     assert study_state(r.wb, job) == study_state(hub.wb, job)
     me = r.me
     [note] = ts_repo.list_notes(r.wb.store.db, s1.id)
-    ts_svc.patch_notes(r.wb, me, s1.id, NotesPatch(notes=[{"noteId": note.id, "content": "recovered after a retry"}, {"content": "new offline note"}]))
-    ts_svc.patch_notes(r.wb, me, s1.id, NotesPatch(notes=[{"content": "second offline note"}]))
+    ts_svc.patch_notes(r.wb, me, s1.id,
+                       NotesPatch.model_validate({"notes": [{"noteId": note.id, "content": "recovered after a retry"}, {"content": "new offline note"}]}))
+    ts_svc.patch_notes(r.wb, me, s1.id, NotesPatch.model_validate({"notes": [{"content": "second offline note"}]}))
     ts_svc.complete(r.wb, me, s1.id, CompleteRequest())
     ts_svc.submit_feedback(r.wb, me, s1.id, FeedbackCreate(clarity=4, difficulty=2, technicalIssues=False))
     ts_svc.pause(r.wb, me, s2.id)
@@ -109,8 +112,8 @@ def test_test_sessions_and_notes_mirror_and_push(hub):
     assert rep.ok and rep.refused == 0 and rep.sent == 5, rep
     sdb = hub.wb.store.db
     assert sorted(n.content for n in ts_repo.list_notes(sdb, s1.id)) == ["new offline note", "recovered after a retry", "second offline note"]
-    assert ts_repo.get_session_any(sdb, s1.id).status == "completed"
-    assert ts_repo.get_session_any(sdb, s2.id).status == "paused"
+    assert found(ts_repo.get_session_any(sdb, s1.id)).status == "completed"
+    assert found(ts_repo.get_session_any(sdb, s2.id)).status == "paused"
     assert ts_repo.get_feedback(sdb, s1.id) is not None
     assert outbox_size(r.wb) == 0
     assert study_state(r.wb, job) == study_state(hub.wb, job)
@@ -121,7 +124,7 @@ def test_test_sessions_and_notes_mirror_and_push(hub):
     ts_svc.confirm(hub.wb, owner, s1.id, ConfirmRequest(rating=5))
     r.sync()
     assert study_state(r.wb, job) == study_state(hub.wb, job)
-    assert ts_repo.get_session_any(r.wb.store.db, s1.id).status == "confirmed"
+    assert found(ts_repo.get_session_any(r.wb.store.db, s1.id)).status == "confirmed"
 
 
 def test_sessions_without_their_credentials_wait(hub):
