@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, SelectionList, TextArea
 
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -14,6 +15,7 @@ from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
 from workbench.tui.screens.triage import DuplicatePicker
+from workbench.tui.widgets.virtual_list import VirtualList
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -88,8 +90,8 @@ async def test_duplicate_asks_which_annotation(app, demo_wb, principal):
         await pilot.pause()
         await type_text(pilot, other.first_line.split()[1])
         await pilot.pause()
-        vlist = picker.query_one("#dup-list")
-        index = next(i for i in range(vlist.total) if vlist.row_at(i).id == other.id)
+        vlist = picker.query_one("#dup-list", VirtualList)
+        index = next(i for i in range(vlist.total) if found(vlist.row_at(i)).id == other.id)
         await press(pilot, "down")
         vlist.move_cursor(index)
         await press(pilot, "enter")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import OptionList
+
 from tests.tui.conftest import SIZE, press, screen_text, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import bulk, inbox
@@ -10,7 +12,7 @@ from workbench.tui.screens.inbox import InboxScreen
 
 
 def pick(dialog: BulkDialog, label_part: str) -> None:
-    options = dialog.query_one("#bulk-actions")
+    options = dialog.query_one("#bulk-actions", OptionList)
     options.highlighted = next(i for i, (label, _) in enumerate(dialog.choices) if label_part in label)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.found import found
 from tests.tui.conftest import SIZE, make_app, press, screen_text, wait_for
 from tests.tui.test_bulk import pick
 from workbench.services import annotations as annotations_service
@@ -11,6 +12,7 @@ from workbench.tui import keys
 from workbench.tui.screens.bulk import BulkDialog
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.inbox import InboxScreen
+from workbench.tui.widgets.virtual_list import VirtualList
 
 
 def keymap_with(tmp_path: Path, text: str) -> keys.Keymap:
@@ -33,10 +35,10 @@ async def test_a_rebound_bulk_apply(demo_wb, principal, tmp_path: Path):
     app = make_app(demo_wb, keymap=keymap_with(tmp_path, '"bulk.apply" = "A"\n'))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        vlist = app.screen.query_one("#inbox-list")
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"
-                               and vlist.row_at(i).status != "triaged"))
-        row = vlist.current
+        vlist = app.screen.query_one("#inbox-list", VirtualList)
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation"
+                               and found(vlist.row_at(i)).status != "triaged"))
+        row = found(vlist.current)
         await press(pilot, "b")
         dialog = app.screen
         assert isinstance(dialog, BulkDialog)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 from rich.text import Text
+from textual.widgets import OptionList
 
 from storage import feedback_sessions as fs_repo
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, wait_for
 from workbench.domain import feedback_sessions as fs_domain
 from workbench.services import feedback_sessions as fs_service
 from workbench.services import stores
-from workbench.tui.screens.feedback import FeedbackScreen
+from workbench.tui.screens.feedback import CommentSource, FeedbackScreen, SessionSource
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog
 from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
 
@@ -20,7 +22,7 @@ def store_named(wb, principal, name: str):  # ANN201
 
 
 def select_session(screen: FeedbackScreen, store_name: str, status: str) -> None:
-    for i, row in enumerate(screen.sessions.source.rows):
+    for i, row in enumerate(screen.sessions.source_as(SessionSource).rows):
         if row.store.name == store_name and row.session.status == status:
             screen.sessions.move_cursor(i)
             return
@@ -62,7 +64,7 @@ async def test_sessions_list_with_progress(app, demo_wb, principal):
         # The highlighted session's comments are listed with page path and status.
         select_session(screen, "Acme outlet (AI-built)", "in_review")
         await pilot.pause()
-        comments = fs_service.list_comments(demo_wb, screen.sessions.current.store, screen.sessions.current.session.id)
+        comments = fs_service.list_comments(demo_wb, found(screen.sessions.current).store, found(screen.sessions.current).session.id)
         assert screen.comments.total == len(comments)
         rows = shown_rows(app, screen.comments)
         assert [(r["STATUS"], r["PAGE"]) for r in rows] == [(c.status, c.page_path) for c in comments]
@@ -75,7 +77,7 @@ async def test_comments_list_shows_the_task_instruction(app, demo_wb):
         select_session(screen, "Acme outlet (AI-built)", "in_review")
         await press(pilot, "tab")
         assert app.focused is screen.comments
-        row = screen.sessions.current
+        row = found(screen.sessions.current)
         comments = fs_service.list_comments(demo_wb, row.store, row.session.id)
         assert comments and all(c.task_instruction for c in comments)
         # At 120 columns the comment and its task instruction both stay readable, side by side.
@@ -85,7 +87,7 @@ async def test_comments_list_shows_the_task_instruction(app, demo_wb):
         rows = shown_rows(app, screen.comments)
         assert len(rows) == len(comments)
         for shown, comment in zip(rows, comments, strict=True):
-            task = comment.task_instruction
+            task = found(comment.task_instruction)
             assert shown["TASK"] == (task if len(task) <= widths["TASK"] else task[: widths["TASK"] - 1] + "…")
             assert shown["PAGE"] == comment.page_path
         assert any(r["TASK"].endswith("…") for r in rows)  # long ones are cut, not wrapped
@@ -101,7 +103,7 @@ async def test_start_deploys_in_a_worker(app, demo_wb, principal):
         dialog = app.screen
         assert isinstance(dialog, ChoiceDialog)
         index = next(i for i, (_, value) in enumerate(dialog.options) if value == store.id)
-        dialog.query_one("#choices").highlighted = index
+        dialog.query_one("#choices", OptionList).highlighted = index
         await press(pilot, "enter")
         assert isinstance(app.screen, FeedbackScreen)
         await wait_for(pilot, lambda: any("Preview deployed" in m for _, m in app.notices))
@@ -120,7 +122,7 @@ async def test_start_refusals_are_shown_in_the_dialog(app, demo_wb, principal):
         dialog = app.screen
         for store, reason in ((busy, "A feedback session is already in progress"), (plain, "Store is not AI-built")):
             index = next(i for i, (_, value) in enumerate(dialog.options) if value == store.id)
-            dialog.query_one("#choices").highlighted = index
+            dialog.query_one("#choices", OptionList).highlighted = index
             await press(pilot, "enter")
             assert app.screen is dialog
             assert reason in str(dialog.query_one("#form-error").render())
@@ -132,7 +134,7 @@ async def test_cancel_is_not_offered_past_preparing_and_finalize_works(app, demo
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, "Acme outlet (AI-built)", "in_review")
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         await press(pilot, "x")  # the transition table has no in_review → cancel: nothing to confirm
         assert app.screen is screen and not errors(app)
         await press(pilot, "F", "y")
@@ -167,12 +169,12 @@ async def test_resolve_and_reopen_a_comment(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, "Acme kids (AI-built)", "in_progress")
-        row = screen.sessions.current
+        row = found(screen.sessions.current)
         await press(pilot, "tab")
         assert app.focused is screen.comments
-        open_index = next(i for i, c in enumerate(screen.comments.source.rows) if c.status == "open")
+        open_index = next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.status == "open")
         screen.comments.move_cursor(open_index)
-        comment_id = screen.comments.current.id
+        comment_id = found(screen.comments.current).id
         await press(pilot, "r")
         comments = {c.id: c for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}
         assert comments[comment_id].status == "resolved"
@@ -187,7 +189,7 @@ async def test_resolve_not_offered_on_a_finished_session(app, demo_wb, principal
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, "Acme outlet (AI-built)", "done")
-        row = screen.sessions.current
+        row = found(screen.sessions.current)
         before = [c.status for c in fs_service.list_comments(demo_wb, row.store, row.session.id)]
         await press(pilot, "tab", "r")
         assert not errors(app)
@@ -200,10 +202,10 @@ async def test_status_filter(app):
         await press(pilot, "f")
         dialog = app.screen
         index = next(i for i, (_, value) in enumerate(dialog.options) if value == "done")
-        dialog.query_one("#choices").highlighted = index
+        dialog.query_one("#choices", OptionList).highlighted = index
         await press(pilot, "enter")
         assert screen.sessions.total == 2
-        assert all(r.session.status == "done" for r in screen.sessions.source.rows)
+        assert all(r.session.status == "done" for r in screen.sessions.source_as(SessionSource).rows)
 
 
 async def test_opening_a_comment_from_the_inbox_lands_on_it(app):
@@ -217,8 +219,8 @@ async def test_opening_a_comment_from_the_inbox_lands_on_it(app):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, FeedbackScreen)
-        assert screen.sessions.current.session.id == comment.parent_id
-        assert screen.comments.current.id == comment.id
+        assert found(screen.sessions.current).session.id == comment.parent_id
+        assert found(screen.comments.current).id == comment.id
         assert app.focused is screen.comments
 
 
@@ -226,7 +228,7 @@ async def test_opening_a_comment_from_the_inbox_lands_on_it(app):
 
 
 def select_session_id(screen: FeedbackScreen, session_id: str) -> None:
-    for i, row in enumerate(screen.sessions.source.rows):
+    for i, row in enumerate(screen.sessions.source_as(SessionSource).rows):
         if row.session.id == session_id:
             screen.sessions.move_cursor(i)
             return
@@ -253,7 +255,7 @@ async def test_phase_action_key_and_confirm_apply_the_transition(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, store_name, before)
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         await press(pilot, key)
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
@@ -265,8 +267,8 @@ async def test_phase_action_key_and_confirm_apply_the_transition(
         assert not errors(app)
         assert any(notice in m for m in told(app))
         # The list shows the new status without a manual refresh.
-        assert screen.sessions.current.session.id == session_id
-        assert screen.sessions.current.session.status == after
+        assert found(screen.sessions.current).session.id == session_id
+        assert found(screen.sessions.current).session.status == after
 
 
 async def test_phase_action_answered_no_changes_nothing(app, demo_wb, principal):
@@ -274,7 +276,7 @@ async def test_phase_action_answered_no_changes_nothing(app, demo_wb, principal)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, store.name, "task_review")
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         await press(pilot, "a")
         assert isinstance(app.screen, ConfirmDialog)
         await press(pilot, "n")
@@ -289,7 +291,7 @@ async def test_a_round_walks_the_table_through_the_keys(app, demo_wb, principal)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, store.name, "in_review")
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         for key, status in (("w", "in_progress"), ("s", "task_review"), ("b", "in_review"), ("s", "task_review"), ("a", "processing")):
             select_session_id(screen, session_id)
             await press(pilot, key, "y")
@@ -310,7 +312,7 @@ async def test_a_failed_builder_interrupts_the_round(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, store.name, "processing")
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         await press(pilot, "E")
         assert isinstance(app.screen, ConfirmDialog)
         await press(pilot, "y")
@@ -338,7 +340,7 @@ async def test_phase_actions_the_table_refuses_are_not_offered(app, demo_wb, pri
         screen = await open_feedback(app, pilot)
         select_session(screen, store_name, status)
         await pilot.pause()
-        session_id = screen.sessions.current.session.id
+        session_id = found(screen.sessions.current).session.id
         assert screen.active_bindings[key].enabled is False  # greyed out in the footer
         await press(pilot, key)
         assert app.screen is screen  # no confirm dialog for a refusal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Select
 
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -19,7 +20,7 @@ def inbox_list(app) -> VirtualList:
 
 def first_annotation_index(vlist: VirtualList) -> int:
     for i in range(vlist.total):
-        if vlist.row_at(i).source == "annotation":
+        if found(vlist.row_at(i)).source == "annotation":
             return i
     raise AssertionError("no annotation in the inbox")
 
@@ -31,9 +32,10 @@ async def test_inbox_lists_everything_awaiting_attention(app, demo_wb, principal
         vlist = inbox_list(app)
         await wait_for(pilot, lambda: not app.screen.counting)  # the exact count comes from a worker
         assert vlist.total == inbox.count(demo_wb, principal, inbox.InboxFilter())
-        sources = {vlist.row_at(i).source for i in range(vlist.total)}
+        sources = {found(vlist.row_at(i)).source for i in range(vlist.total)}
         assert sources == {"annotation", "comment", "test"}
-        assert all(vlist.row_at(i).status not in ("resolved", "won_t_fix", "duplicate") for i in range(vlist.total) if vlist.row_at(i).source == "annotation")
+        rows = [found(vlist.row_at(i)) for i in range(vlist.total)]
+        assert all(r.status not in ("resolved", "won_t_fix", "duplicate") for r in rows if r.source == "annotation")
         await press(pilot, "j", "j", "k")
         assert vlist.cursor == 1
         await press(pilot, "G")
@@ -49,13 +51,13 @@ async def test_enter_opens_the_annotation_and_escape_returns(app):
         await pilot.pause()
         vlist = inbox_list(app)
         vlist.move_cursor(first_annotation_index(vlist))
-        row = vlist.current
+        row = found(vlist.current)
         await press(pilot, "enter")
         assert isinstance(app.screen, AnnotationScreen)
         assert app.screen.annotation_id == row.id
         await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
-        assert inbox_list(app).current.id == row.id
+        assert found(inbox_list(app).current).id == row.id
 
 
 async def test_slash_searches_full_text_as_you_type(app, demo_wb, principal):
@@ -68,7 +70,7 @@ async def test_slash_searches_full_text_as_you_type(app, demo_wb, principal):
         vlist = inbox_list(app)
         expected = inbox.count(demo_wb, principal, inbox.InboxFilter(text="coupon"))
         assert 0 < vlist.total == expected
-        assert all("coupon" in (vlist.row_at(i).text.lower()) or vlist.row_at(i).source == "annotation" for i in range(vlist.total))
+        assert all("coupon" in (found(vlist.row_at(i)).text.lower()) or found(vlist.row_at(i)).source == "annotation" for i in range(vlist.total))
         await press(pilot, "enter")
         assert app.focused is vlist
         await press(pilot, "escape")  # clears the search
@@ -95,7 +97,7 @@ async def test_filter_dialog_narrows_by_kind_and_assignee(app, demo_wb, principa
         vlist = inbox_list(app)
         assert vlist.total == inbox.count(demo_wb, principal, f)
         for i in range(vlist.total):
-            row = vlist.row_at(i)
+            row = found(vlist.row_at(i))
             assert row.kind == "bug" and row.assignee_id == principal.user_id
         assert "kind: bug" in str(app.screen.query_one("#filterbar").render())
 
@@ -137,7 +139,7 @@ def assert_shows_exactly(app, demo_wb, principal, f: inbox.InboxFilter) -> list:
     vlist = inbox_list(app)
     expected = inbox.window(demo_wb, principal, f, 0, 10_000)
     assert 0 < vlist.total == inbox.count(demo_wb, principal, f) == len(expected)
-    assert [vlist.row_at(i).key for i in range(vlist.total)] == [r.key for r in expected]
+    assert [found(vlist.row_at(i)).key for i in range(vlist.total)] == [r.key for r in expected]
     assert vlist.total != inbox.count(demo_wb, principal, inbox.InboxFilter())  # it did narrow (or widen)
     return expected
 
@@ -218,7 +220,7 @@ async def test_status_keys_act_on_the_cursor_row(app, demo_wb, principal):
         await pilot.pause()
         vlist = inbox_list(app)
         vlist.move_cursor(first_annotation_index(vlist))
-        ann_id = vlist.current.id
+        ann_id = found(vlist.current).id
         for key, status in (("a", "ack"), ("t", "triaged"), ("i", "in_progress"), ("n", "new")):
             await press(pilot, key)
             assert annotations_service.get(demo_wb, principal, ann_id).status == status
@@ -230,14 +232,14 @@ async def test_status_keys_act_on_the_cursor_row(app, demo_wb, principal):
         ann = annotations_service.get(demo_wb, principal, ann_id)
         assert (ann.status, ann.summary) == ("resolved", "Fixed in v2.4")
         assert isinstance(app.screen, InboxScreen)
-        assert all(inbox_list(app).row_at(i).id != ann_id for i in range(inbox_list(app).total))
+        assert all(found(inbox_list(app).row_at(i)).id != ann_id for i in range(inbox_list(app).total))
 
 
 async def test_status_key_on_a_test_session_row_says_why_not(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "test")
+        index = next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "test")
         vlist.move_cursor(index)
         await press(pilot, "t")
         assert any("applies to annotations" in m for m in told(app))
@@ -247,9 +249,9 @@ async def test_resolve_key_on_a_comment_resolves_it(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "comment")
+        index = next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "comment")
         vlist.move_cursor(index)
-        comment = vlist.current
+        comment = found(vlist.current)
         await press(pilot, "r")
         assert "Comment resolved" in told(app)
         everything = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("comment",), status="all"), 0, 1000)
@@ -261,7 +263,7 @@ async def test_assign_from_the_inbox(app, demo_wb, principal):
         await pilot.pause()
         vlist = inbox_list(app)
         vlist.move_cursor(first_annotation_index(vlist))
-        ann_id = vlist.current.id
+        ann_id = found(vlist.current).id
         await press(pilot, "A")
         members = inbox.facets(demo_wb, principal).members
         # Options: unassigned, then the members in name order; pick the last one.
@@ -290,7 +292,7 @@ async def test_refused_summary_keeps_the_typed_text(app, demo_wb, principal):
         await pilot.pause()
         vlist = inbox_list(app)
         vlist.move_cursor(first_annotation_index(vlist))
-        ann_id = vlist.current.id
+        ann_id = found(vlist.current).id
         await press(pilot, "w")
         dialog = app.screen
         long = "x" * 2001
@@ -319,7 +321,7 @@ async def test_preview_shows_visitors_text_as_typed(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        index = next(i for i in range(vlist.total) if vlist.row_at(i).page.endswith(":fire:"))
+        index = next(i for i in range(vlist.total) if found(vlist.row_at(i)).page.endswith(":fire:"))
         vlist.move_cursor(index)
         await pilot.pause()
         preview = str(app.screen.query_one("#preview").render())

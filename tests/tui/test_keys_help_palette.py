@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pytest
 from textual.binding import Binding
-from textual.command import CommandList, CommandPalette
+from textual.command import Command, CommandList, CommandPalette
 from textual.screen import Screen
+from textual.widgets import Input
 
 from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
 from workbench.tui import keys
@@ -32,6 +34,13 @@ SCREENS = [
     pytest.param("5", SyncScreen, keys.SYNC, id="sync"),
     pytest.param("annotation", AnnotationScreen, keys.ANNOTATION, id="annotation"),
 ]
+
+
+@runtime_checkable
+class Sectioned(Protocol):
+    """A screen with a section of its own in the help (each of SCREENS declares one; Textual's Screen does not)."""
+
+    HELP_SECTION: str
 
 
 async def go_to(app, pilot, where: str) -> Screen:
@@ -83,7 +92,7 @@ async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.pause()
         screen = await go_to(app, pilot, where)
-        assert isinstance(screen, screen_type)
+        assert isinstance(screen, screen_type) and isinstance(screen, Sectioned)
         expected = {b.description: reaching_keys(app, screen, b) for b in group}
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -94,6 +103,7 @@ async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_
             assert set(shown_keys) <= keys_listed_for(text, description), description
         shared = help_column(app, 1)
         for b in keys.APP:
+            assert isinstance(b, Binding)
             if b.id != "app.help":  # ? itself is not listed: the help is open
                 assert set(reaching_keys(app, screen, b, app)) <= keys_listed_for(shared, b.description), b.description
         await press(pilot, "question_mark")  # ? again closes the help
@@ -103,7 +113,7 @@ async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_
         palette = app.screen
         assert isinstance(palette, CommandPalette)
         await wait_for(pilot, lambda: palette.has_class("-ready"))
-        offered = {option.hit.text: option.hit.help for option in palette.query_one(CommandList)._options}
+        offered = {option.hit.text: option.hit.help for option in palette.query_one(CommandList).options if isinstance(option, Command)}
         for description, shown_keys in expected.items():
             label = f"{screen.HELP_SECTION}: {description}"
             assert label in offered, label
@@ -221,7 +231,7 @@ async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
         # In a text field ? is a character, not the help.
         dialog.query_one("#field-text").focus()
         await press(pilot, "question_mark")
-        assert app.screen is dialog and dialog.query_one("#field-text").value == "?"
+        assert app.screen is dialog and dialog.query_one("#field-text", Input).value == "?"
         await press(pilot, "escape")
         assert isinstance(app.screen, InboxScreen)
         # A confirm dialog too: its yes and no.

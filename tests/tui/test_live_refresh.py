@@ -9,11 +9,13 @@ import textwrap
 import time
 from pathlib import Path
 
+from tests.found import found
 from tests.tui.conftest import FIXED_MS, SIZE, make_app, press, screen_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
-from workbench.tui.screens.feedback import FeedbackScreen
+from workbench.tui.screens.feedback import FeedbackScreen, SessionSource
+from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.screens.test_sessions import TestSessionsScreen
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,15 +75,16 @@ async def test_another_process_s_change_shows_within_a_second(demo_wb, principal
     async with app.run_test(size=SIZE) as pilot:
         await watcher_up(pilot, app)
         screen = app.screen
+        assert isinstance(screen, InboxScreen)
         vlist = screen.list
         # Scroll down a bit and put the cursor on an annotation below the first one.
         vlist.move_cursor(30)
         await pilot.pause()
-        index = next(i for i in range(30, vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status != "ack")
+        index = next(i for i in range(30, vlist.total) if found(vlist.row_at(i)).source == "annotation" and found(vlist.row_at(i)).status != "ack")
         vlist.move_cursor(index)
         await press(pilot, "space")  # select it (the cursor moves on)
         await press(pilot, "k")
-        target = vlist.current
+        target = found(vlist.current)
         scroll_before, line_before = vlist.scroll_y, vlist.cursor - int(vlist.scroll_y)
         changes = app.store_changes
         other_process(demo_wb.store.data_dir, target.id, "ack")
@@ -89,16 +92,16 @@ async def test_another_process_s_change_shows_within_a_second(demo_wb, principal
         await wait_for(pilot, lambda: vlist.current is not None and vlist.current.status == "ack", timeout=5)
         assert time.monotonic() - started < 1.0
         assert app.store_changes > changes
-        assert vlist.current.id == target.id  # the cursor stays on the item…
+        assert found(vlist.current).id == target.id  # the cursor stays on the item…
         assert vlist.cursor - int(vlist.scroll_y) == line_before  # …on the same screen line
         assert vlist.scroll_y == scroll_before
         assert target.key in vlist.selection  # the selection survives
         # An item above the cursor leaves the list: the cursor still follows its item.
-        above = next(vlist.row_at(i) for i in range(vlist.cursor) if vlist.row_at(i).source == "annotation")
+        above = found(next(vlist.row_at(i) for i in range(vlist.cursor) if found(vlist.row_at(i)).source == "annotation"))
         other_process(demo_wb.store.data_dir, above.id, "resolved")
         await wait_for(pilot, lambda: vlist.total == inbox.count(demo_wb, principal, inbox.InboxFilter()), timeout=5)
         await pilot.pause()  # the refresh the change caused is drawn
-        assert vlist.current.id == target.id
+        assert found(vlist.current).id == target.id
 
 
 async def test_other_screens_refresh_too(demo_wb, principal):
@@ -160,10 +163,10 @@ async def test_the_studies_screen_refreshes_and_keeps_the_cursor_on_its_session(
         screen = app.screen
         assert isinstance(screen, TestSessionsScreen)
         sessions = screen.sessions
-        study = screen.studies.current[0]
-        index = next(i for i in range(sessions.total) if sessions.row_at(i).status == "paused")
+        study = found(screen.studies.current)[0]
+        index = next(i for i in range(sessions.total) if found(sessions.row_at(i)).status == "paused")
         await press(pilot, *["j"] * (index - sessions.cursor))
-        target = sessions.current
+        target = found(sessions.current)
         assert target.status == "paused" and sessions.cursor == index > 0
         before = sessions.total
         # A tester starts a new session of the study (the newest: listed first, above the cursor) and the
@@ -176,10 +179,10 @@ async def test_the_studies_screen_refreshes_and_keeps_the_cursor_on_its_session(
         """, study=study.id, session=target.id)
         await wait_for(pilot, lambda: sessions.total == before + 1, timeout=5)
         await pilot.pause()  # the refresh the change caused is drawn
-        assert sessions.row_at(0).tester_id == "user_late"
-        assert sessions.current.id == target.id  # the cursor follows its session down one row
+        assert found(sessions.row_at(0)).tester_id == "user_late"
+        assert found(sessions.current).id == target.id  # the cursor follows its session down one row
         assert sessions.cursor == index + 1
-        assert sessions.current.status == "completed"
+        assert found(sessions.current).status == "completed"
         shown = screen_text(app)
         assert f"Sessions — {study.name} ({before + 1} sessions)" in shown
         head = next(line for line in shown.splitlines() if f"{target.tester_id} · variant {target.variant} · started" in line)
@@ -196,10 +199,10 @@ async def test_the_feedback_screen_refreshes_and_keeps_the_cursor_on_its_session
         await press(pilot, "2")
         screen = app.screen
         assert isinstance(screen, FeedbackScreen)
-        rows = screen.sessions.source.rows
+        rows = screen.sessions.source_as(SessionSource).rows
         index = next(i for i, r in enumerate(rows) if r.store.name == "Acme outlet (AI-built)" and r.session.status == "in_review")
         await press(pilot, *["j"] * (index - screen.sessions.cursor))
-        target = screen.sessions.current
+        target = found(screen.sessions.current)
         assert screen.sessions.cursor == index > 0
         before, comments_before = screen.sessions.total, screen.comments.total
         storefront = next(s for s in stores.list_stores(demo_wb, principal) if s.name == "Acme storefront (AI-built)")
@@ -215,8 +218,8 @@ async def test_the_feedback_screen_refreshes_and_keeps_the_cursor_on_its_session
         """, store=storefront.id, session=target.session.id, token=target.session.review_token)
         await wait_for(pilot, lambda: screen.sessions.total == before + 1, timeout=5)
         await pilot.pause()  # the refresh the change caused is drawn
-        assert screen.sessions.source.rows[0].store.id == storefront.id
-        assert screen.sessions.current.session.id == target.session.id  # the cursor follows its session
+        assert screen.sessions.source_as(SessionSource).rows[0].store.id == storefront.id
+        assert found(screen.sessions.current).session.id == target.session.id  # the cursor follows its session
         assert screen.sessions.cursor == index + 1
         assert screen.comments.total == comments_before + 1 == len(
             fs_service.list_comments(demo_wb, target.store, target.session.id))

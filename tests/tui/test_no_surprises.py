@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import OptionList
+
+from tests.found import found
 from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
 from workbench.tui import keys
+from workbench.tui.screens.feedback import SessionSource
 from workbench.tui.widgets.virtual_list import VirtualList
 
 
@@ -58,7 +62,7 @@ async def test_annotation_help_has_no_widget_class_names(app):
     async with app.run_test(size=(120, 60)) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"))
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation"))
         await press(pilot, "enter")
         assert isinstance(app.screen, AnnotationScreen)
         await press(pilot, "question_mark")
@@ -78,11 +82,11 @@ async def test_enter_on_a_comment_opens_it_without_changing_it(app, demo_wb):
         await press(pilot, "2")
         screen = app.screen
         assert isinstance(screen, FeedbackScreen)
-        i = next(i for i, r in enumerate(screen.sessions.source.rows) if r.session.status == "in_progress")
+        i = next(i for i, r in enumerate(screen.sessions.source_as(SessionSource).rows) if r.session.status == "in_progress")
         screen.sessions.move_cursor(i)
         await press(pilot, "tab")
-        row = screen.sessions.current
-        comment = screen.comments.current
+        row = found(screen.sessions.current)
+        comment = found(screen.comments.current)
         assert "Open" in screen_text(app)  # what the footer promises for enter
         await press(pilot, "enter")
         assert isinstance(app.screen, ReadDialog)
@@ -101,7 +105,7 @@ async def test_bulk_never_defaults_to_an_action(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        anns = [i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"][:3]
+        anns = [i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation"][:3]
         for index in anns:
             vlist.move_cursor(index)
             await press(pilot, "space")
@@ -109,13 +113,13 @@ async def test_bulk_never_defaults_to_an_action(app, demo_wb, principal):
         await press(pilot, "b")
         dialog = app.screen
         assert isinstance(dialog, BulkDialog)
-        assert dialog.query_one("#bulk-actions").highlighted is None
+        assert dialog.query_one("#bulk-actions", OptionList).highlighted is None
         await press(pilot, "enter", "y")  # what once set 5,000 rows to "new"
         assert dialog.stage == "choose" and app.screen is dialog
         assert "Choose an action first" in screen_text(app)
         assert {i: annotations_service.get(demo_wb, principal, i).status for i in before} == before
         await press(pilot, "down", "down", "enter")  # an explicit choice: the second option (ack)
-        assert dialog.stage == "preview" and dialog.action.status == "ack"
+        assert dialog.stage == "preview" and dialog.action is not None and dialog.action.status == "ack"
         will = sum(1 for s in before.values() if s != "ack")
         assert f"{will} row{'s' if will != 1 else ''} will change" in screen_text(app)
 
@@ -128,13 +132,13 @@ async def test_setting_the_same_status_twice_says_nothing_changed(app, demo_wb, 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status != "ack"))
-        ann_id = vlist.current.id
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation" and found(vlist.row_at(i)).status != "ack"))
+        ann_id = found(vlist.current).id
         await press(pilot, "a")
         assert told(app)[-1] == "Status → Ack" or told(app)[-1].startswith("Status →")
         version = annotations_service.get(demo_wb, principal, ann_id).version
         trail = len(audit_repo.history(demo_wb.store.db, "annotation", ann_id))
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).id == ann_id))
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).id == ann_id))
         await press(pilot, "a")
         assert "nothing changed" in told(app)[-1] and "Status →" not in told(app)[-1]
         assert annotations_service.get(demo_wb, principal, ann_id).version == version
@@ -155,7 +159,7 @@ async def test_duplicate_back_to_new_drops_the_duplicate_summary(app, demo_wb, p
         app.screen.apply_filter(inbox.InboxFilter(sources=("annotation",), status=inbox.ALL))
         await wait_for(pilot, lambda: not app.screen.counting)
         vlist = inbox_list(app)
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).id == dup))
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).id == dup))
         await pilot.pause()
         assert "duplicate of" in screen_text(app)
         await press(pilot, "n")
@@ -202,7 +206,7 @@ async def test_analyses_left_running_finish_by_themselves(demo_wb, principal):
         assert isinstance(screen, TestSessionsScreen)
         await wait_for(pilot, lambda: not ts_service.pending_analyses(demo_wb), timeout=20)
         assert all(ts_service.get(demo_wb, principal, s).status == "analyzed" for s in left)
-        await wait_for(pilot, lambda: all(screen.sessions.row_at(i).status != "analyzing" for i in range(screen.sessions.total)))
+        await wait_for(pilot, lambda: all(found(screen.sessions.row_at(i)).status != "analyzing" for i in range(screen.sessions.total)))
         assert "analysis running" not in screen_text(app).lower()
 
 
@@ -216,7 +220,7 @@ async def test_fast_typing_after_tab_lands_in_the_next_field(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         vlist = inbox_list(app)
-        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"))
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation"))
         await press(pilot, "enter", "e")  # the resolution form: before, after, diff URL, explanation
         dialog = app.screen
         assert isinstance(dialog, FormDialog)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, TextArea
 
+from tests.found import found
 from tests.tui.conftest import SIZE, press, screen_text, type_text
 from workbench.domain.personas import DEFAULT_PERSONAS
 from workbench.services import personas as personas_service
@@ -22,14 +23,14 @@ async def test_listed_by_category(app, demo_wb, principal):
         screen = await open_personas(app, pilot)
         mine = personas_service.list_mine(demo_wb, principal)
         assert screen.list.total == len(mine) == len(DEFAULT_PERSONAS)
-        categories = [screen.list.row_at(i).category for i in range(screen.list.total)]
+        categories = [found(screen.list.row_at(i)).category for i in range(screen.list.total)]
         assert categories == sorted(categories)
         assert mine[0].name in screen_text(app)
         await press(pilot, "f")
         await press(pilot, "down", "down", "enter")  # the second category
         second = sorted({p.category for p in mine})[1]
         assert screen.source.category == second
-        assert {screen.list.row_at(i).category for i in range(screen.list.total)} == {second}
+        assert {found(screen.list.row_at(i)).category for i in range(screen.list.total)} == {second}
 
 
 async def test_create_edit_delete(app, demo_wb, principal):
@@ -49,7 +50,7 @@ async def test_create_edit_delete(app, demo_wb, principal):
         await press(pilot, "ctrl+s")
         created = next(p for p in personas_service.list_mine(demo_wb, principal) if p.name == "Nora, night-shift nurse")
         assert (created.category, created.focus, created.is_default) == ("health", ["dark mode", "contrast", "fatigue"], False)
-        assert screen.list.current.id == created.id
+        assert found(screen.list.current).id == created.id
         # Edit (enter or e): change the voice.
         await press(pilot, "e")
         dialog = app.screen
@@ -76,7 +77,7 @@ async def test_create_edit_delete(app, demo_wb, principal):
 async def test_reset_one_default_and_all(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_personas(app, pilot)
-        persona = screen.list.current
+        persona = found(screen.list.current)
         default_name = persona.name
         await press(pilot, "e")
         app.screen.query_one("#field-name", Input).value = "Renamed"

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.found import found
 from tests.tui.conftest import SIZE, press, screen_text, wait_for
 from workbench.domain.annotations import ResolutionCreate, WidgetAnnotationCreate
+from workbench.domain.widget import Capture
 from workbench.services import annotations as annotations_service
 from workbench.services import resolutions
 from workbench.services.bootstrap import bootstrap
 from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.feedback import CommentSource
 from workbench.tui.screens.forms import ChoiceDialog
 from workbench.tui.widgets.pictures import Picture, capture_logs, pin_of, with_pin
 
@@ -54,7 +57,7 @@ async def test_screenshot_and_evidence_are_shown_as_pictures(app, evidenced):
         await wait_for(pilot, lambda: len(screen.query("Picture .picture")) == 3)
         pictures = list(screen.query(Picture))
         assert [p.caption for p in pictures] == ["Screenshot", "Before", "After"]
-        import textual_image.widget
+        import textual_image.widget._base
 
         images = [p.query_one(".picture") for p in pictures]
         assert all(isinstance(image, textual_image.widget._base.Image) for image in images)
@@ -103,7 +106,7 @@ async def test_a_widget_capture_with_its_scroll_gets_a_pin_on_the_screenshot(app
     ann = annotations_service.submit_from_widget(
         demo_wb, creds["site_id"], creds["widget_token"], None,
         WidgetAnnotationCreate(page_url="https://shop.acme.example/p/1", body="Button hidden", screenshot=shot,
-                               capture=capture),
+                               capture=Capture.model_validate(capture)),
     )
     async with app.run_test(size=(140, 60)) as pilot:
         screen = AnnotationScreen(ann.id)
@@ -171,13 +174,13 @@ async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_w
         for i in range(screen.sessions.total):
             screen.sessions.move_cursor(i)
             await pilot.pause()
-            row = screen.sessions.current
-            if row.session.deployment_url and any(c.page_path != "/" for c in screen.comments.source.rows):
+            row = found(screen.sessions.current)
+            if row.session.deployment_url and any(c.page_path != "/" for c in screen.comments.source_as(CommentSource).rows):
                 break
         else:
             pytest.fail("the demo has no deployed session with a comment off the home page")
         await press(pilot, "tab")
-        rows = screen.comments.source.rows
+        rows = screen.comments.source_as(CommentSource).rows
         index = next(i for i, c in enumerate(rows) if c.page_path != "/")
         screen.comments.move_cursor(index)
         await pilot.pause()

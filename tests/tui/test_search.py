@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from storage import inbox as inbox_repo
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
 from workbench.services import inbox
 from workbench.tui.screens.inbox import InboxScreen
@@ -29,7 +30,7 @@ async def test_a_typed_query_searches_every_status(app, demo_wb, principal):
         vlist = inbox_list(app)
         expected = inbox.count(demo_wb, principal, inbox.InboxFilter(text="checkout", status=inbox.ALL))
         assert vlist.total == expected
-        statuses = {vlist.row_at(i).status for i in range(vlist.total)}
+        statuses = {found(vlist.row_at(i)).status for i in range(vlist.total)}
         assert statuses & {"resolved", "won_t_fix", "duplicate"}, statuses  # closed ones too
         assert "status: any" in str(app.screen.query_one("#filterbar").render())
         # A status named in the query narrows it again.
@@ -37,7 +38,7 @@ async def test_a_typed_query_searches_every_status(app, demo_wb, principal):
         await type_text(pilot, " status:resolved kind:bug")
         await press(pilot, "enter")
         await wait_for(pilot, lambda: app.screen.filter.text == "checkout status:resolved kind:bug" and not app.screen.counting)
-        rows = [vlist.row_at(i) for i in range(vlist.total)]
+        rows = [found(vlist.row_at(i)) for i in range(vlist.total)]
         assert rows and all(r.status == "resolved" and r.kind == "bug" for r in rows)
 
 
@@ -115,7 +116,7 @@ async def test_a_saved_view_keeps_its_query_and_old_views_still_open(app, demo_w
         await press(pilot, "v", "end", "up", "enter")
         await wait_for(pilot, lambda: screen.filter.text == query and not screen.counting)
         assert screen.view_name == "Closed checkout" and inbox_list(app).total == total
-        assert screen.query_one("#search").value == query
+        assert screen.query_one("#search", Input).value == query
         await press(pilot, "v", "end", "enter")
         await wait_for(pilot, lambda: screen.filter.text == "coupon" and not screen.counting)
         assert inbox_list(app).total == inbox.count(demo_wb, principal, inbox.InboxFilter(text="coupon")) > 0

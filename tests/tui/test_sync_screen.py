@@ -28,7 +28,7 @@ from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
-from workbench.tui.screens.forms import FormDialog
+from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.sync import SyncScreen
 
 
@@ -267,6 +267,7 @@ async def test_retry_and_discard_refusals(hub):
         assert "Refused changes (2)" in text and "Insufficient role" in text and "403" in text
         assert "2 refused" in line(app)
         # Retry the first (persona run): pending again, refused again by the next sync.
+        assert isinstance(app.screen, SyncScreen)
         first = app.screen.refusal_list.current if app.screen.refusal_list.total else None
         assert first is not None
         await press(pilot, "r")
@@ -354,7 +355,6 @@ async def test_keep_mine_reopening_drops_the_servers_stale_summary(hub):
 
 async def test_assign_on_a_replica_offers_the_servers_members(hub):
     """Issue 12 bug 14: not the local "me" the server refuses, but the members the server has."""
-    from workbench.tui.screens.forms import ChoiceDialog
 
     [ann_id] = seed(hub, 1)
     owner = local_user(hub.wb)
@@ -373,6 +373,7 @@ async def test_assign_on_a_replica_offers_the_servers_members(hub):
         await run_sync_key(pilot)
         await press(pilot, "A")
         dialog = app.screen
+        assert isinstance(dialog, ChoiceDialog)
         values = [v for _, v in dialog.options]
         assert values == ["", owner.user_id] and app.principal.user_id not in values
         assert owner.display_name in " ".join(label for label, _ in dialog.options)

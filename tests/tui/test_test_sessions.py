@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Select, Switch, TextArea
 
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
 from workbench.services import inbox
 from workbench.services import test_sessions as ts_service
@@ -18,7 +19,7 @@ async def open_tests(app, pilot) -> TestSessionsScreen:
 
 def select_status(screen: TestSessionsScreen, status: str) -> None:
     for i in range(screen.sessions.total):
-        if screen.sessions.row_at(i).status == status:
+        if found(screen.sessions.row_at(i)).status == status:
             screen.sessions.move_cursor(i)
             return
     raise AssertionError(f"no {status} session")
@@ -29,24 +30,24 @@ async def test_studies_and_their_sessions(app, demo_wb, principal):
         screen = await open_tests(app, pilot)
         studies = ts_service.list_studies(demo_wb, principal)
         assert screen.studies.total == len(studies) == 3
-        study = screen.studies.current[0]
+        study = found(screen.studies.current)[0]
         _, total = ts_service.list_for_study(demo_wb, principal, study.id)
         assert screen.sessions.total == total == 7
         await press(pilot, "f")
         dialog = app.screen
         dialog.query_one("#choices").highlighted = next(i for i, (_, v) in enumerate(dialog.options) if v == "handle")
         await press(pilot, "enter")
-        assert {screen.sessions.row_at(i).status for i in range(screen.sessions.total)} == {"completed", "analyzed"}
+        assert {found(screen.sessions.row_at(i)).status for i in range(screen.sessions.total)} == {"completed", "analyzed"}
         # Another study: tab to the studies, move down.
         await press(pilot, "tab", "j")
-        assert screen.sessions.source.study.id != study.id
+        assert screen.session_source.study.id != study.id
 
 
 async def test_complete_then_analyze_then_confirm(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tests(app, pilot)
         select_status(screen, "active")
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         # Confirming an active session is not offered: C opens nothing.
         await press(pilot, "C")
         assert app.screen is screen and not errors(app)
@@ -57,8 +58,8 @@ async def test_complete_then_analyze_then_confirm(app, demo_wb, principal):
         await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, session_id).status == "analyzed")
         await wait_for(pilot, lambda: "Analysis ready" in [m for _, m in app.notices])
         await pilot.pause()
-        assert screen.sessions.current.id == session_id
-        analysis = ts_service.get(demo_wb, principal, session_id).analysis
+        assert found(screen.sessions.current).id == session_id
+        analysis = found(ts_service.get(demo_wb, principal, session_id).analysis)
         assert analysis["summary"][:40] in screen_text(app)
         # Confirm with a rating of 4 and a comment.
         await press(pilot, "C")
@@ -75,7 +76,7 @@ async def test_analyze_not_offered_when_not_completed(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tests(app, pilot)
         select_status(screen, "analyzed")
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         await press(pilot, "z")
         assert not errors(app) and ts_service.get(demo_wb, principal, session_id).status == "analyzed"
 
@@ -84,7 +85,7 @@ async def test_notes_add_and_edit_and_refused_after_confirm(app, demo_wb, princi
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tests(app, pilot)
         select_status(screen, "paused")
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         before = ts_service.list_notes(demo_wb, principal, session_id)
         await press(pilot, "N")
         await type_text(pilot, "Asked where the basket went")
@@ -114,7 +115,7 @@ async def test_tester_feedback_once(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tests(app, pilot)
         select_status(screen, "active")
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         await press(pilot, "b")
         assert app.screen is screen  # not completed yet: no form
         await press(pilot, "c", "b")
@@ -133,7 +134,7 @@ async def test_a_session_left_analyzing_can_be_resumed(app, demo_wb, principal):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_tests(app, pilot)
         select_status(screen, "analyzing")
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         await pilot.pause()
         assert "Analysis running" in screen_text(app)
         await press(pilot, "z")
@@ -151,5 +152,5 @@ async def test_inbox_test_row_opens_on_this_screen(app):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, TestSessionsScreen)
-        assert screen.sessions.current.id == row.id
+        assert found(screen.sessions.current).id == row.id
         assert app.focused is screen.sessions

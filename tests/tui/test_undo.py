@@ -3,6 +3,9 @@ and what cannot be undone said before it runs. tests/tui/test_undo_sync.py does 
 
 from __future__ import annotations
 
+from textual.widgets import OptionList
+
+from tests.found import found
 from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -10,6 +13,7 @@ from workbench.services.context import Workbench
 from workbench.services.local import local_user
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.bulk import BulkDialog
+from workbench.tui.screens.feedback import CommentSource
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
 
@@ -81,7 +85,7 @@ async def test_a_bulk_batch_is_undone_as_one(app, demo_wb, principal):
         await press(pilot, "b")
         dialog = app.screen
         assert isinstance(dialog, BulkDialog)
-        dialog.query_one("#bulk-actions").highlighted = next(i for i, (label, _) in enumerate(dialog.choices) if "triaged" in label)
+        dialog.query_one("#bulk-actions", OptionList).highlighted = next(i for i, (label, _) in enumerate(dialog.choices) if "triaged" in label)
         await press(pilot, "enter", "y")
         await wait_for(pilot, lambda: dialog.stage == "results")
         assert "then u undoes the whole batch" in screen_text(app)
@@ -170,13 +174,13 @@ async def test_a_comment_resolved_on_the_feedback_screen_is_reopened_by_u(app, d
         screen = app.screen
         assert isinstance(screen, FeedbackScreen)
         sessions = screen.sessions
-        index = next(i for i in range(sessions.total) if sessions.row_at(i).session.status == "in_progress")
+        index = next(i for i in range(sessions.total) if found(sessions.row_at(i)).session.status == "in_progress")
         sessions.move_cursor(index)
         await press(pilot, "tab")
-        row = screen.sessions.current
-        open_index = next(i for i, c in enumerate(screen.comments.source.rows) if c.status == "open")
+        row = found(screen.sessions.current)
+        open_index = next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.status == "open")
         screen.comments.move_cursor(open_index)
-        comment_id = screen.comments.current.id
+        comment_id = found(screen.comments.current).id
         await press(pilot, "r")
 
         def status() -> str:
@@ -199,10 +203,10 @@ async def test_a_note_edit_is_undone(app, demo_wb, principal):
         screen = app.screen
         assert isinstance(screen, TestSessionsScreen)
         with_notes = [i for i in range(screen.sessions.total)
-                      if screen.sessions.row_at(i).status == "paused"
-                      and ts_service.list_notes(demo_wb, principal, screen.sessions.row_at(i).id)]
+                      if found(screen.sessions.row_at(i)).status == "paused"
+                      and ts_service.list_notes(demo_wb, principal, found(screen.sessions.row_at(i)).id)]
         screen.sessions.move_cursor(with_notes[0])
-        session_id = screen.sessions.current.id
+        session_id = found(screen.sessions.current).id
         before = [n.content for n in ts_service.list_notes(demo_wb, principal, session_id)]
         await press(pilot, "e")
         if len(before) > 1:

@@ -43,6 +43,7 @@ async def test_wide_terminals_put_the_preview_beside_the_list_and_L_toggles_it_f
     again = make_app(demo_wb)
     async with again.run_test(size=(200, 50)) as pilot:  # remembered across runs
         await pilot.pause()
+        assert isinstance(again.screen, InboxScreen)
         vlist, preview = again.screen.list, again.screen.query_one("#preview")
         assert preview.region.y >= vlist.region.bottom
         await press(pilot, "L")

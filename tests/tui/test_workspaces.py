@@ -15,9 +15,11 @@ import httpx
 import keyring
 import keyring.backends.fail
 import pytest
+from textual.widgets import OptionList
 
 from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess, bearer
+from tests.found import found
 from tests.sync.keyring_backend import MemoryKeyring
 from tests.tui.conftest import SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import WidgetAnnotationCreate
@@ -28,6 +30,7 @@ from workbench.services import remotes, workspaces
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.workspaces import FirstSyncDialog, WorkspaceSwitcher
 
@@ -100,7 +103,7 @@ async def choose_workspace(pilot, label: str) -> None:
     await press(pilot, "W")
     assert isinstance(app.screen, WorkspaceSwitcher)
     target = next(v for v in app.screen.views if v.label == label)
-    while app.screen.views[app.screen.query_one("#choices").highlighted].id != target.id:
+    while app.screen.views[found(app.screen.query_one("#choices", OptionList).highlighted)].id != target.id:
         await press(pilot, "down")
     await press(pilot, "enter")
     mode = app.current_mode
@@ -142,6 +145,7 @@ async def test_first_sync_explains_then_keeps_local_work_separate_and_the_switch
         await choose_workspace(pilot, f"origin · {SERVER_NAME}")
         assert "Server feedback" in screen_text(app) and f"Review Workbench — origin · {SERVER_NAME}" in screen_text(app)
         await press(pilot, "2")  # every screen follows, not only the inbox
+        assert isinstance(app.screen, WorkbenchScreen)
         assert app.screen.principal.workspace_id != local
 
         await choose_workspace(pilot, "Acme Commerce")
@@ -181,13 +185,14 @@ async def test_the_credentials_prompt_asks_for_every_credential_and_keeps_each(s
     async with app.run_test(size=SIZE) as pilot:
         await sync_key_until_dialog(pilot, FormDialog)
         form = app.screen
+        assert isinstance(form, FormDialog)
         assert [f.name for f in form.fields] == ["token", "store_key", "jwt"]
         await type_text(pilot, served.creds["member_token"])
         await press(pilot, "tab")
-        assert app.screen.focused.id == "field-store_key"
+        assert found(app.screen.focused).id == "field-store_key"
         form.set_value("store_key", served.creds["store_api_key"])  # long secrets are pasted, not typed
         await press(pilot, "tab")
-        assert app.screen.focused.id == "field-jwt"
+        assert found(app.screen.focused).id == "field-jwt"
         form.set_value("jwt", served.creds["jwt"])
         await press(pilot, "ctrl+s")
         await until_synced(pilot)

@@ -15,12 +15,14 @@ from textual.message import Message
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
+from tests.found import found
 from tests.tui.conftest import SIZE, errors, make_app, press, told, type_text, wait_for, writes_landed
 from workbench.domain.annotations import AnnotationPatch
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.annotation import AnnotationScreen
+from workbench.tui.screens.base import WorkbenchScreen
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.widgets.virtual_list import VirtualList
 from workbench.tui.writes import WRITE_GROUP
@@ -44,7 +46,7 @@ def status_of(wb, principal, annotation_id: str) -> str:
 
 
 def new_annotation_row(vlist: VirtualList) -> int:
-    return next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == "new")
+    return next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation" and found(vlist.row_at(i)).status == "new")
 
 
 async def test_the_ui_handles_keys_while_a_write_waits_on_the_lock(demo_wb, principal):
@@ -53,7 +55,7 @@ async def test_the_ui_handles_keys_while_a_write_waits_on_the_lock(demo_wb, prin
         await pilot.pause()
         vlist = app.screen.query_one("#inbox-list", VirtualList)
         vlist.move_cursor(new_annotation_row(vlist))
-        target = vlist.current
+        target = found(vlist.current)
         with write_lock_held(demo_wb) as other:
             await pilot.press("a")  # ack: its worker now waits for the lock
             await pilot.press("t")  # triaged: queued behind it
@@ -72,7 +74,7 @@ async def test_the_ui_handles_keys_while_a_write_waits_on_the_lock(demo_wb, prin
         assert status_of(demo_wb, principal, target.id) == "triaged"
         assert told(app)[-2:] == ["Status → ack", "Status → triaged"]
         assert not errors(app)
-        assert vlist.row_at(cursor).status == "triaged"  # the list shows the change
+        assert found(vlist.row_at(cursor)).status == "triaged"  # the list shows the change
 
 
 async def test_a_form_stays_open_saying_saving_until_its_write_lands(demo_wb, principal):
@@ -109,6 +111,7 @@ async def test_a_refused_write_keeps_the_form_open_with_the_reason(demo_wb, prin
         await app.push_screen(AnnotationScreen(ann.id))
         await press(pilot, "c")
         dialog = app.screen
+        assert isinstance(dialog, FormDialog)
         await press(pilot, "ctrl+s")  # an empty reply: the domain refuses it in the worker
         assert app.screen is dialog and not dialog.saving and not dialog.query_one("#submit", Button).disabled
         assert str(dialog.query_one("#form-error").render()).strip()
@@ -121,6 +124,7 @@ async def test_write_workers_report_through_messages(demo_wb, principal):
     async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
         await pilot.pause()
         screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
         ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
         screen.write(annotations_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
         screen.write(annotations_service.apply_patch, demo_wb, principal, "no-such-annotation", AnnotationPatch(status="ack"))
@@ -137,8 +141,10 @@ async def test_write_workers_report_through_messages(demo_wb, principal):
     assert first.is_finished and second.is_finished
     outcomes = [m for m in seen if isinstance(m, ActionSucceeded | ActionRefused)]
     assert [type(m) for m in outcomes] == [ActionSucceeded, ActionRefused]
-    assert outcomes[0].text == "acked" and outcomes[0].payload.changes
-    assert "not found" in outcomes[1].reason.lower()
+    acked, refused = outcomes
+    assert isinstance(acked, ActionSucceeded) and isinstance(refused, ActionRefused)  # as just asserted; narrows the types
+    assert acked.text == "acked" and acked.payload.changes
+    assert "not found" in refused.reason.lower()
     assert status_of(demo_wb, principal, ann.id) == "ack"
 
 
@@ -150,7 +156,7 @@ async def test_u_pressed_while_a_write_waits_undoes_that_write(demo_wb, principa
         await pilot.pause()
         vlist = app.screen.query_one("#inbox-list", VirtualList)
         vlist.move_cursor(new_annotation_row(vlist))
-        target = vlist.current
+        target = found(vlist.current)
         with write_lock_held(demo_wb) as other:
             await pilot.press("t")  # triaged: waits for the lock
             await pilot.press("u")  # queued behind it
