@@ -1,4 +1,4 @@
-"""Types and lint hold: ruff and pyright (basedpyright, in pyright's "standard" mode) report nothing.
+"""Types and lint hold: ruff and pyright (basedpyright, in pyright's "standard" mode) report nothing, tests included.
 
 Both read their configuration from pyproject.toml (``[tool.ruff]``, ``[tool.pyright]``), so the
 same run from a shell (``.venv/bin/ruff check .``, ``.venv/bin/basedpyright``) says the same.
