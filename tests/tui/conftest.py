@@ -54,8 +54,12 @@ async def type_text(pilot, text: str) -> None:
     await pilot.pause()
 
 
-async def wait_for(pilot, predicate, timeout: float = 5.0) -> None:
-    """Pause until ``predicate()`` holds (workers, file watching) or fail after ``timeout``."""
+async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
+    """Pause until ``predicate()`` holds (workers, file watching) or fail after ``timeout``.
+
+    The bound only decides how long a failing test takes: a condition that holds returns at once.
+    It is generous because with xdist workers on fewer cores a thread worker can wait seconds for
+    the CPU."""
     import asyncio
 
     loop = asyncio.get_running_loop()
