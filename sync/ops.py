@@ -415,12 +415,28 @@ class FeedbackSessionAction(Op[FeedbackActionPayload]):
         state.delete_entry(db, e.seq)
         _forget_session_digests(db, e)
 
+    # Undoable where the transition table leads straight back: a round submitted from review
+    # returns to review, and one returned to review is submitted again.
+    _UNDO: ClassVar[dict[tuple[str, str], FeedbackAction]] = {
+        (FeedbackAction.SUBMIT_ROUND.value, "in_review"): FeedbackAction.RETURN_TO_REVIEW,
+        (FeedbackAction.RETURN_TO_REVIEW.value, "task_review"): FeedbackAction.SUBMIT_ROUND,
+    }
+    _WHY_NOT: ClassVar[dict[str, str]] = {
+        "cancel": "a canceled round is finished, and no action reopens it",
+        "finalize": "a finalized round is done, and no action reopens it",
+        "start_work": "no action takes a round in progress back to review",
+        "submit_round": "a round submitted while in progress can only return to review, not to in progress",
+        "approve_tasks": "approved tasks go to the builder, and no action takes them back",
+        "builder_finished": "the builder's report is recorded, and no action takes the round back to processing",
+        "builder_failed": "an interrupted round is finished, and no action resumes it",
+    }
+
     def inverse(self, e: state.Entry) -> Inverse:
         p = self.payload(e)
-        if p.action == FeedbackAction.SUBMIT_ROUND.value and p.from_status == "in_review":
-            return Undo(OpName.FEEDBACK_ACTION, e.entity_id, {"action": FeedbackAction.RETURN_TO_REVIEW.value})
-        return CannotUndo(f"{p.action.replace('_', ' ')} moves the round on for the people working on it, "
-                          "and no action of the feedback-sessions API takes it back")
+        back = self._UNDO.get((p.action, p.from_status or ""))
+        if back is not None:
+            return Undo(OpName.FEEDBACK_ACTION, e.entity_id, {"action": back.value})
+        return CannotUndo(self._WHY_NOT.get(p.action, f"{p.action.replace('_', ' ')} has no reverse transition"))
 
 
 class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
