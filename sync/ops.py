@@ -425,7 +425,7 @@ class FeedbackSessionAction(Op[FeedbackActionPayload]):
         "cancel": "a canceled round is finished, and no action reopens it",
         "finalize": "a finalized round is done, and no action reopens it",
         "start_work": "no action takes a round in progress back to review",
-        "submit_round": "a round submitted while in progress can only return to review, not to in progress",
+        "submit_round": "a round submitted from in progress can only go back to review",
         "approve_tasks": "approved tasks go to the builder, and no action takes them back",
         "builder_finished": "the builder's report is recorded, and no action takes the round back to processing",
         "builder_failed": "an interrupted round is finished, and no action resumes it",
