@@ -476,8 +476,8 @@ class TestSessionTransition(Op[TestActionPayload]):
     _UNDO: ClassVar[dict[str, OpName]] = {"pause": OpName.TEST_RESUME, "resume": OpName.TEST_PAUSE}
     _WHY_NOT: ClassVar[dict[str, str]] = {
         "complete": "a completed test session cannot be resumed",
-        "analyze": "the analysis of a test session runs once it is asked for",
-        "confirm": "confirming a test session queues the tester's payout",
+        "analyze": "an analysis runs once it is asked for",
+        "confirm": "confirming queues the tester's payout",
     }
 
     def enqueue(self, db: Connection, workspace_id: str, session_id: str, action: str, before: str, values: dict[str, Any], at: int) -> None:
@@ -564,7 +564,7 @@ class TestFeedback(Op[TestFeedbackPayload]):
         _forget_session_digests(db, e)
 
     def inverse(self, e: state.Entry) -> Inverse:
-        return CannotUndo("a tester's feedback is submitted once per session, and the API cannot withdraw it")
+        return CannotUndo("a tester's feedback is given once per session")
 
 
 class UnknownOp(Op[Payload]):

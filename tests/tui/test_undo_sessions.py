@@ -109,7 +109,7 @@ async def test_test_session_actions_that_cannot_be_undone_say_so_before_and_afte
         await on_test_session(screen, pilot, s.id)
         await press(pilot, "b")
         assert isinstance(app.screen, FormDialog)
-        assert "Cannot be undone: a tester's feedback is submitted once per session" in one_line(app)
+        assert "Cannot be undone: a tester's feedback is given once per session" in one_line(app)
         await press(pilot, "ctrl+s")
         await press(pilot, "N")
         assert "Cannot be undone: the notes API cannot delete a note once it is created" in one_line(app)
@@ -117,12 +117,12 @@ async def test_test_session_actions_that_cannot_be_undone_say_so_before_and_afte
         await press(pilot, "ctrl+s")
         await press(pilot, "z")
         assert isinstance(app.screen, ConfirmDialog)
-        assert "Cannot be undone: the analysis of a test session runs once it is asked for" in Text.from_markup(app.screen.message).plain
+        assert "Cannot be undone: an analysis runs once it is asked for" in Text.from_markup(app.screen.message).plain
         await press(pilot, "y")
         await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, s.id).status == "analyzed")
         await on_test_session(screen, pilot, s.id)
         await press(pilot, "C")
-        assert "Cannot be undone: confirming a test session queues the tester's payout" in one_line(app)
+        assert "Cannot be undone: confirming queues the tester's payout" in one_line(app)
         await press(pilot, "ctrl+s")
         assert ts_service.get(demo_wb, principal, s.id).status == "confirmed"
 
