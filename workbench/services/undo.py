@@ -350,6 +350,7 @@ def warning_before(wb: Workbench, principal: Principal, kind: str, status: str |
     if kind == "feedback.start":
         return f"Cannot be undone: {STARTED_ROUND}"
     if kind.startswith(("feedback.", "test.")):
+        # The entry the action would write: ``created`` makes ``test.notes`` a new note (an edit can be undone).
         op, payload = kind, {"action": kind.split(".", 1)[1], "from": status, "created": [["", ""]]}
         if kind.startswith("feedback."):
             op = OpName.FEEDBACK_ACTION.value
