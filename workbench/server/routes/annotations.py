@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -40,13 +40,17 @@ def page_body(wb: Workbench, cache: PageCache, caller: Principal, site_id: str, 
     store's data version when the caller already read it for this request."""
 
     def build() -> bytes:
-        page = svc.list_annotations(
+        page = svc.list_annotation_rows(
             wb, caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, cursor=q.cursor, limit=q.limit
         )
-        return orjson.dumps({"items": [a.to_public() for a in page.items], "next_cursor": page.next_cursor})
+        return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
 
     key = (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
     return cache.get(key, build, version)
+
+
+def _encode_row(row: tuple[Any, ...]) -> bytes:
+    return orjson.dumps(svc.public_row(row))
 
 
 def _etag(version: int) -> dict[str, str]:
