@@ -16,6 +16,7 @@ from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
+from workbench.server.writer import run_write
 from workbench.services import annotations as svc
 
 if TYPE_CHECKING:
@@ -80,20 +81,20 @@ def _parse_if_match(value: str | None) -> int | None:
     "/api/v1/annotations/{annotation_id}", response_model=AnnotationPublic, summary="Update status, summary, assignee",
     responses=error_responses(409, 412, why={409: "The status transition is refused"}),
 )
-def patch_annotation(
+async def patch_annotation(
     annotation_id: str,
     body: AnnotationPatch,
     wb: WB,
     caller: Caller,
     if_match: Annotated[str | None, Header(description="Optional compare-and-set: the ETag of the version you edited")] = None,
 ) -> JSON:
-    ann = svc.patch(wb, caller, annotation_id, body, if_version=_parse_if_match(if_match))
+    ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=_parse_if_match(if_match))
     return JSON(ann.to_public(), headers=_etag(ann.version))
 
 
 @router.post("/api/v1/annotations/{annotation_id}/replies", status_code=201, response_model=ReplyPublic, summary="Reply on the thread")
-def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) -> JSON:
-    return JSON(svc.reply(wb, caller, annotation_id, body).to_public(), status_code=201)
+async def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) -> JSON:
+    return JSON((await run_write(svc.reply, wb, caller, annotation_id, body)).to_public(), status_code=201)
 
 
 @router.get(
