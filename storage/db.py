@@ -155,6 +155,10 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all."""
         db = self.db
+        if db.in_transaction and without_waiting.get():
+            # A transaction this caller's write did not start (a read left open): upgrading it
+            # could wait, so the caller is refused as if the store were busy.
+            raise WriteWouldWait
         if db.in_transaction:
             # Nested use (a service calling another): a savepoint inside the outer transaction,
             # so a refused inner step undoes only its own writes.

@@ -99,3 +99,16 @@ def test_only_the_first_write_of_a_caller_that_must_not_wait_may_be_refused(tmp_
     finally:
         without_waiting.reset(token)
     store.close()
+
+
+def test_a_writer_that_must_not_wait_is_refused_inside_a_read_it_did_not_start(tmp_path):
+    store = Store(tmp_path)
+    store.db.execute("CREATE TABLE t (n INTEGER)")
+    token = without_waiting.set(True)
+    try:
+        with store.read(), pytest.raises(WriteWouldWait), store.write() as db:
+            db.execute("INSERT INTO t VALUES (1)")
+    finally:
+        without_waiting.reset(token)
+    assert store.db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    store.close()
