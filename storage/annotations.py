@@ -24,6 +24,16 @@ _CAPTURE_AT = _ANN_FIELDS.index("capture")
 
 
 def _annotation(*row: Any) -> Annotation:  # sqlite3 rows are untyped; the field order is the schema
+    return annotation_from_row(row)
+
+
+# Where a raw row (``list_page_rows``) keeps the list's keyset, for its cursor.
+ROW_CREATED_AT = _ANN_FIELDS.index("created_at")
+ROW_ID = _ANN_FIELDS.index("id")
+
+
+def annotation_from_row(row: Sequence[Any]) -> Annotation:
+    """The record of one raw row of ``list_page_rows``."""
     values = list(row)
     values[_AUTOFIX_AT] = bool(values[_AUTOFIX_AT])
     values[_STYLES_AT] = json_load(values[_STYLES_AT])
@@ -128,11 +138,28 @@ def list_page(
     limit: int = 50,
 ) -> list[Annotation]:
     """Up to ``limit`` annotations after the keyset position ``after`` (newest first)."""
+    rows = list_page_rows(db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit)
+    return [annotation_from_row(row) for row in rows]
+
+
+def list_page_rows(
+    db: Connection,
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    after: tuple[int, str] | None = None,
+    limit: int = 50,
+) -> list[tuple[Any, ...]]:
+    """``list_page`` as raw rows (equal rows make equal records), for callers that reuse
+    what they built from a row while it is unchanged (the API's page encoding)."""
     sparse = since_ms is not None and since_is_sparse(db, site_id, since_ms)
     sql, params = list_page_sql(
         site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit, sparse_since=sparse
     )
-    return fetch_all(db, _annotation, sql, params)
+    return db.execute(sql, params).fetchall()
 
 
 def search_ids(db: Connection, workspace_id: str, query: str, limit: int = 500) -> list[str]:

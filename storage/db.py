@@ -3,7 +3,8 @@
 The TUI, the CLI and ``workbench serve`` may open the same file together. WAL lets readers run
 beside one writer; every write transaction starts with ``BEGIN IMMEDIATE`` so two writers queue
 on the busy timeout instead of deadlocking when a read lock would have to be upgraded. Within
-one process, writers first queue on an in-process lock, so they wait in line instead of polling.
+one process, writers first queue on an in-process lock, so they wait in line instead of polling;
+a caller that must not wait (the server's event loop) can ask to be refused instead.
 Each thread gets its own connection because sqlite3 connections must not be shared across
 threads while a transaction is open.
 
@@ -50,6 +51,17 @@ class WriteHook(Protocol):
 # an HTTP request's Idempotency-Key claim (server/idempotency.py). A contextvar, so it follows
 # the request into the worker thread that runs its use case and touches no other request.
 write_hook: ContextVar[WriteHook | None] = ContextVar("workbench_write_hook", default=None)
+
+
+class WriteWouldWait(Exception):
+    """Raised on entering an outermost ``Store.write`` under ``without_waiting`` when another
+    writer (of this process or another) holds the store: nothing was written."""
+
+
+# Set by a caller that must not block (the server's event loop, server/writer.py): its next
+# outermost write starts only if the store is free at once, else raises WriteWouldWait; any
+# later write of that caller waits as usual.
+without_waiting: ContextVar[bool] = ContextVar("workbench_write_without_waiting", default=False)
 
 
 # One lock per database file for every Store of this process. Writers queue on it before
@@ -143,6 +155,10 @@ class Store:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: everything inside commits together or not at all."""
         db = self.db
+        if db.in_transaction and without_waiting.get():
+            # A transaction this caller's write did not start (a read left open): upgrading it
+            # could wait, so the caller is refused as if the store were busy.
+            raise WriteWouldWait
         if db.in_transaction:
             # Nested use (a service calling another): a savepoint inside the outer transaction,
             # so a refused inner step undoes only its own writes.
@@ -161,10 +177,26 @@ class Store:
                 db.execute(f"RELEASE SAVEPOINT {name}")
             return
         hook = write_hook.get()
-        if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        if without_waiting.get():
+            # Only the first write: once one has committed, a WriteWouldWait from a second
+            # would make the caller's retry apply the first one twice.
+            without_waiting.set(False)
+            if not self._write_lock.acquire(blocking=False):
+                raise WriteWouldWait
+            try:
+                self._begin_without_waiting(db)
+            except BaseException:
+                self._write_lock.release()
+                raise
+        elif not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
+        else:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._write_lock.release()
+                raise
         try:
-            db.execute("BEGIN IMMEDIATE")
             try:
                 if hook is not None:
                     hook.begin(db)
@@ -182,6 +214,19 @@ class Store:
         self._writes += 1
         if self._checkpointer is None:
             self._start_checkpointer()
+
+    @staticmethod
+    def _begin_without_waiting(db: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE that fails at once (WriteWouldWait) if another process holds the store."""
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+                raise WriteWouldWait from exc
+            raise
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _start_checkpointer(self) -> None:
         with self._lock:

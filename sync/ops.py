@@ -415,12 +415,28 @@ class FeedbackSessionAction(Op[FeedbackActionPayload]):
         state.delete_entry(db, e.seq)
         _forget_session_digests(db, e)
 
+    # Undoable where the transition table leads straight back: a round submitted from review
+    # returns to review, and one returned to review is submitted again.
+    _UNDO: ClassVar[dict[tuple[str, str], FeedbackAction]] = {
+        (FeedbackAction.SUBMIT_ROUND.value, "in_review"): FeedbackAction.RETURN_TO_REVIEW,
+        (FeedbackAction.RETURN_TO_REVIEW.value, "task_review"): FeedbackAction.SUBMIT_ROUND,
+    }
+    _WHY_NOT: ClassVar[dict[str, str]] = {
+        "cancel": "a canceled round is finished, and no action reopens it",
+        "finalize": "a finalized round is done, and no action reopens it",
+        "start_work": "no action takes a round in progress back to review",
+        "submit_round": "a round submitted from in progress can only go back to review",
+        "approve_tasks": "approved tasks go to the builder, and no action takes them back",
+        "builder_finished": "the builder's report is recorded, and no action takes the round back to processing",
+        "builder_failed": "an interrupted round is finished, and no action resumes it",
+    }
+
     def inverse(self, e: state.Entry) -> Inverse:
         p = self.payload(e)
-        if p.action == FeedbackAction.SUBMIT_ROUND.value and p.from_status == "in_review":
-            return Undo(OpName.FEEDBACK_ACTION, e.entity_id, {"action": FeedbackAction.RETURN_TO_REVIEW.value})
-        return CannotUndo(f"{p.action.replace('_', ' ')} moves the round on for the people working on it, "
-                          "and no action of the feedback-sessions API takes it back")
+        back = self._UNDO.get((p.action, p.from_status or ""))
+        if back is not None:
+            return Undo(OpName.FEEDBACK_ACTION, e.entity_id, {"action": back.value})
+        return CannotUndo(self._WHY_NOT.get(p.action, f"{p.action.replace('_', ' ')} has no reverse transition"))
 
 
 class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
@@ -460,8 +476,8 @@ class TestSessionTransition(Op[TestActionPayload]):
     _UNDO: ClassVar[dict[str, OpName]] = {"pause": OpName.TEST_RESUME, "resume": OpName.TEST_PAUSE}
     _WHY_NOT: ClassVar[dict[str, str]] = {
         "complete": "a completed test session cannot be resumed",
-        "analyze": "the analysis of a test session runs once it is asked for",
-        "confirm": "confirming a test session queues the tester's payout",
+        "analyze": "an analysis runs once it is asked for",
+        "confirm": "confirming queues the tester's payout",
     }
 
     def enqueue(self, db: Connection, workspace_id: str, session_id: str, action: str, before: str, values: dict[str, Any], at: int) -> None:
@@ -548,7 +564,7 @@ class TestFeedback(Op[TestFeedbackPayload]):
         _forget_session_digests(db, e)
 
     def inverse(self, e: state.Entry) -> Inverse:
-        return CannotUndo("a tester's feedback is submitted once per session, and the API cannot withdraw it")
+        return CannotUndo("a tester's feedback is given once per session")
 
 
 class UnknownOp(Op[Payload]):

@@ -31,6 +31,7 @@ class Served:
         self.process = ServerProcess(data)
         self.url = self.process.url
         self.http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.creds['member_token']}"}, timeout=30)
+        self.sessions = False  # whether sync sends the sessions' credentials (replica(..., sessions=True))
 
     def annotation(self, annotation_id: str) -> dict[str, Any]:
         r = self.http.get(f"/api/v1/annotations/{annotation_id}")
@@ -40,15 +41,32 @@ class Served:
     def patch(self, annotation_id: str, **fields: Any) -> None:
         self.http.patch(f"/api/v1/annotations/{annotation_id}", json=fields).raise_for_status()
 
-    def replica(self, path: Path) -> Workbench:
-        """A new local store with this server as its remote ``origin``, synced once."""
+    def as_store(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A feedback-sessions API call with the bootstrap storefront's key."""
+        r = self.http.request(method, path, headers={"Authorization": f"Bearer {self.creds['store_api_key']}"}, **kwargs)
+        r.raise_for_status()
+        return r.json()
+
+    def as_tester(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A test-sessions API call with the bootstrap JWT; returns the envelope's data."""
+        r = self.http.request(method, path, headers={"Authorization": f"Bearer {self.creds['jwt']}"}, **kwargs)
+        r.raise_for_status()
+        return r.json()["data"]
+
+    def replica(self, path: Path, *, sessions: bool = False) -> Workbench:
+        """A new local store with this server as its remote ``origin``, synced once (with ``sessions``,
+        the feedback and test sessions too: the store key and the JWT are given)."""
         wb = Workbench.open(str(path), mailer=None)
         remotes.add(wb, "origin", self.url)
+        self.sessions = sessions
         self.sync(wb)
         return wb
 
     def sync(self, wb: Workbench) -> sync_svc.Report:
-        report = sync_svc.run_sync(wb, "origin", credentials={"token": self.creds["member_token"]})
+        credentials = {"token": self.creds["member_token"]}
+        if self.sessions:
+            credentials |= {"store_key": self.creds["store_api_key"], "jwt": self.creds["jwt"]}
+        report = sync_svc.run_sync(wb, "origin", credentials=credentials)
         assert report.stopped is None, report.stopped
         return report
 

@@ -40,3 +40,29 @@ def test_undo_and_redo_the_cli_s_own_changes(tmp_path):
     assert run(data, "redo") == f"Redid: Status → triaged on …{ann[-8:]}\n"
     assert status(data, ann) == "triaged"
     assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["actions"]] == ["undone", "done"]
+
+
+def test_the_cli_undoes_the_tui_s_session_actions_and_says_which_it_cannot(tmp_path):
+    """The CLI records no session actions, but shares the TUI's history: a pause is undone, a completion said final."""
+    from workbench.domain.test_sessions import TestSessionCreate
+    from workbench.services import test_sessions as ts_svc
+    from workbench.services import undo as undo_svc
+    from workbench.services.context import Workbench
+    from workbench.services.local import local_user
+
+    data = tmp_path / "cli"
+    job = seed(data)["job_id"]
+    wb = Workbench.open(str(data), mailer=None)
+    me = local_user(wb)
+    paused, done = (ts_svc.create(wb, me, TestSessionCreate(jobId=job, testerId=t)).id for t in ("tess", "theo"))
+    undo_svc.test_action(wb, me, paused, "pause")  # as the TUI's p and c do
+    undo_svc.test_action(wb, me, done, "complete")
+    wb.store.close()
+    assert run(data, "undo") == ("Can't undo Test session completed (theo): a completed test session cannot be resumed. "
+                                 "Run it again for the action before it.\n")
+    assert run(data, "undo") == "Undid: Test session paused (tess)\n"
+    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["actions"]] == ["final", "undone"]
+    assert run(data, "redo") == "Redid: Test session paused (tess)\n"
+    wb = Workbench.open(str(data), mailer=None)
+    assert [ts_svc.get(wb, me, s).status for s in (paused, done)] == ["paused", "completed"]
+    wb.store.close()

@@ -7,6 +7,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from storage.db import WriteWouldWait, without_waiting
 from tests.conftest import TEST_SETTINGS, bearer
 from tests.helpers import post_annotation
 from workbench.server.app import create_app
@@ -57,6 +58,10 @@ def test_retry_while_first_in_flight_is_409(wb, creds, monkeypatch):
     real = svc.reply
 
     def slow_reply(*args, **kwargs):
+        if without_waiting.get():
+            # On the event loop it would block every request: go on as a write that found the
+            # store busy does, waiting in the threadpool (server/writer.py).
+            raise WriteWouldWait
         entered.set()
         release.wait(10)
         return real(*args, **kwargs)

@@ -1,6 +1,7 @@
 """Property: any sequence of triage actions, then undo of each, restores every user-visible field of every annotation.
 
-Locally (a workspace that does not sync), everything comes back, replies included. Against a real
+Locally (a workspace that does not sync), everything comes back, replies included, and so do the
+statuses of test sessions paused or resumed and of rounds submitted or returned to review among them. Against a real
 `workbench serve`, with some actions synced and the others not: the triage fields come back on the
 server too (the undo of a synced change goes up as a change back, an unsynced one never goes up);
 the replies that were sent stay, and each was announced as not undoable before it was sent and
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from storage import sync_state
 from sync import ops
+from tests.found import found
 from tests.served_remote import Served, served
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
@@ -41,6 +43,12 @@ action = st.one_of(
     st.tuples(st.just("reply"), index, st.sampled_from(["On it", "Thanks!", "Which browser?"])),
     st.tuples(st.just("bulk_status"), st.lists(index, min_size=1, max_size=4, unique=True), st.sampled_from(STATUSES[:4])),
     st.tuples(st.just("bulk_assign"), st.lists(index, min_size=1, max_size=4, unique=True), st.integers(-1, 2)),
+)
+# The session actions with a way back (locally): a test session paused or resumed, a round
+# submitted from review or returned to review. The index picks a session (modulo how many).
+session_action = st.one_of(
+    st.tuples(st.just("test"), index, st.sampled_from(["pause", "resume"])),
+    st.tuples(st.just("round"), index, st.sampled_from(["submit_round", "return_to_review"])),
 )
 actions = st.lists(action, min_size=1, max_size=8)
 
@@ -119,6 +127,53 @@ def test_undoing_every_action_restores_every_annotation(local, steps):
     outcomes = undo_all(wb, p)
     assert all(o.final is None and not o.skipped for o in outcomes)
     assert visible(wb, p, ids) == before
+
+
+@pytest.fixture(scope="module")
+def sessions(local) -> tuple[list[str], list[tuple[str, str]]]:
+    """The demo's test sessions that can pause or resume, and its rounds (store, session) in review or task review."""
+    from storage import feedback_sessions as fs_repo
+    from workbench.services import stores
+    from workbench.services import test_sessions as ts_service
+
+    wb, p, _, _ = local
+    tests = [s.id for study in ts_service.list_studies(wb, p) for s in ts_service.list_for_study(wb, p, study.id, limit=100)[0]
+             if s.status in ("active", "paused")]
+    rounds = [(store.id, r.id) for store in stores.list_stores(wb, p)
+              for r in fs_repo.list_sessions(wb.store.db, store.id, status=None, limit=100, offset=0)
+              if r.status in ("in_review", "task_review")]
+    assert len(tests) >= 2 and len(rounds) >= 2
+    return tests, rounds
+
+
+def statuses(wb: Workbench, p: Principal, tests: list[str], rounds: list[tuple[str, str]]) -> list[str]:
+    from storage import feedback_sessions as fs_repo
+    from workbench.services import test_sessions as ts_service
+
+    return [ts_service.get(wb, p, t).status for t in tests] + [found(fs_repo.get_session_any(wb.store.db, r)).status for _, r in rounds]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(action, session_action), min_size=1, max_size=10))
+def test_undoing_session_actions_among_triage_restores_every_status(local, sessions, steps):
+    wb, p, ids, members = local
+    tests, rounds = sessions
+    before = (visible(wb, p, ids), statuses(wb, p, tests, rounds))
+    for act in steps:
+        kind, target, value = act
+        try:
+            if kind == "test":
+                undo.test_action(wb, p, tests[target % len(tests)], value)
+            elif kind == "round":
+                store_id, round_id = rounds[target % len(rounds)]
+                undo.feedback_action(wb, p, store_id, round_id, value)
+            else:
+                run(wb, p, ids, members, act)
+        except DomainError:  # the table refused it (pause a paused session): nothing recorded
+            pass
+    outcomes = undo_all(wb, p)
+    assert all(o.final is None and not o.skipped for o in outcomes)
+    assert (visible(wb, p, ids), statuses(wb, p, tests, rounds)) == before
 
 
 # -- after a sync with a real server ---------------------------------------------------------

@@ -247,6 +247,9 @@ def test_submitting_a_round_from_review_is_undone_by_returning_it_to_review(worl
     assert isinstance(undo, ops.Undo) and undo.op is OpName.FEEDBACK_ACTION
     fs_svc.act(w.r.wb, w.store, undo.entity_id, undo.payload["action"])
     assert found(fs_repo.get_session_any(w.db, w.round_id)).status == "in_review"
+    # And back: a round returned to review is undone by submitting it again.
+    [returned] = [e for e in sync_state.entries(w.db, w.r.me.workspace_id) if e.payload.get("action") == "return_to_review"]
+    assert ops.FEEDBACK_ACTION.inverse(returned) == ops.Undo(OpName.FEEDBACK_ACTION, w.round_id, {"action": "submit_round"})
     fs_svc.finalize(w.r.wb, w.store, w.round_id)
     [finalize] = [e for e in sync_state.entries(w.db, w.r.me.workspace_id) if e.payload.get("action") == "finalize"]
     assert isinstance(ops.FEEDBACK_ACTION.inverse(finalize), ops.CannotUndo)

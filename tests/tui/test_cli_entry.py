@@ -109,6 +109,38 @@ def test_the_tui_opens_without_loading_the_cli_or_the_write_path(filled: Path, f
     assert result.stdout.split() == ["TUI", str(filled), "-"]
 
 
+# The same, up to the inbox's first painted rows: what mounting the screens loads counts too
+# (pydantic came back once through a storage module's import of an enum).
+PAINT_PROBE = """
+import sys
+from textual.app import App
+from workbench.tui.widgets.virtual_list import VirtualList
+original = VirtualList.render_lines
+def render_lines(self, crop):
+    lines = original(self, crop)
+    if self.id == "inbox-list" and self.total > 0 and not getattr(self.app, "reported", False):
+        self.app.reported = True
+        heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL") if m in sys.modules)
+        print("PAINTED", ",".join(heavy) or "-", flush=True)
+        self.app.call_after_refresh(self.app.exit)
+    return lines
+VirtualList.render_lines = render_lines
+App.run = lambda self, _run=App.run, **kw: _run(self, headless=True, size=(120, 36))
+sys.argv = ["workbench", *sys.argv[1:]]
+from workbench.cli.entry import run
+run()
+"""
+
+
+def test_the_first_painted_inbox_has_loaded_nothing_heavy(filled: Path):
+    import os
+
+    result = subprocess.run([sys.executable, "-c", PAINT_PROBE, "--data-dir", str(filled)], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["PAINTED", "-"]
+
+
 def test_anything_else_goes_to_the_cli(filled: Path):
     result = probe("--help")
     assert result.returncode == 0 and "serve" in result.stdout and "TUI" not in result.stdout

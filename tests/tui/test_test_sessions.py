@@ -52,9 +52,9 @@ async def test_complete_then_analyze_then_confirm(app, demo_wb, principal):
         await press(pilot, "C")
         assert app.screen is screen and not errors(app)
         # Complete, analyze: the analysis runs in a worker and appears when ready.
-        await press(pilot, "c")
+        await press(pilot, "c", "y")  # each asks first: neither can be undone
         assert ts_service.get(demo_wb, principal, session_id).status == "completed"
-        await press(pilot, "z")
+        await press(pilot, "z", "y")
         await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, session_id).status == "analyzed")
         await wait_for(pilot, lambda: "Analysis ready" in [m for _, m in app.notices])
         await pilot.pause()
@@ -118,7 +118,7 @@ async def test_tester_feedback_once(app, demo_wb, principal):
         session_id = found(screen.sessions.current).id
         await press(pilot, "b")
         assert app.screen is screen  # not completed yet: no form
-        await press(pilot, "c", "b")
+        await press(pilot, "c", "y", "b")
         dialog = app.screen
         dialog.query_one("#field-technical", Switch).value = True
         dialog.query_one("#field-comment", TextArea).text = "The back button broke."

@@ -17,6 +17,7 @@ from workbench.services.local import local_user
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
+from workbench.tui.screens.test_sessions import StudySource
 
 
 @pytest.fixture
@@ -153,3 +154,97 @@ async def test_a_persona_run_says_it_cannot_be_undone_before_it_runs(replica):
         await press(pilot, "p")
         assert isinstance(app.screen, PersonaPicker)
         assert "Cannot be undone: the reviews are posted as replies on the server" in " ".join(screen_text(app).split())
+
+
+# -- the sessions' phase actions (store key and JWT given) ------------------------------------------
+
+
+@pytest.fixture
+def session_replica(remote: Served, tmp_path: Path) -> Iterator[tuple[Workbench, str, str]]:
+    """A replica with, on the server, a tester's active session and a round in review: (wb, test session, round)."""
+    import time
+
+    test_session = remote.as_tester("POST", "/api/sessions", json={"jobId": remote.creds["job_id"], "testerId": "tess"})["sessionId"]
+    round_id = remote.as_store("POST", "/api/v1/feedback-sessions")["id"]
+    deadline = time.monotonic() + 30
+    while remote.as_store("GET", f"/api/v1/feedback-sessions/{round_id}")["status"] != "in_review":  # deployed in the background
+        assert time.monotonic() < deadline, "the preview never deployed"
+        time.sleep(0.05)
+    wb = remote.replica(tmp_path / "local", sessions=True)
+    yield wb, test_session, round_id
+    wb.store.close()
+
+
+async def test_a_pause_is_undone_through_the_outbox(remote, session_replica):
+    from workbench.tui.screens.test_sessions import TestSessionsScreen
+
+    wb, session_id, _ = session_replica
+
+    def on_server() -> str:
+        return remote.as_tester("GET", f"/api/sessions/{session_id}")["status"]
+
+    app = make_app(wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "3")
+        screen = app.screen
+        assert isinstance(screen, TestSessionsScreen)
+        study = next(s for s, _ in screen.studies.source_as(StudySource).rows if s.id == remote.creds["job_id"])
+        screen.focus_item(study.id, session_id)
+        await pilot.pause()
+        await press(pilot, "p")
+        assert pending(wb) == 1
+        await press(pilot, "u")  # before a sync: the pause and its undo cancel, nothing goes up
+        await told_that(app, pilot, "Undid: Test session paused (tess)")
+        assert pending(wb) == 0
+        await press(pilot, "U")
+        await told_that(app, pilot, "Redid: Test session paused (tess)")
+        assert remote.sync(wb).sent == 1
+        assert on_server() == "paused"
+        await press(pilot, "u")  # after it: a resume, sent like any change
+        await told_that(app, pilot, "Undid: Test session paused (tess)")
+        assert pending(wb) == 1
+        remote.sync(wb)
+    assert on_server() == "active"
+    assert pending(wb) == 0
+
+
+async def test_a_submitted_round_is_returned_to_review_through_the_outbox(remote, session_replica):
+    from tests.tui.test_feedback_sessions import select_session_id
+    from workbench.tui.screens.feedback import FeedbackScreen
+
+    wb, _, round_id = session_replica
+
+    def on_server() -> str:
+        return remote.as_store("GET", f"/api/v1/feedback-sessions/{round_id}")["status"]
+
+    app = make_app(wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        select_session_id(screen, round_id)
+        await press(pilot, "s", "y")
+        assert pending(wb) == 1
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Round submitted for task review")
+        assert pending(wb) == 0
+        assert remote.sync(wb).sent == 0
+        select_session_id(screen, round_id)
+        await press(pilot, "s", "y")
+        remote.sync(wb)
+        assert on_server() == "task_review"
+        await press(pilot, "u")
+        await told_that(app, pilot, "Undid: Round submitted for task review")
+        assert pending(wb) == 1
+        remote.sync(wb)
+        assert on_server() == "in_review"
+        # Finalizing cannot be undone: u says so and sends nothing.
+        select_session_id(screen, round_id)
+        await press(pilot, "F")
+        assert "Cannot be undone: a finalized round is done" in " ".join(screen_text(app).split())
+        await press(pilot, "y")
+        remote.sync(wb)
+        await press(pilot, "u")
+        await told_that(app, pilot, "Can't undo Round finalized on")
+        assert pending(wb) == 0
+    assert on_server() == "done"

@@ -1,6 +1,6 @@
 """``workbench undo`` / ``workbench redo``: the local user's undo history, from a script or a shell.
 
-The same history as the TUI's ``u`` / ``U`` (``services.undo``): the TUI's triage, replies and
+The same history as the TUI's ``u`` / ``U`` (``services.undo``): the TUI's triage, replies, session actions and
 bulk batches and the CLI's ``annotation set-status|resolve|assign|reply`` are one stack.
 """
 

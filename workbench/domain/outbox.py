@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from workbench.domain.test_sessions import TestSessionAction
+from workbench.domain.statuses import TestSessionAction  # pydantic-free: storage imports this on the read path
 
 
 class OpName(str, Enum):

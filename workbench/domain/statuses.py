@@ -79,6 +79,20 @@ class TestSessionStatus(str, Enum):
     CONFIRMED = "confirmed"
 
 
+class TestSessionAction(str, Enum):
+    """What moves a test session between statuses (the transition table is in test_sessions.py)."""
+
+    __test__ = False
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    COMPLETE = "complete"
+    ANALYZE = "analyze"
+    ANALYSIS_FINISHED = "analysis_finished"
+    ANALYSIS_FAILED = "analysis_failed"
+    CONFIRM = "confirm"
+
+
 # The words people read for a status, whichever source it belongs to: the TUI, the CLI's
 # human output and the copied markdown all say "won't fix", never the stored ``won_t_fix``.
 STATUS_LABELS: dict[str, str] = {

@@ -37,7 +37,7 @@ from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.fields import NoNul
 
 # The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
-from workbench.domain.statuses import TestSessionStatus
+from workbench.domain.statuses import TestSessionAction, TestSessionStatus
 
 __all__ = [
     "FEEDBACK_STATUSES",
@@ -77,18 +77,6 @@ __all__ = [
     "plan_notes_patch",
     "resolve_completed_at",
 ]
-
-
-class TestSessionAction(str, Enum):
-    __test__ = False
-
-    PAUSE = "pause"
-    RESUME = "resume"
-    COMPLETE = "complete"
-    ANALYZE = "analyze"
-    ANALYSIS_FINISHED = "analysis_finished"
-    ANALYSIS_FAILED = "analysis_failed"
-    CONFIRM = "confirm"
 
 
 S = TestSessionStatus

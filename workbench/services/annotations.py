@@ -82,6 +82,34 @@ def list_annotations(
     limit: int = DEFAULT_LIMIT,
 ) -> Page:
     """One page, newest first; ``next_cursor`` is None on the last page."""
+    page = list_annotation_rows(
+        wb, principal, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, cursor=cursor, limit=limit
+    )
+    return Page([repo.annotation_from_row(row) for row in page.rows], page.next_cursor)
+
+
+@dataclass(slots=True)
+class RowPage:
+    """``Page`` as the store's raw rows (``storage.annotations.annotation_from_row`` makes each a record)."""
+
+    rows: list[tuple[Any, ...]]
+    next_cursor: str | None
+
+
+def list_annotation_rows(
+    wb: Workbench,
+    principal: Principal,
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> RowPage:
+    """``list_annotations`` with the same checks, as raw rows: the API reuses a row's encoding
+    while the row is unchanged, so a page rebuilt after one write re-encodes one row, not 50."""
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
     if status is not None:
@@ -100,15 +128,20 @@ def list_annotations(
         if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
             raise Invalid("Invalid cursor")
         after = (key[0], key[1])
-    rows = repo.list_page(
+    rows = repo.list_page_rows(
         db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit + 1
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(wb.secret, scope, [last.created_at, last.id])
-    return Page(rows, next_cursor)
+        next_cursor = encode_cursor(wb.secret, scope, [last[repo.ROW_CREATED_AT], last[repo.ROW_ID]])
+    return RowPage(rows, next_cursor)
+
+
+def public_row(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The public shape (``Annotation.to_public``) of one raw row of ``list_annotation_rows``."""
+    return repo.annotation_from_row(row).to_public()
 
 
 def detail(wb: Workbench, principal: Principal, annotation_id: str) -> dict[str, Any]:

@@ -21,8 +21,17 @@ Undo builds on the op registry (``sync.ops``), which declares each change's inve
   content back): when the action's own entry is still unsent, the two entries cancel and
   neither goes up.
 
+- ``feedback.action`` and ``test.<action>`` (the phase actions of feedback and test sessions):
+  where the transition table leads straight back (pause and resume; a round submitted from
+  review and returned to review) the way back is applied, and cancels against the action's own
+  entry while both are unsent. The others (cancel, finalize, complete, analyze, confirm, ...),
+  a new test-session note, a tester's feedback and a started feedback session are recorded too,
+  so that ``u`` names them and says why it cannot take them back (the action becomes final),
+  and the next ``u`` reaches the action before.
+
 Redo sets the values again (a reply is posted again). Persona runs and resolutions are not
-recorded: they cannot be undone, and ``warning_before`` says so before they run.
+recorded: they cannot be undone, and ``warning_before`` says so before they run (as it does for
+every action above that cannot be undone).
 """
 
 from __future__ import annotations
@@ -38,20 +47,29 @@ from storage import undo as repo
 from sync import ops
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError, NotFound
-from workbench.domain.outbox import OpName
+from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.records import Reply
 from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
 
 if TYPE_CHECKING:
+    from workbench.domain.session_records import FeedbackSession, TesterFeedback
+    from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, FeedbackCreate
     from workbench.services.bulk import BulkAction, BulkItem
     from workbench.services.inbox import InboxRow
 
 __all__ = [
-    "Outcome", "Recorder", "apply_patch", "bulk_apply", "describe", "edit_notes", "history", "redo", "reply", "resolve_comment_row",
-    "set_comment_resolved", "undo", "warning_before",
+    "FINAL", "Outcome", "Recorder", "add_note", "apply_patch", "bulk_apply", "describe", "edit_notes", "feedback_action", "history",
+    "redo", "reply", "resolve_comment_row", "set_comment_resolved", "start_feedback_session", "test_action", "tester_feedback", "undo",
+    "warning_before",
 ]
+
+# The op of a step that only records that its action cannot be undone, and why (``payload["reason"]``):
+# for a change no outbox op carries (starting a feedback session).
+FINAL = "final"
+# Why a started feedback session cannot be undone (said before it starts, and by ``u``).
+STARTED_ROUND = "a started round stays listed: cancel it while it prepares, or finalize it once in review"
 
 
 # -- recording -------------------------------------------------------------------------------
@@ -78,14 +96,15 @@ class Recorder:
     def _since(self, db: Connection) -> int | None:
         return repo.max_outbox_seq(db) if self.replica else None
 
-    def _step(self, db: Connection, op: OpName, entity_type: str, entity_id: str, payload: dict[str, Any],
+    def _step(self, db: Connection, op: OpName | str, entity_type: str, entity_id: str, payload: dict[str, Any],
               after: dict[str, Any] | None, since: int | None, local_id: str | None = None) -> None:
+        name = op.value if isinstance(op, OpName) else op
         if self.action_id is None:
             self.action_id = repo.start_action(
-                db, self.principal.workspace_id, self.principal.actor_id, self.kind or op.value, self.what, self.wb.clock()
+                db, self.principal.workspace_id, self.principal.actor_id, self.kind or name, self.what, self.wb.clock()
             )
-        seq = None if since is None else repo.outbox_seq_after(db, since, op.value, entity_id)
-        repo.add_step(db, repo.Step(self.action_id, self.steps, op.value, entity_type, entity_id, local_id, seq, payload, after))
+        seq = None if since is None else repo.outbox_seq_after(db, since, name, entity_id)
+        repo.add_step(db, repo.Step(self.action_id, self.steps, name, entity_type, entity_id, local_id, seq, payload, after))
         self.steps += 1
 
     def apply_patch(self, annotation_id: str, req: AnnotationPatch) -> annotations_svc.Patched:
@@ -141,6 +160,82 @@ class Recorder:
                            {"updated": changed, "created": [], "previous": {i: previous[i] for i, _ in changed}},
                            {"updated": changed}, since)
 
+    def feedback_action(self, store_id: str, session_id: str, action: str) -> FeedbackSession:
+        """A phase action of a feedback session (``feedback_sessions.act``), recorded with the
+        statuses it went from and to (the op registry's inverse decides whether ``u`` can go back)."""
+        from storage import feedback_sessions as fs_repo
+        from workbench.services import feedback_sessions, stores
+
+        store = stores.get_store(self.wb, self.principal, store_id)
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            before = fs_repo.get_session(db, store.id, session_id)
+            session = feedback_sessions.act(self.wb, store, session_id, action, actor=self.principal.actor_id)
+            self._step(db, OpName.FEEDBACK_ACTION, "feedback_session", session_id,
+                       {"action": action, "from": before.status if before else None, "to": session.status, "store_id": store_id},
+                       {"status": session.status}, since)
+        return session
+
+    def start_feedback_session(self, store_id: str) -> FeedbackSession:
+        """Start a feedback session (``feedback_sessions.start``); recorded only so ``u`` names it and says it cannot go back."""
+        from workbench.services import feedback_sessions, stores
+
+        store = stores.get_store(self.wb, self.principal, store_id)
+        with self.wb.store.write() as db:
+            session = feedback_sessions.start(self.wb, store, actor=self.principal.actor_id)
+            self._step(db, FINAL, "feedback_session", session.id, {"reason": STARTED_ROUND}, None, None)
+        return session
+
+    def test_action(self, session_id: str, action: str, req: CompleteRequest | ConfirmRequest | None = None) -> Any:
+        """A test-session transition (pause, resume, complete, analyze, confirm), recorded with the
+        statuses it went from and to; returns what the use case returns."""
+        from storage import test_sessions as ts_repo
+        from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, TestSessionAction
+        from workbench.services import test_sessions
+
+        wb, me = self.wb, self.principal
+        with wb.store.write() as db:
+            since = self._since(db)
+            before = ts_repo.get_session_any(db, session_id)
+            if action == "complete":
+                result = test_sessions.complete(wb, me, session_id, req if isinstance(req, CompleteRequest) else CompleteRequest())
+            elif action == "confirm":
+                assert isinstance(req, ConfirmRequest), "confirm needs its rating"
+                result = test_sessions.confirm(wb, me, session_id, req)
+            else:
+                result = {"pause": test_sessions.pause, "resume": test_sessions.resume,
+                          "analyze": test_sessions.analyze}[action](wb, me, session_id)
+            after = ts_repo.get_session_any(db, session_id)
+            self._step(db, TEST_ACTION_OPS[TestSessionAction(action)], "test_session", session_id,
+                       {"from": before.status if before else None, "to": after.status if after else None},
+                       {"status": after.status if after else None}, since)
+        return result
+
+    def add_note(self, session_id: str, content: str) -> None:
+        """Add a test-session note; recorded so ``u`` names it and says why it cannot delete it."""
+        from storage import test_sessions as ts_repo
+        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
+        from workbench.services import test_sessions
+
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            known = set(ts_repo.note_ids(db, session_id))
+            test_sessions.patch_notes(self.wb, self.principal, session_id, NotesPatch(notes=[NoteUpsert(content=content)]))
+            created = [[n.id, n.content] for n in ts_repo.list_notes(db, session_id) if n.id not in known]
+            self._step(db, OpName.TEST_NOTES, "test_session", session_id, {"updated": [], "created": created, "previous": {}},
+                       None, since)
+
+    def tester_feedback(self, session_id: str, req: FeedbackCreate) -> TesterFeedback:
+        """Record a tester's feedback; recorded so ``u`` names it and says why it cannot be withdrawn."""
+        from workbench.services import test_sessions
+
+        with self.wb.store.write() as db:
+            since = self._since(db)
+            feedback = test_sessions.submit_feedback(self.wb, self.principal, session_id, req)
+            self._step(db, OpName.TEST_FEEDBACK, "test_session", session_id, {"body": req.model_dump()}, None, since,
+                       local_id=feedback.id)
+        return feedback
+
 
 def _comment_resolved(db: Connection, session_id: str, comment_id: str) -> bool | None:
     from storage import feedback_sessions as fs_repo
@@ -191,6 +286,46 @@ def edit_notes(wb: Workbench, principal: Principal, session_id: str, edits: list
     Recorder(wb, principal, "note", {"session_id": session_id}).edit_notes(session_id, edits)
 
 
+def feedback_action(wb: Workbench, principal: Principal, store_id: str, session_id: str, action: str) -> FeedbackSession:
+    """``feedback_sessions.act``, recorded (``u`` takes it back where the transition table allows)."""
+    from storage import feedback_sessions as fs_repo
+
+    store = fs_repo.get_store(wb.store.db, store_id)
+    return Recorder(wb, principal, "feedback", {"action": action, "store": store.name if store else ""}).feedback_action(
+        store_id, session_id, action)
+
+
+def start_feedback_session(wb: Workbench, principal: Principal, store_id: str) -> FeedbackSession:
+    """``feedback_sessions.start``, recorded (it cannot be undone; ``u`` says so)."""
+    from storage import feedback_sessions as fs_repo
+
+    store = fs_repo.get_store(wb.store.db, store_id)
+    return Recorder(wb, principal, "feedback", {"action": "start", "store": store.name if store else ""}).start_feedback_session(store_id)
+
+
+def _tester(wb: Workbench, session_id: str) -> str:
+    from storage import test_sessions as ts_repo
+
+    session = ts_repo.get_session_any(wb.store.db, session_id)
+    return session.tester_id if session else ""
+
+
+def test_action(wb: Workbench, principal: Principal, session_id: str, action: str,
+                req: CompleteRequest | ConfirmRequest | None = None) -> Any:
+    """A test-session transition, recorded (``u`` pauses what it resumed and resumes what it paused)."""
+    return Recorder(wb, principal, "test", {"action": action, "tester": _tester(wb, session_id)}).test_action(session_id, action, req)
+
+
+def add_note(wb: Workbench, principal: Principal, session_id: str, content: str) -> None:
+    """A new test-session note, recorded (it cannot be undone; ``u`` says so)."""
+    Recorder(wb, principal, "test", {"action": "note", "tester": _tester(wb, session_id)}).add_note(session_id, content)
+
+
+def tester_feedback(wb: Workbench, principal: Principal, session_id: str, req: FeedbackCreate) -> TesterFeedback:
+    """A tester's feedback, recorded (it cannot be undone; ``u`` says so)."""
+    return Recorder(wb, principal, "test", {"action": "feedback", "tester": _tester(wb, session_id)}).tester_feedback(session_id, req)
+
+
 def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> BulkItem:
     """Resolve one feedback comment from the inbox, recorded; returns its ``BulkItem``."""
     from workbench.services import bulk
@@ -201,10 +336,28 @@ def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> B
 # -- what cannot be undone, said before it runs -------------------------------------------------
 
 
-def warning_before(wb: Workbench, principal: Principal, kind: str) -> str:
-    """Whether ``u`` can take back an action of ``kind`` (reply, run_personas, resolution), in
-    words short enough for a dialog's first lines, shown before it runs (``sync.ops`` gives the
-    full reasons when ``u`` meets one)."""
+def warning_before(wb: Workbench, principal: Principal, kind: str, status: str | None = None) -> str:
+    """Whether ``u`` can take back an action of ``kind``, in words short enough for a dialog's
+    first lines, shown before it runs (``sync.ops`` gives the full reasons when ``u`` meets one).
+
+    ``kind``: reply, run_personas, resolution; ``feedback.start`` or ``feedback.<action>`` (a
+    feedback session's phase action, from ``status``); ``test.<action>`` (a test-session
+    transition), ``test.notes`` (a new note), ``test.feedback`` (a tester's feedback). For the
+    sessions the words are the op registry's: the dialog says what ``u`` will say.
+    """
+    from workbench.domain.statuses import status_label
+
+    if kind == "feedback.start":
+        return f"Cannot be undone: {STARTED_ROUND}"
+    if kind.startswith(("feedback.", "test.")):
+        # The entry the action would write: ``created`` makes ``test.notes`` a new note (an edit can be undone).
+        op, payload = kind, {"action": kind.split(".", 1)[1], "from": status, "created": [["", ""]]}
+        if kind.startswith("feedback."):
+            op = OpName.FEEDBACK_ACTION.value
+        inverse = ops.inverse_of(op, "", "", payload)
+        if isinstance(inverse, ops.CannotUndo):
+            return f"Cannot be undone: {inverse.reason}"
+        return f"Undo (u) works: it goes back to {status_label(status or '')}"
     replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
     if kind == "reply":
         if replica:
@@ -227,7 +380,7 @@ class Outcome:
     """What ``undo``/``redo`` did to one action."""
 
     action_id: int
-    kind: str  # status | assign | summary | duplicate | reply | comment | bulk
+    kind: str  # status | assign | summary | duplicate | reply | note | comment | bulk | feedback | test
     what: dict[str, Any]
     redo: bool
     steps: int  # changes the action made
@@ -303,7 +456,19 @@ def _step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, 
         return _comment_step(wb, principal, db, step, redo)
     if step.op == OpName.TEST_NOTES.value:
         return _notes_step(wb, principal, db, step, redo)
+    if step.op == OpName.FEEDBACK_ACTION.value:
+        return _feedback_action_step(wb, principal, db, step, redo)
+    if step.op in _TEST_ACTIONS:
+        return _test_action_step(wb, principal, db, step, redo)
+    if step.op == FINAL:
+        return _Final(str(step.payload.get("reason") or "it cannot be undone"))
+    inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+    if isinstance(inverse, ops.CannotUndo):  # a tester's feedback, say: recorded only to say so
+        return _Final(inverse.reason)
     return _Skip(f"this version cannot undo {step.op}")
+
+
+_TEST_ACTIONS = {op.value for op in TEST_ACTION_OPS.values()}
 
 
 def _ref(annotation_id: str) -> str:
@@ -405,6 +570,57 @@ def _notes_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     return None
 
 
+def _feedback_action_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    from storage import feedback_sessions as fs_repo
+    from workbench.domain.statuses import status_label
+    from workbench.services import feedback_sessions, stores
+
+    if redo:
+        action, expect = str(step.payload.get("action")), step.payload.get("from")
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        action, expect = str(inverse.payload["action"]), step.payload.get("to")
+    current = fs_repo.get_session_any(db, step.entity_id)
+    if current is None:
+        return _Skip("the feedback session no longer exists")
+    if current.status != expect:
+        return _Skip(f"the round is {status_label(current.status)} now; left as it is")
+    store = stores.get_store(wb, principal, str(step.payload.get("store_id")))
+    since = repo.max_outbox_seq(db)
+    feedback_sessions.act(wb, store, step.entity_id, action, actor=principal.actor_id)
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
+    repo.update_step(db, step)
+    return None
+
+
+def _test_action_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
+    from storage import test_sessions as ts_repo
+    from workbench.domain.statuses import status_label
+    from workbench.services import test_sessions
+
+    if redo:
+        op, expect = step.op, step.payload.get("from")
+    else:
+        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
+        if isinstance(inverse, ops.CannotUndo):
+            return _Final(inverse.reason)
+        op, expect = inverse.op.value, step.payload.get("to")
+    # Only pause and resume have a way back; the others are final before they are ever undone.
+    run = {OpName.TEST_PAUSE.value: test_sessions.pause, OpName.TEST_RESUME.value: test_sessions.resume}.get(op)
+    current = ts_repo.get_session_any(db, step.entity_id)
+    if current is None:
+        return _Skip("the test session no longer exists")
+    if run is None or current.status != expect:
+        return _Skip(f"the session is {status_label(current.status)} now; left as it is")
+    since = repo.max_outbox_seq(db)
+    run(wb, principal, step.entity_id)
+    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, op, step.entity_id))
+    repo.update_step(db, step)
+    return None
+
+
 def _cancel_unsent(db: Connection, step: repo.Step, new_seq: int | None) -> int | None:
     """A change and its undo (or an undo and its redo), both unsent, cancel: neither goes up.
     Returns the entry that is left to carry this step (None when they cancelled)."""
@@ -453,9 +669,27 @@ def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
         return "Note edited"
     if o.kind == "comment":
         return "Comment resolved" if w.get("resolved", True) else "Comment reopened"
+    if o.kind == "feedback":
+        done = _FEEDBACK_DONE.get(str(w.get("action")), str(w.get("action")).replace("_", " "))
+        return f"{done} on {w['store']}" if w.get("store") else done
+    if o.kind == "test":
+        done = _TEST_DONE.get(str(w.get("action")), str(w.get("action")))
+        return f"{done} ({w['tester']})" if w.get("tester") else done
     rows = f"{o.steps:,} row{'s' if o.steps != 1 else ''}"
     if w.get("action") == "assign":
         change = f"assign to {member_name(str(w['assignee_id']))}" if w.get("assignee_id") else "unassign"
     else:
         change = f"status → {status_label(str(w.get('status')))}"
     return f"Bulk: {change} on {rows}"
+
+
+_FEEDBACK_DONE = {
+    "start": "Round started", "cancel": "Round canceled", "finalize": "Round finalized", "start_work": "Work started",
+    "submit_round": "Round submitted for task review", "return_to_review": "Round returned to review",
+    "approve_tasks": "Tasks approved", "builder_finished": "Builder finished", "builder_failed": "Builder failed",
+}
+_TEST_DONE = {
+    "pause": "Test session paused", "resume": "Test session resumed", "complete": "Test session completed",
+    "analyze": "Test session analysis", "confirm": "Test session confirmed", "note": "Note added",
+    "feedback": "Tester feedback",
+}

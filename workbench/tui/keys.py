@@ -124,8 +124,11 @@ FEEDBACK: list[BindingType] = [
 TESTS: list[BindingType] = [
     B("tab", "switch_pane", "Studies/sessions", id="tests.switch", show=False),
     B("f", "filter", "Status", id="tests.filter"),
-    B("c", "complete", "Complete", id="tests.complete"),
-    B("z", "analyze", "Analyze", id="tests.analyze"),
+    B("c", "complete", "Complete…", id="tests.complete"),
+    # Undoable (u): the tester's pause and resume, where the session's status allows them.
+    B("p", "pause", "Pause", id="tests.pause", show=False),
+    B("r", "resume", "Resume", id="tests.resume", show=False),
+    B("z", "analyze", "Analyze…", id="tests.analyze"),
     B("C", "confirm", "Confirm…", id="tests.confirm"),
     B("N", "add_note", "Add note…", id="tests.add_note"),
     B("e", "edit_note", "Edit note…", id="tests.edit_note"),

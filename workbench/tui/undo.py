@@ -73,7 +73,9 @@ class UndoKeys:
         label = ""
         if outcome is not None:
             members = dict(inbox.facets(app.wb, app.principal).members)
-            label = service.describe(outcome, status_label=fmt.status_label, member_name=lambda uid: members.get(uid, "someone"))
+            # Markup-safe: the label names stores, testers and members, and the notice reads markup.
+            label = fmt.esc(service.describe(outcome, status_label=fmt.status_label,
+                                             member_name=lambda uid: members.get(uid, "someone")))
         return outcome, label
 
     def on_undo_finished(self, message: UndoFinished) -> None:
@@ -97,10 +99,11 @@ class UndoKeys:
         app.post_message(StoreChanged())
 
 
-def before_it_runs(app: WorkbenchApp, kind: str) -> str:
-    """Whether ``u`` can take back a reply, a persona run or a resolution, in words for its dialog."""
+def before_it_runs(app: WorkbenchApp, kind: str, status: str | None = None) -> str:
+    """Whether ``u`` can take back an action of ``kind`` (a reply, a persona run, a resolution, a
+    session's phase action from ``status``: ``services.undo.warning_before``), in words for its dialog."""
     from workbench.services import undo as service
     from workbench.tui import format as fmt
 
-    ok, text = app.attempt(service.warning_before, app.wb, app.principal, kind, quiet=True)
+    ok, text = app.attempt(service.warning_before, app.wb, app.principal, kind, status, quiet=True)
     return f"[#e8a33d]{fmt.esc(text)}[/]" if ok else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -16,6 +16,7 @@ from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
+from workbench.server.writer import run_write
 from workbench.services import annotations as svc
 
 if TYPE_CHECKING:
@@ -40,13 +41,17 @@ def page_body(wb: Workbench, cache: PageCache, caller: Principal, site_id: str, 
     store's data version when the caller already read it for this request."""
 
     def build() -> bytes:
-        page = svc.list_annotations(
+        page = svc.list_annotation_rows(
             wb, caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, cursor=q.cursor, limit=q.limit
         )
-        return orjson.dumps({"items": [a.to_public() for a in page.items], "next_cursor": page.next_cursor})
+        return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
 
     key = (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
     return cache.get(key, build, version)
+
+
+def _encode_row(row: tuple[Any, ...]) -> bytes:
+    return orjson.dumps(svc.public_row(row))
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -76,20 +81,20 @@ def _parse_if_match(value: str | None) -> int | None:
     "/api/v1/annotations/{annotation_id}", response_model=AnnotationPublic, summary="Update status, summary, assignee",
     responses=error_responses(409, 412, why={409: "The status transition is refused"}),
 )
-def patch_annotation(
+async def patch_annotation(
     annotation_id: str,
     body: AnnotationPatch,
     wb: WB,
     caller: Caller,
     if_match: Annotated[str | None, Header(description="Optional compare-and-set: the ETag of the version you edited")] = None,
 ) -> JSON:
-    ann = svc.patch(wb, caller, annotation_id, body, if_version=_parse_if_match(if_match))
+    ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=_parse_if_match(if_match))
     return JSON(ann.to_public(), headers=_etag(ann.version))
 
 
 @router.post("/api/v1/annotations/{annotation_id}/replies", status_code=201, response_model=ReplyPublic, summary="Reply on the thread")
-def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) -> JSON:
-    return JSON(svc.reply(wb, caller, annotation_id, body).to_public(), status_code=201)
+async def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) -> JSON:
+    return JSON((await run_write(svc.reply, wb, caller, annotation_id, body)).to_public(), status_code=201)
 
 
 @router.get(

@@ -9,6 +9,10 @@ processing round D records that the builder finished (back to review) and E that
 (interrupted), the same actions a builder reports through the API. The comments list
 shows each comment's status, page path, text and task instruction; enter opens the highlighted
 comment to read in full, r resolves or reopens it.
+
+Every change here goes through ``services.undo``: ``u`` takes back a round submitted from review
+or returned to review, and a resolved or reopened comment. The other actions cannot be undone;
+their dialogs say so before they run, and ``u`` names them and says why.
 """
 
 from __future__ import annotations
@@ -336,8 +340,9 @@ class FeedbackScreen(TwoPaneScreen):
         self.app.push_screen(ChoiceDialog("Show sessions", STATUS_FILTERS, highlighted=source.status), chosen)
 
     def action_start(self) -> None:
-        from workbench.services import feedback_sessions as feedback_sessions_svc
         from workbench.services import stores
+        from workbench.services import undo as recorded  # records the start: u says it cannot be undone
+        from workbench.tui.undo import before_it_runs
 
         ok, all_stores = self.attempt(stores.list_stores, self.wb, self.principal)
         if not ok:
@@ -350,7 +355,7 @@ class FeedbackScreen(TwoPaneScreen):
         started: dict[str, Any] = {}
 
         def choose(store_id: str) -> None:
-            started["session"] = feedback_sessions_svc.start(self.wb, by_id[store_id], actor=self.principal.actor_id)
+            started["session"] = recorded.start_feedback_session(self.wb, self.principal, store_id)
 
         def closed(store_id: Any) -> None:
             if store_id is None:
@@ -360,7 +365,8 @@ class FeedbackScreen(TwoPaneScreen):
             self.refresh_data()
             self.deploy(session.id)
 
-        self.app.push_screen(ChoiceDialog("Start a feedback session on which store?", options, choose=choose), closed)
+        title = "Start a feedback session on which store?\n" + before_it_runs(self.wb_app, "feedback.start")
+        self.app.push_screen(ChoiceDialog(title, options, choose=choose), closed)
 
     @work(thread=True, group="deploy")
     def deploy(self, session_id: str) -> None:
@@ -378,8 +384,8 @@ class FeedbackScreen(TwoPaneScreen):
             self.post_message(ActionSucceeded("Preview deployed: reviewers can comment now"))
 
     def _transition(self, action: str) -> None:
-        from workbench.domain.feedback_sessions import FeedbackAction
-        from workbench.services import feedback_sessions as feedback_sessions_svc
+        from workbench.services import undo as recorded  # records the action for ``u``
+        from workbench.tui.undo import before_it_runs
 
         row = self.sessions.current
         if row is None:
@@ -387,9 +393,10 @@ class FeedbackScreen(TwoPaneScreen):
         phase = PHASE_ACTIONS[action]
         store = f"[b]{fmt.esc(row.store.name)}[/]"
         state = f"{fmt.status_label(row.session.status)}, {(row.progress or {}).get('label', '')}"
-        self.confirm_write(phase.title, phase.question.format(store=store, state=fmt.esc(state)), phase.yes,
-                           feedback_sessions_svc.act, self.wb, row.store, row.session.id, FeedbackAction(action),
-                           actor=self.principal.actor_id, danger=phase.danger, succeeded=phase.done)
+        question = phase.question.format(store=store, state=fmt.esc(state))
+        question += "\n" + before_it_runs(self.wb_app, f"feedback.{action}", row.session.status)
+        self.confirm_write(phase.title, question, phase.yes, recorded.feedback_action, self.wb, self.principal, row.store.id,
+                           row.session.id, action, danger=phase.danger, succeeded=phase.done)
 
     def action_cancel(self) -> None:
         self._transition("cancel")

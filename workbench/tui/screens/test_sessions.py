@@ -1,9 +1,13 @@
 """Test sessions: the studies, their sessions by status, and the highlighted session's analysis and notes.
 
-Complete (c), analyze (z: the analysis runs in a worker and appears when ready), confirm with
-a rating (C), add a note (N) or edit one (e), and the tester's feedback (b). Every refusal of
-the domain's lifecycle ("Session must be in analyzed status to confirm; it is completed")
-shows as it is.
+Pause (p) and resume (r), complete (c), analyze (z: the analysis runs in a worker and appears
+when ready), confirm with a rating (C), add a note (N) or edit one (e), and the tester's
+feedback (b). Every refusal of the domain's lifecycle ("Session must be in analyzed status to
+confirm; it is completed") shows as it is.
+
+Every change goes through ``services.undo``: ``u`` takes back a pause, a resume and a note's
+edit. The others cannot be undone; their dialogs say so before they run, and ``u`` names them
+and says why.
 """
 
 from __future__ import annotations
@@ -140,7 +144,7 @@ class TestSessionSource:
 
 
 # The session actions the domain may refuse: offered only when its rules allow them.
-_SESSION_ACTIONS = frozenset({"complete", "analyze", "confirm", "add_note", "edit_note", "feedback"})
+_SESSION_ACTIONS = frozenset({"pause", "resume", "complete", "analyze", "confirm", "add_note", "edit_note", "feedback"})
 
 
 class TestSessionsScreen(TwoPaneScreen):
@@ -193,6 +197,8 @@ class TestSessionsScreen(TwoPaneScreen):
             return None
         status = rules.TestSessionStatus(s.status)
         allowed = {
+            "pause": rules.can(status, rules.TestSessionAction.PAUSE),
+            "resume": rules.can(status, rules.TestSessionAction.RESUME),
             "complete": rules.can(status, rules.TestSessionAction.COMPLETE),
             # analyzing: z resumes an analysis a stopped process left behind
             "analyze": rules.can(status, rules.TestSessionAction.ANALYZE) or status is rules.TestSessionStatus.ANALYZING,
@@ -333,16 +339,37 @@ class TestSessionsScreen(TwoPaneScreen):
 
         self.app.push_screen(ChoiceDialog("Show sessions", STATUS_FILTERS, highlighted=source.status), chosen)
 
-    def action_complete(self) -> None:
-        from workbench.domain.test_sessions import CompleteRequest
-        from workbench.services import test_sessions as service
+    def _warning(self, kind: str, status: str | None = None) -> str:
+        """What ``u`` can do about the action, said in its dialog before it runs."""
+        from workbench.tui.undo import before_it_runs
+
+        return before_it_runs(self.wb_app, kind, status)
+
+    def action_pause(self) -> None:
+        self._pause_or_resume("pause", "Paused")
+
+    def action_resume(self) -> None:
+        self._pause_or_resume("resume", "Resumed")
+
+    def _pause_or_resume(self, action: str, done: str) -> None:
+        from workbench.services import undo as recorded  # records the change for ``u``
 
         s = self._current()
         if s is not None:
-            self.write(service.complete, self.wb, self.principal, s.id, CompleteRequest(), succeeded=f"Completed {s.tester_id}'s session")
+            self.write(recorded.test_action, self.wb, self.principal, s.id, action,
+                       succeeded=f"{done} {s.tester_id}'s session (u undoes it)")
+
+    def action_complete(self) -> None:
+        from workbench.services import undo as recorded  # records it: u says it cannot be undone
+
+        s = self._current()
+        if s is not None:
+            self.confirm_write("Complete session", f"Complete {fmt.esc(s.tester_id)}'s session?\n" + self._warning("test.complete"),
+                               "Complete", recorded.test_action, self.wb, self.principal, s.id, "complete",
+                               succeeded=f"Completed {s.tester_id}'s session")
 
     def action_analyze(self) -> None:
-        from workbench.services import test_sessions as service
+        from workbench.services import undo as recorded  # records it: u says it cannot be undone
 
         s = self._current()
         if s is None:
@@ -362,7 +389,8 @@ class TestSessionsScreen(TwoPaneScreen):
             self.run_analysis(s.id)
             self.refresh_data()
 
-        self.write(service.analyze, self.wb, self.principal, s.id, done=started)
+        self.confirm_write("Analyze session", f"Analyze {fmt.esc(s.tester_id)}'s session?\n" + self._warning("test.analyze"),
+                           "Analyze", recorded.test_action, self.wb, self.principal, s.id, "analyze", done=started)
 
     @work(thread=True, group="analysis")
     def run_analysis(self, session_id: str) -> None:
@@ -383,7 +411,7 @@ class TestSessionsScreen(TwoPaneScreen):
 
     def action_confirm(self) -> None:
         from workbench.domain.test_sessions import ConfirmRequest
-        from workbench.services import test_sessions as service
+        from workbench.services import undo as recorded  # records it: u says it cannot be undone
 
         s = self._current()
         if s is None:
@@ -391,7 +419,7 @@ class TestSessionsScreen(TwoPaneScreen):
 
         def submit(values: dict[str, Any]) -> Any:
             req = ConfirmRequest(rating=int(values["rating"]), comment=values["comment"].strip() or None)
-            return service.confirm(self.wb, self.principal, s.id, req)
+            return recorded.test_action(self.wb, self.principal, s.id, "confirm", req)
 
         def closed(result: Any) -> None:
             if result is not None:
@@ -399,29 +427,30 @@ class TestSessionsScreen(TwoPaneScreen):
                 self.refresh_data()
 
         self.app.push_screen(FormDialog(
-            f"Confirm — {fmt.esc(s.tester_id)} (variant {s.variant})",
+            f"Confirm — {fmt.esc(s.tester_id)} (variant {s.variant})\n" + self._warning("test.confirm"),
             [Field("rating", "Rating", "select", 5, [(f"{'★' * n}{'☆' * (5 - n)}  {n}", n) for n in range(5, 0, -1)]),
              Field("comment", "Comment (optional)", "text")],
             submit=submit, submit_label="Confirm",
         ), closed)
 
     def action_add_note(self) -> None:
-        from workbench.domain.test_sessions import NotesPatch, NoteUpsert
-        from workbench.services import test_sessions as service
+        from workbench.services import undo as recorded  # records it: u says it cannot be undone
 
         s = self._current()
         if s is None:
             return
 
         def submit(text: str) -> Any:
-            return service.patch_notes(self.wb, self.principal, s.id, NotesPatch(notes=[NoteUpsert(content=text)]))
+            recorded.add_note(self.wb, self.principal, s.id, text)
+            return True
 
         def closed(result: Any) -> None:
             if result is not None:
                 self.notify("Note added")
                 self.refresh_data()
 
-        self.app.push_screen(text_prompt(f"Add a note — {fmt.esc(s.tester_id)}", "Note", submit=submit, multiline=True, submit_label="Add"), closed)
+        title = f"Add a note — {fmt.esc(s.tester_id)}\n" + self._warning("test.notes")
+        self.app.push_screen(text_prompt(title, "Note", submit=submit, multiline=True, submit_label="Add"), closed)
 
     def action_edit_note(self) -> None:
         from workbench.services import test_sessions as service
@@ -461,7 +490,7 @@ class TestSessionsScreen(TwoPaneScreen):
 
     def action_feedback(self) -> None:
         from workbench.domain.test_sessions import FeedbackCreate
-        from workbench.services import test_sessions as service
+        from workbench.services import undo as recorded  # records it: u says it cannot be undone
 
         s = self._current()
         if s is None:
@@ -471,7 +500,7 @@ class TestSessionsScreen(TwoPaneScreen):
         def submit(values: dict[str, Any]) -> Any:
             req = FeedbackCreate(clarity=int(values["clarity"]), difficulty=int(values["difficulty"]),
                                  technicalIssues=bool(values["technical"]), comment=values["comment"].strip() or None)
-            return service.submit_feedback(self.wb, self.principal, s.id, req)
+            return recorded.tester_feedback(self.wb, self.principal, s.id, req)
 
         def closed(result: Any) -> None:
             if result is not None:
@@ -479,7 +508,7 @@ class TestSessionsScreen(TwoPaneScreen):
                 self.refresh_data()
 
         self.app.push_screen(FormDialog(
-            f"Tester feedback — {fmt.esc(s.tester_id)}",
+            f"Tester feedback — {fmt.esc(s.tester_id)}\n" + self._warning("test.feedback"),
             [Field("clarity", "Clarity (1 poor … 5 clear)", "select", 4, scale),
              Field("difficulty", "Difficulty (1 easy … 5 hard)", "select", 2, scale),
              Field("technical", "Technical issues", "switch", False),

@@ -1,0 +1,60 @@
+"""The list's pages reuse each row's JSON while the row is unchanged, and never serve a changed row's old JSON.
+
+After a write empties the page cache, the page is rebuilt from the store; rows whose stored
+values are the same as before keep their encoding (PageCache.row), anything a write changed
+(the PATCHed row, the row a reply touched) is encoded again. The page must be byte for byte
+what a cache that never saw a row would build.
+"""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_SETTINGS, bearer
+from workbench.server.app import create_app
+from workbench.server.pagecache import PageCache
+from workbench.services.demo import load_demo
+
+
+def _fresh_page(wb, path: str, headers: dict[str, str]) -> bytes:
+    """The same page built by an app whose caches are empty."""
+    with TestClient(create_app(wb, TEST_SETTINGS)) as fresh:
+        return fresh.get(path, headers=headers).content
+
+
+def test_a_page_rebuilt_after_writes_is_the_page_built_from_nothing(wb, creds):
+    load_demo(wb, annotations=60)
+    member = bearer(creds["member_token"])
+    path = f"/api/v1/sites/{creds['site_id']}/annotations?limit=20"
+    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+        before = c.get(path, headers=member).json()["items"]
+        target, other = before[3]["id"], before[7]["id"]
+        assert c.patch(f"/api/v1/annotations/{target}", json={"summary": "now summarised"}, headers=member).status_code == 200
+        assert c.post(f"/api/v1/annotations/{other}/replies", json={"body": "a reply"}, headers=member).status_code == 201
+        got = c.get(path, headers=member)
+        after = {a["id"]: a for a in got.json()["items"]}
+        assert after[target]["summary"] == "now summarised"
+        assert after[target]["version"] == before[3]["version"] + 1
+        assert after[other]["updated_at"] != before[7]["updated_at"]
+        assert got.content == _fresh_page(wb, path, member)
+
+
+def test_row_encodings_are_reused_only_for_equal_rows_and_stay_within_their_bound(wb):
+    cache = PageCache(wb.store, row_bytes=100)
+    calls: list[tuple] = []
+
+    def encode(row: tuple) -> bytes:
+        calls.append(row)
+        return f'"{row[0]}"'.encode()
+
+    first = cache.row(("a", 1), encode)
+    assert cache.row(("a", 1), encode) is first
+    assert calls == [("a", 1)]
+    cache.row(("a", 2), encode)  # one value differs: another row
+    assert calls == [("a", 1), ("a", 2)]
+    for i in range(40):  # far past 100 bytes: the kept encodings are dropped, not grown
+        cache.row(("b", i), encode)
+    assert cache._rows_held <= 100
+    seen = len(calls)
+    cache.row(("a", 1), encode)  # dropped with the rest: encoded again
+    assert len(calls) == seen + 1
