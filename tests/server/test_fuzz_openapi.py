@@ -28,8 +28,8 @@ _SESSION_PATHS = ("/api/workspaces/", "/secrets")
 
 @pytest.mark.slow
 @schema.parametrize()
-# hypothesis' HealthCheckMeta.__iter__ is unannotated, so pyright infers that it yields the metaclass, not members.
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))  # pyright: ignore[reportArgumentType]  # see above
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=list(HealthCheck))  # pyright: ignore[reportArgumentType]  # hypothesis' HealthCheckMeta.__iter__ is unannotated
 def test_api_never_errors_and_matches_its_schema(case):
     # Each API with its own credential, so the fuzz reaches past authentication.
     if case.path.startswith("/api/sessions"):
