@@ -155,10 +155,13 @@ async def test_what_cannot_be_undone_says_so_before_it_runs(app, demo_wb, princi
         assert isinstance(app.screen, FormDialog)
         assert "Cannot be undone: the submitter is notified" in screen_text(app)
         await press(pilot, "escape")
-        # A persona run is not in the history: u after it takes back the action before it.
+        # A persona run is in the history only to be named: u says it cannot take it back, and
+        # the next u reaches the action before it.
         await press(pilot, "t" if ann.status != "triaged" else "a")
         await press(pilot, "p", "ctrl+s")
         await wait_for(pilot, lambda: not screen.personas_running)
+        await press(pilot, "u")
+        await told_that(app, pilot, "Can't undo Persona reviews on")
         await press(pilot, "u")
         await told_that(app, pilot, "Undid: Status →")
         assert annotations_service.get(demo_wb, principal, ann.id).status == ann.status

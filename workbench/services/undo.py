@@ -29,8 +29,9 @@ Undo builds on the op registry (``sync.ops``), which declares each change's inve
   so that ``u`` names them and says why it cannot take them back (the action becomes final),
   and the next ``u`` reaches the action before.
 
-Redo sets the values again (a reply is posted again). Persona runs and resolutions are not
-recorded: they cannot be undone, and ``warning_before`` says so before they run (as it does for
+Redo sets the values again (a reply is posted again). Persona runs and resolutions are
+recorded the same way, after they ran (the engine's call must not hold the write lock), only to
+be named: they cannot be undone, and ``warning_before`` says so before they run (as it does for
 every action above that cannot be undone).
 """
 
@@ -45,10 +46,10 @@ from storage import annotations as annotations_repo
 from storage import sync_state
 from storage import undo as repo
 from sync import ops
-from workbench.domain.annotations import AnnotationPatch, ReplyCreate
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest
 from workbench.domain.errors import DomainError, NotFound
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
-from workbench.domain.records import Reply
+from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
@@ -60,8 +61,8 @@ if TYPE_CHECKING:
     from workbench.services.inbox import InboxRow
 
 __all__ = [
-    "FINAL", "Outcome", "Recorder", "add_note", "apply_patch", "bulk_apply", "describe", "edit_notes", "feedback_action", "history",
-    "redo", "reply", "resolve_comment_row", "set_comment_resolved", "start_feedback_session", "test_action", "tester_feedback", "undo",
+    "FINAL", "Outcome", "Recorder", "add_note", "add_resolution", "apply_patch", "bulk_apply", "describe", "edit_notes", "feedback_action", "history",
+    "redo", "reply", "resolve_comment_row", "run_personas", "set_comment_resolved", "start_feedback_session", "test_action", "tester_feedback", "undo",
     "warning_before",
 ]
 
@@ -324,6 +325,34 @@ def add_note(wb: Workbench, principal: Principal, session_id: str, content: str)
 def tester_feedback(wb: Workbench, principal: Principal, session_id: str, req: FeedbackCreate) -> TesterFeedback:
     """A tester's feedback, recorded (it cannot be undone; ``u`` says so)."""
     return Recorder(wb, principal, "test", {"action": "feedback", "tester": _tester(wb, session_id)}).tester_feedback(session_id, req)
+
+
+def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: RunPersonasRequest) -> list[Reply]:
+    """Persona reviews, recorded once they are posted, so ``u`` names the run and says why it
+    cannot take it back. Recorded after the engine ran, in its own transaction: the engine's
+    call must not hold the store's write lock."""
+    replies = annotations_svc.run_personas(wb, principal, annotation_id, req)
+    _record_final(wb, principal, "run_personas", annotation_id, OpName.ANNOTATION_RUN_PERSONAS,
+                  {"persona_ids": [r.author_id for r in replies], "reply_ids": [r.id for r in replies]})
+    return replies
+
+
+def add_resolution(wb: Workbench, principal: Principal, annotation_id: str, req: ResolutionCreate) -> Resolution:
+    """A resolution, recorded so ``u`` names it and says why it cannot take it back."""
+    from workbench.services import resolutions
+
+    res = resolutions.create(wb, principal, annotation_id, req)
+    _record_final(wb, principal, "resolution", annotation_id, OpName.ANNOTATION_RESOLUTION,
+                  {"before_key": res.before_key, "after_key": res.after_key, "diff_url": res.diff_url,
+                   "explanation": res.explanation}, local_id=res.id)
+    return res
+
+
+def _record_final(wb: Workbench, principal: Principal, kind: str, annotation_id: str, op: OpName, payload: dict[str, Any],
+                  local_id: str | None = None) -> None:
+    rec = Recorder(wb, principal, kind, {"annotation_id": annotation_id})
+    with wb.store.write() as db:
+        rec._step(db, op, "annotation", annotation_id, payload, None, None, local_id=local_id)
 
 
 def resolve_comment_row(wb: Workbench, principal: Principal, row: InboxRow) -> BulkItem:
@@ -665,6 +694,10 @@ def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
         return f"Summary{on}"
     if o.kind == "reply":
         return f"Reply{on}"
+    if o.kind == "run_personas":
+        return f"Persona reviews{on}"
+    if o.kind == "resolution":
+        return f"Resolution{on}"
     if o.kind == "note":
         return "Note edited"
     if o.kind == "comment":

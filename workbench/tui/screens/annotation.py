@@ -373,11 +373,12 @@ class AnnotationScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="personas")
     def run_personas(self, annotation_id: str, persona_ids: list[str] | None = None) -> None:
         from workbench.domain.annotations import RunPersonasRequest
-        from workbench.services import annotations as service
+        from workbench.services import undo as recorded
         from workbench.tui.app import refusal_text
 
         try:
-            replies = service.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest(persona_ids=persona_ids))
+            # Recorded so ``u`` names the run and says why it cannot take it back.
+            replies = recorded.run_personas(self.wb, self.principal, annotation_id, RunPersonasRequest(persona_ids=persona_ids))
         except Exception as exc:  # noqa: BLE001 - reported as a message, never raised in the UI
             self.post_message(ActionRefused(refusal_text(exc)))
             self.post_message(PersonasReviewed(annotation_id, -1))
@@ -482,6 +483,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     """Before/after images, a diff URL and an explanation, checked by the domain's rules as you type."""
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
     from workbench.services import resolutions
+    from workbench.services import undo as recorded
     from workbench.tui.app import refusal_text
     from workbench.tui.undo import before_it_runs
 
@@ -515,7 +517,8 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
         for kind in ("before", "after"):
             if values[kind].strip():
                 keys_[kind] = resolutions.attach_local_file(wb, principal, ann_id, kind, Path(values[kind].strip()).expanduser())
-        return resolutions.create(wb, principal, ann_id, request(values, keys_["before"], keys_["after"]))
+        # Recorded so ``u`` names it and says why it cannot take it back.
+        return recorded.add_resolution(wb, principal, ann_id, request(values, keys_["before"], keys_["after"]))
 
     return FormDialog(
         "Attach a resolution\n" + before_it_runs(screen.wb_app, "resolution"),
