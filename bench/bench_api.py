@@ -22,7 +22,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen
-from procs import cpu_seconds, free_port, wait_until_up
+from procs import cpu_seconds, free_port, start_serve, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,11 +50,7 @@ def main() -> None:
     print(f"seeding {args.annotations} annotations…", flush=True)
     creds = _seed(tmp / "data", args.annotations)
     wport, bport = free_port(), free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(wport), "--log-level", "warning",
-         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    serve = start_serve(tmp / "data", wport)
     bare = None
     try:
         path = f"/api/v1/sites/{creds['site_id']}/annotations?limit=50"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import loadgen
 from bench_api import _seed
-from procs import cpu_seconds, free_port, wait_until_up
+from procs import cpu_seconds, free_port, start_serve, wait_until_up
 
 
 def main() -> None:
@@ -34,11 +33,7 @@ def main() -> None:
     print(f"seeding {args.annotations} annotations…", flush=True)
     creds = _seed(tmp / "data", args.annotations)
     port = free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "data"), "--port", str(port), "--log-level", "warning",
-         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    serve = start_serve(tmp / "data", port)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_up(f"{base}/openapi.json")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procs import free_port, wait_until_up
+from procs import free_port, start_serve, wait_until_up
 
 from storage import sync_state
 from storage.annotations import _annotation_row, add_annotations
@@ -120,11 +119,7 @@ def noop_on_demo(runs: int) -> None:
     served.store.close()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "server"), "--port", str(port), "--log-level", "warning",
-         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-    )
+    serve = start_serve(tmp / "server", port)
     try:
         wait_until_up(url + "/openapi.json")
         wb = Workbench.open(str(tmp / "replica"), mailer=None)
@@ -165,11 +160,7 @@ def main() -> None:
     creds = _seed(tmp / "server", args.annotations)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp / "server"), "--port", str(port), "--log-level", "warning",
-         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
-    )
+    serve = start_serve(tmp / "server", port)
     try:
         wait_until_up(url + "/openapi.json")
         n_pages = _save_pages(url, creds, tmp / "pages")  # also warms the server's caches

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """``workbench serve`` over ``data_dir`` on ``port``, its per-token and per-IP limits out of
+    the way (the defaults would throttle a benchmark's load into 429s)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(port), "--log-level", "warning",
+         "--token-limit", str(10**9), "--ip-limit", str(10**9)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )
 
 
 def wait_until_up(url: str, timeout: float = 30.0) -> None:
