@@ -44,6 +44,16 @@ def an_earlier_action(wb, principal) -> tuple[str, str]:
     return ann.id, "new"
 
 
+async def undone_then_redone(app, pilot, label: str, status, before: str, after: str) -> None:
+    """``u`` takes the action named ``label`` back to ``before``; ``U`` makes it again, to ``after``."""
+    await press(pilot, "u")
+    await told_that(app, pilot, f"Undid: {label}")
+    assert status() == before
+    await press(pilot, "U")
+    await told_that(app, pilot, f"Redid: {label}")
+    assert status() == after
+
+
 async def open_feedback(app, pilot) -> FeedbackScreen:
     await press(pilot, "2")
     assert isinstance(app.screen, FeedbackScreen)
@@ -76,21 +86,11 @@ async def test_pause_and_resume_are_undone_by_u_and_redone_by_U(app, demo_wb, pr
         await on_test_session(screen, pilot, active.id)
         await press(pilot, "p")
         assert status() == "paused"
-        await press(pilot, "u")
-        await told_that(app, pilot, f"Undid: Test session paused ({active.tester_id})")
-        assert status() == "active"
-        await press(pilot, "U")
-        await told_that(app, pilot, f"Redid: Test session paused ({active.tester_id})")
-        assert status() == "paused"
+        await undone_then_redone(app, pilot, f"Test session paused ({active.tester_id})", status, "active", "paused")
         await on_test_session(screen, pilot, active.id)
         await press(pilot, "r")
         assert status() == "active"
-        await press(pilot, "u")
-        await told_that(app, pilot, f"Undid: Test session resumed ({active.tester_id})")
-        assert status() == "paused"
-        await press(pilot, "U")
-        await told_that(app, pilot, f"Redid: Test session resumed ({active.tester_id})")
-        assert status() == "active"
+        await undone_then_redone(app, pilot, f"Test session resumed ({active.tester_id})", status, "paused", "active")
 
 
 async def test_test_session_actions_that_cannot_be_undone_say_so_before_and_after(app, demo_wb, principal):
@@ -159,24 +159,14 @@ async def test_a_round_submitted_from_review_is_returned_by_u_and_submitted_agai
         assert "Undo (u) works: it goes back to in review" in Text.from_markup(app.screen.message).plain
         await press(pilot, "y")
         assert status() == "task_review"
-        await press(pilot, "u")
-        await told_that(app, pilot, f"Undid: Round submitted for task review on {store.name}")
-        assert status() == "in_review"
-        await press(pilot, "U")
-        await told_that(app, pilot, f"Redid: Round submitted for task review on {store.name}")
-        assert status() == "task_review"
+        await undone_then_redone(app, pilot, f"Round submitted for task review on {store.name}", status, "in_review", "task_review")
         # Back to review is undone the other way: submitted again.
         select_session_id(screen, session_id)
         await press(pilot, "b")
         assert "Undo (u) works: it goes back to task review" in Text.from_markup(app.screen.message).plain
         await press(pilot, "y")
         assert status() == "in_review"
-        await press(pilot, "u")
-        await told_that(app, pilot, f"Undid: Round returned to review on {store.name}")
-        assert status() == "task_review"
-        await press(pilot, "U")
-        await told_that(app, pilot, f"Redid: Round returned to review on {store.name}")
-        assert status() == "in_review"
+        await undone_then_redone(app, pilot, f"Round returned to review on {store.name}", status, "task_review", "in_review")
 
 
 @pytest.mark.parametrize(
