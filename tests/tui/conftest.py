@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.conftest import FIXED_MS  # noqa: F401 - re-exported: the TUI tests import it from here
 from workbench.services.context import Workbench
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.keys import Keymap
+
+if TYPE_CHECKING:
+    from workbench.services.inbox import InboxRow
 
 SIZE = (120, 36)
 
@@ -68,6 +73,23 @@ async def wait_for(pilot, predicate, timeout: float = 30.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)
+
+
+async def told_that(app: WorkbenchApp, pilot, text: str) -> None:
+    """Wait until a notice containing ``text`` has been shown."""
+    await wait_for(pilot, lambda: any(text in m for m in told(app)))
+
+
+async def cursor_on(app: WorkbenchApp, pilot, status: str) -> InboxRow:
+    """Put the inbox cursor on an annotation whose status is ``status``; returns its row."""
+    from tests.found import found
+    from workbench.tui.widgets.virtual_list import VirtualList
+
+    vlist = app.screen.query_one("#inbox-list", VirtualList)
+    index = next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation" and found(vlist.row_at(i)).status == status)
+    vlist.move_cursor(index)
+    await pilot.pause()
+    return found(vlist.row_at(index))
 
 
 def screen_text(app: WorkbenchApp) -> str:

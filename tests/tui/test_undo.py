@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import OptionList
 
 from tests.found import found
-from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told_that, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.services.context import Workbench
@@ -22,17 +22,6 @@ def visible(ann) -> tuple:
     return ann.status, ann.summary, ann.assignee_id
 
 
-async def cursor_on(app, pilot, status: str) -> inbox.InboxRow:
-    """Put the inbox cursor on an annotation whose status is ``status``; returns its row."""
-    vlist = app.screen.query_one("#inbox-list")
-    index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == status)
-    vlist.move_cursor(index)
-    await pilot.pause()
-    return vlist.row_at(index)
-
-
-async def told_that(app, pilot, text: str) -> None:
-    await wait_for(pilot, lambda: any(text in m for m in told(app)))
 
 
 async def test_u_undoes_a_status_change_and_U_redoes_it(app, demo_wb, principal):

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 
 from tests.found import found
-from tests.tui.conftest import SIZE, press, screen_text, told, wait_for
+from tests.tui.conftest import SIZE, press, screen_text, told, told_that, wait_for
 from tests.tui.test_feedback_sessions import select_session, select_session_id, store_named
 from workbench.domain.annotations import AnnotationPatch
 from workbench.services import annotations as annotations_service
@@ -25,10 +25,6 @@ from workbench.services import undo as undo_service
 from workbench.tui.screens.feedback import FeedbackScreen
 from workbench.tui.screens.forms import ChoiceDialog, ConfirmDialog, FormDialog
 from workbench.tui.screens.test_sessions import TestSessionsScreen
-
-
-async def told_that(app, pilot, text: str) -> None:
-    await wait_for(pilot, lambda: any(text in m for m in told(app)))
 
 
 def one_line(app) -> str:

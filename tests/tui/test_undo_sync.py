@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.served_remote import Served, served
-from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told, told_that, type_text
 from workbench.services import annotations as annotations_service
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -33,16 +33,6 @@ def replica(remote: Served, tmp_path: Path) -> Iterator[Workbench]:
     wb.store.close()
 
 
-async def cursor_on(app, pilot, status: str):
-    vlist = app.screen.query_one("#inbox-list")
-    index = next(i for i in range(vlist.total) if vlist.row_at(i).source == "annotation" and vlist.row_at(i).status == status)
-    vlist.move_cursor(index)
-    await pilot.pause()
-    return vlist.row_at(index)
-
-
-async def told_that(app, pilot, text: str) -> None:
-    await wait_for(pilot, lambda: any(text in m for m in told(app)))
 
 
 def pending(wb: Workbench) -> int:

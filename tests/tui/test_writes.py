@@ -16,7 +16,7 @@ from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, make_app, press, told, type_text, wait_for, writes_landed
+from tests.tui.conftest import SIZE, cursor_on, errors, make_app, press, told, told_that, type_text, wait_for, writes_landed
 from workbench.domain.annotations import AnnotationPatch
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -154,15 +154,13 @@ async def test_u_pressed_while_a_write_waits_undoes_that_write(demo_wb, principa
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        vlist = app.screen.query_one("#inbox-list", VirtualList)
-        vlist.move_cursor(new_annotation_row(vlist))
-        target = found(vlist.current)
+        target = await cursor_on(app, pilot, "new")
         with write_lock_held(demo_wb) as other:
             await pilot.press("t")  # triaged: waits for the lock
             await pilot.press("u")  # queued behind it
             assert status_of(demo_wb, principal, target.id) == "new"
             other.execute("ROLLBACK")
             await wait_for(pilot, lambda: app.writes.idle, timeout=20)
-        await wait_for(pilot, lambda: any(t.startswith("Undid") for t in told(app)), timeout=10)
+        await told_that(app, pilot, f"Undid: Status → triaged on …{target.id[-8:]}")
         assert status_of(demo_wb, principal, target.id) == "new"
         assert not errors(app)
