@@ -6,7 +6,8 @@ or a ``Recorder`` for an action of several changes). Each runs the use
 case and writes its undo step in the same transaction (``storage.undo``), so a crash keeps both
 or neither, and the history survives a restart. A bulk batch is one action.
 
-Undo builds on the op registry (``sync.ops``), which declares each change's inverse:
+Undo builds on the op registry (``sync.ops``), which declares each change's inverse; what
+taking one step back (or making it again) does, op by op, is ``workbench.services.undo_steps``:
 
 - ``annotation.patch``: the inverse's values go back through ``annotations.apply_patch`` (audit
   row, version, outbox entry, as any change), for the fields that still hold what the action
@@ -42,17 +43,17 @@ from dataclasses import dataclass, field
 from sqlite3 import Connection
 from typing import TYPE_CHECKING, Any
 
-from storage import annotations as annotations_repo
 from storage import sync_state
 from storage import undo as repo
 from sync import ops
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest
-from workbench.domain.errors import DomainError, NotFound
+from workbench.domain.errors import DomainError
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
+from workbench.services.undo_steps import FINAL, Final, Skip, apply_step, comment_resolved, short_ref
 
 if TYPE_CHECKING:
     from workbench.domain.session_records import FeedbackSession, TesterFeedback
@@ -66,9 +67,6 @@ __all__ = [
     "warning_before",
 ]
 
-# The op of a step that only records that its action cannot be undone, and why (``payload["reason"]``):
-# for a change no outbox op carries (starting a feedback session).
-FINAL = "final"
 # Why a started feedback session cannot be undone (said before it starts, and by ``u``).
 STARTED_ROUND = "a started round stays listed: cancel it while it prepares, or finalize it once in review"
 
@@ -136,7 +134,7 @@ class Recorder:
         store = stores.get_store(self.wb, self.principal, store_id)
         with self.wb.store.write() as db:
             since = self._since(db)
-            before = _comment_resolved(db, session_id, comment_id)
+            before = comment_resolved(db, session_id, comment_id)
             feedback_sessions.set_comment_resolved(self.wb, store, session_id, comment_id, resolved, actor=self.principal.actor_id)
             if before is not None and before != resolved:
                 self._step(db, OpName.FEEDBACK_COMMENT, "feedback_comment", comment_id,
@@ -236,13 +234,6 @@ class Recorder:
             self._step(db, OpName.TEST_FEEDBACK, "test_session", session_id, {"body": req.model_dump()}, None, since,
                        local_id=feedback.id)
         return feedback
-
-
-def _comment_resolved(db: Connection, session_id: str, comment_id: str) -> bool | None:
-    from storage import feedback_sessions as fs_repo
-
-    comment = fs_repo.get_comment(db, session_id, comment_id)
-    return None if comment is None else comment.status == "resolved"
 
 
 def _patch_kind(changes: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -445,12 +436,12 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
         finals: list[str] = []
         for step in steps if redo else reversed(steps):
             try:
-                result = _step(wb, principal, db, step, redo=redo)
+                result = apply_step(wb, principal, db, step, redo=redo)
             except DomainError as exc:
-                result = _Skip(exc.message)
+                result = Skip(exc.message)
             if result is None:
                 out.applied += 1
-            elif isinstance(result, _Final):
+            elif isinstance(result, Final):
                 finals.append(result.reason)
             else:
                 out.skipped.append(result.reason)
@@ -464,201 +455,6 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
         wb.audit(db, principal, "undo.redo" if redo else "undo.undo", "undo_action", str(action.id),
                  {"kind": action.kind, "applied": out.applied, "skipped": len(out.skipped), "final": out.final}, at=now)
     return out
-
-
-@dataclass(slots=True)
-class _Skip:
-    reason: str
-
-
-@dataclass(slots=True)
-class _Final:
-    reason: str
-
-
-def _step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, *, redo: bool) -> _Skip | _Final | None:
-    if step.op == OpName.ANNOTATION_PATCH.value:
-        return _patch_step(wb, principal, db, step, redo)
-    if step.op == OpName.ANNOTATION_REPLY.value:
-        return _reply_step(wb, principal, db, step, redo)
-    if step.op == OpName.FEEDBACK_COMMENT.value:
-        return _comment_step(wb, principal, db, step, redo)
-    if step.op == OpName.TEST_NOTES.value:
-        return _notes_step(wb, principal, db, step, redo)
-    if step.op == OpName.FEEDBACK_ACTION.value:
-        return _feedback_action_step(wb, principal, db, step, redo)
-    if step.op in _TEST_ACTIONS:
-        return _test_action_step(wb, principal, db, step, redo)
-    if step.op == FINAL:
-        return _Final(str(step.payload.get("reason") or "it cannot be undone"))
-    inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-    if isinstance(inverse, ops.CannotUndo):  # a tester's feedback, say: recorded only to say so
-        return _Final(inverse.reason)
-    return _Skip(f"this version cannot undo {step.op}")
-
-
-_TEST_ACTIONS = {op.value for op in TEST_ACTION_OPS.values()}
-
-
-def _ref(annotation_id: str) -> str:
-    return f"…{annotation_id[-8:]}"
-
-
-def _patch_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    if redo:
-        values, expect = dict(step.after or {}), dict(step.payload.get("before") or {})
-    else:
-        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-        if isinstance(inverse, ops.CannotUndo):
-            return _Final(inverse.reason)
-        values, expect = dict(inverse.payload["values"]), dict(step.after or {})
-    try:
-        ann = annotations_svc.load(db, principal, step.entity_id)
-    except NotFound:
-        return _Skip(f"{_ref(step.entity_id)} no longer exists")
-    still = {f: v for f, v in values.items() if getattr(ann, f) == expect.get(f)}
-    moved = sorted(set(values) - set(still))
-    if still:
-        annotations_svc.apply_patch(wb, principal, ann.id, AnnotationPatch(**still))
-        if sync_state.is_replica(db, principal.workspace_id):
-            ops.ANNOTATION_PATCH.settle(db, principal.workspace_id, ann.id)
-    if moved:
-        names = ", ".join(f.replace("_id", "") for f in moved)
-        return _Skip(f"{names} of {_ref(ann.id)} changed since; left as it is")
-    return None
-
-
-def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    if redo:
-        since = repo.max_outbox_seq(db)
-        r = annotations_svc.reply(wb, principal, step.entity_id, ReplyCreate(
-            body=step.payload.get("body") or "", author_name=step.payload.get("author_name")))
-        step.local_id = r.id
-        step.seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
-        repo.update_step(db, step)
-        return None
-    if step.seq is not None:
-        e = sync_state.get_entry(db, step.seq)
-        if e is None or not ops.ANNOTATION_REPLY.unsent(e):
-            inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-            return _Final(inverse.reason if isinstance(inverse, ops.CannotUndo) else "the reply was sent")
-        ops.ANNOTATION_REPLY.discard(db, e, wb.clock())
-    elif sync_state.is_replica(db, principal.workspace_id):
-        return _Final(f"the reply was sent: {ops.ANNOTATION_REPLY.once_sent}")
-    elif step.local_id:
-        sync_state.delete_replies(db, [step.local_id])
-    ann = annotations_repo.get_annotation(db, principal.workspace_id, step.entity_id)
-    if ann is not None:  # a thread change is a change of the annotation for incremental pulls
-        annotations_repo.update_annotation(db, ann.id, {"updated_at": max(wb.clock(), ann.updated_at + 1)})
-    wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id, {"reply_id": step.local_id})
-    return None
-
-
-def _comment_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    from workbench.services import feedback_sessions, stores
-
-    session_id = str(step.payload.get("session_id"))
-    if redo:
-        target = bool((step.after or {}).get("resolved"))
-    else:
-        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-        if isinstance(inverse, ops.CannotUndo):
-            return _Final(inverse.reason)
-        target = bool(inverse.payload["resolved"])
-    if _comment_resolved(db, session_id, step.entity_id) != (not target):
-        return _Skip(f"comment {_ref(step.entity_id)} changed since; left as it is")
-    store = stores.get_store(wb, principal, str(step.payload.get("store_id")))
-    since = repo.max_outbox_seq(db)
-    feedback_sessions.set_comment_resolved(wb, store, session_id, step.entity_id, target, actor=principal.actor_id)
-    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
-    repo.update_step(db, step)
-    return None
-
-
-def _notes_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    from storage import test_sessions as ts_repo
-    from workbench.domain.test_sessions import NotesPatch, NoteUpsert
-    from workbench.services import test_sessions
-
-    done = {i: c for i, c in (step.after or {}).get("updated", [])}
-    before = dict(step.payload.get("previous") or {})
-    if redo:
-        target, expect = done, before
-    else:
-        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-        if isinstance(inverse, ops.CannotUndo):
-            return _Final(inverse.reason)
-        target, expect = {i: c for i, c in inverse.payload["updated"]}, done
-    current = {n.id: n.content for n in ts_repo.list_notes(db, step.entity_id)}
-    if any(current.get(i) != c for i, c in expect.items()):
-        return _Skip("the note changed since; left as it is")
-    since = repo.max_outbox_seq(db)
-    test_sessions.patch_notes(wb, principal, step.entity_id, NotesPatch(notes=[NoteUpsert(noteId=i, content=c) for i, c in target.items()]))
-    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
-    repo.update_step(db, step)
-    return None
-
-
-def _feedback_action_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    from storage import feedback_sessions as fs_repo
-    from workbench.domain.statuses import status_label
-    from workbench.services import feedback_sessions, stores
-
-    if redo:
-        action, expect = str(step.payload.get("action")), step.payload.get("from")
-    else:
-        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-        if isinstance(inverse, ops.CannotUndo):
-            return _Final(inverse.reason)
-        action, expect = str(inverse.payload["action"]), step.payload.get("to")
-    current = fs_repo.get_session_any(db, step.entity_id)
-    if current is None:
-        return _Skip("the feedback session no longer exists")
-    if current.status != expect:
-        return _Skip(f"the round is {status_label(current.status)} now; left as it is")
-    store = stores.get_store(wb, principal, str(step.payload.get("store_id")))
-    since = repo.max_outbox_seq(db)
-    feedback_sessions.act(wb, store, step.entity_id, action, actor=principal.actor_id)
-    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, step.op, step.entity_id))
-    repo.update_step(db, step)
-    return None
-
-
-def _test_action_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> _Skip | _Final | None:
-    from storage import test_sessions as ts_repo
-    from workbench.domain.statuses import status_label
-    from workbench.services import test_sessions
-
-    if redo:
-        op, expect = step.op, step.payload.get("from")
-    else:
-        inverse = ops.inverse_of(step.op, step.entity_type, step.entity_id, step.payload, step.local_id)
-        if isinstance(inverse, ops.CannotUndo):
-            return _Final(inverse.reason)
-        op, expect = inverse.op.value, step.payload.get("to")
-    # Only pause and resume have a way back; the others are final before they are ever undone.
-    run = {OpName.TEST_PAUSE.value: test_sessions.pause, OpName.TEST_RESUME.value: test_sessions.resume}.get(op)
-    current = ts_repo.get_session_any(db, step.entity_id)
-    if current is None:
-        return _Skip("the test session no longer exists")
-    if run is None or current.status != expect:
-        return _Skip(f"the session is {status_label(current.status)} now; left as it is")
-    since = repo.max_outbox_seq(db)
-    run(wb, principal, step.entity_id)
-    step.seq = _cancel_unsent(db, step, repo.outbox_seq_after(db, since, op, step.entity_id))
-    repo.update_step(db, step)
-    return None
-
-
-def _cancel_unsent(db: Connection, step: repo.Step, new_seq: int | None) -> int | None:
-    """A change and its undo (or an undo and its redo), both unsent, cancel: neither goes up.
-    Returns the entry that is left to carry this step (None when they cancelled)."""
-    earlier = sync_state.get_entry(db, step.seq) if step.seq is not None else None
-    if new_seq is not None and earlier is not None and ops.op_for(step.op).unsent(earlier):
-        sync_state.delete_entry(db, earlier.seq)
-        sync_state.delete_entry(db, new_seq)
-        return None
-    return new_seq
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -681,13 +477,13 @@ def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
     status_label = status_label or (lambda s: s.replace("won_t", "won't").replace("_", " "))
     member_name = member_name or (lambda uid: uid)
     w = o.what
-    on = f" on {_ref(str(w['annotation_id']))}" if w.get("annotation_id") else ""
+    on = f" on {short_ref(str(w['annotation_id']))}" if w.get("annotation_id") else ""
     if o.kind == "status":
         return f"Status → {status_label(str(w.get('status')))}{on}"
     if o.kind == "duplicate":
         summary = str(w.get("summary") or "")
         target = summary.removeprefix("duplicate of ").strip()
-        return f"Duplicate of {_ref(target)}{on}" if target else f"Status → duplicate{on}"
+        return f"Duplicate of {short_ref(target)}{on}" if target else f"Status → duplicate{on}"
     if o.kind == "assign":
         return f"Assigned to {member_name(str(w['assignee_id']))}{on}" if w.get("assignee_id") else f"Unassigned{on}"
     if o.kind == "summary":
