@@ -1,4 +1,4 @@
-"""Uploaded evidence and screenshots as files under the data directory, written atomically."""
+"""Uploaded evidence and screenshots: kept by the store (files for SQLite, rows for PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from storage.db import Store
 
 
 def write_blob(store: Store, key: str, data: bytes) -> str:
-    """Store ``data`` at ``key`` and return its SHA-256; a crash leaves the old file or the new, never half."""
-    path = store.upload_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    """Store ``data`` at ``key`` and return its SHA-256; a crash leaves the old bytes or the new, never half."""
+    store.put_blob(key, data)
     return hashlib.sha256(data).hexdigest()
+

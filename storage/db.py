@@ -84,10 +84,14 @@ class _Connection(sqlite3.Connection):
 class Store:
     """Connections, transactions and file locations of one data directory."""
 
+    engine = "sqlite"
+
     def __init__(self, data_dir: Path | str, *, migrate: bool = True) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILENAME
+        # What a person is told the store is (a PostgreSQL store names its URL, without the password).
+        self.label = str(self.path)
         self.uploads_dir = self.data_dir / "uploads"
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -262,6 +266,25 @@ class Store:
         finally:
             if db.in_transaction:
                 db.execute("COMMIT")
+
+    def version(self) -> tuple[int, int]:
+        """A value that moves whenever any connection, of any process, commits to this store."""
+        return data_version.data_version(self.path)
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new."""
+        path = self.upload_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+    def get_blob(self, key: str) -> bytes | None:
+        """An upload's bytes, or None if there are none under ``key``."""
+        try:
+            return self.upload_path(key).read_bytes()
+        except (FileNotFoundError, ValueError):
+            return None
 
     def upload_path(self, key: str) -> Path:
         """Where the bytes of an uploaded object live; refuses keys that would escape the dir."""

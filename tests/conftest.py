@@ -16,6 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.pg_cluster import Cluster
 from workbench.server.app import create_app
 from workbench.server.settings import ServerSettings
 from workbench.services.bootstrap import bootstrap
@@ -25,6 +26,34 @@ from workbench.services.local import local_user
 
 # Generous limits for functional tests; the rate-limit tests build their own app.
 TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000, widget_ip_limit=1_000_000, widget_site_limit=1_000_000)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL server per test process, started on first use."""
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Runs a test once per engine. On PostgreSQL every store the test opens, in this process
+    (``Workbench.open``) or in a child (``workbench serve``/``admin``/``demo`` read
+    WORKBENCH_DATABASE_URL), is one fresh database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    with cluster.database() as url:
+        monkeypatch.setenv("WORKBENCH_DATABASE_URL", url)
+        plain = Workbench.open.__func__
+
+        def open_on_postgresql(cls: type[Workbench], data_dir: str, *, database: str | None = None, **kwargs: object) -> Workbench:
+            return plain(cls, data_dir, database=database or url, **kwargs)
+
+        monkeypatch.setattr(Workbench, "open", classmethod(open_on_postgresql))
+        yield "postgresql"
 
 
 @pytest.fixture

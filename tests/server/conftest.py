@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import ServerProcess, free_port
 from tests.server.world import World, build_world
 from workbench.services.context import Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _both_engines(engine: str) -> str:
+    """The server suite runs on both engines: every test here, once on SQLite and once on PostgreSQL."""
+    return engine
 # The suite attacks authorisation, crashes and secrets, not the rate limiter (tests/server/test_api_ratelimit.py does).
 NO_LIMITS = ("--token-limit", "1000000000", "--ip-limit", "1000000000")
 

@@ -75,8 +75,8 @@ def refusals() -> Iterator[None]:
         fail("; ".join(parts) or "invalid input", 2)
 
 
-def local(data_dir: Path | None) -> tuple[Workbench, Principal]:
-    wb = open_workbench(data_dir)
+def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench, Principal]:
+    wb = open_workbench(data_dir, database)
     with refusals():
         return wb, local_user(wb)
 

@@ -17,7 +17,7 @@ from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
-from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
 
 app = typer.Typer(
     help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",
@@ -88,6 +88,8 @@ class _RedactSecrets(logging.Filter):
 @app.command()
 def serve(
     data_dir: DataDir = None,
+    database: Database = None,
+    workers: Annotated[int, typer.Option(help="Processes serving requests (more than 1 needs --database: they share only the database)", min=1, max=64)] = 1,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 11001,
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty store with demo data first")] = False,
@@ -118,7 +120,9 @@ def serve(
     from workbench.server.settings import ServerSettings
     from workbench.services.demo import load_demo
 
-    wb = open_workbench(data_dir)
+    if workers > 1 and database is None:
+        raise typer.BadParameter("several workers share one PostgreSQL database: give --database too", param_hint="--workers")
+    wb = open_workbench(data_dir, database)
     if demo:
         result = load_demo(wb)
         if result.get("loaded"):
@@ -129,7 +133,7 @@ def serve(
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
-    console.print(f"Store: {wb.store.path}")
+    console.print(f"Store: {wb.store.label}")
     console.print(f"Docs:  http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/docs")
     console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
     uvicorn.run(
@@ -145,13 +149,14 @@ def serve(
 @app.command()
 def demo(
     data_dir: DataDir = None,
+    database: Database = None,
     annotations: Annotated[int, typer.Option(help="How many annotations to generate", min=1, max=1_000_000)] = 320,
     as_json: JsonFlag = False,
 ) -> None:
     """Fill the store with realistic demo data (once; a second run changes nothing)."""
     from workbench.services.demo import load_demo
 
-    wb = open_workbench(data_dir)
+    wb = open_workbench(data_dir, database)
     with console.status("Generating demo data…"):
         result = load_demo(wb, annotations=annotations)
     if as_json:
@@ -164,11 +169,11 @@ def demo(
 
 
 @admin.command()
-def bootstrap(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def bootstrap(data_dir: DataDir = None, database: Database = None, as_json: JsonFlag = False) -> None:
     """Create (once) a workspace, its OWNER, a site, and print working credentials."""
     from workbench.services.bootstrap import bootstrap as run_bootstrap
 
-    wb = open_workbench(data_dir)
+    wb = open_workbench(data_dir, database)
     creds = run_bootstrap(wb)
     if as_json:
         typer.echo(json.dumps(creds, indent=2))

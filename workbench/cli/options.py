@@ -21,12 +21,40 @@ DataDir = Annotated[
     ),
 ]
 
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="WORKBENCH_DATABASE_URL",
+        help="A team server's PostgreSQL database (postgresql://user@host/db) instead of the data directory's SQLite store",
+        show_default=False,
+    ),
+]
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text")]
 
 
-def open_workbench(data_dir: Path | None) -> Workbench:
+def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbench:
+    """The store of ``data_dir`` (or of ``database``, a PostgreSQL URL), or a clear error naming the option."""
     path = data_dir or default_data_dir()
+    if database is not None:
+        return _open_database(path, database)
     try:
         return Workbench.open(str(path))
     except OSError as exc:
         raise typer.BadParameter(f"cannot use data directory {path}: {exc}", param_hint="--data-dir") from exc
+
+
+def _open_database(path: Path, database: str) -> Workbench:
+    if not database.startswith(("postgresql://", "postgres://")):
+        raise typer.BadParameter("expected a postgresql:// URL", param_hint="--database")
+    import psycopg
+
+    from storage.pg import redact
+
+    try:
+        return Workbench.open(str(path), database=database)
+    except psycopg.Error as exc:
+        # The driver's message may quote the URL: the password is never printed.
+        reason = str(exc).replace(database, redact(database)).strip().splitlines()[0]
+        raise typer.BadParameter(f"cannot use database {redact(database)}: {reason}", param_hint="--database") from exc

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
-from workbench.cli.options import DataDir, JsonFlag
+from workbench.cli.options import Database, DataDir, JsonFlag
 from workbench.services import widget as widget_svc
 
 DEFAULT_BASE = "http://localhost:11001"
@@ -19,13 +19,14 @@ def sites_origins(
     add: Annotated[list[str] | None, typer.Option("--add", metavar="ORIGIN", help="Allow scheme://host[:port] (repeatable)")] = None,
     remove: Annotated[list[str] | None, typer.Option("--remove", metavar="ORIGIN", help="Stop allowing an origin (repeatable)")] = None,
     data_dir: DataDir = None,
+    database: Database = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List, add or remove the origins whose pages may run this site's widget (CORS).
 
     An origin is scheme://host[:port] with no path, e.g. https://shop.example or http://localhost:8080.
     """
-    wb, me = local(data_dir)
+    wb, me = local(data_dir, database)
     with refusals():
         for origin in add or []:
             widget_svc.add_origin(wb, me, site_id, origin)
@@ -46,12 +47,13 @@ def sites_snippet(
     site_id: Annotated[str, typer.Argument(help="The site's id (see `workbench sites list`)")],
     base: Annotated[str, typer.Option("--base", help="The URL pages reach `workbench serve` at")] = DEFAULT_BASE,
     data_dir: DataDir = None,
+    database: Database = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Print the one <script> tag that puts the widget on a site's pages (it carries the public widget token)."""
     if not base.startswith(("http://", "https://")):
         fail("--base must be an http:// or https:// URL", 2)
-    wb, me = local(data_dir)
+    wb, me = local(data_dir, database)
     with refusals():
         tag = widget_svc.snippet(wb, me, site_id, base)
         origins = widget_svc.list_origins(wb, me, site_id)

@@ -146,16 +146,14 @@ def _screenshot(wb: Workbench, key: str | None) -> tuple[dict[str, Any] | None, 
     if not key:
         return None, None
     content_type = TYPE_OF_EXTENSION.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-    try:
-        path = wb.store.upload_path(key)
-        size = path.stat().st_size
-    except (OSError, ValueError):
+    data = wb.store.get_blob(key)
+    if data is None:
         return {"key": key, "content_type": content_type, "available": False, "inline": False}, None
-    info = {"key": key, "content_type": content_type, "size": size, "available": True, "inline": False}
-    if size > INLINE_SCREENSHOT_BYTES or not content_type.startswith("image/"):
+    info = {"key": key, "content_type": content_type, "size": len(data), "available": True, "inline": False}
+    if len(data) > INLINE_SCREENSHOT_BYTES or not content_type.startswith("image/"):
         return info, None
     info["inline"] = True
-    return info, ImageContent(data=base64.b64encode(path.read_bytes()).decode("ascii"), mime_type=content_type)
+    return info, ImageContent(data=base64.b64encode(data).decode("ascii"), mime_type=content_type)
 
 
 def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from storage.data_version import data_version
 from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
 from workbench.server.errors import domain_error_response
@@ -67,7 +66,7 @@ class HotListMiddleware:
         raw = scope["query_string"]
         try:
             # Read once: a commit after this point empties both caches on the next request.
-            version = data_version(self.wb.store.path)
+            version = self.wb.store.version()
             # The caller first: a refused one learns nothing about its query.
             caller = auth.authenticate_list(self.wb, headers.get("authorization"), headers.get("x-gf-workspace"), version)
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)

@@ -21,7 +21,6 @@ from typing import Any
 import orjson
 
 from storage import Store
-from storage.data_version import data_version
 
 # Bytes of row encodings kept (keys and values counted alike); past it they are all dropped,
 # which costs one page's encoding per page afterwards, no more.
@@ -44,7 +43,7 @@ class PageCache:
         ``version``: the store's data version read at the start of this request, when the
         caller has it (the hot path reads it once for authentication and the page)."""
         if version is None:
-            version = data_version(self.store.path)
+            version = self.store.version()
         if version != self._version:
             self._pages.clear()
             self._version = version

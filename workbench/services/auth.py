@@ -14,7 +14,6 @@ from pathlib import Path
 
 from storage import accounts as accounts_repo
 from storage import sites as sites_repo
-from storage.data_version import data_version
 from workbench.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.domain.tokens import API_TOKEN_PREFIX, bearer_credential, hash_secret, is_well_formed_api_token, same_secret
@@ -75,7 +74,7 @@ def authenticate_list(
     if cache is None:
         cache = _TOKEN_CACHES.setdefault(wb.store.path, _TokenCache())
     if version is None:
-        version = data_version(wb.store.path)  # read first: a commit after it empties the cache on the next call
+        version = wb.store.version()  # read first: a commit after it empties the cache on the next call
     digest = hash_secret(credential)
     with cache.lock:
         if cache.version != version:

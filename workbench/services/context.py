@@ -43,7 +43,12 @@ class Workbench:
         self.clock = clock
 
     @classmethod
-    def open(cls, data_dir: str, **kwargs: Any) -> Workbench:
+    def open(cls, data_dir: str, *, database: str | None = None, **kwargs: Any) -> Workbench:
+        """The store of ``data_dir``, or the PostgreSQL database at ``database`` (a team server's)."""
+        if database:
+            from storage.pg import PgStore  # only a server on PostgreSQL pays for psycopg
+
+            return cls(PgStore(database, data_dir), **kwargs)
         return cls(Store(data_dir), **kwargs)
 
     @property

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
-from storage.data_version import data_version
 from workbench.domain import clock
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.query import Search
@@ -256,7 +255,7 @@ _COUNTS_LOCK = threading.Lock()
 
 def _cached(wb: Workbench, key: tuple, compute: Callable[[], T]) -> T:
     key = (wb.store.path, *key)
-    version = data_version(wb.store.path)  # read before computing: a commit meanwhile invalidates the result
+    version = wb.store.version()  # read before computing: a commit meanwhile invalidates the result
     with _COUNTS_LOCK:
         hit = _COUNTS.get(key)
         if hit is not None and hit[0] == version:

@@ -1,0 +1,242 @@
+"""The Store on PostgreSQL: the same repositories, connections and transactions as storage/db.py.
+
+A team server runs ``workbench serve --database postgresql://…`` with several workers, on
+several hosts, over one database. The repositories take a connection and speak SQLite's SQL;
+``PgConnection`` gives them psycopg underneath, with each statement rewritten once
+(storage/pg_sql.py) and PostgreSQL's errors raised as the ``sqlite3`` ones they already handle.
+
+Transactions keep the semantics every use case was written against: SQLite lets one writer
+in at a time (``BEGIN IMMEDIATE``), so a use case may read, decide and write without losing a
+race. Here each write transaction first takes one transaction-scoped advisory lock, so writers
+from every process and host queue the same way, while readers never wait (MVCC). ``read()``
+is a REPEATABLE READ snapshot, like a SQLite read transaction.
+
+Every write also moves ``store_version``'s counter in its own transaction: ``version()`` is
+what caches (page cache, token cache, counts) compare, across all processes, and it moves
+exactly when a commit becomes visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, LiteralString, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
+
+from storage import db as sqlite_store
+from storage.pg_sql import translate
+
+# Any constant names "the writers' lock"; both engines' stores of one database agree on it.
+WRITERS_LOCK = 0x5742_5752  # "WBWR"
+# A write waits this long for the writers' lock, as SQLite's busy timeout does.
+LOCK_TIMEOUT_MS = sqlite_store.BUSY_TIMEOUT_MS
+
+
+def sql_text(sql: str) -> LiteralString:
+    """Our own statement text, for psycopg's signature that asks for a literal: these statements are
+    built from the repositories' constants and generated names, never from a request's text."""
+    return cast(LiteralString, sql)
+
+
+class _BoolAsInt(Dumper):
+    """True/False as 1/0: the schema keeps SQLite's integer flags, which a boolean would not fit."""
+
+    oid = psycopg.adapters.types["int8"].oid
+
+    def dump(self, obj: bool) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _Cursor:
+    """What the repositories read from ``execute``: rows as tuples, ``rowcount``, iteration."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self._cur = cur
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone() if self._cur.description is not None else None
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall() if self._cur.description is not None else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+
+class PgConnection:
+    """One psycopg connection, answering the part of ``sqlite3.Connection`` the repositories use."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> _Cursor:
+        try:
+            return _Cursor(self.raw.execute(sql_text(translate(sql)), params or None))
+        except psycopg.errors.IntegrityError as exc:
+            # The use cases catch sqlite3's types (a duplicate id, a foreign key): one family for both engines.
+            raise sqlite3.IntegrityError(str(exc)) from exc
+        except psycopg.errors.LockNotAvailable as exc:
+            raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
+        cur = self.raw.cursor()
+        try:
+            cur.executemany(sql_text(translate(sql)), rows)
+            return _Cursor(cur)
+        except psycopg.errors.IntegrityError as exc:
+            raise sqlite3.IntegrityError(str(exc)) from exc
+
+    def executescript(self, script: str) -> None:
+        """Statements in PostgreSQL's own dialect (the schema), run as they are."""
+        self.raw.execute(sql_text(script))
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced, for messages and cache keys."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    query = "&".join(p for p in parts.query.split("&") if not p.lower().startswith("password="))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class PgStore(sqlite_store.Store):
+    """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
+
+    engine = "postgresql"
+
+    def __init__(self, url: str, data_dir: Path | str | None = None, *, migrate: bool = True) -> None:
+        # A different engine: nothing of SQLite's setup in Store.__init__ applies.
+        self.url = url
+        self.label = redact(url)
+        # Local files only: a lock for `workbench sync` and the like. Shared data lives in the database.
+        self.data_dir = Path(data_dir).expanduser().resolve() if data_dir is not None else Path.cwd()
+        # A cache key naming this database (the server's caches are keyed by a store's path).
+        self.path = Path("/postgresql") / self.label.replace("/", "_")
+        self.uploads_dir = self.data_dir / "uploads"
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakSet[PgConnection] = weakref.WeakSet()  # pyright: ignore[reportIncompatibleVariableOverride]  # this engine's connections
+        self._savepoints = 0
+        if migrate:
+            from storage.pg_schema import migrate as _migrate
+
+            _migrate(self)
+
+    def _connect_pg(self) -> PgConnection:
+        raw = psycopg.connect(self.url, autocommit=True)
+        raw.adapters.register_dumper(bool, _BoolAsInt)
+        raw.execute(sql_text(f"SET lock_timeout = {LOCK_TIMEOUT_MS}"))
+        return PgConnection(raw)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn = getattr(self._local, "db", None)
+        if conn is None or conn.raw.closed:
+            conn = self._connect_pg()
+            self._local.db = conn
+            with self._lock:
+                self._connections.add(conn)
+        # The repositories are typed against sqlite3's connection; PgConnection answers the part they use.
+        return cast(sqlite3.Connection, conn)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in list(self._connections):
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, behind the writers' lock of every process on this database."""
+        db = self.db
+        if sqlite_store.without_waiting.get():
+            # The event loop must never wait on the network or another host's lock: the caller
+            # runs its write in the threadpool instead (server/writer.py).
+            sqlite_store.without_waiting.set(False)
+            raise sqlite_store.WriteWouldWait
+        if db.in_transaction:
+            name = f"nested_{id(db):x}_{self._savepoints}"
+            self._savepoints += 1
+            db.execute(f"SAVEPOINT {name}")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    db.execute(f"RELEASE SAVEPOINT {name}")
+                raise
+            else:
+                db.execute(f"RELEASE SAVEPOINT {name}")
+            return
+        hook = sqlite_store.write_hook.get()
+        db.execute("BEGIN")
+        try:
+            db.execute(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+            if hook is not None:
+                hook.begin(db)
+            yield db
+            if hook is not None:
+                hook.before_commit(db)
+            db.execute("UPDATE store_version SET n = n + 1")
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(psycopg.Error):
+                    db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs (readers never wait for writers)."""
+        db = self.db
+        if db.in_transaction:
+            yield db
+            return
+        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+
+    def version(self) -> tuple[int, int]:
+        """A value that moves whenever any process commits a write to this database."""
+        row = self.db.execute("SELECT n FROM store_version").fetchone()
+        return 0, int(row[0])
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Keep an upload's bytes in the database, where every host can read them."""
+        self.db.execute(
+            "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", [key, data]
+        )
+
+    def get_blob(self, key: str) -> bytes | None:
+        row = self.db.execute("SELECT data FROM blobs WHERE key = ?", [key]).fetchone()
+        return None if row is None else bytes(row[0])
