@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.table import Table
 
 from workbench.cli.options import JsonFlag
 from workbench.cli.output import cell, emit_json, fail
+
+if TYPE_CHECKING:
+    from workbench.services.migrate_store import MigrateReport
 
 err = Console(stderr=True)
 out = Console()
@@ -79,7 +82,7 @@ def migrate_store(
         raise typer.Exit(MISMATCH)
 
 
-def _print(report: Any) -> None:
+def _print(report: MigrateReport) -> None:
     t = Table(box=None, header_style="bold", pad_edge=False)
     dry = report.mode == "dry-run"
     for col in ("TABLE", "ROWS", *(() if dry else ("TARGET ROWS", "CHECKSUM", "VERIFIED"))):

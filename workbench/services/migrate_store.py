@@ -407,7 +407,7 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
         report = MigrateReport(str(source.path), redact(url), "copy")
         with source.read(), raw.transaction():
             # Writers of any server on this database queue behind the copy, as behind any write.
-            raw.execute(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", [WRITERS_LOCK])
             occupied = _occupied(raw, plan)
             if occupied and not replace:
                 biggest = sorted(occupied.items(), key=lambda kv: -kv[1])[:4]
