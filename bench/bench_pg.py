@@ -7,8 +7,8 @@ connections, each measure is taken in ``--rounds`` rounds whose order rotates, a
 are printed as ratios to SQLite's:
 
 - reads at the first size: the list's first page (served from the page cache, so mostly what
-  a request costs around the query) and uncached pages (a random status filter and cursor
-  depth per request, more keys than the cache holds, so each runs its query), on SQLite with
+  a request costs around the query) and uncached pages (a random status filter, cursor depth
+  and limit per request, more keys than the cache holds, so each runs its query), on SQLite with
   one process and PostgreSQL with 1, 2 and 4;
 - writes at the first size: PATCH throughput and p99 on SQLite and PostgreSQL (1 and 4 processes);
 - growth: the uncached pages on one process of each engine at every size, as a ratio to the
@@ -28,6 +28,7 @@ import asyncio
 import itertools
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -51,7 +52,7 @@ from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 
 HOST = "127.0.0.1"
-# Cursor depths walked for the uncached pages: with 8 status filters, more keys than the page cache's 512.
+# Pages walked per status filter for the uncached pages (with 8 filters and 20 limits, far more keys than the page cache's 512).
 DEPTHS = 120
 
 Request = bytes | Callable[[], tuple[str, bytes]]
@@ -127,8 +128,8 @@ def _copy_to_pg(cluster: Cluster, data: Path) -> str:
 class Target:
     """One engine's serving processes over one store, and the requests the measures send them."""
 
-    def __init__(self, label: str, ports: list[int], creds: dict[str, str], cursors: list[str], ids: list[str]) -> None:
-        self.label, self.ports, self.cursors, self.ids = label, ports, cursors, ids
+    def __init__(self, label: str, ports: list[int], creds: dict[str, str], queries: list[str], ids: list[str]) -> None:
+        self.label, self.ports, self.queries, self.ids = label, ports, queries, ids
         self.auth = {"Authorization": f"Bearer {creds['member_token']}"}
         self.listing = f"/api/v1/sites/{creds['site_id']}/annotations"
 
@@ -137,11 +138,10 @@ class Target:
 
     def uncached(self, port: int) -> Request:
         rng = random.Random(port)
-        filters = ["", *(f"&status={s}" for s in STATUSES)]
 
         def one() -> tuple[str, bytes]:
-            cursor = rng.choice(self.cursors)
-            path = f"{self.listing}?limit=50{rng.choice(filters)}&cursor={cursor}"
+            # The limit is not part of a cursor's scope: 20 limits times the walked pages outnumber the cache's 512 pages.
+            path = f"{self.listing}?{rng.choice(self.queries)}&limit={rng.randint(41, 60)}"
             return "list", loadgen.request_bytes(HOST, port, "GET", path, self.auth)
 
         return one
@@ -158,19 +158,23 @@ class Target:
 
 
 def _walk(base: str, target_path: str, auth: dict[str, str]) -> tuple[list[str], list[str]]:
-    """Cursors of the first DEPTHS pages and the ids on them (for the uncached pages and PATCH)."""
-    cursors: list[str] = []
+    """Query strings of up to DEPTHS pages per status filter (a cursor is bound to its filters), and
+    the ids on the unfiltered ones (for PATCH)."""
+    queries: list[str] = []
     ids: list[str] = []
-    cursor = None
     with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
-        for _ in range(DEPTHS):
-            page = client.get(target_path, params={"limit": "50", **({"cursor": cursor} if cursor else {})}).json()
-            ids += [a["id"] for a in page["items"]]
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-            cursors.append(cursor)
-    return cursors, ids
+        for status in [None, *STATUSES]:
+            cursor = None
+            for _ in range(DEPTHS):
+                params = {**({"status": status} if status else {}), **({"cursor": cursor} if cursor else {})}
+                queries.append(str(httpx.QueryParams(params)))
+                page = client.get(target_path, params={**params, "limit": "50"}).json()
+                if status is None:
+                    ids += [a["id"] for a in page["items"]]
+                cursor = page["next_cursor"]
+                if not cursor:
+                    break
+    return queries, ids
 
 
 def measure(targets: list[tuple[Target, int]], kind: str, rounds: int, connections: int, seconds: float) -> dict[str, loadgen.Result]:
@@ -192,10 +196,10 @@ def measure(targets: list[tuple[Target, int]], kind: str, rounds: int, connectio
 
 
 def _row(label: str, res: loadgen.Result, base: loadgen.Result) -> str:
-    return f"{label:<16}{res.rps:>10,.0f}{res.percentile(50):>9.1f}{res.percentile(99):>9.1f}{res.rps / base.rps:>9.2f}"
+    return f"{label:<16}{res.rps:>10,.0f}{res.percentile(50):>9.1f}{res.percentile(99):>9.1f}{res.rps / base.rps:>11.2f}"
 
 
-HEAD = f"{'':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs SQLite':>9}"
+HEAD = f"{'':<16}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs SQLite':>11}"
 
 
 def main() -> None:
@@ -208,6 +212,8 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "workbench-bench", help="bench_scale.py's built stores")
     args = ap.parse_args()
+    # Stopped from outside, still stop the servers and the cluster (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = sorted(int(s) for s in (args.sizes or ("10000,100000" if args.quick else "100000,1000000")).split(","))
     workers = sorted({int(w) for w in args.workers.split(",")})
     args.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -230,15 +236,16 @@ def main() -> None:
                 wait_until_up(f"http://{HOST}:{port}/openapi.json", timeout=60)
             auth = {"Authorization": f"Bearer {creds['member_token']}"}
             listing = f"/api/v1/sites/{creds['site_id']}/annotations"
-            cursors, ids = _walk(f"http://{HOST}:{sq_port}", listing, auth)
-            sqlite = Target("sqlite", [sq_port], creds, cursors, ids)
-            pg = Target("postgresql", pg_ports, creds, cursors, ids)
+            queries, ids = _walk(f"http://{HOST}:{sq_port}", listing, auth)
+            sqlite = Target("sqlite", [sq_port], creds, queries, ids)
+            pg = Target("postgresql", pg_ports, creds, queries, ids)
             # Warm every process (its connections, caches and code paths) before anything is timed.
             for port in pg_ports:
                 spread([port], pg.uncached, 4, 1.0)
             spread([sq_port], sqlite.uncached, 4, 1.0)
             reads = [(sqlite, 1), *((pg, w) for w in workers)] if first else [(sqlite, 1), (pg, 1)]
-            print(f"  cursors {len(cursors)}, ids {len(ids)}; {args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s", flush=True)
+            print(f"  {len(queries) * 20} distinct uncached pages, {len(ids)} ids to PATCH; "
+                  f"{args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s", flush=True)
             for kind in (("first_page", "uncached") if first else ("uncached",)):
                 res = measure(reads, kind, args.rounds, args.connections, args.seconds)
                 base = res["sqlite x1"]
