@@ -249,7 +249,7 @@ def main() -> None:
             for kind in (("first_page", "uncached") if first else ("uncached",)):
                 res = measure(reads, kind, args.rounds, args.connections, args.seconds)
                 base = res["sqlite x1"]
-                print(f"\n  list, {'first page (page cache)' if kind == 'first_page' else 'uncached pages (random status and cursor)'}")
+                print(f"\n  list, {'first page (page cache)' if kind == 'first_page' else 'uncached pages (random status, cursor and limit)'}")
                 print("  " + HEAD)
                 for key, r in res.items():
                     print("  " + _row(key, r, base))
