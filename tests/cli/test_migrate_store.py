@@ -204,3 +204,11 @@ def test_a_target_holding_data_is_refused_unless_replaced(sqlite_store: tuple[Pa
     assert replaced.returncode == 0, replaced.stderr
     assert report(replaced)["ok"] is True
     assert pg_counts(pg_url) == {**sqlite_counts(data), "blobs": 1}
+
+
+def test_an_unreachable_target_is_named_without_its_password(sqlite_store: tuple[Path, dict[str, Any]]) -> None:
+    data, _ = sqlite_store
+    run = migrate(data, "postgresql://bench:hunter2secret@127.0.0.1:1/nowhere", "--dry-run")
+    assert run.returncode == 2
+    assert "postgresql://bench:***@127.0.0.1:1/nowhere" in run.stderr
+    assert "hunter2secret" not in run.stderr + run.stdout

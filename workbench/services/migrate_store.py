@@ -240,12 +240,17 @@ def _batches(cur: sqlite3.Cursor, size: int) -> Iterator[list[Any]]:
 # -- the target -------------------------------------------------------------------------------
 
 
-def _raw(url: str, *, migrate: bool) -> tuple[Any, psycopg.Connection[Any]]:
-    """A PgStore on ``url`` (its schema created when ``migrate``) and its psycopg connection."""
+def _raw(url: str, source: Store, *, migrate: bool) -> tuple[Any, psycopg.Connection[Any]]:
+    """A PgStore on ``url`` (its schema created when ``migrate``) and its psycopg connection;
+    ``source`` is closed if the target cannot be opened (the caller's ``finally`` is not reached)."""
     from storage.pg import PgConnection, PgStore
 
-    store = PgStore(url, migrate=migrate)
-    conn: PgConnection = store.db  # pyright: ignore[reportAssignmentType]  # PgStore's connection is a PgConnection
+    try:
+        store = PgStore(url, migrate=migrate)
+        conn: PgConnection = store.db  # pyright: ignore[reportAssignmentType]  # PgStore's connection is a PgConnection
+    except BaseException:
+        source.close()
+        raise
     return store, conn.raw
 
 
@@ -319,7 +324,7 @@ def dry_run(data_dir: Path, url: str) -> MigrateReport:
     from storage.pg import redact
 
     source = open_source(data_dir, upgrade=False)
-    store, raw = _raw(url, migrate=False)
+    store, raw = _raw(url, source, migrate=False)
     try:
         db = source.db
         plan = _plan(db)
@@ -352,7 +357,7 @@ def verify(data_dir: Path, url: str, progress: ProgressFn | None = None) -> Migr
     from storage.pg import redact
 
     source = open_source(data_dir, upgrade=False)
-    store, raw = _raw(url, migrate=False)
+    store, raw = _raw(url, source, migrate=False)
     try:
         plan = _plan(source.db)
         missing = [t for t in plan.tables if t not in _existing_tables(raw)]
@@ -400,7 +405,7 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
     from storage.pg import WRITERS_LOCK, redact
 
     source = open_source(data_dir, upgrade=True)
-    store, raw = _raw(url, migrate=True)
+    store, raw = _raw(url, source, migrate=True)
     try:
         db = source.db
         plan = _plan(db)
