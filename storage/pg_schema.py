@@ -55,6 +55,8 @@ EXTRAS = [
         created_at BIGINT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, run_after, id)",
+    # One waiting or running job per kind and payload: enqueuing again (every worker's startup sweep) adds nothing.
+    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_once ON jobs (kind, payload) WHERE state IN ('queued', 'running')",
     # The rate-limit buckets, shared by every worker: one row per key, its current window (from
     # its first request, in ms) and the count in it. UNLOGGED: counts need no WAL (storage/rate_buckets.py).
     """CREATE UNLOGGED TABLE IF NOT EXISTS rate_buckets (
