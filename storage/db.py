@@ -84,7 +84,8 @@ class _Connection(sqlite3.Connection):
 class Store:
     """Connections, transactions and file locations of one data directory."""
 
-    engine = "sqlite"
+    # Which SQL the store speaks ("sqlite" or "postgresql"), for the few places they differ.
+    dialect = "sqlite"
 
     def __init__(self, data_dir: Path | str, *, migrate: bool = True) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()

@@ -125,7 +125,7 @@ def redact(url: str) -> str:
 class PgStore(sqlite_store.Store):
     """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
 
-    engine = "postgresql"
+    dialect = "postgresql"
 
     def __init__(self, url: str, data_dir: Path | str | None = None, *, migrate: bool = True) -> None:
         # A different engine: nothing of SQLite's setup in Store.__init__ applies.
