@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import keyring
+import pytest
 
 from tests.multi.conftest import TOKEN_LIMIT, Serve, Team, bearer, wait_for
 from tests.session_helpers import new_store
@@ -152,6 +153,8 @@ def _settled(url: str, annotation_id: str, body: str, key: str, creds: dict[str,
     return None if r.status_code == 409 else r
 
 
+@pytest.mark.xfail(strict=True, reason="storage/thread_feed.py's `CROSS JOIN … ON` is SQLite-only: PostgreSQL answers "
+                   "the sync feed with a syntax error (500) until the SQL portability work rewrites it")
 def test_sync_against_either_process_converges(team: Team, tmp_path: Path):
     creds = team.creds()
     _annotation(team, creds)

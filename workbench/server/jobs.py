@@ -254,7 +254,7 @@ def jobs_of(app: FastAPI) -> Jobs | PgJobs:
         jobs = getattr(app.state, "jobs", None)
         if jobs is None:
             wb: Workbench = app.state.wb
-            jobs = app.state.jobs = PgJobs(wb) if wb.store.engine == "postgresql" else Jobs(wb)
+            jobs = app.state.jobs = PgJobs(wb) if wb.store.dialect == "postgresql" else Jobs(wb)
         return jobs
 
 

@@ -104,7 +104,7 @@ _counters_lock = threading.Lock()
 def new_buckets(wb: Workbench, name: str, limit: int, window: int) -> Counts:
     """The buckets for ``wb``'s engine: shared through the database on PostgreSQL, else in memory."""
     store: Any = wb.store
-    if store.engine != "postgresql":
+    if store.dialect != "postgresql":
         return Buckets(limit, window)
     from storage.rate_buckets import Counters
 
