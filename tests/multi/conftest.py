@@ -30,9 +30,9 @@ from workbench.services.context import Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_LIMIT = 200  # per token and window, across every process; each test mints its own tokens
-# Each deployment appends its session id to RUNS (so a test counts runs, not outcomes) and takes a
-# moment, so a process started meanwhile finds sessions still deploying.
-DEPLOY = "echo {session_id} >> %s; sleep 2; echo https://preview.example/{session_id}"
+# Each deployment appends its session id to the runs file (so a test counts runs, not outcomes),
+# then waits for the gate file: a test holds deployments open while it starts another process.
+DEPLOY = "echo {session_id} >> %s; while [ ! -e %s ]; do sleep 0.02; done; echo https://preview.example/{session_id}"
 
 
 class Serve:
@@ -44,7 +44,7 @@ class Serve:
         self.log = open(data.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
         env = {
             **os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT),
-            "WORKBENCH_DEPLOY_COMMAND": DEPLOY % runs, "WORKBENCH_JOB_LEASE_SECONDS": "3",
+            "WORKBENCH_DEPLOY_COMMAND": DEPLOY % (runs, runs.with_suffix(".gate")), "WORKBENCH_JOB_LEASE_SECONDS": "3",
         }
         env.pop("WORKBENCH_DATABASE_URL", None)
         self.proc = subprocess.Popen(
