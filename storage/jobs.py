@@ -23,8 +23,14 @@ CHANNEL = "workbench_jobs"
 _NOW = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 ENQUEUE = sql_text(
-    f"INSERT INTO jobs (kind, payload, run_after, created_at) VALUES (%s, %s, {_NOW}, {_NOW}) "
+    f"INSERT INTO jobs (kind, payload, run_after, created_at) VALUES (%s, %s, {_NOW} + %s, {_NOW}) "
     "ON CONFLICT (kind, payload) WHERE state IN ('queued', 'running') DO NOTHING"
+)
+CLAIM_ONE = sql_text(
+    f"UPDATE jobs SET state = 'running', claimed_by = %(me)s, claimed_at = {_NOW}, attempts = attempts + 1 "
+    "WHERE id = (SELECT id FROM jobs WHERE kind = %(kind)s AND payload = %(payload)s AND state = 'queued' "
+    "FOR UPDATE SKIP LOCKED) "
+    "RETURNING id, kind, payload, attempts"
 )
 CLAIM = sql_text(
     f"UPDATE jobs SET state = 'running', claimed_by = %(me)s, claimed_at = {_NOW}, attempts = attempts + 1 "
@@ -50,13 +56,22 @@ class Claimed:
     attempts: int
 
 
-def enqueue(conn: psycopg.Connection[Any], kind: str, payload: str) -> bool:
-    """Queue a job in ``conn``'s transaction (listeners are woken when it commits); False when
-    the same job was already waiting or running."""
-    added = conn.execute(ENQUEUE, [kind, payload]).rowcount == 1
-    if added:
+def enqueue(conn: psycopg.Connection[Any], kind: str, payload: str, *, delay_ms: int = 0) -> bool:
+    """Queue a job in ``conn``'s transaction; False when the same job was already waiting or running.
+
+    Without a delay, every claimer is woken when the transaction commits. With one, the job is
+    the enqueuer's to run first (``claim_one``); any worker claims it once the delay has passed.
+    """
+    added = conn.execute(ENQUEUE, [kind, payload, delay_ms]).rowcount == 1
+    if added and delay_ms == 0:
         conn.execute(sql_text(f"NOTIFY {CHANNEL}"))
     return added
+
+
+def claim_one(conn: psycopg.Connection[Any], me: str, kind: str, payload: str) -> Claimed | None:
+    """The queued job of ``kind`` and ``payload``, now ``me``'s (due or not); None when another has it."""
+    row = conn.execute(CLAIM_ONE, {"me": me, "kind": kind, "payload": payload}).fetchone()
+    return None if row is None else Claimed(int(row[0]), str(row[1]), str(row[2]), int(row[3]))
 
 
 def claim(conn: psycopg.Connection[Any], me: str, lease_ms: int, n: int) -> list[Claimed]:

@@ -63,6 +63,8 @@ DEFAULT_LEASE_SECONDS = 60.0
 # A claimer that was not woken looks for due work (retries, expired leases) this often.
 POLL_SECONDS = 1.0
 MAX_ATTEMPTS = 5
+# A job its enqueuer runs after the response (``together(..., background)``) is left to it this long.
+HERE_FIRST_MS = 10_000
 # Finished jobs are kept a week for inspection (SELECT … FROM jobs), then deleted at a startup.
 KEEP_DONE_MS = 7 * 24 * 3600 * 1000
 
@@ -150,13 +152,30 @@ class PgJobs:
     def together(self, background: BackgroundTasks | None) -> Iterator[Enqueue]:
         from storage import jobs as repo
 
-        del background  # a row commits with the change; any worker runs it
+        # The row commits with the change, so the job survives this process. Without ``background``
+        # any worker may run it at once; with it, this process runs it right after the response
+        # (as SQLite's do), and other workers only if it has not within HERE_FIRST_MS.
+        queued: list[tuple[str, str]] = []
         with self.wb.store.write() as db:
 
             def later(kind: str, subject: str) -> None:
-                repo.enqueue(_raw(db), kind, subject)
+                repo.enqueue(_raw(db), kind, subject, delay_ms=HERE_FIRST_MS if background is not None else 0)
+                queued.append((kind, subject))
 
             yield later
+        if background is not None:
+            for kind, subject in queued:
+                background.add_task(self.run_here, kind, subject)
+
+    def run_here(self, kind: str, subject: str) -> None:
+        """Run the queued job of ``kind`` on ``subject`` in this thread, unless another worker has it."""
+        from storage import jobs as repo
+
+        job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        if job is not None:
+            with self._lock:
+                self._running += 1
+            self._run(job)
 
     def before_serving(self) -> None:
         """Nothing: owed notifications are jobs like the rest (``resume``), run once by any worker."""
