@@ -198,10 +198,15 @@ class PgJobs:
     # --- the claimer -------------------------------------------------------------------------
 
     def _claim_loop(self) -> None:
+        import psycopg
+
         while not self._stop.is_set():
             try:
                 self._claim_on(self._listen())
-            except Exception:
+            except psycopg.errors.InvalidCatalogName:
+                log.error("job claimer stops: its database was dropped")
+                return
+            except Exception:  # any failure of the claimer (the database went away): log, wait a moment, reconnect
                 if self._stop.is_set():
                     return
                 log.exception("job claimer lost its database connection; reconnecting")
