@@ -235,7 +235,7 @@ class PgJobs:
                     for job in repo.claim(conn, self.me, lease_ms, free):
                         with self._lock:
                             self._running += 1
-                        self._pool.submit(self._run, job)
+                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
                 now = time.monotonic()
                 if now - beat_at >= self.lease_seconds / 3:
                     repo.heartbeat(conn, self.me)
@@ -250,7 +250,7 @@ class PgJobs:
         conn = _raw(self.wb.store.db)
         try:
             RUNNERS[job.kind](self.wb, job.payload)
-        except Exception as exc:
+        except Exception as exc:  # any failure of a job is recorded on its row and retried later
             log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
             repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts, give_up=job.attempts >= MAX_ATTEMPTS)
         else:
