@@ -38,13 +38,14 @@ DEPLOY = "echo {session_id} >> %s; while [ ! -e %s ]; do sleep 0.02; done; echo 
 class Serve:
     """`workbench serve --database URL --workers 2` in its own process group."""
 
-    def __init__(self, url: str, data: Path, runs: Path, *, workers: int = 2) -> None:
+    def __init__(self, url: str, data: Path, runs: Path, *, workers: int = 2, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
         env = {
             **os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT),
             "WORKBENCH_DEPLOY_COMMAND": DEPLOY % (runs, runs.with_suffix(".gate")), "WORKBENCH_JOB_LEASE_SECONDS": "3",
+            **(env or {}),
         }
         env.pop("WORKBENCH_DATABASE_URL", None)
         self.proc = subprocess.Popen(
@@ -53,12 +54,14 @@ class Serve:
              "--widget-ip-limit", "1000000", "--widget-site-limit", "1000000", "--log-level", "warning"],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+
+    def wait_ready(self) -> Serve:
+        deadline = time.monotonic() + 60
         while True:
             assert self.proc.poll() is None, f"serve exited with {self.proc.returncode}"
             try:
                 if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
-                    return
+                    return self
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "serve did not start"
@@ -69,9 +72,13 @@ class Serve:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        if self.proc.poll() is None:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
@@ -114,17 +121,13 @@ def team(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
             capture_output=True, text=True, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         assert json.loads(out.stdout)["workspace_id"]
-        a = Serve(url, data, runs)
+        a, b = Serve(url, data, runs), Serve(url, data, runs)  # both start at once
         try:
-            b = Serve(url, data, runs)
-        except BaseException:
-            a.stop()
-            raise
-        try:
-            yield Team(url, data, runs, a, b)
+            yield Team(url, data, runs, a.wait_ready(), b.wait_ready())
         finally:
-            a.stop()
+            a.terminate()
             b.stop()
+            a.stop()
 
 
 def bearer(token: str) -> dict[str, str]:

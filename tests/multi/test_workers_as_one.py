@@ -21,6 +21,7 @@ import pytest
 from tests.multi.conftest import TOKEN_LIMIT, Serve, Team, bearer, wait_for
 from tests.session_helpers import new_store
 from tests.sync.keyring_backend import MemoryKeyring
+from workbench.server import faults
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -91,7 +92,7 @@ def test_each_background_job_runs_once(team: Team, tmp_path: Path):
     wait_for(lambda: set(team.runs.read_text().split()) >= set(sessions), "every deployment started")
     # A process that starts while those deploy sweeps the sessions still `created` into jobs:
     # the jobs already running make that a no-op, not a second deployment.
-    late = Serve(team.url, tmp_path / "late", team.runs, workers=1)
+    late = Serve(team.url, tmp_path / "late", team.runs, workers=1).wait_ready()
     try:
         assert httpx.get(f"{late.url}/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
         team.runs.with_suffix(".gate").touch()  # the deployments finish
@@ -112,50 +113,52 @@ def test_each_background_job_runs_once(team: Team, tmp_path: Path):
 
 def test_kill_9_mid_write_loses_and_doubles_nothing(team: Team, tmp_path: Path):
     creds = team.creds()
-    annotation_id = _annotation(team, creds)
-    victim = Serve(team.url, tmp_path / "victim", team.runs)
+    annotation_id, crash_id = _annotation(team, creds), _annotation(team, creds)
+    # A reply on ``crash_id`` kills the victim's worker once applied, before it answers: the write
+    # the client never heard of. Then the whole victim is killed while other writes are in flight.
+    crash = {faults.ENV: f"POST /api/v1/annotations/{crash_id}/replies"}
+    victim = Serve(team.url, tmp_path / "victim", team.runs, env=crash).wait_ready()
     tag = uuid.uuid4().hex
     writes = [(uuid.uuid4().hex, f"{tag} reply {i}") for i in range(60)]
     killed = threading.Event()
-    done_before_kill = threading.Semaphore(0)
+    answered_by_victim = threading.Semaphore(0)
+    retried: list[str] = []
+    headers = bearer(creds["member_token"])
 
-    def write(item: tuple[str, str]) -> int:
+    def post(url: str, on: str, key: str, body: str) -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/annotations/{on}/replies", json={"body": body}, headers={**headers, "Idempotency-Key": key}, timeout=30)
+
+    def write(item: tuple[str, str], on: str = annotation_id) -> httpx.Response:
         key, body = item
-        # The victim first; a request it never answered goes, with the same key, to the survivor.
-        for url in (victim.url, team.a.url):
-            if url == victim.url and killed.is_set():
-                continue
+        if not killed.is_set():
             try:
-                r = httpx.post(f"{url}/api/v1/annotations/{annotation_id}/replies", json={"body": body},
-                               headers={**bearer(creds["member_token"]), "Idempotency-Key": key}, timeout=30)
+                r = post(victim.url, on, key, body)
+                assert r.status_code == 201, r.text
+                answered_by_victim.release()
+                return r
             except httpx.TransportError:
-                continue
-            if r.status_code == 409:  # the victim's claim of this key: still in flight until it lapses
-                r = wait_for(lambda: _settled(team.a.url, annotation_id, body, key, creds), "the key's claim to lapse", timeout=60)
-            assert r.status_code == 201, r.text
-            if url == victim.url:
-                done_before_kill.release()
-            return 201
-        raise AssertionError(f"{body} was not written")
+                retried.append(body)
+        # Unanswered: the same key to the survivor, which either writes it (the victim's write
+        # rolled back with it) or says it was applied (committed, never answered): never twice.
+        r = post(team.a.url, on, key, body)
+        assert r.status_code == 201 or (r.status_code == 409 and r.json()["applied"]), r.text
+        return r
 
     with ThreadPoolExecutor(4) as pool:
         results = [pool.submit(write, item) for item in writes]
         for _ in range(10):  # mid-stream: some writes answered, others in flight
-            assert done_before_kill.acquire(timeout=30)
+            assert answered_by_victim.acquire(timeout=30)
+        crashed = write((uuid.uuid4().hex, f"{tag} crash"), on=crash_id)
         killed.set()
         victim.kill()
-        assert all(f.result() == 201 for f in results)
+        assert all(f.result().status_code in (201, 409) for f in results)
+    assert crashed.status_code == 409 and crashed.json()["applied"]["action"] == "annotation.reply", crashed.text
+    assert f"{tag} crash" in retried
     counts = dict(team.sql("SELECT body, count(*) FROM replies WHERE body LIKE %s GROUP BY body", f"{tag}%"))
-    assert counts == {body: 1 for _, body in writes}
+    assert counts == {body: 1 for _, body in [*writes, ("", f"{tag} crash")]}
     # The survivors serve on.
     for url in (team.a.url, team.b.url):
-        assert httpx.get(f"{url}/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
-
-
-def _settled(url: str, annotation_id: str, body: str, key: str, creds: dict[str, Any]) -> httpx.Response | None:
-    r = httpx.post(f"{url}/api/v1/annotations/{annotation_id}/replies", json={"body": body},
-                   headers={**bearer(creds["member_token"]), "Idempotency-Key": key}, timeout=30)
-    return None if r.status_code == 409 else r
+        assert httpx.get(f"{url}/api/v1/sites", headers=headers).status_code == 200
 
 
 @pytest.mark.xfail(strict=True, reason="storage/thread_feed.py's `CROSS JOIN … ON` is SQLite-only: PostgreSQL answers "
