@@ -82,13 +82,15 @@ class PgBuckets:
 
     def __init__(self, counters: Counters, name: str, limit: int, window: int) -> None:
         self.counters = counters
-        self.name = name  # keeps this bucket's keys apart from another's (a token's vs the widget's per-IP)
         self.limit = limit
         self.window_ms = window * 1000
+        # Keys name the bucket (a token's apart from the widget's per-IP) and its policy: hosts
+        # configured alike share counts; a changed limit or window starts afresh.
+        self.prefix = f"{name}:{limit}/{window}:"
         self._hits = 0
 
     def hit(self, key: str) -> float | None:
-        count, left_ms = self.counters.hit(f"{self.name}:{key}", self.window_ms)
+        count, left_ms = self.counters.hit(self.prefix + key, self.window_ms)
         self._hits += 1
         if self._hits % self.SWEEP_EVERY == 1:
             self.counters.sweep(self.window_ms)
