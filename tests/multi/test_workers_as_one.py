@@ -22,6 +22,7 @@ from tests.multi.conftest import TOKEN_LIMIT, Serve, Team, bearer, wait_for
 from tests.session_helpers import new_store
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.server import faults
+from workbench.services import feedback_sessions as fsvc
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -87,6 +88,7 @@ def test_each_background_job_runs_once(team: Team, tmp_path: Path):
         assert r.status_code == 201, r.text
         return r.json()["id"]
 
+    team.runs.with_suffix(".gate").unlink(missing_ok=True)  # deployments wait until the late process is up
     with ThreadPoolExecutor(6) as pool:
         sessions = list(pool.map(start, keys))
     wait_for(lambda: set(team.runs.read_text().split()) >= set(sessions), "every deployment started")
@@ -109,6 +111,29 @@ def test_each_background_job_runs_once(team: Team, tmp_path: Path):
     assert sorted(jobs) == sorted((s, "done", 1) for s in sessions)
     statuses = team.sql("SELECT status FROM feedback_sessions WHERE id = ANY(%s)", sessions)
     assert {s for (s,) in statuses} == {"in_review"}
+
+
+def test_a_job_whose_claimer_died_is_claimed_again_after_its_lease(team: Team):
+    creds = team.creds()
+    team.runs.with_suffix(".gate").touch()  # deployments run straight through
+    wb = Workbench.open(str(team.data), database=team.url, mailer=None)
+    try:
+        store, _ = new_store(wb, creds, "Orphaned store")
+        session = fsvc.start(wb, store)  # `created`, with no job yet
+    finally:
+        wb.store.close()
+    # The job as a worker that died holding it leaves it: running, claimed, lease renewed no more.
+    team.sql(
+        "INSERT INTO jobs (kind, payload, state, attempts, run_after, claimed_by, claimed_at, created_at) "
+        "VALUES ('feedback_session.deploy', %s, 'running', 1, 0, 'gone:1:dead', "
+        "(extract(epoch FROM clock_timestamp()) * 1000)::bigint, 0) RETURNING id",
+        session.id,
+    )
+    done = wait_for(lambda: team.sql("SELECT state, attempts, claimed_by FROM jobs WHERE payload = %s AND state = 'done'", session.id),
+                    "the orphaned job run by a live worker")
+    assert done[0][:2] == ("done", 2) and done[0][2] != "gone:1:dead"
+    assert team.runs.read_text().split().count(session.id) == 1
+    assert team.sql("SELECT status FROM feedback_sessions WHERE id = %s", session.id) == [("in_review",)]
 
 
 def test_kill_9_mid_write_loses_and_doubles_nothing(team: Team, tmp_path: Path):
