@@ -268,6 +268,14 @@ class Store:
             if db.in_transaction:
                 db.execute("COMMIT")
 
+    def hold_boot(self, boot_id: str) -> None:
+        """Mark the serving process ``boot_id`` alive for as long as it runs (see ``boot_alive``)."""
+
+    def boot_alive(self, boot_id: str) -> bool:
+        """Whether the server process that started as ``boot_id`` still runs. One SQLite file has
+        one server: any boot but the caller's own is a process that has stopped."""
+        return False
+
     def version(self) -> tuple[int, int]:
         """A value that moves whenever any connection, of any process, commits to this store."""
         return data_version.data_version(self.path)

@@ -153,3 +153,25 @@ def test_a_duplicate_key_is_sqlites_integrity_error_on_both_engines(pg_url: str,
             assert store.db.execute("SELECT value FROM meta WHERE key = 'dup'").fetchone()[0] == "1"
         finally:
             store.close()
+
+
+def test_a_server_process_is_alive_exactly_while_it_holds_its_boot(pg_url: str, tmp_path: Path):
+    """Idempotency claims in flight belong to a live process (409 to a retry) or a dead one (claimable)."""
+    serving, other = PgStore(pg_url), PgStore(pg_url, migrate=False)
+    try:
+        serving.hold_boot("boot-a")
+        assert other.boot_alive("boot-a")
+        assert other.boot_alive("boot-a"), "asking must not take the lock over"
+        assert not other.boot_alive("boot-never-started")
+        serving.close()  # as a killed process's connections close
+        assert not other.boot_alive("boot-a")
+    finally:
+        serving.close()
+        other.close()
+    lite = Store(tmp_path / "lite")
+    try:
+        lite.hold_boot("boot-a")
+        # One SQLite file has one server: any other boot has stopped.
+        assert not lite.boot_alive("boot-a")
+    finally:
+        lite.close()
