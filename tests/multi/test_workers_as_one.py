@@ -50,8 +50,6 @@ def test_the_per_token_limit_is_one_limit_across_processes(team: Team):
     assert "per-token" in refused.json()["detail"] and 1 <= int(refused.headers["retry-after"]) <= 60
 
 
-@pytest.mark.xfail(strict=True, reason="storage/idempotency.py claim() takes over an in-flight key claimed under another boot_id "
-                   "as if its server had died; with several live processes that is a second process, so both write")
 def test_one_idempotency_key_sent_to_both_at_once_writes_once(team: Team):
     creds = team.creds()
     annotation_id = _annotation(team, creds)
