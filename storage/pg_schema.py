@@ -55,13 +55,16 @@ EXTRAS = [
         created_at BIGINT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, run_after, id)",
-    # The per-token and per-IP buckets, shared by every worker: one row per key and window.
-    """CREATE TABLE IF NOT EXISTS rate_buckets (
-        key TEXT NOT NULL,
+    # One waiting or running job per kind and payload: enqueuing again (every worker's startup sweep) adds nothing.
+    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_once ON jobs (kind, payload) WHERE state IN ('queued', 'running')",
+    # The rate-limit buckets, shared by every worker: one row per key, its current window (from
+    # its first request, in ms) and the count in it. UNLOGGED: counts need no WAL (storage/rate_buckets.py).
+    """CREATE UNLOGGED TABLE IF NOT EXISTS rate_buckets (
+        key TEXT PRIMARY KEY,
         window_start BIGINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (key, window_start)
+        n BIGINT NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS rate_buckets_window ON rate_buckets (window_start)",
     "ALTER TABLE annotations ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS "
     "(to_tsvector('english', coalesce(body, '') || ' ' || coalesce(summary, ''))) STORED",
     "CREATE INDEX IF NOT EXISTS annotations_search ON annotations USING gin (search)",
