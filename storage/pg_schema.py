@@ -47,7 +47,8 @@ _SKIP = re.compile(r"^(sqlite_|_sqlite_)")
 # - Accents: unicode61 folds a Latin letter with one diacritic to its base letter ("café" is
 #   "cafe"); FOLD_FROM/FOLD_TO do the same with translate().
 # - Short words: FTS5 leaves words under 3 bytes unstemmed ("as", "is"), Snowball does not
-#   ("as" would be "a"). Those words get SHORT_MARK appended, a form no stemmer changes.
+#   ("as" would be "a"). Those words get SHORT_MARK appended, a form no stemmer changes, and
+#   lose it again once stemmed (workbench_search_vector), so "us" and "used" both index "us".
 # Body and summary are weighted A and B (replies A), so a phrase never runs from one into the
 # other: FTS5 matches a phrase within one column.
 SEARCH_CONFIG = "workbench_search"
@@ -75,9 +76,17 @@ WORDS_SQL = (
 
 
 def _search_vector(*columns: tuple[str, str]) -> str:
-    return " || ".join(
-        f"setweight(to_tsvector('{SEARCH_CONFIG}'::regconfig, {SEARCH_CONFIG}_words(coalesce({c}, ''))), '{w}')" for c, w in columns
-    )
+    return " || ".join(f"{SEARCH_CONFIG}_vector(coalesce({c}, ''), '{w}')" for c, w in columns)
+
+
+# The stemmed words of ``t`` at weight ``w``, each marked short word back as it was written:
+# "us0" is "us" again, where "used" stems to, as in FTS5.
+_VECTOR_SQL = f"""
+    SELECT setweight(coalesce(string_agg(
+        chr(39) || replace(regexp_replace(lexeme, '^({SHORT_WORD}){SHORT_MARK}$', '\\1'), chr(39), chr(39) || chr(39)) || chr(39)
+        || ':' || array_to_string(positions, ','), ' ')::tsvector, ''::tsvector), w)
+    FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, {SEARCH_CONFIG}_words(t)))
+"""
 
 
 SEARCH_EXTRAS = [
@@ -91,11 +100,13 @@ SEARCH_EXTRAS = [
     EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$""",
     f"CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_words(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
     f"AS $fn$ SELECT {WORDS_SQL} $fn$",
+    f"""CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_vector(t text, w "char") RETURNS tsvector LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $fn${_VECTOR_SQL}$fn$""",
     # A database made before these definitions has another generated column: it is rebuilt.
     f"""DO $$ DECLARE t text; BEGIN
         FOR t IN SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()
             AND table_name IN ('annotations', 'replies') AND column_name = 'search'
-            AND generation_expression NOT LIKE '%{SEARCH_CONFIG}_words%' LOOP
+            AND generation_expression NOT LIKE '%{SEARCH_CONFIG}_vector%' LOOP
             EXECUTE format('ALTER TABLE %I DROP COLUMN search', t);
         END LOOP;
     END $$""",

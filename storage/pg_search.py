@@ -9,9 +9,9 @@ is then put together from those words, so nothing from the user's text is parsed
 - a term is its words in order (``<->``); FTS5 reads a term as a phrase, and a phrase stays
   inside one column, so a phrase of several words is asked once per weight (body or reply A,
   summary B);
-- ``check*`` ends in a prefix (``:*``), stemmed as FTS5 stems it; a word under 3 characters is
-  not stemmed (FTS5 leaves it as it is), and loses its mark (pg_schema.SHORT_MARK) to match
-  longer words;
+- ``check*`` ends in a prefix (``:*``), stemmed as FTS5 stems it;
+- a word under 3 characters is not stemmed (FTS5 leaves it as it is): it is looked up as
+  written, without the mark (pg_schema.SHORT_MARK) that kept the stemmer off it;
 - groups are AND, a group's terms OR, excluded terms ``& !(…)``;
 - a term with no words (``_``) matches nothing, as FTS5's empty phrase does: it drops out of
   its group, and an empty group makes the whole search match nothing (``None``).
@@ -48,12 +48,10 @@ def _operand(words: list[tuple[str, str]], prefix: bool) -> str:
     def lexemes(weight: str) -> str:
         out = []
         for i, (token, stem) in enumerate(words):
-            if prefix and i == len(words) - 1:
-                # FTS5 stems a prefix as a word (so does Snowball); a short word it leaves whole.
-                word = token[: -len(SHORT_MARK)] if _MARKED.match(token) else stem
-                out.append(f"{_quoted(word)}:*{weight}")
-            else:
-                out.append(f"{_quoted(stem)}{':' + weight if weight else ''}")
+            # A short word is indexed as written (workbench_search_vector); FTS5 stems a prefix as it stems a word.
+            word = token[: -len(SHORT_MARK)] if _MARKED.match(token) else stem
+            star = "*" if prefix and i == len(words) - 1 else ""
+            out.append(f"{_quoted(word)}:{star}{weight}" if star or weight else _quoted(word))
         return " <-> ".join(out)
 
     if len(words) == 1:
