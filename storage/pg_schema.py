@@ -45,7 +45,9 @@ _SKIP = re.compile(r"^(sqlite_|_sqlite_)")
 #   e-mail addresses, URLs, hyphenated words and versions whole. WORDS_SQL leaves only letters,
 #   digits and spaces first, so both engines see the same words.
 # - Accents: unicode61 folds a Latin letter with one diacritic to its base letter ("café" is
-#   "cafe"); FOLD_FROM/FOLD_TO do the same with translate().
+#   "cafe") and drops combining diacritics; FOLD_FROM/FOLD_TO and _MARKS do the same.
+# - Not matched: number symbols (½, ², Ⅻ), which unicode61 keeps as words and PostgreSQL's
+#   parser drops, and words over 64 bytes, which FTS5 leaves unstemmed.
 # - Short words: FTS5 leaves words under 3 bytes unstemmed ("as", "is"), Snowball does not
 #   ("as" would be "a"). Those words get SHORT_MARK appended, a form no stemmer changes, and
 #   lose it again once stemmed (workbench_search_vector), so "us" and "used" both index "us".
@@ -69,8 +71,11 @@ def _fold_table() -> tuple[str, str]:
 
 FOLD_FROM, FOLD_TO = _fold_table()
 # A text's words, lower-cased and folded, one space between them: what both the index and a query's terms go through.
+# Combining diacritics (a decomposed "é") go first: unicode61 drops them inside a word, where PostgreSQL would split it.
+_MARKS = f"{chr(0x300)}-{chr(0x36F)}"
 WORDS_SQL = (
-    f"regexp_replace(regexp_replace(lower(translate(t, '{FOLD_FROM}', '{FOLD_TO}')), '[^[:alnum:]]+', ' ', 'g'), "
+    f"regexp_replace(regexp_replace(lower(translate(regexp_replace(t, '[{_MARKS}]+', '', 'g'), '{FOLD_FROM}', '{FOLD_TO}')), "
+    "'[^[:alnum:]]+', ' ', 'g'), "
     f"'\\m({SHORT_WORD})\\M', '\\1{SHORT_MARK}', 'g')"
 )
 
