@@ -10,10 +10,10 @@ against what the query means, so two engines agreeing on nothing cannot pass.
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -69,7 +69,6 @@ CASES: list[tuple[str, set[str]]] = [
     ('"payment step"', {"e-phrase"}),  # a phrase: in that order
     ('"step payment"', set()),
     ("payment step", {"e-phrase", "e-reversed", "e-columns"}),  # words: anywhere in body and summary
-    ('"payment step"', {"e-phrase"}),
     ('"after payment"', {"e-columns"}),
     ('"payment step" OR "step one"', {"e-phrase", "e-columns"}),
     ('"payment nothing"', set()),
@@ -237,10 +236,20 @@ def test_every_word_finds_the_same_annotations(engines: tuple[Engine, Engine]) -
     assert sum(len(a) > 0 for a in answers.values() if isinstance(a, list)) > 0.9 * len(queries)
     differ = {q: (a, pg.answer(q)) for q, a in answers.items() if pg.answer(q) != a}
     assert differ == {}
-    # Phrases and exclusions over the demo data: each adjacent pair of a body's words, and one word without the next.
-    bodies = sorted({body for body, _s, _r in lite.contents.values() if not body.startswith(("Send", "Cafe"))})[:40]
-    for body in bodies:
-        words = re.findall(r"[A-Za-z]+", body)
-        for a, b in zip(words, words[1:], strict=False):
-            for query in (f'"{a} {b}"', f"{a} -{b}", f"{a} OR {b}", f"{a[:3]}* {b}"):
-                assert pg.ids(query) == lite.ids(query), query
+
+
+def test_phrases_exclusions_and_or_over_the_demo_data_find_the_same_annotations(engines: tuple[Engine, Engine]) -> None:
+    """Each adjacent pair of words in 40 demo bodies as a phrase, one without the other, either, and a prefix with a word."""
+    lite, pg = engines
+    bodies = sorted({body for ann_id, (body, _s, _r) in lite.contents.items() if not ann_id.startswith("e-")})[:40]
+    queries = {
+        query
+        for body in bodies
+        for a, b in itertools.pairwise(re.findall(r"[A-Za-z]+", body))
+        for query in (f'"{a} {b}"', f"{a} -{b}", f"{a} OR {b}", f"{a[:3]}* {b}")
+    }
+    assert len(queries) > 500
+    answers = {q: lite.ids(q) for q in queries}
+    assert sum(len(a) > 0 for a in answers.values()) > 0.5 * len(queries)
+    differ = {q: (a, pg.ids(q)) for q, a in answers.items() if pg.ids(q) != a}
+    assert differ == {}
