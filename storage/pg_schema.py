@@ -73,11 +73,12 @@ FOLD_FROM, FOLD_TO = _fold_table()
 # A text's words, lower-cased and folded, one space between them: what both the index and a query's terms go through.
 # Combining diacritics (a decomposed "é") go first: unicode61 drops them inside a word, where PostgreSQL would split it.
 _MARKS = f"{chr(0x300)}-{chr(0x36F)}"
-WORDS_SQL = (
-    f"regexp_replace(regexp_replace(lower(translate(regexp_replace(t, '[{_MARKS}]+', '', 'g'), '{FOLD_FROM}', '{FOLD_TO}')), "
-    "'[^[:alnum:]]+', ' ', 'g'), "
-    f"'\\m({SHORT_WORD})\\M', '\\1{SHORT_MARK}', 'g')"
+# translate() reads its whole table for every character, so only a text holding a letter to fold pays for it.
+_FOLDED = (
+    f"CASE WHEN t ~ '[{_MARKS}{FOLD_FROM}]' "
+    f"THEN translate(regexp_replace(t, '[{_MARKS}]+', '', 'g'), '{FOLD_FROM}', '{FOLD_TO}') ELSE t END"
 )
+WORDS_SQL = f"regexp_replace(regexp_replace(lower({_FOLDED}), '[^[:alnum:]]+', ' ', 'g'), '\\m({SHORT_WORD})\\M', '\\1{SHORT_MARK}', 'g')"
 
 
 def _search_vector(*columns: tuple[str, str]) -> str:
