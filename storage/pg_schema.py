@@ -200,9 +200,24 @@ def _table(name: str, sql: str) -> str:
 def _index(sql: str) -> str:
     sql = _unquote(sql)
     sql = re.sub(r"((?:\w+\.)?\w+)\s+COLLATE\s+NOCASE", r"lower(\1)", sql, flags=re.I)
+    if not re.match(r"\s*CREATE\s+UNIQUE", sql, flags=re.I):
+        sql = _ending_with_rowid(sql)
     if "IF NOT EXISTS" not in sql.upper():
         sql = re.sub(r"^CREATE\s+(UNIQUE\s+)?INDEX", lambda m: f"CREATE {m.group(1) or ''}INDEX IF NOT EXISTS", sql.strip(), flags=re.I)
     return sql
+
+
+def _ending_with_rowid(sql: str) -> str:
+    """Every SQLite index entry ends with the row's rowid, so ``ORDER BY created_at, rowid`` walks
+    ``(job_id, created_at)`` in order: PostgreSQL's copy of the index carries the column explicitly."""
+    m = re.search(r"\bON\s+\w+\s*\(", sql, flags=re.I)
+    if m is None:
+        return sql
+    depth, i = 1, m.end()
+    while depth:
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        i += 1
+    return f"{sql[: i - 1]}, rowid{sql[i - 1 :]}"
 
 
 _TRIGGER = re.compile(
