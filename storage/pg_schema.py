@@ -96,14 +96,17 @@ _VECTOR_SQL = f"""
 
 
 SEARCH_EXTRAS = [
+    # CREATE TEXT SEARCH … has no IF NOT EXISTS; a database migrated before keeps what it has.
     f"""DO $$ BEGIN
-        CREATE TEXT SEARCH DICTIONARY {SEARCH_CONFIG}_porter (TEMPLATE = snowball, Language = porter);
-    EXCEPTION WHEN duplicate_object THEN NULL; END $$""",
-    f"""DO $$ BEGIN
-        CREATE TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} (PARSER = default);
-        ALTER TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} ADD MAPPING FOR asciiword, word, numword, asciihword, hword,
-            numhword, hword_asciipart, hword_part, hword_numpart, int, uint, float, sfloat, version WITH {SEARCH_CONFIG}_porter;
-    EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$""",
+        IF NOT EXISTS (SELECT FROM pg_ts_dict WHERE dictname = '{SEARCH_CONFIG}_porter' AND dictnamespace = current_schema()::regnamespace) THEN
+            CREATE TEXT SEARCH DICTIONARY {SEARCH_CONFIG}_porter (TEMPLATE = snowball, Language = porter);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_ts_config WHERE cfgname = '{SEARCH_CONFIG}' AND cfgnamespace = current_schema()::regnamespace) THEN
+            CREATE TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} (PARSER = default);
+            ALTER TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} ADD MAPPING FOR asciiword, word, numword, asciihword, hword,
+                numhword, hword_asciipart, hword_part, hword_numpart, int, uint, float, sfloat, version WITH {SEARCH_CONFIG}_porter;
+        END IF;
+    END $$""",
     f"CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_words(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
     f"AS $fn$ SELECT {WORDS_SQL} $fn$",
     f"""CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_vector(t text, w "char") RETURNS tsvector LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
