@@ -13,6 +13,7 @@ from rich.console import Console
 
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
+from workbench.cli import migrate_store as migrate_store_cli
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+migrate_store_cli.register(admin)  # admin migrate-store: SQLite store -> PostgreSQL
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
 sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
