@@ -12,6 +12,7 @@ from sqlite3 import Connection
 from typing import Any
 
 from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
+from workbench.domain.query import Search
 from workbench.domain.records import Annotation, Reply, Resolution
 
 _ANN = columns(Annotation)
@@ -162,20 +163,41 @@ def list_page_rows(
     return db.execute(sql, params).fetchall()
 
 
-def search_ids(db: Connection, workspace_id: str, query: str, limit: int = 500) -> list[str]:
-    """Annotation ids whose body, summary or replies match an FTS5 query (best first)."""
-    rows = db.execute(
+def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 500) -> list[str]:
+    """Annotation ids (in id order) whose body and summary, or one of whose replies, match ``search``'s words.
+
+    SQLite asks FTS5; PostgreSQL asks the generated ``search`` columns, with the same words
+    and the same meaning (storage/pg_search.py), so both engines find the same annotations.
+    """
+    if not search.groups or search.matches_nothing:
+        return []
+    if isinstance(db, Connection):
+        match = search.fts_match()
+        excluded = search.fts_exclude()
+        query = f"({match}) NOT ({excluded})" if excluded else match
+        sql = """
+            SELECT a.id FROM annotations_fts f JOIN annotations a ON a.rowid = f.rowid
+            WHERE annotations_fts MATCH ? AND a.workspace_id = ?
+            UNION
+            SELECT r.annotation_id FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid
+            WHERE replies_fts MATCH ? AND r.workspace_id = ?
+            ORDER BY 1 LIMIT ?
         """
-        SELECT a.id FROM annotations_fts f JOIN annotations a ON a.rowid = f.rowid
-        WHERE annotations_fts MATCH ? AND a.workspace_id = ?
-        UNION
-        SELECT r.annotation_id FROM replies_fts rf JOIN replies r ON r.rowid = rf.rowid
-        WHERE replies_fts MATCH ? AND r.workspace_id = ?
-        LIMIT ?
-        """,
-        [query, workspace_id, query, workspace_id, limit],
-    ).fetchall()
-    return [r[0] for r in rows]
+    else:
+        from storage.pg_search import tsquery  # here: the TUI's SQLite-only path never loads the PostgreSQL modules
+
+        query = tsquery(db, search)
+        if query is None:
+            return []
+        # Ids compared byte by byte, as SQLite does, whatever the database's collation.
+        sql = """
+            SELECT id FROM (
+                SELECT id FROM annotations WHERE search @@ ?::tsquery AND workspace_id = ?
+                UNION
+                SELECT annotation_id FROM replies WHERE search @@ ?::tsquery AND workspace_id = ?
+            ) found ORDER BY id COLLATE "C" LIMIT ?
+        """
+    return [r[0] for r in db.execute(sql, [query, workspace_id, query, workspace_id, limit]).fetchall()]
 
 
 # -- replies -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import functools
 import hashlib
 import re
 import sqlite3
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,95 @@ MIGRATE_LOCK = 0x5742_4D47  # "WBMG": one migrator at a time, across hosts
 
 # SQLite's own tables (the migration log, AUTOINCREMENT's counters): PostgreSQL keeps its own.
 _SKIP = re.compile(r"^(sqlite_|_sqlite_)")
+
+# -- full-text search --------------------------------------------------------------------------
+# PostgreSQL's search must find what SQLite's FTS5 (tokenize='porter', over unicode61) finds.
+# - Stemming: Snowball's "porter" is the algorithm FTS5's porter implements ('english' is
+#   Porter2, and drops stop words such as "not", "off", "up", which FTS5 indexes). No stop words.
+# - Words: unicode61 splits on anything but letters and digits; PostgreSQL's parser keeps
+#   e-mail addresses, URLs, hyphenated words and versions whole. WORDS_SQL leaves only letters,
+#   digits and spaces first, so both engines see the same words.
+# - Accents: unicode61 folds a Latin letter with one diacritic to its base letter ("café" is
+#   "cafe") and drops combining diacritics; FOLD_FROM/FOLD_TO and _MARKS do the same.
+# - Not matched: number symbols (½, ², Ⅻ), which unicode61 keeps as words and PostgreSQL's
+#   parser drops, and words over 64 bytes, which FTS5 leaves unstemmed.
+# - Short words: FTS5 leaves words under 3 bytes unstemmed ("as", "is"), Snowball does not
+#   ("as" would be "a"). Those words get SHORT_MARK appended, a form no stemmer changes, and
+#   lose it again once stemmed (workbench_search_vector), so "us" and "used" both index "us".
+# Body and summary are weighted A and B (replies A), so a phrase never runs from one into the
+# other: FTS5 matches a phrase within one column.
+SEARCH_CONFIG = "workbench_search"
+SHORT_MARK = "0"
+SHORT_WORD = r"[a-rt-z0-9]s|[aeiou]y"  # exactly the 1-2 character words Snowball's porter changes
+
+
+def _fold_table() -> tuple[str, str]:
+    """Latin letters FTS5's unicode61 folds (one diacritic on an ASCII letter), and what they fold to."""
+    src, dst = ["\u017f", "\u1e9b"], ["s", "s"]  # long s, long s with dot: unicode61 folds them to s
+    for code in [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        parts = unicodedata.normalize("NFD", chr(code))
+        if len(parts) == 2 and parts[0].isascii() and parts[0].isalpha() and unicodedata.combining(parts[1]):
+            src.append(chr(code))
+            dst.append(parts[0].lower())
+    return "".join(src), "".join(dst)
+
+
+FOLD_FROM, FOLD_TO = _fold_table()
+# A text's words, lower-cased and folded, one space between them: what both the index and a query's terms go through.
+# Combining diacritics (a decomposed "é") go first: unicode61 drops them inside a word, where PostgreSQL would split it.
+_MARKS = f"{chr(0x300)}-{chr(0x36F)}"
+# translate() reads its whole table for every character, so only a text holding a letter to fold pays for it.
+_FOLDED = (
+    f"CASE WHEN t ~ '[{_MARKS}{FOLD_FROM}]' "
+    f"THEN translate(regexp_replace(t, '[{_MARKS}]+', '', 'g'), '{FOLD_FROM}', '{FOLD_TO}') ELSE t END"
+)
+WORDS_SQL = f"regexp_replace(regexp_replace(lower({_FOLDED}), '[^[:alnum:]]+', ' ', 'g'), '\\m({SHORT_WORD})\\M', '\\1{SHORT_MARK}', 'g')"
+
+
+def _search_vector(*columns: tuple[str, str]) -> str:
+    return " || ".join(f"{SEARCH_CONFIG}_vector(coalesce({c}, ''), '{w}')" for c, w in columns)
+
+
+# The stemmed words of ``t`` at weight ``w``, each marked short word back as it was written:
+# "us0" is "us" again, where "used" stems to, as in FTS5.
+_VECTOR_SQL = f"""
+    SELECT setweight(coalesce(string_agg(
+        chr(39) || replace(regexp_replace(lexeme, '^({SHORT_WORD}){SHORT_MARK}$', '\\1'), chr(39), chr(39) || chr(39)) || chr(39)
+        || ':' || array_to_string(positions, ','), ' ')::tsvector, ''::tsvector), w)
+    FROM unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, {SEARCH_CONFIG}_words(t)))
+"""
+
+
+SEARCH_EXTRAS = [
+    # CREATE TEXT SEARCH … has no IF NOT EXISTS; a database migrated before keeps what it has.
+    f"""DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_ts_dict WHERE dictname = '{SEARCH_CONFIG}_porter' AND dictnamespace = current_schema()::regnamespace) THEN
+            CREATE TEXT SEARCH DICTIONARY {SEARCH_CONFIG}_porter (TEMPLATE = snowball, Language = porter);
+        END IF;
+        IF NOT EXISTS (SELECT FROM pg_ts_config WHERE cfgname = '{SEARCH_CONFIG}' AND cfgnamespace = current_schema()::regnamespace) THEN
+            CREATE TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} (PARSER = default);
+            ALTER TEXT SEARCH CONFIGURATION {SEARCH_CONFIG} ADD MAPPING FOR asciiword, word, numword, asciihword, hword,
+                numhword, hword_asciipart, hword_part, hword_numpart, int, uint, float, sfloat, version WITH {SEARCH_CONFIG}_porter;
+        END IF;
+    END $$""",
+    f"CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_words(t text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    f"AS $fn$ SELECT {WORDS_SQL} $fn$",
+    f"""CREATE OR REPLACE FUNCTION {SEARCH_CONFIG}_vector(t text, w "char") RETURNS tsvector LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $fn${_VECTOR_SQL}$fn$""",
+    # A database made before these definitions has another generated column: it is rebuilt.
+    f"""DO $$ DECLARE t text; BEGIN
+        FOR t IN SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema()
+            AND table_name IN ('annotations', 'replies') AND column_name = 'search'
+            AND generation_expression NOT LIKE '%{SEARCH_CONFIG}_vector%' LOOP
+            EXECUTE format('ALTER TABLE %I DROP COLUMN search', t);
+        END LOOP;
+    END $$""",
+    f"ALTER TABLE annotations ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS "
+    f"({_search_vector(('body', 'A'), ('summary', 'B'))}) STORED",
+    "CREATE INDEX IF NOT EXISTS annotations_search ON annotations USING gin (search)",
+    f"ALTER TABLE replies ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS ({_search_vector(('body', 'A'))}) STORED",
+    "CREATE INDEX IF NOT EXISTS replies_search ON replies USING gin (search)",
+]
 
 # PostgreSQL-only parts: full-text search, shared uploads, the version counter.
 EXTRAS = [
@@ -65,12 +155,7 @@ EXTRAS = [
         n BIGINT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS rate_buckets_window ON rate_buckets (window_start)",
-    "ALTER TABLE annotations ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('english', coalesce(body, '') || ' ' || coalesce(summary, ''))) STORED",
-    "CREATE INDEX IF NOT EXISTS annotations_search ON annotations USING gin (search)",
-    "ALTER TABLE replies ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS "
-    "(to_tsvector('english', coalesce(body, ''))) STORED",
-    "CREATE INDEX IF NOT EXISTS replies_search ON replies USING gin (search)",
+    *SEARCH_EXTRAS,
 ]
 
 

@@ -35,6 +35,7 @@ from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid, NotFound, PreconditionFailed
 from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
+from workbench.domain.query import parse_words
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.since import check_since_ms
@@ -294,12 +295,12 @@ def history(wb: Workbench, principal: Principal, annotation_id: str) -> list[dic
 
 
 def search(wb: Workbench, principal: Principal, query: str, limit: int = 500) -> list[str]:
-    """Annotation ids matching a full-text query over bodies, summaries and replies."""
-    terms = re.findall(r"\w+", query)
-    if not terms:
-        return []
-    fts = " ".join(f'"{t}"*' for t in terms)
-    return repo.search_ids(wb.store.db, principal.workspace_id, fts, limit)
+    """Annotation ids whose body and summary, or one reply, match ``query``: the query language's
+    words, phrases, ``word*``, ``-word`` and ``OR`` (workbench/domain/query.py), no qualifiers."""
+    parsed = parse_words(query, "Annotations")
+    if parsed.excluded and not parsed.groups and not parsed.matches_nothing:
+        raise Invalid("Say what to look for: -word only leaves out what the other words find")
+    return repo.search_ids(wb.store.db, principal.workspace_id, parsed, limit)
 
 
 # -- the widget (extension) ----------------------------------------------------------------
