@@ -39,8 +39,20 @@ def pg_cluster() -> Iterator[Cluster]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Runs a test once per engine. On PostgreSQL every store the test opens, in this process
-    (``Workbench.open``) or in a child (``workbench serve``/``admin``/``demo`` read
-    WORKBENCH_DATABASE_URL), is one fresh database, dropped afterwards."""
+    (``Workbench.open``) or in a child (``workbench serve``/``admin``/``demo``/``mcp`` read
+    WORKBENCH_DATABASE_URL), is one fresh database, dropped afterwards.
+
+    A test marked ``sqlite_only(why)`` (it reads what only SQLite has: its files, PRAGMAs, its
+    query plans) or ``postgresql_only(why)`` (that check's PostgreSQL counterpart) runs on its
+    engine alone."""
+    for marker, other in (("sqlite_only", "postgresql"), ("postgresql_only", "sqlite")):
+        only = request.node.get_closest_marker(marker)
+        if only is None:
+            continue
+        if not (only.args and isinstance(only.args[0], str) and only.args[0].strip()):
+            raise pytest.UsageError(f"@pytest.mark.{marker} needs its reason: {request.node.nodeid}")
+        if request.param == other:
+            pytest.skip(f"{marker}: {only.args[0]}")
     if request.param == "sqlite":
         yield "sqlite"
         return

@@ -1,0 +1,80 @@
+"""A test's store seen from outside its owner, on either engine: another connection, another writer, the uploads.
+
+The conformance suite asserts the same things on SQLite and PostgreSQL (tests/conftest.py,
+``engine``). What differs is only how a test reaches past the code under test: a second
+SQLite connection to the file, or a second PostgreSQL session on the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from storage.db import Store
+
+
+def open_store(data_dir: Path) -> Store:
+    """A new Store on the test's database: the data directory's file, or the engine fixture's PostgreSQL database."""
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    if url:
+        from storage.pg import PgStore
+
+        return PgStore(url, data_dir, migrate=False)
+    return Store(data_dir, migrate=False)
+
+
+@contextlib.contextmanager
+def reading(data_dir: Path) -> Iterator[sqlite3.Connection]:
+    """What is committed, through a connection of its own (not what some connection of the code under test holds)."""
+    store = open_store(data_dir)
+    try:
+        with store.read() as db:
+            yield db
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def another_writer(store: Store) -> Iterator[None]:
+    """Another process's write transaction holding ``store`` (as the TUI or a sync would) until the block ends."""
+    if store.engine == "postgresql":
+        import psycopg
+
+        from storage.pg import WRITERS_LOCK, PgStore, sql_text
+
+        assert isinstance(store, PgStore)
+        with psycopg.connect(store.url) as other:  # a transaction until the block ends; committed on exit
+            other.execute(sql_text(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})"))
+            yield
+        return
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
+def a_writer_waits(store: Store) -> bool:
+    """Whether a write of this process is queued behind another writer of ``store``."""
+    if store.engine == "postgresql":
+        from storage.pg import WRITERS_LOCK
+
+        with reading(store.data_dir) as db:
+            # An advisory lock's 64-bit key shows as classid (high half) and objid (low half).
+            waiting = db.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = ?", [WRITERS_LOCK]
+            ).fetchone()[0]
+        return waiting > 0
+    return store._write_lock.locked()
+
+
+def blob_keys(store: Store) -> list[str]:
+    """The keys of every upload's bytes the store keeps (files under uploads/, or rows of ``blobs``)."""
+    if store.engine == "postgresql":
+        return [key for (key,) in store.db.execute("SELECT key FROM blobs ORDER BY key")]
+    return sorted(str(p.relative_to(store.uploads_dir)) for p in store.uploads_dir.rglob("*") if p.is_file())
