@@ -78,3 +78,12 @@ def blob_keys(store: Store) -> list[str]:
     if store.engine == "postgresql":
         return [key for (key,) in store.db.execute("SELECT key FROM blobs ORDER BY key")]
     return sorted(str(p.relative_to(store.uploads_dir)) for p in store.uploads_dir.rglob("*") if p.is_file())
+
+
+def stored_blob(data_dir: Path, key: str) -> bytes | None:
+    """An upload's bytes as the store keeps them, read through a store of its own."""
+    store = open_store(data_dir)
+    try:
+        return store.get_blob(key)
+    finally:
+        store.close()
