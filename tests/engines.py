@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,27 @@ def stored_blob(data_dir: Path, key: str) -> bytes | None:
         return store.get_blob(key)
     finally:
         store.close()
+
+
+def at_rest(data_dir: Path) -> dict[str, bytes]:
+    """Every byte the store keeps at rest, by name: the data directory's files (SQLite's database, its
+    -wal and -shm) and, on PostgreSQL, a plain ``pg_dump`` of the database (every table's rows)."""
+    found = {str(p.relative_to(data_dir)): p.read_bytes() for p in data_dir.rglob("*") if p.is_file()}
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    if url:
+        from tests.pg_cluster import binaries
+
+        dump = subprocess.run([str(binaries() / "pg_dump"), "--no-owner", url], check=True, capture_output=True)
+        found["pg_dump"] = dump.stdout
+    return found
+
+
+
+def columns(store: Store) -> list[tuple[str, str]]:
+    """(table, column) of every column of the store's own tables."""
+    db = store.db
+    if store.engine == "postgresql":
+        sql = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2"
+        return [(t, c) for t, c in db.execute(sql)]
+    tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return [(t, r[1]) for t in tables for r in db.execute(f"PRAGMA table_info('{t}')")]  # names from the schema
