@@ -112,3 +112,14 @@ def columns(store: Store) -> list[tuple[str, str]]:
         return [(t, c) for t, c in db.execute(sql)]
     tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     return [(t, r[1]) for t in tables for r in db.execute(f"PRAGMA table_info('{t}')")]  # names from the schema
+
+
+def postgresql_plan(store: Store, sql: str, params: list[object]) -> str:
+    """PostgreSQL's plan for ``sql`` with sequential scans priced out: what the indexes can serve.
+
+    A test's tables hold a few rows, where a sequential scan is cheapest whatever the indexes;
+    with it priced out the plan shows whether an index fits the statement (a missing index, or
+    one in the wrong order, still shows a Seq Scan or a Sort)."""
+    with store.read() as db:
+        db.execute("SET LOCAL enable_seqscan = off")
+        return "\n".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
