@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from storage.db import Store
+from workbench.services.context import Workbench
 
 
 def open_store(data_dir: Path) -> Store:
@@ -123,3 +124,9 @@ def postgresql_plan(store: Store, sql: str, params: list[object]) -> str:
     with store.read() as db:
         db.execute("SET LOCAL enable_seqscan = off")
         return "\n".join(row[0] for row in db.execute("EXPLAIN " + sql, params))
+
+
+def local_workbench(data_dir: Path) -> Workbench:
+    """A person's own store (the TUI's, a replica's): SQLite on every engine, as the product keeps it,
+    while the engine fixture points the server's stores at PostgreSQL."""
+    return Workbench(Store(data_dir), mailer=None)
