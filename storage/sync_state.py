@@ -178,12 +178,12 @@ def enqueue(
 ) -> int:
     """Append an entry; its Idempotency-Key is fixed now, before any send."""
     # RETURNING, not lastrowid: both engines answer it (psycopg has no lastrowid). fetchall ends the statement.
-    ((entry_id,),) = db.execute(
+    ((seq,),) = db.execute(
         "INSERT INTO sync_outbox(workspace_id, op, entity_type, entity_id, local_id, payload, idempotency_key, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         [workspace_id, op, entity_type, entity_id, local_id, json_dump(payload), f"wb-{uuid.uuid4()}", at, at],
     ).fetchall()
-    return entry_id
+    return seq
 
 
 def seed_base(db: Connection, before: Annotation) -> None:

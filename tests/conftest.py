@@ -36,11 +36,17 @@ def pg_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Runs a test once per engine. On PostgreSQL every store the test opens, in this process
-    (``Workbench.open``) or in a child (``workbench serve``/``admin``/``demo``/``mcp`` read
-    WORKBENCH_DATABASE_URL), is one fresh database, dropped afterwards.
+ENGINES = ["sqlite", "postgresql"]
+
+
+def on_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The ``engine`` fixture's body, for a module whose stores live as long as the module: there
+    ``engine`` is redefined with ``scope="module"`` and ``yield from on_engine(request)``.
+
+    On PostgreSQL every store opened while it lasts, in this process (``Workbench.open``) or in a
+    child (``workbench serve``/``admin``/``demo``/``mcp`` read WORKBENCH_DATABASE_URL), is one
+    fresh database, dropped afterwards. A person's own store stays SQLite (tests/engines.py,
+    ``local_workbench``).
 
     A test marked ``sqlite_only(why)`` (it reads what only SQLite has: its files, PRAGMAs, its
     query plans) or ``postgresql_only(why)`` (that check's PostgreSQL counterpart) runs on its
@@ -57,15 +63,21 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
         yield "sqlite"
         return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
-    with cluster.database() as url:
-        monkeypatch.setenv("WORKBENCH_DATABASE_URL", url)
+    with cluster.database() as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_DATABASE_URL", url)
         plain = Workbench.open.__func__
 
         def open_on_postgresql(cls: type[Workbench], data_dir: str, *, database: str | None = None, **kwargs: object) -> Workbench:
             return plain(cls, data_dir, database=database or url, **kwargs)
 
-        monkeypatch.setattr(Workbench, "open", classmethod(open_on_postgresql))
+        mp.setattr(Workbench, "open", classmethod(open_on_postgresql))
         yield "postgresql"
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs a test once per engine (``on_engine``)."""
+    yield from on_engine(request)
 
 
 @pytest.fixture
