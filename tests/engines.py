@@ -104,7 +104,6 @@ def at_rest(data_dir: Path) -> dict[str, bytes]:
     return found
 
 
-
 def columns(store: Store) -> list[tuple[str, str]]:
     """(table, column) of every column of the store's own tables."""
     db = store.db
