@@ -84,7 +84,8 @@ class _Connection(sqlite3.Connection):
 class Store:
     """Connections, transactions and file locations of one data directory."""
 
-    engine = "sqlite"
+    # Which SQL the store speaks ("sqlite" or "postgresql"), for the few places they differ.
+    dialect = "sqlite"
 
     def __init__(self, data_dir: Path | str, *, migrate: bool = True) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
@@ -266,6 +267,14 @@ class Store:
         finally:
             if db.in_transaction:
                 db.execute("COMMIT")
+
+    def hold_boot(self, boot_id: str) -> None:
+        """Mark the serving process ``boot_id`` alive for as long as it runs (see ``boot_alive``)."""
+
+    def boot_alive(self, boot_id: str) -> bool:
+        """Whether the server process that started as ``boot_id`` still runs. One SQLite file has
+        one server: any boot but the caller's own is a process that has stopped."""
+        return False
 
     def version(self) -> tuple[int, int]:
         """A value that moves whenever any connection, of any process, commits to this store."""

@@ -3,8 +3,8 @@
 States:
 
 - ``in_flight``: claimed by a running request (a concurrent retry gets 409). A row left in
-  flight by a server process that died (another ``boot_id``) wrote nothing (see ``applied``),
-  so it may be claimed again.
+  flight by a server process that died (another ``boot_id``, no longer live: see
+  ``Store.boot_alive``) wrote nothing (see ``applied``), so it may be claimed again.
 - ``applied``: the request's own write transaction committed. ``Claim.before_commit`` sets
   this inside that transaction (``storage.db.write_hook``), so a write and its record commit
   together: a crash between them cannot leave a write that a retry would apply again.
@@ -17,6 +17,7 @@ The scope is an opaque digest chosen by the server (credential, workspace, metho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from sqlite3 import Connection
 from typing import Any
@@ -37,8 +38,14 @@ class Stored:
     audit_id: int | None
 
 
-def claim(db: Connection, *, scope: str, key: str, method: str, path: str, body_hash: str, boot_id: str, at: int) -> Stored | None:
-    """Claim the key for this request; returns the existing record when it was already claimed."""
+def claim(
+    db: Connection, *, scope: str, key: str, method: str, path: str, body_hash: str, boot_id: str, at: int,
+    boot_alive: Callable[[str], bool],
+) -> Stored | None:
+    """Claim the key for this request; returns the existing record when it was already claimed.
+
+    ``boot_alive`` tells whether another server process (by its boot id) still runs: its
+    claim in flight is then a concurrent request (409), not a dead server's leftover."""
     row = db.execute(
         "SELECT body_hash, state, status_code, content_type, response_body, boot_id, audit_id "
         "FROM idempotency WHERE principal = ? AND key = ?",
@@ -46,7 +53,7 @@ def claim(db: Connection, *, scope: str, key: str, method: str, path: str, body_
     ).fetchone()
     if row is not None:
         stored = Stored(*row)
-        if stored.state == "in_flight" and stored.boot_id != boot_id:
+        if stored.state == "in_flight" and stored.boot_id != boot_id and not boot_alive(stored.boot_id):
             # Its server died before the request's write committed (that commit would have
             # made it ``applied``): nothing was written, so this request may run afresh.
             db.execute(

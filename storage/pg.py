@@ -19,6 +19,7 @@ exactly when a commit becomes visible.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import sqlite3
 import threading
@@ -134,6 +135,11 @@ class PgConnection:
         self.raw.close()
 
 
+def _boot_key(boot_id: str) -> int:
+    """A server process's boot id as a 64-bit advisory-lock key."""
+    return int.from_bytes(hashlib.sha256(b"workbench-boot:" + boot_id.encode()).digest()[:8], "big", signed=True)
+
+
 def redact(url: str) -> str:
     """The URL with any password replaced, for messages and cache keys."""
     parts = urlsplit(url)
@@ -147,7 +153,7 @@ def redact(url: str) -> str:
 class PgStore(sqlite_store.Store):
     """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
 
-    engine = "postgresql"
+    dialect = "postgresql"
 
     def __init__(self, url: str, data_dir: Path | str | None = None, *, migrate: bool = True) -> None:
         # A different engine: nothing of SQLite's setup in Store.__init__ applies.
@@ -162,6 +168,7 @@ class PgStore(sqlite_store.Store):
         self._lock = threading.Lock()
         self._connections: weakref.WeakSet[PgConnection] = weakref.WeakSet()  # pyright: ignore[reportIncompatibleVariableOverride]  # this engine's connections
         self._savepoints = 0
+        self._boots: list[PgConnection] = []
         if migrate:
             from storage.pg_schema import migrate as _migrate
 
@@ -186,6 +193,10 @@ class PgStore(sqlite_store.Store):
         return cast(sqlite3.Connection, conn)
 
     def close(self) -> None:
+        for conn in self._boots:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+        self._boots.clear()
         with self._lock:
             for conn in list(self._connections):
                 with contextlib.suppress(psycopg.Error):
@@ -247,6 +258,21 @@ class PgStore(sqlite_store.Store):
         finally:
             if db.in_transaction:
                 db.execute("COMMIT")
+
+    def hold_boot(self, boot_id: str) -> None:
+        """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the
+        process's life: PostgreSQL lets it go when the process dies, however it dies."""
+        conn = self._connect_pg()
+        conn.execute(f"SELECT pg_advisory_lock({_boot_key(boot_id)})")
+        self._boots.append(conn)
+
+    def boot_alive(self, boot_id: str) -> bool:
+        """Whether the process holding ``boot_id``'s lock still runs (the lock is free once it died)."""
+        key = _boot_key(boot_id)
+        free = self.db.execute(f"SELECT pg_try_advisory_lock({key})").fetchone()[0]
+        if free:
+            self.db.execute(f"SELECT pg_advisory_unlock({key})")
+        return not free
 
     def version(self) -> tuple[int, int]:
         """A value that moves whenever any process commits a write to this database."""

@@ -55,13 +55,16 @@ EXTRAS = [
         created_at BIGINT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, run_after, id)",
-    # The per-token and per-IP buckets, shared by every worker: one row per key and window.
-    """CREATE TABLE IF NOT EXISTS rate_buckets (
-        key TEXT NOT NULL,
+    # One waiting or running job per kind and payload: enqueuing again (every worker's startup sweep) adds nothing.
+    "CREATE UNIQUE INDEX IF NOT EXISTS jobs_once ON jobs (kind, payload) WHERE state IN ('queued', 'running')",
+    # The rate-limit buckets, shared by every worker: one row per key, its current window (from
+    # its first request, in ms) and the count in it. UNLOGGED: counts need no WAL (storage/rate_buckets.py).
+    """CREATE UNLOGGED TABLE IF NOT EXISTS rate_buckets (
+        key TEXT PRIMARY KEY,
         window_start BIGINT NOT NULL,
-        n BIGINT NOT NULL,
-        PRIMARY KEY (key, window_start)
+        n BIGINT NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS rate_buckets_window ON rate_buckets (window_start)",
     "ALTER TABLE annotations ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS "
     "(to_tsvector('english', coalesce(body, '') || ' ' || coalesce(summary, ''))) STORED",
     "CREATE INDEX IF NOT EXISTS annotations_search ON annotations USING gin (search)",
@@ -118,9 +121,24 @@ def _table(name: str, sql: str) -> str:
 def _index(sql: str) -> str:
     sql = _unquote(sql)
     sql = re.sub(r"((?:\w+\.)?\w+)\s+COLLATE\s+NOCASE", r"lower(\1)", sql, flags=re.I)
+    if not re.match(r"\s*CREATE\s+UNIQUE", sql, flags=re.I):
+        sql = _ending_with_rowid(sql)
     if "IF NOT EXISTS" not in sql.upper():
         sql = re.sub(r"^CREATE\s+(UNIQUE\s+)?INDEX", lambda m: f"CREATE {m.group(1) or ''}INDEX IF NOT EXISTS", sql.strip(), flags=re.I)
     return sql
+
+
+def _ending_with_rowid(sql: str) -> str:
+    """Every SQLite index entry ends with the row's rowid, so ``ORDER BY created_at, rowid`` walks
+    ``(job_id, created_at)`` in order: PostgreSQL's copy of the index carries the column explicitly."""
+    m = re.search(r"\bON\s+\w+\s*\(", sql, flags=re.I)
+    if m is None:
+        return sql
+    depth, i = 1, m.end()
+    while depth:
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        i += 1
+    return f"{sql[: i - 1]}, rowid{sql[i - 1 :]}"
 
 
 _TRIGGER = re.compile(

@@ -45,7 +45,7 @@ def on_engine(request: pytest.FixtureRequest) -> Iterator[str]:
 
     On PostgreSQL every store opened while it lasts, in this process (``Workbench.open``) or in a
     child (``workbench serve``/``admin``/``demo``/``mcp`` read WORKBENCH_DATABASE_URL), is one
-    fresh database, dropped afterwards. A person's own store stays SQLite (tests/engines.py,
+    fresh database, dropped afterwards. A person's own store stays SQLite (tests/stores.py,
     ``local_workbench``).
 
     A test marked ``sqlite_only(why)`` (it reads what only SQLite has: its files, PRAGMAs, its

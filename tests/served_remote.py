@@ -11,7 +11,7 @@ import httpx
 import keyring
 
 from tests.conftest import ServerProcess
-from tests.engines import local_workbench
+from tests.stores import local_workbench
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.services import remotes
 from workbench.services import sync as sync_svc

@@ -21,7 +21,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import ServerProcess
-from tests.engines import reading
+from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as sites_svc

@@ -11,8 +11,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
 
-from tests.engines import stored_blob
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
+from tests.stores import stored_blob
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.engines import reading
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
+from tests.stores import reading
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.engines import stored_blob
+from tests.stores import stored_blob
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import bearer
-from tests.engines import blob_keys
 from tests.helpers import post_annotation
+from tests.stores import blob_keys
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 

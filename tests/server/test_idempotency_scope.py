@@ -12,8 +12,8 @@ import pytest
 
 from storage import idempotency as repo
 from tests.conftest import bearer
-from tests.engines import postgresql_plan
 from tests.helpers import post_annotation
+from tests.stores import postgresql_plan
 from workbench.domain.roles import Role
 from workbench.services import accounts
 

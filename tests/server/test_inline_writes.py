@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, bearer
-from tests.engines import a_writer_waits, another_writer, reading
 from tests.session_helpers import wait_until
+from tests.stores import a_writer_waits, another_writer, reading
 from workbench.server.app import create_app
 from workbench.services.demo import load_demo
 

@@ -27,11 +27,11 @@ import pytest
 
 from storage.db import Store
 from tests.conftest import ServerProcess
-from tests.engines import at_rest, columns
 from tests.server.conftest import serve
 from tests.server.matrix_rows import MCP_INIT, PNG, ROWS
 from tests.server.test_auth_matrix import RUN_ORDER, heal
 from tests.server.world import build_world
+from tests.stores import at_rest, columns
 from workbench.services.context import Workbench
 
 pytestmark = pytest.mark.e2e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engines import postgresql_plan
+from tests.stores import postgresql_plan
 from workbench.domain.annotations import OPEN_STATUSES
 from workbench.domain.errors import Invalid, NotFound
 from workbench.services import annotations as annotations_service

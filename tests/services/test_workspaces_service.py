@@ -10,7 +10,7 @@ import pytest
 
 from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess
-from tests.engines import local_workbench
+from tests.stores import local_workbench
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.services import annotations as ann_svc

@@ -76,7 +76,7 @@ PROBE = """
 import sys
 from workbench.tui.app import WorkbenchApp
 def report(self, *a, **k):
-    heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL") if m in sys.modules)
+    heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL", "psycopg") if m in sys.modules)
     print("TUI", self.wb.store.data_dir, ",".join(heavy) or "-")
 WorkbenchApp.run = report
 sys.argv = ["workbench", *sys.argv[1:]]
@@ -120,7 +120,7 @@ def render_lines(self, crop):
     lines = original(self, crop)
     if self.id == "inbox-list" and self.total > 0 and not getattr(self.app, "reported", False):
         self.app.reported = True
-        heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL") if m in sys.modules)
+        heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL", "psycopg") if m in sys.modules)
         print("PAINTED", ",".join(heavy) or "-", flush=True)
         self.app.call_after_refresh(self.app.exit)
     return lines

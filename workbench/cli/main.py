@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import mcp_cmd
+from workbench.cli import migrate_store as migrate_store_cli
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
+migrate_store_cli.register(admin)  # admin migrate-store: SQLite store -> PostgreSQL
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
 sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
@@ -41,8 +43,6 @@ def _default(ctx: typer.Context, data_dir: DataDir = None) -> None:
         _open_tui(data_dir)
     elif data_dir is not None:
         # `workbench --data-dir X serve`: the sub-command reads its default from the env var.
-        import os
-
         os.environ["WORKBENCH_DATA_DIR"] = str(data_dir)
 
 
@@ -65,24 +65,6 @@ def _open_tui(data_dir: Path | None, *, demo_if_empty: bool = True) -> None:
     from workbench.cli.entry import open_tui
 
     open_tui(open_workbench(data_dir), demo_if_empty=demo_if_empty)
-
-
-class _RedactSecrets(logging.Filter):
-    """Access logs must not carry tokens in a path (MCP, stakeholders) or signatures in a query."""
-
-    _mcp = re.compile(r"/mcp/[^/\s\"]+")
-    # A stakeholder's token is the path parameter of its PATCH and DELETE.
-    _stakeholder = re.compile(r"/stakeholders/[^/\s\"?]+")
-    _query = re.compile(r"\?[^\s\"]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(self._clean(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-    def _clean(self, text: str) -> str:
-        text = self._stakeholder.sub("/stakeholders/<redacted>", self._mcp.sub("/mcp/<redacted>", text))
-        return self._query.sub("?…", text)
 
 
 @app.command()
@@ -116,6 +98,7 @@ def serve(
     import uvicorn
 
     from workbench.server.app import create_app
+    from workbench.server.logs import RedactSecrets
     from workbench.server.protocol import bounded_protocol
     from workbench.server.settings import ServerSettings
     from workbench.services.demo import load_demo
@@ -132,18 +115,31 @@ def serve(
         max_body_bytes=max_body_bytes, body_timeout_seconds=body_timeout,
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
-    logging.getLogger("uvicorn.access").addFilter(_RedactSecrets())
+    logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     console.print(f"Store: {wb.store.label}")
     console.print(f"Docs:  http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/docs")
     console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
-    uvicorn.run(
-        create_app(wb, settings), host=host, port=port, log_level=log_level,
-        http=bounded_protocol(header_timeout, max_header_bytes), timeout_keep_alive=keep_alive_timeout,
-        limit_concurrency=limit_concurrency,
+    common: dict[str, Any] = {
+        "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
+        "limit_concurrency": limit_concurrency,
         # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
         # caller pick its own per-IP bucket: only proxies named here are believed.
-        proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or "",
-    )
+        "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(wb, settings), http=bounded_protocol(header_timeout, max_header_bytes), **common)
+        return
+    from workbench.server import worker
+
+    assert database is not None  # checked above
+    # Each worker is a fresh interpreter that opens the database itself: this process only binds
+    # the socket and watches them.
+    wb.store.close()
+    os.environ.update(worker.config_env(
+        database=database, data_dir=str(wb.store.data_dir), settings=settings,
+        header_timeout=header_timeout, max_header_bytes=max_header_bytes,
+    ))
+    uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
 
 
 @app.command()

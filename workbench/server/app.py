@@ -24,7 +24,6 @@ from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter, RateLimitMiddleware
 from workbench.server.routes import annotations, assets, feedback_sessions, personas, resolutions, sites, sync_ext, test_sessions, widget, workspaces
 from workbench.server.settings import ServerSettings
-from workbench.services import resolutions as resolutions_svc
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.server")
@@ -40,10 +39,9 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Notifications that were pending when a previous server stopped are delivered now.
-        delivered = await run_in_threadpool(resolutions_svc.deliver_pending, wb)
-        if delivered:
-            log.info("delivered %d pending submitter notifications", delivered)
+        # Notifications that were pending when a previous server stopped are delivered now (SQLite);
+        # on PostgreSQL they are jobs, queued by the sweep below.
+        await run_in_threadpool(jobs.jobs_of(app).before_serving)
         # Preview deployments and analyses a stopped server left unfinished run again.
         jobs.resume(app, wb)
         async with mcp_http.run():

@@ -51,6 +51,8 @@ class IdempotencyMiddleware:
         self.app = app
         self.wb = wb
         self.boot_id = uuid.uuid4().hex
+        # Several processes on one PostgreSQL database: the others learn this one is alive from it.
+        wb.store.hold_boot(self.boot_id)
         self._next_sweep = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,7 +91,7 @@ class IdempotencyMiddleware:
                     repo.sweep(db, now=now)
                 stored = repo.claim(
                     db, scope=record_scope, key=key, method="POST", path=_MCP_PATH.sub("/mcp/<token>", scope["path"]),
-                    body_hash=body_hash, boot_id=self.boot_id, at=now,
+                    body_hash=body_hash, boot_id=self.boot_id, at=now, boot_alive=self.wb.store.boot_alive,
                 )
                 return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
 

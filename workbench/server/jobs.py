@@ -1,34 +1,81 @@
-"""Background jobs of the server: preview deployments and test-session analyses, in worker threads.
+"""Background jobs of the server: preview deployments, test-session analyses and submitter notifications.
 
-A request that starts a job answers at once (201 ``created``, or ``analyzing``); the job runs
-in a small thread pool owned by the app and records its outcome through the same service
-function the offline front ends call. On startup, jobs a stopped server left unfinished
-(sessions still ``created`` or ``analyzing``) are queued again.
+A request that starts a job answers at once (201 ``created``, or ``analyzing``); the job records
+its outcome through the same service function the offline front ends call. Every job acts on
+one id and is safe to run late or twice (the service checks the state first).
+
+Where jobs live follows the store:
+- SQLite (one process): a small thread pool owned by the app (``Jobs``). On startup, the work a
+  stopped server left unfinished (sessions still ``created`` or ``analyzing``, notifications
+  still pending) runs again.
+- PostgreSQL (N workers, several hosts): rows of the ``jobs`` table (storage/jobs.py), enqueued
+  in the transaction of the state change that requires them and claimed by any worker's
+  ``PgJobs`` with SKIP LOCKED, so each runs once; a job whose claimer died is claimed again
+  when its lease runs out. Each worker's startup sweep enqueues the unfinished work, which a
+  job already waiting makes a no-op.
+
+Routes start jobs through ``together``, which hides the difference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
 import threading
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import FastAPI
+from starlette.background import BackgroundTasks
 
 from workbench.services import feedback_sessions as feedback_sessions_svc
+from workbench.services import resolutions as resolutions_svc
 from workbench.services import test_sessions as tests_svc
 from workbench.services.context import Workbench
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from storage.jobs import Claimed
 
 log = logging.getLogger("workbench.jobs")
 
 MAX_WORKERS = 4
 
+# The kinds of job, and what runs one: a service function of (wb, id).
+DEPLOY = "feedback_session.deploy"
+ANALYZE = "test_session.analyze"
+NOTIFY = "resolution.notify"
+RUNNERS: dict[str, Callable[[Workbench, str], Any]] = {
+    DEPLOY: feedback_sessions_svc.deploy,
+    ANALYZE: tests_svc.run_analysis,
+    NOTIFY: resolutions_svc.deliver,
+}
+
+# A claim lasts this long without a heartbeat; a running job's claimer renews it every third of it.
+LEASE_ENV = "WORKBENCH_JOB_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS = 60.0
+# A claimer that was not woken looks for due work (retries, expired leases) this often.
+POLL_SECONDS = 1.0
+MAX_ATTEMPTS = 5
+# A job its enqueuer runs after the response (``together(..., background)``) is left to it this long.
+HERE_FIRST_MS = 10_000
+# Finished jobs are kept a week for inspection (SELECT … FROM jobs), then deleted at a startup.
+KEEP_DONE_MS = 7 * 24 * 3600 * 1000
+
+Enqueue = Callable[[str, str], None]
+
 
 class Jobs:
-    """A thread pool that logs failures instead of losing them in an unobserved Future."""
+    """SQLite's jobs: a thread pool that logs failures instead of losing them in an unobserved Future."""
 
-    def __init__(self, max_workers: int = MAX_WORKERS) -> None:
+    def __init__(self, wb: Workbench, max_workers: int = MAX_WORKERS) -> None:
+        self.wb = wb
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="workbench-job")
         self._closed = False
 
@@ -42,6 +89,32 @@ class Jobs:
         future.add_done_callback(_log_failure)
         return future
 
+    @contextlib.contextmanager
+    def together(self, background: BackgroundTasks | None) -> Iterator[Enqueue]:
+        queued: list[tuple[str, str]] = []
+        yield lambda kind, subject: queued.append((kind, subject))
+        for kind, subject in queued:
+            if background is not None:
+                background.add_task(RUNNERS[kind], self.wb, subject)
+            else:
+                self.submit(RUNNERS[kind], self.wb, subject)
+
+    def before_serving(self) -> None:
+        """Notifications a stopped server owed are delivered before this one serves."""
+        delivered = resolutions_svc.deliver_pending(self.wb)
+        if delivered:
+            log.info("delivered %d pending submitter notifications", delivered)
+
+    def resume(self) -> None:
+        deployments = feedback_sessions_svc.pending_deployments(self.wb)
+        analyses = tests_svc.pending_analyses(self.wb)
+        for session_id in deployments:
+            self.submit(feedback_sessions_svc.deploy, self.wb, session_id)
+        for session_id in analyses:
+            self.submit(tests_svc.run_analysis, self.wb, session_id)
+        if deployments or analyses:
+            log.info("resumed %d preview deployments and %d analyses", len(deployments), len(analyses))
+
     def shutdown(self) -> None:
         # Running jobs finish (a deploy command is bounded by its timeout); queued ones are
         # dropped and picked up again by the next startup's sweep.
@@ -54,37 +127,186 @@ def _log_failure(future: Future[Any]) -> None:
         log.error("background job failed", exc_info=future.exception())
 
 
+def _raw(db: Any) -> psycopg.Connection[Any]:
+    """The psycopg connection under a PostgreSQL store's connection (storage/pg.py PgConnection)."""
+    return cast("psycopg.Connection[Any]", db.raw)
+
+
+class PgJobs:
+    """PostgreSQL's jobs: this worker's claimer thread and the pool that runs what it claimed."""
+
+    def __init__(self, wb: Workbench, max_workers: int = MAX_WORKERS) -> None:
+        self.wb = wb
+        self.url: str = cast(Any, wb.store).url
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_seconds = float(os.environ.get(LEASE_ENV) or DEFAULT_LEASE_SECONDS)
+        self.max_workers = max_workers
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="workbench-job")
+        self._running = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._claim_loop, name="workbench-jobs-claimer", daemon=True)
+        self._thread.start()
+
+    @contextlib.contextmanager
+    def together(self, background: BackgroundTasks | None) -> Iterator[Enqueue]:
+        from storage import jobs as repo
+
+        # The row commits with the change, so the job survives this process. Without ``background``
+        # any worker may run it at once; with it, this process runs it right after the response
+        # (as SQLite's do), and other workers only if it has not within HERE_FIRST_MS.
+        queued: list[tuple[str, str]] = []
+        with self.wb.store.write() as db:
+
+            def later(kind: str, subject: str) -> None:
+                repo.enqueue(_raw(db), kind, subject, delay_ms=HERE_FIRST_MS if background is not None else 0)
+                queued.append((kind, subject))
+
+            yield later
+        if background is not None:
+            for kind, subject in queued:
+                background.add_task(self.run_here, kind, subject)
+
+    def run_here(self, kind: str, subject: str) -> None:
+        """Run the queued job of ``kind`` on ``subject`` in this thread, unless another worker has it."""
+        from storage import jobs as repo
+
+        job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        if job is not None:
+            with self._lock:
+                self._running += 1
+            self._run(job)
+
+    def before_serving(self) -> None:
+        """Nothing: owed notifications are jobs like the rest (``resume``), run once by any worker."""
+
+    def resume(self) -> None:
+        from storage import annotations as annotations_repo
+        from storage import jobs as repo
+
+        pending = [
+            *((DEPLOY, s) for s in feedback_sessions_svc.pending_deployments(self.wb)),
+            *((ANALYZE, s) for s in tests_svc.pending_analyses(self.wb)),
+            *((NOTIFY, r) for r in annotations_repo.pending_notifications(self.wb.store.db)),
+        ]
+        with self.wb.store.write() as db:
+            added = sum(repo.enqueue(_raw(db), kind, subject) for kind, subject in pending)
+            repo.forget_done(_raw(db), KEEP_DONE_MS)
+        if added:
+            log.info("queued %d unfinished jobs", added)
+
+    # --- the claimer -------------------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                self._claim_on(self._listen())
+            except psycopg.errors.InvalidCatalogName:
+                log.error("job claimer stops: its database was dropped")
+                return
+            except Exception:  # any failure of the claimer (the database went away): log, wait a moment, reconnect
+                if self._stop.is_set():
+                    return
+                log.exception("job claimer lost its database connection; reconnecting")
+                self._stop.wait(POLL_SECONDS)
+
+    def _listen(self) -> psycopg.Connection[Any]:
+        import psycopg
+
+        from storage import jobs as repo
+        from storage.pg import sql_text
+
+        conn = psycopg.connect(self.url, autocommit=True)
+        conn.execute(sql_text(f"LISTEN {repo.CHANNEL}"))
+        return conn
+
+    def _claim_on(self, conn: psycopg.Connection[Any]) -> None:
+        from storage import jobs as repo
+
+        lease_ms = int(self.lease_seconds * 1000)
+        with conn:
+            beat_at = 0.0
+            while not self._stop.is_set():
+                with self._lock:
+                    free = self.max_workers - self._running
+                if free > 0:
+                    for job in repo.claim(conn, self.me, lease_ms, free):
+                        with self._lock:
+                            self._running += 1
+                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
+                now = time.monotonic()
+                if now - beat_at >= self.lease_seconds / 3:
+                    repo.heartbeat(conn, self.me)
+                    beat_at = now
+                # Woken by a commit that enqueued (any worker's), else a poll for retries and lapsed leases.
+                for _ in conn.notifies(timeout=min(POLL_SECONDS, self.lease_seconds / 3), stop_after=1):
+                    pass
+
+    def _run(self, job: Claimed) -> None:
+        from storage import jobs as repo
+
+        conn = _raw(self.wb.store.db)
+        try:
+            RUNNERS[job.kind](self.wb, job.payload)
+        except Exception as exc:  # any failure of a job is recorded on its row and retried later
+            log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
+            repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts, give_up=job.attempts >= MAX_ATTEMPTS)
+        else:
+            repo.finish(conn, job.id, self.me)
+        finally:
+            with self._lock:
+                self._running -= 1
+            # A slot is free: this worker's claimer (and any other) looks for waiting work now.
+            repo.wake(conn)
+
+    def shutdown(self) -> None:
+        # Running jobs finish and are marked done; a job claimed but not finished (killed) is
+        # claimed again by another worker once its lease runs out.
+        self._stop.set()
+        self._thread.join(timeout=POLL_SECONDS * 3)
+        self._pool.shutdown(wait=True)
+
+
 _lock = threading.Lock()
 
 
-def jobs_of(app: FastAPI) -> Jobs:
-    """The app's job pool (created on first use, so an app run without lifespan still works)."""
+def jobs_of(app: FastAPI) -> Jobs | PgJobs:
+    """The app's jobs (created on first use, so an app run without lifespan still works)."""
     with _lock:
         jobs = getattr(app.state, "jobs", None)
         if jobs is None:
-            jobs = app.state.jobs = Jobs()
+            wb: Workbench = app.state.wb
+            jobs = app.state.jobs = PgJobs(wb) if wb.store.dialect == "postgresql" else Jobs(wb)
         return jobs
 
 
+def together(app: FastAPI, wb: Workbench, background: BackgroundTasks | None = None) -> contextlib.AbstractContextManager[Enqueue]:
+    """Make a state change and enqueue the jobs it requires: ``with together(app, wb) as later:
+    change(); later(DEPLOY, id)``. On PostgreSQL one write transaction holds both, so the job
+    exists exactly when the change committed; in memory the jobs start once the block succeeded
+    (after the response, in ``background``, when given)."""
+    jobs = jobs_of(app)
+    assert jobs.wb is wb, "one app, one store"
+    return jobs.together(background)
+
+
 def resume(app: FastAPI, wb: Workbench) -> Future[Any] | None:
-    """Queue the deployments and analyses a previous server left unfinished.
+    """Queue the deployments, analyses and notifications a previous server left unfinished.
 
     The sweep's Future is kept on ``app.state.sweep`` so a caller that drives sessions
     directly (the tests) can wait for it rather than race it.
     """
-    app.state.sweep = jobs_of(app).submit(_resume, jobs_of(app), wb)
+    jobs = jobs_of(app)
+    assert jobs.wb is wb, "one app, one store"
+    app.state.sweep = _sweeper.submit(jobs.resume)
+    app.state.sweep.add_done_callback(_log_failure)
     return app.state.sweep
 
 
-def _resume(jobs: Jobs, wb: Workbench) -> None:
-    deployments = feedback_sessions_svc.pending_deployments(wb)
-    analyses = tests_svc.pending_analyses(wb)
-    for session_id in deployments:
-        jobs.submit(feedback_sessions_svc.deploy, wb, session_id)
-    for session_id in analyses:
-        jobs.submit(tests_svc.run_analysis, wb, session_id)
-    if deployments or analyses:
-        log.info("resumed %d preview deployments and %d analyses", len(deployments), len(analyses))
+# The startup sweep runs beside the server's first requests, not in the job pool it fills.
+_sweeper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-sweep")
 
 
 def stop(app: FastAPI) -> None:

@@ -1,7 +1,9 @@
 """Rate limits as the document sets them: a per-credential and a per-IP bucket, both must allow.
 
 Fixed 60-second windows per key; an excess answers 429 with the reason and ``Retry-After``
-(seconds until the window rolls over). Counts live in this process: one server, one truth.
+(seconds until the window rolls over). Where the counts live follows the store: on SQLite (one
+process) in this process's memory (``Buckets``); on PostgreSQL in the database (``PgBuckets``),
+so N workers on several hosts allow the limit in total, not N times it.
 The per-credential bucket is keyed on the resolved credential (credentials.py), not on the
 header's spelling; the client IP is the socket's peer unless ``serve --forwarded-allow-ips``
 names the proxy in front (uvicorn then rewrites it from ``X-Forwarded-For``).
@@ -14,18 +16,36 @@ import ipaddress
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workbench.server.credentials import Resolver
 from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
 
+if TYPE_CHECKING:
+    from storage.rate_buckets import Counters
+
+
+class Counts(Protocol):
+    """Fixed-window counters keyed by string: ``hit`` counts a request, None when allowed, else
+    seconds until the window rolls over."""
+
+    # True when a hit is a database round trip: the event loop hands the check to a thread.
+    remote: bool
+
+    def hit(self, key: str) -> float | None: ...
+
 
 class Buckets:
-    """Fixed-window counters keyed by string."""
+    """Fixed-window counters keyed by string, in this process (one process serves the store)."""
+
+    remote = False
 
     def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
@@ -53,6 +73,51 @@ class Buckets:
             del self._windows[k]
 
 
+class PgBuckets:
+    """Fixed-window counters in the database's ``rate_buckets`` (storage/rate_buckets.py), shared by
+    every worker: a key's window starts at its first request, as ``Buckets``' do."""
+
+    remote = True
+    SWEEP_EVERY = 1000  # hits between two sweeps of ended windows, per process
+
+    def __init__(self, counters: Counters, name: str, limit: int, window: int) -> None:
+        self.counters = counters
+        self.limit = limit
+        self.window_ms = window * 1000
+        # Keys name the bucket (a token's apart from the widget's per-IP) and its policy: hosts
+        # configured alike share counts; a changed limit or window starts afresh.
+        self.prefix = f"{name}:{limit}/{window}:"
+        self._hits = 0
+
+    def hit(self, key: str) -> float | None:
+        count, left_ms = self.counters.hit(self.prefix + key, self.window_ms)
+        self._hits += 1
+        if self._hits % self.SWEEP_EVERY == 1:
+            self.counters.sweep(self.window_ms)
+        if count <= self.limit:
+            return None
+        return max(0.0, left_ms / 1000)
+
+
+_counters: weakref.WeakKeyDictionary[Any, Counters] = weakref.WeakKeyDictionary()
+_counters_lock = threading.Lock()
+
+
+def new_buckets(wb: Workbench, name: str, limit: int, window: int) -> Counts:
+    """The buckets for ``wb``'s engine: shared through the database on PostgreSQL, else in memory."""
+    store: Any = wb.store
+    if store.dialect != "postgresql":
+        return Buckets(limit, window)
+    from storage.rate_buckets import Counters
+
+    with _counters_lock:
+        counters = _counters.get(store)
+        if counters is None:
+            # One small pool per store, for every bucket of the process (the API's and the widget's).
+            counters = _counters[store] = Counters(store.url)
+    return PgBuckets(counters, name, limit, window)
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_loopback(host: str | None) -> bool:
     if not host:
@@ -70,25 +135,18 @@ class RateLimiter:
     def __init__(self, settings: ServerSettings, wb: Workbench) -> None:
         self.settings = settings
         self.resolve = Resolver(wb)
-        self.tokens = Buckets(settings.token_limit, settings.window_seconds)
-        self.ips = Buckets(settings.ip_limit, settings.window_seconds)
+        self.tokens = new_buckets(wb, "token", settings.token_limit, settings.window_seconds)
+        self.ips = new_buckets(wb, "ip", settings.ip_limit, settings.window_seconds)
+        # Counting in the database is a round trip (and resolving a credential may read it): the
+        # event loop hands such a check to a thread rather than wait on the network itself.
+        self.remote = self.tokens.remote or self.ips.remote
 
     async def refused(self, scope: Scope, send: Send) -> bool:
         """Count the request; when a bucket is full, answer 429 and return True."""
-        host = scope["client"][0] if scope.get("client") else None
-        wait: float | None = None
-        reason = ""
-        if self.settings.limit_loopback_ip or not _is_loopback(host):
-            wait = self.ips.hit(f"ip:{host}")
-            reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
-        if wait is None:
-            credential = self.resolve(scope)
-            if credential is not None and not credential.anonymous:
-                wait = self.tokens.hit(credential.identity)
-                reason = (
-                    f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per "
-                    f"{self.settings.window_seconds}s)"
-                )
+        if self.remote:
+            wait, reason = await run_in_threadpool(self.check, scope)
+        else:
+            wait, reason = self.check(scope)
         if wait is None:
             return False
         retry = str(max(1, math.ceil(wait)))
@@ -106,6 +164,24 @@ class RateLimiter:
         )
         await send({"type": "http.response.body", "body": body})
         return True
+
+    def check(self, scope: Scope) -> tuple[float | None, str]:
+        """Count the request in its buckets: (None, "") when allowed, else (seconds to wait, why)."""
+        host = scope["client"][0] if scope.get("client") else None
+        wait: float | None = None
+        reason = ""
+        if self.settings.limit_loopback_ip or not _is_loopback(host):
+            wait = self.ips.hit(f"ip:{host}")
+            reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
+        if wait is None:
+            credential = self.resolve(scope)
+            if credential is not None and not credential.anonymous:
+                wait = self.tokens.hit(credential.identity)
+                reason = (
+                    f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per "
+                    f"{self.settings.window_seconds}s)"
+                )
+        return wait, reason
 
 
 class RateLimitMiddleware:

@@ -27,11 +27,10 @@ from workbench.domain.feedback_sessions import (
 )
 from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront
-from workbench.server import storefront
+from workbench.server import jobs, storefront
 from workbench.server.conditional import conditional
 from workbench.server.deps import WB
 from workbench.server.errors import ErrorDetail, error_responses
-from workbench.server.jobs import jobs_of
 from workbench.server.responses import JSON
 from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import stores as stores_svc
@@ -136,8 +135,9 @@ def list_sessions(
              summary="Start a feedback session (the preview deploys in the background)")
 def start_session(request: Request, wb: WB, store: StoreCaller) -> JSON:
     base = request.app.state.settings.public_url or str(request.base_url)
-    session = feedback_sessions_svc.start(wb, store, base_url=base)
-    jobs_of(request.app).submit(feedback_sessions_svc.deploy, wb, session.id)
+    with jobs.together(request.app, wb) as later:
+        session = feedback_sessions_svc.start(wb, store, base_url=base)
+        later(jobs.DEPLOY, session.id)
     return JSON(session.to_public(), status_code=201)
 
 

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
 from workbench.domain.errors import TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
+from workbench.server import jobs
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, items
@@ -65,9 +66,12 @@ async def put_upload(
     response_model=ResolutionPublic,
     summary="Attach a resolution (MEMBER+); notifies the submitter asynchronously",
 )
-def create_resolution(annotation_id: str, body: ResolutionCreate, background: BackgroundTasks, wb: WB, caller: Caller) -> JSON:
-    res = svc.create(wb, caller, annotation_id, body)
-    background.add_task(svc.deliver, wb, res.id)
+def create_resolution(
+    annotation_id: str, body: ResolutionCreate, request: Request, background: BackgroundTasks, wb: WB, caller: Caller
+) -> JSON:
+    with jobs.together(request.app, wb, background) as later:
+        res = svc.create(wb, caller, annotation_id, body)
+        later(jobs.NOTIFY, res.id)
     return JSON(res.to_public(), status_code=201)
 
 

@@ -35,10 +35,10 @@ from workbench.domain.test_sessions import (
     Variant,
     ok,
 )
+from workbench.server import jobs
 from workbench.server.deps import WB
 from workbench.server.envelope import EnvelopeRoute
 from workbench.server.errors import error_responses
-from workbench.server.jobs import jobs_of
 from workbench.server.responses import JSON
 from workbench.services import test_sessions as svc
 
@@ -109,8 +109,9 @@ def complete(session_id: str, wb: WB, caller: Tester, body: CompleteRequest | No
 @router.post("/{session_id}/analyze", response_model=Envelope[AnalyzeResultPublic], responses=ERRORS,
              summary="Start the analysis of a completed session (asynchronous)")
 def analyze(session_id: str, request: Request, wb: WB, caller: Tester) -> JSON:
-    session, estimate = svc.analyze(wb, caller, session_id)
-    jobs_of(request.app).submit(svc.run_analysis, wb, session.id)
+    with jobs.together(request.app, wb) as later:
+        session, estimate = svc.analyze(wb, caller, session_id)
+        later(jobs.ANALYZE, session.id)
     return _envelope({"sessionId": session.id, "status": session.status, "estimatedCompletionSeconds": estimate})
 
 

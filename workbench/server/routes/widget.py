@@ -14,13 +14,14 @@ from fastapi import APIRouter, Header, Request, Response
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.ratelimit import Buckets
+from workbench.server.ratelimit import new_buckets
 from workbench.server.responses import JSON, items
 from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
 from workbench.server.settings import ServerSettings
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as svc
 from workbench.services import widget as widget_svc
+from workbench.services.context import Workbench
 
 router = APIRouter(prefix="/api/widget/sites/{site_id}", tags=["widget"], responses=error_responses(*COMMON_ERRORS))
 
@@ -59,10 +60,10 @@ def revoke_stakeholder(site_id: str, token: str, wb: WB, caller: Caller) -> Resp
 class SubmitLimits:
     """Submissions per client IP (loopback included: browsers, not local tools, post here) and per site."""
 
-    def __init__(self, settings: ServerSettings) -> None:
+    def __init__(self, settings: ServerSettings, wb: Workbench) -> None:
         self.settings = settings
-        self.ips = Buckets(settings.widget_ip_limit, settings.window_seconds)
-        self.sites = Buckets(settings.widget_site_limit, settings.window_seconds)
+        self.ips = new_buckets(wb, "widget-ip", settings.widget_ip_limit, settings.window_seconds)
+        self.sites = new_buckets(wb, "widget-site", settings.widget_site_limit, settings.window_seconds)
 
     def check(self, request: Request, site_id: str) -> JSON | None:
         host = request.client.host if request.client else "unknown"
@@ -79,7 +80,7 @@ class SubmitLimits:
 def _limits(request: Request) -> SubmitLimits:
     state = request.app.state
     if getattr(state, "widget_limits", None) is None:
-        state.widget_limits = SubmitLimits(state.settings)
+        state.widget_limits = SubmitLimits(state.settings, state.wb)
     return state.widget_limits
 
 

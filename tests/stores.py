@@ -42,7 +42,7 @@ def reading(data_dir: Path) -> Iterator[sqlite3.Connection]:
 @contextlib.contextmanager
 def another_writer(store: Store) -> Iterator[None]:
     """Another process's write transaction holding ``store`` (as the TUI or a sync would) until the block ends."""
-    if store.engine == "postgresql":
+    if store.dialect == "postgresql":
         import psycopg
 
         from storage.pg import WRITERS_LOCK, PgStore, sql_text
@@ -63,7 +63,7 @@ def another_writer(store: Store) -> Iterator[None]:
 
 def a_writer_waits(store: Store) -> bool:
     """Whether a write of this process is queued behind another writer of ``store``."""
-    if store.engine == "postgresql":
+    if store.dialect == "postgresql":
         from storage.pg import WRITERS_LOCK
 
         with reading(store.data_dir) as db:
@@ -77,7 +77,7 @@ def a_writer_waits(store: Store) -> bool:
 
 def blob_keys(store: Store) -> list[str]:
     """The keys of every upload's bytes the store keeps (files under uploads/, or rows of ``blobs``)."""
-    if store.engine == "postgresql":
+    if store.dialect == "postgresql":
         return [key for (key,) in store.db.execute("SELECT key FROM blobs ORDER BY key")]
     return sorted(str(p.relative_to(store.uploads_dir)) for p in store.uploads_dir.rglob("*") if p.is_file())
 
@@ -107,7 +107,7 @@ def at_rest(data_dir: Path) -> dict[str, bytes]:
 def columns(store: Store) -> list[tuple[str, str]]:
     """(table, column) of every column of the store's own tables."""
     db = store.db
-    if store.engine == "postgresql":
+    if store.dialect == "postgresql":
         sql = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1, 2"
         return [(t, c) for t, c in db.execute(sql)]
     tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

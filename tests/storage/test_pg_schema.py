@@ -1,0 +1,177 @@
+"""PostgreSQL's schema comes from the SQLite migrations: same tables and columns, triggers that count, additive upgrades."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from storage.db import Store
+from storage.pg import PgStore, sql_text
+from storage.pg_schema import target
+from tests.pg_cluster import Cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> Iterator[str]:
+    url = pg_cluster.create()
+    yield url
+    pg_cluster.drop(url)
+
+
+def _sqlite_columns(tmp_path: Path) -> dict[str, set[str]]:
+    store = Store(tmp_path / "lite")
+    try:
+        names = [
+            r[0]
+            for r in store.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' "
+                "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_sqlite%' ESCAPE '\\' AND name NOT LIKE '%\\_fts%' ESCAPE '\\'"
+            )
+        ]
+        return {n: {r[1] for r in store.db.execute(f"PRAGMA table_info({n})")} for n in names}
+    finally:
+        store.close()
+
+
+def _pg_columns(url: str) -> dict[str, set[str]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'").fetchall()
+    out: dict[str, set[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def test_every_table_and_column_of_the_migrations_exists_on_postgresql(tmp_path: Path, pg_url: str):
+    lite = _sqlite_columns(tmp_path)
+    pg = _pg_columns(pg_url)
+    assert "annotations" in lite and "undo_steps" in lite
+    for table, columns in lite.items():
+        assert table in pg, table
+        # rowid (SQLite's implicit key, kept for ordering) and the full-text column are PostgreSQL's additions.
+        assert columns == pg[table] - {"rowid", "search"}, table
+
+
+def test_the_status_counts_and_change_counter_triggers_count_on_postgresql(pg_url: str):
+    store = PgStore(pg_url)
+    try:
+        with store.write() as db:
+            db.execute("INSERT INTO workspaces (id, name, created_at) VALUES ('w1', 'W', 1)")
+            db.execute("INSERT INTO users (id, email, name, created_at) VALUES ('u1', 'a@b', 'A', 1)")
+            db.execute(
+                "INSERT INTO sites (id, workspace_id, name, url, widget_token, mcp_token, mcp_token_hash, loader_secret_id, "
+                "created_at, updated_at) VALUES ('s1', 'w1', 'S', 'https://s', 'wt', 'mt', 'mh', 'l', 1, 1)"
+            )
+            for i, status in enumerate(["open", "open", "resolved"]):
+                db.execute(
+                    "INSERT INTO annotations (id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at) "
+                    "VALUES (?, 'w1', 's1', '/', 'bug', 'b', ?, ?, ?)",
+                    [f"a{i}", status, i, i],
+                )
+            db.execute("UPDATE annotations SET status = 'resolved' WHERE id = 'a0'")
+            db.execute("UPDATE annotations SET body = 'no status change' WHERE id = 'a1'")
+        counts = dict(store.db.execute("SELECT status, n FROM annotation_status_counts WHERE workspace_id = 'w1'").fetchall())
+        assert counts == {"open": 1, "resolved": 2}
+        # 3 inserts + 2 updates of annotations, each one change.
+        assert store.db.execute("SELECT n FROM annotation_changes WHERE workspace_id = 'w1'").fetchone()[0] == 5
+    finally:
+        store.close()
+
+
+def test_every_write_moves_the_version_that_caches_compare(pg_url: str):
+    store = PgStore(pg_url)
+    other = PgStore(pg_url, migrate=False)
+    try:
+        before = other.version()
+        with store.write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+        assert other.version() != before
+        seen = other.version()
+        with pytest.raises(RuntimeError), store.write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES ('k2', 'v')")
+            raise RuntimeError("rolled back")
+        assert other.version() == seen
+        assert other.db.execute("SELECT count(*) FROM meta WHERE key = 'k2'").fetchone()[0] == 0
+    finally:
+        store.close()
+        other.close()
+
+
+def test_an_older_database_is_brought_forward_additively(pg_url: str):
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE annotations DROP COLUMN capture")
+        conn.execute("DROP INDEX annotations_submitter")
+        conn.execute("DROP TABLE undo_steps")
+        conn.execute("UPDATE workbench_schema SET digest = 'an older schema'")
+    PgStore(pg_url).close()
+    columns = _pg_columns(pg_url)
+    assert "capture" in columns["annotations"] and "undo_steps" in columns
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'annotations_submitter'").fetchone() == (1,)
+        assert conn.execute("SELECT digest FROM workbench_schema").fetchone() == (target().digest(),)
+
+
+def test_workers_starting_together_migrate_once(pg_cluster: Cluster):
+    url = pg_cluster.url("fresh_" + threading.current_thread().name.lower().replace("-", "_")[:20])
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_cluster.admin_url, autocommit=True) as conn:
+        conn.execute(sql_text(f"CREATE DATABASE {name}"))
+    try:
+        errors: list[BaseException] = []
+
+        def open_store() -> None:
+            try:
+                PgStore(url).close()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM workbench_schema").fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM store_version").fetchone() == (1,)
+    finally:
+        pg_cluster.drop(url)
+
+
+def test_a_duplicate_key_is_sqlites_integrity_error_on_both_engines(pg_url: str, tmp_path: Path):
+    for store in (PgStore(pg_url), Store(tmp_path / "lite")):
+        try:
+            with store.write() as db:
+                db.execute("INSERT INTO meta (key, value) VALUES ('dup', '1')")
+            with pytest.raises(sqlite3.IntegrityError), store.write() as db:
+                db.execute("INSERT INTO meta (key, value) VALUES ('dup', '2')")
+            assert store.db.execute("SELECT value FROM meta WHERE key = 'dup'").fetchone()[0] == "1"
+        finally:
+            store.close()
+
+
+def test_a_server_process_is_alive_exactly_while_it_holds_its_boot(pg_url: str, tmp_path: Path):
+    """Idempotency claims in flight belong to a live process (409 to a retry) or a dead one (claimable)."""
+    serving, other = PgStore(pg_url), PgStore(pg_url, migrate=False)
+    try:
+        serving.hold_boot("boot-a")
+        assert other.boot_alive("boot-a")
+        assert other.boot_alive("boot-a"), "asking must not take the lock over"
+        assert not other.boot_alive("boot-never-started")
+        serving.close()  # as a killed process's connections close
+        assert not other.boot_alive("boot-a")
+    finally:
+        serving.close()
+        other.close()
+    lite = Store(tmp_path / "lite")
+    try:
+        lite.hold_boot("boot-a")
+        # One SQLite file has one server: any other boot has stopped.
+        assert not lite.boot_alive("boot-a")
+    finally:
+        lite.close()
