@@ -123,7 +123,7 @@ def list_page_sql(
 
 def since_is_sparse(db: Connection, site_id: str, since_ms: int) -> bool:
     """Whether fewer than ``SINCE_SPARSE`` annotations of the site moved since ``since_ms`` (a capped count)."""
-    sql = "SELECT count(*) FROM (SELECT 1 FROM annotations WHERE site_id = ? AND updated_at >= ? LIMIT ?)"
+    sql = "SELECT count(*) FROM (SELECT 1 FROM annotations WHERE site_id = ? AND updated_at >= ? LIMIT ?) AS moved"
     return db.execute(sql, [site_id, since_ms, SINCE_SPARSE]).fetchone()[0] < SINCE_SPARSE
 
 

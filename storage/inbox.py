@@ -33,12 +33,6 @@ from storage.rows import json_dump, json_load, placeholders
 
 SOURCES = ("annotation", "comment", "test")
 
-def has_sessions(db: Connection) -> bool:
-    """Whether the store has the sessions tables (schema m002 and later)."""
-    row = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback_comments'").fetchone()
-    return row is not None
-
-
 @dataclass(frozen=True, slots=True)
 class Query:
     """One filter, already resolved by the service to plain values (no presets, no user input left)."""
@@ -344,11 +338,10 @@ def _keyed(q: Query) -> bool:
     return "annotation" in q.sources and bool(q.fts or q.fts_exclude)
 
 
-def _parts(db: Connection, q: Query, *, annotations: bool = True) -> list[tuple[str, list[object]]]:
+def _parts(q: Query, *, annotations: bool = True) -> list[tuple[str, list[object]]]:
     """The SELECT of each source the filter shows, but annotations found through the search index."""
     builders = {} if _searching(q) or not annotations else {"annotation": _annotation_part}
-    if has_sessions(db):
-        builders |= {"comment": _comment_part, "test": _test_part}
+    builders |= {"comment": _comment_part, "test": _test_part}
     out = []
     for source in q.sources:
         build = builders.get(source)
@@ -376,9 +369,9 @@ def count(db: Connection, q: Query) -> int:
     if _searching(q):
         built = search_sql(q, None)
         if built is not None:
-            total += db.execute(f"SELECT count(*) FROM ({built[0]})", built[1]).fetchone()[0]
-    for sql, params in _parts(db, q):
-        total += db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+            total += db.execute(f"SELECT count(*) FROM ({built[0]}) AS found", built[1]).fetchone()[0]
+    for sql, params in _parts(q):
+        total += db.execute(f"SELECT count(*) FROM ({sql}) AS part", params).fetchone()[0]
     return total
 
 
@@ -388,10 +381,10 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     if _searching(q):
         built = search_sql(q, None, after=(created_at, row_id))
         if built is not None:
-            total += db.execute(f"SELECT count(*) FROM ({built[0]})", built[1]).fetchone()[0]
-    for sql, params in _parts(db, q):
+            total += db.execute(f"SELECT count(*) FROM ({built[0]}) AS found", built[1]).fetchone()[0]
+    for sql, params in _parts(q):
         total += db.execute(
-            f"SELECT count(*) FROM ({sql}) WHERE (c, i) > (?, ?)", [*params, created_at, row_id]
+            f"SELECT count(*) FROM ({sql}) AS part WHERE (c, i) > (?, ?)", [*params, created_at, row_id]
         ).fetchone()[0]
     return total
 
@@ -402,7 +395,7 @@ def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, 
     With a search term or excluded words, annotations are not part of it: ``search_sql`` and
     ``excluding_sql`` find them.
     """
-    parts = _parts(db, q, annotations=not _keyed(q))
+    parts = _parts(q, annotations=not _keyed(q))
     if not parts or limit <= 0:
         return None
     sql = " UNION ALL ".join(p[0] for p in parts) + " ORDER BY 1 DESC, 2 DESC LIMIT ? OFFSET ?"
@@ -494,9 +487,8 @@ _FETCH = {"annotation": _fetch_annotations, "comment": _fetch_comments, "test": 
 def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
     """(id, name, source) of every site, store and study of the workspace, for the place filter."""
     out = [(r[0], r[1], "annotation") for r in db.execute("SELECT id, name FROM sites WHERE workspace_id = ?", [workspace_id])]
-    if has_sessions(db):
-        out += [(r[0], r[1], "comment") for r in db.execute("SELECT id, name FROM stores WHERE workspace_id = ?", [workspace_id])]
-        out += [(r[0], r[1], "test") for r in db.execute("SELECT id, name FROM studies WHERE workspace_id = ?", [workspace_id])]
+    out += [(r[0], r[1], "comment") for r in db.execute("SELECT id, name FROM stores WHERE workspace_id = ?", [workspace_id])]
+    out += [(r[0], r[1], "test") for r in db.execute("SELECT id, name FROM studies WHERE workspace_id = ?", [workspace_id])]
     return out
 
 

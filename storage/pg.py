@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import sqlite3
 import threading
 import weakref
@@ -56,6 +57,27 @@ class _BoolAsInt(Dumper):
         return b"1" if obj else b"0"
 
 
+def _integrity_error(exc: psycopg.errors.IntegrityError) -> sqlite3.IntegrityError:
+    """PostgreSQL's constraint error in SQLite's words (``UNIQUE constraint failed: table.column``),
+    PostgreSQL's own after them: callers and logs read one family of messages on both engines."""
+    diag = exc.diag
+    table = diag.table_name or "?"
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        # DETAIL reads "Key (a, b)=(…) already exists."; SQLite names each column as table.column.
+        found = re.match(r"Key \((.*?)\)=", diag.message_detail or "")
+        columns = [c.strip() for c in found.group(1).split(",")] if found else [diag.constraint_name or "?"]
+        words = "UNIQUE constraint failed: " + ", ".join(f"{table}.{c}" for c in columns)
+    elif isinstance(exc, psycopg.errors.ForeignKeyViolation):
+        words = "FOREIGN KEY constraint failed"
+    elif isinstance(exc, psycopg.errors.NotNullViolation):
+        words = f"NOT NULL constraint failed: {table}.{diag.column_name or '?'}"
+    elif isinstance(exc, psycopg.errors.CheckViolation):
+        words = f"CHECK constraint failed: {diag.constraint_name or '?'}"
+    else:
+        words = "constraint failed"
+    return sqlite3.IntegrityError(f"{words} ({diag.message_primary or exc})")
+
+
 class _Cursor:
     """What the repositories read from ``execute``: rows as tuples, ``rowcount``, iteration."""
 
@@ -89,7 +111,7 @@ class PgConnection:
             return _Cursor(self.raw.execute(sql_text(translate(sql)), params or None))
         except psycopg.errors.IntegrityError as exc:
             # The use cases catch sqlite3's types (a duplicate id, a foreign key): one family for both engines.
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise _integrity_error(exc) from exc
         except psycopg.errors.LockNotAvailable as exc:
             raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
 
@@ -99,7 +121,7 @@ class PgConnection:
             cur.executemany(sql_text(translate(sql)), rows)
             return _Cursor(cur)
         except psycopg.errors.IntegrityError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise _integrity_error(exc) from exc
 
     def executescript(self, script: str) -> None:
         """Statements in PostgreSQL's own dialect (the schema), run as they are."""

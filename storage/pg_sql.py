@@ -10,7 +10,9 @@ so a repository never branches on the engine:
 - ``x COLLATE NOCASE`` becomes ``lower(x)``, and ``LIKE`` becomes ``ILIKE`` (SQLite's LIKE
   ignores ASCII case);
 - ``IS NOT`` between values becomes ``IS DISTINCT FROM``; ``CAST(… AS INTEGER)`` is 64-bit;
-- two-argument ``max``/``min`` (SQLite's scalar forms) become ``greatest``/``least``.
+- two-argument ``max``/``min`` (SQLite's scalar forms) become ``greatest``/``least``;
+- ``CROSS JOIN t ON …`` (SQLite's way to pin the join order) becomes ``JOIN t ON …``:
+  PostgreSQL's CROSS JOIN takes no condition, and its planner picks the order itself.
 
 A statement that still holds something only SQLite knows (``INSERT OR REPLACE``, ``PRAGMA``,
 ``MATCH``) raises ``UnportableSql`` naming it, instead of failing later in PostgreSQL's words.
@@ -33,6 +35,7 @@ _NOCASE = re.compile(r"((?:\w+\.)?\w+)\s+COLLATE\s+NOCASE", re.IGNORECASE)
 _LIKE = re.compile(r"\bLIKE\b", re.IGNORECASE)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)", re.IGNORECASE)
 _AS_INTEGER = re.compile(r"\bAS\s+INTEGER\s*\)", re.IGNORECASE)
+_CROSS_JOIN_ON = re.compile(r"\bCROSS\s+JOIN\s+(\w+(?:\s+(?:AS\s+)?(?!ON\b)\w+)?\s+ON)\b", re.IGNORECASE)
 _RETURNING = re.compile(r"\bRETURNING\b", re.IGNORECASE)
 _UNPORTABLE = re.compile(r"\b(INSERT\s+OR\s+REPLACE|REPLACE\s+INTO|PRAGMA|MATCH|GLOB|WITHOUT\s+ROWID)\b", re.IGNORECASE)
 
@@ -72,6 +75,7 @@ def _code(code: str) -> str:
     code = _LIKE.sub("ILIKE", code)
     code = _IS_NOT.sub("IS DISTINCT FROM ", code)
     code = _AS_INTEGER.sub("AS BIGINT)", code)
+    code = _CROSS_JOIN_ON.sub(r"JOIN \1", code)
     return _scalar_extremes(code)
 
 

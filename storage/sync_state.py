@@ -177,13 +177,13 @@ def enqueue(
     local_id: str | None = None,
 ) -> int:
     """Append an entry; its Idempotency-Key is fixed now, before any send."""
-    cur = db.execute(
+    # RETURNING, not lastrowid: both engines answer it (psycopg has no lastrowid). fetchall ends the statement.
+    ((seq,),) = db.execute(
         "INSERT INTO sync_outbox(workspace_id, op, entity_type, entity_id, local_id, payload, idempotency_key, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         [workspace_id, op, entity_type, entity_id, local_id, json_dump(payload), f"wb-{uuid.uuid4()}", at, at],
-    )
-    assert cur.lastrowid is not None  # sqlite3 sets it after every INSERT
-    return cur.lastrowid
+    ).fetchall()
+    return seq
 
 
 def seed_base(db: Connection, before: Annotation) -> None:

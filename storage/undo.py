@@ -65,12 +65,11 @@ def _step(row: Sequence[Any]) -> Step:
 def start_action(db: Connection, workspace_id: str, actor_id: str, kind: str, what: dict[str, Any], at: int) -> int:
     """A new action on top of the stack: the redo chain ends, the oldest actions beyond ``KEEP_ACTIONS`` go."""
     db.execute("DELETE FROM undo_actions WHERE workspace_id = ? AND actor_id = ? AND state = 'undone'", [workspace_id, actor_id])
-    cur = db.execute(
-        "INSERT INTO undo_actions(workspace_id, actor_id, kind, what, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+    # RETURNING, not lastrowid: both engines answer it (psycopg has no lastrowid). fetchall ends the statement.
+    ((action_id,),) = db.execute(
+        "INSERT INTO undo_actions(workspace_id, actor_id, kind, what, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         [workspace_id, actor_id, kind, json_dump(what), at, at],
-    )
-    assert cur.lastrowid is not None  # sqlite3 sets it after every INSERT
-    action_id = cur.lastrowid
+    ).fetchall()
     db.execute(
         "DELETE FROM undo_actions WHERE workspace_id = ? AND actor_id = ? AND id < (SELECT id FROM undo_actions "
         "WHERE workspace_id = ? AND actor_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",

@@ -36,24 +36,48 @@ def pg_cluster() -> Iterator[Cluster]:
     cluster.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Runs a test once per engine. On PostgreSQL every store the test opens, in this process
-    (``Workbench.open``) or in a child (``workbench serve``/``admin``/``demo`` read
-    WORKBENCH_DATABASE_URL), is one fresh database, dropped afterwards."""
+ENGINES = ["sqlite", "postgresql"]
+
+
+def on_engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The ``engine`` fixture's body, for a module whose stores live as long as the module: there
+    ``engine`` is redefined with ``scope="module"`` and ``yield from on_engine(request)``.
+
+    On PostgreSQL every store opened while it lasts, in this process (``Workbench.open``) or in a
+    child (``workbench serve``/``admin``/``demo``/``mcp`` read WORKBENCH_DATABASE_URL), is one
+    fresh database, dropped afterwards. A person's own store stays SQLite (tests/stores.py,
+    ``local_workbench``).
+
+    A test marked ``sqlite_only(why)`` (it reads what only SQLite has: its files, PRAGMAs, its
+    query plans) or ``postgresql_only(why)`` (that check's PostgreSQL counterpart) runs on its
+    engine alone."""
+    for marker, other in (("sqlite_only", "postgresql"), ("postgresql_only", "sqlite")):
+        only = request.node.get_closest_marker(marker)
+        if only is None:
+            continue
+        if not (only.args and isinstance(only.args[0], str) and only.args[0].strip()):
+            raise pytest.UsageError(f"@pytest.mark.{marker} needs its reason: {request.node.nodeid}")
+        if request.param == other:
+            pytest.skip(f"{marker}: {only.args[0]}")
     if request.param == "sqlite":
         yield "sqlite"
         return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
-    with cluster.database() as url:
-        monkeypatch.setenv("WORKBENCH_DATABASE_URL", url)
+    with cluster.database() as url, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_DATABASE_URL", url)
         plain = Workbench.open.__func__
 
         def open_on_postgresql(cls: type[Workbench], data_dir: str, *, database: str | None = None, **kwargs: object) -> Workbench:
             return plain(cls, data_dir, database=database or url, **kwargs)
 
-        monkeypatch.setattr(Workbench, "open", classmethod(open_on_postgresql))
+        mp.setattr(Workbench, "open", classmethod(open_on_postgresql))
         yield "postgresql"
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs a test once per engine (``on_engine``)."""
+    yield from on_engine(request)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import keyring
 
 from tests.conftest import ServerProcess
+from tests.stores import local_workbench
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
@@ -56,7 +57,7 @@ class Served:
     def replica(self, path: Path, *, sessions: bool = False) -> Workbench:
         """A new local store with this server as its remote ``origin``, synced once (with ``sessions``,
         the feedback and test sessions too: the store key and the JWT are given)."""
-        wb = Workbench.open(str(path), mailer=None)
+        wb = local_workbench(path)  # SQLite on every engine: only the server's store follows it
         remotes.add(wb, "origin", self.url)
         self.sessions = sessions
         self.sync(wb)

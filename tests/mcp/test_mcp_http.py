@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import ServerProcess
+from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as sites_svc
@@ -83,18 +83,19 @@ def seed(data_dir: Path) -> dict[str, Any]:
 
 
 def audit(data_dir: Path, entity_id: str) -> list[tuple[str, str]]:
-    with sqlite3.connect(f"file:{data_dir / 'workbench.db'}?mode=ro", uri=True) as db:
+    with reading(data_dir) as db:
         return db.execute("SELECT actor_id, action FROM audit WHERE entity_id = ? ORDER BY id", [entity_id]).fetchall()
 
 
 def row(data_dir: Path, sql: str, *args: Any) -> Any:
-    with sqlite3.connect(f"file:{data_dir / 'workbench.db'}?mode=ro", uri=True) as db:
+    with reading(data_dir) as db:
         return db.execute(sql, args).fetchone()
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
-    data = tmp_path_factory.mktemp("mcp-http") / "served"
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    """Per test, so each engine's run (tests/mcp/conftest.py) seeds its own store."""
+    data = tmp_path / "served"
     creds = seed(data)
     srv = ServerProcess(data)
     yield srv, creds

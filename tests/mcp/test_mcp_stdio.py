@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
 
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
+from tests.stores import stored_blob
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
@@ -19,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def stdio(data_dir: Path) -> Client:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "workbench", "mcp", "--data-dir", str(data_dir)], cwd=str(ROOT))
+    # The SDK passes the child only a few safe variables: the engine fixture's database goes as --database.
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    args = ["-m", "workbench", "mcp", "--data-dir", str(data_dir), *(["--database", url] if url else [])]
+    params = StdioServerParameters(command=sys.executable, args=args, cwd=str(ROOT))
     return Client(params, read_timeout_seconds=60)
 
 
@@ -75,7 +80,7 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         )
         res = ok(await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "explanation": "Darker text."}))
         assert res["after_key"].startswith(f"resolutions/{a}/after-") and res["notification_status"] == "replied"
-        assert (data / "uploads" / res["after_key"]).read_bytes() == PNG
+        assert stored_blob(data, res["after_key"]) == PNG
         refused(
             await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "after_key": res["after_key"]}),
             "not both",

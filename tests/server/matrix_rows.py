@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from storage import feedback_sessions as fs_repo
 from tests.server.world import World
+from tests.session_helpers import wait_until
 from workbench.domain.annotations import StakeholderCreate, UploadUrlRequest
+from workbench.domain.errors import Conflict
 from workbench.domain.feedback_sessions import FeedbackAction
 from workbench.domain.personas import PersonaCreate
 from workbench.domain.test_sessions import CompleteRequest, TestSessionCreate
@@ -92,17 +94,32 @@ def _store_a(w: World):
     return store
 
 
+_ENDS = {"created": FeedbackAction.CANCEL, "processing": FeedbackAction.BUILDER_FAILED, "in_review": FeedbackAction.FINALIZE,
+         "in_progress": FeedbackAction.FINALIZE, "task_review": FeedbackAction.FINALIZE}
+
+
+def _active(w: World) -> list[tuple[str, str]]:
+    """(id, status) of store A's sessions not yet ended."""
+    found = [(s.id, s.status if isinstance(s.status, str) else s.status.value)
+             for s in fsvc.list_sessions(w.wb, _store_a(w), limit="100", offset="0")[0]]
+    return [(sid, status) for sid, status in found if status in _ENDS]
+
+
 def _end_active(w: World) -> None:
-    """Finish store A's active session, if any, so a new one may start (one active per store)."""
-    store = _store_a(w)
-    for s in fsvc.list_sessions(w.wb, store, limit="100", offset="0")[0]:
-        status = s.status if isinstance(s.status, str) else s.status.value
-        if status == "created":
-            fsvc.act(w.wb, store, s.id, FeedbackAction.CANCEL)
-        elif status == "processing":
-            fsvc.act(w.wb, store, s.id, FeedbackAction.BUILDER_FAILED)
-        elif status in ("in_review", "in_progress", "task_review"):
-            fsvc.act(w.wb, store, s.id, FeedbackAction.FINALIZE)
+    """Finish store A's active session, if any, so a new one may start (one active per store).
+
+    A session a route started deploys in a background job: on PostgreSQL any worker's claimer runs
+    it while this helper reads, so a ``created`` session may be ``in_review`` by the time it is
+    cancelled. The table refuses that action, and the session is read again and ended from where it is."""
+    def ended(active: list[tuple[str, str]]) -> bool:
+        for sid, status in active:
+            try:
+                fsvc.act(w.wb, _store_a(w), sid, _ENDS[status])
+            except Conflict:
+                return False  # it moved on under us: read it again
+        return True
+
+    wait_until(lambda: _active(w), ended, what="store A's active sessions to end")
 
 
 def feedback_session(w: World, status: str, with_comment: bool = False) -> tuple[str, str | None]:

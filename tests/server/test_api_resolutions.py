@@ -24,7 +24,7 @@ def _put(client, pre, data=b"\x89PNG\r\n", content_type="image/png", url=None):
     return client.put(u.path + "?" + u.query, content=data, headers={"Content-Type": content_type})
 
 
-def test_upload_flow_stores_bytes_in_data_dir(client, creds, wb):
+def test_upload_flow_stores_the_bytes(client, creds, wb):
     a = post_annotation(client, creds)
     r = _presign(client, creds, a["id"])
     assert r.status_code == 200
@@ -33,7 +33,7 @@ def test_upload_flow_stores_bytes_in_data_dir(client, creds, wb):
     assert pre["key"].startswith(f"resolutions/{a['id']}/after-") and pre["key"].endswith(".png")
     put = _put(client, pre, b"\x89PNG-bytes")
     assert put.status_code == 200 and put.json()["size"] == 10
-    assert (wb.store.uploads_dir / pre["key"]).read_bytes() == b"\x89PNG-bytes"
+    assert wb.store.get_blob(pre["key"]) == b"\x89PNG-bytes"
     res = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"after_key": pre["key"]}, headers=bearer(creds["member_token"]))
     assert res.status_code == 201 and res.json()["after_key"] == pre["key"]
 

@@ -87,7 +87,7 @@ def test_widget_screenshot_and_styles_are_kept(client, creds, wb):
         screenshot="data:image/png;base64," + base64.b64encode(png).decode(), computed_styles={"font-size": "12px"},
     )
     assert a["screenshot_key"] == f"screenshots/{a['id']}.png" and a["computed_styles"] == {"font-size": "12px"}
-    assert (wb.store.uploads_dir / a["screenshot_key"]).read_bytes() == png
+    assert wb.store.get_blob(a["screenshot_key"]) == png
     assert a["status"] == "new" and a["selector"] == "img.hero"
 
 

@@ -32,7 +32,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage import accounts as accounts_repo
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import ENGINES, TEST_SETTINGS, on_engine
 from tests.server.matrix_rows import ROWS, Req
 from tests.server.world import CREDENTIALS, World, build_world, principal
 from workbench.domain.roles import PrincipalKind
@@ -156,8 +156,14 @@ def run_matrix(client: TestClient, w: World) -> dict[tuple[str, str], tuple[int,
     return got
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: the module's store outlives one test (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
 @pytest.fixture(scope="module")
-def world_and_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, TestClient]]:
+def world_and_client(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[World, TestClient]]:
     wb = Workbench.open(str(tmp_path_factory.mktemp("matrix")), mailer=None)
     w = build_world(wb)
     app = create_app(wb, TEST_SETTINGS)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.stores import stored_blob
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +48,7 @@ def test_documented_agent_flow_over_tcp(tmp_path):
             assert "fixed in #1234" in md and "shipped in v2" in md
             r = httpx.get(srv.url + "/api/v1/sites", headers={"Authorization": "Bearer gfat_" + "x" * 43})
             assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
-        assert (data / "uploads" / pre["key"]).read_bytes() == b"\x89PNG after"
+        assert stored_blob(data, pre["key"]) == b"\x89PNG after"
     finally:
         srv.stop()
     log = (tmp_path / f"serve-{srv.port}.log").read_text()

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
+from tests.stores import blob_keys
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -90,7 +91,7 @@ def test_an_upload_url_cannot_be_replayed_to_replace_evidence(client, creds, wb)
     assert res.status_code == 201
     again = _put(client, pre["url"], PNG + b"replaced")
     assert again.status_code == 409 and "already used" in again.json()["detail"]
-    assert (wb.store.uploads_dir / pre["key"]).read_bytes() == PNG
+    assert wb.store.get_blob(pre["key"]) == PNG
     (row,) = wb.store.db.execute("SELECT size FROM uploads WHERE key = ?", [pre["key"]]).fetchall()
     assert row[0] == len(PNG)
 
@@ -111,7 +112,7 @@ def test_a_screenshot_over_10_mb_is_a_413(client, creds, wb, mib):
     assert r.status_code == 413, r.text
     assert ("10 MB" if mib < 11 else "at most") in r.json()["detail"]
     assert wb.store.db.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
-    assert not list(wb.store.uploads_dir.rglob("*.png"))
+    assert blob_keys(wb.store) == []
 
 
 @pytest.mark.parametrize(

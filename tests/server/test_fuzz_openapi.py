@@ -27,6 +27,8 @@ _SESSION_PATHS = ("/api/workspaces/", "/secrets")
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("its store and app are built at import, for schemathesis, before any engine fixture; "
+                         "test_fuzz_stateful fuzzes the API on both engines")
 @schema.parametrize()
 @settings(max_examples=20, deadline=None,
           suppress_health_check=list(HealthCheck))  # pyright: ignore[reportArgumentType]  # hypothesis' HealthCheckMeta.__iter__ is unannotated

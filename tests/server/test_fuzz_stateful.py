@@ -30,7 +30,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.engine.errors import is_inconsistent_replay
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.conftest import ServerProcess
+from tests.conftest import ENGINES, ServerProcess, on_engine
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
 
@@ -124,8 +124,14 @@ def real_ids(base: str, w) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: the module's store outlives one test (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, ServerProcess, dict[str, str]]]:
+def served(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[World, ServerProcess, dict[str, str]]]:
     """One server for the three callers: each run starts where the previous one left the store."""
     data, w = served_world(tmp_path_factory.mktemp("fuzz"))
     srv = serve(data)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from storage import idempotency as repo
 from tests.conftest import bearer
 from tests.helpers import post_annotation
+from tests.stores import postgresql_plan
 from workbench.domain.roles import Role
 from workbench.services import accounts
 
@@ -126,6 +129,7 @@ def test_reformatted_json_is_the_same_request(client, creds, wb):
     assert second.headers.get("idempotent-replayed") == "true" and second.json() == first.json()
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN; test_claim_and_sweep_use_indexes_on_postgresql is its counterpart")
 def test_claim_and_sweep_use_indexes(wb):
     db = wb.store.db
     lookup = db.execute(
@@ -134,6 +138,14 @@ def test_claim_and_sweep_use_indexes(wb):
     sweep = db.execute("EXPLAIN QUERY PLAN DELETE FROM idempotency WHERE created_at < ?", [0]).fetchall()
     assert all("USING" in row[3] and "INDEX" in row[3] for row in lookup), lookup
     assert any("idempotency_created" in row[3] for row in sweep), sweep
+
+
+@pytest.mark.postgresql_only("PostgreSQL's plans, for test_claim_and_sweep_use_indexes's property")
+def test_claim_and_sweep_use_indexes_on_postgresql(wb):
+    lookup = postgresql_plan(wb.store, "SELECT body_hash FROM idempotency WHERE principal = ? AND key = ?", ["s", "k"])
+    sweep = postgresql_plan(wb.store, "DELETE FROM idempotency WHERE created_at < ?", [0])
+    assert "Index" in lookup and "Seq Scan" not in lookup, lookup
+    assert "idempotency_created" in sweep and "Seq Scan" not in sweep, sweep
 
 
 def test_expired_records_are_swept(client, creds, wb):

@@ -7,13 +7,13 @@ commits. When the store is free, the write commits before its response like any 
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, bearer
 from tests.session_helpers import wait_until
+from tests.stores import a_writer_waits, another_writer, reading
 from workbench.server.app import create_app
 from workbench.services.demo import load_demo
 
@@ -24,19 +24,14 @@ def test_a_write_while_another_process_holds_the_store_waits_off_the_loop_and_la
     listing = f"/api/v1/sites/{creds['site_id']}/annotations?limit=5"
     with TestClient(create_app(wb, TEST_SETTINGS)) as c, ThreadPoolExecutor(1) as pool:
         target = c.get(listing, headers=member).json()["items"][0]["id"]
-        other = sqlite3.connect(wb.store.path, isolation_level=None)  # another writer, as the TUI or a sync would be
-        other.execute("BEGIN IMMEDIATE")
-        try:
+        with another_writer(wb.store):  # as the TUI or a sync would be
             pending = pool.submit(c.patch, f"/api/v1/annotations/{target}", json={"summary": "after the holder"}, headers=member)
-            # The PATCH has reached the store: its fallback thread holds this process's lock while
-            # SQLite's busy handler waits for the other writer.
-            wait_until(lambda: wb.store._write_lock.locked(), bool, what="the PATCH waiting for the store")
+            # The PATCH has reached the store: its fallback thread waits for the other writer (SQLite:
+            # holding this process's lock in the busy handler; PostgreSQL: on the writers' lock).
+            wait_until(lambda: a_writer_waits(wb.store), bool, what="the PATCH waiting for the store")
             listed = c.get(listing, headers=member)
             assert listed.status_code == 200
             assert not pending.done()
-        finally:
-            other.execute("COMMIT")
-            other.close()
         patched = pending.result(timeout=10)
         assert patched.status_code == 200 and patched.json()["summary"] == "after the holder"
         assert c.get(f"/api/v1/annotations/{target}", headers=member).json()["summary"] == "after the holder"
@@ -50,9 +45,6 @@ def test_writes_on_a_free_store_commit_before_they_answer(wb, creds):
         assert c.patch(f"/api/v1/annotations/{target}", json={"summary": "inline"}, headers=member).status_code == 200
         assert c.post(f"/api/v1/annotations/{target}/replies", json={"body": "a reply"}, headers=member).status_code == 201
         # Read through a connection of its own: what is committed, not what one connection holds.
-        fresh = sqlite3.connect(wb.store.path)
-        try:
+        with reading(wb.store.data_dir) as fresh:
             assert fresh.execute("SELECT summary FROM annotations WHERE id = ?", [target]).fetchone()[0] == "inline"
             assert fresh.execute("SELECT count(*) FROM replies WHERE annotation_id = ? AND body = 'a reply'", [target]).fetchone()[0] == 1
-        finally:
-            fresh.close()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess, bearer
+from tests.conftest import ENGINES, ServerProcess, bearer, on_engine
 from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.server.settings import MIB, WIDGET_BODY_BYTES
 from workbench.services.bootstrap import bootstrap
@@ -23,8 +23,14 @@ pytestmark = pytest.mark.e2e
 DEADLINE_S = 10.0  # generous bound for conditions that should happen within ~1 s
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: the module's store outlives one test (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
 @pytest.fixture(scope="module")
-def bounded(tmp_path_factory) -> Iterator[tuple[ServerProcess, dict]]:
+def bounded(tmp_path_factory, engine: str) -> Iterator[tuple[ServerProcess, dict]]:
     data = tmp_path_factory.mktemp("bounds") / "served"
     wb = Workbench.open(str(data), mailer=None)
     creds = bootstrap(wb)

@@ -4,7 +4,8 @@ The session (bootstrap, minted tokens, a rotated MCP token, a presigned upload, 
 the token in the path, JWTs, store keys, stakeholders, a review link), every secret-bearing POST
 sent with an Idempotency-Key, then the whole authorisation matrix over TCP with a key on every
 POST. Then:
-- the bytes of every file of the data directory (the database, its -wal and -shm) hold none of
+- the bytes of every file of the data directory (the database, its -wal and -shm) and, on
+  PostgreSQL, a pg_dump of the database hold none of
   the secrets the store must keep only as a hash, or never: API tokens, store keys, JWTs, upload
   signatures (README: "stored only as SHA-256 + last four characters");
 - the secrets the product must show again (a site's current MCP and widget tokens, stakeholder
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,11 +25,13 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from storage.db import Store
 from tests.conftest import ServerProcess
 from tests.server.conftest import serve
 from tests.server.matrix_rows import MCP_INIT, PNG, ROWS
 from tests.server.test_auth_matrix import RUN_ORDER, heal
 from tests.server.world import build_world
+from tests.stores import at_rest, columns
 from workbench.services.context import Workbench
 
 pytestmark = pytest.mark.e2e
@@ -102,18 +104,18 @@ def realistic_session(c: httpx.Client, w, never: dict[str, str], shown: dict[str
     c.get("/api/v1/sites", headers={"Authorization": "Bearer gfat_" + "Z" * 43})
 
 
-def cells_holding(db: sqlite3.Connection, secret: str) -> set[tuple[str, str]]:
+def cells_holding(store: Store, secret: str) -> set[tuple[str, str]]:
     found = set()
-    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        columns = [r[1] for r in db.execute(f"PRAGMA table_info('{table}')")]
-        for col in columns:
-            hit = db.execute(f"SELECT 1 FROM \"{table}\" WHERE instr(CAST(\"{col}\" AS TEXT), ?) > 0 LIMIT 1", [secret]).fetchone()
-            if hit:
-                found.add((table, col))
+    for table, col in columns(store):
+        # replace() rather than instr/strpos: both engines have it, and it matches the secret literally.
+        cell = f'CAST("{col}" AS TEXT)'
+        hit = store.db.execute(f'SELECT 1 FROM "{table}" WHERE replace({cell}, ?, \'\') <> {cell} LIMIT 1', [secret]).fetchone()
+        if hit:
+            found.add((table, col))
     return found
 
 
-def test_no_plaintext_secret_in_the_store_files_or_the_server_log(tmp_path: Path):
+def test_no_plaintext_secret_in_the_store_files_or_the_server_log(tmp_path: Path, engine: str):
     data = tmp_path / "served"
     wb = Workbench.open(str(data), mailer=None)
     srv: ServerProcess | None = None
@@ -149,13 +151,13 @@ def test_no_plaintext_secret_in_the_store_files_or_the_server_log(tmp_path: Path
                     if "rotate-mcp-token" in row and r.status_code == 200:
                         shown["mcp"].add(r.json()["mcp_token"])
                     heal(w)
-        files = {p.name: p.read_bytes() for p in data.rglob("*") if p.is_file()}  # while the server runs: -wal and -shm too
-        assert "workbench.db-wal" in files
+        files = at_rest(data)  # while the server runs: SQLite's -wal and -shm too; PostgreSQL's rows as pg_dump writes them
+        assert ("workbench.db-wal" if engine == "sqlite" else "pg_dump") in files
         problems = [f"{what} in {name}" for what, secret in never.items() for name, raw in files.items() if secret.encode() in raw]
         current_mcp = wb.store.db.execute("SELECT mcp_token FROM sites").fetchall()
         for kind, secrets in shown.items():
             for secret in secrets:
-                stray = cells_holding(wb.store.db, secret) - HOME[kind]
+                stray = cells_holding(wb.store, secret) - HOME[kind]
                 problems += [f"a {kind} token in {table}.{col}" for table, col in sorted(stray)]
         srv.stop()
         log = Path(srv.log.name).read_text(errors="replace")

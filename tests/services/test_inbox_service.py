@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.stores import postgresql_plan
 from workbench.domain.annotations import OPEN_STATUSES
 from workbench.domain.errors import Invalid, NotFound
 from workbench.services import annotations as annotations_service
@@ -108,6 +109,7 @@ def test_views_are_saved_per_workspace(demo_wb, principal):
         inbox.delete_view(demo_wb, principal, "Typos")
 
 
+@pytest.mark.sqlite_only("reads sqlite_master and EXPLAIN QUERY PLAN; the _on_postgresql test is its counterpart")
 def test_the_inbox_window_walks_its_covering_index(demo_wb):
     names = {r[0] for r in demo_wb.store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "inbox_annotations" in names  # created by migration m011
@@ -116,3 +118,11 @@ def test_the_inbox_window_walks_its_covering_index(demo_wb):
         ["w"],
     ).fetchall()
     assert any("inbox_annotations" in str(row) for row in plan) and not any("TEMP B-TREE" in str(row) for row in plan)
+
+
+@pytest.mark.postgresql_only("PostgreSQL's plan, for test_the_inbox_window_walks_its_covering_index's property")
+def test_the_inbox_window_walks_its_covering_index_on_postgresql(demo_wb):
+    plan = postgresql_plan(
+        demo_wb.store, "SELECT id FROM annotations WHERE workspace_id = ? ORDER BY created_at DESC, id DESC LIMIT 50", ["w"]
+    )
+    assert "inbox_annotations" in plan and "Sort" not in plan, plan

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from storage import sync_state
 from sync import ops
+from tests.conftest import ENGINES, on_engine
 from tests.found import found
 from tests.served_remote import Served, served
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
@@ -106,8 +107,14 @@ def undo_all(wb: Workbench, p: Principal) -> list[undo.Outcome]:
 # -- locally ---------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: the module's store outlives one test (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workbench, Principal, list[str], list[str]]]:
+def local(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[Workbench, Principal, list[str], list[str]]]:
     wb = Workbench.open(str(tmp_path_factory.mktemp("undo") / "data"), mailer=None)
     load_demo(wb, annotations=N)
     p = local_user(wb)
@@ -180,7 +187,7 @@ def test_undoing_session_actions_among_triage_restores_every_status(local, sessi
 
 
 @pytest.fixture(scope="module")
-def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, Workbench, Principal, list[str], list[str]]]:
+def remote(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[Served, Workbench, Principal, list[str], list[str]]]:
     tmp = tmp_path_factory.mktemp("undo-remote")
     with served(tmp, annotations=N) as s:
         wb = s.replica(tmp / "local")

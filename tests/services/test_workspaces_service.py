@@ -10,6 +10,7 @@ import pytest
 
 from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess
+from tests.stores import local_workbench
 from tests.sync.keyring_backend import MemoryKeyring
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.services import annotations as ann_svc
@@ -41,7 +42,7 @@ def served(tmp_path: Path):
 
 def test_a_first_sync_over_local_work_needs_a_choice_and_changes_nothing_without_one(served, tmp_path):
     proc, creds = served
-    wb = Workbench.open(str(tmp_path / "local"), mailer=None)
+    wb = local_workbench(tmp_path / "local")
     load_demo(wb)
     local = local_user(wb).workspace_id
     remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
@@ -62,7 +63,7 @@ def test_a_first_sync_over_local_work_needs_a_choice_and_changes_nothing_without
     replica = views[1].id
     workspaces.choose(wb, replica)
     wb.store.close()
-    again = Workbench.open(str(tmp_path / "local"), mailer=None)
+    again = local_workbench(tmp_path / "local")
     assert workspaces.opened(again).workspace_id == replica  # the choice outlives the process
     assert local_user(again).workspace_id == local  # the CLI's default did not move
     again.store.close()
@@ -70,7 +71,7 @@ def test_a_first_sync_over_local_work_needs_a_choice_and_changes_nothing_without
 
 def test_a_replica_made_before_names_were_asked_for_gets_the_servers_name(served, tmp_path):
     proc, creds = served
-    wb = Workbench.open(str(tmp_path / "fresh"), mailer=None)
+    wb = local_workbench(tmp_path / "fresh")
     remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
     assert sync_svc.run_sync(wb, "origin").ok
     replica = sync_svc.status(wb).workspace_id
@@ -86,7 +87,7 @@ def test_a_first_sync_beside_an_empty_local_workspace_says_where_the_replica_is(
     from workbench.services.bootstrap import ensure_workspace
 
     proc, creds = served
-    wb = Workbench.open(str(tmp_path / "bootstrapped"), mailer=None)
+    wb = local_workbench(tmp_path / "bootstrapped")
     own, _, _ = ensure_workspace(wb)  # a workspace with a site and nothing to triage
     remotes.add(wb, "origin", proc.url, {"token": creds["member_token"]})
     assert first_sync.plan(wb, "origin") is None  # nothing local to decide about

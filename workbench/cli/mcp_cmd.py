@@ -7,12 +7,13 @@ from typing import Annotated
 import typer
 
 from workbench.cli.annotations import refusals
-from workbench.cli.options import DataDir, open_workbench
+from workbench.cli.options import Database, DataDir, open_workbench
 from workbench.services.local import local_user
 
 
 def mcp(
     data_dir: DataDir = None,
+    database: Database = None,
     workspace: Annotated[str | None, typer.Option(help="Workspace id [default: the store's own]")] = None,
 ) -> None:
     """Serve the MCP tools over stdio against the local store, as its local user.
@@ -21,7 +22,7 @@ def mcp(
     """
     from workbench.mcp.stdio import serve_stdio  # the MCP SDK loads only for this command
 
-    wb = open_workbench(data_dir)
+    wb = open_workbench(data_dir, database)
     with refusals():
         principal = local_user(wb, workspace)
     serve_stdio(wb, principal)
