@@ -37,6 +37,29 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 ENGINES = ["sqlite", "postgresql"]
+_ONLY = {"sqlite_only": "postgresql", "postgresql_only": "sqlite"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked ``sqlite_only(why)`` or ``postgresql_only(why)`` is collected for that engine
+    alone: the other engine's copy is deselected, not skipped, so a run that skips nothing is
+    one where every collected test ran."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        engine = getattr(getattr(item, "callspec", None), "params", {}).get("engine")
+        other = None
+        for marker, not_on in _ONLY.items():
+            only = item.get_closest_marker(marker)
+            if only is None:
+                continue
+            if not (only.args and isinstance(only.args[0], str) and only.args[0].strip()):
+                raise pytest.UsageError(f"@pytest.mark.{marker} needs its reason: {item.nodeid}")
+            other = not_on
+        (dropped if engine is not None and engine == other else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def on_engine(request: pytest.FixtureRequest) -> Iterator[str]:
@@ -51,14 +74,6 @@ def on_engine(request: pytest.FixtureRequest) -> Iterator[str]:
     A test marked ``sqlite_only(why)`` (it reads what only SQLite has: its files, PRAGMAs, its
     query plans) or ``postgresql_only(why)`` (that check's PostgreSQL counterpart) runs on its
     engine alone."""
-    for marker, other in (("sqlite_only", "postgresql"), ("postgresql_only", "sqlite")):
-        only = request.node.get_closest_marker(marker)
-        if only is None:
-            continue
-        if not (only.args and isinstance(only.args[0], str) and only.args[0].strip()):
-            raise pytest.UsageError(f"@pytest.mark.{marker} needs its reason: {request.node.nodeid}")
-        if request.param == other:
-            pytest.skip(f"{marker}: {only.args[0]}")
     if request.param == "sqlite":
         yield "sqlite"
         return

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import keyring
-import pytest
 
 from tests.multi.conftest import TOKEN_LIMIT, Serve, Team, bearer, wait_for
 from tests.session_helpers import new_store
@@ -184,8 +183,6 @@ def test_kill_9_mid_write_loses_and_doubles_nothing(team: Team, tmp_path: Path):
         assert httpx.get(f"{url}/api/v1/sites", headers=headers).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="storage/thread_feed.py's `CROSS JOIN … ON` is SQLite-only: PostgreSQL answers "
-                   "the sync feed with a syntax error (500) until the SQL portability work rewrites it")
 def test_sync_against_either_process_converges(team: Team, tmp_path: Path):
     creds = team.creds()
     _annotation(team, creds)

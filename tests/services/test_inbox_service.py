@@ -73,6 +73,7 @@ def test_assignee_me_and_place(demo_wb, principal):
     assert in_study and all(r.source == "test" and r.parent_id == study_id for r in in_study)
 
 
+@pytest.mark.sqlite_only("the inbox searches the local store's inbox_fts: a person's store (the TUI's, a replica) is always SQLite")
 def test_full_text_search_covers_bodies_summaries_and_replies(demo_wb, principal):
     rows = everything(demo_wb, principal, inbox.InboxFilter(text="coupon", status=inbox.ALL))
     assert rows
