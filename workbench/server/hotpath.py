@@ -26,6 +26,7 @@ from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
 from workbench.server.routes.annotations import page_body
+from workbench.server.version_reads import SharedVersionReads
 from workbench.services import auth
 from workbench.services.context import Workbench
 
@@ -54,6 +55,8 @@ class HotListMiddleware:
         self.wb = wb
         self.cache = cache
         self.limiter = limiter
+        # PostgreSQL's version is a round trip: concurrent requests share reads (version_reads.py).
+        self.versions = SharedVersionReads(wb.store) if wb.store.dialect == "postgresql" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -66,7 +69,7 @@ class HotListMiddleware:
         raw = scope["query_string"]
         try:
             # Read once: a commit after this point empties both caches on the next request.
-            version = self.wb.store.version()
+            version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
             caller = auth.authenticate_list(self.wb, headers.get("authorization"), headers.get("x-gf-workspace"), version)
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
