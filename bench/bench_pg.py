@@ -14,8 +14,8 @@ are printed as ratios to SQLite's:
 - growth: the uncached pages on one process of each engine at every size, as a ratio to the
   first size (goal: flat, at most 2x).
 
-Until ``serve --workers N`` lands, N workers are N ``serve --database`` processes on N ports
-with the client's connections spread over them (what a load balancer in front would do).
+N workers are one ``serve --database URL --workers N`` on its own port (uvicorn's workers share
+it), started beside the others before anything is timed.
 
     .venv/bin/python bench/bench_pg.py --quick   # 10k and 100k annotations (a few minutes)
     .venv/bin/python bench/bench_pg.py           # 100k and 1M (building 1M takes ~5 min once, cached; its copy ~minutes)
@@ -58,12 +58,12 @@ DEPTHS = 120
 Request = bytes | Callable[[], tuple[str, bytes]]
 
 
-def start_pg_serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """``workbench serve --database`` as start_serve starts it for SQLite (limits out of the way)."""
+def start_pg_serve(url: str, data_dir: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``workbench serve --database --workers N`` as start_serve starts it for SQLite (limits out of the way)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--database", url, "--port", str(port),
-         "--log-level", "warning", "--token-limit", str(10**9), "--ip-limit", str(10**9)],
+         "--workers", str(workers), "--log-level", "warning", "--token-limit", str(10**9), "--ip-limit", str(10**9)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
 
@@ -184,7 +184,7 @@ def measure(targets: list[tuple[Target, int]], kind: str, rounds: int, connectio
         order = targets[r % len(targets):] + targets[: r % len(targets)]
         for target, procs in order:
             make = getattr(target, kind)
-            res = spread(target.ports[:procs], make, connections, seconds)
+            res = spread(target.ports, make, connections, seconds)
             if res.errors:
                 raise SystemExit(f"{target.label} x{procs} {kind}: {res.errors} error responses")
             runs.setdefault(f"{target.label} x{procs}", []).append(res)
@@ -230,20 +230,21 @@ def main() -> None:
             first = size == sizes[0]
             sq_port = free_port()
             procs.append(start_serve(data, sq_port))
-            pg_ports = [free_port() for _ in range(max(workers) if first else 1)]
-            procs += [start_pg_serve(url, scratch / f"pg-{size}-{i}", p) for i, p in enumerate(pg_ports)]
-            for port in [sq_port, *pg_ports]:
+            counts = workers if first else [1]
+            pg_ports = {w: free_port() for w in counts}
+            procs += [start_pg_serve(url, scratch / f"pg-{size}-{w}", port, w) for w, port in pg_ports.items()]
+            for port in [sq_port, *pg_ports.values()]:
                 wait_until_up(f"http://{HOST}:{port}/openapi.json", timeout=60)
             auth = {"Authorization": f"Bearer {creds['member_token']}"}
             listing = f"/api/v1/sites/{creds['site_id']}/annotations"
             queries, ids = _walk(f"http://{HOST}:{sq_port}", listing, auth)
             sqlite = Target("sqlite", [sq_port], creds, queries, ids)
-            pg = Target("postgresql", pg_ports, creds, queries, ids)
+            pgs = {w: Target("postgresql", [port], creds, queries, ids) for w, port in pg_ports.items()}
             # Warm every process (its connections, caches and code paths) before anything is timed.
-            for port in pg_ports:
-                spread([port], pg.uncached, 4, 1.0)
+            for target in pgs.values():
+                spread(target.ports, target.uncached, 8, 1.5)
             spread([sq_port], sqlite.uncached, 4, 1.0)
-            reads = [(sqlite, 1), *((pg, w) for w in workers)] if first else [(sqlite, 1), (pg, 1)]
+            reads = [(sqlite, 1), *((pgs[w], w) for w in counts)]
             print(f"  {len(queries) * 20} distinct uncached pages, {len(ids)} ids to PATCH; "
                   f"{args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s", flush=True)
             for kind in (("first_page", "uncached") if first else ("uncached",)):
@@ -255,13 +256,13 @@ def main() -> None:
                     print("  " + _row(key, r, base))
                 if kind == "uncached":
                     growth["sqlite"][size] = base
-                    growth["postgresql"][size] = res["postgresql x1"]
+                    growth["postgresql"][size] = res[f"postgresql x{counts[0]}"]
                 else:
                     best = max((r for k, r in res.items() if k.startswith("postgresql")), key=lambda x: x.rps)
                     print(f"  PostgreSQL's best at or above SQLite on reads: {'met' if best.rps >= base.rps else 'NOT met'} "
                           f"({best.rps / base.rps:.2f}x)")
             if first:
-                writes = [(sqlite, 1), (pg, 1), *([(pg, max(workers))] if max(workers) > 1 else [])]
+                writes = [(sqlite, 1), (pgs[min(workers)], min(workers)), *([(pgs[max(workers)], max(workers))] if max(workers) > 1 else [])]
                 res = measure(writes, "patch", args.rounds, args.connections, args.seconds)
                 base = res["sqlite x1"]
                 print("\n  PATCH (writes)")

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage import data_version
 
@@ -279,6 +279,10 @@ class Store:
     def version(self) -> tuple[int, int]:
         """A value that moves whenever any connection, of any process, commits to this store."""
         return data_version.data_version(self.path)
+
+    def version_reader(self) -> Any:
+        """PostgreSQL's awaitable version (storage/pg.py); SQLite's ``version()`` needs none."""
+        raise NotImplementedError("SQLite's version is read in the process: call version()")
 
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new."""

@@ -279,6 +279,10 @@ class PgStore(sqlite_store.Store):
         row = self.db.execute("SELECT n FROM store_version").fetchone()
         return 0, int(row[0])
 
+    def version_reader(self) -> VersionReader:
+        """An awaitable ``version()`` for one event loop, on a connection of its own (see VersionReader)."""
+        return VersionReader(self.url)
+
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes in the database, where every host can read them."""
         self.db.execute(
@@ -288,3 +292,34 @@ class PgStore(sqlite_store.Store):
     def get_blob(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT data FROM blobs WHERE key = ?", [key]).fetchone()
         return None if row is None else bytes(row[0])
+
+
+class VersionReader:
+    """``await read()``: what ``PgStore.version()`` answers, on an asyncio connection, so the event
+    loop serves other requests while the database answers instead of stalling on the round trip
+    (a thread would wait for the GIL behind the busy loop). One per event loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    async def read(self) -> tuple[int, int]:
+        for attempt in (1, 2):
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            try:
+                row = await (await self._conn.execute("SELECT n FROM store_version")).fetchone()
+            except psycopg.OperationalError:
+                # A connection the server closed (a restart): one retry on a fresh one.
+                await self._conn.close()
+                self._conn = None
+                if attempt == 2:
+                    raise
+                continue
+            assert row is not None
+            return 0, int(row[0])
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()

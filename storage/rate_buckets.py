@@ -10,6 +10,7 @@ WAL flush per request.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import threading
@@ -29,6 +30,15 @@ HIT = sql_text(
     "ON CONFLICT (key) DO UPDATE SET "
     "window_start = CASE WHEN b.window_start <= excluded.window_start - %(window)s THEN excluded.window_start ELSE b.window_start END, "
     "n = CASE WHEN b.window_start <= excluded.window_start - %(window)s THEN 1 ELSE b.n + 1 END "
+    "RETURNING n, window_start + %(window)s - (SELECT ms FROM now)"
+)
+# HIT for ``n`` requests at once (the event loop's batches, ``BatchedCounters``): the same window rule.
+HIT_MANY = sql_text(
+    "WITH now AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms) "
+    "INSERT INTO rate_buckets AS b (key, window_start, n) SELECT %(key)s, now.ms, %(n)s FROM now "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "window_start = CASE WHEN b.window_start <= excluded.window_start - %(window)s THEN excluded.window_start ELSE b.window_start END, "
+    "n = CASE WHEN b.window_start <= excluded.window_start - %(window)s THEN %(n)s ELSE b.n + %(n)s END "
     "RETURNING n, window_start + %(window)s - (SELECT ms FROM now)"
 )
 SWEEP = sql_text("DELETE FROM rate_buckets WHERE window_start < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - %s")
@@ -86,3 +96,69 @@ class Counters:
                 self._idle.get_nowait().close()
             except queue.Empty:
                 return
+
+
+class BatchedCounters:
+    """``await hit(key, window_ms)`` on the event loop: the requests that arrive while a count is out
+    are counted together by the next one (one upsert per key, adding how many came), and each gets
+    its own place in the window, as if counted alone. Counting on the loop over an asyncio
+    connection: a thread per request waited for the GIL behind the busy loop (cached list pages
+    served 1,600 requests/s against 3,500 before counts were shared). One per event loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._waiting: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]] = {}
+        self._out = False
+        self._task: asyncio.Future[Any] | None = None
+        self._closing: asyncio.Future[Any] | None = None
+
+    async def hit(self, key: str, window_ms: int) -> tuple[int, int]:
+        """This request's count in ``key``'s current window, and the ms left in that window."""
+        answer: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault((key, window_ms), []).append(answer)
+        if not self._out:
+            self._send()
+        # Shielded: a request whose client left must not cancel the count the others wait for.
+        return await asyncio.shield(answer)
+
+    def _send(self) -> None:
+        batch, self._waiting = self._waiting, {}
+        self._out = True
+        # Kept: the loop holds tasks only weakly.
+        self._task = asyncio.ensure_future(self._count(batch))
+        self._task.add_done_callback(lambda done: self._returned(batch, done))
+
+    async def _count(self, batch: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]]) -> dict[tuple[str, int], tuple[int, int]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            await self._conn.execute(sql_text("SET synchronous_commit = off"))
+        out: dict[tuple[str, int], tuple[int, int]] = {}
+        for (key, window_ms), waiters in batch.items():
+            cur = await self._conn.execute(HIT_MANY, {"key": key, "window": window_ms, "n": len(waiters)})
+            row = await cur.fetchone()
+            assert row is not None
+            out[key, window_ms] = int(row[0]), int(row[1])
+        return out
+
+    def _returned(self, batch: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]], done: asyncio.Future[Any]) -> None:
+        self._out = False
+        if done.cancelled() or done.exception() is not None:
+            exc = done.exception() if not done.cancelled() else asyncio.CancelledError()
+            if self._conn is not None:
+                # A broken connection is not used again: the next count opens a new one.
+                self._closing = asyncio.ensure_future(self._conn.close())
+                self._conn = None
+            for waiters in batch.values():
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(exc or RuntimeError("rate-limit count failed"))
+        else:
+            counted: dict[tuple[str, int], tuple[int, int]] = done.result()
+            for bucket, waiters in batch.items():
+                total, left_ms = counted[bucket]
+                for i, w in enumerate(waiters, start=total - len(waiters) + 1):
+                    if not w.done():
+                        w.set_result((i, left_ms))
+        if self._waiting:
+            self._send()

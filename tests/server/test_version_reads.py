@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,25 +12,25 @@ from tests.pg_cluster import Cluster
 from workbench.server.version_reads import SharedVersionReads
 
 
-class GatedStore(PgStore):
-    """A real PostgreSQL store whose version reads, once made, wait for the test to let them return."""
+class Gated:
+    """A real PostgreSQL version reader whose reads, once made, wait for the test to let them return."""
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.gate = threading.Semaphore(0)
+    def __init__(self, store: PgStore) -> None:
+        self.reader = store.version_reader()
+        self.gate = asyncio.Semaphore(0)
         self.reads = 0
 
-    def version(self) -> tuple[int, int]:
-        value = super().version()
+    async def read(self) -> tuple[int, int]:
+        value = await self.reader.read()
         self.reads += 1
-        self.gate.acquire()
+        await self.gate.acquire()
         return value
 
 
 @pytest.fixture
-def store(pg_cluster: Cluster) -> Iterator[GatedStore]:
+def store(pg_cluster: Cluster) -> Iterator[PgStore]:
     url = pg_cluster.create()
-    s = GatedStore(url)
+    s = PgStore(url)
     yield s
     s.close()
     pg_cluster.drop(url)
@@ -46,26 +45,33 @@ async def _until(condition, what: str) -> None:
 
 
 @pytest.mark.postgresql_only("shared reads serve PostgreSQL's stores (SQLite's version is a PRAGMA in the process)")
-async def test_a_request_arriving_during_a_read_waits_for_the_next_one(store: GatedStore):
-    reads = SharedVersionReads(store)
+async def test_a_request_arriving_during_a_read_waits_for_the_next_one(store: PgStore):
+    gated = Gated(store)
+    reads = SharedVersionReads(gated.read)
     first = asyncio.ensure_future(reads.read())
-    await _until(lambda: store.reads == 1, "the first read was made")
+    await _until(lambda: gated.reads == 1, "the first read was made")
     with store.write() as db:  # commits after the first read saw the store
         db.execute("INSERT INTO meta (key, value) VALUES ('moved', '1')")
     late = [asyncio.ensure_future(reads.read()) for _ in range(3)]
-    store.gate.release()
+    gated.gate.release()
     before = await first
-    await _until(lambda: store.reads == 2, "one more read, for the three that came late")
-    store.gate.release()
+    await _until(lambda: gated.reads == 2, "one more read, for the three that came late")
+    gated.gate.release()
     after = await asyncio.gather(*late)
     assert after == [after[0]] * 3 and after[0] != before, "a late request was answered with a read older than it"
-    assert store.reads == 2
+    assert gated.reads == 2
+    await gated.reader.close()
 
 
 @pytest.mark.postgresql_only("shared reads serve PostgreSQL's stores (SQLite's version is a PRAGMA in the process)")
-async def test_a_failed_read_fails_its_requests_and_the_next_read_is_made(store: GatedStore):
-    reads = SharedVersionReads(store)
-    store.close()
-    store.url = "postgresql://postgres@127.0.0.1:1/nowhere"  # the database is unreachable
+async def test_a_failed_read_fails_its_requests_and_the_next_read_is_made(store: PgStore):
+    reader = store.version_reader()
+    reads = SharedVersionReads(reader.read)
+    good = await reads.read()
+    reader.url = "postgresql://postgres@127.0.0.1:1/nowhere"  # the database is now unreachable
+    await reader.close()
     with pytest.raises(Exception, match=r"connect|Connection|refused"):
         await asyncio.wait_for(reads.read(), 30)
+    reader.url = store.url
+    assert await asyncio.wait_for(reads.read(), 30) == good, "a read after a failure must be made afresh"
+    await reader.close()

@@ -82,6 +82,13 @@ def resolve(wb: Workbench, scope: Scope) -> Credential | None:
     return Credential(f"session:{p.user_id}@{p.workspace_id}", p.workspace_id)
 
 
+class _Unknown:
+    """``Resolver.known``'s answer for a credential it has not resolved yet."""
+
+
+UNKNOWN = _Unknown()
+
+
 class Resolver:
     """``resolve`` with a memory of what each credential string resolved to, for the rate limiter.
 
@@ -95,7 +102,7 @@ class Resolver:
         self.wb = wb
         self._known: dict[str, Credential | None] = {}
 
-    def __call__(self, scope: Scope) -> Credential | None:
+    def _key(self, scope: Scope) -> str | None:
         family = _family(scope["path"])
         if family is None:
             return None
@@ -104,7 +111,19 @@ class Resolver:
         for name, value in scope["headers"]:
             if name in (b"authorization", b"x-gf-workspace", *_ANON_HEADERS):
                 digest.update(b"\0" + name + b"\0" + value)
-        key = digest.hexdigest()
+        return digest.hexdigest()
+
+    def known(self, scope: Scope) -> Credential | _Unknown | None:
+        """What ``self(scope)`` answers when that needs no lookup in the store, else ``UNKNOWN``."""
+        key = self._key(scope)
+        if key is None:
+            return None
+        return self._known.get(key, UNKNOWN)
+
+    def __call__(self, scope: Scope) -> Credential | None:
+        key = self._key(scope)
+        if key is None:
+            return None
         if key in self._known:
             return self._known[key]
         try:

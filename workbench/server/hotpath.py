@@ -56,7 +56,7 @@ class HotListMiddleware:
         self.cache = cache
         self.limiter = limiter
         # PostgreSQL's version is a round trip: concurrent requests share reads (version_reads.py).
-        self.versions = SharedVersionReads(wb.store) if wb.store.dialect == "postgresql" else None
+        self.versions = SharedVersionReads(wb.store.version_reader().read) if wb.store.dialect == "postgresql" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
