@@ -86,6 +86,8 @@ class Store:
 
     # Which SQL the store speaks ("sqlite" or "postgresql"), for the few places they differ.
     dialect = "sqlite"
+    # How ``read()`` starts its snapshot (a WAL read transaction here).
+    _BEGIN_READ = "BEGIN"
 
     def __init__(self, data_dir: Path | str, *, migrate: bool = True) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
@@ -165,21 +167,8 @@ class Store:
             # could wait, so the caller is refused as if the store were busy.
             raise WriteWouldWait
         if db.in_transaction:
-            # Nested use (a service calling another): a savepoint inside the outer transaction,
-            # so a refused inner step undoes only its own writes.
-            name = f"nested_{id(db):x}_{self._savepoints}"
-            self._savepoints += 1
-            db.execute(f"SAVEPOINT {name}")
-            try:
+            with self._nested(db):
                 yield db
-            except BaseException:
-                # A failure that already ended the transaction has no savepoint to return to.
-                if db.in_transaction:
-                    db.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    db.execute(f"RELEASE SAVEPOINT {name}")
-                raise
-            else:
-                db.execute(f"RELEASE SAVEPOINT {name}")
             return
         hook = write_hook.get()
         if without_waiting.get():
@@ -219,6 +208,24 @@ class Store:
         self._writes += 1
         if self._checkpointer is None:
             self._start_checkpointer()
+
+    @contextlib.contextmanager
+    def _nested(self, db: sqlite3.Connection) -> Iterator[None]:
+        """Nested use (a service calling another): a savepoint inside the outer transaction, so a
+        refused inner step undoes only its own writes."""
+        name = f"nested_{id(db):x}_{self._savepoints}"
+        self._savepoints += 1
+        db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            # A failure that already ended the transaction has no savepoint to return to.
+            if db.in_transaction:
+                db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                db.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            db.execute(f"RELEASE SAVEPOINT {name}")
 
     @staticmethod
     def _begin_without_waiting(db: sqlite3.Connection) -> None:
@@ -261,7 +268,7 @@ class Store:
         if db.in_transaction:
             yield db
             return
-        db.execute("BEGIN")
+        db.execute(self._BEGIN_READ)
         try:
             yield db
         finally:

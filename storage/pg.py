@@ -154,6 +154,8 @@ class PgStore(sqlite_store.Store):
     """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
 
     dialect = "postgresql"
+    # ``read()``'s snapshot: SQLite's read transaction sees one state of the store, so does this.
+    _BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, url: str, data_dir: Path | str | None = None, *, migrate: bool = True) -> None:
         # A different engine: nothing of SQLite's setup in Store.__init__ applies.
@@ -214,18 +216,8 @@ class PgStore(sqlite_store.Store):
             sqlite_store.without_waiting.set(False)
             raise sqlite_store.WriteWouldWait
         if db.in_transaction:
-            name = f"nested_{id(db):x}_{self._savepoints}"
-            self._savepoints += 1
-            db.execute(f"SAVEPOINT {name}")
-            try:
+            with self._nested(db):
                 yield db
-            except BaseException:
-                if db.in_transaction:
-                    db.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                    db.execute(f"RELEASE SAVEPOINT {name}")
-                raise
-            else:
-                db.execute(f"RELEASE SAVEPOINT {name}")
             return
         hook = sqlite_store.write_hook.get()
         db.execute("BEGIN")
@@ -244,20 +236,6 @@ class PgStore(sqlite_store.Store):
             raise
         else:
             db.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs (readers never wait for writers)."""
-        db = self.db
-        if db.in_transaction:
-            yield db
-            return
-        db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            yield db
-        finally:
-            if db.in_transaction:
-                db.execute("COMMIT")
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the
