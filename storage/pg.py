@@ -108,7 +108,7 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> _Cursor:
         try:
-            return _Cursor(self.raw.execute(sql_text(translate(sql)), params or None))
+            return _Cursor(self.raw.execute(sql_text(translate(sql)), params))
         except psycopg.errors.IntegrityError as exc:
             # The use cases catch sqlite3's types (a duplicate id, a foreign key): one family for both engines.
             raise _integrity_error(exc) from exc

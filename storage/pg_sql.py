@@ -4,7 +4,8 @@ The repositories are written once, in the SQL both engines share (``ON CONFLICT 
 ``coalesce``, keyset ``WHERE (a, b) < (?, ?)``). What SQLite spells its own way is rewritten here,
 so a repository never branches on the engine:
 
-- ``?`` parameters become ``%s`` (and a literal ``%`` becomes ``%%``), outside quoted text;
+- ``?`` parameters become ``%s`` outside quoted text, and every ``%`` becomes ``%%`` (the
+  statement is always sent with its parameters, even none, so psycopg always reads it so);
 - ``INSERT OR IGNORE`` becomes ``INSERT … ON CONFLICT DO NOTHING``;
 - ``INDEXED BY`` hints are dropped (PostgreSQL's planner takes no orders);
 - ``x COLLATE NOCASE`` becomes ``lower(x)``, and ``LIKE`` becomes ``ILIKE`` (SQLite's LIKE
@@ -87,7 +88,8 @@ def translate(sql: str) -> str:
         sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql)
     parts = _QUOTED.split(sql)
     # split() with one capture group alternates code, quoted, code, …: quoted text is kept as it is.
-    out = "".join(part if k % 2 else _code(part) for k, part in enumerate(parts))
+    # psycopg reads ``%`` everywhere, quoted text included: a literal ``%`` is doubled there too.
+    out = "".join(part.replace("%", "%%") if k % 2 else _code(part) for k, part in enumerate(parts))
     if ignore:
         tail = _RETURNING.search(out)
         out = (

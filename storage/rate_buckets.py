@@ -122,6 +122,11 @@ class BatchedCounters:
         # Shielded: a request whose client left must not cancel the count the others wait for.
         return await asyncio.shield(answer)
 
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
     def _send(self) -> None:
         batch, self._waiting = self._waiting, {}
         self._out = True

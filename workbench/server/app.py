@@ -47,6 +47,9 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         async with mcp_http.run():
             yield
         await run_in_threadpool(jobs.stop, app)
+        # The asyncio connections the loop counted and read versions on (PostgreSQL) close with it.
+        await limiter.aclose()
+        await hot.aclose()
 
     # /docs and /redoc load Swagger UI and ReDoc from files shipped in fastapi-offline, not a
     # CDN, so the docs work on a machine with no network; the online validator badge is off
@@ -88,5 +91,5 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
     # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
     # built here, once the app is complete, instead of at the first request.
-    app.middleware_stack = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
+    app.middleware_stack = hot = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
     return app

@@ -56,7 +56,13 @@ class HotListMiddleware:
         self.cache = cache
         self.limiter = limiter
         # PostgreSQL's version is a round trip: concurrent requests share reads (version_reads.py).
-        self.versions = SharedVersionReads(wb.store.version_reader().read) if wb.store.dialect == "postgresql" else None
+        self._reader = wb.store.version_reader() if wb.store.dialect == "postgresql" else None
+        self.versions = SharedVersionReads(self._reader.read) if self._reader is not None else None
+
+    async def aclose(self) -> None:
+        """Close the version reads' connection (at the app's shutdown)."""
+        if self._reader is not None:
+            await self._reader.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None

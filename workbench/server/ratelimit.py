@@ -106,6 +106,11 @@ class PgBuckets:
         count, left_ms = await batched.hit(self.prefix + key, self.window_ms)
         return self._verdict(count, left_ms)
 
+    async def aclose(self) -> None:
+        batched = self._batched.pop(asyncio.get_running_loop(), None)
+        if batched is not None:
+            await batched.close()
+
     def _verdict(self, count: int, left_ms: int) -> float | None:
         self._hits += 1
         if self._hits % self.SWEEP_EVERY == 1:
@@ -181,6 +186,12 @@ class RateLimiter:
         )
         await send({"type": "http.response.body", "body": body})
         return True
+
+    async def aclose(self) -> None:
+        """Close the connections the event loop counted on (PostgreSQL's buckets)."""
+        for buckets in (self.tokens, self.ips):
+            if isinstance(buckets, PgBuckets):
+                await buckets.aclose()
 
     async def check_remote(self, scope: Scope) -> tuple[float | None, str]:
         """``check`` with the counts in the database: counted on the loop in batches, and a
