@@ -7,7 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
@@ -62,6 +62,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         # No OpenTelemetry exporter is configured here; skipping the probe saves a few
         # environment lookups on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        dependencies=[Depends(errors.refuse_nul_in_parameters)],
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.wb = wb

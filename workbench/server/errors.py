@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from workbench.domain.errors import DomainError
+from workbench.domain.errors import DomainError, Invalid
+from workbench.domain.safe_text import NUL_MESSAGE
 from workbench.server.responses import JSON
 
 
@@ -85,6 +86,14 @@ def _validation_response(exc: RequestValidationError) -> JSON:
         return JSON({"detail": f"Unknown status {status_errors[0].get('input')!r}"}, status_code=400)
     clean = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
     return JSON({"detail": clean}, status_code=422)
+
+
+def refuse_nul_in_parameters(request: Request) -> None:
+    """Every route's path and query parameters, NUL-free like the request bodies' strings: a NUL is
+    never text a person meant, and PostgreSQL cannot even be asked about one (400 on both engines)."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        if isinstance(value, str) and "\x00" in value:
+            raise Invalid(f"Invalid {name}: {NUL_MESSAGE}")
 
 
 def install(app: FastAPI) -> None:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
+from workbench.domain.safe_text import NUL_MESSAGE
 from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
@@ -74,6 +75,8 @@ class HotListMiddleware:
         headers = Headers(scope=scope)
         raw = scope["query_string"]
         try:
+            if "\x00" in match.group(1):
+                raise Invalid(f"Invalid site_id: {NUL_MESSAGE}")  # as every route's parameters (errors.py)
             # Read once: a commit after this point empties both caches on the next request.
             version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
