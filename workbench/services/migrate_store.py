@@ -17,6 +17,7 @@ PostgreSQL its collation), and a changed, missing or extra row changes it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -240,18 +241,30 @@ def _batches(cur: sqlite3.Cursor, size: int) -> Iterator[list[Any]]:
 # -- the target -------------------------------------------------------------------------------
 
 
-def _raw(url: str, source: Store, *, migrate: bool) -> tuple[Any, psycopg.Connection[Any]]:
-    """A PgStore on ``url`` (its schema created when ``migrate``) and its psycopg connection;
-    ``source`` is closed if the target cannot be opened (the caller's ``finally`` is not reached)."""
-    from storage.pg import PgConnection, PgStore
+@dataclass
+class _Opened:
+    """One mode's two ends: the source store, the target's psycopg connection, the plan and the report."""
 
-    try:
-        store = PgStore(url, migrate=migrate)
+    source: Store
+    raw: psycopg.Connection[Any]
+    plan: _Plan
+    report: MigrateReport
+
+
+@contextlib.contextmanager
+def _opened(data_dir: Path, url: str, mode: str, *, upgrade: bool) -> Iterator[_Opened]:
+    """The store of ``data_dir`` and the database at ``url``, both closed at the end (the source
+    too when the target cannot be opened). ``upgrade``: bring the source to this schema and
+    create the target's (a copy); without it neither is changed (a dry run, a verify)."""
+    from storage.pg import PgConnection, PgStore, redact
+
+    with contextlib.ExitStack() as stack:
+        source = open_source(data_dir, upgrade=upgrade)
+        stack.callback(source.close)
+        store = PgStore(url, migrate=upgrade)
+        stack.callback(store.close)
         conn: PgConnection = store.db  # pyright: ignore[reportAssignmentType]  # PgStore's connection is a PgConnection
-    except BaseException:
-        source.close()
-        raise
-    return store, conn.raw
+        yield _Opened(source, conn.raw, _plan(source.db), MigrateReport(str(source.path), redact(url), mode))
 
 
 def _ident(name: str) -> Any:
@@ -321,24 +334,18 @@ def _target_checksums(raw: psycopg.Connection[Any], plan: _Plan, progress: Progr
 
 def dry_run(data_dir: Path, url: str) -> MigrateReport:
     """What a copy would do: the source's tables, row counts and blobs, and the target's state. Writes nothing."""
-    from storage.pg import redact
-
-    source = open_source(data_dir, upgrade=False)
-    store, raw = _raw(url, source, migrate=False)
-    try:
-        db = source.db
-        plan = _plan(db)
-        report = MigrateReport(str(source.path), redact(url), "dry-run")
-        with source.read():
+    with _opened(data_dir, url, "dry-run", upgrade=False) as o:
+        db, plan, report = o.source.db, o.plan, o.report
+        with o.source.read():
             for t in plan.tables:
                 n = db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
                 report.tables.append(TableReport(t, int(n)))
-        files = _blob_files(source)
+        files = _blob_files(o.source)
         report.tables.append(TableReport(BLOBS, len(files)))
         report.blob_bytes = sum(p.stat().st_size for _k, p in files)
-        have = _existing_tables(raw)
+        have = _existing_tables(o.raw)
         missing = [t for t in plan.tables if t not in have]
-        occupied = _occupied(raw, plan)
+        occupied = _occupied(o.raw, plan)
         if occupied:
             held = ", ".join(f"{t} {n:,}" for t, n in sorted(occupied.items()))
             report.target_note = f"holds rows ({held}): the copy would refuse it without --replace"
@@ -347,29 +354,17 @@ def dry_run(data_dir: Path, url: str) -> MigrateReport:
         else:
             report.target_note = "empty: the copy would fill it"
         return report
-    finally:
-        store.close()
-        source.close()
 
 
 def verify(data_dir: Path, url: str, progress: ProgressFn | None = None) -> MigrateReport:
     """Compare an earlier copy with its source, table by table. Writes nothing."""
-    from storage.pg import redact
-
-    source = open_source(data_dir, upgrade=False)
-    store, raw = _raw(url, source, migrate=False)
-    try:
-        plan = _plan(source.db)
-        missing = [t for t in plan.tables if t not in _existing_tables(raw)]
+    with _opened(data_dir, url, "verify", upgrade=False) as o:
+        missing = [t for t in o.plan.tables if t not in _existing_tables(o.raw)]
         if missing:
             raise MigrateError(f"the target has no {', '.join(missing[:3])} table: nothing was copied there")
-        report = MigrateReport(str(source.path), redact(url), "verify")
-        report.tables = _source_checksums(source, plan, progress)
-        _compare(report, _target_checksums(raw, plan, progress))
-        return report
-    finally:
-        store.close()
-        source.close()
+        o.report.tables = _source_checksums(o.source, o.plan, progress)
+        _compare(o.report, _target_checksums(o.raw, o.plan, progress))
+        return o.report
 
 
 def _source_checksums(source: Store, plan: _Plan, progress: ProgressFn | None) -> list[TableReport]:
@@ -402,14 +397,11 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
 
     Refuses a target that already holds rows unless ``replace``, which empties it first (in
     the same transaction, so a failed copy leaves the old contents)."""
-    from storage.pg import WRITERS_LOCK, redact
+    from storage.pg import WRITERS_LOCK
 
-    source = open_source(data_dir, upgrade=True)
-    store, raw = _raw(url, source, migrate=True)
-    try:
+    with _opened(data_dir, url, "copy", upgrade=True) as o:
+        source, raw, plan, report = o.source, o.raw, o.plan, o.report
         db = source.db
-        plan = _plan(db)
-        report = MigrateReport(str(source.path), redact(url), "copy")
         with source.read(), raw.transaction():
             # Writers of any server on this database queue behind the copy, as behind any write.
             raw.execute("SELECT pg_advisory_xact_lock(%s)", [WRITERS_LOCK])
@@ -433,9 +425,6 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
             raw.execute("UPDATE store_version SET n = n + 1")
         _compare(report, _target_checksums(raw, plan, progress))
         return report
-    finally:
-        store.close()
-        source.close()
 
 
 def _empty(raw: psycopg.Connection[Any], plan: _Plan) -> None:
