@@ -10,7 +10,7 @@ WAL flush per request.
 
 from __future__ import annotations
 
-import asyncio
+import collections
 import contextlib
 import queue
 import threading
@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from storage.batches import Batches
 from storage.pg import sql_text
 
 # A key's window starts at its first request and lasts ``window`` ms; a request after that starts
@@ -108,62 +109,40 @@ class BatchedCounters:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._waiting: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]] = {}
-        self._out = False
-        self._task: asyncio.Future[Any] | None = None
-        self._closing: asyncio.Future[Any] | None = None
+        self._batches: Batches[tuple[str, int], tuple[int, int]] = Batches(self._count)
 
     async def hit(self, key: str, window_ms: int) -> tuple[int, int]:
         """This request's count in ``key``'s current window, and the ms left in that window."""
-        answer: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault((key, window_ms), []).append(answer)
-        if not self._out:
-            self._send()
-        # Shielded: a request whose client left must not cancel the count the others wait for.
-        return await asyncio.shield(answer)
+        return await self._batches.submit((key, window_ms))
 
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
 
-    def _send(self) -> None:
-        batch, self._waiting = self._waiting, {}
-        self._out = True
-        # Kept: the loop holds tasks only weakly.
-        self._task = asyncio.ensure_future(self._count(batch))
-        self._task.add_done_callback(lambda done: self._returned(batch, done))
-
-    async def _count(self, batch: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]]) -> dict[tuple[str, int], tuple[int, int]]:
+    async def _count(self, buckets: list[tuple[str, int]]) -> list[tuple[int, int]]:
+        """One upsert per bucket of the batch, adding how many of its requests came; each request
+        gets the next place in arrival order."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
             await self._conn.execute(sql_text("SET synchronous_commit = off"))
-        out: dict[tuple[str, int], tuple[int, int]] = {}
-        for (key, window_ms), waiters in batch.items():
-            cur = await self._conn.execute(HIT_MANY, {"key": key, "window": window_ms, "n": len(waiters)})
-            row = await cur.fetchone()
-            assert row is not None
-            out[key, window_ms] = int(row[0]), int(row[1])
+        came = collections.Counter(buckets)
+        last: dict[tuple[str, int], tuple[int, int]] = {}
+        try:
+            for (key, window_ms), n in came.items():
+                cur = await self._conn.execute(HIT_MANY, {"key": key, "window": window_ms, "n": n})
+                row = await cur.fetchone()
+                assert row is not None
+                last[key, window_ms] = int(row[0]), int(row[1])
+        except BaseException:
+            # A broken connection is not used again: the next count opens a new one.
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+            raise
+        places = {bucket: total - came[bucket] for bucket, (total, _left) in last.items()}
+        out: list[tuple[int, int]] = []
+        for bucket in buckets:
+            places[bucket] += 1
+            out.append((places[bucket], last[bucket][1]))
         return out
-
-    def _returned(self, batch: dict[tuple[str, int], list[asyncio.Future[tuple[int, int]]]], done: asyncio.Future[Any]) -> None:
-        self._out = False
-        if done.cancelled() or done.exception() is not None:
-            exc = done.exception() if not done.cancelled() else asyncio.CancelledError()
-            if self._conn is not None:
-                # A broken connection is not used again: the next count opens a new one.
-                self._closing = asyncio.ensure_future(self._conn.close())
-                self._conn = None
-            for waiters in batch.values():
-                for w in waiters:
-                    if not w.done():
-                        w.set_exception(exc or RuntimeError("rate-limit count failed"))
-        else:
-            counted: dict[tuple[str, int], tuple[int, int]] = done.result()
-            for bucket, waiters in batch.items():
-                total, left_ms = counted[bucket]
-                for i, w in enumerate(waiters, start=total - len(waiters) + 1):
-                    if not w.done():
-                        w.set_result((i, left_ms))
-        if self._waiting:
-            self._send()

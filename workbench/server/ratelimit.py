@@ -93,6 +93,8 @@ class PgBuckets:
 
     def hit(self, key: str) -> float | None:
         count, left_ms = self.counters.hit(self.prefix + key, self.window_ms)
+        if self._sweep_due():
+            self.counters.sweep(self.window_ms)
         return self._verdict(count, left_ms)
 
     async def hit_async(self, key: str) -> float | None:
@@ -104,6 +106,9 @@ class PgBuckets:
 
             batched = self._batched[loop] = BatchedCounters(self.counters.url)
         count, left_ms = await batched.hit(self.prefix + key, self.window_ms)
+        if self._sweep_due():
+            # A DELETE over the table: in the threadpool, never on the loop.
+            await run_in_threadpool(self.counters.sweep, self.window_ms)
         return self._verdict(count, left_ms)
 
     async def aclose(self) -> None:
@@ -111,11 +116,12 @@ class PgBuckets:
         if batched is not None:
             await batched.close()
 
-    def _verdict(self, count: int, left_ms: int) -> float | None:
+    def _sweep_due(self) -> bool:
+        """Every SWEEP_EVERY hits (the first included), ended windows are deleted."""
         self._hits += 1
-        if self._hits % self.SWEEP_EVERY == 1:
-            # Rare, and a DELETE of ended windows: fine to make from whichever thread counted.
-            self.counters.sweep(self.window_ms)
+        return self._hits % self.SWEEP_EVERY == 1
+
+    def _verdict(self, count: int, left_ms: int) -> float | None:
         if count <= self.limit:
             return None
         return max(0.0, left_ms / 1000)
