@@ -18,6 +18,7 @@ from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
 from workbench.server.hotpath import HotListMiddleware
+from workbench.server.hotwrites import HotWritesMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
 from workbench.server.limits import BodyLimitMiddleware
 from workbench.server.pagecache import PageCache
@@ -76,6 +77,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
     # Starlette serves a class-instance endpoint as raw ASGI; its stub names request handlers only.
     app.add_route(mcp_http.path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
+    # Innermost, in front of the router only: every layer below has run for the triage writes it answers.
+    app.add_middleware(HotWritesMiddleware, wb=wb)
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)

@@ -88,7 +88,7 @@ def _validation_response(exc: RequestValidationError) -> JSON:
     return JSON({"detail": clean}, status_code=422)
 
 
-def refuse_nul_in_parameters(request: Request) -> None:
+async def refuse_nul_in_parameters(request: Request) -> None:
     """Every route's path and query parameters, NUL-free like the request bodies' strings: a NUL is
     never text a person meant, and PostgreSQL cannot even be asked about one (400 on both engines)."""
     for name, value in (*request.path_params.items(), *request.query_params.multi_items()):

@@ -68,7 +68,7 @@ def get_annotation(annotation_id: str, wb: WB, caller: Caller) -> JSON:
 _ETAG = re.compile(r"v([0-9]{1,18})")
 
 
-def _parse_if_match(value: str | None) -> int | None:
+def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     m = _ETAG.fullmatch(value.strip().removeprefix("W/").strip('"'))
@@ -88,12 +88,22 @@ async def patch_annotation(
     caller: Caller,
     if_match: Annotated[str | None, Header(description="Optional compare-and-set: the ETag of the version you edited")] = None,
 ) -> JSON:
-    ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=_parse_if_match(if_match))
+    return await patched(wb, caller, annotation_id, body, parse_if_match(if_match))
+
+
+async def patched(wb: Workbench, caller: Principal, annotation_id: str, body: AnnotationPatch, if_version: int | None) -> JSON:
+    """The PATCH's write and answer, shared with its hot path (hotwrites.py)."""
+    ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=if_version)
     return JSON(ann.to_public(), headers=_etag(ann.version))
 
 
 @router.post("/api/v1/annotations/{annotation_id}/replies", status_code=201, response_model=ReplyPublic, summary="Reply on the thread")
 async def post_reply(annotation_id: str, body: ReplyCreate, wb: WB, caller: Caller) -> JSON:
+    return await replied(wb, caller, annotation_id, body)
+
+
+async def replied(wb: Workbench, caller: Principal, annotation_id: str, body: ReplyCreate) -> JSON:
+    """The reply's write and answer, shared with its hot path (hotwrites.py)."""
     return JSON((await run_write(svc.reply, wb, caller, annotation_id, body)).to_public(), status_code=201)
 
 
