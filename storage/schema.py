@@ -658,6 +658,26 @@ def m018_annotation_changes(db: Database) -> None:
     db.executescript("".join(script))
 
 
+
+@migrations()
+def m019_search_on_text_changes(db: Database) -> None:
+    # sqlite-utils' full-text triggers re-indexed a row on every UPDATE: a status change, the
+    # version bump, the updated_at touch of each reply. That delete and insert into
+    # annotations_fts were most of a triage write's cost. Only a change of the indexed text
+    # touches the index now (the other columns leave it exactly as it was).
+    script = []
+    for table, columns in (("annotations", ("body", "summary")), ("replies", ("body",))):
+        cols = ", ".join(columns)
+        changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+        script.append(f"""
+        DROP TRIGGER IF EXISTS {table}_au;
+        CREATE TRIGGER {table}_au AFTER UPDATE OF {cols} ON {table} WHEN {changed} BEGIN
+            INSERT INTO {table}_fts ({table}_fts, rowid, {cols}) VALUES ('delete', old.rowid, {", ".join(f"old.{c}" for c in columns)});
+            INSERT INTO {table}_fts (rowid, {cols}) VALUES (new.rowid, {", ".join(f"new.{c}" for c in columns)});
+        END;
+        """)
+    db.executescript("".join(script))
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -97,6 +97,52 @@ def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
     assert (matches("alpha"), matches("beta"), matches("checkout")) == (0, 1, 1)
 
 
+
+def test_only_a_change_of_indexed_text_touches_the_full_text_indexes(tmp_path):
+    """A status change, a version bump or a reply's touch of updated_at writes nothing to
+    annotations_fts or replies_fts (it was most of a triage write's cost); a new body or
+    summary is found by its new words and no longer by its old ones."""
+    Store(tmp_path).close()
+    store = Store(tmp_path)
+    with store.write() as db:
+        db.execute("INSERT INTO workspaces(id, name, created_at) VALUES ('w', 'W', 0)")
+        db.execute(
+            "INSERT INTO sites(id, workspace_id, name, url, widget_token, mcp_token, mcp_token_hash, loader_secret_id,"
+            " created_at, updated_at) VALUES ('s', 'w', 'S', 'https://s.test', 'wt', 'mt', 'mh', 'ls', 0, 0)"
+        )
+        db.execute(
+            "INSERT INTO annotations(id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at)"
+            " VALUES ('a', 'w', 's', 'https://s.test/', 'bug', 'alpha checkout', 'new', 0, 0)"
+        )
+        db.execute(
+            "INSERT INTO replies(id, annotation_id, workspace_id, author_kind, author_name, body, created_at)"
+            " VALUES ('r', 'a', 'w', 'user', 'U', 'gamma reply', 1)"
+        )
+
+    def index_writes() -> tuple[int, ...]:
+        return tuple(store.db.execute(f"SELECT count(*), total(length(block)) FROM {t}_fts_data").fetchone()[i]
+                     for t in ("annotations", "replies") for i in (0, 1))
+
+    def matches(table: str, word: str) -> int:
+        return store.db.execute(f"SELECT count(*) FROM {table}_fts WHERE {table}_fts MATCH ?", (word,)).fetchone()[0]
+
+    before = index_writes()
+    with store.write() as db:
+        db.execute("UPDATE annotations SET status = 'triaged', version = version + 1, updated_at = 5 WHERE id = 'a'")
+        db.execute("UPDATE annotations SET body = body, summary = summary WHERE id = 'a'")
+        db.execute("UPDATE replies SET author_name = 'V', body = body WHERE id = 'r'")
+    assert index_writes() == before
+    with store.write() as db:
+        db.execute("UPDATE annotations SET summary = 'delta fixed' WHERE id = 'a'")
+        db.execute("UPDATE replies SET body = 'epsilon reply' WHERE id = 'r'")
+    assert index_writes() != before
+    assert (matches("annotations", "alpha"), matches("annotations", "delta")) == (1, 1)
+    assert (matches("replies", "gamma"), matches("replies", "epsilon")) == (0, 1)
+    with store.write() as db:
+        db.execute("UPDATE annotations SET body = 'beta checkout', summary = NULL WHERE id = 'a'")
+    assert (matches("annotations", "alpha"), matches("annotations", "delta"), matches("annotations", "beta")) == (0, 0, 1)
+    store.close()
+
 def test_write_rolls_back_everything_on_error(tmp_path):
     store = Store(tmp_path)
     with pytest.raises(RuntimeError), store.write() as db:
