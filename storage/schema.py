@@ -658,7 +658,6 @@ def m018_annotation_changes(db: Database) -> None:
     db.executescript("".join(script))
 
 
-
 @migrations()
 def m019_search_on_text_changes(db: Database) -> None:
     # sqlite-utils' full-text triggers re-indexed a row on every UPDATE: a status change, the
@@ -677,6 +676,7 @@ def m019_search_on_text_changes(db: Database) -> None:
         END;
         """)
     db.executescript("".join(script))
+
 
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
