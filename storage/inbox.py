@@ -389,7 +389,7 @@ def count_before(db: Connection, q: Query, created_at: int, row_id: str) -> int:
     return total
 
 
-def window_sql(db: Connection, q: Query, offset: int, limit: int) -> tuple[str, list[object]] | None:
+def window_sql(q: Query, offset: int, limit: int) -> tuple[str, list[object]] | None:
     """The SELECT of the keys ``(created_at, id, source, rowid)`` of a window (tests read its plan); None if empty.
 
     With a search term or excluded words, annotations are not part of it: ``search_sql`` and
@@ -409,13 +409,13 @@ def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
         # Each source's first offset + limit rows, merged: what SQLite's UNION ALL merge does.
         need = offset + limit
         keys = _search_keys(db, q, need) if q.fts else _excluding_keys(db, q, need)
-        built = window_sql(db, q, 0, need)
+        built = window_sql(q, 0, need)
         if built is not None:
             keys += db.execute(*built).fetchall()
             keys.sort(key=lambda k: (k[0], k[1]), reverse=True)
         keys = keys[offset:need]
     else:
-        built = window_sql(db, q, offset, limit)
+        built = window_sql(q, offset, limit)
         if built is None:
             return []
         keys = db.execute(*built).fetchall()

@@ -154,7 +154,7 @@ def _real_tables(db) -> set[str]:
 def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40) -> tuple[str, list[object]]:
     owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
     q = inbox._query(owner_principal(demo["workspace"], owner), f)
-    window = inbox_repo.window_sql(demo["db"], q, offset, limit)
+    window = inbox_repo.window_sql(q, offset, limit)
     assert window is not None, "the demo has annotations in every window these tests plan"
     return window
 
@@ -187,7 +187,7 @@ def test_qualifiers_without_words_walk_the_covering_index(wb, demo, text, offset
     owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
     q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text, sources=("annotation",)), demo["db"],
                      1_800_000_000_000)
-    sql, params = inbox_repo.window_sql(demo["db"], q, offset, 40) or ("", [])
+    sql, params = inbox_repo.window_sql(q, offset, 40) or ("", [])
     steps = assert_walks_an_index(demo["db"], sql, params)
     assert any("inbox_annotations" in s for s in steps), steps
 
