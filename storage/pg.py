@@ -100,6 +100,18 @@ class _Cursor:
         return self._cur.rowcount
 
 
+@contextlib.contextmanager
+def _as_sqlite_errors() -> Iterator[None]:
+    """PostgreSQL's errors as the sqlite3 types the use cases catch (a duplicate id, a foreign key,
+    a lock not had in time): one family for both engines."""
+    try:
+        yield
+    except psycopg.errors.IntegrityError as exc:
+        raise _integrity_error(exc) from exc
+    except psycopg.errors.LockNotAvailable as exc:
+        raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
+
+
 class PgConnection:
     """One psycopg connection, answering the part of ``sqlite3.Connection`` the repositories use."""
 
@@ -107,13 +119,14 @@ class PgConnection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> _Cursor:
-        try:
+        with _as_sqlite_errors():
             return _Cursor(self.raw.execute(sql_text(translate(sql)), params))
-        except psycopg.errors.IntegrityError as exc:
-            # The use cases catch sqlite3's types (a duplicate id, a foreign key): one family for both engines.
-            raise _integrity_error(exc) from exc
-        except psycopg.errors.LockNotAvailable as exc:
-            raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
+
+    def together(self, script: str) -> None:
+        """Statements of PostgreSQL's own, without parameters, sent in one round trip (the simple
+        query protocol): what a write does at its start and end, while other writers wait."""
+        with _as_sqlite_errors():
+            self.raw.execute(sql_text(script))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
         cur = self.raw.cursor()
@@ -168,6 +181,10 @@ class PgStore(sqlite_store.Store):
         self.uploads_dir = self.data_dir / "uploads"
         self._local = threading.local()
         self._lock = threading.Lock()
+        # This process's writers queue here, as SQLite's do (Store._write_lock), and only the one
+        # at the head asks for the writers' lock: the others wait without a round trip, a
+        # database session or a wake-up each time the lock changes hands.
+        self._write_lock = threading.Lock()
         self._connections: weakref.WeakSet[PgConnection] = weakref.WeakSet()  # pyright: ignore[reportIncompatibleVariableOverride]  # this engine's connections
         self._savepoints = 0
         self._boots: list[PgConnection] = []
@@ -220,22 +237,26 @@ class PgStore(sqlite_store.Store):
                 yield db
             return
         hook = sqlite_store.write_hook.get()
-        db.execute("BEGIN")
+        pg = cast(PgConnection, db)
+        if not self._write_lock.acquire(timeout=LOCK_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
         try:
-            db.execute(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+            # Each round trip between taking the lock and committing is time every other writer
+            # waits: the start and the end go in one each.
+            pg.together(f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
             if hook is not None:
                 hook.begin(db)
             yield db
             if hook is not None:
                 hook.before_commit(db)
-            db.execute("UPDATE store_version SET n = n + 1")
+            pg.together("UPDATE store_version SET n = n + 1; COMMIT")
         except BaseException:
             if db.in_transaction:
                 with contextlib.suppress(psycopg.Error):
                     db.execute("ROLLBACK")
             raise
-        else:
-            db.execute("COMMIT")
+        finally:
+            self._write_lock.release()
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the

@@ -76,6 +76,8 @@ def _remote(row: Sequence[Any]) -> Remote:
 
 
 def add_remote(db: Connection, name: str, url: str, at: int) -> None:
+    if not isinstance(db, Connection):
+        raise ValueError("a replica is a local SQLite store; a PostgreSQL store is a team server's")
     db.execute(
         "INSERT INTO sync_remotes(name, url, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT(name) DO UPDATE SET url = excluded.url",
@@ -122,6 +124,8 @@ def remove_remote(db: Connection, name: str) -> None:
 
 def is_replica(db: Connection, workspace_id: str) -> bool:
     """Whether this workspace mirrors a remote (its changes go to an outbox)."""
+    if not isinstance(db, Connection):
+        return False  # PostgreSQL holds a team server's store, never a replica (add_remote refuses): no round trip
     return db.execute("SELECT 1 FROM sync_remotes WHERE workspace_id = ?", [workspace_id]).fetchone() is not None
 
 
