@@ -1,7 +1,9 @@
 """Request dependencies: the Workbench of this app and the authenticated Principal.
 
-Authentication is one indexed read of the token digest (WAL readers never wait on writers),
-so it runs on the event loop: a threadpool hop per dependency cost more than the query.
+On SQLite authentication is one indexed read of the token digest (WAL readers never wait on
+writers), so it runs on the event loop: a threadpool hop per dependency cost more than the
+query. On PostgreSQL it is a round trip, during which the loop would serve no one: there it
+goes to the threadpool.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from workbench.domain.roles import Principal
 from workbench.services import auth
@@ -22,20 +25,27 @@ async def get_wb(request: Request) -> Workbench:
     return request.app.state.wb
 
 
+async def authenticated(wb: Workbench, authorization: str | None, workspace_header: str | None, *, allow_deleted: bool = False) -> Principal:
+    """``auth.authenticate``, inline on SQLite and in the threadpool on PostgreSQL (see above)."""
+    if wb.store.dialect == "postgresql":
+        return await run_in_threadpool(auth.authenticate, wb, authorization, workspace_header, allow_deleted=allow_deleted)
+    return auth.authenticate(wb, authorization, workspace_header, allow_deleted=allow_deleted)
+
+
 async def _principal(
     request: Request,
     _creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_gf_workspace: Annotated[str | None, Header(description="Workspace id (session callers only)")] = None,
 ) -> Principal:
-    return auth.authenticate(request.app.state.wb, request.headers.get("authorization"), x_gf_workspace)
+    return await authenticated(request.app.state.wb, request.headers.get("authorization"), x_gf_workspace)
 
 
-def _principal_allow_deleted(
+async def _principal_allow_deleted(
     request: Request,
     _creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     x_gf_workspace: Annotated[str | None, Header(description="Workspace id (session callers only)")] = None,
 ) -> Principal:
-    return auth.authenticate(request.app.state.wb, request.headers.get("authorization"), x_gf_workspace, allow_deleted=True)
+    return await authenticated(request.app.state.wb, request.headers.get("authorization"), x_gf_workspace, allow_deleted=True)
 
 
 WB = Annotated[Workbench, Depends(get_wb)]

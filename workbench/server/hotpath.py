@@ -17,6 +17,7 @@ import re
 from functools import lru_cache
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -80,7 +81,13 @@ class HotListMiddleware:
             # Read once: a commit after this point empties both caches on the next request.
             version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
-            caller = auth.authenticate_list(self.wb, headers.get("authorization"), headers.get("x-gf-workspace"), version)
+            authorization, workspace = headers.get("authorization"), headers.get("x-gf-workspace")
+            if self.versions is None:  # SQLite: a local indexed read, cheaper than a thread hop
+                caller = auth.authenticate_list(self.wb, authorization, workspace, version)
+            else:  # PostgreSQL: a lookup is a round trip, never made on the loop
+                caller = auth.cached_principal(self.wb, authorization, version) or await run_in_threadpool(
+                    auth.authenticate_list, self.wb, authorization, workspace, version
+                )
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
             body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
         except DomainError as exc:

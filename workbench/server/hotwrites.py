@@ -22,10 +22,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
+from workbench.server.deps import authenticated
 from workbench.server.errors import domain_error_response
 from workbench.server.limits import replay_body
 from workbench.server.routes.annotations import parse_if_match, patched, replied
-from workbench.services import auth
 from workbench.services.context import Workbench
 
 PATCH_PATH = re.compile(r"^/api/v1/annotations/([^/]+)$")
@@ -64,7 +64,7 @@ class HotWritesMiddleware:
         headers = Headers(scope=scope)
         body = _body(raw, headers, model)
         try:
-            caller = auth.authenticate(self.wb, headers.get("authorization"), headers.get("x-gf-workspace")) if body is not None else None
+            caller = await authenticated(self.wb, headers.get("authorization"), headers.get("x-gf-workspace")) if body is not None else None
             if_version = parse_if_match(headers.get("if-match"))
         except DomainError:
             caller = if_version = None  # the route refuses it, in the order its dependencies run

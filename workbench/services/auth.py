@@ -61,6 +61,24 @@ class _TokenCache:
 _TOKEN_CACHES: dict[Path, _TokenCache] = {}
 
 
+def cached_principal(wb: Workbench, authorization: str | None, version: tuple[int, int]) -> Principal | None:
+    """What ``authenticate_list`` answers when it needs no lookup in the store (an API token seen
+    since the store's data last changed), else None: on PostgreSQL the lookup is a round trip the
+    caller makes off the event loop."""
+    credential = bearer_credential(authorization)
+    if not credential.startswith(API_TOKEN_PREFIX) or not is_well_formed_api_token(credential):
+        return None
+    cache = _TOKEN_CACHES.get(wb.store.path)
+    if cache is None:
+        return None
+    digest = hash_secret(credential)
+    with cache.lock:
+        hit = cache.entries.get(digest) if cache.version == version else None
+    if hit is not None and (hit[1] is None or hit[1] > wb.clock()):
+        return hit[0]
+    return None
+
+
 def authenticate_list(
     wb: Workbench, authorization: str | None, workspace_header: str | None, version: tuple[int, int] | None = None
 ) -> Principal:

@@ -1,0 +1,81 @@
+"""On PostgreSQL, authentication (a round trip there) never holds up the event loop.
+
+While a token lookup waits on the database (here: another session holds ``api_tokens`` locked),
+the same server keeps answering other requests, and the waiting one is answered once the
+database lets it go. Checked for the three ways a request is authenticated: the declared routes'
+dependency, the hot writes and the list's hot path (after a write, when its cached principal is
+no longer valid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import TEST_SETTINGS, bearer
+from tests.session_helpers import wait_until
+from workbench.server.app import create_app
+from workbench.services.demo import load_demo
+
+WHY = "a lookup is a local read on SQLite, made on the loop on purpose (server/deps.py)"
+
+
+@pytest.fixture
+def served(wb, creds) -> Iterator[TestClient]:
+    load_demo(wb, annotations=5)
+    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+        yield c
+
+
+def _while_tokens_are_locked(wb, c: TestClient, request: Callable[[], httpx.Response]) -> httpx.Response:
+    url = wb.store.url
+    with psycopg.connect(url) as holder, ThreadPoolExecutor(2) as pool:
+        holder.execute("LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE")
+        pending = pool.submit(request)
+
+        def waiting() -> int:
+            with psycopg.connect(url, autocommit=True) as probe:
+                row = probe.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'api_tokens'::regclass").fetchone()
+                return row[0] if row else 0
+
+        wait_until(waiting, bool, what="the request's token lookup waiting for the lock")
+        # The loop is free: a request needing nothing from the store is answered now.
+        other = pool.submit(c.get, "/openapi.json")
+        assert other.result(timeout=5).status_code == 200
+        assert not pending.done()
+        holder.rollback()
+        return pending.result(timeout=10)
+
+
+@pytest.mark.postgresql_only(WHY)
+def test_a_routed_request_waits_for_its_token_off_the_loop(served, wb, creds):
+    member = bearer(creds["member_token"])
+    target = served.get(f"/api/v1/sites/{creds['site_id']}/annotations?limit=1", headers=member).json()["items"][0]["id"]
+    got = _while_tokens_are_locked(wb, served, lambda: served.get(f"/api/v1/annotations/{target}", headers=member))
+    assert got.status_code == 200 and got.json()["id"] == target
+
+
+@pytest.mark.postgresql_only(WHY)
+def test_a_hot_write_waits_for_its_token_off_the_loop(served, wb, creds):
+    member = bearer(creds["member_token"])
+    target = served.get(f"/api/v1/sites/{creds['site_id']}/annotations?limit=1", headers=member).json()["items"][0]["id"]
+    got = _while_tokens_are_locked(
+        wb, served, lambda: served.patch(f"/api/v1/annotations/{target}", json={"summary": "after the lock"}, headers=member)
+    )
+    assert got.status_code == 200 and got.json()["summary"] == "after the lock"
+
+
+@pytest.mark.postgresql_only(WHY)
+def test_the_hot_list_looks_a_token_up_off_the_loop_after_a_write(served, wb, creds):
+    member = bearer(creds["member_token"])
+    listing = f"/api/v1/sites/{creds['site_id']}/annotations?limit=2"
+    target = served.get(listing, headers=member).json()["items"][0]["id"]
+    # A write moves the store's version: the list's cached principal is no longer valid.
+    assert served.patch(f"/api/v1/annotations/{target}", json={"summary": "moved"}, headers=member).status_code == 200
+    got = _while_tokens_are_locked(wb, served, lambda: served.get(listing, headers=member))
+    assert got.status_code == 200 and got.json()["items"][0]["summary"] == "moved"
