@@ -58,3 +58,17 @@ def test_row_encodings_are_reused_only_for_equal_rows_and_stay_within_their_boun
     seen = len(calls)
     cache.row(("a", 1), encode)  # dropped with the rest: encoded again
     assert len(calls) == seen + 1
+
+
+def test_a_page_built_off_the_loop_is_kept_only_if_no_newer_version_came_meanwhile(wb):
+    """PostgreSQL's hot path reads a page's rows in a thread: a request that saw a newer version
+    while it was out must not find the older page kept under the newer version."""
+    cache = PageCache(wb.store)
+    assert cache.peek("k", 1) is None
+    assert cache.put("k", b"at 1", 1) == b"at 1"
+    assert cache.peek("k", 1) == b"at 1"
+    assert cache.peek("k", 2) is None  # version 2 seen: the pages of 1 are gone
+    assert cache.put("k", b"built from rows read after 1", 1) == b"built from rows read after 1"
+    assert cache.peek("k", 2) is None
+    assert cache.get("k", lambda: b"at 2", 2) == b"at 2"
+    assert cache.peek("k", 2) == b"at 2"

@@ -1,10 +1,11 @@
-"""On PostgreSQL, the reads every request makes before its route (a round trip there) never hold up the event loop.
+"""On PostgreSQL, the reads the event loop itself would make (each a round trip there) never hold it up.
 
 While such a read waits on the database (here: another session holds its table locked), the
 same server keeps answering other requests, and the waiting one is answered once the database
 lets it go. Checked for the three ways a request is authenticated (the declared routes'
 dependency, the hot writes, and the list's hot path after a write, when its cached principal is
-no longer valid) and for the widget's CORS check of the caller's origin.
+no longer valid), for the widget's CORS check of the caller's origin, and for a list page the
+hot path has not kept.
 """
 
 from __future__ import annotations
@@ -92,3 +93,12 @@ def test_the_widgets_origin_check_waits_off_the_loop(served, wb, creds):
     preflight = {"Origin": shop, "Access-Control-Request-Method": "POST"}
     got = _while_locked("site_origins", wb, served, lambda: served.options(url, headers=preflight))
     assert got.status_code == 204 and got.headers["access-control-allow-origin"] == shop
+
+
+@pytest.mark.postgresql_only(WHY)
+def test_the_hot_list_reads_a_page_it_has_not_kept_off_the_loop(served, wb, creds):
+    member = bearer(creds["member_token"])
+    listing = f"/api/v1/sites/{creds['site_id']}/annotations"
+    first = served.get(f"{listing}?limit=2", headers=member).json()["items"]  # the token is now known at this version
+    got = _while_locked("annotations", wb, served, lambda: served.get(f"{listing}?limit=3", headers=member))
+    assert got.status_code == 200 and [a["id"] for a in got.json()["items"][:2]] == [a["id"] for a in first]

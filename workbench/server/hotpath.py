@@ -27,7 +27,7 @@ from workbench.domain.safe_text import NUL_MESSAGE
 from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
-from workbench.server.routes.annotations import page_body
+from workbench.server.routes.annotations import encode_page, page_body, page_key, page_rows
 from workbench.server.version_reads import SharedVersionReads
 from workbench.services import auth
 from workbench.services.context import Workbench
@@ -89,7 +89,14 @@ class HotListMiddleware:
                     auth.authenticate_list, self.wb, authorization, workspace, version
                 )
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
-            body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
+            if self.versions is None:
+                body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
+            else:  # PostgreSQL: a page not kept is a round trip to read, made off the loop
+                key = page_key(caller, match.group(1), query)
+                body = self.cache.peek(key, version)
+                if body is None:
+                    rows = await run_in_threadpool(page_rows, self.wb, caller, match.group(1), query)
+                    body = self.cache.put(key, encode_page(self.cache, rows), version)
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

@@ -44,17 +44,26 @@ class PageCache:
         caller has it (the hot path reads it once for authentication and the page)."""
         if version is None:
             version = self.store.version()
+        body = self.peek(key, version)
+        return body if body is not None else self.put(key, build(), version)
+
+    def peek(self, key: Hashable, version: object) -> bytes | None:
+        """The page for ``key`` if one was kept at ``version`` (a newer version empties the pages)."""
         if version != self._version:
             self._pages.clear()
             self._version = version
         body = self._pages.get(key)
-        if body is None:
-            body = build()
+        if body is not None:
+            self._pages.move_to_end(key)
+        return body
+
+    def put(self, key: Hashable, body: bytes, version: object) -> bytes:
+        """Keep ``body`` (built from rows read after ``version`` was) unless the pages have moved
+        on to a newer version meanwhile (PostgreSQL builds in a thread while the loop serves on)."""
+        if version == self._version:
             self._pages[key] = body
             if len(self._pages) > self.size:
                 self._pages.popitem(last=False)
-        else:
-            self._pages.move_to_end(key)
         return body
 
     def row(self, row: tuple[Any, ...], encode: Callable[[tuple[Any, ...]], bytes]) -> orjson.Fragment:

@@ -39,15 +39,23 @@ def page_body(wb: Workbench, cache: PageCache, caller: Principal, site_id: str, 
     """The encoded page: inline on the event loop (WAL reads never wait), reused until the store
     changes; the key carries the caller's scope so no page crosses workspaces. ``version``: the
     store's data version when the caller already read it for this request."""
+    return cache.get(page_key(caller, site_id, q), lambda: encode_page(cache, page_rows(wb, caller, site_id, q)), version)
 
-    def build() -> bytes:
-        page = svc.list_annotation_rows(
-            wb, caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, cursor=q.cursor, limit=q.limit
-        )
-        return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
 
-    key = (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
-    return cache.get(key, build, version)
+def page_key(caller: Principal, site_id: str, q: AnnotationListQuery) -> tuple[object, ...]:
+    return (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
+
+
+def page_rows(wb: Workbench, caller: Principal, site_id: str, q: AnnotationListQuery) -> svc.RowPage:
+    """The page's rows, read from the store (any thread)."""
+    return svc.list_annotation_rows(
+        wb, caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, cursor=q.cursor, limit=q.limit
+    )
+
+
+def encode_page(cache: PageCache, page: svc.RowPage) -> bytes:
+    """The page's JSON, each row's reused from ``cache`` while the row is unchanged (the cache's thread)."""
+    return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
 
 
 def _encode_row(row: tuple[Any, ...]) -> bytes:
