@@ -24,7 +24,7 @@ from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
 from workbench.server.deps import authenticated
 from workbench.server.errors import domain_error_response
-from workbench.server.limits import replay_body
+from workbench.server.limits import read_body, replay_body
 from workbench.server.routes.annotations import parse_if_match, patched, replied
 from workbench.services.context import Workbench
 
@@ -52,15 +52,9 @@ class HotWritesMiddleware:
             await self.app(scope, receive, send)
             return
         annotation_id, model = route
-        chunks: list[bytes] = []
-        while True:  # the body limits have bounded it (and buffered it, when it had a length)
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
+        raw = await read_body(receive)
+        if raw is None:
+            return
         headers = Headers(scope=scope)
         body = _body(raw, headers, model)
         try:

@@ -31,7 +31,7 @@ from storage import idempotency as repo
 from storage.db import write_hook
 from workbench.domain.errors import DomainError
 from workbench.server import credentials
-from workbench.server.limits import replay_body
+from workbench.server.limits import read_body, replay_body
 from workbench.services.context import Workbench
 
 MAX_KEY_LENGTH = 255
@@ -74,7 +74,9 @@ class IdempotencyMiddleware:
         if not key or len(key) > MAX_KEY_LENGTH:
             await _json(send, 400, {"detail": f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters"})
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
+        if body is None:
+            return  # the client left; nobody to answer
         query = scope.get("query_string", b"").decode("latin-1")
         record_scope = hashlib.sha256(
             "\0".join([credential.identity, credential.workspace_id or "", "POST", scope["path"], query]).encode()
@@ -166,15 +168,6 @@ async def _answer_existing(send: Send, stored: repo.Stored, body_hash: str, entr
             "applied": entry,
         }
         await _json(send, 409, payload)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:

@@ -76,6 +76,19 @@ class BodyLimitMiddleware:
         await self.app(scope, replay_body(b"".join(chunks), receive), send)
 
 
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body (bounded by this layer before any app reads it), or None when the
+    client left before sending it (nobody to answer)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 def replay_body(body: bytes, receive: Receive) -> Receive:
     """A ``receive`` that hands the app a body already read whole, then the connection's own events."""
     delivered = False
