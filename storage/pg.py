@@ -130,11 +130,9 @@ class PgConnection:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
         cur = self.raw.cursor()
-        try:
+        with _as_sqlite_errors():
             cur.executemany(sql_text(translate(sql)), rows)
-            return _Cursor(cur)
-        except psycopg.errors.IntegrityError as exc:
-            raise _integrity_error(exc) from exc
+        return _Cursor(cur)
 
     def executescript(self, script: str) -> None:
         """Statements in PostgreSQL's own dialect (the schema), run as they are."""
