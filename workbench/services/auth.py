@@ -65,18 +65,11 @@ def cached_principal(wb: Workbench, authorization: str | None, version: tuple[in
     """What ``authenticate_list`` answers when it needs no lookup in the store (an API token seen
     since the store's data last changed), else None: on PostgreSQL the lookup is a round trip the
     caller makes off the event loop."""
-    credential = bearer_credential(authorization)
-    if not credential.startswith(API_TOKEN_PREFIX) or not is_well_formed_api_token(credential):
-        return None
+    credential = _api_token(authorization)
     cache = _TOKEN_CACHES.get(wb.store.path)
-    if cache is None:
+    if credential is None or cache is None:
         return None
-    digest = hash_secret(credential)
-    with cache.lock:
-        hit = cache.entries.get(digest) if cache.version == version else None
-    if hit is not None and (hit[1] is None or hit[1] > wb.clock()):
-        return hit[0]
-    return None
+    return _kept(wb, cache, hash_secret(credential), version)
 
 
 def authenticate_list(
@@ -85,8 +78,8 @@ def authenticate_list(
     """``authenticate`` for the read hot path (the annotations list): an API token's result is
     reused until the store's data changes; other credentials take the full path. ``version``:
     ``data_version`` read by the caller at the start of this request (it is read here if not)."""
-    credential = bearer_credential(authorization)
-    if not credential.startswith(API_TOKEN_PREFIX) or not is_well_formed_api_token(credential):
+    credential = _api_token(authorization)
+    if credential is None:
         return authenticate(wb, authorization, workspace_header)
     cache = _TOKEN_CACHES.get(wb.store.path)
     if cache is None:
@@ -98,9 +91,9 @@ def authenticate_list(
         if cache.version != version:
             cache.entries.clear()
             cache.version = version
-        hit = cache.entries.get(digest)
-    if hit is not None and (hit[1] is None or hit[1] > wb.clock()):
-        return hit[0]
+    hit = _kept(wb, cache, digest, version)
+    if hit is not None:
+        return hit
     principal, expires_at = _token_lookup(wb, credential)
     with cache.lock:
         if cache.version == version:
@@ -108,6 +101,21 @@ def authenticate_list(
                 cache.entries.clear()
             cache.entries[digest] = (principal, expires_at)
     return principal
+
+
+def _api_token(authorization: str | None) -> str | None:
+    """The bearer credential if it is a well-formed API token (the only kind the cache keeps)."""
+    credential = bearer_credential(authorization)
+    return credential if credential.startswith(API_TOKEN_PREFIX) and is_well_formed_api_token(credential) else None
+
+
+def _kept(wb: Workbench, cache: _TokenCache, digest: str, version: tuple[int, int]) -> Principal | None:
+    """The principal kept for ``digest`` at ``version``, unless it expired since."""
+    with cache.lock:
+        hit = cache.entries.get(digest) if cache.version == version else None
+    if hit is not None and (hit[1] is None or hit[1] > wb.clock()):
+        return hit[0]
+    return None
 
 
 def _token_principal(wb: Workbench, credential: str) -> Principal:
