@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workbench.server.writer import run_read
 from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
 
@@ -38,10 +38,7 @@ class WidgetCorsMiddleware:
         if match is None or origin is None:
             await self.app(scope, receive, send)
             return
-        if self.wb.store.dialect == "postgresql":  # a round trip there: never made on the event loop
-            allowed = await run_in_threadpool(widget_svc.origin_allowed, self.wb, match.group(1), origin)
-        else:
-            allowed = widget_svc.origin_allowed(self.wb, match.group(1), origin)
+        allowed = await run_read(self.wb, widget_svc.origin_allowed, self.wb, match.group(1), origin)
         if not allowed:
             detail = f"Origin {origin[:300]} is not allowed for this site (workbench sites origins SITE_ID --add ORIGIN)"
             body = orjson.dumps({"detail": detail})

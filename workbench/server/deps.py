@@ -12,9 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from workbench.domain.roles import Principal
+from workbench.server.writer import run_read
 from workbench.services import auth
 from workbench.services.context import Workbench
 
@@ -27,9 +27,7 @@ async def get_wb(request: Request) -> Workbench:
 
 async def authenticated(wb: Workbench, authorization: str | None, workspace_header: str | None, *, allow_deleted: bool = False) -> Principal:
     """``auth.authenticate``, inline on SQLite and in the threadpool on PostgreSQL (see above)."""
-    if wb.store.dialect == "postgresql":
-        return await run_in_threadpool(auth.authenticate, wb, authorization, workspace_header, allow_deleted=allow_deleted)
-    return auth.authenticate(wb, authorization, workspace_header, allow_deleted=allow_deleted)
+    return await run_read(wb, auth.authenticate, wb, authorization, workspace_header, allow_deleted=allow_deleted)
 
 
 async def _principal(

@@ -17,7 +17,6 @@ import re
 from functools import lru_cache
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,8 +26,9 @@ from workbench.domain.safe_text import NUL_MESSAGE
 from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
-from workbench.server.routes.annotations import encode_page, page_body, page_key, page_rows
+from workbench.server.routes.annotations import encode_page, page_key, page_rows
 from workbench.server.version_reads import SharedVersionReads
+from workbench.server.writer import run_read
 from workbench.services import auth
 from workbench.services.context import Workbench
 
@@ -81,22 +81,18 @@ class HotListMiddleware:
             # Read once: a commit after this point empties both caches on the next request.
             version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
+            # A token seen at this version needs no lookup; a lookup, like a page not kept, is a
+            # read of the store (run_read: a round trip on PostgreSQL, made off the loop).
             authorization, workspace = headers.get("authorization"), headers.get("x-gf-workspace")
-            if self.versions is None:  # SQLite: a local indexed read, cheaper than a thread hop
-                caller = auth.authenticate_list(self.wb, authorization, workspace, version)
-            else:  # PostgreSQL: a lookup is a round trip, never made on the loop
-                caller = auth.cached_principal(self.wb, authorization, version) or await run_in_threadpool(
-                    auth.authenticate_list, self.wb, authorization, workspace, version
-                )
+            caller = auth.cached_principal(self.wb, authorization, version) or await run_read(
+                self.wb, auth.authenticate_list, self.wb, authorization, workspace, version
+            )
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
-            if self.versions is None:
-                body = page_body(self.wb, self.cache, caller, match.group(1), query, version)
-            else:  # PostgreSQL: a page not kept is a round trip to read, made off the loop
-                key = page_key(caller, match.group(1), query)
-                body = self.cache.peek(key, version)
-                if body is None:
-                    rows = await run_in_threadpool(page_rows, self.wb, caller, match.group(1), query)
-                    body = self.cache.put(key, encode_page(self.cache, rows), version)
+            key = page_key(caller, match.group(1), query)
+            body = self.cache.peek(key, version)
+            if body is None:
+                rows = await run_read(self.wb, page_rows, self.wb, caller, match.group(1), query)
+                body = self.cache.put(key, encode_page(self.cache, rows), version)
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

@@ -7,6 +7,10 @@ loop's SQLite page cache, so the list page rebuilt after it read every page from
 again. Run inline, the write costs the loop its own CPU and nothing else. When another writer
 (this process's threads, or another process: the TUI, a sync) holds the store, nothing has
 been written and the same call runs in the threadpool, where it may wait.
+
+Reads from the event loop (``run_read``) follow the engine: on SQLite a WAL read is local and
+never waits, cheaper inline than a thread hop; on PostgreSQL it is a round trip, during which
+the loop would serve no one, so it goes to the threadpool.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from storage.db import WriteWouldWait, without_waiting
+from workbench.services.context import Workbench
 
 T = TypeVar("T")
 
@@ -32,3 +37,11 @@ async def run_write(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     finally:
         without_waiting.reset(token)
     return await run_in_threadpool(fn, *args, **kwargs)
+
+
+async def run_read(wb: Workbench, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)``, a read of ``wb``'s store made for the event loop: inline on SQLite,
+    in the threadpool on PostgreSQL (see above)."""
+    if wb.store.dialect == "postgresql":
+        return await run_in_threadpool(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
