@@ -58,8 +58,9 @@ async def test_a_query_that_does_not_read_says_why_and_keeps_the_list(app):
         await search(pilot, app, "colour:red")
         bar = str(app.screen.query_one("#filterbar").render())
         assert 'Unknown qualifier "colour:"' in bar and "status:" in bar  # and what is known
-        # The list stays on the last query that read (here the word typed before the colon).
-        assert app.screen.filter.text in ("", "colour") and inbox_list(app).total <= before
+        # The list stays on the last query that read: the word typed before the colon, as far as
+        # the search-as-you-type had applied it when the colon came ("colou" on a loaded machine).
+        assert "colour".startswith(app.screen.filter.text) and inbox_list(app).total <= before
         await press(pilot, "slash", "ctrl+u")
         await type_text(pilot, "updated:>2026-13-45")
         await wait_for(pilot, lambda: "cannot read '2026-13-45' as a date" in str(app.screen.query_one("#filterbar").render()))
