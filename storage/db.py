@@ -33,10 +33,12 @@ BUSY_TIMEOUT_MS = 10_000
 # automatic one stays as a bound (about 40 MB of WAL) for processes that stop early.
 AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_EVERY_S = 0.5
+# Annotations re-indexed per write transaction by the upkeep thread (a few ms of the write lock).
+INDEX_BATCH = 20
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 class WriteHook(Protocol):
@@ -86,6 +88,9 @@ class Store:
 
     # Which SQL the store speaks ("sqlite" or "postgresql"), for the few places they differ.
     dialect = "sqlite"
+    # Whether the upkeep thread indexes pending search documents; a server does it on its event
+    # loop instead (workbench/server/search_upkeep.py), where the writes run.
+    index_in_upkeep = True
     # How ``read()`` starts its snapshot (a WAL read transaction here).
     _BEGIN_READ = "BEGIN"
 
@@ -249,7 +254,9 @@ class Store:
             self._checkpointer.start()
 
     def _checkpoint_loop(self) -> None:
-        """PASSIVE checkpoints off the write path: never waits for readers or blocks writers."""
+        """Upkeep off the write path, soon after this process's writes: PASSIVE checkpoints (never
+        wait for readers or block writers), and the search index's documents that writes left
+        waiting (``_index_pending``)."""
         conn = self._connect()
         seen = 0
         try:
@@ -258,8 +265,21 @@ class Store:
                     seen = self._writes
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if self.index_in_upkeep:
+                        self._index_pending(conn)
         finally:
             conn.close()
+
+    def _index_pending(self, conn: sqlite3.Connection) -> None:
+        """Re-index the annotations whose changes wait (``storage.inbox.index_pending``), a few per
+        write transaction, so the writers it queues ahead of wait little. A failure (the store
+        busy past the timeout) leaves them waiting for the next round or the next search."""
+        from storage import inbox
+
+        with contextlib.suppress(sqlite3.Error):
+            while not self._stop.is_set() and inbox.search_pending(conn):
+                with self.write() as db:
+                    inbox.index_pending(db, INDEX_BATCH)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

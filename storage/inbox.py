@@ -86,8 +86,45 @@ class Row:
 
 # -- the parts: (sql selecting created_at, id, src, rid; params) ------------------------------
 # The search index's rowid (migration m016): ``created second << KEY_BITS | annotation rowid``.
-KEY_BITS = 30
+KEY_BITS = 30  # rowids below 2**30 (a billion annotations) keep keys unique
 _ROWID = (1 << KEY_BITS) - 1
+
+
+# -- the search index's documents (migrations m016, m020) --------------------------------------
+def search_key_sql(row: str) -> str:
+    """SQL for the rowid of ``row``'s document in ``inbox_fts``: its list order to the second."""
+    return f"((max({row}.created_at, 0) / 1000) << {KEY_BITS}) | {row}.rowid"
+
+
+def thread_sql(annotation_id: str, *, without: str | None = None, plus: str | None = None) -> str:
+    """SQL for the replies' bodies of an annotation in their order; ``without`` a reply rowid, ``plus`` an old reply row."""
+    where = f"annotation_id = {annotation_id}" + (f" AND rowid IS NOT {without}" if without else "")
+    extra = f" UNION ALL SELECT {plus}.body, {plus}.created_at, {plus}.id" if plus else ""
+    return (f"(SELECT group_concat(b, ' ') FROM (SELECT body AS b, created_at AS c, id AS i FROM replies WHERE {where}"
+            f"{extra} ORDER BY c, i))")
+
+
+# A changed annotation's document waits in inbox_fts_pending as it was indexed (m020); these
+# three statements, in one write transaction, replace it with the annotation's document now.
+_UNINDEX = "INSERT INTO inbox_fts(inbox_fts, rowid, body, summary, thread) SELECT 'delete', key, body, summary, thread FROM inbox_fts_pending WHERE rowid <= ?"
+_REINDEX = (f"INSERT INTO inbox_fts(rowid, body, summary, thread) SELECT {search_key_sql('a')}, a.body, a.summary, {thread_sql('a.id')} "
+            "FROM inbox_fts_pending p CROSS JOIN annotations a ON a.id = p.annotation_id WHERE p.rowid <= ?")
+_FORGET = "DELETE FROM inbox_fts_pending WHERE rowid <= ?"
+
+
+def search_pending(db: Connection) -> bool:
+    """Whether changed annotations wait to be re-indexed (``index_pending``) before a search reads ``inbox_fts``."""
+    return db.execute("SELECT EXISTS (SELECT 1 FROM inbox_fts_pending)").fetchone()[0] == 1
+
+
+def index_pending(db: Connection, limit: int = -1) -> int:
+    """Re-index the annotations whose documents wait (the oldest ``limit``, -1: all), inside the
+    caller's write transaction: how many. Each costs one re-index, however many changes it had."""
+    waiting = db.execute("SELECT rowid FROM inbox_fts_pending ORDER BY rowid LIMIT ?", [limit]).fetchall()
+    if waiting:
+        for sql in (_UNINDEX, _REINDEX, _FORGET):
+            db.execute(sql, [waiting[-1][0]])
+    return len(waiting)
 
 
 def _like_any(columns: Sequence[str], needles: Sequence[str]) -> tuple[str, list[object]]:

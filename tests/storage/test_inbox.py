@@ -29,6 +29,7 @@ def filled(wb: Workbench, creds: dict) -> str:
                                                    assignee_id="user-7" if i == 3 else None, auto_fix=i == 3,
                                                    body="The pay button is broken" if i == 2 else f"Body {i}"))
         ann_repo.add_reply(db, reply(annotation(ws, site, "a0"), "r0", body="Checkout spinner never stops"))
+        repo.index_pending(db)  # the reply's thread, searchable by these direct reads (the service does this itself)
     return ws
 
 

@@ -8,6 +8,7 @@ rows to the ones each test writes.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,6 +211,62 @@ def test_the_search_index_follows_every_write(store, world):
     assert found(store, world, "twice") == []
     assert found(store, world, "contrast") == ["a3"]
     db = store.store.db
+    assert _vocabulary(db, "inbox_fts") == _fresh_vocabulary(db)
+
+
+
+def _pending(db) -> dict[str, tuple]:
+    return {r[0]: r[1:] for r in db.execute("SELECT annotation_id, body, summary, thread FROM inbox_fts_pending")}
+
+
+def test_a_change_waits_aside_once_and_a_search_indexes_it_first(store, world):
+    """A reply or an edit leaves the index alone and keeps the annotation's document as indexed,
+    once however many changes follow; the next search re-indexes it and finds exactly what is stored."""
+    db = store.store.db
+    # The store's upkeep thread stopped (as close() stops it), so only the search can index.
+    store.store._stop.set()
+    if store.store._checkpointer is not None:
+        store.store._checkpointer.join()
+    with store.store.write() as w:
+        repo.index_pending(w)  # the fixture's reply
+    indexed = _vocabulary(db, "inbox_fts")
+    a0 = annotation(world["ws"], world["site"], "a0")
+    a4 = annotation(world["ws"], world["site"], "a4")
+    with store.store.write() as w:
+        ann_repo.add_reply(w, reply(a0, "r0a", body="first zebra", created_at=T0 + 5))
+    with store.store.write() as w:
+        ann_repo.add_reply(w, reply(a0, "r0b", body="second giraffe", created_at=T0 + 6))
+        ann_repo.update_annotation(w, "a0", {"summary": "Known okapi"})
+        ann_repo.add_reply(w, reply(a4, "r4b", body="lemur too", created_at=T0 + 28 * DAY + 9))
+        ann_repo.update_annotation(w, "a5", {"status": "open"})  # no indexed text: nothing waits
+    assert _vocabulary(db, "inbox_fts") == indexed
+    assert _pending(db) == {
+        "a0": ("Checkout crashes on the coupon step", None, None),
+        "a4": ("Coupons vanish after login", None, "Reproduced with the SPRING10 voucher"),
+    }
+    assert found(store, world, "zebra giraffe okapi") == ["a0"] and found(store, world, "lemur voucher") == ["a4"]
+    assert _pending(db) == {}
+    assert _vocabulary(db, "inbox_fts") == _fresh_vocabulary(db)
+    # Deleted while waiting: the document as indexed is the one taken out.
+    with store.store.write() as w:
+        ann_repo.add_reply(w, reply(a4, "r4c", body="tapir", created_at=T0 + 28 * DAY + 10))
+        w.execute("DELETE FROM replies WHERE annotation_id = 'a4'")
+        w.execute("DELETE FROM annotations WHERE id = 'a4'")
+    assert _pending(db) == {}
+    assert found(store, world, "tapir") == [] and found(store, world, "voucher") == []
+    assert _vocabulary(db, "inbox_fts") == _fresh_vocabulary(db)
+
+
+def test_the_store_indexes_what_waits_soon_after_its_writes(store, world):
+    """Without any search, the store's upkeep thread re-indexes a changed thread after the write."""
+    db = store.store.db
+    with store.store.write() as w:
+        ann_repo.add_reply(w, reply(annotation(world["ws"], world["site"], "a0"), "r0a", body="first zebra", created_at=T0 + 5))
+    assert repo.search_pending(db)
+    deadline = time.monotonic() + 30
+    while repo.search_pending(db):  # the condition this test needs: the upkeep has run
+        assert time.monotonic() < deadline, "the upkeep thread never indexed the waiting document"
+        time.sleep(0.02)
     assert _vocabulary(db, "inbox_fts") == _fresh_vocabulary(db)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
-from workbench.server import errors, faults, jobs
+from workbench.server import errors, faults, jobs, search_upkeep
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
@@ -45,8 +46,13 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         await run_in_threadpool(jobs.jobs_of(app).before_serving)
         # Preview deployments and analyses a stopped server left unfinished run again.
         jobs.resume(app, wb)
+        upkeep = asyncio.create_task(search_upkeep.keep_search_current(wb)) if wb.store.dialect == "sqlite" else None
         async with mcp_http.run():
             yield
+        if upkeep is not None:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
         await run_in_threadpool(jobs.stop, app)
         # The asyncio connections the loop counted and read versions on (PostgreSQL) close with it.
         await limiter.aclose()

@@ -11,6 +11,7 @@ from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import annotations as repo
+from storage import inbox as inbox_repo
 from workbench.domain.annotations import AutoFixDefault, Kind, StakeholderCreate, Status
 from workbench.domain.clock import new_id
 from workbench.domain.records import Annotation, Reply, Resolution, Site
@@ -147,6 +148,10 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
         for res in resolutions:
             repo.add_resolution(db, res)
         accounts_repo.meta_set(db, "demo_loaded", str(now))
+        if wb.store.dialect == "sqlite":
+            # The threads just written, indexed for the inbox's search in this transaction (SQLite's
+            # only: PostgreSQL has no inbox index), leaving the upkeep nothing to do.
+            inbox_repo.index_pending(db)
         wb.audit(db, principal, "demo.load", "workspace", ws_id, {"annotations": len(anns)}, at=now)
     sessions = load_demo_sessions(wb, principal)  # feedback rounds with comments, studies with test sessions
     return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions), **sessions}

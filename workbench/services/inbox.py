@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
+from storage.db import WriteWouldWait, without_waiting
 from workbench.domain import clock
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.query import Search
@@ -270,8 +271,40 @@ def _cached(wb: Workbench, key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
+# A search indexes at most this many pending annotations itself (a few ms), and only when no
+# other writer holds the store: front ends call it from their UI thread, which must never wait.
+INDEX_BEFORE_SEARCH = 200
+
+
+def _index_current(wb: Workbench, f: InboxFilter) -> None:
+    """A typed query may search ``inbox_fts``: annotations whose changes are pending (migration
+    m020) are indexed first, so a search finds what is stored. More than INDEX_BEFORE_SEARCH (a
+    large pull), or a store another writer holds: the store's upkeep thread indexes the rest
+    within moments, and its commit repaints an open search as any change does."""
+    if not (f.text and wb.store.dialect == "sqlite" and repo.search_pending(wb.store.db)):
+        return
+    token = without_waiting.set(True)
+    try:
+        with wb.store.write() as db:
+            repo.index_pending(db, INDEX_BEFORE_SEARCH)
+    except WriteWouldWait:
+        pass
+    finally:
+        without_waiting.reset(token)
+
+
+def index_pending(wb: Workbench, limit: int) -> int:
+    """Index up to ``limit`` pending annotations (the oldest) in one write: how many; 0 when none
+    wait. For a server's upkeep (workbench/server/search_upkeep.py); SQLite's only."""
+    if not repo.search_pending(wb.store.db):
+        return 0
+    with wb.store.write() as db:
+        return repo.index_pending(db, limit)
+
+
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
     """How many rows the filter shows (kept until the store changes)."""
+    _index_current(wb, f)
 
     def compute() -> int:
         with wb.store.read() as db:
@@ -282,12 +315,14 @@ def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
 
 def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, limit: int) -> list[InboxRow]:
     """Rows ``[offset, offset + limit)`` of the filter, newest first."""
+    _index_current(wb, f)
     with wb.store.read() as db:
         return repo.window(db, _query(principal, f, db, wb.clock()), offset, limit)
 
 
 def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow) -> int:
     """The index ``row`` would have in the filter's list now (where to put the cursor back)."""
+    _index_current(wb, f)
     with wb.store.read() as db:
         return repo.count_before(db, _query(principal, f, db, wb.clock()), row.created_at, row.id)
 

@@ -1,0 +1,38 @@
+"""A real `workbench serve` keeps the inbox's search index current by itself (workbench/server/search_upkeep.py).
+
+A reply leaves its annotation's document pending (migration m020); nothing searches here, so
+only the server's upkeep can index it: the pending row goes, and the index finds the new words.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.conftest import serve, served_world
+
+
+@pytest.mark.sqlite_only("the inbox's search index is SQLite's: a PostgreSQL store has none")
+def test_a_reply_through_the_server_is_indexed_without_a_search(tmp_path: Path, engine: str):
+    data, w = served_world(tmp_path)
+    srv = serve(data)
+    try:
+        r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/replies",
+                       headers={"Authorization": f"Bearer {w.a['member_token']}"}, json={"body": "Quokka sightings confirmed"})
+        assert r.status_code == 201, r.text
+        db = sqlite3.connect(data / "workbench.db")
+        try:
+            deadline = time.monotonic() + 30
+            # The condition this test needs: the server's upkeep has indexed the pending document.
+            while db.execute("SELECT count(*) FROM inbox_fts_pending").fetchone()[0]:
+                assert time.monotonic() < deadline, "the server never indexed the pending document"
+                time.sleep(0.05)
+            assert db.execute("SELECT count(*) FROM inbox_fts WHERE inbox_fts MATCH 'quokka'").fetchone()[0] == 1
+        finally:
+            db.close()
+    finally:
+        srv.stop()

@@ -1,0 +1,40 @@
+"""The inbox search index's upkeep in a serving process: pending documents indexed on the event loop.
+
+A write leaves a changed annotation's document pending (migration m020, ``storage.inbox``). In
+other processes the store's upkeep thread indexes it. In the server, that thread's writes took
+the writers' lock while the event loop was writing inline, so the loop's triage writes fell
+back to the threadpool and waited for the GIL: under the mixed benchmark write p99 went from
+11 to 52-65 ms and each request cost more CPU. Here the loop indexes a few at a time between
+requests, the way it runs the triage writes (``writer.run_write``), and no other thread writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+
+from workbench.server.writer import run_write
+from workbench.services import inbox
+from workbench.services.context import Workbench
+
+log = logging.getLogger("workbench.search_upkeep")
+
+EVERY_S = 0.5
+BATCH = 20  # annotations per write: a few ms of the loop at a time
+
+
+async def keep_search_current(wb: Workbench) -> None:
+    """Index what is pending every EVERY_S, BATCH at a time, until cancelled (SQLite's stores only)."""
+    wb.store.index_in_upkeep = False
+    try:
+        while True:
+            await asyncio.sleep(EVERY_S)
+            try:
+                while await run_write(inbox.index_pending, wb, BATCH) == BATCH:
+                    await asyncio.sleep(0)  # the requests waiting meanwhile go first
+            except sqlite3.Error:
+                # The store busy past its timeout, say: the documents stay pending for the next round.
+                log.warning("search upkeep: indexing pending documents failed", exc_info=True)
+    finally:
+        wb.store.index_in_upkeep = True
