@@ -71,15 +71,19 @@ class HotListMiddleware:
         if match is None:
             await self.app(scope, receive, send)
             return
-        if await self.limiter.refused(scope, send):
+        refused, counted_at = await self.limiter.counted(scope, send)
+        if refused:
             return
         headers = Headers(scope=scope)
         raw = scope["query_string"]
         try:
             if "\x00" in match.group(1):
                 raise Invalid(f"Invalid site_id: {NUL_MESSAGE}")  # as every route's parameters (errors.py)
-            # Read once: a commit after this point empties both caches on the next request.
-            version = self.wb.store.version() if self.versions is None else await self.versions.read()
+            # Read once: a commit after this point empties both caches on the next request. On
+            # PostgreSQL the rate-limit count read it, after this request arrived, in its round trip.
+            version = counted_at
+            if version is None:
+                version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
             # A token seen at this version needs no lookup; a lookup, like a page not kept, is a
             # read of the store (run_read: a round trip on PostgreSQL, made off the loop).

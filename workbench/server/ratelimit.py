@@ -97,19 +97,20 @@ class PgBuckets:
             self.counters.sweep(self.window_ms)
         return self._verdict(count, left_ms)
 
-    async def hit_async(self, key: str) -> float | None:
-        """``hit`` on the event loop: counted with the requests arriving alongside (BatchedCounters)."""
+    async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int]]:
+        """``hit`` on the event loop, counted with the requests arriving alongside (BatchedCounters);
+        and the store's version, read in the same round trip after the request arrived."""
         loop = asyncio.get_running_loop()
         batched = self._batched.get(loop)
         if batched is None:
             from storage.rate_buckets import BatchedCounters  # PostgreSQL's only: psycopg loads with it
 
             batched = self._batched[loop] = BatchedCounters(self.counters.url)
-        count, left_ms = await batched.hit(self.prefix + key, self.window_ms)
+        count, left_ms, version = await batched.hit(self.prefix + key, self.window_ms)
         if self._sweep_due():
             # A DELETE over the table: in the threadpool, never on the loop.
             await run_in_threadpool(self.counters.sweep, self.window_ms)
-        return self._verdict(count, left_ms)
+        return self._verdict(count, left_ms), (0, version)
 
     async def aclose(self) -> None:
         batched = self._batched.pop(asyncio.get_running_loop(), None)
@@ -171,12 +172,18 @@ class RateLimiter:
 
     async def refused(self, scope: Scope, send: Send) -> bool:
         """Count the request; when a bucket is full, answer 429 and return True."""
+        return (await self.counted(scope, send))[0]
+
+    async def counted(self, scope: Scope, send: Send) -> tuple[bool, tuple[int, int] | None]:
+        """``refused``, and the store's version when counting read it (PostgreSQL's counts read it
+        in their round trip, after the request arrived), else None."""
+        version = None
         if self.remote:
-            wait, reason = await self.check_remote(scope)
+            wait, reason, version = await self.check_remote(scope)
         else:
             wait, reason = self.check(scope)
         if wait is None:
-            return False
+            return False, version
         retry = str(max(1, math.ceil(wait)))
         body = orjson.dumps({"detail": reason})
         await send(
@@ -191,7 +198,7 @@ class RateLimiter:
             }
         )
         await send({"type": "http.response.body", "body": body})
-        return True
+        return True, version
 
     async def aclose(self) -> None:
         """Close the connections the event loop counted on (PostgreSQL's buckets)."""
@@ -199,25 +206,27 @@ class RateLimiter:
             if isinstance(buckets, PgBuckets):
                 await buckets.aclose()
 
-    async def check_remote(self, scope: Scope) -> tuple[float | None, str]:
+    async def check_remote(self, scope: Scope) -> tuple[float | None, str, tuple[int, int] | None]:
         """``check`` with the counts in the database: counted on the loop in batches, and a
-        credential not yet resolved looked up in the threadpool."""
+        credential not yet resolved looked up in the threadpool; with the store's version the
+        last count read (None when nothing was counted)."""
         tokens, ips = cast(PgBuckets, self.tokens), cast(PgBuckets, self.ips)
         host = scope["client"][0] if scope.get("client") else None
+        version = None
         if self.settings.limit_loopback_ip or not _is_loopback(host):
-            wait = await ips.hit_async(f"ip:{host}")
+            wait, version = await ips.hit_async(f"ip:{host}")
             if wait is not None:
-                return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
+                return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)", version
         credential = self.resolve.known(scope)
         if credential is UNKNOWN:
             credential = await run_in_threadpool(self.resolve, scope)
         if isinstance(credential, Credential) and not credential.anonymous:
-            wait = await tokens.hit_async(credential.identity)
+            wait, version = await tokens.hit_async(credential.identity)
             if wait is not None:
                 return wait, (
                     f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per {self.settings.window_seconds}s)"
-                )
-        return None, ""
+                ), version
+        return None, "", version
 
     def check(self, scope: Scope) -> tuple[float | None, str]:
         """Count the request in its buckets: (None, "") when allowed, else (seconds to wait, why)."""
