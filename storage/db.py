@@ -33,8 +33,6 @@ BUSY_TIMEOUT_MS = 10_000
 # automatic one stays as a bound (about 40 MB of WAL) for processes that stop early.
 AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_EVERY_S = 0.5
-# Annotations re-indexed per write transaction by the upkeep thread (a few ms of the write lock).
-INDEX_BATCH = 20
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
@@ -279,7 +277,7 @@ class Store:
         with contextlib.suppress(sqlite3.Error):
             while not self._stop.is_set() and inbox.search_pending(conn):
                 with self.write() as db:
-                    inbox.index_pending(db, INDEX_BATCH)
+                    inbox.index_pending(db, inbox.INDEX_BATCH)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -110,6 +110,8 @@ _UNINDEX = "INSERT INTO inbox_fts(inbox_fts, rowid, body, summary, thread) SELEC
 _REINDEX = (f"INSERT INTO inbox_fts(rowid, body, summary, thread) SELECT {search_key_sql('a')}, a.body, a.summary, {thread_sql('a.id')} "
             "FROM inbox_fts_pending p CROSS JOIN annotations a ON a.id = p.annotation_id WHERE p.rowid <= ?")
 _FORGET = "DELETE FROM inbox_fts_pending WHERE rowid <= ?"
+# Pending annotations re-indexed per write transaction by an upkeep (a few ms of the write lock).
+INDEX_BATCH = 20
 
 
 def search_pending(db: Connection) -> bool:

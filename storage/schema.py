@@ -670,7 +670,6 @@ def m019_search_on_text_changes(db: Database) -> None:
     db.executescript("".join(script))
 
 
-
 def _pending(annotation_id: str, thread: str, row: str | None = None) -> str:
     """Keep the document annotation ``annotation_id`` has in ``inbox_fts`` (its key and text as
     indexed) unless one is kept already: the ``row`` it was indexed from, else the stored
@@ -687,11 +686,12 @@ def _pending(annotation_id: str, thread: str, row: str | None = None) -> str:
 def m020_search_index_later(db: Database) -> None:
     # m016's triggers rebuilt an annotation's whole document (body, summary, every reply) twice on
     # each change: a reply's request cost grew with its thread (0.7 ms at 100 replies, 6.4 ms at
-    # 2,000), and so did a summary edit's. Now a change only keeps the document as it was indexed, once until the
-    # next refresh (a contentless index deletes a document by its old text), and
-    # ``storage.inbox.index_pending`` re-indexes each kept annotation once: before any search
-    # reads the index, and from the store's upkeep thread shortly after writes. A new
-    # annotation is still indexed at once (it has no old document and, but for a sync, no thread).
+    # 2,000), and so did a summary edit's. Now a change only keeps the document as it was
+    # indexed, once until the next re-index (a contentless index deletes a document by its old
+    # text), and ``storage.inbox.index_pending`` re-indexes each kept annotation once: before a
+    # search reads the index, and from an upkeep soon after the writes (the server's event loop,
+    # else the store's checkpoint thread). A new annotation is still indexed at once (it has no
+    # old document and, but for a sync, no thread).
     changed = "old.body IS NOT new.body OR old.summary IS NOT new.summary OR old.created_at IS NOT new.created_at"
     reply_changed = ("old.body IS NOT new.body OR old.created_at IS NOT new.created_at OR old.id IS NOT new.id "
                      "OR old.annotation_id IS NOT new.annotation_id")

@@ -21,17 +21,17 @@ from workbench.services.context import Workbench
 log = logging.getLogger("workbench.search_upkeep")
 
 EVERY_S = 0.5
-BATCH = 20  # annotations per write: a few ms of the loop at a time
 
 
 async def keep_search_current(wb: Workbench) -> None:
-    """Index what is pending every EVERY_S, BATCH at a time, until cancelled (SQLite's stores only)."""
+    """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``),
+    until cancelled (SQLite's stores only)."""
     wb.store.index_in_upkeep = False
     try:
         while True:
             await asyncio.sleep(EVERY_S)
             try:
-                while await run_write(inbox.index_pending, wb, BATCH) == BATCH:
+                while await run_write(inbox.index_pending, wb):
                     await asyncio.sleep(0)  # the requests waiting meanwhile go first
             except sqlite3.Error:
                 # The store busy past its timeout, say: the documents stay pending for the next round.

@@ -279,27 +279,26 @@ INDEX_BEFORE_SEARCH = 200
 def _index_current(wb: Workbench, f: InboxFilter) -> None:
     """A typed query may search ``inbox_fts``: annotations whose changes are pending (migration
     m020) are indexed first, so a search finds what is stored. More than INDEX_BEFORE_SEARCH (a
-    large pull), or a store another writer holds: the store's upkeep thread indexes the rest
+    large pull), or a store another writer holds: the upkeep indexes the rest
     within moments, and its commit repaints an open search as any change does."""
-    if not (f.text and wb.store.dialect == "sqlite" and repo.search_pending(wb.store.db)):
+    if not f.text:
         return
     token = without_waiting.set(True)
     try:
-        with wb.store.write() as db:
-            repo.index_pending(db, INDEX_BEFORE_SEARCH)
+        index_pending(wb, INDEX_BEFORE_SEARCH)
     except WriteWouldWait:
         pass
     finally:
         without_waiting.reset(token)
 
 
-def index_pending(wb: Workbench, limit: int) -> int:
-    """Index up to ``limit`` pending annotations (the oldest) in one write: how many; 0 when none
-    wait. For a server's upkeep (workbench/server/search_upkeep.py); SQLite's only."""
-    if not repo.search_pending(wb.store.db):
-        return 0
+def index_pending(wb: Workbench, limit: int = repo.INDEX_BATCH) -> bool:
+    """Index up to ``limit`` pending annotations (the oldest) in one write, when any wait (SQLite's
+    stores only: PostgreSQL has no inbox index): whether more may wait."""
+    if wb.store.dialect != "sqlite" or not repo.search_pending(wb.store.db):
+        return False
     with wb.store.write() as db:
-        return repo.index_pending(db, limit)
+        return repo.index_pending(db, limit) == limit
 
 
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
