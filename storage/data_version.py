@@ -28,6 +28,17 @@ def data_version(path: Path) -> tuple[int, int]:
         return generation, conn.execute("PRAGMA data_version").fetchone()[0]
 
 
+def latest(path: Path, sql: str) -> object:
+    """The first column of ``sql``'s first row (None if it has none), read on the same connection:
+    it never holds a transaction open, so it sees the latest commit, never an older snapshot
+    that a caller's own connection may still be reading."""
+    watcher = _WATCHERS.get(path) or _open(path)
+    conn, lock, _ = watcher
+    with lock:
+        row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
 def _open(path: Path) -> tuple[sqlite3.Connection, threading.Lock, int]:
     with _GUARD:
         watcher = _WATCHERS.get(path)

@@ -36,7 +36,7 @@ CHECKPOINT_EVERY_S = 0.5
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class WriteHook(Protocol):
@@ -304,6 +304,11 @@ class Store:
     def version(self) -> tuple[int, int]:
         """A value that moves whenever any connection, of any process, commits to this store."""
         return data_version.data_version(self.path)
+
+    def auth_version(self, version: tuple[int, int]) -> object:
+        """A value that moves whenever what an API token's authentication reads changes (its
+        token, its workspace: storage/schema.py ``m021_auth_changes``), read after ``version``."""
+        return data_version.latest(self.path, "SELECT n FROM auth_changes") or 0
 
     def version_reader(self) -> Any:
         """PostgreSQL's awaitable version (storage/pg.py); SQLite's ``version()`` needs none."""

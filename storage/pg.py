@@ -276,6 +276,11 @@ class PgStore(sqlite_store.Store):
         row = self.db.execute("SELECT n FROM store_version").fetchone()
         return 0, int(row[0])
 
+    def auth_version(self, version: tuple[int, int]) -> object:
+        """``version`` itself: PostgreSQL's counter already moves with every commit, and reading
+        ``auth_changes`` would be a round trip where callers run on the event loop."""
+        return version
+
     def version_reader(self) -> VersionReader:
         """An awaitable ``version()`` for one event loop, on a connection of its own (see VersionReader)."""
         return VersionReader(self.url)

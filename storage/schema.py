@@ -599,6 +599,25 @@ def m020_search_index_later(db: Database) -> None:
     schema_search.m020_search_index_later(db)
 
 
+@migrations()
+def m021_auth_changes(db: Database) -> None:
+    # One counter moved by every write to what an API token's authentication reads (the token,
+    # its workspace): the server keeps a token's principal until it moves, not until any commit,
+    # so a write does not cost the next request of every caller a lookup, and a revocation from
+    # any process is still refused on the next request. One row, made by the first such write.
+    script = ["CREATE TABLE IF NOT EXISTS auth_changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);"]
+    for table in ("api_tokens", "workspaces"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            script.append(
+                f"""
+        CREATE TRIGGER IF NOT EXISTS {table}_auth_{event.lower()} AFTER {event} ON {table} BEGIN
+            INSERT INTO auth_changes (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1;
+        END;
+        """
+            )
+    db.executescript("".join(script))
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

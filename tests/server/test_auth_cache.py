@@ -1,8 +1,9 @@
-"""The annotations list reuses an API token's authentication until the store changes, and no longer.
+"""The server reuses an API token's authentication until the token or its workspace changes, and no longer.
 
 A real `workbench serve` process; the revocations come from another process (this one, with its
 own connection to the same SQLite file) and from the server's own API. Either way the very next
-list request is refused: the cache lives only until the store's data_version moves.
+request, a read or a write, is refused: any commit moves the store's data_version, and then the
+server reads ``auth_changes`` again, which every write to ``api_tokens`` and ``workspaces`` moves.
 """
 
 from __future__ import annotations
@@ -39,12 +40,16 @@ def test_a_revoked_token_is_refused_on_the_very_next_list_request(tmp_path: Path
         path = f"/api/v1/sites/{creds['site_id']}/annotations"
         with httpx.Client(base_url=srv.url, timeout=10) as c:
             member = {"Authorization": f"Bearer {creds['member_token']}"}
+            write = "/api/v1/annotations/no-such-annotation"
             for _ in range(3):  # warm: the token's result is cached from here on
                 assert c.get(path, headers=member).status_code == 200
+                assert c.patch(write, headers=member, json={"status": "resolved"}).status_code == 404
 
             # Revoked by another process: the server's only news of it is the store's data_version.
             accounts.revoke_token(wb, owner, ws, _token_id(wb, creds["member_token"]))
             refused = c.get(path, headers=member)
+            assert refused.status_code == 401 and "revoked" in refused.text
+            refused = c.patch(write, headers=member, json={"status": "resolved"})
             assert refused.status_code == 401 and "revoked" in refused.text
 
             # Revoked through the server's own API, by the owner's session.
@@ -60,6 +65,12 @@ def test_a_revoked_token_is_refused_on_the_very_next_list_request(tmp_path: Path
             assert c.get(path, headers=guest).status_code == 200
             accounts.mint_token(wb, owner, ws, TokenCreate(name="third", role="MEMBER"))
             assert c.get(path, headers=guest).status_code == 200
+
+            # Its workspace deleted by another process: refused on the next request too.
+            with wb.store.write() as db:
+                db.execute("UPDATE workspaces SET deleted_at = ? WHERE id = ?", [wb.clock(), ws])
+            refused = c.get(path, headers=guest)
+            assert refused.status_code == 401 and "Workspace deleted" in refused.text
     finally:
         srv.stop()
         wb.store.close()

@@ -7,6 +7,7 @@ listing or one whose filters differ is refused (the document: "A tampered cursor
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -25,8 +26,15 @@ def _unb64(text: str) -> bytes:
 
 
 def encode_cursor(secret: bytes, scope: str, key: list) -> str:
-    """Sign ``key`` (a JSON-able sort key) for ``scope`` (the listing and its filters)."""
-    payload = json.dumps(key, separators=(",", ":")).encode("utf-8")
+    """Sign ``key`` (a JSON-able sort key of scalars) for ``scope`` (the listing and its filters)."""
+    return _signed(secret, scope, tuple(key))
+
+
+# A page rebuilt after each write to the store ends on the same row as before, and signing it
+# again cost ~25 us of the ~250 us rebuild.
+@functools.lru_cache(maxsize=4096)
+def _signed(secret: bytes, scope: str, key: tuple) -> str:
+    payload = json.dumps(list(key), separators=(",", ":")).encode("utf-8")
     sig = hmac.new(secret, scope.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
     return _b64(payload) + "." + _b64(sig)
 

@@ -89,7 +89,7 @@ class HotListMiddleware:
             # read of the store (run_read: a round trip on PostgreSQL, made off the loop).
             authorization, workspace = headers.get("authorization"), headers.get("x-gf-workspace")
             caller = auth.cached_principal(self.wb, authorization, version) or await run_read(
-                self.wb, auth.authenticate_list, self.wb, authorization, workspace, version
+                self.wb, auth.authenticate, self.wb, authorization, workspace, version=version
             )
             query = _cached_query(raw) if len(raw) <= _CACHED_QUERY_MAX else _parse_query(raw)
             key = page_key(caller, match.group(1), query)

@@ -32,65 +32,82 @@ def issue_session(wb: Workbench, user_id: str, ttl: timedelta = SESSION_TTL) -> 
 
 
 def authenticate(
-    wb: Workbench, authorization: str | None, workspace_header: str | None, *, allow_deleted: bool = False
+    wb: Workbench,
+    authorization: str | None,
+    workspace_header: str | None,
+    *,
+    allow_deleted: bool = False,
+    version: tuple[int, int] | None = None,
 ) -> Principal:
-    """The caller of a /api request; raises Unauthenticated/Forbidden/NotFound/Invalid."""
+    """The caller of a /api request; raises Unauthenticated/Forbidden/NotFound/Invalid.
+
+    An API token's result is kept until what its authentication reads changes (``_TokenCache``).
+    ``version``: the store's data version when the caller already read it for this request."""
+    credential = _api_token(authorization)
+    # On PostgreSQL reading the version is a round trip of its own, as the lookup is: only a
+    # caller that already read it (the list's hot path) gains from the cache there.
+    if credential is not None and (version is not None or wb.store.dialect == "sqlite"):
+        return _kept_or_looked_up(wb, credential, version)
     credential = bearer_credential(authorization)
     if credential.startswith(API_TOKEN_PREFIX):
-        return _token_principal(wb, credential)
+        return _token_principal(wb, credential)  # malformed: refused with its reason
     return _session_principal(wb, credential, workspace_header, allow_deleted=allow_deleted)
 
 
 class _TokenCache:
-    """API-token principals of one store, valid until its ``data_version`` moves.
+    """API-token principals of one store, kept while its tokens and workspaces are unchanged.
 
-    Any commit (a revocation, a role change, a workspace deleted, from this process or
-    another) moves the version and empties the cache, so a revoked token is refused on the
-    very next request. Expiry depends on the clock, not the data: it is checked on every hit.
-    Keys are the tokens' SHA-256 digests, never the tokens.
+    Every write to ``api_tokens`` or ``workspaces`` (a revocation, a role change, a workspace
+    deleted, from this process or another) moves the store's ``auth_version``; it is read again
+    whenever the data version moves, and a new value empties the cache, so a revoked token is
+    refused on the very next request. Other writes (an annotation's) leave the principals kept:
+    before, every write cost the next request of each caller a lookup, the writes themselves one
+    each. Expiry depends on the clock, not the data: it is checked on every hit. Keys are the
+    tokens' SHA-256 digests, never the tokens.
     """
 
     SIZE = 4096
 
     def __init__(self) -> None:
-        self.version: tuple[int, int] | None = None
+        self.version: tuple[int, int] | None = None  # the data version the entries were checked at
+        self.auth_version: object = None
         self.entries: dict[str, tuple[Principal, int | None]] = {}
         self.lock = threading.Lock()
+
+    def check(self, wb: Workbench, version: tuple[int, int]) -> None:
+        """Bring the cache to ``version``: its entries stay only if ``auth_version`` did not move."""
+        with self.lock:
+            if self.version != version:
+                auth_version = wb.store.auth_version(version)
+                if auth_version != self.auth_version:
+                    self.entries.clear()
+                    self.auth_version = auth_version
+                self.version = version
 
 
 _TOKEN_CACHES: dict[Path, _TokenCache] = {}
 
 
 def cached_principal(wb: Workbench, authorization: str | None, version: tuple[int, int]) -> Principal | None:
-    """What ``authenticate_list`` answers when it needs no lookup in the store (an API token seen
-    since the store's data last changed), else None: on PostgreSQL the lookup is a round trip the
-    caller makes off the event loop."""
+    """What ``authenticate`` answers when it needs no lookup in the store (an API token kept since
+    its tokens and workspaces last changed), else None: on PostgreSQL the lookup is a round trip
+    the caller makes off the event loop."""
     credential = _api_token(authorization)
     cache = _TOKEN_CACHES.get(wb.store.path)
     if credential is None or cache is None:
         return None
+    cache.check(wb, version)
     return _kept(wb, cache, hash_secret(credential), version)
 
 
-def authenticate_list(
-    wb: Workbench, authorization: str | None, workspace_header: str | None, version: tuple[int, int] | None = None
-) -> Principal:
-    """``authenticate`` for the read hot path (the annotations list): an API token's result is
-    reused until the store's data changes; other credentials take the full path. ``version``:
-    ``data_version`` read by the caller at the start of this request (it is read here if not)."""
-    credential = _api_token(authorization)
-    if credential is None:
-        return authenticate(wb, authorization, workspace_header)
+def _kept_or_looked_up(wb: Workbench, credential: str, version: tuple[int, int] | None) -> Principal:
     cache = _TOKEN_CACHES.get(wb.store.path)
     if cache is None:
         cache = _TOKEN_CACHES.setdefault(wb.store.path, _TokenCache())
     if version is None:
-        version = wb.store.version()  # read first: a commit after it empties the cache on the next call
+        version = wb.store.version()  # read first: a commit after it moves it for the next call
+    cache.check(wb, version)
     digest = hash_secret(credential)
-    with cache.lock:
-        if cache.version != version:
-            cache.entries.clear()
-            cache.version = version
     hit = _kept(wb, cache, digest, version)
     if hit is not None:
         return hit
