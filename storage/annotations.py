@@ -7,7 +7,7 @@ while rows are inserted or edited neither skips nor repeats a row.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from sqlite3 import Connection
 from typing import Any
 
@@ -89,12 +89,14 @@ def list_page_sql(
     after: tuple[int, str] | None = None,
     limit: int = 50,
     sparse_since: bool = False,
+    ids: Collection[str] | None = None,
 ) -> tuple[str, list[object]]:
     """The SELECT (and its parameters) ``list_page`` runs: exposed so tests read its plan.
 
     The keyset position is a row value, ``(created_at, id) < (?, ?)``, which SQLite turns
     into a range of the ordered index; the equivalent ``a < ? OR (a = ? AND b < ?)`` is not,
     and walks every entry before the position. ``sparse_since`` picks the updated_at index.
+    ``ids``: only those annotations (found by key), which of them the page's filter admits.
     """
     where = ["site_id = ?"]
     params: list[object] = [site_id]
@@ -115,6 +117,10 @@ def list_page_sql(
     if after is not None:
         where.append("(created_at, id) < (?, ?)")
         params.extend(after)
+    if ids is not None:
+        where.append(f"id IN ({placeholders(ids)})")
+        params.extend(ids)
+        sparse_since = False
     source = "annotations INDEXED BY annotations_site_updated" if since_ms is not None and sparse_since else "annotations"
     sql = f"SELECT {_ANN} FROM {source} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
     params.append(limit)
@@ -161,6 +167,21 @@ def list_page_rows(
         site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit, sparse_since=sparse
     )
     return db.execute(sql, params).fetchall()
+
+
+def journal_position(db: Connection) -> int:
+    """The newest entry of the annotations' change journal (storage/schema.py ``m022``), 0 if none."""
+    return db.execute("SELECT coalesce(max(seq), 0) FROM annotation_journal").fetchone()[0]
+
+
+def changed_since(db: Connection, position: int, most: int) -> set[str] | None:
+    """The ids of annotations changed after journal ``position``; None when they are more than
+    ``most`` or the journal no longer reaches back that far (its entries are numbered without gaps)."""
+    sql = "SELECT seq, annotation_id FROM annotation_journal WHERE seq > ? ORDER BY seq LIMIT ?"
+    rows = db.execute(sql, [position, most + 1]).fetchall()
+    if len(rows) > most or (rows and rows[0][0] != position + 1):
+        return None
+    return {row[1] for row in rows}
 
 
 def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 500) -> list[str]:

@@ -36,6 +36,9 @@ MIGRATE_LOCK = 0x5742_4D47  # "WBMG": one migrator at a time, across hosts
 
 # SQLite's own tables (the migration log, AUTOINCREMENT's counters): PostgreSQL keeps its own.
 _SKIP = re.compile(r"^(sqlite_|_sqlite_)")
+# Kept for SQLite's in-process readers only (storage/schema.py ``m022_annotation_journal``): left
+# out with the triggers that feed it.
+SQLITE_ONLY = {"annotation_journal"}
 
 # -- full-text search --------------------------------------------------------------------------
 # PostgreSQL's search must find what SQLite's FTS5 (tokenize='porter', over unicode61) finds.
@@ -274,6 +277,8 @@ def target() -> Target:
         out = Target()
         for kind, name, table, sql in rows:
             if _SKIP.match(name) or _SKIP.match(table) or (shadow and (shadow.match(name) or shadow.match(table))):
+                continue
+            if table in SQLITE_ONLY or (kind == "trigger" and SQLITE_ONLY & set(re.findall(r"\w+", sql))):
                 continue
             if kind == "table":
                 out.tables[name] = _table(name, sql)

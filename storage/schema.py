@@ -618,6 +618,41 @@ def m021_auth_changes(db: Database) -> None:
     db.executescript("".join(script))
 
 
+# The journal keeps the newest JOURNAL_KEEP entries; every JOURNAL_PRUNE_EVERY-th insert drops
+# the older ones (a range at the start of its B-tree: a few pages, not a scan).
+JOURNAL_KEEP = 20_000
+JOURNAL_PRUNE_EVERY = 1_000
+
+
+@migrations()
+def m022_annotation_journal(db: Database) -> None:
+    # The ids of changed annotations, in commit order (``seq`` is assigned under the write lock),
+    # from every writer in every process: the server's kept list pages read what changed since
+    # they were built and fetch only those rows (storage/annotations.py ``changed_since``),
+    # instead of reading the whole page again after each write. SQLite only: PostgreSQL's pages
+    # are read in the threadpool, and storage/pg_schema.py leaves the journal out.
+    script = ["CREATE TABLE IF NOT EXISTS annotation_journal (seq INTEGER PRIMARY KEY, annotation_id TEXT NOT NULL);"]
+    for event, row in (("INSERT", "new"), ("UPDATE", "new"), ("DELETE", "old")):
+        script.append(
+            f"""
+        CREATE TRIGGER IF NOT EXISTS annotations_journal_{event.lower()} AFTER {event} ON annotations BEGIN
+            INSERT INTO annotation_journal (annotation_id) VALUES ({row}.id);
+        END;"""
+        )
+    script.append(
+        f"""
+        CREATE TRIGGER IF NOT EXISTS annotations_journal_rekey AFTER UPDATE OF id ON annotations WHEN old.id IS NOT new.id BEGIN
+            INSERT INTO annotation_journal (annotation_id) VALUES (old.id);
+        END;
+        CREATE TRIGGER IF NOT EXISTS annotation_journal_prune AFTER INSERT ON annotation_journal
+        WHEN new.seq % {JOURNAL_PRUNE_EVERY} = 0 BEGIN
+            DELETE FROM annotation_journal WHERE seq <= new.seq - {JOURNAL_KEEP};
+        END;
+        """
+    )
+    db.executescript("".join(script))
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

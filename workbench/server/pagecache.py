@@ -9,7 +9,9 @@ encoding of an unchanged page are skipped.
 A commit empties the pages, but most rows of the next page are the ones just encoded: each
 row's JSON is kept by the row's own values (a changed row is a different key), so the page
 rebuilt after a write re-encodes only what the write changed. Under mixed load (10 % writes)
-every write was followed by a whole page's encoding, as much CPU as the write itself.
+every write was followed by a whole page's encoding, as much CPU as the write itself. And what
+each page was built from is kept across commits (``source``), so its builder can refresh it by
+reading only the rows that changed (services.annotations ``refresh_annotation_rows``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class PageCache:
         self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
         self._rows: dict[tuple[Any, ...], orjson.Fragment] = {}
         self._rows_held = 0
+        # What each page was built from, kept across versions: the next build may only refresh it.
+        self._sources: OrderedDict[Hashable, object] = OrderedDict()
 
     def get(self, key: Hashable, build: Callable[[], bytes], version: object = None) -> bytes:
         """The page for ``key``; ``build`` runs on a miss. Call from one thread (the event loop).
@@ -57,14 +61,25 @@ class PageCache:
             self._pages.move_to_end(key)
         return body
 
-    def put(self, key: Hashable, body: bytes, version: object) -> bytes:
+    def put(self, key: Hashable, body: bytes, version: object, source: object = None) -> bytes:
         """Keep ``body`` (built from rows read after ``version`` was) unless the pages have moved
-        on to a newer version meanwhile (PostgreSQL builds in a thread while the loop serves on)."""
+        on to a newer version meanwhile (PostgreSQL builds in a thread while the loop serves on).
+        ``source``: what it was built from, for ``source`` to hand back after the version moves."""
         if version == self._version:
             self._pages[key] = body
             if len(self._pages) > self.size:
                 self._pages.popitem(last=False)
+        if source is not None:
+            self._sources[key] = source
+            self._sources.move_to_end(key)
+            if len(self._sources) > self.size:
+                self._sources.popitem(last=False)
         return body
+
+    def source(self, key: Hashable) -> object | None:
+        """What the page for ``key`` was last built from, at whatever version (its builder knows
+        how to bring it up to date), or None."""
+        return self._sources.get(key)
 
     def row(self, row: tuple[Any, ...], encode: Callable[[tuple[Any, ...]], bytes]) -> orjson.Fragment:
         """The JSON of one stored row (``encode`` runs when this exact row was not seen), to

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from sqlite3 import Connection
 from typing import Any
 
@@ -89,12 +90,40 @@ def list_annotations(
     return Page([repo.annotation_from_row(row) for row in page.rows], page.next_cursor)
 
 
+@dataclass(frozen=True, slots=True)
+class RowListing:
+    """What one annotations page was asked for, validated (its cursor decoded to ``after``)."""
+
+    site_id: str
+    status: str | None
+    kind: str | None
+    since_ms: int | None
+    auto_fix: bool | None
+    after: tuple[int, str] | None
+    limit: int
+
+    @property
+    def scope(self) -> str:
+        # The cursor is bound to the listing and its filters: reusing it elsewhere is tampering.
+        return f"annotations|{self.site_id}|{self.status}|{self.kind}|{self.since_ms}|{self.auto_fix}"
+
+
 @dataclass(slots=True)
 class RowPage:
-    """``Page`` as the store's raw rows (``storage.annotations.annotation_from_row`` makes each a record)."""
+    """``Page`` as the store's raw rows (``storage.annotations.annotation_from_row`` makes each a record),
+    with what ``refresh_annotation_rows`` needs to bring it up to date later."""
 
     rows: list[tuple[Any, ...]]
     next_cursor: str | None
+    listing: RowListing | None = None
+    # The rows as read: the page's, and the next one when there is more (it bounds the page).
+    window: list[tuple[Any, ...]] = field(default_factory=list)
+    # The change journal's newest entry, read before the rows; None on PostgreSQL, which has none.
+    position: int | None = None
+
+
+# A kept page whose annotations changed more often than this since it was read is read whole.
+REFRESH_MOST = 64
 
 
 def list_annotation_rows(
@@ -121,23 +150,67 @@ def list_annotation_rows(
         check_since_ms(since_ms)
     db = wb.store.db
     _site(db, principal, site_id)
-    # The cursor is bound to the listing and its filters: reusing it elsewhere is tampering.
-    scope = f"annotations|{site_id}|{status}|{kind}|{since_ms}|{auto_fix}"
-    after = None
+    listing = RowListing(site_id, status, kind, since_ms, auto_fix, None, limit)
     if cursor:
-        key = decode_cursor(wb.secret, scope, cursor)
+        key = decode_cursor(wb.secret, listing.scope, cursor)
         if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
             raise Invalid("Invalid cursor")
-        after = (key[0], key[1])
-    rows = repo.list_page_rows(
-        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit + 1
+        listing = dataclasses.replace(listing, after=(key[0], key[1]))
+    position = repo.journal_position(db) if wb.store.dialect == "sqlite" else None
+    window = repo.list_page_rows(
+        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=listing.after, limit=limit + 1
     )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(wb.secret, scope, [last[repo.ROW_CREATED_AT], last[repo.ROW_ID]])
-    return RowPage(rows, next_cursor)
+    return _row_page(wb, listing, window, position)
+
+
+def refresh_annotation_rows(wb: Workbench, principal: Principal, kept: RowPage) -> RowPage | None:
+    """``kept`` brought up to date by reading only the annotations changed since it was read (the
+    change journal, storage/schema.py ``m022``), or None when it must be read whole: the journal
+    no longer reaches back, too much changed, or a change moved a row into or out of the page.
+
+    A changed row the page's filter still admits replaces its old self in place (rows keep their
+    place: the sort key never changes); a changed row outside the page's range stays out."""
+    listing = kept.listing
+    if kept.position is None or listing is None:
+        return None
+    db = wb.store.db
+    _site(db, principal, listing.site_id)
+    position = repo.journal_position(db)  # before the rows: a change after it is read again next time
+    changed = repo.changed_since(db, kept.position, REFRESH_MOST)
+    if changed is None:
+        return None
+    if not changed:
+        return RowPage(kept.rows, kept.next_cursor, listing, kept.window, position)
+    sql, params = repo.list_page_sql(
+        listing.site_id, status=listing.status, kind=listing.kind, since_ms=listing.since_ms, auto_fix=listing.auto_fix,
+        after=listing.after, limit=len(changed), ids=sorted(changed),
+    )
+    found = {row[repo.ROW_ID]: row for row in db.execute(sql, params).fetchall()}
+    window = list(kept.window)
+    places = {row[repo.ROW_ID]: i for i, row in enumerate(window)}
+    # A full page's window ends one row past the page: below that row the page cannot reach.
+    bottom = _sort_key(window[-1]) if len(window) > listing.limit else None
+    for annotation_id in changed:
+        row = found.get(annotation_id)
+        inside = row is not None and (bottom is None or _sort_key(row) >= bottom)
+        place = places.get(annotation_id)
+        if row is not None and place is not None and inside and _sort_key(row) == _sort_key(window[place]):
+            window[place] = row
+        elif place is not None or inside:
+            return None
+    return _row_page(wb, listing, window, position)
+
+
+def _sort_key(row: tuple[Any, ...]) -> tuple[int, str]:
+    return row[repo.ROW_CREATED_AT], row[repo.ROW_ID]
+
+
+def _row_page(wb: Workbench, listing: RowListing, window: list[tuple[Any, ...]], position: int | None) -> RowPage:
+    rows, next_cursor = window, None
+    if len(window) > listing.limit:
+        rows = window[: listing.limit]
+        next_cursor = encode_cursor(wb.secret, listing.scope, list(_sort_key(rows[-1])))
+    return RowPage(rows, next_cursor, listing, window, position)
 
 
 def public_row(row: tuple[Any, ...]) -> dict[str, Any]:
