@@ -174,14 +174,15 @@ def journal_position(db: Connection) -> int:
     return db.execute("SELECT coalesce(max(seq), 0) FROM annotation_journal").fetchone()[0]
 
 
-def changed_since(db: Connection, position: int, most: int) -> set[str] | None:
-    """The ids of annotations changed after journal ``position``; None when they are more than
-    ``most`` or the journal no longer reaches back that far (its entries are numbered without gaps)."""
+def changed_since(db: Connection, position: int, most: int) -> tuple[int, set[str]] | None:
+    """The journal's newest entry as read, and the ids of annotations changed after ``position``;
+    None when they are more than ``most`` or the journal no longer reaches back that far (its
+    entries are numbered without gaps)."""
     sql = "SELECT seq, annotation_id FROM annotation_journal WHERE seq > ? ORDER BY seq LIMIT ?"
     rows = db.execute(sql, [position, most + 1]).fetchall()
     if len(rows) > most or (rows and rows[0][0] != position + 1):
         return None
-    return {row[1] for row in rows}
+    return (rows[-1][0] if rows else position), {row[1] for row in rows}
 
 
 def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 500) -> list[str]:

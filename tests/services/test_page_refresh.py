@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from storage import annotations as ann_repo
-from workbench.domain.clock import new_id
+from tests.storage.test_query_plans import _annotation
 from workbench.services import annotations as svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
@@ -23,19 +23,10 @@ from workbench.services.context import Workbench
 BASE = 1_790_000_000_000
 
 
-def _annotation(workspace_id: str, site_id: str, at: int, status: str = "new") -> ann_repo.Annotation:
-    return ann_repo.Annotation(
-        id=new_id(at), workspace_id=workspace_id, site_id=site_id, page_url="https://x.example/", selector=None, kind="bug",
-        body=f"body {at}", status=status, summary=None, assignee_id=None, auto_fix=False, submitter_name=None,
-        submitter_email=None, stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=at,
-        updated_at=at, version=1,
-    )
-
-
 @pytest.fixture
 def listed(wb: Workbench, creds: dict) -> dict[str, Any]:
     ws, site = creds["workspace_id"], creds["site_id"]
-    anns = [_annotation(ws, site, BASE + i * 1000, "new" if i % 2 else "triaged") for i in range(30)]
+    anns = [_annotation(ws, site, BASE + i * 1000, status="new" if i % 2 else "triaged") for i in range(30)]
     with wb.store.write() as db:
         ann_repo.add_annotations(db, anns)
     return {"ws": ws, "site": site, "principal": owner_principal(ws, creds["owner_user_id"]), "ids": [a.id for a in anns]}
@@ -169,7 +160,7 @@ def test_random_changes_never_leave_a_refreshed_page_stale(wb: Workbench, listed
         elif what < 0.7:
             at += rng.choice([-40_000, 7, 300_000])
             with wb.store.write() as db:
-                ann_repo.add_annotation(db, _annotation(listed["ws"], listed["site"], at, rng.choice(["new", "triaged"])))
+                ann_repo.add_annotation(db, _annotation(listed["ws"], listed["site"], at, status=rng.choice(["new", "triaged"])))
         elif what < 0.85:
             _write(wb, "DELETE FROM annotations WHERE id = ?", [rng.choice(ids)])
         else:

@@ -61,10 +61,10 @@ def demo(wb, creds):
     }
 
 
-def _annotation(workspace_id: str, site_id: str, at: int, body: str = "b") -> ann_repo.Annotation:
+def _annotation(workspace_id: str, site_id: str, at: int, body: str = "b", status: str = "new") -> ann_repo.Annotation:
     return ann_repo.Annotation(
         id=new_id(at), workspace_id=workspace_id, site_id=site_id, page_url="https://x.example/", selector=None, kind="bug",
-        body=body, status="new", summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
+        body=body, status=status, summary=None, assignee_id=None, auto_fix=False, submitter_name=None, submitter_email=None,
         stakeholder_token=None, screenshot_key=None, computed_styles=None, created_at=at, updated_at=at, version=1,
     )
 

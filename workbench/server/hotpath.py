@@ -26,11 +26,11 @@ from workbench.domain.safe_text import NUL_MESSAGE
 from workbench.server.errors import domain_error_response
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
-from workbench.server.routes.annotations import encode_page, page_key, page_rows, refreshed_rows
+from workbench.server.routes.annotations import encode_page, page_key, page_rows
 from workbench.server.version_reads import SharedVersionReads
 from workbench.server.writer import run_read
 from workbench.services import auth
-from workbench.services.annotations import RowPage
+from workbench.services.annotations import RowPage, refresh_annotation_rows
 from workbench.services.context import Workbench
 
 LIST_PATH = re.compile(r"^/api/v1/sites/([^/]+)/annotations$")
@@ -97,11 +97,12 @@ class HotListMiddleware:
             body = self.cache.peek(key, version)
             if body is None:
                 # The page read before the last commits, refreshed with only the rows that changed
-                # (SQLite's change journal); read whole when that cannot be done.
+                # (SQLite's change journal: only pages with a journal position are kept as sources);
+                # read whole when that cannot be done.
                 earlier = self.cache.source(key)
                 rows = None
-                if isinstance(earlier, RowPage) and earlier.position is not None:
-                    rows = await run_read(self.wb, refreshed_rows, self.wb, caller, earlier)
+                if isinstance(earlier, RowPage):
+                    rows = await run_read(self.wb, refresh_annotation_rows, self.wb, caller, earlier)
                 if rows is None:
                     rows = await run_read(self.wb, page_rows, self.wb, caller, match.group(1), query)
                 body = self.cache.put(key, encode_page(self.cache, rows), version, rows if rows.position is not None else None)

@@ -175,12 +175,13 @@ def refresh_annotation_rows(wb: Workbench, principal: Principal, kept: RowPage) 
         return None
     db = wb.store.db
     _site(db, principal, listing.site_id)
-    position = repo.journal_position(db)  # before the rows: a change after it is read again next time
-    changed = repo.changed_since(db, kept.position, REFRESH_MOST)
-    if changed is None:
+    # Read before the rows: a change committed after it is read again next time.
+    journal = repo.changed_since(db, kept.position, REFRESH_MOST)
+    if journal is None:
         return None
+    position, changed = journal
     if not changed:
-        return RowPage(kept.rows, kept.next_cursor, listing, kept.window, position)
+        return dataclasses.replace(kept, position=position)
     sql, params = repo.list_page_sql(
         listing.site_id, status=listing.status, kind=listing.kind, since_ms=listing.since_ms, auto_fix=listing.auto_fix,
         after=listing.after, limit=len(changed), ids=sorted(changed),

@@ -53,11 +53,6 @@ def page_rows(wb: Workbench, caller: Principal, site_id: str, q: AnnotationListQ
     )
 
 
-def refreshed_rows(wb: Workbench, caller: Principal, earlier: svc.RowPage) -> svc.RowPage | None:
-    """``earlier`` brought up to date from the rows changed since it was read, or None (any thread)."""
-    return svc.refresh_annotation_rows(wb, caller, earlier)
-
-
 def encode_page(cache: PageCache, page: svc.RowPage) -> bytes:
     """The page's JSON, each row's reused from ``cache`` while the row is unchanged (the cache's thread)."""
     return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
