@@ -136,13 +136,13 @@ def test_a_journal_that_no_longer_reaches_back_or_too_many_changes_read_it_whole
 
 
 def test_the_journal_prunes_itself(wb: Workbench, listed: dict):
-    from storage import schema
+    from storage import schema_changes
 
     with wb.store.write() as db:
-        db.executemany("INSERT INTO annotation_journal (annotation_id) VALUES (?)", [["x"]] * (schema.JOURNAL_PRUNE_EVERY * 22))
+        db.executemany("INSERT INTO annotation_journal (annotation_id) VALUES (?)", [["x"]] * (schema_changes.JOURNAL_PRUNE_EVERY * 22))
         newest, count = db.execute("SELECT max(seq), count(*) FROM annotation_journal").fetchone()
-    assert count <= schema.JOURNAL_KEEP + schema.JOURNAL_PRUNE_EVERY
-    assert newest >= schema.JOURNAL_PRUNE_EVERY * 22
+    assert count <= schema_changes.JOURNAL_KEEP + schema_changes.JOURNAL_PRUNE_EVERY
+    assert newest >= schema_changes.JOURNAL_PRUNE_EVERY * 22
 
 
 def test_random_changes_never_leave_a_refreshed_page_stale(wb: Workbench, listed: dict):
@@ -173,4 +173,3 @@ def test_random_changes_never_leave_a_refreshed_page_stale(wb: Workbench, listed
                 assert _same(refreshed, fresh), (_step, q)
             kept[i] = refreshed or fresh
     assert refreshed_count > 100  # most changes are refreshed, not read whole
-
