@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procs import free_port, start_serve, wait_until_up
 
 from storage import sync_state
-from storage.annotations import _annotation_row, add_annotations
+from storage.annotations import _annotation_row, add_annotations, index_text_pending
 from storage.db import Store
 from sync import wire
 from workbench.domain.annotations import AnnotationPatch, StatusLiteral
@@ -62,6 +62,7 @@ def _seed(data_dir: Path, n: int) -> dict:
     anns, _, _ = build(random.Random(11), creds["workspace_id"], [site], [], [creds["owner_user_id"]], n, wb.clock() - 86_400_000)
     with wb.store.write() as db:
         add_annotations(db, anns)
+        index_text_pending(db)  # the API search's indexes, as the store's upkeep would soon
     wb.store.close()
     return creds
 

@@ -111,7 +111,7 @@ def build_store(data_dir: Path, n: int) -> None:
     """n annotations over the demo's sites, bulk-inserted in one transaction, plus the demo's sessions."""
     from storage import accounts as accounts_repo
     from storage import sites as sites_repo
-    from storage.annotations import add_annotations
+    from storage.annotations import add_annotations, index_text_pending
     from workbench.services.bootstrap import ensure_workspace
     from workbench.services.context import Workbench
     from workbench.services.demo import build, load_demo
@@ -125,6 +125,7 @@ def build_store(data_dir: Path, n: int) -> None:
     started = time.perf_counter()
     with wb.store.write() as db:
         add_annotations(db, anns)
+        index_text_pending(db)  # the API search's indexes, as the store's upkeep would soon
     print(f"  inserted {len(anns):,} annotations in {time.perf_counter() - started:.1f} s (one transaction)", flush=True)
     wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     wb.store.close()

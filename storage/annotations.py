@@ -185,6 +185,44 @@ def changed_since(db: Connection, position: int, most: int) -> tuple[int, set[st
     return (rows[-1][0] if rows else position), {row[1] for row in rows}
 
 
+# The API search's full-text indexes (``{table}_fts``), the columns each indexes.
+TEXT_INDEXES = {"annotations": ("body", "summary"), "replies": ("body",)}
+# What waits to be indexed in them (migration m023), per table: remove the
+# documents the index holds for the rows (by their indexed text), add the rows as they are now
+# (a deleted row adds nothing), forget them. Batched by rowid, the oldest first.
+_TEXT_INDEX_SQL = {
+    table: (
+        f"INSERT INTO {table}_fts ({table}_fts, rowid, {cols}) SELECT 'delete', rid, {cols} FROM {table}_fts_pending WHERE rid <= ? AND indexed",
+        f"INSERT INTO {table}_fts (rowid, {cols}) SELECT t.rowid, {', '.join(f't.{c}' for c in columns)} "
+        f"FROM {table}_fts_pending p CROSS JOIN {table} t ON t.rowid = p.rid WHERE p.rid <= ?",
+        f"DELETE FROM {table}_fts_pending WHERE rid <= ?",
+    )
+    for table, columns in TEXT_INDEXES.items()
+    for cols in [", ".join(columns)]
+}
+# Rows indexed per write transaction by an upkeep: one FTS5 segment for the batch.
+TEXT_INDEX_BATCH = 200
+
+
+def text_pending(db: Connection) -> bool:
+    """Whether rows wait to be indexed (``index_text_pending``) before ``search_ids`` reads the indexes."""
+    sql = "SELECT EXISTS (SELECT 1 FROM annotations_fts_pending) OR EXISTS (SELECT 1 FROM replies_fts_pending)"
+    return db.execute(sql).fetchone()[0] == 1
+
+
+def index_text_pending(db: Connection, limit: int = -1) -> int:
+    """Index the rows that wait (the oldest ``limit`` of each table, -1: all), inside the caller's
+    write transaction: the most of either table, so ``== limit`` says more may wait."""
+    most = 0
+    for table, statements in _TEXT_INDEX_SQL.items():
+        waiting = db.execute(f"SELECT rid FROM {table}_fts_pending ORDER BY rid LIMIT ?", [limit]).fetchall()
+        if waiting:
+            for sql in statements:
+                db.execute(sql, [waiting[-1][0]])
+        most = max(most, len(waiting))
+    return most
+
+
 def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 500) -> list[str]:
     """Annotation ids (in id order) whose body and summary, or one of whose replies, match ``search``'s words.
 

@@ -36,7 +36,7 @@ CHECKPOINT_EVERY_S = 0.5
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 class WriteHook(Protocol):
@@ -269,15 +269,18 @@ class Store:
             conn.close()
 
     def _index_pending(self, conn: sqlite3.Connection) -> None:
-        """Re-index the annotations whose changes wait (``storage.inbox.index_pending``), a few per
-        write transaction, so the writers it queues ahead of wait little. A failure (the store
+        """Re-index the annotations whose changes wait (``storage.inbox.index_pending``, then
+        ``storage.annotations.index_text_pending``), a few per write transaction, so the writers it queues ahead of wait little. A failure (the store
         busy past the timeout) leaves them waiting for the next round or the next search."""
-        from storage import inbox
+        from storage import annotations, inbox
 
         with contextlib.suppress(sqlite3.Error):
             while not self._stop.is_set() and inbox.search_pending(conn):
                 with self.write() as db:
                     inbox.index_pending(db, inbox.INDEX_BATCH)
+            while not self._stop.is_set() and annotations.text_pending(conn):
+                with self.write() as db:
+                    annotations.index_text_pending(db, annotations.TEXT_INDEX_BATCH)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

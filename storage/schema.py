@@ -589,6 +589,12 @@ def m022_annotation_journal(db: Database) -> None:
     schema_changes.m022_annotation_journal(db)
 
 
+@migrations()
+def m023_text_search_later(db: Database) -> None:
+    """The API search's indexes are kept current after the write, as the inbox's are (storage/schema_search.py)."""
+    schema_search.m023_text_search_later(db)
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

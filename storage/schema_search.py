@@ -1,4 +1,4 @@
-"""The inbox search index's migrations (m016, m019, m020): the FTS5 documents and the triggers that keep them.
+"""The search indexes' migrations (the inbox's: m016, m019, m020; the API search's: m023): the FTS5 documents and the triggers that keep them.
 
 ``storage/schema.py`` registers these in its one ordered list (the order the migrations apply
 in); their SQL lives here, beside the helpers that write it, so the schema's list stays readable.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from storage import inbox
+from storage import annotations, inbox
 
 # The search index of the inbox (storage/inbox.py): one document per annotation (body, summary
 # and its thread's replies), whose rowid is the list's order: ``created second << 30 | rowid``.
@@ -157,3 +157,46 @@ def m020_search_index_later(db: Database) -> None:
         END;
         """
     )
+
+
+# The API search's two full-text indexes (annotations_fts, replies_fts: external content, made by
+# sqlite-utils in m001) each keep what waits to be indexed in a table of their own, keyed by the
+# row's rowid: ``indexed`` 1 with the text the index holds for it (an external-content index
+# deletes a document by its old text), 0 when it holds none (a row inserted since).
+
+
+def m023_text_search_later(db: Database) -> None:
+    # sqlite-utils' triggers indexed each insert and each text change inside the write: a
+    # segment of FTS5 pages per commit (7 of a summary PATCH's 18 WAL pages, 4 of a reply's 19)
+    # for an index only a search reads. Now a write keeps the row's indexed text once, until
+    # ``storage.annotations.index_text_pending`` indexes the rows in batches: before a search
+    # reads the index, and from the same upkeep as the inbox's documents.
+    script = []
+    for table, columns in annotations.TEXT_INDEXES.items():
+        cols = ", ".join(columns)
+        old = ", ".join(f"old.{c}" for c in columns)
+        changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in columns)
+        # Kept unless a row waits already: a check, not INSERT OR IGNORE, whose IGNORE a mirror's
+        # INSERT OR REPLACE would turn into REPLACE (the outer statement's conflict policy wins).
+        waits = f"NOT EXISTS (SELECT 1 FROM {table}_fts_pending WHERE rid = {{row}}.rowid)"
+        keep_old = f"INSERT INTO {table}_fts_pending (rid, indexed, {cols}) SELECT old.rowid, 1, {old} WHERE {waits.format(row='old')};"
+        script.append(f"""
+        CREATE TABLE IF NOT EXISTS {table}_fts_pending (
+            rid INTEGER PRIMARY KEY,
+            indexed INTEGER NOT NULL,
+            {", ".join(f"{c} TEXT" for c in columns)}
+        );
+        DROP TRIGGER IF EXISTS {table}_ai;
+        DROP TRIGGER IF EXISTS {table}_au;
+        DROP TRIGGER IF EXISTS {table}_ad;
+        CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN
+            INSERT INTO {table}_fts_pending (rid, indexed) SELECT new.rowid, 0 WHERE {waits.format(row='new')};
+        END;
+        CREATE TRIGGER {table}_au AFTER UPDATE OF {cols} ON {table} WHEN {changed} BEGIN
+            {keep_old}
+        END;
+        CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN
+            {keep_old}
+        END;
+        """)
+    db.executescript("".join(script))

@@ -1,7 +1,8 @@
-"""A real `workbench serve` keeps the inbox's search index current by itself (workbench/server/search_upkeep.py).
+"""A real `workbench serve` keeps the search indexes current by itself (workbench/server/search_upkeep.py).
 
-A reply leaves its annotation's document pending (migration m020); nothing searches here, so
-only the server's upkeep can index it: the pending row goes, and the index finds the new words.
+A reply leaves its annotation's inbox document pending (migration m020) and the reply itself
+pending for the API search's index (m023); nothing searches here, so only the server's upkeep
+can index them: the pending rows go, and each index finds the new words.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from tests.server.conftest import serve, served_world
 
 
-@pytest.mark.sqlite_only("the inbox's search index is SQLite's: a PostgreSQL store has none")
+@pytest.mark.sqlite_only("the search indexes are SQLite's FTS5: PostgreSQL's are generated columns")
 def test_a_reply_through_the_server_is_indexed_without_a_search(tmp_path: Path, engine: str):
     data, w = served_world(tmp_path)
     srv = serve(data)
@@ -27,11 +28,13 @@ def test_a_reply_through_the_server_is_indexed_without_a_search(tmp_path: Path, 
         db = sqlite3.connect(data / "workbench.db")
         try:
             deadline = time.monotonic() + 30
-            # The condition this test needs: the server's upkeep has indexed the pending document.
-            while db.execute("SELECT count(*) FROM inbox_fts_pending").fetchone()[0]:
-                assert time.monotonic() < deadline, "the server never indexed the pending document"
+            pending = "SELECT (SELECT count(*) FROM inbox_fts_pending) + (SELECT count(*) FROM replies_fts_pending)"
+            # The condition this test needs: the server's upkeep has indexed what was pending.
+            while db.execute(pending).fetchone()[0]:
+                assert time.monotonic() < deadline, "the server never indexed the pending documents"
                 time.sleep(0.05)
             assert db.execute("SELECT count(*) FROM inbox_fts WHERE inbox_fts MATCH 'quokka'").fetchone()[0] == 1
+            assert db.execute("SELECT count(*) FROM replies_fts WHERE replies_fts MATCH 'quokka'").fetchone()[0] == 1
         finally:
             db.close()
     finally:

@@ -12,6 +12,7 @@ import pytest
 from sqlite_utils import Database
 
 from storage import Store
+from storage import annotations as annotations_repo
 from storage.db import SCHEMA_VERSION
 from storage.schema import migrations
 from workbench.domain.annotations import WidgetAnnotationCreate
@@ -74,6 +75,15 @@ def test_nested_write_failure_undoes_only_the_inner_step(tmp_path):
     assert keys == {"outer"}
 
 
+def _indexed(store: Store) -> None:
+    """Index what waits for the API search's indexes (migration m023), then have FTS5 check each
+    against its content table: it raises when a document is missing, extra or out of date."""
+    with store.write() as db:
+        annotations_repo.index_text_pending(db)
+        for table in annotations_repo.TEXT_INDEXES:
+            db.execute(f"INSERT INTO {table}_fts ({table}_fts, rank) VALUES ('integrity-check', 1)")
+
+
 def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
     """recursive_triggers: INSERT OR REPLACE must drop the old row's words from the FTS index."""
     Store(tmp_path).close()
@@ -89,7 +99,10 @@ def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
             " created_at, updated_at) VALUES ('s', 'w', 'S', 'https://s.test', 'wt', 'mt', 'mh', 'ls', 0, 0)"
         )
         db.execute(insert, ("alpha checkout",))
+    _indexed(store)
+    with store.write() as db:
         db.execute(insert, ("beta checkout",))
+    _indexed(store)
 
     def matches(word: str) -> int:
         return store.db.execute("SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH ?", (word,)).fetchone()[0]
@@ -99,8 +112,9 @@ def test_replacing_an_annotation_keeps_full_text_search_exact(tmp_path):
 
 
 def test_only_a_change_of_indexed_text_touches_the_full_text_indexes(tmp_path):
-    """A status change, a version bump or a reply's touch of updated_at writes nothing to
-    annotations_fts or replies_fts (it was most of a triage write's cost); a new body or
+    """A status change, a version bump or a reply's touch of updated_at leaves nothing to index
+    in annotations_fts or replies_fts (it was most of a triage write's cost); a change of the
+    text waits, leaving the index alone in the write (m023), and once indexed a new body or
     summary is found by its new words and no longer by its old ones."""
     Store(tmp_path).close()
     store = Store(tmp_path)
@@ -119,6 +133,8 @@ def test_only_a_change_of_indexed_text_touches_the_full_text_indexes(tmp_path):
             " VALUES ('r', 'a', 'w', 'user', 'U', 'gamma reply', 1)"
         )
 
+    _indexed(store)
+
     def index_writes() -> tuple[int, ...]:
         return tuple(store.db.execute(f"SELECT count(*), total(length(block)) FROM {t}_fts_data").fetchone()[i]
                      for t in ("annotations", "replies") for i in (0, 1))
@@ -132,14 +148,19 @@ def test_only_a_change_of_indexed_text_touches_the_full_text_indexes(tmp_path):
         db.execute("UPDATE annotations SET body = body, summary = summary WHERE id = 'a'")
         db.execute("UPDATE replies SET author_name = 'V', body = body WHERE id = 'r'")
     assert index_writes() == before
+    assert not annotations_repo.text_pending(store.db)
     with store.write() as db:
         db.execute("UPDATE annotations SET summary = 'delta fixed' WHERE id = 'a'")
         db.execute("UPDATE replies SET body = 'epsilon reply' WHERE id = 'r'")
+    assert index_writes() == before
+    assert annotations_repo.text_pending(store.db)
+    _indexed(store)
     assert index_writes() != before
     assert (matches("annotations", "alpha"), matches("annotations", "delta")) == (1, 1)
     assert (matches("replies", "gamma"), matches("replies", "epsilon")) == (0, 1)
     with store.write() as db:
         db.execute("UPDATE annotations SET body = 'beta checkout', summary = NULL WHERE id = 'a'")
+    _indexed(store)
     assert (matches("annotations", "alpha"), matches("annotations", "delta"), matches("annotations", "beta")) == (0, 0, 1)
     store.close()
 
@@ -178,7 +199,8 @@ def test_many_processes_write_the_same_file(wb, creds):
     assert db.execute("SELECT count(*) FROM annotations").fetchone()[0] == 160
     assert db.execute("SELECT count(*) FROM audit WHERE action = 'annotation.create'").fetchone()[0] == 160
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    # the FTS index followed every insert
+    # the FTS index follows every insert, once what waits is indexed
+    _indexed(wb.store)
     assert db.execute("SELECT count(*) FROM annotations_fts WHERE annotations_fts MATCH 'p3'").fetchone()[0] == 40
 
 

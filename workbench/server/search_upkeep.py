@@ -1,6 +1,7 @@
-"""The inbox search index's upkeep in a serving process: pending documents indexed on the event loop.
+"""The search indexes' upkeep in a serving process: pending documents indexed on the event loop.
 
-A write leaves a changed annotation's document pending (migration m020, ``storage.inbox``). In
+A write leaves a changed annotation's inbox document pending (migration m020, ``storage.inbox``),
+and the rows it wrote pending for the API search's indexes (m023, ``storage.annotations``). In
 other processes the store's upkeep thread indexes it. In the server, that thread's writes took
 the writers' lock while the event loop was writing inline, so the loop's triage writes fell
 back to the threadpool and waited for the GIL: under the mixed benchmark write p99 went from
@@ -15,7 +16,7 @@ import logging
 import sqlite3
 
 from workbench.server.writer import run_write
-from workbench.services import inbox
+from workbench.services import annotations, inbox
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.search_upkeep")
@@ -24,15 +25,17 @@ EVERY_S = 0.5
 
 
 async def keep_search_current(wb: Workbench) -> None:
-    """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``),
+    """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``, then
+    ``services.annotations.index_text_pending``),
     until cancelled (SQLite's stores only)."""
     wb.store.index_in_upkeep = False
     try:
         while True:
             await asyncio.sleep(EVERY_S)
             try:
-                while await run_write(inbox.index_pending, wb):
-                    await asyncio.sleep(0)  # the requests waiting meanwhile go first
+                for index_pending in (inbox.index_pending, annotations.index_text_pending):
+                    while await run_write(index_pending, wb):
+                        await asyncio.sleep(0)  # the requests waiting meanwhile go first
             except sqlite3.Error:
                 # The store busy past its timeout, say: the documents stay pending for the next round.
                 log.warning("search upkeep: indexing pending documents failed", exc_info=True)

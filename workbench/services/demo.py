@@ -152,6 +152,7 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
             # The threads just written, indexed for the inbox's search in this transaction (SQLite's
             # only: PostgreSQL has no inbox index), leaving the upkeep nothing to do.
             inbox_repo.index_pending(db)
+            repo.index_text_pending(db)
         wb.audit(db, principal, "demo.load", "workspace", ws_id, {"annotations": len(anns)}, at=now)
     sessions = load_demo_sessions(wb, principal)  # feedback rounds with comments, studies with test sessions
     return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions), **sessions}
