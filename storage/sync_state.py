@@ -8,9 +8,10 @@ Invariants the rest of sync relies on:
   remote to reach, so they cost nothing extra.
 - Every entry's ``Idempotency-Key`` is chosen here, at enqueue time, before any send.
 
-Which ops exist and what their payloads hold is declared once, in ``sync.ops`` (the services
-enqueue through it); this module stores entries without looking inside them, except for the
-pending patches' field names, which the pull's merge must know.
+Which ops exist and what their payloads hold is declared once, in the registry ``sync.ops`` and
+the op types it names (the services enqueue through it); this module stores entries without
+looking inside them, except for the pending patches' field names, which the pull's merge must
+know.
 
 The rest of the sync state lives beside it: base copies, conflicts and the id map in
 ``storage.sync_merge_state`` (re-exported here for the services that reach them through this

@@ -29,9 +29,9 @@ from storage import sync_merge_state as merge_state
 from storage import sync_mirror as mirror
 from storage import sync_state as state
 from sync import wire
+from sync.annotation_ops import PatchPayload, ReplyPayload, ResolutionPayload, RunPersonasPayload
 from sync.crash import crash_point
 from sync.errors import Refused, Unavailable
-from sync.ops import PatchPayload, ReplyPayload, ResolutionPayload, RunPersonasPayload
 from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
 

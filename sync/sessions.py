@@ -20,14 +20,14 @@ from storage import sync_state as state
 from sync import wire
 from sync.crash import crash_point
 from sync.errors import Refused
-from sync.ops import (
+from sync.part import EnginePart
+from sync.session_ops import (
     FeedbackActionPayload,
     FeedbackCommentPayload,
     TestActionPayload,
     TestFeedbackPayload,
     TestNotesPayload,
 )
-from sync.part import EnginePart
 from workbench.domain.clock import new_id
 from workbench.domain.session_records import Storefront, Study, iso_s
 
