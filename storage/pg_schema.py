@@ -129,6 +129,10 @@ SEARCH_EXTRAS = [
     "CREATE INDEX IF NOT EXISTS replies_search ON replies USING gin (search)",
 ]
 
+# What a later SQLite migration dropped, dropped here too: the additive steps of ``migrate`` would leave
+# it in a database made before.
+DROPPED = ["DROP INDEX IF EXISTS audit_actor"]  # m024
+
 # PostgreSQL-only parts: full-text search, shared uploads, the version counter.
 EXTRAS = [
     "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL)",
@@ -324,6 +328,8 @@ def migrate(store: PgStore) -> None:
         for sql in want.triggers.values():
             raw.execute(sql_text(sql))
         for sql in EXTRAS:
+            raw.execute(sql_text(sql))
+        for sql in DROPPED:
             raw.execute(sql_text(sql))
         raw.execute(sql_text("DELETE FROM workbench_schema"))
         raw.execute("INSERT INTO workbench_schema (digest) VALUES (%s)", [want.digest()])

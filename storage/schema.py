@@ -595,6 +595,13 @@ def m023_text_search_later(db: Database) -> None:
     schema_search.m023_text_search_later(db)
 
 
+@migrations()
+def m024_no_audit_actor_index(db: Database) -> None:
+    # m001's index of the audit by actor was never read by any query, and every audited write
+    # (every user action) paid a page of it in the WAL and again in the checkpoint.
+    db.execute("DROP INDEX IF EXISTS audit_actor")
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

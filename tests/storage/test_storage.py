@@ -55,6 +55,18 @@ def test_a_store_behind_the_stamp_is_migrated_and_stamped(tmp_path):
     assert store.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'inbox_annotations'").fetchone()
 
 
+def test_the_audit_index_no_query_reads_is_dropped_from_an_older_store(tmp_path):
+    """m024: every audited write paid a page of ``audit_actor``, which nothing reads."""
+    store = Store(tmp_path)
+    store.db.execute("CREATE INDEX audit_actor ON audit(actor_id, id)")  # what m001 made
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm024_no_audit_actor_index'")
+    store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    store.close()
+    store = Store(tmp_path)
+    assert store.db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'audit' AND type = 'index'").fetchall() == [("audit_entity",)]
+    store.close()
+
+
 def test_opening_an_up_to_date_store_does_not_load_sqlite_utils(tmp_path):
     Store(tmp_path).close()
     code = (
