@@ -23,7 +23,9 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# This checkout first: the seeding runs in this process, and an installed copy of another
+# checkout (a worktree benchmarked against main) would build its store with that schema.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 import loadgen
 from bench_api import _seed
 from procs import cpu_seconds, free_port, start_serve, wait_until_up
