@@ -269,9 +269,10 @@ class Store:
             conn.close()
 
     def _index_pending(self, conn: sqlite3.Connection) -> None:
-        """Re-index the annotations whose changes wait (``storage.inbox.index_pending``, then
-        ``storage.annotations.index_text_pending``), a few per write transaction, so the writers it queues ahead of wait little. A failure (the store
-        busy past the timeout) leaves them waiting for the next round or the next search."""
+        """Re-index what writes left waiting (``storage.inbox.index_pending``, then
+        ``storage.annotations.index_text_pending``), a batch per write transaction, so the
+        writers it queues ahead of wait little. A failure (the store busy past the timeout)
+        leaves them waiting for the next round or the next search."""
         from storage import annotations, inbox
 
         with contextlib.suppress(sqlite3.Error):

@@ -159,18 +159,16 @@ def m020_search_index_later(db: Database) -> None:
     )
 
 
-# The API search's two full-text indexes (annotations_fts, replies_fts: external content, made by
-# sqlite-utils in m001) each keep what waits to be indexed in a table of their own, keyed by the
-# row's rowid: ``indexed`` 1 with the text the index holds for it (an external-content index
-# deletes a document by its old text), 0 when it holds none (a row inserted since).
-
-
 def m023_text_search_later(db: Database) -> None:
     # sqlite-utils' triggers indexed each insert and each text change inside the write: a
     # segment of FTS5 pages per commit (7 of a summary PATCH's 18 WAL pages, 4 of a reply's 19)
-    # for an index only a search reads. Now a write keeps the row's indexed text once, until
+    # for an index only a search reads. Now a write keeps the row once, until
     # ``storage.annotations.index_text_pending`` indexes the rows in batches: before a search
-    # reads the index, and from the same upkeep as the inbox's documents.
+    # reads the index, and from the same upkeep as the inbox's documents. Each index
+    # (annotations_fts, replies_fts: external content, made by sqlite-utils in m001) has a table
+    # of what waits, keyed by the row's rowid: ``indexed`` 1 with the text the index holds for
+    # it (an external-content index deletes a document by its old text), 0 when it holds none
+    # (a row inserted since).
     script = []
     for table, columns in annotations.TEXT_INDEXES.items():
         cols = ", ".join(columns)

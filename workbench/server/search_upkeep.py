@@ -25,9 +25,8 @@ EVERY_S = 0.5
 
 
 async def keep_search_current(wb: Workbench) -> None:
-    """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``, then
-    ``services.annotations.index_text_pending``),
-    until cancelled (SQLite's stores only)."""
+    """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``,
+    then ``services.annotations.index_text_pending``), until cancelled (SQLite's stores only)."""
     wb.store.index_in_upkeep = False
     try:
         while True:
