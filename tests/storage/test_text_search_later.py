@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from storage import annotations as repo
 from tests.storage.records import T0, annotation, reply
 from workbench.services import annotations as svc
-from workbench.services.bootstrap import bootstrap, owner_principal
+from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
 
 
 @pytest.fixture
-def wb(tmp_path: Path) -> Iterator[Workbench]:
-    w = Workbench.open(str(tmp_path / "data"), mailer=None)
-    yield w
-    w.store.close()
-
-
-@pytest.fixture
-def world(wb: Workbench) -> dict:
-    creds = bootstrap(wb)
+def world(wb: Workbench, creds: dict) -> dict:
     ws, site = creds["workspace_id"], creds["site_id"]
     with wb.store.write() as db:
         repo.add_annotations(db, [annotation(ws, site, "a0", body="Checkout crashes"), annotation(ws, site, "a1", body="Slow payment")])
