@@ -96,7 +96,7 @@ def _build(data_dir: Path, size: int) -> None:
         with wb.store.write() as w:
             w.executemany(insert_ann, anns)
             w.executemany(insert_reply, replies)
-            ann_repo.index_text_pending(w)  # the API search's indexes, as a write's upkeep would soon
+            ann_repo.index_text_pending(w)  # the annotation search's indexes, as a write's upkeep would soon
         made += len(anns)
         print(f"  {made:,}/{size:,}", end="\r", flush=True)
     wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

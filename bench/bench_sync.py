@@ -62,7 +62,7 @@ def _seed(data_dir: Path, n: int) -> dict:
     anns, _, _ = build(random.Random(11), creds["workspace_id"], [site], [], [creds["owner_user_id"]], n, wb.clock() - 86_400_000)
     with wb.store.write() as db:
         add_annotations(db, anns)
-        index_text_pending(db)  # the API search's indexes, as the store's upkeep would soon
+        index_text_pending(db)  # the annotation search's indexes, as the store's upkeep would soon
     wb.store.close()
     return creds
 

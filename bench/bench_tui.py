@@ -125,7 +125,7 @@ def build_store(data_dir: Path, n: int) -> None:
     started = time.perf_counter()
     with wb.store.write() as db:
         add_annotations(db, anns)
-        index_text_pending(db)  # the API search's indexes, as the store's upkeep would soon
+        index_text_pending(db)  # the annotation search's indexes, as the store's upkeep would soon
     print(f"  inserted {len(anns):,} annotations in {time.perf_counter() - started:.1f} s (one transaction)", flush=True)
     wb.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     wb.store.close()

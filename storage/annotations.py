@@ -185,7 +185,7 @@ def changed_since(db: Connection, position: int, most: int) -> tuple[int, set[st
     return (rows[-1][0] if rows else position), {row[1] for row in rows}
 
 
-# The API search's full-text indexes (``{table}_fts``), the columns each indexes.
+# The annotation search's full-text indexes (``{table}_fts``), the columns each indexes.
 TEXT_INDEXES = {"annotations": ("body", "summary"), "replies": ("body",)}
 # What waits to be indexed in them (migration m023), per table: remove the
 # documents the index holds for the rows (by their indexed text), add the rows as they are now

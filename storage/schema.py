@@ -591,7 +591,7 @@ def m022_annotation_journal(db: Database) -> None:
 
 @migrations()
 def m023_text_search_later(db: Database) -> None:
-    """The API search's indexes are kept current after the write, as the inbox's are (storage/schema_search.py)."""
+    """The annotation search's indexes are kept current after the write, as the inbox's are (storage/schema_search.py)."""
     schema_search.m023_text_search_later(db)
 
 

@@ -1,4 +1,4 @@
-"""The search indexes' migrations (the inbox's: m016, m019, m020; the API search's: m023): the FTS5 documents and the triggers that keep them.
+"""The search indexes' migrations (the inbox's: m016, m019, m020; the annotation search's: m023): the FTS5 documents and the triggers that keep them.
 
 ``storage/schema.py`` registers these in its one ordered list (the order the migrations apply
 in); their SQL lives here, beside the helpers that write it, so the schema's list stays readable.

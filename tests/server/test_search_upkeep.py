@@ -1,7 +1,7 @@
 """A real `workbench serve` keeps the search indexes current by itself (workbench/server/search_upkeep.py).
 
 A reply leaves its annotation's inbox document pending (migration m020) and the reply itself
-pending for the API search's index (m023); nothing searches here, so only the server's upkeep
+pending for the annotation search's index (m023); nothing searches here, so only the server's upkeep
 can index them: the pending rows go, and each index finds the new words.
 """
 

@@ -88,7 +88,7 @@ def test_nested_write_failure_undoes_only_the_inner_step(tmp_path):
 
 
 def _indexed(store: Store) -> None:
-    """Index what waits for the API search's indexes (migration m023), then have FTS5 check each
+    """Index what waits for the annotation search's indexes (migration m023), then have FTS5 check each
     against its content table: it raises when a document is missing, extra or out of date."""
     with store.write() as db:
         annotations_repo.index_text_pending(db)

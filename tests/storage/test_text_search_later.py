@@ -1,4 +1,4 @@
-"""The API search's full-text indexes kept after the write (migration m023, ``storage.annotations``).
+"""The annotation search's full-text indexes kept after the write (migration m023, ``storage.annotations``).
 
 A write leaves ``annotations_fts`` and ``replies_fts`` alone and keeps each changed row once,
 with the text the index holds for it; ``index_text_pending`` brings the index to what is

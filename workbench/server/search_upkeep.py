@@ -1,7 +1,7 @@
 """The search indexes' upkeep in a serving process: pending documents indexed on the event loop.
 
 A write leaves a changed annotation's inbox document pending (migration m020, ``storage.inbox``),
-and the rows it wrote pending for the API search's indexes (m023, ``storage.annotations``). In
+and the rows it wrote pending for the annotation search's indexes (m023, ``storage.annotations``). In
 other processes the store's upkeep thread indexes it. In the server, that thread's writes took
 the writers' lock while the event loop was writing inline, so the loop's triage writes fell
 back to the threadpool and waited for the GIL: under the mixed benchmark write p99 went from
