@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from sqlite3 import Connection
 from typing import Any
 
-from storage.rows import columns, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
+from storage.rows import columns, drain_oldest, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
 from workbench.domain.query import Search
 from workbench.domain.records import Annotation, Reply, Resolution
 
@@ -213,14 +213,7 @@ def text_pending(db: Connection) -> bool:
 def index_text_pending(db: Connection, limit: int = -1) -> int:
     """Index the rows that wait (the oldest ``limit`` of each table, -1: all), inside the caller's
     write transaction: the most of either table, so ``== limit`` says more may wait."""
-    most = 0
-    for table, statements in _TEXT_INDEX_SQL.items():
-        waiting = db.execute(f"SELECT rid FROM {table}_fts_pending ORDER BY rid LIMIT ?", [limit]).fetchall()
-        if waiting:
-            for sql in statements:
-                db.execute(sql, [waiting[-1][0]])
-        most = max(most, len(waiting))
-    return most
+    return max(drain_oldest(db, f"{table}_fts_pending", statements, limit) for table, statements in _TEXT_INDEX_SQL.items())
 
 
 def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 500) -> list[str]:

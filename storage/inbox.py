@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
-from storage.rows import json_dump, json_load, placeholders
+from storage.rows import drain_oldest, json_dump, json_load, placeholders
 
 SOURCES = ("annotation", "comment", "test")
 
@@ -122,11 +122,7 @@ def search_pending(db: Connection) -> bool:
 def index_pending(db: Connection, limit: int = -1) -> int:
     """Re-index the annotations whose documents wait (the oldest ``limit``, -1: all), inside the
     caller's write transaction: how many. Each costs one re-index, however many changes it had."""
-    waiting = db.execute("SELECT rowid FROM inbox_fts_pending ORDER BY rowid LIMIT ?", [limit]).fetchall()
-    if waiting:
-        for sql in (_UNINDEX, _REINDEX, _FORGET):
-            db.execute(sql, [waiting[-1][0]])
-    return len(waiting)
+    return drain_oldest(db, "inbox_fts_pending", (_UNINDEX, _REINDEX, _FORGET), limit)
 
 
 def _like_any(columns: Sequence[str], needles: Sequence[str]) -> tuple[str, list[object]]:

@@ -1,4 +1,7 @@
-"""Row ↔ record mapping shared by the repositories: column lists derived from the dataclasses."""
+"""Row ↔ record mapping shared by the repositories: column lists derived from the dataclasses.
+
+Also ``drain_oldest``, the batch step the search indexes' pending tables share.
+"""
 
 from __future__ import annotations
 
@@ -56,3 +59,13 @@ def json_load(value: str | None) -> Any:
 def placeholders(items: Iterable[Any]) -> str:
     """One ``?`` per item, for an ``IN (...)`` list whose values are passed as parameters."""
     return ", ".join("?" for _ in items)
+
+
+def drain_oldest(db: Connection, table: str, statements: Sequence[str], limit: int = -1) -> int:
+    """Run ``statements`` (each taking one parameter: the last rowid of the batch) over the oldest
+    ``limit`` rows of ``table`` by rowid (-1: all), in the caller's transaction: how many rows."""
+    waiting = db.execute(f"SELECT rowid FROM {table} ORDER BY rowid LIMIT ?", [limit]).fetchall()
+    if waiting:
+        for sql in statements:
+            db.execute(sql, [waiting[-1][0]])
+    return len(waiting)
