@@ -275,13 +275,15 @@ class Store:
         leaves them waiting for the next round or the next search."""
         from storage import annotations, inbox
 
+        kinds = (
+            (inbox.search_pending, inbox.index_pending, inbox.INDEX_BATCH),
+            (annotations.text_pending, annotations.index_text_pending, annotations.TEXT_INDEX_BATCH),
+        )
         with contextlib.suppress(sqlite3.Error):
-            while not self._stop.is_set() and inbox.search_pending(conn):
-                with self.write() as db:
-                    inbox.index_pending(db, inbox.INDEX_BATCH)
-            while not self._stop.is_set() and annotations.text_pending(conn):
-                with self.write() as db:
-                    annotations.index_text_pending(db, annotations.TEXT_INDEX_BATCH)
+            for pending, index, batch in kinds:
+                while not self._stop.is_set() and pending(conn):
+                    with self.write() as db:
+                        index(db, batch)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -374,16 +374,14 @@ def search(wb: Workbench, principal: Principal, query: str, limit: int = 500) ->
     parsed = parse_words(query, "Annotations")
     if parsed.excluded and not parsed.groups and not parsed.matches_nothing:
         raise Invalid("Say what to look for: -word only leaves out what the other words find")
-    if wb.store.dialect == "sqlite" and repo.text_pending(wb.store.db):
-        # Rows written since the upkeep last ran are indexed first, so a search finds what is stored.
-        with wb.store.write() as db:
-            repo.index_text_pending(db)
+    index_text_pending(wb, -1)  # what was written since the upkeep last ran, so a search finds what is stored
     return repo.search_ids(wb.store.db, principal.workspace_id, parsed, limit)
 
 
 def index_text_pending(wb: Workbench, limit: int = repo.TEXT_INDEX_BATCH) -> bool:
-    """Index up to ``limit`` rows of each table waiting for the search's indexes, in one write,
-    when any wait (SQLite's stores only: PostgreSQL's are generated columns): whether more may wait."""
+    """Index up to ``limit`` rows (-1: all) of each table waiting for the search's indexes, in one
+    write, when any wait (SQLite's stores only: PostgreSQL's are generated columns): whether more
+    may wait."""
     if wb.store.dialect != "sqlite" or not repo.text_pending(wb.store.db):
         return False
     with wb.store.write() as db:
