@@ -6,7 +6,7 @@ import base64
 import binascii
 import dataclasses
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from sqlite3 import Connection
 from typing import Any
 
@@ -115,11 +115,11 @@ class RowPage:
 
     rows: list[tuple[Any, ...]]
     next_cursor: str | None
-    listing: RowListing | None = None
+    listing: RowListing
     # The rows as read: the page's, and the next one when there is more (it bounds the page).
-    window: list[tuple[Any, ...]] = field(default_factory=list)
+    window: list[tuple[Any, ...]]
     # The change journal's newest entry, read before the rows; None on PostgreSQL, which has none.
-    position: int | None = None
+    position: int | None
 
 
 # A kept page whose annotations changed more often than this since it was read is read whole.
@@ -171,7 +171,7 @@ def refresh_annotation_rows(wb: Workbench, principal: Principal, kept: RowPage) 
     A changed row the page's filter still admits replaces its old self in place (rows keep their
     place: the sort key never changes); a changed row outside the page's range stays out."""
     listing = kept.listing
-    if kept.position is None or listing is None:
+    if kept.position is None:
         return None
     db = wb.store.db
     _site(db, principal, listing.site_id)
