@@ -18,6 +18,7 @@ from workbench.server import errors, faults, jobs, search_upkeep
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
+from workbench.server.head import HeadAsGetMiddleware
 from workbench.server.hotpath import HotListMiddleware
 from workbench.server.hotwrites import HotWritesMiddleware
 from workbench.server.idempotency import IdempotencyMiddleware
@@ -101,5 +102,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
     # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
     # built here, once the app is complete, instead of at the first request.
-    app.middleware_stack = hot = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
+    hot = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
+    # Outermost: a HEAD is every layer's GET, the hot path's included.
+    app.middleware_stack = HeadAsGetMiddleware(hot)
     return app

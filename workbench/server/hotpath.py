@@ -6,7 +6,7 @@ request in the same ``RateLimiter``; the others act on other paths (the sessions
 widget CORS, the docs policy), on request bodies (body limits, idempotency) or on exceptions
 the path renders itself (domain errors, as the app's handler does; anything else reaches the
 server, which answers 500). Authentication, validation and the page are the functions the
-declared FastAPI route uses (it still documents the endpoint and serves HEAD), so the
+declared FastAPI route uses (it still documents the endpoint), so the
 behaviour is one; the store's data version is read once for the auth cache and the page
 cache, and a query string already seen is not validated again.
 """
