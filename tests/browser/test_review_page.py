@@ -118,8 +118,7 @@ def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page
 
 def _read_only(page, feedback_url: str, reason: str) -> None:
     page.goto(feedback_url)
-    page.get_by_text(reason).wait_for()
-    page.get_by_text("The page is read-only").wait_for()
+    expect(page.locator("#notice")).to_have_text(f"{reason}. The page is read-only.")
     assert page.get_by_role("button", name="Add comment").count() == 0 or not page.get_by_role("button", name="Add comment").is_visible()
     page.keyboard.press("c")
     assert not page.locator("#catcher").is_visible()
@@ -185,7 +184,11 @@ def test_phone_width(browser, served):
         add = page.get_by_role("button", name="Add comment")
         box = add.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        expect(page.locator("#add kbd")).to_be_hidden()  # no `c` key to press on a phone
         page.evaluate("localStorage.setItem('workbench.reviewerName', '')")
+        add.click()
+        expect(page.locator("#hint")).to_have_text("Tap where your comment belongs.")
+        add.click()
         pin_comment(page, preview.locator("#hero-title"), "Too big on a phone.")
         item = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
         assert item is not None and item["x"] + item["width"] <= 375
@@ -338,3 +341,220 @@ def test_the_widget_answers_no_page_but_the_review_page(page, served, host_site)
     page.wait_for_function("window.got.includes('done')")
     assert page.evaluate("window.got") == ["done"]
     expect(launcher).to_be_visible()
+
+
+def open_round(page, session: dict, name: str | None = "Eve") -> None:
+    """The review page of ``session`` with its preview's agent ready; ``name``: the reviewer's, as if asked before."""
+    page.goto(session["feedbackUrl"])
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    agent_ready(page)
+    if name is not None:
+        page.evaluate(f"localStorage.setItem('workbench.reviewerName', {name!r})")
+
+
+def post_comment(url: str, session: dict, content: str, **pin: object) -> dict:
+    """A comment sent by another reviewer, through the reviewers' endpoint."""
+    made = httpx.post(f"{url}/api/widget/feedback-sessions/{session['id']}/comments",
+                      headers={"X-Review-Token": review_token(session)},
+                      json={"content": content, "pagePath": "/", **pin})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def focused(page) -> dict:
+    """What has the keyboard in the review page: the element's id, class, and the comment (list item) it is in."""
+    return page.evaluate("""() => {
+        const e = document.activeElement;
+        const item = e.closest('li.comment');
+        return {id: e.id, cls: e.className, tag: e.tagName, comment: item ? item.dataset.id : null};
+    }""")
+
+
+def move_cursor_to(page, x: float, y: float) -> None:
+    """Arrow keys (Shift for the long way) until the pin cursor's tip is within a step of (x, y), page px."""
+    for _ in range(2):  # the long way first, then single steps
+        box = page.locator("#cursor").bounding_box()
+        assert box is not None
+        dx, dy = x - (box["x"] + box["width"] / 2), y - (box["y"] + box["height"])
+        for delta, ahead, back in ((dx, "ArrowRight", "ArrowLeft"), (dy, "ArrowDown", "ArrowUp")):
+            key = ahead if delta > 0 else back
+            steps = int(abs(delta) // 50) if _ == 0 else round(abs(delta) / 10)
+            for _step in range(steps):
+                page.keyboard.press(f"Shift+{key}" if _ == 0 else key)
+
+
+def test_a_comment_is_placed_with_the_keyboard_alone(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session, name=None)
+    preview = page.frame_locator("#preview")
+
+    # Keys typed in the preview start placing too, and the arrow keys then move the page's pin cursor, not the preview.
+    preview.locator("h1").click()
+    page.keyboard.press("c")
+    page.get_by_role("textbox", name="Name").fill("Kim Keyboard")
+    page.keyboard.press("Enter")
+    cursor = page.locator("#cursor")
+    expect(cursor).to_be_visible()
+    assert focused(page)["id"] == "catcher"
+    left = cursor.evaluate("e => parseFloat(e.style.left)")
+    page.keyboard.press("ArrowRight")
+    expect(cursor).to_have_css("left", f"{left + 10:g}px")
+    page.keyboard.press("Escape")
+    page.locator("#catcher").wait_for(state="hidden")
+    assert focused(page)["id"] == "add"  # not lost on the hidden catcher
+
+    # From Add comment: Enter starts placing, the hint says how, arrows move the cursor onto the heading, Enter drops it.
+    page.keyboard.press("Enter")
+    expect(page.locator("#hint")).to_contain_text("arrow keys")
+    expect(page.locator("#hint")).to_contain_text("press Enter")
+    heading = preview.locator("#hero-title").bounding_box()
+    assert heading is not None
+    move_cursor_to(page, heading["x"] + 40, heading["y"] + heading["height"] / 2)
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Comment", exact=True)).to_be_focused()
+    page.keyboard.type("Keyboard-placed: the heading could be warmer.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Send
+    item = page.locator("#list .comment", has_text="Keyboard-placed")
+    item.wait_for()
+    page.locator("#pins .pin", has_text="1").wait_for()
+
+    stored = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"][0]
+    assert stored["reviewerName"] == "Kim Keyboard" and stored["pagePath"] == "/"
+    assert preview.locator(stored["selector"]).inner_text() == HERO
+    assert stored["offsetX"] == pytest.approx(40, abs=10)
+    # After Send the keyboard is on the new comment in the list, not on the page's body.
+    assert focused(page)["comment"] == stored["id"]
+
+
+def test_cancel_discards_the_draft(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    preview = page.frame_locator("#preview")
+    text = page.get_by_label("Comment", exact=True)
+    for close in ("Escape", "Cancel"):
+        page.keyboard.press("c")
+        page.locator("#catcher").wait_for()
+        box = preview.locator("#hero-title").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 30, box["y"] + 10)
+        text.fill(f"Draft about the hero title ({close})")
+        if close == "Escape":
+            page.keyboard.press("Escape")
+        else:
+            page.get_by_role("button", name="Cancel").click()
+        expect(page.locator("#compose")).to_be_hidden()
+        expect(page.locator("#pins .pin.pending")).to_have_count(0)
+        # The next comment, at another spot, starts empty: the draft is not carried to an element it was not about.
+        page.keyboard.press("c")
+        page.locator("#catcher").wait_for()
+        box = preview.get_by_role("heading", name="Bestsellers").bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 10, box["y"] + 10)
+        expect(text).to_be_visible()
+        expect(text).to_have_value("")
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.locator("#compose")).to_be_hidden()
+        expect(page.get_by_role("button", name="Add comment")).to_be_focused()
+
+
+def test_a_refresh_keeps_the_keyboard_on_the_same_comment(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    first = post_comment(proc.url, session, "First: the logo is blurry.")
+    second = post_comment(proc.url, session, "Second: prices need a currency.")
+    open_round(page, session)
+    page.locator("#list .comment", has_text="Second:").get_by_role("button", name="/").focus()
+    assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": second["id"]}
+
+    def refreshed() -> None:
+        """The page re-reads the round as it does every 15 s (and when the tab comes back)."""
+        with page.expect_response(lambda r: r.url.endswith("/comments") and r.request.method == "GET") as answer:
+            page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        answer.value.finished()
+
+    # Nothing changed: nothing is redrawn, the very same button keeps the focus.
+    page.evaluate("window.heldButton = document.activeElement")
+    refreshed()
+    page.wait_for_function("document.activeElement === window.heldButton")
+    # A comment came in: the list is redrawn and the focus stays with the same comment's page button.
+    third = post_comment(proc.url, session, "Third: the footer is hard to read.")
+    refreshed()
+    page.locator("#list .comment", has_text="Third:").wait_for()
+    assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": second["id"]}
+    assert page.evaluate("document.activeElement !== window.heldButton")  # a new button, of the same comment
+    assert {first["id"], third["id"]}.isdisjoint({focused(page)["comment"]})
+
+
+def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    spot = {"selector": "#hero-title", "offsetX": 60, "offsetY": 10, "pinX": 30, "pinY": 20}
+    made = [post_comment(proc.url, session, f"Same spot, comment {n}.", **spot) for n in (1, 2, 3)]
+    for n in range(4, 16):  # enough to scroll the list
+        post_comment(proc.url, session, f"Elsewhere {n}.", selector="footer", pinX=50, pinY=95)
+    page.set_viewport_size({"width": 1280, "height": 600})
+    open_round(page, session)
+    pins = [page.get_by_role("button", name=f"Comment {n}", exact=True) for n in (1, 2, 3)]
+    for pin in pins:
+        pin.wait_for()
+    boxes = [pin.bounding_box() for pin in pins]
+    assert all(b is not None for b in boxes)
+    # Fanned out to the right, each number readable; the first stays on its spot.
+    assert boxes[1]["x"] - boxes[0]["x"] >= 12 and boxes[2]["x"] - boxes[1]["x"] >= 12
+    assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"]
+    for pin, n in zip(pins, (1, 2, 3), strict=True):
+        expect(pin).to_have_text(str(n))
+
+    # A click on a pin: its comment in the list is highlighted and has the focus.
+    pins[1].click()
+    entry = page.locator("#list .comment", has_text="Same spot, comment 2.")
+    expect(entry).to_have_attribute("aria-current", "true")
+    expect(entry).to_be_focused()
+    # Enter on another pin: that one's entry, scrolled into view.
+    page.locator("#list").evaluate("e => e.closest('.side').scrollTop = e.closest('.side').scrollHeight")
+    pins[0].focus()
+    page.keyboard.press("Enter")
+    entry = page.locator("#list .comment", has_text="Same spot, comment 1.")
+    expect(entry).to_have_attribute("aria-current", "true")
+    expect(entry).to_be_focused()
+    expect(entry).to_be_in_viewport()
+    assert page.locator("#list .comment[aria-current=true]").count() == 1
+    assert focused(page)["comment"] == made[0]["id"]
+
+
+def test_a_send_while_the_server_is_down_says_so_plainly(page, served):
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    expect(page.locator("#add kbd")).to_be_visible()  # the key hint, at desktop width with a mouse
+    preview = page.frame_locator("#preview")
+    page.get_by_role("button", name="Add comment").click()
+    page.locator("#catcher").wait_for()
+    box = preview.locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 10)
+    page.get_by_label("Comment", exact=True).fill("Sent while offline.")
+    proc.stop()
+    again = None
+    try:
+        page.get_by_role("button", name="Send").click()
+        error = page.locator("#compose-error")
+        expect(error).to_contain_text("the server could not be reached")
+        expect(error).not_to_contain_text("Failed to fetch")
+        expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent while offline.")
+        # The page's own re-read says it too, in words, and that it tries again.
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        expect(page.locator("#notice")).to_contain_text("The server could not be reached")
+        expect(page.locator("#notice")).to_contain_text("tries again every 15 seconds")
+        again = ServerProcess(proc.data_dir, port=proc.port)
+        page.get_by_role("button", name="Send").click()
+        page.locator("#list .comment", has_text="Sent while offline.").wait_for()
+        expect(error).to_be_hidden()
+    finally:
+        if again is not None:
+            again.stop()

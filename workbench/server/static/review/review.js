@@ -6,6 +6,9 @@
  * Whether comments are open is the server's (the domain's) answer, never decided here.
  * Positions come from the site widget in review mode inside the preview (widget.js, by postMessage);
  * a same-origin preview without it gets it injected. User text is only ever set as textContent.
+ * Keyboard users place a pin too: while placing, the catcher over the frame holds the focus and the
+ * arrow keys move a visible pin cursor, Enter drops it (the same question to the preview as a click).
+ * The 15 s refresh redraws only what changed, so focus stays where the reviewer left it.
  */
 (() => {
   "use strict";
@@ -17,13 +20,21 @@
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
   const LOCATE_TIMEOUT_MS = 1500;
+  const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
+  const STACK_PX = 6; // pins closer than this share a spot: each later one is drawn FAN_PX further right
+  const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
+  // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
+  class Unreachable extends Error {}
 
   const state = {
     session: null,
     comments: [],
     view: null, // the agent's last report: path, scroll, sizes
     placing: false,
+    cursor: null, // the keyboard's pin cursor while placing, {x, y} in frame px; null: not shown
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
+    current: null, // the id of the comment whose pin was last activated, highlighted in the list
+    listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     frameSrc: null,
     previewOrigin: null,
     basePath: "",
@@ -36,12 +47,17 @@
   // --- the server -----------------------------------------------------------------------------
 
   async function call(method, body) {
-    const response = await fetch(api, {
-      method,
-      headers: { "X-Review-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-      cache: "no-store",
-    });
+    let response;
+    try {
+      response = await fetch(api, {
+        method,
+        headers: { "X-Review-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+        cache: "no-store",
+      });
+    } catch {
+      throw new Unreachable("The server could not be reached");
+    }
     let payload = null;
     try {
       payload = await response.json();
@@ -66,7 +82,9 @@
       state.comments = payload.data.slice().sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
       render();
     } catch (error) {
-      showNotice(String(error.message || error), true);
+      showNotice(error instanceof Unreachable
+        ? "The server could not be reached, so the comments shown may be out of date. Check the connection; this page tries again every 15 seconds."
+        : String(error.message || error), true);
     }
   }
 
@@ -97,8 +115,8 @@
     $("add").hidden = !open;
     $("who").hidden = !open;
     if (!open) {
-      stopPlacing();
-      showNotice(`${session.notice || "This round takes no comments."} The page is read-only.`, false);
+      if (state.placing) stopPlacing();
+      showNotice(`${sentence(session.notice || "This round takes no comments")} The page is read-only.`, false);
     } else {
       hideNotice();
     }
@@ -107,6 +125,12 @@
     renderList();
     sendAnchors();
     renderPins();
+  }
+
+  // The server's notice is an error detail ("Session is already done"): it ends a sentence here.
+  function sentence(text) {
+    const trimmed = text.trim();
+    return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
   }
 
   function sendAnchors() {
@@ -130,12 +154,24 @@
     frame.src = parsed.href;
   }
 
+  // Redrawn only when the comments changed; the focus, if it was in the list, goes back to the same
+  // control of the same comment (by id), so a keyboard or screen-reader user keeps their place.
   function renderList() {
+    const key = JSON.stringify(state.comments);
+    if (key === state.listKey) {
+      markCurrent();
+      return;
+    }
+    state.listKey = key;
     const list = $("list");
+    const active = document.activeElement;
+    const held = active && list.contains(active) && active.closest("li.comment");
+    const focus = held ? { id: held.dataset.id, page: active.classList.contains("page") } : null;
     list.replaceChildren();
     state.comments.forEach((comment, index) => {
       const item = document.createElement("li");
       item.className = "comment";
+      item.tabIndex = -1; // a pin, or the page after a send, puts the focus here
       item.dataset.id = comment.id;
       item.dataset.status = comment.status;
       const number = document.createElement("span");
@@ -164,6 +200,35 @@
     });
     $("count").textContent = state.comments.length ? `(${state.comments.length})` : "";
     $("empty").hidden = state.comments.length > 0;
+    markCurrent();
+    if (focus) {
+      const item = listItem(focus.id);
+      const target = item && (focus.page ? item.querySelector("button.page") : item);
+      if (target) target.focus({ preventScroll: true });
+    }
+  }
+
+  function listItem(id) {
+    for (const item of $("list").children) if (item.dataset.id === id) return item;
+    return null;
+  }
+
+  function markCurrent() {
+    for (const item of $("list").children) {
+      if (item.dataset.id === state.current) item.setAttribute("aria-current", "true");
+      else item.removeAttribute("aria-current");
+    }
+  }
+
+  // A pin activated (click, Enter or Space): its entry in the list is highlighted, scrolled to and focused.
+  function showComment(id) {
+    state.current = id;
+    markCurrent();
+    renderPins();
+    const item = listItem(id);
+    if (!item) return;
+    item.scrollIntoView({ block: "nearest" });
+    item.focus({ preventScroll: true });
   }
 
   // Where a pin goes in the frame: on its element (selector + offset, as the agent finds it now,
@@ -181,27 +246,54 @@
     };
   }
 
+  // Updated in place (keyed by comment id), not rebuilt: the agent reports every scroll, and a
+  // rebuilt pin would lose the keyboard focus. Pins on one spot fan out to the right.
   function renderPins() {
     const layer = $("pins");
-    layer.replaceChildren();
     const here = currentPath();
     const width = frame.clientWidth;
     const height = frame.clientHeight;
-    const draw = (entry, number, extraClass) => {
+    const spots = [];
+    const wanted = new Map();
+    const add = (key, entry, number, label) => {
       const { left, top } = pinPosition(entry);
       if (left < 0 || top < 0 || left > width || top > height) return;
-      const pin = document.createElement("span");
-      pin.className = "pin " + extraClass;
-      pin.textContent = number;
-      pin.style.left = `${left}px`;
-      pin.style.top = `${top}px`;
-      layer.append(pin);
+      const under = spots.filter((s) => Math.abs(s.left - left) < STACK_PX && Math.abs(s.top - top) < STACK_PX).length;
+      spots.push({ left, top });
+      wanted.set(key, { left: left + under * FAN_PX, top, number, label, entry });
     };
     state.comments.forEach((comment, index) => {
       if (comment.pinX == null || comment.pinY == null || comment.pagePath !== here) return;
-      draw(comment, String(index + 1), comment.status === "resolved" ? "resolved" : "");
+      add(comment.id, comment, String(index + 1), `Comment ${index + 1}`);
     });
-    if (state.pending && state.pending.pagePath === here) draw(state.pending, "+", "pending");
+    if (state.pending && state.pending.pagePath === here) add("pending", state.pending, "+", null);
+    for (const pin of [...layer.children]) {
+      if (!wanted.has(pin.dataset.key)) pin.remove();
+    }
+    const drawn = new Map([...layer.children].map((pin) => [pin.dataset.key, pin]));
+    for (const [key, want] of wanted) {
+      let pin = drawn.get(key);
+      if (!pin) {
+        pin = want.label ? document.createElement("button") : document.createElement("span");
+        pin.dataset.key = key;
+        if (want.label) {
+          pin.type = "button";
+          pin.addEventListener("click", () => showComment(key));
+        } else {
+          pin.setAttribute("aria-hidden", "true"); // the compose dialog says where the new comment goes
+        }
+        layer.append(pin);
+      }
+      const resolved = want.entry.status === "resolved";
+      pin.className = `pin${want.label ? "" : " pending"}${resolved ? " resolved" : ""}${key === state.current ? " current" : ""}`;
+      pin.textContent = want.number;
+      if (want.label) {
+        pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
+        pin.title = want.entry.content.length > 80 ? `${want.entry.content.slice(0, 80)}…` : want.entry.content;
+      }
+      pin.style.left = `${want.left}px`;
+      pin.style.top = `${want.top}px`;
+    }
   }
 
   function renderName() {
@@ -265,7 +357,7 @@
       if (moved) sendAnchors(); // a new page: tell the agent which comments belong to it
       renderPins();
     } else if (message.type === "gf-review:key") {
-      if (message.key === "c") startPlacing();
+      if (message.key === "c") startPlacing(true);
       else if (message.key === "Escape") stopPlacing();
     } else if (message.type === "gf-review:located" && state.locates.has(message.id)) {
       state.locates.get(message.id)(message);
@@ -290,23 +382,46 @@
 
   // --- adding a comment -----------------------------------------------------------------------
 
-  function startPlacing() {
+  // byKeyboard: started by a key (c, or Enter/Space on Add comment), so the pin cursor shows at once.
+  function startPlacing(byKeyboard) {
     if (!state.session || !state.session.acceptsComments || state.placing) return;
     if (localStorage.getItem(NAME_KEY) === null) {
-      askName(startPlacing);
+      askName(() => startPlacing(byKeyboard));
       return;
     }
     state.placing = true;
-    $("catcher").hidden = false;
+    const catcher = $("catcher");
+    catcher.hidden = false;
     $("add").setAttribute("aria-pressed", "true");
-    showHint("Click where your comment belongs · Esc cancels");
+    state.cursor = byKeyboard ? cursorStart() : null;
+    drawCursor();
+    catcher.focus(); // arrow keys and Enter come here, also when the keyboard was in the preview
+    if (matchMedia("(hover: none)").matches) showHint("Tap where your comment belongs.");
+    else showHint("Click where your comment belongs, or move the pin with the arrow keys (Shift: faster) and press Enter. Esc cancels.");
   }
 
   function stopPlacing() {
+    const hadFocus = $("catcher").contains(document.activeElement);
     state.placing = false;
+    state.cursor = null;
+    drawCursor();
     $("catcher").hidden = true;
     $("add").removeAttribute("aria-pressed");
     hideHint();
+    if (hadFocus && !$("add").hidden) $("add").focus(); // not left on the hidden catcher (the body)
+  }
+
+  // Where the keyboard's pin cursor starts: the middle of the frame, a third down (over most pages' content).
+  function cursorStart() {
+    return { x: Math.round(frame.clientWidth / 2), y: Math.round(frame.clientHeight / 3) };
+  }
+
+  function drawCursor() {
+    const cursor = $("cursor");
+    cursor.hidden = !state.cursor;
+    if (!state.cursor) return;
+    cursor.style.left = `${state.cursor.x}px`;
+    cursor.style.top = `${state.cursor.y}px`;
   }
 
   function showHint(text) {
@@ -318,10 +433,35 @@
     $("hint").hidden = true;
   }
 
-  $("catcher").addEventListener("click", async (event) => {
+  $("catcher").addEventListener("click", (event) => {
     const box = frame.getBoundingClientRect();
-    const x = event.clientX - box.left;
-    const y = event.clientY - box.top;
+    place(event.clientX - box.left, event.clientY - box.top);
+  });
+
+  $("catcher").addEventListener("keydown", (event) => {
+    const step = event.shiftKey ? CURSOR_STEP_PX * 5 : CURSOR_STEP_PX;
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (!moves[event.key] && event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    if (!state.cursor) {
+      // Placing began with the mouse: the first key shows the cursor, the next ones move or drop it.
+      state.cursor = cursorStart();
+    } else if (moves[event.key]) {
+      const [dx, dy] = moves[event.key];
+      state.cursor = {
+        x: Math.min(Math.max(state.cursor.x + dx, 1), frame.clientWidth - 1),
+        y: Math.min(Math.max(state.cursor.y + dy, 1), frame.clientHeight - 1),
+      };
+    } else {
+      place(state.cursor.x, state.cursor.y);
+      return;
+    }
+    drawCursor();
+  });
+
+  // x, y: frame viewport px, from a click or the keyboard's cursor.
+  async function place(x, y) {
+    const box = frame.getBoundingClientRect();
     stopPlacing();
     const answer = await locate(x, y);
     if (answer) {
@@ -339,7 +479,7 @@
     }
     renderPins();
     openCompose();
-  });
+  }
 
   function openCompose() {
     $("compose-error").textContent = "";
@@ -349,16 +489,23 @@
     $("content").focus();
   }
 
+  // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty.
   function closeCompose() {
     $("compose").close();
+    $("content").value = "";
     state.pending = null;
     renderPins();
   }
 
-  $("cancel").addEventListener("click", closeCompose);
+  function cancelCompose() {
+    closeCompose();
+    if (!$("add").hidden) $("add").focus(); // the dialog would give it back to the hidden catcher
+  }
+
+  $("cancel").addEventListener("click", cancelCompose);
   $("compose").addEventListener("cancel", (event) => {
     event.preventDefault();
-    closeCompose();
+    cancelCompose();
   });
 
   $("compose-form").addEventListener("submit", async (event) => {
@@ -369,15 +516,26 @@
       return;
     }
     $("send").disabled = true;
+    let created;
     try {
-      await call("POST", { content, reviewerName: localStorage.getItem(NAME_KEY) || null, ...state.pending });
-      $("content").value = "";
-      closeCompose();
-      await refresh();
+      created = await call("POST", { content, reviewerName: localStorage.getItem(NAME_KEY) || null, ...state.pending });
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
-      $("compose-error").textContent = String(error.message || error);
+      $("compose-error").textContent = error instanceof Unreachable
+        ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
+        : String(error.message || error);
       $("send").disabled = false;
+      return;
+    }
+    closeCompose();
+    await refresh();
+    // The new comment in the list (it is read out), else Add comment, for the next one.
+    const item = created && listItem(created.id);
+    if (item) {
+      item.scrollIntoView({ block: "nearest" });
+      item.focus({ preventScroll: true });
+    } else if (!$("add").hidden) {
+      $("add").focus();
     }
   });
 
@@ -410,14 +568,15 @@
 
   // --- keys and buttons -----------------------------------------------------------------------
 
-  $("add").addEventListener("click", () => (state.placing ? stopPlacing() : startPlacing()));
+  // detail 0: a click made by Enter or Space on the button, not by a pointer.
+  $("add").addEventListener("click", (event) => (state.placing ? stopPlacing() : startPlacing(event.detail === 0)));
 
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.closest("input, textarea, dialog");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "c") {
       event.preventDefault();
-      startPlacing();
+      startPlacing(true);
     } else if (event.key === "Escape" && state.placing) {
       stopPlacing();
     }
