@@ -78,10 +78,10 @@ def widget_pictures(out: Path) -> list[Path]:
                 expect(launcher).to_be_visible()
                 snap("launcher")
                 launcher.click()
-                page.locator("#toaster-price").hover()
+                page.locator("#toaster-price").hover(force=True)  # the picker's catcher is on top
                 expect(page.locator(".outline")).to_be_visible()
                 snap("picker")
-                page.locator("#toaster-price").click()
+                page.locator("#toaster-price").click(force=True)
                 form = page.get_by_role("dialog", name="Send feedback")
                 expect(form.get_by_role("img", name="Screenshot")).to_be_visible(timeout=20_000)
                 expect(form.get_by_label("Auto-fix")).to_be_visible()

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from tests.conftest import ServerProcess, bearer
 
 HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Acme shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body {{ font-family: sans-serif; margin: 0; }} .price {{ color: rgb(200, 30, 30); font-size: 28px; }}
 main {{ padding: 24px; }} .card {{ border: 1px solid #ccc; padding: 12px; margin: 8px 0; }}</style>
 <script src="{base}/widget.js" data-site="{site}" data-widget-token="{token}" {extra} async></script>
@@ -75,9 +76,11 @@ def open_form(page, pick: str | None = "#buy"):
     if pick is None:
         page.get_by_role("button", name="Whole page").click()
     else:
-        page.locator(pick).hover()
+        # The picker's catcher covers the page, so these are clicks at the element's place (as a visitor's
+        # are), without Playwright's check that the element itself would receive them.
+        page.locator(pick).hover(force=True)
         expect(page.locator(".outline")).to_be_visible()
-        page.locator(pick).click()
+        page.locator(pick).click(force=True)
     form = page.get_by_role("dialog", name="Send feedback")
     expect(form).to_be_visible()
     return form
@@ -245,6 +248,7 @@ def test_offline_submission_is_delivered_exactly_once_after_a_restart(page, serv
     restarted = ServerProcess(proc.data_dir, port=proc.port)
     try:
         expect(status).to_have_text("Sent. Thank you!", timeout=30_000)
+        expect(form).to_be_hidden()  # delivered: the form is done with
         assert page.evaluate(outbox) == "[]"
         # Every attempt, failed or not, carried the one key chosen at submit.
         keys = {r.headers["idempotency-key"] for r in posts}
@@ -413,7 +417,7 @@ def test_gf_feedback_opens_the_picker_right_after_the_load(page, served, host_si
     page.goto(host_page(host_site, proc, creds) + "?gf_feedback")
     expect(page.get_by_role("toolbar", name="Pick an element")).to_be_visible()
     expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
-    page.locator("#buy").click()
+    page.locator("#buy").click(force=True)
     expect(page.get_by_role("dialog", name="Send feedback")).to_be_visible()
 
 
@@ -452,3 +456,313 @@ def test_a_submission_queued_on_an_earlier_visit_is_sent_once_when_the_app_next_
         assert len(posts) == tried + 1  # the reload sent nothing again
     finally:
         restarted.stop()
+
+
+# -- refusals, the keyboard, and pages that fight the widget -------------------------------------------
+
+# What has the keyboard focus inside the widget's shadow root ("" when the focus is elsewhere).
+FOCUSED = """() => { const host = document.querySelector('[data-gf-widget]'), a = host.shadowRoot.activeElement;
+    if (document.activeElement !== host || !a) return '';
+    return a.dataset.f || (a.matches('[role=dialog]') ? 'dialog:' + a.getAttribute('aria-label') : a.textContent.trim()); }"""
+
+
+def posts_to(page) -> list:
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if r.url.endswith("/annotations") and r.method == "POST" else None)
+    return posts
+
+
+def test_a_mistyped_email_is_caught_before_sending_and_never_remembered(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    posts = posts_to(page)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Comment").fill("The kettle price is wrong")
+    form.get_by_label("Email (optional)").fill("vera.example.com")
+    form.get_by_role("button", name="Send").click()
+    alert = form.get_by_role("alert")
+    expect(alert).to_contain_text("Check the email address")
+    email = form.get_by_label("Email (optional)")
+    expect(email).to_be_focused()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Comment")).to_have_value("The kettle price is wrong")
+    assert posts == [] and page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:email')") is None
+    email.fill("vera@example.com")
+    expect(email).not_to_have_attribute("aria-invalid", "true")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["body"] == "The kettle price is wrong" and ann["submitter"]["has_email"] is True
+    page.reload()
+    expect(open_form(page, None).get_by_label("Email (optional)")).to_have_value("vera@example.com")
+
+
+def test_a_refused_submission_stays_in_the_form_names_the_field_and_can_be_sent_again(page, served, host_site):
+    """The server's permanent refusals (its 422 names a field, its 400 starts with one): the words stay, the
+    field is named and focused, the error looks like one, nothing refused is remembered, and Send tries again."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    posts = posts_to(page)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Comment").fill("Checkout button overlaps the price")
+    form.get_by_label("Name (optional)").fill("Vera\x00")  # pasted with a NUL: the server refuses it (422)
+    # A WebP renamed .png: the browser calls it image/png, the server reads its bytes (400).
+    form.get_by_label("Attach or paste a screenshot").set_input_files(
+        files=[{"name": "shot.png", "mimeType": "image/png", "buffer": b"RIFF\x10\x00\x00\x00WEBPVP8 "}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        form.get_by_role("button", name="Send").click()
+    assert resp.value.status == 422
+    alert = form.get_by_role("alert")
+    expect(alert).to_contain_text("Name:")
+    name = form.get_by_label("Name (optional)")
+    expect(name).to_be_focused()
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Comment")).to_have_value("Checkout button overlaps the price")
+    expect(form.get_by_role("button", name="Send")).to_be_enabled()
+    # An error is red and an alert; "Sent" is green and a status.
+    assert alert.evaluate("e => getComputedStyle(e).color") == "rgb(153, 27, 27)"
+    stored = f"localStorage.getItem('gf:{creds['site_id']}:name')"
+    assert page.evaluate(stored) is None
+
+    name.fill("Vera")
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        form.get_by_role("button", name="Send").click()
+    assert resp.value.status == 400
+    expect(alert).to_contain_text("Screenshot:")
+    expect(form.get_by_label("Attach or paste a screenshot")).to_be_focused()
+    expect(form.get_by_text("Attach another picture, or send without one.")).to_be_visible()
+
+    form.get_by_label("Attach or paste a screenshot").set_input_files(
+        files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
+    sent = send(page, form)
+    status = form.get_by_role("status")
+    expect(status).to_have_text("Sent. Thank you!")
+    assert status.evaluate("e => getComputedStyle(e).color") == "rgb(15, 118, 110)"
+    expect(alert).to_be_hidden()
+    ann = detail(proc, creds, sent["id"])
+    assert ann["body"] == "Checkout button overlaps the price" and ann["submitter"]["name"] == "Vera" and ann["screenshot_key"]
+    assert [a["id"] for a in site_annotations(proc, creds)] == [sent["id"]]
+    # Each corrected submission was a new one with its own key; what the server took is what is remembered.
+    assert len(posts) == 3 and len({r.headers["idempotency-key"] for r in posts}) == 3
+    assert page.evaluate(stored) == '"Vera"'
+    assert page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:outbox')") == "[]"
+
+
+def test_a_submission_refused_when_the_server_came_back_returns_to_the_form_on_the_next_visit(context, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    first = context.new_page()
+    first.goto(url)
+    form = open_form(first, "#buy")
+    form.get_by_label("Comment").fill("Written on the train")
+    form.get_by_label("Name (optional)").fill("Vera\x00")
+    proc.stop()
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_contain_text("Saved in this browser", timeout=15_000)
+    first.close()
+    restarted = ServerProcess(proc.data_dir, port=proc.port)
+    try:
+        second = context.new_page()
+        second.goto(url)
+        form = second.get_by_role("dialog", name="Send feedback")
+        expect(form.get_by_role("alert")).to_contain_text("Name:")
+        expect(form.get_by_label("Comment")).to_have_value("Written on the train")
+        form.get_by_label("Name (optional)").fill("Vera")
+        sent = send(second, form)
+        ann = detail(restarted, creds, sent["id"])
+        assert ann["body"] == "Written on the train" and ann["selector"] == "#buy"
+        assert second.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:outbox')") == "[]"
+    finally:
+        restarted.stop()
+
+
+def test_escape_tab_and_focus_in_the_form(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    form = open_form(page, None)
+    assert page.evaluate(FOCUSED) == "body"  # the comment box
+    form.get_by_label("Comment").fill("Half written")
+    for _ in range(12):  # round the dialog's own controls, never into the page behind it
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUSED) not in ("", "Feedback")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(FOCUSED) not in ("", "Feedback")
+    form.get_by_label("Comment").focus()
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")  # the launcher brings the unsent words back
+    expect(form).to_be_visible()
+    expect(form.get_by_label("Comment")).to_have_value("Half written")
+    expect(form.get_by_label("Comment")).to_be_focused()
+    form.get_by_role("button", name="Cancel").click()  # Cancel drops them
+    expect(form).to_be_hidden()
+    expect(launcher).to_be_focused()
+    launcher.click()
+    expect(page.get_by_role("toolbar", name="Pick an element")).to_be_visible()
+
+
+def test_a_long_card_fits_the_phone_screen_and_esc_closes_it(browser, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    ctx = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(host_page(host_site, proc, creds))
+        form = open_form(page, "#buy")
+        form.get_by_label("Comment").fill(" ".join(["The button does nothing when I tap it."] * 150))  # 5,700 characters
+        send(page, form)
+        page.reload()
+        pin = page.get_by_role("button", name="Your feedback 1: new")
+        pin.click()
+        card = page.get_by_role("dialog", name="Your feedback")
+        expect(card).to_be_visible()
+        box = card.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 667 and box["x"] >= 0 and box["x"] + box["width"] <= 375
+        close = card.get_by_role("button", name="Close")
+        close_box = close.bounding_box()
+        assert close_box["y"] >= 0 and close_box["y"] + close_box["height"] <= 667
+        assert page.evaluate(FOCUSED) == "dialog:Your feedback"
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUSED) == "Close"  # the card's only control, round again
+        page.keyboard.press("Escape")
+        expect(card).to_be_hidden()
+        expect(pin).to_be_focused()
+        pin.click()
+        card.get_by_role("button", name="Close").click()
+        expect(card).to_be_hidden()
+    finally:
+        ctx.close()
+
+
+def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    page.evaluate("document.querySelector('#buy').addEventListener('click', () => { document.body.dataset.bought = '1'; })")
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    launcher.focus()
+    page.keyboard.press("Enter")
+    bar = page.get_by_role("toolbar", name="Pick an element")
+    expect(bar.get_by_text("Tab to it and press Enter", exact=False)).to_be_visible()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "buy":
+            break
+    assert page.evaluate("document.activeElement.id") == "buy"
+    expect(page.locator(".outline")).to_be_visible()  # the focused element is outlined
+    page.keyboard.press("Enter")
+    form = page.get_by_role("dialog", name="Send feedback")
+    expect(form).to_contain_text("About: #buy")
+    assert page.evaluate("document.body.dataset.bought") is None  # picked, not pressed
+    form.get_by_label("Comment").fill("Picked with the keyboard")
+    assert detail(proc, creds, send(page, form)["id"])["selector"] == "#buy"
+
+
+def test_a_transformed_body_does_not_move_the_widget(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_site.write("transform.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+        .replace("</style>", "body { transform: translateZ(0); filter: saturate(1); contain: paint; }</style>")
+        .replace("</main>", '</main><div style="height: 3000px"></div>')))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert 1280 - 200 < box["x"] + box["width"] <= 1280 and 800 - 100 < box["y"] + box["height"] <= 800
+    form = open_form(page, None)
+    f = form.bounding_box()
+    assert f["y"] >= 0 and f["y"] + f["height"] <= 800
+
+
+def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    page.evaluate("""() => { const d = document.createElement('div'); d.id = 'chat'; d.textContent = 'Chat with us';
+        d.style.cssText = 'position: fixed; right: 0; bottom: 0; width: 400px; height: 200px; background: #0a7; z-index: 2147483647';
+        document.body.appendChild(d); }""")
+    box = launcher.bounding_box()
+    on_top = page.evaluate("([x, y]) => document.elementFromPoint(x, y).hasAttribute('data-gf-widget')",
+                           [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+    assert on_top
+    launcher.click()
+    expect(page.get_by_role("toolbar", name="Pick an element")).to_be_visible()
+
+
+def test_an_iframe_is_picked_as_an_element_and_its_content_gets_no_click(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    host_site.write("inner.html", '<!doctype html><button id="inner" onclick="document.body.dataset.clicked=1">Inner button</button>')
+    page.goto(host_site.write("framed.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+        .replace("</main>", '</main><iframe id="map" src="inner.html" style="width: 500px; height: 200px"></iframe>')))
+    inner = page.frame_locator("#map").locator("#inner")
+    expect(inner).to_be_visible()
+    page.get_by_role("button", name="Feedback", exact=True).click()
+    inner.hover(force=True)
+    outline = page.locator(".outline")
+    expect(outline).to_be_visible()
+    assert outline.bounding_box()["width"] >= 500  # the iframe's box, not a guess inside it
+    inner.click(force=True)
+    form = page.get_by_role("dialog", name="Send feedback")
+    expect(form).to_contain_text("About: #map")
+    assert page.frame_locator("#map").locator("body").evaluate("b => b.dataset.clicked") is None
+
+
+def test_the_picker_and_the_form_at_phone_width(browser, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    ctx = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(host_page(host_site, proc, creds))
+        page.get_by_role("button", name="Feedback", exact=True).tap()
+        bar = page.get_by_role("toolbar", name="Pick an element")
+        expect(bar).to_be_visible()
+        assert bar.bounding_box()["height"] <= 44  # one line: most of the page stays pickable
+        expect(bar.get_by_text("Tap an element.")).to_be_visible()
+        expect(bar.get_by_text("Esc cancels", exact=False)).to_be_hidden()  # no Esc key on a phone
+        bar.get_by_role("button", name="Whole page").tap()
+        form = page.get_by_role("dialog", name="Send feedback")
+        expect(form).to_be_visible()
+        panel = form.bounding_box()
+        for name in ("Send", "Cancel"):  # visible without scrolling the form
+            b = form.get_by_role("button", name=name).bounding_box()
+            assert panel["y"] <= b["y"] and b["y"] + b["height"] <= min(panel["y"] + panel["height"], 667), name
+    finally:
+        ctx.close()
+
+
+def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site):
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    host_page(host_site, proc, creds)
+    page.goto(host_site.write("wide.html", (host_site.root / "index.html").read_text()
+                              .replace("</main>", '</main><div id="wide">Free delivery over € 50</div>')))
+    for pick, body in ((None, "About the whole page"), ("#wide", "About the full-width banner")):
+        form = open_form(page, pick)
+        form.get_by_label("Comment").fill(body)
+        send(page, form)
+        expect(form).to_be_hidden()
+    page.reload()
+    pins = page.locator(".pin")
+    expect(pins).to_have_count(2)
+    width = page.evaluate("document.documentElement.clientWidth")
+    logo = page.locator("h1").bounding_box()
+    launcher = page.get_by_role("button", name="Feedback", exact=True).bounding_box()
+    whole, wide = (pins.nth(i).bounding_box() for i in range(2))
+    for b in (whole, wide):
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width
+    # The whole page's pin sits beside the launcher, not over the logo in the page's corner.
+    assert whole["x"] > logo["x"] + logo["width"] or whole["y"] > logo["y"] + logo["height"]
+    assert abs((whole["y"] + whole["height"] / 2) - (launcher["y"] + launcher["height"] / 2)) < 2
+    assert whole["x"] + whole["width"] < launcher["x"]

@@ -207,7 +207,8 @@
     const lib = await within(loadLib(), 5000);
     const body = document.body;
     const bg = getComputedStyle(body).backgroundColor;
-    const full = await within(lib.toCanvas(body, { pixelRatio: 1, filter: n => n !== host, cacheBust: false,
+    // The widget's host hangs from <html>, outside <body>: it is never in the picture.
+    const full = await within(lib.toCanvas(body, { pixelRatio: 1, cacheBust: false,
       backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff', skipFonts: true }), 8000);
     const br = body.getBoundingClientRect();
     view.scroll_x = scrollX; view.scroll_y = scrollY;
@@ -227,10 +228,13 @@
   }
 
   // -- the offline queue: every submission waits in localStorage until the server has it ----------------
+  // An item the server refuses for good (a 4xx but 401/408/409/429) stays, marked `refused` with the reason,
+  // until the visitor corrects it in the form or drops it: a refusal never loses the words.
   let flushing = false;
   let retryTimer = null;
   let retryDelay = 1000;
   const queue = () => store.get('outbox') || [];
+  const waiting = () => queue().find(i => !i.refused);
   function saveQueue(items) {
     if (store.set('outbox', items)) return true;
     // Over the page's storage quota: keep the words, drop the pictures (the full copy stays in memory).
@@ -246,79 +250,125 @@
     retryTimer = setTimeout(flush, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 8000);
   }
+  // The form's fields by the name the server gives them (a 422's `loc`, or the start of a 400's detail).
+  const FIELDS = { submitter_email: ['email', 'Email'], submitter_name: ['name', 'Name'], body: ['body', 'Comment'],
+    kind: ['kind', 'Kind'], screenshot: ['file', 'Screenshot'] };
+  async function refusal(res) {
+    let detail = null;
+    try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
+    let where = null, text = `HTTP ${res.status}`;
+    if (Array.isArray(detail) && detail[0]) {
+      const loc = Array.isArray(detail[0].loc) ? detail[0].loc : [];
+      where = loc[0] === 'body' && loc.length > 1 ? String(loc[1]) : null; // ['body'] alone is the whole request
+      text = String(detail[0].msg || text).replace(/^Value error, /, '');
+    } else if (typeof detail === 'string') {
+      text = detail;
+      where = Object.keys(FIELDS).find(k => detail.startsWith(`${k} `)) || null;
+    }
+    const f = FIELDS[where];
+    return { field: f ? f[0] : null, message: clip(`Not sent. ${f ? `${f[1]}: ` : ''}${text}`, 400) };
+  }
   async function flush() {
     if (flushing) return;
     flushing = true;
     try {
       // Re-read each time: another tab may have sent or added one, and a retry may have changed it.
       const tries = {};
-      for (let item = queue()[0]; item; item = queue()[0]) {
+      for (let item = waiting(); item; item = waiting()) {
         // An outbox that cannot be written (storage disabled) must not turn this into a busy loop.
         if ((tries[item.key] = (tries[item.key] || 0) + 1) > 2) return;
-        let res;
+        let res = null;
         try {
           res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
             headers: headers(Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
-        } catch (_) { setStatus('Saved in this browser: it will be sent when the server can be reached.'); scheduleRetry(); return; }
-        if (res.status >= 500 || [408, 409, 429].includes(res.status)) { scheduleRetry(); return; }
+        } catch (_) { /* unreachable: as a 5xx */ }
+        if (!res || res.status >= 500 || [408, 409, 429].includes(res.status)) {
+          if (draft && draft.pending) setStatus('Saved in this browser: it will be sent when the server can be reached.');
+          scheduleRetry();
+          return;
+        }
         if (res.status === 401 && item.stakeholder) {
           // A stakeholder token revoked since: the feedback still goes, as an anonymous visitor's.
           if (!script.dataset.stakeholderToken) store.del('stakeholder');
           saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { stakeholder: null }) : i)));
           continue;
         }
-        // Delivered (or refused for good, e.g. invalid): either way it leaves the queue.
-        saveQueue(queue().filter(i => i.key !== item.key));
-        if (res.ok) { setStatus('Sent. Thank you!'); refreshMine(); } else {
-          let detail = `HTTP ${res.status}`;
-          try { const j = await res.json(); detail = typeof j.detail === 'string' ? j.detail : detail; } catch (_) { /* not JSON */ }
-          setStatus(`Not accepted: ${detail}`);
+        if (res.ok) { saveQueue(queue().filter(i => i.key !== item.key)); delivered(item); } else {
+          const why = await refusal(res);
+          saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { refused: why }) : i)));
         }
       }
       retryDelay = 1000;
-    } finally { flushing = false; }
+    } finally { flushing = false; offerRefused(); }
   }
   window.addEventListener('online', flush);
 
   // -- the user interface, in an open shadow root ------------------------------------------------------
   const host = document.createElement('div');
   host.setAttribute('data-gf-widget', '');
-  host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; z-index: 2147483647;';
+  // In the top layer (a manual popover) where the browser has one: above any z-index the page adds later,
+  // and fixed to the viewport whatever transform, filter or contain the page puts on its elements. It is
+  // added to <html>, not <body>, for the same reason where there is no top layer.
+  const topLayer = typeof host.showPopover === 'function';
+  if (topLayer) host.setAttribute('popover', 'manual');
+  host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; overflow: visible; z-index: 2147483647;';
   const root = host.attachShadow({ mode: 'open' });
   root.innerHTML = `<style>
     :host { all: initial; }
     [hidden] { display: none !important; }
     * { box-sizing: border-box; font: 14px/1.4 system-ui, sans-serif; }
     button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
+    button:disabled { opacity: .6; cursor: default; }
     button.primary { background: #4f46e5; border-color: #4f46e5; color: #fff; }
+    :focus-visible { outline: 2px solid #4f46e5; outline-offset: 2px; }
     .launcher { position: fixed; right: 20px; bottom: 20px; padding: 10px 16px; border-radius: 999px; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+    .launcher.kept::after { content: ''; display: inline-block; width: 8px; height: 8px; margin-left: 6px; border-radius: 50%; background: #e11d48; vertical-align: middle; }
+    .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
     .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
-    .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
+    .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); width: max-content; max-width: calc(100vw - 24px); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
     .bar span { color: #fff; }
     .bar button { white-space: nowrap; }
-    .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
-    .panel h2 { font-size: 16px; font-weight: 600; margin: 0 0 8px; }
+    .bar .short { display: none; }
+    .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px 14px 0; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
+    fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+    h2 { font-size: 16px; font-weight: 600; margin: 0 0 8px; }
     label { display: block; margin: 8px 0 2px; font-size: 12px; color: #334155; }
     label.check { display: flex; gap: 6px; align-items: center; font-size: 14px; color: #0f172a; }
     input[type=text], input[type=email], textarea, select { width: 100%; padding: 6px; border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; color: #0f172a; }
+    [aria-invalid=true] { border-color: #dc2626 !important; box-shadow: 0 0 0 2px #fecaca; }
     textarea { min-height: 80px; resize: vertical; }
     .about { font-size: 12px; color: #475569; word-break: break-all; }
     .shot img { display: block; max-width: 100%; max-height: 140px; object-fit: contain; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
-    .row { display: flex; gap: 8px; justify-content: flex-end; margin-top: 12px; }
-    .status { margin-top: 8px; font-size: 12px; color: #0f766e; min-height: 1em; }
+    .foot { position: sticky; bottom: 0; background: #fff; padding: 8px 0 14px; }
+    .row { display: flex; gap: 8px; justify-content: flex-end; }
+    .status { margin-top: 6px; font-size: 12px; color: #0f766e; }
+    .status:empty, .alert:empty { display: none; }
+    .alert { margin-bottom: 8px; padding: 6px 8px; font-size: 12px; color: #991b1b; background: #fef2f2; border: 1px solid #fca5a5; border-left: 4px solid #dc2626; border-radius: 6px; }
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
-    .card { position: fixed; width: 300px; max-width: calc(100vw - 20px); background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
-    .card p { margin: 4px 0; }
+    .card { position: fixed; width: 320px; max-width: calc(100vw - 20px); max-height: calc(100vh - 20px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 0 10px 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
+    .card .head { position: sticky; top: 0; display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; background: #fff; padding-top: 10px; }
+    .card p { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
     .card .who { font-weight: 600; }
     .card .st { font-size: 12px; color: #475569; }
+    @media (max-width: 600px) {
+      .bar { top: 0; left: 0; transform: none; width: 100%; max-width: none; border-radius: 0; padding: 6px 8px; }
+      .bar span, .bar button { font-size: 13px; }
+      .bar button { padding: 4px 8px; }
+      .panel { left: 8px; right: 8px; bottom: 8px; width: auto; max-width: none; max-height: calc(100dvh - 16px); }
+    }
+    @media (max-width: 600px), (hover: none) { .bar .long { display: none; } .bar .short { display: inline; } }
   </style>
-  <button class="launcher" type="button">Feedback</button>
+  <div class="pins"></div>
+  <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
+  <div class="catcher"></div>
   <div class="outline"></div>
-  <div class="bar" role="toolbar" aria-label="Pick an element"><span>Click the element your feedback is about. Esc cancels.</span>
+  <div class="bar" role="toolbar" aria-label="Pick an element"><span><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
+  <button class="launcher" type="button">Feedback</button>
   <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
     <h2>Send feedback</h2>
+    <fieldset>
     <div class="about"></div>
     <div class="shot"><span class="shot-note"></span><img alt="Screenshot" hidden>
       <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
@@ -327,64 +377,94 @@
     <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name"></label>
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
-    <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
-    <div class="status" role="status"></div>
-  </form>
-  <div class="pins"></div>
-  <div class="card" role="dialog" aria-label="Your feedback"></div>`;
+    </fieldset>
+    <div class="foot"><div class="alert" role="alert"></div>
+      <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
+      <div class="status" role="status"></div></div>
+  </form>`;
   const $ = s => root.querySelector(s);
-  const launcher = $('.launcher'), outline = $('.outline'), bar = $('.bar'), panel = $('.panel');
+  const launcher = $('.launcher'), catcher = $('.catcher'), outline = $('.outline'), bar = $('.bar'), panel = $('.panel');
+  const card = $('.card'), alertEl = $('.alert'), statusEl = $('.status');
   const field = n => root.querySelector(`[data-f="${n}"]`);
-  const statusEl = $('.status');
   function setStatus(text) { statusEl.textContent = text; }
+  // One error at a time, in the alert, on the field it is about (which gets the focus), else on the comment.
+  function showError(name, text) {
+    for (const n of root.querySelectorAll('[aria-invalid]')) n.removeAttribute('aria-invalid');
+    alertEl.textContent = text || '';
+    if (!text) return;
+    const f = field(name || 'body');
+    if (name) f.setAttribute('aria-invalid', 'true');
+    f.focus();
+  }
+  panel.addEventListener('input', e => e.target.removeAttribute('aria-invalid'));
+  const focusIn = box => box.contains(root.activeElement);
+  // Tab and shift+Tab go round the open dialog's own controls; Esc closes it.
+  function dialogKeys(box, close) {
+    box.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); return; }
+      if (e.key !== 'Tab') return;
+      const all = [...box.querySelectorAll('button, input, select, textarea')].filter(n => !n.matches(':disabled') && n.getClientRects().length);
+      const at = all.indexOf(root.activeElement);
+      if (!all.length) return;
+      if (e.shiftKey && at <= 0) { e.preventDefault(); all[all.length - 1].focus(); } else if (!e.shiftKey && at === all.length - 1) { e.preventDefault(); all[0].focus(); }
+    });
+  }
 
-  // -- picking ---------------------------------------------------------------------------------------
+  // -- picking: a transparent catcher over the page takes the pointer, so nothing reaches the page, iframes included --
   let picking = false;
-  let target = null;
-  const ours = e => e.composedPath().includes(host);
-  function onMove(e) {
-    if (ours(e)) { outline.style.display = 'none'; return; }
-    const el = document.elementFromPoint(e.clientX, e.clientY);
-    if (!el || el === host || el === document.documentElement || el === document.body) { outline.style.display = 'none'; return; }
+  const onPage = el => (el && el !== host && el !== document.documentElement && el !== document.body ? el : null);
+  // The page's element under the catcher (elementsFromPoint lists the host first, then the page's topmost).
+  const under = (x, y) => onPage(document.elementsFromPoint(x, y).find(n => n !== host));
+  function outlineOn(el) {
+    if (!el) { outline.style.display = 'none'; return; }
     const r = el.getBoundingClientRect();
     Object.assign(outline.style, { display: 'block', left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px` });
   }
-  function onPick(e) {
-    if (ours(e)) return;
-    e.preventDefault(); e.stopPropagation();
-    if (e.type !== 'click') return;
-    const el = document.elementFromPoint(e.clientX, e.clientY);
-    stopPicking();
-    openForm(el && el !== document.documentElement && el !== document.body ? el : null);
+  function pick(el) { stopPicking(); openForm(el); }
+  catcher.addEventListener('mousemove', e => outlineOn(under(e.clientX, e.clientY)));
+  catcher.addEventListener('click', (e) => { e.preventDefault(); pick(under(e.clientX, e.clientY)); });
+  // The keyboard's way: Tab to an element of the page (it is outlined), Enter or Space picks it.
+  function onKey(e) {
+    if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); stopPicking(); launcher.focus(); offerRefused(); return; }
+    const el = onPage(document.activeElement);
+    if ((e.key !== 'Enter' && e.key !== ' ') || !el || e.composedPath().includes(host)) return;
+    e.preventDefault(); e.stopPropagation(); // the focused element is not activated
+    pick(el);
   }
-  function onKey(e) { if (e.key === 'Escape') { e.preventDefault(); stopPicking(); } }
+  const onFocus = e => outlineOn(onPage(e.target));
   function startPicking() {
     if (picking) return;
     picking = true;
     panel.style.display = 'none';
+    catcher.style.display = 'block';
     bar.style.display = 'flex';
-    window.addEventListener('mousemove', onMove, true);
-    for (const t of ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']) window.addEventListener(t, onPick, true);
     window.addEventListener('keydown', onKey, true);
+    window.addEventListener('focusin', onFocus, true);
   }
   function stopPicking() {
     picking = false;
+    catcher.style.display = 'none';
     bar.style.display = 'none';
     outline.style.display = 'none';
-    window.removeEventListener('mousemove', onMove, true);
-    for (const t of ['click', 'mousedown', 'mouseup', 'pointerdown', 'pointerup']) window.removeEventListener(t, onPick, true);
     window.removeEventListener('keydown', onKey, true);
+    window.removeEventListener('focusin', onFocus, true);
   }
-  launcher.addEventListener('click', () => (picking ? stopPicking() : startPicking()));
+  // The launcher: picking, or back to the words the visitor closed with Esc (Cancel in the form drops them).
+  launcher.addEventListener('click', () => {
+    if (picking) { stopPicking(); offerRefused(); } else if (panel.style.display === 'block') closePanel();
+    else if (draft) showPanel(); else startPicking();
+  });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
   onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
   bar.addEventListener('click', (e) => {
     const act = e.target.closest('[data-act]') && e.target.closest('[data-act]').dataset.act;
-    if (act === 'whole') { stopPicking(); openForm(null); } else if (act === 'cancel') stopPicking();
+    if (act === 'whole') pick(null); else if (act === 'cancel') { stopPicking(); launcher.focus(); offerRefused(); }
   });
 
   // -- the form --------------------------------------------------------------------------------------
-  let draft = null; // {el, anchor, styles, shot: Promise<string|null>, manual: string|null}
+  // draft: what the form is about. {anchor, styles, viewport, shot: Promise<string|null>, shotView, manual,
+  // pending: the outbox key once sent, refused: the outbox item the server refused, back for correcting}.
+  let draft = null;
   let config = null;
   async function loadConfig() {
     const sh = stakeholderToken();
@@ -404,27 +484,81 @@
     if (url) img.src = url;
     root.querySelector('.shot-note').textContent = note;
   }
+  // While a submission is on its way the form is read-only: one press, one submission.
+  function busy(on) {
+    if (on && focusIn(panel)) $('[data-act="close"]').focus(); // a control being disabled would drop the focus
+    $('fieldset').disabled = on;
+    $('.primary').disabled = on;
+    $('[data-act="close"]').textContent = on ? 'Close' : 'Cancel';
+  }
+  function showPanel() {
+    panel.style.display = 'block';
+    launcher.classList.remove('kept');
+    if (!focusIn(panel)) (draft && draft.pending ? $('[data-act="close"]') : field('body')).focus();
+  }
+  // Esc: unsent words are kept (the launcher brings them back); what was sent is in the outbox anyway.
+  function closePanel() {
+    if (draft && (draft.pending || !(field('body').value.trim() || draft.refused))) draft = null;
+    const had = focusIn(panel);
+    panel.style.display = 'none';
+    launcher.classList.toggle('kept', !!draft);
+    if (had) launcher.focus();
+    offerRefused();
+  }
+  function discard() {
+    if (draft && draft.refused && !draft.pending) saveQueue(queue().filter(i => i.key !== draft.refused.key));
+    draft = null;
+    closePanel();
+  }
+  function fillForm(d, about, values) {
+    draft = d;
+    root.querySelector('.about').textContent = about;
+    for (const n of ['kind', 'body', 'name', 'email']) field(n).value = values[n] || '';
+    if (!field('kind').value) field('kind').value = KINDS[0];
+    field('file').value = '';
+    busy(false);
+    showError(null);
+    setStatus('');
+    loadConfig();
+    showPanel();
+  }
   function openForm(el) {
     const anchor = anchorOf(el);
-    draft = { el, anchor, styles: stylesOf(el), manual: null, shot: null,
+    const d = { anchor, styles: stylesOf(el), manual: null, shot: null, shotView: {}, pending: null, refused: null,
       viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio } };
-    root.querySelector('.about').textContent = el ? `About: ${anchor.css}` : 'About: the whole page';
-    field('body').value = '';
-    field('name').value = store.get('name') || '';
-    field('email').value = store.get('email') || '';
-    setStatus('');
     showShot(null, 'Capturing a screenshot…');
-    panel.style.display = 'block';
-    const d = draft;
-    d.shot = screenshot(el, d.shotView = {}).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
+    d.shot = screenshot(el, d.shotView).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
       if (draft === d && !d.manual) showShot(null, 'The screenshot could not be taken: attach or paste one (optional).');
       return null;
     });
-    loadConfig();
-    field('body').focus();
+    fillForm(d, el ? `About: ${anchor.css}` : 'About: the whole page', { name: store.get('name'), email: store.get('email') });
+  }
+  // A refused submission, this visit's or an earlier one's, comes back into the form once it is free.
+  function offerRefused() {
+    const item = queue().find(i => i.refused);
+    if (!item || picking || (draft && draft.pending !== item.key)) return;
+    const p = item.payload, why = item.refused, anchor = (p.capture && p.capture.anchor) || { whole_page: true };
+    const shot = why.field === 'file' ? null : p.screenshot;
+    const d = { anchor, styles: p.computed_styles, manual: null, shot: Promise.resolve(shot), shotView: {}, pending: null, refused: item,
+      viewport: (p.capture && p.capture.viewport) || null };
+    showShot(shot, why.field === 'file' ? 'Attach another picture, or send without one.' : '');
+    const where = samePage(p.page_url) ? '' : ` on ${p.page_url}`;
+    fillForm(d, `${anchor.whole_page ? 'About: the whole page' : `About: ${anchor.css}`}${where}`,
+      { kind: p.kind, body: p.body, name: p.submitter_name, email: p.submitter_email });
+    showError(why.field, why.message);
+  }
+  function delivered(item) {
+    // Remembered only once the server has taken them: a refused email is never offered again.
+    store.set('name', item.payload.submitter_name || ''); store.set('email', item.payload.submitter_email || '');
+    if (draft && draft.pending === item.key) {
+      setStatus('Sent. Thank you!');
+      const d = draft;
+      setTimeout(() => { if (draft === d) closePanel(); }, 1500);
+    }
+    refreshMine();
   }
   function useImage(file) {
-    if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft) return;
+    if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft || draft.pending) return;
     const d = draft;
     const reader = new FileReader();
     reader.onload = () => { d.manual = reader.result; showShot(reader.result, 'Attached.'); };
@@ -435,39 +569,50 @@
     const item = [...((e.clipboardData && e.clipboardData.items) || [])].find(i => i.type.startsWith('image/'));
     if (item) { e.preventDefault(); useImage(item.getAsFile()); }
   });
-  panel.addEventListener('click', (e) => { if (e.target.closest('[data-act="close"]')) { panel.style.display = 'none'; draft = null; } });
+  panel.addEventListener('click', (e) => { if (e.target.closest('[data-act="close"]')) discard(); });
+  dialogKeys(panel, closePanel);
   panel.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const body = field('body').value.trim();
-    if (!body) { setStatus('Write a comment first.'); field('body').focus(); return; }
-    if (!draft) return;
     const d = draft;
-    draft = null;
+    if (!d || d.pending) return;
+    const body = field('body').value.trim();
+    if (!body) { showError('body', 'Write a comment first.'); return; }
+    // The browser's own check of type=email: the usual typo never reaches the server.
+    if (!field('email').checkValidity()) { showError('email', 'Check the email address: it should look like name@example.com.'); return; }
+    showError(null);
+    d.pending = true;
+    busy(true);
     const name = field('name').value.trim(), email = field('email').value.trim();
-    store.set('name', name); store.set('email', email);
+    setStatus('Sending…');
     // A capture still running gets a little longer; after that the feedback goes without it.
     const shot = d.manual || await within(d.shot, 3000).catch(() => null);
     const toggle = config && config.auto_fix;
-    const payload = {
-      page_url: clip(location.href, 2000), kind: field('kind').value, body, selector: d.anchor.css || null,
-      submitter_name: name || null, submitter_email: email || null, screenshot: shot || null,
-      computed_styles: d.styles, submitter_key: submitterKey(),
+    const fields = { kind: field('kind').value, body, submitter_name: name || null, submitter_email: email || null, screenshot: shot || null };
+    const payload = d.refused ? Object.assign({}, d.refused.payload, fields) : Object.assign({
+      page_url: clip(location.href, 2000), selector: d.anchor.css || null, computed_styles: d.styles, submitter_key: submitterKey(),
       // The scroll only with the widget's own picture: an attached one may show anything.
       capture: { anchor: d.anchor, viewport: Object.assign({}, d.viewport, shot && !d.manual ? d.shotView : {}),
         user_agent: clip(navigator.userAgent, 512), console: consoleRing.slice(), network: networkRing.slice() },
-    };
+    }, fields);
+    if (d.refused && shot !== d.refused.payload.screenshot && payload.capture && payload.capture.viewport) {
+      // Another picture than the one the scroll was stored with: the scroll goes (see the comment above).
+      const viewport = Object.assign({}, payload.capture.viewport);
+      delete viewport.scroll_x; delete viewport.scroll_y;
+      payload.capture = Object.assign({}, payload.capture, { viewport });
+    }
     if (toggle && toggle.visible) payload.auto_fix = field('autofix').checked;
-    // The key is chosen now, once: every retry of this submission carries it, so the server keeps one.
-    const item = { key: randomKey(), payload, stakeholder: stakeholderToken() || null, at: Date.now() };
-    saveQueue([...queue(), item]);
-    setStatus('Sending…');
-    await flush();
-    if (!queue().some(i => i.key === item.key)) setTimeout(() => { if (!draft) panel.style.display = 'none'; }, 1500);
+    // The key is chosen now, once: every retry of this submission carries it, so the server keeps one. A
+    // corrected submission is a new one (the refused one was never stored), so it gets a new key.
+    const item = { key: randomKey(), payload, stakeholder: d.refused ? d.refused.stakeholder : stakeholderToken() || null, at: Date.now() };
+    d.pending = item.key;
+    saveQueue([...queue().filter(i => !d.refused || i.key !== d.refused.key), item]);
+    d.refused = null;
+    flush();
   });
 
   // -- revisit: this browser's own feedback, as pins -----------------------------------------------------
   let mine = [];
-  const samePage = u => { try { const a = new URL(u); return a.origin === location.origin && a.pathname === location.pathname; } catch (_) { return false; } };
+  function samePage(u) { try { const a = new URL(u); return a.origin === location.origin && a.pathname === location.pathname; } catch (_) { return false; } }
   async function refreshMine() {
     const key = store.get('key');
     if (!key) return;
@@ -478,7 +623,6 @@
       drawPins();
     } catch (_) { /* offline: pins come with the next load */ }
   }
-  const card = $('.card');
   function drawPins() {
     const layer = $('.pins');
     layer.textContent = '';
@@ -487,32 +631,56 @@
       pin.type = 'button'; pin.className = 'pin'; pin.textContent = String(i + 1);
       pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${a.status}`);
       pin._gf = a;
-      pin.addEventListener('click', () => showCard(a, pin));
+      pin.addEventListener('click', () => (cardPin === pin ? closeCard() : showCard(a, pin)));
       layer.appendChild(pin);
     });
     placePins();
   }
   function placePins() {
+    const width = document.documentElement.clientWidth; // without the scroll bar, unlike innerWidth
+    const beside = launcher.getBoundingClientRect();
+    let pagePins = 0;
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
       const el = resolve(a.anchor);
       const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
-        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width } : { left: 8, top: 8, width: 0 };
-      pin.style.left = `${Math.max(0, box.left + box.width - 13)}px`;
-      pin.style.top = `${Math.max(0, box.top - 13)}px`;
+        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width } : null;
+      // A whole page's pins line up beside the launcher: the page's top-left corner is usually its logo.
+      const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * pagePins;
+      const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2;
+      if (!box) pagePins += 1;
+      pin.style.left = `${Math.max(0, Math.min(x, width - 26))}px`;
+      pin.style.top = `${Math.max(0, y)}px`;
     }
   }
+  let cardPin = null;
   function showCard(a, pin) {
     card.textContent = '';
-    const add = (tag, cls, text) => { const n = document.createElement(tag); if (cls) n.className = cls; n.textContent = text; card.appendChild(n); return n; };
-    add('p', 'st', `Status: ${a.status.replace(/_/g, ' ')}${a.summary ? ` · ${a.summary}` : ''}`);
+    const add = (tag, cls, text, to) => { const n = document.createElement(tag); if (cls) n.className = cls; n.textContent = text; (to || card).appendChild(n); return n; };
+    // Close first, in a header that stays at the top while a long card scrolls.
+    const head = add('div', 'head', '');
+    add('p', 'st', `Status: ${a.status.replace(/_/g, ' ')}${a.summary ? ` · ${a.summary}` : ''}`, head);
+    const close = add('button', '', 'Close', head); close.type = 'button'; close.addEventListener('click', closeCard);
     add('p', '', a.body);
     for (const r of a.replies) { const p = add('p', '', ''); const who = document.createElement('span'); who.className = 'who'; who.textContent = `${r.author.name}: `; p.appendChild(who); p.appendChild(document.createTextNode(r.body)); }
     if (!a.replies.length) add('p', 'st', 'No replies yet.');
-    const close = add('button', '', 'Close'); close.type = 'button'; close.addEventListener('click', () => { card.style.display = 'none'; });
-    const r = pin.getBoundingClientRect();
-    Object.assign(card.style, { display: 'block', left: `${Math.min(r.left, innerWidth - 310)}px`, top: `${Math.min(r.bottom + 6, innerHeight - 200)}px` });
+    card.style.display = 'block';
+    card.scrollTop = 0;
+    // Below the pin if it fits, else above it, else as low as the viewport allows; never outside it.
+    const r = pin.getBoundingClientRect(), w = card.offsetWidth, h = card.offsetHeight;
+    const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+    const top = r.bottom + 6 + h <= vh - 10 ? r.bottom + 6 : r.top - 6 - h >= 10 ? r.top - 6 - h : vh - h - 10;
+    Object.assign(card.style, { left: `${Math.max(10, Math.min(r.left, vw - w - 10))}px`, top: `${Math.max(10, top)}px` });
+    cardPin = pin;
+    card.focus();
   }
+  function closeCard() {
+    const back = focusIn(card) && cardPin;
+    card.style.display = 'none';
+    cardPin = null;
+    if (back) back.focus();
+  }
+  dialogKeys(card, closeCard);
   let raf = 0;
   const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
   window.addEventListener('scroll', onScroll, { passive: true });
@@ -520,10 +688,11 @@
 
   // -- start --------------------------------------------------------------------------------------------
   function start() {
-    (document.body || document.documentElement).appendChild(host);
+    document.documentElement.appendChild(host);
+    if (topLayer) try { host.showPopover(); } catch (_) { /* shown already */ }
     if (params.has('gf_feedback')) startPicking();
     refreshMine();
-    if (queue().length) flush();
+    if (waiting()) flush(); else offerRefused();
   }
   // After the page's own load event: the widget's layout and requests never hold it back.
   if (document.readyState === 'complete') start(); else window.addEventListener('load', () => setTimeout(start, 0), { once: true });
