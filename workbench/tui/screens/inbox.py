@@ -406,7 +406,8 @@ class InboxScreen(WorkbenchScreen):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.add_class("-visible")
-        search.value = self.filter.text
+        if self.query_error is None:  # a refused query stays in the box, to be edited
+            search.value = self.filter.text
         self.set_focus(search)  # at once: the next keystrokes already belong to the search
 
     @on(Input.Changed, "#search")
@@ -419,12 +420,19 @@ class InboxScreen(WorkbenchScreen):
     def _apply_search(self, text: str) -> None:
         if text != self.filter.text:
             self.apply_filter(self.filter.with_(text=text), self.view_name if not text else None)
+        elif self.query_error is not None:  # edited back to the query in force: it reads again
+            self.query_error = None
+            self._update_bars()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
         self._apply_search(event.value)
+        if self.query_error is not None:
+            # Refused: the box keeps the text and the keys, so what is typed next edits the
+            # query instead of reaching the list's hotkeys (a "q" would quit).
+            return
         if not event.value.strip():
             self.query_one("#search").remove_class("-visible")
         self.list.focus()
@@ -436,6 +444,9 @@ class InboxScreen(WorkbenchScreen):
             search.remove_class("-visible")
             if self._search_timer is not None:
                 self._search_timer.stop()
+            if self.query_error is not None:  # the refused query is gone with the text
+                self.query_error = None
+                self._update_bars()
             if self.filter.text:
                 self.apply_filter(self.filter.with_(text=""), self.view_name)
             self.list.focus()
