@@ -73,6 +73,27 @@ async def test_one_key_per_status(app, demo_wb, principal):
         assert "status: new → won't fix" in screen_text(app)
 
 
+async def test_resolve_with_a_blank_summary_keeps_the_dialog_open(app, demo_wb, principal):
+    """QA 10: r, then enter on an empty or whitespace-only Summary, resolved the annotation."""
+    ann = next(a for a in (annotations_service.get(demo_wb, principal, r.id) for r in open_annotations(demo_wb, principal, 20))
+               if not a.summary)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "r")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        for blank in ("", "   "):
+            await type_text(pilot, blank)
+            await press(pilot, "enter")
+            assert app.screen is dialog
+            assert "A resolve needs a summary" in str(dialog.query_one("#form-error").render())
+            assert annotations_service.get(demo_wb, principal, ann.id).status == ann.status
+        await type_text(pilot, "Fixed in v2.4")
+        await press(pilot, "enter")
+        got = annotations_service.get(demo_wb, principal, ann.id)
+        assert app.screen is not dialog and (got.status, got.summary) == ("resolved", "Fixed in v2.4")
+
+
 async def test_duplicate_asks_which_annotation(app, demo_wb, principal):
     ann, other = open_annotations(demo_wb, principal, 2)
     async with app.run_test(size=SIZE) as pilot:

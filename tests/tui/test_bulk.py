@@ -64,6 +64,11 @@ async def test_bulk_resolve_asks_for_a_summary_and_resolves_comments_too(app, de
         pick(dialog, "resolved")
         await press(pilot, "enter")
         assert dialog.stage == "summary"
+        for blank in ("", "   "):  # an annotation is not resolved without saying what was done
+            await type_text(pilot, blank)
+            await press(pilot, "enter")
+            assert dialog.stage == "summary" and "A resolve needs a summary" in str(dialog.query_one("#form-error").render())
+        await press(pilot, "ctrl+u")
         await type_text(pilot, "Shipped in v3")
         await press(pilot, "enter", "y")
         await wait_for(pilot, lambda: dialog.stage == "results")

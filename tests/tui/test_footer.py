@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets._footer import FooterKey
 
 from tests.tui.conftest import SIZE, press
@@ -40,3 +41,12 @@ async def test_returning_to_a_screen_keeps_its_footer(app):
         await press(pilot, "1")
         assert isinstance(app.screen, InboxScreen)
         assert footer_keys(app) == before  # the same widgets, not new ones
+
+
+
+@pytest.mark.parametrize(("width", "keys"), [(20, ["Keys", "Quit"]), (14, ["Quit"]), (50, ["Open", "Keys", "Quit", "palette"])])
+async def test_the_way_out_is_the_last_key_a_narrow_footer_leaves_out(app, width, keys):
+    """QA 17: at 20 columns the palette covered q Quit."""
+    async with app.run_test(size=(width, 8)) as pilot:
+        await pilot.pause()
+        assert descriptions(app) == keys

@@ -327,3 +327,24 @@ async def test_preview_shows_visitors_text_as_typed(app, demo_wb, principal):
         preview = str(app.screen.query_one("#preview").render())
         assert "/deals:fire:" in preview and "a.hot:fire:" in preview and "Dee :wave:" in preview
         assert "b [b]x[/b]" in preview
+
+
+async def test_a_narrow_inbox_keeps_the_feedback_text(app):
+    """QA 17: at 50×15 the list dropped FEEDBACK; other columns give way to it, and under 20 rows
+    the preview leaves the list its rows (resizing back brings both back)."""
+    from tests.tui.conftest import screen_text
+    from workbench.tui.screens.inbox import COLUMNS
+
+    feedback = next(i for i, c in enumerate(COLUMNS) if c.label == "FEEDBACK")
+    async with app.run_test(size=(50, 15)) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        row = found(vlist.current)
+        shown = screen_text(app)
+        assert vlist.column_width(feedback) >= COLUMNS[feedback].min_width
+        assert "FEEDBACK" in shown and row.first_line[:10] in shown and "STATUS" in shown
+        assert "SITE" not in shown and "ASSIGNEE" not in shown
+        assert not app.screen.query_one("#preview").display and vlist.size.height >= 8
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.screen.query_one("#preview").display and "SITE" in screen_text(app)

@@ -69,6 +69,52 @@ async def test_a_query_that_does_not_read_says_why_and_keeps_the_list(app):
         assert "Unknown" not in str(app.screen.query_one("#filterbar").render())
 
 
+async def test_a_refused_query_keeps_the_box_its_text_and_the_keys(app):
+    """QA 6: after Enter on a query that does not read, what is typed edits it (a "q" quit the app)."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen: InboxScreen = app.screen  # type: ignore[assignment]
+        box = screen.query_one("#search", Input)
+        await search(pilot, app, "foo:bar")
+        before = inbox_list(app).total  # the last query that read ("foo", as typed so far)
+        assert 'Unknown qualifier "foo:"' in str(screen.query_one("#filterbar").render())
+        assert app.focused is box and box.value == "foo:bar"
+        await type_text(pilot, "zzzqqqrw")  # quit, resolve and won't-fix on the list
+        await pilot.pause()
+        assert app.is_running and app.screen is screen and box.value == "foo:barzzzqqqrw"
+        assert inbox_list(app).total == before and not errors(app)
+        # Focus leaves the box (a click, tab): / brings the refused query back to edit, not an empty box.
+        screen.list.focus()
+        await press(pilot, "slash")
+        assert app.focused is box and box.value == "foo:barzzzqqqrw"
+        await press(pilot, "ctrl+u")
+        await type_text(pilot, "checkout")
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: screen.filter.text == "checkout")
+        assert screen.query_error is None and app.focused is screen.list  # a query that reads goes to the list
+
+
+async def test_editing_back_to_the_query_in_force_clears_the_refusal(app):
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen: InboxScreen = app.screen  # type: ignore[assignment]
+        await search(pilot, app, "checkout")
+        await wait_for(pilot, lambda: screen.filter.text == "checkout")
+        await press(pilot, "slash")
+        box = screen.query_one("#search", Input)
+        box.value = "checkout foo:bar"  # at once, as a paste: typed, "checkout foo" would apply on the way
+        await press(pilot, "enter")
+        assert screen.query_error is not None and screen.filter.text == "checkout"
+        box.value = "checkout"
+        await press(pilot, "enter")
+        assert screen.query_error is None and "search: checkout" in str(screen.query_one("#filterbar").render())
+        # esc on a refused query clears it and the refusal with it.
+        await press(pilot, "slash", "end")
+        await type_text(pilot, " colour:red")
+        await press(pilot, "enter", "escape")
+        assert screen.query_error is None and "Unknown" not in str(screen.query_one("#filterbar").render())
+
+
 async def test_slash_searches_the_personas(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -117,3 +117,10 @@ SCREEN_KEYS = {
 @pytest.mark.parametrize("name", list(SCREEN_KEYS))
 def test_every_screen_at_size(snap_compare, demo_wb, name, size):
     assert snap_compare(app_for(demo_wb), press=SCREEN_KEYS[name], terminal_size=size, run_before=settle)
+
+
+# Below 80×24 only the inbox is laid out for it (README: "Smaller than 80×24"): its columns give
+# way to the feedback text, the preview below the list goes under 20 rows, and the footer keeps q.
+@pytest.mark.parametrize("size", [(50, 15), (20, 8)], ids=["50x15", "20x8"])
+def test_narrow_inbox(snap_compare, demo_wb, size):
+    assert snap_compare(app_for(demo_wb), press=["j"], terminal_size=size, run_before=settle)

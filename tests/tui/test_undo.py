@@ -209,3 +209,44 @@ async def test_a_note_edit_is_undone(app, demo_wb, principal):
         await press(pilot, "u")
         await told_that(app, pilot, "Undid: Note edited")
         assert [n.content for n in ts_service.list_notes(demo_wb, principal, session_id)] == before
+
+
+def history_text(app) -> str:
+    """The annotation screen's History section, as plain text at a width that keeps each line whole."""
+    import io
+
+    from rich.console import Console
+    from textual.widgets import Static
+
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(app.screen.query_one("#ann-history", Static).content)
+    return console.export_text()
+
+
+async def test_the_history_lists_each_undo_and_redo_with_who_and_when(app, demo_wb, principal):
+    """QA 4: after t, A, c, then u u u and U, History agrees with the fields: each undo and redo is a line."""
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="ack"), 0, 1)[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "t", "A", "down", "down", "enter")
+        assignee = annotations_service.get(demo_wb, principal, ann.id).assignee_id
+        name = dict(inbox.facets(demo_wb, principal).members)[found(assignee)]
+        await press(pilot, "c")
+        await type_text(pilot, "On it")
+        await press(pilot, "ctrl+s", "u", "u", "u", "U")
+        await told_that(app, pilot, "Redid: Status → triaged")
+        now = annotations_service.get(demo_wb, principal, ann.id)
+        assert (now.status, now.assignee_id) == ("triaged", None)
+        lines = [line.split() for line in history_text(app).splitlines()]
+        me = principal.display_name
+        ours = [" ".join(words) for words in lines if " ".join(words).startswith(f"just now {me}")]
+        assert ours[-7:] == [
+            f"just now {me} status: ack → triaged",
+            f"just now {me} assignee: — → {name}",
+            f"just now {me} replied",
+            f"just now {me} took a reply back (undo)",
+            f"just now {me} assignee: {name} → — (undo)",
+            f"just now {me} status: triaged → ack (undo)",
+            f"just now {me} status: ack → triaged (redo)",
+        ], ours

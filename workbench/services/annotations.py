@@ -251,10 +251,13 @@ def patch(
 
 
 def apply_patch(
-    wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch, *, if_version: int | None = None
+    wb: Workbench, principal: Principal, annotation_id: str, req: AnnotationPatch, *, if_version: int | None = None,
+    audit_note: dict[str, Any] | None = None,
 ) -> Patched:
     """``patch``, telling what changed. Values already set change nothing: no version bump, no
-    audit row, no outbox entry, and ``changes`` is empty so every front end can say so."""
+    audit row, no outbox entry, and ``changes`` is empty so every front end can say so.
+    ``audit_note``: more for the audit row (an undo names itself and its undo action, so the
+    history tells it from a change by hand)."""
     require_role(principal, Role.GUEST)
     fields = req.model_dump(exclude_unset=True)
     if "status" in fields and fields["status"] is not None:
@@ -276,15 +279,16 @@ def apply_patch(
             values = {k: v[1] for k, v in changes.items()}
             values.update(updated_at=max(now, ann.updated_at + 1), version=ann.version + 1)
             repo.update_annotation(db, ann.id, values)
-            wb.audit(db, principal, "annotation.update", "annotation", ann.id, {"changes": changes}, at=now)
+            wb.audit(db, principal, "annotation.update", "annotation", ann.id, {"changes": changes, **(audit_note or {})}, at=now)
             ops.ANNOTATION_PATCH.enqueue(db, ann, changes, now)  # outbox, same transaction (replicas only)
             for k, v in values.items():
                 setattr(ann, k, v)
     return Patched(ann, changes)
 
 
-def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate) -> Reply:
-    """A reply on the thread; token and MCP callers write as the agent."""
+def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate, *,
+          audit_note: dict[str, Any] | None = None) -> Reply:
+    """A reply on the thread; token and MCP callers write as the agent. ``audit_note``: as ``apply_patch``'s."""
     now = wb.clock()
     if principal.is_agent:
         kind, name = "agent", req.author_name or principal.display_name or "agent"
@@ -306,7 +310,7 @@ def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCre
         repo.add_reply(db, r)
         ops.ANNOTATION_REPLY.enqueue(db, r, now)
         _touch(db, ann, now)
-        wb.audit(db, principal, "annotation.reply", "annotation", ann.id, {"reply_id": r.id}, at=now)
+        wb.audit(db, principal, "annotation.reply", "annotation", ann.id, {"reply_id": r.id, **(audit_note or {})}, at=now)
     return r
 
 

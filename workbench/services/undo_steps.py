@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from sqlite3 import Connection
+from typing import Any
 
 from storage import annotations as annotations_repo
 from storage import sync_state
@@ -69,6 +70,12 @@ def apply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.S
 TEST_ACTIONS = {op.value for op in TEST_ACTION_OPS.values()}
 
 
+def undo_note(step: repo.Step, redo: bool) -> dict[str, Any]:
+    """What the audit row of a change an undo (or redo) makes adds: which of the two, and its
+    undo action, so an annotation's history lists it as such, with who and when."""
+    return {"via": "redo" if redo else "undo", "undo_action": step.action_id}
+
+
 def short_ref(annotation_id: str) -> str:
     return f"…{annotation_id[-8:]}"
 
@@ -88,7 +95,7 @@ def _patch_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     still = {f: v for f, v in values.items() if getattr(ann, f) == expect.get(f)}
     moved = sorted(set(values) - set(still))
     if still:
-        annotations_svc.apply_patch(wb, principal, ann.id, AnnotationPatch(**still))
+        annotations_svc.apply_patch(wb, principal, ann.id, AnnotationPatch(**still), audit_note=undo_note(step, redo))
         if sync_state.is_replica(db, principal.workspace_id):
             ops.ANNOTATION_PATCH.settle(db, principal.workspace_id, ann.id)
     if moved:
@@ -101,7 +108,7 @@ def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     if redo:
         since = repo.max_outbox_seq(db)
         r = annotations_svc.reply(wb, principal, step.entity_id, ReplyCreate(
-            body=step.payload.get("body") or "", author_name=step.payload.get("author_name")))
+            body=step.payload.get("body") or "", author_name=step.payload.get("author_name")), audit_note=undo_note(step, redo))
         step.local_id = r.id
         step.seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
         repo.update_step(db, step)
@@ -119,7 +126,8 @@ def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     ann = annotations_repo.get_annotation(db, principal.workspace_id, step.entity_id)
     if ann is not None:  # a thread change is a change of the annotation for incremental pulls
         annotations_repo.update_annotation(db, ann.id, {"updated_at": max(wb.clock(), ann.updated_at + 1)})
-    wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id, {"reply_id": step.local_id})
+    wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id,
+             {"reply_id": step.local_id, **undo_note(step, redo)})
     return None
 
 

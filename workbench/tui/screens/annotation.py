@@ -430,6 +430,14 @@ def _who(entry: dict[str, Any], members: dict[str, str]) -> str:
 
 
 def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
+    text = _change(entry, members)
+    # Made by u or U (services.undo_steps.undo_note); a reply taken back is an undo by itself,
+    # also in rows written before undo named itself.
+    via = "undo" if entry["action"] == "annotation.reply_undone" else (entry.get("detail") or {}).get("via")
+    return f"{text} ({via})" if via in ("undo", "redo") else text
+
+
+def _change(entry: dict[str, Any], members: dict[str, str]) -> str:
     action: str = entry["action"]
     detail = entry.get("detail") or {}
     if action in ("annotation.update", "annotation.pulled"):
@@ -450,7 +458,7 @@ def _describe(entry: dict[str, Any], members: dict[str, str]) -> str:
     return {
         "annotation.create": "submitted",
         "annotation.reply": "replied",
-        "annotation.reply_undone": "took a reply back (undo)",
+        "annotation.reply_undone": "took a reply back",
         "annotation.run_personas": "ran persona reviews",
         "resolution.create": "attached a resolution",
         "sync.refusal.retry": "retried a refused change",

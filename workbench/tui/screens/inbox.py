@@ -30,16 +30,19 @@ from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
+# Narrow terminals drop columns, highest ``drop`` first, so FEEDBACK (the text) keeps its room:
+# the assignee at 80 columns (the preview names it), then site, page, auto-fix, kind, age and
+# source, the preview (or enter) showing what the row no longer does. STATUS stays.
 COLUMNS = [
-    Column("SRC", 4, grow=1, max_width=10),  # "annotation" in full once there is room
+    Column("SRC", 4, grow=1, max_width=10, drop=1),  # "annotation" in full once there is room
     Column("STATUS", 11),
-    Column("KIND", 8, grow=1, max_width=13),
-    Column("SITE", 14, grow=3, max_width=32, min_width=10),
-    Column("PAGE", 18, grow=3, max_width=60, min_width=12),
+    Column("KIND", 8, grow=1, max_width=13, drop=3),
+    Column("SITE", 14, grow=3, max_width=32, min_width=10, drop=6),
+    Column("PAGE", 18, grow=3, max_width=60, min_width=12, drop=5),
     Column("FEEDBACK", 0, min_width=16),
-    Column("AGE", 4, "right"),
-    Column("ASSIGNEE", 11, grow=1, max_width=22, drop=1),  # 80 columns: the preview names the assignee
-    Column("AUTO", 4),
+    Column("AGE", 4, "right", drop=2),
+    Column("ASSIGNEE", 11, grow=1, max_width=22, drop=7),
+    Column("AUTO", 4, drop=4),
 ]
 
 SEARCH_PLACEHOLDER = 'words "a phrase" -word a OR b status: kind: site: assignee:@me age:<7d …  (esc: clear · ? on the list: syntax)'
@@ -49,6 +52,8 @@ SEARCH_DEBOUNCE = 0.06  # seconds of quiet typing before the search runs (its wi
 # From this many columns the preview sits beside the list (unless the user chose "below" with L):
 # the list then still has ~100 columns, enough for every column at its base width.
 SIDE_PREVIEW_FROM = 160
+# From this many rows the preview shows below the list (80×24 keeps it, 6 rows high).
+PREVIEW_BELOW_FROM = 20
 
 BUILTIN_VIEWS: dict[str, inbox.InboxFilter] = {
     "Awaiting attention": inbox.InboxFilter(),
@@ -200,7 +205,11 @@ class InboxScreen(WorkbenchScreen):
         return self.app.size.width >= SIDE_PREVIEW_FROM
 
     def _place_preview(self) -> None:
-        self.query_one("#inbox-body").set_class(self.preview_side, "-side")
+        body = self.query_one("#inbox-body")
+        body.set_class(self.preview_side, "-side")
+        # Below the list on a short terminal the preview would leave the list two or three rows:
+        # the list keeps them, and enter shows the row in full.
+        body.set_class(not self.preview_side and self.app.size.height < PREVIEW_BELOW_FROM, "-no-preview")
 
     def on_resize(self) -> None:
         self._place_preview()
@@ -406,7 +415,8 @@ class InboxScreen(WorkbenchScreen):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         search.add_class("-visible")
-        search.value = self.filter.text
+        if self.query_error is None:  # a refused query stays in the box, to be edited
+            search.value = self.filter.text
         self.set_focus(search)  # at once: the next keystrokes already belong to the search
 
     @on(Input.Changed, "#search")
@@ -419,12 +429,19 @@ class InboxScreen(WorkbenchScreen):
     def _apply_search(self, text: str) -> None:
         if text != self.filter.text:
             self.apply_filter(self.filter.with_(text=text), self.view_name if not text else None)
+        elif self.query_error is not None:  # edited back to the query in force: it reads again
+            self.query_error = None
+            self._update_bars()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
         self._apply_search(event.value)
+        if self.query_error is not None:
+            # Refused: the box keeps the text and the keys, so what is typed next edits the
+            # query instead of reaching the list's hotkeys (a "q" would quit).
+            return
         if not event.value.strip():
             self.query_one("#search").remove_class("-visible")
         self.list.focus()
@@ -436,6 +453,9 @@ class InboxScreen(WorkbenchScreen):
             search.remove_class("-visible")
             if self._search_timer is not None:
                 self._search_timer.stop()
+            if self.query_error is not None:  # the refused query is gone with the text
+                self.query_error = None
+                self._update_bars()
             if self.filter.text:
                 self.apply_filter(self.filter.with_(text=""), self.view_name)
             self.list.focus()

@@ -4,7 +4,9 @@ and never cutting off the app's own keys (``?`` help, ``q`` quit).
 Textual's Footer lays its keys out in a row and lets the terminal's edge cut whatever does not
 fit: at 80 columns the inbox lost ``? Keys`` and ``q Quit``. This one keeps the app keys and the
 palette, then as many of the screen's keys as fit whole, in their order of importance (the
-order they are declared in ``keys.py``); the others stay in ``?`` and the palette.
+order they are declared in ``keys.py``); the others stay in ``?`` and the palette. Narrower
+than the app keys and the palette together (about 30 columns), the palette goes, then ``?``:
+``q Quit`` is the last to go.
 
 Textual's Footer removes and re-mounts one widget per key (twenty-odd on the inbox) on every
 bindings update: each focus change, and each return to a screen. Measured at 120 columns, that
@@ -24,8 +26,8 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.widget import Widget
 
-# Kept whatever the width: the way to every other key, and the way out.
-APP_ACTIONS = ("app.help", "app.quit")
+# Kept whatever the width, in this order of need: the way out, and the way to every other key.
+APP_ACTIONS = ("app.quit", "app.help")
 
 Shown = tuple[tuple[object, ...], ...]
 
@@ -54,7 +56,18 @@ class Footer(TextualFooter):
         palette = [w for w in widgets if w.has_class("-command-palette")]
         kept = [w for w in widgets if getattr(w, "action", None) in APP_ACTIONS]
         others = [w for w in widgets if w not in palette and w not in kept]
-        room = self.app.size.width - sum(_width(w) + 2 for w in palette) - sum(_width(w) for w in kept)
+        room = self.app.size.width
+        # Very narrow terminals: the way out first, then help, then the palette (its border
+        # and padding: 2 more cells); what does not fit is left out rather than cut or covered.
+        fitting: list[Widget] = []
+        for widget in sorted(kept, key=lambda w: APP_ACTIONS.index(getattr(w, "action", ""))):
+            if _width(widget) <= room:
+                fitting.append(widget)
+                room -= _width(widget)
+        kept = [w for w in kept if w in fitting]
+        if palette and _width(palette[0]) + 2 > room:
+            palette = []
+        room -= sum(_width(w) + 2 for w in palette)
         shown: list[Widget] = []
         for widget in others:
             need = _width(widget)

@@ -57,7 +57,7 @@ class Column:
     max_width: int = 0
     # Narrow terminals: when the flex column would get less than its ``min_width``, growing
     # columns give back cells down to their own ``min_width``, then columns with ``drop`` are
-    # hidden, highest first, so the text column stays readable at 80 columns.
+    # hidden, highest first, so the text column stays readable at 80 columns and below.
     drop: int = 0
 
 
@@ -404,7 +404,7 @@ class VirtualList(ScrollView, can_focus=True):
             for i in sorted((i for i, c in enumerate(self.columns) if c.drop), key=lambda i: -self.columns[i].drop):
                 if short <= 0:
                     break
-                short -= widths[i]  # its separator stays: the cells keep their places
+                short -= widths[i] + 1  # its separator goes with it (``_cells_strip`` skips both)
                 widths[i] = 0
             widths[flex_at] = self.columns[flex_at].min_width - min(short, 0)
         spare = flex - SHARE_FROM
@@ -447,7 +447,9 @@ class VirtualList(ScrollView, can_focus=True):
         console = self.app.console
         columns = self.columns
         for i, (cell, cell_width) in enumerate(zip(cells, widths, strict=False)):
-            if i:
+            if not cell_width:
+                continue  # a dropped column (``layout_widths``)
+            if total > GUTTER:
                 segments.append(Segment(" ", base))
                 total += 1
             right = columns[i].justify == "right" if i < len(columns) else False
