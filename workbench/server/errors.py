@@ -58,6 +58,7 @@ STATUS_OF = {
     "not_found": 404,
     "conflict": 409,
     "too_large": 413,
+    "not_for_this_caller": 422,
     "precondition_failed": 412,
 }
 
