@@ -125,6 +125,24 @@ def test_reply_author_is_agent_for_tokens_and_user_for_sessions(client, creds):
     assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "  "}, headers=bearer(creds["member_token"])).status_code == 422
 
 
+def test_a_session_cannot_reply_under_another_name(client, creds, wb):
+    from workbench.domain.annotations import ReplyCreate
+    from workbench.domain.errors import NotForThisCaller
+    from workbench.services import annotations
+    from workbench.services.local import local_user
+
+    a = post_annotation(client, creds)
+    url = f"/api/v1/annotations/{a['id']}/replies"
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    r = client.post(url, json={"body": "I approve this", "author_name": "Someone Else"}, headers=owner)
+    assert r.status_code == 422 and "author_name" in r.json()["detail"], r.text
+    # The local user (TUI, CLI) is a person too: its replies carry its own name only.
+    with pytest.raises(NotForThisCaller):
+        annotations.reply(wb, local_user(wb), a["id"], ReplyCreate(body="x", author_name="Max Member"))
+    thread = client.get(f"/api/v1/annotations/{a['id']}", headers=owner).json()["replies"]
+    assert [r for r in thread if r["author"]["type"] == "user"] == []
+
+
 def test_markdown_blob(client, creds):
     a = post_annotation(client, creds, "Contrast is too low", selector=".cta", computed_styles={"color": "#aaa"})
     client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "agreed"}, headers=bearer(creds["member_token"]))
@@ -213,3 +231,16 @@ def test_reopening_clears_the_closing_summary(client, creds):
     reopened = client.patch(url, json={"status": "in_progress", "summary": "redo for iOS"}, headers=h).json()
     assert reopened["summary"] == "redo for iOS"  # a summary set with the reopen stays
     assert client.patch(url, json={"status": "triaged"}, headers=h).json()["summary"] == "redo for iOS"  # open → open keeps it
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+def test_a_blank_summary_is_stored_as_no_summary(client, creds, blank):
+    """One shape for "no summary": a blank one is null, as a reopen leaves it, so clients need not treat "" alike."""
+    a = post_annotation(client, creds)
+    h = bearer(creds["member_token"])
+    url = f"/api/v1/annotations/{a['id']}"
+    set_ = client.patch(url, json={"summary": "shipped"}, headers=h).json()
+    cleared = client.patch(url, json={"summary": blank}, headers=h).json()
+    assert cleared["summary"] is None and cleared["version"] == set_["version"] + 1
+    again = client.patch(url, json={"summary": blank}, headers=h).json()
+    assert again["summary"] is None and again["version"] == cleared["version"]  # already none: nothing changes
