@@ -79,6 +79,9 @@ def test_patch_status_summary_assignee_and_audit(client, creds, wb):
         ({"status": "bogus"}, 400),  # unknown status: 400 at validation
         ({"status": "done"}, 400),
         ({"summary": 5}, 422),  # wrong type: schema mismatch
+        ({"status": ["new"]}, 422),  # not a status value at all: a wrong type, not an unknown status
+        ({"status": True}, 422),
+        ({"status": 5}, 422),
         ({"colour": "red"}, 422),  # unknown field
         ({}, 422),  # nothing to change
         ({"assignee_id": "not-a-member"}, 400),
@@ -88,6 +91,19 @@ def test_patch_rejections(client, creds, body, code):
     a = post_annotation(client, creds)
     r = client.patch(f"/api/v1/annotations/{a['id']}", json=body, headers=bearer(creds["member_token"]))
     assert r.status_code == code, r.text
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(client, creds):
+    """A 422 like any malformed JSON body, not FastAPI's 400 "error parsing the body"."""
+    a = post_annotation(client, creds)
+    h = {**bearer(creds["member_token"]), "Content-Type": "application/json"}
+    for method, path in (("POST", f"/api/v1/annotations/{a['id']}/replies"), ("PATCH", f"/api/v1/annotations/{a['id']}"),
+                         ("POST", "/api/personas")):
+        bad = client.request(method, path, content=b'{"body": "a\xff"}', headers=h)
+        malformed = client.request(method, path, content=b'{"body": "a', headers=h)
+        assert bad.status_code == malformed.status_code == 422, (path, bad.text)
+        assert bad.json()["detail"][0]["type"] == malformed.json()["detail"][0]["type"] == "json_invalid"
+        assert "UTF-8" in bad.json()["detail"][0]["msg"]
 
 
 def test_patch_every_status_of_the_taxonomy(client, creds):
