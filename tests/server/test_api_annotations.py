@@ -46,6 +46,20 @@ def test_list_bad_query_values_are_400(client, creds, params):
     assert r.json()["detail"]
 
 
+@pytest.mark.parametrize("query", ["status=new&status=ack", "kind=bug&kind=bug", "since=0&since=1", "auto_fix=true&auto_fix=false",
+                                   "limit=5&limit=6", "status=new&kind=bug&status=ack"])
+def test_a_filter_given_twice_is_a_400_naming_it(client, creds, query):
+    """QA finding 10: last-wins silently dropped the rows of the first value."""
+    h = bearer(creds["member_token"])
+    name = query.split("=")[0]
+    for path in (f"/api/v1/sites/{creds['site_id']}/annotations", f"/api/v1/sites/{creds['site_id']}/thread-changes"):
+        if path.endswith("thread-changes") and name not in ("since", "limit"):
+            continue
+        r = client.get(f"{path}?{query}", headers=h)
+        assert r.status_code == 400 and r.json()["detail"].startswith(f"Invalid {name}: given more than once"), (path, r.text)
+    assert client.get(f"/api/v1/sites/{creds['site_id']}/annotations?status=new&unknown=1&unknown=2", headers=h).status_code == 200
+
+
 def test_detail_has_replies_and_resolutions(client, creds):
     a = post_annotation(client, creds)
     h = bearer(creds["member_token"])

@@ -9,6 +9,7 @@ OpenAPI, with their body schema, for the routers.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -96,6 +97,17 @@ def _undecodable_body(cause: UnicodeDecodeError) -> JSON:
     is malformed JSON like any other (RFC 8259 requires UTF-8), so it is answered as FastAPI answers those."""
     error = {"loc": ["body", cause.start], "msg": "JSON decode error: the body is not valid UTF-8", "type": "json_invalid"}
     return JSON({"detail": [error]}, status_code=422)
+
+
+def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collection[str]) -> None:
+    """A filter given twice (``status=new&status=ack``) is a 400 naming it: read last-wins it would
+    silently drop rows a client meant to ask for (OR) or never meant to ask for (a typo)."""
+    seen: set[str] = set()
+    for name, _ in params:
+        if name in names:
+            if name in seen:
+                raise Invalid(f"Invalid {name}: given more than once; each filter takes one value")
+            seen.add(name)
 
 
 async def refuse_nul_in_parameters(request: Request) -> None:
