@@ -274,3 +274,21 @@ def test_a_blank_summary_is_stored_as_no_summary(client, creds, blank):
     assert cleared["summary"] is None and cleared["version"] == set_["version"] + 1
     again = client.patch(url, json={"summary": blank}, headers=h).json()
     assert again["summary"] is None and again["version"] == cleared["version"]  # already none: nothing changes
+
+
+def test_demo_replies_carry_their_own_author_s_id_and_name(client, creds, wb):
+    """QA finding 12: `workbench demo` wrote "Max Member" with the OWNER's id, so grouping by author.id misled."""
+    from storage import accounts as accounts_repo
+    from workbench.services.demo import load_demo
+
+    load_demo(wb, annotations=40)
+    names = {u.id: u.name for u, _ in accounts_repo.list_members(wb.store.db, creds["workspace_id"])}
+    h = bearer(creds["member_token"])
+    seen = set()
+    for site in client.get("/api/v1/sites", headers=h).json()["items"]:
+        for item in client.get(f"/api/v1/sites/{site['id']}/annotations", params={"limit": 200}, headers=h).json()["items"]:
+            for r in client.get(f"/api/v1/annotations/{item['id']}", headers=h).json()["replies"]:
+                if r["author"]["type"] == "user":
+                    assert names.get(r["author"]["id"]) == r["author"]["name"], r["author"]
+                    seen.add(r["author"]["id"])
+    assert len(seen) == 2  # the OWNER and the MEMBER both reply
