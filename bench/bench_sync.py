@@ -44,7 +44,7 @@ from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
-from workbench.services.demo import build, load_demo
+from workbench.services.demo import build, load_demo, repliers
 from workbench.services.local import local_user
 
 PAGE = 200
@@ -59,7 +59,8 @@ def _seed(data_dir: Path, n: int) -> dict:
 
     site = sites_repo.get_site(wb.store.db, creds["workspace_id"], creds["site_id"])
     assert site is not None  # bootstrap just made it
-    anns, _, _ = build(random.Random(11), creds["workspace_id"], [site], [], [creds["owner_user_id"]], n, wb.clock() - 86_400_000)
+    anns, _, _ = build(random.Random(11), creds["workspace_id"], [site], [], [creds["owner_user_id"]], n, wb.clock() - 86_400_000,
+                       repliers=repliers(wb, creds["workspace_id"]))
     with wb.store.write() as db:
         add_annotations(db, anns)
         index_text_pending(db)  # the annotation search's indexes, as the store's upkeep would soon

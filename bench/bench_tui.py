@@ -114,14 +114,14 @@ def build_store(data_dir: Path, n: int) -> None:
     from storage.annotations import add_annotations, index_text_pending
     from workbench.services.bootstrap import ensure_workspace
     from workbench.services.context import Workbench
-    from workbench.services.demo import build, load_demo
+    from workbench.services.demo import build, load_demo, repliers
 
     wb = Workbench.open(str(data_dir), mailer=None)
     load_demo(wb)
     ws_id, _, _ = ensure_workspace(wb)
     site_list = sites_repo.list_sites(wb.store.db, ws_id)
     members = [u.id for u, _ in accounts_repo.list_members(wb.store.db, ws_id)]
-    anns, _, _ = build(random.Random(1), ws_id, site_list, [], members, max(n - 320, 0), wb.clock())
+    anns, _, _ = build(random.Random(1), ws_id, site_list, [], members, max(n - 320, 0), wb.clock(), repliers=repliers(wb, ws_id))
     started = time.perf_counter()
     with wb.store.write() as db:
         add_annotations(db, anns)

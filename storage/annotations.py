@@ -299,10 +299,6 @@ def add_upload(
     )
 
 
-def upload_exists(db: Connection, key: str, annotation_id: str) -> bool:
-    return db.execute("SELECT 1 FROM uploads WHERE key = ? AND annotation_id = ?", [key, annotation_id]).fetchone() is not None
-
-
 def get_upload(db: Connection, key: str) -> dict | None:
     row = db.execute(
         "SELECT key, workspace_id, annotation_id, kind, content_type, size, sha256 FROM uploads WHERE key = ?", [key]

@@ -40,6 +40,10 @@ def test_undo_and_redo_the_cli_s_own_changes(tmp_path):
     assert run(data, "redo") == f"Redid: Status → triaged on …{ann[-8:]}\n"
     assert status(data, ann) == "triaged"
     assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["actions"]] == ["undone", "done"]
+    # The reply comes back as the local user's own, under the local user's name.
+    assert run(data, "redo") == f"Redid: Reply on …{ann[-8:]}\n"
+    again = [r for r in json.loads(run(data, "annotation", "show", ann, "--json"))["replies"] if r["body"] == "Looking"]
+    assert [r["author"]["type"] for r in again] == ["user"]
 
 
 def test_the_cli_undoes_the_tui_s_session_actions_and_says_which_it_cannot(tmp_path):

@@ -8,11 +8,12 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from workbench.domain.errors import Invalid, NotFound
+from workbench.domain.errors import NotFound
 from workbench.domain.personas import (
     CATEGORIES,
     DEFAULT_BY_SLUG,
     DEFAULT_PERSONAS,
+    SLUG_PATTERN,
     PersonaCreate,
     PersonaSeed,
     PersonaUpdate,
@@ -110,10 +111,21 @@ def test_defaults_sorted_stay_grouped_by_category() -> None:
         ("A/B  experimenter", "a-b-experimenter"),
         ("!!!", "persona"),
         ("", "persona"),
+        ("Dana’s pick", "danas-pick"),  # non-ASCII punctuation carries no identity
     ],
 )
 def test_slugify(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+def test_names_that_do_not_fold_to_ascii_get_distinct_slugs() -> None:
+    names = ["😀😀", "😀", "Анна, редактор", "Анна, переводчик", "田中 さん", "Ünïcødé Ωmega", "Ünïcødé Ψmega"]
+    slugs = [slugify(n) for n in names]
+    assert len(set(slugs)) == len(names)
+    assert all(re.fullmatch(SLUG_PATTERN, s) for s in slugs)
+    assert slugs[2].startswith("persona-") and slugs[5].startswith("unicde-mega-")
+    assert slugify("Анна, редактор") == slugs[2]  # stable: the same name, the same slug
+    assert len(slugify("x" * 70 + "Ω")) <= 64
 
 
 def test_slugify_caps_length() -> None:
@@ -169,12 +181,12 @@ def test_create_accepts_limits() -> None:
 
 
 def test_update_needs_at_least_one_field() -> None:
-    with pytest.raises(Invalid):
+    with pytest.raises(ValidationError):
         PersonaUpdate.model_validate({})
 
 
 def test_update_refuses_null_and_extra() -> None:
-    with pytest.raises(Invalid):
+    with pytest.raises(ValidationError):
         PersonaUpdate.model_validate({"name": None})
     with pytest.raises(ValidationError):
         PersonaUpdate.model_validate({"slug": "new-slug"})

@@ -46,6 +46,20 @@ def test_list_bad_query_values_are_400(client, creds, params):
     assert r.json()["detail"]
 
 
+@pytest.mark.parametrize("query", ["status=new&status=ack", "kind=bug&kind=bug", "since=0&since=1", "auto_fix=true&auto_fix=false",
+                                   "limit=5&limit=6", "status=new&kind=bug&status=ack"])
+def test_a_filter_given_twice_is_a_400_naming_it(client, creds, query):
+    """QA finding 10: last-wins silently dropped the rows of the first value."""
+    h = bearer(creds["member_token"])
+    name = query.split("=")[0]
+    for path in (f"/api/v1/sites/{creds['site_id']}/annotations", f"/api/v1/sites/{creds['site_id']}/thread-changes"):
+        if path.endswith("thread-changes") and name not in ("since", "limit"):
+            continue
+        r = client.get(f"{path}?{query}", headers=h)
+        assert r.status_code == 400 and r.json()["detail"].startswith(f"Invalid {name}: given more than once"), (path, r.text)
+    assert client.get(f"/api/v1/sites/{creds['site_id']}/annotations?status=new&unknown=1&unknown=2", headers=h).status_code == 200
+
+
 def test_detail_has_replies_and_resolutions(client, creds):
     a = post_annotation(client, creds)
     h = bearer(creds["member_token"])
@@ -79,6 +93,9 @@ def test_patch_status_summary_assignee_and_audit(client, creds, wb):
         ({"status": "bogus"}, 400),  # unknown status: 400 at validation
         ({"status": "done"}, 400),
         ({"summary": 5}, 422),  # wrong type: schema mismatch
+        ({"status": ["new"]}, 422),  # not a status value at all: a wrong type, not an unknown status
+        ({"status": True}, 422),
+        ({"status": 5}, 422),
         ({"colour": "red"}, 422),  # unknown field
         ({}, 422),  # nothing to change
         ({"assignee_id": "not-a-member"}, 400),
@@ -88,6 +105,19 @@ def test_patch_rejections(client, creds, body, code):
     a = post_annotation(client, creds)
     r = client.patch(f"/api/v1/annotations/{a['id']}", json=body, headers=bearer(creds["member_token"]))
     assert r.status_code == code, r.text
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(client, creds):
+    """A 422 like any malformed JSON body, not FastAPI's 400 "error parsing the body"."""
+    a = post_annotation(client, creds)
+    h = {**bearer(creds["member_token"]), "Content-Type": "application/json"}
+    for method, path in (("POST", f"/api/v1/annotations/{a['id']}/replies"), ("PATCH", f"/api/v1/annotations/{a['id']}"),
+                         ("POST", "/api/personas")):
+        bad = client.request(method, path, content=b'{"body": "a\xff"}', headers=h)
+        malformed = client.request(method, path, content=b'{"body": "a', headers=h)
+        assert bad.status_code == malformed.status_code == 422, (path, bad.text)
+        assert bad.json()["detail"][0]["type"] == malformed.json()["detail"][0]["type"] == "json_invalid"
+        assert "UTF-8" in bad.json()["detail"][0]["msg"]
 
 
 def test_patch_every_status_of_the_taxonomy(client, creds):
@@ -123,6 +153,24 @@ def test_reply_author_is_agent_for_tokens_and_user_for_sessions(client, creds):
     )
     assert s.status_code == 201 and s.json()["author"] == {"type": "user", "id": creds["owner_user_id"], "name": "Olive Owner"}
     assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "  "}, headers=bearer(creds["member_token"])).status_code == 422
+
+
+def test_a_session_cannot_reply_under_another_name(client, creds, wb):
+    from workbench.domain.annotations import ReplyCreate
+    from workbench.domain.errors import NotForThisCaller
+    from workbench.services import annotations
+    from workbench.services.local import local_user
+
+    a = post_annotation(client, creds)
+    url = f"/api/v1/annotations/{a['id']}/replies"
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    r = client.post(url, json={"body": "I approve this", "author_name": "Someone Else"}, headers=owner)
+    assert r.status_code == 422 and "author_name" in r.json()["detail"], r.text
+    # The local user (TUI, CLI) is a person too: its replies carry its own name only.
+    with pytest.raises(NotForThisCaller):
+        annotations.reply(wb, local_user(wb), a["id"], ReplyCreate(body="x", author_name="Max Member"))
+    thread = client.get(f"/api/v1/annotations/{a['id']}", headers=owner).json()["replies"]
+    assert [r for r in thread if r["author"]["type"] == "user"] == []
 
 
 def test_markdown_blob(client, creds):
@@ -213,3 +261,34 @@ def test_reopening_clears_the_closing_summary(client, creds):
     reopened = client.patch(url, json={"status": "in_progress", "summary": "redo for iOS"}, headers=h).json()
     assert reopened["summary"] == "redo for iOS"  # a summary set with the reopen stays
     assert client.patch(url, json={"status": "triaged"}, headers=h).json()["summary"] == "redo for iOS"  # open → open keeps it
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+def test_a_blank_summary_is_stored_as_no_summary(client, creds, blank):
+    """One shape for "no summary": a blank one is null, as a reopen leaves it, so clients need not treat "" alike."""
+    a = post_annotation(client, creds)
+    h = bearer(creds["member_token"])
+    url = f"/api/v1/annotations/{a['id']}"
+    set_ = client.patch(url, json={"summary": "shipped"}, headers=h).json()
+    cleared = client.patch(url, json={"summary": blank}, headers=h).json()
+    assert cleared["summary"] is None and cleared["version"] == set_["version"] + 1
+    again = client.patch(url, json={"summary": blank}, headers=h).json()
+    assert again["summary"] is None and again["version"] == cleared["version"]  # already none: nothing changes
+
+
+def test_demo_replies_carry_their_own_author_s_id_and_name(client, creds, wb):
+    """QA finding 12: `workbench demo` wrote "Max Member" with the OWNER's id, so grouping by author.id misled."""
+    from storage import accounts as accounts_repo
+    from workbench.services.demo import load_demo
+
+    load_demo(wb, annotations=40)
+    names = {u.id: u.name for u, _ in accounts_repo.list_members(wb.store.db, creds["workspace_id"])}
+    h = bearer(creds["member_token"])
+    seen = set()
+    for site in client.get("/api/v1/sites", headers=h).json()["items"]:
+        for item in client.get(f"/api/v1/sites/{site['id']}/annotations", params={"limit": 200}, headers=h).json()["items"]:
+            for r in client.get(f"/api/v1/annotations/{item['id']}", headers=h).json()["replies"]:
+                if r["author"]["type"] == "user":
+                    assert names.get(r["author"]["id"]) == r["author"]["name"], r["author"]
+                    seen.add(r["author"]["id"])
+    assert len(seen) == 2  # the OWNER and the MEMBER both reply

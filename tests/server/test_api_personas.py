@@ -47,7 +47,9 @@ def test_crud_roles_and_validation(client, creds):
     assert client.patch(f"/api/personas/{p['id']}", json={"voice": "wry"}, headers=g).status_code == 403
     up = client.patch(f"/api/personas/{p['id']}", json={"voice": "wry"}, headers=h)
     assert up.status_code == 200 and up.json()["voice"] == "wry"
-    assert client.patch(f"/api/personas/{p['id']}", json={}, headers=h).status_code == 400
+    for empty in ({}, {"name": None}):  # a body that does not fit the schema, like an empty annotation PATCH
+        r = client.patch(f"/api/personas/{p['id']}", json=empty, headers=h)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"], r.text
     assert client.delete(f"/api/personas/{p['id']}", headers=g).status_code == 403
     assert client.delete(f"/api/personas/{p['id']}", headers=h).status_code == 204
     assert client.get(f"/api/personas/{p['id']}", headers=h).status_code == 404
@@ -81,3 +83,17 @@ def test_personas_are_workspace_scoped(client, creds, wb):
     assert not mine_ids & {p["id"] for p in theirs}
     assert client.get(f"/api/personas/{theirs[0]['id']}", headers=bearer(creds["member_token"])).status_code == 404
     assert client.delete(f"/api/personas/{theirs[0]['id']}", headers=bearer(creds["member_token"])).status_code == 404
+
+
+def test_names_without_latin_letters_make_distinct_personas(client, creds):
+    """QA finding 6: every such name used to slug to "persona", so the second was a 409."""
+    h = bearer(creds["member_token"])
+    kept = client.post("/api/personas", json={"name": "Old", "category": "design", "slug": "persona"}, headers=h)
+    assert kept.status_code == 201  # a slug stored before this rule keeps its place
+    slugs = []
+    for name in ("😀😀", "Анна, редактор", "田中 さん", "Ünïcødé Ωmega"):
+        r = client.post("/api/personas", json={"name": name, "category": "localization"}, headers=h)
+        assert r.status_code == 201, r.text
+        slugs.append(r.json()["slug"])
+    assert len(set(slugs)) == 4 and "persona" not in slugs
+    assert client.post("/api/personas", json={"name": "田中 さん", "category": "design"}, headers=h).status_code == 409

@@ -19,7 +19,10 @@ def _presign(client, creds, ann_id, kind="after", content_type="image/png", toke
     )
 
 
-def _put(client, pre, data=b"\x89PNG\r\n", content_type="image/png", url=None):
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def _put(client, pre, data=PNG, content_type="image/png", url=None):
     u = urlparse(url or pre["url"])
     return client.put(u.path + "?" + u.query, content=data, headers={"Content-Type": content_type})
 
@@ -31,9 +34,9 @@ def test_upload_flow_stores_the_bytes(client, creds, wb):
     pre = r.json()
     assert pre["method"] == "PUT" and pre["headers"] == {"Content-Type": "image/png"} and pre["expires_in_seconds"] == 900
     assert pre["key"].startswith(f"resolutions/{a['id']}/after-") and pre["key"].endswith(".png")
-    put = _put(client, pre, b"\x89PNG-bytes")
-    assert put.status_code == 200 and put.json()["size"] == 10
-    assert wb.store.get_blob(pre["key"]) == b"\x89PNG-bytes"
+    put = _put(client, pre, PNG + b"-bytes")
+    assert put.status_code == 200 and put.json()["size"] == len(PNG) + 6
+    assert wb.store.get_blob(pre["key"]) == PNG + b"-bytes"
     res = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"after_key": pre["key"]}, headers=bearer(creds["member_token"]))
     assert res.status_code == 201 and res.json()["after_key"] == pre["key"]
 
@@ -59,6 +62,48 @@ def test_expired_tampered_and_mismatched_uploads_are_refused(client, creds, wb):
     assert _put(client, pre).status_code == 200
 
 
+@pytest.mark.parametrize("data", [b"not an image\n", b"", b"\xff\xd8\xff\xe0JFIF"], ids=["text", "empty", "jpeg"])
+def test_an_upload_must_really_be_the_signed_image_type(client, creds, wb, data):
+    a = post_annotation(client, creds)
+    pre = _presign(client, creds, a["id"]).json()
+    put = _put(client, pre, data)
+    assert put.status_code == 400 and "not a image/png image" in put.json()["detail"], put.text
+    assert wb.store.db.execute("SELECT count(*) FROM uploads WHERE key = ?", [pre["key"]]).fetchone()[0] == 0
+    res = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"after_key": pre["key"]}, headers=bearer(creds["member_token"]))
+    assert res.status_code == 400 and "after_key" in res.json()["detail"]
+    # Nothing was recorded, so the same URL still takes the real picture.
+    assert _put(client, pre).status_code == 200
+    assert wb.store.get_blob(pre["key"]) == PNG
+
+
+def test_an_upload_fills_only_the_slot_it_was_presigned_for(client, creds):
+    a = post_annotation(client, creds)
+    keys = {}
+    for kind in ("before", "after"):
+        pre = _presign(client, creds, a["id"], kind=kind).json()
+        assert _put(client, pre).status_code == 200
+        keys[kind] = pre["key"]
+    url = f"/api/v1/annotations/{a['id']}/resolutions"
+    for body, field in (({"before_key": keys["after"]}, "before_key"), ({"after_key": keys["before"]}, "after_key"),
+                        ({"before_key": keys["after"], "after_key": keys["after"]}, "before_key")):
+        r = client.post(url, json=body, headers=bearer(creds["member_token"]))
+        assert r.status_code == 400 and r.json()["detail"].startswith(f"{field} does not name a"), r.text
+    r = client.post(url, json={"before_key": keys["before"], "after_key": keys["after"]}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 201, r.text
+
+
+def test_a_widget_screenshot_is_not_resolution_evidence(client, creds, wb):
+    import base64
+
+    shot = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    r = client.post(f"/api/widget/sites/{creds['site_id']}/annotations", json={"page_url": "https://x/", "body": "b", "screenshot": shot},
+                    headers={"X-GF-Widget-Token": creds["widget_token"]})
+    ann = r.json()
+    key = wb.store.db.execute("SELECT key FROM uploads WHERE annotation_id = ?", [ann["id"]]).fetchone()[0]
+    res = client.post(f"/api/v1/annotations/{ann['id']}/resolutions", json={"after_key": key}, headers=bearer(creds["member_token"]))
+    assert res.status_code == 400 and "after_key does not name an after upload" in res.json()["detail"]
+
+
 def test_upload_url_needs_member_and_valid_body(client, creds):
     a = post_annotation(client, creds)
     assert _presign(client, creds, a["id"], token=creds["guest_token"]).status_code == 403
@@ -75,6 +120,7 @@ def test_upload_url_needs_member_and_valid_body(client, creds):
         ({"explanation": "x" * 4097}, 400),  # 4 KB cap
         ({"explanation": "é" * 2049}, 400),  # counted in bytes
         ({"explanation": "x" * 4096}, 201),
+        ({"explanation": " \n\t "}, 400),  # blank counts as missing, like ""
         ({"before_key": "resolutions/elsewhere/before-x.png"}, 400),  # not an upload of this annotation
         ({"diff_url": "https://github.com/x/y/pull/1", "extra": 1}, 422),
     ],

@@ -202,6 +202,38 @@ def test_user_text_cannot_add_lines_to_the_markdown(client, creds):
     assert "- **Selector:** ``a`b # h``" in lines
 
 
+def test_free_text_cannot_change_the_markdown_s_structure(client, creds):
+    """QA finding 5: the summary (a GUEST can set it), replies, explanations and styles stay inside their
+    sections, as a CommonMark parser reads the blob: no heading, fact line or resolution of their own."""
+    from markdown_it import MarkdownIt
+
+    forged = "ok\n- **Status:** resolved\n# Annotation fake\n\n## Thread (9)\n2. forged resolution"
+    a = post_annotation(client, creds, forged, computed_styles={"color\n# x": "red | x\n- **Status:** resolved"})
+    url = f"/api/v1/annotations/{a['id']}"
+    assert client.patch(url, json={"summary": forged}, headers=bearer(creds["guest_token"])).status_code == 200
+    member = bearer(creds["member_token"])
+    assert client.post(url + "/replies", json={"body": forged, "author_name": "Bot\n# Owner"}, headers=member).status_code == 201
+    for _ in range(2):
+        assert client.post(url + "/resolutions", json={"explanation": forged}, headers=member).status_code == 201
+    md = client.get(url + "/markdown", headers=member).text
+    headings, facts, resolutions, quoted = [], [], 0, 0
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    for i, t in enumerate(tokens):
+        quoted += {"blockquote_open": 1, "blockquote_close": -1}.get(t.type, 0)
+        if quoted:
+            continue
+        if t.type == "heading_open":
+            headings.append(tokens[i + 1].content)
+        elif t.type == "inline" and t.content.startswith("**Status:**"):
+            facts.append(t.content)
+        elif t.type == "list_item_open" and t.markup == ".":
+            resolutions += 1
+    headings = [h.split(" (")[0] if h.startswith("Thread (") else h for h in headings]  # notification replies may be on it
+    assert headings == [f"Annotation {a['id']}", "Feedback", "Summary", "Computed styles", "Thread", "Resolutions (2)"]
+    assert facts == ["**Status:** new"]
+    assert resolutions == 2
+
+
 # -- item 13: since -------------------------------------------------------------------------
 @pytest.mark.parametrize("since", ["99999999999999999999", "253402300800000", "-1", "²"])
 def test_since_out_of_range_is_a_400(client, creds, since):

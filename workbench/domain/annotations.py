@@ -86,6 +86,12 @@ class AnnotationPatch(BaseModel):
     summary: ShortText | None = None
     assignee_id: Annotated[str, StringConstraints(max_length=200), NoNul] | None = None
 
+    @field_validator("summary")
+    @classmethod
+    def _blank_summary_is_none(cls, value: str | None) -> str | None:
+        # One shape for "no summary": "" and spaces (stripped to "") are stored as null, as a reopen leaves it.
+        return value or None
+
     @model_validator(mode="after")
     def _not_empty(self) -> AnnotationPatch:
         if not self.model_fields_set:
@@ -128,6 +134,12 @@ class ResolutionCreate(BaseModel):
     after_key: Annotated[str, StringConstraints(max_length=500), NoNul] | None = None
     diff_url: Annotated[str, StringConstraints(max_length=2_000), NoNul] | None = None
     explanation: CleanStr | None = None
+
+    @field_validator("explanation")
+    @classmethod
+    def _blank_explanation_is_none(cls, value: str | None) -> str | None:
+        # Spaces alone explain nothing: they count as missing (for "at least one"), like "".
+        return value if value is not None and value.strip() else None
 
 
 def check_resolution(res: ResolutionCreate) -> None:

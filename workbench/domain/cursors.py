@@ -2,6 +2,9 @@
 
 A cursor decodes only with the server's secret; a changed byte, a cursor from another
 listing or one whose filters differ is refused (the document: "A tampered cursor 400s").
+Only the exact string the server issued is accepted: base64 has other spellings of the same
+bytes (padding, the standard alphabet, unused low bits of the last character, ignored
+characters), and each of them is refused too.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ def decode_cursor(secret: bytes, scope: str, cursor: str) -> list:
         raise Invalid("Invalid cursor") from None
     expected = hmac.new(secret, scope.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
     if not hmac.compare_digest(sig, expected):
+        raise Invalid("Invalid cursor")
+    # The bytes are genuine; the spelling must be the one issued (compared as bytes: the text is ASCII here).
+    if not hmac.compare_digest(cursor.encode("ascii"), (_b64(payload) + "." + _b64(expected)).encode("ascii")):
         raise Invalid("Invalid cursor")
     try:
         key = json.loads(payload)

@@ -27,6 +27,12 @@ class Invalid(DomainError):
     kind = "invalid"
 
 
+class NotForThisCaller(DomainError):
+    """The body carries a field this caller may not send (HTTP 422, like a field outside its schema)."""
+
+    kind = "not_for_this_caller"
+
+
 class Unauthenticated(DomainError):
     """No usable credential (HTTP 401): missing, malformed, unknown, revoked or expired."""
 

@@ -2,7 +2,8 @@
 
 User text never changes the document's structure: one-line slots (page, selector, names,
 keys, URLs) have their line breaks flattened, so a crafted value cannot add a heading or a
-fact line, and code spans are fenced with more backticks than the value holds.
+fact line, code spans are fenced with more backticks than the value holds, and free text
+(the feedback, the summary, replies, resolution explanations) is block-quoted line by line.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def render(
     lines += [f"- **{k}:** {_inline(v)}" for k, v in facts if v]
     lines += ["", "## Feedback", "", _quote(ann.body)]
     if ann.summary:
-        lines += ["", "## Summary", "", ann.summary]
+        lines += ["", "## Summary", "", _quote(ann.summary)]
     if ann.computed_styles:
         lines += ["", "## Computed styles", "", "| property | value |", "|---|---|"]
         lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in sorted(ann.computed_styles.items())]
@@ -54,12 +55,19 @@ def render(
                 if value:
                     lines.append(f"   - {label}: {_inline(value)}")
             if res.explanation:
-                lines.append("   - explanation: " + "\n     ".join(res.explanation.splitlines()))
+                # Quoted inside the list item (indented to its content); the blank line ends the
+                # quote, so the next resolution's line cannot be read as a lazy continuation of it.
+                lines += ["   - explanation:", *("     " + line for line in _quote_lines(res.explanation)), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.splitlines() or [""])
+    return "\n".join(_quote_lines(text))
+
+
+def _quote_lines(text: str) -> list[str]:
+    """``text`` as block-quote lines: every line (at any of str.splitlines' breaks) starts with ">"."""
+    return ["> " + line if line else ">" for line in text.splitlines() or [""]]
 
 
 # str.splitlines' line boundaries: any of them would start a new markdown line.

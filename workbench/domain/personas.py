@@ -7,13 +7,14 @@ reset-defaults restores a default from this catalog by its slug.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from workbench.domain.errors import Invalid, NotFound
+from workbench.domain.errors import NotFound
 from workbench.domain.fields import NoNul
 from workbench.domain.persona_catalog import CATEGORIES, DEFAULT_PERSONAS, PersonaSeed
 
@@ -54,13 +55,22 @@ Focus = Annotated[list[Keyword], Field(max_length=16)]
 def slugify(name: str) -> str:
     """Kebab-case ASCII slug of ``name``; never empty, at most ``SLUG_MAX`` characters.
 
-    Accents are folded ("Zoë" -> "zoe") so slugs stay typeable; a name with no usable
-    characters falls back to "persona" because a slug must exist.
+    Accents are folded ("Zoë" -> "zoe") so slugs stay typeable. Letters, digits and symbols
+    that have no ASCII form ("Анна", "田中", "😀", "ø") cannot be folded: dropping them alone
+    would give every such name one slug ("persona"), so the slug then ends in a short hash of
+    the name ("persona-3f9a1c0e"), and distinct names get distinct slugs. A name that folds
+    whole (every default persona's) keeps its plain slug.
     """
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = decomposed.encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
-    slug = slug[:SLUG_MAX].rstrip("-")
-    return slug or "persona"
+    # Combining marks (the accents NFKD split off), punctuation and spaces carry no identity.
+    lost = any(not c.isascii() and unicodedata.category(c)[0] not in "MPZ" for c in decomposed)
+    if not lost:
+        return slug[:SLUG_MAX].rstrip("-") or "persona"
+    tag = hashlib.sha256(unicodedata.normalize("NFC", name).encode()).hexdigest()[:8]
+    base = slug[: SLUG_MAX - len(tag) - 1].rstrip("-") or "persona"
+    return f"{base}-{tag}"
 
 
 def persona_sort_key(category: str, is_default: bool, name: str) -> tuple[str, int, str, str]:
@@ -130,12 +140,13 @@ class PersonaUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PersonaUpdate:
+        # ValueError, so pydantic reports them: a body that does not fit the schema is a 422, as an empty annotation PATCH is.
         if not self.model_fields_set:
-            raise Invalid("persona update needs at least one field")
+            raise ValueError("persona update needs at least one field")
         nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
         if nulls:
             # Every field has a value on a stored persona; null would erase it.
-            raise Invalid(f"persona fields cannot be null: {', '.join(nulls)}")
+            raise ValueError(f"persona fields cannot be null: {', '.join(nulls)}")
         return self
 
     def changes(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ OpenAPI, with their body schema, for the routers.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -58,6 +59,7 @@ STATUS_OF = {
     "not_found": 404,
     "conflict": 409,
     "too_large": 413,
+    "not_for_this_caller": 422,
     "precondition_failed": 412,
 }
 
@@ -80,12 +82,32 @@ def _validation_response(exc: RequestValidationError) -> JSON:
         first = errors[0] if errors else {}
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return JSON({"detail": f"Invalid {where}: {first.get('msg', 'bad value')}"}, status_code=400)
-    status_errors = [e for e in body_errors if tuple(e.get("loc", ()))[-1:] == ("status",) and e.get("type") == "literal_error"]
+    status_errors = [e for e in body_errors if tuple(e.get("loc", ()))[-1:] == ("status",)
+                     and e.get("type") == "literal_error" and isinstance(e.get("input"), str)]
     if status_errors and len(status_errors) == len(body_errors):
-        # "Unknown status values 400 at request validation."
+        # "Unknown status values 400 at request validation." Only a string is a status value at
+        # all: a list, a number or a boolean is a body that does not match its schema (422).
         return JSON({"detail": f"Unknown status {status_errors[0].get('input')!r}"}, status_code=400)
     clean = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in errors]
     return JSON({"detail": clean}, status_code=422)
+
+
+def _undecodable_body(cause: UnicodeDecodeError) -> JSON:
+    """A JSON body that is not UTF-8: FastAPI's parser calls it a 400 "error parsing the body"; it
+    is malformed JSON like any other (RFC 8259 requires UTF-8), so it is answered as FastAPI answers those."""
+    error = {"loc": ["body", cause.start], "msg": "JSON decode error: the body is not valid UTF-8", "type": "json_invalid"}
+    return JSON({"detail": [error]}, status_code=422)
+
+
+def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collection[str]) -> None:
+    """A filter given twice (``status=new&status=ack``) is a 400 naming it: read last-wins it would
+    silently drop rows a client meant to ask for (OR) or never meant to ask for (a typo)."""
+    seen: set[str] = set()
+    for name, _ in params:
+        if name in names:
+            if name in seen:
+                raise Invalid(f"Invalid {name}: given more than once; each filter takes one value")
+            seen.add(name)
 
 
 async def refuse_nul_in_parameters(request: Request) -> None:
@@ -107,6 +129,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return _undecodable_body(exc.__cause__)
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)

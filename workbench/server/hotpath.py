@@ -23,10 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
 from workbench.domain.safe_text import NUL_MESSAGE
-from workbench.server.errors import domain_error_response
+from workbench.server.errors import domain_error_response, refuse_repeated_parameters
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
-from workbench.server.routes.annotations import encode_page, page_key, page_rows
+from workbench.server.routes.annotations import LIST_PARAMETERS, encode_page, page_key, page_rows
 from workbench.server.version_reads import SharedVersionReads
 from workbench.server.writer import run_read
 from workbench.services import auth
@@ -44,12 +44,15 @@ def _cached_query(raw: bytes) -> AnnotationListQuery:
 
 
 def _parse_query(raw: bytes) -> AnnotationListQuery:
+    params = QueryParams(raw.decode("latin-1"))
     try:
         # Nothing downstream mutates the model, so the cached one may be shared between requests.
-        return AnnotationListQuery.model_validate(dict(QueryParams(raw.decode("latin-1"))))
+        query = AnnotationListQuery.model_validate(dict(params))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(f"Invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    refuse_repeated_parameters(params.multi_items(), LIST_PARAMETERS)  # after the values, as the route does
+    return query
 
 
 class HotListMiddleware:

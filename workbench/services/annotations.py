@@ -34,7 +34,7 @@ from workbench.domain.annotations import (
 )
 from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
-from workbench.domain.errors import Invalid, NotFound, PreconditionFailed
+from workbench.domain.errors import Invalid, NotForThisCaller, NotFound, PreconditionFailed
 from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
 from workbench.domain.query import parse_words
 from workbench.domain.records import Annotation, Persona, Reply, Site
@@ -288,12 +288,20 @@ def apply_patch(
 
 def reply(wb: Workbench, principal: Principal, annotation_id: str, req: ReplyCreate, *,
           audit_note: dict[str, Any] | None = None) -> Reply:
-    """A reply on the thread; token and MCP callers write as the agent. ``audit_note``: as ``apply_patch``'s."""
+    """A reply on the thread; token and MCP callers write as the agent, named by ``author_name``.
+    ``audit_note``: as ``apply_patch``'s.
+
+    A person (a sign-in session, the local user) always writes under their own name: letting
+    them pick another would let a member post as the OWNER.
+    """
     now = wb.clock()
     if principal.is_agent:
         kind, name = "agent", req.author_name or principal.display_name or "agent"
+    elif req.author_name is not None:
+        raise NotForThisCaller("author_name names an agent and is only for API-token and MCP callers; "
+                               "a signed-in user's replies carry their own name")
     else:
-        kind, name = "user", req.author_name or principal.display_name or "user"
+        kind, name = "user", principal.display_name or "user"
     with wb.store.write() as db:
         ann = load(db, principal, annotation_id)
         r = Reply(

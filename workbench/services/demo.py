@@ -15,6 +15,7 @@ from storage import inbox as inbox_repo
 from workbench.domain.annotations import AutoFixDefault, Kind, StakeholderCreate, Status
 from workbench.domain.clock import new_id
 from workbench.domain.records import Annotation, Reply, Resolution, Site
+from workbench.domain.roles import Role
 from workbench.services import sites
 from workbench.services.bootstrap import ensure_workspace, owner_principal
 from workbench.services.context import Workbench
@@ -137,7 +138,7 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     ]
     members = [u.id for u, _ in accounts_repo.list_members(db, ws_id)]
     now = wb.clock()
-    anns, replies, resolutions = build(rng, ws_id, site_list, stakeholders, members, annotations, now)
+    anns, replies, resolutions = build(rng, ws_id, site_list, stakeholders, members, annotations, now, repliers=repliers(wb, ws_id))
     with wb.store.write() as db:
         repo.add_annotations(db, anns)
         db.executemany(
@@ -158,10 +159,21 @@ def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[s
     return {"loaded": True, "sites": len(site_list), "annotations": len(anns), "replies": len(replies), "resolutions": len(resolutions), **sessions}
 
 
+def repliers(wb: Workbench, ws_id: str) -> list[tuple[str, str]]:
+    """(user id, name) of who writes the demo's threads: the people who triage, the OWNER first, then the MEMBERs."""
+    people = sorted(accounts_repo.list_members(wb.store.db, ws_id), key=lambda m: -Role(m[1]).rank)
+    return [(u.id, u.name) for u, role in people if Role(role).rank >= Role.MEMBER.rank]
+
+
 def build(
-    rng: random.Random, ws_id: str, site_list: list[Site], stakeholders: list, members: list[str], count: int, now: int
+    rng: random.Random, ws_id: str, site_list: list[Site], stakeholders: list, members: list[str], count: int, now: int,
+    *, repliers: list[tuple[str, str]],
 ) -> tuple[list[Annotation], list[Reply], list[Resolution]]:
-    """Generate ``count`` annotations spread over every status and kind, with threads and evidence."""
+    """Generate ``count`` annotations spread over every status and kind, with threads and evidence.
+
+    ``members`` (user ids) are the assignees; ``repliers`` (user id, name) write the threads,
+    each reply under its own author's id and name.
+    """
     statuses = list(Status)
     kinds = list(Kind)
     anns: list[Annotation] = []
@@ -195,10 +207,14 @@ def build(
             )
         )
         for j in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            # The id and the name were once drawn apart (a name with another user's id). This
+            # draw is kept so every later value, and the TUI's snapshots of them, stay as they were.
+            rng.choice(members)
+            author_id, author_name = rng.choice(repliers)
             replies.append(
                 Reply(
-                    id=new_id(created + j + 1), annotation_id=ann_id, workspace_id=ws_id, author_kind="user", author_id=rng.choice(members),
-                    author_name=rng.choice(["Olive Owner", "Max Member"]), body=rng.choice(REPLIES).format(n=2000 + i),
+                    id=new_id(created + j + 1), annotation_id=ann_id, workspace_id=ws_id, author_kind="user", author_id=author_id,
+                    author_name=author_name, body=rng.choice(REPLIES).format(n=2000 + i),
                     persona_id=None, created_at=created + (j + 1) * 600_000,
                 )
             )

@@ -20,7 +20,7 @@ from sync import ops
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest, check_resolution
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from workbench.domain.images import EXTENSION, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, sniff_image_type
+from workbench.domain.images import EXTENSION, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, check_image, sniff_image_type
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.services.annotations import load
@@ -71,6 +71,9 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
         raise Forbidden("Upload URL expired")
     if len(data) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
+    # The signature fixed the type; the bytes must be it (a text file sent as image/png is no
+    # evidence). Refused before anything is recorded, so the same URL can be used again.
+    check_image(ct, data, "The upload")
     annotation_id = _annotation_of_key(key)
     ann_row = wb.store.db.execute("SELECT workspace_id FROM annotations WHERE id = ?", [annotation_id]).fetchone()
     if ann_row is None:
@@ -121,9 +124,16 @@ def create(wb: Workbench, principal: Principal, annotation_id: str, req: Resolut
     now = wb.clock()
     with wb.store.write() as db:
         ann = load(db, principal, annotation_id)
-        for label, key in (("before_key", req.before_key), ("after_key", req.after_key)):
-            if key is not None and not repo.upload_exists(db, key, ann.id):
-                raise Invalid(f"{label} does not name an uploaded object of this annotation")
+        for kind, key in (("before", req.before_key), ("after", req.after_key)):
+            if key is None:
+                continue
+            upload = repo.get_upload(db, key)
+            if upload is None or upload["annotation_id"] != ann.id:
+                raise Invalid(f"{kind}_key does not name an uploaded object of this annotation")
+            # The kind was fixed when the URL was presigned: an after image is not before evidence.
+            if upload["kind"] != kind:
+                article = "an" if kind == "after" else "a"
+                raise Invalid(f"{kind}_key does not name {article} {kind} upload (it was uploaded as {upload['kind']})")
         res = Resolution(
             id=new_id(now), annotation_id=ann.id, workspace_id=ann.workspace_id, before_key=req.before_key,
             after_key=req.after_key, diff_url=req.diff_url, explanation=req.explanation,

@@ -107,8 +107,10 @@ def _patch_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
 def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> Skip | Final | None:
     if redo:
         since = repo.max_outbox_seq(db)
+        # The recorded author_name is the writer's own; only an agent may name itself (a person's reply carries their name).
+        author_name = step.payload.get("author_name") if principal.is_agent else None
         r = annotations_svc.reply(wb, principal, step.entity_id, ReplyCreate(
-            body=step.payload.get("body") or "", author_name=step.payload.get("author_name")), audit_note=undo_note(step, redo))
+            body=step.payload.get("body") or "", author_name=author_name), audit_note=undo_note(step, redo))
         step.local_id = r.id
         step.seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
         repo.update_step(db, step)
