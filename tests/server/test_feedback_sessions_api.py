@@ -263,7 +263,9 @@ def test_widget_comment_refusals(client, h, wb, creds):
     _deployed(client, h, session["id"])
     headers = {"X-Review-Token": _token(session)}
     for bad in ({"content": "x", "pagePath": "checkout"}, {"content": " ", "pagePath": "/"}, {"content": "x", "pagePath": "/", "pinX": 101},
-                {"content": "x", "pagePath": "/", "color": "red"}, {"pagePath": "/"}):
+                {"content": "x", "pagePath": "/", "color": "red"}, {"pagePath": "/"},
+                {"content": "x", "pagePath": "/", "pinX": "50", "pinY": 10}, {"content": "x", "pagePath": "/", "pinX": 50},
+                {"content": "x", "pagePath": "/", "offsetX": 3}):
         assert client.post(path, json=bad, headers=headers).status_code == 422, bad
     client.post(f"{BASE}/{session['id']}/finalize", headers=h)
     r = _comment(client, session)

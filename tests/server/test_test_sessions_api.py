@@ -114,6 +114,14 @@ def _iso(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
+def _started_an_hour_ago(client, wb, j, job_id) -> tuple[str, datetime]:
+    """A session whose run began an hour ago, so a completedAt 32 minutes after its start is in the past."""
+    sid = _create(client, j, job_id)["sessionId"]
+    with wb.store.write() as db:
+        db.execute("UPDATE test_sessions SET started_at = started_at - 3600000 WHERE id = ?", [sid])
+    return sid, _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+
+
 # --- create and get ---------------------------------------------------------------------------
 
 
@@ -276,9 +284,8 @@ def test_complete_defaults_to_now_and_derives_the_duration(client, j, creds):
     assert got["durationSeconds"] == int((_iso(got["completedAt"]) - started).total_seconds())
 
 
-def test_complete_with_a_given_time(client, j, creds):
-    sid = _create(client, j, creds["job_id"])["sessionId"]
-    started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+def test_complete_with_a_given_time(client, wb, j, creds):
+    sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
     ok(client.post(f"{BASE}/{sid}/pause", headers=j))
     at = (started + timedelta(minutes=32)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": at}))["completedAt"] == at
@@ -292,6 +299,16 @@ def test_complete_refusals(client, j, creds):
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": early}), 400, "BAD_REQUEST", "before the session started")
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "soon"}), 422, "VALIDATION_ERROR")
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "9999-12-31T23:59:59-05:00"}), 422, "VALIDATION_ERROR")
+    # Later than now (beyond a few minutes of clock skew) is refused like a time before the start.
+    refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "2099-01-01T00:00:00Z"}), 400, "BAD_REQUEST",
+            "completedAt is in the future (more than 5 minutes after the server's clock)")
+    soon = (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": soon}), 400, "BAD_REQUEST", "in the future")
+    # The documents write a date and a time: a number (epoch seconds) or a bare date (midnight) is a type error.
+    for bad in (123, "2026-12-02"):
+        refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": bad}), 422, "VALIDATION_ERROR",
+                "completedAt: must be an ISO 8601 date and time")
+    assert ok(client.get(f"{BASE}/{sid}", headers=j))["status"] == "active"
     ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={}))
     refused(client.post(f"{BASE}/{sid}/complete", headers=j), 409, "CONFLICT", "it is completed")
 
@@ -307,9 +324,8 @@ def test_pause_and_resume(client, j, creds):
 # --- analysis (background job) ----------------------------------------------------------------
 
 
-def test_analyze_runs_in_the_background_and_get_shows_the_analysis(client, j, creds):
-    sid = _create(client, j, creds["job_id"])["sessionId"]
-    started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+def test_analyze_runs_in_the_background_and_get_shows_the_analysis(client, wb, j, creds):
+    sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
     ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "Tester struggled with the checkout flow."}]}))
     ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": (started + timedelta(seconds=1920)).isoformat()}))
     refused(client.post(f"{BASE}/{sid}/confirm", headers=j, json={"rating": 5}), 409, "CONFLICT", "analyzed")
