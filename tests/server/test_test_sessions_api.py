@@ -227,6 +227,25 @@ def test_idempotency_replay_keeps_the_envelope(client, j, creds):
     refused(client.post(BASE, headers=h, json={"jobId": creds["job_id"], "testerId": "other"}), 422, "VALIDATION_ERROR")
 
 
+def test_a_retried_notes_patch_with_its_idempotency_key_adds_the_notes_once(client, j, creds):
+    sid = _create(client, j, creds["job_id"])["sessionId"]
+    h = {**j, "Idempotency-Key": "patch-k1"}
+    body = {"notes": [{"content": "retry me"}]}
+    first = client.patch(f"{BASE}/{sid}/notes", headers=h, json=body)
+    again = client.patch(f"{BASE}/{sid}/notes", headers=h, json=body)
+    assert ok(again) == ok(first) == {"sessionId": sid, "updatedCount": 0, "createdCount": 1}
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    assert [n["content"] for n in ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]] == ["retry me"]
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=h, json={"notes": [{"content": "other"}]}), 422, "VALIDATION_ERROR")
+    # Scoped to the method and the path: the same key on the create is another request, and so is another session's PATCH.
+    other = _create(client, h, creds["job_id"])["sessionId"]
+    ok(client.patch(f"{BASE}/{other}/notes", headers=h, json=body))
+    assert len(ok(client.get(f"{BASE}/{other}/notes", headers=j))["notes"]) == 1
+    # Without a key a PATCH runs each time, as before.
+    ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json=body))
+    assert len(ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]) == 2
+
+
 # --- isolation --------------------------------------------------------------------------------
 
 
