@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -203,6 +204,21 @@ def test_unknown_routes_and_methods_are_enveloped(client, j):
     refused(client.get(f"{BASE}/x/unknown", headers=j), 404, "NOT_FOUND")
     refused(client.delete(f"{BASE}/x", headers=j), 405, "METHOD_NOT_ALLOWED")
     refused(client.get(f"{BASE}/missing", headers=j), 404, "NOT_FOUND", "Session not found")
+
+
+def test_a_trailing_slash_is_an_enveloped_404_not_a_bare_redirect(client, j, creds):
+    sid = _create(client, j, creds["job_id"])["sessionId"]
+    for method, path in (("POST", f"{BASE}/"), ("GET", f"{BASE}/{sid}/"), ("PATCH", f"{BASE}/{sid}/notes/")):
+        r = client.request(method, path, headers=j, json={"jobId": creds["job_id"], "testerId": "t"}, follow_redirects=False)
+        error = refused(r, 404, "NOT_FOUND", "no trailing slash")
+        assert path.rstrip("/") in error["message"]
+    assert ok(client.get(f"{BASE}/{sid}", headers=j))["sessionId"] == sid
+
+
+def test_a_body_too_large_has_its_own_code(wb, creds, j):
+    with TestClient(create_app(wb, dataclasses.replace(TEST_SETTINGS, max_body_bytes=1024))) as c:
+        r = c.patch(f"{BASE}/x/notes", headers=j, json={"notes": [{"content": "x" * 2000}]})
+    refused(r, 413, "PAYLOAD_TOO_LARGE")
 
 
 def test_rate_limited_answers_are_enveloped(wb, creds, j):
