@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workbench.domain.personas import DEFAULT_BY_SLUG, DEFAULT_PERSONAS
+from workbench.engine.analysis import duration_words
 from workbench.engine.base import (
     AnalysisResult,
     AnnotationBrief,
@@ -22,7 +23,6 @@ from workbench.engine.base import (
     SessionFeedbackBrief,
     TestSessionBrief,
 )
-from workbench.engine.analysis import duration_words
 from workbench.engine.offline import OfflineEngine, assess, relevance
 
 ENGINE = OfflineEngine()

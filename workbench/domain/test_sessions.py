@@ -45,12 +45,12 @@ from workbench.domain.fields import NoNul
 from workbench.domain.statuses import TestSessionAction, TestSessionStatus
 
 __all__ = [
+    "CLOCK_SKEW",
     "FEEDBACK_STATUSES",
     "NOTE_EDIT_STATUSES",
     "TRANSITIONS",
     "AnalysisPublic",
     "AnalyzeResultPublic",
-    "CLOCK_SKEW",
     "CompleteRequest",
     "CompleteResultPublic",
     "ConfirmRequest",

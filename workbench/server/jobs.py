@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import FastAPI
 from starlette.background import BackgroundTasks
 
+from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import test_sessions as tests_svc
-from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
 
 if TYPE_CHECKING:
