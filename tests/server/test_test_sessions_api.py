@@ -200,6 +200,18 @@ def test_401_for_expired_foreign_and_wrong_type_tokens(client, wb, creds):
     refused(client.get(f"{BASE}/x", headers=bearer(forged)), 401, "UNAUTHORIZED", "Invalid token")
 
 
+def test_a_soft_deleted_workspace_is_403_for_the_jwt_until_restored(client, j, creds):
+    # The JWT is a session bearer (README: soft-deleted workspace, sessions 403): still valid, the workspace closed for now.
+    ws = creds["workspace_id"]
+    owner_h = {**bearer(creds["owner_session"]), "X-GF-Workspace": ws}
+    assert client.delete(f"/api/workspaces/{ws}", headers=owner_h).status_code == 200
+    refused(client.post(BASE, headers=j, json={"jobId": creds["job_id"], "testerId": "t"}), 403, "FORBIDDEN",
+            "Workspace is deleted; its OWNER can restore it")
+    refused(client.get(f"{BASE}/x", headers=j), 403, "FORBIDDEN")
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=owner_h).status_code == 200
+    _create(client, j, creds["job_id"])
+
+
 def test_unknown_routes_and_methods_are_enveloped(client, j):
     refused(client.get(f"{BASE}/x/unknown", headers=j), 404, "NOT_FOUND")
     refused(client.delete(f"{BASE}/x", headers=j), 405, "METHOD_NOT_ALLOWED")
