@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from workbench.domain import test_sessions as ts
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.test_sessions import (
+    CLOCK_SKEW,
     TRANSITIONS,
     CompleteRequest,
     ConfirmRequest,
@@ -171,6 +172,10 @@ def test_complete_request() -> None:
         CompleteRequest.model_validate({"completedAt": "yesterday"})
     with pytest.raises(ValidationError):
         CompleteRequest.model_validate({"completed_at": "2026-03-16T10:32:00Z"})
+    # A date and a time, as the documents write it: not a number (epoch seconds) nor a bare date (midnight).
+    for bad in (123, 1.5, True, "2026-03-16", ["2026-03-16T10:32:00Z"]):
+        with pytest.raises(ValidationError, match="must be an ISO 8601 date and time"):
+            CompleteRequest.model_validate({"completedAt": bad})
 
 
 def test_resolve_completed_at_defaults_to_now() -> None:
@@ -183,8 +188,18 @@ def test_resolve_completed_at_keeps_given_value_and_reads_naive_as_utc() -> None
     got = resolve_completed_at(START, given, START + timedelta(hours=5))
     assert got == datetime(2026, 3, 16, 10, 32, tzinfo=UTC) and got.tzinfo is not None
     plus1 = timezone(timedelta(hours=1))
-    assert resolve_completed_at(START, datetime(2026, 3, 16, 11, 32, tzinfo=plus1), START) == got
+    assert resolve_completed_at(START, datetime(2026, 3, 16, 11, 32, tzinfo=plus1), START + timedelta(hours=5)) == got
     assert resolve_completed_at(START, START, START) == START
+
+
+def test_completed_at_after_now_is_refused_beyond_the_clock_skew() -> None:
+    now = START + timedelta(minutes=30)
+    # A client clock a little fast: recorded as now, so no stored time is ever in the future.
+    assert resolve_completed_at(START, now + CLOCK_SKEW, now) == now
+    with pytest.raises(Invalid, match=r"^completedAt is in the future \(more than 5 minutes after the server's clock\)$"):
+        resolve_completed_at(START, now + CLOCK_SKEW + timedelta(seconds=1), now)
+    with pytest.raises(Invalid, match="in the future"):
+        resolve_completed_at(START, datetime(2099, 1, 1, tzinfo=UTC), now)
 
 
 def test_completed_at_before_start_is_refused() -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workbench.domain.personas import DEFAULT_BY_SLUG, DEFAULT_PERSONAS
+from workbench.engine.analysis import duration_words
 from workbench.engine.base import (
     AnalysisResult,
     AnnotationBrief,
@@ -287,6 +288,22 @@ def test_completion_minutes_from_duration() -> None:
     assert ENGINE.analyze_test_session(TestSessionBrief(session_id="s")).completion_minutes is None
     empty = ENGINE.analyze_test_session(TestSessionBrief(session_id="s"))
     assert empty.sentiment == "mixed" and empty.summary
+
+
+@pytest.mark.parametrize(("seconds", "said"), [
+    (30, "0.5 minutes"), (60, "1 minute"), (1920, "32 minutes"), (7140, "119 minutes"), (7200, "2 hours"),
+    (7260, "2 hours 1 minute"), (11520, "3 hours 12 minutes"), (3 * 86400 + 3600, "3 days 1 hour"),
+    (2_274_742_611, "26328 days 1 hour"),
+])
+def test_durations_read_as_words_never_in_scientific_notation(seconds: int, said: str) -> None:
+    assert duration_words(seconds) == said
+
+
+def test_a_long_session_is_said_in_hours_or_days() -> None:
+    summary = ENGINE.analyze_test_session(TestSessionBrief(session_id="s", duration_seconds=2_274_742_611)).summary
+    assert "took 26328 days 1 hour" in summary and "e+" not in summary
+    result = ENGINE.analyze_test_session(TestSessionBrief(session_id="s", duration_seconds=3 * 3600))
+    assert result.issues == ["Session ran long (3 hours), so tasks took longer than planned."]
 
 
 def test_analysis_is_deterministic() -> None:

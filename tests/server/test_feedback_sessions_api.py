@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, ServerProcess
 from tests.session_helpers import bearer, new_store, store_of, wait_until
 from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
@@ -151,6 +152,8 @@ def test_a_restarted_server_deploys_sessions_left_created(wb, creds, h):
         ({}, "Missing bearer token"),
         ({"Authorization": "Token abc"}, "Malformed Authorization header"),
         ({"Authorization": "Bearer wbsk_" + "x" * 43}, "Unknown store API key"),
+        # It does start with wbsk_: what is wrong is the rest of it.
+        ({"Authorization": "Bearer wbsk_nope"}, "Malformed store API key"),
     ],
 )
 def test_401_without_a_valid_store_key(client, headers, message):
@@ -260,7 +263,9 @@ def test_widget_comment_refusals(client, h, wb, creds):
     _deployed(client, h, session["id"])
     headers = {"X-Review-Token": _token(session)}
     for bad in ({"content": "x", "pagePath": "checkout"}, {"content": " ", "pagePath": "/"}, {"content": "x", "pagePath": "/", "pinX": 101},
-                {"content": "x", "pagePath": "/", "color": "red"}, {"pagePath": "/"}):
+                {"content": "x", "pagePath": "/", "color": "red"}, {"pagePath": "/"},
+                {"content": "x", "pagePath": "/", "pinX": "50", "pinY": 10}, {"content": "x", "pagePath": "/", "pinX": 50},
+                {"content": "x", "pagePath": "/", "offsetX": 3}):
         assert client.post(path, json=bad, headers=headers).status_code == 422, bad
     client.post(f"{BASE}/{session['id']}/finalize", headers=h)
     r = _comment(client, session)
@@ -359,6 +364,59 @@ def test_idempotency_key_never_starts_twice(client, h):
     assert len(client.get(BASE, headers=h).json()["data"]) == 1
 
 
+# --- URLs on this server: a base per response -------------------------------------------------
+
+
+def test_a_spoofed_host_is_shown_to_its_own_request_only(client, h):
+    spoofed = client.post(BASE, headers={**h, "Host": "evil.example:8080"}).json()
+    sid = spoofed["id"]
+    assert spoofed["feedbackUrl"].startswith(f"http://evil.example:8080/review/{sid}?token=")  # its own request's base
+    done = _deployed(client, h, sid)
+    assert done["feedbackUrl"] == f"http://testserver/review/{sid}?token={_token(spoofed)}"
+    assert done["deploymentUrl"] == f"http://testserver/preview/{sid}"
+    assert [s["feedbackUrl"] for s in client.get(BASE, headers=h).json()["data"]] == [done["feedbackUrl"]]
+    reviewer = client.get(f"/api/widget/feedback-sessions/{sid}/comments", headers={"X-Review-Token": _token(spoofed)}).json()
+    assert reviewer["session"]["deploymentUrl"] == f"http://testserver/preview/{sid}"
+    # The list's ETag covers the base: a 304 never stands for another base's URLs.
+    etag = client.get(BASE, headers=h).headers["etag"]
+    assert client.get(BASE, headers={**h, "If-None-Match": etag}).status_code == 304
+    assert client.get(BASE, headers={**h, "If-None-Match": etag, "Host": "other.example"}).status_code == 200
+
+
+def test_public_url_is_the_base_whatever_the_host(wb, creds, h):
+    settings = dataclasses.replace(TEST_SETTINGS, public_url="https://feedback.example")
+    with TestClient(create_app(wb, settings)) as c:
+        started = c.post(BASE, headers={**h, "Host": "evil.example"}).json()
+        assert started["feedbackUrl"].startswith(f"https://feedback.example/review/{started['id']}?token=")
+        assert _deployed(c, h, started["id"])["deploymentUrl"] == f"https://feedback.example/preview/{started['id']}"
+
+
+def test_rows_stored_with_an_absolute_base_follow_the_current_one(client, wb, creds, h):
+    # Sessions stored before URLs were kept as paths (the demo's: http://localhost:11001/…).
+    session = _reach(wb, store_of(wb, creds["store_id"]), FeedbackStatus.IN_REVIEW)
+    with wb.store.write() as db:
+        db.execute("UPDATE feedback_sessions SET feedback_url = ? || feedback_url, deployment_url = ? || deployment_url WHERE id = ?",
+                   ["http://localhost:11001", "http://localhost:11001", session.id])
+    shown = _get(client, h, session.id)
+    assert shown["feedbackUrl"] == f"http://testserver/review/{session.id}?token={session.review_token}"
+    assert shown["deploymentUrl"] == f"http://testserver/preview/{session.id}"
+
+
+def test_a_deploy_command_is_told_the_servers_base_not_the_creating_requests(wb, creds, h, monkeypatch):
+    # The command prints the {widget_url} it was given, which becomes the deploymentUrl.
+    monkeypatch.setenv("WORKBENCH_DEPLOY_COMMAND", f"{sys.executable} -c \"import sys; print(sys.argv[1])\" {{widget_url}}")
+    monkeypatch.delenv("WORKBENCH_PUBLIC_URL", raising=False)
+    settings = dataclasses.replace(TEST_SETTINGS, listen_url="http://127.0.0.1:4711")
+    with TestClient(create_app(wb, settings)) as c:
+        started = c.post(BASE, headers={**h, "Host": "evil.example"}).json()
+        assert _deployed(c, h, started["id"])["deploymentUrl"] == "http://127.0.0.1:4711/widget.js"
+        monkeypatch.setenv("WORKBENCH_PUBLIC_URL", "https://env.example")
+        c.post(f"{BASE}/{started['id']}/finalize", headers=h)
+    with TestClient(create_app(wb, settings)) as c:  # the environment's base outranks the listening address
+        again = c.post(BASE, headers=h).json()
+        assert _deployed(c, h, again["id"])["deploymentUrl"] == "https://env.example/widget.js"
+
+
 # --- the real server over TCP -----------------------------------------------------------------
 
 
@@ -387,6 +445,71 @@ def test_feedback_round_against_the_real_server(server):
         assert c.post(f"{BASE}/{sid}/finalize", headers=h).json()["status"] == "done"
         assert c.get(BASE, headers=h, params={"limit": 0}).status_code == 400
         assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def _bootstrap(data_dir) -> dict:
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.e2e
+def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(server):
+    creds = _bootstrap(server.data_dir)
+    h, ws = bearer(creds["store_api_key"]), creds["workspace_id"]
+    owner = {**bearer(creds["owner_session"]), "X-GF-Workspace": ws}
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        sid = c.post(BASE, headers=h).json()["id"]
+        session = wait_until(lambda: c.get(f"{BASE}/{sid}", headers=h).json(), lambda s: s["status"] != "created", what="deployment")
+        review = {"X-Review-Token": _token(session)}
+        comments = f"/api/widget/feedback-sessions/{sid}/comments"
+        body = {"content": "posted while the workspace is deleted", "pagePath": "/", "reviewerName": "ghost"}
+        assert c.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
+        for r in (c.post(comments, headers=review, json=body), c.get(comments, headers=review)):
+            assert r.status_code == 401 and "Workspace deleted" in r.json()["detail"], r.text
+            assert r.headers["WWW-Authenticate"].startswith("Bearer")
+        page = c.get(f"/review/{sid}", params={"token": _token(session)})
+        assert page.status_code == 401 and "workspace was deleted" in page.text
+        # A wrong token learns nothing of the workspace: it is refused for being wrong.
+        assert "does not match" in c.get(comments, headers={"X-Review-Token": "wbrv_wrong"}).json()["detail"]
+        # The store's own key: refused as deleted (restorable), not as a store that no longer exists.
+        refused = c.get(BASE, headers=h)
+        assert refused.status_code == 401 and refused.json()["detail"] == "Workspace deleted; its OWNER can restore it"
+        # The tests JWT is a session bearer: 403, as README's soft-deleted workspace row says.
+        jwt = c.get(f"/api/sessions?jobId={creds['job_id']}", headers=bearer(creds["jwt"]))
+        assert jwt.status_code == 403 and jwt.json()["error"] == {"code": "FORBIDDEN", "message": "Workspace is deleted; its OWNER can restore it"}
+        assert c.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
+        assert c.get(comments, headers=review).json()["data"] == []  # the refused post wrote nothing
+        assert c.post(comments, headers=review, json=body).status_code == 201
+        assert c.get(f"/review/{sid}", params={"token": _token(session)}).status_code == 200
+        assert c.get(f"{BASE}/{sid}", headers=h).json()["progress"]["total"] == 1
+        assert c.get(f"/api/sessions?jobId={creds['job_id']}", headers=bearer(creds["jwt"])).status_code == 200
+
+
+@pytest.mark.e2e
+def test_links_follow_the_server_to_another_port_and_ignore_a_spoofed_host(tmp_path):
+    data = tmp_path / "served"
+    data.mkdir()
+    first = ServerProcess(data)
+    try:
+        creds = _bootstrap(data)
+        h = bearer(creds["store_api_key"])
+        with httpx.Client(base_url=first.url, timeout=10) as c:
+            sid = c.post(BASE, headers={**h, "Host": "evil.example:8080"}).json()["id"]
+            session = wait_until(lambda: c.get(f"{BASE}/{sid}", headers=h).json(), lambda s: s["status"] != "created", what="deployment")
+        assert session["deploymentUrl"] == f"{first.url}/preview/{sid}"
+        assert session["feedbackUrl"].startswith(f"{first.url}/review/{sid}?token=")
+    finally:
+        first.stop()
+    second = ServerProcess(data)  # the same store on another port
+    try:
+        with httpx.Client(base_url=second.url, timeout=10) as c:
+            moved = c.get(f"{BASE}/{sid}", headers=h).json()
+            assert moved["deploymentUrl"] == f"{second.url}/preview/{sid}" and c.get(moved["deploymentUrl"]).status_code == 200
+            assert moved["feedbackUrl"] == f"{second.url}/review/{sid}?token={_token(session)}"
+            assert c.get(moved["feedbackUrl"]).status_code == 200
+    finally:
+        second.stop()
 
 
 # --- the review page's inputs and the sample storefront -------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -114,6 +115,14 @@ def _iso(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
+def _started_an_hour_ago(client, wb, j, job_id) -> tuple[str, datetime]:
+    """A session whose run began an hour ago, so a completedAt 32 minutes after its start is in the past."""
+    sid = _create(client, j, job_id)["sessionId"]
+    with wb.store.write() as db:
+        db.execute("UPDATE test_sessions SET started_at = started_at - 3600000 WHERE id = ?", [sid])
+    return sid, _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+
+
 # --- create and get ---------------------------------------------------------------------------
 
 
@@ -191,10 +200,37 @@ def test_401_for_expired_foreign_and_wrong_type_tokens(client, wb, creds):
     refused(client.get(f"{BASE}/x", headers=bearer(forged)), 401, "UNAUTHORIZED", "Invalid token")
 
 
+def test_a_soft_deleted_workspace_is_403_for_the_jwt_until_restored(client, j, creds):
+    # The JWT is a session bearer (README: soft-deleted workspace, sessions 403): still valid, the workspace closed for now.
+    ws = creds["workspace_id"]
+    owner_h = {**bearer(creds["owner_session"]), "X-GF-Workspace": ws}
+    assert client.delete(f"/api/workspaces/{ws}", headers=owner_h).status_code == 200
+    refused(client.post(BASE, headers=j, json={"jobId": creds["job_id"], "testerId": "t"}), 403, "FORBIDDEN",
+            "Workspace is deleted; its OWNER can restore it")
+    refused(client.get(f"{BASE}/x", headers=j), 403, "FORBIDDEN")
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=owner_h).status_code == 200
+    _create(client, j, creds["job_id"])
+
+
 def test_unknown_routes_and_methods_are_enveloped(client, j):
     refused(client.get(f"{BASE}/x/unknown", headers=j), 404, "NOT_FOUND")
     refused(client.delete(f"{BASE}/x", headers=j), 405, "METHOD_NOT_ALLOWED")
     refused(client.get(f"{BASE}/missing", headers=j), 404, "NOT_FOUND", "Session not found")
+
+
+def test_a_trailing_slash_is_an_enveloped_404_not_a_bare_redirect(client, j, creds):
+    sid = _create(client, j, creds["job_id"])["sessionId"]
+    for method, path in (("POST", f"{BASE}/"), ("GET", f"{BASE}/{sid}/"), ("PATCH", f"{BASE}/{sid}/notes/")):
+        r = client.request(method, path, headers=j, json={"jobId": creds["job_id"], "testerId": "t"}, follow_redirects=False)
+        error = refused(r, 404, "NOT_FOUND", "no trailing slash")
+        assert path.rstrip("/") in error["message"]
+    assert ok(client.get(f"{BASE}/{sid}", headers=j))["sessionId"] == sid
+
+
+def test_a_body_too_large_has_its_own_code(wb, creds, j):
+    with TestClient(create_app(wb, dataclasses.replace(TEST_SETTINGS, max_body_bytes=1024))) as c:
+        r = c.patch(f"{BASE}/x/notes", headers=j, json={"notes": [{"content": "x" * 2000}]})
+    refused(r, 413, "PAYLOAD_TOO_LARGE")
 
 
 def test_rate_limited_answers_are_enveloped(wb, creds, j):
@@ -217,6 +253,25 @@ def test_idempotency_replay_keeps_the_envelope(client, j, creds):
     again = client.post(BASE, headers=h, json={"jobId": creds["job_id"], "testerId": "u"})
     assert ok(again, 201) == ok(first, 201)
     refused(client.post(BASE, headers=h, json={"jobId": creds["job_id"], "testerId": "other"}), 422, "VALIDATION_ERROR")
+
+
+def test_a_retried_notes_patch_with_its_idempotency_key_adds_the_notes_once(client, j, creds):
+    sid = _create(client, j, creds["job_id"])["sessionId"]
+    h = {**j, "Idempotency-Key": "patch-k1"}
+    body = {"notes": [{"content": "retry me"}]}
+    first = client.patch(f"{BASE}/{sid}/notes", headers=h, json=body)
+    again = client.patch(f"{BASE}/{sid}/notes", headers=h, json=body)
+    assert ok(again) == ok(first) == {"sessionId": sid, "updatedCount": 0, "createdCount": 1}
+    assert again.headers["idempotent-replayed"] == "true" and "idempotent-replayed" not in first.headers
+    assert [n["content"] for n in ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]] == ["retry me"]
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=h, json={"notes": [{"content": "other"}]}), 422, "VALIDATION_ERROR")
+    # Scoped to the method and the path: the same key on the create is another request, and so is another session's PATCH.
+    other = _create(client, h, creds["job_id"])["sessionId"]
+    ok(client.patch(f"{BASE}/{other}/notes", headers=h, json=body))
+    assert len(ok(client.get(f"{BASE}/{other}/notes", headers=j))["notes"]) == 1
+    # Without a key a PATCH runs each time, as before.
+    ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json=body))
+    assert len(ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]) == 2
 
 
 # --- isolation --------------------------------------------------------------------------------
@@ -276,9 +331,8 @@ def test_complete_defaults_to_now_and_derives_the_duration(client, j, creds):
     assert got["durationSeconds"] == int((_iso(got["completedAt"]) - started).total_seconds())
 
 
-def test_complete_with_a_given_time(client, j, creds):
-    sid = _create(client, j, creds["job_id"])["sessionId"]
-    started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+def test_complete_with_a_given_time(client, wb, j, creds):
+    sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
     ok(client.post(f"{BASE}/{sid}/pause", headers=j))
     at = (started + timedelta(minutes=32)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": at}))["completedAt"] == at
@@ -292,6 +346,16 @@ def test_complete_refusals(client, j, creds):
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": early}), 400, "BAD_REQUEST", "before the session started")
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "soon"}), 422, "VALIDATION_ERROR")
     refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "9999-12-31T23:59:59-05:00"}), 422, "VALIDATION_ERROR")
+    # Later than now (beyond a few minutes of clock skew) is refused like a time before the start.
+    refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": "2099-01-01T00:00:00Z"}), 400, "BAD_REQUEST",
+            "completedAt is in the future (more than 5 minutes after the server's clock)")
+    soon = (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": soon}), 400, "BAD_REQUEST", "in the future")
+    # The documents write a date and a time: a number (epoch seconds) or a bare date (midnight) is a type error.
+    for bad in (123, "2026-12-02"):
+        refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": bad}), 422, "VALIDATION_ERROR",
+                "completedAt: must be an ISO 8601 date and time")
+    assert ok(client.get(f"{BASE}/{sid}", headers=j))["status"] == "active"
     ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={}))
     refused(client.post(f"{BASE}/{sid}/complete", headers=j), 409, "CONFLICT", "it is completed")
 
@@ -307,9 +371,8 @@ def test_pause_and_resume(client, j, creds):
 # --- analysis (background job) ----------------------------------------------------------------
 
 
-def test_analyze_runs_in_the_background_and_get_shows_the_analysis(client, j, creds):
-    sid = _create(client, j, creds["job_id"])["sessionId"]
-    started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
+def test_analyze_runs_in_the_background_and_get_shows_the_analysis(client, wb, j, creds):
+    sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
     ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "Tester struggled with the checkout flow."}]}))
     ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": (started + timedelta(seconds=1920)).isoformat()}))
     refused(client.post(f"{BASE}/{sid}/confirm", headers=j, json={"rating": 5}), 409, "CONFLICT", "analyzed")

@@ -158,14 +158,20 @@ def test_the_database_itself_refuses_a_second_active_session(wb, creds):
         )
 
 
-def test_default_deployment_works_offline(wb, creds):
+def test_default_deployment_works_offline(wb, creds, monkeypatch):
     store = store_of(wb, creds["store_id"])
-    session = fsvc.start(wb, store, base_url="http://127.0.0.1:9999/")
-    assert session.feedback_url.startswith(f"http://127.0.0.1:9999/review/{session.id}?token=wbrv_")
+    session = fsvc.start(wb, store)
+    # This server's URLs are kept as paths; each reader puts its own base in front.
+    assert session.feedback_url.startswith(f"/review/{session.id}?token=wbrv_")
     done = _deploy(wb, session.id, env={})
     assert done.status == "in_review"
-    assert done.deployment_url == f"http://127.0.0.1:9999/preview/{session.id}"
+    assert done.deployment_url == f"/preview/{session.id}"
     assert done.error_message is None and done.version == 2
+    shown = fsvc.get(wb, store, session.id, base="http://127.0.0.1:9999/")
+    assert shown["feedbackUrl"] == f"http://127.0.0.1:9999{session.feedback_url}"
+    assert shown["deploymentUrl"] == f"http://127.0.0.1:9999/preview/{session.id}"
+    monkeypatch.setenv("WORKBENCH_PUBLIC_URL", "https://review.example/")
+    assert fsvc.get(wb, store, session.id)["deploymentUrl"] == f"https://review.example/preview/{session.id}"
 
 
 def test_url_template_deployment(wb, creds):

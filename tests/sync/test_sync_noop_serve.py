@@ -60,7 +60,7 @@ def grow(wb: Workbench, creds: dict, n: int) -> None:
         for active in fs_repo.list_sessions(wb.store.db, store.id, status=None, limit=100, offset=0):
             if active.status in {st.value for st in fs.ACTIVE_STATUSES}:
                 fs_svc.finalize(wb, store, active.id)  # one round at a time per store
-        r = fs_svc.start(wb, store, base_url="http://testserver")
+        r = fs_svc.start(wb, store)
         fs_svc.deploy(wb, r.id, env={})
         token = found(fs_repo.get_session_any(wb.store.db, r.id)).review_token
         fs_svc.add_comment(wb, r.id, token, CommentCreate(content=f"comment {i}", pagePath="/", reviewerName="Rita"))

@@ -18,7 +18,7 @@ from workbench.services.local import local_user
 
 def server_round(hub: Hub, comments: int = 2) -> str:
     store = found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"]))
-    s = fs_svc.start(hub.wb, store, base_url="http://testserver")
+    s = fs_svc.start(hub.wb, store)
     fs_svc.deploy(hub.wb, s.id, env={})
     token = found(fs_repo.get_session_any(hub.wb.store.db, s.id)).review_token
     for i in range(comments):
@@ -28,7 +28,8 @@ def server_round(hub: Hub, comments: int = 2) -> str:
 
 def feedback_state(wb, store_id: str) -> tuple:
     db = wb.store.db
-    sessions = sorted((s.to_public() for s in fs_repo.list_sessions(db, store_id, status=None, limit=1000, offset=0)), key=lambda x: x["id"])
+    sessions = sorted((s.to_public("http://testserver") for s in fs_repo.list_sessions(db, store_id, status=None, limit=1000, offset=0)),
+                      key=lambda x: x["id"])
     comments = sorted((c.to_public() for s in sessions for c in fs_repo.list_comments(db, s["id"])), key=lambda x: x["id"])
     return sessions, comments
 

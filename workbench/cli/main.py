@@ -81,7 +81,8 @@ def serve(
     limit_loopback: Annotated[bool, typer.Option("--limit-loopback", help="Apply the per-IP bucket to loopback clients too")] = False,
     widget_ip_limit: Annotated[int, typer.Option(help="Widget submissions per window per client IP (loopback included)", min=1)] = 10,
     widget_site_limit: Annotated[int, typer.Option(help="Widget submissions per window per site", min=1)] = 120,
-    public_url: Annotated[str | None, typer.Option(help="Base URL put in presigned upload links [default: the request's]")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        help="Base URL put in presigned upload links, feedbackUrl and deploymentUrl [default: the request's]")] = None,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
         help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted [default: none]")] = None,
     max_body_bytes: Annotated[int, typer.Option(
@@ -110,14 +111,16 @@ def serve(
         result = load_demo(wb)
         if result.get("loaded"):
             console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
+    shown_host = host if host not in ("0.0.0.0", "::", "") else "localhost"
+    listen_url = f"http://{f'[{shown_host}]' if ':' in shown_host else shown_host}:{port}"
     settings = ServerSettings(
         token_limit=token_limit, ip_limit=ip_limit, window_seconds=window, limit_loopback_ip=limit_loopback, public_url=public_url,
-        max_body_bytes=max_body_bytes, body_timeout_seconds=body_timeout,
+        listen_url=listen_url, max_body_bytes=max_body_bytes, body_timeout_seconds=body_timeout,
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
     console.print(f"Store: {wb.store.label}")
-    console.print(f"Docs:  http://{host if host not in ('0.0.0.0', '::') else 'localhost'}:{port}/docs")
+    console.print(f"Docs:  {listen_url}/docs")
     console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,

@@ -59,7 +59,7 @@ from enum import Enum
 from statistics import median
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StringConstraints, field_validator, model_validator
 
 from workbench.domain.errors import Conflict, Invalid
 from workbench.domain.fields import NoNul
@@ -161,8 +161,9 @@ def _refusal(status: FeedbackStatus, action: FeedbackAction) -> str:
 # --- comments -----------------------------------------------------------------------------
 
 
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-Offset = Annotated[float, Field(allow_inf_nan=False)]
+# JSON numbers only, as rating and clarity are: "50" or true is a 422, not a number read from a string.
+Percent = Annotated[StrictFloat, Field(ge=0, le=100, allow_inf_nan=False)]
+Offset = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 
 
 class CommentCreate(BaseModel):
@@ -192,6 +193,14 @@ class CommentCreate(BaseModel):
     @classmethod
     def _blank_name_is_anonymous(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _points_come_whole(self) -> CommentCreate:
+        # A pin (pinX/pinY) and an offset (offsetX/offsetY) are points: half of one cannot be drawn.
+        for x, y in (("pinX", "pinY"), ("offsetX", "offsetY")):
+            if (getattr(self, x) is None) != (getattr(self, y) is None):
+                raise ValueError(f"{x} and {y} go together: send both or neither")
+        return self
 
 
 # Reviewers pin comments while the preview is live and the team works through them; once the

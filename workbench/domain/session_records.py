@@ -51,6 +51,29 @@ class StoreApiKey:
 
 
 # --- feedback sessions ------------------------------------------------------------------------
+#
+# A URL on this server (the review page, the default preview) is stored as its path and given a
+# base per response (``on_base``): the base is where *that* caller reaches the server, so a Host
+# one request sends is never shown to another, and a server moved to another port or host keeps
+# working links. An absolute URL is another server's (a deploy command's or URL template's
+# preview, or a replica's copy of its remote's session) and is shown as it is.
+
+
+def review_path(session_id: str, review_token: str) -> str:
+    """The review page of a session, on this server; its token authorises the widget's comment posts."""
+    return f"/review/{session_id}?token={review_token}"
+
+
+def preview_path(session_id: str) -> str:
+    """The default (offline) preview of a session, which ``workbench serve`` answers itself."""
+    return f"/preview/{session_id}"
+
+
+def on_base(url: str | None, base: str) -> str | None:
+    """``url`` as a caller reaching the server at ``base`` sees it: a path gets the base, an absolute URL stays."""
+    if url is None or not url.startswith("/"):
+        return url
+    return base.rstrip("/") + url
 
 
 @dataclass(slots=True)
@@ -58,21 +81,33 @@ class FeedbackSession:
     id: str
     store_id: str
     status: str
-    feedback_url: str
+    feedback_url: str  # review_path(...) for a session this store started; the remote's URL on a replica
     review_token: str
-    deployment_url: str | None
+    deployment_url: str | None  # preview_path(...) for the default preview, else the deployment's own URL
     error_message: str | None
     created_at: int
     updated_at: int
     version: int = 1
 
-    def to_public(self) -> dict[str, Any]:
-        """The document's session object (the review token travels only inside feedbackUrl)."""
+    def __post_init__(self) -> None:
+        # Rows stored before URLs were kept as paths carry the base of the request that created
+        # them (demo data: http://localhost:11001): read them as the paths they stand for. Only
+        # this store's own sessions match (a replica's copy holds a placeholder token).
+        path = review_path(self.id, self.review_token)
+        if self.feedback_url != path and self.feedback_url.endswith(path):
+            old_base = self.feedback_url[: -len(path)]
+            self.feedback_url = path
+            if self.deployment_url == old_base + preview_path(self.id):
+                self.deployment_url = preview_path(self.id)
+
+    def to_public(self, base: str) -> dict[str, Any]:
+        """The document's session object (the review token travels only inside feedbackUrl), its
+        URLs on this server given ``base``: where the caller reaches it (see ``on_base``)."""
         return {
             "id": self.id,
             "status": self.status,
-            "feedbackUrl": self.feedback_url,
-            "deploymentUrl": self.deployment_url,
+            "feedbackUrl": on_base(self.feedback_url, base),
+            "deploymentUrl": on_base(self.deployment_url, base),
             "errorMessage": self.error_message,
             "createdAt": iso_ms(self.created_at),
             "updatedAt": iso_ms(self.updated_at),

@@ -11,6 +11,9 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
   finished the run, and forcing a resume first would only add a meaningless active stretch.
 - ``durationSeconds`` is wall-clock ``completedAt - startedAt`` (pauses included), which is
   what the documented example shows (10:00 → 10:32 = 1920).
+- ``completedAt`` is a date and time (a number or a bare date is a 422), never before the
+  start and never after now: up to ``CLOCK_SKEW`` ahead (a client clock running fast) is
+  recorded as now, further ahead is a 400, like a time before the start.
 - ``analyze`` only from ``completed``; ``confirm`` only from ``analyzed`` (the documents say so).
 - Tester feedback can be submitted once per session, from ``completed`` on
   (completed, analyzing, analyzed, confirmed).
@@ -27,11 +30,13 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.fields import NoNul
@@ -40,6 +45,7 @@ from workbench.domain.fields import NoNul
 from workbench.domain.statuses import TestSessionAction, TestSessionStatus
 
 __all__ = [
+    "CLOCK_SKEW",
     "FEEDBACK_STATUSES",
     "NOTE_EDIT_STATUSES",
     "TRANSITIONS",
@@ -160,12 +166,28 @@ class TestSessionCreate(BaseModel):
     variant: Variant | None = None
 
 
+# How far a completedAt may be ahead of the server's clock: a tester's device running a little fast.
+CLOCK_SKEW = timedelta(minutes=5)
+# A date and a time ("2026-03-16T10:32:00Z", as the documents write it); pydantic would also take
+# a bare date (as midnight) and a number (as epoch seconds), neither of which a client means.
+_DATE_AND_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
 class CompleteRequest(BaseModel):
     """POST /api/sessions/:id/complete body; an absent completedAt means "now"."""
 
     model_config = ConfigDict(extra="forbid")
 
     completedAt: datetime | None = None
+
+    @field_validator("completedAt", mode="before")
+    @classmethod
+    def _a_date_and_time(cls, value: object) -> object:
+        if value is None or isinstance(value, datetime):  # a Python caller's own datetime
+            return value
+        if not isinstance(value, str) or not _DATE_AND_TIME.match(value):
+            raise PydanticCustomError("datetime_type", "must be an ISO 8601 date and time, e.g. 2026-03-16T10:32:00Z")
+        return value
 
     @field_validator("completedAt")
     @classmethod
@@ -227,8 +249,17 @@ def _utc(dt: datetime) -> datetime:
 
 
 def resolve_completed_at(started_at: datetime, completed_at: datetime | None, now: datetime) -> datetime:
-    """The completion time to record (UTC): the given one, or ``now``; never before the start."""
-    resolved = _utc(now if completed_at is None else completed_at)
+    """The completion time to record (UTC): the given one, or ``now``; never before the start, never after now.
+
+    A value up to ``CLOCK_SKEW`` ahead of ``now`` is recorded as ``now``; further ahead is refused,
+    since a duration and an analysis built on a future time would be nonsense.
+    """
+    now = _utc(now)
+    resolved = now if completed_at is None else _utc(completed_at)
+    if resolved > now + CLOCK_SKEW:
+        minutes = int(CLOCK_SKEW.total_seconds() // 60)
+        raise Invalid(f"completedAt is in the future (more than {minutes} minutes after the server's clock)")
+    resolved = min(resolved, now)
     if resolved < _utc(started_at):
         raise Invalid("completedAt is before the session started")
     return resolved

@@ -6,7 +6,7 @@ import re
 
 from workbench.engine.base import Sentiment, TestSessionBrief
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "duration_words"]
 
 _I = re.IGNORECASE
 _ISSUE_CUES = ("struggl", "confus", "error", "broken", "couldn't", "could not", "can't", "cannot",
@@ -32,6 +32,26 @@ def _cue(text: str, cues: tuple[str, ...]) -> tuple[bool, bool]:
             else:
                 plain = True
     return plain, negated
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}" + ("s" if n != 1 else "")
+
+
+def duration_words(seconds: int) -> str:
+    """A duration as a person says it: "36 minutes", "1.5 minutes", "3 hours 12 minutes", "12 days 3 hours".
+
+    Minutes (to a tenth) up to two hours, as the analysis always said them; hours and days beyond,
+    where a count of minutes (or Python's ``:g`` of a large one, "3.79e+07") says nothing.
+    """
+    minutes = round(seconds / 60, 1)
+    if minutes < 120:
+        return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    if seconds < 48 * 3600:
+        hours, rest = divmod(round(seconds / 60), 60)
+        return _plural(hours, "hour") + (f" {_plural(rest, 'minute')}" if rest else "")
+    days, rest = divmod(round(seconds / 3600), 24)
+    return _plural(days, "day") + (f" {_plural(rest, 'hour')}" if rest else "")
 
 
 def _sentence(text: str) -> str:
@@ -73,12 +93,15 @@ def analyze(brief: TestSessionBrief) -> tuple[str, list[str], list[str], Sentime
         if fb.comment:
             _classify(fb.comment, "Tester feedback: ", highlights, issues)
     minutes = None
+    took = "has no recorded duration"
     if brief.duration_seconds is not None and brief.duration_seconds >= 0:
         minutes = round(brief.duration_seconds / 60, 1)
+        said = duration_words(brief.duration_seconds)
+        took = f"took {said}"
         if minutes < 2:
-            issues.append(f"Session lasted only {minutes:g} minutes; check the tasks were really attempted.")
+            issues.append(f"Session lasted only {said}; check the tasks were really attempted.")
         elif minutes > 60:
-            issues.append(f"Session ran long ({minutes:g} minutes), so tasks took longer than planned.")
+            issues.append(f"Session ran long ({said}), so tasks took longer than planned.")
     good, bad = len(highlights), len(issues)
     if good == 0 and bad == 0:
         sentiment = "mixed"
@@ -89,7 +112,6 @@ def analyze(brief: TestSessionBrief) -> tuple[str, list[str], list[str], Sentime
     else:
         sentiment = "mixed"
     variant = f" (variant {brief.variant})" if brief.variant else ""
-    took = f"took {minutes:g} minutes" if minutes is not None else "has no recorded duration"
     count = len(brief.notes)
     parts = [f"Session {brief.session_id}{variant} {took} and has {count} note{'s' * (count != 1)}."]
     if good == 0 and bad == 0:

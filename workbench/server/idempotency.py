@@ -1,5 +1,9 @@
 """``Idempotency-Key`` on POST writes: each keyed request is applied at most once and answered the same way.
 
+Also on the one PATCH that creates records, ``PATCH /api/sessions/{id}/notes`` (a note without a
+``noteId`` is new), whose retry would otherwise add the notes twice. Every other PATCH sets
+values, so a retry of it changes nothing and needs no key.
+
 - The caller is authenticated first (credentials.py): a revoked token or a deleted workspace
   gets the route's usual refusal, never a replay.
 - A record is scoped to the credential, the workspace, the method and the path (with its
@@ -44,6 +48,12 @@ _SECRET = re.compile(
     rb"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."
 )
 _MCP_PATH = re.compile(r"^/mcp/[^/]+")
+_CREATING_PATCH = re.compile(r"^/api/sessions/[^/]+/notes$")
+
+
+def _keyed(method: str, path: str) -> bool:
+    """Whether a request's Idempotency-Key is honoured: POSTs, and the PATCH that creates notes."""
+    return method == "POST" or (method == "PATCH" and _CREATING_PATCH.match(path) is not None)
 
 
 class IdempotencyMiddleware:
@@ -56,9 +66,10 @@ class IdempotencyMiddleware:
         self._next_sweep = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or not _keyed(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
         raw_key = next((v for k, v in scope["headers"] if k == b"idempotency-key"), None)
         if raw_key is None:
             await self.app(scope, receive, send)
@@ -79,7 +90,7 @@ class IdempotencyMiddleware:
             return  # the client left; nobody to answer
         query = scope.get("query_string", b"").decode("latin-1")
         record_scope = hashlib.sha256(
-            "\0".join([credential.identity, credential.workspace_id or "", "POST", scope["path"], query]).encode()
+            "\0".join([credential.identity, credential.workspace_id or "", method, scope["path"], query]).encode()
         ).hexdigest()
         body_hash = _body_digest(body)
         sweep = time.monotonic() >= self._next_sweep
@@ -92,7 +103,7 @@ class IdempotencyMiddleware:
                 if sweep:
                     repo.sweep(db, now=now)
                 stored = repo.claim(
-                    db, scope=record_scope, key=key, method="POST", path=_MCP_PATH.sub("/mcp/<token>", scope["path"]),
+                    db, scope=record_scope, key=key, method=method, path=_MCP_PATH.sub("/mcp/<token>", scope["path"]),
                     body_hash=body_hash, boot_id=self.boot_id, at=now, boot_alive=self.wb.store.boot_alive,
                 )
                 return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)

@@ -20,6 +20,7 @@ Routes start jobs through ``together``, which hides the difference.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import FastAPI
 from starlette.background import BackgroundTasks
 
+from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import test_sessions as tests_svc
@@ -71,11 +73,23 @@ KEEP_DONE_MS = 7 * 24 * 3600 * 1000
 Enqueue = Callable[[str, str], None]
 
 
+def deploy_base(settings: ServerSettings) -> str | None:
+    """Where browsers reach this server, for what a deploy command is given: a job has no request
+    to take a base from, so ``--public-url``, else ``WORKBENCH_PUBLIC_URL``, else the address
+    ``serve`` listens on (None: the service's own default)."""
+    return settings.public_url or os.environ.get("WORKBENCH_PUBLIC_URL") or settings.listen_url
+
+
+def _runners(settings: ServerSettings) -> dict[str, Callable[[Workbench, str], Any]]:
+    return {**RUNNERS, DEPLOY: functools.partial(feedback_sessions_svc.deploy, base_url=deploy_base(settings))}
+
+
 class Jobs:
     """SQLite's jobs: a thread pool that logs failures instead of losing them in an unobserved Future."""
 
-    def __init__(self, wb: Workbench, max_workers: int = MAX_WORKERS) -> None:
+    def __init__(self, wb: Workbench, settings: ServerSettings, max_workers: int = MAX_WORKERS) -> None:
         self.wb = wb
+        self.runners = _runners(settings)
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="workbench-job")
         self._closed = False
 
@@ -95,9 +109,9 @@ class Jobs:
         yield lambda kind, subject: queued.append((kind, subject))
         for kind, subject in queued:
             if background is not None:
-                background.add_task(RUNNERS[kind], self.wb, subject)
+                background.add_task(self.runners[kind], self.wb, subject)
             else:
-                self.submit(RUNNERS[kind], self.wb, subject)
+                self.submit(self.runners[kind], self.wb, subject)
 
     def before_serving(self) -> None:
         """Notifications a stopped server owed are delivered before this one serves."""
@@ -109,7 +123,7 @@ class Jobs:
         deployments = feedback_sessions_svc.pending_deployments(self.wb)
         analyses = tests_svc.pending_analyses(self.wb)
         for session_id in deployments:
-            self.submit(feedback_sessions_svc.deploy, self.wb, session_id)
+            self.submit(self.runners[DEPLOY], self.wb, session_id)
         for session_id in analyses:
             self.submit(tests_svc.run_analysis, self.wb, session_id)
         if deployments or analyses:
@@ -135,8 +149,9 @@ def _raw(db: Any) -> psycopg.Connection[Any]:
 class PgJobs:
     """PostgreSQL's jobs: this worker's claimer thread and the pool that runs what it claimed."""
 
-    def __init__(self, wb: Workbench, max_workers: int = MAX_WORKERS) -> None:
+    def __init__(self, wb: Workbench, settings: ServerSettings, max_workers: int = MAX_WORKERS) -> None:
         self.wb = wb
+        self.runners = _runners(settings)
         self.url: str = cast(Any, wb.store).url
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lease_seconds = float(os.environ.get(LEASE_ENV) or DEFAULT_LEASE_SECONDS)
@@ -249,7 +264,7 @@ class PgJobs:
 
         conn = _raw(self.wb.store.db)
         try:
-            RUNNERS[job.kind](self.wb, job.payload)
+            self.runners[job.kind](self.wb, job.payload)
         except Exception as exc:  # any failure of a job is recorded on its row and retried later
             log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
             repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts, give_up=job.attempts >= MAX_ATTEMPTS)
@@ -278,7 +293,8 @@ def jobs_of(app: FastAPI) -> Jobs | PgJobs:
         jobs = getattr(app.state, "jobs", None)
         if jobs is None:
             wb: Workbench = app.state.wb
-            jobs = app.state.jobs = PgJobs(wb) if wb.store.dialect == "postgresql" else Jobs(wb)
+            settings: ServerSettings = getattr(app.state, "settings", None) or ServerSettings()
+            jobs = app.state.jobs = PgJobs(wb, settings) if wb.store.dialect == "postgresql" else Jobs(wb, settings)
         return jobs
 
 

@@ -21,7 +21,10 @@ class ServerSettings:
     # them to 30/min would turn a local sync of a large store into minutes, so by default
     # they skip the per-IP bucket (the per-token bucket still applies).
     limit_loopback_ip: bool = False
-    public_url: str | None = None  # base of presigned upload URLs; default: the request's own
+    public_url: str | None = None  # base of presigned upload URLs and feedbackUrl; default: the request's own
+    # The address ``serve`` listens on (http://host:port): the last resort of what a deploy command is
+    # told this server's URL is, since a background job has no request to take it from.
+    listen_url: str | None = None
     max_body_bytes: int = MIB  # any request body but the two below (JSON writes, MCP calls)
     widget_body_bytes: int = WIDGET_BODY_BYTES  # POST /api/widget/sites/{id}/annotations
     upload_body_bytes: int = MAX_UPLOAD_BYTES  # PUT /uploads/... (a presigned evidence upload)

@@ -18,12 +18,20 @@ from workbench.domain import test_sessions as ts
 from workbench.domain.clock import new_id
 from workbench.domain.feedback_sessions import FeedbackAction as FA
 from workbench.domain.roles import Principal
-from workbench.domain.session_records import FeedbackComment, FeedbackSession, TesterFeedback, TestNote, TestSession, iso_s
+from workbench.domain.session_records import (
+    FeedbackComment,
+    FeedbackSession,
+    TesterFeedback,
+    TestNote,
+    TestSession,
+    iso_s,
+    preview_path,
+    review_path,
+)
 from workbench.domain.test_sessions import TestSessionAction as TA
 from workbench.engine.base import SessionFeedbackBrief, TestSessionBrief
 from workbench.services import stores, test_sessions
 from workbench.services.context import Workbench
-from workbench.services.feedback_sessions import DEFAULT_BASE_URL, feedback_url
 from workbench.services.session_bootstrap import ensure_fixtures
 
 MINUTE = 60_000
@@ -120,8 +128,8 @@ def _feedback_rounds(wb: Workbench, rng: random.Random, store_ids: dict[str | No
         token = f"wbrv_demo{sid.replace('-', '')}"
         deployed = FA.DEPLOY_SUCCEEDED in actions
         sessions.append(FeedbackSession(
-            id=sid, store_id=store_ids[name], status=status.value, feedback_url=feedback_url(DEFAULT_BASE_URL, sid, token),
-            review_token=token, deployment_url=f"{DEFAULT_BASE_URL}/preview/{sid}" if deployed else None,
+            id=sid, store_id=store_ids[name], status=status.value, feedback_url=review_path(sid, token),
+            review_token=token, deployment_url=preview_path(sid) if deployed else None,
             error_message="Build failed: npm ERR! missing script: build" if FA.DEPLOY_FAILED in actions else None,
             created_at=created, updated_at=created + 3 * HOUR, version=1 + len(actions),
         ))

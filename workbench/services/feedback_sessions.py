@@ -13,8 +13,14 @@ Preview deployment is chosen by environment variables, read at each deployment:
   errorMessage. ``WORKBENCH_DEPLOY_TIMEOUT`` (seconds, default 600) bounds it.
 - ``WORKBENCH_DEPLOY_URL_TEMPLATE``: a URL template with the same fields, e.g.
   ``https://{store_id}-{session_id}-preview.example``.
-- neither: ``<base>/preview/<session_id>`` on the server that started the session, which
-  ``workbench serve`` answers itself, so the default works offline.
+- neither: ``/preview/<session_id>``, which ``workbench serve`` answers itself, so the default
+  works offline.
+
+The review page and the default preview are on this server, so they are stored as paths and
+shown on each caller's own base (``session_records.on_base``). A deploy command's fields are
+absolute: it runs with no request, so they use the base it is given (``workbench serve``:
+``--public-url``, else ``WORKBENCH_PUBLIC_URL``, else the address it listens on), else
+``local_base``.
 """
 
 from __future__ import annotations
@@ -28,15 +34,16 @@ from collections.abc import Mapping
 from sqlite3 import Connection
 from typing import Any
 
+from storage import accounts as accounts_repo
 from storage import feedback_sessions as repo
 from sync import ops
 from workbench.domain import feedback_sessions as fs
 from workbench.domain.clock import from_ms, new_id
 from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
-from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront
+from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, on_base, preview_path, review_path
 from workbench.domain.tokens import mint_secret, same_secret
 from workbench.services.context import Workbench
-from workbench.services.stores import audit_as, store_actor
+from workbench.services.stores import WORKSPACE_DELETED, audit_as, store_actor
 
 log = logging.getLogger("workbench.feedback_sessions")
 
@@ -55,6 +62,10 @@ class DeployFailed(Exception):
     """The preview could not be deployed; the message becomes the session's errorMessage."""
 
 
+class ReviewClosed(Unauthenticated):
+    """A right review token of a session whose workspace is soft-deleted (a 401 like the store's keys get)."""
+
+
 # --- start and deploy -------------------------------------------------------------------------
 
 
@@ -65,25 +76,21 @@ REVIEW_AGENT_PATH = "/static/review/agent.js"
 WIDGET_PATH = "/widget.js"
 
 
-def feedback_url(base_url: str, session_id: str, review_token: str) -> str:
-    """The link reviewers open; its token authorises the widget's comment posts."""
-    return f"{base_url.rstrip('/')}/review/{session_id}?token={review_token}"
+def local_base(env: Mapping[str, str] | None = None) -> str:
+    """The base of a front end with no request to take one from (the TUI, a deployment run offline):
+    ``WORKBENCH_PUBLIC_URL``, else the default address of ``workbench serve``."""
+    return ((os.environ if env is None else env).get("WORKBENCH_PUBLIC_URL") or DEFAULT_BASE_URL).rstrip("/")
 
 
-def _base_of(url: str) -> str:
-    return url.split("/review/", 1)[0]
-
-
-def start(wb: Workbench, store: Storefront, *, base_url: str | None = None, actor: str | None = None) -> FeedbackSession:
+def start(wb: Workbench, store: Storefront, *, actor: str | None = None) -> FeedbackSession:
     """A new session in ``created``; the caller runs ``deploy`` next (the server in the background)."""
     if not store.ai_built:
         raise Invalid("Store is not AI-built: feedback sessions are only available for AI-built stores")
-    base = base_url or os.environ.get("WORKBENCH_PUBLIC_URL") or DEFAULT_BASE_URL
     now = wb.clock()
     session_id = new_id(now)
     token = mint_secret(REVIEW_TOKEN_PREFIX)
     session = FeedbackSession(
-        id=session_id, store_id=store.id, status=fs.FeedbackStatus.CREATED.value, feedback_url=feedback_url(base, session_id, token),
+        id=session_id, store_id=store.id, status=fs.FeedbackStatus.CREATED.value, feedback_url=review_path(session_id, token),
         review_token=token, deployment_url=None, error_message=None, created_at=now, updated_at=now,
     )
     with wb.store.write() as db:
@@ -99,11 +106,14 @@ def start(wb: Workbench, store: Storefront, *, base_url: str | None = None, acto
     return session
 
 
-def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None) -> FeedbackSession | None:
+def deploy(
+    wb: Workbench, session_id: str, env: Mapping[str, str] | None = None, *, base_url: str | None = None
+) -> FeedbackSession | None:
     """Deploy the preview of a ``created`` session and record the outcome (in_review or interrupted).
 
-    Safe to run twice or late: a session that left ``created`` meanwhile (canceled while the
-    command ran, or deployed by another process) is left as it is.
+    ``base_url`` is where browsers reach this server, for the deploy command's absolute fields
+    (default ``local_base``). Safe to run twice or late: a session that left ``created``
+    meanwhile (canceled while the command ran, or deployed by another process) is left as it is.
     """
     db = wb.store.db
     session = repo.get_session_any(db, session_id)
@@ -112,8 +122,9 @@ def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None)
     store = repo.get_store(db, session.store_id)
     assert store is not None
     values: dict[str, Any]
+    env = os.environ if env is None else env
     try:
-        url = deploy_preview(session, store, os.environ if env is None else env)
+        url = deploy_preview(session, store, env, (base_url or local_base(env)).rstrip("/"))
         action, values = fs.FeedbackAction.DEPLOY_SUCCEEDED, {"deployment_url": url, "error_message": None}
     except DeployFailed as exc:
         action, values = fs.FeedbackAction.DEPLOY_FAILED, {"error_message": str(exc)}
@@ -132,12 +143,16 @@ def deploy(wb: Workbench, session_id: str, env: Mapping[str, str] | None = None)
         return repo.get_session_any(db, session_id)
 
 
-def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str, str]) -> str:
-    """The deploymentUrl of a fresh preview, by the configured method; DeployFailed otherwise."""
-    fields = {"session_id": session.id, "store_id": store.id, "feedback_url": session.feedback_url,
+def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str, str], base: str) -> str:
+    """The deploymentUrl of a fresh preview, by the configured method; DeployFailed otherwise.
+
+    A command or template gets absolute URLs on ``base`` (a preview on another origin needs
+    them); the default preview is this server's, so it is returned as a path.
+    """
+    fields = {"session_id": session.id, "store_id": store.id, "feedback_url": on_base(session.feedback_url, base) or "",
               # The review agent a preview on another origin loads so the review page can pin on it.
-              "agent_url": f"{_base_of(session.feedback_url)}{REVIEW_AGENT_PATH}",
-              "widget_url": f"{_base_of(session.feedback_url)}{WIDGET_PATH}"}
+              "agent_url": f"{base}{REVIEW_AGENT_PATH}",
+              "widget_url": f"{base}{WIDGET_PATH}"}
     command = (env.get("WORKBENCH_DEPLOY_COMMAND") or "").strip()
     if command:
         return _run_command(command, fields, env)
@@ -147,7 +162,7 @@ def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str
             return template.format(**fields)
         except (KeyError, IndexError, ValueError, AttributeError) as exc:
             raise DeployFailed(f"WORKBENCH_DEPLOY_URL_TEMPLATE is invalid: {exc!r}") from None
-    return f"{_base_of(session.feedback_url)}/preview/{session.id}"
+    return preview_path(session.id)
 
 
 def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) -> str:
@@ -219,12 +234,12 @@ def progress_of(db: Connection, session: FeedbackSession, now_ms: int) -> fs.Pro
     return fs.compute_progress(status=session.status, comments=facts, now=from_ms(now_ms), session_created_at=from_ms(session.created_at))
 
 
-def get(wb: Workbench, store: Storefront, session_id: str) -> dict[str, Any]:
-    """The session object with its ``progress``."""
+def get(wb: Workbench, store: Storefront, session_id: str, *, base: str | None = None) -> dict[str, Any]:
+    """The session object with its ``progress``, its URLs on ``base`` (default ``local_base``)."""
     with wb.store.read() as db:
         session = _load(db, store, session_id)
         progress = progress_of(db, session, wb.clock())
-    return {**session.to_public(), "progress": progress.to_public()}
+    return {**session.to_public(base or local_base()), "progress": progress.to_public()}
 
 
 def preview_exists(wb: Workbench, session_id: str) -> bool:
@@ -286,6 +301,11 @@ def _reviewer_session(db: Connection, session_id: str, review_token: str | None)
         raise NotFound("Feedback session not found")
     if not same_secret(session.review_token, review_token):
         raise Unauthenticated("Review token does not match this session")
+    # Checked after the token, so only a holder of the link learns the workspace's state.
+    store = repo.get_store(db, session.store_id)
+    ws = accounts_repo.get_workspace(db, store.workspace_id) if store is not None else None
+    if ws is None or ws.deleted_at is not None:
+        raise ReviewClosed(WORKSPACE_DELETED)
     return session
 
 

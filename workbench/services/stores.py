@@ -24,6 +24,9 @@ from workbench.services.context import Workbench
 
 STORE_KEY_PREFIX = "wbsk_"
 _KEY_RE = re.compile(r"^wbsk_[A-Za-z0-9_-]{32,64}$")
+# A soft-deleted workspace refuses the credentials of everything in it until its OWNER restores it:
+# the store's API keys and the review tokens of its feedback sessions alike.
+WORKSPACE_DELETED = "Workspace deleted; its OWNER can restore it"
 
 
 def store_actor(store: Storefront) -> str:
@@ -91,8 +94,10 @@ def get_store(wb: Workbench, principal: Principal, store_id: str) -> Storefront:
 def authenticate_store(wb: Workbench, authorization: str | None) -> Storefront:
     """The store whose API key is the bearer of ``authorization``; Unauthenticated otherwise."""
     value = bearer_credential(authorization, "store API key")
-    if not _KEY_RE.match(value):
+    if not value.startswith(STORE_KEY_PREFIX):
         raise Unauthenticated(f"Not a store API key (store keys start with '{STORE_KEY_PREFIX}')")
+    if not _KEY_RE.match(value):
+        raise Unauthenticated("Malformed store API key: not a key this server issued (was it copied whole?)")
     digest = hash_secret(value)
     db = wb.store.db
     key = repo.key_by_hash(db, digest)
@@ -102,6 +107,9 @@ def authenticate_store(wb: Workbench, authorization: str | None) -> Storefront:
         raise Unauthenticated("Store API key revoked")
     store = repo.get_store(db, key.store_id)
     ws = accounts_repo.get_workspace(db, store.workspace_id) if store is not None else None
-    if store is None or ws is None or ws.deleted_at is not None:
+    if store is None or ws is None:
         raise Unauthenticated("The store of this API key no longer exists")
+    if ws.deleted_at is not None:
+        # 401 as for every other token: the store is intact and the key works again after a restore.
+        raise Unauthenticated(WORKSPACE_DELETED)
     return store

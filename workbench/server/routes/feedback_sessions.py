@@ -26,7 +26,7 @@ from workbench.domain.feedback_sessions import (
     comment_refusal,
 )
 from workbench.domain.fields import CleanStr
-from workbench.domain.session_records import Storefront
+from workbench.domain.session_records import Storefront, on_base
 from workbench.server import jobs, storefront
 from workbench.server.conditional import conditional
 from workbench.server.deps import WB
@@ -48,6 +48,16 @@ def _store(request: Request, _creds: Annotated[HTTPAuthorizationCredentials | No
 
 
 StoreCaller = Annotated[Storefront, Depends(_store)]
+
+
+def _public_base(request: Request) -> str:
+    """Where this caller reaches the server: ``--public-url``, else this request's own base URL
+    (its Host, and the scheme a proxy named by ``--forwarded-allow-ips`` forwards). Computed per
+    response and never stored, so one request's Host is shown to that request alone."""
+    return request.app.state.settings.public_url or str(request.base_url)
+
+
+Base = Annotated[str, Depends(_public_base)]
 
 
 # --- OpenAPI shapes ---------------------------------------------------------------------------
@@ -117,15 +127,17 @@ def list_sessions(
     request: Request,
     wb: WB,
     store: StoreCaller,
+    base: Base,
     limit: Annotated[str | None, Query(description="Sessions per page (1-100, default 50)")] = None,
     offset: Annotated[str | None, Query(description="Sessions to skip (default 0)")] = None,
     status: Annotated[str | None, Query(description="Filter by status (e.g. in_review, done)")] = None,
 ) -> Response:
     def build() -> JSON:
         rows, meta = feedback_sessions_svc.list_sessions(wb, store, limit=limit, offset=offset, status=status)
-        return JSON({"data": [s.to_public() for s in rows], "meta": meta})
+        return JSON({"data": [s.to_public(base) for s in rows], "meta": meta})
 
-    return conditional(request, feedback_sessions_svc.tree_digest(wb, store), "comments", build)
+    # The base is in the ETag: the same sessions read through another base are another representation.
+    return conditional(request, f"{feedback_sessions_svc.tree_digest(wb, store)} {base}", "comments", build)
 
 
 @router.post("", status_code=201, response_model=FeedbackSessionPublic,
@@ -133,18 +145,17 @@ def list_sessions(
                         409: {"model": ErrorDetail, "description": "A feedback session is already in progress"},
                         **UNAUTHENTICATED},
              summary="Start a feedback session (the preview deploys in the background)")
-def start_session(request: Request, wb: WB, store: StoreCaller) -> JSON:
-    base = request.app.state.settings.public_url or str(request.base_url)
+def start_session(request: Request, wb: WB, store: StoreCaller, base: Base) -> JSON:
     with jobs.together(request.app, wb) as later:
-        session = feedback_sessions_svc.start(wb, store, base_url=base)
+        session = feedback_sessions_svc.start(wb, store)
         later(jobs.DEPLOY, session.id)
-    return JSON(session.to_public(), status_code=201)
+    return JSON(session.to_public(base), status_code=201)
 
 
 @router.get("/{session_id}", response_model=FeedbackSessionPublic, responses={**NOT_FOUND, **UNAUTHENTICATED},
             summary="A session with its review progress")
-def get_session(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(feedback_sessions_svc.get(wb, store, session_id))
+def get_session(session_id: str, wb: WB, store: StoreCaller, base: Base) -> JSON:
+    return JSON(feedback_sessions_svc.get(wb, store, session_id, base=base))
 
 
 @router.get("/{session_id}/comments", response_model=CommentList, responses={**NOT_FOUND, **UNAUTHENTICATED},
@@ -157,15 +168,15 @@ def list_comments(session_id: str, wb: WB, store: StoreCaller) -> JSON:
 @router.post("/{session_id}/cancel", response_model=FeedbackSessionPublic,
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "Session is past the preparing phase (finalize instead)"}, **UNAUTHENTICATED},
              summary="Cancel a session still preparing (created)")
-def cancel(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(feedback_sessions_svc.cancel(wb, store, session_id).to_public())
+def cancel(session_id: str, wb: WB, store: StoreCaller, base: Base) -> JSON:
+    return JSON(feedback_sessions_svc.cancel(wb, store, session_id).to_public(base))
 
 
 @router.post("/{session_id}/finalize", response_model=FeedbackSessionPublic,
              responses={**NOT_FOUND, 409: {"model": ErrorDetail, "description": "The session's status does not allow finalizing"}, **UNAUTHENTICATED},
              summary="Close the review round (status → done)")
-def finalize(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-    return JSON(feedback_sessions_svc.finalize(wb, store, session_id).to_public())
+def finalize(session_id: str, wb: WB, store: StoreCaller, base: Base) -> JSON:
+    return JSON(feedback_sessions_svc.finalize(wb, store, session_id).to_public(base))
 
 
 # --- extensions: the rest of the lifecycle and comment triage ---------------------------------
@@ -176,15 +187,15 @@ def _action_route(action: FeedbackAction, summary: str) -> None:
 
     if action is FeedbackAction.BUILDER_FAILED:
 
-        def failed(session_id: str, wb: WB, store: StoreCaller, body: BuilderFailure | None = None) -> JSON:
+        def failed(session_id: str, wb: WB, store: StoreCaller, base: Base, body: BuilderFailure | None = None) -> JSON:
             message = body.errorMessage if body else None
-            return JSON(feedback_sessions_svc.act(wb, store, session_id, action, error_message=message).to_public())
+            return JSON(feedback_sessions_svc.act(wb, store, session_id, action, error_message=message).to_public(base))
 
         endpoint = failed
     else:
 
-        def plain(session_id: str, wb: WB, store: StoreCaller) -> JSON:
-            return JSON(feedback_sessions_svc.act(wb, store, session_id, action).to_public())
+        def plain(session_id: str, wb: WB, store: StoreCaller, base: Base) -> JSON:
+            return JSON(feedback_sessions_svc.act(wb, store, session_id, action).to_public(base))
 
         endpoint = plain
     endpoint.__name__ = action.value
@@ -226,7 +237,7 @@ ReviewToken = Annotated[str | None, Header(alias="X-Review-Token", description="
 
 
 @widget.post("/comments", status_code=201, response_model=WidgetComment,
-             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"},
+             responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token, or the workspace is deleted"},
                         404: {"model": ErrorDetail, "description": "No such session"},
                         409: {"model": ErrorDetail, "description": "The session does not take comments in its status"}},
              summary="Extension: a reviewer pins a comment on the preview")
@@ -235,14 +246,14 @@ def post_comment(session_id: str, body: CommentCreate, wb: WB, token: ReviewToke
 
 
 @widget.get("/comments", response_model=WidgetCommentList,
-            responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token"},
+            responses={401: {"model": ErrorDetail, "description": "Missing or wrong review token, or the workspace is deleted"},
                        404: {"model": ErrorDetail, "description": "No such session"}},
             summary="Extension: the session's comments with their pins, for the widget")
-def widget_comments(session_id: str, wb: WB, token: ReviewToken = None) -> JSON:
+def widget_comments(session_id: str, wb: WB, base: Base, token: ReviewToken = None) -> JSON:
     session, comments = feedback_sessions_svc.reviewer_comments(wb, session_id, token)
     refusal = comment_refusal(session.status)
     return JSON({
-        "session": {"id": session.id, "status": session.status, "deploymentUrl": session.deployment_url,
+        "session": {"id": session.id, "status": session.status, "deploymentUrl": on_base(session.deployment_url, base),
                     "acceptsComments": refusal is None, "notice": refusal},
         "data": [c.to_widget() for c in comments],
     })
@@ -274,6 +285,9 @@ def review_page(session_id: str, wb: WB, token: Annotated[str | None, Query(max_
     """The reviewers' page: the preview in a frame with a pin layer, the comments beside it (static/review/)."""
     try:
         feedback_sessions_svc.reviewer_comments(wb, session_id, token)
+    except feedback_sessions_svc.ReviewClosed:
+        return _message_page("This review round is closed for now",
+                             "Its workspace was deleted. The link works again if the workspace's owner restores it.", 401)
     except Unauthenticated:
         return _message_page("This review link is not valid",
                              "Its token is missing or does not match the session. Ask for the session's feedback link again.", 401)

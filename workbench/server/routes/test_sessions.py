@@ -55,7 +55,7 @@ Tester = Annotated[Principal, Depends(_caller)]
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429, model=Envelope[Any], why={
     401: "Missing, invalid or expired JWT",
-    403: "The caller's role is read-only (GUEST)",
+    403: "The caller's role is read-only (GUEST), or the workspace is deleted (its OWNER can restore it)",
     404: "No such session (or it belongs to another workspace's study)",
     409: "The session's status does not allow this",
 })

@@ -88,6 +88,16 @@ class SessionRow:
     progress: dict[str, Any] | None = None
 
 
+def _urls(session: Any) -> tuple[str, str | None]:
+    """The session's review page and preview as links: offline, this server's paths go on the
+    base a local ``workbench serve`` is reached at (``local_base``); a replica's are its remote's."""
+    from workbench.domain.session_records import on_base
+    from workbench.services.feedback_sessions import local_base
+
+    base = local_base()
+    return on_base(session.feedback_url, base) or "", on_base(session.deployment_url, base)
+
+
 def _iso_ms(value: str | None) -> int | None:
     if not value:
         return None
@@ -273,10 +283,11 @@ class FeedbackScreen(TwoPaneScreen):
         text.append(fmt.status_label(s.status), style=fmt.status_style(s.status))
         text.append(f"  {row.store.name}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
         text.append(f"  started {fmt.ago(self.now(), s.created_at)}\n", style="dim")
+        feedback_url, deployment_url = _urls(s)
         text.append("feedback URL ", style="dim")
-        text.append(s.feedback_url.split("?")[0] + "\n")
+        text.append(feedback_url.split("?")[0] + "\n")
         text.append("preview ", style="dim")
-        text.append((s.deployment_url or "—") + "\n")
+        text.append((deployment_url or "—") + "\n")
         if s.error_message:
             text.append("error ", style="dim")
             text.append(s.error_message, style="bold #e05561")
@@ -430,13 +441,13 @@ class FeedbackScreen(TwoPaneScreen):
         if row is None:
             self.notify("No session highlighted", severity="warning")
             return
-        session = row.session
-        choices = [("Review page (feedbackUrl)", session.feedback_url)]
-        if session.deployment_url:
+        feedback_url, deployment_url = _urls(row.session)
+        choices = [("Review page (feedbackUrl)", feedback_url)]
+        if deployment_url:
             comment = self.comments.current if self.focused is self.comments else None
             if comment is not None and comment.page_path != "/":
-                choices.insert(0, (f"Preview at {comment.page_path}", session.deployment_url.rstrip("/") + comment.page_path))
-            choices.append(("Preview", session.deployment_url))
+                choices.insert(0, (f"Preview at {comment.page_path}", deployment_url.rstrip("/") + comment.page_path))
+            choices.append(("Preview", deployment_url))
         choose_and_open(self, choices)
 
     def action_resolve(self) -> None:
