@@ -108,7 +108,8 @@ def list_tokens_sql(
     workspace_id: str, created_by: str | None = None, *, after: tuple[int, str] | None = None, limit: int | None = None
 ) -> tuple[str, list[object]]:
     """The SELECT ``list_tokens`` runs (tests read its plan): the api_tokens_ws_order index, from the keyset ``after``."""
-    where, params = ["workspace_id = ?"], [workspace_id]
+    where = ["workspace_id = ?"]
+    params: list[object] = [workspace_id]
     if created_by is not None:
         where.append("created_by = ?")
         params.append(created_by)

@@ -274,7 +274,8 @@ def get_resolution(db: Connection, resolution_id: str) -> Resolution | None:
 def list_resolutions_sql(annotation_id: str, after: tuple[int, str] | None = None, limit: int | None = None) -> tuple[str, list[object]]:
     """The SELECT ``list_resolutions`` runs (tests read its plan): oldest first on the
     resolutions_annotation index, from the keyset ``after``."""
-    where, params = ["annotation_id = ?"], [annotation_id]
+    where = ["annotation_id = ?"]
+    params: list[object] = [annotation_id]
     if after is not None:
         where.append("(created_at, id) > (?, ?)")
         params.extend(after)

@@ -31,7 +31,8 @@ def list_sites_sql(
     workspace_id: str, *, site_id: str | None = None, after: tuple[int, str] | None = None, limit: int | None = None
 ) -> tuple[str, list[object]]:
     """The SELECT ``list_sites`` runs (tests read its plan): the sites_ws_order index, from the keyset ``after``."""
-    where, params = ["workspace_id = ?"], [workspace_id]
+    where = ["workspace_id = ?"]
+    params: list[object] = [workspace_id]
     if site_id is not None:
         where.append("id = ?")
         params.append(site_id)
@@ -73,7 +74,8 @@ def get_stakeholder(db: Connection, site_id: str, token: str) -> Stakeholder | N
 def list_stakeholders_sql(site_id: str, after: tuple[int, int] | None, limit: int) -> tuple[str, list[object]]:
     """The SELECT ``list_stakeholders`` runs (tests read its plan): the stakeholders_site index, whose
     entries end with the rowid on both engines (storage/pg_schema.py), from the keyset ``after``."""
-    where, params = ["site_id = ?", "revoked_at IS NULL"], [site_id]
+    where = ["site_id = ?", "revoked_at IS NULL"]
+    params: list[object] = [site_id]
     if after is not None:
         where.append("(created_at, rowid) > (?, ?)")
         params.extend(after)
