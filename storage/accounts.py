@@ -104,13 +104,30 @@ def get_token(db: Connection, workspace_id: str, token_id: str) -> ApiToken | No
     )
 
 
-def list_tokens(db: Connection, workspace_id: str, created_by: str | None = None) -> list[ApiToken]:
-    sql = f"SELECT {_TOKEN} FROM api_tokens WHERE workspace_id = ?"
+def list_tokens_sql(
+    workspace_id: str, created_by: str | None = None, *, after: tuple[int, str] | None = None, limit: int | None = None
+) -> tuple[str, list[object]]:
+    """The SELECT ``list_tokens`` runs (tests read its plan): the api_tokens_ws_order index, from the keyset ``after``."""
+    where = ["workspace_id = ?"]
     params: list[object] = [workspace_id]
     if created_by is not None:
-        sql += " AND created_by = ?"
+        where.append("created_by = ?")
         params.append(created_by)
-    return fetch_all(db, ApiToken, sql + " ORDER BY created_at, id", params)
+    if after is not None:
+        where.append("(created_at, id) > (?, ?)")
+        params.extend(after)
+    sql = f"SELECT {_TOKEN} FROM api_tokens WHERE {' AND '.join(where)} ORDER BY created_at, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def list_tokens(
+    db: Connection, workspace_id: str, created_by: str | None = None, *, after: tuple[int, str] | None = None, limit: int | None = None
+) -> list[ApiToken]:
+    sql, params = list_tokens_sql(workspace_id, created_by, after=after, limit=limit)
+    return fetch_all(db, ApiToken, sql, params)
 
 
 def revoke_token(db: Connection, token_id: str, at: int) -> None:

@@ -271,10 +271,24 @@ def get_resolution(db: Connection, resolution_id: str) -> Resolution | None:
     return fetch_one(db, Resolution, f"SELECT {_RES} FROM resolutions WHERE id = ?", [resolution_id])
 
 
-def list_resolutions(db: Connection, annotation_id: str) -> list[Resolution]:
-    return fetch_all(
-        db, Resolution, f"SELECT {_RES} FROM resolutions WHERE annotation_id = ? ORDER BY created_at, id", [annotation_id]
-    )
+def list_resolutions_sql(annotation_id: str, after: tuple[int, str] | None = None, limit: int | None = None) -> tuple[str, list[object]]:
+    """The SELECT ``list_resolutions`` runs (tests read its plan): oldest first on the
+    resolutions_annotation index, from the keyset ``after``."""
+    where = ["annotation_id = ?"]
+    params: list[object] = [annotation_id]
+    if after is not None:
+        where.append("(created_at, id) > (?, ?)")
+        params.extend(after)
+    sql = f"SELECT {_RES} FROM resolutions WHERE {' AND '.join(where)} ORDER BY created_at, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def list_resolutions(db: Connection, annotation_id: str, after: tuple[int, str] | None = None, limit: int | None = None) -> list[Resolution]:
+    sql, params = list_resolutions_sql(annotation_id, after, limit)
+    return fetch_all(db, Resolution, sql, params)
 
 
 def pending_notifications(db: Connection) -> list[str]:

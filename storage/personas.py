@@ -55,6 +55,49 @@ def list_personas(db: Connection, workspace_id: str, category: str | None = None
     return fetch_all(db, _persona, sql, params)
 
 
+# A keyset position in the documented order: (category, is_default, name, id) of a page's last persona.
+PersonaKey = tuple[str, bool, str, str]
+
+
+def persona_page_sql(workspace_id: str, category: str | None, after: PersonaKey, limit: int) -> list[tuple[str, list[object]]]:
+    """The SELECTs (tests read their plans) that continue the list after ``after``, in order: the rest
+    of its (category, is_default) run, then customs of its category when it was a default, then the
+    later categories (all categories' list only). ``is_default DESC`` runs against the other columns,
+    so no one row value spans the order; each part is a range of the personas_ws_order index."""
+    at_category, at_default, at_name, at_id = after
+    head = f"SELECT {_P} FROM personas WHERE workspace_id = ? AND "
+    tail = f" {_ORDER} LIMIT ?"
+    # The scalar bound is what SQLite seeks the index by; the row value then orders equal names.
+    parts: list[tuple[str, list[object]]] = [(
+        head + "category = ? AND is_default = ? AND name COLLATE NOCASE >= ? COLLATE NOCASE "
+        "AND (name COLLATE NOCASE, name, id) > (? COLLATE NOCASE, ?, ?)" + tail,
+        [workspace_id, at_category, int(at_default), at_name, at_name, at_name, at_id, limit],
+    )]
+    if at_default:
+        parts.append((head + "category = ? AND is_default = 0" + tail, [workspace_id, at_category, limit]))
+    if category is None:
+        parts.append((head + "category > ?" + tail, [workspace_id, at_category, limit]))
+    return parts
+
+
+def list_personas_page(db: Connection, workspace_id: str, category: str | None, after: PersonaKey | None, limit: int) -> list[Persona]:
+    """At most ``limit`` personas of the documented order (one category's, or all), after ``after``."""
+    if after is None:
+        sql, params = list_personas_sql(workspace_id, category)
+        return fetch_all(db, _persona, sql + " LIMIT ?", [*params, limit])
+    found: list[Persona] = []
+    for sql, params in persona_page_sql(workspace_id, category, after, limit):
+        params[-1] = limit - len(found)
+        found += fetch_all(db, _persona, sql, params)
+        if len(found) == limit:
+            break
+    return found
+
+
+def persona_key(p: Persona) -> PersonaKey:
+    return (p.category, p.is_default, p.name, p.id)
+
+
 def update_persona(db: Connection, persona_id: str, values: dict[str, Any]) -> None:
     if "focus" in values:
         values = {**values, "focus": json_dump(list(values["focus"]))}

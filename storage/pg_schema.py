@@ -131,7 +131,11 @@ SEARCH_EXTRAS = [
 
 # What a later SQLite migration dropped, dropped here too: the additive steps of ``migrate`` would leave
 # it in a database made before.
-DROPPED = ["DROP INDEX IF EXISTS audit_actor"]  # m024
+DROPPED = [
+    "DROP INDEX IF EXISTS audit_actor",  # m024
+    "DROP INDEX IF EXISTS sites_ws",  # m025
+    "DROP INDEX IF EXISTS api_tokens_ws",  # m025
+]
 
 # PostgreSQL-only parts: full-text search, shared uploads, the version counter.
 EXTRAS = [

@@ -8,7 +8,8 @@ so a repository never branches on the engine:
   statement is always sent with its parameters, even none, so psycopg always reads it so);
 - ``INSERT OR IGNORE`` becomes ``INSERT … ON CONFLICT DO NOTHING``;
 - ``INDEXED BY`` hints are dropped (PostgreSQL's planner takes no orders);
-- ``x COLLATE NOCASE`` becomes ``lower(x)``, and ``LIKE`` becomes ``ILIKE`` (SQLite's LIKE
+- ``x COLLATE NOCASE`` becomes ``lower(x)``, a parameter's (``? COLLATE NOCASE``, a keyset
+  position compared with a NOCASE column) too, and ``LIKE`` becomes ``ILIKE`` (SQLite's LIKE
   ignores ASCII case);
 - ``IS NOT`` between values becomes ``IS DISTINCT FROM``; ``CAST(… AS INTEGER)`` is 64-bit;
 - two-argument ``max``/``min`` (SQLite's scalar forms) become ``greatest``/``least``;
@@ -32,7 +33,8 @@ class UnportableSql(ValueError):
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")")
 _INSERT_OR_IGNORE = re.compile(r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
 _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
-_NOCASE = re.compile(r"((?:\w+\.)?\w+)\s+COLLATE\s+NOCASE", re.IGNORECASE)
+# ``%s``: a parameter, already rewritten from ``?`` when this runs.
+_NOCASE = re.compile(r"(%s|(?:\w+\.)?\w+)\s+COLLATE\s+NOCASE", re.IGNORECASE)
 _LIKE = re.compile(r"\bLIKE\b", re.IGNORECASE)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)", re.IGNORECASE)
 _AS_INTEGER = re.compile(r"\bAS\s+INTEGER\s*\)", re.IGNORECASE)

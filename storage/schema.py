@@ -486,6 +486,21 @@ def m024_no_audit_actor_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS audit_actor")
 
 
+@migrations()
+def m025_list_keysets(db: Database) -> None:
+    # The sites and API-token lists page on (created_at, id) (storage/sites.py, storage/accounts.py):
+    # with id in the index a page starts at its keyset position and reads in order, where the
+    # (workspace, created_at) indexes left each tie to a sort. They are prefixes of the new ones.
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS sites_ws;
+        DROP INDEX IF EXISTS api_tokens_ws;
+        CREATE INDEX IF NOT EXISTS sites_ws_order ON sites(workspace_id, created_at, id);
+        CREATE INDEX IF NOT EXISTS api_tokens_ws_order ON api_tokens(workspace_id, created_at, id);
+        """
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

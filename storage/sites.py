@@ -27,8 +27,31 @@ def site_by_mcp_hash(db: Connection, mcp_token_hash: str) -> Site | None:
     return fetch_one(db, Site, f"SELECT {_SITE} FROM sites WHERE mcp_token_hash = ?", [mcp_token_hash])
 
 
-def list_sites(db: Connection, workspace_id: str) -> list[Site]:
-    return fetch_all(db, Site, f"SELECT {_SITE} FROM sites WHERE workspace_id = ? ORDER BY created_at, id", [workspace_id])
+def list_sites_sql(
+    workspace_id: str, *, site_id: str | None = None, after: tuple[int, str] | None = None, limit: int | None = None
+) -> tuple[str, list[object]]:
+    """The SELECT ``list_sites`` runs (tests read its plan): the sites_ws_order index, from the keyset ``after``."""
+    where = ["workspace_id = ?"]
+    params: list[object] = [workspace_id]
+    if site_id is not None:
+        where.append("id = ?")
+        params.append(site_id)
+    if after is not None:
+        where.append("(created_at, id) > (?, ?)")
+        params.extend(after)
+    sql = f"SELECT {_SITE} FROM sites WHERE {' AND '.join(where)} ORDER BY created_at, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def list_sites(
+    db: Connection, workspace_id: str, *, site_id: str | None = None, after: tuple[int, str] | None = None, limit: int | None = None
+) -> list[Site]:
+    """The workspace's sites (``site_id``: that one only) in creation order, after the position ``after``."""
+    sql, params = list_sites_sql(workspace_id, site_id=site_id, after=after, limit=limit)
+    return fetch_all(db, Site, sql, params)
 
 
 def update_site(db: Connection, site_id: str, **values: object) -> None:
@@ -48,13 +71,23 @@ def get_stakeholder(db: Connection, site_id: str, token: str) -> Stakeholder | N
     )
 
 
-def list_stakeholders(db: Connection, site_id: str) -> list[Stakeholder]:
-    return fetch_all(
-        db,
-        Stakeholder,
-        f"SELECT {_SH} FROM stakeholders WHERE site_id = ? AND revoked_at IS NULL ORDER BY created_at, token",
-        [site_id],
-    )
+def list_stakeholders_sql(site_id: str, after: tuple[int, int] | None, limit: int) -> tuple[str, list[object]]:
+    """The SELECT ``list_stakeholders`` runs (tests read its plan): the stakeholders_site index, whose
+    entries end with the rowid on both engines (storage/pg_schema.py), from the keyset ``after``."""
+    where = ["site_id = ?", "revoked_at IS NULL"]
+    params: list[object] = [site_id]
+    if after is not None:
+        where.append("(created_at, rowid) > (?, ?)")
+        params.extend(after)
+    params.append(limit)
+    return f"SELECT {_SH}, rowid FROM stakeholders WHERE {' AND '.join(where)} ORDER BY created_at, rowid LIMIT ?", params
+
+
+def list_stakeholders(db: Connection, site_id: str, after: tuple[int, int] | None, limit: int) -> list[tuple[Stakeholder, int]]:
+    """The site's live stakeholders in creation order, each with its rowid: the tie-breaker a cursor
+    keeps, since the token (their key) is a secret a GUEST must not read out of a cursor."""
+    sql, params = list_stakeholders_sql(site_id, after, limit)
+    return [(Stakeholder(*row[:-1]), row[-1]) for row in db.execute(sql, params).fetchall()]
 
 
 def update_stakeholder(db: Connection, token: str, **values: object) -> None:

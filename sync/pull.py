@@ -1,6 +1,7 @@
 """Pull of the annotation side of a remote: sites, personas, annotations and their threads.
 
-Pull: sites, personas, then per site the annotations (``since`` + cursor, one transaction
+Pull: sites, personas (every page of each: a list cut at its first page would look like
+deletions), then per site the annotations (``since`` + cursor, one transaction
 per page, the cursor saved with each page so an interrupted pull resumes), then the threads:
 from the bundled server's extension ``GET /api/v1/sites/{id}/thread-changes`` when offered,
 else from each moved annotation's documented detail. The next ``since`` is the server's clock
@@ -47,7 +48,7 @@ class AnnotationPull(EnginePart):
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)
         self._forget_sites_etag_if_touched()
-        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"})
+        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"}, params={"limit": PAGE_SIZE})
         if resp.status == 304 and self.remote.workspace_id is not None:
             # The bundled server's ETag covers every site's annotations and threads: nothing
             # moved since the last whole pull, so no per-site `since` request is needed. The
@@ -55,9 +56,9 @@ class AnnotationPull(EnginePart):
             self._rename_unnamed_replica()
             self._pull_personas()
             return
-        sites = list(resp.data.get("items") or [])
+        sites, content = self._whole_list("/api/v1/sites", resp, {"limit": PAGE_SIZE})
         self._ensure_replica(sites)
-        digest = hashlib.sha256(resp.content).hexdigest()
+        digest = hashlib.sha256(content).hexdigest()
         if digest != cursors.get_digest(self.store.db, self.name, "sites"):
             with self.store.write() as db:
                 for s in sites:
@@ -126,16 +127,34 @@ class AnnotationPull(EnginePart):
             workspaces_repo.rename(db, self.ws, name)
 
     def _pull_personas(self) -> None:
-        resp = self.client.get("/api/personas/mine", ok=(403, 404))
+        resp = self.client.get("/api/personas/mine", params={"limit": PAGE_SIZE}, ok=(403, 404))
         if resp.status != 200:
             return
-        digest = hashlib.sha256(resp.content).hexdigest()
+        # Mirrored whole (a persona the list lacks is deleted here): every page, or none.
+        items, content = self._whole_list("/api/personas/mine", resp, {"limit": PAGE_SIZE})
+        digest = hashlib.sha256(content).hexdigest()
         if digest == cursors.get_digest(self.store.db, self.name, "personas"):
             return  # unchanged since the last sync: nothing to write
-        personas = [wire.persona(p, self.ws) for p in resp.data.get("items") or []]
+        personas = [wire.persona(p, self.ws) for p in items]
         with self.store.write() as db:
             mirror.mirror_personas(db, self.ws, personas)
             cursors.set_digest(db, self.name, "personas", digest)
+
+    def _whole_list(self, path: str, first: Response, params: dict[str, Any]) -> tuple[list[dict[str, Any]], bytes]:
+        """Every item of a documented list whose first page is ``first``, its ``next_cursor`` followed to
+        the last page (a server that does not page sends no cursor), and the pages' bodies, for a digest."""
+        items = list(first.data.get("items") or [])
+        bodies = [first.content]
+        cursor, seen = first.data.get("next_cursor"), set()
+        while cursor:
+            if cursor in seen:
+                raise SyncError(f"{path} answered a cursor it had answered before")
+            seen.add(cursor)
+            resp = self.client.get(path, params={**params, "cursor": cursor})
+            items += resp.data.get("items") or []
+            bodies.append(resp.content)
+            cursor = resp.data.get("next_cursor")
+        return items, b"\n".join(bodies)
 
     def _pages(self, path: str, params: dict[str, Any], cursor: str | None, parse: Callable[[list[dict[str, Any]]], Any]) -> Iterator[tuple[Response, Any]]:
         """Pages of a cursor listing; after the first, a helper thread fetches one page ahead

@@ -1,6 +1,8 @@
-"""Test helpers: a second, separate workspace with its own credentials and data."""
+"""Test helpers: a second, separate workspace with its own credentials and data; every page of a list."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.roles import Principal, PrincipalKind, Role
@@ -39,3 +41,18 @@ def post_annotation(client, creds: dict, body: str = "The button is broken", **f
     r = client.post(f"/api/widget/sites/{creds['site_id']}/annotations", json=payload, headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def every_page(get: Any, url: str, headers: dict[str, str], limit: int | None = None, **params: Any) -> list[dict]:
+    """Every item of a documented list, its ``next_cursor`` followed to the last page (null), each
+    page a 200; ``get`` is ``client.get`` or ``httpx.get``."""
+    items: list[dict] = []
+    cursor = None
+    while True:
+        page_params = {**params, **({"limit": limit} if limit else {}), **({"cursor": cursor} if cursor else {})}
+        r = get(url, params=page_params, headers=headers)
+        assert r.status_code == 200, r.text
+        items += r.json()["items"]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            return items

@@ -24,6 +24,7 @@ import pytest
 
 from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess, bearer
+from tests.helpers import every_page
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.personas import PersonaCreate
 from workbench.services import annotations as ann_svc
@@ -138,7 +139,7 @@ def test_first_sync_merge_sends_custom_personas_and_opens_the_servers_workspace(
     assert any("sent 1 custom persona(s) of Acme Commerce" in n for n in notes), notes
     assert any(f"this store now opens origin · {SERVER_NAME}; Acme Commerce keeps what the API cannot create" in n for n in notes)
     assert meta(data, "bootstrap_workspace") == replica_of(data) != local
-    personas = httpx.get(f"{proc.url}/api/personas/mine", headers=bearer(creds["member_token"]), timeout=10).json()["items"]
+    personas = every_page(httpx.get, f"{proc.url}/api/personas/mine", bearer(creds["member_token"]))
     assert [p["slug"] for p in personas if p["name"] == "Checkout pedant"] == ["checkout-pedant"]
     with sqlite3.connect(data / "workbench.db") as db:  # nothing local was lost
         assert db.execute("SELECT count(*) FROM annotations WHERE workspace_id = ?", [local]).fetchone()[0] == 320

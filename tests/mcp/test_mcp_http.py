@@ -130,7 +130,7 @@ async def test_lists_the_ten_documented_tools_with_their_parameters(served, mode
     assert set(tools) == TEN
     for name, (params, required) in DOCUMENTED.items():
         schema = tools[name].input_schema
-        extensions = {"cursor"} if name == "list_annotations" else set()
+        extensions = {"cursor"} if name == "list_annotations" else {"limit", "cursor"} if name == "list_resolutions" else set()
         assert set(schema["properties"]) == params | extensions, name
         assert set(schema.get("required", [])) == required, name
         assert tools[name].description

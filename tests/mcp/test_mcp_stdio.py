@@ -39,7 +39,9 @@ async def test_stdio_offers_the_ten_tools_with_offline_extensions(store):
     async with stdio(data) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TEN
-    extensions = {"list_annotations": {"cursor", "site_id"}, "attach_resolution": {"before_file", "after_file"}}
+    extensions = {
+        "list_annotations": {"cursor", "site_id"}, "attach_resolution": {"before_file", "after_file"}, "list_resolutions": {"limit", "cursor"},
+    }
     for name, (params, required) in DOCUMENTED.items():
         schema = tools[name].input_schema
         assert set(schema["properties"]) == params | extensions.get(name, set()), name
@@ -87,6 +89,12 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         )
         refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": str(tmp_path / "missing.png")}), "No such file")
         assert len(ok(await client.call_tool("list_resolutions", {"annotation_id": a}))["items"]) == 1
+        second = ok(await client.call_tool("attach_resolution", {"annotation_id": a, "explanation": "And the hover state."}))
+        first_page = ok(await client.call_tool("list_resolutions", {"annotation_id": a, "limit": 1}))
+        assert [r["id"] for r in first_page["items"]] == [res["id"]] and first_page["next_cursor"]
+        rest = ok(await client.call_tool("list_resolutions", {"annotation_id": a, "limit": 1, "cursor": first_page["next_cursor"]}))
+        assert [r["id"] for r in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
+        refused(await client.call_tool("list_resolutions", {"annotation_id": a, "cursor": "garbage"}), "Invalid cursor")
         assert ok(await client.call_tool("run_personas", {"id": a}))["replies"]
         assert ok(await client.call_tool("resolve", {"id": a, "summary": "Fixed offline."}))["status"] == "resolved"
         refused(await client.call_tool("acknowledge", {"id": "nope"}), "Annotation not found")
@@ -94,7 +102,7 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
     assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", a) == ("resolved", "Fixed offline.")
     trail = [entry for entry in audit(data, a) if entry[1] != "annotation.create"]
     assert [action for _, action in trail] == [
-        "annotation.update", "annotation.reply", "annotation.update", "annotation.update", "resolution.create",
+        "annotation.update", "annotation.reply", "annotation.update", "annotation.update", "resolution.create", "resolution.create",
         "annotation.run_personas", "annotation.update",
     ]
     assert {actor for actor, _ in trail} == {owner}

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from tests.conftest import bearer
-from tests.helpers import other_workspace
+from tests.helpers import every_page, other_workspace
 from workbench.domain.personas import DEFAULT_PERSONAS
 
 
 def _mine(client, token):
-    r = client.get("/api/personas/mine", headers=bearer(token))
-    assert r.status_code == 200
-    return r.json()["items"]
+    return every_page(client.get, "/api/personas/mine", bearer(token))
 
 
 def _order_key(p):

@@ -112,6 +112,7 @@ def test_an_older_database_is_brought_forward_additively(pg_url: str):
         conn.execute("DROP INDEX annotations_submitter")
         conn.execute("DROP TABLE undo_steps")
         conn.execute("CREATE INDEX audit_actor ON audit (actor_id, id)")  # made before m024 dropped it
+        conn.execute("CREATE INDEX sites_ws ON sites (workspace_id, created_at, rowid)")  # made before m025 replaced it
         conn.execute("UPDATE workbench_schema SET digest = 'an older schema'")
     PgStore(pg_url).close()
     columns = _pg_columns(pg_url)
@@ -119,6 +120,7 @@ def test_an_older_database_is_brought_forward_additively(pg_url: str):
     with psycopg.connect(pg_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'annotations_submitter'").fetchone() == (1,)
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'audit_actor'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN ('sites_ws', 'sites_ws_order')").fetchone() == (1,)
         assert conn.execute("SELECT digest FROM workbench_schema").fetchone() == (target().digest(),)
 
 

@@ -53,6 +53,7 @@ def test_the_rewritten_cross_join_runs_on_postgresql(pg_cluster: Cluster) -> Non
         ("INSERT OR IGNORE INTO t(a) VALUES (?) RETURNING a", "INSERT INTO t(a) VALUES (%s)  ON CONFLICT DO NOTHING RETURNING a"),
         ("SELECT a FROM annotations INDEXED BY annotations_site_walk WHERE x = ?", "SELECT a FROM annotations WHERE x = %s"),
         ("SELECT 1 FROM p ORDER BY p.name COLLATE NOCASE, id", "SELECT 1 FROM p ORDER BY lower(p.name), id"),
+        ("SELECT 1 WHERE (name COLLATE NOCASE, id) > (? COLLATE NOCASE, ?)", "SELECT 1 WHERE (lower(name), id) > (lower(%s), %s)"),
         ("SELECT 1 WHERE a LIKE ?", "SELECT 1 WHERE a ILIKE %s"),
         ("SELECT 1 WHERE old.s IS NOT new.s AND x IS NOT NULL", "SELECT 1 WHERE old.s IS DISTINCT FROM new.s AND x IS NOT NULL"),
         ("SELECT CAST(v AS INTEGER)", "SELECT CAST(v AS BIGINT)"),

@@ -13,10 +13,12 @@ import re
 
 import pytest
 
+from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
 from storage import inbox as inbox_repo
 from storage import personas as personas_repo
+from storage import sites as sites_repo
 from storage import test_sessions as ts_repo
 from workbench.domain.clock import new_id
 from workbench.services import inbox
@@ -132,6 +134,29 @@ def test_feedback_session_pages_walk_an_ordered_index(demo, status):
 def test_personas_list_in_index_order(demo, category):
     sql, params = personas_repo.list_personas_sql(demo["workspace"], category)
     assert_walks_an_index(demo["db"], sql, params)
+
+
+AFTER_PERSONA = [("design", True, "Bea, brand guardian", "0"), ("design", False, "Zed", "0"), ("accessibility", True, "lena", "0")]
+
+
+@pytest.mark.parametrize("category", [None, "design"])
+@pytest.mark.parametrize("after", AFTER_PERSONA)
+def test_persona_pages_seek_the_index_from_their_keyset(demo, category, after):
+    parts = personas_repo.persona_page_sql(demo["workspace"], category, after, 50)
+    assert len(parts) == 1 + after[1] + (category is None)
+    steps = assert_walks_an_index(demo["db"], *parts[0], seeks=("workspace_id", "category", "is_default"))
+    assert any("name>?" in s for s in steps), steps  # the scalar bound, not a walk from the run's first name
+    for sql, params in parts[1:]:
+        assert_walks_an_index(demo["db"], sql, params)
+
+
+def test_the_other_list_pages_seek_their_index_from_the_keyset(demo):
+    db, after = demo["db"], (1, "x")
+    assert_walks_an_index(db, *sites_repo.list_sites_sql(demo["workspace"], after=after, limit=51), keyset="(created_at,id)>(?,?)")
+    assert_walks_an_index(db, *accounts_repo.list_tokens_sql(demo["workspace"], after=after, limit=51), keyset="(created_at,id)>(?,?)")
+    assert_walks_an_index(db, *accounts_repo.list_tokens_sql(demo["workspace"], "u", after=after, limit=51))
+    assert_walks_an_index(db, *ann_repo.list_resolutions_sql("a", after, 51), keyset="(created_at,id)>(?,?)")
+    assert_walks_an_index(db, *sites_repo.list_stakeholders_sql(demo["site"], (1, 2), 51), seeks=("site_id",))
 
 
 # -- the TUI inbox ---------------------------------------------------------------------------

@@ -138,3 +138,10 @@ def test_personas_list_in_index_order_on_postgresql(big, category):
     sql, params = personas_repo.list_personas_sql("w7", category)
     kinds = [n["Node Type"] for n in nodes(explain(big, sql, params))]
     assert "Seq Scan" not in kinds, kinds
+
+
+@pytest.mark.parametrize("category", [None, "ux"])
+@pytest.mark.parametrize("after", [("ux", True, "Persona 5", "p5"), ("ux", False, "persona 7", "p7")])
+def test_persona_pages_walk_the_index_on_postgresql(big, category, after):
+    for sql, params in personas_repo.persona_page_sql("w7", category, after, 50):
+        assert_walks_an_index(big, sql, params)

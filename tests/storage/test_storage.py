@@ -67,6 +67,22 @@ def test_the_audit_index_no_query_reads_is_dropped_from_an_older_store(tmp_path)
     store.close()
 
 
+def test_the_sites_and_token_lists_get_indexes_ending_in_id(tmp_path):
+    """m025: their pages keyset on (created_at, id); the (workspace, created_at) indexes go."""
+    store = Store(tmp_path)
+    store.db.execute("DROP INDEX sites_ws_order")
+    store.db.execute("DROP INDEX api_tokens_ws_order")
+    store.db.execute("CREATE INDEX sites_ws ON sites(workspace_id, created_at)")  # what m001 made
+    store.db.execute("CREATE INDEX api_tokens_ws ON api_tokens(workspace_id, created_at)")
+    store.db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm025_list_keysets'")
+    store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    store.close()
+    store = Store(tmp_path)
+    sql = "SELECT name FROM sqlite_master WHERE tbl_name IN ('sites', 'api_tokens') AND type = 'index' AND name LIKE '%_ws%' ORDER BY name"
+    assert store.db.execute(sql).fetchall() == [("api_tokens_ws_order",), ("sites_ws_order",)]
+    store.close()
+
+
 def test_opening_an_up_to_date_store_does_not_load_sqlite_utils(tmp_path):
     Store(tmp_path).close()
     code = (

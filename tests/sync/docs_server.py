@@ -217,7 +217,8 @@ def create_app(data: Data, limiter: Limiter, log_path: Path) -> Starlette:
             {"id": "per-copy", "slug": "copy-editor", "name": "Copy editor", "category": "copy",
              "description": "Reads every word twice", "is_default": True},
         ]
-        return JSONResponse({"items": items})
+        # "Ordered: category asc, defaults before customs in a category, name asc", paged like every list.
+        return page(request, items, lambda p: (p["category"], not p["is_default"], p["name"].lower(), p["name"], p["id"]), lambda p: p)
 
     async def annotations(request: Request) -> Response:
         if request.path_params["id"] not in data.sites:

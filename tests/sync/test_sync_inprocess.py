@@ -6,15 +6,20 @@ import httpx
 import pytest
 
 from storage import sync_state
+from sync.pull import PAGE_SIZE
 from tests.found import found
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest, WidgetAnnotationCreate
 from workbench.domain.errors import Conflict, Invalid, PreconditionFailed
+from workbench.domain.personas import PersonaCreate
 from workbench.services import annotations as ann_svc
+from workbench.services import personas as personas_svc
 from workbench.services import remotes
 from workbench.services import resolutions as res_svc
+from workbench.services import sites as sites_svc
 from workbench.services import sync as sync_svc
+from workbench.services.bootstrap import owner_principal
 from workbench.services.local import local_user
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
@@ -57,6 +62,32 @@ def test_first_sync_mirrors_the_workspace_and_becomes_the_default(hub):
     before = len(r.bridge.log)
     again = r.sync()
     assert again.ok and again.received == 0 and len(r.bridge.log) - before == 2
+
+
+def test_a_replica_gets_every_page_of_the_sites_and_personas(hub):
+    """Past one page (the sync asks 200 at a time) of each: the documented lists page, and a
+    persona list cut at its first page would be mirrored as deletions."""
+    owner = owner_principal(hub.creds["workspace_id"], hub.creds["owner_user_id"])
+    for i in range(PAGE_SIZE):  # with bootstrap's, one more site than a page
+        sites_svc.create_site(hub.wb, owner, f"Site {i}", f"https://s{i}.example")
+    for i in range(PAGE_SIZE - 59):  # with the 60 defaults, one more persona than a page
+        personas_svc.create(hub.wb, owner, PersonaCreate(name=f"Custom {i}", category=["design", "zz-last"][i % 2]))
+    r = hub.replica()
+    assert r.sync().ok
+    assert_converged(hub, r)
+    ws = hub.creds["workspace_id"]
+
+    def persona_rows(wb):
+        return wb.store.db.execute("SELECT id, slug, name, category FROM personas WHERE workspace_id = ? ORDER BY id", [ws]).fetchall()
+
+    assert len(persona_rows(r.wb)) == PAGE_SIZE + 1 and persona_rows(r.wb) == persona_rows(hub.wb)
+    pages = [path for method, path, status in r.bridge.log if path in ("/api/v1/sites", "/api/personas/mine") and status == 200]
+    assert pages.count("/api/v1/sites") == 2 and pages.count("/api/personas/mine") == 2
+    # A persona deleted on the server leaves the replica too, wherever its page is.
+    last = personas_svc.list_mine(hub.wb, owner)[-1]
+    personas_svc.delete(hub.wb, owner, last.id)
+    assert r.sync().ok
+    assert persona_rows(r.wb) == persona_rows(hub.wb) and len(persona_rows(r.wb)) == PAGE_SIZE
 
 
 def test_local_changes_go_up_in_order_exactly_once(hub):

@@ -20,6 +20,7 @@ from textual.widgets import OptionList
 from storage import workspaces as workspaces_repo
 from tests.conftest import ServerProcess, bearer
 from tests.found import found
+from tests.helpers import every_page
 from tests.sync.keyring_backend import MemoryKeyring
 from tests.tui.conftest import SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import WidgetAnnotationCreate
@@ -44,9 +45,7 @@ class Served:
         self.creds = creds
 
     def personas(self) -> list[dict]:
-        r = httpx.get(f"{self.url}/api/personas/mine", headers=bearer(self.creds["member_token"]), timeout=10)
-        assert r.status_code == 200, r.text
-        return r.json()["items"]
+        return every_page(httpx.get, f"{self.url}/api/personas/mine", bearer(self.creds["member_token"]))
 
 
 @pytest.fixture

@@ -308,11 +308,12 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             return _attach(c, annotation_id, req)
 
     @server.tool(annotations=READ)
-    def list_resolutions(annotation_id: AnnotationId, ctx: Context) -> dict[str, Any]:
-        """The resolutions already attached, oldest first. Use this to avoid duplicating work."""
+    def list_resolutions(annotation_id: AnnotationId, ctx: Context, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+        """The resolutions already attached, oldest first (pass next_cursor back for the next page). Use this to avoid duplicating work."""
         c = caller_of(ctx)
         with refusals():
-            return {"items": [r.to_public() for r in resolutions_svc.list_for(c.wb, c.principal, annotation_id)]}
+            page = resolutions_svc.resolutions_page(c.wb, c.principal, annotation_id, cursor=cursor, limit=limit)
+        return {"items": [r.to_public() for r in page.items], "next_cursor": page.next_cursor}
 
     @server.tool(annotations=APPEND)
     def run_personas(id: AnnotationId, ctx: Context, persona_ids: PersonaIds = None) -> dict[str, Any]:

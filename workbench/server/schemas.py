@@ -18,6 +18,7 @@ class SitePublic(BaseModel):
 
 class SiteList(BaseModel):
     items: list[SitePublic]
+    next_cursor: str | None
 
 
 class Submitter(BaseModel):
@@ -83,6 +84,7 @@ class ResolutionPublic(BaseModel):
 
 class ResolutionList(BaseModel):
     items: list[ResolutionPublic]
+    next_cursor: str | None
 
 
 class AnnotationDetail(AnnotationPublic):
@@ -123,6 +125,7 @@ class PersonaPublic(BaseModel):
 
 class PersonaList(BaseModel):
     items: list[PersonaPublic]
+    next_cursor: str | None
 
 
 class ResetCount(BaseModel):
@@ -146,6 +149,7 @@ class ApiTokenCreated(ApiTokenPublic):
 
 class ApiTokenList(BaseModel):
     items: list[ApiTokenPublic]
+    next_cursor: str | None
 
 
 class Secrets(BaseModel):
@@ -166,6 +170,7 @@ class StakeholderPublic(BaseModel):
 
 class StakeholderList(BaseModel):
     items: list[StakeholderPublic]
+    next_cursor: str | None
 
 
 class WorkspacePublic(BaseModel):

@@ -8,6 +8,7 @@ from storage import accounts as repo
 from workbench.domain.account_records import ApiToken, User, Workspace
 from workbench.domain.clock import new_id, to_ms
 from workbench.domain.errors import Forbidden, Invalid, NotFound
+from workbench.domain.paging import DEFAULT_LIMIT
 from workbench.domain.roles import Principal, Role, require_session
 from workbench.domain.tokens import (
     API_TOKEN_PREFIX,
@@ -17,7 +18,9 @@ from workbench.domain.tokens import (
     hash_secret,
     mint_secret,
 )
+from workbench.services import paging
 from workbench.services.context import Workbench
+from workbench.services.paging import Page
 from workbench.services.personas import seed_defaults
 
 
@@ -79,12 +82,19 @@ def mint_token(wb: Workbench, principal: Principal, workspace_id: str, req: Toke
     return token, plaintext
 
 
-def list_tokens(wb: Workbench, principal: Principal, workspace_id: str) -> list[ApiToken]:
-    """OWNER sees all; everyone else sees only the tokens they minted."""
+def tokens_page(
+    wb: Workbench, principal: Principal, workspace_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[ApiToken]:
+    """One page in creation order: the OWNER sees all; everyone else sees only the tokens they minted."""
     _check_workspace(principal, workspace_id)
     require_session(principal)
     created_by = None if principal.role is Role.OWNER else principal.user_id
-    return repo.list_tokens(wb.store.db, workspace_id, created_by)
+    db = wb.store.db
+    return paging.page(
+        wb, f"api-tokens|{workspace_id}|{created_by or '*'}", (int, str),
+        lambda after, n: repo.list_tokens(db, workspace_id, created_by, after=after, limit=n),
+        lambda t: (t.created_at, t.id), cursor=cursor, limit=limit,
+    )
 
 
 def revoke_token(wb: Workbench, principal: Principal, workspace_id: str, token_id: str) -> ApiToken:

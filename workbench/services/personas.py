@@ -7,10 +7,13 @@ from sqlite3 import Connection
 from storage import personas as repo
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, NotFound
+from workbench.domain.paging import DEFAULT_LIMIT
 from workbench.domain.personas import DEFAULT_BY_SLUG, DEFAULT_PERSONAS, PersonaCreate, PersonaSeed, PersonaUpdate, slugify
 from workbench.domain.records import Persona
 from workbench.domain.roles import Principal, Role, require_role
+from workbench.services import paging
 from workbench.services.context import Workbench
+from workbench.services.paging import Page
 
 
 def _from_seed(seed: PersonaSeed, workspace_id: str, now: int) -> Persona:
@@ -40,6 +43,19 @@ def list_mine(wb: Workbench, principal: Principal) -> list[Persona]:
 
 def list_category(wb: Workbench, principal: Principal, category: str) -> list[Persona]:
     return repo.list_personas(wb.store.db, principal.workspace_id, category)
+
+
+def personas_page(
+    wb: Workbench, principal: Principal, category: str | None = None, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[Persona]:
+    """GET /api/personas/mine (``category`` None) or /category/{category}: one page in the documented order."""
+    db, ws = wb.store.db, principal.workspace_id
+    listing = "mine" if category is None else f"category|{category}"
+    return paging.page(
+        wb, f"personas|{ws}|{listing}", (str, bool, str, str),
+        lambda after, n: repo.list_personas_page(db, ws, category, after, n),
+        repo.persona_key, cursor=cursor, limit=limit,
+    )
 
 
 def get(wb: Workbench, principal: Principal, persona_id: str) -> Persona:

@@ -21,10 +21,13 @@ from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest, che
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from workbench.domain.images import EXTENSION, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, check_image, sniff_image_type
+from workbench.domain.paging import DEFAULT_LIMIT
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
+from workbench.services import paging
 from workbench.services.annotations import load
 from workbench.services.context import Workbench
+from workbench.services.paging import Page
 
 UPLOAD_TTL_SECONDS = 900
 _EXPIRES = re.compile(r"[0-9]{1,12}")
@@ -151,6 +154,19 @@ def list_for(wb: Workbench, principal: Principal, annotation_id: str) -> list[Re
     db = wb.store.db
     ann = load(db, principal, annotation_id)
     return repo.list_resolutions(db, ann.id)
+
+
+def resolutions_page(
+    wb: Workbench, principal: Principal, annotation_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[Resolution]:
+    """GET …/resolutions and the MCP tool: one page of ``list_for``."""
+    db = wb.store.db
+    ann = load(db, principal, annotation_id)
+    return paging.page(
+        wb, f"resolutions|{ann.workspace_id}|{ann.id}", (int, str),
+        lambda after, n: repo.list_resolutions(db, ann.id, after, n),
+        lambda r: (r.created_at, r.id), cursor=cursor, limit=limit,
+    )
 
 
 def deliver(wb: Workbench, resolution_id: str) -> str:

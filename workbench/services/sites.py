@@ -9,11 +9,14 @@ from storage import sites as repo
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate
 from workbench.domain.clock import new_id
 from workbench.domain.errors import NotFound
+from workbench.domain.paging import DEFAULT_LIMIT
 from workbench.domain.records import Site, Stakeholder
 from workbench.domain.roles import Principal, Role, require_role, require_session
 from workbench.domain.tokens import MCP_TOKEN_PREFIX, STAKEHOLDER_TOKEN_PREFIX, WIDGET_TOKEN_PREFIX, hash_secret, mint_secret
 from workbench.domain.widget import origin_of_url
+from workbench.services import paging
 from workbench.services.context import Workbench
+from workbench.services.paging import Page
 
 
 def create_site(wb: Workbench, principal: Principal, name: str, url: str) -> Site:
@@ -44,10 +47,18 @@ def create_site(wb: Workbench, principal: Principal, name: str, url: str) -> Sit
 
 
 def list_sites(wb: Workbench, principal: Principal) -> list[Site]:
-    sites = repo.list_sites(wb.store.db, principal.workspace_id)
-    if principal.site_id is not None:
-        sites = [s for s in sites if s.id == principal.site_id]
-    return sites
+    """Every site the caller sees (an MCP token: its own), in creation order."""
+    return repo.list_sites(wb.store.db, principal.workspace_id, site_id=principal.site_id)
+
+
+def sites_page(wb: Workbench, principal: Principal, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT) -> Page[Site]:
+    """GET /api/v1/sites: one page of ``list_sites``."""
+    db, ws, only = wb.store.db, principal.workspace_id, principal.site_id
+    return paging.page(
+        wb, f"sites|{ws}|{only}", (int, str),
+        lambda after, n: repo.list_sites(db, ws, site_id=only, after=after, limit=n),
+        lambda s: (s.created_at, s.id), cursor=cursor, limit=limit,
+    )
 
 
 def tree_digest(wb: Workbench, principal: Principal) -> str:
@@ -110,11 +121,20 @@ def create_stakeholder(wb: Workbench, principal: Principal, site_id: str, req: S
     return sh
 
 
-def list_stakeholders(wb: Workbench, principal: Principal, site_id: str) -> list[Stakeholder]:
-    """Every stakeholder of the site; below MEMBER (who may not create them) tokens and emails are redacted."""
+def stakeholders_page(
+    wb: Workbench, principal: Principal, site_id: str, *, cursor: str | None = None, limit: int = DEFAULT_LIMIT
+) -> Page[Stakeholder]:
+    """The site's stakeholders, one page in creation order; below MEMBER (who may not create them)
+    tokens and emails are redacted."""
     get_site(wb, principal, site_id)
-    rows = repo.list_stakeholders(wb.store.db, site_id)
-    return rows if principal.role.rank >= Role.MEMBER.rank else [s.redacted() for s in rows]
+    db = wb.store.db
+    found = paging.page(
+        wb, f"stakeholders|{principal.workspace_id}|{site_id}", (int, int),
+        lambda after, n: repo.list_stakeholders(db, site_id, after, n),
+        lambda row: (row[0].created_at, row[1]), cursor=cursor, limit=limit,
+    )
+    shown = [s if principal.role.rank >= Role.MEMBER.rank else s.redacted() for s, _rowid in found.items]
+    return Page(shown, found.next_cursor)
 
 
 def update_stakeholder(wb: Workbench, principal: Principal, site_id: str, token: str, req: StakeholderUpdate) -> Stakeholder:

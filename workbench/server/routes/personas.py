@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+
+from workbench.domain.paging import PageQuery
 from workbench.domain.personas import PersonaCreate, PersonaUpdate, ResetDefaultsRequest
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.responses import JSON, items
+from workbench.server.responses import JSON, page
 from workbench.server.schemas import PersonaList, PersonaPublic, ResetCount
 from workbench.services import personas as svc
 
@@ -15,13 +18,13 @@ router = APIRouter(prefix="/api/personas", tags=["personas"], responses=error_re
 
 
 @router.get("/mine", response_model=PersonaList, summary="Defaults + customs, category asc, defaults first, name asc")
-def mine(wb: WB, caller: Caller) -> JSON:
-    return items(svc.list_mine(wb, caller))
+def mine(query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+    return page(svc.personas_page(wb, caller, cursor=query.cursor, limit=query.limit))
 
 
 @router.get("/category/{category}", response_model=PersonaList, summary="Same ordering, one category")
-def by_category(category: str, wb: WB, caller: Caller) -> JSON:
-    return items(svc.list_category(wb, caller, category))
+def by_category(category: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+    return page(svc.personas_page(wb, caller, category, cursor=query.cursor, limit=query.limit))
 
 
 @router.post("/reset-defaults", response_model=ResetCount, summary="Reset all defaults, or one by slug (MEMBER+)")

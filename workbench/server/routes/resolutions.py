@@ -10,10 +10,11 @@ from starlette.concurrency import run_in_threadpool
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
 from workbench.domain.errors import TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
+from workbench.domain.paging import PageQuery
 from workbench.server import jobs
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.responses import JSON, items
+from workbench.server.responses import JSON, page
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
 from workbench.services import resolutions as svc
 
@@ -76,5 +77,5 @@ def create_resolution(
 
 
 @router.get("/api/v1/annotations/{annotation_id}/resolutions", response_model=ResolutionList, summary="Resolutions, oldest first")
-def list_resolutions(annotation_id: str, wb: WB, caller: Caller) -> JSON:
-    return items(svc.list_for(wb, caller, annotation_id))
+def list_resolutions(annotation_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+    return page(svc.resolutions_page(wb, caller, annotation_id, cursor=query.cursor, limit=query.limit))

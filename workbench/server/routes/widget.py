@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
+from workbench.domain.paging import PageQuery
 from workbench.server.deps import WB, Caller
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.ratelimit import new_buckets
-from workbench.server.responses import JSON, items
+from workbench.server.responses import JSON, page
 from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
 from workbench.server.settings import ServerSettings
 from workbench.services import annotations as annotations_svc
@@ -42,8 +43,8 @@ def create_stakeholder(site_id: str, body: StakeholderCreate, wb: WB, caller: Ca
 
 
 @router.get("/stakeholders", response_model=StakeholderList, summary="List existing stakeholders")
-def list_stakeholders(site_id: str, wb: WB, caller: Caller) -> JSON:
-    return items(svc.list_stakeholders(wb, caller, site_id))
+def list_stakeholders(site_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+    return page(svc.stakeholders_page(wb, caller, site_id, cursor=query.cursor, limit=query.limit))
 
 
 @router.patch("/stakeholders/{token}", response_model=StakeholderPublic, summary="Update a stakeholder (MEMBER+)")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+
+from workbench.domain.paging import PageQuery
 from workbench.domain.tokens import TokenCreate
 from workbench.server.deps import WB, Caller, CallerEvenIfDeleted
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.responses import JSON, items
+from workbench.server.responses import JSON, page
 from workbench.server.schemas import ApiTokenCreated, ApiTokenList, WorkspacePublic
 from workbench.services import accounts as svc
 
@@ -21,8 +24,8 @@ def mint(workspace_id: str, body: TokenCreate, wb: WB, caller: Caller) -> JSON:
 
 
 @router.get("/api-tokens", response_model=ApiTokenList, summary="OWNER sees all; others only their own")
-def list_tokens(workspace_id: str, wb: WB, caller: Caller) -> JSON:
-    return items(svc.list_tokens(wb, caller, workspace_id))
+def list_tokens(workspace_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+    return page(svc.tokens_page(wb, caller, workspace_id, cursor=query.cursor, limit=query.limit))
 
 
 @router.delete("/api-tokens/{token_id}", status_code=204, summary="Revoke (immediate)")
