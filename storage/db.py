@@ -77,6 +77,47 @@ def _write_lock(path: Path) -> threading.Lock:
         return _WRITE_LOCKS.setdefault(path, threading.Lock())
 
 
+class StoreUnusable(OSError):
+    """The data directory cannot hold a store: read-only, unwritable, or ``workbench.db`` is not
+    a usable SQLite database. ``reason`` says which in words; front ends print it as one line."""
+
+    def __init__(self, data_dir: Path, reason: str) -> None:
+        super().__init__(f"cannot open the store in {data_dir}: {reason}")
+        self.data_dir = data_dir
+        self.reason = reason
+
+
+def file_problem(exc: sqlite3.Error) -> str | None:
+    """What an SQLite error says about the database file itself, in words, or None for any other
+    error (a bug, a constraint): the former is the user's to fix, the latter is not."""
+    text = str(exc)
+    words = {
+        "unable to open database file": "SQLite cannot open it",
+        "file is not a database": "not a workbench database",
+        "database disk image is malformed": "the database file is damaged",
+        "attempt to write a readonly database": "read-only",
+        "database or disk is full": "the disk is full",
+        "disk I/O error": "a disk I/O error",
+    }
+    for marker, said in words.items():
+        if marker in text:
+            return f"{said} ({text})"
+    return None
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or None. access(2) reports EROFS even to root, so a
+    read-only mount is caught here; root passes permission bits, which SQLite ignores for it too."""
+    if not path.exists() or os.access(path, os.W_OK):
+        return None
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except OSError:
+        pass
+    return "permission denied"
+
+
 class _Connection(sqlite3.Connection):
     """sqlite3's connection, weakly referenceable (the base class is not)."""
 
@@ -96,6 +137,14 @@ class Store:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_FILENAME
+        # Even reading writes beside the database (WAL's -shm index; migrations, the undo history
+        # and sync state on first use), so an unwritable directory is refused here, in one sentence,
+        # instead of failing at some later statement.
+        for place, what in ((self.data_dir, "the directory"), (self.path, DB_FILENAME)):
+            if (why := _unwritable(place)) is not None:
+                raise StoreUnusable(self.data_dir, f"{what} cannot be written ({why})")
+        if self.path.is_dir():
+            raise StoreUnusable(self.data_dir, f"{DB_FILENAME} is a directory, not a database file")
         # What a person is told the store is (a PostgreSQL store names its URL, without the password).
         self.label = str(self.path)
         self.uploads_dir = self.data_dir / "uploads"
@@ -109,10 +158,16 @@ class Store:
         self._savepoints = 0
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
-        if migrate and self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            from storage.schema import migrate as _migrate
+        try:
+            if migrate and self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                from storage.schema import migrate as _migrate
 
-            _migrate(self)
+                _migrate(self)
+        except sqlite3.Error as exc:
+            if (problem := file_problem(exc)) is None:
+                raise
+            self.close()
+            raise StoreUnusable(self.data_dir, f"{DB_FILENAME}: {problem}") from exc
 
     # -- connections -----------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

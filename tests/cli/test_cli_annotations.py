@@ -86,8 +86,14 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     assert run(data, "annotation", "assign", creds["a"], "ghost", code=1).stderr == "error: assignee_id is not a member of this workspace\n"
     assert "https://" in run(data, "annotation", "attach", creds["a"], "--diff-url", "http://x.example", code=1).stderr
     assert "At least one of" in run(data, "annotation", "attach", creds["a"], code=1).stderr
-    assert "summary" in run(data, "annotation", "set-status", creds["a"], "ack", "--summary", "x" * 3000, code=2).stderr
-    assert run(data, "annotation", "reply", creds["a"], "  ", code=2).stderr.startswith("error: body:")
+    # A request model's refusal is a refusal (exit 1, as README says), in README's words, not pydantic's.
+    too_long = run(data, "annotation", "set-status", creds["a"], "ack", "--summary", "x" * 3000, code=1).stderr
+    assert too_long == "error: summary: at most 2,000 characters\n"
+    assert run(data, "annotation", "reply", creds["a"], "  ", code=1).stderr == "error: body: cannot be empty\n"
+    # Resolving "with a summary" needs one that says something (issue 10).
+    for blank in ("", "   "):
+        refused = run(data, "annotation", "resolve", creds["a"], "--summary", blank, code=1)
+        assert refused.stderr == "error: summary: say what was done (it cannot be blank)\n"
     assert not (data / "uploads" / "resolutions").exists()  # nothing was copied in by refused attaches
     assert [action for _, action in audit(data, creds["a"])] == ["annotation.create"]
 
@@ -156,4 +162,35 @@ def test_list_query_searches_every_site_and_status_with_the_tuis_language(store)
     bad = run(data, "annotations", "list", "-q", "colour:red", code=2)
     assert 'Unknown qualifier "colour:"' in bad.stderr and "Traceback" not in bad.stderr
     assert "cannot read" in run(data, "annotations", "list", "-q", "updated:>2026-02-30", code=2).stderr
-    assert "--cursor and --since do not apply" in run(data, "annotations", "list", "-q", "x", "--since", "1h", code=2).stderr
+    assert "--since does not apply to --query" in run(data, "annotations", "list", "-q", "x", "--since", "1h", code=2).stderr
+
+
+def test_list_query_pages_like_the_listing_and_honours_status(store):
+    """Issue 5: --query pages with next_cursor / "more: --cursor", keeps --status, and shows statuses in words."""
+    data, creds = store
+    everything = [a["id"] for a in js(data, "annotations", "list", "-q", "age:<1h", "--all")["items"]]
+    assert len(everything) == 4
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1", *(["--cursor", cursor] if cursor else []))
+        assert set(page) == {"site_id", "query", "items", "next_cursor"} and page["site_id"] is None
+        seen += [a["id"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything  # each once, in order, the last page says so
+    text = run(data, "annotations", "list", "-q", "age:<1h", "--limit", "2")
+    assert text.stderr.startswith("more: --cursor ")
+    assert "more:" not in run(data, "annotations", "list", "-q", "age:<1h", "--limit", "4").stderr
+    # A cursor belongs to its query: another one is refused, not misread.
+    first = js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1")["next_cursor"]
+    assert run(data, "annotations", "list", "-q", "age:<2h", "--cursor", first, code=1).stderr == "error: Invalid cursor\n"
+
+    run(data, "annotation", "set-status", creds["b"], "won_t_fix", "--summary", "not a bug")
+    assert [a["id"] for a in js(data, "annotations", "list", "-q", "age:<1h", "--status", "won_t_fix")["items"]] == [creds["b"]]
+    assert creds["b"] not in {a["id"] for a in js(data, "annotations", "list", "-q", "age:<1h", "--status", "new")["items"]}
+    clash = run(data, "annotations", "list", "-q", "status:all", "--status", "new", code=2)
+    assert clash.stderr == "error: --status and the query's status: both choose statuses: keep one\n"
+    table = run(data, "annotations", "list", "-q", "status:won_t_fix").stdout
+    assert "won't fix" in table and "won_t_fix" not in table

@@ -70,3 +70,15 @@ def test_the_cli_undoes_the_tui_s_session_actions_and_says_which_it_cannot(tmp_p
     wb = Workbench.open(str(data), mailer=None)
     assert [ts_svc.get(wb, me, s).status for s in (paused, done)] == ["paused", "completed"]
     wb.store.close()
+
+
+def test_undo_names_members_and_statuses_in_words(tmp_path):
+    """Issue 13: the undo list and its report say "won't fix" and "Assigned to Olive Owner", not stored names or ids."""
+    data = tmp_path / "cli"
+    ann = seed(data)["b"]
+    run(data, "annotation", "set-status", ann, "won_t_fix", "--summary", "by design")
+    run(data, "annotation", "assign", ann, "me")
+    listed = run(data, "undo", "--list")
+    assert f"Assigned to Olive Owner on …{ann[-8:]}" in listed and f"Status → won't fix on …{ann[-8:]}" in listed
+    assert run(data, "undo") == f"Undid: Assigned to Olive Owner on …{ann[-8:]}\n"
+    assert run(data, "undo") == f"Undid: Status → won't fix on …{ann[-8:]}\n"

@@ -59,5 +59,11 @@ def test_snippet_prints_the_tag(tmp_path):
     got = json.loads(run(data, "sites", "snippet", site, "--json").stdout)
     assert got["snippet"].startswith('<script src="http://localhost:11001/widget.js"') and got["origins"] == ["https://shop.acme.example"]
     assert "http" in run(data, "sites", "snippet", site, "--base", "shop.example", code=2).stderr
+    # Issue 14: a base that would break out of the attribute (or carry markup) is refused, never printed.
+    for base in ('https://x"><script>alert(1)</script>', "https://x'onload='y", "https://a b.example", "https://", "https://x.example/?q=1"):
+        refused = run(data, "sites", "snippet", site, "--base", base, code=2)
+        assert refused.stdout == "" and refused.stderr.startswith("error: The base URL") and refused.stderr.count("\n") == 1
+    with_path = run(data, "sites", "snippet", site, "--base", "https://acme.example/feedback").stdout
+    assert with_path.startswith('<script src="https://acme.example/feedback/widget.js" data-site=')
     for cmd in (["sites", "origins", "--help"], ["sites", "snippet", "--help"]):
         assert runner.invoke(app, cmd).exit_code == 0

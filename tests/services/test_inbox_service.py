@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.stores import postgresql_plan
-from workbench.domain.annotations import OPEN_STATUSES
+from workbench.domain.annotations import OPEN_STATUSES, AnnotationPatch
 from workbench.domain.errors import Invalid, NotFound
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -127,3 +127,27 @@ def test_the_inbox_window_walks_its_covering_index_on_postgresql(demo_wb):
         demo_wb.store, "SELECT id FROM annotations WHERE workspace_id = ? ORDER BY created_at DESC, id DESC LIMIT 50", ["w"]
     )
     assert "inbox_annotations" in plan and "Sort" not in plan, plan
+
+
+def test_pages_follow_their_cursor_even_when_rows_close_meanwhile(demo_wb, principal):
+    """``inbox.page`` (the CLI's `annotations list --query`): keyed on the last row, so a row closed
+    on an earlier page neither skips nor repeats one on the next; a cursor serves only its filter."""
+    f = inbox.InboxFilter(sources=("annotation",), text="status:new,ack")
+    whole = [r.id for r in everything(demo_wb, principal, f)]
+    assert len(whole) > 40
+    paged: list[str] = []
+    cursor = None
+    while True:
+        rows, cursor = inbox.page(demo_wb, principal, f, cursor, 17)
+        paged += [r.id for r in rows]
+        if cursor is None:
+            break
+    assert paged == whole
+    first, cursor = inbox.page(demo_wb, principal, f, None, 10)
+    assert cursor is not None
+    for row in first[:3]:  # they leave the filter: an offset would now skip three rows
+        annotations_service.patch(demo_wb, principal, row.id, AnnotationPatch(status="resolved", summary="done"))
+    second, _ = inbox.page(demo_wb, principal, f, cursor, 10)
+    assert [r.id for r in second] == whole[10:20]
+    with pytest.raises(Invalid, match="Invalid cursor"):
+        inbox.page(demo_wb, principal, f.with_(text="status:new"), cursor, 10)

@@ -30,8 +30,9 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     Status,
     check_resolution,
+    required_summary,
 )
-from workbench.domain.errors import DomainError
+from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.safe_text import terminal_safe
 from workbench.domain.since import parse_since
@@ -62,23 +63,22 @@ def register(app: typer.Typer) -> None:
 # -- plumbing -------------------------------------------------------------------------------
 @contextmanager
 def refusals() -> Iterator[None]:
-    """Domain refusals exit 1; input that fails a request model's rules is usage (exit 2)."""
+    """A rule's refusal, the domain's or a request model's, exits 1 in words ("summary: at most
+    2,000 characters"); usage errors (exit 2) are the options' own, found before this runs."""
     try:
         yield
     except DomainError as exc:
         fail(exc.message, 1)
     except ValidationError as exc:
-        parts = [
-            (".".join(str(p) for p in e.get("loc", ())) + ": " if e.get("loc") else "") + str(e.get("msg", "")).removeprefix("Value error, ")
-            for e in exc.errors()
-        ]
-        fail("; ".join(parts) or "invalid input", 2)
+        fail(validation_text(exc), 1)
 
 
 def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench, Principal]:
+    """The store and its local user. A store with no workspace is refused, never given one: a
+    listing must not invent the workspace and site it lists (the TUI's first run fills demo data)."""
     wb = open_workbench(data_dir, database)
     with refusals():
-        return wb, local_user(wb)
+        return wb, local_user(wb, create=False)
 
 
 def table(*columns: str) -> Table:
@@ -144,11 +144,11 @@ def annotations_list(
     )] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A site's annotations, newest first; with --json the API's {items, next_cursor} shape."""
+    """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too)."""
     wb, me = local(data_dir)
     if query is not None:
-        _search(wb, me, query, site=site, status=status, kind=kind, auto_fix=auto_fix, limit=limit,
-                all_pages=all_pages, as_json=as_json, paged=bool(cursor or since))
+        _search(wb, me, query, site=site, status=status, kind=kind, auto_fix=auto_fix, limit=limit, cursor=cursor,
+                all_pages=all_pages, as_json=as_json, since=since)
         return
     try:
         since_ms = parse_since(since, wb.clock())
@@ -169,6 +169,11 @@ def annotations_list(
     if as_json:
         emit_json({"site_id": site_id, "items": items, "next_cursor": cursor})
         return
+    _show_annotations(items, cursor)
+
+
+def _show_annotations(items: list[dict[str, Any]], cursor: str | None) -> None:
+    """The listing's table (statuses in words), and on stderr how to get the next page."""
     t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
     for a in items:
         add_row(
@@ -181,34 +186,34 @@ def annotations_list(
 
 
 def _search(wb: Workbench, me: Principal, query: str, *, site: str | None, status: Status | None, kind: Kind | None,
-            auto_fix: bool | None, limit: int, all_pages: bool, as_json: bool, paged: bool) -> None:
-    """``annotations list --query``: the inbox's search over annotations (workbench/domain/query.py)."""
+            auto_fix: bool | None, limit: int, cursor: str | None, all_pages: bool, as_json: bool, since: str | None) -> None:
+    """``annotations list --query``: the inbox's search over annotations (workbench/domain/query.py), paged as the listing is."""
+    from workbench.domain.query import parse as parse_query
     from workbench.services import inbox
 
-    if paged:
-        fail("--query pages with --limit and --all; --cursor and --since do not apply (write updated:>DATE)", 2)
-    f = inbox.InboxFilter(sources=("annotation",), status=status.value if status else inbox.AWAITING,
-                          kind=kind.value if kind else None, place=site, auto_fix=auto_fix, text=query)
+    if since is not None:
+        fail("--since does not apply to --query: write updated:>DATE (or updated:<12h) in the query", 2)
     try:
+        if status is not None and parse_query(query, wb.clock()).statuses:
+            fail("--status and the query's status: both choose statuses: keep one", 2)
+        f = inbox.InboxFilter(sources=("annotation",), status=status.value if status else inbox.AWAITING,
+                              kind=kind.value if kind else None, place=site, auto_fix=auto_fix, text=query)
         inbox.check(wb, me, f)
     except DomainError as exc:
         fail(exc.message, 2)
     rows: list[Any] = []
     with refusals():
         while True:
-            page = inbox.window(wb, me, f, len(rows), limit)
-            rows += page
-            if not all_pages or len(page) < limit:
+            found, cursor = inbox.page(wb, me, f, cursor, limit)
+            rows += found
+            if not all_pages or cursor is None:
                 break
         items = [annotations_svc.get(wb, me, r.id).to_public() for r in rows]
     if as_json:
-        emit_json({"query": query, "items": items})
+        # The listing's shape (site_id is null when the search spans every site), plus the query.
+        emit_json({"site_id": site, "query": query, "items": items, "next_cursor": cursor})
         return
-    t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
-    for a in items:
-        add_row(t, a["id"], a["status"], a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
-                _one_line(a["page_url"], 40), _one_line(a["body"]))
-    show_table(t)
+    _show_annotations(items, cursor)
     if not items:
         echo(f"no matches for {query}", err=True)
 
@@ -286,9 +291,11 @@ def resolve(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Mark resolved with a summary."""
+    """Mark resolved with a summary (it must say something: a blank one is refused)."""
     wb, me = local(data_dir)
-    _patched(wb, me, annotation_id, as_json, status=Status.RESOLVED.value, summary=summary)
+    with refusals():
+        said = required_summary(summary)
+    _patched(wb, me, annotation_id, as_json, status=Status.RESOLVED.value, summary=said)
 
 
 @annotation_app.command("assign")
@@ -359,7 +366,8 @@ def attach(
 def run_personas(
     annotation_id: AnnId,
     data_dir: DataDir = None,
-    persona: Annotated[list[str] | None, typer.Option("--persona", help="Persona id or slug (repeatable) [default: the most relevant]")] = None,
+    persona: Annotated[list[str] | None, typer.Option(
+        "--persona", metavar="<slug>", help="Persona id or slug (repeatable) [default: the most relevant]")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run reviewer personas on the annotation; each posts a review reply."""

@@ -21,6 +21,8 @@ def tui_data_dir(args: list[str]) -> Path | None:
     """The data directory when ``args`` only open the TUI, else None (let Typer handle them)."""
     if not args:
         explicit = os.environ.get("WORKBENCH_DATA_DIR")
+        if explicit == "":
+            return None  # set but empty: the CLI says so rather than use the default directory
     elif len(args) == 2 and args[0] == "--data-dir" and not args[1].startswith("-"):
         explicit = args[1]
     elif len(args) == 1 and args[0].startswith("--data-dir=") and len(args[0]) > len("--data-dir="):

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from workbench.cli import annotations as annotations_cli
-from workbench.cli import mcp_cmd
+from workbench.cli import help_format, mcp_cmd
 from workbench.cli import migrate_store as migrate_store_cli
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
@@ -20,6 +20,7 @@ from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origi
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
 
+help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
 app = typer.Typer(
     help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -34,6 +35,7 @@ undo_cli.register(app)  # undo [--list], redo
 app.command("mcp")(mcp_cmd.mcp)
 app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switcher lists
 console = Console(stderr=True)
+out = Console()
 
 
 @app.callback(invoke_without_command=True)
@@ -161,10 +163,11 @@ def demo(
     if as_json:
         typer.echo(json.dumps(result))
     elif result.get("loaded"):
-        console.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, "
-                      f"{result['resolutions']} resolutions on {result['sites']} sites.")
+        # The result on stdout (a script can read it); the progress spinner stays on stderr.
+        out.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, "
+                  f"{result['resolutions']} resolutions on {result['sites']} sites.")
     else:
-        console.print(f"Nothing to do: {result['reason']}.")
+        out.print(f"Nothing to do: {result['reason']}.")
 
 
 @admin.command()

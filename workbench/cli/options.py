@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from storage.db import StoreUnusable
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
+from workbench.cli.output import fail
 from workbench.services.context import Workbench
 
 DataDir = Annotated[
@@ -35,14 +38,19 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object in
 
 
 def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbench:
-    """The store of ``data_dir`` (or of ``database``, a PostgreSQL URL), or a clear error naming the option."""
+    """The store of ``data_dir`` (or of ``database``, a PostgreSQL URL), or one ``error:`` line and exit 2."""
+    if data_dir is None and os.environ.get("WORKBENCH_DATA_DIR") == "":
+        # Click reads an empty variable as unset: the default directory would be used in silence.
+        fail("WORKBENCH_DATA_DIR is set but empty: name a directory, or unset it for the default one", 2)
     path = data_dir or default_data_dir()
     if database is not None:
         return _open_database(path, database)
     try:
         return Workbench.open(str(path))
+    except StoreUnusable as exc:
+        fail(str(exc), 2)
     except OSError as exc:
-        raise typer.BadParameter(f"cannot use data directory {path}: {exc}", param_hint="--data-dir") from exc
+        fail(f"cannot open the store in {path}: {exc.strerror or exc}", 2)
 
 
 def _open_database(path: Path, database: str) -> Workbench:

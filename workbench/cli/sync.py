@@ -21,6 +21,7 @@ from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, fail, inert
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
+from workbench.domain.statuses import status_label
 from workbench.services import first_sync as first_sync_svc
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
@@ -86,10 +87,8 @@ def _report_saved(name: str, saved: remotes.SavedSecrets, given: dict[str, str |
             f"[yellow]warning:[/] {saved.keyring_error}: the secrets were [bold]not[/] saved. "
             "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead."
         )
-    elif saved.keyring_error:
-        err.print(f"note: {inert(saved.keyring_error)}; set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) when you sync.")
     if not any(given.values()):
-        err.print(f"No secrets given; add them later with `workbench remote login {name}` or the environment variables.")
+        err.print(f"No secrets given: {inert(remotes.credential_advice(name))}.", soft_wrap=True)
 
 
 # -- remote -------------------------------------------------------------------------------------
@@ -101,7 +100,8 @@ def remote_add(
     url: Annotated[str, typer.Argument(help="Base URL, like http://localhost:11001", show_default=False)],
     data_dir: DataDir = None,
     prompt: Annotated[bool, typer.Option("--prompt/--no-prompt", help="Ask for secrets not in the environment")] = True,
-    study: Annotated[list[str] | None, typer.Option("--study", help="A study (jobId) to sync when the remote cannot list them (repeatable)")] = None,
+    study: Annotated[list[str] | None, typer.Option(
+        "--study", metavar="<job-id>", help="A study (jobId) to sync when the remote cannot list them (repeatable)")] = None,
 ) -> None:
     """Add a remote; its secrets come from the environment or hidden prompts and go to the keyring."""
     wb = _open(data_dir)
@@ -121,10 +121,20 @@ def remote_login(
     data_dir: DataDir = None,
     only: Annotated[str | None, typer.Option("--only", help="Only this secret: token, store_key or jwt")] = None,
 ) -> None:
-    """Enter new credentials for a remote (after a 401, a rotation or a revocation)."""
+    """Enter new credentials for a remote (after a 401, a rotation or a revocation), kept in the system keyring.
+
+    Exits 1 when nothing was kept: no keyring on this machine (then the environment variables
+    or `workbench sync`'s own prompt are the way), or no secret given.
+    """
     wb = _open(data_dir)
     if only is not None and only not in remotes.SECRETS:
         fail("--only takes token, store_key or jwt", 2)
+    try:
+        remotes.find(wb, name)
+    except DomainError as exc:
+        fail(exc.message)
+    if remotes.keyring_problem() is not None:
+        fail(f"there is no keyring to keep secrets in: {remotes.credential_advice(name, only)}")
     given = _ask_secrets(name, True, only)
     try:
         saved = remotes.save_secrets(wb, name, given)
@@ -132,6 +142,8 @@ def remote_login(
         fail(exc.message)
         return
     _report_saved(name, saved, given)
+    if not saved.stored:
+        raise typer.Exit(1)
 
 
 @remote_app.command("list")
@@ -203,7 +215,7 @@ def sync_main(
     as_json: JsonFlag = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
     first_sync: Annotated[str | None, typer.Option(
-        "--first-sync", metavar="merge|separate",
+        "--first-sync", metavar="<merge|separate>",
         help="A first sync over local work: merge (send up what the API can create, then open the server's workspace) "
              "or separate (keep the local workspace as it is). Asked when interactive.",
     )] = None,
@@ -252,10 +264,12 @@ def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, 
     """The first sync's choice: the flag's, else asked after saying what will happen (a TTY), else exit 2 with how to choose."""
     try:
         choice = first_sync_svc.parse(given)
+    except DomainError as exc:
+        fail(exc.message, 2)  # a --first-sync value that is not one: usage
+    try:
         plan = first_sync_svc.plan(wb, remotes.find(wb, remote).name)
     except DomainError as exc:
-        fail(exc.message, 2)
-        raise  # unreachable
+        fail(exc.message)  # an unknown remote is refused as `remote login` refuses it (exit 1)
     if plan is None or choice is not None:
         return None if choice is None else choice.value
     err.print(inert(plan.text), soft_wrap=True)  # the terminal wraps it; a log keeps whole lines
@@ -299,7 +313,8 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
         if report.stopped:
             err.print(f"[red]{inert(report.stopped)}[/]")
             if report.auth_failed:
-                err.print(f"Run `workbench remote login {inert(st.remote)} --only {report.auth_failed}` or set {remotes.SECRETS[report.auth_failed][0]}.")
+                advice = remotes.credential_advice(st.remote or "", report.auth_failed)
+                err.print(inert(advice[0].upper() + advice[1:] + "."), soft_wrap=True)
         if st.conflicts:
             err.print(f"{st.conflicts} conflict(s) to settle: `workbench sync conflicts`")
         if st.refused:
@@ -328,30 +343,39 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
         out.print(f"last error  {inert(st.last_error)}")
 
 
-def _value(v: Any) -> str:
-    return "∅" if v is None else str(v)
+def _value(v: Any, *, status: bool = False) -> str:
+    """A field's value as people read it: a status in words ("won't fix"), none as ∅."""
+    if v is None:
+        return "∅"
+    return status_label(str(v)) if status else str(v)
 
 
 @sync_app.command("conflicts")
 def sync_conflicts(
     remote: RemoteOpt = None,
     data_dir: DataDir = None,
-    keep_mine: Annotated[list[int] | None, typer.Option("--keep-mine", help="Keep the local value (repeatable)")] = None,
-    take_theirs: Annotated[list[int] | None, typer.Option("--take-theirs", help="Take the server's value (repeatable)")] = None,
+    keep_mine: Annotated[list[int] | None, typer.Option("--keep-mine", metavar="<id>", help="Keep the local value (repeatable)")] = None,
+    take_theirs: Annotated[list[int] | None, typer.Option("--take-theirs", metavar="<id>", help="Take the server's value (repeatable)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """List conflicts (both values side by side), or settle them."""
+    """List conflicts (both values side by side), or settle them.
+
+    Settling is all or nothing: if any id given is not an open conflict, nothing is settled and
+    every such id is named; an id in both --keep-mine and --take-theirs is a usage error.
+    """
+    both = sorted(set(keep_mine or []) & set(take_theirs or []))
+    if both:
+        fail(f"conflict {', '.join(map(str, both))} is in both --keep-mine and --take-theirs: choose one", 2)
     wb = _open(data_dir)
-    try:
-        for cid in keep_mine or []:
-            sync_svc.keep_mine(wb, cid)
-            err.print(f"conflict {cid}: keeping mine (sent on the next sync)")
-        for cid in take_theirs or []:
-            sync_svc.take_theirs(wb, cid)
-            err.print(f"conflict {cid}: took theirs")
-    except DomainError as exc:
-        fail(exc.message)
     if keep_mine or take_theirs:
+        try:
+            sync_svc.settle(wb, keep_mine_ids=keep_mine or [], take_theirs_ids=take_theirs or [])
+        except DomainError as exc:
+            fail(exc.message)
+        for cid in dict.fromkeys(keep_mine or []):
+            err.print(f"conflict {cid}: keeping mine (sent on the next sync)")
+        for cid in dict.fromkeys(take_theirs or []):
+            err.print(f"conflict {cid}: took theirs")
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
@@ -364,7 +388,8 @@ def sync_conflicts(
     for col in ("ID", "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
         t.add_column(col)
     for c in rows:
-        t.add_row(*map(cell, (str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, _value(c.mine), _value(c.theirs), _value(c.base))))
+        shown = [_value(v, status=c.field == "status") for v in (c.mine, c.theirs, c.base)]
+        t.add_row(*map(cell, (str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
     out.print(t)
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
 
@@ -373,8 +398,8 @@ def sync_conflicts(
 def sync_refused(
     remote: RemoteOpt = None,
     data_dir: DataDir = None,
-    retry: Annotated[list[int] | None, typer.Option("--retry", help="Send it again on the next sync (repeatable)")] = None,
-    discard: Annotated[list[int] | None, typer.Option("--discard", help="Drop it and undo it locally (repeatable)")] = None,
+    retry: Annotated[list[int] | None, typer.Option("--retry", metavar="<id>", help="Send it again on the next sync (repeatable)")] = None,
+    discard: Annotated[list[int] | None, typer.Option("--discard", metavar="<id>", help="Drop it and undo it locally (repeatable)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List changes the server refused (with its reason), or retry / discard them."""

@@ -13,7 +13,10 @@ import typer
 from workbench.cli.annotations import local, refusals
 from workbench.cli.options import DataDir, JsonFlag
 from workbench.cli.output import echo, emit_json
+from workbench.domain.roles import Principal
 from workbench.services import undo as undo_svc
+from workbench.services.context import Workbench
+from workbench.services.inbox import member_names
 
 
 def register(app: typer.Typer) -> None:
@@ -21,14 +24,15 @@ def register(app: typer.Typer) -> None:
     app.command("redo")(redo)
 
 
-def _report(outcome: undo_svc.Outcome | None, *, redo: bool, as_json: bool) -> None:
+def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, redo: bool, as_json: bool) -> None:
     if as_json:
         emit_json({"outcome": outcome.to_public() if outcome else None})
         return
     if outcome is None:
         echo("Nothing to redo" if redo else "Nothing to undo")
         return
-    label = undo_svc.describe(outcome)
+    names = member_names(wb, me)  # "Assigned to Max Member", never an id the store can name
+    label = undo_svc.describe(outcome, member_name=lambda uid: names.get(uid, uid))
     if outcome.final:
         echo(f"Can't undo {label}: {outcome.final}. Run it again for the action before it.")
         return
@@ -58,7 +62,7 @@ def undo(
         return
     with refusals():
         outcome = undo_svc.undo(wb, me)
-    _report(outcome, redo=False, as_json=as_json)
+    _report(wb, me, outcome, redo=False, as_json=as_json)
 
 
 def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
@@ -66,4 +70,4 @@ def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     wb, me = local(data_dir)
     with refusals():
         outcome = undo_svc.redo(wb, me)
-    _report(outcome, redo=True, as_json=as_json)
+    _report(wb, me, outcome, redo=True, as_json=as_json)

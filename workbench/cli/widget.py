@@ -8,6 +8,8 @@ import typer
 
 from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
 from workbench.cli.options import Database, DataDir, JsonFlag
+from workbench.domain.errors import DomainError
+from workbench.domain.widget import parse_base_url
 from workbench.services import widget as widget_svc
 
 DEFAULT_BASE = "http://localhost:11001"
@@ -16,8 +18,8 @@ DEFAULT_BASE = "http://localhost:11001"
 @sites_app.command("origins")
 def sites_origins(
     site_id: Annotated[str, typer.Argument(help="The site's id (see `workbench sites list`)")],
-    add: Annotated[list[str] | None, typer.Option("--add", metavar="ORIGIN", help="Allow scheme://host[:port] (repeatable)")] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", metavar="ORIGIN", help="Stop allowing an origin (repeatable)")] = None,
+    add: Annotated[list[str] | None, typer.Option("--add", metavar="<origin>", help="Allow scheme://host[:port] (repeatable)")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", metavar="<origin>", help="Stop allowing an origin (repeatable)")] = None,
     data_dir: DataDir = None,
     database: Database = None,
     as_json: JsonFlag = False,
@@ -51,8 +53,10 @@ def sites_snippet(
     as_json: JsonFlag = False,
 ) -> None:
     """Print the one <script> tag that puts the widget on a site's pages (it carries the public widget token)."""
-    if not base.startswith(("http://", "https://")):
-        fail("--base must be an http:// or https:// URL", 2)
+    try:
+        parse_base_url(base)
+    except DomainError as exc:
+        fail(exc.message, 2)  # the option's value is wrong: usage
     wb, me = local(data_dir, database)
     with refusals():
         tag = widget_svc.snippet(wb, me, site_id, base)

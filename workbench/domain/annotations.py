@@ -99,6 +99,15 @@ class AnnotationPatch(BaseModel):
         return self
 
 
+def required_summary(text: str) -> str:
+    """The summary of resolving "with a summary" (the CLI's ``resolve``): what was done, so blank
+    is refused; PATCH's optional summary is not this, and ``""`` there clears it."""
+    said = text.strip()
+    if not said:
+        raise Invalid("summary: say what was done (it cannot be blank)")
+    return said
+
+
 def reopen_clears_summary(current_status: str, fields: dict[str, object]) -> dict[str, object]:
     """``fields`` of a triage change, with the summary cleared when it reopens the annotation.
 

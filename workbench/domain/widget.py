@@ -60,6 +60,28 @@ def origin_of_url(url: str) -> str | None:
         return None
 
 
+def parse_base_url(value: str) -> str:
+    """Where pages reach ``workbench serve`` (the snippet's ``src`` base): an http(s) URL with a
+    host and at most a path, no trailing slash. Quotes, angle brackets, spaces and control
+    characters are refused rather than escaped: no real base holds one, and the tag is pasted
+    into pages."""
+    raw = value.strip()
+    if not raw or len(raw) > 500:
+        raise Invalid("The base URL must be 1 to 500 characters: an http:// or https:// URL")
+    if any(c in "\"'<>`\\" or c.isspace() or ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise Invalid(f"The base URL {raw!r} holds characters a URL cannot (quotes, <, >, spaces or control characters)")
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - parsing it is the check: a non-numeric port raises
+    except ValueError:
+        raise Invalid(f"The base URL {raw!r} is not a URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise Invalid("The base URL must be an http:// or https:// URL with a host, like https://feedback.example")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise Invalid("The base URL takes no user, password, query or fragment: scheme://host[:port][/path]")
+    return raw.rstrip("/")
+
+
 # -- the submitter key ------------------------------------------------------------------------
 SUBMITTER_KEY_PATTERN = r"^[A-Za-z0-9_-]{32,128}$"
 SubmitterKey = Annotated[str, StringConstraints(pattern=SUBMITTER_KEY_PATTERN)]

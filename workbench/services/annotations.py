@@ -38,7 +38,7 @@ from workbench.domain.errors import Invalid, NotForThisCaller, NotFound, Precond
 from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
 from workbench.domain.query import parse_words
 from workbench.domain.records import Annotation, Persona, Reply, Site
-from workbench.domain.roles import Principal, Role, require_role
+from workbench.domain.roles import Principal, PrincipalKind, Role, require_role
 from workbench.domain.since import check_since_ms
 from workbench.domain.widget import submitter_key_hash
 from workbench.engine.base import AnnotationBrief, PersonaBrief
@@ -269,9 +269,13 @@ def apply_patch(
         ann = load(db, principal, annotation_id)
         if if_version is not None and ann.version != if_version:
             raise PreconditionFailed(f"Annotation changed (version {ann.version}, expected {if_version})")
-        if fields.get("assignee_id") is not None and accounts_repo.membership_role(
-            db, principal.workspace_id, fields["assignee_id"]
-        ) is None and not sync_state.is_replica(db, principal.workspace_id):  # a replica's members are the server's to judge
+        assignee = fields.get("assignee_id")
+        if assignee is not None and sync_state.is_replica(db, principal.workspace_id):
+            # A replica's members are the server's to judge, but the local user exists on this
+            # machine only: the server would refuse it at the next sync (the TUI never offers it).
+            if assignee == principal.user_id and principal.kind == PrincipalKind.LOCAL:
+                raise Invalid("On a replica the local user cannot be assigned (the server does not know it): assign one of the server's members")
+        elif assignee is not None and accounts_repo.membership_role(db, principal.workspace_id, assignee) is None:
             raise Invalid("assignee_id is not a member of this workspace")
         fields = reopen_clears_summary(ann.status, fields)
         changes = {k: [getattr(ann, k), v] for k, v in fields.items() if getattr(ann, k) != v}

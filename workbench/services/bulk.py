@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
-from workbench.domain.statuses import CLOSED_STATUSES, Status
+from workbench.domain.statuses import CLOSED_STATUSES, Status, status_label
 from workbench.services.context import Workbench
 from workbench.services.inbox import InboxRow
 
@@ -35,7 +35,7 @@ class BulkAction:
 
     def describe(self, members: dict[str, str] | None = None) -> str:
         if self.kind == "set_status":
-            return f"set status to {self.status}" + (f' ("{self.summary}")' if self.summary else "")
+            return f"set status to {status_label(self.status or '')}" + (f' ("{self.summary}")' if self.summary else "")
         if self.assignee_id is None:
             return "unassign"
         return f"assign to {(members or {}).get(self.assignee_id, self.assignee_id)}"
@@ -81,7 +81,7 @@ def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str 
     if action.status == Status.DUPLICATE.value and not (action.summary or "").strip():
         return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
     if row.status == action.status:
-        return f"Already {action.status}"
+        return f"Already {status_label(action.status or '')}"
     return patch_problem
 
 
@@ -114,7 +114,7 @@ def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str
     for row in rows:
         refusal = _check(action, row, patch_problem)
         if refusal is None and action.kind == "set_status":
-            message = f"{row.status} → {action.status}"
+            message = f"{status_label(row.status)} → {status_label(action.status or '')}"
         elif refusal is None:
             message = f"{members.get(row.assignee_id, '—') if members and row.assignee_id else row.assignee_id or '—'} → " + (
                 (members or {}).get(action.assignee_id or "", action.assignee_id or "unassigned")
@@ -160,7 +160,7 @@ def apply(
                     if action.kind == "assign":
                         message = "assigned" if action.assignee_id else "unassigned"
                     else:
-                        message = f"{row.status} → {action.status}"
+                        message = f"{status_label(row.status)} → {status_label(action.status or '')}"
                 out.append(BulkItem(row.source, row.id, label, True, message))
             except DomainError as exc:
                 out.append(BulkItem(row.source, row.id, label, False, exc.message))

@@ -319,6 +319,38 @@ def window(wb: Workbench, principal: Principal, f: InboxFilter, offset: int, lim
         return repo.window(db, _query(principal, f, db, wb.clock()), offset, limit)
 
 
+def page(wb: Workbench, principal: Principal, f: InboxFilter, cursor: str | None, limit: int) -> tuple[list[InboxRow], str | None]:
+    """Up to ``limit`` rows of the filter after ``cursor`` (a previous page's; None: the first
+    page), newest first, and the next page's cursor (None: this was the last).
+
+    The cursor holds the last row's sort key, signed and bound to the filter as the API's are,
+    so a row added or closed meanwhile never makes the next page repeat or skip one.
+    """
+    import json
+
+    from workbench.domain.cursors import decode_cursor, encode_cursor
+
+    secret = wb.secret
+    scope = "inbox.page:" + json.dumps(f.to_dict(), sort_keys=True)
+    after: tuple[int, str] | None = None
+    if cursor is not None:
+        key = decode_cursor(secret, scope, cursor)
+        if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+            raise Invalid("Invalid cursor")
+        after = (key[0], key[1])
+    _index_current(wb, f)
+    with wb.store.read() as db:
+        q = _query(principal, f, db, wb.clock())
+        start = repo.count_before(db, q, *after) if after is not None else 0
+        # One extra row says whether a next page exists; one more covers the cursor's own row.
+        rows = repo.window(db, q, start, limit + 2)
+    if after is not None:
+        rows = [r for r in rows if (r.created_at, r.id) < after]
+    shown = rows[:limit]
+    more = len(rows) > limit and bool(shown)
+    return shown, encode_cursor(secret, scope, [shown[-1].created_at, shown[-1].id]) if more else None
+
+
 def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow) -> int:
     """The index ``row`` would have in the filter's list now (where to put the cursor back)."""
     _index_current(wb, f)

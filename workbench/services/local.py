@@ -25,7 +25,7 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
     db = wb.store.db
     default = accounts_repo.meta_get(db, "bootstrap_workspace")
     if workspace_id is None and default is None and not create:
-        raise NotFound("This store has no workspace yet; run `workbench admin bootstrap`")
+        raise NotFound("This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one")
     if workspace_id is None or workspace_id == default:
         owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
         role = accounts_repo.membership_role(db, default, owner.id) if default is not None and owner is not None else None

@@ -70,6 +70,21 @@ def keyring_problem() -> str | None:
     return None
 
 
+def credential_advice(name: str, kind: str | None = None) -> str:
+    """Where a remote's credential (``kind``, or every one) can come from, as advice to end a message.
+
+    With no keyring ``remote login`` can keep nothing, so it is never suggested: only the
+    environment variables, and ``workbench sync`` in a terminal (which asks on each run).
+    """
+    variables = [SECRETS[kind][0]] if kind is not None else [var for var, _ in SECRETS.values()]
+    named = " or ".join(variables) if kind is not None else f"{variables[0]} (and {', '.join(variables[1:])})"
+    problem = keyring_problem()
+    if problem is None:
+        login = f"`workbench remote login {name}" + (f" --only {kind}`" if kind is not None else "`")
+        return f"run {login} or set {named}"
+    return f"set {named} for each run, or run `workbench sync` in a terminal, which asks each time ({problem}, so nothing can be kept)"
+
+
 def _check(name: str, url: str | None = None) -> None:
     if not _NAME.match(name):
         raise Invalid("Remote names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")

@@ -161,10 +161,7 @@ def run_sync(
         raise first.ChoiceNeeded(plan)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
-        raise Invalid(
-            f"No credentials for {r.name!r}: set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) or run "
-            f"`workbench remote login {r.name}`" + ("" if remotes.keyring_problem() is None else f" ({remotes.keyring_problem()})")
-        )
+        raise Invalid(f"No credentials for {r.name!r}: {remotes.credential_advice(r.name)}")
     owner = local_user_id(wb)
     with _sync_lock(wb, r.name):
         client = RemoteClient(
@@ -277,6 +274,23 @@ def take_theirs(wb: Workbench, conflict_id: int) -> None:
             annotations_repo.update_annotation(db, ann.id, {c.field: theirs, "updated_at": max(now, ann.updated_at + 1)})
             sync_state.drop_base_if_settled(db, c.workspace_id, ann.id)
         _audit(wb, db, c.workspace_id, "sync.conflict.take_theirs", c.entity_type, c.entity_id, {"field": c.field, "mine": getattr(ann, c.field, None)})
+
+
+def settle(wb: Workbench, *, keep_mine_ids: list[int], take_theirs_ids: list[int]) -> None:
+    """Settle several conflicts in one transaction, all or nothing: an id in both lists or one
+    that is not open refuses the whole request (naming every such id) before anything changes,
+    so the outcome never depends on the order the ids were given in."""
+    both = sorted(set(keep_mine_ids) & set(take_theirs_ids))
+    if both:
+        raise Invalid(f"Conflict {', '.join(map(str, both))}: keep mine or take theirs, not both")
+    with wb.store.write() as db:
+        missing = [cid for cid in dict.fromkeys([*keep_mine_ids, *take_theirs_ids]) if sync_state.get_conflict(db, cid) is None]
+        if missing:
+            raise NotFound(f"No open conflict {', '.join(map(str, missing))}: nothing was settled")
+        for cid in dict.fromkeys(keep_mine_ids):
+            keep_mine(wb, cid)
+        for cid in dict.fromkeys(take_theirs_ids):
+            take_theirs(wb, cid)
 
 
 # -- refusals ------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from workbench.domain.errors import DomainError
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal
+from workbench.domain.statuses import status_label as words_for_status
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
 from workbench.services.undo_steps import FINAL, Final, Skip, apply_step, comment_resolved, short_ref
@@ -462,11 +463,14 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
 
 def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
     """The user's latest actions, newest first, with their state (``done``, ``undone``, ``final``)."""
+    from workbench.services.inbox import member_names
+
     db = wb.store.db
+    names = member_names(wb, principal)
     out = []
     for a in repo.recent(db, principal.workspace_id, principal.actor_id, limit):
         n = repo.count_steps(db, a.id)
-        label = describe(Outcome(a.id, a.kind, a.what, False, n, n))
+        label = describe(Outcome(a.id, a.kind, a.what, False, n, n), member_name=lambda uid: names.get(uid, uid))
         out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": a.created_at})
     return out
 
@@ -474,7 +478,7 @@ def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[s
 def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
              member_name: Callable[[str], str] | None = None) -> str:
     """The action in words: "Status → ack on …1a2b3c4d", "Bulk: assign to Ada on 12 rows"."""
-    status_label = status_label or (lambda s: s.replace("won_t", "won't").replace("_", " "))
+    status_label = status_label or words_for_status
     member_name = member_name or (lambda uid: uid)
     w = o.what
     on = f" on {short_ref(str(w['annotation_id']))}" if w.get("annotation_id") else ""

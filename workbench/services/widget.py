@@ -7,6 +7,7 @@ submitter key. Everything else about a site needs a member's credentials.
 
 from __future__ import annotations
 
+import html
 from sqlite3 import Connection
 from typing import Any
 
@@ -18,7 +19,7 @@ from workbench.domain.errors import Invalid, NotFound, Unauthenticated
 from workbench.domain.records import Site, Stakeholder
 from workbench.domain.roles import Principal, Role, require_role, require_session
 from workbench.domain.tokens import same_secret
-from workbench.domain.widget import MAX_ORIGINS_PER_SITE, parse_origin, submitter_key_hash, toggle_for
+from workbench.domain.widget import MAX_ORIGINS_PER_SITE, parse_base_url, parse_origin, submitter_key_hash, toggle_for
 from workbench.services.context import Workbench
 
 MINE_LIMIT = 200  # a browser's newest annotations on a site the revisit view returns
@@ -135,5 +136,7 @@ def snippet(wb: Workbench, principal: Principal, site_id: str, base_url: str) ->
     """The one tag a site owner pastes: it carries the widget token, so like the secrets it is OWNER-only."""
     require_session(principal, Role.OWNER)
     site = _site(wb, principal, site_id)
-    base = base_url.rstrip("/")
-    return f'<script src="{base}/widget.js" data-site="{site.id}" data-widget-token="{site.widget_token}" async></script>'
+    base = parse_base_url(base_url)
+    # Escaped although each value is checked: the tag is HTML, whatever a value may come to hold.
+    src, sid, token = (html.escape(v, quote=True) for v in (f"{base}/widget.js", site.id, site.widget_token))
+    return f'<script src="{src}" data-site="{sid}" data-widget-token="{token}" async></script>'

@@ -1,0 +1,76 @@
+"""`workbench remote add|login` and `workbench sync` without credentials: advice that leads somewhere, with and without a keyring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail as no_keyring
+from typer.testing import CliRunner
+
+from tests.mcp.test_mcp_http import seed
+from tests.sync.keyring_backend import MemoryKeyring
+from workbench.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("WORKBENCH_TOKEN", "WORKBENCH_STORE_KEY", "WORKBENCH_JWT"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def with_keyring(backend: KeyringBackend) -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def without_keyring() -> Iterator[None]:
+    yield from with_keyring(no_keyring.Keyring())  # what keyring picks on a machine with no backend
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[None]:
+    yield from with_keyring(MemoryKeyring())
+
+
+def run(data: Path, *args: str, code: int = 0):
+    result = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    return result
+
+
+def test_without_a_keyring_no_message_sends_the_user_to_remote_login(tmp_path: Path, without_keyring):
+    """Issue 7: `remote login` can keep nothing there, so it exits 1, and every message names the variables instead."""
+    data = tmp_path / "cli"
+    seed(data)
+    added = run(data, "remote", "add", "bad", "http://127.0.0.1:1", "--no-prompt")
+    assert "remote login" not in added.stderr
+    assert "No secrets given: set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT) for each run" in added.stderr
+    login = run(data, "remote", "login", "bad", code=1)
+    assert login.stderr.startswith("error: there is no keyring to keep secrets in: set WORKBENCH_TOKEN (and ")
+    assert "remote login" not in login.stderr and login.stderr.count("\n") == 1
+    only = run(data, "remote", "login", "bad", "--only", "store_key", code=1)
+    assert "set WORKBENCH_STORE_KEY for each run" in only.stderr
+    synced = run(data, "sync", "--first-sync=separate", code=1)
+    assert synced.stderr.startswith("error: No credentials for 'bad': set WORKBENCH_TOKEN (and WORKBENCH_STORE_KEY, WORKBENCH_JWT)")
+    assert "remote login" not in synced.stderr and "`workbench sync` in a terminal" in synced.stderr
+
+
+def test_with_a_keyring_remote_login_is_the_advice_and_an_empty_login_fails(tmp_path: Path, memory_keyring):
+    data = tmp_path / "cli"
+    seed(data)
+    added = run(data, "remote", "add", "origin", "http://127.0.0.1:1", "--no-prompt")
+    assert "No secrets given: run `workbench remote login origin` or set WORKBENCH_TOKEN" in added.stderr
+    synced = run(data, "sync", "--first-sync=separate", code=1)
+    assert "run `workbench remote login origin` or set WORKBENCH_TOKEN" in synced.stderr
+    run(data, "remote", "login", "origin", code=1)  # nothing typed (no terminal), nothing kept

@@ -1,0 +1,143 @@
+"""Opening the data directory from the CLI and the TUI: an unusable store is one error line, an empty one stays empty.
+
+Also what every command's help and `workbench demo` print. Unusable stores are real ones: a
+`workbench.db` that is not SQLite, one that is a directory, and a read-only directory (a
+read-only bind mount when the tests run as root, whom permission bits do not stop; else a
+directory without write permission).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner, Result
+
+from tests.mcp.test_mcp_http import seed
+from workbench.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+# Each reads or writes the store; none may show a traceback when it cannot be opened.
+COMMANDS = [
+    ["sites", "list"], ["annotations", "list"], ["annotation", "reply", "some-id", "hello"], ["undo"], ["demo"],
+    ["workspaces"], ["sync", "status"], ["remote", "list"], ["personas", "list", "--json"], ["tui", "--no-demo"],
+]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, stdin=subprocess.DEVNULL)
+
+
+def refused_in_one_line(result: subprocess.CompletedProcess[str] | Result, data: Path, reason: str) -> None:
+    code = result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
+    assert code == 2, (result.stdout, result.stderr)
+    assert result.stderr == f"error: cannot open the store in {data.resolve()}: {reason}\n", result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("make", "reason"), [
+    (lambda db: db.write_text("garbage, not SQLite\n"), "workbench.db: not a workbench database (file is not a database)"),
+    (lambda db: db.mkdir(), "workbench.db is a directory, not a database file"),
+])
+def test_a_store_that_cannot_be_opened_is_one_error_line(tmp_path: Path, make, reason: str):
+    data = tmp_path / "broken"
+    data.mkdir()
+    make(data / "workbench.db")
+    for command in COMMANDS:
+        refused_in_one_line(runner.invoke(app, [*command, "--data-dir", str(data)]), data, reason)
+    # The TUI, started the way people start it: before Typer loads, then through it.
+    refused_in_one_line(cli("--data-dir", str(data)), data, reason)
+    refused_in_one_line(cli(env={"WORKBENCH_DATA_DIR": str(data)}), data, reason)
+
+
+def read_only(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``workbench ARGS --data-dir DATA`` with DATA read-only to it."""
+    command = [sys.executable, "-m", "workbench", *args, "--data-dir", str(data)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if os.geteuid() != 0:
+        data.chmod(0o555)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120, env=env, stdin=subprocess.DEVNULL)
+        finally:
+            data.chmod(0o755)
+    # Root writes through permission bits: a read-only bind mount in a private mount namespace stops it.
+    d = shlex.quote(str(data))
+    script = f"mount --bind {d} {d} && mount -o remount,ro,bind {d} {d} && exec {shlex.join(command)}"
+    return subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, env=env,
+                          stdin=subprocess.DEVNULL)
+
+
+def test_a_read_only_data_directory_is_refused_before_anything_runs(tmp_path: Path):
+    """Even reading writes beside the database (WAL's -shm): a read-only store is refused, new or full, with the reason."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    full = tmp_path / "full"
+    seed(full)
+    why = "the directory cannot be written (read-only file system)" if os.geteuid() == 0 else \
+        "the directory cannot be written (permission denied)"
+    for data in (fresh, full):
+        for command in (["sites", "list"], ["annotations", "list", "--json"], ["demo"], []):
+            refused_in_one_line(read_only(data, *command), data, why)
+    assert not (fresh / "workbench.db").exists()
+
+
+def test_an_empty_data_dir_variable_is_an_error_not_the_default_directory(tmp_path: Path):
+    home = tmp_path / "home"
+    env = {"WORKBENCH_DATA_DIR": "", "HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
+    for args in ([], ["sites", "list"], ["demo"]):
+        result = cli(*args, env=env)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == "error: WORKBENCH_DATA_DIR is set but empty: name a directory, or unset it for the default one\n"
+    assert not home.exists()  # nothing was written to the default directory
+
+
+def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
+    """Issue 9: a listing on a new store says there is nothing yet; it never creates a workspace and a site to list."""
+    data = tmp_path / "empty"
+    for command in (["sites", "list", "--json"], ["annotations", "list"], ["personas", "list"], ["undo", "--list"]):
+        result = runner.invoke(app, [*command, "--data-dir", str(data)])
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert result.stderr == "error: This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one\n"
+    listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
+
+
+def test_demo_prints_its_result_on_stdout(tmp_path: Path):
+    data = tmp_path / "demo"
+    first = runner.invoke(app, ["demo", "--annotations", "5", "--data-dir", str(data)])
+    assert first.exit_code == 0 and first.stdout.startswith("Loaded 5 annotations, "), (first.stdout, first.stderr)
+    again = runner.invoke(app, ["demo", "--data-dir", str(data)])
+    assert again.exit_code == 0 and again.stdout.startswith("Nothing to do: "), (again.stdout, again.stderr)
+
+
+def every_command(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (Typer carries its own copy of Click's classes)
+            found += every_command(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+def test_help_shows_no_type_on_flags_and_a_placeholder_on_repeatable_options():
+    """Issue 16: `--json`, `--help` and the other flags take no value, and `--persona` takes a <slug>, not a <list[str]>."""
+    commands = every_command(typer.main.get_group(app))
+    assert ("sync", "conflicts") in commands and len(commands) > 25
+    for path in commands:
+        result = runner.invoke(app, [*path, "--help"], terminal_width=200)
+        assert result.exit_code == 0, (path, result.stdout)
+        assert "<bool>" not in result.stdout and "list[" not in result.stdout, (path, result.stdout)
+    conflicts = runner.invoke(app, ["sync", "conflicts", "--help"], terminal_width=200).stdout
+    assert "--keep-mine            <id>" in conflicts
+    assert "<slug>" in runner.invoke(app, ["annotation", "personas", "--help"], terminal_width=200).stdout

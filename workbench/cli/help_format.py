@@ -1,0 +1,33 @@
+"""What ``--help`` shows an option takes: nothing for a flag, one value's placeholder for a repeatable option.
+
+Typer 0.29's Rich help prints a type beside every option, flags included (``--json <bool>``,
+``--help <bool>``, as if they took a value), and a repeatable option's Python type
+(``<list[str]>``). Its plain help already leaves flags bare; this makes the Rich one agree, for
+every command at once (the help option is built by Typer, beyond any per-option setting).
+Repeatable options name their value with ``metavar`` (``<slug>``, ``<id>``); one that does
+not shows its element type (``<str>``), and says "(repeatable)" in its help.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from typer.core import TyperOption
+
+_typer_display_type = TyperOption.display_type_rich
+_LIST = re.compile(r"^<list\[(.+)\]>$")
+
+
+def _display_type(self: TyperOption, ctx: Any) -> str | None:
+    if self.is_flag or self.count:
+        return None
+    shown = _typer_display_type(self, ctx)
+    if shown is not None and (element := _LIST.match(shown)):
+        return f"<{element.group(1)}>"
+    return shown
+
+
+def install() -> None:
+    """Use these placeholders in every help screen of this process (idempotent)."""
+    TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
