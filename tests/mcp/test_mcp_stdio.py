@@ -96,6 +96,8 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         assert [r["id"] for r in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
         refused(await client.call_tool("list_resolutions", {"annotation_id": a, "cursor": "garbage"}), "Invalid cursor")
         assert ok(await client.call_tool("run_personas", {"id": a}))["replies"]
+        # A blank summary says nothing was done: refused, as the CLI's and the TUI's resolve do.
+        refused(await client.call_tool("resolve", {"id": a, "summary": "   "}), "cannot be blank")
         assert ok(await client.call_tool("resolve", {"id": a, "summary": "Fixed offline."}))["status"] == "resolved"
         refused(await client.call_tool("acknowledge", {"id": "nope"}), "Annotation not found")
 

@@ -164,6 +164,8 @@ async def test_o_opens_the_page_or_a_diff_in_the_browser(app, evidenced, browser
 
 
 async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_wb, principal, browser_log):
+    from workbench.domain.session_records import on_base
+    from workbench.services.feedback_sessions import local_base
     from workbench.tui.screens.feedback import FeedbackScreen
 
     async with app.run_test(size=SIZE) as pilot:
@@ -188,7 +190,10 @@ async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_w
         await press(pilot, "o")
         assert isinstance(app.screen, ChoiceDialog)
         await press(pilot, "home", "enter")  # first: the preview at the comment's page
-        expected = row.session.deployment_url.rstrip("/") + rows[index].page_path
+        # Stored as a path (the base is each front end's own): the TUI's is local_base's.
+        preview = on_base(row.session.deployment_url, local_base())
+        assert preview is not None and preview.startswith("http://")
+        expected = preview.rstrip("/") + rows[index].page_path
         await wait_for(pilot, lambda: opened(browser_log) == [expected])
 
 

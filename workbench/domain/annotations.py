@@ -99,12 +99,16 @@ class AnnotationPatch(BaseModel):
         return self
 
 
+BLANK_RESOLVE_SUMMARY = "summary: say what was done (it cannot be blank)"
+
+
 def required_summary(text: str) -> str:
-    """The summary of resolving "with a summary" (the CLI's ``resolve``): what was done, so blank
-    is refused; PATCH's optional summary is not this, and ``""`` there clears it."""
+    """The summary of resolving "with a summary" (the CLI's ``resolve``, the TUI's ``r`` and bulk
+    resolve): what was done, so blank is refused; PATCH's optional summary is not this, and
+    ``""`` there clears it."""
     said = text.strip()
     if not said:
-        raise Invalid("summary: say what was done (it cannot be blank)")
+        raise Invalid(BLANK_RESOLVE_SUMMARY)
     return said
 
 

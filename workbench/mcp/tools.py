@@ -32,6 +32,7 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     StatusLiteral,
     UploadUrlRequest,
+    required_summary,
 )
 from workbench.domain.errors import DomainError, Invalid, NotFound
 from workbench.domain.images import TYPE_OF_EXTENSION, ImageType
@@ -242,7 +243,9 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     @server.tool(annotations=WRITE)
     def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:
         """Flip the status to resolved with a summary of what was done."""
-        return _patch(caller_of(ctx), id, status="resolved", summary=summary)
+        with refusals():
+            said = required_summary(summary)
+        return _patch(caller_of(ctx), id, status="resolved", summary=said)
 
     @server.tool(annotations=WRITE)
     def patch_annotation(

@@ -22,7 +22,6 @@ from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import BulkApplied, BulkProgressed
 from workbench.tui.screens.base import Dialog, workbench_app
-from workbench.tui.screens.triage import RESOLVE_NEEDS_SUMMARY
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 if TYPE_CHECKING:
@@ -169,7 +168,9 @@ class BulkDialog(Dialog[bool]):
             text = f"duplicate of {text}"
         elif status == "resolved" and not text and any(row.source == "annotation" for row in self.rows):
             # As r on one annotation (triage.set_status); a feedback comment takes no summary.
-            self.query_one("#form-error", Static).update(Text(RESOLVE_NEEDS_SUMMARY))
+            from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY  # pydantic: not on first paint
+
+            self.query_one("#form-error", Static).update(Text(BLANK_RESOLVE_SUMMARY))
             return
         self.query_one("#form-error", Static).update("")
         self._show_preview(bulk.BulkAction("set_status", status=status, summary=text or None))

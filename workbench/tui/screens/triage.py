@@ -29,13 +29,10 @@ if TYPE_CHECKING:
     from workbench.tui.app import WorkbenchApp
 
 SUMMARY_STATUSES = {"resolved": "Resolve", "won_t_fix": "Won't fix"}
-RESOLVE_NEEDS_SUMMARY = "A resolve needs a summary: say what was done (e.g. Fixed in v2.4)"
-
 
 def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: Callable[[], None], label: str = "") -> None:
     """Set ``status``, asking first for what it needs (a summary, the duplicated annotation)."""
-    from workbench.domain.annotations import AnnotationPatch
-    from workbench.domain.errors import Invalid
+    from workbench.domain.annotations import AnnotationPatch, required_summary
     from workbench.services import annotations as service
     from workbench.services import undo as recorded  # records the change for ``u``
 
@@ -46,10 +43,8 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
             return
 
         def submit(text: str) -> Any:
-            if status == "resolved" and not text.strip():
-                # Only here, in the dialog: the CLI's resolve keeps its own check (QA 10 is fixed
-                # on both sides separately), and won't fix may stay without a reason.
-                raise Invalid(RESOLVE_NEEDS_SUMMARY)
+            if status == "resolved":
+                text = required_summary(text)  # as the CLI's resolve; won't fix may stay without a reason
             patch = AnnotationPatch.model_validate({"status": status, "summary": text.strip() or None})  # validates the key's status
             return recorded.apply_patch(wb, principal, annotation_id, patch)
 
