@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite3 import Connection
 
-from storage.rows import columns, fetch_all, fetch_one, insert
+from storage.rows import columns, creation_order_sql, fetch_all, fetch_one, insert
 from workbench.domain.account_records import ApiToken, User, Workspace
 
 _WS = columns(Workspace)
@@ -113,14 +113,7 @@ def list_tokens_sql(
     if created_by is not None:
         where.append("created_by = ?")
         params.append(created_by)
-    if after is not None:
-        where.append("(created_at, id) > (?, ?)")
-        params.extend(after)
-    sql = f"SELECT {_TOKEN} FROM api_tokens WHERE {' AND '.join(where)} ORDER BY created_at, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return sql, params
+    return creation_order_sql(f"SELECT {_TOKEN} FROM api_tokens", where, params, after, limit)
 
 
 def list_tokens(

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from sqlite3 import Connection
 from typing import Any
 
-from storage.rows import columns, drain_oldest, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
+from storage.rows import columns, creation_order_sql, drain_oldest, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
 from workbench.domain.query import Search
 from workbench.domain.records import Annotation, Reply, Resolution
 
@@ -276,14 +276,7 @@ def list_resolutions_sql(annotation_id: str, after: tuple[int, str] | None = Non
     resolutions_annotation index, from the keyset ``after``."""
     where = ["annotation_id = ?"]
     params: list[object] = [annotation_id]
-    if after is not None:
-        where.append("(created_at, id) > (?, ?)")
-        params.extend(after)
-    sql = f"SELECT {_RES} FROM resolutions WHERE {' AND '.join(where)} ORDER BY created_at, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return sql, params
+    return creation_order_sql(f"SELECT {_RES} FROM resolutions", where, params, after, limit)
 
 
 def list_resolutions(db: Connection, annotation_id: str, after: tuple[int, str] | None = None, limit: int | None = None) -> list[Resolution]:

@@ -1,6 +1,7 @@
 """Row ↔ record mapping shared by the repositories: column lists derived from the dataclasses.
 
-Also ``drain_oldest``, the batch step the search indexes' pending tables share.
+Also ``drain_oldest``, the batch step the search indexes' pending tables share, and
+``creation_order_sql``, the keyset page the lists in creation order share.
 """
 
 from __future__ import annotations
@@ -59,6 +60,23 @@ def json_load(value: str | None) -> Any:
 def placeholders(items: Iterable[Any]) -> str:
     """One ``?`` per item, for an ``IN (...)`` list whose values are passed as parameters."""
     return ", ".join("?" for _ in items)
+
+
+def creation_order_sql(
+    select: str, where: list[str], params: list[object], after: tuple[int, str] | None, limit: int | None
+) -> tuple[str, list[object]]:
+    """``select`` (``SELECT … FROM table``) with the conditions ``where`` (and their ``params``),
+    in creation order ``(created_at, id)``: from the keyset ``after``, at most ``limit`` rows. The
+    row value is one index range (a seek), never a scan of the rows before it."""
+    where, params = [*where], [*params]
+    if after is not None:
+        where.append("(created_at, id) > (?, ?)")
+        params.extend(after)
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY created_at, id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
 
 
 def drain_oldest(db: Connection, table: str, statements: Sequence[str], limit: int = -1) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlite3 import Connection
 
-from storage.rows import columns, fetch_all, fetch_one, insert, update_fields
+from storage.rows import columns, creation_order_sql, fetch_all, fetch_one, insert, update_fields
 from workbench.domain.records import Site, Stakeholder
 
 _SITE = columns(Site)
@@ -36,14 +36,7 @@ def list_sites_sql(
     if site_id is not None:
         where.append("id = ?")
         params.append(site_id)
-    if after is not None:
-        where.append("(created_at, id) > (?, ?)")
-        params.extend(after)
-    sql = f"SELECT {_SITE} FROM sites WHERE {' AND '.join(where)} ORDER BY created_at, id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return sql, params
+    return creation_order_sql(f"SELECT {_SITE} FROM sites", where, params, after, limit)
 
 
 def list_sites(
