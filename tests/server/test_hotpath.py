@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, bearer
 from workbench.server.app import create_app
+from workbench.server.head import HeadAsGetMiddleware
 from workbench.server.hotpath import HotListMiddleware
 from workbench.services.demo import load_demo
 
@@ -25,8 +26,9 @@ from workbench.services.demo import load_demo
 def both(wb, creds) -> Iterator[tuple[TestClient, TestClient]]:
     load_demo(wb, annotations=120)
     plain = create_app(wb, TEST_SETTINGS)
-    assert isinstance(plain.middleware_stack, HotListMiddleware)
-    plain.middleware_stack = plain.build_middleware_stack()  # FastAPI's own stack: no hot path in front
+    outer = plain.middleware_stack
+    assert isinstance(outer, HeadAsGetMiddleware) and isinstance(outer.app, HotListMiddleware)
+    plain.middleware_stack = HeadAsGetMiddleware(plain.build_middleware_stack())  # FastAPI's own stack: no hot path in front
     with TestClient(create_app(wb, TEST_SETTINGS)) as hot, TestClient(plain) as declared:
         yield hot, declared
 

@@ -9,6 +9,7 @@ from textual.widgets import Input, SelectionList, TextArea
 
 from tests.found import found
 from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
+from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
@@ -86,7 +87,7 @@ async def test_resolve_with_a_blank_summary_keeps_the_dialog_open(app, demo_wb, 
             await type_text(pilot, blank)
             await press(pilot, "enter")
             assert app.screen is dialog
-            assert "A resolve needs a summary" in str(dialog.query_one("#form-error").render())
+            assert BLANK_RESOLVE_SUMMARY in str(dialog.query_one("#form-error").render())
             assert annotations_service.get(demo_wb, principal, ann.id).status == ann.status
         await type_text(pilot, "Fixed in v2.4")
         await press(pilot, "enter")

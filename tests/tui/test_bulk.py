@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import OptionList
 
 from tests.tui.conftest import SIZE, press, screen_text, type_text, wait_for
+from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
 from workbench.services import bulk, inbox
 from workbench.tui.screens.bulk import BulkDialog
@@ -67,7 +68,7 @@ async def test_bulk_resolve_asks_for_a_summary_and_resolves_comments_too(app, de
         for blank in ("", "   "):  # an annotation is not resolved without saying what was done
             await type_text(pilot, blank)
             await press(pilot, "enter")
-            assert dialog.stage == "summary" and "A resolve needs a summary" in str(dialog.query_one("#form-error").render())
+            assert dialog.stage == "summary" and BLANK_RESOLVE_SUMMARY in str(dialog.query_one("#form-error").render())
         await press(pilot, "ctrl+u")
         await type_text(pilot, "Shipped in v3")
         await press(pilot, "enter", "y")

@@ -116,7 +116,7 @@ async def test_the_inbox_list_fits_80_columns(app):
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         header = next(ln for ln in screen_text(app).splitlines() if "FEEDBACK" in ln)
-        assert header.rstrip().endswith("AGE  AUTO") and "ASSIGNEE" not in header
+        assert header.rstrip().endswith("AGE AUTO") and "ASSIGNEE" not in header
         assert any(ln.rstrip().endswith(" fix") for ln in screen_text(app).splitlines())
 
 
