@@ -130,6 +130,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class _PortTaken(RuntimeError):
+    """Another process listened on the port a test server was started on."""
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """The inodes of the TCP sockets listening on ``port`` (Linux: /proc/net/tcp and tcp6)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local_address is HEX_IP:HEX_PORT; state 0A is LISTEN; field 9 is the socket's inode.
+            if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _owns_socket(pid: int, inodes: set[str]) -> bool:
+    """Whether process ``pid`` holds one of the sockets ``inodes`` (its /proc/PID/fd links name them)."""
+    if not inodes:
+        return False
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[len("socket:["):-1] in inodes:
+            return True
+    return False
+
+
 class ServerProcess:
     """A real `workbench serve` child process on a free loopback port."""
 
@@ -138,31 +176,48 @@ class ServerProcess:
     ) -> None:
         """``extra``: more ``serve`` arguments; ``port``: a fixed one (a restart keeps the URL); ``env``: added variables."""
         self.data_dir = data_dir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         env.pop("WORKBENCH_SMTP_URL", None)
-        # Appended to, so a restart on the same port keeps the earlier run's log.
-        self.log = open(data_dir.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-        )
-        self._wait_ready()
+        # A free port is only free until someone binds it: another test's server may take it
+        # between free_port() and this server's bind. Such a start is told apart (_PortTaken)
+        # and made again on another port; a fixed port has no other to go to.
+        for _ in range(5):
+            self.port = port or free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            # Appended to, so a restart on the same port keeps the earlier run's log.
+            self.log = open(data_dir.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra],
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+            )
+            try:
+                self._wait_ready()
+                return
+            except _PortTaken:
+                self.stop()
+                if port is not None:
+                    raise
+        raise RuntimeError("workbench serve found no free port in five tries")
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
+        """Until this process listens on its port and answers there: an answer alone may come from
+        another process that took the port first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if _listening_sockets(self.port):
+                    raise _PortTaken(f"port {self.port} was taken by another process before workbench serve bound it")
                 raise RuntimeError(f"workbench serve exited with {self.proc.returncode}")
-            try:
-                httpx.get(self.url + "/openapi.json", timeout=1.0)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.1)
+            if _owns_socket(self.proc.pid, _listening_sockets(self.port)):
+                try:
+                    httpx.get(self.url + "/openapi.json", timeout=1.0)
+                    return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
         raise RuntimeError("workbench serve did not start in time")
 
     def stop(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess
 from tests.server.world import World, build_world
 from workbench.services.context import Workbench
 
@@ -36,4 +36,4 @@ def served_world(tmp: Path) -> tuple[Path, World]:
 
 def serve(data: Path, *extra: str, port: int | None = None, env: dict[str, Any] | None = None) -> ServerProcess:
     """`workbench serve` from this checkout on ``data`` (a fixed ``port`` keeps the URL across a restart)."""
-    return ServerProcess(data, *NO_LIMITS, *extra, port=port or free_port(), env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
+    return ServerProcess(data, *NO_LIMITS, *extra, port=port, env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
