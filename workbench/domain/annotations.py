@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from workbench.domain.errors import Invalid
 from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
+from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
@@ -74,7 +75,7 @@ class AnnotationListQuery(BaseModel):
     since: int | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
     auto_fix: bool | None = None
     cursor: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
-    limit: int = Field(default=50, ge=1, le=200)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class AnnotationPatch(BaseModel):

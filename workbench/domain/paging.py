@@ -1,6 +1,6 @@
 """The documented paging of list endpoints: ``?cursor=&limit=`` (default 50, at most 200).
 
-The annotations list carries the same two fields in its own query (annotations.py); every
+The annotations list carries the same two fields, with these bounds, in its own query (annotations.py); every
 other list takes this one, so a limit outside 1..200 or an overlong cursor is the same 400.
 """
 

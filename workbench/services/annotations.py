@@ -36,6 +36,7 @@ from workbench.domain.clock import new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid, NotForThisCaller, NotFound, PreconditionFailed
 from workbench.domain.images import EXTENSION, IMAGE_TYPES, check_image
+from workbench.domain.paging import DEFAULT_LIMIT, check_limit
 from workbench.domain.query import parse_words
 from workbench.domain.records import Annotation, Persona, Reply, Site
 from workbench.domain.roles import Principal, PrincipalKind, Role, require_role
@@ -45,9 +46,6 @@ from workbench.engine.base import AnnotationBrief, PersonaBrief
 from workbench.engine.offline import relevance
 from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
-
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 
 
 @dataclass(slots=True)
@@ -140,8 +138,7 @@ def list_annotation_rows(
 ) -> RowPage:
     """``list_annotations`` with the same checks, as raw rows: the API reuses a row's encoding
     while the row is unchanged, so a page rebuilt after one write re-encodes one row, not 50."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
+    check_limit(limit)
     if status is not None:
         status = parse_status(status).value
     if kind is not None:
