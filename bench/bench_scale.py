@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
+from storage import inbox as inbox_repo
 from storage import sync_mirror as mirror
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
@@ -152,6 +153,11 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     wb = Workbench.open(str(data_dir), mailer=None)
+    with wb.store.write() as w:
+        # What the server's upkeep indexes within moments of a write: a store built (or migrated)
+        # with documents still waiting would make every search below index 200 of them first.
+        inbox_repo.index_pending(w)
+        ann_repo.index_text_pending(w)
     ws_id, owner_id, _ = ensure_workspace(wb)
     p = owner_principal(ws_id, owner_id)
     db = wb.store.db
@@ -337,6 +343,8 @@ def main() -> None:
         ("API list, since=0, first page", "API list, first page"),
         ("API list, 90 % deep (new connection)", "API list, first page (new connection)"),
     ):
+        if path not in top or first_path not in top:
+            continue  # --only left one of them out
         r = top[path] / top[first_path]
         print(f"{label[sizes[-1]]}: {path} = {r:.2f}x {first_path!r} (goal <= 2: {'met' if r <= 2 else 'NOT met'})")
 

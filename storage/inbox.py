@@ -266,16 +266,25 @@ def _search_keys(db: Connection, q: Query, need: int) -> list[tuple[int, str, st
 
     The index orders by second; within the second at the window's edge the order is by rowid,
     so that whole second is read and the few rows are ordered here by ``(created_at, id)``.
+    One statement, read until the edge second ends: a prefix (``check*``) makes FTS5 merge
+    every word it completes each time its MATCH runs, so a second statement for the edge
+    second cost as much again (11 ms each at 1M annotations).
     """
-    built = search_sql(q, need)
+    built = search_sql(q, None)
     if built is None or need <= 0:
         return []
-    rows = db.execute(*built).fetchall()
-    if len(rows) == need:
-        last = rows[-1][0]
-        rest = search_sql(q, None, below=last, floor=(last >> KEY_BITS) << KEY_BITS)
-        if rest is not None:
-            rows += db.execute(*rest).fetchall()
+    rows: list[tuple[int, int, str, int]] = []
+    edge = -1
+    cursor = db.execute(*built)
+    try:
+        for row in cursor:
+            if len(rows) >= need and row[0] >> KEY_BITS != edge:
+                break
+            rows.append(row)
+            if len(rows) == need:
+                edge = row[0] >> KEY_BITS
+    finally:
+        cursor.close()
     rows.sort(key=lambda r: (r[1], r[2]), reverse=True)
     return [(c, i, "annotation", rid) for _, c, i, rid in rows[:need]]
 
