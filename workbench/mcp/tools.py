@@ -5,7 +5,8 @@
 authenticate every request from its path token (a rotated token stops at once) while stdio
 acts as the local user. Tools call services only; every write is audited by the service with
 the caller's principal (``mcp:<site_id>`` over HTTP). Domain refusals come back as MCP tool
-errors carrying the refusal's message, never as crashes.
+errors carrying the refusal's message, never as crashes; a NUL in any string argument is
+refused before a tool runs (``nul_free``), as the REST routes refuse one in a parameter.
 """
 
 from __future__ import annotations
