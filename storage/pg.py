@@ -152,12 +152,14 @@ def _boot_key(boot_id: str) -> int:
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced, for messages and cache keys."""
+    """The URL with any password replaced, for messages and cache keys: the user's (``***``) and a
+    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one in brackets)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    userinfo, at, host = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if at and ":" in userinfo else parts.netloc
     query = "&".join(p for p in parts.query.split("&") if not p.lower().startswith("password="))
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

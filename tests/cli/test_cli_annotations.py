@@ -90,8 +90,8 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     too_long = run(data, "annotation", "set-status", creds["a"], "ack", "--summary", "x" * 3000, code=1).stderr
     assert too_long == "error: summary: at most 2,000 characters\n"
     assert run(data, "annotation", "reply", creds["a"], "  ", code=1).stderr == "error: body: cannot be empty\n"
-    # Resolving "with a summary" needs one that says something (issue 10).
-    for blank in ("", "   "):
+    # Resolving "with a summary" needs one that says something (issue 10): one a reader can see.
+    for blank in ("", "   ", "\u200b", "\u00a0\u200b", "\x07"):
         refused = run(data, "annotation", "resolve", creds["a"], "--summary", blank, code=1)
         assert refused.stderr == "error: summary: say what was done (it cannot be blank)\n"
     assert not (data / "uploads" / "resolutions").exists()  # nothing was copied in by refused attaches

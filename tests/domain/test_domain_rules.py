@@ -9,13 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbench.domain.annotations import (
+    AnnotationPatch,
     AutoFixDefault,
     ResolutionCreate,
     check_resolution,
     effective_auto_fix,
     parse_kind,
     parse_status,
+    required_summary,
 )
+from workbench.domain.blank import is_blank
 from workbench.domain.clock import iso_ms, new_id
 from workbench.domain.cursors import decode_cursor, encode_cursor
 from workbench.domain.errors import Forbidden, Invalid
@@ -30,6 +33,40 @@ def test_status_taxonomy_is_closed():
             parse_status(bad)
     with pytest.raises(Invalid):
         parse_kind("rant")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "   ", "\n\t ",
+        "\u200b", "\u00a0\u200b", "\x07", "\x1b\x7f\x85",  # zero-width space, NBSP, controls (C0, DEL, C1)
+        "\u200d\ufeff\u2060\u00ad\u202e",  # format characters: joiner, BOM, word joiner, soft hyphen, a bidi override
+        "\u3164\u115f\uffa0", "\ufe0f\U000e0100\u034f",  # Hangul fillers; variation selectors, grapheme joiner
+        "\u2028\u3000", "\u2800", "\U000e0041",  # line separator, ideographic space, braille blank, a tag character
+    ],
+)
+def test_blank_is_whatever_shows_nothing_and_counts_as_none_everywhere(text):
+    """One meaning of blank: the resolve summary refuses it; PATCH's summary and an explanation store it as none."""
+    assert is_blank(text)
+    with pytest.raises(Invalid, match="cannot be blank"):
+        required_summary(text)
+    assert AnnotationPatch(summary=text).summary is None
+    assert ResolutionCreate(explanation=text).explanation is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x", "\u200bFixed", "\x07Fixed",  # invisible characters beside visible ones: kept, as written
+        "\u2705\ufe0f", "\U0001fae8",  # an emoji with its variation selector; one newer than this Python's Unicode tables
+        "\ue000", "\u0301", "\u0660",  # private use (icon fonts), a combining mark, an Arabic-Indic zero
+    ],
+)
+def test_one_visible_character_says_something(text):
+    assert not is_blank(text)
+    assert required_summary(f" {text}\n") == text
+    assert AnnotationPatch(summary=text).summary == text
+    assert ResolutionCreate(explanation=text).explanation == text
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from mcp.shared.exceptions import MCPError
 from tests.conftest import ServerProcess
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
+from workbench.domain.safe_text import NUL_MESSAGE
+from workbench.mcp.tools import REPLY_AS_AGENT
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import bootstrap, owner_principal
@@ -120,6 +123,56 @@ def ok(result: Any) -> dict[str, Any]:
 def refused(result: Any, text: str) -> None:
     assert result.is_error, result.structured_content
     assert text in result.content[0].text, result.content[0].text
+
+
+def refused_naming(result: Any, argument: str) -> None:
+    """A schema refusal that names ``argument``: the SDK lists each failing argument on a line of its own."""
+    assert result.is_error, result.structured_content
+    assert re.search(rf"^{argument}\b", result.content[0].text, flags=re.M), result.content[0].text
+
+
+# Valid values for the arguments a tool requires, so a call fails only for the argument under test.
+REQUIRED = {"message": "Looking.", "summary": "Done.", "kind": "after", "content_type": "image/png"}
+ID_ARGUMENTS = ("id", "annotation_id")
+
+
+def _free_text(schema: dict[str, Any]) -> str | None:
+    """"string" or "array" if the argument takes free text (a string, or a list of strings; not an enum), else None."""
+    for option in schema.get("anyOf", [schema]):
+        if option.get("type") == "string" and "enum" not in option:
+            return "string"
+        if option.get("type") == "array" and option.get("items", {}).get("type") == "string":
+            return "array"
+    return None
+
+
+def nul_cases(tools: dict[str, Any], annotation_id: str) -> list[tuple[str, dict[str, Any], str]]:
+    """(tool, arguments, argument) for every free-text argument of every tool: the tool's required
+    arguments valid, and a NUL in that one argument (an id is the real one with a NUL after it)."""
+    cases = []
+    for name, tool in sorted(tools.items()):
+        schema = tool.input_schema
+        valid = {arg: annotation_id if arg in ID_ARGUMENTS else REQUIRED[arg] for arg in schema.get("required", [])}
+        for arg, prop in sorted(schema["properties"].items()):
+            shape = _free_text(prop)
+            if shape is None:
+                continue
+            text = f"{valid.get(arg, 'x')}\x00"
+            cases.append((name, {**valid, arg: [text] if shape == "array" else text}, arg))
+    id_tools = {name for name, tool in tools.items() if set(tool.input_schema["properties"]) & set(ID_ARGUMENTS)}
+    assert len(id_tools) == 9 and id_tools <= {name for name, _, arg in cases if arg in ID_ARGUMENTS}
+    return cases
+
+
+async def assert_nul_is_refused_naming_each_argument(client: Client, annotation_id: str) -> list[str]:
+    """Every free-text argument of every tool, with a NUL: a tool error naming it, in the REST routes' words
+    (on PostgreSQL it was a bare "Error executing tool …" from the driver, on SQLite "not found")."""
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    called = []
+    for name, args, arg in nul_cases(tools, annotation_id):
+        refused(await client.call_tool(name, args), f"Invalid {arg}: {NUL_MESSAGE}")
+        called.append(f"{name}.{arg}")
+    return called
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -308,3 +361,62 @@ async def test_list_annotations_refuses_since_out_of_range_with_its_reason(serve
     srv, creds = served
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
         refused(await client.call_tool("list_annotations", {"since": since}), message)
+
+
+async def test_a_nul_in_any_string_argument_is_refused_naming_it_on_both_engines(served):
+    srv, creds = served
+    a = creds["a"]
+    before = audit(srv.data_dir, a)
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        called = await assert_nul_is_refused_naming_each_argument(client, a)
+        assert {"list_annotations.cursor", "reply.message", "patch_annotation.assignee_id", "run_personas.persona_ids"} <= set(called)
+        assert ok(await client.call_tool("read_annotation", {"id": a}))["id"] == a  # the server is fine after them
+    assert audit(srv.data_dir, a) == before
+    srv.stop()
+    assert "Traceback" not in Path(srv.log.name).read_text(errors="replace")  # a refusal, not a crash the SDK logged
+
+
+@pytest.mark.parametrize(
+    "tool,arguments,argument",
+    [
+        ("list_annotations", {"since": True}, "since"),  # was read as since=1 ms: every annotation
+        ("list_annotations", {"since": False}, "since"),
+        ("list_annotations", {"limit": True}, "limit"),  # was a page of one
+        ("list_resolutions", {"limit": True}, "limit"),
+    ],
+)
+async def test_a_boolean_is_no_number(served, tool, arguments, argument):
+    srv, creds = served
+    if tool == "list_resolutions":
+        arguments = {"annotation_id": creds["a"], **arguments}
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        refused_naming(await client.call_tool(tool, arguments), argument)
+        # Integers and the string forms still go through.
+        assert len(ok(await client.call_tool("list_annotations", {"since": 0, "limit": 1}))["items"]) == 1
+        assert len(ok(await client.call_tool("list_annotations", {"since": "0"}))["items"]) == 3
+
+
+async def test_a_summary_or_explanation_that_shows_nothing_is_blank(served):
+    srv, creds = served
+    b = creds["b"]
+    before = audit(srv.data_dir, b)
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        for invisible in ("\u200b", "\u00a0\u200b", "\x07", "\u200d\ufeff\u2060", "\u3164", "\ufe0f"):
+            refused(await client.call_tool("resolve", {"id": b, "summary": invisible}), "cannot be blank")
+            refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": invisible}), "At least one of")
+        assert ok(await client.call_tool("patch_annotation", {"id": b, "summary": "Filed."}))["summary"] == "Filed."
+        assert ok(await client.call_tool("patch_annotation", {"id": b, "summary": "\u200b"}))["summary"] is None  # blank clears it
+        # Something visible among them says something, and is kept as written (output escapes controls).
+        done = ok(await client.call_tool("resolve", {"id": b, "summary": "\u2705\ufe0f\x07"}))
+        assert done["status"] == "resolved" and done["summary"] == "\u2705\ufe0f\x07"
+    assert len(audit(srv.data_dir, b)) == len(before) + 3  # the refusals wrote nothing
+    assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", b)[0] == 0
+
+
+async def test_the_reply_tool_says_it_posts_as_an_agent_as_it_does(served):
+    srv, creds = served
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        said = ok(await client.call_tool("reply", {"id": creds["a"], "message": "Seen."}))
+    assert tools["reply"].description == REPLY_AS_AGENT and "agent" in REPLY_AS_AGENT
+    assert said["author"]["type"] == "agent"

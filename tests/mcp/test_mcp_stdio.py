@@ -11,8 +11,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
 
-from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, audit, ok, refused, row, seed
+from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, assert_nul_is_refused_naming_each_argument, audit, ok, refused, row, seed
 from tests.stores import stored_blob
+from workbench.mcp.tools import REPLY_AS_LOCAL_USER
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
@@ -98,6 +99,7 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         assert ok(await client.call_tool("run_personas", {"id": a}))["replies"]
         # A blank summary says nothing was done: refused, as the CLI's and the TUI's resolve do.
         refused(await client.call_tool("resolve", {"id": a, "summary": "   "}), "cannot be blank")
+        refused(await client.call_tool("resolve", {"id": a, "summary": "\u00a0\u200b"}), "cannot be blank")  # shows nothing either
         assert ok(await client.call_tool("resolve", {"id": a, "summary": "Fixed offline."}))["status"] == "resolved"
         refused(await client.call_tool("acknowledge", {"id": "nope"}), "Annotation not found")
 
@@ -108,3 +110,25 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
         "annotation.run_personas", "annotation.update",
     ]
     assert {actor for actor, _ in trail} == {owner}
+
+
+async def test_stdio_refuses_a_nul_in_any_string_argument_naming_it(store, tmp_path):
+    """Offline on PostgreSQL (`workbench mcp --database`) a NUL in site_id or an id was a bare driver error."""
+    data, creds = store
+    a = creds["a"]
+    before = audit(data, a)
+    async with stdio(data) as client:
+        called = await assert_nul_is_refused_naming_each_argument(client, a)
+        assert {"list_annotations.site_id", "attach_resolution.after_file"} <= set(called)
+        assert ok(await client.call_tool("list_annotations", {"site_id": creds["site_id"]}))["items"]
+    assert audit(data, a) == before
+
+
+async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
+    data, creds = store
+    async with stdio(data) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        said = ok(await client.call_tool("reply", {"id": creds["a"], "message": "Seen, offline."}))
+    description = tools["reply"].description or ""
+    assert description == REPLY_AS_LOCAL_USER and "local user" in description and "agent reply" not in description
+    assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]

@@ -263,7 +263,7 @@ def test_reopening_clears_the_closing_summary(client, creds):
     assert client.patch(url, json={"status": "triaged"}, headers=h).json()["summary"] == "redo for iOS"  # open → open keeps it
 
 
-@pytest.mark.parametrize("blank", ["", "   ", "\n\t "])
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t ", "\u200b", "\u00a0\u200b\u200d", "\x07"])
 def test_a_blank_summary_is_stored_as_no_summary(client, creds, blank):
     """One shape for "no summary": a blank one is null, as a reopen leaves it, so clients need not treat "" alike."""
     a = post_annotation(client, creds)

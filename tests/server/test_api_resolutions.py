@@ -121,6 +121,7 @@ def test_upload_url_needs_member_and_valid_body(client, creds):
         ({"explanation": "é" * 2049}, 400),  # counted in bytes
         ({"explanation": "x" * 4096}, 201),
         ({"explanation": " \n\t "}, 400),  # blank counts as missing, like ""
+        ({"explanation": "\u200b\u2060 \x07"}, 400),  # so do invisible characters alone
         ({"before_key": "resolutions/elsewhere/before-x.png"}, 400),  # not an upload of this annotation
         ({"diff_url": "https://github.com/x/y/pull/1", "extra": 1}, 422),
     ],

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,3 +56,34 @@ def test_documented_agent_flow_over_tcp(tmp_path):
         srv.stop()
     log = (tmp_path / f"serve-{srv.port}.log").read_text()
     assert creds["member_token"] not in log and creds["mcp_token"] not in log
+
+
+def test_the_credentials_hint_bootstraps_the_store_being_served(tmp_path, engine):
+    """`serve` prints the bootstrap command for its own store: the same --data-dir, or on a team
+    server the same --database with its password masked (it said "with the same --data-dir" there,
+    which would have bootstrapped a SQLite store the server never reads)."""
+    data = tmp_path / "served"
+    env = {"COLUMNS": "400"}  # Rich wraps at 80 columns when not on a terminal: one line to read back
+    password, url = "s3cret-pw", os.environ.get("WORKBENCH_DATABASE_URL", "")
+    if engine == "postgresql":
+        assert url.startswith("postgresql://postgres@")
+        env["WORKBENCH_DATABASE_URL"] = url.replace("postgres@", f"postgres:{password}@", 1)  # trust auth takes any password
+    srv = ServerProcess(data, env=env)
+    try:
+        log = Path(srv.log.name).read_text()
+        hint = next(line for line in log.splitlines() if line.startswith("Credentials: "))
+        command = shlex.split(hint.removeprefix("Credentials: ").split(" (")[0])
+        if engine == "sqlite":
+            assert command == ["workbench", "admin", "bootstrap", "--json", "--data-dir", str(data.resolve())]
+            assert " (" not in hint
+        else:
+            assert command == ["workbench", "admin", "bootstrap", "--json", "--database", url.replace("postgres@", "postgres:***@", 1)]
+            assert password not in log and "password is not printed" in hint
+            command[-1] = env["WORKBENCH_DATABASE_URL"]  # what its reader does: puts the password back
+        clean = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DATABASE_URL"}  # the command alone says where
+        done = subprocess.run([sys.executable, "-m", "workbench", *command[1:]], capture_output=True, text=True, check=True, env=clean)
+        creds = json.loads(done.stdout)
+        sites = httpx.get(srv.url + "/api/v1/sites", headers={"Authorization": f"Bearer {creds['member_token']}"})
+        assert sites.status_code == 200 and [s["id"] for s in sites.json()["items"]] == [creds["site_id"]]
+    finally:
+        srv.stop()

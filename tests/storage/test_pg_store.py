@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from storage import sync_state
-from storage.pg import PgStore
+from storage.pg import PgStore, redact
 from tests.pg_cluster import Cluster
 
 
@@ -59,3 +59,17 @@ def test_a_postgresql_store_is_never_a_replica(pg_url: str):
         assert store.db.execute("SELECT count(*) FROM sync_remotes").fetchone()[0] == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "url,shown",
+    [
+        ("postgresql://postgres@127.0.0.1:5432/wb", "postgresql://postgres@127.0.0.1:5432/wb"),  # nothing to hide: as given
+        ("postgresql://u:p%40ss@db.example:5432/wb?sslmode=require", "postgresql://u:***@db.example:5432/wb?sslmode=require"),
+        ("postgresql://u@db.example/wb?password=s3cret&sslmode=require", "postgresql://u@db.example/wb?sslmode=require"),
+        ("postgresql://u:pw@[::1]:5432/wb", "postgresql://u:***@[::1]:5432/wb"),  # the IPv6 host keeps its brackets
+        ("postgres://:pw@h/wb?PASSWORD=x", "postgres://:***@h/wb"),
+    ],
+)
+def test_redact_hides_every_password_of_a_url(url: str, shown: str):
+    assert redact(url) == shown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
+from workbench.cli.output import inert
+from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
 app = typer.Typer(
@@ -121,9 +124,9 @@ def serve(
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    console.print(f"Store: {wb.store.label}")
+    console.print(f"Store: {inert(wb.store.label)}")
     console.print(f"Docs:  {listen_url}/docs")
-    console.print("Credentials: [bold]workbench admin bootstrap --json[/] (with the same --data-dir)")
+    console.print(f"Credentials: {credentials_hint(wb, database)}")
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
         "limit_concurrency": limit_concurrency,
@@ -145,6 +148,18 @@ def serve(
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
     uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
+
+
+def credentials_hint(wb: Workbench, database: str | None) -> str:
+    """The bootstrap command for the store being served, as Rich markup: the same ``--database``
+    (its password masked, never printed) or the same ``--data-dir``, as one can paste it."""
+    if database is None:
+        return f"[bold]workbench admin bootstrap --json --data-dir {inert(shlex.quote(str(wb.store.data_dir)))}[/]"
+    from storage.pg import redact
+
+    shown = redact(database)
+    masked = " (the URL's password is not printed: put it back)" if shown != database else ""
+    return f"[bold]workbench admin bootstrap --json --database {inert(shlex.quote(shown))}[/]{masked}"
 
 
 @app.command()

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from workbench.domain.blank import is_blank
 from workbench.domain.errors import Invalid
 from workbench.domain.fields import CleanStr, NoNul
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
@@ -90,8 +91,8 @@ class AnnotationPatch(BaseModel):
     @field_validator("summary")
     @classmethod
     def _blank_summary_is_none(cls, value: str | None) -> str | None:
-        # One shape for "no summary": "" and spaces (stripped to "") are stored as null, as a reopen leaves it.
-        return value or None
+        # One shape for "no summary": a blank one ("", spaces, a lone zero-width space) is null, as a reopen leaves it.
+        return None if value is None or is_blank(value) else value
 
     @model_validator(mode="after")
     def _not_empty(self) -> AnnotationPatch:
@@ -105,10 +106,10 @@ BLANK_RESOLVE_SUMMARY = "summary: say what was done (it cannot be blank)"
 
 def required_summary(text: str) -> str:
     """The summary of resolving "with a summary" (the CLI's ``resolve``, the TUI's ``r`` and bulk
-    resolve): what was done, so blank is refused; PATCH's optional summary is not this, and
-    ``""`` there clears it."""
+    resolve, MCP's ``resolve``): what was done, so blank (``blank.is_blank``: nothing visible) is
+    refused; PATCH's optional summary is not this, and a blank one there clears it."""
     said = text.strip()
-    if not said:
+    if is_blank(said):
         raise Invalid(BLANK_RESOLVE_SUMMARY)
     return said
 
@@ -152,8 +153,8 @@ class ResolutionCreate(BaseModel):
     @field_validator("explanation")
     @classmethod
     def _blank_explanation_is_none(cls, value: str | None) -> str | None:
-        # Spaces alone explain nothing: they count as missing (for "at least one"), like "".
-        return value if value is not None and value.strip() else None
+        # Blank explains nothing (spaces, a zero-width space): it counts as missing (for "at least one"), like "".
+        return None if value is None or is_blank(value) else value
 
 
 def check_resolution(res: ResolutionCreate) -> None:

@@ -10,6 +10,9 @@ TUI's first paint imports it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from workbench.domain.errors import Invalid
 
 # C0 controls except tab and newline (which bodies legitimately hold), DEL, C1 controls
 # (U+0080-U+009F, where 8-bit CSI/OSC live), and the bidi overrides and isolates that make a
@@ -43,6 +46,17 @@ def refuse_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError(NUL_MESSAGE)
     return value
+
+
+def refuse_nul_parameters(parameters: Iterable[tuple[str, object]]) -> None:
+    """Named parameters a caller gave outside a request model (a route's path and query, an MCP
+    tool's arguments), NUL-free like the models' strings: ``Invalid`` naming the first that holds
+    one, in a string or a list of strings. PostgreSQL cannot even be asked about a NUL, so without
+    this an id holding one would be "not found" on SQLite and a driver error on PostgreSQL."""
+    for name, value in parameters:
+        values = value if isinstance(value, list | tuple) else (value,)
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            raise Invalid(f"Invalid {name}: {NUL_MESSAGE}")
 
 
 def json_safe(text: str) -> str:

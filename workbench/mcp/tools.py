@@ -5,23 +5,25 @@
 authenticate every request from its path token (a rotated token stops at once) while stdio
 acts as the local user. Tools call services only; every write is audited by the service with
 the caller's principal (``mcp:<site_id>`` over HTTP). Domain refusals come back as MCP tool
-errors carrying the refusal's message, never as crashes.
+errors carrying the refusal's message, never as crashes; a NUL in any string argument is
+refused before a tool runs (``nul_free``), as the REST routes refuse one in a parameter.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ContentBlock, ImageContent, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import Field, Strict, ValidationError
 
 from workbench import __version__
 from workbench.domain.annotations import (
@@ -37,6 +39,7 @@ from workbench.domain.annotations import (
 from workbench.domain.errors import DomainError, Invalid, NotFound
 from workbench.domain.images import TYPE_OF_EXTENSION, ImageType
 from workbench.domain.roles import Principal
+from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
 from workbench.services import resolutions as resolutions_svc
@@ -69,18 +72,20 @@ CallerOf = Callable[[Context], Caller]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Parameter types, at module level so the SDK can resolve the (string) annotations of the
-# tool functions below; the descriptions become the tools' JSON schemas.
+# tool functions below; the descriptions become the tools' JSON schemas. Integers are Strict:
+# pydantic's lax mode reads `true` as 1, so `since: true` became "every annotation" and
+# `limit: true` a page of one, where the schema (and parse_since) say a boolean is no number.
 AnnotationId = Annotated[str, Field(description="Annotation id", min_length=1, max_length=100)]
 StatusFilter = Annotated[StatusLiteral | None, Field(description="Only annotations in this status")]
 KindFilter = Annotated[KindLiteral | None, Field(description="Only annotations of this kind")]
 Since = Annotated[
-    int | str | None,
+    Annotated[int, Strict()] | str | None,
     Field(description="Only annotations updated at or after: epoch ms, ISO-8601 (2024-06-01T00:00:00Z) or an age (12h, 7d)"),
 ]
 AutoFix = Annotated[
     bool | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
 ]
-Limit = Annotated[int, Field(ge=1, le=200, description="Page size (1-200)")]
+Limit = Annotated[int, Strict(), Field(ge=1, le=200, description="Page size (1-200)")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page (extension: paging)", max_length=1000)]
 SiteId = Annotated[str | None, Field(description="Site to list (offline extension); default: the first site")]
 Message = Annotated[str, Field(description="Reply text (markdown)", min_length=1, max_length=20_000)]
@@ -101,6 +106,12 @@ LocalFile = Annotated[
 PersonaIds = Annotated[
     list[str] | None, Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60)
 ]
+
+REPLY_AS_AGENT = "Post an agent reply on the annotation's thread."
+REPLY_AS_LOCAL_USER = (
+    "Post a reply on the annotation's thread as the store's local user: it is written under that "
+    "person's name (author type user), as their own replies from the CLI and TUI are, not as an agent."
+)
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -126,6 +137,23 @@ def explain(exc: ValidationError) -> str:
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
     return "; ".join(parts) or "invalid input"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def nul_free(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` refusing a NUL in any string argument before it runs, with the REST routes' rule
+    and message ("Invalid id: must not contain NUL …"): every tool, every argument, both engines."""
+
+    @functools.wraps(fn)  # the SDK reads the tool's schema from the wrapped signature
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        with refusals():
+            refuse_nul_parameters(kwargs.items())
+        return fn(*args, **kwargs)
+
+    return checked
 
 
 def _patch(c: Caller, annotation_id: str, **fields: Any) -> dict[str, Any]:
@@ -182,6 +210,15 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         log_level=log_level,
     )
 
+    def tool(annotations: ToolAnnotations, *, name: str | None = None, description: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+        """``server.tool``, every tool registered ``nul_free``."""
+
+        def register(fn: Callable[P, R]) -> Callable[P, R]:
+            server.tool(name=name, description=description, annotations=annotations)(nul_free(fn))
+            return fn
+
+        return register
+
     def list_page(c: Caller, site_id: str, status: str | None, kind: str | None, since: int | str | None,
                   auto_fix: bool | None, limit: int, cursor: str | None) -> dict[str, Any]:
         with refusals():
@@ -192,7 +229,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         return {"site_id": site_id, "items": [a.to_public() for a in page.items], "next_cursor": page.next_cursor}
 
     if offline:
-        @server.tool(name="list_annotations", annotations=READ)
+        @tool(READ, name="list_annotations")
         def list_annotations_offline(
             ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
             auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None, site_id: SiteId = None,
@@ -203,7 +240,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 site = _first_site(c, site_id)
             return list_page(c, site, status, kind, since, auto_fix, limit, cursor)
     else:
-        @server.tool(name="list_annotations", annotations=READ)
+        @tool(READ, name="list_annotations")
         def list_annotations(
             ctx: Context, status: StatusFilter = None, kind: KindFilter = None, since: Since = None,
             auto_fix: AutoFix = None, limit: Limit = 50, cursor: Cursor = None,
@@ -214,7 +251,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 raise ToolError("This MCP credential is not scoped to a site")
             return list_page(c, c.principal.site_id, status, kind, since, auto_fix, limit, cursor)
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     def read_annotation(id: AnnotationId, ctx: Context) -> CallToolResult:  # the documented name
         """Full body, screenshot, computed styles, replies, resolutions and the agent-friendly markdown of one annotation."""
         c = caller_of(ctx)
@@ -228,26 +265,27 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             content.append(image)
         return CallToolResult(content=content, structured_content=out)
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     def acknowledge(id: AnnotationId, ctx: Context) -> dict[str, Any]:
         """Flip the status to ack ("we saw it; no work yet")."""
         return _patch(caller_of(ctx), id, status="ack")
 
-    @server.tool(annotations=APPEND)
+    # Over HTTP the token's site integration writes, as an agent; over stdio the store's local
+    # user does (README, "replies"): the description is all an agent reads of who it speaks as.
+    @tool(APPEND, description=REPLY_AS_LOCAL_USER if offline else REPLY_AS_AGENT)
     def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:
-        """Post an agent reply on the annotation's thread."""
         c = caller_of(ctx)
         with refusals():
             return annotations_svc.reply(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:
         """Flip the status to resolved with a summary of what was done."""
         with refusals():
             said = required_summary(summary)
         return _patch(caller_of(ctx), id, status="resolved", summary=said)
 
-    @server.tool(annotations=WRITE)
+    @tool(WRITE)
     def patch_annotation(
         id: AnnotationId, ctx: Context, status: NewStatus = None, summary: NewSummary = None,
         assignee_id: Assignee = None,
@@ -264,7 +302,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             raise ToolError("Pass at least one of status, summary, assignee_id")
         return _patch(caller_of(ctx), id, **fields)
 
-    @server.tool(annotations=APPEND)
+    @tool(APPEND)
     def get_resolution_upload_url(
         annotation_id: AnnotationId, kind: UploadKindParam, content_type: ContentType, ctx: Context
     ) -> dict[str, Any]:
@@ -280,7 +318,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             return resolutions_svc.upload_url(c.wb, c.principal, annotation_id, req, c.base_url)
 
     if offline:
-        @server.tool(name="attach_resolution", annotations=APPEND)
+        @tool(APPEND, name="attach_resolution")
         def attach_resolution_offline(
             annotation_id: AnnotationId, ctx: Context, before_key: UploadKey = None, after_key: UploadKey = None,
             diff_url: DiffUrl = None, explanation: Explanation = None, before_file: LocalFile = None,
@@ -299,7 +337,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
             return _attach(c, annotation_id, req)
     else:
-        @server.tool(name="attach_resolution", annotations=APPEND)
+        @tool(APPEND, name="attach_resolution")
         def attach_resolution(
             annotation_id: AnnotationId, ctx: Context, before_key: UploadKey = None, after_key: UploadKey = None,
             diff_url: DiffUrl = None, explanation: Explanation = None,
@@ -310,7 +348,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
             return _attach(c, annotation_id, req)
 
-    @server.tool(annotations=READ)
+    @tool(READ)
     def list_resolutions(annotation_id: AnnotationId, ctx: Context, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
         """The resolutions already attached, oldest first (pass next_cursor back for the next page). Use this to avoid duplicating work."""
         c = caller_of(ctx)
@@ -318,7 +356,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             page = resolutions_svc.resolutions_page(c.wb, c.principal, annotation_id, cursor=cursor, limit=limit)
         return {"items": [r.to_public() for r in page.items], "next_cursor": page.next_cursor}
 
-    @server.tool(annotations=APPEND)
+    @tool(APPEND)
     def run_personas(id: AnnotationId, ctx: Context, persona_ids: PersonaIds = None) -> dict[str, Any]:
         """Kick off the AI persona pipeline: one review reply per persona on the thread."""
         c = caller_of(ctx)

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from workbench.domain.errors import DomainError, Invalid
-from workbench.domain.safe_text import NUL_MESSAGE
+from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.server.responses import JSON
 
 
@@ -113,9 +113,7 @@ def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collect
 async def refuse_nul_in_parameters(request: Request) -> None:
     """Every route's path and query parameters, NUL-free like the request bodies' strings: a NUL is
     never text a person meant, and PostgreSQL cannot even be asked about one (400 on both engines)."""
-    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
-        if isinstance(value, str) and "\x00" in value:
-            raise Invalid(f"Invalid {name}: {NUL_MESSAGE}")
+    refuse_nul_parameters((*request.path_params.items(), *request.query_params.multi_items()))
 
 
 def install(app: FastAPI) -> None:

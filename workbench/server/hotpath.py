@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
-from workbench.domain.safe_text import NUL_MESSAGE
+from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.server.errors import domain_error_response, refuse_repeated_parameters
 from workbench.server.pagecache import PageCache
 from workbench.server.ratelimit import RateLimiter
@@ -81,8 +81,7 @@ class HotListMiddleware:
         headers = Headers(scope=scope)
         raw = scope["query_string"]
         try:
-            if "\x00" in match.group(1):
-                raise Invalid(f"Invalid site_id: {NUL_MESSAGE}")  # as every route's parameters (errors.py)
+            refuse_nul_parameters([("site_id", match.group(1))])  # as every route's parameters (errors.py)
             # Read once: a commit after this point empties both caches on the next request. On
             # PostgreSQL the rate-limit count read it, after this request arrived, in its round trip.
             version = counted_at

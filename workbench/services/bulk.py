@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workbench.domain.blank import is_blank
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.statuses import CLOSED_STATUSES, Status, status_label
@@ -78,7 +79,7 @@ def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str 
         if row.status == "resolved":
             return "Comment is already resolved"
         return None
-    if action.status == Status.DUPLICATE.value and not (action.summary or "").strip():
+    if action.status == Status.DUPLICATE.value and is_blank(action.summary or ""):
         return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
     if row.status == action.status:
         return f"Already {status_label(action.status or '')}"

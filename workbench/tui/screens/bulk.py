@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from workbench.domain.blank import is_blank
 from workbench.services import bulk, inbox
 from workbench.tui import format as fmt
 from workbench.tui import keys
@@ -166,14 +167,14 @@ class BulkDialog(Dialog[bool]):
                 self.query_one("#form-error", Static).update(Text(reason))
                 return
             text = f"duplicate of {text}"
-        elif status == "resolved" and not text and any(row.source == "annotation" for row in self.rows):
+        elif status == "resolved" and is_blank(text) and any(row.source == "annotation" for row in self.rows):
             # As r on one annotation (triage.set_status); a feedback comment takes no summary.
             from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY  # pydantic: not on first paint
 
             self.query_one("#form-error", Static).update(Text(BLANK_RESOLVE_SUMMARY))
             return
         self.query_one("#form-error", Static).update("")
-        self._show_preview(bulk.BulkAction("set_status", status=status, summary=text or None))
+        self._show_preview(bulk.BulkAction("set_status", status=status, summary=None if is_blank(text) else text))
 
     def _show_preview(self, action: bulk.BulkAction) -> None:
         self.stage = "preview"
