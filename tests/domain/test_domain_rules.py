@@ -69,6 +69,37 @@ def test_one_visible_character_says_something(text):
     assert ResolutionCreate(explanation=text).explanation == text
 
 
+def _text_that_must_say_something():
+    """Each request model's field that must say something, as (build, field)."""
+    from workbench.domain.annotations import ReplyCreate
+    from workbench.domain.feedback_sessions import CommentCreate
+    from workbench.domain.personas import PersonaCreate
+    from workbench.domain.test_sessions import NoteUpsert
+    from workbench.domain.tokens import TokenCreate
+
+    return [
+        (lambda t: ReplyCreate(body=t), "body"),
+        (lambda t: ReplyCreate(body="ok", author_name=t), "author_name"),
+        (lambda t: CommentCreate(content=t, pagePath="/"), "content"),
+        (lambda t: NoteUpsert(content=t), "content"),
+        (lambda t: PersonaCreate(name=t, category="ux"), "name"),
+        (lambda t: TokenCreate(name=t), "name"),
+    ]
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u00a0\u200b", "\x07", "\u2800"])
+def test_text_that_must_say_something_refuses_blank_as_it_refuses_empty(blank):
+    """A body, comment, note or name of invisible characters is refused like an empty one (domain/blank.py)."""
+    from pydantic import ValidationError
+
+    for build, field in _text_that_must_say_something():
+        with pytest.raises(ValidationError) as refused:
+            build(blank)
+        assert refused.value.errors()[0]["loc"][-1] == field
+        assert "must say something" in str(refused.value)
+        assert getattr(build(f"{blank}x"), field).endswith("x")  # beside a visible character it is kept
+
+
 @pytest.mark.parametrize(
     "requested,default,expected",
     [

@@ -153,6 +153,9 @@ def test_reply_author_is_agent_for_tokens_and_user_for_sessions(client, creds):
     )
     assert s.status_code == 201 and s.json()["author"] == {"type": "user", "id": creds["owner_user_id"], "name": "Olive Owner"}
     assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "  "}, headers=bearer(creds["member_token"])).status_code == 422
+    for blank in ("\u200b", "\u00a0\u200b", "\x07"):  # says nothing, as spaces do (domain/blank.py)
+        r = client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": blank}, headers=bearer(creds["member_token"]))
+        assert r.status_code == 422 and "must say something" in r.text, r.text
 
 
 def test_a_session_cannot_reply_under_another_name(client, creds, wb):

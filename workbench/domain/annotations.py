@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from workbench.domain.blank import is_blank
 from workbench.domain.errors import Invalid
-from workbench.domain.fields import CleanStr, NoNul
+from workbench.domain.fields import CleanStr, NoNul, Said
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
 from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -62,7 +62,7 @@ def effective_auto_fix(requested: bool | None, stakeholder_default: AutoFixDefau
     return bool(requested)
 
 
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), NoNul]
+Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), NoNul, Said]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000), NoNul]
 
 
@@ -134,7 +134,7 @@ class ReplyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Body
-    author_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul] | None = None
+    author_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul, Said] | None = None
 
 
 EXPLANATION_MAX_BYTES = 4096

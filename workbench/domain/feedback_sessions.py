@@ -62,7 +62,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StringConstraints, field_validator, model_validator
 
 from workbench.domain.errors import Conflict, Invalid
-from workbench.domain.fields import NoNul
+from workbench.domain.fields import NoNul, Said
 
 # The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
 from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus
@@ -171,7 +171,7 @@ class CommentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NoNul]
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NoNul, Said]
     pagePath: Annotated[str, StringConstraints(max_length=2000), NoNul]
     selector: Annotated[str, StringConstraints(max_length=2000), NoNul] | None = None
     offsetX: Offset | None = None

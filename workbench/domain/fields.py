@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from workbench.domain.blank import is_blank
 from workbench.domain.safe_text import refuse_nul
 
 # Every caller-supplied string of a request model carries NoNul: a NUL byte is refused with a
@@ -17,3 +18,15 @@ NoNul = AfterValidator(refuse_nul)
 
 # A string with no constraint of its own besides NoNul.
 CleanStr = Annotated[str, NoNul]
+
+
+def _refuse_blank(value: str) -> str:
+    # strip_whitespace leaves a zero-width space or a BEL, which says nothing (domain/blank.py).
+    if is_blank(value):
+        raise ValueError("must say something: only invisible characters were given")
+    return value
+
+
+# On text that must say something (a body, a comment, a note, a name): after its constraints,
+# like NoNul, so ``min_length`` still refuses "" with its own message.
+Said = AfterValidator(_refuse_blank)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from workbench.domain.errors import NotFound
-from workbench.domain.fields import NoNul
+from workbench.domain.fields import NoNul, Said
 from workbench.domain.persona_catalog import CATEGORIES, DEFAULT_PERSONAS, PersonaSeed
 
 __all__ = [
@@ -42,7 +42,7 @@ DEFAULT_BY_SLUG: dict[str, PersonaSeed] = {p.slug: p for p in DEFAULT_PERSONAS}
 
 Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN), NoNul]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN), NoNul]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul, Said]
 Description = Annotated[str, StringConstraints(max_length=1000), NoNul]
 Voice = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NoNul]
 # Keywords are lowercased so the engine can match them against lowercased annotation words.

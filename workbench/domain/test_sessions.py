@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, String
 from pydantic_core import PydanticCustomError
 
 from workbench.domain.errors import Conflict, Invalid, NotFound
-from workbench.domain.fields import NoNul
+from workbench.domain.fields import NoNul, Said
 
 # The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.statuses import TestSessionAction, TestSessionStatus
@@ -229,7 +229,7 @@ class NoteUpsert(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     noteId: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] | None = None
-    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000), NoNul]
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000), NoNul, Said]
 
 
 class NotesPatch(BaseModel):

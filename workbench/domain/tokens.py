@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 
 from workbench.domain.errors import Invalid, Unauthenticated
-from workbench.domain.fields import NoNul
+from workbench.domain.fields import NoNul, Said
 from workbench.domain.roles import Role
 
 API_TOKEN_PREFIX = "gfat_"
@@ -72,7 +72,7 @@ class TokenCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul, Said]
     role: Literal["GUEST", "MEMBER", "ADMIN", "OWNER"] | None = None
     expires_at: AwareDatetime | None = None
 
