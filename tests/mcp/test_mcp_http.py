@@ -311,6 +311,24 @@ async def test_a_wrong_token_is_refused_with_401(served):
     assert httpx.post(mcp_url(srv, creds["member_token"]), json={}).status_code == 401
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(served, mode):
+    """A client's configured URL is all it knows: ``/mcp/<token>/`` reached the endpoint through the
+    app's 307 before paths stopped being redirected, and is served as it is now, never redirected."""
+    srv, creds = served
+    slashed = mcp_url(srv, creds["mcp_token"]) + "/"
+    async with Client(slashed, mode=mode) as client:
+        assert {t.name for t in (await client.list_tools()).tools} == TEN
+        assert ok(await client.call_tool("list_annotations", {"limit": 1}))["site_id"] == creds["site_id"]
+    listed = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    accept = {"Accept": "application/json, text/event-stream"}
+    for url in (slashed, slashed[:-1]):
+        r = httpx.post(url, json=listed, headers=accept)
+        assert r.status_code == 200 and "location" not in r.headers, (url, r.status_code, r.text)
+    wrong = httpx.post(mcp_url(srv, "gfmcp_wrong") + "/", json=listed, headers=accept)
+    assert wrong.status_code == 401 and wrong.json() == {"detail": "Unknown MCP token"}
+
+
 def _bootstrap(data_dir: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],

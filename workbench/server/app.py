@@ -71,6 +71,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         # environment lookups on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
         dependencies=[Depends(errors.refuse_nul_in_parameters)],
+        # A path has one spelling: with a trailing slash it is the 404 of a path no route serves,
+        # in its family's shape (errors.not_found_detail), never a 307 to the other spelling, which
+        # a client follows re-sending its body, and across hosts without its Authorization header.
+        redirect_slashes=False,
         swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.wb = wb
@@ -83,7 +87,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         app.include_router(router)
     app.mount(feedback_sessions.ASSETS_URL, feedback_sessions.assets, name="review-assets")
     # Starlette serves a class-instance endpoint as raw ASGI; its stub names request handlers only.
-    app.add_route(mcp_http.path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
+    # Both spellings: an MCP client configured with a trailing slash reached the endpoint through
+    # the redirect the app no longer sends, and its URL is the one thing it is told.
+    for path in (mcp_http.path, mcp_http.path + "/"):
+        app.add_route(path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
     # Innermost, in front of the router only: every layer below has run for the triage writes it answers.
     app.add_middleware(HotWritesMiddleware, wb=wb)
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response

@@ -1,4 +1,5 @@
-"""Request dependencies: the Workbench of this app and the authenticated Principal.
+"""Request dependencies: the Workbench of this app, the authenticated Principal, and a list's
+query parameters given once each.
 
 On SQLite authentication is one indexed read of the token digest (WAL readers never wait on
 writers), so it runs on the event loop: a threadpool hop per dependency cost more than the
@@ -14,6 +15,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workbench.domain.roles import Principal
+from workbench.server.errors import refuse_repeated_query
 from workbench.server.writer import run_read
 from workbench.services import auth
 from workbench.services.context import Workbench
@@ -49,3 +51,7 @@ async def _principal_allow_deleted(
 WB = Annotated[Workbench, Depends(get_wb)]
 Caller = Annotated[Principal, Depends(_principal)]
 CallerEvenIfDeleted = Annotated[Principal, Depends(_principal_allow_deleted)]
+# Every list takes it, after its caller (a refused caller learns nothing of its query, as on the
+# annotations list's hot path) and before its values are judged (a repeated value has no one value
+# to judge): ``_once: OneValueEach``.
+OneValueEach = Annotated[None, Depends(refuse_repeated_query)]

@@ -7,10 +7,8 @@ Two layers, because errors arise in two places:
   with the right status (422 for a body that does not match its schema, 400 for bad path or
   query values, the domain's kinds as everywhere else).
 - ``EnvelopeMiddleware`` re-wraps any other error answer under the prefix (no such route,
-  method not allowed, rate limited, a body too large, an Idempotency-Key refusal) that reached
-  the client in the app's plain ``{"detail": ...}`` shape, and answers a path with a trailing
-  slash with an enveloped 404 (the router would send a bare 307 to the path without it: these
-  paths have one spelling, and a client following a redirect would re-send its body blind).
+  a path with a trailing slash, method not allowed, rate limited, a body too large, an
+  Idempotency-Key refusal) that reached the client in the app's plain ``{"detail": ...}`` shape.
 
 The greatfeedback routes keep their own error shape: neither layer touches other paths.
 """
@@ -113,12 +111,6 @@ class EnvelopeMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._covers(scope["path"]):
             await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        if path.endswith("/"):
-            message = f"Not Found: {path} (paths here take no trailing slash: {path.rstrip('/') or '/'})"
-            await _send_wrapped(send, {"type": "http.response.start", "status": 404, "headers": []},
-                                orjson.dumps(fail(code_for(404), message)))
             return
         start: Message | None = None
         body = bytearray()

@@ -1,9 +1,10 @@
 """Map domain refusals and validation failures to the document's HTTP codes and bodies.
 
-400 for bad query values, unknown statuses and tampered cursors; 422 when a request body
-does not match its schema; 401 always carries the ``WWW-Authenticate`` challenge; every 405
-names in ``Allow`` all the methods of its path. ``error_responses`` declares the refusals in
-OpenAPI, with their body schema, for the routers.
+400 for bad query values, unknown statuses, tampered cursors and a list parameter given twice;
+422 when a request body does not match its schema; 401 always carries the ``WWW-Authenticate``
+challenge; every 405 names in ``Allow`` all the methods of its path; a path with a trailing
+slash is the 404 of a path no route serves, naming its one spelling (the app never redirects
+it). ``error_responses`` declares the refusals in OpenAPI, with their body schema, for the routers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
@@ -100,14 +101,63 @@ def _undecodable_body(cause: UnicodeDecodeError) -> JSON:
 
 
 def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collection[str]) -> None:
-    """A filter given twice (``status=new&status=ack``) is a 400 naming it: read last-wins it would
-    silently drop rows a client meant to ask for (OR) or never meant to ask for (a typo)."""
+    """A list parameter given twice (``status=new&status=ack``, ``limit=5&limit=9``) is a 400 naming
+    it: read last-wins it would silently drop rows a client meant to ask for (OR), or page with a
+    cursor or limit the client never meant (a typo, a query string built by appending)."""
     seen: set[str] = set()
     for name, _ in params:
         if name in names:
             if name in seen:
-                raise Invalid(f"Invalid {name}: given more than once; each filter takes one value")
+                raise Invalid(f"Invalid {name}: given more than once; each query parameter takes one value")
             seen.add(name)
+
+
+async def refuse_repeated_query(request: Request) -> None:
+    """Every list's dependency (``deps.OneValueEach``): the route's declared query parameters, each at
+    most once. The names are read from the route itself, so a parameter added to a list is covered
+    with no second list of names to keep. A coroutine, so FastAPI runs it on the loop (no threadpool hop)."""
+    refuse_repeated_parameters(request.query_params.multi_items(), declared_query_names(request.scope.get("route")))
+
+
+# Per route object (routes compare by value, so are no dict keys): id -> (the route, its names).
+_DECLARED: dict[int, tuple[object, frozenset[str]]] = {}
+
+
+def declared_query_names(route: object) -> frozenset[str]:
+    """The query parameters ``route`` declares, its dependencies' included; a query model
+    (``Annotated[PageQuery, Query()]``) stands for its fields, as FastAPI reads it."""
+    if not isinstance(route, APIRoute):
+        return frozenset()
+    known = _DECLARED.get(id(route))
+    if known is not None and known[0] is route:
+        return known[1]
+    names = _read_query_names(route)
+    _DECLARED[id(route)] = (route, names)  # keeps the route alive, so its id is never another's
+    return names
+
+
+def _read_query_names(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        for field in dependant.query_params:
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                names.update(info.alias or name for name, info in model.model_fields.items())
+            else:
+                names.add(field.alias)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def not_found_detail(path: str) -> str:
+    """A 404's message: a path with a trailing slash is told its one spelling (no route takes the
+    slash, and none is redirected: a client following a redirect re-sends its body blind, and may
+    drop its Authorization header)."""
+    if path.endswith("/") and path != "/":
+        return f"Not Found: {path} (paths here take no trailing slash: {path.rstrip('/') or '/'})"
+    return "Not Found"
 
 
 async def refuse_nul_in_parameters(request: Request) -> None:
@@ -132,7 +182,10 @@ def install(app: FastAPI) -> None:
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
-        return JSON({"detail": exc.detail}, status_code=exc.status_code, headers=headers or None)
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":  # no route (or file) at this path
+            detail = not_found_detail(request.scope["path"])
+        return JSON({"detail": detail}, status_code=exc.status_code, headers=headers or None)
 
 
 def allowed_methods(request: Request) -> str:

@@ -45,14 +45,14 @@ def _cached_query(raw: bytes) -> AnnotationListQuery:
 
 def _parse_query(raw: bytes) -> AnnotationListQuery:
     params = QueryParams(raw.decode("latin-1"))
+    # Before the values, as the route's OneValueEach: a parameter given twice has no one value to judge.
+    refuse_repeated_parameters(params.multi_items(), LIST_PARAMETERS)
     try:
         # Nothing downstream mutates the model, so the cached one may be shared between requests.
-        query = AnnotationListQuery.model_validate(dict(params))
+        return AnnotationListQuery.model_validate(dict(params))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise Invalid(f"Invalid {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    refuse_repeated_parameters(params.multi_items(), LIST_PARAMETERS)  # after the values, as the route does
-    return query
 
 
 class HotListMiddleware:

@@ -12,8 +12,8 @@ from fastapi.responses import PlainTextResponse
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
 from workbench.domain.roles import Principal
-from workbench.server.deps import WB, Caller
-from workbench.server.errors import COMMON_ERRORS, error_responses, refuse_repeated_parameters
+from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
 from workbench.server.writer import run_write
@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from workbench.services.context import Workbench
 
 router = APIRouter(tags=["annotations"], responses=error_responses(*COMMON_ERRORS))
-# The list's query parameters; each is given at most once (hotpath.py checks the same).
+# The list's query parameters, which hotpath.py refuses given twice as OneValueEach does here.
 LIST_PARAMETERS = frozenset(AnnotationListQuery.model_fields)
 
 
 @router.get("/api/v1/sites/{site_id}/annotations", response_model=AnnotationPage, summary="List a site's annotations")
-async def list_annotations(site_id: str, request: Request, query: Annotated[AnnotationListQuery, Query()], caller: Caller) -> Response:
-    refuse_repeated_parameters(request.query_params.multi_items(), LIST_PARAMETERS)
+async def list_annotations(
+    site_id: str, request: Request, query: Annotated[AnnotationListQuery, Query()], caller: Caller, _once: OneValueEach
+) -> Response:
     return _page(request, caller, site_id, query)
 
 

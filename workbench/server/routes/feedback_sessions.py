@@ -29,7 +29,7 @@ from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront, on_base
 from workbench.server import jobs, storefront
 from workbench.server.conditional import conditional
-from workbench.server.deps import WB
+from workbench.server.deps import WB, OneValueEach
 from workbench.server.errors import ErrorDetail, error_responses
 from workbench.server.responses import JSON
 from workbench.services import feedback_sessions as feedback_sessions_svc
@@ -121,12 +121,13 @@ UNAUTHENTICATED = {401: {"model": ErrorDetail, "description": "Missing, malforme
 
 @router.get("", response_model=SessionList, responses={
                 304: {"description": "Extension: `If-None-Match` named the current ETag, which covers every session of the store and their comments"},
-                400: {"model": ErrorDetail, "description": "limit, offset or status out of range"}, **UNAUTHENTICATED},
+                400: {"model": ErrorDetail, "description": "limit, offset or status out of range, or given more than once"}, **UNAUTHENTICATED},
             summary="List feedback sessions, newest first")
 def list_sessions(
     request: Request,
     wb: WB,
     store: StoreCaller,
+    _once: OneValueEach,
     base: Base,
     limit: Annotated[str | None, Query(description="Sessions per page (1-100, default 50)")] = None,
     offset: Annotated[str | None, Query(description="Sessions to skip (default 0)")] = None,

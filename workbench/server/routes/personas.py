@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from workbench.domain.paging import PageQuery
 from workbench.domain.personas import PersonaCreate, PersonaUpdate, ResetDefaultsRequest
-from workbench.server.deps import WB, Caller
+from workbench.server.deps import WB, Caller, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import PersonaList, PersonaPublic, ResetCount
@@ -18,12 +18,12 @@ router = APIRouter(prefix="/api/personas", tags=["personas"], responses=error_re
 
 
 @router.get("/mine", response_model=PersonaList, summary="Defaults + customs, category asc, defaults first, name asc")
-def mine(query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+def mine(query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> JSON:
     return page(svc.personas_page(wb, caller, cursor=query.cursor, limit=query.limit))
 
 
 @router.get("/category/{category}", response_model=PersonaList, summary="Same ordering, one category")
-def by_category(category: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+def by_category(category: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> JSON:
     return page(svc.personas_page(wb, caller, category, cursor=query.cursor, limit=query.limit))
 
 

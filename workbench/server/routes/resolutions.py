@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
 from workbench.domain.errors import TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.paging import PageQuery
 from workbench.server import jobs
-from workbench.server.deps import WB, Caller
+from workbench.server.deps import WB, Caller, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
@@ -49,6 +50,10 @@ async def put_upload(
     signature: Annotated[str | None, Query()] = None,
     content_type: Annotated[str | None, Header()] = None,
 ) -> JSON:
+    if key.endswith("/"):
+        # A key names a file, so the path convertor's trailing slash is no key: the 404 of every
+        # path with one (errors.not_found_detail), not a 403 for a key that was never signed.
+        raise HTTPException(404)
     length = request.headers.get("content-length")
     if length is not None and length.isascii() and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
@@ -77,5 +82,5 @@ def create_resolution(
 
 
 @router.get("/api/v1/annotations/{annotation_id}/resolutions", response_model=ResolutionList, summary="Resolutions, oldest first")
-def list_resolutions(annotation_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+def list_resolutions(annotation_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> JSON:
     return page(svc.resolutions_page(wb, caller, annotation_id, cursor=query.cursor, limit=query.limit))

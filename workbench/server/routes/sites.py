@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from workbench.domain.paging import PageQuery
 from workbench.server.conditional import conditional
-from workbench.server.deps import WB, Caller
+from workbench.server.deps import WB, Caller, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import SiteList, SitePublic
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/sites", tags=["sites"], responses=error_respo
     "the page asked for; `If-None-Match` with it answers 304 while none moved.",
     responses={304: {"description": "Extension: nothing in the sites, their annotations or their threads changed"}},
 )
-def list_sites(request: Request, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> Response:
+def list_sites(request: Request, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> Response:
     # Digest first, list second: a write in between only makes the next request a 200. The page
     # is read before the 304 is decided, so a tampered cursor is a 400 even then.
     digest = sites.tree_digest(wb, caller)

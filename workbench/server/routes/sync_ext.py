@@ -10,8 +10,8 @@ from starlette.responses import Response
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.conditional import conditional
-from workbench.server.deps import WB, Caller
-from workbench.server.errors import COMMON_ERRORS, error_responses, refuse_repeated_parameters
+from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import WorkspacePublic
 from workbench.services import accounts, stores, test_sessions, thread_feed
@@ -30,14 +30,13 @@ router = APIRouter(tags=["extensions"], responses=error_responses(*COMMON_ERRORS
 )
 def thread_changes(
     site_id: str,
-    request: Request,
     wb: WB,
     caller: Caller,
+    _once: OneValueEach,
     since: Annotated[int, Query(ge=0, le=MAX_SINCE_MS, description="epoch milliseconds")] = 0,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
 ) -> JSON:
-    refuse_repeated_parameters(request.query_params.multi_items(), ("since", "cursor", "limit"))
     page = thread_feed.thread_changes(wb, caller, site_id, since_ms=since, cursor=cursor, limit=limit)
     return JSON({"items": page.items, "next_cursor": page.next_cursor})
 

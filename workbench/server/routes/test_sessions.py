@@ -36,7 +36,7 @@ from workbench.domain.test_sessions import (
     ok,
 )
 from workbench.server import jobs
-from workbench.server.deps import WB
+from workbench.server.deps import WB, OneValueEach
 from workbench.server.envelope import EnvelopeRoute
 from workbench.server.errors import error_responses
 from workbench.server.responses import JSON
@@ -80,6 +80,7 @@ def create_session(body: TestSessionCreate, wb: WB, caller: Tester) -> JSON:
 def list_sessions(
     wb: WB,
     caller: Tester,
+    _once: OneValueEach,
     jobId: Annotated[str, Query(min_length=1, max_length=200, description="The study")],  # the documents' name
     status: Annotated[TestSessionStatus | None, Query()] = None,
     variant: Annotated[Variant | None, Query()] = None,

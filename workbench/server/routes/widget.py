@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.domain.paging import PageQuery
-from workbench.server.deps import WB, Caller
+from workbench.server.deps import WB, Caller, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.ratelimit import new_buckets
 from workbench.server.responses import JSON, page
@@ -43,7 +43,7 @@ def create_stakeholder(site_id: str, body: StakeholderCreate, wb: WB, caller: Ca
 
 
 @router.get("/stakeholders", response_model=StakeholderList, summary="List existing stakeholders")
-def list_stakeholders(site_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+def list_stakeholders(site_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> JSON:
     return page(svc.stakeholders_page(wb, caller, site_id, cursor=query.cursor, limit=query.limit))
 
 

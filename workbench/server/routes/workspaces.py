@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from workbench.domain.paging import PageQuery
 from workbench.domain.tokens import TokenCreate
-from workbench.server.deps import WB, Caller, CallerEvenIfDeleted
+from workbench.server.deps import WB, Caller, CallerEvenIfDeleted, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import ApiTokenCreated, ApiTokenList, WorkspacePublic
@@ -24,7 +24,7 @@ def mint(workspace_id: str, body: TokenCreate, wb: WB, caller: Caller) -> JSON:
 
 
 @router.get("/api-tokens", response_model=ApiTokenList, summary="OWNER sees all; others only their own")
-def list_tokens(workspace_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller) -> JSON:
+def list_tokens(workspace_id: str, query: Annotated[PageQuery, Query()], wb: WB, caller: Caller, _once: OneValueEach) -> JSON:
     return page(svc.tokens_page(wb, caller, workspace_id, cursor=query.cursor, limit=query.limit))
 
 

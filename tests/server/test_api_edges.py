@@ -1,0 +1,144 @@
+"""The API's edges over a real `workbench serve`: a list's query parameter given twice, and a path
+with a trailing slash.
+
+Both are rules of every route, so the cases come from the server's own route table: each list
+in ``LISTS`` is checked parameter by parameter, and ``LISTS`` is held to every GET the served
+OpenAPI document declares with query parameters (a new list, or a new parameter of one, fails
+until it is listed here, where it fails again if it reads a repeat last-wins). Every operation of
+that document, and the routes kept out of it, is asked for with a trailing slash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import ENGINES, ServerProcess, on_engine
+from tests.server.conftest import serve, served_world
+from tests.server.world import World
+
+pytestmark = pytest.mark.e2e
+
+# Every list that takes query parameters: its path, the credential column (world.py) its family
+# takes, and its parameters as the served OpenAPI document declares them.
+LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "/api/v1/sites": ("memb", ("cursor", "limit")),
+    "/api/v1/sites/{site_id}/annotations": ("memb", ("status", "kind", "since", "auto_fix", "cursor", "limit")),
+    "/api/v1/sites/{site_id}/thread-changes": ("memb", ("since", "cursor", "limit")),
+    "/api/v1/annotations/{annotation_id}/resolutions": ("memb", ("cursor", "limit")),
+    "/api/personas/mine": ("memb", ("cursor", "limit")),
+    "/api/personas/category/{category}": ("memb", ("cursor", "limit")),
+    "/api/workspaces/{workspace_id}/api-tokens": ("owner", ("cursor", "limit")),
+    "/api/widget/sites/{site_id}/stakeholders": ("memb", ("cursor", "limit")),
+    "/api/v1/feedback-sessions": ("skey", ("limit", "offset", "status")),
+    "/api/sessions": ("jwt", ("jobId", "status", "variant", "testerId", "limit", "offset")),
+}
+# The routes the OpenAPI document leaves out (pages, the widget's files, the docs), by method and path.
+UNDOCUMENTED = [
+    ("GET", "/widget.js"), ("GET", "/widget/app.{version}.js"), ("GET", "/widget/html-to-image.js"),
+    ("GET", "/review/{session_id}"), ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"),
+]
+# A path whose last parameter may hold slashes, so a trailing one is part of its value: the default
+# preview is a small site whose home is /preview/<id>/; the MCP endpoint takes both spellings
+# (tests/mcp/test_mcp_http.py).
+SLASH_IS_DATA = ("/preview/", "/mcp/")
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: one server answers every case (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[World, ServerProcess]]:
+    data, w = served_world(tmp_path_factory.mktemp("edges"))
+    srv = serve(data)
+    yield w, srv
+    srv.stop()
+
+
+def _ids(w: World) -> dict[str, str]:
+    a = w.a
+    return {"site_id": a["site_id"], "annotation_id": a["annotation_id"], "workspace_id": a["workspace_id"], "category": "accessibility"}
+
+
+def _refusal(r: httpx.Response, path: str) -> str:
+    """The message of a refusal in its family's shape: the envelope under /api/sessions, ``{detail}`` elsewhere."""
+    body = r.json()
+    if path == "/api/sessions" or path.startswith("/api/sessions/"):
+        assert body["success"] is False and body["data"] is None, body
+        assert body["error"]["code"] == {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND"}[r.status_code], body
+        return body["error"]["message"]
+    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
+    return body["detail"]
+
+
+def test_every_list_with_query_parameters_is_in_the_table(served: tuple[World, ServerProcess]):
+    _, srv = served
+    doc = httpx.get(srv.url + "/openapi.json").json()
+    declared = {
+        path: tuple(p["name"] for p in ops["get"].get("parameters", []) if p["in"] == "query")
+        for path, ops in doc["paths"].items() if "get" in ops
+    }
+    with_query = {path: names for path, names in declared.items() if names}
+    assert with_query == {path: names for path, (_, names) in LISTS.items()}, "a list to add to LISTS (and check)"
+
+
+@pytest.mark.parametrize(("path", "name"), [(path, name) for path, (_, names) in LISTS.items() for name in names])
+def test_a_list_parameter_given_twice_is_a_400_naming_it(served: tuple[World, ServerProcess], path: str, name: str):
+    """Read last-wins, ``limit=5&limit=9`` paged by a value the client may never have meant."""
+    w, srv = served
+    column, _ = LISTS[path]
+    url = srv.url + path.format(**_ids(w))
+    required = {"jobId": w.a["job_id"]} if path == "/api/sessions" and name != "jobId" else {}
+    # Values no list accepts for most of its parameters: the repeat is judged first, having no one value to judge.
+    query = [*required.items(), (name, "1"), (name, "2")]
+    r = httpx.get(url, params=query, headers=w.headers[column])
+    assert r.status_code == 400, (path, name, r.text)
+    assert _refusal(r, path).startswith(f"Invalid {name}: given more than once"), r.text
+    # The repeat is refused, not the parameter: given once, it is judged on its value alone.
+    once = httpx.get(url, params=query[:-1], headers=w.headers[column])
+    assert once.status_code == 200 or "more than once" not in _refusal(once, path), (path, name, once.text)
+    # The caller first, as everywhere: a request no credential backs learns nothing of its query.
+    anonymous = httpx.get(url, params=query)
+    assert anonymous.status_code == 401, (path, name, anonymous.text)
+    assert "more than once" not in _refusal(anonymous, path)
+
+
+def _operations(srv: ServerProcess) -> list[tuple[str, str]]:
+    doc = httpx.get(srv.url + "/openapi.json").json()
+    return [(method.upper(), path) for path, ops in doc["paths"].items() for method in ops] + UNDOCUMENTED
+
+
+def test_a_trailing_slash_is_the_familys_404_never_a_redirect(served: tuple[World, ServerProcess]):
+    """Every documented prefix, every method: one spelling per path. A 307 to the other spelling
+    makes a client re-send its body, and may lose its Authorization header on the way."""
+    w, srv = served
+    operations = _operations(srv)
+    # Each family the README documents is in the route table the cases come from.
+    assert {"/api/v1/sites", "/api/v1/sites/{site_id}/annotations", "/api/v1/annotations/{annotation_id}",
+            "/api/v1/feedback-sessions", "/api/sessions", "/api/sessions/{session_id}/notes", "/api/studies",
+            "/api/personas/mine", "/api/workspaces/{workspace_id}/api-tokens", "/api/widget/sites/{site_id}/config",
+            "/api/widget/feedback-sessions/{session_id}/comments", "/uploads/{key}", "/review/{session_id}",
+            "/widget.js"} <= {path for _, path in operations}
+    failures = []
+    with httpx.Client(base_url=srv.url, headers=w.headers["memb"], timeout=10) as c:
+        for method, template in operations:
+            assert not template.startswith(SLASH_IS_DATA), template
+            path = re.sub(r"{(\w+)}", "x", template) + "/"
+            r = c.request(method, path, json={} if method in ("POST", "PUT", "PATCH") else None)
+            expected = f"Not Found: {path} (paths here take no trailing slash: {path[:-1]})"
+            if r.status_code != 404 or "location" in r.headers or _refusal(r, path) != expected:
+                failures.append((method, path, r.status_code, r.headers.get("location"), r.text[:200]))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_the_paths_whose_slash_is_data_keep_it(served: tuple[World, ServerProcess]):
+    """The default preview's home is ``/preview/<id>/``, the link its pages carry: not a 404 of the rule."""
+    w, srv = served
+    home = httpx.get(f"{srv.url}/preview/{w.a['review_session_id']}/")
+    assert home.status_code == 200 and "Harbour" in home.text
