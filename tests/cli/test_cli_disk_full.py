@@ -84,3 +84,14 @@ def test_an_upload_the_disk_refuses_leaves_no_part_file_behind(store, tmp_path: 
     refused_for_the_disk(refused, data, "a disk I/O error (File too large)")
     assert dump(data) == before
     assert uploads(data) == kept  # the part written up to the limit is gone
+
+
+def test_the_tuis_first_run_on_a_full_disk_is_one_line(tmp_path: Path):
+    """`workbench` fills an empty store with demo data before the TUI starts (workbench/cli/entry.py,
+    which does not load Typer): that write refused is the same line, and the store stays empty."""
+    data = tmp_path / "empty"
+    assert workbench("workspaces", "--data-dir", str(data)).returncode == 0  # a migrated store with nothing in it
+    before = dump(data)
+    for args in (["--data-dir", str(data)], ["tui", "--data-dir", str(data)]):
+        refused_for_the_disk(workbench(*args, limit=SHM_BYTES), data, "a disk I/O error (SQLITE_IOERR_WRITE)")
+    assert dump(data) == before
