@@ -427,10 +427,10 @@ def sync_refused(
         fail("--all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)", 2)
     wb = _open(data_dir)
     if retry or discard:
-        seqs = [r.seq for r in sync_svc.refusals(wb, remote)] if every else list(ids or [])
-        if every and discard and not yes and seqs:
-            _confirm_discard(wb, remote)
-        _act_on_refusals(wb, seqs, discard=discard, as_json=as_json)
+        listed = sync_svc.refusals(wb, remote) if every else []
+        if listed and discard and not yes:
+            _confirm_discard(listed)
+        _act_on_refusals(wb, [r.seq for r in listed] if every else list(ids or []), discard=discard, as_json=as_json)
         return
     rows = sync_svc.refusals(wb, remote)
     if as_json:
@@ -448,9 +448,9 @@ def sync_refused(
     err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
 
 
-def _confirm_discard(wb: Workbench, remote: str | None) -> None:
-    """What ``--all --discard`` would drop, then a yes/no on the terminal (stderr: stdout may be JSON)."""
-    rows = sync_svc.refusals(wb, remote)
+def _confirm_discard(rows: list[sync_svc.RefusalView]) -> None:
+    """What ``--all --discard`` would drop (those and no others), then a yes/no on the terminal
+    (on stderr: stdout may be for JSON)."""
     for r in rows:
         err.print(f"  {r.seq}  {inert(r.summary)}", soft_wrap=True)
     noun = "change" if len(rows) == 1 else "changes"
