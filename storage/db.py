@@ -15,6 +15,7 @@ migrations, so opening an up-to-date store (every TUI start) costs no import bey
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -85,6 +86,41 @@ class StoreUnusable(OSError):
         super().__init__(f"cannot open the store in {data_dir}: {reason}")
         self.data_dir = data_dir
         self.reason = reason
+
+
+class StoreWriteFailed(sqlite3.OperationalError):
+    """A write the disk refused after the store opened: full (SQLITE_FULL, ENOSPC), or an I/O
+    error (SQLITE_IOERR; a file-size limit gives this too). Its transaction was rolled back, so
+    the store holds what it held before that write. ``earlier_commits`` is how many writes the
+    failing thread had committed since its unit of work began (``Store.begin_unit_of_work``): a
+    command that wrote in several transactions keeps those.
+
+    A subclass of sqlite3's error, so code that steps over a failed write (the search upkeep,
+    the checkpointer) still does. Its message is the one line front ends print: what happened,
+    what to do, and what is left."""
+
+    def __init__(self, data_dir: Path, problem: str, *, full: bool, earlier_commits: int) -> None:
+        self.data_dir = data_dir
+        self.problem = problem
+        self.full = full
+        self.earlier_commits = earlier_commits
+        todo = "free space there" if full else "free space there, or check the disk,"
+        kept = "nothing was changed" if earlier_commits == 0 else "that write was rolled back; what was saved before it stays"
+        super().__init__(f"cannot write to the store in {data_dir}: {problem}; {todo} and try again: {kept}")
+
+
+# What a file write returns when the disk, a quota or a file-size limit refuses it; SQLite's unix
+# VFS reports ENOSPC as SQLITE_FULL and the others as SQLITE_IOERR.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _disk_refused(exc: sqlite3.Error) -> bool | None:
+    """For an SQLite error the disk caused: True if full, False for an I/O error; else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, StoreWriteFailed) or code is None:
+        return None
+    primary = code & 0xFF  # an extended code (SQLITE_IOERR_WRITE, ...) keeps its primary in the low byte
+    return True if primary == sqlite3.SQLITE_FULL else False if primary == sqlite3.SQLITE_IOERR else None
 
 
 def file_problem(exc: sqlite3.Error) -> str | None:
@@ -163,6 +199,9 @@ class Store:
                 from storage.schema import migrate as _migrate
 
                 _migrate(self)
+        except StoreWriteFailed:
+            self.close()  # a migration the disk refused: rolled back, and said as such
+            raise
         except sqlite3.Error as exc:
             if (problem := file_problem(exc)) is None:
                 raise
@@ -237,16 +276,18 @@ class Store:
                 raise WriteWouldWait
             try:
                 self._begin_without_waiting(db)
-            except BaseException:
+            except BaseException as exc:
                 self._write_lock.release()
+                self._raise_disk_refusal(exc)
                 raise
         elif not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
             raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
         else:
             try:
                 db.execute("BEGIN IMMEDIATE")
-            except BaseException:
+            except BaseException as exc:
                 self._write_lock.release()
+                self._raise_disk_refusal(exc)
                 raise
         try:
             try:
@@ -255,17 +296,52 @@ class Store:
                 yield db
                 if hook is not None:
                     hook.before_commit(db)
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            else:
+                # Inside the try: a COMMIT the disk refuses (or a deferred constraint) may leave the
+                # transaction open, and it must end here, rolled back, not on this connection's next use.
                 db.execute("COMMIT")
+            except BaseException as exc:
+                self._roll_back(db)
+                self._raise_disk_refusal(exc)
+                raise
+            self._writes += 1
+            self._local.commits = self._thread_commits() + 1
         finally:
             self._write_lock.release()
-        self._writes += 1
         if self._checkpointer is None:
             self._start_checkpointer()
+
+    def begin_unit_of_work(self) -> None:
+        """Count this thread's commits from here: a later StoreWriteFailed on this thread then
+        says whether the work begun here had saved anything before the write that failed.
+        A CLI command needs no call (its thread counts from the store's opening); a front end
+        that runs many actions on one store (the TUI's write queue, stdio MCP's tool calls)
+        calls it as each action starts, on the thread that runs it."""
+        self._local.commits = 0
+
+    def _thread_commits(self) -> int:
+        return getattr(self._local, "commits", 0)
+
+    def _roll_back(self, db: sqlite3.Connection) -> None:
+        """End a failed write's transaction. SQLite may have rolled it back already (a full disk
+        does); a ROLLBACK the disk refuses too closes the connection, which discards the
+        transaction, and this thread opens a new one on its next use."""
+        if not db.in_transaction:
+            return
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            with self._lock:
+                self._connections.discard(db)
+            if getattr(self._local, "db", None) is db:
+                self._local.db = None
+            db.close()
+
+    def _raise_disk_refusal(self, exc: BaseException) -> None:
+        """Raise StoreWriteFailed, from ``exc``, when the disk refused the write (else return)."""
+        if not isinstance(exc, sqlite3.Error) or (full := _disk_refused(exc)) is None:
+            return
+        problem = f"{'the disk is full' if full else 'a disk I/O error'} ({exc.sqlite_errorname})"
+        raise StoreWriteFailed(self.data_dir, problem, full=full, earlier_commits=self._thread_commits()) from exc
 
     @contextlib.contextmanager
     def _nested(self, db: sqlite3.Connection) -> Iterator[None]:
@@ -378,10 +454,18 @@ class Store:
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new."""
         path = self.upload_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # a part written up to a full disk is no upload, and holds space
+            if exc.errno not in _DISK_ERRNOS:
+                raise
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            problem = f"{'the disk is full' if full else 'a disk I/O error'} ({exc.strerror})"
+            raise StoreWriteFailed(self.data_dir, problem, full=full, earlier_commits=self._thread_commits()) from exc
 
     def get_blob(self, key: str) -> bytes | None:
         """An upload's bytes, or None if there are none under ``key``."""

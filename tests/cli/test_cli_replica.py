@@ -1,7 +1,13 @@
-"""The CLI on a replica of a real `workbench serve` (over TCP): assigning, settling conflicts, and the sync's refusals."""
+"""The CLI on a replica of a real `workbench serve` (over TCP): assigning, settling conflicts, and the sync's refusals
+(retried or discarded several at once, or all)."""
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from storage import sync_state
 from tests.served_remote import Served, served
 from workbench.cli.main import app
 from workbench.domain.annotations import AnnotationPatch
@@ -18,6 +25,7 @@ from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
 
+ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
@@ -99,3 +107,119 @@ def test_an_unknown_remote_is_refused_alike_by_sync_and_remote_login(replica):
     for args in (["sync", "-r", "nowhere"], ["remote", "login", "nowhere"]):
         refused = run(replica, *args, code=1)
         assert refused.stderr == "error: No remote named 'nowhere'\n", args
+
+
+def refusals_on(remote: Served, replica: Workbench, n: int) -> list[int]:
+    """``n`` changes the server refuses (an assignee that is no member of its workspace), synced: their ids."""
+    me = local_user(replica)
+    ids = some_ids(replica, n)
+    for ann in ids:
+        annotations_svc.patch(replica, me, ann, AnnotationPatch(assignee_id="not-a-member"))
+    assert remote.sync(replica).refused == n
+    seqs = [r.seq for r in sync_svc.refusals(replica)]
+    assert len(seqs) == n
+    return seqs
+
+
+def states(wb: Workbench, seqs: list[int]) -> list[str | None]:
+    """Each outbox entry's state (pending, refused), or None once it is gone (discarded)."""
+    return [e.state if (e := sync_state.get_entry(wb.store.db, s)) is not None else None for s in seqs]
+
+
+def test_refused_changes_are_retried_several_at_once_and_an_unknown_id_spoils_only_itself(remote, replica):
+    first, second, third = refusals_on(remote, replica, 3)
+    done = run(replica, "sync", "refused", "--retry", str(first), "999", str(third), str(first), code=1)
+    assert done.stderr == (
+        f"change {first}: will be sent again on the next sync\n"
+        "error: No refused change 999\n"
+        f"change {third}: will be sent again on the next sync\n"
+    )
+    assert done.stdout == ""
+    assert states(replica, [first, second, third]) == ["pending", "refused", "pending"]
+    # The old spelling, one --retry per id, still reads as ids after the flag.
+    run(replica, "sync", "refused", "--retry", str(second), "--retry")
+    assert states(replica, [second]) == ["pending"]
+
+
+def test_refused_changes_are_discarded_with_a_json_report(remote, replica):
+    first, second = refusals_on(remote, replica, 2)
+    listed = {r.seq: r for r in sync_svc.refusals(replica)}
+    done = run(replica, "sync", "refused", "--discard", str(second), "998", "--json", code=1)
+    assert json.loads(done.stdout) == {"action": "discard", "items": [
+        {"id": second, "ok": True, "change": listed[second].summary, "message": "discarded, and undone here"},
+        {"id": 998, "ok": False, "change": None, "message": "No refused change 998"},
+    ]}
+    assert done.stderr == ""
+    assert states(replica, [first, second]) == ["refused", None]
+    # Discarding undid the change here; the one kept is still made.
+    me = local_user(replica)
+    assert annotations_svc.get(replica, me, listed[second].entity_id).assignee_id is None
+    assert annotations_svc.get(replica, me, listed[first].entity_id).assignee_id == "not-a-member"
+
+
+def test_all_retries_every_refused_change(remote, replica):
+    seqs = refusals_on(remote, replica, 2)
+    done = run(replica, "sync", "refused", "--all", "--retry", "--json")
+    assert [(i["id"], i["ok"]) for i in json.loads(done.stdout)["items"]] == [(s, True) for s in seqs]
+    assert states(replica, seqs) == ["pending", "pending"]
+    nothing = run(replica, "sync", "refused", "--all", "--retry")
+    assert nothing.stderr == "Nothing refused.\n"
+
+
+def test_all_discard_asks_first_and_without_a_terminal_needs_yes(remote, replica):
+    seqs = refusals_on(remote, replica, 2)
+    # CliRunner's stdin is no terminal, as a script's or a pipe's is not.
+    for args in (["--all", "--discard"], ["--all", "--discard", "--json"]):
+        refused = run(replica, "sync", "refused", *args, code=2)
+        assert refused.stderr == (
+            "error: --all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)\n"
+        )
+    assert states(replica, seqs) == ["refused", "refused"]
+    # In a terminal: asked, with what would go; "no" keeps them, "yes" drops them.
+    cancelled = on_a_terminal(replica, "n\n", "sync", "refused", "--all", "--discard")
+    assert cancelled.returncode == 1 and "Discard these 2 refused changes and undo them here? [y/N]" in cancelled.stderr
+    assert cancelled.stderr.endswith("error: Cancelled: nothing was discarded\n")
+    assert all(f"  {s}  change assignee_id of annotation" in cancelled.stderr for s in seqs)
+    assert states(replica, seqs) == ["refused", "refused"]
+    confirmed = on_a_terminal(replica, "y\n", "sync", "refused", "--all", "--discard")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert states(replica, seqs) == [None, None]
+
+
+def test_all_discard_with_yes_asks_nothing(remote, replica):
+    seqs = refusals_on(remote, replica, 2)
+    done = run(replica, "sync", "refused", "--all", "--discard", "--yes")
+    assert done.stderr == "".join(f"change {s}: discarded, and undone here\n" for s in seqs)
+    assert states(replica, seqs) == [None, None]
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--retry"], "name the changes to retry: their ids (the listing's ID column) or --all"),
+    (["--discard"], "name the changes to discard: their ids (the listing's ID column) or --all"),
+    (["1", "2"], "say what to do with them: --retry or --discard"),
+    (["--all"], "say what to do with them: --retry or --discard"),
+    (["--retry", "--discard", "1"], "--retry and --discard exclude each other"),
+    (["--retry", "--all", "1"], "ids and --all exclude each other: give one"),
+])
+def test_sync_refused_usage_errors(tmp_path: Path, args: list[str], said: str):
+    """Found before the store is opened: a usage error never retries or discards anything."""
+    refused = runner.invoke(app, ["sync", "refused", *args, "--data-dir", str(tmp_path / "data")])
+    assert refused.exit_code == 2, (refused.stdout, refused.stderr)
+    assert refused.stderr == f"error: {said}\n"
+    assert not (tmp_path / "data").exists()
+
+
+def on_a_terminal(wb: Workbench, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``workbench ARGS`` with a pseudo-terminal for stdin (where it asks), ``answer`` typed there."""
+    main, child = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", *args, "--data-dir", str(wb.store.data_dir)], stdin=child, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        os.close(child)
+        os.write(main, answer.encode())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(main)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

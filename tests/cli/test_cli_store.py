@@ -107,7 +107,10 @@ def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
     for command in (["sites", "list", "--json"], ["annotations", "list"], ["personas", "list"], ["undo", "--list"]):
         result = runner.invoke(app, [*command, "--data-dir", str(data)])
         assert result.exit_code == 1, (result.stdout, result.stderr)
-        assert result.stderr == "error: This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one\n"
+        assert result.stderr == (
+            "error: This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one, "
+            "or `workbench sync` brings a remote's\n"
+        )
     listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
     assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
 
+from tests.disk_limit import SHM_BYTES, lift, limited
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, assert_nul_is_refused_naming_each_argument, audit, ok, refused, row, seed
 from tests.stores import stored_blob
 from workbench.mcp.tools import REPLY_AS_LOCAL_USER
@@ -132,3 +134,46 @@ async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
     description = tools["reply"].description or ""
     assert description == REPLY_AS_LOCAL_USER and "local user" in description and "agent reply" not in description
     assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]
+
+
+def test_stdio_on_a_store_with_no_workspace_does_not_start(tmp_path):
+    """As the CLI's verbs refuse such a store, `workbench mcp` does not make a workspace for an agent to act in:
+    one line naming the ways to get one, exit 2, before any client speaks; the store stays without one."""
+    data = tmp_path / "empty"
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    args = [sys.executable, "-m", "workbench", "mcp", "--data-dir", str(data), *(["--database", url] if url else [])]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr == (
+        "error: This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one, "
+        "or `workbench sync` brings a remote's\n"
+    )
+    assert result.stdout == ""  # nothing on the protocol's channel
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        assert wb.store.db.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 0
+    finally:
+        wb.store.close()
+
+
+@pytest.mark.sqlite_only("the full disk is a file-size limit on the server process's writes to its SQLite files")
+async def test_stdio_tells_a_full_disk_and_keeps_serving(store, tmp_path):
+    """A tool whose write the disk refuses returns an error result saying where and what to do; the
+    server goes on: a read answers, and once there is room (the limit lifted) the same write lands.
+    The full disk is the kernel's file-size limit on the server process (tests/disk_limit.py)."""
+    data, creds = store
+    a = creds["a"]
+    pid_file = tmp_path / "server.pid"
+    argv = limited([sys.executable, "-m", "workbench", "mcp", "--data-dir", str(data)], SHM_BYTES, pid_file)
+    params = StdioServerParameters(command=argv[0], args=argv[1:], cwd=str(ROOT), env={"PYTHONDONTWRITEBYTECODE": "1"})
+    big = "🙂" * 20_000  # 80 KB: more than the limit lets the WAL hold
+    async with Client(params, read_timeout_seconds=60) as client:
+        refused(await client.call_tool("reply", {"id": a, "message": big}), (
+            f"cannot write to the store in {data.resolve()}: a disk I/O error (SQLITE_IOERR_WRITE); "
+            "free space there, or check the disk, and try again: nothing was changed"
+        ))
+        assert ok(await client.call_tool("read_annotation", {"id": a}))["replies"] == []
+        lift(int(pid_file.read_text()))
+        said = ok(await client.call_tool("reply", {"id": a, "message": big}))
+        assert [r["id"] for r in ok(await client.call_tool("read_annotation", {"id": a}))["replies"]] == [said["id"]]

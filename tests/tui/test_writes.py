@@ -7,8 +7,10 @@ test goes on pressing keys. Nothing sleeps: each step waits for the condition it
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from textual.message import Message
@@ -17,9 +19,10 @@ from textual.worker import Worker, WorkerState
 
 from tests.found import found
 from tests.tui.conftest import SIZE, cursor_on, errors, make_app, press, told, told_that, type_text, wait_for, writes_landed
-from workbench.domain.annotations import AnnotationPatch
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
+from workbench.services import undo as undo_service
 from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.base import WorkbenchScreen
@@ -164,3 +167,103 @@ async def test_u_pressed_while_a_write_waits_undoes_that_write(demo_wb, principa
         await told_that(app, pilot, f"Undid: Status → triaged on …{target.id[-8:]}")
         assert status_of(demo_wb, principal, target.id) == "new"
         assert not errors(app)
+
+
+@contextmanager
+def disk_full(wb) -> Iterator[Callable[[], None]]:
+    """The store's disk full for the writes of the app's workers, until the ``free`` it gives is called.
+
+    No connection of the store may grow the database beyond its pages of the moment: SQLite's
+    ``max_page_count``, which is per connection, so it is set on those open (worker threads are
+    pooled and keep theirs) and on each one opened meanwhile. A write that needs new pages then
+    fails in SQLite's pager with SQLITE_FULL, as on a full disk. (A file-size limit would stop
+    the whole test process's writes; the CLI and MCP tests use one on a subprocess,
+    tests/disk_limit.py.) A small write may still find room in pages the store has, so the
+    tests write a reply of 80 KB."""
+    store = wb.store
+    connect = store._connect
+    full = True
+
+    def cap(conn: sqlite3.Connection) -> sqlite3.Connection:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    def capped() -> sqlite3.Connection:
+        return cap(connect()) if full else connect()
+
+    def free() -> None:
+        nonlocal full
+        full = False
+        for conn in list(store._connections):
+            conn.execute("PRAGMA max_page_count = 1073741823")
+
+    for conn in list(store._connections):
+        cap(conn)
+    store._connect = capped
+    try:
+        yield free
+    finally:
+        del store._connect
+
+
+def disk_full_text(wb) -> str:
+    return f"cannot write to the store in {wb.store.data_dir}: the disk is full (SQLITE_FULL); free space there and try again: nothing was changed"
+
+
+HUGE_REPLY = "🙂" * 20_000  # the longest reply there is: 80 KB, some 20 pages
+
+
+async def test_a_write_the_disk_refuses_is_a_notice_and_the_queue_goes_on(demo_wb, principal):
+    """Issue: a full disk mid-session. The write queue's worker tells it as a notice (where, what to do,
+    nothing saved) instead of an "Unexpected error", the app goes on, and the next write lands."""
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
+    app = make_app(demo_wb)
+    # Thread workers run on the loop's pooled threads; with one, the reply below surely runs on the
+    # thread whose connection just committed the ack.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(1))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        with disk_full(demo_wb) as free:
+            # A small write still finds room; it is an action of its own, so the reply's notice below
+            # says that nothing of the reply was saved, not that something before it stays.
+            screen.write(undo_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
+            screen.write(undo_service.reply, demo_wb, principal, ann.id, ReplyCreate(body=HUGE_REPLY), succeeded="Reply posted")
+            await writes_landed(pilot)
+            assert status_of(demo_wb, principal, ann.id) == "ack"
+            assert errors(app) == [disk_full_text(demo_wb)]
+            assert len(annotations_service.detail(demo_wb, principal, ann.id)["replies"]) == before
+            free()
+            screen.write(undo_service.reply, demo_wb, principal, ann.id, ReplyCreate(body=HUGE_REPLY), succeeded="Reply posted")
+            await writes_landed(pilot)
+        assert app.is_running and app.screen is screen
+        await told_that(app, pilot, "Reply posted")
+        assert len(annotations_service.detail(demo_wb, principal, ann.id)["replies"]) == before + 1
+
+
+async def test_a_form_whose_write_the_disk_refuses_stays_open_saying_so(demo_wb, principal):
+    """A form's refusal is shown in the form, which keeps what was typed: a full disk too, and once
+    there is room the same submit saves it."""
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = AnnotationScreen(ann.id)
+        await app.push_screen(screen)
+        await press(pilot, "c")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        dialog.set_value("text", HUGE_REPLY)
+        with disk_full(demo_wb) as free:
+            await press(pilot, "ctrl+s")
+            assert app.screen is dialog and not dialog.saving
+            assert str(dialog.query_one("#form-error").render()) == disk_full_text(demo_wb)
+            assert dialog.values()["text"] == HUGE_REPLY
+            free()
+            await press(pilot, "ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert len(annotations_service.detail(demo_wb, principal, ann.id)["replies"]) == before + 1

@@ -55,14 +55,22 @@ def open_tui(wb: Workbench, *, demo_if_empty: bool = True) -> None:
 
 
 def run() -> None:
+    from storage.db import StoreWriteFailed
+
     data_dir = tui_data_dir(sys.argv[1:])
     if data_dir is not None:
         try:
             wb = open_store(data_dir)
-        except OSError:
-            pass  # Typer reports an unusable data directory with its usual message
+        except (OSError, StoreWriteFailed):
+            pass  # Typer reports an unusable data directory (or a full disk) with its usual message
         else:
-            open_tui(wb)
+            try:
+                open_tui(wb)
+            except StoreWriteFailed as exc:  # filling an empty store with demo data, on a full disk
+                from workbench.domain.safe_text import terminal_safe
+
+                sys.stderr.write(terminal_safe(f"error: {exc}") + "\n")  # the CLI's fail(), without loading Typer
+                raise SystemExit(2) from None
             return
     from workbench.cli.main import run as run_cli
 

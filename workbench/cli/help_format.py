@@ -1,4 +1,4 @@
-"""What ``--help`` shows an option takes: nothing for a flag, one value's placeholder for a repeatable option.
+"""What ``--help`` shows an option takes: nothing for a flag, one value's placeholder for a repeatable option (or argument).
 
 Typer 0.29's Rich help prints a type beside every option, flags included (``--json <bool>``,
 ``--help <bool>``, as if they took a value), and a repeatable option's Python type
@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from typer.core import TyperOption
+from typer.core import TyperArgument, TyperOption
 
 _typer_display_type = TyperOption.display_type_rich
+_typer_argument_type = TyperArgument.display_type_rich
 _LIST = re.compile(r"^<list\[(.+)\]>$")
 
 
@@ -28,6 +29,14 @@ def _display_type(self: TyperOption, ctx: Any) -> str | None:
     return shown
 
 
+def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
+    shown = _typer_argument_type(self, ctx)
+    if shown is not None and (element := _LIST.match(shown)):
+        return f"<{element.group(1)}>"  # the usage line's "ID..." already says there may be several
+    return shown
+
+
 def install() -> None:
     """Use these placeholders in every help screen of this process (idempotent)."""
     TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]

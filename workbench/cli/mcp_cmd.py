@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from workbench.cli.annotations import refusals
 from workbench.cli.options import Database, DataDir, open_workbench
+from workbench.cli.output import fail
+from workbench.domain.errors import DomainError
 from workbench.services.local import local_user
 
 
@@ -18,11 +19,18 @@ def mcp(
 ) -> None:
     """Serve the MCP tools over stdio against the local store, as its local user.
 
+    A store with no workspace yet is refused (exit 2), never given one: make one first with
+    `workbench admin bootstrap` or `workbench demo`, or `workbench sync` from a remote.
+
     Claude Code: claude mcp add workbench -- workbench mcp --data-dir DIR
     """
     from workbench.mcp.stdio import serve_stdio  # the MCP SDK loads only for this command
 
     wb = open_workbench(data_dir, database)
-    with refusals():
-        principal = local_user(wb, workspace)
+    try:
+        # As the CLI's verbs: an agent's first call must not invent the workspace it works in.
+        principal = local_user(wb, workspace, create=False)
+    except DomainError as exc:
+        # The server cannot start, as over an unusable store: said before a client sends anything.
+        fail(exc.message, 2)
     serve_stdio(wb, principal)

@@ -1,14 +1,16 @@
-"""Options shared by every command: where the data directory is, and how to open it."""
+"""Options shared by every command: where the data directory is, how to open it, and what a
+store that cannot be opened or written says."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from storage.db import StoreUnusable
+from storage.db import StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.cli.output import fail
 from workbench.services.context import Workbench
@@ -51,6 +53,18 @@ def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbe
         fail(str(exc), 2)
     except OSError as exc:
         fail(f"cannot open the store in {path}: {exc.strerror or exc}", 2)
+
+
+class StoreErrors(TyperGroup):
+    """The ``workbench`` command group: a write the disk refuses (full, an I/O error), in any
+    command and at any step, is one ``error:`` line naming the data directory, and exit 2. The
+    store rolled that write back (storage.db ``Store.write``), so the line can say what is left."""
+
+    def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
+        try:
+            return super().invoke(ctx)
+        except StoreWriteFailed as exc:
+            fail(str(exc), 2)
 
 
 def _open_database(path: Path, database: str) -> Workbench:

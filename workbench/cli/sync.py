@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, fail, inert
+from workbench.cli.output import cell, echo, emit_json, fail, inert
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.statuses import status_label
@@ -394,26 +394,43 @@ def sync_conflicts(
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
 
 
+RefusedIds = Annotated[list[int] | None, typer.Argument(
+    metavar="ID", help="Refused changes to act on (the ID column of the listing)", show_default=False)]
+
+
 @sync_app.command("refused")
 def sync_refused(
+    ids: RefusedIds = None,
     remote: RemoteOpt = None,
     data_dir: DataDir = None,
-    retry: Annotated[list[int] | None, typer.Option("--retry", metavar="<id>", help="Send it again on the next sync (repeatable)")] = None,
-    discard: Annotated[list[int] | None, typer.Option("--discard", metavar="<id>", help="Drop it and undo it locally (repeatable)")] = None,
+    retry: Annotated[bool, typer.Option("--retry", help="Send the changes again on the next sync")] = False,
+    discard: Annotated[bool, typer.Option("--discard", help="Drop the changes and undo them locally")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Every refused change (of --remote) instead of ids")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Discard with --all without asking")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """List changes the server refused (with its reason), or retry / discard them."""
+    """List changes the server refused (with its reason), or retry / discard them.
+
+    --retry ID… or --discard ID… (--all: every one) acts on each change alone.
+    An id that is not a refused change gets an error line, the others are still
+    done, and the exit code is 1. --all --discard asks first (no terminal: --yes).
+    """
+    if retry and discard:
+        fail("--retry and --discard exclude each other", 2)
+    if (ids or every) and not (retry or discard):
+        fail("say what to do with them: --retry or --discard", 2)
+    if ids and every:
+        fail("ids and --all exclude each other: give one", 2)
+    if (retry or discard) and not (ids or every):
+        fail(f"name the changes to {'retry' if retry else 'discard'}: their ids (the listing's ID column) or --all", 2)
+    if every and discard and not yes and not sys.stdin.isatty():
+        fail("--all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)", 2)
     wb = _open(data_dir)
-    try:
-        for seq in retry or []:
-            sync_svc.retry(wb, seq)
-            err.print(f"change {seq}: will be sent again on the next sync")
-        for seq in discard or []:
-            sync_svc.discard(wb, seq)
-            err.print(f"change {seq}: discarded")
-    except DomainError as exc:
-        fail(exc.message)
     if retry or discard:
+        listed = sync_svc.refusals(wb, remote) if every else []
+        if listed and discard and not yes:
+            _confirm_discard(listed)
+        _act_on_refusals(wb, [r.seq for r in listed] if every else list(ids or []), discard=discard, as_json=as_json)
         return
     rows = sync_svc.refusals(wb, remote)
     if as_json:
@@ -428,4 +445,28 @@ def sync_refused(
     for r in rows:
         t.add_row(*map(cell, (str(r.seq), r.summary, _value(r.status), r.reason or "")))
     out.print(t)
-    err.print("Retry with --retry ID, or drop with --discard ID.")
+    err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
+
+
+def _confirm_discard(rows: list[sync_svc.RefusalView]) -> None:
+    """What ``--all --discard`` would drop (those and no others), then a yes/no on the terminal
+    (on stderr: stdout may be for JSON)."""
+    for r in rows:
+        err.print(f"  {r.seq}  {inert(r.summary)}", soft_wrap=True)
+    noun = "change" if len(rows) == 1 else "changes"
+    if not typer.confirm(f"Discard these {len(rows)} refused {noun} and undo them here?", default=False, err=True):
+        fail("Cancelled: nothing was discarded", 1)
+
+
+def _act_on_refusals(wb: Workbench, seqs: list[int], *, discard: bool, as_json: bool) -> None:
+    """Each change retried or discarded on its own; a line per id (or one JSON object); exit 1 if any failed."""
+    outcomes = sync_svc.act_on_refusals(wb, seqs, discard_them=discard)
+    if as_json:
+        emit_json({"action": "discard" if discard else "retry", "items": [o.to_public() for o in outcomes]})
+    elif not outcomes:
+        err.print("Nothing refused.")
+    else:
+        for o in outcomes:
+            echo(f"change {o.seq}: {o.message}" if o.ok else f"error: {o.message}", err=True)
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)

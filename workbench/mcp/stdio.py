@@ -8,6 +8,7 @@ with the next sync. stdout carries the protocol, so nothing else may print there
 from __future__ import annotations
 
 import anyio
+from mcp.server.mcpserver import Context
 
 from workbench.domain.roles import Principal
 from workbench.mcp.tools import Caller, build_server
@@ -17,5 +18,12 @@ from workbench.services.context import Workbench
 def serve_stdio(wb: Workbench, principal: Principal) -> None:
     """Serve until the client closes stdin. There is no server to upload to: ``base_url=None``."""
     caller = Caller(wb, principal, None)
-    server = build_server(lambda _ctx: caller, offline=True)
+
+    def caller_of(_ctx: Context) -> Caller:
+        # Each tool asks first, on the thread that runs it: a write the disk refuses then says
+        # whether this call had saved anything before it (a resolution's files, say).
+        wb.store.begin_unit_of_work()
+        return caller
+
+    server = build_server(caller_of, offline=True)
     anyio.run(server.run_stdio_async)

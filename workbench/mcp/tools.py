@@ -21,10 +21,11 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ContentBlock, ImageContent, TextContent, ToolAnnotations
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp_types import CallToolResult, ContentBlock, ImageContent, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field, Strict, ValidationError
 
+from storage.db import StoreWriteFailed
 from workbench import __version__
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -198,14 +199,32 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
+class LocalStoreServer(MCPServer):
+    """The offline server, over the user's own store: a write the disk refused (full, an I/O
+    error) comes back as a tool error saying where, what to do and that it was rolled back. The
+    SDK answers any other exception with a bare "Error executing tool" and logs its traceback;
+    over HTTP that stays so (a remote caller is not told the server's paths)."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except UnexpectedToolError as exc:
+            if isinstance(exc.__cause__, StoreWriteFailed):
+                raise ToolError(f"Error executing tool {name}: {exc.__cause__}") from exc.__cause__
+            raise
+
+
 def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING") -> MCPServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
     on ``list_annotations`` (the local user sees every site, an MCP token only its own) and
-    ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to).
+    ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to), and
+    tells a full disk in words (``LocalStoreServer``).
     """
-    server: MCPServer = MCPServer(
+    server: MCPServer = (LocalStoreServer if offline else MCPServer)(
         "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
         log_level=log_level,
     )

@@ -18,6 +18,12 @@ from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.services.context import Workbench
 
 OWNER_EMAIL = "owner@example.com"
+# What every front end that acts in the store's workspace says of a store that has none yet
+# (the CLI's verbs, `workbench mcp`); each way of getting one is named.
+NO_WORKSPACE = (
+    "This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one, "
+    "or `workbench sync` brings a remote's"
+)
 
 
 def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool = True) -> Principal:
@@ -25,7 +31,7 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
     db = wb.store.db
     default = accounts_repo.meta_get(db, "bootstrap_workspace")
     if workspace_id is None and default is None and not create:
-        raise NotFound("This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one")
+        raise NotFound(NO_WORKSPACE)
     if workspace_id is None or workspace_id == default:
         owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
         role = accounts_repo.membership_role(db, default, owner.id) if default is not None and owner is not None else None

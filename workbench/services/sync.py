@@ -7,7 +7,7 @@ each in one transaction with its audit entry.
 
 For the TUI: ``status(wb)``, ``run_sync(wb, remote, progress_cb)``, ``conflicts(wb)`` with
 ``keep_mine(wb, id)`` / ``take_theirs(wb, id)``, and ``refusals(wb)`` with
-``retry(wb, seq)`` / ``discard(wb, seq)``. ``run_sync`` blocks (network): call it from a
+``retry(wb, seq)`` / ``discard(wb, seq)`` (several at once: ``act_on_refusals``). ``run_sync`` blocks (network): call it from a
 thread worker; ``progress_cb(phase, done, total)`` is called from that thread.
 """
 
@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from storage import annotations as annotations_repo
 from storage import sites as sites_repo
 from storage import sync_state
 from sync import ops
-from workbench.domain.errors import Conflict, Invalid, NotFound
+from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound
 from workbench.services.context import Workbench
 from workbench.services.local import local_user_id
 
@@ -42,8 +42,8 @@ SyncProgressCallback = Callable[[str, int, "int | None"], None]
 SYNC_ACTOR = "sync"
 
 __all__ = [
-    "ConflictView", "RefusalView", "SyncStatus", "conflicts", "discard", "keep_mine", "refusals", "retry",
-    "run_sync", "status", "take_theirs",
+    "ConflictView", "RefusalOutcome", "RefusalView", "SyncStatus", "act_on_refusals", "conflicts", "discard", "keep_mine",
+    "refusals", "retry", "run_sync", "status", "take_theirs",
 ]
 
 
@@ -92,6 +92,24 @@ class RefusalView:
             "id": self.seq, "op": self.op, "entity_id": self.entity_id, "status": self.status, "reason": self.reason,
             "summary": self.summary, "at": self.at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalOutcome:
+    """What ``act_on_refusals`` did with one id: done (``ok``) or why not, in words."""
+
+    seq: int
+    ok: bool
+    message: str  # what was done, or the refusal's reason ("No refused change 9")
+    summary: str | None  # the change, as ``refusals`` lists it; None when there is no such refused change
+
+    def to_public(self) -> dict[str, Any]:
+        return {"id": self.seq, "ok": self.ok, "change": self.summary, "message": self.message}
+
+
+# What ``act_on_refusals`` says it did with each change.
+RETRIED = "will be sent again on the next sync"
+DISCARDED = "discarded, and undone here"
 
 
 # -- status --------------------------------------------------------------------------------
@@ -313,17 +331,39 @@ def _load_refused(db: Any, seq: int) -> sync_state.Entry:
     return e
 
 
-def retry(wb: Workbench, seq: int) -> None:
-    """Send a refused change again on the next sync (e.g. after fixing what the server objected to)."""
+def retry(wb: Workbench, seq: int) -> str:
+    """Send a refused change again on the next sync (e.g. after fixing what the server objected to).
+    Returns the change's summary."""
     with wb.store.write() as db:
         e = _load_refused(db, seq)
         sync_state.update_entry(db, seq, state="pending", last_error=None, last_status=None, ambiguous=False, updated_at=wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.retry", e.entity_type, e.entity_id, {"op": e.op})
+        return ops.op_for(e.op).summary(e)
 
 
-def discard(wb: Workbench, seq: int) -> None:
-    """Give up a refused change and undo it in the replica, so it matches the server again."""
+def discard(wb: Workbench, seq: int) -> str:
+    """Give up a refused change and undo it in the replica, so it matches the server again.
+    Returns the change's summary."""
     with wb.store.write() as db:
         e = _load_refused(db, seq)
         ops.op_for(e.op).discard(db, e, wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})
+        return ops.op_for(e.op).summary(e)
+
+
+def act_on_refusals(wb: Workbench, seqs: Iterable[int], *, discard_them: bool) -> list[RefusalOutcome]:
+    """Retry (or discard) each refused change in ``seqs``, in the order given, each in its own
+    transaction: an id that is not a refused change is reported as such and the others are still
+    done (unlike ``settle``'s all or nothing: each retry or discard stands alone). An id given
+    twice is acted on once."""
+    act = discard if discard_them else retry
+    done_text = DISCARDED if discard_them else RETRIED
+    out: list[RefusalOutcome] = []
+    for seq in dict.fromkeys(seqs):
+        try:
+            summary = act(wb, seq)
+        except DomainError as exc:
+            out.append(RefusalOutcome(seq, False, exc.message, None))
+        else:
+            out.append(RefusalOutcome(seq, True, done_text, summary))
+    return out

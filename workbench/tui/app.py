@@ -86,6 +86,10 @@ def refusal_text(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         return validation_text(exc)
+    from storage.db import StoreWriteFailed
+
+    if isinstance(exc, StoreWriteFailed):
+        return str(exc)  # a full disk: where, what to do, and that the write was rolled back
     return f"Unexpected error: {type(exc).__name__}: {exc}"
 
 
@@ -142,7 +146,7 @@ class WorkbenchApp(UndoKeys, App[None]):
         # Credentials typed where no keyring can keep them: this run's only, never written anywhere.
         self.session_secrets: dict[str, dict[str, str]] = {}
         # Every write a key starts runs here, off the UI thread (workbench/tui/writes.py).
-        self.writes = Writes(self)
+        self.writes = Writes(self, wb.store)
 
     # -- shared state ----------------------------------------------------------------------
     @property

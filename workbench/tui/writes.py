@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.message_pump import MessagePump
 
+    from storage.db import Store
+
 log = logging.getLogger(__name__)
 
 WRITE_GROUP = "write"
@@ -46,8 +48,9 @@ class Write:
 class Writes:
     """The app's queue of writes: one thread worker at a time, in the order asked."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], store: Store) -> None:
         self.app = app
+        self.store = store
         self.queue: deque[Write] = deque()
         self.running: Write | None = None
 
@@ -80,9 +83,11 @@ class Writes:
         """In the worker thread: the use case, then its outcome handed back to the UI thread."""
         from workbench.tui.app import refusal_text
 
+        # A write the disk refuses says whether this use case had saved anything before it.
+        self.store.begin_unit_of_work()
         try:
             result = job.fn(*job.args, **job.kwargs)
-        except Exception as exc:  # a refusal is shown, never a crash
+        except Exception as exc:  # a refusal (or a full disk) is shown, never a crash
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
                 log.exception("write %s failed", job.name)

@@ -1,0 +1,97 @@
+"""A command whose write the disk refuses mid-way: one ``error:`` line, exit 2, no traceback, and nothing changed.
+
+The full disk is a real refusal of the command's own writes: the command runs in a subprocess
+whose file writes the kernel stops at 32 KiB (RLIMIT_FSIZE; tests/disk_limit.py says why that
+and not a mounted file system or a SQLite pragma). It opens and reads the store as usual, so the
+failure comes where it would on a full disk: when the write's pages (or an upload's bytes) go
+out. "Nothing changed" is checked on the whole database, dumped before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.disk_limit import SHM_BYTES, limited
+from tests.mcp.test_mcp_http import PNG, seed
+from tests.stores import blob_keys, open_store, reading
+
+ROOT = Path(__file__).resolve().parents[2]
+HUGE_REPLY = "🙂" * 20_000  # the longest reply there is, 80 KB in UTF-8: more than the limit lets the WAL hold
+
+
+def workbench(*args: str, limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "workbench", *args]
+    return subprocess.run(
+        limited(argv, limit) if limit is not None else argv, capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}, stdin=subprocess.DEVNULL,
+    )
+
+
+def dump(data: Path) -> list[str]:
+    """Every row of the store, as SQL."""
+    with reading(data) as db:
+        return list(db.iterdump())
+
+
+def uploads(data: Path) -> list[str]:
+    store = open_store(data)
+    try:
+        return blob_keys(store)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, str]:
+    data = tmp_path / "data"
+    return data, seed(data)["a"]
+
+
+def refused_for_the_disk(result: subprocess.CompletedProcess[str], data: Path, problem: str) -> None:
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr == (
+        f"error: cannot write to the store in {data.resolve()}: {problem}; free space there, or check the disk, and try again: "
+        "nothing was changed\n"
+    )
+    assert result.stdout == ""
+
+
+def test_a_write_the_disk_refuses_is_one_line_and_changes_nothing(store):
+    """SQLite meets the limit writing the WAL (SQLITE_IOERR_WRITE): the command's transaction is rolled back."""
+    data, a = store
+    before = dump(data)
+    refused = workbench("annotation", "reply", a, HUGE_REPLY, "--data-dir", str(data), limit=SHM_BYTES)
+    refused_for_the_disk(refused, data, "a disk I/O error (SQLITE_IOERR_WRITE)")
+    assert dump(data) == before
+    # Space freed: the same command goes through, on the same store.
+    done = workbench("annotation", "reply", a, HUGE_REPLY, "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert dump(data) != before
+
+
+def test_an_upload_the_disk_refuses_leaves_no_part_file_behind(store, tmp_path: Path):
+    """The evidence file is copied into the store before its row is written: that copy fails first (EFBIG)."""
+    data, a = store
+    image = tmp_path / "after.png"
+    image.write_bytes(PNG + bytes(100_000))
+    before, kept = dump(data), uploads(data)
+    refused = workbench("annotation", "attach", a, "--after", str(image), "--data-dir", str(data), limit=SHM_BYTES)
+    refused_for_the_disk(refused, data, "a disk I/O error (File too large)")
+    assert dump(data) == before
+    assert uploads(data) == kept  # the part written up to the limit is gone
+
+
+def test_the_tuis_first_run_on_a_full_disk_is_one_line(tmp_path: Path):
+    """`workbench` fills an empty store with demo data before the TUI starts (workbench/cli/entry.py,
+    which does not load Typer): that write refused is the same line, and the store stays empty."""
+    data = tmp_path / "empty"
+    assert workbench("workspaces", "--data-dir", str(data)).returncode == 0  # a migrated store with nothing in it
+    before = dump(data)
+    for args in (["--data-dir", str(data)], ["tui", "--data-dir", str(data)]):
+        refused_for_the_disk(workbench(*args, limit=SHM_BYTES), data, "a disk I/O error (SQLITE_IOERR_WRITE)")
+    assert dump(data) == before

@@ -1,0 +1,52 @@
+"""A process whose writes the kernel refuses past a size: a full disk for one process, as root or not, with nothing mounted.
+
+``limited(argv, limit)`` is ``argv`` started under ``RLIMIT_FSIZE = limit`` (the soft limit; the
+hard one is left, so ``lift`` can give the space back to the running process), with SIGXFSZ
+ignored so a write past the limit fails with EFBIG instead of killing the process. The limit
+holds at any offset of any regular file: SQLite's WAL, the database, an upload's bytes.
+
+Why this and not another full disk:
+- a small file system (tmpfs, a loop device) needs mounting, which CI's root could do but a
+  developer's account cannot;
+- ``PRAGMA max_page_count`` is per connection, and the process under test opens its own;
+- a file-size limit is the kernel refusing the process's own writes, so SQLite, Python's file
+  writes and the code above them take their real error paths. The one difference from a full
+  disk is the errno: EFBIG, which SQLite's unix VFS reports as SQLITE_IOERR_WRITE ("disk I/O
+  error") where ENOSPC gives SQLITE_FULL. The front ends treat both as a write the disk refused;
+  SQLITE_FULL itself is met in tests/storage/test_disk_full.py.
+
+The limit must leave room for what the process writes before the write under test: SQLite's
+shared-memory index (``workbench.db-shm``, 32 KiB) is made on the first read.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+SHM_BYTES = 32 * 1024  # workbench.db-shm: the least a limit may allow for the store to be read at all
+
+# Runs in the child: the limit and the signal disposition survive exec, and so does the pid,
+# written first (when a file is named) for ``lift``.
+_WRAPPER = (
+    "import os, resource, signal, sys\n"
+    "if sys.argv[2]:\n"
+    "    open(sys.argv[2], 'w').write(str(os.getpid()))\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+    "hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
+
+
+def limited(argv: list[str], limit: int, pid_file: Path | None = None) -> list[str]:
+    """``argv`` (an executable path first) run with every file write stopped at ``limit`` bytes;
+    its pid goes to ``pid_file`` when one is named."""
+    return [sys.executable, "-c", _WRAPPER, str(limit), str(pid_file or ""), *argv]
+
+
+def lift(pid: int) -> None:
+    """Space freed: the running process ``pid`` may write files of any size again."""
+    hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
