@@ -110,7 +110,9 @@ def test_mcp_path_is_recorded_without_its_token(client, creds, wb):
     h = {"Accept": "application/json, text/event-stream", "Idempotency-Key": "mcp-1"}
     first = client.post(f"/mcp/{creds['mcp_token']}", json=call, headers=h)
     again = client.post(f"/mcp/{creds['mcp_token']}", json=call, headers=h)
+    slashed = client.post(f"/mcp/{creds['mcp_token']}/", json=call, headers=h)  # the endpoint's other spelling
     assert first.status_code == 200 and again.headers.get("idempotent-replayed") == "true"
+    assert slashed.headers.get("idempotent-replayed") == "true", slashed.text
     assert creds["mcp_token"].encode() not in _table(wb)
     paths = [r[0] for r in wb.store.db.execute("SELECT path FROM idempotency").fetchall()]
     assert paths == ["/mcp/<token>"]

@@ -47,7 +47,9 @@ _SECRET = re.compile(
     rb"|/review/[^?\s\"]+\?token=[A-Za-z0-9_-]{16,}"
     rb"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\."
 )
-_MCP_PATH = re.compile(r"^/mcp/[^/]+")
+# The endpoint answers with or without a trailing slash (app.py): one path for the record, so a
+# retry through the other spelling replays rather than writes again.
+_MCP_PATH = re.compile(r"^/mcp/[^/]+/?$")
 _CREATING_PATCH = re.compile(r"^/api/sessions/[^/]+/notes$")
 
 
@@ -89,8 +91,11 @@ class IdempotencyMiddleware:
         if body is None:
             return  # the client left; nobody to answer
         query = scope.get("query_string", b"").decode("latin-1")
+        path: str = scope["path"]
+        if _MCP_PATH.match(path):
+            path = path.rstrip("/")
         record_scope = hashlib.sha256(
-            "\0".join([credential.identity, credential.workspace_id or "", method, scope["path"], query]).encode()
+            "\0".join([credential.identity, credential.workspace_id or "", method, path, query]).encode()
         ).hexdigest()
         body_hash = _body_digest(body)
         sweep = time.monotonic() >= self._next_sweep
@@ -103,7 +108,7 @@ class IdempotencyMiddleware:
                 if sweep:
                     repo.sweep(db, now=now)
                 stored = repo.claim(
-                    db, scope=record_scope, key=key, method=method, path=_MCP_PATH.sub("/mcp/<token>", scope["path"]),
+                    db, scope=record_scope, key=key, method=method, path=_MCP_PATH.sub("/mcp/<token>", path),
                     body_hash=body_hash, boot_id=self.boot_id, at=now, boot_alive=self.wb.store.boot_alive,
                 )
                 return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
