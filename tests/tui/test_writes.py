@@ -80,17 +80,23 @@ async def test_the_ui_handles_keys_while_a_write_waits_on_the_lock(demo_wb, prin
         assert found(vlist.row_at(cursor)).status == "triaged"  # the list shows the change
 
 
+async def reply_form(app, pilot, annotation_id: str) -> tuple[AnnotationScreen, FormDialog]:
+    """The annotation's screen, and its reply form opened with ``c``."""
+    await pilot.pause()
+    screen = AnnotationScreen(annotation_id)
+    await app.push_screen(screen)
+    await press(pilot, "c")
+    dialog = app.screen
+    assert isinstance(dialog, FormDialog)
+    return screen, dialog
+
+
 async def test_a_form_stays_open_saying_saving_until_its_write_lands(demo_wb, principal):
     ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
     before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        screen = AnnotationScreen(ann.id)
-        await app.push_screen(screen)
-        await press(pilot, "c")
-        dialog = app.screen
-        assert isinstance(dialog, FormDialog)
+        screen, dialog = await reply_form(app, pilot, ann.id)
         await type_text(pilot, "On it")
         with write_lock_held(demo_wb) as other:
             await pilot.press("ctrl+s")
@@ -251,12 +257,7 @@ async def test_a_form_whose_write_the_disk_refuses_stays_open_saying_so(demo_wb,
     before = len(annotations_service.detail(demo_wb, principal, ann.id)["replies"])
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        screen = AnnotationScreen(ann.id)
-        await app.push_screen(screen)
-        await press(pilot, "c")
-        dialog = app.screen
-        assert isinstance(dialog, FormDialog)
+        screen, dialog = await reply_form(app, pilot, ann.id)
         dialog.set_value("text", HUGE_REPLY)
         with disk_full(demo_wb) as free:
             await press(pilot, "ctrl+s")
