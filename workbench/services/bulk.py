@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from storage.db import StoreWriteFailed
 from workbench.domain.blank import is_blank
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
@@ -167,6 +168,8 @@ def apply(
                 out.append(BulkItem(row.source, row.id, label, False, exc.message))
             except ValidationError as exc:
                 out.append(BulkItem(row.source, row.id, label, False, validation_text(exc)))
+            except StoreWriteFailed as exc:  # a full disk: its own words (where, what to do), no traceback
+                out.append(BulkItem(row.source, row.id, label, False, str(exc)))
             except Exception as exc:  # one row's failure must not lose the others' report
                 log.exception("bulk %s on %s %s failed", action.kind, row.source, row.id)
                 out.append(BulkItem(row.source, row.id, label, False, f"Unexpected error: {type(exc).__name__}: {exc}"))

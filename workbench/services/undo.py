@@ -38,7 +38,8 @@ every action above that cannot be undone).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from sqlite3 import Connection
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,19 @@ class Recorder:
         # Only a replica's changes write outbox entries: elsewhere there is no entry to look for.
         self.replica = sync_state.is_replica(wb.store.db, principal.workspace_id)
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A write transaction of this action: when it rolls back (a refusal, a COMMIT the disk
+        refused), so does what it recorded here, or the next step would name an action row, or a
+        step number, that the rollback took away (a bulk batch whose first row failed)."""
+        kept = (self.action_id, self.steps, self.kind, self.what)
+        try:
+            with self.wb.store.write() as db:
+                yield db
+        except BaseException:
+            self.action_id, self.steps, self.kind, self.what = kept
+            raise
+
     def _since(self, db: Connection) -> int | None:
         return repo.max_outbox_seq(db) if self.replica else None
 
@@ -108,7 +122,7 @@ class Recorder:
         self.steps += 1
 
     def apply_patch(self, annotation_id: str, req: AnnotationPatch) -> annotations_svc.Patched:
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             done = annotations_svc.apply_patch(self.wb, self.principal, annotation_id, req)
             if done.changes:
@@ -122,7 +136,7 @@ class Recorder:
         return done
 
     def reply(self, annotation_id: str, req: ReplyCreate) -> Reply:
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             r = annotations_svc.reply(self.wb, self.principal, annotation_id, req)
             self._step(db, OpName.ANNOTATION_REPLY, "annotation", annotation_id,
@@ -133,7 +147,7 @@ class Recorder:
         from workbench.services import feedback_sessions, stores
 
         store = stores.get_store(self.wb, self.principal, store_id)
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             before = comment_resolved(db, session_id, comment_id)
             feedback_sessions.set_comment_resolved(self.wb, store, session_id, comment_id, resolved, actor=self.principal.actor_id)
@@ -148,7 +162,7 @@ class Recorder:
         from workbench.domain.test_sessions import NotesPatch, NoteUpsert
         from workbench.services import test_sessions
 
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             previous = {n.id: n.content for n in ts_repo.list_notes(db, session_id)}
             test_sessions.patch_notes(self.wb, self.principal, session_id,
@@ -167,7 +181,7 @@ class Recorder:
         from workbench.services import feedback_sessions, stores
 
         store = stores.get_store(self.wb, self.principal, store_id)
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             before = fs_repo.get_session(db, store.id, session_id)
             session = feedback_sessions.act(self.wb, store, session_id, action, actor=self.principal.actor_id)
@@ -181,7 +195,7 @@ class Recorder:
         from workbench.services import feedback_sessions, stores
 
         store = stores.get_store(self.wb, self.principal, store_id)
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             session = feedback_sessions.start(self.wb, store, actor=self.principal.actor_id)
             self._step(db, FINAL, "feedback_session", session.id, {"reason": STARTED_ROUND}, None, None)
         return session
@@ -217,7 +231,7 @@ class Recorder:
         from workbench.domain.test_sessions import NotesPatch, NoteUpsert
         from workbench.services import test_sessions
 
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             known = set(ts_repo.note_ids(db, session_id))
             test_sessions.patch_notes(self.wb, self.principal, session_id, NotesPatch(notes=[NoteUpsert(content=content)]))
@@ -229,7 +243,7 @@ class Recorder:
         """Record a tester's feedback; recorded so ``u`` names it and says why it cannot be withdrawn."""
         from workbench.services import test_sessions
 
-        with self.wb.store.write() as db:
+        with self._writing() as db:
             since = self._since(db)
             feedback = test_sessions.submit_feedback(self.wb, self.principal, session_id, req)
             self._step(db, OpName.TEST_FEEDBACK, "test_session", session_id, {"body": req.model_dump()}, None, since,
