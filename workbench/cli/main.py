@@ -38,7 +38,9 @@ sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|r
 undo_cli.register(app)  # undo [--list], redo
 app.command("mcp")(mcp_cmd.mcp)
 app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switcher lists
-console = Console(stderr=True)
+# soft_wrap: serve's lines (its store, the bootstrap command to paste) stay whole in a log or a
+# pipe, where Rich would break them at 80 columns; a terminal wraps them itself.
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
