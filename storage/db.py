@@ -99,14 +99,15 @@ class StoreWriteFailed(sqlite3.OperationalError):
     the checkpointer) still does. Its message is the one line front ends print: what happened,
     what to do, and what is left."""
 
-    def __init__(self, data_dir: Path, problem: str, *, full: bool, earlier_commits: int) -> None:
+    def __init__(self, data_dir: Path, detail: str, *, full: bool, earlier_commits: int) -> None:
+        """``detail``: what reported it (SQLite's error name, or the OS's words for an upload)."""
         self.data_dir = data_dir
-        self.problem = problem
+        self.problem = f"{'the disk is full' if full else 'a disk I/O error'} ({detail})"
         self.full = full
         self.earlier_commits = earlier_commits
         todo = "free space there" if full else "free space there, or check the disk,"
         kept = "nothing was changed" if earlier_commits == 0 else "that write was rolled back; what was saved before it stays"
-        super().__init__(f"cannot write to the store in {data_dir}: {problem}; {todo} and try again: {kept}")
+        super().__init__(f"cannot write to the store in {data_dir}: {self.problem}; {todo} and try again: {kept}")
 
 
 # What a file write returns when the disk, a quota or a file-size limit refuses it; SQLite's unix
@@ -340,8 +341,7 @@ class Store:
         """Raise StoreWriteFailed, from ``exc``, when the disk refused the write (else return)."""
         if not isinstance(exc, sqlite3.Error) or (full := _disk_refused(exc)) is None:
             return
-        problem = f"{'the disk is full' if full else 'a disk I/O error'} ({exc.sqlite_errorname})"
-        raise StoreWriteFailed(self.data_dir, problem, full=full, earlier_commits=self._thread_commits()) from exc
+        raise StoreWriteFailed(self.data_dir, exc.sqlite_errorname, full=full, earlier_commits=self._thread_commits()) from exc
 
     @contextlib.contextmanager
     def _nested(self, db: sqlite3.Connection) -> Iterator[None]:
@@ -464,8 +464,7 @@ class Store:
             if exc.errno not in _DISK_ERRNOS:
                 raise
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            problem = f"{'the disk is full' if full else 'a disk I/O error'} ({exc.strerror})"
-            raise StoreWriteFailed(self.data_dir, problem, full=full, earlier_commits=self._thread_commits()) from exc
+            raise StoreWriteFailed(self.data_dir, exc.strerror or str(exc), full=full, earlier_commits=self._thread_commits()) from exc
 
     def get_blob(self, key: str) -> bytes | None:
         """An upload's bytes, or None if there are none under ``key``."""

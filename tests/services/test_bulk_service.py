@@ -31,7 +31,7 @@ class _DiskRefusesFirstCommit:
     def before_commit(self, db) -> None:
         if not self.failed:
             self.failed = True
-            raise StoreWriteFailed(self.wb.store.data_dir, "the disk is full (SQLITE_FULL)", full=True, earlier_commits=0)
+            raise StoreWriteFailed(self.wb.store.data_dir, "SQLITE_FULL", full=True, earlier_commits=0)
 
 
 def test_a_batch_whose_first_row_the_disk_refused_says_so_and_undoes_the_rest(demo_wb, principal):
