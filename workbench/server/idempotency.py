@@ -92,7 +92,8 @@ class IdempotencyMiddleware:
             return  # the client left; nobody to answer
         query = scope.get("query_string", b"").decode("latin-1")
         path: str = scope["path"]
-        if _MCP_PATH.match(path):
+        mcp = _MCP_PATH.match(path) is not None
+        if mcp:
             path = path.rstrip("/")
         record_scope = hashlib.sha256(
             "\0".join([credential.identity, credential.workspace_id or "", method, path, query]).encode()
@@ -108,7 +109,7 @@ class IdempotencyMiddleware:
                 if sweep:
                     repo.sweep(db, now=now)
                 stored = repo.claim(
-                    db, scope=record_scope, key=key, method=method, path=_MCP_PATH.sub("/mcp/<token>", path),
+                    db, scope=record_scope, key=key, method=method, path="/mcp/<token>" if mcp else path,
                     body_hash=body_hash, boot_id=self.boot_id, at=now, boot_alive=self.wb.store.boot_alive,
                 )
                 return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
