@@ -1,4 +1,4 @@
-"""A process whose writes the kernel refuses past a size: a full disk for one process, as root or not, with nothing mounted.
+"""A full disk for tests, as root or not, with nothing mounted: for another process, or for a store in this one.
 
 ``limited(argv, limit)`` is ``argv`` started under ``RLIMIT_FSIZE = limit`` (the soft limit; the
 hard one is left, so ``lift`` can give the space back to the running process), with SIGXFSZ
@@ -13,7 +13,7 @@ Why this and not another full disk:
   writes and the code above them take their real error paths. The one difference from a full
   disk is the errno: EFBIG, which SQLite's unix VFS reports as SQLITE_IOERR_WRITE ("disk I/O
   error") where ENOSPC gives SQLITE_FULL. The front ends treat both as a write the disk refused;
-  SQLITE_FULL itself is met in tests/storage/test_disk_full.py.
+  SQLITE_FULL itself is met with ``pages_capped``, in process.
 
 The limit must leave room for what the process writes before the write under test: SQLite's
 shared-memory index (``workbench.db-shm``, 32 KiB) is made on the first read.
@@ -22,8 +22,13 @@ shared-memory index (``workbench.db-shm``, 32 KiB) is made on the first read.
 from __future__ import annotations
 
 import resource
+import sqlite3
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from storage.db import Store
 
 SHM_BYTES = 32 * 1024  # workbench.db-shm: the least a limit may allow for the store to be read at all
 
@@ -50,3 +55,41 @@ def lift(pid: int) -> None:
     """Space freed: the running process ``pid`` may write files of any size again."""
     hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+
+@contextmanager
+def pages_capped(store: Store) -> Iterator[Callable[[], None]]:
+    """``store``'s disk full for this process's writes, until the ``free`` it gives is called (or the block ends).
+
+    No connection of the store may grow the database beyond its pages of the moment: SQLite's
+    ``max_page_count``, which is per connection, so it is set on those open (worker threads are
+    pooled and keep theirs) and on each one opened meanwhile. A write that needs new pages then
+    fails in SQLite's pager with SQLITE_FULL, the code a full disk gives, after which SQLite rolls
+    the whole transaction back itself. (A file-size limit would stop the whole test process's
+    writes.) A small write may still find room in pages the store has, so tests write a few
+    dozen KB."""
+    connect = store._connect
+    full = True
+
+    def cap(conn: sqlite3.Connection) -> sqlite3.Connection:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        return conn
+
+    def capped() -> sqlite3.Connection:
+        return cap(connect()) if full else connect()
+
+    def free() -> None:
+        nonlocal full
+        full = False
+        for conn in list(store._connections):
+            conn.execute("PRAGMA max_page_count = 1073741823")
+
+    for conn in list(store._connections):
+        cap(conn)
+    store._connect = capped
+    try:
+        yield free
+    finally:
+        free()
+        del store._connect

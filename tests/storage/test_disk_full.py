@@ -1,23 +1,21 @@
 """A write the disk refuses (storage/db.py ``Store.write``): rolled back, said as ``StoreWriteFailed``, the connection usable after.
 
-The full disk here is SQLite's own: ``PRAGMA max_page_count`` caps how far the database may grow
-on one connection (the test's thread's, the one ``Store.write`` uses), and a write past it fails
-inside SQLite's pager with SQLITE_FULL, the code a full disk gives, after which SQLite rolls the
-whole transaction back itself. A file-size limit (RLIMIT_FSIZE) would act on the whole pytest
-process; the CLI and MCP tests use one on a subprocess instead (tests/disk_limit.py).
+The full disk here is SQLite's own (``tests.disk_limit.pages_capped``): ``PRAGMA max_page_count``
+caps how far the database may grow, and a write past it fails inside SQLite's pager with
+SQLITE_FULL, the code a full disk gives. A file-size limit (RLIMIT_FSIZE) would act on the whole
+pytest process; the CLI and MCP tests use one on a subprocess instead (the same module).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from storage import Store
 from storage.db import StoreWriteFailed
+from tests.disk_limit import pages_capped
 from tests.stores import reading
 
 BIG = "x" * 200_000  # some 50 pages: more than any slack the store has
@@ -34,23 +32,11 @@ def rows(store: Store) -> list[int]:
         return [i for (i,) in db.execute("SELECT id FROM scratch ORDER BY id")]
 
 
-@contextmanager
-def disk_full(store: Store) -> Iterator[None]:
-    """No page beyond those the database has now, on this thread's connection, until the block ends ("space freed")."""
-    db = store.db
-    pages = db.execute("PRAGMA page_count").fetchone()[0]
-    db.execute(f"PRAGMA max_page_count = {pages}")
-    try:
-        yield
-    finally:
-        store.db.execute("PRAGMA max_page_count = 1073741823")
-
-
 def test_a_write_past_a_full_disk_is_rolled_back_and_says_so(tmp_path: Path):
     store = Store(tmp_path)
     scratch(store)
     store.begin_unit_of_work()  # as a front end does when an action starts: the table above is not this action's
-    with disk_full(store):
+    with pages_capped(store):
         with pytest.raises(StoreWriteFailed) as failed, store.write() as db:
             db.execute("INSERT INTO scratch (id, body) VALUES (1, 'small, fits')")
             db.execute("INSERT INTO scratch (id, body) VALUES (2, ?)", [BIG])
@@ -74,7 +60,7 @@ def test_what_the_same_action_saved_before_is_said_to_stay(tmp_path: Path):
     store.begin_unit_of_work()
     with store.write() as db:
         db.execute("INSERT INTO scratch (id, body) VALUES (1, 'saved first')")
-    with disk_full(store), pytest.raises(StoreWriteFailed) as failed, store.write() as db:
+    with pages_capped(store), pytest.raises(StoreWriteFailed) as failed, store.write() as db:
         db.execute("INSERT INTO scratch (id, body) VALUES (2, ?)", [BIG])
     assert str(failed.value).endswith(": that write was rolled back; what was saved before it stays")
     assert rows(store) == [1]

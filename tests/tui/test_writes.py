@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
+from tests.disk_limit import pages_capped
 from tests.found import found
 from tests.tui.conftest import SIZE, cursor_on, errors, make_app, press, told, told_that, type_text, wait_for, writes_landed
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
@@ -175,44 +176,6 @@ async def test_u_pressed_while_a_write_waits_undoes_that_write(demo_wb, principa
         assert not errors(app)
 
 
-@contextmanager
-def disk_full(wb) -> Iterator[Callable[[], None]]:
-    """The store's disk full for the writes of the app's workers, until the ``free`` it gives is called.
-
-    No connection of the store may grow the database beyond its pages of the moment: SQLite's
-    ``max_page_count``, which is per connection, so it is set on those open (worker threads are
-    pooled and keep theirs) and on each one opened meanwhile. A write that needs new pages then
-    fails in SQLite's pager with SQLITE_FULL, as on a full disk. (A file-size limit would stop
-    the whole test process's writes; the CLI and MCP tests use one on a subprocess,
-    tests/disk_limit.py.) A small write may still find room in pages the store has, so the
-    tests write a reply of 80 KB."""
-    store = wb.store
-    connect = store._connect
-    full = True
-
-    def cap(conn: sqlite3.Connection) -> sqlite3.Connection:
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages}")
-        return conn
-
-    def capped() -> sqlite3.Connection:
-        return cap(connect()) if full else connect()
-
-    def free() -> None:
-        nonlocal full
-        full = False
-        for conn in list(store._connections):
-            conn.execute("PRAGMA max_page_count = 1073741823")
-
-    for conn in list(store._connections):
-        cap(conn)
-    store._connect = capped
-    try:
-        yield free
-    finally:
-        del store._connect
-
-
 def disk_full_text(wb) -> str:
     return f"cannot write to the store in {wb.store.data_dir}: the disk is full (SQLITE_FULL); free space there and try again: nothing was changed"
 
@@ -233,7 +196,7 @@ async def test_a_write_the_disk_refuses_is_a_notice_and_the_queue_goes_on(demo_w
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, WorkbenchScreen)
-        with disk_full(demo_wb) as free:
+        with pages_capped(demo_wb.store) as free:
             # A small write still finds room; it is an action of its own, so the reply's notice below
             # says that nothing of the reply was saved, not that something before it stays.
             screen.write(undo_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
@@ -259,7 +222,7 @@ async def test_a_form_whose_write_the_disk_refuses_stays_open_saying_so(demo_wb,
     async with app.run_test(size=SIZE) as pilot:
         screen, dialog = await reply_form(app, pilot, ann.id)
         dialog.set_value("text", HUGE_REPLY)
-        with disk_full(demo_wb) as free:
+        with pages_capped(demo_wb.store) as free:
             await press(pilot, "ctrl+s")
             assert app.screen is dialog and not dialog.saving
             assert str(dialog.query_one("#form-error").render()) == disk_full_text(demo_wb)
