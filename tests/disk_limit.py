@@ -93,3 +93,15 @@ def pages_capped(store: Store) -> Iterator[Callable[[], None]]:
     finally:
         free()
         del store._connect
+
+
+def unlimited(argv: list[str], pid_file: Path | None = None) -> list[str]:
+    """``limited`` with no limit yet: ``fill`` gives the running process its full disk when a test wants it."""
+    return limited(argv, resource.RLIM_INFINITY, pid_file)
+
+
+def fill(pid: int, limit: int = SHM_BYTES) -> None:
+    """The running process ``pid`` (started through ``limited`` or ``unlimited``, so SIGXFSZ is ignored)
+    may write no file past ``limit`` bytes from now on, until ``lift``."""
+    hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, hard))
