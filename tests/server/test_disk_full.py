@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.disk_limit import fill, lift, unlimited
+from tests.disk_limit import fill, lift, pg_disk_freed, pg_disk_full, unlimited
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
 from workbench.services.context import Workbench
@@ -54,32 +53,13 @@ class Disk:
         if self.engine == "sqlite":
             fill(self.server.proc.pid)
             return
-        with psycopg.connect(os.environ["WORKBENCH_DATABASE_URL"], autocommit=True) as db:
-            db.execute(
-                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'could not extend file \"base/16384/16385\": No space left on device' "
-                "USING ERRCODE = 'disk_full', HINT = 'Check free disk space.'; END $$"
-            )
-            # Every table but the rate limit's counts, which update rows in place (they are not this change's).
-            for (table,) in db.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'rate_buckets'"
-            ).fetchall():
-                if room_for_a_claim and table == "store_version":
-                    continue  # every commit's counter, updated in place
-                # The claim's release, a row deleted (the sweep before the claim deletes none, so passes).
-                refused = "DELETE" if room_for_a_claim and table == "idempotency" else "INSERT OR UPDATE OR DELETE"
-                each = "ROW" if room_for_a_claim and table == "idempotency" else "STATEMENT"
-                db.execute(
-                    f'CREATE TRIGGER disk_full BEFORE {refused} ON "{table}" '  # pyright: ignore[reportArgumentType]  # our own names
-                    f"FOR EACH {each} EXECUTE FUNCTION disk_full()"
-                )
+        pg_disk_full(os.environ["WORKBENCH_DATABASE_URL"], room_for_a_claim=room_for_a_claim)
 
     def freed(self) -> None:
         if self.engine == "sqlite":
             lift(self.server.proc.pid)
             return
-        with psycopg.connect(os.environ["WORKBENCH_DATABASE_URL"], autocommit=True) as db:
-            db.execute("DROP FUNCTION disk_full() CASCADE")
+        pg_disk_freed(os.environ["WORKBENCH_DATABASE_URL"])
 
 
 @pytest.fixture
