@@ -118,6 +118,8 @@ def pg_disk_full(url: str, *, room_for_a_claim: bool = False) -> None:
     fits, its release (a row deleted) no longer does."""
     import psycopg
 
+    from storage.pg import sql_text
+
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(
             "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -132,10 +134,7 @@ def pg_disk_full(url: str, *, room_for_a_claim: bool = False) -> None:
             # Row by row for the claim's release: the sweep before a claim deletes none, so passes.
             claims = room_for_a_claim and table == "idempotency"
             refused, each = ("DELETE", "ROW") if claims else ("INSERT OR UPDATE OR DELETE", "STATEMENT")
-            db.execute(
-                f'CREATE TRIGGER disk_full BEFORE {refused} ON "{table}" '  # pyright: ignore[reportArgumentType]  # our own names
-                f"FOR EACH {each} EXECUTE FUNCTION disk_full()"
-            )
+            db.execute(sql_text(f'CREATE TRIGGER disk_full BEFORE {refused} ON "{table}" FOR EACH {each} EXECUTE FUNCTION disk_full()'))
 
 
 def pg_disk_freed(url: str) -> None:
