@@ -89,25 +89,43 @@ class StoreUnusable(OSError):
 
 
 class StoreWriteFailed(sqlite3.OperationalError):
-    """A write the disk refused after the store opened: full (SQLITE_FULL, ENOSPC), or an I/O
-    error (SQLITE_IOERR; a file-size limit gives this too). Its transaction was rolled back, so
-    the store holds what it held before that write. ``earlier_commits`` is how many writes the
-    failing thread had committed since its unit of work began (``Store.begin_unit_of_work``): a
-    command that wrote in several transactions keeps those.
+    """A write the disk refused after the store opened: full (SQLITE_FULL, ENOSPC; PostgreSQL's
+    SQLSTATE 53100), or an I/O error (SQLITE_IOERR, a file-size limit gives this too; PostgreSQL's
+    58030). Its transaction was rolled back, so the store holds what it held before that write.
+    ``earlier_commits`` is how many writes the failing thread had committed since its unit of
+    work began (``Store.begin_unit_of_work``): a command that wrote in several transactions keeps those.
 
     A subclass of sqlite3's error, so code that steps over a failed write (the search upkeep,
     the checkpointer) still does. Its message is the one line front ends print: what happened,
-    what to do, and what is left."""
+    where, what to do, and what is left. ``public`` is what a server tells a client instead:
+    the same problem without the place (the data directory, the database's URL), which is the
+    operator's to know."""
 
-    def __init__(self, data_dir: Path, detail: str, *, full: bool, earlier_commits: int) -> None:
-        """``detail``: what reported it (SQLite's error name, or the OS's words for an upload)."""
-        self.data_dir = data_dir
-        self.problem = f"{'the disk is full' if full else 'a disk I/O error'} ({detail})"
+    def __init__(self, where: Path | str, detail: str, *, full: bool, earlier_commits: int, database_server: bool = False) -> None:
+        """``where``: the data directory, or a PostgreSQL store's label; ``detail``: what reported it
+        (SQLite's error name, the OS's words for an upload, PostgreSQL's SQLSTATE and message);
+        ``database_server``: the disk is the database server's, not this machine's."""
+        self.where = where
         self.full = full
         self.earlier_commits = earlier_commits
-        todo = "free space there" if full else "free space there, or check the disk,"
+        disk = "the database server's disk" if database_server else "the disk"
+        self.problem = f"{disk} is full ({detail})" if full else f"a disk I/O error{' on the database server' if database_server else ''} ({detail})"
+        # What to do about it (said before "and try again"; the operator's log line ends with it).
+        if database_server:
+            self.todo = "free space on the database server's disk" if full else "free space on the database server's disk, or check it"
+        else:
+            self.todo = "free space there" if full else "free space there, or check the disk"
+        self.public = (
+            f"The server cannot store this now: its {'storage is full' if full else 'storage reported an I/O error'}. "
+            "The write was rolled back; try again later."
+        )
         kept = "nothing was changed" if earlier_commits == 0 else "that write was rolled back; what was saved before it stays"
-        super().__init__(f"cannot write to the store in {data_dir}: {self.problem}; {todo} and try again: {kept}")
+        super().__init__(f"{self.cause}; {self.todo}{' and' if full else ', and'} try again: {kept}")
+
+    @property
+    def cause(self) -> str:
+        """What happened and where, without what to do: ``cannot write to the store in DIR: the disk is full (…)``."""
+        return f"cannot write to the store in {self.where}: {self.problem}"
 
 
 # What a file write returns when the disk, a quota or a file-size limit refuses it; SQLite's unix
@@ -341,7 +359,11 @@ class Store:
         """Raise StoreWriteFailed, from ``exc``, when the disk refused the write (else return)."""
         if not isinstance(exc, sqlite3.Error) or (full := _disk_refused(exc)) is None:
             return
-        raise StoreWriteFailed(self.data_dir, exc.sqlite_errorname, full=full, earlier_commits=self._thread_commits()) from exc
+        raise self._write_failed(exc.sqlite_errorname, full=full) from exc
+
+    def _write_failed(self, detail: str, *, full: bool) -> StoreWriteFailed:
+        """This store's StoreWriteFailed: the data directory is where its disk is."""
+        return StoreWriteFailed(self.data_dir, detail, full=full, earlier_commits=self._thread_commits())
 
     @contextlib.contextmanager
     def _nested(self, db: sqlite3.Connection) -> Iterator[None]:
@@ -471,8 +493,7 @@ class Store:
             tmp.unlink(missing_ok=True)  # a part written up to a full disk is no upload, and holds space
             if exc.errno not in _DISK_ERRNOS:
                 raise
-            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-            raise StoreWriteFailed(self.data_dir, exc.strerror or str(exc), full=full, earlier_commits=self._thread_commits()) from exc
+            raise self._write_failed(exc.strerror or str(exc), full=exc.errno in (errno.ENOSPC, errno.EDQUOT)) from exc
 
     def get_blob(self, key: str) -> bytes | None:
         """An upload's bytes, or None if there are none under ``key``."""

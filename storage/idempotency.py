@@ -3,8 +3,9 @@
 States:
 
 - ``in_flight``: claimed by a running request (a concurrent retry gets 409). A row left in
-  flight by a server process that died (another ``boot_id``, no longer live: see
-  ``Store.boot_alive``) wrote nothing (see ``applied``), so it may be claimed again.
+  flight by a request no longer running wrote nothing (see ``applied``), so it may be claimed
+  again: its server process died (another ``boot_id``, no longer live: see ``Store.boot_alive``),
+  or it ended without its release (the disk refused that write too).
 - ``applied``: the request's own write transaction committed. ``Claim.before_commit`` sets
   this inside that transaction (``storage.db.write_hook``), so a write and its record commit
   together: a crash between them cannot leave a write that a retry would apply again.
@@ -40,12 +41,12 @@ class Stored:
 
 def claim(
     db: Connection, *, scope: str, key: str, method: str, path: str, body_hash: str, boot_id: str, at: int,
-    boot_alive: Callable[[str], bool],
+    still_running: Callable[[str], bool],
 ) -> Stored | None:
     """Claim the key for this request; returns the existing record when it was already claimed.
 
-    ``boot_alive`` tells whether another server process (by its boot id) still runs: its
-    claim in flight is then a concurrent request (409), not a dead server's leftover."""
+    ``still_running`` tells whether the request that left a claim in flight, by its server
+    process's boot id, may still run: then it is a concurrent request (409), else a leftover."""
     row = db.execute(
         "SELECT body_hash, state, status_code, content_type, response_body, boot_id, audit_id "
         "FROM idempotency WHERE principal = ? AND key = ?",
@@ -53,9 +54,9 @@ def claim(
     ).fetchone()
     if row is not None:
         stored = Stored(*row)
-        if stored.state == "in_flight" and stored.boot_id != boot_id and not boot_alive(stored.boot_id):
-            # Its server died before the request's write committed (that commit would have
-            # made it ``applied``): nothing was written, so this request may run afresh.
+        if stored.state == "in_flight" and not still_running(stored.boot_id):
+            # Its request ended before its write committed (that commit would have made it
+            # ``applied``): nothing was written, so this request may run afresh.
             db.execute(
                 "UPDATE idempotency SET body_hash=?, boot_id=?, created_at=? WHERE principal=? AND key=?",
                 [body_hash, boot_id, at, scope, key],

@@ -101,16 +101,39 @@ class _Cursor:
         return self._cur.rowcount
 
 
+def disk_error(exc: psycopg.Error) -> sqlite3.OperationalError | None:
+    """The database server's disk refusing a write, as SQLite's own (SQLITE_FULL, SQLITE_IOERR),
+    which ``Store.write`` turns into StoreWriteFailed; None for any other error.
+
+    Only the disk: 53100 ``disk_full`` (PostgreSQL's ENOSPC, on a table, its WAL or a temporary
+    file) and 58030 ``io_error``. The rest of class 53 is not a write the disk refused: out of
+    memory (53200) and too many connections (53300) refuse any statement, a read as much as a
+    write, and freeing disk space would not help; they stay the driver's errors."""
+    if isinstance(exc, psycopg.errors.DiskFull):
+        full, words = True, "database or disk is full"
+    elif isinstance(exc, psycopg.errors.IoError):
+        full, words = False, "disk I/O error"
+    else:
+        return None
+    error = sqlite3.OperationalError(f"{words} ({exc})")
+    error.sqlite_errorcode = sqlite3.SQLITE_FULL if full else sqlite3.SQLITE_IOERR
+    # What reported it, as StoreWriteFailed quotes it: the SQLSTATE, and PostgreSQL's words (which file).
+    error.sqlite_errorname = f"SQLSTATE {exc.sqlstate}: {exc.diag.message_primary or exc}"
+    return error
+
+
 @contextlib.contextmanager
 def _as_sqlite_errors() -> Iterator[None]:
     """PostgreSQL's errors as the sqlite3 types the use cases catch (a duplicate id, a foreign key,
-    a lock not had in time): one family for both engines."""
+    a lock not had in time, the disk full): one family for both engines."""
     try:
         yield
     except psycopg.errors.IntegrityError as exc:
         raise _integrity_error(exc) from exc
     except psycopg.errors.LockNotAvailable as exc:
         raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
+    except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
+        raise cast(sqlite3.OperationalError, disk_error(exc)) from exc
 
 
 class PgConnection:
@@ -258,13 +281,15 @@ class PgStore(sqlite_store.Store):
             if hook is not None:
                 hook.before_commit(db)
             committed = pg.together_first(pg_versions.BUMP_AND_COMMIT)
-        except BaseException:
+        except BaseException as exc:
             if db.in_transaction:
-                with contextlib.suppress(psycopg.Error):
+                with contextlib.suppress(psycopg.Error, sqlite3.Error):
                     db.execute("ROLLBACK")
+            self._raise_disk_refusal(exc)
             raise
         finally:
             self._write_lock.release()
+        self._local.commits = self._thread_commits() + 1
         pg_versions.committed(self.url, int(committed[0]))
 
     def hold_boot(self, boot_id: str) -> None:
@@ -311,9 +336,17 @@ class PgStore(sqlite_store.Store):
 
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes in the database, where every host can read them."""
-        self.db.execute(
-            "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", [key, data]
-        )
+        try:
+            self.db.execute(
+                "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", [key, data]
+            )
+        except sqlite3.Error as exc:
+            self._raise_disk_refusal(exc)
+            raise
+
+    def _write_failed(self, detail: str, *, full: bool) -> sqlite_store.StoreWriteFailed:
+        """This store's StoreWriteFailed: the disk is the database server's, named by the URL without its password."""
+        return sqlite_store.StoreWriteFailed(self.label, detail, full=full, earlier_commits=self._thread_commits(), database_server=True)
 
     def get_blob(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT data FROM blobs WHERE key = ?", [key]).fetchone()

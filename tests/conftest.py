@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -172,9 +172,11 @@ class ServerProcess:
     """A real `workbench serve` child process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
+        self, data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None, cwd: Path | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
-        """``extra``: more ``serve`` arguments; ``port``: a fixed one (a restart keeps the URL); ``env``: added variables."""
+        """``extra``: more ``serve`` arguments; ``port``: a fixed one (a restart keeps the URL); ``env``: added variables;
+        ``wrap``: the command line as run (tests/disk_limit.py ``limited``: the same process, under a file-size limit)."""
         self.data_dir = data_dir
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         env.pop("WORKBENCH_SMTP_URL", None)
@@ -186,8 +188,9 @@ class ServerProcess:
             self.url = f"http://127.0.0.1:{self.port}"
             # Appended to, so a restart on the same port keeps the earlier run's log.
             self.log = open(data_dir.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
+            argv = [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra]
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "workbench", "serve", "--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning", *extra],
+                wrap(argv) if wrap is not None else argv,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
                 env=env,

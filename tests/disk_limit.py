@@ -1,4 +1,4 @@
-"""A full disk for tests, as root or not, with nothing mounted: for another process, or for a store in this one.
+"""A full disk for tests, as root or not, with nothing mounted: for another process, for a store in this one, or for a PostgreSQL database (``pg_disk_full``).
 
 ``limited(argv, limit)`` is ``argv`` started under ``RLIMIT_FSIZE = limit`` (the soft limit; the
 hard one is left, so ``lift`` can give the space back to the running process), with SIGXFSZ
@@ -93,3 +93,53 @@ def pages_capped(store: Store) -> Iterator[Callable[[], None]]:
     finally:
         free()
         del store._connect
+
+
+def unlimited(argv: list[str], pid_file: Path | None = None) -> list[str]:
+    """``limited`` with no limit yet: ``fill`` gives the running process its full disk when a test wants it."""
+    return limited(argv, resource.RLIM_INFINITY, pid_file)
+
+
+def fill(pid: int, limit: int = SHM_BYTES) -> None:
+    """The running process ``pid`` (started through ``limited`` or ``unlimited``, so SIGXFSZ is ignored)
+    may write no file past ``limit`` bytes from now on, until ``lift``."""
+    hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, hard))
+
+
+def pg_disk_full(url: str, *, room_for_a_claim: bool = False) -> None:
+    """The PostgreSQL database at ``url`` refuses writes as its server would on a full disk, until
+    ``pg_disk_freed``: a trigger on every table raises SQLSTATE 53100 ``disk_full`` with the
+    server's own words, so the code under test meets it from the real driver. (Filling a real
+    tablespace needs a small mounted file system, which only root can make.)
+
+    Not the rate limit's counts, which update rows in place. ``room_for_a_claim``: an
+    Idempotency-Key's claim (a small row, and the store's version counter, updated in place) still
+    fits, its release (a row deleted) no longer does."""
+    import psycopg
+
+    from storage.pg import sql_text
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute(
+            "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'could not extend file \"base/16384/16385\": No space left on device' "
+            "USING ERRCODE = 'disk_full', HINT = 'Check free disk space.'; END $$"
+        )
+        for (table,) in db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'rate_buckets'"
+        ).fetchall():
+            if room_for_a_claim and table == "store_version":
+                continue
+            # Row by row for the claim's release: the sweep before a claim deletes none, so passes.
+            claims = room_for_a_claim and table == "idempotency"
+            refused, each = ("DELETE", "ROW") if claims else ("INSERT OR UPDATE OR DELETE", "STATEMENT")
+            db.execute(sql_text(f'CREATE TRIGGER disk_full BEFORE {refused} ON "{table}" FOR EACH {each} EXECUTE FUNCTION disk_full()'))
+
+
+def pg_disk_freed(url: str) -> None:
+    """Room again on ``url``'s database (``pg_disk_full`` undone)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP FUNCTION disk_full() CASCADE")

@@ -95,3 +95,31 @@ def test_the_tuis_first_run_on_a_full_disk_is_one_line(tmp_path: Path):
     for args in (["--data-dir", str(data)], ["tui", "--data-dir", str(data)]):
         refused_for_the_disk(workbench(*args, limit=SHM_BYTES), data, "a disk I/O error (SQLITE_IOERR_WRITE)")
     assert dump(data) == before
+
+
+def test_a_team_servers_full_disk_is_the_same_line_naming_the_database(pg_cluster, tmp_path: Path):
+    """`--database`: PostgreSQL's SQLSTATE 53100 (tests/disk_limit.py ``pg_disk_full``) is told as
+    SQLite's full disk is, with the database (its URL without the password) as the place, and
+    what to do on the database server; the command's writes are rolled back."""
+    from storage.pg import PgStore, redact
+    from tests.disk_limit import pg_disk_freed, pg_disk_full
+
+    with pg_cluster.database() as url:
+        PgStore(url).close()  # migrated, so the command's first statement is its write
+        pg_disk_full(url)
+        refused = workbench("admin", "bootstrap", "--json", "--database", url, "--data-dir", str(tmp_path / "local"))
+        assert refused.returncode == 2, (refused.stdout, refused.stderr)
+        assert refused.stderr == (
+            f"error: cannot write to the store in {redact(url)}: the database server's disk is full (SQLSTATE 53100: could not "
+            "extend file \"base/16384/16385\": No space left on device); free space on the database server's disk and try "
+            "again: nothing was changed\n"
+        )
+        assert refused.stdout == ""
+        pg_disk_freed(url)
+        store = PgStore(url)
+        try:
+            assert store.db.execute("SELECT count(*) FROM workspaces").fetchone()[0] == 0
+        finally:
+            store.close()
+        done = workbench("admin", "bootstrap", "--json", "--database", url, "--data-dir", str(tmp_path / "local"))
+        assert done.returncode == 0, done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ def served_world(tmp: Path) -> tuple[Path, World]:
     return data, world
 
 
-def serve(data: Path, *extra: str, port: int | None = None, env: dict[str, Any] | None = None) -> ServerProcess:
-    """`workbench serve` from this checkout on ``data`` (a fixed ``port`` keeps the URL across a restart)."""
-    return ServerProcess(data, *NO_LIMITS, *extra, port=port, env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT)
+def serve(
+    data: Path, *extra: str, port: int | None = None, env: dict[str, Any] | None = None, wrap: Callable[[list[str]], list[str]] | None = None
+) -> ServerProcess:
+    """`workbench serve` from this checkout on ``data`` (a fixed ``port`` keeps the URL across a restart; ``wrap``: see ServerProcess)."""
+    return ServerProcess(data, *NO_LIMITS, *extra, port=port, env={"PYTHONPATH": str(ROOT), **(env or {})}, cwd=ROOT, wrap=wrap)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from workbench.services import annotations as annotations_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
 from workbench.services.context import Workbench
+
+log = logging.getLogger("workbench.mcp")
 
 # Screenshots up to this size ride along as MCP image content, so a model can look at what
 # the submitter saw; bigger ones are only named (the base64 would swamp the context window).
@@ -199,11 +202,15 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
-class LocalStoreServer(MCPServer):
-    """The offline server, over the user's own store: a write the disk refused (full, an I/O
-    error) comes back as a tool error saying where, what to do and that it was rolled back. The
-    SDK answers any other exception with a bare "Error executing tool" and logs its traceback;
-    over HTTP that stays so (a remote caller is not told the server's paths)."""
+class StoreServer(MCPServer):
+    """The MCP server over a store: a write the disk refused (full, an I/O error) comes back as a
+    tool error in words. Offline (stdio, the user's own store) they say where, what to do and that
+    it was rolled back; over HTTP the client is told the problem and to try later
+    (``StoreWriteFailed.public``: the server's paths are the operator's), and the operator's log
+    gets the rest in one line. The SDK answers any other exception with a bare "Error executing
+    tool" and logs its traceback."""
+
+    offline = False
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -211,9 +218,19 @@ class LocalStoreServer(MCPServer):
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
-            if isinstance(exc.__cause__, StoreWriteFailed):
-                raise ToolError(f"Error executing tool {name}: {exc.__cause__}") from exc.__cause__
-            raise
+            failed = exc.__cause__
+            if not isinstance(failed, StoreWriteFailed):
+                raise
+            if self.offline:
+                raise ToolError(f"Error executing tool {name}: {failed}") from failed
+            log.error("%s; %s: answered the MCP tool %s with a tool error", failed.cause, failed.todo, name)
+            raise ToolError(f"Error executing tool {name}: {failed.public}") from failed
+
+
+class LocalStoreServer(StoreServer):
+    """The offline server, over the user's own store (``StoreServer``, telling where)."""
+
+    offline = True
 
 
 def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING") -> MCPServer:
@@ -222,9 +239,9 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
     on ``list_annotations`` (the local user sees every site, an MCP token only its own) and
     ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to), and
-    tells a full disk in words (``LocalStoreServer``).
+    tells a full disk where it is (``LocalStoreServer``).
     """
-    server: MCPServer = (LocalStoreServer if offline else MCPServer)(
+    server: MCPServer = (LocalStoreServer if offline else StoreServer)(
         "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
         log_level=log_level,
     )

@@ -12,9 +12,10 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
+from storage.db import StoreWriteFailed
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
-from workbench.server import errors, faults, jobs, search_upkeep
+from workbench.server import errors, faults, jobs, search_upkeep, write_failed
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
@@ -85,6 +86,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.state.settings = settings
     app.state.page_cache = PageCache(wb.store)
     errors.install(app)
+    # A route's write the disk refused: 503 + Retry-After, inside every layer (CORS, idempotency, the envelope).
+    app.add_exception_handler(StoreWriteFailed, write_failed.handler)
     for module in (sites, annotations, resolutions, personas, workspaces, widget, sync_ext, assets):
         app.include_router(module.router)
     for router in (feedback_sessions.router, feedback_sessions.widget, feedback_sessions.pages, test_sessions.router):
@@ -110,6 +113,8 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.add_middleware(WidgetCorsMiddleware, wb=wb)
     # Outermost of these, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
+    # Outermost of the app's own: a write refusal raised by any layer is a 503, never a bare 500.
+    app.add_middleware(write_failed.WriteFailedMiddleware, store=wb.store)
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
     # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
     # built here, once the app is complete, instead of at the first request.

@@ -20,8 +20,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from storage.db import StoreWriteFailed
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
+from workbench.server import write_failed
 from workbench.server.deps import authenticated
 from workbench.server.errors import domain_error_response
 from workbench.server.limits import read_body, replay_body
@@ -73,6 +75,8 @@ class HotWritesMiddleware:
                 response = await replied(self.wb, caller, annotation_id, body)
         except DomainError as exc:
             response = domain_error_response(exc)
+        except StoreWriteFailed as exc:  # the disk refused it: the route's own answer (write_failed.py)
+            response = write_failed.answer(exc, scope)
         await response(scope, receive, send)
 
 

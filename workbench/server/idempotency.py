@@ -32,9 +32,9 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage import idempotency as repo
-from storage.db import write_hook
+from storage.db import StoreWriteFailed, write_hook
 from workbench.domain.errors import DomainError
-from workbench.server import credentials
+from workbench.server import credentials, write_failed
 from workbench.server.limits import read_body, replay_body
 from workbench.services.context import Workbench
 
@@ -66,6 +66,9 @@ class IdempotencyMiddleware:
         # Several processes on one PostgreSQL database: the others learn this one is alive from it.
         wb.store.hold_boot(self.boot_id)
         self._next_sweep = 0.0
+        # (scope, key) of this process's keyed requests between their claim and their record's
+        # update: an in-flight record of this boot outside it is a leftover (repo.claim).
+        self._running: set[tuple[str, str]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _keyed(scope["method"], scope["path"]):
@@ -103,6 +106,13 @@ class IdempotencyMiddleware:
         if sweep:
             self._next_sweep = time.monotonic() + SWEEP_EVERY_S
 
+        mine = (record_scope, key)
+
+        def still_running(boot_id: str) -> bool:
+            if boot_id == self.boot_id:
+                return mine in self._running
+            return self.wb.store.boot_alive(boot_id)
+
         def _claim() -> tuple[repo.Stored | None, dict[str, Any] | None]:
             with self.wb.store.write() as db:
                 now = self.wb.clock()
@@ -110,11 +120,19 @@ class IdempotencyMiddleware:
                     repo.sweep(db, now=now)
                 stored = repo.claim(
                     db, scope=record_scope, key=key, method=method, path="/mcp/<token>" if mcp else path,
-                    body_hash=body_hash, boot_id=self.boot_id, at=now, boot_alive=self.wb.store.boot_alive,
+                    body_hash=body_hash, boot_id=self.boot_id, at=now, still_running=still_running,
                 )
+                if stored is None:
+                    # Before the commit: a retry claiming next must find this one running.
+                    self._running.add(mine)
                 return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
 
-        stored, entry = await to_thread.run_sync(_claim)
+        try:
+            stored, entry = await to_thread.run_sync(_claim)
+        except StoreWriteFailed as exc:
+            self._running.discard(mine)  # the claim was rolled back: there is nothing in flight
+            await write_failed.answer(exc, scope)(scope, receive, send)
+            return
         if stored is not None:
             await _answer_existing(send, stored, body_hash, entry)
             return
@@ -152,7 +170,20 @@ class IdempotencyMiddleware:
                     else:
                         repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)
 
-            await to_thread.run_sync(_finish)
+            try:
+                await to_thread.run_sync(_finish)
+            except StoreWriteFailed as exc:
+                # The response has gone; the record stays as the request's write left it. In
+                # flight, it is this process's leftover once out of ``_running`` (repo.claim),
+                # so a retry runs afresh rather than meet a 409 "still being processed". After
+                # a 5xx (the disk's own 503 included, already logged) that is all there is to it;
+                # after an answer that wrote, the record stays ``applied`` without the response.
+                if status < 500:
+                    write_failed.log.error(
+                        "%s; %s: the Idempotency-Key record of %s %s keeps no response", exc.cause, exc.todo, method, scope["path"]
+                    )
+            finally:
+                self._running.discard(mine)
 
 
 def _body_digest(body: bytes) -> str:

@@ -221,6 +221,13 @@ class PgJobs:
             except psycopg.errors.InvalidCatalogName:
                 log.error("job claimer stops: its database was dropped")
                 return
+            except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
+                # Not a lost connection, and no traceback: the cause is known and the same each time.
+                log.error(
+                    "job claimer cannot claim jobs: the database server's disk refused the write (SQLSTATE %s: %s); "
+                    "free space on it; trying again in %s s", exc.sqlstate, exc.diag.message_primary, POLL_SECONDS,
+                )
+                self._stop.wait(POLL_SECONDS)
             except Exception:  # any failure of the claimer (the database went away): log, wait a moment, reconnect
                 if self._stop.is_set():
                     return

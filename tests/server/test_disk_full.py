@@ -1,0 +1,238 @@
+"""`workbench serve` on a full disk: 503 + Retry-After in each API family's shape, nothing half-written, and it recovers.
+
+A real server process over TCP, on each engine, with a real refusal of its writes:
+
+- SQLite: the kernel's file-size limit on the server process, set while it runs and lifted
+  again (tests/disk_limit.py ``fill``/``lift``): SQLite's WAL, an upload's file and the widget's
+  screenshot file all meet it where a full disk would stop them. The requests carry more than
+  the limit lets the WAL hold, so each is refused wherever it is written.
+- PostgreSQL: the database itself reports SQLSTATE 53100 ``disk_full`` through the real driver,
+  from a trigger on every table a request writes (``RAISE … USING ERRCODE = 'disk_full'``):
+  what the team server's code meets when the database server's disk is full. Filling a real
+  tablespace would need a small mounted file system, which only root can make.
+
+Each request is answered 503 with ``Retry-After`` in its family's shape (``{detail}``; the
+test-sessions envelope), never naming the data directory or the database; the operator's log
+has one line for it and no traceback; the store holds what it held; and once there is room
+the same request, with the same Idempotency-Key, is applied exactly once.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.disk_limit import fill, lift, pg_disk_freed, pg_disk_full, unlimited
+from tests.server.conftest import serve, served_world
+from tests.server.world import World
+from workbench.services.context import Workbench
+
+BIG = "🙂" * 20_000  # the longest reply, 80 KB in UTF-8: more than the limit lets SQLite's WAL hold
+BIG_NOTE = "🙂" * 9_990  # about the longest note, 40 KB (each gets a number after it)
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(100_000)
+WRITTEN = ("annotations", "replies", "uploads", "audit", "test_notes")  # what the requests here would add to
+SAID = "The server cannot store this now: its storage"
+
+
+class Disk:
+    """The server's disk: ``full()`` refuses its writes until ``freed()``."""
+
+    def __init__(self, engine: str, server: ServerProcess) -> None:
+        self.engine = engine
+        self.server = server
+
+    def full(self, *, room_for_a_claim: bool = False) -> None:
+        """``room_for_a_claim`` (PostgreSQL): an Idempotency-Key's claim still fits, its release no longer does."""
+        if self.engine == "sqlite":
+            fill(self.server.proc.pid)
+            return
+        pg_disk_full(os.environ["WORKBENCH_DATABASE_URL"], room_for_a_claim=room_for_a_claim)
+
+    def freed(self) -> None:
+        if self.engine == "sqlite":
+            lift(self.server.proc.pid)
+            return
+        pg_disk_freed(os.environ["WORKBENCH_DATABASE_URL"])
+
+
+@pytest.fixture
+def served(tmp_path: Path, engine: str) -> Iterator[tuple[ServerProcess, World, Path, Disk]]:
+    data, world = served_world(tmp_path)
+    # A wide log, so each record is one line however long (the server logs through rich).
+    srv = serve(data, env={"COLUMNS": "1000"}, wrap=lambda argv: unlimited(argv))
+    try:
+        yield srv, world, data, Disk(engine, srv)
+    finally:
+        srv.stop()
+
+
+def counts(data: Path) -> dict[str, int]:
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.read() as db:
+            return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in WRITTEN}
+    finally:
+        wb.store.close()
+
+
+def keyed_record(data: Path, key: str) -> list[tuple[str]]:
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.read() as db:
+            return db.execute("SELECT state FROM idempotency WHERE key = ?", [key]).fetchall()
+    finally:
+        wb.store.close()
+
+
+def log_of(srv: ServerProcess) -> str:
+    srv.log.flush()
+    return Path(srv.log.name).read_text(errors="replace")
+
+
+def refused(r: httpx.Response, data: Path, *, enveloped: bool = False) -> str:
+    """The 503 of a full disk: its words, in the family's shape, with Retry-After, naming no place of the server's."""
+    assert r.status_code == 503, (r.status_code, r.text)
+    assert r.headers["retry-after"] == "60"
+    assert str(data) not in r.text and "postgresql://" not in r.text
+    body = r.json()
+    if enveloped:
+        assert body["success"] is False and body["data"] is None
+        assert body["error"]["code"] == "SERVICE_UNAVAILABLE"
+        message = body["error"]["message"]
+    else:
+        assert list(body) == ["detail"]
+        message = body["detail"]
+    assert message.startswith(SAID) and message.endswith("The write was rolled back; try again later."), message
+    return message
+
+
+def requests(srv: ServerProcess, w: World, data: Path) -> dict[str, Any]:
+    """Each write under test, ready to send: set up while the disk has room."""
+    a, url = w.a, srv.url
+    member = {"Authorization": f"Bearer {a['member_token']}"}
+    jwt = {"Authorization": f"Bearer {a['jwt']}"}
+    session = httpx.post(f"{url}/api/sessions", json={"jobId": a["job_id"], "testerId": "tess"}, headers=jwt)
+    assert session.status_code == 201, session.text
+    upload = httpx.post(
+        f"{url}/api/v1/annotations/{a['annotation_id']}/resolutions/upload-url", json={"kind": "after", "content_type": "image/png"},
+        headers=member,
+    ).json()
+    shot = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    origin = "https://shop.acme.example"
+    return {
+        # Answered ahead of the router (hotwrites.py), then the same through the router (a query string goes there).
+        "reply": ("POST", f"{url}/api/v1/annotations/{a['annotation_id']}/replies", {"json": {"body": BIG}, "headers": member}),
+        "reply, routed": ("POST", f"{url}/api/v1/annotations/{a['annotation_id']}/replies?via=router", {"json": {"body": BIG}, "headers": member}),
+        "upload": ("PUT", upload["url"], {"content": PNG, "headers": {"Content-Type": "image/png"}}),
+        "widget": (
+            "POST", f"{url}/api/widget/sites/{a['site_id']}/annotations",
+            {"json": {"page_url": f"{origin}/cart", "kind": "bug", "body": "Broken", "screenshot": shot},
+             "headers": {"X-GF-Widget-Token": a["widget_token"], "Origin": origin}},
+        ),
+        "notes": (
+            "PATCH", f"{url}/api/sessions/{session.json()['data']['sessionId']}/notes",
+            {"json": {"notes": [{"content": BIG_NOTE + str(i)} for i in range(4)]}, "headers": jwt},
+        ),
+    }
+
+
+def send(request: tuple[str, str, dict[str, Any]], **headers: str) -> httpx.Response:
+    method, url, kwargs = request
+    kwargs = {**kwargs, "headers": {**kwargs.get("headers", {}), **headers}}
+    return httpx.request(method, url, timeout=60, **kwargs)
+
+
+def test_a_full_disk_is_a_503_with_retry_after_that_changes_nothing_and_passes(served):
+    srv, w, data, disk = served
+    writes = requests(srv, w, data)
+    before = counts(data)
+    disk.full()
+    for name, request in writes.items():
+        r = send(request)
+        refused(r, data, enveloped=name == "notes")
+        if name == "widget":  # the visitor's browser may read it: the widget's CORS headers are on the 503
+            assert r.headers["access-control-allow-origin"] == "https://shop.acme.example"
+    assert counts(data) == before
+    log = log_of(srv)
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if "with 503" in line]
+    assert len(lines) == len(writes), log
+    assert all("cannot write to the store in" in line for line in lines), log
+    disk.freed()
+    for name, request in writes.items():
+        r = send(request)
+        assert r.status_code in (200, 201), (name, r.status_code, r.text)
+    after = counts(data)
+    assert after["replies"] == before["replies"] + 2 and after["test_notes"] == before["test_notes"] + 4
+    # The upload, and the widget's annotation with its screenshot.
+    assert after["uploads"] == before["uploads"] + 2 and after["annotations"] == before["annotations"] + 1
+
+
+@pytest.mark.parametrize("name", ["reply", "notes"])
+def test_an_idempotency_key_retried_after_a_full_disk_is_applied_once(served, name):
+    """The refused request's record does not claim it was applied, and its key is not stuck
+    "still being processed": once there is room the retry runs, and a second retry replays it."""
+    srv, w, data, disk = served
+    request = requests(srv, w, data)[name]
+    before = counts(data)
+    disk.full()
+    refused(send(request, **{"Idempotency-Key": "k-1"}), data, enveloped=name == "notes")
+    assert all(state == "in_flight" for (state,) in keyed_record(data, "k-1")), keyed_record(data, "k-1")
+    refused(send(request, **{"Idempotency-Key": "k-1"}), data, enveloped=name == "notes")  # still full: no 409
+    disk.freed()
+    first = send(request, **{"Idempotency-Key": "k-1"})
+    assert first.status_code in (200, 201), first.text
+    again = send(request, **{"Idempotency-Key": "k-1"})
+    assert again.status_code == first.status_code and again.headers.get("idempotent-replayed") == "true", again.text
+    after = counts(data)
+    table, n = ("replies", 1) if name == "reply" else ("test_notes", 4)
+    assert after[table] == before[table] + n
+    assert keyed_record(data, "k-1") == [("done",)]
+
+
+@pytest.mark.postgresql_only("SQLite's WAL takes a small claim or not depending on when it was last checkpointed; the trigger decides")
+def test_a_key_whose_claim_fit_but_whose_release_did_not_is_not_stuck(served):
+    """The disk had room for the claim (a small row) and none for the write, nor then for the
+    claim's release: the record stays in flight, but its request is over, so the retry runs,
+    full disk or not, instead of meeting 409 "still being processed" until the server restarts."""
+    srv, w, data, disk = served
+    request = requests(srv, w, data)["reply"]
+    before = counts(data)
+    disk.full(room_for_a_claim=True)
+    refused(send(request, **{"Idempotency-Key": "k-2"}), data)
+    assert keyed_record(data, "k-2") == [("in_flight",)]
+    refused(send(request, **{"Idempotency-Key": "k-2"}), data)
+    disk.freed()
+    assert send(request, **{"Idempotency-Key": "k-2"}).status_code == 201
+    assert send(request, **{"Idempotency-Key": "k-2"}).headers.get("idempotent-replayed") == "true"
+    assert counts(data)["replies"] == before["replies"] + 1
+    assert "Traceback" not in log_of(srv)
+
+
+def test_mcp_over_http_answers_a_full_disk_with_a_tool_error_naming_no_path(served):
+    srv, w, data, disk = served
+    url = f"{srv.url}/mcp/{w.a['mcp_token']}"
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "reply", "arguments": {"id": w.a["annotation_id"], "message": BIG}}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    before = counts(data)
+    disk.full()
+    r = httpx.post(url, json=call, headers=accept, timeout=60)
+    assert r.status_code == 200, r.text
+    result = r.json()["result"]
+    assert result["isError"] is True
+    text = result["content"][0]["text"]
+    assert text.startswith(f"Error executing tool reply: {SAID}"), text
+    assert str(data) not in text and "postgresql://" not in text
+    assert counts(data) == before
+    assert "Traceback" not in log_of(srv)
+    disk.freed()
+    r = httpx.post(url, json=call, headers=accept, timeout=60)
+    assert r.json()["result"].get("isError") is not True, r.text
+    assert counts(data)["replies"] == before["replies"] + 1

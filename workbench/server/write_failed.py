@@ -1,0 +1,103 @@
+"""A write the store's disk refused (``StoreWriteFailed``: full, an I/O error), answered as "cannot store this now, try later".
+
+The client gets **503 Service Unavailable** with ``Retry-After`` (``RETRY_AFTER_S``), in its API
+family's error shape: ``{"detail": …}`` for the annotations and feedback-sessions APIs, the
+envelope's ``SERVICE_UNAVAILABLE`` under ``/api/sessions``. 503 because it is what HTTP clients
+and their retry helpers take for "temporarily unable, come back" (urllib3 retries it honouring
+``Retry-After``, as it does 429); 507 Insufficient Storage is WebDAV's, which no client here
+speaks, and a 500 means "a bug, report it". The words are ``StoreWriteFailed.public``: the
+problem and that the write was rolled back, never the data directory or the database's URL,
+which are the operator's.
+
+The operator gets one log line per refused request (``cause``: where and what, what to do),
+without a traceback: the condition is an expected one that words itself, its stack is the same
+every time and points at no code to fix, and on a full disk a traceback per request would only
+fill the log's own disk faster.
+
+The route handlers' refusals reach ``handler`` (FastAPI's exception handler, inside every
+layer, so the widget's CORS headers and the idempotency record see the 503); the layers that
+write before a route runs (the idempotency claim, the triage writes answered ahead of the
+router) call ``answer`` themselves; ``WriteFailedMiddleware``, outermost, answers one raised by
+any other layer (the rate limit's counts on PostgreSQL) rather than let it become a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storage.db import StoreWriteFailed
+from workbench.server import envelope
+from workbench.server.logs import RedactSecrets
+from workbench.server.responses import JSON
+
+log = logging.getLogger("workbench.server")
+log.addFilter(RedactSecrets())  # the path of a refused MCP call carries its token
+
+# Freeing disk space takes an operator, not a moment: a minute, the rate limit's window, keeps
+# retrying clients from hammering a server that cannot take their writes.
+RETRY_AFTER_S = 60
+SESSIONS_PREFIX = "/api/sessions"  # the test-sessions API, whose errors are enveloped (app.py)
+
+
+def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
+    """The 503 for ``exc`` in the family of ``scope``'s path, and the operator's log line."""
+    path: str = scope.get("path", "")
+    log.error("%s; %s: answered %s %s with 503", exc.cause, exc.todo, scope.get("method", ""), path)
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
+        return envelope.error_response(503, exc.public, headers=headers)
+    return JSON({"detail": exc.public}, status_code=503, headers=headers)
+
+
+async def handler(request: Request, exc: Exception) -> JSON:
+    """FastAPI's exception handler for StoreWriteFailed raised by a route."""
+    assert isinstance(exc, StoreWriteFailed)
+    return answer(exc, request.scope)
+
+
+def write_failure(exc: BaseException, store: Any) -> StoreWriteFailed | None:
+    """``exc`` as a StoreWriteFailed if it is one, or the database server's disk refusing a write
+    in a layer that talks to PostgreSQL itself, not through ``store`` (the rate limit's counts); else None."""
+    if isinstance(exc, StoreWriteFailed):
+        return exc
+    if type(exc).__module__.startswith("psycopg"):
+        from storage.pg import disk_error
+
+        error = disk_error(exc)  # pyright: ignore[reportArgumentType]  # a psycopg error, by its module
+        if error is not None:
+            full = error.sqlite_errorcode == sqlite3.SQLITE_FULL
+            return StoreWriteFailed(store.label, error.sqlite_errorname, full=full, earlier_commits=0, database_server=True)
+    return None
+
+
+class WriteFailedMiddleware:
+    """Pure ASGI, the outermost of the app's own layers (inside Starlette's, which would answer a
+    bare 500): a write refusal no inner layer answered, before the response started, is the 503."""
+
+    def __init__(self, app: ASGIApp, store: Any) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def _send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        except Exception as exc:
+            failed = write_failure(exc, self.store)
+            if failed is None or started:
+                raise
+            await answer(failed, scope)(scope, receive, send)
