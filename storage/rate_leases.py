@@ -167,6 +167,15 @@ class Leases:
         return task
 
     async def _round_trip(self, bucket: tuple[str, int, int], lease: _Lease, seq: int, want: int, back: int) -> Answer:
+        try:
+            return await self._ask(bucket, lease, seq, want, back)
+        finally:
+            # Over as the task ends, not when its done callbacks run: a request arriving in between
+            # would otherwise await the finished round trip again and again, never yielding the loop.
+            if lease.busy is asyncio.current_task():
+                lease.busy = None
+
+    async def _ask(self, bucket: tuple[str, int, int], lease: _Lease, seq: int, want: int, back: int) -> Answer:
         key, window_ms, limit = bucket
         keep = lease.left
         sent_at = time.monotonic()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -174,3 +175,31 @@ async def test_a_lost_connection_fails_the_request_that_needed_it_and_the_next_r
         await leases.hit("b", 60_000, 1000)  # a round trip: fails, as a count did before leases
     assert (await leases.hit("b", 60_000, 1000))[0] is None
     await leases.close()
+
+
+def test_requests_arriving_as_a_round_trip_ends_do_not_stall_the_loop(url: str, monkeypatch: pytest.MonkeyPatch):
+    """A request arriving between a round trip's end and its done callbacks once awaited the
+    finished round trip over and over without yielding: the worker's loop hung. One-unit leases
+    make a round trip end with requests waiting, arrivals spread over time land in that moment."""
+    import storage.rate_leases
+
+    monkeypatch.setattr(storage.rate_leases, "MAX_LEASE", 1)
+    rng = random.Random(7)
+    delays = [rng.random() * 0.5 for _ in range(600)]
+
+    async def run() -> list[float | None]:
+        leases = Leases(url)
+
+        async def one(delay: float) -> float | None:
+            await asyncio.sleep(delay)
+            return (await leases.hit("k", 60_000, 1_000_000))[0]
+
+        waits = await asyncio.gather(*(one(d) for d in delays))
+        await leases.close()
+        return waits
+
+    done: list[list[float | None]] = []
+    loop = threading.Thread(target=lambda: done.append(asyncio.run(run())), daemon=True)
+    loop.start()
+    loop.join(60)
+    assert done and done[0] == [None] * len(delays), "the loop stalled"
