@@ -447,6 +447,14 @@ class Store:
         token, its workspace: storage/schema.py ``m021_auth_changes``), read after ``version``."""
         return data_version.latest(self.path, "SELECT n FROM auth_changes") or 0
 
+    def known_version(self) -> tuple[int, int] | None:
+        """``version()`` when it needs no round trip: always, on SQLite (a PRAGMA in this process)."""
+        return self.version()
+
+    def version_watch(self) -> Any:
+        """What keeps PostgreSQL's version pushed to this process (storage/pg_versions.py); SQLite's needs none."""
+        return None
+
     def version_reader(self) -> Any:
         """PostgreSQL's awaitable version (storage/pg.py); SQLite's ``version()`` needs none."""
         raise NotImplementedError("SQLite's version is read in the process: call version()")

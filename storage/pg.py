@@ -34,6 +34,7 @@ from psycopg import pq
 from psycopg.adapt import Dumper
 
 from storage import db as sqlite_store
+from storage import pg_versions
 from storage.pg_sql import translate
 
 # Any constant names "the writers' lock"; both engines' stores of one database agree on it.
@@ -121,6 +122,13 @@ class PgConnection:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> _Cursor:
         with _as_sqlite_errors():
             return _Cursor(self.raw.execute(sql_text(translate(sql)), params))
+
+    def together_first(self, script: str) -> tuple[Any, ...]:
+        """``together``, answering the first statement's first row."""
+        with _as_sqlite_errors():
+            row = self.raw.execute(sql_text(script)).fetchone()
+        assert row is not None
+        return tuple(row)
 
     def together(self, script: str) -> None:
         """Statements of PostgreSQL's own, without parameters, sent in one round trip (the simple
@@ -249,7 +257,7 @@ class PgStore(sqlite_store.Store):
             yield db
             if hook is not None:
                 hook.before_commit(db)
-            pg.together("UPDATE store_version SET n = n + 1; COMMIT")
+            committed = pg.together_first(pg_versions.BUMP_AND_COMMIT)
         except BaseException:
             if db.in_transaction:
                 with contextlib.suppress(psycopg.Error):
@@ -257,6 +265,7 @@ class PgStore(sqlite_store.Store):
             raise
         finally:
             self._write_lock.release()
+        pg_versions.committed(self.url, int(committed[0]))
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the
@@ -274,9 +283,22 @@ class PgStore(sqlite_store.Store):
         return not free
 
     def version(self) -> tuple[int, int]:
-        """A value that moves whenever any process commits a write to this database."""
+        """A value that moves whenever any process commits a write to this database: what this
+        process's version watch holds when it runs and vouches for it (storage/pg_versions.py),
+        else read."""
+        known = pg_versions.known(self.url)
+        if known is not None:
+            return known
         row = self.db.execute("SELECT n FROM store_version").fetchone()
         return 0, int(row[0])
+
+    def known_version(self) -> tuple[int, int] | None:
+        """``version()`` when it needs no round trip (the watch vouches for it), else None."""
+        return pg_versions.known(self.url)
+
+    def version_watch(self) -> pg_versions.VersionWatch:
+        """The process's watch of this database's version, for the server's event loop to ``run``."""
+        return pg_versions.watch_for(self.url)
 
     def auth_version(self, version: tuple[int, int]) -> object:
         """``version`` itself: PostgreSQL's counter already moves with every commit, and reading

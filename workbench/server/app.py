@@ -48,12 +48,16 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
         # Preview deployments and analyses a stopped server left unfinished run again.
         jobs.resume(app, wb)
         upkeep = asyncio.create_task(search_upkeep.keep_search_current(wb)) if wb.store.dialect == "sqlite" else None
+        # PostgreSQL's version pushed to this process: a cached page then asks the database nothing.
+        watch = wb.store.version_watch()
+        watching = asyncio.create_task(watch.run()) if watch is not None else None
         async with mcp_http.run():
             yield
-        if upkeep is not None:
-            upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await upkeep
+        for task in (upkeep, watching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await run_in_threadpool(jobs.stop, app)
         # The asyncio connections the loop counted and read versions on (PostgreSQL) close with it.
         await limiter.aclose()

@@ -83,8 +83,10 @@ class HotListMiddleware:
         try:
             refuse_nul_parameters([("site_id", match.group(1))])  # as every route's parameters (errors.py)
             # Read once: a commit after this point empties both caches on the next request. On
-            # PostgreSQL the rate-limit count read it, after this request arrived, in its round trip.
-            version = counted_at
+            # PostgreSQL a rate-limit count that made a round trip read it, after this request arrived.
+            # PostgreSQL's is pushed to this process (storage/pg_versions.py) and read only while
+            # the watch cannot vouch for it.
+            version = counted_at or self.wb.store.known_version()
             if version is None:
                 version = self.wb.store.version() if self.versions is None else await self.versions.read()
             # The caller first: a refused one learns nothing about its query.

@@ -11,6 +11,9 @@ wait for the next, which is sent when it returns. Reads go out on an asyncio con
 behind the busy loop, and cached pages served 0.12x SQLite's instead of 0.61x. A request the
 rate limits counted needs none of these: its count's round trip read the version too
 (``RateLimiter.counted``), which took the cached page from ~0.6x to ~0.78x SQLite's.
+
+Since the version is pushed to each serving process (storage/pg_versions.py), these reads are
+the fallback: made only while the watch cannot vouch for what it holds (starting, reconnecting).
 """
 
 from __future__ import annotations

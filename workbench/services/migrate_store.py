@@ -397,7 +397,8 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
 
     Refuses a target that already holds rows unless ``replace``, which empties it first (in
     the same transaction, so a failed copy leaves the old contents)."""
-    from storage.pg import WRITERS_LOCK
+    from storage import pg_versions
+    from storage.pg import WRITERS_LOCK, sql_text
 
     with _opened(data_dir, url, "copy", upgrade=True) as o:
         source, raw, plan, report = o.source, o.raw, o.plan, o.report
@@ -422,7 +423,7 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
             report.tables.append(blobs)
             _move_sequences(raw, plan, _autoincrement_floors(db))
             # Every server's caches compare this counter: what they held of this database is stale now.
-            raw.execute("UPDATE store_version SET n = n + 1")
+            raw.execute(sql_text(pg_versions.BUMP))
         _compare(report, _target_checksums(raw, plan, progress))
         return report
 

@@ -1,0 +1,108 @@
+"""The store's version pushed by PostgreSQL (storage/pg_versions.py): heard, vouched for, and given up when lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+
+from storage import pg_versions
+from storage.pg import PgStore
+from tests.pg_cluster import Cluster
+
+ONLY = pytest.mark.postgresql_only("PostgreSQL pushes its version to serving processes; SQLite's is a PRAGMA in the process")
+
+
+@pytest.fixture
+def store(pg_cluster: Cluster) -> Iterator[PgStore]:
+    url = pg_cluster.create()
+    s = PgStore(url)
+    yield s
+    s.close()
+    pg_cluster.drop(url)
+
+
+async def _until(condition, what: str) -> None:
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"never: {what}")
+
+
+@contextlib.asynccontextmanager
+async def running(watch: pg_versions.VersionWatch) -> AsyncIterator[pg_versions.VersionWatch]:
+    task = asyncio.ensure_future(watch.run())
+    try:
+        await _until(lambda: watch.current() is not None, "the watch listens")
+        yield watch
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _counter(store: PgStore) -> int:
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        row = conn.execute("SELECT n FROM store_version").fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def _write(store: PgStore) -> int:
+    with store.write() as db:
+        db.execute("INSERT INTO meta (key, value) VALUES ('moved', '1') ON CONFLICT (key) DO UPDATE SET value = meta.value || '1'")
+    return _counter(store)
+
+
+@ONLY
+async def test_another_process_commit_is_heard_without_asking(store: PgStore, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(pg_versions, "HEARTBEAT", 60.0)  # no read of the counter could be what told it
+    # A watch no store of this process reports to: it learns of the commit as another process's watch would.
+    async with running(pg_versions.VersionWatch(store.url)) as watch:
+        before = watch.current()
+        n = await asyncio.to_thread(_write, store)
+        assert before is not None and before[1] < n
+        await _until(lambda: watch.current() == (0, n), "the commit's notification arrived")
+
+
+@ONLY
+async def test_this_process_commit_is_known_before_the_write_returns(store: PgStore):
+    watch = pg_versions.watch_for(store.url)
+    async with running(watch):
+        # The write runs on this thread, so the loop cannot deliver the notification before the check.
+        n = _write(store)
+        assert store.known_version() == (0, n)
+        assert store.version() == (0, n)
+
+
+@ONLY
+async def test_a_lost_listener_steps_aside_and_catches_up(store: PgStore, monkeypatch: pytest.MonkeyPatch):
+    # Long enough that the commit below lands while the watch is away.
+    monkeypatch.setattr(pg_versions, "RECONNECT_AFTER", (0.5,))
+    watch = pg_versions.watch_for(store.url)
+    async with running(watch):
+        with psycopg.connect(store.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'workbench version watch' AND datname = current_database()"
+            )
+        await _until(lambda: watch.current() is None, "the watch noticed its connection was gone")
+        n = await asyncio.to_thread(_write, store)
+        # Meanwhile every version is read, never the last one heard.
+        assert store.version() == (0, n)
+        await _until(lambda: watch.connects == 2 and watch.current() == (0, n), "the watch listens again and read the counter")
+
+
+@ONLY
+async def test_a_silent_watch_is_not_trusted(store: PgStore, monkeypatch: pytest.MonkeyPatch):
+    watch = pg_versions.watch_for(store.url)
+    async with running(watch):
+        assert store.known_version() is not None
+        # As if the loop had stalled or the connection had died without a word: nothing heard for too long.
+        now = pg_versions.clock()
+        monkeypatch.setattr(pg_versions, "clock", lambda: now + pg_versions.TRUSTED_HEARTBEATS * pg_versions.HEARTBEAT + 1)
+        assert store.known_version() is None
