@@ -86,7 +86,7 @@ async def test_a_round_trip_reads_the_store_version_after_the_request_arrived(ur
             db.execute("DELETE FROM rate_buckets WHERE key = 'nothing'")
         assert await leases.hit("v1", 60_000, 1000) == (None, None)
         wait, after = await leases.hit("v2", 60_000, 1000)
-        assert wait is None and after == store.version()[1] and before < after
+        assert wait is None and after == store.version()[1] and before is not None and after is not None and before < after
     finally:
         await leases.close()
         store.close()
@@ -166,7 +166,7 @@ async def test_a_settlement_does_not_touch_the_next_window(url: str):
 async def test_a_lost_connection_fails_the_request_that_needed_it_and_the_next_reconnects(url: str):
     leases = Leases(url, ttl=60)
     assert (await leases.hit("a", 60_000, 1000))[0] is None
-    conn = leases._conn  # pyright: ignore[reportPrivateUsage]
+    conn = leases._conn  # the worker's own connection, to break it
     assert conn is not None
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
