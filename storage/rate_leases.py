@@ -14,7 +14,12 @@ Leases shrink as the limit nears (``SHARE``), so few units are out when a window
 refill goes out in the background while a quarter of a lease is still left, before a busy
 worker runs dry. A lease never outlives its window: the window's end, from the round trip's
 ``left_ms`` and measured on this loop's monotonic clock from when the round trip was sent (no
-later than the database's end), drops what is left of it.
+later than the database's end), drops what is left of it. Once a round trip finds nothing
+remaining and no other worker holding units, no unit can come back before the window ends: the
+key is refused on this loop with no round trip until then.
+
+A request that made a round trip gets the store's version it read (after the request arrived);
+one served from a lease gets None, and the list's hot path reads the version its own way.
 
 One ``Leases`` per event loop and bucket, on one asyncio connection; a key's round trips go one
 at a time. A round trip that fails fails the requests that waited for it, as a count did before
@@ -36,7 +41,7 @@ from storage.pg import sql_text
 TTL = 0.1  # seconds a lease's unused units stay with a worker after its last grant
 MARGIN = 0.05  # the settling round trip's time, on top of TTL, that a refused request waits
 MAX_LEASE = 64
-SHARE = 16  # a lease is at most this fraction of what remains of the limit
+SHARE = 16  # a lease is at most 1/SHARE of what remains of the limit
 REFILL_AT = 4  # a refill goes out when a lease has a 1/REFILL_AT of its units left
 
 LEASE = sql_text(
