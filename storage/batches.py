@@ -1,8 +1,8 @@
 """Requests that arrive while a round trip is out go together in the next one (the event loop's batching).
 
 Used where each request of a busy event loop would otherwise make its own round trip to
-PostgreSQL: the shared rate-limit counts (storage/rate_buckets.py) and the store's version
-read by the list's hot path (workbench/server/version_reads.py). One batch is out at a time;
+PostgreSQL: the store's version read by the list's hot path (workbench/server/version_reads.py)
+(the rate-limit counts lease units instead, storage/rate_leases.py). One batch is out at a time;
 what arrives meanwhile waits for the next, which is sent when the first returns. So every
 request is served by a round trip sent after it arrived, as its own would have been.
 """

@@ -137,6 +137,52 @@ DROPPED = [
     "DROP INDEX IF EXISTS api_tokens_ws",  # m025
 ]
 
+# One round trip of a worker's leases (storage/rate_leases.py), atomic under the row's lock: it
+# settles what the worker says of its lease in window ``p_started`` (``p_back`` unused units given
+# back, its part of ``held`` ``p_mine`` replaced by the ``p_keep`` units it goes on handing out),
+# then grants up to ``p_want`` more from what remains of the limit. A window that ended starts
+# afresh (what was leased in it is void), and a lease of an ended window settles nothing: a
+# settlement never touches a newer window. Answers the grant, the window and the ms left in it,
+# what remains, the units other workers hold (``held`` less this worker's part) and the store's
+# version, read after the request arrived (the list's hot path takes it).
+RATE_LEASE = """CREATE OR REPLACE FUNCTION rate_lease(
+        p_key text, p_window bigint, p_limit bigint, p_started bigint, p_mine bigint, p_back bigint, p_keep bigint, p_want bigint,
+        OUT granted bigint, OUT started bigint, OUT left_ms bigint, OUT remaining bigint, OUT others bigint, OUT version bigint)
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+        now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+        row_n bigint;
+        row_held bigint;
+        mine bigint := 0;
+    BEGIN
+        version := (SELECT s.n FROM store_version s);
+        SELECT b.window_start, b.n, b.held INTO started, row_n, row_held FROM rate_buckets b WHERE b.key = p_key FOR UPDATE;
+        IF p_want = 0 AND (NOT FOUND OR started <= now_ms - p_window) THEN
+            -- A settlement of a window that ended (or was swept): nothing to settle, and a
+            -- settlement never starts a window (a key's window starts at its first request).
+            granted := 0; started := -1; left_ms := 0; remaining := p_limit; others := 0;
+            RETURN;
+        END IF;
+        IF NOT FOUND THEN
+            INSERT INTO rate_buckets AS b (key, window_start, n, held) VALUES (p_key, now_ms, 0, 0) ON CONFLICT (key) DO NOTHING;
+            SELECT b.window_start, b.n, b.held INTO started, row_n, row_held FROM rate_buckets b WHERE b.key = p_key FOR UPDATE;
+        END IF;
+        IF started <= now_ms - p_window THEN
+            started := now_ms;
+            row_n := 0;
+            row_held := 0;
+        ELSIF started = p_started THEN
+            row_n := greatest(0, row_n - p_back);
+            row_held := greatest(0, row_held - p_mine) + p_keep;
+            mine := p_keep;
+        END IF;
+        granted := least(p_want, greatest(0, p_limit - row_n));
+        UPDATE rate_buckets b SET window_start = started, n = row_n + granted, held = row_held + granted WHERE b.key = p_key;
+        left_ms := started + p_window - now_ms;
+        remaining := greatest(0, p_limit - row_n - granted);
+        others := greatest(0, row_held - mine);
+    END $fn$"""
+
 # PostgreSQL-only parts: full-text search, shared uploads, the version counter.
 EXTRAS = [
     "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL)",
@@ -159,13 +205,18 @@ EXTRAS = [
     # One waiting or running job per kind and payload: enqueuing again (every worker's startup sweep) adds nothing.
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_once ON jobs (kind, payload) WHERE state IN ('queued', 'running')",
     # The rate-limit buckets, shared by every worker: one row per key, its current window (from
-    # its first request, in ms) and the count in it. UNLOGGED: counts need no WAL (storage/rate_buckets.py).
+    # its first request, in ms), the count in it and the units leased out and not yet settled
+    # (``held``). UNLOGGED: counts need no WAL (storage/rate_buckets.py, storage/rate_leases.py).
     """CREATE UNLOGGED TABLE IF NOT EXISTS rate_buckets (
         key TEXT PRIMARY KEY,
         window_start BIGINT NOT NULL,
-        n BIGINT NOT NULL
+        n BIGINT NOT NULL,
+        held BIGINT NOT NULL DEFAULT 0
     )""",
+    # A database made before leases: its counts are disposable, a zero is right for every row.
+    "ALTER TABLE rate_buckets ADD COLUMN IF NOT EXISTS held BIGINT NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS rate_buckets_window ON rate_buckets (window_start)",
+    RATE_LEASE,
     *SEARCH_EXTRAS,
 ]
 

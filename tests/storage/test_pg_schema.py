@@ -113,8 +113,14 @@ def test_an_older_database_is_brought_forward_additively(pg_url: str):
         conn.execute("DROP TABLE undo_steps")
         conn.execute("CREATE INDEX audit_actor ON audit (actor_id, id)")  # made before m024 dropped it
         conn.execute("CREATE INDEX sites_ws ON sites (workspace_id, created_at, rowid)")  # made before m025 replaced it
+        conn.execute("DROP FUNCTION rate_lease")  # made before rate-limit leases
+        conn.execute("ALTER TABLE rate_buckets DROP COLUMN held")
+        conn.execute("INSERT INTO rate_buckets (key, window_start, n) VALUES ('token:k', 0, 3)")
         conn.execute("UPDATE workbench_schema SET digest = 'an older schema'")
     PgStore(pg_url).close()
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT n, held FROM rate_buckets WHERE key = 'token:k'").fetchone() == (3, 0)
+        assert conn.execute("SELECT granted FROM rate_lease('token:k', 60000, 10, -1, 0, 0, 0, 4)").fetchone() == (4,)
     columns = _pg_columns(pg_url)
     assert "capture" in columns["annotations"] and "undo_steps" in columns
     with psycopg.connect(pg_url) as conn:

@@ -1,14 +1,14 @@
-"""Rate-limit counts in PostgreSQL (storage/rate_buckets.py): batched on the event loop, each request still gets its own place."""
+"""Rate-limit counts in PostgreSQL counted one request at a time (storage/rate_buckets.py ``Counters``, the widget's limits)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from storage.pg import PgStore
-from storage.rate_buckets import BatchedCounters, Counters
+from storage.rate_buckets import Counters
 from tests.pg_cluster import Cluster
 
 
@@ -20,43 +20,24 @@ def url(pg_cluster: Cluster) -> Iterator[str]:
     pg_cluster.drop(url)
 
 
-async def test_requests_counted_together_each_get_their_own_count(url: str):
-    batched, plain = BatchedCounters(url), Counters(url)
+def test_each_request_gets_its_place_in_the_window(url: str):
+    counters = Counters(url)
     try:
-        first = await asyncio.gather(*(batched.hit("token:a", 60_000) for _ in range(40)))
-        assert sorted(n for n, _, _ in first) == list(range(1, 41))
-        assert all(0 < left <= 60_000 for _, left, _ in first)
-        # Another worker (or host) counting the same key in between shares the window.
-        assert plain.hit("token:a", 60_000)[0] == 41
-        second = await asyncio.gather(*(batched.hit(key, 60_000) for key in ["token:a", "token:b"] * 5))
-        assert sorted(n for n, _, _ in second[0::2]) == list(range(42, 47))
-        assert sorted(n for n, _, _ in second[1::2]) == list(range(1, 6))
+        counts = [counters.hit("widget-ip:x", 60_000) for _ in range(5)]
+        assert [n for n, _ in counts] == [1, 2, 3, 4, 5]
+        assert all(0 < left <= 60_000 for _, left in counts)
     finally:
-        plain.close()
+        counters.close()
 
 
-async def test_a_window_that_ended_starts_again_for_the_whole_batch(url: str):
-    batched = BatchedCounters(url)
-    await asyncio.gather(*(batched.hit("ip:x", 1) for _ in range(5)))
-    # A 1 ms window is over by the next round trip: the next batch counts from 1 again.
-    for _ in range(100):
-        again = await asyncio.gather(*(batched.hit("ip:x", 1) for _ in range(3)))
-        if sorted(n for n, _, _ in again) == [1, 2, 3]:
-            return
-    raise AssertionError("the window never started again")
-
-
-async def test_a_count_reads_the_store_version_after_the_request_arrived(url: str):
-    """The list's hot path takes the version from its count's round trip: a commit made before a
-    request is counted is in the version that request gets."""
-    store, batched = PgStore(url), BatchedCounters(url)
+def test_a_window_that_ended_starts_again_with_nothing_held(url: str):
+    """A row leases also count in (storage/rate_leases.py) forgets their ``held`` with its window."""
+    counters = Counters(url)
     try:
-        _, _, before = await batched.hit("token:v", 60_000)
-        assert before == store.version()[1]
-        with store.write() as db:
-            db.execute("DELETE FROM rate_buckets WHERE key = 'nothing'")
-        counts = await asyncio.gather(*(batched.hit("token:v", 60_000) for _ in range(5)))
-        assert {version for _, _, version in counts} == {store.version()[1]} and before < store.version()[1]
+        counters.hit("k", 60_000)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE rate_buckets SET window_start = window_start - 60000, held = 7 WHERE key = 'k'")
+            assert counters.hit("k", 60_000)[0] == 1
+            assert conn.execute("SELECT n, held FROM rate_buckets WHERE key = 'k'").fetchone() == (1, 0)
     finally:
-        await batched.close()
-        store.close()
+        counters.close()

@@ -3,7 +3,10 @@
 Fixed 60-second windows per key; an excess answers 429 with the reason and ``Retry-After``
 (seconds until the window rolls over). Where the counts live follows the store: on SQLite (one
 process) in this process's memory (``Buckets``); on PostgreSQL in the database (``PgBuckets``),
-so N workers on several hosts allow the limit in total, not N times it.
+so N workers on several hosts allow the limit in total, not N times it. There the event loop
+counts from leases of units reserved in the database (storage/rate_leases.py): most requests
+make no round trip, and the limit stays exact (a request refused while another worker holds
+unused units waits for them, a fraction of a second, before it is answered 429).
 The per-credential bucket is keyed on the resolved credential (credentials.py), not on the
 header's spelling; the client IP is the socket's peer unless ``serve --forwarded-allow-ips``
 names the proxy in front (uvicorn then rewrites it from ``X-Forwarded-For``).
@@ -30,7 +33,8 @@ from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
 
 if TYPE_CHECKING:
-    from storage.rate_buckets import BatchedCounters, Counters
+    from storage.rate_buckets import Counters
+    from storage.rate_leases import Leases
 
 
 class Counts(Protocol):
@@ -89,7 +93,7 @@ class PgBuckets:
         # configured alike share counts; a changed limit or window starts afresh.
         self.prefix = f"{name}:{limit}/{window}:"
         self._hits = 0
-        self._batched: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BatchedCounters] = weakref.WeakKeyDictionary()
+        self._leases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Leases] = weakref.WeakKeyDictionary()
 
     def hit(self, key: str) -> float | None:
         count, left_ms = self.counters.hit(self.prefix + key, self.window_ms)
@@ -97,25 +101,32 @@ class PgBuckets:
             self.counters.sweep(self.window_ms)
         return self._verdict(count, left_ms)
 
-    async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int]]:
-        """``hit`` on the event loop, counted with the requests arriving alongside (BatchedCounters);
-        and the store's version, read in the same round trip after the request arrived."""
-        loop = asyncio.get_running_loop()
-        batched = self._batched.get(loop)
-        if batched is None:
-            from storage.rate_buckets import BatchedCounters  # PostgreSQL's only: psycopg loads with it
-
-            batched = self._batched[loop] = BatchedCounters(self.counters.url)
-        count, left_ms, version = await batched.hit(self.prefix + key, self.window_ms)
+    async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int] | None]:
+        """``hit`` on the event loop, counted from this loop's leases (storage/rate_leases.py): most
+        requests make no round trip. With the store's version when the request's count made one
+        (read after the request arrived), else None."""
+        leases = self.leases()
+        wait, version = await leases.hit(self.prefix + key, self.window_ms, self.limit)
         if self._sweep_due():
             # A DELETE over the table: in the threadpool, never on the loop.
             await run_in_threadpool(self.counters.sweep, self.window_ms)
-        return self._verdict(count, left_ms), (0, version)
+        return wait, None if version is None else (0, version)
+
+    def leases(self) -> Leases:
+        """The running event loop's leases of this bucket."""
+        loop = asyncio.get_running_loop()
+        leases = self._leases.get(loop)
+        if leases is None:
+            from storage.rate_leases import Leases  # PostgreSQL's only: psycopg loads with it
+
+            leases = self._leases[loop] = Leases(self.counters.url)
+        return leases
 
     async def aclose(self) -> None:
-        batched = self._batched.pop(asyncio.get_running_loop(), None)
-        if batched is not None:
-            await batched.close()
+        """Give back this loop's unused units and close its connection."""
+        leases = self._leases.pop(asyncio.get_running_loop(), None)
+        if leases is not None:
+            await leases.close()
 
     def _sweep_due(self) -> bool:
         """Every SWEEP_EVERY hits (the first included), ended windows are deleted."""
@@ -207,9 +218,9 @@ class RateLimiter:
                 await buckets.aclose()
 
     async def check_remote(self, scope: Scope) -> tuple[float | None, str, tuple[int, int] | None]:
-        """``check`` with the counts in the database: counted on the loop in batches, and a
+        """``check`` with the counts in the database: counted on the loop from leases, and a
         credential not yet resolved looked up in the threadpool; with the store's version the
-        last count read (None when nothing was counted)."""
+        counts' round trips read (None when they made none)."""
         tokens, ips = cast(PgBuckets, self.tokens), cast(PgBuckets, self.ips)
         host = scope["client"][0] if scope.get("client") else None
         version = None
@@ -221,7 +232,8 @@ class RateLimiter:
         if credential is UNKNOWN:
             credential = await run_in_threadpool(self.resolve, scope)
         if isinstance(credential, Credential) and not credential.anonymous:
-            wait, version = await tokens.hit_async(credential.identity)
+            wait, read = await tokens.hit_async(credential.identity)
+            version = read or version
             if wait is not None:
                 return wait, (
                     f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per {self.settings.window_seconds}s)"
