@@ -1,4 +1,4 @@
-"""The store's version pushed by PostgreSQL (storage/pg_versions.py): heard, vouched for, and given up when lost."""
+"""The store's version pushed by PostgreSQL (storage/pg_versions.py): heard, vouched for, given up when lost, and what it spares a cached page."""
 
 from __future__ import annotations
 
@@ -8,10 +8,16 @@ from collections.abc import AsyncIterator, Iterator
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
 from storage import pg_versions
 from storage.pg import PgStore
+from tests.conftest import TEST_SETTINGS, bearer
 from tests.pg_cluster import Cluster
+from tests.session_helpers import wait_until
+from workbench.domain.annotations import WidgetAnnotationCreate
+from workbench.server.app import create_app
+from workbench.services import annotations as svc
 
 ONLY = pytest.mark.postgresql_only("PostgreSQL pushes its version to serving processes; SQLite's is a PRAGMA in the process")
 
@@ -106,3 +112,46 @@ async def test_a_silent_watch_is_not_trusted(store: PgStore, monkeypatch: pytest
         now = pg_versions.clock()
         monkeypatch.setattr(pg_versions, "clock", lambda: now + pg_versions.TRUSTED_HEARTBEATS * pg_versions.HEARTBEAT + 1)
         assert store.known_version() is None
+
+
+class Statements:
+    """Every statement this process sends PostgreSQL, on any connection, sync or async."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sent: list[str] = []
+        for cls in (psycopg.Cursor, psycopg.AsyncCursor):
+            monkeypatch.setattr(cls, "execute", self._counting(cls.execute))
+
+    def _counting(self, execute):
+        def counted(cur, query, *args, **kwargs):
+            self.sent.append(str(query))
+            return execute(cur, query, *args, **kwargs)
+
+        return counted
+
+
+@ONLY
+def test_a_cached_page_asks_the_database_nothing(wb, creds, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(pg_versions, "HEARTBEAT", 60.0)  # no heartbeat falls inside the measured requests
+    for i in range(30):  # no demo data: its test sessions' analyses are jobs that write while the test measures
+        svc.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(page_url="https://x/", body=f"note {i}"))
+    url = f"/api/v1/sites/{creds['site_id']}/annotations?limit=20"
+    member = bearer(creds["member_token"])
+    app = create_app(wb, TEST_SETTINGS)
+    with TestClient(app) as client:
+        app.state.sweep.result(timeout=10)  # the startup sweep's writes are done before the page is kept
+        wait_until(wb.store.known_version, lambda v: v is not None, what="the server's version watch listens")
+        first = client.get(url, headers=member)
+        assert first.status_code == 200
+        statements = Statements(monkeypatch)
+        for _ in range(40):
+            r = client.get(url, headers=member)
+            assert r.status_code == 200 and r.content == first.content
+        # The rate limit's lease refills are the only round trips (a unit each of 40 requests would be 40).
+        assert [s for s in statements.sent if "rate_lease" not in s] == []
+        assert len(statements.sent) <= 2, statements.sent
+        # The same requests while the watch cannot vouch for the version: each batch reads it.
+        monkeypatch.setattr(pg_versions, "known", lambda url: None)
+        for _ in range(10):
+            assert client.get(url, headers=member).status_code == 200
+        assert any("store_version" in s for s in statements.sent), statements.sent
