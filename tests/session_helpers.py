@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -26,6 +27,15 @@ def wait_until(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}; last value: {value!r}")
         time.sleep(0.01)
+
+
+async def wait_until_async(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """``wait_until`` on an event loop: polls ``condition`` each millisecond, letting the loop run between."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}")
+        await asyncio.sleep(0.001)
 
 
 def owner(creds: dict) -> Principal:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from storage.pg import PgStore
 from tests.conftest import ServerProcess
+from tests.pg_cluster import Cluster
 from tests.server.world import World, build_world
 from workbench.services.context import Workbench
 
@@ -19,6 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def _both_engines(engine: str) -> str:
     """The server suite runs on both engines: every test here, once on SQLite and once on PostgreSQL."""
     return engine
+@pytest.fixture
+def pg_store(pg_cluster: Cluster) -> Iterator[PgStore]:
+    """A PostgreSQL store on a database of its own, dropped afterwards (for postgresql_only tests)."""
+    url = pg_cluster.create()
+    store = PgStore(url)
+    yield store
+    store.close()
+    pg_cluster.drop(url)
+
+
 # The suite attacks authorisation, crashes and secrets, not the rate limiter (tests/server/test_api_ratelimit.py does).
 NO_LIMITS = ("--token-limit", "1000000000", "--ip-limit", "1000000000")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from storage import pg_versions
 from storage.pg import PgStore
 from tests.conftest import TEST_SETTINGS, bearer
-from tests.pg_cluster import Cluster
-from tests.session_helpers import wait_until
+from tests.session_helpers import wait_until, wait_until_async
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server.app import create_app
 from workbench.services import annotations as svc
@@ -22,28 +21,11 @@ from workbench.services import annotations as svc
 ONLY = pytest.mark.postgresql_only("PostgreSQL pushes its version to serving processes; SQLite's is a PRAGMA in the process")
 
 
-@pytest.fixture
-def store(pg_cluster: Cluster) -> Iterator[PgStore]:
-    url = pg_cluster.create()
-    s = PgStore(url)
-    yield s
-    s.close()
-    pg_cluster.drop(url)
-
-
-async def _until(condition, what: str) -> None:
-    for _ in range(10_000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never: {what}")
-
-
 @contextlib.asynccontextmanager
 async def running(watch: pg_versions.VersionWatch) -> AsyncIterator[pg_versions.VersionWatch]:
     task = asyncio.ensure_future(watch.run())
     try:
-        await _until(lambda: watch.current() is not None, "the watch listens")
+        await wait_until_async(lambda: watch.current() is not None, "the watch listens")
         yield watch
     finally:
         task.cancel()
@@ -65,53 +47,53 @@ def _write(store: PgStore) -> int:
 
 
 @ONLY
-async def test_another_process_commit_is_heard_without_asking(store: PgStore, monkeypatch: pytest.MonkeyPatch):
+async def test_another_process_commit_is_heard_without_asking(pg_store: PgStore, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(pg_versions, "HEARTBEAT", 60.0)  # no read of the counter could be what told it
     # A watch no store of this process reports to: it learns of the commit as another process's watch would.
-    async with running(pg_versions.VersionWatch(store.url)) as watch:
+    async with running(pg_versions.VersionWatch(pg_store.url)) as watch:
         before = watch.current()
-        n = await asyncio.to_thread(_write, store)
+        n = await asyncio.to_thread(_write, pg_store)
         assert before is not None and before[1] < n
-        await _until(lambda: watch.current() == (0, n), "the commit's notification arrived")
+        await wait_until_async(lambda: watch.current() == (0, n), "the commit's notification arrived")
 
 
 @ONLY
-async def test_this_process_commit_is_known_before_the_write_returns(store: PgStore):
-    watch = pg_versions.watch_for(store.url)
+async def test_this_process_commit_is_known_before_the_write_returns(pg_store: PgStore):
+    watch = pg_versions.watch_for(pg_store.url)
     async with running(watch):
         # The write runs on this thread, so the loop cannot deliver the notification before the check.
-        n = _write(store)
-        assert store.known_version() == (0, n)
-        assert store.version() == (0, n)
+        n = _write(pg_store)
+        assert pg_store.known_version() == (0, n)
+        assert pg_store.version() == (0, n)
 
 
 @ONLY
-async def test_a_lost_listener_steps_aside_and_catches_up(store: PgStore, monkeypatch: pytest.MonkeyPatch):
+async def test_a_lost_listener_steps_aside_and_catches_up(pg_store: PgStore, monkeypatch: pytest.MonkeyPatch):
     # Long enough that the commit below lands while the watch is away.
     monkeypatch.setattr(pg_versions, "RECONNECT_AFTER", (0.5,))
-    watch = pg_versions.watch_for(store.url)
+    watch = pg_versions.watch_for(pg_store.url)
     async with running(watch):
-        with psycopg.connect(store.url, autocommit=True) as admin:
+        with psycopg.connect(pg_store.url, autocommit=True) as admin:
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE application_name = 'workbench version watch' AND datname = current_database()"
             )
-        await _until(lambda: watch.current() is None, "the watch noticed its connection was gone")
-        n = await asyncio.to_thread(_write, store)
+        await wait_until_async(lambda: watch.current() is None, "the watch noticed its connection was gone")
+        n = await asyncio.to_thread(_write, pg_store)
         # Meanwhile every version is read, never the last one heard.
-        assert store.version() == (0, n)
-        await _until(lambda: watch.connects == 2 and watch.current() == (0, n), "the watch listens again and read the counter")
+        assert pg_store.version() == (0, n)
+        await wait_until_async(lambda: watch.connects == 2 and watch.current() == (0, n), "the watch listens again and read the counter")
 
 
 @ONLY
-async def test_a_silent_watch_is_not_trusted(store: PgStore, monkeypatch: pytest.MonkeyPatch):
-    watch = pg_versions.watch_for(store.url)
+async def test_a_silent_watch_is_not_trusted(pg_store: PgStore, monkeypatch: pytest.MonkeyPatch):
+    watch = pg_versions.watch_for(pg_store.url)
     async with running(watch):
-        assert store.known_version() is not None
+        assert pg_store.known_version() is not None
         # As if the loop had stalled or the connection had died without a word: nothing heard for too long.
         now = pg_versions.clock()
         monkeypatch.setattr(pg_versions, "clock", lambda: now + pg_versions.TRUSTED_HEARTBEATS * pg_versions.HEARTBEAT + 1)
-        assert store.known_version() is None
+        assert pg_store.known_version() is None
 
 
 class Statements:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
 from storage.pg import PgStore
-from tests.pg_cluster import Cluster
+from tests.session_helpers import wait_until_async
 from workbench.server.version_reads import SharedVersionReads
 
 
@@ -27,35 +26,18 @@ class Gated:
         return value
 
 
-@pytest.fixture
-def store(pg_cluster: Cluster) -> Iterator[PgStore]:
-    url = pg_cluster.create()
-    s = PgStore(url)
-    yield s
-    s.close()
-    pg_cluster.drop(url)
-
-
-async def _until(condition, what: str) -> None:
-    for _ in range(5000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never: {what}")
-
-
 @pytest.mark.postgresql_only("shared reads serve PostgreSQL's stores (SQLite's version is a PRAGMA in the process)")
-async def test_a_request_arriving_during_a_read_waits_for_the_next_one(store: PgStore):
-    gated = Gated(store)
+async def test_a_request_arriving_during_a_read_waits_for_the_next_one(pg_store: PgStore):
+    gated = Gated(pg_store)
     reads = SharedVersionReads(gated.read)
     first = asyncio.ensure_future(reads.read())
-    await _until(lambda: gated.reads == 1, "the first read was made")
-    with store.write() as db:  # commits after the first read saw the store
+    await wait_until_async(lambda: gated.reads == 1, "the first read was made")
+    with pg_store.write() as db:  # commits after the first read saw the store
         db.execute("INSERT INTO meta (key, value) VALUES ('moved', '1')")
     late = [asyncio.ensure_future(reads.read()) for _ in range(3)]
     gated.gate.release()
     before = await first
-    await _until(lambda: gated.reads == 2, "one more read, for the three that came late")
+    await wait_until_async(lambda: gated.reads == 2, "one more read, for the three that came late")
     gated.gate.release()
     after = await asyncio.gather(*late)
     assert after == [after[0]] * 3 and after[0] != before, "a late request was answered with a read older than it"
@@ -64,14 +46,14 @@ async def test_a_request_arriving_during_a_read_waits_for_the_next_one(store: Pg
 
 
 @pytest.mark.postgresql_only("shared reads serve PostgreSQL's stores (SQLite's version is a PRAGMA in the process)")
-async def test_a_failed_read_fails_its_requests_and_the_next_read_is_made(store: PgStore):
-    reader = store.version_reader()
+async def test_a_failed_read_fails_its_requests_and_the_next_read_is_made(pg_store: PgStore):
+    reader = pg_store.version_reader()
     reads = SharedVersionReads(reader.read)
     good = await reads.read()
     reader.url = "postgresql://postgres@127.0.0.1:1/nowhere"  # the database is now unreachable
     await reader.close()
     with pytest.raises(Exception, match=r"connect|Connection|refused"):
         await asyncio.wait_for(reads.read(), 30)
-    reader.url = store.url
+    reader.url = pg_store.url
     assert await asyncio.wait_for(reads.read(), 30) == good, "a read after a failure must be made afresh"
     await reader.close()
