@@ -15,12 +15,21 @@ Each request is answered 503 with ``Retry-After`` in its family's shape (``{deta
 test-sessions envelope), never naming the data directory or the database; the operator's log
 has one line for it and no traceback; the store holds what it held; and once there is room
 the same request, with the same Idempotency-Key, is applied exactly once.
+
+What the server writes by itself is tested in process, on SQLite's page cap
+(tests/disk_limit.py ``pages_capped``): a background job the disk refused is one log line, and
+the search upkeep tells a full disk once, not every half second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import logging
 import os
+import random
+import string
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,10 +37,18 @@ from typing import Any
 import httpx
 import pytest
 
+from storage.db import StoreWriteFailed
 from tests.conftest import ServerProcess
-from tests.disk_limit import fill, lift, pg_disk_freed, pg_disk_full, unlimited
+from tests.disk_limit import fill, lift, pages_capped, pg_disk_freed, pg_disk_full, unlimited
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
+from tests.session_helpers import wait_until_async
+from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
+from workbench.server import search_upkeep
+from workbench.server.jobs import Jobs
+from workbench.server.settings import ServerSettings
+from workbench.services import annotations as asvc
+from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
 
 BIG = "🙂" * 20_000  # the longest reply, 80 KB in UTF-8: more than the limit lets SQLite's WAL hold
@@ -236,3 +253,81 @@ def test_mcp_over_http_answers_a_full_disk_with_a_tool_error_naming_no_path(serv
     r = httpx.post(url, json=call, headers=accept, timeout=60)
     assert r.json()["result"].get("isError") is not True, r.text
     assert counts(data)["replies"] == before["replies"] + 1
+
+
+
+@pytest.fixture
+def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The records of the server's own loggers, whether or not they propagate to the root."""
+    # caplog's handler is on the root: added only to those that stop there, so no record comes twice.
+    loggers = [logger for name in ("workbench.server", "workbench.search_upkeep") if not (logger := logging.getLogger(name)).propagate]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+    caplog.set_level(logging.INFO)
+    yield caplog
+    for logger in loggers:
+        logger.removeHandler(caplog.handler)
+
+
+@pytest.mark.sqlite_only("SQLite's jobs run in the server's own pool; PostgreSQL's are rows of `jobs`, retried on the row")
+def test_a_background_job_the_disk_refused_is_one_line_without_a_traceback(wb: Workbench, server_log: pytest.LogCaptureFixture):
+    def refused() -> None:
+        with wb.store.write() as db, pages_capped(wb.store):
+            db.execute("INSERT INTO meta (key, value) VALUES ('filler', ?)", ["x" * 200_000])
+
+    jobs = Jobs(wb, ServerSettings())
+    try:
+        job = jobs.submit(refused)
+        assert job is not None
+        with pytest.raises(StoreWriteFailed):
+            job.result(timeout=30)
+        crashed = jobs.submit(lambda: 1 / 0)  # any other failure keeps its traceback: it points at a bug
+        assert crashed is not None
+        with pytest.raises(ZeroDivisionError):
+            crashed.result(timeout=30)
+    finally:
+        jobs.shutdown()
+    failed = [r for r in server_log.records if r.getMessage().startswith("background job failed")]
+    assert len(failed) == 2, failed
+    disk, bug = failed
+    assert "cannot write to the store in" in disk.getMessage() and "runs again when the server next starts" in disk.getMessage()
+    assert disk.exc_info is None and bug.exc_info is not None
+
+
+@pytest.mark.sqlite_only("the search indexes are SQLite's FTS5: PostgreSQL's are generated columns")
+async def test_the_search_upkeep_tells_a_full_disk_once_and_indexes_when_there_is_room(
+    wb: Workbench, creds: dict[str, Any], server_log: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    ann = asvc.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(page_url="https://x/", body="Quokka"))
+    owner = owner_principal(creds["workspace_id"], creds["owner_user_id"])
+    words = random.Random(7)
+    for _ in range(4):  # words enough that indexing them needs pages the full disk will not give
+        body = " ".join("".join(words.choices(string.ascii_lowercase, k=6)) for _ in range(2_500))
+        asvc.reply(wb, owner, ann.id, ReplyCreate(body=body))
+    pending = "SELECT (SELECT count(*) FROM inbox_fts_pending) + (SELECT count(*) FROM replies_fts_pending)"
+    assert wb.store.db.execute(pending).fetchone()[0] > 0
+    rounds = 0
+    index = search_upkeep.inbox.index_pending
+
+    def counted(w: Workbench) -> bool:
+        nonlocal rounds
+        rounds += 1
+        return index(w)
+
+    monkeypatch.setattr(search_upkeep, "EVERY_S", 0.01)
+    monkeypatch.setattr(search_upkeep.inbox, "index_pending", counted)
+    with pages_capped(wb.store) as free:
+        upkeep = asyncio.ensure_future(search_upkeep.keep_search_current(wb))
+        try:
+            await wait_until_async(lambda: rounds >= 10, "ten rounds of the upkeep on the full disk")
+            told = [r for r in server_log.records if r.name == "workbench.search_upkeep"]
+            assert len(told) == 1, [r.getMessage() for r in told]
+            assert "cannot write to the store in" in told[0].getMessage() and told[0].exc_info is None
+            free()
+            await wait_until_async(lambda: wb.store.db.execute(pending).fetchone()[0] == 0, "the pending documents indexed")
+        finally:
+            upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upkeep
+    told = [r.getMessage() for r in server_log.records if r.name == "workbench.search_upkeep"]
+    assert len(told) == 2 and "takes writes again" in told[1], told

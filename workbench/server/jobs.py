@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import FastAPI
 from starlette.background import BackgroundTasks
 
+from storage.db import StoreWriteFailed
 from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import resolutions as resolutions_svc
@@ -137,8 +138,13 @@ class Jobs:
 
 
 def _log_failure(future: Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("background job failed", exc_info=future.exception())
+    exc = None if future.cancelled() else future.exception()
+    if isinstance(exc, StoreWriteFailed):
+        # A full disk words itself, and every job would print the same stack: one line each. The
+        # job is not lost: what it was to do is still pending, and the next start resumes it.
+        log.error("background job failed: %s; it runs again when the server next starts", exc)
+    elif exc is not None:
+        log.error("background job failed", exc_info=exc)
 
 
 def _raw(db: Any) -> psycopg.Connection[Any]:

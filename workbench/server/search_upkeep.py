@@ -15,6 +15,7 @@ import asyncio
 import logging
 import sqlite3
 
+from storage.db import StoreWriteFailed
 from workbench.server.writer import run_write
 from workbench.services import annotations, inbox
 from workbench.services.context import Workbench
@@ -28,6 +29,7 @@ async def keep_search_current(wb: Workbench) -> None:
     """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``,
     then ``services.annotations.index_text_pending``), until cancelled (SQLite's stores only)."""
     wb.store.index_in_upkeep = False
+    disk_refused = False  # told once: on a full disk every round fails alike, twice a second
     try:
         while True:
             await asyncio.sleep(EVERY_S)
@@ -35,8 +37,16 @@ async def keep_search_current(wb: Workbench) -> None:
                 for index_pending in (inbox.index_pending, annotations.index_text_pending):
                     while await run_write(index_pending, wb):
                         await asyncio.sleep(0)  # the requests waiting meanwhile go first
+            except StoreWriteFailed as exc:
+                if not disk_refused:
+                    log.warning("search upkeep: %s; the documents stay pending until there is room", exc)
+                disk_refused = True
             except sqlite3.Error:
                 # The store busy past its timeout, say: the documents stay pending for the next round.
                 log.warning("search upkeep: indexing pending documents failed", exc_info=True)
+            else:
+                if disk_refused:
+                    log.warning("search upkeep: the store takes writes again; indexing what was pending")
+                disk_refused = False
     finally:
         wb.store.index_in_upkeep = True
