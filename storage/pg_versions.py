@@ -3,9 +3,10 @@
 Every write moves ``store_version``'s counter and, in the same transaction, notifies
 ``workbench_version`` with the new value (``PgStore.write``). A serving process listens on a
 connection of its own (``VersionWatch.run``, a task of the server's event loop), so the page
-cache and the token cache learn of a commit without asking: a cached page costs no round trip.
-Reading the counter per request was the one round trip left on a cached page, and it held
-PostgreSQL's cached first page at 0.68x SQLite's, against 1.38x without it.
+cache and the token cache learn of a commit without asking. With the rate limits counted from
+leases (storage/rate_leases.py), a cached page then costs no round trip at all: the counter's
+read, shared with the count, was the round trip that held PostgreSQL's cached first page at
+0.68x SQLite's, against 1.38x for a hot path that made none.
 
 What that trades: another process's commit is seen when its notification arrives (PostgreSQL
 signals listeners as the commit completes; the listener is a socket on the same loop as the
