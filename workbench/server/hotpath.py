@@ -82,13 +82,14 @@ class HotListMiddleware:
         raw = scope["query_string"]
         try:
             refuse_nul_parameters([("site_id", match.group(1))])  # as every route's parameters (errors.py)
-            # Read once: a commit after this point empties both caches on the next request. On
-            # PostgreSQL a rate-limit count that made a round trip read it, after this request arrived.
-            # PostgreSQL's is pushed to this process (storage/pg_versions.py) and read only while
-            # the watch cannot vouch for it.
+            # Read once: a commit after this point empties both caches on the next request. SQLite
+            # always knows it; on PostgreSQL a rate-limit count that made a round trip read it
+            # (after this request arrived), else the version pushed to this process
+            # (storage/pg_versions.py), read only while the watch cannot vouch for it.
             version = counted_at or self.wb.store.known_version()
             if version is None:
-                version = self.wb.store.version() if self.versions is None else await self.versions.read()
+                assert self.versions is not None  # PostgreSQL's: SQLite's known_version never is None
+                version = await self.versions.read()
             # The caller first: a refused one learns nothing about its query.
             # A token seen at this version needs no lookup; a lookup, like a page not kept, is a
             # read of the store (run_read: a round trip on PostgreSQL, made off the loop).
