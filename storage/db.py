@@ -357,9 +357,15 @@ class Store:
 
     def _raise_disk_refusal(self, exc: BaseException) -> None:
         """Raise StoreWriteFailed, from ``exc``, when the disk refused the write (else return)."""
+        failed = self.disk_refusal(exc)
+        if failed is not None:
+            raise failed from exc
+
+    def disk_refusal(self, exc: BaseException) -> StoreWriteFailed | None:
+        """``exc`` as this store's StoreWriteFailed when it is the disk refusing a write, else None."""
         if not isinstance(exc, sqlite3.Error) or (full := _disk_refused(exc)) is None:
-            return
-        raise self._write_failed(exc.sqlite_errorname, full=full) from exc
+            return None
+        return self._write_failed(exc.sqlite_errorname, full=full)
 
     def _write_failed(self, detail: str, *, full: bool) -> StoreWriteFailed:
         """This store's StoreWriteFailed: the data directory is where its disk is."""

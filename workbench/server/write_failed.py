@@ -24,7 +24,6 @@ any other layer (the rate limit's counts on PostgreSQL) rather than let it becom
 from __future__ import annotations
 
 import logging
-import sqlite3
 from typing import Any
 
 from starlette.requests import Request
@@ -70,8 +69,7 @@ def write_failure(exc: BaseException, store: Any) -> StoreWriteFailed | None:
 
         error = disk_error(exc)  # pyright: ignore[reportArgumentType]  # a psycopg error, by its module
         if error is not None:
-            full = error.sqlite_errorcode == sqlite3.SQLITE_FULL
-            return StoreWriteFailed(store.label, error.sqlite_errorname, full=full, earlier_commits=0, database_server=True)
+            return store.disk_refusal(error)
     return None
 
 
