@@ -127,6 +127,11 @@ class StoreWriteFailed(sqlite3.OperationalError):
         """What happened and where, without what to do: ``cannot write to the store in DIR: the disk is full (…)``."""
         return f"cannot write to the store in {self.where}: {self.problem}"
 
+    def for_operator(self, outcome: str) -> str:
+        """A server log's one line for it: what happened, where, what to do, then ``outcome``, what
+        the server did about the request (``answered POST /api/… with 503``)."""
+        return f"{self.cause}; {self.todo}: {outcome}"
+
 
 # What a file write returns when the disk, a quota or a file-size limit refuses it; SQLite's unix
 # VFS reports ENOSPC as SQLITE_FULL and the others as SQLITE_IOERR.

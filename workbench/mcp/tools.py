@@ -223,7 +223,7 @@ class StoreServer(MCPServer):
                 raise
             if self.offline:
                 raise ToolError(f"Error executing tool {name}: {failed}") from failed
-            log.error("%s; %s: answered the MCP tool %s with a tool error", failed.cause, failed.todo, name)
+            log.error("%s", failed.for_operator(f"answered the MCP tool {name} with a tool error"))
             raise ToolError(f"Error executing tool {name}: {failed.public}") from failed
 
 

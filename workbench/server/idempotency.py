@@ -179,9 +179,7 @@ class IdempotencyMiddleware:
                 # a 5xx (the disk's own 503 included, already logged) that is all there is to it;
                 # after an answer that wrote, the record stays ``applied`` without the response.
                 if status < 500:
-                    write_failed.log.error(
-                        "%s; %s: the Idempotency-Key record of %s %s keeps no response", exc.cause, exc.todo, method, scope["path"]
-                    )
+                    write_failed.log.error("%s", exc.for_operator(f"the Idempotency-Key record of {method} {scope['path']} keeps no response"))
             finally:
                 self._running.discard(mine)
 

@@ -46,7 +46,7 @@ SESSIONS_PREFIX = "/api/sessions"  # the test-sessions API, whose errors are env
 def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
     """The 503 for ``exc`` in the family of ``scope``'s path, and the operator's log line."""
     path: str = scope.get("path", "")
-    log.error("%s; %s: answered %s %s with 503", exc.cause, exc.todo, scope.get("method", ""), path)
+    log.error("%s", exc.for_operator(f"answered {scope.get('method', '')} {path} with 503"))
     headers = {"Retry-After": str(RETRY_AFTER_S)}
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
         return envelope.error_response(503, exc.public, headers=headers)
