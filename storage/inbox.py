@@ -13,7 +13,8 @@ of the current filter, so every query here must stay fast at 100,000 annotations
   FTS5 hands matches out newest first and stops at the window, and each match finds its
   annotation by rowid (qualifiers are checked there). The second at a window's edge is read
   whole and ordered by ``(created_at, id)`` here. Nothing grows with the number of matches;
-  counts do (they run in a worker). Excluding words only (``-word``) walks the covering index
+  counts do (they run in a worker). A prefix (``check*``) is first rewritten as the words it
+  completes (``storage.search_prefix``), which FTS5 reads as lazily as one word. Excluding words only (``-word``) walks the covering index
   a little further than the window and drops the excluded words' matches of those seconds.
   Comments and test sessions have no full-text index: LIKE.
 - Counts of annotations by status come from ``annotation_status_counts``, kept by triggers.
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
+from storage import search_prefix
 from storage.rows import drain_oldest, json_dump, json_load, placeholders
 
 SOURCES = ("annotation", "comment", "test")
@@ -450,6 +452,7 @@ def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
     """The rows ``[offset, offset + limit)`` of the filter, newest first."""
     offset = max(offset, 0)
     if _keyed(q):
+        q = replace(q, fts=search_prefix.expand(db, q.fts), fts_exclude=search_prefix.expand(db, q.fts_exclude))
         # Each source's first offset + limit rows, merged: what SQLite's UNION ALL merge does.
         need = offset + limit
         keys = _search_keys(db, q, need) if q.fts else _excluding_keys(db, q, need)
