@@ -90,6 +90,7 @@ def list_page_sql(
     limit: int = 50,
     sparse_since: bool = False,
     ids: Collection[str] | None = None,
+    workspace_id: str | None = None,
 ) -> tuple[str, list[object]]:
     """The SELECT (and its parameters) ``list_page`` runs: exposed so tests read its plan.
 
@@ -97,6 +98,8 @@ def list_page_sql(
     into a range of the ordered index; the equivalent ``a < ? OR (a = ? AND b < ?)`` is not,
     and walks every entry before the position. ``sparse_since`` picks the updated_at index.
     ``ids``: only those annotations (found by key), which of them the page's filter admits.
+    ``workspace_id``: no row unless the site is that workspace's, checked once in the same
+    statement (on PostgreSQL a round trip fewer than asking first).
     """
     where = ["site_id = ?"]
     params: list[object] = [site_id]
@@ -121,6 +124,9 @@ def list_page_sql(
         where.append(f"id IN ({placeholders(ids)})")
         params.extend(ids)
         sparse_since = False
+    if workspace_id is not None:
+        where.append("EXISTS (SELECT 1 FROM sites WHERE id = ? AND workspace_id = ?)")
+        params.extend((site_id, workspace_id))
     source = "annotations INDEXED BY annotations_site_updated" if since_ms is not None and sparse_since else "annotations"
     sql = f"SELECT {_ANN} FROM {source} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
     params.append(limit)
@@ -159,12 +165,15 @@ def list_page_rows(
     auto_fix: bool | None = None,
     after: tuple[int, str] | None = None,
     limit: int = 50,
+    workspace_id: str | None = None,
 ) -> list[tuple[Any, ...]]:
     """``list_page`` as raw rows (equal rows make equal records), for callers that reuse
-    what they built from a row while it is unchanged (the API's page encoding)."""
+    what they built from a row while it is unchanged (the API's page encoding). ``workspace_id``:
+    no rows unless the site is that workspace's (see ``list_page_sql``)."""
     sparse = since_ms is not None and since_is_sparse(db, site_id, since_ms)
     sql, params = list_page_sql(
-        site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit, sparse_since=sparse
+        site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=after, limit=limit, sparse_since=sparse,
+        workspace_id=workspace_id,
     )
     return db.execute(sql, params).fetchall()
 

@@ -79,7 +79,7 @@ ANNOTATION_FILTERS = list(itertools.product([None, "new"], [None, "bug"], [None,
 def test_annotation_pages_walk_an_ordered_index_from_the_keyset(demo, status, kind, since, auto_fix, deep):
     after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
     sql, params = ann_repo.list_page_sql(
-        demo["site"], status=status, kind=kind, since_ms=since, auto_fix=auto_fix, after=after, limit=51
+        demo["site"], status=status, kind=kind, since_ms=since, auto_fix=auto_fix, after=after, limit=51, workspace_id="ws"
     )
     # A status seeks its own index; kind, auto-fix and since are read from the walked index's entries.
     seeks = ("status",) if status else ()
@@ -89,7 +89,7 @@ def test_annotation_pages_walk_an_ordered_index_from_the_keyset(demo, status, ki
 @pytest.mark.parametrize("deep", [False, True])
 def test_a_sparse_since_searches_the_updated_at_index_and_sorts_only_its_matches(demo, deep):
     after = (1_700_000_000_000, new_id(1_700_000_000_000)) if deep else None
-    sql, params = ann_repo.list_page_sql(demo["site"], since_ms=10**13, after=after, limit=51, sparse_since=True)
+    sql, params = ann_repo.list_page_sql(demo["site"], since_ms=10**13, after=after, limit=51, sparse_since=True, workspace_id="ws")
     steps = plan(demo["db"], sql, params)
     # The one plan allowed to sort: its input is the rows moved since ``since``, fewer than
     # SINCE_SPARSE (the next test proves list_page takes it only then).

@@ -146,17 +146,27 @@ def list_annotation_rows(
     if since_ms is not None:
         check_since_ms(since_ms)
     db = wb.store.db
-    _site(db, principal, site_id)
+    if principal.site_id is not None and principal.site_id != site_id:
+        raise NotFound("Site not found")
     listing = RowListing(site_id, status, kind, since_ms, auto_fix, None, limit)
     if cursor:
-        key = decode_cursor(wb.secret, listing.scope, cursor)
-        if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
-            raise Invalid("Invalid cursor")
+        try:
+            key = decode_cursor(wb.secret, listing.scope, cursor)
+            if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+                raise Invalid("Invalid cursor")
+        except Invalid:
+            _site(db, principal, site_id)  # a site that is not there is a 404 first, whatever the cursor
+            raise
         listing = dataclasses.replace(listing, after=(key[0], key[1]))
     position = repo.journal_position(db) if wb.store.dialect == "sqlite" else None
+    # The site is checked by the page's own statement: a row proves it is the caller's
+    # workspace's; only an empty page asks whether the site is there at all.
     window = repo.list_page_rows(
-        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=listing.after, limit=limit + 1
+        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=listing.after, limit=limit + 1,
+        workspace_id=principal.workspace_id,
     )
+    if not window:
+        _site(db, principal, site_id)
     return _row_page(wb, listing, window, position)
 
 
