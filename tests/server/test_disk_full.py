@@ -30,6 +30,7 @@ import logging
 import os
 import random
 import string
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,10 @@ from tests.conftest import ServerProcess
 from tests.disk_limit import fill, lift, pages_capped, pg_disk_freed, pg_disk_full, unlimited
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
-from tests.session_helpers import wait_until_async
+from tests.session_helpers import wait_until, wait_until_async
 from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
 from workbench.server import search_upkeep
-from workbench.server.jobs import Jobs
+from workbench.server.jobs import Jobs, PgJobs
 from workbench.server.settings import ServerSettings
 from workbench.services import annotations as asvc
 from workbench.services.bootstrap import owner_principal
@@ -260,7 +261,7 @@ def test_mcp_over_http_answers_a_full_disk_with_a_tool_error_naming_no_path(serv
 def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """The records of the server's own loggers, whether or not they propagate to the root."""
     # caplog's handler is on the root: added only to those that stop there, so no record comes twice.
-    loggers = [logger for name in ("workbench.server", "workbench.search_upkeep") if not (logger := logging.getLogger(name)).propagate]
+    loggers = [logger for name in ("workbench.server", "workbench.search_upkeep", "workbench.jobs") if not (logger := logging.getLogger(name)).propagate]
     for logger in loggers:
         logger.addHandler(caplog.handler)
     caplog.set_level(logging.INFO)
@@ -292,6 +293,39 @@ def test_a_background_job_the_disk_refused_is_one_line_without_a_traceback(wb: W
     disk, bug = failed
     assert "cannot write to the store in" in disk.getMessage() and "runs again when the server next starts" in disk.getMessage()
     assert disk.exc_info is None and bug.exc_info is not None
+
+
+@pytest.mark.postgresql_only("PostgreSQL's jobs are rows of `jobs`, claimed and retried there; SQLite's: the test above")
+def test_a_claimed_job_the_database_disk_refused_is_logged_in_lines_without_a_traceback(
+    wb: Workbench, server_log: pytest.LogCaptureFixture
+):
+    started, go = threading.Event(), threading.Event()
+
+    def refused(wb: Workbench, payload: str) -> None:
+        started.set()
+        go.wait(30)
+        with wb.store.write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES ('filler', 'x')")
+
+    url = wb.store.url  # type: ignore[attr-defined]
+    jobs = PgJobs(wb, ServerSettings())
+    jobs.runners = {"probe": refused}
+    try:
+        with jobs.together(None) as later:
+            later("probe", "one")
+        assert started.wait(30), "the job was not claimed"
+        pg_disk_full(url)  # now the job's write fails, and so does recording that it failed
+        go.set()
+        found = wait_until(lambda: [r for r in server_log.records if "could not be recorded" in r.getMessage()], bool,
+                           what="the job's outcome refused")
+    finally:
+        go.set()
+        pg_disk_freed(url)
+        jobs.shutdown()
+    failed = [r for r in server_log.records if r.getMessage().startswith("background job probe one failed")]
+    assert len(failed) == 1 and "disk" in failed[0].getMessage(), failed
+    assert "SQLSTATE 53100" in found[0].getMessage()
+    assert all(r.exc_info is None for r in server_log.records if r.levelno >= logging.ERROR)
 
 
 @pytest.mark.sqlite_only("the search indexes are SQLite's FTS5: PostgreSQL's are generated columns")

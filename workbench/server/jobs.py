@@ -273,16 +273,29 @@ class PgJobs:
                     pass
 
     def _run(self, job: Claimed) -> None:
+        import psycopg
+
         from storage import jobs as repo
 
         conn = _raw(self.wb.store.db)
         try:
-            self.runners[job.kind](self.wb, job.payload)
-        except Exception as exc:  # any failure of a job is recorded on its row and retried later
-            log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
-            repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts, give_up=job.attempts >= MAX_ATTEMPTS)
-        else:
-            repo.finish(conn, job.id, self.me)
+            try:
+                self.runners[job.kind](self.wb, job.payload)
+            except Exception as exc:  # any failure of a job is recorded on its row and retried later
+                if isinstance(exc, StoreWriteFailed):
+                    # A full disk words itself, and every attempt would print the same stack.
+                    log.error("background job %s %s failed (attempt %d): %s", job.kind, job.payload, job.attempts, exc)
+                else:
+                    log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
+                repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
+                           give_up=job.attempts >= MAX_ATTEMPTS)
+            else:
+                repo.finish(conn, job.id, self.me)
+        except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
+            # The job's row cannot be told either: it stays claimed until its lease lapses, and is
+            # claimed again once there is room, as the job of a worker that died is.
+            log.error("background job %s %s: its outcome could not be recorded, the database server's disk refused the "
+                      "write (SQLSTATE %s); it runs again once its lease lapses", job.kind, job.payload, exc.sqlstate)
         finally:
             with self._lock:
                 self._running -= 1
