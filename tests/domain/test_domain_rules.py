@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from hypothesis import given
@@ -204,3 +205,11 @@ def test_ids_sort_by_time_and_timestamps_format():
     assert ids == sorted(ids) and len(set(ids)) == 50
     assert iso_ms(1_718_447_400_000) == "2024-06-15T10:30:00.000Z"
     assert iso_ms(1_718_447_400_007) == "2024-06-15T10:30:00.007Z" and iso_ms(None) is None
+
+
+@given(st.integers(min_value=-62_135_596_800_000, max_value=253_402_300_799_999))
+def test_timestamps_format_as_the_c_library_formats_them(ms: int) -> None:
+    # iso_ms assembles the string from kept parts (a day's date, tables for the time): the
+    # C library's strftime of the same instant, from year 1 to 9999, is the reference.
+    seconds, milli = divmod(ms, 1000)
+    assert iso_ms(ms) == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{milli:03d}Z"

@@ -6,6 +6,7 @@ milliseconds and ``Z``, the format the documents use ("2024-06-15T10:30:00.000Z"
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
@@ -33,9 +34,24 @@ def iso_ms(ms: int | None) -> str | None:
     """Epoch ms → "YYYY-MM-DDTHH:MM:SS.mmmZ" (None stays None)."""
     if ms is None:
         return None
+    # A list page formats two per row, and this was most of a row's encoding (2 µs each with
+    # strftime): the date is kept per day (a store's rows share few days), the time's parts are
+    # looked up (0.5 µs in all).
     seconds, milli = divmod(ms, 1000)
-    # time.gmtime + strftime is ~3x cheaper than datetime here, and list pages format thousands.
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{milli:03d}Z"
+    day, second = divmod(seconds, 86_400)
+    minute, second = divmod(second, 60)
+    return _iso_day(day) + _HH_MM[minute] + _SS[second] + _MMMZ[milli]
+
+
+_HH_MM = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SS = [f"{s:02d}." for s in range(60)]
+_MMMZ = [f"{ms:03d}Z" for ms in range(1000)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_day(day: int) -> str:
+    """Days since the epoch → "YYYY-MM-DDT"."""
+    return time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
 
 
 def to_ms(dt: datetime) -> int:
