@@ -492,6 +492,10 @@ class Store:
         """PostgreSQL's awaitable version (storage/pg.py); SQLite's ``version()`` needs none."""
         raise NotImplementedError("SQLite's version is read in the process: call version()")
 
+    def loop_reads(self) -> Any:
+        """PostgreSQL's awaitable reads (storage/pg.py); SQLite reads in the process, on the loop."""
+        raise NotImplementedError("SQLite's reads are local: read on the loop")
+
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new."""
         path = self.upload_path(key)

@@ -18,6 +18,7 @@ exactly when a commit becomes visible.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -334,6 +335,10 @@ class PgStore(sqlite_store.Store):
         """An awaitable ``version()`` for one event loop, on a connection of its own (see VersionReader)."""
         return VersionReader(self.url)
 
+    def loop_reads(self) -> LoopReads:
+        """Awaitable reads for one event loop, on a few connections of their own (see LoopReads)."""
+        return LoopReads(self.url)
+
     def put_blob(self, key: str, data: bytes) -> None:
         """Keep an upload's bytes in the database, where every host can read them."""
         try:
@@ -382,3 +387,49 @@ class VersionReader:
     async def close(self) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+
+class LoopReads:
+    """``await fetchall(sql, params)``: a repository's statement (SQLite's SQL, rewritten as
+    ``PgConnection`` rewrites it) read on the event loop over asyncio connections, so the loop
+    serves other requests meanwhile and no thread waits for the GIL behind it. The hot list's
+    uncached pages go here. At most ``size`` statements are out at once (a connection holds
+    one); the rest wait their turn. One per event loop."""
+
+    def __init__(self, url: str, size: int = 4) -> None:
+        self.url = url
+        self.size = size
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots: asyncio.Semaphore | None = None
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.size)  # made on the loop that uses it
+        async with self._slots:
+            for attempt in (1, 2):
+                conn = self._idle.pop() if self._idle else await self._connect()
+                try:
+                    with _as_sqlite_errors():
+                        rows = await (await conn.execute(sql_text(translate(sql)), params)).fetchall()
+                except psycopg.OperationalError:
+                    await conn.close()
+                    if attempt == 2:
+                        raise
+                    continue  # a connection the server closed (a restart): one retry on a fresh one
+                except BaseException:
+                    # Whatever else stopped the statement (an error, a cancelled request) may have
+                    # left the connection mid-statement: it is not handed out again.
+                    await conn.close()
+                    raise
+                self._idle.append(conn)
+                return rows
+        raise AssertionError("unreachable")
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, application_name="workbench loop reads")
+        conn.adapters.register_dumper(bool, _BoolAsInt)
+        return conn
+
+    async def close(self) -> None:
+        while self._idle:
+            await self._idle.pop().close()

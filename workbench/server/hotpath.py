@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workbench.domain.annotations import AnnotationListQuery
 from workbench.domain.errors import DomainError, Invalid
+from workbench.domain.roles import Principal
 from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.server.errors import domain_error_response, refuse_repeated_parameters
 from workbench.server.pagecache import PageCache
@@ -30,7 +31,7 @@ from workbench.server.routes.annotations import LIST_PARAMETERS, encode_page, pa
 from workbench.server.version_reads import SharedVersionReads
 from workbench.server.writer import run_read
 from workbench.services import auth
-from workbench.services.annotations import RowPage, refresh_annotation_rows
+from workbench.services.annotations import RowPage, after_cursor, page_statement, read_page, refresh_annotation_rows, row_listing
 from workbench.services.context import Workbench
 
 LIST_PATH = re.compile(r"^/api/v1/sites/([^/]+)/annotations$")
@@ -62,13 +63,35 @@ class HotListMiddleware:
         self.cache = cache
         self.limiter = limiter
         # PostgreSQL's version is a round trip: concurrent requests share reads (version_reads.py).
-        self._reader = wb.store.version_reader() if wb.store.dialect == "postgresql" else None
+        postgresql = wb.store.dialect == "postgresql"
+        self._reader = wb.store.version_reader() if postgresql else None
         self.versions = SharedVersionReads(self._reader.read) if self._reader is not None else None
+        # ... and so is a page: read on the loop (storage/pg.py LoopReads), not in a thread.
+        self._pages = wb.store.loop_reads() if postgresql else None
 
     async def aclose(self) -> None:
-        """Close the version reads' connection (at the app's shutdown)."""
+        """Close the version reads' and the page reads' connections (at the app's shutdown)."""
         if self._reader is not None:
             await self._reader.close()
+        if self._pages is not None:
+            await self._pages.close()
+
+    async def _page_on_loop(self, caller: Principal, site_id: str, q: AnnotationListQuery) -> RowPage | None:
+        """PostgreSQL's page, read on the loop; None when the threadpool's read must answer: a
+        ``since`` (it asks the store which index to walk), a cursor not of this listing, or an
+        empty page (is the site there?), each judged there as the route judges it."""
+        assert self._pages is not None
+        listing = row_listing(caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, limit=q.limit)
+        if q.cursor:
+            try:
+                listing = after_cursor(self.wb, listing, q.cursor)
+            except Invalid:
+                return None
+        statement = page_statement(caller, listing)
+        if statement is None:
+            return None
+        window = await self._pages.fetchall(*statement)
+        return read_page(self.wb, listing, window) if window else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = LIST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
@@ -108,6 +131,8 @@ class HotListMiddleware:
                 rows = None
                 if isinstance(earlier, RowPage):
                     rows = await run_read(self.wb, refresh_annotation_rows, self.wb, caller, earlier)
+                if rows is None and self._pages is not None:
+                    rows = await self._page_on_loop(caller, match.group(1), query)
                 if rows is None:
                     rows = await run_read(self.wb, page_rows, self.wb, caller, match.group(1), query)
                 body = self.cache.put(key, encode_page(self.cache, rows), version, rows if rows.position is not None else None)

@@ -138,6 +138,36 @@ def list_annotation_rows(
 ) -> RowPage:
     """``list_annotations`` with the same checks, as raw rows: the API reuses a row's encoding
     while the row is unchanged, so a page rebuilt after one write re-encodes one row, not 50."""
+    listing = row_listing(principal, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, limit=limit)
+    db = wb.store.db
+    if cursor:
+        try:
+            listing = after_cursor(wb, listing, cursor)
+        except Invalid:
+            _site(db, principal, site_id)  # a site that is not there is a 404 first, whatever the cursor
+            raise
+    position = repo.journal_position(db) if wb.store.dialect == "sqlite" else None
+    # The site is checked by the page's own statement (see page_statement).
+    window = repo.list_page_rows(
+        db, site_id, status=listing.status, kind=listing.kind, since_ms=listing.since_ms, auto_fix=listing.auto_fix,
+        after=listing.after, limit=limit + 1, workspace_id=principal.workspace_id,
+    )
+    if not window:
+        _site(db, principal, site_id)
+    return _row_page(wb, listing, window, position)
+
+
+def row_listing(
+    principal: Principal,
+    site_id: str,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    since_ms: int | None = None,
+    auto_fix: bool | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> RowListing:
+    """The page asked for, checked without the store (its cursor aside: ``after_cursor``)."""
     check_limit(limit)
     if status is not None:
         status = parse_status(status).value
@@ -145,29 +175,37 @@ def list_annotation_rows(
         kind = parse_kind(kind).value
     if since_ms is not None:
         check_since_ms(since_ms)
-    db = wb.store.db
     if principal.site_id is not None and principal.site_id != site_id:
         raise NotFound("Site not found")
-    listing = RowListing(site_id, status, kind, since_ms, auto_fix, None, limit)
-    if cursor:
-        try:
-            key = decode_cursor(wb.secret, listing.scope, cursor)
-            if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
-                raise Invalid("Invalid cursor")
-        except Invalid:
-            _site(db, principal, site_id)  # a site that is not there is a 404 first, whatever the cursor
-            raise
-        listing = dataclasses.replace(listing, after=(key[0], key[1]))
-    position = repo.journal_position(db) if wb.store.dialect == "sqlite" else None
-    # The site is checked by the page's own statement: a row proves it is the caller's
-    # workspace's; only an empty page asks whether the site is there at all.
-    window = repo.list_page_rows(
-        db, site_id, status=status, kind=kind, since_ms=since_ms, auto_fix=auto_fix, after=listing.after, limit=limit + 1,
-        workspace_id=principal.workspace_id,
+    return RowListing(site_id, status, kind, since_ms, auto_fix, None, limit)
+
+
+def after_cursor(wb: Workbench, listing: RowListing, cursor: str) -> RowListing:
+    """``listing`` from where ``cursor`` left off; Invalid when the cursor is not one of its own
+    (``list_annotation_rows`` first asks whether the site is there: a 404 comes first)."""
+    key = decode_cursor(wb.secret, listing.scope, cursor)
+    if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
+        raise Invalid("Invalid cursor")
+    return dataclasses.replace(listing, after=(key[0], key[1]))
+
+
+def page_statement(principal: Principal, listing: RowListing) -> tuple[str, list[object]] | None:
+    """The one statement ``list_annotation_rows`` reads ``listing``'s rows with, for a read made
+    elsewhere (PostgreSQL's event loop); None when it needs the store first (a ``since`` asks how
+    many rows moved, to pick its index). It checks the site itself: a row proves the site is the
+    caller's workspace's, so only an empty page must ask whether the site is there at all."""
+    if listing.since_ms is not None:
+        return None
+    return repo.list_page_sql(
+        listing.site_id, status=listing.status, kind=listing.kind, auto_fix=listing.auto_fix, after=listing.after,
+        limit=listing.limit + 1, workspace_id=principal.workspace_id,
     )
-    if not window:
-        _site(db, principal, site_id)
-    return _row_page(wb, listing, window, position)
+
+
+def read_page(wb: Workbench, listing: RowListing, window: list[tuple[Any, ...]]) -> RowPage:
+    """The page of ``window``, rows ``page_statement`` read elsewhere (PostgreSQL's event loop):
+    not a source for ``refresh_annotation_rows``, which needs SQLite's change journal."""
+    return _row_page(wb, listing, window, None)
 
 
 def refresh_annotation_rows(wb: Workbench, principal: Principal, kept: RowPage) -> RowPage | None:
