@@ -154,6 +154,16 @@ class PgConnection:
         assert row is not None
         return tuple(row)
 
+    def together_last(self, script: str) -> tuple[Any, ...]:
+        """``together``, answering the last statement's first row."""
+        with _as_sqlite_errors():
+            cur = self.raw.execute(sql_text(script))
+            while cur.nextset():
+                pass
+            row = cur.fetchone()
+        assert row is not None
+        return tuple(row)
+
     def together(self, script: str) -> None:
         """Statements of PostgreSQL's own, without parameters, sent in one round trip (the simple
         query protocol): what a write does at its start and end, while other writers wait."""
@@ -275,13 +285,14 @@ class PgStore(sqlite_store.Store):
         try:
             # Each round trip between taking the lock and committing is time every other writer
             # waits: the start and the end go in one each.
-            pg.together(f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_LOCK})")
+            # The lock, and where auth_changes stood (a revocation waits for every process to hear it).
+            auth_before = pg.together_last(f"BEGIN; SELECT {pg_versions.AUTH_BEFORE}, pg_advisory_xact_lock({WRITERS_LOCK})")[0]
             if hook is not None:
                 hook.begin(db)
             yield db
             if hook is not None:
                 hook.before_commit(db)
-            committed = pg.together_first(pg_versions.BUMP_AND_COMMIT)
+            committed = pg.together_first(pg_versions.bump_and_commit(auth_before))
         except BaseException as exc:
             if db.in_transaction:
                 with contextlib.suppress(psycopg.Error, sqlite3.Error):
@@ -292,6 +303,8 @@ class PgStore(sqlite_store.Store):
             self._write_lock.release()
         self._local.commits = self._thread_commits() + 1
         pg_versions.committed(self.url, int(committed[0]))
+        if committed[2]:
+            pg_versions.settle(pg.raw, int(committed[0]), int(committed[2]))
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the

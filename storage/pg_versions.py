@@ -11,7 +11,10 @@ read, shared with the count, was the round trip that held PostgreSQL's cached fi
 What that trades: another process's commit is seen when its notification arrives (PostgreSQL
 signals listeners as the commit completes; the listener is a socket on the same loop as the
 requests), not on the very next request whatever happens. This process's own commits are seen
-at once: ``PgStore.write`` hands the value it committed to ``saw`` before it returns.
+at once: ``PgStore.write`` hands the value it committed to ``saw`` before it returns. A change
+to who may do what (``auth_changes`` moved: a token revoked, a workspace changed) is not left to
+that race: its writer waits until every watch answers that it heard it (``settle``), so a token
+reported revoked is refused by every serving process from then on.
 
 The watch answers only while it is sure: from the moment it listens and has read the counter,
 and while it hears from the database (a notification, or a heartbeat read every ``HEARTBEAT``
@@ -33,11 +36,55 @@ from typing import Any
 import psycopg
 
 CHANNEL = "workbench_version"
+HEARD = "workbench_version_heard"  # each watch's answer to a notification that asks for one
+WATCH_NAME = "workbench version watch"  # the watches' application_name, which a settling writer counts
 # The counter moves, listeners are told its new value when the transaction commits, and the
 # writer learns it too.
 BUMP = f"WITH v AS (UPDATE store_version SET n = n + 1 RETURNING n) SELECT n, pg_notify('{CHANNEL}', n::text) FROM v"
-# What a write runs as it ends: one round trip, as every other writer waits for the lock.
-BUMP_AND_COMMIT = BUMP + "; COMMIT"
+
+
+def bump_and_commit(auth_before: int) -> str:
+    """What a write runs as it ends, in one round trip as every other writer waits for the lock.
+
+    When the transaction moved ``auth_changes`` (a token or a workspace changed: who may do what)
+    since it read ``auth_before``, the notification asks every watch to answer once it has heard
+    it (``!``), the writer listens for the answers, and the statement says how many watches there
+    are to wait for (``settle`` waits): a revocation returns once every serving process will refuse
+    the token, so a client told "revoked" finds it refused on any worker. Other writes wait for no one.
+    """
+    changed = f"coalesce((SELECT n FROM auth_changes), 0) <> {int(auth_before)}"
+    return (
+        "WITH v AS (UPDATE store_version SET n = n + 1 RETURNING n) "
+        f"SELECT n, pg_notify('{CHANNEL}', n::text || CASE WHEN {changed} THEN '!' ELSE '' END), "
+        f"CASE WHEN {changed} THEN (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        f"AND application_name = '{WATCH_NAME}') ELSE 0 END FROM v; "
+        f"DO $$ BEGIN IF {changed} THEN EXECUTE 'LISTEN {HEARD}'; END IF; END $$; COMMIT"
+    )
+
+
+# Read with the writers' lock, in the same round trip: where auth_changes stood as the write began.
+AUTH_BEFORE = "coalesce((SELECT n FROM auth_changes), 0)"
+SETTLE_SECONDS = 2.0  # at most this long a settling writer waits for the watches' answers
+
+
+def settle(conn: psycopg.Connection[Any], n: int, watches: int) -> int:
+    """Wait (at most SETTLE_SECONDS) until ``watches`` distinct watches answered that they heard
+    ``n`` or later, on ``conn``, which listens to their answers since its commit; stop listening.
+    Returns how many answered: a watch that does not (a stalled process) stops vouching for its
+    version within TRUSTED_HEARTBEATS of silence, and its process then reads the counter itself."""
+    answered: set[int] = set()
+    deadline = clock() + SETTLE_SECONDS
+    try:
+        while len(answered) < watches and (left := deadline - clock()) > 0:
+            for note in conn.notifies(timeout=left, stop_after=1):
+                if note.channel == HEARD and int(note.payload) >= n:
+                    answered.add(note.pid)
+    finally:
+        conn.execute(f"UNLISTEN {HEARD}")
+    if len(answered) < watches:
+        log.warning("a change to API tokens or workspaces was heard by %d of %d serving processes within %.0f s; "
+                    "the others refuse it once they read the version again", len(answered), watches, SETTLE_SECONDS)
+    return len(answered)
 HEARTBEAT = 1.0  # seconds between reads of the counter when no notification came
 # Silence for this many heartbeats (the loop stalled, the connection silently gone) and the
 # watch no longer answers.
@@ -125,19 +172,30 @@ class VersionWatch:
 
     async def _listen(self) -> None:
         conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
-            self.url, autocommit=True, application_name="workbench version watch"
+            self.url, autocommit=True, application_name=WATCH_NAME
         )
         try:
             # LISTEN before reading the counter: a commit in between is then either in the read
             # or in a notification, never in neither.
             await conn.execute(f"LISTEN {CHANNEL}")
             self.connects += 1
+            beat = 0.0
             while True:
-                row = await (await conn.execute("SELECT n FROM store_version")).fetchone()
-                assert row is not None
-                self._heard(int(row[0]))
-                async for note in conn.notifies(timeout=HEARTBEAT):
-                    self._heard(int(note.payload))
+                if clock() >= beat:
+                    row = await (await conn.execute("SELECT n FROM store_version")).fetchone()
+                    assert row is not None
+                    self._heard(int(row[0]))
+                    beat = clock() + HEARTBEAT
+                # One packet of notifications at a time, so an answer asked for goes out at once
+                # (the connection is the generator's while it runs).
+                answer = 0
+                async for note in conn.notifies(timeout=max(0.0, beat - clock()), stop_after=1):
+                    n, asked = int(note.payload.rstrip("!")), note.payload.endswith("!")
+                    self._heard(n)
+                    if asked:
+                        answer = max(answer, n)
+                if answer:
+                    await conn.execute("SELECT pg_notify(%s, %s)", [HEARD, str(answer)])
         finally:
             with contextlib.suppress(psycopg.Error):
                 await conn.close()

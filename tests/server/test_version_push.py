@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
 import psycopg
@@ -55,6 +56,49 @@ async def test_another_process_commit_is_heard_without_asking(pg_store: PgStore,
         n = await asyncio.to_thread(_write, pg_store)
         assert before is not None and before[1] < n
         await wait_until_async(lambda: watch.current() == (0, n), "the commit's notification arrived")
+
+
+def _revoke_all(store: PgStore) -> int:
+    """A change to who may do what (``auth_changes`` moves): every API token revoked."""
+    with store.write() as db:
+        db.execute("UPDATE api_tokens SET revoked_at = 1")
+        db.execute("INSERT INTO workspaces (id, name, created_at) VALUES ('ws-settle', 'Settle', 0) ON CONFLICT (id) DO NOTHING")
+    return _counter(store)
+
+
+@ONLY
+async def test_a_change_to_tokens_returns_once_every_watch_has_heard_it(pg_store: PgStore, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(pg_versions, "HEARTBEAT", 60.0)  # only the notification can tell them
+    # Two watches, as two serving processes would have; neither is told by this process's writes.
+    async with running(pg_versions.VersionWatch(pg_store.url)) as one, running(pg_versions.VersionWatch(pg_store.url)) as two:
+        heard: list[object] = []
+        loop = asyncio.get_running_loop()
+
+        def revoke_then_look() -> int:
+            # The watches' loop is busy for a moment as the write commits: only a writer that
+            # waits for their answers finds both knowing of it when it returns.
+            loop.call_soon_threadsafe(time.sleep, 0.5)
+            n = _revoke_all(pg_store)
+            heard.extend([one.current(), two.current()])  # what each would answer the next request with
+            return n
+
+        n = await asyncio.to_thread(revoke_then_look)
+        assert heard == [(0, n), (0, n)]
+        # Any other write waits for no one: it returns at once, heard or not.
+        blocked = loop.time()
+        m = _write(pg_store)  # on the loop's own thread: the watches cannot answer until it returns
+        assert loop.time() - blocked < pg_versions.SETTLE_SECONDS / 2 and m > n
+
+
+@ONLY
+async def test_a_change_to_tokens_with_a_watch_that_cannot_answer_waits_a_bounded_time(pg_store: PgStore):
+    watch = pg_versions.VersionWatch(pg_store.url)
+    async with running(watch):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        _revoke_all(pg_store)  # on the loop's thread: the watch is counted but cannot answer
+        waited = loop.time() - started
+        assert pg_versions.SETTLE_SECONDS * 0.9 <= waited < pg_versions.SETTLE_SECONDS + 1.0
 
 
 @ONLY
