@@ -18,6 +18,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from tests.conftest import TEST_SETTINGS, bearer
 from workbench.server.app import create_app
@@ -191,16 +192,16 @@ def test_a_triage_body_that_does_not_arrive_in_time_is_408_and_writes_nothing(wb
     with TestClient(app) as c:
         member = bearer(creds["member_token"])
         target = c.get(f"/api/v1/sites/{creds['site_id']}/annotations?limit=1", headers=member).json()["items"][0]
-    sent: list[dict] = []
+    sent: list[Message] = []
 
-    async def trickle() -> dict:
+    async def trickle() -> Message:
         if not sent:
             sent.append({})
             return {"type": "http.request", "body": b'{"summary": ', "more_body": True}
         await asyncio.sleep(60)  # the rest never comes
         return {"type": "http.disconnect"}
 
-    async def send(message: dict) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     headers = [(b"content-length", b"30"), (b"content-type", b"application/json"), (b"authorization", member["Authorization"].encode())]
