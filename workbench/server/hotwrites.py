@@ -3,7 +3,7 @@
 Under mixed load (issue 16: 90 % list reads, 10 % writes) these two writes cost the event loop
 about three times their use case: route matching, dependency solving and FastAPI's body
 handling took more CPU than the SQLite transaction. Then, in front of the router only, the
-stack's eleven layers still cost a PATCH 53-71 us of ~230 in process (FastAPI's error, telemetry
+stack's ten layers above it still cost a PATCH 53-71 us of ~230 in process (FastAPI's error, telemetry
 and body-limit layers, then the app's own), while of those layers only two act on these writes:
 the rate limits and the body bounds. So this layer sits ahead of the stack, as the list's hot
 path does (hotpath.py), and does what those two do itself: it counts the request in the same
