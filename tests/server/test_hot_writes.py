@@ -9,6 +9,8 @@ the routes' shape and headers, keep the Idempotency-Key promise, and never reach
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.types import Message
 
 from tests.conftest import TEST_SETTINGS, bearer
 from workbench.server.app import create_app
@@ -163,3 +166,50 @@ def test_triage_writes_are_answered_before_the_router(wb, creds):
         refused = c.patch(f"/api/v1/annotations/{target}", json={"summary": 5}, headers=member)
         assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "summary"]
         assert reached == [f"PATCH /api/v1/annotations/{target}"]
+
+
+def test_a_triage_write_is_counted_once_whether_answered_here_or_by_the_route(wb, creds):
+    """Counted ahead of the stack: one the route answers (a body it refuses) is not counted again."""
+    load_demo(wb, annotations=5)
+    settings = dataclasses.replace(TEST_SETTINGS, token_limit=4, ip_limit=1000)
+    with TestClient(create_app(wb, settings), client=("203.0.113.9", 5000)) as c:
+        member = bearer(creds["member_token"])
+        target = c.get(f"/api/v1/sites/{creds['site_id']}/annotations?limit=1", headers=member).json()["items"][0]["id"]
+        one = f"/api/v1/annotations/{target}"
+        codes = [
+            c.patch(one, json={"summary": "5"}, headers=member).status_code,
+            c.patch(one, json={"summary": 5}, headers=member).status_code,
+            c.post(one + "/replies", json={"body": ""}, headers=member).status_code,
+        ]
+        assert codes == [200, 422, 422]  # four requests with the list's
+        refused = c.post(one + "/replies", json={"body": "one too many"}, headers=member)
+        assert refused.status_code == 429 and "per-token" in refused.json()["detail"] and refused.headers["retry-after"]
+
+
+def test_a_triage_body_that_does_not_arrive_in_time_is_408_and_writes_nothing(wb, creds):
+    load_demo(wb, annotations=5)
+    app = create_app(wb, dataclasses.replace(TEST_SETTINGS, body_timeout_seconds=0.2))
+    with TestClient(app) as c:
+        member = bearer(creds["member_token"])
+        target = c.get(f"/api/v1/sites/{creds['site_id']}/annotations?limit=1", headers=member).json()["items"][0]
+    sent: list[Message] = []
+
+    async def trickle() -> Message:
+        if not sent:
+            sent.append({})
+            return {"type": "http.request", "body": b'{"summary": ', "more_body": True}
+        await asyncio.sleep(60)  # the rest never comes
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    headers = [(b"content-length", b"30"), (b"content-type", b"application/json"), (b"authorization", member["Authorization"].encode())]
+    scope = {"type": "http", "method": "PATCH", "path": f"/api/v1/annotations/{target['id']}", "query_string": b"", "headers": headers,
+             "client": ("127.0.0.1", 5000), "scheme": "http", "server": ("t", 80), "root_path": "", "http_version": "1.1"}
+    asyncio.run(asyncio.wait_for(app(scope, trickle, send), 10))
+    start = next(m for m in sent if m.get("type") == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m.get("type") == "http.response.body")
+    assert start["status"] == 408 and b"did not arrive within 1 s" in body
+    with TestClient(app) as c:
+        assert c.get(f"/api/v1/annotations/{target['id']}", headers=member).json()["version"] == target["version"]

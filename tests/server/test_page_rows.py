@@ -8,6 +8,7 @@ what a cache that never saw a row would build.
 
 from __future__ import annotations
 
+import orjson
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, bearer
@@ -72,3 +73,40 @@ def test_a_page_built_off_the_loop_is_kept_only_if_no_newer_version_came_meanwhi
     assert cache.peek("k", 2) is None
     assert cache.get("k", lambda: b"at 2", 2) == b"at 2"
     assert cache.peek("k", 2) == b"at 2"
+
+
+def _texts(fragments: list) -> list:
+    return orjson.loads(orjson.dumps(fragments))
+
+
+def test_a_refreshed_page_encodes_only_the_rows_that_changed_and_never_serves_an_old_row(wb):
+    cache = PageCache(wb.store)
+    calls: list[tuple] = []
+
+    def encode(row: tuple) -> bytes:
+        calls.append(row)
+        return f'"{row[0]}{row[1]}"'.encode()
+
+    rows = [("r", i) for i in range(50)]
+    assert _texts(cache.page_rows("k", rows, encode)) == [f"r{i}" for i in range(50)]
+    assert len(calls) == 50
+    # A refresh keeps the unchanged rows' objects and puts a new one in place of the changed row.
+    refreshed = list(rows)
+    refreshed[7] = ("changed", 7)
+    assert _texts(cache.page_rows("k", refreshed, encode))[6:9] == ["r6", "changed7", "r8"]
+    assert calls[50:] == [("changed", 7)]
+    # Equal rows read again (new objects) go through the row encodings: found there, not encoded again.
+    again = [tuple(r) for r in refreshed]
+    assert _texts(cache.page_rows("k", again, encode)) == _texts(cache.page_rows("k", refreshed, encode))
+    assert len(calls) == 51
+    # Another page of the same rows in other places takes nothing by position.
+    assert _texts(cache.page_rows("other", refreshed[::-1], encode))[0] == "r49"
+
+
+def test_the_pages_row_encodings_are_dropped_with_the_row_encodings(wb):
+    cache = PageCache(wb.store, row_bytes=100)
+    cache.page_rows("k", [("a", 1)], lambda row: b'"a"')
+    assert cache._encoded
+    for i in range(40):  # past the bound: every encoding is dropped, the pages' too
+        cache.row(("b", i), lambda row: b'"bbbb"')
+    assert not cache._encoded or all(len(rows) == 0 for rows, _ in cache._encoded.values())

@@ -98,10 +98,6 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # the redirect the app no longer sends, and its URL is the one thing it is told.
     for path in (mcp_http.path, mcp_http.path + "/"):
         app.add_route(path, mcp_http, include_in_schema=False)  # pyright: ignore[reportArgumentType]
-    # Innermost, in front of the router only: every layer below has run for the triage writes it answers.
-    app.add_middleware(HotWritesMiddleware, wb=wb)
-    if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
-        app.add_middleware(faults.CrashAfterApply, pattern=os.environ[faults.ENV])
     app.add_middleware(IdempotencyMiddleware, wb=wb)
     # Outside idempotency (which reads the body): an oversized or trickled body is refused unread.
     app.add_middleware(BodyLimitMiddleware, settings=settings)
@@ -115,10 +111,14 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     # Outermost of the app's own: a write refusal raised by any layer is a 503, never a bare 500.
     app.add_middleware(write_failed.WriteFailedMiddleware, store=wb.store)
-    # Ahead of the whole stack, FastAPI's own layers included: the annotations list, counted by
-    # the same rate limiter, is answered before any other layer runs (hotpath.py). The stack is
-    # built here, once the app is complete, instead of at the first request.
-    hot = HotListMiddleware(app.build_middleware_stack(), wb=wb, cache=app.state.page_cache, limiter=limiter)
+    # Ahead of the whole stack, FastAPI's own layers included: the annotations list and the triage
+    # writes, counted by the same rate limiter, are answered before any other layer runs
+    # (hotpath.py, hotwrites.py). The stack is built here, once the app is complete, instead of at
+    # the first request.
+    stack = HotWritesMiddleware(app.build_middleware_stack(), wb=wb, limiter=limiter, settings=settings)
+    if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
+        stack = faults.CrashAfterApply(stack, pattern=os.environ[faults.ENV])
+    hot = HotListMiddleware(stack, wb=wb, cache=app.state.page_cache, limiter=limiter)
     # Outermost: a HEAD is every layer's GET, the hot path's included.
     app.middleware_stack = HeadAsGetMiddleware(hot)
     return app

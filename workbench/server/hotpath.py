@@ -135,7 +135,7 @@ class HotListMiddleware:
                     rows = await self._page_on_loop(caller, match.group(1), query)
                 if rows is None:
                     rows = await run_read(self.wb, page_rows, self.wb, caller, match.group(1), query)
-                body = self.cache.put(key, encode_page(self.cache, rows), version, rows if rows.position is not None else None)
+                body = self.cache.put(key, encode_page(self.cache, key, rows), version, rows if rows.position is not None else None)
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

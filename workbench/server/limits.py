@@ -1,6 +1,7 @@
 """Request body bounds: a size cap per route, checked before the body is read, and a time limit to read it.
 
-Pure ASGI, outside idempotency and every route: a ``Content-Length`` over the route's cap is
+Pure ASGI, outside idempotency and every route (the triage writes answered ahead of the stack
+read their bodies with ``bounded_body`` too): a ``Content-Length`` over the route's cap is
 answered 413 at once, a streamed (chunked) body is counted as it arrives and refused as soon
 as it passes the cap, and a body that does not arrive in full within the read timeout is
 answered 408. Only then does the app see the (buffered, bounded) body.
@@ -54,26 +55,45 @@ class BodyLimitMiddleware:
             if int(length) > cap:
                 await _refuse(send, 413, _too_large(cap))
                 return
-        chunks: list[bytes] = []
-        size = 0
-        with anyio.move_on_after(self.settings.body_timeout_seconds) as timer:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return  # the client left; nobody to answer
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > cap:
-                    await _refuse(send, 413, _too_large(cap))
-                    return
-                chunks.append(chunk)
-                if not message.get("more_body"):
-                    break
-        if timer.cancelled_caught:
-            seconds = math.ceil(self.settings.body_timeout_seconds)
-            await _refuse(send, 408, f"The request body did not arrive within {seconds} s")
-            return
-        await self.app(scope, replay_body(b"".join(chunks), receive), send)
+        body = await bounded_body(receive, send, cap, self.settings.body_timeout_seconds)
+        if body is not None:
+            await self.app(scope, replay_body(body, receive), send)
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The body's ``Content-Length`` when it is the request's only framing and a number, else None."""
+    length: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value
+        elif name == b"transfer-encoding":
+            return None
+    return int(length) if length is not None and length.strip().isdigit() else None
+
+
+async def bounded_body(receive: Receive, send: Send, cap: int, timeout_seconds: float) -> bytes | None:
+    """The whole body, read as this layer reads it: refused 413 once past ``cap`` bytes, 408 when
+    it has not arrived within ``timeout_seconds``; None when it was refused (answered here) or the
+    client left (nobody to answer)."""
+    chunks: list[bytes] = []
+    size = 0
+    with anyio.move_on_after(timeout_seconds) as timer:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await _refuse(send, 413, _too_large(cap))
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+    if timer.cancelled_caught:
+        await _refuse(send, 408, f"The request body did not arrive within {math.ceil(timeout_seconds)} s")
+        return None
+    return b"".join(chunks)
 
 
 async def read_body(receive: Receive) -> bytes | None:

@@ -259,6 +259,11 @@ class RateLimiter:
         return wait, reason
 
 
+# Set in a request's scope by a layer ahead of the stack that counted it already (the triage
+# writes, hotwrites.py) and hands it on: one count per request.
+COUNTED = "workbench.rate_counted"
+
+
 class RateLimitMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so a request pays almost nothing beyond the check."""
 
@@ -267,6 +272,9 @@ class RateLimitMiddleware:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(("/api/", "/mcp/")) and await self.limiter.refused(scope, send):
+        if (
+            scope["type"] == "http" and scope["path"].startswith(("/api/", "/mcp/")) and COUNTED not in scope
+            and await self.limiter.refused(scope, send)
+        ):
             return
         await self.app(scope, receive, send)

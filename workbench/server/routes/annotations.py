@@ -20,6 +20,8 @@ from workbench.server.writer import run_write
 from workbench.services import annotations as svc
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from workbench.server.pagecache import PageCache
     from workbench.services.context import Workbench
 
@@ -43,7 +45,8 @@ def page_body(wb: Workbench, cache: PageCache, caller: Principal, site_id: str, 
     """The encoded page: inline on the event loop (WAL reads never wait), reused until the store
     changes; the key carries the caller's scope so no page crosses workspaces. ``version``: the
     store's data version when the caller already read it for this request."""
-    return cache.get(page_key(caller, site_id, q), lambda: encode_page(cache, page_rows(wb, caller, site_id, q)), version)
+    key = page_key(caller, site_id, q)
+    return cache.get(key, lambda: encode_page(cache, key, page_rows(wb, caller, site_id, q)), version)
 
 
 def page_key(caller: Principal, site_id: str, q: AnnotationListQuery) -> tuple[object, ...]:
@@ -57,9 +60,9 @@ def page_rows(wb: Workbench, caller: Principal, site_id: str, q: AnnotationListQ
     )
 
 
-def encode_page(cache: PageCache, page: svc.RowPage) -> bytes:
-    """The page's JSON, each row's reused from ``cache`` while the row is unchanged (the cache's thread)."""
-    return orjson.dumps({"items": [cache.row(row, _encode_row) for row in page.rows], "next_cursor": page.next_cursor})
+def encode_page(cache: PageCache, key: Hashable, page: svc.RowPage) -> bytes:
+    """The page's JSON (kept at ``key``), each row's reused from ``cache`` while the row is unchanged (the cache's thread)."""
+    return orjson.dumps({"items": cache.page_rows(key, page.rows, _encode_row), "next_cursor": page.next_cursor})
 
 
 def _encode_row(row: tuple[Any, ...]) -> bytes:
