@@ -307,7 +307,7 @@ def test_a_claimed_job_the_database_disk_refused_is_logged_in_lines_without_a_tr
         with wb.store.write() as db:
             db.execute("INSERT INTO meta (key, value) VALUES ('filler', 'x')")
 
-    url = wb.store.url  # type: ignore[attr-defined]
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
     jobs = PgJobs(wb, ServerSettings())
     jobs.runners = {"probe": refused}
     try:
