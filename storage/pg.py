@@ -303,7 +303,7 @@ class PgStore(sqlite_store.Store):
             self._write_lock.release()
         self._local.commits = self._thread_commits() + 1
         pg_versions.committed(self.url, int(committed[0]))
-        if committed[2]:
+        if committed[2] is not None:
             pg_versions.settle(pg.raw, int(committed[0]), int(committed[2]))
 
     def hold_boot(self, boot_id: str) -> None:

@@ -48,16 +48,17 @@ def bump_and_commit(auth_before: int) -> str:
 
     When the transaction moved ``auth_changes`` (a token or a workspace changed: who may do what)
     since it read ``auth_before``, the notification asks every watch to answer once it has heard
-    it (``!``), the writer listens for the answers, and the statement says how many watches there
-    are to wait for (``settle`` waits): a revocation returns once every serving process will refuse
-    the token, so a client told "revoked" finds it refused on any worker. Other writes wait for no one.
+    it (``!``), the writer listens for the answers, and the statement's third column says how
+    many watches there are to wait for (``settle`` waits; NULL: nothing to settle, nothing
+    listened to): a revocation returns once every serving process will refuse the token, so a
+    client told "revoked" finds it refused on any worker. Other writes wait for no one.
     """
     changed = f"coalesce((SELECT n FROM auth_changes), 0) <> {int(auth_before)}"
     return (
         "WITH v AS (UPDATE store_version SET n = n + 1 RETURNING n) "
         f"SELECT n, pg_notify('{CHANNEL}', n::text || CASE WHEN {changed} THEN '!' ELSE '' END), "
         f"CASE WHEN {changed} THEN (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        f"AND application_name = '{WATCH_NAME}') ELSE 0 END FROM v; "
+        f"AND application_name = '{WATCH_NAME}') END FROM v; "
         f"DO $$ BEGIN IF {changed} THEN EXECUTE 'LISTEN {HEARD}'; END IF; END $$; COMMIT"
     )
 
@@ -79,8 +80,12 @@ def settle(conn: psycopg.Connection[Any], n: int, watches: int) -> int:
             for note in conn.notifies(timeout=left, stop_after=1):
                 if note.channel == HEARD and int(note.payload) >= n:
                     answered.add(note.pid)
-    finally:
         conn.execute(f"UNLISTEN {HEARD}")
+    except psycopg.Error as exc:
+        # The write has committed: its caller is told it succeeded, whatever happens to the wait.
+        log.warning("could not wait for the serving processes to hear a change to API tokens or workspaces (%s); "
+                    "they refuse it once they read the version again", type(exc).__name__)
+        return len(answered)
     if len(answered) < watches:
         log.warning("a change to API tokens or workspaces was heard by %d of %d serving processes within %.0f s; "
                     "the others refuse it once they read the version again", len(answered), watches, SETTLE_SECONDS)

@@ -91,6 +91,19 @@ async def test_a_change_to_tokens_returns_once_every_watch_has_heard_it(pg_store
 
 
 @ONLY
+async def test_a_writer_listens_for_answers_only_while_it_waits(pg_store: PgStore):
+    def listening() -> list[str]:
+        return [row[0] for row in pg_store.db.execute("SELECT pg_listening_channels()").fetchall()]
+
+    _revoke_all(pg_store)  # no watch runs: nobody to wait for, and nothing left listened to
+    assert listening() == []
+    async with running(pg_versions.VersionWatch(pg_store.url)):
+        # On one thread, so on the writer's own connection. The answers' channel would otherwise
+        # queue every later answer on this connection, unread.
+        assert await asyncio.to_thread(lambda: (_revoke_all(pg_store), listening())[1]) == []
+
+
+@ONLY
 async def test_a_change_to_tokens_with_a_watch_that_cannot_answer_waits_a_bounded_time(pg_store: PgStore):
     watch = pg_versions.VersionWatch(pg_store.url)
     async with running(watch):
