@@ -41,6 +41,17 @@ WATCH_NAME = "workbench version watch"  # the watches' application_name, which a
 # The counter moves, listeners are told its new value when the transaction commits, and the
 # writer learns it too.
 BUMP = f"WITH v AS (UPDATE store_version SET n = n + 1 RETURNING n) SELECT n, pg_notify('{CHANNEL}', n::text) FROM v"
+HEARTBEAT = 1.0  # seconds between reads of the counter when no notification came
+# Silence for this many heartbeats (the loop stalled, the connection silently gone) and the
+# watch no longer answers.
+TRUSTED_HEARTBEATS = 3
+RECONNECT_AFTER = (0.05, 0.2, 1.0, 5.0)  # seconds before each further attempt; the last repeats
+# Read with the writers' lock, in the same round trip: where auth_changes stood as the write began.
+AUTH_BEFORE = "coalesce((SELECT n FROM auth_changes), 0)"
+SETTLE_SECONDS = 2.0  # at most this long a settling writer waits for the watches' answers
+
+log = logging.getLogger("workbench.server")
+clock = time.monotonic
 
 
 def bump_and_commit(auth_before: int) -> str:
@@ -53,7 +64,7 @@ def bump_and_commit(auth_before: int) -> str:
     listened to): a revocation returns once every serving process will refuse the token, so a
     client told "revoked" finds it refused on any worker. Other writes wait for no one.
     """
-    changed = f"coalesce((SELECT n FROM auth_changes), 0) <> {int(auth_before)}"
+    changed = f"{AUTH_BEFORE} <> {int(auth_before)}"
     return (
         "WITH v AS (UPDATE store_version SET n = n + 1 RETURNING n) "
         f"SELECT n, pg_notify('{CHANNEL}', n::text || CASE WHEN {changed} THEN '!' ELSE '' END), "
@@ -61,11 +72,6 @@ def bump_and_commit(auth_before: int) -> str:
         f"AND application_name = '{WATCH_NAME}') END FROM v; "
         f"DO $$ BEGIN IF {changed} THEN EXECUTE 'LISTEN {HEARD}'; END IF; END $$; COMMIT"
     )
-
-
-# Read with the writers' lock, in the same round trip: where auth_changes stood as the write began.
-AUTH_BEFORE = "coalesce((SELECT n FROM auth_changes), 0)"
-SETTLE_SECONDS = 2.0  # at most this long a settling writer waits for the watches' answers
 
 
 def settle(conn: psycopg.Connection[Any], n: int, watches: int) -> int:
@@ -90,14 +96,7 @@ def settle(conn: psycopg.Connection[Any], n: int, watches: int) -> int:
         log.warning("a change to API tokens or workspaces was heard by %d of %d serving processes within %.0f s; "
                     "the others refuse it once they read the version again", len(answered), watches, SETTLE_SECONDS)
     return len(answered)
-HEARTBEAT = 1.0  # seconds between reads of the counter when no notification came
-# Silence for this many heartbeats (the loop stalled, the connection silently gone) and the
-# watch no longer answers.
-TRUSTED_HEARTBEATS = 3
-RECONNECT_AFTER = (0.05, 0.2, 1.0, 5.0)  # seconds before each further attempt; the last repeats
 
-log = logging.getLogger("workbench.server")
-clock = time.monotonic
 
 _WATCHES: dict[str, VersionWatch] = {}
 _WATCHES_LOCK = threading.Lock()
