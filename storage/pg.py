@@ -374,32 +374,27 @@ class PgStore(sqlite_store.Store):
 class VersionReader:
     """``await read()``: what ``PgStore.version()`` answers, on an asyncio connection, so the event
     loop serves other requests while the database answers instead of stalling on the round trip
-    (a thread would wait for the GIL behind the busy loop). One per event loop."""
+    (a thread would wait for the GIL behind the busy loop). One per event loop, on a connection
+    of its own (``LoopReads`` of one), so a version read never waits behind a page."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._reads = LoopReads(url, size=1)
+
+    @property
+    def url(self) -> str:
+        """The database its next connection goes to."""
+        return self._reads.url
+
+    @url.setter
+    def url(self, url: str) -> None:
+        self._reads.url = url
 
     async def read(self) -> tuple[int, int]:
-        for attempt in (1, 2):
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-            try:
-                row = await (await self._conn.execute("SELECT n FROM store_version")).fetchone()
-            except psycopg.OperationalError:
-                # A connection the server closed (a restart): one retry on a fresh one.
-                await self._conn.close()
-                self._conn = None
-                if attempt == 2:
-                    raise
-                continue
-            assert row is not None
-            return 0, int(row[0])
-        raise AssertionError("unreachable")
+        rows = await self._reads.fetchall("SELECT n FROM store_version")
+        return 0, int(rows[0][0])
 
     async def close(self) -> None:
-        if self._conn is not None:
-            await self._conn.close()
+        await self._reads.close()
 
 
 class LoopReads:
