@@ -97,11 +97,15 @@ def list_page_sql(
     The keyset position is a row value, ``(created_at, id) < (?, ?)``, which SQLite turns
     into a range of the ordered index; the equivalent ``a < ? OR (a = ? AND b < ?)`` is not,
     and walks every entry before the position. ``sparse_since`` picks the updated_at index.
-    ``ids``: only those annotations (found by key), which of them the page's filter admits.
+    ``ids``: only those annotations, found by key, which of them the page's filter admits, in
+    no order and without a limit (SQLite only: the page refresh's read of the rows that changed).
     ``workspace_id``: no row unless the site is that workspace's, checked once in the same
     statement (on PostgreSQL a round trip fewer than asking first).
     """
-    where = ["site_id = ?"]
+    # With ids, the unary + keeps the planner off the site's ordered indexes: it would walk one
+    # from the top to the deepest id (3.5 ms for two ids 50,000 rows down, the whole site when
+    # the filter admits none) instead of seeking each id.
+    where = ["+site_id = ?" if ids is not None else "site_id = ?"]
     params: list[object] = [site_id]
     if status is not None:
         where.append("status = ?")
@@ -120,13 +124,12 @@ def list_page_sql(
     if after is not None:
         where.append("(created_at, id) < (?, ?)")
         params.extend(after)
-    if ids is not None:
-        where.append(f"id IN ({placeholders(ids)})")
-        params.extend(ids)
-        sparse_since = False
     if workspace_id is not None:
         where.append("EXISTS (SELECT 1 FROM sites WHERE id = ? AND workspace_id = ?)")
         params.extend((site_id, workspace_id))
+    if ids is not None:
+        where.append(f"id IN ({placeholders(ids)})")
+        return f"SELECT {_ANN} FROM annotations WHERE {' AND '.join(where)}", [*params, *ids]
     source = "annotations INDEXED BY annotations_site_updated" if since_ms is not None and sparse_since else "annotations"
     sql = f"SELECT {_ANN} FROM {source} WHERE {' AND '.join(where)} ORDER BY created_at DESC, id DESC LIMIT ?"
     params.append(limit)

@@ -229,7 +229,7 @@ def refresh_annotation_rows(wb: Workbench, principal: Principal, kept: RowPage) 
         return dataclasses.replace(kept, position=position)
     sql, params = repo.list_page_sql(
         listing.site_id, status=listing.status, kind=listing.kind, since_ms=listing.since_ms, auto_fix=listing.auto_fix,
-        after=listing.after, limit=len(changed), ids=sorted(changed),
+        after=listing.after, ids=sorted(changed),
     )
     found = {row[repo.ROW_ID]: row for row in db.execute(sql, params).fetchall()}
     window = list(kept.window)
