@@ -196,6 +196,29 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     )
     out["pull page, since=newest (no-op)"] = _median_ms(page(since_ms=newest_update + 1), repeat)
 
+    # The server's kept first page brought up to date after two annotations deep in the site
+    # changed (the change journal names them): each found by key. With the page's ORDER BY it
+    # walked the site's index down to the deepest of them. Changed and timed inside a
+    # transaction rolled back each time, so the cached store is left as it was.
+    kept = ann_service.list_annotation_rows(wb, p, site, limit=50)
+    two_deep = [r[0] for r in db.execute(
+        "SELECT id FROM annotations WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET ?", [site, int(n_site * 0.9)]
+    )]
+
+    def refresh_after_two_deep_changes() -> float:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("UPDATE annotations SET version = version + 1 WHERE id IN (?, ?)", two_deep)
+            t0 = time.perf_counter()
+            refreshed = ann_service.refresh_annotation_rows(wb, p, kept)
+            took = time.perf_counter() - t0
+        finally:
+            db.execute("ROLLBACK")
+        assert refreshed is not None, "two changes below the page keep it"
+        return took
+
+    out["API list, first page refreshed after 2 deep changes"] = statistics.median(refresh_after_two_deep_changes() for _ in range(repeat)) * 1000
+
     def walk() -> int:
         pages, after = 0, None
         while True:
