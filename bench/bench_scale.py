@@ -261,6 +261,28 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         out[f"TUI search window, {label}"] = _median_ms(lambda f=f: (inbox.check(wb, p, f), inbox.window(wb, p, f, 0, 40)), repeat)
     out["TUI inbox window (awaiting)"] = _median_ms(lambda: inbox.window(wb, p, inbox.InboxFilter(), 0, 40), repeat)
 
+    # Selective filters: one person's few annotations among all, and "my new bugs". The workspace's
+    # index, walked in order, tested every entry until the window filled (or the store ended).
+    busiest = db.execute(
+        "SELECT assignee_id FROM annotations WHERE assignee_id IS NOT NULL GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    out["TUI inbox window, my new bugs (assignee, status, kind)"] = _median_ms(
+        lambda: inbox.window(wb, p, inbox.InboxFilter(assignee=busiest, status="new", kind="bug"), 0, 40), repeat
+    )
+    oldest = [r[0] for r in db.execute("SELECT id FROM annotations ORDER BY created_at LIMIT 3")]
+
+    def three_of_mine() -> float:
+        db.execute("BEGIN IMMEDIATE")  # rolled back: the cached store is left as it was
+        try:
+            db.execute("UPDATE annotations SET assignee_id = 'bench-few' WHERE id IN (?, ?, ?)", oldest)
+            t0 = time.perf_counter()
+            inbox.window(wb, p, inbox.InboxFilter(assignee="bench-few", status="all"), 0, 40)
+            return time.perf_counter() - t0
+        finally:
+            db.execute("ROLLBACK")
+
+    out["TUI inbox window, an assignee of 3 (the oldest)"] = statistics.median(three_of_mine() for _ in range(repeat)) * 1000
+
     def changed(fn: Callable[[], object]) -> Callable[[], float]:
         """``fn`` right after a commit: the counts' cache cannot answer."""
 

@@ -216,9 +216,24 @@ def _annotation_part(q: Query) -> tuple[str, list[object]] | None:
         params.append(q.fts_exclude)
     # INDEXED BY: the list's order, always; an ``updated:`` range would otherwise pick the
     # updated_at index and sort every row it matches.
-    sql = ("SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY inbox_annotations "
+    sql = (f"SELECT a.created_at AS c, a.id AS i, 'annotation' AS s, a.rowid AS rid FROM annotations a INDEXED BY {_walked_index(q)} "
            f"WHERE {' AND '.join(where)}")
     return sql, params
+
+
+def _walked_index(q: Query) -> str:
+    """The index a window walks, in the list's order: a subset of the workspace's where the filter names one.
+
+    The workspace's index holds every filtered column, so a dense filter is tested in it; but a
+    selective one (one person's annotations, one small site) walked the whole workspace to fill
+    a window. One assignee (or none) walks ``inbox_assignee``; one site, ``annotations_site_walk``
+    (the site's rows in the same order, with status and kind). Each holds a subset of the
+    workspace's entries in the same order, so it never walks more of them."""
+    if q.assignees is not None and len(q.assignees) == 1:
+        return "inbox_assignee"
+    if q.place_ids is not None and len(q.place_ids) == 1:
+        return "annotations_site_walk"
+    return "inbox_annotations"
 
 
 def search_sql(

@@ -501,6 +501,20 @@ def m025_list_keysets(db: Database) -> None:
     )
 
 
+
+@migrations()
+def m026_inbox_by_assignee(db: Database) -> None:
+    # The inbox walks inbox_annotations in the list's order and tests each entry against the
+    # filter: for one person's annotations (assignee:@me, a few among a million) that walked the
+    # whole workspace, 200-300 ms at 1M on the TUI's thread. This index walks only theirs, in
+    # the same order, and holds what the inbox filters on as inbox_annotations does: without
+    # status and kind, "my new bugs" (none, among 73k of mine) read every one of the 73k rows
+    # from the table (108 ms at 1M). The price: a status change of an assigned annotation
+    # rewrites its entry here too, a page more in that commit.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS inbox_assignee ON annotations(workspace_id, assignee_id, created_at DESC, id DESC, status, kind, site_id, auto_fix)"
+    )
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 
