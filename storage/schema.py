@@ -515,6 +515,18 @@ def m026_inbox_by_assignee(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS inbox_assignee ON annotations(workspace_id, assignee_id, created_at DESC, id DESC, status, kind, site_id, auto_fix)"
     )
 
+
+@migrations()
+def m027_list_by_kind(db: Database) -> None:
+    # A site's list filtered by kind walked annotations_site_walk in order, testing each entry:
+    # a kind with few rows (29 of 333k in a site) walked the whole site, 75 ms at 1M on the
+    # server's event loop. This index seeks the kind and walks only its rows in the same order,
+    # holding the other filtered columns as the site's walk does (status is one: a status change
+    # rewrites its entry here too, a page more in that commit).
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS annotations_site_kind_walk ON annotations(site_id, kind, created_at DESC, id DESC, status, auto_fix, updated_at)"
+    )
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 
