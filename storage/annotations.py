@@ -119,8 +119,10 @@ def list_page_sql(
         where.append("updated_at >= ?" if sparse_since else "+updated_at >= ?")
         params.append(since_ms)
     if auto_fix is not None:
-        where.append("auto_fix = ?")
-        params.append(int(auto_fix))
+        # A literal: the partial index of auto-fix rows (m028) fits only ``auto_fix = 1``; with a
+        # bound value SQLite plans for the value at hand and prepares the statement again each
+        # time the value flips, so the two are two statements, each prepared once.
+        where.append("auto_fix = 1" if auto_fix else "auto_fix = 0")
     if after is not None:
         where.append("(created_at, id) < (?, ?)")
         params.extend(after)
