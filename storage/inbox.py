@@ -225,14 +225,17 @@ def _walked_index(q: Query) -> str:
     """The index a window walks, in the list's order: a subset of the workspace's where the filter names one.
 
     The workspace's index holds every filtered column, so a dense filter is tested in it; but a
-    selective one (one person's annotations, one small site) walked the whole workspace to fill
-    a window. One assignee (or none) walks ``inbox_assignee``; one site, ``annotations_site_walk``
-    (the site's rows in the same order, with status and kind). Each holds a subset of the
-    workspace's entries in the same order, so it never walks more of them."""
+    selective one (one person's annotations, one small site, a rare kind) walked the whole
+    workspace to fill a window. One assignee (or none) walks ``inbox_assignee``; one site,
+    ``annotations_site_walk`` (the site's rows in the same order, with status and kind); one
+    kind, ``inbox_kind``. Each holds a subset of the workspace's entries in the same order, so it
+    never walks more of them."""
     if q.assignees is not None and len(q.assignees) == 1:
         return "inbox_assignee"
     if q.place_ids is not None and len(q.place_ids) == 1:
         return "annotations_site_walk"
+    if q.kinds is not None and len(q.kinds) == 1:
+        return "inbox_kind"
     return "inbox_annotations"
 
 

@@ -220,6 +220,8 @@ def test_inbox_annotation_windows_walk_the_narrowest_index_in_order(wb, demo, f,
         assert any("USING COVERING INDEX inbox_assignee (workspace_id=? AND assignee_id" in s for s in steps), steps
     elif f.place:
         assert any("USING INDEX annotations_site_walk (site_id=?)" in s for s in steps), steps
+    elif f.kind:
+        assert any("USING INDEX inbox_kind (workspace_id=? AND kind=?)" in s for s in steps), steps
     else:
         assert any("USING COVERING INDEX inbox_annotations" in s for s in steps), steps
 
@@ -285,8 +287,8 @@ def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_f
     excluding = inbox_repo.excluding_sql(q, 56)
     assert excluding is not None
     steps = assert_walks_an_index(demo["db"], *excluding)
-    # One assignee walks only theirs (inbox_assignee), in the same order.
-    walked = "inbox_assignee" if "assignee:" in text else "inbox_annotations"
+    # One assignee walks only theirs (inbox_assignee), one kind only its own (inbox_kind), in the same order.
+    walked = "inbox_assignee" if "assignee:" in text else "inbox_kind" if "kind:" in text else "inbox_annotations"
     assert any(walked in s for s in steps), steps
     steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
     assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid
