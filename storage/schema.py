@@ -501,7 +501,6 @@ def m025_list_keysets(db: Database) -> None:
     )
 
 
-
 @migrations()
 def m026_inbox_by_assignee(db: Database) -> None:
     # The inbox walks inbox_annotations in the list's order and tests each entry against the
@@ -547,6 +546,7 @@ def m029_inbox_by_kind(db: Database) -> None:
     # list's order. It holds nothing that triage changes: a window reads status from the table,
     # a lookup per walked row, which a dense kind ends after about two rows per row shown.
     db.execute("CREATE INDEX IF NOT EXISTS inbox_kind ON annotations(workspace_id, kind, created_at DESC, id DESC)")
+
 
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
