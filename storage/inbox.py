@@ -197,8 +197,9 @@ def _annotation_where(q: Query) -> tuple[list[str], list[object]] | None:
         where.append("(" + " OR ".join(either) + ")")
         params.extend(ids)
     if q.auto_fix is not None:
-        where.append("a.auto_fix = ?")
-        params.append(int(q.auto_fix))
+        # A literal, as storage.annotations.list_page_sql writes it: the partial index of auto-fix
+        # rows (m030) fits only ``auto_fix = 1``, and INDEXED BY must see that when it is prepared.
+        where.append("a.auto_fix = 1" if q.auto_fix else "a.auto_fix = 0")
     _common(q, {"page": "a.page_url", "author": "a.submitter_name", "created": "a.created_at", "updated": "a.updated_at"},
             where, params)
     return where, params
@@ -228,14 +229,16 @@ def _walked_index(q: Query) -> str:
     selective one (one person's annotations, one small site, a rare kind) walked the whole
     workspace to fill a window. One assignee walks ``inbox_assignee``; one site,
     ``annotations_site_walk`` (the site's rows in the same order, with status and kind); one
-    kind, ``inbox_kind``. Each holds a subset of the workspace's entries in the same order, so it
-    never walks more of them."""
+    kind, ``inbox_kind``; auto-fix, ``inbox_auto_fix``. Each holds a subset of the workspace's
+    entries in the same order, so it never walks more of them."""
     if q.assignees is not None and len(q.assignees) == 1 and q.assignees[0]:  # the index holds assigned rows only
         return "inbox_assignee"
     if q.place_ids is not None and len(q.place_ids) == 1:
         return "annotations_site_walk"
     if q.kinds is not None and len(q.kinds) == 1:
         return "inbox_kind"
+    if q.auto_fix:
+        return "inbox_auto_fix"
     return "inbox_annotations"
 
 

@@ -222,6 +222,8 @@ def test_inbox_annotation_windows_walk_the_narrowest_index_in_order(wb, demo, f,
         assert any("USING INDEX annotations_site_walk (site_id=?)" in s for s in steps), steps
     elif f.kind:
         assert any("USING INDEX inbox_kind (workspace_id=? AND kind=?)" in s for s in steps), steps
+    elif f.auto_fix:
+        assert any("USING COVERING INDEX inbox_auto_fix (workspace_id=?)" in s for s in steps), steps
     else:
         assert any("USING COVERING INDEX inbox_annotations" in s for s in steps), steps
 
@@ -247,7 +249,7 @@ def test_qualifiers_without_words_walk_the_covering_index(wb, demo, text, offset
                      1_800_000_000_000)
     sql, params = inbox_repo.window_sql(q, offset, 40) or ("", [])
     steps = assert_walks_an_index(demo["db"], sql, params)
-    assert any("inbox_annotations" in s for s in steps), steps
+    assert any(("inbox_auto_fix" if "is:autofix" in text else "inbox_annotations") in s for s in steps), steps
 
 
 SEARCHES = [
