@@ -15,6 +15,7 @@ largest size) or grows. Absolute times vary with the machine; the ratios are the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import random
@@ -23,7 +24,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,29 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
+@contextlib.contextmanager
+def _rolled_back(db: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction undone on leaving: what it changed is gone, and the cached store is as it was."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+
+
+def _median_after_ms(db: sqlite3.Connection, change: Callable[[], object], fn: Callable[[], object], repeat: int) -> float:
+    """``fn`` timed right after ``change``, both in a transaction rolled back each time: the median in ms."""
+
+    def once() -> float:
+        with _rolled_back(db):
+            change()
+            t0 = time.perf_counter()
+            fn()
+            return time.perf_counter() - t0
+
+    return statistics.median(once() for _ in range(repeat)) * 1000
+
+
 def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     wb = Workbench.open(str(data_dir), mailer=None)
     with wb.store.write() as w:
@@ -198,8 +222,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     # are turned into others, inside a transaction rolled back after the timing): the site's walk
     # tested every entry of the site for them (75 and 42 ms at 1M) before m027 and m028, and the
     # inbox every entry of the workspace for the kind (228 ms) before m029.
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _rolled_back(db):
         db.execute("UPDATE annotations SET kind = 'idea' WHERE kind = 'praise' AND rowid % 1000 != 0")
         db.execute("UPDATE annotations SET auto_fix = 0 WHERE site_id = ? AND auto_fix = 1 AND rowid % 1000 != 0", [site])
         out["API list, a kind with few rows (1 in 1,000)"] = _median_ms(lambda: ann_repo.list_page(db, site, kind="praise", limit=51), repeat)
@@ -207,8 +230,6 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         out["TUI inbox window, a kind with few rows (1 in 1,000)"] = _median_ms(
             lambda: inbox.window(wb, p, inbox.InboxFilter(kind="praise"), 0, 40), repeat
         )
-    finally:
-        db.execute("ROLLBACK")
     out["pull page, since=newest (no-op)"] = _median_ms(page(since_ms=newest_update + 1), repeat)
 
     # The server's kept first page brought up to date after two annotations deep in the site
@@ -220,19 +241,12 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         "SELECT id FROM annotations WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET ?", [site, int(n_site * 0.9)]
     )]
 
-    def refresh_after_two_deep_changes() -> float:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("UPDATE annotations SET version = version + 1 WHERE id IN (?, ?)", two_deep)
-            t0 = time.perf_counter()
-            refreshed = ann_service.refresh_annotation_rows(wb, p, kept)
-            took = time.perf_counter() - t0
-        finally:
-            db.execute("ROLLBACK")
-        assert refreshed is not None, "two changes below the page keep it"
-        return took
+    def refresh() -> None:
+        assert ann_service.refresh_annotation_rows(wb, p, kept) is not None, "two changes below the page keep it"
 
-    out["API list, first page refreshed after 2 deep changes"] = statistics.median(refresh_after_two_deep_changes() for _ in range(repeat)) * 1000
+    out["API list, first page refreshed after 2 deep changes"] = _median_after_ms(
+        db, lambda: db.execute("UPDATE annotations SET version = version + 1 WHERE id IN (?, ?)", two_deep), refresh, repeat
+    )
 
     def walk() -> int:
         pages, after = 0, None
@@ -255,8 +269,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     def apply_page() -> None:
         now = int(time.time() * 1000)
         fresh_rows = [dataclasses.replace(a, id=new_id(now + i), created_at=now + i, updated_at=now + i) for i, a in enumerate(template)]
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _rolled_back(db):
             # Without FTS5's incremental merges (rolled back with the rest): a store's writes share
             # them and each step is done once, but a rolled-back run would repeat the same step
             # every time. At 100k, where the built index was mid-merge, that cost 126-143 ms
@@ -264,8 +277,6 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
             for table in text_indexes:
                 db.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('automerge', 0)")
             mirror.apply_annotations(db, fresh_rows, at=now)
-        finally:
-            db.execute("ROLLBACK")
 
     out["initial sync: a page of 200 applied"] = _median_ms(apply_page, repeat)
 
@@ -286,17 +297,10 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     )
     oldest = [r[0] for r in db.execute("SELECT id FROM annotations ORDER BY created_at LIMIT 3")]
 
-    def three_of_mine() -> float:
-        db.execute("BEGIN IMMEDIATE")  # rolled back: the cached store is left as it was
-        try:
-            db.execute("UPDATE annotations SET assignee_id = 'bench-few' WHERE id IN (?, ?, ?)", oldest)
-            t0 = time.perf_counter()
-            inbox.window(wb, p, inbox.InboxFilter(assignee="bench-few", status="all"), 0, 40)
-            return time.perf_counter() - t0
-        finally:
-            db.execute("ROLLBACK")
-
-    out["TUI inbox window, an assignee of 3 (the oldest)"] = statistics.median(three_of_mine() for _ in range(repeat)) * 1000
+    out["TUI inbox window, an assignee of 3 (the oldest)"] = _median_after_ms(
+        db, lambda: db.execute("UPDATE annotations SET assignee_id = 'bench-few' WHERE id IN (?, ?, ?)", oldest),
+        lambda: inbox.window(wb, p, inbox.InboxFilter(assignee="bench-few", status="all"), 0, 40), repeat,
+    )
 
     def changed(fn: Callable[[], object]) -> Callable[[], float]:
         """``fn`` right after a commit: the counts' cache cannot answer."""
