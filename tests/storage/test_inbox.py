@@ -104,3 +104,26 @@ def test_saved_views_round_trip_and_a_broken_value_reads_as_empty(wb: Workbench,
     with wb.store.write() as db:
         accounts_repo.meta_set(db, f"inbox.views:{ws}", "[1, 2]")  # not a mapping
     assert repo.load_views(wb.store.db, ws) == {}
+
+
+def test_re_indexing_changes_made_out_of_order_writes_one_segment_each_way(wb: Workbench, creds: dict) -> None:
+    """FTS5 starts a new segment whenever a document's key is not above the last one written: a
+    batch taken in the order its changes were made (newest annotation first, here) wrote a segment
+    per document, each merged again later. In key order: one for the removals, one for the additions."""
+    ws, site = creds["workspace_id"], creds["site_id"]
+    ids = [f"s{i}" for i in range(40)]
+    with wb.store.write() as db:
+        for i, annotation_id in enumerate(ids):  # a second apart: each has its own search key
+            ann_repo.add_annotation(db, annotation(ws, site, annotation_id, created_at=T0 + i * 1000, body=f"Body {i}"))
+        repo.index_pending(db)
+        for option, value in (("automerge", 0), ("crisismerge", 64)):  # segments stay as written
+            db.execute("INSERT INTO inbox_fts(inbox_fts, rank) VALUES (?, ?)", [option, value])
+    segments = "SELECT count(*) FROM inbox_fts_data"
+    before = wb.store.db.execute(segments).fetchone()[0]
+    with wb.store.write() as db:
+        for annotation_id in reversed(ids):
+            db.execute("UPDATE annotations SET summary = 'zeppelin' WHERE id = ?", [annotation_id])
+        assert repo.index_pending(db, len(ids)) == len(ids)
+    assert wb.store.db.execute(segments).fetchone()[0] - before <= 4
+    q = Query(workspace_id=ws, sources=ANNOTATIONS, fts="zeppelin", groups=(("zeppelin",),))
+    assert repo.count(wb.store.db, q) == len(ids)
