@@ -9,6 +9,7 @@ what a cache that never saw a row would build.
 from __future__ import annotations
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, bearer
@@ -110,3 +111,38 @@ def test_the_pages_row_encodings_are_dropped_with_the_row_encodings(wb):
     for i in range(40):  # past the bound: every encoding is dropped, the pages' too
         cache.row(("b", i), lambda row: b'"bbbb"')
     assert not cache._encoded or all(len(rows) == 0 for rows, _ in cache._encoded.values())
+
+
+@pytest.mark.sqlite_only("a page is refreshed from SQLite's change journal; PostgreSQL reads it whole")
+def test_a_page_no_write_touched_keeps_its_bytes_and_one_a_write_touched_is_encoded_again(wb, creds, monkeypatch):
+    """Writes spread over a big site mostly miss its first page: the refreshed page is then the
+    same rows, and its kept bytes are served without encoding them again."""
+    load_demo(wb, annotations=60)
+    member = bearer(creds["member_token"])
+    path = f"/api/v1/sites/{creds['site_id']}/annotations?limit=10"
+    from workbench.server import hotpath
+
+    encoded: list[int] = []
+    real = hotpath.encode_page
+
+    def counting(cache, key, page):
+        encoded.append(len(page.rows))
+        return real(cache, key, page)
+
+    monkeypatch.setattr(hotpath, "encode_page", counting)
+    with TestClient(create_app(wb, TEST_SETTINGS)) as c:
+        first = c.get(path, headers=member)
+        items = first.json()["items"]
+        second = c.get(f"{path}&cursor={first.json()['next_cursor']}", headers=member).json()["items"]
+        assert encoded == [10, 10]
+        # The row past the page (read with it, to bound it), then one further down.
+        for deeper in (second[0]["id"], second[5]["id"]):
+            assert c.patch(f"/api/v1/annotations/{deeper}", json={"summary": "on page two"}, headers=member).status_code == 200
+            again = c.get(path, headers=member)
+            assert encoded == [10, 10], "a page no write touched was encoded again"
+        assert c.patch(f"/api/v1/annotations/{items[2]['id']}", json={"summary": "on page one"}, headers=member).status_code == 200
+        changed = c.get(path, headers=member)
+        assert encoded == [10, 10, 10]
+    assert again.content == first.content
+    assert changed.json()["items"][2]["summary"] == "on page one"
+    assert changed.content == _fresh_page(wb, path, member)

@@ -69,6 +69,8 @@ def test_a_change_inside_the_page_reads_only_that_row(wb: Workbench, listed: dic
     monkeypatch.undo()
     assert refreshed is not None and _same(refreshed, _page(wb, listed))
     assert refreshed.rows[3][ann_repo._ANN_FIELDS.index("summary")] == "edited"
+    # A new page: the kept one is left as it was, for whoever still holds it.
+    assert refreshed.rows is not kept.rows and kept.rows[3][ann_repo._ANN_FIELDS.index("summary")] != "edited"
 
 
 def test_changes_that_leave_the_page_as_it_was_keep_it(wb: Workbench, listed: dict):
@@ -79,6 +81,9 @@ def test_changes_that_leave_the_page_as_it_was_keep_it(wb: Workbench, listed: di
         ann_repo.add_annotation(db, _annotation(listed["ws"], listed["site"], BASE - 5_000))
     refreshed = _refresh(wb, listed, kept)
     assert refreshed is not None and _same(refreshed, _page(wb, listed))
+    # The very same rows, so the server serves the page's kept bytes (server/hotpath.py).
+    assert refreshed.rows is kept.rows and refreshed.window is kept.window
+    assert refreshed.position is not None and kept.position is not None and refreshed.position > kept.position
 
 
 @pytest.mark.parametrize(

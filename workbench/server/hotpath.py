@@ -135,7 +135,13 @@ class HotListMiddleware:
                     rows = await self._page_on_loop(caller, match.group(1), query)
                 if rows is None:
                     rows = await run_read(self.wb, page_rows, self.wb, caller, match.group(1), query)
-                body = self.cache.put(key, encode_page(self.cache, key, rows), version, rows if rows.position is not None else None)
+                # A refresh that changed none of the page's rows hands back the very same rows: the
+                # same bytes, not encoded again (most writes, spread over a site, miss its first page).
+                same = isinstance(earlier, RowPage) and rows.rows is earlier.rows and rows.next_cursor == earlier.next_cursor
+                body = self.cache.body_of(key, earlier) if same else None
+                if body is None:
+                    body = encode_page(self.cache, key, rows)
+                body = self.cache.put(key, body, version, rows if rows.position is not None else None)
         except DomainError as exc:
             await domain_error_response(exc)(scope, receive, send)
             return

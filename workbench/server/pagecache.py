@@ -38,8 +38,9 @@ class PageCache:
         self._pages: OrderedDict[Hashable, bytes] = OrderedDict()
         self._rows: dict[tuple[Any, ...], orjson.Fragment] = {}
         self._rows_held = 0
-        # What each page was built from, kept across versions: the next build may only refresh it.
-        self._sources: OrderedDict[Hashable, object] = OrderedDict()
+        # What each page was built from, and its bytes, kept across versions: the next build may
+        # only refresh it, and when the refresh changed none of its rows, reuse the bytes.
+        self._sources: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
         # Each page's rows as last encoded, with their JSON, by position (``page_rows``).
         self._encoded: OrderedDict[Hashable, tuple[Sequence[tuple[Any, ...]], list[orjson.Fragment]]] = OrderedDict()
 
@@ -72,7 +73,7 @@ class PageCache:
             if len(self._pages) > self.size:
                 self._pages.popitem(last=False)
         if source is not None:
-            self._sources[key] = source
+            self._sources[key] = (source, body)
             self._sources.move_to_end(key)
             if len(self._sources) > self.size:
                 self._sources.popitem(last=False)
@@ -81,7 +82,13 @@ class PageCache:
     def source(self, key: Hashable) -> object | None:
         """What the page for ``key`` was last built from, at whatever version (its builder knows
         how to bring it up to date), or None."""
-        return self._sources.get(key)
+        kept = self._sources.get(key)
+        return kept[0] if kept is not None else None
+
+    def body_of(self, key: Hashable, source: object) -> bytes | None:
+        """The bytes the page for ``key`` was last built into, if it was built from ``source`` itself."""
+        kept = self._sources.get(key)
+        return kept[1] if kept is not None and kept[0] is source else None
 
     def page_rows(self, key: Hashable, rows: Sequence[tuple[Any, ...]], encode: Callable[[tuple[Any, ...]], bytes]) -> list[orjson.Fragment]:
         """The JSON of each of the rows of the page for ``key`` (``row``). A page refreshed after a
