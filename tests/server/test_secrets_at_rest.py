@@ -161,6 +161,8 @@ def test_no_plaintext_secret_in_the_store_files_or_the_server_log(tmp_path: Path
                 problems += [f"a {kind} token in {table}.{col}" for table, col in sorted(stray)]
         srv.stop()
         log = Path(srv.log.name).read_text(errors="replace")
+        # At "info" the access log is on (it is off above), so the check below reads real lines.
+        assert '"GET /api/v1/sites HTTP/1.1" 200' in log and "/mcp/<redacted>" in log
         everything = [*never.items(), *((f"{kind} token", s) for kind, ss in shown.items() for s in ss)]
         problems += [f"{what.split(' for ')[0]} in the server log" for what, secret in everything if secret in log]
         assert current_mcp, "the world has sites"
