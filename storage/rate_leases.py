@@ -86,10 +86,11 @@ class Leases:
     window rolls over, version); the version is the store's, read by a round trip sent after the
     request arrived, or None when the request made none. ``round_trips`` counts them."""
 
-    def __init__(self, url: str, *, ttl: float = TTL, margin: float = MARGIN) -> None:
+    def __init__(self, url: str, *, ttl: float | None = None, margin: float | None = None) -> None:
         self.url = url
-        self.ttl = ttl
-        self.margin = margin
+        # Read when built, not when defined, so a test can lengthen them for a whole app.
+        self.ttl = TTL if ttl is None else ttl
+        self.margin = MARGIN if margin is None else margin
         self.round_trips = 0
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._connecting = asyncio.Lock()

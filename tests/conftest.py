@@ -216,7 +216,9 @@ class ServerProcess:
                 raise RuntimeError(f"workbench serve exited with {self.proc.returncode}")
             if _owns_socket(self.proc.pid, _listening_sockets(self.port)):
                 try:
-                    httpx.get(self.url + "/openapi.json", timeout=1.0)
+                    # /docs, not /openapi.json: the schema's first build costs most of a second
+                    # of CPU, paid by every server start and never needed to know it answers.
+                    httpx.get(self.url + "/docs", timeout=1.0)
                     return
                 except httpx.HTTPError:
                     pass

@@ -365,6 +365,25 @@ def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
     assert plain.post("/mcp/wrong", json={}).status_code == 401
 
 
+def test_the_sdk_loads_on_the_first_mcp_request_not_with_the_app(tmp_path, wb, creds):
+    """About a second of CPU every `workbench serve` start skipped: checked in a fresh interpreter,
+    since this one has long imported the SDK."""
+    probe = (
+        "import os, sys\n"
+        "from fastapi.testclient import TestClient\n"
+        "from workbench.server.app import create_app\n"
+        "from workbench.services.context import Workbench\n"
+        f"wb = Workbench.open({str(tmp_path / 'data')!r}, database=os.environ.get('WORKBENCH_DATABASE_URL'), mailer=None)\n"
+        "with TestClient(create_app(wb)) as c:\n"
+        "    print('mcp' in sys.modules, c.get('/api/v1/sites').status_code)\n"
+        f"    r = c.post('/mcp/{creds['mcp_token']}', json={{'jsonrpc': '2.0', 'id': 1, 'method': 'ping'}},\n"
+        "               headers={'Accept': 'application/json, text/event-stream'})\n"
+        "    print('mcp' in sys.modules, r.status_code, r.json().get('result'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["False 401", "True 200 {}"]
+
+
 @pytest.mark.parametrize(
     "since,message",
     [

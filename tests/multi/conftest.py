@@ -60,7 +60,8 @@ class Serve:
         while True:
             assert self.proc.poll() is None, f"serve exited with {self.proc.returncode}"
             try:
-                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
+                # /docs, not the schema: its first build costs most of a second.
+                if httpx.get(self.url + "/docs", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

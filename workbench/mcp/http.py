@@ -9,27 +9,34 @@ the middle of an agent's session. Unknown tokens answer 401 with the same
 The SDK's session manager runs stateless with JSON responses: no MCP session outlives its
 request, so there is no per-session state to leak across a rotation and any worker can answer
 any request. It needs a running task group, entered by the app's lifespan through ``run()``.
+
+The SDK loads on the first request to the endpoint, not with the app: importing it and building
+the tools costs about a second of CPU, which every ``workbench serve`` start would otherwise pay
+whether or not an agent ever calls. One task owns the session manager from its first use to the
+lifespan's end, so its task group is entered and left in the same task.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from anyio import to_thread
-from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
-from workbench.mcp.tools import Caller, build_server
 from workbench.services.auth import authenticate_mcp
 from workbench.services.context import Workbench
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    from workbench.mcp.tools import Caller
 
 PATH = "/mcp/{token}"
 _PRINCIPAL = "workbench.mcp_principal"  # ASGI scope key: the principal of this one request
@@ -43,12 +50,53 @@ class McpHttpEndpoint:
     def __init__(self, wb: Workbench, public_url: str | None = None) -> None:
         self.wb = wb
         self.public_url = public_url
-        self._manager: StreamableHTTPSessionManager | None = None
+        self._running = False
+        self._stop = asyncio.Event()
+        self._owner: asyncio.Task[None] | None = None
+        self._manager: asyncio.Future[StreamableHTTPSessionManager] | None = None
 
     @contextlib.asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
-        # A session manager runs once; building one per lifespan lets an app be started
-        # again (test clients do) without tripping that rule.
+        # A session manager runs once; a fresh one per lifespan lets an app be started again
+        # (test clients do) without tripping that rule.
+        self._stop = asyncio.Event()
+        self._running = True
+        try:
+            yield
+        finally:
+            self._running = False
+            self._stop.set()
+            owner, self._owner, self._manager = self._owner, None, None
+            if owner is not None:
+                with contextlib.suppress(Exception):  # a failed start was told to its requests
+                    await owner
+
+    async def _session_manager(self) -> StreamableHTTPSessionManager:
+        if self._manager is None:
+            self._manager = asyncio.get_running_loop().create_future()
+            self._owner = asyncio.create_task(self._own(self._manager, self._stop))
+        return await asyncio.shield(self._manager)
+
+    async def _own(self, ready: asyncio.Future[StreamableHTTPSessionManager], stop: asyncio.Event) -> None:
+        try:
+            # Off the loop: the import is the second of CPU this module avoids paying at start.
+            manager = await to_thread.run_sync(self._build)
+            async with manager.run():
+                ready.set_result(manager)
+                await stop.wait()
+        except Exception as exc:
+            if ready.done():
+                raise
+            # Told to the requests that waited; the next request tries again.
+            ready.set_exception(exc)
+            if self._manager is ready:
+                self._manager = None
+
+    def _build(self) -> StreamableHTTPSessionManager:
+        from mcp.server.transport_security import TransportSecuritySettings
+
+        from workbench.mcp.tools import build_server
+
         server = build_server(self._caller)
         server.streamable_http_app(
             stateless_http=True,
@@ -58,15 +106,13 @@ class McpHttpEndpoint:
             # what a rebinding page cannot know, so the guard adds nothing here.
             transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
-        manager = server.session_manager
-        async with manager.run():
-            self._manager = manager
-            try:
-                yield
-            finally:
-                self._manager = None
+        return server.session_manager
 
     def _caller(self, ctx: Context) -> Caller:
+        from mcp.server.mcpserver.exceptions import ToolError
+
+        from workbench.mcp.tools import Caller
+
         request = ctx.request_context.request
         principal = request.scope.get(_PRINCIPAL) if request is not None else None
         if request is None or not isinstance(principal, Principal):
@@ -81,11 +127,12 @@ class McpHttpEndpoint:
         except DomainError as exc:
             await _json(send, 401, {"detail": exc.message}, _challenge(exc.message))
             return
-        if self._manager is None:
+        if not self._running:
             await _json(send, 503, {"detail": "The MCP endpoint is not running (app lifespan not started)"})
             return
         scope[_PRINCIPAL] = principal
-        await self._manager.handle_request(scope, receive, _with_allow(send))
+        manager = await self._session_manager()
+        await manager.handle_request(scope, receive, _with_allow(send))
 
 
 # Stateless transport: there is no session a DELETE could end, so only GET and POST are served.
