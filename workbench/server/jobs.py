@@ -166,6 +166,9 @@ class PgJobs:
         self._running = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # This claimer's own channel: a NOTIFY on it ends the claimer's wait for work at once
+        # when the server stops, where the next poll would come up to POLL_SECONDS later.
+        self._wake = f"workbench_jobs_stop_{uuid.uuid4().hex[:12]}"
         self._thread = threading.Thread(target=self._claim_loop, name="workbench-jobs-claimer", daemon=True)
         self._thread.start()
 
@@ -248,6 +251,7 @@ class PgJobs:
 
         conn = psycopg.connect(self.url, autocommit=True)
         conn.execute(sql_text(f"LISTEN {repo.CHANNEL}"))
+        conn.execute(sql_text(f"LISTEN {self._wake}"))
         return conn
 
     def _claim_on(self, conn: psycopg.Connection[Any]) -> None:
@@ -305,7 +309,14 @@ class PgJobs:
     def shutdown(self) -> None:
         # Running jobs finish and are marked done; a job claimed but not finished (killed) is
         # claimed again by another worker once its lease runs out.
+        import psycopg
+
+        from storage.pg import sql_text
+
+        # Set before the NOTIFY: a claimer that LISTENs after it still sees the stop at its next check.
         self._stop.set()
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.url, autocommit=True, connect_timeout=2) as conn:
+            conn.execute(sql_text(f"NOTIFY {self._wake}"))
         self._thread.join(timeout=POLL_SECONDS * 3)
         self._pool.shutdown(wait=True)
 
