@@ -31,7 +31,7 @@ TEST_SETTINGS = ServerSettings(token_limit=1_000_000, ip_limit=1_000_000, widget
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """One PostgreSQL server per test process, started on first use."""
-    cluster = Cluster()
+    cluster = Cluster(ahead=True)
     yield cluster
     cluster.stop()
 
