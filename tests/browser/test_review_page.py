@@ -527,8 +527,8 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     assert focused(page)["comment"] == made[0]["id"]
 
 
-def test_a_send_while_the_server_is_down_says_so_plainly(page, served):
-    proc, creds = served
+def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
+    proc, creds = served_alone
     session = start_round(proc.url, creds["store_api_key"])
     open_round(page, session)
     expect(page.locator("#add kbd")).to_be_visible()  # the key hint, at desktop width with a mouse
