@@ -137,7 +137,9 @@ class HostSite:
         self.gates: dict[str, threading.Event] = {}
         handler = functools.partial(_QuietHandler, directory=str(root), gates=self.gates)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # close() waits for serve_forever to next look at its stop flag: every 0.5 s by default, a
+        # quarter of a second lost per test on average.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def write(self, name: str, html: str) -> str:
