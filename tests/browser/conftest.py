@@ -96,7 +96,7 @@ def fresh_credentials(data_dir: Path) -> dict:
 @pytest.fixture(scope="session")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One `workbench serve` per test process for every browser test that neither stops it nor needs a
-    store of its own (each takes its own credentials, ``served``): a start is seconds of CPU.
+    data directory of its own (each takes its own credentials, ``served``): a start is seconds of CPU.
 
     Every test's widget submissions come from 127.0.0.1, and the per-IP widget bucket counts loopback
     too (10 a minute): over a whole run they would be refused. Each test's own site keeps the per-site
@@ -112,6 +112,8 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
 @pytest.fixture
 def served(shared_server: ServerProcess) -> tuple[ServerProcess, dict]:
     """The shared `workbench serve`, and this test's own credentials (``fresh_credentials``)."""
+    # Had an earlier test brought it down, this one would fail on a refused connection far from the cause.
+    assert shared_server.proc.poll() is None, f"the shared workbench serve exited; see {shared_server.log.name}"
     return shared_server, fresh_credentials(shared_server.data_dir)
 
 
