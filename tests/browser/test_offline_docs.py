@@ -8,9 +8,9 @@ import pytest
 
 
 @pytest.fixture
-def offline(context, served):
+def offline(context, shared_server):
     """The server's origin only: every request to another host is aborted and remembered."""
-    proc, _ = served
+    proc = shared_server
     origin = urlsplit(proc.url).netloc
     elsewhere: list[str] = []
 

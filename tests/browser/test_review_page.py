@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import bootstrap
+from tests.browser.conftest import bootstrap, fresh_credentials
 from tests.conftest import ServerProcess
 from tests.session_helpers import bearer, wait_until
 
@@ -45,6 +45,30 @@ def pin_comment(page, target, text: str) -> None:
     page.get_by_label("Comment", exact=True).fill(text)
     page.get_by_role("button", name="Send").click()
     page.locator("#list .comment", has_text=text).wait_for()
+
+
+# The deploy command of the server the deploy-command tests share: each test writes the script its own store
+# ({store_id}) runs, so one server start serves them all. The server hands the command its fields as ever; the
+# review agent's URL and the widget's reach that script as $1 and $2.
+DISPATCH = "sh {scripts}/{{store_id}}.sh {{agent_url}} {{widget_url}}"
+
+
+@pytest.fixture(scope="module")
+def deploying(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Callable[[dict, str], None]]]:
+    """A `workbench serve` whose previews come from a deploy command, and how a test makes ``script`` the
+    deployment of its own credentials' store (``fresh_credentials`` on this server's data directory)."""
+    root = tmp_path_factory.mktemp("deploying")
+    data, scripts = root / "served", root / "deploy"
+    data.mkdir()
+    scripts.mkdir()
+    bootstrap(data)
+    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": DISPATCH.format(scripts=scripts)})
+
+    def deploys(creds: dict, script: str) -> None:
+        (scripts / f"{creds['store_id']}.sh").write_text(script, encoding="utf-8")
+
+    yield proc, deploys
+    proc.stop()
 
 
 def test_a_pinned_comment_reaches_the_documented_list_with_its_page_and_pin(page, served):
@@ -142,17 +166,14 @@ def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
     page.locator("#pins .pin", has_text="1").wait_for()
 
 
-def test_a_round_whose_preview_failed_is_read_only(page, tmp_path: Path):
-    data = tmp_path / "failing"
-    data.mkdir()
-    creds = bootstrap(data)
-    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": "echo 'build failed' >&2; exit 3"})
-    try:
-        session = start_round(proc.url, creds["store_api_key"])
-        assert session["status"] == "interrupted"
-        _read_only(page, session["feedbackUrl"], "Session is already interrupted")
-    finally:
-        proc.stop()
+def test_a_round_whose_preview_failed_is_read_only(page, deploying):
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
+    deploys(creds, "echo 'build failed' >&2; exit 3")
+    session = start_round(proc.url, creds["store_api_key"])
+    assert session["status"] == "interrupted"
+    assert session["errorMessage"] == "build failed"  # this store's script failed, not the way to it
+    _read_only(page, session["feedbackUrl"], "Session is already interrupted")
 
 
 def test_phone_width(browser, served):
@@ -207,45 +228,41 @@ def test_a_wrong_token_gets_a_clear_page(page, served):
     page.get_by_text("This review link is not valid").wait_for()
 
 
+# "$1" is the {agent_url} the server gave the deploy command (DISPATCH).
 AGENT_PAGE = ("printf '<!doctype html><title>Shop</title><script src=\"%s\" defer></script>"
-              "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' {agent_url} > {root}/index.html"
+              "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' \"$1\" > {root}/index.html"
               " && echo {url}/index.html")
 
 
 @pytest.mark.parametrize("with_agent", [True, False], ids=["agent", "no-agent"])
-def test_a_preview_on_another_origin(page, tmp_path: Path, host_site, with_agent):
+def test_a_preview_on_another_origin(page, deploying, host_site, with_agent):
     """The deploy command puts the preview on a second origin; with the agent's tag ({agent_url}) pins get selectors."""
-    data = tmp_path / "cross"
-    data.mkdir()
-    creds = bootstrap(data)
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
     if with_agent:
-        command = AGENT_PAGE.replace("{root}", str(host_site.root)).replace("{url}", host_site.url)
+        deploys(creds, AGENT_PAGE.replace("{root}", str(host_site.root)).replace("{url}", host_site.url))
     else:
         host_site.write("index.html", "<!doctype html><title>Shop</title><main><h1 id='hero-title'>Hello shop</h1></main>")
-        command = f"echo {host_site.url}/index.html"
-    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": command})
-    try:
-        session = start_round(proc.url, creds["store_api_key"])
-        assert session["deploymentUrl"] == f"{host_site.url}/index.html"
-        page.goto(session["feedbackUrl"])
-        preview = page.frame_locator("#preview")
-        preview.locator("#hero-title").wait_for()
-        if with_agent:
-            agent_ready(page)
-        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Cy')")
-        pin_comment(page, preview.locator("#hero-title"), "Say what the shop sells.")
-        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
-                           headers={"X-Review-Token": review_token(session)}).json()["data"][0]
-        assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
-        if with_agent:
-            assert pinned["pagePath"] == "/"  # the deployment URL's own path is the preview's root
-            assert preview.locator(pinned["selector"]).inner_text() == "Hello shop"
-        else:
-            # Without the agent nothing inside the other origin can be read: no selector, and the page says so.
-            assert pinned["selector"] is None
-            page.get_by_text("The preview does not run the review agent").wait_for()
-    finally:
-        proc.stop()
+        deploys(creds, f"echo {host_site.url}/index.html")
+    session = start_round(proc.url, creds["store_api_key"])
+    assert session["deploymentUrl"] == f"{host_site.url}/index.html"
+    page.goto(session["feedbackUrl"])
+    preview = page.frame_locator("#preview")
+    preview.locator("#hero-title").wait_for()
+    if with_agent:
+        agent_ready(page)
+    page.evaluate("localStorage.setItem('workbench.reviewerName', 'Cy')")
+    pin_comment(page, preview.locator("#hero-title"), "Say what the shop sells.")
+    pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"][0]
+    assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
+    if with_agent:
+        assert pinned["pagePath"] == "/"  # the deployment URL's own path is the preview's root
+        assert preview.locator(pinned["selector"]).inner_text() == "Hello shop"
+    else:
+        # Without the agent nothing inside the other origin can be read: no selector, and the page says so.
+        assert pinned["selector"] is None
+        page.get_by_text("The preview does not run the review agent").wait_for()
 
 
 # The preview carries only the site widget's tag: in review mode (data-mode="review", no site needed), or
@@ -254,61 +271,56 @@ WIDGET_TAGS = {
     "review-mode": '<script src="%s" data-mode="review" async></script>',
     "site-widget": '<script src="%s" data-site="{site}" data-widget-token="{token}" async></script>',
 }
+# "$2" is the {widget_url} the server gave the deploy command (DISPATCH).
 WIDGET_PAGE = ("printf '<!doctype html><title>Shop</title>{tag}"
-               "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' {widget_url} > {root}/index.html"
+               "<main><h1 id=\"hero-title\">Hello shop</h1><p>Other origin</p></main>' \"$2\" > {root}/index.html"
                " && echo {url}/index.html")
 
 
 @pytest.mark.parametrize("tag", list(WIDGET_TAGS))
-def test_a_preview_on_another_origin_with_only_the_widget(page, tmp_path: Path, host_site, tag):
-    data = tmp_path / "widget-preview"
-    data.mkdir()
-    creds = bootstrap(data)
+def test_a_preview_on_another_origin_with_only_the_widget(page, deploying, host_site, tag):
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
     element = WIDGET_TAGS[tag].replace("{site}", creds["site_id"]).replace("{token}", creds["widget_token"])
-    command = (WIDGET_PAGE.replace("{tag}", element)
-               .replace("{root}", str(host_site.root)).replace("{url}", host_site.url))
-    proc = ServerProcess(data, env={"WORKBENCH_DEPLOY_COMMAND": command})
-    try:
-        # The comment pinned before: the widget must say where its element is now (the pin follows it).
-        session = start_round(proc.url, creds["store_api_key"])
-        assert "/widget.js" in (host_site.root / "index.html").read_text()
-        assert "agent.js" not in (host_site.root / "index.html").read_text()
-        earlier = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
-                             headers={"X-Review-Token": review_token(session)},
-                             json={"content": "Earlier.", "pagePath": "/", "selector": "#hero-title",
-                                   "offsetX": 30, "offsetY": 5, "pinX": 99, "pinY": 99})
-        assert earlier.status_code == 201, earlier.text
-        page.goto(session["feedbackUrl"])
-        preview = page.frame_locator("#preview")
-        preview.locator("#hero-title").wait_for()
-        agent_ready(page)
-        heading = preview.locator("#hero-title").bounding_box()
-        first = page.locator("#pins .pin", has_text="1")
-        first.wait_for()
-        tip = first.bounding_box()
-        assert heading is not None and tip is not None
-        assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 30, abs=2)
-        # The visitor's launcher steps aside inside the review page: reviewers use Add comment.
-        if tag == "site-widget":
-            expect(preview.locator("[data-gf-widget]")).to_be_attached()
-        expect(preview.get_by_role("button", name="Feedback", exact=True)).to_have_count(0)
+    deploys(creds, WIDGET_PAGE.replace("{tag}", element).replace("{root}", str(host_site.root)).replace("{url}", host_site.url))
+    # The comment pinned before: the widget must say where its element is now (the pin follows it).
+    session = start_round(proc.url, creds["store_api_key"])
+    assert "/widget.js" in (host_site.root / "index.html").read_text()
+    assert "agent.js" not in (host_site.root / "index.html").read_text()
+    earlier = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                         headers={"X-Review-Token": review_token(session)},
+                         json={"content": "Earlier.", "pagePath": "/", "selector": "#hero-title",
+                               "offsetX": 30, "offsetY": 5, "pinX": 99, "pinY": 99})
+    assert earlier.status_code == 201, earlier.text
+    page.goto(session["feedbackUrl"])
+    preview = page.frame_locator("#preview")
+    preview.locator("#hero-title").wait_for()
+    agent_ready(page)
+    heading = preview.locator("#hero-title").bounding_box()
+    first = page.locator("#pins .pin", has_text="1")
+    first.wait_for()
+    tip = first.bounding_box()
+    assert heading is not None and tip is not None
+    assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 30, abs=2)
+    # The visitor's launcher steps aside inside the review page: reviewers use Add comment.
+    if tag == "site-widget":
+        expect(preview.locator("[data-gf-widget]")).to_be_attached()
+    expect(preview.get_by_role("button", name="Feedback", exact=True)).to_have_count(0)
 
-        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Di')")
-        pin_comment(page, preview.locator("#hero-title"), "Name the shop in the heading.")
-        pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
-                           headers={"X-Review-Token": review_token(session)}).json()["data"]
-        mine = next(c for c in pinned if c["content"] == "Name the shop in the heading.")
-        assert mine["pagePath"] == "/" and mine["selector"]
-        assert preview.locator(mine["selector"]).inner_text() == "Hello shop"
-        assert 0 < mine["pinX"] < 100 and 0 < mine["pinY"] < 100
-        # Keys typed in the preview reach the review page through the widget too.
-        preview.locator("h1").click()
-        page.keyboard.press("c")
-        page.locator("#catcher").wait_for()
-        page.keyboard.press("Escape")
-        page.locator("#catcher").wait_for(state="hidden")
-    finally:
-        proc.stop()
+    page.evaluate("localStorage.setItem('workbench.reviewerName', 'Di')")
+    pin_comment(page, preview.locator("#hero-title"), "Name the shop in the heading.")
+    pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"]
+    mine = next(c for c in pinned if c["content"] == "Name the shop in the heading.")
+    assert mine["pagePath"] == "/" and mine["selector"]
+    assert preview.locator(mine["selector"]).inner_text() == "Hello shop"
+    assert 0 < mine["pinX"] < 100 and 0 < mine["pinY"] < 100
+    # Keys typed in the preview reach the review page through the widget too.
+    preview.locator("h1").click()
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Escape")
+    page.locator("#catcher").wait_for(state="hidden")
 
 
 def test_the_widget_answers_no_page_but_the_review_page(page, served, host_site):
@@ -527,8 +539,8 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     assert focused(page)["comment"] == made[0]["id"]
 
 
-def test_a_send_while_the_server_is_down_says_so_plainly(page, served):
-    proc, creds = served
+def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
+    proc, creds = served_alone
     session = start_round(proc.url, creds["store_api_key"])
     open_round(page, session)
     expect(page.locator("#add kbd")).to_be_visible()  # the key hint, at desktop width with a mouse
