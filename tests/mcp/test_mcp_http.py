@@ -3,25 +3,29 @@
 The store is seeded through the services before the server starts (a stakeholder's auto-fix
 submission with a screenshot, two anonymous ones, and one on a second site the token must not
 see); everything after that goes over TCP.
+
+Most tests share one server per engine (``shared``): they write nothing, or only to an annotation
+no other test on it reads. A test that writes what others would read, rotates the token or stops
+the server has a store and a server of its own (``served``).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import ServerProcess
+from tests.conftest import ENGINES, ServerProcess, on_engine
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.domain.safe_text import NUL_MESSAGE
@@ -95,9 +99,34 @@ def row(data_dir: Path, sql: str, *args: Any) -> Any:
         return db.execute(sql, args).fetchone()
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Per module, not per test: the shared server's store outlives one test (tests/conftest.py, on_engine)."""
+    yield from on_engine(request)
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
-    """Per test, so each engine's run (tests/mcp/conftest.py) seeds its own store."""
+def own_store(request: pytest.FixtureRequest, engine: str) -> Iterator[str]:
+    """The stores a test opens are its own: on PostgreSQL a fresh database inside the module's
+    (on_engine once more, for this test alone), as the function-scoped ``engine`` gives elsewhere."""
+    yield from on_engine(cast(pytest.FixtureRequest, SimpleNamespace(param=engine, getfixturevalue=request.getfixturevalue)))
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    """One seeded server per engine for every test that leaves what the others read as it was: the
+    refusals write nothing (and say so), the reply test writes only a's thread, the blank-summary
+    test only c; no test on it reads those."""
+    data = tmp_path_factory.mktemp("shared") / "served"
+    creds = seed(data)
+    srv = ServerProcess(data)
+    yield srv, creds
+    srv.stop()
+
+
+@pytest.fixture
+def served(tmp_path: Path, own_store: str) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    """A store and a server of the test's own, for the tests that write what others read, rotate the token or stop the server."""
     data = tmp_path / "served"
     creds = seed(data)
     srv = ServerProcess(data)
@@ -176,8 +205,8 @@ async def assert_nul_is_refused_naming_each_argument(client: Client, annotation_
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_lists_the_ten_documented_tools_with_their_parameters(served, mode):
-    srv, creds = served
+async def test_lists_the_ten_documented_tools_with_their_parameters(shared, mode):
+    srv, creds = shared
     async with Client(mcp_url(srv, creds["mcp_token"]), mode=mode) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TEN
@@ -264,8 +293,8 @@ async def test_agent_flow_calls_every_tool_and_audits_as_the_site_integration(se
     assert {actor_id for actor_id, _ in trail} == {actor}
 
 
-async def test_refusals_come_back_as_tool_errors_and_write_nothing(served):
-    srv, creds = served
+async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):
+    srv, creds = shared
     b = creds["b"]
     before = audit(srv.data_dir, b)
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
@@ -296,8 +325,8 @@ async def test_refusals_come_back_as_tool_errors_and_write_nothing(served):
     assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", b)[0] == 0
 
 
-async def test_a_wrong_token_is_refused_with_401(served):
-    srv, creds = served
+async def test_a_wrong_token_is_refused_with_401(shared):
+    srv, creds = shared
     r = httpx.post(mcp_url(srv, "gfmcp_wrong"), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
     assert r.json() == {"detail": "Unknown MCP token"}
@@ -312,10 +341,10 @@ async def test_a_wrong_token_is_refused_with_401(served):
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(served, mode):
+async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(shared, mode):
     """A client's configured URL is all it knows: ``/mcp/<token>/`` reached the endpoint through the
     app's 307 before paths stopped being redirected, and is served as it is now, never redirected."""
-    srv, creds = served
+    srv, creds = shared
     slashed = mcp_url(srv, creds["mcp_token"]) + "/"
     async with Client(slashed, mode=mode) as client:
         assert {t.name for t in (await client.list_tools()).tools} == TEN
@@ -329,16 +358,8 @@ async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(served, m
     assert wrong.status_code == 401 and wrong.json() == {"detail": "Unknown MCP token"}
 
 
-def _bootstrap(data_dir: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],
-        capture_output=True, text=True, check=True,
-    )
-    return json.loads(out.stdout)
-
-
-async def test_a_rotated_token_stops_at_once_even_mid_session(server):
-    creds = _bootstrap(server.data_dir)
+async def test_a_rotated_token_stops_at_once_even_mid_session(served):
+    server, creds = served
     old = creds["mcp_token"]
     owner = {"Authorization": f"Bearer {creds['owner_session']}", "X-GF-Workspace": creds["workspace_id"]}
     async with Client(mcp_url(server, old)) as client:
@@ -354,6 +375,7 @@ async def test_a_rotated_token_stops_at_once_even_mid_session(server):
         assert ok(await client.call_tool("list_annotations", {}))["site_id"] == creds["site_id"]
 
 
+@pytest.mark.usefixtures("own_store")  # before wb: its store is the test's own
 def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
     from fastapi.testclient import TestClient
 
@@ -365,6 +387,7 @@ def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
     assert plain.post("/mcp/wrong", json={}).status_code == 401
 
 
+@pytest.mark.usefixtures("own_store")  # before wb: its store is the test's own
 def test_the_sdk_loads_on_the_first_mcp_request_not_with_the_app(tmp_path, wb, creds):
     """About a second of CPU every `workbench serve` start skipped: checked in a fresh interpreter,
     since this one has long imported the SDK."""
@@ -394,8 +417,8 @@ def test_the_sdk_loads_on_the_first_mcp_request_not_with_the_app(tmp_path, wb, c
         (-5, "non-negative"),
     ],
 )
-async def test_list_annotations_refuses_since_out_of_range_with_its_reason(served, since, message):
-    srv, creds = served
+async def test_list_annotations_refuses_since_out_of_range_with_its_reason(shared, since, message):
+    srv, creds = shared
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
         refused(await client.call_tool("list_annotations", {"since": since}), message)
 
@@ -422,8 +445,8 @@ async def test_a_nul_in_any_string_argument_is_refused_naming_it_on_both_engines
         ("list_resolutions", {"limit": True}, "limit"),
     ],
 )
-async def test_a_boolean_is_no_number(served, tool, arguments, argument):
-    srv, creds = served
+async def test_a_boolean_is_no_number(shared, tool, arguments, argument):
+    srv, creds = shared
     if tool == "list_resolutions":
         arguments = {"annotation_id": creds["a"], **arguments}
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
@@ -433,25 +456,25 @@ async def test_a_boolean_is_no_number(served, tool, arguments, argument):
         assert len(ok(await client.call_tool("list_annotations", {"since": "0"}))["items"]) == 3
 
 
-async def test_a_summary_or_explanation_that_shows_nothing_is_blank(served):
-    srv, creds = served
-    b = creds["b"]
-    before = audit(srv.data_dir, b)
+async def test_a_summary_or_explanation_that_shows_nothing_is_blank(shared):
+    srv, creds = shared
+    c = creds["c"]  # c is this test's alone on the shared server
+    before = audit(srv.data_dir, c)
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
         for invisible in ("\u200b", "\u00a0\u200b", "\x07", "\u200d\ufeff\u2060", "\u3164", "\ufe0f"):
-            refused(await client.call_tool("resolve", {"id": b, "summary": invisible}), "cannot be blank")
-            refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": invisible}), "At least one of")
-        assert ok(await client.call_tool("patch_annotation", {"id": b, "summary": "Filed."}))["summary"] == "Filed."
-        assert ok(await client.call_tool("patch_annotation", {"id": b, "summary": "\u200b"}))["summary"] is None  # blank clears it
+            refused(await client.call_tool("resolve", {"id": c, "summary": invisible}), "cannot be blank")
+            refused(await client.call_tool("attach_resolution", {"annotation_id": c, "explanation": invisible}), "At least one of")
+        assert ok(await client.call_tool("patch_annotation", {"id": c, "summary": "Filed."}))["summary"] == "Filed."
+        assert ok(await client.call_tool("patch_annotation", {"id": c, "summary": "\u200b"}))["summary"] is None  # blank clears it
         # Something visible among them says something, and is kept as written (output escapes controls).
-        done = ok(await client.call_tool("resolve", {"id": b, "summary": "\u2705\ufe0f\x07"}))
+        done = ok(await client.call_tool("resolve", {"id": c, "summary": "\u2705\ufe0f\x07"}))
         assert done["status"] == "resolved" and done["summary"] == "\u2705\ufe0f\x07"
-    assert len(audit(srv.data_dir, b)) == len(before) + 3  # the refusals wrote nothing
-    assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", b)[0] == 0
+    assert len(audit(srv.data_dir, c)) == len(before) + 3  # the refusals wrote nothing
+    assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", c)[0] == 0
 
 
-async def test_the_reply_tool_says_it_posts_as_an_agent_as_it_does(served):
-    srv, creds = served
+async def test_the_reply_tool_says_it_posts_as_an_agent_as_it_does(shared):
+    srv, creds = shared
     async with Client(mcp_url(srv, creds["mcp_token"])) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
         said = ok(await client.call_tool("reply", {"id": creds["a"], "message": "Seen."}))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +16,8 @@ from tests.session_helpers import bearer, new_store, store_of, wait_until
 from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
 from workbench.services import feedback_sessions as fsvc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
 
 BASE = "/api/v1/feedback-sessions"
 SESSION_KEYS = {"id", "status", "feedbackUrl", "deploymentUrl", "errorMessage", "createdAt", "updatedAt"}
@@ -420,11 +422,29 @@ def test_a_deploy_command_is_told_the_servers_base_not_the_creating_requests(wb,
 # --- the real server over TCP -----------------------------------------------------------------
 
 
+def _bootstrapped(data_dir: Path) -> dict:
+    """The credentials of a store bootstrapped through the services (what `workbench admin bootstrap`
+    runs), before a server opens it: a CLI process of its own was a second or two of setup per test."""
+    wb = Workbench.open(str(data_dir), mailer=None)
+    try:
+        return bootstrap(wb)
+    finally:
+        wb.store.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
+    """`workbench serve` on a bootstrapped store, and its credentials."""
+    data = tmp_path / "served"
+    creds = _bootstrapped(data)
+    srv = ServerProcess(data)
+    yield srv, creds
+    srv.stop()
+
+
 @pytest.mark.e2e
-def test_feedback_round_against_the_real_server(server):
-    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(server.data_dir), "--json"],
-                         capture_output=True, text=True, check=True)
-    creds = json.loads(out.stdout)
+def test_feedback_round_against_the_real_server(served):
+    server, creds = served
     h = bearer(creds["store_api_key"])
     with httpx.Client(base_url=server.url, timeout=10) as c:
         assert c.post(BASE, headers=bearer(creds["plain_store_api_key"])).status_code == 400
@@ -447,15 +467,9 @@ def test_feedback_round_against_the_real_server(server):
         assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def _bootstrap(data_dir) -> dict:
-    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data_dir), "--json"],
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
-
-
 @pytest.mark.e2e
-def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(server):
-    creds = _bootstrap(server.data_dir)
+def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(served):
+    server, creds = served
     h, ws = bearer(creds["store_api_key"]), creds["workspace_id"]
     owner = {**bearer(creds["owner_session"]), "X-GF-Workspace": ws}
     with httpx.Client(base_url=server.url, timeout=10) as c:
@@ -489,10 +503,9 @@ def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(server)
 @pytest.mark.e2e
 def test_links_follow_the_server_to_another_port_and_ignore_a_spoofed_host(tmp_path):
     data = tmp_path / "served"
-    data.mkdir()
+    creds = _bootstrapped(data)
     first = ServerProcess(data)
     try:
-        creds = _bootstrap(data)
         h = bearer(creds["store_api_key"])
         with httpx.Client(base_url=first.url, timeout=10) as c:
             sid = c.post(BASE, headers={**h, "Host": "evil.example:8080"}).json()["id"]
