@@ -203,6 +203,9 @@ class ServerProcess:
                 self.stop()
                 if port is not None:
                     raise
+            except BaseException:
+                self.stop()  # a start that timed out or failed leaves no server behind
+                raise
         raise RuntimeError("workbench serve found no free port in five tries")
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
