@@ -9,13 +9,13 @@ durability for speed (fsync off): it lives only as long as the test session.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -78,6 +78,8 @@ class Cluster:
         self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-database-ahead") if ahead else None
         self._next: Future[str] | None = None
         self._lock = threading.Lock()
+        # Not uuid4: tests seed os.urandom (seeded_ids), and the copy ahead runs during them.
+        self._serial = itertools.count()
 
     def url(self, name: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
@@ -106,7 +108,7 @@ class Cluster:
         return url
 
     def _copy(self) -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
+        name = f"t_{os.getpid()}_{next(self._serial)}"
         template = self._migrated_template()
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(sql_text(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY"))

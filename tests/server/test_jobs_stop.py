@@ -34,5 +34,5 @@ def test_a_stop_wakes_the_claimer_rather_than_waiting_out_its_poll(engine: str, 
     wait_until(lambda: _claimer_waits(url), bool, what="the claimer waits for work")
     started = time.monotonic()
     jobs.shutdown()
-    assert not jobs._thread.is_alive()  # pyright: ignore[reportPrivateUsage]
+    assert not jobs._thread.is_alive()
     assert time.monotonic() - started < 10
