@@ -108,7 +108,19 @@ async def writes_landed(pilot) -> None:
 
 
 async def type_text(pilot, text: str) -> None:
+    """Type ``text`` key by key: each key is sent, then Pilot waits for the app to go idle (40 ms
+    at least, more where each key runs a check or a search). For what the keys themselves test:
+    a check or a search as you type, a key that must not reach a hotkey. Other text: ``paste``."""
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+    await pilot.pause()
+
+
+async def paste(pilot, text: str) -> None:
+    """Paste ``text`` as a terminal does: one event, to the focused widget (a key per character
+    costs what ``type_text`` says)."""
+    from textual import events
+
+    pilot.app.post_message(events.Paste(text))
     await pilot.pause()
 
 

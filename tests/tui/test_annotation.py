@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input, SelectionList, TextArea
 
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, paste, press, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -64,7 +64,7 @@ async def test_one_key_per_status(app, demo_wb, principal):
             assert annotations_service.get(demo_wb, principal, ann.id).status == status
         await press(pilot, "w")
         assert isinstance(app.screen, FormDialog)
-        await type_text(pilot, "Working as intended")
+        await paste(pilot, "Working as intended")
         await press(pilot, "enter")
         got = annotations_service.get(demo_wb, principal, ann.id)
         assert (got.status, got.summary) == ("won_t_fix", "Working as intended")
