@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, TextArea
 
 from tests.found import found
-from tests.tui.conftest import SIZE, press, screen_text, type_text
+from tests.tui.conftest import SIZE, paste, press, screen_text, type_text
 from workbench.domain.personas import DEFAULT_PERSONAS
 from workbench.services import personas as personas_service
 from workbench.tui.screens.forms import ConfirmDialog, FormDialog
@@ -39,7 +39,7 @@ async def test_create_edit_delete(app, demo_wb, principal):
         await press(pilot, "n")
         dialog = app.screen
         assert isinstance(dialog, FormDialog)
-        await type_text(pilot, "Nora, night-shift nurse")
+        await paste(pilot, "Nora, night-shift nurse")  # a name is checked on save, not per key
         await press(pilot, "tab")
         await type_text(pilot, "Health")  # uppercase: refused by the category rule
         await press(pilot, "ctrl+s")
@@ -61,7 +61,7 @@ async def test_create_edit_delete(app, demo_wb, principal):
         assert (edited.voice, edited.description) == ("tired but kind", "Reads the site at 3 am.")
         # A second persona with the same name (so the same slug) is refused.
         await press(pilot, "n")
-        await type_text(pilot, "Nora, night-shift nurse")
+        await paste(pilot, "Nora, night-shift nurse")
         await press(pilot, "tab")
         await type_text(pilot, "health")
         await press(pilot, "ctrl+s")

@@ -1,4 +1,7 @@
-"""Search in the TUI, driven through keys: the query language across statuses, "no matches", refusals, personas, views, help."""
+"""Search in the TUI, driven through keys: the query language across statuses, "no matches", refusals, personas, views, help.
+
+Queries are typed key by key where searching as you type is what a test checks; longer ones are
+pasted, since each typed key runs a search and waits for the app to settle."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from textual.widgets import Input, Static
 
 from storage import inbox as inbox_repo
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, paste, press, screen_text, type_text, wait_for
 from workbench.services import inbox
 from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.widgets.virtual_list import VirtualList
@@ -16,9 +19,11 @@ def inbox_list(app) -> VirtualList:
     return app.screen.query_one("#inbox-list", VirtualList)
 
 
-async def search(pilot, app, text: str) -> None:
+async def search(pilot, app, text: str, *, typed: bool = True) -> None:
+    """/, the query, enter. ``typed``: key by key, each key searching as you type; else pasted
+    (a long query whose typing is not what the test checks: each key would run a search)."""
     await press(pilot, "slash")
-    await type_text(pilot, text)
+    await (type_text if typed else paste)(pilot, text)
     await press(pilot, "enter")
 
 
@@ -35,7 +40,7 @@ async def test_a_typed_query_searches_every_status(app, demo_wb, principal):
         assert "status: any" in str(app.screen.query_one("#filterbar").render())
         # A status named in the query narrows it again.
         await press(pilot, "slash", "end")
-        await type_text(pilot, " status:resolved kind:bug")
+        await paste(pilot, " status:resolved kind:bug")
         await press(pilot, "enter")
         await wait_for(pilot, lambda: app.screen.filter.text == "checkout status:resolved kind:bug" and not app.screen.counting)
         rows = [found(vlist.row_at(i)) for i in range(vlist.total)]
@@ -62,7 +67,7 @@ async def test_a_query_that_does_not_read_says_why_and_keeps_the_list(app):
         # the search-as-you-type had applied it when the colon came ("colou" on a loaded machine).
         assert "colour".startswith(app.screen.filter.text) and inbox_list(app).total <= before
         await press(pilot, "slash", "ctrl+u")
-        await type_text(pilot, "updated:>2026-13-45")
+        await paste(pilot, "updated:>2026-13-45")
         await wait_for(pilot, lambda: "cannot read '2026-13-45' as a date" in str(app.screen.query_one("#filterbar").render()))
         assert not errors(app)  # told in the bar, not as a failure
         await press(pilot, "escape")  # clears the search: the bar reads again
@@ -110,7 +115,7 @@ async def test_editing_back_to_the_query_in_force_clears_the_refusal(app):
         assert screen.query_error is None and "search: checkout" in str(screen.query_one("#filterbar").render())
         # esc on a refused query clears it and the refusal with it.
         await press(pilot, "slash", "end")
-        await type_text(pilot, " colour:red")
+        await paste(pilot, " colour:red")
         await press(pilot, "enter", "escape")
         assert screen.query_error is None and "Unknown" not in str(screen.query_one("#filterbar").render())
 
@@ -123,14 +128,14 @@ async def test_slash_searches_the_personas(app):
         vlist = screen.query_one("#persona-list", VirtualList)
         everyone = vlist.total
         await press(pilot, "slash")
-        await type_text(pilot, "contrast OR keyboard")
+        await paste(pilot, "contrast OR keyboard")
         await wait_for(pilot, lambda: 0 < vlist.total < everyone)
         for i in range(vlist.total):
             p = vlist.row_at(i)
             hay = " ".join([p.name, p.category, p.description or "", *p.focus, p.voice or ""]).lower()
             assert "contrast" in hay or "keyboard" in hay
         await press(pilot, "ctrl+u")
-        await type_text(pilot, "nosuchpersonaword")
+        await paste(pilot, "nosuchpersonaword")
         await wait_for(pilot, lambda: vlist.total == 0)
         assert "No matches for nosuchpersonaword" in screen_text(app)
         await press(pilot, "ctrl+u")
@@ -149,12 +154,12 @@ async def test_a_saved_view_keeps_its_query_and_old_views_still_open(app, demo_w
         await pilot.pause()
         screen: InboxScreen = app.screen  # type: ignore[assignment]
         query = 'checkout -"coupon" status:resolved,duplicate'
-        await search(pilot, app, query)
+        await search(pilot, app, query, typed=False)
         await wait_for(pilot, lambda: screen.filter.text == query and not screen.counting)
         total = inbox_list(app).total
         assert total > 0
         await press(pilot, "v", "s")
-        await type_text(pilot, "Closed checkout")
+        await paste(pilot, "Closed checkout")
         await press(pilot, "enter")
         assert inbox.list_views(demo_wb, principal)["Closed checkout"].text == query
         screen.apply_filter(inbox.InboxFilter(), "Awaiting attention")
@@ -182,7 +187,7 @@ async def test_help_and_the_palette_document_the_syntax(app):
         for part in ("assignee:", "is:autofix", "age:<7d", "updated:>2026-11-01", '"payment step"', "coupon OR voucher"):
             assert part in shown, part
         await press(pilot, "escape", "ctrl+p")
-        await type_text(pilot, "query syntax")
+        await paste(pilot, "query syntax")
         await wait_for(pilot, lambda: "Search: query syntax" in screen_text(app))
         await press(pilot, "enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "SearchSyntax")
@@ -197,7 +202,7 @@ async def test_a_live_refresh_under_a_search_counts_in_the_worker(app, demo_wb, 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         screen: InboxScreen = app.screen  # type: ignore[assignment]
-        await search(pilot, app, "zebracrossing OR checkout")
+        await search(pilot, app, "zebracrossing OR checkout", typed=False)
         await wait_for(pilot, lambda: not screen.counting and screen.filter.text == "zebracrossing OR checkout")
         before = inbox_list(app).total
         quiet = next(r for r in inbox.window(demo_wb, principal, inbox.InboxFilter(status=inbox.ALL, text="-checkout"), 0, 5))

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import TEST_SETTINGS
 from tests.sync.conftest import Bridge, Hub, Replica
 from tests.sync.keyring_backend import MemoryKeyring
-from tests.tui.conftest import FIXED_MS, SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import FIXED_MS, SIZE, errors, make_app, paste, press, screen_text, told, wait_for
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, RunPersonasRequest, WidgetAnnotationCreate
 from workbench.server.app import create_app
 from workbench.services import annotations as ann_svc
@@ -184,7 +184,7 @@ async def test_a_rejected_token_is_asked_for_kept_and_the_sync_runs_again(hub, m
         await wait_for(pilot, lambda: isinstance(app.screen, FormDialog), timeout=20)
         assert any("Unknown API token" in m for m in told(app))
         assert "1 pending" in str(app.screen_stack[-2].query_one("SyncLine").render())
-        await type_text(pilot, good)
+        await paste(pilot, good)  # a token is pasted, not typed
         await press(pilot, "enter")
         await wait_for(pilot, lambda: not app.sync_running and not isinstance(app.screen, FormDialog), timeout=20)
         await pilot.pause()

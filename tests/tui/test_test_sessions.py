@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Select, Switch, TextArea
 
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, press, screen_text, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, paste, press, screen_text, wait_for
 from workbench.services import inbox
 from workbench.services import test_sessions as ts_service
 from workbench.tui.screens.test_sessions import TestSessionsScreen
@@ -88,7 +88,7 @@ async def test_notes_add_and_edit_and_refused_after_confirm(app, demo_wb, princi
         session_id = found(screen.sessions.current).id
         before = ts_service.list_notes(demo_wb, principal, session_id)
         await press(pilot, "N")
-        await type_text(pilot, "Asked where the basket went")
+        await paste(pilot, "Asked where the basket went")
         await press(pilot, "ctrl+s")
         notes = ts_service.list_notes(demo_wb, principal, session_id)
         assert len(notes) == len(before) + 1 and notes[-1].content == "Asked where the basket went"

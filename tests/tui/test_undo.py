@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual.widgets import OptionList
 
 from tests.found import found
-from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told_that, type_text, wait_for
+from tests.tui.conftest import SIZE, cursor_on, make_app, paste, press, screen_text, told_that, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.services.context import Workbench
@@ -51,7 +51,7 @@ async def test_undo_goes_back_action_by_action_through_assign_and_duplicate(app,
         await press(pilot, "A")  # assign to the first member
         await press(pilot, "down", "enter")
         await press(pilot, "w")  # won't fix, with a summary
-        await type_text(pilot, "Working as intended")
+        await paste(pilot, "Working as intended")
         await press(pilot, "enter")
         now = annotations_service.get(demo_wb, principal, row.id)
         assert now.status == "won_t_fix" and now.summary == "Working as intended" and now.assignee_id

@@ -22,7 +22,7 @@ from tests.conftest import ServerProcess, bearer
 from tests.found import found
 from tests.helpers import every_page
 from tests.sync.keyring_backend import MemoryKeyring
-from tests.tui.conftest import SIZE, errors, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, make_app, paste, press, screen_text, told, wait_for
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.personas import PersonaCreate
 from workbench.services import annotations as ann_svc
@@ -186,10 +186,10 @@ async def test_the_credentials_prompt_asks_for_every_credential_and_keeps_each(s
         form = app.screen
         assert isinstance(form, FormDialog)
         assert [f.name for f in form.fields] == ["token", "store_key", "jwt"]
-        await type_text(pilot, served.creds["member_token"])
+        await paste(pilot, served.creds["member_token"])  # into the first field, focused: secrets are pasted, not typed
         await press(pilot, "tab")
         assert found(app.screen.focused).id == "field-store_key"
-        form.set_value("store_key", served.creds["store_api_key"])  # long secrets are pasted, not typed
+        form.set_value("store_key", served.creds["store_api_key"])
         await press(pilot, "tab")
         assert found(app.screen.focused).id == "field-jwt"
         form.set_value("jwt", served.creds["jwt"])
@@ -216,7 +216,7 @@ async def test_without_a_keyring_it_says_so_before_asking_and_keeps_them_for_thi
         shown = screen_text(app)
         assert "no keyring" in shown and "kept for this run only" in shown
         assert "Save and sync" not in shown and "Use for this run and sync" in shown
-        await type_text(pilot, served.creds["member_token"])
+        await paste(pilot, served.creds["member_token"])
         await press(pilot, "enter")
         await until_synced(pilot)
         assert errors(app) == []
