@@ -17,15 +17,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import ENGINES, ServerProcess, on_engine
+from tests.conftest import ServerProcess
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.domain.safe_text import NUL_MESSAGE
@@ -99,24 +98,11 @@ def row(data_dir: Path, sql: str, *args: Any) -> Any:
         return db.execute(sql, args).fetchone()
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Per module, not per test: the shared server's store outlives one test (tests/conftest.py, on_engine)."""
-    yield from on_engine(request)
-
-
-@pytest.fixture
-def own_store(request: pytest.FixtureRequest, engine: str) -> Iterator[str]:
-    """The stores a test opens are its own: on PostgreSQL a fresh database inside the module's
-    (on_engine once more, for this test alone), as the function-scoped ``engine`` gives elsewhere."""
-    yield from on_engine(cast(pytest.FixtureRequest, SimpleNamespace(param=engine, getfixturevalue=request.getfixturevalue)))
-
-
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
-    """One seeded server per engine for every test that leaves what the others read as it was: the
-    refusals write nothing (and say so), the reply test writes only a's thread, the blank-summary
-    test only c; no test on it reads those."""
+    """One seeded server per engine (the module's, tests/mcp/conftest.py) for every test that leaves
+    what the others read as it was: the refusals write nothing (and say so), the reply test writes
+    only a's thread, the blank-summary test only c; no test on it reads those."""
     data = tmp_path_factory.mktemp("shared") / "served"
     creds = seed(data)
     srv = ServerProcess(data)

@@ -1,4 +1,7 @@
-"""MCP over stdio: `workbench mcp --data-dir` spawned by the official client, acting as the local user."""
+"""MCP over stdio: `workbench mcp --data-dir` spawned by the official client, acting as the local user.
+
+Each test spawns its own server. The tests that write nothing read one store seeded per engine
+(``shared_store``); the others seed a store of their own (``store``)."""
 
 from __future__ import annotations
 
@@ -31,14 +34,21 @@ def stdio(data_dir: Path) -> Client:
     return Client(params, read_timeout_seconds=60)
 
 
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory: pytest.TempPathFactory, engine: str) -> tuple[Path, dict[str, Any]]:
+    """Seeded once per engine (the module's, tests/mcp/conftest.py), for the tests that write nothing."""
+    data = tmp_path_factory.mktemp("shared") / "local"
+    return data, seed(data)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+def store(tmp_path: Path, own_store: str) -> tuple[Path, dict[str, Any]]:
     data = tmp_path / "local"
     return data, seed(data)
 
 
-async def test_stdio_offers_the_ten_tools_with_offline_extensions(store):
-    data, _ = store
+async def test_stdio_offers_the_ten_tools_with_offline_extensions(shared_store):
+    data, _ = shared_store
     async with stdio(data) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == TEN
@@ -114,9 +124,9 @@ async def test_stdio_triage_goes_through_the_services_as_the_local_user(store, t
     assert {actor for actor, _ in trail} == {owner}
 
 
-async def test_stdio_refuses_a_nul_in_any_string_argument_naming_it(store, tmp_path):
+async def test_stdio_refuses_a_nul_in_any_string_argument_naming_it(shared_store):
     """Offline on PostgreSQL (`workbench mcp --database`) a NUL in site_id or an id was a bare driver error."""
-    data, creds = store
+    data, creds = shared_store
     a = creds["a"]
     before = audit(data, a)
     async with stdio(data) as client:
@@ -136,6 +146,7 @@ async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
     assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]
 
 
+@pytest.mark.usefixtures("own_store")  # an empty store: on PostgreSQL not the module's seeded database
 def test_stdio_on_a_store_with_no_workspace_does_not_start(tmp_path):
     """As the CLI's verbs refuse such a store, `workbench mcp` does not make a workspace for an agent to act in:
     one line naming the ways to get one, exit 2, before any client speaks; the store stays without one."""

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess, free_port
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+from workbench.services.demo import load_demo
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +56,16 @@ class Cli:
 
 
 def _served(tmp: Path, annotations: int = 40) -> tuple[Path, dict]:
+    """The server's store: bootstrapped, then demo data (what `workbench admin bootstrap` and `workbench demo`
+    run), written in this process before a server opens it; two CLI processes per test were only setup."""
     data = tmp / "served"
-    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(data), "--json"],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "-m", "workbench", "demo", "--data-dir", str(data), "--annotations", str(annotations)],
-                   capture_output=True, check=True, cwd=ROOT)
-    return data, json.loads(out.stdout)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        creds = bootstrap(wb)
+        load_demo(wb, annotations=annotations)
+    finally:
+        wb.store.close()
+    return data, creds
 
 
 def _state(db: sqlite3.Connection, ws: str) -> dict:

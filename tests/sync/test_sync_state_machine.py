@@ -2,11 +2,14 @@
 
 After everyone is back online and has synced (settling conflicts either way), every replica
 equals the server, every acknowledged change is there exactly once, and outboxes are empty.
-Runs against an in-process server for speed; bounded examples keep it a few seconds long.
+Runs against an in-process server for speed; bounded examples keep it a few seconds long. Each
+example's four stores start as copies of one empty store at the current schema, made once.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import shutil
 import tempfile
@@ -17,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
+from storage.db import DB_FILENAME, Store
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, RunPersonasRequest, WidgetAnnotationCreate
@@ -39,10 +43,29 @@ patches = st.one_of(
 )
 
 
+@functools.cache
+def _empty_store() -> Path:
+    """A store with every migration applied and nothing in it. Migrating was most of an example's
+    setup (four stores, each running the whole schema script); the migrations make no rows and no
+    ids, so each example's copies are as fresh as stores opened empty."""
+    tmp = Path(tempfile.mkdtemp(prefix="wb-sync-sm-empty-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    Store(tmp).close()
+    return tmp / DB_FILENAME
+
+
+def _fresh(data_dir: Path) -> None:
+    data_dir.mkdir()
+    shutil.copyfile(_empty_store(), data_dir / DB_FILENAME)
+
+
 class SyncMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="wb-sync-sm-"))
+        _fresh(self.tmp / "server")  # where Hub opens its store
+        for i in range(N_REPLICAS):
+            _fresh(self.tmp / f"replica{i}")
         self.hub = Hub(self.tmp)
         self.owner = local_user(self.hub.wb)
         self.ids = [
@@ -52,7 +75,7 @@ class SyncMachine(RuleBasedStateMachine):
             ).id
             for i in range(N_ANNOTATIONS)
         ]
-        self.replicas = [self.hub.replica() for _ in range(N_REPLICAS)]
+        self.replicas = [self.hub.replica(f"replica{i}") for i in range(N_REPLICAS)]
         for r in self.replicas:
             assert r.sync().ok
         self.bodies: list[str] = []  # every reply acknowledged by a local store or the server
