@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from tests.conftest import bearer
+from tests.helpers import post_annotation
 from workbench.domain.errors import Unauthenticated
 from workbench.domain.roles import Role
 from workbench.services import accounts, auth
@@ -144,3 +145,32 @@ def test_soft_deleted_workspace_401_tokens_403_sessions_until_restored(client, c
     assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
     assert client.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
     assert client.get("/api/v1/sites", headers=owner).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b'{"status": "ack"', b'{"status": "a\xff"}'], ids=["not-json", "not-utf8"])
+def test_a_body_that_does_not_parse_is_judged_after_the_caller(client, creds, body):
+    """A refused caller gets its 401 whatever its body: FastAPI parses JSON before any dependency,
+    so a body that does not parse was a 422 even with no credential, or a revoked one."""
+    ann = post_annotation(client, creds)
+    session = client.post("/api/sessions", json={"jobId": creds["job_id"], "testerId": "t1"}, headers=bearer(creds["jwt"])).json()
+    writes = [
+        ("PATCH", f"/api/v1/annotations/{ann['id']}", creds["member_token"]),
+        ("POST", f"/api/v1/annotations/{ann['id']}/replies", creds["member_token"]),
+        ("POST", "/api/personas", creds["member_token"]),
+        ("POST", "/api/sessions", creds["jwt"]),
+        ("PATCH", f"/api/sessions/{session['data']['sessionId']}/notes", creds["jwt"]),
+    ]
+    for method, path, good in writes:
+        for authorization, reason in ((None, "Missing bearer token"), ("Bearer gfat_" + "A" * 43, "Unknown API token")):
+            headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+            r = client.request(method, path, content=body, headers=headers)
+            challenge = _challenge(r)
+            if path.startswith("/api/sessions"):
+                assert r.json()["error"]["code"] == "UNAUTHORIZED"
+            else:
+                assert reason in challenge, (path, r.text)
+        # The caller it accepts is still told its body is not JSON.
+        r = client.request(method, path, content=body, headers={**bearer(good), "Content-Type": "application/json"})
+        assert r.status_code == 422, (path, r.text)
+        errors = r.json()["metadata"]["errors"] if path.startswith("/api/sessions") else r.json()["detail"]
+        assert errors[0]["type"] == "json_invalid"

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.test_sessions import fail
-from workbench.server.errors import STATUS_OF, challenge
+from workbench.server.errors import STATUS_OF, challenge, judge_caller, undecodable_error, unparsed_body
 from workbench.server.responses import JSON
 
 CODES = {
@@ -90,11 +90,25 @@ class EnvelopeRoute(APIRoute):
             except DomainError as exc:
                 return error_response(STATUS_OF.get(exc.kind, 400), exc.message)
             except RequestValidationError as exc:
+                if unparsed_body(exc):
+                    return await _unparsed(request, exc)
                 return validation_response(exc)
             except StarletteHTTPException as exc:
+                if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+                    # Malformed JSON like any other (RFC 8259 requires UTF-8), as errors.py answers it.
+                    return await _unparsed(request, RequestValidationError([undecodable_error(exc.__cause__)]))
                 return error_response(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
         return enveloped
+
+
+async def _unparsed(request: Request, exc: RequestValidationError) -> JSON:
+    """A body that does not parse, told only to a caller the route accepts (errors.judge_caller)."""
+    try:
+        await judge_caller(request)
+    except DomainError as refusal:
+        return error_response(STATUS_OF.get(refusal.kind, 400), refusal.message)
+    return validation_response(exc)
 
 
 class EnvelopeMiddleware:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
+from contextlib import AsyncExitStack
 from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.utils import solve_dependencies
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
@@ -93,11 +95,38 @@ def _validation_response(exc: RequestValidationError) -> JSON:
     return JSON({"detail": clean}, status_code=422)
 
 
-def _undecodable_body(cause: UnicodeDecodeError) -> JSON:
+def undecodable_error(cause: UnicodeDecodeError) -> dict[str, Any]:
     """A JSON body that is not UTF-8: FastAPI's parser calls it a 400 "error parsing the body"; it
     is malformed JSON like any other (RFC 8259 requires UTF-8), so it is answered as FastAPI answers those."""
-    error = {"loc": ["body", cause.start], "msg": "JSON decode error: the body is not valid UTF-8", "type": "json_invalid"}
-    return JSON({"detail": [error]}, status_code=422)
+    return {"loc": ["body", cause.start], "msg": "JSON decode error: the body is not valid UTF-8", "type": "json_invalid"}
+
+
+def _undecodable_body(cause: UnicodeDecodeError) -> JSON:
+    return JSON({"detail": [undecodable_error(cause)]}, status_code=422)
+
+
+def unparsed_body(exc: RequestValidationError) -> bool:
+    return any(e.get("type") == "json_invalid" for e in exc.errors())
+
+
+async def judge_caller(request: Request) -> None:
+    """Raise what the matched route's dependencies (its caller's authentication) refuse.
+
+    FastAPI parses a JSON body before it solves any dependency, so a body that is not JSON
+    was a 422 even to a caller with no credential, or a revoked or expired one: the 401 that
+    tells a client to stop retrying with that credential came only once the body was fixed.
+    A body that matches its schema or not is already judged after the caller; this puts the
+    caller first for a body that does not parse either. The route's body is not read again:
+    its fields are only reported missing, and dropped with the rest of the solved values.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    async with AsyncExitStack() as stack:
+        await solve_dependencies(
+            request=request, dependant=route.dependant, dependency_overrides_provider=route.dependency_overrides_provider,
+            async_exit_stack=stack, embed_body_fields=False,
+        )
 
 
 def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collection[str]) -> None:
@@ -172,12 +201,21 @@ def install(app: FastAPI) -> None:
         return domain_error_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSON:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSON:
+        if unparsed_body(exc):
+            try:
+                await judge_caller(request)
+            except DomainError as refusal:
+                return domain_error_response(refusal)
         return _validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            try:
+                await judge_caller(request)
+            except DomainError as refusal:
+                return domain_error_response(refusal)
             return _undecodable_body(exc.__cause__)
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
