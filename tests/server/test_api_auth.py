@@ -87,6 +87,18 @@ def test_minting_is_owner_session_only_and_clamped(client, creds, wb):
     assert client.post("/api/workspaces/nope/api-tokens", json={"name": "x"}, headers=owner).status_code == 404
 
 
+def test_expiry_is_refused_past_the_year_9999_in_any_offset(client, creds):
+    """An offset west of UTC took 9999-12-31T23:59:59 into year 10000, listed back as "10000-01-01T…Z"."""
+    url = f"/api/workspaces/{creds['workspace_id']}/api-tokens"
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    r = client.post(url, json={"name": "far", "expires_at": "9999-12-31T23:59:59-01:00"}, headers=owner)
+    assert r.status_code == 400 and "9999-12-31T23:59:59.999Z" in r.json()["detail"], r.text
+    r = client.post(url, json={"name": "last", "expires_at": "9999-12-31T23:59:59.999Z"}, headers=owner)
+    assert r.status_code == 201 and r.json()["expires_at"] == "9999-12-31T23:59:59.999Z", r.text
+    listed = client.get(url, params={"limit": 200}, headers=owner).json()["items"]
+    assert all(t["expires_at"] is None or len(t["expires_at"]) == 24 for t in listed)
+
+
 def test_plaintext_shown_once_only_hash_and_last4_stored(client, creds, wb):
     owner = bearer(creds["owner_session"], creds["workspace_id"])
     r = client.post(f"/api/workspaces/{creds['workspace_id']}/api-tokens", json={"name": "once"}, headers=owner)

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
@@ -77,6 +77,14 @@ class TokenCreate(BaseModel):
     expires_at: AwareDatetime | None = None
 
 
+# The latest instant the API writes back as ISO-8601: an offset west of UTC can put a year-9999
+# time (9999-12-31T23:59:59-01:00) into year 10000, which the token list would show as
+# "10000-01-01T…Z", a timestamp no client parses.
+LATEST_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
 def check_expiry(expires_at: datetime | None, now: datetime) -> None:
     if expires_at is not None and expires_at <= now:
         raise Invalid("expires_at must be in the future")
+    if expires_at is not None and expires_at > LATEST_EXPIRY:
+        raise Invalid("expires_at must be at most 9999-12-31T23:59:59.999Z")
