@@ -120,6 +120,25 @@ def test_a_body_that_is_not_utf8_is_malformed_json(client, creds):
         assert "UTF-8" in bad.json()["detail"][0]["msg"]
 
 
+def test_a_body_not_sent_as_json_says_so(client, creds):
+    """curl's ``-d`` without ``-H 'Content-Type: application/json'`` sends a form type, and the body
+    reached the model unread: "Input should be a valid dictionary" did not say why."""
+    a = post_annotation(client, creds)
+    for method, path, body, token in (
+        ("POST", f"/api/v1/annotations/{a['id']}/replies", b'{"body": "hi"}', creds["member_token"]),
+        ("PATCH", f"/api/v1/annotations/{a['id']}", b'{"status": "ack"}', creds["member_token"]),
+        ("POST", "/api/sessions", b'{"jobId": "%s", "testerId": "t"}' % creds["job_id"].encode(), creds["jwt"]),
+    ):
+        for sent in ("application/x-www-form-urlencoded", "text/plain"):
+            r = client.request(method, path, content=body, headers={**bearer(token), "Content-Type": sent})
+            assert r.status_code == 422, (path, r.text)
+            errors = r.json()["metadata"]["errors"] if path == "/api/sessions" else r.json()["detail"]
+            assert errors[0]["type"] == "json_expected" and f"Content-Type: application/json (got {sent})" in errors[0]["msg"]
+    # A JSON body of the wrong shape is still told so in pydantic's words.
+    r = client.post(f"/api/v1/annotations/{a['id']}/replies", json=["hi"], headers=bearer(creds["member_token"]))
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "model_attributes_type"
+
+
 def test_patch_every_status_of_the_taxonomy(client, creds):
     a = post_annotation(client, creds)
     for status in ["ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate", "new"]:

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.test_sessions import fail
-from workbench.server.errors import STATUS_OF, challenge, judge_caller, undecodable_error, unparsed_body
+from workbench.server.errors import STATUS_OF, challenge, judge_caller, read_errors, undecodable_error, unparsed_body
 from workbench.server.responses import JSON
 
 CODES = {
@@ -67,8 +67,8 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def validation_response(exc: RequestValidationError) -> JSON:
-    errors = exc.errors()
+def validation_response(exc: RequestValidationError, content_type: str | None) -> JSON:
+    errors = read_errors(exc, content_type)
     in_body = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors)
     clean = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
     if any(e["type"] == "json_invalid" for e in clean):
@@ -92,7 +92,7 @@ class EnvelopeRoute(APIRoute):
             except RequestValidationError as exc:
                 if unparsed_body(exc):
                     return await _unparsed(request, exc)
-                return validation_response(exc)
+                return validation_response(exc, request.headers.get("content-type"))
             except StarletteHTTPException as exc:
                 if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
                     # Malformed JSON like any other (RFC 8259 requires UTF-8), as errors.py answers it.
@@ -108,7 +108,7 @@ async def _unparsed(request: Request, exc: RequestValidationError) -> JSON:
         await judge_caller(request)
     except DomainError as refusal:
         return error_response(STATUS_OF.get(refusal.kind, 400), refusal.message)
-    return validation_response(exc)
+    return validation_response(exc, request.headers.get("content-type"))
 
 
 class EnvelopeMiddleware:

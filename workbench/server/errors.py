@@ -78,8 +78,26 @@ def domain_error_response(exc: DomainError) -> JSON:
     return JSON({"detail": exc.message}, status_code=status, headers=headers)
 
 
-def _validation_response(exc: RequestValidationError) -> JSON:
-    errors = exc.errors()
+def read_errors(exc: RequestValidationError, content_type: str | None) -> list[dict[str, Any]]:
+    """``exc``'s errors, a body sent as something other than JSON named as such.
+
+    FastAPI reads a body as JSON only under a JSON content type; any other (curl's ``-d`` sends
+    ``application/x-www-form-urlencoded`` unless told) reaches the model as raw bytes, and the
+    client was told "Input should be a valid dictionary or object", which says nothing of why.
+    """
+    errors = list(exc.errors())
+    if not any(tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in errors):
+        return errors
+    sent = (content_type or "no Content-Type").split(";")[0].strip()
+    return [
+        {"type": "json_expected", "loc": ("body",), "msg": f"Expected a JSON body, sent with Content-Type: application/json (got {sent})"}
+        if tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) else e
+        for e in errors
+    ]
+
+
+def _validation_response(exc: RequestValidationError, content_type: str | None) -> JSON:
+    errors = read_errors(exc, content_type)
     body_errors = [e for e in errors if e.get("loc", ("",))[0] == "body"]
     if not body_errors:
         first = errors[0] if errors else {}
@@ -207,7 +225,7 @@ def install(app: FastAPI) -> None:
                 await judge_caller(request)
             except DomainError as refusal:
                 return domain_error_response(refusal)
-        return _validation_response(exc)
+        return _validation_response(exc, request.headers.get("content-type"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
