@@ -186,3 +186,28 @@ def test_a_body_that_does_not_parse_is_judged_after_the_caller(client, creds, bo
         assert r.status_code == 422, (path, r.text)
         errors = r.json()["metadata"]["errors"] if path.startswith("/api/sessions") else r.json()["detail"]
         assert errors[0]["type"] == "json_invalid"
+
+
+def test_a_guest_is_refused_its_role_whatever_its_body(client, creds):
+    """GUEST on a MEMBER route gets 403 "Insufficient role" with a bad body too, not a 422 about a
+    body it may not send at all (FastAPI reported the body before the use case judged the role)."""
+    ann = post_annotation(client, creds)
+    guest = {**bearer(creds["guest_token"]), "Content-Type": "application/json"}
+    persona = client.get("/api/personas/mine", params={"limit": 1}, headers=guest).json()["items"][0]["id"]
+    site = creds["site_id"]
+    for method, path, body in (
+        ("POST", f"/api/v1/annotations/{ann['id']}/run-personas", b'{"persona_ids": 5}'),
+        ("POST", f"/api/v1/annotations/{ann['id']}/resolutions/upload-url", b'{"kind": "middle"}'),
+        ("POST", f"/api/v1/annotations/{ann['id']}/resolutions", b'{"diff_url": 5}'),
+        ("POST", "/api/personas", b'{"name": "no category"}'),
+        ("PATCH", f"/api/personas/{persona}", b"{}"),
+        ("POST", "/api/personas/reset-defaults", b'{"slug": 5}'),
+        ("POST", f"/api/widget/sites/{site}/stakeholders", b'{"email": "not an address"}'),
+        ("PATCH", f"/api/widget/sites/{site}/stakeholders/{creds['widget_token']}", b'{"auto_fix_default": null}'),
+        ("POST", "/api/personas", b'{"name": '),
+    ):
+        r = client.request(method, path, content=body, headers=guest)
+        assert (r.status_code, r.json()) == (403, {"detail": "Insufficient role"}), (path, r.text)
+    # A MEMBER sending the same body is still told what is wrong with it.
+    r = client.post(f"/api/v1/annotations/{ann['id']}/run-personas", json={"persona_ids": 5}, headers=bearer(creds["member_token"]))
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "persona_ids"]

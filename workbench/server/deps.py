@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from workbench.domain.roles import Principal
+from workbench.domain.roles import Principal, Role, require_role
 from workbench.server.errors import refuse_repeated_query
 from workbench.server.writer import run_read
 from workbench.services import auth
@@ -48,8 +48,17 @@ async def _principal_allow_deleted(
     return await authenticated(request.app.state.wb, request.headers.get("authorization"), x_gf_workspace, allow_deleted=True)
 
 
+async def _member(caller: Annotated[Principal, Depends(_principal)]) -> Principal:
+    require_role(caller, Role.MEMBER)
+    return caller
+
+
 WB = Annotated[Workbench, Depends(get_wb)]
 Caller = Annotated[Principal, Depends(_principal)]
+# A MEMBER route's caller, its role judged as a dependency: FastAPI reports a body that does not
+# match its schema only after every dependency, so a GUEST is told the document's 403 "Insufficient
+# role", not how to fix a body it may not send at all. The use case checks the role again.
+Member = Annotated[Principal, Depends(_member)]
 CallerEvenIfDeleted = Annotated[Principal, Depends(_principal_allow_deleted)]
 # Every list takes it, after its caller (a refused caller learns nothing of its query, as on the
 # annotations list's hot path) and before its values are judged (a repeated value has no one value

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
 from workbench.domain.errors import Invalid
 from workbench.domain.roles import Principal
-from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
@@ -137,6 +137,6 @@ def get_markdown(annotation_id: str, wb: WB, caller: Caller) -> PlainTextRespons
 @router.post(
     "/api/v1/annotations/{annotation_id}/run-personas", status_code=201, response_model=PersonaRun, summary="Run reviewer personas (MEMBER+)"
 )
-def run_personas(annotation_id: str, wb: WB, caller: Caller, body: RunPersonasRequest | None = None) -> JSON:
+def run_personas(annotation_id: str, wb: WB, caller: Member, body: RunPersonasRequest | None = None) -> JSON:
     replies = svc.run_personas(wb, caller, annotation_id, body or RunPersonasRequest())
     return JSON({"replies": [r.to_public() for r in replies]}, status_code=201)

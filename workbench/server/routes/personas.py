@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from workbench.domain.paging import PageQuery
 from workbench.domain.personas import PersonaCreate, PersonaUpdate, ResetDefaultsRequest
-from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import PersonaList, PersonaPublic, ResetCount
@@ -28,7 +28,7 @@ def by_category(category: str, query: Annotated[PageQuery, Query()], wb: WB, cal
 
 
 @router.post("/reset-defaults", response_model=ResetCount, summary="Reset all defaults, or one by slug (MEMBER+)")
-def reset_defaults(wb: WB, caller: Caller, body: ResetDefaultsRequest | None = None) -> JSON:
+def reset_defaults(wb: WB, caller: Member, body: ResetDefaultsRequest | None = None) -> JSON:
     return JSON({"reset_count": svc.reset_defaults(wb, caller, body.slug if body else None)})
 
 
@@ -39,16 +39,16 @@ def get_persona(persona_id: str, wb: WB, caller: Caller) -> JSON:
 
 @router.post("", status_code=201, response_model=PersonaPublic, summary="Create a custom persona (MEMBER+)",
              responses=error_responses(409, why={409: "A persona with this slug already exists"}))
-def create_persona(body: PersonaCreate, wb: WB, caller: Caller) -> JSON:
+def create_persona(body: PersonaCreate, wb: WB, caller: Member) -> JSON:
     return JSON(svc.create(wb, caller, body).to_public(), status_code=201)
 
 
 @router.patch("/{persona_id}", response_model=PersonaPublic, summary="Edit any persona (MEMBER+)")
-def update_persona(persona_id: str, body: PersonaUpdate, wb: WB, caller: Caller) -> JSON:
+def update_persona(persona_id: str, body: PersonaUpdate, wb: WB, caller: Member) -> JSON:
     return JSON(svc.update(wb, caller, persona_id, body).to_public())
 
 
 @router.delete("/{persona_id}", status_code=204, summary="Delete any persona (MEMBER+)")
-def delete_persona(persona_id: str, wb: WB, caller: Caller) -> Response:
+def delete_persona(persona_id: str, wb: WB, caller: Member) -> Response:
     svc.delete(wb, caller, persona_id)
     return Response(status_code=204)

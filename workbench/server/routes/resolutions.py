@@ -13,7 +13,7 @@ from workbench.domain.errors import TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.paging import PageQuery
 from workbench.server import jobs
-from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
@@ -27,7 +27,7 @@ router = APIRouter(tags=["resolutions"], responses=error_responses(*COMMON_ERROR
     response_model=UploadUrl,
     summary="Presign a before/after screenshot upload (MEMBER+)",
 )
-def upload_url(annotation_id: str, body: UploadUrlRequest, request: Request, wb: WB, caller: Caller) -> JSON:
+def upload_url(annotation_id: str, body: UploadUrlRequest, request: Request, wb: WB, caller: Member) -> JSON:
     base = request.app.state.settings.public_url or str(request.base_url)
     return JSON(svc.upload_url(wb, caller, annotation_id, body, base))
 
@@ -73,7 +73,7 @@ async def put_upload(
     summary="Attach a resolution (MEMBER+); notifies the submitter asynchronously",
 )
 def create_resolution(
-    annotation_id: str, body: ResolutionCreate, request: Request, background: BackgroundTasks, wb: WB, caller: Caller
+    annotation_id: str, body: ResolutionCreate, request: Request, background: BackgroundTasks, wb: WB, caller: Member
 ) -> JSON:
     with jobs.together(request.app, wb, background) as later:
         res = svc.create(wb, caller, annotation_id, body)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
 from workbench.domain.paging import PageQuery
-from workbench.server.deps import WB, Caller, OneValueEach
+from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.ratelimit import new_buckets
 from workbench.server.responses import JSON, page
@@ -38,7 +38,7 @@ def rotate(site_id: str, wb: WB, caller: Caller) -> JSON:
 
 
 @router.post("/stakeholders", status_code=201, response_model=StakeholderPublic, summary="Create a stakeholder (MEMBER+)")
-def create_stakeholder(site_id: str, body: StakeholderCreate, wb: WB, caller: Caller) -> JSON:
+def create_stakeholder(site_id: str, body: StakeholderCreate, wb: WB, caller: Member) -> JSON:
     return JSON(svc.create_stakeholder(wb, caller, site_id, body).to_public(), status_code=201)
 
 
@@ -48,12 +48,12 @@ def list_stakeholders(site_id: str, query: Annotated[PageQuery, Query()], wb: WB
 
 
 @router.patch("/stakeholders/{token}", response_model=StakeholderPublic, summary="Update a stakeholder (MEMBER+)")
-def update_stakeholder(site_id: str, token: str, body: StakeholderUpdate, wb: WB, caller: Caller) -> JSON:
+def update_stakeholder(site_id: str, token: str, body: StakeholderUpdate, wb: WB, caller: Member) -> JSON:
     return JSON(svc.update_stakeholder(wb, caller, site_id, token, body).to_public())
 
 
 @router.delete("/stakeholders/{token}", status_code=204, summary="Revoke a stakeholder (MEMBER+)")
-def revoke_stakeholder(site_id: str, token: str, wb: WB, caller: Caller) -> Response:
+def revoke_stakeholder(site_id: str, token: str, wb: WB, caller: Member) -> Response:
     svc.revoke_stakeholder(wb, caller, site_id, token)
     return Response(status_code=204)
 
