@@ -479,6 +479,22 @@ def test_guest_tokens_are_read_only(client, wb, j, creds):
     refused(client.post(BASE, headers=g, json={"jobId": creds["job_id"], "testerId": "u"}), 403, "FORBIDDEN")
 
 
+def test_a_read_only_token_is_refused_whatever_its_body(client, wb, j, creds):
+    """Its 403 comes before the body is judged: a 422 would tell it how to fix a write it may not make."""
+    sid = _create(client, j, creds["job_id"])["sessionId"]
+    guest_id = wb.store.db.execute("SELECT id FROM users WHERE email = 'guest@example.com'").fetchone()[0]
+    g = bearer(tsvc.issue_token(wb, guest_id, creds["workspace_id"]))
+    for method, path, body in (
+        ("POST", BASE, {"jobId": creds["job_id"]}),
+        ("POST", f"{BASE}/{sid}/complete", {"completedAt": "not a time"}),
+        ("PATCH", f"{BASE}/{sid}/notes", {"notes": []}),
+        ("POST", f"{BASE}/{sid}/confirm", {"rating": 9}),
+        ("POST", f"{BASE}/{sid}/feedback", {"clarity": 0}),
+    ):
+        refused(client.request(method, path, headers=g, json=body), 403, "FORBIDDEN")
+        refused(client.request(method, path, headers=j, json=body), 422, "VALIDATION_ERROR")
+
+
 # --- extension: a study's sessions ------------------------------------------------------------
 
 

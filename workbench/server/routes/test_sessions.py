@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from workbench.domain.roles import Principal
+from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.session_records import iso_s
 from workbench.domain.test_sessions import (
     AnalyzeResultPublic,
@@ -51,7 +51,15 @@ def _caller(request: Request, _creds: Annotated[HTTPAuthorizationCredentials | N
     return svc.authenticate(request.app.state.wb, request.headers.get("authorization"))
 
 
+async def _writer(caller: Annotated[Principal, Depends(_caller)]) -> Principal:
+    require_role(caller, Role.MEMBER)
+    return caller
+
+
 Tester = Annotated[Principal, Depends(_caller)]
+# The writes' caller, its role judged with it, before the body (as deps.Member): a read-only JWT
+# gets its 403 whatever it sends, not a 422 about a body it may not send at all.
+Writer = Annotated[Principal, Depends(_writer)]
 
 ERRORS = error_responses(400, 401, 403, 404, 409, 422, 429, model=Envelope[Any], why={
     401: "Missing, invalid or expired JWT",
@@ -71,7 +79,7 @@ def _envelope(data: Any, status: int = 200, metadata: dict[str, Any] | None = No
 
 @router.post("", status_code=201, response_model=Envelope[TestSessionCreatedPublic], responses=ERRORS,
              summary="Create a test session (variant auto-assigned to keep A/B balanced when omitted)")
-def create_session(body: TestSessionCreate, wb: WB, caller: Tester) -> JSON:
+def create_session(body: TestSessionCreate, wb: WB, caller: Writer) -> JSON:
     return _envelope(svc.create(wb, caller, body).to_created(), 201)
 
 
@@ -102,7 +110,7 @@ def get_session(session_id: str, wb: WB, caller: Tester) -> JSON:
 
 @router.post("/{session_id}/complete", response_model=Envelope[CompleteResultPublic], responses=ERRORS,
              summary="Mark a session complete (completedAt defaults to now; never before the start)")
-def complete(session_id: str, wb: WB, caller: Tester, body: CompleteRequest | None = None) -> JSON:
+def complete(session_id: str, wb: WB, caller: Writer, body: CompleteRequest | None = None) -> JSON:
     session = svc.complete(wb, caller, session_id, body or CompleteRequest())
     return _envelope({"sessionId": session.id, "status": session.status, "completedAt": iso_s(session.completed_at)})
 
@@ -124,14 +132,14 @@ def list_notes(session_id: str, wb: WB, caller: Tester) -> JSON:
 
 @router.patch("/{session_id}/notes", response_model=Envelope[NotesPatchResultPublic], responses=ERRORS,
               summary="Update notes with a noteId, create those without")
-def patch_notes(session_id: str, body: NotesPatch, wb: WB, caller: Tester) -> JSON:
+def patch_notes(session_id: str, body: NotesPatch, wb: WB, caller: Writer) -> JSON:
     updated, created = svc.patch_notes(wb, caller, session_id, body)
     return _envelope({"sessionId": session_id, "updatedCount": updated, "createdCount": created})
 
 
 @router.post("/{session_id}/confirm", response_model=Envelope[ConfirmResultPublic], responses=ERRORS,
              summary="Confirm an analyzed session and queue the tester's payout")
-def confirm(session_id: str, body: ConfirmRequest, wb: WB, caller: Tester) -> JSON:
+def confirm(session_id: str, body: ConfirmRequest, wb: WB, caller: Writer) -> JSON:
     session = svc.confirm(wb, caller, session_id, body)
     return _envelope({"sessionId": session.id, "status": session.status, "payoutQueued": session.payout_queued,
                       "confirmedAt": iso_s(session.confirmed_at)})
@@ -139,7 +147,7 @@ def confirm(session_id: str, body: ConfirmRequest, wb: WB, caller: Tester) -> JS
 
 @router.post("/{session_id}/feedback", status_code=201, response_model=Envelope[FeedbackResultPublic], responses=ERRORS,
              summary="The tester's feedback (once, after completion)")
-def feedback(session_id: str, body: FeedbackCreate, wb: WB, caller: Tester) -> JSON:
+def feedback(session_id: str, body: FeedbackCreate, wb: WB, caller: Writer) -> JSON:
     fb = svc.submit_feedback(wb, caller, session_id, body)
     return _envelope({"sessionId": session_id, "feedbackId": fb.id, "submittedAt": iso_s(fb.submitted_at)}, 201)
 
