@@ -211,3 +211,18 @@ def test_a_guest_is_refused_its_role_whatever_its_body(client, creds):
     # A MEMBER sending the same body is still told what is wrong with it.
     r = client.post(f"/api/v1/annotations/{ann['id']}/run-personas", json={"persona_ids": 5}, headers=bearer(creds["member_token"]))
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "persona_ids"]
+
+
+def test_who_may_not_mint_is_told_so_whatever_the_body(client, creds):
+    url = f"/api/workspaces/{creds['workspace_id']}/api-tokens"
+    bad = {"role": "ROOT"}  # no name, an unknown role
+    for headers, status, words in (
+        (bearer(creds["member_token"]), 403, "requires a session"),
+        (bearer(creds["guest_token"]), 403, "requires a session"),
+        (bearer(creds["owner_session"], creds["workspace_id"]), 422, None),
+    ):
+        r = client.post(url, json=bad, headers=headers)
+        assert r.status_code == status, r.text
+        assert words is None or words in r.json()["detail"]
+    other = client.post("/api/workspaces/another-one/api-tokens", json=bad, headers=bearer(creds["owner_session"], creds["workspace_id"]))
+    assert (other.status_code, other.json()["detail"]) == (404, "Workspace not found")

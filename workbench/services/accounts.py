@@ -56,10 +56,15 @@ def add_member(wb: Workbench, workspace_id: str, email: str, name: str, role: Ro
     return user
 
 
-def mint_token(wb: Workbench, principal: Principal, workspace_id: str, req: TokenCreate) -> tuple[ApiToken, str]:
-    """Mint an API token (OWNER session only); returns the row and the plaintext, shown once."""
+def check_minter(principal: Principal, workspace_id: str) -> None:
+    """Who may mint a token in ``workspace_id``: its OWNER, signed in (no token mints a token)."""
     _check_workspace(principal, workspace_id)
     require_session(principal, Role.OWNER)
+
+
+def mint_token(wb: Workbench, principal: Principal, workspace_id: str, req: TokenCreate) -> tuple[ApiToken, str]:
+    """Mint an API token (OWNER session only); returns the row and the plaintext, shown once."""
+    check_minter(principal, workspace_id)
     now = wb.clock()
     check_expiry(req.expires_at, datetime.fromtimestamp(now / 1000, tz=UTC))
     role = clamp_token_role(Role(req.role) if req.role else None)

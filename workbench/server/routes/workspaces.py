@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from workbench.domain.paging import PageQuery
+from workbench.domain.roles import Principal
 from workbench.domain.tokens import TokenCreate
 from workbench.server.deps import WB, Caller, CallerEvenIfDeleted, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
@@ -17,8 +18,18 @@ from workbench.services import accounts as svc
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["api tokens"], responses=error_responses(*COMMON_ERRORS))
 
 
+async def _minter(workspace_id: str, caller: Caller) -> Principal:
+    svc.check_minter(caller, workspace_id)
+    return caller
+
+
+# Judged with the caller, before the body (as deps.Member): a token or a MEMBER is told it may not
+# mint, not how to fix the body of a mint it may not make.
+Minter = Annotated[Principal, Depends(_minter)]
+
+
 @router.post("/api-tokens", status_code=201, response_model=ApiTokenCreated, summary="Mint a token (OWNER session); plaintext shown once")
-def mint(workspace_id: str, body: TokenCreate, wb: WB, caller: Caller) -> JSON:
+def mint(workspace_id: str, body: TokenCreate, wb: WB, caller: Minter) -> JSON:
     token, plaintext = svc.mint_token(wb, caller, workspace_id, body)
     return JSON({**token.to_public(), "token": plaintext}, status_code=201, headers={"Cache-Control": "no-store"})
 
