@@ -265,6 +265,14 @@ class WorkbenchApp(UndoKeys, App[None]):
                     screen.post_message(StoreChanged())
 
     # -- actions ---------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit once the writes already asked for have landed. Exiting at once cancelled a write
+        whose worker had not started its thread yet and dropped those queued behind it: a `t`
+        then `q` lost the change the screen had just acknowledged."""
+        if not self.writes.idle:
+            self.notify("Saving your changes, then quitting…", timeout=30)
+        self.writes.when_idle(self.exit)
+
     def action_go(self, mode: str) -> None:
         if isinstance(self.screen, Screen) and self.screen.is_modal:
             return
