@@ -144,3 +144,17 @@ def test_help_shows_no_type_on_flags_and_a_placeholder_on_repeatable_options():
     conflicts = runner.invoke(app, ["sync", "conflicts", "--help"], terminal_width=200).stdout
     assert "--keep-mine            <id>" in conflicts
     assert "<slug>" in runner.invoke(app, ["annotation", "personas", "--help"], terminal_width=200).stdout
+
+
+def test_serve_on_a_port_already_taken_is_one_error_line_before_any_banner(tmp_path: Path):
+    """QA: the banner promised "Docs: http://127.0.0.1:PORT/docs", then uvicorn logged its startup, an
+    ERROR line and its shutdown, and exited 3. A port that cannot be listened on is a usage error."""
+    import socket
+
+    data = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--data-dir", str(data), "--port", str(port))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""

@@ -20,7 +20,7 @@ from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, open_workbench
-from workbench.cli.output import inert
+from workbench.cli.output import fail, inert
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
@@ -115,6 +115,7 @@ def serve(
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give --database too", param_hint="--workers")
     wb = open_workbench(data_dir, database)
+    refuse_unusable_address(host, port)
     if demo:
         result = load_demo(wb)
         if result.get("loaded"):
@@ -154,6 +155,26 @@ def serve(
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
     uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
+
+
+def refuse_unusable_address(host: str, port: int) -> None:
+    """One error line, exit 2, for an address uvicorn could not listen on (a port taken by another
+    server, a host that is not this machine's or does not resolve). Left to uvicorn, the banner first
+    promised the docs at that address, then came its startup log, an ERROR line and exit 3."""
+    import socket
+
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in addresses:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+                if family == socket.AF_INET6:
+                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # "::" must not collide with 0.0.0.0
+                probe.bind(address)
+    except OSError as exc:  # socket.gaierror is one
+        reason = exc.strerror or str(exc)
+        fail(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}", 2)
 
 
 def credentials_hint(wb: Workbench, database: str | None) -> str:
