@@ -268,3 +268,30 @@ async def test_a_write_refused_while_quitting_keeps_the_app_open_with_the_reason
         assert any("not found" in e.lower() for e in errors(app))
         await pilot.press("q")  # asked again, with nothing left to save: it quits
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+
+
+async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal):
+    """QA: ctrl+q in the reply form quit at once and the reply typed there was gone. Quitting now asks
+    while a form holds text not sent; "no" goes back to it as it was, "yes" (or ctrl+q again) quits."""
+    from workbench.tui.screens.forms import ConfirmDialog
+
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        _screen, dialog = await reply_form(app, pilot, ann.id)
+        await pilot.press("ctrl+q")  # nothing typed yet: nothing to lose, no question
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        _screen, dialog = await reply_form(app, pilot, ann.id)
+        await type_text(pilot, "A long careful reply")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert app.is_running and "Reply" in str(app.screen.message)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is dialog)
+        assert dialog.values()["text"] == "A long careful reply"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("ctrl+q")  # asked twice: the user means it
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)

@@ -266,6 +266,21 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     # -- actions ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
+        """Quit, first asking when a form holds text not sent (ctrl+q reaches a form, where q is
+        typed): a reply written at length was otherwise gone with one key. Asked twice, it quits."""
+        from workbench.tui.screens.forms import ConfirmDialog, FormDialog
+
+        typed = [s for s in self.screen_stack if isinstance(s, FormDialog) and s.unsent()]
+        if not typed or (isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-unsent"):
+            self.quit_after_writes()
+            return
+        # A form's title is markup whose first words name it ("Reply", "Resolve — <its text>").
+        names = ", ".join(f"“{form.title_text.splitlines()[0].split(' — ')[0]}”" for form in typed)
+        ask = ConfirmDialog("Quit?", f"What you typed in {names} is not sent. Quit and lose it?", yes="Quit", danger=True)
+        ask.id = "quit-unsent"
+        self.push_screen(ask, lambda quit_: self.quit_after_writes() if quit_ else None)
+
+    def quit_after_writes(self) -> None:
         """Quit once the writes already asked for have landed. Exiting at once cancelled a write
         whose worker had not started its thread yet and dropped those queued behind it: a `t`
         then `q` lost the change the screen had just acknowledged."""
