@@ -245,11 +245,12 @@ def show(
             emit_json(annotations_svc.detail(wb, me, annotation_id))
             return
         text = annotations_svc.render_markdown(wb, me, annotation_id)
-    # Bodies come from anonymous page visitors: nothing in them may act on this terminal.
+    # Bodies come from anonymous page visitors: nothing in them may act on this terminal, and a
+    # link shows its address beside its text (as in the TUI), never as a hyperlink hiding where it leads.
     if markdown:
         sys.stdout.write(terminal_safe(text))
     else:
-        out.print(Markdown(terminal_safe(text)))
+        out.print(Markdown(terminal_safe(text), hyperlinks=False))
 
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
@@ -383,7 +384,7 @@ def run_personas(
         return
     for r in replies:
         out.rule(inert(r.author_name))
-        out.print(Markdown(terminal_safe(r.body)))
+        out.print(Markdown(terminal_safe(r.body), hyperlinks=False))  # an engine may echo a visitor's link
 
 
 # -- personas -------------------------------------------------------------------------------
