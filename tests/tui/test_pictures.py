@@ -210,3 +210,24 @@ async def test_only_http_urls_are_opened(app, demo_wb, principal, browser_log):
         await wait_for(pilot, lambda: any("only http(s)" in m for _, m in app.notices))
     assert opened(browser_log) == []
     assert os.environ["BROWSER"].endswith("%s")
+
+
+async def test_a_damaged_picture_says_so_in_a_few_readable_lines(app, demo_wb, principal, tmp_path: Path):
+    """QA: a before image that is only a PNG signature (accepted: uploads are checked by their first
+    bytes) showed its error squeezed to its caption's width, "Before": some thirty lines of nine
+    letters. The reason reads as a paragraph beside the other pictures."""
+    from workbench.services import inbox
+
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 1)[0]
+    damaged = tmp_path / "before.png"
+    damaged.write_bytes(b"\x89PNG\r\n\x1a\n")
+    key = resolutions.attach_local_file(demo_wb, principal, ann.id, "before", damaged)
+    resolutions.create(demo_wb, principal, ann.id, ResolutionCreate(before_key=key))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = AnnotationScreen(ann.id)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query("Picture .error")) == 1)
+        error = screen.query_one("Picture .error")
+        await wait_for(pilot, lambda: error.size.height > 0)
+        assert "cannot show" in str(error.render())
+        assert error.size.width >= 40 and error.size.height <= 4, error.size
