@@ -287,7 +287,8 @@ async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal):
         await type_text(pilot, "A long careful reply")
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
-        assert app.is_running and "Reply" in str(app.screen.message)
+        ask = app.screen
+        assert isinstance(ask, ConfirmDialog) and app.is_running and "Reply" in ask.message
         await pilot.press("n")
         await wait_for(pilot, lambda: app.screen is dialog)
         assert dialog.values()["text"] == "A long careful reply"
