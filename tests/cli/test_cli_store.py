@@ -158,3 +158,25 @@ def test_serve_on_a_port_already_taken_is_one_error_line_before_any_banner(tmp_p
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
     assert result.stdout == ""
+
+
+def test_help_shows_the_defaults_it_names():
+    """QA: an option's "[default: the first site]" (--site, --remote, --data-dir, --persona, serve's
+    --public-url…) was read as Rich markup and dropped from --help: none of the seven showed."""
+    import re
+
+    group = typer.main.get_group(app)
+    named = 0
+    for path in every_command(group):
+        command: Any = group
+        for name in path:
+            command = command.commands[name]
+        shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}).stdout.split())
+        for param in command.params:
+            said = re.findall(r"\[default: [^\]]+\]", getattr(param, "help", None) or "")
+            if isinstance(words := getattr(param, "show_default", None), str):
+                said.append(f"[default: ({words})]")  # Click's brackets around words
+            for default in said:
+                named += 1
+                assert default in shown, (path, param.name, default)
+    assert named >= 7

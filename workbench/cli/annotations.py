@@ -129,7 +129,7 @@ def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 @annotations_app.command("list")
 def annotations_list(
     data_dir: DataDir = None,
-    site: Annotated[str | None, typer.Option("--site", help="Site id [default: the first site]")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Site id", show_default="the first site")] = None,
     status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
     kind: Annotated[Kind | None, typer.Option(help="Only this kind")] = None,
     since: Annotated[str | None, typer.Option(help="Updated at or after: epoch ms, ISO-8601, or an age like 12h or 7d")] = None,
@@ -368,7 +368,7 @@ def run_personas(
     annotation_id: AnnId,
     data_dir: DataDir = None,
     persona: Annotated[list[str] | None, typer.Option(
-        "--persona", metavar="<slug>", help="Persona id or slug (repeatable) [default: the most relevant]")] = None,
+        "--persona", metavar="<slug>", help="Persona id or slug (repeatable)", show_default="the most relevant")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run reviewer personas on the annotation; each posts a review reply."""

@@ -90,9 +90,9 @@ def serve(
     widget_ip_limit: Annotated[int, typer.Option(help="Widget submissions per window per client IP (loopback included)", min=1)] = 10,
     widget_site_limit: Annotated[int, typer.Option(help="Widget submissions per window per site", min=1)] = 120,
     public_url: Annotated[str | None, typer.Option(
-        help="Base URL put in presigned upload links, feedbackUrl and deploymentUrl [default: the request's]")] = None,
+        help="Base URL put in presigned upload links, feedbackUrl and deploymentUrl", show_default="the request's")] = None,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
-        help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted [default: none]")] = None,
+        help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted", show_default="none")] = None,
     max_body_bytes: Annotated[int, typer.Option(
         help="Largest request body on ordinary routes (413 above); widget submissions and uploads have their own caps", min=1024)] = 1024 * 1024,
     body_timeout: Annotated[float, typer.Option(help="Seconds to receive a whole request body (408 after)", min=0.1)] = 30.0,
