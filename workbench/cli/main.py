@@ -169,9 +169,7 @@ def refuse_unusable_address(host: str, port: int) -> None:
         for family, kind, proto, _, address in addresses:
             with socket.socket(family, kind, proto) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
-                if family == socket.AF_INET6:
-                    probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # "::" must not collide with 0.0.0.0
-                probe.bind(address)
+                probe.bind(address)  # each closed before the next: "" tries 0.0.0.0 and :: in turn
     except OSError as exc:  # socket.gaierror is one
         reason = exc.strerror or str(exc)
         fail(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}", 2)
