@@ -72,3 +72,18 @@ async def test_lists_that_are_handed_raw_text_show_its_escapes_too(app, demo_wb,
         text = "\n".join(line[region.x : region.right] for line in screen_text(app).splitlines()[region.y : region.bottom])
     assert "[red]x[/red] wipe\\x1b[2J" in text
     assert not [raw for raw in RAW if raw in text]
+
+
+async def test_copied_markdown_holds_no_control_character(app, demo_wb, principal):
+    """QA: `y` put a visitor's raw escapes on the clipboard. Pasted into a shell, "\\x1b[201~" ends the
+    terminal's bracketed paste early and what follows runs as typed; the copy shows them as `--markdown`
+    does."""
+    ann_id = hostile_annotation(demo_wb, principal)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.push_screen(AnnotationScreen(ann_id))
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "wipe" in app.clipboard)
+        copied = app.clipboard
+    assert not [raw for raw in RAW if raw in copied]
+    assert "wipe\\x1b[2J" in copied and "[red]x[/red]" in copied
