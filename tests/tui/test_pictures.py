@@ -231,3 +231,44 @@ async def test_a_damaged_picture_says_so_in_a_few_readable_lines(app, demo_wb, p
         await wait_for(pilot, lambda: error.size.height > 0)
         assert "cannot show" in str(error.render())
         assert error.size.width >= 40 and error.size.height <= 4, error.size
+
+
+async def test_a_url_holding_control_characters_is_neither_opened_nor_copied(app, demo_wb, principal, monkeypatch):
+    """QA: with no graphical browser, `o` copied a visitor's page URL to the clipboard raw: pasted into a
+    shell, an escape in it ("\\x1b[201~" ends a bracketed paste) acts there. Such a URL is said, not used."""
+    for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    creds = bootstrap(demo_wb)
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.example/\x1b[201~x", body="odd page"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "o")
+        await wait_for(pilot, lambda: any("Not opened" in m for _, m in app.notices))
+        assert "\x1b" not in (app.clipboard or "")
+
+
+async def test_a_url_in_a_notice_is_text_not_markup(app, demo_wb, principal, monkeypatch):
+    """QA: `o`'s notices were content markup, so a visitor's page URL styled them ("[b]…[/b]" vanished,
+    and "[@click=…]" would have made a clickable action): the address is shown as written."""
+    for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    creds = bootstrap(demo_wb)
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.example/[b]cart[/b]", body="odd page"),
+    )
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:  # toasts drawn, as in a terminal
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "o")
+        from textual.widgets._toast import Toast
+
+        def shown() -> str:
+            return " ".join(str(toast.render()) for toast in app.screen.query(Toast))
+
+        await wait_for(pilot, lambda: "copied" in shown())
+        assert "copied https://shop.example/[b]cart[/b]" in shown()
