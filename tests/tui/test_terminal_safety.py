@@ -87,3 +87,20 @@ async def test_copied_markdown_holds_no_control_character(app, demo_wb, principa
         copied = app.clipboard
     assert not [raw for raw in RAW if raw in copied]
     assert "wipe\\x1b[2J" in copied and "[red]x[/red]" in copied
+
+
+async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
+    """QA: a screen's `notify` (Textual's Widget.notify asks for markup by default) quoting a tester id, a
+    persona's or a store's name showed "[b]…[/b]" as bold, and "[@click=app.quit]" would be a clickable
+    action. Every notice is text, whoever posts it."""
+    from textual.widgets._toast import Toast
+
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause()
+        app.screen.notify("Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session")
+
+        def shown() -> str:
+            return " ".join(str(toast.render()) for toast in app.screen.query(Toast))
+
+        await wait_for(pilot, lambda: "Confirmed" in shown())
+        assert "Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session" in shown()

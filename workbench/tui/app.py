@@ -159,10 +159,16 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
                markup: bool = False) -> None:
-        """Show a notification, and keep it in ``notices`` (what the user was told, newest last)."""
+        """Show a notification, and keep it in ``notices`` (what the user was told, newest last).
+
+        Always as text, ``markup`` whatever: notices quote user and server text (a tester id, a
+        persona's or a store's name, a page URL), and a screen's ``notify`` (Textual's
+        Widget.notify) asks for markup by default, where "[@click=…]" would be a clickable action.
+        """
+        del markup
         self.notices.append((severity, message))
         del self.notices[:-200]
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters plus ours: no control character of user text reaches the terminal."""
