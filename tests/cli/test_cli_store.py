@@ -144,3 +144,39 @@ def test_help_shows_no_type_on_flags_and_a_placeholder_on_repeatable_options():
     conflicts = runner.invoke(app, ["sync", "conflicts", "--help"], terminal_width=200).stdout
     assert "--keep-mine            <id>" in conflicts
     assert "<slug>" in runner.invoke(app, ["annotation", "personas", "--help"], terminal_width=200).stdout
+
+
+def test_serve_on_a_port_already_taken_is_one_error_line_before_any_banner(tmp_path: Path):
+    """QA: the banner promised "Docs: http://127.0.0.1:PORT/docs", then uvicorn logged its startup, an
+    ERROR line and its shutdown, and exited 3. A port that cannot be listened on is a usage error."""
+    import socket
+
+    data = tmp_path / "data"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = cli("serve", "--data-dir", str(data), "--port", str(port))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""
+
+
+def test_help_shows_the_defaults_it_names():
+    """QA: an option's "[default: the first site]" (--site, --remote, --data-dir, --persona, serve's
+    --public-url…) was read as Rich markup and dropped from --help: none of the seven showed."""
+    import re
+
+    group = typer.main.get_group(app)
+    named = 0
+    for path in every_command(group):
+        command: Any = group
+        for name in path:
+            command = command.commands[name]
+        shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}).stdout.split())
+        for param in command.params:
+            said = re.findall(r"\[default: [^\]]+\]", getattr(param, "help", None) or "")
+            if isinstance(words := getattr(param, "show_default", None), str):
+                said.append(f"[default: ({words})]")  # Click's brackets around words
+            for default in said:
+                named += 1
+                assert default in shown, (path, param.name, default)
+    assert named >= 7

@@ -62,3 +62,21 @@ def test_hostile_widget_text_is_shown_not_obeyed(tmp_path):
 
     refused = cli(data, "annotation", "show", "nope\x1b[2J", code=1)
     assert_inert(refused.stdout + refused.stderr)
+
+
+def test_a_link_in_user_text_shows_where_it_leads(tmp_path):
+    """QA: `annotation show` on a terminal drew a markdown link as an OSC 8 hyperlink: the reader saw
+    "download the fix" and not that it leads to https://evil.example/…, which anyone posting
+    feedback chooses. The address is printed beside the text, as the TUI does."""
+    import os
+
+    data = tmp_path / "data"
+    cli(data, "demo", "--annotations", "5")
+    ann = json.loads(cli(data, "annotations", "list", "--json").stdout)["items"][0]["id"]
+    cli(data, "annotation", "reply", ann, "Please [download the fix](https://evil.example/payload.sh) now")
+    # FORCE_COLOR: Rich writes as to a terminal, where it would emit hyperlinks.
+    shown = subprocess.run([sys.executable, "-m", "workbench", "annotation", "show", ann, "--data-dir", str(data)],
+                           capture_output=True, timeout=60, env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert b"\x1b]8;" not in shown.stdout  # no OSC 8 hyperlink
+    assert b"https://evil.example/payload.sh" in shown.stdout

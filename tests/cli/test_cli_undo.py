@@ -82,3 +82,24 @@ def test_undo_names_members_and_statuses_in_words(tmp_path):
     assert f"Assigned to Olive Owner on …{ann[-8:]}" in listed and f"Status → won't fix on …{ann[-8:]}" in listed
     assert run(data, "undo") == f"Undid: Assigned to Olive Owner on …{ann[-8:]}\n"
     assert run(data, "undo") == f"Undid: Status → won't fix on …{ann[-8:]}\n"
+
+
+def test_an_undo_that_changes_nothing_says_so_once(tmp_path):
+    """QA: when the status had changed since, `undo` printed "Undid: Status → triaged …" although nothing
+    was undone, then "left as it is: status of … changed since; left as it is"."""
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import annotations as annotations_service
+    from workbench.services.context import Workbench
+    from workbench.services.local import local_user
+
+    data = tmp_path / "cli"
+    ann = seed(data)["b"]
+    run(data, "annotation", "set-status", ann, "triaged")
+    wb = Workbench.open(str(data))
+    try:  # someone else's change, not in the local user's undo history
+        annotations_service.apply_patch(wb, local_user(wb), ann, AnnotationPatch(status="won_t_fix"))
+    finally:
+        wb.store.close()
+    assert run(data, "undo") == (f"Not undone: Status → triaged on …{ann[-8:]}\n"
+                                 f"  status of …{ann[-8:]} changed since; left as it is\n")
+    assert status(data, ann) == "won_t_fix"

@@ -240,3 +240,21 @@ async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
         assert "y" in keys_listed_for(help_column(app, 0), "Yes") and {"n", "esc"} <= keys_listed_for(help_column(app, 0), "No")
         await press(pilot, "escape")
         assert isinstance(app.screen, ConfirmDialog)
+
+
+async def test_help_stacks_its_columns_on_a_narrow_terminal(app):
+    """QA: at 50 columns, where the footer keeps little beyond `? Keys`, the help's two columns left
+    each description four letters ("Sear…", "Filt…"). Under 70 columns the columns stack, whole."""
+    async with app.run_test(size=(50, 15)) as pilot:
+        await pilot.pause()
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        own, shared = app.screen.query(".help-column")
+        assert shared.region.y >= own.region.bottom and shared.region.x == own.region.x
+        text = screen_text(app)
+        for description in ("Search", "Filter", "Views"):
+            assert re.search(rf"\s{description}\s", text), description
+        assert "…" not in help_column(app, 0).replace("Bulk…", "")
+        await pilot.resize_terminal(80, 24)  # from 70 columns up they stay side by side
+        await wait_for(pilot, lambda: shared.region.y == own.region.y)
+        assert shared.region.x >= own.region.right

@@ -210,3 +210,65 @@ async def test_only_http_urls_are_opened(app, demo_wb, principal, browser_log):
         await wait_for(pilot, lambda: any("only http(s)" in m for _, m in app.notices))
     assert opened(browser_log) == []
     assert os.environ["BROWSER"].endswith("%s")
+
+
+async def test_a_damaged_picture_says_so_in_a_few_readable_lines(app, demo_wb, principal, tmp_path: Path):
+    """QA: a before image that is only a PNG signature (accepted: uploads are checked by their first
+    bytes) showed its error squeezed to its caption's width, "Before": some thirty lines of nine
+    letters. The reason reads as a paragraph beside the other pictures."""
+    from workbench.services import inbox
+
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",)), 0, 1)[0]
+    damaged = tmp_path / "before.png"
+    damaged.write_bytes(b"\x89PNG\r\n\x1a\n")
+    key = resolutions.attach_local_file(demo_wb, principal, ann.id, "before", damaged)
+    resolutions.create(demo_wb, principal, ann.id, ResolutionCreate(before_key=key))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = AnnotationScreen(ann.id)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query("Picture .error")) == 1)
+        error = screen.query_one("Picture .error")
+        await wait_for(pilot, lambda: error.size.height > 0)
+        assert "cannot show" in str(error.render())
+        assert error.size.width >= 40 and error.size.height <= 4, error.size
+
+
+async def test_a_url_holding_control_characters_is_neither_opened_nor_copied(app, demo_wb, principal, monkeypatch):
+    """QA: with no graphical browser, `o` copied a visitor's page URL to the clipboard raw: pasted into a
+    shell, an escape in it ("\\x1b[201~" ends a bracketed paste) acts there. Such a URL is said, not used."""
+    for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    creds = bootstrap(demo_wb)
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.example/\x1b[201~x", body="odd page"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "o")
+        await wait_for(pilot, lambda: any("Not opened" in m for _, m in app.notices))
+        assert "\x1b" not in (app.clipboard or "")
+
+
+async def test_a_url_in_a_notice_is_text_not_markup(app, demo_wb, principal, monkeypatch):
+    """QA: `o`'s notices were content markup, so a visitor's page URL styled them ("[b]…[/b]" vanished,
+    and "[@click=…]" would have made a clickable action): the address is shown as written."""
+    for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    creds = bootstrap(demo_wb)
+    ann = annotations_service.submit_from_widget(
+        demo_wb, creds["site_id"], creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.example/[b]cart[/b]", body="odd page"),
+    )
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:  # toasts drawn, as in a terminal
+        await app.push_screen(AnnotationScreen(ann.id))
+        await pilot.pause()
+        await press(pilot, "o")
+        from textual.widgets._toast import Toast
+
+        def shown() -> str:
+            return " ".join(str(toast.render()) for toast in app.screen.query(Toast))
+
+        await wait_for(pilot, lambda: "copied" in shown())
+        assert "copied https://shop.example/[b]cart[/b]" in shown()

@@ -48,3 +48,59 @@ async def test_no_control_character_reaches_the_terminal_whichever_widget_draws_
     assert "wipe\\x1b[2J" in text  # the inbox row, made visible
     assert "unsanitised: [red]x[/red] wipe[2J clip]52;c;ZXZpbA== csi31m" in text  # escapes dropped
     assert not [raw for raw in RAW if raw in text]
+
+
+async def test_lists_that_are_handed_raw_text_show_its_escapes_too(app, demo_wb, principal):
+    """QA: the bulk preview (like the sync lists and the duplicate picker) gave the list the raw text, so the
+    line filter dropped the escapes and "wipe\\x1b[2J" read "wipe[2J": a reader could not tell it held any.
+    The list shows every plain cell through the one sanitiser, as the inbox does."""
+    from tests.tui.test_bulk import pick
+    from workbench.tui.screens.bulk import BulkDialog
+
+    ann_id = hostile_annotation(demo_wb, principal)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).id == ann_id))
+        await pilot.press("space", "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        pick(dialog, "ack")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: dialog.stage == "preview")
+        region = dialog.query_one("#bulk-preview").region
+        text = "\n".join(line[region.x : region.right] for line in screen_text(app).splitlines()[region.y : region.bottom])
+    assert "[red]x[/red] wipe\\x1b[2J" in text
+    assert not [raw for raw in RAW if raw in text]
+
+
+async def test_copied_markdown_holds_no_control_character(app, demo_wb, principal):
+    """QA: `y` put a visitor's raw escapes on the clipboard. Pasted into a shell, "\\x1b[201~" ends the
+    terminal's bracketed paste early and what follows runs as typed; the copy shows them as `--markdown`
+    does."""
+    ann_id = hostile_annotation(demo_wb, principal)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.push_screen(AnnotationScreen(ann_id))
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "wipe" in app.clipboard)
+        copied = app.clipboard
+    assert not [raw for raw in RAW if raw in copied]
+    assert "wipe\\x1b[2J" in copied and "[red]x[/red]" in copied
+
+
+async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
+    """QA: a screen's `notify` (Textual's Widget.notify asks for markup by default) quoting a tester id, a
+    persona's or a store's name showed "[b]…[/b]" as bold, and "[@click=app.quit]" would be a clickable
+    action. Every notice is text, whoever posts it."""
+    from textual.widgets._toast import Toast
+
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause()
+        app.screen.notify("Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session")
+
+        def shown() -> str:
+            return " ".join(str(toast.render()) for toast in app.screen.query(Toast))
+
+        await wait_for(pilot, lambda: "Confirmed" in shown())
+        assert "Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session" in shown()

@@ -250,3 +250,21 @@ async def test_the_history_lists_each_undo_and_redo_with_who_and_when(app, demo_
             f"just now {me} status: triaged → ack (undo)",
             f"just now {me} status: ack → triaged (redo)",
         ], ours
+
+
+async def test_an_undo_that_changes_nothing_says_so_once(app, demo_wb, principal):
+    """QA: the status had changed since, so `u` changed nothing, yet the notice read "Undid: …" and
+    "1 left as they are: status of … changed since; left as it is"."""
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.tui.app import WorkbenchApp
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await press(pilot, "t")
+        annotations_service.apply_patch(demo_wb, principal, row.id, AnnotationPatch(status="won_t_fix"))  # not in the history
+        await press(pilot, "u")
+        await told_that(app, pilot, "Not undone: Status → triaged")
+        assert isinstance(app, WorkbenchApp)
+        assert app.notices[-1][1] == f"Not undone: Status → triaged on …{row.id[-8:]}\nstatus of …{row.id[-8:]} changed since; left as it is"
+        assert annotations_service.get(demo_wb, principal, row.id).status == "won_t_fix"

@@ -231,3 +231,68 @@ async def test_a_form_whose_write_the_disk_refuses_stays_open_saying_so(demo_wb,
             await press(pilot, "ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen)
         assert len(annotations_service.detail(demo_wb, principal, ann.id)["replies"]) == before + 1
+
+
+async def test_q_pressed_while_writes_wait_quits_once_they_land(demo_wb, principal):
+    """QA: `t` then `q` at once lost the change. Quitting cancelled the write's worker before its thread
+    ran and dropped the writes queued behind it, though the screen had already said they were asked."""
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        target = await cursor_on(app, pilot, "new")
+        with write_lock_held(demo_wb) as other:
+            await pilot.press("a")  # ack: waits for the lock
+            await pilot.press("t")  # triaged: queued behind it
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.is_running  # still saving: the app says so instead of quitting
+            await told_that(app, pilot, "Saving")
+            other.execute("ROLLBACK")
+            await wait_for(pilot, lambda: app.return_code is not None or not app.is_running, timeout=20)
+    assert status_of(demo_wb, principal, target.id) == "triaged"
+
+
+async def test_a_write_refused_while_quitting_keeps_the_app_open_with_the_reason(demo_wb, principal):
+    """Quitting waits for the writes to land; one that is refused was not saved, so the app stays to say why."""
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        with write_lock_held(demo_wb) as other:
+            screen.write(annotations_service.apply_patch, demo_wb, principal, "no-such-annotation", AnnotationPatch(status="ack"))
+            await pilot.press("q")
+            other.execute("ROLLBACK")
+            await writes_landed(pilot)
+        assert app.is_running and app.screen is screen
+        assert any("not found" in e.lower() for e in errors(app))
+        await pilot.press("q")  # asked again, with nothing left to save: it quits
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+
+
+async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal):
+    """QA: ctrl+q in the reply form quit at once and the reply typed there was gone. Quitting now asks
+    while a form holds text not sent; "no" goes back to it as it was, "yes" (or ctrl+q again) quits."""
+    from workbench.tui.screens.forms import ConfirmDialog
+
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        _screen, dialog = await reply_form(app, pilot, ann.id)
+        await pilot.press("ctrl+q")  # nothing typed yet: nothing to lose, no question
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        _screen, dialog = await reply_form(app, pilot, ann.id)
+        await type_text(pilot, "A long careful reply")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        ask = app.screen
+        assert isinstance(ask, ConfirmDialog) and app.is_running and "Reply" in ask.message
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is dialog)
+        assert dialog.values()["text"] == "A long careful reply"
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("ctrl+q")  # asked twice: the user means it
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)

@@ -129,7 +129,7 @@ def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 @annotations_app.command("list")
 def annotations_list(
     data_dir: DataDir = None,
-    site: Annotated[str | None, typer.Option("--site", help="Site id [default: the first site]")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="Site id", show_default="the first site")] = None,
     status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
     kind: Annotated[Kind | None, typer.Option(help="Only this kind")] = None,
     since: Annotated[str | None, typer.Option(help="Updated at or after: epoch ms, ISO-8601, or an age like 12h or 7d")] = None,
@@ -245,11 +245,12 @@ def show(
             emit_json(annotations_svc.detail(wb, me, annotation_id))
             return
         text = annotations_svc.render_markdown(wb, me, annotation_id)
-    # Bodies come from anonymous page visitors: nothing in them may act on this terminal.
+    # Bodies come from anonymous page visitors: nothing in them may act on this terminal, and a
+    # link shows its address beside its text (as in the TUI), never as a hyperlink hiding where it leads.
     if markdown:
         sys.stdout.write(terminal_safe(text))
     else:
-        out.print(Markdown(terminal_safe(text)))
+        out.print(Markdown(terminal_safe(text), hyperlinks=False))
 
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
@@ -367,7 +368,7 @@ def run_personas(
     annotation_id: AnnId,
     data_dir: DataDir = None,
     persona: Annotated[list[str] | None, typer.Option(
-        "--persona", metavar="<slug>", help="Persona id or slug (repeatable) [default: the most relevant]")] = None,
+        "--persona", metavar="<slug>", help="Persona id or slug (repeatable)", show_default="the most relevant")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run reviewer personas on the annotation; each posts a review reply."""
@@ -383,7 +384,7 @@ def run_personas(
         return
     for r in replies:
         out.rule(inert(r.author_name))
-        out.print(Markdown(terminal_safe(r.body)))
+        out.print(Markdown(terminal_safe(r.body), hyperlinks=False))  # an engine may echo a visitor's link
 
 
 # -- personas -------------------------------------------------------------------------------

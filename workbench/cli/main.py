@@ -20,7 +20,7 @@ from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, open_workbench
-from workbench.cli.output import inert
+from workbench.cli.output import fail, inert
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
@@ -90,9 +90,9 @@ def serve(
     widget_ip_limit: Annotated[int, typer.Option(help="Widget submissions per window per client IP (loopback included)", min=1)] = 10,
     widget_site_limit: Annotated[int, typer.Option(help="Widget submissions per window per site", min=1)] = 120,
     public_url: Annotated[str | None, typer.Option(
-        help="Base URL put in presigned upload links, feedbackUrl and deploymentUrl [default: the request's]")] = None,
+        help="Base URL put in presigned upload links, feedbackUrl and deploymentUrl", show_default="the request's")] = None,
     forwarded_allow_ips: Annotated[str | None, typer.Option(
-        help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted [default: none]")] = None,
+        help="Comma-separated IPs/networks of proxies whose X-Forwarded-For/-Proto are trusted", show_default="none")] = None,
     max_body_bytes: Annotated[int, typer.Option(
         help="Largest request body on ordinary routes (413 above); widget submissions and uploads have their own caps", min=1024)] = 1024 * 1024,
     body_timeout: Annotated[float, typer.Option(help="Seconds to receive a whole request body (408 after)", min=0.1)] = 30.0,
@@ -115,6 +115,7 @@ def serve(
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give --database too", param_hint="--workers")
     wb = open_workbench(data_dir, database)
+    refuse_unusable_address(host, port)
     if demo:
         result = load_demo(wb)
         if result.get("loaded"):
@@ -154,6 +155,24 @@ def serve(
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
     uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
+
+
+def refuse_unusable_address(host: str, port: int) -> None:
+    """One error line, exit 2, for an address uvicorn could not listen on (a port taken by another
+    server, a host that is not this machine's or does not resolve). Left to uvicorn, the banner first
+    promised the docs at that address, then came its startup log, an ERROR line and exit 3."""
+    import socket
+
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, address in addresses:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
+                probe.bind(address)  # each closed before the next: "" tries 0.0.0.0 and :: in turn
+    except OSError as exc:  # socket.gaierror is one
+        reason = exc.strerror or str(exc)
+        fail(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}", 2)
 
 
 def credentials_hint(wb: Workbench, database: str | None) -> str:

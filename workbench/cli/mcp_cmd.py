@@ -15,7 +15,7 @@ from workbench.services.local import local_user
 def mcp(
     data_dir: DataDir = None,
     database: Database = None,
-    workspace: Annotated[str | None, typer.Option(help="Workspace id [default: the store's own]")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Workspace id", show_default="the store's own")] = None,
 ) -> None:
     """Serve the MCP tools over stdio against the local store, as its local user.
 

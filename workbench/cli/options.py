@@ -20,8 +20,8 @@ DataDir = Annotated[
     typer.Option(
         "--data-dir",
         envvar="WORKBENCH_DATA_DIR",
-        help="Data directory holding the SQLite store and uploads [default: the platform's user data dir]",
-        show_default=False,
+        help="Data directory holding the SQLite store and uploads",
+        show_default="the platform's user data dir",
         file_okay=False,
     ),
 ]

@@ -35,7 +35,7 @@ sync_app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
-RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name [default: the only one]")]
+RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name", show_default="the only one")]
 
 
 def register(app: typer.Typer) -> None:

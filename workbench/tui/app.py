@@ -159,10 +159,16 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None,
                markup: bool = False) -> None:
-        """Show a notification, and keep it in ``notices`` (what the user was told, newest last)."""
+        """Show a notification, and keep it in ``notices`` (what the user was told, newest last).
+
+        Always as text, ``markup`` whatever: notices quote user and server text (a tester id, a
+        persona's or a store's name, a page URL), and a screen's ``notify`` (Textual's
+        Widget.notify) asks for markup by default, where "[@click=…]" would be a clickable action.
+        """
+        del markup
         self.notices.append((severity, message))
         del self.notices[:-200]
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters plus ours: no control character of user text reaches the terminal."""
@@ -265,6 +271,29 @@ class WorkbenchApp(UndoKeys, App[None]):
                     screen.post_message(StoreChanged())
 
     # -- actions ---------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit, first asking when a form holds text not sent (ctrl+q reaches a form, where q is
+        typed): a reply written at length was otherwise gone with one key. Asked twice, it quits."""
+        from workbench.tui.screens.forms import ConfirmDialog, FormDialog
+
+        typed = [s for s in self.screen_stack if isinstance(s, FormDialog) and s.unsent()]
+        if not typed or (isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-unsent"):
+            self.quit_after_writes()
+            return
+        # A form's title is markup whose first words name it ("Reply", "Resolve — <its text>").
+        names = ", ".join(f"“{form.title_text.splitlines()[0].split(' — ')[0]}”" for form in typed)
+        ask = ConfirmDialog("Quit?", f"What you typed in {names} is not sent. Quit and lose it?", yes="Quit", danger=True)
+        ask.id = "quit-unsent"
+        self.push_screen(ask, lambda quit_: self.quit_after_writes() if quit_ else None)
+
+    def quit_after_writes(self) -> None:
+        """Quit once the writes already asked for have landed. Exiting at once cancelled a write
+        whose worker had not started its thread yet and dropped those queued behind it: a `t`
+        then `q` lost the change the screen had just acknowledged."""
+        if not self.writes.idle:
+            self.notify("Saving your changes, then quitting…", timeout=30)
+        self.writes.when_idle(self.exit)
+
     def action_go(self, mode: str) -> None:
         if isinstance(self.screen, Screen) and self.screen.is_modal:
             return

@@ -1,6 +1,7 @@
 """Open a page, preview or diff URL in the user's browser from the TUI (`o`), choosing first when there are several.
 
-Only http(s) URLs are opened: a page URL comes from a visitor's browser and could be anything.
+Only http(s) URLs without control characters are opened: a page URL comes from a visitor's
+browser and could be anything.
 The browser starts from a worker thread (``webbrowser`` may wait for it); with no graphical
 session and no ``$BROWSER``, a console browser would fight Textual for the terminal, so the
 URL is copied to the clipboard instead and the message says so.
@@ -25,13 +26,18 @@ def _has_browser() -> bool:
 
 def open_url(screen: Screen[Any], url: str) -> None:
     if not url.lower().startswith(("http://", "https://")):
-        screen.notify(f"Not opened: only http(s) URLs are ({fmt.clean(url)[:80]})", severity="warning")
+        screen.notify(f"Not opened: only http(s) URLs are ({fmt.clean(url)[:80]})", severity="warning", markup=False)
+        return
+    if fmt.safe(url) != url:
+        # Copied (no browser here) and pasted into a shell, an escape acts there: "\x1b[201~"
+        # ends a bracketed paste early and the rest runs as typed. No real address holds one.
+        screen.notify(f"Not opened: the URL holds control characters ({fmt.safe(url)[:80]})", severity="warning", markup=False)
         return
     if not _has_browser():
         screen.app.copy_to_clipboard(url)
-        screen.notify(f"No graphical browser here (set $BROWSER): copied {fmt.clean(url)}", timeout=8)
+        screen.notify(f"No graphical browser here (set $BROWSER): copied {fmt.clean(url)}", timeout=8, markup=False)
         return
-    screen.notify(f"Opening {fmt.clean(url)}")
+    screen.notify(f"Opening {fmt.clean(url)}", markup=False)  # a visitor's URL: text, never markup
     screen.run_worker(lambda: _launch(url), thread=True, group="open-url")
 
 

@@ -92,9 +92,11 @@ class UndoKeys:
             app.notify(f"Can't undo {message.label}: {outcome.final}. Press {key} again for the action before it.",
                        title="Cannot be undone", severity="warning", timeout=10)
         else:
-            text = f"{'Redid' if message.redo else 'Undid'}: {message.label}"
-            if outcome.skipped:
-                text += f"\n{len(outcome.skipped)} left as they are: {outcome.skipped[0]}"
+            done = "Redid" if message.redo else "Undid"
+            text = f"{done if outcome.applied else ('Not redone' if message.redo else 'Not undone')}: {message.label}"
+            if outcome.skipped:  # each reason ends "left as it is"
+                more = len(outcome.skipped) - 1
+                text += f"\n{outcome.skipped[0]}" + (f" (and {more} more)" if more else "")
             app.notify(text, severity="warning" if outcome.skipped else "information", timeout=8 if outcome.skipped else None)
         app.post_message(StoreChanged())
 

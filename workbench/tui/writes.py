@@ -53,6 +53,7 @@ class Writes:
         self.store = store
         self.queue: deque[Write] = deque()
         self.running: Write | None = None
+        self.then: Callable[[], None] | None = None  # once the queue empties (a quit waiting on it)
 
     @property
     def idle(self) -> bool:
@@ -73,8 +74,22 @@ class Writes:
         self.queue.append(Write(fn, args, kwargs, target, done, refused, succeeded, getattr(fn, "__name__", "write")))
         self._next()
 
+    def when_idle(self, then: Callable[[], None]) -> None:
+        """Call ``then`` once every write asked for so far has landed; at once if none is waiting."""
+        self.then = then
+        if self.idle:
+            self._call_then()
+
+    def _call_then(self) -> None:
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
     def _next(self) -> None:
-        if self.running is not None or not self.queue:
+        if self.running is None and not self.queue:
+            self._call_then()
+            return
+        if self.running is not None:
             return
         job = self.running = self.queue.popleft()
         self.app.run_worker(lambda: self._run(job), thread=True, group=WRITE_GROUP, name=job.name, exit_on_error=False)
@@ -104,6 +119,10 @@ class Writes:
     def _finish(self, job: Write, ok: bool, value: Any) -> None:
         """On the UI thread: the outcome's callback (or message), then the next write."""
         self.running = None
+        if not ok:
+            # A refused write is not saved: whoever waits for the queue (a quit) must not hide
+            # the reason by going ahead; the user reads it and decides again.
+            self.then = None
         try:
             if ok and job.done is not None:
                 job.done(value)

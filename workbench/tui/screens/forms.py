@@ -72,6 +72,7 @@ class FormDialog(Dialog[Any]):
         self.wide = wide
         self.result_value: Any = None
         self.saving = False  # a submit is running in a worker
+        self.opened_with: dict[str, Any] = {}  # the values it opened with: any other is typed, not yet sent
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog" + (" -wide" if self.wide else "")):
@@ -110,9 +111,14 @@ class FormDialog(Dialog[Any]):
             yield Static(self.hint_text((self.hint or "{form.save} save · {form.cancel} cancel" + browse) + editor), classes="hint")
 
     def on_mount(self) -> None:
+        self.opened_with = self.values()
         self._check()
         if self.fields:
             self.query_one(f"#{_widget_id(self.fields[0].name)}").focus()
+
+    def unsent(self) -> bool:
+        """Something typed here that no submit has taken yet (one on its way is the write queue's)."""
+        return not self.saving and self.values() != self.opened_with
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -28,6 +28,9 @@ def _home(path: Path) -> str:
 class HelpScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
     HELP_SECTION = "Help"
+    # Side by side under 70 columns, each description kept four letters ("Sear…"): stacked there
+    # (dialogs.tcss), on the narrow terminals where `? Keys` is about all the footer still shows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-stacked"), (70, "-side-by-side")]  # noqa: RUF012 - Textual declares it without ClassVar
 
     def __init__(self, screen: Screen) -> None:
         super().__init__()

@@ -112,6 +112,8 @@ class Picture(Vertical):
     Picture {{ width: auto; height: auto; margin: 0 2 1 0; }}
     Picture > .caption {{ width: auto; color: $text-muted; }}
     Picture > .picture {{ width: auto; height: {PICTURE_ROWS}; }}
+    /* Sized to the caption otherwise ("Before"): the reason would be a column of a few letters. */
+    Picture > .error {{ width: 60; height: auto; }}
     """
 
     def __init__(self, caption: str, path: Path, pin: tuple[float, float] | None = None) -> None:
@@ -126,7 +128,8 @@ class Picture(Vertical):
         try:
             image = with_pin(self.path, self.pin)
         except Exception as exc:  # noqa: BLE001 - a damaged file is reported, never raised into the UI
-            yield Static(Text(f"cannot show {self.path.name}: {fmt.clean(str(exc))}", style="#e05561"), classes="error")
+            reason = str(exc).replace(str(self.path), self.path.name)  # Pillow quotes the whole path: its name says enough
+            yield Static(Text(f"cannot show {self.path.name}: {fmt.clean(reason)}", style="#e05561"), classes="error")
             return
         widget = _image_class(self.app)(image, classes="picture")
         # A terminal cell is about twice as tall as wide: size the picture from its own aspect,

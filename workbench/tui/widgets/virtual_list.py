@@ -29,6 +29,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from workbench.domain.safe_text import terminal_safe
+
 S = TypeVar("S")
 
 
@@ -462,7 +464,10 @@ class VirtualList(ScrollView, can_focus=True):
                 cell_segments = [seg for seg in text.render(console) if seg.text != "\n"]
                 segments.extend(Segment.apply_style(cell_segments, base))
             else:
-                plain = cell.plain if isinstance(cell, Text) else str(cell)
+                # Cells are mostly user text, and not every source remembers to sanitise it: shown
+                # here, an escape reads "\x1b" as in the inbox instead of vanishing in the line
+                # filter ("wipe[2J"). Already-visible escapes pass unchanged.
+                plain = terminal_safe(cell.plain if isinstance(cell, Text) else str(cell))
                 style = base
                 if isinstance(cell, Text) and cell.style:
                     cell_style = cell.style
