@@ -51,7 +51,7 @@ def test_every_accepted_type_has_an_extension_and_a_signature() -> None:
 
 
 def test_check_image_refuses_a_mismatch_and_the_oversized() -> None:
-    with pytest.raises(Invalid, match="not a image/png image"):
+    with pytest.raises(Invalid, match="not an image of type image/png"):
         check_image("image/png", SAMPLES["image/gif"], "screenshot")
     with pytest.raises(Invalid):
         check_image("image/bmp", b"BM\0\0", "screenshot")

@@ -67,7 +67,7 @@ def test_an_upload_must_really_be_the_signed_image_type(client, creds, wb, data)
     a = post_annotation(client, creds)
     pre = _presign(client, creds, a["id"]).json()
     put = _put(client, pre, data)
-    assert put.status_code == 400 and "not a image/png image" in put.json()["detail"], put.text
+    assert put.status_code == 400 and "not an image of type image/png" in put.json()["detail"], put.text
     assert wb.store.db.execute("SELECT count(*) FROM uploads WHERE key = ?", [pre["key"]]).fetchone()[0] == 0
     res = client.post(f"/api/v1/annotations/{a['id']}/resolutions", json={"after_key": pre["key"]}, headers=bearer(creds["member_token"]))
     assert res.status_code == 400 and "after_key" in res.json()["detail"]

@@ -48,4 +48,4 @@ def check_image(content_type: str, data: bytes, what: str = "image") -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"{what} is {len(data)} bytes; the cap is {MAX_UPLOAD_BYTES} bytes (10 MB)")
     if sniff_image_type(data) != content_type:
-        raise Invalid(f"{what} is not a {content_type} image (its first bytes do not match)")
+        raise Invalid(f"{what} is not an image of type {content_type} (its first bytes do not match)")

@@ -37,7 +37,7 @@ from workbench.server.deps import authenticated
 from workbench.server.errors import domain_error_response
 from workbench.server.limits import bounded_body, declared_length, replay_body
 from workbench.server.ratelimit import COUNTED, RateLimiter
-from workbench.server.routes.annotations import parse_if_match, patched, replied
+from workbench.server.routes.annotations import if_match_header, parse_if_match, patched, replied
 from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
 
@@ -78,7 +78,7 @@ class HotWritesMiddleware:
         body = _body(raw, headers, model)
         try:
             caller = await authenticated(self.wb, headers.get("authorization"), headers.get("x-gf-workspace")) if body is not None else None
-            if_version = parse_if_match(headers.get("if-match"))
+            if_version = parse_if_match(if_match_header(headers))
         except DomainError:
             caller = if_version = None  # the route refuses it, in the order its dependencies run
         if body is None or caller is None:

@@ -22,6 +22,8 @@ from workbench.services import annotations as svc
 if TYPE_CHECKING:
     from collections.abc import Hashable
 
+    from starlette.datastructures import Headers
+
     from workbench.server.pagecache import PageCache
     from workbench.services.context import Workbench
 
@@ -80,7 +82,15 @@ def get_annotation(annotation_id: str, wb: WB, caller: Caller) -> JSON:
 
 
 # ASCII digits only ("²".isdigit() is True) and few enough to fit SQLite's INTEGER.
-_ETAG = re.compile(r"v([0-9]{1,18})")
+# No leading zero: "v02" is not a tag this server gave, and strong comparison (RFC 9110 8.8.3.2)
+# would not take it for "v2".
+_ETAG = re.compile(r"v(0|[1-9][0-9]{0,17})")
+
+
+def if_match_header(headers: Headers) -> str | None:
+    """Every If-Match line as the one list they are (RFC 9110 5.3): reading only the first let a
+    second condition go unchecked, where the same two tags on one line are refused."""
+    return ", ".join(headers.getlist("if-match")) or None
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -101,9 +111,11 @@ async def patch_annotation(
     body: AnnotationPatch,
     wb: WB,
     caller: Caller,
+    request: Request,
+    # Declared for the schema; the value is read whole from the request (if_match_header).
     if_match: Annotated[str | None, Header(description="Optional compare-and-set: the ETag of the version you edited")] = None,
 ) -> JSON:
-    return await patched(wb, caller, annotation_id, body, parse_if_match(if_match))
+    return await patched(wb, caller, annotation_id, body, parse_if_match(if_match_header(request.headers)))
 
 
 async def patched(wb: Workbench, caller: Principal, annotation_id: str, body: AnnotationPatch, if_version: int | None) -> JSON:
