@@ -47,6 +47,22 @@ MAX_THROTTLED_WINDOWS = 10
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def _transport_reason(exc: httpx.TransportError) -> str:
+    """Why a request did not get through, in the system's words ("connection refused", "name or
+    service not known"), then httpx's class: the class alone ("ConnectError") said nothing of what
+    to fix. The OS's reason sits in the exception's cause chain (httpx wraps httpcore, which
+    wraps the OSError)."""
+    reason, cause, seen = "", exc.__cause__ or exc.__context__, set()
+    while cause is not None and id(cause) not in seen and not reason:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror
+        cause = cause.__cause__ or cause.__context__
+    reason = reason or str(exc)
+    reason = "".join(ch for ch in reason if ch.isprintable())[:200]  # an OS or TLS message, shown on a terminal
+    return f"{reason[:1].lower()}{reason[1:]} ({type(exc).__name__})" if reason else type(exc).__name__
+
+
 _ssl_context: ssl.SSLContext | None = None
 _ssl_lock = threading.Lock()
 
@@ -201,9 +217,9 @@ class RemoteClient:
                 self.requests += 1
                 resp = self.http.request(method, path, content=body, params=params, headers=hdrs)
             except _NOT_SENT as exc:
-                last = f"cannot reach {self.base_url}: {type(exc).__name__}"
+                last = f"cannot reach {self.base_url}: {_transport_reason(exc)}"
             except httpx.TransportError as exc:
-                last = f"connection to {self.base_url} broke: {type(exc).__name__}"
+                last = f"connection to {self.base_url} broke: {_transport_reason(exc)}"
                 if not safe_to_resend:
                     raise Ambiguous(last) from exc
                 maybe_applied = True

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from sync.client import RATE_WINDOW_ENV, Ambiguous, AuthFailed, Refused, RemoteClient, Unavailable, rate_window_from_env
+from tests.conftest import free_port
 from workbench.domain.errors import Invalid
 
 
@@ -40,6 +41,15 @@ def test_the_rate_window_comes_from_the_environment_or_the_document(monkeypatch)
         monkeypatch.setenv(RATE_WINDOW_ENV, bad)
         with pytest.raises(Invalid, match=RATE_WINDOW_ENV):
             rate_window_from_env()
+
+
+def test_an_unreachable_server_is_named_with_the_system_s_reason():
+    """A real refused connection: the sync line said "ConnectError", which names no cause."""
+    port = free_port()  # nothing listens on it
+    c = RemoteClient(f"http://127.0.0.1:{port}", token="gfat_x", sleep=lambda _s: None)
+    with pytest.raises(Unavailable) as caught:
+        c.get("/api/v1/sites")
+    assert f"cannot reach http://127.0.0.1:{port}: connection refused (ConnectError)" in str(caught.value)
 
 
 def test_5xx_and_network_errors_retry_reads_with_backoff():
