@@ -8,7 +8,10 @@ would in the system keyring.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +205,37 @@ async def test_a_failed_sync_is_told_never_a_crash(hub):
         await run_sync_key(pilot)
         assert app.is_running
         assert any("offline" in m.lower() or "connect" in m.lower() or "stopped" in m.lower() for m in told(app)), told(app)
+
+
+async def test_quitting_during_a_sync_stops_it_at_its_next_wait(hub, monkeypatch):
+    """The server down, the sync waits to retry (here 12 to 24 s a wait, four of them): quitting
+    cleared the screen, then the app's exit waited out every wait of the sync's thread."""
+    from sync import client as sync_client
+
+    monkeypatch.setattr(sync_client, "BACKOFF_BASE", 24.0)
+    monkeypatch.setattr(sync_client, "BACKOFF_CAP", 24.0)
+    ended = threading.Event()
+    run_sync = sync_svc.run_sync
+
+    def tracked(*args, **kwargs):
+        try:
+            return run_sync(*args, **kwargs)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(sync_svc, "run_sync", tracked)
+    r = hub.replica()
+    remotes.save_secrets(r.wb, r.name, {"token": r.token})
+    app = make_app(r.wb, sync_options={"transport": r.bridge})  # no test sleep: the app's own waits
+    r.bridge.offline = True
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "S")
+        await wait_for(pilot, lambda: app.sync_running)
+        asked = time.monotonic()
+        await press(pilot, "q")
+    assert await asyncio.to_thread(ended.wait, 10)
+    assert time.monotonic() - asked < 10
+    assert not any("Sync failed" in m for m in told(app))
 
 
 # -- the sync screen ----------------------------------------------------------------------

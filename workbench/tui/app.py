@@ -9,6 +9,7 @@ instead of a crash.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -96,6 +97,10 @@ def refusal_text(exc: BaseException) -> str:
 _DROP_CONTROLS = DropControlCharacters()  # one instance: Textual caches filtered lines per filter
 
 
+class SyncStopped(Exception):
+    """Raised in a sync's thread at its next wait once the app quits (``WorkbenchApp._sync_wait``)."""
+
+
 class WorkbenchApp(UndoKeys, App[None]):
     """Review Workbench in the terminal."""
 
@@ -143,6 +148,8 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.sync_progress: tuple[str, int, int | None] | None = None
         self.sync_running = False
         self.sync_options = dict(sync_options or {})
+        # Set when the app quits: a running sync stops at its next wait (sync_wait).
+        self.sync_stop = threading.Event()
         # Credentials typed where no keyring can keep them: this run's only, never written anywhere.
         self.session_secrets: dict[str, dict[str, str]] = {}
         # Every write a key starts runs here, off the UI thread (workbench/tui/writes.py).
@@ -292,6 +299,7 @@ class WorkbenchApp(UndoKeys, App[None]):
         then `q` lost the change the screen had just acknowledged."""
         if not self.writes.idle:
             self.notify("Saving your changes, then quitting…", timeout=30)
+        self.sync_stop.set()
         self.writes.when_idle(self.exit)
 
     def action_go(self, mode: str) -> None:
@@ -401,6 +409,7 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.start_sync(remote, secrets, first_sync)
 
     def start_sync(self, remote: str, credentials: dict[str, str | None] | None = None, first_sync: str | None = None) -> None:
+        self.sync_stop.clear()  # a quit that a refused write kept from happening stops no later sync
         self.sync_running = True
         self.sync_progress = ("starting", 0, None)
         self._draw_sync_lines()
@@ -413,10 +422,11 @@ class WorkbenchApp(UndoKeys, App[None]):
         def progress(phase: str, done: int, total: int | None) -> None:
             self.post_message(SyncProgressed(phase, done, total))
 
+        options = {**self.sync_options, "sleep": self._sync_wait(self.sync_options.get("sleep"))}
         try:
-            report = sync_service.run_sync(
-                self.wb, remote, progress, credentials=credentials, first_sync=first_sync, **self.sync_options
-            )
+            report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, first_sync=first_sync, **options)
+        except SyncStopped:
+            return  # the app is quitting: what the sync had not done waits in the outbox for the next one
         except Exception as exc:  # shown, never a crash
             reason = refusal_text(exc)
             if reason.startswith("Unexpected error"):
@@ -424,6 +434,21 @@ class WorkbenchApp(UndoKeys, App[None]):
             self.post_message(SyncFinished(remote, error=reason, first_sync=first_sync))
             return
         self.post_message(SyncFinished(remote, report=report, first_sync=first_sync))
+
+    def _sync_wait(self, sleep: Callable[[float], None] | None) -> Callable[[float], None]:
+        """The sync's waits (a retry's backoff, a rate limit's Retry-After, up to minutes when the
+        server is down or busy), ended by quitting: the app's exit waited for the sync's thread,
+        on a terminal already cleared. A sync stops only at a wait, where nothing is half-applied:
+        its work so far is committed, and an unanswered write is resent with its Idempotency-Key."""
+        def wait(seconds: float) -> None:
+            if sleep is None:
+                self.sync_stop.wait(seconds)
+            elif not self.sync_stop.is_set():
+                sleep(seconds)
+            if self.sync_stop.is_set():
+                raise SyncStopped
+
+        return wait
 
     def on_sync_progressed(self, message: SyncProgressed) -> None:
         if self.sync_running:
