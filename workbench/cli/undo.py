@@ -36,11 +36,8 @@ def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, r
     if outcome.final:
         echo(f"Can't undo {label}: {outcome.final}. Run it again for the action before it.")
         return
-    # Every step skipped (changed since) is an action taken off the stack with nothing changed:
-    # "Undid" would claim otherwise. Each reason already ends "left as it is".
-    done = "Redid" if redo else "Undid"
-    echo(f"{done if outcome.applied else ('Not redone' if redo else 'Not undone')}: {label}")
-    for reason in outcome.skipped:
+    echo(f"{outcome.verb}: {label}")
+    for reason in outcome.skipped:  # each ends "left as it is"
         echo(f"  {reason}")
 
 

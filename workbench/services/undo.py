@@ -423,6 +423,14 @@ class Outcome:
     skipped: list[str] = field(default_factory=list)  # why the others were left
     final: str | None = None  # set when the action can no longer be undone, and why
 
+    @property
+    def verb(self) -> str:
+        """How a report of it opens. With every step left as it was (changed since), the action
+        came off the stack having changed nothing: "Undid" would claim otherwise."""
+        if self.applied:
+            return "Redid" if self.redo else "Undid"
+        return "Not redone" if self.redo else "Not undone"
+
     def to_public(self) -> dict[str, Any]:
         return {
             "action_id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,

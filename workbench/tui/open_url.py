@@ -26,18 +26,18 @@ def _has_browser() -> bool:
 
 def open_url(screen: Screen[Any], url: str) -> None:
     if not url.lower().startswith(("http://", "https://")):
-        screen.notify(f"Not opened: only http(s) URLs are ({fmt.clean(url)[:80]})", severity="warning", markup=False)
+        screen.notify(f"Not opened: only http(s) URLs are ({fmt.clean(url)[:80]})", severity="warning")
         return
     if fmt.safe(url) != url:
         # Copied (no browser here) and pasted into a shell, an escape acts there: "\x1b[201~"
         # ends a bracketed paste early and the rest runs as typed. No real address holds one.
-        screen.notify(f"Not opened: the URL holds control characters ({fmt.safe(url)[:80]})", severity="warning", markup=False)
+        screen.notify(f"Not opened: the URL holds control characters ({fmt.safe(url)[:80]})", severity="warning")
         return
     if not _has_browser():
         screen.app.copy_to_clipboard(url)
-        screen.notify(f"No graphical browser here (set $BROWSER): copied {fmt.clean(url)}", timeout=8, markup=False)
+        screen.notify(f"No graphical browser here (set $BROWSER): copied {fmt.clean(url)}", timeout=8)
         return
-    screen.notify(f"Opening {fmt.clean(url)}", markup=False)  # a visitor's URL: text, never markup
+    screen.notify(f"Opening {fmt.clean(url)}")
     screen.run_worker(lambda: _launch(url), thread=True, group="open-url")
 
 

@@ -92,8 +92,7 @@ class UndoKeys:
             app.notify(f"Can't undo {message.label}: {outcome.final}. Press {key} again for the action before it.",
                        title="Cannot be undone", severity="warning", timeout=10)
         else:
-            done = "Redid" if message.redo else "Undid"
-            text = f"{done if outcome.applied else ('Not redone' if message.redo else 'Not undone')}: {message.label}"
+            text = f"{outcome.verb}: {message.label}"
             if outcome.skipped:  # each reason ends "left as it is"
                 more = len(outcome.skipped) - 1
                 text += f"\n{outcome.skipped[0]}" + (f" (and {more} more)" if more else "")
