@@ -197,16 +197,24 @@ async def test_o_on_a_feedback_comment_opens_the_preview_at_its_page(app, demo_w
         await wait_for(pilot, lambda: opened(browser_log) == [expected])
 
 
+def on_odd_page(wb, page_url: str) -> str:
+    """The id of a visitor's annotation left on ``page_url``, as its browser reported it."""
+    creds = bootstrap(wb)
+    return annotations_service.submit_from_widget(
+        wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(page_url=page_url, body="odd page"),
+    ).id
+
+
+async def press_o_on(app, pilot, ann_id: str) -> None:
+    await app.push_screen(AnnotationScreen(ann_id))
+    await pilot.pause()
+    await press(pilot, "o")
+
+
 async def test_only_http_urls_are_opened(app, demo_wb, principal, browser_log):
-    creds = bootstrap(demo_wb)
-    ann = annotations_service.submit_from_widget(
-        demo_wb, creds["site_id"], creds["widget_token"], None,
-        WidgetAnnotationCreate(page_url="javascript:alert(1)", body="odd page"),
-    )
+    ann_id = on_odd_page(demo_wb, "javascript:alert(1)")
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(AnnotationScreen(ann.id))
-        await pilot.pause()
-        await press(pilot, "o")
+        await press_o_on(app, pilot, ann_id)
         await wait_for(pilot, lambda: any("only http(s)" in m for _, m in app.notices))
     assert opened(browser_log) == []
     assert os.environ["BROWSER"].endswith("%s")
@@ -238,15 +246,9 @@ async def test_a_url_holding_control_characters_is_neither_opened_nor_copied(app
     shell, an escape in it ("\\x1b[201~" ends a bracketed paste) acts there. Such a URL is said, not used."""
     for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(var, raising=False)
-    creds = bootstrap(demo_wb)
-    ann = annotations_service.submit_from_widget(
-        demo_wb, creds["site_id"], creds["widget_token"], None,
-        WidgetAnnotationCreate(page_url="https://shop.example/\x1b[201~x", body="odd page"),
-    )
+    ann_id = on_odd_page(demo_wb, "https://shop.example/\x1b[201~x")
     async with app.run_test(size=SIZE) as pilot:
-        await app.push_screen(AnnotationScreen(ann.id))
-        await pilot.pause()
-        await press(pilot, "o")
+        await press_o_on(app, pilot, ann_id)
         await wait_for(pilot, lambda: any("Not opened" in m for _, m in app.notices))
         assert "\x1b" not in (app.clipboard or "")
 
@@ -256,15 +258,9 @@ async def test_a_url_in_a_notice_is_text_not_markup(app, demo_wb, principal, mon
     and "[@click=…]" would have made a clickable action): the address is shown as written."""
     for var in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(var, raising=False)
-    creds = bootstrap(demo_wb)
-    ann = annotations_service.submit_from_widget(
-        demo_wb, creds["site_id"], creds["widget_token"], None,
-        WidgetAnnotationCreate(page_url="https://shop.example/[b]cart[/b]", body="odd page"),
-    )
+    ann_id = on_odd_page(demo_wb, "https://shop.example/[b]cart[/b]")
     async with app.run_test(size=(160, 40), notifications=True) as pilot:  # toasts drawn, as in a terminal
-        await app.push_screen(AnnotationScreen(ann.id))
-        await pilot.pause()
-        await press(pilot, "o")
+        await press_o_on(app, pilot, ann_id)
         from textual.widgets._toast import Toast
 
         def shown() -> str:
