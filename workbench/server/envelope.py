@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.test_sessions import fail
-from workbench.server.errors import STATUS_OF, challenge, judge_caller, read_errors, undecodable_error, unparsed_body
+from workbench.server.errors import STATUS_OF, caller_refusal, challenge, read_errors, undecodable_error, unparsed_body
 from workbench.server.responses import JSON
 
 CODES = {
@@ -103,10 +103,8 @@ class EnvelopeRoute(APIRoute):
 
 
 async def _unparsed(request: Request, exc: RequestValidationError) -> JSON:
-    """A body that does not parse, told only to a caller the route accepts (errors.judge_caller)."""
-    try:
-        await judge_caller(request)
-    except DomainError as refusal:
+    """A body that does not parse, told only to a caller the route accepts (errors.caller_refusal)."""
+    if (refusal := await caller_refusal(request)) is not None:
         return error_response(STATUS_OF.get(refusal.kind, 400), refusal.message)
     return validation_response(exc, request.headers.get("content-type"))
 

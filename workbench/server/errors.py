@@ -127,8 +127,8 @@ def unparsed_body(exc: RequestValidationError) -> bool:
     return any(e.get("type") == "json_invalid" for e in exc.errors())
 
 
-async def judge_caller(request: Request) -> None:
-    """Raise what the matched route's dependencies (its caller's authentication) refuse.
+async def caller_refusal(request: Request) -> DomainError | None:
+    """What the matched route's dependencies (its caller's authentication) refuse, if anything.
 
     FastAPI parses a JSON body before it solves any dependency, so a body that is not JSON
     was a 422 even to a caller with no credential, or a revoked or expired one: the 401 that
@@ -139,12 +139,16 @@ async def judge_caller(request: Request) -> None:
     """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
-        return
-    async with AsyncExitStack() as stack:
-        await solve_dependencies(
-            request=request, dependant=route.dependant, dependency_overrides_provider=route.dependency_overrides_provider,
-            async_exit_stack=stack, embed_body_fields=False,
-        )
+        return None
+    try:
+        async with AsyncExitStack() as stack:
+            await solve_dependencies(
+                request=request, dependant=route.dependant, dependency_overrides_provider=route.dependency_overrides_provider,
+                async_exit_stack=stack, embed_body_fields=False,
+            )
+    except DomainError as refusal:
+        return refusal
+    return None
 
 
 def refuse_repeated_parameters(params: Iterable[tuple[str, str]], names: Collection[str]) -> None:
@@ -220,21 +224,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSON:
-        if unparsed_body(exc):
-            try:
-                await judge_caller(request)
-            except DomainError as refusal:
-                return domain_error_response(refusal)
+        if unparsed_body(exc) and (refusal := await caller_refusal(request)) is not None:
+            return domain_error_response(refusal)
         return _validation_response(exc, request.headers.get("content-type"))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSON:
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-            try:
-                await judge_caller(request)
-            except DomainError as refusal:
-                return domain_error_response(refusal)
-            return _undecodable_body(exc.__cause__)
+            refusal = await caller_refusal(request)
+            return domain_error_response(refusal) if refusal is not None else _undecodable_body(exc.__cause__)
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
