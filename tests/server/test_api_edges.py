@@ -142,3 +142,18 @@ def test_the_paths_whose_slash_is_data_keep_it(served: tuple[World, ServerProces
     w, srv = served
     home = httpx.get(f"{srv.url}/preview/{w.a['review_session_id']}/")
     assert home.status_code == 200 and "Harbour" in home.text
+
+
+def test_a_weak_if_match_never_matches(served: tuple[World, ServerProcess]):
+    """If-Match compares strongly (RFC 9110 13.1.1): ``W/"v<current>"`` was taken for the current
+    version and the PATCH applied; an unquoted tag is no entity-tag at all."""
+    w, srv = served
+    url = f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}"
+    with httpx.Client(headers=w.headers["memb"], timeout=10) as c:
+        etag = c.get(url).headers["etag"]
+        for query in ("", "?via=route"):  # the hot path (server/hotwrites.py), then the declared route
+            r = c.patch(url + query, json={"summary": "weakly matched"}, headers={"If-Match": f"W/{etag}"})
+            assert r.status_code == 412 and "weak" in r.json()["detail"], r.text
+            bare = c.patch(url + query, json={"summary": "bare"}, headers={"If-Match": etag.strip('"')})
+            assert bare.status_code == 400 and "If-Match" in bare.json()["detail"], bare.text
+        assert c.get(url).headers["etag"] == etag
