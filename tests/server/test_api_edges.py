@@ -10,11 +10,13 @@ that document, and the routes kept out of it, is asked for with a trailing slash
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.conftest import ENGINES, ServerProcess, on_engine
 from tests.server.conftest import serve, served_world
@@ -157,3 +159,28 @@ def test_a_weak_if_match_never_matches(served: tuple[World, ServerProcess]):
             bare = c.patch(url + query, json={"summary": "bare"}, headers={"If-Match": etag.strip('"')})
             assert bare.status_code == 400 and "If-Match" in bare.json()["detail"], bare.text
         assert c.get(url).headers["etag"] == etag
+
+
+def _png() -> bytes:
+    """A real image: one that decodes, not only one that starts as a PNG does."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+def _presign(w: World, srv: ServerProcess, content_type: str = "image/png") -> str:
+    r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions/upload-url",
+                   json={"kind": "after", "content_type": content_type}, headers=w.headers["memb"])
+    assert r.status_code == 200, r.text
+    return r.json()["url"]
+
+
+def test_a_used_upload_url_is_a_409_whatever_the_replay_carries(served: tuple[World, ServerProcess]):
+    """Single use is judged before the bytes: an empty replay read "not an image" (400), which
+    tells the client to send another file to the same URL rather than to ask for a new one."""
+    w, srv = served
+    url = _presign(w, srv)
+    assert httpx.put(url, content=_png(), headers={"Content-Type": "image/png"}).status_code == 200
+    for replay in (b"", b"not an image", _png()):
+        r = httpx.put(url, content=replay, headers={"Content-Type": "image/png"})
+        assert r.status_code == 409 and "already used" in r.json()["detail"], (replay[:12], r.text)
