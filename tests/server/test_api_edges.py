@@ -184,3 +184,13 @@ def test_a_used_upload_url_is_a_409_whatever_the_replay_carries(served: tuple[Wo
     for replay in (b"", b"not an image", _png()):
         r = httpx.put(url, content=replay, headers={"Content-Type": "image/png"})
         assert r.status_code == 409 and "already used" in r.json()["detail"], (replay[:12], r.text)
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "x443", "-1"])
+def test_a_diff_url_with_an_impossible_port_is_a_400(served: tuple[World, ServerProcess], port: str):
+    """``urlsplit`` parses ``https://host:99999/`` and raises only when its port is asked for,
+    so the URL was stored: a link no browser can open, shown to the submitter as the fix."""
+    w, srv = served
+    r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions",
+                   json={"diff_url": f"https://github.com:{port}/acme/shop/pull/42"}, headers=w.headers["memb"])
+    assert r.status_code == 400 and r.json()["detail"].startswith("diff_url must be"), r.text

@@ -174,7 +174,8 @@ def _is_https_url(value: str) -> bool:
         return False
     try:
         parts = urlsplit(value)
-    except ValueError:  # e.g. an unbalanced "[" in the host
+        parts.port  # noqa: B018 - asked only to be checked: a port past 65535 or not a number raises
+    except ValueError:  # e.g. an unbalanced "[" in the host, port 99999
         return False
     return value.startswith("https://") and bool(parts.hostname)  # the document's literal "https://"
 
