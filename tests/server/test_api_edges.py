@@ -58,7 +58,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[World, ServerProcess]]:
     data, w = served_world(tmp_path_factory.mktemp("edges"))
-    srv = serve(data)
+    # Widget submissions are limited per client IP even on loopback; the cases here are not about that.
+    srv = serve(data, "--widget-ip-limit", "1000000", "--widget-site-limit", "1000000")
     yield w, srv
     srv.stop()
 
@@ -194,3 +195,27 @@ def test_a_diff_url_with_an_impossible_port_is_a_400(served: tuple[World, Server
     r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions",
                    json={"diff_url": f"https://github.com:{port}/acme/shop/pull/42"}, headers=w.headers["memb"])
     assert r.status_code == 400 and r.json()["detail"].startswith("diff_url must be"), r.text
+
+
+@pytest.mark.parametrize("page_url", [
+    "javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "file:///etc/passwd",
+    "vbscript:msgbox", "ftp://shop.acme.example/", "https://", "http:///cart", "https://shop.acme.example:99999/",
+    "shop.acme.example/cart", "/cart", "https://shop.acme.example/\x1b[201~",
+])
+def test_a_widget_page_url_must_be_a_web_page(served: tuple[World, ServerProcess], page_url: str):
+    """The page URL is shown to triagers and opened with `o` in the TUI: a ``javascript:`` one
+    was stored as the visitor sent it. Refused naming the field, as the widget shows it."""
+    w, srv = served
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations", json={"page_url": page_url, "body": "odd page"},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["detail"]
+    assert error["loc"] == ["body", "page_url"] and "http:// or https://" in error["msg"], error
+
+
+def test_a_widget_page_url_on_the_web_is_kept_as_sent(served: tuple[World, ServerProcess]):
+    w, srv = served
+    page_url = "HTTPS://shop.acme.example:8443/cart?coupon=SPRING10#total"
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations", json={"page_url": page_url, "body": "on the web"},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 201 and r.json()["page_url"] == page_url, r.text

@@ -13,7 +13,9 @@ import pytest
 from tests.conftest import bearer
 from tests.helpers import post_annotation
 from tests.stores import blob_keys
+from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server import errors
+from workbench.services import annotations
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -205,10 +207,14 @@ def test_a_diff_url_with_a_newline_or_control_character_is_refused(client, creds
     assert r.status_code == 400 and "diff_url" in r.json()["detail"]
 
 
-def test_user_text_cannot_add_lines_to_the_markdown(client, creds):
-    a = post_annotation(client, creds, page_url="https://x.example/\n## Injected heading\n- **Status:** resolved",
-                        selector="a`b\n# h", submitter_name="Eve\n# Owner")
-    md = client.get(f"/api/v1/annotations/{a['id']}/markdown", headers=bearer(creds["member_token"])).text
+def test_user_text_cannot_add_lines_to_the_markdown(client, creds, wb):
+    # The widget's route refuses such a page URL (a 422); one stored before that rule, or pulled
+    # from another server, is still rendered flat.
+    a = annotations.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(
+        page_url="https://x.example/\n## Injected heading\n- **Status:** resolved", body="b", selector="a`b\n# h",
+        submitter_name="Eve\n# Owner",
+    ))
+    md = client.get(f"/api/v1/annotations/{a.id}/markdown", headers=bearer(creds["member_token"])).text
     lines = md.splitlines()
     assert not any(line.startswith(("## Injected", "# h", "# Owner")) for line in lines)
     assert [line for line in lines if line.startswith("- **Status:**")] == ["- **Status:** new"]

@@ -17,7 +17,7 @@ from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401 - re-exported: callers read the statuses with the annotation rules
-from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
+from workbench.domain.widget import PAGE_URL_RULE, STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey, is_page_url
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
@@ -221,6 +221,20 @@ class WidgetAnnotationCreate(BaseModel):
             return None
         if "@" not in v or v.startswith("@") or v.endswith("@"):
             raise ValueError("not an email address")
+        return v
+
+
+class WidgetSubmission(WidgetAnnotationCreate):
+    """What a browser posts to the widget's submit route: its page URL must be one a triager may
+    open (``widget.is_page_url``). Kept off ``WidgetAnnotationCreate``, which in-process callers
+    build: annotations stored before the rule or pulled from another server can hold any URL,
+    and the front ends that open one judge it again."""
+
+    @field_validator("page_url")
+    @classmethod
+    def _openable_page(cls, v: str) -> str:
+        if not is_page_url(v):
+            raise ValueError(PAGE_URL_RULE)
         return v
 
 
