@@ -219,3 +219,27 @@ def test_a_widget_page_url_on_the_web_is_kept_as_sent(served: tuple[World, Serve
     r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations", json={"page_url": page_url, "body": "on the web"},
                    headers={"X-GF-Widget-Token": w.a["widget_token"]})
     assert r.status_code == 201 and r.json()["page_url"] == page_url, r.text
+
+
+# Spellings int() or pydantic's lax mode took for a number, or for a boolean, that no document writes.
+LOOSE_INTS = ("5_0", "+5", " 5", "5 ", "50.0", "-0_1")
+LOOSE_BOOLS = ("yes", "on", "1", "t", "TRUE", "True", "no", "off", "0")
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    (path, name) for path, (_, names) in LISTS.items() for name in names if name in ("limit", "offset", "since", "auto_fix")
+])
+def test_a_query_number_or_boolean_takes_only_its_documented_spelling(served: tuple[World, ServerProcess], path: str, name: str):
+    """``limit=5_0`` paged by 50 and ``auto_fix=yes`` filtered as true: refused as any bad value
+    is, in the family's shape, naming the parameter; the documented spellings still answer."""
+    w, srv = served
+    column, _ = LISTS[path]
+    url = srv.url + path.format(**_ids(w))
+    required = [("jobId", w.a["job_id"])] if path == "/api/sessions" else []
+    loose, plain = (LOOSE_BOOLS, ("true", "false")) if name == "auto_fix" else (LOOSE_INTS, ("5",))
+    with httpx.Client(headers=w.headers[column], timeout=10) as c:
+        for value in loose:
+            r = c.get(url, params=[*required, (name, value)])
+            assert r.status_code == 400 and name in _refusal(r, path), (value, r.status_code, r.text)
+        for value in plain:
+            assert c.get(url, params=[*required, (name, value)]).status_code == 200, value

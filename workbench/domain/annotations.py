@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from workbench.domain.blank import is_blank
 from workbench.domain.errors import Invalid
-from workbench.domain.fields import CleanStr, NoNul, Said
+from workbench.domain.fields import CleanStr, NoNul, QueryBool, QueryInt, Said
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
 from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -73,10 +73,10 @@ class AnnotationListQuery(BaseModel):
 
     status: StatusLiteral | None = None
     kind: KindLiteral | None = None
-    since: int | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
-    auto_fix: bool | None = None
+    since: QueryInt | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
+    auto_fix: QueryBool | None = None
     cursor: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: QueryInt = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class AnnotationPatch(BaseModel):
