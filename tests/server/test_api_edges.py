@@ -10,16 +10,17 @@ that document, and the routes kept out of it, is asked for with a trailing slash
 
 from __future__ import annotations
 
-import io
+import base64
 import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from PIL import Image
 
 from tests.conftest import ENGINES, ServerProcess, on_engine
+from tests.domain.test_domain_images import png_claiming
 from tests.server.conftest import serve, served_world
+from tests.server.images import PNG, image_bytes
 from tests.server.world import World
 
 pytestmark = pytest.mark.e2e
@@ -162,13 +163,6 @@ def test_a_weak_if_match_never_matches(served: tuple[World, ServerProcess]):
         assert c.get(url).headers["etag"] == etag
 
 
-def _png() -> bytes:
-    """A real image: one that decodes, not only one that starts as a PNG does."""
-    out = io.BytesIO()
-    Image.new("RGB", (4, 3), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
 def _presign(w: World, srv: ServerProcess, content_type: str = "image/png") -> str:
     r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions/upload-url",
                    json={"kind": "after", "content_type": content_type}, headers=w.headers["memb"])
@@ -181,8 +175,8 @@ def test_a_used_upload_url_is_a_409_whatever_the_replay_carries(served: tuple[Wo
     tells the client to send another file to the same URL rather than to ask for a new one."""
     w, srv = served
     url = _presign(w, srv)
-    assert httpx.put(url, content=_png(), headers={"Content-Type": "image/png"}).status_code == 200
-    for replay in (b"", b"not an image", _png()):
+    assert httpx.put(url, content=PNG, headers={"Content-Type": "image/png"}).status_code == 200
+    for replay in (b"", b"not an image", PNG):
         r = httpx.put(url, content=replay, headers={"Content-Type": "image/png"})
         assert r.status_code == 409 and "already used" in r.json()["detail"], (replay[:12], r.text)
 
@@ -243,3 +237,35 @@ def test_a_query_number_or_boolean_takes_only_its_documented_spelling(served: tu
             assert r.status_code == 400 and name in _refusal(r, path), (value, r.status_code, r.text)
         for value in plain:
             assert c.get(url, params=[*required, (name, value)]).status_code == 200, value
+
+
+@pytest.mark.parametrize(("content_type", "data"), [
+    ("image/png", PNG[: len(PNG) // 2]),  # cut short
+    ("image/png", PNG[:8] + bytes(64)),  # the signature, then garbage
+    ("image/jpeg", image_bytes("JPEG")[:-10]),
+    ("image/gif", image_bytes("GIF")[:-10]),
+    ("image/webp", image_bytes("WEBP")[:20]),
+], ids=["png-cut-short", "png-signature-then-garbage", "jpeg-cut-short", "gif-cut-short", "webp-cut-short"])
+def test_an_upload_or_screenshot_that_does_not_decode_is_a_400(served: tuple[World, ServerProcess], content_type: str, data: bytes):
+    """Judged by their first bytes only, a truncated picture or a signature and garbage was stored
+    as evidence or a screenshot, and shown to every triager as a broken image."""
+    w, srv = served
+    url = _presign(w, srv, content_type)
+    put = httpx.put(url, content=data, headers={"Content-Type": content_type})
+    assert put.status_code == 400 and "does not decode" in put.json()["detail"], put.text
+    # Nothing was recorded: the same URL takes the real picture.
+    whole = image_bytes({"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}[content_type])
+    assert httpx.put(url, content=whole, headers={"Content-Type": content_type}).status_code == 200
+    shot = f"data:{content_type};base64," + base64.b64encode(data).decode()
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations",
+                   json={"page_url": "https://shop.acme.example/cart", "body": "broken shot", "screenshot": shot},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 400 and r.json()["detail"].startswith("screenshot is not a whole"), r.text
+
+
+def test_a_picture_claiming_more_pixels_than_taken_is_refused_unread(served: tuple[World, ServerProcess]):
+    """A decompression bomb: a few kilobytes of PNG can claim a canvas whose decoding would take
+    the server's memory; its header is all that is read."""
+    w, srv = served
+    put = httpx.put(_presign(w, srv), content=png_claiming(7000, 7000), headers={"Content-Type": "image/png"})
+    assert put.status_code == 400 and "pixels" in put.json()["detail"], put.text
