@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
+
 import pytest
+from PIL import Image
 
 from workbench.domain.errors import Invalid, TooLarge
 from workbench.domain.images import (
@@ -41,13 +46,53 @@ SAMPLES = {
 }
 
 
+def _image(fmt: str, size: tuple[int, int] = (16, 9)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "teal").save(out, fmt)
+    return out.getvalue()
+
+
+WHOLE = {"image/png": _image("PNG"), "image/jpeg": _image("JPEG"), "image/webp": _image("WEBP"), "image/gif": _image("GIF")}
+
+
 def test_every_accepted_type_has_an_extension_and_a_signature() -> None:
     """The module is the one list: each type it accepts is stored under a name and recognised by its bytes."""
-    assert set(IMAGE_TYPES) == set(SAMPLES) == set(EXTENSION)
+    assert set(IMAGE_TYPES) == set(SAMPLES) == set(EXTENSION) == set(WHOLE)
     for content_type, data in SAMPLES.items():
         assert sniff_image_type(data) == content_type
         assert TYPE_OF_EXTENSION[EXTENSION[content_type]] == content_type
-        check_image(content_type, data)
+        check_image(content_type, WHOLE[content_type])
+        check_image(content_type, WHOLE[content_type] + b"after its end")  # bytes past the image's end are not read
+
+
+@pytest.mark.parametrize("content_type", sorted(WHOLE))
+def test_check_image_refuses_what_starts_as_an_image_but_does_not_decode(content_type: str) -> None:
+    whole = WHOLE[content_type]
+    for damaged in (SAMPLES[content_type], whole[: len(whole) // 2], whole[:-10], whole[: len(SAMPLES[content_type])] + bytes(64)):
+        if content_type == "image/png" and damaged == whole[:-10]:
+            continue  # only its end marker cut: every pixel is there, and decoders show it
+        with pytest.raises(Invalid, match="does not decode"):
+            check_image(content_type, damaged, "screenshot")
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG claiming ``width``×``height`` in its header, with a few bytes of pixel data: a decoder
+    reads up to the data's start before it sizes its canvas."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b"")
+
+
+def test_check_image_refuses_a_decompression_bomb_from_its_header() -> None:
+    """A few kilobytes of PNG can claim a canvas that would take the server's memory to decode."""
+    with pytest.raises(Invalid, match="7000×7000 pixels"):
+        check_image("image/png", png_claiming(7000, 7000))
+    # Past twice Pillow's own limit: Image.open refuses it itself (DecompressionBombError).
+    with pytest.raises(Invalid, match="more pixels"):
+        check_image("image/png", png_claiming(20_000, 20_000))
 
 
 def test_check_image_refuses_a_mismatch_and_the_oversized() -> None:

@@ -36,7 +36,11 @@ from workbench.services.context import Workbench
 
 pytestmark = pytest.mark.e2e
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"screenshot-bytes" * 4
+# A whole 2x2 picture: the server takes only images that decode (workbench/domain/images.py).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c6364"
+    "68686060606062606060606000000baa0104e73d139e0000000049454e44ae426082"
+)
 TEN = {
     "list_annotations", "read_annotation", "acknowledge", "reply", "resolve", "patch_annotation",
     "get_resolution_upload_url", "attach_resolution", "list_resolutions", "run_personas",

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage import feedback_sessions as fs_repo
+from tests.server.images import PNG
 from tests.server.world import World
 from tests.session_helpers import wait_until
 from workbench.domain.annotations import StakeholderCreate, UploadUrlRequest
@@ -25,7 +26,6 @@ from workbench.services import accounts, personas, resolutions, sites
 from workbench.services import feedback_sessions as fsvc
 from workbench.services import test_sessions as tsvc
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 MCP_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "matrix", "version": "1"}}}
 

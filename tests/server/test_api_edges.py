@@ -10,6 +10,7 @@ that document, and the routes kept out of it, is asked for with a trailing slash
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 
@@ -17,7 +18,9 @@ import httpx
 import pytest
 
 from tests.conftest import ENGINES, ServerProcess, on_engine
+from tests.domain.test_domain_images import png_claiming
 from tests.server.conftest import serve, served_world
+from tests.server.images import PNG, image_bytes
 from tests.server.world import World
 
 pytestmark = pytest.mark.e2e
@@ -56,7 +59,8 @@ def engine(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[tuple[World, ServerProcess]]:
     data, w = served_world(tmp_path_factory.mktemp("edges"))
-    srv = serve(data)
+    # Widget submissions are limited per client IP even on loopback; the cases here are not about that.
+    srv = serve(data, "--widget-ip-limit", "1000000", "--widget-site-limit", "1000000")
     yield w, srv
     srv.stop()
 
@@ -142,3 +146,126 @@ def test_the_paths_whose_slash_is_data_keep_it(served: tuple[World, ServerProces
     w, srv = served
     home = httpx.get(f"{srv.url}/preview/{w.a['review_session_id']}/")
     assert home.status_code == 200 and "Harbour" in home.text
+
+
+def test_a_weak_if_match_never_matches(served: tuple[World, ServerProcess]):
+    """If-Match compares strongly (RFC 9110 13.1.1): ``W/"v<current>"`` was taken for the current
+    version and the PATCH applied; an unquoted tag is no entity-tag at all."""
+    w, srv = served
+    url = f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}"
+    with httpx.Client(headers=w.headers["memb"], timeout=10) as c:
+        etag = c.get(url).headers["etag"]
+        for query in ("", "?via=route"):  # the hot path (server/hotwrites.py), then the declared route
+            r = c.patch(url + query, json={"summary": "weakly matched"}, headers={"If-Match": f"W/{etag}"})
+            assert r.status_code == 412 and "weak" in r.json()["detail"], r.text
+            bare = c.patch(url + query, json={"summary": "bare"}, headers={"If-Match": etag.strip('"')})
+            assert bare.status_code == 400 and "If-Match" in bare.json()["detail"], bare.text
+        assert c.get(url).headers["etag"] == etag
+
+
+def _presign(w: World, srv: ServerProcess, content_type: str = "image/png") -> str:
+    r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions/upload-url",
+                   json={"kind": "after", "content_type": content_type}, headers=w.headers["memb"])
+    assert r.status_code == 200, r.text
+    return r.json()["url"]
+
+
+def test_a_used_upload_url_is_a_409_whatever_the_replay_carries(served: tuple[World, ServerProcess]):
+    """Single use is judged before the bytes: an empty replay read "not an image" (400), which
+    tells the client to send another file to the same URL rather than to ask for a new one."""
+    w, srv = served
+    url = _presign(w, srv)
+    assert httpx.put(url, content=PNG, headers={"Content-Type": "image/png"}).status_code == 200
+    for replay in (b"", b"not an image", PNG):
+        r = httpx.put(url, content=replay, headers={"Content-Type": "image/png"})
+        assert r.status_code == 409 and "already used" in r.json()["detail"], (replay[:12], r.text)
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "x443", "-1"])
+def test_a_diff_url_with_an_impossible_port_is_a_400(served: tuple[World, ServerProcess], port: str):
+    """``urlsplit`` parses ``https://host:99999/`` and raises only when its port is asked for,
+    so the URL was stored: a link no browser can open, shown to the submitter as the fix."""
+    w, srv = served
+    r = httpx.post(f"{srv.url}/api/v1/annotations/{w.a['annotation_id']}/resolutions",
+                   json={"diff_url": f"https://github.com:{port}/acme/shop/pull/42"}, headers=w.headers["memb"])
+    assert r.status_code == 400 and r.json()["detail"].startswith("diff_url must be"), r.text
+
+
+@pytest.mark.parametrize("page_url", [
+    "javascript:alert(document.cookie)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "file:///etc/passwd",
+    "vbscript:msgbox", "ftp://shop.acme.example/", "https://", "http:///cart", "https://shop.acme.example:99999/",
+    "shop.acme.example/cart", "/cart", "https://shop.acme.example/\x1b[201~",
+])
+def test_a_widget_page_url_must_be_a_web_page(served: tuple[World, ServerProcess], page_url: str):
+    """The page URL is shown to triagers and opened with `o` in the TUI: a ``javascript:`` one
+    was stored as the visitor sent it. Refused naming the field, as the widget shows it."""
+    w, srv = served
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations", json={"page_url": page_url, "body": "odd page"},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["detail"]
+    assert error["loc"] == ["body", "page_url"] and "http:// or https://" in error["msg"], error
+
+
+def test_a_widget_page_url_on_the_web_is_kept_as_sent(served: tuple[World, ServerProcess]):
+    w, srv = served
+    page_url = "HTTPS://shop.acme.example:8443/cart?coupon=SPRING10#total"
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations", json={"page_url": page_url, "body": "on the web"},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 201 and r.json()["page_url"] == page_url, r.text
+
+
+# Spellings int() or pydantic's lax mode took for a number, or for a boolean, that no document writes.
+LOOSE_INTS = ("5_0", "+5", " 5", "5 ", "50.0", "-0_1")
+LOOSE_BOOLS = ("yes", "on", "1", "t", "TRUE", "True", "no", "off", "0")
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    (path, name) for path, (_, names) in LISTS.items() for name in names if name in ("limit", "offset", "since", "auto_fix")
+])
+def test_a_query_number_or_boolean_takes_only_its_documented_spelling(served: tuple[World, ServerProcess], path: str, name: str):
+    """``limit=5_0`` paged by 50 and ``auto_fix=yes`` filtered as true: refused as any bad value
+    is, in the family's shape, naming the parameter; the documented spellings still answer."""
+    w, srv = served
+    column, _ = LISTS[path]
+    url = srv.url + path.format(**_ids(w))
+    required = [("jobId", w.a["job_id"])] if path == "/api/sessions" else []
+    loose, plain = (LOOSE_BOOLS, ("true", "false")) if name == "auto_fix" else (LOOSE_INTS, ("5",))
+    with httpx.Client(headers=w.headers[column], timeout=10) as c:
+        for value in loose:
+            r = c.get(url, params=[*required, (name, value)])
+            assert r.status_code == 400 and name in _refusal(r, path), (value, r.status_code, r.text)
+        for value in plain:
+            assert c.get(url, params=[*required, (name, value)]).status_code == 200, value
+
+
+@pytest.mark.parametrize(("content_type", "data"), [
+    ("image/png", PNG[: len(PNG) // 2]),  # cut short
+    ("image/png", PNG[:8] + bytes(64)),  # the signature, then garbage
+    ("image/jpeg", image_bytes("JPEG")[:-10]),
+    ("image/gif", image_bytes("GIF")[:-10]),
+    ("image/webp", image_bytes("WEBP")[:20]),
+], ids=["png-cut-short", "png-signature-then-garbage", "jpeg-cut-short", "gif-cut-short", "webp-cut-short"])
+def test_an_upload_or_screenshot_that_does_not_decode_is_a_400(served: tuple[World, ServerProcess], content_type: str, data: bytes):
+    """Judged by their first bytes only, a truncated picture or a signature and garbage was stored
+    as evidence or a screenshot, and shown to every triager as a broken image."""
+    w, srv = served
+    url = _presign(w, srv, content_type)
+    put = httpx.put(url, content=data, headers={"Content-Type": content_type})
+    assert put.status_code == 400 and "does not decode" in put.json()["detail"], put.text
+    # Nothing was recorded: the same URL takes the real picture.
+    whole = image_bytes({"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WEBP"}[content_type])
+    assert httpx.put(url, content=whole, headers={"Content-Type": content_type}).status_code == 200
+    shot = f"data:{content_type};base64," + base64.b64encode(data).decode()
+    r = httpx.post(f"{srv.url}/api/widget/sites/{w.a['site_id']}/annotations",
+                   json={"page_url": "https://shop.acme.example/cart", "body": "broken shot", "screenshot": shot},
+                   headers={"X-GF-Widget-Token": w.a["widget_token"]})
+    assert r.status_code == 400 and r.json()["detail"].startswith("screenshot is not a whole"), r.text
+
+
+def test_a_picture_claiming_more_pixels_than_taken_is_refused_unread(served: tuple[World, ServerProcess]):
+    """A decompression bomb: a few kilobytes of PNG can claim a canvas whose decoding would take
+    the server's memory; its header is all that is read."""
+    w, srv = served
+    put = httpx.put(_presign(w, srv), content=png_claiming(7000, 7000), headers={"Content-Type": "image/png"})
+    assert put.status_code == 400 and "pixels" in put.json()["detail"], put.text

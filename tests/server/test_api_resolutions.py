@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
+from tests.server.images import PNG
 from workbench.services import resolutions as svc
 
 
@@ -19,7 +20,6 @@ def _presign(client, creds, ann_id, kind="after", content_type="image/png", toke
     )
 
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
 def _put(client, pre, data=PNG, content_type="image/png", url=None):

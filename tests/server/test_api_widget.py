@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
+from tests.server.images import image_bytes
 from workbench.domain.errors import Invalid
 from workbench.domain.widget import parse_origin
 from workbench.server.app import create_app
@@ -81,7 +82,7 @@ def test_widget_submit_validation_and_tokens(client, creds, wb):
 
 
 def test_widget_screenshot_and_styles_are_kept(client, creds, wb):
-    png = b"\x89PNG\r\n\x1a\nfake"
+    png = image_bytes()
     a = post_annotation(
         client, creds, "Blurry", selector="img.hero", kind="design",
         screenshot="data:image/png;base64," + base64.b64encode(png).decode(), computed_styles={"font-size": "12px"},

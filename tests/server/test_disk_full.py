@@ -42,6 +42,7 @@ from storage.db import StoreWriteFailed
 from tests.conftest import ServerProcess
 from tests.disk_limit import fill, lift, pages_capped, pg_disk_freed, pg_disk_full, unlimited
 from tests.server.conftest import serve, served_world
+from tests.server.images import image_bytes
 from tests.server.world import World
 from tests.session_helpers import wait_until, wait_until_async
 from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate
@@ -54,7 +55,8 @@ from workbench.services.context import Workbench
 
 BIG = "🙂" * 20_000  # the longest reply, 80 KB in UTF-8: more than the limit lets SQLite's WAL hold
 BIG_NOTE = "🙂" * 9_990  # about the longest note, 40 KB (each gets a number after it)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(100_000)
+# A real picture, with bytes after its end (which decoders ignore) so a full disk refuses it.
+PNG = image_bytes() + bytes(100_000)
 WRITTEN = ("annotations", "replies", "uploads", "audit", "test_notes")  # what the requests here would add to
 SAID = "The server cannot store this now: its storage"
 

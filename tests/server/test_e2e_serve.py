@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.server.images import PNG
 from tests.stores import stored_blob
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +41,7 @@ def test_documented_agent_flow_over_tcp(tmp_path):
             ann = listing["items"][0]["id"]
             pre = c.post(f"/api/v1/annotations/{ann}/resolutions/upload-url", json={"kind": "after", "content_type": "image/png"}).json()
             assert pre["url"].startswith(srv.url)
-            put = httpx.put(pre["url"], content=b"\x89PNG\r\n\x1a\n after", headers={"Content-Type": "image/png"})
+            put = httpx.put(pre["url"], content=PNG, headers={"Content-Type": "image/png"})
             assert put.status_code == 200
             res = c.post(f"/api/v1/annotations/{ann}/resolutions",
                          json={"after_key": pre["key"], "diff_url": "https://github.com/x/y/pull/42", "explanation": "Increased CTA contrast."})
@@ -51,7 +52,7 @@ def test_documented_agent_flow_over_tcp(tmp_path):
             assert "fixed in #1234" in md and "shipped in v2" in md
             r = httpx.get(srv.url + "/api/v1/sites", headers={"Authorization": "Bearer gfat_" + "x" * 43})
             assert r.status_code == 401 and "invalid_token" in r.headers["www-authenticate"]
-        assert stored_blob(data, pre["key"]) == b"\x89PNG\r\n\x1a\n after"
+        assert stored_blob(data, pre["key"]) == PNG
     finally:
         srv.stop()
     log = (tmp_path / f"serve-{srv.port}.log").read_text()

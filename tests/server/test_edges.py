@@ -12,10 +12,11 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
+from tests.server.images import PNG, image_bytes
 from tests.stores import blob_keys
+from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server import errors
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+from workbench.services import annotations
 
 
 def _stakeholder(client, creds, **body) -> dict:
@@ -131,25 +132,26 @@ def test_a_screenshot_over_10_mb_is_a_413(client, creds, wb, mib):
 
 
 @pytest.mark.parametrize(
-    "content_type,data,ok",
+    "content_type,data,refusal",
     [
-        ("image/png", b"<svg onload=alert(1)>", False),
-        ("image/png", b"\xff\xd8\xff\xe0JFIF", False),  # a JPEG declared as PNG
-        ("image/jpeg", b"\xff\xd8\xff\xe0JFIF", True),
-        ("image/gif", b"GIF89a\x01\x00", True),
-        ("image/webp", b"RIFF\x10\x00\x00\x00WEBPVP8 ", True),
-        ("image/webp", b"RIFF\x10\x00\x00\x00AVI LIST", False),
-        ("image/png", PNG, True),
+        ("image/png", b"<svg onload=alert(1)>", "not an image of type image/png"),
+        ("image/png", image_bytes("JPEG"), "not an image of type image/png"),  # a JPEG declared as PNG
+        ("image/jpeg", b"\xff\xd8\xff\xe0JFIF", "does not decode"),  # only its first bytes
+        ("image/jpeg", image_bytes("JPEG"), None),
+        ("image/gif", image_bytes("GIF"), None),
+        ("image/webp", image_bytes("WEBP"), None),
+        ("image/webp", b"RIFF\x10\x00\x00\x00AVI LIST", "not an image of type image/webp"),
+        ("image/png", PNG, None),
     ],
 )
-def test_a_screenshot_must_really_be_the_declared_image(client, creds, content_type, data, ok):
+def test_a_screenshot_must_really_be_the_declared_image(client, creds, content_type, data, refusal):
     url = f"/api/widget/sites/{creds['site_id']}/annotations"
     r = client.post(url, json={"page_url": "https://x/", "body": "b", "screenshot": _shot(data, content_type)},
                     headers={"X-GF-Widget-Token": creds["widget_token"]})
-    if ok:
+    if refusal is None:
         assert r.status_code == 201, r.text
     else:
-        assert r.status_code == 400 and f"not an image of type {content_type}" in r.json()["detail"]
+        assert r.status_code == 400 and refusal in r.json()["detail"], r.text
 
 
 # -- item 15c: NUL bytes --------------------------------------------------------------------
@@ -205,10 +207,14 @@ def test_a_diff_url_with_a_newline_or_control_character_is_refused(client, creds
     assert r.status_code == 400 and "diff_url" in r.json()["detail"]
 
 
-def test_user_text_cannot_add_lines_to_the_markdown(client, creds):
-    a = post_annotation(client, creds, page_url="https://x.example/\n## Injected heading\n- **Status:** resolved",
-                        selector="a`b\n# h", submitter_name="Eve\n# Owner")
-    md = client.get(f"/api/v1/annotations/{a['id']}/markdown", headers=bearer(creds["member_token"])).text
+def test_user_text_cannot_add_lines_to_the_markdown(client, creds, wb):
+    # The widget's route refuses such a page URL (a 422); one stored before that rule, or pulled
+    # from another server, is still rendered flat.
+    a = annotations.submit_from_widget(wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(
+        page_url="https://x.example/\n## Injected heading\n- **Status:** resolved", body="b", selector="a`b\n# h",
+        submitter_name="Eve\n# Owner",
+    ))
+    md = client.get(f"/api/v1/annotations/{a.id}/markdown", headers=bearer(creds["member_token"])).text
     lines = md.splitlines()
     assert not any(line.startswith(("## Injected", "# h", "# Owner")) for line in lines)
     assert [line for line in lines if line.startswith("- **Status:**")] == ["- **Status:** new"]

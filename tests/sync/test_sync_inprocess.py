@@ -22,7 +22,11 @@ from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.local import local_user
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+# A whole 2x2 picture: the server takes only images that decode (workbench/domain/images.py).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c6364"
+    "68686060606062606060606000000baa0104e73d139e0000000049454e44ae426082"
+)
 
 
 def seed(hub: Hub, n: int = 5) -> list[str]:

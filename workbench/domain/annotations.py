@@ -10,14 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from workbench.domain.blank import is_blank
 from workbench.domain.errors import Invalid
-from workbench.domain.fields import CleanStr, NoNul, Said
+from workbench.domain.fields import CleanStr, NoNul, QueryBool, QueryInt, Said
 from workbench.domain.images import MAX_UPLOAD_BYTES, ImageType
 from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401 - re-exported: callers read the statuses with the annotation rules
-from workbench.domain.widget import STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey
+from workbench.domain.widget import PAGE_URL_RULE, STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey, is_page_url
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
@@ -73,10 +73,10 @@ class AnnotationListQuery(BaseModel):
 
     status: StatusLiteral | None = None
     kind: KindLiteral | None = None
-    since: int | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
-    auto_fix: bool | None = None
+    since: QueryInt | None = Field(default=None, ge=0, le=MAX_SINCE_MS, description="epoch milliseconds: updated at or after")
+    auto_fix: QueryBool | None = None
     cursor: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: QueryInt = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 class AnnotationPatch(BaseModel):
@@ -174,7 +174,8 @@ def _is_https_url(value: str) -> bool:
         return False
     try:
         parts = urlsplit(value)
-    except ValueError:  # e.g. an unbalanced "[" in the host
+        parts.port  # noqa: B018 - asked only to be checked: a port past 65535 or not a number raises
+    except ValueError:  # e.g. an unbalanced "[" in the host, port 99999
         return False
     return value.startswith("https://") and bool(parts.hostname)  # the document's literal "https://"
 
@@ -220,6 +221,20 @@ class WidgetAnnotationCreate(BaseModel):
             return None
         if "@" not in v or v.startswith("@") or v.endswith("@"):
             raise ValueError("not an email address")
+        return v
+
+
+class WidgetSubmission(WidgetAnnotationCreate):
+    """What a browser posts to the widget's submit route: its page URL must be one a triager may
+    open (``widget.is_page_url``). Kept off ``WidgetAnnotationCreate``, which in-process callers
+    build: annotations stored before the rule or pulled from another server can hold any URL,
+    and the front ends that open one judge it again."""
+
+    @field_validator("page_url")
+    @classmethod
+    def _openable_page(cls, v: str) -> str:
+        if not is_page_url(v):
+            raise ValueError(PAGE_URL_RULE)
         return v
 
 

@@ -384,11 +384,10 @@ def parse_list_query(limit: str | None, offset: str | None, status: str | None) 
 
 
 def _parse_int(name: str, raw: str, expected: str) -> int:
-    # int() alone would accept "1_0" and "+5"; the query string should be plain digits.
-    text = raw.strip()
-    if not _INT.fullmatch(text):
+    # int() alone would accept "1_0", "+5" and " 5"; the query string should be plain digits.
+    if not _INT.fullmatch(raw):
         raise Invalid(f"{name} must be {expected}")
-    return int(text)
+    return int(raw)
 
 
 # --- public shapes (OpenAPI schema only; the service layer builds the JSON) ---------------

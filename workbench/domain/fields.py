@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from workbench.domain.blank import is_blank
 from workbench.domain.safe_text import refuse_nul
@@ -30,3 +32,28 @@ def _refuse_blank(value: str) -> str:
 # On text that must say something (a body, a comment, a note, a name): after its constraints,
 # like NoNul, so ``min_length`` still refuses "" with its own message.
 Said = AfterValidator(_refuse_blank)
+
+
+# Query values as the documents write them (``limit=50``, ``auto_fix=true``). Pydantic's lax
+# parsing took "5_0", "+5", " 5" and "50.0" for numbers and "yes", "on", "1", "t" or "TRUE" for
+# true: a typo, or another API's spelling, paged or filtered as if it had been meant. A sign
+# stays readable, so a negative value gets its field's own range message.
+_QUERY_INT = re.compile(r"-?[0-9]+")
+
+
+def _query_digits(value: object) -> object:
+    if isinstance(value, str) and not _QUERY_INT.fullmatch(value):
+        raise PydanticCustomError("int_parsing", "Input should be a whole number in ASCII digits, like 50")
+    return value
+
+
+def _query_true_or_false(value: object) -> object:
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise PydanticCustomError("bool_parsing", "Input should be true or false")
+        return value == "true"
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_query_digits)]
+QueryBool = Annotated[bool, BeforeValidator(_query_true_or_false)]

@@ -3,11 +3,13 @@
 Every path that accepts an image (presigned uploads, widget screenshots, files attached from
 the TUI, the MCP tools) reads these facts from here. A name says nothing about the content
 (``notes.txt`` renamed ``after.png``), so bytes are judged by their leading bytes, the formats'
-magic numbers. Kept free of pydantic: the TUI's file picker imports it on first paint.
+magic numbers; what arrives over HTTP must also decode (``check_image``). Kept free of pydantic
+and of Pillow until an image arrives: the TUI's file picker imports it on first paint.
 """
 
 from __future__ import annotations
 
+import io
 from typing import Literal, get_args
 
 from workbench.domain.errors import Invalid, TooLarge
@@ -44,8 +46,41 @@ def sniff_image_type(data: bytes) -> str | None:
 
 
 def check_image(content_type: str, data: bytes, what: str = "image") -> None:
-    """Refuse bytes over the 10 MB cap (TooLarge) or whose first bytes are not the declared image type (Invalid)."""
+    """Refuse bytes over the 10 MB cap (TooLarge), whose first bytes are not the declared image
+    type, or that do not decode as one within MAX_PIXELS (Invalid)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"{what} is {len(data)} bytes; the cap is {MAX_UPLOAD_BYTES} bytes (10 MB)")
     if sniff_image_type(data) != content_type:
         raise Invalid(f"{what} is not an image of type {content_type} (its first bytes do not match)")
+    _check_decodes(content_type, data, what)
+
+
+# Pillow's name for each type: the one decoder tried, so bytes are never parsed as another format.
+_PILLOW_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP", "image/gif": "GIF"}
+# What a decoded image may measure. An 8K screen is 33 megapixels and a long page captured at
+# 1440 px wide about 20; a few kilobytes of PNG can claim far more (a decompression bomb) and
+# decoding them would take the server's memory: refused from the header, before any pixel.
+MAX_PIXELS = 40_000_000
+
+
+def _check_decodes(content_type: str, data: bytes, what: str) -> None:
+    """The magic bytes say what a file claims to be; a truncated file, or garbage after the
+    header, claims as much and is no picture: stored, it showed as an error to every triager."""
+    from PIL import Image, UnidentifiedImageError  # here: only when an image arrives (the server's start is measured)
+
+    fmt = _PILLOW_FORMAT[content_type]
+    damaged = f"{what} is not a whole {content_type} image: it does not decode (truncated or damaged)"
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            width, height = im.size
+            if width * height > MAX_PIXELS:
+                raise Invalid(f"{what} is {width}×{height} pixels; at most {MAX_PIXELS:,} pixels are taken")
+            # Decoded, not verify()'d: verify() reads neither a JPEG's nor a GIF's data (a truncated
+            # one passes), and refuses a PNG whose checksum is off that browsers, and the TUI, show.
+            if fmt == "JPEG":
+                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))  # every byte decoded, an eighth of the memory
+            im.load()
+    except Image.DecompressionBombError:  # claimed over twice Pillow's own limit: refused by Image.open itself
+        raise Invalid(f"{what} claims more pixels than the {MAX_PIXELS:,} taken") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):  # what Pillow's decoders raise on bad data
+        raise Invalid(damaged) from None

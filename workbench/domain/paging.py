@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workbench.domain.errors import Invalid
-from workbench.domain.fields import NoNul
+from workbench.domain.fields import NoNul, QueryInt
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -23,7 +23,7 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     cursor: Annotated[str, StringConstraints(max_length=1000), NoNul] | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    limit: QueryInt = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 
 
 def check_limit(limit: int) -> None:

@@ -82,6 +82,24 @@ def parse_base_url(value: str) -> str:
     return raw.rstrip("/")
 
 
+def is_page_url(value: str) -> bool:
+    """Whether a submission's page URL is one a triager may open: http(s) with a host, a port
+    that parses, no whitespace or control character. It is shown to triagers and opened with `o`
+    in the TUI, so ``javascript:``, ``data:`` or ``file:`` would run or read on their machine;
+    the widget sends ``location.href``, which is always such a URL when the page is on the web."""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - asked only to be checked: a port past 65535 or not a number raises
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+PAGE_URL_RULE = "page_url must be an http:// or https:// URL with a host, like https://shop.example/cart"
+
+
 # -- the submitter key ------------------------------------------------------------------------
 SUBMITTER_KEY_PATTERN = r"^[A-Za-z0-9_-]{32,128}$"
 SubmitterKey = Annotated[str, StringConstraints(pattern=SUBMITTER_KEY_PATTERN)]

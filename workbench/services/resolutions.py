@@ -61,6 +61,9 @@ def _annotation_of_key(key: str) -> str:
     return parts[1]
 
 
+USED = "This upload URL was already used; request a new one with upload-url"
+
+
 def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str | None, content_type: str | None, data: bytes) -> dict[str, Any]:
     """The PUT of a presigned URL: verify, then store the bytes in the data directory."""
     # ASCII digits only ("²".isdigit() is True) and bounded, so int() and the clock compare never fail.
@@ -72,6 +75,11 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
         raise Forbidden("Invalid upload signature (wrong key, content type or tampered URL)")
     if int(expires) < wb.clock() // 1000:
         raise Forbidden("Upload URL expired")
+    # A used URL is used whatever it carries: judged before the bytes, or an empty or odd replay
+    # would read "send an image" and the client would try again, never told to ask for a new URL.
+    # (Judged again below, in the write, for two PUTs racing.)
+    if repo.get_upload(wb.store.db, key) is not None:
+        raise Conflict(USED)
     if len(data) > MAX_UPLOAD_BYTES:
         raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     # The signature fixed the type; the bytes must be it (a text file sent as image/png is no
@@ -86,7 +94,7 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
     # never replace evidence a resolution already points at.
     with wb.store.write() as db:
         if repo.get_upload(db, key) is not None:
-            raise Conflict("This upload URL was already used; request a new one with upload-url")
+            raise Conflict(USED)
         digest = write_blob(wb.store, key, data)
         repo.add_upload(
             db, key=key, workspace_id=ann_row[0], annotation_id=annotation_id, kind=key.split("/")[2].split("-")[0],

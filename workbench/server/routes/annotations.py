@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from workbench.domain.annotations import AnnotationListQuery, AnnotationPatch, ReplyCreate, RunPersonasRequest
-from workbench.domain.errors import Invalid
+from workbench.domain.errors import Invalid, PreconditionFailed
 from workbench.domain.roles import Principal
 from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
@@ -83,8 +83,11 @@ def get_annotation(annotation_id: str, wb: WB, caller: Caller) -> JSON:
 
 # ASCII digits only ("²".isdigit() is True) and few enough to fit SQLite's INTEGER.
 # No leading zero: "v02" is not a tag this server gave, and strong comparison (RFC 9110 8.8.3.2)
-# would not take it for "v2".
-_ETAG = re.compile(r"v(0|[1-9][0-9]{0,17})")
+# would not take it for "v2". Quoted, as every entity-tag is: a bare v2 is not one.
+_ETAG = re.compile(r'(W/)?"v(0|[1-9][0-9]{0,17})"')
+# What a weak tag asks for: If-Match compares strongly (RFC 9110 13.1.1), so a weak tag never
+# matches, not even W/ on the current version; no annotation has a negative version.
+WEAK_TAG = -1
 
 
 def if_match_header(headers: Headers) -> str | None:
@@ -96,10 +99,10 @@ def if_match_header(headers: Headers) -> str | None:
 def parse_if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
-    m = _ETAG.fullmatch(value.strip().removeprefix("W/").strip('"'))
+    m = _ETAG.fullmatch(value.strip())
     if m is None:
         raise Invalid("If-Match must be an ETag returned by this server, like \"v3\"")
-    return int(m.group(1))
+    return WEAK_TAG if m.group(1) else int(m.group(2))
 
 
 @router.patch(
@@ -120,7 +123,14 @@ async def patch_annotation(
 
 async def patched(wb: Workbench, caller: Principal, annotation_id: str, body: AnnotationPatch, if_version: int | None) -> JSON:
     """The PATCH's write and answer, shared with its hot path (hotwrites.py)."""
-    ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=if_version)
+    try:
+        ann = await run_write(svc.patch, wb, caller, annotation_id, body, if_version=if_version)
+    except PreconditionFailed:
+        if if_version != WEAK_TAG:
+            raise
+        raise PreconditionFailed(
+            'If-Match holds a weak ETag (W/...), which never matches: If-Match compares strongly (RFC 9110 13.1.1); send the ETag as given, like "v3"'
+        ) from None
     return JSON(ann.to_public(), headers=_etag(ann.version))
 
 

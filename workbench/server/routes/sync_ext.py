@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from workbench.domain.fields import QueryInt
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.test_sessions import ok
 from workbench.server.conditional import conditional
@@ -33,9 +34,9 @@ def thread_changes(
     wb: WB,
     caller: Caller,
     _once: OneValueEach,
-    since: Annotated[int, Query(ge=0, le=MAX_SINCE_MS, description="epoch milliseconds")] = 0,
+    since: Annotated[QueryInt, Query(ge=0, le=MAX_SINCE_MS, description="epoch milliseconds")] = 0,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    limit: Annotated[int, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
+    limit: Annotated[QueryInt, Query(ge=1, le=thread_feed.MAX_LIMIT)] = thread_feed.DEFAULT_LIMIT,
 ) -> JSON:
     page = thread_feed.thread_changes(wb, caller, site_id, since_ms=since, cursor=cursor, limit=limit)
     return JSON({"items": page.items, "next_cursor": page.next_cursor})

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from workbench.domain.fields import QueryInt
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.session_records import iso_s
 from workbench.domain.test_sessions import (
@@ -93,8 +94,8 @@ def list_sessions(
     status: Annotated[TestSessionStatus | None, Query()] = None,
     variant: Annotated[Variant | None, Query()] = None,
     testerId: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[QueryInt, Query(ge=1, le=100)] = 50,
+    offset: Annotated[QueryInt, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> JSON:
     rows, total = svc.list_for_study(
         wb, caller, jobId, status=status.value if status else None, variant=variant.value if variant else None,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetAnnotationCreate
+from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, WidgetSubmission
 from workbench.domain.paging import PageQuery
 from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
@@ -126,7 +126,7 @@ def widget_mine(
 )
 def widget_submit(
     site_id: str,
-    body: WidgetAnnotationCreate,
+    body: WidgetSubmission,
     wb: WB,
     request: Request,
     x_gf_widget_token: WidgetToken = None,
