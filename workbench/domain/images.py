@@ -10,6 +10,7 @@ and of Pillow until an image arrives: the TUI's file picker imports it on first 
 from __future__ import annotations
 
 import io
+import threading
 from typing import Literal, get_args
 
 from workbench.domain.errors import Invalid, TooLarge
@@ -61,6 +62,9 @@ _PILLOW_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"
 # 1440 px wide about 20; a few kilobytes of PNG can claim far more (a decompression bomb) and
 # decoding them would take the server's memory: refused from the header, before any pixel.
 MAX_PIXELS = 40_000_000
+# Decodes at once, in the whole process: one at the cap holds about 160 MB of pixels, and the
+# server's threadpool would otherwise decode 40 at a time, one for each upload in flight.
+_DECODING = threading.BoundedSemaphore(2)
 
 
 def _check_decodes(content_type: str, data: bytes, what: str) -> None:
@@ -71,7 +75,7 @@ def _check_decodes(content_type: str, data: bytes, what: str) -> None:
     fmt = _PILLOW_FORMAT[content_type]
     damaged = f"{what} is not a whole {content_type} image: it does not decode (truncated or damaged)"
     try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+        with _DECODING, Image.open(io.BytesIO(data), formats=[fmt]) as im:
             width, height = im.size
             if width * height > MAX_PIXELS:
                 raise Invalid(f"{what} is {width}×{height} pixels; at most {MAX_PIXELS:,} pixels are taken")
