@@ -466,3 +466,31 @@ async def test_the_reply_tool_says_it_posts_as_an_agent_as_it_does(shared):
         said = ok(await client.call_tool("reply", {"id": creds["a"], "message": "Seen."}))
     assert tools["reply"].description == REPLY_AS_AGENT and "agent" in REPLY_AS_AGENT
     assert said["author"]["type"] == "agent"
+
+
+def in_process(*, offline: bool) -> Client:
+    """The tools' server in this process, for what needs no store: schemas, and refusals made before a tool runs."""
+    from workbench.mcp.tools import build_server
+
+    def no_store(_ctx: Any) -> Any:
+        raise AssertionError("the call was refused before the tool ran")
+
+    return Client(build_server(no_store, offline=offline))
+
+
+async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):
+    """The SDK dropped unknown arguments: a misspelt filter listed everything, and stdio's
+    ``before_file`` sent over HTTP was told "at least one field is required"."""
+    srv, creds = shared
+    before = audit(srv.data_dir, creds["b"])
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        tools = (await client.list_tools()).tools
+        assert all(t.input_schema.get("additionalProperties") is False for t in tools)  # the schema says so
+        refused(await client.call_tool("list_annotations", {"statuss": "new"}), "unknown argument 'statuss'; it takes status, kind")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": creds["b"], "before_file": "/tmp/after.png"}),
+                "unknown argument 'before_file'; it takes annotation_id, before_key, after_key, diff_url, explanation")
+    assert audit(srv.data_dir, creds["b"]) == before
+    async with in_process(offline=True) as client:
+        assert all(t.input_schema.get("additionalProperties") is False for t in (await client.list_tools()).tools)
+        refused(await client.call_tool("read_annotation", {"id": "x", "\x1b[2J" + "y" * 500: 1}), "unknown argument '\\x1b[2Jyyy")
+

@@ -133,14 +133,15 @@ def refusals() -> Iterator[None]:
         raise ToolError(explain(exc)) from None
 
 
-def explain(exc: ValidationError) -> str:
-    """A pydantic error as one readable line ("body: String should have at least 1 character")."""
+def explain(exc: ValidationError, sep: str = "; ") -> str:
+    """A pydantic error as one readable line ("body: String should have at least 1 character"),
+    or with ``sep="\\n"`` a line per failing field."""
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts) or "invalid input"
+    return sep.join(parts) or "invalid input"
 
 
 P = ParamSpec("P")
@@ -208,13 +209,27 @@ class StoreServer(MCPServer):
     it was rolled back; over HTTP the client is told the problem and to try later
     (``StoreWriteFailed.public``: the server's paths are the operator's), and the operator's log
     gets the rest in one line. The SDK answers any other exception with a bare "Error executing
-    tool" and logs its traceback."""
+    tool" and logs its traceback.
+
+    Arguments are held to the published schema: one the tool does not take is refused by name
+    (the SDK dropped it, so a misspelt ``statuss`` listed every status, and ``before_file`` sent
+    over HTTP, where only stdio takes it, was a "pass at least one field"), and a schema refusal
+    is one line per argument in words, not pydantic's dump (its model's name, which differs
+    between the transports, its error codes and a link)."""
 
     offline = False
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            takes = list(tool.parameters.get("properties", {}))
+            unknown = [str(arg) for arg in arguments if arg not in takes]
+            if unknown:
+                named = ", ".join(repr(arg[:100]) for arg in unknown[:10])  # the caller's text: quoted, bounded
+                plural = "s" if len(unknown) > 1 else ""
+                raise ToolError(f"Error executing tool {name}: unknown argument{plural} {named}; it takes {', '.join(takes)}")
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
@@ -225,6 +240,11 @@ class StoreServer(MCPServer):
                 raise ToolError(f"Error executing tool {name}: {failed}") from failed
             log.error("%s", failed.for_operator(f"answered the MCP tool {name} with a tool error"))
             raise ToolError(f"Error executing tool {name}: {failed.public}") from failed
+
+    def close_schemas(self) -> None:
+        """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
+        for tool in self._tool_manager.list_tools():
+            tool.parameters["additionalProperties"] = False
 
 
 class LocalStoreServer(StoreServer):
@@ -241,7 +261,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to), and
     tells a full disk where it is (``LocalStoreServer``).
     """
-    server: MCPServer = (LocalStoreServer if offline else StoreServer)(
+    server: StoreServer = (LocalStoreServer if offline else StoreServer)(
         "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
         log_level=log_level,
     )
@@ -400,4 +420,5 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=persona_ids))
         return {"replies": [r.to_public() for r in replies]}
 
+    server.close_schemas()
     return server
