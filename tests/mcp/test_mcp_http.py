@@ -494,3 +494,16 @@ async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):
         assert all(t.input_schema.get("additionalProperties") is False for t in (await client.list_tools()).tools)
         refused(await client.call_tool("read_annotation", {"id": "x", "\x1b[2J" + "y" * 500: 1}), "unknown argument '\\x1b[2Jyyy")
 
+
+async def test_a_schema_refusal_names_each_argument_in_words(shared):
+    """Not pydantic's dump: its model's name (another over stdio), error codes, the value echoed, a link."""
+    srv, creds = shared
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        result: Any = await client.call_tool("list_annotations", {"limit": "5", "status": "bogus"})
+    assert result.is_error
+    assert result.content[0].text.splitlines() == [
+        "Error executing tool list_annotations: invalid arguments",
+        "status: Input should be 'new', 'ack', 'triaged', 'in_progress', 'resolved', 'won_t_fix' or 'duplicate'",
+        "limit: Input should be a valid integer",
+    ]
+

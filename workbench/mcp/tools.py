@@ -240,6 +240,14 @@ class StoreServer(MCPServer):
                 raise ToolError(f"Error executing tool {name}: {failed}") from failed
             log.error("%s", failed.for_operator(f"answered the MCP tool {name} with a tool error"))
             raise ToolError(f"Error executing tool {name}: {failed.public}") from failed
+        except ToolError as exc:
+            refusal = exc.__cause__
+            if not isinstance(refusal, ValidationError):
+                raise  # a tool's own refusal (``refusals``) carries no cause
+            # The SDK's check of the arguments against the schema. Still caused by the
+            # ValidationError: the SDK logs its field names, never the values.
+            lines = explain(refusal, sep="\n")
+            raise ToolError(f"Error executing tool {name}: invalid arguments\n{lines}") from refusal
 
     def close_schemas(self) -> None:
         """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
