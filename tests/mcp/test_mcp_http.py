@@ -507,3 +507,21 @@ async def test_a_schema_refusal_names_each_argument_in_words(shared):
         "limit: Input should be a valid integer",
     ]
 
+
+def refusal(result: Any) -> str:
+    assert result.is_error
+    return result.content[0].text
+
+
+async def test_a_tool_reads_the_same_over_stdio_and_http_but_for_the_offline_extensions():
+    """The offline variants' function names (list_annotations_offline) named their schemas and their refusals."""
+    async with in_process(offline=False) as served, in_process(offline=True) as local:
+        http = {t.name: t for t in (await served.list_tools()).tools}
+        stdio = {t.name: t for t in (await local.list_tools()).tools}
+        for name in ("list_annotations", "attach_resolution"):
+            for schema in ("input_schema", "output_schema"):
+                assert getattr(stdio[name], schema)["title"] == getattr(http[name], schema)["title"], (name, schema)
+        assert stdio["list_annotations"].input_schema["title"] == "list_annotationsArguments"
+        bad = {"annotation_id": 5}
+        said = [refusal(await client.call_tool("attach_resolution", bad)) for client in (served, local)]
+    assert said[0] == said[1] == "Error executing tool attach_resolution: invalid arguments\nannotation_id: Input should be a valid string"

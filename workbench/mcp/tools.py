@@ -278,7 +278,11 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         """``server.tool``, every tool registered ``nul_free``."""
 
         def register(fn: Callable[P, R]) -> Callable[P, R]:
-            server.tool(name=name, description=description, annotations=annotations)(nul_free(fn))
+            checked = nul_free(fn)
+            # The SDK names a tool's schemas after its function: list_annotations_offline's
+            # "…_offlineArguments" told an agent over stdio another name than over HTTP.
+            checked.__name__ = checked.__qualname__ = name or fn.__name__
+            server.tool(name=name, description=description, annotations=annotations)(checked)
             return fn
 
         return register
