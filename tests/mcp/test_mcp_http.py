@@ -293,7 +293,8 @@ async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):
         refused(await client.call_tool("patch_annotation", {"id": b, "assignee_id": "ghost"}), "not a member")
         refused(await client.call_tool("attach_resolution", {"annotation_id": b}), "At least one of")
         refused(await client.call_tool("attach_resolution", {"annotation_id": b, "diff_url": "http://x.example"}), "https://")
-        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "x" * 5000}), "4 KB")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "x" * 5000}), "explanation: ")  # the schema's
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "é" * 3000}), "4 KB")  # in bytes
         refused(
             await client.call_tool("attach_resolution", {"annotation_id": b, "before_key": f"resolutions/{b}/before-x.png"}),
             "does not name an uploaded object",
@@ -525,3 +526,13 @@ async def test_a_tool_reads_the_same_over_stdio_and_http_but_for_the_offline_ext
         bad = {"annotation_id": 5}
         said = [refusal(await client.call_tool("attach_resolution", bad)) for client in (served, local)]
     assert said[0] == said[1] == "Error executing tool attach_resolution: invalid arguments\nannotation_id: Input should be a valid string"
+
+
+async def test_the_schemas_publish_the_lengths_the_tools_refuse_beyond():
+    """An assignee over 200 characters, a persona id over 100 or an explanation over 4 KB were
+    refused by the request models with no word of it in the schema an agent reads first."""
+    async with in_process(offline=False) as client:
+        tools = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
+    assert tools["patch_annotation"]["assignee_id"]["anyOf"][0]["maxLength"] == 200
+    assert tools["run_personas"]["persona_ids"]["anyOf"][0]["items"]["maxLength"] == 100
+    assert tools["attach_resolution"]["explanation"]["anyOf"][0]["maxLength"] == 4096

@@ -96,19 +96,24 @@ Message = Annotated[str, Field(description="Reply text (markdown)", min_length=1
 Summary = Annotated[str, Field(description="What was done, shown on the annotation", min_length=1, max_length=2_000)]
 NewStatus = Annotated[StatusLiteral | None, Field(description="New status")]
 NewSummary = Annotated[str | None, Field(description='New summary; "" clears it', max_length=2_000)]
-Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns')]
+# The lengths the request models (workbench/domain/annotations.py) refuse beyond, published:
+# an agent reading the schema learns them before a call is refused for them.
+Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns', max_length=200)]
 UploadKindParam = Annotated[Literal["before", "after"], Field(description="Which screenshot of the change")]
 ContentType = Annotated[
     ImageType, Field(description="MIME type of the image you will PUT")
 ]
 UploadKey = Annotated[str | None, Field(description="key returned by get_resolution_upload_url after the PUT", max_length=500)]
 DiffUrl = Annotated[str | None, Field(description="https:// link to the change (pull request, commit)", max_length=2_000)]
-Explanation = Annotated[str | None, Field(description="Markdown explanation of the change, at most 4 KB")]
+Explanation = Annotated[
+    str | None, Field(description="Markdown explanation of the change, at most 4 KB (4096 bytes of UTF-8)", max_length=4096)
+]
 LocalFile = Annotated[
     str | None, Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)")
 ]
 PersonaIds = Annotated[
-    list[str] | None, Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60)
+    list[Annotated[str, Field(max_length=100)]] | None,
+    Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60),
 ]
 
 REPLY_AS_AGENT = "Post an agent reply on the annotation's thread."
