@@ -536,3 +536,18 @@ async def test_the_schemas_publish_the_lengths_the_tools_refuse_beyond():
     assert tools["patch_annotation"]["assignee_id"]["anyOf"][0]["maxLength"] == 200
     assert tools["run_personas"]["persona_ids"]["anyOf"][0]["items"]["maxLength"] == 100
     assert tools["attach_resolution"]["explanation"]["anyOf"][0]["maxLength"] == 4096
+
+
+async def test_the_instructions_name_only_calls_the_server_takes():
+    """They said list_resolutions(id), an argument the tool refuses, and told an agent over stdio to
+    use get_resolution_upload_url, which refuses there (no server to PUT to)."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            tools = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+            said = client.instructions or ""
+        for name, args in re.findall(r"(\w+)\(([^)]*)\)", said):
+            assert name in tools, (offline, name)
+            for arg in (part.split("=")[0].strip() for part in args.split(",")):
+                assert arg == "..." or arg in tools[name]["properties"], (offline, name, arg)
+        assert ("get_resolution_upload_url" in said) is not offline
+        assert offline is ("before_file" in said)

@@ -57,10 +57,16 @@ INLINE_SCREENSHOT_BYTES = 1024 * 1024
 INSTRUCTIONS = """Review Workbench: product feedback (annotations) left on a website.
 Typical loop: list_annotations(status="new", auto_fix=true) to find work the submitter authorised
 for unattended change; read_annotation(id) for the full context (markdown, screenshot, styles,
-thread); acknowledge(id) when you pick it up; list_resolutions(id) to avoid repeating work; make
-the change; optionally get_resolution_upload_url(...) and PUT before/after screenshots;
+thread); acknowledge(id) when you pick it up; list_resolutions(annotation_id) to avoid repeating
+work; make the change; optionally get_resolution_upload_url(...) and PUT before/after screenshots;
 attach_resolution(...) to record what changed (this notifies the submitter); resolve(id, summary).
 Timestamps are ISO-8601 UTC."""
+# Offline there is no server to PUT to (get_resolution_upload_url refuses): the loop an agent
+# reads first names the files attach_resolution takes instead.
+OFFLINE_INSTRUCTIONS = INSTRUCTIONS.replace(
+    "optionally get_resolution_upload_url(...) and PUT before/after screenshots;\nattach_resolution(...) to record what changed",
+    "attach_resolution(...) to record what changed\n(before/after screenshots: before_file, after_file, local image paths)",
+)
 
 
 @dataclass(frozen=True)
@@ -275,7 +281,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     tells a full disk where it is (``LocalStoreServer``).
     """
     server: StoreServer = (LocalStoreServer if offline else StoreServer)(
-        "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
+        "workbench", title="Review Workbench", version=__version__, instructions=OFFLINE_INSTRUCTIONS if offline else INSTRUCTIONS,
         log_level=log_level,
     )
 
