@@ -551,3 +551,13 @@ async def test_the_instructions_name_only_calls_the_server_takes():
                 assert arg == "..." or arg in tools[name]["properties"], (offline, name, arg)
         assert ("get_resolution_upload_url" in said) is not offline
         assert offline is ("before_file" in said)
+
+
+async def test_offline_the_upload_url_tool_says_it_is_not_available_as_it_refuses():
+    """Over stdio it always refuses (no server to PUT to), while its description promised a presigned upload."""
+    said = {}
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            said[offline] = {t.name: t.description for t in (await client.list_tools()).tools}["get_resolution_upload_url"] or ""
+    assert said[False].startswith("Presign a before/after screenshot upload")
+    assert said[True].startswith("Not available on this local store") and "before_file/after_file" in said[True]

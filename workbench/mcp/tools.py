@@ -128,6 +128,12 @@ REPLY_AS_LOCAL_USER = (
     "person's name (author type user), as their own replies from the CLI and TUI are, not as an agent."
 )
 
+UPLOAD_URL = "Presign a before/after screenshot upload. PUT the bytes to url with headers, then pass key to attach_resolution."
+UPLOAD_URL_OFFLINE = (
+    "Not available on this local store (there is no server to upload to): "
+    "pass before_file/after_file (local image paths) to attach_resolution instead."
+)
+
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 APPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
@@ -381,11 +387,11 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             raise ToolError("Pass at least one of status, summary, assignee_id")
         return _patch(caller_of(ctx), id, **fields)
 
-    @tool(APPEND)
+    # Offline it always refuses (below): its description says so, for an agent choosing from the list.
+    @tool(APPEND, description=UPLOAD_URL_OFFLINE if offline else UPLOAD_URL)
     def get_resolution_upload_url(
         annotation_id: AnnotationId, kind: UploadKindParam, content_type: ContentType, ctx: Context
     ) -> dict[str, Any]:
-        """Presign a before/after screenshot upload. PUT the bytes to url with headers, then pass key to attach_resolution."""
         c = caller_of(ctx)
         if c.base_url is None:
             raise ToolError(
