@@ -561,3 +561,30 @@ async def test_offline_the_upload_url_tool_says_it_is_not_available_as_it_refuse
             said[offline] = {t.name: t.description for t in (await client.list_tools()).tools}["get_resolution_upload_url"] or ""
     assert said[False].startswith("Presign a before/after screenshot upload")
     assert said[True].startswith("Not available on this local store") and "before_file/after_file" in said[True]
+
+
+async def test_offline_attach_copies_nothing_for_a_refused_call_and_tells_an_unreadable_file(tmp_path, own_store):
+    """The stdio tool copied the files into the store before the rules refused the call (a stray
+    upload each time, which the CLI had stopped doing), and a path the system cannot even look
+    up (a name over 255 bytes) was a bare "Error executing tool" and a traceback."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    uploads = "SELECT count(*) FROM uploads WHERE annotation_id = ?"
+    before = row(data, uploads, creds["a"])[0]  # its screenshot
+    after = tmp_path / "after.png"
+    after.write_bytes(PNG)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        caller = Caller(wb, local_user(wb, None, create=False), None)
+        async with Client(build_server(lambda _ctx: caller, offline=True)) as client:
+            a = creds["a"]
+            refused(await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "diff_url": "http://x.example"}),
+                    "diff_url must be an https:// URL")
+            assert row(data, uploads, a)[0] == before
+            refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": f"/{'x' * 300}.png"}),
+                    "before_file: cannot read it: File name too long")
+    finally:
+        wb.store.close()

@@ -36,6 +36,7 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     StatusLiteral,
     UploadUrlRequest,
+    check_resolution,
     required_summary,
 )
 from workbench.domain.errors import DomainError, Invalid, NotFound
@@ -115,7 +116,8 @@ Explanation = Annotated[
     str | None, Field(description="Markdown explanation of the change, at most 4 KB (4096 bytes of UTF-8)", max_length=4096)
 ]
 LocalFile = Annotated[
-    str | None, Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)")
+    str | None,
+    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)", max_length=4096),
 ]
 PersonaIds = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
@@ -411,15 +413,25 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         ) -> dict[str, Any]:
             """Append a RESOLUTION recording what changed (at least one field; diff_url https://; explanation ≤ 4 KB). Notifies the submitter."""
             c = caller_of(ctx)
+            keys = {"before": before_key, "after": after_key}
+            files = {"before": before_file, "after": after_file}
             with refusals():
-                for kind, key, file in (("before", before_key, before_file), ("after", after_key, after_file)):
-                    if key and file:
+                for kind in ("before", "after"):
+                    if keys[kind] and files[kind]:
                         raise Invalid(f"Pass {kind}_key or {kind}_file, not both")
-                if before_file:
-                    before_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "before", Path(before_file))
-                if after_file:
-                    after_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "after", Path(after_file))
-                req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
+                # The rules first, a file standing in for the key it will get (as the CLI's
+                # attach): a refused call must not leave the files it named copied into the store.
+                check_resolution(ResolutionCreate(
+                    before_key=before_key or ("file" if before_file else None), after_key=after_key or ("file" if after_file else None),
+                    diff_url=diff_url, explanation=explanation,
+                ))
+                for kind, file in files.items():
+                    if file:
+                        try:
+                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, Path(file))
+                        except OSError as exc:  # a path the system cannot even look up (a name too long): no crash
+                            raise Invalid(f"{kind}_file: cannot read it: {exc.strerror or exc}") from None
+                req = ResolutionCreate(before_key=keys["before"], after_key=keys["after"], diff_url=diff_url, explanation=explanation)
             return _attach(c, annotation_id, req)
     else:
         @tool(APPEND, name="attach_resolution")
