@@ -21,6 +21,7 @@ import email.utils
 import math
 import os
 import random
+import socket
 import ssl
 import threading
 import time
@@ -28,13 +29,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 
-from sync.errors import Ambiguous, AuthFailed, Refused, SyncError, Unavailable
+from sync.errors import Ambiguous, AuthFailed, Refused, Stopped, SyncError, Unavailable
 from workbench.domain.errors import Invalid
 
-__all__ = ["Ambiguous", "AuthFailed", "Refused", "RemoteClient", "Response", "SyncError", "Unavailable"]
+__all__ = [
+    "Ambiguous", "AuthFailed", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped", "SyncError", "Unavailable",
+]
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.25
@@ -74,6 +78,128 @@ def _ssl() -> ssl.SSLContext:
         if _ssl_context is None:
             _ssl_context = httpx.create_ssl_context()
         return _ssl_context
+
+
+class StoppableTransport(httpx.HTTPTransport):
+    """The client's usual transport, plus ``stop()``, callable from any thread: the request in
+    flight ends at once and no later one is sent, each raising ``Stopped``.
+
+    httpx has no way to cancel a blocking request, and closing its client from another thread
+    closes the socket's descriptor, which does not wake a thread blocked reading it: quitting
+    the TUI during a sync waited out the whole read timeout (30 s) when the server had taken the
+    connection and never answered. Shutting the socket down does wake it, so every connection
+    this transport opens is kept (``_Streams``) until it closes."""
+
+    def __init__(self) -> None:
+        super().__init__(verify=_ssl())  # as RemoteClient's own; a proxy from the environment is mounted beside it by httpx
+        self._streams = _Streams()
+        pool = self._pool
+        if isinstance(pool, httpcore.ConnectionPool):
+            pool._network_backend = _StoppableBackend(pool._network_backend, self._streams)  # httpx has no parameter for it
+
+    def stop(self) -> None:
+        self._streams.stop()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._streams.stopped:
+            raise Stopped("the sync was stopped")  # a kept-alive connection would otherwise send it
+        return super().handle_request(request)
+
+
+class _Streams:
+    """The open connections of one ``StoppableTransport``, and whether it was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self._open: set[_StoppableStream] = set()
+        self._lock = threading.Lock()
+
+    def opened(self, stream: _StoppableStream) -> None:
+        with self._lock:
+            self._open.add(stream)
+            stopped = self.stopped
+        if stopped:  # stopped while it connected
+            stream.shut()
+
+    def closed(self, stream: _StoppableStream) -> None:
+        with self._lock:
+            self._open.discard(stream)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            streams = list(self._open)
+        for stream in streams:
+            stream.shut()
+
+
+class _StoppableBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend, streams: _Streams) -> None:
+        self._inner = inner
+        self._streams = streams
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        if self._streams.stopped:
+            raise Stopped("the sync was stopped")
+        stream = _StoppableStream(self._inner.connect_tcp(*args, **kwargs), self._streams)
+        self._streams.opened(stream)
+        return stream
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        stream = _StoppableStream(self._inner.connect_unix_socket(*args, **kwargs), self._streams)
+        self._streams.opened(stream)
+        return stream
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _StoppableStream(httpcore.NetworkStream):
+    """A connection whose reads and writes raise ``Stopped`` once its transport is stopped: a
+    shut-down socket reads as the server hanging up, which httpx would report as a broken
+    connection (an ambiguous write, a retry)."""
+
+    def __init__(self, inner: httpcore.NetworkStream, streams: _Streams) -> None:
+        self._inner = inner
+        self._streams = streams
+
+    def _io(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._streams.stopped:
+            raise Stopped("the sync was stopped")
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            if self._streams.stopped:
+                raise Stopped("the sync was stopped") from exc
+            raise
+        if self._streams.stopped:
+            raise Stopped("the sync was stopped")
+        return result
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._io(self._inner.read, max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._io(self._inner.write, buffer, timeout)
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None) -> httpcore.NetworkStream:
+        # The TLS stream is another object over the same connection: it replaces the plain one here.
+        self._inner = self._io(self._inner.start_tls, ssl_context, server_hostname, timeout)
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    def close(self) -> None:
+        self._streams.closed(self)
+        self._inner.close()
+
+    def shut(self) -> None:
+        sock = self._inner.get_extra_info("socket")
+        try:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading it, as close() does not
+        except (AttributeError, OSError):
+            pass  # already closed, or not a socket
 
 
 @dataclass(slots=True)

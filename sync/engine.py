@@ -89,6 +89,7 @@ class Engine:
     # -- the run ---------------------------------------------------------------------------
     def run(self, *, push: bool = True, pull: bool = True) -> Report:
         error: str | None = None
+        interrupted = False
         try:
             if push and self.remote.workspace_id is not None:
                 self.push()
@@ -103,6 +104,11 @@ class Engine:
             self.report.stopped = error = exc.reason
         except Refused as exc:
             self.report.stopped = error = f"the server refused a read ({exc.status}): {exc.reason}"
+        except BaseException:
+            # A quit's Stopped (or a bug): the run neither ended nor failed, so it must not
+            # be recorded as the remote's last sync, nor clear the last one's error.
+            interrupted = True
+            raise
         finally:
             self.report.requests = self.client.requests
             if self.client.throttled_waits:
@@ -114,7 +120,8 @@ class Engine:
                 values: dict[str, Any] = {"last_error": error}
                 if error is None:
                     values["last_sync_at"] = self.clock()
-                state.update_remote(db, self.name, **values)
+                if not interrupted:
+                    state.update_remote(db, self.name, **values)
                 if self.remote.workspace_id:
                     self.report.pending = state.count_entries(db, self.remote.workspace_id).get("pending", 0)
         return self.report

@@ -31,3 +31,10 @@ class Unavailable(SyncError):
 
 class Ambiguous(SyncError):
     """A write may or may not have been applied (no definite answer came back)."""
+
+
+class Stopped(Exception):
+    """The front end quitting ended the request in flight (``sync.client.StoppableTransport``).
+
+    Not a ``SyncError``: nothing failed, and no run may record it as the server's answer. What
+    the request carried was not acknowledged, so it stays in the outbox with its Idempotency-Key."""

@@ -81,7 +81,7 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     missing = run(data, "annotations", "list", "--site", "nope", code=1)
     assert missing.stderr == "error: Site not found\n"
     assert run(data, "annotation", "show", "nope", code=1).stderr == "error: Annotation not found\n"
-    assert run(data, "annotation", "show", creds["a"], "--json", "--markdown", code=2).stderr.startswith("error:")
+    assert run(data, "annotation", "show", creds["a"], "--markdown", "--json", code=2).stderr.startswith('{"error": ')  # --json: JSON
     assert run(data, "annotation", "set-status", creds["a"], "bogus", code=2).stdout == ""
     assert run(data, "annotation", "assign", creds["a"], "ghost", code=1).stderr == "error: assignee_id is not a member of this workspace\n"
     assert "https://" in run(data, "annotation", "attach", creds["a"], "--diff-url", "http://x.example", code=1).stderr

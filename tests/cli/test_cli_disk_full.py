@@ -9,6 +9,7 @@ out. "Nothing changed" is checked on the whole database, dumped before and after
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -109,11 +110,12 @@ def test_a_team_servers_full_disk_is_the_same_line_naming_the_database(pg_cluste
         pg_disk_full(url)
         refused = workbench("admin", "bootstrap", "--json", "--database", url, "--data-dir", str(tmp_path / "local"))
         assert refused.returncode == 2, (refused.stdout, refused.stderr)
-        assert refused.stderr == (
-            f"error: cannot write to the store in {redact(url)}: the database server's disk is full (SQLSTATE 53100: could not "
+        # --json: the group's report of the failed write is JSON too, though the command itself never saw it.
+        assert json.loads(refused.stderr) == {"error": {"code": "store_write_failed", "message": (
+            f"cannot write to the store in {redact(url)}: the database server's disk is full (SQLSTATE 53100: could not "
             "extend file \"base/16384/16385\": No space left on device); free space on the database server's disk and try "
-            "again: nothing was changed\n"
-        )
+            "again: nothing was changed"
+        )}}
         assert refused.stdout == ""
         pg_disk_freed(url)
         store = PgStore(url)

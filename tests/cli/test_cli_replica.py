@@ -169,11 +169,10 @@ def test_all_retries_every_refused_change(remote, replica):
 def test_all_discard_asks_first_and_without_a_terminal_needs_yes(remote, replica):
     seqs = refusals_on(remote, replica, 2)
     # CliRunner's stdin is no terminal, as a script's or a pipe's is not.
-    for args in (["--all", "--discard"], ["--all", "--discard", "--json"]):
-        refused = run(replica, "sync", "refused", *args, code=2)
-        assert refused.stderr == (
-            "error: --all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)\n"
-        )
+    why = "--all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)"
+    assert run(replica, "sync", "refused", "--all", "--discard", code=2).stderr == f"error: {why}\n"
+    as_json = run(replica, "sync", "refused", "--all", "--discard", "--json", code=2)
+    assert json.loads(as_json.stderr) == {"error": {"code": "usage_error", "message": why}}
     assert states(replica, seqs) == ["refused", "refused"]
     # In a terminal: asked, with what would go; "no" keeps them, "yes" drops them.
     cancelled = on_a_terminal(replica, "n\n", "sync", "refused", "--all", "--discard")

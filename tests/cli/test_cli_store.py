@@ -41,7 +41,11 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def refused_in_one_line(result: subprocess.CompletedProcess[str] | Result, data: Path, reason: str) -> None:
     code = result.returncode if isinstance(result, subprocess.CompletedProcess) else result.exit_code
     assert code == 2, (result.stdout, result.stderr)
-    assert result.stderr == f"error: cannot open the store in {data.resolve()}: {reason}\n", result.stderr
+    message = f"cannot open the store in {data.resolve()}: {reason}"
+    if result.stderr.startswith("{"):  # the command was given --json
+        assert json.loads(result.stderr) == {"error": {"code": "store_unusable", "message": message}}, result.stderr
+    else:
+        assert result.stderr == f"error: {message}\n", result.stderr
     assert result.stdout == ""
 
 
@@ -107,10 +111,12 @@ def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
     for command in (["sites", "list", "--json"], ["annotations", "list"], ["personas", "list"], ["undo", "--list"]):
         result = runner.invoke(app, [*command, "--data-dir", str(data)])
         assert result.exit_code == 1, (result.stdout, result.stderr)
-        assert result.stderr == (
-            "error: This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one, "
-            "or `workbench sync` brings a remote's\n"
-        )
+        message = ("This store has no workspace yet: `workbench admin bootstrap`, `workbench demo` or the TUI makes one, "
+                   "or `workbench sync` brings a remote's")
+        if "--json" in command:
+            assert json.loads(result.stderr)["error"]["message"] == message
+        else:
+            assert result.stderr == f"error: {message}\n"
     listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
     assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
 

@@ -297,7 +297,8 @@ async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):
         refused(await client.call_tool("patch_annotation", {"id": b, "assignee_id": "ghost"}), "not a member")
         refused(await client.call_tool("attach_resolution", {"annotation_id": b}), "At least one of")
         refused(await client.call_tool("attach_resolution", {"annotation_id": b, "diff_url": "http://x.example"}), "https://")
-        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "x" * 5000}), "4 KB")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "x" * 5000}), "explanation: ")  # the schema's
+        refused(await client.call_tool("attach_resolution", {"annotation_id": b, "explanation": "é" * 3000}), "4 KB")  # in bytes
         refused(
             await client.call_tool("attach_resolution", {"annotation_id": b, "before_key": f"resolutions/{b}/before-x.png"}),
             "does not name an uploaded object",
@@ -470,3 +471,124 @@ async def test_the_reply_tool_says_it_posts_as_an_agent_as_it_does(shared):
         said = ok(await client.call_tool("reply", {"id": creds["a"], "message": "Seen."}))
     assert tools["reply"].description == REPLY_AS_AGENT and "agent" in REPLY_AS_AGENT
     assert said["author"]["type"] == "agent"
+
+
+def in_process(*, offline: bool) -> Client:
+    """The tools' server in this process, for what needs no store: schemas, and refusals made before a tool runs."""
+    from workbench.mcp.tools import build_server
+
+    def no_store(_ctx: Any) -> Any:
+        raise AssertionError("the call was refused before the tool ran")
+
+    return Client(build_server(no_store, offline=offline))
+
+
+async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):
+    """The SDK dropped unknown arguments: a misspelt filter listed everything, and stdio's
+    ``before_file`` sent over HTTP was told "at least one field is required"."""
+    srv, creds = shared
+    before = audit(srv.data_dir, creds["b"])
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        tools = (await client.list_tools()).tools
+        assert all(t.input_schema.get("additionalProperties") is False for t in tools)  # the schema says so
+        refused(await client.call_tool("list_annotations", {"statuss": "new"}), "unknown argument 'statuss'; it takes status, kind")
+        refused(await client.call_tool("attach_resolution", {"annotation_id": creds["b"], "before_file": "/tmp/after.png"}),
+                "unknown argument 'before_file'; it takes annotation_id, before_key, after_key, diff_url, explanation")
+    assert audit(srv.data_dir, creds["b"]) == before
+    async with in_process(offline=True) as client:
+        assert all(t.input_schema.get("additionalProperties") is False for t in (await client.list_tools()).tools)
+        refused(await client.call_tool("read_annotation", {"id": "x", "\x1b[2J" + "y" * 500: 1}), "unknown argument '\\x1b[2Jyyy")
+
+
+async def test_a_schema_refusal_names_each_argument_in_words(shared):
+    """Not pydantic's dump: its model's name (another over stdio), error codes, the value echoed, a link."""
+    srv, creds = shared
+    async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+        result: Any = await client.call_tool("list_annotations", {"limit": "5", "status": "bogus"})
+    assert result.is_error
+    assert result.content[0].text.splitlines() == [
+        "Error executing tool list_annotations: invalid arguments",
+        "status: Input should be 'new', 'ack', 'triaged', 'in_progress', 'resolved', 'won_t_fix' or 'duplicate'",
+        "limit: Input should be a valid integer",
+    ]
+
+
+def refusal(result: Any) -> str:
+    assert result.is_error
+    return result.content[0].text
+
+
+async def test_a_tool_reads_the_same_over_stdio_and_http_but_for_the_offline_extensions():
+    """The offline variants' function names (list_annotations_offline) named their schemas and their refusals."""
+    async with in_process(offline=False) as served, in_process(offline=True) as local:
+        http = {t.name: t for t in (await served.list_tools()).tools}
+        stdio = {t.name: t for t in (await local.list_tools()).tools}
+        for name in ("list_annotations", "attach_resolution"):
+            for schema in ("input_schema", "output_schema"):
+                assert getattr(stdio[name], schema)["title"] == getattr(http[name], schema)["title"], (name, schema)
+        assert stdio["list_annotations"].input_schema["title"] == "list_annotationsArguments"
+        bad = {"annotation_id": 5}
+        said = [refusal(await client.call_tool("attach_resolution", bad)) for client in (served, local)]
+    assert said[0] == said[1] == "Error executing tool attach_resolution: invalid arguments\nannotation_id: Input should be a valid string"
+
+
+async def test_the_schemas_publish_the_lengths_the_tools_refuse_beyond():
+    """An assignee over 200 characters, a persona id over 100 or an explanation over 4 KB were
+    refused by the request models with no word of it in the schema an agent reads first."""
+    async with in_process(offline=False) as client:
+        tools = {t.name: t.input_schema["properties"] for t in (await client.list_tools()).tools}
+    assert tools["patch_annotation"]["assignee_id"]["anyOf"][0]["maxLength"] == 200
+    assert tools["run_personas"]["persona_ids"]["anyOf"][0]["items"]["maxLength"] == 100
+    assert tools["attach_resolution"]["explanation"]["anyOf"][0]["maxLength"] == 4096
+
+
+async def test_the_instructions_name_only_calls_the_server_takes():
+    """They said list_resolutions(id), an argument the tool refuses, and told an agent over stdio to
+    use get_resolution_upload_url, which refuses there (no server to PUT to)."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            tools = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+            said = client.instructions or ""
+        for name, args in re.findall(r"(\w+)\(([^)]*)\)", said):
+            assert name in tools, (offline, name)
+            for arg in (part.split("=")[0].strip() for part in args.split(",")):
+                assert arg == "..." or arg in tools[name]["properties"], (offline, name, arg)
+        assert ("get_resolution_upload_url" in said) is not offline
+        assert offline is ("before_file" in said)
+
+
+async def test_offline_the_upload_url_tool_says_it_is_not_available_as_it_refuses():
+    """Over stdio it always refuses (no server to PUT to), while its description promised a presigned upload."""
+    said = {}
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            said[offline] = {t.name: t.description for t in (await client.list_tools()).tools}["get_resolution_upload_url"] or ""
+    assert said[False].startswith("Presign a before/after screenshot upload")
+    assert said[True].startswith("Not available on this local store") and "before_file/after_file" in said[True]
+
+
+async def test_offline_attach_copies_nothing_for_a_refused_call_and_tells_an_unreadable_file(tmp_path, own_store):
+    """The stdio tool copied the files into the store before the rules refused the call (a stray
+    upload each time, which the CLI had stopped doing), and a path the system cannot even look
+    up (a name over 255 bytes) was a bare "Error executing tool" and a traceback."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    uploads = "SELECT count(*) FROM uploads WHERE annotation_id = ?"
+    before = row(data, uploads, creds["a"])[0]  # its screenshot
+    after = tmp_path / "after.png"
+    after.write_bytes(PNG)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        caller = Caller(wb, local_user(wb, None, create=False), None)
+        async with Client(build_server(lambda _ctx: caller, offline=True)) as client:
+            a = creds["a"]
+            refused(await client.call_tool("attach_resolution", {"annotation_id": a, "after_file": str(after), "diff_url": "http://x.example"}),
+                    "diff_url must be an https:// URL")
+            assert row(data, uploads, a)[0] == before
+            refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": f"/{'x' * 300}.png"}),
+                    "before_file: cannot read it: File name too long")
+    finally:
+        wb.store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -235,6 +236,67 @@ async def test_quitting_during_a_sync_stops_it_at_its_next_wait(hub, monkeypatch
         await press(pilot, "q")
     assert await asyncio.to_thread(ended.wait, 10)
     assert time.monotonic() - asked < 10
+    assert not any("Sync failed" in m for m in told(app))
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, threading.Event]]:
+    """A real TCP listener that accepts connections and never answers: its URL, and set once one is accepted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted, held, done = threading.Event(), [], threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.05)
+        while not done.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            accepted.set()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    done.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+async def test_quitting_ends_a_sync_request_in_flight_and_keeps_the_change(hub, silent_server, monkeypatch):
+    """A server that took the connection and never answers: the request waited out its whole
+    timeout (30 s) before the sync's thread reached a wait it could stop at, the process's exit with it."""
+    url, accepted = silent_server
+    [ann_id] = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.patch(r.wb, r.me, ann_id, AnnotationPatch(status="ack"))
+    synced_at = sync_svc.status(r.wb, r.name).last_sync_at
+    ended = threading.Event()
+    run_sync = sync_svc.run_sync
+
+    def tracked(*args, **kwargs):
+        try:
+            return run_sync(*args, **kwargs)
+        finally:
+            ended.set()
+
+    monkeypatch.setattr(sync_svc, "run_sync", tracked)
+    with r.wb.store.write() as db:
+        db.execute("UPDATE sync_remotes SET url = ? WHERE name = ?", [url, r.name])
+    remotes.save_secrets(r.wb, r.name, {"token": r.token})
+    app = make_app(r.wb)  # the real transport, as users run it
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "S")
+        await wait_for(pilot, accepted.is_set, timeout=10)
+        asked = time.monotonic()
+        await press(pilot, "q")
+    assert await asyncio.to_thread(ended.wait, 5)
+    assert time.monotonic() - asked < 5
+    status = sync_svc.status(r.wb, r.name)
+    assert status.pending == 1  # not acknowledged: still in the outbox, its key kept for the retry
+    assert status.last_sync_at == synced_at and status.last_error is None  # a stop is no sync, nor a failure
     assert not any("Sync failed" in m for m in told(app))
 
 

@@ -221,7 +221,7 @@ def _search(wb: Workbench, me: Principal, query: str, *, site: str | None, statu
 def _first_site(wb: Workbench, me: Principal) -> str:
     sites = sites_svc.list_sites(wb, me)
     if not sites:
-        fail("This store has no site yet; run `workbench admin bootstrap`")
+        fail("This store has no site yet; run `workbench admin bootstrap`", error="not_found")
     return sites[0].id
 
 

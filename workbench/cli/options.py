@@ -1,5 +1,5 @@
-"""Options shared by every command: where the data directory is, how to open it, and what a
-store that cannot be opened or written says."""
+"""Options shared by every command: where the data directory is, how to open it, ``--json``, and
+what a store that cannot be opened or written, or a command line Click refuses, says."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from storage.db import StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
-from workbench.cli.output import fail
+from workbench.cli.output import JSON_ASKED, fail, report_error
 from workbench.services.context import Workbench
 
 DataDir = Annotated[
@@ -36,7 +37,14 @@ Database = Annotated[
     ),
 ]
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text")]
+
+def _note_json(ctx: typer.Context, value: bool) -> bool:
+    ctx.meta[JSON_ASKED] = value  # meta is shared with the parent groups: fail() reads it from any of them
+    return value
+
+
+JsonFlag = Annotated[bool, typer.Option(
+    "--json", help="Print one JSON object instead of text (a failure too, on stderr)", callback=_note_json)]
 
 
 def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbench:
@@ -50,21 +58,46 @@ def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbe
     try:
         return Workbench.open(str(path))
     except StoreUnusable as exc:
-        fail(str(exc), 2)
+        fail(str(exc), 2, error="store_unusable")
     except OSError as exc:
-        fail(f"cannot open the store in {path}: {exc.strerror or exc}", 2)
+        fail(f"cannot open the store in {path}: {exc.strerror or exc}", 2, error="store_unusable")
 
 
 class StoreErrors(TyperGroup):
     """The ``workbench`` command group: a write the disk refuses (full, an I/O error), in any
     command and at any step, is one ``error:`` line naming the data directory, and exit 2. The
-    store rolled that write back (storage.db ``Store.write``), so the line can say what is left."""
+    store rolled that write back (storage.db ``Store.write``), so the line can say what is left.
+    A command given ``--json`` has that, and Click's refusal of its command line, as JSON."""
 
     def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
+        words = [*ctx._protected_args, *ctx.args]  # the command line below the group, before Click consumes it
         try:
             return super().invoke(ctx)
         except StoreWriteFailed as exc:
-            fail(str(exc), 2)
+            fail(str(exc), 2, error="store_write_failed")
+        except ClickException as exc:
+            if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
+                raise  # Typer's own report, as before
+            report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+# Click's usage errors by class, as the codes a --json caller reads (any other one is usage_error).
+_CLICK_CODES = {"NoSuchOption": "no_such_option", "MissingParameter": "missing_parameter",
+                "BadParameter": "bad_parameter", "BadOptionUsage": "bad_option_usage", "BadArgumentUsage": "bad_argument_usage"}
+
+
+def _asked_json(exc: ClickException, ctx: Any, words: list[str]) -> bool:
+    """Whether a command line Click refused asked for JSON. Click may refuse it before reaching
+    ``--json`` (options are parsed in order), so the words are read too, up to a ``--`` (after
+    which ``--json`` is an argument's value); only a command that has ``--json`` answers in JSON:
+    to ``serve --json`` the unknown option is the error, in words."""
+    if ctx.meta.get(JSON_ASKED):
+        return True
+    failed = exc.ctx if isinstance(exc, UsageError) else None
+    if failed is None or not any("--json" in getattr(p, "opts", ()) for p in failed.command.params):
+        return False
+    return "--json" in (words[: words.index("--")] if "--" in words else words)
 
 
 def _open_database(path: Path, database: str) -> Workbench:

@@ -5,16 +5,22 @@ escape sequence in them acts on the reader's terminal (clear the screen, retitle
 the clipboard with OSC 52), and inside a Rich markup string a ``[red]`` or ``[link=…]`` in
 them would be obeyed. Every CLI module prints user text through these helpers, which pass it
 through the domain's one sanitiser, ``terminal_safe``.
+
+A failure is reported here too, once for every command: one ``error:`` line on stderr, or, when
+the command was given ``--json``, one JSON object ``{"error": {"code", "message"}}`` on stderr,
+so a script that asked for JSON never has to parse prose (README, "Scripts").
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, NoReturn
 
 import typer
 from rich.markup import escape
 from rich.text import Text
+from typer._click.globals import get_current_context  # the Click that Typer 0.29 vendors (options.py)
 
 from workbench.domain.safe_text import json_safe, terminal_safe
 
@@ -39,7 +45,48 @@ def emit_json(value: Any, *, indent: int | None = 2) -> None:
     typer.echo(json_safe(json.dumps(value, indent=indent, ensure_ascii=False)))
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    """One clear ``error:`` line on stderr (messages can quote the input that was refused)."""
-    echo(f"error: {message}", err=True)
+JSON_ASKED = "workbench.json"
+"""Key of the Click context's ``meta`` (shared by a command and its groups) holding its ``--json`` flag."""
+
+
+def json_asked() -> bool:
+    """Whether the command running now was given ``--json``: read where its option's callback
+    left it, so a failure found by the group (a full disk) knows it too."""
+    ctx = get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(JSON_ASKED))
+
+
+def report_error(message: str, code: str, *, as_json: bool) -> None:
+    """A failure on stderr: one ``error:`` line, or with ``as_json`` one JSON object.
+
+    stderr either way, as gh and kubectl do: stdout carries only a command's result, so
+    ``… --json | jq`` never reads an error as data, and the exit code says which it was. The
+    message is the text line's (control characters shown as ``\\x1b``): it may quote the input
+    that was refused and is prose for a person, while ``code`` is what a script branches on."""
+    if as_json:
+        typer.echo(json_safe(json.dumps({"error": {"code": code, "message": terminal_safe(message)}}, ensure_ascii=False)), err=True)
+    else:
+        echo(f"error: {message}", err=True)
+
+
+def fail(message: str, code: int = 1, *, error: str | None = None) -> NoReturn:
+    """Report a failure (messages can quote the input that was refused) and exit ``code``.
+
+    ``error`` is the stable snake_case code a ``--json`` caller reads. By default it is the kind of
+    the domain refusal being handled (``not_found``, ``invalid``, ``conflict``…), so each call
+    site's ``except DomainError`` needs no code of its own; else ``invalid`` for a request model's
+    refusal, ``usage_error`` for exit 2 and ``refused`` otherwise."""
+    report_error(message, error or _code_of(sys.exc_info()[1], code), as_json=json_asked())
     raise typer.Exit(code)
+
+
+def _code_of(handled: BaseException | None, exit_code: int) -> str:
+    from pydantic import ValidationError
+
+    from workbench.domain.errors import DomainError
+
+    if isinstance(handled, DomainError):
+        return handled.kind
+    if isinstance(handled, ValidationError):
+        return "invalid"
+    return "usage_error" if exit_code == 2 else "refused"

@@ -36,6 +36,7 @@ from workbench.domain.annotations import (
     RunPersonasRequest,
     StatusLiteral,
     UploadUrlRequest,
+    check_resolution,
     required_summary,
 )
 from workbench.domain.errors import DomainError, Invalid, NotFound
@@ -57,10 +58,16 @@ INLINE_SCREENSHOT_BYTES = 1024 * 1024
 INSTRUCTIONS = """Review Workbench: product feedback (annotations) left on a website.
 Typical loop: list_annotations(status="new", auto_fix=true) to find work the submitter authorised
 for unattended change; read_annotation(id) for the full context (markdown, screenshot, styles,
-thread); acknowledge(id) when you pick it up; list_resolutions(id) to avoid repeating work; make
-the change; optionally get_resolution_upload_url(...) and PUT before/after screenshots;
+thread); acknowledge(id) when you pick it up; list_resolutions(annotation_id) to avoid repeating
+work; make the change; optionally get_resolution_upload_url(...) and PUT before/after screenshots;
 attach_resolution(...) to record what changed (this notifies the submitter); resolve(id, summary).
 Timestamps are ISO-8601 UTC."""
+# Offline there is no server to PUT to (get_resolution_upload_url refuses): the loop an agent
+# reads first names the files attach_resolution takes instead.
+OFFLINE_INSTRUCTIONS = INSTRUCTIONS.replace(
+    "optionally get_resolution_upload_url(...) and PUT before/after screenshots;\nattach_resolution(...) to record what changed",
+    "attach_resolution(...) to record what changed\n(before/after screenshots: before_file, after_file, local image paths)",
+)
 
 
 @dataclass(frozen=True)
@@ -96,25 +103,37 @@ Message = Annotated[str, Field(description="Reply text (markdown)", min_length=1
 Summary = Annotated[str, Field(description="What was done, shown on the annotation", min_length=1, max_length=2_000)]
 NewStatus = Annotated[StatusLiteral | None, Field(description="New status")]
 NewSummary = Annotated[str | None, Field(description='New summary; "" clears it', max_length=2_000)]
-Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns')]
+# The lengths the request models (workbench/domain/annotations.py) refuse beyond, published:
+# an agent reading the schema learns them before a call is refused for them.
+Assignee = Annotated[str | None, Field(description='User id of a workspace member; "" unassigns', max_length=200)]
 UploadKindParam = Annotated[Literal["before", "after"], Field(description="Which screenshot of the change")]
 ContentType = Annotated[
     ImageType, Field(description="MIME type of the image you will PUT")
 ]
 UploadKey = Annotated[str | None, Field(description="key returned by get_resolution_upload_url after the PUT", max_length=500)]
 DiffUrl = Annotated[str | None, Field(description="https:// link to the change (pull request, commit)", max_length=2_000)]
-Explanation = Annotated[str | None, Field(description="Markdown explanation of the change, at most 4 KB")]
+Explanation = Annotated[
+    str | None, Field(description="Markdown explanation of the change, at most 4 KB (4096 bytes of UTF-8)", max_length=4096)
+]
 LocalFile = Annotated[
-    str | None, Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)")
+    str | None,
+    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)", max_length=4096),
 ]
 PersonaIds = Annotated[
-    list[str] | None, Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60)
+    list[Annotated[str, Field(max_length=100)]] | None,
+    Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60),
 ]
 
 REPLY_AS_AGENT = "Post an agent reply on the annotation's thread."
 REPLY_AS_LOCAL_USER = (
     "Post a reply on the annotation's thread as the store's local user: it is written under that "
     "person's name (author type user), as their own replies from the CLI and TUI are, not as an agent."
+)
+
+UPLOAD_URL = "Presign a before/after screenshot upload. PUT the bytes to url with headers, then pass key to attach_resolution."
+UPLOAD_URL_OFFLINE = (
+    "Not available on this local store (there is no server to upload to): "
+    "pass before_file/after_file (local image paths) to attach_resolution instead."
 )
 
 READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -133,14 +152,15 @@ def refusals() -> Iterator[None]:
         raise ToolError(explain(exc)) from None
 
 
-def explain(exc: ValidationError) -> str:
-    """A pydantic error as one readable line ("body: String should have at least 1 character")."""
+def explain(exc: ValidationError, sep: str = "; ") -> str:
+    """A pydantic error as one readable line ("body: String should have at least 1 character"),
+    or with ``sep="\\n"`` a line per failing field."""
     parts = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ()))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         parts.append(f"{where}: {msg}" if where else msg)
-    return "; ".join(parts) or "invalid input"
+    return sep.join(parts) or "invalid input"
 
 
 P = ParamSpec("P")
@@ -208,13 +228,27 @@ class StoreServer(MCPServer):
     it was rolled back; over HTTP the client is told the problem and to try later
     (``StoreWriteFailed.public``: the server's paths are the operator's), and the operator's log
     gets the rest in one line. The SDK answers any other exception with a bare "Error executing
-    tool" and logs its traceback."""
+    tool" and logs its traceback.
+
+    Arguments are held to the published schema: one the tool does not take is refused by name
+    (the SDK dropped it, so a misspelt ``statuss`` listed every status, and ``before_file`` sent
+    over HTTP, where only stdio takes it, was a "pass at least one field"), and a schema refusal
+    is one line per argument in words, not pydantic's dump (its model's name, which differs
+    between the transports, its error codes and a link)."""
 
     offline = False
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            takes = list(tool.parameters.get("properties", {}))
+            unknown = [str(arg) for arg in arguments if arg not in takes]
+            if unknown:
+                named = ", ".join(repr(arg[:100]) for arg in unknown[:10])  # the caller's text: quoted, bounded
+                plural = "s" if len(unknown) > 1 else ""
+                raise ToolError(f"Error executing tool {name}: unknown argument{plural} {named}; it takes {', '.join(takes)}")
         try:
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
@@ -225,6 +259,19 @@ class StoreServer(MCPServer):
                 raise ToolError(f"Error executing tool {name}: {failed}") from failed
             log.error("%s", failed.for_operator(f"answered the MCP tool {name} with a tool error"))
             raise ToolError(f"Error executing tool {name}: {failed.public}") from failed
+        except ToolError as exc:
+            refusal = exc.__cause__
+            if not isinstance(refusal, ValidationError):
+                raise  # a tool's own refusal (``refusals``) carries no cause
+            # The SDK's check of the arguments against the schema. Still caused by the
+            # ValidationError: the SDK logs its field names, never the values.
+            lines = explain(refusal, sep="\n")
+            raise ToolError(f"Error executing tool {name}: invalid arguments\n{lines}") from refusal
+
+    def close_schemas(self) -> None:
+        """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
+        for tool in self._tool_manager.list_tools():
+            tool.parameters["additionalProperties"] = False
 
 
 class LocalStoreServer(StoreServer):
@@ -241,8 +288,8 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     ``before_file``/``after_file`` on ``attach_resolution`` (there is no server to PUT to), and
     tells a full disk where it is (``LocalStoreServer``).
     """
-    server: MCPServer = (LocalStoreServer if offline else StoreServer)(
-        "workbench", title="Review Workbench", version=__version__, instructions=INSTRUCTIONS,
+    server: StoreServer = (LocalStoreServer if offline else StoreServer)(
+        "workbench", title="Review Workbench", version=__version__, instructions=OFFLINE_INSTRUCTIONS if offline else INSTRUCTIONS,
         log_level=log_level,
     )
 
@@ -250,7 +297,11 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         """``server.tool``, every tool registered ``nul_free``."""
 
         def register(fn: Callable[P, R]) -> Callable[P, R]:
-            server.tool(name=name, description=description, annotations=annotations)(nul_free(fn))
+            checked = nul_free(fn)
+            # The SDK names a tool's schemas after its function: list_annotations_offline's
+            # "…_offlineArguments" told an agent over stdio another name than over HTTP.
+            checked.__name__ = checked.__qualname__ = name or fn.__name__
+            server.tool(name=name, description=description, annotations=annotations)(checked)
             return fn
 
         return register
@@ -338,11 +389,11 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             raise ToolError("Pass at least one of status, summary, assignee_id")
         return _patch(caller_of(ctx), id, **fields)
 
-    @tool(APPEND)
+    # Offline it always refuses (below): its description says so, for an agent choosing from the list.
+    @tool(APPEND, description=UPLOAD_URL_OFFLINE if offline else UPLOAD_URL)
     def get_resolution_upload_url(
         annotation_id: AnnotationId, kind: UploadKindParam, content_type: ContentType, ctx: Context
     ) -> dict[str, Any]:
-        """Presign a before/after screenshot upload. PUT the bytes to url with headers, then pass key to attach_resolution."""
         c = caller_of(ctx)
         if c.base_url is None:
             raise ToolError(
@@ -362,15 +413,25 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         ) -> dict[str, Any]:
             """Append a RESOLUTION recording what changed (at least one field; diff_url https://; explanation ≤ 4 KB). Notifies the submitter."""
             c = caller_of(ctx)
+            keys = {"before": before_key, "after": after_key}
+            files = {"before": before_file, "after": after_file}
             with refusals():
-                for kind, key, file in (("before", before_key, before_file), ("after", after_key, after_file)):
-                    if key and file:
+                for kind in ("before", "after"):
+                    if keys[kind] and files[kind]:
                         raise Invalid(f"Pass {kind}_key or {kind}_file, not both")
-                if before_file:
-                    before_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "before", Path(before_file))
-                if after_file:
-                    after_key = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, "after", Path(after_file))
-                req = ResolutionCreate(before_key=before_key, after_key=after_key, diff_url=diff_url, explanation=explanation)
+                # The rules first, a file standing in for the key it will get (as the CLI's
+                # attach): a refused call must not leave the files it named copied into the store.
+                check_resolution(ResolutionCreate(
+                    before_key=before_key or ("file" if before_file else None), after_key=after_key or ("file" if after_file else None),
+                    diff_url=diff_url, explanation=explanation,
+                ))
+                for kind, file in files.items():
+                    if file:
+                        try:
+                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, Path(file))
+                        except OSError as exc:  # a path the system cannot even look up (a name too long): no crash
+                            raise Invalid(f"{kind}_file: cannot read it: {exc.strerror or exc}") from None
+                req = ResolutionCreate(before_key=keys["before"], after_key=keys["after"], diff_url=diff_url, explanation=explanation)
             return _attach(c, annotation_id, req)
     else:
         @tool(APPEND, name="attach_resolution")
@@ -400,4 +461,5 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
             replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=persona_ids))
         return {"replies": [r.to_public() for r in replies]}
 
+    server.close_schemas()
     return server

@@ -148,8 +148,10 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.sync_progress: tuple[str, int, int | None] | None = None
         self.sync_running = False
         self.sync_options = dict(sync_options or {})
-        # Set when the app quits: a running sync stops at its next wait (sync_wait).
+        # Set when the app quits: a running sync stops at its next wait (sync_wait), and its
+        # request in flight, if any, ends at once (``_sync_transport.stop()``).
         self.sync_stop = threading.Event()
+        self._sync_transport: Any = None
         # Credentials typed where no keyring can keep them: this run's only, never written anywhere.
         self.session_secrets: dict[str, dict[str, str]] = {}
         # Every write a key starts runs here, off the UI thread (workbench/tui/writes.py).
@@ -300,6 +302,8 @@ class WorkbenchApp(UndoKeys, App[None]):
         if not self.writes.idle:
             self.notify("Saving your changes, then quitting…", timeout=30)
         self.sync_stop.set()
+        if self._sync_transport is not None:
+            self._sync_transport.stop()
         self.writes.when_idle(self.exit)
 
     def action_go(self, mode: str) -> None:
@@ -413,19 +417,29 @@ class WorkbenchApp(UndoKeys, App[None]):
         self.sync_running = True
         self.sync_progress = ("starting", 0, None)
         self._draw_sync_lines()
-        self._sync_worker(remote, credentials, first_sync)
+        transport = self.sync_options.get("transport")  # a test's in-process server
+        if transport is None:
+            from sync.client import StoppableTransport
+
+            # Made here, on the UI thread as quitting is, so a quit cannot miss it; one per
+            # sync: a stopped one refuses every later request.
+            transport = self._sync_transport = StoppableTransport()
+        self._sync_worker(remote, credentials, first_sync, transport)
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def _sync_worker(self, remote: str, credentials: dict[str, str | None] | None, first_sync: str | None = None) -> None:
+    def _sync_worker(
+        self, remote: str, credentials: dict[str, str | None] | None, first_sync: str | None, transport: Any,
+    ) -> None:
+        from sync.errors import Stopped
         from workbench.services import sync as sync_service
 
         def progress(phase: str, done: int, total: int | None) -> None:
             self.post_message(SyncProgressed(phase, done, total))
 
-        options = {**self.sync_options, "sleep": self._sync_wait(self.sync_options.get("sleep"))}
+        options = {**self.sync_options, "sleep": self._sync_wait(self.sync_options.get("sleep")), "transport": transport}
         try:
             report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, first_sync=first_sync, **options)
-        except SyncStopped:
+        except (SyncStopped, Stopped):
             return  # the app is quitting: what the sync had not done waits in the outbox for the next one
         except Exception as exc:  # shown, never a crash
             reason = refusal_text(exc)

@@ -1,0 +1,70 @@
+"""A failing command given ``--json`` reports one JSON object on stderr, with the exit code it always had."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from workbench.cli.main import app
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("json-errors")
+    wb = Workbench.open(str(path), mailer=None)
+    try:
+        bootstrap(wb)
+    finally:
+        wb.store.close()
+    return path
+
+
+def failed(data: Path, *args: str, code: int) -> dict[str, str]:
+    """The error object of a run that exited ``code``, stdout left empty for the result it did not have."""
+    result = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert result.exit_code == code, (result.stdout, result.stderr, result.exception)
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    return json.loads(result.stderr)["error"]
+
+
+def test_not_found_is_its_domain_kind(data):
+    assert failed(data, "annotation", "show", "nope", "--json", code=1) == {"code": "not_found", "message": "Annotation not found"}
+    # A write's refusal too, and the message is the text line's: the refused input's ESC shown as \x1b, never sent raw.
+    error = failed(data, "annotation", "assign", "nope\x1b[2J", "me", "--json", code=1)
+    assert error["code"] == "not_found" and "\x1b" not in error["message"]
+
+
+def test_bad_input_keeps_its_exit_code(data):
+    error = failed(data, "annotations", "list", "--since", "bogus\x1b]52;c;x\x07", "--json", code=2)
+    assert error["code"] == "invalid" and error["message"].startswith("Invalid since")
+    assert "\x1b" not in error["message"] and "\x07" not in error["message"] and "\\x1b" in error["message"]
+    assert failed(data, "annotation", "show", "x", "--json", "--markdown", code=2)["code"] == "usage_error"
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (("annotations", "list", "--bogus", "--json"), "no_such_option"),
+    (("annotations", "list", "--limit", "abc", "--json"), "bad_parameter"),  # refused before --json is parsed
+    (("annotation", "show", "--json"), "missing_parameter"),
+])
+def test_usage_errors_from_click(data, args, code):
+    error = failed(data, *args, code=2)
+    assert error["code"] == code and error["message"]
+
+
+def test_without_json_the_output_is_as_before(data):
+    result = runner.invoke(app, ["annotation", "show", "nope", "--data-dir", str(data)])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "error: Annotation not found\n")
+    usage = runner.invoke(app, ["annotations", "list", "--bogus", "--data-dir", str(data)])
+    assert usage.exit_code == 2 and "No such option: --bogus" in usage.stderr and not usage.stderr.startswith("{")
+    # A command without --json is told of the unknown option in words, and `--` makes --json an argument.
+    for args in (["serve", "--json"], ["annotation", "reply", "x", "--", "--json", "extra"]):
+        refused = runner.invoke(app, [*args, "--data-dir", str(data)])
+        assert refused.exit_code == 2 and not refused.stderr.startswith("{"), refused.stderr
