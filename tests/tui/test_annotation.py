@@ -8,6 +8,7 @@ import pytest
 from textual.widgets import Input, SelectionList, TextArea
 
 from tests.found import found
+from tests.server.images import PNG
 from tests.tui.conftest import SIZE, errors, paste, press, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
@@ -17,11 +18,6 @@ from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
 from workbench.tui.screens.triage import DuplicatePicker
 from workbench.tui.widgets.virtual_list import VirtualList
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 
 def open_annotations(demo_wb, principal, n: int = 2) -> list:

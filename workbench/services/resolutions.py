@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import stat
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -109,15 +110,14 @@ def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, k
     if kind not in ("before", "after"):
         raise Invalid("kind must be 'before' or 'after'")
     ann = load(wb.store.db, principal, annotation_id)
-    if not source.is_file():
-        raise Invalid(f"No such file: {source}")
-    if source.stat().st_size > MAX_UPLOAD_BYTES:
-        raise Invalid(f"File exceeds {MAX_UPLOAD_BYTES} bytes")
-    data = source.read_bytes()
+    data = _read_evidence(source)
     # The bytes decide, not the name: a text file called after.png is not evidence.
     ct = sniff_image_type(data)
     if ct is None:
         raise Invalid(f"{source.name} is not a {IMAGE_FORMATS_TEXT} image")
+    # Judged as the server judges an upload, so what is attached offline is never refused when
+    # sync sends it (a 400 there leaves the change stuck among the refused ones).
+    check_image(ct, data, source.name)
     key = f"resolutions/{ann.id}/{kind}-{new_id(wb.clock())}.{EXTENSION[ct]}"
     digest = write_blob(wb.store, key, data)
     with wb.store.write() as db:
@@ -126,6 +126,23 @@ def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, k
             size=len(data), sha256=digest, at=wb.clock(),
         )
     return key
+
+
+def _read_evidence(source: Path) -> bytes:
+    """The file's bytes, or a refusal that says why it cannot be read (never an OSError's traceback)."""
+    try:
+        st = source.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise Invalid(f"{source} is a directory, not an image file")
+        if not stat.S_ISREG(st.st_mode):
+            raise Invalid(f"{source} is not a regular file (a device, pipe or socket), not an image file")
+        if st.st_size > MAX_UPLOAD_BYTES:
+            raise Invalid(f"File exceeds {MAX_UPLOAD_BYTES} bytes")
+        return source.read_bytes()
+    except FileNotFoundError:
+        raise Invalid(f"No such file: {source}") from None
+    except OSError as exc:  # permission denied, a name too long, a path through a file…
+        raise Invalid(f"{source} cannot be read: {exc.strerror or exc}") from None
 
 
 def create(wb: Workbench, principal: Principal, annotation_id: str, req: ResolutionCreate) -> Resolution:
