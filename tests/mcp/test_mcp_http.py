@@ -589,6 +589,8 @@ async def test_offline_attach_copies_nothing_for_a_refused_call_and_tells_an_unr
                     "diff_url must be an https:// URL")
             assert row(data, uploads, a)[0] == before
             refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": f"/{'x' * 300}.png"}),
-                    "before_file: cannot read it: File name too long")
+                    "cannot be read: File name too long")
+            refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": str(tmp_path)}),
+                    f"before_file: {tmp_path} is a directory, not an image file")
     finally:
         wb.store.close()

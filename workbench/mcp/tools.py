@@ -429,8 +429,8 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                     if file:
                         try:
                             keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, Path(file))
-                        except OSError as exc:  # a path the system cannot even look up (a name too long): no crash
-                            raise Invalid(f"{kind}_file: cannot read it: {exc.strerror or exc}") from None
+                        except Invalid as exc:  # the file's refusal names its path; an agent also needs the argument's name
+                            raise Invalid(f"{kind}_file: {exc}") from None
                 req = ResolutionCreate(before_key=keys["before"], after_key=keys["after"], diff_url=diff_url, explanation=explanation)
             return _attach(c, annotation_id, req)
     else:
