@@ -38,7 +38,11 @@ def test_every_405_carries_an_allow_naming_every_method_of_the_path(tmp_path):
             assert checked > 50
             # The MCP endpoint (the SDK's transport) is stateless: no session a DELETE could end.
             mcp = http.delete(f"/mcp/{creds['mcp_token']}", headers={"Accept": "application/json, text/event-stream"})
-            assert mcp.status_code == 405 and allow_of(mcp) == {"GET", "POST"}
-            assert allow_of(http.put(f"/mcp/{creds['mcp_token']}")) == {"GET", "POST"}
+            assert mcp.status_code == 405 and allow_of(mcp) == {"POST"}
+            assert allow_of(http.put(f"/mcp/{creds['mcp_token']}")) == {"POST"}
+            # Stateless: no event stream is opened and left idle (it was held open until the client left).
+            stream = http.get(f"/mcp/{creds['mcp_token']}", headers={"Accept": "text/event-stream"}, timeout=5)
+            assert stream.status_code == 405 and allow_of(stream) == {"POST"} and "no event stream" in stream.json()["detail"]
+            assert http.get("/mcp/not-a-token", headers={"Accept": "text/event-stream"}).status_code == 401  # the caller first
     finally:
         server.stop()

@@ -130,13 +130,20 @@ class McpHttpEndpoint:
         if not self._running:
             await _json(send, 503, {"detail": "The MCP endpoint is not running (app lifespan not started)"})
             return
+        if scope.get("method") == "GET":
+            # The event stream a GET opens carries only what a server sends unasked, which a
+            # stateless server never does: the SDK held each one open, idle, for as long as the
+            # client stayed, each a connection. The transport's spec lets a server refuse it so.
+            await _json(send, 405, {"detail": "This MCP endpoint opens no event stream (GET): it is stateless and "
+                                              "answers each JSON-RPC request in its POST's response"}, [_ALLOW])
+            return
         scope[_PRINCIPAL] = principal
         manager = await self._session_manager()
         await manager.handle_request(scope, receive, _with_allow(send))
 
 
-# Stateless transport: there is no session a DELETE could end, so only GET and POST are served.
-_ALLOW = (b"allow", b"GET, POST")
+# Stateless transport: there is no session a DELETE could end, nor a stream a GET could open.
+_ALLOW = (b"allow", b"POST")
 
 
 def _with_allow(send: Send) -> Send:
