@@ -34,7 +34,7 @@ def test_hostile_widget_text_is_shown_not_obeyed(tmp_path):
     server = ServerProcess(data)
     try:
         r = httpx.post(f"{server.url}/api/widget/sites/{creds['site_id']}/annotations",
-                       json={"page_url": "https://shop.acme.example/\x1b]0;title\x07", "body": HOSTILE, "submitter_name": "Eve\x1b[5m"},
+                       json={"page_url": "https://shop.acme.example/cart", "body": HOSTILE, "submitter_name": "Eve\x1b[5m"},
                        headers={"X-GF-Widget-Token": creds["widget_token"]})
         assert r.status_code == 201, r.text
         ann = r.json()["id"]
