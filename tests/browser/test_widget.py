@@ -693,6 +693,26 @@ def test_a_transformed_body_does_not_move_the_widget(page, served, host_site):
     assert f["y"] >= 0 and f["y"] + f["height"] <= 800
 
 
+
+def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, served, host_site):
+    """A policy that allows the widget's server for scripts and requests but no inline styles (no
+    style-src 'unsafe-inline'): a <style> in the shadow root would be blocked, and the widget drawn
+    unstyled over the page."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    policy = f"default-src 'self'; script-src 'self' {proc.url}; connect-src 'self' {proc.url}; img-src 'self' data:"
+    page.goto(host_site.write("csp.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace('<meta charset="utf-8">', f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{policy}">')))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert 1280 - 200 < box["x"] + box["width"] <= 1280 and 800 - 100 < box["y"] + box["height"] <= 800
+    form = open_form(page, None)
+    assert form.bounding_box()["x"] > 640
+    expect(form.get_by_role("img", name="Screenshot")).to_be_visible()  # img-src data: is all the capture needs
+    form.get_by_label("Comment").fill("Sent from a page with a strict policy")
+    send(page, form)
+
 def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)

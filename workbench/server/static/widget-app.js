@@ -314,7 +314,8 @@
   if (topLayer) host.setAttribute('popover', 'manual');
   host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; overflow: visible; z-index: 2147483647;';
   const root = host.attachShadow({ mode: 'open' });
-  root.innerHTML = `<style>
+  // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
+  const css = `
     :host { all: initial; }
     [hidden] { display: none !important; }
     * { box-sizing: border-box; font: 14px/1.4 system-ui, sans-serif; }
@@ -358,7 +359,10 @@
       .panel { left: 8px; right: 8px; bottom: 8px; width: auto; max-width: none; max-height: calc(100dvh - 16px); }
     }
     @media (max-width: 600px), (hover: none) { .bar .long { display: none; } .bar .short { display: inline; } }
-  </style>
+  `;
+  let adopted = false;
+  try { const sheet = new CSSStyleSheet(); sheet.replaceSync(css); root.adoptedStyleSheets = [sheet]; adopted = true; } catch (_) { /* an older browser: a <style> */ }
+  root.innerHTML = `${adopted ? '' : `<style>${css}</style>`}
   <div class="pins"></div>
   <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
