@@ -779,7 +779,7 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     allow(proc, creds["site_id"], host_site.url)
     host_page(host_site, proc, creds)
     page.goto(host_site.write("wide.html", (host_site.root / "index.html").read_text()
-                              .replace("</main>", '</main><div id="wide">Free delivery over € 50</div>')))
+                              .replace("</main>", '</main><div id="wide">Free delivery over € 50</div><div style="height: 3000px"></div>')))
     for pick, body in ((None, "About the whole page"), ("#wide", "About the full-width banner")):
         form = open_form(page, pick)
         form.get_by_label("Comment").fill(body)
@@ -798,3 +798,9 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     assert whole["x"] > logo["x"] + logo["width"] or whole["y"] > logo["y"] + logo["height"]
     assert abs((whole["y"] + whole["height"] / 2) - (launcher["y"] + launcher["height"] / 2)) < 2
     assert whole["x"] + whole["width"] < launcher["x"]
+    # Scrolled past, the banner takes its pin along instead of leaving it on the page's top edge.
+    page.mouse.wheel(0, 2000)
+    expect(pins.nth(1)).to_be_hidden()
+    expect(pins.nth(0)).to_be_visible()
+    page.mouse.wheel(0, -2000)
+    expect(pins.nth(1)).to_be_visible()

@@ -642,13 +642,17 @@
   }
   function placePins() {
     const width = document.documentElement.clientWidth; // without the scroll bar, unlike innerWidth
+    const height = document.documentElement.clientHeight;
     const beside = launcher.getBoundingClientRect();
     let pagePins = 0;
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
       const el = resolve(a.anchor);
       const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
-        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width } : null;
+        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width, height: a.anchor.box.height } : null;
+      // Scrolled out of view, the element takes its pin along: clamped, every such pin would pile up on the
+      // page's top edge (its sticky header) and cover what is there.
+      pin.hidden = !!box && (box.top + box.height < 0 || box.top > height);
       // A whole page's pins line up beside the launcher: the page's top-left corner is usually its logo.
       const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * pagePins;
       const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2;
