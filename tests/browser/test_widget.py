@@ -150,8 +150,9 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     tall = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
-    url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px"></div><main>')
-                         .replace("</main>", '</main><div style="height: 1500px"></div>'))
+    # Taller than a canvas may be (16,384 px), with a green band above the main part.
+    url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px; background: rgb(0, 160, 0)"></div><main>')
+                         .replace("</main>", '</main><div style="height: 20000px"></div>'))
     page.goto(url)
     page.evaluate("scrollTo(0, 1300)")
     page.wait_for_function("scrollY === 1300")
@@ -160,7 +161,14 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     assert scrolled[1] > 0
     box = page.locator("#buy").evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
     form.get_by_label("Comment").fill("Button too close to the price")
-    expect(form.get_by_role("img", name="Screenshot")).to_be_visible(timeout=15_000)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    # The picture is the viewport as the visitor saw it, at full size: the band's last 200 px on top, then the page.
+    pixel = """(img, [x, y]) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)); }"""
+    assert shot.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1280, 800]
+    assert shot.evaluate(pixel, [640, 100]) == [0, 160, 0]
+    assert shot.evaluate(pixel, [640, 400]) == [255, 255, 255]
     ann = detail(proc, creds, send(page, form)["id"])
     viewport = ann["capture"]["viewport"]
     assert (viewport["scroll_x"], viewport["scroll_y"]) == (scrolled[0], scrolled[1])

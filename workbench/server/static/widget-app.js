@@ -205,21 +205,17 @@
   // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
   async function screenshot(el, view) {
     const lib = await within(loadLib(), 5000);
-    const body = document.body;
-    const bg = getComputedStyle(body).backgroundColor;
-    // The widget's host hangs from <html>, outside <body>: it is never in the picture.
-    const full = await within(lib.toCanvas(body, { pixelRatio: 1, cacheBust: false,
-      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff', skipFonts: true }), 8000);
-    const br = body.getBoundingClientRect();
+    const body = document.body, cs = getComputedStyle(body), bg = cs.backgroundColor;
+    // Measured first: the capture takes a while, and the visitor may scroll meanwhile.
+    const br = body.getBoundingClientRect(), r = el && el.getBoundingClientRect();
     view.scroll_x = scrollX; view.scroll_y = scrollY;
-    const w = innerWidth, h = innerHeight;
-    const canvas = document.createElement('canvas');
-    canvas.width = w; canvas.height = h;
-    const ctx = canvas.getContext('2d');
-    ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, w, h);
-    ctx.drawImage(full, br.left, br.top);
-    if (el) {
-      const r = el.getBoundingClientRect();
+    // The viewport only, the body moved under it: a whole long page passes the canvas limit (16,384 px) and
+    // came back scaled down, so the crop showed another part of the page. The host hangs from <html>: not drawn.
+    const canvas = await within(lib.toCanvas(body, { pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff',
+      style: { width: cs.width, height: cs.height, margin: '0', transform: `translate(${br.left}px, ${br.top}px)`, transformOrigin: '0 0' } }), 8000);
+    if (r) {
+      const ctx = canvas.getContext('2d');
       ctx.strokeStyle = '#e11d48'; ctx.lineWidth = 3;
       ctx.strokeRect(r.left - 2, r.top - 2, r.width + 4, r.height + 4);
     }
