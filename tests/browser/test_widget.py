@@ -185,10 +185,25 @@ def test_an_attached_picture_gets_no_scroll(page, served, host_site):
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
     form = open_form(page, "#buy")
-    form.get_by_label("Attach or paste a screenshot").set_input_files(
-        files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    attach = form.get_by_label("Attach or paste a screenshot")
+    # Over the server's 10 MB: said at once, not after a long upload and a refusal.
+    # Made in the page: 10 MB through Playwright's protocol takes seconds.
+    attach.evaluate("""input => { const t = new DataTransfer();
+        t.items.add(new File([new Uint8Array(10 * 1024 * 1024 + 1)], 'camera.png', {type: 'image/png'}));
+        input.files = t.files; input.dispatchEvent(new Event('change', {bubbles: true})); }""")
+    expect(form.get_by_role("alert")).to_have_text("That picture is over 10 MB: attach a smaller one, or send without one.")
+    expect(attach).to_be_focused()
+    attach.set_input_files(files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
     expect(form.get_by_text("Attached.")).to_be_visible()
     form.get_by_label("Comment").fill("See my picture")
+    # A proxy in front of the server with a smaller body cap: its 413 is about the picture, and says what to do.
+    page.route("**/annotations", lambda route: route.fulfill(status=413, headers={"Access-Control-Allow-Origin": host_site.url},
+               content_type="application/json", body='{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}'), times=1)
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("alert")).to_have_text("Not sent. Screenshot: too large to send: attach a smaller picture, or send without one.")
+    expect(attach).to_be_focused()
+    attach.set_input_files(files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
     ann = detail(proc, creds, send(page, form)["id"])
     assert "scroll_y" not in ann["capture"]["viewport"] and ann["capture"]["viewport"]["width"] == 1280
     assert ann["screenshot_key"]

@@ -261,6 +261,8 @@
       text = detail;
       where = Object.keys(FIELDS).find(k => detail.startsWith(`${k} `)) || null;
     }
+    // The body's cap (the server's, or a proxy's): only a picture makes a submission that big.
+    if (res.status === 413 && !where) { where = 'screenshot'; text = 'too large to send: attach a smaller picture, or send without one.'; }
     const f = FIELDS[where];
     return { field: f ? f[0] : null, message: clip(`Not sent. ${f ? `${f[1]}: ` : ''}${text}`, 400) };
   }
@@ -559,6 +561,8 @@
   }
   function useImage(file) {
     if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft || draft.pending) return;
+    // The server's cap: said now, not after the upload.
+    if (file.size > 10 * 1024 * 1024) { field('file').value = ''; showError('file', 'That picture is over 10 MB: attach a smaller one, or send without one.'); return; }
     const d = draft;
     const reader = new FileReader();
     reader.onload = () => { d.manual = reader.result; showShot(reader.result, 'Attached.'); };
