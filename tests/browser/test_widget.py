@@ -505,6 +505,40 @@ def posts_to(page) -> list:
     return posts
 
 
+
+def test_a_rate_limited_submission_waits_out_the_retry_after(page, served, host_site):
+    """A 429 with Retry-After (the server's limits, README "Limits"): the queue waits that long, not its own 1 s
+    doubling, which would only spend the visitor's next tries on the same limit."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    limited = []
+
+    def once(route) -> None:  # as the server answers it, CORS headers included
+        limited.append(route.request.headers["idempotency-key"])
+        route.fulfill(status=429, content_type="application/json", body='{"detail": "Too many submissions"}',
+                      headers={"Retry-After": "60", "Access-Control-Allow-Origin": host_site.url,
+                               "Access-Control-Expose-Headers": "Retry-After, Idempotent-Replayed"})
+
+    # Counted in the page as each try starts (the fetch the loader keeps for the widget): a count kept by
+    # the route would trail the page's timers.
+    page.add_init_script("""const f = window.fetch; window.tries = [];
+        window.fetch = function (url, init) { if (init && init.method === 'POST') tries.push(init.headers['Idempotency-Key']);
+            return f.apply(this, arguments); };""")
+    page.clock.install()
+    page.route("**/annotations", once, times=1)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent once the limit allows")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Saved in this browser: the server is busy, it will be sent in 60 s.")
+    page.clock.run_for(55_000)
+    assert page.evaluate("tries.length") == 1
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        page.clock.run_for(6_000)
+    assert resp.value.status == 201
+    assert page.evaluate("tries") == limited * 2  # the same key: stored once
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent once the limit allows"]
+
 def test_a_mistyped_email_is_caught_before_sending_and_never_remembered(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)

@@ -241,10 +241,16 @@
     }
     return false;
   }
-  function scheduleRetry() {
+  // wait: what the server's Retry-After asked for (ms); retrying sooner only meets the same limit again.
+  function scheduleRetry(wait) {
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, retryDelay);
+    retryTimer = setTimeout(flush, Math.max(retryDelay, wait));
     retryDelay = Math.min(retryDelay * 2, 8000);
+  }
+  function retryAfter(res) {
+    const v = String((res && res.headers.get('Retry-After')) || '').trim();
+    const s = /^\d+$/.test(v) ? Number(v) : (Date.parse(v) - Date.now()) / 1000;
+    return s > 0 ? Math.min(s, 3600) * 1000 : 0;
   }
   // The form's fields by the name the server gives them (a 422's `loc`, or the start of a 400's detail).
   const FIELDS = { submitter_email: ['email', 'Email'], submitter_name: ['name', 'Name'], body: ['body', 'Comment'],
@@ -282,8 +288,12 @@
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { /* unreachable: as a 5xx */ }
         if (!res || res.status >= 500 || [408, 409, 429].includes(res.status)) {
-          if (draft && draft.pending) setStatus('Saved in this browser: it will be sent when the server can be reached.');
-          scheduleRetry();
+          const wait = retryAfter(res);
+          if (draft && draft.pending) {
+            setStatus(wait ? `Saved in this browser: the server is busy, it will be sent in ${Math.ceil(wait / 1000)} s.`
+              : 'Saved in this browser: it will be sent when the server can be reached.');
+          }
+          scheduleRetry(wait);
           return;
         }
         if (res.status === 401 && item.stakeholder) {
