@@ -375,7 +375,7 @@
   <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
   <div class="outline"></div>
-  <div class="bar" role="toolbar" aria-label="Pick an element"><span><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
+  <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
   <button class="launcher" type="button">Feedback</button>
   <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
@@ -462,9 +462,14 @@
     window.removeEventListener('focusin', onFocus, true);
   }
   // The launcher: picking, or back to the words the visitor closed with Esc (Cancel in the form drops them).
-  launcher.addEventListener('click', () => {
+  launcher.addEventListener('click', (e) => {
     if (picking) { stopPicking(); offerRefused(); } else if (panel.style.display === 'block') closePanel();
-    else if (draft) showPanel(); else startPicking();
+    else if (draft) showPanel(); else {
+      startPicking();
+      // From the keyboard (detail 0) the focus goes into the toolbar, whose name and how-to a screen reader
+      // then reads: left on the launcher, nothing said picking had begun.
+      if (e.detail === 0) $('[data-act="whole"]').focus();
+    }
   });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
   onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
