@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import opened
 from tests.conftest import ServerProcess, bearer
+from tests.session_helpers import wait_until
 from workbench.services import widget as widget_service
 from workbench.services.local import local_user
 
@@ -275,7 +276,7 @@ def test_offline_submission_is_delivered_exactly_once_after_a_restart(page, serv
     proc.stop()  # the server goes away after the page loaded the widget
     form.get_by_role("button", name="Send").click()
     status = form.get_by_role("status")
-    expect(status).to_contain_text("Saved in this browser", timeout=15_000)
+    expect(status).to_have_text("Saved in this browser: it will be sent when the server can be reached.", timeout=15_000)
     outbox = f"localStorage.getItem('gf:{creds['site_id']}:outbox')"
     assert page.evaluate(f"JSON.parse({outbox}).length") == 1
     restarted = ServerProcess(proc.data_dir, port=proc.port)
@@ -344,6 +345,13 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     proc, creds = served  # host_site's origin is NOT added
     page.goto(host_page(host_site, proc, creds))
     expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()  # the script itself loads anywhere
+    # The visitor is told why (not "when the server can be reached": it can), and the words are kept.
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("From a page the site does not allow yet")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text(
+        f"Saved in this browser, not sent: the feedback server does not take feedback from {host_site.url} yet. "
+        "It is sent once the site's owner allows this address.")
     api = f"{proc.url}/api/widget/sites/{creds['site_id']}/annotations"
     attempt = """async ([api, token]) => {
         const out = [];
@@ -361,7 +369,9 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     # The same page, once its origin is allowed, gets answers it can read (the text/plain body is invalid).
     allow_with_the_cli(proc, creds["site_id"], host_site.url)
     assert page.evaluate(attempt, [api, creds["widget_token"]]) == [201, 422]
-    assert [a["body"] for a in site_annotations(proc, creds)] == ["cross-origin"]
+    page.evaluate("dispatchEvent(new Event('online'))")  # the queue's next try, now rather than at its backoff's
+    bodies = wait_until(lambda: sorted(a["body"] for a in site_annotations(proc, creds)), lambda b: len(b) == 2, what="the queued one")
+    assert bodies == ["From a page the site does not allow yet", "cross-origin"]
 
 
 def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, served, host_site):
@@ -771,6 +781,14 @@ def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, serve
     expect(form.get_by_role("img", name="Screenshot")).to_be_visible()  # img-src data: is all the capture needs
     form.get_by_label("Comment").fill("Sent from a page with a strict policy")
     send(page, form)
+    # A policy without the server in connect-src: the visitor is told that is why, not that the server is away.
+    page.goto(host_site.write("csp-no-connect.html", (host_site.root / "csp.html").read_text().replace(f"connect-src 'self' {proc.url}", "connect-src 'self'")))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Kept, not sent")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text(
+        f"Saved in this browser, not sent: this page's Content-Security-Policy does not allow the feedback server ({proc.url}). "
+        "The site's owner can allow it.")
 
 def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_site):
     proc, creds = served

@@ -288,10 +288,10 @@
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { /* unreachable: as a 5xx */ }
         if (!res || res.status >= 500 || [408, 409, 429].includes(res.status)) {
-          const wait = retryAfter(res);
+          const wait = retryAfter(res), why = !res && draft && draft.pending ? await unanswered() : '';
           if (draft && draft.pending) {
             setStatus(wait ? `Saved in this browser: the server is busy, it will be sent in ${Math.ceil(wait / 1000)} s.`
-              : 'Saved in this browser: it will be sent when the server can be reached.');
+              : why || 'Saved in this browser: it will be sent when the server can be reached.');
           }
           scheduleRetry(wait);
           return;
@@ -311,6 +311,16 @@
     } finally { flushing = false; offerRefused(); }
   }
   window.addEventListener('online', flush);
+  // A fetch that throws says the same for "offline" and "refused by this page's CSP or the site's origins": the
+  // policy reports itself, and a no-cors request for the loader (this page got it from the server) tells the rest.
+  let policyBlocks = false;
+  document.addEventListener('securitypolicyviolation', (e) => { if (String(e.blockedURI).startsWith(BASE)) policyBlocks = true; });
+  async function unanswered() {
+    const kept = 'Saved in this browser, not sent:';
+    if (policyBlocks) return `${kept} this page's Content-Security-Policy does not allow the feedback server (${BASE}). The site's owner can allow it.`;
+    try { await nativeFetch(`${BASE}/widget.js`, { mode: 'no-cors', cache: 'no-store' }); } catch (_) { return ''; }
+    return `${kept} the feedback server does not take feedback from ${location.origin} yet. It is sent once the site's owner allows this address.`;
+  }
 
   // -- the user interface, in an open shadow root ------------------------------------------------------
   const host = document.createElement('div');
