@@ -206,16 +206,20 @@ def test_phone_width(browser, served):
         box = add.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
         expect(page.locator("#add kbd")).to_be_hidden()  # no `c` key to press on a phone
-        page.evaluate("localStorage.setItem('workbench.reviewerName', '')")
+        # A name with no space to wrap at (an email, say), shown in the header once the send redraws it.
+        long_name = "bartholomew.fitzgeraldworthington@examplecompany.com"
+        page.evaluate("name => localStorage.setItem('workbench.reviewerName', name)", long_name)
         add.click()
         expect(page.locator("#hint")).to_have_text("Tap where your comment belongs.")
         add.click()
         pin_comment(page, preview.locator("#hero-title"), "Too big on a phone.")
         item = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
         assert item is not None and item["x"] + item["width"] <= 375
+        expect(page.locator("#who")).to_have_text(f"Commenting as {long_name}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
         pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                            headers={"X-Review-Token": review_token(session)}).json()["data"]
-        assert pinned[1]["reviewerName"] is None and pinned[1]["pagePath"] == "/"
+        assert pinned[1]["reviewerName"] == long_name and pinned[1]["pagePath"] == "/"
     finally:
         context.close()
 
