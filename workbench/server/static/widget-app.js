@@ -346,7 +346,9 @@
     .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
     .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
     .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); width: max-content; max-width: calc(100vw - 24px); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
+    .bar { pointer-events: none; } /* but its buttons: what it covers at the top of the page stays pickable */
     .bar span { color: #fff; }
+    .bar button { pointer-events: auto; }
     .bar button { white-space: nowrap; }
     .bar .short { display: none; }
     .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px 14px 0; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
