@@ -541,6 +541,12 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     expect(entry).to_be_in_viewport()
     assert page.locator("#list .comment[aria-current=true]").count() == 1
     assert focused(page)["comment"] == made[0]["id"]
+    # And the list leads to the pin: a comment's page, the one in view, marks that comment's pin.
+    third = page.locator("#list .comment", has_text="Same spot, comment 3.")
+    third.get_by_role("button", name="/").click()
+    expect(third).to_have_attribute("aria-current", "true")
+    expect(pins[2]).to_have_class("pin current")
+    expect(pins[0]).to_have_class("pin")
 
 
 def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
