@@ -746,21 +746,29 @@ def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
     assert detail(proc, creds, send(page, form)["id"])["selector"] == "#buy"
 
 
-def test_a_transformed_body_does_not_move_the_widget(page, served, host_site):
+def test_a_hostile_page_neither_moves_the_widget_nor_spoils_what_it_sends(page, served, host_site):
+    """A transformed, filtered, contained body (the widget stays on the viewport), and Prototype.js's (before 1.7)
+    Array.prototype.toJSON, which makes JSON.stringify write arrays as strings."""
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
+    prototype_16 = ("<script>Array.prototype.toJSON = function () { var r = []; for (var i = 0; i < this.length; i++) "
+                    "r.push(JSON.stringify(this[i])); return '[' + r.join(', ') + ']'; };</script>")
     page.goto(host_site.write("transform.html", HOST_PAGE.format(
         base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
-        .replace("</style>", "body { transform: translateZ(0); filter: saturate(1); contain: paint; }</style>")
+        .replace("</style>", f"body {{ transform: translateZ(0); filter: saturate(1); contain: paint; }}</style>{prototype_16}")
         .replace("</main>", '</main><div style="height: 3000px"></div>')))
     launcher = page.get_by_role("button", name="Feedback", exact=True)
     expect(launcher).to_be_visible()
     box = launcher.bounding_box()
     assert 1280 - 200 < box["x"] + box["width"] <= 1280 and 800 - 100 < box["y"] + box["height"] <= 800
+    page.locator("#break").click()  # an entry in the console ring: an array in what is sent
     form = open_form(page, None)
     f = form.bounding_box()
     assert f["y"] >= 0 and f["y"] + f["height"] <= 800
-
+    form.get_by_label("Comment").fill("Sent from a page with Prototype.js")
+    capture = detail(proc, creds, send(page, form)["id"])["capture"]
+    assert "cart total is NaN" in capture["console"][0]["message"]
+    assert page.evaluate("JSON.stringify([1])") == '"[1]"'  # the page's own JSON is left as the page made it
 
 
 def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, served, host_site):

@@ -26,13 +26,21 @@
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
   const nativeFetch = W.fetch; // the widget's own calls never enter the failed-request ring
 
+  // Prototype.js (before 1.7) gives arrays a toJSON returning a string: JSON.stringify then writes each array as
+  // a string, and neither the outbox nor the server reads the submission back. Written without it.
+  const json = (v) => {
+    const own = Object.getOwnPropertyDescriptor(Array.prototype, 'toJSON');
+    if (!own || !own.configurable) return JSON.stringify(v);
+    delete Array.prototype.toJSON;
+    try { return JSON.stringify(v); } finally { Object.defineProperty(Array.prototype, 'toJSON', own); }
+  };
   // localStorage, with this page's memory standing in when it is disabled or full: a submission
   // then survives until the page closes rather than not at all.
   const mem = {};
   const store = {
     get(k) { if (k in mem) return mem[k]; try { return JSON.parse(localStorage.getItem(NS + k)); } catch (_) { return null; } },
     set(k, v) {
-      try { localStorage.setItem(NS + k, JSON.stringify(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
+      try { localStorage.setItem(NS + k, json(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
     },
     del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (_) { /* storage disabled */ } },
   };
@@ -283,7 +291,7 @@
         if ((tries[item.key] = (tries[item.key] || 0) + 1) > 2) return;
         let res = null;
         try {
-          res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
+          res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: json(item.payload),
             headers: headers(Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { /* unreachable: as a 5xx */ }
