@@ -774,10 +774,11 @@ def test_a_hostile_page_neither_moves_the_widget_nor_spoils_what_it_sends(page, 
 def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, served, host_site):
     """A policy that allows the widget's server for scripts and requests but no inline styles (no
     style-src 'unsafe-inline'): a <style> in the shadow root would be blocked, and the widget drawn
-    unstyled over the page."""
+    unstyled over the page. It enforces Trusted Types too: a script's URL and HTML go through a policy."""
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
-    policy = f"default-src 'self'; script-src 'self' {proc.url}; connect-src 'self' {proc.url}; img-src 'self' data:"
+    policy = (f"default-src 'self'; script-src 'self' {proc.url}; connect-src 'self' {proc.url}; img-src 'self' data:; "
+              "require-trusted-types-for 'script'")
     page.goto(host_site.write("csp.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
                               .replace('<meta charset="utf-8">', f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{policy}">')))
     launcher = page.get_by_role("button", name="Feedback", exact=True)

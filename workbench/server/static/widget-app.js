@@ -202,7 +202,7 @@
     if (window.htmlToImage) return Promise.resolve(window.htmlToImage);
     libLoading = libLoading || new Promise((ok, fail) => {
       const s = document.createElement('script');
-      s.src = `${BASE}/widget/html-to-image.js`;
+      s.src = W.tt ? W.tt.createScriptURL(`${BASE}/widget/html-to-image.js`) : `${BASE}/widget/html-to-image.js`;
       s.onload = () => (window.htmlToImage ? ok(window.htmlToImage) : fail(new Error('screenshot library did not load')));
       s.onerror = () => { libLoading = null; fail(new Error('screenshot library unreachable')); };
       document.head.appendChild(s);
@@ -390,7 +390,9 @@
   `;
   let adopted = false;
   try { const sheet = new CSSStyleSheet(); sheet.replaceSync(css); root.adoptedStyleSheets = [sheet]; adopted = true; } catch (_) { /* an older browser: a <style> */ }
-  root.innerHTML = `${adopted ? '' : `<style>${css}</style>`}
+  root.innerHTML = W.tt ? W.tt.createHTML(markup()) : markup();
+  function markup() {
+    return `${adopted ? '' : `<style>${css}</style>`}
   <div class="pins"></div>
   <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
@@ -414,6 +416,7 @@
       <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
       <div class="status" role="status"></div></div>
   </form>`;
+  }
   const $ = s => root.querySelector(s);
   const launcher = $('.launcher'), catcher = $('.catcher'), outline = $('.outline'), bar = $('.bar'), panel = $('.panel');
   const card = $('.card'), alertEl = $('.alert'), statusEl = $('.status');
