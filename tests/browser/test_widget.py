@@ -899,3 +899,9 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     expect(pins.nth(0)).to_be_visible()
     page.mouse.wheel(0, -2000)
     expect(pins.nth(1)).to_be_visible()
+    # The banner not drawn now (display: none, as a closed menu's item): its pin stays where the banner was.
+    at = pins.nth(1).bounding_box()
+    page.evaluate("document.querySelector('#wide').style.display = 'none'; dispatchEvent(new Event('resize'))")
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # pins placed again
+    moved = pins.nth(1).bounding_box()
+    assert abs(moved["x"] - at["x"]) < 1 and abs(moved["y"] - at["y"]) < 1

@@ -685,7 +685,8 @@
     let pagePins = 0;
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
-      const el = resolve(a.anchor);
+      let el = resolve(a.anchor);
+      if (el && !el.getClientRects().length) el = null; // not drawn now (a closed menu): where it was, not the page's corner
       const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
         ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width, height: a.anchor.box.height } : null;
       // Scrolled out of view, the element takes its pin along: clamped, every such pin would pile up on the
