@@ -662,9 +662,14 @@ def test_escape_tab_and_focus_in_the_form(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
+    page.evaluate("document.documentElement.dir = 'rtl'")  # an Arabic or Hebrew site
     launcher = page.get_by_role("button", name="Feedback", exact=True)
     form = open_form(page, None)
     assert page.evaluate(FOCUSED) == "body"  # the comment box
+    # The widget's English stays left to right (Send on the right); what the visitor types follows its own script.
+    cancel, send_button = (form.get_by_role("button", name=n).bounding_box() for n in ("Cancel", "Send"))
+    assert cancel["x"] < send_button["x"]
+    expect(form.get_by_label("Comment")).to_have_attribute("dir", "auto")
     form.get_by_label("Comment").fill("Half written")
     for _ in range(12):  # round the dialog's own controls, never into the page behind it
         page.keyboard.press("Tab")

@@ -342,7 +342,7 @@
   const root = host.attachShadow({ mode: 'open' });
   // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
   const css = `
-    :host { all: initial; }
+    :host { all: initial; direction: ltr; } /* 'all' leaves direction to inherit: an RTL page turned the English UI round */
     [hidden] { display: none !important; }
     * { box-sizing: border-box; font: 14px/1.4 system-ui, sans-serif; }
     button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
@@ -377,7 +377,7 @@
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
     .card { position: fixed; width: 320px; max-width: calc(100vw - 20px); max-height: calc(100vh - 20px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 0 10px 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
     .card .head { position: sticky; top: 0; display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; background: #fff; padding-top: 10px; }
-    .card p { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+    .card p { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }
     .card .who { font-weight: 600; }
     .card .st { font-size: 12px; color: #475569; }
     @media (max-width: 600px) {
@@ -407,8 +407,8 @@
     <div class="shot"><span class="shot-note"></span><img alt="Screenshot" hidden>
       <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
     <label>Kind<select data-f="kind">${KINDS.map(k => `<option value="${k}">${k}</option>`).join('')}</select></label>
-    <label>Comment<textarea data-f="body" maxlength="20000" required></textarea></label>
-    <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name"></label>
+    <label>Comment<textarea data-f="body" maxlength="20000" required dir="auto"></textarea></label>
+    <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name" dir="auto"></label>
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
     </fieldset>
