@@ -151,9 +151,11 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     tall = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
-    # Taller than a canvas may be (16,384 px), with a green band above the main part.
+    # Taller than a canvas may be (16,384 px), with a green band above the main part and a long list below it:
+    # copied whole, its 12,000 elements held the page's thread for many seconds, past the capture's 8.
+    rows = "".join(f'<div class="row"><span>Item {n}</span><p>About item {n}</p><a href="#">more</a></div>' for n in range(3000))
     url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px; background: rgb(0, 160, 0)"></div><main>')
-                         .replace("</main>", '</main><div style="height: 20000px"></div>'))
+                         .replace("</main>", f'</main><div style="height: 20000px"></div>{rows}'))
     page.goto(url)
     page.evaluate("scrollTo(0, 1300)")
     page.wait_for_function("scrollY === 1300")

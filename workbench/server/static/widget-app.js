@@ -219,7 +219,16 @@
     view.scroll_x = scrollX; view.scroll_y = scrollY;
     // The viewport only, the body moved under it: a whole long page passes the canvas limit (16,384 px) and
     // came back scaled down, so the crop showed another part of the page. The host hangs from <html>: not drawn.
-    const canvas = await within(lib.toCanvas(body, { pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+    // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
+    // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
+    // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
+    const keep = new Set(), bottom = scrollY + innerHeight;
+    for (const n of body.querySelectorAll('*')) {
+      if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+    }
+    const filter = n => n.nodeType !== 1 || keep.has(n) || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
+      || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + scrollY < bottom;
+    const canvas = await within(lib.toCanvas(body, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff',
       style: { width: cs.width, height: cs.height, margin: '0', transform: `translate(${br.left}px, ${br.top}px)`, transformOrigin: '0 0' } }), 8000);
     if (r) {
