@@ -760,10 +760,13 @@ def test_a_hostile_page_neither_moves_the_widget_nor_spoils_what_it_sends(page, 
     allow(proc, creds["site_id"], host_site.url)
     prototype_16 = ("<script>Array.prototype.toJSON = function () { var r = []; for (var i = 0; i < this.length; i++) "
                     "r.push(JSON.stringify(this[i])); return '[' + r.join(', ') + ']'; };</script>")
+    # A web component: the screenshot's copy goes into its shadow root, whose children have no parent element.
+    component = ("<x-card></x-card><script>customElements.define('x-card', class extends HTMLElement { connectedCallback() "
+                 "{ this.attachShadow({mode: 'open'}).innerHTML = '<p>In a shadow root</p>'; } });</script>")
     page.goto(host_site.write("transform.html", HOST_PAGE.format(
         base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
         .replace("</style>", f"body {{ transform: translateZ(0); filter: saturate(1); contain: paint; }}</style>{prototype_16}")
-        .replace("</main>", '</main><div style="height: 3000px"></div>')))
+        .replace("</main>", f'</main>{component}<div style="height: 3000px"></div>')))
     launcher = page.get_by_role("button", name="Feedback", exact=True)
     expect(launcher).to_be_visible()
     box = launcher.bounding_box()
@@ -772,6 +775,7 @@ def test_a_hostile_page_neither_moves_the_widget_nor_spoils_what_it_sends(page, 
     form = open_form(page, None)
     f = form.bounding_box()
     assert f["y"] >= 0 and f["y"] + f["height"] <= 800
+    expect(form.get_by_role("img", name="Screenshot")).to_be_visible()
     form.get_by_label("Comment").fill("Sent from a page with Prototype.js")
     capture = detail(proc, creds, send(page, form)["id"])["capture"]
     assert "cart total is NaN" in capture["console"][0]["message"]

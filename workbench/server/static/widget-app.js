@@ -226,7 +226,8 @@
     for (const n of body.querySelectorAll('*')) {
       if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
     }
-    const filter = n => n.nodeType !== 1 || keep.has(n) || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
+    const filter = n => n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+      || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + scrollY < bottom;
     const canvas = await within(lib.toCanvas(body, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff',
