@@ -206,16 +206,20 @@ def test_phone_width(browser, served):
         box = add.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
         expect(page.locator("#add kbd")).to_be_hidden()  # no `c` key to press on a phone
-        page.evaluate("localStorage.setItem('workbench.reviewerName', '')")
+        # A name with no space to wrap at (an email, say), shown in the header once the send redraws it.
+        long_name = "bartholomew.fitzgeraldworthington@examplecompany.com"
+        page.evaluate("name => localStorage.setItem('workbench.reviewerName', name)", long_name)
         add.click()
         expect(page.locator("#hint")).to_have_text("Tap where your comment belongs.")
         add.click()
         pin_comment(page, preview.locator("#hero-title"), "Too big on a phone.")
         item = page.locator("#list .comment", has_text="Too big on a phone.").bounding_box()
         assert item is not None and item["x"] + item["width"] <= 375
+        expect(page.locator("#who")).to_have_text(f"Commenting as {long_name}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
         pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                            headers={"X-Review-Token": review_token(session)}).json()["data"]
-        assert pinned[1]["reviewerName"] is None and pinned[1]["pagePath"] == "/"
+        assert pinned[1]["reviewerName"] == long_name and pinned[1]["pagePath"] == "/"
     finally:
         context.close()
 
@@ -537,6 +541,12 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     expect(entry).to_be_in_viewport()
     assert page.locator("#list .comment[aria-current=true]").count() == 1
     assert focused(page)["comment"] == made[0]["id"]
+    # And the list leads to the pin: a comment's page, the one in view, marks that comment's pin.
+    third = page.locator("#list .comment", has_text="Same spot, comment 3.")
+    third.get_by_role("button", name="/").click()
+    expect(third).to_have_attribute("aria-current", "true")
+    expect(pins[2]).to_have_class("pin current")
+    expect(pins[0]).to_have_class("pin")
 
 
 def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):

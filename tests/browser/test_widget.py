@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import opened
 from tests.conftest import ServerProcess, bearer
+from tests.session_helpers import wait_until
 from workbench.services import widget as widget_service
 from workbench.services.local import local_user
 
@@ -150,8 +151,11 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     tall = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
-    url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px"></div><main>')
-                         .replace("</main>", '</main><div style="height: 1500px"></div>'))
+    # Taller than a canvas may be (16,384 px), with a green band above the main part and a long list below it:
+    # copied whole, its 12,000 elements held the page's thread for many seconds, past the capture's 8.
+    rows = "".join(f'<div class="row"><span>Item {n}</span><p>About item {n}</p><a href="#">more</a></div>' for n in range(3000))
+    url = host_site.write("tall.html", tall.replace("<main>", '<div style="height: 1500px; background: rgb(0, 160, 0)"></div><main>')
+                         .replace("</main>", f'</main><div style="height: 20000px"></div>{rows}'))
     page.goto(url)
     page.evaluate("scrollTo(0, 1300)")
     page.wait_for_function("scrollY === 1300")
@@ -160,7 +164,14 @@ def test_the_scroll_of_the_screenshot_is_stored_so_the_element_can_be_pinned_on_
     assert scrolled[1] > 0
     box = page.locator("#buy").evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; }")
     form.get_by_label("Comment").fill("Button too close to the price")
-    expect(form.get_by_role("img", name="Screenshot")).to_be_visible(timeout=15_000)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    # The picture is the viewport as the visitor saw it, at full size: the band's last 200 px on top, then the page.
+    pixel = """(img, [x, y]) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(img, 0, 0); return Array.from(g.getImageData(x, y, 1, 1).data.slice(0, 3)); }"""
+    assert shot.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1280, 800]
+    assert shot.evaluate(pixel, [640, 100]) == [0, 160, 0]
+    assert shot.evaluate(pixel, [640, 400]) == [255, 255, 255]
     ann = detail(proc, creds, send(page, form)["id"])
     viewport = ann["capture"]["viewport"]
     assert (viewport["scroll_x"], viewport["scroll_y"]) == (scrolled[0], scrolled[1])
@@ -177,10 +188,25 @@ def test_an_attached_picture_gets_no_scroll(page, served, host_site):
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
     form = open_form(page, "#buy")
-    form.get_by_label("Attach or paste a screenshot").set_input_files(
-        files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    attach = form.get_by_label("Attach or paste a screenshot")
+    # Over the server's 10 MB: said at once, not after a long upload and a refusal.
+    # Made in the page: 10 MB through Playwright's protocol takes seconds.
+    attach.evaluate("""input => { const t = new DataTransfer();
+        t.items.add(new File([new Uint8Array(10 * 1024 * 1024 + 1)], 'camera.png', {type: 'image/png'}));
+        input.files = t.files; input.dispatchEvent(new Event('change', {bubbles: true})); }""")
+    expect(form.get_by_role("alert")).to_have_text("That picture is over 10 MB: attach a smaller one, or send without one.")
+    expect(attach).to_be_focused()
+    attach.set_input_files(files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
     expect(form.get_by_text("Attached.")).to_be_visible()
     form.get_by_label("Comment").fill("See my picture")
+    # A proxy in front of the server with a smaller body cap: its 413 is about the picture, and says what to do.
+    page.route("**/annotations", lambda route: route.fulfill(status=413, headers={"Access-Control-Allow-Origin": host_site.url},
+               content_type="application/json", body='{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}'), times=1)
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("alert")).to_have_text("Not sent. Screenshot: too large to send: attach a smaller picture, or send without one.")
+    expect(attach).to_be_focused()
+    attach.set_input_files(files=[{"name": "mine.png", "mimeType": "image/png", "buffer": TINY_PNG}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
     ann = detail(proc, creds, send(page, form)["id"])
     assert "scroll_y" not in ann["capture"]["viewport"] and ann["capture"]["viewport"]["width"] == 1280
     assert ann["screenshot_key"]
@@ -252,7 +278,7 @@ def test_offline_submission_is_delivered_exactly_once_after_a_restart(page, serv
     proc.stop()  # the server goes away after the page loaded the widget
     form.get_by_role("button", name="Send").click()
     status = form.get_by_role("status")
-    expect(status).to_contain_text("Saved in this browser", timeout=15_000)
+    expect(status).to_have_text("Saved in this browser: it will be sent when the server can be reached.", timeout=15_000)
     outbox = f"localStorage.getItem('gf:{creds['site_id']}:outbox')"
     assert page.evaluate(f"JSON.parse({outbox}).length") == 1
     restarted = ServerProcess(proc.data_dir, port=proc.port)
@@ -321,6 +347,13 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     proc, creds = served  # host_site's origin is NOT added
     page.goto(host_page(host_site, proc, creds))
     expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()  # the script itself loads anywhere
+    # The visitor is told why (not "when the server can be reached": it can), and the words are kept.
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("From a page the site does not allow yet")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text(
+        f"Saved in this browser, not sent: the feedback server does not take feedback from {host_site.url} yet. "
+        "It is sent once the site's owner allows this address.")
     api = f"{proc.url}/api/widget/sites/{creds['site_id']}/annotations"
     attempt = """async ([api, token]) => {
         const out = [];
@@ -338,7 +371,9 @@ def test_an_origin_not_allowed_is_refused_by_cors(page, served, host_site):
     # The same page, once its origin is allowed, gets answers it can read (the text/plain body is invalid).
     allow_with_the_cli(proc, creds["site_id"], host_site.url)
     assert page.evaluate(attempt, [api, creds["widget_token"]]) == [201, 422]
-    assert [a["body"] for a in site_annotations(proc, creds)] == ["cross-origin"]
+    page.evaluate("dispatchEvent(new Event('online'))")  # the queue's next try, now rather than at its backoff's
+    bodies = wait_until(lambda: sorted(a["body"] for a in site_annotations(proc, creds)), lambda b: len(b) == 2, what="the queued one")
+    assert bodies == ["From a page the site does not allow yet", "cross-origin"]
 
 
 def test_a_stakeholder_revoked_before_send_still_delivers_the_feedback(page, served, host_site):
@@ -482,6 +517,40 @@ def posts_to(page) -> list:
     return posts
 
 
+
+def test_a_rate_limited_submission_waits_out_the_retry_after(page, served, host_site):
+    """A 429 with Retry-After (the server's limits, README "Limits"): the queue waits that long, not its own 1 s
+    doubling, which would only spend the visitor's next tries on the same limit."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    limited = []
+
+    def once(route) -> None:  # as the server answers it, CORS headers included
+        limited.append(route.request.headers["idempotency-key"])
+        route.fulfill(status=429, content_type="application/json", body='{"detail": "Too many submissions"}',
+                      headers={"Retry-After": "60", "Access-Control-Allow-Origin": host_site.url,
+                               "Access-Control-Expose-Headers": "Retry-After, Idempotent-Replayed"})
+
+    # Counted in the page as each try starts (the fetch the loader keeps for the widget): a count kept by
+    # the route would trail the page's timers.
+    page.add_init_script("""const f = window.fetch; window.tries = [];
+        window.fetch = function (url, init) { if (init && init.method === 'POST') tries.push(init.headers['Idempotency-Key']);
+            return f.apply(this, arguments); };""")
+    page.clock.install()
+    page.route("**/annotations", once, times=1)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent once the limit allows")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Saved in this browser: the server is busy, it will be sent in 60 s.")
+    page.clock.run_for(55_000)
+    assert page.evaluate("tries.length") == 1
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        page.clock.run_for(6_000)
+    assert resp.value.status == 201
+    assert page.evaluate("tries") == limited * 2  # the same key: stored once
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent once the limit allows"]
+
 def test_a_mistyped_email_is_caught_before_sending_and_never_remembered(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -595,9 +664,14 @@ def test_escape_tab_and_focus_in_the_form(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
+    page.evaluate("document.documentElement.dir = 'rtl'")  # an Arabic or Hebrew site
     launcher = page.get_by_role("button", name="Feedback", exact=True)
     form = open_form(page, None)
     assert page.evaluate(FOCUSED) == "body"  # the comment box
+    # The widget's English stays left to right (Send on the right); what the visitor types follows its own script.
+    cancel, send_button = (form.get_by_role("button", name=n).bounding_box() for n in ("Cancel", "Send"))
+    assert cancel["x"] < send_button["x"]
+    expect(form.get_by_label("Comment")).to_have_attribute("dir", "auto")
     form.get_by_label("Comment").fill("Half written")
     for _ in range(12):  # round the dialog's own controls, never into the page behind it
         page.keyboard.press("Tab")
@@ -662,7 +736,9 @@ def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
     launcher.focus()
     page.keyboard.press("Enter")
     bar = page.get_by_role("toolbar", name="Pick an element")
-    expect(bar.get_by_text("Tab to it and press Enter", exact=False)).to_be_visible()
+    expect(bar).to_have_accessible_description("Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.")
+    # The keyboard is in the toolbar, so a screen reader says picking has begun and how.
+    expect(bar.get_by_role("button", name="Whole page")).to_be_focused()
     for _ in range(10):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.id") == "buy":
@@ -677,21 +753,62 @@ def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
     assert detail(proc, creds, send(page, form)["id"])["selector"] == "#buy"
 
 
-def test_a_transformed_body_does_not_move_the_widget(page, served, host_site):
+def test_a_hostile_page_neither_moves_the_widget_nor_spoils_what_it_sends(page, served, host_site):
+    """A transformed, filtered, contained body (the widget stays on the viewport), and Prototype.js's (before 1.7)
+    Array.prototype.toJSON, which makes JSON.stringify write arrays as strings."""
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
+    prototype_16 = ("<script>Array.prototype.toJSON = function () { var r = []; for (var i = 0; i < this.length; i++) "
+                    "r.push(JSON.stringify(this[i])); return '[' + r.join(', ') + ']'; };</script>")
+    # A web component: the screenshot's copy goes into its shadow root, whose children have no parent element.
+    component = ("<x-card></x-card><script>customElements.define('x-card', class extends HTMLElement { connectedCallback() "
+                 "{ this.attachShadow({mode: 'open'}).innerHTML = '<p>In a shadow root</p>'; } });</script>")
     page.goto(host_site.write("transform.html", HOST_PAGE.format(
         base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
-        .replace("</style>", "body { transform: translateZ(0); filter: saturate(1); contain: paint; }</style>")
-        .replace("</main>", '</main><div style="height: 3000px"></div>')))
+        .replace("</style>", f"body {{ transform: translateZ(0); filter: saturate(1); contain: paint; }}</style>{prototype_16}")
+        .replace("</main>", f'</main>{component}<div style="height: 3000px"></div>')))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert 1280 - 200 < box["x"] + box["width"] <= 1280 and 800 - 100 < box["y"] + box["height"] <= 800
+    page.locator("#break").click()  # an entry in the console ring: an array in what is sent
+    form = open_form(page, None)
+    f = form.bounding_box()
+    assert f["y"] >= 0 and f["y"] + f["height"] <= 800
+    expect(form.get_by_role("img", name="Screenshot")).to_be_visible()
+    form.get_by_label("Comment").fill("Sent from a page with Prototype.js")
+    capture = detail(proc, creds, send(page, form)["id"])["capture"]
+    assert "cart total is NaN" in capture["console"][0]["message"]
+    assert page.evaluate("JSON.stringify([1])") == '"[1]"'  # the page's own JSON is left as the page made it
+
+
+def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, served, host_site):
+    """A policy that allows the widget's server for scripts and requests but no inline styles (no
+    style-src 'unsafe-inline'): a <style> in the shadow root would be blocked, and the widget drawn
+    unstyled over the page. It enforces Trusted Types too: a script's URL and HTML go through a policy."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    policy = (f"default-src 'self'; script-src 'self' {proc.url}; connect-src 'self' {proc.url}; img-src 'self' data:; "
+              "require-trusted-types-for 'script'")
+    page.goto(host_site.write("csp.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace('<meta charset="utf-8">', f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{policy}">')))
     launcher = page.get_by_role("button", name="Feedback", exact=True)
     expect(launcher).to_be_visible()
     box = launcher.bounding_box()
     assert 1280 - 200 < box["x"] + box["width"] <= 1280 and 800 - 100 < box["y"] + box["height"] <= 800
     form = open_form(page, None)
-    f = form.bounding_box()
-    assert f["y"] >= 0 and f["y"] + f["height"] <= 800
-
+    assert form.bounding_box()["x"] > 640
+    expect(form.get_by_role("img", name="Screenshot")).to_be_visible()  # img-src data: is all the capture needs
+    form.get_by_label("Comment").fill("Sent from a page with a strict policy")
+    send(page, form)
+    # A policy without the server in connect-src: the visitor is told that is why, not that the server is away.
+    page.goto(host_site.write("csp-no-connect.html", (host_site.root / "csp.html").read_text().replace(f"connect-src 'self' {proc.url}", "connect-src 'self'")))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Kept, not sent")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text(
+        f"Saved in this browser, not sent: this page's Content-Security-Policy does not allow the feedback server ({proc.url}). "
+        "The site's owner can allow it.")
 
 def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_site):
     proc, creds = served
@@ -707,7 +824,16 @@ def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_
                            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
     assert on_top
     launcher.click()
-    expect(page.get_by_role("toolbar", name="Pick an element")).to_be_visible()
+    bar = page.get_by_role("toolbar", name="Pick an element")
+    expect(bar).to_be_visible()
+    # The heading runs under the bar at the top of the page: a click on the bar's words picks it.
+    words = bar.get_by_text("Click the element", exact=False).bounding_box()
+    heading = page.locator("h1").bounding_box()
+    x, y = words["x"] + words["width"] / 2, words["y"] + words["height"] / 2
+    assert heading["x"] <= x <= heading["x"] + heading["width"] and heading["y"] <= y <= heading["y"] + heading["height"]
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: h1")
 
 
 def test_an_iframe_is_picked_as_an_element_and_its_content_gets_no_click(page, served, host_site):
@@ -759,7 +885,7 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     allow(proc, creds["site_id"], host_site.url)
     host_page(host_site, proc, creds)
     page.goto(host_site.write("wide.html", (host_site.root / "index.html").read_text()
-                              .replace("</main>", '</main><div id="wide">Free delivery over € 50</div>')))
+                              .replace("</main>", '</main><div id="wide">Free delivery over € 50</div><div style="height: 3000px"></div>')))
     for pick, body in ((None, "About the whole page"), ("#wide", "About the full-width banner")):
         form = open_form(page, pick)
         form.get_by_label("Comment").fill(body)
@@ -778,3 +904,15 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     assert whole["x"] > logo["x"] + logo["width"] or whole["y"] > logo["y"] + logo["height"]
     assert abs((whole["y"] + whole["height"] / 2) - (launcher["y"] + launcher["height"] / 2)) < 2
     assert whole["x"] + whole["width"] < launcher["x"]
+    # Scrolled past, the banner takes its pin along instead of leaving it on the page's top edge.
+    page.mouse.wheel(0, 2000)
+    expect(pins.nth(1)).to_be_hidden()
+    expect(pins.nth(0)).to_be_visible()
+    page.mouse.wheel(0, -2000)
+    expect(pins.nth(1)).to_be_visible()
+    # The banner not drawn now (display: none, as a closed menu's item): its pin stays where the banner was.
+    at = pins.nth(1).bounding_box()
+    page.evaluate("document.querySelector('#wide').style.display = 'none'; dispatchEvent(new Event('resize'))")
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # pins placed again
+    moved = pins.nth(1).bounding_box()
+    assert abs(moved["x"] - at["x"]) < 1 and abs(moved["y"] - at["y"]) < 1

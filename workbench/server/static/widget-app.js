@@ -26,13 +26,21 @@
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
   const nativeFetch = W.fetch; // the widget's own calls never enter the failed-request ring
 
+  // Prototype.js (before 1.7) gives arrays a toJSON returning a string: JSON.stringify then writes each array as
+  // a string, and neither the outbox nor the server reads the submission back. Written without it.
+  const json = (v) => {
+    const own = Object.getOwnPropertyDescriptor(Array.prototype, 'toJSON');
+    if (!own || !own.configurable) return JSON.stringify(v);
+    delete Array.prototype.toJSON;
+    try { return JSON.stringify(v); } finally { Object.defineProperty(Array.prototype, 'toJSON', own); }
+  };
   // localStorage, with this page's memory standing in when it is disabled or full: a submission
   // then survives until the page closes rather than not at all.
   const mem = {};
   const store = {
     get(k) { if (k in mem) return mem[k]; try { return JSON.parse(localStorage.getItem(NS + k)); } catch (_) { return null; } },
     set(k, v) {
-      try { localStorage.setItem(NS + k, JSON.stringify(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
+      try { localStorage.setItem(NS + k, json(v)); delete mem[k]; return true; } catch (_) { mem[k] = v; return false; }
     },
     del(k) { delete mem[k]; try { localStorage.removeItem(NS + k); } catch (_) { /* storage disabled */ } },
   };
@@ -194,7 +202,7 @@
     if (window.htmlToImage) return Promise.resolve(window.htmlToImage);
     libLoading = libLoading || new Promise((ok, fail) => {
       const s = document.createElement('script');
-      s.src = `${BASE}/widget/html-to-image.js`;
+      s.src = W.tt ? W.tt.createScriptURL(`${BASE}/widget/html-to-image.js`) : `${BASE}/widget/html-to-image.js`;
       s.onload = () => (window.htmlToImage ? ok(window.htmlToImage) : fail(new Error('screenshot library did not load')));
       s.onerror = () => { libLoading = null; fail(new Error('screenshot library unreachable')); };
       document.head.appendChild(s);
@@ -205,21 +213,27 @@
   // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
   async function screenshot(el, view) {
     const lib = await within(loadLib(), 5000);
-    const body = document.body;
-    const bg = getComputedStyle(body).backgroundColor;
-    // The widget's host hangs from <html>, outside <body>: it is never in the picture.
-    const full = await within(lib.toCanvas(body, { pixelRatio: 1, cacheBust: false,
-      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff', skipFonts: true }), 8000);
-    const br = body.getBoundingClientRect();
+    const body = document.body, cs = getComputedStyle(body), bg = cs.backgroundColor;
+    // Measured first: the capture takes a while, and the visitor may scroll meanwhile.
+    const br = body.getBoundingClientRect(), r = el && el.getBoundingClientRect();
     view.scroll_x = scrollX; view.scroll_y = scrollY;
-    const w = innerWidth, h = innerHeight;
-    const canvas = document.createElement('canvas');
-    canvas.width = w; canvas.height = h;
-    const ctx = canvas.getContext('2d');
-    ctx.fillStyle = '#ffffff'; ctx.fillRect(0, 0, w, h);
-    ctx.drawImage(full, br.left, br.top);
-    if (el) {
-      const r = el.getBoundingClientRect();
+    // The viewport only, the body moved under it: a whole long page passes the canvas limit (16,384 px) and
+    // came back scaled down, so the crop showed another part of the page. The host hangs from <html>: not drawn.
+    // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
+    // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
+    // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
+    const keep = new Set(), bottom = scrollY + innerHeight;
+    for (const n of body.querySelectorAll('*')) {
+      if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+    }
+    const filter = n => n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+      || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
+      || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + scrollY < bottom;
+    const canvas = await within(lib.toCanvas(body, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff',
+      style: { width: cs.width, height: cs.height, margin: '0', transform: `translate(${br.left}px, ${br.top}px)`, transformOrigin: '0 0' } }), 8000);
+    if (r) {
+      const ctx = canvas.getContext('2d');
       ctx.strokeStyle = '#e11d48'; ctx.lineWidth = 3;
       ctx.strokeRect(r.left - 2, r.top - 2, r.width + 4, r.height + 4);
     }
@@ -245,10 +259,16 @@
     }
     return false;
   }
-  function scheduleRetry() {
+  // wait: what the server's Retry-After asked for (ms); retrying sooner only meets the same limit again.
+  function scheduleRetry(wait) {
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, retryDelay);
+    retryTimer = setTimeout(flush, Math.max(retryDelay, wait));
     retryDelay = Math.min(retryDelay * 2, 8000);
+  }
+  function retryAfter(res) {
+    const v = String((res && res.headers.get('Retry-After')) || '').trim();
+    const s = /^\d+$/.test(v) ? Number(v) : (Date.parse(v) - Date.now()) / 1000;
+    return s > 0 ? Math.min(s, 3600) * 1000 : 0;
   }
   // The form's fields by the name the server gives them (a 422's `loc`, or the start of a 400's detail).
   const FIELDS = { submitter_email: ['email', 'Email'], submitter_name: ['name', 'Name'], body: ['body', 'Comment'],
@@ -265,6 +285,8 @@
       text = detail;
       where = Object.keys(FIELDS).find(k => detail.startsWith(`${k} `)) || null;
     }
+    // The body's cap (the server's, or a proxy's): only a picture makes a submission that big.
+    if (res.status === 413 && !where) { where = 'screenshot'; text = 'too large to send: attach a smaller picture, or send without one.'; }
     const f = FIELDS[where];
     return { field: f ? f[0] : null, message: clip(`Not sent. ${f ? `${f[1]}: ` : ''}${text}`, 400) };
   }
@@ -279,13 +301,17 @@
         if ((tries[item.key] = (tries[item.key] || 0) + 1) > 2) return;
         let res = null;
         try {
-          res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: JSON.stringify(item.payload),
+          res = await nativeFetch(`${API}/annotations`, { method: 'POST', body: json(item.payload),
             headers: headers(Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { /* unreachable: as a 5xx */ }
         if (!res || res.status >= 500 || [408, 409, 429].includes(res.status)) {
-          if (draft && draft.pending) setStatus('Saved in this browser: it will be sent when the server can be reached.');
-          scheduleRetry();
+          const wait = retryAfter(res), why = !res && draft && draft.pending ? await unanswered() : '';
+          if (draft && draft.pending) {
+            setStatus(wait ? `Saved in this browser: the server is busy, it will be sent in ${Math.ceil(wait / 1000)} s.`
+              : why || 'Saved in this browser: it will be sent when the server can be reached.');
+          }
+          scheduleRetry(wait);
           return;
         }
         if (res.status === 401 && item.stakeholder) {
@@ -303,6 +329,16 @@
     } finally { flushing = false; offerRefused(); }
   }
   window.addEventListener('online', flush);
+  // A fetch that throws says the same for "offline" and "refused by this page's CSP or the site's origins": the
+  // policy reports itself, and a no-cors request for the loader (this page got it from the server) tells the rest.
+  let policyBlocks = false;
+  document.addEventListener('securitypolicyviolation', (e) => { if (String(e.blockedURI).startsWith(BASE)) policyBlocks = true; });
+  async function unanswered() {
+    const kept = 'Saved in this browser, not sent:';
+    if (policyBlocks) return `${kept} this page's Content-Security-Policy does not allow the feedback server (${BASE}). The site's owner can allow it.`;
+    try { await nativeFetch(`${BASE}/widget.js`, { mode: 'no-cors', cache: 'no-store' }); } catch (_) { return ''; }
+    return `${kept} the feedback server does not take feedback from ${location.origin} yet. It is sent once the site's owner allows this address.`;
+  }
 
   // -- the user interface, in an open shadow root ------------------------------------------------------
   const host = document.createElement('div');
@@ -314,8 +350,9 @@
   if (topLayer) host.setAttribute('popover', 'manual');
   host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; overflow: visible; z-index: 2147483647;';
   const root = host.attachShadow({ mode: 'open' });
-  root.innerHTML = `<style>
-    :host { all: initial; }
+  // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
+  const css = `
+    :host { all: initial; direction: ltr; } /* 'all' leaves direction to inherit: an RTL page turned the English UI round */
     [hidden] { display: none !important; }
     * { box-sizing: border-box; font: 14px/1.4 system-ui, sans-serif; }
     button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
@@ -327,7 +364,9 @@
     .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
     .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
     .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); width: max-content; max-width: calc(100vw - 24px); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
+    .bar { pointer-events: none; } /* but its buttons: what it covers at the top of the page stays pickable */
     .bar span { color: #fff; }
+    .bar button { pointer-events: auto; }
     .bar button { white-space: nowrap; }
     .bar .short { display: none; }
     .panel { position: fixed; right: 20px; bottom: 76px; width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 100px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 10px; padding: 14px 14px 0; box-shadow: 0 10px 30px rgba(0,0,0,.25); display: none; }
@@ -348,7 +387,7 @@
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
     .card { position: fixed; width: 320px; max-width: calc(100vw - 20px); max-height: calc(100vh - 20px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 0 10px 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
     .card .head { position: sticky; top: 0; display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; background: #fff; padding-top: 10px; }
-    .card p { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+    .card p { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere; unicode-bidi: plaintext; }
     .card .who { font-weight: 600; }
     .card .st { font-size: 12px; color: #475569; }
     @media (max-width: 600px) {
@@ -358,12 +397,17 @@
       .panel { left: 8px; right: 8px; bottom: 8px; width: auto; max-width: none; max-height: calc(100dvh - 16px); }
     }
     @media (max-width: 600px), (hover: none) { .bar .long { display: none; } .bar .short { display: inline; } }
-  </style>
+  `;
+  let adopted = false;
+  try { const sheet = new CSSStyleSheet(); sheet.replaceSync(css); root.adoptedStyleSheets = [sheet]; adopted = true; } catch (_) { /* an older browser: a <style> */ }
+  root.innerHTML = W.tt ? W.tt.createHTML(markup()) : markup();
+  function markup() {
+    return `${adopted ? '' : `<style>${css}</style>`}
   <div class="pins"></div>
   <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
   <div class="outline"></div>
-  <div class="bar" role="toolbar" aria-label="Pick an element"><span><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
+  <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
   <button class="launcher" type="button">Feedback</button>
   <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
@@ -373,8 +417,8 @@
     <div class="shot"><span class="shot-note"></span><img alt="Screenshot" hidden>
       <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
     <label>Kind<select data-f="kind">${KINDS.map(k => `<option value="${k}">${k}</option>`).join('')}</select></label>
-    <label>Comment<textarea data-f="body" maxlength="20000" required></textarea></label>
-    <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name"></label>
+    <label>Comment<textarea data-f="body" maxlength="20000" required dir="auto"></textarea></label>
+    <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name" dir="auto"></label>
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
     </fieldset>
@@ -382,6 +426,7 @@
       <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
       <div class="status" role="status"></div></div>
   </form>`;
+  }
   const $ = s => root.querySelector(s);
   const launcher = $('.launcher'), catcher = $('.catcher'), outline = $('.outline'), bar = $('.bar'), panel = $('.panel');
   const card = $('.card'), alertEl = $('.alert'), statusEl = $('.status');
@@ -450,9 +495,14 @@
     window.removeEventListener('focusin', onFocus, true);
   }
   // The launcher: picking, or back to the words the visitor closed with Esc (Cancel in the form drops them).
-  launcher.addEventListener('click', () => {
+  launcher.addEventListener('click', (e) => {
     if (picking) { stopPicking(); offerRefused(); } else if (panel.style.display === 'block') closePanel();
-    else if (draft) showPanel(); else startPicking();
+    else if (draft) showPanel(); else {
+      startPicking();
+      // From the keyboard (detail 0) the focus goes into the toolbar, whose name and how-to a screen reader
+      // then reads: left on the launcher, nothing said picking had begun.
+      if (e.detail === 0) $('[data-act="whole"]').focus();
+    }
   });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
   onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
@@ -559,6 +609,8 @@
   }
   function useImage(file) {
     if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft || draft.pending) return;
+    // The server's cap: said now, not after the upload.
+    if (file.size > 10 * 1024 * 1024) { field('file').value = ''; showError('file', 'That picture is over 10 MB: attach a smaller one, or send without one.'); return; }
     const d = draft;
     const reader = new FileReader();
     reader.onload = () => { d.manual = reader.result; showShot(reader.result, 'Attached.'); };
@@ -638,13 +690,18 @@
   }
   function placePins() {
     const width = document.documentElement.clientWidth; // without the scroll bar, unlike innerWidth
+    const height = document.documentElement.clientHeight;
     const beside = launcher.getBoundingClientRect();
     let pagePins = 0;
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
-      const el = resolve(a.anchor);
+      let el = resolve(a.anchor);
+      if (el && !el.getClientRects().length) el = null; // not drawn now (a closed menu): where it was, not the page's corner
       const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
-        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width } : null;
+        ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width, height: a.anchor.box.height } : null;
+      // Scrolled out of view, the element takes its pin along: clamped, every such pin would pile up on the
+      // page's top edge (its sticky header) and cover what is there.
+      pin.hidden = !!box && (box.top + box.height < 0 || box.top > height);
       // A whole page's pins line up beside the launcher: the page's top-left corner is usually its logo.
       const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * pagePins;
       const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2;

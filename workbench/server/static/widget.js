@@ -44,9 +44,11 @@
       return open.call(this, method, url, ...rest);
     };
   }
+  // Trusted Types (README): the app's URL and HTML go through a policy.
+  try { W.tt = trustedTypes.createPolicy('gf-widget', { createScriptURL: u => u, createHTML: h => h }); } catch (_) { /* none */ }
   const add = () => {
-    const app = document.createElement('script');
-    app.src = `${W.base}/widget/__GF_APP__`; // the server writes the app's hashed name here
+    const app = document.createElement('script'), url = `${W.base}/widget/__GF_APP__`; // the server writes the app's hashed name here
+    app.src = W.tt ? W.tt.createScriptURL(url) : url;
     (document.head || document.documentElement).appendChild(app);
   };
   // In review mode the review page, not a visitor, is waiting.

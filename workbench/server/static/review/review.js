@@ -192,7 +192,14 @@
       page.className = "link page";
       page.textContent = comment.pagePath;
       page.title = "Show this page in the preview";
-      page.addEventListener("click", () => showPage(comment.pagePath));
+      page.addEventListener("click", () => {
+        // The list leads to the pin as a pin leads to the list: this comment becomes the current one, its pin
+        // marked on its page (which is shown). Its page already in view, a click did nothing at all.
+        state.current = comment.id;
+        markCurrent();
+        showPage(comment.pagePath);
+        renderPins();
+      });
       meta.append(status, " on ", page, " · ", comment.reviewerName || "anonymous");
       body.append(text, meta);
       item.append(number, body);
