@@ -801,6 +801,11 @@ def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, serve
     expect(form.get_by_role("img", name="Screenshot")).to_be_visible()  # img-src data: is all the capture needs
     form.get_by_label("Comment").fill("Sent from a page with a strict policy")
     send(page, form)
+    # The widget's policy is no way around the page's: it passes no other script, and its markup only once.
+    laundered = page.evaluate("""() => [() => __gfWidget.tt.createHTML('<img src=x onerror=alert(1)>'),
+                                        () => __gfWidget.tt.createScriptURL('https://evil.example/x.js')]
+        .map((f) => { try { f(); return 'passed'; } catch (e) { return 'refused'; } })""")
+    assert laundered == ["refused", "refused"]
     # A policy without the server in connect-src: the visitor is told that is why, not that the server is away.
     page.goto(host_site.write("csp-no-connect.html", (host_site.root / "csp.html").read_text().replace(f"connect-src 'self' {proc.url}", "connect-src 'self'")))
     form = open_form(page, None)
@@ -809,6 +814,7 @@ def test_a_strict_content_security_policy_still_gets_a_styled_widget(page, serve
     expect(form.get_by_role("status")).to_have_text(
         f"Saved in this browser, not sent: this page's Content-Security-Policy does not allow the feedback server ({proc.url}). "
         "The site's owner can allow it.")
+
 
 def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_site):
     proc, creds = served

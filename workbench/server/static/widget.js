@@ -44,8 +44,15 @@
       return open.call(this, method, url, ...rest);
     };
   }
-  // Trusted Types (README): the app's URL and HTML go through a policy.
-  try { W.tt = trustedTypes.createPolicy('gf-widget', { createScriptURL: u => u, createHTML: h => h }); } catch (_) { /* none */ }
+  // Trusted Types (README): the app's URL and HTML go through a policy. It passes only what the widget
+  // writes, the scripts of its own server and its shell's markup once, or it would launder the page's strings.
+  let shell = 1;
+  try {
+    W.tt = trustedTypes.createPolicy('gf-widget', {
+      createScriptURL: (u) => { if (u.startsWith(`${W.base}/widget/`)) return u; throw new TypeError('gf-widget: not a widget script'); },
+      createHTML: (h) => { if (shell--) return h; throw new TypeError('gf-widget: the widget writes its markup once'); },
+    });
+  } catch (_) { /* no Trusted Types, or a page policy that does not name gf-widget */ }
   const add = () => {
     const app = document.createElement('script'), url = `${W.base}/widget/__GF_APP__`; // the server writes the app's hashed name here
     app.src = W.tt ? W.tt.createScriptURL(url) : url;
