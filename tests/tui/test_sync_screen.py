@@ -208,13 +208,8 @@ async def test_a_failed_sync_is_told_never_a_crash(hub):
         assert any("offline" in m.lower() or "connect" in m.lower() or "stopped" in m.lower() for m in told(app)), told(app)
 
 
-async def test_quitting_during_a_sync_stops_it_at_its_next_wait(hub, monkeypatch):
-    """The server down, the sync waits to retry (here 12 to 24 s a wait, four of them): quitting
-    cleared the screen, then the app's exit waited out every wait of the sync's thread."""
-    from sync import client as sync_client
-
-    monkeypatch.setattr(sync_client, "BACKOFF_BASE", 24.0)
-    monkeypatch.setattr(sync_client, "BACKOFF_CAP", 24.0)
+def sync_ended(monkeypatch) -> threading.Event:
+    """Set when the app's sync thread leaves ``run_sync``, however it ends."""
     ended = threading.Event()
     run_sync = sync_svc.run_sync
 
@@ -225,6 +220,17 @@ async def test_quitting_during_a_sync_stops_it_at_its_next_wait(hub, monkeypatch
             ended.set()
 
     monkeypatch.setattr(sync_svc, "run_sync", tracked)
+    return ended
+
+
+async def test_quitting_during_a_sync_stops_it_at_its_next_wait(hub, monkeypatch):
+    """The server down, the sync waits to retry (here 12 to 24 s a wait, four of them): quitting
+    cleared the screen, then the app's exit waited out every wait of the sync's thread."""
+    from sync import client as sync_client
+
+    monkeypatch.setattr(sync_client, "BACKOFF_BASE", 24.0)
+    monkeypatch.setattr(sync_client, "BACKOFF_CAP", 24.0)
+    ended = sync_ended(monkeypatch)
     r = hub.replica()
     remotes.save_secrets(r.wb, r.name, {"token": r.token})
     app = make_app(r.wb, sync_options={"transport": r.bridge})  # no test sleep: the app's own waits
@@ -273,16 +279,7 @@ async def test_quitting_ends_a_sync_request_in_flight_and_keeps_the_change(hub, 
     assert r.sync().ok
     ann_svc.patch(r.wb, r.me, ann_id, AnnotationPatch(status="ack"))
     synced_at = sync_svc.status(r.wb, r.name).last_sync_at
-    ended = threading.Event()
-    run_sync = sync_svc.run_sync
-
-    def tracked(*args, **kwargs):
-        try:
-            return run_sync(*args, **kwargs)
-        finally:
-            ended.set()
-
-    monkeypatch.setattr(sync_svc, "run_sync", tracked)
+    ended = sync_ended(monkeypatch)
     with r.wb.store.write() as db:
         db.execute("UPDATE sync_remotes SET url = ? WHERE name = ?", [url, r.name])
     remotes.save_secrets(r.wb, r.name, {"token": r.token})
