@@ -166,6 +166,31 @@ def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
     page.locator("#pins .pin", has_text="1").wait_for()
 
 
+def test_a_long_comment_shows_its_first_lines_until_asked_for_more(page, served):
+    """QA: a 5,000-character comment was shown whole in the side list, every comment after it far out of reach."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    essay = " ".join(f"word{i}" for i in range(600))  # about 4,500 characters of the 5,000 taken
+    for content in (essay, "Short and sweet."):
+        sent = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                          headers={"X-Review-Token": review_token(session)}, json={"content": content, "pagePath": "/", "pinX": 10, "pinY": 10})
+        assert sent.status_code == 201, sent.text
+    page.goto(session["feedbackUrl"])
+    long_item = page.locator("#list .comment").first
+    more = long_item.get_by_role("button", name="Show more")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    short = page.locator("#list .comment", has_text="Short and sweet.")
+    expect(short.get_by_role("button", name="Show more")).to_have_count(0)  # a short one is shown whole, with no button
+    cut = long_item.bounding_box()["height"]
+    assert cut < 250 and short.bounding_box()["y"] < 740
+    more.click()
+    less = long_item.get_by_role("button", name="Show less")
+    expect(less).to_have_attribute("aria-expanded", "true")
+    assert long_item.bounding_box()["height"] > 4 * cut
+    less.click()
+    expect(long_item.get_by_role("button", name="Show more")).to_be_visible()
+    assert long_item.bounding_box()["height"] == cut
+
 def test_a_round_whose_preview_failed_is_read_only(page, deploying):
     proc, deploys = deploying
     creds = fresh_credentials(proc.data_dir)

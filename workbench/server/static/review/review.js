@@ -26,6 +26,9 @@
   // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
   class Unreachable extends Error {}
 
+  // A comment longer than this (characters, or lines) is shown cut to CLAMP_LINES lines, with "Show more".
+  const LONG_COMMENT = 400;
+  const CLAMP_LINES = 6;
   const state = {
     session: null,
     comments: [],
@@ -35,6 +38,7 @@
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
     current: null, // the id of the comment whose pin was last activated, highlighted in the list
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
+    expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
     previewOrigin: null,
     basePath: "",
@@ -201,7 +205,26 @@
         renderPins();
       });
       meta.append(status, " on ", page, " · ", comment.reviewerName || "anonymous");
-      body.append(text, meta);
+      body.append(text);
+      // A long comment shows its first lines: whole, one essay pushed every other comment out of reach.
+      if (comment.content.length > LONG_COMMENT || comment.content.split("\n").length > CLAMP_LINES) {
+        const more = document.createElement("button");
+        more.type = "button";
+        more.className = "link more";
+        const show = (open) => {
+          text.classList.toggle("clamped", !open);
+          more.textContent = open ? "Show less" : "Show more";
+          more.setAttribute("aria-expanded", String(open));
+        };
+        show(state.expanded.has(comment.id));
+        more.addEventListener("click", () => {
+          const open = !state.expanded.delete(comment.id);
+          if (open) state.expanded.add(comment.id);
+          show(open);
+        });
+        body.append(more);
+      }
+      body.append(meta);
       item.append(number, body);
       list.append(item);
     });
