@@ -28,7 +28,7 @@ from tests.conftest import ServerProcess
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.domain.safe_text import NUL_MESSAGE
-from workbench.mcp.tools import REPLY_AS_AGENT
+from workbench.mcp.tools import REPLY_AS_AGENT, StoreServer
 from workbench.services import annotations as annotations_svc
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import bootstrap, owner_principal
@@ -481,6 +481,14 @@ def in_process(*, offline: bool) -> Client:
         raise AssertionError("the call was refused before the tool ran")
 
     return Client(build_server(no_store, offline=offline))
+
+
+def test_without_the_sdks_tool_registry_its_checks_step_aside():
+    """The unknown-argument check and the closed schemas read the SDK's protected ``_tool_manager``:
+    a release that renames it must leave the SDK's behaviour, not an AttributeError on every call."""
+    bare = object.__new__(StoreServer)  # none of the SDK's attributes
+    assert bare._tools() == [] and bare._schema_of("list_annotations") is None
+    bare.close_schemas()
 
 
 async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):

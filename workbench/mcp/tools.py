@@ -241,9 +241,9 @@ class StoreServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        tool = self._tool_manager.get_tool(name)
-        if tool is not None:
-            takes = list(tool.parameters.get("properties", {}))
+        schema = self._schema_of(name)
+        if schema is not None:
+            takes = list(schema.get("properties", {}))
             unknown = [str(arg) for arg in arguments if arg not in takes]
             if unknown:
                 named = ", ".join(repr(arg[:100]) for arg in unknown[:10])  # the caller's text: quoted, bounded
@@ -270,8 +270,20 @@ class StoreServer(MCPServer):
 
     def close_schemas(self) -> None:
         """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
-        for tool in self._tool_manager.list_tools():
-            tool.parameters["additionalProperties"] = False
+        for tool in self._tools():
+            if isinstance(getattr(tool, "parameters", None), dict):
+                tool.parameters["additionalProperties"] = False
+
+    def _tools(self) -> list[Any]:
+        # The SDK keeps its tools in a protected attribute with no public accessor. Should a
+        # release rename it, the two checks above are skipped (the SDK's own behaviour, as before
+        # them) instead of every tool call failing on an AttributeError.
+        manager = getattr(self, "_tool_manager", None)
+        return list(manager.list_tools()) if manager is not None else []
+
+    def _schema_of(self, name: str) -> dict[str, Any] | None:
+        schema = next((getattr(t, "parameters", None) for t in self._tools() if getattr(t, "name", None) == name), None)
+        return schema if isinstance(schema, dict) else None
 
 
 class LocalStoreServer(StoreServer):
