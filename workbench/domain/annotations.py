@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -17,7 +16,7 @@ from workbench.domain.paging import DEFAULT_LIMIT, MAX_LIMIT
 # The taxonomy itself lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.since import MAX_SINCE_MS
 from workbench.domain.statuses import CLOSED_STATUSES, OPEN_STATUSES, Kind, Status  # noqa: F401 - re-exported: callers read the statuses with the annotation rules
-from workbench.domain.widget import PAGE_URL_RULE, STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey, is_page_url
+from workbench.domain.widget import PAGE_URL_RULE, STYLE_VALUE_MAX, STYLES_MAX, Capture, SubmitterKey, is_web_url
 
 StatusLiteral = Literal["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 KindLiteral = Literal["bug", "design", "copy", "accessibility", "performance", "question", "idea", "praise"]
@@ -168,16 +167,7 @@ def check_resolution(res: ResolutionCreate) -> None:
 
 
 def _is_https_url(value: str) -> bool:
-    # No whitespace or control character anywhere: a newline in a URL would start a new line
-    # in the markdown rendering and in every terminal that prints it.
-    if any(ch.isspace() or not ch.isprintable() for ch in value):
-        return False
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - asked only to be checked: a port past 65535 or not a number raises
-    except ValueError:  # e.g. an unbalanced "[" in the host, port 99999
-        return False
-    return value.startswith("https://") and bool(parts.hostname)  # the document's literal "https://"
+    return value.startswith("https://") and is_web_url(value)  # the document's literal "https://"
 
 
 class UploadUrlRequest(BaseModel):
@@ -226,14 +216,14 @@ class WidgetAnnotationCreate(BaseModel):
 
 class WidgetSubmission(WidgetAnnotationCreate):
     """What a browser posts to the widget's submit route: its page URL must be one a triager may
-    open (``widget.is_page_url``). Kept off ``WidgetAnnotationCreate``, which in-process callers
+    open (``widget.is_web_url``). Kept off ``WidgetAnnotationCreate``, which in-process callers
     build: annotations stored before the rule or pulled from another server can hold any URL,
     and the front ends that open one judge it again."""
 
     @field_validator("page_url")
     @classmethod
     def _openable_page(cls, v: str) -> str:
-        if not is_page_url(v):
+        if not is_web_url(v):
             raise ValueError(PAGE_URL_RULE)
         return v
 

@@ -82,11 +82,13 @@ def parse_base_url(value: str) -> str:
     return raw.rstrip("/")
 
 
-def is_page_url(value: str) -> bool:
-    """Whether a submission's page URL is one a triager may open: http(s) with a host, a port
-    that parses, no whitespace or control character. It is shown to triagers and opened with `o`
-    in the TUI, so ``javascript:``, ``data:`` or ``file:`` would run or read on their machine;
-    the widget sends ``location.href``, which is always such a URL when the page is on the web."""
+def is_web_url(value: str) -> bool:
+    """Whether a URL from a user is one a triager may open: http(s) with a host, a port that
+    parses, no whitespace or control character. A submission's page URL and a resolution's diff
+    URL are shown to triagers and opened with `o` in the TUI, so ``javascript:``, ``data:`` or
+    ``file:`` would run or read on their machine, and a newline would start a new line in the
+    markdown and in every terminal that prints it. The widget sends ``location.href``, which is
+    always such a URL when the page is on the web."""
     if any(c.isspace() or not c.isprintable() for c in value):
         return False
     try:
