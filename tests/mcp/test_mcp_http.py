@@ -25,6 +25,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import ServerProcess
+from tests.server.images import PNG  # a whole picture: the server takes only images that decode
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.domain.safe_text import NUL_MESSAGE
@@ -36,11 +37,6 @@ from workbench.services.context import Workbench
 
 pytestmark = pytest.mark.e2e
 
-# A whole 2x2 picture: the server takes only images that decode (workbench/domain/images.py).
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c6364"
-    "68686060606062606060606000000baa0104e73d139e0000000049454e44ae426082"
-)
 TEN = {
     "list_annotations", "read_annotation", "acknowledge", "reply", "resolve", "patch_annotation",
     "get_resolution_upload_url", "attach_resolution", "list_resolutions", "run_personas",

@@ -8,6 +8,7 @@ import pytest
 from storage import sync_state
 from sync.pull import PAGE_SIZE
 from tests.found import found
+from tests.server.images import PNG  # a whole picture: the server takes only images that decode
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest, WidgetAnnotationCreate
@@ -21,12 +22,6 @@ from workbench.services import sites as sites_svc
 from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.local import local_user
-
-# A whole 2x2 picture: the server takes only images that decode (workbench/domain/images.py).
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c6364"
-    "68686060606062606060606000000baa0104e73d139e0000000049454e44ae426082"
-)
 
 
 def seed(hub: Hub, n: int = 5) -> list[str]:
