@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 
 import pytest
-from PIL import Image
 
+from tests.images import image_bytes
 from workbench.domain.errors import Invalid, TooLarge
 from workbench.domain.images import (
     EXTENSION,
@@ -46,13 +45,7 @@ SAMPLES = {
 }
 
 
-def _image(fmt: str, size: tuple[int, int] = (16, 9)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, "teal").save(out, fmt)
-    return out.getvalue()
-
-
-WHOLE = {"image/png": _image("PNG"), "image/jpeg": _image("JPEG"), "image/webp": _image("WEBP"), "image/gif": _image("GIF")}
+WHOLE = {ct: image_bytes(fmt, (16, 9)) for ct, fmt in (("image/png", "PNG"), ("image/jpeg", "JPEG"), ("image/webp", "WEBP"), ("image/gif", "GIF"))}
 
 
 def test_every_accepted_type_has_an_extension_and_a_signature() -> None:

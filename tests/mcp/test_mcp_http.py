@@ -25,7 +25,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.conftest import ServerProcess
-from tests.server.images import PNG  # a whole picture: the server takes only images that decode
+from tests.images import PNG  # a whole picture: the server takes only images that decode
 from tests.stores import reading
 from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
 from workbench.domain.safe_text import NUL_MESSAGE

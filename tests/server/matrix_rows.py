@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storage import feedback_sessions as fs_repo
-from tests.server.images import PNG
+from tests.images import PNG
 from tests.server.world import World
 from tests.session_helpers import wait_until
 from workbench.domain.annotations import StakeholderCreate, UploadUrlRequest

@@ -19,8 +19,8 @@ import pytest
 
 from tests.conftest import ENGINES, ServerProcess, on_engine
 from tests.domain.test_domain_images import png_claiming
+from tests.images import PNG, image_bytes
 from tests.server.conftest import serve, served_world
-from tests.server.images import PNG, image_bytes
 from tests.server.world import World
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
-from tests.server.images import PNG
+from tests.images import PNG
 from workbench.services import resolutions as svc
 
 

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
-from tests.server.images import image_bytes
+from tests.images import image_bytes
 from workbench.domain.errors import Invalid
 from workbench.domain.widget import parse_origin
 from workbench.server.app import create_app

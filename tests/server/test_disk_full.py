@@ -41,8 +41,8 @@ import pytest
 from storage.db import StoreWriteFailed
 from tests.conftest import ServerProcess
 from tests.disk_limit import fill, lift, pages_capped, pg_disk_freed, pg_disk_full, unlimited
+from tests.images import image_bytes
 from tests.server.conftest import serve, served_world
-from tests.server.images import image_bytes
 from tests.server.world import World
 from tests.session_helpers import wait_until, wait_until_async
 from workbench.domain.annotations import ReplyCreate, WidgetAnnotationCreate

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.server.images import PNG
+from tests.images import PNG
 from tests.stores import stored_blob
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
-from tests.server.images import PNG, image_bytes
+from tests.images import PNG, image_bytes
 from tests.stores import blob_keys
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server import errors

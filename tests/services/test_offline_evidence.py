@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.images import PNG
+from tests.images import PNG
 from workbench.domain.errors import Invalid
 from workbench.services import resolutions
 from workbench.services.bootstrap import owner_principal

@@ -8,7 +8,7 @@ import pytest
 from storage import sync_state
 from sync.pull import PAGE_SIZE
 from tests.found import found
-from tests.server.images import PNG  # a whole picture: the server takes only images that decode
+from tests.images import PNG  # a whole picture: the server takes only images that decode
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest, WidgetAnnotationCreate

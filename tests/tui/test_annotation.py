@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input, SelectionList, TextArea
 
 from tests.found import found
-from tests.server.images import PNG
+from tests.images import PNG
 from tests.tui.conftest import SIZE, errors, paste, press, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import base64
-import io
 import os
 import stat
 import webbrowser
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from tests.found import found
+from tests.images import image_bytes
 from tests.tui.conftest import SIZE, press, screen_text, wait_for
 from workbench.domain.annotations import ResolutionCreate, WidgetAnnotationCreate
 from workbench.domain.widget import Capture
@@ -26,9 +25,7 @@ from workbench.tui.widgets.pictures import Picture, capture_logs, pin_of, with_p
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (160, 100)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, format="PNG")
-    return out.getvalue()
+    return image_bytes("PNG", size, colour)
 
 
 @pytest.fixture
