@@ -70,7 +70,10 @@ class StoreErrors(TyperGroup):
     A command given ``--json`` has that, and Click's refusal of its command line, as JSON."""
 
     def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
-        words = [*ctx._protected_args, *ctx.args]  # the command line below the group, before Click consumes it
+        # The command line below the group, before Click consumes it. Click keeps it in a private
+        # attribute: should a Typer release rename it, a refused line is read from its rest alone
+        # (a usage error before --json then answers in words), never every command failing here.
+        words = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
         except StoreWriteFailed as exc:
