@@ -59,6 +59,15 @@ def test_usage_errors_from_click(data, args, code):
     assert error["code"] == code and error["message"]
 
 
+def test_a_misspelt_command_asked_for_json_answers_in_json(data):
+    # The group refuses the name before any command is known: --json among the words decides.
+    error = failed(data, "annotation", "lst", "--json", code=2)
+    assert error["code"] == "usage_error" and "No such command 'lst'" in error["message"]
+    assert failed(data, "anotations", "list", "--json", code=2)["code"] == "usage_error"
+    refused = runner.invoke(app, ["annotation", "lst", "--data-dir", str(data)])
+    assert refused.exit_code == 2 and "No such command 'lst'" in refused.stderr and not refused.stderr.startswith("{")
+
+
 def test_without_json_the_output_is_as_before(data):
     result = runner.invoke(app, ["annotation", "show", "nope", "--data-dir", str(data)])
     assert (result.exit_code, result.stdout, result.stderr) == (1, "", "error: Annotation not found\n")

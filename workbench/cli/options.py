@@ -93,12 +93,16 @@ _CLICK_CODES = {"NoSuchOption": "no_such_option", "MissingParameter": "missing_p
 def _asked_json(exc: ClickException, ctx: Any, words: list[str]) -> bool:
     """Whether a command line Click refused asked for JSON. Click may refuse it before reaching
     ``--json`` (options are parsed in order), so the words are read too, up to a ``--`` (after
-    which ``--json`` is an argument's value); only a command that has ``--json`` answers in JSON:
-    to ``serve --json`` the unknown option is the error, in words."""
+    which ``--json`` is an argument's value). A command answers in JSON only if it has ``--json``:
+    to ``serve --json`` the unknown option is the error, in words. A group's refusal (a misspelt
+    command: ``annotation lst --json``) follows the words, since the command meant is unknown."""
     if ctx.meta.get(JSON_ASKED):
         return True
     failed = exc.ctx if isinstance(exc, UsageError) else None
-    if failed is None or not any("--json" in getattr(p, "opts", ()) for p in failed.command.params):
+    if failed is None:
+        return False
+    takes_json = any("--json" in getattr(p, "opts", ()) for p in failed.command.params)
+    if not takes_json and not isinstance(failed.command, TyperGroup):
         return False
     return "--json" in (words[: words.index("--")] if "--" in words else words)
 
