@@ -88,6 +88,14 @@ def test_check_image_refuses_a_decompression_bomb_from_its_header() -> None:
         check_image("image/png", png_claiming(20_000, 20_000))
 
 
+def test_a_claim_past_pillows_warning_is_refused_without_it(recwarn: pytest.WarningsRecorder) -> None:
+    """Between Pillow's warning (89 megapixels) and its refusal (twice that) only ours is heard:
+    the CLI printed Pillow's warning, a file path and a line of its source, over the refusal."""
+    with pytest.raises(Invalid, match="10000×10000 pixels"):
+        check_image("image/png", png_claiming(10_000, 10_000))
+    assert [str(w.message) for w in recwarn] == []
+
+
 def test_check_image_refuses_a_mismatch_and_the_oversized() -> None:
     with pytest.raises(Invalid, match="not an image of type image/png"):
         check_image("image/png", SAMPLES["image/gif"], "screenshot")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from typing import Literal, get_args
 
 from workbench.domain.errors import Invalid, TooLarge
@@ -72,6 +73,11 @@ def _check_decodes(content_type: str, data: bytes, what: str) -> None:
     header, claims as much and is no picture: stored, it showed as an error to every triager."""
     from PIL import Image, UnidentifiedImageError  # here: only when an image arrives (the server's start is measured)
 
+    # Pillow warns of a claim past its own limit (89 megapixels) before refusing past twice that;
+    # ours is lower and refuses every such image below, so its warning only printed a Python
+    # warning over the one-line refusal. Added on each call (it goes first, once): a caller's
+    # warnings filters set since would otherwise bring it back.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     fmt = _PILLOW_FORMAT[content_type]
     damaged = f"{what} is not a whole {content_type} image: it does not decode (truncated or damaged)"
     try:
