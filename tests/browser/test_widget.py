@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import struct
 import subprocess
 import sys
@@ -922,3 +924,36 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")  # pins placed again
     moved = pins.nth(1).bounding_box()
     assert abs(moved["x"] - at["x"]) < 1 and abs(moved["y"] - at["y"]) < 1
+
+
+def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(page, served, host_site):
+    """A scrolled page with a bar fixed to the screen's bottom, a header stuck to its top, the body's margin
+    collapsing with its first child's, and `html { height: 100%; overflow-x: hidden }`: the picture matches the screen, pixel for pixel left of the widget's form.
+    Fixed and stuck elements were drawn where they sit in the page's flow (on its first screen, above the
+    picture), and the collapsed margins moved the rest."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    stripes = "".join(f'<div style="height: 100px; background: {("rgb(250, 200, 0)", "rgb(0, 120, 250)")[n % 2]}">{n}</div>' for n in range(60))
+    page_html = (HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                 .replace("margin: 0;", "margin: 8px;")
+                 # A common guard against sideways scrolling, which clipped the copy to the page's first screen.
+                 .replace("<style>", "<style>html { height: 100%; overflow-x: hidden } ")
+                 .replace("<header>", '<div style="margin-top: 30px; height: 10px; background: #000"></div>'
+                          '<div style="position: fixed; left: 0; right: 0; bottom: 0; height: 50px; background: rgb(0, 0, 200)"></div>'
+                          '<header style="position: sticky; top: 0; height: 80px; background: rgb(200, 0, 200); z-index: 1">')
+                 .replace("</main>", f"</main>{stripes}"))
+    page.goto(host_site.write("fixed.html", page_html))
+    page.evaluate("scrollTo(0, 1337)")
+    page.wait_for_function("scrollY === 1337")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    assert drawn.size == (1280, 800)
+    assert drawn.getpixel((20, 40)) == (200, 0, 200) and drawn.getpixel((20, 775)) == (0, 0, 200)
+    apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
+             if max(abs(a - b) for a, b in zip(seen.getpixel((x, y)), drawn.getpixel((x, y)))) > 40]
+    assert len(apart) < 40, apart[:20]  # of 3,520: the text's antialiasing differs

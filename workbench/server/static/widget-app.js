@@ -213,25 +213,31 @@
   // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
   async function screenshot(el, view) {
     const lib = await within(loadLib(), 5000);
-    const body = document.body, cs = getComputedStyle(body), bg = cs.backgroundColor;
+    const html = document.documentElement, body = document.body;
+    const bg = [html, body].map(n => getComputedStyle(n).backgroundColor).find(c => c && c !== 'rgba(0, 0, 0, 0)') || '#ffffff';
     // Measured first: the capture takes a while, and the visitor may scroll meanwhile.
-    const br = body.getBoundingClientRect(), r = el && el.getBoundingClientRect();
-    view.scroll_x = scrollX; view.scroll_y = scrollY;
-    // The viewport only, the body moved under it: a whole long page passes the canvas limit (16,384 px) and
-    // came back scaled down, so the crop showed another part of the page. The host hangs from <html>: not drawn.
+    const r = el && el.getBoundingClientRect(), sx = scrollX, sy = scrollY;
+    view.scroll_x = sx; view.scroll_y = sy;
+    // The viewport only: a whole long page passes the canvas limit (16,384 px) and came back scaled down, so the
+    // crop showed another part of the page. The copy of <html> is laid out as the page is, in a box the
+    // viewport's size, and lifted by the scroll with a negative margin. A margin, not a transform: a transformed
+    // ancestor holds fixed elements (a bar fixed to the screen's bottom was drawn on the page's first screen), while
+    // in the copy's box, as on the screen, fixed elements sit on it and sticky ones stick to its top. And the
+    // body's own margins collapse with the lift as they do on the page (a copy of the body alone lost them).
     // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
     // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
     // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
-    const keep = new Set(), bottom = scrollY + innerHeight;
+    const keep = new Set(), bottom = sy + innerHeight;
     for (const n of body.querySelectorAll('*')) {
       if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
     }
-    const filter = n => n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+    // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
+    const filter = n => n !== host && n !== document.head && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
-      || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + scrollY < bottom;
-    const canvas = await within(lib.toCanvas(body, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
-      backgroundColor: bg && bg !== 'rgba(0, 0, 0, 0)' ? bg : '#ffffff',
-      style: { width: cs.width, height: cs.height, margin: '0', transform: `translate(${br.left}px, ${br.top}px)`, transformOrigin: '0 0' } }), 8000);
+      || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
+    // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
+    const canvas = await within(lib.toCanvas(html, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+      backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
     if (r) {
       const ctx = canvas.getContext('2d');
       ctx.strokeStyle = '#e11d48'; ctx.lineWidth = 3;
