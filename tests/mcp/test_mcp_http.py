@@ -327,6 +327,21 @@ async def test_a_wrong_token_is_refused_with_401(shared):
     assert httpx.post(mcp_url(srv, creds["member_token"]), json={}).status_code == 401
 
 
+async def test_json_that_is_no_json_rpc_message_is_an_invalid_request_in_one_sentence(shared):
+    """The SDK answered ``{"id": 1}`` with pydantic's report on each message type it could have been
+    (eight errors, each linking pydantic's site), as Invalid params; JSON-RPC calls it Invalid Request."""
+    srv, creds = shared
+    accept = {"Accept": "application/json, text/event-stream"}
+    for body in ({"id": 1}, [{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}], {"jsonrpc": "1.0", "id": 1, "method": "tools/list"}):
+        r = httpx.post(mcp_url(srv, creds["mcp_token"]), json=body, headers=accept)
+        assert r.status_code == 400 and int(r.headers["content-length"]) == len(r.content), r.text
+        error = r.json()["error"]
+        assert error["code"] == -32600 and error["message"].startswith("Invalid Request: ") and "pydantic" not in r.text
+    # The SDK's other refusals pass as they are: a body that is not JSON is its Parse error.
+    garbled = httpx.post(mcp_url(srv, creds["mcp_token"]), content=b"nonsense", headers={**accept, "Content-Type": "application/json"})
+    assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(shared, mode):
     """A client's configured URL is all it knows: ``/mcp/<token>/`` reached the endpoint through the

@@ -139,23 +139,60 @@ class McpHttpEndpoint:
             return
         scope[_PRINCIPAL] = principal
         manager = await self._session_manager()
-        await manager.handle_request(scope, receive, _with_allow(send))
+        await manager.handle_request(scope, receive, _answered(send))
 
 
 # Stateless transport: there is no session a DELETE could end, nor a stream a GET could open.
 _ALLOW = (b"allow", b"POST")
 
+# The SDK answers JSON that is no JSON-RPC message with pydantic's report on every way it could
+# have been one (eight errors for `{"id": 1}`, each with a link), as Invalid params. JSON-RPC 2.0
+# names it Invalid Request (-32600); a client is told that in one sentence.
+_SDK_ENVELOPE_REFUSAL = "Validation error: "
+_INVALID_REQUEST = {
+    "code": -32600,
+    "message": 'Invalid Request: the body is JSON but not a JSON-RPC 2.0 message. A request needs "jsonrpc": "2.0", '
+               'an "id" and a "method" (a notification has no "id"); one message per POST, not a batch',
+}
 
-def _with_allow(send: Send) -> Send:
-    """Every 405 carries ``Allow`` (RFC 9110): the SDK's DELETE refusal has none, its others name DELETE."""
+
+def _answered(send: Send) -> Send:
+    """The SDK's answers as sent but for two: every 405 carries ``Allow`` (RFC 9110: the SDK's
+    DELETE refusal has none, its others name DELETE), and its refusal of a body that is no
+    JSON-RPC message is one sentence (``_INVALID_REQUEST``), not pydantic's report."""
+    held: Message | None = None  # a 400's start, until its body says whether it is that refusal
 
     async def sending(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 405:
-            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-            message = {**message, "headers": [*headers, _ALLOW]}
+        nonlocal held
+        if message["type"] == "http.response.start":
+            if message["status"] == 405:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": [*headers, _ALLOW]}
+            elif message["status"] == 400:
+                held = message
+                return
+        elif held is not None:
+            start, held = held, None
+            if not message.get("more_body", False) and (body := _readable(message.get("body", b""))) is not None:
+                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                start = {**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+                message = {**message, "body": body}
+            await send(start)
         await send(message)
 
     return sending
+
+
+def _readable(body: bytes) -> bytes | None:
+    """The SDK's envelope refusal in ``body`` put in words, else None (anything else is sent as it is)."""
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict) or not str(error.get("message", "")).startswith(_SDK_ENVELOPE_REFUSAL):
+        return None
+    return orjson.dumps({**answer, "error": _INVALID_REQUEST})
 
 
 def _challenge(description: str) -> list[tuple[bytes, bytes]]:
