@@ -33,6 +33,28 @@ def test_same_key_other_body_is_422(client, creds):
     assert r.status_code == 422 and "different request" in r.json()["detail"]
 
 
+def test_a_refusal_is_not_recorded_so_a_mended_body_goes_through_under_the_same_key(client, creds, wb):
+    """A refused request wrote nothing: recorded, its key answered the mended retry with "already used with a
+    different request body", and the same retry with the refusal again, though nothing had been applied."""
+    a = post_annotation(client, creds)
+    url = f"/api/v1/annotations/{a['id']}/replies"
+    h = bearer(creds["member_token"]) | {"Idempotency-Key": "mend-1"}
+    refused = client.post(url, json={"body": ""}, headers=h)
+    assert refused.status_code == 422 and "idempotent-replayed" not in refused.headers
+    again = client.post(url, json={"body": ""}, headers=h)
+    assert again.status_code == 422 and "idempotent-replayed" not in again.headers  # judged afresh, not replayed
+    mended = client.post(url, json={"body": "now with words"}, headers=h)
+    assert mended.status_code == 201, mended.text
+    # From here the key is the mended request's: a retry replays it, and writes nothing more.
+    replayed = client.post(url, json={"body": "now with words"}, headers=h)
+    assert replayed.json() == mended.json() and replayed.headers.get("idempotent-replayed") == "true"
+    assert wb.store.db.execute("SELECT count(*) FROM replies WHERE annotation_id = ?", [a["id"]]).fetchone()[0] == 1
+    # A refusal from the use case (not the body's model) alike: an annotation that is not there, then another body.
+    missing = bearer(creds["member_token"]) | {"Idempotency-Key": "mend-2"}
+    assert client.post("/api/v1/annotations/nope/replies", json={"body": "x"}, headers=missing).status_code == 404
+    assert client.post("/api/v1/annotations/nope/replies", json={"body": "y"}, headers=missing).status_code == 404
+
+
 def test_keys_are_scoped_per_credential(client, creds):
     a = post_annotation(client, creds)
     url = f"/api/v1/annotations/{a['id']}/replies"

@@ -17,6 +17,8 @@ values, so a retry of it changes nothing and needs no key.
 - Bodies compare as canonical JSON (sorted keys, no whitespace), so a reformatted retry
   is the same request; another body under the same key is 422, a retry while the first
   still runs is 409.
+- A request refused before it wrote anything (any 4xx or 5xx) is not recorded: its retry runs
+  afresh, so a client may mend a refused body and send it again under the same key.
 """
 
 from __future__ import annotations
@@ -163,9 +165,11 @@ class IdempotencyMiddleware:
 
             def _finish() -> None:
                 with self.wb.store.write() as db:
-                    # Refused or failed before writing: a retry runs afresh. A request that wrote
-                    # (its record is ``applied``) keeps its key either way.
-                    if status >= 500 or status in (401, 429) or (secret and not claim.applied):
+                    # Refused or failed before writing: a retry runs afresh, with the body it has
+                    # (a client that mended a refused body under the same key was told the key was
+                    # used with another). A request that wrote (its record is ``applied``) keeps its
+                    # key either way.
+                    if (status >= 400 or secret) and not claim.applied:
                         repo.release(db, scope=record_scope, key=key)
                     else:
                         repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)
