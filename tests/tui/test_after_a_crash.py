@@ -6,6 +6,7 @@ then opens the app over the same store as a user would next, and checks nothing 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -67,3 +68,55 @@ async def test_a_resolution_whose_attach_was_killed_before_notifying_is_notified
         [ann_id],
     ).fetchone()[0]
     assert notices == 1
+
+
+_START_AND_DEPLOY = """
+import sys
+from workbench.services import feedback_sessions, undo
+from workbench.services.context import Workbench
+from workbench.services.local import local_user
+
+wb = Workbench.open(sys.argv[1], mailer=None)
+me = local_user(wb)
+session = undo.start_feedback_session(wb, me, sys.argv[2])  # what `n` runs, then its deploy worker
+feedback_sessions.deploy(wb, session.id)
+"""
+
+
+async def test_a_round_whose_preview_deployment_was_killed_is_deployed_at_the_next_start(demo_wb: Workbench, tmp_path: Path):
+    """`n` commits the round (``created``, "preparing") and deploys its preview in a worker; a kill
+    -9 meanwhile left it preparing for good, since only `workbench serve` redeployed such rounds,
+    and a store with a round in progress refuses to start another."""
+    db = demo_wb.store.db
+    store_id = db.execute(
+        "SELECT s.id FROM stores s WHERE s.ai_built = 1 AND NOT EXISTS (SELECT 1 FROM feedback_sessions f WHERE f.store_id = s.id "
+        "AND f.status NOT IN ('done', 'canceled', 'interrupted')) ORDER BY s.id LIMIT 1"
+    ).fetchone()[0]
+    ready = tmp_path / "deploying"
+    # A deploy command that says it started, then takes long: where the process is killed.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "WORKBENCH_DEPLOY_COMMAND": f"touch {ready} && sleep 60"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _START_AND_DEPLOY, str(demo_wb.store.data_dir), store_id],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        for _ in range(6000):
+            if ready.exists() or proc.poll() is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert ready.exists(), "the deployment never started"
+        os.killpg(proc.pid, signal.SIGKILL)  # the process and its deploy command, as a closed terminal does
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def status() -> str:
+        return db.execute("SELECT status FROM feedback_sessions WHERE store_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+                          [store_id]).fetchone()[0]
+
+    assert status() == "created"  # what the kill left
+    app = make_app(demo_wb, resume_jobs=True)  # as `workbench` starts; no deploy command here: the default preview
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: status() != "created", timeout=20)
+    assert status() == "in_review"
