@@ -180,6 +180,8 @@ def _unwritable(path: Path) -> str | None:
 
 def _fsync_dir(path: Path) -> None:
     """Make the names in directory ``path`` durable (a rename into it, a file created there)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows opens no directory; NTFS journals the rename itself
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
