@@ -178,6 +178,17 @@ def _unwritable(path: Path) -> str | None:
     return "permission denied"
 
 
+def _fsync_dir(path: Path) -> None:
+    """Make the names in directory ``path`` durable (a rename into it, a file created there)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # Windows opens no directory; NTFS journals the rename itself
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class _Connection(sqlite3.Connection):
     """sqlite3's connection, weakly referenceable (the base class is not)."""
 
@@ -497,13 +508,21 @@ class Store:
         raise NotImplementedError("SQLite's reads are local: read on the loop")
 
     def put_blob(self, key: str, data: bytes) -> None:
-        """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new."""
+        """Keep an upload's bytes as a file under the data directory; a crash leaves the old or the new.
+
+        Durable before it returns: the row naming the file commits next, and the checkpointer
+        fsyncs that within half a second, while the kernel may hold the file's data for 30 s; a
+        power loss in between left a resolution or screenshot whose file was empty."""
         path = self.upload_path(key)
         tmp = path.with_name(path.name + ".part")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)  # the new name, or the file is whole but unnamed after a power loss
         except OSError as exc:
             tmp.unlink(missing_ok=True)  # a part written up to a full disk is no upload, and holds space
             if exc.errno not in _DISK_ERRNOS:

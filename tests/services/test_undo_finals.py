@@ -32,6 +32,29 @@ def test_a_resolution_is_named_and_refused_then_the_action_before_it_is_undone(d
     assert [a["state"] for a in undo.history(demo_wb, principal)[:2]] == ["final", "undone"]  # newest first
 
 
+def test_a_resolution_and_its_undo_record_commit_together(demo_wb, principal, monkeypatch):
+    """A crash after the resolution's commit and before its record's left a resolution the
+    history did not name: the next ``u`` silently went on to the action before it (here it
+    reopened the annotation the resolution had just been attached to). The record failing
+    stands in for the kill, which no test can land between two back-to-back commits."""
+    import pytest
+
+    from storage import undo as undo_repo
+
+    ann = first_annotation(demo_wb, principal)
+    undo.apply_patch(demo_wb, principal, ann, AnnotationPatch(status="resolved", summary="Label fixed"))
+
+    def killed(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(undo_repo, "start_action", killed)
+    with pytest.raises(KeyboardInterrupt):
+        undo.add_resolution(demo_wb, principal, ann, ResolutionCreate(explanation="Fixed the label"))
+    monkeypatch.undo()
+    # Neither: no resolution, so the history that names the status change as the last action is right.
+    assert annotations_service.detail(demo_wb, principal, ann)["resolutions"] == []
+
+
 def test_a_persona_run_is_named_and_refused(demo_wb, principal):
     ann = first_annotation(demo_wb, principal)
     replies = undo.run_personas(demo_wb, principal, ann, RunPersonasRequest())

@@ -29,13 +29,15 @@ def ensure_workspace(wb: Workbench) -> tuple[str, str, Site]:
     ws_id = accounts_repo.meta_get(db, "bootstrap_workspace")
     owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
     if ws_id is None or accounts_repo.get_workspace(db, ws_id) is None or owner is None:
-        ws, owner = accounts.create_workspace(wb, "Acme Commerce", OWNER_EMAIL, "Olive Owner")
-        ws_id = ws.id
-        accounts.add_member(wb, ws_id, MEMBER_EMAIL, "Max Member", Role.MEMBER)
-        accounts.add_member(wb, ws_id, GUEST_EMAIL, "Gus Guest", Role.GUEST)
-        principal = owner_principal(ws_id, owner.id)
-        sites.create_site(wb, principal, "Acme storefront", "https://shop.acme.example")
+        # One transaction, the mark that names the workspace included: a process killed between
+        # its steps left a workspace nothing named, and the next start made a second one.
         with wb.store.write() as db:
+            ws, owner = accounts.create_workspace(wb, "Acme Commerce", OWNER_EMAIL, "Olive Owner")
+            ws_id = ws.id
+            accounts.add_member(wb, ws_id, MEMBER_EMAIL, "Max Member", Role.MEMBER)
+            accounts.add_member(wb, ws_id, GUEST_EMAIL, "Gus Guest", Role.GUEST)
+            principal = owner_principal(ws_id, owner.id)
+            sites.create_site(wb, principal, "Acme storefront", "https://shop.acme.example")
             accounts_repo.meta_set(db, "bootstrap_workspace", ws_id)
     site = sites_repo.list_sites(wb.store.db, ws_id)[0]
     return ws_id, owner.id, site

@@ -116,6 +116,15 @@ STYLES = [
 def load_demo(wb: Workbench, *, annotations: int = 320, seed: int = 7) -> dict[str, Any]:
     """Fill the bootstrap workspace with demo data, once. Returns what was added (or nothing)."""
     ws_id, owner_id, first_site = ensure_workspace(wb)
+    # All of it in one transaction, the "demo_loaded" mark included: a process killed part way
+    # (the TUI's first start fills an empty store this way) left the demo's sites without their
+    # annotations, which the next run created again, or annotations without the sessions, which
+    # no run would add once "demo data already present".
+    with wb.store.write():
+        return _load(wb, ws_id, owner_id, first_site, annotations, seed)
+
+
+def _load(wb: Workbench, ws_id: str, owner_id: str, first_site: Site, annotations: int, seed: int) -> dict[str, Any]:
     db = wb.store.db
     if accounts_repo.meta_get(db, "demo_loaded") is not None:
         return {"loaded": False, "reason": "demo data already present"}

@@ -198,6 +198,28 @@ def pending_deployments(wb: Workbench) -> list[str]:
     return repo.session_ids_in_status(wb.store.db, fs.FeedbackStatus.CREATED.value)
 
 
+def resume_local_deployments(wb: Workbench) -> int:
+    """Deploy every round left ``created`` in this store's own workspaces; how many were deployed.
+
+    What the server's startup sweep does for its database, for a local store (the TUI at start):
+    a round started by a process that stopped before its preview was deployed read "preparing"
+    forever, and no other round could start on its store. A replica's rounds are left alone:
+    their deployment is the server's.
+    """
+    from storage import sync_state
+
+    done = 0
+    for session_id in pending_deployments(wb):
+        with wb.store.read() as db:
+            session = repo.get_session_any(db, session_id)
+            store = repo.get_store(db, session.store_id) if session is not None else None
+            if store is None or sync_state.is_replica(db, store.workspace_id):
+                continue
+        got = deploy(wb, session_id)
+        done += got is not None and got.status != fs.FeedbackStatus.CREATED.value
+    return done
+
+
 # --- reads ------------------------------------------------------------------------------------
 
 

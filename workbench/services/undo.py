@@ -31,8 +31,8 @@ taking one step back (or making it again) does, op by op, is ``workbench.service
   and the next ``u`` reaches the action before.
 
 Redo sets the values again (a reply is posted again). Persona runs and resolutions are
-recorded the same way, after they ran (the engine's call must not hold the write lock), only to
-be named: they cannot be undone, and ``warning_before`` says so before they run (as it does for
+recorded only to be named: they cannot be undone (a persona run is recorded after it ran, in a
+transaction of its own: the engine's call must not hold the write lock), and ``warning_before`` says so before they run (as it does for
 every action above that cannot be undone).
 """
 
@@ -344,13 +344,16 @@ def run_personas(wb: Workbench, principal: Principal, annotation_id: str, req: R
 
 
 def add_resolution(wb: Workbench, principal: Principal, annotation_id: str, req: ResolutionCreate) -> Resolution:
-    """A resolution, recorded so ``u`` names it and says why it cannot take it back."""
+    """A resolution, recorded so ``u`` names it and says why it cannot take it back. In one
+    transaction (no engine runs here): a crash between two left a resolution the history did not
+    name, and the next ``u`` went on to the action before it without a word."""
     from workbench.services import resolutions
 
-    res = resolutions.create(wb, principal, annotation_id, req)
-    _record_final(wb, principal, "resolution", annotation_id, OpName.ANNOTATION_RESOLUTION,
-                  {"before_key": res.before_key, "after_key": res.after_key, "diff_url": res.diff_url,
-                   "explanation": res.explanation}, local_id=res.id)
+    with wb.store.write():
+        res = resolutions.create(wb, principal, annotation_id, req)
+        _record_final(wb, principal, "resolution", annotation_id, OpName.ANNOTATION_RESOLUTION,
+                      {"before_key": res.before_key, "after_key": res.after_key, "diff_url": res.diff_url,
+                       "explanation": res.explanation}, local_id=res.id)
     return res
 
 

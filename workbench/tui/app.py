@@ -220,11 +220,17 @@ class WorkbenchApp(UndoKeys, App[None]):
 
     @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
     def resume_analyses(self) -> None:
-        """Finish the test-session analyses a stopped process left running (the offline engine)."""
-        from workbench.services import test_sessions
+        """Finish what a stopped process left half-done: the test-session analyses it left running
+        (the offline engine), the previews of rounds it started but did not deploy, and the
+        submitter notifications of resolutions it committed but was killed before sending (only
+        ``workbench serve`` swept those two, so offline they stayed "preparing" and unsent)."""
+        from workbench.services import feedback_sessions, resolutions, test_sessions
 
         ok, done = self.attempt(test_sessions.resume_local_analyses, self.wb, quiet=True)
-        if ok and done:
+        deployed, rounds = self.attempt(feedback_sessions.resume_local_deployments, self.wb, quiet=True)
+        # A replica's pending notifications stay pending (deliver leaves them to the server).
+        sent, pending = self.attempt(resolutions.deliver_pending, self.wb, quiet=True)
+        if (ok and done) or (deployed and rounds) or (sent and pending):
             self.post_message(StoreChanged())
 
     @work(thread=True, exclusive=True, group="warm-up", exit_on_error=False)
