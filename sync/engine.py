@@ -47,6 +47,9 @@ class Report:
     requests: int = 0
     stopped: str | None = None  # why the run ended early (None: it completed)
     auth_failed: str | None = None  # which credential a 401 rejected
+    # Why it stopped, for a script (the CLI's --json error code): unauthenticated, unreachable,
+    # no_answer (a write to check next run) or refused; None while ``stopped`` is.
+    stop_code: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -98,12 +101,16 @@ class Engine:
         except AuthFailed as exc:
             self.report.stopped = error = f"credentials rejected ({exc.credential.replace('_', ' ')}): {exc.reason}"
             self.report.auth_failed = exc.credential
+            self.report.stop_code = "unauthenticated"
         except Ambiguous as exc:
             self.report.stopped = error = f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})"
+            self.report.stop_code = "no_answer"
         except Unavailable as exc:
             self.report.stopped = error = exc.reason
+            self.report.stop_code = "unreachable"
         except Refused as exc:
             self.report.stopped = error = f"the server refused a read ({exc.status}): {exc.reason}"
+            self.report.stop_code = "refused"
         except BaseException:
             # A quit's Stopped (or a bug): the run neither ended nor failed, so it must not
             # be recorded as the remote's last sync, nor clear the last one's error.

@@ -225,3 +225,29 @@ def test_revoked_token_stops_and_asks_for_new_credentials(tmp_path):
         assert listing["credentials"]["token"] == "keyring" and listing["last_error"] is None
     finally:
         srv.stop()
+
+
+def test_a_stopped_sync_with_json_reports_its_error_on_stderr_as_every_command_does(tmp_path):
+    """README ("Scripts"): with --json a failure is one {"error": {code, message}} object on stderr. A sync that
+    stopped (a rejected token, a host that does not answer) exited 1 with only its report on stdout: a script
+    reading stderr found nothing, and had no code to tell a credential to renew from a server to wait for."""
+    served, creds = _served(tmp_path, annotations=3)
+    srv = Server(served)
+    a = Cli(tmp_path, "alice")
+    try:
+        a.run("remote", "add", "origin", srv.url, "--no-prompt", env={"WORKBENCH_TOKEN": "gfat_" + "x" * 43})
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        assert json.loads(r.stdout)["auth_failed"] == "token"  # the run's report stays the result
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "unauthenticated" and "credentials rejected" in error["message"]
+        text = a.run("sync", check=False)
+        assert text.returncode == 1 and "error: credentials rejected (token)" in text.stderr
+    finally:
+        srv.stop()
+    b = Cli(tmp_path, "bob")  # a port nobody listens on
+    b.run("remote", "add", "origin", f"http://127.0.0.1:{free_port()}", "--no-prompt", env={"WORKBENCH_TOKEN": creds["member_token"]})
+    r = b.run("sync", "--json", check=False)
+    assert r.returncode == 1
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "unreachable" and "cannot reach" in error["message"]
