@@ -33,11 +33,11 @@ import httpcore
 import httpx
 import orjson
 
-from sync.errors import Ambiguous, AuthFailed, Refused, Stopped, SyncError, Unavailable
+from sync.errors import Ambiguous, AuthFailed, OtherWorkspace, Refused, Stopped, SyncError, Unavailable
 from workbench.domain.errors import Invalid
 
 __all__ = [
-    "Ambiguous", "AuthFailed", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped", "SyncError", "Unavailable",
+    "Ambiguous", "AuthFailed", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped", "SyncError", "Unavailable",
 ]
 
 MAX_ATTEMPTS = 5

@@ -33,6 +33,12 @@ class Ambiguous(SyncError):
     """A write may or may not have been applied (no definite answer came back)."""
 
 
+class OtherWorkspace(SyncError):
+    """The server's sites belong to another workspace than the one the replica mirrors: the URL
+    now serves another team (a server set up again), or the credentials are another workspace's.
+    Nothing may be pushed there or pulled here: the two workspaces' data would mix."""
+
+
 class Stopped(Exception):
     """The front end quitting ended the request in flight (``sync.client.StoppableTransport``).
 

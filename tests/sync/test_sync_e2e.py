@@ -251,3 +251,46 @@ def test_a_stopped_sync_with_json_reports_its_error_on_stderr_as_every_command_d
     assert r.returncode == 1
     error = json.loads(r.stderr)["error"]
     assert error["code"] == "unreachable" and "cannot reach" in error["message"]
+
+
+def test_a_replica_refuses_a_server_that_now_serves_another_workspace(tmp_path):
+    """The team server was set up again at the same URL (a new `admin bootstrap`), and the reviewer
+    logged in with its new token. The next sync took the new workspace's sites and annotations into
+    the old workspace's replica: two teams' data mixed in one workspace, shown as one. It must stop
+    before anything arrives, say why, and leave the replica as it was."""
+    served, creds = _served(tmp_path, annotations=4)
+    other = tmp_path / "other"
+    other.mkdir()
+    other_served, other_creds = _served(other, annotations=3)
+    port = free_port()
+    srv = Server(served, port=port)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+    finally:
+        srv.stop()
+    first = a.json("annotations", "list")["items"][0]["id"]
+    a.run("annotation", "reply", first, "meant for the first team only")
+    with a.db() as d:
+        before = _state(d, creds["workspace_id"])
+        counts = d.execute("SELECT count(*) FROM annotations").fetchone()[0], d.execute("SELECT count(*) FROM sites").fetchone()[0]
+    srv = Server(other_served, port=port)  # the same URL, another workspace
+    try:
+        a.run("remote", "login", "origin", "--only", "token", env={"WORKBENCH_TOKEN": other_creds["member_token"]})
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1, r.stdout
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "other_workspace"
+        assert creds["workspace_id"] in error["message"] and other_creds["workspace_id"] in error["message"]
+        with a.db() as d:
+            assert _state(d, creds["workspace_id"]) == before
+            assert (d.execute("SELECT count(*) FROM annotations").fetchone()[0], d.execute("SELECT count(*) FROM sites").fetchone()[0]) == counts
+        assert other_creds["workspace_id"] in a.run("sync", check=False).stderr
+        status = a.json("sync", "status")
+        assert status["pending"] == 1 and status["refused"] == 0  # the reply waits for its own server, not refused
+        with sqlite3.connect(other_served / "workbench.db") as s:
+            assert s.execute("SELECT count(*) FROM replies WHERE body = 'meant for the first team only'").fetchone()[0] == 0
+    finally:
+        srv.stop()
+
