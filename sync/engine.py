@@ -21,7 +21,7 @@ from typing import Any
 from storage import sync_state as state
 from storage.db import Store
 from sync import ops
-from sync.client import Ambiguous, AuthFailed, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable
+from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable
 from sync.crash import CRASH_ENV, crash_point
 from sync.part import SyncContext
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
@@ -48,7 +48,7 @@ class Report:
     stopped: str | None = None  # why the run ended early (None: it completed)
     auth_failed: str | None = None  # which credential a 401 rejected
     # Why it stopped, for a script (the CLI's --json error code): unauthenticated, unreachable,
-    # no_answer (a write to check next run), other_workspace or refused; None while ``stopped`` is.
+    # no_answer (a write to check next run), other_workspace, not_the_api or refused; None while ``stopped`` is.
     stop_code: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -110,6 +110,9 @@ class Engine:
         except Unavailable as exc:
             self.report.stopped = error = exc.reason
             self.report.stop_code = "unreachable"
+        except NotTheApi as exc:
+            self.report.stopped = error = exc.reason
+            self.report.stop_code = "not_the_api"
         except OtherWorkspace as exc:
             self.report.stopped = error = exc.reason
             self.report.stop_code = "other_workspace"

@@ -39,6 +39,11 @@ class OtherWorkspace(SyncError):
     Nothing may be pushed there or pulled here: the two workspaces' data would mix."""
 
 
+class NotTheApi(SyncError):
+    """The remote answered with something that is not the API's JSON (a web page, a proxy's
+    notice): its URL is not a server of the annotations API. The run stops; nothing is refused."""
+
+
 class Stopped(Exception):
     """The front end quitting ended the request in flight (``sync.client.StoppableTransport``).
 

@@ -294,3 +294,38 @@ def test_a_replica_refuses_a_server_that_now_serves_another_workspace(tmp_path):
     finally:
         srv.stop()
 
+
+def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path):
+    """A remote URL that answers every path with a web page (a proxy's welcome page, a single-page
+    app): `workbench sync` printed a 60-line traceback ending in orjson's JSONDecodeError, and
+    `--json` gave no error object. It must stop with one line saying what answered, exit 1."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=page.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{page.server_address[1]}"
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, url, "gfat_" + "x" * 43)
+        r = a.run("sync", check=False)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))  # one whole line, not wrapped at 80 columns
+        assert "answered 200 with text/html, not the API's JSON" in line and url in line
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
+    finally:
+        page.shutdown()

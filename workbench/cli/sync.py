@@ -311,11 +311,11 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
     else:
         st = sync_svc.status(wb, remote)
         colour = "green" if report.ok else "red"
-        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}")
+        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
         for note in report.notes:
             err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
-            err.print(f"[red]error: {inert(report.stopped)}[/]")
+            err.print(f"[red]error: {inert(report.stopped)}[/]", soft_wrap=True)  # one line, as a log or grep reads it
             if report.auth_failed:
                 advice = remotes.credential_advice(st.remote or "", report.auth_failed)
                 err.print(inert(advice[0].upper() + advice[1:] + "."), soft_wrap=True)
