@@ -329,3 +329,14 @@ def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path)
         assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
     finally:
         page.shutdown()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999", "http://team server:11001", "http://:11001"])
+def test_remote_add_refuses_a_malformed_url_with_one_line(tmp_path, url):
+    """`remote add origin http://[::1` printed a traceback (urlsplit's ValueError), and a port past
+    65535 or a URL with a space or no host was saved, to fail at every sync as "cannot reach"."""
+    a = Cli(tmp_path, "alice")
+    r = a.run("remote", "add", "origin", url, "--no-prompt", check=False, env={"WORKBENCH_TOKEN": "gfat_" + "x" * 43})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("error: The remote URL must be an http:// or https:// URL")
+    assert json.loads(a.run("remote", "list", "--json").stdout)["items"] == []
