@@ -37,7 +37,8 @@ from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refuse
 from workbench.domain.errors import Invalid
 
 __all__ = [
-    "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped", "SyncError", "Unavailable",
+    "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped",
+    "SyncError", "Unavailable",
 ]
 
 MAX_ATTEMPTS = 5
