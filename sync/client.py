@@ -33,11 +33,12 @@ import httpcore
 import httpx
 import orjson
 
-from sync.errors import Ambiguous, AuthFailed, Refused, Stopped, SyncError, Unavailable
+from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable
 from workbench.domain.errors import Invalid
 
 __all__ = [
-    "Ambiguous", "AuthFailed", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped", "SyncError", "Unavailable",
+    "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped",
+    "SyncError", "Unavailable",
 ]
 
 MAX_ATTEMPTS = 5
@@ -207,13 +208,22 @@ class Response:
     status: int
     headers: httpx.Headers
     content: bytes
+    url: str = ""
     _data: Any = field(default=None)
     _parsed: bool = False
 
     @property
     def data(self) -> Any:
         if not self._parsed:
-            self._data = orjson.loads(self.content) if self.content else None
+            try:
+                self._data = orjson.loads(self.content) if self.content else None
+            except orjson.JSONDecodeError:
+                # A web page where the API should be: a wrong URL, which every request would repeat.
+                kind = self.headers.get("content-type", "no content type").split(";")[0]
+                raise NotTheApi(
+                    f"{self.url} answered {self.status} with {kind}, not the API's JSON: "
+                    "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
+                ) from None
             self._parsed = True
         return self._data
 
@@ -352,7 +362,7 @@ class RemoteClient:
             else:
                 status = resp.status_code
                 if status < 400 or status in ok:
-                    return Response(status, resp.headers, resp.content)
+                    return Response(status, resp.headers, resp.content, str(resp.url.copy_with(query=None)))
                 if status == 429:
                     throttled = self._wait_out_limit(resp, throttled)
                     continue

@@ -21,7 +21,7 @@ from typing import Any
 from storage import sync_state as state
 from storage.db import Store
 from sync import ops
-from sync.client import Ambiguous, AuthFailed, Refused, RemoteClient, SyncError, Unavailable
+from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable
 from sync.crash import CRASH_ENV, crash_point
 from sync.part import SyncContext
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
@@ -47,6 +47,9 @@ class Report:
     requests: int = 0
     stopped: str | None = None  # why the run ended early (None: it completed)
     auth_failed: str | None = None  # which credential a 401 rejected
+    # Why it stopped, for a script (the CLI's --json error code): unauthenticated, unreachable,
+    # no_answer (a write to check next run), other_workspace, not_the_api or refused; None while ``stopped`` is.
+    stop_code: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -92,18 +95,30 @@ class Engine:
         interrupted = False
         try:
             if push and self.remote.workspace_id is not None:
+                if self.client.has("token") and self._annotation_changes_pending():
+                    AnnotationPull(self.ctx).confirm_workspace()
                 self.push()
             if pull:
                 self.pull()
         except AuthFailed as exc:
             self.report.stopped = error = f"credentials rejected ({exc.credential.replace('_', ' ')}): {exc.reason}"
             self.report.auth_failed = exc.credential
+            self.report.stop_code = "unauthenticated"
         except Ambiguous as exc:
             self.report.stopped = error = f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})"
+            self.report.stop_code = "no_answer"
         except Unavailable as exc:
             self.report.stopped = error = exc.reason
+            self.report.stop_code = "unreachable"
+        except NotTheApi as exc:
+            self.report.stopped = error = exc.reason
+            self.report.stop_code = "not_the_api"
+        except OtherWorkspace as exc:
+            self.report.stopped = error = exc.reason
+            self.report.stop_code = "other_workspace"
         except Refused as exc:
             self.report.stopped = error = f"the server refused a read ({exc.status}): {exc.reason}"
+            self.report.stop_code = "refused"
         except BaseException:
             # A quit's Stopped (or a bug): the run neither ended nor failed, so it must not
             # be recorded as the remote's last sync, nor clear the last one's error.
@@ -125,6 +140,13 @@ class Engine:
                 if self.remote.workspace_id:
                     self.report.pending = state.count_entries(db, self.remote.workspace_id).get("pending", 0)
         return self.report
+
+    def _annotation_changes_pending(self) -> bool:
+        """Whether the push will write to the token's workspace (the sessions' ops have their own credentials)."""
+        row = self.store.db.execute(
+            "SELECT 1 FROM sync_outbox WHERE workspace_id = ? AND state = 'pending' AND entity_type = 'annotation' LIMIT 1", [self.ws]
+        ).fetchone()
+        return row is not None
 
     @property
     def ws(self) -> str:

@@ -33,6 +33,17 @@ class Ambiguous(SyncError):
     """A write may or may not have been applied (no definite answer came back)."""
 
 
+class OtherWorkspace(SyncError):
+    """The server's sites belong to another workspace than the one the replica mirrors: the URL
+    now serves another team (a server set up again), or the credentials are another workspace's.
+    Nothing may be pushed there or pulled here: the two workspaces' data would mix."""
+
+
+class NotTheApi(SyncError):
+    """The remote answered with something that is not the API's JSON (a web page, a proxy's
+    notice): its URL is not a server of the annotations API. The run stops; nothing is refused."""
+
+
 class Stopped(Exception):
     """The front end quitting ended the request in flight (``sync.client.StoppableTransport``).
 

@@ -26,7 +26,7 @@ from storage import sync_mirror as mirror
 from storage import sync_state as state
 from storage import workspaces as workspaces_repo
 from sync import wire
-from sync.client import Refused, Response, SyncError
+from sync.client import OtherWorkspace, Refused, Response, SyncError
 from sync.crash import crash_point
 from sync.part import EnginePart
 from sync.push import AnnotationPush
@@ -95,6 +95,7 @@ class AnnotationPull(EnginePart):
 
     def _ensure_replica(self, sites: list[dict[str, Any]]) -> None:
         if self.remote.workspace_id is not None:
+            self.check_workspace(sites)
             self._rename_unnamed_replica()
             return
         ws_id = next((s["workspace_id"] for s in sites if s.get("workspace_id")), None) or new_id(self.clock())
@@ -109,6 +110,26 @@ class AnnotationPull(EnginePart):
             accounts_repo.set_membership(db, ws_id, self.owner_user_id, "OWNER", now)
             state.update_remote(db, self.name, workspace_id=ws_id)
         self.remote.workspace_id = ws_id
+
+    def check_workspace(self, sites: list[dict[str, Any]]) -> None:
+        """Refuse sites of another workspace than the replica's (before any is written): the
+        remote's URL now serves another team, or its token is another workspace's. A server whose
+        sites do not name their workspace cannot be checked, and is trusted as before."""
+        theirs = next((s["workspace_id"] for s in sites if s.get("workspace_id")), None)
+        if theirs is None or theirs == self.remote.workspace_id:
+            return
+        raise OtherWorkspace(
+            f"{self.name} ({self.remote.url}) now serves workspace {theirs}, but this replica mirrors workspace "
+            f"{self.remote.workspace_id}: nothing was sent or received. Give the remote that workspace's token "
+            f"(`workbench remote login {self.name}`), or keep this replica and add the other server under another name"
+        )
+
+    def confirm_workspace(self) -> None:
+        """Before pushing: the first sites page's workspace is the replica's (one request, made only
+        when there is something to push, so a sync with nothing new costs no more)."""
+        resp = self.client.get("/api/v1/sites", params={"limit": 1})
+        items = resp.data.get("items") if isinstance(resp.data, dict) else resp.data
+        self.check_workspace([s for s in items or [] if isinstance(s, dict)])
 
     def _server_workspace_name(self) -> str | None:
         """The server's own name for the workspace (the bundled server's extension), asked once per

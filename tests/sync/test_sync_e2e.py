@@ -225,3 +225,118 @@ def test_revoked_token_stops_and_asks_for_new_credentials(tmp_path):
         assert listing["credentials"]["token"] == "keyring" and listing["last_error"] is None
     finally:
         srv.stop()
+
+
+def test_a_stopped_sync_with_json_reports_its_error_on_stderr_as_every_command_does(tmp_path):
+    """README ("Scripts"): with --json a failure is one {"error": {code, message}} object on stderr. A sync that
+    stopped (a rejected token, a host that does not answer) exited 1 with only its report on stdout: a script
+    reading stderr found nothing, and had no code to tell a credential to renew from a server to wait for."""
+    served, creds = _served(tmp_path, annotations=3)
+    srv = Server(served)
+    a = Cli(tmp_path, "alice")
+    try:
+        a.run("remote", "add", "origin", srv.url, "--no-prompt", env={"WORKBENCH_TOKEN": "gfat_" + "x" * 43})
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        assert json.loads(r.stdout)["auth_failed"] == "token"  # the run's report stays the result
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "unauthenticated" and "credentials rejected" in error["message"]
+        text = a.run("sync", check=False)
+        assert text.returncode == 1 and "error: credentials rejected (token)" in text.stderr
+    finally:
+        srv.stop()
+    b = Cli(tmp_path, "bob")  # a port nobody listens on
+    b.run("remote", "add", "origin", f"http://127.0.0.1:{free_port()}", "--no-prompt", env={"WORKBENCH_TOKEN": creds["member_token"]})
+    r = b.run("sync", "--json", check=False)
+    assert r.returncode == 1
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "unreachable" and "cannot reach" in error["message"]
+
+
+def test_a_replica_refuses_a_server_that_now_serves_another_workspace(tmp_path):
+    """The team server was set up again at the same URL (a new `admin bootstrap`), and the reviewer
+    logged in with its new token. The next sync took the new workspace's sites and annotations into
+    the old workspace's replica: two teams' data mixed in one workspace, shown as one. It must stop
+    before anything arrives, say why, and leave the replica as it was."""
+    served, creds = _served(tmp_path, annotations=4)
+    other = tmp_path / "other"
+    other.mkdir()
+    other_served, other_creds = _served(other, annotations=3)
+    port = free_port()
+    srv = Server(served, port=port)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+    finally:
+        srv.stop()
+    first = a.json("annotations", "list")["items"][0]["id"]
+    a.run("annotation", "reply", first, "meant for the first team only")
+    with a.db() as d:
+        before = _state(d, creds["workspace_id"])
+        counts = d.execute("SELECT count(*) FROM annotations").fetchone()[0], d.execute("SELECT count(*) FROM sites").fetchone()[0]
+    srv = Server(other_served, port=port)  # the same URL, another workspace
+    try:
+        a.run("remote", "login", "origin", "--only", "token", env={"WORKBENCH_TOKEN": other_creds["member_token"]})
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1, r.stdout
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "other_workspace"
+        assert creds["workspace_id"] in error["message"] and other_creds["workspace_id"] in error["message"]
+        with a.db() as d:
+            assert _state(d, creds["workspace_id"]) == before
+            assert (d.execute("SELECT count(*) FROM annotations").fetchone()[0], d.execute("SELECT count(*) FROM sites").fetchone()[0]) == counts
+        assert other_creds["workspace_id"] in a.run("sync", check=False).stderr
+        status = a.json("sync", "status")
+        assert status["pending"] == 1 and status["refused"] == 0  # the reply waits for its own server, not refused
+        with sqlite3.connect(other_served / "workbench.db") as s:
+            assert s.execute("SELECT count(*) FROM replies WHERE body = 'meant for the first team only'").fetchone()[0] == 0
+    finally:
+        srv.stop()
+
+
+def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path):
+    """A remote URL that answers every path with a web page (a proxy's welcome page, a single-page
+    app): `workbench sync` printed a 60-line traceback ending in orjson's JSONDecodeError, and
+    `--json` gave no error object. It must stop with one line saying what answered, exit 1."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=page.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{page.server_address[1]}"
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, url, "gfat_" + "x" * 43)
+        r = a.run("sync", check=False)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))  # one whole line, not wrapped at 80 columns
+        assert "answered 200 with text/html, not the API's JSON" in line and url in line
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
+    finally:
+        page.shutdown()
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999", "http://team server:11001", "http://:11001"])
+def test_remote_add_refuses_a_malformed_url_with_one_line(tmp_path, url):
+    """`remote add origin http://[::1` printed a traceback (urlsplit's ValueError), and a port past
+    65535 or a URL with a space or no host was saved, to fail at every sync as "cannot reach"."""
+    a = Cli(tmp_path, "alice")
+    r = a.run("remote", "add", "origin", url, "--no-prompt", check=False, env={"WORKBENCH_TOKEN": "gfat_" + "x" * 43})
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith("error: The remote URL must be an http:// or https:// URL")
+    assert json.loads(a.run("remote", "list", "--json").stdout)["items"] == []

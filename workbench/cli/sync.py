@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert
+from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.statuses import status_label
@@ -304,14 +304,18 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
             "notes": report.notes,
             "status": sync_svc.status(wb, remote).to_public(),
         }, indent=2))
+        if report.stopped:
+            # The report above is the run's result (what was sent before it stopped); why it
+            # stopped is a failure like any command's, so a script finds it on stderr, with a code.
+            report_error(report.stopped, report.stop_code or "refused", as_json=True)
     else:
         st = sync_svc.status(wb, remote)
         colour = "green" if report.ok else "red"
-        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}")
+        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
         for note in report.notes:
             err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
-            err.print(f"[red]{inert(report.stopped)}[/]")
+            err.print(f"[red]error: {inert(report.stopped)}[/]", soft_wrap=True)  # one line, as a log or grep reads it
             if report.auth_failed:
                 advice = remotes.credential_advice(st.remote or "", report.auth_failed)
                 err.print(inert(advice[0].upper() + advice[1:] + "."), soft_wrap=True)

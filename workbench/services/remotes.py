@@ -14,13 +14,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 import keyring
 import keyring.errors
 
 from storage import sync_state
 from workbench.domain.errors import Conflict, Invalid, NotFound
+from workbench.domain.widget import is_web_url
 from workbench.services.context import Workbench
 
 # kind -> (environment variable, what it is for)
@@ -88,10 +88,10 @@ def credential_advice(name: str, kind: str | None = None) -> str:
 def _check(name: str, url: str | None = None) -> None:
     if not _NAME.match(name):
         raise Invalid("Remote names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
-    if url is not None:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise Invalid("The remote URL must be an http:// or https:// URL, like http://localhost:11001")
+    # The one URL check (a host, a port that parses, no whitespace): urlsplit alone raised on
+    # "http://[::1" and passed a port past 65535, to fail at every sync as "cannot reach".
+    if url is not None and not is_web_url(url):
+        raise Invalid("The remote URL must be an http:// or https:// URL, like http://localhost:11001")
 
 
 def add(
