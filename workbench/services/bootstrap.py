@@ -25,22 +25,34 @@ GUEST_EMAIL = "guest@example.com"
 
 def ensure_workspace(wb: Workbench) -> tuple[str, str, Site]:
     """The bootstrap workspace, its OWNER's user id and its first site (created when absent)."""
+    found = _bootstrap_workspace(wb)
+    if found is None:
+        # One transaction, the mark that names the workspace included: a process killed between
+        # its steps left a workspace nothing named, and the next start made a second one.
+        with wb.store.write() as db:
+            # Asked again under the write lock: two first starts on one empty store (the TUI and a
+            # CLI command, say) each found none above, and each made its own.
+            found = _bootstrap_workspace(wb)
+            if found is None:
+                ws, owner = accounts.create_workspace(wb, "Acme Commerce", OWNER_EMAIL, "Olive Owner")
+                accounts.add_member(wb, ws.id, MEMBER_EMAIL, "Max Member", Role.MEMBER)
+                accounts.add_member(wb, ws.id, GUEST_EMAIL, "Gus Guest", Role.GUEST)
+                sites.create_site(wb, owner_principal(ws.id, owner.id), "Acme storefront", "https://shop.acme.example")
+                accounts_repo.meta_set(db, "bootstrap_workspace", ws.id)
+                found = ws.id, owner.id
+    ws_id, owner_id = found
+    site = sites_repo.list_sites(wb.store.db, ws_id)[0]
+    return ws_id, owner_id, site
+
+
+def _bootstrap_workspace(wb: Workbench) -> tuple[str, str] | None:
+    """The bootstrap workspace's id and its OWNER's user id, or None while either is missing."""
     db = wb.store.db
     ws_id = accounts_repo.meta_get(db, "bootstrap_workspace")
     owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
     if ws_id is None or accounts_repo.get_workspace(db, ws_id) is None or owner is None:
-        # One transaction, the mark that names the workspace included: a process killed between
-        # its steps left a workspace nothing named, and the next start made a second one.
-        with wb.store.write() as db:
-            ws, owner = accounts.create_workspace(wb, "Acme Commerce", OWNER_EMAIL, "Olive Owner")
-            ws_id = ws.id
-            accounts.add_member(wb, ws_id, MEMBER_EMAIL, "Max Member", Role.MEMBER)
-            accounts.add_member(wb, ws_id, GUEST_EMAIL, "Gus Guest", Role.GUEST)
-            principal = owner_principal(ws_id, owner.id)
-            sites.create_site(wb, principal, "Acme storefront", "https://shop.acme.example")
-            accounts_repo.meta_set(db, "bootstrap_workspace", ws_id)
-    site = sites_repo.list_sites(wb.store.db, ws_id)[0]
-    return ws_id, owner.id, site
+        return None
+    return ws_id, owner.id
 
 
 def owner_principal(workspace_id: str, user_id: str) -> Principal:
