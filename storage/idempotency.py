@@ -37,6 +37,7 @@ class Stored:
     response_body: bytes | None
     boot_id: str
     audit_id: int | None
+    created_at: int
 
 
 def claim(
@@ -48,7 +49,7 @@ def claim(
     ``still_running`` tells whether the request that left a claim in flight, by its server
     process's boot id, may still run: then it is a concurrent request (409), else a leftover."""
     row = db.execute(
-        "SELECT body_hash, state, status_code, content_type, response_body, boot_id, audit_id "
+        "SELECT body_hash, state, status_code, content_type, response_body, boot_id, audit_id, created_at "
         "FROM idempotency WHERE principal = ? AND key = ?",
         [scope, key],
     ).fetchone()

@@ -123,6 +123,21 @@ def disk_error(exc: psycopg.Error) -> sqlite3.OperationalError | None:
     return error
 
 
+# The server going away: its shutdown or crash ending the session (57P01-57P03), the connection
+# lost or refused (class 08), or psycopg's own word for it, an OperationalError with no SQLSTATE.
+_GONE = ("57P01", "57P02", "57P03")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database server cannot be reached now (stopped, restarting, the
+    network), not that a statement failed: the request may be tried again, and the store's next
+    round trip opens a new connection."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in _GONE
+
+
 @contextlib.contextmanager
 def _as_sqlite_errors() -> Iterator[None]:
     """PostgreSQL's errors as the sqlite3 types the use cases catch (a duplicate id, a foreign key,

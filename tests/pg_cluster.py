@@ -64,15 +64,12 @@ class Cluster:
             [*self._as, str(bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
             check=True, capture_output=True,
         )
-        options = (
+        self._options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400"
         )
-        subprocess.run(
-            [*self._as, str(bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"],
-            check=True, capture_output=True,
-        )
         self._bin = bin_dir
+        self.resume()
         self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self._template: str | None = None
         self._maker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-database-ahead") if ahead else None
@@ -126,6 +123,17 @@ class Cluster:
             yield url
         finally:
             self.drop(url)
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data, as an operator's restart does: connections are cut."""
+        subprocess.run([*self._as, str(self._bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], check=True, capture_output=True)
+
+    def resume(self) -> None:
+        """Start the server (again) on the same port and data."""
+        subprocess.run(
+            [*self._as, str(self._bin / "pg_ctl"), "-D", str(self.data), "-o", self._options, "-l", str(self.root / "log"), "-w", "start"],
+            check=True, capture_output=True,
+        )
 
     def stop(self) -> None:
         if self._maker is not None:

@@ -194,3 +194,26 @@ def test_list_query_pages_like_the_listing_and_honours_status(store):
     assert clash.stderr == "error: --status and the query's status: both choose statuses: keep one\n"
     table = run(data, "annotations", "list", "-q", "status:won_t_fix").stdout
     assert "won't fix" in table and "won_t_fix" not in table
+
+
+def test_sites_list_reads_a_team_server_s_database_like_the_other_sites_verbs(pg_cluster, tmp_path: Path):
+    """README: `--database` (or WORKBENCH_DATABASE_URL) on `serve`, `demo`, `admin bootstrap` and
+    `sites`. `sites list` alone opened the data directory's SQLite store, so a team admin looking
+    up the id `sites origins` asks for was told the store had no workspace."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    empty = tmp_path / "local"  # a person's own store, which holds nothing
+    with pg_cluster.database() as url:
+        env = {**os.environ, "PYTHONPATH": str(root), "WORKBENCH_DATA_DIR": str(empty)}
+        env.pop("WORKBENCH_DATABASE_URL", None)
+
+        def workbench(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, text=True, cwd=root, env={**env, **extra})
+
+        creds = json.loads(workbench("admin", "bootstrap", "--database", url, "--json").stdout)
+        for listed in (workbench("sites", "list", "--database", url, "--json"), workbench("sites", "list", "--json", WORKBENCH_DATABASE_URL=url)):
+            assert listed.returncode == 0, listed.stderr
+            assert creds["site_id"] in {s["id"] for s in json.loads(listed.stdout)["items"]}

@@ -186,3 +186,31 @@ def test_help_shows_the_defaults_it_names():
                 named += 1
                 assert default in shown, (path, param.name, default)
     assert named >= 7
+
+
+def test_a_database_that_cannot_be_reached_or_refuses_the_password_is_one_error_line(pg_cluster, tmp_path: Path):
+    """A team server's database down or refusing the login is the store unusable, as a data
+    directory's is: one ``error:`` line (``store_unusable`` under --json), exit 2, naming the
+    database without its password. It was a usage error ("Usage: … Try -h", a box, "Invalid value
+    for --database", code ``bad_parameter``): the URL was right, the server was not there."""
+    import socket
+
+    with socket.socket() as s:  # a loopback port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    down = f"postgresql://wb:hunter2-secret@127.0.0.1:{closed}/workbench"
+    with pg_cluster.database() as url:
+        # The cluster trusts loopback logins: a database that does not exist is refused at login alike.
+        refusing = url.replace("postgresql://postgres@", "postgresql://postgres:hunter2-secret@").rsplit("/", 1)[0] + "/no_such_db"
+        for database, reason in ((down, "Connection refused"), (refusing, 'database "no_such_db" does not exist')):
+            shown = database.replace("hunter2-secret", "***")
+            for command in (["serve", "--port", "0"], ["admin", "bootstrap"], ["demo"], ["sites", "list"]):
+                result = cli(*command, "--database", database, "--data-dir", str(tmp_path / "local"))
+                assert result.returncode == 2, (command, result.stderr)
+                assert result.stdout == "" and "hunter2-secret" not in result.stderr, (command, result.stderr)
+                line = result.stderr.rstrip("\n")
+                assert "\n" not in line and line.startswith(f"error: cannot open the store in {shown}: "), (command, result.stderr)
+                assert reason in line, (command, line)
+            as_json = cli("admin", "bootstrap", "--json", env={"WORKBENCH_DATABASE_URL": database, "WORKBENCH_DATA_DIR": str(tmp_path / "local")})
+            assert as_json.returncode == 2
+            assert json.loads(as_json.stderr)["error"]["code"] == "store_unusable", as_json.stderr

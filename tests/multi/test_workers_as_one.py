@@ -207,3 +207,32 @@ def test_sync_against_either_process_converges(team: Team, tmp_path: Path):
         for wb in replicas:
             wb.store.close()
         keyring.set_keyring(previous)
+
+
+def test_a_retry_racing_the_first_request_is_told_it_is_still_running_never_that_its_response_is_lost(team: Team):
+    """Between the first request's commit (its record ``applied``) and its response being stored, a
+    retry must not be told "its first response was never stored (the server stopped or failed)":
+    the server did neither, and the client, told the write's response is gone for good, stops
+    retrying. It gets the 409 "still being processed" and, asked again, the replay."""
+    creds = team.creds()
+    annotation_id = _annotation(team, creds)
+    targets = [team.a.url, team.b.url, team.a.url, team.b.url]  # within one process and across the two
+    lost: list[str] = []
+    with httpx.Client(headers=bearer(creds["member_token"]), timeout=30) as client:
+        for _ in range(30):
+            headers = {"Idempotency-Key": uuid.uuid4().hex}
+            body = {"body": f"raced {headers['Idempotency-Key']}"}
+            start = threading.Barrier(len(targets))
+
+            def send(url: str, headers: dict[str, str] = headers, body: dict[str, str] = body, start: threading.Barrier = start) -> httpx.Response:
+                start.wait()
+                return client.post(f"{url}/api/v1/annotations/{annotation_id}/replies", json=body, headers=headers)
+
+            with ThreadPoolExecutor(len(targets)) as pool:
+                answers = list(pool.map(send, targets))
+            assert {r.status_code for r in answers} <= {201, 409}, [r.text for r in answers]
+            lost += [r.text for r in answers if r.status_code == 409 and "still being processed" not in r.text]
+            replay = client.post(f"{team.a.url}/api/v1/annotations/{annotation_id}/replies", json=body, headers=headers)
+            assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true", replay.text
+            assert len({r.json()["id"] for r in [*answers, replay] if r.status_code == 201}) == 1
+    assert lost == [], lost[:3]

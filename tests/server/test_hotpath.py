@@ -19,6 +19,7 @@ from tests.conftest import TEST_SETTINGS, bearer
 from workbench.server.app import create_app
 from workbench.server.head import HeadAsGetMiddleware
 from workbench.server.hotpath import HotListMiddleware
+from workbench.server.write_failed import WriteFailedMiddleware
 from workbench.services.demo import load_demo
 
 
@@ -27,7 +28,8 @@ def both(wb, creds) -> Iterator[tuple[TestClient, TestClient]]:
     load_demo(wb, annotations=120)
     plain = create_app(wb, TEST_SETTINGS)
     outer = plain.middleware_stack
-    assert isinstance(outer, HeadAsGetMiddleware) and isinstance(outer.app, HotListMiddleware)
+    # The hot list sits under the guard that answers the database out of reach (write_failed.py).
+    assert isinstance(outer, HeadAsGetMiddleware) and isinstance(outer.app, WriteFailedMiddleware) and isinstance(outer.app.app, HotListMiddleware)
     plain.middleware_stack = HeadAsGetMiddleware(plain.build_middleware_stack())  # FastAPI's own stack: no hot path in front
     with TestClient(create_app(wb, TEST_SETTINGS)) as hot, TestClient(plain) as declared:
         yield hot, declared

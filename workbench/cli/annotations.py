@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from workbench.cli.options import DataDir, JsonFlag, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -45,7 +45,7 @@ from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
 
-sites_app = typer.Typer(help="Sites of the local store.", no_args_is_help=True)
+sites_app = typer.Typer(help="Sites of the store: the data directory's, or a team server's database (--database).", no_args_is_help=True)
 annotations_app = typer.Typer(help="List annotations (add --json for scripts).", no_args_is_help=True)
 annotation_app = typer.Typer(help="Read or act on one annotation.", no_args_is_help=True)
 personas_app = typer.Typer(help="Reviewer personas of the workspace.", no_args_is_help=True)
@@ -110,9 +110,10 @@ def _one_line(text: str, width: int = 60) -> str:
 
 # -- sites ----------------------------------------------------------------------------------
 @sites_app.command("list")
-def sites_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def sites_list(data_dir: DataDir = None, database: Database = None, as_json: JsonFlag = False) -> None:
     """The workspace's sites (never their secrets)."""
-    wb, me = local(data_dir)
+    # A team server's too, as `sites origins` and `sites snippet`: their site id is looked up here.
+    wb, me = local(data_dir, database)
     with refusals():
         rows = sites_svc.list_sites(wb, me)
     if as_json:

@@ -117,6 +117,8 @@ def _open_database(path: Path, database: str) -> Workbench:
     try:
         return Workbench.open(str(path), database=database)
     except psycopg.Error as exc:
-        # The driver's message may quote the URL: the password is never printed.
-        reason = str(exc).replace(database, redact(database)).strip().splitlines()[0]
-        raise typer.BadParameter(f"cannot use database {redact(database)}: {reason}", param_hint="--database") from exc
+        # The driver's message may quote the URL: the password is never printed. A server down,
+        # a login or database refused: the store is unusable, as an unusable data directory is
+        # (one line, ``store_unusable``), not a usage error: the command line was right.
+        reason = (str(exc).replace(database, redact(database)).strip().splitlines() or [type(exc).__name__])[0]
+        fail(f"cannot open the store in {redact(database)}: {reason}", 2, error="store_unusable")

@@ -41,6 +41,8 @@ from workbench.server.limits import read_body, replay_body
 from workbench.services.context import Workbench
 
 MAX_KEY_LENGTH = 255
+# How long another live process's applied record counts as its request still answering.
+ANSWERING_MS = 60_000
 SWEEP_EVERY_S = 600.0
 # Secrets this server mints, as they appear in a response body.
 _SECRET = re.compile(
@@ -127,7 +129,21 @@ class IdempotencyMiddleware:
                 if stored is None:
                     # Before the commit: a retry claiming next must find this one running.
                     self._running.add(mine)
-                return stored, (repo.applied_entry(db, stored.audit_id) if stored is not None else None)
+                    return None, None
+                if stored.state == "applied" and _still_answering(stored, now):
+                    # Written, its response not yet stored: the first request is still
+                    # answering, not lost, so this retry is told so and, asked again, replayed.
+                    stored.state = "in_flight"
+                return stored, (repo.applied_entry(db, stored.audit_id) if stored.state != "in_flight" else None)
+
+        def _still_answering(stored: repo.Stored, now: int) -> bool:
+            """Whether the request that applied ``stored`` may still be storing its response: in
+            this process, exactly; in another, while that process lives and for ANSWERING_MS after
+            its claim (a live process whose record's last write failed keeps no response either,
+            and its retries are told so once that time has passed)."""
+            if stored.boot_id == self.boot_id:
+                return mine in self._running
+            return now - stored.created_at < ANSWERING_MS and self.wb.store.boot_alive(stored.boot_id)
 
         try:
             stored, entry = await to_thread.run_sync(_claim)
@@ -141,6 +157,46 @@ class IdempotencyMiddleware:
 
         claim = repo.Claim(record_scope, key)
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": bytearray()}
+        recorded = False
+
+        async def _record() -> None:
+            """Store the response (or release the key), once."""
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            status = captured["status"]
+            headers = {k.lower(): v for k, v in captured["headers"]}
+            ctype = headers[b"content-type"].decode("latin-1") if b"content-type" in headers else None
+            out = bytes(captured["body"])
+            secret = b"no-store" in headers.get(b"cache-control", b"") or _SECRET.search(out) is not None
+
+            def _finish() -> None:
+                # The record's own write is not the request's: the claim's hook stays out of it.
+                hook = write_hook.set(None)
+                try:
+                    with self.wb.store.write() as db:
+                        # Refused or failed before writing: a retry runs afresh, with the body it has
+                        # (a client that mended a refused body under the same key was told the key was
+                        # used with another). A request that wrote (its record is ``applied``) keeps its
+                        # key either way (release leaves an applied record), without a 5xx to replay.
+                        if status >= 500 or status in (401, 429) or (not claim.applied and (status >= 400 or secret)):
+                            repo.release(db, scope=record_scope, key=key)
+                        else:
+                            repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)
+                finally:
+                    write_hook.reset(hook)
+
+            try:
+                await to_thread.run_sync(_finish)
+            except StoreWriteFailed as exc:
+                # The record stays as the request's write left it. In flight, it is this
+                # process's leftover once out of ``_running`` (repo.claim), so a retry runs
+                # afresh rather than meet a 409 "still being processed". After a 5xx (the disk's
+                # own 503 included, already logged) that is all there is to it; after an answer
+                # that wrote, the record stays ``applied`` without the response.
+                if status < 500:
+                    write_failed.log.error("%s", exc.for_operator(f"the Idempotency-Key record of {method} {scope['path']} keeps no response"))
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -148,6 +204,10 @@ class IdempotencyMiddleware:
                 captured["headers"] = message.get("headers", [])
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # Stored before the client has the whole response: a retry it sends on
+                    # reading it is replayed, never told the response was lost.
+                    await _record()
             await send(message)
 
         _receive = replay_body(body, receive)
@@ -157,33 +217,8 @@ class IdempotencyMiddleware:
             await self.app(scope, _receive, _send)
         finally:
             write_hook.reset(hook)
-            status = captured["status"]
-            headers = {k.lower(): v for k, v in captured["headers"]}
-            ctype = headers[b"content-type"].decode("latin-1") if b"content-type" in headers else None
-            out = bytes(captured["body"])
-            secret = b"no-store" in headers.get(b"cache-control", b"") or _SECRET.search(out) is not None
-
-            def _finish() -> None:
-                with self.wb.store.write() as db:
-                    # Refused or failed before writing: a retry runs afresh, with the body it has
-                    # (a client that mended a refused body under the same key was told the key was
-                    # used with another). A request that wrote (its record is ``applied``) keeps its
-                    # key either way.
-                    if (status >= 400 or secret) and not claim.applied:
-                        repo.release(db, scope=record_scope, key=key)
-                    else:
-                        repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)
-
             try:
-                await to_thread.run_sync(_finish)
-            except StoreWriteFailed as exc:
-                # The response has gone; the record stays as the request's write left it. In
-                # flight, it is this process's leftover once out of ``_running`` (repo.claim),
-                # so a retry runs afresh rather than meet a 409 "still being processed". After
-                # a 5xx (the disk's own 503 included, already logged) that is all there is to it;
-                # after an answer that wrote, the record stays ``applied`` without the response.
-                if status < 500:
-                    write_failed.log.error("%s", exc.for_operator(f"the Idempotency-Key record of {method} {scope['path']} keeps no response"))
+                await _record()  # a response that never completed (the app raised, the client left)
             finally:
                 self._running.discard(mine)
 

@@ -224,6 +224,8 @@ class PgJobs:
     def _claim_loop(self) -> None:
         import psycopg
 
+        from storage.pg import unreachable
+
         while not self._stop.is_set():
             try:
                 self._claim_on(self._listen())
@@ -237,10 +239,15 @@ class PgJobs:
                     "free space on it; trying again in %s s", exc.sqlstate, exc.diag.message_primary, POLL_SECONDS,
                 )
                 self._stop.wait(POLL_SECONDS)
-            except Exception:  # any failure of the claimer (the database went away): log, wait a moment, reconnect
+            except Exception as exc:  # any failure of the claimer (the database went away): log, wait a moment, reconnect
                 if self._stop.is_set():
                     return
-                log.exception("job claimer lost its database connection; reconnecting")
+                if unreachable(exc):
+                    # A stopped or restarting server: one line a try, its cause says it all.
+                    cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    log.error("job claimer lost its database connection (%s); reconnecting in %s s", cause, POLL_SECONDS)
+                else:
+                    log.exception("job claimer lost its database connection; reconnecting")
                 self._stop.wait(POLL_SECONDS)
 
     def _listen(self) -> psycopg.Connection[Any]:

@@ -19,6 +19,13 @@ layer, so the widget's CORS headers and the idempotency record see the 503); the
 write before a route runs (the idempotency claim, the triage writes answered ahead of the
 router) call ``answer`` themselves; ``WriteFailedMiddleware``, outermost, answers one raised by
 any other layer (the rate limit's counts on PostgreSQL) rather than let it become a bare 500.
+
+A team server's database that cannot be reached (stopped, restarting, the network) is the same
+kind of condition for a read as for a write: ``WriteFailedMiddleware`` answers it with a 503
+(``Retry-After: RETRY_UNREACHABLE_S``, "cannot reach its database") and one log line naming the
+database without its password, and the next request's round trip opens a new connection. It is
+installed twice: inside Starlette's error layer (which would answer a bare 500 first) and around
+the hot paths, which run ahead of the whole stack.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ log.addFilter(RedactSecrets())  # the path of a refused MCP call carries its tok
 # Freeing disk space takes an operator, not a moment: a minute, the rate limit's window, keeps
 # retrying clients from hammering a server that cannot take their writes.
 RETRY_AFTER_S = 60
+# A database restart or failover takes seconds, not an operator's minute.
+RETRY_UNREACHABLE_S = 5
+UNREACHABLE = "The server cannot reach its database now; nothing was changed. Try again shortly."
 SESSIONS_PREFIX = "/api/sessions"  # the test-sessions API, whose errors are enveloped (app.py)
 
 
@@ -51,6 +61,27 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
         return envelope.error_response(503, exc.public, headers=headers)
     return JSON({"detail": exc.public}, status_code=503, headers=headers)
+
+
+def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
+    """The 503 of a database that cannot be reached, in the family of ``scope``'s path, and the
+    operator's line: the database by its label (no password) and the driver's first line."""
+    path: str = scope.get("path", "")
+    cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    log.error("cannot reach the database %s (%s): answered %s %s with 503", store.label, cause, scope.get("method", ""), path)
+    headers = {"Retry-After": str(RETRY_UNREACHABLE_S)}
+    if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
+        return envelope.error_response(503, UNREACHABLE, headers=headers)
+    return JSON({"detail": UNREACHABLE}, status_code=503, headers=headers)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """``storage.pg.unreachable``, imported only for a psycopg error (a SQLite store has no server)."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return False
+    from storage.pg import unreachable
+
+    return unreachable(exc)
 
 
 async def handler(request: Request, exc: Exception) -> JSON:
@@ -75,7 +106,8 @@ def write_failure(exc: BaseException, store: Any) -> StoreWriteFailed | None:
 
 class WriteFailedMiddleware:
     """Pure ASGI, the outermost of the app's own layers (inside Starlette's, which would answer a
-    bare 500): a write refusal no inner layer answered, before the response started, is the 503."""
+    bare 500), and again around the hot paths: a write refusal no inner layer answered, or the
+    database out of reach, before the response started, is the 503."""
 
     def __init__(self, app: ASGIApp, store: Any) -> None:
         self.app = app
@@ -95,7 +127,12 @@ class WriteFailedMiddleware:
         try:
             await self.app(scope, receive, _send)
         except Exception as exc:
-            failed = write_failure(exc, self.store)
-            if failed is None or started:
+            if started:
                 raise
-            await answer(failed, scope)(scope, receive, send)
+            failed = write_failure(exc, self.store)
+            if failed is not None:
+                await answer(failed, scope)(scope, receive, send)
+            elif _unreachable(exc):
+                await answer_unreachable(exc, self.store, scope)(scope, receive, send)
+            else:
+                raise

@@ -1,0 +1,101 @@
+"""A team server whose PostgreSQL stops while it serves: a 503 with Retry-After, one log line, then recovery with no restart.
+
+Its own cluster (not the session's ``pg_cluster``, which every other test shares): the test
+stops PostgreSQL under a `workbench serve --workers 2` and starts it again. The database URL
+carries a password (the cluster trusts loopback, so it is never checked) that must appear in
+no answer and no log line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from storage.pg import sql_text
+from tests.multi.conftest import ROOT, Serve, bearer, wait_for
+from tests.pg_cluster import Cluster
+
+PASSWORD = "never-in-a-log-9f3k"
+
+
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[tuple[Cluster, Serve, dict[str, Any]]]:
+    cluster = Cluster()
+    try:
+        with psycopg.connect(cluster.admin_url, autocommit=True) as conn:
+            conn.execute(sql_text("CREATE DATABASE restarted"))
+        url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{cluster.port}/restarted"
+        data = tmp_path / "data"
+        runs = tmp_path / "deploy-runs.txt"
+        out = subprocess.run(
+            [sys.executable, "-m", "workbench", "admin", "bootstrap", "--database", url, "--data-dir", str(data), "--json"],
+            capture_output=True, text=True, cwd=ROOT, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        serve = Serve(url, data, runs)
+        try:
+            yield cluster, serve.wait_ready(), json.loads(out.stdout)
+        finally:
+            serve.stop()
+    finally:
+        cluster.stop()
+
+
+def _requests(creds: dict[str, Any], annotation_id: str) -> list[tuple[str, str, dict[str, Any], int]]:
+    """(method, path, httpx keywords, status when the database is up): a route's read, the hot
+    list, a route's write, a keyed write, a hot write and the enveloped test-sessions API."""
+    member = bearer(creds["member_token"])
+    return [
+        ("GET", "/api/v1/sites", {"headers": member}, 200),
+        ("GET", f"/api/v1/sites/{creds['site_id']}/annotations", {"headers": member}, 200),
+        ("POST", f"/api/v1/annotations/{annotation_id}/replies", {"headers": member, "json": {"body": "while down"}}, 201),
+        ("POST", f"/api/v1/annotations/{annotation_id}/replies",
+         {"headers": {**member, "Idempotency-Key": "k-down"}, "json": {"body": "keyed"}}, 201),
+        ("PATCH", f"/api/v1/annotations/{annotation_id}", {"headers": member, "json": {"status": "ack"}}, 200),
+        ("GET", f"/api/sessions/{creds['job_id']}", {"headers": bearer(creds["jwt"])}, 404),
+    ]
+
+
+def test_a_database_stopped_while_serving_is_a_503_then_serving_resumes_without_a_restart(restartable):
+    cluster, serve, creds = restartable
+    with httpx.Client(base_url=serve.url, timeout=30) as client:
+        r = client.post(f"/api/widget/sites/{creds['site_id']}/annotations",
+                        json={"page_url": "https://shop.example/cart", "body": "Checkout overlaps"},
+                        headers={"X-GF-Widget-Token": creds["widget_token"]})
+        assert r.status_code == 201, r.text
+        requests = _requests(creds, r.json()["id"])
+        for method, path, kw, _ in requests:  # every worker's connections open before the stop
+            for _ in range(4):
+                client.request(method, path, **kw)
+
+    cluster.halt()
+    for method, path, kw, _ in requests:
+        for _ in range(3):  # new connections: each may reach either worker
+            r = httpx.request(method, serve.url + path, timeout=30, **kw)
+            assert r.status_code == 503, (method, path, r.status_code, r.text)
+            assert 1 <= int(r.headers["retry-after"]) <= 60
+            if path.startswith("/api/sessions"):
+                assert r.json()["error"]["code"] == "SERVICE_UNAVAILABLE", r.text
+            else:
+                assert "database" in r.json()["detail"], r.text
+            assert PASSWORD not in r.text and str(cluster.port) not in r.text
+
+    cluster.resume()
+    for method, path, kw, up in requests:
+        wait_for(lambda method=method, path=path, kw=kw, up=up: all(
+            httpx.request(method, serve.url + path, timeout=30, **kw).status_code == up for _ in range(6)
+        ), f"{method} {path} answered {up} again")
+
+    serve.stop()
+    log = Path(serve.log.name).read_text()
+    assert PASSWORD not in log
+    assert "Traceback" not in log, log[-4000:]
+    assert "cannot reach the database" in log
