@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import time
+from typing import cast
 
 import httpx
 import pytest
@@ -928,7 +929,8 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
 
 def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(page, served, host_site):
     """A scrolled page with a bar fixed to the screen's bottom, a header stuck to its top, the body's margin
-    collapsing with its first child's, and `html { height: 100%; overflow-x: hidden }`: the picture matches the screen, pixel for pixel left of the widget's form.
+    collapsing with its first child's, and `html { height: 100%; overflow-x: hidden }`: the picture matches the
+    screen, pixel for pixel left of the widget's form.
     Fixed and stuck elements were drawn where they sit in the page's flow (on its first screen, above the
     picture), and the collapsed margins moved the rest."""
     from PIL import Image
@@ -954,6 +956,10 @@ def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(p
     drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
     assert drawn.size == (1280, 800)
     assert drawn.getpixel((20, 40)) == (200, 0, 200) and drawn.getpixel((20, 775)) == (0, 0, 200)
+    def rgb(im: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+        r, g, b = cast("tuple[int, int, int]", im.getpixel((x, y)))
+        return r, g, b
+
     apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
-             if max(abs(a - b) for a, b in zip(seen.getpixel((x, y)), drawn.getpixel((x, y)))) > 40]
+             if max(abs(a - b) for a, b in zip(rgb(seen, x, y), rgb(drawn, x, y), strict=True)) > 40]
     assert len(apart) < 40, apart[:20]  # of 3,520: the text's antialiasing differs

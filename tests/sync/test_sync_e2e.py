@@ -311,7 +311,7 @@ def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path)
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
             pass
 
     page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
