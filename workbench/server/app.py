@@ -119,9 +119,10 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     if os.environ.get(faults.ENV):  # crash tests only: SIGKILL after a write applied, before its response
         stack = faults.CrashAfterApply(stack, pattern=os.environ[faults.ENV])
     hot = HotListMiddleware(stack, wb=wb, cache=app.state.page_cache, limiter=limiter)
-    # The hot paths run ahead of the layer above: the database out of reach while they read or
-    # count is their 503 too, not uvicorn's bare 500 and a traceback.
-    guarded = write_failed.WriteFailedMiddleware(hot, store=wb.store)
+    # The hot paths run ahead of the layer above: a team server's database out of reach while they
+    # read or count is their 503 too, not uvicorn's bare 500 and a traceback. A SQLite store has
+    # no server to lose, and its hot paths answer a refused write themselves: no layer to pay for.
+    guarded = write_failed.WriteFailedMiddleware(hot, store=wb.store) if wb.store.dialect == "postgresql" else hot
     # Outermost: a HEAD is every layer's GET, the hot path's included.
     app.middleware_stack = HeadAsGetMiddleware(guarded)
     return app
