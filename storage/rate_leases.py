@@ -165,6 +165,9 @@ class Leases:
         back = lease.left if give_back else 0
         if give_back:
             lease.left = 0  # decided now: no unit given back is handed out
+            # What it gives back, the database has again: the last answer's "nothing can come back
+            # this window" no longer holds (it refused a request arriving while this was out).
+            lease.full = lease.full and back == 0
         lease.sent += 1
         task = asyncio.ensure_future(self._round_trip(bucket, lease, lease.sent, want, back))
         lease.busy = task

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
@@ -110,6 +111,35 @@ async def test_units_one_worker_leaves_unused_are_not_refused_to_another(url: st
     assert _row(url, key)[1:] == (limit, 0)  # pyright: ignore[reportOptionalSubscript]
     await a.aclose()
     await b.aclose()
+
+
+async def test_a_request_arriving_while_unused_units_go_back_gets_one(url: str):
+    """The last unit of the limit, leased and not used, goes back after TTL. A request arriving while
+    that settlement was out was refused (429) with no round trip: the lease read "full" from when
+    the unit was granted, though the unit was on its way back. (Met under load: ip_limit=2, two
+    requests more than TTL apart.)"""
+    leases = Leases(url, ttl=0.01)
+    real = leases._ask
+    settling, go = asyncio.Event(), asyncio.Event()
+
+    async def ask(bucket: tuple[str, int, int], lease: Any, seq: int, want: int, back: int) -> Any:
+        if back:
+            settling.set()
+            await go.wait()  # the settlement held out while the next request arrives
+        return await real(bucket, lease, seq, want, back)
+
+    leases._ask = ask
+    try:
+        assert (await leases.hit("last", 60_000, 2))[0] is None  # one used, the refill leases the second
+        await asyncio.wait_for(settling.wait(), 10)
+        second = asyncio.ensure_future(leases.hit("last", 60_000, 2))
+        await asyncio.sleep(0)  # it runs up to its first wait
+        go.set()
+        assert (await second)[0] is None
+        assert (await leases.hit("last", 60_000, 2))[0] is not None  # the third is over the limit
+    finally:
+        go.set()
+        await leases.close()
 
 
 def test_never_more_than_the_limit_from_two_workers_at_once(url: str):
