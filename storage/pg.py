@@ -220,6 +220,12 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def cause(exc: BaseException, url: str) -> str:
+    """What one log or error line says of a database failure: the first line of the driver's
+    message (the error's type if it has none), ``url`` in it redacted, since it may quote it."""
+    return (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
+
+
 class PgStore(sqlite_store.Store):
     """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
 

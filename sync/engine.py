@@ -47,8 +47,8 @@ class Report:
     requests: int = 0
     stopped: str | None = None  # why the run ended early (None: it completed)
     auth_failed: str | None = None  # which credential a 401 rejected
-    # Why it stopped, for a script (the CLI's --json error code): unauthenticated, unreachable,
-    # no_answer (a write to check next run), other_workspace, not_the_api or refused; None while ``stopped`` is.
+    # Why it stopped, for a script (the CLI's --json error code): the ``code`` of the SyncError it
+    # stopped on (sync/errors.py); None while ``stopped`` is.
     stop_code: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -101,24 +101,14 @@ class Engine:
             if pull:
                 self.pull()
         except AuthFailed as exc:
-            self.report.stopped = error = f"credentials rejected ({exc.credential.replace('_', ' ')}): {exc.reason}"
+            error = self._stopped(exc, f"credentials rejected ({exc.credential.replace('_', ' ')}): {exc.reason}")
             self.report.auth_failed = exc.credential
-            self.report.stop_code = "unauthenticated"
         except Ambiguous as exc:
-            self.report.stopped = error = f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})"
-            self.report.stop_code = "no_answer"
-        except Unavailable as exc:
-            self.report.stopped = error = exc.reason
-            self.report.stop_code = "unreachable"
-        except NotTheApi as exc:
-            self.report.stopped = error = exc.reason
-            self.report.stop_code = "not_the_api"
-        except OtherWorkspace as exc:
-            self.report.stopped = error = exc.reason
-            self.report.stop_code = "other_workspace"
+            error = self._stopped(exc, f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})")
+        except (Unavailable, NotTheApi, OtherWorkspace) as exc:
+            error = self._stopped(exc, exc.reason)
         except Refused as exc:
-            self.report.stopped = error = f"the server refused a read ({exc.status}): {exc.reason}"
-            self.report.stop_code = "refused"
+            error = self._stopped(exc, f"the server refused a read ({exc.status}): {exc.reason}")
         except BaseException:
             # A quit's Stopped (or a bug): the run neither ended nor failed, so it must not
             # be recorded as the remote's last sync, nor clear the last one's error.
@@ -140,6 +130,11 @@ class Engine:
                 if self.remote.workspace_id:
                     self.report.pending = state.count_entries(db, self.remote.workspace_id).get("pending", 0)
         return self.report
+
+    def _stopped(self, exc: SyncError, why: str) -> str:
+        """Record that the run stopped on ``exc``, as ``why`` says; returns ``why``."""
+        self.report.stopped, self.report.stop_code = why, exc.code
+        return why
 
     def _annotation_changes_pending(self) -> bool:
         """Whether the push will write to the token's workspace (the sessions' ops have their own credentials)."""

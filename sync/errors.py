@@ -5,7 +5,10 @@ from __future__ import annotations
 
 
 class SyncError(Exception):
-    """Base of the sync client's failures; ``reason`` is safe to show a user."""
+    """Base of the sync client's failures; ``reason`` is safe to show a user, ``code`` is what a
+    script branches on when a run stops on one (the CLI's ``--json`` error code)."""
+
+    code = "refused"
 
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
@@ -15,6 +18,8 @@ class SyncError(Exception):
 
 class AuthFailed(SyncError):
     """401: the credential is missing, wrong, revoked or expired. Stop and ask for a new one."""
+
+    code = "unauthenticated"
 
     def __init__(self, reason: str, status: int | None = 401, credential: str = "token") -> None:
         super().__init__(reason, status)
@@ -28,9 +33,13 @@ class Refused(SyncError):
 class Unavailable(SyncError):
     """The remote could not be reached (or kept failing) after bounded retries."""
 
+    code = "unreachable"
+
 
 class Ambiguous(SyncError):
     """A write may or may not have been applied (no definite answer came back)."""
+
+    code = "no_answer"
 
 
 class OtherWorkspace(SyncError):
@@ -38,10 +47,14 @@ class OtherWorkspace(SyncError):
     now serves another team (a server set up again), or the credentials are another workspace's.
     Nothing may be pushed there or pulled here: the two workspaces' data would mix."""
 
+    code = "other_workspace"
+
 
 class NotTheApi(SyncError):
     """The remote answered with something that is not the API's JSON (a web page, a proxy's
     notice): its URL is not a server of the annotations API. The run stops; nothing is refused."""
+
+    code = "not_the_api"
 
 
 class Stopped(Exception):

@@ -6,7 +6,6 @@ then opens the app over the same store as a user would next, and checks nothing 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -14,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.session_helpers import wait_until_async
 from tests.tui.conftest import SIZE, make_app, wait_for
 from workbench.services.context import Workbench
 
@@ -100,10 +100,7 @@ async def test_a_round_whose_preview_deployment_was_killed_is_deployed_at_the_ne
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        for _ in range(6000):
-            if ready.exists() or proc.poll() is not None:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: ready.exists() or proc.poll() is not None, "the deployment's start", timeout=60)
         assert ready.exists(), "the deployment never started"
         os.killpg(proc.pid, signal.SIGKILL)  # the process and its deploy command, as a closed terminal does
         proc.wait(10)

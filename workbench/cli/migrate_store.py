@@ -48,7 +48,7 @@ def migrate_store(
     """Copy a SQLite store into a PostgreSQL database (ids, rowids, uploads), then verify counts and checksums per table."""
     import psycopg
 
-    from storage.pg import redact
+    from storage.pg import cause, redact
     from workbench.services import migrate_store as svc
 
     if not target.startswith(("postgresql://", "postgres://")):
@@ -71,9 +71,7 @@ def migrate_store(
     except svc.MigrateError as exc:
         fail(str(exc), REFUSED)
     except psycopg.Error as exc:
-        # The driver's message may quote the URL: the password is never printed.
-        reason = (str(exc).replace(target, redact(target)).strip().splitlines() or [type(exc).__name__])[0]
-        fail(f"PostgreSQL at {redact(target)}: {reason}", REFUSED)
+        fail(f"PostgreSQL at {redact(target)}: {cause(exc, target)}", REFUSED)
     if as_json:
         emit_json(report.as_json())
     else:

@@ -112,13 +112,11 @@ def _open_database(path: Path, database: str) -> Workbench:
         raise typer.BadParameter("expected a postgresql:// URL", param_hint="--database")
     import psycopg
 
-    from storage.pg import redact
+    from storage.pg import cause, redact
 
     try:
         return Workbench.open(str(path), database=database)
     except psycopg.Error as exc:
-        # The driver's message may quote the URL: the password is never printed. A server down,
-        # a login or database refused: the store is unusable, as an unusable data directory is
-        # (one line, ``store_unusable``), not a usage error: the command line was right.
-        reason = (str(exc).replace(database, redact(database)).strip().splitlines() or [type(exc).__name__])[0]
-        fail(f"cannot open the store in {redact(database)}: {reason}", 2, error="store_unusable")
+        # A server down, a login or database refused: the store is unusable, as an unusable data
+        # directory is (one line, ``store_unusable``), not a usage error: the command line was right.
+        fail(f"cannot open the store in {redact(database)}: {cause(exc, database)}", 2, error="store_unusable")

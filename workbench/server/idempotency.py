@@ -141,9 +141,7 @@ class IdempotencyMiddleware:
             this process, exactly; in another, while that process lives and for ANSWERING_MS after
             its claim (a live process whose record's last write failed keeps no response either,
             and its retries are told so once that time has passed)."""
-            if stored.boot_id == self.boot_id:
-                return mine in self._running
-            return now - stored.created_at < ANSWERING_MS and self.wb.store.boot_alive(stored.boot_id)
+            return (stored.boot_id == self.boot_id or now - stored.created_at < ANSWERING_MS) and still_running(stored.boot_id)
 
         try:
             stored, entry = await to_thread.run_sync(_claim)
@@ -180,7 +178,7 @@ class IdempotencyMiddleware:
                         # (a client that mended a refused body under the same key was told the key was
                         # used with another). A request that wrote (its record is ``applied``) keeps its
                         # key either way (release leaves an applied record), without a 5xx to replay.
-                        if status >= 500 or status in (401, 429) or (not claim.applied and (status >= 400 or secret)):
+                        if status >= 500 or (not claim.applied and (status >= 400 or secret)):
                             repo.release(db, scope=record_scope, key=key)
                         else:
                             repo.complete(db, scope=record_scope, key=key, status_code=status, content_type=ctype, body=None if secret else out)

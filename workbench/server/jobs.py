@@ -224,7 +224,7 @@ class PgJobs:
     def _claim_loop(self) -> None:
         import psycopg
 
-        from storage.pg import unreachable
+        from storage.pg import cause, unreachable
 
         while not self._stop.is_set():
             try:
@@ -244,8 +244,7 @@ class PgJobs:
                     return
                 if unreachable(exc):
                     # A stopped or restarting server: one line a try, its cause says it all.
-                    cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    log.error("job claimer lost its database connection (%s); reconnecting in %s s", cause, POLL_SECONDS)
+                    log.error("job claimer lost its database connection (%s); reconnecting in %s s", cause(exc, self.url), POLL_SECONDS)
                 else:
                     log.exception("job claimer lost its database connection; reconnecting")
                 self._stop.wait(POLL_SECONDS)

@@ -66,9 +66,10 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
 def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
     """The 503 of a database that cannot be reached, in the family of ``scope``'s path, and the
     operator's line: the database by its label (no password) and the driver's first line."""
+    from storage.pg import cause  # only for a psycopg error: PostgreSQL's module is loaded already
+
     path: str = scope.get("path", "")
-    cause = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    log.error("cannot reach the database %s (%s): answered %s %s with 503", store.label, cause, scope.get("method", ""), path)
+    log.error("cannot reach the database %s (%s): answered %s %s with 503", store.label, cause(exc, store.url), scope.get("method", ""), path)
     headers = {"Retry-After": str(RETRY_UNREACHABLE_S)}
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
         return envelope.error_response(503, UNREACHABLE, headers=headers)

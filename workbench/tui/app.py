@@ -215,11 +215,11 @@ class WorkbenchApp(UndoKeys, App[None]):
         if self.watch_enabled:
             self.watch_store()
         if self.resume_jobs:
-            self.resume_analyses()
+            self.resume_unfinished()
         self.warm_up()
 
     @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
-    def resume_analyses(self) -> None:
+    def resume_unfinished(self) -> None:
         """Finish what a stopped process left half-done: the test-session analyses it left running
         (the offline engine), the previews of rounds it started but did not deploy, and the
         submitter notifications of resolutions it committed but was killed before sending (only
