@@ -37,8 +37,8 @@ from storage import inbox as inbox_repo
 from storage import sync_mirror as mirror
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
+from workbench.services import annotation_rows, inbox
 from workbench.services import annotations as ann_service
-from workbench.services import inbox
 from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
 from workbench.services.context import Workbench
 from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo
@@ -236,13 +236,13 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     # changed (the change journal names them): each found by key. With the page's ORDER BY it
     # walked the site's index down to the deepest of them. Changed and timed inside a
     # transaction rolled back each time, so the cached store is left as it was.
-    kept = ann_service.list_annotation_rows(wb, p, site, limit=50)
+    kept = annotation_rows.list_annotation_rows(wb, p, site, limit=50)
     two_deep = [r[0] for r in db.execute(
         "SELECT id FROM annotations WHERE site_id = ? ORDER BY created_at DESC, id DESC LIMIT 2 OFFSET ?", [site, int(n_site * 0.9)]
     )]
 
     def refresh() -> None:
-        assert ann_service.refresh_annotation_rows(wb, p, kept) is not None, "two changes below the page keep it"
+        assert annotation_rows.refresh_annotation_rows(wb, p, kept) is not None, "two changes below the page keep it"
 
     out["API list, first page refreshed after 2 deep changes"] = _median_after_ms(
         db, lambda: db.execute("UPDATE annotations SET version = version + 1 WHERE id IN (?, ?)", two_deep), refresh, repeat

@@ -29,9 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from sqlite3 import Connection
 
-from storage import accounts as accounts_repo
 from storage import search_prefix
-from storage.rows import drain_oldest, json_dump, json_load, placeholders
+from storage.rows import drain_oldest, placeholders
 
 SOURCES = ("annotation", "comment", "test")
 
@@ -558,51 +557,8 @@ def _fetch_tests(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
 _FETCH = {"annotation": _fetch_annotations, "comment": _fetch_comments, "test": _fetch_tests}
 
 
-# -- facets and counts ---------------------------------------------------------------------
-def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
-    """(id, name, source) of every site, store and study of the workspace, for the place filter."""
-    out = [(r[0], r[1], "annotation") for r in db.execute("SELECT id, name FROM sites WHERE workspace_id = ?", [workspace_id])]
-    out += [(r[0], r[1], "comment") for r in db.execute("SELECT id, name FROM stores WHERE workspace_id = ?", [workspace_id])]
-    out += [(r[0], r[1], "test") for r in db.execute("SELECT id, name FROM studies WHERE workspace_id = ?", [workspace_id])]
-    return out
-
-
-def server_members(db: Connection, workspace_id: str, local_user_id: str) -> list[tuple[str, str]]:
-    """(user id, name) of a replica's server-side members, as far as the replica has seen them.
-
-    The server lists no members; its user ids reach the replica as the authors of people's
-    replies and as assignees. An assignee never seen replying has only an id for a name. The
-    local user's own id is left out: it exists on this machine only.
-    """
-    names: dict[str, str] = {}
-    for uid, name in db.execute(
-        "SELECT author_id, author_name FROM replies WHERE workspace_id = ? AND author_kind = 'user' AND author_id IS NOT NULL "
-        "ORDER BY created_at DESC",
-        [workspace_id],
-    ):
-        names.setdefault(uid, name)
-    for (uid,) in db.execute("SELECT DISTINCT assignee_id FROM annotations WHERE workspace_id = ? AND assignee_id IS NOT NULL", [workspace_id]):
-        names.setdefault(uid, f"user …{uid[-6:]}")
-    names.pop(local_user_id, None)
-    return sorted(names.items(), key=lambda m: (m[1].casefold(), m[0]))
-
-
+# -- counts ---------------------------------------------------------------------------------
 def annotation_status_counts(db: Connection, workspace_id: str) -> dict[str, int]:
     """Annotations per status: kept by triggers (migration m014), so a read costs a few rows at any size."""
     rows = db.execute("SELECT status, n FROM annotation_status_counts WHERE workspace_id = ? AND n > 0", [workspace_id])
     return dict(rows.fetchall())
-
-
-# -- saved views (named filters) -------------------------------------------------------------
-def _views_key(workspace_id: str) -> str:
-    return f"inbox.views:{workspace_id}"
-
-
-def load_views(db: Connection, workspace_id: str) -> dict[str, dict]:
-    value = accounts_repo.meta_get(db, _views_key(workspace_id))
-    loaded = json_load(value) if value else None
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def save_views(db: Connection, workspace_id: str, views: dict[str, dict]) -> None:
-    accounts_repo.meta_set(db, _views_key(workspace_id), json_dump(views) or "{}")

@@ -1,6 +1,6 @@
 """A list page checks its site in its own statement: another workspace's site lists nothing, and is a 404.
 
-``services.annotations.list_annotation_rows`` no longer asks for the site before the page (on
+``services.annotation_rows.list_annotation_rows`` no longer asks for the site before the page (on
 PostgreSQL a round trip): the page's ``EXISTS`` over ``sites`` admits rows only from a site of
 the caller's workspace, and an empty page asks whether the site is there at all.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from workbench.domain.errors import Invalid, NotFound
-from workbench.services import annotations as svc
+from workbench.services import annotation_rows as svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.demo import load_demo
 

@@ -16,7 +16,7 @@ import pytest
 
 from storage import annotations as ann_repo
 from tests.storage.test_query_plans import _annotation
-from workbench.services import annotations as svc
+from workbench.services import annotation_rows as svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
 

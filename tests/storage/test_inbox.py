@@ -1,4 +1,4 @@
-"""storage/inbox.py over a temporary store: windows, counts, filters, search, members and saved views.
+"""storage/inbox.py and storage/inbox_filters.py over a temporary store: windows, counts, filters, search, members and saved views.
 
 Only the annotation source is filled here (comments and tests are covered through the service,
 tests/services/test_inbox_service.py); the queries name ``sources=("annotation",)``.
@@ -11,6 +11,7 @@ import pytest
 from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
 from storage import inbox as repo
+from storage import inbox_filters as filters_repo
 from storage.inbox import Query
 from tests.storage.records import T0, annotation, reply
 from workbench.services.context import Workbench
@@ -78,9 +79,9 @@ def test_kept_status_counts_follow_writes(wb: Workbench, filled: str) -> None:
 
 
 def test_places_name_the_workspaces_sites(wb: Workbench, creds: dict) -> None:
-    places = repo.places(wb.store.db, creds["workspace_id"])
+    places = filters_repo.places(wb.store.db, creds["workspace_id"])
     assert (creds["site_id"], "annotation") in {(pid, source) for pid, _, source in places}
-    assert repo.places(wb.store.db, "no-such-workspace") == []
+    assert filters_repo.places(wb.store.db, "no-such-workspace") == []
 
 
 def test_server_members_come_from_reply_authors_and_assignees(wb: Workbench, filled: str, creds: dict) -> None:
@@ -89,21 +90,21 @@ def test_server_members_come_from_reply_authors_and_assignees(wb: Workbench, fil
         ann_repo.add_reply(db, reply(a1, "r1", author_id="user-2", author_name="zoe"))
         ann_repo.add_reply(db, reply(a1, "r2", author_id="me", author_name="Me"))
         ann_repo.add_reply(db, reply(a1, "r3", author_kind="persona", author_id=None, author_name="Robot"))
-    members = repo.server_members(wb.store.db, filled, local_user_id="me")
+    members = filters_repo.server_members(wb.store.db, filled, local_user_id="me")
     # user-1 wrote the fixture's first reply; user-7 was only ever an assignee; "me" is local.
     assert members == [("user-1", "Bea"), ("user-7", "user …user-7"), ("user-2", "zoe")]
 
 
 def test_saved_views_round_trip_and_a_broken_value_reads_as_empty(wb: Workbench, creds: dict) -> None:
     ws = creds["workspace_id"]
-    assert repo.load_views(wb.store.db, ws) == {}
+    assert filters_repo.load_views(wb.store.db, ws) == {}
     with wb.store.write() as db:
-        repo.save_views(db, ws, {"mine": {"assignee": "me"}})
-    assert repo.load_views(wb.store.db, ws) == {"mine": {"assignee": "me"}}
-    assert repo.load_views(wb.store.db, "other") == {}
+        filters_repo.save_views(db, ws, {"mine": {"assignee": "me"}})
+    assert filters_repo.load_views(wb.store.db, ws) == {"mine": {"assignee": "me"}}
+    assert filters_repo.load_views(wb.store.db, "other") == {}
     with wb.store.write() as db:
         accounts_repo.meta_set(db, f"inbox.views:{ws}", "[1, 2]")  # not a mapping
-    assert repo.load_views(wb.store.db, ws) == {}
+    assert filters_repo.load_views(wb.store.db, ws) == {}
 
 
 def test_re_indexing_changes_made_out_of_order_writes_one_segment_each_way(wb: Workbench, creds: dict) -> None:

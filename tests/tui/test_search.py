@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, Static
 
-from storage import inbox as inbox_repo
+from storage import inbox_filters as filters_repo
 from tests.found import found
 from tests.tui.conftest import SIZE, errors, paste, press, screen_text, type_text, wait_for
 from workbench.services import inbox
@@ -147,7 +147,7 @@ async def test_slash_searches_the_personas(app):
 
 async def test_a_saved_view_keeps_its_query_and_old_views_still_open(app, demo_wb, principal):
     with demo_wb.store.write() as db:  # a view saved before the query language: plain words, no qualifier
-        inbox_repo.save_views(db, principal.workspace_id, {"Old coupons": {"sources": [], "status": "awaiting", "kind": None,
+        filters_repo.save_views(db, principal.workspace_id, {"Old coupons": {"sources": [], "status": "awaiting", "kind": None,
                                                                            "place": None, "assignee": None, "auto_fix": None,
                                                                            "text": "coupon"}})
     async with app.run_test(size=SIZE) as pilot:

@@ -31,7 +31,7 @@ from workbench.server.routes.annotations import LIST_PARAMETERS, encode_page, pa
 from workbench.server.version_reads import SharedVersionReads
 from workbench.server.writer import run_read
 from workbench.services import auth
-from workbench.services.annotations import RowPage, after_cursor, page_statement, read_page, refresh_annotation_rows, row_listing
+from workbench.services.annotation_rows import RowPage, after_cursor, page_statement, read_page, refresh_annotation_rows, row_listing
 from workbench.services.context import Workbench
 
 LIST_PATH = re.compile(r"^/api/v1/sites/([^/]+)/annotations$")

@@ -11,7 +11,7 @@ row's JSON is kept by the row's own values (a changed row is a different key), s
 rebuilt after a write re-encodes only what the write changed. Under mixed load (10 % writes)
 every write was followed by a whole page's encoding, as much CPU as the write itself. And what
 each page was built from is kept across commits (``source``), so its builder can refresh it by
-reading only the rows that changed (services.annotations ``refresh_annotation_rows``).
+reading only the rows that changed (services.annotation_rows ``refresh_annotation_rows``).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import inbox as repo
+from storage import inbox_filters as filters_repo
 from storage.db import WriteWouldWait, without_waiting
 from workbench.domain import clock
 from workbench.domain.errors import Invalid, NotFound
@@ -162,7 +163,7 @@ def _both(first: tuple[str, ...] | None, second: tuple[str, ...] | None) -> tupl
 
 
 def _places(db: Connection, principal: Principal, names: tuple[str, ...]) -> tuple[str, ...]:
-    known = repo.places(db, principal.workspace_id)
+    known = filters_repo.places(db, principal.workspace_id)
     out: list[str] = []
     for name in names:
         found = [pid for pid, pname, _ in known if name.casefold() in (pname.casefold(), pid.casefold())]
@@ -185,7 +186,7 @@ def _assignees(db: Connection, principal: Principal, names: tuple[str, ...]) -> 
             from storage import sync_state
 
             if sync_state.is_replica(db, principal.workspace_id):
-                members += [(uid, n, "") for uid, n in repo.server_members(db, principal.workspace_id, principal.user_id or "")]
+                members += [(uid, n, "") for uid, n in filters_repo.server_members(db, principal.workspace_id, principal.user_id or "")]
             found = [uid for uid, n, email in members if name.casefold() in (n.casefold(), email.casefold(), uid.casefold())]
             if not found:
                 raise Invalid(f'No member named "{name}": use a name, an email, @me or none')
@@ -363,7 +364,7 @@ def _members(db: Any, principal: Principal) -> list[tuple[str, str]]:
 
     if sync_state.is_replica(db, principal.workspace_id):
         # The server judges assignees: offer its members, never the local user it does not know.
-        return repo.server_members(db, principal.workspace_id, principal.user_id or "")
+        return filters_repo.server_members(db, principal.workspace_id, principal.user_id or "")
     return [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
 
 
@@ -380,7 +381,7 @@ def member_names(wb: Workbench, principal: Principal) -> dict[str, str]:
 def facets(wb: Workbench, principal: Principal) -> Facets:
     db = wb.store.db
     order = {s: i for i, s in enumerate(SOURCES)}
-    places = sorted(repo.places(db, principal.workspace_id), key=lambda p: (order[p[2]], p[1].casefold(), p[0]))
+    places = sorted(filters_repo.places(db, principal.workspace_id), key=lambda p: (order[p[2]], p[1].casefold(), p[0]))
     from storage import sync_state
 
     members = _members(db, principal)
@@ -411,7 +412,7 @@ def summary_counts(wb: Workbench, principal: Principal) -> dict[str, int]:
 
 # -- saved views ---------------------------------------------------------------------------
 def list_views(wb: Workbench, principal: Principal) -> dict[str, InboxFilter]:
-    views = repo.load_views(wb.store.db, principal.workspace_id)
+    views = filters_repo.load_views(wb.store.db, principal.workspace_id)
     out: dict[str, InboxFilter] = {}
     for name in sorted(views, key=str.casefold):
         try:
@@ -428,18 +429,18 @@ def save_view(wb: Workbench, principal: Principal, name: str, f: InboxFilter) ->
     if len(name) > 60:
         raise Invalid("View names are at most 60 characters")
     with wb.store.write() as db:
-        views = repo.load_views(db, principal.workspace_id)
+        views = filters_repo.load_views(db, principal.workspace_id)
         views[name] = f.to_dict()
-        repo.save_views(db, principal.workspace_id, views)
+        filters_repo.save_views(db, principal.workspace_id, views)
 
 
 def delete_view(wb: Workbench, principal: Principal, name: str) -> None:
     with wb.store.write() as db:
-        views = repo.load_views(db, principal.workspace_id)
+        views = filters_repo.load_views(db, principal.workspace_id)
         if name not in views:
             raise NotFound(f"No view named '{name}'")
         del views[name]
-        repo.save_views(db, principal.workspace_id, views)
+        filters_repo.save_views(db, principal.workspace_id, views)
 
 
 def test_session_feedback(wb: Workbench, principal: Principal, session_id: str) -> Any:

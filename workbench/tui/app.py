@@ -23,7 +23,8 @@ from textual.screen import Screen
 
 from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
-from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
+from workbench.tui.messages import StoreChanged
+from workbench.tui.sync_run import SyncRunner
 from workbench.tui.terminal_filter import DropControlCharacters
 from workbench.tui.undo import UndoKeys
 from workbench.tui.writes import Writes
@@ -97,11 +98,7 @@ def refusal_text(exc: BaseException) -> str:
 _DROP_CONTROLS = DropControlCharacters()  # one instance: Textual caches filtered lines per filter
 
 
-class SyncStopped(Exception):
-    """Raised in a sync's thread at its next wait once the app quits (``WorkbenchApp._sync_wait``)."""
-
-
-class WorkbenchApp(UndoKeys, App[None]):
+class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
     """Review Workbench in the terminal."""
 
     TITLE = "Review Workbench"
@@ -347,197 +344,6 @@ class WorkbenchApp(UndoKeys, App[None]):
                 folder.mkdir(parents=True, exist_ok=True)
                 path = str(folder)
         return super().deliver_screenshot(filename, path, time_format)
-
-    # -- sync ------------------------------------------------------------------------------
-    def refresh_sync_status(self) -> None:
-        """Re-read the sync status (a few counts) and redraw the sync line of every screen."""
-        from workbench.services import sync as sync_service
-
-        ok, status = self.attempt(sync_service.status, self.wb, quiet=True)
-        if ok:
-            self.sync_status = status
-        self._draw_sync_lines()
-
-    def _draw_sync_lines(self) -> None:
-        from workbench.tui.widgets.sync_line import SyncLine
-
-        now = self.now()
-        seen: set[int] = set()
-        for stack in self._screen_stacks.values():
-            for screen in stack:
-                if id(screen) in seen or not screen.is_mounted:
-                    continue
-                seen.add(id(screen))
-                for line in screen.query(SyncLine):
-                    line.show(self.sync_status, now, self.sync_progress)
-
-    def action_sync(self) -> None:
-        """Send every local change up and bring everyone else's down (in a thread)."""
-
-        if self.sync_running:
-            self.notify("A sync is already running", severity="warning")
-            return
-        self.refresh_sync_status()
-        status = self.sync_status
-        if status is None or status.remote is None:
-            self.notify("This store has no remote yet: add one with `workbench remote add NAME URL`", title="Sync",
-                        severity="warning", timeout=8)
-            return
-        from workbench.services import first_sync
-        from workbench.tui.screens.workspaces import FirstSyncDialog
-
-        remote = status.remote
-        ok, plan = self.attempt(first_sync.plan, self.wb, remote)
-        if not ok:
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice is None:
-                self.notify("Nothing was synced", title="First sync cancelled", timeout=5)
-                return
-            self._sync_with_credentials(remote, choice)
-
-        if plan is not None:  # a first sync over local work: say what will happen, and let the user choose
-            self.push_screen(FirstSyncDialog(plan), chosen)
-            return
-        self._sync_with_credentials(remote, None)
-
-    def _secrets(self, remote: str) -> dict[str, str | None]:
-        """The remote's credentials: environment or keyring, then what was typed for this run only."""
-        from workbench.services import remotes
-
-        ok, loaded = self.attempt(remotes.load_secrets, self.wb, remote)
-        values: dict[str, str | None] = dict(loaded[0]) if ok else {}
-        values.update(self.session_secrets.get(remote, {}))
-        return values
-
-    def _sync_with_credentials(self, remote: str, first_sync: str | None) -> None:
-        secrets = self._secrets(remote)
-        if not any(secrets.values()):
-            self.ask_credentials(remote, None, first_sync)
-            return
-        self.start_sync(remote, secrets, first_sync)
-
-    def start_sync(self, remote: str, credentials: dict[str, str | None] | None = None, first_sync: str | None = None) -> None:
-        self.sync_stop.clear()  # a quit that a refused write kept from happening stops no later sync
-        self.sync_running = True
-        self.sync_progress = ("starting", 0, None)
-        self._draw_sync_lines()
-        transport = self.sync_options.get("transport")  # a test's in-process server
-        if transport is None:
-            from sync.client import StoppableTransport
-
-            # Made here, on the UI thread as quitting is, so a quit cannot miss it; one per
-            # sync: a stopped one refuses every later request.
-            transport = self._sync_transport = StoppableTransport()
-        self._sync_worker(remote, credentials, first_sync, transport)
-
-    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
-    def _sync_worker(
-        self, remote: str, credentials: dict[str, str | None] | None, first_sync: str | None, transport: Any,
-    ) -> None:
-        from sync.errors import Stopped
-        from workbench.services import sync as sync_service
-
-        def progress(phase: str, done: int, total: int | None) -> None:
-            self.post_message(SyncProgressed(phase, done, total))
-
-        options = {**self.sync_options, "sleep": self._sync_wait(self.sync_options.get("sleep")), "transport": transport}
-        try:
-            report = sync_service.run_sync(self.wb, remote, progress, credentials=credentials, first_sync=first_sync, **options)
-        except (SyncStopped, Stopped):
-            return  # the app is quitting: what the sync had not done waits in the outbox for the next one
-        except Exception as exc:  # shown, never a crash
-            reason = refusal_text(exc)
-            if reason.startswith("Unexpected error"):
-                log.exception("sync failed")
-            self.post_message(SyncFinished(remote, error=reason, first_sync=first_sync))
-            return
-        self.post_message(SyncFinished(remote, report=report, first_sync=first_sync))
-
-    def _sync_wait(self, sleep: Callable[[float], None] | None) -> Callable[[float], None]:
-        """The sync's waits (a retry's backoff, a rate limit's Retry-After, up to minutes when the
-        server is down or busy), ended by quitting: the app's exit waited for the sync's thread,
-        on a terminal already cleared. A sync stops only at a wait, where nothing is half-applied:
-        its work so far is committed, and an unanswered write is resent with its Idempotency-Key."""
-        def wait(seconds: float) -> None:
-            if sleep is None:
-                self.sync_stop.wait(seconds)
-            elif not self.sync_stop.is_set():
-                sleep(seconds)
-            if self.sync_stop.is_set():
-                raise SyncStopped
-
-        return wait
-
-    def on_sync_progressed(self, message: SyncProgressed) -> None:
-        if self.sync_running:
-            self.sync_progress = (message.phase, message.done, message.total)
-            self._draw_sync_lines()
-
-    def on_sync_finished(self, message: SyncFinished) -> None:
-        from workbench.tui import format as fmt
-
-        self.sync_running = False
-        self.sync_progress = None
-        report = message.report
-        if message.error is not None:
-            self.notify(message.error, title="Sync failed", severity="error", timeout=10)
-        elif report.auth_failed:
-            self.notify(f"{report.stopped or 'The server rejected the credentials'}", title="Sync stopped", severity="warning", timeout=10)
-        else:
-            counts = (
-                f"sent {report.sent:,} · received {report.received:,} · {fmt.plural(report.conflicts, 'conflict')} · "
-                f"{report.refused:,} refused" + (f" · {report.pending:,} still pending" if report.pending else "")
-            )
-            notes = "".join(f"\n{note}" for note in report.notes)
-            if report.stopped:
-                self.notify(f"Stopped: {report.stopped}\n{counts}{notes}", title="Sync incomplete", severity="warning", timeout=10)
-            else:
-                severity = "warning" if report.conflicts or report.refused else "information"
-                more = "\n5: resolve conflicts and refusals" if report.conflicts or report.refused else ""
-                self.notify(f"{counts}{notes}{more}", title=f"Synced with {message.remote}", severity=severity, timeout=8)
-            if report.notes and self._principal_derived:
-                # The store may open another workspace now (a first sync's merge, or a replica
-                # adopted by an empty store): every screen follows.
-                before = self._principal.workspace_id if self._principal is not None else None
-                self._principal = None
-                if self.principal.workspace_id != before:
-                    self.reopen_screens()
-        self.post_message(StoreChanged())  # refreshes the sync line and every screen
-        self.show_workspace_title()  # a first sync adds the replica: the header starts naming workspaces
-        if message.error is None and report.auth_failed and message.remote:
-            self.ask_credentials(message.remote, report.auth_failed, message.first_sync)
-
-    def ask_credentials(self, remote: str, rejected: str | None, first_sync: str | None = None) -> None:
-        """Ask for every credential of ``remote`` (the rejected one, if any, must be typed again),
-        keep them (keyring, or this run only where there is none) and sync."""
-        from workbench.services import remotes
-        from workbench.tui.screens.workspaces import credentials_form
-
-        problem = remotes.keyring_problem()  # known before anything is typed, and said at the top of the form
-        saved = self._secrets(remote)
-        if rejected is not None:
-            saved[rejected] = None
-
-        def submit(typed: dict[str, str]) -> Any:
-            if problem is None:
-                return remotes.save_secrets(self.wb, remote, typed)
-            self.session_secrets.setdefault(remote, {}).update(typed)
-            return remotes.SavedSecrets([], problem)
-
-        def closed(result: Any) -> None:
-            if result is None:
-                return
-            if problem is not None:
-                self.notify(f"Kept for this run only ({problem}): set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY or "
-                            "WORKBENCH_JWT to skip typing them next time", title="Credentials", severity="warning", timeout=10)
-            elif result.keyring_error:
-                self.notify(f"Not kept: {result.keyring_error}", title="Credentials", severity="warning", timeout=8)
-            self.start_sync(remote, self._secrets(remote), first_sync)
-
-        url = self.sync_status.url if self.sync_status is not None and self.sync_status.remote == remote else remote
-        self.push_screen(credentials_form(remote, url or "", saved, rejected=rejected, keyring_problem=problem, submit=submit), closed)
 
     # -- workspaces ------------------------------------------------------------------------
     def action_workspaces(self) -> None:

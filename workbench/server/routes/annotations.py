@@ -17,6 +17,7 @@ from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON
 from workbench.server.schemas import AnnotationDetail, AnnotationPage, AnnotationPublic, PersonaRun, ReplyPublic
 from workbench.server.writer import run_write
+from workbench.services import annotation_rows
 from workbench.services import annotations as svc
 
 if TYPE_CHECKING:
@@ -55,20 +56,20 @@ def page_key(caller: Principal, site_id: str, q: AnnotationListQuery) -> tuple[o
     return (caller.workspace_id, caller.site_id, site_id, q.status, q.kind, q.since, q.auto_fix, q.cursor, q.limit)
 
 
-def page_rows(wb: Workbench, caller: Principal, site_id: str, q: AnnotationListQuery) -> svc.RowPage:
+def page_rows(wb: Workbench, caller: Principal, site_id: str, q: AnnotationListQuery) -> annotation_rows.RowPage:
     """The page's rows, read from the store (any thread)."""
-    return svc.list_annotation_rows(
+    return annotation_rows.list_annotation_rows(
         wb, caller, site_id, status=q.status, kind=q.kind, since_ms=q.since, auto_fix=q.auto_fix, cursor=q.cursor, limit=q.limit
     )
 
 
-def encode_page(cache: PageCache, key: Hashable, page: svc.RowPage) -> bytes:
+def encode_page(cache: PageCache, key: Hashable, page: annotation_rows.RowPage) -> bytes:
     """The page's JSON (kept at ``key``), each row's reused from ``cache`` while the row is unchanged (the cache's thread)."""
     return orjson.dumps({"items": cache.page_rows(key, page.rows, _encode_row), "next_cursor": page.next_cursor})
 
 
 def _encode_row(row: tuple[Any, ...]) -> bytes:
-    return orjson.dumps(svc.public_row(row))
+    return orjson.dumps(annotation_rows.public_row(row))
 
 
 def _etag(version: int) -> dict[str, str]:
