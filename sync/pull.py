@@ -32,6 +32,7 @@ from sync.part import EnginePart
 from sync.push import AnnotationPush
 from workbench.domain.account_records import Workspace
 from workbench.domain.clock import new_id
+from workbench.domain.records import Reply, Resolution
 
 PAGE_SIZE = 200
 THREAD_PAGE_SIZE = 500
@@ -269,7 +270,8 @@ class AnnotationPull(EnginePart):
                 else:
                     cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
             received += len(anns)
-            self.report.received += applied.inserted + applied.updated
+            echoes = sum(1 for i in applied.unchanged_fields if i in self.ctx.pushed)
+            self.report.received += applied.inserted + applied.updated - echoes
             self.report.conflicts += applied.conflicts
             self.progress(f"annotations · {label}", received, None)
             crash_point("pull:after_page")
@@ -305,9 +307,17 @@ class AnnotationPull(EnginePart):
                 # past the annotations' own next `since`.
                 run_next = min((resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
             replies, resolutions = parsed
+            # The server's own answers to this run's push (the notice of a resolution sent from
+            # here, that resolution's notification status) are applied but are no one else's news.
+            echoes = [r for r in replies if r.author_kind == "system" and r.annotation_id in self.ctx.pushed]
+            echoes += [r for r in resolutions if r.id in self.ctx.pushed_rows]
+            replies = [r for r in replies if r not in echoes]
+            resolutions = [r for r in resolutions if r not in echoes]
             nxt = resp.data.get("next_cursor")
             with self.store.write() as db:
                 n = mirror.apply_replies(db, replies) + mirror.apply_resolutions(db, resolutions)
+                mirror.apply_replies(db, [r for r in echoes if isinstance(r, Reply)])
+                mirror.apply_resolutions(db, [r for r in echoes if isinstance(r, Resolution)])
                 if nxt:
                     cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
                 else:

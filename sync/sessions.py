@@ -181,7 +181,13 @@ class SessionSync(EnginePart):
                     items.append(one.data.get("data") or {})
         records = [wire.test_session(d) for d in items if d.get("sessionId")]
         with self.store.write() as db:
-            self.report.received += len(sessions_state.apply_test_sessions(db, records, self.clock()))
+            # A session this run moved (complete, pause…) comes back with the server's times for
+            # that move: its own echo, unless the server's status is another than the one sent.
+            sent = {r.id: row[0] for r in records if r.id in self.ctx.pushed and (row := db.execute(
+                "SELECT status FROM test_sessions WHERE id = ?", [r.id]).fetchone()) is not None}
+            changed = sessions_state.apply_test_sessions(db, records, self.clock())
+            statuses = {r.id: r.status for r in records}
+            self.report.received += sum(1 for sid in changed if sid not in sent or statuses[sid] != sent[sid])
         for i, r in enumerate(records):
             self.progress(label, i, len(records))
             self._pull_notes(r.id)
