@@ -54,10 +54,14 @@ class AnnotationPull(EnginePart):
             # The bundled server's ETag covers every site's annotations and threads: nothing
             # moved since the last whole pull, so no per-site `since` request is needed. The
             # replica's name is still checked: it is the replica's, not the server's, to move.
+            # The 304 vouches that the server's list is the one mirrored here: its length is the total.
+            (known,) = self.store.db.execute("SELECT count(*) FROM sites WHERE workspace_id = ?", [self.ws]).fetchone()
+            self.progress("sites", known, known)
             self._rename_unnamed_replica()
             self._pull_personas()
             return
         sites, content = self._whole_list("/api/v1/sites", resp, {"limit": PAGE_SIZE})
+        self.progress("sites", len(sites), len(sites))
         self._ensure_replica(sites)
         digest = hashlib.sha256(content).hexdigest()
         if digest != cursors.get_digest(self.store.db, self.name, "sites"):

@@ -61,8 +61,11 @@ class SessionSync(EnginePart):
             "etag:feedback-sessions", "/api/v1/feedback-sessions", {"comments"}, credential="store_key", params={"limit": 100, "offset": 0},
         )
         if first.status == 304:
-            self.progress("feedback sessions", 1, 1)
-            return  # no round and no comment moved since the last whole pull
+            # No round and no comment moved since the last whole pull: the rounds mirrored here
+            # are the server's list (a replica cannot start one), so their number is the total.
+            known = self.store.db.execute("SELECT count(*) FROM feedback_sessions WHERE store_id = ?", [store_id]).fetchone()[0]
+            self.progress("feedback sessions", known, known)
+            return
         while True:
             page = (first if offset == 0 else self.client.get(
                 "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
@@ -142,8 +145,11 @@ class SessionSync(EnginePart):
         self.progress("studies", 0, None)
         resp, etag = self._get_tree("etag:studies", "/api/studies", {"sessions", "notes"}, credential="jwt", ok=(404, 405))
         if resp.status == 304:
-            self.progress("studies", 1, 1)
-            return  # no study, session, note or feedback moved since the last whole pull
+            # No study, session, note or feedback moved since the last whole pull: the studies
+            # mirrored here are the server's list, so their number is the total.
+            known = self.store.db.execute("SELECT count(*) FROM studies WHERE workspace_id = ?", [self.ws]).fetchone()[0]
+            self.progress("studies", known, known)
+            return
         if resp.status == 200:
             studies = [wire.study(d, self.ws) for d in (resp.data.get("data") or {}).get("studies") or []]
         else:
@@ -153,8 +159,10 @@ class SessionSync(EnginePart):
         with self.store.write() as db:
             for st in studies:
                 sessions_state.upsert_study(db, st)
-        for st in studies:
+        for i, st in enumerate(studies):
+            self.progress("studies", i, len(studies))
             self._pull_study(st.id)
+        self.progress("studies", len(studies), len(studies))
         self._tree_pulled("etag:studies", etag)
 
     def _pull_study(self, job_id: str) -> None:

@@ -13,9 +13,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
@@ -186,18 +188,68 @@ def remote_remove(
 # -- sync ---------------------------------------------------------------------------------------
 
 
+class _Count(ProgressColumn):
+    """``done/total`` where the server told the total (a list read whole, the outbox, a 304's
+    unchanged list), else the count alone: the documented annotation and thread lists page by
+    cursor and never say how many rows are left, and a guessed total would be a lie."""
+
+    def render(self, task: Task) -> Text:
+        shown = f"{int(task.completed):,}" if task.total is None else f"{int(task.completed):,}/{int(task.total):,}"
+        return Text(shown, style="progress.download")
+
+
+class _Bar(BarColumn):
+    """Rich's bar, full once a count-only phase has ended (rich would pulse it for ever)."""
+
+    def render(self, task: Task) -> ProgressBar:
+        if task.total is None and task.fields.get("ended"):
+            return ProgressBar(total=1, completed=1, width=None if self.bar_width is None else max(1, self.bar_width))
+        return super().render(task)
+
+
+class _Spinner(SpinnerColumn):
+    """A spinner while the phase runs; ✓ once it ended (rich stops one only at a known total),
+    and a dim dot for a phase with a total that the run left short (it stopped: see its summary)."""
+
+    def render(self, task: Task) -> RenderableType:
+        if task.fields.get("ended") and not task.finished:
+            return self.finished_text if task.total is None else Text("·", style="dim")
+        return super().render(task)
+
+
 class _Bars:
-    """Rich progress: one bar per phase (push, each site's annotations and threads)."""
+    """Rich progress: one bar per phase (push, sites, each site's annotations and threads, sessions).
+
+    A phase with a total ends at it. One without (a count) has ended when another phase
+    begins, as the engine runs them one after another (a rate limit's wait pauses one, which
+    then goes on: it is shown running again); every phase has ended when the run returns."""
+
+    @staticmethod
+    def columns() -> tuple[ProgressColumn, ...]:
+        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), _Count(), TimeElapsedColumn()
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
+        self.current: str | None = None
+        self.counted: set[str] = set()  # phases shown as a count, with no total
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         task = self.tasks.get(phase)
         if task is None:
-            task = self.tasks[phase] = self.progress.add_task(inert(phase), total=total)  # phases name sites
-        self.progress.update(task, completed=done, total=total)
+            task = self.tasks[phase] = self.progress.add_task(inert(phase), total=total, ended=False)  # phases name sites
+        if self.current not in (None, phase) and self.current in self.counted:
+            self.progress.update(self.tasks[self.current], ended=True)
+        self.current = phase
+        if total is None:
+            self.counted.add(phase)
+        else:
+            self.counted.discard(phase)
+        self.progress.update(task, completed=done, total=total, ended=False)
+
+    def finish(self) -> None:
+        for task in self.tasks.values():
+            self.progress.update(task, ended=True)
 
 
 def _summary(report: sync_svc.Report) -> str:
@@ -288,9 +340,12 @@ def _run(
     try:
         if as_json or quiet or not err.is_terminal:
             return sync_svc.run_sync(wb, remote, credentials=credentials, first_sync=first_sync)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err, transient=False) as progress:
-            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials, first_sync=first_sync)
+        with Progress(*_Bars.columns(), console=err, transient=False) as progress:
+            bars = _Bars(progress)
+            try:
+                return sync_svc.run_sync(wb, remote, bars, credentials=credentials, first_sync=first_sync)
+            finally:
+                bars.finish()  # the last frame stays on the terminal: no phase may still spin in it
     except DomainError as exc:
         fail(exc.message)
         raise  # unreachable
