@@ -26,7 +26,7 @@ from storage import sync_mirror as mirror
 from storage import sync_state as state
 from storage import workspaces as workspaces_repo
 from sync import wire
-from sync.client import OtherWorkspace, Refused, Response, SyncError
+from sync.client import NotTheApi, OtherWorkspace, Refused, Response, SyncError
 from sync.crash import crash_point
 from sync.part import EnginePart
 from sync.push import AnnotationPush
@@ -49,7 +49,8 @@ class AnnotationPull(EnginePart):
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)
         self._forget_sites_etag_if_touched()
-        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"}, params={"limit": PAGE_SIZE})
+        with self._the_apis_root():
+            resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"}, params={"limit": PAGE_SIZE})
         if resp.status == 304 and self.remote.workspace_id is not None:
             # The bundled server's ETag covers every site's annotations and threads: nothing
             # moved since the last whole pull, so no per-site `since` request is needed. The
@@ -132,9 +133,25 @@ class AnnotationPull(EnginePart):
     def confirm_workspace(self) -> None:
         """Before pushing: the first sites page's workspace is the replica's (one request, made only
         when there is something to push, so a sync with nothing new costs no more)."""
-        resp = self.client.get("/api/v1/sites", params={"limit": 1})
+        with self._the_apis_root():
+            resp = self.client.get("/api/v1/sites", params={"limit": 1})
         items = resp.data.get("items") if isinstance(resp.data, dict) else resp.data
         self.check_workspace([s for s in items or [] if isinstance(s, dict)])
+
+    @contextlib.contextmanager
+    def _the_apis_root(self) -> Iterator[None]:
+        """The sites list answering 404 means the remote's URL is not the API's root: every server of
+        the annotations API lists a token's sites there. Said so, rather than as a refused read."""
+        try:
+            yield
+        except Refused as exc:
+            if exc.status != 404:
+                raise
+            raise NotTheApi(
+                f"{self.remote.url}/api/v1/sites answered 404 ({exc.reason}): the remote's URL is not the root of an "
+                "annotations API server. Give the server's own address, without /api/… (like http://localhost:11001): "
+                f"`workbench remote remove {self.name}`, then `workbench remote add {self.name} URL`", 404,
+            ) from None
 
     def _server_workspace_name(self) -> str | None:
         """The server's own name for the workspace (the bundled server's extension), asked once per

@@ -89,3 +89,42 @@ def test_sync_json_does_not_count_the_users_own_changes_as_received(remote: Serv
     report = cli.json("sync")
     assert (report["sent"], report["received"]) == (0, 1), report
     assert json.loads(cli.run("sync", "status", "--json").stdout)["pending"] == 0
+
+
+def test_a_remote_url_that_is_not_the_api_root_says_so(remote: Served, tmp_path: Path):
+    """QA: a URL pasted with the API's path (…/api/v1) stopped with 'the server refused a read (404): Not Found'."""
+    cli = Cli(tmp_path, "alice")
+    cli.env["WORKBENCH_TOKEN"] = remote.creds["member_token"]
+    cli.run("remote", "add", "origin", f"{remote.url}/api/v1", "--no-prompt")
+
+    r = cli.run("sync", "--json", check=False)
+
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["stopped"]
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "not_the_api", error
+    assert f"{remote.url}/api/v1/api/v1/sites answered 404" in error["message"] and "without /api/" in error["message"], error
+
+
+def test_scripts_get_errors_for_an_unknown_remote_and_json_for_settled_conflicts(remote: Served, tmp_path: Path):
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    # QA: a mistyped --remote listed nothing and exited 0, so a script read "no conflicts, nothing refused".
+    for args in (["status"], ["conflicts"], ["refused"]):
+        r = cli.run("sync", *args, "--remote", "orgin", "--json", check=False)
+        assert r.returncode == 1 and json.loads(r.stderr)["error"]["message"] == "No remote named 'orgin'", (args, r.stdout, r.stderr)
+        assert r.stdout == ""
+    # Both sides change one annotation's status: a conflict.
+    [a] = [x["id"] for x in cli.json("annotations", "list", "--limit", "1")["items"]]
+    cli.run("annotation", "set-status", a, "won_t_fix", "--summary", "not our bug")
+    remote.patch(a, status="in_progress")
+    cli.run("sync")
+    [conflict] = cli.json("sync", "conflicts")["items"]
+    assert (conflict["field"], conflict["mine"], conflict["theirs"]) == ("status", "won_t_fix", "in_progress")
+
+    # QA: settling with --json printed nothing on stdout, only the human lines on stderr.
+    settled = json.loads(cli.run("sync", "conflicts", "--keep-mine", str(conflict["id"]), "--json").stdout)
+
+    assert settled == {"items": [{"id": conflict["id"], "settled": "keep_mine", "entity_id": a, "field": "status", "value": "won_t_fix"}]}
+    assert cli.json("sync")["sent"] == 1
+    assert remote.annotation(a)["status"] == "won_t_fix"

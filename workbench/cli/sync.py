@@ -382,10 +382,22 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
         raise typer.Exit(1)
 
 
+def _known(wb: Workbench, remote: str | None) -> None:
+    """A --remote that names no remote is an error, as ``workbench sync`` says it: an empty listing
+    ("No conflicts", ``{"items": []}``) would tell a script a mistyped remote had nothing to settle."""
+    if remote is None:
+        return
+    try:
+        remotes.find(wb, remote)
+    except DomainError as exc:
+        fail(exc.message)
+
+
 @sync_app.command("status")
 def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Remote, last sync time, pending changes, conflicts and refusals."""
     wb = _open(data_dir)
+    _known(wb, remote)
     st = sync_svc.status(wb, remote)
     if as_json:
         typer.echo(json.dumps(st.to_public(), indent=2))
@@ -426,15 +438,24 @@ def sync_conflicts(
     if both:
         fail(f"conflict {', '.join(map(str, both))} is in both --keep-mine and --take-theirs: choose one", 2)
     wb = _open(data_dir)
+    _known(wb, remote)
     if keep_mine or take_theirs:
+        open_ = {c.id: c for c in sync_svc.conflicts(wb)}
         try:
             sync_svc.settle(wb, keep_mine_ids=keep_mine or [], take_theirs_ids=take_theirs or [])
         except DomainError as exc:
             fail(exc.message)
-        for cid in dict.fromkeys(keep_mine or []):
-            err.print(f"conflict {cid}: keeping mine (sent on the next sync)")
-        for cid in dict.fromkeys(take_theirs or []):
-            err.print(f"conflict {cid}: took theirs")
+        chosen = [(cid, "keep_mine") for cid in dict.fromkeys(keep_mine or [])]
+        chosen += [(cid, "take_theirs") for cid in dict.fromkeys(take_theirs or [])]
+        if as_json:  # what was settled, with the value each field now holds here
+            emit_json({"items": [
+                {"id": cid, "settled": how, "entity_id": open_[cid].entity_id, "field": open_[cid].field,
+                 "value": open_[cid].mine if how == "keep_mine" else open_[cid].theirs}
+                for cid, how in chosen
+            ]})
+            return
+        for cid, how in chosen:
+            err.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
@@ -485,6 +506,7 @@ def sync_refused(
     if every and discard and not yes and not sys.stdin.isatty():
         fail("--all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)", 2)
     wb = _open(data_dir)
+    _known(wb, remote)
     if retry or discard:
         listed = sync_svc.refusals(wb, remote) if every else []
         if listed and discard and not yes:
