@@ -128,3 +128,16 @@ def test_scripts_get_errors_for_an_unknown_remote_and_json_for_settled_conflicts
     assert settled == {"items": [{"id": conflict["id"], "settled": "keep_mine", "entity_id": a, "field": "status", "value": "won_t_fix"}]}
     assert cli.json("sync")["sent"] == 1
     assert remote.annotation(a)["status"] == "won_t_fix"
+
+
+def test_no_credentials_is_unauthenticated_for_a_script(tmp_path: Path):
+    """QA: a sync with no credentials at all failed with code 'invalid', outside the codes README gives
+    a sync's failures; a script handles it as it handles a rejected one."""
+    cli = Cli(tmp_path, "alice")
+    cli.run("remote", "add", "origin", "http://127.0.0.1:9", "--no-prompt")
+
+    r = cli.run("sync", "--json", check=False)
+
+    assert r.returncode == 1
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "unauthenticated" and error["message"].startswith("No credentials for 'origin'"), error
