@@ -31,7 +31,9 @@ from workbench.services.context import Workbench
 
 remote_app = typer.Typer(help="Remotes this store syncs with (secrets live in the system keyring).", no_args_is_help=True)
 sync_app = typer.Typer(
-    help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.",
+    help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.\n\n"
+         "The summary (and --json): sent, your changes the server took; received, what others changed (your own "
+         "coming back is not counted); conflicts and refused, what waits for you (sync conflicts, sync refused).",
     invoke_without_command=True,
 )
 err = Console(stderr=True)
