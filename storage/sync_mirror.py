@@ -31,6 +31,9 @@ class Applied:
     updated: int = 0
     conflicts: int = 0
     thread_moved: list[str] = dataclasses.field(default_factory=list)  # server updated_at moved: thread may have changed
+    # Updated (counted in ``updated``) with no status, summary or assignee changed here: only the
+    # server's version and time moved (a thread row, or the echo of a change pushed from here).
+    unchanged_fields: list[str] = dataclasses.field(default_factory=list)
 
 
 def apply_annotations(
@@ -73,6 +76,8 @@ def apply_annotations(
             if cur[4] != a.updated_at:
                 out.thread_moved.append(a.id)
             replaces.append(_annotation_row(a))
+            if (cur[1], cur[2], cur[3]) == (a.status, a.summary, a.assignee_id):
+                out.unchanged_fields.append(a.id)
             if audit_actor:
                 _record_pulled(db, a, cur, theirs, audit_actor)
             continue
@@ -81,6 +86,8 @@ def apply_annotations(
         conflicts, now = _merge_one(db, a, cur, base, theirs, at=at, sent=(sent or {}).get(a.id), etag=(etags or {}).get(a.id), exclude_seq=exclude_seq)
         out.conflicts += conflicts
         out.updated += 1
+        if now == {"status": cur[1], "summary": cur[2], "assignee_id": cur[3]}:
+            out.unchanged_fields.append(a.id)
         if audit_actor:
             _record_pulled(db, a, cur, now, audit_actor)
     if inserts:

@@ -40,7 +40,7 @@ Progress = Callable[[str, int, "int | None"], None]
 @dataclass
 class Report:
     sent: int = 0
-    received: int = 0
+    received: int = 0  # what others changed; never this run's own pushed changes coming back (SyncContext.pushed)
     conflicts: int = 0
     refused: int = 0
     pending: int = 0
@@ -164,6 +164,7 @@ class Engine:
                 try:
                     if self._push_one(current):
                         self.report.sent += 1
+                        self.ctx.pushed.add(current.entity_id)
                 except Unavailable:
                     if self.ctx.sending == current.seq:
                         # This attempt never reached the server (the client raises Unavailable

@@ -10,7 +10,7 @@ part may use is written here, not implied by the classes it happens to be mixed 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from storage import sync_cursors as cursors
@@ -40,6 +40,13 @@ class SyncContext:
     report: Report
     remote: Remote
     sending: int | None = None  # the outbox entry whose request is about to leave
+    # What this run's push wrote on the server: the entities (an annotation, a session) its entries
+    # named, and the thread rows it created. The pull brings them back with the server's own values
+    # (versions, times, a notification); it applies those, but does not report them as received:
+    # "received" says what others changed, and a user reading "received 3" after sending 3 would
+    # look for news that is not there.
+    pushed: set[str] = field(default_factory=set)
+    pushed_rows: set[str] = field(default_factory=set)
 
     @property
     def ws(self) -> str:

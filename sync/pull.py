@@ -26,12 +26,13 @@ from storage import sync_mirror as mirror
 from storage import sync_state as state
 from storage import workspaces as workspaces_repo
 from sync import wire
-from sync.client import OtherWorkspace, Refused, Response, SyncError
+from sync.client import NotTheApi, OtherWorkspace, Refused, Response, SyncError
 from sync.crash import crash_point
 from sync.part import EnginePart
 from sync.push import AnnotationPush
 from workbench.domain.account_records import Workspace
 from workbench.domain.clock import new_id
+from workbench.domain.records import Reply, Resolution
 
 PAGE_SIZE = 200
 THREAD_PAGE_SIZE = 500
@@ -48,15 +49,20 @@ class AnnotationPull(EnginePart):
     def _pull_annotation_side(self) -> None:
         self.progress("sites", 0, None)
         self._forget_sites_etag_if_touched()
-        resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"}, params={"limit": PAGE_SIZE})
+        with self._the_apis_root():
+            resp, etag = self._get_tree("etag:sites", "/api/v1/sites", {"annotations", "threads"}, params={"limit": PAGE_SIZE})
         if resp.status == 304 and self.remote.workspace_id is not None:
             # The bundled server's ETag covers every site's annotations and threads: nothing
             # moved since the last whole pull, so no per-site `since` request is needed. The
             # replica's name is still checked: it is the replica's, not the server's, to move.
+            # The 304 vouches that the server's list is the one mirrored here: its length is the total.
+            (known,) = self.store.db.execute("SELECT count(*) FROM sites WHERE workspace_id = ?", [self.ws]).fetchone()
+            self.progress("sites", known, known)
             self._rename_unnamed_replica()
             self._pull_personas()
             return
         sites, content = self._whole_list("/api/v1/sites", resp, {"limit": PAGE_SIZE})
+        self.progress("sites", len(sites), len(sites))
         self._ensure_replica(sites)
         digest = hashlib.sha256(content).hexdigest()
         if digest != cursors.get_digest(self.store.db, self.name, "sites"):
@@ -127,9 +133,25 @@ class AnnotationPull(EnginePart):
     def confirm_workspace(self) -> None:
         """Before pushing: the first sites page's workspace is the replica's (one request, made only
         when there is something to push, so a sync with nothing new costs no more)."""
-        resp = self.client.get("/api/v1/sites", params={"limit": 1})
+        with self._the_apis_root():
+            resp = self.client.get("/api/v1/sites", params={"limit": 1})
         items = resp.data.get("items") if isinstance(resp.data, dict) else resp.data
         self.check_workspace([s for s in items or [] if isinstance(s, dict)])
+
+    @contextlib.contextmanager
+    def _the_apis_root(self) -> Iterator[None]:
+        """The sites list answering 404 means the remote's URL is not the API's root: every server of
+        the annotations API lists a token's sites there. Said so, rather than as a refused read."""
+        try:
+            yield
+        except Refused as exc:
+            if exc.status != 404:
+                raise
+            raise NotTheApi(
+                f"{self.remote.url}/api/v1/sites answered 404 ({exc.reason}): the remote's URL is not the root of an "
+                "annotations API server. Give the server's own address, without /api/… (like http://localhost:11001): "
+                f"`workbench remote remove {self.name}`, then `workbench remote add {self.name} URL`", 404,
+            ) from None
 
     def _server_workspace_name(self) -> str | None:
         """The server's own name for the workspace (the bundled server's extension), asked once per
@@ -269,7 +291,8 @@ class AnnotationPull(EnginePart):
                 else:
                     cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
             received += len(anns)
-            self.report.received += applied.inserted + applied.updated
+            echoes = sum(1 for i in applied.unchanged_fields if i in self.ctx.pushed)
+            self.report.received += applied.inserted + applied.updated - echoes
             self.report.conflicts += applied.conflicts
             self.progress(f"annotations · {label}", received, None)
             crash_point("pull:after_page")
@@ -305,9 +328,17 @@ class AnnotationPull(EnginePart):
                 # past the annotations' own next `since`.
                 run_next = min((resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
             replies, resolutions = parsed
+            # The server's own answers to this run's push (the notice of a resolution sent from
+            # here, that resolution's notification status) are applied but are no one else's news.
+            echoes = [r for r in replies if r.author_kind == "system" and r.annotation_id in self.ctx.pushed]
+            echoes += [r for r in resolutions if r.id in self.ctx.pushed_rows]
+            replies = [r for r in replies if r not in echoes]
+            resolutions = [r for r in resolutions if r not in echoes]
             nxt = resp.data.get("next_cursor")
             with self.store.write() as db:
                 n = mirror.apply_replies(db, replies) + mirror.apply_resolutions(db, resolutions)
+                mirror.apply_replies(db, [r for r in echoes if isinstance(r, Reply)])
+                mirror.apply_resolutions(db, [r for r in echoes if isinstance(r, Resolution)])
                 if nxt:
                     cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
                 else:

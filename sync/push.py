@@ -236,6 +236,7 @@ class AnnotationPush(EnginePart):
         with self.store.write() as db:
             for old, new in moves:
                 mirror.rekey_upload(db, old, new)
+            self.ctx.pushed_rows.add(server.id)
             if e.local_id:
                 mirror.replace_local_resolution(db, e.local_id, server, self.clock())
             else:

@@ -61,8 +61,11 @@ class SessionSync(EnginePart):
             "etag:feedback-sessions", "/api/v1/feedback-sessions", {"comments"}, credential="store_key", params={"limit": 100, "offset": 0},
         )
         if first.status == 304:
-            self.progress("feedback sessions", 1, 1)
-            return  # no round and no comment moved since the last whole pull
+            # No round and no comment moved since the last whole pull: the rounds mirrored here
+            # are the server's list (a replica cannot start one), so their number is the total.
+            known = self.store.db.execute("SELECT count(*) FROM feedback_sessions WHERE store_id = ?", [store_id]).fetchone()[0]
+            self.progress("feedback sessions", known, known)
+            return
         while True:
             page = (first if offset == 0 else self.client.get(
                 "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
@@ -142,8 +145,11 @@ class SessionSync(EnginePart):
         self.progress("studies", 0, None)
         resp, etag = self._get_tree("etag:studies", "/api/studies", {"sessions", "notes"}, credential="jwt", ok=(404, 405))
         if resp.status == 304:
-            self.progress("studies", 1, 1)
-            return  # no study, session, note or feedback moved since the last whole pull
+            # No study, session, note or feedback moved since the last whole pull: the studies
+            # mirrored here are the server's list, so their number is the total.
+            known = self.store.db.execute("SELECT count(*) FROM studies WHERE workspace_id = ?", [self.ws]).fetchone()[0]
+            self.progress("studies", known, known)
+            return
         if resp.status == 200:
             studies = [wire.study(d, self.ws) for d in (resp.data.get("data") or {}).get("studies") or []]
         else:
@@ -153,8 +159,10 @@ class SessionSync(EnginePart):
         with self.store.write() as db:
             for st in studies:
                 sessions_state.upsert_study(db, st)
-        for st in studies:
+        for i, st in enumerate(studies):
+            self.progress("studies", i, len(studies))
             self._pull_study(st.id)
+        self.progress("studies", len(studies), len(studies))
         self._tree_pulled("etag:studies", etag)
 
     def _pull_study(self, job_id: str) -> None:
@@ -181,7 +189,13 @@ class SessionSync(EnginePart):
                     items.append(one.data.get("data") or {})
         records = [wire.test_session(d) for d in items if d.get("sessionId")]
         with self.store.write() as db:
-            self.report.received += len(sessions_state.apply_test_sessions(db, records, self.clock()))
+            # A session this run moved (complete, pause…) comes back with the server's times for
+            # that move: its own echo, unless the server's status is another than the one sent.
+            sent = {r.id: row[0] for r in records if r.id in self.ctx.pushed and (row := db.execute(
+                "SELECT status FROM test_sessions WHERE id = ?", [r.id]).fetchone()) is not None}
+            changed = sessions_state.apply_test_sessions(db, records, self.clock())
+            statuses = {r.id: r.status for r in records}
+            self.report.received += sum(1 for sid in changed if sid not in sent or statuses[sid] != sent[sid])
         for i, r in enumerate(records):
             self.progress(label, i, len(records))
             self._pull_notes(r.id)

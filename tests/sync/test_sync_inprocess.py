@@ -12,7 +12,7 @@ from tests.images import PNG  # a whole picture: the server takes only images th
 from tests.sync.conftest import Hub
 from tests.sync.helpers import integrity_ok, outbox_size, snapshot
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest, WidgetAnnotationCreate
-from workbench.domain.errors import Conflict, Invalid, PreconditionFailed
+from workbench.domain.errors import Conflict, Invalid, PreconditionFailed, Unauthenticated
 from workbench.domain.personas import PersonaCreate
 from workbench.services import annotations as ann_svc
 from workbench.services import personas as personas_svc
@@ -441,7 +441,7 @@ def test_without_a_keyring_backend_secrets_come_from_the_environment(wb):
     assert saved.stored == [] and "no system keyring" in (saved.keyring_error or "")
     values, sources = remotes.load_secrets(wb, "origin", env={"WORKBENCH_TOKEN": "gfat_env"})
     assert values["token"] == "gfat_env" and sources["token"] == "env"
-    with pytest.raises(Invalid, match="WORKBENCH_TOKEN"):
+    with pytest.raises(Unauthenticated, match="WORKBENCH_TOKEN"):
         sync_svc.run_sync(wb, "origin", credentials={"token": None, "store_key": None, "jwt": None})
 
 

@@ -78,6 +78,13 @@ class TestAnnotation:
     def test_resolution_dialog(self, snap_compare, demo_wb):
         assert snap_compare(app_for(demo_wb), press=["enter", "e"], terminal_size=SIZE, run_before=settle)
 
+    def test_reply_dialog_with_its_draft_back(self, snap_compare, demo_wb, principal):
+        from workbench.services import drafts
+
+        [first] = inbox.window(demo_wb, principal, inbox.InboxFilter(), 0, 1)  # the row enter opens
+        drafts.save(demo_wb, principal, first.id, "Reproduced on iOS 17: the coupon field loses focus.\n\n- open /checkout")
+        assert snap_compare(app_for(demo_wb), press=["enter", "c"], terminal_size=SIZE, run_before=settle)
+
 
 class TestOtherScreens:
     def test_feedback_sessions(self, snap_compare, demo_wb):

@@ -270,11 +270,14 @@ async def test_a_write_refused_while_quitting_keeps_the_app_open_with_the_reason
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
 
 
-async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal):
+async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal, monkeypatch):
     """QA: ctrl+q in the reply form quit at once and the reply typed there was gone. Quitting now asks
     while a form holds text not sent; "no" goes back to it as it was, "yes" (or ctrl+q again) quits."""
+    from workbench.tui.screens import reply
     from workbench.tui.screens.forms import ConfirmDialog
 
+    # Text the reply dialog has not kept as a draft yet (tests/tui/test_reply_draft.py: once kept, nothing is lost).
+    monkeypatch.setattr(reply, "DRAFT_DELAY", 3600)
     ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from workbench.cli import annotations as annotations_cli
 from workbench.cli import help_format, mcp_cmd
+from workbench.cli import maintenance as maintenance_cli
 from workbench.cli import migrate_store as migrate_store_cli
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
@@ -32,6 +33,7 @@ app = typer.Typer(
 admin = typer.Typer(help="Administration the hosted service keeps behind its dashboard (extensions).", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 migrate_store_cli.register(admin)  # admin migrate-store: SQLite store -> PostgreSQL
+maintenance_cli.register(admin)  # admin sweep-uploads: files a killed writer left
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
 sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]

@@ -13,9 +13,11 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.console import Console, RenderableType
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress_bar import ProgressBar
 from rich.table import Table
+from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
@@ -29,7 +31,9 @@ from workbench.services.context import Workbench
 
 remote_app = typer.Typer(help="Remotes this store syncs with (secrets live in the system keyring).", no_args_is_help=True)
 sync_app = typer.Typer(
-    help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.",
+    help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.\n\n"
+         "The summary (and --json): sent, your changes the server took; received, what others changed (your own "
+         "coming back is not counted); conflicts and refused, what waits for you (sync conflicts, sync refused).",
     invoke_without_command=True,
 )
 err = Console(stderr=True)
@@ -186,18 +190,68 @@ def remote_remove(
 # -- sync ---------------------------------------------------------------------------------------
 
 
+class _Count(ProgressColumn):
+    """``done/total`` where the server told the total (a list read whole, the outbox, a 304's
+    unchanged list), else the count alone: the documented annotation and thread lists page by
+    cursor and never say how many rows are left, and a guessed total would be a lie."""
+
+    def render(self, task: Task) -> Text:
+        shown = f"{int(task.completed):,}" if task.total is None else f"{int(task.completed):,}/{int(task.total):,}"
+        return Text(shown, style="progress.download")
+
+
+class _Bar(BarColumn):
+    """Rich's bar, full once a count-only phase has ended (rich would pulse it for ever)."""
+
+    def render(self, task: Task) -> ProgressBar:
+        if task.total is None and task.fields.get("ended"):
+            return ProgressBar(total=1, completed=1, width=None if self.bar_width is None else max(1, self.bar_width))
+        return super().render(task)
+
+
+class _Spinner(SpinnerColumn):
+    """A spinner while the phase runs; ✓ once it ended (rich stops one only at a known total),
+    and a dim dot for a phase with a total that the run left short (it stopped: see its summary)."""
+
+    def render(self, task: Task) -> RenderableType:
+        if task.fields.get("ended") and not task.finished:
+            return self.finished_text if task.total is None else Text("·", style="dim")
+        return super().render(task)
+
+
 class _Bars:
-    """Rich progress: one bar per phase (push, each site's annotations and threads)."""
+    """Rich progress: one bar per phase (push, sites, each site's annotations and threads, sessions).
+
+    A phase with a total ends at it. One without (a count) has ended when another phase
+    begins, as the engine runs them one after another (a rate limit's wait pauses one, which
+    then goes on: it is shown running again); every phase has ended when the run returns."""
+
+    @staticmethod
+    def columns() -> tuple[ProgressColumn, ...]:
+        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), _Count(), TimeElapsedColumn()
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
+        self.current: str | None = None
+        self.counted: set[str] = set()  # phases shown as a count, with no total
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
         task = self.tasks.get(phase)
         if task is None:
-            task = self.tasks[phase] = self.progress.add_task(inert(phase), total=total)  # phases name sites
-        self.progress.update(task, completed=done, total=total)
+            task = self.tasks[phase] = self.progress.add_task(inert(phase), total=total, ended=False)  # phases name sites
+        if self.current not in (None, phase) and self.current in self.counted:
+            self.progress.update(self.tasks[self.current], ended=True)
+        self.current = phase
+        if total is None:
+            self.counted.add(phase)
+        else:
+            self.counted.discard(phase)
+        self.progress.update(task, completed=done, total=total, ended=False)
+
+    def finish(self) -> None:
+        for task in self.tasks.values():
+            self.progress.update(task, ended=True)
 
 
 def _summary(report: sync_svc.Report) -> str:
@@ -288,9 +342,12 @@ def _run(
     try:
         if as_json or quiet or not err.is_terminal:
             return sync_svc.run_sync(wb, remote, credentials=credentials, first_sync=first_sync)
-        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=err, transient=False) as progress:
-            return sync_svc.run_sync(wb, remote, _Bars(progress), credentials=credentials, first_sync=first_sync)
+        with Progress(*_Bars.columns(), console=err, transient=False) as progress:
+            bars = _Bars(progress)
+            try:
+                return sync_svc.run_sync(wb, remote, bars, credentials=credentials, first_sync=first_sync)
+            finally:
+                bars.finish()  # the last frame stays on the terminal: no phase may still spin in it
     except DomainError as exc:
         fail(exc.message)
         raise  # unreachable
@@ -327,10 +384,22 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
         raise typer.Exit(1)
 
 
+def _known(wb: Workbench, remote: str | None) -> None:
+    """A --remote that names no remote is an error, as ``workbench sync`` says it: an empty listing
+    ("No conflicts", ``{"items": []}``) would tell a script a mistyped remote had nothing to settle."""
+    if remote is None:
+        return
+    try:
+        remotes.find(wb, remote)
+    except DomainError as exc:
+        fail(exc.message)
+
+
 @sync_app.command("status")
 def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Remote, last sync time, pending changes, conflicts and refusals."""
     wb = _open(data_dir)
+    _known(wb, remote)
     st = sync_svc.status(wb, remote)
     if as_json:
         typer.echo(json.dumps(st.to_public(), indent=2))
@@ -371,15 +440,24 @@ def sync_conflicts(
     if both:
         fail(f"conflict {', '.join(map(str, both))} is in both --keep-mine and --take-theirs: choose one", 2)
     wb = _open(data_dir)
+    _known(wb, remote)
     if keep_mine or take_theirs:
+        open_ = {c.id: c for c in sync_svc.conflicts(wb)}
         try:
             sync_svc.settle(wb, keep_mine_ids=keep_mine or [], take_theirs_ids=take_theirs or [])
         except DomainError as exc:
             fail(exc.message)
-        for cid in dict.fromkeys(keep_mine or []):
-            err.print(f"conflict {cid}: keeping mine (sent on the next sync)")
-        for cid in dict.fromkeys(take_theirs or []):
-            err.print(f"conflict {cid}: took theirs")
+        chosen = [(cid, "keep_mine") for cid in dict.fromkeys(keep_mine or [])]
+        chosen += [(cid, "take_theirs") for cid in dict.fromkeys(take_theirs or [])]
+        if as_json:  # what was settled, with the value each field now holds here
+            emit_json({"items": [
+                {"id": cid, "settled": how, "entity_id": open_[cid].entity_id, "field": open_[cid].field,
+                 "value": open_[cid].mine if how == "keep_mine" else open_[cid].theirs}
+                for cid, how in chosen
+            ]})
+            return
+        for cid, how in chosen:
+            err.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
@@ -430,6 +508,7 @@ def sync_refused(
     if every and discard and not yes and not sys.stdin.isatty():
         fail("--all --discard drops every refused change and undoes it here: add --yes (there is no terminal to ask in)", 2)
     wb = _open(data_dir)
+    _known(wb, remote)
     if retry or discard:
         listed = sync_svc.refusals(wb, remote) if every else []
         if listed and discard and not yes:

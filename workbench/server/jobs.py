@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 from fastapi import FastAPI
 from starlette.background import BackgroundTasks
 
+from storage import upload_sweep
 from storage.db import StoreWriteFailed
 from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as feedback_sessions_svc
@@ -129,6 +130,9 @@ class Jobs:
             self.submit(tests_svc.run_analysis, self.wb, session_id)
         if deployments or analyses:
             log.info("resumed %d preview deployments and %d analyses", len(deployments), len(analyses))
+        swept = upload_sweep.sweep(self.wb.store)  # what a killed upload or evidence copy left behind
+        if swept.removed:
+            log.info("removed %d upload files left by a stopped writer (%d bytes)", len(swept.removed), swept.freed_bytes)
 
     def shutdown(self) -> None:
         # Running jobs finish (a deploy command is bounded by its timeout); queued ones are

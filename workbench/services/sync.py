@@ -26,7 +26,7 @@ from storage import annotations as annotations_repo
 from storage import sites as sites_repo
 from storage import sync_state
 from sync import ops
-from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound
+from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated
 from workbench.services.context import Workbench
 from workbench.services.local import local_user_id
 
@@ -179,7 +179,8 @@ def run_sync(
         raise first.ChoiceNeeded(plan)
     secrets = credentials if credentials is not None else remotes.load_secrets(wb, r.name)[0]
     if not any(secrets.values()):
-        raise Invalid(f"No credentials for {r.name!r}: {remotes.credential_advice(r.name)}")
+        # unauthenticated, as a rejected credential is: a script gives both the same remedy.
+        raise Unauthenticated(f"No credentials for {r.name!r}: {remotes.credential_advice(r.name)}")
     owner = local_user_id(wb)
     with _sync_lock(wb, r.name):
         client = RemoteClient(

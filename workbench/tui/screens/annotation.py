@@ -27,7 +27,7 @@ from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasReviewed
 from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
-from workbench.tui.screens.forms import Field, FormDialog, text_prompt
+from workbench.tui.screens.forms import Field, FormDialog
 from workbench.tui.widgets.footer import Footer
 from workbench.tui.widgets.sync_line import SyncLine
 
@@ -305,12 +305,8 @@ class AnnotationScreen(WorkbenchScreen):
         triage.assign(self.wb_app, self.annotation_id, on_done=self.refresh_data)
 
     def action_reply(self) -> None:
-        from workbench.domain.annotations import ReplyCreate
-        from workbench.services import undo as recorded  # records the reply for ``u``
+        from workbench.tui.screens.reply import ReplyDialog  # keeps the text as a draft until it is sent
         from workbench.tui.undo import before_it_runs
-
-        def submit(text: str) -> Any:
-            return recorded.reply(self.wb, self.principal, self.annotation_id, ReplyCreate(body=text))
 
         def closed(result: Any) -> None:
             if result is not None:
@@ -318,11 +314,8 @@ class AnnotationScreen(WorkbenchScreen):
                 self.refresh_data()
                 self.query_one("#detail", VerticalScroll).scroll_end(animate=False)
 
-        self.app.push_screen(
-            text_prompt("Reply\n" + before_it_runs(self.wb_app, "reply"), "Your reply (markdown welcome)", submit=submit,
-                        multiline=True, submit_label="Send", hint="{form.save}: send · {form.cancel}: cancel"),
-            closed,
-        )
+        title = "Reply\n" + before_it_runs(self.wb_app, "reply")
+        self.app.push_screen(ReplyDialog(self.wb, self.principal, self.annotation_id, title), closed)
 
     def action_open_url(self) -> None:
         from workbench.services import annotations as service

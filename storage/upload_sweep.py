@@ -1,0 +1,80 @@
+"""Removing the upload files a killed writer left behind in a SQLite store's uploads directory.
+
+Two kinds of leftovers: a ``<key>.part`` file (``Store.put_blob`` was killed before its rename)
+and a file that no ``uploads`` row names (its bytes were written, then the process died before
+the row committed: evidence copied by ``attach_local_file``, a widget screenshot, a sync's
+re-keying of pushed evidence). Nothing else ever removes them.
+
+Only files untouched for ``SWEEP_AGE_S`` are removed, so a writer in another process (``serve``,
+the TUI, a CLI command, a sync) is never raced: each writes its file *before* its row commits,
+and that gap is bounded by the store's busy timeout (10 s), far under the hour. A file's age is
+taken from the later of its modification and status-change times, because a sync's re-keying
+hard-links an old file under its new key (the link keeps the old mtime but moves the ctime).
+Each orphan's row is looked up again just before it is unlinked, and directories are never
+removed (a writer may have just made one for its file). A PostgreSQL store keeps its blobs as
+rows and has nothing here to sweep.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage.db import Store
+
+SWEEP_AGE_S = 3600
+PART = ".part"
+
+
+@dataclass(slots=True)
+class Swept:
+    """What a sweep removed (keys, as paths under the uploads directory), and what it left for being too young."""
+
+    removed: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+    too_young: list[str] = field(default_factory=list)
+
+    def to_public(self) -> dict[str, object]:
+        return {"removed": self.removed, "freed_bytes": self.freed_bytes, "too_young": self.too_young}
+
+
+def sweep(store: Store, *, older_than_s: float | None = None, now: float | None = None, dry_run: bool = False) -> Swept:
+    """Remove ``.part`` files and files no ``uploads`` row names, untouched for ``older_than_s`` (default ``SWEEP_AGE_S``)."""
+    out = Swept()
+    root = store.uploads_dir
+    if store.dialect != "sqlite" or not root.is_dir():
+        return out
+    cutoff = (time.time() if now is None else now) - (SWEEP_AGE_S if older_than_s is None else older_than_s)
+    named = {key for (key,) in store.db.execute("SELECT key FROM uploads")}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            key = os.path.relpath(path, root).replace(os.sep, "/")
+            if not name.endswith(PART) and key in named:
+                continue
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue  # its writer renamed or removed it meanwhile
+            if max(st.st_mtime, st.st_ctime) > cutoff:
+                out.too_young.append(key)
+                continue
+            if not name.endswith(PART) and _is_named(store, key):
+                continue  # its row committed after the keys were read
+            if not dry_run:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    continue  # gone meanwhile, or not ours to remove: left as it is
+            out.removed.append(key)
+            out.freed_bytes += st.st_size
+    out.removed.sort()
+    out.too_young.sort()
+    return out
+
+
+def _is_named(store: Store, key: str) -> bool:
+    return store.db.execute("SELECT 1 FROM uploads WHERE key = ?", [key]).fetchone() is not None

@@ -1,0 +1,143 @@
+"""`workbench sync` as a user runs it against a real `workbench serve`: its progress bars and its summary."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.served_remote import Served, served
+from tests.sync.test_sync_e2e import Cli
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SPINNER = set("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Served]:
+    with served(tmp_path, annotations=30) as s:
+        yield s
+
+
+def user(remote: Served, tmp: Path) -> Cli:
+    cli = Cli(tmp, "alice")
+    creds = remote.creds
+    cli.env |= {"WORKBENCH_TOKEN": creds["member_token"], "WORKBENCH_STORE_KEY": creds["store_api_key"], "WORKBENCH_JWT": creds["jwt"]}
+    cli.run("remote", "add", "origin", remote.url, "--no-prompt")
+    return cli
+
+
+def last_frame(stderr: str) -> dict[str, str]:
+    """Each phase's line as the terminal is left showing it (the last drawing of each), by its label."""
+    lines = [ln.rstrip() for ln in ANSI.sub("", stderr).replace("\r", "\n").split("\n") if "━" in ln]
+    shown: dict[str, str] = {}
+    for ln in lines:
+        label = ln[1:].split("━", 1)[0].strip()
+        shown[label] = ln
+    return shown
+
+
+def server_count(remote: Served, sql: str) -> int:
+    with sqlite3.connect(remote.process.data_dir / "workbench.db") as db:
+        return db.execute(sql).fetchone()[0]
+
+
+def test_progress_shows_totals_the_server_gave_and_plain_counts_otherwise(remote: Served, tmp_path: Path):
+    cli = user(remote, tmp_path)
+    terminal = {"TTY_COMPATIBLE": "1", "COLUMNS": "200"}  # the bars are drawn only on a terminal
+
+    first = cli.run("sync", env=terminal)
+
+    drawn = ANSI.sub("", first.stderr)
+    assert "/?" not in drawn, drawn  # no frame ever shows a total it does not know
+    frame = last_frame(first.stderr)
+    sites = server_count(remote, "SELECT count(*) FROM sites")
+    assert re.search(rf"━ {sites}/{sites} ", frame["sites"]), frame
+    counted = [label for label in frame if label.startswith(("annotations · ", "threads · "))]
+    assert counted, frame
+    for label in counted:
+        # The annotation and thread lists page by cursor with no total: a count, no slash.
+        assert re.search(r"━ [\d,]+ +\d+:\d\d:\d\d$", frame[label]), frame[label]
+    studies = server_count(remote, "SELECT count(*) FROM studies")
+    assert re.search(rf"━ {studies}/{studies} ", frame["studies"]), frame
+    for label, line in frame.items():
+        assert line[0] == "✓", f"{label} still spins in the last frame: {line}"  # every phase ended
+    assert not SPINNER & {ln[0] for ln in frame.values()}
+
+    # Nothing new: the lists answer 304, and the totals are what those lists hold.
+    again = last_frame(cli.run("sync", env=terminal).stderr)
+    assert re.search(rf"━ {sites}/{sites} ", again["sites"]), again
+    assert re.search(rf"━ {studies}/{studies} ", again["studies"]), again
+    assert all(line[0] == "✓" for line in again.values()), again
+
+
+def test_sync_json_does_not_count_the_users_own_changes_as_received(remote: Served, tmp_path: Path):
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    [a, b] = [x["id"] for x in cli.json("annotations", "list", "--limit", "2")["items"]]
+    cli.run("annotation", "reply", a, "on it")
+    cli.run("annotation", "set-status", b, "triaged")
+
+    report = cli.json("sync")
+
+    assert (report["sent"], report["received"], report["stopped"]) == (2, 0, None), report
+    remote.patch(a, status="in_progress")  # someone else, on the server
+    report = cli.json("sync")
+    assert (report["sent"], report["received"]) == (0, 1), report
+    assert json.loads(cli.run("sync", "status", "--json").stdout)["pending"] == 0
+
+
+def test_a_remote_url_that_is_not_the_api_root_says_so(remote: Served, tmp_path: Path):
+    """QA: a URL pasted with the API's path (…/api/v1) stopped with 'the server refused a read (404): Not Found'."""
+    cli = Cli(tmp_path, "alice")
+    cli.env["WORKBENCH_TOKEN"] = remote.creds["member_token"]
+    cli.run("remote", "add", "origin", f"{remote.url}/api/v1", "--no-prompt")
+
+    r = cli.run("sync", "--json", check=False)
+
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["stopped"]
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "not_the_api", error
+    assert f"{remote.url}/api/v1/api/v1/sites answered 404" in error["message"] and "without /api/" in error["message"], error
+
+
+def test_scripts_get_errors_for_an_unknown_remote_and_json_for_settled_conflicts(remote: Served, tmp_path: Path):
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    # QA: a mistyped --remote listed nothing and exited 0, so a script read "no conflicts, nothing refused".
+    for args in (["status"], ["conflicts"], ["refused"]):
+        r = cli.run("sync", *args, "--remote", "orgin", "--json", check=False)
+        assert r.returncode == 1 and json.loads(r.stderr)["error"]["message"] == "No remote named 'orgin'", (args, r.stdout, r.stderr)
+        assert r.stdout == ""
+    # Both sides change one annotation's status: a conflict.
+    [a] = [x["id"] for x in cli.json("annotations", "list", "--limit", "1")["items"]]
+    cli.run("annotation", "set-status", a, "won_t_fix", "--summary", "not our bug")
+    remote.patch(a, status="in_progress")
+    cli.run("sync")
+    [conflict] = cli.json("sync", "conflicts")["items"]
+    assert (conflict["field"], conflict["mine"], conflict["theirs"]) == ("status", "won_t_fix", "in_progress")
+
+    # QA: settling with --json printed nothing on stdout, only the human lines on stderr.
+    settled = json.loads(cli.run("sync", "conflicts", "--keep-mine", str(conflict["id"]), "--json").stdout)
+
+    assert settled == {"items": [{"id": conflict["id"], "settled": "keep_mine", "entity_id": a, "field": "status", "value": "won_t_fix"}]}
+    assert cli.json("sync")["sent"] == 1
+    assert remote.annotation(a)["status"] == "won_t_fix"
+
+
+def test_no_credentials_is_unauthenticated_for_a_script(tmp_path: Path):
+    """QA: a sync with no credentials at all failed with code 'invalid', outside the codes README gives
+    a sync's failures; a script handles it as it handles a rejected one."""
+    cli = Cli(tmp_path, "alice")
+    cli.run("remote", "add", "origin", "http://127.0.0.1:9", "--no-prompt")
+
+    r = cli.run("sync", "--json", check=False)
+
+    assert r.returncode == 1
+    error = json.loads(r.stderr)["error"]
+    assert error["code"] == "unauthenticated" and error["message"].startswith("No credentials for 'origin'"), error

@@ -1,0 +1,57 @@
+"""A sync's "received" counts what others changed, never the user's own pushed changes coming back."""
+
+from __future__ import annotations
+
+from storage import annotations as ann_repo
+from storage import test_sessions as ts_repo
+from tests.found import found
+from tests.sync.conftest import Hub
+from tests.sync.test_sync_inprocess import seed
+from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate
+from workbench.domain.test_sessions import CompleteRequest, TestSessionCreate
+from workbench.services import annotations as ann_svc
+from workbench.services import resolutions as res_svc
+from workbench.services import test_sessions as ts_svc
+from workbench.services.local import local_user
+
+
+def test_own_pushed_changes_are_not_received_but_the_servers_values_are_applied(hub: Hub):
+    ids = seed(hub, 4)  # ids[2] has no submitter email: its resolution is announced by a server reply on the thread
+    session = ts_svc.create(hub.wb, local_user(hub.wb), TestSessionCreate(jobId=hub.creds["job_id"], testerId="t1"))
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    me = r.me
+    ann_svc.patch(r.wb, me, ids[0], AnnotationPatch(status="triaged"))
+    ann_svc.reply(r.wb, me, ids[1], ReplyCreate(body="seen it, on it"))
+    res_svc.create(r.wb, me, ids[2], ResolutionCreate(explanation="Raised the contrast"))
+    ts_svc.complete(r.wb, me, session.id, CompleteRequest())
+
+    rep = r.sync()
+
+    assert rep.ok and rep.sent == 4 and rep.received == 0, rep
+    # What the server made of those changes (versions, times, the notification) is still in the replica.
+    ws = hub.creds["workspace_id"]
+    for ann_id in ids[:3]:
+        mine, theirs = found(ann_repo.get_annotation(r.wb.store.db, ws, ann_id)), found(ann_repo.get_annotation(hub.wb.store.db, ws, ann_id))
+        assert (mine.version, mine.updated_at, mine.status) == (theirs.version, theirs.updated_at, theirs.status)
+    assert r.wb.store.db.execute(
+        "SELECT count(*) FROM replies WHERE annotation_id = ? AND author_kind = 'system'", [ids[2]]).fetchone()[0] == 1
+    assert r.wb.store.db.execute("SELECT notification_status FROM resolutions WHERE annotation_id = ?", [ids[2]]).fetchone()[0] == "replied"
+    assert found(ts_repo.get_session_any(r.wb.store.db, session.id)).completed_at == \
+        found(ts_repo.get_session_any(hub.wb.store.db, session.id)).completed_at
+
+
+def test_others_changes_to_what_the_user_pushed_are_still_received(hub: Hub):
+    ids = seed(hub, 2)
+    r = hub.replica()
+    assert r.sync().ok
+    # Offline, the user replies on ids[0]; meanwhile a colleague acknowledges it and replies too.
+    ann_svc.reply(r.wb, r.me, ids[0], ReplyCreate(body="mine"))
+    owner = local_user(hub.wb)
+    ann_svc.patch(hub.wb, owner, ids[0], AnnotationPatch(status="ack"))
+    ann_svc.reply(hub.wb, owner, ids[0], ReplyCreate(body="theirs"))
+
+    rep = r.sync()
+
+    assert rep.ok and rep.sent == 1
+    assert rep.received == 2, rep  # the status change and the colleague's reply; not the user's own reply
