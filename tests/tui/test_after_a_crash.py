@@ -117,3 +117,16 @@ async def test_a_round_whose_preview_deployment_was_killed_is_deployed_at_the_ne
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: status() != "created", timeout=20)
     assert status() == "in_review"
+
+
+async def test_an_upload_a_killed_writer_left_half_written_is_removed_at_the_next_start(demo_wb: Workbench, monkeypatch):
+    """A kill inside ``put_blob`` leaves its ``.part`` file (tests/storage/test_upload_sweep.py kills
+    a real writer there); `workbench serve` swept them at its start, an offline reviewer's TUI did
+    not, so they stayed for good on a laptop that never serves."""
+    from storage import upload_sweep
+
+    demo_wb.store.put_blob("resolutions/a1/after-1.png.part", b"half")
+    monkeypatch.setattr(upload_sweep, "SWEEP_AGE_S", -7200)  # as if the TUI started two hours later
+    app = make_app(demo_wb, resume_jobs=True)  # as `workbench` starts
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: not list(demo_wb.store.uploads_dir.rglob("*.part")), timeout=20)

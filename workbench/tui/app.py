@@ -220,13 +220,16 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
         """Finish what a stopped process left half-done: the test-session analyses it left running
         (the offline engine), the previews of rounds it started but did not deploy, and the
         submitter notifications of resolutions it committed but was killed before sending (only
-        ``workbench serve`` swept those two, so offline they stayed "preparing" and unsent)."""
+        ``workbench serve`` swept those two, so offline they stayed "preparing" and unsent), and
+        the upload files a killed writer left (``storage.upload_sweep``, an hour old or more)."""
+        from storage import upload_sweep
         from workbench.services import feedback_sessions, resolutions, test_sessions
 
         ok, done = self.attempt(test_sessions.resume_local_analyses, self.wb, quiet=True)
         deployed, rounds = self.attempt(feedback_sessions.resume_local_deployments, self.wb, quiet=True)
         # A replica's pending notifications stay pending (deliver leaves them to the server).
         sent, pending = self.attempt(resolutions.deliver_pending, self.wb, quiet=True)
+        self.attempt(upload_sweep.sweep, self.wb.store, quiet=True)
         if (ok and done) or (deployed and rounds) or (sent and pending):
             self.post_message(StoreChanged())
 
