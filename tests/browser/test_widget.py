@@ -963,3 +963,28 @@ def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(p
     apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
              if max(abs(a - b) for a, b in zip(rgb(seen, x, y), rgb(drawn, x, y), strict=True)) > 40]
     assert len(apart) < 40, apart[:20]  # of 3,520: the text's antialiasing differs
+
+
+@pytest.mark.parametrize("broken", [
+    "delete window.fetch",  # an old embedded browser, or a page that took it away
+    "Object.defineProperty(window, 'fetch', {get() { throw new Error('fetch is not for you'); }, configurable: true})",
+    "window.fetch = function () { throw new TypeError('a broken polyfill'); }",
+    "window.fetch = function () { return Promise.reject(new TypeError('a polyfill that never sends')); }",
+])
+def test_a_page_without_a_working_fetch_still_gets_the_widget(page, served, host_site, broken):
+    """The loader took `window.fetch.bind(window)` as it started: a page without fetch stopped it with a TypeError,
+    and with a broken one every submission waited in the outbox for good."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(broken)  # before any script of the page, so before the loader
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent without fetch")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent without fetch"]
+    assert errors == []
+    if broken.startswith("delete"):  # the loader's failed-request wrapper did not give the page a fetch it lacked
+        assert page.evaluate("typeof window.fetch") == "undefined"

@@ -24,7 +24,27 @@
     'height', 'margin', 'padding', 'border', 'border-radius', 'box-shadow', 'opacity', 'visibility', 'z-index',
     'overflow', 'cursor', 'outline'];
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
-  const nativeFetch = W.fetch; // the widget's own calls never enter the failed-request ring
+  // The widget's own requests: through the page's fetch from before the loader wrapped it (so they never enter the
+  // failed-request ring), or through XMLHttpRequest where the page had no fetch, or one that throws, answers
+  // something other than a promise of a response, or fails where XMLHttpRequest gets through (a broken polyfill).
+  let viaXhr = !W.fetch;
+  const xhr = (url, init) => new Promise((ok, fail) => {
+    const x = new XMLHttpRequest();
+    (W.open || x.open).call(x, init.method || 'GET', url);
+    for (const [k, v] of Object.entries(init.headers || {})) x.setRequestHeader(k, v);
+    x.onload = () => ok({ ok: x.status >= 200 && x.status < 300, status: x.status, headers: { get: n => x.getResponseHeader(n) },
+      json: async () => JSON.parse(x.responseText) });
+    x.onerror = x.ontimeout = x.onabort = () => fail(new TypeError('Failed to fetch'));
+    x.send(init.body == null ? null : init.body);
+  });
+  async function nativeFetch(url, init = {}) {
+    if (!viaXhr) {
+      try { const r = await W.fetch(url, init); if (r && typeof r.status === 'number') return r; } catch (_) { /* offline, refused, or broken */ }
+    }
+    const r = await xhr(url, init); // throws when the server cannot be reached either way
+    if (!viaXhr) { viaXhr = true; console.warn('Review Workbench widget: this page\'s fetch does not work; the widget uses XMLHttpRequest.'); }
+    return r;
+  }
 
   // Prototype.js (before 1.7) gives arrays a toJSON returning a string: JSON.stringify then writes each array as
   // a string, and neither the outbox nor the server reads the submission back. Written without it.
