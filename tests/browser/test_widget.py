@@ -988,3 +988,36 @@ def test_a_page_without_a_working_fetch_still_gets_the_widget(page, served, host
     assert errors == []
     if broken.startswith("delete"):  # the loader's failed-request wrapper did not give the page a fetch it lacked
         assert page.evaluate("typeof window.fetch") == "undefined"
+
+
+def test_escape_closes_the_form_wherever_the_focus_is_but_not_a_page_field_or_the_pages_own_use(page, served, host_site):
+    """Esc closed the form only while the focus was in it: a visitor who had clicked the page pressed it and nothing happened."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    menu = ("<input id='search' aria-label='Search'><script>addEventListener('keydown', e => {"
+            " if (e.key === 'Escape' && document.body.dataset.menu === 'open') { document.body.dataset.menu = 'closed'; e.preventDefault(); } });"
+            "</script></main>")
+    page.goto(host_site.write("esc.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", menu)))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Half written")
+    page.locator("h1").click()  # the visitor goes back to the page; the form stays open beside it
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    assert page.evaluate("document.activeElement === document.body")  # the focus is not pulled anywhere
+    launcher.click()  # the words were kept, as with Esc inside the form
+    expect(form.get_by_label("Comment")).to_have_value("Half written")
+    # Typing in the page's own field, Esc is the field's.
+    page.locator("#search").fill("kett")
+    page.keyboard.press("Escape")
+    expect(form).to_be_visible()
+    # A page that uses Esc itself (its menu closes) keeps that press; the next one closes the form.
+    page.evaluate("document.body.dataset.menu = 'open'")
+    page.locator("h1").click()
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.body.dataset.menu") == "closed"
+    expect(form).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()

@@ -764,6 +764,15 @@
     if (back) back.focus();
   }
   dialogKeys(card, closeCard);
+  // Esc also closes the card, else the form (keeping its words), once the visitor has clicked the page and the focus
+  // is no longer in them. Not while they type in the page's own field (Esc may clear a search box there), nor
+  // when the page took the key (its handler called preventDefault) or has a modal dialog of its own open, which Esc closes.
+  window.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || e.defaultPrevented || picking || e.composedPath().includes(host)) return;
+    if (e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]:not([contenteditable=false])')) return;
+    try { if (document.querySelector('dialog:modal')) return; } catch (_) { /* no :modal */ }
+    if (card.style.display === 'block') closeCard(); else if (panel.style.display === 'block') closePanel();
+  });
   let raf = 0;
   const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
   window.addEventListener('scroll', onScroll, { passive: true });
