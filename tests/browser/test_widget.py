@@ -1021,3 +1021,24 @@ def test_escape_closes_the_form_wherever_the_focus_is_but_not_a_page_field_or_th
     expect(form).to_be_visible()
     page.keyboard.press("Escape")
     expect(form).to_be_hidden()
+
+
+def test_the_widget_learns_from_the_server_whether_its_origin_is_allowed(page, served, host_site):
+    """CORS hides a refusal, so the widget guessed: any failed send while the server answered a no-cors request was
+    'this address is not allowed yet', even from an allowed origin whose request was lost on the way."""
+    proc, creds = served
+    page.goto(host_page(host_site, proc, creds))  # the origin is not allowed yet
+    ask = "url => fetch(url).then(r => r.json())"
+    url = f"{proc.url}/api/widget/sites/{creds['site_id']}/origin"
+    assert page.evaluate(ask, url) == {"origin": host_site.url, "allowed": False}
+    # Nothing about which sites exist, and only the one yes or no: no token, no annotations.
+    assert httpx.get(f"{proc.url}/api/widget/sites/no-such-site/origin", headers={"Origin": host_site.url}).json()["allowed"] is False
+    assert httpx.get(url).json() == {"origin": None, "allowed": False}
+    allow(proc, creds["site_id"], host_site.url)
+    assert page.evaluate(ask, url) == {"origin": host_site.url, "allowed": True}
+    # Allowed, and the submission lost on the way (as behind a proxy answering without CORS headers): not blamed on the origin.
+    page.route("**/annotations", lambda route: route.abort())
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Lost on the way")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Saved in this browser: it will be sent when the server can be reached.")

@@ -356,13 +356,16 @@
   }
   window.addEventListener('online', flush);
   // A fetch that throws says the same for "offline" and "refused by this page's CSP or the site's origins": the
-  // policy reports itself, and a no-cors request for the loader (this page got it from the server) tells the rest.
+  // policy reports itself, and the server says whether it allows this page's origin (…/origin, readable by any page).
   let policyBlocks = false;
   document.addEventListener('securitypolicyviolation', (e) => { if (String(e.blockedURI).startsWith(BASE)) policyBlocks = true; });
   async function unanswered() {
     const kept = 'Saved in this browser, not sent:';
     if (policyBlocks) return `${kept} this page's Content-Security-Policy does not allow the feedback server (${BASE}). The site's owner can allow it.`;
-    try { await nativeFetch(`${BASE}/widget.js`, { mode: 'no-cors', cache: 'no-store' }); } catch (_) { return ''; }
+    try {
+      const r = await nativeFetch(`${API}/origin`);
+      if (!r.ok || (await r.json()).allowed !== false) return ''; // allowed: the failure was on the way (offline, a proxy)
+    } catch (_) { return ''; }
     return `${kept} the feedback server does not take feedback from ${location.origin} yet. It is sent once the site's owner allows this address.`;
   }
 
