@@ -247,16 +247,70 @@
     // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
     // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
     // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
-    const keep = new Set(), bottom = sy + innerHeight;
-    for (const n of body.querySelectorAll('*')) {
-      if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+    // What lies wholly above it cannot simply go: what follows would move up. A run of such siblings in a block's
+    // flow keeps its first and last, and the ones between become one empty box as tall as the space they took
+    // (html-to-image's `spacer`, the one change to the vendored copy), so the last is where it was. Only where that
+    // height is all they did: no floats, counters or list items in them (what follows would wrap or count
+    // otherwise), nothing of them reaching down into view (their children's boxes and overflow included), no
+    // columns or vertical writing in the parent, and the margins at both ends as computed (none collapsing through).
+    const keep = new Set(), bottom = sy + innerHeight, all = [...body.querySelectorAll('*')];
+    const style = new Map(), reach = new Map(), odd = new Set();
+    for (const n of all) {
+      const cs = getComputedStyle(n);
+      style.set(n, cs);
+      if (/^(fixed|sticky)$/.test(cs.position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+      if (cs.float !== 'none' || cs.display === 'list-item' || [cs.counterReset, cs.counterIncrement, cs.counterSet].some(c => c && c !== 'none')) odd.add(n);
+    }
+    for (let i = all.length - 1; i >= 0; i--) { // children before their parents: each parent gets its subtree's lowest point
+      const n = all[i], r = n.getBoundingClientRect(), low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
+      reach.set(n, low);
+      const p = n.parentElement;
+      if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
+    }
+    const spaced = new Map(), dropped = new Set(), gone = new Set(), px = v => parseFloat(v) || 0;
+    const collapse = (a, b) => Math.max(a, b, 0) + Math.min(a, b, 0);
+    const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
+    const boxed = c => style.get(c).display !== 'none';
+    const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
+    const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(px(style.get(a).marginBottom), px(style.get(b).marginTop))) < 0.5;
+    for (const p of [body, ...all]) {
+      // Inside what is left out or stood in for: nothing to do.
+      if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
+      const ps = style.get(p) || getComputedStyle(p);
+      if (!/^(block|flow-root|list-item)$/.test(ps.display) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
+      let run = [];
+      const end = () => {
+        // First and last stay: their layout boxes (no offset, no transform) and margins say how tall the gap is.
+        while (run.length && !plain(run[0])) run.shift();
+        while (run.length && !plain(run[run.length - 1])) run.pop();
+        const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
+        if (inner.length && asComputed(a, inner[0]) && asComputed(inner[inner.length - 1], b)) {
+          const height = top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom);
+          if (height > 0) {
+            const box = document.createElement('div');
+            box.style.cssText = `display: block; height: ${height}px; margin: 0; padding: 0; border: 0`;
+            spaced.set(run[1], box);
+            for (let n = run[1].nextSibling; n && n !== b; n = n.nextSibling) dropped.add(n);
+          }
+        }
+        run = [];
+      };
+      for (let c = p.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 8 || (c.nodeType === 3 && !c.data.trim())) continue; // comments and blanks between blocks make no box
+        const cs = c.nodeType === 1 && style.get(c);
+        // A shadow root's boxes are not among the page's elements measured above.
+        if (cs && c !== host && !c.shadowRoot && !keep.has(c) && !odd.has(c) && (cs.display === 'none'
+          || (/^(block|flow-root)$/.test(cs.display) && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
+        else end();
+      }
+      end();
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
-    const filter = n => n !== host && n !== document.head && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+    const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
-    const canvas = await within(lib.toCanvas(html, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
     if (r) {
       const ctx = canvas.getContext('2d');
