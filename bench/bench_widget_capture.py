@@ -52,7 +52,7 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
     ap.add_argument("--kind", choices=("p", "rows"), default="p")
     ap.add_argument("--items", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)

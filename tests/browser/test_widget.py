@@ -1051,7 +1051,10 @@ COUNT_CLONES = """(() => { let lib;
       const toCanvas = lib.toCanvas; lib.counted = true;
       lib.toCanvas = async (...args) => {
         const clone = Element.prototype.cloneNode; window.gfCloned = {};
-        Element.prototype.cloneNode = function (...a) { for (const c of this.classList) window.gfCloned[c] = (window.gfCloned[c] || 0) + 1; return clone.apply(this, a); };
+        Element.prototype.cloneNode = function (...a) {
+          for (const c of this.classList) window.gfCloned[c] = (window.gfCloned[c] || 0) + 1;
+          return clone.apply(this, a);
+        };
         try { return await toCanvas(...args); } finally { Element.prototype.cloneNode = clone; }
       };
     }

@@ -24,9 +24,8 @@
     'height', 'margin', 'padding', 'border', 'border-radius', 'box-shadow', 'opacity', 'visibility', 'z-index',
     'overflow', 'cursor', 'outline'];
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
-  // The widget's own requests: through the page's fetch from before the loader wrapped it (so they never enter the
-  // failed-request ring), or through XMLHttpRequest where the page had no fetch, or one that throws, answers
-  // something other than a promise of a response, or fails where XMLHttpRequest gets through (a broken polyfill).
+  // The widget's own requests, outside the failed-request ring: the page's fetch as the loader found it, or XHR
+  // where the page has none or a broken one (it throws, answers no response, or fails where XHR gets through).
   let viaXhr = !W.fetch;
   const xhr = (url, init) => new Promise((ok, fail) => {
     const x = new XMLHttpRequest();
@@ -247,12 +246,10 @@
     // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
     // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
     // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
-    // What lies wholly above it cannot simply go: what follows would move up. A run of such siblings in a block's
-    // flow keeps its first and last, and the ones between become one empty box as tall as the space they took
-    // (html-to-image's `spacer`, the one change to the vendored copy), so the last is where it was. Only where that
-    // height is all they did: no floats, counters or list items in them (what follows would wrap or count
-    // otherwise), nothing of them reaching down into view (their children's boxes and overflow included), no
-    // columns or vertical writing in the parent, and the margins at both ends as computed (none collapsing through).
+    // What lies wholly above cannot simply go (what follows would move up): a run of such blocks keeps its first and
+    // last, and those between become one empty box of their height (html-to-image's `spacer`, our one change to it).
+    // Only where height is all they give: no floats, counters or list items (what follows would wrap or count
+    // otherwise), nothing reaching into view, no columns, and plain margins at both ends (none collapsing through).
     const keep = new Set(), bottom = sy + innerHeight, all = [...body.querySelectorAll('*')];
     const style = new Map(), reach = new Map(), odd = new Set();
     for (const n of all) {
@@ -274,13 +271,12 @@
     const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
     const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(px(style.get(a).marginBottom), px(style.get(b).marginTop))) < 0.5;
     for (const p of [body, ...all]) {
-      // Inside what is left out or stood in for: nothing to do.
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
       const ps = style.get(p) || getComputedStyle(p);
       if (!/^(block|flow-root|list-item)$/.test(ps.display) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
       let run = [];
       const end = () => {
-        // First and last stay: their layout boxes (no offset, no transform) and margins say how tall the gap is.
+        // First and last stay; their boxes (no offset, no transform) and margins give the gap's height.
         while (run.length && !plain(run[0])) run.shift();
         while (run.length && !plain(run[run.length - 1])) run.pop();
         const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
@@ -821,9 +817,8 @@
     if (back) back.focus();
   }
   dialogKeys(card, closeCard);
-  // Esc also closes the card, else the form (keeping its words), once the visitor has clicked the page and the focus
-  // is no longer in them. Not while they type in the page's own field (Esc may clear a search box there), nor
-  // when the page took the key (its handler called preventDefault) or has a modal dialog of its own open, which Esc closes.
+  // Esc closes the card, else the form, also once the visitor has clicked the page; not while they type in a page
+  // field (Esc may clear a search box), nor when the page took the key or has its own modal dialog open.
   window.addEventListener('keydown', (e) => {
     if (e.key !== 'Escape' || e.defaultPrevented || picking || e.composedPath().includes(host)) return;
     if (e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]:not([contenteditable=false])')) return;
