@@ -1102,3 +1102,30 @@ def test_a_capture_deep_in_a_long_page_copies_little_of_what_lies_above_and_stil
     apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
              if max(abs(a - b) for a, b in zip(rgb(seen, x, y), rgb(drawn, x, y), strict=True)) > 40]
     assert len(apart) < 20, apart[:20]  # of 3,520: the header's text is antialiased differently
+
+
+def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
+    """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
+    bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so
+    everything after them was drawn higher than the visitor saw it, and the outline of a picked element missed it."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    sections = "".join(f"<section><div><p>Section {n}</p></div></section>" for n in range(4))  # 16 px each, through two parents
+    stripes = "".join(f'<div style="height: 100px; background: {("rgb(250, 200, 0)", "rgb(0, 120, 250)")[n % 2]}"></div>' for n in range(30))
+    page.goto(host_site.write("margins.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{sections}{stripes}")))
+    page.evaluate("scrollTo(0, 700)")
+    page.wait_for_function("scrollY === 700")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    # Where the stripes change colour down the left edge: the same rows on the screen and in the picture.
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((4, y)) for y in range(800)]
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 6

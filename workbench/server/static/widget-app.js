@@ -258,18 +258,43 @@
       if (/^(fixed|sticky)$/.test(cs.position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
       if (cs.float !== 'none' || cs.display === 'list-item' || [cs.counterReset, cs.counterIncrement, cs.counterSet].some(c => c && c !== 'none')) odd.add(n);
     }
+    // Each copied block keeps its measured height, and a block of fixed height keeps its last child's bottom margin
+    // inside: where that margin collapsed through the block's bottom on the page (<header><h1>), the copy gets it as
+    // the block's own bottom margin, or all that follows moves up. Top margins collapse through in the copy too;
+    // both are known here to measure the gaps below.
+    const px = v => parseFloat(v) || 0, collapse = (a, b) => Math.max(a, b, 0) + Math.min(a, b, 0);
+    const below = new Map(), above = new Map();
+    const marginBelow = n => (below.has(n) ? below.get(n) : px(style.get(n).marginBottom));
+    const marginAbove = n => (above.has(n) ? above.get(n) : px(style.get(n).marginTop));
+    const inFlow = (n, last) => {
+      for (let c = last ? n.lastChild : n.firstChild; c; c = last ? c.previousSibling : c.nextSibling) {
+        if (c.nodeType === 3 && c.data.trim()) return null; // a line of text
+        const cs = c.nodeType === 1 && style.get(c);
+        if (!cs || cs.display === 'none' || cs.float !== 'none' || /^(absolute|fixed)$/.test(cs.position)) continue;
+        return /^(block|list-item)$/.test(cs.display) ? c : null;
+      }
+      return null;
+    };
+    for (let i = all.length - 1; i >= 0; i--) { // children before their parents
+      const n = all[i], cs = style.get(n), ps = n.parentElement && style.get(n.parentElement), r = n.getBoundingClientRect();
+      if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
+        || cs.contain !== 'none' || cs.columnCount !== 'auto' || (ps && /(flex|grid)$/.test(ps.display))) continue;
+      const last = !px(cs.paddingBottom) && !px(cs.borderBottomWidth) && inFlow(n, true);
+      if (last && Math.abs(last.getBoundingClientRect().bottom - r.bottom) < 0.5) below.set(n, collapse(px(cs.marginBottom), marginBelow(last)));
+      const first = !px(cs.paddingTop) && !px(cs.borderTopWidth) && inFlow(n, false);
+      if (first && Math.abs(first.getBoundingClientRect().top - r.top) < 0.5) above.set(n, collapse(px(cs.marginTop), marginAbove(first)));
+    }
     for (let i = all.length - 1; i >= 0; i--) { // children before their parents: each parent gets its subtree's lowest point
       const n = all[i], r = n.getBoundingClientRect(), low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
       reach.set(n, low);
       const p = n.parentElement;
       if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
     }
-    const spaced = new Map(), dropped = new Set(), gone = new Set(), px = v => parseFloat(v) || 0;
-    const collapse = (a, b) => Math.max(a, b, 0) + Math.min(a, b, 0);
+    const spaced = new Map(), dropped = new Set(), gone = new Set();
     const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
     const boxed = c => style.get(c).display !== 'none';
     const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
-    const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(px(style.get(a).marginBottom), px(style.get(b).marginTop))) < 0.5;
+    const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(marginBelow(a), marginAbove(b))) < 0.5;
     for (const p of [body, ...all]) {
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
       const ps = style.get(p) || getComputedStyle(p);
@@ -281,7 +306,7 @@
         while (run.length && !plain(run[run.length - 1])) run.pop();
         const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
         if (inner.length && asComputed(a, inner[0]) && asComputed(inner[inner.length - 1], b)) {
-          const height = top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom);
+          const height = top(b) - marginAbove(b) - low(a) - marginBelow(a);
           if (height > 0) {
             const box = document.createElement('div');
             box.style.cssText = `display: block; height: ${height}px; margin: 0; padding: 0; border: 0`;
@@ -306,7 +331,7 @@
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
-    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => { if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`; }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
     if (r) {
       const ctx = canvas.getContext('2d');
