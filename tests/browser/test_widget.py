@@ -335,6 +335,9 @@ def test_revisit_shows_status_and_replies_on_a_pin(page, context, served, host_s
     expect(card).to_contain_text("Status: resolved")
     expect(card).to_contain_text("Fixed in the next release")
     expect(card).to_contain_text("Handler wired")  # the system's notification reply
+    page.locator("h1").click()  # back on the page, Esc still closes the card
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
     # Another browser (its own key) sees no pins: nobody lists anyone else's.
     other = context.browser.new_context()
     try:
@@ -1129,3 +1132,25 @@ def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(pag
         return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
     assert edges(drawn) == edges(seen) and len(edges(seen)) >= 6
+
+
+def test_the_screenshot_draws_an_element_placed_on_the_page_itself_where_it_is(page, served, host_site):
+    """An absolutely placed element with no placed ancestor (a tooltip or menu a library hangs from <body>) is placed
+    against the page's first screen; in the copy it was placed against the picture's box, which the lift does not
+    move, so scrolled down it was drawn too low or not at all."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    tip = '<div style="position: absolute; top: 900px; left: 30px; width: 100px; height: 100px; background: rgb(0, 200, 0)"></div>'
+    stripes = "".join(f'<div style="height: 100px; background: {("rgb(250, 200, 0)", "rgb(0, 120, 250)")[n % 2]}"></div>' for n in range(30))
+    page.goto(host_site.write("tip.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{stripes}{tip}")))
+    page.evaluate("scrollTo(0, 500)")
+    page.wait_for_function("scrollY === 500")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    assert [drawn.getpixel((80, y)) for y in (405, 450, 495)] == [(0, 200, 0)] * 3  # 900 - 500 = 400 on the screen
+    assert drawn.getpixel((80, 395)) != (0, 200, 0) and drawn.getpixel((80, 505)) != (0, 200, 0)

@@ -275,6 +275,16 @@
       }
       return null;
     };
+    // An absolutely placed element with no placed ancestor is placed against the page's first screen; in the copy
+    // against the picture's box, which the lift does not move: it gets its place on the screen instead.
+    const onScreen = new Set();
+    const placed = (a) => { const as = style.get(a) || getComputedStyle(a); return as.position !== 'static' || as.transform !== 'none' || as.filter !== 'none' || as.contain !== 'none'; };
+    for (const n of all) {
+      if (style.get(n).position !== 'absolute') continue;
+      let a = n.parentElement;
+      while (a && !placed(a)) a = a.parentElement;
+      if (!a) onScreen.add(n); // past <html>: placed against the page's first screen
+    }
     for (let i = all.length - 1; i >= 0; i--) { // children before their parents
       const n = all[i], cs = style.get(n), ps = n.parentElement && style.get(n.parentElement), r = n.getBoundingClientRect();
       if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
@@ -331,7 +341,10 @@
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
-    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => { if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`; }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
+        if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
+        if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
+      }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
     if (r) {
       const ctx = canvas.getContext('2d');
