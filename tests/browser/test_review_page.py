@@ -605,3 +605,29 @@ def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
     finally:
         if again is not None:
             again.stop()
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 800}, {"width": 390, "height": 844}])
+def test_placing_a_pin_does_not_move_the_preview(browser, served, viewport):
+    """The how-to line was a row above the preview: pressing Add comment pushed the preview down (and shortened it)
+    just as the reviewer aimed at it, and it jumped back when the comment form opened."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    context = browser.new_context(viewport=viewport, has_touch=viewport["width"] < 600, is_mobile=viewport["width"] < 600)
+    try:
+        page = context.new_page()
+        page.goto(session["feedbackUrl"])
+        agent_ready(page)
+        page.evaluate("localStorage.setItem('workbench.reviewerName', 'Ed')")
+        frame = page.locator("#preview")
+        before = frame.bounding_box()
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.locator("#hint")).to_be_visible()
+        assert frame.bounding_box() == before
+        # The how-to lies over the preview without taking its clicks: a pin can go under it.
+        hint = page.locator("#hint").bounding_box()
+        assert hint is not None
+        page.mouse.click(hint["x"] + 5, hint["y"] + hint["height"] / 2)
+        expect(page.get_by_role("dialog", name="New comment")).to_be_visible()
+    finally:
+        context.close()

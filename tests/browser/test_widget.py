@@ -335,6 +335,9 @@ def test_revisit_shows_status_and_replies_on_a_pin(page, context, served, host_s
     expect(card).to_contain_text("Status: resolved")
     expect(card).to_contain_text("Fixed in the next release")
     expect(card).to_contain_text("Handler wired")  # the system's notification reply
+    page.locator("h1").click()  # back on the page, Esc still closes the card
+    page.keyboard.press("Escape")
+    expect(card).to_be_hidden()
     # Another browser (its own key) sees no pins: nobody lists anyone else's.
     other = context.browser.new_context()
     try:
@@ -963,3 +966,191 @@ def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(p
     apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
              if max(abs(a - b) for a, b in zip(rgb(seen, x, y), rgb(drawn, x, y), strict=True)) > 40]
     assert len(apart) < 40, apart[:20]  # of 3,520: the text's antialiasing differs
+
+
+@pytest.mark.parametrize("broken", [
+    "delete window.fetch",  # an old embedded browser, or a page that took it away
+    "Object.defineProperty(window, 'fetch', {get() { throw new Error('fetch is not for you'); }, configurable: true})",
+    "window.fetch = function () { throw new TypeError('a broken polyfill'); }",
+    "window.fetch = function () { return Promise.reject(new TypeError('a polyfill that never sends')); }",
+])
+def test_a_page_without_a_working_fetch_still_gets_the_widget(page, served, host_site, broken):
+    """The loader took `window.fetch.bind(window)` as it started: a page without fetch stopped it with a TypeError,
+    and with a broken one every submission waited in the outbox for good."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(broken)  # before any script of the page, so before the loader
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent without fetch")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent without fetch"]
+    assert errors == []
+    if broken.startswith("delete"):  # the loader's failed-request wrapper did not give the page a fetch it lacked
+        assert page.evaluate("typeof window.fetch") == "undefined"
+
+
+def test_escape_closes_the_form_wherever_the_focus_is_but_not_a_page_field_or_the_pages_own_use(page, served, host_site):
+    """Esc closed the form only while the focus was in it: a visitor who had clicked the page pressed it and nothing happened."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    menu = ("<input id='search' aria-label='Search'><script>addEventListener('keydown', e => {"
+            " if (e.key === 'Escape' && document.body.dataset.menu === 'open') { document.body.dataset.menu = 'closed'; e.preventDefault(); } });"
+            "</script></main>")
+    page.goto(host_site.write("esc.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", menu)))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Half written")
+    page.locator("h1").click()  # the visitor goes back to the page; the form stays open beside it
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    assert page.evaluate("document.activeElement === document.body")  # the focus is not pulled anywhere
+    launcher.click()  # the words were kept, as with Esc inside the form
+    expect(form.get_by_label("Comment")).to_have_value("Half written")
+    # Typing in the page's own field, Esc is the field's.
+    page.locator("#search").fill("kett")
+    page.keyboard.press("Escape")
+    expect(form).to_be_visible()
+    # A page that uses Esc itself (its menu closes) keeps that press; the next one closes the form.
+    page.evaluate("document.body.dataset.menu = 'open'")
+    page.locator("h1").click()
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.body.dataset.menu") == "closed"
+    expect(form).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+
+
+def test_the_widget_learns_from_the_server_whether_its_origin_is_allowed(page, served, host_site):
+    """CORS hides a refusal, so the widget guessed: any failed send while the server answered a no-cors request was
+    'this address is not allowed yet', even from an allowed origin whose request was lost on the way."""
+    proc, creds = served
+    page.goto(host_page(host_site, proc, creds))  # the origin is not allowed yet
+    ask = "url => fetch(url).then(r => r.json())"
+    url = f"{proc.url}/api/widget/sites/{creds['site_id']}/origin"
+    assert page.evaluate(ask, url) == {"origin": host_site.url, "allowed": False}
+    # Nothing about which sites exist, and only the one yes or no: no token, no annotations.
+    assert httpx.get(f"{proc.url}/api/widget/sites/no-such-site/origin", headers={"Origin": host_site.url}).json()["allowed"] is False
+    assert httpx.get(url).json() == {"origin": None, "allowed": False}
+    allow(proc, creds["site_id"], host_site.url)
+    assert page.evaluate(ask, url) == {"origin": host_site.url, "allowed": True}
+    # Allowed, and the submission lost on the way (as behind a proxy answering without CORS headers): not blamed on the origin.
+    page.route("**/annotations", lambda route: route.abort())
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Lost on the way")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Saved in this browser: it will be sent when the server can be reached.")
+
+
+# Counts the elements html-to-image copies during a capture (it copies each with cloneNode), by class.
+COUNT_CLONES = """(() => { let lib;
+  Object.defineProperty(window, 'htmlToImage', { configurable: true, set(v) { lib = v; }, get() {
+    if (lib && lib.toCanvas && !lib.counted) {
+      const toCanvas = lib.toCanvas; lib.counted = true;
+      lib.toCanvas = async (...args) => {
+        const clone = Element.prototype.cloneNode; window.gfCloned = {};
+        Element.prototype.cloneNode = function (...a) {
+          for (const c of this.classList) window.gfCloned[c] = (window.gfCloned[c] || 0) + 1;
+          return clone.apply(this, a);
+        };
+        try { return await toCanvas(...args); } finally { Element.prototype.cloneNode = clone; }
+      };
+    }
+    return lib; } }); })();"""
+
+
+def test_a_capture_deep_in_a_long_page_copies_little_of_what_lies_above_and_still_matches_the_screen(page, served, host_site):
+    """The copy of <html> was lifted by a negative margin with everything above the viewport still in it, each element
+    copied with its computed styles on the page's thread: 3,000 paragraphs scrolled 90 % deep took 12 s. Runs of blocks
+    wholly above now stand in as one box of their height; what reaches into view from above (an absolutely placed child),
+    a stuck header and a fixed bar are drawn where the visitor sees them."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    stripes = "".join(f'<div class="far" style="height: {30 + n % 7 * 10}px; margin: {n % 3 * 6}px 0; background: {colours[n % 3]}"></div>'
+                      for n in range(1500))
+    page_html = (HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                 .replace("margin: 0;", "margin: 8px;")
+                 .replace("<header>", '<div style="position: fixed; left: 0; right: 0; bottom: 0; height: 50px; background: rgb(0, 0, 200)"></div>'
+                          '<header style="position: sticky; top: 0; height: 80px; background: rgb(200, 0, 200); z-index: 1">')
+                 .replace("</main>", '</main><div class="far" id="reach" style="height: 20px; position: relative">'
+                          '<div style="position: absolute; left: 40px; width: 200px; height: 60px; background: rgb(0, 200, 0)"></div></div>'
+                          f'<ol class="far">{"<li>counted</li>" * 20}</ol>{stripes}'))
+    page.add_init_script(COUNT_CLONES)
+    page.goto(host_site.write("long.html", page_html))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
+    # The green child of a block far above reaches 300 px into the viewport.
+    page.evaluate("""() => { const r = document.getElementById('reach'), y = r.getBoundingClientRect().top;
+        r.firstElementChild.style.top = `${300 - y}px`; }""")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.gfCloned.far") < 40  # of the 1,500 stripes, 1,300 above the viewport
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    assert drawn.getpixel((100, 330)) == (0, 200, 0)
+    assert drawn.getpixel((20, 40)) == (200, 0, 200) and drawn.getpixel((20, 775)) == (0, 0, 200)
+
+    def rgb(im: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+        r, g, b = cast("tuple[int, int, int]", im.getpixel((x, y)))
+        return r, g, b
+
+    apart = [(x, y) for x in range(5, 500, 23) for y in range(0, 800, 5)
+             if max(abs(a - b) for a, b in zip(rgb(seen, x, y), rgb(drawn, x, y), strict=True)) > 40]
+    assert len(apart) < 20, apart[:20]  # of 3,520: the header's text is antialiased differently
+
+
+def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
+    """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
+    bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so
+    everything after them was drawn higher than the visitor saw it, and the outline of a picked element missed it."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    sections = "".join(f"<section><div><p>Section {n}</p></div></section>" for n in range(4))  # 16 px each, through two parents
+    stripes = "".join(f'<div style="height: 100px; background: {("rgb(250, 200, 0)", "rgb(0, 120, 250)")[n % 2]}"></div>' for n in range(30))
+    page.goto(host_site.write("margins.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{sections}{stripes}")))
+    page.evaluate("scrollTo(0, 700)")
+    page.wait_for_function("scrollY === 700")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    # Where the stripes change colour down the left edge: the same rows on the screen and in the picture.
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((4, y)) for y in range(800)]
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 6
+
+
+def test_the_screenshot_draws_an_element_placed_on_the_page_itself_where_it_is(page, served, host_site):
+    """An absolutely placed element with no placed ancestor (a tooltip or menu a library hangs from <body>) is placed
+    against the page's first screen; in the copy it was placed against the picture's box, which the lift does not
+    move, so scrolled down it was drawn too low or not at all."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    tip = '<div style="position: absolute; top: 900px; left: 30px; width: 100px; height: 100px; background: rgb(0, 200, 0)"></div>'
+    stripes = "".join(f'<div style="height: 100px; background: {("rgb(250, 200, 0)", "rgb(0, 120, 250)")[n % 2]}"></div>' for n in range(30))
+    page.goto(host_site.write("tip.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{stripes}{tip}")))
+    page.evaluate("scrollTo(0, 500)")
+    page.wait_for_function("scrollY === 500")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    assert [drawn.getpixel((80, y)) for y in (405, 450, 495)] == [(0, 200, 0)] * 3  # 900 - 500 = 400 on the screen
+    assert drawn.getpixel((80, 395)) != (0, 200, 0) and drawn.getpixel((80, 505)) != (0, 200, 0)

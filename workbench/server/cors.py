@@ -6,6 +6,12 @@ indexed row, WAL readers never wait). A request from a page on an origin the sit
 allow is refused before it reaches the route, so even a "simple" request that skips the
 preflight stores nothing. Requests without an ``Origin`` header (curl, a server) are not a
 browser's and pass: CORS protects browsers' visitors, and the widget token is public anyway.
+
+CORS hides a refusal from the page, so the widget could only guess why its request failed.
+``GET /api/widget/sites/{id}/origin`` says whether the asking page's origin is allowed, readable by
+any origin: a simple request (no token, no custom header, so no preflight) that reads nothing of
+the site but that one yes or no, which any client could already learn by sending a preflight with
+that ``Origin``; a browser cannot forge its page's ``Origin``, so a page learns it of its own only.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
 
 WIDGET_PATH = re.compile(r"^/api/widget/sites/([^/]{1,100})/(config|annotations|mine)$")
+ORIGIN_PATH = re.compile(r"^/api/widget/sites/([^/]{1,100})/origin$")
 ALLOW_METHODS = b"GET, POST, OPTIONS"
 ALLOW_HEADERS = b"Content-Type, Idempotency-Key, X-GF-Widget-Token, X-GF-Stakeholder-Token, X-GF-Submitter-Key"
 EXPOSE_HEADERS = b"Retry-After, Idempotent-Replayed"
@@ -33,6 +40,9 @@ class WidgetCorsMiddleware:
         self.wb = wb
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and (asked := ORIGIN_PATH.match(scope["path"])):
+            await self._origin(scope, send, asked.group(1))
+            return
         match = WIDGET_PATH.match(scope["path"]) if scope["type"] == "http" else None
         origin = Headers(scope=scope).get("origin") if match else None
         if match is None or origin is None:
@@ -64,3 +74,15 @@ class WidgetCorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, _send)
+
+    async def _origin(self, scope: Scope, send: Send, site_id: str) -> None:
+        """Whether the asking page's origin may call this site's widget endpoints; an unknown site's answer is
+        the same no, so the answer tells nothing about which sites exist."""
+        origin = Headers(scope=scope).get("origin")
+        allowed = origin is not None and await run_read(self.wb, widget_svc.origin_allowed, self.wb, site_id, origin)
+        body = orjson.dumps({"origin": origin, "allowed": allowed})
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"access-control-allow-origin", b"*"), (b"cache-control", b"no-store"),
+        ]})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

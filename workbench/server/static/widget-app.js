@@ -24,7 +24,26 @@
     'height', 'margin', 'padding', 'border', 'border-radius', 'box-shadow', 'opacity', 'visibility', 'z-index',
     'overflow', 'cursor', 'outline'];
   const KINDS = ['bug', 'design', 'copy', 'accessibility', 'performance', 'question', 'idea', 'praise'];
-  const nativeFetch = W.fetch; // the widget's own calls never enter the failed-request ring
+  // The widget's own requests, outside the failed-request ring: the page's fetch as the loader found it, or XHR
+  // where the page has none or a broken one (it throws, answers no response, or fails where XHR gets through).
+  let viaXhr = !W.fetch;
+  const xhr = (url, init) => new Promise((ok, fail) => {
+    const x = new XMLHttpRequest();
+    (W.open || x.open).call(x, init.method || 'GET', url);
+    for (const [k, v] of Object.entries(init.headers || {})) x.setRequestHeader(k, v);
+    x.onload = () => ok({ ok: x.status >= 200 && x.status < 300, status: x.status, headers: { get: n => x.getResponseHeader(n) },
+      json: async () => JSON.parse(x.responseText) });
+    x.onerror = x.ontimeout = x.onabort = () => fail(new TypeError('Failed to fetch'));
+    x.send(init.body == null ? null : init.body);
+  });
+  async function nativeFetch(url, init = {}) {
+    if (!viaXhr) {
+      try { const r = await W.fetch(url, init); if (r && typeof r.status === 'number') return r; } catch (_) { /* offline, refused, or broken */ }
+    }
+    const r = await xhr(url, init); // throws when the server cannot be reached either way
+    if (!viaXhr) { viaXhr = true; console.warn('Review Workbench widget: this page\'s fetch does not work; the widget uses XMLHttpRequest.'); }
+    return r;
+  }
 
   // Prototype.js (before 1.7) gives arrays a toJSON returning a string: JSON.stringify then writes each array as
   // a string, and neither the outbox nor the server reads the submission back. Written without it.
@@ -227,16 +246,105 @@
     // What lies wholly below the viewport is left out of the copy, which costs milliseconds an element on the page's
     // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
     // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
-    const keep = new Set(), bottom = sy + innerHeight;
-    for (const n of body.querySelectorAll('*')) {
-      if (/^(fixed|sticky)$/.test(getComputedStyle(n).position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+    // What lies wholly above cannot simply go (what follows would move up): a run of such blocks keeps its first and
+    // last, and those between become one empty box of their height (html-to-image's `spacer`, our one change to it).
+    // Only where height is all they give: no floats, counters or list items (what follows would wrap or count
+    // otherwise), nothing reaching into view, no columns, and plain margins at both ends (none collapsing through).
+    const keep = new Set(), bottom = sy + innerHeight, all = [...body.querySelectorAll('*')];
+    const style = new Map(), reach = new Map(), odd = new Set();
+    for (const n of all) {
+      const cs = getComputedStyle(n);
+      style.set(n, cs);
+      if (/^(fixed|sticky)$/.test(cs.position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
+      if (cs.float !== 'none' || cs.display === 'list-item' || [cs.counterReset, cs.counterIncrement, cs.counterSet].some(c => c && c !== 'none')) odd.add(n);
+    }
+    // Each copied block keeps its measured height, and a block of fixed height keeps its last child's bottom margin
+    // inside: where that margin collapsed through the block's bottom on the page (<header><h1>), the copy gets it as
+    // the block's own bottom margin, or all that follows moves up. Top margins collapse through in the copy too;
+    // both are known here to measure the gaps below.
+    const px = v => parseFloat(v) || 0, collapse = (a, b) => Math.max(a, b, 0) + Math.min(a, b, 0);
+    const below = new Map(), above = new Map();
+    const marginBelow = n => (below.has(n) ? below.get(n) : px(style.get(n).marginBottom));
+    const marginAbove = n => (above.has(n) ? above.get(n) : px(style.get(n).marginTop));
+    const inFlow = (n, last) => {
+      for (let c = last ? n.lastChild : n.firstChild; c; c = last ? c.previousSibling : c.nextSibling) {
+        if (c.nodeType === 3 && c.data.trim()) return null; // a line of text
+        const cs = c.nodeType === 1 && style.get(c);
+        if (!cs || cs.display === 'none' || cs.float !== 'none' || /^(absolute|fixed)$/.test(cs.position)) continue;
+        return /^(block|list-item)$/.test(cs.display) ? c : null;
+      }
+      return null;
+    };
+    // An absolutely placed element with no placed ancestor is placed against the page's first screen; in the copy
+    // against the picture's box, which the lift does not move: it gets its place on the screen instead.
+    const onScreen = new Set();
+    const placed = (a) => { const as = style.get(a) || getComputedStyle(a); return as.position !== 'static' || as.transform !== 'none' || as.filter !== 'none' || as.contain !== 'none'; };
+    for (const n of all) {
+      if (style.get(n).position !== 'absolute') continue;
+      let a = n.parentElement;
+      while (a && !placed(a)) a = a.parentElement;
+      if (!a) onScreen.add(n); // past <html>: placed against the page's first screen
+    }
+    for (let i = all.length - 1; i >= 0; i--) { // children before their parents
+      const n = all[i], cs = style.get(n), ps = n.parentElement && style.get(n.parentElement), r = n.getBoundingClientRect();
+      if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
+        || cs.contain !== 'none' || cs.columnCount !== 'auto' || (ps && /(flex|grid)$/.test(ps.display))) continue;
+      const last = !px(cs.paddingBottom) && !px(cs.borderBottomWidth) && inFlow(n, true);
+      if (last && Math.abs(last.getBoundingClientRect().bottom - r.bottom) < 0.5) below.set(n, collapse(px(cs.marginBottom), marginBelow(last)));
+      const first = !px(cs.paddingTop) && !px(cs.borderTopWidth) && inFlow(n, false);
+      if (first && Math.abs(first.getBoundingClientRect().top - r.top) < 0.5) above.set(n, collapse(px(cs.marginTop), marginAbove(first)));
+    }
+    for (let i = all.length - 1; i >= 0; i--) { // children before their parents: each parent gets its subtree's lowest point
+      const n = all[i], r = n.getBoundingClientRect(), low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
+      reach.set(n, low);
+      const p = n.parentElement;
+      if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
+    }
+    const spaced = new Map(), dropped = new Set(), gone = new Set();
+    const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
+    const boxed = c => style.get(c).display !== 'none';
+    const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
+    const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(marginBelow(a), marginAbove(b))) < 0.5;
+    for (const p of [body, ...all]) {
+      if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
+      const ps = style.get(p) || getComputedStyle(p);
+      if (!/^(block|flow-root|list-item)$/.test(ps.display) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
+      let run = [];
+      const end = () => {
+        // First and last stay; their boxes (no offset, no transform) and margins give the gap's height.
+        while (run.length && !plain(run[0])) run.shift();
+        while (run.length && !plain(run[run.length - 1])) run.pop();
+        const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
+        if (inner.length && asComputed(a, inner[0]) && asComputed(inner[inner.length - 1], b)) {
+          const height = top(b) - marginAbove(b) - low(a) - marginBelow(a);
+          if (height > 0) {
+            const box = document.createElement('div');
+            box.style.cssText = `display: block; height: ${height}px; margin: 0; padding: 0; border: 0`;
+            spaced.set(run[1], box);
+            for (let n = run[1].nextSibling; n && n !== b; n = n.nextSibling) dropped.add(n);
+          }
+        }
+        run = [];
+      };
+      for (let c = p.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 8 || (c.nodeType === 3 && !c.data.trim())) continue; // comments and blanks between blocks make no box
+        const cs = c.nodeType === 1 && style.get(c);
+        // A shadow root's boxes are not among the page's elements measured above.
+        if (cs && c !== host && !c.shadowRoot && !keep.has(c) && !odd.has(c) && (cs.display === 'none'
+          || (/^(block|flow-root)$/.test(cs.display) && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
+        else end();
+      }
+      end();
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
-    const filter = n => n !== host && n !== document.head && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+    const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
-    const canvas = await within(lib.toCanvas(html, { filter, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
+    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
+        if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
+        if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
+      }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
     if (r) {
       const ctx = canvas.getContext('2d');
@@ -336,13 +444,16 @@
   }
   window.addEventListener('online', flush);
   // A fetch that throws says the same for "offline" and "refused by this page's CSP or the site's origins": the
-  // policy reports itself, and a no-cors request for the loader (this page got it from the server) tells the rest.
+  // policy reports itself, and the server says whether it allows this page's origin (…/origin, readable by any page).
   let policyBlocks = false;
   document.addEventListener('securitypolicyviolation', (e) => { if (String(e.blockedURI).startsWith(BASE)) policyBlocks = true; });
   async function unanswered() {
     const kept = 'Saved in this browser, not sent:';
     if (policyBlocks) return `${kept} this page's Content-Security-Policy does not allow the feedback server (${BASE}). The site's owner can allow it.`;
-    try { await nativeFetch(`${BASE}/widget.js`, { mode: 'no-cors', cache: 'no-store' }); } catch (_) { return ''; }
+    try {
+      const r = await nativeFetch(`${API}/origin`);
+      if (!r.ok || (await r.json()).allowed !== false) return ''; // allowed: the failure was on the way (offline, a proxy)
+    } catch (_) { return ''; }
     return `${kept} the feedback server does not take feedback from ${location.origin} yet. It is sent once the site's owner allows this address.`;
   }
 
@@ -744,6 +855,14 @@
     if (back) back.focus();
   }
   dialogKeys(card, closeCard);
+  // Esc closes the card, else the form, also once the visitor has clicked the page; not while they type in a page
+  // field (Esc may clear a search box), nor when the page took the key or has its own modal dialog open.
+  window.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || e.defaultPrevented || picking || e.composedPath().includes(host)) return;
+    if (e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]:not([contenteditable=false])')) return;
+    try { if (document.querySelector('dialog:modal')) return; } catch (_) { /* no :modal */ }
+    if (card.style.display === 'block') closeCard(); else if (panel.style.display === 'block') closePanel();
+  });
   let raf = 0;
   const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
   window.addEventListener('scroll', onScroll, { passive: true });

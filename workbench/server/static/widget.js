@@ -8,8 +8,11 @@
   const review = (tag.dataset.mode || '').toLowerCase() === 'review';
   // Outside the review page's frame review mode has nothing to do, and must not stop the site's own widget.
   if (review && window.parent === window) return;
+  // The page's fetch and XHR open, unwrapped, for the app's own requests; a page may lack fetch (the app uses XHR).
+  let pageFetch = null;
+  try { if (typeof window.fetch === 'function') pageFetch = window.fetch.bind(window); } catch (_) { /* a broken getter */ }
   const W = window.__gfWidget = { tag, review, base: tag.src.replace(/\/widget\.js(?:[?#].*)?$/, ''),
-    console: [], network: [], fetch: window.fetch.bind(window) };
+    console: [], network: [], fetch: pageFetch, open: window.XMLHttpRequest && XMLHttpRequest.prototype.open };
   const params = new URLSearchParams(location.search);
   if (!review && params.has('gf_stakeholder')) {
     // Out of the address bar before the page's own scripts can share or log the URL; the app keeps it.
@@ -33,13 +36,14 @@
       else push(W.console, { level: 'error', message: clip(`${e.message} (${e.filename}:${e.lineno})`, 2000), at: Date.now() });
     }, true);
     addEventListener('unhandledrejection', e => push(W.console, { level: 'unhandledrejection', message: clip(e.reason && (e.reason.stack || e.reason.message) || e.reason, 2000), at: Date.now() }));
-    window.fetch = function (input, init) {
+    if (pageFetch) try { window.fetch = function (input, init) {
       const method = (init && init.method) || (input && input.method) || 'GET';
       const url = typeof input === 'string' ? input : (input && input.url) || String(input);
-      return W.fetch(input, init).then((r) => { if (r.status >= 400) fail(method, url, r.status); return r; }, (err) => { fail(method, url, 0); throw err; });
-    };
-    const open = XMLHttpRequest.prototype.open;
-    XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+      const p = W.fetch(input, init);
+      return p && typeof p.then === 'function' ? p.then((r) => { if (r && r.status >= 400) fail(method, url, r.status); return r; }, (err) => { fail(method, url, 0); throw err; }) : p;
+    }; } catch (_) { /* read-only */ }
+    const open = W.open;
+    if (open) XMLHttpRequest.prototype.open = function (method, url, ...rest) {
       this.addEventListener('loadend', () => { if (this.status === 0 || this.status >= 400) fail(method, url, this.status); });
       return open.call(this, method, url, ...rest);
     };

@@ -1,0 +1,97 @@
+"""Benchmark: the widget's screenshot deep in a long page, from the "Whole page" click to the canvas.
+
+In Debian's Chromium under Playwright, against a real ``workbench serve`` and a host page on a
+second loopback origin: ``--items`` blocks (``p``: one paragraph each; ``rows``: a div with a
+span, a paragraph with bold text and a link), scrolled 90 % deep, one fresh browser context per
+capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
+canvas (the widget's own measuring and choosing included) and how many elements were copied.
+
+    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows] [--items 3000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.conftest import HostSite, bootstrap, fresh_credentials
+from tests.browser.test_widget import HOST_PAGE, allow
+from tests.conftest import ServerProcess
+
+# Times html-to-image's toCanvas and counts the elements it copies (cloneNode), from the click before it.
+HOOK = """(() => { let lib;
+  addEventListener('click', () => { window.benchClick = performance.now(); }, true);
+  Object.defineProperty(window, 'htmlToImage', { configurable: true, set(v) { lib = v; }, get() {
+    if (lib && lib.toCanvas && !lib.timed) {
+      const toCanvas = lib.toCanvas; lib.timed = true;
+      lib.toCanvas = async (...args) => {
+        const start = performance.now(), clone = Element.prototype.cloneNode; let copied = 0;
+        Element.prototype.cloneNode = function (...a) { copied += 1; return clone.apply(this, a); };
+        try { return await toCanvas(...args); } finally {
+          Element.prototype.cloneNode = clone;
+          window.benchShot = { toCanvas: performance.now() - start, total: performance.now() - window.benchClick, copied };
+        }
+      };
+    }
+    return lib; } }); })();"""
+
+
+def page_html(kind: str, items: int, base: str, creds: dict) -> str:
+    if kind == "p":
+        body = "".join(f"<p>Paragraph {i}: the quick brown fox jumps over the lazy dog, again and again.</p>" for i in range(items))
+    else:
+        body = "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
+    return HOST_PAGE.format(base=base, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", body + "</main>")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
+    ap.add_argument("--kind", choices=("p", "rows"), default="p")
+    ap.add_argument("--items", type=int, default=3000)
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "served"
+        data.mkdir()
+        bootstrap(data)
+        proc = ServerProcess(data, "--widget-ip-limit", "1000000")
+        (Path(tmp) / "host").mkdir()
+        host = HostSite(Path(tmp) / "host")
+        try:
+            creds = fresh_credentials(data)
+            allow(proc, creds["site_id"], host.url)
+            url = host.write("long.html", page_html(args.kind, args.items, proc.url, creds))
+            totals = []
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+                for run in range(args.runs):
+                    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+                    page = ctx.new_page()
+                    page.add_init_script(HOOK)
+                    page.goto(url)
+                    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
+                    page.get_by_role("button", name="Feedback", exact=True).click()
+                    page.get_by_role("button", name="Whole page").click()
+                    page.wait_for_function("window.benchShot !== undefined", timeout=120_000)
+                    expect(page.get_by_role("img", name="Screenshot")).to_be_visible(timeout=120_000)
+                    shot = page.evaluate("window.benchShot")
+                    totals.append(shot["total"])
+                    print(f"capture {run + 1}: toCanvas {shot['toCanvas']:.0f} ms, click to canvas {shot['total']:.0f} ms, "
+                          f"{shot['copied']} elements copied", flush=True)
+                    ctx.close()
+                browser.close()
+            print(f"{args.kind} x {args.items}, 90 % deep: click to canvas median {statistics.median(totals):.0f} ms")
+        finally:
+            host.close()
+            proc.stop()
+
+
+if __name__ == "__main__":
+    main()
