@@ -12,7 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,33 @@ def test_a_database_stopped_while_serving_is_a_503_then_serving_resumes_without_
     assert PASSWORD not in log
     assert "Traceback" not in log, log[-4000:]
     assert "cannot reach the database" in log
+
+
+def test_no_request_fails_once_a_restarted_database_is_back(restartable):
+    """Every serving thread's connection died with the old server: each is replaced as it is
+    checked out, so the first requests after the restart go through, none a 503."""
+    cluster, serve, creds = restartable
+    widget = (f"/api/widget/sites/{creds['site_id']}/annotations", {"X-GF-Widget-Token": creds["widget_token"]})
+    with httpx.Client(base_url=serve.url, timeout=30) as client:
+        r = client.post(widget[0], json={"page_url": "https://shop.example/cart", "body": "Checkout overlaps"}, headers=widget[1])
+        assert r.status_code == 201, r.text
+        annotation_id = r.json()["id"]
+    requests = [*_requests(creds, annotation_id),
+                ("POST", widget[0], {"headers": widget[1], "json": {"page_url": "https://shop.example/", "body": "again"}}, 201)]
+
+    def each_once() -> list[tuple[str, str, int, str]]:
+        # Concurrent, so several threads of each worker open (and later hold stale) connections.
+        with httpx.Client(base_url=serve.url, timeout=30) as client, ThreadPoolExecutor(8) as pool:
+            sent = [(m, p, {**kw, "headers": {**kw["headers"], "Idempotency-Key": uuid.uuid4().hex}}
+                     if "Idempotency-Key" in kw["headers"] else kw, up) for m, p, kw, up in requests for _ in range(4)]
+            answers = pool.map(lambda one: (one, client.request(one[0], one[1], **one[2])), sent)
+            return [(m, p, r.status_code, r.text[:200]) for (m, p, _, up), r in answers if r.status_code != up]
+
+    assert each_once() == []
+    cluster.halt()
+    cluster.resume()  # returns once PostgreSQL accepts connections
+    assert each_once() == []
+
+    serve.stop()
+    log = Path(serve.log.name).read_text()
+    assert "cannot reach the database" not in log, log[-4000:]

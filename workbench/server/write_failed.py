@@ -23,7 +23,8 @@ any other layer (the rate limit's counts on PostgreSQL) rather than let it becom
 A team server's database that cannot be reached (stopped, restarting, the network) is the same
 kind of condition for a read as for a write: ``WriteFailedMiddleware`` answers it with a 503
 (``Retry-After: RETRY_UNREACHABLE_S``, "cannot reach its database") and one log line naming the
-database without its password, and the next request's round trip opens a new connection. It is
+database without its password. Once the database is back, the store replaces the connections
+its restart cut before a request uses them (storage/pg.py ``hung_up``), so none fails for them. It is
 installed twice: inside Starlette's error layer (which would answer a bare 500 first) and around
 the hot paths, which run ahead of the whole stack.
 """
