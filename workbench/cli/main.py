@@ -42,6 +42,7 @@ app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switc
 # pipe, where Rich would break them at 80 columns; a terminal wraps them itself.
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
+BACKLOG = 2048  # uvicorn's default: connections the kernel accepts before a worker takes them
 
 
 @app.callback(invoke_without_command=True)
@@ -128,12 +129,19 @@ def serve(
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
+    listening = None
+    if workers > 1:
+        from workbench.server import worker
+
+        # Before the lines below say where it serves: a connection made on reading them waits
+        # for the first worker instead of being refused (uvicorn's workers listen once started).
+        listening = worker.listen(host, port, BACKLOG)
     console.print(f"Store: {inert(wb.store.label)}")
     console.print(f"Docs:  {listen_url}/docs")
     console.print(f"Credentials: {credentials_hint(wb, database)}")
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
-        "limit_concurrency": limit_concurrency,
+        "limit_concurrency": limit_concurrency, "backlog": BACKLOG,
         # uvicorn builds every request's access-log line whenever its logger has a handler, and
         # only then drops it for the level: 2-3 % of a request's CPU for nothing above "info".
         "access_log": log_level.lower() in ("trace", "debug", "info"),
@@ -141,11 +149,9 @@ def serve(
         # caller pick its own per-IP bucket: only proxies named here are believed.
         "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
     }
-    if workers == 1:
+    if listening is None:
         uvicorn.run(create_app(wb, settings), http=bounded_protocol(header_timeout, max_header_bytes), **common)
         return
-    from workbench.server import worker
-
     assert database is not None  # checked above
     # Each worker is a fresh interpreter that opens the database itself: this process only binds
     # the socket and watches them.
@@ -154,7 +160,7 @@ def serve(
         database=database, data_dir=str(wb.store.data_dir), settings=settings,
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
-    uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
+    worker.run(listening, workers, **common)
 
 
 def refuse_unusable_address(host: str, port: int) -> None:

@@ -1,4 +1,9 @@
-"""One of ``workbench serve --workers N``'s processes: the app rebuilt from what the parent passed.
+"""``workbench serve --workers N``'s processes: the parent's listening socket, and each worker's app rebuilt from what the parent passed.
+
+The parent binds the port and listens before it says where it serves (``listen``), so a
+connection made on reading that line waits in the backlog for the first worker ready instead of
+being refused: uvicorn's own parent only binds, and the socket listened once a worker had
+started its app, seconds later.
 
 uvicorn starts each worker by spawning a fresh interpreter and importing an app by name, so
 nothing of the parent's objects crosses over: the parent puts its settings in one environment
@@ -11,9 +16,11 @@ The variable holds the database URL with any password: it is never logged.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import os
+import socket
 from typing import Any
 
 from fastapi import FastAPI
@@ -34,6 +41,37 @@ def config_env(*, database: str, data_dir: str, settings: ServerSettings, header
         "header_timeout": header_timeout, "max_header_bytes": max_header_bytes,
     }
     return {ENV: json.dumps(config)}
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The socket every worker accepts on, bound as uvicorn binds it and already listening."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(sock: socket.socket, workers: int, **common: Any) -> None:
+    """uvicorn's ``run`` for N workers (the same supervisor, the same log line) on ``sock``,
+    which ``listen`` made before anything said where the server is."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(APP, factory=True, workers=workers, http=HTTP, **common)
+    where = f"[{config.host}]" if ":" in config.host else config.host
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", where, config.port)
+    # uvicorn's supervisor took the server's ``run`` as ``target`` until a release made each
+    # worker build its own: given only where it is still asked for, as uvicorn.run gives it.
+    takes_target = "target" in inspect.signature(Multiprocess).parameters
+    target: dict[str, Any] = {"target": uvicorn.Server(config).run} if takes_target else {}
+    try:
+        Multiprocess(config, sockets=[sock], **target).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
 
 
 def _config() -> dict[str, Any]:
