@@ -9,6 +9,7 @@ no answer and no log line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -22,9 +23,16 @@ import httpx
 import psycopg
 import pytest
 
+from starlette.testclient import TestClient
+
 from storage.pg import sql_text
 from tests.multi.conftest import ROOT, Serve, bearer, wait_for
 from tests.pg_cluster import Cluster
+from tests.session_helpers import new_store
+from workbench.server.app import create_app
+from workbench.services import feedback_sessions as fsvc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
 
 PASSWORD = "never-in-a-log-9f3k"
 
@@ -131,3 +139,34 @@ def test_no_request_fails_once_a_restarted_database_is_back(restartable):
     serve.stop()
     log = Path(serve.log.name).read_text()
     assert "cannot reach the database" not in log, log[-4000:]
+
+
+def test_the_startup_sweep_waits_out_a_database_that_is_down_and_queues_the_jobs_once_it_is_back(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """A worker (re)started as PostgreSQL went down: its sweep of the work a stopped server left
+    (here a session left `created`, with no job) said so with a traceback and was never tried
+    again. Now: one line, tries again, and the session is deployed once the database is back."""
+    cluster = Cluster()
+    try:
+        with psycopg.connect(cluster.admin_url, autocommit=True) as conn:
+            conn.execute(sql_text("CREATE DATABASE swept"))
+        url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{cluster.port}/swept"
+        wb = Workbench.open(str(tmp_path / "data"), database=url, mailer=None)
+        try:
+            creds = bootstrap(wb)
+            left = fsvc.start(wb, new_store(wb, creds, "Left mid-deployment")[0])  # `created`, no job
+            app = create_app(wb)
+            cluster.halt()
+            with caplog.at_level(logging.INFO, logger="workbench.jobs"), TestClient(app):
+                wait_for(lambda: any("cannot queue the jobs" in r.getMessage() for r in caplog.records), "the sweep's line")
+                cluster.resume()
+                app.state.sweep.result(timeout=30)
+                status = "SELECT status FROM feedback_sessions WHERE id = ?"
+                wait_for(lambda: wb.store.db.execute(status, [left.id]).fetchone()[0] == "in_review", "the left session deployed")
+        finally:
+            wb.store.close()
+    finally:
+        cluster.stop()
+    sweep_lines = [r for r in caplog.records if "cannot queue the jobs" in r.getMessage()]
+    assert len(sweep_lines) == 1 and PASSWORD not in sweep_lines[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]

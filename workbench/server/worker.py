@@ -20,8 +20,11 @@ import inspect
 import json
 import logging
 import os
+import signal
 import socket
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
@@ -29,7 +32,12 @@ from workbench.server.logs import RedactSecrets
 from workbench.server.protocol import BoundedHttpToolsProtocol, bounded_protocol
 from workbench.server.settings import ServerSettings
 
+log = logging.getLogger("workbench.server")
+T = TypeVar("T")
+
 ENV = "WORKBENCH_WORKER_CONFIG"
+# A restart or failover takes seconds; trying each second starts the worker soon after, at one connect a second.
+REACH_RETRY_S = 1.0
 APP = "workbench.server.worker:create"
 HTTP = "workbench.server.worker:http_protocol"
 
@@ -89,8 +97,49 @@ def create() -> FastAPI:
     config = _config()
     # Spawned workers configure logging afresh: the access log's redaction is added here again.
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    wb = Workbench.open(config["data_dir"], database=config["database"])
+    wb = _open_when_reachable(lambda: Workbench.open(config["data_dir"], database=config["database"]), config["database"])
     return create_app(wb, ServerSettings(**config["settings"]))
+
+
+def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
+    """``open_store()``, waited for while the database cannot be reached: a worker uvicorn starts
+    again while PostgreSQL is down (one killed, or the supervisor's restart) says so in one line
+    and starts once it is back, where it used to die with a traceback and be started again, each
+    time with another. A stop signal meanwhile ends the wait (uvicorn's handler still hears it)."""
+    from storage.pg import cause, redact, unreachable
+
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stopping(sig: int, frame: Any) -> None:
+        stop.set()
+        handler = previous[signal.Signals(sig)]
+        if callable(handler):
+            handler(sig, frame)
+
+    said = False
+    for sig in previous:
+        signal.signal(sig, stopping)
+    try:
+        while True:
+            try:
+                opened = open_store()
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                if not said:
+                    log.error("worker %d cannot reach the database %s (%s); it starts serving once it can, trying every %s s",
+                              os.getpid(), redact(database), cause(exc, database), REACH_RETRY_S)
+                    said = True
+                if stop.wait(REACH_RETRY_S):
+                    raise SystemExit(0) from None
+                continue
+            if said:
+                log.warning("worker %d reached the database %s: starting", os.getpid(), redact(database))
+            return opened
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _protocol() -> type[BoundedHttpToolsProtocol]:
