@@ -100,7 +100,7 @@ def test_a_worker_restarted_while_the_database_is_down_waits_for_it_in_one_line_
         with log.open("w") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "workbench", "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port), "--workers", "2"],
-                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True,
+                stdout=out, stderr=subprocess.STDOUT, text=True, cwd=ROOT, start_new_session=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT), "WORKBENCH_DATABASE_URL": url},
             )
         wait_for(lambda: _answers(port), "serve answering")

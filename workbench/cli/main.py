@@ -152,6 +152,8 @@ def serve(
     if listening is None:
         uvicorn.run(create_app(wb, settings), http=bounded_protocol(header_timeout, max_header_bytes), **common)
         return
+    from workbench.server import worker
+
     assert database is not None  # checked above
     # Each worker is a fresh interpreter that opens the database itself: this process only binds
     # the socket and watches them.
@@ -182,15 +184,17 @@ def refuse_unusable_address(host: str, port: int) -> None:
 
 
 def credentials_hint(wb: Workbench, database: str | None) -> str:
-    """The bootstrap command for the store being served, as Rich markup: the same ``--database``
-    (its password masked, never printed) or the same ``--data-dir``, as one can paste it."""
+    """The bootstrap command for the store being served, as Rich markup: the same ``--data-dir``,
+    or the same database, as one can paste it. A URL with a password (masked, never printed) is
+    given in the environment, where ``ps`` does not show it, not as ``--database``, where it does."""
     if database is None:
         return f"[bold]workbench admin bootstrap --json --data-dir {inert(shlex.quote(str(wb.store.data_dir)))}[/]"
     from storage.pg import redact
 
-    shown = redact(database)
-    masked = " (the URL's password is not printed: put it back)" if shown != database else ""
-    return f"[bold]workbench admin bootstrap --json --database {inert(shlex.quote(shown))}[/]{masked}"
+    shown = shlex.quote(redact(database))
+    if shown == shlex.quote(database):
+        return f"[bold]workbench admin bootstrap --json --database {inert(shown)}[/]"
+    return f"[bold]WORKBENCH_DATABASE_URL={inert(shown)} workbench admin bootstrap --json[/] (the URL's password is not printed: put it back)"
 
 
 @app.command()
