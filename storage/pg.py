@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, LiteralString, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import pq
@@ -227,20 +227,41 @@ def _boot_key(boot_id: str) -> int:
 
 def redact(url: str) -> str:
     """The URL with any password replaced, for messages and cache keys: the user's (``***``) and a
-    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one in brackets)."""
-    parts = urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if at and ":" in userinfo else parts.netloc
-    query = "&".join(p for p in parts.query.split("&") if not p.lower().startswith("password="))
-    if (netloc, query) == (parts.netloc, parts.query):
+    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one
+    in brackets). Read as text, never refused: the user's part runs to the last ``@``, so a
+    password with an unencoded ``@``, ``/``, ``?`` or ``#`` (where URL parsers and libpq each cut
+    it elsewhere) is masked whole, and a URL no parser reads (an unclosed bracket) is masked too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    userinfo, at, after = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{after}"
+    head, question, query = rest.partition("?")
+    kept = "&".join(p for p in query.split("&") if not p.lower().startswith("password="))
+    return f"{scheme}{sep}{head}{question if kept else ''}{kept}"
+
+
+def _secrets(url: str) -> list[str]:
+    """What of ``url`` no message may show: its password as written and decoded, and the pieces a
+    parser may cut it into at the URL's delimiters (libpq quotes a "host" that is a password's
+    tail), longest first; pieces shorter than 3 characters would mask ordinary words."""
+    _, _, rest = url.partition("://")
+    userinfo, at, _ = rest.rpartition("@")
+    whole = [userinfo.split(":", 1)[1]] if at and ":" in userinfo else []
+    whole += [p.split("=", 1)[1] for p in rest.partition("?")[2].split("&") if p.lower().startswith("password=")]
+    pieces = {piece for secret in whole for form in (secret, unquote(secret)) for piece in (form, *re.split(r"[@/?#:&]", form))}
+    return sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True)
 
 
 def cause(exc: BaseException, url: str) -> str:
     """What one log or error line says of a database failure: the first line of the driver's
-    message (the error's type if it has none), ``url`` in it redacted, since it may quote it."""
-    return (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
+    message (the error's type if it has none), ``url`` in it redacted, since it may quote it, and
+    the password masked wherever else it appears (libpq quotes the part of a URL it could not read)."""
+    line = (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
+    for secret in _secrets(url):
+        line = line.replace(secret, "***")
+    return line
 
 
 class PgStore(sqlite_store.Store):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-import pytest
-
 import psycopg
+import pytest
 
 from storage import pg, sync_state
 from storage.pg import PgStore, redact, sql_text
