@@ -8,11 +8,13 @@ no answer and no log line.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,14 +24,16 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-
 from starlette.testclient import TestClient
 
+from storage import pg_versions
 from storage.pg import sql_text
 from tests.multi.conftest import ROOT, Serve, bearer, wait_for
 from tests.pg_cluster import Cluster
 from tests.session_helpers import new_store
+from workbench.server import jobs
 from workbench.server.app import create_app
+from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as fsvc
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
@@ -170,3 +174,56 @@ def test_the_startup_sweep_waits_out_a_database_that_is_down_and_queues_the_jobs
     sweep_lines = [r for r in caplog.records if "cannot queue the jobs" in r.getMessage()]
     assert len(sweep_lines) == 1 and PASSWORD not in sweep_lines[0].getMessage()
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records if r.exc_info]
+
+
+def test_an_outage_is_one_line_when_lost_and_one_when_back_from_the_claimer_and_the_version_watch(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """The job claimer logged a line every second of an outage, in every worker, and the version
+    watch one per reconnect attempt; and the watch's back-off never reset, so after its first
+    outage it waited 5 s before each later reconnect. Now: a line when lost, one when back."""
+    cluster = Cluster()
+    tries = {"claimer": 0, "watch": 0}
+    try:
+        with psycopg.connect(cluster.admin_url, autocommit=True) as conn:
+            conn.execute(sql_text("CREATE DATABASE quiet"))
+        url = f"postgresql://postgres@127.0.0.1:{cluster.port}/quiet"
+        wb = Workbench.open(str(tmp_path / "data"), database=url, mailer=None)
+        watch = pg_versions.VersionWatch(url)
+        claimer_listen, watch_listen = jobs.PgJobs._listen, pg_versions.VersionWatch._listen
+
+        def counted_claimer(self: jobs.PgJobs) -> Any:
+            tries["claimer"] += 1
+            return claimer_listen(self)
+
+        async def counted_watch(self: pg_versions.VersionWatch) -> None:
+            tries["watch"] += 1
+            await watch_listen(self)
+
+        loop = asyncio.new_event_loop()
+        running = threading.Thread(target=loop.run_forever, daemon=True)
+        with caplog.at_level(logging.INFO), pytest.MonkeyPatch.context() as patch:
+            patch.setattr(jobs.PgJobs, "_listen", counted_claimer)
+            patch.setattr(pg_versions.VersionWatch, "_listen", counted_watch)
+            claimer = jobs.PgJobs(wb, ServerSettings())
+            running.start()
+            watching = asyncio.run_coroutine_threadsafe(watch.run(), loop)
+            try:
+                for outage in (1, 2):
+                    wait_for(lambda outage=outage: watch.connects == outage and tries["claimer"] >= 1, "both listening")
+                    before = dict(tries)
+                    cluster.halt()
+                    wait_for(lambda before=before: all(tries[k] >= before[k] + 3 for k in tries), "three tries each while down")
+                    cluster.resume()
+                    for back in ("listening again", "claimer reconnected"):
+                        wait_for(lambda back=back, outage=outage: sum(back in r.getMessage() for r in caplog.records) == outage, back)
+            finally:
+                watching.cancel()
+                claimer.shutdown()
+                loop.call_soon_threadsafe(loop.stop)
+                running.join(5)
+                wb.store.close()
+    finally:
+        cluster.stop()
+    said = [r.getMessage() for r in caplog.records]
+    assert sum("job claimer lost its database connection" in m for m in said) == 2, said
+    assert sum("store version watch lost its connection" in m for m in said) == 2, said

@@ -229,9 +229,16 @@ class PgJobs:
 
         from storage.pg import cause, unreachable
 
+        # Whether the claimer said it lost the database and has not said it is back: a restart
+        # or an outage is two lines per worker, not one a second while it lasts.
+        away = False
         while not self._stop.is_set():
             try:
-                self._claim_on(self._listen())
+                conn = self._listen()
+                if away:
+                    log.warning("job claimer reconnected to its database; claiming jobs again")
+                    away = False
+                self._claim_on(conn)
             except psycopg.errors.InvalidCatalogName:
                 log.error("job claimer stops: its database was dropped")
                 return
@@ -246,8 +253,11 @@ class PgJobs:
                 if self._stop.is_set():
                     return
                 if unreachable(exc):
-                    # A stopped or restarting server: one line a try, its cause says it all.
-                    log.error("job claimer lost its database connection (%s); reconnecting in %s s", cause(exc, self.url), POLL_SECONDS)
+                    # A stopped or restarting server: its cause says it all, once.
+                    if not away:
+                        log.error("job claimer lost its database connection (%s); reconnecting every %s s, and saying so once it has",
+                                  cause(exc, self.url), POLL_SECONDS)
+                    away = True
                 else:
                     log.exception("job claimer lost its database connection; reconnecting")
                 self._stop.wait(POLL_SECONDS)
