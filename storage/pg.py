@@ -155,6 +155,11 @@ def unreachable(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in _GONE
 
 
+def commit_unknown(exc: BaseException) -> bool:
+    """Whether ``exc`` lost the connection while a write's COMMIT was out: it may have been saved."""
+    return bool(getattr(exc, "commit_unknown", False))
+
+
 @contextlib.contextmanager
 def _as_sqlite_errors() -> Iterator[None]:
     """PostgreSQL's errors as the sqlite3 types the use cases catch (a duplicate id, a foreign key,
@@ -358,7 +363,14 @@ class PgStore(sqlite_store.Store):
             yield db
             if hook is not None:
                 hook.before_commit(db)
-            committed = pg.together_first(pg_versions.bump_and_commit(auth_before))
+            try:
+                committed = pg.together_first(pg_versions.bump_and_commit(auth_before))
+            except psycopg.OperationalError as exc:
+                if unreachable(exc):
+                    # The COMMIT may have reached the server before the connection was lost: the
+                    # write's fate is unknown, and whoever answers for it must not say it failed.
+                    exc.commit_unknown = True  # pyright: ignore[reportAttributeAccessIssue]  # read by commit_unknown()
+                raise
         except BaseException as exc:
             if db.in_transaction:
                 with contextlib.suppress(psycopg.Error, sqlite3.Error):
