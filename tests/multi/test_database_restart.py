@@ -1,7 +1,9 @@
 """A team server whose PostgreSQL stops while it serves: a 503 with Retry-After, one log line, then recovery with no restart.
 
-Its own cluster (not the session's ``pg_cluster``, which every other test shares): the test
-stops PostgreSQL under a `workbench serve --workers 2` and starts it again. The database URL
+Once it is back no request fails for the connections the restart cut; the startup sweep and the
+job claimer and version watch wait it out, each saying so once. Each test has its own cluster
+(not the session's ``pg_cluster``, which every other test shares): it stops PostgreSQL under a
+`workbench serve --workers 2`, or under an app in this process, and starts it again. The database URL
 carries a password (the cluster trusts loopback, so it is never checked) that must appear in
 no answer and no log line.
 """
