@@ -80,7 +80,9 @@ def _open_tui(data_dir: Path | None, *, demo_if_empty: bool = True) -> None:
 def serve(
     data_dir: DataDir = None,
     database: Database = None,
-    workers: Annotated[int, typer.Option(help="Processes serving requests (more than 1 needs --database: they share only the database)", min=1, max=64)] = 1,
+    workers: Annotated[int, typer.Option(
+        help="Processes serving requests (more than 1 needs a PostgreSQL database, WORKBENCH_DATABASE_URL or --database: they share only it)",
+        min=1, max=64)] = 1,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 11001,
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty store with demo data first")] = False,
@@ -114,7 +116,7 @@ def serve(
     from workbench.services.demo import load_demo
 
     if workers > 1 and database is None:
-        raise typer.BadParameter("several workers share one PostgreSQL database: give --database too", param_hint="--workers")
+        raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
     refuse_unusable_address(host, port)
     if demo:
