@@ -22,13 +22,14 @@ import asyncio
 import contextlib
 import hashlib
 import re
+import select
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, LiteralString, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, LiteralString, TypeVar, cast
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import pq
@@ -37,6 +38,8 @@ from psycopg.adapt import Dumper
 from storage import db as sqlite_store
 from storage import pg_versions
 from storage.pg_sql import translate
+
+T = TypeVar("T")
 
 # Any constant names "the writers' lock"; both engines' stores of one database agree on it.
 WRITERS_LOCK = 0x5742_5752  # "WBWR"
@@ -128,6 +131,20 @@ def disk_error(exc: psycopg.Error) -> sqlite3.OperationalError | None:
 _GONE = ("57P01", "57P02", "57P03")
 
 
+def hung_up(raw: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection is already known dead: the server closed it (a restart, a crash,
+    an administrator's kill), or it spoke unasked, which an idle session only does to say goodbye.
+    One poll of its socket, no round trip, so a request is never the one that finds out by failing.
+    A connection in a transaction or mid-statement answers False: what arrives there is a reply."""
+    if raw.closed:
+        return True
+    if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poller = select.poll()
+    poller.register(raw.pgconn.socket, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database server cannot be reached now (stopped, restarting, the
     network), not that a statement failed: the request may be tried again, and the store's next
@@ -136,6 +153,11 @@ def unreachable(exc: BaseException) -> bool:
         return False
     state = exc.sqlstate
     return state is None or state.startswith("08") or state in _GONE
+
+
+def commit_unknown(exc: BaseException) -> bool:
+    """Whether ``exc`` lost the connection while a write's COMMIT was out: it may have been saved."""
+    return bool(getattr(exc, "commit_unknown", False))
 
 
 @contextlib.contextmanager
@@ -210,20 +232,41 @@ def _boot_key(boot_id: str) -> int:
 
 def redact(url: str) -> str:
     """The URL with any password replaced, for messages and cache keys: the user's (``***``) and a
-    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one in brackets)."""
-    parts = urlsplit(url)
-    userinfo, at, host = parts.netloc.rpartition("@")
-    netloc = f"{userinfo.split(':', 1)[0]}:***@{host}" if at and ":" in userinfo else parts.netloc
-    query = "&".join(p for p in parts.query.split("&") if not p.lower().startswith("password="))
-    if (netloc, query) == (parts.netloc, parts.query):
+    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one
+    in brackets). Read as text, never refused: the user's part runs to the last ``@``, so a
+    password with an unencoded ``@``, ``/``, ``?`` or ``#`` (where URL parsers and libpq each cut
+    it elsewhere) is masked whole, and a URL no parser reads (an unclosed bracket) is masked too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    userinfo, at, after = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.split(':', 1)[0]}:***@{after}"
+    head, question, query = rest.partition("?")
+    kept = "&".join(p for p in query.split("&") if not p.lower().startswith("password="))
+    return f"{scheme}{sep}{head}{question if kept else ''}{kept}"
+
+
+def _secrets(url: str) -> list[str]:
+    """What of ``url`` no message may show: its password as written and decoded, and the pieces a
+    parser may cut it into at the URL's delimiters (libpq quotes a "host" that is a password's
+    tail), longest first; pieces shorter than 3 characters would mask ordinary words."""
+    _, _, rest = url.partition("://")
+    userinfo, at, _ = rest.rpartition("@")
+    whole = [userinfo.split(":", 1)[1]] if at and ":" in userinfo else []
+    whole += [p.split("=", 1)[1] for p in rest.partition("?")[2].split("&") if p.lower().startswith("password=")]
+    pieces = {piece for secret in whole for form in (secret, unquote(secret)) for piece in (form, *re.split(r"[@/?#:&]", form))}
+    return sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True)
 
 
 def cause(exc: BaseException, url: str) -> str:
     """What one log or error line says of a database failure: the first line of the driver's
-    message (the error's type if it has none), ``url`` in it redacted, since it may quote it."""
-    return (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
+    message (the error's type if it has none), ``url`` in it redacted, since it may quote it, and
+    the password masked wherever else it appears (libpq quotes the part of a URL it could not read)."""
+    line = (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
+    for secret in _secrets(url):
+        line = line.replace(secret, "***")
+    return line
 
 
 class PgStore(sqlite_store.Store):
@@ -264,9 +307,14 @@ class PgStore(sqlite_store.Store):
 
     @property
     def db(self) -> sqlite3.Connection:
-        """This thread's connection (opened on first use)."""
+        """This thread's connection (opened on first use, and again once its server hung up)."""
         conn = getattr(self._local, "db", None)
-        if conn is None or conn.raw.closed:
+        if conn is None or hung_up(conn.raw):
+            if conn is not None:
+                # A restarted server closed it while it sat idle: replaced before anything is
+                # sent, so the request that finds it costs a connect instead of failing with a 503.
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
             conn = self._connect_pg()
             self._local.db = conn
             with self._lock:
@@ -307,13 +355,22 @@ class PgStore(sqlite_store.Store):
             # Each round trip between taking the lock and committing is time every other writer
             # waits: the start and the end go in one each.
             # The lock, and where auth_changes stood (a revocation waits for every process to hear it).
-            auth_before = pg.together_last(f"BEGIN; SELECT {pg_versions.AUTH_BEFORE}, pg_advisory_xact_lock({WRITERS_LOCK})")[0]
+            pg, auth_before = self._begin(pg, lambda c: c.together_last(
+                f"BEGIN; SELECT {pg_versions.AUTH_BEFORE}, pg_advisory_xact_lock({WRITERS_LOCK})")[0])
+            db = cast(sqlite3.Connection, pg)
             if hook is not None:
                 hook.begin(db)
             yield db
             if hook is not None:
                 hook.before_commit(db)
-            committed = pg.together_first(pg_versions.bump_and_commit(auth_before))
+            try:
+                committed = pg.together_first(pg_versions.bump_and_commit(auth_before))
+            except psycopg.OperationalError as exc:
+                if unreachable(exc):
+                    # The COMMIT may have reached the server before the connection was lost: the
+                    # write's fate is unknown, and whoever answers for it must not say it failed.
+                    exc.commit_unknown = True  # pyright: ignore[reportAttributeAccessIssue]  # read by commit_unknown()
+                raise
         except BaseException as exc:
             if db.in_transaction:
                 with contextlib.suppress(psycopg.Error, sqlite3.Error):
@@ -326,6 +383,37 @@ class PgStore(sqlite_store.Store):
         pg_versions.committed(self.url, int(committed[0]))
         if committed[2] is not None:
             pg_versions.settle(pg.raw, int(committed[0]), int(committed[2]))
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A REPEATABLE READ snapshot (Store.read), its BEGIN tried again once on a fresh connection
+        when the connection turns out lost."""
+        db = self.db
+        if db.in_transaction:
+            yield db
+            return
+        pg, _ = self._begin(cast(PgConnection, db), lambda c: c.execute(self._BEGIN_READ))
+        db = cast(sqlite3.Connection, pg)
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+
+    def _begin(self, pg: PgConnection, start: Callable[[PgConnection], T]) -> tuple[PgConnection, T]:
+        """``start(pg)``, a transaction's first round trip, and once more on a new connection if
+        ``pg`` turned out lost (a server gone without a word, which ``hung_up`` cannot see). Safe
+        to repeat because it is the first: the lost connection had no transaction open, so
+        nothing on it can have committed. Never a later statement, nor a COMMIT, whose fate is unknown."""
+        try:
+            return pg, start(pg)
+        except psycopg.OperationalError as exc:
+            if not unreachable(exc):
+                raise
+            with contextlib.suppress(psycopg.Error):
+                pg.close()
+            fresh = cast(PgConnection, self.db)
+            return fresh, start(fresh)
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the
@@ -436,7 +524,7 @@ class LoopReads:
             self._slots = asyncio.Semaphore(self.size)  # made on the loop that uses it
         async with self._slots:
             for attempt in (1, 2):
-                conn = self._idle.pop() if self._idle else await self._connect()
+                conn = await self._checkout()
                 try:
                     with _as_sqlite_errors():
                         rows = await (await conn.execute(sql_text(translate(sql)), params)).fetchall()
@@ -453,6 +541,17 @@ class LoopReads:
                 self._idle.append(conn)
                 return rows
         raise AssertionError("unreachable")
+
+    async def _checkout(self) -> psycopg.AsyncConnection[Any]:
+        """An idle connection its server has not hung up on, else a new one: after a restart every
+        idle one is dead, and a retry taking the next would fail as the first did."""
+        while self._idle:
+            conn = self._idle.pop()
+            if not hung_up(conn):
+                return conn
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+        return await self._connect()
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, application_name="workbench loop reads")

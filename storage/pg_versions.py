@@ -134,6 +134,7 @@ class VersionWatch:
         # Writers' threads (``saw``) and the loop (notifications) both move the value: only forward.
         self._lock = threading.Lock()
         self.connects = 0  # how many times it (re)started listening, for tests and logs
+        self._failures = 0  # connections lost in a row, for the back-off and to log a loss once
 
     def current(self) -> tuple[int, int] | None:
         """``PgStore.version()``'s value without a round trip, or None when the watch cannot vouch for it."""
@@ -158,19 +159,19 @@ class VersionWatch:
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting after a loss; ``current`` answers None meanwhile."""
-        failures = 0
+        self._failures = 0
         try:
             while True:
                 try:
                     await self._listen()
                 except (psycopg.Error, OSError) as exc:
                     self._lost()
-                    delay = RECONNECT_AFTER[min(failures, len(RECONNECT_AFTER) - 1)]
-                    failures += 1
-                    log.warning("store version watch lost its connection (%s); every request reads the version until it is back", type(exc).__name__)
+                    delay = RECONNECT_AFTER[min(self._failures, len(RECONNECT_AFTER) - 1)]
+                    if self._failures == 0:  # once per loss, not per try: a restart's retries would fill the log
+                        log.warning("store version watch lost its connection (%s); every request reads the version until it is back",
+                                    type(exc).__name__)
+                    self._failures += 1
                     await asyncio.sleep(delay)
-                else:
-                    failures = 0
         finally:
             self._lost()
 
@@ -183,6 +184,10 @@ class VersionWatch:
             # or in a notification, never in neither.
             await conn.execute(f"LISTEN {CHANNEL}")
             self.connects += 1
+            if self._failures:
+                log.warning("store version watch is listening again")
+                # Reset here, not when _listen returns (it never does): the next loss starts its back-off afresh.
+                self._failures = 0
             beat = 0.0
             while True:
                 if clock() >= beat:

@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import sql_text
+from storage.pg import hung_up, sql_text
 
 # A key's window starts at its first request and lasts ``window`` ms; a request after that starts
 # the next one (and no lease of the ended window is held in it). SET reads the old row in every
@@ -63,6 +63,10 @@ class Counters:
                 conn = self._idle.get_nowait()
             except queue.Empty:
                 conn = self._connect()
+            else:
+                if hung_up(conn):  # its server restarted while it waited here: a new one, before counting
+                    conn.close()
+                    conn = self._connect()
             try:
                 yield conn
             except psycopg.OperationalError:
@@ -72,17 +76,13 @@ class Counters:
 
     def hit(self, key: str, window_ms: int) -> tuple[int, int]:
         """Count one request against ``key``: its count in the current window, and ms left in that window."""
-        for attempt in (1, 2):
-            try:
-                with self._connection() as conn:
-                    row = conn.execute(HIT, {"key": key, "window": window_ms}).fetchone()
-                    assert row is not None
-                    return int(row[0]), int(row[1])
-            except psycopg.OperationalError:
-                # A connection the server closed (restart, idle timeout): one retry on a fresh one.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        # Not tried again on a lost connection: the count may have been taken, and a second would
+        # refuse the client early. A connection its server closed while idle is replaced before
+        # use (``_connection``), so a restart costs no failed request.
+        with self._connection() as conn:
+            row = conn.execute(HIT, {"key": key, "window": window_ms}).fetchone()
+            assert row is not None
+            return int(row[0]), int(row[1])
 
     def sweep(self, older_than_ms: int) -> None:
         """Forget windows that started more than ``older_than_ms`` ago (they are over)."""

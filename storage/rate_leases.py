@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import sql_text
+from storage.pg import hung_up, sql_text
 
 TTL = 0.1  # seconds a lease's unused units stay with a worker after its last grant
 MARGIN = 0.05  # the settling round trip's time, on top of TTL, that a refused request waits
@@ -224,7 +224,12 @@ class Leases:
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         async with self._connecting:  # the keys' round trips share one connection, opened once
-            if self._conn is None or self._conn.closed:
+            # A connection its server hung up on (a restart) is replaced before the lease is asked
+            # for: asking is a write, never sent twice on the chance the first took effect.
+            if self._conn is None or hung_up(self._conn):
+                if self._conn is not None:
+                    with contextlib.suppress(psycopg.Error):
+                        await self._conn.close()
                 conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
                 await conn.execute(sql_text("SET synchronous_commit = off"))
                 self._conn = conn

@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 
 from tests.mcp.test_mcp_http import seed
 from workbench.cli.main import app
+from workbench.services.context import Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -214,3 +215,43 @@ def test_a_database_that_cannot_be_reached_or_refuses_the_password_is_one_error_
             as_json = cli("admin", "bootstrap", "--json", env={"WORKBENCH_DATABASE_URL": database, "WORKBENCH_DATA_DIR": str(tmp_path / "local")})
             assert as_json.returncode == 2
             assert json.loads(as_json.stderr)["error"]["code"] == "store_unusable", as_json.stderr
+
+
+# URLs whose password a parser cuts elsewhere than the last '@' (unencoded '@', '/', '?', '#'),
+# or that libpq refuses quoting the part it could not read (a bad %-escape), or no parser reads.
+TANGLED = [
+    "postgresql://wb:{pw}@127.0.0.1:1/workbench",
+    "postgresql://wb:{pw}%ZZ@127.0.0.1:1/workbench",
+    "postgresql://wb:{pw}@x@127.0.0.1:1/workbench",
+    "postgresql://wb:{pw}/x@127.0.0.1:1/workbench",
+    "postgresql://wb:{pw}?x@127.0.0.1:1/workbench",
+    "postgresql://wb:{pw}#x@127.0.0.1:1/workbench",
+    "postgresql://wb@127.0.0.1:1/workbench?connect_timeout=x&password={pw}",
+    "postgresql://wb:{pw}@[::1/workbench",
+]
+
+
+@pytest.mark.parametrize("shape", TANGLED)
+def test_no_command_prints_the_password_of_a_database_it_cannot_open(shape: str, tmp_path: Path):
+    """Each command's one error line names the database without its password, however the URL
+    is written: the label was parsed as a URL (a password with '/' in it was printed whole, a
+    bad %-escape was quoted back by libpq, an unclosed bracket was a traceback)."""
+    password = "Hunter2xyz"
+    url = shape.format(pw=password)
+    source = tmp_path / "sqlite"
+    Workbench.open(str(source)).store.close()  # migrate-store's source, so it gets as far as the target
+    local = ["--data-dir", str(tmp_path / "local")]
+    commands = [
+        (["sites", "list", "--database", url, *local], {}),
+        (["admin", "bootstrap", "--database", url, *local], {}),
+        (["serve", "--port", "0", "--database", url, *local], {}),
+        (["admin", "migrate-store", "--from", str(source), "--to", url, "--dry-run"], {}),
+        (["admin", "migrate-store", "--from", str(source), "--dry-run"], {"WORKBENCH_DATABASE_URL": url}),
+        (["sites", "list", *local], {"WORKBENCH_DATABASE_URL": url}),
+    ]
+    for args, env in commands:
+        result = CliRunner().invoke(app, args, env=env)
+        said = result.stdout + result.stderr
+        assert result.exit_code == 2 and said.startswith("error: "), (args, said)
+        assert "Traceback" not in said and "\n" not in said.rstrip("\n"), (args, said)
+        assert password not in said and password[3:] not in said, (args, said)

@@ -61,8 +61,9 @@ def test_documented_agent_flow_over_tcp(tmp_path):
 
 def test_the_credentials_hint_bootstraps_the_store_being_served(tmp_path, engine):
     """`serve` prints the bootstrap command for its own store: the same --data-dir, or on a team
-    server the same --database with its password masked (it said "with the same --data-dir" there,
-    which would have bootstrapped a SQLite store the server never reads)."""
+    server the same database with its password masked (it said "with the same --data-dir" there,
+    which would have bootstrapped a SQLite store the server never reads), in the environment
+    (as --database, the password put back would be in `ps`)."""
     data = tmp_path / "served"
     env: dict[str, str] = {}  # no COLUMNS: the line (well over 80 characters here) stays whole in a log
     password, url = "s3cret-pw", os.environ.get("WORKBENCH_DATABASE_URL", "")
@@ -77,11 +78,12 @@ def test_the_credentials_hint_bootstraps_the_store_being_served(tmp_path, engine
         if engine == "sqlite":
             assert command == ["workbench", "admin", "bootstrap", "--json", "--data-dir", str(data.resolve())]
             assert " (" not in hint
-        else:
-            assert command == ["workbench", "admin", "bootstrap", "--json", "--database", url.replace("postgres@", "postgres:***@", 1)]
-            assert password not in log and "password is not printed" in hint
-            command[-1] = env["WORKBENCH_DATABASE_URL"]  # what its reader does: puts the password back
         clean = {k: v for k, v in os.environ.items() if k != "WORKBENCH_DATABASE_URL"}  # the command alone says where
+        if engine == "postgresql":
+            assert command == [f"WORKBENCH_DATABASE_URL={url.replace('postgres@', 'postgres:***@', 1)}", "workbench", "admin", "bootstrap", "--json"]
+            assert password not in log and "password is not printed" in hint
+            command.pop(0)
+            clean["WORKBENCH_DATABASE_URL"] = env["WORKBENCH_DATABASE_URL"]  # what its reader does: puts the password back
         done = subprocess.run([sys.executable, "-m", "workbench", *command[1:]], capture_output=True, text=True, check=True, env=clean)
         creds = json.loads(done.stdout)
         sites = httpx.get(srv.url + "/api/v1/sites", headers={"Authorization": f"Bearer {creds['member_token']}"})

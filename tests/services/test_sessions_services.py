@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 
@@ -197,6 +198,22 @@ def test_command_deployment_uses_the_last_stdout_line(wb, creds):
     done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": cmd})
     assert done.status == "in_review", done.error_message
     assert done.deployment_url == f"https://{session.id}.example"
+
+
+def test_the_deploy_command_is_not_given_the_database_password(wb, creds, monkeypatch):
+    """The command inherited the server's environment whole: a team server's database URL (in
+    WORKBENCH_DATABASE_URL, and in each worker's WORKBENCH_WORKER_CONFIG) and PGPASSWORD went to
+    a script that builds storefront previews, whose stderr tail becomes an API-visible errorMessage."""
+    secrets = {"WORKBENCH_DATABASE_URL": "postgresql://wb:pw@db/wb", "WORKBENCH_WORKER_CONFIG": '{"database": "postgresql://wb:pw@db/wb"}',
+               "PGPASSWORD": "pw"}
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    session = fsvc.start(wb, store_of(wb, creds["store_id"]))
+    names = list(secrets)
+    cmd = _py(f"import os; print('https://preview.example/' + str(sorted(n for n in {names!r} if n in os.environ)).replace(' ', ''))")
+    done = _deploy(wb, session.id, env={**os.environ, "WORKBENCH_DEPLOY_COMMAND": cmd})
+    assert done.status == "in_review", done.error_message
+    assert done.deployment_url == "https://preview.example/[]"
 
 
 def test_failing_command_interrupts_with_the_stderr_tail(wb, creds):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
-from storage import sync_state
-from storage.pg import PgStore, redact
+from storage import pg, sync_state
+from storage.pg import PgStore, redact, sql_text
 from tests.pg_cluster import Cluster
+from tests.session_helpers import wait_until
 
 
 @pytest.fixture
@@ -57,6 +59,51 @@ def test_a_postgresql_store_is_never_a_replica(pg_url: str):
                 sync_state.add_remote(db, "origin", "https://wb.example", 0)
             assert sync_state.is_replica(db, "any-workspace") is False
         assert store.db.execute("SELECT count(*) FROM sync_remotes").fetchone()[0] == 0
+    finally:
+        store.close()
+
+
+def _kill_backend_of(store: PgStore, admin_url: str) -> None:
+    """End this thread's connection's server process, as a restart ends every one, and wait till it is gone."""
+    pid = store.db.raw.info.backend_pid  # pyright: ignore[reportAttributeAccessIssue]  # a PgConnection
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(sql_text("SELECT pg_terminate_backend(%s)"), [pid])
+        wait_until(lambda: admin.execute(sql_text("SELECT count(*) FROM pg_stat_activity WHERE pid = %s"), [pid]).fetchone(),
+                   lambda row: row is not None and row[0] == 0, what="the backend gone")
+
+
+@pytest.mark.parametrize("seen", ["hung up", "unseen"])
+def test_a_connection_its_server_dropped_while_idle_costs_no_failed_read_or_write(pg_url: str, pg_cluster: Cluster,
+                                                                                  seen: str, monkeypatch: pytest.MonkeyPatch):
+    """"hung up": the server closed it and said so, which the checkout sees. "unseen": a loss the
+    socket does not show (a network's), found by the transaction's first round trip, which is
+    then sent again on a new connection: nothing of that transaction had reached the server."""
+    if seen == "unseen":
+        monkeypatch.setattr(pg, "hung_up", lambda raw: raw.closed)
+    store = PgStore(pg_url)
+    try:
+        for step in ("read", "write", "read again"):
+            _kill_backend_of(store, pg_cluster.admin_url)
+            if step == "write":
+                with store.write() as db:
+                    db.execute("INSERT INTO meta (key, value) VALUES ('after', 'kill')")
+            else:
+                with store.read() as db:
+                    assert db.execute("SELECT count(*) FROM meta WHERE key = 'after'").fetchone()[0] == (step == "read again")
+    finally:
+        store.close()
+
+
+def test_a_write_whose_connection_is_lost_mid_transaction_is_not_sent_again(pg_url: str, pg_cluster: Cluster):
+    """Past its first round trip a write's fate is the server's: the error reaches the caller, never a second try."""
+    store = PgStore(pg_url)
+    try:
+        with pytest.raises(psycopg.OperationalError) as lost, store.write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES ('once', '1')")
+            _kill_backend_of(store, pg_cluster.admin_url)
+            db.execute("INSERT INTO meta (key, value) VALUES ('twice', '2')")
+        assert pg.unreachable(lost.value)
+        assert store.db.execute("SELECT count(*) FROM meta WHERE key IN ('once', 'twice')").fetchone()[0] == 0
     finally:
         store.close()
 

@@ -44,6 +44,7 @@ app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switc
 # pipe, where Rich would break them at 80 columns; a terminal wraps them itself.
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
+BACKLOG = 2048  # uvicorn's default: connections the kernel accepts before a worker takes them
 
 
 @app.callback(invoke_without_command=True)
@@ -81,7 +82,9 @@ def _open_tui(data_dir: Path | None, *, demo_if_empty: bool = True) -> None:
 def serve(
     data_dir: DataDir = None,
     database: Database = None,
-    workers: Annotated[int, typer.Option(help="Processes serving requests (more than 1 needs --database: they share only the database)", min=1, max=64)] = 1,
+    workers: Annotated[int, typer.Option(
+        help="Processes serving requests (more than 1 needs a PostgreSQL database, WORKBENCH_DATABASE_URL or --database: they share only it)",
+        min=1, max=64)] = 1,
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port", min=0, max=65535)] = 11001,
     demo: Annotated[bool, typer.Option("--demo", help="Fill an empty store with demo data first")] = False,
@@ -115,7 +118,7 @@ def serve(
     from workbench.services.demo import load_demo
 
     if workers > 1 and database is None:
-        raise typer.BadParameter("several workers share one PostgreSQL database: give --database too", param_hint="--workers")
+        raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
     refuse_unusable_address(host, port)
     if demo:
@@ -130,12 +133,19 @@ def serve(
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
+    listening = None
+    if workers > 1:
+        from workbench.server import worker
+
+        # Before the lines below say where it serves: a connection made on reading them waits
+        # for the first worker instead of being refused (uvicorn's workers listen once started).
+        listening = worker.listen(host, port, BACKLOG)
     console.print(f"Store: {inert(wb.store.label)}")
     console.print(f"Docs:  {listen_url}/docs")
     console.print(f"Credentials: {credentials_hint(wb, database)}")
     common: dict[str, Any] = {
         "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
-        "limit_concurrency": limit_concurrency,
+        "limit_concurrency": limit_concurrency, "backlog": BACKLOG,
         # uvicorn builds every request's access-log line whenever its logger has a handler, and
         # only then drops it for the level: 2-3 % of a request's CPU for nothing above "info".
         "access_log": log_level.lower() in ("trace", "debug", "info"),
@@ -143,7 +153,7 @@ def serve(
         # caller pick its own per-IP bucket: only proxies named here are believed.
         "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
     }
-    if workers == 1:
+    if listening is None:
         uvicorn.run(create_app(wb, settings), http=bounded_protocol(header_timeout, max_header_bytes), **common)
         return
     from workbench.server import worker
@@ -156,7 +166,7 @@ def serve(
         database=database, data_dir=str(wb.store.data_dir), settings=settings,
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
-    uvicorn.run(worker.APP, factory=True, workers=workers, http=worker.HTTP, **common)
+    worker.run(listening, workers, **common)
 
 
 def refuse_unusable_address(host: str, port: int) -> None:
@@ -178,15 +188,17 @@ def refuse_unusable_address(host: str, port: int) -> None:
 
 
 def credentials_hint(wb: Workbench, database: str | None) -> str:
-    """The bootstrap command for the store being served, as Rich markup: the same ``--database``
-    (its password masked, never printed) or the same ``--data-dir``, as one can paste it."""
+    """The bootstrap command for the store being served, as Rich markup: the same ``--data-dir``,
+    or the same database, as one can paste it. A URL with a password (masked, never printed) is
+    given in the environment, where ``ps`` does not show it, not as ``--database``, where it does."""
     if database is None:
         return f"[bold]workbench admin bootstrap --json --data-dir {inert(shlex.quote(str(wb.store.data_dir)))}[/]"
     from storage.pg import redact
 
-    shown = redact(database)
-    masked = " (the URL's password is not printed: put it back)" if shown != database else ""
-    return f"[bold]workbench admin bootstrap --json --database {inert(shlex.quote(shown))}[/]{masked}"
+    shown = shlex.quote(redact(database))
+    if shown == shlex.quote(database):
+        return f"[bold]workbench admin bootstrap --json --database {inert(shown)}[/]"
+    return f"[bold]WORKBENCH_DATABASE_URL={inert(shown)} workbench admin bootstrap --json[/] (the URL's password is not printed: put it back)"
 
 
 @app.command()

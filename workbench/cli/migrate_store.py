@@ -38,7 +38,10 @@ class _Line:
 
 def migrate_store(
     source: Annotated[Path, typer.Option("--from", help="The data directory of the SQLite store to copy", file_okay=False, show_default=False)],
-    target: Annotated[str, typer.Option("--to", help="The PostgreSQL database to copy into (postgresql://user@host/db)", show_default=False)],
+    target: Annotated[str, typer.Option(
+        "--to", envvar="WORKBENCH_DATABASE_URL", show_default=False,
+        help="The PostgreSQL database to copy into (postgresql://user@host/db); with a password, give it in WORKBENCH_DATABASE_URL, "
+        "not here, where `ps` shows it")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be copied (tables, rows, blobs) and write nothing")] = False,
     verify_only: Annotated[bool, typer.Option("--verify", help="Only compare an earlier copy with its source, table by table")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="Empty a target that already holds data first (one transaction with the copy)")] = False,

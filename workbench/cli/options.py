@@ -32,7 +32,8 @@ Database = Annotated[
     typer.Option(
         "--database",
         envvar="WORKBENCH_DATABASE_URL",
-        help="A team server's PostgreSQL database (postgresql://user@host/db) instead of the data directory's SQLite store",
+        help="A team server's PostgreSQL database (postgresql://user@host/db) instead of the data directory's SQLite store. "
+        "A URL with a password goes in WORKBENCH_DATABASE_URL, not here, where `ps` shows it to every user",
         show_default=False,
     ),
 ]

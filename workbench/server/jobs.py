@@ -66,6 +66,8 @@ LEASE_ENV = "WORKBENCH_JOB_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
 # A claimer that was not woken looks for due work (retries, expired leases) this often.
 POLL_SECONDS = 1.0
+# The startup sweep, refused by a database out of reach, tries again this often until it gets through.
+SWEEP_RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
 # A job its enqueuer runs after the response (``together(..., background)``) is left to it this long.
 HERE_FIRST_MS = 10_000
@@ -170,6 +172,7 @@ class PgJobs:
         self._running = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.stopped = self._stop  # set once the server stops: what a wait to try again ends on
         # This claimer's own channel: a NOTIFY on it ends the claimer's wait for work at once
         # when the server stops, where the next poll would come up to POLL_SECONDS later.
         self._wake = f"workbench_jobs_stop_{uuid.uuid4().hex[:12]}"
@@ -230,9 +233,16 @@ class PgJobs:
 
         from storage.pg import cause, unreachable
 
+        # Whether the claimer said it lost the database and has not said it is back: a restart
+        # or an outage is two lines per worker, not one a second while it lasts.
+        away = False
         while not self._stop.is_set():
             try:
-                self._claim_on(self._listen())
+                conn = self._listen()
+                if away:
+                    log.warning("job claimer reconnected to its database; claiming jobs again")
+                    away = False
+                self._claim_on(conn)
             except psycopg.errors.InvalidCatalogName:
                 log.error("job claimer stops: its database was dropped")
                 return
@@ -247,8 +257,11 @@ class PgJobs:
                 if self._stop.is_set():
                     return
                 if unreachable(exc):
-                    # A stopped or restarting server: one line a try, its cause says it all.
-                    log.error("job claimer lost its database connection (%s); reconnecting in %s s", cause(exc, self.url), POLL_SECONDS)
+                    # A stopped or restarting server: its cause says it all, once.
+                    if not away:
+                        log.error("job claimer lost its database connection (%s); reconnecting every %s s, and saying so once it has",
+                                  cause(exc, self.url), POLL_SECONDS)
+                    away = True
                 else:
                     log.exception("job claimer lost its database connection; reconnecting")
                 self._stop.wait(POLL_SECONDS)
@@ -363,9 +376,35 @@ def resume(app: FastAPI, wb: Workbench) -> Future[Any] | None:
     """
     jobs = jobs_of(app)
     assert jobs.wb is wb, "one app, one store"
-    app.state.sweep = _sweeper.submit(jobs.resume)
+    app.state.sweep = _sweeper.submit(jobs.resume if isinstance(jobs, Jobs) else functools.partial(_sweep_until_reached, jobs))
     app.state.sweep.add_done_callback(_log_failure)
     return app.state.sweep
+
+
+def _sweep_until_reached(jobs: PgJobs) -> None:
+    """``jobs.resume``, tried again every SWEEP_RETRY_SECONDS while the database cannot be reached
+    (a worker started, or restarted by uvicorn, as PostgreSQL went down), until the server stops:
+    one line when it cannot, one when it could. The sweep may run twice: a job already waiting
+    makes its second enqueue a no-op."""
+    from storage.pg import cause, unreachable
+
+    said = False
+    while True:
+        try:
+            jobs.resume()
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            if not said:
+                log.error("cannot queue the jobs a stopped server left unfinished: cannot reach the database %s (%s); "
+                          "trying again every %s s", jobs.wb.store.label, cause(exc, jobs.url), SWEEP_RETRY_SECONDS)
+                said = True
+            if jobs.stopped.wait(SWEEP_RETRY_SECONDS):
+                return
+            continue
+        if said:
+            log.warning("the database %s is reachable again: the startup sweep went through", jobs.wb.store.label)
+        return
 
 
 # The startup sweep runs beside the server's first requests, not in the job pool it fills.

@@ -1,4 +1,9 @@
-"""One of ``workbench serve --workers N``'s processes: the app rebuilt from what the parent passed.
+"""``workbench serve --workers N``'s processes: the parent's listening socket, and each worker's app rebuilt from what the parent passed.
+
+The parent binds the port and listens before it says where it serves (``listen``), so a
+connection made on reading that line waits in the backlog for the first worker ready instead of
+being refused: uvicorn's own parent only binds, and the socket listened once a worker had
+started its app, seconds later.
 
 uvicorn starts each worker by spawning a fresh interpreter and importing an app by name, so
 nothing of the parent's objects crosses over: the parent puts its settings in one environment
@@ -11,10 +16,15 @@ The variable holds the database URL with any password: it is never logged.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import os
-from typing import Any
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
@@ -22,7 +32,12 @@ from workbench.server.logs import RedactSecrets
 from workbench.server.protocol import BoundedHttpToolsProtocol, bounded_protocol
 from workbench.server.settings import ServerSettings
 
+log = logging.getLogger("workbench.server")
+T = TypeVar("T")
+
 ENV = "WORKBENCH_WORKER_CONFIG"
+# A restart or failover takes seconds; trying each second starts the worker soon after, at one connect a second.
+REACH_RETRY_S = 1.0
 APP = "workbench.server.worker:create"
 HTTP = "workbench.server.worker:http_protocol"
 
@@ -34,6 +49,37 @@ def config_env(*, database: str, data_dir: str, settings: ServerSettings, header
         "header_timeout": header_timeout, "max_header_bytes": max_header_bytes,
     }
     return {ENV: json.dumps(config)}
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The socket every worker accepts on, bound as uvicorn binds it and already listening."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(sock: socket.socket, workers: int, **common: Any) -> None:
+    """uvicorn's ``run`` for N workers (the same supervisor, the same log line) on ``sock``,
+    which ``listen`` made before anything said where the server is."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(APP, factory=True, workers=workers, http=HTTP, **common)
+    where = f"[{config.host}]" if ":" in config.host else config.host
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", where, config.port)
+    # uvicorn's supervisor took the server's ``run`` as ``target`` until a release made each
+    # worker build its own: given only where it is still asked for, as uvicorn.run gives it.
+    takes_target = "target" in inspect.signature(Multiprocess).parameters
+    target: dict[str, Any] = {"target": uvicorn.Server(config).run} if takes_target else {}
+    try:
+        Multiprocess(config, sockets=[sock], **target).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
 
 
 def _config() -> dict[str, Any]:
@@ -51,8 +97,49 @@ def create() -> FastAPI:
     config = _config()
     # Spawned workers configure logging afresh: the access log's redaction is added here again.
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    wb = Workbench.open(config["data_dir"], database=config["database"])
+    wb = _open_when_reachable(lambda: Workbench.open(config["data_dir"], database=config["database"]), config["database"])
     return create_app(wb, ServerSettings(**config["settings"]))
+
+
+def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
+    """``open_store()``, waited for while the database cannot be reached: a worker uvicorn starts
+    again while PostgreSQL is down (one killed, or the supervisor's restart) says so in one line
+    and starts once it is back, where it used to die with a traceback and be started again, each
+    time with another. A stop signal meanwhile ends the wait (uvicorn's handler still hears it)."""
+    from storage.pg import cause, redact, unreachable
+
+    stop = threading.Event()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stopping(sig: int, frame: Any) -> None:
+        stop.set()
+        handler = previous[signal.Signals(sig)]
+        if callable(handler):
+            handler(sig, frame)
+
+    said = False
+    for sig in previous:
+        signal.signal(sig, stopping)
+    try:
+        while True:
+            try:
+                opened = open_store()
+            except Exception as exc:
+                if not unreachable(exc):
+                    raise
+                if not said:
+                    log.error("worker %d cannot reach the database %s (%s); it starts serving once it can, trying every %s s",
+                              os.getpid(), redact(database), cause(exc, database), REACH_RETRY_S)
+                    said = True
+                if stop.wait(REACH_RETRY_S):
+                    raise SystemExit(0) from None
+                continue
+            if said:
+                log.warning("worker %d reached the database %s: starting", os.getpid(), redact(database))
+            return opened
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _protocol() -> type[BoundedHttpToolsProtocol]:

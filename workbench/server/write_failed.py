@@ -23,7 +23,8 @@ any other layer (the rate limit's counts on PostgreSQL) rather than let it becom
 A team server's database that cannot be reached (stopped, restarting, the network) is the same
 kind of condition for a read as for a write: ``WriteFailedMiddleware`` answers it with a 503
 (``Retry-After: RETRY_UNREACHABLE_S``, "cannot reach its database") and one log line naming the
-database without its password, and the next request's round trip opens a new connection. It is
+database without its password. Once the database is back, the store replaces the connections
+its restart cut before a request uses them (storage/pg.py ``hung_up``), so none fails for them. It is
 installed twice: inside Starlette's error layer (which would answer a bare 500 first) and around
 the hot paths, which run ahead of the whole stack.
 """
@@ -50,6 +51,9 @@ RETRY_AFTER_S = 60
 # A database restart or failover takes seconds, not an operator's minute.
 RETRY_UNREACHABLE_S = 5
 UNREACHABLE = "The server cannot reach its database now; nothing was changed. Try again shortly."
+# The connection lost while a write's COMMIT was out: the server cannot tell whether it was saved.
+COMMIT_UNKNOWN = ("The server lost its database while saving this change, which may have been saved. Read it back before "
+                  "sending it again, or send it again with the same Idempotency-Key, which is never applied twice.")
 SESSIONS_PREFIX = "/api/sessions"  # the test-sessions API, whose errors are enveloped (app.py)
 
 
@@ -66,14 +70,17 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
 def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
     """The 503 of a database that cannot be reached, in the family of ``scope``'s path, and the
     operator's line: the database by its label (no password) and the driver's first line."""
-    from storage.pg import cause  # only for a psycopg error: PostgreSQL's module is loaded already
+    from storage.pg import cause, commit_unknown  # only for a psycopg error: PostgreSQL's module is loaded already
 
     path: str = scope.get("path", "")
-    log.error("cannot reach the database %s (%s): answered %s %s with 503", store.label, cause(exc, store.url), scope.get("method", ""), path)
+    unknown = commit_unknown(exc)
+    log.error("cannot reach the database %s (%s): answered %s %s with 503%s", store.label, cause(exc, store.url),
+              scope.get("method", ""), path, "; its write's COMMIT was out, it may have been saved" if unknown else "")
     headers = {"Retry-After": str(RETRY_UNREACHABLE_S)}
+    detail = COMMIT_UNKNOWN if unknown else UNREACHABLE
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
-        return envelope.error_response(503, UNREACHABLE, headers=headers)
-    return JSON({"detail": UNREACHABLE}, status_code=503, headers=headers)
+        return envelope.error_response(503, detail, headers=headers)
+    return JSON({"detail": detail}, status_code=503, headers=headers)
 
 
 def _unreachable(exc: BaseException) -> bool:

@@ -165,6 +165,12 @@ def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str
     return preview_path(session.id)
 
 
+# The team server's database credentials, which a script building previews has no use for, and
+# whose stderr tail becomes the session's errorMessage, which API clients read: the URL (on its
+# own, and inside each worker's settings, workbench/server/worker.py) and libpq's password.
+UNINHERITED = ("WORKBENCH_DATABASE_URL", "WORKBENCH_WORKER_CONFIG", "PGPASSWORD")
+
+
 def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) -> str:
     try:
         command = template.format(**{k: shlex.quote(v) for k, v in fields.items()})
@@ -175,6 +181,8 @@ def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) 
     except ValueError:
         timeout = DEFAULT_DEPLOY_TIMEOUT
     child_env = {**os.environ, **env, "WORKBENCH_SESSION_ID": fields["session_id"], "WORKBENCH_STORE_ID": fields["store_id"]}
+    for name in UNINHERITED:
+        child_env.pop(name, None)
     try:
         done = subprocess.run(  # the operator's own configured command
             command, shell=True, capture_output=True, text=True, timeout=timeout, env=child_env, stdin=subprocess.DEVNULL
