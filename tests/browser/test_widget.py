@@ -557,6 +557,44 @@ def test_a_rate_limited_submission_waits_out_the_retry_after(page, served, host_
     assert page.evaluate("tries") == limited * 2  # the same key: stored once
     assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent once the limit allows"]
 
+def test_unsent_words_come_back_after_a_reload_on_the_same_page_until_sent_cancelled_or_emptied(page, served, host_site):
+    """Esc kept the words only in the page's memory: a reload or a visit elsewhere lost what the visitor had written."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    first, other = host_page(host_site, proc, creds), host_page(host_site, proc, creds, "other.html")
+    page.goto(first)
+    form = open_form(page)
+    form.get_by_label("Kind").select_option("copy")
+    form.get_by_label("Comment").fill("Half a thought about the kettle")
+    page.reload()
+    form = open_form(page, None)  # another element this time: the words come back, the pick is the new one
+    expect(form.get_by_label("Comment")).to_have_value("Half a thought about the kettle")
+    expect(form.get_by_label("Kind")).to_have_value("copy")
+    page.goto(other)  # another page has words of its own (none)
+    form = open_form(page, None)
+    expect(form.get_by_label("Comment")).to_have_value("")
+    page.goto(first)
+    form = open_form(page, None)
+    expect(form.get_by_label("Comment")).to_have_value("Half a thought about the kettle")
+    form.get_by_label("Comment").fill("")  # emptied: nothing to bring back
+    page.reload()
+    form = open_form(page, None)
+    expect(form.get_by_label("Comment")).to_have_value("")
+    form.get_by_label("Comment").fill("Dropped with Cancel")
+    form.get_by_role("button", name="Cancel").click()
+    page.reload()
+    form = open_form(page, None)
+    expect(form.get_by_label("Comment")).to_have_value("")
+    form.get_by_label("Comment").fill("Sent at last")
+    send(page, form)
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    page.reload()
+    form = open_form(page, None)
+    expect(form.get_by_label("Comment")).to_have_value("")
+    expect(form.get_by_label("Kind")).to_have_value("bug")
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent at last"]
+
+
 def test_a_mistyped_email_is_caught_before_sending_and_never_remembered(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)

@@ -674,6 +674,7 @@
   }
   function discard() {
     if (draft && draft.refused && !draft.pending) saveQueue(queue().filter(i => i.key !== draft.refused.key));
+    else if (draft && !draft.pending) keepWords(true);
     draft = null;
     closePanel();
   }
@@ -698,8 +699,22 @@
       if (draft === d && !d.manual) showShot(null, 'The screenshot could not be taken: attach or paste one (optional).');
       return null;
     });
-    fillForm(d, el ? `About: ${anchor.css}` : 'About: the whole page', { name: store.get('name'), email: store.get('email') });
+    const kept = (store.get('words') || {})[PAGE] || {};
+    fillForm(d, el ? `About: ${anchor.css}` : 'About: the whole page', { name: store.get('name'), email: store.get('email'), kind: kept.kind, body: kept.body });
   }
+  // Unsent words outlive a reload or a visit elsewhere: kept per page (its hash aside) until sent, cancelled or
+  // emptied, for the last 20 pages. A refused submission's words live in the outbox, so they are not kept here.
+  const PAGE = location.origin + location.pathname + location.search;
+  function keepWords(drop) {
+    if (!draft || draft.refused) return;
+    const all = store.get('words') || {}, body = field('body').value;
+    delete all[PAGE]; // and added again last: the oldest pages go first
+    if (!drop && !draft.pending && body.trim()) all[PAGE] = { kind: field('kind').value, body: clip(body, 20000) };
+    const pages = Object.keys(all);
+    for (const p of pages.slice(0, -20)) delete all[p];
+    if (pages.length) store.set('words', all); else store.del('words');
+  }
+  panel.addEventListener('input', () => keepWords(false));
   // A refused submission, this visit's or an earlier one's, comes back into the form once it is free.
   function offerRefused() {
     const item = queue().find(i => i.refused);
@@ -774,6 +789,7 @@
     // corrected submission is a new one (the refused one was never stored), so it gets a new key.
     const item = { key: randomKey(), payload, stakeholder: d.refused ? d.refused.stakeholder : stakeholderToken() || null, at: Date.now() };
     d.pending = item.key;
+    keepWords(true);
     saveQueue([...queue().filter(i => !d.refused || i.key !== d.refused.key), item]);
     d.refused = null;
     flush();
