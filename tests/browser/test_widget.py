@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import opened
+from tests.browser.conftest import bootstrap, fresh_credentials, opened
 from tests.conftest import ServerProcess, bearer
 from tests.session_helpers import wait_until
 from workbench.services import widget as widget_service
@@ -1083,6 +1083,31 @@ def test_the_widget_learns_from_the_server_whether_its_origin_is_allowed(page, s
     form.get_by_label("Comment").fill("Lost on the way")
     form.get_by_role("button", name="Send").click()
     expect(form.get_by_role("status")).to_have_text("Saved in this browser: it will be sent when the server can be reached.")
+
+
+def test_the_origin_check_is_rate_limited_per_ip_and_its_429_is_no_verdict(page, tmp_path, host_site):
+    """…/origin was answered ahead of the rate limits: a store read per request that no bucket counted. Counted now in
+    the per-IP bucket, its 429 readable by any page, which the widget takes for "don't know", not "not allowed"."""
+    data = tmp_path / "served"
+    data.mkdir()
+    bootstrap(data)
+    creds = fresh_credentials(data)
+    proc = ServerProcess(data, "--ip-limit", "3", "--limit-loopback")  # the browser and this test are loopback clients
+    try:
+        url = f"{proc.url}/api/widget/sites/{creds['site_id']}/origin"
+        page.goto(host_page(host_site, proc, creds))  # its origin is not allowed
+        form = open_form(page, None)  # /config from this origin is refused by CORS, ahead of the limits: not counted
+        for _ in range(3):
+            assert httpx.get(url, headers={"Origin": host_site.url}).json()["allowed"] is False
+        limited = httpx.get(url, headers={"Origin": host_site.url})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert limited.headers["access-control-allow-origin"] == "*" and "per-IP" in limited.json()["detail"]
+        assert page.evaluate("url => fetch(url).then(r => r.status)", url) == 429  # readable from the page
+        form.get_by_label("Comment").fill("Sent while the origin check is limited")
+        form.get_by_role("button", name="Send").click()
+        expect(form.get_by_role("status")).to_have_text("Saved in this browser: it will be sent when the server can be reached.")
+    finally:
+        proc.stop()
 
 
 # Counts the elements html-to-image copies during a capture (it copies each with cloneNode), by class.

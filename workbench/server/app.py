@@ -106,7 +106,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     limiter = RateLimiter(settings, wb)
     app.add_middleware(RateLimitMiddleware, limiter=limiter)
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
-    app.add_middleware(WidgetCorsMiddleware, wb=wb)
+    app.add_middleware(WidgetCorsMiddleware, wb=wb, limiter=limiter)
     # Outermost of these, so even a 429 or an unknown path under /api/sessions is enveloped.
     app.add_middleware(EnvelopeMiddleware, prefixes=("/api/sessions",))
     # Outermost of the app's own: a write refusal raised by any layer is a 503, never a bare 500.

@@ -12,6 +12,9 @@ CORS hides a refusal from the page, so the widget could only guess why its reque
 any origin: a simple request (no token, no custom header, so no preflight) that reads nothing of
 the site but that one yes or no, which any client could already learn by sending a preflight with
 that ``Origin``; a browser cannot forge its page's ``Origin``, so a page learns it of its own only.
+It is answered here, ahead of the rate limits' layer, yet counted by the same limiter first: it reads the
+store like the other widget endpoints, and a 429 carries ``Access-Control-Allow-Origin: *`` so the widget
+reads it as "don't know", not as "not allowed".
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workbench.server.ratelimit import RateLimiter
 from workbench.server.writer import run_read
 from workbench.services import widget as widget_svc
 from workbench.services.context import Workbench
@@ -35,9 +39,10 @@ PREFLIGHT_MAX_AGE = b"600"
 
 
 class WidgetCorsMiddleware:
-    def __init__(self, app: ASGIApp, wb: Workbench) -> None:
+    def __init__(self, app: ASGIApp, wb: Workbench, limiter: RateLimiter) -> None:
         self.app = app
         self.wb = wb
+        self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and (asked := ORIGIN_PATH.match(scope["path"])):
@@ -78,6 +83,14 @@ class WidgetCorsMiddleware:
     async def _origin(self, scope: Scope, send: Send, site_id: str) -> None:
         """Whether the asking page's origin may call this site's widget endpoints; an unknown site's answer is
         the same no, so the answer tells nothing about which sites exist."""
+
+        async def readable(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"access-control-allow-origin", b"*")]}
+            await send(message)
+
+        if await self.limiter.refused(scope, readable):
+            return
         origin = Headers(scope=scope).get("origin")
         allowed = origin is not None and await run_read(self.wb, widget_svc.origin_allowed, self.wb, site_id, origin)
         body = orjson.dumps({"origin": origin, "allowed": allowed})

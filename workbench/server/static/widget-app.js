@@ -452,7 +452,8 @@
     if (policyBlocks) return `${kept} this page's Content-Security-Policy does not allow the feedback server (${BASE}). The site's owner can allow it.`;
     try {
       const r = await nativeFetch(`${API}/origin`);
-      if (!r.ok || (await r.json()).allowed !== false) return ''; // allowed: the failure was on the way (offline, a proxy)
+      // Allowed, or not known (a 429: the check is rate-limited too): the failure was on the way (offline, a proxy).
+      if (!r.ok || (await r.json()).allowed !== false) return '';
     } catch (_) { return ''; }
     return `${kept} the feedback server does not take feedback from ${location.origin} yet. It is sent once the site's owner allows this address.`;
   }
