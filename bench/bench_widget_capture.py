@@ -2,11 +2,12 @@
 
 In Debian's Chromium under Playwright, against a real ``workbench serve`` and a host page on a
 second loopback origin: ``--items`` blocks (``p``: one paragraph each; ``rows``: a div with a
-span, a paragraph with bold text and a link), scrolled 90 % deep, one fresh browser context per
+span, a paragraph with bold text and a link; ``ul``: items of a ``<ul>`` without bullets; ``ol``: items of a
+numbered ``<ol>``), scrolled 90 % deep, one fresh browser context per
 capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
 canvas (the widget's own measuring and choosing included) and how many elements were copied.
 
-    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows] [--items 3000] [--runs 5]
+    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol] [--items 3000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ HOOK = """(() => { let lib;
 def page_html(kind: str, items: int, base: str, creds: dict) -> str:
     if kind == "p":
         body = "".join(f"<p>Paragraph {i}: the quick brown fox jumps over the lazy dog, again and again.</p>" for i in range(items))
+    elif kind in ("ul", "ol"):
+        style = ' style="list-style: none"' if kind == "ul" else ""
+        body = f"<{kind}{style}>" + "".join(f"<li>Item {i}: the quick brown fox jumps over the lazy dog.</li>" for i in range(items)) + f"</{kind}>"
     else:
         body = "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
     return HOST_PAGE.format(base=base, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", body + "</main>")
@@ -53,7 +57,7 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
-    ap.add_argument("--kind", choices=("p", "rows"), default="p")
+    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol"), default="p")
     ap.add_argument("--items", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()

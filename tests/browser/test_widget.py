@@ -1170,6 +1170,42 @@ def test_a_capture_deep_in_a_long_page_copies_little_of_what_lies_above_and_stil
     assert len(apart) < 20, apart[:20]  # of 3,520: the header's text is antialiased differently
 
 
+def test_a_capture_deep_in_long_lists_copies_little_and_keeps_their_numbers(page, served, host_site):
+    """List items were always copied (their numbers count them), so a capture deep in a long <ul> or <ol> copied every
+    item above the viewport. A plain list's run of items above now stands in as one box too, and the item kept after
+    it gets its number back: the <ol>'s markers and a counter(list-item) in view read as on the screen."""
+    from PIL import Image, ImageChops
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+
+    def capture(name: str, first: str) -> tuple[Image.Image, Image.Image, int]:
+        """The page seen and the widget's picture of it, 90 % deep; ``first``: the first items' attributes."""
+        bullets = "".join(f'<li class="far"{first if n == 0 else ""}>Bulleted {n}</li>' for n in range(400))
+        numbered = "".join(f'<li class="far"{first.replace("1", "3") if n == 0 else ""}>Numbered item {n}</li>' for n in range(400))
+        html = (HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                .replace("</style>", "ol.far li::after { content: ' #' counter(list-item); } li.far { line-height: 24px; }</style>")
+                .replace("</main>", f'</main><ul style="list-style: none">{bullets}</ul><ol class="far" start="3">{numbered}</ol>'))
+        page.goto(host_site.write(name, html))
+        page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
+        form = open_form(page, None)
+        shot = form.get_by_role("img", name="Screenshot")
+        expect(shot).to_be_visible(timeout=60_000)
+        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 400, "height": 800}))).convert("L")
+        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("L").crop((0, 0, 400, 800))
+        return seen, drawn, page.evaluate("window.gfCloned.far")
+
+    # A `value` on the first items, the number they have anyway, makes the lists not plain: copied whole, as before.
+    _, whole, copied_whole = capture("lists-whole.html", ' value="1"')
+    seen, drawn, copied = capture("lists.html", "")
+    assert copied_whole > 650 and copied < 80  # of 800 items, about 720 above the viewport
+    assert drawn.tobytes() == whole.tobytes()  # the same picture, numbers included, as from copying every item
+    # And that is the screen (its text is rasterised a little differently: compared in 8 x 8 px cells).
+    cells = ImageChops.difference(seen.resize((50, 100), Image.Resampling.BOX), drawn.resize((50, 100), Image.Resampling.BOX))
+    assert max(cells.tobytes()) < 40
+
+
 def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
     """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
     bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so

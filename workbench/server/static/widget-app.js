@@ -250,13 +250,23 @@
     // last, and those between become one empty box of their height (html-to-image's `spacer`, our one change to it).
     // Only where height is all they give: no floats, counters or list items (what follows would wrap or count
     // otherwise), nothing reaching into view, no columns, and plain margins at both ends (none collapsing through).
+    // List items only of a plain <ul>/<ol> (items only, none with a `value`, not reversed, no counters of the page's):
+    // each one's number is its start plus its place, so the kept last item of a run gets its own back (`value` for
+    // its marker, counter-set for a counter(list-item)) and those after it count on from there.
     const keep = new Set(), bottom = sy + innerHeight, all = [...body.querySelectorAll('*')];
-    const style = new Map(), reach = new Map(), odd = new Set();
+    const style = new Map(), reach = new Map(), odd = new Set(), lists = new Map(), renumber = new Map();
+    const counts = cs => [cs.counterReset, cs.counterIncrement, cs.counterSet].some(c => c && c !== 'none');
+    const listed = (n) => {
+      const l = n.parentElement;
+      if (n.tagName !== 'LI' || !l || !/^(UL|OL)$/.test(l.tagName)) return false;
+      if (!lists.has(l)) lists.set(l, !l.reversed && !counts(style.get(l)) && [...l.children].every(c => c.tagName === 'LI' && !c.hasAttribute('value')));
+      return lists.get(l);
+    };
     for (const n of all) {
       const cs = getComputedStyle(n);
       style.set(n, cs);
       if (/^(fixed|sticky)$/.test(cs.position)) for (let a = n; a && !keep.has(a); a = a.parentElement) keep.add(a);
-      if (cs.float !== 'none' || cs.display === 'list-item' || [cs.counterReset, cs.counterIncrement, cs.counterSet].some(c => c && c !== 'none')) odd.add(n);
+      if (cs.float !== 'none' || (cs.display === 'list-item' && !listed(n)) || counts(cs)) odd.add(n);
     }
     // Each copied block keeps its measured height, and a block of fixed height keeps its last child's bottom margin
     // inside: where that margin collapsed through the block's bottom on the page (<header><h1>), the copy gets it as
@@ -322,6 +332,11 @@
             box.style.cssText = `display: block; height: ${height}px; margin: 0; padding: 0; border: 0`;
             spaced.set(run[1], box);
             for (let n = run[1].nextSibling; n && n !== b; n = n.nextSibling) dropped.add(n);
+            if (style.get(b).display === 'list-item') {
+              let k = p.tagName === 'OL' ? p.start : 1;
+              for (let c = p.firstElementChild; c !== b; c = c.nextElementSibling) if (style.get(c).display === 'list-item') k++;
+              renumber.set(b, k);
+            }
           }
         }
         run = [];
@@ -331,7 +346,7 @@
         const cs = c.nodeType === 1 && style.get(c);
         // A shadow root's boxes are not among the page's elements measured above.
         if (cs && c !== host && !c.shadowRoot && !keep.has(c) && !odd.has(c) && (cs.display === 'none'
-          || (/^(block|flow-root)$/.test(cs.display) && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
+          || (/^(block|flow-root|list-item)$/.test(cs.display) && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
         else end();
       }
       end();
@@ -343,6 +358,7 @@
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
     const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
+        if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
       backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
