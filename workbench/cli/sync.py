@@ -397,9 +397,21 @@ def _known(wb: Workbench, remote: str | None) -> None:
 
 @sync_app.command("status")
 def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Remote, last sync time, pending changes, conflicts and refusals."""
+    """Remote, last sync time, pending changes, conflicts and refusals (every remote's, without --remote)."""
     wb = _open(data_dir)
     _known(wb, remote)
+    every = sync_svc.statuses(wb) if remote is None else []
+    if len(every) > 1:
+        # Several remotes and none named: each one's, where this showed the first alone and a
+        # script or a person read its counts as the store's.
+        if as_json:
+            typer.echo(json.dumps({"items": [st.to_public() for st in every]}, indent=2))
+            return
+        for i, st in enumerate(every):
+            if i:
+                out.print()
+            _print_status(st)
+        return
     st = sync_svc.status(wb, remote)
     if as_json:
         typer.echo(json.dumps(st.to_public(), indent=2))
@@ -407,7 +419,11 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
     if st.remote is None:
         out.print("No remote; add one with `workbench remote add NAME URL`.")
         return
-    out.print(f"remote      {inert(st.remote)} ({inert(st.url)})")
+    _print_status(st)
+
+
+def _print_status(st: sync_svc.SyncStatus) -> None:
+    out.print(f"remote      {inert(st.remote or '')} ({inert(st.url or '')})")
     out.print(f"last sync   {(iso_ms(st.last_sync_at) or 'never')[:19].replace('T', ' ')}")
     out.print(f"pending     {st.pending}")
     out.print(f"conflicts   {st.conflicts}")
