@@ -21,6 +21,7 @@ from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
+from workbench.cli.progress import Count
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.statuses import status_label
@@ -190,16 +191,6 @@ def remote_remove(
 # -- sync ---------------------------------------------------------------------------------------
 
 
-class _Count(ProgressColumn):
-    """``done/total`` where the server told the total (a list read whole, the outbox, a 304's
-    unchanged list), else the count alone: the documented annotation and thread lists page by
-    cursor and never say how many rows are left, and a guessed total would be a lie."""
-
-    def render(self, task: Task) -> Text:
-        shown = f"{int(task.completed):,}" if task.total is None else f"{int(task.completed):,}/{int(task.total):,}"
-        return Text(shown, style="progress.download")
-
-
 class _Bar(BarColumn):
     """Rich's bar, full once a count-only phase has ended (rich would pulse it for ever)."""
 
@@ -228,7 +219,7 @@ class _Bars:
 
     @staticmethod
     def columns() -> tuple[ProgressColumn, ...]:
-        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), _Count(), TimeElapsedColumn()
+        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), Count(), TimeElapsedColumn()
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
