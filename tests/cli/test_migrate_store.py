@@ -235,7 +235,7 @@ def test_progress_totals_are_the_source_row_counts_and_a_phase_without_one_shows
     reads = [c for c in calls if c[0].startswith("read ")]
     assert {what.removeprefix("read ") for what, _, _ in reads} == {t for t, n in counts.items() if n}
     for what, done, total in reads:
-        assert total == counts[what.removeprefix("read ")] and done <= total, (what, done, total)
+        assert total is not None and total == counts[what.removeprefix("read ")] and done <= total, (what, done, total)
     assert all(total is None for what, _, total in calls if what.startswith("verify "))
 
     from workbench.cli.migrate_store import progress_columns
