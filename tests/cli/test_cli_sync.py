@@ -141,3 +141,22 @@ def test_no_credentials_is_unauthenticated_for_a_script(tmp_path: Path):
     assert r.returncode == 1
     error = json.loads(r.stderr)["error"]
     assert error["code"] == "unauthenticated" and error["message"].startswith("No credentials for 'origin'"), error
+
+
+def test_status_without_remote_shows_every_remote_when_there_are_several(tmp_path: Path):
+    """With two remotes and no --remote, `sync status` showed the first alone: its counts read as
+    the store's, the second never mentioned. Each one's now; --remote still picks one."""
+    cli = Cli(tmp_path, "alice")
+    cli.run("remote", "add", "origin", "http://origin.invalid:11001", "--no-prompt")
+    cli.run("remote", "add", "backup", "http://backup.invalid:11001", "--no-prompt")
+
+    shown = cli.run("sync", "status").stdout
+    assert "origin (http://origin.invalid:11001)" in shown and "backup (http://backup.invalid:11001)" in shown, shown
+    assert shown.count("pending") == 2, shown
+    listed = cli.json("sync", "status")["items"]
+    assert sorted((s["remote"], s["url"]) for s in listed) == [
+        ("backup", "http://backup.invalid:11001"), ("origin", "http://origin.invalid:11001")]
+
+    one = cli.json("sync", "status", "--remote", "backup")
+    assert (one["remote"], one["url"]) == ("backup", "http://backup.invalid:11001")
+    assert "origin" not in cli.run("sync", "status", "--remote", "backup").stdout

@@ -212,3 +212,39 @@ def test_an_unreachable_target_is_named_without_its_password(sqlite_store: tuple
     assert run.returncode == 2
     assert "postgresql://bench:***@127.0.0.1:1/nowhere" in run.stderr
     assert "hunter2secret" not in run.stderr + run.stdout
+
+
+def test_progress_totals_are_the_source_row_counts_and_a_phase_without_one_shows_its_count(
+    sqlite_store: tuple[Path, dict[str, Any]], pg_url: str,
+) -> None:
+    """--verify drew "412/?" while reading the source and checking the target: no total was given
+    though the source's row counts are cheap to know. The read phase now has them; the target's
+    check has none (its count would be a second scan), and shows the count alone."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from workbench.services import migrate_store as svc
+
+    data, _ = sqlite_store
+    assert migrate(data, pg_url, "--json").returncode == 0
+    calls: list[tuple[str, int, int | None]] = []
+    assert svc.verify(data, pg_url, lambda what, done, total: calls.append((what, done, total))).ok
+    counts = sqlite_counts(data)
+    reads = [c for c in calls if c[0].startswith("read ")]
+    assert {what.removeprefix("read ") for what, _, _ in reads} == {t for t, n in counts.items() if n}
+    for what, done, total in reads:
+        assert total is not None and total == counts[what.removeprefix("read ")] and done <= total, (what, done, total)
+    assert all(total is None for what, _, total in calls if what.startswith("verify "))
+
+    from workbench.cli.migrate_store import progress_columns
+
+    shown = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None, record=True)
+    with Progress(*progress_columns(), console=shown, auto_refresh=False) as progress:
+        progress.add_task("read annotations", total=counts["annotations"], completed=counts["annotations"])
+        progress.add_task("verify annotations", total=None, completed=12_000)
+        shown.print(progress.make_tasks_table(progress.tasks))
+    text = shown.export_text()
+    assert f"{counts['annotations']:,}/{counts['annotations']:,}" in text and "12,000" in text, text
+    assert "/?" not in text, text

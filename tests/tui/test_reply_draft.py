@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import TextArea
+from textual.widgets import Button, TextArea
 
 from tests.tui.conftest import SIZE, make_app, paste, press, screen_text, wait_for
 from tests.tui.test_annotation import open_annotations, open_detail
@@ -89,3 +89,19 @@ async def test_quitting_over_a_kept_draft_does_not_ask(demo_wb, principal):
         await wait_for(pilot, lambda: draft_on_disk(demo_wb, principal, ann.id) == "kept before the quit")
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+
+
+async def test_the_dialog_button_says_close_and_keeps_the_draft_as_esc_does(demo_wb, principal):
+    """The button read "Cancel", as if what was typed were dropped, while closing keeps it."""
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "c")
+        await paste(pilot, "kept by the button")
+        button = app.screen.query_one("#cancel", Button)
+        assert str(button.label) == "Close"
+        assert "close, the draft is kept" in screen_text(app)
+        await pilot.click("#cancel")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnnotationScreen))
+        await wait_for(pilot, lambda: draft_on_disk(demo_wb, principal, ann.id) == "kept by the button")

@@ -109,8 +109,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the documented APIs over the local store (default http://localhost:11001)."""
-    import uvicorn
-
+    from workbench.server import single
     from workbench.server.app import create_app
     from workbench.server.logs import RedactSecrets
     from workbench.server.protocol import bounded_protocol
@@ -125,6 +124,18 @@ def serve(
         result = load_demo(wb)
         if result.get("loaded"):
             console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
+    # Bound and listening before the lines below say where it serves: a connection made on reading
+    # them waits for the app instead of being refused (uvicorn binds only once the app has started).
+    if workers > 1:
+        from workbench.server import worker
+
+        listening = [worker.listen(host, port, BACKLOG)]
+    else:
+        try:
+            listening = single.listen(host, port, BACKLOG)
+        except OSError as exc:  # taken between the check above and now
+            fail(f"cannot listen on {f'[{host}]' if ':' in host else host}:{port}: {exc.strerror or exc}", 2)
+        port = single.bound_port(listening)  # port 0: the one the system chose, which the URL must name
     shown_host = host if host not in ("0.0.0.0", "::", "") else "localhost"
     listen_url = f"http://{f'[{shown_host}]' if ':' in shown_host else shown_host}:{port}"
     settings = ServerSettings(
@@ -133,13 +144,6 @@ def serve(
         widget_ip_limit=widget_ip_limit, widget_site_limit=widget_site_limit,
     )
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    listening = None
-    if workers > 1:
-        from workbench.server import worker
-
-        # Before the lines below say where it serves: a connection made on reading them waits
-        # for the first worker instead of being refused (uvicorn's workers listen once started).
-        listening = worker.listen(host, port, BACKLOG)
     console.print(f"Store: {inert(wb.store.label)}")
     console.print(f"Docs:  {listen_url}/docs")
     console.print(f"Credentials: {credentials_hint(wb, database)}")
@@ -153,8 +157,8 @@ def serve(
         # caller pick its own per-IP bucket: only proxies named here are believed.
         "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
     }
-    if listening is None:
-        uvicorn.run(create_app(wb, settings), http=bounded_protocol(header_timeout, max_header_bytes), **common)
+    if workers == 1:
+        single.run(listening, create_app(wb, settings), listen_url, http=bounded_protocol(header_timeout, max_header_bytes), **common)
         return
     from workbench.server import worker
 
@@ -166,7 +170,7 @@ def serve(
         database=database, data_dir=str(wb.store.data_dir), settings=settings,
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
-    worker.run(listening, workers, **common)
+    worker.run(listening[0], workers, **common)
 
 
 def refuse_unusable_address(host: str, port: int) -> None:

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from workbench.cli.options import JsonFlag
 from workbench.cli.output import cell, emit_json, fail
+from workbench.cli.progress import Count
 
 if TYPE_CHECKING:
     from workbench.services.migrate_store import MigrateReport
@@ -34,6 +35,11 @@ class _Line:
         if self.task is None:
             self.task = self.progress.add_task(what, total=total)
         self.progress.update(self.task, description=what, completed=done, total=total)
+
+
+def progress_columns() -> tuple[ProgressColumn, ...]:
+    """rows/total where the source's count is known (copy, read), the count alone where not (verify)."""
+    return SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(), TimeElapsedColumn()
 
 
 def migrate_store(
@@ -64,7 +70,7 @@ def migrate_store(
         elif as_json or not err.is_terminal:
             report = svc.verify(source, target) if verify_only else svc.copy(source, target, replace=replace, batch_rows=batch_rows)
         else:
-            columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            columns = progress_columns()
             with Progress(*columns, console=err, transient=True) as progress:
                 line = _Line(progress)
                 if verify_only:

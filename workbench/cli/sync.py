@@ -21,6 +21,7 @@ from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
+from workbench.cli.progress import Count
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.statuses import status_label
@@ -190,16 +191,6 @@ def remote_remove(
 # -- sync ---------------------------------------------------------------------------------------
 
 
-class _Count(ProgressColumn):
-    """``done/total`` where the server told the total (a list read whole, the outbox, a 304's
-    unchanged list), else the count alone: the documented annotation and thread lists page by
-    cursor and never say how many rows are left, and a guessed total would be a lie."""
-
-    def render(self, task: Task) -> Text:
-        shown = f"{int(task.completed):,}" if task.total is None else f"{int(task.completed):,}/{int(task.total):,}"
-        return Text(shown, style="progress.download")
-
-
 class _Bar(BarColumn):
     """Rich's bar, full once a count-only phase has ended (rich would pulse it for ever)."""
 
@@ -228,7 +219,7 @@ class _Bars:
 
     @staticmethod
     def columns() -> tuple[ProgressColumn, ...]:
-        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), _Count(), TimeElapsedColumn()
+        return _Spinner(finished_text="[green]✓[/]"), TextColumn("{task.description}"), _Bar(), Count(), TimeElapsedColumn()
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
@@ -397,9 +388,21 @@ def _known(wb: Workbench, remote: str | None) -> None:
 
 @sync_app.command("status")
 def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Remote, last sync time, pending changes, conflicts and refusals."""
+    """Remote, last sync time, pending changes, conflicts and refusals (every remote's, without --remote)."""
     wb = _open(data_dir)
     _known(wb, remote)
+    every = sync_svc.statuses(wb) if remote is None else []
+    if len(every) > 1:
+        # Several remotes and none named: each one's, where this showed the first alone and a
+        # script or a person read its counts as the store's.
+        if as_json:
+            typer.echo(json.dumps({"items": [st.to_public() for st in every]}, indent=2))
+            return
+        for i, st in enumerate(every):
+            if i:
+                out.print()
+            _print_status(st)
+        return
     st = sync_svc.status(wb, remote)
     if as_json:
         typer.echo(json.dumps(st.to_public(), indent=2))
@@ -407,7 +410,11 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
     if st.remote is None:
         out.print("No remote; add one with `workbench remote add NAME URL`.")
         return
-    out.print(f"remote      {inert(st.remote)} ({inert(st.url)})")
+    _print_status(st)
+
+
+def _print_status(st: sync_svc.SyncStatus) -> None:
+    out.print(f"remote      {inert(st.remote or '')} ({inert(st.url or '')})")
     out.print(f"last sync   {(iso_ms(st.last_sync_at) or 'never')[:19].replace('T', ' ')}")
     out.print(f"pending     {st.pending}")
     out.print(f"conflicts   {st.conflicts}")

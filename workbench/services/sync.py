@@ -131,6 +131,11 @@ def status(wb: Workbench, remote: str | None = None) -> SyncStatus:
     )
 
 
+def statuses(wb: Workbench) -> list[SyncStatus]:
+    """Each remote's ``status``, in the order the remotes are listed."""
+    return [status(wb, r.name) for r in sync_state.list_remotes(wb.store.db)]
+
+
 # -- running a sync ------------------------------------------------------------------------
 
 

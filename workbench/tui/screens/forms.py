@@ -60,6 +60,7 @@ class FormDialog(Dialog[Any]):
         validate: Callable[[dict[str, Any]], str | None] | None = None,
         hint: str = "",
         submit_label: str = "Save",
+        cancel_label: str = "Cancel",
         wide: bool = False,
     ) -> None:
         super().__init__()
@@ -69,6 +70,7 @@ class FormDialog(Dialog[Any]):
         self.validate_fn = validate
         self.hint = hint
         self.submit_label = submit_label
+        self.cancel_label = cancel_label  # what leaving does: "Close" where nothing typed is dropped
         self.wide = wide
         self.result_value: Any = None
         self.saving = False  # a submit is running in a worker
@@ -102,7 +104,7 @@ class FormDialog(Dialog[Any]):
             yield Static("", id="form-check", classes="hint")
             yield Static("", id="form-error", classes="error")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(self.cancel_label, id="cancel", compact=True)
                 yield Button(self.submit_label, id="submit", variant="primary", compact=True)
             browse = " · {form.browse} browse" if any(f.kind == "file" for f in self.fields) else ""
             editor = ""

@@ -41,7 +41,8 @@ class ReplyDialog(FormDialog):
         super().__init__(
             title, [Field("text", "Your reply (markdown welcome)", "text", draft.text if draft else "")],
             submit=lambda values: drafts.send_reply(wb, principal, annotation_id, ReplyCreate(body=values["text"])),
-            submit_label="Send", hint="{form.save}: send · {form.cancel}: close, the draft is kept",
+            # Not "Cancel": leaving keeps the draft, and the button says so as the hint does.
+            submit_label="Send", cancel_label="Close", hint="{form.save}: send · {form.cancel}: close, the draft is kept",
         )
         self.wb = wb
         self.principal = principal
