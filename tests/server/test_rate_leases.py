@@ -18,10 +18,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from storage.pg import PgStore
+from storage.pg import PgStore, hung_up
 from storage.rate_buckets import Counters
 from storage.rate_leases import MAX_LEASE, TTL, Leases
-from tests.session_helpers import wait_until
+from tests.session_helpers import wait_until, wait_until_async
 from workbench.server.ratelimit import PgBuckets
 
 WHY = "SQLite's counts live in the process (Buckets); leases are how workers share PostgreSQL's"
@@ -193,17 +193,40 @@ async def test_a_settlement_does_not_touch_the_next_window(url: str):
     await b.close()
 
 
-async def test_a_lost_connection_fails_the_request_that_needed_it_and_the_next_reconnects(url: str):
-    leases = Leases(url, ttl=60)
-    assert (await leases.hit("a", 60_000, 1000))[0] is None
-    conn = leases._conn  # the worker's own connection, to break it
+async def _cut(url: str, leases: Leases) -> psycopg.AsyncConnection[Any]:
+    """Terminate the lease worker's own connection from another session, as a restart does."""
+    conn = leases._conn
     assert conn is not None
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+    return conn
+
+
+async def test_a_connection_known_lost_is_replaced_before_the_round_trip_that_needs_it(url: str):
+    leases = Leases(url, ttl=60)
+    assert (await leases.hit("a", 60_000, 1000))[0] is None
+    conn = await _cut(url, leases)
     assert await leases.hit("a", 60_000, 1000) == (None, None)  # from the lease: no round trip, nothing fails
+    # Once the server's goodbye has arrived, the connection is replaced before a lease is asked
+    # for (storage.pg.hung_up): a restart costs no failed request.
+    await wait_until_async(lambda: hung_up(conn), "the server's goodbye on the cut connection")
+    assert (await leases.hit("b", 60_000, 1000))[0] is None
+    assert leases._conn is not conn
+    await leases.close()
+
+
+async def test_a_loss_not_yet_seen_fails_the_request_that_needed_it_and_the_next_reconnects(url: str, monkeypatch: pytest.MonkeyPatch):
+    import storage.rate_leases
+
+    leases = Leases(url, ttl=60)
+    assert (await leases.hit("a", 60_000, 1000))[0] is None
+    conn = await _cut(url, leases)
+    # As if the goodbye were still on its way: asking for a lease is a write, never sent twice.
+    monkeypatch.setattr(storage.rate_leases, "hung_up", lambda c: c.closed)
     with pytest.raises(psycopg.OperationalError):
         await leases.hit("b", 60_000, 1000)  # a round trip: fails, as a count did before leases
     assert (await leases.hit("b", 60_000, 1000))[0] is None
+    assert leases._conn is not conn
     await leases.close()
 
 
