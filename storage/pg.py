@@ -155,6 +155,29 @@ def unreachable(exc: BaseException) -> bool:
     return state is None or state.startswith("08") or state in _GONE
 
 
+def when_reachable(attempt: Callable[[], T], stop: threading.Event, every: float, *,
+                   lost: Callable[[BaseException], None], back: Callable[[], None]) -> T | None:
+    """``attempt()``, tried again every ``every`` seconds while the database cannot be reached (any
+    other error is raised), until ``stop`` is set (then None). ``lost`` hears the first failure and
+    ``back`` the success after one: an outage is two lines in a log, not one a try."""
+    said = False
+    while True:
+        try:
+            result = attempt()
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            if not said:
+                lost(exc)
+                said = True
+            if stop.wait(every):
+                return None
+            continue
+        if said:
+            back()
+        return result
+
+
 def commit_unknown(exc: BaseException) -> bool:
     """Whether ``exc`` lost the connection while a write's COMMIT was out: it may have been saved."""
     return bool(getattr(exc, "commit_unknown", False))

@@ -386,25 +386,15 @@ def _sweep_until_reached(jobs: PgJobs) -> None:
     (a worker started, or restarted by uvicorn, as PostgreSQL went down), until the server stops:
     one line when it cannot, one when it could. The sweep may run twice: a job already waiting
     makes its second enqueue a no-op."""
-    from storage.pg import cause, unreachable
+    from storage.pg import cause, when_reachable
 
-    said = False
-    while True:
-        try:
-            jobs.resume()
-        except Exception as exc:
-            if not unreachable(exc):
-                raise
-            if not said:
-                log.error("cannot queue the jobs a stopped server left unfinished: cannot reach the database %s (%s); "
-                          "trying again every %s s", jobs.wb.store.label, cause(exc, jobs.url), SWEEP_RETRY_SECONDS)
-                said = True
-            if jobs.stopped.wait(SWEEP_RETRY_SECONDS):
-                return
-            continue
-        if said:
-            log.warning("the database %s is reachable again: the startup sweep went through", jobs.wb.store.label)
-        return
+    label = jobs.wb.store.label
+    when_reachable(
+        jobs.resume, jobs.stopped, SWEEP_RETRY_SECONDS,
+        lost=lambda exc: log.error("cannot queue the jobs a stopped server left unfinished: cannot reach the database %s (%s); "
+                                   "trying again every %s s", label, cause(exc, jobs.url), SWEEP_RETRY_SECONDS),
+        back=lambda: log.warning("the database %s is reachable again: the startup sweep went through", label),
+    )
 
 
 # The startup sweep runs beside the server's first requests, not in the job pool it fills.

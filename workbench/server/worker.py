@@ -106,7 +106,7 @@ def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
     again while PostgreSQL is down (one killed, or the supervisor's restart) says so in one line
     and starts once it is back, where it used to die with a traceback and be started again, each
     time with another. A stop signal meanwhile ends the wait (uvicorn's handler still hears it)."""
-    from storage.pg import cause, redact, unreachable
+    from storage.pg import cause, redact, when_reachable
 
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -117,29 +117,21 @@ def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
         if callable(handler):
             handler(sig, frame)
 
-    said = False
     for sig in previous:
         signal.signal(sig, stopping)
     try:
-        while True:
-            try:
-                opened = open_store()
-            except Exception as exc:
-                if not unreachable(exc):
-                    raise
-                if not said:
-                    log.error("worker %d cannot reach the database %s (%s); it starts serving once it can, trying every %s s",
-                              os.getpid(), redact(database), cause(exc, database), REACH_RETRY_S)
-                    said = True
-                if stop.wait(REACH_RETRY_S):
-                    raise SystemExit(0) from None
-                continue
-            if said:
-                log.warning("worker %d reached the database %s: starting", os.getpid(), redact(database))
-            return opened
+        opened = when_reachable(
+            open_store, stop, REACH_RETRY_S,
+            lost=lambda exc: log.error("worker %d cannot reach the database %s (%s); it starts serving once it can, trying every %s s",
+                                       os.getpid(), redact(database), cause(exc, database), REACH_RETRY_S),
+            back=lambda: log.warning("worker %d reached the database %s: starting", os.getpid(), redact(database)),
+        )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if opened is None:  # stopped while it waited
+        raise SystemExit(0)
+    return opened
 
 
 def _protocol() -> type[BoundedHttpToolsProtocol]:
