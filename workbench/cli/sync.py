@@ -403,7 +403,7 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
                 out.print()
             _print_status(st)
         return
-    st = sync_svc.status(wb, remote)
+    st = every[0] if every else sync_svc.status(wb, remote)  # one remote: the status just read
     if as_json:
         typer.echo(json.dumps(st.to_public(), indent=2))
         return
@@ -449,7 +449,7 @@ def sync_conflicts(
     wb = _open(data_dir)
     _known(wb, remote)
     if keep_mine or take_theirs:
-        open_ = {c.id: c for c in sync_svc.conflicts(wb)}
+        open_ = {c.id: c for c in sync_svc.conflicts(wb)} if as_json else {}  # read before settling, for what --json says
         try:
             sync_svc.settle(wb, keep_mine_ids=keep_mine or [], take_theirs_ids=take_theirs or [])
         except DomainError as exc:
