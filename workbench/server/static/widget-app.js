@@ -295,20 +295,19 @@
       while (a && !placed(a)) a = a.parentElement;
       if (!a) onScreen.add(n); // past <html>: placed against the page's first screen
     }
-    for (let i = all.length - 1; i >= 0; i--) { // children before their parents
-      const n = all[i], cs = style.get(n), ps = n.parentElement && style.get(n.parentElement), r = n.getBoundingClientRect();
+    // One pass, children before their parents: each parent gets its subtree's lowest point, and each block the
+    // margins that collapse through its ends (from its first and last child's, known by then).
+    for (let i = all.length - 1; i >= 0; i--) {
+      const n = all[i], cs = style.get(n), p = n.parentElement, ps = p && style.get(p), r = n.getBoundingClientRect();
+      const low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
+      reach.set(n, low);
+      if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
       if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
         || cs.contain !== 'none' || cs.columnCount !== 'auto' || (ps && /(flex|grid)$/.test(ps.display))) continue;
       const last = !px(cs.paddingBottom) && !px(cs.borderBottomWidth) && inFlow(n, true);
       if (last && Math.abs(last.getBoundingClientRect().bottom - r.bottom) < 0.5) below.set(n, collapse(px(cs.marginBottom), marginBelow(last)));
       const first = !px(cs.paddingTop) && !px(cs.borderTopWidth) && inFlow(n, false);
       if (first && Math.abs(first.getBoundingClientRect().top - r.top) < 0.5) above.set(n, collapse(px(cs.marginTop), marginAbove(first)));
-    }
-    for (let i = all.length - 1; i >= 0; i--) { // children before their parents: each parent gets its subtree's lowest point
-      const n = all[i], r = n.getBoundingClientRect(), low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
-      reach.set(n, low);
-      const p = n.parentElement;
-      if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
     }
     const spaced = new Map(), dropped = new Set(), gone = new Set();
     const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
