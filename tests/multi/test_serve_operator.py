@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from storage.pg import sql_text
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_group
 from tests.multi.conftest import ROOT, wait_for
 from tests.pg_cluster import Cluster
 from tests.session_helpers import new_store
@@ -44,18 +44,6 @@ def _serve(url: str, data: Path, port: int, *args: str) -> subprocess.Popen[str]
     )
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    """Stop the server and its workers; the rest of its output."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        rest, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate()
-    return rest or ""
-
-
 def test_a_connection_right_after_the_server_says_it_serves_is_accepted(url: str, tmp_path: Path):
     """uvicorn's workers listened only once each had started its app, seconds after the parent
     printed that it was running: a connection made on reading that line was refused."""
@@ -76,7 +64,7 @@ def test_a_connection_right_after_the_server_says_it_serves_is_accepted(url: str
         # Accepted, and answered once a worker has started its app.
         assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=60).status_code == 200
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
 def _workers(proc: subprocess.Popen[str]) -> list[int]:
@@ -120,7 +108,7 @@ def test_a_worker_restarted_while_the_database_is_down_waits_for_it_in_one_line_
             wait_for(lambda: conn.execute(status, [left.id]).fetchone() == ("in_review",), "the left session deployed", timeout=60)
     finally:
         if proc is not None:
-            _stop(proc)
+            stop_group(proc)
         cluster.stop()
     text = log.read_text()
     assert "Traceback" not in text, text[-4000:]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_group
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,17 +40,6 @@ def _docs_line(proc: subprocess.Popen[str]) -> str:
     pytest.fail("serve exited before saying where it serves:\n" + "".join(seen))
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        rest, _ = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate()
-    return rest or ""
-
-
 def test_a_request_made_on_reading_the_docs_line_is_answered(tmp_path: Path):
     """uvicorn.run bound the port only once the app had started, after the Docs line: a request
     made on reading it was refused. Now it waits in the backlog and is answered."""
@@ -62,7 +50,7 @@ def test_a_request_made_on_reading_the_docs_line_is_answered(tmp_path: Path):
         # No retry: refused would raise httpx.ConnectError at once.
         assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=60).status_code == 200
     finally:
-        rest = _stop(proc)
+        rest = stop_group(proc)
     assert "Uvicorn running on http://127.0.0.1:" in rest
 
 
@@ -75,4 +63,4 @@ def test_port_0_serves_on_the_port_the_docs_line_names(tmp_path: Path):
         assert found and found[1] != "0"
         assert httpx.get(f"http://127.0.0.1:{found[1]}/docs", timeout=60).status_code == 200
     finally:
-        _stop(proc)
+        stop_group(proc)
