@@ -559,6 +559,16 @@ def m030_inbox_auto_fix(db: Database) -> None:
         "WHERE auto_fix = 1"
     )
 
+
+@migrations()
+def m031_no_workspace_updated_index(db: Database) -> None:
+    # m001's (workspace_id, updated_at) index was never read by any query (pulls and `since` lists
+    # read a site's, annotations_site_updated), and every annotation write moves updated_at, so
+    # each paid two pages of it in the WAL (of 21 to 28 for a status change) and again in the
+    # checkpoint.
+    db.execute("DROP INDEX IF EXISTS annotations_ws_updated")
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 
