@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from storage.sync_state import Remote
     from sync.client import RemoteClient, Response
     from sync.engine import Progress, Report
+    from workbench.domain.records import Reply, Resolution
 
 
 @dataclass(eq=False)
@@ -55,6 +56,14 @@ class SyncContext:
 
     def capability(self, name: str) -> Any:
         return self.remote.capabilities.get(name)
+
+    def split_echoes(self, replies: list[Reply], resolutions: list[Resolution]) -> tuple[list[Reply | Resolution], list[Reply], list[Resolution]]:
+        """A pulled thread's rows as (the server's own answers to this run's push: the notice of a
+        resolution sent from here, that resolution's notification status; others' replies; others'
+        resolutions). Every one is applied; only others' count as received."""
+        echoes: list[Reply | Resolution] = [r for r in replies if r.author_kind == "system" and r.annotation_id in self.pushed]
+        echoes += [r for r in resolutions if r.id in self.pushed_rows]
+        return echoes, [r for r in replies if r not in echoes], [r for r in resolutions if r not in echoes]
 
     def set_capability(self, name: str, value: Any) -> None:
         if self.remote.capabilities.get(name) == value:

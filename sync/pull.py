@@ -327,13 +327,7 @@ class AnnotationPull(EnginePart):
                 # Replies of annotations this sync has not seen yet are skipped, so never move
                 # past the annotations' own next `since`.
                 run_next = min((resp.server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
-            replies, resolutions = parsed
-            # The server's own answers to this run's push (the notice of a resolution sent from
-            # here, that resolution's notification status) are applied but are no one else's news.
-            echoes = [r for r in replies if r.author_kind == "system" and r.annotation_id in self.ctx.pushed]
-            echoes += [r for r in resolutions if r.id in self.ctx.pushed_rows]
-            replies = [r for r in replies if r not in echoes]
-            resolutions = [r for r in resolutions if r not in echoes]
+            echoes, replies, resolutions = self.ctx.split_echoes(*parsed)
             nxt = resp.data.get("next_cursor")
             with self.store.write() as db:
                 n = mirror.apply_replies(db, replies) + mirror.apply_resolutions(db, resolutions)
@@ -353,7 +347,7 @@ class AnnotationPull(EnginePart):
             self.progress("threads", i, len(ids))
             resp = self.client.get(f"/api/v1/annotations/{ann_id}", ok=(404,))
             if resp.status == 200:
-                AnnotationPush(self.ctx).apply_detail(resp)
+                self.report.received += AnnotationPush(self.ctx).apply_detail(resp)
             with self.store.write() as db:
                 cursors.done_todo(db, self.name, "thread", ann_id)
         if ids:

@@ -34,6 +34,7 @@ from sync.crash import crash_point
 from sync.errors import Refused, Unavailable
 from sync.part import EnginePart
 from workbench.domain.merge import ANNOTATION_FIELDS
+from workbench.domain.records import Reply, Resolution
 
 if TYPE_CHECKING:
     from sync.client import Response
@@ -53,22 +54,29 @@ class AnnotationPush(EnginePart):
         self._set_capability("etag", bool(resp.headers.get("etag")))
         return resp
 
-    def apply_detail(self, resp: Response, exclude_seq: int | None = None) -> None:
+    def apply_detail(self, resp: Response, exclude_seq: int | None = None) -> int:
+        """Apply an annotation's detail (the annotation, its replies and resolutions): how many of
+        its thread's rows others added or changed. The annotation itself is not counted: the
+        annotations page that moved it was."""
         d = resp.data
         ann = wire.annotation(d, self.ws)
         etag = resp.headers.get("etag")
-        replies = [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []]
-        resolutions = [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []]
+        echoes, replies, resolutions = self.ctx.split_echoes(
+            [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []],
+            [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []],
+        )
         with self.store.write() as db:
             applied = mirror.apply_annotations(
                 db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq,
                 audit_actor=f"sync:{self.name}",
             )
-            mirror.apply_replies(db, replies)
-            mirror.apply_resolutions(db, resolutions)
+            news = mirror.apply_replies(db, replies) + mirror.apply_resolutions(db, resolutions)
+            mirror.apply_replies(db, [r for r in echoes if isinstance(r, Reply)])
+            mirror.apply_resolutions(db, [r for r in echoes if isinstance(r, Resolution)])
             if etag:
                 mirror.set_annotation_etag(db, ann.id, etag, ann.version)
         self.report.conflicts += applied.conflicts
+        return news
 
     # patch ---------------------------------------------------------------------------------
     def push_patch(self, e: state.Entry) -> bool:
@@ -89,7 +97,8 @@ class AnnotationPush(EnginePart):
                 return False
             if not refreshed and (base.etag is None or self._capability("etag") is False):
                 # Learn the server's current version (and ETag) and merge it in before sending.
-                self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                # Others' thread rows are news now: the pull after finds them already here.
+                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
                 refreshed = True
                 continue
             headers = {"Idempotency-Key": e.idempotency_key}
@@ -99,7 +108,7 @@ class AnnotationPush(EnginePart):
             resp = self.client.request("PATCH", f"/api/v1/annotations/{ann_id}", json=send, headers=headers, ok=(412,))
             crash_point("push:after_send")
             if resp.status == 412:
-                self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
                 refreshed = True
                 continue
             server = wire.annotation(resp.data, self.ws)

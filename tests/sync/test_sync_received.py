@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage import annotations as ann_repo
+from storage import sync_state
 from storage import test_sessions as ts_repo
 from tests.found import found
 from tests.sync.conftest import Hub
@@ -55,3 +56,39 @@ def test_others_changes_to_what_the_user_pushed_are_still_received(hub: Hub):
 
     assert rep.ok and rep.sent == 1
     assert rep.received == 2, rep  # the status change and the colleague's reply; not the user's own reply
+
+
+def test_against_a_server_without_the_thread_feed_others_replies_are_received_too(hub: Hub):
+    """Without the bundled server's thread-changes, a pull reads each moved annotation's detail;
+    the replies found there are others' news as much as the feed's are."""
+    ids = seed(hub, 2)
+    fed, detailed = hub.replica(), hub.replica()
+    assert fed.sync().ok and detailed.sync().ok
+    remote = found(sync_state.get_remote(detailed.wb.store.db, "origin"))
+    with detailed.wb.store.write() as db:
+        sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, "thread_feed": False})
+    ann_svc.reply(hub.wb, local_user(hub.wb), ids[0], ReplyCreate(body="theirs"))
+
+    by_feed, by_detail = fed.sync(), detailed.sync()
+
+    assert by_detail.ok and by_detail.received == by_feed.received == 2, (by_feed, by_detail)  # the moved annotation and the reply
+    assert detailed.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'theirs'").fetchone()[0] == 1
+
+
+def test_others_replies_met_while_a_push_reads_the_annotation_first_are_received(hub: Hub):
+    """Against a server without ETags a PATCH reads the annotation's detail before it is sent; a
+    colleague's reply found there is applied then, and the pull after finds nothing new: it is
+    counted when it is applied."""
+    ids = seed(hub, 2)
+    r = hub.replica()
+    assert r.sync().ok
+    remote = found(sync_state.get_remote(r.wb.store.db, "origin"))
+    with r.wb.store.write() as db:
+        sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, "etag": False})
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
+    ann_svc.reply(hub.wb, local_user(hub.wb), ids[0], ReplyCreate(body="theirs"))
+
+    rep = r.sync()
+
+    assert rep.ok and rep.sent == 1 and rep.received == 1, rep  # the colleague's reply; not the user's own status change
+    assert r.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'theirs'").fetchone()[0] == 1
