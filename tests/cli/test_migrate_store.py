@@ -232,11 +232,11 @@ def test_progress_totals_are_the_source_row_counts_and_a_phase_without_one_shows
     calls: list[tuple[str, int, int | None]] = []
     assert svc.verify(data, pg_url, lambda what, done, total: calls.append((what, done, total))).ok
     counts = sqlite_counts(data)
-    reads = [c for c in calls if c[0].startswith("read ")]
+    reads = [c for c in calls if c[0].startswith("read ") and c[0] != "read blobs"]  # the blobs: the test below
     assert {what.removeprefix("read ") for what, _, _ in reads} == {t for t, n in counts.items() if n}
     for what, done, total in reads:
         assert total is not None and total == counts[what.removeprefix("read ")] and done <= total, (what, done, total)
-    assert all(total is None for what, _, total in calls if what.startswith("verify "))
+    assert all(total is None for what, _, total in calls if what.startswith("verify ") and what != "verify blobs")
 
     from workbench.cli.migrate_store import progress_columns
 
@@ -248,3 +248,26 @@ def test_progress_totals_are_the_source_row_counts_and_a_phase_without_one_shows
     text = shown.export_text()
     assert f"{counts['annotations']:,}/{counts['annotations']:,}" in text and "12,000" in text, text
     assert "/?" not in text, text
+
+
+def test_reading_the_blobs_back_shows_progress_with_their_total(tmp_path: Path, pg_url: str) -> None:
+    """The verify phase went silent on the blobs, the slowest part of a store with many uploads:
+    every table before them counted, then nothing while each file and each row's bytes were read
+    back. Both sides now count them against their total (the files listed; the target's count)."""
+    from workbench.services import migrate_store as svc
+
+    data = tmp_path / "data"
+    wb = Workbench.open(str(data), mailer=None)
+    for i in range(3):
+        wb.store.put_blob(f"ws/ann/{i}.png", BLOB)
+    wb.store.close()
+
+    def blob_progress(run: Any) -> list[tuple[str, int, int | None]]:
+        calls: list[tuple[str, int, int | None]] = []
+        assert run(lambda what, done, total: calls.append((what, done, total))).ok
+        return [c for c in calls if c[0].endswith(" blobs")]
+
+    copied = blob_progress(lambda cb: svc.copy(data, pg_url, progress=cb))
+    assert [c for c in copied if c[0] == "verify blobs"] == [("verify blobs", n, 3) for n in range(4)], copied
+    verified = blob_progress(lambda cb: svc.verify(data, pg_url, cb))
+    assert verified == [("read blobs", n, 3) for n in range(4)] + [("verify blobs", n, 3) for n in range(4)], verified

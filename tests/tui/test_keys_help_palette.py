@@ -10,9 +10,10 @@ import pytest
 from textual.binding import Binding
 from textual.command import Command, CommandList, CommandPalette
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from tests.tui.conftest import SIZE, make_app, press, screen_text, told, type_text, wait_for
+from tests.tui.test_annotation import open_annotations, open_detail
 from workbench.tui import keys
 from workbench.tui.help import binding_rows
 from workbench.tui.screens.annotation import AnnotationScreen
@@ -22,6 +23,7 @@ from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.inbox import InboxScreen
 from workbench.tui.screens.inbox_dialogs import ViewsDialog
 from workbench.tui.screens.personas import PersonasScreen
+from workbench.tui.screens.reply import ReplyDialog
 from workbench.tui.screens.sync import SyncScreen
 from workbench.tui.screens.test_sessions import TestSessionsScreen
 
@@ -219,7 +221,7 @@ async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
         assert isinstance(dialog, FormDialog)
         focused = app.focused
         expected = dialog_keys(dialog)
-        assert {"Cancel", "Save"} <= set(expected)
+        assert {"Cancel", "Apply"} <= set(expected)  # its buttons' words
         await press(pilot, "question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = help_column(app, 0)
@@ -240,6 +242,27 @@ async def test_question_mark_in_a_dialog_shows_its_keys_and_closes_again(app):
         assert "y" in keys_listed_for(help_column(app, 0), "Yes") and {"n", "esc"} <= keys_listed_for(help_column(app, 0), "No")
         await press(pilot, "escape")
         assert isinstance(app.screen, ConfirmDialog)
+
+
+async def test_help_names_the_form_keys_as_the_dialogs_buttons_do(app, demo_wb, principal):
+    """QA: in the reply dialog ? listed esc as "Cancel", though its button says "Close" (leaving keeps
+    the draft), and ctrl+s as "Save" beside a "Send" button: one binding serves every form."""
+    [ann] = open_annotations(demo_wb, principal, 1)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "c")
+        dialog = app.screen
+        assert isinstance(dialog, ReplyDialog)
+        assert [str(b.label) for b in dialog.query(Button)] == ["Close", "Send"]
+        await app.run_action("app.help")  # what ? does where the reply's text does not take it
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = help_column(app, 0)
+        assert "esc" in keys_listed_for(text, "Close") and "^s" in keys_listed_for(text, "Send"), text
+        assert not re.search(r"(?<!\S)(Cancel|Save)(?!\S)", text), text
+        # The palette lists the same words (its commands are these rows).
+        said = {description for _s, _k, description, node, _a in binding_rows(dialog) if node is dialog}
+        assert {"Close", "Send"} <= said and not {"Cancel", "Save"} & said, said
 
 
 async def test_help_stacks_its_columns_on_a_narrow_terminal(app):

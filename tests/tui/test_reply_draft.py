@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Button, TextArea
 
-from tests.tui.conftest import SIZE, make_app, paste, press, screen_text, wait_for
+from tests.tui.conftest import SIZE, make_app, paste, press, screen_text, told_that, wait_for
 from tests.tui.test_annotation import open_annotations, open_detail
 from workbench.services import annotations as annotations_service
 from workbench.services import drafts
@@ -105,3 +105,32 @@ async def test_the_dialog_button_says_close_and_keeps_the_draft_as_esc_does(demo
         await pilot.click("#cancel")
         await wait_for(pilot, lambda: isinstance(app.screen, AnnotationScreen))
         await wait_for(pilot, lambda: draft_on_disk(demo_wb, principal, ann.id) == "kept by the button")
+
+
+async def test_undoing_a_sent_reply_brings_it_back_to_the_reply_dialog_and_redo_sends_it_again(demo_wb, principal):
+    """u took a sent reply off the thread, and its words with it: c opened an empty dialog."""
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    before = annotations_service.detail(demo_wb, principal, ann.id)["replies"]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, "c")
+        await paste(pilot, LONG_REPLY)
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, AnnotationScreen)
+        await press(pilot, "u")
+        await told_that(app, pilot, f"Undid: Reply on …{ann.id[-8:]}")
+        assert annotations_service.detail(demo_wb, principal, ann.id)["replies"] == before
+
+        await press(pilot, "c")
+        assert isinstance(app.screen, ReplyDialog)
+        assert app.screen.query_one(TextArea).text == LONG_REPLY.strip()  # the reply as it was sent
+        assert "Your draft from" in screen_text(app)
+        await press(pilot, "escape")
+        assert isinstance(app.screen, AnnotationScreen)
+        await press(pilot, "U")
+        await told_that(app, pilot, "Redid: Reply")
+        assert annotations_service.detail(demo_wb, principal, ann.id)["replies"][-1]["body"] == LONG_REPLY.strip()
+        assert draft_on_disk(demo_wb, principal, ann.id) is None  # sent again: nothing left to send twice
+        await press(pilot, "c")
+        assert app.screen.query_one(TextArea).text == ""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import TextArea
 
 from tests.served_remote import Served, served
 from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told, told_that, type_text
@@ -123,6 +124,9 @@ async def test_a_reply_is_undone_only_before_it_is_sent(remote, replica):
         assert "draft" not in [r["body"] for r in annotations_service.detail(replica, principal, row.id)["replies"]]
 
         await press(pilot, "c")
+        area = app.screen.query_one(TextArea)
+        assert area.text == "draft"  # the undone reply's text, back as the draft
+        area.clear()
         await type_text(pilot, "sent")
         await press(pilot, "ctrl+s")
         remote.sync(replica)

@@ -38,7 +38,7 @@ class _Line:
 
 
 def progress_columns() -> tuple[ProgressColumn, ...]:
-    """rows/total where the source's count is known (copy, read), the count alone where not (verify)."""
+    """rows/total where the count is known (copy, read, the blobs' verify), the count alone where not (a table's verify)."""
     return SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Count(), TimeElapsedColumn()
 
 

@@ -386,6 +386,12 @@ def _known(wb: Workbench, remote: str | None) -> None:
         fail(exc.message)
 
 
+def _several_remotes(wb: Workbench, remote: str | None) -> bool:
+    """Whether a listing may mix rows of several remotes, so each row must name its own: an id
+    alone does not say which server a conflict is with or which one refused a change."""
+    return len(sync_svc.listed_remotes(wb, remote)) > 1
+
+
 @sync_app.command("status")
 def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Remote, last sync time, pending changes, conflicts and refusals (every remote's, without --remote)."""
@@ -440,6 +446,9 @@ def sync_conflicts(
 ) -> None:
     """List conflicts (both values side by side), or settle them.
 
+    Without --remote every remote's are listed, each naming its remote (a REMOTE column when
+    there are several; --json: a "remote" field on every row).
+
     Settling is all or nothing: if any id given is not an open conflict, nothing is settled and
     every such id is named; an id in both --keep-mine and --take-theirs is a usage error.
     """
@@ -473,12 +482,14 @@ def sync_conflicts(
     if not rows:
         out.print("No conflicts.")
         return
+    several = _several_remotes(wb, remote)
     t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("ID", "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
+    for col in ("ID", *(["REMOTE"] if several else []), "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
         t.add_column(col)
     for c in rows:
         shown = [_value(v, status=c.field == "status") for v in (c.mine, c.theirs, c.base)]
-        t.add_row(*map(cell, (str(c.id), f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
+        whose = [c.remote] if several else []
+        t.add_row(*map(cell, (str(c.id), *whose, f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
     out.print(t)
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
 
@@ -500,6 +511,9 @@ def sync_refused(
 ) -> None:
     """List changes the server refused (with its reason), or retry / discard them.
 
+    Without --remote every remote's are listed, each naming its remote (a REMOTE column when
+    there are several; --json: a "remote" field on every row).
+
     --retry ID… or --discard ID… (--all: every one) acts on each change alone.
     An id that is not a refused change gets an error line, the others are still
     done, and the exit code is 1. --all --discard asks first (no terminal: --yes).
@@ -519,7 +533,7 @@ def sync_refused(
     if retry or discard:
         listed = sync_svc.refusals(wb, remote) if every else []
         if listed and discard and not yes:
-            _confirm_discard(listed)
+            _confirm_discard(listed, several=_several_remotes(wb, remote))
         _act_on_refusals(wb, [r.seq for r in listed] if every else list(ids or []), discard=discard, as_json=as_json)
         return
     rows = sync_svc.refusals(wb, remote)
@@ -529,20 +543,23 @@ def sync_refused(
     if not rows:
         out.print("Nothing refused.")
         return
+    several = _several_remotes(wb, remote)
     t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("ID", "CHANGE", "STATUS", "SERVER SAID"):
+    for col in ("ID", *(["REMOTE"] if several else []), "CHANGE", "STATUS", "SERVER SAID"):
         t.add_column(col)
     for r in rows:
-        t.add_row(*map(cell, (str(r.seq), r.summary, _value(r.status), r.reason or "")))
+        whose = [r.remote] if several else []
+        t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.status), r.reason or "")))
     out.print(t)
     err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
 
 
-def _confirm_discard(rows: list[sync_svc.RefusalView]) -> None:
+def _confirm_discard(rows: list[sync_svc.RefusalView], *, several: bool) -> None:
     """What ``--all --discard`` would drop (those and no others), then a yes/no on the terminal
     (on stderr: stdout may be for JSON)."""
     for r in rows:
-        err.print(f"  {r.seq}  {inert(r.summary)}", soft_wrap=True)
+        whose = f"{inert(r.remote)}  " if several else ""
+        err.print(f"  {r.seq}  {whose}{inert(r.summary)}", soft_wrap=True)
     noun = "change" if len(rows) == 1 else "changes"
     if not typer.confirm(f"Discard these {len(rows)} refused {noun} and undo them here?", default=False, err=True):
         fail("Cancelled: nothing was discarded", 1)

@@ -50,7 +50,8 @@ def undo(
 
     Before a sync the change leaves the outbox; after one, the undo is sent as a change back.
 
-    A reply can be undone only until it is sent; persona runs and resolutions cannot be.
+    A reply can be undone only until it is sent, and its text comes back as the annotation's
+    reply draft (unless a newer draft is there); persona runs and resolutions cannot be undone.
     """
     wb, me = local(data_dir)
     if list_:
@@ -66,7 +67,10 @@ def undo(
 
 
 def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Make your last undone action again, as `U` does in the terminal UI."""
+    """Make your last undone action again, as `U` does in the terminal UI.
+
+    A reply is sent again, and the draft its undo brought back goes (one edited since stays).
+    """
     wb, me = local(data_dir)
     with refusals():
         outcome = undo_svc.redo(wb, me)

@@ -6,7 +6,10 @@ dialog opens with it again. One draft per user, workspace and annotation, in the
 ``meta`` table beside the user's preferences (a row per draft, no schema of its own to migrate;
 never synced: a draft is nobody else's business). Sending the reply drops the draft in the
 same transaction, so a crash can never leave both the reply sent and its draft waiting to be
-sent again.
+sent again. Undoing a sent reply brings its text back as the draft (``restore``), in the undo's
+transaction, unless a draft is already there: that one was typed after the reply, so it is the
+newer and is kept. Redoing the reply sends it again, and drops the draft it had brought back
+(``drop_resent``).
 """
 
 from __future__ import annotations
@@ -70,6 +73,31 @@ def send_reply(wb: Workbench, principal: Principal, annotation_id: str, req: Rep
         reply = undo.reply(wb, principal, annotation_id, req)
         _drop(db, principal, annotation_id)
     return reply
+
+
+def restore(wb: Workbench, db: Connection, principal: Principal, annotation_id: str, text: str) -> bool:
+    """An undone reply's ``text`` as the annotation's draft again, in the caller's transaction;
+    False when a draft is there already (kept: it is newer than the reply) or the text is blank."""
+    key = _key(principal, annotation_id)
+    if is_blank(text) or accounts_repo.meta_get(db, key) is not None:
+        return False
+    accounts_repo.meta_set(db, key, json.dumps({"text": text[:MAX_DRAFT], "at": wb.clock()}))
+    return True
+
+
+def drop_resent(db: Connection, principal: Principal, annotation_id: str, text: str) -> None:
+    """A redone reply was sent again with ``text``: drop the draft if it still holds that text
+    (what its undo brought back), as sending drops a draft. One edited since is words the redo
+    did not send, and is kept."""
+    raw = accounts_repo.meta_get(db, _key(principal, annotation_id))
+    if raw is None:
+        return
+    try:
+        kept = str(json.loads(raw)["text"])
+    except (ValueError, KeyError, TypeError):
+        return  # not a draft this version wrote: left alone
+    if kept == text[:MAX_DRAFT]:
+        _drop(db, principal, annotation_id)
 
 
 def _drop(db: Connection, principal: Principal, annotation_id: str) -> None:

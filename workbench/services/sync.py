@@ -43,7 +43,7 @@ SYNC_ACTOR = "sync"
 
 __all__ = [
     "ConflictView", "RefusalOutcome", "RefusalView", "SyncStatus", "act_on_refusals", "conflicts", "discard", "keep_mine",
-    "refusals", "retry", "run_sync", "status", "take_theirs",
+    "listed_remotes", "refusals", "retry", "run_sync", "status", "take_theirs",
 ]
 
 
@@ -72,6 +72,7 @@ class ConflictView:
     mine: Any  # the replica's current value
     theirs: Any  # the server's latest value
     title: str  # a line to recognise the annotation by
+    remote: str  # whose replica holds it: listed without --remote, rows of several remotes mix
 
     def to_public(self) -> dict[str, Any]:
         return asdict(self)  # every field, under its own name
@@ -86,11 +87,12 @@ class RefusalView:
     reason: str | None
     summary: str  # what the change was, for a person
     at: int
+    remote: str  # whose server refused it: listed without --remote, rows of several remotes mix
 
     def to_public(self) -> dict[str, Any]:
         return {
             "id": self.seq, "op": self.op, "entity_id": self.entity_id, "status": self.status, "reason": self.reason,
-            "summary": self.summary, "at": self.at,
+            "summary": self.summary, "at": self.at, "remote": self.remote,
         }
 
 
@@ -240,21 +242,27 @@ def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: 
 # -- conflicts -----------------------------------------------------------------------------
 
 
-def _workspaces(wb: Workbench, remote: str | None) -> list[str]:
+def listed_remotes(wb: Workbench, remote: str | None = None) -> list[str]:
+    """The remotes whose rows ``conflicts`` and ``refusals`` list: ``remote``, or every remote that has synced."""
+    return [name for name, _ in _replicas(wb, remote)]
+
+
+def _replicas(wb: Workbench, remote: str | None) -> list[tuple[str, str]]:
+    """(remote, the workspace it mirrors) of ``remote``, or of every remote that has synced."""
     rs = sync_state.list_remotes(wb.store.db)
-    return [r.workspace_id for r in rs if r.workspace_id and (remote is None or r.name == remote)]
+    return [(r.name, r.workspace_id) for r in rs if r.workspace_id and (remote is None or r.name == remote)]
 
 
 def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
     """Open conflicts, oldest first, with the replica's current value as "mine"."""
     db = wb.store.db
     out = []
-    for ws in _workspaces(wb, remote):
+    for name, ws in _replicas(wb, remote):
         for c in sync_state.list_conflicts(db, ws):
             ann = annotations_repo.get_annotation(db, ws, c.entity_id)
             mine = getattr(ann, c.field) if ann is not None else c.mine_value
             title = " ".join((ann.body if ann else c.entity_id).split())[:80]
-            out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title))
+            out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
     return out
 
 
@@ -324,8 +332,8 @@ def refusals(wb: Workbench, remote: str | None = None) -> list[RefusalView]:
     """Changes the server refused, with its reason, until retried or discarded."""
     db = wb.store.db
     return [
-        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, ops.op_for(e.op).summary(e), e.updated_at)
-        for ws in _workspaces(wb, remote)
+        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, ops.op_for(e.op).summary(e), e.updated_at, name)
+        for name, ws in _replicas(wb, remote)
         for e in sync_state.entries(db, ws, "refused")
     ]
 

@@ -16,8 +16,10 @@ taking one step back (or making it again) does, op by op, is ``workbench.service
   needless goes up; after one, the undo is a compensating patch sent through the outbox, and a
   change made meanwhile on the server comes back as a conflict, by the normal merge.
 - ``annotation.reply``: while its entry has not left the machine, the op's ``discard`` drops
-  the entry and the reply (in a workspace that does not sync, the reply never leaves it). Once
-  sent it cannot be undone; the op says why, and that action becomes final.
+  the entry and the reply (in a workspace that does not sync, the reply never leaves it), and
+  its text comes back as the annotation's reply draft (``drafts.restore``; a draft already
+  there is newer, and is kept). Once sent it cannot be undone; the op says why, and that
+  action becomes final.
 - ``feedback.comment`` (resolved and open swap) and ``test.notes`` (a note's edit, its earlier
   content back): when the action's own entry is still unsent, the two entries cancel and
   neither goes up.
@@ -30,7 +32,8 @@ taking one step back (or making it again) does, op by op, is ``workbench.service
   so that ``u`` names them and says why it cannot take them back (the action becomes final),
   and the next ``u`` reaches the action before.
 
-Redo sets the values again (a reply is posted again). Persona runs and resolutions are
+Redo sets the values again (a reply is posted again, and the draft its undo brought back goes,
+as sending drops a draft). Persona runs and resolutions are
 recorded only to be named: they cannot be undone (a persona run is recorded after it ran, in a
 transaction of its own: the engine's call must not hold the write lock), and ``warning_before`` says so before they run (as it does for
 every action above that cannot be undone).

@@ -1,10 +1,11 @@
 """Undo and redo of one recorded step: the step appliers ``workbench.services.undo`` runs.
 
 Each recorded step (``storage.undo.Step``) names the op it made; here is what taking it back,
-or making it again, does for each op (a patch's fields back, a reply discarded while unsent, a
-comment or a note swapped back, a session's way back), and when a change and its undo, both
-still unsent, cancel in the outbox. ``workbench.services.undo`` records the steps and runs an
-action's steps in order; this module does one step.
+or making it again, does for each op (a patch's fields back, a reply discarded while unsent
+with its text back as the reply draft, a comment or a note swapped back, a session's way back),
+and when a change and its undo, both still unsent, cancel in the outbox.
+``workbench.services.undo`` records the steps and runs an action's steps in order; this module
+does one step.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from workbench.domain.errors import NotFound
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.roles import Principal
 from workbench.services import annotations as annotations_svc
+from workbench.services import drafts
 from workbench.services.context import Workbench
 
 # The op of a step that only records that its action cannot be undone, and why (``payload["reason"]``):
@@ -114,6 +116,7 @@ def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
         step.local_id = r.id
         step.seq = repo.outbox_seq_after(db, since, step.op, step.entity_id)
         repo.update_step(db, step)
+        drafts.drop_resent(db, principal, step.entity_id, r.body)
         return None
     if step.seq is not None:
         e = sync_state.get_entry(db, step.seq)
@@ -130,6 +133,8 @@ def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
         annotations_repo.update_annotation(db, ann.id, {"updated_at": max(wb.clock(), ann.updated_at + 1)})
     wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id,
              {"reply_id": step.local_id, **undo_note(step, redo)})
+    # The reply is gone from the thread; its words are not: the next ``c`` opens with them.
+    drafts.restore(wb, db, principal, step.entity_id, str(step.payload.get("body") or ""))
     return None
 
 

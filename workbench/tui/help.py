@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.screen import Screen
 
@@ -32,6 +33,14 @@ def _section(node: object) -> str:
 _NAMED = {"WorkbenchApp": "Global", "VirtualList": "List"}
 
 
+def _description(node: object, binding: Binding) -> str:
+    """What a binding does, in the words of the node it belongs to where that node has its own
+    (``help_description``): one binding serves every form, whose buttons name it differently."""
+    own = getattr(node, "help_description", None)
+    said = own(binding) if callable(own) else None
+    return said if isinstance(said, str) and said else binding.description
+
+
 def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, DOMNode, str]]:
     """(section, keys, description, node, action) for every active binding of ``screen``.
 
@@ -52,7 +61,7 @@ def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, DOMNode, str]]
             if display not in rows[key][1]:
                 rows[key][1].append(display)
             continue
-        rows[key] = [_section(active.node), [display], binding.description, active.node, binding.action]
+        rows[key] = [_section(active.node), [display], _description(active.node, binding), active.node, binding.action]
     order = {"Global": 3, "Scrolling": 2, "List": 1}
     for section, keys, description, node, action in sorted(rows.values(), key=lambda r: order.get(r[0], 0)):
         yield section, " ".join(keys), description, node, action

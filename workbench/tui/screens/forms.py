@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DirectoryTree, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
@@ -111,6 +111,11 @@ class FormDialog(Dialog[Any]):
             if self._editable() is not None:
                 editor = " · {form.editor}" + (": " if ":" in self.hint else " ") + "write in $EDITOR"
             yield Static(self.hint_text((self.hint or "{form.save} save · {form.cancel} cancel" + browse) + editor), classes="hint")
+
+    def help_description(self, binding: Binding) -> str | None:
+        """The shared form keys as this form's buttons name them (``?``, the palette): esc in the
+        reply dialog closes and keeps the draft, where "Cancel" would say it is dropped."""
+        return {"cancel": self.cancel_label, "submit": self.submit_label}.get(binding.action)
 
     def on_mount(self) -> None:
         self.opened_with = self.values()
