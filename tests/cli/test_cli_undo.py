@@ -32,10 +32,10 @@ def test_undo_and_redo_the_cli_s_own_changes(tmp_path):
     run(data, "annotation", "reply", ann, "Looking")
     listed = run(data, "undo", "--list")
     assert f"Reply on …{ann[-8:]}" in listed and f"Status → triaged on …{ann[-8:]}" in listed
-    assert run(data, "undo") == f"Undid: Reply on …{ann[-8:]}\n"
+    assert run(data, "undo") == f"Undid: Reply on …{ann[-8:]}\n  its text is back as the reply's draft\n"
     assert "Looking" not in [r["body"] for r in json.loads(run(data, "annotation", "show", ann, "--json"))["replies"]]
     out = json.loads(run(data, "undo", "--json"))["outcome"]
-    assert (out["kind"], out["applied"], out["label"]) == ("status", 1, f"Status → triaged on …{ann[-8:]}")
+    assert (out["kind"], out["applied"], out["label"], out["notes"]) == ("status", 1, f"Status → triaged on …{ann[-8:]}", [])
     assert status(data, ann) == was
     assert run(data, "redo") == f"Redid: Status → triaged on …{ann[-8:]}\n"
     assert status(data, ann) == "triaged"

@@ -31,6 +31,7 @@ def test_an_undone_reply_comes_back_as_the_draft_and_its_redo_drops_it(demo_wb, 
     outcome = undo.undo(demo_wb, principal)
 
     assert outcome is not None and (outcome.kind, outcome.applied) == ("reply", 1)
+    assert outcome.notes == ["its text is back as the reply's draft"]  # said, so the reviewer knows where it went
     assert text not in bodies(demo_wb, principal, ann)
     assert draft_text(demo_wb, principal, ann) == text
     # Redo sends it again, and the draft goes, as a sent reply's does.
@@ -45,8 +46,9 @@ def test_a_draft_written_since_the_reply_is_kept_over_the_undone_reply(demo_wb, 
     undo.reply(demo_wb, principal, ann, ReplyCreate(body="First thought"))
     drafts.save(demo_wb, principal, ann, "A second, better thought")
 
-    undo.undo(demo_wb, principal)
+    outcome = undo.undo(demo_wb, principal)
     assert draft_text(demo_wb, principal, ann) == "A second, better thought"
+    assert outcome is not None and outcome.notes == ["a newer reply draft is kept; redo sends the reply again"]
     undo.redo(demo_wb, principal)  # sends the first reply again; the draft is other words, not sent
     assert bodies(demo_wb, principal, ann)[-1] == "First thought"
     assert draft_text(demo_wb, principal, ann) == "A second, better thought"

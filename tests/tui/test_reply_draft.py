@@ -119,7 +119,7 @@ async def test_undoing_a_sent_reply_brings_it_back_to_the_reply_dialog_and_redo_
         await press(pilot, "ctrl+s")
         assert isinstance(app.screen, AnnotationScreen)
         await press(pilot, "u")
-        await told_that(app, pilot, f"Undid: Reply on …{ann.id[-8:]}")
+        await told_that(app, pilot, f"Undid: Reply on …{ann.id[-8:]}\nIts text is back as the reply's draft.")
         assert annotations_service.detail(demo_wb, principal, ann.id)["replies"] == before
 
         await press(pilot, "c")

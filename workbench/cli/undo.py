@@ -37,6 +37,8 @@ def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, r
         echo(f"Can't undo {label}: {outcome.final}. Run it again for the action before it.")
         return
     echo(f"{outcome.verb}: {label}")
+    for note in outcome.notes:  # "its text is back as the reply's draft"
+        echo(f"  {note}")
     for reason in outcome.skipped:  # each ends "left as it is"
         echo(f"  {reason}")
 

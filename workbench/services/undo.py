@@ -58,7 +58,7 @@ from workbench.domain.roles import Principal
 from workbench.domain.statuses import status_label as words_for_status
 from workbench.services import annotations as annotations_svc
 from workbench.services.context import Workbench
-from workbench.services.undo_steps import FINAL, Final, Skip, apply_step, comment_resolved, short_ref
+from workbench.services.undo_steps import FINAL, Done, Final, Skip, apply_step, comment_resolved, short_ref
 
 if TYPE_CHECKING:
     from workbench.domain.session_records import FeedbackSession, TesterFeedback
@@ -427,6 +427,7 @@ class Outcome:
     steps: int  # changes the action made
     applied: int  # of them taken back (undo) or made again (redo)
     skipped: list[str] = field(default_factory=list)  # why the others were left
+    notes: list[str] = field(default_factory=list)  # what else the user should know of the steps applied
     final: str | None = None  # set when the action can no longer be undone, and why
 
     @property
@@ -440,7 +441,7 @@ class Outcome:
     def to_public(self) -> dict[str, Any]:
         return {
             "action_id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,
-            "applied": self.applied, "skipped": self.skipped, "final": self.final, "label": describe(self),
+            "applied": self.applied, "skipped": self.skipped, "notes": self.notes, "final": self.final, "label": describe(self),
         }
 
 
@@ -468,8 +469,10 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
                 result = apply_step(wb, principal, db, step, redo=redo)
             except DomainError as exc:
                 result = Skip(exc.message)
-            if result is None:
+            if result is None or isinstance(result, Done):
                 out.applied += 1
+                if result is not None:
+                    out.notes.append(result.note)
             elif isinstance(result, Final):
                 finals.append(result.reason)
             else:

@@ -48,7 +48,14 @@ class Final:
     reason: str
 
 
-def apply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, *, redo: bool) -> Skip | Final | None:
+@dataclass(slots=True)
+class Done:
+    """A step taken back or made again, with what else the user should know of it."""
+
+    note: str
+
+
+def apply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, *, redo: bool) -> Skip | Final | Done | None:
     if step.op == OpName.ANNOTATION_PATCH.value:
         return _patch_step(wb, principal, db, step, redo)
     if step.op == OpName.ANNOTATION_REPLY.value:
@@ -106,7 +113,7 @@ def _patch_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     return None
 
 
-def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> Skip | Final | None:
+def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> Skip | Final | Done | None:
     if redo:
         since = repo.max_outbox_seq(db)
         # The recorded author_name is the writer's own; only an agent may name itself (a person's reply carries their name).
@@ -134,8 +141,9 @@ def _reply_step(wb: Workbench, principal: Principal, db: Connection, step: repo.
     wb.audit(db, principal, "annotation.reply_undone", "annotation", step.entity_id,
              {"reply_id": step.local_id, **undo_note(step, redo)})
     # The reply is gone from the thread; its words are not: the next ``c`` opens with them.
-    drafts.restore(wb, db, principal, step.entity_id, str(step.payload.get("body") or ""))
-    return None
+    if drafts.restore(wb, db, principal, step.entity_id, str(step.payload.get("body") or "")):
+        return Done("its text is back as the reply's draft")
+    return Done("a newer reply draft is kept; redo sends the reply again")
 
 
 def _comment_step(wb: Workbench, principal: Principal, db: Connection, step: repo.Step, redo: bool) -> Skip | Final | None:

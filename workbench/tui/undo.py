@@ -93,6 +93,8 @@ class UndoKeys:
                        title="Cannot be undone", severity="warning", timeout=10)
         else:
             text = f"{outcome.verb}: {message.label}"
+            if outcome.notes:  # "its text is back as the reply's draft"
+                text += "".join(f"\n{note[:1].upper()}{note[1:]}." for note in outcome.notes)
             if outcome.skipped:  # each reason ends "left as it is"
                 more = len(outcome.skipped) - 1
                 text += f"\n{outcome.skipped[0]}" + (f" (and {more} more)" if more else "")
