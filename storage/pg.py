@@ -492,10 +492,12 @@ class PgStore(sqlite_store.Store):
         that transaction's, whose COMMIT is marked. Outside one (a widget's screenshot, a file
         attached offline) it commits alone before the row's transaction, and its caller raises
         before that transaction begins: the client's change was not saved, as the 503 says, and
-        bytes it may have left are a blob no row names (storage/upload_sweep.py)."""
+        bytes it may have left are a blob no row names, as a process killed between the two
+        leaves: swept once an hour old (storage/upload_sweep.py), by ``stored_at``."""
         try:
             self.db.execute(
-                "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", [key, data]
+                "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at",
+                [key, data],
             )
         except sqlite3.Error as exc:
             self._raise_disk_refusal(exc)
