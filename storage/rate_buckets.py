@@ -81,16 +81,17 @@ class Counters:
         # Not tried again on a lost connection: the count may have been taken, and a second would
         # refuse the client early. A connection its server closed while idle is replaced before
         # use (``_connection``), so a restart costs no failed request.
-        with self._connection() as conn:
-            try:
+        sent = False
+        try:
+            with self._connection() as conn:
+                sent = True
                 row = conn.execute(HIT, {"key": key, "window": window_ms}).fetchone()
-            except psycopg.OperationalError as exc:
-                if not unreachable(exc):
-                    raise
-                conn.close()  # not put back: the next count opens a new connection
+        except psycopg.OperationalError as exc:
+            if sent and unreachable(exc):
                 return None
-            assert row is not None
-            return int(row[0]), int(row[1])
+            raise
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def sweep(self, older_than_ms: int) -> None:
         """Forget windows that started more than ``older_than_ms`` ago (they are over)."""

@@ -54,6 +54,7 @@ def test_a_count_whose_connection_is_lost_with_it_out_is_unknown_and_the_next_re
         # The server ends the session while the count is out, as a crash or a failover would.
         monkeypatch.setattr(rate_buckets, "HIT", sql_text("SELECT pg_terminate_backend(pg_backend_pid()), %(key)s::text, %(window)s::bigint"))
         assert counters.hit("k", 60_000) is None
+        assert counters._idle.empty()  # the lost connection is not put back for the next count
         monkeypatch.undo()
         assert found(counters.hit("k", 60_000))[0] == 2  # on a new connection
     finally:
