@@ -16,7 +16,7 @@ from uvicorn.config import STARTUP_FAILURE
 
 
 def run(sockets: list[socket.socket], app: Any, shown_url: str, **config: Any) -> None:
-    """``uvicorn.run`` for one process, on ``sockets`` from ``listen``: the same signals, the same
+    """``uvicorn.run`` for one process, on ``sockets`` from ``listening.listen``: the same signals, the same
     "running on" line (uvicorn leaves it out when given sockets), exit 3 if the app did not start."""
     import uvicorn
 
