@@ -485,10 +485,19 @@ class PgStore(sqlite_store.Store):
         return LoopReads(self.url)
 
     def put_blob(self, key: str, data: bytes) -> None:
-        """Keep an upload's bytes in the database, where every host can read them."""
+        """Keep an upload's bytes in the database, where every host can read them.
+
+        No connection lost here is marked ``commit_unknown``: what a client sees is the ``uploads``
+        row that names the blob, never the blob. Inside a write (an upload's PUT) the INSERT is
+        that transaction's, whose COMMIT is marked. Outside one (a widget's screenshot, a file
+        attached offline) it commits alone before the row's transaction, and its caller raises
+        before that transaction begins: the client's change was not saved, as the 503 says, and
+        bytes it may have left are a blob no row names, as a process killed between the two
+        leaves: swept once an hour old (storage/upload_sweep.py), by ``stored_at``."""
         try:
             self.db.execute(
-                "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", [key, data]
+                "INSERT INTO blobs(key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at",
+                [key, data],
             )
         except sqlite3.Error as exc:
             self._raise_disk_refusal(exc)

@@ -186,7 +186,12 @@ RATE_LEASE = """CREATE OR REPLACE FUNCTION rate_lease(
 
 # PostgreSQL-only parts: full-text search, shared uploads, the version counter.
 EXTRAS = [
-    "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL)",
+    # ``stored_at`` (ms, the database's clock) dates a blob for the sweep of those no upload row
+    # names (storage/upload_sweep.py): younger ones may be a writer's still committing its row.
+    "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BYTEA NOT NULL, "
+    "stored_at BIGINT NOT NULL DEFAULT (extract(epoch FROM now()) * 1000)::bigint)",
+    # A database made before the sweep: its blobs are dated from the upgrade, swept an hour later.
+    "ALTER TABLE blobs ADD COLUMN IF NOT EXISTS stored_at BIGINT NOT NULL DEFAULT (extract(epoch FROM now()) * 1000)::bigint",
     "CREATE TABLE IF NOT EXISTS store_version (n BIGINT NOT NULL)",
     "INSERT INTO store_version (n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM store_version)",
     # The jobs of every worker (deployments, analyses, notifications), claimed with SKIP LOCKED.

@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import hung_up, sql_text
+from storage.pg import hung_up, sql_text, unreachable
 
 # A key's window starts at its first request and lasts ``window`` ms; a request after that starts
 # the next one (and no lease of the ended window is held in it). SET reads the old row in every
@@ -74,15 +74,24 @@ class Counters:
                 raise
             self._idle.put(conn)
 
-    def hit(self, key: str, window_ms: int) -> tuple[int, int]:
-        """Count one request against ``key``: its count in the current window, and ms left in that window."""
+    def hit(self, key: str, window_ms: int) -> tuple[int, int] | None:
+        """Count one request against ``key``: its count in the current window, and ms left in that
+        window; None when the connection was lost with the count out (it may or may not have been
+        taken). A database that cannot be connected to at all raises, as any store call does."""
         # Not tried again on a lost connection: the count may have been taken, and a second would
         # refuse the client early. A connection its server closed while idle is replaced before
         # use (``_connection``), so a restart costs no failed request.
-        with self._connection() as conn:
-            row = conn.execute(HIT, {"key": key, "window": window_ms}).fetchone()
-            assert row is not None
-            return int(row[0]), int(row[1])
+        sent = False
+        try:
+            with self._connection() as conn:
+                sent = True
+                row = conn.execute(HIT, {"key": key, "window": window_ms}).fetchone()
+        except psycopg.OperationalError as exc:
+            if sent and unreachable(exc):
+                return None
+            raise
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def sweep(self, older_than_ms: int) -> None:
         """Forget windows that started more than ``older_than_ms`` ago (they are over)."""

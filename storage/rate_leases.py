@@ -23,7 +23,15 @@ one served from a lease gets None, and the list's hot path reads the version its
 
 One ``Leases`` per event loop and bucket, on one asyncio connection; a key's round trips go one
 at a time. A round trip that fails fails the requests that waited for it, as a count did before
-leases, and the next opens a new connection.
+leases, and the next opens a new connection. So does one whose connection was lost with it out,
+though it may have granted units: those requests are not let through, as the widget's lost
+counts are (workbench/server/ratelimit.py ``PgBuckets.hit``), because here every request let
+through is a unit the limit counts exactly, and as many may wait on one round trip as arrive in
+it. Nor answered 429: nothing says the limit was reached. What the lost round trip granted stays
+counted in its window and is never handed out (the limit errs low, never high, until the window
+ends); what it settled is not known to this worker, whose next settlement of that window may
+then count its part of ``held`` wrong, so another worker may wait for units that never come back
+or find none held when some are.
 """
 
 from __future__ import annotations

@@ -67,6 +67,42 @@ def test_a_connection_right_after_the_server_says_it_serves_is_accepted(url: str
         stop_group(proc)
 
 
+def _docs_port(proc: subprocess.Popen[str]) -> int:
+    """The port the ``Docs:`` line names, read the moment it is printed."""
+    seen: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("Docs:"):
+            return int(line.rsplit(":", 1)[1].split("/")[0])
+    pytest.fail("serve exited before saying where it serves:\n" + "".join(seen))
+
+
+def test_host_empty_serves_ipv4_and_ipv6_from_every_worker(url: str, tmp_path: Path):
+    """The workers' parent bound one socket, IPv4 for --host "": :: was never listened on, where
+    one process listens on both."""
+    port = free_port()
+    proc = _serve(url, tmp_path / "data", port, "--workers", "2", "--host", "")
+    try:
+        assert _docs_port(proc) == port
+        for address in ("127.0.0.1", "[::1]"):
+            assert httpx.get(f"http://{address}:{port}/docs", timeout=60).status_code == 200
+    finally:
+        stop_group(proc)
+
+
+def test_port_0_with_workers_serves_on_the_port_the_docs_line_names(url: str, tmp_path: Path):
+    """The Docs line named port 0, an address nothing can reach: the port the system chose is
+    known once bound, and named, as in one process."""
+    proc = _serve(url, tmp_path / "data", 0, "--workers", "2")
+    try:
+        port = _docs_port(proc)
+        assert port != 0
+        assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=60).status_code == 200
+    finally:
+        stop_group(proc)
+
+
 def _workers(proc: subprocess.Popen[str]) -> list[int]:
     """The serving processes uvicorn started under ``proc`` (not multiprocessing's resource tracker)."""
     found = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()

@@ -64,3 +64,15 @@ def test_port_0_serves_on_the_port_the_docs_line_names(tmp_path: Path):
         assert httpx.get(f"http://127.0.0.1:{found[1]}/docs", timeout=60).status_code == 200
     finally:
         stop_group(proc)
+
+
+def test_host_empty_serves_ipv4_and_ipv6(tmp_path: Path):
+    """--host "" is every address: 0.0.0.0 and ::, each answering on the one port the Docs line names."""
+    proc = _serve(tmp_path / "data", "--host", "", "--port", "0")
+    try:
+        found = re.search(r"http://localhost:(\d+)/docs", _docs_line(proc))
+        assert found
+        for address in ("127.0.0.1", "[::1]"):
+            assert httpx.get(f"http://{address}:{found[1]}/docs", timeout=60).status_code == 200
+    finally:
+        stop_group(proc)

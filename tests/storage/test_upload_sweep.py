@@ -2,7 +2,7 @@
 
 The leftovers are made by real processes killed with SIGKILL at the moment that leaves each
 kind: inside ``put_blob`` before its rename (a ``.part``), and after an evidence copy but before
-the row naming it commits (an orphan).
+the row naming it commits (an orphan: a file, or on a real PostgreSQL a ``blobs`` row).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from storage import upload_sweep
 from storage.db import Store
 from tests.conftest import TEST_SETTINGS
 from tests.images import PNG
+from tests.pg_cluster import Cluster
+from tests.stores import blob_keys
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server.app import create_app
 from workbench.services import annotations as ann_svc
@@ -49,7 +51,7 @@ from pathlib import Path
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
 from workbench.services import resolutions
-wb = Workbench.open(sys.argv[1], mailer=None)
+wb = Workbench.open(sys.argv[1], mailer=None, database=sys.argv[4] if len(sys.argv) > 4 else None)
 def stall(*a, **k):
     print("copied", flush=True)
     threading.Event().wait()
@@ -72,9 +74,9 @@ def killed_at(script: str, said: str, *args: str) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
-def store_with_an_annotation(tmp: Path) -> tuple[Path, str]:
+def store_with_an_annotation(tmp: Path, database: str | None = None) -> tuple[Path, str]:
     data = tmp / "store"
-    wb = Workbench.open(str(data), mailer=None)
+    wb = Workbench.open(str(data), mailer=None, database=database)
     creds = bootstrap(wb)
     ann = ann_svc.submit_from_widget(
         wb, creds["site_id"], creds["widget_token"], None, WidgetAnnotationCreate(page_url="https://shop.example/", body="Low contrast"),
@@ -151,3 +153,52 @@ def test_serve_sweeps_when_it_starts(tmp_path: Path, monkeypatch):
         app.state.sweep.result(timeout=30)
     assert not list(wb.store.uploads_dir.rglob("*.part"))
     wb.store.close()
+
+
+def test_on_postgresql_a_killed_writers_blob_is_removed_once_old_and_kept_while_young(tmp_path: Path, pg_cluster: Cluster):
+    """A screenshot's or an attached file's blob commits before the row that names it: a process
+    killed between left a blob nothing named, and the sweep looked only at files."""
+    url = pg_cluster.create()
+    try:
+        data, ann_id = store_with_an_annotation(tmp_path, url)
+        picture = tmp_path / "after.png"
+        picture.write_bytes(PNG)
+        killed_at(KILLED_BEFORE_THE_ROW, "copied", str(data), ann_id, str(picture), url)
+        wb = Workbench.open(str(data), mailer=None, database=url)
+        kept = res_svc.attach_local_file(wb, local_user(wb), ann_id, "before", picture)  # a whole attach: blob and row
+        [orphan] = [key for key in blob_keys(wb.store) if key != kept]
+        assert orphan.startswith(f"resolutions/{ann_id}/after-")
+
+        young = upload_sweep.sweep(wb.store)
+        assert young.removed == [] and young.too_young == [orphan]
+        assert upload_sweep.sweep(wb.store, now=time.time() + LATER, dry_run=True).removed == [orphan]
+        assert blob_keys(wb.store) == sorted([kept, orphan])
+
+        old = upload_sweep.sweep(wb.store, now=time.time() + LATER)
+        assert old.removed == [orphan] and old.freed_bytes == len(PNG) and old.too_young == []
+        assert blob_keys(wb.store) == [kept] and wb.store.get_blob(kept) == PNG
+        wb.store.close()
+    finally:
+        pg_cluster.drop(url)
+
+
+def test_on_postgresql_serve_sweeps_blobs_when_it_starts_and_the_command_sees_them(tmp_path: Path, pg_cluster: Cluster, monkeypatch):
+    url = pg_cluster.create()
+    try:
+        wb = Workbench.open(str(tmp_path), mailer=None, database=url)
+        wb.store.put_blob("screenshots/x.png", PNG)  # no row names it
+        r = subprocess.run(
+            [sys.executable, "-m", "workbench", "admin", "sweep-uploads", "--data-dir", str(tmp_path), "--json"], capture_output=True,
+            text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "WORKBENCH_DATABASE_URL": url}, timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout) == {"removed": [], "freed_bytes": 0, "too_young": ["screenshots/x.png"], "dry_run": False}
+
+        monkeypatch.setattr(upload_sweep, "SWEEP_AGE_S", -LATER)  # as if the server started two hours later
+        app = create_app(wb, TEST_SETTINGS)
+        with TestClient(app):
+            app.state.sweep.result(timeout=30)
+        assert blob_keys(wb.store) == []
+        wb.store.close()
+    finally:
+        pg_cluster.drop(url)

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shlex
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -111,6 +112,7 @@ def serve(
     """Serve the documented APIs over the local store (default http://localhost:11001)."""
     from workbench.server import single
     from workbench.server.app import create_app
+    from workbench.server.listening import bound_port
     from workbench.server.logs import RedactSecrets
     from workbench.server.protocol import bounded_protocol
     from workbench.server.settings import ServerSettings
@@ -119,23 +121,14 @@ def serve(
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
-    refuse_unusable_address(host, port)
+    # Bound and listening before the lines below say where it serves: a connection made on reading
+    # them waits for the app instead of being refused (uvicorn binds only once the app has started).
+    listening = listen_or_fail(host, port)
+    port = bound_port(listening)  # port 0: the one the system chose, which the URL must name
     if demo:
         result = load_demo(wb)
         if result.get("loaded"):
             console.print(f"[green]Demo data loaded:[/] {result['annotations']} annotations on {result['sites']} sites")
-    # Bound and listening before the lines below say where it serves: a connection made on reading
-    # them waits for the app instead of being refused (uvicorn binds only once the app has started).
-    if workers > 1:
-        from workbench.server import worker
-
-        listening = [worker.listen(host, port, BACKLOG)]
-    else:
-        try:
-            listening = single.listen(host, port, BACKLOG)
-        except OSError as exc:  # taken between the check above and now
-            fail(f"cannot listen on {f'[{host}]' if ':' in host else host}:{port}: {exc.strerror or exc}", 2)
-        port = single.bound_port(listening)  # port 0: the one the system chose, which the URL must name
     shown_host = host if host not in ("0.0.0.0", "::", "") else "localhost"
     listen_url = f"http://{f'[{shown_host}]' if ':' in shown_host else shown_host}:{port}"
     settings = ServerSettings(
@@ -170,24 +163,21 @@ def serve(
         database=database, data_dir=str(wb.store.data_dir), settings=settings,
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
-    worker.run(listening[0], workers, **common)
+    worker.run(listening, workers, listen_url, **common)
 
 
-def refuse_unusable_address(host: str, port: int) -> None:
-    """One error line, exit 2, for an address uvicorn could not listen on (a port taken by another
-    server, a host that is not this machine's or does not resolve). Left to uvicorn, the banner first
-    promised the docs at that address, then came its startup log, an ERROR line and exit 3."""
-    import socket
+def listen_or_fail(host: str, port: int) -> list[socket.socket]:
+    """The sockets ``serve`` listens on, or one error line and exit 2 for an address it cannot
+    listen on (a port taken by another server, a host that is not this machine's or does not
+    resolve). Left to uvicorn, the banner first promised the docs at that address, then came its
+    startup log, an ERROR line and exit 3."""
+    from workbench.server.listening import listen
 
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        for family, kind, proto, _, address in addresses:
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a port in TIME_WAIT is free
-                probe.bind(address)  # each closed before the next: "" tries 0.0.0.0 and :: in turn
+        return listen(host, port, BACKLOG)
     except OSError as exc:  # socket.gaierror is one
         reason = exc.strerror or str(exc)
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         fail(f"cannot listen on {where}: {reason[:1].lower()}{reason[1:]}", 2)
 
 

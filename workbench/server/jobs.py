@@ -132,9 +132,7 @@ class Jobs:
             self.submit(tests_svc.run_analysis, self.wb, session_id)
         if deployments or analyses:
             log.info("resumed %d preview deployments and %d analyses", len(deployments), len(analyses))
-        swept = upload_sweep.sweep(self.wb.store)  # what a killed upload or evidence copy left behind
-        if swept.removed:
-            log.info("removed %d upload files left by a stopped writer (%d bytes)", len(swept.removed), swept.freed_bytes)
+        sweep_uploads(self.wb)
 
     def shutdown(self) -> None:
         # Running jobs finish (a deploy command is bounded by its timeout); queued ones are
@@ -225,6 +223,7 @@ class PgJobs:
             repo.forget_done(_raw(db), KEEP_DONE_MS)
         if added:
             log.info("queued %d unfinished jobs", added)
+        sweep_uploads(self.wb)
 
     # --- the claimer -------------------------------------------------------------------------
 
@@ -366,6 +365,13 @@ def together(app: FastAPI, wb: Workbench, background: BackgroundTasks | None = N
     jobs = jobs_of(app)
     assert jobs.wb is wb, "one app, one store"
     return jobs.together(background)
+
+
+def sweep_uploads(wb: Workbench) -> None:
+    """What a killed upload or evidence copy left behind (storage/upload_sweep.py), part of each startup sweep."""
+    swept = upload_sweep.sweep(wb.store)
+    if swept.removed:
+        log.info("removed %d uploads left by a stopped writer (%d bytes)", len(swept.removed), swept.freed_bytes)
 
 
 def resume(app: FastAPI, wb: Workbench) -> Future[Any] | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import logging
 import math
 import threading
 import time
@@ -35,6 +36,8 @@ from workbench.services.context import Workbench
 if TYPE_CHECKING:
     from storage.rate_buckets import Counters
     from storage.rate_leases import Leases
+
+log = logging.getLogger("workbench.server")
 
 
 class Counts(Protocol):
@@ -96,10 +99,19 @@ class PgBuckets:
         self._leases: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Leases] = weakref.WeakKeyDictionary()
 
     def hit(self, key: str) -> float | None:
-        count, left_ms = self.counters.hit(self.prefix + key, self.window_ms)
+        counted = self.counters.hit(self.prefix + key, self.window_ms)
         if self._sweep_due():
             self.counters.sweep(self.window_ms)
-        return self._verdict(count, left_ms)
+        if counted is None:
+            # The connection was lost with the count out: taken or not, nobody knows. Allowed, not
+            # refused or failed: these counts (the widget's) bound floods and count refusals too,
+            # so one uncounted request per lost connection costs nothing they promise, and the
+            # request's own round trips meet the same database: gone, they answer its 503; back
+            # (a failover's blip), a visitor's feedback is saved instead of bounced for the
+            # server's trouble. A database that cannot be connected to still fails the count.
+            log.warning("a rate count lost its database connection before its answer; the request was let through uncounted")
+            return None
+        return self._verdict(*counted)
 
     async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int] | None]:
         """``hit`` on the event loop, counted from this loop's leases (storage/rate_leases.py): most

@@ -1,6 +1,6 @@
-"""``workbench serve --workers N``'s processes: the parent's listening socket, and each worker's app rebuilt from what the parent passed.
+"""``workbench serve --workers N``'s processes: the supervisor on the parent's listening sockets, and each worker's app rebuilt from what the parent passed.
 
-The parent binds the port and listens before it says where it serves (``listen``), so a
+The parent binds the port and listens before it says where it serves (``listening.listen``), so a
 connection made on reading that line waits in the backlog for the first worker ready instead of
 being refused: uvicorn's own parent only binds, and the socket listened once a worker had
 started its app, seconds later.
@@ -51,35 +51,28 @@ def config_env(*, database: str, data_dir: str, settings: ServerSettings, header
     return {ENV: json.dumps(config)}
 
 
-def listen(host: str, port: int, backlog: int) -> socket.socket:
-    """The socket every worker accepts on, bound as uvicorn binds it and already listening."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(backlog)
-    sock.set_inheritable(True)
-    return sock
-
-
-def run(sock: socket.socket, workers: int, **common: Any) -> None:
-    """uvicorn's ``run`` for N workers (the same supervisor, the same log line) on ``sock``,
-    which ``listen`` made before anything said where the server is."""
+def run(sockets: list[socket.socket], workers: int, shown_url: str, **common: Any) -> None:
+    """uvicorn's ``run`` for N workers (the same supervisor, the same log line) on ``sockets``,
+    which ``listening.listen`` made before anything said where the server is: every worker
+    accepts on each of them."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(APP, factory=True, workers=workers, http=HTTP, **common)
-    where = f"[{config.host}]" if ":" in config.host else config.host
-    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", where, config.port)
+    logging.getLogger("uvicorn.error").info("Uvicorn running on %s (Press CTRL+C to quit)", shown_url)
+    for sock in sockets:
+        sock.set_inheritable(True)  # as uvicorn's own bind leaves the socket it hands its workers
     # uvicorn's supervisor took the server's ``run`` as ``target`` until a release made each
     # worker build its own: given only where it is still asked for, as uvicorn.run gives it.
     takes_target = "target" in inspect.signature(Multiprocess).parameters
     target: dict[str, Any] = {"target": uvicorn.Server(config).run} if takes_target else {}
     try:
-        Multiprocess(config, sockets=[sock], **target).run()
+        Multiprocess(config, sockets=sockets, **target).run()
     except KeyboardInterrupt:
         pass
     finally:
-        sock.close()
+        for sock in sockets:
+            sock.close()
 
 
 def _config() -> dict[str, Any]:
