@@ -476,3 +476,26 @@ async def test_assign_on_a_replica_offers_the_servers_members(hub):
         assert "0 refused" in line(app) or "refused" not in line(app)
     assert ann_svc.get(hub.wb, owner, ann_id).assignee_id == owner.user_id
     assert sync_svc.refusals(r.wb) == []
+
+
+async def test_with_two_remotes_each_row_and_its_preview_name_its_remote(tmp_path):
+    """The lists hold every remote's rows: a conflict or refusal row that named no server left the
+    reviewer to guess which one to settle it with."""
+    from tests.sync.test_two_remotes_listings import Both, a_conflict_and_a_refusal
+
+    both = Both(tmp_path)
+    try:
+        for name in both.hubs:
+            a_conflict_and_a_refusal(both, name)
+        app = make_app(both.wb)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await press(pilot, "5")
+            assert isinstance(app.screen, SyncScreen)
+            rows = [ln for ln in screen_text(app).splitlines() if "feedback 0" in ln or "change assignee_id" in ln]
+            for name in both.hubs:  # "origin · origin feedback 0", "backup · change assignee_id of …"
+                assert any(f"{name} · {name} feedback 0" in ln for ln in rows), rows
+                assert sum(f"{name} · change assignee_id" in ln for ln in rows) == 1, rows
+            await press(pilot, "tab")
+            await wait_for(pilot, lambda: "refused by " in screen_text(app))
+    finally:
+        both.close()

@@ -52,12 +52,13 @@ class ConflictSource(RowsSource):
 
         rows = service.conflicts(self.wb)
         self.sync_screen.members = member_names(self.wb, self.screen.principal) if rows else {}
+        self.sync_screen.several = len(service.listed_remotes(self.wb)) > 1
         return rows
 
     def cells(self, row: Any) -> list[Text | str]:
         members = self.sync_screen.members
         return [
-            row.title,
+            self.sync_screen.whose(row, row.title),
             Text(fmt.field_label(row.field), style="bold"),
             Text(fmt.field_value(row.field, row.base, members), style="dim"),
             Text(fmt.field_value(row.field, row.mine, members), style=MINE_STYLE),
@@ -66,9 +67,14 @@ class ConflictSource(RowsSource):
 
 
 class RefusalSource(RowsSource):
+    def __init__(self, screen: SyncScreen) -> None:
+        super().__init__(screen)
+        self.sync_screen = screen
+
     def load(self) -> Sequence[Any]:
         from workbench.services import sync as service
 
+        self.sync_screen.several = len(service.listed_remotes(self.wb)) > 1
         return service.refusals(self.wb)
 
     def key(self, row: Any) -> Hashable:
@@ -76,7 +82,7 @@ class RefusalSource(RowsSource):
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
-            row.summary,
+            self.sync_screen.whose(row, row.summary),
             Text(str(row.status or "—"), style="#ff6e6e"),
             row.reason or "—",
             Text(fmt.ago(self.screen.now(), row.at), style="dim"),
@@ -98,6 +104,13 @@ class SyncScreen(TwoPaneScreen):
     def __init__(self) -> None:
         super().__init__()
         self.members: dict[str, str] = {}  # user id → name, read with the conflicts (assignee values)
+        # Whether the lists mix the rows of several remotes (each lists every remote's): an id or a
+        # title alone does not say which server a conflict is with or which one refused a change.
+        self.several = False
+
+    def whose(self, row: Any, text: str) -> Text | str:
+        """A row's first cell, led by its remote's name when the lists hold several remotes' rows."""
+        return Text.assemble((f"{row.remote} · ", "dim"), text) if self.several else text
 
     def compose_panes(self) -> ComposeResult:
         yield Static("", id="conflicts-title", classes="pane-title")
@@ -156,13 +169,13 @@ class SyncScreen(TwoPaneScreen):
         text = Text()
         if pane is self.conflict_list:
             text.append(row.title or row.entity_id, style="bold")
-            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)}\n", style="dim")
+            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)} · with {row.remote}\n", style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
                 text.append(f"{label}  ", style="dim")
                 text.append(fmt.field_value(row.field, value, self.members) + "\n", style=style)
         else:
             text.append(row.summary, style="bold")
-            text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)}\n", style="dim")
+            text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)} · refused by {row.remote}\n", style="dim")
             text.append(f"server said ({row.status or 'no status'}): ", style="dim")
             text.append((row.reason or "—") + "\n", style="#ff6e6e")
         return text
