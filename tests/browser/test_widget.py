@@ -1289,3 +1289,39 @@ def test_a_long_capture_lets_the_page_run_and_its_limit_stops_it(page, served, h
     created = send(page, form)
     assert detail(proc, creds, created["id"])["screenshot_key"] is None
 
+
+
+def test_the_launcher_marks_kept_words_after_a_reload_until_they_are_sent_or_emptied(page, served, host_site):
+    """Kept words came back once the form was opened again, but after a reload nothing on the launcher said they were
+    there (its mark was only for words closed with Esc in this visit). It now has the mark, and says why."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    mark = "b => getComputedStyle(b, '::after').content"
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    form = open_form(page)
+    form.get_by_label("Comment").fill("Half a thought about the kettle")
+    page.reload()
+    expect(launcher).to_have_accessible_description("Unsent words are kept for this page")
+    assert launcher.evaluate(mark) == '""'
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("")  # emptied: nothing kept
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent at last")
+    page.reload()
+    expect(launcher).to_have_accessible_description("Unsent words are kept for this page")
+    form = open_form(page, None)
+    send(page, form)
+    expect(form).to_be_hidden()  # closed once delivered
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    page.reload()
+    expect(launcher).to_be_visible()
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"

@@ -556,7 +556,7 @@
   <div class="outline"></div>
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
-  <button class="launcher" type="button">Feedback</button>
+  <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
   <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
@@ -690,7 +690,7 @@
   }
   function showPanel() {
     panel.style.display = 'block';
-    launcher.classList.remove('kept');
+    markKept();
     if (!focusIn(panel)) (draft && draft.pending ? $('[data-act="close"]') : field('body')).focus();
   }
   // Esc: unsent words are kept (the launcher brings them back); what was sent is in the outbox anyway.
@@ -698,7 +698,7 @@
     if (draft && (draft.pending || !(field('body').value.trim() || draft.refused))) draft = null;
     const had = focusIn(panel);
     panel.style.display = 'none';
-    launcher.classList.toggle('kept', !!draft);
+    markKept();
     if (had) launcher.focus();
     offerRefused();
   }
@@ -745,6 +745,13 @@
     if (pages.length) store.set('words', all); else store.del('words');
   }
   panel.addEventListener('input', () => keepWords(false));
+  // Words waiting on the launcher (closed with Esc, or kept from an earlier visit, which only the form showed): a mark,
+  // and a description for those who cannot see it; the name stays "Feedback".
+  function markKept() {
+    const on = panel.style.display !== 'block' && !!(draft || (store.get('words') || {})[PAGE]);
+    launcher.classList.toggle('kept', on);
+    if (on) launcher.setAttribute('aria-describedby', 'gf-kept'); else launcher.removeAttribute('aria-describedby');
+  }
   // A refused submission, this visit's or an earlier one's, comes back into the form once it is free.
   function offerRefused() {
     const item = queue().find(i => i.refused);
@@ -919,6 +926,7 @@
     document.documentElement.appendChild(host);
     if (topLayer) try { host.showPopover(); } catch (_) { /* shown already */ }
     if (params.has('gf_feedback')) startPicking();
+    markKept();
     refreshMine();
     if (waiting()) flush(); else offerRefused();
   }
