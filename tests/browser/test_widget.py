@@ -1110,7 +1110,8 @@ def test_the_origin_check_is_rate_limited_per_ip_and_its_429_is_no_verdict(page,
         proc.stop()
 
 
-# Counts the elements html-to-image copies during a capture (it copies each with cloneNode), by class.
+# Counts the elements html-to-image copies during a capture (it copies each with cloneNode), by class, and says how
+# the capture ended (gfEnded: "drawn" or "stopped").
 COUNT_CLONES = """(() => { let lib;
   Object.defineProperty(window, 'htmlToImage', { configurable: true, set(v) { lib = v; }, get() {
     if (lib && lib.toCanvas && !lib.counted) {
@@ -1121,7 +1122,8 @@ COUNT_CLONES = """(() => { let lib;
           for (const c of this.classList) window.gfCloned[c] = (window.gfCloned[c] || 0) + 1;
           return clone.apply(this, a);
         };
-        try { return await toCanvas(...args); } finally { Element.prototype.cloneNode = clone; }
+        try { const canvas = await toCanvas(...args); window.gfEnded = 'drawn'; return canvas; }
+        catch (e) { window.gfEnded = 'stopped'; throw e; } finally { Element.prototype.cloneNode = clone; }
       };
     }
     return lib; } }); })();"""
@@ -1253,3 +1255,73 @@ def test_the_screenshot_draws_an_element_placed_on_the_page_itself_where_it_is(p
     drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
     assert [drawn.getpixel((80, y)) for y in (405, 450, 495)] == [(0, 200, 0)] * 3  # 900 - 500 = 400 on the screen
     assert drawn.getpixel((80, 395)) != (0, 200, 0) and drawn.getpixel((80, 505)) != (0, 200, 0)
+
+
+def test_a_long_capture_lets_the_page_run_and_its_limit_stops_it(page, served, host_site):
+    """html-to-image copies the page through a chain of promises, which held the page's thread until the copy was done:
+    deep in a long flex feed (its items are always copied) the page froze for seconds, and the form's 8 s limit, a
+    timer, could not fire before the picture came anyway. The copy now gives the page a turn every few milliseconds,
+    and at the limit it stops (it is not left running unseen): the form says so and the feedback goes without it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    feed = ('<div style="display: flex; flex-direction: column; gap: 8px">'
+            + "".join(f'<div class="row"><span>Item {n}</span><p>About <b>item</b> {n}</p><a href="#">more</a></div>' for n in range(1500))
+            + "</div>")
+    page.add_init_script(COUNT_CLONES)
+    # The limit, 1 s here: copying this feed takes longer (10 s unpaced on these cores). Not the page's fake clock
+    # (page.clock): it stands time still while it runs timers, and the copy measures its turns by the time.
+    page.add_init_script("""const later = window.setTimeout;
+        window.setTimeout = function (f, ms, ...a) { return later.call(this, f, ms === 8000 ? 1000 : ms, ...a); };""")
+    page.goto(host_site.write("feed.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"{feed}</main>")))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
+    # The page's own timer, counting its turns once the feed's rows are being copied and until the form says how it went.
+    page.evaluate("""() => { window.during = 0; const note = () => document.querySelector('[data-gf-widget]').shadowRoot
+        .querySelector('.shot-note').textContent; setInterval(() => {
+            if (note().startsWith('Capturing') && window.gfCloned && window.gfCloned.row > 0) window.during++; }, 16); }""")
+    form = open_form(page, None)
+    # Waited for by a cheap look from time to time: a locator's look through this page's text takes the thread 200 ms.
+    page.wait_for_function("window.gfEnded", timeout=60_000, polling=100)
+    assert page.evaluate("window.gfEnded") == "stopped" and page.evaluate("window.gfCloned.row") < 1500
+    assert page.evaluate("window.during") >= 10
+    expect(form.get_by_text("The screenshot could not be taken")).to_be_visible()
+    form.get_by_label("Comment").fill("Sent without a picture")
+    created = send(page, form)
+    assert detail(proc, creds, created["id"])["screenshot_key"] is None
+
+
+
+def test_the_launcher_marks_kept_words_after_a_reload_until_they_are_sent_or_emptied(page, served, host_site):
+    """Kept words came back once the form was opened again, but after a reload nothing on the launcher said they were
+    there (its mark was only for words closed with Esc in this visit). It now has the mark, and says why."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    mark = "b => getComputedStyle(b, '::after').content"
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    form = open_form(page)
+    form.get_by_label("Comment").fill("Half a thought about the kettle")
+    page.reload()
+    expect(launcher).to_have_accessible_description("Unsent words are kept for this page")
+    assert launcher.evaluate(mark) == '""'
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("")  # emptied: nothing kept
+    page.keyboard.press("Escape")
+    expect(form).to_be_hidden()
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Sent at last")
+    page.reload()
+    expect(launcher).to_have_accessible_description("Unsent words are kept for this page")
+    form = open_form(page, None)
+    send(page, form)
+    expect(form).to_be_hidden()  # closed once delivered
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"
+    page.reload()
+    expect(launcher).to_be_visible()
+    expect(launcher).to_have_accessible_description("")
+    assert launcher.evaluate(mark) == "none"

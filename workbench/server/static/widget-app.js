@@ -228,7 +228,7 @@
     });
     return libLoading;
   }
-  const within = (p, ms) => Promise.race([p, new Promise((_, fail) => setTimeout(() => fail(new Error('timed out')), ms))]);
+  const within = (p, ms, late) => Promise.race([p, new Promise((_, fail) => setTimeout(() => { if (late) late(); fail(new Error('timed out')); }, ms))]);
   // `view` gets the scroll the picture was taken at: with it the TUI can put the element's box on the picture.
   async function screenshot(el, view) {
     const lib = await within(loadLib(), 5000);
@@ -247,7 +247,7 @@
     // own thread (a long page froze for seconds): in a block's flow nothing above depends on it, and each copied
     // parent keeps its measured height. Fixed and sticky elements, and what holds them, are always copied.
     // What lies wholly above cannot simply go (what follows would move up): a run of such blocks keeps its first and
-    // last, and those between become one empty box of their height (html-to-image's `spacer`, our one change to it).
+    // last, and those between become one empty box of their height (html-to-image's `spacer`, one of our changes to it).
     // Only where height is all they give: no floats, counters or list items (what follows would wrap or count
     // otherwise), nothing reaching into view, no columns, and plain margins at both ends (none collapsing through).
     // List items only of a plain <ul>/<ol> (items only, none with a `value`, not reversed, no counters of the page's):
@@ -354,13 +354,27 @@
     const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
+    // The copy is a chain of promises, which held the page's thread to its end (seconds in a long feed): the page froze,
+    // and the limit, a timer, could not fire. Every 8 ms it waits for a message (a nested setTimeout waits 4 ms more),
+    // so the page gets its turn; past the limit it throws, which stops the copy rather than leaving it to run unseen.
+    let stop = null, slice = performance.now();
+    const pace = (n) => {
+      if (stop) throw stop;
+      if (performance.now() - slice < 8) return n;
+      return new Promise((ok) => {
+        const c = new MessageChannel();
+        c.port1.onmessage = () => { c.port1.close(); slice = performance.now(); ok(); };
+        c.port2.postMessage(0);
+      }).then(() => { if (stop) throw stop; return n; });
+    };
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
-    const canvas = await within(lib.toCanvas(html, { filter, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
+    const canvas = await within(lib.toCanvas(html, { filter, pace, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
-      backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }), 8000);
+      backgroundColor: bg, style: { width: `${html.clientWidth}px`, height: 'auto', overflow: 'visible', marginTop: `${-sy}px`, marginLeft: `${-sx}px` } }),
+    8000, () => { stop = new Error('timed out'); });
     if (r) {
       const ctx = canvas.getContext('2d');
       ctx.strokeStyle = '#e11d48'; ctx.lineWidth = 3;
@@ -542,7 +556,7 @@
   <div class="outline"></div>
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
-  <button class="launcher" type="button">Feedback</button>
+  <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
   <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
@@ -676,7 +690,7 @@
   }
   function showPanel() {
     panel.style.display = 'block';
-    launcher.classList.remove('kept');
+    markKept();
     if (!focusIn(panel)) (draft && draft.pending ? $('[data-act="close"]') : field('body')).focus();
   }
   // Esc: unsent words are kept (the launcher brings them back); what was sent is in the outbox anyway.
@@ -684,7 +698,7 @@
     if (draft && (draft.pending || !(field('body').value.trim() || draft.refused))) draft = null;
     const had = focusIn(panel);
     panel.style.display = 'none';
-    launcher.classList.toggle('kept', !!draft);
+    markKept();
     if (had) launcher.focus();
     offerRefused();
   }
@@ -731,6 +745,13 @@
     if (pages.length) store.set('words', all); else store.del('words');
   }
   panel.addEventListener('input', () => keepWords(false));
+  // Words waiting on the launcher (closed with Esc, or kept from an earlier visit, which only the form showed): a mark,
+  // and a description for those who cannot see it; the name stays "Feedback".
+  function markKept() {
+    const on = panel.style.display !== 'block' && !!(draft || (store.get('words') || {})[PAGE]);
+    launcher.classList.toggle('kept', on);
+    if (on) launcher.setAttribute('aria-describedby', 'gf-kept'); else launcher.removeAttribute('aria-describedby');
+  }
   // A refused submission, this visit's or an earlier one's, comes back into the form once it is free.
   function offerRefused() {
     const item = queue().find(i => i.refused);
@@ -905,6 +926,7 @@
     document.documentElement.appendChild(host);
     if (topLayer) try { host.showPopover(); } catch (_) { /* shown already */ }
     if (params.has('gf_feedback')) startPicking();
+    markKept();
     refreshMine();
     if (waiting()) flush(); else offerRefused();
   }
