@@ -258,6 +258,12 @@ class Store:
         # NORMAL is durable against process crashes in WAL mode; only power loss can lose
         # the last commits, and it is much faster than FULL for one-commit-per-action use.
         conn.execute("PRAGMA synchronous = NORMAL")
+        # A statement that may fail halfway inside a larger transaction (an UPDATE with triggers:
+        # a status change moves a dozen index entries and counts) keeps a statement journal, and
+        # past 64 KiB SQLite spilled it to a temp file in /var/tmp, a write call per page and
+        # 4-byte record: a tenth of a slow triage action. Temp tables and sorts live in memory
+        # too, bounded by what one statement sorts (an index built by a migration, at most).
+        conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +30,20 @@ def test_pragmas_wal_foreign_keys_busy_timeout(tmp_path):
     with pytest.raises(sqlite3.IntegrityError), store.write() as w:
         w.execute("INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) "
                   "VALUES ('r','missing','w','user','n','b',1)")
+
+
+def test_a_statement_journal_stays_in_memory(demo_wb):
+    """A statement that may fail halfway in a larger transaction keeps a statement journal; past
+    64 KiB SQLite spilled it to a temp file, a write call per page, in every large triage write."""
+    def temp_files() -> list[str]:
+        fds = Path("/proc/self/fd")
+        return [t for t in (os.readlink(f) for f in fds.iterdir() if f.exists()) if "etilqs" in t]
+
+    assert demo_wb.store.db.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    with demo_wb.store.write() as w:
+        w.execute("UPDATE meta SET value = value WHERE 0")  # not the transaction's first statement
+        w.execute("UPDATE annotations SET status = 'ack', updated_at = updated_at + 1")  # triggers, every row
+        assert temp_files() == []
 
 
 def test_migrations_apply_once_and_reopen_is_a_noop(tmp_path):
