@@ -22,6 +22,7 @@ from storage.pg import sql_text
 from tests.conftest import free_port, stop_group
 from tests.multi.conftest import ROOT, wait_for
 from tests.pg_cluster import Cluster
+from tests.server.test_serve_listens_first import _docs_line
 from tests.session_helpers import new_store
 from workbench.services import feedback_sessions as fsvc
 from workbench.services.bootstrap import bootstrap
@@ -69,13 +70,7 @@ def test_a_connection_right_after_the_server_says_it_serves_is_accepted(url: str
 
 def _docs_port(proc: subprocess.Popen[str]) -> int:
     """The port the ``Docs:`` line names, read the moment it is printed."""
-    seen: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        seen.append(line)
-        if line.startswith("Docs:"):
-            return int(line.rsplit(":", 1)[1].split("/")[0])
-    pytest.fail("serve exited before saying where it serves:\n" + "".join(seen))
+    return int(_docs_line(proc).rsplit(":", 1)[1].split("/")[0])
 
 
 def test_host_empty_serves_ipv4_and_ipv6_from_every_worker(url: str, tmp_path: Path):
