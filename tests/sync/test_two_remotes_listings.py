@@ -75,7 +75,7 @@ def a_conflict_and_a_refusal(both: Both, name: str) -> None:
 
 
 def run(wb: Workbench, *args: str) -> Any:
-    result = runner.invoke(app, [*args, "--data-dir", str(wb.store.data_dir)], env={"COLUMNS": "250"})  # a row a line
+    result = runner.invoke(app, [*args, "--data-dir", str(wb.store.data_dir)], env={"COLUMNS": "80"})  # piped: a row a line even so
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
     return result
 

@@ -21,7 +21,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert
+from workbench.cli.output import cell, echo, emit_json, fail, inert, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -94,11 +94,6 @@ def add_row(t: Table, *values: object) -> None:
     t.add_row(*(cell(v) for v in values))
 
 
-def show_table(t: Table) -> None:
-    # Piped output is for grep and cut: a wide virtual terminal keeps each row on one line.
-    (out if out.is_terminal else Console(width=400)).print(t)
-
-
 def _when(iso: str | None) -> str:
     return (iso or "")[:16].replace("T", " ")
 
@@ -123,7 +118,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     for s in rows:
         p = s.to_public()
         add_row(t, p["id"], p["name"], p["url"], _when(p["created_at"]))
-    show_table(t)
+    show_table(t, out)
 
 
 # -- annotations list -----------------------------------------------------------------------
@@ -181,7 +176,7 @@ def _show_annotations(items: list[dict[str, Any]], cursor: str | None) -> None:
             t, a["id"], status_label(a["status"]), a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
             _one_line(a["page_url"], 40), _one_line(a["body"]),
         )
-    show_table(t)
+    show_table(t, out)
     if cursor:
         echo(f"more: --cursor {cursor}", err=True)
 
@@ -405,4 +400,4 @@ def personas_list(
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:
         add_row(t, p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
-    show_table(t)
+    show_table(t, out)

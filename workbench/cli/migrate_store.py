@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Te
 from rich.table import Table
 
 from workbench.cli.options import JsonFlag
-from workbench.cli.output import cell, emit_json, fail
+from workbench.cli.output import cell, emit_json, fail, show_table
 from workbench.cli.progress import Count
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _print(report: MigrateReport) -> None:
             continue
         verdict = "[green]ok[/]" if row.ok else "[red]MISMATCH[/]"
         t.add_row(row.name, f"{row.rows:,}", f"{row.target_rows:,}", (row.checksum or "")[:16], verdict)
-    out.print(t)
+    show_table(t, out)
     out.print("From: ", cell(report.source))
     out.print("To:   ", cell(report.target))
     if dry:

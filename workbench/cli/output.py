@@ -18,7 +18,9 @@ import sys
 from typing import Any, NoReturn
 
 import typer
+from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 from rich.text import Text
 from typer._click.globals import get_current_context  # the Click that Typer 0.29 vendors (options.py)
 
@@ -33,6 +35,12 @@ def inert(text: object) -> str:
 def cell(text: object) -> Text:
     """User text for a table cell: a ``Text`` is never parsed as markup."""
     return Text(terminal_safe(str(text)))
+
+
+def show_table(t: Table, out: Console) -> None:
+    """A listing on ``out``, or, piped, on a wide virtual terminal: output for grep and cut keeps
+    each row on one line whatever COLUMNS the caller's environment fixed when ``out`` was made."""
+    (out if out.is_terminal else Console(width=400)).print(t)
 
 
 def echo(text: str, *, err: bool = False) -> None:

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error
+from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error, show_table
 from workbench.cli.progress import Count
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
@@ -170,7 +170,7 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
             r.name, r.url, r.credentials.get("token", ""), r.credentials.get("store_key", ""), r.credentials.get("jwt", ""),
             (iso_ms(r.last_sync_at) or "never")[:19].replace("T", " "), r.last_error or "",
         )))
-    out.print(t)
+    show_table(t, out)
 
 
 @remote_app.command("remove")
@@ -490,7 +490,7 @@ def sync_conflicts(
         shown = [_value(v, status=c.field == "status") for v in (c.mine, c.theirs, c.base)]
         whose = [c.remote] if several else []
         t.add_row(*map(cell, (str(c.id), *whose, f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
-    out.print(t)
+    show_table(t, out)
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
 
 
@@ -550,7 +550,7 @@ def sync_refused(
     for r in rows:
         whose = [r.remote] if several else []
         t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.status), r.reason or "")))
-    out.print(t)
+    show_table(t, out)
     err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
 
 

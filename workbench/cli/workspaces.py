@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell
+from workbench.cli.output import cell, show_table
 from workbench.services import workspaces
 
 out = Console()
@@ -35,4 +35,4 @@ def workspaces_cmd(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     for v in views:
         where = f"replica of {v.remote_url}" if v.remote else "local"
         t.add_row(*map(cell, (v.id, v.label, where, v.counts_text, "yes" if v.is_default else "")))
-    out.print(t)
+    show_table(t, out)
