@@ -1208,6 +1208,88 @@ def test_a_capture_deep_in_long_lists_copies_little_and_keeps_their_numbers(page
     assert max(cells.tobytes()) < 40
 
 
+def test_a_capture_deep_in_a_flex_feed_copies_little_and_draws_the_same_picture(page, served, host_site):
+    """A feed (a flex column of rows) was copied whole, every row above the viewport and below it: 300 rows took 4 to 6 s
+    and a long one froze the page. Its rows above now stand in as one box (its gap kept on both sides), those below
+    go, and the kept rows are copied with no flex: the rows here grow (`flex: 1`), which in the copy, its column as
+    tall as on the page and fewer rows in it, would have spread them over the space of those left out."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+
+    def capture(name: str, wrap: str) -> tuple[Image.Image, Image.Image, int]:
+        """The page seen and the widget's picture of it, 90 % deep. ``wrap``: the column's flex-wrap; `wrap` lays out
+        the same (a column of auto height is one line) but is not taken for a feed, so it is copied whole."""
+        rows = "".join(f'<div class="far" style="flex: 1 0 auto; height: {20 + n % 5 * 9}px; margin: {n % 3 * 4}px 0 {n % 2 * 3}px;'
+                       f' background: {colours[n % 3]}"><span>Row {n}</span></div>' for n in range(240))
+        feed = f'<div style="display: flex; flex-direction: column; flex-wrap: {wrap}; gap: 7px">{rows}</div><p>After the feed</p>'
+        page.goto(host_site.write(name, HOST_PAGE.format(
+            base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{feed}")))
+        page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
+        form = open_form(page, None)
+        shot = form.get_by_role("img", name="Screenshot")
+        expect(shot).to_be_visible(timeout=60_000)
+        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+        return seen, drawn, page.evaluate("window.gfCloned.far")
+
+    _, whole, copied_whole = capture("feed-whole.html", "wrap")
+    seen, drawn, copied = capture("feed.html", "nowrap")
+    assert copied_whole == 240 and copied < 40, (copied_whole, copied)  # about 25 rows in view
+    assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every row
+
+    def edges(im: Image.Image) -> list[int]:
+        """Where the rows change colour down the left edge."""
+        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 20
+
+
+def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_picture(page, served, host_site):
+    """A grid of cards (a product list) was copied whole, however long. Its rows wholly above now stand in as one item
+    across every column, in one track of their height, and its rows wholly below go: each kept card keeps its cell."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)", "rgb(0, 160, 60)")
+
+    def capture(name: str, flow: str) -> tuple[Image.Image, Image.Image, int]:
+        """The page seen and the widget's picture, 80 % deep. ``flow``: `row dense` places these cards (none spans) as
+        `row` does, but is not taken for a plain grid, so it is copied whole."""
+        cards = "".join(f'<div class="far" style="height: {40 + n * 7 % 45}px; background: {colours[n * 5 % 4]}">Card {n}</div>'
+                        for n in range(600))
+        grid = (f'<div style="display: grid; grid-template-columns: repeat(3, 1fr); grid-auto-flow: {flow}; gap: 11px 6px;'
+                f' align-items: start">{cards}</div><p>After the grid</p>')
+        page.goto(host_site.write(name, HOST_PAGE.format(
+            base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{grid}")))
+        page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
+        form = open_form(page, None)
+        shot = form.get_by_role("img", name="Screenshot")
+        expect(shot).to_be_visible(timeout=60_000)
+        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 800}))).convert("RGB")
+        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+        return seen, drawn, page.evaluate("window.gfCloned.far")
+
+    _, whole, copied_whole = capture("grid-whole.html", "row dense")
+    seen, drawn, copied = capture("grid.html", "row")
+    assert copied_whole == 600 and copied < 80, (copied_whole, copied)  # about 16 rows of 3 in view
+    assert drawn.tobytes() == whole.tobytes()
+
+    def edges(im: Image.Image, x: int) -> list[int]:
+        """Where the cards (aligned to their rows' tops, of unequal heights) change colour down a column."""
+        column = [im.getpixel((x, y)) for y in range(800)]
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    for x in (300, 700):  # two columns, right of the cards' words (on the screen the open form covers the third)
+        assert edges(drawn, x) == edges(seen, x) and len(edges(seen, x)) >= 12, x
+
+
 def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
     """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
     bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so
@@ -1259,12 +1341,12 @@ def test_the_screenshot_draws_an_element_placed_on_the_page_itself_where_it_is(p
 
 def test_a_long_capture_lets_the_page_run_and_its_limit_stops_it(page, served, host_site):
     """html-to-image copies the page through a chain of promises, which held the page's thread until the copy was done:
-    deep in a long flex feed (its items are always copied) the page froze for seconds, and the form's 8 s limit, a
+    deep in a long wrapping flex row (its items are always copied) the page froze for seconds, and the form's 8 s limit, a
     timer, could not fire before the picture came anyway. The copy now gives the page a turn every few milliseconds,
     and at the limit it stops (it is not left running unseen): the form says so and the feedback goes without it."""
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
-    feed = ('<div style="display: flex; flex-direction: column; gap: 8px">'
+    feed = ('<div style="display: flex; flex-wrap: wrap; gap: 8px">'
             + "".join(f'<div class="row"><span>Item {n}</span><p>About <b>item</b> {n}</p><a href="#">more</a></div>' for n in range(1500))
             + "</div>")
     page.add_init_script(COUNT_CLONES)

@@ -309,26 +309,70 @@
       const first = !px(cs.paddingTop) && !px(cs.borderTopWidth) && inFlow(n, false);
       if (first && Math.abs(first.getBoundingClientRect().top - r.top) < 0.5) above.set(n, collapse(px(cs.marginTop), marginAbove(first)));
     }
+    // A feed, a flex column whose items stack in their order from its top, is a block's flow with gaps: its items above
+    // stand in as one box too, and those below go. Each kept item is copied with its measured height and no flex
+    // (restyle), so the space left by those below does not grow or shrink it; the column keeps its own height.
+    const feeds = new Set();
+    for (const n of all) {
+      const cs = style.get(n);
+      if (/^(inline-)?flex$/.test(cs.display) && cs.flexDirection === 'column' && cs.flexWrap === 'nowrap'
+        && /^(normal|flex-start|start|stretch)$/.test(cs.justifyContent) && [...n.children].every(c => style.get(c).order === '0')) feeds.add(n);
+    }
     const spaced = new Map(), dropped = new Set(), gone = new Set();
     const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
     const boxed = c => style.get(c).display !== 'none';
     const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
     const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(marginBelow(a), marginAbove(b))) < 0.5;
+    // A grid of cards (a product list) placed by its flow alone fills row after row with as many items as it has
+    // columns. Its rows wholly above stand in as one item across every column, in one track as tall as theirs and
+    // the gaps between them, and its rows wholly below go: the copy keeps the page's measured tracks otherwise, so
+    // each kept card keeps its cell. Not with named lines or areas, placed or spanning items, `order` or dense packing.
+    const tracks = new Map();
+    const pinned = c => keep.has(c) || odd.has(c); // always copied: holds a fixed or sticky element, a float or counter
+    for (const g of all) {
+      const gs = style.get(g);
+      if (!/^(inline-)?grid$/.test(gs.display) || gs.gridAutoFlow !== 'row' || gs.gridTemplateAreas !== 'none'
+        || /[^\d.px ]/.test(`${gs.gridTemplateRows} ${gs.gridTemplateColumns}`)) continue; // a track list in pixels: laid out, no names
+      const kids = [...g.children], made = w => !/^(none|normal)$/.test(getComputedStyle(g, w).content);
+      // Text and ::before / ::after boxes are items too, which the rows counted below would not count.
+      if ([...g.childNodes].some(t => t.nodeType === 3 && t.data.trim()) || made('::before') || made('::after')) continue;
+      if (!kids.every(c => { const cs = style.get(c); return cs.order === '0' && cs.display !== 'contents' && /^(static|relative)$/.test(cs.position)
+        && [cs.gridRowStart, cs.gridRowEnd, cs.gridColumnStart, cs.gridColumnEnd].every(v => v === 'auto'); })) continue;
+      const rows = gs.gridTemplateRows.split(' '), n = gs.gridTemplateColumns.split(' ').length, items = kids.filter(boxed);
+      if (rows.length !== Math.ceil(items.length / n)) continue; // its tracks are not one per row of items
+      const row = i => items.slice(i * n, i * n + n);
+      let k = 0, end = rows.length;
+      while (k < rows.length - 1 && row(k).every(c => !pinned(c) && reach.get(c) < sy - 64)) k++;
+      while (end > k + 1 && row(end - 1).every(c => !pinned(c) && top(c) + sy >= bottom)) end--;
+      for (let i = end * n; i < items.length; i++) dropped.add(items[i]);
+      if (!k) continue;
+      const height = rows.slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * px(gs.rowGap);
+      const box = document.createElement('div');
+      box.style.cssText = `display: block; grid-column: 1 / -1; height: ${height}px; margin: 0; padding: 0; border: 0`;
+      const first = items[k * n];
+      spaced.set(kids[0], box);
+      for (let c = kids[0].nextElementSibling; c && c !== first; c = c.nextElementSibling) dropped.add(c);
+      tracks.set(g, `${height}px ${rows.slice(k).join(' ')}`);
+    }
     for (const p of [body, ...all]) {
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
-      const ps = style.get(p) || getComputedStyle(p);
-      if (!/^(block|flow-root|list-item)$/.test(ps.display) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
+      const ps = style.get(p) || getComputedStyle(p), flex = feeds.has(p);
+      if ((!flex && !/^(block|flow-root|list-item)$/.test(ps.display)) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
+      // A feed's items: margins never collapse, and a row gap lies between each two.
+      const gap = flex ? px(ps.rowGap) : 0;
+      const fits = flex ? (a, b) => Math.abs(top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom) - gap) < 0.5 : asComputed;
       let run = [];
       const end = () => {
         // First and last stay; their boxes (no offset, no transform) and margins give the gap's height.
         while (run.length && !plain(run[0])) run.shift();
         while (run.length && !plain(run[run.length - 1])) run.pop();
         const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
-        if (inner.length && asComputed(a, inner[0]) && asComputed(inner[inner.length - 1], b)) {
-          const height = top(b) - marginAbove(b) - low(a) - marginBelow(a);
+        if (inner.length && fits(a, inner[0]) && fits(inner[inner.length - 1], b)) {
+          const height = flex ? top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom) - 2 * gap
+            : top(b) - marginAbove(b) - low(a) - marginBelow(a);
           if (height > 0) {
             const box = document.createElement('div');
-            box.style.cssText = `display: block; height: ${height}px; margin: 0; padding: 0; border: 0`;
+            box.style.cssText = `display: block; flex: none; height: ${height}px; margin: 0; padding: 0; border: 0`;
             spaced.set(run[1], box);
             for (let n = run[1].nextSibling; n && n !== b; n = n.nextSibling) dropped.add(n);
             if (style.get(b).display === 'list-item') {
@@ -345,14 +389,15 @@
         const cs = c.nodeType === 1 && style.get(c);
         // A shadow root's boxes are not among the page's elements measured above.
         if (cs && c !== host && !c.shadowRoot && !keep.has(c) && !odd.has(c) && (cs.display === 'none'
-          || (/^(block|flow-root|list-item)$/.test(cs.display) && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
+          || ((flex ? cs.display !== 'contents' : /^(block|flow-root|list-item)$/.test(cs.display))
+            && /^(static|relative)$/.test(cs.position) && reach.get(c) < sy - 64))) run.push(c);
         else end();
       }
       end();
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
     const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
-      || !/^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display)
+      || !(feeds.has(n.parentElement) || /^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display))
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // The copy is a chain of promises, which held the page's thread to its end (seconds in a long feed): the page froze,
     // and the limit, a timer, could not fire. Every 8 ms it waits for a message (a nested setTimeout waits 4 ms more),
@@ -370,6 +415,8 @@
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
     const canvas = await within(lib.toCanvas(html, { filter, pace, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
+        if (n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
+        if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
