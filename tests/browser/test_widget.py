@@ -1407,3 +1407,41 @@ def test_the_launcher_marks_kept_words_after_a_reload_until_they_are_sent_or_emp
     expect(launcher).to_be_visible()
     expect(launcher).to_have_accessible_description("")
     assert launcher.evaluate(mark) == "none"
+
+
+def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_panel_is_scrolled(page, served, host_site):
+    """An app's page often scrolls a panel, not itself (`body` fixed to the screen, `main` scrolling). The copy is laid
+    out anew, and a copied scroller starts at its top: the picture showed the panel's first screen, whatever the
+    visitor had scrolled to."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    stripes = "".join(f'<div style="height: {30 + n % 7 * 10}px; background: {colours[n % 3]}"></div>' for n in range(120))
+    shelf = "".join(f'<div style="flex: none; width: 90px; background: {colours[n % 3]}"></div>' for n in range(40))
+    # A shelf scrolled sideways in view, without a scrollbar (headless Chromium draws none on the screen, a copy would).
+    html = (HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+            .replace("</style>", "html, body { height: 100%; overflow: hidden; } #panel { height: 100%; overflow: auto; }</style>")
+            .replace("<main>", '<main id="panel">')
+            .replace("</main>", f'{stripes[:stripes.index("<div", 2000)]}<div id="shelf" style="display: flex; height: 60px;'
+                     f' overflow-x: auto; scrollbar-width: none">{shelf}</div>{stripes}</main>'))
+    page.goto(host_site.write("panel.html", html))
+    page.evaluate("document.getElementById('shelf').scrollLeft = 1234; document.getElementById('panel').scrollTop = 1777")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((300, y)) for y in range(800)]
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 10
+    # And across the shelf, scrolled sideways: where its tiles change colour.
+    y = round(page.evaluate("document.getElementById('shelf').getBoundingClientRect().top")) + 30
+    assert 0 < y < 800
+    across = [[im.getpixel((x, y)) for x in range(500)] for im in (seen, drawn)]
+    assert [x for x in range(1, 500) if across[0][x] != across[0][x - 1]] == [x for x in range(1, 500) if across[1][x] != across[1][x - 1]]
+    assert across[0] == across[1]

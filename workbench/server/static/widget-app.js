@@ -395,6 +395,22 @@
       }
       end();
     }
+    // A panel scrolled inside the page (an app's `main`, a carousel) is laid out anew in the copy, at its start: each of
+    // its children is moved by the panel's scroll instead, with `translate`, which moves what it draws, not the layout.
+    // Not a sticky child (stuck where the scroll put it), nor one holding a fixed element, or an absolute one placed
+    // against something outside it: translated, the child would be what places them.
+    const scrolled = new Map(), unmoved = new Set();
+    for (const n of [body, ...all]) if (n.scrollTop || n.scrollLeft) scrolled.set(n, [n.scrollLeft, n.scrollTop]);
+    if (scrolled.size) {
+      for (const d of all) {
+        const pos = style.get(d).position;
+        if (pos === 'sticky') unmoved.add(d);
+        if (pos !== 'absolute' && pos !== 'fixed') continue;
+        let holder = d.parentElement;
+        while (holder && (pos === 'fixed' || !placed(holder))) holder = holder.parentElement;
+        for (let c = d.parentElement; c && c !== holder; c = c.parentElement) unmoved.add(c);
+      }
+    }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
     const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !(feeds.has(n.parentElement) || /^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display))
@@ -417,6 +433,8 @@
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
         if (n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
+        const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
+        if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
