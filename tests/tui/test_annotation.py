@@ -70,6 +70,23 @@ async def test_one_key_per_status(app, demo_wb, principal):
         assert "status: new → won't fix" in screen_text(app)
 
 
+async def test_the_status_keys_wrap_between_keys_never_inside_one(app, demo_wb, principal):
+    """At 80 columns the status keys wrapped at any space: "w" ended one line and "won't fix" began the next."""
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(app, pilot, ann.id)
+        for width in (80, 64, 120):
+            await pilot.resize_terminal(width, 24)
+            await wait_for(pilot, lambda w=width: app.screen.query_one("#ann-keys").content_size.width > w - 10)
+            await pilot.pause()
+            lines = [line.strip() for line in screen_text(app).splitlines()]
+            start = next(i for i, line in enumerate(lines) if line.startswith("set status"))
+            shown = lines[start:start + 3]
+            for hint in ("n new", "a ack", "t triaged", "i in progress", "r resolved", "w won't fix", "d duplicate"):
+                assert any(hint in line for line in shown), (width, shown)
+            assert ("d duplicate" in lines[start]) == (width >= 120), (width, lines[start:start + 3])
+
+
 async def test_resolve_with_a_blank_summary_keeps_the_dialog_open(app, demo_wb, principal):
     """QA 10: r, then enter on an empty or whitespace-only Summary, resolved the annotation."""
     ann = next(a for a in (annotations_service.get(demo_wb, principal, r.id) for r in open_annotations(demo_wb, principal, 20))

@@ -29,6 +29,7 @@ from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasRevie
 from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
 from workbench.tui.screens.forms import Field, FormDialog
 from workbench.tui.widgets.footer import Footer
+from workbench.tui.widgets.key_line import KeyLine
 from workbench.tui.widgets.sync_line import SyncLine
 
 
@@ -61,7 +62,7 @@ class AnnotationScreen(WorkbenchScreen):
         yield Header(show_clock=False, icon="◆")
         with VerticalScroll(id="detail"):
             yield Static("", id="ann-head")
-            yield Static("", id="ann-keys")
+            yield KeyLine(id="ann-keys")
             yield Static("", id="ann-body")
             yield Static("Details", classes="section-title")
             yield Static("", id="ann-facts")
@@ -114,7 +115,7 @@ class AnnotationScreen(WorkbenchScreen):
         if self.personas_running:
             head.append("   running personas…", style="italic #f0a36b")
         self.query_one("#ann-head", Static).update(head)
-        self.query_one("#ann-keys", Static).update(self._status_keys(ann.status))
+        self.query_one("#ann-keys", KeyLine).show(Text("set status  ", style="dim"), self._status_keys(ann.status))
 
         body: list[Any] = [Text(""), fmt.markdown(ann.body)]
         self.duplicate_of = None
@@ -260,21 +261,23 @@ class AnnotationScreen(WorkbenchScreen):
             pin = pin_of(capture)
             box.mount_all(Picture(label, path, pin if label == "Screenshot" else None) for label, path in files)
 
-    def _status_keys(self, current: str) -> Text:
+    def _status_keys(self, current: str) -> list[Text]:
         """The status keys as bound now (keys.toml may have changed them), the current one lit."""
         from workbench.tui.help import binding_rows
 
         keys_by_action = {action: key for _s, key, _d, node, action in binding_rows(self) if node is self}
-        line = Text("set status  ", style="dim")
+        hints: list[Text] = []
         for status in ("new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"):
             key = keys_by_action.get(f"set_status('{status}')")
             if key is None:
                 continue
             style = f"bold reverse {fmt.STATUS_COLORS.get(status, '')}" if status == current else fmt.STATUS_COLORS.get(status, "")
-            line.append(f" {key} ", style="bold")
-            line.append(f"{fmt.status_label(status)}", style=style)
-            line.append("  ")
-        return line
+            hint = Text()
+            hint.append(f" {key} ", style="bold")
+            hint.append(f"{fmt.status_label(status)}", style=style)
+            hint.append("  ")
+            hints.append(hint)
+        return hints
 
     # -- actions ---------------------------------------------------------------------------
     def action_back(self) -> None:
