@@ -312,10 +312,12 @@
     // A feed, a flex column whose items stack in their order from its top, is a block's flow with gaps: its items above
     // stand in as one box too, and those below go. Each kept item is copied with its measured height and no flex
     // (restyle), so the space left by those below does not grow or shrink it; the column keeps its own height.
+    // A row gap in pixels, or none: one in percent stays so when computed, and its height is not known here.
+    const gapOf = cs => (cs.rowGap === 'normal' ? 0 : /^[\d.]+px$/.test(cs.rowGap) ? px(cs.rowGap) : NaN);
     const feeds = new Set();
     for (const n of all) {
       const cs = style.get(n);
-      if (/^(inline-)?flex$/.test(cs.display) && cs.flexDirection === 'column' && cs.flexWrap === 'nowrap'
+      if (/^(inline-)?flex$/.test(cs.display) && !Number.isNaN(gapOf(cs)) && cs.flexDirection === 'column' && cs.flexWrap === 'nowrap'
         && /^(normal|flex-start|start|stretch)$/.test(cs.justifyContent) && [...n.children].every(c => style.get(c).order === '0')) feeds.add(n);
     }
     const spaced = new Map(), dropped = new Set(), gone = new Set();
@@ -331,7 +333,7 @@
     const pinned = c => keep.has(c) || odd.has(c); // always copied: holds a fixed or sticky element, a float or counter
     for (const g of all) {
       const gs = style.get(g);
-      if (!/^(inline-)?grid$/.test(gs.display) || gs.gridAutoFlow !== 'row' || gs.gridTemplateAreas !== 'none'
+      if (!/^(inline-)?grid$/.test(gs.display) || gs.gridAutoFlow !== 'row' || gs.gridTemplateAreas !== 'none' || Number.isNaN(gapOf(gs))
         || /[^\d.px ]/.test(`${gs.gridTemplateRows} ${gs.gridTemplateColumns}`)) continue; // a track list in pixels: laid out, no names
       const kids = [...g.children], made = w => !/^(none|normal)$/.test(getComputedStyle(g, w).content);
       // Text and ::before / ::after boxes are items too, which the rows counted below would not count.
@@ -346,7 +348,7 @@
       while (end > k + 1 && row(end - 1).every(c => !pinned(c) && top(c) + sy >= bottom)) end--;
       for (let i = end * n; i < items.length; i++) dropped.add(items[i]);
       if (!k) continue;
-      const height = rows.slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * px(gs.rowGap);
+      const height = rows.slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * gapOf(gs);
       const box = document.createElement('div');
       box.style.cssText = `display: block; grid-column: 1 / -1; height: ${height}px; margin: 0; padding: 0; border: 0`;
       const first = items[k * n];
@@ -359,7 +361,7 @@
       const ps = style.get(p) || getComputedStyle(p), flex = feeds.has(p);
       if ((!flex && !/^(block|flow-root|list-item)$/.test(ps.display)) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
       // A feed's items: margins never collapse, and a row gap lies between each two.
-      const gap = flex ? px(ps.rowGap) : 0;
+      const gap = flex ? gapOf(ps) : 0;
       const fits = flex ? (a, b) => Math.abs(top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom) - gap) < 0.5 : asComputed;
       let run = [];
       const end = () => {
