@@ -318,6 +318,19 @@ async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(
         assert refusal.reason and refusal.reason in " ".join(screen_text(app).split())
 
 
+async def test_at_80_columns_both_sides_of_a_conflict_and_a_refusals_time_are_on_the_row(hub):
+    """The columns were wider than 80: the screen's edge cut THEIRS (the server's side of a conflict) and WHEN."""
+    _ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        lines = screen_text(app).splitlines()
+        assert any(ln.split()[-2:] == ["MINE", "THEIRS"] for ln in lines), lines
+        row = next(ln for ln in lines if "Feedback number 0" in ln)
+        assert row.rstrip().endswith("resolved"), row  # theirs, last, not cut
+        assert any(ln.split()[-1:] == ["WHEN"] for ln in lines), lines
+
+
 async def test_keep_mine_then_sync_sends_mine(hub):
     ids, r = conflicted_and_refused(hub)
     app = app_for(r)

@@ -21,10 +21,12 @@ from workbench.tui import keys
 from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
-CONFLICT_COLUMNS = [Column("ANNOTATION", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16), Column("MINE", 18),
+# At 80 columns these were wider than the screen, and its edge cut THEIRS and WHEN: the base (in the preview
+# too) goes first, and a refused change's summary gives back cells before its time goes.
+CONFLICT_COLUMNS = [Column("ANNOTATION", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16, drop=1), Column("MINE", 18),
                     Column("THEIRS", 18)]
-REFUSAL_COLUMNS = [Column("CHANGE", 44), Column("STATUS", 6, justify="right"), Column("SERVER SAID", 0, min_width=20),
-                   Column("WHEN", 9, justify="right")]
+REFUSAL_COLUMNS = [Column("CHANGE", 44, grow=1, max_width=44, min_width=30), Column("STATUS", 6, justify="right"),
+                   Column("SERVER SAID", 0, min_width=20), Column("WHEN", 9, justify="right", drop=1)]
 
 MINE_STYLE = "bold #c792ea"
 THEIRS_STYLE = "bold #4aa3ff"
