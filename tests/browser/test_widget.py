@@ -1448,3 +1448,31 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     across = [[im.getpixel((x, y)) for x in range(500)] for im in (seen, drawn)]
     assert [x for x in range(1, 500) if across[0][x] != across[0][x - 1]] == [x for x in range(1, 500) if across[1][x] != across[1][x - 1]]
     assert across[0] == across[1]
+
+
+def test_a_feed_with_words_between_its_rows_is_still_drawn(page, served, host_site):
+    """A feed's loose words (a count, a separator typed between the rows) are text, copied as text nodes: the copy gave
+    every copy of a feed's child `flex: none` through its style, which a text node has not, so the capture threw and the
+    form had no picture at all."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    rows = "".join(f'<div style="height: {20 + n % 5 * 9}px; background: {colours[n % 3]}">Row {n}</div>{n + 1} of 200' for n in range(200))
+    page.goto(host_site.write("feed-words.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace(
+        "</main>", f'</main><div style="display: flex; flex-direction: column; gap: 4px">{rows}</div>')))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 20
+

@@ -433,7 +433,8 @@
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
     const canvas = await within(lib.toCanvas(html, { filter, pace, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
-        if (n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
+        // Elements only: a feed's loose words are its children too, copied as text nodes, which have no style (it threw).
+        if (n.nodeType === 1 && n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
