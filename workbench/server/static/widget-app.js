@@ -401,16 +401,38 @@
     // its children is moved by the panel's scroll instead, with `translate`, which moves what it draws, not the layout.
     // Not a sticky child (stuck where the scroll put it), nor one holding a fixed element, or an absolute one placed
     // against something outside it: translated, the child would be what places them.
-    const scrolled = new Map(), unmoved = new Set();
+    const scrolled = new Map(), unmoved = new Set(), stuck = new Map(), raised = new Set();
     for (const n of [body, ...all]) if (n.scrollTop || n.scrollLeft) scrolled.set(n, [n.scrollLeft, n.scrollTop]);
     if (scrolled.size) {
+      const sticky = [];
       for (const d of all) {
         const pos = style.get(d).position;
-        if (pos === 'sticky') unmoved.add(d);
+        if (pos === 'sticky') sticky.push(d);
         if (pos !== 'absolute' && pos !== 'fixed') continue;
         let holder = d.parentElement;
         while (holder && (pos === 'fixed' || !placed(holder))) holder = holder.parentElement;
         for (let c = d.parentElement; c && c !== holder; c = c.parentElement) unmoved.add(c);
+      }
+      // A sticky element sticks in its scroller, which in the copy is not scrolled: where that is a scrolled panel, the
+      // copy put it at its place in the flow (a table's header cell thousands of pixels up, a section title far below),
+      // not stuck at the panel's edge as on the screen. It is copied unstuck (relative, no offsets: laid out as in the
+      // flow, and still what places its absolute children), moved with its panel's content, and then by how far its
+      // stickiness moved it on the screen. That is measured against its place unstuck, which no property gives
+      // (offsetTop counts the stickiness): it is made static for one synchronous look, never painted, and its own
+      // style attribute put back as it was.
+      const scroller = (d) => { let a = d.parentElement; while (a && a !== html && style.get(a) && !/(auto|scroll|hidden)/.test(style.get(a).overflowX + style.get(a).overflowY)) a = a.parentElement; return a; };
+      const moved = sticky.filter(d => !unmoved.has(d) && style.get(d).translate === 'none' && scrolled.has(scroller(d)));
+      const at = moved.map(d => d.getBoundingClientRect()), was = moved.map(d => d.getAttribute('style'));
+      for (const d of moved) d.style.setProperty('position', 'static', 'important');
+      moved.forEach((d, i) => { const s = d.getBoundingClientRect(); stuck.set(d, [at[i].left - s.left, at[i].top - s.top]); });
+      moved.forEach((d, i) => (was[i] === null ? d.removeAttribute('style') : d.setAttribute('style', was[i])));
+      for (const d of sticky) if (!stuck.has(d)) unmoved.add(d);
+      // On the screen it paints over the plain flow it is stuck on; in the copy that flow's boxes are translated, and so
+      // paint as placed ones do, in the document's order: what follows it, over it. One step up keeps it on top, unless
+      // something placed follows it in its panel (a card with a badge), which painted over it on the screen too.
+      for (const d of moved) {
+        const sc = scroller(d), after = [...sc.querySelectorAll('*')].filter(e => !d.contains(e) && (d.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING));
+        if (style.get(d).zIndex === 'auto' && !after.some(e => style.has(e) && (placed(e) || style.get(e).opacity !== '1'))) raised.add(d);
       }
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
@@ -438,6 +460,11 @@
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
+        if (stuck.has(n)) {
+          const [x, y] = stuck.get(n), [bx, byy] = by || [0, 0];
+          Object.assign(copy.style, { position: 'relative', top: 'auto', right: 'auto', bottom: 'auto', left: 'auto', translate: `${x - bx}px ${y - byy}px` });
+          if (raised.has(n)) copy.style.zIndex = '1';
+        }
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
