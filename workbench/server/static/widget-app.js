@@ -399,9 +399,9 @@
     }
     // A panel scrolled inside the page (an app's `main`, a carousel) is laid out anew in the copy, at its start: each of
     // its children is moved by the panel's scroll instead, with `translate`, which moves what it draws, not the layout.
-    // Not a sticky child (stuck where the scroll put it), nor one holding a fixed element, or an absolute one placed
-    // against something outside it: translated, the child would be what places them.
-    const scrolled = new Map(), unmoved = new Set(), stuck = new Map(), raised = new Set();
+    // Not one holding a fixed element, or an absolute one placed against something outside it: translated, the child
+    // would be what places them. A sticky one is moved to where it is stuck (below).
+    const scrolled = new Map(), unmoved = new Set(), stuck = new Map();
     for (const n of [body, ...all]) if (n.scrollTop || n.scrollLeft) scrolled.set(n, [n.scrollLeft, n.scrollTop]);
     if (scrolled.size) {
       const sticky = [];
@@ -427,12 +427,16 @@
       moved.forEach((d, i) => { const s = d.getBoundingClientRect(); stuck.set(d, [at[i].left - s.left, at[i].top - s.top]); });
       moved.forEach((d, i) => (was[i] === null ? d.removeAttribute('style') : d.setAttribute('style', was[i])));
       for (const d of sticky) if (!stuck.has(d)) unmoved.add(d);
-      // On the screen it paints over the plain flow it is stuck on; in the copy that flow's boxes are translated, and so
-      // paint as placed ones do, in the document's order: what follows it, over it. One step up keeps it on top, unless
-      // something placed follows it in its panel (a card with a badge), which painted over it on the screen too.
-      for (const d of moved) {
-        const sc = scroller(d), after = [...sc.querySelectorAll('*')].filter(e => !d.contains(e) && (d.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING));
-        if (style.get(d).zIndex === 'auto' && !after.some(e => style.has(e) && (placed(e) || style.get(e).opacity !== '1'))) raised.add(d);
+    }
+    // A translated box paints as a placed one does, in the document's order, over all the plain flow (the page's order
+    // for placed boxes puts them over all that flow, whatever follows): a menu dropped from one of the panel's children, a
+    // title stuck on them, went under the children that follow. So each moved child that is placed itself or holds a
+    // placed box (or one see-through) is lifted one step, all the same step, which keeps their order among themselves.
+    const holds = new Set();
+    if (scrolled.size) {
+      for (const e of all) {
+        if (!placed(e) && style.get(e).opacity === '1') continue;
+        for (let a = e; a && !holds.has(a); a = a.parentElement) holds.add(a);
       }
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
@@ -463,7 +467,11 @@
         if (stuck.has(n)) {
           const [x, y] = stuck.get(n), [bx, byy] = by || [0, 0];
           Object.assign(copy.style, { position: 'relative', top: 'auto', right: 'auto', bottom: 'auto', left: 'auto', translate: `${x - bx}px ${y - byy}px` });
-          if (raised.has(n)) copy.style.zIndex = '1';
+        }
+        if ((stuck.has(n) || (by && style.get(n).translate === 'none')) && holds.has(n) && style.get(n).zIndex === 'auto') {
+          // A z-index needs a placed box: relative with no offsets moves nothing, and the translate already places what it holds.
+          copy.style.zIndex = '1';
+          if (copy.style.position === 'static') copy.style.position = 'relative';
         }
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
