@@ -1448,3 +1448,69 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     across = [[im.getpixel((x, y)) for x in range(500)] for im in (seen, drawn)]
     assert [x for x in range(1, 500) if across[0][x] != across[0][x - 1]] == [x for x in range(1, 500) if across[1][x] != across[1][x - 1]]
     assert across[0] == across[1]
+
+
+def test_a_feed_with_words_between_its_rows_is_still_drawn(page, served, host_site):
+    """A feed's loose words (a count, a separator typed between the rows) are text, copied as text nodes: the copy gave
+    every copy of a feed's child `flex: none` through its style, which a text node has not, so the capture threw and the
+    form had no picture at all."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    rows = "".join(f'<div style="height: {20 + n % 5 * 9}px; background: {colours[n % 3]}">Row {n}</div>{n + 1} of 200' for n in range(200))
+    page.goto(host_site.write("feed-words.html", HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace(
+        "</main>", f'</main><div style="display: flex; flex-direction: column; gap: 4px">{rows}</div>')))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 20
+
+
+def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_dropped_menu_over_its_rows(page, served, host_site):
+    """A panel scrolled inside the page is copied at its start, its children moved by its scroll: a sticky element in it
+    (a table's header cell, a list's section title) was drawn where its place in the flow is, out of view, not stuck
+    at the panel's top as the visitor sees it. It is now copied unstuck and moved to where it is on the screen.
+    And the moved children paint as placed boxes do, in the document's order: a menu dropped from a row went under the
+    rows that follow it, as the stuck title did. Children holding placed boxes are now lifted over the rest."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    cells = "".join(f'<tr><td style="height: {20 + n % 5 * 9}px; background: {colours[n % 3]}">Row {n}</td></tr>' for n in range(150))
+    stripes = [f'<div style="height: {20 + n % 5 * 9}px; background: {colours[n % 3]}">Stripe {n}</div>' for n in range(150)]
+    menu = ('<div><div style="position: relative; height: 24px; background: rgb(200, 200, 200)">Menu<div style="position: absolute;'
+            ' top: 24px; left: 250px; width: 100px; height: 150px; background: rgb(0, 200, 0)"></div></div></div>')
+    panel = 'style="height: 300px; overflow: auto; scrollbar-width: none"'
+    html = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("<body>", (
+        f'<body><div id="table" {panel}><table style="border-collapse: collapse; width: 100%"><thead><tr><th style="position: sticky;'
+        f' top: 0; height: 40px; background: rgb(200, 0, 200)">Head</th></tr></thead><tbody>{cells}</tbody></table></div>'
+        f'<div id="list" {panel}>{"".join(stripes[:30])}<h3 style="position: sticky; top: 10px; margin: 0; height: 30px;'
+        f' background: rgb(0, 0, 200)">Section</h3>{"".join(stripes[:82])}{menu}{"".join(stripes)}</div>'))
+    page.goto(host_site.write("sticky-panel.html", html))
+    page.evaluate("document.getElementById('table').scrollTop = 2000; document.getElementById('list').scrollTop = 4100")
+    form = open_form(page, None)
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=15_000)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+    tops = page.evaluate("['table', 'list'].map(id => Math.round(document.getElementById(id).getBoundingClientRect().top))")
+    assert seen.getpixel((300, tops[0] + 20)) == (200, 0, 200) and seen.getpixel((300, tops[1] + 25)) == (0, 0, 200)
+    assert (0, 200, 0) in [seen.getpixel((300, y)) for y in range(tops[1], tops[1] + 300)]  # the menu
+
+    def edges(im: Image.Image) -> list[int]:
+        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
+        return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 15

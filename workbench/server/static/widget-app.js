@@ -399,18 +399,44 @@
     }
     // A panel scrolled inside the page (an app's `main`, a carousel) is laid out anew in the copy, at its start: each of
     // its children is moved by the panel's scroll instead, with `translate`, which moves what it draws, not the layout.
-    // Not a sticky child (stuck where the scroll put it), nor one holding a fixed element, or an absolute one placed
-    // against something outside it: translated, the child would be what places them.
-    const scrolled = new Map(), unmoved = new Set();
+    // Not one holding a fixed element, or an absolute one placed against something outside it: translated, the child
+    // would be what places them. A sticky one is moved to where it is stuck (below).
+    const scrolled = new Map(), unmoved = new Set(), stuck = new Map();
     for (const n of [body, ...all]) if (n.scrollTop || n.scrollLeft) scrolled.set(n, [n.scrollLeft, n.scrollTop]);
     if (scrolled.size) {
+      const sticky = [];
       for (const d of all) {
         const pos = style.get(d).position;
-        if (pos === 'sticky') unmoved.add(d);
+        if (pos === 'sticky') sticky.push(d);
         if (pos !== 'absolute' && pos !== 'fixed') continue;
         let holder = d.parentElement;
         while (holder && (pos === 'fixed' || !placed(holder))) holder = holder.parentElement;
         for (let c = d.parentElement; c && c !== holder; c = c.parentElement) unmoved.add(c);
+      }
+      // A sticky element sticks in its scroller, which in the copy is not scrolled: where that is a scrolled panel, the
+      // copy put it at its place in the flow (a table's header cell thousands of pixels up, a section title far below),
+      // not stuck at the panel's edge as on the screen. It is copied unstuck (relative, no offsets: laid out as in the
+      // flow, and still what places its absolute children), moved with its panel's content, and then by how far its
+      // stickiness moved it on the screen. That is measured against its place unstuck, which no property gives
+      // (offsetTop counts the stickiness): it is made static for one synchronous look, never painted, and its own
+      // style attribute put back as it was.
+      const scroller = (d) => { let a = d.parentElement; while (a && a !== html && style.get(a) && !/(auto|scroll|hidden)/.test(style.get(a).overflowX + style.get(a).overflowY)) a = a.parentElement; return a; };
+      const moved = sticky.filter(d => !unmoved.has(d) && style.get(d).translate === 'none' && scrolled.has(scroller(d)));
+      const at = moved.map(d => d.getBoundingClientRect()), was = moved.map(d => d.getAttribute('style'));
+      for (const d of moved) d.style.setProperty('position', 'static', 'important');
+      moved.forEach((d, i) => { const s = d.getBoundingClientRect(); stuck.set(d, [at[i].left - s.left, at[i].top - s.top]); });
+      moved.forEach((d, i) => (was[i] === null ? d.removeAttribute('style') : d.setAttribute('style', was[i])));
+      for (const d of sticky) if (!stuck.has(d)) unmoved.add(d);
+    }
+    // A translated box paints as a placed one does, in the document's order, over all the plain flow (the page's order
+    // for placed boxes puts them over all that flow, whatever follows): a menu dropped from one of the panel's children, a
+    // title stuck on them, went under the children that follow. So each moved child that is placed itself or holds a
+    // placed box (or one see-through) is lifted one step, all the same step, which keeps their order among themselves.
+    const holds = new Set();
+    if (scrolled.size) {
+      for (const e of all) {
+        if (!placed(e) && style.get(e).opacity === '1') continue;
+        for (let a = e; a && !holds.has(a); a = a.parentElement) holds.add(a);
       }
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
@@ -433,10 +459,20 @@
     // overflow and height: a page's `html { height: 100%; overflow-x: hidden }` would clip the lifted copy to its first screen.
     const canvas = await within(lib.toCanvas(html, { filter, pace, spacer: n => spaced.get(n) || null, restyle: (n, copy) => {
         if (below.has(n) && below.get(n) !== px(style.get(n).marginBottom)) copy.style.marginBottom = `${below.get(n)}px`;
-        if (n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
+        // Elements only: a feed's loose words are its children too, copied as text nodes, which have no style (it threw).
+        if (n.nodeType === 1 && n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
+        if (stuck.has(n)) {
+          const [x, y] = stuck.get(n), [bx, byy] = by || [0, 0];
+          Object.assign(copy.style, { position: 'relative', top: 'auto', right: 'auto', bottom: 'auto', left: 'auto', translate: `${x - bx}px ${y - byy}px` });
+        }
+        if ((stuck.has(n) || (by && style.get(n).translate === 'none')) && holds.has(n) && style.get(n).zIndex === 'auto') {
+          // A z-index needs a placed box: relative with no offsets moves nothing, and the translate already places what it holds.
+          copy.style.zIndex = '1';
+          if (copy.style.position === 'static') copy.style.position = 'relative';
+        }
         if (renumber.has(n)) { copy.setAttribute('value', renumber.get(n)); copy.style.counterSet = `list-item ${renumber.get(n)}`; }
         if (onScreen.has(n)) Object.assign(copy.style, { top: `${px(style.get(n).top) - sy}px`, left: `${px(style.get(n).left) - sx}px`, bottom: 'auto', right: 'auto' });
       }, pixelRatio: 1, cacheBust: false, skipFonts: true, width: innerWidth, height: innerHeight,
