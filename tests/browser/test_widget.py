@@ -8,7 +8,7 @@ import struct
 import subprocess
 import sys
 import time
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -991,10 +991,7 @@ def test_the_screenshot_is_what_the_visitor_sees_with_fixed_and_stuck_elements(p
     page.evaluate("scrollTo(0, 1337)")
     page.wait_for_function("scrollY === 1337")
     form = open_form(page, None)
-    shot = form.get_by_role("img", name="Screenshot")
-    expect(shot).to_be_visible(timeout=15_000)
-    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    seen, drawn = screen_and_picture(page, form)
     assert drawn.size == (1280, 800)
     assert drawn.getpixel((20, 40)) == (200, 0, 200) and drawn.getpixel((20, 775)) == (0, 0, 200)
     def rgb(im: Image.Image, x: int, y: int) -> tuple[int, int, int]:
@@ -1112,6 +1109,23 @@ def test_the_origin_check_is_rate_limited_per_ip_and_its_429_is_no_verdict(page,
 
 # Counts the elements html-to-image copies during a capture (it copies each with cloneNode), by class, and says how
 # the capture ended (gfEnded: "drawn" or "stopped").
+def screen_and_picture(page, form, width: int = 500, mode: str = "RGB", timeout: float = 15_000) -> tuple[Any, Any]:
+    """Once the form shows its screenshot: the screen's top left ``width`` x 800 px, and the whole picture."""
+    from PIL import Image
+
+    shot = form.get_by_role("img", name="Screenshot")
+    expect(shot).to_be_visible(timeout=timeout)
+    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": width, "height": 800}))).convert(mode)
+    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert(mode)
+    return seen, drawn
+
+
+def colour_edges(im: Any, x: int = 300) -> list[int]:
+    """Where the colour changes down column ``x`` (by default right of the rows' words): the edges of stripes and rows."""
+    column = [im.getpixel((x, y)) for y in range(800)]
+    return [y for y in range(1, 800) if column[y] != column[y - 1]]
+
+
 COUNT_CLONES = """(() => { let lib;
   Object.defineProperty(window, 'htmlToImage', { configurable: true, set(v) { lib = v; }, get() {
     if (lib && lib.toCanvas && !lib.counted) {
@@ -1192,11 +1206,8 @@ def test_a_capture_deep_in_long_lists_copies_little_and_keeps_their_numbers(page
         page.goto(host_site.write(name, html))
         page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
         form = open_form(page, None)
-        shot = form.get_by_role("img", name="Screenshot")
-        expect(shot).to_be_visible(timeout=60_000)
-        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 400, "height": 800}))).convert("L")
-        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("L").crop((0, 0, 400, 800))
-        return seen, drawn, page.evaluate("window.gfCloned.far")
+        seen, drawn = screen_and_picture(page, form, width=400, mode="L", timeout=60_000)
+        return seen, drawn.crop((0, 0, 400, 800)), page.evaluate("window.gfCloned.far")
 
     # A `value` on the first items, the number they have anyway, makes the lists not plain: copied whole, as before.
     _, whole, copied_whole = capture("lists-whole.html", ' value="1"')
@@ -1230,10 +1241,7 @@ def test_a_capture_deep_in_a_flex_feed_copies_little_and_draws_the_same_picture(
             base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{feed}")))
         page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
         form = open_form(page, None)
-        shot = form.get_by_role("img", name="Screenshot")
-        expect(shot).to_be_visible(timeout=60_000)
-        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+        seen, drawn = screen_and_picture(page, form, timeout=60_000)
         return seen, drawn, page.evaluate("window.gfCloned.far")
 
     _, whole, copied_whole = capture("feed-whole.html", "wrap")
@@ -1241,12 +1249,8 @@ def test_a_capture_deep_in_a_flex_feed_copies_little_and_draws_the_same_picture(
     assert copied_whole == 240 and copied < 40, (copied_whole, copied)  # about 25 rows in view
     assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every row
 
-    def edges(im: Image.Image) -> list[int]:
-        """Where the rows change colour down the left edge."""
-        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
-    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 20
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 20
 
 
 def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_picture(page, served, host_site):
@@ -1270,10 +1274,7 @@ def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_pict
             base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{grid}")))
         page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
         form = open_form(page, None)
-        shot = form.get_by_role("img", name="Screenshot")
-        expect(shot).to_be_visible(timeout=60_000)
-        seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 800}))).convert("RGB")
-        drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+        seen, drawn = screen_and_picture(page, form, width=1280, timeout=60_000)
         return seen, drawn, page.evaluate("window.gfCloned.far")
 
     _, whole, copied_whole = capture("grid-whole.html", "row dense")
@@ -1281,23 +1282,18 @@ def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_pict
     assert copied_whole == 600 and copied < 80, (copied_whole, copied)  # about 16 rows of 3 in view
     assert drawn.tobytes() == whole.tobytes()
 
-    def edges(im: Image.Image, x: int) -> list[int]:
-        """Where the cards (aligned to their rows' tops, of unequal heights) change colour down a column."""
-        column = [im.getpixel((x, y)) for y in range(800)]
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
     for x in (300, 700):  # two columns, right of the cards' words (on the screen the open form covers the third)
-        assert edges(drawn, x) == edges(seen, x) and len(edges(seen, x)) >= 12, x
+        assert colour_edges(drawn, x) == colour_edges(seen, x) and len(colour_edges(seen, x)) >= 12, x
     # A row gap in percent is one the capture cannot measure: such a grid is copied whole, and drawn as seen.
     seen, drawn, copied = capture("grid-percent.html", "row", "1% 6px")
-    assert copied == 600 and edges(drawn, 300) == edges(seen, 300)
+    assert copied == 600 and colour_edges(drawn, 300) == colour_edges(seen, 300)
 
 
 def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
     """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
     bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so
     everything after them was drawn higher than the visitor saw it, and the outline of a picked element missed it."""
-    from PIL import Image
 
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -1308,16 +1304,10 @@ def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(pag
     page.evaluate("scrollTo(0, 700)")
     page.wait_for_function("scrollY === 700")
     form = open_form(page, None)
-    shot = form.get_by_role("img", name="Screenshot")
-    expect(shot).to_be_visible(timeout=15_000)
-    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB")
+    seen, drawn = screen_and_picture(page, form)
     # Where the stripes change colour down the left edge: the same rows on the screen and in the picture.
-    def edges(im: Image.Image) -> list[int]:
-        column = [im.getpixel((4, y)) for y in range(800)]
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
-    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 6
+    assert colour_edges(drawn, 4) == colour_edges(seen, 4) and len(colour_edges(seen, 4)) >= 6
 
 
 def test_the_screenshot_draws_an_element_placed_on_the_page_itself_where_it_is(page, served, host_site):
@@ -1416,7 +1406,6 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     """An app's page often scrolls a panel, not itself (`body` fixed to the screen, `main` scrolling). The copy is laid
     out anew, and a copied scroller starts at its top: the picture showed the panel's first screen, whatever the
     visitor had scrolled to."""
-    from PIL import Image
 
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -1432,16 +1421,10 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     page.goto(host_site.write("panel.html", html))
     page.evaluate("document.getElementById('shelf').scrollLeft = 1234; document.getElementById('panel').scrollTop = 1777")
     form = open_form(page, None)
-    shot = form.get_by_role("img", name="Screenshot")
-    expect(shot).to_be_visible(timeout=15_000)
-    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+    seen, drawn = screen_and_picture(page, form)
 
-    def edges(im: Image.Image) -> list[int]:
-        column = [im.getpixel((300, y)) for y in range(800)]
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
-    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 10
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 10
     # And across the shelf, scrolled sideways: where its tiles change colour.
     y = round(page.evaluate("document.getElementById('shelf').getBoundingClientRect().top")) + 30
     assert 0 < y < 800
@@ -1454,7 +1437,6 @@ def test_a_feed_with_words_between_its_rows_is_still_drawn(page, served, host_si
     """A feed's loose words (a count, a separator typed between the rows) are text, copied as text nodes: the copy gave
     every copy of a feed's child `flex: none` through its style, which a text node has not, so the capture threw and the
     form had no picture at all."""
-    from PIL import Image
 
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -1465,16 +1447,10 @@ def test_a_feed_with_words_between_its_rows_is_still_drawn(page, served, host_si
         "</main>", f'</main><div style="display: flex; flex-direction: column; gap: 4px">{rows}</div>')))
     page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
     form = open_form(page, None)
-    shot = form.get_by_role("img", name="Screenshot")
-    expect(shot).to_be_visible(timeout=15_000)
-    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+    seen, drawn = screen_and_picture(page, form)
 
-    def edges(im: Image.Image) -> list[int]:
-        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
-    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 20
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 20
 
 
 def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_dropped_menu_over_its_rows(page, served, host_site):
@@ -1483,7 +1459,6 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     at the panel's top as the visitor sees it. It is now copied unstuck and moved to where it is on the screen.
     And the moved children paint as placed boxes do, in the document's order: a menu dropped from a row went under the
     rows that follow it, as the stuck title did. Children holding placed boxes are now lifted over the rest."""
-    from PIL import Image
 
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -1501,16 +1476,10 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     page.goto(host_site.write("sticky-panel.html", html))
     page.evaluate("document.getElementById('table').scrollTop = 2000; document.getElementById('list').scrollTop = 4100")
     form = open_form(page, None)
-    shot = form.get_by_role("img", name="Screenshot")
-    expect(shot).to_be_visible(timeout=15_000)
-    seen = Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 500, "height": 800}))).convert("RGB")
-    drawn = Image.open(io.BytesIO(base64.b64decode(shot.get_attribute("src").split(",", 1)[1]))).convert("RGB").crop((0, 0, 500, 800))
+    seen, drawn = screen_and_picture(page, form)
     tops = page.evaluate("['table', 'list'].map(id => Math.round(document.getElementById(id).getBoundingClientRect().top))")
     assert seen.getpixel((300, tops[0] + 20)) == (200, 0, 200) and seen.getpixel((300, tops[1] + 25)) == (0, 0, 200)
     assert (0, 200, 0) in [seen.getpixel((300, y)) for y in range(tops[1], tops[1] + 300)]  # the menu
 
-    def edges(im: Image.Image) -> list[int]:
-        column = [im.getpixel((300, y)) for y in range(800)]  # right of the rows' words
-        return [y for y in range(1, 800) if column[y] != column[y - 1]]
 
-    assert edges(drawn) == edges(seen) and len(edges(seen)) >= 15
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 15
