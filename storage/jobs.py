@@ -3,7 +3,10 @@
 A job is a row (kind, payload: the id of what it acts on). It is enqueued in the transaction
 of the state change that requires it, so both commit or neither does, and at most one job of a
 kind and payload is waiting or running at a time (the partial unique index ``jobs_once``), so
-enqueuing again (a startup sweep of every worker) changes nothing. A worker claims ready rows
+enqueuing again while it waits (a startup sweep of every worker) changes nothing. Enqueued again
+while it runs, it is marked ``again`` and queued once more when that run ends: the state change
+that asked for it (a retried analysis) may have come after the run read its state, and a job is
+safe to run twice, never twice at once. A worker claims ready rows
 with ``FOR UPDATE SKIP LOCKED``: two claimers never get the same row. A claim is a lease the
 claimer renews while it runs the job (``heartbeat``); a job whose claimer died is claimable
 again once its lease has run out. Times are the database's clock, the one every host shares.
@@ -24,7 +27,7 @@ _NOW = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
 
 ENQUEUE = sql_text(
     f"INSERT INTO jobs (kind, payload, run_after, created_at) VALUES (%s, %s, {_NOW} + %s, {_NOW}) "
-    "ON CONFLICT (kind, payload) WHERE state IN ('queued', 'running') DO NOTHING"
+    "ON CONFLICT (kind, payload) WHERE state IN ('queued', 'running') DO UPDATE SET again = true WHERE jobs.state = 'running'"
 )
 CLAIM_ONE = sql_text(
     f"UPDATE jobs SET state = 'running', claimed_by = %(me)s, claimed_at = {_NOW}, attempts = attempts + 1 "
@@ -40,10 +43,17 @@ CLAIM = sql_text(
     "RETURNING id, kind, payload, attempts"
 )
 HEARTBEAT = sql_text(f"UPDATE jobs SET claimed_at = {_NOW} WHERE claimed_by = %s AND state = 'running'")
-FINISH = sql_text("UPDATE jobs SET state = 'done', last_error = NULL WHERE id = %s AND claimed_by = %s AND state = 'running'")
+# A run that ends with ``again`` set is queued at once, its attempts counted afresh: it is new work.
+FINISH = sql_text(
+    f"UPDATE jobs SET state = CASE WHEN again THEN 'queued' ELSE 'done' END, last_error = NULL, run_after = {_NOW}, "
+    "attempts = CASE WHEN again THEN 0 ELSE attempts END, claimed_by = CASE WHEN again THEN NULL ELSE claimed_by END, "
+    "again = false WHERE id = %s AND claimed_by = %s AND state = 'running' RETURNING state"
+)
 RETRY = sql_text(
-    f"UPDATE jobs SET state = %(state)s, run_after = {_NOW} + %(delay)s, last_error = %(error)s, claimed_by = NULL "
-    "WHERE id = %(id)s AND claimed_by = %(me)s AND state = 'running'"
+    "UPDATE jobs SET state = CASE WHEN again THEN 'queued' ELSE %(state)s END, "
+    f"run_after = {_NOW} + CASE WHEN again THEN 0 ELSE %(delay)s END, attempts = CASE WHEN again THEN 0 ELSE attempts END, "
+    "last_error = %(error)s, claimed_by = NULL, again = false "
+    "WHERE id = %(id)s AND claimed_by = %(me)s AND state = 'running' RETURNING state"
 )
 FORGET = sql_text(f"DELETE FROM jobs WHERE state = 'done' AND created_at < {_NOW} - %s")
 
@@ -57,7 +67,8 @@ class Claimed:
 
 
 def enqueue(conn: psycopg.Connection[Any], kind: str, payload: str, *, delay_ms: int = 0) -> bool:
-    """Queue a job in ``conn``'s transaction; False when the same job was already waiting or running.
+    """Queue a job in ``conn``'s transaction; False when the same job was already waiting (True, and it is
+    marked to run again, when it was running).
 
     Without a delay, every claimer is woken when the transaction commits. With one, the job is
     the enqueuer's to run first (``claim_one``); any worker claims it once the delay has passed.
@@ -86,12 +97,22 @@ def heartbeat(conn: psycopg.Connection[Any], me: str) -> None:
 
 
 def finish(conn: psycopg.Connection[Any], job_id: int, me: str) -> None:
-    conn.execute(FINISH, [job_id, me])
+    """A run that ended: ``done``, or queued at once (every claimer woken) when it was enqueued again meanwhile."""
+    _ended(conn, conn.execute(FINISH, [job_id, me]).fetchone())
 
 
 def retry(conn: psycopg.Connection[Any], job_id: int, me: str, error: str, delay_ms: int, *, give_up: bool) -> None:
-    """A failed run: queued again after ``delay_ms``, or ``failed`` for good when ``give_up``."""
-    conn.execute(RETRY, {"state": "failed" if give_up else "queued", "delay": delay_ms, "error": error[:500], "id": job_id, "me": me})
+    """A failed run: queued again after ``delay_ms``, or ``failed`` for good when ``give_up``; queued at once when
+    it was enqueued again meanwhile."""
+    row = conn.execute(RETRY, {"state": "failed" if give_up else "queued", "delay": delay_ms, "error": error[:500],
+                               "id": job_id, "me": me}).fetchone()
+    _ended(conn, row)
+
+
+def _ended(conn: psycopg.Connection[Any], row: Any) -> None:
+    # Queued again: the claimers learn it now, not at their next poll (the enqueue woke them while it still ran).
+    if row is not None and row[0] == "queued":
+        wake(conn)
 
 
 def wake(conn: psycopg.Connection[Any]) -> None:

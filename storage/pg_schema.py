@@ -205,8 +205,11 @@ EXTRAS = [
         claimed_by TEXT,
         claimed_at BIGINT,
         last_error TEXT,
-        created_at BIGINT NOT NULL
+        created_at BIGINT NOT NULL,
+        again BOOLEAN NOT NULL DEFAULT false
     )""",
+    # Enqueued again while running (storage/jobs.py): run once more when this run ends. A database made before it: none is.
+    "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS again BOOLEAN NOT NULL DEFAULT false",
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, run_after, id)",
     # One waiting or running job per kind and payload: enqueuing again (every worker's startup sweep) adds nothing.
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_once ON jobs (kind, payload) WHERE state IN ('queued', 'running')",
