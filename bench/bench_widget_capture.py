@@ -4,12 +4,12 @@ In Debian's Chromium under Playwright, against a real ``workbench serve`` and a 
 second loopback origin: ``--items`` blocks (``p``: one paragraph each; ``rows``: a div with a
 span, a paragraph with bold text and a link; ``ul``: items of a ``<ul>`` without bullets; ``ol``: items of a
 numbered ``<ol>``; ``flex``: rows of a flex column, a feed; ``grid``: the same rows as cards of a three-column grid;
-``wrap``: the same rows in a wrapping flex row, which the capture copies whole), scrolled 90 % deep, one fresh browser context per
-capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
+``wrap``: the same rows in a wrapping flex row; ``columns``: the same rows set in two columns, which the capture
+copies whole), scrolled 90 % deep, one fresh browser context per capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
 canvas (the widget's own measuring and choosing included) and how many elements were copied; a capture
 past the form's 8 s limit says so (stopped, or drawn too late and dropped).
 
-    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|wrap] [--items 3000] [--runs 5]
+    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|wrap|columns] [--items 3000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
     elif kind in ("ul", "ol"):
         style = ' style="list-style: none"' if kind == "ul" else ""
         body = f"<{kind}{style}>" + "".join(f"<li>Item {i}: the quick brown fox jumps over the lazy dog.</li>" for i in range(items)) + f"</{kind}>"
-    elif kind in ("flex", "grid", "wrap"):
+    elif kind in ("flex", "grid", "wrap", "columns"):
         column = {"flex": "display: flex; flex-direction: column", "grid": "display: grid; grid-template-columns: repeat(3, 1fr)",
-                  "wrap": "display: flex; flex-wrap: wrap"}[kind]
+                  "wrap": "display: flex; flex-wrap: wrap", "columns": "columns: 2"}[kind]
         body = (f'<div style="{column}; gap: 8px">'
                 + "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
                 + "</div>")
@@ -65,7 +65,7 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
-    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "wrap"), default="p")
+    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "wrap", "columns"), default="p")
     ap.add_argument("--items", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()

@@ -329,32 +329,51 @@
     // columns. Its rows wholly above stand in as one item across every column, in one track as tall as theirs and
     // the gaps between them, and its rows wholly below go: the copy keeps the page's measured tracks otherwise, so
     // each kept card keeps its cell. Not with named lines or areas, placed or spanning items, `order` or dense packing.
-    const tracks = new Map();
+    // A wrapping flex row of cards fills line after line from its start the same way: its lines (items sharing a top)
+    // wholly above stand in as one item as wide as the row, alone on its line, and its lines wholly below go; the copy
+    // packs its lines from the start, so the room those leave is not shared among the kept ones. Only where each line is
+    // as tall as its tallest item (what follows it would move up otherwise) and its items are not aligned apart.
+    const tracks = new Map(), packed = new Set();
     const pinned = c => keep.has(c) || odd.has(c); // always copied: holds a fixed or sticky element, a float or counter
+    const atStart = v => /^(normal|stretch|flex-start|start|auto)$/.test(v);
     for (const g of all) {
-      const gs = style.get(g);
-      if (!/^(inline-)?grid$/.test(gs.display) || gs.gridAutoFlow !== 'row' || gs.gridTemplateAreas !== 'none' || Number.isNaN(gapOf(gs))
-        || /[^\d.px ]/.test(`${gs.gridTemplateRows} ${gs.gridTemplateColumns}`)) continue; // a track list in pixels: laid out, no names
+      const gs = style.get(g), grid = /^(inline-)?grid$/.test(gs.display);
+      const wrap = /^(inline-)?flex$/.test(gs.display) && gs.flexDirection === 'row' && gs.flexWrap === 'wrap' && atStart(gs.alignItems) && atStart(gs.alignContent);
+      if (!(grid || wrap) || Number.isNaN(gapOf(gs))) continue;
+      if (grid && (gs.gridAutoFlow !== 'row' || gs.gridTemplateAreas !== 'none'
+        || /[^\d.px ]/.test(`${gs.gridTemplateRows} ${gs.gridTemplateColumns}`))) continue; // a track list in pixels: laid out, no names
       const kids = [...g.children], made = w => !/^(none|normal)$/.test(getComputedStyle(g, w).content);
       // Text and ::before / ::after boxes are items too, which the rows counted below would not count.
       if ([...g.childNodes].some(t => t.nodeType === 3 && t.data.trim()) || made('::before') || made('::after')) continue;
       if (!kids.every(c => { const cs = style.get(c); return cs.order === '0' && cs.display !== 'contents' && /^(static|relative)$/.test(cs.position)
-        && [cs.gridRowStart, cs.gridRowEnd, cs.gridColumnStart, cs.gridColumnEnd].every(v => v === 'auto'); })) continue;
-      const rows = gs.gridTemplateRows.split(' '), n = gs.gridTemplateColumns.split(' ').length, items = kids.filter(boxed);
-      if (rows.length !== Math.ceil(items.length / n)) continue; // its tracks are not one per row of items
-      const row = i => items.slice(i * n, i * n + n);
+        && (grid ? [cs.gridRowStart, cs.gridRowEnd, cs.gridColumnStart, cs.gridColumnEnd].every(v => v === 'auto')
+          : atStart(cs.alignSelf) && cs.transform === 'none' && cs.translate === 'none' && [cs.top, cs.left].every(v => /^(auto|0px)$/.test(v))); })) continue;
+      const items = kids.filter(boxed), gap = gapOf(gs), rows = [];
+      const edge = c => top(c) - px(style.get(c).marginTop);
+      if (grid) {
+        const n = gs.gridTemplateColumns.split(' ').length;
+        for (let i = 0; i < items.length; i += n) rows.push(items.slice(i, i + n));
+        if (gs.gridTemplateRows.split(' ').length !== rows.length) continue; // its tracks are not one per row of items
+      } else {
+        for (const c of items) if (rows.length && Math.abs(edge(c) - edge(rows[rows.length - 1][0])) < 0.5) rows[rows.length - 1].push(c); else rows.push([c]);
+        const tall = r => Math.max(...r.map(c => low(c) + px(style.get(c).marginBottom))) - edge(r[0]);
+        if (!rows.every((r, i) => i === rows.length - 1 || Math.abs(edge(rows[i + 1][0]) - edge(r[0]) - tall(r) - gap) < 0.5)) continue;
+      }
       let k = 0, end = rows.length;
-      while (k < rows.length - 1 && row(k).every(c => !pinned(c) && reach.get(c) < sy - 64)) k++;
-      while (end > k + 1 && row(end - 1).every(c => !pinned(c) && top(c) + sy >= bottom)) end--;
-      for (let i = end * n; i < items.length; i++) dropped.add(items[i]);
+      while (k < rows.length - 1 && rows[k].every(c => !pinned(c) && reach.get(c) < sy - 64)) k++;
+      while (end > k + 1 && rows[end - 1].every(c => !pinned(c) && top(c) + sy >= bottom)) end--;
+      for (const r of rows.slice(end)) for (const c of r) dropped.add(c);
+      if (!grid && end < rows.length) packed.add(g);
       if (!k) continue;
-      const height = rows.slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * gapOf(gs);
+      const height = grid ? gs.gridTemplateRows.split(' ').slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * gap
+        : edge(rows[k][0]) - edge(rows[0][0]) - gap;
       const box = document.createElement('div');
-      box.style.cssText = `display: block; grid-column: 1 / -1; height: ${height}px; margin: 0; padding: 0; border: 0`;
-      const first = items[k * n];
+      box.style.cssText = `display: block; ${grid ? 'grid-column: 1 / -1' : 'flex: 0 0 100%; min-width: 0'}; height: ${height}px; margin: 0; padding: 0; border: 0`;
+      const first = rows[k][0];
       spaced.set(kids[0], box);
       for (let c = kids[0].nextElementSibling; c && c !== first; c = c.nextElementSibling) dropped.add(c);
-      tracks.set(g, `${height}px ${rows.slice(k).join(' ')}`);
+      if (grid) tracks.set(g, `${height}px ${gs.gridTemplateRows.split(' ').slice(k).join(' ')}`);
+      else packed.add(g);
     }
     for (const p of [body, ...all]) {
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
@@ -462,6 +481,7 @@
         // Elements only: a feed's loose words are its children too, copied as text nodes, which have no style (it threw).
         if (n.nodeType === 1 && n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
+        if (packed.has(n)) copy.style.alignContent = 'flex-start';
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
         if (stuck.has(n)) {
