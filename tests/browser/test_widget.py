@@ -1120,6 +1120,17 @@ def screen_and_picture(page, form, width: int = 500, mode: str = "RGB", timeout:
     return seen, drawn
 
 
+def capture_deep(page, host_site, served, name: str, after_main: str, width: int = 500) -> tuple[Any, Any, int]:
+    """The host page with ``after_main`` after its <main>, scrolled 80 % deep, and the form opened on the whole page: the
+    screen, the widget's picture of it, and how many elements of class ``far`` the copy took (COUNT_CLONES)."""
+    proc, creds = served
+    page.goto(host_site.write(name, HOST_PAGE.format(
+        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{after_main}")))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
+    seen, drawn = screen_and_picture(page, open_form(page, None), width=width, timeout=60_000)
+    return seen, drawn, page.evaluate("window.gfCloned.far")
+
+
 def colour_edges(im: Any, x: int = 300) -> list[int]:
     """Where the colour changes down column ``x`` (by default right of the rows' words): the edges of stripes and rows."""
     column = [im.getpixel((x, y)) for y in range(800)]
@@ -1232,17 +1243,12 @@ def test_a_capture_deep_in_a_flex_feed_copies_little_and_draws_the_same_picture(
     colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
 
     def capture(name: str, wrap: str) -> tuple[Image.Image, Image.Image, int]:
-        """The page seen and the widget's picture of it, 90 % deep. ``wrap``: the column's flex-wrap; `wrap` lays out
+        """The page seen and the widget's picture of it, 80 % deep. ``wrap``: the column's flex-wrap; `wrap` lays out
         the same (a column of auto height is one line) but is not taken for a feed, so it is copied whole."""
         rows = "".join(f'<div class="far" style="flex: 1 0 auto; height: {20 + n % 5 * 9}px; margin: {n % 3 * 4}px 0 {n % 2 * 3}px;'
                        f' background: {colours[n % 3]}"><span>Row {n}</span></div>' for n in range(240))
         feed = f'<div style="display: flex; flex-direction: column; flex-wrap: {wrap}; gap: 7px">{rows}</div><p>After the feed</p>'
-        page.goto(host_site.write(name, HOST_PAGE.format(
-            base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{feed}")))
-        page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
-        form = open_form(page, None)
-        seen, drawn = screen_and_picture(page, form, timeout=60_000)
-        return seen, drawn, page.evaluate("window.gfCloned.far")
+        return capture_deep(page, host_site, served, name, feed)
 
     _, whole, copied_whole = capture("feed-whole.html", "wrap")
     seen, drawn, copied = capture("feed.html", "nowrap")
@@ -1282,12 +1288,7 @@ def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_pict
         cards = "".join(f'<div class="far" style="{card}height: {40 + n * 7 % 45}px; background: {colours[n * 5 % 4]}">'
                         f"Card {n}</div>" for n in range(600))
         grid = f'<div style="{style.format(how)}; gap: {gap}">{cards}</div><p>After the cards</p>'
-        page.goto(host_site.write(name, HOST_PAGE.format(
-            base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", f"</main>{grid}")))
-        page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
-        form = open_form(page, None)
-        seen, drawn = screen_and_picture(page, form, width=1280, timeout=60_000)
-        return seen, drawn, page.evaluate("window.gfCloned.far")
+        return capture_deep(page, host_site, served, name, grid, width=1280)
 
     _, whole, copied_whole = capture("cards-whole.html", whole_too)
     seen, drawn, copied = capture("cards.html", plain)
