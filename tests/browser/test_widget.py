@@ -1255,7 +1255,6 @@ def test_a_capture_deep_in_a_flex_feed_copies_little_and_draws_the_same_picture(
     assert copied_whole == 240 and copied < 40, (copied_whole, copied)  # about 25 rows in view
     assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every row
 
-
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 20
 
 
@@ -1306,7 +1305,6 @@ def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(pag
     """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
     bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so
     everything after them was drawn higher than the visitor saw it, and the outline of a picked element missed it."""
-
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     sections = "".join(f"<section><div><p>Section {n}</p></div></section>" for n in range(4))  # 16 px each, through two parents
@@ -1418,7 +1416,6 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     """An app's page often scrolls a panel, not itself (`body` fixed to the screen, `main` scrolling). The copy is laid
     out anew, and a copied scroller starts at its top: the picture showed the panel's first screen, whatever the
     visitor had scrolled to."""
-
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
@@ -1435,7 +1432,6 @@ def test_the_screenshot_of_a_page_that_scrolls_inside_a_panel_shows_where_the_pa
     form = open_form(page, None)
     seen, drawn = screen_and_picture(page, form)
 
-
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 10
     # And across the shelf, scrolled sideways: where its tiles change colour.
     y = round(page.evaluate("document.getElementById('shelf').getBoundingClientRect().top")) + 30
@@ -1449,19 +1445,13 @@ def test_a_feed_with_words_between_its_rows_is_still_drawn(page, served, host_si
     """A feed's loose words (a count, a separator typed between the rows) are text, copied as text nodes: the copy gave
     every copy of a feed's child `flex: none` through its style, which a text node has not, so the capture threw and the
     form had no picture at all."""
-
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
     colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
     rows = "".join(f'<div style="height: {20 + n % 5 * 9}px; background: {colours[n % 3]}">Row {n}</div>{n + 1} of 200' for n in range(200))
-    page.goto(host_site.write("feed-words.html", HOST_PAGE.format(
-        base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace(
-        "</main>", f'</main><div style="display: flex; flex-direction: column; gap: 4px">{rows}</div>')))
-    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.8))")
-    form = open_form(page, None)
-    seen, drawn = screen_and_picture(page, form)
-
-
+    feed = f'<div style="display: flex; flex-direction: column; gap: 4px">{rows}</div>'
+    seen, drawn, _ = capture_deep(page, host_site, served, "feed-words.html", feed)
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 20
 
 
@@ -1471,7 +1461,6 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     at the panel's top as the visitor sees it. It is now copied unstuck and moved to where it is on the screen.
     And the moved children paint as placed boxes do, in the document's order: a menu dropped from a row went under the
     rows that follow it, as the stuck title did. Children holding placed boxes are now lifted over the rest."""
-
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
@@ -1492,6 +1481,5 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     tops = page.evaluate("['table', 'list'].map(id => Math.round(document.getElementById(id).getBoundingClientRect().top))")
     assert seen.getpixel((300, tops[0] + 20)) == (200, 0, 200) and seen.getpixel((300, tops[1] + 25)) == (0, 0, 200)
     assert (0, 200, 0) in [seen.getpixel((300, y)) for y in range(tops[1], tops[1] + 300)]  # the menu
-
 
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 15
