@@ -322,6 +322,8 @@
     }
     const spaced = new Map(), dropped = new Set(), gone = new Set();
     const top = n => n.getBoundingClientRect().top, low = n => n.getBoundingClientRect().bottom;
+    // Flex and grid items' margins never collapse: from one's margin box to the next's is what lies between them.
+    const edge = c => top(c) - px(style.get(c).marginTop), between = (a, b) => edge(b) - low(a) - px(style.get(a).marginBottom);
     const boxed = c => style.get(c).display !== 'none';
     const plain = c => boxed(c) && style.get(c).position === 'static' && style.get(c).transform === 'none';
     const asComputed = (a, b) => Math.abs(top(b) - low(a) - collapse(marginBelow(a), marginAbove(b))) < 0.5;
@@ -348,12 +350,11 @@
       if (!kids.every(c => { const cs = style.get(c); return cs.order === '0' && cs.display !== 'contents' && /^(static|relative)$/.test(cs.position)
         && (grid ? [cs.gridRowStart, cs.gridRowEnd, cs.gridColumnStart, cs.gridColumnEnd].every(v => v === 'auto')
           : atStart(cs.alignSelf) && cs.transform === 'none' && cs.translate === 'none' && [cs.top, cs.left].every(v => /^(auto|0px)$/.test(v))); })) continue;
-      const items = kids.filter(boxed), gap = gapOf(gs), rows = [];
-      const edge = c => top(c) - px(style.get(c).marginTop);
+      const items = kids.filter(boxed), gap = gapOf(gs), rows = [], trackList = grid ? gs.gridTemplateRows.split(' ') : [];
       if (grid) {
         const n = gs.gridTemplateColumns.split(' ').length;
         for (let i = 0; i < items.length; i += n) rows.push(items.slice(i, i + n));
-        if (gs.gridTemplateRows.split(' ').length !== rows.length) continue; // its tracks are not one per row of items
+        if (trackList.length !== rows.length) continue; // its tracks are not one per row of items
       } else {
         for (const c of items) if (rows.length && Math.abs(edge(c) - edge(rows[rows.length - 1][0])) < 0.5) rows[rows.length - 1].push(c); else rows.push([c]);
         const tall = r => Math.max(...r.map(c => low(c) + px(style.get(c).marginBottom))) - edge(r[0]);
@@ -365,14 +366,14 @@
       for (const r of rows.slice(end)) for (const c of r) dropped.add(c);
       if (!grid && end < rows.length) packed.add(g);
       if (!k) continue;
-      const height = grid ? gs.gridTemplateRows.split(' ').slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * gap
+      const height = grid ? trackList.slice(0, k).reduce((h, t) => h + px(t), 0) + (k - 1) * gap
         : edge(rows[k][0]) - edge(rows[0][0]) - gap;
       const box = document.createElement('div');
       box.style.cssText = `display: block; ${grid ? 'grid-column: 1 / -1' : 'flex: 0 0 100%; min-width: 0'}; height: ${height}px; margin: 0; padding: 0; border: 0`;
       const first = rows[k][0];
       spaced.set(kids[0], box);
       for (let c = kids[0].nextElementSibling; c && c !== first; c = c.nextElementSibling) dropped.add(c);
-      if (grid) tracks.set(g, `${height}px ${gs.gridTemplateRows.split(' ').slice(k).join(' ')}`);
+      if (grid) tracks.set(g, `${height}px ${trackList.slice(k).join(' ')}`);
       else packed.add(g);
     }
     for (const p of [body, ...all]) {
@@ -381,7 +382,7 @@
       if ((!flex && !/^(block|flow-root|list-item)$/.test(ps.display)) || ps.columnCount !== 'auto' || ps.columnWidth !== 'auto' || ps.writingMode !== 'horizontal-tb') continue;
       // A feed's items: margins never collapse, and a row gap lies between each two.
       const gap = flex ? gapOf(ps) : 0;
-      const fits = flex ? (a, b) => Math.abs(top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom) - gap) < 0.5 : asComputed;
+      const fits = flex ? (a, b) => Math.abs(between(a, b) - gap) < 0.5 : asComputed;
       let run = [];
       const end = () => {
         // First and last stay; their boxes (no offset, no transform) and margins give the gap's height.
@@ -389,8 +390,7 @@
         while (run.length && !plain(run[run.length - 1])) run.pop();
         const a = run[0], b = run[run.length - 1], inner = run.slice(1, -1).filter(boxed);
         if (inner.length && fits(a, inner[0]) && fits(inner[inner.length - 1], b)) {
-          const height = flex ? top(b) - px(style.get(b).marginTop) - low(a) - px(style.get(a).marginBottom) - 2 * gap
-            : top(b) - marginAbove(b) - low(a) - marginBelow(a);
+          const height = flex ? between(a, b) - 2 * gap : top(b) - marginAbove(b) - low(a) - marginBelow(a);
           if (height > 0) {
             const box = document.createElement('div');
             box.style.cssText = `display: block; flex: none; height: ${height}px; margin: 0; padding: 0; border: 0`;
@@ -483,12 +483,13 @@
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         if (packed.has(n)) copy.style.alignContent = 'flex-start';
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
-        if (by && style.get(n).translate === 'none') copy.style.translate = `${-by[0]}px ${-by[1]}px`;
+        const moved = by && style.get(n).translate === 'none';
+        if (moved) copy.style.translate = `${-by[0]}px ${-by[1]}px`;
         if (stuck.has(n)) {
           const [x, y] = stuck.get(n), [bx, byy] = by || [0, 0];
           Object.assign(copy.style, { position: 'relative', top: 'auto', right: 'auto', bottom: 'auto', left: 'auto', translate: `${x - bx}px ${y - byy}px` });
         }
-        if ((stuck.has(n) || (by && style.get(n).translate === 'none')) && holds.has(n) && style.get(n).zIndex === 'auto') {
+        if ((stuck.has(n) || moved) && holds.has(n) && style.get(n).zIndex === 'auto') {
           // A z-index needs a placed box: relative with no offsets moves nothing, and the translate already places what it holds.
           copy.style.zIndex = '1';
           if (copy.style.position === 'static') copy.style.position = 'relative';
