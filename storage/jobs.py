@@ -47,13 +47,13 @@ HEARTBEAT = sql_text(f"UPDATE jobs SET claimed_at = {_NOW} WHERE claimed_by = %s
 FINISH = sql_text(
     f"UPDATE jobs SET state = CASE WHEN again THEN 'queued' ELSE 'done' END, last_error = NULL, run_after = {_NOW}, "
     "attempts = CASE WHEN again THEN 0 ELSE attempts END, claimed_by = CASE WHEN again THEN NULL ELSE claimed_by END, "
-    "again = false WHERE id = %s AND claimed_by = %s AND state = 'running' RETURNING state"
+    f"again = false WHERE id = %s AND claimed_by = %s AND state = 'running' RETURNING state = 'queued' AND run_after <= {_NOW}"
 )
 RETRY = sql_text(
     "UPDATE jobs SET state = CASE WHEN again THEN 'queued' ELSE %(state)s END, "
     f"run_after = {_NOW} + CASE WHEN again THEN 0 ELSE %(delay)s END, attempts = CASE WHEN again THEN 0 ELSE attempts END, "
     "last_error = %(error)s, claimed_by = NULL, again = false "
-    "WHERE id = %(id)s AND claimed_by = %(me)s AND state = 'running' RETURNING state"
+    f"WHERE id = %(id)s AND claimed_by = %(me)s AND state = 'running' RETURNING state = 'queued' AND run_after <= {_NOW}"
 )
 FORGET = sql_text(f"DELETE FROM jobs WHERE state = 'done' AND created_at < {_NOW} - %s")
 
@@ -110,8 +110,9 @@ def retry(conn: psycopg.Connection[Any], job_id: int, me: str, error: str, delay
 
 
 def _ended(conn: psycopg.Connection[Any], row: Any) -> None:
-    # Queued again: the claimers learn it now, not at their next poll (the enqueue woke them while it still ran).
-    if row is not None and row[0] == "queued":
+    # Queued again and due (``row``: whether it is): the claimers learn it now, not at their next poll (the enqueue
+    # woke them while it still ran). A retry due later is found by their poll.
+    if row is not None and row[0]:
         wake(conn)
 
 
