@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.tui.conftest import SIZE, errors, paste, press, screen_text, told, ty
 from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
+from workbench.tui import format as fmt
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.persona_picker import PersonaPicker
@@ -85,6 +87,23 @@ async def test_the_status_keys_wrap_between_keys_never_inside_one(app, demo_wb, 
             for hint in ("n new", "a ack", "t triaged", "i in progress", "r resolved", "w won't fix", "d duplicate"):
                 assert any(hint in line for line in shown), (width, shown)
             assert ("d duplicate" in lines[start]) == (width >= 120), (width, lines[start:start + 3])
+
+
+async def test_the_head_wraps_between_its_facts_never_inside_one(app, demo_wb, principal):
+    """At 60 columns the head broke inside "1h ago": "1h" ended one line and "ago" began the next."""
+    ann = open_annotations(demo_wb, principal, 1)[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_detail(app, pilot, ann.id)
+        for width in (80, 60, 48):
+            await pilot.resize_terminal(width, 24)
+            await wait_for(pilot, lambda w=width: app.screen.query_one("#ann-head").content_size.width > w - 10)
+            await pilot.pause()
+            lines = screen_text(app).splitlines()
+            start = next(i for i, line in enumerate(lines) if ann.kind in line)
+            shown = lines[start:start + 3]
+            ago = next(line for line in shown if " ago" in line)
+            assert re.search(r"\b\d+[smhdw] ago\b", ago), (width, shown)
+            assert sum(f"…{fmt.short_id(ann.id)}" in line for line in shown) == 1, (width, shown)
 
 
 async def test_resolve_with_a_blank_summary_keeps_the_dialog_open(app, demo_wb, principal):

@@ -9,6 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from textual.widgets import Static
+
 from tests.found import found
 from tests.tui.conftest import FIXED_MS, SIZE, make_app, press, screen_text, wait_for
 from workbench.services import annotations as annotations_service
@@ -149,7 +151,7 @@ async def test_the_annotation_detail_refreshes_and_keeps_its_scroll(demo_wb, pri
         assert app.screen is screen
         assert detail.scroll_y == 12  # the same part of the detail stays in view…
         assert line_of(screen_text(app), "Reply number 5") == line_of(shown, "Reply number 5")
-        assert " ack " in str(screen.query_one("#ann-head").render())  # …and the change is shown
+        assert " ack " in str(screen.query_one("#ann-head", Static).content)  # …and the change is shown
         detail.scroll_end(animate=False)
         await pilot.pause()
         assert "status: new → ack" in screen_text(app)

@@ -154,3 +154,23 @@ async def test_inbox_test_row_opens_on_this_screen(app):
         assert isinstance(screen, TestSessionsScreen)
         assert found(screen.sessions.current).id == row.id
         assert app.focused is screen.sessions
+
+
+async def test_the_preview_head_wraps_between_its_facts_never_inside_one(app):
+    """At 80 columns the head of a rated, paid session wrapped inside "rated ★★★★★": "rated" ended one line."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "confirmed")
+        await pilot.pause()
+        session = found(screen.sessions.current)
+        assert session.rating and session.payout_queued
+        for width in (80, 64, 200):
+            await pilot.resize_terminal(width, 24)
+            await wait_for(pilot, lambda w=width: screen.query_one("#ts-detail-body").content_size.width > w - 10)
+            await pilot.pause()
+            lines = screen_text(app).splitlines()
+            head = next(i for i, line in enumerate(lines) if f"{session.tester_id} · variant" in line)
+            shown = lines[head:head + 3]
+            for fact in (f"variant {session.variant}", "rated " + "★" * session.rating, "payout queued"):
+                assert any(fact in line for line in shown), (width, shown)
+            assert ("payout queued" in lines[head]) == (width == 200), (width, shown)

@@ -29,7 +29,7 @@ from workbench.tui.messages import ActionRefused, ActionSucceeded, PersonasRevie
 from workbench.tui.screens.base import DETAIL_CSS, WorkbenchScreen
 from workbench.tui.screens.forms import Field, FormDialog
 from workbench.tui.widgets.footer import Footer
-from workbench.tui.widgets.key_line import KeyLine
+from workbench.tui.widgets.key_line import KeyLine, Parts
 from workbench.tui.widgets.sync_line import SyncLine
 
 
@@ -104,17 +104,19 @@ class AnnotationScreen(WorkbenchScreen):
         now = self.now()
         site = facets.place_name(ann.site_id) or ann.site_id
 
-        head = Text()
-        head.append(f" {fmt.status_label(ann.status)} ", style=f"bold reverse {fmt.STATUS_COLORS.get(ann.status, '')}")
-        head.append(f"  {ann.kind}", style="bold")
-        head.append(fmt.safe(f"  ·  {site}  ·  {fmt.page_path(ann.page_url)}  ·  "))
-        head.append(fmt.ago(now, ann.created_at), style="dim")
-        head.append(f"  ·  …{fmt.short_id(ann.id)}", style="dim")
+        lead = Text.assemble((f" {fmt.status_label(ann.status)} ", f"bold reverse {fmt.STATUS_COLORS.get(ann.status, '')}"), "  ")
+        facts = [
+            Text(ann.kind, style="bold"),
+            Text(fmt.safe(site)),
+            Text(fmt.safe(fmt.page_path(ann.page_url))),
+            Text(fmt.ago(now, ann.created_at), style="dim"),
+            Text(f"…{fmt.short_id(ann.id)}", style="dim"),
+        ]
         if ann.auto_fix:
-            head.append("   auto-fix authorised", style="bold #e6c84f")
+            facts.append(Text("auto-fix authorised", style="bold #e6c84f"))
         if self.personas_running:
-            head.append("   running personas…", style="italic #f0a36b")
-        self.query_one("#ann-head", Static).update(head)
+            facts.append(Text("running personas…", style="italic #f0a36b"))
+        self.query_one("#ann-head", Static).update(Parts(lead, facts, sep="  ·  "))
         self.query_one("#ann-keys", KeyLine).show(Text("set status  ", style="dim"), self._status_keys(ann.status))
 
         body: list[Any] = [Text(""), fmt.markdown(ann.body)]

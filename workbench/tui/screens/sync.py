@@ -19,6 +19,7 @@ from textual.widgets import Static
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
+from workbench.tui.widgets.fit import Fit
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 # At 80 columns these were wider than the screen, and its edge cut THEIRS and WHEN: the base (in the preview
@@ -136,13 +137,16 @@ class SyncScreen(TwoPaneScreen):
         self.conflict_list.reload(keep_cursor=True)
         self.refusal_list.reload(keep_cursor=True)
         n_conflicts, n_refused = self.conflict_list.total, self.refusal_list.total
-        self.set_bar("conflicts-title",
-            f"Conflicts ({n_conflicts})  [dim]changed here and on the server since the last sync · "
-            f"[{MINE_STYLE}]m[/] keep mine · [{THEIRS_STYLE}]t[/] take theirs[/]"
-        )
-        self.set_bar("refusals-title",
-            f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · x discard (undo here)[/]"
-        )
+        keep = f"[{MINE_STYLE}]m[/] keep mine · [{THEIRS_STYLE}]t[/] take theirs"
+        self.set_bar("conflicts-title", Fit(
+            f"Conflicts ({n_conflicts})  [dim]changed here and on the server since the last sync · {keep}[/]",
+            f"Conflicts ({n_conflicts})  [dim]{keep}[/]",
+        ))
+        self.set_bar("refusals-title", Fit(
+            f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · x discard (undo here)[/]",
+            f"Refused changes ({n_refused})  [dim]r retry on the next sync · x discard (undo here)[/]",
+            f"Refused changes ({n_refused})  [dim]r retry · x discard[/]",
+        ))
         ok, status = self.attempt(service.status, self.wb, quiet=True)
         if ok and status.remote is not None:
             when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"

@@ -29,6 +29,7 @@ from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.base import DETAIL_CSS
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
 from workbench.tui.screens.two_pane import TwoPaneScreen
+from workbench.tui.widgets.key_line import Parts
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 STUDY_COLUMNS = [Column("STUDY", 0, min_width=20), Column("SESSIONS", 8, "right"), Column("ACTIVE", 7, "right"),
@@ -254,16 +255,15 @@ class TestSessionsScreen(TwoPaneScreen):
         wb, principal = self.wb, self.principal
         now = self.now()
         parts: list[Any] = []
-        head = Text()
-        head.append(f" {s.status} ", style=f"bold reverse {fmt.STATUS_COLORS.get(s.status, '')}")
-        head.append(f"  {s.tester_id} · variant {s.variant} · started {fmt.ago(now, s.started_at)}", style="bold")
+        lead = Text.assemble((f" {s.status} ", f"bold reverse {fmt.STATUS_COLORS.get(s.status, '')}"), "  ")
+        facts = [Text(f, style="bold") for f in (s.tester_id, f"variant {s.variant}", f"started {fmt.ago(now, s.started_at)}")]
         if s.duration_seconds is not None:
-            head.append(f" · ran {_duration(s.duration_seconds)}")
+            facts.append(Text(f"ran {_duration(s.duration_seconds)}"))
         if s.rating:
-            head.append(f" · rated {'★' * s.rating}", style="#e6c84f")
+            facts.append(Text(f"rated {'★' * s.rating}", style="#e6c84f"))
         if s.payout_queued:
-            head.append(" · payout queued", style="#4fbf67")
-        parts.append(head)
+            facts.append(Text("payout queued", style="#4fbf67"))
+        parts.append(Parts(lead, facts, sep=Text(" · ", style="bold")))
         if s.status == "analyzing" or s.id in self.analyzing:
             parts.append(Text("Analysis running… it appears here when ready.", style="italic #b48cff"))
         if s.analysis_error:
