@@ -139,3 +139,19 @@ def test_sessions_without_their_credentials_wait(hub):
     rep = r.sync()
     assert rep.ok and rep.sent == 0 and sync_svc.status(r.wb).pending == 1
     assert any("store key" in n for n in rep.notes)
+
+
+def test_a_sync_says_what_it_did_not_pull_for_want_of_a_credential(hub):
+    """With a token alone a sync received nothing of the sessions and said nothing: it read as "nothing new"."""
+    server_round(hub)
+    r = hub.replica()
+    rep = r.sync()
+    assert rep.ok and r.wb.store.db.execute("SELECT count(*) FROM feedback_sessions").fetchone()[0] == 0
+    assert [n.split(";")[0] for n in rep.notes if "not synced" in n] == [
+        "feedback sessions were not synced: no store API key is set", "test sessions were not synced: no JWT is set",
+    ]
+    assert any("WORKBENCH_STORE_KEY" in n for n in rep.notes) and any("WORKBENCH_JWT" in n for n in rep.notes)
+    r.store_key, r.jwt = hub.creds["store_api_key"], hub.creds["jwt"]
+    rep = r.sync()
+    assert not [n for n in rep.notes if "not synced" in n]
+    assert r.wb.store.db.execute("SELECT count(*) FROM feedback_sessions").fetchone()[0] > 0

@@ -200,6 +200,13 @@ def run_sync(
                 first.settle(wb, plan, choice, client, report)
         finally:
             client.close()
+    if pull:
+        # Said, not skipped in silence: with a token alone, a sync that received nothing read as
+        # "nothing new" though the sessions had not been asked for at all.
+        for kind, what, name in (("token", "annotations", "API token"), ("store_key", "feedback sessions", "store API key"),
+                                 ("jwt", "test sessions", "JWT")):
+            if not secrets.get(kind):
+                report.notes.append(f"{what} were not synced: no {name} is set; {remotes.credential_advice(r.name, kind)}")
     if plan is None and _adopt_as_default(wb, r.name):
         report.notes.append(f"this store now opens the replica of {r.name} by default")
     elif plan is None and r.workspace_id is None and (made := remotes.get(wb, r.name)) is not None and made.workspace_id:
