@@ -168,3 +168,12 @@ def screen_text(app: WorkbenchApp) -> str:
                       legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
+
+
+async def resized(app: WorkbenchApp, pilot, width: int, laid_out: str, height: int = 24) -> list[str]:
+    """The terminal resized to ``width``, once the widget ``laid_out`` (a selector) has taken the new
+    width; returns the screen's lines."""
+    await pilot.resize_terminal(width, height)
+    await wait_for(pilot, lambda: width - 10 < app.screen.query_one(laid_out).content_size.width <= width)
+    await pilot.pause()
+    return screen_text(app).splitlines()

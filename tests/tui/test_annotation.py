@@ -10,7 +10,7 @@ from textual.widgets import Input, SelectionList, TextArea
 
 from tests.found import found
 from tests.images import PNG
-from tests.tui.conftest import SIZE, errors, paste, press, screen_text, told, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, paste, press, resized, screen_text, told, type_text, wait_for
 from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
@@ -78,10 +78,7 @@ async def test_the_status_keys_wrap_between_keys_never_inside_one(app, demo_wb, 
     async with app.run_test(size=(80, 24)) as pilot:
         await open_detail(app, pilot, ann.id)
         for width in (80, 64, 120):
-            await pilot.resize_terminal(width, 24)
-            await wait_for(pilot, lambda w=width: app.screen.query_one("#ann-keys").content_size.width > w - 10)
-            await pilot.pause()
-            lines = [line.strip() for line in screen_text(app).splitlines()]
+            lines = [line.strip() for line in await resized(app, pilot, width, "#ann-keys")]
             start = next(i for i, line in enumerate(lines) if line.startswith("set status"))
             shown = lines[start:start + 3]
             for hint in ("n new", "a ack", "t triaged", "i in progress", "r resolved", "w won't fix", "d duplicate"):
@@ -95,10 +92,7 @@ async def test_the_head_wraps_between_its_facts_never_inside_one(app, demo_wb, p
     async with app.run_test(size=(80, 24)) as pilot:
         await open_detail(app, pilot, ann.id)
         for width in (80, 60, 48):
-            await pilot.resize_terminal(width, 24)
-            await wait_for(pilot, lambda w=width: app.screen.query_one("#ann-head").content_size.width > w - 10)
-            await pilot.pause()
-            lines = screen_text(app).splitlines()
+            lines = await resized(app, pilot, width, "#ann-head")
             start = next(i for i, line in enumerate(lines) if ann.kind in line)
             shown = lines[start:start + 3]
             ago = next(line for line in shown if " ago" in line)

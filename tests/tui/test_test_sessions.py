@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Select, Switch, TextArea
 
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, paste, press, screen_text, wait_for
+from tests.tui.conftest import SIZE, errors, paste, press, resized, screen_text, wait_for
 from workbench.services import inbox
 from workbench.services import test_sessions as ts_service
 from workbench.tui.screens.test_sessions import TestSessionsScreen
@@ -165,10 +165,7 @@ async def test_the_preview_head_wraps_between_its_facts_never_inside_one(app):
         session = found(screen.sessions.current)
         assert session.rating and session.payout_queued
         for width in (80, 64, 200):
-            await pilot.resize_terminal(width, 24)
-            await wait_for(pilot, lambda w=width: screen.query_one("#ts-detail-body").content_size.width > w - 10)
-            await pilot.pause()
-            lines = screen_text(app).splitlines()
+            lines = await resized(app, pilot, width, "#ts-detail-body")
             head = next(i for i, line in enumerate(lines) if f"{session.tester_id} · variant" in line)
             shown = lines[head:head + 3]
             for fact in (f"variant {session.variant}", "rated " + "★" * session.rating, "payout queued"):
