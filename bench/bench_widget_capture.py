@@ -5,11 +5,12 @@ second loopback origin: ``--items`` blocks (``p``: one paragraph each; ``rows``:
 span, a paragraph with bold text and a link; ``ul``: items of a ``<ul>`` without bullets; ``ol``: items of a
 numbered ``<ol>``; ``flex``: rows of a flex column, a feed; ``grid``: the same rows as cards of a three-column grid;
 ``wrap``: the same rows in a wrapping flex row; ``columns``: the same rows set in two columns, which the capture
-copies whole), scrolled 90 % deep, one fresh browser context per capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
+copies whole; ``table``: rows of a four-column table, an order list), scrolled 90 % deep, one fresh browser
+context per capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from the click to the
 canvas (the widget's own measuring and choosing included) and how many elements were copied; a capture
 past the form's 8 s limit says so (stopped, or drawn too late and dropped).
 
-    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|wrap|columns] [--items 3000] [--runs 5]
+    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|wrap|columns|table] [--items 3000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
         body = (f'<div style="{column}; gap: 8px">'
                 + "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
                 + "</div>")
+    elif kind == "table":
+        body = ('<table><thead><tr><th>#</th><th>Order</th><th>Customer</th><th>Total</th></tr></thead><tbody>'
+                + "".join(f"<tr><td>{i}</td><td>Order {i:05d}</td><td>Customer with a name {i % 97}</td><td>{i * 3.7:.2f} €</td></tr>"
+                          for i in range(items))
+                + "</tbody></table>")
     else:
         body = "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
     return HOST_PAGE.format(base=base, site=creds["site_id"], token=creds["widget_token"], extra="").replace("</main>", body + "</main>")
@@ -65,7 +71,7 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
-    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "wrap", "columns"), default="p")
+    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "wrap", "columns", "table"), default="p")
     ap.add_argument("--items", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()

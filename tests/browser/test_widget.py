@@ -1301,6 +1301,39 @@ def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_pict
     assert copied == 600 and (layout == "wrap" or colour_edges(drawn, 300) == colour_edges(seen, 300))
 
 
+@pytest.mark.parametrize("borders", ["border-spacing: 4px 3px", "border-collapse: collapse"])
+def test_a_capture_deep_in_a_long_table_copies_little_and_draws_the_same_picture(page, served, host_site, borders):
+    """A table of 1,000 rows (an order list) was copied whole: 10 s and more, past the form's limit, so no picture.
+    Its rows wholly above now stand in as one row of their height and its rows wholly below go; the columns keep their
+    widths though the rows that set them (the long names here) are left out."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)", "rgb(0, 160, 60)")
+
+    def capture(name: str, last: str) -> tuple[Image.Image, Image.Image, int]:
+        """The page seen and the widget's picture, 80 % deep. ``last``: the last row's first cell's attributes; one that
+        spans the rest of the body's rows (none, as it is the last) makes the table not plain, copied whole."""
+        rows = "".join(
+            f'<tr class="far" style="background: {colours[n * 5 % 4]}"><td{last if n == 399 else ""}'
+            f' style="height: {18 + n * 7 % 25}px; border-bottom: {n % 3}px solid rgb(90, 0, 0)">{n}</td>'
+            f'<td>{"A name long enough to set the column" if n in (5, 390) else f"Order {n}"}</td>'
+            f'<td>{"word " * (n % 4)}</td></tr>' for n in range(400))
+        table = (f'<table style="{borders}"><thead><tr><th>#</th><th>Order</th><th>Notes</th></tr></thead>'
+                 f"<tbody>{rows}</tbody></table><p>After the table</p>")
+        return capture_deep(page, host_site, served, name, table, width=1280)
+
+    _, whole, copied_whole = capture("table-whole.html", ' rowspan="0"')
+    seen, drawn, copied = capture("table.html", "")
+    assert copied_whole == 400 and copied < 50, (copied_whole, copied)  # about 30 rows in view
+    assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every row
+    # Right of the orders' words, in the column the long names widen (the other columns' words are rasterised a little
+    # differently in any copy): every row's edge where the visitor sees it.
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 20
+
+
 def test_the_screenshot_keeps_margins_that_collapse_through_a_parents_bottom(page, served, host_site):
     """html-to-image gives each copied element its measured height, and a block of fixed height keeps its last child's
     bottom margin inside: a `<header><h1>` (the h1's 21 px) or a `<section><p>` each lost that margin in the copy, so

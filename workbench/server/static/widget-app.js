@@ -376,6 +376,33 @@
       if (grid) tracks.set(g, `${height}px ${trackList.slice(k).join(' ')}`);
       else packed.add(g);
     }
+    // A table's body (an order list, a log) lays its rows out one under the other, each as tall as its own cells: its
+    // rows wholly above stand in as one row of their height, and its rows wholly below go. The columns keep their
+    // widths, as every copied cell carries its measured width. Not where a cell spans rows (its row would lose it),
+    // nor rows placed, moved or pinned, nor where the spacing between rows is uneven. A copied table and its body keep
+    // no measured height (restyle): a table's height is its least, and the room left by the rows that go would be
+    // shared out among those kept.
+    const unheld = new Set();
+    for (const g of all) {
+      if (g.tagName !== 'TBODY' || style.get(g).display !== 'table-row-group') continue;
+      const rows = [...g.children];
+      if (!rows.length || !rows.every(r => r.tagName === 'TR' && style.get(r).display === 'table-row' && plain(r)
+        && [...r.cells].every(c => c.rowSpan === 1))) continue;
+      let k = 0, end = rows.length;
+      while (k < rows.length - 1 && !pinned(rows[k]) && reach.get(rows[k]) < sy - 64) k++;
+      while (end > k + 1 && !pinned(rows[end - 1]) && top(rows[end - 1]) + sy >= bottom) end--;
+      for (const r of rows.slice(end)) dropped.add(r);
+      if (end < rows.length) unheld.add(g).add(g.parentElement);
+      const gap = k > 1 && top(rows[k]) - low(rows[k - 1]);
+      if (k < 2 || Math.abs(top(rows[1]) - low(rows[0]) - gap) >= 0.5) continue;
+      const box = document.createElement('tr'), cell = document.createElement('td');
+      box.style.cssText = 'display: table-row';
+      cell.style.cssText = `display: table-cell; height: ${top(rows[k]) - top(rows[0]) - gap}px; padding: 0; border: 0`;
+      box.appendChild(cell);
+      spaced.set(rows[0], box);
+      for (const r of rows.slice(1, k)) dropped.add(r);
+      unheld.add(g).add(g.parentElement);
+    }
     for (const p of [body, ...all]) {
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
       const ps = style.get(p) || getComputedStyle(p), flex = feeds.has(p);
@@ -482,6 +509,7 @@
         if (n.nodeType === 1 && n.parentElement && feeds.has(n.parentElement)) copy.style.flex = 'none';
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         if (packed.has(n)) copy.style.alignContent = 'flex-start';
+        if (unheld.has(n)) copy.style.height = 'auto';
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         const moved = by && style.get(n).translate === 'none';
         if (moved) copy.style.translate = `${-by[0]}px ${-by[1]}px`;
