@@ -1301,6 +1301,36 @@ def test_a_capture_deep_in_a_grid_of_cards_copies_little_and_draws_the_same_pict
     assert copied == 600 and (layout == "wrap" or colour_edges(drawn, 300) == colour_edges(seen, 300))
 
 
+@pytest.mark.parametrize("layout", [
+    "display: grid; grid-template-columns: repeat(3, 1fr); grid-auto-flow: row dense; align-items: start",
+    "display: flex; flex-direction: column-reverse",
+])
+def test_a_capture_deep_in_other_flex_and_grid_containers_copies_their_far_items_empty(page, served, host_site, layout):
+    """A grid packed densely, or a feed laid out in reverse, is copied whole, so each of its 300 cards' words and links
+    were copied too, however far from the viewport. The cards wholly above or below it are now copied empty, each its
+    own box at its measured size, and every card in view is drawn as the visitor sees it."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)", "rgb(0, 160, 60)")
+
+    def capture(name: str, inside: str) -> tuple[Image.Image, Image.Image, int]:
+        """The page seen and the widget's picture, 80 % deep; ``inside``: what each card holds besides its words (a sticky
+        span, which never sticks here, keeps a card whole)."""
+        cards = "".join(f'<div style="height: {40 + n * 7 % 45}px; background: {colours[n * 5 % 4]}">{inside}'
+                        f'<span class="far">Card {n}</span> <b class="far">bold</b> <a class="far" href="#">more</a></div>'
+                        for n in range(300))
+        return capture_deep(page, host_site, served, name, f'<div style="{layout}; gap: 9px 6px">{cards}</div><p>After</p>', width=1280)
+
+    _, whole, copied_whole = capture("cards-whole.html", '<span style="position: sticky"></span>')
+    seen, drawn, copied = capture("cards.html", "")
+    assert copied_whole > 600 and copied < 200, (copied_whole, copied)  # (words in cards below were left out before)
+    assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every card whole
+    assert colour_edges(drawn, 290) == colour_edges(seen, 290) and len(colour_edges(seen, 290)) >= 12
+
+
 @pytest.mark.parametrize("borders", ["border-spacing: 4px 3px", "border-collapse: collapse"])
 def test_a_capture_deep_in_a_long_table_copies_little_and_draws_the_same_picture(page, served, host_site, borders):
     """A table of 1,000 rows (an order list) was copied whole: 10 s and more, past the form's limit, so no picture.

@@ -403,6 +403,19 @@
       for (const r of rows.slice(1, k)) dropped.add(r);
       unheld.add(g).add(g.parentElement);
     }
+    // Any other flex or grid item wholly above or below the viewport is copied empty: its own box, with its measured
+    // size (and that as its least, so no room freed elsewhere shrinks it), and none of what it holds. An item lays out
+    // its content on its own (its margins never collapse with it), and its siblings see only its box, so nothing in
+    // view moves. Not an item aligned by its baseline (its content gives that), nor one of many boxes (split by a
+    // column), nor one holding a fixed, sticky or floated element, a counter or a shadow root.
+    const emptied = new Set(), baseline = v => /baseline/.test(v);
+    for (const n of all) {
+      const p = n.parentElement, ps = p && style.get(p), cs = style.get(n);
+      if (!ps || !/^(inline-)?(flex|grid)$/.test(ps.display) || pinned(n) || n.shadowRoot || !n.firstChild
+        || !/^(block|flex|grid|flow-root|list-item)$/.test(cs.display) || baseline(ps.alignItems) || baseline(cs.alignSelf)
+        || n.getClientRects().length !== 1 || !(reach.get(n) < sy - 64 || top(n) + sy >= bottom)) continue;
+      emptied.add(n);
+    }
     for (const p of [body, ...all]) {
       if (dropped.has(p) || spaced.has(p) || gone.has(p.parentElement)) { gone.add(p); continue; }
       const ps = style.get(p) || getComputedStyle(p), flex = feeds.has(p);
@@ -486,7 +499,7 @@
       }
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
-    const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
+    const filter = n => n !== host && n !== document.head && !spaced.has(n) && !dropped.has(n) && !emptied.has(n.parentElement) && (n.nodeType !== 1 || keep.has(n) || !n.parentElement // a shadow root's child
       || !(feeds.has(n.parentElement) || /^(block|flow-root|list-item)$/.test(getComputedStyle(n.parentElement).display))
       || !/^(static|relative)$/.test(getComputedStyle(n).position) || n.getBoundingClientRect().top + sy < bottom);
     // The copy is a chain of promises, which held the page's thread to its end (seconds in a long feed): the page froze,
@@ -510,6 +523,7 @@
         if (tracks.has(n)) copy.style.gridTemplateRows = tracks.get(n);
         if (packed.has(n)) copy.style.alignContent = 'flex-start';
         if (unheld.has(n)) copy.style.height = 'auto';
+        if (emptied.has(n)) Object.assign(copy.style, { minWidth: style.get(n).width, minHeight: style.get(n).height });
         const by = n.nodeType === 1 && style.has(n) && !unmoved.has(n) && scrolled.get(n.parentElement);
         const moved = by && style.get(n).translate === 'none';
         if (moved) copy.style.translate = `${-by[0]}px ${-by[1]}px`;
