@@ -413,7 +413,7 @@
       const p = n.parentElement, ps = p && style.get(p), cs = style.get(n);
       if (!ps || !/^(inline-)?(flex|grid)$/.test(ps.display) || pinned(n) || n.shadowRoot || !n.firstChild
         || !/^(block|flex|grid|flow-root|list-item)$/.test(cs.display) || baseline(ps.alignItems) || baseline(cs.alignSelf)
-        || n.getClientRects().length !== 1 || !(reach.get(n) < sy - 64 || top(n) + sy >= bottom)) continue;
+        || !(reach.get(n) < sy - 64 || top(n) + sy >= bottom) || n.getClientRects().length !== 1) continue;
       emptied.add(n);
     }
     for (const p of [body, ...all]) {
