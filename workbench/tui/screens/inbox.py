@@ -324,7 +324,16 @@ class InboxScreen(WorkbenchScreen):
         selected = len(self.list.selection)
         if selected:  # first where the line is short: the selection is what the next key acts on
             parts.insert(0 if narrow else len(parts), f"[b reverse] {selected:,} selected [/]")
-        self.query_one("#statusbar", Static).update((" │ " if narrow else "  │  ").join(parts))
+        line = (" │ " if narrow else "  │  ").join(parts)
+        room = self.app.size.width - 2  # the bar's padding
+        if selected and narrow and Text.from_markup(line).cell_len > room:
+            # The bar is one line and cuts what does not fit: at 80 columns that was the tests count.
+            # The selection and what is shown become one part; then the breakdown gives way whole.
+            both = f"[b reverse]{selected:,} of {shown:,}{'+' if self.counting else ''} selected[/]"
+            line = " │ ".join([both, *parts[2:]])
+            if Text.from_markup(line).cell_len > room:
+                line = " │ ".join([both, *parts[3:]])
+        self.query_one("#statusbar", Static).update(line)
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
         preview = self.query_one("#preview", Static)
