@@ -304,10 +304,11 @@ class InboxScreen(WorkbenchScreen):
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
         everything = "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
         chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else everything
+        bar = self.query_one("#filterbar", Static).set_class(bool(self.query_error), "-refusal")
         if self.query_error:
-            self.query_one("#filterbar", Static).update(search_ui.error_text(self.query_error))
+            bar.update(search_ui.error_text(self.query_error))
         else:
-            self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
+            bar.update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
         narrow = self.app.size.width < 110  # 80 columns: the same counts in fewer words
