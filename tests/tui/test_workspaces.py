@@ -246,3 +246,17 @@ async def test_workspaces_key_is_in_help_and_palette(demo_wb):
         await press(pilot, "W")
         assert isinstance(app.screen, WorkspaceSwitcher)
         assert "Acme Commerce" in screen_text(app) and "local (this machine only)" in screen_text(app)
+
+
+@pytest.mark.parametrize("width", [80, 60])
+async def test_the_switcher_breaks_a_workspaces_counts_between_counts_never_inside_one(demo_wb, width):
+    """At 80 columns the demo's counts ended one line with "21 test" and the next with "sessions"."""
+    counts = workspaces.get(demo_wb, local_ws(demo_wb)).counts_text.split(" · ")
+    app = make_app(demo_wb)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await press(pilot, "W")
+        assert isinstance(app.screen, WorkspaceSwitcher)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        for count in counts:
+            assert any(count in line for line in lines), (count, lines)

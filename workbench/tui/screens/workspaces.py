@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.console import Group
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +25,7 @@ from textual.widgets import Button, Static
 from workbench.tui import format as fmt
 from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog
+from workbench.tui.widgets.key_line import Parts
 
 
 class WorkspaceSwitcher(ChoiceDialog):
@@ -39,11 +42,13 @@ class WorkspaceSwitcher(ChoiceDialog):
         )
 
     @staticmethod
-    def option_text(view: Any, current: str) -> str:
+    def option_text(view: Any, current: str) -> Group:
         mark = "[b]●[/] " if view.id == current else "  "
         where = f"replica of {fmt.esc(view.remote_url or '')}" if view.remote else "local (this machine only)"
         default = "  [dim](the CLI's default)[/]" if view.is_default else ""
-        return f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}\n    {fmt.esc(view.counts_text)}"
+        # The counts break between counts: word wrap ended a line at 80 columns with "21 test".
+        counts = Parts(Text("    "), [Text(c) for c in view.counts], sep=" · ")
+        return Group(Text.from_markup(f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}"), counts)
 
 
 class FirstSyncDialog(Dialog[str | None]):
