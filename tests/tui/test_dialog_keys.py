@@ -96,3 +96,16 @@ async def test_a_forms_hint_and_keys_name_what_it_has(app):
         assert "Browse files" in [description for _, _, description, _, _ in binding_rows(attach)]
         await press(pilot, "escape", "r")  # the resolve prompt, under its Resolve button
         assert "enter / ^s: resolve · esc: cancel" in screen_text(app)
+
+
+async def test_a_form_without_text_to_write_offers_no_editor(app):
+    """QA: ? on the inbox filter listed "^e Write in $EDITOR", which only said there was no text field."""
+    from workbench.tui.help import binding_rows
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        form = app.screen
+        assert isinstance(form, FormDialog) and form.submit_label == "Apply"
+        described = [description for _, _, description, _, _ in binding_rows(form)]
+        assert "Apply" in described and "Write in $EDITOR" not in described

@@ -115,9 +115,12 @@ class FormDialog(Dialog[Any]):
             yield Static(self.hint_text((self.hint or named + browse) + editor), classes="hint")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Browse only where there is a file to pick: ? listed "Browse files" on every form."""
+        """Browse only where there is a file to pick, $EDITOR only where there is text to write:
+        ? listed both on every form."""
         if action == "browse":
             return any(f.kind == "file" for f in self.fields)
+        if action == "editor":
+            return self._editable() is not None
         return True
 
     def help_description(self, binding: Binding) -> str | None:
