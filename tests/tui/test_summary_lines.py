@@ -57,3 +57,16 @@ async def test_inbox_line_keeps_its_counts_with_a_selection_at_80_columns(app):
         assert re.search(rf"\b1 (of {app.screen.list.total:,} )?selected", line), line
         assert f"{app.screen.list.total:,}" in line and f"new {c.get('annotation:new', 0):,}" in line, line
         assert f"{c.get('awaiting:comment', 0):,}" in line and f"tests {c.get('awaiting:test', 0):,}" in line, line
+
+
+async def test_inbox_line_at_50_columns_keeps_whole_counts(app):
+    """At 50×15, where the inbox stays usable, the line ended inside the open statuses ("… triaged 34 in")
+    and never reached the comments and tests: the breakdown now gives way whole."""
+    async with app.run_test(size=(50, 15)) as pilot:
+        await wait_for(pilot, lambda: not app.screen.counting and app.screen.counts)
+        await pilot.pause()
+        c = app.screen.counts
+        line = summary_line(app)
+        assert line.startswith(f"{app.screen.list.total:,} shown"), line
+        assert f"cmt {c.get('awaiting:comment', 0):,} tests {c.get('awaiting:test', 0):,}" in line, line
+        assert not line.endswith(" in"), line

@@ -326,14 +326,15 @@ class InboxScreen(WorkbenchScreen):
         if selected:  # first where the line is short: the selection is what the next key acts on
             parts.insert(0 if narrow else len(parts), f"[b reverse] {selected:,} selected [/]")
         line = (" │ " if narrow else "  │  ").join(parts)
-        room = self.app.size.width - 2  # the bar's padding
-        if selected and narrow and Text.from_markup(line).cell_len > room:
-            # The bar is one line and cuts what does not fit: at 80 columns that was the tests count.
-            # The selection and what is shown become one part; then the breakdown gives way whole.
-            both = f"[b reverse]{selected:,} of {shown:,}{'+' if self.counting else ''} selected[/]"
-            line = " │ ".join([both, *parts[2:]])
-            if Text.from_markup(line).cell_len > room:
-                line = " │ ".join([both, *parts[3:]])
+        if narrow:
+            # The bar is one line and cuts what does not fit: at 80 columns with a selection that was the
+            # tests count, at 50 the comments' too. The selection and what is shown become one part; then
+            # the open statuses' breakdown gives way whole, then the comments and tests.
+            lead = [f"[b reverse]{selected:,} of {shown:,}{'+' if self.counting else ''} selected[/]"] if selected else parts[:1]
+            rest = parts[1 + bool(selected):]  # the breakdown, the comments and tests
+            room = self.app.size.width - 2  # the bar's padding
+            shorter = [" │ ".join(lead + rest), " │ ".join(lead + rest[1:]), lead[0]]
+            line = next((t for t in [line, *shorter] if Text.from_markup(t).cell_len <= room), shorter[-1])
         self.query_one("#statusbar", Static).update(line)
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
