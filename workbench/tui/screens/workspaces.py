@@ -68,13 +68,22 @@ class FirstSyncDialog(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog -wide"):  # scrolls on a small terminal; m, s and esc work anyway
             yield Static(f"Before the first sync with {fmt.esc(self.plan.remote)}", classes="title")
-            yield Static(fmt.esc(self.plan.text), id="first-sync-text")
+            yield Static(self.plan_text(), id="first-sync-text")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Keep separate (s)", id="separate", compact=True)
                 yield Button("Send mine up (m)", id="merge", variant="primary", compact=True)
             yield Static("m: send mine up and open the server's workspace · s: keep separate · esc: cancel (nothing synced)",
                          classes="hint")
+
+    def plan_text(self) -> Group:
+        """The plan's words; a workspace's counts break between counts, as in the switcher (at 80
+        columns a line began with "· 21 test sessions")."""
+        held = {f"  • {w.label}: {w.counts_text}": w for w in self.plan.local}
+        return Group(*(
+            Parts(fmt.plain(f"  • {w.label}: "), [fmt.plain(c) for c in w.counts], sep=" · ") if (w := held.get(line)) else fmt.plain(line)
+            for line in self.plan.text.split("\n")
+        ))
 
     def on_mount(self) -> None:
         self.query_one("#separate", Button).focus()
