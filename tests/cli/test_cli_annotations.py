@@ -217,3 +217,42 @@ def test_sites_list_reads_a_team_server_s_database_like_the_other_sites_verbs(pg
         for listed in (workbench("sites", "list", "--database", url, "--json"), workbench("sites", "list", "--json", WORKBENCH_DATABASE_URL=url)):
             assert listed.returncode == 0, listed.stderr
             assert creds["site_id"] in {s["id"] for s in json.loads(listed.stdout)["items"]}
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_listings_in_a_narrow_terminal_keep_the_short_columns_whole(store, monkeypatch, width):
+    """In an 80-column terminal rich shrank every column by the same amount: STATUS, KIND, AUTO and
+    UPDATED came out empty (and the personas' CATEGORY and DEFAULT). The free text gives way first,
+    then whole columns, least needed first; the ids stay whole to be copied."""
+    import io
+
+    from rich.console import Console
+
+    from workbench.cli import annotations as annotations_cli
+
+    data, creds = store
+
+    def shown(*args: str) -> list[str]:
+        screen = io.StringIO()
+        monkeypatch.setattr(annotations_cli, "out", Console(file=screen, force_terminal=True, width=width, color_system=None))
+        run(data, *args)
+        lines = screen.getvalue().splitlines()
+        assert lines and all(len(line) <= width for line in lines), lines
+        return lines
+
+    lines = shown("annotations", "list", "--site", creds["site_id"])
+    assert lines[0].split()[:3] == ["ID", "STATUS", "KIND"] and "FEEDBACK" in lines[0], lines[0]
+    listed = {a["id"]: a for a in js(data, "annotations", "list", "--site", creds["site_id"])["items"]}
+    for line in lines[1:]:
+        ann = listed[line.split()[0]]
+        assert line.split()[1:3] == [ann["status"], ann["kind"]], line
+        assert ann["body"][:8] in line, line
+    assert len(lines) == 1 + len(listed)
+
+    lines = shown("personas", "list")
+    assert lines[0].split()[0] == "ID" and "CATEGORY" in lines[0] and "DEFAULT" in lines[0], lines[0]
+    assert all(line.rstrip().endswith("yes") for line in lines[1:]), lines  # every default says so
+
+    lines = shown("sites", "list")
+    assert lines[0].split()[:2] == ["ID", "NAME"] and "URL" in lines[0], lines[0]
+    assert any("Acme storefront" in line for line in lines), lines

@@ -189,6 +189,30 @@ def test_help_shows_the_defaults_it_names():
     assert named >= 7
 
 
+def test_help_paragraphs_are_wrapped_at_the_terminal_not_where_the_docstring_broke():
+    """QA: a paragraph after a command's first kept its source's line breaks, so at 80 columns
+    `undo --help` ended one line with "annotation's" and `mcp --help` one with "make one first
+    with": each line of a paragraph is now as full as the width lets it be."""
+    import inspect
+    import itertools
+
+    group = typer.main.get_group(app)
+    checked = 0
+    for path in every_command(group):
+        command: Any = group
+        for name in path:
+            command = command.commands[name]
+        if not any("\n" in p for p in inspect.cleandoc(command.help or "").split("\n\n")[1:]):
+            continue
+        out = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).stdout
+        lines = [line.strip() for line in out.split("Usage:", 1)[1].split("╭")[0].splitlines()[1:]]  # the prose
+        for line, after in itertools.pairwise(lines):
+            if line and after:  # within a paragraph: the next word did not fit (80 less the margins)
+                assert len(line) + 1 + len(after.split()[0]) > 78, (path, line, after)
+        checked += 1
+    assert checked >= 5
+
+
 def test_a_database_that_cannot_be_reached_or_refuses_the_password_is_one_error_line(pg_cluster, tmp_path: Path):
     """A team server's database down or refusing the login is the store unusable, as a data
     directory's is: one ``error:`` line (``store_unusable`` under --json), exit 2, naming the

@@ -107,6 +107,20 @@ def test_first_sync_without_a_tty_explains_and_asks_for_a_choice(served, tmp_pat
     assert bad.returncode == 2 and "merge or separate" in bad.stderr
 
 
+def test_first_sync_with_json_and_no_choice_is_one_json_error(tmp_path):
+    """QA: `sync --json` over local work wrote the first sync's explanation (prose) on stderr before
+    its JSON error, so a script reading stderr as JSON failed to parse it. It is decided before any
+    request: no server is needed."""
+    data, _ = local_store(tmp_path)
+    env = env_for(tmp_path, WORKBENCH_TOKEN="wbat_unused")
+    assert wb_cli(data, env, "remote", "add", "origin", "http://127.0.0.1:9", "--no-prompt").returncode == 0
+    r = wb_cli(data, env, "sync", "--json")
+    assert r.returncode == 2 and r.stdout == ""
+    said = json.loads(r.stderr)  # the whole of it
+    assert said["error"]["code"] == "usage_error" and "--first-sync=merge or --first-sync=separate" in said["error"]["message"]
+    assert replica_of(data) is None
+
+
 def test_first_sync_separate_keeps_the_local_workspace_and_names_the_replica(served, tmp_path):
     proc, creds = served
     data, local = local_store(tmp_path)

@@ -25,6 +25,8 @@ def test_every_status_reads_as_words():
         (lambda: AnnotationPatch.model_validate({"status": "bogus"}), "status: one of: new, ack, triaged, in progress, resolved, won't fix, duplicate"),
         (lambda: ResolutionCreate(diff_url="https://x.example/" + "a" * 2100), "diff URL: at most 2,000 characters"),
         (lambda: PersonaCreate(name="x", category="Not Allowed"), "category: has characters that are not allowed here"),
+        # QA: an empty category was said to have characters that are not allowed.
+        (lambda: PersonaCreate(name="x", category=""), "category: cannot be empty"),
         (lambda: PersonaCreate.model_validate({"category": "ux"}), "name: required"),
     ],
 )

@@ -65,3 +65,47 @@ async def test_a_rebound_form_save_and_its_hint(demo_wb, tmp_path: Path):
         assert app.screen is dialog
         await press(pilot, "ctrl+t")
         assert isinstance(app.screen, InboxScreen)
+
+
+async def test_a_forms_hint_and_keys_name_what_it_has(app):
+    """QA: the test session's Confirm form said "^s save" under its Confirm button, and its keys (?)
+    listed "^o Browse files" though it has no file to browse. The hint names the buttons; browse is
+    offered where a file field is."""
+    from tests.tui.test_test_sessions import open_tests, select_status
+    from workbench.tui.help import binding_rows
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "analyzed")
+        await press(pilot, "C")
+        form = app.screen
+        assert isinstance(form, FormDialog) and form.submit_label == "Confirm"
+        assert "^s confirm · esc cancel" in screen_text(app)
+        described = [description for _, _, description, _, _ in binding_rows(form)]
+        assert "Confirm" in described and "Browse files" not in described
+        await press(pilot, "escape")
+        # The attach dialog has files to browse: its hint and keys say so.
+        await press(pilot, "1")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
+        vlist = app.screen.query_one("#inbox-list", VirtualList)
+        vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).source == "annotation"))
+        await press(pilot, "enter", "e")
+        attach = app.screen
+        assert isinstance(attach, FormDialog) and attach.submit_label == "Attach"
+        assert "^s attach · esc cancel · ^o browse" in screen_text(app)
+        assert "Browse files" in [description for _, _, description, _, _ in binding_rows(attach)]
+        await press(pilot, "escape", "r")  # the resolve prompt, under its Resolve button
+        assert "enter / ^s: resolve · esc: cancel" in screen_text(app)
+
+
+async def test_a_form_without_text_to_write_offers_no_editor(app):
+    """QA: ? on the inbox filter listed "^e Write in $EDITOR", which only said there was no text field."""
+    from workbench.tui.help import binding_rows
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        form = app.screen
+        assert isinstance(form, FormDialog) and form.submit_label == "Apply"
+        described = [description for _, _, description, _, _ in binding_rows(form)]
+        assert "Apply" in described and "Write in $EDITOR" not in described

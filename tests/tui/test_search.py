@@ -216,3 +216,28 @@ async def test_a_live_refresh_under_a_search_counts_in_the_worker(app, demo_wb, 
             db.set_trace_callback(None)
         assert not [sql for sql in ran if "count(*)" in sql], ran
         await wait_for(pilot, lambda: not screen.counting and inbox_list(app).total == before + 1)
+
+
+async def test_a_refusal_is_shown_whole_at_80_columns(app):
+    """The filter bar was one line: at 80 columns "quote it: "foo:bar"", what to do instead, was cut off."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen: InboxScreen = app.screen  # type: ignore[assignment]
+        await search(pilot, app, "foo:bar", typed=False)
+        await wait_for(pilot, lambda: screen.query_error is not None)
+        await pilot.pause()
+        bar = screen.query_one("#filterbar")
+        shown = " ".join(line.strip() for line in screen_text(app).splitlines()[bar.region.y:bar.region.bottom])
+        assert f"Search: {screen.query_error}" == shown
+        assert screen.list.region.height >= 5  # the list keeps rows under it
+        await press(pilot, "escape")  # the query dropped, the bar is one line again
+        assert screen.query_error is None and bar.region.height == 1
+        # The personas' bar alike: "… -mobile", the example, was past the 80th column.
+        await press(pilot, "4", "slash")
+        await paste(pilot, "kind:bug")
+        personas = app.screen
+        bar = personas.query_one("#filterbar")
+        await wait_for(pilot, lambda: "Search:" in str(bar.render()))
+        await pilot.pause()
+        shown = " ".join(line.strip() for line in screen_text(app).splitlines()[bar.region.y:bar.region.bottom])
+        assert shown.startswith("Search: Personas are searched by words only") and shown.endswith("-mobile"), shown

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -104,3 +106,40 @@ async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
 
         await wait_for(pilot, lambda: "Confirmed" in shown())
         assert "Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session" in shown()
+
+
+BRACKETS = ("wipe\x1b[2J then", "price [EUR", "a [b] c", "x [a b] y", "[/] early", "[31m", "a]b[", "[link=https://x.example]y[/link]")
+BACKSLASHED = ("back\\[b] slash", "x\\[/b] y", "trail\\", "w-\\[200px\\]", "two\\\\[i]")
+
+
+def test_escaped_text_reads_as_itself_in_textuals_markup_and_in_richs():
+    """QA: Textual's markup took an unclosed "[" in user text ("\x1b[2J", "[EUR") as the start of a
+    tag and showed the rest of the line as written: the duplicate dialog's title ended in a stray
+    "[/]" and lost its dim. ``esc`` now escapes every bracket; a backslash before one is doubled, as
+    rich's markup needs, where Textual's shows it twice: neither ever obeys the text."""
+    from textual.content import Content
+
+    from workbench.tui import format as fmt
+
+    for text in BRACKETS:
+        markup = f"[dim]({fmt.esc(text)})[/] [b]after[/]"
+        assert Text.from_markup(markup).plain == Content.from_markup(markup).plain == f"({fmt.safe(text)}) after", text
+    for text in BACKSLASHED:  # at most a backslash more, never a tag obeyed or lost
+        markup = f"[dim]({fmt.esc(text)})[/] [b]after[/]"
+        for shown in (Text.from_markup(markup).plain, Content.from_markup(markup).plain):
+            assert re.sub(r"\\+", "/", shown) == re.sub(r"\\+", "/", f"({text}) after"), (text, shown)
+
+
+async def test_the_duplicate_dialog_title_shows_a_body_with_brackets_as_written(app, demo_wb, principal):
+    site = sites_service.list_sites(demo_wb, principal)[0]
+    ann_id = annotations_service.submit_from_widget(demo_wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+        page_url="https://shop.example/", body="Price shows [EUR 12 after \x1b[2J on mobile",
+    )).id
+    async with app.run_test(size=(160, 40)) as pilot:
+        await app.push_screen(AnnotationScreen(ann_id))
+        await pilot.pause()
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.screen.query("#dup-search"))
+        await pilot.pause()
+        title = str(app.screen.query_one(".title", Static).render())
+    assert title == "Duplicate of which annotation?  (Price shows [EUR 12 after \\x1b[2J on mobile)", title

@@ -82,6 +82,17 @@ def no_keyring() -> Iterator[None]:
     keyring.set_keyring(previous)
 
 
+def as_text(renderable) -> str:
+    """What a dialog's renderable says, laid out on one wide line per line."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=300, file=io.StringIO(), record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
 def local_ws(wb: Workbench) -> str:
     return local_user(wb).workspace_id
 
@@ -119,7 +130,7 @@ async def test_first_sync_explains_then_keeps_local_work_separate_and_the_switch
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await sync_key_until_dialog(pilot, FirstSyncDialog)
-        said = str(app.screen.query_one("#first-sync-text").render())
+        said = as_text(app.screen.plan_text())
         # Before anything happens: what the store holds, and what each choice does.
         assert "320 annotations · 383 replies · 8 feedback sessions · 21 test sessions" in said
         assert "Nothing here is deleted or hidden" in said and "merge:" in said and "separate:" in said
@@ -163,7 +174,7 @@ async def test_first_sync_merge_sends_what_the_api_can_create_and_opens_the_serv
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await sync_key_until_dialog(pilot, FirstSyncDialog)
-        assert "(1 custom persona)" in str(app.screen.query_one("#first-sync-text").render())
+        assert "(1 custom persona)" in as_text(app.screen.plan_text())
         await press(pilot, "m")
         await until_synced(pilot)
         await wait_for(pilot, lambda: app.principal.workspace_id != local)
@@ -246,3 +257,36 @@ async def test_workspaces_key_is_in_help_and_palette(demo_wb):
         await press(pilot, "W")
         assert isinstance(app.screen, WorkspaceSwitcher)
         assert "Acme Commerce" in screen_text(app) and "local (this machine only)" in screen_text(app)
+
+
+@pytest.mark.parametrize("width", [80, 60])
+async def test_the_switcher_breaks_a_workspaces_counts_between_counts_never_inside_one(demo_wb, width):
+    """At 80 columns the demo's counts ended one line with "21 test" and the next with "sessions"."""
+    counts = workspaces.get(demo_wb, local_ws(demo_wb)).counts_text.split(" · ")
+    app = make_app(demo_wb)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await press(pilot, "W")
+        assert isinstance(app.screen, WorkspaceSwitcher)
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        for count in counts:
+            assert any(count in line for line in lines), (count, lines)
+
+
+async def test_the_first_sync_dialog_breaks_the_counts_between_counts(demo_wb):
+    """At 80 columns the first sync's explanation ended a line with "9 feedback sessions" and began
+    the next with "· 21 test sessions", the separator first, under no indent."""
+    from workbench.services.first_sync import Plan
+
+    view = workspaces.get(demo_wb, local_ws(demo_wb))
+    app = make_app(demo_wb)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(FirstSyncDialog(Plan("origin", "http://127.0.0.1:9", [view])))
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstSyncDialog))
+        await pilot.pause()
+        lines = [line.strip(" █") for line in screen_text(app).splitlines()]
+        for count in view.counts:
+            assert any(count in line for line in lines), (count, lines)
+        assert not any(line.startswith("·") for line in lines), [line for line in lines if "·" in line]
+        assert any(line.startswith(f"• {view.label}: {view.counts[0]}") for line in lines), lines

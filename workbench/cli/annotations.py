@@ -118,7 +118,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     for s in rows:
         p = s.to_public()
         add_row(t, p["id"], p["name"], p["url"], _when(p["created_at"]))
-    show_table(t, out)
+    show_table(t, out, shrink="URL", give_way=("CREATED",))
 
 
 # -- annotations list -----------------------------------------------------------------------
@@ -176,7 +176,7 @@ def _show_annotations(items: list[dict[str, Any]], cursor: str | None) -> None:
             t, a["id"], status_label(a["status"]), a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
             _one_line(a["page_url"], 40), _one_line(a["body"]),
         )
-    show_table(t, out)
+    show_table(t, out, shrink="FEEDBACK", give_way=("PAGE", "UPDATED", "AUTO"))
     if cursor:
         echo(f"more: --cursor {cursor}", err=True)
 
@@ -400,4 +400,4 @@ def personas_list(
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:
         add_row(t, p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
-    show_table(t, out)
+    show_table(t, out, shrink="NAME", give_way=("SLUG",))

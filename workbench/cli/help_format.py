@@ -1,4 +1,6 @@
-"""What ``--help`` shows an option takes: nothing for a flag, one value's placeholder for a repeatable option (or argument).
+"""What ``--help`` shows: what an option takes, and a command's paragraphs wrapped at the terminal.
+
+An option takes nothing for a flag, one value's placeholder for a repeatable option (or argument).
 
 Typer 0.29's Rich help prints a type beside every option, flags included (``--json <bool>``,
 ``--help <bool>``, as if they took a value), and a repeatable option's Python type
@@ -6,6 +8,11 @@ Typer 0.29's Rich help prints a type beside every option, flags included (``--js
 every command at once (the help option is built by Typer, beyond any per-option setting).
 Repeatable options name their value with ``metavar`` (``<slug>``, ``<id>``); one that does
 not shows its element type (``<str>``), and says "(repeatable)" in its help.
+
+Typer 0.29 keeps the line breaks of a docstring's paragraphs after the first, so at 80 columns
+``undo --help`` ended a line with "annotation's" where the source had wrapped at 100. A
+paragraph's single line breaks become spaces, as Click's own help does; one marked ``\\b`` is
+kept as written.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from typer import rich_utils
 from typer.core import TyperArgument, TyperOption
 
 _typer_display_type = TyperOption.display_type_rich
@@ -36,7 +44,12 @@ def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
     return shown
 
 
+def _paragraphs(paragraphs: list[str], markup_mode: Any) -> str:
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+
+
 def install() -> None:
-    """Use these placeholders in every help screen of this process (idempotent)."""
+    """Use these placeholders and paragraphs in every help screen of this process (idempotent)."""
     TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
     TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
+    rich_utils._fix_linebreaks = _paragraphs

@@ -18,9 +18,10 @@ import sys
 from typing import Any, NoReturn
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 from typer._click.globals import get_current_context  # the Click that Typer 0.29 vendors (options.py)
 
@@ -37,10 +38,39 @@ def cell(text: object) -> Text:
     return Text(terminal_safe(str(text)))
 
 
-def show_table(t: Table, out: Console) -> None:
+def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: tuple[str, ...] = ()) -> None:
     """A listing on ``out``, or, piped, on a wide virtual terminal: output for grep and cut keeps
-    each row on one line whatever COLUMNS the caller's environment fixed when ``out`` was made."""
-    (out if out.is_terminal else Console(width=400)).print(t)
+    each row on one line whatever COLUMNS the caller's environment fixed when ``out`` was made.
+
+    In a terminal too narrow for the whole table, the column ``shrink`` (free text) is cut shorter
+    first, then the columns of ``give_way`` are left out in that order: rich would shrink every
+    column by the same amount, and at 80 columns a listing's status and kind came out empty."""
+    if not out.is_terminal:
+        Console(width=400).print(t)
+        return
+    if shrink is not None:
+        _fit(t, out.width, shrink, give_way)
+    out.print(t)
+
+
+SHRUNK_AT_LEAST = 16
+"""The free text is cut no shorter than this while a column of ``give_way`` can still give way."""
+
+
+def _fit(t: Table, width: int, shrink: str, give_way: tuple[str, ...]) -> None:
+    def natural(column: Column) -> int:
+        return max([cell_len(str(column.header))] + [cell_len(c.plain if isinstance(c, Text) else str(c)) for c in column.cells])
+
+    def room() -> int:  # what the others leave the free text, with the two cells between columns
+        return width - sum(natural(c) for c in t.columns if c.header != shrink) - 2 * (len(t.columns) - 1)
+
+    for name in give_way:
+        if room() >= SHRUNK_AT_LEAST:
+            break
+        t.columns[:] = [c for c in t.columns if c.header != name]
+    for column in t.columns:
+        if column.header == shrink:
+            column.max_width = max(room(), 1)
 
 
 def echo(text: str, *, err: bool = False) -> None:

@@ -270,7 +270,7 @@ def sync_main(
         return
     wb = _open(data_dir)
     interactive = sys.stdin.isatty() and not as_json
-    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=interactive)
+    first_sync = _first_sync_choice(wb, remote, first_sync, interactive=interactive, as_json=as_json)
     credentials = _credentials_for_run(wb, remote) if interactive else None
     report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync, credentials=credentials)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
@@ -305,8 +305,9 @@ def _credentials_for_run(wb: Workbench, remote: str | None) -> dict[str, str | N
     return given
 
 
-def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, interactive: bool) -> str | None:
-    """The first sync's choice: the flag's, else asked after saying what will happen (a TTY), else exit 2 with how to choose."""
+def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, interactive: bool, as_json: bool) -> str | None:
+    """The first sync's choice: the flag's, else asked after saying what will happen (a TTY), else exit 2 with how to choose
+    (under --json the one JSON error alone: stderr is then parsed, and prose before it broke that)."""
     try:
         choice = first_sync_svc.parse(given)
     except DomainError as exc:
@@ -317,7 +318,8 @@ def _first_sync_choice(wb: Workbench, remote: str | None, given: str | None, *, 
         fail(exc.message)  # an unknown remote is refused as `remote login` refuses it (exit 1)
     if plan is None or choice is not None:
         return None if choice is None else choice.value
-    err.print(inert(plan.text), soft_wrap=True)  # the terminal wraps it; a log keeps whole lines
+    if not as_json:
+        err.print(inert(plan.text), soft_wrap=True)  # the terminal wraps it; a log keeps whole lines
     if not interactive:
         fail("This is the first sync over local work: run again with --first-sync=merge or --first-sync=separate", 2)
     answer = typer.prompt("merge, separate or cancel", default="cancel").strip().lower()

@@ -123,7 +123,8 @@ def human_error(err: Mapping[str, Any]) -> str:
         words = [status_label(w.strip(" '")) for w in expected.replace(" or ", ", ").split(",") if w.strip(" '")]
         return "one of: " + ", ".join(words) if words else "not one of the allowed values"
     if kind == "string_pattern_mismatch":
-        return "has characters that are not allowed here"
+        # An empty value misses the pattern too, and has no character to blame.
+        return "cannot be empty" if err.get("input") == "" else "has characters that are not allowed here"
     if kind in ("url_parsing", "url_scheme", "url_type"):
         return "not a valid URL"
     if kind in ("int_parsing", "int_type", "float_parsing"):

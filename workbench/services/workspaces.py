@@ -43,11 +43,16 @@ class WorkspaceView:
         return "replica" if self.remote else "local"
 
     @property
-    def counts_text(self) -> str:
-        """"1,204 annotations · 3 replies · 8 feedback sessions" (zero counts left out, but annotations)."""
+    def counts(self) -> list[str]:
+        """["1,204 annotations", "3 replies", "8 feedback sessions"] (zero counts left out, but annotations)."""
         parts = [(self.annotations, "annotation", "annotations"), (self.replies, "reply", "replies"),
                  (self.feedback_sessions, "feedback session", "feedback sessions"), (self.test_sessions, "test session", "test sessions")]
-        return " · ".join(f"{n:,} {one if n == 1 else many}" for n, one, many in parts if n or one == "annotation")
+        return [f"{n:,} {one if n == 1 else many}" for n, one, many in parts if n or one == "annotation"]
+
+    @property
+    def counts_text(self) -> str:
+        """"1,204 annotations · 3 replies · 8 feedback sessions"."""
+        return " · ".join(self.counts)
 
     def to_public(self) -> dict[str, object]:
         return {

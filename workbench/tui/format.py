@@ -10,7 +10,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from rich.markup import escape
 from rich.style import Style
 from rich.text import Text
 
@@ -68,9 +67,18 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", text)
 
 
+_BRACKET = re.compile(r"(\\*)(\[|$)")
+
+
 def esc(text: str) -> str:
-    """User text inside a markup string: control characters shown (``\\x1b``), ``[…]`` never obeyed as markup."""
-    return escape(safe(text))
+    """User text inside a markup string: control characters shown (``\\x1b``), ``[…]`` never obeyed as markup.
+
+    Every ``[`` is escaped, not only those that look like a tag (as ``rich.markup.escape`` does):
+    Textual's markup reads an unclosed one ("\\x1b[2J", "[EUR") as a tag's start, and showed the rest
+    of the line as written, closing tags included. Backslashes before a bracket (or at the end) are
+    doubled, as rich's markup needs (the inbox preview and the workspace list are parsed by rich):
+    there Textual shows one backslash more, and neither parser ever obeys the text."""
+    return _BRACKET.sub(lambda m: m.group(1) * 2 + ("\\[" if m.group(2) else ""), safe(text))
 
 
 def plain(text: str, style: str = "") -> Text:

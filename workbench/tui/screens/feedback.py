@@ -28,11 +28,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Static
 
+from workbench.domain.statuses import FINISHED_STATUSES
 from workbench.tui import format as fmt
 from workbench.tui import keys
 from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.forms import ChoiceDialog
 from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
+from workbench.tui.widgets.fit import Fit
 from workbench.tui.widgets.progress import progress_cell
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
@@ -253,8 +255,18 @@ class FeedbackScreen(TwoPaneScreen):
         by_status: dict[str, int] = {}
         for r in source.rows:
             by_status[r.session.status] = by_status.get(r.session.status, 0) + 1
-        parts = "  ".join(f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items()))
-        self.set_bar("statusbar", f"[b]{len(source.rows)}[/] sessions  │  {parts}")
+        counts = [f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items())]
+        in_flight = [f"{fmt.status_markup(s)} {n}" for s, n in sorted(by_status.items()) if s not in FINISHED_STATUSES]
+        finished = sum(n for s, n in by_status.items() if s in FINISHED_STATUSES)
+        total = f"[b]{len(source.rows)}[/] sessions"
+        # One line that cuts what does not fit: at 80 columns the demo's last two statuses were lost, and
+        # "8 sessions" read as six. Fewer words first, then the finished rounds as one count.
+        self.set_bar("statusbar", Fit(
+            f"{total}  │  {'  '.join(counts)}",
+            f"{total} │ {' '.join(counts)}",
+            f"{total} │ {' '.join(in_flight)} │ [dim]finished[/] {finished}",
+            f"{total} │ {len(source.rows) - finished} in flight │ [dim]finished[/] {finished}",
+        ))
 
     def active_pane(self) -> VirtualList:
         """The comments while one is highlighted there, else the sessions (a comment belongs to its round)."""

@@ -110,7 +110,18 @@ class FormDialog(Dialog[Any]):
             editor = ""
             if self._editable() is not None:
                 editor = " · {form.editor}" + (": " if ":" in self.hint else " ") + "write in $EDITOR"
-            yield Static(self.hint_text((self.hint or "{form.save} save · {form.cancel} cancel" + browse) + editor), classes="hint")
+            # Named as the buttons are ("^s confirm" under Confirm), as ? and the palette name them.
+            named = f"{{form.save}} {self.submit_label.lower()} · {{form.cancel}} {self.cancel_label.lower()}"
+            yield Static(self.hint_text((self.hint or named + browse) + editor), classes="hint")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Browse only where there is a file to pick, $EDITOR only where there is text to write:
+        ? listed both on every form."""
+        if action == "browse":
+            return any(f.kind == "file" for f in self.fields)
+        if action == "editor":
+            return self._editable() is not None
+        return True
 
     def help_description(self, binding: Binding) -> str | None:
         """The shared form keys as this form's buttons name them (``?``, the palette): esc in the

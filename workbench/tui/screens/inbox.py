@@ -304,10 +304,11 @@ class InboxScreen(WorkbenchScreen):
         view = self.view_name or ("Search" if only_search else "Custom filter" if chips else "Awaiting attention")
         everything = "[dim]open annotations · open session comments · test sessions to analyze or confirm[/]"
         chip_text = "  ".join(f"[reverse] {fmt.esc(c)} [/]" for c in chips) if chips else everything
+        bar = self.query_one("#filterbar", Static).set_class(bool(self.query_error), "-refusal")
         if self.query_error:
-            self.query_one("#filterbar", Static).update(search_ui.error_text(self.query_error))
+            bar.update(search_ui.error_text(self.query_error))
         else:
-            self.query_one("#filterbar", Static).update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
+            bar.update(f"[b]{fmt.esc(view)}[/]  {chip_text}")
         c = self.counts
         shown = self.list.total
         narrow = self.app.size.width < 110  # 80 columns: the same counts in fewer words
@@ -324,7 +325,17 @@ class InboxScreen(WorkbenchScreen):
         selected = len(self.list.selection)
         if selected:  # first where the line is short: the selection is what the next key acts on
             parts.insert(0 if narrow else len(parts), f"[b reverse] {selected:,} selected [/]")
-        self.query_one("#statusbar", Static).update((" │ " if narrow else "  │  ").join(parts))
+        line = (" │ " if narrow else "  │  ").join(parts)
+        if narrow:
+            # The bar is one line and cuts what does not fit: at 80 columns with a selection that was the
+            # tests count, at 50 the comments' too. The selection and what is shown become one part; then
+            # the open statuses' breakdown gives way whole, then the comments and tests.
+            lead = [f"[b reverse]{selected:,} of {shown:,}{'+' if self.counting else ''} selected[/]"] if selected else parts[:1]
+            rest = parts[1 + bool(selected):]  # the breakdown, the comments and tests
+            room = self.app.size.width - 2  # the bar's padding
+            shorter = [" │ ".join(lead + rest), " │ ".join(lead + rest[1:]), lead[0]]
+            line = next((t for t in [line, *shorter] if Text.from_markup(t).cell_len <= room), shorter[-1])
+        self.query_one("#statusbar", Static).update(line)
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
         preview = self.query_one("#preview", Static)

@@ -84,6 +84,7 @@ class PersonasScreen(TwoPaneScreen):
         cat = self.source.category
         search = self.source.search
         found = f"  [reverse] search: {fmt.esc(search.text)} [/]" if search is not None and search.text else ""
+        self.query_one("#filterbar").remove_class("-refusal")
         self.set_bar("filterbar",
             f"[b]{'Category: ' + fmt.esc(cat) if cat else 'All categories'}[/]{found}  [dim]ordered by category, defaults first, then name[/]"
         )
@@ -114,6 +115,7 @@ class PersonasScreen(TwoPaneScreen):
         try:
             parsed = parse_words(event.value, "Personas")
         except Invalid as exc:
+            self.query_one("#filterbar").add_class("-refusal")  # told whole (app.tcss)
             self.set_bar("filterbar", search_ui.error_text(exc.message))
             return
         self.source.search = None if parsed.is_empty else parsed

@@ -29,6 +29,7 @@ from workbench.tui.messages import ActionRefused, ActionSucceeded
 from workbench.tui.screens.base import DETAIL_CSS
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog, text_prompt
 from workbench.tui.screens.two_pane import TwoPaneScreen
+from workbench.tui.widgets.fit import Fit
 from workbench.tui.widgets.key_line import Parts
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
@@ -235,10 +236,16 @@ class TestSessionsScreen(TwoPaneScreen):
         for _, c in self.studies.source_as(StudySource).rows:
             for k, v in c.items():
                 counts[k] = counts.get(k, 0) + v
-        self.set_bar("statusbar",
-            f"[b]{len(self.studies.source_as(StudySource).rows)}[/] studies  │  "
-            + "  ".join(f"{fmt.status_markup(s, s)} {counts.get(s, 0)}" for s in ("active", "paused", "completed", "analyzing", "analyzed", "confirmed"))
-        )
+        studies = f"[b]{len(self.studies.source_as(StudySource).rows)}[/] studies"
+        statuses = ("active", "paused", "completed", "analyzing", "analyzed", "confirmed")
+        by_status = [f"{fmt.status_markup(s, s)} {counts.get(s, 0)}" for s in statuses]
+        # One line that cuts what does not fit: at 80 columns "confirmed 3" was lost. Fewer words first,
+        # then the statuses no session is in.
+        self.set_bar("statusbar", Fit(
+            f"{studies}  │  " + "  ".join(by_status),
+            f"{studies} │ " + " ".join(by_status),
+            f"{studies} │ " + " ".join(p for p, s in zip(by_status, statuses, strict=True) if counts.get(s, 0)),
+        ))
 
     def show_preview(self) -> None:
         """The highlighted session in full, whichever pane has focus (a study has no detail of its own)."""

@@ -63,7 +63,7 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
                 value=ann.summary or "",
                 placeholder="e.g. Fixed in v2.4" if status == "resolved" else "e.g. Working as intended",
                 submit_label=SUMMARY_STATUSES[status],
-                hint="enter / {form.save}: save · {form.cancel}: cancel",
+                hint=f"enter / {{form.save}}: {SUMMARY_STATUSES[status].lower()} · {{form.cancel}}: cancel",
             ),
             closed,
         )

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from rich.console import Group
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +25,7 @@ from textual.widgets import Button, Static
 from workbench.tui import format as fmt
 from workbench.tui.screens.base import Dialog
 from workbench.tui.screens.forms import ChoiceDialog, Field, FormDialog
+from workbench.tui.widgets.key_line import Parts
 
 
 class WorkspaceSwitcher(ChoiceDialog):
@@ -39,11 +42,13 @@ class WorkspaceSwitcher(ChoiceDialog):
         )
 
     @staticmethod
-    def option_text(view: Any, current: str) -> str:
+    def option_text(view: Any, current: str) -> Group:
         mark = "[b]●[/] " if view.id == current else "  "
         where = f"replica of {fmt.esc(view.remote_url or '')}" if view.remote else "local (this machine only)"
         default = "  [dim](the CLI's default)[/]" if view.is_default else ""
-        return f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}\n    {fmt.esc(view.counts_text)}"
+        # The counts break between counts: word wrap ended a line at 80 columns with "21 test".
+        counts = Parts(Text("    "), [Text(c) for c in view.counts], sep=" · ")
+        return Group(Text.from_markup(f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}"), counts)
 
 
 class FirstSyncDialog(Dialog[str | None]):
@@ -63,13 +68,22 @@ class FirstSyncDialog(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog -wide"):  # scrolls on a small terminal; m, s and esc work anyway
             yield Static(f"Before the first sync with {fmt.esc(self.plan.remote)}", classes="title")
-            yield Static(fmt.esc(self.plan.text), id="first-sync-text")
+            yield Static(self.plan_text(), id="first-sync-text")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel", compact=True)
                 yield Button("Keep separate (s)", id="separate", compact=True)
                 yield Button("Send mine up (m)", id="merge", variant="primary", compact=True)
             yield Static("m: send mine up and open the server's workspace · s: keep separate · esc: cancel (nothing synced)",
                          classes="hint")
+
+    def plan_text(self) -> Group:
+        """The plan's words; a workspace's counts break between counts, as in the switcher (at 80
+        columns a line began with "· 21 test sessions")."""
+        held = {f"  • {w.label}: {w.counts_text}": w for w in self.plan.local}
+        return Group(*(
+            Parts(fmt.plain(f"  • {w.label}: "), [fmt.plain(c) for c in w.counts], sep=" · ") if (w := held.get(line)) else fmt.plain(line)
+            for line in self.plan.text.split("\n")
+        ))
 
     def on_mount(self) -> None:
         self.query_one("#separate", Button).focus()
