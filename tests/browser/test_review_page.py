@@ -631,3 +631,30 @@ def test_placing_a_pin_does_not_move_the_preview(browser, served, viewport):
         expect(page.get_by_role("dialog", name="New comment")).to_be_visible()
     finally:
         context.close()
+
+
+def test_right_to_left_words_read_right_to_left(page, served):
+    """QA: a Hebrew comment was laid out left to right, in the list and in the comment box: left-aligned, its closing
+    question mark drawn at its start; so was a Hebrew reviewer's name."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "אפשר להגדיל את הכותרת?", reviewerName="שרה.", pinX=10, pinY=10)
+    post_comment(proc.url, session, "Make the heading larger?", reviewerName="Sam", pinX=20, pinY=20)
+    open_round(page, session, name=None)
+    hebrew = page.locator("#list .comment", has_text="אפשר")
+    english = page.locator("#list .comment", has_text="Make the heading")
+    expect(hebrew.locator(".content")).to_have_css("direction", "rtl")
+    expect(hebrew.locator(".meta bdi")).to_have_css("direction", "rtl")
+    expect(english.locator(".content")).to_have_css("direction", "ltr")
+    expect(page.locator("#list .meta").first).to_have_css("direction", "ltr")  # the line around the name stays ours
+    page.keyboard.press("c")
+    name = page.get_by_role("textbox", name="Name")
+    name.fill("מרים")
+    expect(name).to_have_css("direction", "rtl")
+    page.keyboard.press("Enter")
+    expect(page.locator("#who bdi")).to_have_css("direction", "rtl")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Comment", exact=True)
+    box.fill("הכפתור קטן מדי!")
+    expect(box).to_have_css("direction", "rtl")

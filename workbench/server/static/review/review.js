@@ -184,6 +184,7 @@
       const body = document.createElement("div");
       const text = document.createElement("p");
       text.className = "content";
+      text.dir = "auto"; // a Hebrew or Arabic comment reads right to left, its end punctuation at its end
       text.textContent = comment.content;
       const meta = document.createElement("p");
       meta.className = "meta";
@@ -204,7 +205,7 @@
         showPage(comment.pagePath);
         renderPins();
       });
-      meta.append(status, " on ", page, " · ", comment.reviewerName || "anonymous");
+      meta.append(status, " on ", page, " · ", isolated(comment.reviewerName || "anonymous"));
       body.append(text);
       // A long comment shows its first lines: whole, one essay pushed every other comment out of reach.
       if (comment.content.length > LONG_COMMENT || comment.content.split("\n").length > CLAMP_LINES) {
@@ -328,7 +329,16 @@
 
   function renderName() {
     const name = localStorage.getItem(NAME_KEY);
-    $("who").textContent = name ? `Commenting as ${name}` : "Commenting anonymously";
+    if (name) $("who").replaceChildren("Commenting as ", isolated(name));
+    else $("who").textContent = "Commenting anonymously";
+  }
+
+  // A reviewer's name in a line of ours, in its own direction (<bdi>): a right-to-left name's closing
+  // punctuation was drawn at its start, as the line around it runs left to right.
+  function isolated(text) {
+    const bdi = document.createElement("bdi");
+    bdi.textContent = text;
+    return bdi;
   }
 
   function showNotice(text, isError) {
