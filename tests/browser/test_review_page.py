@@ -658,3 +658,52 @@ def test_right_to_left_words_read_right_to_left(page, served):
     box = page.get_by_label("Comment", exact=True)
     box.fill("הכפתור קטן מדי!")
     expect(box).to_have_css("direction", "rtl")
+
+
+def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(page, served):
+    """QA: a 429 showed the limiter's "Rate limit exceeded: per-IP bucket (30 requests per 60s)", a 413 its byte cap,
+    and a proxy's 502 (an HTML page) or an unhandled 500 just "The server answered 502"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
+
+    def answers(status: int, body: str, method: str, headers: dict | None = None) -> None:
+        """The next requests of ``method`` to the comments get this answer (as the server's limits or a proxy give it)."""
+        page.unroute(api)
+        page.route(api, lambda route: route.fulfill(status=status, body=body, headers=headers or {},
+                                                    content_type="application/json" if body.startswith("{") else "text/html")
+                   if route.request.method == method else route.fallback())
+
+    preview = page.frame_locator("#preview")
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    box = preview.locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 10)
+    page.get_by_label("Comment", exact=True).fill("Sent to a busy server.")
+    error = page.locator("#compose-error")
+    send = page.get_by_role("button", name="Send")
+
+    answers(429, '{"detail": "Rate limit exceeded: per-IP bucket (30 requests per 60s)"}', "POST", {"Retry-After": "42"})
+    send.click()
+    expect(error).to_have_text("Not sent. The server is taking too many requests from this network just now. "
+                               "Your comment is kept here; press Send again in 42 seconds.")
+    answers(502, "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>", "POST")
+    send.click()
+    expect(error).to_have_text("Not sent. The server ran into a problem (HTTP 502). Your comment is kept here; press Send again in a moment.")
+    answers(413, '{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}', "POST")
+    send.click()
+    expect(error).to_have_text("Not sent: the comment is too large for the server. Shorten it and press Send again.")
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent to a busy server.")
+
+    # The page's own re-read, refused, says the list may be stale and that it tries again.
+    answers(429, '{"detail": "Rate limit exceeded: per-IP bucket (30 requests per 60s)"}', "GET", {"Retry-After": "42"})
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator("#notice")).to_have_text("The server is taking too many requests from this network just now. "
+                                                 "The comments shown may be out of date; this page tries again every 15 seconds.")
+
+    page.unroute(api)
+    send.click()
+    page.locator("#list .comment", has_text="Sent to a busy server.").wait_for()
+    expect(page.locator("#notice")).to_be_hidden()

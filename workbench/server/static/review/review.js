@@ -25,6 +25,14 @@
   const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
   // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
   class Unreachable extends Error {}
+  // An answer that is no success. busy: worth the same request again later (429, 5xx), after retryAfter seconds if given.
+  class Refused extends Error {
+    constructor(status, payload, retryAfter) {
+      super(reason(status, payload));
+      this.busy = status === 429 || status >= 500;
+      this.retryAfter = retryAfter;
+    }
+  }
 
   // A comment longer than this (characters, or lines) is shown cut to CLAMP_LINES lines, with "Show more".
   const LONG_COMMENT = 400;
@@ -68,15 +76,22 @@
     } catch {
       payload = null;
     }
-    if (!response.ok) throw new Error(reason(response.status, payload));
+    if (!response.ok) {
+      const wait = Number(response.headers.get("Retry-After")); // seconds; an HTTP date is not worth parsing here
+      throw new Refused(response.status, payload, Number.isInteger(wait) && wait > 0 ? wait : null);
+    }
     return payload;
   }
 
+  // In a reviewer's words: the details of a 429 and a 413 name the server's buckets and byte caps, and a proxy's
+  // 502 or an unhandled 500 has none, which left "The server answered 502".
   function reason(status, payload) {
     const detail = payload && payload.detail;
+    if (status === 429) return "The server is taking too many requests from this network just now";
+    if (status === 413) return "Not sent: the comment is too large for the server. Shorten it and press Send again."; // only a POST has a body
     if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => d.msg).join("; ");
     if (typeof detail === "string") return detail;
-    return `The server answered ${status}`;
+    return status >= 500 ? `The server ran into a problem (HTTP ${status})` : `The server refused it (HTTP ${status})`;
   }
 
   async function refresh() {
@@ -88,7 +103,8 @@
     } catch (error) {
       showNotice(error instanceof Unreachable
         ? "The server could not be reached, so the comments shown may be out of date. Check the connection; this page tries again every 15 seconds."
-        : String(error.message || error), true);
+        : error.busy ? `${sentence(error.message)} The comments shown may be out of date; this page tries again every 15 seconds.`
+          : String(error.message || error), true);
     }
   }
 
@@ -563,7 +579,8 @@
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
-        : String(error.message || error);
+        : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
+          : String(error.message || error);
       $("send").disabled = false;
       return;
     }
