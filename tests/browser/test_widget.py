@@ -1483,3 +1483,26 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     assert (0, 200, 0) in [seen.getpixel((300, y)) for y in range(tops[1], tops[1] + 300)]  # the menu
 
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 15
+
+
+def test_a_pin_names_its_status_in_words(page, served, host_site):
+    """QA: feedback the team marked won_t_fix showed "Status: won t fix" in its card, and its pin was read out as
+    "Your feedback 1: won_t_fix"; "ack" was shown as is."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    page.goto(url)
+    member = bearer(creds["member_token"])
+    for number, (status, words) in enumerate((("won_t_fix", "won't fix"), ("ack", "acknowledged")), start=1):
+        form = open_form(page, "#buy")
+        form.get_by_label("Comment").fill(f"To be marked {status}")
+        ann_id = send(page, form)["id"]
+        assert httpx.patch(f"{proc.url}/api/v1/annotations/{ann_id}", json={"status": status}, headers=member).status_code == 200
+        page.goto(url)
+        pin = page.get_by_role("button", name=f"Your feedback {number}: {words}", exact=True)
+        expect(pin).to_be_visible()
+        pin.click()
+        card = page.get_by_role("dialog", name="Your feedback")
+        expect(card.locator(".st").first).to_have_text(f"Status: {words}")
+        page.keyboard.press("Escape")
+        expect(card).to_be_hidden()

@@ -958,6 +958,9 @@
 
   // -- revisit: this browser's own feedback, as pins -----------------------------------------------------
   let mine = [];
+  // A status as a visitor reads it: the API's names are the team's ("won_t_fix" came out as "won t fix").
+  const STATUS_WORDS = { ack: 'acknowledged', in_progress: 'in progress', won_t_fix: "won't fix" };
+  const statusWords = s => STATUS_WORDS[s] || String(s).replace(/_/g, ' ');
   function samePage(u) { try { const a = new URL(u); return a.origin === location.origin && a.pathname === location.pathname; } catch (_) { return false; } }
   async function refreshMine() {
     const key = store.get('key');
@@ -975,7 +978,7 @@
     mine.forEach((a, i) => {
       const pin = document.createElement('button');
       pin.type = 'button'; pin.className = 'pin'; pin.textContent = String(i + 1);
-      pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${a.status}`);
+      pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${statusWords(a.status)}`);
       pin._gf = a;
       pin.addEventListener('click', () => (cardPin === pin ? closeCard() : showCard(a, pin)));
       layer.appendChild(pin);
@@ -1010,7 +1013,7 @@
     const add = (tag, cls, text, to) => { const n = document.createElement(tag); if (cls) n.className = cls; n.textContent = text; (to || card).appendChild(n); return n; };
     // Close first, in a header that stays at the top while a long card scrolls.
     const head = add('div', 'head', '');
-    add('p', 'st', `Status: ${a.status.replace(/_/g, ' ')}${a.summary ? ` · ${a.summary}` : ''}`, head);
+    add('p', 'st', `Status: ${statusWords(a.status)}${a.summary ? ` · ${a.summary}` : ''}`, head);
     const close = add('button', '', 'Close', head); close.type = 'button'; close.addEventListener('click', closeCard);
     add('p', '', a.body);
     for (const r of a.replies) { const p = add('p', '', ''); const who = document.createElement('span'); who.className = 'who'; who.textContent = `${r.author.name}: `; p.appendChild(who); p.appendChild(document.createTextNode(r.body)); }
