@@ -1506,3 +1506,25 @@ def test_a_pin_names_its_status_in_words(page, served, host_site):
         expect(card.locator(".st").first).to_have_text(f"Status: {words}")
         page.keyboard.press("Escape")
         expect(card).to_be_hidden()
+
+
+def test_a_page_forcing_its_text_styles_on_every_element_leaves_the_widget_as_it_is(page, served, host_site):
+    """QA: a page with `* { direction: rtl !important; letter-spacing: …; text-transform: uppercase !important }` turned
+    the widget's form round and spelled it in spaced capitals (its host inherited them past the inline style), and one
+    that hides what follows its body (`body ~ * { display: none !important }`, against injected elements) hid it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    forced = ("* { direction: rtl !important; letter-spacing: 4px !important; text-transform: uppercase !important;"
+              " word-spacing: 12px !important; } body ~ * { display: none !important; }")
+    page.goto(host_site.write("forced.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</style>", f"{forced}</style>")))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    form = open_form(page, None)
+    title = form.get_by_role("heading", name="Send feedback")
+    for prop, value in (("direction", "ltr"), ("letter-spacing", "normal"), ("text-transform", "none"), ("word-spacing", "0px")):
+        expect(title).to_have_css(prop, value)
+    cancel, send_button = (form.get_by_role("button", name=n).bounding_box() for n in ("Cancel", "Send"))
+    assert cancel["x"] < send_button["x"]
+    form.get_by_label("Comment").fill("Sent from a page that forces its styles")
+    send(page, form)

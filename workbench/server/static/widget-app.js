@@ -619,7 +619,11 @@
   // added to <html>, not <body>, for the same reason where there is no top layer.
   const topLayer = typeof host.showPopover === 'function';
   if (topLayer) host.setAttribute('popover', 'manual');
-  host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; overflow: visible; z-index: 2147483647;';
+  // Each !important: a page's `* { direction: rtl !important }` (or letter-spacing, text-transform, display: none)
+  // beat plain inline values and reached the whole widget by inheritance; only an inline !important beats it.
+  // ('all' leaves direction out, so it is set too.)
+  host.style.cssText = ['all: initial', 'direction: ltr', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
+    'overflow: visible', 'z-index: 2147483647'].map(d => `${d} !important;`).join(' ');
   const root = host.attachShadow({ mode: 'open' });
   // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
   const css = `
@@ -776,7 +780,7 @@
     }
   });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
-  onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
+  onReviewPage = () => { if (picking) stopPicking(); host.style.setProperty('display', 'none', 'important'); };
   bar.addEventListener('click', (e) => {
     const act = e.target.closest('[data-act]') && e.target.closest('[data-act]').dataset.act;
     if (act === 'whole') pick(null); else if (act === 'cancel') { stopPicking(); launcher.focus(); offerRefused(); }
