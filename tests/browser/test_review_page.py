@@ -694,7 +694,7 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     expect(error).to_have_text("Not sent. The server ran into a problem (HTTP 502). Your comment is kept here; press Send again in a moment.")
     answers(413, '{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}', "POST")
     send.click()
-    expect(error).to_have_text("Not sent: the comment is too large for the server. Shorten it and press Send again.")
+    expect(error).to_have_text("Not sent. The comment is too large for the server. Shorten it and press Send again.")
     expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent to a busy server.")
 
     # The page's own re-read, refused, says the list may be stale and that it tries again.
@@ -707,3 +707,27 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     send.click()
     page.locator("#list .comment", has_text="Sent to a busy server.").wait_for()
     expect(page.locator("#notice")).to_be_hidden()
+
+
+def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page_turns_read_only(page, served):
+    """QA: finalized while a reviewer typed, Send showed only "Session is already done" under the text, Send stayed
+    enabled for nothing, and the page behind still said IN REVIEW with Add comment."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Typed while the round closed.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent. Session is already done. This round takes no more comments; copy your text to keep it.")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    expect(text).to_have_value("Typed while the round closed.")
+    expect(page.locator("#status")).to_have_text("done")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    expect(page.get_by_role("button", name="Add comment")).to_be_hidden()

@@ -29,6 +29,7 @@
   class Refused extends Error {
     constructor(status, payload, retryAfter) {
       super(reason(status, payload));
+      this.status = status;
       this.busy = status === 429 || status >= 500;
       this.retryAfter = retryAfter;
     }
@@ -88,7 +89,7 @@
   function reason(status, payload) {
     const detail = payload && payload.detail;
     if (status === 429) return "The server is taking too many requests from this network just now";
-    if (status === 413) return "Not sent: the comment is too large for the server. Shorten it and press Send again."; // only a POST has a body
+    if (status === 413) return "The comment is too large for the server. Shorten it and press Send again."; // only a POST has a body
     if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => d.msg).join("; ");
     if (typeof detail === "string") return detail;
     return status >= 500 ? `The server ran into a problem (HTTP ${status})` : `The server refused it (HTTP ${status})`;
@@ -580,7 +581,13 @@
       $("compose-error").textContent = error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
         : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
-          : String(error.message || error);
+          : error.status === 409 ? `Not sent. ${sentence(error.message)} This round takes no more comments; copy your text to keep it.`
+            : `Not sent. ${sentence(String(error.message || error))}`;
+      if (error.status === 409) {
+        // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
+        refresh();
+        return;
+      }
       $("send").disabled = false;
       return;
     }
