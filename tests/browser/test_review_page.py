@@ -731,3 +731,24 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+@pytest.mark.parametrize("where", ["page", "preview"])
+def test_c_starts_a_comment_with_caps_lock_and_on_a_non_latin_keyboard(page, served, where):
+    """QA: with Caps Lock on (key "C"), or a Hebrew, Arabic or Russian layout (the C key types "ב", "ؤ", "с"), the
+    documented `c` did nothing, on the page and in the preview alike."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    preview_body = page.frame_locator("#preview").locator("body")
+    for key in ("C", "ב", "с"):
+        if where == "preview":
+            page.frame_locator("#preview").locator("h1").first.click()  # the keyboard is the frame's now
+        press = "(e, key) => e.dispatchEvent(new KeyboardEvent('keydown', {key, code: 'KeyC', bubbles: true}))"
+        (page.locator("body") if where == "page" else preview_body).evaluate(press, key)
+        expect(page.locator("#catcher")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#catcher")).to_be_hidden()
+    # A Latin letter that is not c, on the C key of another layout (Dvorak's j there), is not the shortcut.
+    page.evaluate("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'j', code: 'KeyC', bubbles: true}))")
+    expect(page.locator("#catcher")).to_be_hidden()

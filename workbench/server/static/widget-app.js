@@ -182,7 +182,9 @@
     // After a click in the preview the keyboard is the frame's: pass the review page's own keys up.
     window.addEventListener('keydown', (e) => {
       const editing = e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]');
-      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'c' || e.key === 'Escape')) post({ type: 'gf-review:key', key: e.key });
+      // c as the review page takes it (its addKey): Caps Lock, Shift, and the C key of a non-Latin layout too.
+      const key = e.key.toLowerCase() === 'c' || (e.code === 'KeyC' && !/^[a-z]$/i.test(e.key)) ? 'c' : e.key === 'Escape' ? e.key : null;
+      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && key) post({ type: 'gf-review:key', key });
     });
     let queued = false;
     const report = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; post(view()); }); } };

@@ -635,10 +635,14 @@
   // detail 0: a click made by Enter or Space on the button, not by a pointer.
   $("add").addEventListener("click", (event) => (state.placing ? stopPlacing() : startPlacing(event.detail === 0)));
 
+  // The letter c with Caps Lock or Shift too, and the C key of a layout without Latin letters (Hebrew, Arabic,
+  // Russian), where it types "ב", "ؤ" or "с": there the shortcut did nothing. The preview's widget asks the same.
+  const addKey = (event) => event.key.toLowerCase() === "c" || (event.code === "KeyC" && !/^[a-z]$/i.test(event.key));
+
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.closest("input, textarea, dialog");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "c") {
+    if (addKey(event)) {
       event.preventDefault();
       startPlacing(true);
     } else if (event.key === "Escape" && state.placing) {
