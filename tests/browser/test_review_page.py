@@ -752,3 +752,14 @@ def test_c_starts_a_comment_with_caps_lock_and_on_a_non_latin_keyboard(page, ser
     # A Latin letter that is not c, on the C key of another layout (Dvorak's j there), is not the shortcut.
     page.evaluate("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'j', code: 'KeyC', bubbles: true}))")
     expect(page.locator("#catcher")).to_be_hidden()
+
+
+def test_a_pins_tooltip_never_cuts_an_emoji_in_half(page, served):
+    """QA: a long comment's pin tooltip is its first 80 characters; counted in UTF-16 units, an emoji's two, it held
+    half as many emoji and cut the last one in half, ending in a replacement character."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "a" + "🎉" * 100, pinX=30, pinY=30)
+    open_round(page, session)
+    pin = page.get_by_role("button", name="Comment 1", exact=True)
+    expect(pin).to_have_attribute("title", "a" + "🎉" * 79 + "…")

@@ -337,7 +337,9 @@
       pin.textContent = want.number;
       if (want.label) {
         pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
-        pin.title = want.entry.content.length > 80 ? `${want.entry.content.slice(0, 80)}…` : want.entry.content;
+        // Cut by characters, not UTF-16 units: an emoji cut in half ended the tooltip in "�".
+        const chars = Array.from(want.entry.content);
+        pin.title = chars.length > 80 ? `${chars.slice(0, 80).join("")}…` : want.entry.content;
       }
       pin.style.left = `${want.left}px`;
       pin.style.top = `${want.top}px`;
