@@ -1528,3 +1528,39 @@ def test_a_page_forcing_its_text_styles_on_every_element_leaves_the_widget_as_it
     assert cancel["x"] < send_button["x"]
     form.get_by_label("Comment").fill("Sent from a page that forces its styles")
     send(page, form)
+
+
+def test_many_whole_page_pins_at_phone_width_each_stay_in_reach(browser, served, host_site):
+    """QA: a visitor's whole-page feedback lines up beside the launcher; at phone width the ninth and tenth were both
+    pushed to the left edge, the tenth drawn over the ninth (out of reach) and over half of the eighth."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    key = "phone-visitor-" + "k" * 30
+    for n in range(1, 11):
+        made = httpx.post(f"{proc.url}/api/widget/sites/{creds['site_id']}/annotations",
+                          headers={"X-GF-Widget-Token": creds["widget_token"], "Origin": host_site.url},
+                          json={"page_url": url, "body": f"About the whole page, {n}", "kind": "bug", "submitter_key": key,
+                                "capture": {"anchor": {"whole_page": True}}})
+        assert made.status_code == 201, made.text
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.evaluate("([k, v]) => localStorage.setItem(k, JSON.stringify(v))", [f"gf:{creds['site_id']}:key", key])
+        page.reload()
+        pins = page.locator(".pin")
+        expect(pins).to_have_count(10)
+        boxes = [pins.nth(i).bounding_box() for i in range(10)]
+        launcher = page.get_by_role("button", name="Feedback", exact=True).bounding_box()
+        for i, b in enumerate(boxes):
+            assert b["x"] >= 0 and b["x"] + b["width"] <= 390 and b["y"] >= 0, (i, b)
+            assert not (b["x"] < launcher["x"] + launcher["width"] and launcher["x"] < b["x"] + b["width"]
+                        and b["y"] < launcher["y"] + launcher["height"] and launcher["y"] < b["y"] + b["height"]), (i, b)
+            for j, o in enumerate(boxes[:i]):
+                apart = b["x"] + b["width"] <= o["x"] or o["x"] + o["width"] <= b["x"] or b["y"] + b["height"] <= o["y"] or o["y"] + o["height"] <= b["y"]
+                assert apart, f"pin {i + 1} covers pin {j + 1}: {b} {o}"
+        page.get_by_role("button", name="Your feedback 9: new").click()
+        expect(page.get_by_role("dialog", name="Your feedback")).to_contain_text("About the whole page, 9")
+    finally:
+        context.close()

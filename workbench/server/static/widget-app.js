@@ -1005,9 +1005,11 @@
       // Scrolled out of view, the element takes its pin along: clamped, every such pin would pile up on the
       // page's top edge (its sticky header) and cover what is there.
       pin.hidden = !!box && (box.top + box.height < 0 || box.top > height);
-      // A whole page's pins line up beside the launcher: the page's top-left corner is usually its logo.
-      const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * pagePins;
-      const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2;
+      // A whole page's pins line up beside the launcher (the page's top-left corner is usually its logo), in rows
+      // above it once a row is full: at phone width the ninth and later piled up on the left edge, the last on top.
+      const perRow = Math.max(1, Math.floor((beside.left - 34) / 32) + 1);
+      const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * (pagePins % perRow);
+      const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2 - 32 * Math.floor(pagePins / perRow);
       if (!box) pagePins += 1;
       pin.style.left = `${Math.max(0, Math.min(x, width - 26))}px`;
       pin.style.top = `${Math.max(0, y)}px`;
