@@ -763,3 +763,18 @@ def test_a_pins_tooltip_never_cuts_an_emoji_in_half(page, served):
     open_round(page, session)
     pin = page.get_by_role("button", name="Comment 1", exact=True)
     expect(pin).to_have_attribute("title", "a" + "🎉" * 79 + "…")
+
+
+def test_a_comment_of_invisible_characters_is_refused_in_plain_words(page, served):
+    """QA: a comment of zero-width spaces (what an "empty" line pasted from some apps holds) passes the page's own
+    blank check; the server's refusal was shown as "Check the comment: Value error, must say something: …"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    page.get_by_label("Comment", exact=True).fill("\u200b\u200b")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent. Check the comment: must say something: only invisible characters were given.")

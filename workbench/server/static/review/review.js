@@ -90,7 +90,8 @@
     const detail = payload && payload.detail;
     if (status === 429) return "The server is taking too many requests from this network just now";
     if (status === 413) return "The comment is too large for the server. Shorten it and press Send again."; // only a POST has a body
-    if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => d.msg).join("; ");
+    // pydantic starts a validator's own message with "Value error, ", which says nothing to a reviewer.
+    if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => String(d.msg).replace(/^Value error, /, "")).join("; ");
     if (typeof detail === "string") return detail;
     return status >= 500 ? `The server ran into a problem (HTTP ${status})` : `The server refused it (HTTP ${status})`;
   }
