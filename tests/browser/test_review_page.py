@@ -778,3 +778,43 @@ def test_a_comment_of_invisible_characters_is_refused_in_plain_words(page, serve
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#compose-error")).to_have_text(
         "Not sent. Check the comment: must say something: only invisible characters were given.")
+
+
+NO_STORAGE = {
+    # Chromium with all site data blocked: reading window.localStorage throws.
+    "blocked": "Object.defineProperty(window, 'localStorage', {configurable: true, get() { throw new DOMException("
+               "\"Failed to read the 'localStorage' property from 'Window': Access is denied for this document.\", 'SecurityError'); }})",
+    "full": "Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); }",
+}
+
+
+@pytest.mark.parametrize("storage", list(NO_STORAGE))
+def test_a_browser_without_usable_storage_still_reviews(page, served, storage):
+    """QA: with site data blocked the page showed "Failed to read the 'localStorage' property…", no preview and no
+    comments, and Add comment did nothing; with storage full, Save in the name dialog threw and the dialog stayed."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "Seen without storage.", pinX=20, pinY=20)
+    page.add_init_script(NO_STORAGE[storage])
+    page.goto(session["feedbackUrl"])
+    page.locator("#list .comment", has_text="Seen without storage.").wait_for()
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    agent_ready(page)
+    expect(page.locator("#notice")).to_be_hidden()
+    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("textbox", name="Name").fill("Nadia")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#catcher").wait_for()
+    expect(page.locator("#who")).to_have_text("Commenting as Nadia")
+    box = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 10)
+    page.get_by_label("Comment", exact=True).fill("Sent without storage.")
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text="Sent without storage.").wait_for()
+    page.keyboard.press("c")  # asked once in this visit: the next comment starts at once
+    page.locator("#catcher").wait_for()
+    expect(page.locator("#name-dialog")).to_be_hidden()
+    sent = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                     headers={"X-Review-Token": review_token(session)}).json()["data"]
+    assert [c["reviewerName"] for c in sent] == [None, "Nadia"]

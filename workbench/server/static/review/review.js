@@ -348,7 +348,7 @@
   }
 
   function renderName() {
-    const name = localStorage.getItem(NAME_KEY);
+    const name = storedName();
     if (name) $("who").replaceChildren("Commenting as ", isolated(name));
     else $("who").textContent = "Commenting anonymously";
   }
@@ -445,7 +445,7 @@
   // byKeyboard: started by a key (c, or Enter/Space on Add comment), so the pin cursor shows at once.
   function startPlacing(byKeyboard) {
     if (!state.session || !state.session.acceptsComments || state.placing) return;
-    if (localStorage.getItem(NAME_KEY) === null) {
+    if (storedName() === null) {
       askName(() => startPlacing(byKeyboard));
       return;
     }
@@ -578,7 +578,7 @@
     $("send").disabled = true;
     let created;
     try {
-      created = await call("POST", { content, reviewerName: localStorage.getItem(NAME_KEY) || null, ...state.pending });
+      created = await call("POST", { content, reviewerName: storedName() || null, ...state.pending });
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
@@ -609,16 +609,38 @@
   // --- the reviewer's name, asked once --------------------------------------------------------
 
   let afterName = null;
+  // Kept in localStorage, and in this page's memory too: where the browser gives the page no storage (all site data
+  // blocked) reading it threw, and the page showed the browser's error with no preview and no comments; where
+  // storage is full, Save threw and the name dialog never closed. There the name lasts for this visit.
+  let nameInMemory = null;
+
+  function storedName() {
+    if (nameInMemory !== null) return nameInMemory;
+    try {
+      return localStorage.getItem(NAME_KEY);
+    } catch {
+      return null;
+    }
+  }
+
+  function storeName(value) {
+    nameInMemory = value;
+    try {
+      localStorage.setItem(NAME_KEY, value);
+    } catch {
+      // blocked or full: remembered for this visit only
+    }
+  }
 
   function askName(then) {
     afterName = then || null;
-    $("name").value = localStorage.getItem(NAME_KEY) || "";
+    $("name").value = storedName() || "";
     $("name-dialog").showModal();
     $("name").focus();
   }
 
   function saveName(value) {
-    localStorage.setItem(NAME_KEY, value.trim().slice(0, 100));
+    storeName(value.trim().slice(0, 100));
     $("name-dialog").close();
     renderName();
     const then = afterName;
