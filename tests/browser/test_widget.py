@@ -1564,3 +1564,26 @@ def test_many_whole_page_pins_at_phone_width_each_stay_in_reach(browser, served,
         expect(page.get_by_role("dialog", name="Your feedback")).to_contain_text("About the whole page, 9")
     finally:
         context.close()
+
+
+def test_a_page_zoomed_with_css_zoom_gets_the_outline_on_the_element_and_the_form_on_screen(page, served, host_site):
+    """QA: on a page scaled with `html { zoom: 1.6 }` the picker's outline was drawn 1.6 times as far from the corner
+    as the element it outlined, and the form's top (its title, the screenshot) was off the top of the screen."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_site.write("zoomed.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</style>", "html { zoom: 1.6; }</style>")))
+    page.get_by_role("button", name="Feedback", exact=True).click()
+    page.locator("#buy").hover(force=True)
+    outline = page.locator(".outline")
+    expect(outline).to_be_visible()
+    buy, drawn = page.locator("#buy").bounding_box(), outline.bounding_box()
+    assert drawn["x"] <= buy["x"] + 4 and drawn["x"] + drawn["width"] >= buy["x"] + buy["width"] - 4, (buy, drawn)
+    assert drawn["y"] <= buy["y"] + 4 and drawn["y"] + drawn["height"] >= buy["y"] + buy["height"] - 4, (buy, drawn)
+    assert drawn["width"] < buy["width"] + 20, (buy, drawn)
+    page.locator("#buy").click(force=True)
+    form = page.get_by_role("dialog", name="Send feedback")
+    expect(form).to_be_visible()
+    box = form.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 1280, box
+    expect(form.get_by_role("heading", name="Send feedback")).to_be_in_viewport()

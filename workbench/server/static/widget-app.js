@@ -1055,10 +1055,19 @@
   const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
   window.addEventListener('scroll', onScroll, { passive: true });
   window.addEventListener('resize', onScroll, { passive: true });
+  // The page's CSS zoom on <html> (`html { zoom: 1.25 }`, which some sites scale themselves with) multiplies the host,
+  // which hangs from <html>, whatever the host says: the picker's outline was drawn that much off its element (page
+  // boxes are measured in viewport px) and the form ran off the top of the screen. The host takes the inverse.
+  const unzoom = () => {
+    const zoom = parseFloat(getComputedStyle(document.documentElement).zoom) || 1;
+    host.style.setProperty('zoom', String(1 / zoom), 'important');
+  };
+  window.addEventListener('resize', unzoom, { passive: true });
 
   // -- start --------------------------------------------------------------------------------------------
   function start() {
     document.documentElement.appendChild(host);
+    unzoom();
     if (topLayer) try { host.showPopover(); } catch (_) { /* shown already */ }
     if (params.has('gf_feedback')) startPicking();
     markKept();
