@@ -183,7 +183,8 @@
     window.addEventListener('keydown', (e) => {
       const editing = e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]');
       // c as the review page takes it (its addKey): Caps Lock, Shift, and the C key of a non-Latin layout too.
-      const key = e.key.toLowerCase() === 'c' || (e.code === 'KeyC' && !/^[a-z]$/i.test(e.key)) ? 'c' : e.key === 'Escape' ? e.key : null;
+      const k = String(e.key || ''); // Chrome's autofill sends keydowns without a key
+      const key = k.toLowerCase() === 'c' || (e.code === 'KeyC' && !/^[a-z]$/i.test(k)) ? 'c' : k === 'Escape' ? k : null;
       if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && key) post({ type: 'gf-review:key', key });
     });
     let queued = false;

@@ -662,7 +662,10 @@
 
   // The letter c with Caps Lock or Shift too, and the C key of a layout without Latin letters (Hebrew, Arabic,
   // Russian), where it types "ב", "ؤ" or "с": there the shortcut did nothing. The preview's widget asks the same.
-  const addKey = (event) => event.key.toLowerCase() === "c" || (event.code === "KeyC" && !/^[a-z]$/i.test(event.key));
+  const addKey = (event) => {
+    const key = String(event.key || ""); // Chrome's autofill sends keydowns without a key
+    return key.toLowerCase() === "c" || (event.code === "KeyC" && !/^[a-z]$/i.test(key));
+  };
 
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.closest("input, textarea, dialog");
