@@ -1587,3 +1587,19 @@ def test_a_page_zoomed_with_css_zoom_gets_the_outline_on_the_element_and_the_for
     box = form.bounding_box()
     assert box["y"] >= 0 and box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 1280, box
     expect(form.get_by_role("heading", name="Send feedback")).to_be_in_viewport()
+
+
+def test_a_refusal_without_a_reason_is_said_in_words(page, served, host_site):
+    """QA: a firewall in front of the server answered a comment quoting some HTML with its own 403 page; the form said
+    "Not sent. HTTP 403"."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    page.route("**/annotations", lambda route: route.fulfill(status=403, content_type="text/html", body="<html><h1>Forbidden</h1></html>",
+                                                             headers={"Access-Control-Allow-Origin": host_site.url})
+               if route.request.method == "POST" else route.fallback())
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("The page shows <script> in the footer")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("alert")).to_have_text("Not sent. The server refused it (HTTP 403).")
+    expect(form.get_by_label("Comment")).to_have_value("The page shows <script> in the footer")

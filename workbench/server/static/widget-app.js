@@ -546,7 +546,8 @@
   async function refusal(res) {
     let detail = null;
     try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
-    let where = null, text = `HTTP ${res.status}`;
+    // No detail (a proxy's or a firewall's HTML page, say): "Not sent. HTTP 403" told a visitor nothing.
+    let where = null, text = `The server refused it (HTTP ${res.status}).`;
     if (Array.isArray(detail) && detail[0]) {
       const loc = Array.isArray(detail[0].loc) ? detail[0].loc : [];
       where = loc[0] === 'body' && loc.length > 1 ? String(loc[1]) : null; // ['body'] alone is the whole request
