@@ -199,6 +199,9 @@ def test_a_round_whose_preview_failed_is_read_only(page, deploying):
     assert session["status"] == "interrupted"
     assert session["errorMessage"] == "build failed"  # this store's script failed, not the way to it
     _read_only(page, session["feedbackUrl"], "Session is already interrupted")
+    # QA: where the preview would be, an empty white box, as if one were still loading.
+    expect(page.locator("#frame-note")).to_have_text("No preview: this round ended before its preview was deployed.")
+    expect(page.locator("#frame-note")).to_be_visible()
 
 
 def test_phone_width(browser, served):

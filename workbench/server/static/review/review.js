@@ -164,7 +164,11 @@
   }
 
   function loadFrame(url) {
+    const note = $("frame-note");
+    note.hidden = Boolean(url);
     if (!url) {
+      const ended = !state.session.acceptsComments && state.session.status !== "created";
+      note.textContent = ended ? "No preview: this round ended before its preview was deployed." : "The preview is still deploying.";
       if ($("notice").hidden) showNotice("The preview is still deploying. This page updates when it is ready.", false);
       return;
     }
