@@ -199,6 +199,9 @@ def test_a_round_whose_preview_failed_is_read_only(page, deploying):
     assert session["status"] == "interrupted"
     assert session["errorMessage"] == "build failed"  # this store's script failed, not the way to it
     _read_only(page, session["feedbackUrl"], "Session is already interrupted")
+    # QA: where the preview would be, an empty white box, as if one were still loading.
+    expect(page.locator("#frame-note")).to_have_text("No preview: this round ended before its preview was deployed.")
+    expect(page.locator("#frame-note")).to_be_visible()
 
 
 def test_phone_width(browser, served):
@@ -631,3 +634,197 @@ def test_placing_a_pin_does_not_move_the_preview(browser, served, viewport):
         expect(page.get_by_role("dialog", name="New comment")).to_be_visible()
     finally:
         context.close()
+
+
+def test_right_to_left_words_read_right_to_left(page, served):
+    """QA: a Hebrew comment was laid out left to right, in the list and in the comment box: left-aligned, its closing
+    question mark drawn at its start; so was a Hebrew reviewer's name."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "אפשר להגדיל את הכותרת?", reviewerName="שרה.", pinX=10, pinY=10)
+    post_comment(proc.url, session, "Make the heading larger?", reviewerName="Sam", pinX=20, pinY=20)
+    open_round(page, session, name=None)
+    hebrew = page.locator("#list .comment", has_text="אפשר")
+    english = page.locator("#list .comment", has_text="Make the heading")
+    expect(hebrew.locator(".content")).to_have_css("direction", "rtl")
+    expect(hebrew.locator(".meta bdi")).to_have_css("direction", "rtl")
+    expect(english.locator(".content")).to_have_css("direction", "ltr")
+    expect(page.locator("#list .meta").first).to_have_css("direction", "ltr")  # the line around the name stays ours
+    page.keyboard.press("c")
+    name = page.get_by_role("textbox", name="Name")
+    name.fill("מרים")
+    expect(name).to_have_css("direction", "rtl")
+    page.keyboard.press("Enter")
+    expect(page.locator("#who bdi")).to_have_css("direction", "rtl")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Comment", exact=True)
+    box.fill("הכפתור קטן מדי!")
+    expect(box).to_have_css("direction", "rtl")
+
+
+def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(page, served):
+    """QA: a 429 showed the limiter's "Rate limit exceeded: per-IP bucket (30 requests per 60s)", a 413 its byte cap,
+    and a proxy's 502 (an HTML page) or an unhandled 500 just "The server answered 502"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
+
+    def answers(status: int, body: str, method: str, headers: dict | None = None) -> None:
+        """The next requests of ``method`` to the comments get this answer (as the server's limits or a proxy give it)."""
+        page.unroute(api)
+        page.route(api, lambda route: route.fulfill(status=status, body=body, headers=headers or {},
+                                                    content_type="application/json" if body.startswith("{") else "text/html")
+                   if route.request.method == method else route.fallback())
+
+    preview = page.frame_locator("#preview")
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    box = preview.locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 10)
+    page.get_by_label("Comment", exact=True).fill("Sent to a busy server.")
+    error = page.locator("#compose-error")
+    send = page.get_by_role("button", name="Send")
+
+    answers(429, '{"detail": "Rate limit exceeded: per-IP bucket (30 requests per 60s)"}', "POST", {"Retry-After": "42"})
+    send.click()
+    expect(error).to_have_text("Not sent. The server is taking too many requests from this network just now. "
+                               "Your comment is kept here; press Send again in 42 seconds.")
+    answers(502, "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>", "POST")
+    send.click()
+    expect(error).to_have_text("Not sent. The server ran into a problem (HTTP 502). Your comment is kept here; press Send again in a moment.")
+    answers(413, '{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}', "POST")
+    send.click()
+    expect(error).to_have_text("Not sent. The comment is too large for the server. Shorten it and press Send again.")
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent to a busy server.")
+
+    # The page's own re-read, refused, says the list may be stale and that it tries again.
+    answers(429, '{"detail": "Rate limit exceeded: per-IP bucket (30 requests per 60s)"}', "GET", {"Retry-After": "42"})
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(page.locator("#notice")).to_have_text("The server is taking too many requests from this network just now. "
+                                                 "The comments shown may be out of date; this page tries again every 15 seconds.")
+
+    page.unroute(api)
+    send.click()
+    page.locator("#list .comment", has_text="Sent to a busy server.").wait_for()
+    expect(page.locator("#notice")).to_be_hidden()
+
+
+def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page_turns_read_only(page, served):
+    """QA: finalized while a reviewer typed, Send showed only "Session is already done" under the text, Send stayed
+    enabled for nothing, and the page behind still said IN REVIEW with Add comment."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Typed while the round closed.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent. Session is already done. This round takes no more comments; copy your text to keep it.")
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
+    expect(text).to_have_value("Typed while the round closed.")
+    expect(page.locator("#status")).to_have_text("done")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+@pytest.mark.parametrize("where", ["page", "preview"])
+def test_c_starts_a_comment_with_caps_lock_and_on_a_non_latin_keyboard(page, served, where):
+    """QA: with Caps Lock on (key "C"), or a Hebrew, Arabic or Russian layout (the C key types "ב", "ؤ", "с"), the
+    documented `c` did nothing, on the page and in the preview alike."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    preview_body = page.frame_locator("#preview").locator("body")
+    for key in ("C", "ב", "с"):
+        if where == "preview":
+            page.frame_locator("#preview").locator("h1").first.click()  # the keyboard is the frame's now
+        press = "(e, key) => e.dispatchEvent(new KeyboardEvent('keydown', {key, code: 'KeyC', bubbles: true}))"
+        (page.locator("body") if where == "page" else preview_body).evaluate(press, key)
+        expect(page.locator("#catcher")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#catcher")).to_be_hidden()
+    # A Latin letter that is not c, on the C key of another layout (Dvorak's j there), is not the shortcut.
+    page.evaluate("document.body.dispatchEvent(new KeyboardEvent('keydown', {key: 'j', code: 'KeyC', bubbles: true}))")
+    expect(page.locator("#catcher")).to_be_hidden()
+    # Chrome's autofill sends a keydown that is no KeyboardEvent and has no key: nothing to throw at.
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.locator("body").evaluate("e => e.dispatchEvent(new Event('keydown', {bubbles: true}))")
+    preview_body.evaluate("e => e.dispatchEvent(new Event('keydown', {bubbles: true}))")
+    page.evaluate("() => new Promise(done => setTimeout(done))")  # a listener's error is reported by then
+    assert errors == []
+
+
+def test_a_pins_tooltip_never_cuts_an_emoji_in_half(page, served):
+    """QA: a long comment's pin tooltip is its first 80 characters; counted in UTF-16 units, an emoji's two, it held
+    half as many emoji and cut the last one in half, ending in a replacement character."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "a" + "🎉" * 100, pinX=30, pinY=30)
+    open_round(page, session)
+    pin = page.get_by_role("button", name="Comment 1", exact=True)
+    expect(pin).to_have_attribute("title", "a" + "🎉" * 79 + "…")
+
+
+def test_a_comment_of_invisible_characters_is_refused_in_plain_words(page, served):
+    """QA: a comment of zero-width spaces (what an "empty" line pasted from some apps holds) passes the page's own
+    blank check; the server's refusal was shown as "Check the comment: Value error, must say something: …"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    page.get_by_label("Comment", exact=True).fill("\u200b\u200b")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent. Check the comment: must say something: only invisible characters were given.")
+
+
+NO_STORAGE = {
+    # Chromium with all site data blocked: reading window.localStorage throws.
+    "blocked": "Object.defineProperty(window, 'localStorage', {configurable: true, get() { throw new DOMException("
+               "\"Failed to read the 'localStorage' property from 'Window': Access is denied for this document.\", 'SecurityError'); }})",
+    "full": "Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); }",
+}
+
+
+@pytest.mark.parametrize("storage", list(NO_STORAGE))
+def test_a_browser_without_usable_storage_still_reviews(page, served, storage):
+    """QA: with site data blocked the page showed "Failed to read the 'localStorage' property…", no preview and no
+    comments, and Add comment did nothing; with storage full, Save in the name dialog threw and the dialog stayed."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "Seen without storage.", pinX=20, pinY=20)
+    page.add_init_script(NO_STORAGE[storage])
+    page.goto(session["feedbackUrl"])
+    page.locator("#list .comment", has_text="Seen without storage.").wait_for()
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    agent_ready(page)
+    expect(page.locator("#notice")).to_be_hidden()
+    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("textbox", name="Name").fill("Nadia")
+    page.get_by_role("button", name="Save").click()
+    page.locator("#catcher").wait_for()
+    expect(page.locator("#who")).to_have_text("Commenting as Nadia")
+    box = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 20, box["y"] + 10)
+    page.get_by_label("Comment", exact=True).fill("Sent without storage.")
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text="Sent without storage.").wait_for()
+    page.keyboard.press("c")  # asked once in this visit: the next comment starts at once
+    page.locator("#catcher").wait_for()
+    expect(page.locator("#name-dialog")).to_be_hidden()
+    sent = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                     headers={"X-Review-Token": review_token(session)}).json()["data"]
+    assert [c["reviewerName"] for c in sent] == [None, "Nadia"]

@@ -1546,3 +1546,123 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     assert (0, 200, 0) in [seen.getpixel((300, y)) for y in range(tops[1], tops[1] + 300)]  # the menu
 
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 15
+
+
+def test_a_pin_names_its_status_in_words(page, served, host_site):
+    """QA: feedback the team marked won_t_fix showed "Status: won t fix" in its card, and its pin was read out as
+    "Your feedback 1: won_t_fix"; "ack" was shown as is."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    page.goto(url)
+    member = bearer(creds["member_token"])
+    for number, (status, words) in enumerate((("won_t_fix", "won't fix"), ("ack", "acknowledged")), start=1):
+        form = open_form(page, "#buy")
+        form.get_by_label("Comment").fill(f"To be marked {status}")
+        ann_id = send(page, form)["id"]
+        assert httpx.patch(f"{proc.url}/api/v1/annotations/{ann_id}", json={"status": status}, headers=member).status_code == 200
+        page.goto(url)
+        pin = page.get_by_role("button", name=f"Your feedback {number}: {words}", exact=True)
+        expect(pin).to_be_visible()
+        pin.click()
+        card = page.get_by_role("dialog", name="Your feedback")
+        expect(card.locator(".st").first).to_have_text(f"Status: {words}")
+        page.keyboard.press("Escape")
+        expect(card).to_be_hidden()
+
+
+def test_a_page_forcing_its_text_styles_on_every_element_leaves_the_widget_as_it_is(page, served, host_site):
+    """QA: a page with `* { direction: rtl !important; letter-spacing: …; text-transform: uppercase !important }` turned
+    the widget's form round and spelled it in spaced capitals (its host inherited them past the inline style), and one
+    that hides what follows its body (`body ~ * { display: none !important }`, against injected elements) hid it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    forced = ("* { direction: rtl !important; letter-spacing: 4px !important; text-transform: uppercase !important;"
+              " word-spacing: 12px !important; } body ~ * { display: none !important; }")
+    page.goto(host_site.write("forced.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</style>", f"{forced}</style>")))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    form = open_form(page, None)
+    title = form.get_by_role("heading", name="Send feedback")
+    for prop, value in (("direction", "ltr"), ("letter-spacing", "normal"), ("text-transform", "none"), ("word-spacing", "0px")):
+        expect(title).to_have_css(prop, value)
+    cancel, send_button = (form.get_by_role("button", name=n).bounding_box() for n in ("Cancel", "Send"))
+    assert cancel["x"] < send_button["x"]
+    form.get_by_label("Comment").fill("Sent from a page that forces its styles")
+    send(page, form)
+
+
+def test_many_whole_page_pins_at_phone_width_each_stay_in_reach(browser, served, host_site):
+    """QA: a visitor's whole-page feedback lines up beside the launcher; at phone width the ninth and tenth were both
+    pushed to the left edge, the tenth drawn over the ninth (out of reach) and over half of the eighth."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    key = "phone-visitor-" + "k" * 30
+    for n in range(1, 11):
+        made = httpx.post(f"{proc.url}/api/widget/sites/{creds['site_id']}/annotations",
+                          headers={"X-GF-Widget-Token": creds["widget_token"], "Origin": host_site.url},
+                          json={"page_url": url, "body": f"About the whole page, {n}", "kind": "bug", "submitter_key": key,
+                                "capture": {"anchor": {"whole_page": True}}})
+        assert made.status_code == 201, made.text
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.evaluate("([k, v]) => localStorage.setItem(k, JSON.stringify(v))", [f"gf:{creds['site_id']}:key", key])
+        page.reload()
+        pins = page.locator(".pin")
+        expect(pins).to_have_count(10)
+        boxes = [pins.nth(i).bounding_box() for i in range(10)]
+        launcher = page.get_by_role("button", name="Feedback", exact=True).bounding_box()
+        for i, b in enumerate(boxes):
+            assert b["x"] >= 0 and b["x"] + b["width"] <= 390 and b["y"] >= 0, (i, b)
+            assert not (b["x"] < launcher["x"] + launcher["width"] and launcher["x"] < b["x"] + b["width"]
+                        and b["y"] < launcher["y"] + launcher["height"] and launcher["y"] < b["y"] + b["height"]), (i, b)
+            for j, o in enumerate(boxes[:i]):
+                apart = b["x"] + b["width"] <= o["x"] or o["x"] + o["width"] <= b["x"] or b["y"] + b["height"] <= o["y"] or o["y"] + o["height"] <= b["y"]
+                assert apart, f"pin {i + 1} covers pin {j + 1}: {b} {o}"
+        page.get_by_role("button", name="Your feedback 9: new").click()
+        expect(page.get_by_role("dialog", name="Your feedback")).to_contain_text("About the whole page, 9")
+    finally:
+        context.close()
+
+
+def test_a_page_zoomed_with_css_zoom_gets_the_outline_on_the_element_and_the_form_on_screen(page, served, host_site):
+    """QA: on a page scaled with `html { zoom: 1.6 }` the picker's outline was drawn 1.6 times as far from the corner
+    as the element it outlined, and the form's top (its title, the screenshot) was off the top of the screen."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_site.write("zoomed.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</style>", "html { zoom: 1.6; }</style>")))
+    page.get_by_role("button", name="Feedback", exact=True).click()
+    page.locator("#buy").hover(force=True)
+    outline = page.locator(".outline")
+    expect(outline).to_be_visible()
+    buy, drawn = page.locator("#buy").bounding_box(), outline.bounding_box()
+    assert drawn["x"] <= buy["x"] + 4 and drawn["x"] + drawn["width"] >= buy["x"] + buy["width"] - 4, (buy, drawn)
+    assert drawn["y"] <= buy["y"] + 4 and drawn["y"] + drawn["height"] >= buy["y"] + buy["height"] - 4, (buy, drawn)
+    assert drawn["width"] < buy["width"] + 20, (buy, drawn)
+    page.locator("#buy").click(force=True)
+    form = page.get_by_role("dialog", name="Send feedback")
+    expect(form).to_be_visible()
+    box = form.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800 and box["x"] + box["width"] <= 1280, box
+    expect(form.get_by_role("heading", name="Send feedback")).to_be_in_viewport()
+
+
+def test_a_refusal_without_a_reason_is_said_in_words(page, served, host_site):
+    """QA: a firewall in front of the server answered a comment quoting some HTML with its own 403 page; the form said
+    "Not sent. HTTP 403"."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    page.route("**/annotations", lambda route: route.fulfill(status=403, content_type="text/html", body="<html><h1>Forbidden</h1></html>",
+                                                             headers={"Access-Control-Allow-Origin": host_site.url})
+               if route.request.method == "POST" else route.fallback())
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("The page shows <script> in the footer")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("alert")).to_have_text("Not sent. The server refused it (HTTP 403).")
+    expect(form.get_by_label("Comment")).to_have_value("The page shows <script> in the footer")

@@ -182,7 +182,10 @@
     // After a click in the preview the keyboard is the frame's: pass the review page's own keys up.
     window.addEventListener('keydown', (e) => {
       const editing = e.target instanceof Element && e.target.closest('input, textarea, select, [contenteditable]');
-      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && (e.key === 'c' || e.key === 'Escape')) post({ type: 'gf-review:key', key: e.key });
+      // c as the review page takes it (its addKey): Caps Lock, Shift, and the C key of a non-Latin layout too.
+      const k = String(e.key || ''); // Chrome's autofill sends keydowns without a key
+      const key = k.toLowerCase() === 'c' || (e.code === 'KeyC' && !/^[a-z]$/i.test(k)) ? 'c' : k === 'Escape' ? k : null;
+      if (!editing && !e.ctrlKey && !e.metaKey && !e.altKey && key) post({ type: 'gf-review:key', key });
     });
     let queued = false;
     const report = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; post(view()); }); } };
@@ -585,7 +588,8 @@
   async function refusal(res) {
     let detail = null;
     try { detail = (await res.json()).detail; } catch (_) { /* not JSON */ }
-    let where = null, text = `HTTP ${res.status}`;
+    // No detail (a proxy's or a firewall's HTML page, say): "Not sent. HTTP 403" told a visitor nothing.
+    let where = null, text = `The server refused it (HTTP ${res.status}).`;
     if (Array.isArray(detail) && detail[0]) {
       const loc = Array.isArray(detail[0].loc) ? detail[0].loc : [];
       where = loc[0] === 'body' && loc.length > 1 ? String(loc[1]) : null; // ['body'] alone is the whole request
@@ -661,7 +665,11 @@
   // added to <html>, not <body>, for the same reason where there is no top layer.
   const topLayer = typeof host.showPopover === 'function';
   if (topLayer) host.setAttribute('popover', 'manual');
-  host.style.cssText = 'all: initial; position: fixed; top: 0; left: 0; width: 0; height: 0; overflow: visible; z-index: 2147483647;';
+  // Each !important: a page's `* { direction: rtl !important }` (or letter-spacing, text-transform, display: none)
+  // beat plain inline values and reached the whole widget by inheritance; only an inline !important beats it.
+  // ('all' leaves direction out, so it is set too.)
+  host.style.cssText = ['all: initial', 'direction: ltr', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
+    'overflow: visible', 'z-index: 2147483647'].map(d => `${d} !important;`).join(' ');
   const root = host.attachShadow({ mode: 'open' });
   // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
   const css = `
@@ -818,7 +826,7 @@
     }
   });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
-  onReviewPage = () => { if (picking) stopPicking(); host.style.display = 'none'; };
+  onReviewPage = () => { if (picking) stopPicking(); host.style.setProperty('display', 'none', 'important'); };
   bar.addEventListener('click', (e) => {
     const act = e.target.closest('[data-act]') && e.target.closest('[data-act]').dataset.act;
     if (act === 'whole') pick(null); else if (act === 'cancel') { stopPicking(); launcher.focus(); offerRefused(); }
@@ -1000,6 +1008,9 @@
 
   // -- revisit: this browser's own feedback, as pins -----------------------------------------------------
   let mine = [];
+  // A status as a visitor reads it: the API's names are the team's ("won_t_fix" came out as "won t fix").
+  const STATUS_WORDS = { ack: 'acknowledged', in_progress: 'in progress', won_t_fix: "won't fix" };
+  const statusWords = s => STATUS_WORDS[s] || String(s).replace(/_/g, ' ');
   function samePage(u) { try { const a = new URL(u); return a.origin === location.origin && a.pathname === location.pathname; } catch (_) { return false; } }
   async function refreshMine() {
     const key = store.get('key');
@@ -1017,7 +1028,7 @@
     mine.forEach((a, i) => {
       const pin = document.createElement('button');
       pin.type = 'button'; pin.className = 'pin'; pin.textContent = String(i + 1);
-      pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${a.status}`);
+      pin.setAttribute('aria-label', `Your feedback ${i + 1}: ${statusWords(a.status)}`);
       pin._gf = a;
       pin.addEventListener('click', () => (cardPin === pin ? closeCard() : showCard(a, pin)));
       layer.appendChild(pin);
@@ -1038,9 +1049,11 @@
       // Scrolled out of view, the element takes its pin along: clamped, every such pin would pile up on the
       // page's top edge (its sticky header) and cover what is there.
       pin.hidden = !!box && (box.top + box.height < 0 || box.top > height);
-      // A whole page's pins line up beside the launcher: the page's top-left corner is usually its logo.
-      const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * pagePins;
-      const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2;
+      // A whole page's pins line up beside the launcher (the page's top-left corner is usually its logo), in rows
+      // above it once a row is full: at phone width the ninth and later piled up on the left edge, the last on top.
+      const perRow = Math.max(1, Math.floor((beside.left - 34) / 32) + 1);
+      const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * (pagePins % perRow);
+      const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2 - 32 * Math.floor(pagePins / perRow);
       if (!box) pagePins += 1;
       pin.style.left = `${Math.max(0, Math.min(x, width - 26))}px`;
       pin.style.top = `${Math.max(0, y)}px`;
@@ -1052,7 +1065,7 @@
     const add = (tag, cls, text, to) => { const n = document.createElement(tag); if (cls) n.className = cls; n.textContent = text; (to || card).appendChild(n); return n; };
     // Close first, in a header that stays at the top while a long card scrolls.
     const head = add('div', 'head', '');
-    add('p', 'st', `Status: ${a.status.replace(/_/g, ' ')}${a.summary ? ` · ${a.summary}` : ''}`, head);
+    add('p', 'st', `Status: ${statusWords(a.status)}${a.summary ? ` · ${a.summary}` : ''}`, head);
     const close = add('button', '', 'Close', head); close.type = 'button'; close.addEventListener('click', closeCard);
     add('p', '', a.body);
     for (const r of a.replies) { const p = add('p', '', ''); const who = document.createElement('span'); who.className = 'who'; who.textContent = `${r.author.name}: `; p.appendChild(who); p.appendChild(document.createTextNode(r.body)); }
@@ -1086,10 +1099,19 @@
   const onScroll = () => { if (!raf) raf = requestAnimationFrame(() => { raf = 0; placePins(); }); };
   window.addEventListener('scroll', onScroll, { passive: true });
   window.addEventListener('resize', onScroll, { passive: true });
+  // The page's CSS zoom on <html> (`html { zoom: 1.25 }`, which some sites scale themselves with) multiplies the host,
+  // which hangs from <html>, whatever the host says: the picker's outline was drawn that much off its element (page
+  // boxes are measured in viewport px) and the form ran off the top of the screen. The host takes the inverse.
+  const unzoom = () => {
+    const zoom = parseFloat(getComputedStyle(document.documentElement).zoom) || 1;
+    host.style.setProperty('zoom', String(1 / zoom), 'important');
+  };
+  window.addEventListener('resize', unzoom, { passive: true });
 
   // -- start --------------------------------------------------------------------------------------------
   function start() {
     document.documentElement.appendChild(host);
+    unzoom();
     if (topLayer) try { host.showPopover(); } catch (_) { /* shown already */ }
     if (params.has('gf_feedback')) startPicking();
     markKept();

@@ -25,6 +25,15 @@
   const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
   // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
   class Unreachable extends Error {}
+  // An answer that is no success. busy: worth the same request again later (429, 5xx), after retryAfter seconds if given.
+  class Refused extends Error {
+    constructor(status, payload, retryAfter) {
+      super(reason(status, payload));
+      this.status = status;
+      this.busy = status === 429 || status >= 500;
+      this.retryAfter = retryAfter;
+    }
+  }
 
   // A comment longer than this (characters, or lines) is shown cut to CLAMP_LINES lines, with "Show more".
   const LONG_COMMENT = 400;
@@ -68,15 +77,23 @@
     } catch {
       payload = null;
     }
-    if (!response.ok) throw new Error(reason(response.status, payload));
+    if (!response.ok) {
+      const wait = Number(response.headers.get("Retry-After")); // seconds; an HTTP date is not worth parsing here
+      throw new Refused(response.status, payload, Number.isInteger(wait) && wait > 0 ? wait : null);
+    }
     return payload;
   }
 
+  // In a reviewer's words: the details of a 429 and a 413 name the server's buckets and byte caps, and a proxy's
+  // 502 or an unhandled 500 has none, which left "The server answered 502".
   function reason(status, payload) {
     const detail = payload && payload.detail;
-    if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => d.msg).join("; ");
+    if (status === 429) return "The server is taking too many requests from this network just now";
+    if (status === 413) return "The comment is too large for the server. Shorten it and press Send again."; // only a POST has a body
+    // pydantic starts a validator's own message with "Value error, ", which says nothing to a reviewer.
+    if (Array.isArray(detail)) return "Check the comment: " + detail.map((d) => String(d.msg).replace(/^Value error, /, "")).join("; ");
     if (typeof detail === "string") return detail;
-    return `The server answered ${status}`;
+    return status >= 500 ? `The server ran into a problem (HTTP ${status})` : `The server refused it (HTTP ${status})`;
   }
 
   async function refresh() {
@@ -88,7 +105,8 @@
     } catch (error) {
       showNotice(error instanceof Unreachable
         ? "The server could not be reached, so the comments shown may be out of date. Check the connection; this page tries again every 15 seconds."
-        : String(error.message || error), true);
+        : error.busy ? `${sentence(error.message)} The comments shown may be out of date; this page tries again every 15 seconds.`
+          : String(error.message || error), true);
     }
   }
 
@@ -146,7 +164,11 @@
   }
 
   function loadFrame(url) {
+    const note = $("frame-note");
+    note.hidden = Boolean(url);
     if (!url) {
+      const ended = !state.session.acceptsComments && state.session.status !== "created";
+      note.textContent = ended ? "No preview: this round ended before its preview was deployed." : "The preview is still deploying.";
       if ($("notice").hidden) showNotice("The preview is still deploying. This page updates when it is ready.", false);
       return;
     }
@@ -184,6 +206,7 @@
       const body = document.createElement("div");
       const text = document.createElement("p");
       text.className = "content";
+      text.dir = "auto"; // a Hebrew or Arabic comment reads right to left, its end punctuation at its end
       text.textContent = comment.content;
       const meta = document.createElement("p");
       meta.className = "meta";
@@ -204,7 +227,7 @@
         showPage(comment.pagePath);
         renderPins();
       });
-      meta.append(status, " on ", page, " · ", comment.reviewerName || "anonymous");
+      meta.append(status, " on ", page, " · ", isolated(comment.reviewerName || "anonymous"));
       body.append(text);
       // A long comment shows its first lines: whole, one essay pushed every other comment out of reach.
       if (comment.content.length > LONG_COMMENT || comment.content.split("\n").length > CLAMP_LINES) {
@@ -319,7 +342,9 @@
       pin.textContent = want.number;
       if (want.label) {
         pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
-        pin.title = want.entry.content.length > 80 ? `${want.entry.content.slice(0, 80)}…` : want.entry.content;
+        // Cut by characters, not UTF-16 units: an emoji cut in half ended the tooltip in "�".
+        const chars = Array.from(want.entry.content);
+        pin.title = chars.length > 80 ? `${chars.slice(0, 80).join("")}…` : want.entry.content;
       }
       pin.style.left = `${want.left}px`;
       pin.style.top = `${want.top}px`;
@@ -327,8 +352,17 @@
   }
 
   function renderName() {
-    const name = localStorage.getItem(NAME_KEY);
-    $("who").textContent = name ? `Commenting as ${name}` : "Commenting anonymously";
+    const name = storedName();
+    if (name) $("who").replaceChildren("Commenting as ", isolated(name));
+    else $("who").textContent = "Commenting anonymously";
+  }
+
+  // A reviewer's name in a line of ours, in its own direction (<bdi>): a right-to-left name's closing
+  // punctuation was drawn at its start, as the line around it runs left to right.
+  function isolated(text) {
+    const bdi = document.createElement("bdi");
+    bdi.textContent = text;
+    return bdi;
   }
 
   function showNotice(text, isError) {
@@ -415,7 +449,7 @@
   // byKeyboard: started by a key (c, or Enter/Space on Add comment), so the pin cursor shows at once.
   function startPlacing(byKeyboard) {
     if (!state.session || !state.session.acceptsComments || state.placing) return;
-    if (localStorage.getItem(NAME_KEY) === null) {
+    if (storedName() === null) {
       askName(() => startPlacing(byKeyboard));
       return;
     }
@@ -548,12 +582,19 @@
     $("send").disabled = true;
     let created;
     try {
-      created = await call("POST", { content, reviewerName: localStorage.getItem(NAME_KEY) || null, ...state.pending });
+      created = await call("POST", { content, reviewerName: storedName() || null, ...state.pending });
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
-        : String(error.message || error);
+        : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
+          : error.status === 409 ? `Not sent. ${sentence(error.message)} This round takes no more comments; copy your text to keep it.`
+            : `Not sent. ${sentence(String(error.message || error))}`;
+      if (error.status === 409) {
+        // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
+        refresh();
+        return;
+      }
       $("send").disabled = false;
       return;
     }
@@ -572,16 +613,38 @@
   // --- the reviewer's name, asked once --------------------------------------------------------
 
   let afterName = null;
+  // Kept in localStorage, and in this page's memory too: where the browser gives the page no storage (all site data
+  // blocked) reading it threw, and the page showed the browser's error with no preview and no comments; where
+  // storage is full, Save threw and the name dialog never closed. There the name lasts for this visit.
+  let nameInMemory = null;
+
+  function storedName() {
+    if (nameInMemory !== null) return nameInMemory;
+    try {
+      return localStorage.getItem(NAME_KEY);
+    } catch {
+      return null;
+    }
+  }
+
+  function storeName(value) {
+    nameInMemory = value;
+    try {
+      localStorage.setItem(NAME_KEY, value);
+    } catch {
+      // blocked or full: remembered for this visit only
+    }
+  }
 
   function askName(then) {
     afterName = then || null;
-    $("name").value = localStorage.getItem(NAME_KEY) || "";
+    $("name").value = storedName() || "";
     $("name-dialog").showModal();
     $("name").focus();
   }
 
   function saveName(value) {
-    localStorage.setItem(NAME_KEY, value.trim().slice(0, 100));
+    storeName(value.trim().slice(0, 100));
     $("name-dialog").close();
     renderName();
     const then = afterName;
@@ -601,10 +664,17 @@
   // detail 0: a click made by Enter or Space on the button, not by a pointer.
   $("add").addEventListener("click", (event) => (state.placing ? stopPlacing() : startPlacing(event.detail === 0)));
 
+  // The letter c with Caps Lock or Shift too, and the C key of a layout without Latin letters (Hebrew, Arabic,
+  // Russian), where it types "ב", "ؤ" or "с": there the shortcut did nothing. The preview's widget asks the same.
+  const addKey = (event) => {
+    const key = String(event.key || ""); // Chrome's autofill sends keydowns without a key
+    return key.toLowerCase() === "c" || (event.code === "KeyC" && !/^[a-z]$/i.test(key));
+  };
+
   document.addEventListener("keydown", (event) => {
     const typing = event.target instanceof HTMLElement && event.target.closest("input, textarea, dialog");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === "c") {
+    if (addKey(event)) {
       event.preventDefault();
       startPlacing(true);
     } else if (event.key === "Escape" && state.placing) {
