@@ -482,7 +482,7 @@ async def test_assign_on_a_replica_offers_the_servers_members(hub):
         assert isinstance(dialog, ChoiceDialog)
         values = [v for _, v in dialog.options]
         assert values == ["", owner.user_id] and app.principal.user_id not in values
-        assert owner.display_name in " ".join(label for label, _ in dialog.options)
+        assert owner.display_name in " ".join(str(label) for label, _ in dialog.options)
         await press(pilot, "down", "enter")
         assert ann_svc.get(r.wb, app.principal, ann_id).assignee_id == owner.user_id
         await run_sync_key(pilot)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import keyring
@@ -130,7 +131,7 @@ async def test_first_sync_explains_then_keeps_local_work_separate_and_the_switch
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await sync_key_until_dialog(pilot, FirstSyncDialog)
-        said = as_text(app.screen.plan_text())
+        said = as_text(cast("FirstSyncDialog", app.screen).plan_text())
         # Before anything happens: what the store holds, and what each choice does.
         assert "320 annotations · 383 replies · 8 feedback sessions · 21 test sessions" in said
         assert "Nothing here is deleted or hidden" in said and "merge:" in said and "separate:" in said
@@ -174,7 +175,7 @@ async def test_first_sync_merge_sends_what_the_api_can_create_and_opens_the_serv
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await sync_key_until_dialog(pilot, FirstSyncDialog)
-        assert "(1 custom persona)" in as_text(app.screen.plan_text())
+        assert "(1 custom persona)" in as_text(cast("FirstSyncDialog", app.screen).plan_text())
         await press(pilot, "m")
         await until_synced(pilot)
         await wait_for(pilot, lambda: app.principal.workspace_id != local)

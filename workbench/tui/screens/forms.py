@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -328,7 +329,7 @@ class ChoiceDialog(Dialog[Any]):
     HELP_SECTION = "Dialog"
 
     def __init__(
-        self, title: str, options: Iterable[tuple[str, Any]], *, choose: Callable[[Any], Any] | None = None,
+        self, title: str, options: Iterable[tuple[RenderableType, Any]], *, choose: Callable[[Any], Any] | None = None,
         hint: str = "enter: choose · {choice.cancel}: cancel", highlighted: Any = None,
     ) -> None:
         super().__init__()
