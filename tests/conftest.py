@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -133,15 +134,27 @@ def free_port() -> int:
 
 def stop_group(proc: subprocess.Popen[str]) -> str:
     """Stop a `workbench serve` started in its own process group (``start_new_session``), its
-    workers with it: SIGTERM, then SIGKILL after 20 s. Returns the rest of its piped output."""
+    workers with it: SIGTERM, then SIGKILL after 20 s. Returns the rest of its piped output.
+
+    Read through ``proc.stdout`` itself, not ``communicate``: that reads the pipe's descriptor, and
+    lines a caller's ``for line in proc.stdout`` had already taken into the file's buffer (with the
+    line it stopped at, when they came together on a busy machine) were lost."""
+    rest: list[str] = []
+    reader = None
+    if proc.stdout is not None:
+        stdout = proc.stdout
+        reader = threading.Thread(target=lambda: rest.append(stdout.read()), daemon=True)
+        reader.start()  # drains the pipe meanwhile, so a chatty server never blocks on a full one
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
     try:
-        rest, _ = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate()
-    return rest or ""
+        proc.wait()
+    if reader is not None:
+        reader.join(20)
+    return "".join(rest)
 
 
 class _PortTaken(RuntimeError):

@@ -140,6 +140,14 @@ def every_command(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...
     return found
 
 
+def command_at(group: Any, path: tuple[str, ...]) -> Any:
+    """The command ``path`` names in ``group`` (the group itself for ``()``)."""
+    command = group
+    for name in path:
+        command = command.commands[name]
+    return command
+
+
 def test_help_shows_no_type_on_flags_and_a_placeholder_on_repeatable_options():
     """Issue 16: `--json`, `--help` and the other flags take no value, and `--persona` takes a <slug>, not a <list[str]>."""
     commands = every_command(typer.main.get_group(app))
@@ -175,9 +183,7 @@ def test_help_shows_the_defaults_it_names():
     group = typer.main.get_group(app)
     named = 0
     for path in every_command(group):
-        command: Any = group
-        for name in path:
-            command = command.commands[name]
+        command = command_at(group, path)
         shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "300"}).stdout.split())
         for param in command.params:
             said = re.findall(r"\[default: [^\]]+\]", getattr(param, "help", None) or "")
@@ -199,9 +205,7 @@ def test_help_paragraphs_are_wrapped_at_the_terminal_not_where_the_docstring_bro
     group = typer.main.get_group(app)
     checked = 0
     for path in every_command(group):
-        command: Any = group
-        for name in path:
-            command = command.commands[name]
+        command = command_at(group, path)
         if not any("\n" in p for p in inspect.cleandoc(command.help or "").split("\n\n")[1:]):
             continue
         out = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).stdout

@@ -76,3 +76,13 @@ def test_host_empty_serves_ipv4_and_ipv6(tmp_path: Path):
             assert httpx.get(f"http://{address}:{found[1]}/docs", timeout=60).status_code == 200
     finally:
         stop_group(proc)
+
+
+def test_stopping_keeps_the_lines_read_ahead_with_the_docs_line():
+    """CI once lost the "Uvicorn running on" line: it came in one read with the Docs line, into the
+    file's buffer, and stopping read the pipe's descriptor past it. Here the lines come in one write."""
+    script = "import sys, time; sys.stdout.write('Docs: x\\nCredentials: y\\nUvicorn running on z\\n'); sys.stdout.flush(); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    _docs_line(proc)
+    rest = stop_group(proc)
+    assert rest == "Credentials: y\nUvicorn running on z\n"
