@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 from textual.widgets import Static
 
@@ -109,25 +107,27 @@ async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
 
 
 BRACKETS = ("wipe\x1b[2J then", "price [EUR", "a [b] c", "x [a b] y", "[/] early", "[31m", "a]b[", "[link=https://x.example]y[/link]")
-BACKSLASHED = ("back\\[b] slash", "x\\[/b] y", "trail\\", "w-\\[200px\\]", "two\\\\[i]")
+BACKSLASHED = ("back\\[b] slash", "x\\[/b] y", "trail\\", "w-\\[200px\\]", "two\\\\[i]", "C:\\Temp\\", "end\\\n")
 
 
-def test_escaped_text_reads_as_itself_in_textuals_markup_and_in_richs():
+def test_escaped_text_reads_as_itself_in_every_markup_the_tui_parses():
     """QA: Textual's markup took an unclosed "[" in user text ("\x1b[2J", "[EUR") as the start of a
     tag and showed the rest of the line as written: the duplicate dialog's title ended in a stray
-    "[/]" and lost its dim. ``esc`` now escapes every bracket; a backslash before one is doubled, as
-    rich's markup needs, where Textual's shows it twice: neither ever obeys the text."""
+    "[/]" and lost its dim. ``esc`` escapes every bracket. A backslash before one was doubled, as
+    rich's markup needs, and Textual's showed it twice; text ending in a backslash escaped the tag
+    after it. The rich renderables now parse with Textual's parser (``markup_text``), so text reads
+    as itself in both, with a tag right after it."""
     from textual.content import Content
 
     from workbench.tui import format as fmt
 
-    for text in BRACKETS:
-        markup = f"[dim]({fmt.esc(text)})[/] [b]after[/]"
-        assert Text.from_markup(markup).plain == Content.from_markup(markup).plain == f"({fmt.safe(text)}) after", text
-    for text in BACKSLASHED:  # at most a backslash more, never a tag obeyed or lost
-        markup = f"[dim]({fmt.esc(text)})[/] [b]after[/]"
-        for shown in (Text.from_markup(markup).plain, Content.from_markup(markup).plain):
-            assert re.sub(r"\\+", "/", shown) == re.sub(r"\\+", "/", f"({text}) after"), (text, shown)
+    for text in BRACKETS + BACKSLASHED:
+        markup = f"[dim]({fmt.esc(text)})[/] [b]{fmt.esc(text)}[/b] after"
+        for parsed in (fmt.markup_text(markup), Content.from_markup(markup)):
+            assert parsed.plain.replace("\u200b", "") == f"({fmt.safe(text)}) {fmt.safe(text)} after", (text, parsed.plain)
+        spans = [(span.start, span.end) for span in fmt.markup_text(markup).spans]
+        shown = fmt.markup_text(markup).plain
+        assert [shown[a:b].replace("\u200b", "") for a, b in spans] == [f"({fmt.safe(text)})", fmt.safe(text)], text
 
 
 async def test_the_duplicate_dialog_title_shows_a_body_with_brackets_as_written(app, demo_wb, principal):
@@ -143,3 +143,26 @@ async def test_the_duplicate_dialog_title_shows_a_body_with_brackets_as_written(
         await pilot.pause()
         title = str(app.screen.query_one(".title", Static).render())
     assert title == "Duplicate of which annotation?  (Price shows [EUR 12 after \\x1b[2J on mobile)", title
+
+
+async def test_a_name_ending_in_a_backslash_keeps_the_markup_after_it(app, demo_wb, principal):
+    """QA: a persona named "Ops C:\\" made the delete dialog read "Delete Ops C:\\\\[/] (ops)?" in
+    bold to its end: the name's backslash escaped the closing tag after it."""
+    from tests.found import found
+    from workbench.domain.personas import PersonaCreate
+    from workbench.services import personas as personas_service
+    from workbench.tui.screens.forms import ConfirmDialog
+    from workbench.tui.screens.personas import PersonasScreen
+
+    created = personas_service.create(demo_wb, principal, PersonaCreate(name="Ops C:\\", category="ops"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PersonasScreen) and app.screen.list.total > 0)
+        screen = app.screen
+        assert isinstance(screen, PersonasScreen)
+        index = next(i for i in range(screen.list.total) if found(screen.list.row_at(i)).id == created.id)
+        screen.list.move_cursor(index)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        shown = screen_text(app).replace("\u200b", "")
+    assert "Delete Ops C:\\ (ops)?" in shown, shown

@@ -270,32 +270,54 @@ async def test_a_write_refused_while_quitting_keeps_the_app_open_with_the_reason
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
 
 
-async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal, monkeypatch):
-    """QA: ctrl+q in the reply form quit at once and the reply typed there was gone. Quitting now asks
+async def test_quitting_with_an_unsent_form_asks_first(demo_wb, principal):
+    """QA: ctrl+q in a form quit at once and what was typed there was gone. Quitting now asks
     while a form holds text not sent; "no" goes back to it as it was, "yes" (or ctrl+q again) quits."""
-    from workbench.tui.screens import reply
     from workbench.tui.screens.forms import ConfirmDialog
 
-    # Text the reply dialog has not kept as a draft yet (tests/tui/test_reply_draft.py: once kept, nothing is lost).
-    monkeypatch.setattr(reply, "DRAFT_DELAY", 3600)
-    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    async def persona_form(app, pilot) -> FormDialog:
+        await pilot.pause()
+        await press(pilot, "4", "n")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        return dialog
+
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
-        _screen, dialog = await reply_form(app, pilot, ann.id)
+        await persona_form(app, pilot)
         await pilot.press("ctrl+q")  # nothing typed yet: nothing to lose, no question
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
-        _screen, dialog = await reply_form(app, pilot, ann.id)
-        await type_text(pilot, "A long careful reply")
+        dialog = await persona_form(app, pilot)
+        await type_text(pilot, "Nora, night-shift nurse")
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         ask = app.screen
-        assert isinstance(ask, ConfirmDialog) and app.is_running and "Reply" in ask.message
+        assert isinstance(ask, ConfirmDialog) and app.is_running and "persona" in ask.message
         await pilot.press("n")
         await wait_for(pilot, lambda: app.screen is dialog)
-        assert dialog.values()["text"] == "A long careful reply"
+        assert dialog.values()["name"] == "Nora, night-shift nurse"
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("ctrl+q")  # asked twice: the user means it
         await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+
+
+async def test_quitting_over_a_reply_keeps_it_as_the_draft_without_asking(demo_wb, principal, monkeypatch):
+    """QA: ctrl+q within a pause of typing a reply asked "Quit and lose it?", though esc keeps the
+    text as the annotation's draft. A quit keeps it the same way, on the write queue it waits for."""
+    from workbench.services import drafts
+    from workbench.tui.screens import reply
+
+    monkeypatch.setattr(reply, "DRAFT_DELAY", 3600)  # no pause has kept it yet
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await reply_form(app, pilot, ann.id)
+        await type_text(pilot, "A long careful reply")
+        assert drafts.load(demo_wb, principal, ann.id) is None
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.return_code is not None or not app.is_running)
+    kept = drafts.load(demo_wb, principal, ann.id)
+    assert kept is not None and kept.text == "A long careful reply"

@@ -50,9 +50,18 @@ class Plan:
     def text(self) -> str:
         """What will happen, for a person, before anything happens."""
         held = "\n".join(f"  • {w.label}: {w.counts_text}" for w in self.local)
+        return f"{self.intro}\n{held}\n{self.outcome}"
+
+    @property
+    def intro(self) -> str:
+        """The line before the list of local workspaces (a front end lays that list out itself)."""
+        return f"First sync with {self.remote} ({self.url}). This store already holds local work:"
+
+    @property
+    def outcome(self) -> str:
+        """The lines after that list: what each choice does."""
         n = self.sendable_personas
         return (
-            f"First sync with {self.remote} ({self.url}). This store already holds local work:\n{held}\n"
             f"The server's workspace comes down as a workspace of its own, beside the local one. "
             f"Nothing here is deleted or hidden.\n"
             f"merge: send up what the server's API can create ({n} custom persona{'' if n == 1 else 's'}) and open the "

@@ -116,6 +116,8 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
     DEFAULT_MODE = "inbox"
     HELP_SECTION = "Global"
     # Screens get "-short" under 30 rows (80×24): their panes give the lists the rows (app.tcss).
+    # Ages on screen ("12m", "synced 3h ago") move with the clock, not the store.
+    AGES_EVERY_S: ClassVar[float] = 60.0
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 - Textual declares it without ClassVar
 
     def __init__(
@@ -209,11 +211,22 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
     def _after_first_paint(self) -> None:
         self.refresh_sync_status()
         self.show_workspace_title()
+        self.set_interval(self.AGES_EVERY_S, self.refresh_ages)
         if self.watch_enabled:
             self.watch_store()
         if self.resume_jobs:
             self.resume_unfinished()
         self.warm_up()
+
+    def refresh_ages(self) -> None:
+        """Re-read what the open screens show, so their ages keep up with the clock: left open
+        overnight, the inbox still said "now" of the morning's annotations and the sync line
+        "synced just now". One window each, as when the store changes."""
+        self.refresh_sync_status()
+        for screen in self.screen_stack:
+            refresh = getattr(screen, "refresh_data", None)
+            if screen.is_mounted and callable(refresh):
+                refresh()
 
     @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
     def resume_unfinished(self) -> None:
@@ -287,11 +300,15 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
 
     # -- actions ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
-        """Quit, first asking when a form holds text not sent (ctrl+q reaches a form, where q is
-        typed): a reply written at length was otherwise gone with one key. Asked twice, it quits."""
+        """Quit, first asking when a form holds text not sent nor kept (ctrl+q reaches a form, where q
+        is typed): a persona written at length was otherwise gone with one key. A reply is kept as
+        its draft. Asked twice, it quits."""
         from workbench.tui.screens.forms import ConfirmDialog, FormDialog
 
-        typed = [s for s in self.screen_stack if isinstance(s, FormDialog) and s.unsent()]
+        forms = [s for s in self.screen_stack if isinstance(s, FormDialog)]
+        for form in forms:
+            form.keep_for_later()  # on the write queue, which the quit waits for
+        typed = [form for form in forms if form.unsent()]
         if not typed or (isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-unsent"):
             self.quit_after_writes()
             return

@@ -67,18 +67,35 @@ def clean(text: str) -> str:
     return _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "\ufffd", text)
 
 
-_BRACKET = re.compile(r"(\\*)(\[|$)")
+_BRACKET = re.compile(r"\\*\[|\\+\Z")
 
 
 def esc(text: str) -> str:
     """User text inside a markup string: control characters shown (``\\x1b``), ``[…]`` never obeyed as markup.
 
-    Every ``[`` is escaped, not only those that look like a tag (as ``rich.markup.escape`` does):
-    Textual's markup reads an unclosed one ("\\x1b[2J", "[EUR") as a tag's start, and showed the rest
-    of the line as written, closing tags included. Backslashes before a bracket (or at the end) are
-    doubled, as rich's markup needs (the inbox preview and the workspace list are parsed by rich):
-    there Textual shows one backslash more, and neither parser ever obeys the text."""
-    return _BRACKET.sub(lambda m: m.group(1) * 2 + ("\\[" if m.group(2) else ""), safe(text))
+    For Textual's markup, the one parser of the TUI's markup (``markup_text`` puts it behind the few
+    rich renderables too). Every ``[`` is escaped, not only those that look like a tag (as
+    ``rich.markup.escape`` does): Textual read an unclosed one ("\\x1b[2J", "[EUR") as a tag's start
+    and showed the rest of the line as written, closing tags included. Textual's parser takes a
+    backslash before ``[`` as the escape whatever precedes it, and every other backslash as itself,
+    so backslashes are never doubled (as rich's markup and Textual's own ``escape`` would, shown
+    twice). A tag can never follow a backslash there, so text ending in one gets a zero-width space
+    after it: "C:\\Temp\\" before "[/]" showed "C:\\Temp\\\\[/]" and kept its style running on."""
+    return _BRACKET.sub(lambda m: m.group()[:-1] + "\\[" if m.group().endswith("[") else m.group() + "\u200b", safe(text))
+
+
+def markup_text(markup: str) -> Text:
+    """``markup`` parsed as Textual parses a widget's, as a rich ``Text`` for a rich renderable
+    (``Fit``, ``Group``) or a measure: one parser, so ``esc`` holds for both."""
+    from textual.content import Content
+    from textual.style import Style as ContentStyle
+
+    content = Content.from_markup(markup)
+    text = Text(content.plain)
+    for span in content.spans:
+        style = ContentStyle.parse(span.style) if isinstance(span.style, str) else span.style
+        text.stylize(style.rich_style, span.start, span.end)
+    return text
 
 
 def plain(text: str, style: str = "") -> Text:

@@ -135,6 +135,9 @@ class FormDialog(Dialog[Any]):
         if self.fields:
             self.query_one(f"#{_widget_id(self.fields[0].name)}").focus()
 
+    def keep_for_later(self) -> None:
+        """Queue what is typed where a quit does not lose it, for a form that can (a reply's draft)."""
+
     def unsent(self) -> bool:
         """Something typed here that no submit has taken yet (one on its way is the write queue's)."""
         return not self.saving and self.values() != self.opened_with

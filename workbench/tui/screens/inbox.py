@@ -334,7 +334,7 @@ class InboxScreen(WorkbenchScreen):
             rest = parts[1 + bool(selected):]  # the breakdown, the comments and tests
             room = self.app.size.width - 2  # the bar's padding
             shorter = [" │ ".join(lead + rest), " │ ".join(lead + rest[1:]), lead[0]]
-            line = next((t for t in [line, *shorter] if Text.from_markup(t).cell_len <= room), shorter[-1])
+            line = next((t for t in [line, *shorter] if fmt.markup_text(t).cell_len <= room), shorter[-1])
         self.query_one("#statusbar", Static).update(line)
 
     def _update_preview(self, row: inbox.InboxRow | None) -> None:
@@ -368,7 +368,7 @@ class InboxScreen(WorkbenchScreen):
             body.truncate(max(preview.size.width - 2, 20) * max(preview.size.height - len(lines) - 1, 3), overflow="ellipsis")
         else:
             body.truncate(max(self.size.width - 4, 20) * 3, overflow="ellipsis")
-        text = Text.from_markup("\n".join(lines), emoji=False)  # user text: ":x:" stays ":x:"
+        text = fmt.markup_text("\n".join(lines))  # Textual's parser: no emoji codes, ":x:" stays ":x:"
         text.append("\n")
         text.append_text(body)
         preview.update(text)

@@ -84,6 +84,15 @@ class ReplyDialog(FormDialog):
             self._keep()  # what was typed since the last pause
         super().action_cancel()
 
+    def keep_for_later(self) -> None:
+        """A quit keeps the text as a draft, as ``esc`` does: asking "lose it?" within a pause of
+        the last key was a question about nothing, for the next ``c`` opens with it."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if not self.saving:
+            self._keep()
+
     def unsent(self) -> bool:
-        """Text not yet in the store: a quit asks first (what is kept there waits for the next ``c``)."""
+        """Text not yet in the store (nor on its way: a refused draft save): a quit asks first."""
         return not self.saving and self.values().get("text") != self.kept

@@ -48,7 +48,7 @@ class WorkspaceSwitcher(ChoiceDialog):
         default = "  [dim](the CLI's default)[/]" if view.is_default else ""
         # The counts break between counts: word wrap ended a line at 80 columns with "21 test".
         counts = Parts(Text("    "), [Text(c) for c in view.counts], sep=" · ")
-        return Group(Text.from_markup(f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}"), counts)
+        return Group(fmt.markup_text(f"{mark}[b]{fmt.esc(view.label)}[/]  [dim]{where}[/]{default}"), counts)
 
 
 class FirstSyncDialog(Dialog[str | None]):
@@ -79,11 +79,11 @@ class FirstSyncDialog(Dialog[str | None]):
     def plan_text(self) -> Group:
         """The plan's words; a workspace's counts break between counts, as in the switcher (at 80
         columns a line began with "· 21 test sessions")."""
-        held = {f"  • {w.label}: {w.counts_text}": w for w in self.plan.local}
-        return Group(*(
-            Parts(fmt.plain(f"  • {w.label}: "), [fmt.plain(c) for c in w.counts], sep=" · ") if (w := held.get(line)) else fmt.plain(line)
-            for line in self.plan.text.split("\n")
-        ))
+        return Group(
+            fmt.plain(self.plan.intro),
+            *(Parts(fmt.plain(f"  • {w.label}: "), [fmt.plain(c) for c in w.counts], sep=" · ") for w in self.plan.local),
+            *(fmt.plain(line) for line in self.plan.outcome.split("\n")),
+        )
 
     def on_mount(self) -> None:
         self.query_one("#separate", Button).focus()

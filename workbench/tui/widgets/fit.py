@@ -20,7 +20,9 @@ class Fit:
     def __init__(self, *variants: Text | str) -> None:
         if not variants:
             raise ValueError("Fit needs at least one variant")
-        self.variants = [v if isinstance(v, Text) else Text.from_markup(v) for v in variants]
+        from workbench.tui.format import markup_text  # the TUI's one markup parser, so fmt.esc holds
+
+        self.variants = [v if isinstance(v, Text) else markup_text(v) for v in variants]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
