@@ -114,8 +114,13 @@ def test_origins_are_validated_and_normalised():
     assert parse_origin("HTTPS://Shop.Example:443/") == "https://shop.example"
     assert parse_origin("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
     assert parse_origin("http://[::1]:3000") == "http://[::1]:3000"
+    # A host in Unicode is stored as browsers send it in Origin (Chromium: "https://xn--bcher-kva.example").
+    assert parse_origin("https://Bücher.example") == "https://xn--bcher-kva.example"
+    assert parse_origin("https://faß.example:8443") == "https://xn--fa-hia.example:8443"
+    assert parse_origin("https://xn--bcher-kva.example") == "https://xn--bcher-kva.example"
     for bad in ("shop.example", "ftp://shop.example", "https://shop.example/path", "https://shop.example?q=1",
-                "https://user:pw@shop.example", "https://", "https://shop.example:99999", "https://bad_host.example", ""):
+                "https://user:pw@shop.example", "https://", "https://shop.example:99999", "https://bad_host.example", "",
+                "https://bü cher.example", "https://a\u200eb.example"):
         with pytest.raises(Invalid):
             parse_origin(bad)
 

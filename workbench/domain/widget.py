@@ -24,7 +24,8 @@ def parse_origin(value: str) -> str:
     """``scheme://host[:port]`` (http or https, no path, query, fragment or credentials), lower-cased.
 
     The browser's ``Origin`` header has exactly this shape, so a stored origin compares to it
-    as a string. A default port is dropped, as browsers drop it.
+    as a string. A default port is dropped, as browsers drop it, and a host in Unicode
+    ("bücher.example") becomes the ASCII form browsers send ("xn--bcher-kva.example").
     """
     raw = value.strip()
     if not raw or len(raw) > 300:
@@ -42,6 +43,8 @@ def parse_origin(value: str) -> str:
     if parts.path not in ("", "/") or parts.query or parts.fragment or raw.endswith(("?", "#")):
         raise Invalid(f"'{raw}' is not an origin: no path, query or fragment (just scheme://host[:port])")
     host = (parts.hostname or "").lower()
+    if not host.isascii():
+        host = _a_labels(raw, host)
     if not host or not _HOST.match(host if ":" not in host else f"[{host}]"):
         raise Invalid(f"'{raw}' is not an origin: the host is missing or malformed")
     if ":" in host:
@@ -49,6 +52,17 @@ def parse_origin(value: str) -> str:
     if port is None or (scheme, port) in (("http", 80), ("https", 443)):
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
+
+
+def _a_labels(raw: str, host: str) -> str:
+    """An internationalised host as browsers put it in ``Origin``: UTS #46 processing, not
+    transitional (the WHATWG URL standard's), so "faß.example" keeps its ß as "xn--fa-hia"."""
+    import idna  # httpx's dependency too; loaded only for such a host
+
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError as exc:
+        raise Invalid(f"'{raw}' is not an origin: '{host}' is not a valid international domain name ({exc})") from None
 
 
 def origin_of_url(url: str) -> str | None:
