@@ -5,12 +5,13 @@ origin: ``--items`` blocks (``p``: one paragraph each; ``rows``: a div with a sp
 a link; ``ul``: items of a ``<ul>`` without bullets; ``ol``: items of a numbered ``<ol>``; ``flex``: rows of a flex
 column, a feed; ``grid``: the same rows as cards of a three-column grid (``dense``: packed densely, which only
 empties the cards far from view); ``wrap``: the same rows in a wrapping flex row; ``columns``: the same rows set in
-two columns, which the capture copies whole; ``table``: rows of a four-column table, an order list), scrolled 90 %
-deep, one fresh browser context per capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from
+two columns, which the capture copies whole; ``table``: rows of a four-column table, an order list; ``carousel``: the
+same rows as cards of a flex row scrolled sideways to its middle; ``panel``: the cards of the grid in a panel 500 px
+tall scrolled to its middle), scrolled 90 % deep, one fresh browser context per capture. Prints, per capture, html-to-image's ``toCanvas`` time, the time from
 the click to the canvas (the widget's own measuring and choosing included) and how many elements were copied; a
 capture past the form's 8 s limit says so (stopped, or drawn too late and dropped).
 
-    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|dense|wrap|columns|table] [--items 3000] [--runs 5]
+    .venv/bin/python bench/bench_widget_capture.py [--kind p|rows|ul|ol|flex|grid|dense|wrap|columns|table|carousel|panel] [--items 3000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -53,12 +54,15 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
     elif kind in ("ul", "ol"):
         style = ' style="list-style: none"' if kind == "ul" else ""
         body = f"<{kind}{style}>" + "".join(f"<li>Item {i}: the quick brown fox jumps over the lazy dog.</li>" for i in range(items)) + f"</{kind}>"
-    elif kind in ("flex", "grid", "dense", "wrap", "columns"):
+    elif kind in ("flex", "grid", "dense", "wrap", "columns", "carousel", "panel"):
         column = {"flex": "display: flex; flex-direction: column", "grid": "display: grid; grid-template-columns: repeat(3, 1fr)",
                   "dense": "display: grid; grid-template-columns: repeat(3, 1fr); grid-auto-flow: row dense",
-                  "wrap": "display: flex; flex-wrap: wrap", "columns": "columns: 2"}[kind]
-        body = (f'<div style="{column}; gap: 8px">'
-                + "".join(f'<div class="row"><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
+                  "wrap": "display: flex; flex-wrap: wrap", "columns": "columns: 2",
+                  "carousel": "display: flex; overflow-x: auto",
+                  "panel": "display: grid; grid-template-columns: repeat(3, 1fr); overflow-y: auto; height: 500px"}[kind]
+        card = ' style="flex: none; width: 200px"' if kind == "carousel" else ""
+        body = (f'<div class="scrolled" style="{column}; gap: 8px">'
+                + "".join(f'<div class="row"{card}><span>Item {i}</span><p>About <b>item</b> {i}</p><a href="#">more</a></div>' for i in range(items))
                 + "</div>")
     elif kind == "table":
         body = ('<table><thead><tr><th>#</th><th>Order</th><th>Customer</th><th>Total</th></tr></thead><tbody>'
@@ -72,7 +76,7 @@ def page_html(kind: str, items: int, base: str, creds: dict) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="The widget's screenshot deep in a long page, from the click to the canvas.")
-    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "dense", "wrap", "columns", "table"), default="p")
+    ap.add_argument("--kind", choices=("p", "rows", "ul", "ol", "flex", "grid", "dense", "wrap", "columns", "table", "carousel", "panel"), default="p")
     ap.add_argument("--items", type=int, default=3000)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
@@ -96,6 +100,8 @@ def main() -> None:
                     page.add_init_script(HOOK)
                     page.goto(url)
                     page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.9))")
+                    page.evaluate("""() => { for (const p of document.querySelectorAll('.scrolled')) {
+                        p.scrollLeft = (p.scrollWidth - p.clientWidth) / 2; p.scrollTop = (p.scrollHeight - p.clientHeight) / 2; } }""")
                     page.get_by_role("button", name="Feedback", exact=True).click()
                     page.get_by_role("button", name="Whole page").click()
                     page.wait_for_function("window.benchShot !== undefined", timeout=120_000)

@@ -1331,6 +1331,84 @@ def test_a_capture_deep_in_other_flex_and_grid_containers_copies_their_far_items
     assert colour_edges(drawn, 290) == colour_edges(seen, 290) and len(colour_edges(seen, 290)) >= 12
 
 
+def test_a_card_below_the_viewport_whose_placed_child_reaches_into_view_is_copied_with_it(page, served, host_site):
+    """A grid card wholly below the viewport was copied empty, judged by its own box, so a badge placed upwards from it
+    into view (here a green bar) was missing from the picture. What a card draws now counts, its placed children's boxes
+    included."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    cards = "".join(f'<div style="height: {40 + n * 7 % 45}px; background: rgb(240, 240, 240)"><span class="far">Card {n}</span></div>'
+                    for n in range(300))
+    grid = f'<div style="display: grid; grid-template-columns: repeat(3, 1fr); grid-auto-flow: row dense; gap: 9px 6px">{cards}</div>'
+    page.goto(host_site.write("badge.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</main>", f"</main>{grid}")))
+    page.evaluate("scrollTo(0, Math.round((document.documentElement.scrollHeight - innerHeight) * 0.5))")
+    at = page.evaluate("""() => {
+        const card = [...document.querySelectorAll('.far')].map(s => s.parentElement).find(c => c.getBoundingClientRect().top > innerHeight + 100);
+        const r = card.getBoundingClientRect(), bar = document.createElement('i');
+        card.style.position = 'relative';
+        bar.style.cssText = `position: absolute; left: 10px; top: ${innerHeight - 200 - r.top}px; width: 80px; height: 30px; background: rgb(0, 200, 0)`;
+        card.append(bar);
+        const b = bar.getBoundingClientRect(); return [Math.round(b.left + 40), Math.round(b.top + 15)]; }""")
+    seen, drawn = screen_and_picture(page, open_form(page, None), width=1280, timeout=60_000)
+    assert seen.getpixel(tuple(at)) == drawn.getpixel(tuple(at)) == (0, 200, 0)
+    assert page.evaluate("window.gfCloned.far") < 100  # the other cards out of view are still copied empty
+
+
+@pytest.mark.parametrize("panel", [
+    "display: flex; gap: 6px; overflow-x: auto; width: 700px",  # a carousel scrolled sideways
+    "display: grid; grid-template-columns: repeat(3, 1fr); gap: 6px; overflow-y: auto; height: 400px; width: 700px",
+])
+def test_a_capture_of_a_carousel_or_a_scrolled_panel_copies_the_items_it_hides_empty(page, served, host_site, panel):
+    """A carousel's far cards, and the rows a scrolled panel hides, lie in the viewport's reach, so each was copied whole
+    with its words and links. What the panel's clip hides is now copied empty, each card its own box, unless a card
+    holds something placed against an element outside the panel, which the clip does not hide (the green mark here)."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)", "rgb(0, 160, 60)")
+    sideways = "overflow-x" in panel
+    mark = '<i style="position: absolute; left: 30px; top: 2px; width: 40px; height: 16px; background: rgb(0, 200, 0)"></i>'
+
+    def capture(name: str, inside: str) -> tuple[Image.Image, Image.Image, int, dict[str, float]]:
+        """The screen and the widget's picture with the panel scrolled to its middle; ``inside``: what each card holds
+        besides its words (a sticky span keeps a card whole)."""
+        size = "flex: none; width: 140px; height: 120px" if sideways else "height: {h}px"
+        cards = "".join(f'<div style="{size.format(h=40 + n * 7 % 45)}; background: {colours[n * 5 % 4]}">{inside}{mark if n == 7 else ""}'
+                        f'<span class="far">Card {n}</span> <b class="far">bold</b> <a class="far" href="#">more</a></div>'
+                        for n in range(200))
+        html = (HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                .replace("<main>", f'<div style="position: relative; padding: 20px"><div id="panel" style="{panel}">{cards}</div></div><main>'))
+        page.goto(host_site.write(name, html))
+        box = page.evaluate("""sideways => { const p = document.getElementById('panel');
+            if (sideways) p.scrollLeft = 1500; else p.scrollTop = 1500;
+            const r = p.getBoundingClientRect(), m = p.querySelector('i').getBoundingClientRect();
+            return { top: r.top, left: r.left, bottom: r.bottom, right: r.right, markX: m.left + 20, markY: m.top + 8 }; }""", sideways)
+        seen, drawn = screen_and_picture(page, open_form(page, None), width=1280, timeout=60_000)
+        return seen, drawn.crop((0, 0, 1280, 800)), page.evaluate("window.gfCloned.far"), box
+
+    _, whole, copied_whole, _ = capture("panel-whole.html", '<span style="position: sticky"></span>')
+    seen, drawn, copied, box = capture("panel.html", "")
+    # Of 200 cards, about 5 (or 20 panel rows) in view; the card with the mark is copied whole. (The grid's rows below
+    # the viewport went already, all the whole copy left out.)
+    assert copied_whole >= (600 if sideways else 250) and copied < 80, (copied_whole, copied)
+    assert drawn.tobytes() == whole.tobytes()  # the same picture as from copying every card whole
+    mark_at = (round(box["markX"]), round(box["markY"]))
+    assert drawn.getpixel(mark_at) == seen.getpixel(mark_at) == (0, 200, 0)
+    # And the panel is drawn as seen: where the colours change across its middle. (Not in its last 24 px, where the
+    # scrolled copy's cards end a few pixels from the screen's, as in the whole copy: the panel's scroll, not this.)
+    if sideways:
+        y = round(box["top"] + 100)
+        edges = [[x for x in range(round(box["left"]), round(box["right"]) - 24) if im.getpixel((x, y)) != im.getpixel((x - 1, y))] for im in (seen, drawn)]
+    else:
+        x = round(box["left"] + 200)
+        edges = [[y for y in range(round(box["top"]), round(box["bottom"]) - 24) if im.getpixel((x, y)) != im.getpixel((x, y - 1))] for im in (seen, drawn)]
+    assert edges[0] == edges[1] and len(edges[0]) >= 6, (sorted(set(edges[0]) ^ set(edges[1])), edges)
+
+
 @pytest.mark.parametrize("borders", ["border-spacing: 4px 3px", "border-collapse: collapse"])
 def test_a_capture_deep_in_a_long_table_copies_little_and_draws_the_same_picture(page, served, host_site, borders):
     """A table of 1,000 rows (an order list) was copied whole: 10 s and more, past the form's limit, so no picture.

@@ -300,10 +300,19 @@
     }
     // One pass, children before their parents: each parent gets its subtree's lowest point, and each block the
     // margins that collapse through its ends (from its first and last child's, known by then).
+    // The same pass gives each element its subtree's other ends too (`spans`: top, left, right, on the page), for the
+    // flex and grid items copied empty below.
+    const spans = new Map(), widen = (m, n, [t, l, r]) => {
+      const o = m.get(n);
+      m.set(n, o ? [Math.min(o[0], t), Math.min(o[1], l), Math.max(o[2], r)] : [t, l, r]);
+    };
     for (let i = all.length - 1; i >= 0; i--) {
       const n = all[i], cs = style.get(n), p = n.parentElement, ps = p && style.get(p), r = n.getBoundingClientRect();
       const low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
       reach.set(n, low);
+      // Content overflowing sideways reaches as far as its scroll width, either way (right to left runs leftwards).
+      widen(spans, n, [r.top + sy, Math.min(r.left, r.right - n.scrollWidth) + sx, Math.max(r.right, r.left + n.scrollWidth) + sx]);
+      if (p) widen(spans, p, spans.get(n));
       if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
       if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
         || cs.contain !== 'none' || cs.columnCount !== 'auto' || (ps && /(flex|grid)$/.test(ps.display))) continue;
@@ -406,17 +415,35 @@
       for (const r of rows.slice(1, k)) dropped.add(r);
       unheld.add(g).add(g.parentElement);
     }
-    // Any other flex or grid item wholly above or below the viewport is copied empty: its own box, with its measured
-    // size (and that as its least, so no room freed elsewhere shrinks it), and none of what it holds. An item lays out
-    // its content on its own (its margins never collapse with it), and its siblings see only its box, so nothing in
-    // view moves. Not an item aligned by its baseline (its content gives that), nor one of many boxes (split by a
-    // column), nor one holding a fixed, sticky or floated element, a counter or a shadow root.
+    // Any other flex or grid item wholly out of view is copied empty: its own box, with its measured size (and that as
+    // its least, so no room freed elsewhere shrinks it), and none of what it holds. An item lays out its content on
+    // its own (its margins never collapse with it), and its siblings see only its box, so nothing in view moves.
+    // Out of view: all it draws (its subtree's boxes, an absolutely placed child reaching up included) lies above,
+    // below or beside the viewport, or beside or above or below its container's box where that clips (a carousel's
+    // far cards, a scrolled panel's rows), unless it holds an element placed against something outside that
+    // container, which the clip does not hold. Not an item aligned by its baseline (its content gives that), nor one
+    // of many boxes (split by a column), nor one holding a fixed, sticky or floated element, a counter or a shadow root.
+    const outer = new Map(); // what holds an absolutely placed element -> the outermost element one is placed against
+    for (const n of all) {
+      if (style.get(n).position !== 'absolute') continue;
+      let a = n.parentElement;
+      while (a && !placed(a)) a = a.parentElement;
+      for (let x = n.parentElement; x && x !== a; x = x.parentElement) if (!outer.has(x) || !a || a.contains(outer.get(x))) outer.set(x, a);
+    }
+    const right = sx + innerWidth;
+    const unseen = (n, p, ps) => {
+      const [t, l, r] = spans.get(n), b = reach.get(n);
+      if (b < sy - 64 || t >= bottom || r < sx - 64 || l >= right + 64) return true;
+      if (outer.has(n) && outer.get(n) !== p) return false;
+      const c = p.getBoundingClientRect(), x = ps.overflowX !== 'visible', y = ps.overflowY !== 'visible';
+      return (x && (r <= c.left + sx || l >= c.right + sx)) || (y && (b <= c.top + sy || t >= c.bottom + sy));
+    };
     const emptied = new Set(), baseline = v => /baseline/.test(v);
     for (const n of all) {
       const p = n.parentElement, ps = p && style.get(p), cs = style.get(n);
       if (!ps || !/^(inline-)?(flex|grid)$/.test(ps.display) || pinned(n) || n.shadowRoot || !n.firstChild
         || !/^(block|flex|grid|flow-root|list-item)$/.test(cs.display) || baseline(ps.alignItems) || baseline(cs.alignSelf)
-        || !(reach.get(n) < sy - 64 || top(n) + sy >= bottom) || n.getClientRects().length !== 1) continue;
+        || !unseen(n, p, ps) || n.getClientRects().length !== 1) continue;
       emptied.add(n);
     }
     for (const p of [body, ...all]) {
