@@ -923,24 +923,26 @@
   }
   function openForm(el) {
     const anchor = anchorOf(el);
-    const d = { anchor, styles: stylesOf(el), manual: null, shot: null, shotView: {}, pending: null, refused: null,
+    // The page it is about, taken now: on a single-page app the address may change while the form is open.
+    const d = { anchor, styles: stylesOf(el), manual: null, shot: null, shotView: {}, pending: null, refused: null, url: location.href, page: page(),
       viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio } };
     showShot(null, 'Capturing a screenshot…');
     d.shot = screenshot(el, d.shotView).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
       if (draft === d && !d.manual) showShot(null, 'The screenshot could not be taken: attach or paste one (optional).');
       return null;
     });
-    const kept = (store.get('words') || {})[PAGE] || {};
+    const kept = (store.get('words') || {})[d.page] || {};
     fillForm(d, el ? `About: ${anchor.css}` : 'About: the whole page', { name: store.get('name'), email: store.get('email'), kind: kept.kind, body: kept.body });
   }
   // Unsent words outlive a reload or a visit elsewhere: kept per page (its hash aside) until sent, cancelled or
   // emptied, for the last 20 pages. A refused submission's words live in the outbox, so they are not kept here.
-  const PAGE = location.origin + location.pathname + location.search;
+  // Read when used, not at load: a single-page app changes its address without loading a page.
+  const page = () => location.origin + location.pathname + location.search;
   function keepWords(drop) {
     if (!draft || draft.refused) return;
     const all = store.get('words') || {}, body = field('body').value;
-    delete all[PAGE]; // and added again last: the oldest pages go first
-    if (!drop && !draft.pending && body.trim()) all[PAGE] = { kind: field('kind').value, body: clip(body, 20000) };
+    delete all[draft.page]; // and added again last: the oldest pages go first
+    if (!drop && !draft.pending && body.trim()) all[draft.page] = { kind: field('kind').value, body: clip(body, 20000) };
     const pages = Object.keys(all);
     for (const p of pages.slice(0, -20)) delete all[p];
     if (pages.length) store.set('words', all); else store.del('words');
@@ -949,7 +951,7 @@
   // Words waiting on the launcher (closed with Esc, or kept from an earlier visit, which only the form showed): a mark,
   // and a description for those who cannot see it; the name stays "Feedback".
   function markKept() {
-    const on = panel.style.display !== 'block' && !!(draft || (store.get('words') || {})[PAGE]);
+    const on = panel.style.display !== 'block' && !!((draft && draft.page === page()) || (store.get('words') || {})[page()]);
     launcher.classList.toggle('kept', on);
     if (on) launcher.setAttribute('aria-describedby', 'gf-kept'); else launcher.removeAttribute('aria-describedby');
   }
@@ -1011,7 +1013,7 @@
     const toggle = config && config.auto_fix;
     const fields = { kind: field('kind').value, body, submitter_name: name || null, submitter_email: email || null, screenshot: shot || null };
     const payload = d.refused ? Object.assign({}, d.refused.payload, fields) : Object.assign({
-      page_url: clip(location.href, 2000), selector: d.anchor.css || null, computed_styles: d.styles, submitter_key: submitterKey(),
+      page_url: clip(d.url, 2000), selector: d.anchor.css || null, computed_styles: d.styles, submitter_key: submitterKey(),
       // The scroll only with the widget's own picture: an attached one may show anything.
       capture: { anchor: d.anchor, viewport: Object.assign({}, d.viewport, shot && !d.manual ? d.shotView : {}),
         user_agent: clip(navigator.userAgent, 512), console: consoleRing.slice(), network: networkRing.slice() },
@@ -1034,7 +1036,7 @@
   });
 
   // -- revisit: this browser's own feedback, as pins -----------------------------------------------------
-  let mine = [];
+  let mine = [], everyPage = []; // this page's, and this browser's on every page of the site
   // A status as a visitor reads it: the API's names are the team's ("won_t_fix" came out as "won t fix").
   const STATUS_WORDS = { ack: 'acknowledged', in_progress: 'in progress', won_t_fix: "won't fix" };
   const statusWords = s => STATUS_WORDS[s] || String(s).replace(/_/g, ' ');
@@ -1045,11 +1047,13 @@
     try {
       const r = await nativeFetch(`${API}/mine`, { headers: headers({ 'X-GF-Submitter-Key': key }) });
       if (!r.ok) return;
-      mine = (await r.json()).items.filter(a => samePage(a.page_url)).reverse();
+      everyPage = (await r.json()).items.reverse();
       drawPins();
     } catch (_) { /* offline: pins come with the next load */ }
   }
   function drawPins() {
+    mine = everyPage.filter(a => samePage(a.page_url));
+    if (cardPin) closeCard(); // its pin is about to go
     const layer = $('.pins');
     layer.textContent = '';
     mine.forEach((a, i) => {
@@ -1135,6 +1139,25 @@
   };
   window.addEventListener('resize', unzoom, { passive: true });
 
+  // A single-page app moves between its pages with the History API, which no event reports: the pins and the
+  // launcher's mark were the first page's on every later one. The Navigation API says so where there is one;
+  // elsewhere the address is compared twice a second (a string comparison). Back and forward fire popstate.
+  let shownAt = location.href;
+  function moved() {
+    if (location.href === shownAt) return;
+    shownAt = location.href;
+    // Words closed with Esc stay kept for their page (keepWords), as after a reload: the launcher here starts afresh.
+    if (draft && panel.style.display !== 'block' && !draft.pending && !draft.refused && draft.page !== page()) draft = null;
+    drawPins();
+    markKept();
+  }
+  const watchAddress = () => {
+    addEventListener('popstate', moved);
+    addEventListener('hashchange', moved);
+    if (window.navigation && typeof navigation.addEventListener === 'function') navigation.addEventListener('currententrychange', moved);
+    else setInterval(moved, 500);
+  };
+
   // -- start --------------------------------------------------------------------------------------------
   function start() {
     document.documentElement.appendChild(host);
@@ -1143,6 +1166,7 @@
     if (params.has('gf_feedback')) startPicking();
     markKept();
     refreshMine();
+    watchAddress();
     if (waiting()) flush(); else offerRefused();
   }
   // After the page's own load event: the widget's layout and requests never hold it back.
