@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -734,6 +735,30 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(page, served):
+    """QA: a Send after the round was handed on for task review answered "Session is in task_review: …", and the
+    read-only notice behind said "task_review" too: the stored name, where the TUI and the CLI say "task review"."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Typed while the round went to task review.")
+    moved = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/submit-round", headers=bearer(key))
+    assert moved.json()["status"] == "task_review"
+    page.get_by_role("button", name="Send").click()
+    closed = "Session is in task review: comments are closed until it returns to review."
+    expect(page.locator("#compose-error")).to_have_text(f"Not sent. {closed} This round takes no more comments; copy your text to keep it.")
+    expect(page.locator("#status")).to_have_text("task review")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#notice")).to_have_text(f"{closed} The page is read-only.")
+    # Nowhere on the page (the frame holds the store's own text), the badge's capitals included.
+    assert not re.search(r"[a-z]_[a-z]", page.locator("body").inner_text(), re.IGNORECASE)
 
 
 @pytest.mark.parametrize("where", ["page", "preview"])

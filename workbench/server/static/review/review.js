@@ -17,12 +17,24 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const api = `/api/widget/feedback-sessions/${encodeURIComponent(sessionId)}/comments`;
   const assets = document.body.dataset.assets;
+  // The server's words for a status (statuses.py's STATUS_LABELS, the TUI's and the CLI's): a reviewer read
+  // "task_review". Unlisted names lose their underscores, so no stored name is ever shown as it is stored.
+  const STATUS_LABELS = labels(document.body.dataset.statusLabels);
+  const statusWords = (status) => STATUS_LABELS[status] || String(status).replace(/_/g, " ");
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
   const LOCATE_TIMEOUT_MS = 1500;
   const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
   const STACK_PX = 6; // pins closer than this share a spot: each later one is drawn FAN_PX further right
   const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
+  function labels(json) {
+    try {
+      const parsed = JSON.parse(json || "{}");
+      return parsed && typeof parsed === "object" ? parsed : {};
+    } catch {
+      return {}; // the shell as a static file, unfilled: the names still lose their underscores
+    }
+  }
   // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
   class Unreachable extends Error {}
   // An answer that is no success. busy: worth the same request again later (429, 5xx), after retryAfter seconds if given.
@@ -130,7 +142,7 @@
     const session = state.session;
     if (!session) return;
     const open = session.acceptsComments;
-    $("status").textContent = session.status.replace("_", " ");
+    $("status").textContent = statusWords(session.status);
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
@@ -213,7 +225,7 @@
       const status = document.createElement("span");
       status.className = "badge";
       status.dataset.status = comment.status;
-      status.textContent = comment.status;
+      status.textContent = statusWords(comment.status);
       const page = document.createElement("button");
       page.type = "button";
       page.className = "link page";
