@@ -713,6 +713,46 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     expect(page.locator("#notice")).to_be_hidden()
 
 
+def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_kept(page, served):
+    """QA: a server (or a proxy before it) that took the comment's connection and never answered left Send disabled
+    for good, with no word of what was going on; the page's own re-reads piled up the same way."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    page.clock.install()  # the page's real minute of patience, passed at once with fast_forward
+    open_round(page, session)
+    api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
+    # A route never fulfilled: the request waits as on a server that hangs.
+    page.route(api, lambda route: None if route.request.method == "POST" else route.fallback())
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Sent to a server that never answers.")
+    send = page.get_by_role("button", name="Send")
+    error = page.locator("#compose-error")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")):
+        send.click()
+    expect(send).to_be_disabled()
+    page.clock.fast_forward(60_000)
+    expect(error).to_have_text("Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
+    expect(send).to_be_enabled()
+    expect(text).to_have_value("Sent to a server that never answers.")
+
+    # The page's own re-read, unanswered, says so as well.
+    page.unroute(api)
+    page.route(api, lambda route: None)
+    with page.expect_request(lambda r: r.method == "GET" and r.url.endswith("/comments")):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.clock.fast_forward(60_000)
+    expect(page.locator("#notice")).to_have_text("The server did not answer within 60 seconds, so the comments shown may be out of "
+                                                 "date. This page tries again every 15 seconds.")
+
+    page.unroute(api)
+    send.click()
+    page.locator("#list .comment", has_text="Sent to a server that never answers.").wait_for()
+    expect(page.locator("#notice")).to_be_hidden()
+
+
 def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page_turns_read_only(page, served):
     """QA: finalized while a reviewer typed, Send showed only "Session is already done" under the text, Send stayed
     enabled for nothing, and the page behind still said IN REVIEW with Add comment."""
