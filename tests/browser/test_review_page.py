@@ -578,6 +578,35 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     expect(pins[0]).to_have_class("pin")
 
 
+def test_tab_reaches_the_comments_and_pins_before_the_links_in_the_preview(page, served):
+    """QA: from Add comment, Tab went through every link of the store in the frame (the sample storefront's home page
+    alone has a dozen) before it reached a pin or the comment list."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    made = post_comment(proc.url, session, "The heading could be warmer.", selector="#hero-title", offsetX=20, offsetY=10,
+                        pinX=30, pinY=20)
+    open_round(page, session)
+    pin = page.get_by_role("button", name="Comment 1", exact=True)
+    pin.wait_for()
+    page.get_by_role("button", name="Add comment").focus()
+    page.keyboard.press("Tab")
+    assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": made["id"]}
+    page.keyboard.press("Tab")
+    expect(pin).to_be_focused()
+    page.keyboard.press("Tab")
+    assert focused(page)["id"] == "preview"  # the frame, last: its links from here on
+    assert page.frame_locator("#preview").locator(":focus").evaluate("e => e.tagName") == "A"
+    page.keyboard.press("Shift+Tab")
+    expect(pin).to_be_focused()
+    # Still drawn where they were: the list on the right, the pin over its heading in the preview.
+    side, stage = page.locator(".side").bounding_box(), page.locator(".stage").bounding_box()
+    heading = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+    tip = pin.bounding_box()
+    assert side is not None and stage is not None and heading is not None and tip is not None
+    assert side["x"] >= stage["x"] + stage["width"] - 1
+    assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 20, abs=2)
+
+
 def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
     proc, creds = served_alone
     session = start_round(proc.url, creds["store_api_key"])
