@@ -722,12 +722,14 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     send.click()
     expect(error).to_have_text("Not sent. The server is taking too many requests from this network just now. "
                                "Your comment is kept here; press Send again in 42 seconds.")
+    expect(send).to_be_focused()  # disabled while sending, it had dropped the keyboard on the page behind the dialog
     answers(502, "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>", "POST")
     send.click()
     expect(error).to_have_text("Not sent. The server ran into a problem (HTTP 502). Your comment is kept here; press Send again in a moment.")
     answers(413, '{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}', "POST")
     send.click()
     expect(error).to_have_text("Not sent. The comment is too large for the server. Shorten it and press Send again.")
+    expect(page.get_by_label("Comment", exact=True)).to_be_focused()  # the text to shorten
     expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent to a busy server.")
 
     # The page's own re-read, refused, says the list may be stale and that it tries again.
@@ -759,12 +761,14 @@ def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_ke
     text.fill("Sent to a server that never answers.")
     send = page.get_by_role("button", name="Send")
     error = page.locator("#compose-error")
+    send.focus()
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")):
-        send.click()
+        page.keyboard.press("Enter")
     expect(send).to_be_disabled()
     page.clock.fast_forward(60_000)
     expect(error).to_have_text("Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
     expect(send).to_be_enabled()
+    expect(send).to_be_focused()  # not dropped on the page behind the dialog: Enter sends again
     expect(text).to_have_value("Sent to a server that never answers.")
 
     # The page's own re-read, unanswered, says so as well.
@@ -777,7 +781,8 @@ def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_ke
                                                  "date. This page tries again every 15 seconds.")
 
     page.unroute(api)
-    send.click()
+    expect(send).to_be_focused()  # a notice takes no focus
+    page.keyboard.press("Enter")
     page.locator("#list .comment", has_text="Sent to a server that never answers.").wait_for()
     expect(page.locator("#notice")).to_be_hidden()
 
@@ -800,6 +805,7 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
         "Not sent. Session is already done. This round takes no more comments; copy your text to keep it.")
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
     expect(text).to_have_value("Typed while the round closed.")
+    expect(text).to_be_focused()  # the text to copy, not the page behind the dialog
     expect(page.locator("#status")).to_have_text("done")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")

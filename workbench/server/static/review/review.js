@@ -621,12 +621,18 @@
           : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
             : error.status === 409 ? `Not sent. ${sentence(error.message)} This round takes no more comments; copy your text to keep it.`
               : `Not sent. ${sentence(String(error.message || error))}`;
+      // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
+      // back to Send where pressing it again is the remedy, else to the text to change or copy.
+      const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy;
+      const dropped = !$("compose").contains(document.activeElement);
       if (error.status === 409) {
         // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
         refresh();
+        if (dropped) $("content").focus();
         return;
       }
       $("send").disabled = false;
+      if (dropped) (again ? $("send") : $("content")).focus();
       return;
     }
     closeCompose();
