@@ -802,7 +802,7 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#compose-error")).to_have_text(
-        "Not sent. Session is already done. This round takes no more comments; copy your text to keep it.")
+        "Not sent. Session is already done. Copy your text to keep it.")
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
     expect(text).to_have_value("Typed while the round closed.")
     expect(text).to_be_focused()  # the text to copy, not the page behind the dialog
@@ -828,7 +828,8 @@ def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(
     assert moved.json()["status"] == "task_review"
     page.get_by_role("button", name="Send").click()
     closed = "Session is in task review: comments are closed until it returns to review."
-    expect(page.locator("#compose-error")).to_have_text(f"Not sent. {closed} This round takes no more comments; copy your text to keep it.")
+    # Not "This round takes no more comments", next to "closed until it returns to review".
+    expect(page.locator("#compose-error")).to_have_text(f"Not sent. {closed} Copy your text to keep it.")
     expect(page.locator("#status")).to_have_text("task review")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text(f"{closed} The page is read-only.")

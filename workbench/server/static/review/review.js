@@ -619,7 +619,8 @@
         : error instanceof NoAnswer
           ? `Not sent: the server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Your comment is kept here; press Send again.`
           : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
-            : error.status === 409 ? `Not sent. ${sentence(error.message)} This round takes no more comments; copy your text to keep it.`
+            // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
+            : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
               : `Not sent. ${sentence(String(error.message || error))}`;
       // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
       // back to Send where pressing it again is the remedy, else to the text to change or copy.
