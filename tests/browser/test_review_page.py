@@ -253,6 +253,28 @@ def test_phone_width(browser, served):
         context.close()
 
 
+def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
+    """At phone width a comment's page button ("/") was 4 px wide and 18 px high, right under Show more: a finger
+    meant for one could land on the other."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, " ".join(["Too long to show whole."] * 30), pinX=20, pinY=20)
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(session["feedbackUrl"])
+        item = page.locator("#list .comment").first
+        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="/")
+        boxes = [more.bounding_box(), where.bounding_box()]
+        assert all(b is not None and b["width"] >= 24 and b["height"] >= 24 for b in boxes), boxes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        where.tap()
+        expect(item).to_have_attribute("aria-current", "true")
+        expect(more).to_have_attribute("aria-expanded", "false")
+    finally:
+        context.close()
+
+
 def test_a_wrong_token_gets_a_clear_page(page, served):
     proc, creds = served
     session = start_round(proc.url, creds["store_api_key"])
