@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -248,6 +249,28 @@ def test_phone_width(browser, served):
         pinned = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                            headers={"X-Review-Token": review_token(session)}).json()["data"]
         assert pinned[1]["reviewerName"] == long_name and pinned[1]["pagePath"] == "/"
+    finally:
+        context.close()
+
+
+def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
+    """At phone width a comment's page button ("/") was 4 px wide and 18 px high, right under Show more: a finger
+    meant for one could land on the other."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, " ".join(["Too long to show whole."] * 30), pinX=20, pinY=20)
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(session["feedbackUrl"])
+        item = page.locator("#list .comment").first
+        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="/")
+        boxes = [more.bounding_box(), where.bounding_box()]
+        assert all(b is not None and b["width"] >= 24 and b["height"] >= 24 for b in boxes), boxes
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        where.tap()
+        expect(item).to_have_attribute("aria-current", "true")
+        expect(more).to_have_attribute("aria-expanded", "false")
     finally:
         context.close()
 
@@ -577,6 +600,35 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     expect(pins[0]).to_have_class("pin")
 
 
+def test_tab_reaches_the_comments_and_pins_before_the_links_in_the_preview(page, served):
+    """QA: from Add comment, Tab went through every link of the store in the frame (the sample storefront's home page
+    alone has a dozen) before it reached a pin or the comment list."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    made = post_comment(proc.url, session, "The heading could be warmer.", selector="#hero-title", offsetX=20, offsetY=10,
+                        pinX=30, pinY=20)
+    open_round(page, session)
+    pin = page.get_by_role("button", name="Comment 1", exact=True)
+    pin.wait_for()
+    page.get_by_role("button", name="Add comment").focus()
+    page.keyboard.press("Tab")
+    assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": made["id"]}
+    page.keyboard.press("Tab")
+    expect(pin).to_be_focused()
+    page.keyboard.press("Tab")
+    assert focused(page)["id"] == "preview"  # the frame, last: its links from here on
+    assert page.frame_locator("#preview").locator(":focus").evaluate("e => e.tagName") == "A"
+    page.keyboard.press("Shift+Tab")
+    expect(pin).to_be_focused()
+    # Still drawn where they were: the list on the right, the pin over its heading in the preview.
+    side, stage = page.locator(".side").bounding_box(), page.locator(".stage").bounding_box()
+    heading = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+    tip = pin.bounding_box()
+    assert side is not None and stage is not None and heading is not None and tip is not None
+    assert side["x"] >= stage["x"] + stage["width"] - 1
+    assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 20, abs=2)
+
+
 def test_a_send_while_the_server_is_down_says_so_plainly(page, served_alone):
     proc, creds = served_alone
     session = start_round(proc.url, creds["store_api_key"])
@@ -692,12 +744,14 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     send.click()
     expect(error).to_have_text("Not sent. The server is taking too many requests from this network just now. "
                                "Your comment is kept here; press Send again in 42 seconds.")
+    expect(send).to_be_focused()  # disabled while sending, it had dropped the keyboard on the page behind the dialog
     answers(502, "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>", "POST")
     send.click()
     expect(error).to_have_text("Not sent. The server ran into a problem (HTTP 502). Your comment is kept here; press Send again in a moment.")
     answers(413, '{"detail": "Request body too large: this endpoint accepts at most 1048576 bytes"}', "POST")
     send.click()
     expect(error).to_have_text("Not sent. The comment is too large for the server. Shorten it and press Send again.")
+    expect(page.get_by_label("Comment", exact=True)).to_be_focused()  # the text to shorten
     expect(page.get_by_label("Comment", exact=True)).to_have_value("Sent to a busy server.")
 
     # The page's own re-read, refused, says the list may be stale and that it tries again.
@@ -709,6 +763,49 @@ def test_a_busy_or_failing_server_is_explained_in_words_and_the_comment_is_kept(
     page.unroute(api)
     send.click()
     page.locator("#list .comment", has_text="Sent to a busy server.").wait_for()
+    expect(page.locator("#notice")).to_be_hidden()
+
+
+def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_kept(page, served):
+    """QA: a server (or a proxy before it) that took the comment's connection and never answered left Send disabled
+    for good, with no word of what was going on; the page's own re-reads piled up the same way."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    page.clock.install()  # the page's real minute of patience, passed at once with fast_forward
+    open_round(page, session)
+    api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
+    # A route never fulfilled: the request waits as on a server that hangs.
+    page.route(api, lambda route: None if route.request.method == "POST" else route.fallback())
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Sent to a server that never answers.")
+    send = page.get_by_role("button", name="Send")
+    error = page.locator("#compose-error")
+    send.focus()
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")):
+        page.keyboard.press("Enter")
+    expect(send).to_be_disabled()
+    page.clock.fast_forward(60_000)
+    expect(error).to_have_text("Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
+    expect(send).to_be_enabled()
+    expect(send).to_be_focused()  # not dropped on the page behind the dialog: Enter sends again
+    expect(text).to_have_value("Sent to a server that never answers.")
+
+    # The page's own re-read, unanswered, says so as well.
+    page.unroute(api)
+    page.route(api, lambda route: None)
+    with page.expect_request(lambda r: r.method == "GET" and r.url.endswith("/comments")):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.clock.fast_forward(60_000)
+    expect(page.locator("#notice")).to_have_text("The server did not answer within 60 seconds, so the comments shown may be out of "
+                                                 "date. This page tries again every 15 seconds.")
+
+    page.unroute(api)
+    expect(send).to_be_focused()  # a notice takes no focus
+    page.keyboard.press("Enter")
+    page.locator("#list .comment", has_text="Sent to a server that never answers.").wait_for()
     expect(page.locator("#notice")).to_be_hidden()
 
 
@@ -727,13 +824,39 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#compose-error")).to_have_text(
-        "Not sent. Session is already done. This round takes no more comments; copy your text to keep it.")
+        "Not sent. Session is already done. Copy your text to keep it.")
     expect(page.get_by_role("button", name="Send")).to_be_disabled()
     expect(text).to_have_value("Typed while the round closed.")
+    expect(text).to_be_focused()  # the text to copy, not the page behind the dialog
     expect(page.locator("#status")).to_have_text("done")
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(page, served):
+    """QA: a Send after the round was handed on for task review answered "Session is in task_review: …", and the
+    read-only notice behind said "task_review" too: the stored name, where the TUI and the CLI say "task review"."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Typed while the round went to task review.")
+    moved = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/submit-round", headers=bearer(key))
+    assert moved.json()["status"] == "task_review"
+    page.get_by_role("button", name="Send").click()
+    closed = "Session is in task review: comments are closed until it returns to review."
+    # Not "This round takes no more comments", next to "closed until it returns to review".
+    expect(page.locator("#compose-error")).to_have_text(f"Not sent. {closed} Copy your text to keep it.")
+    expect(page.locator("#status")).to_have_text("task review")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#notice")).to_have_text(f"{closed} The page is read-only.")
+    # Nowhere on the page (the frame holds the store's own text), the badge's capitals included.
+    assert not re.search(r"[a-z]_[a-z]", page.locator("body").inner_text(), re.IGNORECASE)
 
 
 @pytest.mark.parametrize("where", ["page", "preview"])

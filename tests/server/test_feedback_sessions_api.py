@@ -537,6 +537,8 @@ def test_reviewers_see_whether_comments_are_open_as_a_post_would_find(client, wb
     posted = _comment(client, public)
     assert listed["session"]["acceptsComments"] is (posted.status_code == 201)
     assert listed["session"]["notice"] == (None if posted.status_code == 201 else posted.json()["detail"])
+    # Shown to reviewers as it is: the status in words ("task review"), never the stored name.
+    assert "_" not in (listed["session"]["notice"] or "")
 
 
 def test_the_default_preview_is_a_storefront_of_several_pages(client, wb, creds):

@@ -65,7 +65,7 @@ from workbench.domain.errors import Conflict, Invalid
 from workbench.domain.fields import NoNul, Said
 
 # The vocabularies live in statuses.py (pydantic-free); callers may import them from here too.
-from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus
+from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES, CommentStatus, FeedbackStatus, status_label
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -220,7 +220,8 @@ def comment_refusal(status: FeedbackStatus | str) -> str | None:
         return f"Session is already {status.value}"
     if status is S.CREATED:
         return "Session is still preparing: reviewers can comment once the preview is deployed"
-    return f"Session is in {status.value}: comments are closed until it returns to review"
+    # Reviewers read this (the review page's notice, a refused Send): words, not the stored "task_review".
+    return f"Session is in {status_label(status)}: comments are closed until it returns to review"
 
 
 def ensure_can_comment(status: FeedbackStatus | str) -> None:

@@ -8,6 +8,7 @@ start answers 201 while the preview deploys in a background job. Errors keep the
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,7 @@ from workbench.domain.feedback_sessions import (
 )
 from workbench.domain.fields import CleanStr
 from workbench.domain.session_records import Storefront, on_base
+from workbench.domain.statuses import STATUS_LABELS
 from workbench.server import jobs, storefront
 from workbench.server.conditional import conditional
 from workbench.server.deps import WB, OneValueEach
@@ -267,7 +269,9 @@ ASSETS = Path(__file__).resolve().parent.parent / "static" / "review"
 assets = StaticFiles(directory=ASSETS)
 ASSETS_URL = feedback_sessions_svc.REVIEW_AGENT_PATH.rsplit("/", 1)[0]  # where deploy commands are told the agent is
 
-_REVIEW_SHELL = (ASSETS / "review.html").read_text(encoding="utf-8")
+# The page names a round's status with the words the TUI and the CLI use (one map, statuses.py), never "task_review".
+_REVIEW_SHELL = ((ASSETS / "review.html").read_text(encoding="utf-8")
+                 .replace("{{STATUS_LABELS}}", html.escape(json.dumps(STATUS_LABELS), quote=True)))
 
 
 def _message_page(title: str, message: str, status_code: int) -> HTMLResponse:

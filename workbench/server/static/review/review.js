@@ -17,14 +17,33 @@
   const token = new URLSearchParams(location.search).get("token") || "";
   const api = `/api/widget/feedback-sessions/${encodeURIComponent(sessionId)}/comments`;
   const assets = document.body.dataset.assets;
+  // The server's words for a status (statuses.py's STATUS_LABELS, the TUI's and the CLI's): a reviewer read
+  // "task_review". Unlisted names lose their underscores, so no stored name is ever shown as it is stored.
+  const STATUS_LABELS = labels(document.body.dataset.statusLabels);
+  const statusWords = (status) => STATUS_LABELS[status] || String(status).replace(/_/g, " ");
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
   const LOCATE_TIMEOUT_MS = 1500;
+  // How long a request may go unanswered (a server or proxy that took the connection and hangs): Send stayed
+  // disabled for ever. Longer than the server's own bounds on one request with its defaults (10 s for the headers,
+  // 30 s for the body, 10 s for the store's write lock): a server still working has answered or given up by then,
+  // so the page does not give up on a comment the server goes on to store, which Send again would store twice.
+  const REQUEST_TIMEOUT_MS = 60000;
   const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
   const STACK_PX = 6; // pins closer than this share a spot: each later one is drawn FAN_PX further right
   const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
+  function labels(json) {
+    try {
+      const parsed = JSON.parse(json || "{}");
+      return parsed && typeof parsed === "object" ? parsed : {};
+    } catch {
+      return {}; // the shell as a static file, unfilled: the names still lose their underscores
+    }
+  }
   // fetch rejects only when no answer came (offline, server down); its own message ("Failed to fetch") says nothing to a reviewer.
   class Unreachable extends Error {}
+  // No answer within REQUEST_TIMEOUT_MS: the request was given up.
+  class NoAnswer extends Error {}
   // An answer that is no success. busy: worth the same request again later (429, 5xx), after retryAfter seconds if given.
   class Refused extends Error {
     constructor(status, payload, retryAfter) {
@@ -60,22 +79,31 @@
   // --- the server -----------------------------------------------------------------------------
 
   async function call(method, body) {
+    const giveUp = new AbortController();
+    const timer = setTimeout(() => giveUp.abort(), REQUEST_TIMEOUT_MS); // the body's arrival counts too
     let response;
-    try {
-      response = await fetch(api, {
-        method,
-        headers: { "X-Review-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        cache: "no-store",
-      });
-    } catch {
-      throw new Unreachable("The server could not be reached");
-    }
     let payload = null;
     try {
-      payload = await response.json();
-    } catch {
-      payload = null;
+      try {
+        response = await fetch(api, {
+          method,
+          headers: { "X-Review-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
+          body: body ? JSON.stringify(body) : undefined,
+          cache: "no-store",
+          signal: giveUp.signal,
+        });
+      } catch {
+        if (giveUp.signal.aborted) throw new NoAnswer();
+        throw new Unreachable("The server could not be reached");
+      }
+      try {
+        payload = await response.json();
+      } catch {
+        if (giveUp.signal.aborted) throw new NoAnswer();
+        payload = null;
+      }
+    } finally {
+      clearTimeout(timer);
     }
     if (!response.ok) {
       const wait = Number(response.headers.get("Retry-After")); // seconds; an HTTP date is not worth parsing here
@@ -105,6 +133,7 @@
     } catch (error) {
       showNotice(error instanceof Unreachable
         ? "The server could not be reached, so the comments shown may be out of date. Check the connection; this page tries again every 15 seconds."
+        : error instanceof NoAnswer ? `The server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds, so the comments shown may be out of date. This page tries again every 15 seconds.`
         : error.busy ? `${sentence(error.message)} The comments shown may be out of date; this page tries again every 15 seconds.`
           : String(error.message || error), true);
     }
@@ -130,7 +159,7 @@
     const session = state.session;
     if (!session) return;
     const open = session.acceptsComments;
-    $("status").textContent = session.status.replace("_", " ");
+    $("status").textContent = statusWords(session.status);
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
@@ -213,7 +242,7 @@
       const status = document.createElement("span");
       status.className = "badge";
       status.dataset.status = comment.status;
-      status.textContent = comment.status;
+      status.textContent = statusWords(comment.status);
       const page = document.createElement("button");
       page.type = "button";
       page.className = "link page";
@@ -587,15 +616,24 @@
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
-        : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
-          : error.status === 409 ? `Not sent. ${sentence(error.message)} This round takes no more comments; copy your text to keep it.`
-            : `Not sent. ${sentence(String(error.message || error))}`;
+        : error instanceof NoAnswer
+          ? `Not sent: the server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Your comment is kept here; press Send again.`
+          : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
+            // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
+            : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
+              : `Not sent. ${sentence(String(error.message || error))}`;
+      // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
+      // back to Send where pressing it again is the remedy, else to the text to change or copy.
+      const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy;
+      const dropped = !$("compose").contains(document.activeElement);
       if (error.status === 409) {
         // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
         refresh();
+        if (dropped) $("content").focus();
         return;
       }
       $("send").disabled = false;
+      if (dropped) (again ? $("send") : $("content")).focus();
       return;
     }
     closeCompose();
