@@ -951,3 +951,30 @@ def test_a_browser_without_usable_storage_still_reviews(page, served, storage):
     sent = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                      headers={"X-Review-Token": review_token(session)}).json()["data"]
     assert [c["reviewerName"] for c in sent] == [None, "Nadia"]
+
+
+def test_a_preview_that_changes_its_route_without_a_load_gets_that_routes_pins(page, deploying, host_site):
+    """A preview that is a single-page app changes its route with the History API and loads no page: the widget
+    reported its route on load and scroll only, so the review page kept the first route's pins on every later one."""
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
+    element = WIDGET_TAGS["review-mode"]
+    deploys(creds, WIDGET_PAGE.replace("{tag}", element).replace("{root}", str(host_site.root)).replace("{url}", host_site.url))
+    session = start_round(proc.url, creds["store_api_key"])
+    for content, path in (("On the home route.", "/"), ("On the cart route.", "/cart")):
+        made = post_comment(proc.url, session, content, pagePath=path, selector="#hero-title", offsetX=30, offsetY=5, pinX=50, pinY=10)
+        assert made["pagePath"] == path
+    page.goto(session["feedbackUrl"])
+    preview = page.frame_locator("#preview")
+    preview.locator("#hero-title").wait_for()
+    agent_ready(page)
+    home, cart = (page.locator("#pins .pin", has_text=n) for n in ("1", "2"))
+    expect(home).to_be_visible()
+    expect(cart).to_have_count(0)
+    frame = next(f for f in page.frames if f.url.startswith(host_site.url))
+    frame.evaluate("history.pushState({}, '', location.pathname + '/cart')")  # the route changes; nothing loads
+    expect(cart).to_be_visible()
+    expect(home).to_have_count(0)
+    frame.evaluate("history.back()")
+    expect(home).to_be_visible()
+    expect(cart).to_have_count(0)

@@ -125,6 +125,17 @@
     }
     return null;
   }
+  // A single-page app moves between its pages with the History API, which no event reports: `then` runs once the
+  // address has changed. The Navigation API says so where there is one; elsewhere the address is compared twice a
+  // second (a string comparison). Back and forward fire popstate.
+  function onAddressChange(then) {
+    let seen = location.href;
+    const check = () => { if (location.href !== seen) { seen = location.href; then(); } };
+    addEventListener('popstate', check);
+    addEventListener('hashchange', check);
+    if (window.navigation && typeof navigation.addEventListener === 'function') navigation.addEventListener('currententrychange', check);
+    else setInterval(check, 500);
+  }
   // -- review mode: the review page's protocol, the same messages as static/review/agent.js (see its header) --
   // Framed by the review page (`workbench serve`'s /review/<id>, the server this script came from), the widget
   // tells it what is under a pin and where earlier pins' elements are now. Messages are posted to that origin
@@ -192,6 +203,10 @@
     window.addEventListener('scroll', report, { passive: true });
     window.addEventListener('resize', report);
     window.addEventListener('load', report);
+    // A preview that is a single-page app changes its route, and its height as the route renders, with no load:
+    // the review page kept the first route's pins, and placed pins by its height.
+    onAddressChange(report);
+    if (typeof ResizeObserver === 'function') new ResizeObserver(report).observe(document.documentElement);
     report();
     return true;
   }
@@ -1139,24 +1154,13 @@
   };
   window.addEventListener('resize', unzoom, { passive: true });
 
-  // A single-page app moves between its pages with the History API, which no event reports: the pins and the
-  // launcher's mark were the first page's on every later one. The Navigation API says so where there is one;
-  // elsewhere the address is compared twice a second (a string comparison). Back and forward fire popstate.
-  let shownAt = location.href;
+  // On a single-page app the pins and the launcher's mark were the first page's on every later one.
   function moved() {
-    if (location.href === shownAt) return;
-    shownAt = location.href;
     // Words closed with Esc stay kept for their page (keepWords), as after a reload: the launcher here starts afresh.
     if (draft && panel.style.display !== 'block' && !draft.pending && !draft.refused && draft.page !== page()) draft = null;
     drawPins();
     markKept();
   }
-  const watchAddress = () => {
-    addEventListener('popstate', moved);
-    addEventListener('hashchange', moved);
-    if (window.navigation && typeof navigation.addEventListener === 'function') navigation.addEventListener('currententrychange', moved);
-    else setInterval(moved, 500);
-  };
 
   // -- start --------------------------------------------------------------------------------------------
   function start() {
@@ -1166,7 +1170,7 @@
     if (params.has('gf_feedback')) startPicking();
     markKept();
     refreshMine();
-    watchAddress();
+    onAddressChange(moved);
     if (waiting()) flush(); else offerRefused();
   }
   // After the page's own load event: the widget's layout and requests never hold it back.
