@@ -1795,3 +1795,36 @@ def test_a_single_page_app_moving_between_its_pages_gets_each_pages_pins_and_kep
     page.evaluate("history.pushState({}, '', 'third.html')")
     sent = send(page, form)
     assert sent["page_url"].endswith("/other.html"), sent["page_url"]
+
+
+def test_a_pin_follows_its_element_when_the_page_changes_under_it(page, served, host_site):
+    """Pins were placed on load, scroll and resize only: a banner inserted above (content loaded late, a single-page
+    app rendering its new route after the address changed) left each pin where its element had been."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Comment").fill("The button does nothing")
+    send(page, form)
+    pin = page.locator("[data-gf-widget]").locator(".pin")
+    expect(pin).to_have_count(1)
+
+    def pin_on_the_button() -> bool:
+        button, placed = page.locator("#buy").bounding_box(), pin.bounding_box()
+        assert button is not None and placed is not None
+        return abs(placed["x"] - (button["x"] + button["width"] - 13)) < 2 and abs(placed["y"] - (button["y"] - 13)) < 2
+
+    page.wait_for_function("document.querySelector('[data-gf-widget]').shadowRoot.querySelector('.pin').style.top !== ''")
+    assert pin_on_the_button()
+    page.evaluate("""() => { const b = document.createElement('div'); b.style.height = '180px'; b.textContent = 'Sale!';
+        document.querySelector('main').prepend(b); }""")
+    on_the_button = """() => { const pin = document.querySelector('[data-gf-widget]').shadowRoot.querySelector('.pin');
+        return Math.abs(parseFloat(pin.style.top) - (document.getElementById('buy').getBoundingClientRect().top - 13)) < 2; }"""
+    page.wait_for_function(on_the_button)
+    assert pin_on_the_button()
+    # Rendered anew elsewhere (a framework's re-render): the pin finds the new element, not the one it had.
+    page.evaluate("""() => { const card = document.querySelector('.card'); card.remove();
+        setTimeout(() => document.querySelector('main').append(card.cloneNode(true)), 300); }""")
+    page.wait_for_function("document.getElementById('buy') !== null")
+    page.wait_for_function(on_the_button)
+    assert pin_on_the_button()

@@ -113,11 +113,15 @@
     return { css: clip(cssPath(el), 2000), xpath: clip(xpath(el), 2000), text_quote: textQuote(el),
       box: { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height }, whole_page: false };
   }
-  function resolve(anchor) {
+  // An anchor's element: by its selector or XPath (`byPath`, cheap), else by its text (`byText`, a walk of the page).
+  function byPath(anchor) {
     if (!anchor || anchor.whole_page) return null;
     try { const el = anchor.css && document.querySelector(anchor.css); if (el) return el; } catch (_) { /* selector from an older page */ }
     try { const el = anchor.xpath && document.evaluate(anchor.xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; if (el) return el; } catch (_) { /* ditto */ }
-    if (anchor.text_quote) {
+    return null;
+  }
+  function byText(anchor) {
+    if (anchor && !anchor.whole_page && anchor.text_quote) {
       const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
       let best = null;
       for (let n = walker.nextNode(); n; n = walker.nextNode()) if (n !== host && squash(n.innerText || '').trim() === anchor.text_quote.exact) best = n;
@@ -1079,7 +1083,22 @@
       pin.addEventListener('click', () => (cardPin === pin ? closeCard() : showCard(a, pin)));
       layer.appendChild(pin);
     });
+    followLayout(mine.length > 0);
     placePins();
+  }
+  // Pins follow their elements when the page changes under them with no scroll or resize: content loaded late, a
+  // banner inserted above, a single-page app's new route rendered after its address changed (drawn before it, the
+  // pins stayed at the stored boxes). Observed only while this page has pins; placing them is one frame's work.
+  let watching = null, retry = 0;
+  function followLayout(on) {
+    if (on && !watching && typeof MutationObserver === 'function') {
+      watching = [new MutationObserver(onScroll)];
+      watching[0].observe(document.body, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'style', 'hidden', 'open'] });
+      if (typeof ResizeObserver === 'function') { watching.push(new ResizeObserver(onScroll)); watching[1].observe(document.documentElement); }
+    } else if (!on && watching) {
+      for (const w of watching) w.disconnect();
+      watching = null;
+    }
   }
   function placePins() {
     const width = document.documentElement.clientWidth; // without the scroll bar, unlike innerWidth
@@ -1088,7 +1107,16 @@
     let pagePins = 0;
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
-      let el = resolve(a.anchor);
+      // By its selector each time (cheap); by its text, a walk of the whole page, at most once a second now that
+      // the page's changes place pins, the element found kept while it stays on the page, and tried again a second
+      // after the last try at the latest (a route rendered just after one does not leave the pin at its old place).
+      let el = byPath(a.anchor);
+      if (!el && a.anchor && !a.anchor.whole_page && a.anchor.text_quote) {
+        const since = performance.now() - (pin._tried || -Infinity);
+        if (pin._el && pin._el.isConnected) el = pin._el;
+        else if (since < 1000) { if (!retry) retry = setTimeout(() => { retry = 0; onScroll(); }, 1000 - since); }
+        else { el = pin._el = byText(a.anchor); pin._tried = performance.now(); }
+      }
       if (el && !el.getClientRects().length) el = null; // not drawn now (a closed menu): where it was, not the page's corner
       const box = el ? el.getBoundingClientRect() : a.anchor && a.anchor.box
         ? { left: a.anchor.box.x - scrollX, top: a.anchor.box.y - scrollY, width: a.anchor.box.width, height: a.anchor.box.height } : null;
