@@ -226,3 +226,37 @@ def test_who_may_not_mint_is_told_so_whatever_the_body(client, creds):
         assert words is None or words in r.json()["detail"]
     other = client.post("/api/workspaces/another-one/api-tokens", json=bad, headers=bearer(creds["owner_session"], creds["workspace_id"]))
     assert (other.status_code, other.json()["detail"]) == (404, "Workspace not found")
+
+
+MCP_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "audit", "version": "1"}}}
+
+
+def test_soft_deleted_workspace_401_for_widget_and_mcp_tokens_until_restored(client, creds):
+    """README: "tokens get 401 ... Tokens: API, MCP, widget and store API keys": a site's widget on a
+    visitor's page and an agent's MCP loop are token callers, told to stop, not to render a banner."""
+    ws, site = creds["workspace_id"], creds["site_id"]
+    owner = bearer(creds["owner_session"], ws)
+    widget = {"X-GF-Widget-Token": creds["widget_token"]}
+    mcp = {"Accept": "application/json, text/event-stream"}
+
+    def calls():  # fresh each round: a response is read once
+        return {
+            "config": client.get(f"/api/widget/sites/{site}/config", headers=widget),
+            "mine": client.get(f"/api/widget/sites/{site}/mine", headers={**widget, "X-GF-Submitter-Key": "k" * 43}),
+            "submit": client.post(f"/api/widget/sites/{site}/annotations", headers=widget,
+                                  json={"page_url": "https://shop.acme.example/", "body": "while deleted"}),
+            "mcp": client.post(f"/mcp/{creds['mcp_token']}", json=MCP_INIT, headers=mcp),
+        }
+
+    assert client.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
+    for name, r in calls().items():
+        assert r.status_code == 401, (name, r.text)
+        assert "Workspace deleted" in r.text or "Workspace deleted" in r.headers.get("www-authenticate", ""), (name, r.text)
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
+    got = {name: r.status_code for name, r in calls().items()}
+    assert got == {"config": 200, "mine": 200, "submit": 201, "mcp": 200}
+    # The refused submission wrote nothing: the one annotation from the widget is the post-restore one.
+    listed = client.get(f"/api/v1/sites/{site}/annotations", headers=bearer(creds["member_token"])).json()["items"]
+    assert [a["body"] for a in listed].count("while deleted") == 1
+

@@ -167,6 +167,21 @@ def test_config_tells_the_widget_how_to_render_the_toggle(client, creds):
     assert client.get(url, headers=_w(creds, **{"X-GF-Stakeholder-Token": "gfsh_revoked"})).status_code == 401
 
 
+def test_a_revoked_stakeholder_token_is_a_401(client, creds):
+    """README: "An unknown or revoked stakeholder token is a 401". Revoking keeps the row (revoked_at),
+    so only a token that really was issued and then revoked shows the row is not still believed."""
+    sh = _stakeholder(client, creds, name="Leaving", auto_fix_default="optional_on")
+    headers = _w(creds, **{"X-GF-Stakeholder-Token": sh["token"]})
+    config = f"/api/widget/sites/{creds['site_id']}/config"
+    submit = f"/api/widget/sites/{creds['site_id']}/annotations"
+    body = {"page_url": "https://shop.acme.example/", "body": "as a stakeholder", "auto_fix": True}
+    assert client.get(config, headers=headers).status_code == 200
+    base = f"/api/widget/sites/{creds['site_id']}/stakeholders"
+    assert client.delete(f"{base}/{sh['token']}", headers=bearer(creds["member_token"])).status_code == 204
+    assert client.get(config, headers=headers).status_code == 401
+    assert client.post(submit, json=body, headers=headers).status_code == 401
+
+
 def test_capture_is_stored_bounded_and_exposed(client, creds):
     capture = {
         "anchor": {"css": "main > p.price", "xpath": "/html/body/main/p", "text_quote": {"exact": "€ 39", "prefix": "Kettle", "suffix": "Add"},
