@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from tests.conftest import bearer
-from tests.helpers import post_annotation
+from tests.helpers import other_workspace, post_annotation
 from workbench.domain.errors import Unauthenticated
 from workbench.domain.roles import Role
 from workbench.services import accounts, auth
@@ -67,6 +67,18 @@ def test_session_needs_workspace_header_and_membership(client, creds, wb):
     assert client.get("/api/v1/sites", headers=bearer(creds["owner_session"], "someone-elses")).status_code == 404
     r = client.get("/api/v1/sites", headers=bearer(creds["owner_session"], creds["workspace_id"]))
     assert r.status_code == 200 and len(r.json()["items"]) == 1
+
+
+def test_an_api_token_keeps_its_own_workspace_whatever_x_gf_workspace_says(client, creds, wb):
+    """"API tokens carry their workspace id internally" (README: the header is ignored for tokens):
+    a header naming another workspace neither moves the token there nor refuses it."""
+    other = other_workspace(wb)
+    for header in (other["workspace_id"], "no-such-workspace"):
+        h = bearer(creds["member_token"], header)
+        sites = client.get("/api/v1/sites", headers=h)
+        assert sites.status_code == 200 and [s["id"] for s in sites.json()["items"]] == [creds["site_id"]], (header, sites.text)
+        assert client.get(f"/api/v1/sites/{other['site_id']}", headers=h).status_code == 404
+        assert client.get(f"/api/v1/annotations/{other['annotation_id']}", headers=h).status_code == 404
 
 
 def test_minting_is_owner_session_only_and_clamped(client, creds, wb):
