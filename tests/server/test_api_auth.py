@@ -142,6 +142,18 @@ def test_listing_and_revoking_own_vs_all(client, creds, wb):
     assert client.get(f"/api/workspaces/{ws}/api-tokens", headers=bearer(creds["member_token"])).status_code == 403
 
 
+def test_the_owner_revokes_a_token_someone_else_minted(client, creds, wb):
+    """"OWNER revokes any": the matrix's OWNER only revokes tokens it minted itself."""
+    ws = creds["workspace_id"]
+    owner = bearer(creds["owner_session"], ws)
+    former = accounts.add_member(wb, ws, "leaver@example.com", "Leaver", Role.OWNER)
+    theirs = client.post(f"/api/workspaces/{ws}/api-tokens", json={"name": "leavers ci"}, headers=bearer(issue_session(wb, former.id), ws)).json()
+    accounts.add_member(wb, ws, "leaver@example.com", "Leaver", Role.MEMBER)
+    assert client.get("/api/v1/sites", headers=bearer(theirs["token"])).status_code == 200
+    assert client.delete(f"/api/workspaces/{ws}/api-tokens/{theirs['id']}", headers=owner).status_code == 204
+    assert "revoked" in _challenge(client.get("/api/v1/sites", headers=bearer(theirs["token"])))
+
+
 def test_secrets_owner_session_only_and_rotation_is_immediate(client, creds, wb):
     url = f"/api/widget/sites/{creds['site_id']}/secrets"
     assert client.get(url, headers=bearer(creds["member_token"])).status_code == 403
