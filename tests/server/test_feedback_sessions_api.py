@@ -283,8 +283,9 @@ def test_widget_comment_refusals(client, h, wb, creds):
     assert r.status_code == 409 and r.json()["detail"] == "Session is already done"
 
 
-# Written out by hand from README's feedback-sessions bullets, not read from the domain's sets:
-# the API test must fail when the code's idea of "open for comments" drifts from the document.
+# Written out by hand, not read from the domain's sets, so the API test fails when the code drifts from
+# what is written: comments from README's feedback-sessions bullets ("accepted while in_review or
+# in_progress"), triage from the lifecycle in workbench/domain/feedback_sessions.py's docstring.
 COMMENTS_OPEN = {FeedbackStatus.IN_REVIEW, FeedbackStatus.IN_PROGRESS}
 TRIAGE_OPEN = {FeedbackStatus.IN_REVIEW, FeedbackStatus.IN_PROGRESS, FeedbackStatus.TASK_REVIEW, FeedbackStatus.PROCESSING}
 
@@ -320,7 +321,9 @@ WITH_A_COMMENT = {
 
 @pytest.mark.parametrize("status", list(WITH_A_COMMENT))
 def test_comments_are_resolved_and_reopened_until_the_round_is_finished(client, wb, creds, h, status):
-    """created and canceled are left out: a round holds no comment before it is deployed, and only created cancels."""
+    """task_review and processing included: the builder resolves comments while it works (domain's TRIAGE_STATUSES).
+
+    created and canceled are left out: a round holds no comment before it is deployed, and only created cancels."""
     store = store_of(wb, creds["store_id"])
     session = _reach(wb, store, FeedbackStatus.IN_REVIEW)
     created = _comment(client, {"id": session.id, "feedbackUrl": session.feedback_url})
@@ -331,8 +334,8 @@ def test_comments_are_resolved_and_reopened_until_the_round_is_finished(client, 
     resolve = client.post(f"{BASE}/{session.id}/comments/{cid}/resolve", headers=h)
     reopen = client.post(f"{BASE}/{session.id}/comments/{cid}/reopen", headers=h)
     if status in TRIAGE_OPEN:
-        assert (resolve.status_code, resolve.json()["status"]) == (200, "resolved"), resolve.text
-        assert (reopen.status_code, reopen.json()["status"]) == (200, "open"), reopen.text
+        assert resolve.status_code == 200 and resolve.json()["status"] == "resolved", resolve.text
+        assert reopen.status_code == 200 and reopen.json()["status"] == "open", reopen.text
     else:
         for r in (resolve, reopen):
             assert r.status_code == 409 and r.json()["detail"] == f"Session is already {status.value}", r.text
