@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
 from tests.images import image_bytes
+from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.errors import Invalid
 from workbench.domain.widget import parse_origin
 from workbench.server.app import create_app
 from workbench.server.settings import ServerSettings
+from workbench.services import annotations
 from workbench.services import widget as widget_svc
 from workbench.services.local import local_user
 
@@ -229,6 +231,19 @@ def test_mine_lists_only_the_keys_own_annotations_with_their_thread(client, cred
     # Only the key's digest is stored.
     stored = wb.store.db.execute("SELECT submitter_key_hash FROM annotations WHERE id = ?", [a["id"]]).fetchone()[0]
     assert stored and KEY_A not in stored and len(stored) == 64
+
+
+def test_mine_is_the_keys_newest_200(client, creds, wb):
+    """README: ``…/mine`` answers "that browser's annotations on the site (newest 200)"."""
+    start = wb.clock()
+    ids = []
+    for i in range(201):  # one past the cap, each a millisecond apart so "newest" is unambiguous
+        wb.clock = lambda i=i: start + i
+        ids.append(annotations.submit_from_widget(
+            wb, creds["site_id"], creds["widget_token"], None,
+            WidgetAnnotationCreate(page_url="https://shop.acme.example/", body=f"note {i}", submitter_key=KEY_A)).id)
+    items = client.get(f"/api/widget/sites/{creds['site_id']}/mine", headers=_w(creds, **{"X-GF-Submitter-Key": KEY_A})).json()["items"]
+    assert [i["id"] for i in items] == ids[:0:-1]  # the 200 newest, newest first; the first one sent is left out
 
 
 def test_submissions_are_rate_limited_per_ip_and_per_site(wb, creds):
