@@ -246,6 +246,44 @@ def test_nothing_crosses_workspaces(client, creds, wb):
     assert client.get(f"/api/v1/sites/{creds['site_id']}/annotations", headers=oh).status_code == 404
 
 
+# An id of the right shape that names nothing anywhere (UUIDv7-like, as the store's own ids are).
+NOWHERE = "01a00000-0000-7000-8000-000000000000"
+
+
+def test_an_id_that_names_nothing_is_404_on_every_route_that_takes_one(client, creds):
+    """The document's 404: "Resource doesn't exist OR is in a workspace the caller doesn't own".
+    The matrix checks the second half; this is the first, each route with its rightful caller and a valid body."""
+    member = bearer(creds["member_token"])
+    owner = bearer(creds["owner_session"], creds["workspace_id"])
+    site, ws = creds["site_id"], creds["workspace_id"]
+    calls = [
+        (member, "GET", f"/api/v1/sites/{NOWHERE}", None),
+        (member, "GET", f"/api/v1/sites/{NOWHERE}/annotations", None),
+        (member, "GET", f"/api/v1/sites/{NOWHERE}/thread-changes", None),
+        (member, "GET", f"/api/v1/annotations/{NOWHERE}", None),
+        (member, "PATCH", f"/api/v1/annotations/{NOWHERE}", {"status": "ack"}),
+        (member, "POST", f"/api/v1/annotations/{NOWHERE}/replies", {"body": "hello"}),
+        (member, "GET", f"/api/v1/annotations/{NOWHERE}/markdown", None),
+        (member, "POST", f"/api/v1/annotations/{NOWHERE}/run-personas", {}),
+        (member, "POST", f"/api/v1/annotations/{NOWHERE}/resolutions/upload-url", {"kind": "after", "content_type": "image/png"}),
+        (member, "POST", f"/api/v1/annotations/{NOWHERE}/resolutions", {"diff_url": "https://github.com/acme/shop/pull/7"}),
+        (member, "GET", f"/api/v1/annotations/{NOWHERE}/resolutions", None),
+        (member, "GET", f"/api/personas/{NOWHERE}", None),
+        (member, "PATCH", f"/api/personas/{NOWHERE}", {"voice": "dry"}),
+        (member, "DELETE", f"/api/personas/{NOWHERE}", None),
+        (member, "GET", f"/api/widget/sites/{NOWHERE}/stakeholders", None),
+        (member, "POST", f"/api/widget/sites/{NOWHERE}/stakeholders", {"name": "Dana"}),
+        (member, "PATCH", f"/api/widget/sites/{site}/stakeholders/gfsh_{'x' * 43}", {"name": "Dana"}),
+        (member, "DELETE", f"/api/widget/sites/{site}/stakeholders/gfsh_{'x' * 43}", None),
+        (owner, "DELETE", f"/api/workspaces/{ws}/api-tokens/{NOWHERE}", None),
+        (owner, "GET", f"/api/widget/sites/{NOWHERE}/secrets", None),
+        (owner, "POST", f"/api/widget/sites/{NOWHERE}/secrets/rotate-mcp-token", None),
+    ]
+    wrong = [(method, path, r.status_code, r.text[:120]) for h, method, path, body in calls
+             if (r := client.request(method, path, json=body, headers=h)).status_code != 404]
+    assert not wrong, wrong
+
+
 def test_search_finds_bodies_summaries_and_replies(client, creds, wb):
     from workbench.services import annotations as svc
     from workbench.services.local import local_user

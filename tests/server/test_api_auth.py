@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from tests.conftest import bearer
-from tests.helpers import post_annotation
+from tests.helpers import other_workspace, post_annotation
 from workbench.domain.errors import Unauthenticated
 from workbench.domain.roles import Role
 from workbench.services import accounts, auth
@@ -67,6 +67,18 @@ def test_session_needs_workspace_header_and_membership(client, creds, wb):
     assert client.get("/api/v1/sites", headers=bearer(creds["owner_session"], "someone-elses")).status_code == 404
     r = client.get("/api/v1/sites", headers=bearer(creds["owner_session"], creds["workspace_id"]))
     assert r.status_code == 200 and len(r.json()["items"]) == 1
+
+
+def test_an_api_token_keeps_its_own_workspace_whatever_x_gf_workspace_says(client, creds, wb):
+    """"API tokens carry their workspace id internally" (README: the header is ignored for tokens):
+    a header naming another workspace neither moves the token there nor refuses it."""
+    other = other_workspace(wb)
+    for header in (other["workspace_id"], "no-such-workspace"):
+        h = bearer(creds["member_token"], header)
+        sites = client.get("/api/v1/sites", headers=h)
+        assert sites.status_code == 200 and [s["id"] for s in sites.json()["items"]] == [creds["site_id"]], (header, sites.text)
+        assert client.get(f"/api/v1/sites/{other['site_id']}", headers=h).status_code == 404
+        assert client.get(f"/api/v1/annotations/{other['annotation_id']}", headers=h).status_code == 404
 
 
 def test_minting_is_owner_session_only_and_clamped(client, creds, wb):
@@ -128,6 +140,18 @@ def test_listing_and_revoking_own_vs_all(client, creds, wb):
     assert client.delete(f"/api/workspaces/{ws}/api-tokens/{mine['id']}", headers=former_session).status_code == 204
     # Management endpoints are session-only.
     assert client.get(f"/api/workspaces/{ws}/api-tokens", headers=bearer(creds["member_token"])).status_code == 403
+
+
+def test_the_owner_revokes_a_token_someone_else_minted(client, creds, wb):
+    """"OWNER revokes any": the matrix's OWNER only revokes tokens it minted itself."""
+    ws = creds["workspace_id"]
+    owner = bearer(creds["owner_session"], ws)
+    former = accounts.add_member(wb, ws, "leaver@example.com", "Leaver", Role.OWNER)
+    theirs = client.post(f"/api/workspaces/{ws}/api-tokens", json={"name": "leavers ci"}, headers=bearer(issue_session(wb, former.id), ws)).json()
+    accounts.add_member(wb, ws, "leaver@example.com", "Leaver", Role.MEMBER)
+    assert client.get("/api/v1/sites", headers=bearer(theirs["token"])).status_code == 200
+    assert client.delete(f"/api/workspaces/{ws}/api-tokens/{theirs['id']}", headers=owner).status_code == 204
+    assert "revoked" in _challenge(client.get("/api/v1/sites", headers=bearer(theirs["token"])))
 
 
 def test_secrets_owner_session_only_and_rotation_is_immediate(client, creds, wb):
@@ -226,3 +250,37 @@ def test_who_may_not_mint_is_told_so_whatever_the_body(client, creds):
         assert words is None or words in r.json()["detail"]
     other = client.post("/api/workspaces/another-one/api-tokens", json=bad, headers=bearer(creds["owner_session"], creds["workspace_id"]))
     assert (other.status_code, other.json()["detail"]) == (404, "Workspace not found")
+
+
+MCP_INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "audit", "version": "1"}}}
+
+
+def test_soft_deleted_workspace_401_for_widget_and_mcp_tokens_until_restored(client, creds):
+    """README: "tokens get 401 ... Tokens: API, MCP, widget and store API keys": a site's widget on a
+    visitor's page and an agent's MCP loop are token callers, told to stop, not to render a banner."""
+    ws, site = creds["workspace_id"], creds["site_id"]
+    owner = bearer(creds["owner_session"], ws)
+    widget = {"X-GF-Widget-Token": creds["widget_token"]}
+    mcp = {"Accept": "application/json, text/event-stream"}
+
+    def calls():  # fresh each round: a response is read once
+        return {
+            "config": client.get(f"/api/widget/sites/{site}/config", headers=widget),
+            "mine": client.get(f"/api/widget/sites/{site}/mine", headers={**widget, "X-GF-Submitter-Key": "k" * 43}),
+            "submit": client.post(f"/api/widget/sites/{site}/annotations", headers=widget,
+                                  json={"page_url": "https://shop.acme.example/", "body": "while deleted"}),
+            "mcp": client.post(f"/mcp/{creds['mcp_token']}", json=MCP_INIT, headers=mcp),
+        }
+
+    assert client.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
+    for name, r in calls().items():
+        assert r.status_code == 401, (name, r.text)
+        assert "Workspace deleted" in r.text or "Workspace deleted" in r.headers.get("www-authenticate", ""), (name, r.text)
+    assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
+    got = {name: r.status_code for name, r in calls().items()}
+    assert got == {"config": 200, "mine": 200, "submit": 201, "mcp": 200}
+    # The refused submission wrote nothing: the one annotation from the widget is the post-restore one.
+    listed = client.get(f"/api/v1/sites/{site}/annotations", headers=bearer(creds["member_token"])).json()["items"]
+    assert [a["body"] for a in listed].count("while deleted") == 1
+

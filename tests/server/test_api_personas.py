@@ -95,3 +95,15 @@ def test_names_without_latin_letters_make_distinct_personas(client, creds):
         slugs.append(r.json()["slug"])
     assert len(set(slugs)) == 4 and "persona" not in slugs
     assert client.post("/api/personas", json={"name": "田中 さん", "category": "design"}, headers=h).status_code == 409
+
+
+def test_the_legacy_built_in_listing_and_field_are_gone(client, creds):
+    """The document: "is_built_in is no longer part of the API; the legacy GET /api/personas/built-in
+    endpoint is removed" (is_default replaced both)."""
+    h = bearer(creds["guest_token"])
+    r = client.get("/api/personas/built-in", headers=h)
+    assert r.status_code == 404, r.text
+    mine = _mine(client, creds["guest_token"])
+    one = client.get(f"/api/personas/{mine[0]['id']}", headers=h).json()
+    assert all("is_built_in" not in p for p in [*mine, one]) and one["is_default"] is True
+

@@ -78,3 +78,14 @@ def test_each_credential_kind_has_one_bucket(wb, creds):
             assert c.get(path, headers=first).status_code == 200, path
             r = c.get(path, headers=second)
             assert r.status_code == 429 and "per-token" in r.text, path
+
+
+def test_a_refused_credential_meets_only_the_per_ip_bucket(wb, creds):
+    """README: "a refused credential only meets the per-IP bucket (and its route's 401)": a client
+    retrying with a dead token is told 401, "stop retrying with this credential", not to wait."""
+    unknown = {"Authorization": "Bearer gfat_" + "A" * 43}
+    with _client(wb, token_limit=1, ip_limit=1000) as c:
+        assert [c.get("/api/v1/sites", headers=unknown).status_code for _ in range(3)] == [401, 401, 401]
+    with _client(wb, token_limit=1000, ip_limit=2) as c:
+        codes = [c.get("/api/v1/sites", headers=unknown).status_code for _ in range(3)]
+        assert codes == [401, 401, 429]

@@ -12,10 +12,12 @@ from fastapi.testclient import TestClient
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
 from tests.images import image_bytes
+from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.domain.errors import Invalid
 from workbench.domain.widget import parse_origin
 from workbench.server.app import create_app
 from workbench.server.settings import ServerSettings
+from workbench.services import annotations
 from workbench.services import widget as widget_svc
 from workbench.services.local import local_user
 
@@ -167,6 +169,21 @@ def test_config_tells_the_widget_how_to_render_the_toggle(client, creds):
     assert client.get(url, headers=_w(creds, **{"X-GF-Stakeholder-Token": "gfsh_revoked"})).status_code == 401
 
 
+def test_a_revoked_stakeholder_token_is_a_401(client, creds):
+    """README: "An unknown or revoked stakeholder token is a 401". Revoking keeps the row (revoked_at),
+    so only a token that really was issued and then revoked shows the row is not still believed."""
+    sh = _stakeholder(client, creds, name="Leaving", auto_fix_default="optional_on")
+    headers = _w(creds, **{"X-GF-Stakeholder-Token": sh["token"]})
+    config = f"/api/widget/sites/{creds['site_id']}/config"
+    submit = f"/api/widget/sites/{creds['site_id']}/annotations"
+    body = {"page_url": "https://shop.acme.example/", "body": "as a stakeholder", "auto_fix": True}
+    assert client.get(config, headers=headers).status_code == 200
+    base = f"/api/widget/sites/{creds['site_id']}/stakeholders"
+    assert client.delete(f"{base}/{sh['token']}", headers=bearer(creds["member_token"])).status_code == 204
+    assert client.get(config, headers=headers).status_code == 401
+    assert client.post(submit, json=body, headers=headers).status_code == 401
+
+
 def test_capture_is_stored_bounded_and_exposed(client, creds):
     capture = {
         "anchor": {"css": "main > p.price", "xpath": "/html/body/main/p", "text_quote": {"exact": "€ 39", "prefix": "Kettle", "suffix": "Add"},
@@ -214,6 +231,19 @@ def test_mine_lists_only_the_keys_own_annotations_with_their_thread(client, cred
     # Only the key's digest is stored.
     stored = wb.store.db.execute("SELECT submitter_key_hash FROM annotations WHERE id = ?", [a["id"]]).fetchone()[0]
     assert stored and KEY_A not in stored and len(stored) == 64
+
+
+def test_mine_is_the_keys_newest_200(client, creds, wb):
+    """README: ``…/mine`` answers "that browser's annotations on the site (newest 200)"."""
+    start = wb.clock()
+    ids = []
+    for i in range(201):  # one past the cap, each a millisecond apart so "newest" is unambiguous
+        wb.clock = lambda i=i: start + i
+        ids.append(annotations.submit_from_widget(
+            wb, creds["site_id"], creds["widget_token"], None,
+            WidgetAnnotationCreate(page_url="https://shop.acme.example/", body=f"note {i}", submitter_key=KEY_A)).id)
+    items = client.get(f"/api/widget/sites/{creds['site_id']}/mine", headers=_w(creds, **{"X-GF-Submitter-Key": KEY_A})).json()["items"]
+    assert [i["id"] for i in items] == ids[:0:-1]  # the 200 newest, newest first; the first one sent is left out
 
 
 def test_submissions_are_rate_limited_per_ip_and_per_site(wb, creds):
