@@ -291,3 +291,14 @@ async def test_the_first_sync_dialog_breaks_the_counts_between_counts(demo_wb):
             assert any(count in line for line in lines), (count, lines)
         assert not any(line.startswith("·") for line in lines), [line for line in lines if "·" in line]
         assert any(line.startswith(f"• {view.label}: {view.counts[0]}") for line in lines), lines
+
+
+def test_the_credentials_form_names_each_credential_as_its_field_does() -> None:
+    # One name per concept: the hint under the fields said "store key" of the field labelled
+    # "Store API key for feedback sessions".
+    from workbench.tui.screens.workspaces import credentials_form
+
+    form = credentials_form("origin", "http://team:11001", {}, rejected=None, keyring_problem=None, submit=lambda _: None)
+    for _, what in remotes.SECRETS.values():
+        name = what.split(" for ")[0].split(" (")[0]  # "API token", "store API key", "JWT"
+        assert f"{name}: " in form.hint, (name, form.hint)

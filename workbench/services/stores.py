@@ -95,7 +95,7 @@ def authenticate_store(wb: Workbench, authorization: str | None) -> Storefront:
     """The store whose API key is the bearer of ``authorization``; Unauthenticated otherwise."""
     value = bearer_credential(authorization, "store API key")
     if not value.startswith(STORE_KEY_PREFIX):
-        raise Unauthenticated(f"Not a store API key (store keys start with '{STORE_KEY_PREFIX}')")
+        raise Unauthenticated(f"Not a store API key (store API keys start with '{STORE_KEY_PREFIX}')")
     if not _KEY_RE.match(value):
         raise Unauthenticated("Malformed store API key: not a key this server issued (was it copied whole?)")
     digest = hash_secret(value)

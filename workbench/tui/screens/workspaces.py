@@ -133,6 +133,6 @@ def credentials_form(
         label = "Use for this run and sync"
     return FormDialog(
         title, fields, submit=check, submit_label=label, wide=True,
-        hint=f"[dim]{fmt.esc(url)} · API token: sites and annotations · store key: feedback sessions · JWT: test sessions; "
+        hint=f"[dim]{fmt.esc(url)} · API token: sites and annotations · store API key: feedback sessions · JWT: test sessions; "
              f"{where}. {{form.save}} {label.lower()} · {{form.cancel}} cancel[/]",
     )
