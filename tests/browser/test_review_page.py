@@ -809,10 +809,9 @@ def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_ke
     expect(page.locator("#notice")).to_be_hidden()
 
 
-def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page_turns_read_only(page, served):
-    """QA: finalized while a reviewer typed, Send showed only "Session is already done" under the text, Send stayed
-    enabled for nothing, and the page behind still said IN REVIEW with Add comment."""
-    proc, creds = served
+def typing_a_comment(page, proc, creds: dict, words: str):
+    """A round opened on the review page and ``words`` typed in a new comment's box, not sent: the round, its
+    store's key and the box."""
     key = creds["store_api_key"]
     session = start_round(proc.url, key)
     open_round(page, session)
@@ -820,7 +819,15 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     page.locator("#catcher").wait_for()
     page.keyboard.press("Enter")
     text = page.get_by_label("Comment", exact=True)
-    text.fill("Typed while the round closed.")
+    text.fill(words)
+    return session, key, text
+
+
+def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page_turns_read_only(page, served):
+    """QA: finalized while a reviewer typed, Send showed only "Session is already done" under the text, Send stayed
+    enabled for nothing, and the page behind still said IN REVIEW with Add comment."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Typed while the round closed.")
     assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#compose-error")).to_have_text(
@@ -838,14 +845,7 @@ def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(
     """QA: a Send after the round was handed on for task review answered "Session is in task_review: …", and the
     read-only notice behind said "task_review" too: the stored name, where the TUI and the CLI say "task review"."""
     proc, creds = served
-    key = creds["store_api_key"]
-    session = start_round(proc.url, key)
-    open_round(page, session)
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
-    text = page.get_by_label("Comment", exact=True)
-    text.fill("Typed while the round went to task review.")
+    session, key, _ = typing_a_comment(page, proc, creds, "Typed while the round went to task review.")
     moved = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/submit-round", headers=bearer(key))
     assert moved.json()["status"] == "task_review"
     page.get_by_role("button", name="Send").click()
