@@ -1412,6 +1412,27 @@ def test_a_capture_of_a_carousel_or_a_scrolled_panel_copies_the_items_it_hides_e
     assert edges[0] == edges[1] and len(edges[0]) >= 6, (sorted(set(edges[0]) ^ set(edges[1])), edges)
 
 
+def test_a_placed_child_of_a_clipping_row_drawn_outside_it_is_copied_with_what_it_holds(page, served, host_site):
+    """A row that clips (overflow: hidden) copies its cards beside its box empty. Its own child placed against a box
+    around the row is not held by that clip, so drawn outside the row it is still seen, and copied whole."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.add_init_script(COUNT_CLONES)
+    cards = "".join(f'<div style="flex: none; width: 140px; height: 80px; background: rgb(240, 240, 240)"><span class="far">Card {n}</span></div>'
+                    for n in range(40))
+    tag = ('<div id="tag" style="position: absolute; left: 30px; top: 140px; width: 40px; height: 40px; background: rgb(200, 0, 200)">'
+           '<b style="display: block; width: 20px; height: 20px; background: rgb(0, 0, 0)"></b></div>')
+    clipping = "display: flex; gap: 6px; overflow: hidden; width: 700px"
+    row = f'<div style="position: relative; padding: 20px"><div id="row" style="{clipping}">{tag}{cards}</div></div>'
+    page.goto(host_site.write("row.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("<main>", f"{row}<main>")))
+    at = page.evaluate("""() => { const t = document.getElementById('tag').getBoundingClientRect();
+        return [Math.round(t.left + 10), Math.round(t.top + 10), t.top >= document.getElementById('row').getBoundingClientRect().bottom]; }""")
+    seen, drawn = screen_and_picture(page, open_form(page, None), width=1280, timeout=60_000)
+    assert at[2] and seen.getpixel((at[0], at[1])) == drawn.getpixel((at[0], at[1])) == (0, 0, 0)
+    assert page.evaluate("window.gfCloned.far") < 10  # of 40 cards, 5 in the row's box
+
+
 @pytest.mark.parametrize("borders", ["border-spacing: 4px 3px", "border-collapse: collapse"])
 def test_a_capture_deep_in_a_long_table_copies_little_and_draws_the_same_picture(page, served, host_site, borders):
     """A table of 1,000 rows (an order list) was copied whole: 10 s and more, past the form's limit, so no picture.

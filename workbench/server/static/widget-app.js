@@ -453,7 +453,8 @@
     const unseen = (n, p, ps) => {
       const [t, l, r] = spans.get(n), b = reach.get(n);
       if (b < sy - 64 || t >= bottom || r < sx - 64 || l >= right + 64) return true;
-      if (outer.has(n) && outer.get(n) !== p) return false;
+      // Itself placed (against what, the clip may not hold), or holding one placed outside the container: drawn anyway.
+      if (style.get(n).position === 'absolute' || (outer.has(n) && outer.get(n) !== p)) return false;
       const c = p.getBoundingClientRect(), x = ps.overflowX !== 'visible', y = ps.overflowY !== 'visible';
       return (x && (r <= c.left + sx || l >= c.right + sx)) || (y && (b <= c.top + sy || t >= c.bottom + sy));
     };
