@@ -211,22 +211,12 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
     def _after_first_paint(self) -> None:
         self.refresh_sync_status()
         self.show_workspace_title()
-        self.set_interval(self.AGES_EVERY_S, self.refresh_ages)
+        self.set_interval(self.AGES_EVERY_S, self.refresh_screens)
         if self.watch_enabled:
             self.watch_store()
         if self.resume_jobs:
             self.resume_unfinished()
         self.warm_up()
-
-    def refresh_ages(self) -> None:
-        """Re-read what the open screens show, so their ages keep up with the clock: left open
-        overnight, the inbox still said "now" of the morning's annotations and the sync line
-        "synced just now". One window each, as when the store changes."""
-        self.refresh_sync_status()
-        for screen in self.screen_stack:
-            refresh = getattr(screen, "refresh_data", None)
-            if screen.is_mounted and callable(refresh):
-                refresh()
 
     @work(thread=True, exclusive=True, group="resume", exit_on_error=False)
     def resume_unfinished(self) -> None:
@@ -289,8 +279,15 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
             event.widget.cursor_blink = False
 
     def on_store_changed(self, message: StoreChanged) -> None:
+        self.refresh_screens()
+
+    def refresh_screens(self) -> None:
+        """Every open screen of every mode, and the sync line, re-read what they show: when the
+        store changed, and once a minute (``AGES_EVERY_S``) so their ages keep up with the clock.
+        Left open overnight, the inbox still said "now" of the morning's annotations and the sync
+        line "synced just now"."""
         self.refresh_sync_status()
-        # Every open screen of every mode refreshes; the hidden ones are cheap (one window).
+        # The hidden ones are cheap (one window).
         seen: set[int] = set()
         for stack in self._screen_stacks.values():
             for screen in stack:

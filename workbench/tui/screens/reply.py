@@ -54,9 +54,13 @@ class ReplyDialog(FormDialog):
     def _typed(self) -> None:
         if self.saving:
             return  # the send drops the draft: a save queued after it would bring it back
+        self._stop_timer()
+        self._timer = self.set_timer(DRAFT_DELAY, self._keep)
+
+    def _stop_timer(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._timer = self.set_timer(DRAFT_DELAY, self._keep)
+            self._timer = None
 
     def _keep(self) -> None:
         self._timer = None
@@ -74,24 +78,19 @@ class ReplyDialog(FormDialog):
         submit_write(self, drafts.save, self.wb, self.principal, self.annotation_id, text, done=lambda _: None, refused=not_kept)
 
     def action_submit(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        self._stop_timer()
         super().action_submit()
 
     def action_cancel(self) -> None:
-        if not self.saving:
-            self._keep()  # what was typed since the last pause
+        self.keep_for_later()  # what was typed since the last pause
         super().action_cancel()
 
     def keep_for_later(self) -> None:
-        """A quit keeps the text as a draft, as ``esc`` does: asking "lose it?" within a pause of
-        the last key was a question about nothing, for the next ``c`` opens with it."""
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        if not self.saving:
-            self._keep()
+        """What was typed since the last pause, kept now (not while sending: ``_keep``). ``esc`` and a
+        quit both keep the draft: asking "lose it?" within a pause of the last key was a question
+        about nothing, for the next ``c`` opens with it."""
+        self._stop_timer()
+        self._keep()
 
     def unsent(self) -> bool:
         """Text not yet in the store (nor on its way: a refused draft save): a quit asks first."""
