@@ -131,14 +131,19 @@
   }
   // A single-page app moves between its pages with the History API, which no event reports: `then` runs once the
   // address has changed. The Navigation API says so where there is one; elsewhere the address is compared twice a
-  // second (a string comparison). Back and forward fire popstate.
+  // second (a string comparison). Back and forward fire popstate. One watcher, however many ask (review mode and
+  // the visitor's widget both do in a framed preview that carries the site's tag).
+  const onAddress = [];
   function onAddressChange(then) {
-    let seen = location.href;
-    const check = () => { if (location.href !== seen) { seen = location.href; then(); } };
-    addEventListener('popstate', check);
-    addEventListener('hashchange', check);
-    if (window.navigation && typeof navigation.addEventListener === 'function') navigation.addEventListener('currententrychange', check);
-    else setInterval(check, 500);
+    if (!onAddress.length) {
+      let seen = location.href;
+      const check = () => { if (location.href !== seen) { seen = location.href; for (const f of onAddress) f(); } };
+      addEventListener('popstate', check);
+      addEventListener('hashchange', check);
+      if (window.navigation && typeof navigation.addEventListener === 'function') navigation.addEventListener('currententrychange', check);
+      else setInterval(check, 500);
+    }
+    onAddress.push(then);
   }
   // -- review mode: the review page's protocol, the same messages as static/review/agent.js (see its header) --
   // Framed by the review page (`workbench serve`'s /review/<id>, the server this script came from), the widget
@@ -321,17 +326,17 @@
     // margins that collapse through its ends (from its first and last child's, known by then).
     // The same pass gives each element its subtree's other ends too (`spans`: top, left, right, on the page), for the
     // flex and grid items copied empty below.
-    const spans = new Map(), widen = (m, n, [t, l, r]) => {
-      const o = m.get(n);
-      m.set(n, o ? [Math.min(o[0], t), Math.min(o[1], l), Math.max(o[2], r)] : [t, l, r]);
+    const spans = new Map(), widen = (n, [t, l, r]) => {
+      const o = spans.get(n);
+      spans.set(n, o ? [Math.min(o[0], t), Math.min(o[1], l), Math.max(o[2], r)] : [t, l, r]);
     };
     for (let i = all.length - 1; i >= 0; i--) {
       const n = all[i], cs = style.get(n), p = n.parentElement, ps = p && style.get(p), r = n.getBoundingClientRect();
       const low = Math.max(reach.has(n) ? reach.get(n) : -Infinity, Math.max(r.bottom, r.top + n.scrollHeight) + sy);
       reach.set(n, low);
       // Content overflowing sideways reaches as far as its scroll width, either way (right to left runs leftwards).
-      widen(spans, n, [r.top + sy, Math.min(r.left, r.right - n.scrollWidth) + sx, Math.max(r.right, r.left + n.scrollWidth) + sx]);
-      if (p) widen(spans, p, spans.get(n));
+      widen(n, [r.top + sy, Math.min(r.left, r.right - n.scrollWidth) + sx, Math.max(r.right, r.left + n.scrollWidth) + sx]);
+      if (p) widen(p, spans.get(n));
       if (p) { reach.set(p, Math.max(reach.has(p) ? reach.get(p) : -Infinity, low)); if (odd.has(n)) odd.add(p); }
       if (!/^(block|list-item)$/.test(cs.display) || cs.overflowY !== 'visible' || cs.float !== 'none' || !/^(static|relative)$/.test(cs.position)
         || cs.contain !== 'none' || cs.columnCount !== 'auto' || (ps && /(flex|grid)$/.test(ps.display))) continue;
