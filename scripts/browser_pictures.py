@@ -94,7 +94,7 @@ def widget_pictures(out: Path) -> list[Path]:
                 httpx.post(f"{api}/api/v1/annotations/{ann}/replies", headers=member, json={"body": "Good catch: darkening it to #4b5563."})
                 httpx.patch(f"{api}/api/v1/annotations/{ann}", headers=member, json={"status": "in_progress"})
                 page.goto(f"{host}/index.html")
-                pin = page.get_by_role("button", name="Your feedback 1: in_progress")
+                pin = page.get_by_role("button", name="Your feedback 1: in progress")
                 pin.click()
                 expect(page.get_by_role("dialog", name="Your feedback")).to_contain_text("darkening")
                 snap("pins")
