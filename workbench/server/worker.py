@@ -90,12 +90,22 @@ def create() -> FastAPI:
     config = _config()
     # Spawned workers configure logging afresh: the access log's redaction is added here again.
     logging.getLogger("uvicorn.access").addFilter(RedactSecrets())
-    wb = _open_when_reachable(lambda: Workbench.open(config["data_dir"], database=config["database"]), config["database"])
-    return create_app(wb, ServerSettings(**config["settings"]))
+
+    def build() -> FastAPI:
+        # The app connects too (the idempotency boot lock holds a connection of its own): a database
+        # that went away between the store's opening and the app's was a traceback and a dead worker.
+        wb = Workbench.open(config["data_dir"], database=config["database"])
+        try:
+            return create_app(wb, ServerSettings(**config["settings"]))
+        except BaseException:
+            wb.store.close()
+            raise
+
+    return _open_when_reachable(build, config["database"])
 
 
 def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
-    """``open_store()``, waited for while the database cannot be reached: a worker uvicorn starts
+    """``open_store()`` (the store and the app on it), waited for while the database cannot be reached: a worker uvicorn starts
     again while PostgreSQL is down (one killed, or the supervisor's restart) says so in one line
     and starts once it is back, where it used to die with a traceback and be started again, each
     time with another. A stop signal meanwhile ends the wait (uvicorn's handler still hears it)."""
