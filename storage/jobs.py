@@ -42,7 +42,7 @@ CLAIM = sql_text(
     "ORDER BY id LIMIT %(n)s FOR UPDATE SKIP LOCKED) "
     "RETURNING id, kind, payload, attempts"
 )
-HEARTBEAT = sql_text(f"UPDATE jobs SET claimed_at = {_NOW} WHERE claimed_by = %s AND state = 'running'")
+HEARTBEAT = sql_text(f"UPDATE jobs SET claimed_at = {_NOW} WHERE claimed_by = %s AND state = 'running' AND id = ANY(%s)")
 # A run that ends with ``again`` set is queued at once, its attempts counted afresh: it is new work.
 FINISH = sql_text(
     f"UPDATE jobs SET state = CASE WHEN again THEN 'queued' ELSE 'done' END, last_error = NULL, run_after = {_NOW}, "
@@ -91,9 +91,9 @@ def claim(conn: psycopg.Connection[Any], me: str, lease_ms: int, n: int) -> list
     return [Claimed(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
 
 
-def heartbeat(conn: psycopg.Connection[Any], me: str) -> None:
-    """Renew the lease of every job ``me`` is running."""
-    conn.execute(HEARTBEAT, [me])
+def heartbeat(conn: psycopg.Connection[Any], me: str, job_ids: list[int]) -> None:
+    """Renew ``me``'s lease on the jobs ``job_ids`` (those it is running now)."""
+    conn.execute(HEARTBEAT, [me, job_ids])
 
 
 def finish(conn: psycopg.Connection[Any], job_id: int, me: str) -> None:

@@ -15,11 +15,11 @@ from workbench.services.context import Workbench
 
 
 def _claimer_waits(url: str) -> bool:
-    """The claimer has sent its heartbeat and sits idle in its wait for a notification."""
+    """The claimer has looked for work and sits idle in its wait for a notification."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND state = 'idle' AND query ILIKE 'UPDATE jobs SET claimed_at%%'"
+            "AND state = 'idle' AND query ILIKE 'UPDATE jobs SET state%%'"
         ).fetchone()
     return row is not None and row[0] > 0
 

@@ -167,7 +167,10 @@ class PgJobs:
         self.lease_seconds = float(os.environ.get(LEASE_ENV) or DEFAULT_LEASE_SECONDS)
         self.max_workers = max_workers
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="workbench-job")
-        self._running = 0
+        # The ids of the jobs this worker runs now: its heartbeat renews their leases and no other.
+        # A run whose outcome could not be recorded (the database went away) leaves its row
+        # claimed by this worker; renewing every row claimed by it would hold that one for good.
+        self._held: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.stopped = self._stop  # set once the server stops: what a wait to try again ends on
@@ -203,7 +206,7 @@ class PgJobs:
         job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
         if job is not None:
             with self._lock:
-                self._running += 1
+                self._held.add(job.id)
             self._run(job)
 
     def before_serving(self) -> None:
@@ -284,15 +287,18 @@ class PgJobs:
             beat_at = 0.0
             while not self._stop.is_set():
                 with self._lock:
-                    free = self.max_workers - self._running
+                    free = self.max_workers - len(self._held)
                 if free > 0:
                     for job in repo.claim(conn, self.me, lease_ms, free):
                         with self._lock:
-                            self._running += 1
+                            self._held.add(job.id)
                         self._pool.submit(self._run, job).add_done_callback(_log_failure)
                 now = time.monotonic()
                 if now - beat_at >= self.lease_seconds / 3:
-                    repo.heartbeat(conn, self.me)
+                    with self._lock:
+                        held = sorted(self._held)
+                    if held:
+                        repo.heartbeat(conn, self.me, held)
                     beat_at = now
                 # Woken by a commit that enqueued (any worker's), else a poll for retries and lapsed leases.
                 for _ in conn.notifies(timeout=min(POLL_SECONDS, self.lease_seconds / 3), stop_after=1):
@@ -302,6 +308,7 @@ class PgJobs:
         import psycopg
 
         from storage import jobs as repo
+        from storage.pg import cause, unreachable
 
         conn = _raw(self.wb.store.db)
         try:
@@ -311,6 +318,11 @@ class PgJobs:
                 if isinstance(exc, StoreWriteFailed):
                     # A full disk words itself, and every attempt would print the same stack.
                     log.error("background job %s %s failed (attempt %d): %s", job.kind, job.payload, job.attempts, exc)
+                elif unreachable(exc):
+                    # A database stopping under a running job: its cause is the whole story, and the
+                    # claimer says the database is gone in a line of its own.
+                    log.error("background job %s %s stopped (attempt %d): %s", job.kind, job.payload, job.attempts,
+                              cause(exc, self.url))
                 else:
                     log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
                 repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
@@ -322,11 +334,19 @@ class PgJobs:
             # claimed again once there is room, as the job of a worker that died is.
             log.error("background job %s %s: its outcome could not be recorded, the database server's disk refused the "
                       "write (SQLSTATE %s); it runs again once its lease lapses", job.kind, job.payload, exc.sqlstate)
+        except psycopg.OperationalError as exc:
+            if not unreachable(exc):
+                raise
+            # The same: the row keeps its claim, and its lease lapsing hands it to a live claimer.
+            log.error("background job %s %s: its outcome could not be recorded (%s); it runs again once its lease "
+                      "lapses", job.kind, job.payload, cause(exc, self.url))
         finally:
             with self._lock:
-                self._running -= 1
-            # A slot is free: this worker's claimer (and any other) looks for waiting work now.
-            repo.wake(conn)
+                self._held.discard(job.id)
+            # A slot is free: this worker's claimer (and any other) looks for waiting work now. With
+            # the database gone there is no one to tell, and every claimer polls once it is back.
+            with contextlib.suppress(psycopg.OperationalError):
+                repo.wake(conn)
 
     def shutdown(self) -> None:
         # Running jobs finish and are marked done; a job claimed but not finished (killed) is

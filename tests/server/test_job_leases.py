@@ -1,0 +1,100 @@
+"""PostgreSQL's job leases: a worker renews the leases of the jobs it runs, and only those.
+
+A job running past its lease is not claimed twice; a job whose database connection was cut under
+it (a server restarting) cannot record its outcome, says so in a line, and is claimed again once
+its lease lapses, by this worker or any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+import pytest
+
+from tests.session_helpers import wait_until
+from workbench.server import jobs as jobs_mod
+from workbench.server.jobs import PgJobs
+from workbench.server.settings import ServerSettings
+from workbench.services.context import Workbench
+
+LEASE = 1.5
+
+
+def _job(url: str, payload: str) -> tuple[str, int, float]:
+    """(state, attempts, claimed_at in ms) of the ``probe`` job on ``payload``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT state, attempts, claimed_at FROM jobs WHERE kind = 'probe' AND payload = %s",
+                           [payload]).fetchone()
+    assert row is not None
+    return str(row[0]), int(row[1]), float(row[2] or 0)
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_job_running_past_its_lease_is_not_claimed_by_another_worker(wb: Workbench, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs: list[str] = []
+    go = threading.Event()
+
+    def slow(wb: Workbench, payload: str) -> None:
+        runs.append(payload)
+        go.wait(60)
+
+    first, second = PgJobs(wb, ServerSettings()), PgJobs(wb, ServerSettings())
+    first.runners = second.runners = {"probe": slow}
+    try:
+        with first.together(None) as later:
+            later("probe", "long")
+        wait_until(lambda: runs, bool, what="the job claimed")
+        claimed = _job(url, "long")[2]
+        # Three leases' time, renewed all along: a claimer that stopped renewing it loses it to the other.
+        wait_until(lambda: _job(url, "long")[2] > claimed + 2 * LEASE * 1000, bool, what="the lease renewed", timeout=30)
+        assert runs == ["long"]
+        go.set()
+        wait_until(lambda: _job(url, "long")[0], lambda state: state == "done", what="the job done")
+    finally:
+        go.set()
+        first.shutdown()
+        second.shutdown()
+    assert runs == ["long"] and _job(url, "long")[1] == 1
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_job_whose_connection_was_cut_says_so_in_lines_and_runs_again_once_its_lease_lapses(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A database restarting under a running job: the job failed, recording that failed on the
+    closed connection, and so did the wake after it: three tracebacks. And the claimer went on
+    renewing the lease of every row claimed by its worker, so the job, claimed and never
+    finished, was never claimed again while the worker lived."""
+    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs: list[str] = []
+
+    def cut(wb: Workbench, payload: str) -> None:
+        runs.append(payload)
+        if len(runs) == 1:
+            db = wb.store.db
+            pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(url, autocommit=True) as admin:
+                # Waits until the backend is gone, as a server shutting down leaves it.
+                admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+            db.execute("SELECT 1")
+
+    jobs = PgJobs(wb, ServerSettings())
+    jobs.runners = {"probe": cut}
+    try:
+        with caplog.at_level(logging.INFO, logger=jobs_mod.log.name):
+            with jobs.together(None) as later:
+                later("probe", "cut")
+            wait_until(lambda: _job(url, "cut"), lambda job: job[0] == "done", what="the job run again and done", timeout=30)
+    finally:
+        jobs.shutdown()
+    assert runs == ["cut", "cut"]
+    said = [r for r in caplog.records if r.name == jobs_mod.log.name and r.levelno >= logging.ERROR]
+    assert [r.getMessage().split(":")[0] for r in said] == ["background job probe cut stopped (attempt 1)",
+                                                            "background job probe cut"], [r.getMessage() for r in said]
+    assert "could not be recorded" in said[1].getMessage() and "runs again once its lease lapses" in said[1].getMessage()
+    assert all(r.exc_info is None for r in said)
