@@ -11,9 +11,10 @@ from textual.widgets import Input, SelectionList, TextArea
 from tests.found import found
 from tests.images import PNG
 from tests.tui.conftest import SIZE, errors, paste, press, resized, screen_text, told, type_text, wait_for
-from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY
+from workbench.domain.annotations import BLANK_RESOLVE_SUMMARY, WidgetAnnotationCreate
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
+from workbench.services import sites as sites_service
 from workbench.tui import format as fmt
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
@@ -318,3 +319,16 @@ async def test_browse_picks_an_image_file(app, demo_wb, principal, tmp_path: Pat
         assert app.screen is dialog
         assert dialog.query_one("#field-before", Input).value == str(image)
         assert "ready to attach" in str(dialog.query_one("#form-check").render())
+
+
+async def test_an_unnamed_visitor_is_said_once_and_a_named_one_with_their_kind(app, demo_wb, principal):
+    site = sites_service.list_sites(demo_wb, principal)[0]
+    unnamed = annotations_service.submit_from_widget(demo_wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+        page_url="https://shop.example/", body="No name", submitter_email="v@example.com",
+    ))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await app.push_screen(AnnotationScreen(unnamed.id))
+        await pilot.pause()
+        text = screen_text(app)
+    assert "anonymous visitor (no name given, email on file)" in text
+    assert "anonymous (anonymous" not in text

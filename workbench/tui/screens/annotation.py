@@ -128,12 +128,13 @@ class AnnotationScreen(WorkbenchScreen):
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="dim", no_wrap=True)
         facts.add_column()
-        submitter = ann.submitter_name or "anonymous"
         kind = "stakeholder" if ann.stakeholder_token else "anonymous visitor"
+        # Unnamed, the kind says it alone: "anonymous (anonymous visitor)" said it twice.
+        submitter = f"{ann.submitter_name} ({kind}" if ann.submitter_name else f"{kind} (no name given"
         # Rich parses str cells as markup: every user value goes in as a plain Text.
         facts.add_row("Page", fmt.plain(ann.page_url))
         facts.add_row("Selector", fmt.plain(ann.selector or "—", style="bold" if ann.selector else "dim"))
-        facts.add_row("Submitted by", fmt.plain(f"{submitter} ({kind}{', email on file' if ann.submitter_email else ''})"))
+        facts.add_row("Submitted by", fmt.plain(f"{submitter}{', email on file' if ann.submitter_email else ''})"))
         facts.add_row("Assignee", fmt.plain(members.get(ann.assignee_id or "", ann.assignee_id or "—")))
         facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
         facts.add_row("Screenshot", fmt.plain(ann.screenshot_key or "—"))
