@@ -265,7 +265,7 @@ def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
         page = context.new_page()
         page.goto(session["feedbackUrl"])
         item = page.locator("#list .comment").first
-        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="/")
+        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="Show page / in the preview")
         boxes = [more.bounding_box(), where.bounding_box()]
         assert all(b is not None and b["width"] >= 24 and b["height"] >= 24 for b in boxes), boxes
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -536,7 +536,7 @@ def test_a_refresh_keeps_the_keyboard_on_the_same_comment(page, served):
     first = post_comment(proc.url, session, "First: the logo is blurry.")
     second = post_comment(proc.url, session, "Second: prices need a currency.")
     open_round(page, session)
-    page.locator("#list .comment", has_text="Second:").get_by_role("button", name="/").focus()
+    page.locator("#list .comment", has_text="Second:").get_by_role("button", name="Show page / in the preview").focus()
     assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": second["id"]}
 
     def refreshed() -> None:
@@ -595,7 +595,7 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     assert focused(page)["comment"] == made[0]["id"]
     # And the list leads to the pin: a comment's page, the one in view, marks that comment's pin.
     third = page.locator("#list .comment", has_text="Same spot, comment 3.")
-    third.get_by_role("button", name="/").click()
+    third.get_by_role("button", name="Show page / in the preview").click()
     expect(third).to_have_attribute("aria-current", "true")
     expect(pins[2]).to_have_class("pin current")
     expect(pins[0]).to_have_class("pin")
@@ -996,6 +996,18 @@ def test_send_while_the_first_is_still_being_processed_says_so_and_keeps_the_com
     assert again.value.headers["idempotency-key"] == first.value.headers["idempotency-key"]
     documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
     assert documented["meta"]["count"] == 1
+
+
+def test_a_comments_page_button_is_named_for_what_it_does(page, served):
+    """QA: a screen reader announced a comment's page button by its text alone, the page's path: "slash"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "The cart's total is cut off.", pagePath="/cart", pinX=30, pinY=30)
+    page.goto(session["feedbackUrl"])
+    button = page.get_by_role("button", name="Show page /cart in the preview", exact=True)
+    expect(button).to_have_text("/cart")  # what it shows stays the path
+    button.click()
+    page.frame_locator("#preview").get_by_role("heading", name="Your cart").wait_for()
 
 
 @pytest.mark.parametrize("where", ["page", "preview"])

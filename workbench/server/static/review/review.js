@@ -266,7 +266,9 @@
       page.type = "button";
       page.className = "link page";
       page.textContent = comment.pagePath;
-      page.title = "Show this page in the preview";
+      // Its text alone, a path, was its name to a screen reader ("slash"), which says nothing of what it does.
+      page.setAttribute("aria-label", `Show page ${comment.pagePath} in the preview`);
+      page.title = page.getAttribute("aria-label");
       page.addEventListener("click", () => {
         // The list leads to the pin as a pin leads to the list: this comment becomes the current one, its pin
         // marked on its page (which is shown). Its page already in view, a click did nothing at all.
