@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.browser.conftest import bootstrap, fresh_credentials
 from tests.conftest import ServerProcess
@@ -264,7 +265,7 @@ def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
         page = context.new_page()
         page.goto(session["feedbackUrl"])
         item = page.locator("#list .comment").first
-        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="/")
+        more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="Show page / in the preview")
         boxes = [more.bounding_box(), where.bounding_box()]
         assert all(b is not None and b["width"] >= 24 and b["height"] >= 24 for b in boxes), boxes
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -535,7 +536,7 @@ def test_a_refresh_keeps_the_keyboard_on_the_same_comment(page, served):
     first = post_comment(proc.url, session, "First: the logo is blurry.")
     second = post_comment(proc.url, session, "Second: prices need a currency.")
     open_round(page, session)
-    page.locator("#list .comment", has_text="Second:").get_by_role("button", name="/").focus()
+    page.locator("#list .comment", has_text="Second:").get_by_role("button", name="Show page / in the preview").focus()
     assert focused(page) == {"id": "", "cls": "link page", "tag": "BUTTON", "comment": second["id"]}
 
     def refreshed() -> None:
@@ -594,7 +595,7 @@ def test_pins_on_one_spot_stay_apart_and_lead_to_their_comment(page, served):
     assert focused(page)["comment"] == made[0]["id"]
     # And the list leads to the pin: a comment's page, the one in view, marks that comment's pin.
     third = page.locator("#list .comment", has_text="Same spot, comment 3.")
-    third.get_by_role("button", name="/").click()
+    third.get_by_role("button", name="Show page / in the preview").click()
     expect(third).to_have_attribute("aria-current", "true")
     expect(pins[2]).to_have_class("pin current")
     expect(pins[0]).to_have_class("pin")
@@ -857,6 +858,156 @@ def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(
     expect(page.locator("#notice")).to_have_text(f"{closed} The page is read-only.")
     # Nowhere on the page (the frame holds the store's own text), the badge's capitals included.
     assert not re.search(r"[a-z]_[a-z]", page.locator("body").inner_text(), re.IGNORECASE)
+
+
+def held_first_send(page, session: dict) -> tuple[list[str | None], list[Route]]:
+    """The Idempotency-Key of each comment POST the page sends (None: sent without one), and the first POST's route,
+    held unanswered (the list is empty until it comes); the later POSTs go through to the server."""
+    keys: list[str | None] = []
+    held: list[Route] = []
+
+    def comments(route: Route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        keys.append(route.request.headers.get("idempotency-key"))
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**/api/widget/feedback-sessions/{session['id']}/comments", comments)
+    return keys, held
+
+
+def stored_but_answered_too_late(page, held: list[Route]) -> dict:
+    """Send; its request reaches the server, which stores the comment, and the answer comes after the page gave up.
+    Returns the comment stored."""
+    page.get_by_role("button", name="Send").click()
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(25)  # Playwright's own timer, not the page's (its clock is installed)
+    assert held, "the first Send never left the page"
+    stored = held[0].fetch()
+    assert stored.status == 201, stored.text()
+    page.clock.fast_forward(60_000)
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
+    return stored.json()
+
+
+def test_send_pressed_again_after_an_answer_too_late_stores_the_comment_once(page, served):
+    """QA: the server stored a comment but answered after the page's minute of patience, and the page's "press Send
+    again", followed, stored it a second time. Every Send of one comment carries one Idempotency-Key now."""
+    proc, creds = served
+    # As where the page is served over plain http on a LAN: no secure context, so no crypto.randomUUID.
+    page.add_init_script("delete Crypto.prototype.randomUUID")
+    page.clock.install()  # the page's minute of patience, passed at once with fast_forward
+    session, key, _ = typing_a_comment(page, proc, creds, "Stored once, however late the answer.")
+    keys, held = held_first_send(page, session)
+    stored_but_answered_too_late(page, held)
+
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        page.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true")  # the first one's answer
+    page.locator("#list .comment", has_text="Stored once, however late the answer.").wait_for()
+    expect(page.locator("#compose")).to_be_hidden()
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
+    assert [c["content"] for c in documented["data"]] == ["Stored once, however late the answer."]
+    assert keys[0] and keys == [keys[0], keys[0]], keys
+
+
+def test_text_changed_after_an_answer_too_late_is_not_stored_beside_the_first(page, served):
+    """The page's choice for text edited after a give-up: the same key, so the server says the first text got there
+    (rather than storing both); the changed text is then another comment only when the reviewer sends it again."""
+    proc, creds = served
+    page.clock.install()
+    session, key, text = typing_a_comment(page, proc, creds, "The logo is blury.")
+    keys, held = held_first_send(page, session)
+    stored_but_answered_too_late(page, held)
+
+    text.fill("The logo is blurry.")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "Not sent: the server already took this comment as it was before your change, from the Send it had not answered "
+        "(the list shows it once it is stored). Press Send again to add the changed text as another comment, or Cancel.")
+    page.locator("#list .comment", has_text="The logo is blury.").wait_for()
+    expect(text).to_have_value("The logo is blurry.")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.locator("#list .comment", has_text="The logo is blurry.").wait_for()
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
+    assert sorted(c["content"] for c in documented["data"]) == ["The logo is blurry.", "The logo is blury."]
+    assert keys[0] and keys[1] == keys[0] and keys[2] not in (None, keys[0]), keys
+
+
+def test_send_again_answered_already_applied_shows_the_comment_stored(page, served):
+    """Sent with a key, a Send again meets the server's 409 "already applied" when the server stopped between storing
+    the first Send and keeping its answer: that comment is stored, not "Not sent. … Copy your text to keep it."."""
+    proc, creds = served
+    page.clock.install()
+    session, key, _ = typing_a_comment(page, proc, creds, "Stored before the server stopped.")
+    _, held = held_first_send(page, session)
+    stored = stored_but_answered_too_late(page, held)
+    # The server's answer then (idempotency.py), as a restarted one gives it (tests/server/test_crash_after_apply.py).
+    applied = {
+        "detail": "A request with this Idempotency-Key was already applied and is not run again; its first response was never "
+                  f"stored (the server stopped or failed after the write). It wrote: feedback_comment.create on feedback_comment {stored['id']}.",
+        "applied": {"action": "feedback_comment.create", "entity_type": "feedback_comment", "entity_id": stored["id"]},
+        "idempotency": "applied",
+    }
+    page.route(f"**/api/widget/feedback-sessions/{session['id']}/comments", lambda route: route.fulfill(
+        status=409, content_type="application/json", body=json.dumps(applied),
+    ) if route.request.method == "POST" else route.fallback())
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.locator("#list .comment", has_text="Stored before the server stopped.")).to_be_focused()
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
+    assert documented["meta"]["count"] == 1
+
+
+def test_send_while_the_first_is_still_being_processed_says_so_and_keeps_the_comment(page, served):
+    """QA: the server's 409 for a Send again while the first Send still ran was taken for the 409 of a round that
+    closed: "Not sent. A request with this Idempotency-Key is still being processed. Copy your text to keep it.",
+    and Send stayed disabled, though the round was open and Send in a moment was the remedy."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Sent twice while the first was processed.")
+    api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
+    # The server's own answer then (idempotency.py; its field is asserted in tests/server/test_api_idempotency.py).
+    page.route(api, lambda route: route.fulfill(
+        status=409, content_type="application/json",
+        body='{"detail": "A request with this Idempotency-Key is still being processed", "idempotency": "in_flight"}',
+    ) if route.request.method == "POST" else route.fallback())
+    send = page.get_by_role("button", name="Send")
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as first:
+        send.click()
+    expect(page.locator("#compose-error")).to_have_text(
+        "The server is still processing your first Send of this comment. Your comment is kept here; press Send again in a moment.")
+    expect(send).to_be_enabled()
+    expect(send).to_be_focused()
+    expect(text).to_have_value("Sent twice while the first was processed.")
+    expect(page.locator("#status")).to_have_text("in review")  # not taken for a round that closed
+
+    page.unroute(api)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as again:
+        page.keyboard.press("Enter")
+    page.locator("#list .comment", has_text="Sent twice while the first was processed.").wait_for()
+    assert again.value.headers["idempotency-key"] == first.value.headers["idempotency-key"]
+    documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
+    assert documented["meta"]["count"] == 1
+
+
+def test_a_comments_page_button_is_named_for_what_it_does(page, served):
+    """QA: a screen reader announced a comment's page button by its text alone, the page's path: "slash"."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "The cart's total is cut off.", pagePath="/cart", pinX=30, pinY=30)
+    page.goto(session["feedbackUrl"])
+    button = page.get_by_role("button", name="Show page /cart in the preview", exact=True)
+    expect(button).to_have_text("/cart")  # what it shows stays the path
+    button.click()
+    page.frame_locator("#preview").get_by_role("heading", name="Your cart").wait_for()
 
 
 @pytest.mark.parametrize("where", ["page", "preview"])

@@ -31,6 +31,7 @@ def test_same_key_other_body_is_422(client, creds):
     assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "one"}, headers=h).status_code == 201
     r = client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "two"}, headers=h)
     assert r.status_code == 422 and "different request" in r.json()["detail"]
+    assert r.json()["idempotency"] == "other_body"  # not the route's 422 of a body that fails its schema
 
 
 def test_a_refusal_is_not_recorded_so_a_mended_body_goes_through_under_the_same_key(client, creds, wb):
@@ -101,6 +102,8 @@ def test_retry_while_first_in_flight_is_409(wb, creds, monkeypatch):
         release.set()
         t.join(10)
     assert concurrent.status_code == 409
+    # Named, so a client tells it from the route's own 409s (the review page: from a round that closed).
+    assert concurrent.json() == {"detail": "A request with this Idempotency-Key is still being processed", "idempotency": "in_flight"}
     assert results["first"].status_code == 201
 
 

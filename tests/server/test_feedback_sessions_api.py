@@ -431,6 +431,7 @@ def test_idempotency_key_never_starts_twice(client, h):
     again = client.post(BASE, headers={**h, "Idempotency-Key": "start-1"})
     assert first.status_code == 201 and again.status_code == 409, again.text
     assert again.json()["applied"]["entity_id"] == first.json()["id"]
+    assert again.json()["idempotency"] == "applied"
     assert len(client.get(BASE, headers=h).json()["data"]) == 1
 
 

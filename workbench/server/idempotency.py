@@ -19,6 +19,9 @@ values, so a retry of it changes nothing and needs no key.
   still runs is 409.
 - A request refused before it wrote anything (any 4xx or 5xx) is not recorded: its retry runs
   afresh, so a client may mend a refused body and send it again under the same key.
+- Each answer of this layer's own (the 422 and the two 409s) names its case in an ``idempotency``
+  field beside ``detail`` (``other_body``, ``in_flight``, ``applied``): a client tells them from
+  the route's own 409s and 422s (a closed round, a body that fails its schema) without parsing words.
 """
 
 from __future__ import annotations
@@ -231,9 +234,9 @@ def _body_digest(body: bytes) -> str:
 
 async def _answer_existing(send: Send, stored: repo.Stored, body_hash: str, entry: dict[str, Any] | None) -> None:
     if stored.body_hash != body_hash:
-        await _json(send, 422, {"detail": "Idempotency-Key was already used with a different request body"})
+        await _json(send, 422, {"detail": "Idempotency-Key was already used with a different request body", "idempotency": "other_body"})
     elif stored.state == "in_flight":
-        await _json(send, 409, {"detail": "A request with this Idempotency-Key is still being processed"})
+        await _json(send, 409, {"detail": "A request with this Idempotency-Key is still being processed", "idempotency": "in_flight"})
     elif stored.state == "done" and stored.response_body is not None:
         await _replay(send, stored)
     else:
@@ -249,6 +252,7 @@ async def _answer_existing(send: Send, stored: repo.Stored, body_hash: str, entr
         payload: dict[str, Any] = {
             "detail": f"A request with this Idempotency-Key was already applied and is not run again; {why}.{wrote}",
             "applied": entry,
+            "idempotency": "applied",
         }
         await _json(send, 409, payload)
 

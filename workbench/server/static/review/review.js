@@ -3,6 +3,7 @@
  * Everything goes through the reviewers' endpoints with the link's token (X-Review-Token):
  * GET  /api/widget/feedback-sessions/{id}/comments  -> {session: {status, deploymentUrl, acceptsComments, notice}, data}
  * POST /api/widget/feedback-sessions/{id}/comments  <- {content, pagePath, selector, offsetX/Y, pinX/Y, reviewerName}
+ *      with an Idempotency-Key per comment, so Send pressed again never stores it twice (server/idempotency.py)
  * Whether comments are open is the server's (the domain's) answer, never decided here.
  * Positions come from the site widget in review mode inside the preview (widget.js, by postMessage);
  * a same-origin preview without it gets it injected. User text is only ever set as textContent.
@@ -27,7 +28,8 @@
   // How long a request may go unanswered (a server or proxy that took the connection and hangs): Send stayed
   // disabled for ever. Longer than the server's own bounds on one request with its defaults (10 s for the headers,
   // 30 s for the body, 10 s for the store's write lock): a server still working has answered or given up by then,
-  // so the page does not give up on a comment the server goes on to store, which Send again would store twice.
+  // so a reviewer is rarely told "not sent" of a comment the server goes on to store (Send again then gets the
+  // stored one back: it goes with the same Idempotency-Key).
   const REQUEST_TIMEOUT_MS = 60000;
   const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
   const STACK_PX = 6; // pins closer than this share a spot: each later one is drawn FAN_PX further right
@@ -45,12 +47,18 @@
   // No answer within REQUEST_TIMEOUT_MS: the request was given up.
   class NoAnswer extends Error {}
   // An answer that is no success. busy: worth the same request again later (429, 5xx), after retryAfter seconds if given.
+  // idempotency: the server's own answer about the Idempotency-Key rather than the route's ("in_flight": its first
+  // request still runs; "other_body": it was sent with another body; "applied": it was stored and the answer lost,
+  // applied saying what it wrote), else null. By that field, not the words: a 409 "still being processed" was
+  // taken for the route's 409 of a closed round.
   class Refused extends Error {
     constructor(status, payload, retryAfter) {
       super(reason(status, payload));
       this.status = status;
       this.busy = status === 429 || status >= 500;
       this.retryAfter = retryAfter;
+      this.idempotency = (payload && payload.idempotency) || null;
+      this.applied = (payload && payload.applied) || null;
     }
   }
 
@@ -65,6 +73,7 @@
     cursor: null, // the keyboard's pin cursor while placing, {x, y} in frame px; null: not shown
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
     current: null, // the id of the comment whose pin was last activated, highlighted in the list
+    sendKey: null, // the Idempotency-Key of every Send of the open comment (see the Send handler); null: none sent yet
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
@@ -78,7 +87,7 @@
 
   // --- the server -----------------------------------------------------------------------------
 
-  async function call(method, body) {
+  async function call(method, body, idempotencyKey) {
     const giveUp = new AbortController();
     const timer = setTimeout(() => giveUp.abort(), REQUEST_TIMEOUT_MS); // the body's arrival counts too
     let response;
@@ -87,7 +96,11 @@
       try {
         response = await fetch(api, {
           method,
-          headers: { "X-Review-Token": token, ...(body ? { "Content-Type": "application/json" } : {}) },
+          headers: {
+            "X-Review-Token": token,
+            ...(body ? { "Content-Type": "application/json" } : {}),
+            ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}),
+          },
           body: body ? JSON.stringify(body) : undefined,
           cache: "no-store",
           signal: giveUp.signal,
@@ -110,6 +123,12 @@
       throw new Refused(response.status, payload, Number.isInteger(wait) && wait > 0 ? wait : null);
     }
     return payload;
+  }
+
+  // Random, from getRandomValues rather than crypto.randomUUID: the page may be served over plain http on a LAN,
+  // no secure context, where randomUUID is missing (the site widget's keys are made the same way).
+  function newKey() {
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
   }
 
   // In a reviewer's words: the details of a 429 and a 413 name the server's buckets and byte caps, and a proxy's
@@ -247,7 +266,9 @@
       page.type = "button";
       page.className = "link page";
       page.textContent = comment.pagePath;
-      page.title = "Show this page in the preview";
+      // Its text alone, a path, was its name to a screen reader ("slash"), which says nothing of what it does.
+      page.setAttribute("aria-label", `Show page ${comment.pagePath} in the preview`);
+      page.title = page.getAttribute("aria-label");
       page.addEventListener("click", () => {
         // The list leads to the pin as a pin leads to the list: this comment becomes the current one, its pin
         // marked on its page (which is shown). Its page already in view, a click did nothing at all.
@@ -582,11 +603,12 @@
     $("content").focus();
   }
 
-  // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty.
+  // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own.
   function closeCompose() {
     $("compose").close();
     $("content").value = "";
     state.pending = null;
+    state.sendKey = null;
     renderPins();
   }
 
@@ -609,9 +631,16 @@
       return;
     }
     $("send").disabled = true;
+    // One key for every Send of this comment, from the first until it is stored or the box is closed: a Send again
+    // after a give-up (or an unreachable server, or a proxy's 5xx) is then the same request, which the server stores
+    // once, answering the later Send with the comment the first stored. Text edited after such a Send keeps the key
+    // as well: the first may still be stored, and under a new key the edited text would be stored beside it. Under
+    // the same one the server stores the edit if the first never got there (a request refused or lost leaves no
+    // record: a refused text mended goes under it too), else answers "other_body" and the reviewer chooses, knowing.
+    state.sendKey = state.sendKey || newKey();
     let created;
     try {
-      created = await call("POST", { content, reviewerName: storedName() || null, ...state.pending });
+      created = await postComment({ content, reviewerName: storedName() || null, ...state.pending }, state.sendKey);
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
@@ -619,14 +648,22 @@
         : error instanceof NoAnswer
           ? `Not sent: the server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Your comment is kept here; press Send again.`
           : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
-            // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
-            : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
-              : `Not sent. ${sentence(String(error.message || error))}`;
+            // Not "Not sent": the first Send may yet store it, and the next one then shows it stored.
+            : error.idempotency === "in_flight" ? "The server is still processing your first Send of this comment. Your comment is kept here; press Send again in a moment."
+              : error.idempotency === "other_body"
+                ? "Not sent: the server already took this comment as it was before your change, from the Send it had not answered (the list shows it once it is stored). Press Send again to add the changed text as another comment, or Cancel."
+                // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
+                : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
+                  : `Not sent. ${sentence(String(error.message || error))}`;
       // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
       // back to Send where pressing it again is the remedy, else to the text to change or copy.
-      const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy;
+      const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy || Boolean(error.idempotency);
       const dropped = !$("compose").contains(document.activeElement);
-      if (error.status === 409) {
+      if (error.idempotency === "other_body") {
+        // The first text is the one stored under this key; the changed one, sent again, is a comment of its own.
+        state.sendKey = null;
+        refresh();
+      } else if (error.status === 409 && !error.idempotency) {
         // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
         refresh();
         if (dropped) $("content").focus();
@@ -647,6 +684,17 @@
       $("add").focus();
     }
   });
+
+  // A comment's POST. The server's "applied" is no refusal: an earlier Send under this key stored the comment, and its
+  // answer was lost (the server stopped before keeping it), so the comment is there and is not stored again.
+  async function postComment(body, idempotencyKey) {
+    try {
+      return await call("POST", body, idempotencyKey);
+    } catch (error) {
+      if (!(error instanceof Refused) || error.idempotency !== "applied") throw error;
+      return { id: error.applied && error.applied.entity_id };
+    }
+  }
 
   // --- the reviewer's name, asked once --------------------------------------------------------
 
