@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import struct
 import subprocess
 import sys
@@ -556,6 +557,34 @@ def test_a_rate_limited_submission_waits_out_the_retry_after(page, served, host_
     assert resp.value.status == 201
     assert page.evaluate("tries") == limited * 2  # the same key: stored once
     assert [a["body"] for a in site_annotations(proc, creds)] == ["Sent once the limit allows"]
+
+def test_a_submission_the_server_says_was_already_applied_is_delivered_not_tried_for_ever(page, served, host_site):
+    """A server that stored a submission and stopped before keeping its answer answers every later try under that key
+    with 409 "already applied" (README, Idempotency-Key). The widget took any 409 for a busy server and tried again
+    for ever, the visitor told it would be sent. Now it is delivered, and nothing is sent again."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    keys: list[str] = []
+
+    def lost_answer(route) -> None:
+        keys.append(route.request.headers["idempotency-key"])
+        stored = route.fetch() if len(keys) == 1 else None  # the first is stored for real; its answer never arrives
+        ann_id = stored.json()["id"] if stored else "stored-before"
+        route.fulfill(status=409, content_type="application/json", headers={"Access-Control-Allow-Origin": host_site.url},
+                      body=json.dumps({"detail": "A request with this Idempotency-Key was already applied and is not run again",
+                                       "applied": {"action": "annotation.create", "entity_type": "annotation", "entity_id": ann_id},
+                                       "idempotency": "applied"}))
+
+    page.route("**/annotations", lost_answer)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    form.get_by_label("Comment").fill("Stored, answer lost")
+    form.get_by_role("button", name="Send").click()
+    expect(form.get_by_role("status")).to_have_text("Sent. Thank you!")
+    assert page.evaluate(f"localStorage.getItem('gf:{creds['site_id']}:outbox')") == "[]"
+    assert len(keys) == 1
+    assert [a["body"] for a in site_annotations(proc, creds)] == ["Stored, answer lost"]
+
 
 def test_unsent_words_come_back_after_a_reload_on_the_same_page_until_sent_cancelled_or_emptied(page, served, host_site):
     """Esc kept the words only in the page's memory: a reload or a visit elsewhere lost what the visitor had written."""

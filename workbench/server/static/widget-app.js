@@ -670,6 +670,7 @@
             headers: headers(Object.assign({ 'Content-Type': 'application/json', 'Idempotency-Key': item.key },
               item.stakeholder ? { 'X-GF-Stakeholder-Token': item.stakeholder } : {})) });
         } catch (_) { /* unreachable: as a 5xx */ }
+        if (res && res.status === 409 && await applied(res)) { saveQueue(queue().filter(i => i.key !== item.key)); delivered(item); continue; }
         if (!res || res.status >= 500 || [408, 409, 429].includes(res.status)) {
           const wait = retryAfter(res), why = !res && draft && draft.pending ? await unanswered() : '';
           if (draft && draft.pending) {
@@ -692,6 +693,12 @@
       }
       retryDelay = 1000;
     } finally { flushing = false; offerRefused(); }
+  }
+  // The server's 409 "already applied": a try under this key was stored and its answer lost (the server stopped
+  // in between), and every later try is answered so. It is delivered; waited on as a busy server, it was tried for ever.
+  // Told by the field, not the words: the other 409, "still being processed", is worth the same request later.
+  async function applied(res) {
+    try { return (await res.clone().json()).idempotency === 'applied'; } catch (_) { return false; }
   }
   window.addEventListener('online', flush);
   // A fetch that throws says the same for "offline" and "refused by this page's CSP or the site's origins": the
