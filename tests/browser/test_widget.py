@@ -1679,6 +1679,32 @@ def test_a_scrolled_panel_draws_its_sticky_header_where_it_is_stuck_and_a_droppe
     assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 15
 
 
+def test_a_scrolled_panels_child_placed_against_a_box_around_it_stays_where_the_page_draws_it(page, served, host_site):
+    """A panel's scroll moves only what is placed inside it. A direct child placed against a box around the panel (a
+    badge in a carousel's corner), or fixed to the screen, is not scrolled with it; the copy moved it by the panel's
+    scroll all the same, so the badge was drawn a scroll's width away, out of the picture. And the panel's children,
+    moved in the copy, painted over what is placed over them on the screen: the badge, and a mark laid on the panel."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    colours = ("rgb(250, 200, 0)", "rgb(0, 120, 250)", "rgb(240, 240, 240)")
+    cards = "".join(f'<div style="flex: none; width: 90px; background: {colours[n % 3]}"></div>' for n in range(40))
+    badge = '<div id="badge" style="position: absolute; top: 10px; right: 20px; width: 40px; height: 40px; background: rgb(220, 0, 0)"></div>'
+    bar = '<div id="bar" style="position: fixed; left: 0; bottom: 100px; width: 200px; height: 30px; background: rgb(0, 160, 0)"></div>'
+    mark = '<div id="mark" style="position: absolute; top: 60px; left: 100px; width: 30px; height: 30px; background: rgb(120, 0, 160)"></div>'
+    html = HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="").replace("<body>", (
+        f'<body><div style="position: relative; width: 480px; margin: 20px 0">{mark}<div id="shelf" style="display: flex; height: 120px;'
+        f' overflow-x: auto; scrollbar-width: none">{badge}{bar}{cards}</div></div>'))
+    page.goto(host_site.write("badge.html", html))
+    page.evaluate("document.getElementById('shelf').scrollLeft = 1234")
+    form = open_form(page, None)
+    seen, drawn = screen_and_picture(page, form)
+    at = page.evaluate("['badge', 'bar', 'mark'].map(id => { const r = document.getElementById(id).getBoundingClientRect();"
+                       " return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)]; })")
+    for im in (seen, drawn):
+        assert [im.getpixel(tuple(xy)) for xy in at] == [(220, 0, 0), (0, 160, 0), (120, 0, 160)]
+    assert colour_edges(drawn) == colour_edges(seen) and len(colour_edges(seen)) >= 5
+
+
 def test_a_pin_names_its_status_in_words(page, served, host_site):
     """QA: feedback the team marked won_t_fix showed "Status: won t fix" in its card, and its pin was read out as
     "Your feedback 1: won_t_fix"; "ack" was shown as is."""

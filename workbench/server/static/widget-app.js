@@ -526,6 +526,9 @@
         let holder = d.parentElement;
         while (holder && (pos === 'fixed' || !placed(holder))) holder = holder.parentElement;
         for (let c = d.parentElement; c && c !== holder; c = c.parentElement) unmoved.add(c);
+        // Nor is it moved itself by a scroll its holder is outside of (a badge in a carousel's corner, a bar fixed to the
+        // screen): only its holder's scroll moves it.
+        if (d.parentElement !== holder) unmoved.add(d);
       }
       // A sticky element sticks in its scroller, which in the copy is not scrolled: where that is a scrolled panel, the
       // copy put it at its place in the flow (a table's header cell thousands of pixels up, a section title far below),
@@ -551,6 +554,26 @@
       for (const e of all) {
         if (!placed(e) && style.get(e).opacity === '1') continue;
         for (let a = e; a && !holds.has(a); a = a.parentElement) holds.add(a);
+      }
+    }
+    // So does what the moved children now paint over, which on the screen paints over them: a box placed in the panel
+    // but not moved with it (a badge placed against a box around a carousel), or one over the panel from before it in the
+    // document (a mark laid on it). Placed ones only: a z-index needs one, and making a box placed changes what its
+    // absolute children are placed against.
+    const lifted = new Set();
+    for (const [p] of scrolled) {
+      if (![...p.children].some(c => !unmoved.has(c) && style.has(c) && style.get(c).translate === 'none')) continue;
+      const pr = p.getBoundingClientRect();
+      for (const e of all) {
+        if (style.get(e).position === 'static' || style.get(e).zIndex !== 'auto' || e.contains(p)) continue;
+        if (p.contains(e)) {
+          let c = e;
+          while (c.parentElement !== p) c = c.parentElement;
+          if (unmoved.has(c)) lifted.add(e); // within a moved child, it is lifted with it (above)
+        } else if (e.compareDocumentPosition(p) & Node.DOCUMENT_POSITION_FOLLOWING) {
+          const er = e.getBoundingClientRect();
+          if (er.right > pr.left && er.left < pr.right && er.bottom > pr.top && er.top < pr.bottom) lifted.add(e);
+        }
       }
     }
     // Not <head>: its stylesheets would apply again inside the copy, whose computed styles are inline already.
@@ -586,7 +609,7 @@
           const [x, y] = stuck.get(n), [bx, byy] = by || [0, 0];
           Object.assign(copy.style, { position: 'relative', top: 'auto', right: 'auto', bottom: 'auto', left: 'auto', translate: `${x - bx}px ${y - byy}px` });
         }
-        if ((stuck.has(n) || moved) && holds.has(n) && style.get(n).zIndex === 'auto') {
+        if ((((stuck.has(n) || moved) && holds.has(n)) || lifted.has(n)) && style.get(n).zIndex === 'auto') {
           // A z-index needs a placed box: relative with no offsets moves nothing, and the translate already places what it holds.
           copy.style.zIndex = '1';
           if (copy.style.position === 'static') copy.style.position = 'relative';
