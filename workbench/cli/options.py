@@ -11,7 +11,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from storage.db import StoreUnusable, StoreWriteFailed
+from storage.db import StoreBusy, StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.cli.output import JSON_ASKED, fail, report_error
 from workbench.services.context import Workbench
@@ -65,9 +65,10 @@ def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbe
 
 
 class StoreErrors(TyperGroup):
-    """The ``workbench`` command group: a write the disk refuses (full, an I/O error), in any
-    command and at any step, is one ``error:`` line naming the data directory, and exit 2. The
-    store rolled that write back (storage.db ``Store.write``), so the line can say what is left.
+    """The ``workbench`` command group: a write the disk refuses (full, an I/O error) or that waited
+    out the busy timeout behind another writer, in any command and at any step, is one ``error:``
+    line naming the data directory, and exit 2. The store rolled that write back (storage.db
+    ``Store.write``), so the line can say what is left.
     A command given ``--json`` has that, and Click's refusal of its command line, as JSON."""
 
     def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
@@ -78,7 +79,8 @@ class StoreErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except StoreWriteFailed as exc:
-            fail(str(exc), 2, error="store_write_failed")
+            # A busy store is worth retrying as it is; a full disk first needs someone to free space.
+            fail(str(exc), 2, error="store_busy" if isinstance(exc, StoreBusy) else "store_write_failed")
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before

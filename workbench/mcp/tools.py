@@ -223,9 +223,10 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
 
 
 class StoreServer(MCPServer):
-    """The MCP server over a store: a write the disk refused (full, an I/O error) comes back as a
-    tool error in words. Offline (stdio, the user's own store) they say where, what to do and that
-    it was rolled back; over HTTP the client is told the problem and to try later
+    """The MCP server over a store: a write the disk refused (full, an I/O error), or that another
+    writer kept out past the busy timeout (``StoreBusy``), comes back as a tool error in words.
+    Offline (stdio, the user's own store) they say where, what to do and that it was rolled back;
+    over HTTP the client is told the problem and to try later
     (``StoreWriteFailed.public``: the server's paths are the operator's), and the operator's log
     gets the rest in one line. The SDK answers any other exception with a bare "Error executing
     tool" and logs its traceback.
