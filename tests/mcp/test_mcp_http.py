@@ -613,3 +613,27 @@ async def test_offline_attach_copies_nothing_for_a_refused_call_and_tells_an_unr
                     f"before_file: {tmp_path} is a directory, not an image file")
     finally:
         wb.store.close()
+
+
+async def test_run_personas_takes_a_slug_as_the_cli_does(tmp_path, own_store):
+    """The CLI's --persona took a slug; the tool took ids only, and no tool lists them: an agent asked
+    for the screen-reader review was told "Persona ada-screen-reader-user not found"."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.auth import authenticate_mcp
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        ada = row(data, "SELECT id FROM personas WHERE slug = 'ada-screen-reader-user'")[0]
+        agent = Caller(wb, authenticate_mcp(wb, creds["mcp_token"]), "http://localhost:11001")
+        local = Caller(wb, local_user(wb, None, create=False), None)
+        for caller, offline in ((agent, False), (local, True)):
+            async with Client(build_server(lambda _ctx, caller=caller: caller, offline=offline)) as client:
+                ran = ok(await client.call_tool("run_personas", {"id": creds["a"], "persona_ids": ["ada-screen-reader-user", ada]}))
+                assert [r["persona_id"] for r in ran["replies"]] == [ada], offline  # one persona, named twice
+                refused(await client.call_tool("run_personas", {"id": creds["a"], "persona_ids": ["nobody-at-all"]}),
+                        "Persona nobody-at-all not found")
+    finally:
+        wb.store.close()

@@ -45,6 +45,7 @@ from workbench.domain.roles import Principal
 from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
+from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
 from workbench.services.context import Workbench
@@ -121,7 +122,8 @@ LocalFile = Annotated[
 ]
 PersonaIds = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
-    Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60),
+    Field(description="Personas to run, by id or slug (ada-screen-reader-user), as the CLI's --persona; "
+                      "omitted or empty picks the most relevant few", max_length=60),
 ]
 
 REPLY_AS_AGENT = "Post an agent reply on the annotation's thread."
@@ -471,7 +473,8 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         """Kick off the AI persona pipeline: one review reply per persona on the thread."""
         c = caller_of(ctx)
         with refusals():
-            replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=persona_ids))
+            ids = personas_svc.ids_of(c.wb, c.principal, persona_ids) if persona_ids else None
+            replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=ids))
         return {"replies": [r.to_public() for r in replies]}
 
     server.close_schemas()
