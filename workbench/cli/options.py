@@ -81,11 +81,25 @@ class StoreErrors(TyperGroup):
         except StoreWriteFailed as exc:
             # A busy store is worth retrying as it is; a full disk first needs someone to free space.
             fail(str(exc), 2, error="store_busy" if isinstance(exc, StoreBusy) else "store_write_failed")
+        except UnicodeEncodeError as exc:
+            if exc.reason != "surrogates not allowed":
+                raise
+            # Python keeps command-line bytes that are not UTF-8 as lone surrogates (PEP 383), which
+            # the store cannot look up: any id argument of any command was sqlite3's traceback.
+            fail(f"'{_as_bytes(exc.object)}' is not UTF-8 text: give ids and text in UTF-8", 2, error="bad_parameter")
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before
             report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
             raise typer.Exit(exc.exit_code) from None
+
+
+def _as_bytes(text: str) -> str:
+    """``text`` with the bytes its surrogates stand for written as ``\\xff`` (any other lone surrogate as ``\\udXXX``)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # Click's usage errors by class, as the codes a --json caller reads (any other one is usage_error).
