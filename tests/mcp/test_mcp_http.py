@@ -532,6 +532,19 @@ async def test_a_schema_refusal_names_each_argument_in_words(shared):
     ]
 
 
+async def test_an_argument_of_several_types_is_refused_in_one_line():
+    """since takes an integer or a string: a float was refused twice, under pydantic's names for
+    each try ("since.int: …", "since.str: …"), where each argument is one line."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            result: Any = await client.call_tool("list_annotations", {"since": 1.5})
+            assert result.is_error
+            assert result.content[0].text.splitlines() == [
+                "Error executing tool list_annotations: invalid arguments",
+                "since: Input should be a valid integer or a valid string",
+            ]
+
+
 def refusal(result: Any) -> str:
     assert result.is_error
     return result.content[0].text

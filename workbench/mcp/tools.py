@@ -157,12 +157,27 @@ def refusals() -> Iterator[None]:
 def explain(exc: ValidationError, sep: str = "; ") -> str:
     """A pydantic error as one readable line ("body: String should have at least 1 character"),
     or with ``sep="\\n"`` a line per failing field."""
-    parts = []
+    said: dict[str, list[str]] = {}
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()))
+        # An argument that takes one of several types (since: an integer or a string) failed each,
+        # and pydantic names each try after the argument ("since.int", "since.str"): one line
+        # for the argument, saying what it takes. Tool arguments hold no objects, so a name after
+        # the first is such a type; a list's indexes stay (persona_ids.0).
+        loc = err.get("loc", ())
+        where = ".".join(str(p) for i, p in enumerate(loc) if i == 0 or isinstance(p, int))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}" if where else msg)
+        if msg not in said.setdefault(where, []):
+            said[where].append(msg)
+    parts = [f"{where}: {_either(msgs)}" if where else _either(msgs) for where, msgs in said.items()]
     return sep.join(parts) or "invalid input"
+
+
+def _either(msgs: list[str]) -> str:
+    """One refusal's messages as one: "Input should be a valid integer or a valid string"."""
+    should = "Input should be "
+    if len(msgs) > 1 and all(m.startswith(should) for m in msgs):
+        return should + " or ".join(m.removeprefix(should) for m in msgs)
+    return "; ".join(msgs)
 
 
 P = ParamSpec("P")
