@@ -650,3 +650,30 @@ async def test_run_personas_takes_a_slug_as_the_cli_does(tmp_path, own_store):
                         "Persona nobody-at-all not found")
     finally:
         wb.store.close()
+
+
+async def test_offline_attach_takes_a_home_relative_file_and_names_where_it_looked(tmp_path, own_store, monkeypatch):
+    """No shell expands an agent's ``~/after.png``: it was "No such file: ~/after.png". A relative
+    path is taken from the server's working directory, which the agent never sees: the refusal
+    named only what it was given."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    (home / "after.png").write_bytes(PNG)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        caller = Caller(wb, local_user(wb, None, create=False), None)
+        async with Client(build_server(lambda _ctx: caller, offline=True)) as client:
+            attached = ok(await client.call_tool("attach_resolution", {"annotation_id": creds["a"], "after_file": "~/after.png"}))
+            assert attached["after_key"].endswith(".png")
+            refused(await client.call_tool("attach_resolution", {"annotation_id": creds["a"], "before_file": "shots/before.png"}),
+                    f"before_file: No such file: {elsewhere / 'shots' / 'before.png'}")
+    finally:
+        wb.store.close()

@@ -118,7 +118,8 @@ Explanation = Annotated[
 ]
 LocalFile = Annotated[
     str | None,
-    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)", max_length=4096),
+    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach: absolute or ~/…; "
+                      "a relative one is taken from the MCP server's working directory", max_length=4096),
 ]
 PersonaIds = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
@@ -224,6 +225,13 @@ def _screenshot(wb: Workbench, key: str | None) -> tuple[dict[str, Any] | None, 
         return info, None
     info["inline"] = True
     return info, ImageContent(data=base64.b64encode(data).decode("ascii"), mime_type=content_type)
+
+
+def _local_path(given: str) -> Path:
+    """An agent's file argument as the file it means. No shell stands between the agent and this
+    server to expand ``~``, and a relative path is taken from a working directory the agent never
+    sees: made absolute, a refusal names the file that was looked for."""
+    return Path(given).expanduser().absolute()
 
 
 def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, Any]:
@@ -458,7 +466,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 for kind, file in files.items():
                     if file:
                         try:
-                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, Path(file))
+                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, _local_path(file))
                         except Invalid as exc:  # the file's refusal names its path; an agent also needs the argument's name
                             raise Invalid(f"{kind}_file: {exc}") from None
                 req = ResolutionCreate(before_key=keys["before"], after_key=keys["after"], diff_url=diff_url, explanation=explanation)
