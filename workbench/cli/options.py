@@ -3,7 +3,10 @@ what a store that cannot be opened or written, or a command line Click refuses, 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -87,11 +90,34 @@ class StoreErrors(TyperGroup):
             # Python keeps command-line bytes that are not UTF-8 as lone surrogates (PEP 383), which
             # the store cannot look up: any id argument of any command was sqlite3's traceback.
             fail(f"'{_as_bytes(exc.object)}' is not UTF-8 text: give ids and text in UTF-8", 2, error="bad_parameter")
+        except OSError as exc:
+            # The store's own disk refusals are StoreWriteFailed and a file an option names is refused
+            # in words by its service, so what is left of these is the output: a script's
+            # `> out.json` on a full disk was a traceback. (A closed pipe is Click's, exit 1.)
+            if exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            _discard_stdout()
+            fail(f"cannot write the output ({exc.strerror or exc}): it is incomplete", 2, error="output_failed")
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before
             report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
             raise typer.Exit(exc.exit_code) from None
+
+
+# A full disk, a quota, a file-size limit, an I/O error: what a redirected output meets.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what it still buffers does not
+    fail a second time with an "Exception ignored" report after the error line."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _as_bytes(text: str) -> str:
