@@ -99,7 +99,7 @@ class StoreWriteFailed(sqlite3.OperationalError):
     the checkpointer) still does. Its message is the one line front ends print: what happened,
     where, what to do, and what is left. ``public`` is what a server tells a client instead:
     the same problem without the place (the data directory, the database's URL), which is the
-    operator's to know."""
+    operator's to know. ``StoreBusy`` is the same for a write another writer kept out."""
 
     def __init__(self, where: Path | str, detail: str, *, full: bool, earlier_commits: int, database_server: bool = False) -> None:
         """``where``: the data directory, or a PostgreSQL store's label; ``detail``: what reported it
@@ -119,8 +119,12 @@ class StoreWriteFailed(sqlite3.OperationalError):
             f"The server cannot store this now: its {'storage is full' if full else 'storage reported an I/O error'}. "
             "The write was rolled back; try again later."
         )
-        kept = "nothing was changed" if earlier_commits == 0 else "that write was rolled back; what was saved before it stays"
-        super().__init__(f"{self.cause}; {self.todo}{' and' if full else ', and'} try again: {kept}")
+        super().__init__(self._line(" and" if full else ", and"))
+
+    def _line(self, joint: str) -> str:
+        """The front ends' one line: ``cause; todo and try again: what is left``."""
+        kept = "nothing was changed" if self.earlier_commits == 0 else "that write was rolled back; what was saved before it stays"
+        return f"{self.cause}; {self.todo}{joint} try again: {kept}"
 
     @property
     def cause(self) -> str:
@@ -131,6 +135,29 @@ class StoreWriteFailed(sqlite3.OperationalError):
         """A server log's one line for it: what happened, where, what to do, then ``outcome``, what
         the server did about the request (``answered POST /api/… with 503``)."""
         return f"{self.cause}; {self.todo}: {outcome}"
+
+
+class StoreBusy(StoreWriteFailed):
+    """A write that waited the whole busy timeout for the store's write lock, held by another
+    writer (another process's sync, TUI or command; a PostgreSQL lock past ``lock_timeout``).
+    Nothing of that write was made. A StoreWriteFailed, so every front end that words a refused
+    write (the CLI's line, MCP's tool error, the server's 503 with ``Retry-After``, the TUI's
+    notice) words this one too instead of a traceback; its words say to wait, not to free space."""
+
+    def __init__(self, where: Path | str, detail: str, *, earlier_commits: int) -> None:
+        """``where``: the data directory, or a PostgreSQL store's label; ``detail``: what reported it
+        (SQLite's error name, PostgreSQL's SQLSTATE, a writer of this process)."""
+        self.where = where
+        self.full = False
+        self.earlier_commits = earlier_commits
+        waited = f"{BUSY_TIMEOUT_MS / 1000:g} s"
+        self.problem = f"another writer has held it for over {waited} ({detail})"
+        self.todo = "wait for that writer to finish"
+        self.public = (
+            f"The server cannot store this now: another write has held its store for over {waited}. "
+            "The write was rolled back; try again shortly."
+        )
+        sqlite3.OperationalError.__init__(self, self._line(" and"))
 
 
 # What a file write returns when the disk, a quota or a file-size limit refuses it; SQLite's unix
@@ -145,6 +172,15 @@ def _disk_refused(exc: sqlite3.Error) -> bool | None:
         return None
     primary = code & 0xFF  # an extended code (SQLITE_IOERR_WRITE, ...) keeps its primary in the low byte
     return True if primary == sqlite3.SQLITE_FULL else False if primary == sqlite3.SQLITE_IOERR else None
+
+
+def _busy_name(exc: BaseException) -> str | None:
+    """SQLite's name for ``exc`` when it is the busy timeout running out (SQLITE_BUSY or an extended
+    code of it), else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
+        return exc.sqlite_errorname
+    return None
 
 
 def file_problem(exc: sqlite3.Error) -> str | None:
@@ -322,13 +358,15 @@ class Store:
                 self._raise_disk_refusal(exc)
                 raise
         elif not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
-            raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
+            raise self._busy("a writer of this process")
         else:
             try:
                 db.execute("BEGIN IMMEDIATE")
             except BaseException as exc:
                 self._write_lock.release()
                 self._raise_disk_refusal(exc)
+                if (name := _busy_name(exc)) is not None:
+                    raise self._busy(name) from exc
                 raise
         try:
             try:
@@ -392,6 +430,10 @@ class Store:
     def _write_failed(self, detail: str, *, full: bool) -> StoreWriteFailed:
         """This store's StoreWriteFailed: the data directory is where its disk is."""
         return StoreWriteFailed(self.data_dir, detail, full=full, earlier_commits=self._thread_commits())
+
+    def _busy(self, detail: str) -> StoreBusy:
+        """This store's StoreBusy: the write lock of the data directory's database."""
+        return StoreBusy(self.data_dir, detail, earlier_commits=self._thread_commits())
 
     @contextlib.contextmanager
     def _nested(self, db: sqlite3.Connection) -> Iterator[None]:

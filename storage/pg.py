@@ -373,7 +373,7 @@ class PgStore(sqlite_store.Store):
         hook = sqlite_store.write_hook.get()
         pg = cast(PgConnection, db)
         if not self._write_lock.acquire(timeout=LOCK_TIMEOUT_MS / 1000):
-            raise sqlite3.OperationalError("database is locked (another writer of this process held it too long)")
+            raise self._busy("a writer of this process")
         try:
             # Each round trip between taking the lock and committing is time every other writer
             # waits: the start and the end go in one each.
@@ -399,6 +399,8 @@ class PgStore(sqlite_store.Store):
                 with contextlib.suppress(psycopg.Error, sqlite3.Error):
                     db.execute("ROLLBACK")
             self._raise_disk_refusal(exc)
+            if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):  # _as_sqlite_errors' "database is locked"
+                raise self._busy(f"SQLSTATE {exc.__cause__.sqlstate}") from exc
             raise
         finally:
             self._write_lock.release()
@@ -506,6 +508,10 @@ class PgStore(sqlite_store.Store):
     def _write_failed(self, detail: str, *, full: bool) -> sqlite_store.StoreWriteFailed:
         """This store's StoreWriteFailed: the disk is the database server's, named by the URL without its password."""
         return sqlite_store.StoreWriteFailed(self.label, detail, full=full, earlier_commits=self._thread_commits(), database_server=True)
+
+    def _busy(self, detail: str) -> sqlite_store.StoreBusy:
+        """This store's StoreBusy, naming the database by its URL without its password."""
+        return sqlite_store.StoreBusy(self.label, detail, earlier_commits=self._thread_commits())
 
     def get_blob(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT data FROM blobs WHERE key = ?", [key]).fetchone()

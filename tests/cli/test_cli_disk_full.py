@@ -125,3 +125,20 @@ def test_a_team_servers_full_disk_is_the_same_line_naming_the_database(pg_cluste
             store.close()
         done = workbench("admin", "bootstrap", "--json", "--database", url, "--data-dir", str(tmp_path / "local"))
         assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_output_to_a_full_disk_is_one_line(store, as_json):
+    """A script's `… --json > out.json` on a full disk (here /dev/full, whose every write is ENOSPC) was
+    OSError's traceback: the output it could not write is told as the store's full disk is."""
+    data, _ = store
+    argv = [sys.executable, "-m", "workbench", "annotations", "list", "--data-dir", str(data), *(["--json"] if as_json else [])]
+    with open("/dev/full", "w") as full:
+        refused = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+    said = "cannot write the output (No space left on device): it is incomplete"
+    assert refused.returncode == 2
+    if as_json:
+        assert json.loads(refused.stderr) == {"error": {"code": "output_failed", "message": said}}
+    else:
+        assert refused.stderr == f"error: {said}\n"

@@ -77,3 +77,18 @@ def test_without_json_the_output_is_as_before(data):
     for args in (["serve", "--json"], ["annotation", "reply", "x", "--", "--json", "extra"]):
         refused = runner.invoke(app, [*args, "--data-dir", str(data)])
         assert refused.exit_code == 2 and not refused.stderr.startswith("{"), refused.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("annotation", "show", "ab\udcffc"),
+    ("annotation", "set-status", "ab\udcffc", "ack"),
+    ("annotations", "list", "--site", "ab\udcffc"),
+    ("sites", "snippet", "ab\udcffc"),
+])
+def test_an_argument_that_is_not_utf8_is_a_bad_parameter_in_words(data, args):
+    """Bytes that are no UTF-8 reach Python as lone surrogates (PEP 383): every id argument was
+    sqlite3's UnicodeEncodeError as a traceback, and no JSON for a script that asked for it."""
+    error = failed(data, *args, "--json", code=2)
+    assert error == {"code": "bad_parameter", "message": "'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8"}
+    said = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (said.exit_code, said.stdout, said.stderr) == (2, "", "error: 'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8\n")

@@ -532,6 +532,19 @@ async def test_a_schema_refusal_names_each_argument_in_words(shared):
     ]
 
 
+async def test_an_argument_of_several_types_is_refused_in_one_line():
+    """since takes an integer or a string: a float was refused twice, under pydantic's names for
+    each try ("since.int: …", "since.str: …"), where each argument is one line."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            result: Any = await client.call_tool("list_annotations", {"since": 1.5})
+            assert result.is_error
+            assert result.content[0].text.splitlines() == [
+                "Error executing tool list_annotations: invalid arguments",
+                "since: Input should be a valid integer or a valid string",
+            ]
+
+
 def refusal(result: Any) -> str:
     assert result.is_error
     return result.content[0].text
@@ -611,5 +624,56 @@ async def test_offline_attach_copies_nothing_for_a_refused_call_and_tells_an_unr
                     "cannot be read: File name too long")
             refused(await client.call_tool("attach_resolution", {"annotation_id": a, "before_file": str(tmp_path)}),
                     f"before_file: {tmp_path} is a directory, not an image file")
+    finally:
+        wb.store.close()
+
+
+async def test_run_personas_takes_a_slug_as_the_cli_does(tmp_path, own_store):
+    """The CLI's --persona took a slug; the tool took ids only, and no tool lists them: an agent asked
+    for the screen-reader review was told "Persona ada-screen-reader-user not found"."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.auth import authenticate_mcp
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        ada = row(data, "SELECT id FROM personas WHERE slug = 'ada-screen-reader-user'")[0]
+        agent = Caller(wb, authenticate_mcp(wb, creds["mcp_token"]), "http://localhost:11001")
+        local = Caller(wb, local_user(wb, None, create=False), None)
+        for caller, offline in ((agent, False), (local, True)):
+            async with Client(build_server(lambda _ctx, caller=caller: caller, offline=offline)) as client:
+                ran = ok(await client.call_tool("run_personas", {"id": creds["a"], "persona_ids": ["ada-screen-reader-user", ada]}))
+                assert [r["persona_id"] for r in ran["replies"]] == [ada], offline  # one persona, named twice
+                refused(await client.call_tool("run_personas", {"id": creds["a"], "persona_ids": ["nobody-at-all"]}),
+                        "Persona nobody-at-all not found")
+    finally:
+        wb.store.close()
+
+
+async def test_offline_attach_takes_a_home_relative_file_and_names_where_it_looked(tmp_path, own_store, monkeypatch):
+    """No shell expands an agent's ``~/after.png``: it was "No such file: ~/after.png". A relative
+    path is taken from the server's working directory, which the agent never sees: the refusal
+    named only what it was given."""
+    from workbench.mcp.tools import Caller, build_server
+    from workbench.services.local import local_user
+
+    data = tmp_path / "local"
+    creds = seed(data)
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    (home / "after.png").write_bytes(PNG)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        caller = Caller(wb, local_user(wb, None, create=False), None)
+        async with Client(build_server(lambda _ctx: caller, offline=True)) as client:
+            attached = ok(await client.call_tool("attach_resolution", {"annotation_id": creds["a"], "after_file": "~/after.png"}))
+            assert attached["after_key"].endswith(".png")
+            refused(await client.call_tool("attach_resolution", {"annotation_id": creds["a"], "before_file": "shots/before.png"}),
+                    f"before_file: No such file: {elsewhere / 'shots' / 'before.png'}")
     finally:
         wb.store.close()

@@ -370,10 +370,7 @@ def run_personas(
     """Run reviewer personas on the annotation; each posts a review reply."""
     wb, me = local(data_dir)
     with refusals():
-        ids = None
-        if persona:
-            by_slug = {p.slug: p.id for p in personas_svc.list_mine(wb, me)}
-            ids = [by_slug.get(p, p) for p in persona]
+        ids = personas_svc.ids_of(wb, me, persona) if persona else None
         replies = annotations_svc.run_personas(wb, me, annotation_id, RunPersonasRequest(persona_ids=ids))
     if as_json:
         emit_json({"replies": [r.to_public() for r in replies]})

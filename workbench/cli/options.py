@@ -3,7 +3,10 @@ what a store that cannot be opened or written, or a command line Click refuses, 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +14,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from storage.db import StoreUnusable, StoreWriteFailed
+from storage.db import StoreBusy, StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.cli.output import JSON_ASKED, fail, report_error
 from workbench.services.context import Workbench
@@ -65,9 +68,10 @@ def open_workbench(data_dir: Path | None, database: str | None = None) -> Workbe
 
 
 class StoreErrors(TyperGroup):
-    """The ``workbench`` command group: a write the disk refuses (full, an I/O error), in any
-    command and at any step, is one ``error:`` line naming the data directory, and exit 2. The
-    store rolled that write back (storage.db ``Store.write``), so the line can say what is left.
+    """The ``workbench`` command group: a write the disk refuses (full, an I/O error) or that waited
+    out the busy timeout behind another writer, in any command and at any step, is one ``error:``
+    line naming the data directory, and exit 2. The store rolled that write back (storage.db
+    ``Store.write``), so the line can say what is left.
     A command given ``--json`` has that, and Click's refusal of its command line, as JSON."""
 
     def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
@@ -78,12 +82,50 @@ class StoreErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except StoreWriteFailed as exc:
-            fail(str(exc), 2, error="store_write_failed")
+            # A busy store is worth retrying as it is; a full disk first needs someone to free space.
+            fail(str(exc), 2, error="store_busy" if isinstance(exc, StoreBusy) else "store_write_failed")
+        except UnicodeEncodeError as exc:
+            if exc.reason != "surrogates not allowed":
+                raise
+            # Python keeps command-line bytes that are not UTF-8 as lone surrogates (PEP 383), which
+            # the store cannot look up: any id argument of any command was sqlite3's traceback.
+            fail(f"'{_as_bytes(exc.object)}' is not UTF-8 text: give ids and text in UTF-8", 2, error="bad_parameter")
+        except OSError as exc:
+            # The store's own disk refusals are StoreWriteFailed and a file an option names is refused
+            # in words by its service, so what is left of these is the output: a script's
+            # `> out.json` on a full disk was a traceback. (A closed pipe is Click's, exit 1.)
+            if exc.errno not in _OUTPUT_ERRNOS:
+                raise
+            _discard_stdout()
+            fail(f"cannot write the output ({exc.strerror or exc}): it is incomplete", 2, error="output_failed")
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before
             report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
             raise typer.Exit(exc.exit_code) from None
+
+
+# A full disk, a quota, a file-size limit, an I/O error: what a redirected output meets.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what it still buffers does not
+    fail a second time with an "Exception ignored" report after the error line."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+def _as_bytes(text: str) -> str:
+    """``text`` with the bytes its surrogates stand for written as ``\\xff`` (any other lone surrogate as ``\\udXXX``)."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # Click's usage errors by class, as the codes a --json caller reads (any other one is usage_error).

@@ -45,6 +45,7 @@ from workbench.domain.roles import Principal
 from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.domain.since import parse_since
 from workbench.services import annotations as annotations_svc
+from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
 from workbench.services.context import Workbench
@@ -117,11 +118,13 @@ Explanation = Annotated[
 ]
 LocalFile = Annotated[
     str | None,
-    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach (absolute is safest)", max_length=4096),
+    Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach: absolute or ~/…; "
+                      "a relative one is taken from the MCP server's working directory", max_length=4096),
 ]
 PersonaIds = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
-    Field(description="Persona ids to run; omitted or empty picks the most relevant few", max_length=60),
+    Field(description="Personas to run, by id or slug (ada-screen-reader-user), as the CLI's --persona; "
+                      "omitted or empty picks the most relevant few", max_length=60),
 ]
 
 REPLY_AS_AGENT = "Post an agent reply on the annotation's thread."
@@ -155,12 +158,27 @@ def refusals() -> Iterator[None]:
 def explain(exc: ValidationError, sep: str = "; ") -> str:
     """A pydantic error as one readable line ("body: String should have at least 1 character"),
     or with ``sep="\\n"`` a line per failing field."""
-    parts = []
+    said: dict[str, list[str]] = {}
     for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()))
+        # An argument that takes one of several types (since: an integer or a string) failed each,
+        # and pydantic names each try after the argument ("since.int", "since.str"): one line
+        # for the argument, saying what it takes. Tool arguments hold no objects, so a name after
+        # the first is such a type; a list's indexes stay (persona_ids.0).
+        loc = err.get("loc", ())
+        where = ".".join(str(p) for i, p in enumerate(loc) if i == 0 or isinstance(p, int))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}" if where else msg)
+        if msg not in said.setdefault(where, []):
+            said[where].append(msg)
+    parts = [f"{where}: {_either(msgs)}" if where else _either(msgs) for where, msgs in said.items()]
     return sep.join(parts) or "invalid input"
+
+
+def _either(msgs: list[str]) -> str:
+    """One refusal's messages as one: "Input should be a valid integer or a valid string"."""
+    should = "Input should be "
+    if len(msgs) > 1 and all(m.startswith(should) for m in msgs):
+        return should + " or ".join(m.removeprefix(should) for m in msgs)
+    return "; ".join(msgs)
 
 
 P = ParamSpec("P")
@@ -209,6 +227,13 @@ def _screenshot(wb: Workbench, key: str | None) -> tuple[dict[str, Any] | None, 
     return info, ImageContent(data=base64.b64encode(data).decode("ascii"), mime_type=content_type)
 
 
+def _local_path(given: str) -> Path:
+    """An agent's file argument as the file it means. No shell stands between the agent and this
+    server to expand ``~``, and a relative path is taken from a working directory the agent never
+    sees: made absolute, a refusal names the file that was looked for."""
+    return Path(given).expanduser().absolute()
+
+
 def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, Any]:
     with refusals():
         res = resolutions_svc.create(c.wb, c.principal, annotation_id, req)
@@ -223,9 +248,10 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
 
 
 class StoreServer(MCPServer):
-    """The MCP server over a store: a write the disk refused (full, an I/O error) comes back as a
-    tool error in words. Offline (stdio, the user's own store) they say where, what to do and that
-    it was rolled back; over HTTP the client is told the problem and to try later
+    """The MCP server over a store: a write the disk refused (full, an I/O error), or that another
+    writer kept out past the busy timeout (``StoreBusy``), comes back as a tool error in words.
+    Offline (stdio, the user's own store) they say where, what to do and that it was rolled back;
+    over HTTP the client is told the problem and to try later
     (``StoreWriteFailed.public``: the server's paths are the operator's), and the operator's log
     gets the rest in one line. The SDK answers any other exception with a bare "Error executing
     tool" and logs its traceback.
@@ -440,7 +466,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
                 for kind, file in files.items():
                     if file:
                         try:
-                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, Path(file))
+                            keys[kind] = resolutions_svc.attach_local_file(c.wb, c.principal, annotation_id, kind, _local_path(file))
                         except Invalid as exc:  # the file's refusal names its path; an agent also needs the argument's name
                             raise Invalid(f"{kind}_file: {exc}") from None
                 req = ResolutionCreate(before_key=keys["before"], after_key=keys["after"], diff_url=diff_url, explanation=explanation)
@@ -470,7 +496,8 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         """Kick off the AI persona pipeline: one review reply per persona on the thread."""
         c = caller_of(ctx)
         with refusals():
-            replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=persona_ids))
+            ids = personas_svc.ids_of(c.wb, c.principal, persona_ids) if persona_ids else None
+            replies = annotations_svc.run_personas(c.wb, c.principal, id, RunPersonasRequest(persona_ids=ids))
         return {"replies": [r.to_public() for r in replies]}
 
     server.close_schemas()

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sqlite3
 
-from storage.db import StoreWriteFailed
+from storage.db import StoreBusy, StoreWriteFailed
 from workbench.server.writer import run_write
 from workbench.services import annotations, inbox
 from workbench.services.context import Workbench
@@ -37,6 +37,8 @@ async def keep_search_current(wb: Workbench) -> None:
                 for index_pending in (inbox.index_pending, annotations.index_text_pending):
                     while await run_write(index_pending, wb):
                         await asyncio.sleep(0)  # the requests waiting meanwhile go first
+            except StoreBusy as exc:  # words itself: the stack would point at no code to fix
+                log.warning("search upkeep: %s; the documents stay pending for the next round", exc)
             except StoreWriteFailed as exc:
                 if not disk_refused:
                     log.warning("search upkeep: %s; the documents stay pending until there is room", exc)

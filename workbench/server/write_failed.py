@@ -1,5 +1,8 @@
 """A write the store's disk refused (``StoreWriteFailed``: full, an I/O error), answered as "cannot store this now, try later".
 
+A write that waited out the busy timeout behind another writer (``StoreBusy``, a StoreWriteFailed)
+is answered the same way, with a shorter ``Retry-After`` (``RETRY_BUSY_S``): it was a 500.
+
 The client gets **503 Service Unavailable** with ``Retry-After`` (``RETRY_AFTER_S``), in its API
 family's error shape: ``{"detail": …}`` for the annotations and feedback-sessions APIs, the
 envelope's ``SERVICE_UNAVAILABLE`` under ``/api/sessions``. 503 because it is what HTTP clients
@@ -37,7 +40,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storage.db import StoreWriteFailed
+from storage.db import StoreBusy, StoreWriteFailed
 from workbench.server import envelope
 from workbench.server.logs import RedactSecrets
 from workbench.server.responses import JSON
@@ -48,6 +51,8 @@ log.addFilter(RedactSecrets())  # the path of a refused MCP call carries its tok
 # Freeing disk space takes an operator, not a moment: a minute, the rate limit's window, keeps
 # retrying clients from hammering a server that cannot take their writes.
 RETRY_AFTER_S = 60
+# Another writer holding the store (StoreBusy) is done in seconds, the time the refused write waited for it.
+RETRY_BUSY_S = 10
 # A database restart or failover takes seconds, not an operator's minute.
 RETRY_UNREACHABLE_S = 5
 UNREACHABLE = "The server cannot reach its database now; nothing was changed. Try again shortly."
@@ -61,7 +66,7 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
     """The 503 for ``exc`` in the family of ``scope``'s path, and the operator's log line."""
     path: str = scope.get("path", "")
     log.error("%s", exc.for_operator(f"answered {scope.get('method', '')} {path} with 503"))
-    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    headers = {"Retry-After": str(RETRY_BUSY_S if isinstance(exc, StoreBusy) else RETRY_AFTER_S)}
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
         return envelope.error_response(503, exc.public, headers=headers)
     return JSON({"detail": exc.public}, status_code=503, headers=headers)

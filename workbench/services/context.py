@@ -81,7 +81,15 @@ class Workbench:
 
     @cached_property
     def secret(self) -> bytes:
-        """This store's signing secret (cursors, upload URLs, session JWTs)."""
+        """This store's signing secret (cursors, upload URLs, session JWTs).
+
+        Read without the write lock once it exists: a listing signs its cursor with it, and a
+        read must not wait behind another process's long write (a sync), nor fail when it
+        outlasts the busy timeout."""
+        with self.store.read() as db:
+            kept = accounts_repo.meta_get(db, "server_secret")
+        if kept is not None:
+            return bytes.fromhex(kept)
         with self.store.write() as db:
             return accounts_repo.server_secret(db)
 

@@ -41,6 +41,17 @@ def list_mine(wb: Workbench, principal: Principal) -> list[Persona]:
     return repo.list_personas(wb.store.db, principal.workspace_id)
 
 
+def ids_of(wb: Workbench, principal: Principal, refs: list[str]) -> list[str]:
+    """The persona ids ``refs`` name, each an id or a slug (``ada-screen-reader-user``).
+
+    The CLI's ``--persona`` and MCP's ``run_personas`` take either: a slug is what ``personas
+    list`` shows a person, and an agent has no tool that lists ids. REST's ``persona_ids`` stays
+    ids, as documented. A ref that is neither is kept as given, for ``annotations.run_personas``
+    to refuse by name."""
+    by_slug = {p.slug: p.id for p in repo.list_personas(wb.store.db, principal.workspace_id)}
+    return [by_slug.get(ref, ref) for ref in refs]
+
+
 def list_category(wb: Workbench, principal: Principal, category: str) -> list[Persona]:
     return repo.list_personas(wb.store.db, principal.workspace_id, category)
 
