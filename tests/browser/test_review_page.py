@@ -880,16 +880,22 @@ def held_first_send(page, session: dict) -> tuple[list[str | None], list[Route]]
     return keys, held
 
 
-def stored_but_answered_too_late(page, held: list[Route]) -> dict:
-    """Send; its request reaches the server, which stores the comment, and the answer comes after the page gave up.
-    Returns the comment stored."""
+def sent_and_held(page, held: list[Route]):
+    """Send; its request reaches the server, which stores the comment, and no answer reaches the page (yet).
+    Returns the server's answer."""
     page.get_by_role("button", name="Send").click()
     for _ in range(200):
         if held:
             break
-        page.wait_for_timeout(25)  # Playwright's own timer, not the page's (its clock is installed)
+        page.wait_for_timeout(25)  # Playwright's own timer, not the page's (its clock may be installed)
     assert held, "the first Send never left the page"
-    stored = held[0].fetch()
+    return held[0].fetch()
+
+
+def stored_but_answered_too_late(page, held: list[Route]) -> dict:
+    """Send; its request reaches the server, which stores the comment, and the answer comes after the page gave up.
+    Returns the comment stored."""
+    stored = sent_and_held(page, held)
     assert stored.status == 201, stored.text()
     page.clock.fast_forward(60_000)
     expect(page.locator("#compose-error")).to_have_text(
@@ -996,6 +1002,142 @@ def test_send_while_the_first_is_still_being_processed_says_so_and_keeps_the_com
     assert again.value.headers["idempotency-key"] == first.value.headers["idempotency-key"]
     documented = httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()
     assert documented["meta"]["count"] == 1
+
+
+KEPT = "Your unsent comment was kept."
+
+
+def stored_comments(proc: ServerProcess, session: dict, key: str) -> list[dict]:
+    """The round's comments, as the documented API lists them."""
+    return httpx.get(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments", headers=bearer(key)).json()["data"]
+
+
+def test_a_comment_being_typed_comes_back_after_a_reload_on_its_page_with_its_pin(page, served):
+    """Nothing lost on a crash: a comment being typed lived in the page's memory only, so a reload, a closed tab or a
+    crashed browser lost the reviewer's words (and the spot they had pinned)."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    # Another reviewer's, on the cart: its pin shows once the preview's widget reports the cart is in view.
+    post_comment(proc.url, session, "Another reviewer's, on the cart.", pagePath="/cart", pinX=5, pinY=5)
+    open_round(page, session)
+    preview = page.frame_locator("#preview")
+    preview.locator("#cart-link").click()
+    preview.get_by_role("heading", name="Your cart").wait_for()
+    expect(page.locator("#pins .pin", has_text="1")).to_be_visible()
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    checkout = preview.locator("#checkout").bounding_box()
+    assert checkout is not None
+    page.mouse.click(checkout["x"] + 12, checkout["y"] + 8)
+    expect(page.locator("#compose-where")).to_have_text("On /cart")
+    pending = page.locator("#pins .pin.pending")
+    placed = pending.bounding_box()
+    text = page.get_by_label("Comment", exact=True)
+    text.fill("Make the checkout button stand out.")
+    expect(page.locator("#compose-kept")).to_be_hidden()  # a new comment is no kept one
+    # The review link's token is a secret: it is kept nowhere in the browser's storage.
+    assert review_token(session) not in page.evaluate("JSON.stringify(localStorage)")
+
+    page.reload()
+    expect(page.get_by_role("dialog", name="New comment")).to_be_visible()
+    expect(text).to_have_value("Make the checkout button stand out.")
+    expect(text).to_be_focused()
+    expect(page.locator("#compose-kept")).to_have_text(KEPT)
+    expect(page.locator("#compose-where")).to_have_text("On /cart")
+    preview.get_by_role("heading", name="Your cart").wait_for()  # the preview brought back to the comment's page
+    expect(pending).to_be_visible()
+    again = pending.bounding_box()
+    assert placed is not None and again is not None
+    assert (again["x"], again["y"]) == pytest.approx((placed["x"], placed["y"]), abs=1)
+
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text="Make the checkout button stand out.").wait_for()
+    expect(page.locator("#compose")).to_be_hidden()
+    mine = [c for c in stored_comments(proc, session, key) if c["content"] == "Make the checkout button stand out."]
+    assert len(mine) == 1 and mine[0]["pagePath"] == "/cart"
+    pinned = next(c for c in httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                                       headers={"X-Review-Token": review_token(session)}).json()["data"] if c["id"] == mine[0]["id"])
+    assert preview.locator(pinned["selector"]).get_attribute("id") == "checkout"
+    assert (pinned["offsetX"], pinned["offsetY"]) == pytest.approx((12, 8), abs=1.5)
+    assert 0 < pinned["pinX"] < 100 and 0 < pinned["pinY"] < 100
+    # Its pin, drawn on its element now, is where the reviewer put it.
+    stored_pin = page.locator("#pins .pin", has_text="2").bounding_box()
+    assert stored_pin is not None
+    assert (stored_pin["x"], stored_pin["y"]) == pytest.approx((placed["x"], placed["y"]), abs=2)
+
+
+def test_a_send_unanswered_then_a_reload_sends_it_again_under_its_key_and_it_is_stored_once(page, served):
+    """A Send the server took and never answered (it may have stored the comment), then the tab reloaded: the key of
+    that Send was in the page's memory only, so sending the comment again could store it twice."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Sent, unanswered, then the tab reloaded.")
+    keys, held = held_first_send(page, session)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as first:
+        assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
+
+    page.reload()
+    expect(text).to_have_value("Sent, unanswered, then the tab reloaded.")
+    expect(page.locator("#compose-kept")).to_have_text(
+        "Your comment was kept. Its last Send got no answer: Send again never stores it twice.")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        page.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true")  # the first one's answer
+    assert again.value.request.post_data_json == first.value.post_data_json
+    page.locator("#list .comment", has_text="Sent, unanswered, then the tab reloaded.").wait_for()
+    expect(page.locator("#compose")).to_be_hidden()
+    assert [c["content"] for c in stored_comments(proc, session, key)] == ["Sent, unanswered, then the tab reloaded."]
+    assert keys[0] and keys == [keys[0], keys[0]], keys
+
+
+def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")
+    page.get_by_role("button", name="Send").click()
+    page.locator("#list .comment", has_text="Sent, then the page reloaded.").wait_for()
+    page.reload()
+    page.locator("#list .comment", has_text="Sent, then the page reloaded.").wait_for()  # the round is drawn: kept ones are back by now
+    expect(page.locator("#compose")).to_be_hidden()
+
+    for close in ("Cancel", "Escape"):
+        page.keyboard.press("c")
+        page.locator("#catcher").wait_for()
+        page.keyboard.press("Enter")
+        text.fill(f"Typed, kept, then discarded ({close}).")
+        page.reload()
+        expect(text).to_have_value(f"Typed, kept, then discarded ({close}).")
+        if close == "Escape":
+            page.keyboard.press("Escape")
+        else:
+            page.get_by_role("button", name="Cancel").click()
+        expect(page.locator("#compose")).to_be_hidden()
+        page.reload()
+        expect(page.locator("#status")).to_have_text("in review")  # the round is drawn: kept ones are back by now
+        expect(page.locator("#compose")).to_be_hidden()
+        expect(page.locator("#kept")).to_be_hidden()
+    assert [c["content"] for c in stored_comments(proc, session, key)] == ["Sent, then the page reloaded."]
+
+
+def test_a_comment_kept_for_a_round_finalized_since_is_shown_read_only_to_copy(page, served):
+    proc, creds = served
+    session, key, _ = typing_a_comment(page, proc, creds, "Kept while the round was finalized.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.reload()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    kept = page.get_by_role("textbox", name="Your unsent comment on / was kept")
+    expect(kept).to_have_value("Kept while the round was finalized.")
+    expect(kept).not_to_be_editable()
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+    # Kept until the reviewer is done with it: a reload shows it again, Dismiss lets it go.
+    page.reload()
+    expect(kept).to_have_value("Kept while the round was finalized.")
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#kept")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    expect(page.locator("#kept")).to_be_hidden()
+    assert stored_comments(proc, session, key) == []
 
 
 def test_a_comments_page_button_is_named_for_what_it_does(page, served):

@@ -10,6 +10,7 @@
  * Keyboard users place a pin too: while placing, the catcher over the frame holds the focus and the
  * arrow keys move a visible pin cursor, Enter drops it (the same question to the preview as a click).
  * The 15 s refresh redraws only what changed, so focus stays where the reviewer left it.
+ * The comment being typed is kept in localStorage until it is stored or cancelled (see "the kept comment").
  */
 (() => {
   "use strict";
@@ -195,6 +196,7 @@
     renderList();
     sendAnchors();
     renderPins();
+    offerKept();
   }
 
   // The server's notice is an error detail ("Session is already done"): it ends a sentence here.
@@ -595,7 +597,15 @@
     openCompose();
   }
 
-  function openCompose() {
+  // kept: the box brings back a kept comment (see "the kept comment"), and says so.
+  function openCompose(kept) {
+    const line = $("compose-kept");
+    line.hidden = !kept;
+    line.textContent = !kept ? ""
+      : state.sendKey ? "Your comment was kept. Its last Send got no answer: Send again never stores it twice."
+        : "Your unsent comment was kept.";
+    if (kept) $("content").setAttribute("aria-describedby", "compose-kept");
+    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
     $("compose-error").textContent = "";
     $("compose-where").textContent = `On ${state.pending.pagePath}`;
     $("send").disabled = false;
@@ -603,12 +613,15 @@
     $("content").focus();
   }
 
-  // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own.
+  // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
+  // kept copy goes too, as the widget's Cancel drops a visitor's kept words: Cancel is the reviewer's own "not this
+  // one", and a question there would stand in the way of every Esc.
   function closeCompose() {
     $("compose").close();
     $("content").value = "";
     state.pending = null;
     state.sendKey = null;
+    dropKept();
     renderPins();
   }
 
@@ -618,6 +631,7 @@
   }
 
   $("cancel").addEventListener("click", cancelCompose);
+  $("content").addEventListener("input", keepComment);
   $("compose").addEventListener("cancel", (event) => {
     event.preventDefault();
     cancelCompose();
@@ -638,6 +652,7 @@
     // the same one the server stores the edit if the first never got there (a request refused or lost leaves no
     // record: a refused text mended goes under it too), else answers "other_body" and the reviewer chooses, knowing.
     state.sendKey = state.sendKey || newKey();
+    keepComment(); // the key with it, before the request can reach the server: a reload then sends it again under it
     let created;
     try {
       created = await postComment({ content, reviewerName: storedName() || null, ...state.pending }, state.sendKey);
@@ -662,6 +677,7 @@
       if (error.idempotency === "other_body") {
         // The first text is the one stored under this key; the changed one, sent again, is a comment of its own.
         state.sendKey = null;
+        keepComment();
         refresh();
       } else if (error.status === 409 && !error.idempotency) {
         // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
@@ -695,6 +711,147 @@
       return { id: error.applied && error.applied.entity_id };
     }
   }
+
+  // --- the kept comment: the open comment outlives a reload, a closed tab, a crash ------------------
+
+  // In localStorage as it is typed, per review session (its id: never the token, a secret kept out of storage), with
+  // the Idempotency-Key of its Send once it has one: a Send the server may have stored, sent again after a reload, goes
+  // under the same key and is stored once. Dropped when the comment is stored or cancelled. Where storage is blocked or
+  // full the page works as before, the comment in its memory only; a full one keeps the last copy it took, as the
+  // widget's kept words do.
+  const KEPT_PREFIX = "workbench.keptComment.";
+  const KEPT_KEY = KEPT_PREFIX + sessionId;
+  const KEPT_MAX_CHARS = 5000; // the server's cap on a comment (CommentCreate.content), as the box's maxlength
+  const KEPT_MAX_PATH = 2000; // the server's on pagePath and selector: an anchor over it would be refused anyway
+  const KEPT_ROUNDS = 20; // rounds with a kept comment, at most: the oldest go first (the widget keeps 20 pages' words)
+
+  function keepComment() {
+    const content = $("content").value;
+    const pending = state.pending;
+    // An empty box with no Send made holds nothing worth bringing back, as an emptied widget form keeps no words.
+    if (!pending || (!content.trim() && !state.sendKey)) {
+      dropKept();
+      return;
+    }
+    if (!keptAnchor(pending)) {
+      dropKept();
+      return;
+    }
+    const chars = Array.from(content); // cut by characters, as the server counts them: no emoji cut in half
+    const kept = {
+      content: chars.length > KEPT_MAX_CHARS ? chars.slice(0, KEPT_MAX_CHARS).join("") : content,
+      pending, sendKey: state.sendKey, savedAt: Date.now(),
+    };
+    try {
+      localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
+    } catch {
+      // blocked or full: kept in this page's memory only, as before
+    }
+  }
+
+  function dropKept() {
+    try {
+      localStorage.removeItem(KEPT_KEY);
+    } catch {
+      // blocked: nothing was kept
+    }
+  }
+
+  // What storage holds is read back into a POST: anything but what this page wrote (another version's, a damaged one)
+  // is dropped rather than opened, or its Send would meet a 422 about fields the reviewer never saw.
+  function readKept() {
+    let kept;
+    try {
+      kept = JSON.parse(localStorage.getItem(KEPT_KEY) || "null");
+    } catch {
+      return null;
+    }
+    if (kept === null) return null;
+    const pending = kept && keptAnchor(kept.pending);
+    const sound = pending && typeof kept.content === "string" && Array.from(kept.content).length <= KEPT_MAX_CHARS
+      && (kept.sendKey === null || (typeof kept.sendKey === "string" && /^[0-9a-f]{32}$/.test(kept.sendKey)));
+    if (!sound) {
+      dropKept();
+      return null;
+    }
+    return { content: kept.content, pending, sendKey: kept.sendKey };
+  }
+
+  // The anchor's own fields only, each as place() made it; one it left out stays out, so a Send after a reload has
+  // the very body of the Send before it (another body under the same key is the server's "other_body").
+  function keptAnchor(p) {
+    if (!p || typeof p !== "object") return null;
+    const point = (v) => v === undefined || v === null || (typeof v === "number" && Number.isFinite(v));
+    const ok = typeof p.pagePath === "string" && p.pagePath.startsWith("/") && p.pagePath.length <= KEPT_MAX_PATH
+      && (p.selector === undefined || p.selector === null || (typeof p.selector === "string" && p.selector.length <= KEPT_MAX_PATH))
+      && [p.offsetX, p.offsetY, p.pinX, p.pinY].every(point);
+    if (!ok) return null;
+    const anchor = {};
+    for (const name of ["pagePath", "selector", "offsetX", "offsetY", "pinX", "pinY"]) if (p[name] !== undefined) anchor[name] = p[name];
+    return anchor;
+  }
+
+  // Kept comments of rounds never opened again would stay for ever: past KEPT_ROUNDS the oldest go.
+  function pruneKept() {
+    try {
+      const kept = [];
+      for (let i = 0; i < localStorage.length; i++) {
+        const name = localStorage.key(i);
+        if (!name || !name.startsWith(KEPT_PREFIX)) continue;
+        let savedAt = 0;
+        try {
+          savedAt = Number(JSON.parse(localStorage.getItem(name)).savedAt) || 0;
+        } catch {
+          // damaged: oldest of all
+        }
+        kept.push({ name, savedAt });
+      }
+      kept.sort((a, b) => b.savedAt - a.savedAt);
+      for (const { name } of kept.slice(KEPT_ROUNDS)) localStorage.removeItem(name);
+    } catch {
+      // blocked: nothing was kept
+    }
+  }
+
+  // Once the round is known: a round taking comments gets its kept comment back in the box, on its page, its pin where
+  // it was and its key the same; a round that takes none shows it read-only to copy, until dismissed (a round in task
+  // review takes comments again once it returns to review, and the box then comes back). Asked once per visit, so a
+  // comment another tab keeps never pops up here.
+  let keptSettled = false;
+  function offerKept() {
+    if (keptSettled) return;
+    const kept = readKept();
+    if (!kept || state.session.acceptsComments) $("kept").hidden = true;
+    if (!kept) {
+      keptSettled = true;
+      return;
+    }
+    if (!state.session.acceptsComments) {
+      showKept(kept);
+      return;
+    }
+    keptSettled = true;
+    if (state.pending || state.placing || $("compose").open) return; // a comment begun here meanwhile goes first
+    state.pending = kept.pending;
+    state.sendKey = kept.sendKey;
+    $("content").value = kept.content;
+    showPage(kept.pending.pagePath);
+    renderPins();
+    openCompose(true);
+  }
+
+  function showKept(kept) {
+    if (!$("kept").hidden) return; // drawn once: a refresh does not undo the reviewer's selection in it
+    $("kept-title").textContent = `Your unsent comment on ${kept.pending.pagePath} was kept. This round takes no comments now: copy it from here, or dismiss it.`;
+    $("kept-text").textContent = kept.content;
+    $("kept").hidden = false;
+  }
+
+  $("kept-dismiss").addEventListener("click", () => {
+    dropKept();
+    keptSettled = true;
+    $("kept").hidden = true;
+  });
 
   // --- the reviewer's name, asked once --------------------------------------------------------
 
@@ -776,5 +933,6 @@
     if (!document.hidden) refresh();
   }, REFRESH_MS);
 
+  pruneKept();
   refresh();
 })();
