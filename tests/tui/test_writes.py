@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
+from storage import db as sqlite_store
 from tests.disk_limit import pages_capped
 from tests.found import found
 from tests.tui.conftest import SIZE, cursor_on, errors, make_app, press, told, told_that, type_text, wait_for, writes_landed
@@ -211,6 +212,29 @@ async def test_a_write_the_disk_refuses_is_a_notice_and_the_queue_goes_on(demo_w
         assert app.is_running and app.screen is screen
         await told_that(app, pilot, "Reply posted")
         assert len(annotations_service.detail(demo_wb, principal, ann.id)["replies"]) == before + 1
+
+
+async def test_a_write_another_writer_keeps_out_is_a_notice_in_words_and_the_next_one_lands(demo_wb, principal, monkeypatch):
+    """A sync or another command holding the store past the busy timeout: the TUI said "Unexpected error:
+    OperationalError". Now the notice says who holds it and what to do, and nothing of the write was made."""
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)  # read as each thread connects and as each write waits
+    ann = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("annotation",), status="new"), 0, 1)[0]
+    app = make_app(demo_wb)
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(1))  # a new thread: its connection gets the 200 ms
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, WorkbenchScreen)
+        with write_lock_held(demo_wb):
+            screen.write(undo_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
+            await writes_landed(pilot)
+            assert errors(app) == [f"cannot write to the store in {demo_wb.store.data_dir}: another writer has held it for over 0.2 s "
+                                   "(SQLITE_BUSY); wait for that writer to finish and try again: nothing was changed"]
+            assert status_of(demo_wb, principal, ann.id) == "new"
+        screen.write(undo_service.apply_patch, demo_wb, principal, ann.id, AnnotationPatch(status="ack"), succeeded="acked")
+        await writes_landed(pilot)
+        await told_that(app, pilot, "acked")
+    assert status_of(demo_wb, principal, ann.id) == "ack"
 
 
 async def test_a_form_whose_write_the_disk_refuses_stays_open_saying_so(demo_wb, principal):
