@@ -72,19 +72,26 @@ def test_a_job_whose_connection_was_cut_says_so_in_lines_and_runs_again_once_its
     monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
     url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
     runs: list[str] = []
+    down = threading.Event()  # the database still out of reach when the run's outcome is recorded
 
     def cut(wb: Workbench, payload: str) -> None:
         runs.append(payload)
         if len(runs) == 1:
+            down.set()
             db = wb.store.db
             pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
             with psycopg.connect(url, autocommit=True) as admin:
                 # Waits until the backend is gone, as a server shutting down leaves it.
                 admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
             db.execute("SELECT 1")
+        down.clear()
 
     jobs = PgJobs(wb, ServerSettings())
     jobs.runners = {"probe": cut}
+    reopen = jobs._conn
+    # A port nothing listens on: the store's reconnect is refused, as by a server still stopped.
+    refused = "postgresql://postgres@127.0.0.1:1/gone"
+    monkeypatch.setattr(jobs, "_conn", lambda: psycopg.connect(refused, connect_timeout=2) if down.is_set() else reopen())
     try:
         with caplog.at_level(logging.INFO, logger=jobs_mod.log.name):
             with jobs.together(None) as later:
@@ -98,3 +105,37 @@ def test_a_job_whose_connection_was_cut_says_so_in_lines_and_runs_again_once_its
                                                             "background job probe cut"], [r.getMessage() for r in said]
     assert "could not be recorded" in said[1].getMessage() and "runs again once its lease lapses" in said[1].getMessage()
     assert all(r.exc_info is None for r in said)
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_job_that_outlives_a_restart_records_its_outcome_on_the_connection_it_reopened(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A database restarted while a job ran (a deploy command waiting, no statement out): the job
+    reopened its thread's connection and did its work, but its outcome was recorded on the
+    connection taken before it ran, closed by then: "could not be recorded" with the database up,
+    and the job run a second time once its lease lapsed."""
+    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs: list[str] = []
+
+    def outlives(wb: Workbench, payload: str) -> None:
+        runs.append(payload)
+        if len(runs) == 1:
+            pid = wb.store.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+        wb.store.db.execute("SELECT 1")  # the store sees the goodbye and opens a new connection
+
+    jobs = PgJobs(wb, ServerSettings())
+    jobs.runners = {"probe": outlives}
+    try:
+        with caplog.at_level(logging.INFO, logger=jobs_mod.log.name):
+            with jobs.together(None) as later:
+                later("probe", "outlived")
+            wait_until(lambda: _job(url, "outlived")[0], lambda state: state == "done", what="the job done", timeout=30)
+    finally:
+        jobs.shutdown()
+    assert runs == ["outlived"]
+    assert _job(url, "outlived")[1] == 1
+    assert not [r.getMessage() for r in caplog.records if r.name == jobs_mod.log.name and r.levelno >= logging.WARNING]

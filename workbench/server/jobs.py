@@ -310,7 +310,6 @@ class PgJobs:
         from storage import jobs as repo
         from storage.pg import cause, unreachable
 
-        conn = _raw(self.wb.store.db)
         try:
             try:
                 self.runners[job.kind](self.wb, job.payload)
@@ -325,10 +324,10 @@ class PgJobs:
                               cause(exc, self.url))
                 else:
                     log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
-                repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
+                repo.retry(self._conn(), job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
                            give_up=job.attempts >= MAX_ATTEMPTS)
             else:
-                repo.finish(conn, job.id, self.me)
+                repo.finish(self._conn(), job.id, self.me)
         except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
             # The job's row cannot be told either: it stays claimed until its lease lapses, and is
             # claimed again once there is room, as the job of a worker that died is.
@@ -346,7 +345,12 @@ class PgJobs:
             # A slot is free: this worker's claimer (and any other) looks for waiting work now. With
             # the database gone there is no one to tell, and every claimer polls once it is back.
             with contextlib.suppress(psycopg.OperationalError):
-                repo.wake(conn)
+                repo.wake(self._conn())
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        # Taken when the outcome is recorded, not before the run: a database restarted while the
+        # job ran closed the connection the thread had then, and the store has opened another.
+        return _raw(self.wb.store.db)
 
     def shutdown(self) -> None:
         # Running jobs finish and are marked done; a job claimed but not finished (killed) is
