@@ -7,12 +7,15 @@ its lease lapses, by this worker or any other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
 import psycopg
 import pytest
+from starlette.background import BackgroundTasks
 
+from storage import jobs as storage_jobs
 from tests.session_helpers import wait_until
 from workbench.server import jobs as jobs_mod
 from workbench.server.jobs import PgJobs
@@ -139,3 +142,39 @@ def test_a_job_that_outlives_a_restart_records_its_outcome_on_the_connection_it_
     assert runs == ["outlived"]
     assert _job(url, "outlived")[1] == 1
     assert not [r.getMessage() for r in caplog.records if r.name == jobs_mod.log.name and r.levelno >= logging.WARNING]
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_job_its_request_could_not_claim_for_a_lost_connection_is_left_to_the_claimers_in_a_line(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """A request runs the job it queued after its response (a submitter's notification): its
+    connection cut as it claimed the job, the failure escaped the background task, a traceback
+    from uvicorn. The job is not lost either way: queued, any claimer takes it once it is due."""
+    monkeypatch.setattr(jobs_mod, "HERE_FIRST_MS", 200)
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs: list[str] = []
+    claim_one = storage_jobs.claim_one
+
+    def cut_then_claim(conn: psycopg.Connection, *args: object) -> object:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", [conn.info.backend_pid])
+        return claim_one(conn, *args)  # pyright: ignore[reportArgumentType]
+
+    jobs = PgJobs(wb, ServerSettings())
+    jobs.runners = {"probe": lambda wb, payload: runs.append(payload)}
+    try:
+        with caplog.at_level(logging.INFO, logger=jobs_mod.log.name):
+            background = BackgroundTasks()
+            with jobs.together(background) as later:
+                later("probe", "here")
+            monkeypatch.setattr(storage_jobs, "claim_one", cut_then_claim)
+            asyncio.run(background())
+            monkeypatch.setattr(storage_jobs, "claim_one", claim_one)
+            wait_until(lambda: _job(url, "here")[0], lambda state: state == "done", what="a claimer ran it", timeout=30)
+    finally:
+        jobs.shutdown()
+    assert runs == ["here"]
+    said = [r for r in caplog.records if r.name == jobs_mod.log.name and r.levelno >= logging.WARNING]
+    assert len(said) == 1 and said[0].exc_info is None, [r.getMessage() for r in said]
+    assert "left to the job claimers" in said[0].getMessage()

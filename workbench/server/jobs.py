@@ -201,9 +201,22 @@ class PgJobs:
 
     def run_here(self, kind: str, subject: str) -> None:
         """Run the queued job of ``kind`` on ``subject`` in this thread, unless another worker has it."""
-        from storage import jobs as repo
+        import psycopg
 
-        job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        from storage import jobs as repo
+        from storage.pg import cause, unreachable
+
+        try:
+            job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        except psycopg.OperationalError as exc:
+            if not unreachable(exc):
+                raise
+            # The response is out and the job's row committed with the change: raised from here it
+            # was uvicorn's traceback after the fact. Any claimer takes the row once it is due (or,
+            # had the claim gone through unanswered, once its lease lapses).
+            log.error("background job %s %s is left to the job claimers: this request could not claim it (%s)",
+                      kind, subject, cause(exc, self.url))
+            return
         if job is not None:
             with self._lock:
                 self._held.add(job.id)
