@@ -331,8 +331,11 @@ class PgStore(sqlite_store.Store):
 
             _migrate(self)
 
-    def _connect_pg(self, **named: str) -> PgConnection:
-        raw = psycopg.connect(self.url, autocommit=True, **named)
+    def _connect_pg(self, application_name: str | None = None) -> PgConnection:
+        if application_name is None:
+            raw = psycopg.connect(self.url, autocommit=True)
+        else:
+            raw = psycopg.connect(self.url, autocommit=True, application_name=application_name)
         raw.adapters.register_dumper(bool, _BoolAsInt)
         raw.execute(sql_text(f"SET lock_timeout = {LOCK_TIMEOUT_MS}"))
         return PgConnection(raw)
