@@ -178,3 +178,52 @@ def test_a_job_its_request_could_not_claim_for_a_lost_connection_is_left_to_the_
     said = [r for r in caplog.records if r.name == jobs_mod.log.name and r.levelno >= logging.WARNING]
     assert len(said) == 1 and said[0].exc_info is None, [r.getMessage() for r in said]
     assert "left to the job claimers" in said[0].getMessage()
+
+
+def _claimer_pid(url: str) -> int | None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+                           [jobs_mod.CLAIMER_NAME]).fetchone()
+    return None if row is None else int(row[0])
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_claimer_back_after_its_jobs_leases_lapsed_renews_them_rather_than_claim_them_again(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """The claimer away longer than a lease (an outage) while its worker still ran a job (a deploy
+    command needs no database): back, it claimed before it renewed, found that job's lease lapsed
+    and took it again, and the worker ran the job a second time beside the first."""
+    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
+    # The claimer reconnects this long after it lost its connection: past the job's lease.
+    monkeypatch.setattr(jobs_mod, "POLL_SECONDS", 2 * LEASE)
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs: list[str] = []
+    go = threading.Event()
+
+    def slow(wb: Workbench, payload: str) -> None:
+        runs.append(payload)
+        go.wait(60)
+
+    jobs = PgJobs(wb, ServerSettings())
+    jobs.runners = {"probe": slow}
+    try:
+        with caplog.at_level(logging.INFO, logger=jobs_mod.log.name):
+            with jobs.together(None) as later:
+                later("probe", "away")
+            wait_until(lambda: runs, bool, what="the job claimed")
+            pid = wait_until(lambda: _claimer_pid(url), bool, what="the claimer connected")
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+            cut_at = _job(url, "away")[2]
+            wait_until(lambda: any("claimer reconnected" in r.getMessage() for r in caplog.records), bool,
+                       what="the claimer back", timeout=30)
+            # Renewed since it came back: in the order it works, any claim came before this.
+            wait_until(lambda: _job(url, "away")[2] > cut_at + LEASE * 1000, bool, what="the lease renewed", timeout=30)
+            assert _job(url, "away")[1] == 1
+            assert runs == ["away"]
+        go.set()
+        wait_until(lambda: _job(url, "away")[0], lambda state: state == "done", what="the job done")
+    finally:
+        go.set()
+        jobs.shutdown()

@@ -66,6 +66,8 @@ LEASE_ENV = "WORKBENCH_JOB_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
 # A claimer that was not woken looks for due work (retries, expired leases) this often.
 POLL_SECONDS = 1.0
+# The claimer's connection goes by this name in pg_stat_activity.
+CLAIMER_NAME = "workbench job claimer"
 # The startup sweep, refused by a database out of reach, tries again this often until it gets through.
 SWEEP_RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
@@ -287,7 +289,7 @@ class PgJobs:
         from storage import jobs as repo
         from storage.pg import sql_text
 
-        conn = psycopg.connect(self.url, autocommit=True)
+        conn = psycopg.connect(self.url, autocommit=True, application_name=CLAIMER_NAME)
         conn.execute(sql_text(f"LISTEN {repo.CHANNEL}"))
         conn.execute(sql_text(f"LISTEN {self._wake}"))
         return conn
@@ -299,13 +301,9 @@ class PgJobs:
         with conn:
             beat_at = 0.0
             while not self._stop.is_set():
-                with self._lock:
-                    free = self.max_workers - len(self._held)
-                if free > 0:
-                    for job in repo.claim(conn, self.me, lease_ms, free):
-                        with self._lock:
-                            self._held.add(job.id)
-                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
+                # Renewed before claiming: a claimer back from an outage longer than a lease would
+                # otherwise find its own running jobs' leases lapsed and claim them again, and its
+                # worker would run each a second time beside the first.
                 now = time.monotonic()
                 if now - beat_at >= self.lease_seconds / 3:
                     with self._lock:
@@ -313,6 +311,13 @@ class PgJobs:
                     if held:
                         repo.heartbeat(conn, self.me, held)
                     beat_at = now
+                with self._lock:
+                    free = self.max_workers - len(self._held)
+                if free > 0:
+                    for job in repo.claim(conn, self.me, lease_ms, free):
+                        with self._lock:
+                            self._held.add(job.id)
+                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
                 # Woken by a commit that enqueued (any worker's), else a poll for retries and lapsed leases.
                 for _ in conn.notifies(timeout=min(POLL_SECONDS, self.lease_seconds / 3), stop_after=1):
                     pass
