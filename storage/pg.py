@@ -487,7 +487,11 @@ class PgStore(sqlite_store.Store):
             with self._lock:
                 boots = list(self._boots)
             for boot_id, conn in boots:
-                if not hung_up(conn.raw):
+                try:
+                    lost = hung_up(conn.raw)
+                except psycopg.Error:  # closed by ``close`` between its two looks: taken for lost, then dropped below
+                    lost = True
+                if not lost or closed.is_set():
                     continue
                 try:
                     fresh = self._lock_boot(boot_id)
