@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
 
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
@@ -269,7 +269,7 @@ class StoreServer(MCPServer):
         except UnexpectedToolError as exc:
             failed = exc.__cause__
             if failed is not None and _unreachable(failed):
-                self._unreachable(name, failed)
+                self._out_of_reach(name, failed)
             if not isinstance(failed, StoreWriteFailed):
                 raise
             if self.offline:
@@ -285,7 +285,7 @@ class StoreServer(MCPServer):
             lines = explain(refusal, sep="\n")
             raise ToolError(f"Error executing tool {name}: invalid arguments\n{lines}") from refusal
 
-    def _unreachable(self, name: str, failed: BaseException) -> None:
+    def _out_of_reach(self, name: str, failed: BaseException) -> NoReturn:
         """A PostgreSQL store that cannot be reached (stopped, restarting): the SDK's bare "Error
         executing tool" and a traceback per call, for a condition that words itself. A tool error
         saying so instead, and the operator's one line, as the HTTP API's 503 gives them."""
