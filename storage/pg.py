@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import re
 import select
 import sqlite3
@@ -41,10 +42,16 @@ from storage.pg_sql import translate
 
 T = TypeVar("T")
 
+log = logging.getLogger("workbench.server")
+
 # Any constant names "the writers' lock"; both engines' stores of one database agree on it.
 WRITERS_LOCK = 0x5742_5752  # "WBWR"
 # A write waits this long for the writers' lock, as SQLite's busy timeout does.
 LOCK_TIMEOUT_MS = sqlite_store.BUSY_TIMEOUT_MS
+# The connections that hold serving processes' boots (``hold_boot``) go by this name in
+# pg_stat_activity; each process checks this often that its own is still there.
+BOOT_NAME = "workbench boot"
+BOOT_CHECK_S = 1.0
 
 
 def sql_text(sql: str) -> LiteralString:
@@ -316,14 +323,19 @@ class PgStore(sqlite_store.Store):
         self._write_lock = threading.Lock()
         self._connections: weakref.WeakSet[PgConnection] = weakref.WeakSet()  # pyright: ignore[reportIncompatibleVariableOverride]  # this engine's connections
         self._savepoints = 0
-        self._boots: list[PgConnection] = []
+        # (boot id, the connection holding its lock), and what keeps them held (``hold_boot``).
+        self._boots: list[tuple[str, PgConnection]] = []
+        self._boots_kept: threading.Event | None = None
         if migrate:
             from storage.pg_schema import migrate as _migrate
 
             _migrate(self)
 
-    def _connect_pg(self) -> PgConnection:
-        raw = psycopg.connect(self.url, autocommit=True)
+    def _connect_pg(self, application_name: str | None = None) -> PgConnection:
+        if application_name is None:
+            raw = psycopg.connect(self.url, autocommit=True)
+        else:
+            raw = psycopg.connect(self.url, autocommit=True, application_name=application_name)
         raw.adapters.register_dumper(bool, _BoolAsInt)
         raw.execute(sql_text(f"SET lock_timeout = {LOCK_TIMEOUT_MS}"))
         return PgConnection(raw)
@@ -346,10 +358,15 @@ class PgStore(sqlite_store.Store):
         return cast(sqlite3.Connection, conn)
 
     def close(self) -> None:
-        for conn in self._boots:
+        with self._lock:
+            # Set under the lock: a keeper that has just taken a boot again closes it rather than keep it.
+            if self._boots_kept is not None:
+                self._boots_kept.set()
+                self._boots_kept = None
+            boots, self._boots = self._boots, []
+        for _, conn in boots:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
-        self._boots.clear()
         with self._lock:
             for conn in list(self._connections):
                 with contextlib.suppress(psycopg.Error):
@@ -442,10 +459,58 @@ class PgStore(sqlite_store.Store):
 
     def hold_boot(self, boot_id: str) -> None:
         """Hold a session advisory lock named by ``boot_id`` on a connection of its own for the
-        process's life: PostgreSQL lets it go when the process dies, however it dies."""
-        conn = self._connect_pg()
-        conn.execute(f"SELECT pg_advisory_lock({_boot_key(boot_id)})")
-        self._boots.append(conn)
+        process's life: PostgreSQL lets it go when the process dies, however it dies. And when the
+        connection does (a database restart, an administrator's kill), with the process alive:
+        a thread takes it again once the database answers, or every other process would take this
+        one's claims in flight for a dead process's, free to run again while they still run."""
+        conn = self._lock_boot(boot_id)
+        with self._lock:
+            self._boots.append((boot_id, conn))
+            if self._boots_kept is None:
+                self._boots_kept = threading.Event()
+                threading.Thread(target=self._keep_boots, args=(self._boots_kept,), name="workbench-boot-keeper",
+                                 daemon=True).start()
+
+    def _lock_boot(self, boot_id: str) -> PgConnection:
+        conn = self._connect_pg(application_name=BOOT_NAME)
+        try:
+            conn.execute(f"SELECT pg_advisory_lock({_boot_key(boot_id)})")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _keep_boots(self, closed: threading.Event) -> None:
+        """Until the store closes, take again each boot whose connection the server hung up on. No
+        line of its own while the database is out of reach: the job claimer and the version watch
+        say so; another failure is said once per boot until it is held again."""
+        said: set[str] = set()
+        while not closed.wait(BOOT_CHECK_S):
+            with self._lock:
+                boots = list(self._boots)
+            for boot_id, conn in boots:
+                try:
+                    lost = hung_up(conn.raw)
+                except psycopg.Error:  # closed by ``close`` between its two looks: taken for lost, then dropped below
+                    lost = True
+                if not lost or closed.is_set():
+                    continue
+                try:
+                    fresh = self._lock_boot(boot_id)
+                except (psycopg.Error, sqlite3.Error) as exc:  # a lock timeout is sqlite3's (_as_sqlite_errors)
+                    if not unreachable(exc) and boot_id not in said:
+                        said.add(boot_id)
+                        log.error("cannot hold this serving process's liveness lock on the database %s again (%s); "
+                                  "trying every %s s", self.label, cause(exc, self.url), BOOT_CHECK_S)
+                    continue
+                said.discard(boot_id)
+                with self._lock:
+                    kept = not closed.is_set() and (boot_id, conn) in self._boots
+                    if kept:
+                        self._boots[self._boots.index((boot_id, conn))] = (boot_id, fresh)
+                for gone in (conn,) if kept else (conn, fresh):
+                    with contextlib.suppress(psycopg.Error):
+                        gone.close()
 
     def boot_alive(self, boot_id: str) -> bool:
         """Whether the process holding ``boot_id``'s lock still runs (the lock is free once it died)."""

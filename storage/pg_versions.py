@@ -168,8 +168,12 @@ class VersionWatch:
                     self._lost()
                     delay = RECONNECT_AFTER[min(self._failures, len(RECONNECT_AFTER) - 1)]
                     if self._failures == 0:  # once per loss, not per try: a restart's retries would fill the log
+                        from storage.pg import cause  # imported here: storage.pg imports this module
+
+                        # The driver's reason, as the job claimer's line gives it: the type alone
+                        # ("OperationalError") does not tell a restart from a refused login.
                         log.warning("store version watch lost its connection (%s); every request reads the version until it is back",
-                                    type(exc).__name__)
+                                    cause(exc, self.url))
                     self._failures += 1
                     await asyncio.sleep(delay)
         finally:

@@ -31,7 +31,8 @@ it. Nor answered 429: nothing says the limit was reached. What the lost round tr
 counted in its window and is never handed out (the limit errs low, never high, until the window
 ends); what it settled is not known to this worker, whose next settlement of that window may
 then count its part of ``held`` wrong, so another worker may wait for units that never come back
-or find none held when some are.
+or find none held when some are. A settlement that fails (the database out of reach) goes out
+again ``RETRY_LOST_S`` later, not at once, until one goes through.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ MARGIN = 0.05  # the settling round trip's time, on top of TTL, that a refused r
 MAX_LEASE = 64
 SHARE = 16  # a lease is at most 1/SHARE of what remains of the limit
 REFILL_AT = 4  # a refill goes out when a lease has a 1/REFILL_AT of its units left
+RETRY_LOST_S = 1.0  # a settlement that failed (the database out of reach) goes out again this much later
 
 LEASE = sql_text(
     "SELECT granted, started, left_ms, remaining, others, version "
@@ -247,8 +249,12 @@ class Leases:
         lease.tasks.discard(done)
         if lease.busy is done:
             lease.busy = None
-        if not done.cancelled():
-            done.exception()  # a refill nobody awaited fails quietly; the next request's own round trip reports it
+        if not done.cancelled() and done.exception() is not None:
+            # A refill nobody awaited fails quietly; the next request's own round trip reports it.
+            # What the lease holds goes back a while later, not at once: its expiry has passed, and
+            # with the database out of reach every settlement tried at once fails at once, a
+            # connection attempt per turn of the loop for as long as the outage lasts.
+            lease.expires = max(lease.expires, time.monotonic() + RETRY_LOST_S)
         self._arm(bucket, lease)
 
     def _arm(self, bucket: tuple[str, int, int], lease: _Lease) -> None:

@@ -256,3 +256,33 @@ def test_requests_arriving_as_a_round_trip_ends_do_not_stall_the_loop(url: str, 
     loop.start()
     loop.join(60)
     assert done and done[0] == [None] * len(delays), "the loop stalled"
+
+
+async def test_a_settlement_the_database_refuses_is_tried_again_a_second_later_and_goes_through_once_it_is_back(
+        url: str, monkeypatch: pytest.MonkeyPatch):
+    """A lease due to go back as the database went away: each failed settlement armed the next at
+    once (the lease's expiry long past), so the loop tried to connect again and again without a
+    pause, a connection attempt per turn of the loop while the outage lasted."""
+    import storage.rate_leases
+
+    leases = Leases(url)
+    assert (await leases.hit("out", 60_000, 1000))[0] is None
+    key = "out", 60_000, 1000
+    assert leases._leases[key].mine > 0
+    tries: list[float] = []
+    connect = Leases._connection
+
+    async def counted(self: Leases) -> psycopg.AsyncConnection[Any]:
+        tries.append(time.monotonic())
+        return await connect(self)
+
+    monkeypatch.setattr(Leases, "_connection", counted)
+    monkeypatch.setattr(storage.rate_leases, "hung_up", lambda c: True)  # the goodbye seen: a new connection each time
+    leases.url = "postgresql://postgres@127.0.0.1:1/gone"  # and refused, as by a server that is down
+    await wait_until_async(lambda: len(tries) >= 2, "the settlement tried twice", timeout=10)
+    assert tries[1] - tries[0] >= storage.rate_leases.RETRY_LOST_S * 0.9, tries[:5]
+    leases.url = url
+    await wait_until_async(lambda: key not in leases._leases, "the lease settled once the database answered", timeout=10)
+    row = _row(url, "out")
+    assert row is not None and row[2] == 0, row  # nothing held for this worker any more
+    await leases.close()

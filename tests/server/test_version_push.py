@@ -197,3 +197,19 @@ def test_a_cached_page_asks_the_database_nothing(wb, creds, monkeypatch: pytest.
         for _ in range(10):
             assert client.get(url, headers=member).status_code == 200
         assert any("store_version" in s for s in statements.sent), statements.sent
+
+
+@ONLY
+async def test_the_watch_says_why_it_lost_its_connection_without_the_password(caplog: pytest.LogCaptureFixture):
+    """Its line named the driver's exception type alone ("OperationalError"): a restart, a refused
+    login and a wrong host read the same."""
+    watch = pg_versions.VersionWatch("postgresql://wb:hunter2-secret@127.0.0.1:1/gone")  # nothing listens on port 1
+    running = asyncio.ensure_future(watch.run())
+    try:
+        await wait_until_async(lambda: any("version watch lost" in r.getMessage() for r in caplog.records), "the watch's line")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    said = [r.getMessage() for r in caplog.records if "version watch lost" in r.getMessage()]
+    assert len(said) == 1 and "refused" in said[0] and "hunter2" not in said[0], said

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from storage.db import Store
-from storage.pg import PgStore, sql_text
+from storage.pg import BOOT_NAME, PgStore, sql_text
 from storage.pg_schema import SQLITE_ONLY, target
 from tests.pg_cluster import Cluster
 
@@ -193,3 +193,31 @@ def test_a_server_process_is_alive_exactly_while_it_holds_its_boot(pg_url: str, 
         assert not lite.boot_alive("boot-a")
     finally:
         lite.close()
+
+
+def test_a_boot_whose_connection_was_cut_is_held_again_once_the_database_answers(pg_url: str):
+    """A database restart (or an administrator's kill) ended the connection holding a serving
+    process's boot, and with it the lock: the process, alive, was dead to every other from then
+    on, and a retry it was still answering, sent to another, ran there a second time."""
+    serving, other = PgStore(pg_url), PgStore(pg_url, migrate=False)
+    try:
+        serving.hold_boot("boot-cut")
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            found = admin.execute(
+                sql_text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s"),
+                [BOOT_NAME],
+            ).fetchone()
+            assert found is not None, "the boot's connection names itself"
+            admin.execute("SELECT pg_terminate_backend(%s, 10000)", [found[0]])  # returns once the lock is let go
+        deadline = time.monotonic() + 10
+        while not other.boot_alive("boot-cut"):
+            assert time.monotonic() < deadline, "the boot was never held again"
+            time.sleep(0.01)
+        serving.close()
+        deadline = time.monotonic() + 10
+        while other.boot_alive("boot-cut"):  # and a closed store's keeper takes it no more
+            assert time.monotonic() < deadline, "the boot of a closed store stayed alive"
+            time.sleep(0.01)
+    finally:
+        serving.close()
+        other.close()

@@ -97,7 +97,7 @@ class McpHttpEndpoint:
 
         from workbench.mcp.tools import build_server
 
-        server = build_server(self._caller)
+        server = build_server(self._caller, store=self.wb.store)
         server.streamable_http_app(
             stateless_http=True,
             json_response=True,

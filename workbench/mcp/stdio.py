@@ -25,5 +25,5 @@ def serve_stdio(wb: Workbench, principal: Principal) -> None:
         wb.store.begin_unit_of_work()
         return caller
 
-    server = build_server(caller_of, offline=True)
+    server = build_server(caller_of, offline=True, store=wb.store)
     anyio.run(server.run_stdio_async)

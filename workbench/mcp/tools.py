@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeVar
 
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
@@ -51,6 +51,11 @@ from workbench.services import sites as sites_svc
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.mcp")
+
+# A team server's database out of reach, in the words of the HTTP API's 503 (workbench/server/write_failed.py).
+UNREACHABLE = "The server cannot reach its database now; nothing was changed. Try again shortly."
+COMMIT_UNKNOWN = ("The server lost its database while saving this change, which may have been saved. Read it back before "
+                  "sending it again.")
 
 # Screenshots up to this size ride along as MCP image content, so a model can look at what
 # the submitter saw; bigger ones are only named (the base64 would swamp the context window).
@@ -247,6 +252,15 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """``storage.pg.unreachable``, imported only for a psycopg error (a SQLite store has no server)."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return False
+    from storage.pg import unreachable
+
+    return unreachable(exc)
+
+
 class StoreServer(MCPServer):
     """The MCP server over a store: a write the disk refused (full, an I/O error), or that another
     writer kept out past the busy timeout (``StoreBusy``), comes back as a tool error in words.
@@ -263,6 +277,7 @@ class StoreServer(MCPServer):
     between the transports, its error codes and a link)."""
 
     offline = False
+    store: Any = None  # the store the tools act on (build_server): names the database in a line
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -279,6 +294,8 @@ class StoreServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             failed = exc.__cause__
+            if failed is not None and _unreachable(failed):
+                self._out_of_reach(name, failed)
             if not isinstance(failed, StoreWriteFailed):
                 raise
             if self.offline:
@@ -293,6 +310,22 @@ class StoreServer(MCPServer):
             # ValidationError: the SDK logs its field names, never the values.
             lines = explain(refusal, sep="\n")
             raise ToolError(f"Error executing tool {name}: invalid arguments\n{lines}") from refusal
+
+    def _out_of_reach(self, name: str, failed: BaseException) -> NoReturn:
+        """A PostgreSQL store that cannot be reached (stopped, restarting): the SDK's bare "Error
+        executing tool" and a traceback per call, for a condition that words itself. A tool error
+        saying so instead, and the operator's one line, as the HTTP API's 503 gives them."""
+        from storage.pg import cause, commit_unknown
+
+        unknown = commit_unknown(failed)
+        url = getattr(self.store, "url", "")
+        reason = cause(failed, url) if url else type(failed).__name__
+        if self.offline:
+            raise ToolError(f"Error executing tool {name}: cannot reach the database ({reason})"
+                            + ("; its write's COMMIT was out, it may have been saved" if unknown else "")) from failed
+        log.error("cannot reach the database %s (%s): answered the MCP tool %s with a tool error%s",
+                  getattr(self.store, "label", "?"), reason, name, "; its write's COMMIT was out, it may have been saved" if unknown else "")
+        raise ToolError(f"Error executing tool {name}: {COMMIT_UNKNOWN if unknown else UNREACHABLE}") from failed
 
     def close_schemas(self) -> None:
         """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
@@ -318,7 +351,7 @@ class LocalStoreServer(StoreServer):
     offline = True
 
 
-def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING") -> MCPServer:
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> MCPServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
@@ -330,6 +363,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
         "workbench", title="Review Workbench", version=__version__, instructions=OFFLINE_INSTRUCTIONS if offline else INSTRUCTIONS,
         log_level=log_level,
     )
+    server.store = store
 
     def tool(annotations: ToolAnnotations, *, name: str | None = None, description: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """``server.tool``, every tool registered ``nul_free``."""

@@ -114,6 +114,7 @@ class IdempotencyMiddleware:
             self._next_sweep = time.monotonic() + SWEEP_EVERY_S
 
         mine = (record_scope, key)
+        added = False  # whether this request put ``mine`` in ``_running``
 
         def still_running(boot_id: str) -> bool:
             if boot_id == self.boot_id:
@@ -121,6 +122,7 @@ class IdempotencyMiddleware:
             return self.wb.store.boot_alive(boot_id)
 
         def _claim() -> tuple[repo.Stored | None, dict[str, Any] | None]:
+            nonlocal added
             with self.wb.store.write() as db:
                 now = self.wb.clock()
                 if sweep:
@@ -132,6 +134,7 @@ class IdempotencyMiddleware:
                 if stored is None:
                     # Before the commit: a retry claiming next must find this one running.
                     self._running.add(mine)
+                    added = True
                     return None, None
                 if stored.state == "applied" and _still_answering(stored, now):
                     # Written, its response not yet stored: the first request is still
@@ -148,10 +151,16 @@ class IdempotencyMiddleware:
 
         try:
             stored, entry = await to_thread.run_sync(_claim)
-        except StoreWriteFailed as exc:
-            self._running.discard(mine)  # the claim was rolled back: there is nothing in flight
-            await write_failed.answer(exc, scope)(scope, receive, send)
-            return
+        except BaseException as exc:
+            # The request does not run: rolled back, or committed with its answer lost (the
+            # connection cut as it committed), its claim is a leftover once out of ``_running``
+            # (repo.claim), where it kept every retry a 409 "still being processed" for good.
+            if added:
+                self._running.discard(mine)
+            if isinstance(exc, StoreWriteFailed):
+                await write_failed.answer(exc, scope)(scope, receive, send)
+                return
+            raise
         if stored is not None:
             await _answer_existing(send, stored, body_hash, entry)
             return
@@ -198,6 +207,17 @@ class IdempotencyMiddleware:
                 # that wrote, the record stays ``applied`` without the response.
                 if status < 500:
                     write_failed.log.error("%s", exc.for_operator(f"the Idempotency-Key record of {method} {scope['path']} keeps no response"))
+            except Exception as exc:
+                if not write_failed.unreachable(exc):
+                    raise
+                # The same, the database gone: raised here, after the response started, it was a
+                # traceback and a client cut off before the body its write had earned.
+                if status < 500:
+                    from storage.pg import cause
+
+                    store: Any = self.wb.store
+                    write_failed.log.error("the Idempotency-Key record of %s %s keeps no response: cannot reach the database %s (%s)",
+                                           method, scope["path"], store.label, cause(exc, store.url))
 
         async def _send(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -66,6 +66,8 @@ LEASE_ENV = "WORKBENCH_JOB_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
 # A claimer that was not woken looks for due work (retries, expired leases) this often.
 POLL_SECONDS = 1.0
+# The claimer's connection goes by this name in pg_stat_activity.
+CLAIMER_NAME = "workbench job claimer"
 # The startup sweep, refused by a database out of reach, tries again this often until it gets through.
 SWEEP_RETRY_SECONDS = 1.0
 MAX_ATTEMPTS = 5
@@ -201,9 +203,22 @@ class PgJobs:
 
     def run_here(self, kind: str, subject: str) -> None:
         """Run the queued job of ``kind`` on ``subject`` in this thread, unless another worker has it."""
-        from storage import jobs as repo
+        import psycopg
 
-        job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        from storage import jobs as repo
+        from storage.pg import cause, unreachable
+
+        try:
+            job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
+        except psycopg.OperationalError as exc:
+            if not unreachable(exc):
+                raise
+            # The response is out and the job's row committed with the change: raised from here it
+            # was uvicorn's traceback after the fact. Any claimer takes the row once it is due (or,
+            # had the claim gone through unanswered, once its lease lapses).
+            log.error("background job %s %s is left to the job claimers: this request could not claim it (%s)",
+                      kind, subject, cause(exc, self.url))
+            return
         if job is not None:
             with self._lock:
                 self._held.add(job.id)
@@ -274,7 +289,7 @@ class PgJobs:
         from storage import jobs as repo
         from storage.pg import sql_text
 
-        conn = psycopg.connect(self.url, autocommit=True)
+        conn = psycopg.connect(self.url, autocommit=True, application_name=CLAIMER_NAME)
         conn.execute(sql_text(f"LISTEN {repo.CHANNEL}"))
         conn.execute(sql_text(f"LISTEN {self._wake}"))
         return conn
@@ -286,13 +301,9 @@ class PgJobs:
         with conn:
             beat_at = 0.0
             while not self._stop.is_set():
-                with self._lock:
-                    free = self.max_workers - len(self._held)
-                if free > 0:
-                    for job in repo.claim(conn, self.me, lease_ms, free):
-                        with self._lock:
-                            self._held.add(job.id)
-                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
+                # Renewed before claiming: a claimer back from an outage longer than a lease would
+                # otherwise find its own running jobs' leases lapsed and claim them again, and its
+                # worker would run each a second time beside the first.
                 now = time.monotonic()
                 if now - beat_at >= self.lease_seconds / 3:
                     with self._lock:
@@ -300,6 +311,13 @@ class PgJobs:
                     if held:
                         repo.heartbeat(conn, self.me, held)
                     beat_at = now
+                with self._lock:
+                    free = self.max_workers - len(self._held)
+                if free > 0:
+                    for job in repo.claim(conn, self.me, lease_ms, free):
+                        with self._lock:
+                            self._held.add(job.id)
+                        self._pool.submit(self._run, job).add_done_callback(_log_failure)
                 # Woken by a commit that enqueued (any worker's), else a poll for retries and lapsed leases.
                 for _ in conn.notifies(timeout=min(POLL_SECONDS, self.lease_seconds / 3), stop_after=1):
                     pass
@@ -310,7 +328,6 @@ class PgJobs:
         from storage import jobs as repo
         from storage.pg import cause, unreachable
 
-        conn = _raw(self.wb.store.db)
         try:
             try:
                 self.runners[job.kind](self.wb, job.payload)
@@ -325,10 +342,10 @@ class PgJobs:
                               cause(exc, self.url))
                 else:
                     log.exception("background job %s %s failed (attempt %d)", job.kind, job.payload, job.attempts)
-                repo.retry(conn, job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
+                repo.retry(self._conn(), job.id, self.me, f"{type(exc).__name__}: {exc}", 1000 * 2**job.attempts,
                            give_up=job.attempts >= MAX_ATTEMPTS)
             else:
-                repo.finish(conn, job.id, self.me)
+                repo.finish(self._conn(), job.id, self.me)
         except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
             # The job's row cannot be told either: it stays claimed until its lease lapses, and is
             # claimed again once there is room, as the job of a worker that died is.
@@ -346,7 +363,12 @@ class PgJobs:
             # A slot is free: this worker's claimer (and any other) looks for waiting work now. With
             # the database gone there is no one to tell, and every claimer polls once it is back.
             with contextlib.suppress(psycopg.OperationalError):
-                repo.wake(conn)
+                repo.wake(self._conn())
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        # Taken when the outcome is recorded, not before the run: a database restarted while the
+        # job ran closed the connection the thread had then, and the store has opened another.
+        return _raw(self.wb.store.db)
 
     def shutdown(self) -> None:
         # Running jobs finish and are marked done; a job claimed but not finished (killed) is

@@ -88,7 +88,7 @@ def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
     return JSON({"detail": detail}, status_code=503, headers=headers)
 
 
-def _unreachable(exc: BaseException) -> bool:
+def unreachable(exc: BaseException) -> bool:
     """``storage.pg.unreachable``, imported only for a psycopg error (a SQLite store has no server)."""
     if not type(exc).__module__.startswith("psycopg"):
         return False
@@ -145,7 +145,7 @@ class WriteFailedMiddleware:
             failed = write_failure(exc, self.store)
             if failed is not None:
                 await answer(failed, scope)(scope, receive, send)
-            elif _unreachable(exc):
+            elif unreachable(exc):
                 await answer_unreachable(exc, self.store, scope)(scope, receive, send)
             else:
                 raise
