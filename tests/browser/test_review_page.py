@@ -789,7 +789,8 @@ def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_ke
         page.keyboard.press("Enter")
     expect(send).to_be_disabled()
     page.clock.fast_forward(60_000)
-    expect(error).to_have_text("Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
+    expect(error).to_have_text("The server did not answer within 60 seconds, so this comment may or may not be stored. "
+                               "It is kept here; press Send again, which never stores it twice.")
     expect(send).to_be_enabled()
     expect(send).to_be_focused()  # not dropped on the page behind the dialog: Enter sends again
     expect(text).to_have_value("Sent to a server that never answers.")
@@ -899,7 +900,8 @@ def stored_but_answered_too_late(page, held: list[Route]) -> dict:
     assert stored.status == 201, stored.text()
     page.clock.fast_forward(60_000)
     expect(page.locator("#compose-error")).to_have_text(
-        "Not sent: the server did not answer within 60 seconds. Your comment is kept here; press Send again.")
+        "The server did not answer within 60 seconds, so this comment may or may not be stored. It is kept here; press Send again, "
+        "which never stores it twice.")
     return stored.json()
 
 

@@ -661,7 +661,8 @@
       $("compose-error").textContent = error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
         : error instanceof NoAnswer
-          ? `Not sent: the server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds. Your comment is kept here; press Send again.`
+          // Not "Not sent": the server may have stored it and lost only its answer. Send again settles it either way.
+          ? `The server did not answer within ${REQUEST_TIMEOUT_MS / 1000} seconds, so this comment may or may not be stored. It is kept here; press Send again, which never stores it twice.`
           : error.busy ? `Not sent. ${sentence(error.message)} Your comment is kept here; press Send again ${error.retryAfter ? `in ${error.retryAfter} seconds` : "in a moment"}.`
             // Not "Not sent": the first Send may yet store it, and the next one then shows it stored.
             : error.idempotency === "in_flight" ? "The server is still processing your first Send of this comment. Your comment is kept here; press Send again in a moment."
