@@ -84,6 +84,8 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     assert run(data, "annotation", "show", creds["a"], "--markdown", "--json", code=2).stderr.startswith('{"error": ')  # --json: JSON
     assert run(data, "annotation", "set-status", creds["a"], "bogus", code=2).stdout == ""
     assert run(data, "annotation", "assign", creds["a"], "ghost", code=1).stderr == "error: assignee_id is not a member of this workspace\n"
+    for empty in ("", "  "):
+        assert run(data, "annotation", "assign", creds["a"], empty, code=2).stderr == "error: give a member's user id, 'me', or 'none' to unassign\n"
     assert "https://" in run(data, "annotation", "attach", creds["a"], "--diff-url", "http://x.example", code=1).stderr
     assert "At least one of" in run(data, "annotation", "attach", creds["a"], code=1).stderr
     # A request model's refusal is a refusal (exit 1, as README says), in README's words, not pydantic's.

@@ -303,6 +303,9 @@ def assign(
     as_json: JsonFlag = False,
 ) -> None:
     """Assign to a workspace member (or unassign with 'none')."""
+    if not user.strip():
+        # Empty names nobody: it read as an unknown member ("assignee_id is not a member"), not as the way to unassign.
+        fail("give a member's user id, 'me', or 'none' to unassign", 2, error="bad_parameter")
     wb, me = local(data_dir)
     assignee = me.user_id if user == "me" else None if user in ("none", "-") else user
     _patched(wb, me, annotation_id, as_json, assignee_id=assignee)
