@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -34,16 +35,23 @@ def _job(url: str, payload: str) -> tuple[str, int, float]:
     return str(row[0]), int(row[1]), float(row[2] or 0)
 
 
-@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
-def test_a_job_running_past_its_lease_is_not_claimed_by_another_worker(wb: Workbench, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
-    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+def held_runner() -> tuple[list[str], threading.Event, Callable[[Workbench, str], None]]:
+    """A job runner that notes each run and then waits for ``go``, as a deploy command runs on."""
     runs: list[str] = []
     go = threading.Event()
 
     def slow(wb: Workbench, payload: str) -> None:
         runs.append(payload)
         go.wait(60)
+
+    return runs, go, slow
+
+
+@pytest.mark.postgresql_only("leases are PostgreSQL's jobs: SQLite's run in the one process that serves")
+def test_a_job_running_past_its_lease_is_not_claimed_by_another_worker(wb: Workbench, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(jobs_mod.LEASE_ENV, str(LEASE))
+    url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
+    runs, go, slow = held_runner()
 
     first, second = PgJobs(wb, ServerSettings()), PgJobs(wb, ServerSettings())
     first.runners = second.runners = {"probe": slow}
@@ -198,12 +206,7 @@ def test_a_claimer_back_after_its_jobs_leases_lapsed_renews_them_rather_than_cla
     # The claimer reconnects this long after it lost its connection: past the job's lease.
     monkeypatch.setattr(jobs_mod, "POLL_SECONDS", 2 * LEASE)
     url = wb.store.url  # pyright: ignore[reportAttributeAccessIssue]  # a PgStore: postgresql_only
-    runs: list[str] = []
-    go = threading.Event()
-
-    def slow(wb: Workbench, payload: str) -> None:
-        runs.append(payload)
-        go.wait(60)
+    runs, go, slow = held_runner()
 
     jobs = PgJobs(wb, ServerSettings())
     jobs.runners = {"probe": slow}
