@@ -52,11 +52,6 @@ from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.mcp")
 
-# A team server's database out of reach, in the words of the HTTP API's 503 (workbench/server/write_failed.py).
-UNREACHABLE = "The server cannot reach its database now; nothing was changed. Try again shortly."
-COMMIT_UNKNOWN = ("The server lost its database while saving this change, which may have been saved. Read it back before "
-                  "sending it again.")
-
 # Screenshots up to this size ride along as MCP image content, so a model can look at what
 # the submitter saw; bigger ones are only named (the base64 would swamp the context window).
 INLINE_SCREENSHOT_BYTES = 1024 * 1024
@@ -316,6 +311,9 @@ class StoreServer(MCPServer):
         executing tool" and a traceback per call, for a condition that words itself. A tool error
         saying so instead, and the operator's one line, as the HTTP API's 503 gives them."""
         from storage.pg import cause, commit_unknown
+
+        # The HTTP API's 503 words: imported here, on the error's path, so a stdio server never loads the web server's modules.
+        from workbench.server.write_failed import COMMIT_UNKNOWN, UNREACHABLE
 
         unknown = commit_unknown(failed)
         url = getattr(self.store, "url", "")
