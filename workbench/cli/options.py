@@ -94,7 +94,7 @@ class StoreErrors(TyperGroup):
             # The store's own disk refusals are StoreWriteFailed and a file an option names is refused
             # in words by its service, so what is left of these is the output: a script's
             # `> out.json` on a full disk was a traceback. (A closed pipe is Click's, exit 1.)
-            if exc.errno not in _OUTPUT_ERRNOS:
+            if exc.errno not in _OUTPUT_ERRNOS or exc.filename is not None:  # a named file is not the output
                 raise
             _discard_stdout()
             fail(f"cannot write the output ({exc.strerror or exc}): it is incomplete", 2, error="output_failed")
