@@ -206,6 +206,30 @@ def test_a_round_whose_preview_failed_is_read_only(page, deploying):
     expect(page.locator("#frame-note")).to_be_visible()
 
 
+def test_a_round_being_prepared_says_preparing_and_is_read_only_until_its_preview_is_deployed(page, deploying, tmp_path):
+    """The documents call `created` the preparing phase; the page's badge said "created", a word about the
+    server's record, to a reviewer who came too early."""
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
+    gate = tmp_path / "go"
+    # Deployed once the test says so (the shell's own wait); the page it deploys does not matter here.
+    deploys(creds, f"while [ ! -e {gate} ]; do sleep 0.05; done; echo {proc.url}/")
+    started = httpx.post(f"{proc.url}/api/v1/feedback-sessions", headers=bearer(creds["store_api_key"]))
+    assert started.status_code == 201 and started.json()["status"] == "created", started.text
+    try:
+        _read_only(page, started.json()["feedbackUrl"], "Session is still preparing: reviewers can comment once the preview is deployed")
+        expect(page.locator("#status")).to_have_text("preparing")
+    finally:
+        gate.touch()
+    # Deployed, the page's 15 s refresh would show it; a reload shows it now.
+    wait_until(lambda: httpx.get(f"{proc.url}/api/v1/feedback-sessions/{started.json()['id']}",
+                                 headers=bearer(creds["store_api_key"])).json()["status"], lambda s: s == "in_review",
+               what="the preview deployed")
+    page.reload()
+    expect(page.locator("#status")).to_have_text("in review")
+    expect(page.get_by_role("button", name="Add comment")).to_be_visible()
+
+
 def test_phone_width(browser, served):
     proc, creds = served
     session = start_round(proc.url, creds["store_api_key"])

@@ -22,7 +22,9 @@
   // The server's words for a status (statuses.py's STATUS_LABELS, the TUI's and the CLI's): a reviewer read
   // "task_review". Unlisted names lose their underscores, so no stored name is ever shown as it is stored.
   const STATUS_LABELS = labels(document.body.dataset.statusLabels);
-  const statusWords = (status) => STATUS_LABELS[status] || String(status).replace(/_/g, " ");
+  // And "created" is, to a reviewer, the round being prepared (the documents' "preparing phase"): the preview is
+  // still deploying. Here only: elsewhere it is the record's state, which operators search for by its name.
+  const statusWords = (status) => (status === "created" ? "preparing" : STATUS_LABELS[status] || String(status).replace(/_/g, " "));
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
   const LOCATE_TIMEOUT_MS = 1500;
