@@ -183,6 +183,16 @@ def _busy_name(exc: BaseException) -> str | None:
     return None
 
 
+def server_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a PostgreSQL store's server cannot be reached now (``storage.pg.unreachable``),
+    imported only for a psycopg error: a SQLite store has no server, and its front ends need not load psycopg."""
+    if not type(exc).__module__.startswith("psycopg"):
+        return False
+    from storage.pg import unreachable
+
+    return unreachable(exc)
+
+
 def file_problem(exc: sqlite3.Error) -> str | None:
     """What an SQLite error says about the database file itself, in words, or None for any other
     error (a bug, a constraint): the former is the user's to fix, the latter is not."""

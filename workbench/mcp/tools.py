@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, ContentBlock, ImageContent, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field, Strict, ValidationError
 
-from storage.db import StoreWriteFailed
+from storage.db import StoreWriteFailed, server_unreachable
 from workbench import __version__
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -247,15 +247,6 @@ def _attach(c: Caller, annotation_id: str, req: ResolutionCreate) -> dict[str, A
     return current.to_public()
 
 
-def _unreachable(exc: BaseException) -> bool:
-    """``storage.pg.unreachable``, imported only for a psycopg error (a SQLite store has no server)."""
-    if not type(exc).__module__.startswith("psycopg"):
-        return False
-    from storage.pg import unreachable
-
-    return unreachable(exc)
-
-
 class StoreServer(MCPServer):
     """The MCP server over a store: a write the disk refused (full, an I/O error), or that another
     writer kept out past the busy timeout (``StoreBusy``), comes back as a tool error in words.
@@ -289,7 +280,7 @@ class StoreServer(MCPServer):
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError as exc:
             failed = exc.__cause__
-            if failed is not None and _unreachable(failed):
+            if failed is not None and server_unreachable(failed):
                 self._out_of_reach(name, failed)
             if not isinstance(failed, StoreWriteFailed):
                 raise

@@ -37,7 +37,7 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage import idempotency as repo
-from storage.db import StoreWriteFailed, write_hook
+from storage.db import StoreWriteFailed, server_unreachable, write_hook
 from workbench.domain.errors import DomainError
 from workbench.server import credentials, write_failed
 from workbench.server.limits import read_body, replay_body
@@ -208,7 +208,7 @@ class IdempotencyMiddleware:
                 if status < 500:
                     write_failed.log.error("%s", exc.for_operator(f"the Idempotency-Key record of {method} {scope['path']} keeps no response"))
             except Exception as exc:
-                if not write_failed.unreachable(exc):
+                if not server_unreachable(exc):
                     raise
                 # The same, the database gone: raised here, after the response started, it was a
                 # traceback and a client cut off before the body its write had earned.

@@ -40,7 +40,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storage.db import StoreBusy, StoreWriteFailed
+from storage.db import StoreBusy, StoreWriteFailed, server_unreachable
 from workbench.server import envelope
 from workbench.server.logs import RedactSecrets
 from workbench.server.responses import JSON
@@ -86,15 +86,6 @@ def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
     if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
         return envelope.error_response(503, detail, headers=headers)
     return JSON({"detail": detail}, status_code=503, headers=headers)
-
-
-def unreachable(exc: BaseException) -> bool:
-    """``storage.pg.unreachable``, imported only for a psycopg error (a SQLite store has no server)."""
-    if not type(exc).__module__.startswith("psycopg"):
-        return False
-    from storage.pg import unreachable
-
-    return unreachable(exc)
 
 
 async def handler(request: Request, exc: Exception) -> JSON:
@@ -145,7 +136,7 @@ class WriteFailedMiddleware:
             failed = write_failure(exc, self.store)
             if failed is not None:
                 await answer(failed, scope)(scope, receive, send)
-            elif unreachable(exc):
+            elif server_unreachable(exc):
                 await answer_unreachable(exc, self.store, scope)(scope, receive, send)
             else:
                 raise
