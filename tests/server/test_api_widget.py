@@ -260,6 +260,21 @@ def test_submissions_are_rate_limited_per_ip_and_per_site(wb, creds):
         assert codes == [201, 201, 429] and "per-site" in c.post(url, json=body, headers=_w(creds)).json()["detail"]
 
 
+def test_a_refused_body_is_not_a_widget_submission_but_is_counted_per_ip(wb, creds):
+    """README (The site widget, Limits): the widget's own buckets count well-formed submissions, so a
+    visitor who mends a refused form is not held back; a flood of bad bodies meets the server's
+    per-IP bucket, as every request from a remote client does."""
+    url = f"/api/widget/sites/{creds['site_id']}/annotations"
+    bad = {"page_url": "javascript:alert(1)", "body": "b"}
+    good = {"page_url": "https://x/", "body": "b"}
+    with TestClient(create_app(wb, ServerSettings(ip_limit=1000, widget_ip_limit=2, widget_site_limit=2))) as c:
+        assert [c.post(url, json=bad, headers=_w(creds)).status_code for _ in range(5)] == [422] * 5
+        assert [c.post(url, json=good, headers=_w(creds)).status_code for _ in range(3)] == [201, 201, 429]
+    with TestClient(create_app(wb, ServerSettings(ip_limit=3, limit_loopback_ip=True, widget_ip_limit=1000, widget_site_limit=1000))) as c:
+        codes = [c.post(url, json=bad, headers=_w(creds)).status_code for _ in range(4)]
+        assert codes == [422, 422, 422, 429]
+
+
 def test_idempotency_keys_of_the_widget_are_scoped_to_its_site(client, creds, wb):
     other = other_workspace(wb)
     body = {"page_url": "https://x/", "body": "b"}
