@@ -221,8 +221,13 @@ def test_run_personas_roles_and_one_reply_per_persona(client, creds):
     default_run = client.post(url, json={}, headers=bearer(creds["member_token"]))
     assert default_run.status_code == 201 and len(default_run.json()["replies"]) == 3
     assert client.post(url, json={"persona_ids": ["nope"]}, headers=bearer(creds["member_token"])).status_code == 404
+    # README: a repeated id runs once, and a run names at most 60 (each is a call to the reviewer engine).
+    once = client.post(url, json={"persona_ids": [ids[0], ids[0]]}, headers=bearer(creds["member_token"])).json()["replies"]
+    assert [x["persona_id"] for x in once] == [ids[0]]
+    too_many = client.post(url, json={"persona_ids": [ids[0]] * 61}, headers=bearer(creds["member_token"]))
+    assert too_many.status_code == 422 and "60" in too_many.text
     thread = client.get(f"/api/v1/annotations/{a['id']}", headers=bearer(creds["member_token"])).json()["replies"]
-    assert len(thread) == 2 + 2 + 3
+    assert len(thread) == 2 + 2 + 3 + 1
 
 
 def test_nothing_crosses_workspaces(client, creds, wb):
