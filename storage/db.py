@@ -184,11 +184,11 @@ def _busy_name(exc: BaseException) -> str | None:
 
 
 def server_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says a PostgreSQL store's server cannot be reached now (``storage.pg.unreachable``),
+    """Whether ``exc`` says a PostgreSQL store's server cannot be reached now (``storage.pg_conn.unreachable``),
     imported only for a psycopg error: a SQLite store has no server, and its front ends need not load psycopg."""
     if not type(exc).__module__.startswith("psycopg"):
         return False
-    from storage.pg import unreachable
+    from storage.pg_conn import unreachable
 
     return unreachable(exc)
 

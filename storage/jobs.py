@@ -19,7 +19,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 
 # Woken listeners (every worker's claimer) try to claim at once instead of at their next poll.
 CHANNEL = "workbench_jobs"

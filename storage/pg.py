@@ -2,7 +2,7 @@
 
 A team server runs ``workbench serve --database postgresql://…`` with several workers, on
 several hosts, over one database. The repositories take a connection and speak SQLite's SQL;
-``PgConnection`` gives them psycopg underneath, with each statement rewritten once
+``PgConnection`` (storage/pg_conn.py) gives them psycopg underneath, with each statement rewritten once
 (storage/pg_sql.py) and PostgreSQL's errors raised as the ``sqlite3`` ones they already handle.
 
 Transactions keep the semantics every use case was written against: SQLite lets one writer
@@ -22,22 +22,18 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import re
-import select
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, LiteralString, TypeVar, cast
-from urllib.parse import unquote
+from typing import Any, TypeVar, cast
 
 import psycopg
-from psycopg import pq
-from psycopg.adapt import Dumper
 
 from storage import db as sqlite_store
 from storage import pg_versions
+from storage.pg_conn import BoolAsInt, PgConnection, as_sqlite_errors, cause, hung_up, redact, sql_text, unreachable
 from storage.pg_sql import translate
 
 T = TypeVar("T")
@@ -54,249 +50,9 @@ BOOT_NAME = "workbench boot"
 BOOT_CHECK_S = 1.0
 
 
-def sql_text(sql: str) -> LiteralString:
-    """Our own statement text, for psycopg's signature that asks for a literal: these statements are
-    built from the repositories' constants and generated names, never from a request's text."""
-    return cast(LiteralString, sql)
-
-
-class _BoolAsInt(Dumper):
-    """True/False as 1/0: the schema keeps SQLite's integer flags, which a boolean would not fit."""
-
-    oid = psycopg.adapters.types["int8"].oid
-
-    def dump(self, obj: bool) -> bytes:
-        return b"1" if obj else b"0"
-
-
-def _integrity_error(exc: psycopg.errors.IntegrityError) -> sqlite3.IntegrityError:
-    """PostgreSQL's constraint error in SQLite's words (``UNIQUE constraint failed: table.column``),
-    PostgreSQL's own after them: callers and logs read one family of messages on both engines."""
-    diag = exc.diag
-    table = diag.table_name or "?"
-    if isinstance(exc, psycopg.errors.UniqueViolation):
-        # DETAIL reads "Key (a, b)=(…) already exists."; SQLite names each column as table.column.
-        found = re.match(r"Key \((.*?)\)=", diag.message_detail or "")
-        columns = [c.strip() for c in found.group(1).split(",")] if found else [diag.constraint_name or "?"]
-        words = "UNIQUE constraint failed: " + ", ".join(f"{table}.{c}" for c in columns)
-    elif isinstance(exc, psycopg.errors.ForeignKeyViolation):
-        words = "FOREIGN KEY constraint failed"
-    elif isinstance(exc, psycopg.errors.NotNullViolation):
-        words = f"NOT NULL constraint failed: {table}.{diag.column_name or '?'}"
-    elif isinstance(exc, psycopg.errors.CheckViolation):
-        words = f"CHECK constraint failed: {diag.constraint_name or '?'}"
-    else:
-        words = "constraint failed"
-    return sqlite3.IntegrityError(f"{words} ({diag.message_primary or exc})")
-
-
-class _Cursor:
-    """What the repositories read from ``execute``: rows as tuples, ``rowcount``, iteration."""
-
-    __slots__ = ("_cur",)
-
-    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
-        self._cur = cur
-
-    def fetchone(self) -> Any:
-        return self._cur.fetchone() if self._cur.description is not None else None
-
-    def fetchall(self) -> list[Any]:
-        return self._cur.fetchall() if self._cur.description is not None else []
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.fetchall())
-
-    @property
-    def rowcount(self) -> int:
-        return self._cur.rowcount
-
-
-def disk_error(exc: psycopg.Error) -> sqlite3.OperationalError | None:
-    """The database server's disk refusing a write, as SQLite's own (SQLITE_FULL, SQLITE_IOERR),
-    which ``Store.write`` turns into StoreWriteFailed; None for any other error.
-
-    Only the disk: 53100 ``disk_full`` (PostgreSQL's ENOSPC, on a table, its WAL or a temporary
-    file) and 58030 ``io_error``. The rest of class 53 is not a write the disk refused: out of
-    memory (53200) and too many connections (53300) refuse any statement, a read as much as a
-    write, and freeing disk space would not help; they stay the driver's errors."""
-    if isinstance(exc, psycopg.errors.DiskFull):
-        full, words = True, "database or disk is full"
-    elif isinstance(exc, psycopg.errors.IoError):
-        full, words = False, "disk I/O error"
-    else:
-        return None
-    error = sqlite3.OperationalError(f"{words} ({exc})")
-    error.sqlite_errorcode = sqlite3.SQLITE_FULL if full else sqlite3.SQLITE_IOERR
-    # What reported it, as StoreWriteFailed quotes it: the SQLSTATE, and PostgreSQL's words (which file).
-    error.sqlite_errorname = f"SQLSTATE {exc.sqlstate}: {exc.diag.message_primary or exc}"
-    return error
-
-
-# The server going away: its shutdown or crash ending the session (57P01-57P03), the connection
-# lost or refused (class 08), or psycopg's own word for it, an OperationalError with no SQLSTATE.
-_GONE = ("57P01", "57P02", "57P03")
-
-
-def hung_up(raw: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool:
-    """Whether an idle connection is already known dead: the server closed it (a restart, a crash,
-    an administrator's kill), or it spoke unasked, which an idle session only does to say goodbye.
-    One poll of its socket, no round trip, so a request is never the one that finds out by failing.
-    A connection in a transaction or mid-statement answers False: what arrives there is a reply."""
-    if raw.closed:
-        return True
-    if raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
-        return False
-    poller = select.poll()
-    poller.register(raw.pgconn.socket, select.POLLIN)
-    return bool(poller.poll(0))
-
-
-def unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database server cannot be reached now (stopped, restarting, the
-    network), not that a statement failed: the request may be tried again, and the store's next
-    round trip opens a new connection."""
-    if not isinstance(exc, psycopg.OperationalError):
-        return False
-    state = exc.sqlstate
-    return state is None or state.startswith("08") or state in _GONE
-
-
-def when_reachable(attempt: Callable[[], T], stop: threading.Event, every: float, *,
-                   lost: Callable[[BaseException], None], back: Callable[[], None]) -> T | None:
-    """``attempt()``, tried again every ``every`` seconds while the database cannot be reached (any
-    other error is raised), until ``stop`` is set (then None). ``lost`` hears the first failure and
-    ``back`` the success after one: an outage is two lines in a log, not one a try."""
-    said = False
-    while True:
-        try:
-            result = attempt()
-        except Exception as exc:
-            if not unreachable(exc):
-                raise
-            if not said:
-                lost(exc)
-                said = True
-            if stop.wait(every):
-                return None
-            continue
-        if said:
-            back()
-        return result
-
-
-def commit_unknown(exc: BaseException) -> bool:
-    """Whether ``exc`` lost the connection while a write's COMMIT was out: it may have been saved."""
-    return bool(getattr(exc, "commit_unknown", False))
-
-
-@contextlib.contextmanager
-def _as_sqlite_errors() -> Iterator[None]:
-    """PostgreSQL's errors as the sqlite3 types the use cases catch (a duplicate id, a foreign key,
-    a lock not had in time, the disk full): one family for both engines."""
-    try:
-        yield
-    except psycopg.errors.IntegrityError as exc:
-        raise _integrity_error(exc) from exc
-    except psycopg.errors.LockNotAvailable as exc:
-        raise sqlite3.OperationalError(f"database is locked ({exc})") from exc
-    except (psycopg.errors.DiskFull, psycopg.errors.IoError) as exc:
-        raise cast(sqlite3.OperationalError, disk_error(exc)) from exc
-
-
-class PgConnection:
-    """One psycopg connection, answering the part of ``sqlite3.Connection`` the repositories use."""
-
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
-        self.raw = raw
-
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> _Cursor:
-        with _as_sqlite_errors():
-            return _Cursor(self.raw.execute(sql_text(translate(sql)), params))
-
-    def together_first(self, script: str) -> tuple[Any, ...]:
-        """``together``, answering the first statement's first row."""
-        with _as_sqlite_errors():
-            row = self.raw.execute(sql_text(script)).fetchone()
-        assert row is not None
-        return tuple(row)
-
-    def together_last(self, script: str) -> tuple[Any, ...]:
-        """``together``, answering the last statement's first row."""
-        with _as_sqlite_errors():
-            cur = self.raw.execute(sql_text(script))
-            while cur.nextset():
-                pass
-            row = cur.fetchone()
-        assert row is not None
-        return tuple(row)
-
-    def together(self, script: str) -> None:
-        """Statements of PostgreSQL's own, without parameters, sent in one round trip (the simple
-        query protocol): what a write does at its start and end, while other writers wait."""
-        with _as_sqlite_errors():
-            self.raw.execute(sql_text(script))
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
-        cur = self.raw.cursor()
-        with _as_sqlite_errors():
-            cur.executemany(sql_text(translate(sql)), rows)
-        return _Cursor(cur)
-
-    def executescript(self, script: str) -> None:
-        """Statements in PostgreSQL's own dialect (the schema), run as they are."""
-        self.raw.execute(sql_text(script))
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
-
-    def close(self) -> None:
-        self.raw.close()
-
-
 def _boot_key(boot_id: str) -> int:
     """A server process's boot id as a 64-bit advisory-lock key."""
     return int.from_bytes(hashlib.sha256(b"workbench-boot:" + boot_id.encode()).digest()[:8], "big", signed=True)
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced, for messages and cache keys: the user's (``***``) and a
-    ``?password=`` parameter (dropped), each on its own; the host is kept as written (an IPv6 one
-    in brackets). Read as text, never refused: the user's part runs to the last ``@``, so a
-    password with an unencoded ``@``, ``/``, ``?`` or ``#`` (where URL parsers and libpq each cut
-    it elsewhere) is masked whole, and a URL no parser reads (an unclosed bracket) is masked too."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    userinfo, at, after = rest.rpartition("@")
-    if at and ":" in userinfo:
-        rest = f"{userinfo.split(':', 1)[0]}:***@{after}"
-    head, question, query = rest.partition("?")
-    kept = "&".join(p for p in query.split("&") if not p.lower().startswith("password="))
-    return f"{scheme}{sep}{head}{question if kept else ''}{kept}"
-
-
-def _secrets(url: str) -> list[str]:
-    """What of ``url`` no message may show: its password as written and decoded, and the pieces a
-    parser may cut it into at the URL's delimiters (libpq quotes a "host" that is a password's
-    tail), longest first; pieces shorter than 3 characters would mask ordinary words."""
-    _, _, rest = url.partition("://")
-    userinfo, at, _ = rest.rpartition("@")
-    whole = [userinfo.split(":", 1)[1]] if at and ":" in userinfo else []
-    whole += [p.split("=", 1)[1] for p in rest.partition("?")[2].split("&") if p.lower().startswith("password=")]
-    pieces = {piece for secret in whole for form in (secret, unquote(secret)) for piece in (form, *re.split(r"[@/?#:&]", form))}
-    return sorted((p for p in pieces if len(p) >= 3), key=len, reverse=True)
-
-
-def cause(exc: BaseException, url: str) -> str:
-    """What one log or error line says of a database failure: the first line of the driver's
-    message (the error's type if it has none), ``url`` in it redacted, since it may quote it, and
-    the password masked wherever else it appears (libpq quotes the part of a URL it could not read)."""
-    line = (str(exc).replace(url, redact(url)).strip().splitlines() or [type(exc).__name__])[0]
-    for secret in _secrets(url):
-        line = line.replace(secret, "***")
-    return line
 
 
 class PgStore(sqlite_store.Store):
@@ -336,7 +92,7 @@ class PgStore(sqlite_store.Store):
             raw = psycopg.connect(self.url, autocommit=True)
         else:
             raw = psycopg.connect(self.url, autocommit=True, application_name=application_name)
-        raw.adapters.register_dumper(bool, _BoolAsInt)
+        raw.adapters.register_dumper(bool, BoolAsInt)
         raw.execute(sql_text(f"SET lock_timeout = {LOCK_TIMEOUT_MS}"))
         return PgConnection(raw)
 
@@ -416,7 +172,7 @@ class PgStore(sqlite_store.Store):
                 with contextlib.suppress(psycopg.Error, sqlite3.Error):
                     db.execute("ROLLBACK")
             self._raise_disk_refusal(exc)
-            if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):  # _as_sqlite_errors' "database is locked"
+            if isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):  # as_sqlite_errors' "database is locked"
                 raise self._busy(f"SQLSTATE {exc.__cause__.sqlstate}") from exc
             raise
         finally:
@@ -497,7 +253,7 @@ class PgStore(sqlite_store.Store):
                     continue
                 try:
                     fresh = self._lock_boot(boot_id)
-                except (psycopg.Error, sqlite3.Error) as exc:  # a lock timeout is sqlite3's (_as_sqlite_errors)
+                except (psycopg.Error, sqlite3.Error) as exc:  # a lock timeout is sqlite3's (as_sqlite_errors)
                     if not unreachable(exc) and boot_id not in said:
                         said.add(boot_id)
                         log.error("cannot hold this serving process's liveness lock on the database %s again (%s); "
@@ -629,7 +385,7 @@ class LoopReads:
             for attempt in (1, 2):
                 conn = await self._checkout()
                 try:
-                    with _as_sqlite_errors():
+                    with as_sqlite_errors():
                         rows = await (await conn.execute(sql_text(translate(sql)), params)).fetchall()
                 except psycopg.OperationalError:
                     await conn.close()
@@ -658,7 +414,7 @@ class LoopReads:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, application_name="workbench loop reads")
-        conn.adapters.register_dumper(bool, _BoolAsInt)
+        conn.adapters.register_dumper(bool, BoolAsInt)
         return conn
 
     async def close(self) -> None:

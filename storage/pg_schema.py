@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from storage.pg import PgConnection, PgStore
+    from storage.pg import PgStore
+    from storage.pg_conn import PgConnection
 
 MIGRATE_LOCK = 0x5742_4D47  # "WBMG": one migrator at a time, across hosts
 
@@ -365,7 +366,7 @@ def target() -> Target:
 
 def migrate(store: PgStore) -> None:
     """Bring the database to ``target()`` (additively), once, whichever worker gets there first."""
-    from storage.pg import sql_text
+    from storage.pg_conn import sql_text
 
     want = target()
     db: PgConnection = store.db  # pyright: ignore[reportAssignmentType]  # PgStore's connection is a PgConnection

@@ -168,7 +168,7 @@ class VersionWatch:
                     self._lost()
                     delay = RECONNECT_AFTER[min(self._failures, len(RECONNECT_AFTER) - 1)]
                     if self._failures == 0:  # once per loss, not per try: a restart's retries would fill the log
-                        from storage.pg import cause  # imported here: storage.pg imports this module
+                        from storage.pg_conn import cause  # imported here: storage.pg imports this module
 
                         # The driver's reason, as the job claimer's line gives it: the type alone
                         # ("OperationalError") does not tell a restart from a refused login.

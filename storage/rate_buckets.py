@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import hung_up, sql_text, unreachable
+from storage.pg_conn import hung_up, sql_text, unreachable
 
 # A key's window starts at its first request and lasts ``window`` ms; a request after that starts
 # the next one (and no lease of the ended window is held in it). SET reads the old row in every

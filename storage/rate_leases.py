@@ -45,7 +45,7 @@ from typing import Any
 
 import psycopg
 
-from storage.pg import hung_up, sql_text
+from storage.pg_conn import hung_up, sql_text
 
 TTL = 0.1  # seconds a lease's unused units stay with a worker after its last grant
 MARGIN = 0.05  # the settling round trip's time, on top of TTL, that a refused request waits

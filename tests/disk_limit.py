@@ -118,7 +118,7 @@ def pg_disk_full(url: str, *, room_for_a_claim: bool = False) -> None:
     fits, its release (a row deleted) no longer does."""
     import psycopg
 
-    from storage.pg import sql_text
+    from storage.pg_conn import sql_text
 
     with psycopg.connect(url, autocommit=True) as db:
         db.execute(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 
 
 def binaries() -> Path:

@@ -45,7 +45,8 @@ def another_writer(store: Store) -> Iterator[None]:
     if store.dialect == "postgresql":
         import psycopg
 
-        from storage.pg import WRITERS_LOCK, PgStore, sql_text
+        from storage.pg import WRITERS_LOCK, PgStore
+        from storage.pg_conn import sql_text
 
         assert isinstance(store, PgStore)
         with psycopg.connect(store.url) as other:  # a transaction until the block ends; committed on exit

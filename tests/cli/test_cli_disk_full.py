@@ -102,7 +102,8 @@ def test_a_team_servers_full_disk_is_the_same_line_naming_the_database(pg_cluste
     """`--database`: PostgreSQL's SQLSTATE 53100 (tests/disk_limit.py ``pg_disk_full``) is told as
     SQLite's full disk is, with the database (its URL without the password) as the place, and
     what to do on the database server; the command's writes are rolled back."""
-    from storage.pg import PgStore, redact
+    from storage.pg import PgStore
+    from storage.pg_conn import redact
     from tests.disk_limit import pg_disk_freed, pg_disk_full
 
     with pg_cluster.database() as url:

@@ -15,7 +15,8 @@ import httpx
 import psycopg
 import pytest
 
-from storage.pg import PgStore, sql_text
+from storage.pg import PgStore
+from storage.pg_conn import sql_text
 from storage.pg_schema import target
 from tests.conftest import ServerProcess, bearer
 from tests.pg_cluster import Cluster

@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import pytest
 
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 from tests.conftest import free_port
 from tests.pg_cluster import Cluster
 from workbench.services.bootstrap import bootstrap

@@ -29,7 +29,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from storage import pg_versions
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 from tests.multi.conftest import ROOT, Serve, bearer, wait_for
 from tests.pg_cluster import Cluster
 from tests.session_helpers import new_store

@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 from tests.conftest import free_port, stop_group
 from tests.multi.conftest import ROOT, wait_for
 from tests.pg_cluster import Cluster

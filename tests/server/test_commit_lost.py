@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from storage import pg_versions, rate_buckets
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 from tests.conftest import TEST_SETTINGS, bearer
 from workbench.server import write_failed
 from workbench.server.app import create_app

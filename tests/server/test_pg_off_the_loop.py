@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from storage.pg import sql_text
+from storage.pg_conn import sql_text
 from tests.conftest import TEST_SETTINGS, bearer
 from tests.session_helpers import wait_until
 from workbench.server.app import create_app

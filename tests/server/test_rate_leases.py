@@ -18,7 +18,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from storage.pg import PgStore, hung_up
+from storage.pg import PgStore
+from storage.pg_conn import hung_up
 from storage.rate_buckets import Counters
 from storage.rate_leases import MAX_LEASE, TTL, Leases
 from tests.session_helpers import wait_until, wait_until_async
@@ -208,7 +209,7 @@ async def test_a_connection_known_lost_is_replaced_before_the_round_trip_that_ne
     conn = await _cut(url, leases)
     assert await leases.hit("a", 60_000, 1000) == (None, None)  # from the lease: no round trip, nothing fails
     # Once the server's goodbye has arrived, the connection is replaced before a lease is asked
-    # for (storage.pg.hung_up): a restart costs no failed request.
+    # for (storage.pg_conn.hung_up): a restart costs no failed request.
     await wait_until_async(lambda: hung_up(conn), "the server's goodbye on the cut connection")
     assert (await leases.hit("b", 60_000, 1000))[0] is None
     assert leases._conn is not conn

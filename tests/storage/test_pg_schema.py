@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from storage.db import Store
-from storage.pg import BOOT_NAME, PgStore, sql_text
+from storage.pg import BOOT_NAME, PgStore
+from storage.pg_conn import sql_text
 from storage.pg_schema import SQLITE_ONLY, target
 from tests.pg_cluster import Cluster
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from storage import pg, sync_state
-from storage.pg import PgStore, redact, sql_text
+from storage import pg, pg_conn, sync_state
+from storage.pg import PgStore
+from storage.pg_conn import redact, sql_text
 from tests.pg_cluster import Cluster
 from tests.session_helpers import wait_until
 
@@ -102,7 +103,7 @@ def test_a_write_whose_connection_is_lost_mid_transaction_is_not_sent_again(pg_u
             db.execute("INSERT INTO meta (key, value) VALUES ('once', '1')")
             _kill_backend_of(store, pg_cluster.admin_url)
             db.execute("INSERT INTO meta (key, value) VALUES ('twice', '2')")
-        assert pg.unreachable(lost.value)
+        assert pg_conn.unreachable(lost.value)
         assert store.db.execute("SELECT count(*) FROM meta WHERE key IN ('once', 'twice')").fetchone()[0] == 0
     finally:
         store.close()

@@ -20,7 +20,8 @@ from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
 from storage import personas as personas_repo
 from storage import test_sessions as ts_repo
-from storage.pg import PgStore, sql_text
+from storage.pg import PgStore
+from storage.pg_conn import sql_text
 from storage.pg_sql import translate
 from tests.pg_cluster import Cluster
 

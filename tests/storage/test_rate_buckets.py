@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from storage import rate_buckets
-from storage.pg import PgStore, sql_text
+from storage.pg import PgStore
+from storage.pg_conn import sql_text
 from storage.rate_buckets import Counters
 from tests.found import found
 from tests.pg_cluster import Cluster

@@ -187,7 +187,7 @@ def credentials_hint(wb: Workbench, database: str | None) -> str:
     given in the environment, where ``ps`` does not show it, not as ``--database``, where it does."""
     if database is None:
         return f"[bold]workbench admin bootstrap --json --data-dir {inert(shlex.quote(str(wb.store.data_dir)))}[/]"
-    from storage.pg import redact
+    from storage.pg_conn import redact
 
     shown = shlex.quote(redact(database))
     if shown == shlex.quote(database):

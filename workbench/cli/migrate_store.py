@@ -57,7 +57,7 @@ def migrate_store(
     """Copy a SQLite store into a PostgreSQL database (ids, rowids, uploads), then verify counts and checksums per table."""
     import psycopg
 
-    from storage.pg import cause, redact
+    from storage.pg_conn import cause, redact
     from workbench.services import migrate_store as svc
 
     if not target.startswith(("postgresql://", "postgres://")):

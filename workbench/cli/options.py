@@ -155,7 +155,7 @@ def _open_database(path: Path, database: str) -> Workbench:
         raise typer.BadParameter("expected a postgresql:// URL", param_hint="--database")
     import psycopg
 
-    from storage.pg import cause, redact
+    from storage.pg_conn import cause, redact
 
     try:
         return Workbench.open(str(path), database=database)

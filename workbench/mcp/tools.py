@@ -301,7 +301,7 @@ class StoreServer(MCPServer):
         """A PostgreSQL store that cannot be reached (stopped, restarting): the SDK's bare "Error
         executing tool" and a traceback per call, for a condition that words itself. A tool error
         saying so instead, and the operator's one line, as the HTTP API's 503 gives them."""
-        from storage.pg import cause, commit_unknown
+        from storage.pg_conn import cause, commit_unknown
 
         # The HTTP API's 503 words: imported here, on the error's path, so a stdio server never loads the web server's modules.
         from workbench.server.write_failed import COMMIT_UNKNOWN, UNREACHABLE

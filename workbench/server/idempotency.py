@@ -213,7 +213,7 @@ class IdempotencyMiddleware:
                 # The same, the database gone: raised here, after the response started, it was a
                 # traceback and a client cut off before the body its write had earned.
                 if status < 500:
-                    from storage.pg import cause
+                    from storage.pg_conn import cause
 
                     store: Any = self.wb.store
                     write_failed.log.error("the Idempotency-Key record of %s %s keeps no response: cannot reach the database %s (%s)",

@@ -154,7 +154,7 @@ def _log_failure(future: Future[Any]) -> None:
 
 
 def _raw(db: Any) -> psycopg.Connection[Any]:
-    """The psycopg connection under a PostgreSQL store's connection (storage/pg.py PgConnection)."""
+    """The psycopg connection under a PostgreSQL store's connection (storage/pg_conn.py PgConnection)."""
     return cast("psycopg.Connection[Any]", db.raw)
 
 
@@ -206,7 +206,7 @@ class PgJobs:
         import psycopg
 
         from storage import jobs as repo
-        from storage.pg import cause, unreachable
+        from storage.pg_conn import cause, unreachable
 
         try:
             job = repo.claim_one(_raw(self.wb.store.db), self.me, kind, subject)
@@ -248,7 +248,7 @@ class PgJobs:
     def _claim_loop(self) -> None:
         import psycopg
 
-        from storage.pg import cause, unreachable
+        from storage.pg_conn import cause, unreachable
 
         # Whether the claimer said it lost the database and has not said it is back: a restart
         # or an outage is two lines per worker, not one a second while it lasts.
@@ -287,7 +287,7 @@ class PgJobs:
         import psycopg
 
         from storage import jobs as repo
-        from storage.pg import sql_text
+        from storage.pg_conn import sql_text
 
         conn = psycopg.connect(self.url, autocommit=True, application_name=CLAIMER_NAME)
         conn.execute(sql_text(f"LISTEN {repo.CHANNEL}"))
@@ -326,7 +326,7 @@ class PgJobs:
         import psycopg
 
         from storage import jobs as repo
-        from storage.pg import cause, unreachable
+        from storage.pg_conn import cause, unreachable
 
         try:
             try:
@@ -375,7 +375,7 @@ class PgJobs:
         # claimed again by another worker once its lease runs out.
         import psycopg
 
-        from storage.pg import sql_text
+        from storage.pg_conn import sql_text
 
         # Set before the NOTIFY: a claimer that LISTENs after it still sees the stop at its next check.
         self._stop.set()
@@ -434,7 +434,7 @@ def _sweep_until_reached(jobs: PgJobs) -> None:
     (a worker started, or restarted by uvicorn, as PostgreSQL went down), until the server stops:
     one line when it cannot, one when it could. The sweep may run twice: a job already waiting
     makes its second enqueue a no-op."""
-    from storage.pg import cause, when_reachable
+    from storage.pg_conn import cause, when_reachable
 
     label = jobs.wb.store.label
     when_reachable(

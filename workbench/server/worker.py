@@ -109,7 +109,7 @@ def _open_when_reachable(open_store: Callable[[], T], database: str) -> T:
     again while PostgreSQL is down (one killed, or the supervisor's restart) says so in one line
     and starts once it is back, where it used to die with a traceback and be started again, each
     time with another. A stop signal meanwhile ends the wait (uvicorn's handler still hears it)."""
-    from storage.pg import cause, redact, when_reachable
+    from storage.pg_conn import cause, redact, when_reachable
 
     stop = threading.Event()
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}

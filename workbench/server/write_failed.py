@@ -27,7 +27,7 @@ A team server's database that cannot be reached (stopped, restarting, the networ
 kind of condition for a read as for a write: ``WriteFailedMiddleware`` answers it with a 503
 (``Retry-After: RETRY_UNREACHABLE_S``, "cannot reach its database") and one log line naming the
 database without its password. Once the database is back, the store replaces the connections
-its restart cut before a request uses them (storage/pg.py ``hung_up``), so none fails for them. It is
+its restart cut before a request uses them (storage/pg_conn.py ``hung_up``), so none fails for them. It is
 installed twice: inside Starlette's error layer (which would answer a bare 500 first) and around
 the hot paths, which run ahead of the whole stack.
 """
@@ -75,7 +75,7 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
 def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
     """The 503 of a database that cannot be reached, in the family of ``scope``'s path, and the
     operator's line: the database by its label (no password) and the driver's first line."""
-    from storage.pg import cause, commit_unknown  # only for a psycopg error: PostgreSQL's module is loaded already
+    from storage.pg_conn import cause, commit_unknown  # only for a psycopg error: PostgreSQL's module is loaded already
 
     path: str = scope.get("path", "")
     unknown = commit_unknown(exc)
@@ -100,7 +100,7 @@ def write_failure(exc: BaseException, store: Any) -> StoreWriteFailed | None:
     if isinstance(exc, StoreWriteFailed):
         return exc
     if type(exc).__module__.startswith("psycopg"):
-        from storage.pg import disk_error
+        from storage.pg_conn import disk_error
 
         error = disk_error(exc)  # pyright: ignore[reportArgumentType]  # a psycopg error, by its module
         if error is not None:

@@ -256,7 +256,8 @@ def _opened(data_dir: Path, url: str, mode: str, *, upgrade: bool) -> Iterator[_
     """The store of ``data_dir`` and the database at ``url``, both closed at the end (the source
     too when the target cannot be opened). ``upgrade``: bring the source to this schema and
     create the target's (a copy); without it neither is changed (a dry run, a verify)."""
-    from storage.pg import PgConnection, PgStore, redact
+    from storage.pg import PgStore
+    from storage.pg_conn import PgConnection, redact
 
     with contextlib.ExitStack() as stack:
         source = open_source(data_dir, upgrade=upgrade)
@@ -415,7 +416,8 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
     Refuses a target that already holds rows unless ``replace``, which empties it first (in
     the same transaction, so a failed copy leaves the old contents)."""
     from storage import pg_versions
-    from storage.pg import WRITERS_LOCK, sql_text
+    from storage.pg import WRITERS_LOCK
+    from storage.pg_conn import sql_text
 
     with _opened(data_dir, url, "copy", upgrade=True) as o:
         source, raw, plan, report = o.source, o.raw, o.plan, o.report
