@@ -458,6 +458,20 @@ async def test_a_boolean_is_no_number(shared, tool, arguments, argument):
         assert len(ok(await client.call_tool("list_annotations", {"since": "0"}))["items"]) == 3
 
 
+@pytest.mark.parametrize("auto_fix", ["yes", "true", 1, 0, "on", "false"])
+async def test_a_boolean_argument_takes_only_true_or_false(auto_fix):
+    """Lax reading took "yes", "on", 1 and "true" for true (and "false", 0 for false): a filter the
+    agent mistyped filtered anyway. Over both transports' schemas a boolean is a JSON boolean."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            result: Any = await client.call_tool("list_annotations", {"auto_fix": auto_fix})
+            assert result.is_error
+            assert result.content[0].text.splitlines() == [
+                "Error executing tool list_annotations: invalid arguments",
+                "auto_fix: Input should be a valid boolean",
+            ]
+
+
 async def test_a_summary_or_explanation_that_shows_nothing_is_blank(shared):
     srv, creds = shared
     c = creds["c"]  # c is this test's alone on the shared server

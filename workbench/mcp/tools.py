@@ -84,9 +84,10 @@ CallerOf = Callable[[Context], Caller]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Parameter types, at module level so the SDK can resolve the (string) annotations of the
-# tool functions below; the descriptions become the tools' JSON schemas. Integers are Strict:
-# pydantic's lax mode reads `true` as 1, so `since: true` became "every annotation" and
-# `limit: true` a page of one, where the schema (and parse_since) say a boolean is no number.
+# tool functions below; the descriptions become the tools' JSON schemas. Integers and booleans
+# are Strict: pydantic's lax mode reads `true` as 1, so `since: true` became "every annotation"
+# and `limit: true` a page of one, and it reads "yes", "on", 1 or "true" as true, so a filter
+# the agent mistyped filtered anyway. The schema says integer and boolean; so do the tools.
 AnnotationId = Annotated[str, Field(description="Annotation id", min_length=1, max_length=100)]
 StatusFilter = Annotated[StatusLiteral | None, Field(description="Only annotations in this status")]
 KindFilter = Annotated[KindLiteral | None, Field(description="Only annotations of this kind")]
@@ -95,7 +96,7 @@ Since = Annotated[
     Field(description="Only annotations updated at or after: epoch ms, ISO-8601 (2024-06-01T00:00:00Z) or an age (12h, 7d)"),
 ]
 AutoFix = Annotated[
-    bool | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
+    Annotated[bool, Strict()] | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
 ]
 Limit = Annotated[int, Strict(), Field(ge=1, le=200, description="Page size (1-200)")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page (extension: paging)", max_length=1000)]
