@@ -187,7 +187,7 @@ def test_list_query_pages_like_the_listing_and_honours_status(store):
     assert "more:" not in run(data, "annotations", "list", "-q", "age:<1h", "--limit", "4").stderr
     # A cursor belongs to its query: another one is refused, not misread.
     first = js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1")["next_cursor"]
-    assert run(data, "annotations", "list", "-q", "age:<2h", "--cursor", first, code=1).stderr == "error: Invalid cursor\n"
+    assert run(data, "annotations", "list", "-q", "age:<2h", "--cursor", first, code=2).stderr == "error: Invalid cursor\n"
 
     run(data, "annotation", "set-status", creds["b"], "won_t_fix", "--summary", "not a bug")
     assert [a["id"] for a in js(data, "annotations", "list", "-q", "age:<1h", "--status", "won_t_fix")["items"]] == [creds["b"]]

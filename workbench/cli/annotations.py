@@ -32,6 +32,7 @@ from workbench.domain.annotations import (
     check_resolution,
     required_summary,
 )
+from workbench.domain.cursors import InvalidCursor
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.safe_text import terminal_safe
@@ -64,9 +65,13 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def refusals() -> Iterator[None]:
     """A rule's refusal, the domain's or a request model's, exits 1 in words ("summary: at most
-    2,000 characters"); usage errors (exit 2) are the options' own, found before this runs."""
+    2,000 characters"); usage errors (exit 2) are the options' own, mostly found before this runs.
+    A cursor is only known bad once a listing reads it, here: it is a bad ``--cursor``, a usage
+    error as a bad ``--since`` is (README's exit codes), on every listing that takes one."""
     try:
         yield
+    except InvalidCursor as exc:
+        fail(exc.message, 2)
     except DomainError as exc:
         fail(exc.message, 1)
     except ValidationError as exc:
