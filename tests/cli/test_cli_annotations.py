@@ -64,6 +64,17 @@ def test_sites_and_listing_filters(store):
     assert [a["id"] for a in other_site["items"]] == [creds["other"]]
 
 
+def test_every_listing_answers_json_in_one_shape(store):
+    """`sites list` and `personas list` had no next_cursor, unlike the annotation listings: a script
+    following next_cursor read a missing key. They list every row, so theirs is always null."""
+    data, _ = store
+    for listing in (("sites", "list"), ("personas", "list"), ("annotations", "list"), ("annotations", "list", "-q", "age:<1h")):
+        answer = js(data, *listing)
+        assert {"items", "next_cursor"} <= set(answer) and answer["next_cursor"] is None, listing
+    assert len(js(data, "personas", "list")["items"]) > 50  # every persona, not a first page of the API's default 50
+    assert js(data, "personas", "list", "--category", "accessibility")["next_cursor"] is None
+
+
 def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     data, creds = store
     fake = tmp_path / "after.png"
