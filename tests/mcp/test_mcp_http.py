@@ -277,6 +277,8 @@ async def test_agent_flow_calls_every_tool_and_audits_as_the_site_integration(se
         "annotation.run_personas", "annotation.run_personas", "annotation.update",
     ]
     assert {actor_id for actor_id, _ in trail} == {actor}
+    # A site's integration has no undo history: only the local user's changes (stdio, CLI, TUI) are undoable.
+    assert row(data, "SELECT count(*) FROM undo_actions")[0] == 0
 
 
 async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
+from typer.testing import CliRunner
 
 from tests.disk_limit import SHM_BYTES, lift, limited
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, assert_nul_is_refused_naming_each_argument, audit, ok, refused, row, seed
 from tests.stores import stored_blob
+from workbench.cli.main import app
 from workbench.mcp.tools import REPLY_AS_LOCAL_USER
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
@@ -144,6 +146,32 @@ async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
     description = tools["reply"].description or ""
     assert description == REPLY_AS_LOCAL_USER and "local user" in description and "agent reply" not in description
     assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]
+
+
+def undo_cli(data: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(data)])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result.stdout
+
+
+async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store):
+    """The human who let an agent triage locally undoes it as their own: the agent acts as the
+    local user, and its changes were in no undo history, so `workbench undo` (and the TUI's `u`)
+    went past them to the human's own last change."""
+    data, creds = store
+    b = creds["b"]
+    async with stdio(data) as client:
+        assert ok(await client.call_tool("patch_annotation", {"id": b, "status": "triaged"}))["status"] == "triaged"
+        ok(await client.call_tool("reply", {"id": b, "message": "Looking into it."}))
+        assert ok(await client.call_tool("resolve", {"id": b, "summary": "Fixed the coupon."}))["status"] == "resolved"
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("resolved", "Fixed the coupon.")
+    assert undo_cli(data, "undo") == f"Undid: Status → resolved on …{b[-8:]}\n"
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("triaged", None)
+    assert undo_cli(data, "undo") == f"Undid: Reply on …{b[-8:]}\n  its text is back as the reply's draft\n"
+    assert row(data, "SELECT count(*) FROM replies WHERE annotation_id = ?", b)[0] == 0
+    assert undo_cli(data, "undo") == f"Undid: Status → triaged on …{b[-8:]}\n"
+    assert row(data, "SELECT status FROM annotations WHERE id = ?", b) == ("new",)
+    assert undo_cli(data, "undo") == "Nothing to undo\n"
 
 
 @pytest.mark.usefixtures("own_store")  # an empty store: on PostgreSQL not the module's seeded database

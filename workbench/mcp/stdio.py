@@ -2,7 +2,9 @@
 
 An agent on the same machine (Claude Code, for instance) triages offline: the tools call the
 same services the server does, so rules and audit are identical, and the writes reach a server
-with the next sync. stdout carries the protocol, so nothing else may print there.
+with the next sync. Its triage and replies join the local user's undo history (``Caller.records_undo``),
+as the CLI's do: `workbench undo` or the TUI's `u` takes an agent's change back. stdout carries the
+protocol, so nothing else may print there.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from workbench.services.context import Workbench
 
 def serve_stdio(wb: Workbench, principal: Principal) -> None:
     """Serve until the client closes stdin. There is no server to upload to: ``base_url=None``."""
-    caller = Caller(wb, principal, None)
+    caller = Caller(wb, principal, None, records_undo=True)
 
     def caller_of(_ctx: Context) -> Caller:
         # Each tool asks first, on the thread that runs it: a write the disk refuses then says

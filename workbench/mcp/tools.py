@@ -48,6 +48,7 @@ from workbench.services import annotations as annotations_svc
 from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
+from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.mcp")
@@ -78,6 +79,10 @@ class Caller:
     wb: Workbench
     principal: Principal
     base_url: str | None  # where presigned upload URLs point; None offline (no server to PUT to)
+    # The store's local user (stdio): its triage and replies join that user's undo history, as
+    # the CLI's and the TUI's do, so `workbench undo` or the TUI's `u` takes an agent's change
+    # back. Over HTTP the caller is a site's integration, which has no history to undo from.
+    records_undo: bool = False
 
 
 CallerOf = Callable[[Context], Caller]
@@ -200,8 +205,9 @@ def nul_free(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _patch(c: Caller, annotation_id: str, **fields: Any) -> dict[str, Any]:
+    apply_patch = undo_svc.apply_patch if c.records_undo else annotations_svc.apply_patch
     with refusals():
-        ann = annotations_svc.patch(c.wb, c.principal, annotation_id, AnnotationPatch(**fields))
+        ann = apply_patch(c.wb, c.principal, annotation_id, AnnotationPatch(**fields)).annotation
     return ann.to_public()
 
 
@@ -424,8 +430,9 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     @tool(APPEND, description=REPLY_AS_LOCAL_USER if offline else REPLY_AS_AGENT)
     def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:
         c = caller_of(ctx)
+        post = undo_svc.reply if c.records_undo else annotations_svc.reply
         with refusals():
-            return annotations_svc.reply(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
+            return post(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
 
     @tool(WRITE)
     def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:
