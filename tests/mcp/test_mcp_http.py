@@ -344,6 +344,25 @@ async def test_json_that_is_no_json_rpc_message_is_an_invalid_request_in_one_sen
     assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
 
 
+async def test_a_body_not_sent_as_json_is_refused_in_json_naming_the_type_expected(shared):
+    """The SDK's first check of Content-Type answered a bare text/plain 400 ("Invalid Content-Type
+    header"), where every other refusal of the server is JSON: now its own 415 in JSON-RPC's shape."""
+    srv, creds = shared
+    url = mcp_url(srv, creds["mcp_token"])
+    listed = b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+    accept = {"Accept": "application/json, text/event-stream"}
+    for sent, said in (("text/plain", "got 'text/plain'"), ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),
+                       (None, "no Content-Type was sent")):
+        r = httpx.post(url, content=listed, headers={**accept, **({"Content-Type": sent} if sent else {})})
+        assert r.status_code == 415 and r.headers["content-type"] == "application/json", (r.status_code, r.headers, r.text)
+        assert r.json() == {"jsonrpc": "2.0", "id": None, "error": {
+            "code": -32600, "message": f"Unsupported Media Type: Content-Type must be application/json ({said})"}}
+    sent_as_json = httpx.post(url, content=listed, headers={**accept, "Content-Type": "application/json; charset=utf-8"})
+    assert sent_as_json.status_code == 200 and sent_as_json.json()["id"] == 1
+    # The caller is judged first, whatever the body: a wrong token is its 401.
+    assert httpx.post(mcp_url(srv, "gfmcp_wrong"), content=listed, headers={"Content-Type": "text/plain"}).status_code == 401
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(shared, mode):
     """A client's configured URL is all it knows: ``/mcp/<token>/`` reached the endpoint through the
