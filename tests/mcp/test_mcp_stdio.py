@@ -148,6 +148,57 @@ async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
     assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]
 
 
+def test_stdio_answers_a_line_it_cannot_read_and_serves_the_next(shared_store):
+    """A line that is not JSON (bytes that are not UTF-8 among it), or JSON that is no JSON-RPC
+    message, got no answer: the SDK's reader handed the server an error, which it dropped, and
+    the client waited for ever. Each is answered with id null, in order, and the next line served."""
+    import json
+    import queue
+    import threading
+
+    data, _ = shared_store
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    args = [sys.executable, "-m", "workbench", "mcp", "--data-dir", str(data), *(["--database", url] if url else [])]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdin is not None and proc.stdout is not None
+    answers_read: queue.Queue[bytes] = queue.Queue()
+    # A thread reads, so a missing answer fails the test after a minute rather than hanging it.
+    threading.Thread(target=lambda out=proc.stdout: [answers_read.put(line) for line in out], daemon=True).start()
+
+    def answer() -> dict[str, Any]:
+        try:
+            return json.loads(answers_read.get(timeout=60))
+        except queue.Empty:
+            raise AssertionError("no answer within 60 s") from None
+
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+        lines = [
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}).encode(),
+            b'{"jsonrpc": "2.0", "method": "notifications/initialized"}',
+            b'{"jsonrpc": "2.0", "id": 2, "method": "caf\xe9"\xff}',  # bytes that are not UTF-8: a Latin-1 é, a stray 0xff
+            b"\xff\xfe",
+            b"nonsense",
+            b'{"id": 3}',
+            b'[{"jsonrpc": "2.0", "id": 4, "method": "ping"}]',
+            b'{"jsonrpc": "2.0", "id": 5, "method": "ping"}',
+        ]
+        proc.stdin.write(b"".join(line + b"\n" for line in lines))
+        proc.stdin.flush()
+        assert answer()["id"] == 1
+        answers = [answer() for _ in range(6)]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert [(a["id"], a.get("error", {}).get("code")) for a in answers] == [
+        (None, -32700), (None, -32700), (None, -32700), (None, -32600), (None, -32600), (5, None),
+    ]
+    assert answers[0]["error"]["message"].startswith("Parse error: each line must be one JSON-RPC message, JSON in UTF-8 (")
+    assert answers[3]["error"]["message"].startswith("Invalid Request: the line is JSON but not a JSON-RPC 2.0 message.")
+    assert answers[5]["result"] == {}
+
+
 def undo_cli(data: Path, *args: str) -> str:
     result = CliRunner().invoke(app, [*args, "--data-dir", str(data)])
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)

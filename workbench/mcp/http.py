@@ -29,6 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
+from workbench.mcp.unreadable import INVALID_REQUEST, invalid_request
 from workbench.services.auth import authenticate_mcp
 from workbench.services.context import Workbench
 
@@ -152,11 +153,7 @@ _ALLOW = (b"allow", b"POST")
 # have been one (eight errors for `{"id": 1}`, each with a link), as Invalid params. JSON-RPC 2.0
 # names it Invalid Request (-32600); a client is told that in one sentence.
 _SDK_ENVELOPE_REFUSAL = "Validation error: "
-_INVALID_REQUEST = {
-    "code": -32600,
-    "message": 'Invalid Request: the body is JSON but not a JSON-RPC 2.0 message. A request needs "jsonrpc": "2.0", '
-               'an "id" and a "method" (a notification has no "id"); one message per POST, not a batch',
-}
+_INVALID_REQUEST = invalid_request("body", "POST")
 
 
 _JSON = "application/json"
@@ -178,7 +175,7 @@ def _not_json(scope: Scope) -> dict[str, Any] | None:
     return {
         "jsonrpc": "2.0",
         "id": None,
-        "error": {"code": -32600, "message": f"Unsupported Media Type: Content-Type must be {_JSON} ({got})"},
+        "error": {"code": INVALID_REQUEST, "message": f"Unsupported Media Type: Content-Type must be {_JSON} ({got})"},
     }
 
 

@@ -346,6 +346,19 @@ class LocalStoreServer(StoreServer):
 
     offline = True
 
+    @property
+    def serves_streams(self) -> bool:
+        """Whether ``serve_streams`` can run: it reads the SDK's protected low-level server, which
+        a release may rename; then ``workbench.mcp.stdio`` runs the SDK's own stdio loop instead."""
+        return getattr(self, "_lowlevel_server", None) is not None
+
+    async def serve_streams(self, read_stream: Any, write_stream: Any) -> None:
+        """Serve one connection over a transport's streams, as ``run_stdio_async`` does over the
+        SDK's own: ``workbench.mcp.stdio`` puts a stream of its own between the SDK's stdin reader
+        and the server, and the SDK offers no public way to run its server on given streams."""
+        lowlevel = self._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
 
 def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> MCPServer:
     """The MCP server with the ten documented tools.
