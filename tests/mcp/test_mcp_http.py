@@ -530,11 +530,13 @@ def in_process(*, offline: bool) -> Client:
 
 
 def test_without_the_sdks_tool_registry_its_checks_step_aside():
-    """The unknown-argument check and the closed schemas read the SDK's protected ``_tool_manager``:
-    a release that renames it must leave the SDK's behaviour, not an AttributeError on every call."""
+    """The unknown-argument check and the closed schemas read the SDK's protected ``_tool_manager``,
+    and stdio's answering reader its ``_lowlevel_server``: a release that renames them must leave
+    the SDK's behaviour, not an AttributeError on every call."""
     bare = object.__new__(StoreServer)  # none of the SDK's attributes
     assert bare._tools() == [] and bare._schema_of("list_annotations") is None
     bare.close_schemas()
+    assert not bare.serves_streams  # stdio then runs the SDK's own loop (workbench.mcp.stdio)
 
 
 async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):

@@ -25,7 +25,7 @@ from mcp_types import ErrorData, JSONRPCError
 from pydantic import ValidationError
 
 from workbench.domain.roles import Principal
-from workbench.mcp.tools import Caller, LocalStoreServer, build_server
+from workbench.mcp.tools import Caller, StoreServer, build_server
 from workbench.mcp.unreadable import invalid_request, parse_error
 from workbench.services.context import Workbench
 
@@ -40,12 +40,10 @@ def serve_stdio(wb: Workbench, principal: Principal) -> None:
         wb.store.begin_unit_of_work()
         return caller
 
-    server = build_server(caller_of, offline=True, store=wb.store)
-    assert isinstance(server, LocalStoreServer)  # offline=True builds one
-    anyio.run(_serve, server)
+    anyio.run(_serve, build_server(caller_of, offline=True, store=wb.store))
 
 
-async def _serve(server: LocalStoreServer) -> None:
+async def _serve(server: StoreServer) -> None:
     if not server.serves_streams:
         await server.run_stdio_async()  # the SDK's own loop: an unreadable line goes unanswered, as before
         return

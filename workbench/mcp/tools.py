@@ -267,7 +267,10 @@ class StoreServer(MCPServer):
     (the SDK dropped it, so a misspelt ``statuss`` listed every status, and ``before_file`` sent
     over HTTP, where only stdio takes it, was a "pass at least one field"), and a schema refusal
     is one line per argument in words, not pydantic's dump (its model's name, which differs
-    between the transports, its error codes and a link)."""
+    between the transports, its error codes and a link).
+
+    ``serve_streams`` runs it over a transport's streams (stdio's, behind a reader that answers the
+    lines the SDK's cannot read: ``workbench.mcp.stdio``)."""
 
     offline = False
     store: Any = None  # the store the tools act on (build_server): names the database in a line
@@ -323,6 +326,19 @@ class StoreServer(MCPServer):
                   getattr(self.store, "label", "?"), reason, name, "; its write's COMMIT was out, it may have been saved" if unknown else "")
         raise ToolError(f"Error executing tool {name}: {COMMIT_UNKNOWN if unknown else UNREACHABLE}") from failed
 
+    @property
+    def serves_streams(self) -> bool:
+        """Whether ``serve_streams`` can run: it reads the SDK's protected low-level server, which
+        a release may rename; then ``workbench.mcp.stdio`` runs the SDK's own stdio loop instead."""
+        return getattr(self, "_lowlevel_server", None) is not None
+
+    async def serve_streams(self, read_stream: Any, write_stream: Any) -> None:
+        """Serve one connection over a transport's streams, as ``run_stdio_async`` does over the
+        SDK's own: ``workbench.mcp.stdio`` puts a stream of its own between the SDK's stdin reader
+        and the server, and the SDK offers no public way to run its server on given streams."""
+        lowlevel = self._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
     def close_schemas(self) -> None:
         """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
         for tool in self._tools():
@@ -346,21 +362,8 @@ class LocalStoreServer(StoreServer):
 
     offline = True
 
-    @property
-    def serves_streams(self) -> bool:
-        """Whether ``serve_streams`` can run: it reads the SDK's protected low-level server, which
-        a release may rename; then ``workbench.mcp.stdio`` runs the SDK's own stdio loop instead."""
-        return getattr(self, "_lowlevel_server", None) is not None
 
-    async def serve_streams(self, read_stream: Any, write_stream: Any) -> None:
-        """Serve one connection over a transport's streams, as ``run_stdio_async`` does over the
-        SDK's own: ``workbench.mcp.stdio`` puts a stream of its own between the SDK's stdin reader
-        and the server, and the SDK offers no public way to run its server on given streams."""
-        lowlevel = self._lowlevel_server
-        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
-
-
-def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> MCPServer:
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> StoreServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
