@@ -64,6 +64,17 @@ def test_sites_and_listing_filters(store):
     assert [a["id"] for a in other_site["items"]] == [creds["other"]]
 
 
+def test_every_listing_answers_json_in_one_shape(store):
+    """`sites list` and `personas list` had no next_cursor, unlike the annotation listings: a script
+    following next_cursor read a missing key. They list every row, so theirs is always null."""
+    data, _ = store
+    for listing in (("sites", "list"), ("personas", "list"), ("annotations", "list"), ("annotations", "list", "-q", "age:<1h")):
+        answer = js(data, *listing)
+        assert {"items", "next_cursor"} <= set(answer) and answer["next_cursor"] is None, listing
+    assert len(js(data, "personas", "list")["items"]) > 50  # every persona, not a first page of the API's default 50
+    assert js(data, "personas", "list", "--category", "accessibility")["next_cursor"] is None
+
+
 def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     data, creds = store
     fake = tmp_path / "after.png"
@@ -187,7 +198,7 @@ def test_list_query_pages_like_the_listing_and_honours_status(store):
     assert "more:" not in run(data, "annotations", "list", "-q", "age:<1h", "--limit", "4").stderr
     # A cursor belongs to its query: another one is refused, not misread.
     first = js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1")["next_cursor"]
-    assert run(data, "annotations", "list", "-q", "age:<2h", "--cursor", first, code=1).stderr == "error: Invalid cursor\n"
+    assert run(data, "annotations", "list", "-q", "age:<2h", "--cursor", first, code=2).stderr == "error: Invalid cursor\n"
 
     run(data, "annotation", "set-status", creds["b"], "won_t_fix", "--summary", "not a bug")
     assert [a["id"] for a in js(data, "annotations", "list", "-q", "age:<1h", "--status", "won_t_fix")["items"]] == [creds["b"]]

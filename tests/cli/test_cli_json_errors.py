@@ -49,6 +49,16 @@ def test_bad_input_keeps_its_exit_code(data):
     assert failed(data, "annotation", "show", "x", "--json", "--markdown", code=2)["code"] == "usage_error"
 
 
+@pytest.mark.parametrize("listing", [("annotations", "list"), ("annotations", "list", "--query", "age:<1h")])
+def test_a_bad_cursor_is_a_bad_parameter_as_a_bad_since_is(data, listing):
+    """Both are an option's value that cannot be used: README's exit code 2 for a usage error. A bad
+    --since exited 2 and a bad --cursor 1, each with the code `invalid`."""
+    error = failed(data, *listing, "--cursor", "garbage", "--json", code=2)
+    assert error == {"code": "invalid", "message": "Invalid cursor"}
+    plain = runner.invoke(app, [*listing, "--cursor", "garbage", "--data-dir", str(data)])
+    assert (plain.exit_code, plain.stderr) == (2, "error: Invalid cursor\n")
+
+
 @pytest.mark.parametrize(("args", "code"), [
     (("annotations", "list", "--bogus", "--json"), "no_such_option"),
     (("annotations", "list", "--limit", "abc", "--json"), "bad_parameter"),  # refused before --json is parsed

@@ -277,6 +277,8 @@ async def test_agent_flow_calls_every_tool_and_audits_as_the_site_integration(se
         "annotation.run_personas", "annotation.run_personas", "annotation.update",
     ]
     assert {actor_id for actor_id, _ in trail} == {actor}
+    # A site's integration has no undo history: only the local user's changes (stdio, CLI, TUI) are undoable.
+    assert row(data, "SELECT count(*) FROM undo_actions")[0] == 0
 
 
 async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):
@@ -340,6 +342,25 @@ async def test_json_that_is_no_json_rpc_message_is_an_invalid_request_in_one_sen
     # The SDK's other refusals pass as they are: a body that is not JSON is its Parse error.
     garbled = httpx.post(mcp_url(srv, creds["mcp_token"]), content=b"nonsense", headers={**accept, "Content-Type": "application/json"})
     assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
+
+
+async def test_a_body_not_sent_as_json_is_refused_in_json_naming_the_type_expected(shared):
+    """The SDK's first check of Content-Type answered a bare text/plain 400 ("Invalid Content-Type
+    header"), where every other refusal of the server is JSON: now its own 415 in JSON-RPC's shape."""
+    srv, creds = shared
+    url = mcp_url(srv, creds["mcp_token"])
+    listed = b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}'
+    accept = {"Accept": "application/json, text/event-stream"}
+    for sent, said in (("text/plain", "got 'text/plain'"), ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),
+                       (None, "no Content-Type was sent")):
+        r = httpx.post(url, content=listed, headers={**accept, **({"Content-Type": sent} if sent else {})})
+        assert r.status_code == 415 and r.headers["content-type"] == "application/json", (r.status_code, r.headers, r.text)
+        assert r.json() == {"jsonrpc": "2.0", "id": None, "error": {
+            "code": -32600, "message": f"Unsupported Media Type: Content-Type must be application/json ({said})"}}
+    sent_as_json = httpx.post(url, content=listed, headers={**accept, "Content-Type": "application/json; charset=utf-8"})
+    assert sent_as_json.status_code == 200 and sent_as_json.json()["id"] == 1
+    # The caller is judged first, whatever the body: a wrong token is its 401.
+    assert httpx.post(mcp_url(srv, "gfmcp_wrong"), content=listed, headers={"Content-Type": "text/plain"}).status_code == 401
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -458,6 +479,20 @@ async def test_a_boolean_is_no_number(shared, tool, arguments, argument):
         assert len(ok(await client.call_tool("list_annotations", {"since": "0"}))["items"]) == 3
 
 
+@pytest.mark.parametrize("auto_fix", ["yes", "true", 1, 0, "on", "false"])
+async def test_a_boolean_argument_takes_only_true_or_false(auto_fix):
+    """Lax reading took "yes", "on", 1 and "true" for true (and "false", 0 for false): a filter the
+    agent mistyped filtered anyway. Over both transports' schemas a boolean is a JSON boolean."""
+    for offline in (False, True):
+        async with in_process(offline=offline) as client:
+            result: Any = await client.call_tool("list_annotations", {"auto_fix": auto_fix})
+            assert result.is_error
+            assert result.content[0].text.splitlines() == [
+                "Error executing tool list_annotations: invalid arguments",
+                "auto_fix: Input should be a valid boolean",
+            ]
+
+
 async def test_a_summary_or_explanation_that_shows_nothing_is_blank(shared):
     srv, creds = shared
     c = creds["c"]  # c is this test's alone on the shared server
@@ -495,11 +530,13 @@ def in_process(*, offline: bool) -> Client:
 
 
 def test_without_the_sdks_tool_registry_its_checks_step_aside():
-    """The unknown-argument check and the closed schemas read the SDK's protected ``_tool_manager``:
-    a release that renames it must leave the SDK's behaviour, not an AttributeError on every call."""
+    """The unknown-argument check and the closed schemas read the SDK's protected ``_tool_manager``,
+    and stdio's answering reader its ``_lowlevel_server``: a release that renames them must leave
+    the SDK's behaviour, not an AttributeError on every call."""
     bare = object.__new__(StoreServer)  # none of the SDK's attributes
     assert bare._tools() == [] and bare._schema_of("list_annotations") is None
     bare.close_schemas()
+    assert not bare.serves_streams  # stdio then runs the SDK's own loop (workbench.mcp.stdio)
 
 
 async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):

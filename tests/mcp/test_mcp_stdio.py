@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import ImageContent
+from typer.testing import CliRunner
 
 from tests.disk_limit import SHM_BYTES, lift, limited
 from tests.mcp.test_mcp_http import DOCUMENTED, PNG, TEN, assert_nul_is_refused_naming_each_argument, audit, ok, refused, row, seed
 from tests.stores import stored_blob
+from workbench.cli.main import app
 from workbench.mcp.tools import REPLY_AS_LOCAL_USER
 from workbench.services import sites as sites_svc
 from workbench.services.bootstrap import owner_principal
@@ -144,6 +146,83 @@ async def test_stdio_reply_says_it_posts_as_the_local_user_as_it_does(store):
     description = tools["reply"].description or ""
     assert description == REPLY_AS_LOCAL_USER and "local user" in description and "agent reply" not in description
     assert said["author"]["type"] == "user" and said["author"]["id"] == creds["owner_user_id"]
+
+
+def test_stdio_answers_a_line_it_cannot_read_and_serves_the_next(shared_store):
+    """A line that is not JSON (bytes that are not UTF-8 among it), or JSON that is no JSON-RPC
+    message, got no answer: the SDK's reader handed the server an error, which it dropped, and
+    the client waited for ever. Each is answered with id null, in order, and the next line served."""
+    import json
+    import queue
+    import threading
+
+    data, _ = shared_store
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    args = [sys.executable, "-m", "workbench", "mcp", "--data-dir", str(data), *(["--database", url] if url else [])]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdin is not None and proc.stdout is not None
+    answers_read: queue.Queue[bytes] = queue.Queue()
+    # A thread reads, so a missing answer fails the test after a minute rather than hanging it.
+    threading.Thread(target=lambda out=proc.stdout: [answers_read.put(line) for line in out], daemon=True).start()
+
+    def answer() -> dict[str, Any]:
+        try:
+            return json.loads(answers_read.get(timeout=60))
+        except queue.Empty:
+            raise AssertionError("no answer within 60 s") from None
+
+    try:
+        hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+        lines = [
+            json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}).encode(),
+            b'{"jsonrpc": "2.0", "method": "notifications/initialized"}',
+            b'{"jsonrpc": "2.0", "id": 2, "method": "caf\xe9"\xff}',  # bytes that are not UTF-8: a Latin-1 é, a stray 0xff
+            b"\xff\xfe",
+            b"nonsense",
+            b'{"id": 3}',
+            b'[{"jsonrpc": "2.0", "id": 4, "method": "ping"}]',
+            b'{"jsonrpc": "2.0", "id": 5, "method": "ping"}',
+        ]
+        proc.stdin.write(b"".join(line + b"\n" for line in lines))
+        proc.stdin.flush()
+        assert answer()["id"] == 1
+        answers = [answer() for _ in range(6)]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert [(a["id"], a.get("error", {}).get("code")) for a in answers] == [
+        (None, -32700), (None, -32700), (None, -32700), (None, -32600), (None, -32600), (5, None),
+    ]
+    assert answers[0]["error"]["message"].startswith("Parse error: each line must be one JSON-RPC message, JSON in UTF-8 (")
+    assert answers[3]["error"]["message"].startswith("Invalid Request: the line is JSON but not a JSON-RPC 2.0 message.")
+    assert answers[5]["result"] == {}
+
+
+def undo_cli(data: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(data)])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result.stdout
+
+
+async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store):
+    """The human who let an agent triage locally undoes it as their own: the agent acts as the
+    local user, and its changes were in no undo history, so `workbench undo` (and the TUI's `u`)
+    went past them to the human's own last change."""
+    data, creds = store
+    b = creds["b"]
+    async with stdio(data) as client:
+        assert ok(await client.call_tool("patch_annotation", {"id": b, "status": "triaged"}))["status"] == "triaged"
+        ok(await client.call_tool("reply", {"id": b, "message": "Looking into it."}))
+        assert ok(await client.call_tool("resolve", {"id": b, "summary": "Fixed the coupon."}))["status"] == "resolved"
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("resolved", "Fixed the coupon.")
+    assert undo_cli(data, "undo") == f"Undid: Status → resolved on …{b[-8:]}\n"
+    assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("triaged", None)
+    assert undo_cli(data, "undo") == f"Undid: Reply on …{b[-8:]}\n  its text is back as the reply's draft\n"
+    assert row(data, "SELECT count(*) FROM replies WHERE annotation_id = ?", b)[0] == 0
+    assert undo_cli(data, "undo") == f"Undid: Status → triaged on …{b[-8:]}\n"
+    assert row(data, "SELECT status FROM annotations WHERE id = ?", b) == ("new",)
+    assert undo_cli(data, "undo") == "Nothing to undo\n"
 
 
 @pytest.mark.usefixtures("own_store")  # an empty store: on PostgreSQL not the module's seeded database

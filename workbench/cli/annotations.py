@@ -32,6 +32,7 @@ from workbench.domain.annotations import (
     check_resolution,
     required_summary,
 )
+from workbench.domain.cursors import InvalidCursor
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
 from workbench.domain.safe_text import terminal_safe
@@ -64,9 +65,13 @@ def register(app: typer.Typer) -> None:
 @contextmanager
 def refusals() -> Iterator[None]:
     """A rule's refusal, the domain's or a request model's, exits 1 in words ("summary: at most
-    2,000 characters"); usage errors (exit 2) are the options' own, found before this runs."""
+    2,000 characters"); usage errors (exit 2) are the options' own, mostly found before this runs.
+    A cursor is only known bad once a listing reads it, here: it is a bad ``--cursor``, a usage
+    error as a bad ``--since`` is (README's exit codes), on every listing that takes one."""
     try:
         yield
+    except InvalidCursor as exc:
+        fail(exc.message, 2)
     except DomainError as exc:
         fail(exc.message, 1)
     except ValidationError as exc:
@@ -104,6 +109,12 @@ def _one_line(text: str, width: int = 60) -> str:
 
 
 # -- sites ----------------------------------------------------------------------------------
+# `sites list` and `personas list` print every row, as they always did: short lists (the 60 default
+# personas alone would fill a first page of 50 and cut the list `--persona` slugs are read from).
+# Their JSON still has the listings' {items, next_cursor} shape, null saying this is the last page,
+# so one paging loop reads every listing and a script tells no listing apart by its keys.
+EVERY_ROW = None
+
 @sites_app.command("list")
 def sites_list(data_dir: DataDir = None, database: Database = None, as_json: JsonFlag = False) -> None:
     """The workspace's sites (never their secrets)."""
@@ -112,7 +123,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     with refusals():
         rows = sites_svc.list_sites(wb, me)
     if as_json:
-        emit_json({"items": [s.to_public() for s in rows]})
+        emit_json({"items": [s.to_public() for s in rows], "next_cursor": EVERY_ROW})
         return
     t = table("ID", "NAME", "URL", "CREATED")
     for s in rows:
@@ -395,7 +406,7 @@ def personas_list(
     with refusals():
         rows = personas_svc.list_category(wb, me, category) if category else personas_svc.list_mine(wb, me)
     if as_json:
-        emit_json({"items": [p.to_public() for p in rows]})
+        emit_json({"items": [p.to_public() for p in rows], "next_cursor": EVERY_ROW})
         return
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:

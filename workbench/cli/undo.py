@@ -1,7 +1,8 @@
 """``workbench undo`` / ``workbench redo``: the local user's undo history, from a script or a shell.
 
 The same history as the TUI's ``u`` / ``U`` (``services.undo``): the TUI's triage, replies, session actions and
-bulk batches and the CLI's ``annotation set-status|resolve|assign|reply`` are one stack.
+bulk batches, the CLI's ``annotation set-status|resolve|assign|reply`` and an agent's triage and replies over
+stdio MCP (``workbench mcp``, as the local user) are one stack.
 """
 
 from __future__ import annotations

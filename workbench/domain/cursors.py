@@ -20,6 +20,15 @@ from workbench.domain.errors import Invalid
 _SIG_BYTES = 16
 
 
+class InvalidCursor(Invalid):
+    """A cursor that is not one this listing issued: still ``invalid`` (HTTP 400), and told apart
+    from a refused action, since only a caller's parameter carries a cursor (the CLI's ``--cursor``
+    is a usage error, exit 2, as a bad ``--since`` is)."""
+
+    def __init__(self) -> None:
+        super().__init__("Invalid cursor")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -43,23 +52,23 @@ def _signed(secret: bytes, scope: str, key: tuple) -> str:
 
 
 def decode_cursor(secret: bytes, scope: str, cursor: str) -> list:
-    """The sort key inside a cursor this server issued for this scope; Invalid otherwise."""
+    """The sort key inside a cursor this server issued for this scope; InvalidCursor otherwise."""
     try:
         payload_part, sig_part = cursor.split(".", 1)
         payload = _unb64(payload_part)
         sig = _unb64(sig_part)
     except (ValueError, UnicodeEncodeError):
-        raise Invalid("Invalid cursor") from None
+        raise InvalidCursor() from None
     expected = hmac.new(secret, scope.encode("utf-8") + b"\0" + payload, hashlib.sha256).digest()[:_SIG_BYTES]
     if not hmac.compare_digest(sig, expected):
-        raise Invalid("Invalid cursor")
+        raise InvalidCursor()
     # The bytes are genuine; the spelling must be the one issued (compared as bytes: the text is ASCII here).
     if not hmac.compare_digest(cursor.encode("ascii"), (_b64(payload) + "." + _b64(expected)).encode("ascii")):
-        raise Invalid("Invalid cursor")
+        raise InvalidCursor()
     try:
         key = json.loads(payload)
     except ValueError:
-        raise Invalid("Invalid cursor") from None
+        raise InvalidCursor() from None
     if not isinstance(key, list):
-        raise Invalid("Invalid cursor")
+        raise InvalidCursor()
     return key

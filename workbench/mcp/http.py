@@ -29,6 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
+from workbench.mcp.unreadable import INVALID_REQUEST, invalid_request
 from workbench.services.auth import authenticate_mcp
 from workbench.services.context import Workbench
 
@@ -137,6 +138,9 @@ class McpHttpEndpoint:
             await _json(send, 405, {"detail": "This MCP endpoint opens no event stream (GET): it is stateless and "
                                               "answers each JSON-RPC request in its POST's response"}, [_ALLOW])
             return
+        if scope.get("method") == "POST" and (refusal := _not_json(scope)) is not None:
+            await _json(send, 415, refusal)
+            return
         scope[_PRINCIPAL] = principal
         manager = await self._session_manager()
         await manager.handle_request(scope, receive, _answered(send))
@@ -149,11 +153,30 @@ _ALLOW = (b"allow", b"POST")
 # have been one (eight errors for `{"id": 1}`, each with a link), as Invalid params. JSON-RPC 2.0
 # names it Invalid Request (-32600); a client is told that in one sentence.
 _SDK_ENVELOPE_REFUSAL = "Validation error: "
-_INVALID_REQUEST = {
-    "code": -32600,
-    "message": 'Invalid Request: the body is JSON but not a JSON-RPC 2.0 message. A request needs "jsonrpc": "2.0", '
-               'an "id" and a "method" (a notification has no "id"); one message per POST, not a batch',
-}
+_INVALID_REQUEST = invalid_request("body", "POST")
+
+
+_JSON = "application/json"
+
+
+def _not_json(scope: Scope) -> dict[str, Any] | None:
+    """The answer to a POST whose body is not declared JSON, or None when it is.
+
+    The SDK refuses one before its own checks (its DNS-rebinding guard, ``validate_request``,
+    runs even with that guard off) with a bare ``text/plain`` 400, "Invalid Content-Type header",
+    where its later check of the same header (a case it lets through the first) answers 415 in
+    JSON-RPC's error shape: every other refusal of this endpoint is JSON. Judged here first, by
+    the SDK's rule (``Content-Type`` starting ``application/json``, in any case), so the client
+    gets that 415 and is told the type expected and the one it sent."""
+    sent = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"content-type"), None)
+    if sent is not None and sent.lower().startswith(_JSON):
+        return None
+    got = f"got {sent[:100]!r}" if sent else "no Content-Type was sent"
+    return {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": INVALID_REQUEST, "message": f"Unsupported Media Type: Content-Type must be {_JSON} ({got})"},
+    }
 
 
 def _answered(send: Send) -> Send:

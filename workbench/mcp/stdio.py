@@ -2,22 +2,37 @@
 
 An agent on the same machine (Claude Code, for instance) triages offline: the tools call the
 same services the server does, so rules and audit are identical, and the writes reach a server
-with the next sync. stdout carries the protocol, so nothing else may print there.
+with the next sync. Its triage and replies join the local user's undo history (``Caller.records_undo``),
+as the CLI's do: `workbench undo` or the TUI's `u` takes an agent's change back. stdout carries the
+protocol, so nothing else may print there.
+
+Every request line gets an answer. The SDK's stdin reader hands the server, in place of a message,
+the error of a line it could not read (not JSON, bytes that are not UTF-8, JSON that is no JSON-RPC
+message), and the server drops it: a client waited for ever for that request's answer. Between the
+two, ``Answering`` answers such a line as JSON-RPC says, with ``"id": null``, and reads on.
 """
 
 from __future__ import annotations
 
+from types import TracebackType
+from typing import Any
+
 import anyio
 from mcp.server.mcpserver import Context
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp_types import ErrorData, JSONRPCError
+from pydantic import ValidationError
 
 from workbench.domain.roles import Principal
-from workbench.mcp.tools import Caller, build_server
+from workbench.mcp.tools import Caller, StoreServer, build_server
+from workbench.mcp.unreadable import invalid_request, parse_error
 from workbench.services.context import Workbench
 
 
 def serve_stdio(wb: Workbench, principal: Principal) -> None:
     """Serve until the client closes stdin. There is no server to upload to: ``base_url=None``."""
-    caller = Caller(wb, principal, None)
+    caller = Caller(wb, principal, None, records_undo=True)
 
     def caller_of(_ctx: Context) -> Caller:
         # Each tool asks first, on the thread that runs it: a write the disk refuses then says
@@ -25,5 +40,61 @@ def serve_stdio(wb: Workbench, principal: Principal) -> None:
         wb.store.begin_unit_of_work()
         return caller
 
-    server = build_server(caller_of, offline=True, store=wb.store)
-    anyio.run(server.run_stdio_async)
+    anyio.run(_serve, build_server(caller_of, offline=True, store=wb.store))
+
+
+async def _serve(server: StoreServer) -> None:
+    if not server.serves_streams:
+        await server.run_stdio_async()  # the SDK's own loop: an unreadable line goes unanswered, as before
+        return
+    async with stdio_server() as (read_stream, write_stream):
+        await server.serve_streams(Answering(read_stream, write_stream), write_stream)
+
+
+class Answering:
+    """The stdio transport's read stream, answering each line it could not read instead of passing
+    the error on (the server drops it unanswered). Read as the SDK reads a stream: ``receive`` and
+    async iteration, ``last_context`` the sender's context of the item given last."""
+
+    def __init__(self, inner: Any, write_stream: Any) -> None:
+        self._inner = inner
+        self._write = write_stream
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def receive(self) -> SessionMessage:
+        while True:
+            item = await self._inner.receive()
+            if not isinstance(item, Exception):
+                return item
+            error = _answer_to(item)
+            await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(**error))))
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def __aiter__(self) -> Answering:
+        return self
+
+    async def __anext__(self) -> SessionMessage:
+        try:
+            return await self.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    async def __aenter__(self) -> Answering:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+def _answer_to(failed: Exception) -> dict[str, Any]:
+    """The error object for a line the reader refused: not JSON (the SDK decodes bytes that are not
+    UTF-8 as U+FFFD, which no JSON outside a string takes), or JSON that is no JSON-RPC message."""
+    errors = failed.errors() if isinstance(failed, ValidationError) else []
+    if errors and errors[0].get("type") != "json_invalid":
+        return invalid_request("line", "line")
+    return parse_error(str(errors[0].get("msg")) if errors else type(failed).__name__)

@@ -48,6 +48,7 @@ from workbench.services import annotations as annotations_svc
 from workbench.services import personas as personas_svc
 from workbench.services import resolutions as resolutions_svc
 from workbench.services import sites as sites_svc
+from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.mcp")
@@ -78,15 +79,20 @@ class Caller:
     wb: Workbench
     principal: Principal
     base_url: str | None  # where presigned upload URLs point; None offline (no server to PUT to)
+    # The store's local user (stdio): its triage and replies join that user's undo history, as
+    # the CLI's and the TUI's do, so `workbench undo` or the TUI's `u` takes an agent's change
+    # back. Over HTTP the caller is a site's integration, which has no history to undo from.
+    records_undo: bool = False
 
 
 CallerOf = Callable[[Context], Caller]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Parameter types, at module level so the SDK can resolve the (string) annotations of the
-# tool functions below; the descriptions become the tools' JSON schemas. Integers are Strict:
-# pydantic's lax mode reads `true` as 1, so `since: true` became "every annotation" and
-# `limit: true` a page of one, where the schema (and parse_since) say a boolean is no number.
+# tool functions below; the descriptions become the tools' JSON schemas. Integers and booleans
+# are Strict: pydantic's lax mode reads `true` as 1, so `since: true` became "every annotation"
+# and `limit: true` a page of one, and it reads "yes", "on", 1 or "true" as true, so a filter
+# the agent mistyped filtered anyway. The schema says integer and boolean; so do the tools.
 AnnotationId = Annotated[str, Field(description="Annotation id", min_length=1, max_length=100)]
 StatusFilter = Annotated[StatusLiteral | None, Field(description="Only annotations in this status")]
 KindFilter = Annotated[KindLiteral | None, Field(description="Only annotations of this kind")]
@@ -95,7 +101,7 @@ Since = Annotated[
     Field(description="Only annotations updated at or after: epoch ms, ISO-8601 (2024-06-01T00:00:00Z) or an age (12h, 7d)"),
 ]
 AutoFix = Annotated[
-    bool | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
+    Annotated[bool, Strict()] | None, Field(description="true: only submissions the submitter authorised for unattended automated change")
 ]
 Limit = Annotated[int, Strict(), Field(ge=1, le=200, description="Page size (1-200)")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page (extension: paging)", max_length=1000)]
@@ -199,8 +205,9 @@ def nul_free(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def _patch(c: Caller, annotation_id: str, **fields: Any) -> dict[str, Any]:
+    apply_patch = undo_svc.apply_patch if c.records_undo else annotations_svc.apply_patch
     with refusals():
-        ann = annotations_svc.patch(c.wb, c.principal, annotation_id, AnnotationPatch(**fields))
+        ann = apply_patch(c.wb, c.principal, annotation_id, AnnotationPatch(**fields)).annotation
     return ann.to_public()
 
 
@@ -260,7 +267,10 @@ class StoreServer(MCPServer):
     (the SDK dropped it, so a misspelt ``statuss`` listed every status, and ``before_file`` sent
     over HTTP, where only stdio takes it, was a "pass at least one field"), and a schema refusal
     is one line per argument in words, not pydantic's dump (its model's name, which differs
-    between the transports, its error codes and a link)."""
+    between the transports, its error codes and a link).
+
+    ``serve_streams`` runs it over a transport's streams (stdio's, behind a reader that answers the
+    lines the SDK's cannot read: ``workbench.mcp.stdio``)."""
 
     offline = False
     store: Any = None  # the store the tools act on (build_server): names the database in a line
@@ -316,6 +326,19 @@ class StoreServer(MCPServer):
                   getattr(self.store, "label", "?"), reason, name, "; its write's COMMIT was out, it may have been saved" if unknown else "")
         raise ToolError(f"Error executing tool {name}: {COMMIT_UNKNOWN if unknown else UNREACHABLE}") from failed
 
+    @property
+    def serves_streams(self) -> bool:
+        """Whether ``serve_streams`` can run: it reads the SDK's protected low-level server, which
+        a release may rename; then ``workbench.mcp.stdio`` runs the SDK's own stdio loop instead."""
+        return getattr(self, "_lowlevel_server", None) is not None
+
+    async def serve_streams(self, read_stream: Any, write_stream: Any) -> None:
+        """Serve one connection over a transport's streams, as ``run_stdio_async`` does over the
+        SDK's own: ``workbench.mcp.stdio`` puts a stream of its own between the SDK's stdin reader
+        and the server, and the SDK offers no public way to run its server on given streams."""
+        lowlevel = self._lowlevel_server
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
     def close_schemas(self) -> None:
         """Each tool's input schema says what ``call_tool`` enforces: no argument beyond its properties."""
         for tool in self._tools():
@@ -340,7 +363,7 @@ class LocalStoreServer(StoreServer):
     offline = True
 
 
-def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> MCPServer:
+def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLevel = "WARNING", store: Any = None) -> StoreServer:
     """The MCP server with the ten documented tools.
 
     ``offline`` (stdio, local store) adds two extensions the local user needs: a ``site_id``
@@ -423,8 +446,9 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     @tool(APPEND, description=REPLY_AS_LOCAL_USER if offline else REPLY_AS_AGENT)
     def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:
         c = caller_of(ctx)
+        post = undo_svc.reply if c.records_undo else annotations_svc.reply
         with refusals():
-            return annotations_svc.reply(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
+            return post(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
 
     @tool(WRITE)
     def resolve(id: AnnotationId, summary: Summary, ctx: Context) -> dict[str, Any]:

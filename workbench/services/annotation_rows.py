@@ -11,7 +11,7 @@ from typing import Any
 from storage import annotations as repo
 from storage import sites as sites_repo
 from workbench.domain.annotations import parse_kind, parse_status
-from workbench.domain.cursors import decode_cursor, encode_cursor
+from workbench.domain.cursors import InvalidCursor, decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.paging import DEFAULT_LIMIT, check_limit
 from workbench.domain.records import Site
@@ -128,7 +128,7 @@ def after_cursor(wb: Workbench, listing: RowListing, cursor: str) -> RowListing:
     (``list_annotation_rows`` first asks whether the site is there: a 404 comes first)."""
     key = decode_cursor(wb.secret, listing.scope, cursor)
     if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
-        raise Invalid("Invalid cursor")
+        raise InvalidCursor()
     return dataclasses.replace(listing, after=(key[0], key[1]))
 
 

@@ -329,7 +329,7 @@ def page(wb: Workbench, principal: Principal, f: InboxFilter, cursor: str | None
     """
     import json
 
-    from workbench.domain.cursors import decode_cursor, encode_cursor
+    from workbench.domain.cursors import InvalidCursor, decode_cursor, encode_cursor
 
     secret = wb.secret
     scope = "inbox.page:" + json.dumps(f.to_dict(), sort_keys=True)
@@ -337,7 +337,7 @@ def page(wb: Workbench, principal: Principal, f: InboxFilter, cursor: str | None
     if cursor is not None:
         key = decode_cursor(secret, scope, cursor)
         if len(key) != 2 or not isinstance(key[0], int) or not isinstance(key[1], str):
-            raise Invalid("Invalid cursor")
+            raise InvalidCursor()
         after = (key[0], key[1])
     _index_current(wb, f)
     with wb.store.read() as db:

@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from workbench.domain.cursors import decode_cursor, encode_cursor
-from workbench.domain.errors import Invalid
+from workbench.domain.cursors import InvalidCursor, decode_cursor, encode_cursor
 from workbench.domain.paging import DEFAULT_LIMIT, check_limit
 from workbench.services.context import Workbench
 
@@ -45,7 +44,7 @@ def page(
         key = decode_cursor(wb.secret, scope, cursor)
         # bool is an int to isinstance: compare the types themselves.
         if len(key) != len(key_types) or any(type(v) is not t for v, t in zip(key, key_types, strict=True)):
-            raise Invalid("Invalid cursor")
+            raise InvalidCursor()
         after = tuple(key)
     rows = read(after, limit + 1)
     if len(rows) <= limit:

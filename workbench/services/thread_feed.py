@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage import thread_feed as repo
-from workbench.domain.cursors import decode_cursor, encode_cursor
+from workbench.domain.cursors import InvalidCursor, decode_cursor, encode_cursor
 from workbench.domain.errors import Invalid
 from workbench.domain.roles import Principal
 from workbench.domain.since import check_since_ms
@@ -40,7 +40,7 @@ def thread_changes(
     if cursor:
         key = decode_cursor(wb.secret, scope, cursor)
         if len(key) != 3 or key[0] not in ("reply", "resolution") or not isinstance(key[1], int) or not isinstance(key[2], str):
-            raise Invalid("Invalid cursor")
+            raise InvalidCursor()
         phase, after = key[0], (key[1], key[2])
     items: list[dict[str, Any]] = []
     last: tuple[str, int, str] | None = None
