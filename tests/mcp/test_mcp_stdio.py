@@ -205,10 +205,11 @@ def undo_cli(data: Path, *args: str) -> str:
     return result.stdout
 
 
-async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store):
+async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store, engine):
     """The human who let an agent triage locally undoes it as their own: the agent acts as the
     local user, and its changes were in no undo history, so `workbench undo` (and the TUI's `u`)
-    went past them to the human's own last change."""
+    went past them to the human's own last change. With `--database` (a team server's database,
+    which `workbench undo` and the TUI do not open) nothing is recorded, as over HTTP."""
     data, creds = store
     b = creds["b"]
     async with stdio(data) as client:
@@ -216,6 +217,9 @@ async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store):
         ok(await client.call_tool("reply", {"id": b, "message": "Looking into it."}))
         assert ok(await client.call_tool("resolve", {"id": b, "summary": "Fixed the coupon."}))["status"] == "resolved"
     assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("resolved", "Fixed the coupon.")
+    if engine == "postgresql":  # stdio() passed --database
+        assert row(data, "SELECT count(*) FROM undo_actions")[0] == 0
+        return
     assert undo_cli(data, "undo") == f"Undid: Status → resolved on …{b[-8:]}\n"
     assert row(data, "SELECT status, summary FROM annotations WHERE id = ?", b) == ("triaged", None)
     assert undo_cli(data, "undo") == f"Undid: Reply on …{b[-8:]}\n  its text is back as the reply's draft\n"

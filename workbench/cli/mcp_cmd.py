@@ -33,4 +33,4 @@ def mcp(
     except DomainError as exc:
         # The server cannot start, as over an unusable store: said before a client sends anything.
         fail(exc.message, 2)
-    serve_stdio(wb, principal)
+    serve_stdio(wb, principal, records_undo=database is None)

@@ -30,9 +30,11 @@ from workbench.mcp.unreadable import invalid_request, parse_error
 from workbench.services.context import Workbench
 
 
-def serve_stdio(wb: Workbench, principal: Principal) -> None:
-    """Serve until the client closes stdin. There is no server to upload to: ``base_url=None``."""
-    caller = Caller(wb, principal, None, records_undo=True)
+def serve_stdio(wb: Workbench, principal: Principal, *, records_undo: bool = True) -> None:
+    """Serve until the client closes stdin. There is no server to upload to: ``base_url=None``.
+    ``records_undo`` False (a team server's database, ``--database``) keeps no undo history, which
+    ``workbench undo`` and the TUI only read from a data directory's store."""
+    caller = Caller(wb, principal, None, records_undo=records_undo)
 
     def caller_of(_ctx: Context) -> Caller:
         # Each tool asks first, on the thread that runs it: a write the disk refuses then says
