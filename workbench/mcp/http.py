@@ -138,9 +138,13 @@ class McpHttpEndpoint:
             await _json(send, 405, {"detail": "This MCP endpoint opens no event stream (GET): it is stateless and "
                                               "answers each JSON-RPC request in its POST's response"}, [_ALLOW])
             return
-        if scope.get("method") == "POST" and (refusal := _not_json(scope)) is not None:
-            await _json(send, 415, refusal)
-            return
+        if scope.get("method") == "POST":
+            if (refusal := _not_json(scope)) is not None:
+                await _json(send, 415, refusal)
+                return
+            # Media types are case-insensitive (RFC 9110), the SDK's own check of this header is not:
+            # it refused `Application/JSON` with a 415 that this one had let through.
+            scope["headers"] = [(k, v.lower() if k.lower() == b"content-type" else v) for k, v in scope.get("headers", [])]
         scope[_PRINCIPAL] = principal
         manager = await self._session_manager()
         await manager.handle_request(scope, receive, _answered(send))
