@@ -1178,6 +1178,23 @@ def test_a_comments_page_button_is_named_for_what_it_does(page, served):
     page.frame_locator("#preview").get_by_role("heading", name="Your cart").wait_for()
 
 
+def test_a_comments_page_button_is_read_once_and_still_has_its_tooltip(page, served):
+    """Review: its title, the tooltip, repeated its aria-label, and Chromium gave the button both as its name and as
+    its description, which a screen reader reads after the role: the same words twice."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "The cart's total is cut off.", pagePath="/cart", pinX=30, pinY=30)
+    page.goto(session["feedbackUrl"])
+    button = page.get_by_role("button", name="Show page /cart in the preview", exact=True)
+    expect(button).to_have_attribute("title", "Show page /cart in the preview")  # the tooltip, for the eye
+    # What the browser hands a screen reader: its accessibility tree (the aria snapshot carries no descriptions).
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    named = [n for n in nodes if n.get("role", {}).get("value") == "button"
+             and n.get("name", {}).get("value") == "Show page /cart in the preview"]
+    assert len(named) == 1, named
+    assert not named[0].get("description", {}).get("value"), named[0]
+
+
 @pytest.mark.parametrize("where", ["page", "preview"])
 def test_c_starts_a_comment_with_caps_lock_and_on_a_non_latin_keyboard(page, served, where):
     """QA: with Caps Lock on (key "C"), or a Hebrew, Arabic or Russian layout (the C key types "ב", "ؤ", "с"), the

@@ -272,7 +272,10 @@
       page.textContent = comment.pagePath;
       // Its text alone, a path, was its name to a screen reader ("slash"), which says nothing of what it does.
       page.setAttribute("aria-label", `Show page ${comment.pagePath} in the preview`);
-      page.title = page.getAttribute("aria-label");
+      page.title = page.getAttribute("aria-label"); // the same words as a tooltip, for the eye
+      // A title is a button's description where it is not its name, and Chromium read these words twice ("Show page
+      // /cart in the preview, button, Show page /cart in the preview"): described by an empty element, it has none.
+      page.setAttribute("aria-describedby", "no-description");
       page.addEventListener("click", () => {
         // The list leads to the pin as a pin leads to the list: this comment becomes the current one, its pin
         // marked on its page (which is shown). Its page already in view, a click did nothing at all.
