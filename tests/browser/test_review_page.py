@@ -1116,6 +1116,32 @@ def test_a_send_unanswered_then_a_reload_sends_it_again_under_its_key_and_it_is_
     assert keys[0] and keys == [keys[0], keys[0]], keys
 
 
+def test_a_send_again_after_the_name_changed_goes_with_the_name_its_key_was_first_sent_with(page, served):
+    """Review: the Send after a reload read the name stored now; changed in between (in another tab, say), the retry's
+    body was another one under the same key, and the server answered 422 "other_body" to a comment it had stored."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Sent as Eve, then the name changed.")
+    keys, held = held_first_send(page, session)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as first:
+        assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
+    assert first.value.post_data_json["reviewerName"] == "Eve"
+    page.evaluate("localStorage.setItem('workbench.reviewerName', 'Mallory')")
+
+    page.reload()
+    expect(text).to_have_value("Sent as Eve, then the name changed.")
+    expect(page.locator("#who")).to_have_text("Commenting as Mallory")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        page.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true"), again.value.text()
+    assert again.value.request.post_data_json == first.value.post_data_json
+    page.locator("#list .comment", has_text="Sent as Eve, then the name changed.").wait_for()
+    expect(page.locator("#compose")).to_be_hidden()
+    listed = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"]
+    assert [(c["content"], c["reviewerName"]) for c in listed] == [("Sent as Eve, then the name changed.", "Eve")]
+    assert keys[0] and keys == [keys[0], keys[0]], keys
+
+
 def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
     proc, creds = served
     session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")

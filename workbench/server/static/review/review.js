@@ -77,6 +77,7 @@
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
     current: null, // the id of the comment whose pin was last activated, highlighted in the list
     sendKey: null, // the Idempotency-Key of every Send of the open comment (see the Send handler); null: none sent yet
+    sendName: null, // the reviewer's name its first Send went with, sent again with that key (null: anonymous)
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
@@ -626,6 +627,7 @@
     $("content").value = "";
     state.pending = null;
     state.sendKey = null;
+    state.sendName = null;
     dropKept();
     renderPins();
   }
@@ -656,11 +658,16 @@
     // as well: the first may still be stored, and under a new key the edited text would be stored beside it. Under
     // the same one the server stores the edit if the first never got there (a request refused or lost leaves no
     // record: a refused text mended goes under it too), else answers "other_body" and the reviewer chooses, knowing.
-    state.sendKey = state.sendKey || newKey();
+    // The name goes with the key: read again at a later Send, a name changed in between (here or in another tab) made
+    // that Send's body another one under the same key, which the server refused as "other_body".
+    if (!state.sendKey) {
+      state.sendKey = newKey();
+      state.sendName = storedName() || null;
+    }
     keepComment(); // the key with it, before the request can reach the server: a reload then sends it again under it
     let created;
     try {
-      created = await postComment({ content, reviewerName: storedName() || null, ...state.pending }, state.sendKey);
+      created = await postComment({ content, reviewerName: state.sendName, ...state.pending }, state.sendKey);
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
@@ -683,6 +690,7 @@
       if (error.idempotency === "other_body") {
         // The first text is the one stored under this key; the changed one, sent again, is a comment of its own.
         state.sendKey = null;
+        state.sendName = null;
         keepComment();
         refresh();
       } else if (error.status === 409 && !error.idempotency) {
@@ -721,10 +729,10 @@
   // --- the kept comment: the open comment outlives a reload, a closed tab, a crash ------------------
 
   // In localStorage as it is typed, per review session (its id: never the token, a secret kept out of storage), with
-  // the Idempotency-Key of its Send once it has one: a Send the server may have stored, sent again after a reload, goes
-  // under the same key and is stored once. Dropped when the comment is stored or cancelled. Where storage is blocked or
-  // full the page works as before, the comment in its memory only; a full one keeps the last copy it took, as the
-  // widget's kept words do.
+  // the Idempotency-Key of its Send once it has one and the reviewer's name that Send went with: a Send the server may
+  // have stored, sent again after a reload, is the same request under the same key and is stored once. Dropped when
+  // the comment is stored or cancelled. Where storage is blocked or full the page works as before, the comment in its
+  // memory only; a full one keeps the last copy it took, as the widget's kept words do.
   const KEPT_PREFIX = "workbench.keptComment.";
   const KEPT_KEY = KEPT_PREFIX + sessionId;
   const KEPT_MAX_CHARS = 5000; // the server's cap on a comment (CommentCreate.content), as the box's maxlength
@@ -746,7 +754,7 @@
     const chars = Array.from(content); // cut by characters, as the server counts them: no emoji cut in half
     const kept = {
       content: chars.length > KEPT_MAX_CHARS ? chars.slice(0, KEPT_MAX_CHARS).join("") : content,
-      pending, sendKey: state.sendKey, savedAt: Date.now(),
+      pending, sendKey: state.sendKey, reviewerName: state.sendName, savedAt: Date.now(),
     };
     try {
       localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
@@ -775,12 +783,15 @@
     if (kept === null) return null;
     const pending = kept && keptAnchor(kept.pending);
     const sound = pending && typeof kept.content === "string" && Array.from(kept.content).length <= KEPT_MAX_CHARS
-      && (kept.sendKey === null || (typeof kept.sendKey === "string" && /^[0-9a-f]{32}$/.test(kept.sendKey)));
+      && (kept.sendKey === null || (typeof kept.sendKey === "string" && /^[0-9a-f]{32}$/.test(kept.sendKey)))
+      && (kept.reviewerName === undefined || kept.reviewerName === null || (typeof kept.reviewerName === "string" && kept.reviewerName.length <= 100));
     if (!sound) {
       dropKept();
       return null;
     }
-    return { content: kept.content, pending, sendKey: kept.sendKey };
+    // One kept before names were kept with it: its Send most likely went with the name stored now.
+    const reviewerName = kept.reviewerName === undefined ? storedName() || null : kept.reviewerName;
+    return { content: kept.content, pending, sendKey: kept.sendKey, reviewerName: kept.sendKey ? reviewerName : null };
   }
 
   // The anchor's own fields only, each as place() made it; one it left out stays out, so a Send after a reload has
@@ -840,6 +851,7 @@
     if (state.pending || state.placing || $("compose").open) return; // a comment begun here meanwhile goes first
     state.pending = kept.pending;
     state.sendKey = kept.sendKey;
+    state.sendName = kept.reviewerName;
     $("content").value = kept.content;
     showPage(kept.pending.pagePath);
     renderPins();
