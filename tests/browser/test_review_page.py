@@ -1142,6 +1142,40 @@ def test_a_send_again_after_the_name_changed_goes_with_the_name_its_key_was_firs
     assert keys[0] and keys == [keys[0], keys[0]], keys
 
 
+def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page, served):
+    """Review: storage full exactly when Send saved its key left the copy typed before it, without the key; a reload
+    brought that back as unsent, and its Send went under a new key, storing the comment a second time."""
+    proc, creds = served
+    # Storage fills when the test says so (a reload starts with room again), as the quota's own error.
+    page.add_init_script("""(() => {
+        const setItem = Storage.prototype.setItem;
+        Storage.prototype.setItem = function (name, value) {
+            if (window.storageFull) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return setItem.call(this, name, value);
+        };
+    })()""")
+    session, key, text = typing_a_comment(page, proc, creds, "Sent as storage filled up.")
+
+    def kept() -> str:
+        return page.evaluate("JSON.stringify(localStorage)")
+
+    assert "Sent as storage filled up." in kept()  # the copy as typed, no key yet
+    page.evaluate("window.storageFull = true")
+    keys, held = held_first_send(page, session)
+    assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
+    expect(page.locator("#compose-kept")).to_have_text(
+        "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page "
+        "is closed before the comment is stored.")
+    expect(text).to_have_attribute("aria-describedby", "compose-kept")
+    assert "Sent as storage filled up." not in kept()
+
+    page.reload()
+    page.locator("#list .comment", has_text="Sent as storage filled up.").wait_for()  # the round is drawn: kept ones are back by now
+    expect(page.locator("#compose")).to_be_hidden()
+    assert [c["content"] for c in stored_comments(proc, session, key)] == ["Sent as storage filled up."]
+    assert len(keys) == 1, keys
+
+
 def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
     proc, creds = served
     session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")

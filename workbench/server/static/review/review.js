@@ -605,18 +605,23 @@
 
   // kept: the box brings back a kept comment (see "the kept comment"), and says so.
   function openCompose(kept) {
-    const line = $("compose-kept");
-    line.hidden = !kept;
-    line.textContent = !kept ? ""
+    openKeptLine(!kept ? null
       : state.sendKey ? "Your comment was kept. Its last Send got no answer: Send again never stores it twice."
-        : "Your unsent comment was kept.";
-    if (kept) $("content").setAttribute("aria-describedby", "compose-kept");
-    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
+        : "Your unsent comment was kept.");
     $("compose-error").textContent = "";
     $("compose-where").textContent = `On ${state.pending.pagePath}`;
     $("send").disabled = false;
     $("compose").showModal();
     $("content").focus();
+  }
+
+  // The box's line about its kept copy (text null: none), which the text is described by.
+  function openKeptLine(text) {
+    const line = $("compose-kept");
+    line.hidden = !text;
+    line.textContent = text || "";
+    if (text) $("content").setAttribute("aria-describedby", "compose-kept");
+    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
   }
 
   // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
@@ -732,7 +737,8 @@
   // the Idempotency-Key of its Send once it has one and the reviewer's name that Send went with: a Send the server may
   // have stored, sent again after a reload, is the same request under the same key and is stored once. Dropped when
   // the comment is stored or cancelled. Where storage is blocked or full the page works as before, the comment in its
-  // memory only; a full one keeps the last copy it took, as the widget's kept words do.
+  // memory only; a full one keeps the last copy it took, as the widget's kept words do, unless that copy went with
+  // another key than the box's (see keepComment).
   const KEPT_PREFIX = "workbench.keptComment.";
   const KEPT_KEY = KEPT_PREFIX + sessionId;
   const KEPT_MAX_CHARS = 5000; // the server's cap on a comment (CommentCreate.content), as the box's maxlength
@@ -757,13 +763,27 @@
       pending, sendKey: state.sendKey, reviewerName: state.sendName, savedAt: Date.now(),
     };
     try {
-      localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
+      localStorage.setItem(KEPT_KEY, JSON.stringify(kept)); // text, anchor, key and name in one record: all or none
+      keptSendKey = state.sendKey;
+      if ($("compose-kept").textContent === NOT_KEPT) openKeptLine(null);
     } catch {
-      // blocked or full: kept in this page's memory only, as before
+      // Blocked or full: kept in this page's memory only. The older copy storage still holds stays where it has this
+      // comment's key (older words, sent again under the same key, are still stored once), but not where it has none
+      // or another: storage full just as Send saved its key left the copy without it, which a Send after a reload
+      // sent under a new key, and the server could store the comment twice. Better no copy, and the reviewer told.
+      if (state.sendKey !== keptSendKey) {
+        dropKept();
+        openKeptLine(NOT_KEPT);
+      }
     }
   }
 
+  // The key of the copy storage holds (null: none, or one without a key), as this page last wrote or read it.
+  let keptSendKey = null;
+  const NOT_KEPT = "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page is closed before the comment is stored.";
+
   function dropKept() {
+    keptSendKey = null;
     try {
       localStorage.removeItem(KEPT_KEY);
     } catch {
@@ -852,6 +872,7 @@
     state.pending = kept.pending;
     state.sendKey = kept.sendKey;
     state.sendName = kept.reviewerName;
+    keptSendKey = kept.sendKey;
     $("content").value = kept.content;
     showPage(kept.pending.pagePath);
     renderPins();
