@@ -1120,7 +1120,7 @@ def test_a_send_again_after_the_name_changed_goes_with_the_name_its_key_was_firs
     """Review: the Send after a reload read the name stored now; changed in between (in another tab, say), the retry's
     body was another one under the same key, and the server answered 422 "other_body" to a comment it had stored."""
     proc, creds = served
-    session, key, text = typing_a_comment(page, proc, creds, "Sent as Eve, then the name changed.")
+    session, _, text = typing_a_comment(page, proc, creds, "Sent as Eve, then the name changed.")
     keys, held = held_first_send(page, session)
     with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as first:
         assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
