@@ -1176,6 +1176,103 @@ def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page,
     assert len(keys) == 1, keys
 
 
+def begin_comment(page, words: str):
+    """On a round's review page already open: a new comment placed with the keyboard and ``words`` typed, not sent."""
+    page.get_by_role("button", name="Add comment").wait_for()  # shown once the tab knows which kept comment is its own
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill(words)
+    return text
+
+
+def kept_comments(page) -> list[str]:
+    """The texts of the kept comments in the browser's storage (every tab's), sorted."""
+    return sorted(page.evaluate("""() => Object.keys(localStorage).filter(k => k.startsWith('workbench.keptComment.'))
+        .map(k => JSON.parse(localStorage.getItem(k)).content)"""))
+
+
+def test_two_tabs_on_one_round_each_keep_their_own_comment(context, served):
+    """Review: two tabs on one round kept one comment between them; the second tab's words overwrote the first's, and
+    a reload of the first brought back the second's comment, with its Send's key. The first's were lost."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    first, second = context.new_page(), context.new_page()
+    open_round(first, session)
+    open_round(second, session)
+    words = begin_comment(first, "Typed in the first tab.")
+    begin_comment(second, "Typed in the second tab.")
+    assert kept_comments(first) == ["Typed in the first tab.", "Typed in the second tab."]
+
+    first.reload()
+    expect(words).to_have_value("Typed in the first tab.")
+    expect(first.locator("#compose-kept")).to_have_text(KEPT)
+    second.reload()
+    expect(second.get_by_label("Comment", exact=True)).to_have_value("Typed in the second tab.")
+
+    # A tab opened on the round while both are open takes neither: each is still being written.
+    third = context.new_page()
+    open_round(third, session)
+    expect(third.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(third.locator("#compose")).to_be_hidden()
+    # Nor does a duplicate of the first tab (the browser copies its sessionStorage, its id with it): it is a tab of its
+    # own, and what it types is kept beside the first's, not over it.
+    tab = first.evaluate("sessionStorage.getItem('workbench.reviewTab')")
+    duplicate = context.new_page()
+    duplicate.add_init_script(f"if (!sessionStorage.getItem('workbench.reviewTab')) sessionStorage.setItem('workbench.reviewTab', {tab!r})")
+    open_round(duplicate, session)
+    expect(duplicate.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(duplicate.locator("#compose")).to_be_hidden()
+    begin_comment(duplicate, "Typed in a duplicate of the first tab.")
+    assert duplicate.evaluate("sessionStorage.getItem('workbench.reviewTab')") != tab
+    first.reload()
+    expect(words).to_have_value("Typed in the first tab.")
+    assert kept_comments(first) == ["Typed in a duplicate of the first tab.", "Typed in the first tab.", "Typed in the second tab."]
+
+    first.get_by_role("button", name="Send").click()
+    first.locator("#list .comment", has_text="Typed in the first tab.").wait_for()
+    assert kept_comments(first) == ["Typed in a duplicate of the first tab.", "Typed in the second tab."]
+
+
+@pytest.mark.parametrize("gone", ["closed", "crashed"])
+def test_the_comment_of_a_tab_that_is_gone_comes_back_in_the_next_tab_opened(context, served, gone):
+    """Kept per tab, a comment is still never lost: once its tab is closed (it lets go on pagehide) or has crashed (it
+    answers no other tab), the next tab opened on the round brings it back, key and all, and only that one."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    first = context.new_page()
+    open_round(first, session)
+    begin_comment(first, f"Typed in a tab then {gone}.")
+    _, held = held_first_send(first, session)
+    with first.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as sent:
+        assert sent_and_held(first, held).status == 201  # stored; the page never hears of it
+    if gone == "crashed":
+        # What a crash leaves: the comment still held (no pagehide let it go) by a tab that answers no more. CDP's
+        # Page.crash never answers, which would hang the test, so the tab closes with its last write refused.
+        first.evaluate("() => { Storage.prototype.setItem = () => { throw new DOMException('crashed', 'InvalidStateError'); }; }")
+    first.close()
+
+    later = context.new_page()
+    open_round(later, session)
+    text = later.get_by_label("Comment", exact=True)
+    expect(text).to_have_value(f"Typed in a tab then {gone}.")
+    expect(later.locator("#compose-kept")).to_have_text(
+        "Your comment was kept. Its last Send got no answer: Send again never stores it twice.")
+    # Taken over by this tab: one opened now finds it held by a live tab, and leaves it.
+    another = context.new_page()
+    open_round(another, session)
+    expect(another.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(another.locator("#compose")).to_be_hidden()
+    with later.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        later.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true")
+    assert again.value.request.post_data_json == sent.value.post_data_json
+    assert [c["content"] for c in stored_comments(proc, session, key)] == [f"Typed in a tab then {gone}."]
+    assert kept_comments(later) == []
+
+
 def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
     proc, creds = served
     session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")

@@ -10,7 +10,7 @@
  * Keyboard users place a pin too: while placing, the catcher over the frame holds the focus and the
  * arrow keys move a visible pin cursor, Enter drops it (the same question to the preview as a click).
  * The 15 s refresh redraws only what changed, so focus stays where the reviewer left it.
- * The comment being typed is kept in localStorage until it is stored or cancelled (see "the kept comment").
+ * The comment being typed is kept in localStorage, per tab, until it is stored or cancelled (see "the kept comment").
  */
 (() => {
   "use strict";
@@ -186,7 +186,7 @@
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
-    $("add").hidden = !open;
+    $("add").hidden = !open || !keptClaimed; // not before this tab knows which kept comment is its own
     $("who").hidden = !open;
     if (!open) {
       if (state.placing) stopPlacing();
@@ -506,7 +506,7 @@
 
   // byKeyboard: started by a key (c, or Enter/Space on Add comment), so the pin cursor shows at once.
   function startPlacing(byKeyboard) {
-    if (!state.session || !state.session.acceptsComments || state.placing) return;
+    if (!state.session || !state.session.acceptsComments || state.placing || !keptClaimed) return;
     if (storedName() === null) {
       askName(() => startPlacing(byKeyboard));
       return;
@@ -739,11 +739,39 @@
   // the comment is stored or cancelled. Where storage is blocked or full the page works as before, the comment in its
   // memory only; a full one keeps the last copy it took, as the widget's kept words do, unless that copy went with
   // another key than the box's (see keepComment).
+  // One per tab (workbench.keptComment.<round>.<tab>): kept per round alone, two tabs on one round wrote one copy, the
+  // last typed over the other, and a reload of the first tab brought back the second's words and key. A tab's id is
+  // in its sessionStorage, which lasts as long as the tab: its reloads and a crashed browser's restore. The comment of
+  // a tab that is gone goes to the next tab opened on the round ("whose tab is gone", below).
   const KEPT_PREFIX = "workbench.keptComment.";
-  const KEPT_KEY = KEPT_PREFIX + sessionId;
+  const TAB_KEY = "workbench.reviewTab";
   const KEPT_MAX_CHARS = 5000; // the server's cap on a comment (CommentCreate.content), as the box's maxlength
   const KEPT_MAX_PATH = 2000; // the server's on pagePath and selector: an anchor over it would be refused anyway
-  const KEPT_ROUNDS = 20; // rounds with a kept comment, at most: the oldest go first (the widget keeps 20 pages' words)
+  // Kept comments, at most, of all rounds and tabs: the oldest go first (the widget keeps 20 pages' words). As many
+  // as when one round kept one, so storage holds no more than it did.
+  const KEPT_MAX = 20;
+  let tabId = readTabId();
+  const keptName = () => `${KEPT_PREFIX}${sessionId}.${tabId}`;
+
+  function readTabId() {
+    try {
+      const id = sessionStorage.getItem(TAB_KEY);
+      if (id && /^[0-9a-f]{32}$/.test(id)) return id;
+    } catch {
+      // blocked: an id for this page alone; its comment, released on pagehide, is the next page's to take over
+    }
+    return newTabId();
+  }
+
+  function newTabId() {
+    const id = newKey();
+    try {
+      sessionStorage.setItem(TAB_KEY, id);
+    } catch {
+      // blocked: as above
+    }
+    return id;
+  }
 
   function keepComment() {
     const content = $("content").value;
@@ -760,10 +788,10 @@
     const chars = Array.from(content); // cut by characters, as the server counts them: no emoji cut in half
     const kept = {
       content: chars.length > KEPT_MAX_CHARS ? chars.slice(0, KEPT_MAX_CHARS).join("") : content,
-      pending, sendKey: state.sendKey, reviewerName: state.sendName, savedAt: Date.now(),
+      pending, sendKey: state.sendKey, reviewerName: state.sendName, savedAt: Date.now(), tab: tabId, held: true,
     };
     try {
-      localStorage.setItem(KEPT_KEY, JSON.stringify(kept)); // text, anchor, key and name in one record: all or none
+      localStorage.setItem(keptName(), JSON.stringify(kept)); // text, anchor, key and name in one record: all or none
       keptSendKey = state.sendKey;
       if ($("compose-kept").textContent === NOT_KEPT) openKeptLine(null);
     } catch {
@@ -785,7 +813,7 @@
   function dropKept() {
     keptSendKey = null;
     try {
-      localStorage.removeItem(KEPT_KEY);
+      localStorage.removeItem(keptName());
     } catch {
       // blocked: nothing was kept
     }
@@ -796,7 +824,7 @@
   function readKept() {
     let kept;
     try {
-      kept = JSON.parse(localStorage.getItem(KEPT_KEY) || "null");
+      kept = JSON.parse(localStorage.getItem(keptName()) || "null");
     } catch {
       return null;
     }
@@ -828,7 +856,7 @@
     return anchor;
   }
 
-  // Kept comments of rounds never opened again would stay for ever: past KEPT_ROUNDS the oldest go.
+  // Kept comments of rounds never opened again would stay for ever: past KEPT_MAX the oldest go.
   function pruneKept() {
     try {
       const kept = [];
@@ -844,11 +872,122 @@
         kept.push({ name, savedAt });
       }
       kept.sort((a, b) => b.savedAt - a.savedAt);
-      for (const { name } of kept.slice(KEPT_ROUNDS)) localStorage.removeItem(name);
+      for (const { name } of kept.slice(KEPT_MAX)) localStorage.removeItem(name);
     } catch {
       // blocked: nothing was kept
     }
   }
+
+  // --- whose tab is gone: a kept comment goes to the next tab only once its own tab is gone ---
+
+  // A tab releases its kept comment on pagehide (closed, reloaded, or gone to another page) and holds it again on
+  // pageshow (back from the back-forward cache). One a crash left held is gone when no tab answers for it: live tabs
+  // say so on a BroadcastChannel when asked, at once, hidden ones too (a message is no timer, which a hidden tab's
+  // are slowed to once a minute: a heartbeat would take minutes to tell a crash). Where there is no BroadcastChannel
+  // no tab answers, and a held one is taken over as when comments were kept per round.
+  // A live tab answers within a few ms; one silent this long crashed, or is frozen (thawed, it still has its comment
+  // too: two boxes with one comment and one key, which the server stores once).
+  const ANSWER_MS = 1000;
+  const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("workbench.reviewTabs") : null;
+  tabs?.addEventListener("message", (event) => {
+    const asked = event.data;
+    if (asked && asked.type === "who" && Array.isArray(asked.tabs) && asked.tabs.includes(tabId)) {
+      tabs.postMessage({ type: "here", ask: asked.ask, tab: tabId });
+    }
+  });
+
+  // The ones of these tab ids whose tab answers (a Set), once all have or ANSWER_MS passed.
+  function answering(ids) {
+    const heard = new Set();
+    if (!tabs || !ids.length) return Promise.resolve(heard);
+    const ask = newKey();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        tabs.removeEventListener("message", listen);
+        resolve(heard);
+      };
+      const listen = (event) => {
+        const here = event.data;
+        if (!here || here.type !== "here" || here.ask !== ask) return;
+        heard.add(here.tab);
+        if (ids.every((id) => heard.has(id))) done();
+      };
+      const timer = setTimeout(done, ANSWER_MS);
+      tabs.addEventListener("message", listen);
+      tabs.postMessage({ type: "who", tabs: ids, ask });
+    });
+  }
+
+  function holdKept(held) {
+    try {
+      const kept = JSON.parse(localStorage.getItem(keptName()) || "null");
+      if (kept && typeof kept === "object") localStorage.setItem(keptName(), JSON.stringify({ ...kept, held }));
+    } catch {
+      // blocked, full or damaged: a copy left held is taken over once its tab no longer answers
+    }
+  }
+
+  addEventListener("pagehide", () => holdKept(false));
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) holdKept(true);
+  });
+
+  // This round's kept comments in storage, parsed: {name, tab, held, savedAt, kept}. One of a page that kept one per
+  // round (named by the round alone) has no tab: gone.
+  function roundKept() {
+    const found = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const name = localStorage.key(i);
+        if (name !== KEPT_PREFIX + sessionId && !name?.startsWith(`${KEPT_PREFIX}${sessionId}.`)) continue;
+        let kept = null;
+        try {
+          kept = JSON.parse(localStorage.getItem(name));
+        } catch {
+          // damaged: skipped here, and pruned with the oldest
+        }
+        if (!kept || typeof kept !== "object") continue;
+        found.push({ name, tab: typeof kept.tab === "string" ? kept.tab : null, held: kept.held === true, savedAt: Number(kept.savedAt) || 0, kept });
+      }
+    } catch {
+      // blocked: nothing was kept
+    }
+    return found;
+  }
+
+  // Before a kept comment is offered: this tab's own, else the newest of a tab that is gone, taken over under this
+  // tab's name (so no other tab opened later takes it too). Never one a live tab holds: that tab is still writing it.
+  async function claimKept() {
+    const own = roundKept().find((entry) => entry.name === keptName());
+    if (own && own.held) {
+      // Held, not released by a reload: another live tab has this tab's id (a duplicated tab is given a copy of its
+      // sessionStorage), and this one is a new tab with an id of its own; or none answers, and this is the tab,
+      // restored after a crash.
+      if ((await answering([tabId])).has(tabId)) tabId = newTabId();
+      else return;
+    } else if (own) {
+      holdKept(true);
+      return;
+    }
+    const others = roundKept().filter((entry) => entry.name !== keptName());
+    const alive = await answering(others.filter((entry) => entry.held && entry.tab).map((entry) => entry.tab));
+    const gone = others.filter((entry) => !entry.held || !alive.has(entry.tab)).sort((a, b) => b.savedAt - a.savedAt);
+    if (!gone.length) return;
+    try {
+      localStorage.setItem(keptName(), JSON.stringify({ ...gone[0].kept, tab: tabId, held: true }));
+      localStorage.removeItem(gone[0].name); // only once it is under this tab's name: never both gone
+    } catch {
+      // full: left where it is, for a tab opened later
+    }
+  }
+
+  // Until claimKept is done, no kept comment is offered and none begun (which would take this tab's name first).
+  let keptClaimed = false;
+  claimKept().catch(() => {}).then(() => {
+    keptClaimed = true;
+    if (state.session) render();
+  });
 
   // Once the round is known: a round taking comments gets its kept comment back in the box, on its page, its pin where
   // it was and its key the same; a round that takes none shows it read-only to copy, until dismissed (a round in task
@@ -856,7 +995,7 @@
   // comment another tab keeps never pops up here.
   let keptSettled = false;
   function offerKept() {
-    if (keptSettled) return;
+    if (keptSettled || !keptClaimed) return;
     const kept = readKept();
     if (!kept || state.session.acceptsComments) $("kept").hidden = true;
     if (!kept) {
