@@ -1273,6 +1273,37 @@ def test_the_comment_of_a_tab_that_is_gone_comes_back_in_the_next_tab_opened(con
     assert kept_comments(later) == []
 
 
+def test_a_comment_kept_per_round_before_tabs_had_their_own_comes_back(page, served):
+    """One a page kept under the round's name alone, before an upgrade, has no tab: gone, so it is taken over."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    old = {"content": "Kept by the page before.", "pending": {"pagePath": "/", "pinX": 40, "pinY": 40}, "sendKey": None, "savedAt": 1}
+    page.evaluate("([name, kept]) => localStorage.setItem(name, JSON.stringify(kept))",
+                  [f"workbench.keptComment.{session['id']}", old])
+    page.reload()
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Kept by the page before.")
+    expect(page.locator("#compose-kept")).to_have_text(KEPT)
+    tab = page.evaluate("sessionStorage.getItem('workbench.reviewTab')")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('workbench.keptComment.'))") == [
+        f"workbench.keptComment.{session['id']}.{tab}"]
+
+
+def test_kept_comments_are_twenty_at_most_in_all(page, served):
+    """Per tab, there could be more of them than rounds: still 20 at most in all, the oldest going first."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.evaluate("""() => {
+        for (let i = 0; i < 25; i++) localStorage.setItem(`workbench.keptComment.other-round.tab${i}`, JSON.stringify(
+            {content: `Kept ${i}.`, pending: {pagePath: '/'}, sendKey: null, savedAt: 1000 + i, tab: `tab${i}`, held: false}));
+    }""")
+    begin_comment(page, "Typed here, the newest.")
+    page.reload()
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Typed here, the newest.")
+    assert kept_comments(page) == sorted(["Typed here, the newest.", *(f"Kept {i}." for i in range(6, 25))])
+
+
 def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
     proc, creds = served
     session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")
