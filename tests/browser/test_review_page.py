@@ -1116,6 +1116,194 @@ def test_a_send_unanswered_then_a_reload_sends_it_again_under_its_key_and_it_is_
     assert keys[0] and keys == [keys[0], keys[0]], keys
 
 
+def test_a_send_again_after_the_name_changed_goes_with_the_name_its_key_was_first_sent_with(page, served):
+    """Review: the Send after a reload read the name stored now; changed in between (in another tab, say), the retry's
+    body was another one under the same key, and the server answered 422 "other_body" to a comment it had stored."""
+    proc, creds = served
+    session, _, text = typing_a_comment(page, proc, creds, "Sent as Eve, then the name changed.")
+    keys, held = held_first_send(page, session)
+    with page.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as first:
+        assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
+    assert first.value.post_data_json["reviewerName"] == "Eve"
+    page.evaluate("localStorage.setItem('workbench.reviewerName', 'Mallory')")
+
+    page.reload()
+    expect(text).to_have_value("Sent as Eve, then the name changed.")
+    expect(page.locator("#who")).to_have_text("Commenting as Mallory")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        page.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true"), again.value.text()
+    assert again.value.request.post_data_json == first.value.post_data_json
+    page.locator("#list .comment", has_text="Sent as Eve, then the name changed.").wait_for()
+    expect(page.locator("#compose")).to_be_hidden()
+    listed = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                       headers={"X-Review-Token": review_token(session)}).json()["data"]
+    assert [(c["content"], c["reviewerName"]) for c in listed] == [("Sent as Eve, then the name changed.", "Eve")]
+    assert keys[0] and keys == [keys[0], keys[0]], keys
+
+
+def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page, served):
+    """Review: storage full exactly when Send saved its key left the copy typed before it, without the key; a reload
+    brought that back as unsent, and its Send went under a new key, storing the comment a second time."""
+    proc, creds = served
+    # Storage fills when the test says so (a reload starts with room again), as the quota's own error.
+    page.add_init_script("""(() => {
+        const setItem = Storage.prototype.setItem;
+        Storage.prototype.setItem = function (name, value) {
+            if (window.storageFull) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return setItem.call(this, name, value);
+        };
+    })()""")
+    session, key, text = typing_a_comment(page, proc, creds, "Sent as storage filled up.")
+
+    def kept() -> str:
+        return page.evaluate("JSON.stringify(localStorage)")
+
+    assert "Sent as storage filled up." in kept()  # the copy as typed, no key yet
+    page.evaluate("window.storageFull = true")
+    keys, held = held_first_send(page, session)
+    assert sent_and_held(page, held).status == 201  # stored; the page never hears of it
+    expect(page.locator("#compose-kept")).to_have_text(
+        "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page "
+        "is closed before the comment is stored.")
+    expect(text).to_have_attribute("aria-describedby", "compose-kept")
+    assert "Sent as storage filled up." not in kept()
+
+    page.reload()
+    page.locator("#list .comment", has_text="Sent as storage filled up.").wait_for()  # the round is drawn: kept ones are back by now
+    expect(page.locator("#compose")).to_be_hidden()
+    assert [c["content"] for c in stored_comments(proc, session, key)] == ["Sent as storage filled up."]
+    assert len(keys) == 1, keys
+
+
+def begin_comment(page, words: str):
+    """On a round's review page already open: a new comment placed with the keyboard and ``words`` typed, not sent."""
+    page.get_by_role("button", name="Add comment").wait_for()  # shown once the tab knows which kept comment is its own
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    text = page.get_by_label("Comment", exact=True)
+    text.fill(words)
+    return text
+
+
+def kept_comments(page) -> list[str]:
+    """The texts of the kept comments in the browser's storage (every tab's), sorted."""
+    return sorted(page.evaluate("""() => Object.keys(localStorage).filter(k => k.startsWith('workbench.keptComment.'))
+        .map(k => JSON.parse(localStorage.getItem(k)).content)"""))
+
+
+def test_two_tabs_on_one_round_each_keep_their_own_comment(context, served):
+    """Review: two tabs on one round kept one comment between them; the second tab's words overwrote the first's, and
+    a reload of the first brought back the second's comment, with its Send's key. The first's were lost."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    first, second = context.new_page(), context.new_page()
+    open_round(first, session)
+    open_round(second, session)
+    words = begin_comment(first, "Typed in the first tab.")
+    begin_comment(second, "Typed in the second tab.")
+    assert kept_comments(first) == ["Typed in the first tab.", "Typed in the second tab."]
+
+    first.reload()
+    expect(words).to_have_value("Typed in the first tab.")
+    expect(first.locator("#compose-kept")).to_have_text(KEPT)
+    second.reload()
+    expect(second.get_by_label("Comment", exact=True)).to_have_value("Typed in the second tab.")
+
+    # A tab opened on the round while both are open takes neither: each is still being written.
+    third = context.new_page()
+    open_round(third, session)
+    expect(third.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(third.locator("#compose")).to_be_hidden()
+    # Nor does a duplicate of the first tab (the browser copies its sessionStorage, its id with it): it is a tab of its
+    # own, and what it types is kept beside the first's, not over it.
+    tab = first.evaluate("sessionStorage.getItem('workbench.reviewTab')")
+    duplicate = context.new_page()
+    duplicate.add_init_script(f"if (!sessionStorage.getItem('workbench.reviewTab')) sessionStorage.setItem('workbench.reviewTab', {tab!r})")
+    open_round(duplicate, session)
+    expect(duplicate.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(duplicate.locator("#compose")).to_be_hidden()
+    begin_comment(duplicate, "Typed in a duplicate of the first tab.")
+    assert duplicate.evaluate("sessionStorage.getItem('workbench.reviewTab')") != tab
+    first.reload()
+    expect(words).to_have_value("Typed in the first tab.")
+    assert kept_comments(first) == ["Typed in a duplicate of the first tab.", "Typed in the first tab.", "Typed in the second tab."]
+
+    first.get_by_role("button", name="Send").click()
+    first.locator("#list .comment", has_text="Typed in the first tab.").wait_for()
+    assert kept_comments(first) == ["Typed in a duplicate of the first tab.", "Typed in the second tab."]
+
+
+@pytest.mark.parametrize("gone", ["closed", "crashed"])
+def test_the_comment_of_a_tab_that_is_gone_comes_back_in_the_next_tab_opened(context, served, gone):
+    """Kept per tab, a comment is still never lost: once its tab is closed (it lets go on pagehide) or has crashed (it
+    answers no other tab), the next tab opened on the round brings it back, key and all, and only that one."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    first = context.new_page()
+    open_round(first, session)
+    begin_comment(first, f"Typed in a tab then {gone}.")
+    _, held = held_first_send(first, session)
+    with first.expect_request(lambda r: r.method == "POST" and r.url.endswith("/comments")) as sent:
+        assert sent_and_held(first, held).status == 201  # stored; the page never hears of it
+    if gone == "crashed":
+        # What a crash leaves: the comment still held (no pagehide let it go) by a tab that answers no more. CDP's
+        # Page.crash never answers, which would hang the test, so the tab closes with its last write refused.
+        first.evaluate("() => { Storage.prototype.setItem = () => { throw new DOMException('crashed', 'InvalidStateError'); }; }")
+    first.close()
+
+    later = context.new_page()
+    open_round(later, session)
+    text = later.get_by_label("Comment", exact=True)
+    expect(text).to_have_value(f"Typed in a tab then {gone}.")
+    expect(later.locator("#compose-kept")).to_have_text(
+        "Your comment was kept. Its last Send got no answer: Send again never stores it twice.")
+    # Taken over by this tab: one opened now finds it held by a live tab, and leaves it.
+    another = context.new_page()
+    open_round(another, session)
+    expect(another.locator("#add")).to_be_visible()  # shown once the tab knows which kept comment is its own
+    expect(another.locator("#compose")).to_be_hidden()
+    with later.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/comments")) as again:
+        later.get_by_role("button", name="Send").click()
+    assert (again.value.status, again.value.headers.get("idempotent-replayed")) == (201, "true")
+    assert again.value.request.post_data_json == sent.value.post_data_json
+    assert [c["content"] for c in stored_comments(proc, session, key)] == [f"Typed in a tab then {gone}."]
+    assert kept_comments(later) == []
+
+
+def test_a_comment_kept_per_round_before_tabs_had_their_own_comes_back(page, served):
+    """One a page kept under the round's name alone, before an upgrade, has no tab: gone, so it is taken over."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    old = {"content": "Kept by the page before.", "pending": {"pagePath": "/", "pinX": 40, "pinY": 40}, "sendKey": None, "savedAt": 1}
+    page.evaluate("([name, kept]) => localStorage.setItem(name, JSON.stringify(kept))",
+                  [f"workbench.keptComment.{session['id']}", old])
+    page.reload()
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Kept by the page before.")
+    expect(page.locator("#compose-kept")).to_have_text(KEPT)
+    tab = page.evaluate("sessionStorage.getItem('workbench.reviewTab')")
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('workbench.keptComment.'))") == [
+        f"workbench.keptComment.{session['id']}.{tab}"]
+
+
+def test_kept_comments_are_twenty_at_most_in_all(page, served):
+    """Per tab, there could be more of them than rounds: still 20 at most in all, the oldest going first."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.evaluate("""() => {
+        for (let i = 0; i < 25; i++) localStorage.setItem(`workbench.keptComment.other-round.tab${i}`, JSON.stringify(
+            {content: `Kept ${i}.`, pending: {pagePath: '/'}, sendKey: null, savedAt: 1000 + i, tab: `tab${i}`, held: false}));
+    }""")
+    begin_comment(page, "Typed here, the newest.")
+    page.reload()
+    expect(page.get_by_label("Comment", exact=True)).to_have_value("Typed here, the newest.")
+    assert kept_comments(page) == sorted(["Typed here, the newest.", *(f"Kept {i}." for i in range(6, 25))])
+
+
 def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, served):
     proc, creds = served
     session, key, text = typing_a_comment(page, proc, creds, "Sent, then the page reloaded.")
@@ -1176,6 +1364,23 @@ def test_a_comments_page_button_is_named_for_what_it_does(page, served):
     expect(button).to_have_text("/cart")  # what it shows stays the path
     button.click()
     page.frame_locator("#preview").get_by_role("heading", name="Your cart").wait_for()
+
+
+def test_a_comments_page_button_is_read_once_and_still_has_its_tooltip(page, served):
+    """Review: its title, the tooltip, repeated its aria-label, and Chromium gave the button both as its name and as
+    its description, which a screen reader reads after the role: the same words twice."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "The cart's total is cut off.", pagePath="/cart", pinX=30, pinY=30)
+    page.goto(session["feedbackUrl"])
+    button = page.get_by_role("button", name="Show page /cart in the preview", exact=True)
+    expect(button).to_have_attribute("title", "Show page /cart in the preview")  # the tooltip, for the eye
+    # What the browser hands a screen reader: its accessibility tree (the aria snapshot carries no descriptions).
+    nodes = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    named = [n for n in nodes if n.get("role", {}).get("value") == "button"
+             and n.get("name", {}).get("value") == "Show page /cart in the preview"]
+    assert len(named) == 1, named
+    assert not named[0].get("description", {}).get("value"), named[0]
 
 
 @pytest.mark.parametrize("where", ["page", "preview"])

@@ -10,7 +10,7 @@
  * Keyboard users place a pin too: while placing, the catcher over the frame holds the focus and the
  * arrow keys move a visible pin cursor, Enter drops it (the same question to the preview as a click).
  * The 15 s refresh redraws only what changed, so focus stays where the reviewer left it.
- * The comment being typed is kept in localStorage until it is stored or cancelled (see "the kept comment").
+ * The comment being typed is kept in localStorage, per tab, until it is stored or cancelled (see "the kept comment").
  */
 (() => {
   "use strict";
@@ -77,6 +77,7 @@
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
     current: null, // the id of the comment whose pin was last activated, highlighted in the list
     sendKey: null, // the Idempotency-Key of every Send of the open comment (see the Send handler); null: none sent yet
+    sendName: null, // the reviewer's name its first Send went with, sent again with that key (null: anonymous)
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
@@ -185,7 +186,7 @@
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
-    $("add").hidden = !open;
+    $("add").hidden = !open || !keptClaimed; // not before this tab knows which kept comment is its own
     $("who").hidden = !open;
     if (!open) {
       if (state.placing) stopPlacing();
@@ -272,7 +273,10 @@
       page.textContent = comment.pagePath;
       // Its text alone, a path, was its name to a screen reader ("slash"), which says nothing of what it does.
       page.setAttribute("aria-label", `Show page ${comment.pagePath} in the preview`);
-      page.title = page.getAttribute("aria-label");
+      page.title = page.getAttribute("aria-label"); // the same words as a tooltip, for the eye
+      // A title is a button's description where it is not its name, and Chromium read these words twice ("Show page
+      // /cart in the preview, button, Show page /cart in the preview"): described by an empty element, it has none.
+      page.setAttribute("aria-describedby", "no-description");
       page.addEventListener("click", () => {
         // The list leads to the pin as a pin leads to the list: this comment becomes the current one, its pin
         // marked on its page (which is shown). Its page already in view, a click did nothing at all.
@@ -502,7 +506,7 @@
 
   // byKeyboard: started by a key (c, or Enter/Space on Add comment), so the pin cursor shows at once.
   function startPlacing(byKeyboard) {
-    if (!state.session || !state.session.acceptsComments || state.placing) return;
+    if (!state.session || !state.session.acceptsComments || state.placing || !keptClaimed) return;
     if (storedName() === null) {
       askName(() => startPlacing(byKeyboard));
       return;
@@ -601,18 +605,23 @@
 
   // kept: the box brings back a kept comment (see "the kept comment"), and says so.
   function openCompose(kept) {
-    const line = $("compose-kept");
-    line.hidden = !kept;
-    line.textContent = !kept ? ""
+    openKeptLine(!kept ? null
       : state.sendKey ? "Your comment was kept. Its last Send got no answer: Send again never stores it twice."
-        : "Your unsent comment was kept.";
-    if (kept) $("content").setAttribute("aria-describedby", "compose-kept");
-    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
+        : "Your unsent comment was kept.");
     $("compose-error").textContent = "";
     $("compose-where").textContent = `On ${state.pending.pagePath}`;
     $("send").disabled = false;
     $("compose").showModal();
     $("content").focus();
+  }
+
+  // The box's line about its kept copy (text null: none), which the text is described by.
+  function openKeptLine(text) {
+    const line = $("compose-kept");
+    line.hidden = !text;
+    line.textContent = text || "";
+    if (text) $("content").setAttribute("aria-describedby", "compose-kept");
+    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
   }
 
   // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
@@ -623,6 +632,7 @@
     $("content").value = "";
     state.pending = null;
     state.sendKey = null;
+    state.sendName = null;
     dropKept();
     renderPins();
   }
@@ -653,11 +663,16 @@
     // as well: the first may still be stored, and under a new key the edited text would be stored beside it. Under
     // the same one the server stores the edit if the first never got there (a request refused or lost leaves no
     // record: a refused text mended goes under it too), else answers "other_body" and the reviewer chooses, knowing.
-    state.sendKey = state.sendKey || newKey();
+    // The name goes with the key: read again at a later Send, a name changed in between (here or in another tab) made
+    // that Send's body another one under the same key, which the server refused as "other_body".
+    if (!state.sendKey) {
+      state.sendKey = newKey();
+      state.sendName = storedName() || null;
+    }
     keepComment(); // the key with it, before the request can reach the server: a reload then sends it again under it
     let created;
     try {
-      created = await postComment({ content, reviewerName: storedName() || null, ...state.pending }, state.sendKey);
+      created = await postComment({ content, reviewerName: state.sendName, ...state.pending }, state.sendKey);
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
       $("compose-error").textContent = error instanceof Unreachable
@@ -680,6 +695,7 @@
       if (error.idempotency === "other_body") {
         // The first text is the one stored under this key; the changed one, sent again, is a comment of its own.
         state.sendKey = null;
+        state.sendName = null;
         keepComment();
         refresh();
       } else if (error.status === 409 && !error.idempotency) {
@@ -718,15 +734,44 @@
   // --- the kept comment: the open comment outlives a reload, a closed tab, a crash ------------------
 
   // In localStorage as it is typed, per review session (its id: never the token, a secret kept out of storage), with
-  // the Idempotency-Key of its Send once it has one: a Send the server may have stored, sent again after a reload, goes
-  // under the same key and is stored once. Dropped when the comment is stored or cancelled. Where storage is blocked or
-  // full the page works as before, the comment in its memory only; a full one keeps the last copy it took, as the
-  // widget's kept words do.
+  // the Idempotency-Key of its Send once it has one and the reviewer's name that Send went with: a Send the server may
+  // have stored, sent again after a reload, is the same request under the same key and is stored once. Dropped when
+  // the comment is stored or cancelled. Where storage is blocked or full the page works as before, the comment in its
+  // memory only; a full one keeps the last copy it took, as the widget's kept words do, unless that copy went with
+  // another key than the box's (see keepComment).
+  // One per tab (workbench.keptComment.<round>.<tab>): kept per round alone, two tabs on one round wrote one copy, the
+  // last typed over the other, and a reload of the first tab brought back the second's words and key. A tab's id is
+  // in its sessionStorage, which lasts as long as the tab: its reloads and a crashed browser's restore. The comment of
+  // a tab that is gone goes to the next tab opened on the round ("whose tab is gone", below).
   const KEPT_PREFIX = "workbench.keptComment.";
-  const KEPT_KEY = KEPT_PREFIX + sessionId;
+  const TAB_KEY = "workbench.reviewTab";
   const KEPT_MAX_CHARS = 5000; // the server's cap on a comment (CommentCreate.content), as the box's maxlength
   const KEPT_MAX_PATH = 2000; // the server's on pagePath and selector: an anchor over it would be refused anyway
-  const KEPT_ROUNDS = 20; // rounds with a kept comment, at most: the oldest go first (the widget keeps 20 pages' words)
+  // Kept comments, at most, of all rounds and tabs: the oldest go first (the widget keeps 20 pages' words). As many
+  // as when one round kept one, so storage holds no more than it did.
+  const KEPT_MAX = 20;
+  let tabId = readTabId();
+  const keptName = () => `${KEPT_PREFIX}${sessionId}.${tabId}`;
+
+  function readTabId() {
+    try {
+      const id = sessionStorage.getItem(TAB_KEY);
+      if (id && /^[0-9a-f]{32}$/.test(id)) return id;
+    } catch {
+      // blocked: an id for this page alone; its comment, released on pagehide, is the next page's to take over
+    }
+    return newTabId();
+  }
+
+  function newTabId() {
+    const id = newKey();
+    try {
+      sessionStorage.setItem(TAB_KEY, id);
+    } catch {
+      // blocked: as above
+    }
+    return id;
+  }
 
   function keepComment() {
     const content = $("content").value;
@@ -743,18 +788,32 @@
     const chars = Array.from(content); // cut by characters, as the server counts them: no emoji cut in half
     const kept = {
       content: chars.length > KEPT_MAX_CHARS ? chars.slice(0, KEPT_MAX_CHARS).join("") : content,
-      pending, sendKey: state.sendKey, savedAt: Date.now(),
+      pending, sendKey: state.sendKey, reviewerName: state.sendName, savedAt: Date.now(), tab: tabId, held: true,
     };
     try {
-      localStorage.setItem(KEPT_KEY, JSON.stringify(kept));
+      localStorage.setItem(keptName(), JSON.stringify(kept)); // text, anchor, key and name in one record: all or none
+      keptSendKey = state.sendKey;
+      if ($("compose-kept").textContent === NOT_KEPT) openKeptLine(null);
     } catch {
-      // blocked or full: kept in this page's memory only, as before
+      // Blocked or full: kept in this page's memory only. The older copy storage still holds stays where it has this
+      // comment's key (older words, sent again under the same key, are still stored once), but not where it has none
+      // or another: storage full just as Send saved its key left the copy without it, which a Send after a reload
+      // sent under a new key, and the server could store the comment twice. Better no copy, and the reviewer told.
+      if (state.sendKey !== keptSendKey) {
+        dropKept();
+        openKeptLine(NOT_KEPT);
+      }
     }
   }
 
+  // The key of the copy storage holds (null: none, or one without a key), as this page last wrote or read it.
+  let keptSendKey = null;
+  const NOT_KEPT = "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page is closed before the comment is stored.";
+
   function dropKept() {
+    keptSendKey = null;
     try {
-      localStorage.removeItem(KEPT_KEY);
+      localStorage.removeItem(keptName());
     } catch {
       // blocked: nothing was kept
     }
@@ -765,19 +824,22 @@
   function readKept() {
     let kept;
     try {
-      kept = JSON.parse(localStorage.getItem(KEPT_KEY) || "null");
+      kept = JSON.parse(localStorage.getItem(keptName()) || "null");
     } catch {
       return null;
     }
     if (kept === null) return null;
     const pending = kept && keptAnchor(kept.pending);
     const sound = pending && typeof kept.content === "string" && Array.from(kept.content).length <= KEPT_MAX_CHARS
-      && (kept.sendKey === null || (typeof kept.sendKey === "string" && /^[0-9a-f]{32}$/.test(kept.sendKey)));
+      && (kept.sendKey === null || (typeof kept.sendKey === "string" && /^[0-9a-f]{32}$/.test(kept.sendKey)))
+      && (kept.reviewerName === undefined || kept.reviewerName === null || (typeof kept.reviewerName === "string" && kept.reviewerName.length <= 100));
     if (!sound) {
       dropKept();
       return null;
     }
-    return { content: kept.content, pending, sendKey: kept.sendKey };
+    // One kept before names were kept with it: its Send most likely went with the name stored now.
+    const reviewerName = kept.reviewerName === undefined ? storedName() || null : kept.reviewerName;
+    return { content: kept.content, pending, sendKey: kept.sendKey, reviewerName: kept.sendKey ? reviewerName : null };
   }
 
   // The anchor's own fields only, each as place() made it; one it left out stays out, so a Send after a reload has
@@ -794,7 +856,7 @@
     return anchor;
   }
 
-  // Kept comments of rounds never opened again would stay for ever: past KEPT_ROUNDS the oldest go.
+  // Kept comments of rounds never opened again would stay for ever: past KEPT_MAX the oldest go.
   function pruneKept() {
     try {
       const kept = [];
@@ -810,11 +872,122 @@
         kept.push({ name, savedAt });
       }
       kept.sort((a, b) => b.savedAt - a.savedAt);
-      for (const { name } of kept.slice(KEPT_ROUNDS)) localStorage.removeItem(name);
+      for (const { name } of kept.slice(KEPT_MAX)) localStorage.removeItem(name);
     } catch {
       // blocked: nothing was kept
     }
   }
+
+  // --- whose tab is gone: a kept comment goes to the next tab only once its own tab is gone ---
+
+  // A tab releases its kept comment on pagehide (closed, reloaded, or gone to another page) and holds it again on
+  // pageshow (back from the back-forward cache). One a crash left held is gone when no tab answers for it: live tabs
+  // say so on a BroadcastChannel when asked, at once, hidden ones too (a message is no timer, which a hidden tab's
+  // are slowed to once a minute: a heartbeat would take minutes to tell a crash). Where there is no BroadcastChannel
+  // no tab answers, and a held one is taken over as when comments were kept per round.
+  // A live tab answers within a few ms; one silent this long crashed, or is frozen (thawed, it still has its comment
+  // too: two boxes with one comment and one key, which the server stores once).
+  const ANSWER_MS = 1000;
+  const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("workbench.reviewTabs") : null;
+  tabs?.addEventListener("message", (event) => {
+    const asked = event.data;
+    if (asked && asked.type === "who" && Array.isArray(asked.tabs) && asked.tabs.includes(tabId)) {
+      tabs.postMessage({ type: "here", ask: asked.ask, tab: tabId });
+    }
+  });
+
+  // The ones of these tab ids whose tab answers (a Set), once all have or ANSWER_MS passed.
+  function answering(ids) {
+    const heard = new Set();
+    if (!tabs || !ids.length) return Promise.resolve(heard);
+    const ask = newKey();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        tabs.removeEventListener("message", listen);
+        resolve(heard);
+      };
+      const listen = (event) => {
+        const here = event.data;
+        if (!here || here.type !== "here" || here.ask !== ask) return;
+        heard.add(here.tab);
+        if (ids.every((id) => heard.has(id))) done();
+      };
+      const timer = setTimeout(done, ANSWER_MS);
+      tabs.addEventListener("message", listen);
+      tabs.postMessage({ type: "who", tabs: ids, ask });
+    });
+  }
+
+  function holdKept(held) {
+    try {
+      const kept = JSON.parse(localStorage.getItem(keptName()) || "null");
+      if (kept && typeof kept === "object") localStorage.setItem(keptName(), JSON.stringify({ ...kept, held }));
+    } catch {
+      // blocked, full or damaged: a copy left held is taken over once its tab no longer answers
+    }
+  }
+
+  addEventListener("pagehide", () => holdKept(false));
+  addEventListener("pageshow", (event) => {
+    if (event.persisted) holdKept(true);
+  });
+
+  // This round's kept comments in storage, parsed: {name, tab, held, savedAt, kept}. One of a page that kept one per
+  // round (named by the round alone) has no tab: gone.
+  function roundKept() {
+    const found = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const name = localStorage.key(i);
+        if (name !== KEPT_PREFIX + sessionId && !name?.startsWith(`${KEPT_PREFIX}${sessionId}.`)) continue;
+        let kept = null;
+        try {
+          kept = JSON.parse(localStorage.getItem(name));
+        } catch {
+          // damaged: skipped here, and pruned with the oldest
+        }
+        if (!kept || typeof kept !== "object") continue;
+        found.push({ name, tab: typeof kept.tab === "string" ? kept.tab : null, held: kept.held === true, savedAt: Number(kept.savedAt) || 0, kept });
+      }
+    } catch {
+      // blocked: nothing was kept
+    }
+    return found;
+  }
+
+  // Before a kept comment is offered: this tab's own, else the newest of a tab that is gone, taken over under this
+  // tab's name (so no other tab opened later takes it too). Never one a live tab holds: that tab is still writing it.
+  async function claimKept() {
+    const own = roundKept().find((entry) => entry.name === keptName());
+    if (own && own.held) {
+      // Held, not released by a reload: another live tab has this tab's id (a duplicated tab is given a copy of its
+      // sessionStorage), and this one is a new tab with an id of its own; or none answers, and this is the tab,
+      // restored after a crash.
+      if ((await answering([tabId])).has(tabId)) tabId = newTabId();
+      else return;
+    } else if (own) {
+      holdKept(true);
+      return;
+    }
+    const others = roundKept().filter((entry) => entry.name !== keptName());
+    const alive = await answering(others.filter((entry) => entry.held && entry.tab).map((entry) => entry.tab));
+    const gone = others.filter((entry) => !entry.held || !alive.has(entry.tab)).sort((a, b) => b.savedAt - a.savedAt);
+    if (!gone.length) return;
+    try {
+      localStorage.setItem(keptName(), JSON.stringify({ ...gone[0].kept, tab: tabId, held: true }));
+      localStorage.removeItem(gone[0].name); // only once it is under this tab's name: never both gone
+    } catch {
+      // full: left where it is, for a tab opened later
+    }
+  }
+
+  // Until claimKept is done, no kept comment is offered and none begun (which would take this tab's name first).
+  let keptClaimed = false;
+  claimKept().catch(() => {}).then(() => {
+    keptClaimed = true;
+    if (state.session) render();
+  });
 
   // Once the round is known: a round taking comments gets its kept comment back in the box, on its page, its pin where
   // it was and its key the same; a round that takes none shows it read-only to copy, until dismissed (a round in task
@@ -822,7 +995,7 @@
   // comment another tab keeps never pops up here.
   let keptSettled = false;
   function offerKept() {
-    if (keptSettled) return;
+    if (keptSettled || !keptClaimed) return;
     const kept = readKept();
     if (!kept || state.session.acceptsComments) $("kept").hidden = true;
     if (!kept) {
@@ -837,6 +1010,8 @@
     if (state.pending || state.placing || $("compose").open) return; // a comment begun here meanwhile goes first
     state.pending = kept.pending;
     state.sendKey = kept.sendKey;
+    state.sendName = kept.reviewerName;
+    keptSendKey = kept.sendKey;
     $("content").value = kept.content;
     showPage(kept.pending.pagePath);
     renderPins();
