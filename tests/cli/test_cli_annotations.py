@@ -232,6 +232,16 @@ def test_sites_list_reads_a_team_server_s_database_like_the_other_sites_verbs(pg
             assert creds["site_id"] in {s["id"] for s in json.loads(listed.stdout)["items"]}
 
 
+def test_a_piped_listing_has_no_trailing_blanks(store):
+    """Piped (here CliRunner's output is no terminal), rich padded each row's last cell to the column's
+    widest, the header's too: `cut`, `diff` and `awk '$NF'` read those blanks as the row's."""
+    data, creds = store
+    for listing in (("sites", "list"), ("personas", "list"), ("annotations", "list", "--site", creds["site_id"]),
+                    ("workspaces",)):
+        lines = run(data, *listing).stdout.splitlines()
+        assert len(lines) > 1 and all(line == line.rstrip() for line in lines), (listing, [repr(line[-12:]) for line in lines[:3]])
+
+
 @pytest.mark.parametrize("width", [80, 100])
 def test_listings_in_a_narrow_terminal_keep_the_short_columns_whole(store, monkeypatch, width):
     """In an 80-column terminal rich shrank every column by the same amount: STATUS, KIND, AUTO and

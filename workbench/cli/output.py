@@ -46,7 +46,12 @@ def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: t
     first, then the columns of ``give_way`` are left out in that order: rich would shrink every
     column by the same amount, and at 80 columns a listing's status and kind came out empty."""
     if not out.is_terminal:
-        Console(width=400).print(t)
+        wide = Console(width=400)
+        with wide.capture() as captured:
+            wide.print(t)
+        # Rich pads every cell of the last column to its widest, the header's too: a script's
+        # `cut`, `diff` or `awk '$NF'` read those trailing blanks as part of the row.
+        typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
         return
     if shrink is not None:
         _fit(t, out.width, shrink, give_way)
