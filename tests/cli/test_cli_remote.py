@@ -74,3 +74,15 @@ def test_with_a_keyring_remote_login_is_the_advice_and_an_empty_login_fails(tmp_
     synced = run(data, "sync", "--first-sync=separate", code=1)
     assert "run `workbench remote login origin` or set WORKBENCH_TOKEN" in synced.stderr
     run(data, "remote", "login", "origin", code=1)  # nothing typed (no terminal), nothing kept
+
+
+def test_without_a_keyring_a_secret_given_is_warned_of_in_one_line(tmp_path: Path, without_keyring, monkeypatch):
+    """Piped, rich wrapped the warning at 80 columns, a blank at each cut: a log or a grep for it
+    read half a sentence. Each message is one line, as `sync`'s notes are."""
+    data = tmp_path / "cli"
+    seed(data)
+    monkeypatch.setenv("WORKBENCH_TOKEN", "gfat_not_kept")
+    added = run(data, "remote", "add", "origin", "http://127.0.0.1:1", "--no-prompt")
+    warning = next(line for line in added.stderr.splitlines() if line.startswith("warning:"))
+    assert warning.endswith("from the environment instead."), added.stderr
+    assert "gfat_not_kept" not in added.stderr

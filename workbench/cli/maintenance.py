@@ -41,7 +41,7 @@ def sweep_uploads(
         err.print(f"{verb.lower()} {inert(key)}", soft_wrap=True)
     err.print(f"{verb} {len(swept.removed)} leftover upload(s), {swept.freed_bytes:,} bytes.", soft_wrap=True)
     if swept.too_young:
-        err.print(f"Left {len(swept.too_young)} younger than {older_than} min: another process may still be writing them.")
+        err.print(f"Left {len(swept.too_young)} younger than {older_than} min: another process may still be writing them.", soft_wrap=True)
 
 
 def register(admin: typer.Typer) -> None:

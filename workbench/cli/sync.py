@@ -66,11 +66,13 @@ def _ask_secrets(name: str, prompt: bool, only: str | None = None, *, for_this_r
     problem = remotes.keyring_problem()
     if interactive and problem is not None:
         if for_this_run:
-            err.print(f"[yellow]No keyring:[/] {inert(problem)}. What you type now is used for this run only (in memory), never stored.")
+            err.print(f"[yellow]No keyring:[/] {inert(problem)}. What you type now is used for this run only (in memory), never stored.",
+                      soft_wrap=True)
         else:
             err.print(
                 f"[yellow]No keyring:[/] {inert(problem)}, so secrets cannot be kept and none is asked for. `workbench sync` "
-                "asks for them each run (kept in memory for that run), or set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT."
+                "asks for them each run (kept in memory for that run), or set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT.",
+                soft_wrap=True,
             )
             interactive = False
     for kind, (var, label) in remotes.SECRETS.items():
@@ -90,7 +92,8 @@ def _report_saved(name: str, saved: remotes.SavedSecrets, given: dict[str, str |
     if saved.keyring_error and any(given.values()):
         err.print(
             f"[yellow]warning:[/] {saved.keyring_error}: the secrets were [bold]not[/] saved. "
-            "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead."
+            "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead.",
+            soft_wrap=True,  # one line, as a log or grep reads it; a terminal wraps it itself
         )
     if not any(given.values()):
         err.print(f"No secrets given: {inert(remotes.credential_advice(name))}.", soft_wrap=True)
@@ -116,7 +119,7 @@ def remote_add(
     except DomainError as exc:
         fail(exc.message)
         return
-    err.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}")
+    err.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
     _report_saved(name, saved, given)
 
 
@@ -275,7 +278,7 @@ def sync_main(
     report = _run(wb, remote, as_json=as_json, quiet=quiet, first_sync=first_sync, credentials=credentials)
     if report.stopped and report.auth_failed and sys.stdin.isatty() and not as_json:
         name = remotes.find(wb, remote).name
-        err.print(f"[red]{inert(report.stopped)}[/]")
+        err.print(f"[red]{inert(report.stopped)}[/]", soft_wrap=True)
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
         given = _ask_secrets(name, True, report.auth_failed, for_this_run=True)
         if any(given.values()):
