@@ -506,7 +506,7 @@ def window(db: Connection, q: Query, offset: int, limit: int) -> list[Row]:
 def _fetch_annotations(db: Connection, rids: list[int]) -> list[tuple[int, Row]]:
     rows = db.execute(
         "SELECT rowid, id, site_id, status, kind, page_url, substr(body, 1, 400), created_at, assignee_id, auto_fix, "
-        "selector, submitter_name, summary FROM annotations "
+        "selector, submitter_name, summary, stakeholder_token IS NOT NULL FROM annotations "
         f"WHERE rowid IN ({placeholders(rids)})",
         rids,
     ).fetchall()
@@ -514,7 +514,7 @@ def _fetch_annotations(db: Connection, rids: list[int]) -> list[tuple[int, Row]]
         (
             r[0],
             Row("annotation", r[1], None, r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]),
-                {"selector": r[10], "submitter": r[11], "summary": r[12]}),
+                {"selector": r[10], "submitter": r[11], "summary": r[12], "stakeholder": bool(r[13])}),
         )
         for r in rows
     ]

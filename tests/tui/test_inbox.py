@@ -329,6 +329,30 @@ async def test_preview_shows_visitors_text_as_typed(app, demo_wb, principal):
         assert "b [b]x[/b]" in preview
 
 
+async def test_preview_names_an_unnamed_submitter_by_what_they_are(app, demo_wb, principal):
+    """An unnamed stakeholder (who came with a stakeholder's token) read "by anonymous", as an
+    unnamed visitor does: the preview now tells them apart, as the annotation's own screen does."""
+    from storage import sites as sites_repo
+    from workbench.domain.annotations import StakeholderCreate, WidgetAnnotationCreate
+    from workbench.services import sites as sites_service
+
+    site = sites_repo.list_sites(demo_wb.store.db, principal.workspace_id)[0]
+    stakeholder = sites_service.create_stakeholder(demo_wb, principal, site.id, StakeholderCreate())
+    for body, token in (("from a visitor", None), ("from a stakeholder", stakeholder.token)):
+        annotations_service.submit_from_widget(
+            demo_wb, site.id, site.widget_token, token, WidgetAnnotationCreate(page_url=f"https://acme.example/{body[7:]}", body=body),
+        )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        for page, who in (("/visitor", "by anonymous"), ("/stakeholder", "by a stakeholder")):
+            vlist.move_cursor(next(i for i in range(vlist.total) if found(vlist.row_at(i)).page.endswith(page)))
+            await pilot.pause()
+            preview = " ".join(str(app.screen.query_one("#preview").render()).split())
+            assert who in preview, (who, preview)
+            assert ("anonymous" in preview) == (page == "/visitor"), preview
+
+
 async def test_a_narrow_inbox_keeps_the_feedback_text(app):
     """QA 17: at 50×15 the list dropped FEEDBACK; other columns give way to it, and under 20 rows
     the preview leaves the list its rows (resizing back brings both back)."""

@@ -347,7 +347,8 @@ class InboxScreen(WorkbenchScreen):
         head = f"{fmt.status_markup(row.status)}  [b]{fmt.esc(fmt.kind_label(row.kind))}[/]  {fmt.esc(place)}  [dim]{fmt.ago(now, row.created_at)}[/]"
         lines = [head]
         if row.source == "annotation":
-            who = fmt.esc(row.extra.get("submitter") or "anonymous")
+            # Unnamed, a stakeholder is still no anonymous visitor: it came with a stakeholder's token.
+            who = fmt.esc(row.extra.get("submitter") or ("a stakeholder" if row.extra.get("stakeholder") else "anonymous"))
             lines.append(f"[dim]page[/] {fmt.esc(row.page)}   [dim]by[/] {who}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else ""))
             if row.extra.get("selector"):
                 lines.append(f"[dim]selector[/] {fmt.esc(row.extra['selector'])}")
