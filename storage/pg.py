@@ -33,6 +33,7 @@ import psycopg
 
 from storage import db as sqlite_store
 from storage import pg_versions
+from storage.failures import StoreBusy, StoreWriteFailed
 from storage.pg_conn import BoolAsInt, PgConnection, as_sqlite_errors, cause, hung_up, redact, sql_text, unreachable
 from storage.pg_sql import translate
 
@@ -326,13 +327,13 @@ class PgStore(sqlite_store.Store):
             self._raise_disk_refusal(exc)
             raise
 
-    def _write_failed(self, detail: str, *, full: bool) -> sqlite_store.StoreWriteFailed:
+    def _write_failed(self, detail: str, *, full: bool) -> StoreWriteFailed:
         """This store's StoreWriteFailed: the disk is the database server's, named by the URL without its password."""
-        return sqlite_store.StoreWriteFailed(self.label, detail, full=full, earlier_commits=self._thread_commits(), database_server=True)
+        return StoreWriteFailed(self.label, detail, full=full, earlier_commits=self._thread_commits(), database_server=True)
 
-    def _busy(self, detail: str) -> sqlite_store.StoreBusy:
+    def _busy(self, detail: str) -> StoreBusy:
         """This store's StoreBusy, naming the database by its URL without its password."""
-        return sqlite_store.StoreBusy(self.label, detail, earlier_commits=self._thread_commits())
+        return StoreBusy(self.label, detail, earlier_commits=self._thread_commits())
 
     def get_blob(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT data FROM blobs WHERE key = ?", [key]).fetchone()

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from tests.conftest import ServerProcess
 from tests.disk_limit import fill, lift, pages_capped, pg_disk_freed, pg_disk_full, unlimited
 from tests.images import image_bytes

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from storage.db import StoreWriteFailed, write_hook
+from storage.db import write_hook
+from storage.failures import StoreWriteFailed
 from workbench.services import annotations, bulk, inbox, undo
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from tests.disk_limit import pages_capped
 from tests.stores import reading
 

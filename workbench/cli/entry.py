@@ -55,7 +55,7 @@ def open_tui(wb: Workbench, *, demo_if_empty: bool = True) -> None:
 
 
 def run() -> None:
-    from storage.db import StoreWriteFailed
+    from storage.failures import StoreWriteFailed
 
     data_dir = tui_data_dir(sys.argv[1:])
     if data_dir is not None:

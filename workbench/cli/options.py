@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from storage.db import StoreBusy, StoreUnusable, StoreWriteFailed
+from storage.failures import StoreBusy, StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
 from workbench.cli.output import JSON_ASKED, fail, report_error
 from workbench.services.context import Workbench

@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp_types import CallToolResult, ContentBlock, ImageContent, InputRequiredResult, TextContent, ToolAnnotations
 from pydantic import Field, Strict, ValidationError
 
-from storage.db import StoreWriteFailed, server_unreachable
+from storage.failures import StoreWriteFailed, server_unreachable
 from workbench import __version__
 from workbench.domain.annotations import (
     AnnotationPatch,

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
 from workbench.server import errors, faults, jobs, search_upkeep, write_failed

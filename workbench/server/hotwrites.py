@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
 from workbench.server import write_failed

@@ -37,7 +37,8 @@ from anyio import to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage import idempotency as repo
-from storage.db import StoreWriteFailed, server_unreachable, write_hook
+from storage.db import write_hook
+from storage.failures import StoreWriteFailed, server_unreachable
 from workbench.domain.errors import DomainError
 from workbench.server import credentials, write_failed
 from workbench.server.limits import read_body, replay_body

@@ -35,7 +35,7 @@ from fastapi import FastAPI
 from starlette.background import BackgroundTasks
 
 from storage import upload_sweep
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from workbench.server.settings import ServerSettings
 from workbench.services import feedback_sessions as feedback_sessions_svc
 from workbench.services import resolutions as resolutions_svc

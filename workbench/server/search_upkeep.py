@@ -15,7 +15,7 @@ import asyncio
 import logging
 import sqlite3
 
-from storage.db import StoreBusy, StoreWriteFailed
+from storage.failures import StoreBusy, StoreWriteFailed
 from workbench.server.writer import run_write
 from workbench.services import annotations, inbox
 from workbench.services.context import Workbench

@@ -40,7 +40,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from storage.db import StoreBusy, StoreWriteFailed, server_unreachable
+from storage.failures import StoreBusy, StoreWriteFailed, server_unreachable
 from workbench.server import envelope
 from workbench.server.logs import RedactSecrets
 from workbench.server.responses import JSON

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from storage.db import StoreWriteFailed
+from storage.failures import StoreWriteFailed
 from workbench.domain.blank import is_blank
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal

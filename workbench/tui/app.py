@@ -88,7 +88,7 @@ def refusal_text(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         return validation_text(exc)
-    from storage.db import StoreWriteFailed
+    from storage.failures import StoreWriteFailed
 
     if isinstance(exc, StoreWriteFailed):
         return str(exc)  # a full disk: where, what to do, and that the write was rolled back
