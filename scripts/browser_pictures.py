@@ -164,7 +164,7 @@ def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
                 httpx.post(f"{url}/api/v1/feedback-sessions/{sid}/comments/{first['id']}/resolve", headers=key)
                 page.reload()
                 page.locator("#list .comment[data-status=resolved]").wait_for()
-                page.locator("#pins .pin").nth(2).wait_for()
+                page.locator("#pins .pin[data-placed=element]").nth(2).wait_for()
                 if "review-page" in wanted:
                     made.append(out / "review-page.png")
                     page.screenshot(path=str(made[-1]))
@@ -172,7 +172,9 @@ def browser_shots(out: Path, only: set[str] | None = None) -> list[Path]:
                     phone = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
                     phone.goto(session["feedbackUrl"])
                     phone.frame_locator("#preview").locator("#hero-title").wait_for()
-                    phone.locator("#pins .pin").first.wait_for()
+                    # Placed by the preview's agent, so the preview has drawn its page: a shot taken as soon as the
+                    # heading was in its document once showed a blank frame (a busy machine).
+                    phone.locator("#pins .pin[data-placed=element]").nth(1).wait_for()
                     made.append(out / "review-page-phone.png")
                     phone.screenshot(path=str(made[-1]), full_page=True)
                 browser.close()

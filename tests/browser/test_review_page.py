@@ -278,6 +278,48 @@ def test_phone_width(browser, served):
         context.close()
 
 
+def test_pins_are_drawn_once_the_preview_has_placed_them_not_at_a_guess_before(page, served):
+    """QA: as the preview loaded (a blank frame on a slow phone) and until its agent answered, each pin stood at
+    its stored share of the frame and then jumped onto its element: pins floating over nothing. They now wait for
+    the agent, and a preview that has none gets them at their shares after a second."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    # Its share (95 %, 95 %) is far from its element, so a pin drawn at a guess is told apart from one placed.
+    pinned = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                        headers={"X-Review-Token": review_token(session)},
+                        json={"content": "Tighter heading.", "pagePath": "/", "selector": "#hero-title",
+                              "offsetX": 12, "offsetY": 10, "pinX": 95, "pinY": 95})
+    assert pinned.status_code == 201, pinned.text
+    held: list[Route] = []  # the preview's agent (the widget's app, in review mode) held back: it cannot answer yet
+
+    def agent(url: str) -> bool:
+        return "/widget/app." in url
+
+    page.route(agent, lambda route: held.append(route))
+    page.goto(session["feedbackUrl"])
+    page.locator("#list .comment", has_text="Tighter heading.").wait_for()
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    # Each evaluate lets Playwright's loop hand the intercepted request to the route.
+    wait_until(lambda: page.evaluate("0") + len(held), lambda n: n == 1, what="the preview's request for its agent")
+    assert page.locator("#pins .pin").count() == 0
+
+    held[0].continue_()
+    pin = page.locator("#pins .pin[data-placed=element]", has_text="1")
+    pin.wait_for()
+    expect(page.locator("#frame-wrap")).to_have_attribute("data-pins", "shown")
+    heading = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+    tip = pin.bounding_box()
+    assert heading is not None and tip is not None
+    assert tip["x"] + tip["width"] / 2 == pytest.approx(heading["x"] + 12, abs=2)
+
+    # A preview whose agent never comes: the pin at its share of the page, after the wait.
+    page.unroute(agent)
+    page.route(agent, lambda route: route.abort())
+    page.reload()
+    page.locator("#pins .pin[data-placed=share]", has_text="1").wait_for()
+    assert page.locator("#frame-wrap").get_attribute("data-agent") is None
+
+
 def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
     """At phone width a comment's page button ("/") was 4 px wide and 18 px high, right under Show more: a finger
     meant for one could land on the other."""

@@ -28,6 +28,10 @@
   const NAME_KEY = "workbench.reviewerName";
   const REFRESH_MS = 15000;
   const LOCATE_TIMEOUT_MS = 1500;
+  // How long the comments' pins wait, once the preview has loaded, for the page in it to say where their
+  // elements are. A preview that runs no agent (another origin without the tag) never says: its pins are
+  // drawn at their stored share of the page after this.
+  const AGENT_WAIT_MS = 1000;
   // How long a request may go unanswered (a server or proxy that took the connection and hangs): Send stayed
   // disabled for ever. Longer than the server's own bounds on one request with its defaults (10 s for the headers,
   // 30 s for the body, 10 s for the store's write lock): a server still working has answered or given up by then,
@@ -72,6 +76,10 @@
     session: null,
     comments: [],
     view: null, // the agent's last report: path, scroll, sizes
+    // Whether the comments' pins wait for the preview (loading, or its agent not yet placing them): drawn at a
+    // guess, they stood over a blank frame and then jumped onto their elements.
+    pinsWait: true,
+    pinsTimer: 0,
     placing: false,
     cursor: null, // the keyboard's pin cursor while placing, {x, y} in frame px; null: not shown
     pending: null, // {pagePath, selector, offsetX, offsetY, pinX, pinY}
@@ -208,12 +216,27 @@
     return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
   }
 
+  // Returns how many comments of this page the agent is asked to place.
   function sendAnchors() {
     const here = currentPath();
     const items = state.comments
       .filter((c) => c.selector && c.pagePath === here)
       .map((c) => ({ id: c.id, selector: c.selector, offsetX: c.offsetX, offsetY: c.offsetY }));
     post({ type: "gf-review:anchors", items });
+    return items.length;
+  }
+
+  // The pins wait for the preview's agent (at most AGENT_WAIT_MS more), or stop waiting.
+  function waitForPins(waiting) {
+    clearTimeout(state.pinsTimer);
+    state.pinsWait = waiting;
+    $("frame-wrap").dataset.pins = waiting ? "waiting" : "shown";
+    if (waiting) {
+      state.pinsTimer = setTimeout(() => {
+        waitForPins(false);
+        renderPins();
+      }, AGENT_WAIT_MS);
+    }
   }
 
   function loadFrame(url) {
@@ -231,6 +254,8 @@
     state.previewOrigin = parsed.origin;
     state.basePath = parsed.pathname.replace(/\/+$/, "");
     frame.src = parsed.href;
+    clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
+    state.pinsWait = true;
   }
 
   // Redrawn only when the comments changed; the focus, if it was in the list, goes back to the same
@@ -348,12 +373,13 @@
     const width = frame.clientWidth;
     const height = frame.clientHeight;
     const view = state.view;
-    if (!view) return { left: (comment.pinX / 100) * width, top: (comment.pinY / 100) * height };
+    if (!view) return { left: (comment.pinX / 100) * width, top: (comment.pinY / 100) * height, placed: "share" };
     const anchor = comment.id && view.anchors && view.anchors[comment.id];
-    if (anchor) return { left: anchor.x - view.scrollX, top: anchor.y - view.scrollY };
+    if (anchor) return { left: anchor.x - view.scrollX, top: anchor.y - view.scrollY, placed: "element" };
     return {
       left: (comment.pinX / 100) * view.docWidth - view.scrollX,
       top: (comment.pinY / 100) * view.docHeight - view.scrollY,
+      placed: "share",
     };
   }
 
@@ -367,13 +393,14 @@
     const spots = [];
     const wanted = new Map();
     const add = (key, entry, number, label) => {
-      const { left, top } = pinPosition(entry);
+      const { left, top, placed } = pinPosition(entry);
       if (left < 0 || top < 0 || left > width || top > height) return;
       const under = spots.filter((s) => Math.abs(s.left - left) < STACK_PX && Math.abs(s.top - top) < STACK_PX).length;
       spots.push({ left, top });
-      wanted.set(key, { left: left + under * FAN_PX, top, number, label, entry });
+      wanted.set(key, { left: left + under * FAN_PX, top, number, label, entry, placed });
     };
     state.comments.forEach((comment, index) => {
+      if (state.pinsWait) return; // the pin being placed is drawn all the same: the reviewer put it there
       if (comment.pinX == null || comment.pinY == null || comment.pagePath !== here) return;
       add(comment.id, comment, String(index + 1), `Comment ${index + 1}`);
     });
@@ -404,6 +431,7 @@
         const chars = Array.from(want.entry.content);
         pin.title = chars.length > 80 ? `${chars.slice(0, 80).join("")}…` : want.entry.content;
       }
+      pin.dataset.placed = want.placed; // on its element, or at its share of the page (no agent to ask)
       pin.style.left = `${want.left}px`;
       pin.style.top = `${want.top}px`;
     }
@@ -452,6 +480,7 @@
   frame.addEventListener("load", () => {
     state.view = null;
     delete $("frame-wrap").dataset.agent;
+    waitForPins(true);
     const doc = frameDocument();
     // A same-origin preview that does not load the widget (or the older agent) gets it now; another
     // origin must load it itself.
@@ -476,7 +505,10 @@
       const moved = !state.view || state.view.path !== message.path;
       state.view = message;
       $("frame-wrap").dataset.agent = "ready"; // the page in the frame answers pin requests
-      if (moved) sendAnchors(); // a new page: tell the agent which comments belong to it
+      // A new page: tell the agent which comments belong to it, and draw them once it has placed them (a
+      // report with anchors; a scroll reported before it had the list has none), not at a guess before.
+      if (moved) waitForPins(sendAnchors() > 0);
+      else if (state.pinsWait && message.anchors && Object.keys(message.anchors).length > 0) waitForPins(false);
       renderPins();
     } else if (message.type === "gf-review:key") {
       if (message.key === "c") startPlacing(true);
