@@ -21,6 +21,7 @@ import email.utils
 import math
 import os
 import random
+import re
 import socket
 import ssl
 import threading
@@ -33,12 +34,12 @@ import httpcore
 import httpx
 import orjson
 
-from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable
+from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable, WorkspaceDeleted
 from workbench.domain.errors import Invalid
 
 __all__ = [
     "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped",
-    "SyncError", "Unavailable",
+    "SyncError", "Unavailable", "WorkspaceDeleted",
 ]
 
 MAX_ATTEMPTS = 5
@@ -238,6 +239,20 @@ class Response:
             return None
 
 
+# The bundled server's words for a soft-deleted workspace (a token's and a store key's 401, a
+# session's 403). The status alone cannot tell it from a revoked credential, and the two need
+# opposite advice: a new credential, or the workspace's OWNER restoring it.
+_DELETED = re.compile(r"^Workspace (is )?deleted\b")
+
+
+def _refuse_if_deleted(reason: str, status: int) -> None:
+    if _DELETED.match(reason):
+        raise WorkspaceDeleted(
+            f"the server's workspace was deleted ({reason}): no credential will be taken until its OWNER restores it; "
+            "the changes made here wait in the outbox", status,
+        )
+
+
 def _reason(resp: httpx.Response) -> str:
     try:
         detail = orjson.loads(resp.content).get("detail")
@@ -369,6 +384,7 @@ class RemoteClient:
                 if status == 401:
                     challenge = resp.headers.get("www-authenticate", "")
                     desc = challenge.split('error_description="', 1)[1].rstrip('"') if 'error_description="' in challenge else ""
+                    _refuse_if_deleted(desc or _reason(resp), status)
                     raise AuthFailed(desc or _reason(resp), 401, credential or "token")
                 if status == 409 and "Idempotency-Key" in _reason(resp) and "still" in _reason(resp):
                     last = _reason(resp)  # the first try of this key is still running: wait for it
@@ -377,6 +393,8 @@ class RemoteClient:
                     if not safe_to_resend:
                         raise Ambiguous(last, status)
                 else:
+                    if status == 403:
+                        _refuse_if_deleted(_reason(resp), status)
                     raise Refused(_reason(resp), status)
             attempt += 1
             if attempt >= self.max_attempts:

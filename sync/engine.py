@@ -21,7 +21,7 @@ from typing import Any
 from storage import sync_state as state
 from storage.db import Store
 from sync import ops
-from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable
+from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable, WorkspaceDeleted
 from sync.crash import CRASH_ENV, crash_point
 from sync.part import SyncContext
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
@@ -105,7 +105,7 @@ class Engine:
             self.report.auth_failed = exc.credential
         except Ambiguous as exc:
             error = self._stopped(exc, f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})")
-        except (Unavailable, NotTheApi, OtherWorkspace) as exc:
+        except (Unavailable, NotTheApi, OtherWorkspace, WorkspaceDeleted) as exc:
             error = self._stopped(exc, exc.reason)
         except Refused as exc:
             error = self._stopped(exc, f"the server refused a read ({exc.status}): {exc.reason}")
