@@ -253,6 +253,19 @@ def _refuse_if_deleted(reason: str, status: int) -> None:
         )
 
 
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _web_page(resp: httpx.Response) -> str | None:
+    """An HTML answer (a static site's or a proxy's error page) named by its title: its first 300
+    characters quoted as the reason were markup, doctype and head, in a line meant to be read."""
+    if resp.headers.get("content-type", "").split(";")[0].strip().lower() != "text/html":
+        return None
+    title = _TITLE.search(resp.content[:65536])
+    words = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+    return f"a web page titled {words!r}" if words else "a web page"
+
+
 def _reason(resp: httpx.Response) -> str:
     try:
         detail = orjson.loads(resp.content).get("detail")
@@ -268,7 +281,7 @@ def _reason(resp: httpx.Response) -> str:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}" if isinstance(d, dict) else str(d) for d in detail
         )
-    text = str(detail or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
+    text = str(detail or _web_page(resp) or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
     # Shown on a terminal and the TUI: the server's text must not carry control sequences.
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:300]
 

@@ -340,3 +340,31 @@ def test_remote_add_refuses_a_malformed_url_with_one_line(tmp_path, url):
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("error: The remote URL must be an http:// or https:// URL")
     assert json.loads(a.run("remote", "list", "--json").stdout)["items"] == []
+
+
+def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
+    """QA: a remote URL on a static web server (`python -m http.server`, a docs site) stopped with
+    `…/api/v1/sites answered 404 (<!DOCTYPE HTML> <html lang="en"> <head> <meta charset=…`: 300
+    characters of markup in the one line meant to say what was wrong."""
+    import http.server
+    import threading
+
+    class Site(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Site(*a, directory=str(tmp_path / "site")))
+    (tmp_path / "site").mkdir()
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{site.server_address[1]}"
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, url, "gfat_" + "x" * 43)
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "not_the_api", error
+        assert f"{url}/api/v1/sites answered 404 (a web page titled 'Error response')" in error["message"], error
+        assert "<" not in error["message"], error
+    finally:
+        site.shutdown()
