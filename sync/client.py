@@ -9,8 +9,9 @@
   ``MAX_THROTTLED_WINDOWS`` windows (the bucket is shared, e.g. per IP, and stays full).
 - Network errors and 5xx: retry with exponential backoff and jitter, a bounded number of times.
   A request that may have reached the server (the connection broke after sending, or a 5xx
-  answered a write) is *ambiguous*: writes are not blindly resent, the caller gets
-  ``Ambiguous`` so it can look for the effect first (see ``sync.push``).
+  other than 503 answered a write) is *ambiguous*: writes are not blindly resent, the caller
+  gets ``Ambiguous`` so it can look for the effect first (see ``sync.push``). A 503 says the
+  request was not handled, so a write is retried like a read.
 - 401: ``AuthFailed`` at once (the document: stop retrying with this credential).
 - Any other 4xx: ``Refused`` with the server's reason, for the user to see.
 """
@@ -403,7 +404,10 @@ class RemoteClient:
                     last = _reason(resp)  # the first try of this key is still running: wait for it
                 elif status >= 500:
                     last = f"server error {status}: {_reason(resp)}"
-                    if not safe_to_resend:
+                    # A 503 says the server did not handle the request (RFC 9110 15.6.4; the bundled
+                    # server rolls the write back: its storage is full, its database out of reach), so
+                    # a write is tried again like one that never left, with its Idempotency-Key.
+                    if not safe_to_resend and status != 503:
                         raise Ambiguous(last, status)
                 else:
                     if status == 403:

@@ -167,9 +167,10 @@ class Engine:
                         self.ctx.pushed.add(current.entity_id)
                 except Unavailable:
                     if self.ctx.sending == current.seq:
-                        # This attempt never reached the server (the client raises Unavailable
-                        # only then), so the entry is as unsent as before: it must not be
-                        # matched against other replicas' identical rows on the next run.
+                        # This attempt never reached the server, or the server refused it unhandled
+                        # (a 503): the client raises Unavailable only then. So the entry is as unsent
+                        # as before: it must not be matched against other replicas' identical rows
+                        # on the next run.
                         with self.store.write() as db:
                             state.update_entry(db, current.seq, ambiguous=False, updated_at=self.clock())
                     raise

@@ -368,3 +368,37 @@ def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
         assert "<" not in error["message"], error
     finally:
         site.shutdown()
+
+
+def test_a_write_the_server_refused_unhandled_is_not_left_as_without_an_answer(tmp_path):
+    """QA: a team server whose storage was full (or whose database restarted) answered a pushed
+    reply with 503 and 'nothing was changed'; the sync stopped at once with 'no answer from the
+    server for a write', flagged the change as maybe applied, and the next run looked for it on
+    the server before sending. A 503 is tried again as a request that never left, and a run that
+    still meets it stops as the server being unavailable, naming the server's reason."""
+    from tests.disk_limit import fill, lift, unlimited
+
+    served, creds = _served(tmp_path, annotations=4)
+    srv = ServerProcess(served, env={"COLUMNS": "1000"}, wrap=unlimited)
+    try:
+        a = Cli(tmp_path, "alice")
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+        [ann] = [x["id"] for x in a.json("annotations", "list", "--limit", "1")["items"]]
+        words = "🙂" * 20_000  # the longest reply: more than the full disk leaves room for
+        a.run("annotation", "reply", ann, words)
+        fill(srv.proc.pid)
+
+        r = a.run("sync", "--json", check=False)
+
+        assert r.returncode == 1
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "unreachable" and "server error 503: The server cannot store this now" in error["message"], error
+        with a.db() as db:
+            assert db.execute("SELECT ambiguous FROM sync_outbox").fetchall() == [(0,)]
+        lift(srv.proc.pid)
+        assert a.json("sync")["sent"] == 1
+        with sqlite3.connect(served / "workbench.db") as db:
+            assert db.execute("SELECT count(*) FROM replies WHERE body = ?", [words]).fetchone()[0] == 1
+    finally:
+        srv.stop()
