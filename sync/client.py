@@ -229,6 +229,19 @@ class Response:
             self._parsed = True
         return self._data
 
+    def items(self) -> list[Any]:
+        """The rows of a documented list's answer (``{"items": [...], "next_cursor": …}``). JSON of
+        another shape is another service's: read as an empty list, it had a sync to the wrong URL
+        end "Synced" with every persona of the replica deleted (a list is mirrored whole)."""
+        data = self.data
+        rows = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise NotTheApi(
+                f"{self.url} answered {self.status} with JSON that is not the API's list (no \"items\"): "
+                "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
+            )
+        return rows
+
     def server_time_ms(self) -> int | None:
         """The server's clock from its ``Date`` header (second precision), if it sent one."""
         value = self.headers.get("date")

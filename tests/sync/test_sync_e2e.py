@@ -402,3 +402,59 @@ def test_a_write_the_server_refused_unhandled_is_not_left_as_without_an_answer(t
             assert db.execute("SELECT count(*) FROM replies WHERE body = ?", [words]).fetchone()[0] == 1
     finally:
         srv.stop()
+
+
+def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
+    """QA: the team server's address came to serve another JSON service (its port taken after a
+    restart), answering `{"status": "ok"}` everywhere. `workbench sync` read each list as empty,
+    mirrored that, deleted all 60 personas of the replica and said "Synced"; with a change to push
+    it printed a traceback (KeyError: 'id'). It must stop as not the API, with the replica as it was."""
+    import http.server
+    import threading
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"status": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = answer
+
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    served, creds = _served(tmp_path, annotations=4)
+    port = free_port()
+    srv = ServerProcess(served, port=port)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+    finally:
+        srv.stop()
+
+    def mirrored() -> tuple[int, ...]:
+        with a.db() as db:
+            return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("personas", "sites", "annotations", "replies"))
+
+    before = mirrored()
+    assert before[0] > 0, before
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", port), Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        for pending in (False, True):
+            if pending:
+                [ann] = [x["id"] for x in a.json("annotations", "list", "--limit", "1")["items"]]
+                a.run("annotation", "set-status", ann, "triaged")
+            r = a.run("sync", "--json", check=False)
+            assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+            error = json.loads(r.stderr)["error"]
+            assert error["code"] == "not_the_api" and "not the API's list" in error["message"], error
+            assert mirrored() == before
+        assert json.loads(a.run("sync", "status", "--json").stdout)["pending"] == 1
+    finally:
+        other.shutdown()
