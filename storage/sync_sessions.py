@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from sqlite3 import Connection
 
+from storage import sync_merge_state as merge_state
 from storage.rows import json_dump
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, Study, TestNote, TestSession
 from workbench.domain.statuses import ACTIVE_STATUSES, FINISHED_STATUSES
@@ -153,6 +154,15 @@ def apply_test_notes(db: Connection, session_id: str, notes: Iterable[TestNote],
             )
             n += 1
         elif tuple(cur) != (note.content, note.author_id, note.timestamp):
+            open_conflict = merge_state.open_conflicts(db, "test_note", note.id).get("content")
+            if open_conflict is not None:
+                # The local words stay until the conflict is settled, as an annotation's field
+                # does; what it offers as theirs is the server's latest.
+                merge_state.record_conflict(
+                    db, workspace_id=open_conflict.workspace_id, entity_type="test_note", entity_id=note.id, field="content",
+                    base=open_conflict.base_value, mine=open_conflict.mine_value, theirs=note.content, theirs_version=None, at=at,
+                )
+                continue
             db.execute("UPDATE test_notes SET content = ?, author_id = ?, timestamp = ?, updated_at = ? WHERE id = ?",
                        [note.content, note.author_id, note.timestamp, at, note.id])
             n += 1

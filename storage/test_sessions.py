@@ -146,6 +146,10 @@ def list_notes(db: Connection, session_id: str) -> list[TestNote]:
     return fetch_all(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE session_id = ? ORDER BY timestamp, rowid", [session_id])
 
 
+def get_note(db: Connection, note_id: str) -> TestNote | None:
+    return fetch_one(db, TestNote, f"SELECT {_NOTE} FROM test_notes WHERE id = ?", [note_id])
+
+
 def note_ids(db: Connection, session_id: str) -> set[str]:
     return {r[0] for r in db.execute("SELECT id FROM test_notes WHERE session_id = ?", [session_id])}
 

@@ -9,8 +9,9 @@
   ``MAX_THROTTLED_WINDOWS`` windows (the bucket is shared, e.g. per IP, and stays full).
 - Network errors and 5xx: retry with exponential backoff and jitter, a bounded number of times.
   A request that may have reached the server (the connection broke after sending, or a 5xx
-  answered a write) is *ambiguous*: writes are not blindly resent, the caller gets
-  ``Ambiguous`` so it can look for the effect first (see ``sync.push``).
+  other than 503 answered a write) is *ambiguous*: writes are not blindly resent, the caller
+  gets ``Ambiguous`` so it can look for the effect first (see ``sync.push``). A 503 says the
+  request was not handled, so a write is retried like a read.
 - 401: ``AuthFailed`` at once (the document: stop retrying with this credential).
 - Any other 4xx: ``Refused`` with the server's reason, for the user to see.
 """
@@ -21,6 +22,7 @@ import email.utils
 import math
 import os
 import random
+import re
 import socket
 import ssl
 import threading
@@ -33,12 +35,12 @@ import httpcore
 import httpx
 import orjson
 
-from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable
+from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable, WorkspaceDeleted
 from workbench.domain.errors import Invalid
 
 __all__ = [
     "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped",
-    "SyncError", "Unavailable",
+    "SyncError", "Unavailable", "WorkspaceDeleted",
 ]
 
 MAX_ATTEMPTS = 5
@@ -227,6 +229,19 @@ class Response:
             self._parsed = True
         return self._data
 
+    def items(self) -> list[Any]:
+        """The rows of a documented list's answer (``{"items": [...], "next_cursor": …}``). JSON of
+        another shape is another service's: read as an empty list, it had a sync to the wrong URL
+        end "Synced" with every persona of the replica deleted (a list is mirrored whole)."""
+        data = self.data
+        rows = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise NotTheApi(
+                f"{self.url} answered {self.status} with JSON that is not the API's list (no \"items\"): "
+                "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
+            )
+        return rows
+
     def server_time_ms(self) -> int | None:
         """The server's clock from its ``Date`` header (second precision), if it sent one."""
         value = self.headers.get("date")
@@ -236,6 +251,33 @@ class Response:
             return int(email.utils.parsedate_to_datetime(value).timestamp()) * 1000
         except (TypeError, ValueError):
             return None
+
+
+# The bundled server's words for a soft-deleted workspace (a token's and a store key's 401, a
+# session's 403). The status alone cannot tell it from a revoked credential, and the two need
+# opposite advice: a new credential, or the workspace's OWNER restoring it.
+_DELETED = re.compile(r"^Workspace (is )?deleted\b")
+
+
+def _refuse_if_deleted(reason: str, status: int) -> None:
+    if _DELETED.match(reason):
+        raise WorkspaceDeleted(
+            f"the server's workspace was deleted ({reason}): no credential will be taken until its OWNER restores it; "
+            "the changes made here wait in the outbox", status,
+        )
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+
+
+def _web_page(resp: httpx.Response) -> str | None:
+    """An HTML answer (a static site's or a proxy's error page) named by its title: its first 300
+    characters quoted as the reason were markup, doctype and head, in a line meant to be read."""
+    if resp.headers.get("content-type", "").split(";")[0].strip().lower() != "text/html":
+        return None
+    title = _TITLE.search(resp.content[:65536])
+    words = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+    return f"a web page titled {words!r}" if words else "a web page"
 
 
 def _reason(resp: httpx.Response) -> str:
@@ -253,7 +295,7 @@ def _reason(resp: httpx.Response) -> str:
         detail = "; ".join(
             f"{'.'.join(str(p) for p in d.get('loc', ()))}: {d.get('msg', '')}" if isinstance(d, dict) else str(d) for d in detail
         )
-    text = str(detail or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
+    text = str(detail or _web_page(resp) or resp.text[:300] or resp.reason_phrase or f"HTTP {resp.status_code}")
     # Shown on a terminal and the TUI: the server's text must not carry control sequences.
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:300]
 
@@ -369,14 +411,20 @@ class RemoteClient:
                 if status == 401:
                     challenge = resp.headers.get("www-authenticate", "")
                     desc = challenge.split('error_description="', 1)[1].rstrip('"') if 'error_description="' in challenge else ""
+                    _refuse_if_deleted(desc or _reason(resp), status)
                     raise AuthFailed(desc or _reason(resp), 401, credential or "token")
                 if status == 409 and "Idempotency-Key" in _reason(resp) and "still" in _reason(resp):
                     last = _reason(resp)  # the first try of this key is still running: wait for it
                 elif status >= 500:
                     last = f"server error {status}: {_reason(resp)}"
-                    if not safe_to_resend:
+                    # A 503 says the server did not handle the request (RFC 9110 15.6.4; the bundled
+                    # server rolls the write back: its storage is full, its database out of reach), so
+                    # a write is tried again like one that never left, with its Idempotency-Key.
+                    if not safe_to_resend and status != 503:
                         raise Ambiguous(last, status)
                 else:
+                    if status == 403:
+                        _refuse_if_deleted(_reason(resp), status)
                     raise Refused(_reason(resp), status)
             attempt += 1
             if attempt >= self.max_attempts:

@@ -21,7 +21,7 @@ from typing import Any
 from storage import sync_state as state
 from storage.db import Store
 from sync import ops
-from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable
+from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable, WorkspaceDeleted
 from sync.crash import CRASH_ENV, crash_point
 from sync.part import SyncContext
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
@@ -105,7 +105,7 @@ class Engine:
             self.report.auth_failed = exc.credential
         except Ambiguous as exc:
             error = self._stopped(exc, f"no answer from the server for a write; it will be checked on the next sync ({exc.reason})")
-        except (Unavailable, NotTheApi, OtherWorkspace) as exc:
+        except (Unavailable, NotTheApi, OtherWorkspace, WorkspaceDeleted) as exc:
             error = self._stopped(exc, exc.reason)
         except Refused as exc:
             error = self._stopped(exc, f"the server refused a read ({exc.status}): {exc.reason}")
@@ -167,9 +167,10 @@ class Engine:
                         self.ctx.pushed.add(current.entity_id)
                 except Unavailable:
                     if self.ctx.sending == current.seq:
-                        # This attempt never reached the server (the client raises Unavailable
-                        # only then), so the entry is as unsent as before: it must not be
-                        # matched against other replicas' identical rows on the next run.
+                        # This attempt never reached the server, or the server refused it unhandled
+                        # (a 503): the client raises Unavailable only then. So the entry is as unsent
+                        # as before: it must not be matched against other replicas' identical rows
+                        # on the next run.
                         with self.store.write() as db:
                             state.update_entry(db, current.seq, ambiguous=False, updated_at=self.clock())
                     raise

@@ -26,6 +26,14 @@ class AuthFailed(SyncError):
         self.credential = credential
 
 
+class WorkspaceDeleted(SyncError):
+    """The server says the workspace the credential belongs to was deleted (a 401 to a token or a
+    store key, a 403 to a session). Not ``AuthFailed``: another credential of the same workspace
+    is refused alike, so asking for one only misleads; its OWNER restoring it is what helps."""
+
+    code = "workspace_deleted"
+
+
 class Refused(SyncError):
     """A 4xx refusal (not 401/412/429): the server said no, with a reason."""
 

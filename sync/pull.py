@@ -135,8 +135,7 @@ class AnnotationPull(EnginePart):
         when there is something to push, so a sync with nothing new costs no more)."""
         with self._the_apis_root():
             resp = self.client.get("/api/v1/sites", params={"limit": 1})
-        items = resp.data.get("items") if isinstance(resp.data, dict) else resp.data
-        self.check_workspace([s for s in items or [] if isinstance(s, dict)])
+        self.check_workspace([s for s in resp.items() if isinstance(s, dict)])
 
     @contextlib.contextmanager
     def _the_apis_root(self) -> Iterator[None]:
@@ -186,7 +185,7 @@ class AnnotationPull(EnginePart):
     def _whole_list(self, path: str, first: Response, params: dict[str, Any]) -> tuple[list[dict[str, Any]], bytes]:
         """Every item of a documented list whose first page is ``first``, its ``next_cursor`` followed to
         the last page (a server that does not page sends no cursor), and the pages' bodies, for a digest."""
-        items = list(first.data.get("items") or [])
+        items = list(first.items())
         bodies = [first.content]
         cursor, seen = first.data.get("next_cursor"), set()
         while cursor:
@@ -194,7 +193,7 @@ class AnnotationPull(EnginePart):
                 raise SyncError(f"{path} answered a cursor it had answered before")
             seen.add(cursor)
             resp = self.client.get(path, params={**params, "cursor": cursor})
-            items += resp.data.get("items") or []
+            items += resp.items()
             bodies.append(resp.content)
             cursor = resp.data.get("next_cursor")
         return items, b"\n".join(bodies)
@@ -208,7 +207,7 @@ class AnnotationPull(EnginePart):
             if cur:
                 p["cursor"] = cur
             resp = self.client.get(path, params=p, ok=(400,))
-            return resp, (cur, parse(resp.data.get("items") or []) if resp.status == 200 else None)
+            return resp, (cur, parse(resp.items()) if resp.status == 200 else None)
 
         first = fetch(cursor)
         yield first

@@ -256,6 +256,11 @@ class SessionSync(EnginePart):
             if len(matched) == len(created):
                 self._finish_notes(e, sid, matched, server)
                 return True
+        if updated and p.previous is not None:
+            updated = self._without_concurrent_edits(e, sid, p, updated)
+            if not updated and not created:
+                self._finish_notes(e, sid, {}, self._server_notes(sid))
+                return False  # nothing left to send: not counted as sent
         known = {"known": sorted(r[0] for r in db.execute("SELECT id FROM test_notes WHERE session_id = ?", [sid]))}
         self._mark_sending(e, **({} if "known" in e.payload else known))
         notes = [{"noteId": i, "content": c} for i, c in updated] + [{"content": c} for _, c in created]
@@ -267,6 +272,28 @@ class SessionSync(EnginePart):
         server = self._server_notes(sid)
         self._finish_notes(e, sid, self._match_notes(e, created, server), server)
         return True
+
+    def _without_concurrent_edits(self, e: state.Entry, sid: str, p: TestNotesPayload, updated: list[list[str]]) -> list[list[str]]:
+        """The edits to send: a note the server already holds as edited here is left out, and a note
+        someone else edited since this replica read it becomes a conflict on its content instead of
+        being written over (the notes PATCH has no version to compare and set against)."""
+        previous = p.previous or {}
+        local_of = {merge_state.remote_id_of(self.store.db, i) or i: i for i, _ in p.updated}
+        server = {n["noteId"]: n.get("content") for n in self._server_notes(sid)}
+        send: list[list[str]] = []
+        for note_id, mine in updated:
+            theirs = server.get(note_id)
+            base = previous.get(local_of.get(note_id, note_id))
+            if theirs is None or theirs == base:
+                send.append([note_id, mine])
+            elif theirs != mine:
+                with self.store.write() as db:
+                    merge_state.record_conflict(
+                        db, workspace_id=e.workspace_id, entity_type="test_note", entity_id=note_id, field="content", base=base,
+                        mine=mine, theirs=theirs, theirs_version=None, at=self.clock(),
+                    )
+                self.report.conflicts += 1
+        return send
 
     def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[dict[str, Any]]) -> dict[str, str]:
         """Local id -> server id of the notes this entry created (by content, among notes new to us)."""

@@ -160,3 +160,28 @@ def test_status_without_remote_shows_every_remote_when_there_are_several(tmp_pat
     one = cli.json("sync", "status", "--remote", "backup")
     assert (one["remote"], one["url"]) == ("backup", "http://backup.invalid:11001")
     assert "origin" not in cli.run("sync", "status", "--remote", "backup").stdout
+
+
+def test_a_workspace_deleted_on_the_server_is_said_so_and_keeps_the_changes(remote: Served, tmp_path: Path):
+    """QA: a sync to a workspace its OWNER had deleted stopped with 'credentials rejected (token):
+    Workspace deleted' and 'Run `workbench remote login origin --only token`' (in a terminal, a
+    prompt for a new token): every token of that workspace is refused alike until it is restored."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    [a] = [x["id"] for x in cli.json("annotations", "list", "--limit", "1")["items"]]
+    cli.run("annotation", "reply", a, "written while the workspace was deleted")
+    owner = {"Authorization": f"Bearer {remote.creds['owner_session']}", "X-GF-Workspace": remote.creds["workspace_id"]}
+    remote.http.delete(f"/api/workspaces/{remote.creds['workspace_id']}", headers=owner).raise_for_status()
+
+    r = cli.run("sync", "--json", check=False)
+
+    assert r.returncode == 1
+    report, error = json.loads(r.stdout), json.loads(r.stderr)["error"]
+    assert report["auth_failed"] is None and report["pending"] == 1, report
+    assert error["code"] == "workspace_deleted" and "until its OWNER restores it" in error["message"], error
+    told = cli.run("sync", check=False)
+    assert told.returncode == 1 and "workspace was deleted" in told.stderr and "remote login" not in told.stderr, told.stderr
+
+    remote.http.post(f"/api/workspaces/{remote.creds['workspace_id']}/restore", headers=owner).raise_for_status()
+    assert cli.json("sync")["sent"] == 1
+    assert [x["body"] for x in remote.annotation(a)["replies"]].count("written while the workspace was deleted") == 1

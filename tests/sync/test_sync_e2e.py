@@ -340,3 +340,121 @@ def test_remote_add_refuses_a_malformed_url_with_one_line(tmp_path, url):
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert r.stderr.startswith("error: The remote URL must be an http:// or https:// URL")
     assert json.loads(a.run("remote", "list", "--json").stdout)["items"] == []
+
+
+def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
+    """QA: a remote URL on a static web server (`python -m http.server`, a docs site) stopped with
+    `…/api/v1/sites answered 404 (<!DOCTYPE HTML> <html lang="en"> <head> <meta charset=…`: 300
+    characters of markup in the one line meant to say what was wrong."""
+    import http.server
+    import threading
+
+    class Site(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Site(*a, directory=str(tmp_path / "site")))
+    (tmp_path / "site").mkdir()
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{site.server_address[1]}"
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, url, "gfat_" + "x" * 43)
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "not_the_api", error
+        assert f"{url}/api/v1/sites answered 404 (a web page titled 'Error response')" in error["message"], error
+        assert "<" not in error["message"], error
+    finally:
+        site.shutdown()
+
+
+def test_a_write_the_server_refused_unhandled_is_not_left_as_without_an_answer(tmp_path):
+    """QA: a team server whose storage was full (or whose database restarted) answered a pushed
+    reply with 503 and 'nothing was changed'; the sync stopped at once with 'no answer from the
+    server for a write', flagged the change as maybe applied, and the next run looked for it on
+    the server before sending. A 503 is tried again as a request that never left, and a run that
+    still meets it stops as the server being unavailable, naming the server's reason."""
+    from tests.disk_limit import fill, lift, unlimited
+
+    served, creds = _served(tmp_path, annotations=4)
+    srv = ServerProcess(served, env={"COLUMNS": "1000"}, wrap=unlimited)
+    try:
+        a = Cli(tmp_path, "alice")
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+        [ann] = [x["id"] for x in a.json("annotations", "list", "--limit", "1")["items"]]
+        words = "🙂" * 20_000  # the longest reply: more than the full disk leaves room for
+        a.run("annotation", "reply", ann, words)
+        fill(srv.proc.pid)
+
+        r = a.run("sync", "--json", check=False)
+
+        assert r.returncode == 1
+        error = json.loads(r.stderr)["error"]
+        assert error["code"] == "unreachable" and "server error 503: The server cannot store this now" in error["message"], error
+        with a.db() as db:
+            assert db.execute("SELECT ambiguous FROM sync_outbox").fetchall() == [(0,)]
+        lift(srv.proc.pid)
+        assert a.json("sync")["sent"] == 1
+        with sqlite3.connect(served / "workbench.db") as db:
+            assert db.execute("SELECT count(*) FROM replies WHERE body = ?", [words]).fetchone()[0] == 1
+    finally:
+        srv.stop()
+
+
+def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
+    """QA: the team server's address came to serve another JSON service (its port taken after a
+    restart), answering `{"status": "ok"}` everywhere. `workbench sync` read each list as empty,
+    mirrored that, deleted all 60 personas of the replica and said "Synced"; with a change to push
+    it printed a traceback (KeyError: 'id'). It must stop as not the API, with the replica as it was."""
+    import http.server
+    import threading
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"status": "ok"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = answer
+
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    served, creds = _served(tmp_path, annotations=4)
+    port = free_port()
+    srv = ServerProcess(served, port=port)
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, srv.url, creds["member_token"])
+        a.run("sync")
+    finally:
+        srv.stop()
+
+    def mirrored() -> tuple[int, ...]:
+        with a.db() as db:
+            return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("personas", "sites", "annotations", "replies"))
+
+    before = mirrored()
+    assert before[0] > 0, before
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", port), Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        for pending in (False, True):
+            if pending:
+                [ann] = [x["id"] for x in a.json("annotations", "list", "--limit", "1")["items"]]
+                a.run("annotation", "set-status", ann, "triaged")
+            r = a.run("sync", "--json", check=False)
+            assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+            error = json.loads(r.stderr)["error"]
+            assert error["code"] == "not_the_api" and "not the API's list" in error["message"], error
+            assert mirrored() == before
+        assert json.loads(a.run("sync", "status", "--json").stdout)["pending"] == 1
+    finally:
+        other.shutdown()

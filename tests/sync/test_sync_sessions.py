@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from storage import feedback_sessions as fs_repo
 from storage import test_sessions as ts_repo
 from tests.found import found
+from tests.served_remote import served
 from tests.sync.conftest import Hub
 from tests.sync.helpers import outbox_size
 from workbench.domain.feedback_sessions import CommentCreate
@@ -155,3 +160,42 @@ def test_a_sync_says_what_it_did_not_pull_for_want_of_a_credential(hub):
     rep = r.sync()
     assert not [n for n in rep.notes if "not synced" in n]
     assert r.wb.store.db.execute("SELECT count(*) FROM feedback_sessions").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("settle", ["keep_mine", "take_theirs"])
+def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Path, settle: str):
+    """QA: two reviewers edited one test-session note offline; the second sync's notes PATCH wrote
+    over the first one's words, with no conflict shown anywhere, and every replica then held only
+    the second. Now the second replica gets a conflict on the note's content, settled as a field's."""
+    with served(tmp_path) as s:
+        alice, bob = s.replica(tmp_path / "alice", sessions=True), s.replica(tmp_path / "bob", sessions=True)
+        sid, note_id, was = alice.store.db.execute(
+            "SELECT s.id, n.id, n.content FROM test_sessions s JOIN test_notes n ON n.session_id = s.id WHERE s.status = 'active' LIMIT 1"
+        ).fetchone()
+        for wb, words in ((alice, "alice's words"), (bob, "bob's words")):
+            ts_svc.patch_notes(wb, local_user(wb), sid, NotesPatch.model_validate({"notes": [{"noteId": note_id, "content": words}]}))
+
+        s.sync(alice)
+        pushed = s.sync(bob)
+        assert (pushed.sent, pushed.conflicts) == (0, 1), pushed
+
+        def server_words() -> str:
+            [words] = [n["content"] for n in s.as_tester("GET", f"/api/sessions/{sid}/notes")["notes"] if n["noteId"] == note_id]
+            return words
+
+        assert server_words() == "alice's words"
+        [c] = sync_svc.conflicts(bob)
+        assert (c.entity_type, c.field, c.base, c.mine, c.theirs) == ("test_note", "content", was, "bob's words", "alice's words")
+        assert found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"  # the local words stay until settled
+        s.sync(bob)
+        assert len(sync_svc.conflicts(bob)) == 1 and found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"
+
+        sync_svc.settle(bob, keep_mine_ids=[c.id] if settle == "keep_mine" else [], take_theirs_ids=[c.id] if settle == "take_theirs" else [])
+        assert s.sync(bob).sent == (1 if settle == "keep_mine" else 0)
+        s.sync(alice)
+
+        kept = "bob's words" if settle == "keep_mine" else "alice's words"
+        assert server_words() == kept
+        for wb in (alice, bob):
+            assert found(ts_repo.get_note(wb.store.db, note_id)).content == kept
+            assert not sync_svc.conflicts(wb) and outbox_size(wb) == 0
