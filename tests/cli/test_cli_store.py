@@ -175,6 +175,18 @@ def test_serve_on_a_port_already_taken_is_one_error_line_before_any_banner(tmp_p
     assert result.stdout == ""
 
 
+def test_serve_refuses_a_log_level_uvicorn_has_not_before_any_banner(tmp_path: Path):
+    """QA: `serve --log-level bogus` (or `INFO`, uvicorn's names being lower case) printed the
+    banner, then died in uvicorn with a KeyError traceback and exit 1. It is a usage error naming
+    the levels; a level in capitals is the same level."""
+    result = cli("serve", "--data-dir", str(tmp_path / "data"), "--port", "0", "--log-level", "bogus")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--log-level'" in said and "'critical', 'error', 'warning', 'info', 'debug', 'trace'" in said
+    assert result.stdout == ""
+
+
 def test_help_shows_the_defaults_it_names():
     """QA: an option's "[default: the first site]" (--site, --remote, --data-dir, --persona, serve's
     --public-url…) was read as Rich markup and dropped from --help: none of the seven showed."""

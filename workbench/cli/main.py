@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import socket
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +47,18 @@ app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switc
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 BACKLOG = 2048  # uvicorn's default: connections the kernel accepts before a worker takes them
+
+
+class LogLevel(StrEnum):
+    """uvicorn.config.LOG_LEVELS' names, written out: importing uvicorn here would slow every
+    command. Any other name was a KeyError traceback from inside uvicorn, after the banner."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
 
 
 @app.callback(invoke_without_command=True)
@@ -107,7 +120,7 @@ def serve(
     keep_alive_timeout: Annotated[int, typer.Option(help="Seconds an idle keep-alive connection stays open", min=1)] = 5,
     limit_concurrency: Annotated[int, typer.Option(
         help="Open connections (or running requests) beyond which new requests get 503", min=1)] = 500,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="uvicorn log level", case_sensitive=False)] = LogLevel.INFO,
 ) -> None:
     """Serve the documented APIs over the local store (default http://localhost:11001)."""
     from workbench.server import single
@@ -141,11 +154,11 @@ def serve(
     console.print(f"Docs:  {listen_url}/docs")
     console.print(f"Credentials: {credentials_hint(wb, database)}")
     common: dict[str, Any] = {
-        "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
+        "host": host, "port": port, "log_level": log_level.value, "timeout_keep_alive": keep_alive_timeout,
         "limit_concurrency": limit_concurrency, "backlog": BACKLOG,
         # uvicorn builds every request's access-log line whenever its logger has a handler, and
         # only then drops it for the level: 2-3 % of a request's CPU for nothing above "info".
-        "access_log": log_level.lower() in ("trace", "debug", "info"),
+        "access_log": log_level in (LogLevel.TRACE, LogLevel.DEBUG, LogLevel.INFO),
         # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
         # caller pick its own per-IP bucket: only proxies named here are believed.
         "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
