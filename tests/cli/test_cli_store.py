@@ -190,6 +190,18 @@ def test_serve_refuses_a_log_level_uvicorn_has_not_before_any_banner(tmp_path: P
     assert result.stdout == ""
 
 
+def test_serve_refuses_a_public_url_that_is_no_base_url_before_any_banner(tmp_path: Path):
+    """QA: `serve --public-url notaurl` served, and every link it handed out began with it: the
+    feedbackUrl "notaurl/review/…", the preview "notaurl/preview/…". It is refused in one line,
+    as `sites snippet --base` refuses the same value."""
+    data = str(tmp_path / "data")
+    for given, why in (("notaurl", "must be an http:// or https:// URL with a host"), ("https://x.example/?a=1", "takes no user, password, query or fragment")):
+        result = cli("serve", "--data-dir", data, "--port", "0", "--public-url", given)
+        assert result.returncode == 2, (given, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: --public-url: The base URL ") and why in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
 def test_help_shows_the_defaults_it_names():
     """QA: an option's "[default: the first site]" (--site, --remote, --data-dir, --persona, serve's
     --public-url…) was read as Rich markup and dropped from --help: none of the seven showed."""

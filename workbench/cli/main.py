@@ -24,6 +24,8 @@ from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origi
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, open_workbench
 from workbench.cli.output import fail, inert
+from workbench.domain.errors import DomainError
+from workbench.domain.widget import parse_base_url
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
@@ -131,6 +133,12 @@ def serve(
     from workbench.server.settings import ServerSettings
     from workbench.services.demo import load_demo
 
+    if public_url is not None:
+        # Every link the server hands out starts with it: "notaurl" gave feedbackUrl "notaurl/review/…".
+        try:
+            public_url = parse_base_url(public_url)
+        except DomainError as exc:
+            fail(f"--public-url: {exc.message}", 2)
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
