@@ -344,8 +344,10 @@ def reply(
 def attach(
     annotation_id: AnnId,
     data_dir: DataDir = None,
-    before: Annotated[Path | None, typer.Option(help="Screenshot before the change", dir_okay=False)] = None,
-    after: Annotated[Path | None, typer.Option(help="Screenshot after the change", dir_okay=False)] = None,
+    # A directory, a device or a missing file is judged with the file's bytes (resolutions._read_evidence):
+    # one line each, where Click's dir_okay=False answered a directory alone with its usage box.
+    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change")] = None,
+    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change")] = None,
     diff_url: Annotated[str | None, typer.Option(help="https:// link to the change")] = None,
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,
