@@ -202,6 +202,18 @@ def test_serve_refuses_a_public_url_that_is_no_base_url_before_any_banner(tmp_pa
         assert result.stderr.count("\n") == 1 and result.stdout == ""
 
 
+def test_serve_refuses_a_proxy_that_is_no_ip_or_network_before_any_banner(tmp_path: Path):
+    """QA: uvicorn takes an entry of --forwarded-allow-ips that is no IP or network as a literal
+    name no TCP peer has: a typo or a network with host bits served, the proxy silently untrusted,
+    and every client behind it shared the proxy's per-IP bucket."""
+    data = str(tmp_path / "data")
+    for given, entry in (("127.0.0.l", "'127.0.0.l'"), ("::1, 10.0.0.1/24", "'10.0.0.1/24'"), ("proxy.internal", "'proxy.internal'")):
+        result = cli("serve", "--data-dir", data, "--port", "0", "--forwarded-allow-ips", given)
+        assert result.returncode == 2, (given, result.stdout, result.stderr)
+        assert result.stderr.startswith(f"error: --forwarded-allow-ips: {entry} is not an IP address or network, like 127.0.0.1 or 10.0.0.0/8 (")
+        assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
 def test_help_shows_the_defaults_it_names():
     """QA: an option's "[default: the first site]" (--site, --remote, --data-dir, --persona, serve's
     --public-url…) was read as Rich markup and dropped from --help: none of the seven showed."""

@@ -139,6 +139,8 @@ def serve(
             public_url = parse_base_url(public_url)
         except DomainError as exc:
             fail(f"--public-url: {exc.message}", 2)
+    if forwarded_allow_ips:
+        check_proxies(forwarded_allow_ips)
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
@@ -185,6 +187,22 @@ def serve(
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
     worker.run(listening, workers, listen_url, **common)
+
+
+def check_proxies(value: str) -> None:
+    """One error line and exit 2 unless ``value`` is ``*`` or IPs and networks, comma-separated.
+    uvicorn takes any other entry as a literal peer name, which a TCP peer never matches: a typo
+    ("127.0.0.l") or a network with host bits ("10.0.0.1/24") left the proxy untrusted, without a word,
+    and every client behind it shared the proxy's per-IP bucket."""
+    import ipaddress
+
+    if value.strip() == "*":
+        return
+    for entry in filter(None, (e.strip() for e in value.split(","))):  # uvicorn skips an empty one too
+        try:
+            ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError as exc:
+            fail(f"--forwarded-allow-ips: {entry!r} is not an IP address or network, like 127.0.0.1 or 10.0.0.0/8 ({exc})", 2)
 
 
 def listen_or_fail(host: str, port: int) -> list[socket.socket]:
