@@ -81,6 +81,10 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     fake.write_text("not a picture")  # the name says PNG, the bytes do not (issue 12 bug 4)
     refused = run(data, "annotation", "attach", creds["a"], "--after", str(fake), code=1)
     assert refused.stderr == "error: after.png is not a PNG, JPEG, WebP or GIF image\n"
+    # QA: a directory was Click's usage box and exit 2, where README and every other bad file say one line, exit 1.
+    for option in ("--before", "--after"):
+        folder = run(data, "annotation", "attach", creds["a"], option, str(tmp_path), code=1)
+        assert folder.stderr == f"error: {tmp_path} is a directory, not an image file\n"
     bad_since = run(data, "annotations", "list", "--since", "yesterday", code=2)
     assert bad_since.stderr.startswith("error: Invalid since") and bad_since.stderr.count("\n") == 1
     # Out of range: one clear line and usage exit 2, never a traceback or a negative epoch.

@@ -102,3 +102,18 @@ def test_an_argument_that_is_not_utf8_is_a_bad_parameter_in_words(data, args):
     assert error == {"code": "bad_parameter", "message": "'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8"}
     said = runner.invoke(app, [*args, "--data-dir", str(data)])
     assert (said.exit_code, said.stdout, said.stderr) == (2, "", "error: 'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8\n")
+
+
+@pytest.mark.parametrize("args", [
+    ("annotation", "resolve", "nope", "--summary", "ab\udcffc"),
+    ("annotation", "set-status", "nope", "duplicate", "--summary", "ab\udcffc"),
+    ("annotation", "reply", "nope", "ab\udcffc"),
+])
+def test_text_that_is_not_utf8_is_the_same_bad_parameter_as_an_id(data, args):
+    """QA: the same bytes in a --summary or a reply's message reached the request model, not the
+    store: pydantic's "Input should be a valid string, unable to parse raw data as a unicode
+    string", a refusal (exit 1, code invalid), where README names such an argument a usage error."""
+    error = failed(data, *args, "--json", code=2)
+    assert error == {"code": "bad_parameter", "message": "'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8"}
+    said = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (said.exit_code, said.stdout, said.stderr) == (2, "", "error: 'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8\n")

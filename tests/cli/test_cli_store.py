@@ -120,6 +120,9 @@ def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
             assert result.stderr == f"error: {message}\n"
     listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
     assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
+    # QA: its text named only the TUI and bootstrap, where every other command names each way to get one.
+    said = runner.invoke(app, ["workspaces", "--data-dir", str(data)])
+    assert said.exit_code == 0 and said.stdout == f"{message}.\n", said.stdout
 
 
 def test_demo_prints_its_result_on_stdout(tmp_path: Path):
@@ -173,6 +176,42 @@ def test_serve_on_a_port_already_taken_is_one_error_line_before_any_banner(tmp_p
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"
     assert result.stdout == ""
+
+
+def test_serve_refuses_a_log_level_uvicorn_has_not_before_any_banner(tmp_path: Path):
+    """QA: `serve --log-level bogus` (or `INFO`, uvicorn's names being lower case) printed the
+    banner, then died in uvicorn with a KeyError traceback and exit 1. It is a usage error naming
+    the levels; a level in capitals is the same level."""
+    result = cli("serve", "--data-dir", str(tmp_path / "data"), "--port", "0", "--log-level", "bogus")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and "KeyError" not in result.stderr
+    said = " ".join(result.stderr.replace("│", " ").split())
+    assert "Invalid value for '--log-level'" in said and "'critical', 'error', 'warning', 'info', 'debug', 'trace'" in said
+    assert result.stdout == ""
+
+
+def test_serve_refuses_a_public_url_that_is_no_base_url_before_any_banner(tmp_path: Path):
+    """QA: `serve --public-url notaurl` served, and every link it handed out began with it: the
+    feedbackUrl "notaurl/review/…", the preview "notaurl/preview/…". It is refused in one line,
+    as `sites snippet --base` refuses the same value."""
+    data = str(tmp_path / "data")
+    for given, why in (("notaurl", "must be an http:// or https:// URL with a host"), ("https://x.example/?a=1", "takes no user, password, query or fragment")):
+        result = cli("serve", "--data-dir", data, "--port", "0", "--public-url", given)
+        assert result.returncode == 2, (given, result.stdout, result.stderr)
+        assert result.stderr.startswith("error: --public-url: The base URL ") and why in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stdout == ""
+
+
+def test_serve_refuses_a_proxy_that_is_no_ip_or_network_before_any_banner(tmp_path: Path):
+    """QA: uvicorn takes an entry of --forwarded-allow-ips that is no IP or network as a literal
+    name no TCP peer has: a typo or a network with host bits served, the proxy silently untrusted,
+    and every client behind it shared the proxy's per-IP bucket."""
+    data = str(tmp_path / "data")
+    for given, entry in (("127.0.0.l", "'127.0.0.l'"), ("::1, 10.0.0.1/24", "'10.0.0.1/24'"), ("proxy.internal", "'proxy.internal'")):
+        result = cli("serve", "--data-dir", data, "--port", "0", "--forwarded-allow-ips", given)
+        assert result.returncode == 2, (given, result.stdout, result.stderr)
+        assert result.stderr.startswith(f"error: --forwarded-allow-ips: {entry} is not an IP address or network, like 127.0.0.1 or 10.0.0.0/8 (")
+        assert result.stderr.count("\n") == 1 and result.stdout == ""
 
 
 def test_help_shows_the_defaults_it_names():

@@ -199,6 +199,32 @@ def test_stdio_answers_a_line_it_cannot_read_and_serves_the_next(shared_store):
     assert answers[5]["result"] == {}
 
 
+def test_stdio_answers_every_request_piped_in_before_stdin_ends(shared_store):
+    """QA: `printf '…' | workbench mcp`, requests and then the end of stdin, lost the answers of the
+    tool calls still running at the end: the SDK cancels them there. Each request is answered
+    before the server exits."""
+    import json
+
+    data, seeded = shared_store
+    url = os.environ.get("WORKBENCH_DATABASE_URL")
+    args = [sys.executable, "-m", "workbench", "mcp", "--data-dir", str(data), *(["--database", url] if url else [])]
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
+    calls = [("list_annotations", {"limit": 2}), ("read_annotation", {"id": seeded["a"]}), ("list_resolutions", {"annotation_id": seeded["b"]}),
+             ("list_annotations", {"status": "new"}), ("read_annotation", {"id": seeded["c"]})]
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        *({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+          for n, (name, arguments) in enumerate(calls, start=2)),
+    ]
+    done = subprocess.run(args, input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(a["id"] for a in answers) == list(range(1, len(calls) + 2))
+    assert not any(a["result"].get("isError") for a in answers[1:]), done.stdout[:2000]
+
+
 def undo_cli(data: Path, *args: str) -> str:
     result = CliRunner().invoke(app, [*args, "--data-dir", str(data)])
     assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)

@@ -22,6 +22,7 @@ from tests.domain.test_domain_images import png_claiming
 from tests.images import PNG, image_bytes
 from tests.server.conftest import serve, served_world
 from tests.server.world import World
+from workbench.server import envelope
 
 pytestmark = pytest.mark.e2e
 
@@ -71,9 +72,9 @@ def _ids(w: World) -> dict[str, str]:
 
 
 def _refusal(r: httpx.Response, path: str) -> str:
-    """The message of a refusal in its family's shape: the envelope under /api/sessions, ``{detail}`` elsewhere."""
+    """The message of a refusal in its family's shape: the envelope under /api/sessions and /api/studies, ``{detail}`` elsewhere."""
     body = r.json()
-    if path == "/api/sessions" or path.startswith("/api/sessions/"):
+    if envelope.covers(path):
         assert body["success"] is False and body["data"] is None, body
         assert body["error"]["code"] == {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND"}[r.status_code], body
         return body["error"]["message"]

@@ -547,3 +547,25 @@ def test_study_run_against_the_real_server(server):
         assert ok(c.post(f"{BASE}/{sid}/confirm", headers=j, json={"rating": 5}))["payoutQueued"] is True
         refused(c.post(f"{BASE}/{sid}/confirm", headers=j, json={"rating": 5}), 409, "CONFLICT")
         refused(c.get(f"{BASE}/{sid}/nothing-here", headers=j), 404, "NOT_FOUND")
+
+
+@pytest.mark.e2e
+def test_the_studies_list_refuses_in_the_envelope_it_answers_in(server):
+    """QA: GET /api/studies answers its studies in the envelope, as its OpenAPI description says,
+    but a missing or bad JWT got the annotations API's {"detail": ...}, as did its trailing-slash
+    404 and 405: a client reading error.message of the family it called found nothing."""
+    out = subprocess.run([sys.executable, "-m", "workbench", "admin", "bootstrap", "--data-dir", str(server.data_dir), "--json"],
+                         capture_output=True, text=True, check=True)
+    creds = json.loads(out.stdout)
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert [s["jobId"] for s in ok(c.get("/api/studies", headers=bearer(creds["jwt"])))["studies"]] == [creds["job_id"]]
+        missing = c.get("/api/studies")
+        refused(missing, 401, "UNAUTHORIZED", "Missing bearer token")
+        assert missing.headers["WWW-Authenticate"].startswith("Bearer")
+        refused(c.get("/api/studies", headers=bearer("not.a.jwt")), 401, "UNAUTHORIZED", "Invalid token")
+        refused(c.get("/api/studies/", headers=bearer(creds["jwt"])), 404, "NOT_FOUND", "no trailing slash")
+        wrong_method = c.post("/api/studies", headers=bearer(creds["jwt"]))
+        refused(wrong_method, 405, "METHOD_NOT_ALLOWED")
+        assert wrong_method.headers["Allow"] == "GET"
+        schema = c.get("/openapi.json").json()
+        assert schema["paths"]["/api/studies"]["get"]["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/Envelope_Any_")

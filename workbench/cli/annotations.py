@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
-from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -75,6 +75,11 @@ def refusals() -> Iterator[None]:
     except DomainError as exc:
         fail(exc.message, 1)
     except ValidationError as exc:
+        # Text whose bytes are not UTF-8 (a --summary, a reply's message, its stdin) reaches the
+        # request model, not the store: pydantic's "unable to parse raw data as a unicode string"
+        # and exit 1, where the same bytes in an id were README's usage error, exit 2.
+        if (raw := next((e["input"] for e in exc.errors() if e["type"] == "string_unicode"), None)) is not None:
+            not_utf8(str(raw))
         fail(validation_text(exc), 1)
 
 
@@ -344,8 +349,10 @@ def reply(
 def attach(
     annotation_id: AnnId,
     data_dir: DataDir = None,
-    before: Annotated[Path | None, typer.Option(help="Screenshot before the change", dir_okay=False)] = None,
-    after: Annotated[Path | None, typer.Option(help="Screenshot after the change", dir_okay=False)] = None,
+    # A directory, a device or a missing file is judged with the file's bytes (resolutions._read_evidence):
+    # one line each, where Click's dir_okay=False answered a directory alone with its usage box.
+    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change")] = None,
+    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change")] = None,
     diff_url: Annotated[str | None, typer.Option(help="https:// link to the change")] = None,
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,

@@ -7,6 +7,7 @@ import logging
 import os
 import shlex
 import socket
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origi
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, open_workbench
 from workbench.cli.output import fail, inert
+from workbench.domain.errors import DomainError
+from workbench.domain.widget import parse_base_url
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
@@ -46,6 +49,18 @@ app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switc
 console = Console(stderr=True, soft_wrap=True)
 out = Console()
 BACKLOG = 2048  # uvicorn's default: connections the kernel accepts before a worker takes them
+
+
+class LogLevel(StrEnum):
+    """uvicorn.config.LOG_LEVELS' names, written out: importing uvicorn here would slow every
+    command. Any other name was a KeyError traceback from inside uvicorn, after the banner."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    DEBUG = "debug"
+    TRACE = "trace"
 
 
 @app.callback(invoke_without_command=True)
@@ -107,7 +122,7 @@ def serve(
     keep_alive_timeout: Annotated[int, typer.Option(help="Seconds an idle keep-alive connection stays open", min=1)] = 5,
     limit_concurrency: Annotated[int, typer.Option(
         help="Open connections (or running requests) beyond which new requests get 503", min=1)] = 500,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="uvicorn log level", case_sensitive=False)] = LogLevel.INFO,
 ) -> None:
     """Serve the documented APIs over the local store (default http://localhost:11001)."""
     from workbench.server import single
@@ -118,6 +133,14 @@ def serve(
     from workbench.server.settings import ServerSettings
     from workbench.services.demo import load_demo
 
+    if public_url is not None:
+        # Every link the server hands out starts with it: "notaurl" gave feedbackUrl "notaurl/review/…".
+        try:
+            public_url = parse_base_url(public_url)
+        except DomainError as exc:
+            fail(f"--public-url: {exc.message}", 2)
+    if forwarded_allow_ips:
+        check_proxies(forwarded_allow_ips)
     if workers > 1 and database is None:
         raise typer.BadParameter("several workers share one PostgreSQL database: give it in WORKBENCH_DATABASE_URL (or --database)", param_hint="--workers")
     wb = open_workbench(data_dir, database)
@@ -141,11 +164,11 @@ def serve(
     console.print(f"Docs:  {listen_url}/docs")
     console.print(f"Credentials: {credentials_hint(wb, database)}")
     common: dict[str, Any] = {
-        "host": host, "port": port, "log_level": log_level, "timeout_keep_alive": keep_alive_timeout,
+        "host": host, "port": port, "log_level": log_level.value, "timeout_keep_alive": keep_alive_timeout,
         "limit_concurrency": limit_concurrency, "backlog": BACKLOG,
         # uvicorn builds every request's access-log line whenever its logger has a handler, and
         # only then drops it for the level: 2-3 % of a request's CPU for nothing above "info".
-        "access_log": log_level.lower() in ("trace", "debug", "info"),
+        "access_log": log_level in (LogLevel.TRACE, LogLevel.DEBUG, LogLevel.INFO),
         # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
         # caller pick its own per-IP bucket: only proxies named here are believed.
         "proxy_headers": bool(forwarded_allow_ips), "forwarded_allow_ips": forwarded_allow_ips or "",
@@ -164,6 +187,22 @@ def serve(
         header_timeout=header_timeout, max_header_bytes=max_header_bytes,
     ))
     worker.run(listening, workers, listen_url, **common)
+
+
+def check_proxies(value: str) -> None:
+    """One error line and exit 2 unless ``value`` is ``*`` or IPs and networks, comma-separated.
+    uvicorn takes any other entry as a literal peer name, which a TCP peer never matches: a typo
+    ("127.0.0.l") or a network with host bits ("10.0.0.1/24") left the proxy untrusted, without a word,
+    and every client behind it shared the proxy's per-IP bucket."""
+    import ipaddress
+
+    if value.strip() == "*":
+        return
+    for entry in filter(None, (e.strip() for e in value.split(","))):  # uvicorn skips an empty one too
+        try:
+            ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError as exc:
+            fail(f"--forwarded-allow-ips: {entry!r} is not an IP address or network, like 127.0.0.1 or 10.0.0.0/8 ({exc})", 2)
 
 
 def listen_or_fail(host: str, port: int) -> list[socket.socket]:

@@ -8,7 +8,7 @@ import errno
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -89,7 +89,7 @@ class StoreErrors(TyperGroup):
                 raise
             # Python keeps command-line bytes that are not UTF-8 as lone surrogates (PEP 383), which
             # the store cannot look up: any id argument of any command was sqlite3's traceback.
-            fail(f"'{_as_bytes(exc.object)}' is not UTF-8 text: give ids and text in UTF-8", 2, error="bad_parameter")
+            not_utf8(exc.object)
         except OSError as exc:
             # The store's own disk refusals are StoreWriteFailed and a file an option names is refused
             # in words by its service, so what is left of these is the output: a script's
@@ -118,6 +118,13 @@ def _discard_stdout() -> None:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
+
+
+def not_utf8(text: str) -> NoReturn:
+    """The usage error of command-line text whose bytes are not UTF-8, wherever it was found: on one
+    line, and a message read from stdin only by its start."""
+    shown = _as_bytes(text).replace("\n", "\\n")
+    fail(f"'{shown if len(shown) <= 80 else shown[:79] + '…'}' is not UTF-8 text: give ids and text in UTF-8", 2, error="bad_parameter")
 
 
 def _as_bytes(text: str) -> str:

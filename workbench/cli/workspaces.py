@@ -15,6 +15,7 @@ from rich.table import Table
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, show_table
 from workbench.services import workspaces
+from workbench.services.local import NO_WORKSPACE
 
 out = Console()
 
@@ -27,7 +28,8 @@ def workspaces_cmd(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
         typer.echo(json.dumps({"items": [v.to_public() for v in views]}, indent=2))
         return
     if not views:
-        out.print("No workspace yet: `workbench` (the TUI) or `workbench admin bootstrap` makes one.")
+        # The words every command uses, each way to get one named; one line, which Rich would cut at 80 columns.
+        typer.echo(f"{NO_WORKSPACE}.")
         return
     t = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("ID", "WORKSPACE", "WHERE", "HOLDS", "DEFAULT"):

@@ -9,11 +9,14 @@ protocol, so nothing else may print there.
 Every request line gets an answer. The SDK's stdin reader hands the server, in place of a message,
 the error of a line it could not read (not JSON, bytes that are not UTF-8, JSON that is no JSON-RPC
 message), and the server drops it: a client waited for ever for that request's answer. Between the
-two, ``Answering`` answers such a line as JSON-RPC says, with ``"id": null``, and reads on.
+two, ``Answering`` answers such a line as JSON-RPC says, with ``"id": null``, and reads on. At the
+end of stdin it waits for the requests still running: the SDK cancels them there, so a script piping
+its requests in (``printf … | workbench mcp``) lost the answers of the calls still at work.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +24,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp_types import ErrorData, JSONRPCError
+from mcp_types import ErrorData, JSONRPCError, JSONRPCNotification, JSONRPCRequest
 from pydantic import ValidationError
 
 from workbench.domain.roles import Principal
@@ -50,7 +53,8 @@ async def _serve(server: StoreServer) -> None:
         await server.run_stdio_async()  # the SDK's own loop: an unreadable line goes unanswered, as before
         return
     async with stdio_server() as (read_stream, write_stream):
-        await server.serve_streams(Answering(read_stream, write_stream), write_stream)
+        answering = Answering(read_stream, write_stream)
+        await server.serve_streams(answering, answering.replies)
 
 
 class Answering:
@@ -61,6 +65,9 @@ class Answering:
     def __init__(self, inner: Any, write_stream: Any) -> None:
         self._inner = inner
         self._write = write_stream
+        self._running: set[str | int] = set()  # ids of the requests passed on and not yet answered
+        self._settled = anyio.Event()
+        self.replies = Replies(write_stream, self._answered)
 
     @property
     def last_context(self) -> Any:
@@ -68,11 +75,30 @@ class Answering:
 
     async def receive(self) -> SessionMessage:
         while True:
-            item = await self._inner.receive()
+            try:
+                item = await self._inner.receive()
+            except anyio.EndOfStream:
+                while self._running:  # the server cancels what still runs once this stream ends
+                    await self._settled.wait()
+                raise
             if not isinstance(item, Exception):
+                self._note(item.message)
                 return item
             error = _answer_to(item)
             await self._write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(**error))))
+
+    def _note(self, message: Any) -> None:
+        if isinstance(message, JSONRPCRequest):
+            self._running.add(message.id)
+            self._settled = anyio.Event()
+        elif isinstance(message, JSONRPCNotification) and message.method == "notifications/cancelled":
+            # A request its client cancelled is never answered: waiting for it would never end.
+            self._answered((message.params or {}).get("requestId"))
+
+    def _answered(self, request_id: Any) -> None:
+        self._running.discard(request_id)
+        if not self._running:
+            self._settled.set()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -87,6 +113,30 @@ class Answering:
             raise StopAsyncIteration from None
 
     async def __aenter__(self) -> Answering:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
+
+
+class Replies:
+    """The stdio transport's write stream, telling ``Answering`` which request each answer ends."""
+
+    def __init__(self, inner: Any, answered: Callable[[Any], None]) -> None:
+        self._inner = inner
+        self._answered = answered
+
+    async def send(self, item: SessionMessage) -> None:
+        try:
+            await self._inner.send(item)
+        finally:  # an answer stdout refused ends its request too: the end of stdin must not wait on it
+            if not isinstance(item.message, JSONRPCRequest | JSONRPCNotification):
+                self._answered(item.message.id)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> Replies:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

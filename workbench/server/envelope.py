@@ -1,4 +1,4 @@
-"""The ``{success, data, error, metadata}`` envelope on every /api/sessions response, errors included.
+"""The ``{success, data, error, metadata}`` envelope on every /api/sessions and /api/studies response, errors included.
 
 Two layers, because errors arise in two places:
 
@@ -46,6 +46,17 @@ CODES = {
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
+
+
+# The test-sessions family: its documented routes, and the studies list a replica reads with the
+# same JWT, whose answers are enveloped too, so its refusals must be (a sync reads either).
+PREFIXES = ("/api/sessions", "/api/studies")
+_UNDER = tuple(p + "/" for p in PREFIXES)
+
+
+def covers(path: str) -> bool:
+    """Whether ``path`` answers in the envelope."""
+    return path in PREFIXES or path.startswith(_UNDER)
 
 
 def code_for(status: int) -> str:

@@ -59,7 +59,6 @@ UNREACHABLE = "The server cannot reach its database now; nothing was changed. Tr
 # The connection lost while a write's COMMIT was out: the server cannot tell whether it was saved.
 COMMIT_UNKNOWN = ("The server lost its database while saving this change, which may have been saved. Read it back before "
                   "sending it again, or send it again with the same Idempotency-Key, which is never applied twice.")
-SESSIONS_PREFIX = "/api/sessions"  # the test-sessions API, whose errors are enveloped (app.py)
 
 
 def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
@@ -67,7 +66,7 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
     path: str = scope.get("path", "")
     log.error("%s", exc.for_operator(f"answered {scope.get('method', '')} {path} with 503"))
     headers = {"Retry-After": str(RETRY_BUSY_S if isinstance(exc, StoreBusy) else RETRY_AFTER_S)}
-    if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
+    if envelope.covers(path):
         return envelope.error_response(503, exc.public, headers=headers)
     return JSON({"detail": exc.public}, status_code=503, headers=headers)
 
@@ -83,7 +82,7 @@ def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
               scope.get("method", ""), path, "; its write's COMMIT was out, it may have been saved" if unknown else "")
     headers = {"Retry-After": str(RETRY_UNREACHABLE_S)}
     detail = COMMIT_UNKNOWN if unknown else UNREACHABLE
-    if path == SESSIONS_PREFIX or path.startswith(SESSIONS_PREFIX + "/"):
+    if envelope.covers(path):
         return envelope.error_response(503, detail, headers=headers)
     return JSON({"detail": detail}, status_code=503, headers=headers)
 

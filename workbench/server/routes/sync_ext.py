@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from workbench.domain.fields import QueryInt
 from workbench.domain.since import MAX_SINCE_MS
-from workbench.domain.test_sessions import ok
+from workbench.domain.test_sessions import Envelope, ok
 from workbench.server.conditional import conditional
 from workbench.server.deps import WB, Caller, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
@@ -47,7 +47,11 @@ def thread_changes(
     summary="Extension: the studies (jobIds) of the JWT's workspace, so a replica can find their test sessions",
     description="Bearer: a test-sessions JWT. Answers in the test-sessions envelope: `{success, data: {studies: [...]}, error, metadata}`. "
     "Its weak ETag covers the studies, their sessions, notes and feedback: `If-None-Match` with it answers 304 while none moved.",
-    responses={304: {"description": "Nothing in the workspace's studies, sessions, notes or feedback changed"}},
+    # Its refusals in the envelope too (envelope.PREFIXES), not the router's ErrorDetail.
+    responses={
+        **error_responses(*COMMON_ERRORS, model=Envelope[Any]),
+        304: {"description": "Nothing in the workspace's studies, sessions, notes or feedback changed"},
+    },
 )
 def list_studies(request: Request, wb: WB) -> Response:
     caller = test_sessions.authenticate(wb, request.headers.get("authorization"))
