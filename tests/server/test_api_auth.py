@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
-from workbench.domain.errors import Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Unauthenticated
 from workbench.domain.roles import Role
 from workbench.services import accounts, auth
 from workbench.services.auth import issue_session
@@ -175,8 +175,10 @@ def test_soft_deleted_workspace_401_tokens_403_sessions_until_restored(client, c
     ws = creds["workspace_id"]
     owner = bearer(creds["owner_session"], ws)
     assert client.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
-    assert "Workspace deleted" in _challenge(client.get("/api/v1/sites", headers=bearer(creds["member_token"])))
-    assert client.get("/api/v1/sites", headers=owner).status_code == 403
+    assert WORKSPACE_DELETED in _challenge(client.get("/api/v1/sites", headers=bearer(creds["member_token"])))
+    # The same words to a session (three wordings had grown: "Workspace deleted", "… within 30 days", "Workspace is …").
+    as_session = client.get("/api/v1/sites", headers=owner)
+    assert as_session.status_code == 403 and as_session.json()["detail"] == WORKSPACE_DELETED
     assert client.post(f"/api/workspaces/{ws}/restore", headers=bearer(creds["member_token"])).status_code == 401
     assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
     assert client.get("/api/v1/sites", headers=bearer(creds["member_token"])).status_code == 200
@@ -276,7 +278,7 @@ def test_soft_deleted_workspace_401_for_widget_and_mcp_tokens_until_restored(cli
     assert client.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
     for name, r in calls().items():
         assert r.status_code == 401, (name, r.text)
-        assert "Workspace deleted" in r.text or "Workspace deleted" in r.headers.get("www-authenticate", ""), (name, r.text)
+        assert WORKSPACE_DELETED in r.text or WORKSPACE_DELETED in r.headers.get("www-authenticate", ""), (name, r.text)
     assert client.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
     got = {name: r.status_code for name, r in calls().items()}
     assert got == {"config": 200, "mine": 200, "submit": 201, "mcp": 200}

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, ServerProcess
 from tests.session_helpers import bearer, new_store, store_of, wait_until
+from workbench.domain.errors import WORKSPACE_DELETED
 from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
 from workbench.services import feedback_sessions as fsvc
@@ -549,7 +550,7 @@ def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(served)
         body = {"content": "posted while the workspace is deleted", "pagePath": "/", "reviewerName": "ghost"}
         assert c.delete(f"/api/workspaces/{ws}", headers=owner).status_code == 200
         for r in (c.post(comments, headers=review, json=body), c.get(comments, headers=review)):
-            assert r.status_code == 401 and "Workspace deleted" in r.json()["detail"], r.text
+            assert r.status_code == 401 and r.json()["detail"] == WORKSPACE_DELETED, r.text
             assert r.headers["WWW-Authenticate"].startswith("Bearer")
         page = c.get(f"/review/{sid}", params={"token": _token(session)})
         assert page.status_code == 401 and "workspace was deleted" in page.text
@@ -557,10 +558,10 @@ def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(served)
         assert "does not match" in c.get(comments, headers={"X-Review-Token": "wbrv_wrong"}).json()["detail"]
         # The store's own key: refused as deleted (restorable), not as a store that no longer exists.
         refused = c.get(BASE, headers=h)
-        assert refused.status_code == 401 and refused.json()["detail"] == "Workspace deleted; its OWNER can restore it"
+        assert refused.status_code == 401 and refused.json()["detail"] == WORKSPACE_DELETED
         # The tests JWT is a session bearer: 403, as README's soft-deleted workspace row says.
         jwt = c.get(f"/api/sessions?jobId={creds['job_id']}", headers=bearer(creds["jwt"]))
-        assert jwt.status_code == 403 and jwt.json()["error"] == {"code": "FORBIDDEN", "message": "Workspace is deleted; its OWNER can restore it"}
+        assert jwt.status_code == 403 and jwt.json()["error"] == {"code": "FORBIDDEN", "message": WORKSPACE_DELETED}
         assert c.post(f"/api/workspaces/{ws}/restore", headers=owner).status_code == 200
         assert c.get(comments, headers=review).json()["data"] == []  # the refused post wrote nothing
         assert c.post(comments, headers=review, json=body).status_code == 201

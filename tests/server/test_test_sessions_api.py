@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS
 from tests.session_helpers import bearer, other_workspace, owner, wait_until
+from workbench.domain.errors import WORKSPACE_DELETED
 from workbench.domain.test_sessions import (
     TRANSITIONS,
     CompleteRequest,
@@ -206,7 +207,7 @@ def test_a_soft_deleted_workspace_is_403_for_the_jwt_until_restored(client, j, c
     owner_h = {**bearer(creds["owner_session"]), "X-GF-Workspace": ws}
     assert client.delete(f"/api/workspaces/{ws}", headers=owner_h).status_code == 200
     refused(client.post(BASE, headers=j, json={"jobId": creds["job_id"], "testerId": "t"}), 403, "FORBIDDEN",
-            "Workspace is deleted; its OWNER can restore it")
+            WORKSPACE_DELETED)
     refused(client.get(f"{BASE}/x", headers=j), 403, "FORBIDDEN")
     assert client.post(f"/api/workspaces/{ws}/restore", headers=owner_h).status_code == 200
     _create(client, j, creds["job_id"])

@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+# A soft-deleted workspace's refusal, in the same words whoever asks (a token's or a store key's 401, a
+# session's 403): three wordings had grown, and sync tells this refusal from a revoked credential by its
+# words (sync/client.py), as the status cannot.
+WORKSPACE_DELETED = "Workspace deleted; its OWNER can restore it"
+
 
 class DomainError(Exception):
     """A rule of the documents refused an action. ``message`` is safe to show a user."""

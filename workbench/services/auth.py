@@ -14,7 +14,7 @@ from pathlib import Path
 
 from storage import accounts as accounts_repo
 from storage import sites as sites_repo
-from workbench.domain.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.domain.tokens import API_TOKEN_PREFIX, bearer_credential, hash_secret, is_well_formed_api_token, same_secret
 from workbench.services.context import Workbench
@@ -156,7 +156,7 @@ def _token_lookup(wb: Workbench, credential: str) -> tuple[Principal, int | None
         raise Unauthenticated("API token expired")
     if workspace_deleted_at is not None:
         # 401 so a CI loop stops retrying with this credential.
-        raise Unauthenticated("Workspace deleted")
+        raise Unauthenticated(WORKSPACE_DELETED)
     return Principal(
         kind=PrincipalKind.TOKEN,
         workspace_id=token.workspace_id,
@@ -189,7 +189,7 @@ def _session_principal(wb: Workbench, credential: str, workspace_header: str | N
         raise NotFound("Workspace not found")
     if ws.deleted_at is not None and not allow_deleted:
         # 403 so the dashboard can show its "restore" banner.
-        raise Forbidden("Workspace is deleted; its OWNER can restore it within 30 days")
+        raise Forbidden(WORKSPACE_DELETED)
     return Principal(
         kind=PrincipalKind.SESSION, workspace_id=ws.id, role=Role(role), user_id=user.id, display_name=user.name
     )
@@ -203,7 +203,7 @@ def authenticate_mcp(wb: Workbench, mcp_token: str) -> Principal:
         raise Unauthenticated("Unknown MCP token")
     ws = accounts_repo.get_workspace(wb.store.db, site.workspace_id)
     if ws is None or ws.deleted_at is not None:
-        raise Unauthenticated("Workspace deleted")
+        raise Unauthenticated(WORKSPACE_DELETED)
     return Principal(
         kind=PrincipalKind.MCP,
         workspace_id=site.workspace_id,

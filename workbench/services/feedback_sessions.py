@@ -39,11 +39,11 @@ from storage import feedback_sessions as repo
 from sync import ops
 from workbench.domain import feedback_sessions as fs
 from workbench.domain.clock import from_ms, new_id
-from workbench.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Conflict, Invalid, NotFound, Unauthenticated
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, on_base, preview_path, review_path
 from workbench.domain.tokens import mint_secret, same_secret
 from workbench.services.context import Workbench
-from workbench.services.stores import WORKSPACE_DELETED, audit_as, store_actor
+from workbench.services.stores import audit_as, store_actor
 
 log = logging.getLogger("workbench.feedback_sessions")
 

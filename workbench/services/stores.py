@@ -16,7 +16,7 @@ from storage import accounts as accounts_repo
 from storage import audit as audit_repo
 from storage import feedback_sessions as repo
 from workbench.domain.clock import new_id
-from workbench.domain.errors import Invalid, NotFound, Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, Role, require_role
 from workbench.domain.session_records import StoreApiKey, Storefront
 from workbench.domain.tokens import bearer_credential, hash_secret, mint_secret, same_secret
@@ -24,9 +24,6 @@ from workbench.services.context import Workbench
 
 STORE_KEY_PREFIX = "wbsk_"
 _KEY_RE = re.compile(r"^wbsk_[A-Za-z0-9_-]{32,64}$")
-# A soft-deleted workspace refuses the credentials of everything in it until its OWNER restores it:
-# the store's API keys and the review tokens of its feedback sessions alike.
-WORKSPACE_DELETED = "Workspace deleted; its OWNER can restore it"
 
 
 def store_actor(store: Storefront) -> str:

@@ -24,7 +24,7 @@ from storage import test_sessions as repo
 from sync import ops
 from workbench.domain import test_sessions as ts
 from workbench.domain.clock import from_ms, new_id, to_ms
-from workbench.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Conflict, Forbidden, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role, require_role
 from workbench.domain.session_records import Study, TesterFeedback, TestNote, TestSession, iso_s
 from workbench.domain.test_sessions import (
@@ -88,7 +88,7 @@ def authenticate(wb: Workbench, authorization: str | None) -> Principal:
     if ws.deleted_at is not None:
         # A session bearer, as the dashboard's is: the user and the JWT are still good, the workspace
         # is closed for now, so 403 (as README's soft-deleted workspace row says), and a restore reopens it.
-        raise Forbidden("Workspace is deleted; its OWNER can restore it")
+        raise Forbidden(WORKSPACE_DELETED)
     return Principal(kind=PrincipalKind.SESSION, workspace_id=ws_id, role=Role(role), user_id=user_id, display_name=user.name)
 
 

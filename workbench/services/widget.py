@@ -15,7 +15,7 @@ from storage import accounts as accounts_repo
 from storage import annotations as annotations_repo
 from storage import sites as repo
 from workbench.domain.clock import iso_ms
-from workbench.domain.errors import Invalid, NotFound, Unauthenticated
+from workbench.domain.errors import WORKSPACE_DELETED, Invalid, NotFound, Unauthenticated
 from workbench.domain.records import Site, Stakeholder
 from workbench.domain.roles import Principal, Role, require_role, require_session
 from workbench.domain.tokens import same_secret
@@ -34,7 +34,7 @@ def authenticate(
         raise Unauthenticated("Unknown widget token for this site")
     ws = accounts_repo.get_workspace(db, site.workspace_id)
     if ws is None or ws.deleted_at is not None:
-        raise Unauthenticated("Workspace deleted")
+        raise Unauthenticated(WORKSPACE_DELETED)
     stakeholder = None
     if stakeholder_token:
         stakeholder = repo.get_stakeholder(db, site_id, stakeholder_token)
