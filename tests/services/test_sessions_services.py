@@ -242,6 +242,17 @@ def test_other_command_failures_interrupt(wb, creds, cmd, timeout, message):
     assert done.status == "interrupted" and message in (done.error_message or "")
 
 
+@pytest.mark.parametrize("timeout", ["abc", "-5", "0", "nan", "inf"])
+def test_a_deploy_timeout_that_is_no_positive_number_interrupts_in_words(wb, creds, timeout):
+    """README's walk: "abc" deployed with the default 600 s without a word, and "-5" interrupted the round at once
+    as "timed out after -5 seconds"."""
+    session = fsvc.start(wb, store_of(wb, creds["store_id"]))
+    done = _deploy(wb, session.id, env={"WORKBENCH_DEPLOY_COMMAND": _py("print('http://127.0.0.1:9/x')"),
+                                        "WORKBENCH_DEPLOY_TIMEOUT": timeout})
+    assert done.status == "interrupted"
+    assert done.error_message == f"WORKBENCH_DEPLOY_TIMEOUT is invalid: {timeout!r} is not a positive number of seconds"
+
+
 def test_a_crashing_deployer_interrupts_instead_of_hanging(wb, creds, monkeypatch):
     session = fsvc.start(wb, store_of(wb, creds["store_id"]))
     monkeypatch.setattr(fsvc, "deploy_preview", lambda *a: 1 / 0)

@@ -26,6 +26,7 @@ absolute: it runs with no request, so they use the base it is given (``workbench
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shlex
 import sqlite3
@@ -171,15 +172,27 @@ def deploy_preview(session: FeedbackSession, store: Storefront, env: Mapping[str
 UNINHERITED = ("WORKBENCH_DATABASE_URL", "WORKBENCH_WORKER_CONFIG", "PGPASSWORD")
 
 
+def _deploy_timeout(value: str | None) -> float:
+    """``WORKBENCH_DEPLOY_TIMEOUT`` in seconds (unset or empty: the default). A value that is no positive
+    number interrupts the round in words, as a bad command does: "abc" was 600 s without a word, and
+    "-5" a round interrupted at once as "timed out after -5 seconds"."""
+    if not (value or "").strip():
+        return DEFAULT_DEPLOY_TIMEOUT
+    try:
+        seconds = float(value or "")
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise DeployFailed(f"WORKBENCH_DEPLOY_TIMEOUT is invalid: {value!r} is not a positive number of seconds")
+    return seconds
+
+
 def _run_command(template: str, fields: dict[str, str], env: Mapping[str, str]) -> str:
     try:
         command = template.format(**{k: shlex.quote(v) for k, v in fields.items()})
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise DeployFailed(f"WORKBENCH_DEPLOY_COMMAND is invalid: {exc!r}") from None
-    try:
-        timeout = float(env.get("WORKBENCH_DEPLOY_TIMEOUT") or DEFAULT_DEPLOY_TIMEOUT)
-    except ValueError:
-        timeout = DEFAULT_DEPLOY_TIMEOUT
+    timeout = _deploy_timeout(env.get("WORKBENCH_DEPLOY_TIMEOUT"))
     child_env = {**os.environ, **env, "WORKBENCH_SESSION_ID": fields["session_id"], "WORKBENCH_STORE_ID": fields["store_id"]}
     for name in UNINHERITED:
         child_env.pop(name, None)
