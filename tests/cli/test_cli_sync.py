@@ -185,3 +185,26 @@ def test_a_workspace_deleted_on_the_server_is_said_so_and_keeps_the_changes(remo
     remote.http.post(f"/api/workspaces/{remote.creds['workspace_id']}/restore", headers=owner).raise_for_status()
     assert cli.json("sync")["sent"] == 1
     assert [x["body"] for x in remote.annotation(a)["replies"]].count("written while the workspace was deleted") == 1
+
+
+def test_conflicts_name_an_assignee_as_the_tui_does(remote: Served, tmp_path: Path):
+    """QA: `sync conflicts` showed an assignee conflict as two raw user ids where the TUI names the
+    members, and headed every row ANNOTATION, a test-session note's too. --json keeps the ids."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    with cli.db() as db:
+        [a] = db.execute("SELECT id FROM annotations WHERE assignee_id IS NULL ORDER BY id LIMIT 1").fetchone()
+        named = dict(db.execute("SELECT author_name, author_id FROM replies WHERE author_kind = 'user' AND author_id IS NOT NULL"))
+    mine, theirs = named["Max Member"], named["Olive Owner"]
+    cli.run("annotation", "assign", a, mine)
+    remote.patch(a, assignee_id=theirs)
+    cli.run("sync")
+
+    listed = cli.run("sync", "conflicts").stdout
+    header, row = listed.splitlines()
+    assert header.split() == ["ID", "ABOUT", "FIELD", "MINE", "THEIRS", "WAS"]
+    assert row.split()[-5:] == ["Max", "Member", "Olive", "Owner", "∅"], row
+    assert mine not in listed and theirs not in listed
+    [conflict] = cli.json("sync", "conflicts")["items"]
+    assert set(conflict) == {"id", "entity_type", "entity_id", "field", "base", "mine", "theirs", "title", "remote"}
+    assert (conflict["field"], conflict["mine"], conflict["theirs"], conflict["base"]) == ("assignee_id", mine, theirs, None)
