@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import sqlite3
@@ -208,3 +209,18 @@ def test_conflicts_name_an_assignee_as_the_tui_does(remote: Served, tmp_path: Pa
     [conflict] = cli.json("sync", "conflicts")["items"]
     assert set(conflict) == {"id", "entity_type", "entity_id", "field", "base", "mine", "theirs", "title", "remote"}
     assert (conflict["field"], conflict["mine"], conflict["theirs"], conflict["base"]) == ("assignee_id", mine, theirs, None)
+
+
+def test_a_sync_while_another_runs_is_refused_as_sync_running(remote: Served, tmp_path: Path):
+    """QA: `sync --json` answered code `conflict` when another sync of the replica was running,
+    the glossary's name for a field changed on both sides, which a script would go and settle."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    # What a running sync holds: the store's lock for its remote (an advisory lock, so this
+    # process holding it is, for the command, another sync).
+    with open(cli.data_dir / ".sync-origin.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = cli.run("sync", "--json", check=False)
+    assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr)
+    assert json.loads(r.stderr)["error"] == {"code": "sync_running", "message": "Another sync with 'origin' is running for this store"}
+    assert cli.json("sync")["stopped"] is None  # once it ends, the next sync runs
