@@ -132,7 +132,19 @@ class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
     credential = "store_key"
 
     def enqueue(self, db: Connection, store: Storefront, session_id: str, comment_id: str, resolved: bool, at: int) -> None:
+        """The comment's change, as its net change against what this replica last saw: a comment
+        has two statuses and each entry flips it, so a change with an unsent one waiting brings it
+        back to that base, and the two cancel. Sent step by step, a resolve and its reopen set the
+        server's comment open over a colleague's resolve (no conflict can arise: with two statuses,
+        a server that moved off the base holds what this replica's net change would set)."""
         if not state.is_replica(db, store.workspace_id):
+            return
+        waiting = state.entity_entries(db, "feedback_comment", comment_id)
+        last = waiting[-1] if waiting else None
+        if last is not None and self.unsent(last) and self.payload(last).resolved != resolved:
+            state.delete_entry(db, last.seq)
+            # The pulls while it waited left this comment as it was here: the next one must rewrite it.
+            _forget_session_digests(db, last)
             return
         self._enqueue(db, store.workspace_id, "feedback_comment", comment_id,
                       FeedbackCommentPayload(session_id=session_id, resolved=resolved), at)

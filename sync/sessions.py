@@ -127,6 +127,9 @@ class SessionSync(EnginePart):
     def push_feedback_comment(self, e: state.Entry) -> bool:
         p = FeedbackCommentPayload.of(e.payload)
         verb = "resolve" if p.resolved else "reopen"
+        # Flagged as on its way: a flip made meanwhile (a sync in the TUI's worker) must not cancel
+        # an entry the server may already be applying, but wait as an entry of its own.
+        self._mark_sending(e)
         resp = self.client.request(  # resolve/reopen are idempotent on the server: safe to resend
             "POST", f"/api/v1/feedback-sessions/{p.session_id}/comments/{e.entity_id}/{verb}", credential="store_key",
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import sqlite3
@@ -185,3 +186,41 @@ def test_a_workspace_deleted_on_the_server_is_said_so_and_keeps_the_changes(remo
     remote.http.post(f"/api/workspaces/{remote.creds['workspace_id']}/restore", headers=owner).raise_for_status()
     assert cli.json("sync")["sent"] == 1
     assert [x["body"] for x in remote.annotation(a)["replies"]].count("written while the workspace was deleted") == 1
+
+
+def test_conflicts_name_an_assignee_as_the_tui_does(remote: Served, tmp_path: Path):
+    """QA: `sync conflicts` showed an assignee conflict as two raw user ids where the TUI names the
+    members, and headed every row ANNOTATION, a test-session note's too. --json keeps the ids."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    with cli.db() as db:
+        [a] = db.execute("SELECT id FROM annotations WHERE assignee_id IS NULL ORDER BY id LIMIT 1").fetchone()
+        named = dict(db.execute("SELECT author_name, author_id FROM replies WHERE author_kind = 'user' AND author_id IS NOT NULL"))
+    mine, theirs = named["Max Member"], named["Olive Owner"]
+    cli.run("annotation", "assign", a, mine)
+    remote.patch(a, assignee_id=theirs)
+    cli.run("sync")
+
+    listed = cli.run("sync", "conflicts").stdout
+    header, row = listed.splitlines()
+    assert header.split() == ["ID", "ABOUT", "FIELD", "MINE", "THEIRS", "WAS"]
+    assert row.split()[-5:] == ["Max", "Member", "Olive", "Owner", "∅"], row
+    assert mine not in listed and theirs not in listed
+    [conflict] = cli.json("sync", "conflicts")["items"]
+    assert set(conflict) == {"id", "entity_type", "entity_id", "field", "base", "mine", "theirs", "title", "remote"}
+    assert (conflict["field"], conflict["mine"], conflict["theirs"], conflict["base"]) == ("assignee_id", mine, theirs, None)
+
+
+def test_a_sync_while_another_runs_is_refused_as_sync_running(remote: Served, tmp_path: Path):
+    """QA: `sync --json` answered code `conflict` when another sync of the replica was running,
+    the glossary's name for a field changed on both sides, which a script would go and settle."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    # What a running sync holds: the store's lock for its remote (an advisory lock, so this
+    # process holding it is, for the command, another sync).
+    with open(cli.data_dir / ".sync-origin.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = cli.run("sync", "--json", check=False)
+    assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr)
+    assert json.loads(r.stderr)["error"] == {"code": "sync_running", "message": "Another sync with 'origin' is running for this store"}
+    assert cli.json("sync")["stopped"] is None  # once it ends, the next sync runs

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from storage import feedback_sessions as fs_repo
 from storage import test_sessions as ts_repo
 from tests.found import found
-from tests.served_remote import served
+from tests.served_remote import Served, served
 from tests.sync.conftest import Hub
 from tests.sync.helpers import outbox_size
 from workbench.domain.feedback_sessions import CommentCreate
@@ -18,6 +21,7 @@ from workbench.services import feedback_sessions as fs_svc
 from workbench.services import stores as stores_svc
 from workbench.services import sync as sync_svc
 from workbench.services import test_sessions as ts_svc
+from workbench.services.context import Workbench
 from workbench.services.local import local_user
 
 
@@ -199,3 +203,82 @@ def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Pat
         for wb in (alice, bob):
             assert found(ts_repo.get_note(wb.store.db, note_id)).content == kept
             assert not sync_svc.conflicts(wb) and outbox_size(wb) == 0
+
+
+def served_round(s: Served) -> tuple[str, str, str]:
+    """A round started through the API, in review once its preview is deployed (a background job
+    of the server), with two open comments: (round, comment, other comment)."""
+    started = s.as_store("POST", "/api/v1/feedback-sessions")
+    deadline = time.monotonic() + 30
+    while (status := s.as_store("GET", f"/api/v1/feedback-sessions/{started['id']}")["status"]) != "in_review":
+        assert status == "created" and time.monotonic() < deadline, status
+        time.sleep(0.05)
+    token = parse_qs(urlsplit(started["feedbackUrl"]).query)["token"][0]
+    ids = []
+    for words in ("the button is hidden", "the price is wrong"):
+        r = s.http.post(f"/api/widget/feedback-sessions/{started['id']}/comments", headers={"X-Review-Token": token},
+                        json={"content": words, "pagePath": "/", "reviewerName": "Rita"})
+        r.raise_for_status()
+        ids.append(r.json()["id"])
+    return started["id"], ids[0], ids[1]
+
+
+@pytest.mark.parametrize("pulled_between", [False, True])
+def test_a_comment_resolved_and_reopened_offline_leaves_a_colleagues_resolve(tmp_path: Path, pulled_between: bool):
+    """QA: replica A resolved comment C and synced; replica B, offline, resolved C then reopened it
+    (no net change) and synced: its outbox sent both steps, so C ended open everywhere and A's
+    resolve was undone, with no conflict shown. Now B sends nothing for C and shows A's resolve;
+    also when B pulled while its resolve waited (that pull left C as B had it). A comment B's
+    steps did change is sent, once."""
+    with served(tmp_path) as s:
+        sid, c, other = served_round(s)
+        alice, bob = s.replica(tmp_path / "alice", sessions=True), s.replica(tmp_path / "bob", sessions=True)
+
+        def resolve(wb: Workbench, comment_id: str, resolved: bool) -> None:
+            [store] = stores_svc.list_stores(wb, local_user(wb, sync_svc.status(wb).workspace_id))
+            fs_svc.set_comment_resolved(wb, store, sid, comment_id, resolved)
+
+        def on_server() -> dict[str, str]:
+            return {x["id"]: x["status"] for x in s.as_store("GET", f"/api/v1/feedback-sessions/{sid}/comments")["data"]}
+
+        resolve(alice, c, True)
+        s.sync(alice)
+        resolve(bob, c, True)
+        if pulled_between:
+            assert sync_svc.run_sync(bob, "origin", credentials={"store_key": s.creds["store_api_key"]}, push=False).stopped is None
+        resolve(bob, c, False)
+        pushed = s.sync(bob)
+        assert (pushed.sent, pushed.conflicts) == (0, 0), pushed
+        assert on_server()[c] == "resolved" and found(fs_repo.get_comment(bob.store.db, sid, c)).status == "resolved"
+        assert outbox_size(bob) == 0
+
+        for resolved in (True, False, True):
+            resolve(bob, other, resolved)
+        assert s.sync(bob).sent == 1
+        assert on_server() == {c: "resolved", other: "resolved"}
+
+
+def test_a_comment_flipped_while_its_change_is_on_the_way_is_sent_after_it(tmp_path: Path):
+    """A reopen made while the sync (the TUI's worker) is sending the resolve waits as a change of
+    its own: cancelling the resolve, as an unsent one is, would leave the server's comment resolved
+    and the pull would bring that back over the reopen the user just made."""
+    with served(tmp_path) as s:
+        sid, c, _ = served_round(s)
+        bob = s.replica(tmp_path / "bob", sessions=True)
+        [store] = stores_svc.list_stores(bob, local_user(bob, sync_svc.status(bob).workspace_id))
+        fs_svc.set_comment_resolved(bob, store, sid, c, True)
+
+        class ReopenedMeanwhile(httpx.HTTPTransport):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                response = super().handle_request(request)
+                if request.url.path.endswith(f"/comments/{c}/resolve"):
+                    fs_svc.set_comment_resolved(bob, store, sid, c, False)
+                return response
+
+        credentials = {"token": s.creds["member_token"], "store_key": s.creds["store_api_key"], "jwt": s.creds["jwt"]}
+        with ReopenedMeanwhile() as transport:
+            rep = sync_svc.run_sync(bob, "origin", credentials=credentials, transport=transport)
+        assert rep.stopped is None and rep.sent == 2, rep
+        [on_server] = [x["status"] for x in s.as_store("GET", f"/api/v1/feedback-sessions/{sid}/comments")["data"] if x["id"] == c]
+        assert on_server == "open" and found(fs_repo.get_comment(bob.store.db, sid, c)).status == "open"
+        assert outbox_size(bob) == 0

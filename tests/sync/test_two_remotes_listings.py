@@ -99,7 +99,7 @@ def test_each_listed_row_names_its_remote(both: Both):
     assert sorted(r["remote"] for r in refused) == ["backup", "origin"]
 
     table = run(both.wb, "sync", "conflicts").stdout
-    assert table.splitlines()[0].split()[:3] == ["ID", "REMOTE", "ANNOTATION"], table
+    assert table.splitlines()[0].split()[:3] == ["ID", "REMOTE", "ABOUT"], table
     by_id = {c["id"]: c["remote"] for c in conflicts}
     assert {int(row[0]): row[1] for row in rows(table)} == by_id, table
     table = run(both.wb, "sync", "refused").stdout

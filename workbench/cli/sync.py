@@ -29,6 +29,8 @@ from workbench.services import first_sync as first_sync_svc
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
+from workbench.services.inbox import member_name, member_names
+from workbench.services.local import local_user
 
 remote_app = typer.Typer(help="Remotes this store syncs with (secrets live in the system keyring).", no_args_is_help=True)
 sync_app = typer.Typer(
@@ -434,10 +436,13 @@ def _print_status(st: sync_svc.SyncStatus) -> None:
         out.print(f"last error  {inert(st.last_error)}")
 
 
-def _value(v: Any, *, status: bool = False) -> str:
-    """A field's value as people read it: a status in words ("won't fix"), none as ∅."""
+def _value(v: Any, *, status: bool = False, members: dict[str, str] | None = None) -> str:
+    """A field's value as people read it: a status in words ("won't fix"), an assignee by name
+    when ``members`` is given (as the TUI names one), none as ∅."""
     if v is None:
         return "∅"
+    if members is not None and isinstance(v, str):
+        return member_name(v, members)
     return status_label(str(v)) if status else str(v)
 
 
@@ -488,11 +493,15 @@ def sync_conflicts(
         out.print("No conflicts.")
         return
     several = _several_remotes(wb, remote)
+    # Each remote's members: a row's assignee is a member of the workspace its remote mirrors.
+    members = {name: member_names(wb, local_user(wb, sync_svc.status(wb, name).workspace_id)) for name in {c.remote for c in rows}}
     t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("ID", *(["REMOTE"] if several else []), "ANNOTATION", "FIELD", "MINE", "THEIRS", "WAS"):
+    # ABOUT: a row is an annotation's field or a test session's note (entity_type test_note).
+    for col in ("ID", *(["REMOTE"] if several else []), "ABOUT", "FIELD", "MINE", "THEIRS", "WAS"):
         t.add_column(col)
     for c in rows:
-        shown = [_value(v, status=c.field == "status") for v in (c.mine, c.theirs, c.base)]
+        named = members[c.remote] if c.field == "assignee_id" else None
+        shown = [_value(v, status=c.field == "status", members=named) for v in (c.mine, c.theirs, c.base)]
         whose = [c.remote] if several else []
         t.add_row(*map(cell, (str(c.id), *whose, f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
     show_table(t, out)

@@ -368,6 +368,12 @@ def _members(db: Any, principal: Principal) -> list[tuple[str, str]]:
     return [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
 
 
+def member_name(user_id: str, names: dict[str, str]) -> str:
+    """How a member is named to a person (an assignee in the TUI and the CLI alike): the name in
+    ``names`` (``member_names``), else the end of the id, enough to tell two apart."""
+    return names.get(user_id) or f"user …{user_id[-6:]}"
+
+
 def member_names(wb: Workbench, principal: Principal) -> dict[str, str]:
     """User id → name of the workspace's members as this store knows them (a replica: those it has seen)."""
     names = dict(_members(wb.store.db, principal))

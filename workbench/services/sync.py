@@ -43,9 +43,17 @@ SyncProgressCallback = Callable[[str, int, "int | None"], None]
 SYNC_ACTOR = "sync"
 
 __all__ = [
-    "ConflictView", "RefusalOutcome", "RefusalView", "SyncStatus", "act_on_refusals", "conflicts", "discard", "keep_mine",
-    "listed_remotes", "refusals", "retry", "run_sync", "status", "take_theirs",
+    "ConflictView", "RefusalOutcome", "RefusalView", "SyncRunning", "SyncStatus", "act_on_refusals", "conflicts", "discard",
+    "keep_mine", "listed_remotes", "refusals", "retry", "run_sync", "status", "take_theirs",
 ]
+
+
+class SyncRunning(Conflict):
+    """Another sync with the same remote holds this store's lock: nothing was done. A kind of its
+    own: ``conflict`` names a field changed on both sides, which a script settles, while this one
+    only waits for that run to end."""
+
+    kind = "sync_running"
 
 
 @dataclass(slots=True)
@@ -150,7 +158,7 @@ def _sync_lock(wb: Workbench, name: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Conflict(f"Another sync with {name!r} is running for this store") from None
+            raise SyncRunning(f"Another sync with {name!r} is running for this store") from None
         yield
     finally:
         os.close(fd)

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
 from workbench.domain.statuses import status_label as domain_status_label
+from workbench.services.inbox import member_name
 
 __all__ = ["esc", "plain", "safe"]
 
@@ -142,7 +143,7 @@ def field_value(name: str, value: object, members: dict[str, str] | None = None)
     if name == "status" and isinstance(value, str):
         return domain_status_label(value)
     if name == "assignee_id" and isinstance(value, str):
-        return (members or {}).get(value) or f"user …{value[-6:]}"
+        return member_name(value, members or {})
     if isinstance(value, str):
         return " ".join(value.split())
     import json
