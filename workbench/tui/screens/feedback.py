@@ -279,11 +279,11 @@ class FeedbackScreen(TwoPaneScreen):
         if pane is self.comments:
             c = row
             text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
-            text.append(f"  {c.page_path}", style="bold")
-            text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
-            text.append(c.content.strip() + "\n")
+            text.append(f"  {fmt.safe(c.page_path)}", style="bold")
+            text.append(f"  by {fmt.safe(c.reviewer_name or 'anonymous')} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
+            text.append(fmt.safe(c.content.strip()) + "\n")
             text.append("task ", style="dim")
-            text.append((c.task_instruction or "—") + "\n", style="italic")
+            text.append(fmt.safe(c.task_instruction or "—") + "\n", style="italic")
             if c.selector or c.pin_x is not None:
                 text.append("pinned ", style="dim")
                 text.append(fmt.clean(c.selector or "no selector"))
@@ -293,7 +293,7 @@ class FeedbackScreen(TwoPaneScreen):
             return text
         s = row.session
         text.append(fmt.status_label(s.status), style=fmt.status_style(s.status))
-        text.append(f"  {row.store.name}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
+        text.append(f"  {fmt.safe(row.store.name)}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
         text.append(f"  started {fmt.ago(self.now(), s.created_at)}\n", style="dim")
         feedback_url, deployment_url = _urls(s)
         text.append("feedback URL ", style="dim")
@@ -302,7 +302,7 @@ class FeedbackScreen(TwoPaneScreen):
         text.append((deployment_url or "—") + "\n")
         if s.error_message:
             text.append("error ", style="dim")
-            text.append(s.error_message, style="bold #e05561")
+            text.append(fmt.safe(s.error_message), style="bold #e05561")
         return text
 
     # -- list events -----------------------------------------------------------------------
@@ -326,11 +326,11 @@ class FeedbackScreen(TwoPaneScreen):
             return
         text = Text()
         text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
-        text.append(f"  {c.page_path}", style="bold")
-        text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
-        text.append(c.content.strip() + "\n\n")
+        text.append(f"  {fmt.safe(c.page_path)}", style="bold")
+        text.append(f"  by {fmt.safe(c.reviewer_name or 'anonymous')} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
+        text.append(fmt.safe(c.content.strip()) + "\n\n")
         text.append("task ", style="dim")
-        text.append(c.task_instruction or "—", style="italic")
+        text.append(fmt.safe(c.task_instruction or "—"), style="italic")
         self.app.push_screen(ReadDialog("Comment", text))
 
     def focus_item(self, session_id: str | None, comment_id: str) -> None:

@@ -92,13 +92,13 @@ class PersonasScreen(TwoPaneScreen):
 
     def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
-        text.append(row.name, style="bold")
-        text.append(f"  {row.category} · {row.slug} · {'default' if row.is_default else 'custom'}\n", style="dim")
-        text.append((row.description or "—") + "\n")
+        text.append(fmt.safe(row.name), style="bold")
+        text.append(f"  {fmt.safe(row.category)} · {fmt.safe(row.slug)} · {'default' if row.is_default else 'custom'}\n", style="dim")
+        text.append(fmt.safe(row.description or "—") + "\n")
         text.append("focus ", style="dim")
-        text.append(", ".join(row.focus) or "—")
+        text.append(fmt.safe(", ".join(row.focus) or "—"))
         text.append("   voice ", style="dim")
-        text.append(row.voice or "—", style="italic")
+        text.append(fmt.safe(row.voice or "—"), style="italic")
         return text
 
     # -- search ----------------------------------------------------------------------------
