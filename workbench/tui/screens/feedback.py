@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -284,9 +285,12 @@ class FeedbackScreen(TwoPaneScreen):
         text = Text()
         if pane is self.comments:
             c = row
+            # One line: a long page path wrapped over the preview's few lines and hid the comment (the inbox's too).
+            by = f"  by {fmt.cut(c.reviewer_name or 'anonymous', 40)} · {fmt.ago(self.now(), c.created_at)}"
+            room = max(self.query_one("#preview").content_size.width or self.size.width - 2, 40) - 1
             text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
-            text.append(f"  {fmt.safe(c.page_path)}", style="bold")
-            text.append(f"  by {fmt.safe(c.reviewer_name or 'anonymous')} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
+            text.append(f"  {fmt.cut(c.page_path, room - len(c.status) - 2 - cell_len(by))}", style="bold")
+            text.append(by + "\n", style="dim")
             text.append(fmt.safe(c.content.strip()) + "\n")
             text.append("task ", style="dim")
             text.append(fmt.safe(c.task_instruction or "—") + "\n", style="italic")

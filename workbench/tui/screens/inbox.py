@@ -354,11 +354,11 @@ class InboxScreen(WorkbenchScreen):
         if row.source == "annotation":
             # Unnamed, a stakeholder is still no anonymous visitor: it came with a stakeholder's token.
             submitter = row.extra.get("submitter") or ("a stakeholder" if row.extra.get("stakeholder") else "anonymous")
-            after = f"   [dim]by[/] {fmt.esc(_cut(submitter, room // 3))}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else "")
-            page = _cut(row.page, room - len("page ") - fmt.markup_text(after).cell_len)
+            after = f"   [dim]by[/] {fmt.esc(fmt.cut(submitter, room // 3))}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else "")
+            page = fmt.cut(row.page, room - len("page ") - fmt.markup_text(after).cell_len)
             lines.append(f"[dim]page[/] {fmt.esc(page)}{after}")
             if row.extra.get("selector"):
-                lines.append(f"[dim]selector[/] {fmt.esc(_cut(row.extra['selector'], room - len('selector ')))}")
+                lines.append(f"[dim]selector[/] {fmt.esc(fmt.cut(row.extra['selector'], room - len('selector ')))}")
             if row.extra.get("summary"):
                 summary = row.extra["summary"]
                 if duplicate_target(summary):  # the id means nothing here: enter, then g, opens it
@@ -366,7 +366,7 @@ class InboxScreen(WorkbenchScreen):
                 lines.append(f"[dim]summary[/] {fmt.esc(summary)}")
         elif row.source == "comment":
             session = f"   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}"
-            lines.append(f"[dim]page[/] {fmt.esc(_cut(row.page, room - len('page ') - fmt.markup_text(session).cell_len))}{session}")
+            lines.append(f"[dim]page[/] {fmt.esc(fmt.cut(row.page, room - len('page ') - fmt.markup_text(session).cell_len))}{session}")
             if row.extra.get("task_instruction"):
                 lines.append(f"[dim]task[/] {fmt.esc(row.extra['task_instruction'])}")
         else:
@@ -567,10 +567,3 @@ class InboxScreen(WorkbenchScreen):
         row = self._annotation_row("Assign")
         if row is not None:
             triage.assign(self.wb_app, row.id, on_done=self.refresh_data)
-
-
-def _cut(text: str, cells: int) -> str:
-    """``text`` as shown (control characters visible) on one line of at most ``cells`` cells, "…" where cut."""
-    shown = Text(fmt.safe(text).replace("\n", " "), no_wrap=True)
-    shown.truncate(max(cells, 12), overflow="ellipsis")
-    return shown.plain
