@@ -195,6 +195,8 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
 
     session_id, token = demo_wb.store.db.execute(
         "SELECT id, review_token FROM feedback_sessions WHERE status = 'in_review'").fetchone()
+    demo_wb.store.db.execute("UPDATE stores SET name = ? WHERE id = (SELECT store_id FROM feedback_sessions WHERE id = ?)",
+                             ["Shop\x1b[5m", session_id])  # a store's name as a sync may bring it
     comment = fs_service.add_comment(demo_wb, session_id, token, fs_domain.CommentCreate(
         content="comment " + HOSTILE, pagePath="/p\x1b]0;t\x07", reviewerName="Rev\x1b[5m"))
     study = ts_service.create_study(demo_wb, principal, "Study\x1b[31m")
@@ -209,7 +211,7 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
         feedback.comments.focus()
         feedback.comments.move_cursor(next(i for i, c in enumerate(feedback.comments.source_as(CommentSource).rows) if c.id == comment.id))
         await wait_for(pilot, lambda: "comment [red]" in shown_in(app, "#preview"))
-        comment_preview = shown_in(app, "#preview")
+        comment_preview = shown_in(app, "#preview") + shown_in(app, "#comments-title")
 
         await pilot.press("3")
         tests = app.screen
@@ -236,6 +238,7 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
     visible = "wipe\\x1b[2J clip\\x1b]52;c;ZXZpbA==\\x07 csi\\x9b31m"
     assert f"comment [red]x[/red] {visible}" in comment_preview
     assert "/p\\x1b]0;t\\x07" in comment_preview and "by Rev\\x1b[5m" in comment_preview
+    assert "Comments — Shop\\x1b[5m · in review" in comment_preview
     assert "tester\\x1b[5m" in test_preview and f"note [red]x[/red] {visible}" in test_preview
     assert "Sessions — Study\\x1b[31m" in test_preview
     assert "Aaron\\x1b[5m" in persona_preview and "voice\\x07" in persona_preview

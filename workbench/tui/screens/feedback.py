@@ -252,7 +252,7 @@ class FeedbackScreen(TwoPaneScreen):
         else:
             progress = row.progress or {}
             self.set_bar("comments-title",
-                         Text(f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"))
+                         Text(f"Comments — {fmt.safe(row.store.name)} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"))
         self.show_preview()
 
     def _bars(self) -> None:
