@@ -104,6 +104,10 @@ async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
 
         await wait_for(pilot, lambda: "Confirmed" in shown())
         assert "Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session" in shown()
+        # A control character in it is shown as its escape, not dropped by the line filter ("tester[5m").
+        app.screen.notify("Completed tester\x1b[5m's session")
+        await wait_for(pilot, lambda: "Completed" in screen_text(app))
+        assert "Completed tester\\x1b[5m's session" in screen_text(app)
 
 
 BRACKETS = ("wipe\x1b[2J then", "price [EUR", "a [b] c", "x [a b] y", "[/] early", "[31m", "a]b[", "[link=https://x.example]y[/link]")
