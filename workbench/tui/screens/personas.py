@@ -98,10 +98,12 @@ class PersonasScreen(TwoPaneScreen):
         text.append(fmt.safe(row.name), style="bold")
         text.append(f"  {fmt.safe(row.category)} · {fmt.safe(row.slug)} · {'default' if row.is_default else 'custom'}\n", style="dim")
         text.append(fmt.safe(row.description or "—") + "\n")
-        text.append("focus ", style="dim")
-        text.append(fmt.safe(", ".join(row.focus) or "—"))
-        text.append("   voice ", style="dim")
+        # The voice before the focus words: at 80×24 a long focus list pushed it past the preview's
+        # last line, and the list leaves its column out there.
+        text.append("voice ", style="dim")
         text.append(fmt.safe(row.voice or "—"), style="italic")
+        text.append("   focus ", style="dim")
+        text.append(fmt.safe(", ".join(row.focus) or "—"))
         return text
 
     # -- search ----------------------------------------------------------------------------
