@@ -122,6 +122,20 @@ async def test_resolve_with_a_blank_summary_keeps_the_dialog_open(app, demo_wb, 
         assert app.screen is not dialog and (got.status, got.summary) == ("resolved", "Fixed in v2.4")
 
 
+@pytest.mark.parametrize(("key", "said"), [("r", "Resolved: "), ("w", "Won't fix: ")])
+async def test_resolve_and_won_t_fix_say_what_was_done(app, demo_wb, principal, key, said):
+    """QA: once resolved, the notice read "Resolve: <its text>", the button's word, as if it still asked;
+    it says what the annotation now is, as a status key's "Status → ack" does."""
+    ann = annotations_service.get(demo_wb, principal, open_annotations(demo_wb, principal, 1)[0].id)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(app, pilot, ann.id)
+        await press(pilot, key)
+        await paste(pilot, "Fixed in v2.4")
+        await press(pilot, "ctrl+s")
+        assert annotations_service.get(demo_wb, principal, ann.id).status == ("resolved" if key == "r" else "won_t_fix")
+        assert told(app)[-1] == said + fmt.first_line(ann.body)[:60], told(app)
+
+
 async def test_duplicate_asks_which_annotation(app, demo_wb, principal):
     ann, other = open_annotations(demo_wb, principal, 2)
     async with app.run_test(size=SIZE) as pilot:

@@ -118,3 +118,27 @@ def test_preview_and_apply_report_each_refusal(demo_wb, principal):
     assert [(i.ok, i.message) for i in applied] == [(i.ok, i.message) if not i.ok else (True, i.message) for i in preview]
     dup = bulk.preview(bulk.BulkAction("set_status", status="duplicate"), sample[:1])
     assert not dup[0].ok and "duplicate of" in dup[0].message
+
+
+async def test_at_80_columns_a_refusal_s_reason_is_read_in_full(app):
+    """QA: at 80 columns the preview's columns were wider than the dialog, whose edge cut a refusal's reason
+    mid-sentence with no "…" ("Test sessions are"): the rule that refused the row could not be read. The list
+    fits the dialog, and the highlighted row's reason is under it in full."""
+    from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list", VirtualList)
+        vlist.move_cursor(next(i for i in range(vlist.total) if vlist.row_at(i).source == "test"))
+        await press(pilot, "space", "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        pick(dialog, "triaged")
+        await press(pilot, "enter")
+        await wait_for(pilot, lambda: dialog.stage == "preview")
+        preview = dialog.query_one("#bulk-preview", VirtualList)
+        width = preview.scrollable_content_region.width
+        shown = [w for w in preview.layout_widths(width) if w]
+        assert GUTTER + sum(shown) + len(shown) - 1 <= width, (width, preview.layout_widths(width))
+        await wait_for(pilot, lambda: "own screen (3)" in screen_text(app))
+        assert "Test sessions are handled on their own screen (3)" in " ".join(screen_text(app).split())

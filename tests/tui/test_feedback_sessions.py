@@ -346,3 +346,27 @@ async def test_phase_actions_the_table_refuses_are_not_offered(app, demo_wb, pri
         assert app.screen is screen  # no confirm dialog for a refusal
         assert not errors(app)
         assert fs_service.get(demo_wb, store, session_id)["status"] == status
+
+
+async def test_a_long_page_path_leaves_the_comment_preview_room_for_the_comment(app, demo_wb):
+    """QA: a comment's page path was printed whole, so a long one wrapped over the preview's few lines at
+    80×24 and the comment itself was out of sight. The path is cut with "…" to the preview's width, after a
+    resize too, and the reviewer and the comment stay in view."""
+    session_id, token = demo_wb.store.db.execute("SELECT id, review_token FROM feedback_sessions WHERE status = 'in_review'").fetchone()
+    comment = fs_service.add_comment(demo_wb, session_id, token, fs_domain.CommentCreate(
+        content="The voucher field rejects valid codes", pagePath="/landing/" + "deep/" * 60, reviewerName="Dee"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session_id(screen, session_id)
+        await pilot.pause()
+        screen.comments.focus()
+        screen.comments.move_cursor(next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.id == comment.id))
+        for width in (80, 60, 120):
+            await pilot.resize_terminal(width, 24)
+            preview = screen.query_one("#preview")
+            await wait_for(pilot, lambda w=width, p=preview: p.region.right <= w and "/landing/deep" in screen_text(app))
+            await pilot.pause()
+            region = preview.region
+            lines = [line[region.x : region.right].strip() for line in screen_text(app).splitlines()[region.y : region.bottom]]
+            assert [line for line in lines if line.startswith("open  /landing/deep/") and "…  by Dee · " in line], (width, lines)
+            assert "The voucher field rejects valid codes" in lines, (width, lines)

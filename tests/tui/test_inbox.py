@@ -353,6 +353,34 @@ async def test_preview_names_an_unnamed_submitter_by_what_they_are(app, demo_wb,
             assert ("anonymous" in preview) == (page == "/visitor"), preview
 
 
+async def test_a_long_page_url_leaves_the_preview_room_for_the_feedback(app, demo_wb, principal):
+    """QA: the preview printed a page URL and a selector whole, so a long one (tracking parameters, a
+    deep path) wrapped over the preview's few lines at 80×24 and the feedback itself was out of sight.
+    Each is one line, cut with "…" to the preview's width, at every width the terminal is resized to."""
+    from storage import sites as sites_repo
+    from tests.tui.conftest import screen_text
+    from workbench.domain.annotations import WidgetAnnotationCreate
+
+    site = sites_repo.list_sites(demo_wb.store.db, principal.workspace_id)[0]
+    annotations_service.submit_from_widget(demo_wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+        page_url="https://acme.example/landing?" + "&".join(f"utm_{i}=campaign-{i}" for i in range(20)),
+        selector="main > div.grid " * 12, body="The voucher field rejects valid codes", submitter_name="Dee"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        vlist = inbox_list(app)
+        vlist.move_cursor(next(i for i in range(vlist.total) if "utm_0" in found(vlist.row_at(i)).page))
+        for width in (80, 60, 200, 80):
+            await pilot.resize_terminal(width, 24 if width < 200 else 50)
+            preview = app.screen.query_one("#preview")
+            await wait_for(pilot, lambda w=width, p=preview: p.region.right <= w and "voucher" in screen_text(app))
+            await pilot.pause()
+            region = preview.region
+            lines = [line[region.x : region.right].strip("│ ") for line in screen_text(app).splitlines()[region.y : region.bottom]]
+            assert [line for line in lines if line.startswith("page ") and line.endswith("by Dee") and "…" in line], (width, lines)
+            assert [line for line in lines if line.startswith("selector ") and line.endswith("…")], (width, lines)
+            assert any("The voucher field rejects valid codes" in line for line in lines), (width, lines)
+
+
 async def test_a_narrow_inbox_keeps_the_feedback_text(app):
     """QA 17: at 50×15 the list dropped FEEDBACK; other columns give way to it, and under 20 rows
     the preview leaves the list its rows (resizing back brings both back)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, TextArea
 
 from tests.found import found
-from tests.tui.conftest import SIZE, paste, press, screen_text, type_text
+from tests.tui.conftest import SIZE, paste, press, screen_text, type_text, wait_for
 from workbench.domain.personas import DEFAULT_PERSONAS
 from workbench.services import personas as personas_service
 from workbench.tui.screens.forms import ConfirmDialog, FormDialog
@@ -91,3 +91,20 @@ async def test_reset_one_default_and_all(app, demo_wb, principal):
         await press(pilot, "R", "y")
         assert len(personas_service.list_mine(demo_wb, principal)) == len(DEFAULT_PERSONAS)
         assert screen.list.total == len(DEFAULT_PERSONAS)
+
+
+async def test_at_80x24_the_preview_shows_each_default_persona_s_voice(app):
+    """QA: at 80 columns the list leaves the VOICE column out (the screen's edge cut it before), so the preview
+    must show it; but it came after the focus words, and a long head and description pushed it past the
+    preview's last line (Kofi's read "… modal   voice" and stopped). It now comes before them."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "4")
+        screen = app.screen
+        assert isinstance(screen, PersonasScreen)
+        region = screen.query_one("#preview").region
+        for i in range(screen.list.total):
+            persona = found(screen.list.row_at(i))
+            screen.list.move_cursor(i)
+            await wait_for(pilot, lambda p=persona: p.name in screen_text(app).splitlines()[region.y + 1])
+            shown = " ".join(" ".join(screen_text(app).splitlines()[region.y : region.bottom]).split())
+            assert f"voice {' '.join(persona.voice.split())}" in shown, (persona.name, shown)

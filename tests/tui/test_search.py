@@ -56,6 +56,20 @@ async def test_an_empty_result_says_no_matches_for_the_query(app):
         assert "No matches for zzyzx -coupon" in screen_text(app)
 
 
+async def test_at_80_columns_an_empty_result_says_all_of_it(app):
+    """QA: the empty list's words were one line cut at the list's width: at 80 columns "No matches for …"
+    ended "? lists t", losing where the syntax is. They wrap under the header, the list's edge cutting none."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await search(pilot, app, "zzyzx -coupon")
+        await wait_for(pilot, lambda: app.screen.filter.text == "zzyzx -coupon" and inbox_list(app).total == 0)
+        await pilot.pause()
+        region = inbox_list(app).region
+        lines = [line[region.x : region.right] for line in screen_text(app).splitlines()[region.y : region.bottom]]
+    said = " ".join(" ".join(lines).split())
+    assert "No matches for zzyzx -coupon (any status unless the query names one; ? lists the syntax)" in said, lines
+
+
 async def test_a_query_that_does_not_read_says_why_and_keeps_the_list(app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -512,3 +512,23 @@ async def test_with_two_remotes_each_row_and_its_preview_name_its_remote(tmp_pat
             await wait_for(pilot, lambda: "refused by " in screen_text(app))
     finally:
         both.close()
+
+
+async def test_at_80_columns_the_sync_line_still_says_a_sync_failed(demo_wb):
+    """QA: after a failed sync the line read "… · 0 refused · last sync" at 80 columns: cut in the failure's
+    reason, it no longer said the sync had failed, and the "S sync" hint after it was gone. Where the reason
+    does not fit, "sync failed" takes the last sync's place and the hint stays; wide, the reason is back."""
+    from storage import sync_state
+
+    remotes.add(demo_wb, "origin", "http://127.0.0.1:9")
+    sync_state.update_remote(demo_wb.store.db, "origin", last_error="cannot reach http://127.0.0.1:9: connection refused (ConnectError)")
+    app = make_app(demo_wb)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "origin" in line(app))
+        await pilot.pause()
+        shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
+        assert shown == "⇅ origin · sync failed · 0 pending · 0 conflicts · 0 refused   S sync", shown
+        await pilot.resize_terminal(200, 50)
+        await wait_for(pilot, lambda: "connection refused" in screen_text(app))
+        shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
+        assert shown.endswith("· last sync failed: cannot reach http://127.0.0.1:9: connection refused (ConnectError)   S sync"), shown

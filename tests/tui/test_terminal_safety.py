@@ -104,6 +104,10 @@ async def test_a_screen_s_notice_is_text_not_markup(app, demo_wb, principal):
 
         await wait_for(pilot, lambda: "Confirmed" in shown())
         assert "Confirmed [b]tester[/b] [@click=app.quit]x[/]'s session" in shown()
+        # A control character in it is shown as its escape, not dropped by the line filter ("tester[5m").
+        app.screen.notify("Completed tester\x1b[5m's session")
+        await wait_for(pilot, lambda: "Completed" in screen_text(app))
+        assert "Completed tester\\x1b[5m's session" in screen_text(app)
 
 
 BRACKETS = ("wipe\x1b[2J then", "price [EUR", "a [b] c", "x [a b] y", "[/] early", "[31m", "a]b[", "[link=https://x.example]y[/link]")
@@ -166,3 +170,83 @@ async def test_a_name_ending_in_a_backslash_keeps_the_markup_after_it(app, demo_
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         shown = screen_text(app).replace("\u200b", "")
     assert "Delete Ops C:\\ (ops)?" in shown, shown
+
+
+def shown_in(app, selector: str) -> str:
+    """The terminal's text inside the widget ``selector`` of the current screen."""
+    region = app.screen.query_one(selector).region
+    return "\n".join(line[region.x : region.right] for line in screen_text(app).splitlines()[region.y : region.bottom])
+
+
+async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, principal):
+    """QA: the previews under the feedback comments, the test sessions and the personas handed the line filter
+    a reviewer's, a tester's and a persona's raw text, so "Rev\\x1b[5m" read "Rev[5m" there while the row above
+    it read "Rev\\x1b[5m": a reader could not tell the text held an escape. Each preview shows it as the rows do."""
+    from types import SimpleNamespace
+
+    from tests.found import found
+    from tests.tui.test_feedback_sessions import open_feedback, select_session_id
+    from workbench.domain import feedback_sessions as fs_domain
+    from workbench.domain import test_sessions as ts_domain
+    from workbench.domain.personas import PersonaCreate
+    from workbench.services import feedback_sessions as fs_service
+    from workbench.services import personas as personas_service
+    from workbench.services import test_sessions as ts_service
+    from workbench.tui.screens.feedback import CommentSource
+    from workbench.tui.screens.personas import PersonasScreen
+    from workbench.tui.screens.sync import SyncScreen
+    from workbench.tui.screens.test_sessions import StudySource, TestSessionsScreen
+
+    session_id, token = demo_wb.store.db.execute(
+        "SELECT id, review_token FROM feedback_sessions WHERE status = 'in_review'").fetchone()
+    demo_wb.store.db.execute("UPDATE stores SET name = ? WHERE id = (SELECT store_id FROM feedback_sessions WHERE id = ?)",
+                             ["Shop\x1b[5m", session_id])  # a store's name as a sync may bring it
+    comment = fs_service.add_comment(demo_wb, session_id, token, fs_domain.CommentCreate(
+        content="comment " + HOSTILE, pagePath="/p\x1b]0;t\x07", reviewerName="Rev\x1b[5m"))
+    study = ts_service.create_study(demo_wb, principal, "Study\x1b[31m")
+    tested = ts_service.create(demo_wb, principal, ts_domain.TestSessionCreate(jobId=study.id, testerId="tester\x1b[5m"))
+    ts_service.patch_notes(demo_wb, principal, tested.id, ts_domain.NotesPatch(notes=[ts_domain.NoteUpsert(content="note " + HOSTILE)]))
+    persona = personas_service.create(demo_wb, principal, PersonaCreate(
+        name="Aaron\x1b[5m", category="aaa", description="described " + HOSTILE, voice="voice\x07"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        feedback = await open_feedback(app, pilot)
+        select_session_id(feedback, session_id)
+        await pilot.pause()
+        feedback.comments.focus()
+        feedback.comments.move_cursor(next(i for i, c in enumerate(feedback.comments.source_as(CommentSource).rows) if c.id == comment.id))
+        await wait_for(pilot, lambda: "comment [red]" in shown_in(app, "#preview"))
+        comment_preview = shown_in(app, "#preview") + shown_in(app, "#comments-title")
+
+        await pilot.press("3")
+        tests = app.screen
+        assert isinstance(tests, TestSessionsScreen)
+        tests.studies.move_cursor(next(i for i, (s, _) in enumerate(tests.studies.source_as(StudySource).rows) if s.id == study.id))
+        await wait_for(pilot, lambda: "note [red]" in shown_in(app, "#ts-detail-body"))
+        test_preview = shown_in(app, "#ts-detail-body") + shown_in(app, "#sessions-title")
+
+        await pilot.press("4")
+        personas = app.screen
+        assert isinstance(personas, PersonasScreen)
+        personas.list.move_cursor(next(i for i in range(personas.list.total) if found(personas.list.row_at(i)).id == persona.id))
+        await wait_for(pilot, lambda: "described [red]" in shown_in(app, "#preview"))
+        persona_preview = shown_in(app, "#preview")
+
+        await pilot.press("5")
+        sync = app.screen
+        assert isinstance(sync, SyncScreen)
+        refused = sync.preview_of(sync.refusal_list, SimpleNamespace(
+            summary="Reply\x1b[2J", op="reply", at=0, remote="origin\x07", status=409, reason="said " + HOSTILE))
+        conflict = sync.preview_of(sync.conflict_list, SimpleNamespace(
+            title="Title\x1b[2J", entity_id="x", field="summary", entity_type="annotation", remote="origin\x07",
+            base="base\x1b[2J", mine="mine\x9b31m", theirs="theirs\x07"))
+    visible = "wipe\\x1b[2J clip\\x1b]52;c;ZXZpbA==\\x07 csi\\x9b31m"
+    assert f"comment [red]x[/red] {visible}" in comment_preview
+    assert "/p\\x1b]0;t\\x07" in comment_preview and "by Rev\\x1b[5m" in comment_preview
+    assert "Comments — Shop\\x1b[5m · in review" in comment_preview
+    assert "tester\\x1b[5m" in test_preview and f"note [red]x[/red] {visible}" in test_preview
+    assert "Sessions — Study\\x1b[31m" in test_preview
+    assert "Aaron\\x1b[5m" in persona_preview and "voice\\x07" in persona_preview
+    assert "said [red]x[/red] wipe\\x1b[2J" in refused.plain and "Reply\\x1b[2J" in refused.plain and "origin\\x07" in refused.plain
+    assert "Title\\x1b[2J" in conflict.plain and "mine\\x9b31m" in conflict.plain and "theirs\\x07" in conflict.plain
+    for shown in (comment_preview, test_preview, persona_preview, refused.plain, conflict.plain):
+        assert not [raw for raw in RAW if raw in shown]

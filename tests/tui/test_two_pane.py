@@ -62,3 +62,22 @@ async def test_an_empty_pane_has_an_empty_preview_and_says_why(app, demo_wb):
         assert preview_text(screen) == ""
         await press(pilot, "m")
         assert "No conflict to settle" in [message for _, message in app.notices]
+
+
+@pytest.mark.parametrize(("key", "kind"), SCREENS, ids=[kind.__name__ for _, kind in SCREENS])
+async def test_at_80_columns_every_list_fits_its_pane(app, key, kind):
+    """QA: at 80 columns the feedback sessions' and the personas' columns were wider than their lists, so the
+    screen's edge cut the last one shown mid-word with no ellipsis ("Update the Orde", "screen-reader, ari")
+    and hid the ones after it (REVIEWER and AGE, VOICE): a reader could not tell there was more. Each list
+    now gives back cells and drops what its preview shows, as the inbox and the sync screen do."""
+    from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, key)
+        screen = app.screen
+        assert isinstance(screen, kind)
+        await pilot.pause()
+        for vlist in screen.query(VirtualList):
+            width = vlist.scrollable_content_region.width
+            shown = [w for w in vlist.layout_widths(width) if w]
+            assert GUTTER + sum(shown) + len(shown) - 1 <= width, (vlist.id, width, vlist.layout_widths(width))

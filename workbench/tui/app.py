@@ -21,6 +21,7 @@ from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from workbench.domain.safe_text import terminal_safe
 from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged
@@ -172,11 +173,13 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
         Always as text, ``markup`` whatever: notices quote user and server text (a tester id, a
         persona's or a store's name, a page URL), and a screen's ``notify`` (Textual's
         Widget.notify) asks for markup by default, where "[@click=…]" would be a clickable action.
+        Their control characters are shown as escapes ("\\x1b"), as everywhere else: left to the line
+        filter, "Confirmed tester\\x1b[5m's session" read "tester[5m".
         """
         del markup
         self.notices.append((severity, message))
         del self.notices[:-200]
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        super().notify(terminal_safe(message), title=terminal_safe(title), severity=severity, timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters plus ours: no control character of user text reaches the terminal."""

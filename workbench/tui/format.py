@@ -199,6 +199,14 @@ def page_path(url: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
+def cut(text: str, cells: int) -> str:
+    """``text`` as shown (control characters visible) on one line of at most ``cells`` cells, "…" where cut:
+    a page URL or a selector in a preview, which has only a few lines to give."""
+    shown = Text(safe(text).replace("\n", " "), no_wrap=True)
+    shown.truncate(max(cells, 12), overflow="ellipsis")
+    return shown.plain
+
+
 def first_line(text: str | None) -> str:
     stripped = (text or "").strip()
     return stripped.splitlines()[0] if stripped else ""

@@ -54,7 +54,10 @@ class ItemsSource:
                 row.label, Text(row.message, style="" if row.ok else "#e05561")]
 
 
-ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34), Column("CHANGE / REASON", 0, min_width=30)]
+# At 80 columns the item gives back cells so the list fits the dialog: wider than it, a refusal's reason
+# was cut by the dialog's edge with no "…" ("Test sessions are"). The highlighted row's is in full below.
+ITEM_COLUMNS = [Column("", 9), Column("SRC", 4), Column("ITEM", 34, grow=1, max_width=34, min_width=16),
+                Column("CHANGE / REASON", 0, min_width=30)]
 
 
 def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow, *, on_done: Callable[[], None]) -> None:
@@ -190,6 +193,7 @@ class BulkDialog(Dialog[bool]):
         ))
         preview = VirtualList(ItemsSource(items, done=False), ITEM_COLUMNS, selectable=False, id="bulk-preview")
         body.mount(preview)
+        body.mount(Static("", id="bulk-item"))
         preview.reload(keep_cursor=False)
         preview.focus()
         self._hint("{bulk.apply}: apply · {bulk.close}: back" if ok else "nothing to apply · {bulk.close}: back")
@@ -236,10 +240,23 @@ class BulkDialog(Dialog[bool]):
         ))
         results = VirtualList(ItemsSource(items, done=True), ITEM_COLUMNS, selectable=False, id="bulk-results")
         body.mount(results)
+        body.mount(Static("", id="bulk-item"))
         results.reload(keep_cursor=False)
         results.focus()
         self._hint("{bulk.close}: close · then {app.undo} undoes the whole batch" if ok else "{bulk.close}: close")
         self.query_one("#bulk-title", Static).update("Bulk action — result")
+
+    @on(VirtualList.Highlighted)
+    def _item_highlighted(self, event: VirtualList.Highlighted) -> None:
+        """The highlighted row's item and change or reason in full: the list cuts them to its columns."""
+        row = event.row
+        for shown in self.query("#bulk-item").results(Static):
+            if row is None:
+                shown.update("")
+                continue
+            said = fmt.plain(row.message, style="" if row.ok else "#e05561")
+            said.append(f"  {fmt.cut(row.label, 60)}", style="dim")
+            shown.update(said)
 
     def action_close(self) -> None:
         if self.stage == "running":

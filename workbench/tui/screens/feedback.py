@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -38,10 +39,16 @@ from workbench.tui.widgets.fit import Fit
 from workbench.tui.widgets.progress import progress_cell
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
-SESSION_COLUMNS = [Column("STORE", 26), Column("STATUS", 12), Column("PROGRESS", 0, min_width=30), Column("ETA", 9), Column("AGE", 4, "right")]
+# At 80 columns the store's name gives back cells and the age (the preview's "started …") is dropped, so
+# the progress keeps its whole label ("1/10 resolved") and the screen's edge cuts no column.
+SESSION_COLUMNS = [Column("STORE", 26, grow=1, max_width=26, min_width=18), Column("STATUS", 12), Column("PROGRESS", 0, min_width=32),
+                   Column("ETA", 9), Column("AGE", 4, "right", drop=1)]
 # The task instruction (what the builder is asked to do) takes the room left; the comment is cut at 32 cells.
-COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 18), Column("COMMENT", 32), Column("TASK", 0, min_width=20),
-                   Column("REVIEWER", 10), Column("AGE", 4, "right")]
+# At 80 columns the page and the comment give back cells and the reviewer (in the preview) is dropped, so the
+# task is cut with an ellipsis, not by the screen's edge, and the age stays.
+COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 18, grow=1, max_width=18, min_width=12),
+                   Column("COMMENT", 32, grow=1, max_width=32, min_width=24), Column("TASK", 0, min_width=16),
+                   Column("REVIEWER", 10, drop=2), Column("AGE", 4, "right", drop=1)]
 
 STATUS_FILTERS = [("any status", ""), ("active rounds", "active"), ("created (preparing)", "created"), ("in review", "in_review"),
                   ("in progress", "in_progress"), ("task review", "task_review"), ("processing", "processing"), ("done", "done"),
@@ -245,7 +252,7 @@ class FeedbackScreen(TwoPaneScreen):
         else:
             progress = row.progress or {}
             self.set_bar("comments-title",
-                         Text(f"Comments — {row.store.name} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"))
+                         Text(f"Comments — {fmt.safe(row.store.name)} · {fmt.status_label(row.session.status)} · {progress.get('label', '')}"))
         self.show_preview()
 
     def _bars(self) -> None:
@@ -278,12 +285,15 @@ class FeedbackScreen(TwoPaneScreen):
         text = Text()
         if pane is self.comments:
             c = row
+            # One line: a long page path wrapped over the preview's few lines and hid the comment (the inbox's too).
+            by = f"  by {fmt.cut(c.reviewer_name or 'anonymous', 40)} · {fmt.ago(self.now(), c.created_at)}"
+            room = max(self.query_one("#preview").content_size.width or self.size.width - 2, 40) - 1
             text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
-            text.append(f"  {c.page_path}", style="bold")
-            text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n", style="dim")
-            text.append(c.content.strip() + "\n")
+            text.append(f"  {fmt.cut(c.page_path, room - len(c.status) - 2 - cell_len(by))}", style="bold")
+            text.append(by + "\n", style="dim")
+            text.append(fmt.safe(c.content.strip()) + "\n")
             text.append("task ", style="dim")
-            text.append((c.task_instruction or "—") + "\n", style="italic")
+            text.append(fmt.safe(c.task_instruction or "—") + "\n", style="italic")
             if c.selector or c.pin_x is not None:
                 text.append("pinned ", style="dim")
                 text.append(fmt.clean(c.selector or "no selector"))
@@ -293,7 +303,7 @@ class FeedbackScreen(TwoPaneScreen):
             return text
         s = row.session
         text.append(fmt.status_label(s.status), style=fmt.status_style(s.status))
-        text.append(f"  {row.store.name}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
+        text.append(f"  {fmt.safe(row.store.name)}" + ("" if row.store.ai_built else " (not AI-built)"), style="bold")
         text.append(f"  started {fmt.ago(self.now(), s.created_at)}\n", style="dim")
         feedback_url, deployment_url = _urls(s)
         text.append("feedback URL ", style="dim")
@@ -302,7 +312,7 @@ class FeedbackScreen(TwoPaneScreen):
         text.append((deployment_url or "—") + "\n")
         if s.error_message:
             text.append("error ", style="dim")
-            text.append(s.error_message, style="bold #e05561")
+            text.append(fmt.safe(s.error_message), style="bold #e05561")
         return text
 
     # -- list events -----------------------------------------------------------------------
@@ -326,11 +336,11 @@ class FeedbackScreen(TwoPaneScreen):
             return
         text = Text()
         text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
-        text.append(f"  {c.page_path}", style="bold")
-        text.append(f"  by {c.reviewer_name or 'anonymous'} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
-        text.append(c.content.strip() + "\n\n")
+        text.append(f"  {fmt.safe(c.page_path)}", style="bold")
+        text.append(f"  by {fmt.safe(c.reviewer_name or 'anonymous')} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
+        text.append(fmt.safe(c.content.strip()) + "\n\n")
         text.append("task ", style="dim")
-        text.append(c.task_instruction or "—", style="italic")
+        text.append(fmt.safe(c.task_instruction or "—"), style="italic")
         self.app.push_screen(ReadDialog("Comment", text))
 
     def focus_item(self, session_id: str | None, comment_id: str) -> None:

@@ -214,6 +214,8 @@ class InboxScreen(WorkbenchScreen):
     def on_resize(self) -> None:
         self._place_preview()
         self._update_bars()
+        # The preview cuts its lines to its width, known once the new size is laid out.
+        self.call_after_refresh(lambda: self._update_preview(self.list.current))
 
     def action_toggle_preview(self) -> None:
         from workbench.services import preferences
@@ -346,19 +348,25 @@ class InboxScreen(WorkbenchScreen):
         place = self.facets.place_name(row.place_id)
         head = f"{fmt.status_markup(row.status)}  [b]{fmt.esc(fmt.kind_label(row.kind))}[/]  {fmt.esc(place)}  [dim]{fmt.ago(now, row.created_at)}[/]"
         lines = [head]
+        # A page or a selector is one line, cut to the preview's width: a long URL (tracking parameters,
+        # a deep path) wrapped over the few lines the preview has and pushed the feedback out of sight.
+        room = max((preview.content_size.width or self.size.width - 2) - 1, 20)
         if row.source == "annotation":
             # Unnamed, a stakeholder is still no anonymous visitor: it came with a stakeholder's token.
-            who = fmt.esc(row.extra.get("submitter") or ("a stakeholder" if row.extra.get("stakeholder") else "anonymous"))
-            lines.append(f"[dim]page[/] {fmt.esc(row.page)}   [dim]by[/] {who}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else ""))
+            submitter = row.extra.get("submitter") or ("a stakeholder" if row.extra.get("stakeholder") else "anonymous")
+            after = f"   [dim]by[/] {fmt.esc(fmt.cut(submitter, room // 3))}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else "")
+            page = fmt.cut(row.page, room - len("page ") - fmt.markup_text(after).cell_len)
+            lines.append(f"[dim]page[/] {fmt.esc(page)}{after}")
             if row.extra.get("selector"):
-                lines.append(f"[dim]selector[/] {fmt.esc(row.extra['selector'])}")
+                lines.append(f"[dim]selector[/] {fmt.esc(fmt.cut(row.extra['selector'], room - len('selector ')))}")
             if row.extra.get("summary"):
                 summary = row.extra["summary"]
                 if duplicate_target(summary):  # the id means nothing here: enter, then g, opens it
                     summary = f"duplicate of …{fmt.short_id(duplicate_target(summary))} (enter, then g opens it)"
                 lines.append(f"[dim]summary[/] {fmt.esc(summary)}")
         elif row.source == "comment":
-            lines.append(f"[dim]page[/] {fmt.esc(row.page)}   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}")
+            session = f"   [dim]session[/] {fmt.status_label(row.extra.get('session_status', ''))}"
+            lines.append(f"[dim]page[/] {fmt.esc(fmt.cut(row.page, room - len('page ') - fmt.markup_text(session).cell_len))}{session}")
             if row.extra.get("task_instruction"):
                 lines.append(f"[dim]task[/] {fmt.esc(row.extra['task_instruction'])}")
         else:

@@ -19,7 +19,10 @@ from workbench.tui.screens.two_pane import RowsSource, TwoPaneScreen
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 EMPTY_TEXT = "No personas. Press R to restore the defaults."
-COLUMNS = [Column("CATEGORY", 15), Column("NAME", 34), Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20)]
+# At 80 columns the name gives back cells and the voice (in the preview, and enter's form) is dropped, so the screen's
+# edge cuts neither the focus words nor the voice mid-word; wider, each keeps its width.
+COLUMNS = [Column("CATEGORY", 15, grow=1, max_width=15, min_width=13), Column("NAME", 34, grow=1, max_width=34, min_width=30),
+           Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20, drop=1)]
 
 
 class PersonaSource(RowsSource):
@@ -92,13 +95,15 @@ class PersonasScreen(TwoPaneScreen):
 
     def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
-        text.append(row.name, style="bold")
-        text.append(f"  {row.category} · {row.slug} · {'default' if row.is_default else 'custom'}\n", style="dim")
-        text.append((row.description or "—") + "\n")
-        text.append("focus ", style="dim")
-        text.append(", ".join(row.focus) or "—")
-        text.append("   voice ", style="dim")
-        text.append(row.voice or "—", style="italic")
+        text.append(fmt.safe(row.name), style="bold")
+        text.append(f"  {fmt.safe(row.category)} · {fmt.safe(row.slug)} · {'default' if row.is_default else 'custom'}\n", style="dim")
+        text.append(fmt.safe(row.description or "—") + "\n")
+        # The voice before the focus words: at 80×24 a long focus list pushed it past the preview's
+        # last line, and the list leaves its column out there.
+        text.append("voice ", style="dim")
+        text.append(fmt.safe(row.voice or "—"), style="italic")
+        text.append("   focus ", style="dim")
+        text.append(fmt.safe(", ".join(row.focus) or "—"))
         return text
 
     # -- search ----------------------------------------------------------------------------

@@ -174,16 +174,17 @@ class SyncScreen(TwoPaneScreen):
     def preview_of(self, pane: VirtualList, row: Any) -> Text:
         text = Text()
         if pane is self.conflict_list:
-            text.append(row.title or row.entity_id, style="bold")
-            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)} · with {row.remote}\n", style="dim")
+            text.append(fmt.safe(row.title or row.entity_id), style="bold")
+            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)} · with {fmt.safe(row.remote)}\n",
+                        style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
                 text.append(f"{label}  ", style="dim")
-                text.append(fmt.field_value(row.field, value, self.members) + "\n", style=style)
+                text.append(fmt.safe(fmt.field_value(row.field, value, self.members)) + "\n", style=style)
         else:
-            text.append(row.summary, style="bold")
-            text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)} · refused by {row.remote}\n", style="dim")
+            text.append(fmt.safe(row.summary), style="bold")
+            text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)} · refused by {fmt.safe(row.remote)}\n", style="dim")
             text.append(f"server said ({row.status or 'no status'}): ", style="dim")
-            text.append((row.reason or "—") + "\n", style="#ff6e6e")
+            text.append(fmt.safe(row.reason or "—") + "\n", style="#ff6e6e")
         return text
 
     # -- actions ---------------------------------------------------------------------------

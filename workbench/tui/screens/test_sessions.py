@@ -81,7 +81,7 @@ class StudySource:
             return Text(str(value) if value else "·", style=("bold " + color) if value and color else "dim" if not value else "")
 
         return [
-            Text(study.name, style="bold"),
+            Text(fmt.safe(study.name), style="bold"),
             n(sum(c.values())),
             n(c["active"] + c["paused"]),
             n(c["completed"], fmt.STATUS_COLORS["completed"]),
@@ -134,7 +134,7 @@ class TestSessionSource:
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
-            Text(row.tester_id, style="bold"),
+            Text(fmt.safe(row.tester_id), style="bold"),
             Text(row.variant, style="#c792ea" if row.variant == "A" else "#6fb3d2"),
             Text(fmt.status_label(row.status) if row.status not in ("completed", "analyzed") else row.status,
                  style=fmt.status_style(row.status)),
@@ -230,7 +230,7 @@ class TestSessionsScreen(TwoPaneScreen):
         label = dict((v, k) for k, v in STATUS_FILTERS).get(source.status, source.status)
         self.set_bar("filterbar", f"[b]Studies[/]  [reverse] sessions: {label} [/]")
         name = study[0].name if study else "—"
-        self.set_bar("sessions-title", Text(f"Sessions — {name} ({fmt.plural(self.sessions.total, 'session')})"))
+        self.set_bar("sessions-title", Text(f"Sessions — {fmt.safe(name)} ({fmt.plural(self.sessions.total, 'session')})"))
         self.show_preview()
         counts: dict[str, int] = {}
         for _, c in self.studies.source_as(StudySource).rows:
@@ -263,7 +263,7 @@ class TestSessionsScreen(TwoPaneScreen):
         now = self.now()
         parts: list[Any] = []
         lead = Text.assemble((f" {s.status} ", f"bold reverse {fmt.STATUS_COLORS.get(s.status, '')}"), "  ")
-        facts = [Text(f, style="bold") for f in (s.tester_id, f"variant {s.variant}", f"started {fmt.ago(now, s.started_at)}")]
+        facts = [Text(f, style="bold") for f in (fmt.safe(s.tester_id), f"variant {s.variant}", f"started {fmt.ago(now, s.started_at)}")]
         if s.duration_seconds is not None:
             facts.append(Text(f"ran {_duration(s.duration_seconds)}"))
         if s.rating:
@@ -274,30 +274,30 @@ class TestSessionsScreen(TwoPaneScreen):
         if s.status == "analyzing" or s.id in self.analyzing:
             parts.append(Text("Analysis running… it appears here when ready.", style="italic #b48cff"))
         if s.analysis_error:
-            parts.append(Text(s.analysis_error, style="bold #e05561"))
+            parts.append(Text(fmt.safe(s.analysis_error), style="bold #e05561"))
         if s.analysis:
             a = s.analysis
             line = Text()
             line.append("Analysis ", style="bold #b48cff")
             line.append(f"({a.get('sentiment', '')}, {a.get('engine', '')}) ", style="dim")
-            line.append(a.get("summary", ""))
+            line.append(fmt.safe(a.get("summary", "")))
             parts.append(line)
             for finding in a.get("findings", [])[:6]:
-                parts.append(Text(f"  • {finding}"))
+                parts.append(Text(f"  • {fmt.safe(finding)}"))
         if s.confirm_comment:
-            parts.append(Text(f"Confirmed: {s.confirm_comment}", style="italic"))
+            parts.append(Text(f"Confirmed: {fmt.safe(s.confirm_comment)}", style="italic"))
         ok, notes = self.attempt(service.list_notes, wb, principal, s.id, quiet=True)
         if ok:
             parts.append(Text(f"Notes ({len(notes)})", style="bold"))
             for note in notes:
-                parts.append(Text(f"  {fmt.age(now, note.timestamp):>4}  {note.content}"))
+                parts.append(Text(f"  {fmt.age(now, note.timestamp):>4}  {fmt.safe(note.content)}"))
         ok, fb = self.attempt(inbox.test_session_feedback, wb, principal, s.id, quiet=True)
         if ok and fb is not None:
             self.feedback_of = s.id
             parts.append(Text.assemble(
                 ("Tester feedback ", "bold"),
                 f"clarity {fb.clarity}/5 · difficulty {fb.difficulty}/5 · technical issues: {'yes' if fb.technical_issues else 'no'}",
-                (f" — {fb.comment}" if fb.comment else "", "italic"),
+                (f" — {fmt.safe(fb.comment)}" if fb.comment else "", "italic"),
             ))
         body.update(Group(*parts))
         self.refresh_bindings()  # the footer follows what the highlighted session allows

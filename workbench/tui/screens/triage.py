@@ -52,7 +52,8 @@ def set_status(app: WorkbenchApp, annotation_id: str, status: str, *, on_done: C
             if result is not None and not result.changes:
                 app.notify(f"Already {fmt.status_label(status)} with that summary: nothing changed")
             elif result is not None:
-                app.notify(f"{SUMMARY_STATUSES[status]}: {label or fmt.first_line(ann.body)[:60]}")
+                # What it now is ("Resolved: …"), not the button's word ("Resolve: …" read as a question).
+                app.notify(f"{fmt.status_label(status).capitalize()}: {label or fmt.first_line(ann.body)[:60]}")
                 on_done()
 
         app.push_screen(

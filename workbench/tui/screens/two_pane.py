@@ -105,6 +105,10 @@ class TwoPaneScreen(WorkbenchScreen):
         self.query_one(f"#{bar_id}", Static).update(content)
 
     # -- preview ---------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        # A preview cuts a long page path to its width, known once the new size is laid out.
+        self.call_after_refresh(self.show_preview)
+
     def show_preview(self) -> None:
         """Redraw the preview of the active pane's highlighted row (empty without one), and the
         footer, whose keys follow what that row allows."""

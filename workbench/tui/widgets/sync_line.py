@@ -18,8 +18,19 @@ from workbench.tui import format as fmt
 NO_REMOTE = "no remote — `workbench remote add NAME URL`, then S to sync"
 
 
-def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None) -> Text:
-    """The line for a ``SyncStatus`` (None: not read yet) and, during a sync, (phase, done, total)."""
+def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None, width: int | None = None) -> Text:
+    """The line for a ``SyncStatus`` (None: not read yet) and, during a sync, (phase, done, total).
+
+    Wider than ``width``, a failed sync says "sync failed" where the last sync's age was, without its
+    reason: at 80 columns the line was cut in the reason, after "last sync", so it no longer said that
+    the sync failed, and the "S sync" hint was gone. The notice at the failure gives the reason."""
+    text = _line(status, now_ms, progress, reason=True)
+    if width is not None and text.cell_len > width and status is not None and status.last_error:
+        text = _line(status, now_ms, progress, reason=False)
+    return text
+
+
+def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None, *, reason: bool) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("⇅ ", style="bold #6fb3d2")
     if status is None:
@@ -41,6 +52,8 @@ def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | 
         elif done:
             text.append(f" {done:,}")
         text.append("…")
+    elif status.last_error and not reason:
+        text.append(" · sync failed", style="bold #ff6e6e")  # in the place of the last sync's age: 80 columns hold it
     elif status.last_sync_at:
         text.append(f" · synced {fmt.ago(now_ms, status.last_sync_at)}")
     else:
@@ -50,9 +63,9 @@ def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | 
     text.append(fmt.plural(status.conflicts, "conflict"), style="bold #ffb454" if status.conflicts else "dim")
     text.append(" · ")
     text.append(f"{status.refused:,} refused", style="bold #ff6e6e" if status.refused else "dim")
-    if status.last_error and progress is None:
+    if status.last_error and progress is None and reason:
         text.append(" · last sync failed: ", style="#ff6e6e")
-        text.append(" ".join(status.last_error.split()), style="dim")
+        text.append(fmt.safe(" ".join(status.last_error.split())), style="dim")
     if progress is None:
         text.append("   S sync" + (" · 5 resolve" if status.conflicts or status.refused else ""), style="dim")
     return text
@@ -65,6 +78,8 @@ class SyncLine(Static):
     SyncLine {
         height: 1;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         background: $boost;
         color: $text;
     }
@@ -72,11 +87,16 @@ class SyncLine(Static):
 
     def __init__(self) -> None:
         super().__init__("", classes="syncline")
+        self._shown: tuple[Any, int, tuple[str, int, int | None] | None] = (None, 0, None)
 
     def on_mount(self) -> None:
         app = self.app
         now = getattr(app, "now", None)  # a bare app (widget tests) has no clock of ours
         self.show(getattr(app, "sync_status", None), now() if now is not None else 0, getattr(app, "sync_progress", None))
 
+    def on_resize(self) -> None:
+        self.show(*self._shown)
+
     def show(self, status: Any, now_ms: int, progress: tuple[str, int, int | None] | None = None) -> None:
-        self.update(sync_text(status, now_ms, progress))
+        self._shown = (status, now_ms, progress)
+        self.update(sync_text(status, now_ms, progress, self.content_size.width or self.app.size.width - 2))

@@ -497,9 +497,12 @@ class VirtualList(ScrollView, can_focus=True):
             return self._cells_strip([c.label for c in self.columns], width, header_style, "", header_style)
         index = int(self.scroll_y) + y - 1
         if self.total == 0:
-            if y == 1:
+            # Wrapped, not cut: at 80 columns an empty search's "No matches for …" lost the end of its
+            # line, the "? lists the syntax" that says where to look next.
+            said = Text(terminal_safe(self.empty_text)).wrap(self.app.console, max(width - 2, 1))
+            if 1 <= y <= len(said):
                 style = base + self.get_component_rich_style("virtual-list--empty")
-                return Strip([Segment(("  " + self.empty_text)[:width], style)]).adjust_cell_length(width, base)
+                return Strip([Segment("  " + said[y - 1].plain.rstrip(), style)]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
         if index >= self.total:
             return Strip.blank(width, base)
