@@ -31,6 +31,7 @@ from sqlite3 import Connection
 
 from storage import search_prefix
 from storage.rows import drain_oldest, placeholders
+from workbench.domain.safe_text import first_line
 
 SOURCES = ("annotation", "comment", "test")
 
@@ -81,8 +82,7 @@ class Row:
 
     @property
     def first_line(self) -> str:
-        stripped = self.text.strip()
-        return stripped.splitlines()[0] if stripped else ""
+        return first_line(self.text)
 
 
 # -- the parts: (sql selecting created_at, id, src, rid; params) ------------------------------

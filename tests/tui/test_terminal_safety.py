@@ -250,3 +250,19 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
     assert "Title\\x1b[2J" in conflict.plain and "mine\\x9b31m" in conflict.plain and "theirs\\x07" in conflict.plain
     for shown in (comment_preview, test_preview, persona_preview, refused.plain, conflict.plain):
         assert not [raw for raw in RAW if raw in shown]
+
+
+async def test_a_line_ends_at_a_newline_alone_and_every_other_break_is_shown(app, demo_wb, principal):
+    """QA: the inbox's one-line FEEDBACK cell cut a body at any character Python calls a line break, so
+    "Carriage\\rreturn" listed as "Carriage" while its preview read "Carriage\\x0dreturn"; and a line separator
+    (U+2028) was drawn as nothing, "line5\\u2028LS" reading "line5LS". A row ends at a newline; the rest is shown."""
+    site = sites_service.list_sites(demo_wb, principal)[0]
+    for body in ("Carriage\rreturn CR", "Separated\u2028LS", "Windows line\r\nsecond line CRLF"):
+        annotations_service.submit_from_widget(demo_wb, site.id, site.widget_token, None, WidgetAnnotationCreate(
+            page_url="https://shop.example/", body=body))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: "Separated" in screen_text(app))
+        text = screen_text(app)
+    assert "Carriage\\x0dreturn CR" in text
+    assert "Separated\\u2028LS" in text
+    assert "Windows line " in text and "Windows line\\x0d" not in text and "second line CRLF" not in text

@@ -15,9 +15,11 @@ from collections.abc import Iterable
 from workbench.domain.errors import Invalid
 
 # C0 controls except tab and newline (which bodies legitimately hold), DEL, C1 controls
-# (U+0080-U+009F, where 8-bit CSI/OSC live), and the bidi overrides and isolates that make a
-# line read differently from what it contains ("trojan source").
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# (U+0080-U+009F, where 8-bit CSI/OSC live), the line and paragraph separators (a terminal draws
+# them as nothing: "line5\u2028LS" read "line5LS"), and the bidi overrides and isolates that make
+# a line read differently from what it contains ("trojan source").
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NEWLINE = re.compile("\r?\n")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -31,6 +33,15 @@ def terminal_safe(text: str) -> str:
     Tabs and newlines stay: they are layout, not commands.
     """
     return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
+
+
+def first_line(text: str | None) -> str:
+    """The first line of ``text`` (stripped), as a one-line slot shows it: up to its first newline (``\n`` or
+    ``\r\n``). Any other character that ends a line elsewhere (a lone ``\r``, ``\x0b``, ``\x1c``, ``\x85``,
+    U+2028) stays, for ``terminal_safe`` to show: cut there, "Carriage\rreturn" listed as "Carriage" while its
+    preview read "Carriage\x0dreturn"."""
+    stripped = (text or "").strip()
+    return _NEWLINE.split(stripped, 1)[0]
 
 
 def one_line_safe(text: str) -> str:

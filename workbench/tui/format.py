@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 from rich.style import Style
 from rich.text import Text
 
+from workbench.domain.safe_text import first_line
 from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
 from workbench.domain.statuses import status_label as domain_status_label
 from workbench.services.inbox import member_name
 
-__all__ = ["esc", "plain", "safe"]
+__all__ = ["esc", "first_line", "plain", "safe"]
 
 DAY_MS = 86_400_000
 
@@ -205,11 +206,6 @@ def cut(text: str, cells: int) -> str:
     shown = Text(safe(text).replace("\n", " "), no_wrap=True)
     shown.truncate(max(cells, 12), overflow="ellipsis")
     return shown.plain
-
-
-def first_line(text: str | None) -> str:
-    stripped = (text or "").strip()
-    return stripped.splitlines()[0] if stripped else ""
 
 
 def short_id(value: str | None) -> str:
