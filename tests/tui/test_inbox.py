@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, Select
 
 from tests.found import found
-from tests.tui.conftest import SIZE, errors, press, told, type_text, wait_for
+from tests.tui.conftest import SIZE, errors, press, screen_text, told, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import inbox
 from workbench.tui.screens.annotation import AnnotationScreen
@@ -400,3 +400,19 @@ async def test_a_narrow_inbox_keeps_the_feedback_text(app):
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert app.screen.query_one("#preview").display and "SITE" in screen_text(app)
+
+
+async def test_the_filter_dialog_says_a_search_looks_in_every_status_as_the_filter_bar_does(app, demo_wb, principal):
+    """QA: after `/ kind:copy`, the bar said "status: any" (a typed query looks in every status) while `f` showed
+    Status "awaiting attention": the same filter read two ways."""
+    from tests.tui.test_search import search
+
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await search(pilot, app, "kind:copy")
+        await wait_for(pilot, lambda: "status: any" in str(app.screen.query_one("#filterbar").render()))
+        await press(pilot, "f")
+        assert isinstance(app.screen, FormDialog)
+        await pilot.pause()
+        shown = screen_text(app)
+    assert "awaiting attention (searches: any)" in shown, shown

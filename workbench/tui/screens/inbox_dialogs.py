@@ -40,7 +40,9 @@ def _filter_from(values: dict[str, Any]) -> inbox.InboxFilter:
 def filter_dialog(screen: InboxScreen) -> FormDialog:
     f = screen.filter
     facets = screen.facets
-    statuses = [("awaiting attention", inbox.AWAITING), ("any status", inbox.ALL)]
+    # A typed query looks in every status unless it names one (the filter bar says "status: any"): the
+    # default's label says so, or the dialog read "awaiting attention" beside a bar saying "any".
+    statuses = [("awaiting attention (searches: any)", inbox.AWAITING), ("any status", inbox.ALL)]
     statuses += [(fmt.status_label(s) + ("" if s not in ("completed", "analyzed") else f" ({s})"), s) for s in facets.statuses]
     labels = {"annotation": "site", "comment": "store", "test": "study"}
     places = [("anywhere", "")] + [(f"{labels[src]}: {fmt.esc(name)}", pid) for pid, name, src in facets.places]
