@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import base64
-import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
+from tests.conftest import port_in_range
 from tests.images import PNG, image_bytes
 from tests.server.conftest import serve, served_world
-
-
-def port_in_range() -> int:
-    """A free port of the range this suite's servers may take (18500-18599)."""
-    for port in range(18500, 18600):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 18500-18599")
 
 
 def _bearer(token: str) -> dict[str, str]:
