@@ -19,6 +19,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from storage import annotations as ann_repo
+from storage import sync_cursors as cursors
 from storage.blobs import write_blob
 from storage.upload_sweep import PART
 from sync.client import NotTheApi, Response
@@ -28,14 +29,23 @@ from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
 
 # The route's own refusal of a key it serves nothing under (workbench/services/resolutions.py).
 _NOT_A_PICTURE = "Upload not found"
+# The records' change counter when a pass last found every picture held (sync_cursors' digest).
+_DONE_AT = "pictures"
 
 
 class PicturePull(EnginePart):
     """Fetch the pulled records' pictures this replica does not hold."""
 
     def pull_pictures(self) -> None:
+        # Finding what is missing reads every annotation of the workspace (80 ms at 50,000): done
+        # only when the records moved since a pass that left nothing behind. The counter moves
+        # with every pulled page, so a run killed before its pictures still looks again next time.
+        moved = str(ann_repo.changes(self.store.db, self.ws))
+        if cursors.get_digest(self.store.db, self.name, _DONE_AT) == moved:
+            return
         wanted = ann_repo.pictures_not_held(self.store.db, self.ws)
         if not wanted:
+            self._done_at(moved)
             return
         skipped = 0
         for i, (key, annotation_id, kind) in enumerate(wanted):
@@ -57,8 +67,14 @@ class PicturePull(EnginePart):
                 continue
             self.report.pictures += 1
         self.progress("pictures", len(wanted), len(wanted))
-        if skipped:
+        if not skipped:
+            self._done_at(moved)
+        else:
             self.report.notes.append(f"{skipped} picture(s) could not be fetched (refused, missing or not an image on the server); the next sync tries again")
+
+    def _done_at(self, moved: str) -> None:
+        with self.store.write() as db:
+            cursors.set_digest(db, self.name, _DONE_AT, moved)
 
     @staticmethod
     def _the_routes_404(resp: Response) -> bool:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from storage import annotations as ann_repo
 from storage import upload_sweep
 from tests.conftest import ServerProcess, port_in_range
 from tests.images import PNG, image_bytes
@@ -100,3 +101,20 @@ def test_a_server_without_the_route_leaves_the_sync_whole_and_says_so_once(hub):
     assert report.ok and report.pictures == 0
     assert [n for n in report.notes if "pictures" in n] == ["pictures are not available from this server (GET /uploads answered 405)"]
     assert evidence_files(replica.wb, replica.me, ann["id"]) == []
+
+
+def test_once_every_picture_is_held_a_sync_asks_for_none_nor_looks_again_until_the_records_move(hub, monkeypatch):
+    _with_screenshot(hub.tc, hub.creds, PNG)
+    replica = hub.replica()
+    assert replica.sync().pictures == 1
+    replica.bridge.log.clear()
+    looked: list[str] = []
+    find = ann_repo.pictures_not_held
+    monkeypatch.setattr(ann_repo, "pictures_not_held", lambda db, ws: looked.append(ws) or find(db, ws))
+    again = replica.sync()
+    assert again.ok and again.pictures == 0
+    assert [entry for entry in replica.bridge.log if entry[1].startswith("/uploads/")] == []
+    assert looked == []  # nothing moved: the workspace's records are not read again
+    second = _with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour="olive"))
+    assert replica.sync().pictures == 1
+    assert replica.wb.store.upload_path(second["screenshot_key"]).is_file()
