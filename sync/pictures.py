@@ -9,7 +9,8 @@ and ``admin sweep-uploads`` does not take it for an orphan. Each picture is read
 not at all (``Store.put_blob``: a temporary file, then a rename), then its row commits. A
 killed sync leaves at most a file without a row, fetched again and replaced next time.
 
-A picture the server refuses or no longer holds is skipped: the records stand without it. A
+A picture the server refuses or no longer holds is skipped: the records stand without it; a server
+out of reach (after the client's retries) ends the pictures, not the run, which pulled its records. A
 server without the route (the documented API has none: its 404 is not the route's, or a 405)
 has no pictures to give; the run says so once and goes on.
 """
@@ -22,7 +23,7 @@ from storage import annotations as ann_repo
 from storage import sync_cursors as cursors
 from storage.blobs import write_blob
 from storage.upload_sweep import PART
-from sync.client import NotTheApi, Response
+from sync.client import NotTheApi, Response, Unavailable
 from sync.part import EnginePart
 from workbench.domain.errors import Invalid, TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
@@ -58,7 +59,12 @@ class PicturePull(EnginePart):
             if key.endswith(PART):
                 skipped += 1  # the sweep's name for a half-written file: never a picture's
                 continue
-            resp = self.client.get(f"/uploads/{quote(key, safe='/')}", ok=(403, 404, 405), max_bytes=MAX_UPLOAD_BYTES)
+            try:
+                resp = self.client.get(f"/uploads/{quote(key, safe='/')}", ok=(403, 404, 405), max_bytes=MAX_UPLOAD_BYTES)
+            except Unavailable as exc:
+                # The records are already here: pictures out of reach are for the next sync, not this one's failure.
+                self.report.notes.append(f"pictures stopped after {self.report.pictures} of {len(wanted)}: {exc.reason}; the next sync goes on")
+                return
             if resp.status in (404, 405) and not self._the_routes_404(resp):
                 self.report.notes.append(f"pictures are not available from this server (GET /uploads answered {resp.status})")
                 return

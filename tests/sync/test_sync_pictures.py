@@ -118,3 +118,21 @@ def test_once_every_picture_is_held_a_sync_asks_for_none_nor_looks_again_until_t
     second = _with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour="olive"))
     assert replica.sync().pictures == 1
     assert replica.wb.store.upload_path(second["screenshot_key"]).is_file()
+
+
+def test_a_server_failing_on_pictures_ends_the_pictures_not_the_sync_and_the_next_sync_fetches_them(hub):
+    ann = _with_screenshot(hub.tc, hub.creds, PNG)
+    replica = hub.replica()
+
+    def failing(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.url.path.startswith("/uploads/"):
+            return httpx.Response(503, json={"detail": "Storage unavailable"}, request=request)
+        return resp
+
+    replica.bridge.rewrite = failing
+    report = replica.sync()
+    assert report.ok and report.pictures == 0
+    assert any(n.startswith("pictures stopped after 0 of 1: server error 503") for n in report.notes), report.notes
+    replica.bridge.rewrite = None
+    assert replica.sync().pictures == 1
+    assert [label for label, _ in evidence_files(replica.wb, replica.me, ann["id"])] == ["Screenshot"]
