@@ -90,6 +90,8 @@ _PICTURE_HEADERS = {
     },
 )
 def get_upload(key: str, request: Request, wb: WB, caller: Caller) -> Response:
+    if key.endswith("/"):
+        raise HTTPException(404)  # as the PUT's: a trailing slash is the 404 of every path with one
     content_type, data, digest = svc.read_upload(wb, caller, key)
     headers = {**_PICTURE_HEADERS, "ETag": f'"{digest}"'}
     inm = request.headers.get("if-none-match")
