@@ -132,18 +132,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def port_in_range(first: int = 18500, last: int = 18599) -> int:
-    """A free loopback port between ``first`` and ``last``, for a test whose servers must keep to a range."""
-    for port in range(first, last + 1):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
-
-
 def stop_group(proc: subprocess.Popen[str]) -> str:
     """Stop a `workbench serve` started in its own process group (``start_new_session``), its
     workers with it: SIGTERM, then SIGKILL after 20 s. Returns the rest of its piped output.

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.conftest import port_in_range
 from tests.images import PNG, image_bytes
 from tests.server.conftest import serve, served_world
 
@@ -19,7 +18,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 def test_a_picture_is_served_to_its_workspace_and_to_no_one_else(tmp_path: Path):
     data, w = served_world(tmp_path)
-    srv = serve(data, port=port_in_range())
+    srv = serve(data)
     try:
         with httpx.Client(base_url=srv.url, timeout=10) as c:
             shot = "data:image/png;base64," + base64.b64encode(PNG).decode()

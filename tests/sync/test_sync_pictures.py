@@ -10,7 +10,7 @@ import httpx
 
 from storage import annotations as ann_repo
 from storage import upload_sweep
-from tests.conftest import ServerProcess, port_in_range
+from tests.conftest import ServerProcess
 from tests.images import PNG, image_bytes
 from workbench.services import remotes
 from workbench.services import sync as sync_svc
@@ -18,8 +18,6 @@ from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
 from workbench.services.resolutions import evidence_files
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -49,7 +47,7 @@ def test_a_replica_pulls_the_pictures_once_and_skips_one_the_server_lost(tmp_pat
         creds = bootstrap(wb)
     finally:
         wb.store.close()
-    srv = ServerProcess(served, port=port_in_range(), env={"PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    srv = ServerProcess(served)
     replica = Workbench.open(str(tmp_path / "replica"), mailer=None)
     try:
         shot, before, after = image_bytes("PNG", colour="navy"), image_bytes("JPEG", colour="red"), image_bytes("JPEG", colour="green")
