@@ -329,6 +329,19 @@ def get_upload(db: Connection, key: str) -> dict | None:
     return dict(zip(["key", "workspace_id", "annotation_id", "kind", "content_type", "size", "sha256"], row, strict=True))
 
 
+def pictures_not_held(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
+    """(key, annotation_id, kind) of the workspace's screenshots and evidence that no ``uploads`` row
+    names: on a replica, pictures whose records a sync pulled and whose bytes it has not fetched."""
+    held = "NOT IN (SELECT key FROM uploads)"
+    sql = (
+        f"SELECT screenshot_key, id, 'screenshot' FROM annotations WHERE workspace_id = ? AND screenshot_key IS NOT NULL AND screenshot_key {held} "
+        f"UNION SELECT before_key, annotation_id, 'before' FROM resolutions WHERE workspace_id = ? AND before_key IS NOT NULL AND before_key {held} "
+        f"UNION SELECT after_key, annotation_id, 'after' FROM resolutions WHERE workspace_id = ? AND after_key IS NOT NULL AND after_key {held} "
+        "ORDER BY 1"
+    )
+    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(sql, [workspace_id] * 3)]
+
+
 def list_by_submitter(db: Connection, site_id: str, key_hash: str, limit: int = 200) -> list[Annotation]:
     """One browser's annotations on one site, newest first: the widget's revisit view."""
     return fetch_all(

@@ -211,6 +211,8 @@ class Response:
     headers: httpx.Headers
     content: bytes
     url: str = ""
+    # The body passed the request's ``max_bytes``: ``content`` holds its first bytes only.
+    over_limit: bool = False
     _data: Any = field(default=None)
     _parsed: bool = False
 
@@ -300,6 +302,14 @@ def _reason(resp: httpx.Response) -> str:
     return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:300]
 
 
+def _plain(headers: httpx.Headers) -> httpx.Headers:
+    """An answer's headers for its already decoded body: without the encoding and length of the wire's."""
+    kept = httpx.Headers(headers)
+    for name in ("content-encoding", "content-length", "transfer-encoding"):
+        kept.pop(name, None)
+    return kept
+
+
 def rate_window_from_env() -> float:
     """The rate-limit window to assume: ``WORKBENCH_SYNC_RATE_WINDOW`` seconds, else the document's 60."""
     raw = os.environ.get(RATE_WINDOW_ENV, "").strip()
@@ -369,11 +379,13 @@ class RemoteClient:
         headers: dict[str, str] | None = None,
         safe_to_resend: bool | None = None,
         ok: tuple[int, ...] = (),
+        max_bytes: int | None = None,
     ) -> Response:
         """Send with the fault rules; ``ok`` lists 4xx statuses the caller handles itself.
 
         ``safe_to_resend`` (default: GET, PUT and PATCH) decides whether a request that may
-        have reached the server is resent here or surfaces as ``Ambiguous``.
+        have reached the server is resent here or surfaces as ``Ambiguous``. ``max_bytes``: a
+        successful answer's body is streamed and read no further than that (``over_limit``).
         """
         if safe_to_resend is None:
             safe_to_resend = method in ("GET", "HEAD", "PUT", "PATCH", "DELETE")
@@ -393,7 +405,7 @@ class RemoteClient:
         while True:
             try:
                 self.requests += 1
-                resp = self.http.request(method, path, content=body, params=params, headers=hdrs)
+                resp, over = self._exchange(method, path, body, params, hdrs, max_bytes)
             except _NOT_SENT as exc:
                 last = f"cannot reach {self.base_url}: {_transport_reason(exc)}"
             except httpx.TransportError as exc:
@@ -404,7 +416,7 @@ class RemoteClient:
             else:
                 status = resp.status_code
                 if status < 400 or status in ok:
-                    return Response(status, resp.headers, resp.content, str(resp.url.copy_with(query=None)))
+                    return Response(status, resp.headers, resp.content, str(resp.url.copy_with(query=None)), over_limit=over)
                 if status == 429:
                     throttled = self._wait_out_limit(resp, throttled)
                     continue
@@ -432,6 +444,26 @@ class RemoteClient:
                     raise Ambiguous(last)
                 raise Unavailable(last)
             self._backoff(attempt - 1)
+
+    def _exchange(
+        self, method: str, path: str, body: bytes | None, params: dict[str, Any] | None, headers: dict[str, str], max_bytes: int | None
+    ) -> tuple[httpx.Response, bool]:
+        """One request; with ``max_bytes``, a success's body read as a stream up to one byte past it
+        (a picture that never ends costs no more memory than the cap), and whether it went past."""
+        if max_bytes is None:
+            return self.http.request(method, path, content=body, params=params, headers=headers), False
+        with self.http.stream(method, path, content=body, params=params, headers=headers) as resp:
+            if resp.status_code >= 300:
+                resp.read()  # a refusal's reason, read as any other answer's
+                return resp, False
+            kept = bytearray()
+            for chunk in resp.iter_bytes():
+                kept += chunk
+                if len(kept) > max_bytes:
+                    break
+        # The answer as read, for the caller (the stream is closed; its bytes are these).
+        done = httpx.Response(resp.status_code, headers=_plain(resp.headers), content=bytes(kept[: max_bytes + 1]), request=resp.request)
+        return done, len(kept) > max_bytes
 
     def _wait_out_limit(self, resp: httpx.Response, waited: float) -> float:
         """Sleep through a 429 second by second, telling ``on_wait``; returns this request's total wait."""
@@ -476,6 +508,6 @@ class RemoteClient:
     # -- conveniences ----------------------------------------------------------------------
     def get(
         self, path: str, *, credential: str | None = "token", params: dict[str, Any] | None = None, ok: tuple[int, ...] = (),
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None, max_bytes: int | None = None,
     ) -> Response:
-        return self.request("GET", path, credential=credential, params=params, ok=ok, headers=headers)
+        return self.request("GET", path, credential=credential, params=params, ok=ok, headers=headers, max_bytes=max_bytes)

@@ -8,8 +8,8 @@ the entry is reconciled first on the next run, so the replica cannot show a chan
 The run is put together here (``Engine``, ``Report``, progress, the order of push and pull);
 each outbox entry goes to its op in the registry (``sync.ops``), which names its handler. The
 parts share the run's ``sync.part.SyncContext``: ``sync.push`` (the ``annotation.*`` entries),
-``sync.pull`` (sites, personas, annotations, threads), ``sync.sessions`` (feedback and test
-sessions, both ways) and ``sync.crash`` (the test hook).
+``sync.pull`` (sites, personas, annotations, threads), ``sync.pictures`` (their screenshots and
+evidence), ``sync.sessions`` (feedback and test sessions, both ways) and ``sync.crash`` (the test hook).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sync import ops
 from sync.client import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, RemoteClient, SyncError, Unavailable, WorkspaceDeleted
 from sync.crash import CRASH_ENV, crash_point
 from sync.part import SyncContext
+from sync.pictures import PicturePull
 from sync.pull import MARGIN_MS, PAGE_SIZE, THREAD_PAGE_SIZE, AnnotationPull
 from sync.push import MAX_CAS_ROUNDS, RECONCILE_SKEW_MS
 from sync.sessions import SessionSync
@@ -45,6 +46,7 @@ class Report:
     refused: int = 0
     pending: int = 0
     requests: int = 0
+    pictures: int = 0  # screenshots and evidence pictures fetched into this replica
     stopped: str | None = None  # why the run ended early (None: it completed)
     auth_failed: str | None = None  # which credential a 401 rejected
     # Why it stopped, for a script (the CLI's --json error code): the ``code`` of the SyncError it
@@ -197,6 +199,7 @@ class Engine:
         annotations = AnnotationPull(self.ctx)
         if self.client.has("token"):
             annotations._pull_annotation_side()
+            PicturePull(self.ctx).pull_pictures()
         else:
             annotations._ensure_replica([])
         sessions = SessionSync(self.ctx)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from storage import feedback_sessions as fs_repo
 from tests.images import PNG
 from tests.server.world import World
 from tests.session_helpers import wait_until
-from workbench.domain.annotations import StakeholderCreate, UploadUrlRequest
+from workbench.domain.annotations import ResolutionCreate, StakeholderCreate, UploadUrlRequest
 from workbench.domain.errors import Conflict
 from workbench.domain.feedback_sessions import FeedbackAction
 from workbench.domain.personas import PersonaCreate
@@ -75,6 +75,15 @@ def _signed_put(w: World, col: str) -> Req:
 def _unsigned_put(w: World, col: str) -> Req:
     url = resolutions.upload_url(w.wb, w.owner_a, _ann(w), UploadUrlRequest(kind="after"), "http://testserver")["url"]
     return Req("PUT", urlsplit(url).path, headers={"Content-Type": "image/png"}, content=PNG)
+
+
+def _evidence(w: World) -> Build:
+    """A resolution of A's annotation with its after picture: the key the row reads."""
+    up = resolutions.upload_url(w.wb, w.owner_a, _ann(w), UploadUrlRequest(kind="after"), "http://testserver")
+    q = dict(parse_qsl(urlsplit(up["url"]).query))
+    resolutions.receive_upload(w.wb, up["key"], q["expires"], q["signature"], "image/png", PNG)
+    resolutions.create(w.wb, w.owner_a, _ann(w), ResolutionCreate(after_key=up["key"]))
+    return lambda w, c: Req("GET", f"/uploads/{up['key']}")
 
 
 # --- feedback sessions of store A, one per row, in the status the row's action needs ----------------
@@ -221,6 +230,7 @@ ROWS: dict[str, Callable[[World], Build]] = {
         lambda w, c: Req("POST", f"/api/v1/annotations/{_ann(w)}/resolutions/upload-url", json={"kind": "after", "content_type": "image/png"})),
     "PUT /uploads/{key} (signed)": _static(_signed_put),
     "PUT /uploads/{key} (unsigned)": _static(_unsigned_put),
+    "GET /uploads/{key}": _evidence,
     "POST /api/v1/annotations/{annotation_id}/resolutions": _static(
         lambda w, c: Req("POST", f"/api/v1/annotations/{_ann(w)}/resolutions", json={"diff_url": "https://github.com/acme/shop/pull/7"})),
     "GET /api/v1/annotations/{annotation_id}/resolutions": _static(lambda w, c: Req("GET", f"/api/v1/annotations/{_ann(w)}/resolutions")),

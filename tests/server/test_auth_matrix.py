@@ -20,6 +20,7 @@ How the columns read, in short (spec: "404 = doesn't exist OR is in a workspace 
   B's: A's study and sessions 404), the review token on the reviewers' widget, the widget token (with or
   without a stakeholder's) on the widget submit, the MCP token in /mcp/<token>; anything else there is 401;
 - a signed PUT /uploads is authorised by its signature alone: 200 whoever sends it (and it echoes its key);
+- GET /uploads/{key} (a picture an annotation or resolution names) takes what an annotation's read takes;
 - listings aimed at "my workspace" (sites, personas, studies, feedback sessions) answer B's credentials
   with B's own rows, 200, and never one of A's ids (checked on every 2xx to a B-side credential).
 """
@@ -57,6 +58,7 @@ POST /api/v1/annotations/{annotation_id}/run-personas                  | 401   4
 POST /api/v1/annotations/{annotation_id}/resolutions/upload-url        | 401   401   200   403   200   400   404   401   404   200   404   401   401   401   401   401   401   401   401   401
 PUT /uploads/{key} (signed)                                            | 200   200   200   200   200   200   200   200   200   200   200   200   200   200   200   200   200   200   200   200
 PUT /uploads/{key} (unsigned)                                          | 403   403   403   403   403   403   403   403   403   403   403   403   403   403   403   403   403   403   403   403
+GET /uploads/{key}                                                     | 401   401   200   200   200   400   404   401   404   200   404   401   401   401   401   401   401   401   401   401
 POST /api/v1/annotations/{annotation_id}/resolutions                   | 401   401   201   403   201   400   404   401   404   201   404   401   401   401   401   401   401   401   401   401
 GET /api/v1/annotations/{annotation_id}/resolutions                    | 401   401   200   200   200   400   404   401   404   200   404   401   401   401   401   401   401   401   401   401
 GET /api/v1/workspace                                                  | 401   401   200   200   200   400   404   401   200   200   200   401   401   401   401   401   401   401   401   401

@@ -160,3 +160,22 @@ def test_a_server_that_keeps_saying_retry_after_0_is_not_hammered_forever():
     with pytest.raises(Unavailable, match="still rate limited"):
         c.get("/api/v1/sites")
     assert sum(slept) == 20.0 and len(calls) == 21  # 1 s per wait, up to MAX_THROTTLED_WINDOWS windows
+
+
+def test_a_capped_read_stops_at_the_cap_and_keeps_an_answer_within_it_whole():
+    sent: list[int] = []
+
+    class Endless(httpx.SyncByteStream):
+        def __iter__(self):
+            for _ in range(1000):  # 64 MB if read to the end
+                sent.append(1)
+                yield b"x" * 65536
+
+    c, _ = client(lambda req: httpx.Response(200, stream=Endless(), headers={"Content-Type": "image/png"}))
+    big = c.get("/uploads/screenshots/a.png", max_bytes=200_000)
+    assert big.over_limit and len(big.content) == 200_001 and len(sent) <= 5
+    c, _ = client(lambda req: httpx.Response(200, content=b"PNGDATA", headers={"Content-Type": "image/png"}))
+    small = c.get("/uploads/screenshots/a.png", max_bytes=200_000)
+    assert (small.status, small.content, small.over_limit, small.headers["content-type"]) == (200, b"PNGDATA", False, "image/png")
+    c, _ = client(lambda req: httpx.Response(404, json={"detail": "Upload not found"}))
+    assert c.get("/uploads/x.png", max_bytes=10, ok=(404,)).data == {"detail": "Upload not found"}

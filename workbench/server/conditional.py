@@ -20,7 +20,7 @@ from starlette.responses import Response
 COVERS_HEADER = "Workbench-ETag-Covers"
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def etag_matches(if_none_match: str, etag: str) -> bool:
     # Weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored; "*" matches any current representation.
     wanted = etag.removeprefix("W/")
     return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
@@ -31,7 +31,7 @@ def conditional(request: Request, digest: str, covers: str, build: Callable[[], 
     etag = 'W/"' + hashlib.blake2b(f"{digest}?{request.url.query}".encode(), digest_size=16).hexdigest() + '"'
     headers = {"ETag": etag, COVERS_HEADER: covers}
     inm = request.headers.get("if-none-match")
-    if inm and len(inm) <= 1000 and _matches(inm, etag):
+    if inm and len(inm) <= 1000 and etag_matches(inm, etag):
         return Response(status_code=304, headers=headers)
     resp = build()  # read after the digest: a write in between only makes the next request a 200
     resp.headers.update(headers)

@@ -276,6 +276,13 @@ class RateLimiter:
 COUNTED = "workbench.rate_counted"
 
 
+def _counted(scope: Scope) -> bool:
+    """The API's requests: /api and /mcp, and the reads of pictures (an API read under another root;
+    the presigned PUT is authorised by its signature, not a credential, and bounded by its cap)."""
+    path = scope["path"]
+    return path.startswith(("/api/", "/mcp/")) or (path.startswith("/uploads/") and scope["method"] in ("GET", "HEAD"))
+
+
 class RateLimitMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware) so a request pays almost nothing beyond the check."""
 
@@ -285,7 +292,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
-            scope["type"] == "http" and scope["path"].startswith(("/api/", "/mcp/")) and COUNTED not in scope
+            scope["type"] == "http" and _counted(scope) and COUNTED not in scope
             and await self.limiter.refused(scope, send)
         ):
             return

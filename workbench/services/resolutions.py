@@ -1,4 +1,5 @@
-"""Use cases of resolutions: presigned evidence uploads, attaching a resolution, notifying the submitter.
+"""Use cases of resolutions: presigned evidence uploads, reading an uploaded picture back, attaching a
+resolution, notifying the submitter.
 
 Upload URLs are signed with HMAC over method, key, content type and expiry, so the PUT needs
 no credential and a URL cannot be stretched to another object, type or time.
@@ -102,6 +103,31 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
             content_type=ct, size=len(data), sha256=digest, at=wb.clock(),
         )
     return {"key": key, "size": len(data), "sha256": digest}
+
+
+def read_upload(wb: Workbench, principal: Principal, key: str) -> tuple[str, bytes, str]:
+    """An annotation's screenshot or a resolution's evidence: (content type, bytes, sha256).
+
+    Served only when the key is the picture of an annotation the caller may see (its workspace;
+    for an MCP caller, its site): a key is never read by its path alone. Anything else, and
+    bytes the store no longer holds, is NotFound, the same for all so nothing is learnt.
+    """
+    with wb.store.read() as db:
+        upload = repo.get_upload(db, key)
+        if upload is None:
+            raise NotFound("Upload not found")
+        try:
+            ann = load(db, principal, upload["annotation_id"])
+        except NotFound:
+            raise NotFound("Upload not found") from None
+        # An uploaded but never attached key is no one's evidence yet: only what a record names is served.
+        named = ann.screenshot_key == key or any(key in (r.before_key, r.after_key) for r in repo.list_resolutions(db, ann.id))
+    if not named:
+        raise NotFound("Upload not found")
+    data = wb.store.get_blob(key)
+    if data is None:
+        raise NotFound("Upload not found")
+    return upload["content_type"], data, upload["sha256"]
 
 
 def attach_local_file(wb: Workbench, principal: Principal, annotation_id: str, kind: str, source: Path) -> str:

@@ -1,4 +1,4 @@
-"""Routes: resolution evidence (presigned upload URL and its PUT), create and list resolutions."""
+"""Routes: resolution evidence (presigned upload URL and its PUT), reading a picture back, create and list resolutions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
 from workbench.domain.errors import TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.paging import PageQuery
 from workbench.server import jobs
+from workbench.server.conditional import etag_matches
 from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
 from workbench.server.responses import JSON, page
@@ -64,6 +66,38 @@ async def put_upload(
             raise TooLarge(f"Upload exceeds {MAX_UPLOAD_BYTES} bytes")
     receipt = await run_in_threadpool(svc.receive_upload, wb, key, expires, signature, content_type, bytes(data))
     return JSON(receipt)
+
+
+# A key is written once (its URL is single use), so its bytes never change: cached for a year,
+# by the caller only (a picture of a workspace is no shared cache's). The bytes are the
+# uploader's: never sniffed into HTML, nor let to load or run anything if a browser opens them.
+_PICTURE_HEADERS = {
+    "Cache-Control": "private, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'",
+}
+
+
+@router.get(
+    "/uploads/{key:path}",
+    summary="Extension: an annotation's screenshot or a resolution's before/after picture, as stored (any role)",
+    tags=["extensions"],
+    response_class=Response,
+    responses={
+        200: {"description": "The picture's bytes, in its stored content type", "content": {"image/*": {}}},
+        304: {"description": "The If-None-Match names this picture's ETag"},
+        **error_responses(404, why={404: "No picture of an annotation of the caller's workspace under this key"}),
+    },
+)
+def get_upload(key: str, request: Request, wb: WB, caller: Caller) -> Response:
+    if key.endswith("/"):
+        raise HTTPException(404)  # as the PUT's: a trailing slash is the 404 of every path with one
+    content_type, data, digest = svc.read_upload(wb, caller, key)
+    headers = {**_PICTURE_HEADERS, "ETag": f'"{digest}"'}
+    inm = request.headers.get("if-none-match")
+    if inm and len(inm) <= 1000 and etag_matches(inm, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=content_type, headers=headers)
 
 
 @router.post(

@@ -1,0 +1,110 @@
+"""Pull of pictures: the screenshots and before/after evidence of the annotations and resolutions a
+pull brought, fetched from the bundled server's ``GET /uploads/{key}`` into this replica's uploads.
+
+Which pictures: those the workspace's records name and no ``uploads`` row does (storage's
+``pictures_not_held``). Each fetched file gets its row, so the next sync asks for nothing again
+and ``admin sweep-uploads`` does not take it for an orphan. Each picture is read at most
+``MAX_UPLOAD_BYTES`` (streamed, stopped at the cap) and judged as the server judges an upload
+(an image of its content type that decodes) before it is kept; its bytes are written whole or
+not at all (``Store.put_blob``: a temporary file, then a rename), then its row commits. A
+killed sync leaves at most a file without a row, fetched again and replaced next time.
+
+A picture the server refuses or no longer holds is skipped: the records stand without it; a server
+out of reach (after the client's retries) ends the pictures, not the run, which pulled its records. A
+server without the route (the documented API has none: its 404 is not the route's, or a 405)
+has no pictures to give; the run says so once and goes on.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from storage import annotations as ann_repo
+from storage import sync_cursors as cursors
+from storage.blobs import write_blob
+from storage.upload_sweep import PART
+from sync.client import NotTheApi, Response, Unavailable
+from sync.part import EnginePart
+from workbench.domain.errors import Invalid, TooLarge
+from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
+
+# The route's own refusal of a key it serves nothing under (workbench/services/resolutions.py).
+_NOT_A_PICTURE = "Upload not found"
+# The records' change counter when a pass last found every picture held (sync_cursors' digest).
+_DONE_AT = "pictures"
+
+
+class PicturePull(EnginePart):
+    """Fetch the pulled records' pictures this replica does not hold."""
+
+    def pull_pictures(self) -> None:
+        # Finding what is missing reads every annotation of the workspace (80 ms at 50,000): done
+        # only when the records moved since a pass that left nothing behind. The counter moves
+        # with every pulled page, so a run killed before its pictures still looks again next time.
+        moved = str(ann_repo.changes(self.store.db, self.ws))
+        if cursors.get_digest(self.store.db, self.name, _DONE_AT) == moved:
+            return
+        wanted = ann_repo.pictures_not_held(self.store.db, self.ws)
+        if not wanted:
+            self._done_at(moved)
+            return
+        skipped = 0
+        for i, (key, annotation_id, kind) in enumerate(wanted):
+            self.progress("pictures", i, len(wanted))
+            try:
+                self.store.upload_path(key)
+            except ValueError:
+                skipped += 1  # a key that would leave the uploads directory is never written
+                continue
+            if key.endswith(PART):
+                skipped += 1  # the sweep's name for a half-written file: never a picture's
+                continue
+            try:
+                resp = self.client.get(f"/uploads/{quote(key, safe='/')}", ok=(403, 404, 405), max_bytes=MAX_UPLOAD_BYTES)
+            except Unavailable as exc:
+                # The records are already here: pictures out of reach are for the next sync, not this one's failure.
+                self.report.notes.append(f"pictures stopped after {self.report.pictures} of {len(wanted)}: {exc.reason}; the next sync goes on")
+                return
+            if resp.status in (404, 405) and not self._the_routes_404(resp):
+                self.report.notes.append(f"pictures are not available from this server (GET /uploads answered {resp.status})")
+                return
+            if resp.status != 200 or resp.over_limit or not self._keep(key, annotation_id, kind, resp.headers.get("content-type", ""), resp.content):
+                skipped += 1
+                continue
+            self.report.pictures += 1
+        self.progress("pictures", len(wanted), len(wanted))
+        if not skipped:
+            self._done_at(moved)
+        else:
+            self.report.notes.append(f"{skipped} picture(s) could not be fetched (refused, missing or not an image on the server); the next sync tries again")
+
+    def _done_at(self, moved: str) -> None:
+        with self.store.write() as db:
+            cursors.set_digest(db, self.name, _DONE_AT, moved)
+
+    @staticmethod
+    def _the_routes_404(resp: Response) -> bool:
+        """Whether a 404 is the route's own (no picture under this key), not a server without the route."""
+        if resp.status != 404:
+            return False
+        try:
+            data = resp.data
+        except NotTheApi:  # a web page's 404: not the route's JSON
+            return False
+        return isinstance(data, dict) and data.get("detail") == _NOT_A_PICTURE
+
+    def _keep(self, key: str, annotation_id: str, kind: str, content_type: str, data: bytes) -> bool:
+        """Store one fetched picture and its row; False (nothing written) when it is no image of its type."""
+        ct = content_type.split(";")[0].strip().lower()
+        try:
+            check_image(ct, data, "The picture")
+        except (Invalid, TooLarge):
+            return False
+        digest = write_blob(self.store, key, data)
+        with self.store.write() as db:
+            if ann_repo.get_upload(db, key) is None:
+                ann_repo.add_upload(
+                    db, key=key, workspace_id=self.ws, annotation_id=annotation_id, kind=kind, content_type=ct,
+                    size=len(data), sha256=digest, at=self.clock(),
+                )
+        return True

@@ -1,0 +1,136 @@
+"""A pull brings the pulled records' pictures: screenshots and before/after evidence land in the replica's uploads."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from storage import annotations as ann_repo
+from storage import upload_sweep
+from tests.conftest import ServerProcess
+from tests.images import PNG, image_bytes
+from workbench.services import remotes
+from workbench.services import sync as sync_svc
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
+from workbench.services.local import local_user
+from workbench.services.resolutions import evidence_files
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _with_screenshot(c: httpx.Client, creds: dict, image: bytes) -> dict:
+    shot = "data:image/png;base64," + base64.b64encode(image).decode()
+    r = c.post(f"/api/widget/sites/{creds['site_id']}/annotations", json={"page_url": "https://x/", "body": "broken", "screenshot": shot},
+               headers={"X-GF-Widget-Token": creds["widget_token"]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _upload(c: httpx.Client, creds: dict, ann_id: str, kind: str, image: bytes) -> str:
+    pre = c.post(f"/api/v1/annotations/{ann_id}/resolutions/upload-url", json={"kind": kind, "content_type": "image/jpeg"},
+                 headers=_bearer(creds["member_token"])).json()
+    u = urlsplit(pre["url"])
+    assert c.put(f"{u.path}?{u.query}", content=image, headers={"Content-Type": "image/jpeg"}).status_code == 200
+    return pre["key"]
+
+
+def test_a_replica_pulls_the_pictures_once_and_skips_one_the_server_lost(tmp_path: Path):
+    served = tmp_path / "served"
+    wb = Workbench.open(str(served), mailer=None)
+    try:
+        creds = bootstrap(wb)
+    finally:
+        wb.store.close()
+    srv = ServerProcess(served)
+    replica = Workbench.open(str(tmp_path / "replica"), mailer=None)
+    try:
+        shot, before, after = image_bytes("PNG", colour="navy"), image_bytes("JPEG", colour="red"), image_bytes("JPEG", colour="green")
+        with httpx.Client(base_url=srv.url, timeout=10) as c:
+            ann = _with_screenshot(c, creds, shot)
+            keys = {"before_key": _upload(c, creds, ann["id"], "before", before), "after_key": _upload(c, creds, ann["id"], "after", after)}
+            r = c.post(f"/api/v1/annotations/{ann['id']}/resolutions", json=keys, headers=_bearer(creds["member_token"]))
+            assert r.status_code == 201, r.text
+            lost = _with_screenshot(c, creds, PNG)
+        (served / "uploads" / lost["screenshot_key"]).unlink()  # the server no longer holds it: its GET is a 404
+
+        remotes.add(replica, "origin", srv.url)
+        report = sync_svc.run_sync(replica, "origin", credentials={"token": creds["member_token"]})
+        assert report.ok, report.stopped
+        assert report.pictures == 3
+        assert any("1 picture(s) could not be fetched" in note for note in report.notes), report.notes
+        store = replica.store
+        assert store.upload_path(ann["screenshot_key"]).read_bytes() == shot
+        assert store.upload_path(keys["before_key"]).read_bytes() == before
+        assert store.upload_path(keys["after_key"]).read_bytes() == after
+        assert not store.upload_path(lost["screenshot_key"]).exists()
+        assert not list(store.uploads_dir.rglob(f"*{upload_sweep.PART}"))
+        me = local_user(replica, sync_svc.status(replica).workspace_id)
+        listed = evidence_files(replica, me, ann["id"])
+        assert [(label, p.read_bytes()) for label, p in listed] == [("Screenshot", shot), ("Before", before), ("After", after)]
+        # Each file has its uploads row: no sweep takes a fetched picture for an orphan.
+        assert upload_sweep.sweep(store, older_than_s=0).removed == []
+        assert store.upload_path(keys["after_key"]).is_file()
+
+        again = sync_svc.run_sync(replica, "origin", credentials={"token": creds["member_token"]})
+        assert again.ok and again.pictures == 0
+    finally:
+        replica.store.close()
+        srv.stop()
+
+
+def test_a_server_without_the_route_leaves_the_sync_whole_and_says_so_once(hub):
+    """The documented API has no GET /uploads: a 405 there (or a 404 that is not the route's) is no failure."""
+    ann = _with_screenshot(hub.tc, hub.creds, PNG)
+    replica = hub.replica()
+
+    def no_route(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.method == "GET" and request.url.path.startswith("/uploads/"):
+            return httpx.Response(405, json={"detail": "Method Not Allowed"}, request=request)
+        return resp
+
+    replica.bridge.rewrite = no_route
+    report = replica.sync()
+    assert report.ok and report.pictures == 0
+    assert [n for n in report.notes if "pictures" in n] == ["pictures are not available from this server (GET /uploads answered 405)"]
+    assert evidence_files(replica.wb, replica.me, ann["id"]) == []
+
+
+def test_once_every_picture_is_held_a_sync_asks_for_none_nor_looks_again_until_the_records_move(hub, monkeypatch):
+    _with_screenshot(hub.tc, hub.creds, PNG)
+    replica = hub.replica()
+    assert replica.sync().pictures == 1
+    replica.bridge.log.clear()
+    looked: list[str] = []
+    find = ann_repo.pictures_not_held
+    monkeypatch.setattr(ann_repo, "pictures_not_held", lambda db, ws: looked.append(ws) or find(db, ws))
+    again = replica.sync()
+    assert again.ok and again.pictures == 0
+    assert [entry for entry in replica.bridge.log if entry[1].startswith("/uploads/")] == []
+    assert looked == []  # nothing moved: the workspace's records are not read again
+    second = _with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour="olive"))
+    assert replica.sync().pictures == 1
+    assert replica.wb.store.upload_path(second["screenshot_key"]).is_file()
+
+
+def test_a_server_failing_on_pictures_ends_the_pictures_not_the_sync_and_the_next_sync_fetches_them(hub):
+    ann = _with_screenshot(hub.tc, hub.creds, PNG)
+    replica = hub.replica()
+
+    def failing(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.url.path.startswith("/uploads/"):
+            return httpx.Response(503, json={"detail": "Storage unavailable"}, request=request)
+        return resp
+
+    replica.bridge.rewrite = failing
+    report = replica.sync()
+    assert report.ok and report.pictures == 0
+    assert any(n.startswith("pictures stopped after 0 of 1: server error 503") for n in report.notes), report.notes
+    replica.bridge.rewrite = None
+    assert replica.sync().pictures == 1
+    assert [label for label, _ in evidence_files(replica.wb, replica.me, ann["id"])] == ["Screenshot"]
