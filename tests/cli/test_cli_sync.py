@@ -224,3 +224,29 @@ def test_a_sync_while_another_runs_is_refused_as_sync_running(remote: Served, tm
     assert r.returncode == 1 and r.stdout == "", (r.stdout, r.stderr)
     assert json.loads(r.stderr)["error"] == {"code": "sync_running", "message": "Another sync with 'origin' is running for this store"}
     assert cli.json("sync")["stopped"] is None  # once it ends, the next sync runs
+
+
+def test_the_summary_says_how_many_pictures_came(remote: Served, tmp_path: Path):
+    """The pictures of a pull were fetched without a word: the summary and --json say how many."""
+    import base64
+
+    import httpx
+
+    from tests.images import PNG
+
+    creds = remote.creds
+    cli = user(remote, tmp_path)
+    assert "picture" not in cli.run("sync").stderr  # none to fetch: nothing said (the summary is on stderr)
+    shot = httpx.post(f"{remote.url}/api/widget/sites/{creds['site_id']}/annotations",
+                      headers={"X-GF-Widget-Token": creds["widget_token"]},
+                      json={"page_url": "https://shop.example/", "body": "with a picture",
+                            "screenshot": "data:image/png;base64," + base64.b64encode(PNG).decode()})
+    assert shot.status_code == 201, shot.text
+    report = cli.json("sync")
+    assert report["pictures"] == 1 and report["received"] == 1, report
+    second = httpx.post(f"{remote.url}/api/widget/sites/{creds['site_id']}/annotations",
+                        headers={"X-GF-Widget-Token": creds["widget_token"]},
+                        json={"page_url": "https://shop.example/", "body": "another picture",
+                              "screenshot": "data:image/png;base64," + base64.b64encode(PNG).decode()})
+    assert second.status_code == 201, second.text
+    assert "· 1 picture fetched" in cli.run("sync").stderr

@@ -120,6 +120,22 @@ async def run_sync_key(pilot) -> None:
     await pilot.pause()
 
 
+async def test_the_sync_notice_says_how_many_pictures_came(hub):
+    """The pictures of a pull were fetched without a word: the notice counts them."""
+    import base64
+
+    from tests.images import PNG
+
+    ann_svc.submit_from_widget(hub.wb, hub.creds["site_id"], hub.creds["widget_token"], None, WidgetAnnotationCreate(
+        page_url="https://shop.acme.example/p", body="with a picture",
+        screenshot="data:image/png;base64," + base64.b64encode(PNG).decode()))
+    app = app_for(hub.replica())
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sync_key(pilot)
+        assert errors(app) == []
+        assert any("· 1 picture fetched" in m for m in told(app)), told(app)
+
+
 # -- the sync line ------------------------------------------------------------------------
 
 

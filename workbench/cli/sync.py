@@ -254,6 +254,8 @@ def _summary(report: sync_svc.Report) -> str:
     return (
         f"sent {report.sent} · received {report.received} · conflicts {report.conflicts} · refused {report.refused} · "
         f"pending {report.pending} · {report.requests} requests"
+        # Said only when some came: the pictures of a pull were fetched without a word.
+        + (f" · {report.pictures} picture{'' if report.pictures == 1 else 's'} fetched" if report.pictures else "")
     )
 
 
@@ -355,7 +357,8 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
     if as_json:
         typer.echo(json.dumps({
             "sent": report.sent, "received": report.received, "conflicts": report.conflicts, "refused": report.refused,
-            "pending": report.pending, "requests": report.requests, "stopped": report.stopped, "auth_failed": report.auth_failed,
+            "pending": report.pending, "requests": report.requests, "pictures": report.pictures, "stopped": report.stopped,
+            "auth_failed": report.auth_failed,
             "notes": report.notes,
             "status": sync_svc.status(wb, remote).to_public(),
         }, indent=2))

@@ -181,6 +181,7 @@ class SyncRunner:
             counts = (
                 f"sent {report.sent:,} · received {report.received:,} · {fmt.plural(report.conflicts, 'conflict')} · "
                 f"{report.refused:,} refused" + (f" · {report.pending:,} still pending" if report.pending else "")
+                + (f" · {fmt.plural(report.pictures, 'picture')} fetched" if report.pictures else "")
             )
             notes = "".join(f"\n{note}" for note in report.notes)
             if report.stopped:
