@@ -38,9 +38,11 @@ def test_origins_add_list_remove(tmp_path):
     run(data, "sites", "origins", site, "--add", "http://localhost:8080")  # again: a no-op
     got = json.loads(run(data, "sites", "origins", site, "--remove", "https://shop.acme.example", "--json").stdout)
     assert got["origins"] == ["http://localhost:8080", "https://preview.acme.example"]
-    bad = run(data, "sites", "origins", site, "--add", "https://shop.example/cart", code=1)
-    assert "no path" in bad.stderr and bad.stderr.startswith("error:")
-    assert "ftp" in run(data, "sites", "origins", site, "--add", "ftp://shop.example", code=1).stderr
+    # A malformed --add is a usage error (exit 2), as snippet's --base is, judged before any --add is saved.
+    bad = run(data, "sites", "origins", site, "--add", "https://ok.example", "--add", "https://shop.example/cart", code=2)
+    assert "no path" in bad.stderr and bad.stderr.startswith("error: --add:")
+    assert "ftp" in run(data, "sites", "origins", site, "--add", "ftp://shop.example", code=2).stderr
+    assert "https://ok.example" not in run(data, "sites", "origins", site).stdout
     missing = run(data, "sites", "origins", site, "--remove", "https://never.example", code=1)
     assert "is not an allowed origin" in missing.stderr
     assert "Site not found" in run(data, "sites", "origins", "nope", code=1).stderr

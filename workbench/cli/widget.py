@@ -9,7 +9,7 @@ import typer
 from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
 from workbench.cli.options import Database, DataDir, JsonFlag
 from workbench.domain.errors import DomainError
-from workbench.domain.widget import parse_base_url
+from workbench.domain.widget import parse_base_url, parse_origin
 from workbench.services import widget as widget_svc
 
 DEFAULT_BASE = "http://localhost:11001"
@@ -28,6 +28,13 @@ def sites_origins(
 
     An origin is scheme://host[:port] with no path, e.g. https://shop.example or http://localhost:8080.
     """
+    for origin in add or []:
+        # Every --add judged before any is added: a malformed one is the usage error snippet's --base is (exit 2),
+        # where it was a refusal (exit 1) after the --add values before it had been saved.
+        try:
+            parse_origin(origin)
+        except DomainError as exc:
+            fail(f"--add: {exc.message}", 2)
     wb, me = local(data_dir, database)
     with refusals():
         for origin in add or []:
