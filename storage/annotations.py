@@ -342,6 +342,36 @@ def pictures_not_held(db: Connection, workspace_id: str) -> list[tuple[str, str,
     return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(sql, [workspace_id] * 3)]
 
 
+def pictures_mark(db: Connection) -> tuple[int, int]:
+    """Where ``pictures_not_held_since`` starts after a pass: the change journal's newest entry and the
+    newest resolution's rowid (a pulled resolution is a new row; its annotation's may not change)."""
+    return journal_position(db), db.execute("SELECT coalesce(max(rowid), 0) FROM resolutions").fetchone()[0]
+
+
+def pictures_not_held_since(db: Connection, workspace_id: str, mark: tuple[int, int], most: int) -> list[tuple[str, str, str]] | None:
+    """``pictures_not_held`` among what changed after ``mark`` (``pictures_mark``): the annotations the
+    change journal names since, the resolutions added since. None when the journal no longer reaches
+    back that far or names more than ``most``: the caller reads the whole workspace then. Read whole
+    after every sync that brought anything, the workspace cost 240 ms at 100,000 annotations."""
+    changed = changed_since(db, mark[0], most)
+    if changed is None:
+        return None
+    held = "NOT IN (SELECT key FROM uploads)"
+    sql = (
+        # CROSS JOIN keeps the changed ids outermost, each found by its key: left to itself the planner
+        # walked the workspace's index (26 ms at 100,000 annotations for one changed).
+        "SELECT a.screenshot_key, a.id, 'screenshot' FROM json_each(?) AS changed CROSS JOIN annotations AS a ON a.id = changed.value "
+        f"WHERE a.workspace_id = ? AND a.screenshot_key IS NOT NULL AND a.screenshot_key {held} "
+        "UNION SELECT before_key, annotation_id, 'before' FROM resolutions WHERE rowid > ? AND workspace_id = ? "
+        f"AND before_key IS NOT NULL AND before_key {held} "
+        "UNION SELECT after_key, annotation_id, 'after' FROM resolutions WHERE rowid > ? AND workspace_id = ? "
+        f"AND after_key IS NOT NULL AND after_key {held} "
+        "ORDER BY 1"
+    )
+    params = [json_dump(sorted(changed[1])), workspace_id, mark[1], workspace_id, mark[1], workspace_id]
+    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(sql, params)]
+
+
 def list_by_submitter(db: Connection, site_id: str, key_hash: str, limit: int = 200) -> list[Annotation]:
     """One browser's annotations on one site, newest first: the widget's revisit view."""
     return fetch_all(

@@ -32,6 +32,10 @@ from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
 _NOT_A_PICTURE = "Upload not found"
 # The records' change counter when a pass last found every picture held (sync_cursors' digest).
 _DONE_AT = "pictures"
+# Where that pass's records ended (storage's ``pictures_mark``): the next pass reads only what changed after it.
+_MARK = "pictures-mark"
+# More annotations changed than this since the last pass (a first sync, a long time away): read the whole workspace.
+SCOPED_MOST = 10_000
 
 
 class PicturePull(EnginePart):
@@ -41,12 +45,18 @@ class PicturePull(EnginePart):
         # Finding what is missing reads every annotation of the workspace (80 ms at 50,000): done
         # only when the records moved since a pass that left nothing behind. The counter moves
         # with every pulled page, so a run killed before its pictures still looks again next time.
-        moved = str(ann_repo.changes(self.store.db, self.ws))
-        if cursors.get_digest(self.store.db, self.name, _DONE_AT) == moved:
+        db = self.store.db
+        moved = str(ann_repo.changes(db, self.ws))
+        if cursors.get_digest(db, self.name, _DONE_AT) == moved:
             return
-        wanted = ann_repo.pictures_not_held(self.store.db, self.ws)
+        # The change journal is SQLite's (a replica's); read before looking, so a write meanwhile is
+        # looked at again next time.
+        mark = ann_repo.pictures_mark(db) if self.store.dialect == "sqlite" else None
+        wanted = self._since_last_pass(mark)
+        if wanted is None:
+            wanted = ann_repo.pictures_not_held(db, self.ws)
         if not wanted:
-            self._done_at(moved)
+            self._done_at(moved, mark)
             return
         skipped = 0
         for i, (key, annotation_id, kind) in enumerate(wanted):
@@ -74,13 +84,24 @@ class PicturePull(EnginePart):
             self.report.pictures += 1
         self.progress("pictures", len(wanted), len(wanted))
         if not skipped:
-            self._done_at(moved)
+            self._done_at(moved, mark)
         else:
             self.report.notes.append(f"{skipped} picture(s) could not be fetched (refused, missing or not an image on the server); the next sync tries again")
 
-    def _done_at(self, moved: str) -> None:
+    def _since_last_pass(self, mark: tuple[int, int] | None) -> list[tuple[str, str, str]] | None:
+        """The pictures missing among the records changed since the last pass that left none behind
+        (None: no such pass, or too much changed since: the whole workspace is read)."""
+        saved = cursors.get_digest(self.store.db, self.name, _MARK)
+        if mark is None or saved is None:
+            return None
+        position, rowid = (int(part) for part in saved.split(":"))
+        return ann_repo.pictures_not_held_since(self.store.db, self.ws, (position, rowid), SCOPED_MOST)
+
+    def _done_at(self, moved: str, mark: tuple[int, int] | None) -> None:
         with self.store.write() as db:
             cursors.set_digest(db, self.name, _DONE_AT, moved)
+            if mark is not None:
+                cursors.set_digest(db, self.name, _MARK, f"{mark[0]}:{mark[1]}")
 
     @staticmethod
     def _the_routes_404(resp: Response) -> bool:

@@ -294,3 +294,23 @@ def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_f
     assert any(walked in s for s in steps), steps
     steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
     assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid
+
+
+def test_a_syncs_pictures_since_its_last_pass_are_looked_up_by_key_not_by_walking_the_workspace(demo):
+    """sync/pictures.py after a sync that brought something: the annotations the change journal names, each by
+    its key, and the resolutions after a rowid. The planner walked the workspace's index instead (26 ms at
+    100,000 annotations for one changed): what the lookup costs must follow what changed, not the store."""
+    db = demo["db"]
+    mark = ann_repo.pictures_mark(db)
+    db.execute("UPDATE annotations SET summary = 'moved' WHERE id = (SELECT id FROM annotations LIMIT 1)")
+    ran: list[str] = []
+    db.set_trace_callback(ran.append)
+    try:
+        assert ann_repo.pictures_not_held_since(db, demo["workspace"], mark, 100) == []
+    finally:
+        db.set_trace_callback(None)
+    sql = next(s for s in ran if "screenshot_key" in s)
+    steps = plan(db, sql, [])
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+    assert any(re.match(r"SEARCH a USING INDEX sqlite_autoindex_annotations_1 \(id=\?\)", s) for s in steps), steps
+    assert any(s.startswith("SEARCH resolutions USING INTEGER PRIMARY KEY (rowid>?)") for s in steps), steps
