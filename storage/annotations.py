@@ -329,17 +329,33 @@ def get_upload(db: Connection, key: str) -> dict | None:
     return dict(zip(["key", "workspace_id", "annotation_id", "kind", "content_type", "size", "sha256"], row, strict=True))
 
 
+# One query for a replica's pictures without bytes, over the workspace or over what changed since a pass:
+# the annotations ``a`` come from ``annotations``, or from the changed ids each found by its key (a CROSS JOIN
+# keeps them outermost: left to itself the planner walked the workspace's index, 26 ms at 100,000 annotations
+# for one changed); the resolutions are every one, or those after a rowid.
+_HELD = "NOT IN (SELECT key FROM uploads)"
+
+
+def _pictures_not_held_sql(annotations: str, resolutions_after: str) -> str:
+    evidence = "".join(
+        f"UNION SELECT {kind}_key, annotation_id, '{kind}' FROM resolutions WHERE {resolutions_after}workspace_id = ? "
+        f"AND {kind}_key IS NOT NULL AND {kind}_key {_HELD} "
+        for kind in ("before", "after")
+    )
+    return (
+        f"SELECT a.screenshot_key, a.id, 'screenshot' FROM {annotations} "
+        f"WHERE a.workspace_id = ? AND a.screenshot_key IS NOT NULL AND a.screenshot_key {_HELD} {evidence}ORDER BY 1"
+    )
+
+
+_NOT_HELD = _pictures_not_held_sql("annotations AS a", "")
+_NOT_HELD_SINCE = _pictures_not_held_sql("json_each(?) AS changed CROSS JOIN annotations AS a ON a.id = changed.value", "rowid > ? AND ")
+
+
 def pictures_not_held(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
     """(key, annotation_id, kind) of the workspace's screenshots and evidence that no ``uploads`` row
     names: on a replica, pictures whose records a sync pulled and whose bytes it has not fetched."""
-    held = "NOT IN (SELECT key FROM uploads)"
-    sql = (
-        f"SELECT screenshot_key, id, 'screenshot' FROM annotations WHERE workspace_id = ? AND screenshot_key IS NOT NULL AND screenshot_key {held} "
-        f"UNION SELECT before_key, annotation_id, 'before' FROM resolutions WHERE workspace_id = ? AND before_key IS NOT NULL AND before_key {held} "
-        f"UNION SELECT after_key, annotation_id, 'after' FROM resolutions WHERE workspace_id = ? AND after_key IS NOT NULL AND after_key {held} "
-        "ORDER BY 1"
-    )
-    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(sql, [workspace_id] * 3)]
+    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(_NOT_HELD, [workspace_id] * 3)]
 
 
 def pictures_mark(db: Connection) -> tuple[int, int]:
@@ -356,20 +372,8 @@ def pictures_not_held_since(db: Connection, workspace_id: str, mark: tuple[int, 
     changed = changed_since(db, mark[0], most)
     if changed is None:
         return None
-    held = "NOT IN (SELECT key FROM uploads)"
-    sql = (
-        # CROSS JOIN keeps the changed ids outermost, each found by its key: left to itself the planner
-        # walked the workspace's index (26 ms at 100,000 annotations for one changed).
-        "SELECT a.screenshot_key, a.id, 'screenshot' FROM json_each(?) AS changed CROSS JOIN annotations AS a ON a.id = changed.value "
-        f"WHERE a.workspace_id = ? AND a.screenshot_key IS NOT NULL AND a.screenshot_key {held} "
-        "UNION SELECT before_key, annotation_id, 'before' FROM resolutions WHERE rowid > ? AND workspace_id = ? "
-        f"AND before_key IS NOT NULL AND before_key {held} "
-        "UNION SELECT after_key, annotation_id, 'after' FROM resolutions WHERE rowid > ? AND workspace_id = ? "
-        f"AND after_key IS NOT NULL AND after_key {held} "
-        "ORDER BY 1"
-    )
     params = [json_dump(sorted(changed[1])), workspace_id, mark[1], workspace_id, mark[1], workspace_id]
-    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(sql, params)]
+    return [(str(k), str(a), str(kind)) for k, a, kind in db.execute(_NOT_HELD_SINCE, params)]
 
 
 def list_by_submitter(db: Connection, site_id: str, key_hash: str, limit: int = 200) -> list[Annotation]:

@@ -2,8 +2,9 @@
 pull brought, fetched from the bundled server's ``GET /uploads/{key}`` into this replica's uploads.
 
 Which pictures: those the workspace's records name and no ``uploads`` row does (storage's
-``pictures_not_held``). Each fetched file gets its row, so the next sync asks for nothing again
-and ``admin sweep-uploads`` does not take it for an orphan. Each picture is read at most
+``pictures_not_held``, or ``pictures_not_held_since`` the last pass that left none behind). Each
+fetched file gets its row, so the next sync asks for nothing again and ``admin sweep-uploads``
+does not take it for an orphan. Each picture is read at most
 ``MAX_UPLOAD_BYTES`` (streamed, stopped at the cap) and judged as the server judges an upload
 (an image of its content type that decodes) before it is kept; its bytes are written whole or
 not at all (``Store.put_blob``: a temporary file, then a rename), then its row commits. A
@@ -42,9 +43,9 @@ class PicturePull(EnginePart):
     """Fetch the pulled records' pictures this replica does not hold."""
 
     def pull_pictures(self) -> None:
-        # Finding what is missing reads every annotation of the workspace (80 ms at 50,000): done
-        # only when the records moved since a pass that left nothing behind. The counter moves
-        # with every pulled page, so a run killed before its pictures still looks again next time.
+        # Done only when the records moved since a pass that left nothing behind (the counter moves
+        # with every pulled page, so a run killed before its pictures still looks again next time),
+        # and then over what changed since that pass; the first pass reads the whole workspace.
         db = self.store.db
         moved = str(ann_repo.changes(db, self.ws))
         if cursors.get_digest(db, self.name, _DONE_AT) == moved:
