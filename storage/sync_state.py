@@ -210,12 +210,12 @@ def entries(db: Connection, workspace_id: str, state: str | None = "pending") ->
     return [_entry(r) for r in rows]
 
 
-def entity_entries(db: Connection, entity_type: str, entity_id: str) -> list[Entry]:
-    """One row's entries in the outbox, in any state, oldest first."""
-    rows = db.execute(
-        f"SELECT {_ENTRY_COLS} FROM sync_outbox WHERE entity_type = ? AND entity_id = ? ORDER BY seq", [entity_type, entity_id]
-    )
-    return [_entry(r) for r in rows]
+def last_entity_entry(db: Connection, entity_type: str, entity_id: str) -> Entry | None:
+    """One row's newest entry in the outbox, in any state."""
+    row = db.execute(
+        f"SELECT {_ENTRY_COLS} FROM sync_outbox WHERE entity_type = ? AND entity_id = ? ORDER BY seq DESC LIMIT 1", [entity_type, entity_id]
+    ).fetchone()
+    return None if row is None else _entry(row)
 
 
 def get_entry(db: Connection, seq: int) -> Entry | None:

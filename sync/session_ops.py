@@ -139,8 +139,7 @@ class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
         a server that moved off the base holds what this replica's net change would set)."""
         if not state.is_replica(db, store.workspace_id):
             return
-        waiting = state.entity_entries(db, "feedback_comment", comment_id)
-        last = waiting[-1] if waiting else None
+        last = state.last_entity_entry(db, "feedback_comment", comment_id)
         if last is not None and self.unsent(last) and self.payload(last).resolved != resolved:
             state.delete_entry(db, last.seq)
             # The pulls while it waited left this comment as it was here: the next one must rewrite it.

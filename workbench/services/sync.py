@@ -276,9 +276,9 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
     for name, ws in _replicas(wb, remote):
         for c in sync_state.list_conflicts(db, ws):
             if c.entity_type == "test_note":
-                note = _test_note(db, c.entity_id)
-                mine = note[1] if note is not None else c.mine_value
-                title = f"a note of test session {note[0] if note is not None else '?'}"
+                note = test_sessions_repo.get_note(db, c.entity_id)  # by the server's id, which the conflict names
+                mine = note.content if note is not None else c.mine_value
+                title = f"a note of test session {note.session_id if note is not None else '?'}"
                 out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
                 continue
             ann = annotations_repo.get_annotation(db, ws, c.entity_id)
@@ -286,12 +286,6 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
             title = " ".join((ann.body if ann else c.entity_id).split())[:80]
             out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
     return out
-
-
-def _test_note(db: Any, note_id: str) -> tuple[str, str] | None:
-    """(session id, content) of a test session's note, by the server's id the conflict names."""
-    note = test_sessions_repo.get_note(db, note_id)
-    return (note.session_id, note.content) if note is not None else None
 
 
 def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
@@ -311,9 +305,9 @@ def keep_mine(wb: Workbench, conflict_id: int) -> None:
         sync_state.delete_conflict(db, c.id)
         if c.entity_type == "test_note":
             # Sent over the server's words: the next push finds them as this change's "before".
-            note = _test_note(db, c.entity_id)
+            note = test_sessions_repo.get_note(db, c.entity_id)
             if note is not None:
-                ops.TEST_NOTES.enqueue(db, c.workspace_id, note[0], [(c.entity_id, note[1])], [], now, {c.entity_id: c.theirs_value})
+                ops.TEST_NOTES.enqueue(db, c.workspace_id, note.session_id, [(c.entity_id, note.content)], [], now, {c.entity_id: c.theirs_value})
             _audit(wb, db, c.workspace_id, "sync.conflict.keep_mine", c.entity_type, c.entity_id, {"field": c.field, "theirs": c.theirs_value})
             return
         fields = [c.field]
@@ -335,11 +329,11 @@ def take_theirs(wb: Workbench, conflict_id: int) -> None:
         c = _load_conflict(db, conflict_id)
         if c.entity_type == "test_note":
             sync_state.delete_conflict(db, c.id)
-            note = _test_note(db, c.entity_id)
+            note = test_sessions_repo.get_note(db, c.entity_id)
             if note is not None:
-                test_sessions_repo.update_note(db, note[0], c.entity_id, c.theirs_value, now)
+                test_sessions_repo.update_note(db, note.session_id, c.entity_id, c.theirs_value, now)
             _audit(wb, db, c.workspace_id, "sync.conflict.take_theirs", c.entity_type, c.entity_id,
-                   {"field": c.field, "mine": note[1] if note is not None else None})
+                   {"field": c.field, "mine": note.content if note is not None else None})
             return
         base = sync_state.get_base(db, c.entity_type, c.entity_id)
         theirs = base.fields.get(c.field) if base is not None else c.theirs_value
