@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from storage.failures import StoreWriteFailed
 from workbench import __version__
 from workbench.mcp.http import McpHttpEndpoint
-from workbench.server import envelope, errors, faults, jobs, search_upkeep, write_failed
+from workbench.server import errors, faults, jobs, search_upkeep, write_failed
 from workbench.server.cors import WidgetCorsMiddleware
 from workbench.server.docs_policy import DocsPolicyMiddleware
 from workbench.server.envelope import EnvelopeMiddleware
@@ -108,7 +108,7 @@ def create_app(wb: Workbench, settings: ServerSettings | None = None) -> FastAPI
     # Outside the limits, so a browser can read a 429 (and its Retry-After) from an allowed origin.
     app.add_middleware(WidgetCorsMiddleware, wb=wb, limiter=limiter)
     # Outermost of these, so even a 429 or an unknown path under /api/sessions is enveloped.
-    app.add_middleware(EnvelopeMiddleware, prefixes=envelope.PREFIXES)
+    app.add_middleware(EnvelopeMiddleware)
     # Outermost of the app's own: a write refusal raised by any layer is a 503, never a bare 500.
     app.add_middleware(write_failed.WriteFailedMiddleware, store=wb.store)
     # Ahead of the whole stack, FastAPI's own layers included: the annotations list and the triage

@@ -55,8 +55,9 @@ _UNDER = tuple(p + "/" for p in PREFIXES)
 
 
 def covers(path: str) -> bool:
-    """Whether ``path`` answers in the envelope."""
-    return path in PREFIXES or path.startswith(_UNDER)
+    """Whether ``path`` answers in the envelope. Runs on every request: one C-level startswith over a
+    tuple, no generator."""
+    return path.startswith(_UNDER) or path in PREFIXES
 
 
 def code_for(status: int) -> str:
@@ -121,19 +122,13 @@ async def _unparsed(request: Request, exc: RequestValidationError) -> JSON:
 
 
 class EnvelopeMiddleware:
-    """Pure ASGI: buffers only error answers under ``prefixes`` and wraps those not yet enveloped."""
+    """Pure ASGI: buffers only error answers under ``PREFIXES`` and wraps those not yet enveloped."""
 
-    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.prefixes = prefixes
-        self._under = tuple(p + "/" for p in prefixes)
-
-    def _covers(self, path: str) -> bool:
-        # Runs on every request: one C-level startswith over a tuple, no generator.
-        return path.startswith(self._under) or path in self.prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._covers(scope["path"]):
+        if scope["type"] != "http" or not covers(scope["path"]):
             await self.app(scope, receive, send)
             return
         start: Message | None = None
