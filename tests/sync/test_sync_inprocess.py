@@ -415,6 +415,108 @@ def test_interrupted_pull_resumes_from_its_cursor(hub, monkeypatch):
     assert_converged(hub, r)
 
 
+def test_pages_already_fetched_are_applied_in_one_transaction(hub, monkeypatch):
+    import threading
+
+    from storage import sync_cursors, sync_mirror
+    from sync import pull
+
+    monkeypatch.setattr(pull, "PAGE_SIZE", 5)
+    seed(hub, 23)  # five pages
+    r = hub.replica()
+    fetched, all_fetched = [], threading.Event()
+    real = r.bridge.handle_request
+
+    def count(request: httpx.Request) -> httpx.Response:
+        resp = real(request)
+        if request.url.path.endswith("/annotations"):
+            fetched.append(request.url.params.get("cursor"))
+            if len(fetched) == 5:
+                all_fetched.set()
+        return resp
+
+    r.bridge.handle_request = count  # type: ignore[method-assign]
+    apply, commits = sync_mirror.apply_annotations, []
+
+    def slow_first_page(db, anns, **kw):
+        # The first page is applied while the helper thread fetches the other four.
+        assert all_fetched.wait(30)
+        return apply(db, anns, **kw)
+
+    save = sync_cursors.save_pull
+
+    def saved(db, remote, resource, state):
+        if resource.startswith("annotations:"):
+            commits.append(state.run_cursor)
+        save(db, remote, resource, state)
+
+    monkeypatch.setattr(sync_mirror, "apply_annotations", slow_first_page)
+    monkeypatch.setattr(sync_cursors, "save_pull", saved)
+    assert r.sync().ok
+    assert len(fetched) == 5
+    assert commits[-1] is None and len(commits) == 2  # the first page, then the four that were waiting
+    assert_converged(hub, r)
+
+
+def test_a_cursor_the_server_refuses_restarts_the_run_from_its_since(hub, monkeypatch):
+    from sync import pull
+
+    monkeypatch.setattr(pull, "PAGE_SIZE", 5)
+    seed(hub, 23)
+    r = hub.replica()
+    asked: list[str | None] = []
+
+    def refuse_the_third_page_once(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/annotations"):
+            asked.append(request.url.params.get("cursor"))
+            if len(asked) == 3:
+                return httpx.Response(400, json={"detail": "Invalid cursor"}, request=request)
+        return response
+
+    r.bridge.rewrite = refuse_the_third_page_once
+    assert r.sync().ok
+    assert asked[3] is None and len(asked) == 3 + 5  # the whole run again, from its first page
+    assert_converged(hub, r)
+
+
+def _thread_pages_refused(hub: Hub, monkeypatch, refuse) -> tuple:
+    from sync import pull
+
+    monkeypatch.setattr(pull, "THREAD_PAGE_SIZE", 2)
+    ids = seed(hub, 2)
+    for i in range(7):
+        ann_svc.reply(hub.wb, server_user(hub), ids[i % 2], ReplyCreate(body=f"server reply {i}"))
+    r = hub.replica()
+    asked: list[str | None] = []
+
+    def rewrite(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/thread-changes") and request.url.params.get("limit") == "2":
+            asked.append(request.url.params.get("cursor"))
+            if refuse(asked):
+                return httpx.Response(400, json={"detail": "Invalid cursor"}, request=request)
+        return response
+
+    r.bridge.rewrite = rewrite
+    return r, asked
+
+
+def test_a_refused_thread_cursor_starts_the_run_again_at_once(hub, monkeypatch):
+    r, asked = _thread_pages_refused(hub, monkeypatch, lambda asked: len(asked) == 3)
+    assert r.sync().ok
+    assert asked[3] is None and len(asked) == 3 + 4  # four pages of two for the seven replies
+    assert_converged(hub, r)
+
+
+def test_thread_cursors_refused_twice_leave_the_rest_to_the_next_sync(hub, monkeypatch):
+    r, asked = _thread_pages_refused(hub, monkeypatch, lambda asked: asked[-1] is not None and len(asked) < 5)
+    assert r.sync().ok
+    assert asked == [None, asked[1], None, asked[3]] and asked[1] is not None
+    assert r.wb.store.db.execute("SELECT count(*) FROM replies").fetchone()[0] == 2  # the first page, twice
+    r.bridge.rewrite = None
+    assert r.sync().ok  # not answered 304: the threads this run left unread are read now
+    assert_converged(hub, r)
+
+
 def test_remotes_keep_secrets_in_the_keyring(wb, memory_keyring):
     saved = remotes.add(wb, "origin", "http://localhost:11001/", {"token": "gfat_abc", "jwt": None})
     assert saved.stored == ["token"] and saved.keyring_error is None
