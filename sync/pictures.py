@@ -12,8 +12,9 @@ killed sync leaves at most a file without a row, fetched again and replaced next
 
 A picture the server refuses or no longer holds is skipped: the records stand without it; a server
 out of reach (after the client's retries) ends the pictures, not the run, which pulled its records. A
-server without the route (the documented API has none: its 404 is not the route's, or a 405)
-has no pictures to give; the run says so once and goes on.
+server without the route (the documented API has none: a 405, or a 404 that is not the route's, which
+the bundled server marks with ``code`` ``upload_not_found``, and an older one with its words) has no
+pictures to give; the run says so once and goes on.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from storage.blobs import write_blob
 from storage.upload_sweep import PART
 from sync.client import NotTheApi, Response, Unavailable
 from sync.part import EnginePart
-from workbench.domain.errors import Invalid, TooLarge
+from workbench.domain.errors import UPLOAD_NOT_FOUND, Invalid, TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
 
-# The route's own refusal of a key it serves nothing under (workbench/services/resolutions.py).
+# The words of the route's own refusal of a key it serves nothing under, from a server older than its
+# ``code`` (UPLOAD_NOT_FOUND): still taken, so a replica of such a server tells the two 404s apart too.
 _NOT_A_PICTURE = "Upload not found"
 # The records' change counter when a pass last found every picture held (sync_cursors' digest).
 _DONE_AT = "pictures"
@@ -113,7 +115,7 @@ class PicturePull(EnginePart):
             data = resp.data
         except NotTheApi:  # a web page's 404: not the route's JSON
             return False
-        return isinstance(data, dict) and data.get("detail") == _NOT_A_PICTURE
+        return isinstance(data, dict) and (data.get("code") == UPLOAD_NOT_FOUND or data.get("detail") == _NOT_A_PICTURE)
 
     def _keep(self, key: str, annotation_id: str, kind: str, content_type: str, data: bytes) -> bool:
         """Store one fetched picture and its row; False (nothing written) when it is no image of its type."""

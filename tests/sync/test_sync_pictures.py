@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from storage import annotations as ann_repo
 from storage import upload_sweep
@@ -146,3 +147,29 @@ def test_a_server_failing_on_pictures_ends_the_pictures_not_the_sync_and_the_nex
     replica.bridge.rewrite = None
     assert replica.sync().pictures == 1
     assert [label for label, _ in evidence_files(replica.wb, replica.me, ann["id"])] == ["Screenshot"]
+
+
+@pytest.mark.parametrize(("body", "routes"), [
+    ({"detail": "Kein Bild unter diesem Schlüssel", "code": "upload_not_found"}, True),  # reworded: the code says whose 404 it is
+    ({"detail": "Upload not found"}, True),  # a server older than the code: its words still do
+    ({"detail": "Not Found"}, False),  # a server without the route
+])
+def test_the_routes_own_404_is_told_by_its_code_and_an_older_servers_by_its_words(hub, body: dict, routes: bool):
+    lost = _with_screenshot(hub.tc, hub.creds, PNG)
+    (hub.tmp / "server" / "uploads" / lost["screenshot_key"]).unlink()
+    replica = hub.replica()
+
+    def answering(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.url.path.startswith("/uploads/") and resp.status_code == 404:
+            assert resp.json()["code"] == "upload_not_found"  # what the bundled server says
+            return httpx.Response(404, json=body, request=request)
+        return resp
+
+    replica.bridge.rewrite = answering
+    report = replica.sync()
+    assert report.ok and report.pictures == 0
+    notes = [n for n in report.notes if "picture" in n]
+    if routes:
+        assert len(notes) == 1 and notes[0].startswith("1 picture(s) could not be fetched"), notes
+    else:
+        assert notes == ["pictures are not available from this server (GET /uploads answered 404)"]
