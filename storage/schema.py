@@ -569,6 +569,17 @@ def m031_no_workspace_updated_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS annotations_ws_updated")
 
 
+@migrations()
+def m032_picture_failures(db: Database) -> None:
+    # A picture a replica's sync could not fetch (refused, missing or no image on the server) was
+    # asked for again at every sync, forever: its failures are kept per remote, so the next attempt
+    # waits a number of pictures passes that doubles with each one (sync/pictures.py).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS sync_picture_failures (remote TEXT NOT NULL, key TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL, failed_pass INTEGER NOT NULL, failed_at INTEGER NOT NULL, PRIMARY KEY (remote, key))"
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -10,7 +10,10 @@ does not take it for an orphan. Each picture is read at most
 not at all (``Store.put_blob``: a temporary file, then a rename), then its row commits. A
 killed sync leaves at most a file without a row, fetched again and replaced next time.
 
-A picture the server refuses or no longer holds is skipped: the records stand without it; a server
+A picture the server refuses or no longer holds (or that is no image) is skipped: the records stand
+without it, the run's note counts it, and its failure is kept (``sync_picture_failures``) so that it is
+asked for again after 1, 2, 4, ... passes (``BACKOFF_MOST_PASSES``, at most a day), not at every sync;
+one that comes clears its record. A pass that asked for none of them still left them behind. A server
 out of reach (after the client's retries) ends the pictures, not the run, which pulled its records. A
 server without the route (the documented API has none: a 405, or a 404 that is not the route's, which
 the bundled server marks with ``code`` ``upload_not_found``, and an older one with its words) has no
@@ -39,6 +42,14 @@ _DONE_AT = "pictures"
 _MARK = "pictures-mark"
 # More annotations changed than this since the last pass (a first sync, a long time away): read the whole workspace.
 SCOPED_MOST = 10_000
+# How many passes that looked for missing pictures this replica has made (sync_cursors' digest): the
+# clock of the failures' backoff. It counts syncs, not time, as the cost to bound is each sync's requests.
+_PASSES = "pictures-passes"
+# A picture that failed n times in a row waits 2**(n-1) passes before it is asked for again (the next
+# sync after one failure, then every 2nd, 4th, ...), at most this many, and never more than a day (a
+# replica synced weekly would otherwise wait months for a picture the server has since got back).
+BACKOFF_MOST_PASSES = 32
+BACKOFF_MOST_MS = 24 * 3600 * 1000
 
 
 class PicturePull(EnginePart):
@@ -61,9 +72,17 @@ class PicturePull(EnginePart):
         if not wanted:
             self._done_at(moved, mark)
             return
+        this_pass = int(cursors.get_digest(db, self.name, _PASSES) or 0) + 1
+        with self.store.write() as w:
+            cursors.set_digest(w, self.name, _PASSES, str(this_pass))
+        failures, now = cursors.picture_failures(db, self.name), self.clock()
+        # A picture that keeps failing (lost on the server, refused, no image) was asked for at every
+        # sync, forever: it waits out its backoff, and is still missing (the pass is not done).
+        asked = [p for p in wanted if not _waiting(failures.get(p[0]), this_pass, now)]
+        waiting = len(wanted) - len(asked)
         skipped = 0
-        for i, (key, annotation_id, kind) in enumerate(wanted):
-            self.progress("pictures", i, len(wanted))
+        for i, (key, annotation_id, kind) in enumerate(asked):
+            self.progress("pictures", i, len(asked))
             try:
                 self.store.upload_path(key)
             except ValueError:
@@ -76,20 +95,26 @@ class PicturePull(EnginePart):
                 resp = self.client.get(f"/uploads/{quote(key, safe='/')}", ok=(403, 404, 405), max_bytes=MAX_UPLOAD_BYTES)
             except Unavailable as exc:
                 # The records are already here: pictures out of reach are for the next sync, not this one's failure.
-                self.report.notes.append(f"pictures stopped after {self.report.pictures} of {len(wanted)}: {exc.reason}; the next sync goes on")
+                self.report.notes.append(f"pictures stopped after {self.report.pictures} of {len(asked)}: {exc.reason}; the next sync goes on")
                 return
             if resp.status in (404, 405) and not self._the_routes_404(resp):
                 self.report.notes.append(f"pictures are not available from this server (GET /uploads answered {resp.status})")
                 return
             if resp.status != 200 or resp.over_limit or not self._keep(key, annotation_id, kind, resp.headers.get("content-type", ""), resp.content):
                 skipped += 1
+                with self.store.write() as w:
+                    cursors.picture_failed(w, self.name, key, this_pass, self.clock())
                 continue
             self.report.pictures += 1
-        self.progress("pictures", len(wanted), len(wanted))
-        if not skipped:
+        self.progress("pictures", len(asked), len(asked))
+        if not skipped and not waiting:
             self._done_at(moved, mark)
-        else:
-            self.report.notes.append(f"{skipped} picture(s) could not be fetched (refused, missing or not an image on the server); the next sync tries again")
+            return
+        later = f", {waiting} of them not asked for this time" if waiting else ""
+        self.report.notes.append(
+            f"{skipped + waiting} picture(s) could not be fetched (refused, missing or not an image on the server){later}; "
+            "later syncs try again, less often the more one fails"
+        )
 
     def _since_last_pass(self, mark: tuple[int, int] | None) -> list[tuple[str, str, str]] | None:
         """The pictures missing among the records changed since the last pass that left none behind
@@ -105,6 +130,7 @@ class PicturePull(EnginePart):
             cursors.set_digest(db, self.name, _DONE_AT, moved)
             if mark is not None:
                 cursors.set_digest(db, self.name, _MARK, f"{mark[0]}:{mark[1]}")
+            cursors.forget_picture_failures(db, self.name)  # none is missing: none waits
 
     @staticmethod
     def _the_routes_404(resp: Response) -> bool:
@@ -131,4 +157,13 @@ class PicturePull(EnginePart):
                     db, key=key, workspace_id=self.ws, annotation_id=annotation_id, kind=kind, content_type=ct,
                     size=len(data), sha256=digest, at=self.clock(),
                 )
+            cursors.picture_fetched(db, self.name, key)
         return True
+
+
+def _waiting(failure: cursors.PictureFailure | None, this_pass: int, now: int) -> bool:
+    """Whether a picture that failed before still waits out its backoff at ``this_pass``."""
+    if failure is None:
+        return False
+    wait = min(1 << min(failure.attempts - 1, 16), BACKOFF_MOST_PASSES)
+    return this_pass - failure.failed_pass < wait and now - failure.failed_at < BACKOFF_MOST_MS

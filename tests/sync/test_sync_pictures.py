@@ -173,3 +173,52 @@ def test_the_routes_own_404_is_told_by_its_code_and_an_older_servers_by_its_word
         assert len(notes) == 1 and notes[0].startswith("1 picture(s) could not be fetched"), notes
     else:
         assert notes == ["pictures are not available from this server (GET /uploads answered 404)"]
+
+
+def test_a_picture_that_keeps_failing_is_asked_for_less_often_and_comes_once_the_server_has_it(hub):
+    """QA: a picture the server had lost was asked for at every sync, one request each, forever."""
+    held = _with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour="olive"))
+    lost = _with_screenshot(hub.tc, hub.creds, PNG)
+    served = hub.tmp / "server" / "uploads" / lost["screenshot_key"]
+    kept = served.read_bytes()
+    served.unlink()
+    replica = hub.replica()
+    asked: list[int] = []
+    for _ in range(9):
+        replica.bridge.log.clear()
+        report = replica.sync()
+        assert report.ok
+        asked.append(sum(1 for _, path, _ in replica.bridge.log if path.startswith("/uploads/")))
+        # Still missing, asked for or not: the note says so, and the pass is not taken for done.
+        [note] = [n for n in report.notes if "picture" in n]
+        assert note.startswith("1 picture(s) could not be fetched"), report.notes
+    # The first sync also fetched the held one; then the lost one after 1, 2 and 4 syncs.
+    assert asked == [2, 1, 0, 1, 0, 0, 0, 1, 0]
+    assert replica.wb.store.upload_path(held["screenshot_key"]).is_file()
+    served.write_bytes(kept)  # the server has it again: the next attempt brings it, whenever that is
+    fetched = 0
+    for _ in range(8):
+        fetched += replica.sync().pictures
+    assert fetched == 1 and replica.wb.store.upload_path(lost["screenshot_key"]).read_bytes() == PNG
+    assert replica.wb.store.db.execute("SELECT count(*) FROM sync_picture_failures").fetchone()[0] == 0
+    replica.bridge.log.clear()
+    again = replica.sync()
+    assert again.ok and not [n for n in again.notes if "picture" in n]
+    assert not [p for _, p, _ in replica.bridge.log if p.startswith("/uploads/")]
+
+
+def test_a_failing_picture_waits_at_most_a_day(hub):
+    lost = _with_screenshot(hub.tc, hub.creds, PNG)
+    (hub.tmp / "server" / "uploads" / lost["screenshot_key"]).unlink()
+    replica = hub.replica()
+    start = replica.wb.clock()
+    replica.wb.clock = lambda: start
+    for _ in range(6):
+        replica.sync()  # asked at syncs 1, 2 and 4: the next wait is 4 syncs
+    replica.bridge.log.clear()
+    replica.sync()
+    assert not [p for _, p, _ in replica.bridge.log if p.startswith("/uploads/")]
+    replica.wb.clock = lambda: start + 24 * 3600 * 1000
+    replica.bridge.log.clear()
+    replica.sync()
+    assert [p for _, p, _ in replica.bridge.log if p.startswith("/uploads/")] == [f"/uploads/{lost['screenshot_key']}"]
