@@ -580,6 +580,14 @@ def m032_picture_failures(db: Database) -> None:
     )
 
 
+@migrations()
+def m033_resolutions_by_workspace(db: Database) -> None:
+    # A sync fetches a replica's missing pictures newest record first, so many a run (sync/pictures.py):
+    # the workspace's resolutions in that order were a scan of every workspace's and a sort. With this
+    # index they are one ordered walk, merged with the annotations' (storage.annotations.pictures_not_held).
+    db.execute("CREATE INDEX IF NOT EXISTS resolutions_ws_order ON resolutions(workspace_id, created_at DESC, id DESC)")
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -2,7 +2,9 @@
 pull brought, fetched from the bundled server's ``GET /uploads/{key}`` into this replica's uploads.
 
 Which pictures: those the workspace's records name and no ``uploads`` row does (storage's
-``pictures_not_held``, or ``pictures_not_held_since`` the last pass that left none behind). Each
+``pictures_not_held``, or ``pictures_not_held_since`` the last pass that left none behind), newest
+record first, at most ``MOST_PICTURES_A_SYNC`` or ``MOST_PICTURE_BYTES_A_SYNC`` a run: the rest are
+left for the next sync (the note says how many), and a pass that left some is not done. Each
 fetched file gets its row, so the next sync asks for nothing again and ``admin sweep-uploads``
 does not take it for an orphan. Each picture is read at most
 ``MAX_UPLOAD_BYTES`` (streamed, stopped at the cap) and judged as the server judges an upload
@@ -50,6 +52,10 @@ _PASSES = "pictures-passes"
 # replica synced weekly would otherwise wait months for a picture the server has since got back).
 BACKOFF_MOST_PASSES = 32
 BACKOFF_MOST_MS = 24 * 3600 * 1000
+# What one sync fetches at most: a first sync of a large workspace took the time and disk of all its
+# pictures in one run. The rest, oldest records last, come with the next syncs (the note says how many).
+MOST_PICTURES_A_SYNC = 500
+MOST_PICTURE_BYTES_A_SYNC = 200 * 1024 * 1024
 
 
 class PicturePull(EnginePart):
@@ -66,22 +72,32 @@ class PicturePull(EnginePart):
         # The change journal is SQLite's (a replica's); read before looking, so a write meanwhile is
         # looked at again next time.
         mark = ann_repo.pictures_mark(db) if self.store.dialect == "sqlite" else None
+        failures, now = cursors.picture_failures(db, self.name), self.clock()
         wanted = self._since_last_pass(mark)
         if wanted is None:
-            wanted = ann_repo.pictures_not_held(db, self.ws)
+            # The newest this run may fetch, and those waiting among them: the walk stops there.
+            most = MOST_PICTURES_A_SYNC + len(failures)
+            wanted = ann_repo.pictures_not_held(db, self.ws, most)
+            missing = ann_repo.count_pictures_not_held(db, self.ws) if len(wanted) >= most else len(wanted)
+        else:
+            missing = len(wanted)
         if not wanted:
             self._done_at(moved, mark)
             return
         this_pass = int(cursors.get_digest(db, self.name, _PASSES) or 0) + 1
         with self.store.write() as w:
             cursors.set_digest(w, self.name, _PASSES, str(this_pass))
-        failures, now = cursors.picture_failures(db, self.name), self.clock()
         # A picture that keeps failing (lost on the server, refused, no image) was asked for at every
         # sync, forever: it waits out its backoff, and is still missing (the pass is not done).
-        asked = [p for p in wanted if not _waiting(failures.get(p[0]), this_pass, now)]
-        waiting = len(wanted) - len(asked)
-        skipped = 0
+        due = [p for p in wanted if not _waiting(failures.get(p[0]), this_pass, now)]
+        waiting = len(wanted) - len(due)
+        asked = due[:MOST_PICTURES_A_SYNC]  # newest records first (storage's order)
+        skipped = got_bytes = 0
+        reached = len(asked)
         for i, (key, annotation_id, kind) in enumerate(asked):
+            if got_bytes >= MOST_PICTURE_BYTES_A_SYNC:
+                reached = i
+                break
             self.progress("pictures", i, len(asked))
             try:
                 self.store.upload_path(key)
@@ -106,15 +122,23 @@ class PicturePull(EnginePart):
                     cursors.picture_failed(w, self.name, key, this_pass, self.clock())
                 continue
             self.report.pictures += 1
-        self.progress("pictures", len(asked), len(asked))
-        if not skipped and not waiting:
+            got_bytes += len(resp.content)
+        self.progress("pictures", reached, reached)
+        left = max(0, missing - waiting - reached)  # neither asked for nor waiting: for the next sync
+        if not skipped and not waiting and not left:
             self._done_at(moved, mark)
             return
-        later = f", {waiting} of them not asked for this time" if waiting else ""
-        self.report.notes.append(
-            f"{skipped + waiting} picture(s) could not be fetched (refused, missing or not an image on the server){later}; "
-            "later syncs try again, less often the more one fails"
-        )
+        if left:
+            self.report.notes.append(
+                f"{left} picture(s) left for the next sync (one sync fetches at most {MOST_PICTURES_A_SYNC} pictures "
+                f"or {MOST_PICTURE_BYTES_A_SYNC // (1024 * 1024)} MB, newest records first)"
+            )
+        if skipped or waiting:
+            later = f", {waiting} of them not asked for this time" if waiting else ""
+            self.report.notes.append(
+                f"{skipped + waiting} picture(s) could not be fetched (refused, missing or not an image on the server){later}; "
+                "later syncs try again, less often the more one fails"
+            )
 
     def _since_last_pass(self, mark: tuple[int, int] | None) -> list[tuple[str, str, str]] | None:
         """The pictures missing among the records changed since the last pass that left none behind

@@ -11,6 +11,7 @@ import pytest
 
 from storage import annotations as ann_repo
 from storage import upload_sweep
+from sync import pictures
 from tests.conftest import ServerProcess
 from tests.images import PNG, image_bytes
 from workbench.services import remotes
@@ -109,7 +110,7 @@ def test_once_every_picture_is_held_a_sync_asks_for_none_nor_looks_again_until_t
     replica.bridge.log.clear()
     looked: list[str] = []
     find = ann_repo.pictures_not_held
-    monkeypatch.setattr(ann_repo, "pictures_not_held", lambda db, ws: looked.append(ws) or find(db, ws))
+    monkeypatch.setattr(ann_repo, "pictures_not_held", lambda db, ws, most: looked.append(ws) or find(db, ws, most))
     again = replica.sync()
     assert again.ok and again.pictures == 0
     assert [entry for entry in replica.bridge.log if entry[1].startswith("/uploads/")] == []
@@ -222,3 +223,45 @@ def test_a_failing_picture_waits_at_most_a_day(hub):
     replica.bridge.log.clear()
     replica.sync()
     assert [p for _, p, _ in replica.bridge.log if p.startswith("/uploads/")] == [f"/uploads/{lost['screenshot_key']}"]
+
+
+def test_a_sync_fetches_so_many_pictures_newest_records_first_and_the_next_sync_the_rest(hub, monkeypatch):
+    """QA: a first sync fetched every picture of the workspace in one run, with no bound on their number or size."""
+    monkeypatch.setattr(pictures, "MOST_PICTURES_A_SYNC", 2)
+    shots = [_with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour=c))["screenshot_key"] for c in ("navy", "red", "green")]
+    oldest = shots[0]
+    ann_id = hub.wb.store.db.execute("SELECT id FROM annotations WHERE screenshot_key = ?", [oldest]).fetchone()[0]
+    # Evidence attached to the oldest annotation is a newer record than its screenshot: it comes before it.
+    after = _upload(hub.tc, hub.creds, ann_id, "after", image_bytes("JPEG", colour="teal"))
+    attached = hub.tc.post(f"/api/v1/annotations/{ann_id}/resolutions", json={"after_key": after}, headers=_bearer(hub.creds["member_token"]))
+    assert attached.status_code == 201, attached.text
+    replica = hub.replica()
+
+    def fetched_by(report) -> list[str]:
+        assert report.ok, report.stopped
+        got = [p.removeprefix("/uploads/") for _, p, status in replica.bridge.log if p.startswith("/uploads/") and status == 200]
+        replica.bridge.log.clear()
+        return got
+
+    first = replica.sync()
+    assert fetched_by(first) == [after, shots[2]] and first.pictures == 2
+    assert "2 picture(s) left for the next sync" in " ".join(first.notes), first.notes
+    second = replica.sync()
+    assert fetched_by(second) == [shots[1], oldest]
+    assert not [n for n in second.notes if "picture" in n], second.notes
+    # Nothing left: the next sync does not look again, and what changed after comes newest first too.
+    assert fetched_by(replica.sync()) == []
+    newer = [_with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour=c))["screenshot_key"] for c in ("olive", "black", "white")]
+    assert fetched_by(replica.sync()) == [newer[2], newer[1]]
+    assert fetched_by(replica.sync()) == [newer[0]]
+
+
+def test_a_sync_stops_fetching_pictures_once_it_fetched_so_many_bytes(hub, monkeypatch):
+    monkeypatch.setattr(pictures, "MOST_PICTURE_BYTES_A_SYNC", 1)
+    for c in ("navy", "red"):
+        _with_screenshot(hub.tc, hub.creds, image_bytes("PNG", colour=c))
+    replica = hub.replica()
+    first = replica.sync()
+    assert first.pictures == 1 and "1 picture(s) left for the next sync" in " ".join(first.notes), first.notes
+    assert replica.sync().pictures == 1
+    assert replica.sync().pictures == 0
