@@ -265,3 +265,15 @@ def test_a_sync_stops_fetching_pictures_once_it_fetched_so_many_bytes(hub, monke
     assert first.pictures == 1 and "1 picture(s) left for the next sync" in " ".join(first.notes), first.notes
     assert replica.sync().pictures == 1
     assert replica.sync().pictures == 0
+
+
+def test_a_removed_remote_leaves_no_picture_failures_behind(hub):
+    """A remote added again under the same name starts afresh: its pictures are not held back by the old one's failures."""
+    lost = _with_screenshot(hub.tc, hub.creds, PNG)
+    (hub.tmp / "server" / "uploads" / lost["screenshot_key"]).unlink()
+    replica = hub.replica()
+    replica.sync()
+    failures = "SELECT count(*) FROM sync_picture_failures"
+    assert replica.wb.store.db.execute(failures).fetchone()[0] == 1
+    remotes.remove(replica.wb, "origin")
+    assert replica.wb.store.db.execute(failures).fetchone()[0] == 0
