@@ -190,4 +190,6 @@ def _waiting(failure: cursors.PictureFailure | None, this_pass: int, now: int) -
     if failure is None:
         return False
     wait = min(1 << min(failure.attempts - 1, 16), BACKOFF_MOST_PASSES)
-    return this_pass - failure.failed_pass < wait and now - failure.failed_at < BACKOFF_MOST_MS
+    # A count below the failure's: the digests were forgotten (a discarded session change forgets them
+    # all), and the count began again; waiting for it to come back up could be 32 syncs: ask now.
+    return 0 <= this_pass - failure.failed_pass < wait and now - failure.failed_at < BACKOFF_MOST_MS

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from storage import annotations as ann_repo
+from storage import sync_cursors as cursors
 from storage import upload_sweep
 from sync import pictures
 from tests.conftest import ServerProcess
@@ -277,3 +278,17 @@ def test_a_removed_remote_leaves_no_picture_failures_behind(hub):
     assert replica.wb.store.db.execute(failures).fetchone()[0] == 1
     remotes.remove(replica.wb, "origin")
     assert replica.wb.store.db.execute(failures).fetchone()[0] == 0
+
+
+def test_a_failing_picture_is_asked_for_again_when_the_pass_count_began_again(hub):
+    """Discarding a session change forgets every digest of the remote, the pictures' pass count with them."""
+    lost = _with_screenshot(hub.tc, hub.creds, PNG)
+    (hub.tmp / "server" / "uploads" / lost["screenshot_key"]).unlink()
+    replica = hub.replica()
+    for _ in range(4):
+        replica.sync()  # asked at syncs 1, 2 and 4: it now waits 4 syncs
+    with replica.wb.store.write() as db:
+        cursors.forget_digests(db, "origin")
+    replica.bridge.log.clear()
+    replica.sync()
+    assert [p for _, p, _ in replica.bridge.log if p.startswith("/uploads/")] == [f"/uploads/{lost['screenshot_key']}"]
