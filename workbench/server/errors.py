@@ -37,7 +37,8 @@ class ErrorDetail(BaseModel):
 class CodedErrorDetail(ErrorDetail):
     """A refusal a client tells apart by ``code`` (one value per route, named in its description), not by its words."""
 
-    code: str = Field(examples=["upload_not_found"])
+    # Absent from the route's other refusals of the same status (a trailing slash's 404 is every path's).
+    code: str | None = Field(default=None, examples=["upload_not_found"])
 
 
 _WHY: dict[int, str] = {
