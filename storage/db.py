@@ -38,7 +38,7 @@ CHECKPOINT_EVERY_S = 0.5
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 23
+SCHEMA_VERSION = 25
 
 
 class WriteHook(Protocol):

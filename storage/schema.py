@@ -569,6 +569,25 @@ def m031_no_workspace_updated_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS annotations_ws_updated")
 
 
+@migrations()
+def m032_picture_failures(db: Database) -> None:
+    # A picture a replica's sync could not fetch (refused, missing or no image on the server) was
+    # asked for again at every sync, forever: its failures are kept per remote, so the next attempt
+    # waits a number of pictures passes that doubles with each one (sync/pictures.py).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS sync_picture_failures (remote TEXT NOT NULL, key TEXT NOT NULL, "
+        "attempts INTEGER NOT NULL, failed_pass INTEGER NOT NULL, failed_at INTEGER NOT NULL, PRIMARY KEY (remote, key))"
+    )
+
+
+@migrations()
+def m033_resolutions_by_workspace(db: Database) -> None:
+    # A sync fetches a replica's missing pictures newest record first, so many a run (sync/pictures.py):
+    # the workspace's resolutions in that order were a scan of every workspace's and a sort. With this
+    # index they are one ordered walk, merged with the annotations' (storage.annotations.pictures_not_held).
+    db.execute("CREATE INDEX IF NOT EXISTS resolutions_ws_order ON resolutions(workspace_id, created_at DESC, id DESC)")
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -1,5 +1,5 @@
 """Pull progress of a replica per remote: cursors of paged resources, digests of unpaged ones,
-and the work an interrupted pull left behind."""
+the work an interrupted pull left behind, and the pictures it could not fetch."""
 
 from __future__ import annotations
 
@@ -68,3 +68,35 @@ def set_digest(db: Connection, remote: str, resource: str, digest: str) -> None:
 def forget_digests(db: Connection, remote: str) -> None:
     """Forget every digest of ``remote``: the next pull rewrites the mirrored rows, changed or not."""
     db.execute("DELETE FROM sync_cursors WHERE remote = ? AND resource LIKE 'digest:%'", [remote])
+
+
+# -- pictures a pull could not fetch ---------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class PictureFailure:
+    attempts: int  # failed fetches in a row
+    failed_pass: int  # the pictures pass of the last one (``picture_failed``'s ``at_pass``)
+    failed_at: int  # and its time, ms
+
+
+def picture_failures(db: Connection, remote: str) -> dict[str, PictureFailure]:
+    rows = db.execute("SELECT key, attempts, failed_pass, failed_at FROM sync_picture_failures WHERE remote = ?", [remote])
+    return {r[0]: PictureFailure(r[1], r[2], r[3]) for r in rows}
+
+
+def picture_failed(db: Connection, remote: str, key: str, at_pass: int, at: int) -> None:
+    db.execute(
+        "INSERT INTO sync_picture_failures(remote, key, attempts, failed_pass, failed_at) VALUES (?, ?, 1, ?, ?) "
+        "ON CONFLICT(remote, key) DO UPDATE SET attempts = sync_picture_failures.attempts + 1, "
+        "failed_pass = excluded.failed_pass, failed_at = excluded.failed_at",
+        [remote, key, at_pass, at],
+    )
+
+
+def picture_fetched(db: Connection, remote: str, key: str) -> None:
+    db.execute("DELETE FROM sync_picture_failures WHERE remote = ? AND key = ?", [remote, key])
+
+
+def forget_picture_failures(db: Connection, remote: str) -> None:
+    db.execute("DELETE FROM sync_picture_failures WHERE remote = ?", [remote])

@@ -120,6 +120,7 @@ def remove_remote(db: Connection, name: str) -> None:
         )
     db.execute("DELETE FROM sync_cursors WHERE remote = ?", [name])
     db.execute("DELETE FROM sync_todo WHERE remote = ?", [name])
+    db.execute("DELETE FROM sync_picture_failures WHERE remote = ?", [name])
     db.execute("DELETE FROM sync_remotes WHERE name = ?", [name])
 
 

@@ -231,15 +231,19 @@ class Response:
             self._parsed = True
         return self._data
 
-    def items(self) -> list[Any]:
-        """The rows of a documented list's answer (``{"items": [...], "next_cursor": …}``). JSON of
-        another shape is another service's: read as an empty list, it had a sync to the wrong URL
-        end "Synced" with every persona of the replica deleted (a list is mirrored whole)."""
-        data = self.data
-        rows = data.get("items") if isinstance(data, dict) else None
+    def items(self, *path: str) -> list[Any]:
+        """The rows of a documented list's answer, found under ``path``: by default the annotations
+        API's ``{"items": [...], "next_cursor": …}``; ``"data"`` for the feedback-sessions API's lists,
+        ``"data", "sessions"`` for the test-sessions envelope's. JSON of another shape is another
+        service's: read as an empty list, it had a sync to the wrong URL end "Synced" with every
+        persona of the replica deleted (a list is mirrored whole), or with no session ever pulled."""
+        where = path or ("items",)
+        rows = self.data
+        for name in where:
+            rows = rows.get(name) if isinstance(rows, dict) else None
         if not isinstance(rows, list):
             raise NotTheApi(
-                f"{self.url} answered {self.status} with JSON that is not the API's list (no \"items\"): "
+                f"{self.url} answered {self.status} with JSON that is not the API's list (no \"{'.'.join(where)}\"): "
                 "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
             )
         return rows

@@ -67,10 +67,10 @@ class SessionSync(EnginePart):
             self.progress("feedback sessions", known, known)
             return
         while True:
-            page = (first if offset == 0 else self.client.get(
+            page = first if offset == 0 else self.client.get(
                 "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
-            )).data
-            batch = list(page.get("data") or [])
+            )
+            batch = page.items("data")
             items += batch
             if len(batch) < 100:
                 break
@@ -91,7 +91,7 @@ class SessionSync(EnginePart):
             digest = hashlib.sha256(resp.content).hexdigest()
             if digest == known:
                 continue
-            comments = [wire.feedback_comment(c, r.id) for c in resp.data.get("data") or []]
+            comments = [wire.feedback_comment(c, r.id) for c in resp.items("data")]
             with self.store.write() as db:
                 if sessions_state.feedback_session_row(db, r.id) is None:
                     continue  # its round could not be mirrored yet (see apply_feedback_sessions)
@@ -154,7 +154,7 @@ class SessionSync(EnginePart):
             self.progress("studies", known, known)
             return
         if resp.status == 200:
-            studies = [wire.study(d, self.ws) for d in (resp.data.get("data") or {}).get("studies") or []]
+            studies = [wire.study(d, self.ws) for d in resp.items("data", "studies")]
         else:
             studies = [Study(id=j, workspace_id=self.ws, name=j, created_at=0) for j in self.remote.study_ids]
             if not studies:
@@ -179,7 +179,7 @@ class SessionSync(EnginePart):
             if resp.status != 200:
                 listed = False
                 break
-            batch = list((resp.data.get("data") or {}).get("sessions") or [])
+            batch = resp.items("data", "sessions")
             items += batch
             if len(batch) < 100:
                 break
@@ -212,7 +212,7 @@ class SessionSync(EnginePart):
         digest = hashlib.sha256(resp.content).hexdigest()
         if digest == cursors.get_digest(self.store.db, self.name, key):
             return
-        notes = [wire.test_note(n, session_id) for n in (resp.data.get("data") or {}).get("notes") or []]
+        notes = [wire.test_note(n, session_id) for n in resp.items("data", "notes")]
         with self.store.write() as db:
             self.report.received += sessions_state.apply_test_notes(db, session_id, notes, self.clock())
             cursors.set_digest(db, self.name, key, digest)

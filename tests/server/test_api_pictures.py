@@ -51,8 +51,11 @@ def test_a_picture_is_served_to_its_workspace_and_to_no_one_else(tmp_path: Path)
             assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
 
             rival = c.get(f"/uploads/{shot_key}", headers=_bearer(w.secrets["rival"]))
-            assert rival.status_code == 404
-            assert c.get("/uploads/screenshots/nothing-here.png", headers=_bearer(w.secrets["memb"])).status_code == 404
+            # The route's own 404 says so by its code: a sync tells it from a server without the route by that.
+            assert rival.status_code == 404 and rival.json() == {"detail": "Upload not found", "code": "upload_not_found"}
+            nothing = c.get("/uploads/screenshots/nothing-here.png", headers=_bearer(w.secrets["memb"]))
+            assert nothing.status_code == 404 and nothing.json()["code"] == "upload_not_found"
+            assert "code" not in c.get("/uploads/screenshots/", headers=_bearer(w.secrets["memb"])).json()  # no key: not the route's
             # A path is never enough: the uploads directory's neighbours are no one's picture.
             assert c.get("/uploads/..%2F..%2Fserved%2Fstore.db", headers=_bearer(w.secrets["memb"])).status_code == 404
             anonymous = c.get(f"/uploads/{shot_key}")

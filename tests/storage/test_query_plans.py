@@ -314,3 +314,17 @@ def test_a_syncs_pictures_since_its_last_pass_are_looked_up_by_key_not_by_walkin
     assert not [s for s in steps if _FULL_SCAN.match(s)], steps
     assert any(re.match(r"SEARCH a USING INDEX sqlite_autoindex_annotations_1 \(id=\?\)", s) for s in steps), steps
     assert any(s.startswith("SEARCH resolutions USING INTEGER PRIMARY KEY (rowid>?)") for s in steps), steps
+
+
+def test_a_syncs_missing_pictures_of_a_workspace_come_newest_first_from_its_indexes_unsorted(demo):
+    """sync/pictures.py on a first sync (or after much changed): the workspace's screenshots and evidence without
+    bytes, newest record first, as a sync fetches only so many a run. The resolutions were a scan of every
+    workspace's and the whole a sort; now three ordered index walks, merged."""
+    db = demo["db"]
+    steps = plan(db, ann_repo._NOT_HELD, [demo["workspace"]] * 3)
+    assert not [s for s in steps if _FULL_SCAN.match(s)], steps
+    assert not [s for s in steps if _SORT in s], steps
+    assert any(re.match(r"SEARCH a USING (COVERING )?INDEX inbox_annotations \(workspace_id=\?\)", s) for s in steps), steps
+    assert sum(1 for s in steps if re.match(r"SEARCH resolutions USING INDEX resolutions_ws_order \(workspace_id=\?\)", s)) == 2, steps
+    counted = plan(db, ann_repo._COUNT_NOT_HELD, [demo["workspace"]] * 3)  # how many are left, after a capped sync
+    assert not [s for s in counted if _FULL_SCAN.match(s) or _SORT in s], counted

@@ -282,3 +282,34 @@ def test_a_comment_flipped_while_its_change_is_on_the_way_is_sent_after_it(tmp_p
         [on_server] = [x["status"] for x in s.as_store("GET", f"/api/v1/feedback-sessions/{sid}/comments")["data"] if x["id"] == c]
         assert on_server == "open" and found(fs_repo.get_comment(bob.store.db, sid, c)).status == "open"
         assert outbox_size(bob) == 0
+
+
+@pytest.mark.parametrize(("listed", "named"), [
+    ("/api/v1/feedback-sessions", "data"),
+    ("/comments", "data"),
+    ("/api/studies", "data.studies"),
+    ("/api/sessions", "data.sessions"),
+    ("/notes", "data.notes"),
+])
+def test_a_session_list_of_another_shape_stops_as_not_the_api_not_as_nothing_new(hub, listed: str, named: str):
+    """QA: another JSON service at the remote's address (`{"status": "ok"}` everywhere) had a sync read
+    the feedback sessions, studies and a study's sessions as empty and end "Synced", with nothing pulled;
+    the personas' list already stopped such a run as not the API."""
+    server_round(hub)
+    owner = local_user(hub.wb)
+    s1 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=hub.creds["job_id"], testerId="tester-1"))
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"content": "struggled with checkout"}]}))
+    r = hub.replica(sessions=True)
+
+    def other_service(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith(listed) and resp.status_code == 200:
+            return httpx.Response(200, json={"status": "ok"}, request=request)
+        return resp
+
+    r.bridge.rewrite = other_service
+    rep = r.sync()
+    assert rep.stop_code == "not_the_api", (rep.stopped, rep.notes)
+    assert f"with JSON that is not the API's list (no \"{named}\")" in (rep.stopped or ""), rep.stopped
+    r.bridge.rewrite = None
+    assert r.sync().ok
+    assert r.wb.store.db.execute("SELECT count(*) FROM test_notes").fetchone()[0] == 1

@@ -14,6 +14,10 @@ from typing import Any, Protocol
 # words (sync/client.py), as the status cannot.
 WORKSPACE_DELETED = "Workspace deleted; its OWNER can restore it"
 
+# The ``code`` of ``GET /uploads/{key}``'s own 404 (no picture under this key for this caller). A sync tells
+# it from a server without the route, whose 404 means "no pictures at all", by this value, not by the words.
+UPLOAD_NOT_FOUND = "upload_not_found"
+
 
 class DomainError(Exception):
     """A rule of the documents refused an action. ``message`` is safe to show a user."""

@@ -34,6 +34,13 @@ class ErrorDetail(BaseModel):
     detail: str | list[dict[str, Any]] = Field(examples=["Insufficient role"])
 
 
+class CodedErrorDetail(ErrorDetail):
+    """A refusal a client tells apart by ``code`` (one value per route, named in its description), not by its words."""
+
+    # Absent from the route's other refusals of the same status (a trailing slash's 404 is every path's).
+    code: str | None = Field(default=None, examples=["upload_not_found"])
+
+
 _WHY: dict[int, str] = {
     400: "A query value, header or rule of the documents is broken (the message says which)",
     401: "Missing, malformed, unknown, revoked or expired credential (with WWW-Authenticate)",

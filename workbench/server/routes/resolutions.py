@@ -10,13 +10,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest
-from workbench.domain.errors import TooLarge
+from workbench.domain.errors import UPLOAD_NOT_FOUND, NotFound, TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES
 from workbench.domain.paging import PageQuery
 from workbench.server import jobs
 from workbench.server.conditional import etag_matches
 from workbench.server.deps import WB, Caller, Member, OneValueEach
-from workbench.server.errors import COMMON_ERRORS, error_responses
+from workbench.server.errors import COMMON_ERRORS, CodedErrorDetail, error_responses
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import ResolutionList, ResolutionPublic, UploadReceipt, UploadUrl
 from workbench.services import resolutions as svc
@@ -86,13 +86,20 @@ _PICTURE_HEADERS = {
     responses={
         200: {"description": "The picture's bytes, in its stored content type", "content": {"image/*": {}}},
         304: {"description": "The If-None-Match names this picture's ETag"},
-        **error_responses(404, why={404: "No picture of an annotation of the caller's workspace under this key"}),
+        **error_responses(404, model=CodedErrorDetail, why={
+            404: f"No picture of an annotation of the caller's workspace under this key (`code`: `{UPLOAD_NOT_FOUND}`)",
+        }),
     },
 )
 def get_upload(key: str, request: Request, wb: WB, caller: Caller) -> Response:
     if key.endswith("/"):
         raise HTTPException(404)  # as the PUT's: a trailing slash is the 404 of every path with one
-    content_type, data, digest = svc.read_upload(wb, caller, key)
+    try:
+        content_type, data, digest = svc.read_upload(wb, caller, key)
+    except NotFound as exc:
+        # Marked as this route's: a server without the route answers 404 too, and a sync must tell
+        # "no such picture" (skip it) from "no pictures here" (stop asking) without reading words.
+        return JSON({"detail": exc.message, "code": UPLOAD_NOT_FOUND}, status_code=404)
     headers = {**_PICTURE_HEADERS, "ETag": f'"{digest}"'}
     inm = request.headers.get("if-none-match")
     if inm and len(inm) <= 1000 and etag_matches(inm, headers["ETag"]):
