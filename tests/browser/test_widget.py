@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -1904,3 +1905,33 @@ def test_a_pin_follows_its_element_when_the_page_changes_under_it(page, served, 
     page.wait_for_function("document.getElementById('buy') !== null")
     page.wait_for_function(on_the_button)
     assert pin_on_the_button()
+
+
+# -- what a screen reader says and a keyboard reaches ---------------------------------------------------
+
+
+def test_a_fields_error_is_what_the_field_is_described_by_until_it_is_mended(page, served, host_site):
+    """The error was an alert beside the field, marked invalid: read once as it appeared, and back on the field a screen
+    reader said "invalid entry" and nothing of what was wrong."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Comment").fill("The kettle price is wrong")
+    email = form.get_by_label("Email (optional)")
+    email.fill("vera.example.com")
+    form.get_by_role("button", name="Send").click()
+    expect(email).to_be_focused()
+    expect(email).to_have_accessible_description("Check the email address: it should look like name@example.com.")
+    expect(form.get_by_label("Comment")).to_have_accessible_description("")
+    email.fill("vera@example.com")  # mended: no longer said to be wrong
+    expect(email).to_have_accessible_description("")
+    # The server's refusal of another field moves the error there, and only there.
+    form.get_by_label("Name (optional)").fill("Vera\x00")
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        form.get_by_role("button", name="Send").click()
+    assert resp.value.status == 422
+    name = form.get_by_label("Name (optional)")
+    expect(name).to_be_focused()
+    expect(name).to_have_accessible_description(re.compile(r"^Not sent\. Name: "))
+    expect(email).to_have_accessible_description("")

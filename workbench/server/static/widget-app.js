@@ -825,7 +825,7 @@
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
     </fieldset>
-    <div class="foot"><div class="alert" role="alert"></div>
+    <div class="foot"><div class="alert" id="gf-alert" role="alert"></div>
       <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
       <div class="status" role="status"></div></div>
   </form>`;
@@ -836,15 +836,16 @@
   const field = n => root.querySelector(`[data-f="${n}"]`);
   function setStatus(text) { statusEl.textContent = text; }
   // One error at a time, in the alert, on the field it is about (which gets the focus), else on the comment.
+  // The field is described by it: once the alert has been read, a screen reader back on the field said only "invalid".
   function showError(name, text) {
-    for (const n of root.querySelectorAll('[aria-invalid]')) n.removeAttribute('aria-invalid');
+    for (const n of panel.querySelectorAll('[aria-invalid]')) { n.removeAttribute('aria-invalid'); n.removeAttribute('aria-describedby'); }
     alertEl.textContent = text || '';
     if (!text) return;
     const f = field(name || 'body');
-    if (name) f.setAttribute('aria-invalid', 'true');
+    if (name) { f.setAttribute('aria-invalid', 'true'); f.setAttribute('aria-describedby', 'gf-alert'); }
     f.focus();
   }
-  panel.addEventListener('input', e => e.target.removeAttribute('aria-invalid'));
+  panel.addEventListener('input', (e) => { e.target.removeAttribute('aria-invalid'); e.target.removeAttribute('aria-describedby'); });
   const focusIn = box => box.contains(root.activeElement);
   // Tab and shift+Tab go round the open dialog's own controls; Esc closes it.
   function dialogKeys(box, close) {
