@@ -1935,3 +1935,35 @@ def test_a_fields_error_is_what_the_field_is_described_by_until_it_is_mended(pag
     expect(name).to_be_focused()
     expect(name).to_have_accessible_description(re.compile(r"^Not sent\. Name: "))
     expect(email).to_have_accessible_description("")
+
+
+def ax_dialogs(page) -> dict[str, bool]:
+    """What Chromium tells a screen reader of each dialog shown: its name and whether it is modal."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        cdp.detach()
+    return {
+        n["name"]["value"]: any(p["name"] == "modal" and p["value"]["value"] for p in n.get("properties", []))
+        for n in nodes if n.get("role", {}).get("value") == "dialog" and not n.get("ignored")
+    }
+
+
+def test_the_form_and_a_pins_card_say_they_are_modal_as_tab_keeps_to_them(page, served, host_site):
+    """Tab goes round the form's controls (and a card's) and never reaches the page, yet both said they were not modal:
+    a screen reader offered the page behind as there to be used."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    expect(form.get_by_label("Comment")).to_be_focused()
+    assert ax_dialogs(page) == {"Send feedback": True}
+    form.get_by_label("Comment").fill("Button does nothing")
+    send(page, form)
+    expect(form).to_be_hidden()
+    pin = page.get_by_role("button", name="Your feedback 1: new")
+    pin.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Your feedback")).to_be_focused()
+    assert ax_dialogs(page) == {"Your feedback": True}

@@ -807,13 +807,13 @@
   function markup() {
     return `${adopted ? '' : `<style>${css}</style>`}
   <div class="pins"></div>
-  <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
+  <div class="card" role="dialog" aria-modal="true" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
   <div class="outline"></div>
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
   <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
-  <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
+  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
     <div class="about"></div>
@@ -847,7 +847,8 @@
   }
   panel.addEventListener('input', (e) => { e.target.removeAttribute('aria-invalid'); e.target.removeAttribute('aria-describedby'); });
   const focusIn = box => box.contains(root.activeElement);
-  // Tab and shift+Tab go round the open dialog's own controls; Esc closes it.
+  // Tab and shift+Tab go round the open dialog's own controls; Esc closes it. So each says it is modal (aria-modal):
+  // a screen reader otherwise offered the page behind as reachable, which Tab never reached.
   function dialogKeys(box, close) {
     box.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); return; }
