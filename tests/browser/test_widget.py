@@ -1967,3 +1967,24 @@ def test_the_form_and_a_pins_card_say_they_are_modal_as_tab_keeps_to_them(page, 
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog", name="Your feedback")).to_be_focused()
     assert ax_dialogs(page) == {"Your feedback": True}
+
+
+def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_out(page, served, host_site):
+    """The status ("Sending…", "Sent. Thank you!", "Saved in this browser…") was not drawn while empty: a live region
+    added with its words in it is not read out, and a screen reader user never heard whether the feedback went."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    status = form.get_by_role("status")
+    expect(status).to_have_text("")
+    expect(status).to_be_attached()
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
+    assert len(live) == 1, "the form's status is not in the accessibility tree while it is empty"
+    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    form.get_by_label("Comment").fill("Kettle price")
+    send(page, form)
+    expect(status).to_have_text("Sent. Thank you!")

@@ -785,7 +785,8 @@
     .foot { position: sticky; bottom: 0; background: #fff; padding: 8px 0 14px; }
     .row { display: flex; gap: 8px; justify-content: flex-end; }
     .status { margin-top: 6px; font-size: 12px; color: #0f766e; }
-    .status:empty, .alert:empty { display: none; }
+    .alert:empty { display: none; } /* an alert is read as it is shown */
+    .status:empty { margin: 0; } /* not display: none: a status (a live region) is only read out if it was there before its words */
     .alert { margin-bottom: 8px; padding: 6px 8px; font-size: 12px; color: #991b1b; background: #fef2f2; border: 1px solid #fca5a5; border-left: 4px solid #dc2626; border-radius: 6px; }
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
     .card { position: fixed; width: 320px; max-width: calc(100vw - 20px); max-height: calc(100vh - 20px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 0 10px 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
