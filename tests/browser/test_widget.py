@@ -1988,3 +1988,38 @@ def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_ou
     form.get_by_label("Comment").fill("Kettle price")
     send(page, form)
     expect(status).to_have_text("Sent. Thank you!")
+
+
+def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG's contrast ratio of two sRGB colours."""
+    def luminance(c: tuple[int, ...]) -> float:
+        lin = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c[:3]]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (15, 23, 42)], ids=["light page", "dark page"])
+def test_the_keyboards_focus_on_the_launcher_is_seen_on_a_light_page_and_a_dark_one(page, served, host_site, background):
+    """The focus ring was indigo alone, 2 px off the launcher: 2.8:1 against a dark navy page, under the 3:1 a focus
+    indicator needs to be seen (WCAG 1.4.11). The launcher and the pins sit on the page, whatever its colours."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    page.evaluate(f"document.body.style.background = 'rgb{background}'")
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    for _ in range(10):  # from the page's own controls to the widget's, as a keyboard user goes
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED) == "Feedback":
+            break
+    expect(launcher).to_be_focused()
+    box = launcher.bounding_box()
+    assert box is not None
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    y = round(box["y"] + box["height"] / 2)
+    around = [cast("tuple[int, int, int]", shot.getpixel((round(box["x"]) - dx, y))) for dx in range(1, 9)]
+    best = max(contrast(px, background) for px in around)
+    assert best >= 3, f"the focus ring is {best:.2f}:1 against the page: {around}"

@@ -761,7 +761,6 @@
     button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
     button:disabled { opacity: .6; cursor: default; }
     button.primary { background: #4f46e5; border-color: #4f46e5; color: #fff; }
-    :focus-visible { outline: 2px solid #4f46e5; outline-offset: 2px; }
     .launcher { position: fixed; right: 20px; bottom: 20px; padding: 10px 16px; border-radius: 999px; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
     .launcher.kept::after { content: ''; display: inline-block; width: 8px; height: 8px; margin-left: 6px; border-radius: 50%; background: #e11d48; vertical-align: middle; }
     .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
@@ -801,6 +800,9 @@
       .panel { left: 8px; right: 8px; bottom: 8px; width: auto; max-width: none; max-height: calc(100dvh - 16px); }
     }
     @media (max-width: 600px), (hover: none) { .bar .long { display: none; } .bar .short { display: inline; } }
+    /* The indigo ring on a white one (the gap under the outline's offset), last so it wins over a control's own shadow:
+       indigo alone was 2.8:1 on a dark page (and the launcher and pins sit on the page), white alone nothing on a light one. */
+    :focus-visible { outline: 2px solid #4f46e5; outline-offset: 2px; box-shadow: 0 0 0 3px #fff; }
   `;
   let adopted = false;
   try { const sheet = new CSSStyleSheet(); sheet.replaceSync(css); root.adoptedStyleSheets = [sheet]; adopted = true; } catch (_) { /* an older browser: a <style> */ }
