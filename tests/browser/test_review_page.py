@@ -1544,3 +1544,28 @@ def test_a_preview_that_changes_its_route_without_a_load_gets_that_routes_pins(p
     frame.evaluate("history.back()")
     expect(home).to_be_visible()
     expect(cart).to_have_count(0)
+
+
+# -- what a screen reader says and a keyboard reaches ---------------------------------------------------
+
+
+def test_the_page_has_its_language_title_headings_and_a_main_landmark_holding_the_comments_and_preview(page, served):
+    """The page had a header, the comments and the preview, but no main landmark: a screen reader's "go to main" went
+    nowhere, and the read-only notice stood outside every landmark."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(creds["store_api_key"]))
+    page.goto(session["feedbackUrl"])
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page).to_have_title("Review round")
+    expect(page.get_by_role("banner").get_by_role("heading", level=1, name="Review round")).to_be_visible()
+    main = page.get_by_role("main")
+    expect(main).to_have_count(1)
+    expect(main.get_by_role("status")).to_have_text("Session is already done. The page is read-only.")
+    expect(main.get_by_role("complementary", name="Comments")).to_be_visible()
+    expect(main.get_by_role("heading", level=2, name="Comments")).to_be_visible()
+    expect(main.get_by_role("region", name="Store preview")).to_be_visible()
+    # Laid out as before: the preview and the comments take the height the header leaves.
+    stage, side = (page.locator(s).bounding_box() for s in (".stage", ".side"))
+    assert stage is not None and side is not None
+    assert stage["y"] + stage["height"] == pytest.approx(800, abs=1) and side["y"] + side["height"] == pytest.approx(800, abs=1)
