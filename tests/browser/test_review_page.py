@@ -1569,3 +1569,56 @@ def test_the_page_has_its_language_title_headings_and_a_main_landmark_holding_th
     stage, side = (page.locator(s).bounding_box() for s in (".stage", ".side"))
     assert stage is not None and side is not None
     assert stage["y"] + stage["height"] == pytest.approx(800, abs=1) and side["y"] + side["height"] == pytest.approx(800, abs=1)
+
+
+# Each element with text of its own, shown: its computed colour against the backgrounds under it (blended), with the
+# ratio WCAG AA asks of its size (3:1 for large text, else 4.5:1). Disabled controls are exempt, as WCAG has them.
+TEXT_CONTRAST = """() => {
+    const rgba = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+    const over = (t, u) => [0, 1, 2].map((i) => t[i] * t[3] + u[i] * (1 - t[3])).concat(1);
+    const lum = (c) => [0.2126, 0.7152, 0.0722].reduce((sum, w, i) => {
+        const v = c[i] / 255; return sum + w * (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); }, 0);
+    const under = (el) => {
+        const layers = [];
+        for (let n = el; n; n = n.parentElement) {
+            const c = rgba(getComputedStyle(n).backgroundColor);
+            if (c[3] > 0) { layers.unshift(c); if (c[3] === 1) break; }
+        }
+        return layers.reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
+    };
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+        if (!text || !el.checkVisibility() || el.closest(':disabled')) continue;
+        const s = getComputedStyle(el), bg = under(el), fg = over(rgba(s.color), bg);
+        const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+        const px = parseFloat(s.fontSize), large = px >= 24 || (Number(s.fontWeight) >= 700 && px >= 18.66);
+        out.push({text: text.slice(0, 40), ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100, need: large ? 3 : 4.5});
+    }
+    return out;
+}"""
+
+
+def test_every_text_on_the_page_has_the_contrast_wcag_aa_asks(page, served):
+    """The status badge ("in review") and each open comment's ("open") were orange on pale orange, 4.0:1 at 11 px:
+    under the 4.5:1 body text needs."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    post_comment(proc.url, session, "Still open.", pinX=20, pinY=20)
+    done = post_comment(proc.url, session, "Fixed since.", pinX=40, pinY=20)
+    resolved = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments/{done['id']}/resolve", headers=bearer(key))
+    assert resolved.status_code == 200, resolved.text
+    page.goto(session["feedbackUrl"])
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    expect(page.locator("#pins .pin")).to_have_count(2)
+    expect(page.locator("#status")).to_have_text("in review")
+    texts = page.evaluate(TEXT_CONTRAST)
+    assert {"in review", "open", "resolved", "Still open.", "Add comment"} <= {t["text"] for t in texts}
+    assert [t for t in texts if t["ratio"] < t["need"]] == []
+    # Read-only, with the notice: the same.
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.reload()
+    expect(page.locator("#notice")).to_be_visible()
+    texts = page.evaluate(TEXT_CONTRAST)
+    assert [t for t in texts if t["ratio"] < t["need"]] == []
