@@ -1208,7 +1208,7 @@ def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page,
     expect(page.locator("#compose-kept")).to_have_text(
         "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page "
         "is closed before the comment is stored.")
-    expect(text).to_have_attribute("aria-describedby", "compose-kept")
+    expect(text).to_have_accessible_description(re.compile(r"^This browser would not keep a copy of this comment"))
     assert "Sent as storage filled up." not in kept()
 
     page.reload()
@@ -1622,3 +1622,35 @@ def test_every_text_on_the_page_has_the_contrast_wcag_aa_asks(page, served):
     expect(page.locator("#notice")).to_be_visible()
     texts = page.evaluate(TEXT_CONTRAST)
     assert [t for t in texts if t["ratio"] < t["need"]] == []
+
+
+def test_the_comment_boxs_error_is_what_the_box_is_described_by(page, served):
+    """The box's error was an alert beside the text: read once as it appeared, then nothing tied it to the text, which
+    was not marked wrong either, and "Write a comment first." left the keyboard on Send."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Comment", exact=True)
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_description("")
+    box.fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(box).to_have_accessible_description("Write a comment first.")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_be_focused()  # where the remedy is typed
+    box.fill("\u200b\u200b")  # invisible: past the page's own check, refused by the server
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Send").click()
+    said = "Not sent. Check the comment: must say something: only invisible characters were given."
+    expect(box).to_have_accessible_description(said)
+    expect(box).to_have_attribute("aria-invalid", "true")
+    # Cancelled, the next comment's box starts with no error.
+    page.get_by_role("button", name="Cancel").click()
+    page.keyboard.press("c")
+    page.keyboard.press("Enter")
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_description("")
+    expect(box).not_to_have_attribute("aria-invalid", "true")

@@ -640,20 +640,28 @@
     openKeptLine(!kept ? null
       : state.sendKey ? "Your comment was kept. Its last Send got no answer: Send again never stores it twice."
         : "Your unsent comment was kept.");
-    $("compose-error").textContent = "";
+    composeError("", false);
     $("compose-where").textContent = `On ${state.pending.pagePath}`;
     $("send").disabled = false;
     $("compose").showModal();
     $("content").focus();
   }
 
-  // The box's line about its kept copy (text null: none), which the text is described by.
+  // The box's line about its kept copy (text null: none), which the text is described by, as by the box's error.
   function openKeptLine(text) {
     const line = $("compose-kept");
     line.hidden = !text;
     line.textContent = text || "";
-    if (text) $("content").setAttribute("aria-describedby", "compose-kept");
-    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
+    // Not the line while hidden: a hidden line it points to would still be read out.
+    $("content").setAttribute("aria-describedby", text ? "compose-kept compose-error" : "compose-error");
+  }
+
+  // The box's error, which the text is described by (an alert is read once, as it appears: back on the text a screen
+  // reader said nothing of it); invalid: the text itself is what is wrong (none, or refused for what it says or its size).
+  function composeError(text, invalid) {
+    $("compose-error").textContent = text;
+    if (invalid) $("content").setAttribute("aria-invalid", "true");
+    else $("content").removeAttribute("aria-invalid");
   }
 
   // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
@@ -676,6 +684,7 @@
 
   $("cancel").addEventListener("click", cancelCompose);
   $("content").addEventListener("input", keepComment);
+  $("content").addEventListener("input", () => $("content").removeAttribute("aria-invalid"));
   $("compose").addEventListener("cancel", (event) => {
     event.preventDefault();
     cancelCompose();
@@ -685,7 +694,8 @@
     event.preventDefault();
     const content = $("content").value.trim();
     if (!content) {
-      $("compose-error").textContent = "Write a comment first.";
+      composeError("Write a comment first.", true);
+      $("content").focus();
       return;
     }
     $("send").disabled = true;
@@ -707,7 +717,7 @@
       created = await postComment({ content, reviewerName: state.sendName, ...state.pending }, state.sendKey);
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
-      $("compose-error").textContent = error instanceof Unreachable
+      composeError(error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
         : error instanceof NoAnswer
           // Not "Not sent": the server may have stored it and lost only its answer. Send again settles it either way.
@@ -719,7 +729,8 @@
                 ? "Not sent: the server already took this comment as it was before your change, from the Send it had not answered (the list shows it once it is stored). Press Send again to add the changed text as another comment, or Cancel."
                 // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
                 : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
-                  : `Not sent. ${sentence(String(error.message || error))}`;
+                  : `Not sent. ${sentence(String(error.message || error))}`,
+      error instanceof Refused && (error.status === 422 || error.status === 413));
       // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
       // back to Send where pressing it again is the remedy, else to the text to change or copy.
       const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy || Boolean(error.idempotency);
