@@ -1654,3 +1654,25 @@ def test_the_comment_boxs_error_is_what_the_box_is_described_by(page, served):
     expect(box).to_be_focused()
     expect(box).to_have_accessible_description("")
     expect(box).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_notice_that_comes_while_the_page_is_open_is_in_a_live_region_that_was_there_before(page, served):
+    """The notice (the round turned read-only, the server out of reach) was a status shown with its words already in
+    it: a live region that appears with its words is not read out, and a screen reader user kept typing into a
+    round that took no more comments."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    expect(page.get_by_role("button", name="Add comment")).to_be_visible()
+    expect(page.locator("#notice")).to_be_hidden()
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
+    assert len(live) == 1, "no live region is there for a notice to come into"
+    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
+    expect(page.get_by_role("main").get_by_role("status")).to_have_text("Session is already done. The page is read-only.")
+    expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
