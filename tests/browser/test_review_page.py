@@ -1676,3 +1676,22 @@ def test_a_notice_that_comes_while_the_page_is_open_is_in_a_live_region_that_was
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
     expect(page.get_by_role("main").get_by_role("status")).to_have_text("Session is already done. The page is read-only.")
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+def test_the_keyboard_on_add_comment_when_the_round_closes_goes_to_the_notice_saying_why(page, served):
+    """Add comment is taken away when the round stops taking comments (a 15 s re-read): the keyboard on it dropped to
+    the page's start, unsaid, and the next Tab began again from the top."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    add = page.get_by_role("button", name="Add comment")
+    add.focus()
+    expect(add).to_be_focused()
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    expect(notice).to_be_focused()
+    page.keyboard.press("Tab")  # on from there, not from the page's top
+    assert page.evaluate("document.activeElement.closest('main') !== null")

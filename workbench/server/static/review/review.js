@@ -194,11 +194,15 @@
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
+    const held = document.activeElement;
     $("add").hidden = !open || !keptClaimed; // not before this tab knows which kept comment is its own
     $("who").hidden = !open;
     if (!open) {
       if (state.placing) stopPlacing();
       showNotice(`${sentence(session.notice || "This round takes no comments")} The page is read-only.`, false);
+      // The keyboard was on a control the round just took away: it dropped to the page's start, and the next Tab
+      // began again from the top. It goes to the notice saying why.
+      if ((held === $("add") || held === $("who")) && held.hidden) $("notice").focus();
     } else {
       hideNotice();
     }
