@@ -1695,3 +1695,25 @@ def test_the_keyboard_on_add_comment_when_the_round_closes_goes_to_the_notice_sa
     expect(notice).to_be_focused()
     page.keyboard.press("Tab")  # on from there, not from the page's top
     assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_the_pin_a_comment_in_the_list_marks_is_said_to_be_the_current_one(page, served):
+    """A comment's page button marks its pin (a ring), and a pin marks its comment (aria-current): the pin's mark was
+    drawn only, so a screen reader going from the list to the pins heard nothing of which was meant."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    for n in (1, 2):
+        post_comment(proc.url, session, f"Comment number {n}.", selector="#hero-title", offsetX=20 + 80 * n, offsetY=10, pinX=30, pinY=20)
+    open_round(page, session)
+    first, second = (page.get_by_role("button", name=f"Comment {n}", exact=True) for n in (1, 2))
+    expect(second).to_be_visible()
+    expect(first).not_to_have_attribute("aria-current", "true")
+    entry = page.locator("#list .comment", has_text="Comment number 2.")
+    entry.get_by_role("button", name="Show page / in the preview").press("Enter")
+    expect(entry).to_have_attribute("aria-current", "true")
+    expect(second).to_have_attribute("aria-current", "true")
+    expect(first).not_to_have_attribute("aria-current", "true")
+    first.press("Enter")  # and back: the first pin now, and its entry
+    expect(page.locator("#list .comment", has_text="Comment number 1.")).to_be_focused()
+    expect(first).to_have_attribute("aria-current", "true")
+    expect(second).not_to_have_attribute("aria-current", "true")

@@ -431,6 +431,9 @@
       pin.textContent = want.number;
       if (want.label) {
         pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
+        // Said, as its list entry's is: the mark the list puts on a pin was drawn only, never read out.
+        if (key === state.current) pin.setAttribute("aria-current", "true");
+        else pin.removeAttribute("aria-current");
         // Cut by characters, not UTF-16 units: an emoji cut in half ended the tooltip in "�".
         const chars = Array.from(want.entry.content);
         pin.title = chars.length > 80 ? `${chars.slice(0, 80).join("")}…` : want.entry.content;
