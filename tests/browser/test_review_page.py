@@ -1208,7 +1208,7 @@ def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page,
     expect(page.locator("#compose-kept")).to_have_text(
         "This browser would not keep a copy of this comment (its storage is full or blocked): it is lost if this page "
         "is closed before the comment is stored.")
-    expect(text).to_have_attribute("aria-describedby", "compose-kept")
+    expect(text).to_have_accessible_description(re.compile(r"^This browser would not keep a copy of this comment"))
     assert "Sent as storage filled up." not in kept()
 
     page.reload()
@@ -1544,3 +1544,176 @@ def test_a_preview_that_changes_its_route_without_a_load_gets_that_routes_pins(p
     frame.evaluate("history.back()")
     expect(home).to_be_visible()
     expect(cart).to_have_count(0)
+
+
+# -- what a screen reader says and a keyboard reaches ---------------------------------------------------
+
+
+def test_the_page_has_its_language_title_headings_and_a_main_landmark_holding_the_comments_and_preview(page, served):
+    """The page had a header, the comments and the preview, but no main landmark: a screen reader's "go to main" went
+    nowhere, and the read-only notice stood outside every landmark."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(creds["store_api_key"]))
+    page.goto(session["feedbackUrl"])
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page).to_have_title("Review round")
+    expect(page.get_by_role("banner").get_by_role("heading", level=1, name="Review round")).to_be_visible()
+    main = page.get_by_role("main")
+    expect(main).to_have_count(1)
+    expect(main.get_by_role("status")).to_have_text("Session is already done. The page is read-only.")
+    expect(main.get_by_role("complementary", name="Comments")).to_be_visible()
+    expect(main.get_by_role("heading", level=2, name="Comments")).to_be_visible()
+    expect(main.get_by_role("region", name="Store preview")).to_be_visible()
+    # Laid out as before: the preview and the comments take the height the header leaves.
+    stage, side = (page.locator(s).bounding_box() for s in (".stage", ".side"))
+    assert stage is not None and side is not None
+    assert stage["y"] + stage["height"] == pytest.approx(800, abs=1) and side["y"] + side["height"] == pytest.approx(800, abs=1)
+
+
+# Each element with text of its own, shown: its computed colour against the backgrounds under it (blended), with the
+# ratio WCAG AA asks of its size (3:1 for large text, else 4.5:1). Disabled controls are exempt, as WCAG has them.
+TEXT_CONTRAST = """() => {
+    const rgba = (s) => { const m = s.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+    const over = (t, u) => [0, 1, 2].map((i) => t[i] * t[3] + u[i] * (1 - t[3])).concat(1);
+    const lum = (c) => [0.2126, 0.7152, 0.0722].reduce((sum, w, i) => {
+        const v = c[i] / 255; return sum + w * (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4); }, 0);
+    const under = (el) => {
+        const layers = [];
+        for (let n = el; n; n = n.parentElement) {
+            const c = rgba(getComputedStyle(n).backgroundColor);
+            if (c[3] > 0) { layers.unshift(c); if (c[3] === 1) break; }
+        }
+        return layers.reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
+    };
+    const out = [];
+    for (const el of document.body.querySelectorAll('*')) {
+        const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+        if (!text || !el.checkVisibility() || el.closest(':disabled')) continue;
+        const s = getComputedStyle(el), bg = under(el), fg = over(rgba(s.color), bg);
+        const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+        const px = parseFloat(s.fontSize), large = px >= 24 || (Number(s.fontWeight) >= 700 && px >= 18.66);
+        out.push({text: text.slice(0, 40), ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100, need: large ? 3 : 4.5});
+    }
+    return out;
+}"""
+
+
+def test_every_text_on_the_page_has_the_contrast_wcag_aa_asks(page, served):
+    """The status badge ("in review") and each open comment's ("open") were orange on pale orange, 4.0:1 at 11 px:
+    under the 4.5:1 body text needs."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    post_comment(proc.url, session, "Still open.", pinX=20, pinY=20)
+    done = post_comment(proc.url, session, "Fixed since.", pinX=40, pinY=20)
+    resolved = httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/comments/{done['id']}/resolve", headers=bearer(key))
+    assert resolved.status_code == 200, resolved.text
+    page.goto(session["feedbackUrl"])
+    page.frame_locator("#preview").locator("#hero-title").wait_for()
+    expect(page.locator("#pins .pin")).to_have_count(2)
+    expect(page.locator("#status")).to_have_text("in review")
+    texts = page.evaluate(TEXT_CONTRAST)
+    assert {"in review", "open", "resolved", "Still open.", "Add comment"} <= {t["text"] for t in texts}
+    assert [t for t in texts if t["ratio"] < t["need"]] == []
+    # Read-only, with the notice: the same.
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.reload()
+    expect(page.locator("#notice")).to_be_visible()
+    texts = page.evaluate(TEXT_CONTRAST)
+    assert [t for t in texts if t["ratio"] < t["need"]] == []
+
+
+def test_the_comment_boxs_error_is_what_the_box_is_described_by(page, served):
+    """The box's error was an alert beside the text: read once as it appeared, then nothing tied it to the text, which
+    was not marked wrong either, and "Write a comment first." left the keyboard on Send."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    open_round(page, session)
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Comment", exact=True)
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_description("")
+    box.fill("   ")
+    page.get_by_role("button", name="Send").click()
+    expect(box).to_have_accessible_description("Write a comment first.")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_be_focused()  # where the remedy is typed
+    box.fill("\u200b\u200b")  # invisible: past the page's own check, refused by the server
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Send").click()
+    said = "Not sent. Check the comment: must say something: only invisible characters were given."
+    expect(box).to_have_accessible_description(said)
+    expect(box).to_have_attribute("aria-invalid", "true")
+    # Cancelled, the next comment's box starts with no error.
+    page.get_by_role("button", name="Cancel").click()
+    page.keyboard.press("c")
+    page.keyboard.press("Enter")
+    expect(box).to_be_focused()
+    expect(box).to_have_accessible_description("")
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_notice_that_comes_while_the_page_is_open_is_in_a_live_region_that_was_there_before(page, served):
+    """The notice (the round turned read-only, the server out of reach) was a status shown with its words already in
+    it: a live region that appears with its words is not read out, and a screen reader user kept typing into a
+    round that took no more comments."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    expect(page.get_by_role("button", name="Add comment")).to_be_visible()
+    expect(page.locator("#notice")).to_be_hidden()
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
+    assert len(live) == 1, "no live region is there for a notice to come into"
+    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
+    expect(page.get_by_role("main").get_by_role("status")).to_have_text("Session is already done. The page is read-only.")
+    expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+def test_the_keyboard_on_add_comment_when_the_round_closes_goes_to_the_notice_saying_why(page, served):
+    """Add comment is taken away when the round stops taking comments (a 15 s re-read): the keyboard on it dropped to
+    the page's start, unsaid, and the next Tab began again from the top."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session)
+    add = page.get_by_role("button", name="Add comment")
+    add.focus()
+    expect(add).to_be_focused()
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    expect(notice).to_be_focused()
+    page.keyboard.press("Tab")  # on from there, not from the page's top
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_the_pin_a_comment_in_the_list_marks_is_said_to_be_the_current_one(page, served):
+    """A comment's page button marks its pin (a ring), and a pin marks its comment (aria-current): the pin's mark was
+    drawn only, so a screen reader going from the list to the pins heard nothing of which was meant."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    for n in (1, 2):
+        post_comment(proc.url, session, f"Comment number {n}.", selector="#hero-title", offsetX=20 + 80 * n, offsetY=10, pinX=30, pinY=20)
+    open_round(page, session)
+    first, second = (page.get_by_role("button", name=f"Comment {n}", exact=True) for n in (1, 2))
+    expect(second).to_be_visible()
+    expect(first).not_to_have_attribute("aria-current", "true")
+    entry = page.locator("#list .comment", has_text="Comment number 2.")
+    entry.get_by_role("button", name="Show page / in the preview").press("Enter")
+    expect(entry).to_have_attribute("aria-current", "true")
+    expect(second).to_have_attribute("aria-current", "true")
+    expect(first).not_to_have_attribute("aria-current", "true")
+    first.press("Enter")  # and back: the first pin now, and its entry
+    expect(page.locator("#list .comment", has_text="Comment number 1.")).to_be_focused()
+    expect(first).to_have_attribute("aria-current", "true")
+    expect(second).not_to_have_attribute("aria-current", "true")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -1904,3 +1905,121 @@ def test_a_pin_follows_its_element_when_the_page_changes_under_it(page, served, 
     page.wait_for_function("document.getElementById('buy') !== null")
     page.wait_for_function(on_the_button)
     assert pin_on_the_button()
+
+
+# -- what a screen reader says and a keyboard reaches ---------------------------------------------------
+
+
+def test_a_fields_error_is_what_the_field_is_described_by_until_it_is_mended(page, served, host_site):
+    """The error was an alert beside the field, marked invalid: read once as it appeared, and back on the field a screen
+    reader said "invalid entry" and nothing of what was wrong."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    form.get_by_label("Comment").fill("The kettle price is wrong")
+    email = form.get_by_label("Email (optional)")
+    email.fill("vera.example.com")
+    form.get_by_role("button", name="Send").click()
+    expect(email).to_be_focused()
+    expect(email).to_have_accessible_description("Check the email address: it should look like name@example.com.")
+    expect(form.get_by_label("Comment")).to_have_accessible_description("")
+    email.fill("vera@example.com")  # mended: no longer said to be wrong
+    expect(email).to_have_accessible_description("")
+    # The server's refusal of another field moves the error there, and only there.
+    form.get_by_label("Name (optional)").fill("Vera\x00")
+    with page.expect_response(lambda r: r.url.endswith("/annotations") and r.request.method == "POST") as resp:
+        form.get_by_role("button", name="Send").click()
+    assert resp.value.status == 422
+    name = form.get_by_label("Name (optional)")
+    expect(name).to_be_focused()
+    expect(name).to_have_accessible_description(re.compile(r"^Not sent\. Name: "))
+    expect(email).to_have_accessible_description("")
+
+
+def ax_dialogs(page) -> dict[str, bool]:
+    """What Chromium tells a screen reader of each dialog shown: its name and whether it is modal."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        cdp.detach()
+    return {
+        n["name"]["value"]: any(p["name"] == "modal" and p["value"]["value"] for p in n.get("properties", []))
+        for n in nodes if n.get("role", {}).get("value") == "dialog" and not n.get("ignored")
+    }
+
+
+def test_the_form_and_a_pins_card_say_they_are_modal_as_tab_keeps_to_them(page, served, host_site):
+    """Tab goes round the form's controls (and a card's) and never reaches the page, yet both said they were not modal:
+    a screen reader offered the page behind as there to be used."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    expect(form.get_by_label("Comment")).to_be_focused()
+    assert ax_dialogs(page) == {"Send feedback": True}
+    form.get_by_label("Comment").fill("Button does nothing")
+    send(page, form)
+    expect(form).to_be_hidden()
+    pin = page.get_by_role("button", name="Your feedback 1: new")
+    pin.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="Your feedback")).to_be_focused()
+    assert ax_dialogs(page) == {"Your feedback": True}
+
+
+def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_out(page, served, host_site):
+    """The status ("Sending…", "Sent. Thank you!", "Saved in this browser…") was not drawn while empty: a live region
+    added with its words in it is not read out, and a screen reader user never heard whether the feedback went."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    status = form.get_by_role("status")
+    expect(status).to_have_text("")
+    expect(status).to_be_attached()
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
+    assert len(live) == 1, "the form's status is not in the accessibility tree while it is empty"
+    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    form.get_by_label("Comment").fill("Kettle price")
+    send(page, form)
+    expect(status).to_have_text("Sent. Thank you!")
+
+
+def contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """WCAG's contrast ratio of two sRGB colours."""
+    def luminance(c: tuple[int, ...]) -> float:
+        lin = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in c[:3]]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("background", [(255, 255, 255), (15, 23, 42)], ids=["light page", "dark page"])
+def test_the_keyboards_focus_on_the_launcher_is_seen_on_a_light_page_and_a_dark_one(page, served, host_site, background):
+    """The focus ring was indigo alone, 2 px off the launcher: 2.8:1 against a dark navy page, under the 3:1 a focus
+    indicator needs to be seen (WCAG 1.4.11). The launcher and the pins sit on the page, whatever its colours."""
+    from PIL import Image
+
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    page.evaluate(f"document.body.style.background = 'rgb{background}'")
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_be_visible()
+    for _ in range(10):  # from the page's own controls to the widget's, as a keyboard user goes
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED) == "Feedback":
+            break
+    expect(launcher).to_be_focused()
+    box = launcher.bounding_box()
+    assert box is not None
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    y = round(box["y"] + box["height"] / 2)
+    around = [cast("tuple[int, int, int]", shot.getpixel((round(box["x"]) - dx, y))) for dx in range(1, 9)]
+    best = max(contrast(px, background) for px in around)
+    assert best >= 3, f"the focus ring is {best:.2f}:1 against the page: {around}"

@@ -761,7 +761,6 @@
     button { cursor: pointer; border-radius: 6px; border: 1px solid #cbd5e1; background: #fff; color: #0f172a; padding: 6px 12px; }
     button:disabled { opacity: .6; cursor: default; }
     button.primary { background: #4f46e5; border-color: #4f46e5; color: #fff; }
-    :focus-visible { outline: 2px solid #4f46e5; outline-offset: 2px; }
     .launcher { position: fixed; right: 20px; bottom: 20px; padding: 10px 16px; border-radius: 999px; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
     .launcher.kept::after { content: ''; display: inline-block; width: 8px; height: 8px; margin-left: 6px; border-radius: 50%; background: #e11d48; vertical-align: middle; }
     .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
@@ -785,7 +784,8 @@
     .foot { position: sticky; bottom: 0; background: #fff; padding: 8px 0 14px; }
     .row { display: flex; gap: 8px; justify-content: flex-end; }
     .status { margin-top: 6px; font-size: 12px; color: #0f766e; }
-    .status:empty, .alert:empty { display: none; }
+    .alert:empty { display: none; } /* an alert is read as it is shown */
+    .status:empty { margin: 0; } /* not display: none: a status (a live region) is only read out if it was there before its words */
     .alert { margin-bottom: 8px; padding: 6px 8px; font-size: 12px; color: #991b1b; background: #fef2f2; border: 1px solid #fca5a5; border-left: 4px solid #dc2626; border-radius: 6px; }
     .pin { position: fixed; width: 26px; height: 26px; padding: 0; border-radius: 50%; background: #e11d48; color: #fff; border: 2px solid #fff; font-weight: 700; box-shadow: 0 2px 6px rgba(0,0,0,.3); }
     .card { position: fixed; width: 320px; max-width: calc(100vw - 20px); max-height: calc(100vh - 20px); overflow: auto; background: #fff; color: #0f172a; border: 1px solid #cbd5e1; border-radius: 8px; padding: 0 10px 10px; box-shadow: 0 8px 24px rgba(0,0,0,.25); display: none; }
@@ -800,6 +800,9 @@
       .panel { left: 8px; right: 8px; bottom: 8px; width: auto; max-width: none; max-height: calc(100dvh - 16px); }
     }
     @media (max-width: 600px), (hover: none) { .bar .long { display: none; } .bar .short { display: inline; } }
+    /* The indigo ring on a white one (the gap under the outline's offset), last so it wins over a control's own shadow:
+       indigo alone was 2.8:1 on a dark page (and the launcher and pins sit on the page), white alone nothing on a light one. */
+    :focus-visible { outline: 2px solid #4f46e5; outline-offset: 2px; box-shadow: 0 0 0 3px #fff; }
   `;
   let adopted = false;
   try { const sheet = new CSSStyleSheet(); sheet.replaceSync(css); root.adoptedStyleSheets = [sheet]; adopted = true; } catch (_) { /* an older browser: a <style> */ }
@@ -807,13 +810,13 @@
   function markup() {
     return `${adopted ? '' : `<style>${css}</style>`}
   <div class="pins"></div>
-  <div class="card" role="dialog" aria-label="Your feedback" tabindex="-1"></div>
+  <div class="card" role="dialog" aria-modal="true" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
   <div class="outline"></div>
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
   <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
-  <form class="panel" role="dialog" aria-label="Send feedback" novalidate>
+  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
     <div class="about"></div>
@@ -825,7 +828,7 @@
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
     </fieldset>
-    <div class="foot"><div class="alert" role="alert"></div>
+    <div class="foot"><div class="alert" id="gf-alert" role="alert"></div>
       <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
       <div class="status" role="status"></div></div>
   </form>`;
@@ -836,17 +839,19 @@
   const field = n => root.querySelector(`[data-f="${n}"]`);
   function setStatus(text) { statusEl.textContent = text; }
   // One error at a time, in the alert, on the field it is about (which gets the focus), else on the comment.
+  // The field is described by it: once the alert has been read, a screen reader back on the field said only "invalid".
   function showError(name, text) {
-    for (const n of root.querySelectorAll('[aria-invalid]')) n.removeAttribute('aria-invalid');
+    for (const n of panel.querySelectorAll('[aria-invalid]')) { n.removeAttribute('aria-invalid'); n.removeAttribute('aria-describedby'); }
     alertEl.textContent = text || '';
     if (!text) return;
     const f = field(name || 'body');
-    if (name) f.setAttribute('aria-invalid', 'true');
+    if (name) { f.setAttribute('aria-invalid', 'true'); f.setAttribute('aria-describedby', 'gf-alert'); }
     f.focus();
   }
-  panel.addEventListener('input', e => e.target.removeAttribute('aria-invalid'));
+  panel.addEventListener('input', (e) => { e.target.removeAttribute('aria-invalid'); e.target.removeAttribute('aria-describedby'); });
   const focusIn = box => box.contains(root.activeElement);
-  // Tab and shift+Tab go round the open dialog's own controls; Esc closes it.
+  // Tab and shift+Tab go round the open dialog's own controls; Esc closes it. So each says it is modal (aria-modal):
+  // a screen reader otherwise offered the page behind as reachable, which Tab never reached.
   function dialogKeys(box, close) {
     box.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); return; }

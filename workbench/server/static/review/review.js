@@ -194,11 +194,15 @@
     $("status").dataset.status = session.status;
     const resolved = state.comments.filter((c) => c.status === "resolved").length;
     $("progress").textContent = state.comments.length ? `${resolved}/${state.comments.length} resolved` : "";
+    const held = document.activeElement;
     $("add").hidden = !open || !keptClaimed; // not before this tab knows which kept comment is its own
     $("who").hidden = !open;
     if (!open) {
       if (state.placing) stopPlacing();
       showNotice(`${sentence(session.notice || "This round takes no comments")} The page is read-only.`, false);
+      // The keyboard was on a control the round just took away: it dropped to the page's start, and the next Tab
+      // began again from the top. It goes to the notice saying why.
+      if ((held === $("add") || held === $("who")) && held.hidden) $("notice").focus();
     } else {
       hideNotice();
     }
@@ -427,6 +431,9 @@
       pin.textContent = want.number;
       if (want.label) {
         pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
+        // Said, as its list entry's is: the mark the list puts on a pin was drawn only, never read out.
+        if (key === state.current) pin.setAttribute("aria-current", "true");
+        else pin.removeAttribute("aria-current");
         // Cut by characters, not UTF-16 units: an emoji cut in half ended the tooltip in "�".
         const chars = Array.from(want.entry.content);
         pin.title = chars.length > 80 ? `${chars.slice(0, 80).join("")}…` : want.entry.content;
@@ -640,20 +647,28 @@
     openKeptLine(!kept ? null
       : state.sendKey ? "Your comment was kept. Its last Send got no answer: Send again never stores it twice."
         : "Your unsent comment was kept.");
-    $("compose-error").textContent = "";
+    composeError("", false);
     $("compose-where").textContent = `On ${state.pending.pagePath}`;
     $("send").disabled = false;
     $("compose").showModal();
     $("content").focus();
   }
 
-  // The box's line about its kept copy (text null: none), which the text is described by.
+  // The box's line about its kept copy (text null: none), which the text is described by, as by the box's error.
   function openKeptLine(text) {
     const line = $("compose-kept");
     line.hidden = !text;
     line.textContent = text || "";
-    if (text) $("content").setAttribute("aria-describedby", "compose-kept");
-    else $("content").removeAttribute("aria-describedby"); // a hidden line it points to would still be read out
+    // Not the line while hidden: a hidden line it points to would still be read out.
+    $("content").setAttribute("aria-describedby", text ? "compose-kept compose-error" : "compose-error");
+  }
+
+  // The box's error, which the text is described by (an alert is read once, as it appears: back on the text a screen
+  // reader said nothing of it); invalid: the text itself is what is wrong (none, or refused for what it says or its size).
+  function composeError(text, invalid) {
+    $("compose-error").textContent = text;
+    if (invalid) $("content").setAttribute("aria-invalid", "true");
+    else $("content").removeAttribute("aria-invalid");
   }
 
   // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
@@ -676,6 +691,7 @@
 
   $("cancel").addEventListener("click", cancelCompose);
   $("content").addEventListener("input", keepComment);
+  $("content").addEventListener("input", () => $("content").removeAttribute("aria-invalid"));
   $("compose").addEventListener("cancel", (event) => {
     event.preventDefault();
     cancelCompose();
@@ -685,7 +701,8 @@
     event.preventDefault();
     const content = $("content").value.trim();
     if (!content) {
-      $("compose-error").textContent = "Write a comment first.";
+      composeError("Write a comment first.", true);
+      $("content").focus();
       return;
     }
     $("send").disabled = true;
@@ -707,7 +724,7 @@
       created = await postComment({ content, reviewerName: state.sendName, ...state.pending }, state.sendKey);
     } catch (error) {
       // The text stays in the box, so nothing typed is lost; the server's reason says what to change.
-      $("compose-error").textContent = error instanceof Unreachable
+      composeError(error instanceof Unreachable
         ? "Not sent: the server could not be reached. Your comment is kept here; check the connection and press Send again."
         : error instanceof NoAnswer
           // Not "Not sent": the server may have stored it and lost only its answer. Send again settles it either way.
@@ -719,7 +736,8 @@
                 ? "Not sent: the server already took this comment as it was before your change, from the Send it had not answered (the list shows it once it is stored). Press Send again to add the changed text as another comment, or Cancel."
                 // Not "this round takes no more comments": a round in task review takes them again once it returns to review.
                 : error.status === 409 ? `Not sent. ${sentence(error.message)} Copy your text to keep it.`
-                  : `Not sent. ${sentence(String(error.message || error))}`;
+                  : `Not sent. ${sentence(String(error.message || error))}`,
+      error instanceof Refused && (error.status === 422 || error.status === 413));
       // Disabling Send dropped the keyboard on the page's body, behind the open dialog, where Enter did nothing. It goes
       // back to Send where pressing it again is the remedy, else to the text to change or copy.
       const again = error instanceof Unreachable || error instanceof NoAnswer || error.busy || Boolean(error.idempotency);
