@@ -1571,6 +1571,24 @@ def test_the_page_has_its_language_title_headings_and_a_main_landmark_holding_th
     assert stage["y"] + stage["height"] == pytest.approx(800, abs=1) and side["y"] + side["height"] == pytest.approx(800, abs=1)
 
 
+def test_the_header_says_what_the_badge_is_and_what_the_name_button_does(page, served):
+    """The badge was read as a bare word after the heading ("Open"), and "Commenting as Bo" did not say that pressing
+    it changes the name: both are said now, with nothing drawn that was not drawn before."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    page.goto(session["feedbackUrl"])
+    banner = page.get_by_role("banner")
+    expect(page.locator("#status")).not_to_be_empty()
+    badge = page.locator("#status").text_content()
+    assert f"Status: {badge}" in banner.aria_snapshot()
+    who = banner.get_by_role("button", name="Commenting anonymously")
+    expect(who).to_have_accessible_description("Changes the name your comments are sent under")
+    expect(who).to_have_attribute("title", "Change your name")
+    # Said, not drawn: the words take no room in the header.
+    box = page.get_by_text("Status:", exact=False).bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1
+
+
 # Each element with text of its own, shown: its computed colour against the backgrounds under it (blended), with the
 # ratio WCAG AA asks of its size (3:1 for large text, else 4.5:1). Disabled controls are exempt, as WCAG has them.
 TEXT_CONTRAST = """() => {

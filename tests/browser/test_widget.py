@@ -1969,6 +1969,23 @@ def test_the_form_and_a_pins_card_say_they_are_modal_as_tab_keeps_to_them(page, 
     assert ax_dialogs(page) == {"Your feedback": True}
 
 
+def test_the_form_says_what_it_is_about_and_how_its_screenshot_went(page, served, host_site):
+    """The form's "About: …" line was drawn only (a screen reader entering the form heard "Send feedback" and nothing
+    of the element picked), and "The screenshot could not be taken" appeared unannounced. The form is described by
+    its About line; the screenshot's note is a polite live region, there before its words."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, None)
+    expect(form).to_have_accessible_description("About: the whole page")
+    note = form.locator(".shot-note")
+    expect(note).to_have_attribute("aria-live", "polite")
+    expect(note).not_to_have_attribute("role", "status")  # the form's one status stays the Send result's
+    form.get_by_role("button", name="Cancel").click()
+    form = open_form(page, "#buy")
+    expect(form).to_have_accessible_description(re.compile(r"^About: .*#buy"))
+
+
 def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_out(page, served, host_site):
     """The status ("Sending…", "Sent. Thank you!", "Saved in this browser…") was not drawn while empty: a live region
     added with its words in it is not read out, and a screen reader user never heard whether the feedback went."""

@@ -816,11 +816,11 @@
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
   <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
-  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" novalidate>
+  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" aria-describedby="gf-about" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
-    <div class="about"></div>
-    <div class="shot"><span class="shot-note"></span><img alt="Screenshot" hidden>
+    <div class="about" id="gf-about"></div>
+    <div class="shot"><span class="shot-note" aria-live="polite"></span><img alt="Screenshot" hidden>
       <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
     <label>Kind<select data-f="kind">${KINDS.map(k => `<option value="${k}">${k}</option>`).join('')}</select></label>
     <label>Comment<textarea data-f="body" maxlength="20000" required dir="auto"></textarea></label>
