@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Route, expect
 
+from tests.browser.ax import live_statuses
 from tests.browser.conftest import bootstrap, fresh_credentials
 from tests.conftest import ServerProcess
 from tests.session_helpers import bearer, wait_until
@@ -486,6 +487,13 @@ def open_round(page, session: dict, name: str | None = "Eve") -> None:
         page.evaluate(f"localStorage.setItem('workbench.reviewerName', {name!r})")
 
 
+def compose_at_centre(page) -> None:
+    """Start a comment by the keyboard alone: `c`, then Enter places the pin at the preview's centre."""
+    page.keyboard.press("c")
+    page.locator("#catcher").wait_for()
+    page.keyboard.press("Enter")
+
+
 def post_comment(url: str, session: dict, content: str, **pin: object) -> dict:
     """A comment sent by another reviewer, through the reviewers' endpoint."""
     made = httpx.post(f"{url}/api/widget/feedback-sessions/{session['id']}/comments",
@@ -843,9 +851,7 @@ def test_a_send_the_server_never_answers_is_given_up_in_words_and_the_comment_ke
     api = f"**/api/widget/feedback-sessions/{session['id']}/comments"
     # A route never fulfilled: the request waits as on a server that hangs.
     page.route(api, lambda route: None if route.request.method == "POST" else route.fallback())
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
+    compose_at_centre(page)
     text = page.get_by_label("Comment", exact=True)
     text.fill("Sent to a server that never answers.")
     send = page.get_by_role("button", name="Send")
@@ -883,9 +889,7 @@ def typing_a_comment(page, proc, creds: dict, words: str):
     key = creds["store_api_key"]
     session = start_round(proc.url, key)
     open_round(page, session)
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
+    compose_at_centre(page)
     text = page.get_by_label("Comment", exact=True)
     text.fill(words)
     return session, key, text
@@ -1221,9 +1225,7 @@ def test_storage_full_just_as_send_keeps_its_key_leaves_no_copy_without_it(page,
 def begin_comment(page, words: str):
     """On a round's review page already open: a new comment placed with the keyboard and ``words`` typed, not sent."""
     page.get_by_role("button", name="Add comment").wait_for()  # shown once the tab knows which kept comment is its own
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
+    compose_at_centre(page)
     text = page.get_by_label("Comment", exact=True)
     text.fill(words)
     return text
@@ -1356,9 +1358,7 @@ def test_a_comment_stored_or_cancelled_is_not_brought_back_by_a_reload(page, ser
     expect(page.locator("#compose")).to_be_hidden()
 
     for close in ("Cancel", "Escape"):
-        page.keyboard.press("c")
-        page.locator("#catcher").wait_for()
-        page.keyboard.press("Enter")
+        compose_at_centre(page)
         text.fill(f"Typed, kept, then discarded ({close}).")
         page.reload()
         expect(text).to_have_value(f"Typed, kept, then discarded ({close}).")
@@ -1470,9 +1470,7 @@ def test_a_comment_of_invisible_characters_is_refused_in_plain_words(page, serve
     proc, creds = served
     session = start_round(proc.url, creds["store_api_key"])
     open_round(page, session)
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
+    compose_at_centre(page)
     page.get_by_label("Comment", exact=True).fill("\u200b\u200b")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#compose-error")).to_have_text(
@@ -1648,9 +1646,7 @@ def test_the_comment_boxs_error_is_what_the_box_is_described_by(page, served):
     proc, creds = served
     session = start_round(proc.url, creds["store_api_key"])
     open_round(page, session)
-    page.keyboard.press("c")
-    page.locator("#catcher").wait_for()
-    page.keyboard.press("Enter")
+    compose_at_centre(page)
     box = page.get_by_label("Comment", exact=True)
     expect(box).to_be_focused()
     expect(box).to_have_accessible_description("")
@@ -1684,12 +1680,7 @@ def test_a_notice_that_comes_while_the_page_is_open_is_in_a_live_region_that_was
     open_round(page, session)
     expect(page.get_by_role("button", name="Add comment")).to_be_visible()
     expect(page.locator("#notice")).to_be_hidden()
-    cdp = page.context.new_cdp_session(page)
-    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
-    cdp.detach()
-    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
-    assert len(live) == 1, "no live region is there for a notice to come into"
-    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    assert len(live_statuses(page)) == 1, "no live region is there for a notice to come into"
     assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
     expect(page.get_by_role("main").get_by_role("status")).to_have_text("Session is already done. The page is read-only.")

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.ax import ax_dialogs, live_statuses
 from tests.browser.conftest import bootstrap, fresh_credentials, opened
 from tests.conftest import ServerProcess, bearer
 from tests.session_helpers import wait_until
@@ -1937,19 +1938,6 @@ def test_a_fields_error_is_what_the_field_is_described_by_until_it_is_mended(pag
     expect(email).to_have_accessible_description("")
 
 
-def ax_dialogs(page) -> dict[str, bool]:
-    """What Chromium tells a screen reader of each dialog shown: its name and whether it is modal."""
-    cdp = page.context.new_cdp_session(page)
-    try:
-        nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
-    finally:
-        cdp.detach()
-    return {
-        n["name"]["value"]: any(p["name"] == "modal" and p["value"]["value"] for p in n.get("properties", []))
-        for n in nodes if n.get("role", {}).get("value") == "dialog" and not n.get("ignored")
-    }
-
-
 def test_the_form_and_a_pins_card_say_they_are_modal_as_tab_keeps_to_them(page, served, host_site):
     """Tab goes round the form's controls (and a card's) and never reaches the page, yet both said they were not modal:
     a screen reader offered the page behind as there to be used."""
@@ -1996,12 +1984,7 @@ def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_ou
     status = form.get_by_role("status")
     expect(status).to_have_text("")
     expect(status).to_be_attached()
-    cdp = page.context.new_cdp_session(page)
-    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
-    cdp.detach()
-    live = [n for n in nodes if n.get("role", {}).get("value") == "status" and not n.get("ignored")]
-    assert len(live) == 1, "the form's status is not in the accessibility tree while it is empty"
-    assert {"name": "live", "value": {"type": "token", "value": "polite"}} in live[0]["properties"]
+    assert len(live_statuses(page)) == 1, "the form's status is not in the accessibility tree while it is empty"
     form.get_by_label("Comment").fill("Kettle price")
     send(page, form)
     expect(status).to_have_text("Sent. Thank you!")
