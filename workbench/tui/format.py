@@ -223,5 +223,27 @@ def progress_bar(fill_pct: float, width: int) -> tuple[str, str]:
     return filled, " " * (width - full - (1 if partial else 0))
 
 
+def size(n: int) -> str:
+    """A file's size as people read it: "512 B", "120 KB", "1.4 MB"."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{round(n / 1024)} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def picture(key: str | None, facts: dict[str, tuple[str, int]]) -> Text:
+    """A picture as a reader knows it, its format and size ("PNG · 120 KB"), never its storage key,
+    which is a long opaque path that wraps at 80 columns and says nothing."""
+    if not key:
+        return Text("—")
+    if key not in facts:
+        # A replica's record can arrive before its picture: the next sync's pictures pass fetches it.
+        return Text("not in this store yet (a sync fetches it)", style="dim")
+    content_type, n = facts[key]
+    kind = content_type.removeprefix("image/").upper().replace("JPEG", "JPG")
+    return Text(f"{kind} · {size(n)}")
+
+
 def plural(n: int, word: str, plural_word: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (plural_word or word + 's')}"

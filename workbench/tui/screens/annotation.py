@@ -89,7 +89,7 @@ class AnnotationScreen(WorkbenchScreen):
     # -- data ------------------------------------------------------------------------------
     def refresh_data(self) -> None:
         from workbench.services import annotations as service
-        from workbench.services import inbox
+        from workbench.services import inbox, resolutions
 
         wb, principal = self.wb, self.principal
         ok, ann = self.attempt(service.get, wb, principal, self.annotation_id, quiet=True)
@@ -137,7 +137,8 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Submitted by", fmt.plain(f"{submitter}{', email on file' if ann.submitter_email else ''})"))
         facts.add_row("Assignee", fmt.plain(members.get(ann.assignee_id or "", ann.assignee_id or "—")))
         facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
-        facts.add_row("Screenshot", fmt.plain(ann.screenshot_key or "—"))
+        pictures = resolutions.picture_facts(wb, principal, ann.id)
+        facts.add_row("Screenshot", fmt.picture(ann.screenshot_key, pictures))
         facts.add_row("Created", f"{fmt.ago(now, ann.created_at)}  ({detail['created_at']})")
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
@@ -185,9 +186,11 @@ class AnnotationScreen(WorkbenchScreen):
                 status = res["notification_status"]
                 line.append(status, style="bold #4fbf67" if status in ("emailed", "replied") else "bold #e6c84f")
                 parts.append(line)
-                for label, key in (("before", "before_key"), ("after", "after_key"), ("diff", "diff_url")):
-                    if res.get(key):
-                        parts.append(fmt.plain(f"  {label:<7}{res[key]}"))
+                for label in ("before", "after"):
+                    if res.get(f"{label}_key"):
+                        parts.append(Text(f"  {label:<8}") + fmt.picture(res[f"{label}_key"], pictures))
+                if res.get("diff_url"):
+                    parts.append(fmt.plain(f"  {'diff':<8}{res['diff_url']}"))
                 if res.get("explanation"):
                     parts.append(fmt.markdown(res["explanation"], indent=2))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
