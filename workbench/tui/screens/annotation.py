@@ -494,6 +494,7 @@ def _file_problem(label: str, value: str) -> str | None:
 def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     """Before/after images, a diff URL and an explanation, checked by the domain's rules as you type."""
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
+    from workbench.domain.errors import field_words
     from workbench.services import resolutions
     from workbench.services import undo as recorded
     from workbench.tui.app import refusal_text
@@ -508,7 +509,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     def validate(values: dict[str, Any]) -> str | None:
         problems = [p for p in (_file_problem("before", values["before"]), _file_problem("after", values["after"])) if p]
         try:
-            check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+            check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None), field=field_words)
         except Exception as exc:  # noqa: BLE001 - the rules' refusal or the model's (a diff URL too long)
             problems.append(refusal_text(exc))
         used = len(values["explanation"].strip().encode("utf-8"))
@@ -524,7 +525,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
             from workbench.domain.errors import Invalid
 
             raise Invalid("; ".join(problems))
-        check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+        check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None), field=field_words)
         keys_: dict[str, str | None] = {"before": None, "after": None}
         for kind in ("before", "after"):
             if values[kind].strip():
