@@ -100,7 +100,11 @@ class VirtualList(ScrollView, can_focus=True):
         overflow-y: auto;
         scrollbar-size-vertical: 1;
         & > .virtual-list--header { color: $text-muted; text-style: bold; background: $panel; }
-        & > .virtual-list--cursor { background: $block-cursor-blurred-background; }
+        /* Focus must show at any colour depth: the two tints of $primary (30 %, 45 %) became one
+           colour in 256 colours (textual-dark, dracula, tokyo-night…), leaving only bold. A neutral
+           grey for the list without focus stays apart from the tinted one in 256 colours, and the
+           "›" mark (render_line) follows focus, which no palette can merge. */
+        & > .virtual-list--cursor { background: $surface-lighten-2; }
         &:focus > .virtual-list--cursor { background: $block-cursor-background 45%; text-style: bold; }
         & > .virtual-list--selected { background: $accent 25%; }
         & > .virtual-list--mark { color: $accent; text-style: bold; }
@@ -521,7 +525,9 @@ class VirtualList(ScrollView, can_focus=True):
         if is_cursor:
             style = style + self.get_component_rich_style("virtual-list--cursor")
         mark_style = style + self.get_component_rich_style("virtual-list--mark")
-        strip = self._cells_strip(self.source.cells(row), width, style, "●" if selected else ("›" if is_cursor else ""), mark_style)
+        # The cursor's mark only where keys act (the focused list): a blurred list's cursor is its grey bar.
+        mark = "●" if selected else ("›" if is_cursor and self.has_focus else "")
+        strip = self._cells_strip(self.source.cells(row), width, style, mark, mark_style)
         if len(self._strips) > 512:
             self._strips.clear()
         self._strips[cache_key] = strip
