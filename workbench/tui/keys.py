@@ -41,6 +41,9 @@ APP: list[BindingType] = [
 ]
 # Workspace switcher (workspaces): the local workspaces and each remote's replica, from every screen.
 APP.append(B("W", "app.workspaces", "Workspaces…", id="app.workspaces", show=False))
+# The remote's credentials form, at any time: a source with no credential is not synced, and
+# otherwise the form only came up with no credential at all or a rejected one.
+APP.append(B("K", "app.credentials", "Sync credentials…", id="app.credentials", show=False))
 
 # Triage of one annotation: the inbox (cursor row) and the detail screen share these.
 STATUS_KEYS = [
