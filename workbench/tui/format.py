@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from workbench.domain.safe_text import first_line
-from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
+from workbench.domain.safe_text import screen_safe as safe  # user text in a Text(...): safe() it
 from workbench.domain.statuses import status_label as domain_status_label
 from workbench.services.inbox import member_name
 

@@ -348,8 +348,11 @@ class AnnotationScreen(WorkbenchScreen):
         ok, text = self.attempt(service.render_markdown, self.wb, self.principal, self.annotation_id)
         if ok:
             # As `--markdown` prints it: a visitor's raw escapes pasted into a shell would act there
-            # ("\x1b[201~" ends a bracketed paste early, and the rest runs as typed).
-            self.app.copy_to_clipboard(fmt.safe(text))
+            # ("\x1b[201~" ends a bracketed paste early, and the rest runs as typed). Not fmt.safe:
+            # the copy leaves the TUI's layout, so its emoji keep their joiners and skin tones.
+            from workbench.domain.safe_text import terminal_safe
+
+            self.app.copy_to_clipboard(terminal_safe(text))
             self.notify(f"Copied the markdown ({len(text.splitlines())} lines) to the clipboard")
 
     def action_run_personas(self) -> None:

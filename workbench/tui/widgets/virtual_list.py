@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from workbench.domain.safe_text import terminal_safe
+from workbench.domain.safe_text import screen_safe
 
 S = TypeVar("S")
 
@@ -471,7 +471,7 @@ class VirtualList(ScrollView, can_focus=True):
                 # Cells are mostly user text, and not every source remembers to sanitise it: shown
                 # here, an escape reads "\x1b" as in the inbox instead of vanishing in the line
                 # filter ("wipe[2J"). Already-visible escapes pass unchanged.
-                plain = terminal_safe(cell.plain if isinstance(cell, Text) else str(cell))
+                plain = screen_safe(cell.plain if isinstance(cell, Text) else str(cell))
                 style = base
                 if isinstance(cell, Text) and cell.style:
                     cell_style = cell.style
@@ -503,7 +503,7 @@ class VirtualList(ScrollView, can_focus=True):
         if self.total == 0:
             # Wrapped, not cut: at 80 columns an empty search's "No matches for …" lost the end of its
             # line, the "? lists the syntax" that says where to look next.
-            said = Text(terminal_safe(self.empty_text)).wrap(self.app.console, max(width - 2, 1))
+            said = Text(screen_safe(self.empty_text)).wrap(self.app.console, max(width - 2, 1))
             if 1 <= y <= len(said):
                 style = base + self.get_component_rich_style("virtual-list--empty")
                 return Strip([Segment("  " + said[y - 1].plain.rstrip(), style)]).adjust_cell_length(width, base)
