@@ -109,3 +109,19 @@ async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_
         assert mark.strip() == "›" and not other_mark.strip()
         await press(pilot, "tab")
         assert cursor_row(other)[0].strip() == "›" and not cursor_row(focused)[0].strip()
+
+
+async def test_at_200_columns_names_voices_and_comments_are_whole(app):
+    # Each kept its 80-column width: "Sam, cognitive-accessibility advo…" and "formal, cites crite…" were cut
+    # beside 80 empty cells of focus words, a reviewer's comment at 32 cells beside a task column of 120.
+    from tests.tui.conftest import screen_text
+
+    async with app.run_test(size=(200, 50)) as pilot:
+        await press(pilot, "4")
+        personas = screen_text(app)
+        await press(pilot, "2")
+        await wait_for(pilot, lambda: "Order history" in screen_text(app))
+        comments = screen_text(app)
+    assert "Sam, cognitive-accessibility advocate " in personas and "formal, cites criteria" in personas
+    assert "Order history should show tracking links." in comments
+    assert "Update the Order history so that it will show tracking links on /account." in comments
