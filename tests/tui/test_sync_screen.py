@@ -155,6 +155,25 @@ async def test_sources_left_unsynced_for_want_of_a_credential_are_said_in_the_tu
     assert any("remote login origin --only store_key" in note for note in report.notes)
 
 
+async def test_a_sync_that_cannot_reach_the_server_does_not_blame_a_missing_credential(demo_wb, memory_keyring):
+    import httpx
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    remotes.add(demo_wb, "origin", "http://127.0.0.1:9", {"token": "gfat_" + "x" * 43})
+    app = make_app(demo_wb, sync_options={"transport": httpx.MockTransport(refused), "sleep": lambda s: None})
+    async with app.run_test(size=SIZE) as pilot:
+        from workbench.tui.screens.workspaces import FirstSyncDialog
+
+        await press(pilot, "S")
+        if isinstance(app.screen, FirstSyncDialog):  # the first sync over the demo's work: keep it separate
+            await press(pilot, "s")
+        await wait_for(pilot, lambda: any("cannot reach" in m for m in told(app)), timeout=20)
+        [notice] = [m for m in told(app) if "cannot reach" in m]
+    assert "want of a credential" not in notice, notice
+
+
 # -- the sync line ------------------------------------------------------------------------
 
 

@@ -148,7 +148,9 @@ class SyncRunner:
                 log.exception("sync failed")
             app.post_message(SyncFinished(remote, error=reason, first_sync=first_sync))
             return
-        pulled = options.get("pull", True) and not report.auth_failed
+        # Only a run that went through pulled all it could: one that could not reach the server pulled
+        # nothing, and "not synced, for want of a credential" would send the user to the wrong remedy.
+        pulled = options.get("pull", True) and report.ok
         missing = sync_service.missing_credentials(credentials or {}) if pulled else []
         app.post_message(SyncFinished(remote, report=report, first_sync=first_sync, missing=missing))
 
