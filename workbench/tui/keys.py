@@ -73,7 +73,9 @@ INBOX: list[BindingType] = [
     B("v", "views", "Views", id="inbox.views"),
     B("b", "bulk", "Bulk…", id="inbox.bulk"),
     B("ctrl+a", "select_all", "Select all", id="inbox.select_all", show=False),
-    B("escape", "clear", "Clear", id="inbox.clear", show=False),
+    # Says what it clears (the query typed after /, or the selection): "Clear" alone read as clearing
+    # the filter or the saved view, which it leaves.
+    B("escape", "clear", "Clear query/selection", id="inbox.clear", show=False),
     *_for("inbox", STATUS_KEYS),
     # tuiview: the preview beside the list or below it (remembered).
     B("L", "toggle_preview", "Preview side/below", id="inbox.toggle_preview", show=False),
