@@ -214,10 +214,11 @@ async def test_attach_resolution_with_inline_validation(app, demo_wb, principal,
         await type_text(pilot, "after.png")
         await press(pilot, "tab")
         await type_text(pilot, "http://acme.dev/9")
-        assert "diff_url must be an https:// URL" in str(check.render())
+        # The form's words ("Diff URL" is its label), not the API's field name.
+        assert "diff URL must be an https:// URL" in str(check.render()) and "diff_url" not in str(check.render())
         await press(pilot, "ctrl+s")
         assert app.screen is dialog  # refused: nothing typed is lost
-        assert "https" in str(dialog.query_one("#form-error").render())
+        assert "diff URL must be an https:// URL" in str(dialog.query_one("#form-error").render())
         dialog.query_one("#field-diff_url", Input).value = "https://github.com/acme/shop/pull/9"
         await pilot.pause()
         dialog.query_one("#field-explanation", TextArea).text = "Raised the contrast to 4.5:1."

@@ -281,3 +281,16 @@ async def test_help_stacks_its_columns_on_a_narrow_terminal(app):
         await pilot.resize_terminal(80, 24)  # from 70 columns up they stay side by side
         await wait_for(pilot, lambda: shared.region.y == own.region.y)
         assert shared.region.x >= own.region.right
+
+
+async def test_the_inbox_help_says_what_esc_clears(app):
+    # "esc  Clear" left a triager guessing: a filter or a saved view stays, only the search and the selection go.
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await press(pilot, "space")
+        await press(pilot, "question_mark")
+        words = " ".join(help_column(app, 0).split())  # at 80 columns the description wraps, as others do
+        assert "esc Clear query/selection" in words
+        await press(pilot, "question_mark")
+        await press(pilot, "escape")
+        assert not app.screen.query_one("#inbox-list").selection

@@ -18,6 +18,7 @@ from workbench.domain.widget import Capture
 from workbench.services import annotations as annotations_service
 from workbench.services import resolutions
 from workbench.services.bootstrap import bootstrap
+from workbench.tui import format as fmt
 from workbench.tui.screens.annotation import AnnotationScreen
 from workbench.tui.screens.feedback import CommentSource
 from workbench.tui.screens.forms import ChoiceDialog
@@ -267,3 +268,36 @@ async def test_a_url_in_a_notice_is_text_not_markup(app, demo_wb, principal, mon
 
         await wait_for(pilot, lambda: "copied" in shown())
         assert "copied https://shop.example/[b]cart[/b]" in shown()
+
+
+async def test_pictures_are_named_by_format_and_size_not_by_storage_key(app, evidenced):
+    # A storage key (resolutions/<annotation id>/before-<id>.png) wrapped over two lines at 80 columns
+    # and told a reader nothing; the format and size fit one line and say what the file is.
+    before, after = (fmt.size(len(png(colour))) for colour in ((200, 40, 40), (40, 160, 60)))
+    shot = fmt.size(len(png((20, 120, 200))))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = AnnotationScreen(evidenced)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: len(screen.query("Picture .picture")) == 3)
+
+        async def lines_at(part: str) -> list[str]:
+            screen.query_one("#detail").scroll_to_widget(screen.query_one(part), animate=False, top=True)
+            await pilot.pause()
+            await pilot.pause()
+            shown = screen_text(app)
+            assert "resolutions/" not in shown and "screenshots/" not in shown
+            return [line.strip() for line in shown.splitlines()]
+
+        lines = await lines_at("#ann-resolutions")
+        assert f"before  PNG · {before}" in lines and f"after   PNG · {after}" in lines, "\n".join(lines)
+        lines = await lines_at("#ann-facts")
+        assert any(line.split() == ["Screenshot", "PNG", "·", *shot.split()] for line in lines), lines
+
+
+def test_a_picture_reads_as_its_format_and_size_or_says_it_is_not_here_yet():
+    facts = {"k.png": ("image/png", 123_456), "k.jpg": ("image/jpeg", 2_500_000), "k.gif": ("image/gif", 300)}
+    assert fmt.picture("k.png", facts).plain == "PNG · 121 KB"
+    assert fmt.picture("k.jpg", facts).plain == "JPG · 2.4 MB"
+    assert fmt.picture("k.gif", facts).plain == "GIF · 300 B"
+    assert fmt.picture(None, facts).plain == "—"
+    assert fmt.picture("resolutions/x/before-y.png", facts).plain == "not in this store yet (a sync fetches it)"

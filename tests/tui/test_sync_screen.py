@@ -136,6 +136,44 @@ async def test_the_sync_notice_says_how_many_pictures_came(hub):
         assert any("· 1 picture fetched" in m for m in told(app)), told(app)
 
 
+async def test_sources_left_unsynced_for_want_of_a_credential_are_said_in_the_tuis_words(hub):
+    """The notice named `workbench remote login origin --only store_key` and WORKBENCH_STORE_KEY, one
+    long line per source: in the TUI the remedy is its credentials form, and one sentence says so."""
+    app = app_for(hub.replica())  # an API token only: feedback and test sessions cannot be pulled
+    async with app.run_test(size=SIZE) as pilot:
+        await run_sync_key(pilot)
+        [notice] = [m for m in told(app) if "sent 0" in m]
+        assert notice.splitlines()[-1] == (
+            "Feedback sessions and test sessions were not synced, for want of a credential: K opens the credentials form.")
+        assert "remote login" not in notice and "WORKBENCH_" not in notice
+        await press(pilot, "K")  # the form, though a credential is saved (it came up only with none or a rejected one)
+        await wait_for(pilot, lambda: isinstance(app.screen, FormDialog))
+        assert "Credentials for origin" in screen_text(app)
+    # The CLI keeps its words, for a shell.
+    report = sync_svc.run_sync(hub.replicas[0].wb, "origin", credentials={"token": hub.creds["member_token"]},
+                               transport=hub.replicas[0].bridge, sleep=lambda s: None)
+    assert any("remote login origin --only store_key" in note for note in report.notes)
+
+
+async def test_a_sync_that_cannot_reach_the_server_does_not_blame_a_missing_credential(demo_wb, memory_keyring):
+    import httpx
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    remotes.add(demo_wb, "origin", "http://127.0.0.1:9", {"token": "gfat_" + "x" * 43})
+    app = make_app(demo_wb, sync_options={"transport": httpx.MockTransport(refused), "sleep": lambda s: None})
+    async with app.run_test(size=SIZE) as pilot:
+        from workbench.tui.screens.workspaces import FirstSyncDialog
+
+        await press(pilot, "S")
+        if isinstance(app.screen, FirstSyncDialog):  # the first sync over the demo's work: keep it separate
+            await press(pilot, "s")
+        await wait_for(pilot, lambda: any("cannot reach" in m for m in told(app)), timeout=20)
+        [notice] = [m for m in told(app) if "cannot reach" in m]
+    assert "want of a credential" not in notice, notice
+
+
 # -- the sync line ------------------------------------------------------------------------
 
 

@@ -266,3 +266,46 @@ async def test_a_line_ends_at_a_newline_alone_and_every_other_break_is_shown(app
     assert "Carriage\\x0dreturn CR" in text
     assert "Separated\\u2028LS" in text
     assert "Windows line " in text and "Windows line\\x0d" not in text and "second line CRLF" not in text
+
+
+# Emoji sequences whose width terminals disagree on (tmux 3.3 draws "❤️" in 1 cell, "👍🏽" in 4, and
+# cuts a long joined cluster), each at the start of a body; Rich measures each as one 2-cell cluster.
+EMOJI_BODIES = ("❤️ heart: the wishlist", "👍🏽 thumbs: the hero", "🏳️‍🌈 flag: the cards", "👩‍👩‍👧‍👦 family: a typo")
+
+
+def libc_width(line: str) -> int:
+    """The cells a terminal that measures each character by wcwidth (tmux 3.3, VTE) gives ``line``."""
+    import ctypes
+    import ctypes.util
+    import locale
+
+    locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.wcwidth.argtypes = [ctypes.c_wchar]
+    return sum(max(libc.wcwidth(ch), 0) for ch in line)
+
+
+async def test_an_emoji_sequence_takes_the_cells_every_terminal_draws_so_the_row_does_not_shift(app, demo_wb, principal):
+    site = sites_service.list_sites(demo_wb, principal)[0]
+    for body in EMOJI_BODIES:
+        annotations_service.submit_from_widget(demo_wb, site.id, site.widget_token, None,
+                                               WidgetAnnotationCreate(page_url="https://shop.example/", body=body))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "family" in screen_text(app))
+        lines = screen_text(app).splitlines()
+    rows = [line for line in lines if any(word in line for word in ("heart", "thumbs", "flag", "family"))]
+    assert len(rows) >= 4, lines  # the four rows, and the preview of the highlighted one
+    for row in rows:
+        # Rich laid the row out in 80 cells; a terminal drawing each character alone gives it 80 too.
+        assert libc_width(row) == 80, row
+        assert not {"\u200d", "\ufe0f", "\U0001f3fd"} & set(row), row
+    assert any("👩👩👧👦" in row for row in rows) and any("🏳🌈" in row for row in rows)
+
+
+def test_emoji_apart_leaves_each_emoji_alone_and_other_joiners_as_they_are():
+    from workbench.domain.safe_text import emoji_apart, screen_safe
+
+    assert emoji_apart("👩‍👩‍👧‍👦 🏳️‍🌈 ❤️ 👍🏽 👩🏽‍💻") == "👩👩👧👦 🏳🌈 ❤ 👍 👩💻"
+    assert emoji_apart("क्\u200dष") == "क्\u200dष"  # a joiner in a script's conjunct is not an emoji's
+    assert emoji_apart("plain text") == "plain text"
+    assert screen_safe("❤️\x1b[2J") == "❤\\x1b[2J"

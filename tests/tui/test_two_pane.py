@@ -81,3 +81,47 @@ async def test_at_80_columns_every_list_fits_its_pane(app, key, kind):
             width = vlist.scrollable_content_region.width
             shown = [w for w in vlist.layout_widths(width) if w]
             assert GUTTER + sum(shown) + len(shown) - 1 <= width, (vlist.id, width, vlist.layout_widths(width))
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "dracula", "tokyo-night", "solarized-dark", "atom-one-dark", "textual-light"])
+async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_16_colours(app, theme):
+    # Both cursors were tints of $primary (45 % and 30 %) that 256 colours made one colour on these
+    # themes, the default among them, so only bold told where the keys act. In 256 colours the two
+    # bars must differ; in 16, where every dark tint is colour 8, the "›" mark says which has focus.
+    from rich.color import ColorSystem
+
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = theme
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        focused, other = screen.panes
+        assert screen.focused is focused and other.total > 0
+
+        def cursor_row(pane):
+            strip = pane.render_line(1 + pane.cursor - int(pane.scroll_y))
+            mark, first_cell, *_ = list(strip)
+            assert first_cell.style is not None and first_cell.style.bgcolor is not None
+            return mark.text, first_cell.style.bgcolor
+
+        (mark, ours), (other_mark, theirs) = cursor_row(focused), cursor_row(other)
+        assert ours.downgrade(ColorSystem.EIGHT_BIT).number != theirs.downgrade(ColorSystem.EIGHT_BIT).number
+        assert mark.strip() == "›" and not other_mark.strip()
+        await press(pilot, "tab")
+        assert cursor_row(other)[0].strip() == "›" and not cursor_row(focused)[0].strip()
+
+
+async def test_at_200_columns_names_voices_and_comments_are_whole(app):
+    # Each kept its 80-column width: "Sam, cognitive-accessibility advo…" and "formal, cites crite…" were cut
+    # beside 80 empty cells of focus words, a reviewer's comment at 32 cells beside a task column of 120.
+    from tests.tui.conftest import screen_text
+
+    async with app.run_test(size=(200, 50)) as pilot:
+        await press(pilot, "4")
+        personas = screen_text(app)
+        await press(pilot, "2")
+        await wait_for(pilot, lambda: "Order history" in screen_text(app))
+        comments = screen_text(app)
+    assert "Sam, cognitive-accessibility advocate " in personas and "formal, cites criteria" in personas
+    assert "Order history should show tracking links." in comments
+    assert "Update the Order history so that it will show tracking links on /account." in comments

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -156,12 +157,16 @@ class ResolutionCreate(BaseModel):
         return None if value is None or is_blank(value) else value
 
 
-def check_resolution(res: ResolutionCreate) -> None:
-    """The document's rules: one field at least, https:// diff URLs, explanation ≤ 4 KB."""
+def check_resolution(res: ResolutionCreate, *, field: Callable[[str], str] = str) -> None:
+    """The document's rules: one field at least, https:// diff URLs, explanation ≤ 4 KB.
+
+    ``field`` names a field in the refusal: the API's callers know it as the wire name
+    (``diff_url``), a form's user as its label (``errors.field_words``: "diff URL").
+    """
     if not any((res.before_key, res.after_key, res.diff_url, res.explanation)):
         raise Invalid("At least one of a before image, an after image, a diff URL or an explanation is required")
     if res.diff_url is not None and not _is_https_url(res.diff_url):
-        raise Invalid("diff_url must be an https:// URL without spaces or control characters")
+        raise Invalid(f"{field('diff_url')} must be an https:// URL without spaces or control characters")
     if res.explanation is not None and len(res.explanation.encode("utf-8")) > EXPLANATION_MAX_BYTES:
         raise Invalid(f"explanation is capped at 4 KB ({EXPLANATION_MAX_BYTES} bytes)")
 

@@ -35,6 +35,29 @@ def terminal_safe(text: str) -> str:
     return _UNSAFE.sub(_visible, text) if _UNSAFE.search(text) else text
 
 
+# Emoji sequences a terminal may draw at another width than Rich measures, which shifts the rest of
+# the row: Rich measures a sequence as one 2-cell cluster, while tmux 3.3 draws "❤️" (VS16) and
+# "🏳️‍🌈" in 1 cell, "👍🏽" (a skin-tone modifier, 0 cells to Rich) in 4, and keeps only 21 bytes of
+# a joined cluster ("👩‍👩‍👧‍👦" lost its boy); VTE draws every part apart. Drawn as their separate parts
+# (the joiner between emoji, the presentation selector and the modifiers dropped), every
+# character left has the one width Rich and every terminal read from the same Unicode tables.
+_EMOJI_JOINED = re.compile("[\ufe0f\U0001f3fb-\U0001f3ff]|(?<=[\ufe0f\U0001f3fb-\U0001f3ff\u2000-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff])\u200d")
+
+
+def emoji_apart(text: str) -> str:
+    """``text`` with each emoji sequence as its separate emoji: "👩‍👩‍👧‍👦" as "👩👩👧👦", "❤️" as "❤", "👍🏽" as "👍".
+
+    For text a terminal lays out by Rich's measure (the TUI's rows, previews and panes), so every
+    terminal draws it at the width Rich gave it. Not for text leaving the program (JSON, a copy).
+    """
+    return _EMOJI_JOINED.sub("", text) if _EMOJI_JOINED.search(text) else text
+
+
+def screen_safe(text: str) -> str:
+    """``terminal_safe`` and ``emoji_apart``: user text as the TUI lays it out."""
+    return emoji_apart(terminal_safe(text))
+
+
 def first_line(text: str | None) -> str:
     """The first line of ``text`` (stripped), as a one-line slot shows it: up to its first newline (``\n`` or
     ``\r\n``). Any other character that ends a line elsewhere (a lone ``\r``, ``\x0b``, ``\x1c``, ``\x85``,

@@ -308,3 +308,20 @@ def evidence_files(wb: Workbench, principal: Principal, annotation_id: str) -> l
         if path.is_file():
             found.append((label, path))
     return found
+
+
+def picture_facts(wb: Workbench, principal: Principal, annotation_id: str) -> dict[str, tuple[str, int]]:
+    """What the store knows of each picture of an annotation, by key: (content type, size in bytes).
+
+    A key with no upload row here (a replica whose sync has not fetched the picture yet) is absent.
+    Screens show these facts, not the key: a storage key means nothing to a reader.
+    """
+    with wb.store.read() as db:
+        ann = load(db, principal, annotation_id)
+        keys = [ann.screenshot_key] + [k for r in repo.list_resolutions(db, ann.id) for k in (r.before_key, r.after_key)]
+        facts: dict[str, tuple[str, int]] = {}
+        for key in keys:
+            upload = repo.get_upload(db, key) if key else None
+            if key and upload is not None:
+                facts[key] = (upload["content_type"], int(upload["size"]))
+    return facts

@@ -17,7 +17,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +164,16 @@ def _sync_lock(wb: Workbench, name: str) -> Iterator[None]:
         os.close(fd)
 
 
+# Each credential, what a sync pulls with it and its name, in the order the credentials form asks.
+CREDENTIAL_SOURCES = (("token", "annotations", "API token"), ("store_key", "feedback sessions", "store API key"),
+                      ("jwt", "test sessions", "JWT"))
+
+
+def missing_credentials(credentials: Mapping[str, str | None]) -> list[str]:
+    """What a sync with these credentials leaves unsynced, for want of one: ["feedback sessions", …]."""
+    return [what for kind, what, _ in CREDENTIAL_SOURCES if not credentials.get(kind)]
+
+
 def run_sync(
     wb: Workbench,
     remote: str | None = None,
@@ -175,8 +185,13 @@ def run_sync(
     push: bool = True,
     pull: bool = True,
     first_sync: str | None = None,
+    credential_notes: bool = True,
 ) -> Report:
     """Push the outbox, then pull; returns the report (``report.stopped`` says why it stopped early).
+
+    A source pulled with no credential for it is said in ``report.notes`` with the CLI's remedy
+    (``remotes.credential_advice``); ``credential_notes=False`` leaves that to the caller (the TUI,
+    whose remedy is its credentials form: ``missing_credentials``).
 
     ``credentials`` overrides the keyring/environment (tests, or a front end that just asked
     the user); ``transport`` and ``sleep`` are for tests. A first sync over local work needs
@@ -212,9 +227,8 @@ def run_sync(
     if pull:
         # Said, not skipped in silence: with a token alone, a sync that received nothing read as
         # "nothing new" though the sessions had not been asked for at all.
-        for kind, what, name in (("token", "annotations", "API token"), ("store_key", "feedback sessions", "store API key"),
-                                 ("jwt", "test sessions", "JWT")):
-            if not secrets.get(kind):
+        for kind, what, name in CREDENTIAL_SOURCES:
+            if credential_notes and not secrets.get(kind):
                 report.notes.append(f"{what} were not synced: no {name} is set; {remotes.credential_advice(r.name, kind)}")
     if plan is None and _adopt_as_default(wb, r.name):
         report.notes.append(f"this store now opens the replica of {r.name} by default")

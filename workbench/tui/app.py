@@ -21,7 +21,7 @@ from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from workbench.domain.safe_text import terminal_safe
+from workbench.domain.safe_text import screen_safe
 from workbench.tui import keys
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged
@@ -179,7 +179,7 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
         del markup
         self.notices.append((severity, message))
         del self.notices[:-200]
-        super().notify(terminal_safe(message), title=terminal_safe(title), severity=severity, timeout=timeout, markup=False)
+        super().notify(screen_safe(message), title=screen_safe(title), severity=severity, timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters plus ours: no control character of user text reaches the terminal."""

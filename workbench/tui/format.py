@@ -14,7 +14,7 @@ from rich.style import Style
 from rich.text import Text
 
 from workbench.domain.safe_text import first_line
-from workbench.domain.safe_text import terminal_safe as safe  # user text in a Text(...): safe() it
+from workbench.domain.safe_text import screen_safe as safe  # user text in a Text(...): safe() it
 from workbench.domain.statuses import status_label as domain_status_label
 from workbench.services.inbox import member_name
 
@@ -221,6 +221,28 @@ def progress_bar(fill_pct: float, width: int) -> tuple[str, str]:
     partial = " ▏▎▍▌▋▊▉"[part] if part else ""
     filled = "█" * full + partial
     return filled, " " * (width - full - (1 if partial else 0))
+
+
+def size(n: int) -> str:
+    """A file's size as people read it: "512 B", "120 KB", "1.4 MB"."""
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{round(n / 1024)} KB"
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def picture(key: str | None, facts: dict[str, tuple[str, int]]) -> Text:
+    """A picture as a reader knows it, its format and size ("PNG · 120 KB"), never its storage key,
+    which is a long opaque path that wraps at 80 columns and says nothing."""
+    if not key:
+        return Text("—")
+    if key not in facts:
+        # A replica's record can arrive before its picture: the next sync's pictures pass fetches it.
+        return Text("not in this store yet (a sync fetches it)", style="dim")
+    content_type, n = facts[key]
+    kind = content_type.removeprefix("image/").upper().replace("JPEG", "JPG")
+    return Text(f"{kind} · {size(n)}")
 
 
 def plural(n: int, word: str, plural_word: str | None = None) -> str:

@@ -41,6 +41,9 @@ APP: list[BindingType] = [
 ]
 # Workspace switcher (workspaces): the local workspaces and each remote's replica, from every screen.
 APP.append(B("W", "app.workspaces", "Workspaces…", id="app.workspaces", show=False))
+# The remote's credentials form, at any time: a source with no credential is not synced, and
+# otherwise the form only came up with no credential at all or a rejected one.
+APP.append(B("K", "app.credentials", "Sync credentials…", id="app.credentials", show=False))
 
 # Triage of one annotation: the inbox (cursor row) and the detail screen share these.
 STATUS_KEYS = [
@@ -70,7 +73,9 @@ INBOX: list[BindingType] = [
     B("v", "views", "Views", id="inbox.views"),
     B("b", "bulk", "Bulk…", id="inbox.bulk"),
     B("ctrl+a", "select_all", "Select all", id="inbox.select_all", show=False),
-    B("escape", "clear", "Clear", id="inbox.clear", show=False),
+    # Says what it clears (the query typed after /, or the selection): "Clear" alone read as clearing
+    # the filter or the saved view, which it leaves.
+    B("escape", "clear", "Clear query/selection", id="inbox.clear", show=False),
     *_for("inbox", STATUS_KEYS),
     # tuiview: the preview beside the list or below it (remembered).
     B("L", "toggle_preview", "Preview side/below", id="inbox.toggle_preview", show=False),

@@ -87,9 +87,13 @@ class SyncProgressed(Message):
 class SyncFinished(Message):
     """A sync ended: ``report`` (a ``sync.Report``) when it ran, ``error`` when it could not."""
 
-    def __init__(self, remote: str | None, report: Any = None, error: str | None = None, first_sync: str | None = None) -> None:
+    def __init__(
+        self, remote: str | None, report: Any = None, error: str | None = None, first_sync: str | None = None,
+        missing: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.remote = remote
         self.report = report
         self.error = error
         self.first_sync = first_sync  # the first sync's choice, kept for a retry after new credentials
+        self.missing = missing or []  # what was not pulled for want of a credential ("test sessions")

@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.screen import Screen
 
+from workbench.domain.safe_text import terminal_safe
 from workbench.tui import format as fmt
 
 
@@ -28,7 +29,7 @@ def open_url(screen: Screen[Any], url: str) -> None:
     if not url.lower().startswith(("http://", "https://")):
         screen.notify(f"Not opened: only http(s) URLs are ({fmt.clean(url)[:80]})", severity="warning")
         return
-    if fmt.safe(url) != url:
+    if terminal_safe(url) != url:  # not fmt.safe, which also takes emoji apart: "/❤️" is an address
         # Copied (no browser here) and pasted into a shell, an escape acts there: "\x1b[201~"
         # ends a bracketed paste early and the rest runs as typed. No real address holds one.
         screen.notify(f"Not opened: the URL holds control characters ({fmt.safe(url)[:80]})", severity="warning")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.binding import Binding
 
 from workbench.tui.messages import StoreChanged, SyncFinished, SyncProgressed
 
@@ -54,8 +55,13 @@ class SyncRunner:
                 for line in screen.query(SyncLine):
                     line.show(app.sync_status, now, app.sync_progress)
 
-    def action_sync(self) -> None:
-        """Send every local change up and bring everyone else's down (in a thread)."""
+    def action_credentials(self) -> None:
+        """The remote's credentials form, then a sync with what was typed (a blank field keeps the saved one)."""
+        self._app().action_sync(ask=True)
+
+    def action_sync(self, ask: bool = False) -> None:
+        """Send every local change up and bring everyone else's down (in a thread); ``ask``: the
+        credentials form first, even when some are saved."""
         app = self._app()
         if app.sync_running:
             app.notify("A sync is already running", severity="warning")
@@ -78,12 +84,12 @@ class SyncRunner:
             if choice is None:
                 app.notify("Nothing was synced", title="First sync cancelled", timeout=5)
                 return
-            app._sync_with_credentials(remote, choice)
+            app._sync_with_credentials(remote, choice, ask=ask)
 
         if plan is not None:  # a first sync over local work: say what will happen, and let the user choose
             app.push_screen(FirstSyncDialog(plan), chosen)
             return
-        app._sync_with_credentials(remote, None)
+        app._sync_with_credentials(remote, None, ask=ask)
 
     def _secrets(self, remote: str) -> dict[str, str | None]:
         """The remote's credentials: environment or keyring, then what was typed for this run only."""
@@ -95,10 +101,10 @@ class SyncRunner:
         values.update(app.session_secrets.get(remote, {}))
         return values
 
-    def _sync_with_credentials(self, remote: str, first_sync: str | None) -> None:
+    def _sync_with_credentials(self, remote: str, first_sync: str | None, *, ask: bool = False) -> None:
         app = self._app()
         secrets = app._secrets(remote)
-        if not any(secrets.values()):
+        if ask or not any(secrets.values()):
             app.ask_credentials(remote, None, first_sync)
             return
         app.start_sync(remote, secrets, first_sync)
@@ -132,7 +138,8 @@ class SyncRunner:
 
         options = {**app.sync_options, "sleep": app._sync_wait(app.sync_options.get("sleep")), "transport": transport}
         try:
-            report = sync_service.run_sync(app.wb, remote, progress, credentials=credentials, first_sync=first_sync, **options)
+            report = sync_service.run_sync(
+                app.wb, remote, progress, credentials=credentials, first_sync=first_sync, credential_notes=False, **options)
         except (SyncStopped, Stopped):
             return  # the app is quitting: what the sync had not done waits in the outbox for the next one
         except Exception as exc:  # shown, never a crash
@@ -141,7 +148,11 @@ class SyncRunner:
                 log.exception("sync failed")
             app.post_message(SyncFinished(remote, error=reason, first_sync=first_sync))
             return
-        app.post_message(SyncFinished(remote, report=report, first_sync=first_sync))
+        # Only a run that went through pulled all it could: one that could not reach the server pulled
+        # nothing, and "not synced, for want of a credential" would send the user to the wrong remedy.
+        pulled = options.get("pull", True) and report.ok
+        missing = sync_service.missing_credentials(credentials or {}) if pulled else []
+        app.post_message(SyncFinished(remote, report=report, first_sync=first_sync, missing=missing))
 
     def _sync_wait(self, sleep: Callable[[float], None] | None) -> Callable[[float], None]:
         """The sync's waits (a retry's backoff, a rate limit's Retry-After, up to minutes when the
@@ -183,7 +194,7 @@ class SyncRunner:
                 f"{report.refused:,} refused" + (f" · {report.pending:,} still pending" if report.pending else "")
                 + (f" · {fmt.plural(report.pictures, 'picture')} fetched" if report.pictures else "")
             )
-            notes = "".join(f"\n{note}" for note in report.notes)
+            notes = "".join(f"\n{note}" for note in [*report.notes, *self._missing_note(message.missing)])
             if report.stopped:
                 app.notify(f"Stopped: {report.stopped}\n{counts}{notes}", title="Sync incomplete", severity="warning", timeout=10)
             else:
@@ -201,6 +212,19 @@ class SyncRunner:
         app.show_workspace_title()  # a first sync adds the replica: the header starts naming workspaces
         if message.error is None and report.auth_failed and message.remote:
             app.ask_credentials(message.remote, report.auth_failed, message.first_sync)
+
+    def _missing_note(self, missing: list[str]) -> list[str]:
+        """What went unsynced for want of a credential, and the TUI's remedy, in one short sentence
+        (the CLI's names `remote login` and the environment variables: words for a shell)."""
+        if not missing:
+            return []
+        from workbench.tui import keys
+
+        app = self._app()
+        bindings = getattr(getattr(app, "keymap_info", None), "bindings", None)
+        key = app.get_key_display(Binding(keys.keys_of("app.credentials", bindings)[0], ""))
+        what = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+        return [f"{what[0].upper()}{what[1:]} were not synced, for want of a credential: {key} opens the credentials form."]
 
     def ask_credentials(self, remote: str, rejected: str | None, first_sync: str | None = None) -> None:
         """Ask for every credential of ``remote`` (the rejected one, if any, must be typed again),

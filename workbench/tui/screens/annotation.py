@@ -89,7 +89,7 @@ class AnnotationScreen(WorkbenchScreen):
     # -- data ------------------------------------------------------------------------------
     def refresh_data(self) -> None:
         from workbench.services import annotations as service
-        from workbench.services import inbox
+        from workbench.services import inbox, resolutions
 
         wb, principal = self.wb, self.principal
         ok, ann = self.attempt(service.get, wb, principal, self.annotation_id, quiet=True)
@@ -137,7 +137,8 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Submitted by", fmt.plain(f"{submitter}{', email on file' if ann.submitter_email else ''})"))
         facts.add_row("Assignee", fmt.plain(members.get(ann.assignee_id or "", ann.assignee_id or "—")))
         facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
-        facts.add_row("Screenshot", fmt.plain(ann.screenshot_key or "—"))
+        pictures = resolutions.picture_facts(wb, principal, ann.id)
+        facts.add_row("Screenshot", fmt.picture(ann.screenshot_key, pictures))
         facts.add_row("Created", f"{fmt.ago(now, ann.created_at)}  ({detail['created_at']})")
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
@@ -185,9 +186,11 @@ class AnnotationScreen(WorkbenchScreen):
                 status = res["notification_status"]
                 line.append(status, style="bold #4fbf67" if status in ("emailed", "replied") else "bold #e6c84f")
                 parts.append(line)
-                for label, key in (("before", "before_key"), ("after", "after_key"), ("diff", "diff_url")):
-                    if res.get(key):
-                        parts.append(fmt.plain(f"  {label:<7}{res[key]}"))
+                for label in ("before", "after"):
+                    if res.get(f"{label}_key"):
+                        parts.append(Text(f"  {label:<8}") + fmt.picture(res[f"{label}_key"], pictures))
+                if res.get("diff_url"):
+                    parts.append(fmt.plain(f"  {'diff':<8}{res['diff_url']}"))
                 if res.get("explanation"):
                     parts.append(fmt.markdown(res["explanation"], indent=2))
             self.query_one("#ann-resolutions", Static).update(Group(*parts))
@@ -345,8 +348,11 @@ class AnnotationScreen(WorkbenchScreen):
         ok, text = self.attempt(service.render_markdown, self.wb, self.principal, self.annotation_id)
         if ok:
             # As `--markdown` prints it: a visitor's raw escapes pasted into a shell would act there
-            # ("\x1b[201~" ends a bracketed paste early, and the rest runs as typed).
-            self.app.copy_to_clipboard(fmt.safe(text))
+            # ("\x1b[201~" ends a bracketed paste early, and the rest runs as typed). Not fmt.safe:
+            # the copy leaves the TUI's layout, so its emoji keep their joiners and skin tones.
+            from workbench.domain.safe_text import terminal_safe
+
+            self.app.copy_to_clipboard(terminal_safe(text))
             self.notify(f"Copied the markdown ({len(text.splitlines())} lines) to the clipboard")
 
     def action_run_personas(self) -> None:
@@ -491,6 +497,7 @@ def _file_problem(label: str, value: str) -> str | None:
 def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     """Before/after images, a diff URL and an explanation, checked by the domain's rules as you type."""
     from workbench.domain.annotations import EXPLANATION_MAX_BYTES, ResolutionCreate, check_resolution
+    from workbench.domain.errors import field_words
     from workbench.services import resolutions
     from workbench.services import undo as recorded
     from workbench.tui.app import refusal_text
@@ -505,7 +512,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
     def validate(values: dict[str, Any]) -> str | None:
         problems = [p for p in (_file_problem("before", values["before"]), _file_problem("after", values["after"])) if p]
         try:
-            check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+            check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None), field=field_words)
         except Exception as exc:  # noqa: BLE001 - the rules' refusal or the model's (a diff URL too long)
             problems.append(refusal_text(exc))
         used = len(values["explanation"].strip().encode("utf-8"))
@@ -521,7 +528,7 @@ def resolution_dialog(screen: AnnotationScreen) -> FormDialog:
             from workbench.domain.errors import Invalid
 
             raise Invalid("; ".join(problems))
-        check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None))
+        check_resolution(request(values, values["before"].strip() or None, values["after"].strip() or None), field=field_words)
         keys_: dict[str, str | None] = {"before": None, "after": None}
         for kind in ("before", "after"):
             if values[kind].strip():

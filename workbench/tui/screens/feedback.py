@@ -43,11 +43,12 @@ from workbench.tui.widgets.virtual_list import Column, VirtualList
 # the progress keeps its whole label ("1/10 resolved") and the screen's edge cuts no column.
 SESSION_COLUMNS = [Column("STORE", 26, grow=1, max_width=26, min_width=18), Column("STATUS", 12), Column("PROGRESS", 0, min_width=32),
                    Column("ETA", 9), Column("AGE", 4, "right", drop=1)]
-# The task instruction (what the builder is asked to do) takes the room left; the comment is cut at 32 cells.
-# At 80 columns the page and the comment give back cells and the reviewer (in the preview) is dropped, so the
-# task is cut with an ellipsis, not by the screen's edge, and the age stays.
-COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 18, grow=1, max_width=18, min_width=12),
-                   Column("COMMENT", 32, grow=1, max_width=32, min_width=24), Column("TASK", 0, min_width=16),
+# The task instruction (what the builder is asked to do) takes the room left. At 80 columns the page and the
+# comment give back cells and the reviewer (in the preview) is dropped, so the task is cut with an ellipsis, not
+# by the screen's edge, and the age stays. Wider, the page and the comment grow (the comment twice as fast) before
+# the task takes the rest: at 200 columns the comment was cut at 32 cells beside a task column of 120.
+COMMENT_COLUMNS = [Column("STATUS", 9), Column("PAGE", 18, grow=1, max_width=28, min_width=12),
+                   Column("COMMENT", 32, grow=2, max_width=56, min_width=24), Column("TASK", 0, min_width=16),
                    Column("REVIEWER", 10, drop=2), Column("AGE", 4, "right", drop=1)]
 
 STATUS_FILTERS = [("any status", ""), ("active rounds", "active"), ("created (preparing)", "created"), ("in review", "in_review"),

@@ -20,9 +20,11 @@ from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 EMPTY_TEXT = "No personas. Press R to restore the defaults."
 # At 80 columns the name gives back cells and the voice (in the preview, and enter's form) is dropped, so the screen's
-# edge cuts neither the focus words nor the voice mid-word; wider, each keeps its width.
-COLUMNS = [Column("CATEGORY", 15, grow=1, max_width=15, min_width=13), Column("NAME", 34, grow=1, max_width=34, min_width=30),
-           Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20, drop=1)]
+# edge cuts neither the focus words nor the voice mid-word. Wider, the name and the voice grow to their longest
+# defaults' length before the focus words take the rest: at 200 columns "Sam, cognitive-accessibility advo…" and
+# "formal, cites crite…" were cut beside 80 empty cells of focus.
+COLUMNS = [Column("CATEGORY", 15, grow=1, max_width=15, min_width=13), Column("NAME", 34, grow=1, max_width=40, min_width=30),
+           Column("", 7), Column("FOCUS", 0, min_width=20), Column("VOICE", 20, grow=1, max_width=32, min_width=20, drop=1)]
 
 
 class PersonaSource(RowsSource):

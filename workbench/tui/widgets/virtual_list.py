@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from workbench.domain.safe_text import terminal_safe
+from workbench.domain.safe_text import screen_safe
 
 S = TypeVar("S")
 
@@ -100,7 +100,11 @@ class VirtualList(ScrollView, can_focus=True):
         overflow-y: auto;
         scrollbar-size-vertical: 1;
         & > .virtual-list--header { color: $text-muted; text-style: bold; background: $panel; }
-        & > .virtual-list--cursor { background: $block-cursor-blurred-background; }
+        /* Focus must show at any colour depth: the two tints of $primary (30 %, 45 %) became one
+           colour in 256 colours (textual-dark, dracula, tokyo-night…), leaving only bold. A neutral
+           grey for the list without focus stays apart from the tinted one in 256 colours, and the
+           "›" mark (render_line) follows focus, which no palette can merge. */
+        & > .virtual-list--cursor { background: $surface-lighten-2; }
         &:focus > .virtual-list--cursor { background: $block-cursor-background 45%; text-style: bold; }
         & > .virtual-list--selected { background: $accent 25%; }
         & > .virtual-list--mark { color: $accent; text-style: bold; }
@@ -467,7 +471,7 @@ class VirtualList(ScrollView, can_focus=True):
                 # Cells are mostly user text, and not every source remembers to sanitise it: shown
                 # here, an escape reads "\x1b" as in the inbox instead of vanishing in the line
                 # filter ("wipe[2J"). Already-visible escapes pass unchanged.
-                plain = terminal_safe(cell.plain if isinstance(cell, Text) else str(cell))
+                plain = screen_safe(cell.plain if isinstance(cell, Text) else str(cell))
                 style = base
                 if isinstance(cell, Text) and cell.style:
                     cell_style = cell.style
@@ -499,7 +503,7 @@ class VirtualList(ScrollView, can_focus=True):
         if self.total == 0:
             # Wrapped, not cut: at 80 columns an empty search's "No matches for …" lost the end of its
             # line, the "? lists the syntax" that says where to look next.
-            said = Text(terminal_safe(self.empty_text)).wrap(self.app.console, max(width - 2, 1))
+            said = Text(screen_safe(self.empty_text)).wrap(self.app.console, max(width - 2, 1))
             if 1 <= y <= len(said):
                 style = base + self.get_component_rich_style("virtual-list--empty")
                 return Strip([Segment("  " + said[y - 1].plain.rstrip(), style)]).adjust_cell_length(width, base)
@@ -521,7 +525,9 @@ class VirtualList(ScrollView, can_focus=True):
         if is_cursor:
             style = style + self.get_component_rich_style("virtual-list--cursor")
         mark_style = style + self.get_component_rich_style("virtual-list--mark")
-        strip = self._cells_strip(self.source.cells(row), width, style, "●" if selected else ("›" if is_cursor else ""), mark_style)
+        # The cursor's mark only where keys act (the focused list): a blurred list's cursor is its grey bar.
+        mark = "●" if selected else ("›" if is_cursor and self.has_focus else "")
+        strip = self._cells_strip(self.source.cells(row), width, style, mark, mark_style)
         if len(self._strips) > 512:
             self._strips.clear()
         self._strips[cache_key] = strip
