@@ -166,6 +166,15 @@ def test_a_sync_says_what_it_did_not_pull_for_want_of_a_credential(hub):
     assert r.wb.store.db.execute("SELECT count(*) FROM feedback_sessions").fetchone()[0] > 0
 
 
+def test_a_sync_that_could_not_reach_the_server_does_not_blame_a_missing_credential(hub):
+    """A run that reached no server pulled nothing: "not synced: no store API key is set" sent the user to the wrong remedy."""
+    r = hub.replica()
+    r.bridge.offline = True
+    rep = r.sync()
+    assert not rep.ok and "cannot reach" in rep.stopped
+    assert not [n for n in rep.notes if "not synced" in n]
+
+
 @pytest.mark.parametrize("settle", ["keep_mine", "take_theirs"])
 def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Path, settle: str):
     """QA: two reviewers edited one test-session note offline; the second sync's notes PATCH wrote

@@ -224,9 +224,11 @@ def run_sync(
                 first.settle(wb, plan, choice, client, report)
         finally:
             client.close()
-    if pull:
+    if pull and report.ok:
         # Said, not skipped in silence: with a token alone, a sync that received nothing read as
-        # "nothing new" though the sessions had not been asked for at all.
+        # "nothing new" though the sessions had not been asked for at all. Only after a run that went
+        # through: one that could not reach the server pulled nothing, and the note would send the
+        # user to the wrong remedy.
         for kind, what, name in CREDENTIAL_SOURCES:
             if credential_notes and not secrets.get(kind):
                 report.notes.append(f"{what} were not synced: no {name} is set; {remotes.credential_advice(r.name, kind)}")
