@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import TEST_SETTINGS, ServerProcess
 from tests.session_helpers import bearer, new_store, store_of, wait_until
 from workbench.domain.errors import WORKSPACE_DELETED
-from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
+from workbench.domain.feedback_sessions import TRANSITIONS, CommentCreate, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
 from workbench.services import feedback_sessions as fsvc
 from workbench.services.bootstrap import bootstrap
@@ -246,6 +246,19 @@ def test_progress_through_the_api(client, h):
     assert (p["fillPct"], p["label"], p["eta"]) == (90.0, "4/4 resolved", None)
     client.post(f"{BASE}/{session['id']}/finalize", headers=h)
     assert _get(client, h, session["id"])["progress"]["fillPct"] == 100.0
+
+
+def test_fill_rounds_an_exact_half_up_whatever_the_comment_count(client, wb, creds, h):
+    """13 of 120 resolved is 9.75 exactly, README's round_half_up makes it 9.8; 13/120 has no
+    finite decimal, so a fill computed from it cut to 28 digits first read 9.7."""
+    store = store_of(wb, creds["store_id"])
+    session = _reach(wb, store, FeedbackStatus.IN_REVIEW)
+    ids = [fsvc.add_comment(wb, session.id, session.review_token, CommentCreate(content=f"Comment {i}", pagePath="/")).id
+           for i in range(120)]
+    for cid in ids[:13]:
+        assert client.post(f"{BASE}/{session.id}/comments/{cid}/resolve", headers=h).status_code == 200
+    p = _get(client, h, session.id)["progress"]
+    assert (p["fillPct"], p["label"]) == (9.8, "13/120 resolved")
 
 
 def test_comments_list_omits_positioning_fields(client, h):
