@@ -380,9 +380,12 @@ def test_another_stores_session_is_404_everywhere(client, wb, creds, h):
 
 
 def test_unknown_session_is_404(client, h):
-    assert client.get(f"{BASE}/0191abc0-1234-7def-8000-000000000001", headers=h).status_code == 404
-    r = client.post(f"{BASE}/nope/cancel", headers=h)
-    assert r.status_code == 404 and r.json()["detail"] == "Feedback session not found"
+    """The document promises the 404 for a session that does not exist on each of its four session paths."""
+    sid = "0191abc0-1234-7def-8000-000000000001"  # the document's example id, which no store holds
+    for method, path in (("GET", f"{BASE}/{sid}"), ("GET", f"{BASE}/{sid}/comments"), ("POST", f"{BASE}/{sid}/cancel"),
+                         ("POST", f"{BASE}/{sid}/finalize")):
+        r = client.request(method, path, headers=h)
+        assert r.status_code == 404 and r.json()["detail"] == "Feedback session not found", (method, path, r.text)
 
 
 # --- every transition through the API ---------------------------------------------------------
