@@ -125,8 +125,11 @@ def test_url_template_deployment_through_the_api(client, h, monkeypatch, creds):
 
 
 def test_start_400_when_the_store_is_not_ai_built(client, creds):
-    r = client.post(BASE, headers=bearer(creds["plain_store_api_key"]))
+    plain = bearer(creds["plain_store_api_key"])
+    r = client.post(BASE, headers=plain)
     assert r.status_code == 400 and "not AI-built" in r.json()["detail"]
+    # README's reading: only starting is refused; the list answers as any store's without rounds.
+    assert client.get(BASE, headers=plain).json() == {"data": [], "meta": {"count": 0, "offset": 0, "limit": 50}}
 
 
 @pytest.mark.parametrize("status", [FeedbackStatus.CREATED, FeedbackStatus.IN_REVIEW, FeedbackStatus.IN_PROGRESS,
@@ -212,6 +215,7 @@ def test_list_is_newest_first_with_paging_filter_and_meta(client, wb, creds, h):
         ({"offset": "-1"}, "offset must be 0 or greater"),
         ({"offset": "99999999999999999999999"}, "offset must be at most"),
         ({"status": "archived"}, "status must be one of: created, in_progress"),
+        ({"status": "in_review,done"}, "status must be one of: created, in_progress"),  # one status, README says
     ],
 )
 def test_list_400_for_out_of_range_queries(client, h, params, message):
