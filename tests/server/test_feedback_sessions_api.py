@@ -246,8 +246,13 @@ def test_progress_through_the_api(client, h):
     assert _get(client, h, session["id"])["progress"]["label"] == "0/4 resolved"
     for cid in cids:
         client.post(f"{BASE}/{session['id']}/comments/{cid}/resolve", headers=h)
-    p = _get(client, h, session["id"])["progress"]
+    got = _get(client, h, session["id"])
+    p = got["progress"]
     assert (p["fillPct"], p["label"], p["eta"]) == (90.0, "4/4 resolved", None)
+    # README: updatedAt is the round's own (status, deployment); its comments move progress only.
+    assert got["updatedAt"] == session["updatedAt"]
+    listed = client.get(f"{BASE}/{session['id']}/comments", headers=h).json()["data"]
+    assert [c["id"] for c in listed] == cids  # oldest first, as README says
     client.post(f"{BASE}/{session['id']}/finalize", headers=h)
     assert _get(client, h, session["id"])["progress"]["fillPct"] == 100.0
 
