@@ -484,6 +484,20 @@ def test_feedback_once_after_completion(client, j, creds):
     refused(client.post(f"{BASE}/{sid}/feedback", headers=j, json=body), 409, "CONFLICT", "already submitted")
 
 
+def test_the_text_limits_readme_names(client, wb, j, creds):
+    """The document sets no sizes; README names the server's, each taken at its edge and refused one past it."""
+    job = creds["job_id"]
+    refused(client.post(BASE, headers=j, json={"jobId": job, "testerId": "t" * 201}), 422, "VALIDATION_ERROR", "testerId")
+    sid = _create(client, j, job, "t" * 200)["sessionId"]
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n" * 10001}]}), 422, "VALIDATION_ERROR")
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n"}] * 101}), 422, "VALIDATION_ERROR")
+    assert ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n" * 10000}] + [{"content": "n"}] * 99}))["createdCount"] == 100
+    done = _reach(wb, creds, TestSessionStatus.COMPLETED)
+    body = {"clarity": 4, "difficulty": 3, "technicalIssues": False}
+    refused(client.post(f"{BASE}/{done}/feedback", headers=j, json={**body, "comment": "c" * 5001}), 422, "VALIDATION_ERROR", "comment")
+    ok(client.post(f"{BASE}/{done}/feedback", headers=j, json={**body, "comment": "c" * 5000}), 201)
+
+
 @pytest.mark.parametrize("status", ["analyzing", "analyzed", "confirmed"])
 def test_feedback_is_accepted_in_later_statuses(client, wb, j, creds, status):
     sid = _reach(wb, creds, TestSessionStatus(status))
