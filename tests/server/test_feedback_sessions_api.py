@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -560,6 +562,27 @@ def test_feedback_round_against_the_real_server(served):
         assert c.post(f"{BASE}/{sid}/finalize", headers=h).json()["status"] == "done"
         assert c.get(BASE, headers=h, params={"limit": 0}).status_code == 400
         assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.e2e
+def test_starts_at_once_make_one_round_and_409s(served):
+    """"Only one session can be active at a time" when the starts race: the service's check sees none
+    active for each, so the store's partial UNIQUE index decides, and its refusal must be the documented 409."""
+    server, creds = served
+    h = bearer(creds["store_api_key"])
+    gate = threading.Barrier(8)
+
+    def start(_: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            gate.wait(timeout=30)  # all eight send at once
+            return c.post(BASE, headers=h)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(start, range(8)))
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 7, [r.text for r in answers]
+    assert {r.json()["detail"] for r in answers if r.status_code == 409} == {"A feedback session is already in progress"}
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert c.get(BASE, headers=h).json()["meta"]["count"] == 1
 
 
 @pytest.mark.e2e
