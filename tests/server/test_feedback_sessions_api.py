@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -14,7 +16,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import TEST_SETTINGS, ServerProcess
 from tests.session_helpers import bearer, new_store, store_of, wait_until
 from workbench.domain.errors import WORKSPACE_DELETED
-from workbench.domain.feedback_sessions import TRANSITIONS, FeedbackAction, FeedbackStatus
+from workbench.domain.feedback_sessions import TRANSITIONS, CommentCreate, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
 from workbench.services import feedback_sessions as fsvc
 from workbench.services.bootstrap import bootstrap
@@ -125,8 +127,11 @@ def test_url_template_deployment_through_the_api(client, h, monkeypatch, creds):
 
 
 def test_start_400_when_the_store_is_not_ai_built(client, creds):
-    r = client.post(BASE, headers=bearer(creds["plain_store_api_key"]))
+    plain = bearer(creds["plain_store_api_key"])
+    r = client.post(BASE, headers=plain)
     assert r.status_code == 400 and "not AI-built" in r.json()["detail"]
+    # README's reading: only starting is refused; the list answers as any store's without rounds.
+    assert client.get(BASE, headers=plain).json() == {"data": [], "meta": {"count": 0, "offset": 0, "limit": 50}}
 
 
 @pytest.mark.parametrize("status", [FeedbackStatus.CREATED, FeedbackStatus.IN_REVIEW, FeedbackStatus.IN_PROGRESS,
@@ -212,6 +217,7 @@ def test_list_is_newest_first_with_paging_filter_and_meta(client, wb, creds, h):
         ({"offset": "-1"}, "offset must be 0 or greater"),
         ({"offset": "99999999999999999999999"}, "offset must be at most"),
         ({"status": "archived"}, "status must be one of: created, in_progress"),
+        ({"status": "in_review,done"}, "status must be one of: created, in_progress"),  # one status, README says
     ],
 )
 def test_list_400_for_out_of_range_queries(client, h, params, message):
@@ -242,10 +248,28 @@ def test_progress_through_the_api(client, h):
     assert _get(client, h, session["id"])["progress"]["label"] == "0/4 resolved"
     for cid in cids:
         client.post(f"{BASE}/{session['id']}/comments/{cid}/resolve", headers=h)
-    p = _get(client, h, session["id"])["progress"]
+    got = _get(client, h, session["id"])
+    p = got["progress"]
     assert (p["fillPct"], p["label"], p["eta"]) == (90.0, "4/4 resolved", None)
+    # README: updatedAt is the round's own (status, deployment); its comments move progress only.
+    assert got["updatedAt"] == session["updatedAt"]
+    listed = client.get(f"{BASE}/{session['id']}/comments", headers=h).json()["data"]
+    assert [c["id"] for c in listed] == cids  # oldest first, as README says
     client.post(f"{BASE}/{session['id']}/finalize", headers=h)
     assert _get(client, h, session["id"])["progress"]["fillPct"] == 100.0
+
+
+def test_fill_rounds_an_exact_half_up_whatever_the_comment_count(client, wb, creds, h):
+    """13 of 120 resolved is 9.75 exactly, README's round_half_up makes it 9.8; 13/120 has no
+    finite decimal, so a fill computed from it cut to 28 digits first read 9.7."""
+    store = store_of(wb, creds["store_id"])
+    session = _reach(wb, store, FeedbackStatus.IN_REVIEW)
+    ids = [fsvc.add_comment(wb, session.id, session.review_token, CommentCreate(content=f"Comment {i}", pagePath="/")).id
+           for i in range(120)]
+    for cid in ids[:13]:
+        assert client.post(f"{BASE}/{session.id}/comments/{cid}/resolve", headers=h).status_code == 200
+    p = _get(client, h, session.id)["progress"]
+    assert (p["fillPct"], p["label"]) == (9.8, "13/120 resolved")
 
 
 def test_comments_list_omits_positioning_fields(client, h):
@@ -367,9 +391,12 @@ def test_another_stores_session_is_404_everywhere(client, wb, creds, h):
 
 
 def test_unknown_session_is_404(client, h):
-    assert client.get(f"{BASE}/0191abc0-1234-7def-8000-000000000001", headers=h).status_code == 404
-    r = client.post(f"{BASE}/nope/cancel", headers=h)
-    assert r.status_code == 404 and r.json()["detail"] == "Feedback session not found"
+    """The document promises the 404 for a session that does not exist on each of its four session paths."""
+    sid = "0191abc0-1234-7def-8000-000000000001"  # the document's example id, which no store holds
+    for method, path in (("GET", f"{BASE}/{sid}"), ("GET", f"{BASE}/{sid}/comments"), ("POST", f"{BASE}/{sid}/cancel"),
+                         ("POST", f"{BASE}/{sid}/finalize")):
+        r = client.request(method, path, headers=h)
+        assert r.status_code == 404 and r.json()["detail"] == "Feedback session not found", (method, path, r.text)
 
 
 # --- every transition through the API ---------------------------------------------------------
@@ -535,6 +562,27 @@ def test_feedback_round_against_the_real_server(served):
         assert c.post(f"{BASE}/{sid}/finalize", headers=h).json()["status"] == "done"
         assert c.get(BASE, headers=h, params={"limit": 0}).status_code == 400
         assert c.get(BASE, headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.e2e
+def test_starts_at_once_make_one_round_and_409s(served):
+    """"Only one session can be active at a time" when the starts race: the service's check sees none
+    active for each, so the store's partial UNIQUE index decides, and its refusal must be the documented 409."""
+    server, creds = served
+    h = bearer(creds["store_api_key"])
+    gate = threading.Barrier(8)
+
+    def start(_: int) -> httpx.Response:
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            gate.wait(timeout=30)  # all eight send at once
+            return c.post(BASE, headers=h)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(start, range(8)))
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 7, [r.text for r in answers]
+    assert {r.json()["detail"] for r in answers if r.status_code == 409} == {"A feedback session is already in progress"}
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        assert c.get(BASE, headers=h).json()["meta"]["count"] == 1
 
 
 @pytest.mark.e2e

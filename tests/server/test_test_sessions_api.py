@@ -340,6 +340,15 @@ def test_complete_with_a_given_time(client, wb, j, creds):
     assert ok(client.get(f"{BASE}/{sid}", headers=j))["durationSeconds"] == 1920
 
 
+def test_complete_reads_a_time_without_an_offset_as_utc(client, wb, j, creds):
+    """README's reading: the document writes every time with Z, so a time sent without an offset is UTC too."""
+    sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
+    at = started + timedelta(minutes=32)
+    data = ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": at.strftime("%Y-%m-%dT%H:%M:%S")}))
+    assert data["completedAt"] == at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert ok(client.get(f"{BASE}/{sid}", headers=j))["durationSeconds"] == 1920
+
+
 def test_complete_refusals(client, j, creds):
     sid = _create(client, j, creds["job_id"])["sessionId"]
     started = _iso(ok(client.get(f"{BASE}/{sid}", headers=j))["startedAt"])
@@ -409,23 +418,33 @@ def test_a_restarted_server_resumes_analyses(wb, creds, j):
 # --- notes ------------------------------------------------------------------------------------
 
 
-def test_notes_create_update_and_list(client, j, creds):
+def test_notes_create_update_and_list(client, wb, j, creds):
     sid = _create(client, j, creds["job_id"])["sessionId"]
     assert ok(client.get(f"{BASE}/{sid}/notes", headers=j)) == {"sessionId": sid, "notes": []}
     data = ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "first"}, {"content": "second"}]}))
     assert data == {"sessionId": sid, "updatedCount": 0, "createdCount": 2}
+    with wb.store.write() as db:  # written an hour ago, so an update stamping "now" would show
+        db.execute("UPDATE test_notes SET timestamp = timestamp - 3600000 WHERE session_id = ?", [sid])
     notes = ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]
     assert [n["content"] for n in notes] == ["first", "second"]
     assert set(notes[0]) == {"noteId", "content", "timestamp", "authorId"} and notes[0]["noteId"].startswith("note_")
     assert notes[0]["authorId"] == creds["owner_user_id"]
     body = {"notes": [{"noteId": notes[0]["noteId"], "content": "Updated: tester recovered."}, {"content": "New note."}]}
     assert ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json=body)) == {"sessionId": sid, "updatedCount": 1, "createdCount": 1}
-    assert [n["content"] for n in ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]] == ["Updated: tester recovered.", "second", "New note."]
+    after = ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"]
+    assert [n["content"] for n in after] == ["Updated: tester recovered.", "second", "New note."]
+    # README: an update replaces the content only; when and by whom the note was written stay.
+    assert (after[0]["timestamp"], after[0]["authorId"]) == (notes[0]["timestamp"], notes[0]["authorId"])
 
 
 def test_notes_refusals(client, wb, j, creds):
     sid = _create(client, j, creds["job_id"])["sessionId"]
     refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"noteId": "note_x", "content": "x"}]}), 404, "NOT_FOUND")
+    # The document's example as written (note_001 is no note here): refused whole, its new note is not written either.
+    example = {"notes": [{"noteId": "note_001", "content": "Updated: tester recovered after second attempt."},
+                         {"content": "New note added post-session review."}]}
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json=example), 404, "NOT_FOUND", "note_001")
+    assert ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"] == []
     ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "a"}]}))
     nid = ok(client.get(f"{BASE}/{sid}/notes", headers=j))["notes"][0]["noteId"]
     twice = {"notes": [{"noteId": nid, "content": "b"}, {"noteId": nid, "content": "c"}]}
@@ -463,6 +482,20 @@ def test_feedback_once_after_completion(client, j, creds):
     data = ok(client.post(f"{BASE}/{sid}/feedback", headers=j, json=body), 201)
     assert set(data) == {"sessionId", "feedbackId", "submittedAt"} and data["feedbackId"].startswith("fb_")
     refused(client.post(f"{BASE}/{sid}/feedback", headers=j, json=body), 409, "CONFLICT", "already submitted")
+
+
+def test_the_text_limits_readme_names(client, wb, j, creds):
+    """The document sets no sizes; README names the server's, each taken at its edge and refused one past it."""
+    job = creds["job_id"]
+    refused(client.post(BASE, headers=j, json={"jobId": job, "testerId": "t" * 201}), 422, "VALIDATION_ERROR", "testerId")
+    sid = _create(client, j, job, "t" * 200)["sessionId"]
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n" * 10001}]}), 422, "VALIDATION_ERROR")
+    refused(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n"}] * 101}), 422, "VALIDATION_ERROR")
+    assert ok(client.patch(f"{BASE}/{sid}/notes", headers=j, json={"notes": [{"content": "n" * 10000}] + [{"content": "n"}] * 99}))["createdCount"] == 100
+    done = _reach(wb, creds, TestSessionStatus.COMPLETED)
+    body = {"clarity": 4, "difficulty": 3, "technicalIssues": False}
+    refused(client.post(f"{BASE}/{done}/feedback", headers=j, json={**body, "comment": "c" * 5001}), 422, "VALIDATION_ERROR", "comment")
+    ok(client.post(f"{BASE}/{done}/feedback", headers=j, json={**body, "comment": "c" * 5000}), 201)
 
 
 @pytest.mark.parametrize("status", ["analyzing", "analyzed", "confirmed"])
