@@ -78,12 +78,16 @@ class SessionSync(EnginePart):
         records = [wire.feedback_session(d, store_id) for d in items]
         with self.store.write() as db:
             changed = set(sessions_state.apply_feedback_sessions(db, records))
+            for sid in changed:
+                # Read again whatever stops this run: a round that moved (finished, say) had its
+                # comments skipped at every later sync when a run stopped before reading them.
+                cursors.set_digest(db, self.name, f"comments:{sid}", "")
         self.report.received += len(changed)
         for i, r in enumerate(records):
             self.progress("feedback sessions", i, len(records))
             key = f"comments:{r.id}"
             known = cursors.get_digest(self.store.db, self.name, key)
-            if r.status in sessions_state.FINAL_FEEDBACK and r.id not in changed and known is not None:
+            if r.status in sessions_state.FINAL_FEEDBACK and r.id not in changed and known:
                 continue  # a finished round's comments no longer change
             resp = self.client.get(f"/api/v1/feedback-sessions/{r.id}/comments", credential="store_key", ok=(404,))
             if resp.status != 200:
