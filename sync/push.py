@@ -58,13 +58,10 @@ class AnnotationPush(EnginePart):
         """Apply an annotation's detail (the annotation, its replies and resolutions): how many of
         its thread's rows others added or changed. The annotation itself is not counted: the
         annotations page that moved it was."""
-        d = resp.data
-        ann = wire.annotation(d, self.ws)
+        ws = self.ws
+        ann, thread_replies, thread_resolutions = resp.one(lambda d: wire.detail(d, ws))
         etag = resp.headers.get("etag")
-        echoes, replies, resolutions = self.ctx.split_echoes(
-            [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []],
-            [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []],
-        )
+        echoes, replies, resolutions = self.ctx.split_echoes(thread_replies, thread_resolutions)
         with self.store.write() as db:
             applied = mirror.apply_annotations(
                 db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq,

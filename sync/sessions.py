@@ -29,7 +29,7 @@ from sync.session_ops import (
     TestNotesPayload,
 )
 from workbench.domain.clock import new_id
-from workbench.domain.session_records import Storefront, Study, iso_s
+from workbench.domain.session_records import FeedbackSession, Storefront, Study, TestSession, iso_s
 
 
 class SessionSync(EnginePart):
@@ -55,7 +55,7 @@ class SessionSync(EnginePart):
     def pull_feedback(self) -> None:
         store_id = self._store_id()
         self.progress("feedback sessions", 0, None)
-        items: list[dict[str, Any]] = []
+        records: list[FeedbackSession] = []
         offset = 0
         first, etag = self._get_tree(
             "etag:feedback-sessions", "/api/v1/feedback-sessions", {"comments"}, credential="store_key", params={"limit": 100, "offset": 0},
@@ -70,12 +70,11 @@ class SessionSync(EnginePart):
             page = first if offset == 0 else self.client.get(
                 "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
             )
-            batch = page.items("data")
-            items += batch
+            batch = page.each(lambda d: wire.feedback_session(d, store_id), "data")
+            records += batch
             if len(batch) < 100:
                 break
             offset += len(batch)
-        records = [wire.feedback_session(d, store_id) for d in items]
         with self.store.write() as db:
             changed = set(sessions_state.apply_feedback_sessions(db, records))
             for sid in changed:
@@ -95,7 +94,7 @@ class SessionSync(EnginePart):
             digest = hashlib.sha256(resp.content).hexdigest()
             if digest == known:
                 continue
-            comments = [wire.feedback_comment(c, r.id) for c in resp.items("data")]
+            comments = resp.each(lambda c, sid=r.id: wire.feedback_comment(c, sid), "data")
             with self.store.write() as db:
                 if sessions_state.feedback_session_row(db, r.id) is None:
                     continue  # its round could not be mirrored yet (see apply_feedback_sessions)
@@ -158,7 +157,8 @@ class SessionSync(EnginePart):
             self.progress("studies", known, known)
             return
         if resp.status == 200:
-            studies = [wire.study(d, self.ws) for d in resp.items("data", "studies")]
+            ws = self.ws
+            studies = resp.each(lambda d: wire.study(d, ws), "data", "studies")
         else:
             studies = [Study(id=j, workspace_id=self.ws, name=j, created_at=0) for j in self.remote.study_ids]
             if not studies:
@@ -175,7 +175,7 @@ class SessionSync(EnginePart):
     def _pull_study(self, job_id: str) -> None:
         label = f"test sessions · {job_id}"
         self.progress(label, 0, None)
-        items: list[dict[str, Any]] = []
+        records: list[TestSession] = []
         offset = 0
         listed = True
         while True:
@@ -183,8 +183,8 @@ class SessionSync(EnginePart):
             if resp.status != 200:
                 listed = False
                 break
-            batch = resp.items("data", "sessions")
-            items += batch
+            batch = resp.each(wire.test_session, "data", "sessions")
+            records += batch
             if len(batch) < 100:
                 break
             offset += len(batch)
@@ -193,8 +193,7 @@ class SessionSync(EnginePart):
             for sid in sessions_state.test_session_ids(self.store.db, job_id):
                 one = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
                 if one.status == 200:
-                    items.append(one.data.get("data") or {})
-        records = [wire.test_session(d) for d in items if d.get("sessionId")]
+                    records.append(one.one(wire.test_session, "data"))
         with self.store.write() as db:
             # A session this run moved (complete, pause…) comes back with the server's times for
             # that move: its own echo, unless the server's status is another than the one sent.
@@ -216,7 +215,7 @@ class SessionSync(EnginePart):
         digest = hashlib.sha256(resp.content).hexdigest()
         if digest == cursors.get_digest(self.store.db, self.name, key):
             return
-        notes = [wire.test_note(n, session_id) for n in resp.items("data", "notes")]
+        notes = resp.each(lambda n: wire.test_note(n, session_id), "data", "notes")
         with self.store.write() as db:
             self.report.received += sessions_state.apply_test_notes(db, session_id, notes, self.clock())
             cursors.set_digest(db, self.name, key, digest)
