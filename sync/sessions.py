@@ -29,7 +29,7 @@ from sync.session_ops import (
     TestNotesPayload,
 )
 from workbench.domain.clock import new_id
-from workbench.domain.session_records import FeedbackSession, Storefront, Study, TestSession, iso_s
+from workbench.domain.session_records import FeedbackSession, Storefront, Study, TestNote, TestSession, iso_s
 
 
 class SessionSync(EnginePart):
@@ -247,9 +247,12 @@ class SessionSync(EnginePart):
         self._done(e)  # the pull that follows brings the server's copy of the session
         return True
 
-    def _server_notes(self, session_id: str) -> list[dict[str, Any]]:
+    def _server_notes(self, session_id: str) -> list[TestNote]:
+        """The server's notes of a session, before and after a notes PATCH. Notes of another shape
+        stop the run: read as none, a note edited on the server since this replica read it was
+        written over instead of becoming a conflict, and created notes matched nothing."""
         resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt")
-        return list((resp.data.get("data") or {}).get("notes") or [])
+        return resp.each(lambda n: wire.test_note(n, session_id), "data", "notes")
 
     def push_test_notes(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, TestNotesPayload.of(e.payload)
@@ -285,7 +288,7 @@ class SessionSync(EnginePart):
         being written over (the notes PATCH has no version to compare and set against)."""
         previous = p.previous or {}
         local_of = {merge_state.remote_id_of(self.store.db, i) or i: i for i, _ in p.updated}
-        server = {n["noteId"]: n.get("content") for n in self._server_notes(sid)}
+        server = {n.id: n.content for n in self._server_notes(sid)}
         send: list[list[str]] = []
         for note_id, mine in updated:
             theirs = server.get(note_id)
@@ -301,26 +304,26 @@ class SessionSync(EnginePart):
                 self.report.conflicts += 1
         return send
 
-    def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[dict[str, Any]]) -> dict[str, str]:
+    def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[TestNote]) -> dict[str, str]:
         """Local id -> server id of the notes this entry created (by content, among notes new to us)."""
         known = set(e.payload.get("known", []))
         db = self.store.db
-        free = [n for n in server if n["noteId"] not in known and not merge_state.is_mapped_remote(db, n["noteId"])]
+        free = [n for n in server if n.id not in known and not merge_state.is_mapped_remote(db, n.id)]
         out: dict[str, str] = {}
         for local_id, content in created:
             for n in free:
-                if n.get("content") == content and n["noteId"] not in out.values():
-                    out[local_id] = n["noteId"]
+                if n.content == content and n.id not in out.values():
+                    out[local_id] = n.id
                     break
         return out
 
-    def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[dict[str, Any]]) -> None:
+    def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[TestNote]) -> None:
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
             sessions_state.delete_notes(db, [local for local, _ in TestNotesPayload.of(e.payload).created])
             for local, remote in matched.items():
                 merge_state.map_id(db, local, remote, "test_note", self.clock())
-            sessions_state.apply_test_notes(db, sid, [wire.test_note(n, sid) for n in server], self.clock())
+            sessions_state.apply_test_notes(db, sid, server, self.clock())
 
     def push_test_feedback(self, e: state.Entry) -> bool:
         sid = e.entity_id

@@ -1,6 +1,7 @@
 """Sync against a server whose answers are JSON of another shape than the documents say: list rows
-that are not objects or lack their ids. Each stops the run as not the API's (``not_the_api``),
-naming the answer and what was wrong, with nothing written from it; a correct server then converges."""
+that are not objects or lack their ids, test-session notes of another shape. Each stops the run as
+not the API's (``not_the_api``), naming the answer and what was wrong, with nothing written from it
+and nothing sent over a colleague's change; a correct server then converges."""
 
 from __future__ import annotations
 
@@ -151,4 +152,45 @@ def test_a_list_row_of_another_shape_stops_the_run_and_writes_nothing_of_it(
     ws = hub.creds["workspace_id"]
     personas = "SELECT id, name FROM personas WHERE workspace_id = ? ORDER BY id"
     assert r.wb.store.db.execute(personas, [ws]).fetchall() == hub.wb.store.db.execute(personas, [ws]).fetchall()
+
+
+def notes_of(hub: Hub, session_id: str) -> dict[str, str]:
+    return {n.id: n.content for n in ts_repo.list_notes(hub.wb.store.db, session_id)}
+
+
+@pytest.mark.parametrize("odd", [
+    {"success": True, "data": {"notes": None}, "error": None},
+    {"success": True, "data": [], "error": None},
+    {"success": True, "data": {"notes": [{"content": "a note without its id"}]}, "error": None},
+    {"success": True, "data": {"notes": ["text"]}, "error": None},
+], ids=["null notes", "data a list", "a note without its id", "a note that is text"])
+def test_notes_of_another_shape_before_a_note_edit_stop_the_run_not_the_conflict_check(hub, odd: Any):
+    """QA: the notes read before a note edit is pushed (the notes PATCH has no version, so the push
+    compares with the server's notes first) read an answer of another shape as no notes at all:
+    the edit went up over a colleague's, with no conflict. It stops the run now, nothing sent,
+    and the next sync against a correct server records the conflict."""
+    owner = local_user(hub.wb)
+    s1 = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=hub.creds["job_id"], testerId="tester-1"))
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"content": "struggled with checkout"}]}))
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    [note] = ts_repo.list_notes(r.wb.store.db, s1.id)
+    ts_svc.patch_notes(r.wb, r.me, s1.id, NotesPatch.model_validate({"notes": [{"noteId": note.id, "content": "my words"}]}))
+    ts_svc.patch_notes(hub.wb, owner, s1.id, NotesPatch.model_validate({"notes": [{"noteId": note.id, "content": "their words"}]}))
+
+    r.bridge.rewrite = once("GET", f"/api/sessions/{s1.id}/notes", lambda body: odd)
+    rep = r.sync()
+
+    assert rep.stop_code == "not_the_api", (rep.stopped, rep.notes)
+    assert f"/api/sessions/{s1.id}/notes answered 200 with " in (rep.stopped or ""), rep.stopped
+    assert notes_of(hub, s1.id) == {note.id: "their words"}
+    assert r.wb.store.db.execute("SELECT state, ambiguous FROM sync_outbox").fetchall() == [("pending", 0)]
+    assert found(ts_repo.get_note(r.wb.store.db, note.id)).content == "my words"
+
+    r.bridge.rewrite = None
+    rep = r.sync()
+    assert rep.ok and (rep.sent, rep.conflicts) == (0, 1), rep
+    assert notes_of(hub, s1.id) == {note.id: "their words"}
+    [c] = sync_svc.conflicts(r.wb)
+    assert (c.entity_type, c.mine, c.theirs) == ("test_note", "my words", "their words")
 
