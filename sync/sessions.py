@@ -11,7 +11,7 @@ detail) and notes. Their outbox entries carry the transition the user made; a re
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from storage import sync_cursors as cursors
 from storage import sync_merge_state as merge_state
@@ -30,6 +30,9 @@ from sync.session_ops import (
 )
 from workbench.domain.clock import new_id
 from workbench.domain.session_records import FeedbackSession, Storefront, Study, TestNote, TestSession, iso_s
+
+if TYPE_CHECKING:
+    from sync.client import Response
 
 
 class SessionSync(EnginePart):
@@ -108,8 +111,10 @@ class SessionSync(EnginePart):
         store_id = self._store_id()
         if e.ambiguous:
             cur = self.client.get(f"/api/v1/feedback-sessions/{sid}", credential="store_key", ok=(404,))
-            if cur.status == 200 and cur.data.get("status") == p.to_status:
-                self._finish_feedback(e, cur.data, store_id)
+            # An answer of another shape is not read as "not applied", which would send it again.
+            there = cur.one(lambda d: wire.feedback_session(d, store_id)) if cur.status == 200 else None
+            if there is not None and there.status == p.to_status:
+                self._finish_feedback(e, there)
                 return True
         self._mark_sending(e)
         action = p.action
@@ -119,13 +124,15 @@ class SessionSync(EnginePart):
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._finish_feedback(e, resp.data, store_id)
+        # Read before the entry goes: an answer of another shape stops the run, the entry flagged
+        # as sent, and the next run reads the session before sending again.
+        self._finish_feedback(e, resp.one(lambda d: wire.feedback_session(d, store_id)))
         return True
 
-    def _finish_feedback(self, e: state.Entry, data: dict[str, Any], store_id: str) -> None:
+    def _finish_feedback(self, e: state.Entry, session: FeedbackSession) -> None:
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.apply_feedback_sessions(db, [wire.feedback_session(data, store_id)])
+            sessions_state.apply_feedback_sessions(db, [session])
 
     def push_feedback_comment(self, e: state.Entry) -> bool:
         p = FeedbackCommentPayload.of(e.payload)
@@ -137,9 +144,10 @@ class SessionSync(EnginePart):
             "POST", f"/api/v1/feedback-sessions/{p.session_id}/comments/{e.entity_id}/{verb}", credential="store_key",
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=True,
         )
+        comment = resp.one(lambda d: wire.feedback_comment(d, p.session_id))  # resent as it is, if of another shape
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.apply_feedback_comments(db, p.session_id, [wire.feedback_comment(resp.data, p.session_id)], self.clock())
+            sessions_state.apply_feedback_comments(db, p.session_id, [comment], self.clock())
         return True
 
     def _done(self, e: state.Entry) -> None:
@@ -228,7 +236,8 @@ class SessionSync(EnginePart):
         values = p.values or {}
         if e.ambiguous:
             cur = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
-            status = (cur.data.get("data") or {}).get("status") if cur.status == 200 else None
+            # An answer of another shape is not read as "not applied", which would send it again.
+            status = cur.one(wire.test_session, "data").status if cur.status == 200 else None
             to = p.to_status
             if status is not None and (status == to or (action not in ("pause", "resume") and self._STAGE.get(status, -1) >= self._STAGE.get(str(to), 99))):
                 self._done(e)
@@ -334,13 +343,23 @@ class SessionSync(EnginePart):
         )
         if resp.status == 409:
             if e.attempts <= 1:
-                raise Refused(str(((resp.data or {}).get("error") or {}).get("message") or "Feedback was already submitted"), 409)
+                raise Refused(_envelope_error(resp) or "Feedback was already submitted", 409)
             # An earlier send (whose answer was lost) already delivered it.
         crash_point("push:after_send")
-        fid = ((resp.data or {}).get("data") or {}).get("feedbackId") if resp.status == 201 else None
+        # An answer without the feedback's id stops the run with the entry flagged as sent: the
+        # next run's send is answered 409, which says the earlier one was delivered.
+        fid = resp.one(wire.submitted_feedback, "data").feedback_id if resp.status == 201 else None
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
             if fid and e.local_id and fid != e.local_id:
                 db.execute("UPDATE tester_feedback SET id = ? WHERE id = ?", [fid, e.local_id])
                 merge_state.map_id(db, e.local_id, fid, "tester_feedback", self.clock())
         return True
+
+
+def _envelope_error(resp: Response) -> str | None:
+    """The test-sessions envelope's ``error.message``, if the answer is that envelope."""
+    data = resp.data
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else None

@@ -13,6 +13,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -279,10 +280,10 @@ def test_note(d: dict[str, Any], session_id: str) -> TestNote:
 # -- answers holding more than one record ----------------------------------------------------
 
 
-def _rows(d: dict[str, Any], key: str, read: Callable[[Any], _R]) -> list[_R]:
-    """The records of the list an object holds under ``key`` (absent or null: none)."""
+def _rows(d: dict[str, Any], key: str, read: Callable[[Any], _R], *, needed: bool = False) -> list[_R]:
+    """The records of the list an object holds under ``key`` (absent or null: none, unless ``needed``)."""
     rows = d.get(key)
-    if rows is None:
+    if rows is None and not needed:
         return []
     if not isinstance(rows, list):
         raise Malformed(f"an object whose {key} is {kind_of(rows)}, not a list")
@@ -295,11 +296,13 @@ def _rows(d: dict[str, Any], key: str, read: Callable[[Any], _R]) -> list[_R]:
     return out
 
 
-def detail(d: Any, workspace_id: str) -> tuple[Annotation, list[Reply], list[Resolution]]:
-    """An annotation's documented detail: the annotation, its replies and its resolutions."""
+def detail(d: Any, workspace_id: str, *, whole_thread: bool = False) -> tuple[Annotation, list[Reply], list[Resolution]]:
+    """An annotation's documented detail: the annotation, its replies and its resolutions. With
+    ``whole_thread`` both lists must be there: a detail without them cannot say that a write in
+    doubt did not reach the server, and read as an empty thread it was sent again."""
     ann = annotation(d, workspace_id)
-    return (ann, _rows(d, "replies", lambda r: reply(r, workspace_id, ann.id)),
-            _rows(d, "resolutions", lambda r: resolution(r, workspace_id, ann.id)))
+    return (ann, _rows(d, "replies", lambda r: reply(r, workspace_id, ann.id), needed=whole_thread),
+            _rows(d, "resolutions", lambda r: resolution(r, workspace_id, ann.id), needed=whole_thread))
 
 
 def listed_site(d: Any) -> dict[str, Any]:
@@ -325,3 +328,29 @@ def thread_change(d: Any, workspace_id: str) -> Reply | Resolution | None:
     except Malformed as exc:
         raise Malformed(f"a {kind} whose data is {exc}") from None
 
+
+@dataclass(frozen=True, slots=True)
+class Presign:
+    """The documented upload-url answer: where to send an evidence picture, and its key."""
+
+    url: str
+    key: str
+    method: str | None
+    headers: dict[str, Any] | None
+
+
+@_shaped
+def presign(d: dict[str, Any]) -> Presign:
+    return Presign(url=d["url"], key=d["key"], method=d.get("method"), headers=d.get("headers"))
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedFeedback:
+    """The documented answer to a tester's feedback: the id the server gave it."""
+
+    feedback_id: str
+
+
+@_shaped
+def submitted_feedback(d: dict[str, Any]) -> SubmittedFeedback:
+    return SubmittedFeedback(feedback_id=d["feedbackId"])
