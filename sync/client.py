@@ -36,7 +36,7 @@ import httpx
 import orjson
 
 from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable, WorkspaceDeleted
-from sync.wire import Malformed
+from sync.wire import Malformed, kind_of
 from workbench.domain.errors import Invalid
 
 __all__ = [
@@ -249,6 +249,17 @@ class Response:
                 "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
             )
         return rows
+
+    def next_cursor(self) -> str | None:
+        """The list's ``next_cursor``: text, or none on the last page. Of another shape it is not the
+        API's list: a number or an object sent back as the cursor looped, or crashed the pull."""
+        data = self.data
+        cursor = data.get("next_cursor") if isinstance(data, dict) else None
+        if cursor is None or cursor == "":
+            return None
+        if not isinstance(cursor, str):
+            raise self._not_the_api(f"a next_cursor that is {kind_of(cursor)}")
+        return cursor
 
     def each(self, read: Callable[[Any], T], *path: str) -> list[T]:
         """``read`` (a ``sync.wire`` mapper) of every row of the list under ``path`` (as ``items``).

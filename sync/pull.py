@@ -198,15 +198,16 @@ class AnnotationPull(EnginePart):
         with an item left out would delete that row here."""
         items = first.each(read)
         bodies = [first.content]
-        cursor, seen = first.data.get("next_cursor"), set()
+        cursor, seen = first.next_cursor(), set()
         while cursor:
             if cursor in seen:
-                raise SyncError(f"{path} answered a cursor it had answered before")
+                # A server paging in a loop would be followed for ever: not the API's list.
+                raise NotTheApi(f"{self.remote.url}{path} answered a next_cursor it had answered before, not the API's list", 200)
             seen.add(cursor)
             resp = self.client.get(path, params={**params, "cursor": cursor})
             items += resp.each(read)
             bodies.append(resp.content)
-            cursor = resp.data.get("next_cursor")
+            cursor = resp.next_cursor()
         return items, b"\n".join(bodies)
 
     def _pages(
@@ -225,7 +226,7 @@ class AnnotationPull(EnginePart):
             return resp, (cur, parse(resp) if resp.status == 200 else None)
 
         first = fetch(cursor)
-        nxt = first[0].data.get("next_cursor") if first[0].status == 200 else None
+        nxt = first[0].next_cursor() if first[0].status == 200 else None
         if not nxt:
             yield [first]
             return
@@ -240,7 +241,7 @@ class AnnotationPull(EnginePart):
                     q.put(("page", resp, extra))
                     if resp.status != 200:
                         return
-                    cur = resp.data.get("next_cursor")
+                    cur = resp.next_cursor()
                     if not cur:
                         return
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer
@@ -307,7 +308,7 @@ class AnnotationPull(EnginePart):
             if pages:
                 if run_next is None:
                     run_next = (pages[0][0].server_time_ms() or self.clock() - 60_000) - MARGIN_MS
-                nxt = pages[-1][0].data.get("next_cursor")
+                nxt = pages[-1][0].next_cursor()
                 with self.store.write() as db:
                     # Each page applied on its own: a row edited during the pull can come in two pages.
                     applied = [mirror.apply_annotations(db, anns, at=self.clock(), audit_actor=f"sync:{self.name}") for _, anns in pages]
@@ -358,7 +359,7 @@ class AnnotationPull(EnginePart):
                     # Replies of annotations this sync has not seen yet are skipped, so never move
                     # past the annotations' own next `since`.
                     run_next = min((pages[0][0].server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
-                nxt = pages[-1][0].data.get("next_cursor")
+                nxt = pages[-1][0].next_cursor()
                 received = items = 0
                 with self.store.write() as db:
                     for _, parsed in pages:

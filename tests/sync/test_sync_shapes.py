@@ -384,3 +384,36 @@ def test_the_check_of_a_write_in_doubt_answered_with_another_shape_stops_and_sen
     assert_converged(hub, r)
     assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
     assert study_state(r.wb, hub.creds["job_id"]) == study_state(hub.wb, hub.creds["job_id"])
+
+
+@pytest.mark.parametrize(("cursor", "said"), [
+    ("page-2", "answered a next_cursor it had answered before"),
+    (2, "a next_cursor that is a number"),
+    ({"page": 2}, "a next_cursor that is an object"),
+], ids=["answered again", "a number", "an object"])
+def test_a_list_cursor_of_another_shape_stops_the_run_and_deletes_no_persona(hub, cursor: Any, said: str):
+    """QA: a personas list whose next_cursor came back again, or was a number or an object, made
+    `workbench sync` print a traceback (a SyncError no handler named, a TypeError from an object
+    as the cursor). It stops as not the API's list, with the replica's personas as they were."""
+    r = hub.replica()
+    assert r.sync().ok
+    ws = hub.creds["workspace_id"]
+    personas = "SELECT id, name FROM personas WHERE workspace_id = ? ORDER BY id"
+    before = r.wb.store.db.execute(personas, [ws]).fetchall()
+    first: dict[str, Any] = {}
+
+    def looping(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.method != "GET" or request.url.path != "/api/personas/mine":
+            return resp
+        body = first.setdefault("page", json.loads(resp.content))
+        return httpx.Response(200, json={**body, "items": body["items"][:1], "next_cursor": cursor}, request=request)
+
+    r.bridge.rewrite = looping
+    rep = r.sync()
+
+    assert rep.stop_code == "not_the_api", (rep.stopped, rep.notes)
+    assert "/api/personas/mine" in (rep.stopped or "") and said in (rep.stopped or ""), rep.stopped
+    assert r.wb.store.db.execute(personas, [ws]).fetchall() == before
+    r.bridge.rewrite = None
+    assert r.sync().ok
+    assert r.wb.store.db.execute(personas, [ws]).fetchall() == hub.wb.store.db.execute(personas, [ws]).fetchall()
