@@ -1,5 +1,6 @@
 """Sync against a server whose answers are JSON of another shape than the documents say: list rows
-that are not objects or lack their ids, test-session notes of another shape, and single objects
+that are not objects or lack their ids, a list's next_cursor that is not text or comes back again,
+test-session notes of another shape, and single objects
 (a write's answer, the read that checks an unanswered write) that are a list, text, null or an
 object without its id. Each stops the run as not the API's (``not_the_api``), naming the answer
 and what was wrong, with nothing written from it and nothing sent twice; a correct server then
