@@ -29,13 +29,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 import orjson
 
 from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable, WorkspaceDeleted
+from sync.wire import Malformed, kind_of
 from workbench.domain.errors import Invalid
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "SyncError", "Unavailable", "WorkspaceDeleted",
 ]
 
+T = TypeVar("T")
 MAX_ATTEMPTS = 5
 BACKOFF_BASE = 0.25
 BACKOFF_CAP = 4.0
@@ -247,6 +249,50 @@ class Response:
                 "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
             )
         return rows
+
+    def next_cursor(self) -> str | None:
+        """The list's ``next_cursor``: text, or none on the last page. Of another shape it is not the
+        API's list: a number or an object sent back as the cursor looped, or crashed the pull."""
+        data = self.data
+        cursor = data.get("next_cursor") if isinstance(data, dict) else None
+        if cursor is None or cursor == "":
+            return None
+        if not isinstance(cursor, str):
+            raise self._not_the_api(f"a next_cursor that is {kind_of(cursor)}")
+        return cursor
+
+    def each(self, read: Callable[[Any], T], *path: str) -> list[T]:
+        """``read`` (a ``sync.wire`` mapper) of every row of the list under ``path`` (as ``items``).
+        A row that is not the API's stops the run as not the API, naming the list and the row:
+        skipped, a persona would be deleted from the replica (its list is mirrored whole) and an
+        annotation never pulled (the next ``since`` passes it), so nothing of the list is kept."""
+        rows = self.items(*path)
+        out: list[T] = []
+        for n, row in enumerate(rows, 1):
+            try:
+                out.append(read(row))
+            except Malformed as exc:
+                raise self._not_the_api(f"a list (\"{'.'.join(path or ('items',))}\") whose item {n} of {len(rows)} is {exc}") from None
+        return out
+
+    def one(self, read: Callable[[Any], T], *path: str) -> T:
+        """``read`` of the object this answer holds under ``path`` (the answer itself when none):
+        another shape (a list, text, ``null``, an object without its id) stops the run as not the
+        API's answer rather than as a traceback, or as a write taken for applied with nothing to show."""
+        found = self.data
+        for name in path:
+            found = found.get(name) if isinstance(found, dict) else None
+        try:
+            return read(found)
+        except Malformed as exc:
+            where = f" under \"{'.'.join(path)}\"" if path else ""
+            raise self._not_the_api(f"JSON whose object{where} is {exc}") from None
+
+    def _not_the_api(self, what: str) -> NotTheApi:
+        return NotTheApi(
+            f"{self.url} answered {self.status} with {what}, not the API's: is the remote's URL a workbench server "
+            "(`workbench remote list`)?", self.status,
+        )
 
     def server_time_ms(self) -> int | None:
         """The server's clock from its ``Date`` header (second precision), if it sent one."""

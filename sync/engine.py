@@ -111,6 +111,10 @@ class Engine:
             error = self._stopped(exc, exc.reason)
         except Refused as exc:
             error = self._stopped(exc, f"the server refused a read ({exc.status}): {exc.reason}")
+        except SyncError as exc:
+            # Any other failure the run names (a replica's workspace another remote's): said as one
+            # line with its code, as the others are, not as a traceback with the run left unrecorded.
+            error = self._stopped(exc, exc.reason)
         except BaseException:
             # A quit's Stopped (or a bug): the run neither ended nor failed, so it must not
             # be recorded as the remote's last sync, nor clear the last one's error.

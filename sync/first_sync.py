@@ -41,11 +41,11 @@ def send_custom_personas(store: Store, client: RemoteClient, local_ws: str, repl
         try:
             resp = client.request("POST", "/api/personas", json=body, headers={"Idempotency-Key": f"wb-first-sync-{p.id}"},
                                   safe_to_resend=True)
-        except SyncError as exc:  # refused (a GUEST token), or the server stopped answering: told, not fatal
+            created = resp.one(lambda d: wire.persona(d, replica_ws))
+        except SyncError as exc:  # refused (a GUEST token), the server stopped answering, or not its answer: told, not fatal
             out.refused.append(f"{p.name}: {exc.reason}")
             continue
         with store.write() as db:
-            created = wire.persona(resp.data, replica_ws)
             if personas_repo.get_persona(db, replica_ws, created.id) is None:
                 personas_repo.add_personas(db, [created])
         there.add(p.slug)

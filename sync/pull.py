@@ -17,7 +17,7 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
@@ -40,6 +40,7 @@ THREAD_PAGE_SIZE = 500
 # was a tenth of an initial sync, and five pages of annotations hold the write lock ~50 ms.
 BATCH_PAGES = 5
 MARGIN_MS = 10_000
+T = TypeVar("T")
 
 
 class _RestartRun(Exception):
@@ -64,7 +65,7 @@ class AnnotationPull(EnginePart):
             self._rename_unnamed_replica()
             self._pull_personas()
             return
-        sites, content = self._whole_list("/api/v1/sites", resp, {"limit": PAGE_SIZE})
+        sites, content = self._whole_list("/api/v1/sites", resp, {"limit": PAGE_SIZE}, wire.listed_site)
         self.progress("sites", len(sites), len(sites))
         self._ensure_replica(sites)
         digest = hashlib.sha256(content).hexdigest()
@@ -181,33 +182,36 @@ class AnnotationPull(EnginePart):
         if resp.status != 200:
             return
         # Mirrored whole (a persona the list lacks is deleted here): every page, or none.
-        items, content = self._whole_list("/api/personas/mine", resp, {"limit": PAGE_SIZE})
+        ws = self.ws
+        personas, content = self._whole_list("/api/personas/mine", resp, {"limit": PAGE_SIZE}, lambda p: wire.persona(p, ws))
         digest = hashlib.sha256(content).hexdigest()
         if digest == cursors.get_digest(self.store.db, self.name, "personas"):
             return  # unchanged since the last sync: nothing to write
-        personas = [wire.persona(p, self.ws) for p in items]
         with self.store.write() as db:
             mirror.mirror_personas(db, self.ws, personas)
             cursors.set_digest(db, self.name, "personas", digest)
 
-    def _whole_list(self, path: str, first: Response, params: dict[str, Any]) -> tuple[list[dict[str, Any]], bytes]:
-        """Every item of a documented list whose first page is ``first``, its ``next_cursor`` followed to
-        the last page (a server that does not page sends no cursor), and the pages' bodies, for a digest."""
-        items = list(first.items())
+    def _whole_list(self, path: str, first: Response, params: dict[str, Any], read: Callable[[Any], T]) -> tuple[list[T], bytes]:
+        """``read`` of every item of a documented list whose first page is ``first``, its ``next_cursor``
+        followed to the last page (a server that does not page sends no cursor), and the pages' bodies,
+        for a digest. Every page is read before the caller writes anything: a list mirrored whole
+        with an item left out would delete that row here."""
+        items = first.each(read)
         bodies = [first.content]
-        cursor, seen = first.data.get("next_cursor"), set()
+        cursor, seen = first.next_cursor(), set()
         while cursor:
             if cursor in seen:
-                raise SyncError(f"{path} answered a cursor it had answered before")
+                # A server paging in a loop would be followed for ever: not the API's list.
+                raise NotTheApi(f"{self.remote.url}{path} answered a next_cursor it had answered before, not the API's list", 200)
             seen.add(cursor)
             resp = self.client.get(path, params={**params, "cursor": cursor})
-            items += resp.items()
+            items += resp.each(read)
             bodies.append(resp.content)
-            cursor = resp.data.get("next_cursor")
+            cursor = resp.next_cursor()
         return items, b"\n".join(bodies)
 
     def _pages(
-        self, path: str, params: dict[str, Any], cursor: str | None, parse: Callable[[list[dict[str, Any]]], Any],
+        self, path: str, params: dict[str, Any], cursor: str | None, parse: Callable[[Response], Any],
     ) -> Iterator[list[tuple[Response, Any]]]:
         """Pages of a cursor listing, in runs: each run is the pages already fetched when the caller asks
         (one at least, at most ``BATCH_PAGES``), so the caller applies a run in one transaction. Once the
@@ -219,10 +223,10 @@ class AnnotationPull(EnginePart):
             if cur:
                 p["cursor"] = cur
             resp = self.client.get(path, params=p, ok=(400,))
-            return resp, (cur, parse(resp.items()) if resp.status == 200 else None)
+            return resp, (cur, parse(resp) if resp.status == 200 else None)
 
         first = fetch(cursor)
-        nxt = first[0].data.get("next_cursor") if first[0].status == 200 else None
+        nxt = first[0].next_cursor() if first[0].status == 200 else None
         if not nxt:
             yield [first]
             return
@@ -237,7 +241,7 @@ class AnnotationPull(EnginePart):
                     q.put(("page", resp, extra))
                     if resp.status != 200:
                         return
-                    cur = resp.data.get("next_cursor")
+                    cur = resp.next_cursor()
                     if not cur:
                         return
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer
@@ -296,15 +300,15 @@ class AnnotationPull(EnginePart):
         received = 0
         self.progress(f"annotations · {label}", 0, None)
 
-        def parse(items: list[dict[str, Any]]) -> list[Any]:
-            return [wire.annotation(d, ws) for d in items]
+        def parse(resp: Response) -> list[Any]:
+            return resp.each(lambda d: wire.annotation(d, ws))
 
         for run in self._pages(f"/api/v1/sites/{site_id}/annotations", params, cursor, parse):
             pages = [(resp, anns) for resp, (_, anns) in run if resp.status == 200]
             if pages:
                 if run_next is None:
                     run_next = (pages[0][0].server_time_ms() or self.clock() - 60_000) - MARGIN_MS
-                nxt = pages[-1][0].data.get("next_cursor")
+                nxt = pages[-1][0].next_cursor()
                 with self.store.write() as db:
                     # Each page applied on its own: a row edited during the pull can come in two pages.
                     applied = [mirror.apply_annotations(db, anns, at=self.clock(), audit_actor=f"sync:{self.name}") for _, anns in pages]
@@ -344,10 +348,9 @@ class AnnotationPull(EnginePart):
         ws = self.ws
         count = 0
 
-        def parse(items: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
-            replies = [wire.reply(i["data"], ws) for i in items if i.get("kind") == "reply"]
-            resolutions = [wire.resolution(i["data"], ws) for i in items if i.get("kind") == "resolution"]
-            return replies, resolutions
+        def parse(resp: Response) -> tuple[list[Any], list[Any]]:
+            changes = resp.each(lambda i: wire.thread_change(i, ws))
+            return [c for c in changes if isinstance(c, Reply)], [c for c in changes if isinstance(c, Resolution)]
 
         for run in self._pages(f"/api/v1/sites/{site_id}/thread-changes", params, cursor, parse):
             pages = [(resp, parsed) for resp, (_, parsed) in run if resp.status == 200]
@@ -356,7 +359,7 @@ class AnnotationPull(EnginePart):
                     # Replies of annotations this sync has not seen yet are skipped, so never move
                     # past the annotations' own next `since`.
                     run_next = min((pages[0][0].server_time_ms() or self.clock() - 60_000) - MARGIN_MS, annotations_next)
-                nxt = pages[-1][0].data.get("next_cursor")
+                nxt = pages[-1][0].next_cursor()
                 received = items = 0
                 with self.store.write() as db:
                     for _, parsed in pages:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from storage import annotations as annotations_repo
 from storage import sync_merge_state as merge_state
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sync.client import Response
 
 
+R = TypeVar("R", Reply, Resolution)
 RECONCILE_SKEW_MS = 5 * 60_000
 MAX_CAS_ROUNDS = 5
 
@@ -58,13 +59,10 @@ class AnnotationPush(EnginePart):
         """Apply an annotation's detail (the annotation, its replies and resolutions): how many of
         its thread's rows others added or changed. The annotation itself is not counted: the
         annotations page that moved it was."""
-        d = resp.data
-        ann = wire.annotation(d, self.ws)
+        ws = self.ws
+        ann, thread_replies, thread_resolutions = resp.one(lambda d: wire.detail(d, ws))
         etag = resp.headers.get("etag")
-        echoes, replies, resolutions = self.ctx.split_echoes(
-            [wire.reply(r, self.ws, ann.id) for r in d.get("replies") or []],
-            [wire.resolution(r, self.ws, ann.id) for r in d.get("resolutions") or []],
-        )
+        echoes, replies, resolutions = self.ctx.split_echoes(thread_replies, thread_resolutions)
         with self.store.write() as db:
             applied = mirror.apply_annotations(
                 db, [ann], at=self.clock(), etags={ann.id: etag} if etag else None, exclude_seq=exclude_seq,
@@ -111,7 +109,9 @@ class AnnotationPush(EnginePart):
                 self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
                 refreshed = True
                 continue
-            server = wire.annotation(resp.data, self.ws)
+            # Read before the entry goes: an answer of another shape stops the run with the entry
+            # kept, and the next run's PATCH (the same values, the same key) finds them applied.
+            server = resp.one(lambda d: wire.annotation(d, self.ws))
             etag = resp.headers.get("etag")
             with self.store.write() as db:
                 state.delete_entry(db, e.seq)
@@ -135,15 +135,19 @@ class AnnotationPush(EnginePart):
         db = self.store.db
         return {"known": sorted(mirror.reply_ids(db, annotation_id) | mirror.resolution_ids(db, annotation_id))}
 
-    def _candidates(self, e: state.Entry, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _thread(self, annotation_id: str) -> tuple[list[Reply], list[Resolution]]:
+        """The server's thread of an annotation, read from its detail (refused as not the API's when
+        of another shape: an unreadable thread must not read as one without the entry's effect)."""
+        ws = self.ws
+        _, replies, resolutions = self._detail(annotation_id).one(lambda d: wire.detail(d, ws, whole_thread=True))
+        return replies, resolutions
+
+    def _candidates(self, e: state.Entry, rows: list[R]) -> list[R]:
         """Server rows that may be the effect of this entry's earlier, unanswered send."""
         known = set(e.payload.get("known", []))
         since = int(e.payload.get("first_sent_at", 0)) - RECONCILE_SKEW_MS
         db = self.store.db
-        return [
-            r for r in rows
-            if r["id"] not in known and not merge_state.is_mapped_remote(db, r["id"]) and (wire.iso_to_ms(r.get("created_at")) or 0) >= since
-        ]
+        return [r for r in rows if r.id not in known and not merge_state.is_mapped_remote(db, r.id) and r.created_at >= since]
 
     def push_reply(self, e: state.Entry) -> bool:
         ann_id = e.entity_id
@@ -151,9 +155,7 @@ class AnnotationPush(EnginePart):
         body = {"body": p.body, "author_name": p.author_name or None}
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
-            detail = self._detail(ann_id).data
-            for r in self._candidates(e, detail.get("replies") or []):
-                server = wire.reply(r, self.ws, ann_id)
+            for server in self._candidates(e, self._thread(ann_id)[0]):
                 if server.body == body["body"] and body.get("author_name") in (None, server.author_name):
                     self._finish_reply(e, server)
                     return True
@@ -163,10 +165,12 @@ class AnnotationPush(EnginePart):
             safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._finish_reply(e, wire.reply(resp.data, self.ws, ann_id))
+        # An answer of another shape stops the run here, the entry still flagged as sent: the
+        # next run finds the reply in the thread rather than posting it again.
+        self._finish_reply(e, resp.one(lambda d: wire.reply(d, self.ws, ann_id)))
         return True
 
-    def _finish_reply(self, e: state.Entry, server: Any) -> None:
+    def _finish_reply(self, e: state.Entry, server: Reply) -> None:
         with self.store.write() as db:
             if e.local_id:
                 mirror.replace_local_reply(db, e.local_id, server, self.clock())
@@ -188,13 +192,13 @@ class AnnotationPush(EnginePart):
                 "POST", f"/api/v1/annotations/{e.entity_id}/resolutions/upload-url",
                 json={"kind": kind, "content_type": upload["content_type"]},
                 headers={"Idempotency-Key": f"{e.idempotency_key}:{kind}:{n}"}, safe_to_resend=True,
-            ).data
+            ).one(wire.presign)
             put = self.client.request(
-                pre.get("method") or "PUT", pre["url"], credential=None, content=data,
-                headers=pre.get("headers") or {"Content-Type": upload["content_type"]}, ok=(403,),
+                pre.method or "PUT", pre.url, credential=None, content=data,
+                headers=pre.headers or {"Content-Type": upload["content_type"]}, ok=(403,),
             )
             if put.status != 403:
-                return str(pre["key"])
+                return pre.key
             # An expired (replayed) presign: ask for a fresh one under a new key.
             self._save_payload(e, presign={**e.payload.get("presign", {}), kind: n + 1})
         raise Refused(f"the server refused the {kind} evidence upload", 403)
@@ -215,10 +219,9 @@ class AnnotationPush(EnginePart):
         }
         body = {k: v for k, v in body.items() if v is not None}
         if e.ambiguous:
-            detail = self._detail(ann_id).data
-            for r in self._candidates(e, detail.get("resolutions") or []):
-                if all(r.get(k) == body.get(k) for k in ("before_key", "after_key", "diff_url", "explanation")):
-                    self._finish_resolution(e, wire.resolution(r, self.ws, ann_id), server_keys)
+            for r in self._candidates(e, self._thread(ann_id)[1]):
+                if all(getattr(r, k) == body.get(k) for k in ("before_key", "after_key", "diff_url", "explanation")):
+                    self._finish_resolution(e, r, server_keys)
                     return True
         self._mark_sending(e, **({} if "known" in e.payload else self._known_thread(ann_id)))
         resp = self.client.request(
@@ -226,10 +229,10 @@ class AnnotationPush(EnginePart):
             safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._finish_resolution(e, wire.resolution(resp.data, self.ws, ann_id), server_keys)
+        self._finish_resolution(e, resp.one(lambda d: wire.resolution(d, self.ws, ann_id)), server_keys)
         return True
 
-    def _finish_resolution(self, e: state.Entry, server: Any, server_keys: dict[str, str]) -> None:
+    def _finish_resolution(self, e: state.Entry, server: Resolution, server_keys: dict[str, str]) -> None:
         moves = []
         for kind, key in server_keys.items():
             local_key = e.payload.get(f"{kind}_key")
@@ -260,11 +263,10 @@ class AnnotationPush(EnginePart):
         ann_id = e.entity_id
         persona_ids: list[str] = list(RunPersonasPayload.of(e.payload).persona_ids)
         if e.ambiguous and persona_ids:
-            detail = self._detail(ann_id).data
-            found: dict[str, dict[str, Any]] = {}
-            for r in self._candidates(e, detail.get("replies") or []):
-                pid = r.get("persona_id")
-                if pid in persona_ids and pid not in found:
+            found: dict[str, Reply] = {}
+            for r in self._candidates(e, self._thread(ann_id)[0]):
+                pid = r.persona_id
+                if pid is not None and pid in persona_ids and pid not in found:
                     found[pid] = r
             if len(found) == len(set(persona_ids)):
                 self._finish_run(e, [found[p] for p in dict.fromkeys(persona_ids)])
@@ -275,11 +277,12 @@ class AnnotationPush(EnginePart):
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._finish_run(e, list(resp.data.get("replies") or []))
+        # Without its replies the answer is not the API's: read as none, the replica's own replies
+        # went with no server rows to map them to. Stopped here, the entry waits as sent, checked next run.
+        self._finish_run(e, resp.each(lambda d: wire.reply(d, self.ws, ann_id), "replies"))
         return True
 
-    def _finish_run(self, e: state.Entry, replies: list[dict[str, Any]]) -> None:
-        server = [wire.reply(r, self.ws, e.entity_id) for r in replies]
+    def _finish_run(self, e: state.Entry, server: list[Reply]) -> None:
         local_ids: list[str] = list(RunPersonasPayload.of(e.payload).reply_ids)
         with self.store.write() as db:
             state.delete_replies(db, local_ids)

@@ -11,7 +11,7 @@ detail) and notes. Their outbox entries carry the transition the user made; a re
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from storage import sync_cursors as cursors
 from storage import sync_merge_state as merge_state
@@ -29,7 +29,10 @@ from sync.session_ops import (
     TestNotesPayload,
 )
 from workbench.domain.clock import new_id
-from workbench.domain.session_records import Storefront, Study, iso_s
+from workbench.domain.session_records import FeedbackSession, Storefront, Study, TestNote, TestSession, iso_s
+
+if TYPE_CHECKING:
+    from sync.client import Response
 
 
 class SessionSync(EnginePart):
@@ -55,7 +58,7 @@ class SessionSync(EnginePart):
     def pull_feedback(self) -> None:
         store_id = self._store_id()
         self.progress("feedback sessions", 0, None)
-        items: list[dict[str, Any]] = []
+        records: list[FeedbackSession] = []
         offset = 0
         first, etag = self._get_tree(
             "etag:feedback-sessions", "/api/v1/feedback-sessions", {"comments"}, credential="store_key", params={"limit": 100, "offset": 0},
@@ -70,20 +73,23 @@ class SessionSync(EnginePart):
             page = first if offset == 0 else self.client.get(
                 "/api/v1/feedback-sessions", credential="store_key", params={"limit": 100, "offset": offset},
             )
-            batch = page.items("data")
-            items += batch
+            batch = page.each(lambda d: wire.feedback_session(d, store_id), "data")
+            records += batch
             if len(batch) < 100:
                 break
             offset += len(batch)
-        records = [wire.feedback_session(d, store_id) for d in items]
         with self.store.write() as db:
             changed = set(sessions_state.apply_feedback_sessions(db, records))
+            for sid in changed:
+                # Read again whatever stops this run: a round that moved (finished, say) had its
+                # comments skipped at every later sync when a run stopped before reading them.
+                cursors.set_digest(db, self.name, f"comments:{sid}", "")
         self.report.received += len(changed)
         for i, r in enumerate(records):
             self.progress("feedback sessions", i, len(records))
             key = f"comments:{r.id}"
             known = cursors.get_digest(self.store.db, self.name, key)
-            if r.status in sessions_state.FINAL_FEEDBACK and r.id not in changed and known is not None:
+            if r.status in sessions_state.FINAL_FEEDBACK and r.id not in changed and known:
                 continue  # a finished round's comments no longer change
             resp = self.client.get(f"/api/v1/feedback-sessions/{r.id}/comments", credential="store_key", ok=(404,))
             if resp.status != 200:
@@ -91,7 +97,7 @@ class SessionSync(EnginePart):
             digest = hashlib.sha256(resp.content).hexdigest()
             if digest == known:
                 continue
-            comments = [wire.feedback_comment(c, r.id) for c in resp.items("data")]
+            comments = resp.each(lambda c, sid=r.id: wire.feedback_comment(c, sid), "data")
             with self.store.write() as db:
                 if sessions_state.feedback_session_row(db, r.id) is None:
                     continue  # its round could not be mirrored yet (see apply_feedback_sessions)
@@ -105,8 +111,10 @@ class SessionSync(EnginePart):
         store_id = self._store_id()
         if e.ambiguous:
             cur = self.client.get(f"/api/v1/feedback-sessions/{sid}", credential="store_key", ok=(404,))
-            if cur.status == 200 and cur.data.get("status") == p.to_status:
-                self._finish_feedback(e, cur.data, store_id)
+            # An answer of another shape is not read as "not applied", which would send it again.
+            there = cur.one(lambda d: wire.feedback_session(d, store_id)) if cur.status == 200 else None
+            if there is not None and there.status == p.to_status:
+                self._finish_feedback(e, there)
                 return True
         self._mark_sending(e)
         action = p.action
@@ -116,13 +124,15 @@ class SessionSync(EnginePart):
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=False,
         )
         crash_point("push:after_send")
-        self._finish_feedback(e, resp.data, store_id)
+        # Read before the entry goes: an answer of another shape stops the run, the entry flagged
+        # as sent, and the next run reads the session before sending again.
+        self._finish_feedback(e, resp.one(lambda d: wire.feedback_session(d, store_id)))
         return True
 
-    def _finish_feedback(self, e: state.Entry, data: dict[str, Any], store_id: str) -> None:
+    def _finish_feedback(self, e: state.Entry, session: FeedbackSession) -> None:
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.apply_feedback_sessions(db, [wire.feedback_session(data, store_id)])
+            sessions_state.apply_feedback_sessions(db, [session])
 
     def push_feedback_comment(self, e: state.Entry) -> bool:
         p = FeedbackCommentPayload.of(e.payload)
@@ -134,9 +144,10 @@ class SessionSync(EnginePart):
             "POST", f"/api/v1/feedback-sessions/{p.session_id}/comments/{e.entity_id}/{verb}", credential="store_key",
             headers={"Idempotency-Key": e.idempotency_key}, safe_to_resend=True,
         )
+        comment = resp.one(lambda d: wire.feedback_comment(d, p.session_id))  # resent as it is, if of another shape
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
-            sessions_state.apply_feedback_comments(db, p.session_id, [wire.feedback_comment(resp.data, p.session_id)], self.clock())
+            sessions_state.apply_feedback_comments(db, p.session_id, [comment], self.clock())
         return True
 
     def _done(self, e: state.Entry) -> None:
@@ -154,7 +165,8 @@ class SessionSync(EnginePart):
             self.progress("studies", known, known)
             return
         if resp.status == 200:
-            studies = [wire.study(d, self.ws) for d in resp.items("data", "studies")]
+            ws = self.ws
+            studies = resp.each(lambda d: wire.study(d, ws), "data", "studies")
         else:
             studies = [Study(id=j, workspace_id=self.ws, name=j, created_at=0) for j in self.remote.study_ids]
             if not studies:
@@ -171,7 +183,7 @@ class SessionSync(EnginePart):
     def _pull_study(self, job_id: str) -> None:
         label = f"test sessions · {job_id}"
         self.progress(label, 0, None)
-        items: list[dict[str, Any]] = []
+        records: list[TestSession] = []
         offset = 0
         listed = True
         while True:
@@ -179,8 +191,8 @@ class SessionSync(EnginePart):
             if resp.status != 200:
                 listed = False
                 break
-            batch = resp.items("data", "sessions")
-            items += batch
+            batch = resp.each(wire.test_session, "data", "sessions")
+            records += batch
             if len(batch) < 100:
                 break
             offset += len(batch)
@@ -189,8 +201,7 @@ class SessionSync(EnginePart):
             for sid in sessions_state.test_session_ids(self.store.db, job_id):
                 one = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
                 if one.status == 200:
-                    items.append(one.data.get("data") or {})
-        records = [wire.test_session(d) for d in items if d.get("sessionId")]
+                    records.append(one.one(wire.test_session, "data"))
         with self.store.write() as db:
             # A session this run moved (complete, pause…) comes back with the server's times for
             # that move: its own echo, unless the server's status is another than the one sent.
@@ -212,7 +223,7 @@ class SessionSync(EnginePart):
         digest = hashlib.sha256(resp.content).hexdigest()
         if digest == cursors.get_digest(self.store.db, self.name, key):
             return
-        notes = [wire.test_note(n, session_id) for n in resp.items("data", "notes")]
+        notes = resp.each(lambda n: wire.test_note(n, session_id), "data", "notes")
         with self.store.write() as db:
             self.report.received += sessions_state.apply_test_notes(db, session_id, notes, self.clock())
             cursors.set_digest(db, self.name, key, digest)
@@ -225,7 +236,8 @@ class SessionSync(EnginePart):
         values = p.values or {}
         if e.ambiguous:
             cur = self.client.get(f"/api/sessions/{sid}", credential="jwt", ok=(404,))
-            status = (cur.data.get("data") or {}).get("status") if cur.status == 200 else None
+            # An answer of another shape is not read as "not applied", which would send it again.
+            status = cur.one(wire.test_session, "data").status if cur.status == 200 else None
             to = p.to_status
             if status is not None and (status == to or (action not in ("pause", "resume") and self._STAGE.get(status, -1) >= self._STAGE.get(str(to), 99))):
                 self._done(e)
@@ -244,9 +256,12 @@ class SessionSync(EnginePart):
         self._done(e)  # the pull that follows brings the server's copy of the session
         return True
 
-    def _server_notes(self, session_id: str) -> list[dict[str, Any]]:
+    def _server_notes(self, session_id: str) -> list[TestNote]:
+        """The server's notes of a session, before and after a notes PATCH. Notes of another shape
+        stop the run: read as none, a note edited on the server since this replica read it was
+        written over instead of becoming a conflict, and created notes matched nothing."""
         resp = self.client.get(f"/api/sessions/{session_id}/notes", credential="jwt")
-        return list((resp.data.get("data") or {}).get("notes") or [])
+        return resp.each(lambda n: wire.test_note(n, session_id), "data", "notes")
 
     def push_test_notes(self, e: state.Entry) -> bool:
         sid, p = e.entity_id, TestNotesPayload.of(e.payload)
@@ -282,7 +297,7 @@ class SessionSync(EnginePart):
         being written over (the notes PATCH has no version to compare and set against)."""
         previous = p.previous or {}
         local_of = {merge_state.remote_id_of(self.store.db, i) or i: i for i, _ in p.updated}
-        server = {n["noteId"]: n.get("content") for n in self._server_notes(sid)}
+        server = {n.id: n.content for n in self._server_notes(sid)}
         send: list[list[str]] = []
         for note_id, mine in updated:
             theirs = server.get(note_id)
@@ -298,26 +313,26 @@ class SessionSync(EnginePart):
                 self.report.conflicts += 1
         return send
 
-    def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[dict[str, Any]]) -> dict[str, str]:
+    def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[TestNote]) -> dict[str, str]:
         """Local id -> server id of the notes this entry created (by content, among notes new to us)."""
         known = set(e.payload.get("known", []))
         db = self.store.db
-        free = [n for n in server if n["noteId"] not in known and not merge_state.is_mapped_remote(db, n["noteId"])]
+        free = [n for n in server if n.id not in known and not merge_state.is_mapped_remote(db, n.id)]
         out: dict[str, str] = {}
         for local_id, content in created:
             for n in free:
-                if n.get("content") == content and n["noteId"] not in out.values():
-                    out[local_id] = n["noteId"]
+                if n.content == content and n.id not in out.values():
+                    out[local_id] = n.id
                     break
         return out
 
-    def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[dict[str, Any]]) -> None:
+    def _finish_notes(self, e: state.Entry, sid: str, matched: dict[str, str], server: list[TestNote]) -> None:
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
             sessions_state.delete_notes(db, [local for local, _ in TestNotesPayload.of(e.payload).created])
             for local, remote in matched.items():
                 merge_state.map_id(db, local, remote, "test_note", self.clock())
-            sessions_state.apply_test_notes(db, sid, [wire.test_note(n, sid) for n in server], self.clock())
+            sessions_state.apply_test_notes(db, sid, server, self.clock())
 
     def push_test_feedback(self, e: state.Entry) -> bool:
         sid = e.entity_id
@@ -328,13 +343,23 @@ class SessionSync(EnginePart):
         )
         if resp.status == 409:
             if e.attempts <= 1:
-                raise Refused(str(((resp.data or {}).get("error") or {}).get("message") or "Feedback was already submitted"), 409)
+                raise Refused(_envelope_error(resp) or "Feedback was already submitted", 409)
             # An earlier send (whose answer was lost) already delivered it.
         crash_point("push:after_send")
-        fid = ((resp.data or {}).get("data") or {}).get("feedbackId") if resp.status == 201 else None
+        # An answer without the feedback's id stops the run with the entry flagged as sent: the
+        # next run's send is answered 409, which says the earlier one was delivered.
+        fid = resp.one(wire.submitted_feedback, "data").feedback_id if resp.status == 201 else None
         with self.store.write() as db:
             state.delete_entry(db, e.seq)
             if fid and e.local_id and fid != e.local_id:
                 db.execute("UPDATE tester_feedback SET id = ? WHERE id = ?", [fid, e.local_id])
                 merge_state.map_id(db, e.local_id, fid, "tester_feedback", self.clock())
         return True
+
+
+def _envelope_error(resp: Response) -> str | None:
+    """The test-sessions envelope's ``error.message``, if the answer is that envelope."""
+    data = resp.data
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return str(message) if message else None

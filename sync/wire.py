@@ -1,4 +1,5 @@
-"""The documented wire shapes → the replica's records.
+"""The documented wire shapes → the replica's records; an object of another shape is refused
+with ``Malformed`` (never a KeyError or TypeError from the middle of a sync).
 
 The documented annotation shape hides two things the store keeps: the submitter's email
 (only ``has_email``) and the stakeholder token (only ``type``). The replica keeps what the
@@ -8,8 +9,13 @@ server's.
 
 from __future__ import annotations
 
+import functools
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from workbench.domain.records import Annotation, Persona, Reply, Resolution, Site
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Study, TestNote, TestSession
@@ -20,6 +26,72 @@ AUTHOR_KINDS = frozenset({"user", "agent", "persona", "system"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _DAYS: dict[str, int] = {}
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class Malformed(ValueError):
+    """A wire object that is not the documented shape: not an object, without a field its record
+    needs, or with a field of another type than the record holds. Raised before anything is
+    written; ``sync.client.Response`` names the answer that held it (as ``NotTheApi``)."""
+
+
+def kind_of(value: Any) -> str:
+    """What a JSON value is, in words for the user: a message naming Python's types read as a bug."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+@functools.cache
+def _declared(cls: type) -> tuple[tuple[str, tuple[type, ...]], ...]:
+    """Each field of a record class with the JSON types a wire value may have to be stored in it."""
+    out: list[tuple[str, tuple[type, ...]]] = []
+    for name, hint in typing.get_type_hints(cls).items():
+        allowed: list[type] = []
+        for one in typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,):
+            one = typing.get_origin(one) or one
+            if one is Any:
+                allowed = []
+                break
+            # A number a server sends as 12.0 is still one: SQLite keeps it as the same value.
+            allowed += [int, float] if one is int else [one]
+        if allowed:
+            out.append((name, tuple(allowed)))
+    return tuple(out)
+
+
+def _shaped(read: Callable[Concatenate[dict[str, Any], _P], _R]) -> Callable[Concatenate[Any, _P], _R]:
+    """``read`` refusing what is not its documented object with ``Malformed``, never a KeyError or
+    TypeError: a server of another shape printed a traceback from the middle of a sync. The record
+    is checked against its class's field types too, since SQLite would store a number as an id, or
+    refuse an object as a body halfway through a write."""
+
+    @functools.wraps(read)
+    def checked(d: Any, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not isinstance(d, dict):
+            raise Malformed(f"{kind_of(d)}, not an object")
+        try:
+            record = read(d, *args, **kwargs)
+        except Malformed:
+            raise
+        except KeyError as exc:
+            raise Malformed(f"an object without its {str(exc.args[0])!r}") from None
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise Malformed(f"an object with a field of another type ({exc})") from None
+        for name, allowed in _declared(type(record)):
+            value = getattr(record, name)
+            if not isinstance(value, allowed):
+                raise Malformed(f"an object whose {name} is {kind_of(value)}")
+        return record
+
+    return checked
 
 
 def iso_to_ms(value: str | None) -> int | None:
@@ -38,6 +110,7 @@ def iso_to_ms(value: str | None) -> int | None:
     return (dt - _EPOCH) // _MS
 
 
+@_shaped
 def annotation(d: dict[str, Any], workspace_id: str) -> Annotation:
     sub = d.get("submitter") or {}
     return Annotation(
@@ -84,6 +157,7 @@ def reply_author(d: dict[str, Any]) -> tuple[str, str | None, str]:
     return kind, None if author_id is None else str(author_id), str(name)
 
 
+@_shaped
 def reply(d: dict[str, Any], workspace_id: str, annotation_id: str | None = None) -> Reply:
     kind, author_id, name = reply_author(d)
     return Reply(
@@ -99,6 +173,7 @@ def reply(d: dict[str, Any], workspace_id: str, annotation_id: str | None = None
     )
 
 
+@_shaped
 def resolution(d: dict[str, Any], workspace_id: str, annotation_id: str | None = None) -> Resolution:
     return Resolution(
         id=d["id"],
@@ -115,6 +190,7 @@ def resolution(d: dict[str, Any], workspace_id: str, annotation_id: str | None =
     )
 
 
+@_shaped
 def site(d: dict[str, Any], workspace_id: str, placeholder: str) -> Site:
     """A mirrored site; its widget and MCP secrets stay on the server (unguessable placeholders)."""
     created = iso_to_ms(d.get("created_at")) or 0
@@ -132,6 +208,7 @@ def site(d: dict[str, Any], workspace_id: str, placeholder: str) -> Site:
     )
 
 
+@_shaped
 def persona(d: dict[str, Any], workspace_id: str) -> Persona:
     return Persona(
         id=d["id"],
@@ -151,6 +228,7 @@ def persona(d: dict[str, Any], workspace_id: str) -> Persona:
 # -- sessions ------------------------------------------------------------------------------
 
 
+@_shaped
 def feedback_session(d: dict[str, Any], store_id: str) -> FeedbackSession:
     created = iso_to_ms(d.get("createdAt")) or 0
     return FeedbackSession(
@@ -166,6 +244,7 @@ def feedback_session(d: dict[str, Any], store_id: str) -> FeedbackSession:
     )
 
 
+@_shaped
 def feedback_comment(d: dict[str, Any], session_id: str) -> FeedbackComment:
     created = iso_to_ms(d.get("createdAt")) or 0
     return FeedbackComment(
@@ -175,10 +254,12 @@ def feedback_comment(d: dict[str, Any], session_id: str) -> FeedbackComment:
     )
 
 
+@_shaped
 def study(d: dict[str, Any], workspace_id: str) -> Study:
     return Study(id=d["jobId"], workspace_id=workspace_id, name=d.get("name") or d["jobId"], created_at=iso_to_ms(d.get("createdAt")) or 0)
 
 
+@_shaped
 def test_session(d: dict[str, Any]) -> TestSession:
     created = iso_to_ms(d.get("createdAt")) or iso_to_ms(d.get("startedAt")) or 0
     return TestSession(
@@ -190,6 +271,86 @@ def test_session(d: dict[str, Any]) -> TestSession:
     )
 
 
+@_shaped
 def test_note(d: dict[str, Any], session_id: str) -> TestNote:
     at = iso_to_ms(d.get("timestamp")) or 0
     return TestNote(id=d["noteId"], session_id=session_id, content=d.get("content") or "", author_id=d.get("authorId") or "", timestamp=at, updated_at=at)
+
+
+# -- answers holding more than one record ----------------------------------------------------
+
+
+def _rows(d: dict[str, Any], key: str, read: Callable[[Any], _R], *, needed: bool = False) -> list[_R]:
+    """The records of the list an object holds under ``key`` (absent or null: none, unless ``needed``)."""
+    rows = d.get(key)
+    if rows is None and not needed:
+        return []
+    if not isinstance(rows, list):
+        raise Malformed(f"an object whose {key} is {kind_of(rows)}, not a list")
+    out: list[_R] = []
+    for n, row in enumerate(rows, 1):
+        try:
+            out.append(read(row))
+        except Malformed as exc:
+            raise Malformed(f"an object whose {key} item {n} is {exc}") from None
+    return out
+
+
+def detail(d: Any, workspace_id: str, *, whole_thread: bool = False) -> tuple[Annotation, list[Reply], list[Resolution]]:
+    """An annotation's documented detail: the annotation, its replies and its resolutions. With
+    ``whole_thread`` both lists must be there: a detail without them cannot say that a write in
+    doubt did not reach the server, and read as an empty thread it was sent again."""
+    ann = annotation(d, workspace_id)
+    return (ann, _rows(d, "replies", lambda r: reply(r, workspace_id, ann.id), needed=whole_thread),
+            _rows(d, "resolutions", lambda r: resolution(r, workspace_id, ann.id), needed=whole_thread))
+
+
+def listed_site(d: Any) -> dict[str, Any]:
+    """A row of the sites list, checked for what the pull reads of it (the site's fields, and the
+    workspace it names), and returned as it came: the replica is made from the workspace first."""
+    site(d, "", "")
+    if not isinstance(d.get("workspace_id"), str | None):
+        raise Malformed(f"an object whose workspace_id is {kind_of(d.get('workspace_id'))}")
+    return d
+
+
+def thread_change(d: Any, workspace_id: str) -> Reply | Resolution | None:
+    """A row of the bundled server's thread feed (``{"kind", "data"}``); None for a kind this
+    version does not know (a later server's), which is skipped as the feed's other readers would."""
+    if not isinstance(d, dict):
+        raise Malformed(f"{kind_of(d)}, not an object")
+    kind = d.get("kind")
+    read = reply if kind == "reply" else resolution if kind == "resolution" else None
+    if read is None:
+        return None
+    try:
+        return read(d.get("data"), workspace_id)
+    except Malformed as exc:
+        raise Malformed(f"a {kind} whose data is {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Presign:
+    """The documented upload-url answer: where to send an evidence picture, and its key."""
+
+    url: str
+    key: str
+    method: str | None
+    headers: dict[str, Any] | None
+
+
+@_shaped
+def presign(d: dict[str, Any]) -> Presign:
+    return Presign(url=d["url"], key=d["key"], method=d.get("method"), headers=d.get("headers"))
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedFeedback:
+    """The documented answer to a tester's feedback: the id the server gave it."""
+
+    feedback_id: str
+
+
+@_shaped
+def submitted_feedback(d: dict[str, Any]) -> SubmittedFeedback:
+    return SubmittedFeedback(feedback_id=d["feedbackId"])

@@ -458,3 +458,44 @@ def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
         assert json.loads(a.run("sync", "status", "--json").stdout)["pending"] == 1
     finally:
         other.shutdown()
+
+
+def test_a_list_row_without_its_id_stops_with_one_line_naming_the_list_and_the_row(tmp_path):
+    """QA: a server whose sites list held a row without its id made `workbench sync` print a
+    traceback ending in KeyError: 'id', and `--json` gave no error object. It stops with one
+    `error:` line naming the list and the row (code not_the_api), exit 1, nothing mirrored."""
+    import http.server
+    import threading
+
+    class Odd(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path.startswith("/api/v1/sites")
+            body = json.dumps({"items": [{"id": "site-1", "name": "Shop"}, {"name": "a site without its id"}], "next_cursor": None}
+                              if found else {"detail": "Not Found"}).encode()
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    odd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+    threading.Thread(target=odd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{odd.server_address[1]}"
+    a = Cli(tmp_path, "alice")
+    try:
+        _add_remote(a, url, "gfat_" + "x" * 43)
+        r = a.run("sync", check=False)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))
+        assert f"{url}/api/v1/sites" in line and "a list (\"items\") whose item 2 of 2 is an object without its 'id'" in line, line
+        r = a.run("sync", "--json", check=False)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
+        assert json.loads(r.stdout)["stopped"] == json.loads(r.stderr)["error"]["message"]
+        with a.db() as db:
+            assert db.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
+    finally:
+        odd.shutdown()

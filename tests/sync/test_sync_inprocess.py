@@ -559,3 +559,18 @@ def test_remove_refuses_unsynced_changes_without_force(hub):
     # The replica's rows stay as local data; new changes no longer queue.
     ann_svc.reply(r.wb, local_user(r.wb), ids[0], ReplyCreate(body="local now"))
     assert outbox_size(r.wb) == 0
+
+
+def test_a_second_remote_to_the_same_workspace_stops_with_one_line_not_a_traceback(hub):
+    """QA: a second remote added for the same server (`remote add backup <the same URL>`) made its
+    first `workbench sync --remote backup` print a traceback ending in SyncError ("already the
+    replica of another remote"): no handler named it, so the run was neither stopped nor recorded.
+    It stops with that reason as its one error line, the remote's last error kept."""
+    seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    remotes.add(r.wb, "backup", "http://testserver")
+    rep = sync_svc.run_sync(r.wb, "backup", credentials={"token": r.token}, transport=r.bridge, sleep=lambda s: None)
+    assert rep.stop_code == "refused" and "is already the replica of another remote" in (rep.stopped or ""), rep
+    assert sync_svc.status(r.wb, "backup").last_error == rep.stopped
+    assert r.sync().ok

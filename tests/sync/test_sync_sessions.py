@@ -322,3 +322,30 @@ def test_a_session_list_of_another_shape_stops_as_not_the_api_not_as_nothing_new
     r.bridge.rewrite = None
     assert r.sync().ok
     assert r.wb.store.db.execute("SELECT count(*) FROM test_notes").fetchone()[0] == 1
+
+
+def test_a_round_that_finished_in_a_stopped_run_still_gets_its_comments(hub):
+    """QA: a round was finished on the server just after a reviewer's last comment, and the sync that
+    brought the finished round down stopped before reading its comments (the server out of reach
+    for a moment). Every later sync skipped them, as a finished round's comments no longer change:
+    the replica never showed that last comment."""
+    sid = server_round(hub)
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    token = found(fs_repo.get_session_any(hub.wb.store.db, sid)).review_token
+    last = fs_svc.add_comment(hub.wb, sid, token, CommentCreate(content="the last word", pagePath="/", reviewerName="Rita"))
+    fs_svc.finalize(hub.wb, found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"])), sid)
+
+    def unreachable(request: httpx.Request, resp: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/comments"):
+            return httpx.Response(503, json={"detail": "The server cannot store this now"}, request=request)
+        return resp
+
+    r.bridge.rewrite = unreachable
+    rep = r.sync()
+    assert rep.stop_code == "unreachable", rep
+    assert found(fs_repo.get_session_any(r.wb.store.db, sid)).status == "done"
+    r.bridge.rewrite = None
+    assert r.sync().ok
+    assert fs_repo.get_comment(r.wb.store.db, sid, last.id) is not None
+    assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
