@@ -19,6 +19,7 @@ import keyring
 import keyring.errors
 
 from storage import sync_state
+from workbench.domain.clock import iso_ms
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.widget import is_web_url
 from workbench.services.context import Workbench
@@ -43,7 +44,7 @@ class RemoteInfo:
 
     def to_public(self) -> dict[str, object]:
         return {
-            "name": self.name, "url": self.url, "workspace_id": self.workspace_id, "last_sync_at": self.last_sync_at,
+            "name": self.name, "url": self.url, "workspace_id": self.workspace_id, "last_sync_at": iso_ms(self.last_sync_at),
             "last_error": self.last_error, "credentials": dict(self.credentials),
         }
 
