@@ -66,3 +66,27 @@ def test_every_time_is_iso_8601_as_the_apis_are(data, command):
     found = [(k, v) for k, v in times(json.loads(run(data, *command))) if v is not None]
     assert found, command
     assert all(isinstance(v, str) and ISO.match(v) for _, v in found), found
+
+
+@pytest.mark.parametrize("command", [
+    ("sites", "list"), ("personas", "list"), ("workspaces",), ("remote", "list"), ("sync", "conflicts"),
+    ("sync", "refused"), ("undo", "--list"),
+])
+def test_every_listing_printed_whole_has_the_paged_listings_shape(data, command):
+    """`sites list` and `personas list` answered {items, next_cursor}, `workspaces`, `remote list`
+    and the sync listings {items} alone, and `undo --list` {actions}: one paging loop could not
+    read them all, and a script told listings apart by their keys."""
+    listed = json.loads(run(data, *command))
+    assert set(listed) == {"items", "next_cursor"} and listed["next_cursor"] is None, listed
+    assert isinstance(listed["items"], list)
+
+
+def test_several_remotes_statuses_are_a_listing_too(data):
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.write() as db:
+            sync_state.add_remote(db, "backup", "http://backup.invalid:11001", SYNCED_AT)
+    finally:
+        wb.store.close()
+    listed = json.loads(run(data, "sync", "status"))
+    assert set(listed) == {"items", "next_cursor"} and [s["remote"] for s in listed["items"]] == ["backup", "origin"]

@@ -119,7 +119,7 @@ def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
         else:
             assert result.stderr == f"error: {message}\n"
     listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
-    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": [], "next_cursor": None}
     # QA: its text named only the TUI and bootstrap, where every other command names each way to get one.
     said = runner.invoke(app, ["workspaces", "--data-dir", str(data)])
     assert said.exit_code == 0 and said.stdout == f"{message}.\n", said.stdout

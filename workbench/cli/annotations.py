@@ -21,7 +21,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, show_table
+from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -116,9 +116,7 @@ def _one_line(text: str, width: int = 60) -> str:
 # -- sites ----------------------------------------------------------------------------------
 # `sites list` and `personas list` print every row, as they always did: short lists (the 60 default
 # personas alone would fill a first page of 50 and cut the list `--persona` slugs are read from).
-# Their JSON still has the listings' {items, next_cursor} shape, null saying this is the last page,
-# so one paging loop reads every listing and a script tells no listing apart by its keys.
-EVERY_ROW = None
+# Their JSON still has the listings' {items, next_cursor} shape (output.listing).
 
 @sites_app.command("list")
 def sites_list(data_dir: DataDir = None, database: Database = None, as_json: JsonFlag = False) -> None:
@@ -128,7 +126,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     with refusals():
         rows = sites_svc.list_sites(wb, me)
     if as_json:
-        emit_json({"items": [s.to_public() for s in rows], "next_cursor": EVERY_ROW})
+        emit_json(listing(s.to_public() for s in rows))
         return
     t = table("ID", "NAME", "URL", "CREATED")
     for s in rows:
@@ -413,7 +411,7 @@ def personas_list(
     with refusals():
         rows = personas_svc.list_category(wb, me, category) if category else personas_svc.list_mine(wb, me)
     if as_json:
-        emit_json({"items": [p.to_public() for p in rows], "next_cursor": EVERY_ROW})
+        emit_json(listing(p.to_public() for p in rows))
         return
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import typer
@@ -86,6 +87,12 @@ def echo(text: str, *, err: bool = False) -> None:
 def emit_json(value: Any, *, indent: int | None = 2) -> None:
     """JSON with non-ASCII text kept readable, yet no character a terminal would act on (C1, bidi)."""
     typer.echo(json_safe(json.dumps(value, indent=indent, ensure_ascii=False)))
+
+
+def listing(rows: Iterable[Any]) -> dict[str, Any]:
+    """A listing printed whole, in the shape of a paged one: ``next_cursor`` null says it is the
+    last page, so one paging loop reads every listing and no script tells one apart by its keys."""
+    return {"items": list(rows), "next_cursor": None}
 
 
 JSON_ASKED = "workbench.json"

@@ -6,14 +6,12 @@ the CLI's other commands act on the store's default workspace (marked here).
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, show_table
+from workbench.cli.output import cell, emit_json, listing, show_table
 from workbench.services import workspaces
 from workbench.services.local import NO_WORKSPACE
 
@@ -25,7 +23,7 @@ def workspaces_cmd(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     wb = open_workbench(data_dir)
     views = workspaces.list_workspaces(wb)
     if as_json:
-        typer.echo(json.dumps({"items": [v.to_public() for v in views]}, indent=2))
+        emit_json(listing(v.to_public() for v in views))
         return
     if not views:
         # The words every command uses, each way to get one named; one line, which Rich would cut at 80 columns.
