@@ -117,3 +117,17 @@ def test_text_that_is_not_utf8_is_the_same_bad_parameter_as_an_id(data, args):
     assert error == {"code": "bad_parameter", "message": "'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8"}
     said = runner.invoke(app, [*args, "--data-dir", str(data)])
     assert (said.exit_code, said.stdout, said.stderr) == (2, "", "error: 'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8\n")
+
+
+@pytest.mark.parametrize("args", [
+    ("annotations", "list", "--site", ""),
+    ("annotations", "list", "--query", "checkout", "--site", " "),
+    ("personas", "list", "--category", ""),
+])
+def test_an_empty_name_is_a_bad_parameter_not_the_default(data, args):
+    """`--site ""` listed the first site, with --query every site (answering `"site_id": ""`), and
+    `--category ""` every persona: a script's unset variable got another listing than it asked for."""
+    error = failed(data, *args, "--json", code=2)
+    assert error["code"] == "bad_parameter" and error["message"].startswith(f"{args[-2]} is empty")
+    plain = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (plain.exit_code, plain.stdout) == (2, "") and plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1

@@ -91,6 +91,15 @@ def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench
         return wb, local_user(wb, create=False)
 
 
+def named(option: str, value: str | None, leave_out: str) -> str | None:
+    """``value`` of an option that names something, refused when blank: an empty ``--site`` read as
+    no option at all (the first site, or with --query every site) and ``--category ""`` as every
+    persona, so a script's unset variable listed something else than it asked for, without a word."""
+    if value is not None and not value.strip():
+        fail(f"{option} is empty: give one, or leave {option} out for {leave_out}", 2, error="bad_parameter")
+    return value
+
+
 def table(*columns: str) -> Table:
     """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
     t = Table(box=None, header_style="bold", pad_edge=False)
@@ -155,6 +164,7 @@ def annotations_list(
     as_json: JsonFlag = False,
 ) -> None:
     """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too)."""
+    named("--site", site, "the first site (with --query, every site)")
     wb, me = local(data_dir)
     if query is not None:
         _search(wb, me, query, site=site, status=status, kind=kind, auto_fix=auto_fix, limit=limit, cursor=cursor,
@@ -407,6 +417,7 @@ def personas_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Defaults and custom personas, by category then name."""
+    named("--category", category, "every category")
     wb, me = local(data_dir)
     with refusals():
         rows = personas_svc.list_category(wb, me, category) if category else personas_svc.list_mine(wb, me)
