@@ -131,3 +131,24 @@ def test_an_empty_name_is_a_bad_parameter_not_the_default(data, args):
     assert error["code"] == "bad_parameter" and error["message"].startswith(f"{args[-2]} is empty")
     plain = runner.invoke(app, [*args, "--data-dir", str(data)])
     assert (plain.exit_code, plain.stdout) == (2, "") and plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("annotations", "list", "--bogus"), "No such option: --bogus"),
+    (("annotations", "list", "--status", "bogus"), "Invalid value for '--status': 'bogus' is not one of 'new', 'ack'"),
+    (("annotation", "set-status", "x", "bogus"), "Invalid value for 'status': 'bogus' is not one of"),
+    (("annotations", "lst"), "No such command 'lst'."),
+    (("annotation", "show"), "Missing argument"),
+    (("annotations", "list", "--limit", "\x1b[2J"), "Invalid value for '--limit'"),
+])
+def test_a_refused_command_line_is_one_error_line_and_where_help_is(data, args, said):
+    """Typer drew Click's refusal in a box, its message wrapped over framed lines at the terminal's
+    width: piped to a log, `grep '^error:'` found nothing, and the message came in pieces."""
+    result = runner.invoke(app, [*args, "--data-dir", str(data)], env={"COLUMNS": "80"})
+    assert (result.exit_code, result.stdout) == (2, "")
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"error: {said}"), error
+    assert "Value error" not in error and "\x1b" not in result.stderr
+    assert hint.startswith("Try '") and hint.endswith(" -h' for help.")
+    if "--status" in args:
+        assert failed(data, *args, "--json", code=2)["message"] == error.removeprefix("error: ")

@@ -101,7 +101,7 @@ class StoreErrors(TyperGroup):
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before
-            report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
+            report_error(usage_message(exc), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -155,6 +155,31 @@ def _asked_json(exc: ClickException, ctx: Any, words: list[str]) -> bool:
     if not takes_json and not isinstance(failed.command, TyperGroup):
         return False
     return "--json" in (words[: words.index("--")] if "--" in words else words)
+
+
+def install_usage_errors() -> None:
+    """Print Click's refusal of a command line as every other failure is printed: one ``error:``
+    line (and where to find the command's help), not Typer's Rich box. The box wrapped a message
+    over several framed lines at the terminal's width and sent them to a log or a pipe as drawn,
+    so a script's ``grep '^error:'`` or a person's tail of stderr missed the one thing said."""
+    from typer import rich_utils
+
+    rich_utils.rich_format_error = _report_usage_error
+
+
+def usage_message(exc: ClickException) -> str:
+    """Click's words for a refused command line, without the "Value error, " pydantic puts before a
+    choice's refusal ("Invalid value for '--status': 'bogus' is not one of …")."""
+    return exc.format_message().replace(": Value error, ", ": ", 1)
+
+
+def _report_usage_error(exc: ClickException) -> None:
+    if isinstance(exc, NoArgsIsHelpError):
+        return  # the help was printed, which is the answer
+    report_error(usage_message(exc), "usage_error", as_json=False)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        typer.echo(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", err=True)
 
 
 def _open_database(path: Path, database: str) -> Workbench:
