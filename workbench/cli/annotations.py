@@ -18,10 +18,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.rule import Rule
 from rich.table import Table
 
 from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_table
+from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_rendered, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -270,7 +271,7 @@ def show(
     if markdown:
         sys.stdout.write(terminal_safe(text))
     else:
-        out.print(Markdown(terminal_safe(text), hyperlinks=False))
+        show_rendered(Markdown(terminal_safe(text), hyperlinks=False), out)
 
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
@@ -405,8 +406,8 @@ def run_personas(
         emit_json({"replies": [r.to_public() for r in replies]})
         return
     for r in replies:
-        out.rule(inert(r.author_name))
-        out.print(Markdown(terminal_safe(r.body), hyperlinks=False))  # an engine may echo a visitor's link
+        show_rendered(Rule(inert(r.author_name)), out)
+        show_rendered(Markdown(terminal_safe(r.body), hyperlinks=False), out)  # an engine may echo a visitor's link
 
 
 # -- personas -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
@@ -57,6 +57,18 @@ def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: t
     if shrink is not None:
         _fit(t, out.width, shrink, give_way)
     out.print(t)
+
+
+def show_rendered(renderable: RenderableType, out: Console) -> None:
+    """Rich output that is not a table (markdown, a rule): in a terminal as Rich draws it, piped
+    without the blanks Rich pads every line with to the width, which a script's ``diff`` or
+    ``grep ' $'`` read as part of the text (the lines are wrapped as in a terminal of ``out``'s width)."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 SHRUNK_AT_LEAST = 16
