@@ -164,7 +164,13 @@ def annotations_list(
     )] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too)."""
+    """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too).
+
+    \b
+    Examples:
+      workbench annotations list --status new --json | jq -r '.items[].id'
+      workbench annotations list -q 'checkout -mobile status:new age:<7d' --all
+    """
     named("--site", site, "the first site (with --query, every site)")
     wb, me = local(data_dir)
     if query is not None:
@@ -298,7 +304,12 @@ def set_status(
     summary: Annotated[str | None, typer.Option(help="Summary to set with it (e.g. 'duplicate of …')")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Change the status (new, ack, triaged, in_progress, resolved, won_t_fix, duplicate)."""
+    """Change the status (new, ack, triaged, in_progress, resolved, won_t_fix, duplicate).
+
+    \b
+    Example:
+      workbench annotation set-status ID duplicate --summary "duplicate of 01a2…"
+    """
     wb, me = local(data_dir)
     fields: dict[str, Any] = {"status": status.value}
     if summary is not None:
@@ -327,7 +338,13 @@ def assign(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Assign to a workspace member (or unassign with 'none')."""
+    """Assign to a workspace member (or unassign with 'none').
+
+    \b
+    Examples:
+      workbench annotation assign ID me
+      workbench annotation assign ID none
+    """
     if not user.strip():
         # Empty names nobody: it read as an unknown member ("assignee_id is not a member"), not as the way to unassign.
         fail("give a member's user id, 'me', or 'none' to unassign", 2, error="bad_parameter")
@@ -343,7 +360,13 @@ def reply(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reply on the annotation's thread as the local user."""
+    """Reply on the annotation's thread as the local user.
+
+    \b
+    Examples:
+      workbench annotation reply ID "fixed in #1234"
+      git log -1 --format=%B | workbench annotation reply ID -
+    """
     wb, me = local(data_dir)
     body = sys.stdin.read() if message == "-" else message
     with refusals():
@@ -366,7 +389,14 @@ def attach(
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Attach a resolution (evidence of a fix) and notify the submitter."""
+    """Attach a resolution (evidence of a fix) and notify the submitter.
+
+    At least one of --before, --after, --diff-url or --explanation.
+
+    \b
+    Example:
+      workbench annotation attach ID --after fixed.png --diff-url URL
+    """
     wb, me = local(data_dir)
     with refusals():
         # The rules are checked (file names standing in for keys) before any file is copied
@@ -397,7 +427,12 @@ def run_personas(
         "--persona", metavar="<slug>", help="Persona id or slug (repeatable)", show_default="the most relevant")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run reviewer personas on the annotation; each posts a review reply."""
+    """Run reviewer personas on the annotation; each posts a review reply.
+
+    \b
+    Example (slugs: workbench personas list):
+      workbench annotation personas ID --persona ada-screen-reader-user
+    """
     wb, me = local(data_dir)
     with refusals():
         ids = personas_svc.ids_of(wb, me, persona) if persona else None
