@@ -152,3 +152,13 @@ def test_a_refused_command_line_is_one_error_line_and_where_help_is(data, args, 
     assert hint.startswith("Try '") and hint.endswith(" -h' for help.")
     if "--status" in args:
         assert failed(data, *args, "--json", code=2)["message"] == error.removeprefix("error: ")
+
+
+@pytest.mark.parametrize(("qualifier", "example"), [
+    ("site:", 'e.g. site:"Acme shop"'), ("page:", "e.g. page:/checkout"), ("author:", "e.g. author:maria"), ("status:", "e.g. status:new"),
+])
+def test_a_qualifier_without_a_value_shows_a_whole_example(data, qualifier, example):
+    """The example was its description cut at the first space: 'site:"Acme' (an unclosed quote to
+    copy) and 'page:/checkout:' (with the colon that introduced what it means)."""
+    error = failed(data, "annotations", "list", "--query", qualifier, "--json", code=2)
+    assert error["message"] == f"{qualifier} needs a value, {example}"
