@@ -120,6 +120,30 @@ def test_text_that_is_not_utf8_is_the_same_bad_parameter_as_an_id(data, args):
 
 
 @pytest.mark.parametrize("args", [
+    ("annotations", "list", "--query", "\udcff"),
+    ("annotations", "list", "--since", "ab\udcffc"),
+    ("sites", "snippet", "nope", "--base", "https://ab\udcffc.example"),
+    ("annotation", "attach", "nope", "--explanation", "\udcff"),
+    ("sync", "status", "--remote", "ab\udcffc"),
+])
+def test_every_text_option_that_is_not_utf8_is_refused_before_the_command_runs(data, args):
+    """Each command met the bytes its own way: --query searched for them and echoed them back in
+    its JSON as bytes no UTF-8 reader takes (exit 0), snippet --base put them in the tag (exit 0),
+    --explanation read as none given, --since and --remote quoted them as '\\udcff'."""
+    error = failed(data, *args, "--json", code=2)
+    assert error["code"] == "bad_parameter" and error["message"].endswith("' is not UTF-8 text: give ids and text in UTF-8")
+    assert "\\xff" in error["message"] and "udcff" not in error["message"]
+    said = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (said.exit_code, said.stdout) == (2, "") and said.stderr.startswith("error: '")
+
+
+def test_a_path_may_hold_any_bytes_its_file_system_does(data, tmp_path):
+    odd = tmp_path / "data-\udcff"
+    listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(odd)])
+    assert listed.exit_code == 0, listed.stderr
+
+
+@pytest.mark.parametrize("args", [
     ("annotations", "list", "--site", ""),
     ("annotations", "list", "--query", "checkout", "--site", " "),
     ("personas", "list", "--category", ""),

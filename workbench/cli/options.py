@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from storage.failures import StoreBusy, StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
@@ -165,6 +166,34 @@ def install_usage_errors() -> None:
     from typer import rich_utils
 
     rich_utils.rich_format_error = _report_usage_error
+
+
+def install_utf8_check() -> None:
+    """Refuse, before any command or group runs, a text option or argument whose bytes are not
+    UTF-8 (``not_utf8``, exit 2), whatever the command would have done with it. Python keeps
+    such bytes as lone surrogates (PEP 383), and each command met them its own way: ``--query``
+    searched for them and printed them back as bytes that made its ``--json`` no UTF-8, ``sites
+    snippet --base`` put them in the tag, ``--explanation`` read them as nothing given. ``Path``
+    values are not checked: ``--data-dir`` may name any directory the file system holds."""
+    for cls in (TyperCommand, TyperGroup):
+        if cls in _CHECKING_UTF8:
+            continue
+        _CHECKING_UTF8.add(cls)
+        original = cls.invoke
+
+        def invoke(self: Any, ctx: Any, _original: Any = original) -> Any:
+            for value in ctx.params.values():
+                for text in value if isinstance(value, list | tuple) else (value,):
+                    if isinstance(text, str) and _NOT_UTF8.search(text):
+                        not_utf8(text)
+            return _original(self, ctx)
+
+        cls.invoke = invoke  # type: ignore[method-assign]
+
+
+_CHECKING_UTF8: set[type] = set()  # install_utf8_check is idempotent
+# The lone surrogates PEP 383 maps bytes that are not UTF-8 to (U+DC80 to U+DCFF).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 def usage_message(exc: ClickException) -> str:
