@@ -83,3 +83,19 @@ def test_snippet_prints_the_tag(tmp_path):
     assert with_path.startswith('<script src="https://acme.example/feedback/widget.js" data-site=')
     for cmd in (["sites", "origins", "--help"], ["sites", "snippet", "--help"]):
         assert runner.invoke(app, cmd).exit_code == 0
+
+
+def test_a_stored_origin_is_shown_inert(tmp_path):
+    """`sites origins` printed each stored origin raw, the one listing not passed through
+    terminal_safe: only the checks of the process that stored it vouched that it held no escape."""
+    from storage import sites as sites_repo
+
+    data, creds = seeded(tmp_path)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.write() as db:  # as another version or a hand edit could have stored it
+            sites_repo.add_origin(db, creds["site_id"], "https://x.example\x1b]52;c;ZXZpbA==\x07", 0)
+    finally:
+        wb.store.close()
+    shown = run(data, "sites", "origins", creds["site_id"]).stdout
+    assert "\x1b" not in shown and "\x07" not in shown and "https://x.example\\x1b]52;c;ZXZpbA==\\x07" in shown

@@ -8,6 +8,7 @@ import typer
 
 from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
 from workbench.cli.options import Database, DataDir, JsonFlag
+from workbench.cli.output import echo
 from workbench.domain.errors import DomainError, NotFound
 from workbench.domain.widget import parse_base_url, parse_origin
 from workbench.services import widget as widget_svc
@@ -50,7 +51,7 @@ def sites_origins(
         typer.echo("No allowed origins: no page can run this site's widget. Add one with --add ORIGIN.")
     else:
         for origin in origins:
-            typer.echo(origin)
+            echo(origin)  # stored text, shown inert as all of it is: only this CLI's own checks vouch for it
 
 
 def _origin(option: str, origin: str) -> str:
