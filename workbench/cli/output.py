@@ -8,7 +8,8 @@ through the domain's one sanitiser, ``terminal_safe``.
 
 A failure is reported here too, once for every command: one ``error:`` line on stderr, or, when
 the command was given ``--json``, one JSON object ``{"error": {"code", "message"}}`` on stderr,
-so a script that asked for JSON never has to parse prose (README, "Scripts").
+so a script that asked for JSON never has to parse prose (README, "Scripts"). So is the JSON
+shape every listing printed whole shares (``listing``).
 """
 
 from __future__ import annotations
