@@ -147,6 +147,7 @@ def test_a_path_may_hold_any_bytes_its_file_system_does(data, tmp_path):
     ("annotations", "list", "--site", ""),
     ("annotations", "list", "--query", "checkout", "--site", " "),
     ("personas", "list", "--category", ""),
+    ("annotation", "personas", "nope", "--persona", ""),
 ])
 def test_an_empty_name_is_a_bad_parameter_not_the_default(data, args):
     """`--site ""` listed the first site, with --query every site (answering `"site_id": ""`), and

@@ -95,7 +95,8 @@ def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench
 def named(option: str, value: str | None, leave_out: str) -> str | None:
     """``value`` of an option that names something, refused when blank: an empty ``--site`` read as
     no option at all (the first site, or with --query every site) and ``--category ""`` as every
-    persona, so a script's unset variable listed something else than it asked for, without a word."""
+    persona, so a script's unset variable listed something else than it asked for, without a word
+    (an empty ``--persona`` was "Persona  not found", naming nothing)."""
     if value is not None and not value.strip():
         fail(f"{option} is empty: give one, or leave {option} out for {leave_out}", 2, error="bad_parameter")
     return value
@@ -433,6 +434,8 @@ def run_personas(
     Example (slugs: workbench personas list):
       workbench annotation personas ID --persona ada-screen-reader-user
     """
+    for given in persona or []:
+        named("--persona", given, "the most relevant personas")
     wb, me = local(data_dir)
     with refusals():
         ids = personas_svc.ids_of(wb, me, persona) if persona else None
