@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 from typer.testing import CliRunner
 
 from storage import sync_state
+from tests.sync.keyring_backend import MemoryKeyring
 from workbench.cli.main import app
 from workbench.services.context import Workbench
 from workbench.services.demo import load_demo
@@ -19,6 +22,18 @@ from workbench.services.local import local_user
 runner = CliRunner()
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 SYNCED_AT = 1_764_000_000_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def memory_keyring() -> Iterator[None]:
+    """`remote list` reads where each secret comes from: never the user's keyring, nor whichever
+    test backend another module's import made keyring pick."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.fixture(scope="module")
