@@ -283,3 +283,32 @@ def test_listings_in_a_narrow_terminal_keep_the_short_columns_whole(store, monke
     lines = shown("sites", "list")
     assert lines[0].split()[:2] == ["ID", "NAME"] and "URL" in lines[0], lines[0]
     assert any("Acme storefront" in line for line in lines), lines
+
+
+def test_workspaces_in_an_80_column_terminal_keep_a_row_on_one_line(store, monkeypatch):
+    """The counts wrapped over eight lines a row at 80 columns, a replica's URL over more. They
+    give way first, as the other listings' least needed columns do; the id and name stay whole."""
+    import io
+
+    from rich.console import Console
+
+    from storage import sync_state
+    from workbench.cli import workspaces as workspaces_cli
+    from workbench.services.context import Workbench
+
+    data, _ = store
+    listed = js(data, "workspaces")["items"]
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.write() as db:  # the store's workspace, shown as a replica of a long URL
+            sync_state.add_remote(db, "origin", "https://feedback.example.com:11001/a/long/path", 0)
+            sync_state.update_remote(db, "origin", workspace_id=listed[0]["id"])
+    finally:
+        wb.store.close()
+    screen = io.StringIO()
+    monkeypatch.setattr(workspaces_cli, "out", Console(file=screen, force_terminal=True, width=80, color_system=None))
+    run(data, "workspaces")
+    lines = screen.getvalue().splitlines()
+    assert len(lines) == 1 + len(listed) and all(len(line) <= 80 for line in lines), lines
+    assert lines[0].split() == ["ID", "WORKSPACE", "WHERE", "DEFAULT"], lines[0]
+    assert all(line.startswith(ws["id"]) and ws["label"] in line for line, ws in zip(lines[1:], js(data, "workspaces")["items"], strict=True))

@@ -117,3 +117,73 @@ def test_text_that_is_not_utf8_is_the_same_bad_parameter_as_an_id(data, args):
     assert error == {"code": "bad_parameter", "message": "'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8"}
     said = runner.invoke(app, [*args, "--data-dir", str(data)])
     assert (said.exit_code, said.stdout, said.stderr) == (2, "", "error: 'ab\\xffc' is not UTF-8 text: give ids and text in UTF-8\n")
+
+
+@pytest.mark.parametrize("args", [
+    ("annotations", "list", "--query", "\udcff"),
+    ("annotations", "list", "--since", "ab\udcffc"),
+    ("sites", "snippet", "nope", "--base", "https://ab\udcffc.example"),
+    ("annotation", "attach", "nope", "--explanation", "\udcff"),
+    ("sync", "status", "--remote", "ab\udcffc"),
+])
+def test_every_text_option_that_is_not_utf8_is_refused_before_the_command_runs(data, args):
+    """Each command met the bytes its own way: --query searched for them and echoed them back in
+    its JSON as bytes no UTF-8 reader takes (exit 0), snippet --base put them in the tag (exit 0),
+    --explanation read as none given, --since and --remote quoted them as '\\udcff'."""
+    error = failed(data, *args, "--json", code=2)
+    assert error["code"] == "bad_parameter" and error["message"].endswith("' is not UTF-8 text: give ids and text in UTF-8")
+    assert "\\xff" in error["message"] and "udcff" not in error["message"]
+    said = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (said.exit_code, said.stdout) == (2, "") and said.stderr.startswith("error: '")
+
+
+def test_a_path_may_hold_any_bytes_its_file_system_does(data, tmp_path):
+    odd = tmp_path / "data-\udcff"
+    listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(odd)])
+    assert listed.exit_code == 0, listed.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("annotations", "list", "--site", ""),
+    ("annotations", "list", "--query", "checkout", "--site", " "),
+    ("personas", "list", "--category", ""),
+    ("annotation", "personas", "nope", "--persona", ""),
+])
+def test_an_empty_name_is_a_bad_parameter_not_the_default(data, args):
+    """`--site ""` listed the first site, with --query every site (answering `"site_id": ""`), and
+    `--category ""` every persona: a script's unset variable got another listing than it asked for."""
+    error = failed(data, *args, "--json", code=2)
+    assert error["code"] == "bad_parameter" and error["message"].startswith(f"{args[-2]} is empty")
+    plain = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (plain.exit_code, plain.stdout) == (2, "") and plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("annotations", "list", "--bogus"), "No such option: --bogus"),
+    (("annotations", "list", "--status", "bogus"), "Invalid value for '--status': 'bogus' is not one of 'new', 'ack'"),
+    (("annotation", "set-status", "x", "bogus"), "Invalid value for 'status': 'bogus' is not one of"),
+    (("annotations", "lst"), "No such command 'lst'."),
+    (("annotation", "show"), "Missing argument"),
+    (("annotations", "list", "--limit", "\x1b[2J"), "Invalid value for '--limit'"),
+])
+def test_a_refused_command_line_is_one_error_line_and_where_help_is(data, args, said):
+    """Typer drew Click's refusal in a box, its message wrapped over framed lines at the terminal's
+    width: piped to a log, `grep '^error:'` found nothing, and the message came in pieces."""
+    result = runner.invoke(app, [*args, "--data-dir", str(data)], env={"COLUMNS": "80"})
+    assert (result.exit_code, result.stdout) == (2, "")
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(f"error: {said}"), error
+    assert "Value error" not in error and "\x1b" not in result.stderr
+    assert hint.startswith("Try '") and hint.endswith(" -h' for help.")
+    if "--status" in args:
+        assert failed(data, *args, "--json", code=2)["message"] == error.removeprefix("error: ")
+
+
+@pytest.mark.parametrize(("qualifier", "example"), [
+    ("site:", 'e.g. site:"Acme shop"'), ("page:", "e.g. page:/checkout"), ("author:", "e.g. author:maria"), ("status:", "e.g. status:new"),
+])
+def test_a_qualifier_without_a_value_shows_a_whole_example(data, qualifier, example):
+    """The example was its description cut at the first space: 'site:"Acme' (an unclosed quote to
+    copy) and 'page:/checkout:' (with the colon that introduced what it means)."""
+    error = failed(data, "annotations", "list", "--query", qualifier, "--json", code=2)
+    assert error["message"] == f"{qualifier} needs a value, {example}"

@@ -86,3 +86,16 @@ def test_without_a_keyring_a_secret_given_is_warned_of_in_one_line(tmp_path: Pat
     warning = next(line for line in added.stderr.splitlines() if line.startswith("warning:"))
     assert warning.endswith("from the environment instead."), added.stderr
     assert "gfat_not_kept" not in added.stderr
+
+
+def test_a_huge_url_or_name_is_refused_in_a_short_line(tmp_path: Path, without_keyring):
+    """A 20 KB URL (one 20,000-letter host) was stored as a remote and failed only at each sync, as
+    a server that could not be reached; a 20 KB --remote came back whole in its error line."""
+    huge = "a" * 20_000
+    added = run(tmp_path, "remote", "add", "big", f"http://{huge}.example", "--no-prompt", code=1)
+    assert added.stderr == ("error: The remote URL must be at most 500 characters: the server's address, "
+                            "like http://localhost:11001\n")
+    assert run(tmp_path, "remote", "list", "--json").stdout.count('"name"') == 0
+    for args in (("sync", "status", "--remote", huge), ("remote", "remove", huge)):
+        said = run(tmp_path, *args, code=1).stderr
+        assert said == f"error: No remote named '{'a' * 64}…'\n", said[:200]

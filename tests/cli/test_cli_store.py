@@ -119,7 +119,7 @@ def test_commands_on_an_empty_store_invent_no_workspace(tmp_path: Path):
         else:
             assert result.stderr == f"error: {message}\n"
     listed = runner.invoke(app, ["workspaces", "--json", "--data-dir", str(data)])
-    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": []}
+    assert listed.exit_code == 0 and json.loads(listed.stdout) == {"items": [], "next_cursor": None}
     # QA: its text named only the TUI and bootstrap, where every other command names each way to get one.
     said = runner.invoke(app, ["workspaces", "--data-dir", str(data)])
     assert said.exit_code == 0 and said.stdout == f"{message}.\n", said.stdout
@@ -240,6 +240,7 @@ def test_help_paragraphs_are_wrapped_at_the_terminal_not_where_the_docstring_bro
     with": each line of a paragraph is now as full as the width lets it be."""
     import inspect
     import itertools
+    import re
 
     group = typer.main.get_group(app)
     checked = 0
@@ -248,7 +249,10 @@ def test_help_paragraphs_are_wrapped_at_the_terminal_not_where_the_docstring_bro
         if not any("\n" in p for p in inspect.cleandoc(command.help or "").split("\n\n")[1:]):
             continue
         out = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).stdout
-        lines = [line.strip() for line in out.split("Usage:", 1)[1].split("╭")[0].splitlines()[1:]]  # the prose
+        prose = out.split("Usage:", 1)[1].split("╭")[0].split("\n", 1)[1]
+        # A paragraph kept as written (\b: an example's command lines) is not wrapped.
+        kept = [p for p in re.split(r"\n\s*\n", prose) if p.strip().startswith("Example")]
+        lines = [line.strip() for line in prose.splitlines() if not any(line in p for p in kept)]
         for line, after in itertools.pairwise(lines):
             if line and after:  # within a paragraph: the next word did not fit (80 less the margins)
                 assert len(line) + 1 + len(after.split()[0]) > 78, (path, line, after)
@@ -322,3 +326,19 @@ def test_no_command_prints_the_password_of_a_database_it_cannot_open(shape: str,
         assert result.exit_code == 2 and said.startswith("error: "), (args, said)
         assert "Traceback" not in said and "\n" not in said.rstrip("\n"), (args, said)
         assert password not in said and password[3:] not in said, (args, said)
+
+
+@pytest.mark.parametrize("path", [
+    ("annotations", "list"), ("annotation", "set-status"), ("annotation", "assign"), ("annotation", "reply"),
+    ("annotation", "attach"), ("annotation", "personas"),
+])
+def test_the_verbs_whose_use_is_not_obvious_show_an_example(path):
+    """Their help named the options but not how they go together (reply's '-' for stdin, attach's
+    evidence, persona slugs, a query): each shows a command line to copy, whole on an 80-column
+    help, with no blank line of its own for the marker that keeps it as written."""
+    out = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}).stdout
+    lines = [line.strip() for line in out.splitlines()]
+    examples = [line for line in lines if line.startswith(f"workbench {' '.join(path)} ")]
+    assert examples, out
+    heading = next(i for i, line in enumerate(lines) if line.startswith("Example"))
+    assert lines[heading - 1] == "" and lines[heading - 2] != "", out

@@ -80,3 +80,23 @@ def test_a_link_in_user_text_shows_where_it_leads(tmp_path):
     assert shown.returncode == 0, shown.stderr.decode()
     assert b"\x1b]8;" not in shown.stdout  # no OSC 8 hyperlink
     assert b"https://evil.example/payload.sh" in shown.stdout
+
+
+def test_piped_markdown_keeps_its_wrapping_without_the_padding(tmp_path):
+    """`annotation show` and `annotation personas` piped padded every line with blanks to 80
+    columns (Rich fills the width): a saved copy's `diff` and `grep ' $'` saw text that was not
+    there. The lines are still wrapped at the width, and nothing a terminal would act on is sent."""
+    import os
+
+    data = tmp_path / "data"
+    cli(data, "demo", "--annotations", "5")
+    ann = json.loads(cli(data, "annotations", "list", "--json").stdout)["items"][0]["id"]
+    cli(data, "annotation", "reply", ann, "word " * 40 + HOSTILE)
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE")} | {"COLUMNS": "80"}
+    for args in (("annotation", "show", ann), ("annotation", "personas", ann, "--persona", "ada-screen-reader-user")):
+        shown = subprocess.run([sys.executable, "-m", "workbench", *args, "--data-dir", str(data)], capture_output=True, timeout=60, env=env)
+        assert shown.returncode == 0, shown.stderr.decode()
+        lines = shown.stdout.decode().splitlines()
+        assert len(lines) > 3 and all(len(line) <= 80 for line in lines), lines
+        assert not [line for line in lines if line != line.rstrip()], lines
+        assert_inert(shown.stdout)

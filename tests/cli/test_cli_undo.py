@@ -39,7 +39,7 @@ def test_undo_and_redo_the_cli_s_own_changes(tmp_path):
     assert status(data, ann) == was
     assert run(data, "redo") == f"Redid: Status → triaged on …{ann[-8:]}\n"
     assert status(data, ann) == "triaged"
-    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["actions"]] == ["undone", "done"]
+    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["items"]] == ["undone", "done"]
     # The reply comes back as the local user's own, under the local user's name.
     assert run(data, "redo") == f"Redid: Reply on …{ann[-8:]}\n"
     again = [r for r in json.loads(run(data, "annotation", "show", ann, "--json"))["replies"] if r["body"] == "Looking"]
@@ -65,7 +65,7 @@ def test_the_cli_undoes_the_tui_s_session_actions_and_says_which_it_cannot(tmp_p
     assert run(data, "undo") == ("Can't undo Test session completed (theo): a completed test session cannot be resumed. "
                                  "Run it again for the action before it.\n")
     assert run(data, "undo") == "Undid: Test session paused (tess)\n"
-    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["actions"]] == ["final", "undone"]
+    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["items"]] == ["final", "undone"]
     assert run(data, "redo") == "Redid: Test session paused (tess)\n"
     wb = Workbench.open(str(data), mailer=None)
     assert [ts_svc.get(wb, me, s).status for s in (paused, done)] == ["paused", "completed"]

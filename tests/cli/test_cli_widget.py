@@ -50,6 +50,20 @@ def test_origins_add_list_remove(tmp_path):
     assert "No allowed origins" in run(data, "sites", "origins", site).stdout
 
 
+def test_a_bad_remove_changes_nothing_and_is_judged_as_a_bad_add_is(tmp_path):
+    """`--add A --remove B` saved A, then refused B (exit 1): the call failed yet changed the site,
+    and a malformed --remove was a refusal where the same value in --add is a usage error."""
+    data, creds = seeded(tmp_path)
+    site = creds["site_id"]
+    bad = run(data, "sites", "origins", site, "--add", "https://ok.example", "--remove", "not an origin", code=2)
+    assert bad.stderr.startswith("error: --remove:") and "not an origin" in bad.stderr
+    missing = run(data, "sites", "origins", site, "--add", "https://ok.example", "--remove", "https://never.example", "--json", code=1)
+    assert json.loads(missing.stderr)["error"]["code"] == "not_found"
+    assert run(data, "sites", "origins", site).stdout.split() == ["https://shop.acme.example"]  # neither call added ok.example
+    # One call may still allow an origin and take it back again.
+    run(data, "sites", "origins", site, "--add", "https://ok.example", "--remove", "https://ok.example")
+
+
 def test_snippet_prints_the_tag(tmp_path):
     data, creds = seeded(tmp_path)
     site = creds["site_id"]
@@ -69,3 +83,19 @@ def test_snippet_prints_the_tag(tmp_path):
     assert with_path.startswith('<script src="https://acme.example/feedback/widget.js" data-site=')
     for cmd in (["sites", "origins", "--help"], ["sites", "snippet", "--help"]):
         assert runner.invoke(app, cmd).exit_code == 0
+
+
+def test_a_stored_origin_is_shown_inert(tmp_path):
+    """`sites origins` printed each stored origin raw, the one listing not passed through
+    terminal_safe: only the checks of the process that stored it vouched that it held no escape."""
+    from storage import sites as sites_repo
+
+    data, creds = seeded(tmp_path)
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        with wb.store.write() as db:  # as another version or a hand edit could have stored it
+            sites_repo.add_origin(db, creds["site_id"], "https://x.example\x1b]52;c;ZXZpbA==\x07", 0)
+    finally:
+        wb.store.close()
+    shown = run(data, "sites", "origins", creds["site_id"]).stdout
+    assert "\x1b" not in shown and "\x07" not in shown and "https://x.example\\x1b]52;c;ZXZpbA==\\x07" in shown

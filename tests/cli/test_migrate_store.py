@@ -201,6 +201,8 @@ def test_a_target_holding_data_is_refused_unless_replaced(sqlite_store: tuple[Pa
     assert again.returncode == 2
     assert "already holds data" in again.stderr and "--replace" in again.stderr
     assert pg_counts(pg_url)["blobs"] == 2  # refused before anything was written
+    refused = migrate(data, pg_url, "--json")  # what it is, for a script: data there, not a bad command line
+    assert refused.returncode == 2 and json.loads(refused.stderr)["error"]["code"] == "conflict"
     replaced = migrate(data, pg_url, "--replace", "--json")
     assert replaced.returncode == 0, replaced.stderr
     assert report(replaced)["ok"] is True
@@ -272,3 +274,13 @@ def test_reading_the_blobs_back_shows_progress_with_their_total(tmp_path: Path, 
     assert [c for c in copied if c[0] == "verify blobs"] == [("verify blobs", n, 3) for n in range(4)], copied
     verified = blob_progress(lambda cb: svc.verify(data, pg_url, cb))
     assert verified == [("read blobs", n, 3) for n in range(4)] + [("verify blobs", n, 3) for n in range(4)], verified
+
+
+def test_a_store_that_cannot_be_used_has_the_code_every_command_gives_it(sqlite_store: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    """A source with no store and a target that cannot be reached were `usage_error` under --json,
+    where every other command calls a store it cannot open `store_unusable`: the command line was right."""
+    data, _ = sqlite_store
+    for source, url in ((tmp_path / "none", "postgresql://bench@127.0.0.1:1/nowhere"), (data, "postgresql://bench@127.0.0.1:1/nowhere")):
+        run = migrate(source, url, "--dry-run", "--json")
+        assert (run.returncode, run.stdout) == (2, ""), run.stderr
+        assert json.loads(run.stderr)["error"]["code"] == "store_unusable", run.stderr

@@ -202,3 +202,21 @@ def test_on_postgresql_serve_sweeps_blobs_when_it_starts_and_the_command_sees_th
         wb.store.close()
     finally:
         pg_cluster.drop(url)
+
+
+def test_sweep_uploads_prints_what_it_removed_on_stdout(tmp_path: Path, monkeypatch):
+    """What was removed went to stderr with the notices: `sweep-uploads | grep` and `> swept.txt`
+    read nothing, where --json's same result is on stdout."""
+    from typer.testing import CliRunner
+
+    from workbench.cli.main import app
+
+    store = Store(tmp_path)
+    store.put_blob("screenshots/x.png", PNG)  # no row names it
+    store.close()
+    swept = upload_sweep.sweep
+    monkeypatch.setattr(upload_sweep, "sweep", lambda store, **kw: swept(store, **kw, now=time.time() + LATER))
+    done = CliRunner().invoke(app, ["admin", "sweep-uploads", "--data-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout.splitlines() == ["removed screenshots/x.png", f"Removed 1 leftover upload(s), {len(PNG)} bytes."], done.stdout
+    assert done.stderr == ""

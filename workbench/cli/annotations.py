@@ -18,10 +18,11 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.rule import Rule
 from rich.table import Table
 
 from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, show_table
+from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_rendered, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -91,6 +92,16 @@ def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench
         return wb, local_user(wb, create=False)
 
 
+def named(option: str, value: str | None, leave_out: str) -> str | None:
+    """``value`` of an option that names something, refused when blank: an empty ``--site`` read as
+    no option at all (the first site, or with --query every site) and ``--category ""`` as every
+    persona, so a script's unset variable listed something else than it asked for, without a word
+    (an empty ``--persona`` was "Persona  not found", naming nothing)."""
+    if value is not None and not value.strip():
+        fail(f"{option} is empty: give one, or leave {option} out for {leave_out}", 2, error="bad_parameter")
+    return value
+
+
 def table(*columns: str) -> Table:
     """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
     t = Table(box=None, header_style="bold", pad_edge=False)
@@ -116,9 +127,7 @@ def _one_line(text: str, width: int = 60) -> str:
 # -- sites ----------------------------------------------------------------------------------
 # `sites list` and `personas list` print every row, as they always did: short lists (the 60 default
 # personas alone would fill a first page of 50 and cut the list `--persona` slugs are read from).
-# Their JSON still has the listings' {items, next_cursor} shape, null saying this is the last page,
-# so one paging loop reads every listing and a script tells no listing apart by its keys.
-EVERY_ROW = None
+# Their JSON still has the listings' {items, next_cursor} shape (output.listing).
 
 @sites_app.command("list")
 def sites_list(data_dir: DataDir = None, database: Database = None, as_json: JsonFlag = False) -> None:
@@ -128,7 +137,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     with refusals():
         rows = sites_svc.list_sites(wb, me)
     if as_json:
-        emit_json({"items": [s.to_public() for s in rows], "next_cursor": EVERY_ROW})
+        emit_json(listing(s.to_public() for s in rows))
         return
     t = table("ID", "NAME", "URL", "CREATED")
     for s in rows:
@@ -156,7 +165,14 @@ def annotations_list(
     )] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too)."""
+    """A site's annotations, newest first; with --json the API's {site_id, items, next_cursor} shape (--query too).
+
+    \b
+    Examples:
+      workbench annotations list --status new --json | jq -r '.items[].id'
+      workbench annotations list -q 'checkout -mobile status:new age:<7d' --all
+    """
+    named("--site", site, "the first site (with --query, every site)")
     wb, me = local(data_dir)
     if query is not None:
         _search(wb, me, query, site=site, status=status, kind=kind, auto_fix=auto_fix, limit=limit, cursor=cursor,
@@ -262,7 +278,7 @@ def show(
     if markdown:
         sys.stdout.write(terminal_safe(text))
     else:
-        out.print(Markdown(terminal_safe(text), hyperlinks=False))
+        show_rendered(Markdown(terminal_safe(text), hyperlinks=False), out)
 
 
 def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **fields: Any) -> None:
@@ -289,7 +305,12 @@ def set_status(
     summary: Annotated[str | None, typer.Option(help="Summary to set with it (e.g. 'duplicate of …')")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Change the status (new, ack, triaged, in_progress, resolved, won_t_fix, duplicate)."""
+    """Change the status (new, ack, triaged, in_progress, resolved, won_t_fix, duplicate).
+
+    \b
+    Example:
+      workbench annotation set-status ID duplicate --summary "duplicate of 01a2…"
+    """
     wb, me = local(data_dir)
     fields: dict[str, Any] = {"status": status.value}
     if summary is not None:
@@ -318,7 +339,13 @@ def assign(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Assign to a workspace member (or unassign with 'none')."""
+    """Assign to a workspace member (or unassign with 'none').
+
+    \b
+    Examples:
+      workbench annotation assign ID me
+      workbench annotation assign ID none
+    """
     if not user.strip():
         # Empty names nobody: it read as an unknown member ("assignee_id is not a member"), not as the way to unassign.
         fail("give a member's user id, 'me', or 'none' to unassign", 2, error="bad_parameter")
@@ -334,7 +361,13 @@ def reply(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Reply on the annotation's thread as the local user."""
+    """Reply on the annotation's thread as the local user.
+
+    \b
+    Examples:
+      workbench annotation reply ID "fixed in #1234"
+      git log -1 --format=%B | workbench annotation reply ID -
+    """
     wb, me = local(data_dir)
     body = sys.stdin.read() if message == "-" else message
     with refusals():
@@ -357,7 +390,14 @@ def attach(
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Attach a resolution (evidence of a fix) and notify the submitter."""
+    """Attach a resolution (evidence of a fix) and notify the submitter.
+
+    At least one of --before, --after, --diff-url or --explanation.
+
+    \b
+    Example:
+      workbench annotation attach ID --after fixed.png --diff-url URL
+    """
     wb, me = local(data_dir)
     with refusals():
         # The rules are checked (file names standing in for keys) before any file is copied
@@ -388,7 +428,14 @@ def run_personas(
         "--persona", metavar="<slug>", help="Persona id or slug (repeatable)", show_default="the most relevant")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run reviewer personas on the annotation; each posts a review reply."""
+    """Run reviewer personas on the annotation; each posts a review reply.
+
+    \b
+    Example (slugs: workbench personas list):
+      workbench annotation personas ID --persona ada-screen-reader-user
+    """
+    for given in persona or []:
+        named("--persona", given, "the most relevant personas")
     wb, me = local(data_dir)
     with refusals():
         ids = personas_svc.ids_of(wb, me, persona) if persona else None
@@ -397,8 +444,8 @@ def run_personas(
         emit_json({"replies": [r.to_public() for r in replies]})
         return
     for r in replies:
-        out.rule(inert(r.author_name))
-        out.print(Markdown(terminal_safe(r.body), hyperlinks=False))  # an engine may echo a visitor's link
+        show_rendered(Rule(inert(r.author_name)), out)
+        show_rendered(Markdown(terminal_safe(r.body), hyperlinks=False), out)  # an engine may echo a visitor's link
 
 
 # -- personas -------------------------------------------------------------------------------
@@ -409,11 +456,12 @@ def personas_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Defaults and custom personas, by category then name."""
+    named("--category", category, "every category")
     wb, me = local(data_dir)
     with refusals():
         rows = personas_svc.list_category(wb, me, category) if category else personas_svc.list_mine(wb, me)
     if as_json:
-        emit_json({"items": [p.to_public() for p in rows], "next_cursor": EVERY_ROW})
+        emit_json(listing(p.to_public() for p in rows))
         return
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:

@@ -11,8 +11,8 @@ not shows its element type (``<str>``), and says "(repeatable)" in its help.
 
 Typer 0.29 keeps the line breaks of a docstring's paragraphs after the first, so at 80 columns
 ``undo --help`` ended a line with "annotation's" where the source had wrapped at 100. A
-paragraph's single line breaks become spaces, as Click's own help does; one marked ``\\b`` is
-kept as written.
+paragraph's single line breaks become spaces, as Click's own help does; one marked ``\\b`` (an
+example's command lines) is kept as written, without the marker's own line.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def _argument_type(self: TyperArgument, ctx: Any) -> str | None:
 
 
 def _paragraphs(paragraphs: list[str], markup_mode: Any) -> str:
-    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+    # A kept paragraph's \b marker line is dropped: Rich printed it as a blank line of its own.
+    return "\n\n".join(p.removeprefix("\b").removeprefix("\n") if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
 
 
 def install() -> None:

@@ -22,13 +22,15 @@ from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
-from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, install_usage_errors, install_utf8_check, open_workbench
 from workbench.cli.output import fail, inert
 from workbench.domain.errors import DomainError
 from workbench.domain.widget import parse_base_url
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
+install_usage_errors()  # a refused command line is one error: line, as any failure
+install_utf8_check()  # text whose bytes are not UTF-8 is refused before any command runs
 app = typer.Typer(
     cls=StoreErrors,
     help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",

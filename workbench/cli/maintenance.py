@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from workbench.cli.options import Database, DataDir, JsonFlag, open_workbench
-from workbench.cli.output import emit_json, inert
+from workbench.cli.output import echo, emit_json
 
 err = Console(stderr=True)
 
@@ -36,10 +36,12 @@ def sweep_uploads(
     if as_json:
         emit_json({**swept.to_public(), "dry_run": dry_run})
         return
+    # What was removed is the result, on stdout, as --json's is (`… | grep`, `> swept.txt` read it);
+    # the uploads left for being young are a notice, on stderr.
     verb = "Would remove" if dry_run else "Removed"
     for key in swept.removed:
-        err.print(f"{verb.lower()} {inert(key)}", soft_wrap=True)
-    err.print(f"{verb} {len(swept.removed)} leftover upload(s), {swept.freed_bytes:,} bytes.", soft_wrap=True)
+        echo(f"{verb.lower()} {key}")
+    echo(f"{verb} {len(swept.removed)} leftover upload(s), {swept.freed_bytes:,} bytes.")
     if swept.too_young:
         err.print(f"Left {len(swept.too_young)} younger than {older_than} min: another process may still be writing them.", soft_wrap=True)
 

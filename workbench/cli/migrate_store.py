@@ -78,9 +78,11 @@ def migrate_store(
                 else:
                     report = svc.copy(source, target, replace=replace, batch_rows=batch_rows, progress=line)
     except svc.MigrateError as exc:
-        fail(str(exc), REFUSED)
+        fail(str(exc), REFUSED, error=exc.code)
     except psycopg.Error as exc:
-        fail(f"PostgreSQL at {redact(target)}: {cause(exc, target)}", REFUSED)
+        # A database down or refusing the login: the store cannot be used, as `--database` says it
+        # everywhere else, not a usage error (the command line was right).
+        fail(f"PostgreSQL at {redact(target)}: {cause(exc, target)}", REFUSED, error="store_unusable")
     if as_json:
         emit_json(report.as_json())
     else:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from storage.failures import StoreBusy, StoreUnusable, StoreWriteFailed
 from workbench.cli.entry import default_data_dir  # defined there: the TUI path must not load Typer
@@ -101,7 +102,7 @@ class StoreErrors(TyperGroup):
         except ClickException as exc:
             if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
                 raise  # Typer's own report, as before
-            report_error(exc.format_message(), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
+            report_error(usage_message(exc), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -155,6 +156,59 @@ def _asked_json(exc: ClickException, ctx: Any, words: list[str]) -> bool:
     if not takes_json and not isinstance(failed.command, TyperGroup):
         return False
     return "--json" in (words[: words.index("--")] if "--" in words else words)
+
+
+def install_usage_errors() -> None:
+    """Print Click's refusal of a command line as every other failure is printed: one ``error:``
+    line (and where to find the command's help), not Typer's Rich box. The box wrapped a message
+    over several framed lines at the terminal's width and sent them to a log or a pipe as drawn,
+    so a script's ``grep '^error:'`` or a person's tail of stderr missed the one thing said."""
+    from typer import rich_utils
+
+    rich_utils.rich_format_error = _report_usage_error
+
+
+def install_utf8_check() -> None:
+    """Refuse, before any command or group runs, a text option or argument whose bytes are not
+    UTF-8 (``not_utf8``, exit 2), whatever the command would have done with it. Python keeps
+    such bytes as lone surrogates (PEP 383), and each command met them its own way: ``--query``
+    searched for them and printed them back as bytes that made its ``--json`` no UTF-8, ``sites
+    snippet --base`` put them in the tag, ``--explanation`` read them as nothing given. ``Path``
+    values are not checked: ``--data-dir`` may name any directory the file system holds."""
+    for cls in (TyperCommand, TyperGroup):
+        if cls in _CHECKING_UTF8:
+            continue
+        _CHECKING_UTF8.add(cls)
+        original = cls.invoke
+
+        def invoke(self: Any, ctx: Any, _original: Any = original) -> Any:
+            for value in ctx.params.values():
+                for text in value if isinstance(value, list | tuple) else (value,):
+                    if isinstance(text, str) and _NOT_UTF8.search(text):
+                        not_utf8(text)
+            return _original(self, ctx)
+
+        cls.invoke = invoke  # type: ignore[method-assign]
+
+
+_CHECKING_UTF8: set[type] = set()  # install_utf8_check is idempotent
+# The lone surrogates PEP 383 maps bytes that are not UTF-8 to (U+DC80 to U+DCFF).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def usage_message(exc: ClickException) -> str:
+    """Click's words for a refused command line, without the "Value error, " pydantic puts before a
+    choice's refusal ("Invalid value for '--status': 'bogus' is not one of …")."""
+    return exc.format_message().replace(": Value error, ", ": ", 1)
+
+
+def _report_usage_error(exc: ClickException) -> None:
+    if isinstance(exc, NoArgsIsHelpError):
+        return  # the help was printed, which is the answer
+    report_error(usage_message(exc), "usage_error", as_json=False)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        typer.echo(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", err=True)
 
 
 def _open_database(path: Path, database: str) -> Workbench:

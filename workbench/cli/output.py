@@ -8,18 +8,20 @@ through the domain's one sanitiser, ``terminal_safe``.
 
 A failure is reported here too, once for every command: one ``error:`` line on stderr, or, when
 the command was given ``--json``, one JSON object ``{"error": {"code", "message"}}`` on stderr,
-so a script that asked for JSON never has to parse prose (README, "Scripts").
+so a script that asked for JSON never has to parse prose (README, "Scripts"). So is the JSON
+shape every listing printed whole shares (``listing``).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 import typer
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
@@ -58,6 +60,18 @@ def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: t
     out.print(t)
 
 
+def show_rendered(renderable: RenderableType, out: Console) -> None:
+    """Rich output that is not a table (markdown, a rule): in a terminal as Rich draws it, piped
+    without the blanks Rich pads every line with to the width, which a script's ``diff`` or
+    ``grep ' $'`` read as part of the text (the lines are wrapped as in a terminal of ``out``'s width)."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    typer.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
 SHRUNK_AT_LEAST = 16
 """The free text is cut no shorter than this while a column of ``give_way`` can still give way."""
 
@@ -86,6 +100,12 @@ def echo(text: str, *, err: bool = False) -> None:
 def emit_json(value: Any, *, indent: int | None = 2) -> None:
     """JSON with non-ASCII text kept readable, yet no character a terminal would act on (C1, bidi)."""
     typer.echo(json_safe(json.dumps(value, indent=indent, ensure_ascii=False)))
+
+
+def listing(rows: Iterable[Any]) -> dict[str, Any]:
+    """A listing printed whole, in the shape of a paged one: ``next_cursor`` null says it is the
+    last page, so one paging loop reads every listing and no script tells one apart by its keys."""
+    return {"items": list(rows), "next_cursor": None}
 
 
 JSON_ASKED = "workbench.json"

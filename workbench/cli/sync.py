@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, report_error, show_table
+from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, report_error, show_table
 from workbench.cli.progress import Count
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
@@ -162,7 +162,7 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     wb = _open(data_dir)
     rows = remotes.list_remotes(wb)
     if as_json:
-        typer.echo(json.dumps({"items": [r.to_public() for r in rows]}, indent=2))
+        emit_json(listing(r.to_public() for r in rows))
         return
     if not rows:
         err.print("No remotes; add one with `workbench remote add NAME URL`.")
@@ -412,7 +412,7 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
         # Several remotes and none named: each one's, where this showed the first alone and a
         # script or a person read its counts as the store's.
         if as_json:
-            typer.echo(json.dumps({"items": [st.to_public() for st in every]}, indent=2))
+            emit_json(listing(st.to_public() for st in every))
             return
         for i, st in enumerate(every):
             if i:
@@ -490,7 +490,7 @@ def sync_conflicts(
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
-        typer.echo(json.dumps({"items": [c.to_public() for c in rows]}, indent=2))
+        emit_json(listing(c.to_public() for c in rows))
         return
     if not rows:
         out.print("No conflicts.")
@@ -555,7 +555,7 @@ def sync_refused(
         return
     rows = sync_svc.refusals(wb, remote)
     if as_json:
-        typer.echo(json.dumps({"items": [r.to_public() for r in rows]}, indent=2))
+        emit_json(listing(r.to_public() for r in rows))
         return
     if not rows:
         out.print("Nothing refused.")

@@ -13,7 +13,7 @@ import typer
 
 from workbench.cli.annotations import local, refusals
 from workbench.cli.options import DataDir, JsonFlag
-from workbench.cli.output import echo, emit_json
+from workbench.cli.output import echo, emit_json, listing
 from workbench.domain.roles import Principal
 from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
@@ -60,7 +60,7 @@ def undo(
     if list_:
         rows = undo_svc.history(wb, me)
         if as_json:
-            emit_json({"actions": rows})
+            emit_json(listing(rows))
         for row in [] if as_json else rows:
             echo(f"{row['id']:>5}  {row['state']:<6}  {row['label']}" + (f"  ({row['reason']})" if row["reason"] else ""))
         return

@@ -8,7 +8,8 @@ import typer
 
 from workbench.cli.annotations import emit_json, fail, local, refusals, sites_app
 from workbench.cli.options import Database, DataDir, JsonFlag
-from workbench.domain.errors import DomainError
+from workbench.cli.output import echo
+from workbench.domain.errors import DomainError, NotFound
 from workbench.domain.widget import parse_base_url, parse_origin
 from workbench.services import widget as widget_svc
 
@@ -28,15 +29,17 @@ def sites_origins(
 
     An origin is scheme://host[:port] with no path, e.g. https://shop.example or http://localhost:8080.
     """
-    for origin in add or []:
-        # Every --add judged before any is added: a malformed one is the usage error snippet's --base is (exit 2),
-        # where it was a refusal (exit 1) after the --add values before it had been saved.
-        try:
-            parse_origin(origin)
-        except DomainError as exc:
-            fail(f"--add: {exc.message}", 2)
+    # Every --add and --remove judged before any is saved: a malformed one is the usage error snippet's
+    # --base is (exit 2), where it was a refusal (exit 1) after the values before it had been saved, and
+    # a --remove naming no allowed origin refuses the call whole, where the --add values stayed added.
+    added = [_origin("--add", origin) for origin in add or []]
+    removed = [_origin("--remove", origin) for origin in remove or []]
     wb, me = local(data_dir, database)
     with refusals():
+        allowed = widget_svc.list_origins(wb, me, site_id)
+        if unknown := [o for o in removed if o not in allowed and o not in added]:
+            raise NotFound(f"{', '.join(unknown)} {'is not an allowed origin' if len(unknown) == 1 else 'are not allowed origins'} "
+                           "of this site: nothing was changed")
         for origin in add or []:
             widget_svc.add_origin(wb, me, site_id, origin)
         for origin in remove or []:
@@ -48,7 +51,14 @@ def sites_origins(
         typer.echo("No allowed origins: no page can run this site's widget. Add one with --add ORIGIN.")
     else:
         for origin in origins:
-            typer.echo(origin)
+            echo(origin)  # stored text, shown inert as all of it is: only this CLI's own checks vouch for it
+
+
+def _origin(option: str, origin: str) -> str:
+    try:
+        return parse_origin(origin)
+    except DomainError as exc:
+        fail(f"{option}: {exc.message}", 2)
 
 
 @sites_app.command("snippet")

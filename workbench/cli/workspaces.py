@@ -6,14 +6,12 @@ the CLI's other commands act on the store's default workspace (marked here).
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from workbench.cli.annotations import add_row, table
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import cell, show_table
+from workbench.cli.output import emit_json, listing, show_table
 from workbench.services import workspaces
 from workbench.services.local import NO_WORKSPACE
 
@@ -25,16 +23,17 @@ def workspaces_cmd(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     wb = open_workbench(data_dir)
     views = workspaces.list_workspaces(wb)
     if as_json:
-        typer.echo(json.dumps({"items": [v.to_public() for v in views]}, indent=2))
+        emit_json(listing(v.to_public() for v in views))
         return
     if not views:
         # The words every command uses, each way to get one named; one line, which Rich would cut at 80 columns.
         typer.echo(f"{NO_WORKSPACE}.")
         return
-    t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("ID", "WORKSPACE", "WHERE", "HOLDS", "DEFAULT"):
-        t.add_column(col, no_wrap=col == "ID")
+    t = table("ID", "WORKSPACE", "WHERE", "HOLDS", "DEFAULT")
     for v in views:
         where = f"replica of {v.remote_url}" if v.remote else "local"
-        t.add_row(*map(cell, (v.id, v.label, where, v.counts_text, "yes" if v.is_default else "")))
-    show_table(t, out)
+        add_row(t, v.id, v.label, where, v.counts_text, "yes" if v.is_default else "")
+    # As the other listings fit a terminal: at 80 columns the counts wrapped over eight lines a
+    # row. They give way first (--json has them), then the replica's URL is cut (its label names
+    # the remote); the id and the name stay whole.
+    show_table(t, out, shrink="WHERE", give_way=("HOLDS",))

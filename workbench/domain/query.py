@@ -50,6 +50,16 @@ QUALIFIERS: dict[str, str] = {
     "age": "age:<7d (created less than 7 days ago), age:>2w, age:<2026-11-01",
     "updated": "updated:>2026-11-01, updated:<12h (annotations: last change)",
 }
+# A qualifier's first example in QUALIFIERS: a quoted value whole, up to the ": " of what it means,
+# a comma or a space. The text to the first space gave 'site:"Acme' and 'page:/checkout:'.
+_EXAMPLE = re.compile(r'[a-z]+:(?:"[^"]*"|[^\s,]*?)(?=: |,| |$)')
+
+
+def _example(key: str) -> str:
+    found = _EXAMPLE.match(QUALIFIERS[key])
+    return found.group(0) if found else f"{key}:…"
+
+
 NEGATABLE = ("status", "kind", "source", "is")
 _SPECIAL_STATUSES = ("all", "any", "awaiting")
 STATUSES = tuple(dict.fromkeys([*(s.value for s in Status), *(s.value for s in CommentStatus), *(s.value for s in TestSessionStatus)]))
@@ -278,7 +288,7 @@ def _qualifier(
     if key not in QUALIFIERS:
         raise Invalid(f'Unknown qualifier "{key}:". Known: {_known()}. To search for the text itself, quote it: "{key}:{value}"')
     if not value:
-        raise Invalid(f"{key}: needs a value, e.g. {QUALIFIERS[key].split(' ')[0].rstrip(',')}")
+        raise Invalid(f"{key}: needs a value, e.g. {_example(key)}")
     if tok.negated and key not in NEGATABLE:
         raise Invalid(f"-{key}: cannot exclude; only {', '.join('-' + k + ':' for k in NEGATABLE)} can")
     into = negated if tok.negated else fields

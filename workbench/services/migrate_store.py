@@ -43,7 +43,13 @@ ProgressFn = Callable[[str, int, int | None], None]
 
 
 class MigrateError(Exception):
-    """The copy cannot start: the source is missing or outdated, or the target already holds data."""
+    """The copy cannot start: the source is missing or outdated, or the target already holds data.
+
+    ``code`` is what a ``--json`` caller reads, in the words every command uses (README, "Scripts")."""
+
+    def __init__(self, message: str, code: str = "usage_error") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -104,7 +110,7 @@ class MigrateReport:
 def open_source(data_dir: Path, *, upgrade: bool) -> Store:
     """The SQLite store of ``data_dir``, brought to this version's schema when ``upgrade``."""
     if not (data_dir / DB_FILENAME).is_file():
-        raise MigrateError(f"no SQLite store at {data_dir} (expected {DB_FILENAME} there)")
+        raise MigrateError(f"no SQLite store at {data_dir} (expected {DB_FILENAME} there)", "store_unusable")
     store = Store(data_dir, migrate=False)
     version = store.db.execute("PRAGMA user_version").fetchone()[0]
     if version < SCHEMA_VERSION:
@@ -430,7 +436,8 @@ def copy(data_dir: Path, url: str, *, replace: bool = False, batch_rows: int = B
                 biggest = sorted(occupied.items(), key=lambda kv: -kv[1])[:4]
                 held = ", ".join(f"{t} {n:,}" for t, n in biggest) + (", …" if len(occupied) > len(biggest) else "")
                 raise MigrateError(
-                    f"the target database already holds data ({len(occupied)} tables: {held}); pass --replace to empty it first"
+                    f"the target database already holds data ({len(occupied)} tables: {held}); pass --replace to empty it first",
+                    "conflict",
                 )
             if replace:
                 _empty(raw, plan)

@@ -19,6 +19,7 @@ import keyring
 import keyring.errors
 
 from storage import sync_state
+from workbench.domain.clock import iso_ms
 from workbench.domain.errors import Conflict, Invalid, NotFound
 from workbench.domain.widget import is_web_url
 from workbench.services.context import Workbench
@@ -30,6 +31,8 @@ SECRETS: dict[str, tuple[str, str]] = {
     "jwt": ("WORKBENCH_JWT", "JWT for test sessions"),
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_NAME = 64  # characters of a remote's name, as _NAME allows
+MAX_URL = 500  # characters of its URL, as a base URL (domain.widget.parse_base_url)
 
 
 @dataclass(slots=True)
@@ -43,7 +46,7 @@ class RemoteInfo:
 
     def to_public(self) -> dict[str, object]:
         return {
-            "name": self.name, "url": self.url, "workspace_id": self.workspace_id, "last_sync_at": self.last_sync_at,
+            "name": self.name, "url": self.url, "workspace_id": self.workspace_id, "last_sync_at": iso_ms(self.last_sync_at),
             "last_error": self.last_error, "credentials": dict(self.credentials),
         }
 
@@ -92,6 +95,10 @@ def _check(name: str, url: str | None = None) -> None:
     # "http://[::1" and passed a port past 65535, to fail at every sync as "cannot reach".
     if url is not None and not is_web_url(url):
         raise Invalid("The remote URL must be an http:// or https:// URL, like http://localhost:11001")
+    # A server's API root, as snippet's --base is: a 20 KB URL was stored and listed, and its host
+    # (one 20,000-letter label) only failed at each sync as a server that could not be reached.
+    if url is not None and len(url) > MAX_URL:
+        raise Invalid(f"The remote URL must be at most {MAX_URL} characters: the server's address, like http://localhost:11001")
 
 
 def add(
@@ -117,7 +124,7 @@ def add(
 
 def save_secrets(wb: Workbench, name: str, secrets: Mapping[str, str | None]) -> SavedSecrets:
     if get(wb, name) is None:
-        raise NotFound(f"No remote named {name!r}")
+        raise _unknown(name)
     wanted = {k: v.strip() for k, v in secrets.items() if k in SECRETS and v and v.strip()}
     if not wanted:
         return SavedSecrets([], keyring_problem())
@@ -177,6 +184,13 @@ def list_remotes(wb: Workbench) -> list[RemoteInfo]:
     return out
 
 
+def _unknown(name: str) -> NotFound:
+    """No remote is named ``name``; a name past any remote's length is quoted by its start, so a
+    20 KB argument is not said back whole."""
+    shown = name if len(name) <= MAX_NAME else name[: MAX_NAME] + "…"
+    return NotFound(f"No remote named {shown!r}")
+
+
 def find(wb: Workbench, name: str | None) -> sync_state.Remote:
     """The named remote, or the only one when no name is given."""
     remotes = sync_state.list_remotes(wb.store.db)
@@ -189,7 +203,7 @@ def find(wb: Workbench, name: str | None) -> sync_state.Remote:
     for r in remotes:
         if r.name == name:
             return r
-    raise NotFound(f"No remote named {name!r}")
+    raise _unknown(name)
 
 
 def remove(wb: Workbench, name: str, *, force: bool = False) -> None:

@@ -27,6 +27,7 @@ from storage import sites as sites_repo
 from storage import sync_state
 from storage import test_sessions as test_sessions_repo
 from sync import ops
+from workbench.domain.clock import iso_ms
 from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated
 from workbench.services.context import Workbench
 from workbench.services.local import local_user_id
@@ -68,7 +69,9 @@ class SyncStatus:
     workspace_id: str | None = None
 
     def to_public(self) -> dict[str, Any]:
-        return asdict(self)  # every field, under its own name
+        # Every field under its own name; the time as every other JSON time is (ISO-8601, ms, UTC),
+        # where epoch ms beside the annotations' ISO strings made a script parse two kinds.
+        return {**asdict(self), "last_sync_at": iso_ms(self.last_sync_at)}
 
 
 @dataclass(slots=True)
@@ -101,7 +104,7 @@ class RefusalView:
     def to_public(self) -> dict[str, Any]:
         return {
             "id": self.seq, "op": self.op, "entity_id": self.entity_id, "status": self.status, "reason": self.reason,
-            "summary": self.summary, "at": self.at, "remote": self.remote,
+            "summary": self.summary, "at": iso_ms(self.at), "remote": self.remote,
         }
 
 

@@ -51,6 +51,7 @@ from storage import sync_state
 from storage import undo as repo
 from sync import ops
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate, RunPersonasRequest
+from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.outbox import TEST_ACTION_OPS, OpName
 from workbench.domain.records import Reply, Resolution
@@ -502,7 +503,7 @@ def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[s
     for a in repo.recent(db, principal.workspace_id, principal.actor_id, limit):
         n = repo.count_steps(db, a.id)
         label = describe(Outcome(a.id, a.kind, a.what, False, n, n), member_name=lambda uid: names.get(uid, uid))
-        out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": a.created_at})
+        out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": iso_ms(a.created_at)})
     return out
 
 
