@@ -52,8 +52,11 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
             sync_state.update_entry(db, seq, state="refused", last_status=409, last_error="gone")
     finally:
         wb.store.close()
-    annotation = json.loads(run(path, "annotations", "list"))["items"][0]["id"]
-    run(path, "annotation", "set-status", annotation, "triaged")  # an action for the undo history
+    annotation = json.loads(run(path, "annotations", "list"))["items"][0]
+    # An action for the undo history: a status it does not have (the demo's statuses are drawn at
+    # random, and setting the one it has changes nothing, so nothing would be undoable).
+    run(path, "annotation", "set-status", annotation["id"], "ack" if annotation["status"] == "triaged" else "triaged")
+    assert json.loads(run(path, "undo", "--list"))["items"], "the fixture's action is not in the undo history"
     return path
 
 
