@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,30 @@ def _state(db: sqlite3.Connection, ws: str) -> dict:
 def _integrity(path: Path) -> str:
     with sqlite3.connect(path / "workbench.db") as c:
         return c.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def answering(answer: Callable[[str], tuple[int, str, bytes]], port: int = 0) -> http.server.ThreadingHTTPServer:
+    """A server on loopback that is not the API, as the wrong one at a remote's address is: every GET,
+    POST and PATCH answered with ``answer(path)``, (status, content type, body). Shut it down after."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def reply(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, kind, body = answer(self.path)
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = reply
+
+        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def _add_remote(cli: Cli, url: str, token: str) -> None:
@@ -299,23 +326,7 @@ def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path)
     """A remote URL that answers every path with a web page (a proxy's welcome page, a single-page
     app): `workbench sync` printed a 60-line traceback ending in orjson's JSONDecodeError, and
     `--json` gave no error object. It must stop with one line saying what answered, exit 1."""
-    import http.server
-    import threading
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
-            pass
-
-    page = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=page.serve_forever, daemon=True).start()
+    page = answering(lambda path: (200, "text/html", b"<html><body>Welcome to nginx!</body></html>"))
     url = f"http://127.0.0.1:{page.server_address[1]}"
     a = Cli(tmp_path, "alice")
     try:
@@ -346,8 +357,6 @@ def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
     """QA: a remote URL on a static web server (`python -m http.server`, a docs site) stopped with
     `…/api/v1/sites answered 404 (<!DOCTYPE HTML> <html lang="en"> <head> <meta charset=…`: 300
     characters of markup in the one line meant to say what was wrong."""
-    import http.server
-    import threading
 
     class Site(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
@@ -409,24 +418,6 @@ def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
     restart), answering `{"status": "ok"}` everywhere. `workbench sync` read each list as empty,
     mirrored that, deleted all 60 personas of the replica and said "Synced"; with a change to push
     it printed a traceback (KeyError: 'id'). It must stop as not the API, with the replica as it was."""
-    import http.server
-    import threading
-
-    class Other(http.server.BaseHTTPRequestHandler):
-        def answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = b'{"status": "ok"}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PATCH = answer
-
-        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
-            pass
-
     served, creds = _served(tmp_path, annotations=4)
     port = free_port()
     srv = ServerProcess(served, port=port)
@@ -443,8 +434,7 @@ def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
 
     before = mirrored()
     assert before[0] > 0, before
-    other = http.server.ThreadingHTTPServer(("127.0.0.1", port), Other)
-    threading.Thread(target=other.serve_forever, daemon=True).start()
+    other = answering(lambda path: (200, "application/json", b'{"status": "ok"}'), port)
     try:
         for pending in (False, True):
             if pending:
@@ -464,25 +454,13 @@ def test_a_list_row_without_its_id_stops_with_one_line_naming_the_list_and_the_r
     """QA: a server whose sites list held a row without its id made `workbench sync` print a
     traceback ending in KeyError: 'id', and `--json` gave no error object. It stops with one
     `error:` line naming the list and the row (code not_the_api), exit 1, nothing mirrored."""
-    import http.server
-    import threading
+    def sites_with_a_row_without_its_id(path: str) -> tuple[int, str, bytes]:
+        if not path.startswith("/api/v1/sites"):
+            return 404, "application/json", b'{"detail": "Not Found"}'
+        rows = [{"id": "site-1", "name": "Shop"}, {"name": "a site without its id"}]
+        return 200, "application/json", json.dumps({"items": rows, "next_cursor": None}).encode()
 
-    class Odd(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path.startswith("/api/v1/sites")
-            body = json.dumps({"items": [{"id": "site-1", "name": "Shop"}, {"name": "a site without its id"}], "next_cursor": None}
-                              if found else {"detail": "Not Found"}).encode()
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
-            pass
-
-    odd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
-    threading.Thread(target=odd.serve_forever, daemon=True).start()
+    odd = answering(sites_with_a_row_without_its_id)
     url = f"http://127.0.0.1:{odd.server_address[1]}"
     a = Cli(tmp_path, "alice")
     try:
