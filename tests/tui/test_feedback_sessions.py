@@ -235,6 +235,14 @@ def select_session_id(screen: FeedbackScreen, session_id: str) -> None:
     raise AssertionError(f"session {session_id} is not listed")
 
 
+async def focus_comment(pilot, screen: FeedbackScreen, session_id: str, comment_id: str) -> None:
+    """The comments pane focused on one comment of a session (its preview shown)."""
+    select_session_id(screen, session_id)
+    await pilot.pause()
+    screen.comments.focus()
+    screen.comments.move_cursor(next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.id == comment_id))
+
+
 @pytest.mark.parametrize(
     ("store_name", "before", "key", "after", "yes", "question", "notice"),
     [
@@ -357,10 +365,7 @@ async def test_a_long_page_path_leaves_the_comment_preview_room_for_the_comment(
         content="The voucher field rejects valid codes", pagePath="/landing/" + "deep/" * 60, reviewerName="Dee"))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_feedback(app, pilot)
-        select_session_id(screen, session_id)
-        await pilot.pause()
-        screen.comments.focus()
-        screen.comments.move_cursor(next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.id == comment.id))
+        await focus_comment(pilot, screen, session_id, comment.id)
         for width in (80, 60, 120):
             await pilot.resize_terminal(width, 24)
             preview = screen.query_one("#preview")

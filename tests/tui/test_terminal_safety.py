@@ -185,14 +185,13 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
     from types import SimpleNamespace
 
     from tests.found import found
-    from tests.tui.test_feedback_sessions import open_feedback, select_session_id
+    from tests.tui.test_feedback_sessions import focus_comment, open_feedback
     from workbench.domain import feedback_sessions as fs_domain
     from workbench.domain import test_sessions as ts_domain
     from workbench.domain.personas import PersonaCreate
     from workbench.services import feedback_sessions as fs_service
     from workbench.services import personas as personas_service
     from workbench.services import test_sessions as ts_service
-    from workbench.tui.screens.feedback import CommentSource
     from workbench.tui.screens.personas import PersonasScreen
     from workbench.tui.screens.sync import SyncScreen
     from workbench.tui.screens.test_sessions import StudySource, TestSessionsScreen
@@ -210,10 +209,7 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
         name="Aaron\x1b[5m", category="aaa", description="described " + HOSTILE, voice="voice\x07"))
     async with app.run_test(size=(160, 40)) as pilot:
         feedback = await open_feedback(app, pilot)
-        select_session_id(feedback, session_id)
-        await pilot.pause()
-        feedback.comments.focus()
-        feedback.comments.move_cursor(next(i for i, c in enumerate(feedback.comments.source_as(CommentSource).rows) if c.id == comment.id))
+        await focus_comment(pilot, feedback, session_id, comment.id)
         await wait_for(pilot, lambda: "comment [red]" in shown_in(app, "#preview"))
         comment_preview = shown_in(app, "#preview") + shown_in(app, "#comments-title")
 
