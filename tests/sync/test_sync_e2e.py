@@ -116,6 +116,18 @@ def answering(answer: Callable[[str], tuple[int, str, bytes]], port: int = 0) ->
     return server
 
 
+def _sync_stops_as_not_the_api(a: Cli) -> tuple[str, subprocess.CompletedProcess]:
+    """`workbench sync` against a server that is not the API: exit 1, no traceback, one `error:` line (returned,
+    whole, not wrapped at 80 columns), and with `--json` the error object's code `not_the_api` (that run returned)."""
+    r = a.run("sync", check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))
+    as_json = a.run("sync", "--json", check=False)
+    assert as_json.returncode == 1 and "Traceback" not in as_json.stderr, as_json.stderr
+    assert json.loads(as_json.stderr)["error"]["code"] == "not_the_api"
+    return line, as_json
+
+
 def _add_remote(cli: Cli, url: str, token: str) -> None:
     r = cli.run("remote", "add", "origin", url, "--no-prompt", env={"WORKBENCH_TOKEN": token})
     assert "Saved to the system keyring" in r.stderr
@@ -331,13 +343,8 @@ def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path)
     a = Cli(tmp_path, "alice")
     try:
         _add_remote(a, url, "gfat_" + "x" * 43)
-        r = a.run("sync", check=False)
-        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-        line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))  # one whole line, not wrapped at 80 columns
+        line, _ = _sync_stops_as_not_the_api(a)
         assert "answered 200 with text/html, not the API's JSON" in line and url in line
-        r = a.run("sync", "--json", check=False)
-        assert r.returncode == 1
-        assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
     finally:
         page.shutdown()
 
@@ -465,13 +472,8 @@ def test_a_list_row_without_its_id_stops_with_one_line_naming_the_list_and_the_r
     a = Cli(tmp_path, "alice")
     try:
         _add_remote(a, url, "gfat_" + "x" * 43)
-        r = a.run("sync", check=False)
-        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-        line = next(x for x in r.stderr.splitlines() if x.startswith("error: "))
+        line, r = _sync_stops_as_not_the_api(a)
         assert f"{url}/api/v1/sites" in line and "a list (\"items\") whose item 2 of 2 is an object without its 'id'" in line, line
-        r = a.run("sync", "--json", check=False)
-        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
-        assert json.loads(r.stderr)["error"]["code"] == "not_the_api"
         assert json.loads(r.stdout)["stopped"] == json.loads(r.stderr)["error"]["message"]
         with a.db() as db:
             assert db.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
