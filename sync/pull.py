@@ -314,10 +314,7 @@ class AnnotationPull(EnginePart):
                     applied = [mirror.apply_annotations(db, anns, at=self.clock(), audit_actor=f"sync:{self.name}") for _, anns in pages]
                     if fallback:
                         cursors.add_todo(db, self.name, "thread", [i for one in applied for i in one.thread_moved])
-                    if nxt:
-                        cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
-                    else:
-                        cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
+                    cursors.save_pull(db, self.name, resource, _run_state(st, since, run_next, nxt))
                 for (_, anns), one in zip(pages, applied, strict=True):
                     received += len(anns)
                     echoes = sum(1 for i in one.unchanged_fields if i in self.ctx.pushed)
@@ -368,10 +365,7 @@ class AnnotationPull(EnginePart):
                         mirror.apply_replies(db, [r for r in echoes if isinstance(r, Reply)])
                         mirror.apply_resolutions(db, [r for r in echoes if isinstance(r, Resolution)])
                         items += len(replies) + len(resolutions)
-                    if nxt:
-                        cursors.save_pull(db, self.name, resource, cursors.PullState(st.watermark, since, run_next, nxt, True))
-                    else:
-                        cursors.save_pull(db, self.name, resource, cursors.PullState(run_next, None, None, None, False))
+                    cursors.save_pull(db, self.name, resource, _run_state(st, since, run_next, nxt))
                 self.report.received += received
                 count += items
                 self.progress(f"threads · {label}", count, None)
@@ -393,3 +387,11 @@ class AnnotationPull(EnginePart):
                 cursors.done_todo(db, self.name, "thread", ann_id)
         if ids:
             self.progress("threads", len(ids), len(ids))
+
+
+def _run_state(st: cursors.PullState, since: int | None, run_next: int, nxt: str | None) -> cursors.PullState:
+    """Where a run stands once a page is applied: in it, at the next cursor; past its last page, done,
+    its next ``since`` the watermark."""
+    if nxt:
+        return cursors.PullState(st.watermark, since, run_next, nxt, True)
+    return cursors.PullState(run_next, None, None, None, False)
