@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import timedelta
@@ -10,12 +11,22 @@ import pytest
 
 from storage import audit as audit_repo
 from storage import feedback_sessions as fs_repo
+from tests.conftest import free_port
 from tests.session_helpers import new_store, other_workspace, owner, store_of
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.feedback_sessions import CommentCreate, FeedbackAction
 from workbench.domain.roles import Principal, PrincipalKind, Role
 from workbench.domain.session_records import FeedbackSession, TestSession
-from workbench.domain.test_sessions import CompleteRequest, ConfirmRequest, FeedbackCreate, NotesPatch, TestSessionCreate
+from workbench.domain.test_sessions import (
+    AnalysisPublic,
+    CompleteRequest,
+    ConfirmRequest,
+    FeedbackCreate,
+    NotesPatch,
+    TestSessionCreate,
+    TestSessionPublic,
+)
+from workbench.engine.http import OpenAICompatibleEngine
 from workbench.engine.offline import OfflineEngine
 from workbench.services import feedback_sessions as fsvc
 from workbench.services import stores
@@ -422,8 +433,33 @@ def test_analysis_job_finishes_offline(wb, creds):
     assert done.status == "analyzed" and done.analysis_error is None and done.analysis is not None
     assert "checkout" in done.analysis["summary"] and done.analysis["sentiment"] == "negative"
     assert "Tester reported technical issues during the session." in done.analysis["findings"]
+    assert done.analysis["engine"] == "offline" and done.analysis["fallbackReason"] is None
     assert _run_analysis(wb, s.id).status == "analyzed"  # a late second run changes nothing
     assert tsvc.pending_analyses(wb) == []
+
+
+def test_an_analysis_the_offline_engine_wrote_for_a_failed_engine_says_why_and_matches_the_schema(wb, creds):
+    """The configured engine refused the connection (nothing listens on its port): the offline engine
+    answers, and the stored analysis says so, as persona runs do, where it was kept only as "offline",
+    the same as a store that never configured one. Every field it holds is one /openapi.json names, with
+    its type, and the session's other fields too (the schema once listed 3 of the analysis' 9)."""
+    p = owner(creds)
+    s = _create(wb, creds)
+    tsvc.complete(wb, p, s.id, CompleteRequest())
+    tsvc.analyze(wb, p, s.id)
+    wb.engine = OpenAICompatibleEngine(f"http://127.0.0.1:{free_port()}/v1", "tiny-model", timeout=5)
+    try:
+        done = _run_analysis(wb, s.id)
+    finally:
+        wb.engine.close()
+    assert done.status == "analyzed" and done.analysis is not None
+    assert done.analysis["engine"] == "offline"
+    assert "openai-compatible:tiny-model" in done.analysis["fallbackReason"]
+    assert "ConnectError" in done.analysis["fallbackReason"]
+    assert set(done.analysis) == set(AnalysisPublic.model_fields)
+    assert set(done.to_public()) == set(TestSessionPublic.model_fields)
+    # strict, as JSON: a number is no string, nor a string a number (an enum is read from its value)
+    TestSessionPublic.model_validate_json(json.dumps(done.to_public()), strict=True)
 
 
 def test_failed_analysis_returns_to_completed_and_can_be_retried(wb, creds):

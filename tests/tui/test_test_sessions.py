@@ -171,3 +171,29 @@ async def test_the_preview_head_wraps_between_its_facts_never_inside_one(app):
             for fact in (f"variant {session.variant}", "rated " + "★" * session.rating, "payout queued"):
                 assert any(fact in line for line in shown), (width, shown)
             assert ("payout queued" in lines[head]) == (width == 200), (width, shown)
+
+
+async def test_an_analysis_says_when_the_offline_engine_stood_in_and_odd_fields_draw_nothing(app, demo_wb, principal):
+    """An analysis written by the offline engine for a configured one that failed says why (it read as
+    "offline" alone, as if none were configured); a replica's analysis, as its server sent it, may hold a
+    number where text goes or a string where the findings list goes: those are left out, not drawn as a
+    crash. Its text still goes through screen_safe (an escape sequence shows as ``\\x1b``)."""
+    from storage import test_sessions as repo
+
+    odd = {
+        "summary": "Checkout \x1b[2Jconfused them", "findings": "not a list", "sentiment": 3, "engine": "offline",
+        "fallbackReason": "openai-compatible:tiny-model: ConnectError", "analyzedAt": "2026-12-05T01:17:48Z",
+    }
+    with demo_wb.store.write() as db:
+        analyzed = [r[0] for r in db.execute("SELECT id FROM test_sessions WHERE status = 'analyzed'")]
+        for session_id in analyzed:
+            repo.update_session(db, session_id, {"analysis": odd})
+    assert analyzed
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "analyzed")
+        await wait_for(pilot, lambda: "ConnectError" in screen_text(app))
+        text = screen_text(app)
+        assert "Written by the offline engine, as the configured one failed: openai-compatible:tiny-model: ConnectError" in text
+        assert "Analysis (, offline) Checkout \\x1b[2Jconfused them" in text
+        assert "not a list" not in text and not errors(app)

@@ -33,7 +33,7 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
@@ -356,10 +356,20 @@ def fail(code: str, message: str) -> dict[str, Any]:
 
 
 class AnalysisPublic(BaseModel):
-    """The analysis result once status is analyzed (extension: the document leaves its shape open)."""
+    """The analysis result once status is analyzed (extension: the document leaves its shape open).
+
+    ``findings`` is ``issues`` then ``highlights``, one list for a reader who wants them all;
+    ``engine`` names what wrote it, and ``fallbackReason`` why the configured engine did not (the
+    offline engine answered instead), null when it did."""
 
     summary: str
     findings: list[str] = Field(default_factory=list)
+    highlights: list[str] = Field(default_factory=list)
+    issues: list[str] = Field(default_factory=list)
+    sentiment: Literal["positive", "mixed", "negative"]
+    completionMinutes: float | None = Field(default=None, examples=[32])
+    engine: str = Field(examples=["offline", "openai-compatible:llama3"])
+    fallbackReason: str | None = None
     analyzedAt: str = Field(examples=["2026-03-16T10:33:00Z"])
 
 

@@ -257,7 +257,7 @@ def run_analysis(wb: Workbench, session_id: str) -> TestSession | None:
         values = {"analysis": {
             "summary": result.summary, "findings": [*result.issues, *result.highlights], "highlights": result.highlights,
             "issues": result.issues, "sentiment": result.sentiment, "completionMinutes": result.completion_minutes,
-            "engine": result.engine, "analyzedAt": iso_s(wb.clock()),
+            "engine": result.engine, "fallbackReason": result.fallback_reason, "analyzedAt": iso_s(wb.clock()),
         }, "analysis_error": None}
     except Exception as exc:  # a failed analysis returns the session to completed for a retry
         log.exception("analysis of %s failed", session_id)

@@ -50,6 +50,13 @@ def _duration(seconds: int | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes < 100 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
+def _said(analysis: dict[str, Any], key: str) -> str:
+    """One text field of an analysis, made safe to draw: a replica holds what its server sent,
+    which the sync checked to be an object but not field by field."""
+    value = analysis.get(key)
+    return fmt.safe(value) if isinstance(value, str) else ""
+
+
 class StudySource:
     def __init__(self, screen: TestSessionsScreen) -> None:
         self.screen = screen
@@ -279,11 +286,15 @@ class TestSessionsScreen(TwoPaneScreen):
             a = s.analysis
             line = Text()
             line.append("Analysis ", style="bold #b48cff")
-            line.append(f"({a.get('sentiment', '')}, {a.get('engine', '')}) ", style="dim")
-            line.append(fmt.safe(a.get("summary", "")))
+            line.append(f"({_said(a, 'sentiment')}, {_said(a, 'engine')}) ", style="dim")
+            line.append(_said(a, "summary"))
             parts.append(line)
-            for finding in a.get("findings", [])[:6]:
-                parts.append(Text(f"  • {fmt.safe(finding)}"))
+            if fallback := _said(a, "fallbackReason"):
+                parts.append(Text(f"  Written by the offline engine, as the configured one failed: {fallback}", style="italic dim"))
+            findings = a.get("findings")
+            for finding in (findings if isinstance(findings, list) else [])[:6]:
+                if isinstance(finding, str):
+                    parts.append(Text(f"  • {fmt.safe(finding)}"))
         if s.confirm_comment:
             parts.append(Text(f"Confirmed: {fmt.safe(s.confirm_comment)}", style="italic"))
         ok, notes = self.attempt(service.list_notes, wb, principal, s.id, quiet=True)
