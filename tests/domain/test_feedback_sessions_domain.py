@@ -353,8 +353,9 @@ def test_list_query_model_bounds() -> None:
 
 def test_public_models_use_documented_field_names() -> None:
     assert list(FeedbackSessionPublic.model_fields) == [
-        "id", "status", "feedbackUrl", "deploymentUrl", "errorMessage", "createdAt", "updatedAt", "progress",
+        "id", "status", "feedbackUrl", "deploymentUrl", "errorMessage", "createdAt", "updatedAt",
     ]
+    assert list(fs.FeedbackSessionDetailPublic.model_fields) == [*FeedbackSessionPublic.model_fields, "progress"]
     assert list(FeedbackCommentPublic.model_fields) == [
         "id", "content", "pagePath", "status", "taskInstruction", "createdAt",
     ]

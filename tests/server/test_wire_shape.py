@@ -86,3 +86,78 @@ def test_the_comparison_catches_a_drifted_field(populated: dict[str, Any]) -> No
         _agree(AnnotationPublic, {k: v for k, v in top.items() if k != "version"}, "annotation")
     with pytest.raises(ValueError):  # pydantic's ValidationError
         _agree(AnnotationPublic, {**top, "version": "3"}, "annotation")
+
+
+# -- every documented read against /openapi.json ------------------------------------------------
+
+
+def _object_schema(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$ref`` followed and a nullable ``anyOf`` taken as its non-null side."""
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    for option in schema.get("anyOf", []):
+        if option.get("type") != "null":
+            return _object_schema(spec, option)
+    return schema
+
+
+def _drift(spec: dict[str, Any], schema: dict[str, Any], data: Any, where: str) -> list[str]:
+    """Where ``data`` names other keys than its schema's properties, at any depth."""
+    schema = _object_schema(spec, schema)
+    if isinstance(data, list) and "items" in schema:
+        return [d for i, item in enumerate(data) for d in _drift(spec, schema["items"], item, f"{where}[{i}]")]
+    if not isinstance(data, dict) or "properties" not in schema:
+        return []
+    props = schema["properties"]
+    found = [f"{where}: {sorted(set(data) - set(props))} not in the schema, {sorted(set(props) - set(data))} not sent"] \
+        if set(data) != set(props) else []
+    return found + [d for k, v in data.items() if k in props for d in _drift(spec, props[k], v, f"{where}.{k}")]
+
+
+def test_every_documented_read_sends_exactly_the_fields_its_openapi_schema_names(client, wb: Workbench, creds: dict) -> None:
+    """The JSON of each read, on the demo's data, against the schema /openapi.json gives its 200, key
+    by key at every depth: an agent generating a client from the schema met fields it did not know (a
+    test session's analysis had 3 of its 9), or expected one never sent (a list's sessions had
+    ``progress``, which only GET of one session computes)."""
+    from workbench.services.demo import load_demo
+
+    load_demo(wb, annotations=60)
+    spec = client.get("/openapi.json").json()
+    token = {"Authorization": f"Bearer {creds['member_token']}"}
+    owner = {"Authorization": f"Bearer {creds['owner_session']}", "X-GF-Workspace": creds["workspace_id"]}
+    store = {"Authorization": f"Bearer {creds['store_api_key']}"}
+    jwt = {"Authorization": f"Bearer {creds['jwt']}"}
+    site, ws = creds["site_id"], creds["workspace_id"]
+    annotations = client.get(f"/api/v1/sites/{site}/annotations?limit=200", headers=token).json()["items"]
+    evidenced = next(a["id"] for a in annotations if client.get(f"/api/v1/annotations/{a['id']}", headers=token).json()["resolutions"])
+    sessions = client.get("/api/v1/feedback-sessions", headers=store).json()["data"]
+    tests = client.get(f"/api/sessions?jobId={creds['job_id']}", headers=jwt).json()["data"]["sessions"]
+    analyzed = next(s["sessionId"] for s in tests if s["analysis"])
+    reads = [
+        ("/api/v1/sites", "/api/v1/sites", token),
+        ("/api/v1/sites/{site_id}", f"/api/v1/sites/{site}", token),
+        ("/api/v1/sites/{site_id}/annotations", f"/api/v1/sites/{site}/annotations", token),
+        ("/api/v1/annotations/{annotation_id}", f"/api/v1/annotations/{evidenced}", token),
+        ("/api/v1/annotations/{annotation_id}/resolutions", f"/api/v1/annotations/{evidenced}/resolutions", token),
+        ("/api/personas/mine", "/api/personas/mine", token),
+        ("/api/widget/sites/{site_id}/stakeholders", f"/api/widget/sites/{site}/stakeholders", token),
+        ("/api/workspaces/{workspace_id}/api-tokens", f"/api/workspaces/{ws}/api-tokens", owner),
+        ("/api/widget/sites/{site_id}/secrets", f"/api/widget/sites/{site}/secrets", owner),
+        ("/api/v1/workspace", "/api/v1/workspace", token),
+        ("/api/v1/store", "/api/v1/store", store),
+        ("/api/v1/feedback-sessions", "/api/v1/feedback-sessions", store),
+        *[("/api/v1/feedback-sessions/{session_id}", f"/api/v1/feedback-sessions/{s['id']}", store) for s in sessions],
+        *[("/api/v1/feedback-sessions/{session_id}/comments", f"/api/v1/feedback-sessions/{s['id']}/comments", store) for s in sessions],
+        ("/api/studies", "/api/studies", jwt),
+        ("/api/sessions", f"/api/sessions?jobId={creds['job_id']}", jwt),
+        ("/api/sessions/{session_id}", f"/api/sessions/{analyzed}", jwt),
+        ("/api/sessions/{session_id}/notes", f"/api/sessions/{analyzed}/notes", jwt),
+    ]
+    assert sessions and evidenced
+    drift = []
+    for route, url, headers in reads:
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200, (url, r.text)
+        schema = spec["paths"][route]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        drift += _drift(spec, schema, r.json(), url)
+    assert drift == []

@@ -79,6 +79,7 @@ __all__ = [
     "FeedbackAction",
     "FeedbackCommentPublic",
     "FeedbackListQuery",
+    "FeedbackSessionDetailPublic",
     "FeedbackSessionPublic",
     "FeedbackStatus",
     "Progress",
@@ -405,6 +406,9 @@ class ProgressPublic(BaseModel):
 
 
 class FeedbackSessionPublic(BaseModel):
+    """A session as the list, the start and the actions answer it: without its progress, which
+    only GET of one session computes."""
+
     id: str
     status: FeedbackStatus
     feedbackUrl: str
@@ -412,7 +416,12 @@ class FeedbackSessionPublic(BaseModel):
     errorMessage: str | None = None
     createdAt: str = Field(examples=["2024-06-15T10:30:00.000Z"])
     updatedAt: str = Field(examples=["2024-06-15T11:05:00.000Z"])
-    progress: ProgressPublic | None = None
+
+
+class FeedbackSessionDetailPublic(FeedbackSessionPublic):
+    """GET of one session: the list's item and the actions' answer, with its review progress."""
+
+    progress: ProgressPublic
 
 
 class FeedbackCommentPublic(BaseModel):

@@ -24,7 +24,6 @@ from workbench.domain.session_records import (
     TesterFeedback,
     TestNote,
     TestSession,
-    iso_s,
     preview_path,
     review_path,
 )
@@ -180,6 +179,8 @@ def _test_sessions(
                                     comment=rng.choice([None, "Instructions were clear.", "The prototype had a broken back button."]),
                                     submitted_at=created + (duration or 0) * 1000 + 2 * MINUTE)
                 feedback.append(fb)
+            confirmed = TA.CONFIRM in path
+            end = created + (duration or 0) * 1000
             analysis = None
             if TA.ANALYSIS_FINISHED in path:
                 result = wb.engine.analyze_test_session(TestSessionBrief(
@@ -187,13 +188,7 @@ def _test_sessions(
                     feedback=SessionFeedbackBrief(clarity=fb.clarity, difficulty=fb.difficulty, technical_issues=fb.technical_issues,
                                                   comment=fb.comment) if fb else None,
                 ))
-                analysis = {"summary": result.summary, "findings": [*result.issues, *result.highlights], "highlights": result.highlights,
-                            "issues": result.issues, "sentiment": result.sentiment, "completionMinutes": result.completion_minutes,
-                            "engine": result.engine, "analyzedAt": None}
-            confirmed = TA.CONFIRM in path
-            end = created + (duration or 0) * 1000
-            if analysis is not None:
-                analysis["analyzedAt"] = iso_s(end + 10 * MINUTE)
+                analysis = test_sessions.analysis_record(result, end + 10 * MINUTE)
             sessions.append(TestSession(
                 id=sid, job_id=job_id, tester_id=tester, variant=variant, status=status.value, created_at=created, started_at=created,
                 completed_at=end if completed else None, duration_seconds=duration, analysis=analysis,

@@ -37,7 +37,7 @@ from workbench.domain.test_sessions import (
     TestSessionStatus,
 )
 from workbench.domain.tokens import bearer_credential
-from workbench.engine.base import SessionFeedbackBrief, TestSessionBrief
+from workbench.engine.base import AnalysisResult, SessionFeedbackBrief, TestSessionBrief
 from workbench.services.context import Workbench
 
 log = logging.getLogger("workbench.test_sessions")
@@ -239,6 +239,15 @@ def _brief(db: Connection, session: TestSession) -> TestSessionBrief:
     )
 
 
+def analysis_record(result: AnalysisResult, analyzed_at: int) -> dict[str, Any]:
+    """A session's ``analysis`` as stored and sent (``AnalysisPublic`` names its fields)."""
+    return {
+        "summary": result.summary, "findings": [*result.issues, *result.highlights], "highlights": result.highlights,
+        "issues": result.issues, "sentiment": result.sentiment, "completionMinutes": result.completion_minutes,
+        "engine": result.engine, "fallbackReason": result.fallback_reason, "analyzedAt": iso_s(analyzed_at),
+    }
+
+
 def run_analysis(wb: Workbench, session_id: str) -> TestSession | None:
     """Analyse an ``analyzing`` session and record the result (analyzed) or the failure (completed).
 
@@ -254,11 +263,7 @@ def run_analysis(wb: Workbench, session_id: str) -> TestSession | None:
     try:
         result = wb.engine.analyze_test_session(brief)
         action = TestSessionAction.ANALYSIS_FINISHED
-        values = {"analysis": {
-            "summary": result.summary, "findings": [*result.issues, *result.highlights], "highlights": result.highlights,
-            "issues": result.issues, "sentiment": result.sentiment, "completionMinutes": result.completion_minutes,
-            "engine": result.engine, "fallbackReason": result.fallback_reason, "analyzedAt": iso_s(wb.clock()),
-        }, "analysis_error": None}
+        values = {"analysis": analysis_record(result, wb.clock()), "analysis_error": None}
     except Exception as exc:  # a failed analysis returns the session to completed for a retry
         log.exception("analysis of %s failed", session_id)
         action = TestSessionAction.ANALYSIS_FAILED

@@ -23,6 +23,7 @@ from workbench.domain.feedback_sessions import (
     CommentCreate,
     FeedbackAction,
     FeedbackCommentPublic,
+    FeedbackSessionDetailPublic,
     FeedbackSessionPublic,
     comment_refusal,
 )
@@ -155,7 +156,7 @@ def start_session(request: Request, wb: WB, store: StoreCaller, base: Base) -> J
     return JSON(session.to_public(base), status_code=201)
 
 
-@router.get("/{session_id}", response_model=FeedbackSessionPublic, responses={**NOT_FOUND, **UNAUTHENTICATED},
+@router.get("/{session_id}", response_model=FeedbackSessionDetailPublic, responses={**NOT_FOUND, **UNAUTHENTICATED},
             summary="A session with its review progress")
 def get_session(session_id: str, wb: WB, store: StoreCaller, base: Base) -> JSON:
     return JSON(feedback_sessions_svc.get(wb, store, session_id, base=base))
