@@ -811,7 +811,7 @@ def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
     launcher.focus()
     page.keyboard.press("Enter")
     bar = page.get_by_role("toolbar", name="Pick an element")
-    expect(bar).to_have_accessible_description("Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.")
+    expect(bar).to_have_accessible_description("Click the element your feedback is about, or Tab and arrow keys to it, then Enter. Esc cancels.")
     # The keyboard is in the toolbar, so a screen reader says picking has begun and how.
     expect(bar.get_by_role("button", name="Whole page")).to_be_focused()
     for _ in range(10):

@@ -765,6 +765,11 @@
     .launcher.kept::after { content: ''; display: inline-block; width: 8px; height: 8px; margin-left: 6px; border-radius: 50%; background: #e11d48; vertical-align: middle; }
     .catcher { position: fixed; inset: 0; display: none; cursor: crosshair; }
     .outline { position: fixed; pointer-events: none; border: 2px solid #e11d48; background: rgba(225,29,72,.08); border-radius: 3px; display: none; }
+    /* What the keyboard has outlined, named on the outline: above it, or inside its top where the viewport ends above. */
+    .outline .name { display: none; position: absolute; left: -2px; bottom: 100%; margin-bottom: 2px; max-width: min(360px, 90vw); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; background: #e11d48; color: #fff; font-size: 12px; padding: 1px 6px; border-radius: 3px; }
+    .outline.named .name { display: block; }
+    .outline.low .name { bottom: auto; top: 0; margin: 0; }
+    .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
     .bar { position: fixed; top: 12px; left: 50%; transform: translateX(-50%); width: max-content; max-width: calc(100vw - 24px); background: #0f172a; color: #fff; padding: 8px 12px; border-radius: 8px; display: none; gap: 8px; align-items: center; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
     .bar { pointer-events: none; } /* but its buttons: what it covers at the top of the page stays pickable */
     .bar span { color: #fff; }
@@ -812,9 +817,9 @@
   <div class="pins"></div>
   <div class="card" role="dialog" aria-modal="true" aria-label="Your feedback" tabindex="-1"></div>
   <div class="catcher"></div>
-  <div class="outline"></div>
-  <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab to it and press Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
-    <button type="button" data-act="whole">Whole page</button><button type="button" data-act="cancel">Cancel</button></div>
+  <div class="outline"><span class="name"></span></div>
+  <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab and arrow keys to it, then Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
+    <button type="button" data-act="whole" tabindex="0">Whole page</button><button type="button" data-act="cancel" tabindex="-1">Cancel</button><span class="sr" role="status"></span></div>
   <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
   <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" aria-describedby="gf-about" novalidate>
     <h2>Send feedback</h2>
@@ -865,42 +870,114 @@
 
   // -- picking: a transparent catcher over the page takes the pointer, so nothing reaches the page, iframes included --
   let picking = false;
+  // The highlighted element: the one under the pointer, the page's element the keyboard is on, or where the arrow
+  // keys moved from it. Enter picks it.
+  let candidate = null;
   const onPage = el => (el && el !== host && el !== document.documentElement && el !== document.body ? el : null);
   // The page's element under the catcher (elementsFromPoint lists the host first, then the page's topmost).
   const under = (x, y) => onPage(document.elementsFromPoint(x, y).find(n => n !== host));
+  const outlineName = $('.outline .name'), say = $('.bar [role="status"]');
+  // What the keyboard's outline and a screen reader say about an element: its tag and the start of its text (no field's value).
+  function describe(el) {
+    const text = squash(el.innerText || el.getAttribute('aria-label') || el.getAttribute('alt') || el.getAttribute('title') || '').trim();
+    return text ? `${el.localName} “${text.length > 60 ? `${text.slice(0, 59)}…` : text}”` : el.localName;
+  }
   function outlineOn(el) {
     if (!el) { outline.style.display = 'none'; return; }
     const r = el.getBoundingClientRect();
+    outline.classList.toggle('low', r.top < 24);
     Object.assign(outline.style, { display: 'block', left: `${r.left}px`, top: `${r.top}px`, width: `${r.width}px`, height: `${r.height}px` });
   }
+  // From the keyboard the outline is named and the name is said; the pointer's outline stays as it was, unnamed and silent.
+  function highlight(el, keyboard) {
+    candidate = el;
+    outline.classList.toggle('named', !!(el && keyboard));
+    outlineOn(el);
+    if (el && keyboard) outlineName.textContent = say.textContent = describe(el);
+  }
   function pick(el) { stopPicking(); openForm(el); }
-  catcher.addEventListener('mousemove', e => outlineOn(under(e.clientX, e.clientY)));
+  let pointer = '';
+  catcher.addEventListener('mousemove', (e) => {
+    // A move to where the pointer already was is the browser's own after a scroll (the keyboard's walk scrolls): it
+    // leaves the keyboard's outline alone. The pointer really moving takes the outline back.
+    const at = `${e.clientX},${e.clientY}`;
+    if (at === pointer && outline.classList.contains('named')) return;
+    pointer = at;
+    highlight(under(e.clientX, e.clientY), false);
+  });
   catcher.addEventListener('click', (e) => { e.preventDefault(); pick(under(e.clientX, e.clientY)); });
-  // The keyboard's way: Tab to an element of the page (it is outlined), Enter or Space picks it.
+  // The outline stays on its element while the page scrolls (a walk scrolls it into view; a panel may scroll too).
+  let followRaf = 0;
+  const follow = () => { if (!followRaf) followRaf = requestAnimationFrame(() => { followRaf = 0; if (picking && candidate) outlineOn(candidate); }); };
+  // The keyboard's way (README "Picker"): Tab to an element of the page, which is outlined; the arrow keys move the
+  // outline from there through the page's drawn elements (Up: the element around it, Down: its first child,
+  // Left/Right: the one before or after it), and Enter or Space picks the outlined one. Focus stays where Tab put it,
+  // so the next Tab goes on from there. With nothing of the page focused, the arrows start at the body's first element.
+  const shown = (el) => {
+    if (!el || el === host || !el.getClientRects().length) return false;
+    try { return typeof el.checkVisibility !== 'function' || el.checkVisibility({ visibilityProperty: true }); } catch (_) { return true; }
+  };
+  const nextShown = (el, step) => { let n = el; while (n && !shown(n)) n = n[step]; return n; };
+  const WALK = {
+    ArrowUp: el => { let p = el.parentElement; while (p && !shown(p)) p = p.parentElement; return onPage(p); },
+    ArrowDown: el => nextShown(el.firstElementChild, 'nextElementSibling'),
+    ArrowLeft: el => nextShown(el.previousElementSibling, 'previousElementSibling'),
+    ArrowRight: el => nextShown(el.nextElementSibling, 'nextElementSibling'),
+  };
+  // A page that re-rendered may have dropped the outlined element: then the focused one.
+  const outlined = () => (candidate && candidate.isConnected ? candidate : onPage(document.activeElement));
+  const EDGE = { ArrowUp: 'around it', ArrowDown: 'inside it', ArrowLeft: 'before it', ArrowRight: 'after it' };
   function onKey(e) {
     if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); stopPicking(); launcher.focus(); offerRefused(); return; }
-    const el = onPage(document.activeElement);
-    if ((e.key !== 'Enter' && e.key !== ' ') || !el || e.composedPath().includes(host)) return;
+    if (e.composedPath().includes(host) || e.altKey || e.ctrlKey || e.metaKey) return; // the widget's own controls keep their keys
+    if (WALK[e.key]) {
+      e.preventDefault(); e.stopPropagation(); // the page neither scrolls nor handles the key
+      const from = outlined();
+      const to = from ? WALK[e.key](from) : nextShown(document.body.firstElementChild, 'nextElementSibling');
+      if (to) { to.scrollIntoView({ block: 'nearest', inline: 'nearest' }); highlight(to, true); } else if (from) say.textContent = `${describe(from)}: nothing ${EDGE[e.key]}`;
+      return;
+    }
+    const el = outlined();
+    if ((e.key !== 'Enter' && e.key !== ' ') || !el) return;
     e.preventDefault(); e.stopPropagation(); // the focused element is not activated
     pick(el);
   }
-  const onFocus = e => outlineOn(onPage(e.target));
+  const onFocus = e => highlight(onPage(e.target), true);
+  // The toolbar's buttons are one Tab stop (a roving tabindex, as the WAI-ARIA toolbar pattern has it): Left and Right
+  // go round them, Home and End to the first and last; Tab leaves the toolbar.
+  const tools = [...bar.querySelectorAll('button')];
+  function rove(to, focus) {
+    for (const b of tools) b.tabIndex = b === to ? 0 : -1;
+    if (focus) to.focus();
+  }
+  bar.addEventListener('focusin', e => rove(e.target, false));
+  bar.addEventListener('keydown', (e) => {
+    const at = tools.indexOf(root.activeElement);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tools.length - 1 }[e.key];
+    if (at < 0 || to === undefined) return;
+    e.preventDefault(); e.stopPropagation(); // nor are they the page's shortcuts
+    rove(tools[(to + tools.length) % tools.length], true);
+  });
   function startPicking() {
     if (picking) return;
     picking = true;
     panel.style.display = 'none';
     catcher.style.display = 'block';
     bar.style.display = 'flex';
+    rove(tools[0], false);
+    say.textContent = '';
     window.addEventListener('keydown', onKey, true);
     window.addEventListener('focusin', onFocus, true);
+    window.addEventListener('scroll', follow, { capture: true, passive: true });
   }
   function stopPicking() {
     picking = false;
+    highlight(null, false);
     catcher.style.display = 'none';
     bar.style.display = 'none';
-    outline.style.display = 'none';
     window.removeEventListener('keydown', onKey, true);
     window.removeEventListener('focusin', onFocus, true);
+    window.removeEventListener('scroll', follow, { capture: true });
   }
   // The launcher: picking, or back to the words the visitor closed with Esc (Cancel in the form drops them).
   launcher.addEventListener('click', (e) => {
@@ -909,7 +986,7 @@
       startPicking();
       // From the keyboard (detail 0) the focus goes into the toolbar, whose name and how-to a screen reader
       // then reads: left on the launcher, nothing said picking had begun.
-      if (e.detail === 0) $('[data-act="whole"]').focus();
+      if (e.detail === 0) tools[0].focus();
     }
   });
   // Framed by the review page, reviewers pin comments with its own tools: the visitor UI would only be in the way.
