@@ -8,7 +8,6 @@ in the system keyring. ``workbench sync`` shows rich progress bars and a summary
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -355,13 +354,13 @@ def _run(
 
 def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({
+        emit_json({
             "sent": report.sent, "received": report.received, "conflicts": report.conflicts, "refused": report.refused,
             "pending": report.pending, "requests": report.requests, "pictures": report.pictures, "stopped": report.stopped,
             "auth_failed": report.auth_failed,
             "notes": report.notes,
             "status": sync_svc.status(wb, remote).to_public(),
-        }, indent=2))
+        })
         if report.stopped:
             # The report above is the run's result (what was sent before it stopped); why it
             # stopped is a failure like any command's, so a script finds it on stderr, with a code.
@@ -421,7 +420,7 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
         return
     st = every[0] if every else sync_svc.status(wb, remote)  # one remote: the status just read
     if as_json:
-        typer.echo(json.dumps(st.to_public(), indent=2))
+        emit_json(st.to_public())
         return
     if st.remote is None:
         out.print("No remote; add one with `workbench remote add NAME URL`.")
