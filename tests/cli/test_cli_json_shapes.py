@@ -139,3 +139,10 @@ def test_every_json_writes_non_ascii_as_itself(tmp_path):
         json.loads(text)
     assert "café ☕" in printed["annotation reply"] and "café" in printed["sync status"]
     assert "café" in json.loads(printed["sync"])["stopped"] and "café" in printed["sync's error"]
+
+
+def test_a_refused_change_names_the_servers_answer_http_status(data):
+    """`sync refused --json` rows said "status": 409, where every other "status" in the CLI's JSON is
+    an annotation's (new, triaged…): a script reading rows of both compared an HTTP code with one."""
+    [row] = json.loads(run(data, "sync", "refused"))["items"]
+    assert row["http_status"] == 409 and "status" not in row

@@ -565,7 +565,7 @@ def sync_refused(
         t.add_column(col)
     for r in rows:
         whose = [r.remote] if several else []
-        t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.status), r.reason or "")))
+        t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.http_status), r.reason or "")))
     show_table(t, out)
     err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
 
