@@ -4,6 +4,10 @@ Secrets are asked for with hidden prompts (or taken from WORKBENCH_TOKEN,
 WORKBENCH_STORE_KEY and WORKBENCH_JWT, so scripts never put one on a command line) and kept
 in the system keyring. ``workbench sync`` shows rich progress bars and a summary; exit code
 1 when the run stopped early (unreachable, credentials rejected).
+
+What a command did (the summary, a remote added or removed, a conflict settled, a refused change
+retried) goes to stdout, as the annotation verbs' does; progress, prompts, notes, hints and errors
+to stderr (README, "stdout or stderr").
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def remote_add(
     except DomainError as exc:
         fail(exc.message)
         return
-    err.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
+    out.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
     _report_saved(name, saved, given)
 
 
@@ -189,7 +193,7 @@ def remote_remove(
         remotes.remove(wb, name, force=force)
     except DomainError as exc:
         fail(exc.message)
-    err.print(f"Removed remote {inert(name)}.")
+    out.print(f"Removed remote {inert(name)}.")
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -368,7 +372,8 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
     else:
         st = sync_svc.status(wb, remote)
         colour = "green" if report.ok else "red"
-        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
+        # The run's result, on stdout as --json's report is; its notes, error and hints on stderr.
+        out.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
         for note in report.notes:
             err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
@@ -485,7 +490,7 @@ def sync_conflicts(
             ]})
             return
         for cid, how in chosen:
-            err.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
+            out.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
@@ -587,9 +592,9 @@ def _act_on_refusals(wb: Workbench, seqs: list[int], *, discard: bool, as_json: 
     if as_json:
         emit_json({"action": "discard" if discard else "retry", "items": [o.to_public() for o in outcomes]})
     elif not outcomes:
-        err.print("Nothing refused.")
+        out.print("Nothing refused.")
     else:
-        for o in outcomes:
-            echo(f"change {o.seq}: {o.message}" if o.ok else f"error: {o.message}", err=True)
+        for o in outcomes:  # what was done on stdout, as every command's result; each refusal on stderr
+            echo(f"change {o.seq}: {o.message}" if o.ok else f"error: {o.message}", err=not o.ok)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
