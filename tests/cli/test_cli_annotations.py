@@ -179,6 +179,12 @@ def test_list_query_searches_every_site_and_status_with_the_tuis_language(store)
     bad = run(data, "annotations", "list", "-q", "colour:red", code=2)
     assert 'Unknown qualifier "colour:"' in bad.stderr and "Traceback" not in bad.stderr
     assert "cannot read" in run(data, "annotations", "list", "-q", "updated:>2026-02-30", code=2).stderr
+    # A reversed range listed nothing, exit 0: refused as a date it cannot read is, in words and in JSON.
+    reversed_ = run(data, "annotations", "list", "-q", "updated:2026-11-05..2026-11-01", code=2)
+    assert reversed_.stdout == "" and reversed_.stderr.startswith(
+        "error: updated:2026-11-05..2026-11-01 is reversed: '2026-11-05' is after '2026-11-01'; write updated:2026-11-01..2026-11-05")
+    refused = json.loads(run(data, "annotations", "list", "-q", "age:<1h age:>2h", "--json", code=2).stderr)
+    assert refused["error"]["message"] == "age:>2h and the age: before it together match nothing; keep one"
     assert "--since does not apply to --query" in run(data, "annotations", "list", "-q", "x", "--since", "1h", code=2).stderr
 
 

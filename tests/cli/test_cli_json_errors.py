@@ -179,6 +179,25 @@ def test_a_refused_command_line_is_one_error_line_and_where_help_is(data, args, 
         assert failed(data, *args, "--json", code=2)["message"] == error.removeprefix("error: ")
 
 
+@pytest.mark.parametrize(("args", "said"), [
+    (("x" * 20_000,), "No such command '" + "x" * 60 + "…'."),
+    (("annotations", "\x1b]52;c;" + "y" * 20_000), "No such command '\\x1b]52;c;" + "y" * 50 + "…'."),
+    (("annotations", "list", "--" + "z" * 20_000), "No such option: --" + "z" * 58 + "…"),
+    (("annotations", "list", "--bogus\x1b[2J\nfake"), "No such option: --bogus\\x1b[2J\\x0afake"),
+    (("annotation", "show", "a", *("b" * 10 for _ in range(2_000))), "Got unexpected extra argument(s) (bbbbbbbbbb bbbbbbbbbb"),
+])
+def test_a_refused_command_line_quotes_a_bounded_part_of_it_on_one_line(data, args, said):
+    """`workbench $(python3 -c 'print("x"*20000)')` echoed the 20 KB word whole in its error line:
+    what Click quotes of the command line is cut to 60 characters and "…" (the line to 400), its
+    control characters shown, never sent, and a line break in it never starts a second line."""
+    result = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    error, hint = result.stderr.splitlines()
+    assert error == f"error: {said}" or (error.startswith(f"error: {said}") and len(error) == len("error: ") + 400), error
+    assert "\x1b" not in result.stderr and hint.startswith("Try '")
+    assert failed(data, *args, "--json", code=2)["message"] == error.removeprefix("error: ")
+
+
 @pytest.mark.parametrize(("qualifier", "example"), [
     ("site:", 'e.g. site:"Acme shop"'), ("page:", "e.g. page:/checkout"), ("author:", "e.g. author:maria"), ("status:", "e.g. status:new"),
 ])

@@ -108,3 +108,41 @@ def test_several_remotes_statuses_are_a_listing_too(data):
         wb.store.close()
     listed = json.loads(run(data, "sync", "status"))
     assert set(listed) == {"items", "next_cursor"} and [s["remote"] for s in listed["items"]] == ["backup", "origin"]
+
+
+def test_every_json_writes_non_ascii_as_itself(tmp_path):
+    """`sync --json`, `sync status --json` (one remote), `demo --json` and `admin bootstrap --json`
+    wrote their own json.dumps and said "caf\\u00e9" where `annotation show --json` and the others
+    said "café": one emitter (output.emit_json) for them all, readable UTF-8, indented alike."""
+    data = tmp_path / "store"
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        load_demo(wb, annotations=3)
+        with wb.store.write() as db:  # a port nothing listens on: the sync stops at once, naming the URL
+            sync_state.add_remote(db, "origin", "http://127.0.0.1:9/café", SYNCED_AT)
+    finally:
+        wb.store.close()
+    ann = json.loads(run(data, "annotations", "list"))["items"][0]["id"]
+    printed = {
+        "annotation reply": run(data, "annotation", "reply", ann, "Merci, café ☕"),
+        "annotation show": run(data, "annotation", "show", ann),
+        "sync status": run(data, "sync", "status"),
+        "demo": run(data, "demo"),
+        "admin bootstrap": run(data, "admin", "bootstrap"),
+    }
+    stopped = runner.invoke(app, ["sync", "--json", "--first-sync=separate", "--data-dir", str(data)], env={"WORKBENCH_TOKEN": "x"})
+    assert stopped.exit_code == 1, (stopped.stdout, stopped.stderr)
+    printed["sync"], printed["sync's error"] = stopped.stdout, stopped.stderr
+    for command, text in printed.items():
+        assert "\\u" not in text, (command, text)
+        assert text.startswith("{\n" if command != "sync's error" else '{"error"'), (command, text)  # indented, but the one-line error
+        json.loads(text)
+    assert "café ☕" in printed["annotation reply"] and "café" in printed["sync status"]
+    assert "café" in json.loads(printed["sync"])["stopped"] and "café" in printed["sync's error"]
+
+
+def test_a_refused_change_names_the_servers_answer_http_status(data):
+    """`sync refused --json` rows said "status": 409, where every other "status" in the CLI's JSON is
+    an annotation's (new, triaged…): a script reading rows of both compared an HTTP code with one."""
+    [row] = json.loads(run(data, "sync", "refused"))["items"]
+    assert row["http_status"] == 409 and "status" not in row

@@ -99,3 +99,21 @@ def test_a_huge_url_or_name_is_refused_in_a_short_line(tmp_path: Path, without_k
     for args in (("sync", "status", "--remote", huge), ("remote", "remove", huge)):
         said = run(tmp_path, *args, code=1).stderr
         assert said == f"error: No remote named '{'a' * 64}…'\n", said[:200]
+
+
+def test_remote_and_sync_confirmations_are_on_stdout_their_notes_and_errors_on_stderr(tmp_path: Path, memory_keyring):
+    """`remote add`, `remote remove` and the sync's summary said what they did on stderr, where the
+    annotation verbs say it on stdout: `workbench sync > sync.log` kept nothing of the run, and a
+    script could not tell the summary from the notes. The rule is README's: results and
+    confirmations on stdout, progress, notes, hints and errors on stderr."""
+    data = tmp_path / "cli"
+    seed(data)
+    added = run(data, "remote", "add", "origin", "http://127.0.0.1:1", "--no-prompt")
+    assert added.stdout == "Remote origin → http://127.0.0.1:1\n" and added.stdout not in added.stderr
+    assert "No secrets given" in added.stderr  # a note: how to give them
+    result = runner.invoke(app, ["sync", "--first-sync=separate", "--data-dir", str(data)], env={"WORKBENCH_TOKEN": "x"})
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stdout.startswith("Stopped with origin: sent 0 · received 0") and result.stdout.count("\n") == 1
+    assert result.stderr.startswith("error: cannot reach http://127.0.0.1:1") and "Stopped" not in result.stderr
+    removed = run(data, "remote", "remove", "origin")
+    assert (removed.stdout, removed.stderr) == ("Removed remote origin.\n", "")

@@ -94,7 +94,9 @@ def test_settling_conflicts_is_all_or_nothing_and_speaks_words(remote, replica):
     assert len(sync_svc.conflicts(replica)) == 3  # neither refusal settled anything
 
     done = run(replica, "sync", "conflicts", "--take-theirs", str(second), "--keep-mine", str(first))
-    assert f"conflict {first}: keeping mine" in done.stderr and f"conflict {second}: took theirs" in done.stderr
+    # What was done is the command's result, on stdout as the annotation verbs' is (it was on stderr).
+    assert f"conflict {first}: keeping mine" in done.stdout and f"conflict {second}: took theirs" in done.stdout
+    assert done.stderr == ""
     assert [c.id for c in sync_svc.conflicts(replica)] == [third]
     # Settled ones are no longer open: asking again names them and leaves the open one alone.
     again = run(replica, "sync", "conflicts", "--take-theirs", str(third), "--take-theirs", str(first), code=1)
@@ -129,12 +131,12 @@ def states(wb: Workbench, seqs: list[int]) -> list[str | None]:
 def test_refused_changes_are_retried_several_at_once_and_an_unknown_id_spoils_only_itself(remote, replica):
     first, second, third = refusals_on(remote, replica, 3)
     done = run(replica, "sync", "refused", "--retry", str(first), "999", str(third), str(first), code=1)
-    assert done.stderr == (
+    # What was done on stdout, in the order given; the id refused on stderr, as any refusal.
+    assert done.stdout == (
         f"change {first}: will be sent again on the next sync\n"
-        "error: No refused change 999\n"
         f"change {third}: will be sent again on the next sync\n"
     )
-    assert done.stdout == ""
+    assert done.stderr == "error: No refused change 999\n"
     assert states(replica, [first, second, third]) == ["pending", "refused", "pending"]
     # The old spelling, one --retry per id, still reads as ids after the flag.
     run(replica, "sync", "refused", "--retry", str(second), "--retry")
@@ -163,7 +165,7 @@ def test_all_retries_every_refused_change(remote, replica):
     assert [(i["id"], i["ok"]) for i in json.loads(done.stdout)["items"]] == [(s, True) for s in seqs]
     assert states(replica, seqs) == ["pending", "pending"]
     nothing = run(replica, "sync", "refused", "--all", "--retry")
-    assert nothing.stderr == "Nothing refused.\n"
+    assert (nothing.stdout, nothing.stderr) == ("Nothing refused.\n", "")
 
 
 def test_all_discard_asks_first_and_without_a_terminal_needs_yes(remote, replica):
@@ -188,7 +190,7 @@ def test_all_discard_asks_first_and_without_a_terminal_needs_yes(remote, replica
 def test_all_discard_with_yes_asks_nothing(remote, replica):
     seqs = refusals_on(remote, replica, 2)
     done = run(replica, "sync", "refused", "--all", "--discard", "--yes")
-    assert done.stderr == "".join(f"change {s}: discarded, and undone here\n" for s in seqs)
+    assert done.stdout == "".join(f"change {s}: discarded, and undone here\n" for s in seqs) and done.stderr == ""
     assert states(replica, seqs) == [None, None]
 
 

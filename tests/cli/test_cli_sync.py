@@ -236,7 +236,7 @@ def test_the_summary_says_how_many_pictures_came(remote: Served, tmp_path: Path)
 
     creds = remote.creds
     cli = user(remote, tmp_path)
-    assert "picture" not in cli.run("sync").stderr  # none to fetch: nothing said (the summary is on stderr)
+    assert "picture" not in cli.run("sync").stdout  # none to fetch: nothing said (the summary is on stdout)
     shot = httpx.post(f"{remote.url}/api/widget/sites/{creds['site_id']}/annotations",
                       headers={"X-GF-Widget-Token": creds["widget_token"]},
                       json={"page_url": "https://shop.example/", "body": "with a picture",
@@ -249,4 +249,4 @@ def test_the_summary_says_how_many_pictures_came(remote: Served, tmp_path: Path)
                         json={"page_url": "https://shop.example/", "body": "another picture",
                               "screenshot": "data:image/png;base64," + base64.b64encode(PNG).decode()})
     assert second.status_code == 201, second.text
-    assert "· 1 picture fetched" in cli.run("sync").stderr
+    assert "· 1 picture fetched" in cli.run("sync").stdout

@@ -19,6 +19,13 @@ def run(data: Path, *args: str) -> str:
     return result.stdout
 
 
+def refused(data: Path, *args: str) -> str:
+    """What an undo or redo that could do nothing said: exit 1, nothing on stdout, its error on stderr."""
+    result = runner.invoke(app, [*args, "--data-dir", str(data)])
+    assert (result.exit_code, result.stdout) == (1, ""), (result.stdout, result.stderr, result.exception)
+    return result.stderr
+
+
 def status(data: Path, ann: str) -> str:
     return json.loads(run(data, "annotation", "show", ann, "--json"))["status"]
 
@@ -26,7 +33,7 @@ def status(data: Path, ann: str) -> str:
 def test_undo_and_redo_the_cli_s_own_changes(tmp_path):
     data = tmp_path / "cli"
     ann = seed(data)["b"]
-    assert run(data, "undo") == "Nothing to undo\n"
+    assert refused(data, "undo") == "error: Nothing to undo\n"
     was = status(data, ann)
     run(data, "annotation", "set-status", ann, "triaged")
     run(data, "annotation", "reply", ann, "Looking")
@@ -62,8 +69,8 @@ def test_the_cli_undoes_the_tui_s_session_actions_and_says_which_it_cannot(tmp_p
     undo_svc.test_action(wb, me, paused, "pause")  # as the TUI's p and c do
     undo_svc.test_action(wb, me, done, "complete")
     wb.store.close()
-    assert run(data, "undo") == ("Can't undo Test session completed (theo): a completed test session cannot be resumed. "
-                                 "Run it again for the action before it.\n")
+    assert refused(data, "undo") == ("error: Can't undo Test session completed (theo): a completed test session cannot be resumed. "
+                                     "Run it again for the action before it.\n")
     assert run(data, "undo") == "Undid: Test session paused (tess)\n"
     assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["items"]] == ["final", "undone"]
     assert run(data, "redo") == "Redid: Test session paused (tess)\n"
@@ -103,3 +110,40 @@ def test_an_undo_that_changes_nothing_says_so_once(tmp_path):
     assert run(data, "undo") == (f"Not undone: Status → triaged on …{ann[-8:]}\n"
                                  f"  status of …{ann[-8:]} changed since; left as it is\n")
     assert status(data, ann) == "won_t_fix"
+
+
+def test_an_undo_or_redo_that_cannot_act_exits_1_with_the_refusal_s_shape(tmp_path):
+    """Review: "Nothing to undo" and "Can't undo …" exited 0, so `workbench undo && deploy` went on as if
+    something had been undone; --json printed {"outcome": null} on stdout. Now each is a refusal: exit 1,
+    the error: line or, with --json, the error object on stderr (the final action still comes off the
+    stack, as README's "Undo" says, so the next undo goes on to the one before it)."""
+    from workbench.domain.test_sessions import TestSessionCreate
+    from workbench.services import test_sessions as ts_svc
+    from workbench.services import undo as undo_svc
+    from workbench.services.context import Workbench
+    from workbench.services.local import local_user
+
+    data = tmp_path / "cli"
+    job = seed(data)["job_id"]
+    for verb in ("undo", "redo"):
+        said = json.loads(refused(data, verb, "--json"))
+        assert said == {"error": {"code": f"nothing_to_{verb}", "message": f"Nothing to {verb}"}}
+    wb = Workbench.open(str(data), mailer=None)
+    me = local_user(wb)
+    undo_svc.test_action(wb, me, ts_svc.create(wb, me, TestSessionCreate(jobId=job, testerId="theo")).id, "complete")
+    wb.store.close()
+    said = json.loads(refused(data, "undo", "--json"))["error"]
+    assert said["code"] == "cannot_undo" and said["message"].startswith("Can't undo Test session completed (theo): ")
+    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["items"]] == ["final"]
+    assert json.loads(refused(data, "undo", "--json"))["error"]["code"] == "nothing_to_undo"  # it came off the stack
+
+
+def test_undo_json_names_the_action_id_as_undo_list_does(tmp_path):
+    """`undo --json` said "action_id" for what `undo --list --json` (and every listing) calls "id"."""
+    data = tmp_path / "cli"
+    ann = seed(data)["b"]
+    run(data, "annotation", "set-status", ann, "triaged")
+    listed = json.loads(run(data, "undo", "--list", "--json"))["items"]
+    for verb in ("undo", "redo"):
+        outcome = json.loads(run(data, verb, "--json"))["outcome"]
+        assert "action_id" not in outcome and outcome["id"] == listed[0]["id"]

@@ -94,6 +94,13 @@ def test_ages_and_dates_become_half_open_ranges(text, created, updated):
         ("updated:>2026-13-01", "updated: cannot read '2026-13-01' as a date"),
         ("updated:>yesterday", "cannot read 'yesterday'"),
         ("updated:..", "needs a date on at least one side"),
+        # A range written backwards, or bounds that leave no time, matched nothing without a word.
+        ("updated:2026-11-05..2026-11-01", "updated:2026-11-05..2026-11-01 is reversed: '2026-11-05' is after '2026-11-01'; "
+                                           "write updated:2026-11-01..2026-11-05"),
+        ("age:2026-11-02..2026-11-01", "age:2026-11-02..2026-11-01 is reversed"),
+        ("updated:2026-11-01T10:00Z..2026-11-01T09:00Z", "is reversed"),
+        ("updated:>2026-11-01 updated:<2026-10-01", "updated:<2026-10-01 and the updated: before it together match nothing"),
+        ("age:<7d age:>2w", "age:>2w and the age: before it together match nothing"),
         ("OR coupon", "OR needs a search term on each side"),
         ("coupon OR", "OR needs a search term on each side"),
         ("a OR OR b", "OR needs a search term on each side"),

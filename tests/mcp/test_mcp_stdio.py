@@ -252,7 +252,8 @@ async def test_workbench_undo_takes_back_what_an_agent_did_over_stdio(store, eng
     assert row(data, "SELECT count(*) FROM replies WHERE annotation_id = ?", b)[0] == 0
     assert undo_cli(data, "undo") == f"Undid: Status → triaged on …{b[-8:]}\n"
     assert row(data, "SELECT status FROM annotations WHERE id = ?", b) == ("new",)
-    assert undo_cli(data, "undo") == "Nothing to undo\n"
+    nothing = CliRunner().invoke(app, ["undo", "--data-dir", str(data)])
+    assert (nothing.exit_code, nothing.stderr) == (1, "error: Nothing to undo\n")  # a refusal, as any
 
 
 @pytest.mark.usefixtures("own_store")  # an empty store: on PostgreSQL not the module's seeded database

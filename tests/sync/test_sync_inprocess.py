@@ -334,8 +334,8 @@ def test_refusals_stay_visible_until_retried_or_discarded(hub):
     rep = guest.sync()
     assert rep.ok and rep.refused == 2 and rep.sent == 1
     refused = {x.op: x for x in sync_svc.refusals(guest.wb)}
-    assert refused["annotation.run_personas"].status == 403 and refused["annotation.run_personas"].reason == "Insufficient role"
-    assert refused["annotation.patch"].status == 400 and "member" in (refused["annotation.patch"].reason or "")
+    assert refused["annotation.run_personas"].http_status == 403 and refused["annotation.run_personas"].reason == "Insufficient role"
+    assert refused["annotation.patch"].http_status == 400 and "member" in (refused["annotation.patch"].reason or "")
     assert sync_svc.status(guest.wb).refused == 2
     # Still refused after another sync: nothing is retried behind the user's back.
     assert guest.sync().refused == 0 and sync_svc.status(guest.wb).refused == 2

@@ -93,7 +93,7 @@ def test_a_refused_finalize_stays_visible_with_the_reason(hub):
     rep = r.sync()
     assert rep.ok and rep.refused == 1
     [x] = sync_svc.refusals(r.wb)
-    assert x.status == 409 and x.op == "feedback.action" and x.reason
+    assert x.http_status == 409 and x.op == "feedback.action" and x.reason
     assert found(fs_repo.get_session_any(r.wb.store.db, sid)).status == "done"  # still the local change, flagged
     sync_svc.discard(r.wb, x.seq)
     r.sync()

@@ -83,6 +83,9 @@ async def test_a_query_that_does_not_read_says_why_and_keeps_the_list(app):
         await press(pilot, "slash", "ctrl+u")
         await paste(pilot, "updated:>2026-13-45")
         await wait_for(pilot, lambda: "cannot read '2026-13-45' as a date" in str(app.screen.query_one("#filterbar").render()))
+        await press(pilot, "slash", "ctrl+u")
+        await paste(pilot, "updated:2026-11-05..2026-11-01")  # the CLI's parser: a reversed range is said, not an empty list
+        await wait_for(pilot, lambda: "is reversed: '2026-11-05' is after" in str(app.screen.query_one("#filterbar").render()))
         assert not errors(app)  # told in the bar, not as a failure
         await press(pilot, "escape")  # clears the search: the bar reads again
         assert "Unknown" not in str(app.screen.query_one("#filterbar").render())

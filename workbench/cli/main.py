@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shlex
@@ -23,7 +22,7 @@ from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
 from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, install_usage_errors, install_utf8_check, open_workbench
-from workbench.cli.output import fail, inert
+from workbench.cli.output import emit_json, fail, inert
 from workbench.domain.errors import DomainError
 from workbench.domain.widget import parse_base_url
 from workbench.services.context import Workbench
@@ -250,7 +249,7 @@ def demo(
     with console.status("Generating demo data…"):
         result = load_demo(wb, annotations=annotations)
     if as_json:
-        typer.echo(json.dumps(result))
+        emit_json(result)
     elif result.get("loaded"):
         # The result on stdout (a script can read it); the progress spinner stays on stderr.
         out.print(f"[green]Loaded[/] {result['annotations']} annotations, {result['replies']} replies, "
@@ -267,7 +266,7 @@ def bootstrap(data_dir: DataDir = None, database: Database = None, as_json: Json
     wb = open_workbench(data_dir, database)
     creds = run_bootstrap(wb)
     if as_json:
-        typer.echo(json.dumps(creds, indent=2))
+        emit_json(creds)
         return
     console.print("[bold]Credentials[/] (API tokens are shown once; run again for new ones):")
     for key, value in creds.items():

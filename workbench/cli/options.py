@@ -198,8 +198,38 @@ _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 def usage_message(exc: ClickException) -> str:
     """Click's words for a refused command line, without the "Value error, " pydantic puts before a
-    choice's refusal ("Invalid value for '--status': 'bogus' is not one of …")."""
-    return exc.format_message().replace(": Value error, ", ": ", 1)
+    choice's refusal ("Invalid value for '--status': 'bogus' is not one of …"), on one line and
+    with what it quotes of the command line bounded (``bounded``)."""
+    return bounded(exc.format_message().replace(": Value error, ", ": ", 1))
+
+
+QUOTED_AT_MOST = 60
+"""Characters of one word of the command line a usage error quotes: enough to recognise it."""
+SAID_AT_MOST = 400
+"""Characters of a whole usage error (a choice's refusal lists the choices, ~150)."""
+
+
+# A value Click quotes ('…', or "…" when it holds a '), else a run of anything but blanks and quotes.
+_QUOTED_OR_RUN = re.compile(r"'[^']*'|\"[^\"]*\"|[^\s'\"]+")
+
+
+def _cut(found: re.Match[str]) -> str:
+    text = found.group(0)
+    quote = text[0] if len(text) > 1 and text[0] in "'\"" and text[-1] == text[0] else ""
+    inner = text[1:-1] if quote else text
+    return quote + (inner if len(inner) <= QUOTED_AT_MOST else inner[:QUOTED_AT_MOST] + "…") + quote
+
+
+def bounded(message: str) -> str:
+    """A usage error as one line of a readable length: Click quotes the word it refused whole, and
+    ``workbench $(python3 -c 'print("x"*20000)')`` answered with a 20 KB line. Each quoted value or
+    unbroken run is cut to its first ``QUOTED_AT_MOST`` characters and "…", the whole to
+    ``SAID_AT_MOST``. Click escapes the control characters of most of what it quotes; a line break
+    any other message holds is written ``\\n`` here, so the error stays one line (the rest of the
+    control characters are made visible where the line is printed)."""
+    message = message.replace("\r", "\\r").replace("\n", "\\n")
+    message = _QUOTED_OR_RUN.sub(_cut, message)
+    return message if len(message) <= SAID_AT_MOST else message[: SAID_AT_MOST - 1] + "…"
 
 
 def _report_usage_error(exc: ClickException) -> None:

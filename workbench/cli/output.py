@@ -97,9 +97,12 @@ def echo(text: str, *, err: bool = False) -> None:
     typer.echo(terminal_safe(text), err=err)
 
 
-def emit_json(value: Any, *, indent: int | None = 2) -> None:
-    """JSON with non-ASCII text kept readable, yet no character a terminal would act on (C1, bidi)."""
-    typer.echo(json_safe(json.dumps(value, indent=indent, ensure_ascii=False)))
+def emit_json(value: Any, *, indent: int | None = 2, err: bool = False) -> None:
+    """JSON with non-ASCII text kept readable, yet no character a terminal would act on (C1, bidi).
+
+    Every JSON the CLI prints comes through here, results and errors alike: a few commands wrote
+    their own ``json.dumps`` and said ``caf\\u00e9`` where the rest said ``café``."""
+    typer.echo(json_safe(json.dumps(value, indent=indent, ensure_ascii=False)), err=err)
 
 
 def listing(rows: Iterable[Any]) -> dict[str, Any]:
@@ -127,7 +130,7 @@ def report_error(message: str, code: str, *, as_json: bool) -> None:
     message is the text line's (control characters shown as ``\\x1b``): it may quote the input
     that was refused and is prose for a person, while ``code`` is what a script branches on."""
     if as_json:
-        typer.echo(json_safe(json.dumps({"error": {"code": code, "message": terminal_safe(message)}}, ensure_ascii=False)), err=True)
+        emit_json({"error": {"code": code, "message": terminal_safe(message)}}, indent=None, err=True)  # one line
     else:
         echo(f"error: {message}", err=True)
 

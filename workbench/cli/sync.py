@@ -4,11 +4,14 @@ Secrets are asked for with hidden prompts (or taken from WORKBENCH_TOKEN,
 WORKBENCH_STORE_KEY and WORKBENCH_JWT, so scripts never put one on a command line) and kept
 in the system keyring. ``workbench sync`` shows rich progress bars and a summary; exit code
 1 when the run stopped early (unreachable, credentials rejected).
+
+What a command did (the summary, a remote added or removed, a conflict settled, a refused change
+retried) goes to stdout, as the annotation verbs' does; progress, prompts, notes, hints and errors
+to stderr (README, "stdout or stderr").
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Any
 
@@ -121,7 +124,7 @@ def remote_add(
     except DomainError as exc:
         fail(exc.message)
         return
-    err.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
+    out.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
     _report_saved(name, saved, given)
 
 
@@ -190,7 +193,7 @@ def remote_remove(
         remotes.remove(wb, name, force=force)
     except DomainError as exc:
         fail(exc.message)
-    err.print(f"Removed remote {inert(name)}.")
+    out.print(f"Removed remote {inert(name)}.")
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -355,13 +358,13 @@ def _run(
 
 def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps({
+        emit_json({
             "sent": report.sent, "received": report.received, "conflicts": report.conflicts, "refused": report.refused,
             "pending": report.pending, "requests": report.requests, "pictures": report.pictures, "stopped": report.stopped,
             "auth_failed": report.auth_failed,
             "notes": report.notes,
             "status": sync_svc.status(wb, remote).to_public(),
-        }, indent=2))
+        })
         if report.stopped:
             # The report above is the run's result (what was sent before it stopped); why it
             # stopped is a failure like any command's, so a script finds it on stderr, with a code.
@@ -369,7 +372,8 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
     else:
         st = sync_svc.status(wb, remote)
         colour = "green" if report.ok else "red"
-        err.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
+        # The run's result, on stdout as --json's report is; its notes, error and hints on stderr.
+        out.print(f"[{colour}]{'Synced' if report.ok else 'Stopped'}[/] with {inert(st.remote)}: {_summary(report)}", soft_wrap=True)
         for note in report.notes:
             err.print(f"note: {inert(note)}", soft_wrap=True)
         if report.stopped:
@@ -421,7 +425,7 @@ def sync_status(remote: RemoteOpt = None, data_dir: DataDir = None, as_json: Jso
         return
     st = every[0] if every else sync_svc.status(wb, remote)  # one remote: the status just read
     if as_json:
-        typer.echo(json.dumps(st.to_public(), indent=2))
+        emit_json(st.to_public())
         return
     if st.remote is None:
         out.print("No remote; add one with `workbench remote add NAME URL`.")
@@ -486,7 +490,7 @@ def sync_conflicts(
             ]})
             return
         for cid, how in chosen:
-            err.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
+            out.print(f"conflict {cid}: keeping mine (sent on the next sync)" if how == "keep_mine" else f"conflict {cid}: took theirs")
         return
     rows = sync_svc.conflicts(wb, remote)
     if as_json:
@@ -566,7 +570,7 @@ def sync_refused(
         t.add_column(col)
     for r in rows:
         whose = [r.remote] if several else []
-        t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.status), r.reason or "")))
+        t.add_row(*map(cell, (str(r.seq), *whose, r.summary, _value(r.http_status), r.reason or "")))
     show_table(t, out)
     err.print("Retry with --retry ID…, or drop with --discard ID… (or --all instead of ids).")
 
@@ -588,9 +592,9 @@ def _act_on_refusals(wb: Workbench, seqs: list[int], *, discard: bool, as_json: 
     if as_json:
         emit_json({"action": "discard" if discard else "retry", "items": [o.to_public() for o in outcomes]})
     elif not outcomes:
-        err.print("Nothing refused.")
+        out.print("Nothing refused.")
     else:
-        for o in outcomes:
-            echo(f"change {o.seq}: {o.message}" if o.ok else f"error: {o.message}", err=True)
+        for o in outcomes:  # what was done on stdout, as every command's result; each refusal on stderr
+            echo(f"change {o.seq}: {o.message}" if o.ok else f"error: {o.message}", err=not o.ok)
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)

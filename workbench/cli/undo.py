@@ -13,7 +13,7 @@ import typer
 
 from workbench.cli.annotations import local, refusals
 from workbench.cli.options import DataDir, JsonFlag
-from workbench.cli.output import echo, emit_json, listing
+from workbench.cli.output import echo, emit_json, fail, listing
 from workbench.domain.roles import Principal
 from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
@@ -26,16 +26,18 @@ def register(app: typer.Typer) -> None:
 
 
 def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, redo: bool, as_json: bool) -> None:
-    if as_json:
-        emit_json({"outcome": outcome.to_public() if outcome else None})
-        return
+    """What an undo or redo did, on stdout; one that did nothing it was asked is a refusal (exit 1,
+    ``fail``'s ``error:`` line or JSON object), so ``workbench undo && …`` never goes on as if it had."""
+    verb = "redo" if redo else "undo"
     if outcome is None:
-        echo("Nothing to redo" if redo else "Nothing to undo")
-        return
+        fail(f"Nothing to {verb}", error=f"nothing_to_{verb}")
     names = member_names(wb, me)  # "Assigned to Max Member", never an id the store can name
     label = undo_svc.describe(outcome, member_name=lambda uid: names.get(uid, uid))
     if outcome.final:
-        echo(f"Can't undo {label}: {outcome.final}. Run it again for the action before it.")
+        # The action is final now (README, "Undo"): the next run goes on to the one before it.
+        fail(f"Can't {verb} {label}: {outcome.final}. Run it again for the action before it.", error=f"cannot_{verb}")
+    if as_json:
+        emit_json({"outcome": outcome.to_public()})
         return
     echo(f"{outcome.verb}: {label}")
     for note in outcome.notes:  # "its text is back as the reply's draft"
@@ -55,6 +57,7 @@ def undo(
 
     A reply can be undone only until it is sent, and its text comes back as the annotation's
     reply draft (unless a newer draft is there); persona runs and resolutions cannot be undone.
+    Nothing to undo, or an action that cannot be undone (it comes off the stack), exits 1.
     """
     wb, me = local(data_dir)
     if list_:

@@ -15,8 +15,9 @@
   either): see ``QUALIFIERS``. ``-status:``, ``-kind:``, ``-source:`` and ``-is:`` exclude.
 - ``age:`` and ``updated:`` take ``<``, ``<=``, ``>``, ``>=`` before an age (``30m``, ``12h``,
   ``7d``, ``2w``) or a date (``2026-11-01``, or a time ``2026-11-01T10:00Z``), or a date
-  range ``2026-10-01..2026-11-01``. ``age:<7d``: created less than 7 days ago;
-  ``updated:>2026-11-01``: changed after that (UTC) day.
+  range ``2026-10-01..2026-11-01`` (earlier date first). ``age:<7d``: created less than 7 days ago;
+  ``updated:>2026-11-01``: changed after that (UTC) day. A range, or bounds together, that
+  leave no time between them are refused, not searched for nothing.
 
 Bad input raises ``Invalid`` with a message meant for the person typing: the unknown
 qualifier, the bad value and what is accepted instead. A hand parser rather than a grammar
@@ -302,7 +303,12 @@ def _qualifier(
     if key in ("age", "updated"):
         lo, hi = _when(key, value, now_ms)
         old_lo, old_hi = ranges.get(key, (None, None))
-        ranges[key] = (_max(old_lo, lo), _min(old_hi, hi))
+        lo, hi = _max(old_lo, lo), _min(old_hi, hi)
+        if lo is not None and hi is not None and lo >= hi:
+            # Two bounds that leave no time between them (updated:>2026-11-01 updated:<2026-10-01,
+            # age:<7d age:>2w): refused as is:autofix -is:autofix is, rather than matching nothing.
+            raise Invalid(f"{key}:{value[:80]} and the {key}: before it together match nothing; keep one")
+        ranges[key] = (lo, hi)
         return auto_fix
     values = [v.strip() for v in value.split(",") if v.strip()] if key in ("status", "kind", "source") else [value]
     for v in values:
@@ -351,6 +357,9 @@ def _when(key: str, value: str, now_ms: int) -> tuple[int | None, int | None]:
         hi = _instant(key, b, help_, end=True) if b and b != "*" else None
         if lo is None and hi is None:
             raise Invalid(f"{key}:{value} needs a date on at least one side, {help_}")
+        if lo is not None and hi is not None and lo >= hi:
+            # A range written backwards matched nothing, without a word: the earlier date goes first.
+            raise Invalid(f"{key}:{value[:80]} is reversed: {a[:40]!r} is after {b[:40]!r}; write {key}:{b[:40]}..{a[:40]}")
         return lo, hi
     op = next((o for o in ("<=", ">=", "<", ">") if value.startswith(o)), "")
     rest = value[len(op) :].strip()

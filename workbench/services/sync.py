@@ -95,7 +95,7 @@ class RefusalView:
     seq: int
     op: str
     entity_id: str
-    status: int | None
+    http_status: int | None  # the server's answer; a ``status`` is an annotation's everywhere else
     reason: str | None
     summary: str  # what the change was, for a person
     at: int
@@ -103,7 +103,7 @@ class RefusalView:
 
     def to_public(self) -> dict[str, Any]:
         return {
-            "id": self.seq, "op": self.op, "entity_id": self.entity_id, "status": self.status, "reason": self.reason,
+            "id": self.seq, "op": self.op, "entity_id": self.entity_id, "http_status": self.http_status, "reason": self.reason,
             "summary": self.summary, "at": iso_ms(self.at), "remote": self.remote,
         }
 

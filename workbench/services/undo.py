@@ -440,8 +440,9 @@ class Outcome:
         return "Not redone" if self.redo else "Not undone"
 
     def to_public(self) -> dict[str, Any]:
+        """The CLI's ``undo --json``: ``id`` is the action's, as ``history`` (``undo --list``) names it."""
         return {
-            "action_id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,
+            "id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,
             "applied": self.applied, "skipped": self.skipped, "notes": self.notes, "final": self.final, "label": describe(self),
         }
 

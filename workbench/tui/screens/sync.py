@@ -86,7 +86,7 @@ class RefusalSource(RowsSource):
     def cells(self, row: Any) -> list[Text | str]:
         return [
             self.sync_screen.whose(row, row.summary),
-            Text(str(row.status or "—"), style="#ff6e6e"),
+            Text(str(row.http_status or "—"), style="#ff6e6e"),
             row.reason or "—",
             Text(fmt.ago(self.screen.now(), row.at), style="dim"),
         ]
@@ -183,7 +183,7 @@ class SyncScreen(TwoPaneScreen):
         else:
             text.append(fmt.safe(row.summary), style="bold")
             text.append(f"  {row.op} · {fmt.ago(self.now(), row.at)} · refused by {fmt.safe(row.remote)}\n", style="dim")
-            text.append(f"server said ({row.status or 'no status'}): ", style="dim")
+            text.append(f"server said ({row.http_status or 'no status'}): ", style="dim")
             text.append(fmt.safe(row.reason or "—") + "\n", style="#ff6e6e")
         return text
 
