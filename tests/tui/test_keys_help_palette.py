@@ -138,8 +138,7 @@ async def test_quit_is_one_row_with_both_its_keys(app):
         palette = app.screen
         assert isinstance(palette, CommandPalette)
         await wait_for(pilot, lambda: palette.has_class("-ready"))
-        offered = [option.hit.help for option in palette.query_one(CommandList).options
-                   if isinstance(option, Command) and option.hit.text == "Global: Quit"]
+        offered = [option.hit.help for option in palette.query_one(CommandList).options if isinstance(option, Command) and option.hit.text == "Global: Quit"]
         assert offered == ["key: q ^q"], offered
 
 
