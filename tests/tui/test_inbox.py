@@ -106,7 +106,7 @@ async def choose(pilot, app, name: str, value: str) -> None:
     """In the filter dialog: tab to the ``name`` select, open it (enter), arrow to ``value`` and take it (enter)."""
     dialog = app.screen
     select = dialog.query_one(f"#field-{name}", Select)
-    for _ in range(len(dialog.fields)):
+    for _ in range(len(dialog.fields) + 2):  # round past the two buttons back to an earlier field
         if app.focused is select:
             break
         await press(pilot, "tab")
@@ -163,6 +163,57 @@ async def test_filter_by_status_through_keys(app, demo_wb, principal):
         assert {r.status for r in rows} == {"resolved"}
         assert {r.source for r in rows} == {"annotation", "comment"}  # each source that has the status
         assert "status: resolved" in str(app.screen.query_one("#filterbar").render())
+
+
+def matching_rows(app) -> str:
+    """The filter dialog's count line ("→ 18 matching rows")."""
+    return str(app.screen.query_one("#form-check").render())
+
+
+async def test_the_filter_dialogs_status_choices_follow_its_source(app, demo_wb, principal):
+    """QA: with Source "session comments" the Status list still offered every source's statuses, and one only
+    annotations have ("won't fix") showed "→ 0 matching rows"."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await press(pilot, "f")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        status = dialog.query_one("#field-status", Select)
+        await choose(pilot, app, "status", "won_t_fix")
+        # One source: only its statuses, and the one it lacks is cleared (back to the default) with the count.
+        await choose(pilot, app, "source", "comment")
+        assert status.value == inbox.AWAITING
+        assert [v for _, v in next(f for f in dialog.fields if f.name == "status").options] == [inbox.AWAITING, inbox.ALL, "open", "resolved"]
+        n = inbox.count(demo_wb, principal, inbox.InboxFilter(sources=("comment",)))
+        assert matching_rows(app) == f"→ {n:,} matching rows"
+        await press(pilot, "tab", "enter")  # Status open: the choices as the user sees them
+        shown = screen_text(app)
+        assert "resolved" in shown and "won't fix" not in shown and "paused" not in shown, shown
+        await press(pilot, "escape")
+        # A chosen status every source in view has stays chosen: all sources, then annotations.
+        await choose(pilot, app, "status", "resolved")
+        await choose(pilot, app, "source", "")
+        assert status.value == "resolved"
+        assert "won_t_fix" in [v for _, v in next(f for f in dialog.fields if f.name == "status").options]
+        await choose(pilot, app, "source", "annotation")
+        assert status.value == "resolved"
+        f = inbox.InboxFilter(sources=("annotation",), status="resolved")
+        assert matching_rows(app) == f"→ {inbox.count(demo_wb, principal, f):,} matching rows"
+        await press(pilot, "ctrl+s")
+        assert isinstance(app.screen, InboxScreen)
+        assert app.screen.filter == f
+
+
+async def test_the_filter_dialog_opens_without_a_status_its_source_lacks(app, demo_wb, principal):
+    """A filter from elsewhere (a saved view, the CLI's) may pair a source with another source's status: the
+    dialog opens with it cleared, as choosing that source there would."""
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.apply_filter(inbox.InboxFilter(sources=("comment",), status="paused"))
+        await pilot.pause()
+        await press(pilot, "f")
+        assert isinstance(app.screen, FormDialog)
+        assert app.screen.query_one("#field-status", Select).value == inbox.AWAITING
 
 
 async def test_filter_by_site_through_keys(app, demo_wb, principal):

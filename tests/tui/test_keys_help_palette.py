@@ -75,8 +75,7 @@ def reaching_keys(app, screen: Screen, binding: Binding, node=None) -> list[str]
 
 
 def keys_listed_for(text: str, description: str) -> set[str]:
-    """The keys the help screen shows in front of ``description`` (one row per action; Textual's own ^q quit
-    has a row of its own besides q)."""
+    """The keys the help screen shows in front of ``description`` (one row per action)."""
     found = [m.group(1) for m in re.finditer(rf"(?<!\S)((?:\S+ )*\S+) {{2,}}{re.escape(description)}(?!\S)", text)]
     assert found, f"{description!r} is not listed"
     return {key for keys_ in found for key in keys_.split(" ")}
@@ -122,6 +121,25 @@ async def test_help_and_palette_list_every_key_of_the_screen(app, where, screen_
             assert set(shown_keys) <= set(offered[label].removeprefix("key: ").split(" ")), label
         await press(pilot, "escape")
         assert app.screen is screen
+
+
+async def test_quit_is_one_row_with_both_its_keys(app):
+    """QA: ? listed "^q Quit" and "q Quit" as two rows (Textual's own ctrl+q and ours), and the palette offered
+    Quit twice: one action, one row, our key first."""
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        quits = [(key, action) for _s, key, description, _n, action in binding_rows(app.screen) if description == "Quit"]
+        assert quits == [("q ^q", "app.quit")], quits
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        shown = help_column(app, 1)
+        assert [line.split() for line in shown.splitlines() if "Quit" in line] == [["q", "^q", "Quit"]], shown
+        await press(pilot, "question_mark", "ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        await wait_for(pilot, lambda: palette.has_class("-ready"))
+        offered = [option.hit.help for option in palette.query_one(CommandList).options if isinstance(option, Command) and option.hit.text == "Global: Quit"]
+        assert offered == ["key: q ^q"], offered
 
 
 async def test_every_bound_action_is_in_the_palette(app):

@@ -354,6 +354,21 @@ async def test_quitting_ends_a_sync_request_in_flight_and_keeps_the_change(hub, 
 # -- the sync screen ----------------------------------------------------------------------
 
 
+async def test_enter_on_an_empty_sync_list_says_there_is_nothing_to_open(demo_wb):
+    """QA: the footer offers "⏎ Open", and on an empty conflicts or refusals list enter did nothing, silently."""
+    app = make_app(demo_wb)
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "5")
+        screen = app.screen
+        assert isinstance(screen, SyncScreen) and app.focused is screen.conflict_list and screen.conflict_list.total == 0
+        await press(pilot, "enter")
+        assert told(app)[-1:] == [screen.conflict_list.empty_text]
+        assert [n.title for n in app._notifications if n.message == told(app)[-1]] == ["Nothing to open"]
+        await press(pilot, "tab", "enter")
+        assert app.focused is screen.refusal_list and told(app)[-1:] == ["No refused changes."]
+        assert app.screen is screen
+
+
 async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(hub):
     _ids, r = conflicted_and_refused(hub)
     [refusal] = sync_svc.refusals(r.wb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.theme import BUILTIN_THEMES
 from textual.widgets import Static
 
 from tests.tui.conftest import SIZE, press, wait_for
@@ -83,7 +84,7 @@ async def test_at_80_columns_every_list_fits_its_pane(app, key, kind):
             assert GUTTER + sum(shown) + len(shown) - 1 <= width, (vlist.id, width, vlist.layout_widths(width))
 
 
-@pytest.mark.parametrize("theme", ["textual-dark", "dracula", "tokyo-night", "solarized-dark", "atom-one-dark", "textual-light"])
+@pytest.mark.parametrize("theme", ["textual-dark", "dracula", "tokyo-night", "solarized-dark", "atom-one-dark", "textual-light", "rose-pine-dawn"])
 async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_16_colours(app, theme):
     # Both cursors were tints of $primary (45 % and 30 %) that 256 colours made one colour on these
     # themes, the default among them, so only bold told where the keys act. In 256 colours the two
@@ -109,6 +110,36 @@ async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_
         assert mark.strip() == "›" and not other_mark.strip()
         await press(pilot, "tab")
         assert cursor_row(other)[0].strip() == "›" and not cursor_row(focused)[0].strip()
+
+
+# The ansi themes are the terminal's own colours, which it, not the app, keeps apart.
+@pytest.mark.parametrize("theme", [name for name in BUILTIN_THEMES if "ansi" not in name])
+async def test_the_cursor_of_a_list_without_focus_stands_out_from_its_rows_in_256_colours(app, theme):
+    # rose-pine-dawn: $surface-lighten-2 over a near-white surface was white, the rows' colour in 256
+    # colours, and a list without focus has no "›": its cursor did not show at all.
+    from rich.color import ColorSystem
+
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = theme
+        await press(pilot, "2")
+        screen = app.screen
+        assert isinstance(screen, FeedbackScreen)
+        _, other = screen.panes
+        assert screen.focused is not other and other.total > 1 and other.cursor == 0
+
+        def background(pane, index: int) -> int | None:
+            _mark, first_cell, *_ = list(pane.render_line(1 + index - int(pane.scroll_y)))
+            assert first_cell.style is not None and first_cell.style.bgcolor is not None
+            return first_cell.style.bgcolor.downgrade(ColorSystem.EIGHT_BIT).number
+
+        assert background(other, 0) != background(other, 1)
+
+
+def test_only_the_themes_that_need_it_have_colours_of_their_own(app):
+    """rose-pine-dawn gets its cursor colour (workbench/tui/themes.py); every other theme is Textual's as it is."""
+    own = {name for name, theme in app.available_themes.items() if theme != BUILTIN_THEMES.get(name)}
+    assert own == {"rose-pine-dawn"}
+    assert app.available_themes["rose-pine-dawn"].variables["surface-lighten-2"] == "#dfdad9"
 
 
 async def test_at_200_columns_names_voices_and_comments_are_whole(app):

@@ -22,7 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from workbench.domain.safe_text import screen_safe
-from workbench.tui import keys
+from workbench.tui import keys, themes
 from workbench.tui.commands import WorkbenchCommands
 from workbench.tui.messages import StoreChanged
 from workbench.tui.sync_run import SyncRunner
@@ -133,6 +133,7 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
         sync_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
+        themes.register(self)
         self.wb = wb
         self._principal = principal
         self._principal_derived = principal is None

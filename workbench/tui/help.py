@@ -41,10 +41,19 @@ def _description(node: object, binding: Binding) -> str:
     return said if isinstance(said, str) and said else binding.description
 
 
+def _target(screen: Screen, node: DOMNode, action: str) -> tuple[int, str]:
+    """The node an action runs on and its name there: the app's "app.quit" (q) and Textual's own "quit"
+    (ctrl+q) are one action, which the help listed twice as Quit."""
+    for prefix, target in (("app.", screen.app), ("screen.", screen)):
+        if action.startswith(prefix):
+            return id(target), action.removeprefix(prefix)
+    return id(node), action
+
+
 def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, DOMNode, str]]:
     """(section, keys, description, node, action) for every active binding of ``screen``.
 
-    One row per action: the keys of a binding ("down,j") are shown together. Bindings a
+    One row per action: the keys of a binding ("down,j"), and of bindings of one action, are shown together. Bindings a
     widget disabled through ``check_action`` are left out, like the footer does.
     """
     app = screen.app
@@ -55,13 +64,17 @@ def binding_rows(screen: Screen) -> Iterator[tuple[str, str, str, DOMNode, str]]
             continue
         if getattr(binding, "system", False):
             continue
-        key = (id(active.node), binding.action)
+        key = _target(screen, active.node, binding.action)
         display = app.get_key_display(binding)
-        if key in rows:
-            if display not in rows[key][1]:
-                rows[key][1].append(display)
+        row = rows.get(key)
+        if row is not None and display in row[1]:
             continue
-        rows[key] = [_section(active.node), [display], _description(active.node, binding), active.node, binding.action]
+        if row is not None and (row[5] or not binding.id):
+            row[1].append(display)
+            continue
+        # A new action, or ours (keys.py, rebindable) over Textual's own (ctrl+q): its key first, its words, its place.
+        earlier = rows.pop(key)[1] if row is not None else []
+        rows[key] = [_section(active.node), [display, *earlier], _description(active.node, binding), active.node, binding.action, binding.id]
     order = {"Global": 3, "Scrolling": 2, "List": 1}
-    for section, keys, description, node, action in sorted(rows.values(), key=lambda r: order.get(r[0], 0)):
+    for section, keys, description, node, action, _id in sorted(rows.values(), key=lambda r: order.get(r[0], 0)):
         yield section, " ".join(keys), description, node, action

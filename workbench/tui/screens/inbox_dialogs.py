@@ -1,4 +1,4 @@
-"""The inbox's filter form and its views dialog (built-in views plus named, saved filters)."""
+"""The inbox's filter form (its Status choices follow its Source) and its views dialog (built-in views plus named, saved filters)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from workbench.services import inbox
@@ -37,19 +37,46 @@ def _filter_from(values: dict[str, Any]) -> inbox.InboxFilter:
     )
 
 
-def filter_dialog(screen: InboxScreen) -> FormDialog:
-    f = screen.filter
-    facets = screen.facets
+def _status_options(screen: InboxScreen, source: str) -> list[tuple[str, str]]:
+    """The Status choices for ``source`` ("": every source): a status only other sources have would match no row."""
     # A typed query looks in every status unless it names one (the filter bar says "status: any"): the
     # default's label says so, or the dialog read "awaiting attention" beside a bar saying "any".
-    statuses = [("awaiting attention (searches: any)", inbox.AWAITING), ("any status", inbox.ALL)]
-    statuses += [(fmt.status_label(s) + ("" if s not in ("completed", "analyzed") else f" ({s})"), s) for s in facets.statuses]
+    options = [("awaiting attention (searches: any)", inbox.AWAITING), ("any status", inbox.ALL)]
+    shown = inbox.SOURCE_STATUSES[source] if source else screen.facets.statuses
+    return options + [(fmt.status_label(s) + ("" if s not in ("completed", "analyzed") else f" ({s})"), s) for s in shown]
+
+
+class FilterDialog(FormDialog):
+    """The filter form, whose Status choices follow its Source."""
+
+    def __init__(self, screen: InboxScreen, fields: list[Field], **kwargs: Any) -> None:
+        super().__init__("Filter the inbox", fields, **kwargs)
+        self.inbox_screen = screen
+
+    @on(Select.Changed, "#field-source")
+    def _source_changed(self, event: Select.Changed) -> None:
+        field = next(f for f in self.fields if f.name == "status")
+        field.options = _status_options(self.inbox_screen, str(event.value))
+        status = self.query_one("#field-status", Select)
+        chosen = status.value
+        status.set_options(field.options)  # back to the first choice, "awaiting attention"
+        if chosen in {value for _, value in field.options}:
+            status.value = chosen
+
+
+def filter_dialog(screen: InboxScreen) -> FilterDialog:
+    f = screen.filter
+    facets = screen.facets
+    source = f.sources[0] if f.sources else ""
+    statuses = _status_options(screen, source)
+    # A status the source does not have (a saved view's) opens cleared, as choosing that source there would.
+    status = f.status if f.status in {value for _, value in statuses} else inbox.AWAITING
     labels = {"annotation": "site", "comment": "store", "test": "study"}
     places = [("anywhere", "")] + [(f"{labels[src]}: {fmt.esc(name)}", pid) for pid, name, src in facets.places]
     members = [("anyone", ""), ("me", "me"), ("unassigned", "none")] + [(fmt.esc(name), uid) for uid, name in facets.members]
     fields = [
-        Field("source", "Source", "select", f.sources[0] if f.sources else "", _SOURCE_OPTIONS),
-        Field("status", "Status", "select", f.status, statuses),
+        Field("source", "Source", "select", source, _SOURCE_OPTIONS),
+        Field("status", "Status", "select", status, statuses),
         Field("kind", "Kind (annotations)", "select", f.kind or "", [("any kind", "")] + [(k, k) for k in facets.kinds]),
         Field("place", "Site, store or study", "select", f.place or "", places),
         Field("assignee", "Assignee (annotations)", "select", f.assignee or "", members),
@@ -66,8 +93,12 @@ def filter_dialog(screen: InboxScreen) -> FormDialog:
             return exc.message
         return f"→ {n:,} matching rows"
 
-    return FormDialog(
-        "Filter the inbox", fields, submit=_filter_from, validate=validate, submit_label="Apply",
+    return FilterDialog(
+        screen,
+        fields,
+        submit=_filter_from,
+        validate=validate,
+        submit_label="Apply",
         hint="{form.save} / enter in the search box: apply · {form.cancel}: cancel",
     )
 

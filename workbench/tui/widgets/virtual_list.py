@@ -8,7 +8,8 @@ them and recounts, keeping the cursor on the same item and that item on the same
 Line 0 is a sticky column header; row ``i`` of the source is virtual line ``i + 1``.
 
 The list only posts messages (``Highlighted``, ``Activated``, ``SelectionChanged``); its
-parent decides what they mean ("attributes down, messages up").
+parent decides what they mean ("attributes down, messages up"). Empty, it says so itself: its
+``empty_text`` in place of rows, and again in a notice when enter finds nothing to open.
 """
 
 from __future__ import annotations
@@ -364,6 +365,9 @@ class VirtualList(ScrollView, can_focus=True):
         row = self.current
         if row is not None:
             self.post_message(self.Activated(self, self.cursor, row))
+        elif self.total == 0:
+            # The footer offers "⏎ Open" on every list: on an empty one enter did nothing, silently.
+            self.notify(self.empty_text, title="Nothing to open", severity="warning")
 
     def action_toggle_select(self) -> None:
         row = self.current
