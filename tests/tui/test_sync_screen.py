@@ -32,6 +32,7 @@ from workbench.services import sync as sync_svc
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
+from workbench.tui.help import binding_rows
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.sync import SyncScreen
 
@@ -354,19 +355,33 @@ async def test_quitting_ends_a_sync_request_in_flight_and_keeps_the_change(hub, 
 # -- the sync screen ----------------------------------------------------------------------
 
 
-async def test_enter_on_an_empty_sync_list_says_there_is_nothing_to_open(demo_wb):
-    """QA: the footer offers "⏎ Open", and on an empty conflicts or refusals list enter did nothing, silently."""
+async def test_the_sync_lists_offer_no_open_which_they_do_not_have(demo_wb):
+    """QA: the footer offered "⏎ Open" on the conflicts and the refusals, and enter did nothing, on a row
+    or on none: their rows are acted on by m/t/r/x. Neither the footer nor the help offers it now, and
+    enter changes nothing. A list that opens its rows still offers it, and says so when it is empty."""
     app = make_app(demo_wb)
     async with app.run_test(size=SIZE) as pilot:
         await press(pilot, "5")
         screen = app.screen
         assert isinstance(screen, SyncScreen) and app.focused is screen.conflict_list and screen.conflict_list.total == 0
+        for pane in (screen.conflict_list, screen.refusal_list):
+            pane.focus()
+            await pilot.pause()
+            assert "⏎ Open" not in screen_text(app).splitlines()[-1]
+            assert not [k for _, k, _, _, action in binding_rows(screen) if action == "activate"]
+            await press(pilot, "enter")
+            assert app.screen is screen and told(app) == [] and not errors(app)
+        await press(pilot, "1")
+        assert "⏎ Open" in screen_text(app).splitlines()[-1]
+        await press(pilot, "slash")
+        await paste(pilot, "qqqqzzzz")
         await press(pilot, "enter")
-        assert told(app)[-1:] == [screen.conflict_list.empty_text]
+        inbox_list = app.screen.query_one("#inbox-list")
+        await wait_for(pilot, lambda: inbox_list.total == 0)
+        inbox_list.focus()
+        await press(pilot, "enter")
+        assert told(app)[-1:] == [inbox_list.empty_text]
         assert [n.title for n in app._notifications if n.message == told(app)[-1]] == ["Nothing to open"]
-        await press(pilot, "tab", "enter")
-        assert app.focused is screen.refusal_list and told(app)[-1:] == ["No refused changes."]
-        assert app.screen is screen
 
 
 async def test_sync_screen_lists_conflicts_and_refusals_with_the_servers_reason(hub):

@@ -197,3 +197,17 @@ async def test_an_analysis_says_when_the_offline_engine_stood_in_and_odd_fields_
         assert "Written by the offline engine, as the configured one failed: openai-compatible:tiny-model: ConnectError" in text
         assert "Analysis (, offline) Checkout \\x1b[2Jconfused them" in text
         assert "not a list" not in text and not errors(app)
+
+
+async def test_the_sessions_list_offers_no_open_and_the_studies_list_does(app, demo_wb, principal):
+    """A study opens its sessions on enter; a session is acted on by c/z/C/N, and its list (focused
+    first) offered "⏎ Open", which did nothing."""
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        assert app.focused is screen.sessions and "⏎ Open" not in screen_text(app).splitlines()[-1]
+        await press(pilot, "tab")
+        assert app.focused is screen.studies and "⏎ Open" in screen_text(app).splitlines()[-1]
+        await press(pilot, "tab")
+        before = screen_text(app)
+        await press(pilot, "enter")
+        assert screen_text(app) == before and app.screen is screen and not errors(app)

@@ -117,10 +117,10 @@ class SyncScreen(TwoPaneScreen):
 
     def compose_panes(self) -> ComposeResult:
         yield Static("", id="conflicts-title", classes="pane-title")
-        yield VirtualList(ConflictSource(self), CONFLICT_COLUMNS, selectable=False, id="sync-conflicts",
+        yield VirtualList(ConflictSource(self), CONFLICT_COLUMNS, selectable=False, openable=False, id="sync-conflicts",
                           empty_text="No conflicts: every field changed on both sides has been settled.")
         yield Static("", id="refusals-title", classes="pane-title")
-        yield VirtualList(RefusalSource(self), REFUSAL_COLUMNS, selectable=False, id="sync-refusals",
+        yield VirtualList(RefusalSource(self), REFUSAL_COLUMNS, selectable=False, openable=False, id="sync-refusals",
                           empty_text="No refused changes.")
 
     @property

@@ -175,7 +175,7 @@ class TestSessionsScreen(TwoPaneScreen):
     def compose_panes(self) -> ComposeResult:
         yield VirtualList(StudySource(self), STUDY_COLUMNS, selectable=False, id="ts-studies", empty_text="No studies yet.")
         yield Static("", id="sessions-title", classes="pane-title")
-        yield VirtualList(TestSessionSource(self), SESSION_COLUMNS, selectable=False, id="ts-sessions",
+        yield VirtualList(TestSessionSource(self), SESSION_COLUMNS, selectable=False, openable=False, id="ts-sessions",
                           empty_text="No sessions with this status in this study.")
 
     def compose_preview(self) -> ComposeResult:

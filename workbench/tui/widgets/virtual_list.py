@@ -150,6 +150,7 @@ class VirtualList(ScrollView, can_focus=True):
         page_size: int = 100,
         max_pages: int = 8,
         selectable: bool = True,
+        openable: bool = True,
         empty_text: str = "Nothing here.",
         name: str | None = None,
         id: str | None = None,
@@ -161,6 +162,9 @@ class VirtualList(ScrollView, can_focus=True):
         self.page_size = page_size
         self.max_pages = max_pages
         self.selectable = selectable
+        # Whether its screen opens a row on enter: a list whose rows are acted on by keys of their
+        # own (the sync screen's m/t/r/x, a test session's c/z/C) offered "⏎ Open" and did nothing.
+        self.openable = openable
         self.empty_text = empty_text
         self.total = 0
         self.cursor = 0
@@ -189,7 +193,7 @@ class VirtualList(ScrollView, can_focus=True):
             return fallback
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "toggle_select" and not self.selectable)
+        return not (action == "toggle_select" and not self.selectable or action == "activate" and not self.openable)
 
     # -- data ------------------------------------------------------------------------------
     def row_at(self, index: int) -> Any | None:
