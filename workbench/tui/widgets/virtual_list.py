@@ -193,7 +193,7 @@ class VirtualList(ScrollView, can_focus=True):
             return fallback
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "toggle_select" and not self.selectable or action == "activate" and not self.openable)
+        return not ((action == "toggle_select" and not self.selectable) or (action == "activate" and not self.openable))
 
     # -- data ------------------------------------------------------------------------------
     def row_at(self, index: int) -> Any | None:
