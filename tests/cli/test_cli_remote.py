@@ -117,3 +117,6 @@ def test_remote_and_sync_confirmations_are_on_stdout_their_notes_and_errors_on_s
     assert result.stderr.startswith("error: cannot reach http://127.0.0.1:1") and "Stopped" not in result.stderr
     removed = run(data, "remote", "remove", "origin")
     assert (removed.stdout, removed.stderr) == ("Removed remote origin.\n", "")
+    # An empty listing is the listing's result, as `sync conflicts`' "No conflicts." is: it was on stderr.
+    none = run(data, "remote", "list")
+    assert (none.stdout, none.stderr) == ("No remotes; add one with `workbench remote add NAME URL`.\n", "")

@@ -168,7 +168,7 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
         emit_json(listing(r.to_public() for r in rows))
         return
     if not rows:
-        err.print("No remotes; add one with `workbench remote add NAME URL`.")
+        out.print("No remotes; add one with `workbench remote add NAME URL`.")
         return
     t = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("NAME", "URL", "TOKEN", "STORE KEY", "JWT", "LAST SYNC", "LAST ERROR"):
