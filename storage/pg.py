@@ -56,6 +56,12 @@ def _boot_key(boot_id: str) -> int:
     return int.from_bytes(hashlib.sha256(b"workbench-boot:" + boot_id.encode()).digest()[:8], "big", signed=True)
 
 
+def _close_quietly(raw: psycopg.Connection[Any]) -> None:
+    """Close a connection its thread left behind; one its server already dropped has nothing to say."""
+    with contextlib.suppress(psycopg.Error):
+        raw.close()
+
+
 class PgStore(sqlite_store.Store):
     """Connections, transactions and blobs of one PostgreSQL database (the ``Store`` interface)."""
 
@@ -109,6 +115,11 @@ class PgStore(sqlite_store.Store):
                     conn.close()
             conn = self._connect_pg()
             self._local.db = conn
+            # A thread's locals go when it ends (a threadpool worker idle too long, any short-lived
+            # thread), and its connection with them: closed then, not left to psycopg's finaliser,
+            # which warns (ResourceWarning) and drops the session unannounced. Not at exit: a forked
+            # child would close its parent's sessions.
+            weakref.finalize(conn, _close_quietly, conn.raw).atexit = False
             with self._lock:
                 self._connections.add(conn)
         # The repositories are typed against sqlite3's connection; PgConnection answers the part they use.

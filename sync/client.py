@@ -38,6 +38,7 @@ import orjson
 from sync.errors import Ambiguous, AuthFailed, NotTheApi, OtherWorkspace, Refused, Stopped, SyncError, Unavailable, WorkspaceDeleted
 from sync.wire import Malformed, kind_of
 from workbench.domain.errors import Invalid
+from workbench.domain.media_types import media_type
 
 __all__ = [
     "Ambiguous", "AuthFailed", "NotTheApi", "OtherWorkspace", "Refused", "RemoteClient", "Response", "StoppableTransport", "Stopped",
@@ -225,7 +226,7 @@ class Response:
                 self._data = orjson.loads(self.content) if self.content else None
             except orjson.JSONDecodeError:
                 # A web page where the API should be: a wrong URL, which every request would repeat.
-                kind = self.headers.get("content-type", "no content type").split(";")[0]
+                kind = media_type(self.headers.get("content-type")) or "no content type"
                 raise NotTheApi(
                     f"{self.url} answered {self.status} with {kind}, not the API's JSON: "
                     "is the remote's URL a workbench server (`workbench remote list`)?", self.status,
@@ -325,7 +326,7 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 def _web_page(resp: httpx.Response) -> str | None:
     """An HTML answer (a static site's or a proxy's error page) named by its title: its first 300
     characters quoted as the reason were markup, doctype and head, in a line meant to be read."""
-    if resp.headers.get("content-type", "").split(";")[0].strip().lower() != "text/html":
+    if media_type(resp.headers.get("content-type")) != "text/html":
         return None
     title = _TITLE.search(resp.content[:65536])
     words = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""

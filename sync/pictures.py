@@ -34,6 +34,7 @@ from sync.client import NotTheApi, Response, Unavailable
 from sync.part import EnginePart
 from workbench.domain.errors import UPLOAD_NOT_FOUND, Invalid, TooLarge
 from workbench.domain.images import MAX_UPLOAD_BYTES, check_image
+from workbench.domain.media_types import media_type
 
 # The words of the route's own refusal of a key it serves nothing under, from a server older than its
 # ``code`` (UPLOAD_NOT_FOUND): still taken, so a replica of such a server tells the two 404s apart too.
@@ -169,7 +170,7 @@ class PicturePull(EnginePart):
 
     def _keep(self, key: str, annotation_id: str, kind: str, content_type: str, data: bytes) -> bool:
         """Store one fetched picture and its row; False (nothing written) when it is no image of its type."""
-        ct = content_type.split(";")[0].strip().lower()
+        ct = media_type(content_type)
         try:
             check_image(ct, data, "The picture")
         except (Invalid, TooLarge):

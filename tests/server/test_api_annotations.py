@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.exceptions import RequestValidationError
 
 from tests.conftest import bearer
 from tests.helpers import other_workspace, post_annotation
+from workbench.server.errors import read_errors
 
 
 def test_sites_list_and_detail_never_expose_secrets(client, creds):
@@ -137,6 +139,23 @@ def test_a_body_not_sent_as_json_says_so(client, creds):
     # A JSON body of the wrong shape is still told so in pydantic's words.
     r = client.post(f"/api/v1/annotations/{a['id']}/replies", json=["hi"], headers=bearer(creds["member_token"]))
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "model_attributes_type"
+
+
+@pytest.mark.sqlite_only("reads no store: read_errors is a pure function, and one engine is enough")
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        pytest.param("TEXT/Plain; charset=utf-8", "text/plain", id="upper-case-with-charset"),
+        pytest.param("; charset=utf-8", "no Content-Type", id="parameters-only"),
+        pytest.param("", "no Content-Type", id="empty"),
+        pytest.param(None, "no Content-Type", id="none"),
+    ],
+)
+def test_a_body_not_sent_as_json_names_the_media_type_it_got(sent, named):
+    """Named as the domain's ``media_type`` reads it: a header of parameters alone was named as nothing ("got )")."""
+    unread = RequestValidationError([{"type": "model_attributes_type", "loc": ("body",), "msg": "Input should be a valid dictionary", "input": b"a=1"}])
+    [error] = read_errors(unread, sent)
+    assert error["type"] == "json_expected" and error["msg"].endswith(f"(got {named})"), error
 
 
 def test_patch_every_status_of_the_taxonomy(client, creds):

@@ -50,6 +50,28 @@ def test_read_decide_write_never_loses_an_update_across_threads_and_stores(pg_ur
             store.close()
 
 
+def test_a_threads_connection_is_closed_when_the_thread_ends(pg_url: str):
+    """Its connection went with a thread's locals, and psycopg's finaliser closed it with a
+    ResourceWarning (six of them from the test above); a threadpool worker idle too long ends so.
+    The store closes it itself now."""
+    store = PgStore(pg_url)
+    try:
+        raws: list[psycopg.Connection] = []
+
+        def use() -> None:
+            store.db.execute("SELECT 1")
+            raws.append(store.db.raw)  # pyright: ignore[reportAttributeAccessIssue]  # a PgConnection
+
+        thread = threading.Thread(target=use)
+        thread.start()
+        thread.join()
+        [raw] = raws
+        wait_until(lambda: raw.closed, bool, what="the ended thread's connection closed")
+        assert not store.db.raw.closed  # pyright: ignore[reportAttributeAccessIssue]  # this thread's is its own
+    finally:
+        store.close()
+
+
 def test_a_postgresql_store_is_never_a_replica(pg_url: str):
     """A replica is the TUI's local SQLite store: a team server's writes never queue for a push,
     and asking costs no round trip."""

@@ -61,16 +61,17 @@ resolutions.attach_local_file(wb, local_user(wb), sys.argv[2], "after", Path(sys
 
 
 def killed_at(script: str, said: str, *args: str) -> None:
-    child = subprocess.Popen(
+    # As a context: its stdout pipe is closed after, not left to the collector (a ResourceWarning).
+    with subprocess.Popen(
         [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == said  # it reached the point: kill it there
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+    ) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == said  # it reached the point: kill it there
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 
 

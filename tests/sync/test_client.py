@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.client import RATE_WINDOW_ENV, Ambiguous, AuthFailed, Refused, RemoteClient, Unavailable, rate_window_from_env
+from sync.client import RATE_WINDOW_ENV, Ambiguous, AuthFailed, NotTheApi, Refused, RemoteClient, Unavailable, rate_window_from_env
 from tests.conftest import free_port
 from workbench.domain.errors import Invalid
 
@@ -179,3 +179,20 @@ def test_a_capped_read_stops_at_the_cap_and_keeps_an_answer_within_it_whole():
     assert (small.status, small.content, small.over_limit, small.headers["content-type"]) == (200, b"PNGDATA", False, "image/png")
     c, _ = client(lambda req: httpx.Response(404, json={"detail": "Upload not found"}))
     assert c.get("/uploads/x.png", max_bytes=10, ok=(404,)).data == {"detail": "Upload not found"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        pytest.param("TEXT/HTML; charset=utf-8", "text/html", id="upper-case-with-charset"),
+        pytest.param("", "no content type", id="empty-header"),
+        pytest.param(None, "no content type", id="no-header"),
+    ],
+)
+def test_an_answer_that_is_not_json_names_its_media_type(sent, named):
+    """The media type as the domain's ``media_type`` reads it: an empty header was named as nothing
+    ("answered 200 with , not the API's JSON"), and the sender's case was echoed."""
+    headers = {} if sent is None else {"Content-Type": sent}
+    c, _ = client(lambda req: httpx.Response(200, content=b"<html>a page</html>", headers=headers))
+    with pytest.raises(NotTheApi, match=f"answered 200 with {named}, not the API's JSON"):
+        _ = c.get("/api/v1/sites").data

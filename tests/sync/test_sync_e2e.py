@@ -10,7 +10,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,9 +93,21 @@ def _integrity(path: Path) -> str:
         return c.execute("PRAGMA integrity_check").fetchone()[0]
 
 
-def answering(answer: Callable[[str], tuple[int, str, bytes]], port: int = 0) -> http.server.ThreadingHTTPServer:
+@contextmanager
+def serving(server: http.server.ThreadingHTTPServer) -> Iterator[http.server.ThreadingHTTPServer]:
+    """``server`` answering on a thread of its own for the block; then shut down and its socket closed
+    (``shutdown`` alone left the listening socket to the collector: a ResourceWarning)."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def answering(answer: Callable[[str], tuple[int, str, bytes]], port: int = 0) -> AbstractContextManager[http.server.ThreadingHTTPServer]:
     """A server on loopback that is not the API, as the wrong one at a remote's address is: every GET,
-    POST and PATCH answered with ``answer(path)``, (status, content type, body). Shut it down after."""
+    POST and PATCH answered with ``answer(path)``, (status, content type, body), while the block runs."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def reply(self) -> None:
@@ -111,9 +124,7 @@ def answering(answer: Callable[[str], tuple[int, str, bytes]], port: int = 0) ->
         def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serving(http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler))
 
 
 def _sync_stops_as_not_the_api(a: Cli) -> tuple[str, subprocess.CompletedProcess]:
@@ -218,6 +229,7 @@ def test_server_killed_after_applying_a_write_before_answering(tmp_path):
         assert r.returncode == 1 and "no answer" in r.stderr
         assert srv.proc.wait(10) == -signal.SIGKILL
         assert _integrity(served) == "ok"
+        srv.stop()  # its log: the process is gone, its file still open
         srv = Server(served, port=port)  # back up, without the fault
         assert a.run("sync").returncode == 0
         a.run("sync")
@@ -338,15 +350,12 @@ def test_a_url_that_is_not_the_api_stops_with_one_line_not_a_traceback(tmp_path)
     """A remote URL that answers every path with a web page (a proxy's welcome page, a single-page
     app): `workbench sync` printed a 60-line traceback ending in orjson's JSONDecodeError, and
     `--json` gave no error object. It must stop with one line saying what answered, exit 1."""
-    page = answering(lambda path: (200, "text/html", b"<html><body>Welcome to nginx!</body></html>"))
-    url = f"http://127.0.0.1:{page.server_address[1]}"
-    a = Cli(tmp_path, "alice")
-    try:
+    with answering(lambda path: (200, "text/html", b"<html><body>Welcome to nginx!</body></html>")) as page:
+        url = f"http://127.0.0.1:{page.server_address[1]}"
+        a = Cli(tmp_path, "alice")
         _add_remote(a, url, "gfat_" + "x" * 43)
         line, _ = _sync_stops_as_not_the_api(a)
         assert "answered 200 with text/html, not the API's JSON" in line and url in line
-    finally:
-        page.shutdown()
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999", "http://team server:11001", "http://:11001"])
@@ -369,12 +378,10 @@ def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
         def log_message(self, format: str, *args: object) -> None:  # the stdlib's signature
             pass
 
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Site(*a, directory=str(tmp_path / "site")))
     (tmp_path / "site").mkdir()
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{site.server_address[1]}"
-    a = Cli(tmp_path, "alice")
-    try:
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: Site(*a, directory=str(tmp_path / "site")))) as site:
+        url = f"http://127.0.0.1:{site.server_address[1]}"
+        a = Cli(tmp_path, "alice")
         _add_remote(a, url, "gfat_" + "x" * 43)
         r = a.run("sync", "--json", check=False)
         assert r.returncode == 1
@@ -382,8 +389,6 @@ def test_a_web_page_refusing_the_api_is_named_by_its_title_not_quoted(tmp_path):
         assert error["code"] == "not_the_api", error
         assert f"{url}/api/v1/sites answered 404 (a web page titled 'Error response')" in error["message"], error
         assert "<" not in error["message"], error
-    finally:
-        site.shutdown()
 
 
 def test_a_write_the_server_refused_unhandled_is_not_left_as_without_an_answer(tmp_path):
@@ -441,8 +446,7 @@ def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
 
     before = mirrored()
     assert before[0] > 0, before
-    other = answering(lambda path: (200, "application/json", b'{"status": "ok"}'), port)
-    try:
+    with answering(lambda path: (200, "application/json", b'{"status": "ok"}'), port):
         for pending in (False, True):
             if pending:
                 [ann] = [x["id"] for x in a.json("annotations", "list", "--limit", "1")["items"]]
@@ -453,8 +457,6 @@ def test_another_json_service_at_the_remote_s_address_empties_nothing(tmp_path):
             assert error["code"] == "not_the_api" and "not the API's list" in error["message"], error
             assert mirrored() == before
         assert json.loads(a.run("sync", "status", "--json").stdout)["pending"] == 1
-    finally:
-        other.shutdown()
 
 
 def test_a_list_row_without_its_id_stops_with_one_line_naming_the_list_and_the_row(tmp_path):
@@ -467,15 +469,12 @@ def test_a_list_row_without_its_id_stops_with_one_line_naming_the_list_and_the_r
         rows = [{"id": "site-1", "name": "Shop"}, {"name": "a site without its id"}]
         return 200, "application/json", json.dumps({"items": rows, "next_cursor": None}).encode()
 
-    odd = answering(sites_with_a_row_without_its_id)
-    url = f"http://127.0.0.1:{odd.server_address[1]}"
-    a = Cli(tmp_path, "alice")
-    try:
+    with answering(sites_with_a_row_without_its_id) as odd:
+        url = f"http://127.0.0.1:{odd.server_address[1]}"
+        a = Cli(tmp_path, "alice")
         _add_remote(a, url, "gfat_" + "x" * 43)
         line, r = _sync_stops_as_not_the_api(a)
         assert f"{url}/api/v1/sites" in line and "a list (\"items\") whose item 2 of 2 is an object without its 'id'" in line, line
         assert json.loads(r.stdout)["stopped"] == json.loads(r.stderr)["error"]["message"]
         with a.db() as db:
             assert db.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
-    finally:
-        odd.shutdown()

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from workbench.domain.errors import DomainError, Invalid
+from workbench.domain.media_types import media_type
 from workbench.domain.safe_text import refuse_nul_parameters
 from workbench.server.responses import JSON
 
@@ -95,7 +96,7 @@ def read_errors(exc: RequestValidationError, content_type: str | None) -> list[d
     errors = list(exc.errors())
     if not any(tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) for e in errors):
         return errors
-    sent = (content_type or "no Content-Type").split(";")[0].strip()
+    sent = media_type(content_type) or "no Content-Type"
     return [
         {"type": "json_expected", "loc": ("body",), "msg": f"Expected a JSON body, sent with Content-Type: application/json (got {sent})"}
         if tuple(e.get("loc", ())) == ("body",) and isinstance(e.get("input"), bytes) else e

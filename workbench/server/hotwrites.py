@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from storage.failures import StoreWriteFailed
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate
 from workbench.domain.errors import DomainError
+from workbench.domain.media_types import media_type
 from workbench.server import write_failed
 from workbench.server.deps import authenticated
 from workbench.server.errors import domain_error_response
@@ -50,7 +51,7 @@ def _json_content(headers: Headers) -> bool:
     value = headers.get("content-type")
     if value is None:
         return True
-    kind = value.partition(";")[0].strip().lower()
+    kind = media_type(value)
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 

@@ -23,6 +23,7 @@ from workbench.domain.annotations import ResolutionCreate, UploadUrlRequest, che
 from workbench.domain.clock import new_id
 from workbench.domain.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from workbench.domain.images import EXTENSION, IMAGE_FORMATS_TEXT, MAX_UPLOAD_BYTES, check_image, sniff_image_type
+from workbench.domain.media_types import media_type
 from workbench.domain.paging import DEFAULT_LIMIT
 from workbench.domain.records import Reply, Resolution
 from workbench.domain.roles import Principal, Role, require_role
@@ -71,7 +72,7 @@ def receive_upload(wb: Workbench, key: str, expires: str | None, signature: str 
     # ASCII digits only ("²".isdigit() is True) and bounded, so int() and the clock compare never fail.
     if not expires or not signature or not _EXPIRES.fullmatch(expires):
         raise Forbidden("Missing or malformed upload signature")
-    ct = (content_type or "").split(";")[0].strip().lower()
+    ct = media_type(content_type)
     # As bytes: compare_digest raises on a str with non-ASCII characters.
     if not hmac.compare_digest(_signature(wb, key, ct, int(expires)).encode(), signature.encode("utf-8", "surrogatepass")):
         raise Forbidden("Invalid upload signature (wrong key, content type or tampered URL)")
