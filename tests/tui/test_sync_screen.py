@@ -35,6 +35,7 @@ from workbench.services.local import local_user
 from workbench.tui.help import binding_rows
 from workbench.tui.screens.forms import ChoiceDialog, FormDialog
 from workbench.tui.screens.sync import SyncScreen
+from workbench.tui.widgets.virtual_list import VirtualList
 
 
 class ClockHub(Hub):
@@ -376,7 +377,7 @@ async def test_the_sync_lists_offer_no_open_which_they_do_not_have(demo_wb):
         await press(pilot, "slash")
         await paste(pilot, "qqqqzzzz")
         await press(pilot, "enter")
-        inbox_list = app.screen.query_one("#inbox-list")
+        inbox_list = app.screen.query_one("#inbox-list", VirtualList)
         await wait_for(pilot, lambda: inbox_list.total == 0)
         inbox_list.focus()
         await press(pilot, "enter")
