@@ -9,6 +9,7 @@ import itertools
 from urllib.parse import urlparse
 
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import bearer
 from tests.helpers import post_annotation
@@ -16,6 +17,7 @@ from tests.images import PNG, image_bytes
 from tests.stores import blob_keys
 from workbench.domain.annotations import WidgetAnnotationCreate
 from workbench.server import errors
+from workbench.server.routes.feedback_sessions import BuilderFailure
 from workbench.services import annotations
 
 
@@ -173,6 +175,29 @@ def test_nul_bytes_are_refused_in_names_and_bodies(client, creds):
     assert r.status_code == 422 and "NUL" in r.text
     # Text with tabs and newlines is fine.
     assert client.post(f"/api/v1/annotations/{a['id']}/replies", json={"body": "a\n\tb"}, headers=m).status_code == 201
+
+
+def test_a_lone_surrogate_is_a_422_naming_the_field_in_every_string(client, creds):
+    """JSON may escape half of a surrogate pair ("\\udfff"); Python's reader lets it in and no
+    UTF-8 encoder lets it out. Fields without constraints of their own (a resolution's
+    explanation, reset-defaults' slug) took it to the store's write: a 500 where every other
+    string field says pydantic's 422."""
+    a = post_annotation(client, creds)
+    m = {**bearer(creds["member_token"]), "Content-Type": "application/json"}
+    for path, field in ((f"/api/v1/annotations/{a['id']}/resolutions", "explanation"),
+                        ("/api/personas/reset-defaults", "slug"),
+                        (f"/api/v1/annotations/{a['id']}/replies", "body")):
+        for text in ("ok \\udfff", "\\ud800"):
+            r = client.post(path, content=f'{{"{field}": "{text}"}}', headers=m)
+            assert r.status_code == 422, (path, text, r.text)
+            (err,) = r.json()["detail"]
+            assert err["loc"] == ["body", field] and err["type"] == "string_unicode", r.text
+    # Nothing was stored, and a pair written as two escapes is one character, taken.
+    assert client.get(f"/api/v1/annotations/{a['id']}/resolutions", headers=m).json()["items"] == []
+    r = client.post(f"/api/v1/annotations/{a['id']}/resolutions", content='{"explanation": "ok \\ud83d\\ude00"}', headers=m)
+    assert r.status_code == 201 and r.json()["explanation"] == "ok \U0001f600", r.text
+    with pytest.raises(ValidationError, match="unicode"):
+        BuilderFailure.model_validate({"errorMessage": "x\udfff"})
 
 
 def test_nul_bytes_are_refused_in_path_and_query_parameters(client, creds):

@@ -11,12 +11,26 @@ from pydantic_core import PydanticCustomError
 from workbench.domain.blank import is_blank
 from workbench.domain.safe_text import refuse_nul
 
-# Every caller-supplied string of a request model carries NoNul: a NUL byte is refused with a
-# 422 naming the field, before it can reach SQLite, a log line or a terminal. It goes LAST in
+# A lone surrogate ("\udfff" in a JSON body): Python's JSON reader lets it in, but no UTF-8
+# encoder lets it out, so it failed the store's write (a 500) or the answer's encoding.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_nul_and_surrogates(value: str) -> str:
+    refuse_nul(value)
+    if _SURROGATE.search(value):
+        # Pydantic's own refusal of such a string in a constrained field, so every field says it alike.
+        raise PydanticCustomError("string_unicode", "Input should be a valid string, unable to parse raw data as a unicode string")
+    return value
+
+
+# Every caller-supplied string of a request model carries NoNul: a NUL byte or a lone surrogate
+# is refused with a 422 naming the field, before it can reach SQLite, a log line or a terminal
+# (pydantic refuses a surrogate itself only in a field with constraints). It goes LAST in
 # an Annotated[...]: a StringConstraints placed after a validator is silently ignored by
 # pydantic (min_length and strip_whitespace stop applying), so constraints come first:
 #     Annotated[str, StringConstraints(max_length=100), NoNul]
-NoNul = AfterValidator(refuse_nul)
+NoNul = AfterValidator(_refuse_nul_and_surrogates)
 
 # A string with no constraint of its own besides NoNul.
 CleanStr = Annotated[str, NoNul]

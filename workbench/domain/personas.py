@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from workbench.domain.errors import NotFound
-from workbench.domain.fields import NoNul, Said
+from workbench.domain.fields import CleanStr, NoNul, Said
 from workbench.domain.persona_catalog import CATEGORIES, DEFAULT_PERSONAS, PersonaSeed
 
 __all__ = [
@@ -159,4 +159,4 @@ class ResetDefaultsRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    slug: str | None = None
+    slug: CleanStr | None = None
