@@ -106,7 +106,10 @@ def test_usage_errors_exit_2_and_refusals_exit_1_with_one_line(store, tmp_path):
     # A request model's refusal is a refusal (exit 1, as README says), in README's words, not pydantic's.
     too_long = run(data, "annotation", "set-status", creds["a"], "ack", "--summary", "x" * 3000, code=1).stderr
     assert too_long == "error: summary: at most 2,000 characters\n"
-    assert run(data, "annotation", "reply", creds["a"], "  ", code=1).stderr == "error: body: cannot be empty\n"
+    # Named as the command line calls it (MESSAGE), not as the reply's model does (body).
+    assert run(data, "annotation", "reply", creds["a"], "  ", code=1).stderr == "error: message: cannot be empty\n"
+    invisible = run(data, "annotation", "reply", creds["a"], "\u200b", code=1).stderr
+    assert invisible == "error: message: must say something: only invisible characters were given\n"
     # Resolving "with a summary" needs one that says something (issue 10): one a reader can see.
     for blank in ("", "   ", "\u200b", "\u00a0\u200b", "\x07"):
         refused = run(data, "annotation", "resolve", creds["a"], "--summary", blank, code=1)

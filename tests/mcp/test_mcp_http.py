@@ -502,6 +502,11 @@ async def test_a_summary_or_explanation_that_shows_nothing_is_blank(shared):
         for invisible in ("\u200b", "\u00a0\u200b", "\x07", "\u200d\ufeff\u2060", "\u3164", "\ufe0f"):
             refused(await client.call_tool("resolve", {"id": c, "summary": invisible}), "cannot be blank")
             refused(await client.call_tool("attach_resolution", {"annotation_id": c, "explanation": invisible}), "At least one of")
+            # Refused by the reply's model, whose field is body: named by the argument the agent sent.
+            said = refusal(await client.call_tool("reply", {"id": c, "message": invisible}))
+            assert "message: " in said and "body" not in said, said
+        said = refusal(await client.call_tool("reply", {"id": c, "message": "   "}))
+        assert "message: " in said and "body" not in said, said
         assert ok(await client.call_tool("patch_annotation", {"id": c, "summary": "Filed."}))["summary"] == "Filed."
         assert ok(await client.call_tool("patch_annotation", {"id": c, "summary": "\u200b"}))["summary"] is None  # blank clears it
         # Something visible among them says something, and is kept as written (output escapes controls).

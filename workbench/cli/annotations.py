@@ -9,7 +9,7 @@ exit 1; bad usage exits 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
 
 # -- plumbing -------------------------------------------------------------------------------
 @contextmanager
-def refusals() -> Iterator[None]:
+def refusals(names: Mapping[str, str] | None = None) -> Iterator[None]:
     """A rule's refusal, the domain's or a request model's, exits 1 in words ("summary: at most
     2,000 characters"); usage errors (exit 2) are the options' own, mostly found before this runs.
     A cursor is only known bad once a listing reads it, here: it is a bad ``--cursor``, a usage
@@ -81,7 +81,7 @@ def refusals() -> Iterator[None]:
         # and exit 1, where the same bytes in an id were README's usage error, exit 2.
         if (raw := next((e["input"] for e in exc.errors() if e["type"] == "string_unicode"), None)) is not None:
             not_utf8(str(raw))
-        fail(validation_text(exc), 1)
+        fail(validation_text(exc, names), 1)
 
 
 def local(data_dir: Path | None, database: str | None = None) -> tuple[Workbench, Principal]:
@@ -370,7 +370,7 @@ def reply(
     """
     wb, me = local(data_dir)
     body = sys.stdin.read() if message == "-" else message
-    with refusals():
+    with refusals({"body": "message"}):  # what the command line calls it
         r = undo_svc.reply(wb, me, annotation_id, ReplyCreate(body=body))  # recorded: `workbench undo` until sent
     if as_json:
         emit_json(r.to_public())

@@ -84,17 +84,20 @@ class HasErrors(Protocol):
     def errors(self) -> Sequence[Mapping[str, Any]]: ...
 
 
-def validation_text(exc: HasErrors) -> str:
+def validation_text(exc: HasErrors, names: Mapping[str, str] | None = None) -> str:
     """A pydantic ``ValidationError`` as one line a user can act on ("summary: at most 2,000 characters").
 
     Pydantic's own sentences ("String should have at most 2000 characters", "Input should be
     'new', 'ack' or …") name types and stored spellings; the common ones are said again in
     words (``human_error``). Duck-typed on ``errors()`` so this module stays free of pydantic
-    (the TUI's first paint imports it).
+    (the TUI's first paint imports it). ``names`` calls a field what the user filled it as
+    (the CLI's reply MESSAGE fills a reply's ``body``).
     """
+    names = names or {}
     parts = []
     for err in exc.errors():
-        loc = ", ".join(field_words(str(p)) for p in err.get("loc", ()) if p != "__root__" and not isinstance(p, int))
+        loc = ", ".join(names.get(str(p)) or field_words(str(p))
+                        for p in err.get("loc", ()) if p != "__root__" and not isinstance(p, int))
         msg = human_error(err)
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts) or "Invalid input"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,19 +151,22 @@ APPEND = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 
 
 @contextmanager
-def refusals() -> Iterator[None]:
-    """Domain refusals and invalid input become tool errors that carry their message."""
+def refusals(arguments: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Domain refusals and invalid input become tool errors that carry their message.
+
+    ``arguments`` names a request model's field by the tool argument that fills it (reply's
+    ``message`` fills ``body``): an agent is told of the argument it sent."""
     try:
         yield
     except DomainError as exc:
         raise ToolError(exc.message) from None
     except ValidationError as exc:
-        raise ToolError(explain(exc)) from None
+        raise ToolError(explain(exc, arguments=arguments)) from None
 
 
-def explain(exc: ValidationError, sep: str = "; ") -> str:
-    """A pydantic error as one readable line ("body: String should have at least 1 character"),
-    or with ``sep="\\n"`` a line per failing field."""
+def explain(exc: ValidationError, sep: str = "; ", arguments: Mapping[str, str] | None = None) -> str:
+    """A pydantic error as one readable line ("message: String should have at least 1 character"),
+    or with ``sep="\\n"`` a line per failing field; ``arguments`` as ``refusals``'."""
     said: dict[str, list[str]] = {}
     for err in exc.errors():
         # An argument that takes one of several types (since: an integer or a string) failed each,
@@ -171,7 +174,8 @@ def explain(exc: ValidationError, sep: str = "; ") -> str:
         # for the argument, saying what it takes. Tool arguments hold no objects, so a name after
         # the first is such a type; a list's indexes stay (persona_ids.0).
         loc = err.get("loc", ())
-        where = ".".join(str(p) for i, p in enumerate(loc) if i == 0 or isinstance(p, int))
+        where = ".".join(str((arguments or {}).get(str(p), p)) if i == 0 else str(p)
+                         for i, p in enumerate(loc) if i == 0 or isinstance(p, int))
         msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
         if msg not in said.setdefault(where, []):
             said[where].append(msg)
@@ -447,7 +451,7 @@ def build_server(caller_of: CallerOf, *, offline: bool = False, log_level: LogLe
     def reply(id: AnnotationId, message: Message, ctx: Context) -> dict[str, Any]:
         c = caller_of(ctx)
         post = undo_svc.reply if c.records_undo else annotations_svc.reply
-        with refusals():
+        with refusals({"body": "message"}):
             return post(c.wb, c.principal, id, ReplyCreate(body=message)).to_public()
 
     @tool(WRITE)
