@@ -562,6 +562,19 @@ async def test_an_argument_the_tool_does_not_take_is_refused_by_name(shared):
         refused(await client.call_tool("read_annotation", {"id": "x", "\x1b[2J" + "y" * 500: 1}), "unknown argument '\\x1b[2Jyyy")
 
 
+async def test_an_empty_file_or_site_is_refused_not_read_as_absent():
+    """Offline, attach_resolution with ``after_file: ""`` beside a diff URL attached the URL alone,
+    saying nothing of the file, and ``site_id: ""`` listed the first site: the CLI refuses its
+    ``--after ""`` and ``--site ""``. Refused by the schema, before the tool runs."""
+    async with in_process(offline=True) as client:
+        for argument in ("before_file", "after_file"):
+            said = refusal(await client.call_tool(
+                "attach_resolution", {"annotation_id": "a", argument: "", "diff_url": "https://x.example/pr/1"}))
+            assert f"{argument}: String should have at least 1 character" in said, said
+        said = refusal(await client.call_tool("list_annotations", {"site_id": ""}))
+        assert "site_id: String should have at least 1 character" in said, said
+
+
 async def test_a_schema_refusal_names_each_argument_in_words(shared):
     """Not pydantic's dump: its model's name (another over stdio), error codes, the value echoed, a link."""
     srv, creds = shared

@@ -105,7 +105,9 @@ AutoFix = Annotated[
 ]
 Limit = Annotated[int, Strict(), Field(ge=1, le=200, description="Page size (1-200)")]
 Cursor = Annotated[str | None, Field(description="next_cursor of the previous page (extension: paging)", max_length=1000)]
-SiteId = Annotated[str | None, Field(description="Site to list (offline extension); default: the first site")]
+# A file or site given as "" (an agent's empty variable) is refused, as the CLI's --after "" and
+# --site "" are: read as absent, it attached no file without a word, or listed the first site.
+SiteId = Annotated[str | None, Field(description="Site to list (offline extension); default: the first site", min_length=1)]
 Message = Annotated[str, Field(description="Reply text (markdown)", min_length=1, max_length=20_000)]
 Summary = Annotated[str, Field(description="What was done, shown on the annotation", min_length=1, max_length=2_000)]
 NewStatus = Annotated[StatusLiteral | None, Field(description="New status")]
@@ -125,7 +127,7 @@ Explanation = Annotated[
 LocalFile = Annotated[
     str | None,
     Field(description="Offline extension: path of a local .png/.jpg/.webp/.gif to attach: absolute or ~/…; "
-                      "a relative one is taken from the MCP server's working directory", max_length=4096),
+                      "a relative one is taken from the MCP server's working directory", min_length=1, max_length=4096),
 ]
 PersonaIds = Annotated[
     list[Annotated[str, Field(max_length=100)]] | None,
