@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
+from storage import sites as sites_repo
 from workbench.services import bootstrap as bootstrap_svc
 from workbench.services.context import Workbench
 
@@ -37,3 +39,20 @@ def test_two_first_starts_at_once_make_one_workspace(tmp_path: Path, monkeypatch
     finally:
         first.store.close()
         second.store.close()
+
+
+def test_bootstrap_names_the_site_it_made_whatever_lists_first(wb: Workbench) -> None:
+    """Sites made in one millisecond (the demo's three) list in the order of their ids' random
+    bits: ``bootstrap --json`` printed whichever came first, most often a demo site without the
+    auto-fix annotations the document's agent flow asks for, and a token of that site."""
+    made = bootstrap_svc.bootstrap(wb)
+    storefront = sites_repo.get_site(wb.store.db, made["workspace_id"], made["site_id"])
+    assert storefront is not None and storefront.name == "Acme storefront"
+    # Another site of the same millisecond whose id sorts first, as a random one may.
+    earlier = replace(storefront, id="00000000-0000-7000-8000-000000000000", name="Acme docs",
+                      widget_token="gfw_other", mcp_token="gfmcp_other", mcp_token_hash="other", loader_secret_id="ls_other")
+    with wb.store.write() as db:
+        sites_repo.add_site(db, earlier)
+    assert sites_repo.list_sites(wb.store.db, made["workspace_id"])[0].id == earlier.id
+    again = bootstrap_svc.bootstrap(wb)
+    assert (again["site_id"], again["widget_token"], again["mcp_token"]) == (storefront.id, storefront.widget_token, storefront.mcp_token)
