@@ -40,6 +40,24 @@ def test_401_with_challenge_for_bad_credentials(client, creds, authorization, re
     assert reason in _challenge(r)
 
 
+@pytest.mark.parametrize(
+    "secret,said",
+    [
+        ("mcp_token", "an MCP token, which authenticates in the MCP endpoint's URL"),
+        ("widget_token", "a site's widget token, which goes in X-GF-Widget-Token"),
+        ("store_api_key", "a store API key, which works only under /api/v1/feedback-sessions"),
+    ],
+)
+def test_a_secret_of_another_kind_is_named_where_it_goes(client, creds, secret, said):
+    """bootstrap prints seven secrets: a script that sent its store API key or MCP token as the
+    annotations API's bearer was told "Malformed or unknown bearer token", which sent it looking
+    for a typo."""
+    assert f"This bearer is {said}" in _challenge(client.get("/api/v1/sites", headers=bearer(creds[secret])))
+    feedback_url = client.post("/api/v1/feedback-sessions", headers=bearer(creds["store_api_key"])).json()["feedbackUrl"]
+    review_token = feedback_url.split("token=")[1]
+    assert "This bearer is a review token" in _challenge(client.get("/api/v1/sites", headers=bearer(review_token)))
+
+
 def test_revocation_is_immediate_and_expiry_enforced(client, creds, wb):
     owner = bearer(creds["owner_session"], creds["workspace_id"])
     minted = client.post(f"/api/workspaces/{creds['workspace_id']}/api-tokens", json={"name": "ci"}, headers=owner)

@@ -16,7 +16,16 @@ from storage import accounts as accounts_repo
 from storage import sites as sites_repo
 from workbench.domain.errors import WORKSPACE_DELETED, Forbidden, Invalid, NotFound, Unauthenticated
 from workbench.domain.roles import Principal, PrincipalKind, Role
-from workbench.domain.tokens import API_TOKEN_PREFIX, bearer_credential, hash_secret, is_well_formed_api_token, same_secret
+from workbench.domain.tokens import (
+    API_TOKEN_PREFIX,
+    MCP_TOKEN_PREFIX,
+    STAKEHOLDER_TOKEN_PREFIX,
+    WIDGET_TOKEN_PREFIX,
+    bearer_credential,
+    hash_secret,
+    is_well_formed_api_token,
+    same_secret,
+)
 from workbench.services.context import Workbench
 
 SESSION_TTL = timedelta(days=30)
@@ -174,7 +183,7 @@ def _session_principal(wb: Workbench, credential: str, workspace_header: str | N
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("Session expired") from None
     except jwt.InvalidTokenError:
-        raise Unauthenticated("Malformed or unknown bearer token") from None
+        raise Unauthenticated(_misplaced(credential) or "Malformed or unknown bearer token") from None
     if claims.get("typ") != "session":
         raise Unauthenticated("Bearer token is not a session token")
     db = wb.store.db
@@ -193,6 +202,24 @@ def _session_principal(wb: Workbench, credential: str, workspace_header: str | N
     return Principal(
         kind=PrincipalKind.SESSION, workspace_id=ws.id, role=Role(role), user_id=user.id, display_name=user.name
     )
+
+
+def _misplaced(credential: str) -> str | None:
+    """What a secret of another kind is, and where it goes: bootstrap prints seven, and a script
+    that sent its store API key or MCP token here was told "Malformed or unknown bearer token"."""
+    # Lazily, as jwt is: only a refusal reads them.
+    from workbench.services.feedback_sessions import REVIEW_TOKEN_PREFIX
+    from workbench.services.stores import STORE_KEY_PREFIX
+
+    where = {
+        MCP_TOKEN_PREFIX: "an MCP token, which authenticates in the MCP endpoint's URL (/mcp/<token>), not as a bearer",
+        WIDGET_TOKEN_PREFIX: "a site's widget token, which goes in X-GF-Widget-Token on the widget's routes",
+        STAKEHOLDER_TOKEN_PREFIX: "a stakeholder token, which goes in X-GF-Stakeholder-Token on the widget's routes",
+        STORE_KEY_PREFIX: "a store API key, which works only under /api/v1/feedback-sessions",
+        REVIEW_TOKEN_PREFIX: "a review token, which goes in X-Review-Token on the review page's routes",
+    }
+    kind = next((said for prefix, said in where.items() if credential.startswith(prefix)), None)
+    return f"This bearer is {kind}" if kind else None
 
 
 def authenticate_mcp(wb: Workbench, mcp_token: str) -> Principal:
