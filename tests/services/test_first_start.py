@@ -56,3 +56,22 @@ def test_bootstrap_names_the_site_it_made_whatever_lists_first(wb: Workbench) ->
     assert sites_repo.list_sites(wb.store.db, made["workspace_id"])[0].id == earlier.id
     again = bootstrap_svc.bootstrap(wb)
     assert (again["site_id"], again["widget_token"], again["mcp_token"]) == (storefront.id, storefront.widget_token, storefront.mcp_token)
+
+
+def test_the_demos_sites_list_after_the_storefront_even_when_made_in_its_millisecond(wb: Workbench, monkeypatch) -> None:
+    """The demo made its two other sites in the storefront's millisecond, so the three listed in the
+    order of their ids' random bits, and "the first site" (the CLI's and stdio MCP's default) was any
+    of them: most often one without an auto-fix annotation, so README's `annotations list --auto-fix`
+    listed nothing. Here the clock stands still and the demo's sites get ids sorting before the
+    storefront's, as random ones may."""
+    from workbench.services import sites as sites_svc
+    from workbench.services.demo import load_demo
+
+    wb.clock = lambda: 1_764_000_000_000
+    made = bootstrap_svc.bootstrap(wb)
+    early = iter(f"00000000-0000-7000-8000-00000000000{n}" for n in range(1, 10))
+    monkeypatch.setattr(sites_svc, "new_id", lambda _now: next(early))
+    load_demo(wb, annotations=40)
+    listed = sites_repo.list_sites(wb.store.db, made["workspace_id"])
+    assert [s.name for s in listed] == ["Acme storefront", "Acme docs", "Acme marketing"]
+    assert listed[0].id == made["site_id"]

@@ -7,11 +7,13 @@ rows go in with one ``executemany`` per table inside one transaction.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
 from storage import accounts as accounts_repo
 from storage import annotations as repo
 from storage import inbox as inbox_repo
+from storage import sites as sites_repo
 from workbench.domain.annotations import AutoFixDefault, Kind, StakeholderCreate, Status
 from workbench.domain.clock import new_id
 from workbench.domain.records import Annotation, Reply, Resolution, Site
@@ -131,8 +133,15 @@ def _load(wb: Workbench, ws_id: str, owner_id: str, first_site: Site, annotation
     rng = random.Random(seed)
     principal = owner_principal(ws_id, owner_id)
     site_list: list[Site] = [first_site]
-    for name, url in (("Acme docs", "https://docs.acme.example"), ("Acme marketing", "https://www.acme.example")):
-        site_list.append(sites.create_site(wb, principal, name, url))
+    for after, (name, url) in enumerate((("Acme docs", "https://docs.acme.example"), ("Acme marketing", "https://www.acme.example")), 1):
+        site = sites.create_site(wb, principal, name, url)
+        if site.created_at < first_site.created_at + after:
+            # Made in the storefront's millisecond, the three sites listed in the order of their ids'
+            # random bits, and "the first site" (the CLI's, stdio MCP's default) was any of them: most
+            # often one without an auto-fix annotation, so README's `annotations list --auto-fix` listed nothing.
+            site = replace(site, created_at=first_site.created_at + after)
+            sites_repo.update_site(db, site.id, created_at=site.created_at)
+        site_list.append(site)
     stakeholders = [
         sites.create_stakeholder(
             wb,
