@@ -913,6 +913,29 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
 
 
+@pytest.mark.parametrize("close", ["Escape", "Cancel"])
+def test_closing_a_comment_the_closed_round_refused_puts_the_keyboard_on_the_notice(page, served, close):
+    """QA (keyboard only): after "Not sent" on a round finalized under the box, Esc or Cancel closed it with Add comment
+    gone, and the focus fell to the page's body: the next Tab began again from the header, nothing said why."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Typed, the round closed, then closed the box.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(text).to_be_focused()  # "Not sent", the text to copy
+    if close == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Cancel")).to_be_focused()
+        page.keyboard.press("Enter")
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.locator("#notice")).to_be_focused()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+
+
 def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(page, served):
     """QA: a Send after the round was handed on for task review answered "Session is in task_review: …", and the
     read-only notice behind said "task_review" too: the stored name, where the TUI and the CLI say "task review"."""

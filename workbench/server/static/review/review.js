@@ -686,7 +686,11 @@
 
   function cancelCompose() {
     closeCompose();
-    if (!$("add").hidden) $("add").focus(); // the dialog would give it back to the hidden catcher
+    // The dialog would give the focus back to the hidden catcher. Where the round has closed under the box (its Send
+    // said "Not sent"), Add comment is gone too and the keyboard fell to the page's start: it goes to the notice
+    // saying why, as when the round closes with the focus on Add comment.
+    if (!$("add").hidden) $("add").focus();
+    else if (!$("notice").hidden) $("notice").focus();
   }
 
   $("cancel").addEventListener("click", cancelCompose);
