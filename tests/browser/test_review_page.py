@@ -152,6 +152,19 @@ def _read_only(page, feedback_url: str, reason: str) -> None:
     assert not page.locator("#name-dialog").is_visible()
 
 
+def test_the_review_page_loads_without_a_console_error(page, served):
+    """QA: every reviewer's console showed "Failed to load resource: 404": the browser asked the server for a
+    /favicon.ico it has not got. A console error there now is one to look into."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_round(page, session)  # the preview's agent reported in: the page's load event, and the icon's ask, are behind
+    page.evaluate("() => fetch(location.href).then(r => r.text())")  # a request after the icon's, answered
+    assert errors == []
+
+
 def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
     proc, creds = served
     key = creds["store_api_key"]
