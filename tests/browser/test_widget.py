@@ -996,6 +996,37 @@ def test_the_picker_and_the_form_at_phone_width(browser, served, host_site):
         ctx.close()
 
 
+@pytest.mark.parametrize("pick", ["h1", "#buy"])
+def test_two_feedbacks_on_one_element_each_get_a_pin_that_shows_and_opens_its_own(page, served, host_site, pick):
+    """QA: a visitor who sent two feedbacks about one element came back to one pin: the first was drawn exactly under
+    the second, its number hidden and its card out of reach. (The heading reaches the viewport's right edge, the
+    button does not: the pins fan out inward both ways.)"""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    for body in ("The first about it", "The second about it"):
+        form = open_form(page, pick)
+        form.get_by_label("Comment").fill(body)
+        send(page, form)
+        expect(form).to_be_hidden()
+    page.reload()
+    pins = page.locator(".pin")
+    expect(pins).to_have_count(2)
+    width = page.evaluate("document.documentElement.clientWidth")
+    first, second = (pins.nth(i).bounding_box() for i in range(2))
+    assert abs(first["y"] - second["y"]) < 1  # side by side, on the element
+    assert abs(first["x"] - second["x"]) >= 20, (first, second)  # each number shows
+    for b in (first, second):
+        assert 0 <= b["x"] and b["x"] + b["width"] <= width
+    # A press on each pin's middle opens that pin's own card.
+    card = page.get_by_role("dialog", name="Your feedback")
+    for b, body in ((first, "The first about it"), (second, "The second about it")):
+        page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+        expect(card).to_contain_text(body)
+        card.get_by_role("button", name="Close").click()
+        expect(card).to_be_hidden()
+
+
 def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)

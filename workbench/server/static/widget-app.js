@@ -1246,6 +1246,7 @@
     const height = document.documentElement.clientHeight;
     const beside = launcher.getBoundingClientRect();
     let pagePins = 0;
+    const placed = []; // where the pins before this one went
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
       // By its selector each time (cheap); by its text, a walk of the whole page, at most once a second now that
@@ -1270,8 +1271,17 @@
       const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * (pagePins % perRow);
       const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2 - 32 * Math.floor(pagePins / perRow);
       if (!box) pagePins += 1;
-      pin.style.left = `${Math.max(0, Math.min(x, width - 26))}px`;
-      pin.style.top = `${Math.max(0, y)}px`;
+      let left = Math.max(0, Math.min(x, width - 26));
+      const top = Math.max(0, y);
+      // Two feedbacks on one element (or on spots that close) fan out, to the left on the right half where there is
+      // room: each drawn exactly on the other, the first was hidden under the second, neither seen nor pressed.
+      const step = left > width / 2 ? -22 : 22;
+      for (let n = 0; box && n < 100 && placed.some(([l, t]) => Math.abs(l - left) < 20 && Math.abs(t - top) < 20); n++) {
+        left = Math.max(0, Math.min(left + step, width - 26));
+      }
+      if (!pin.hidden) placed.push([left, top]);
+      pin.style.left = `${left}px`;
+      pin.style.top = `${top}px`;
     }
   }
   let cardPin = null;
