@@ -163,6 +163,11 @@ def test_the_review_page_loads_without_a_console_error(page, served):
     open_round(page, session)  # the preview's agent reported in: the page's load event, and the icon's ask, are behind
     page.evaluate("() => fetch(location.href).then(r => r.text())")  # a request after the icon's, answered
     assert errors == []
+    # A link that is not valid says so on a page whose only error is its own status.
+    page.goto(session["feedbackUrl"].split("?")[0] + "?token=wbrv_not-this-one")
+    expect(page.get_by_role("heading", name="This review link is not valid")).to_be_visible()
+    page.evaluate("() => fetch(location.href).then(r => r.text())")
+    assert errors == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"] * 2
 
 
 def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
