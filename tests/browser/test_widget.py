@@ -1017,7 +1017,7 @@ def test_two_feedbacks_on_one_element_each_get_a_pin_that_shows_and_opens_its_ow
     assert abs(first["y"] - second["y"]) < 1  # side by side, on the element
     assert abs(first["x"] - second["x"]) >= 20, (first, second)  # each number shows
     for b in (first, second):
-        assert 0 <= b["x"] and b["x"] + b["width"] <= width
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width
     # A press on each pin's middle opens that pin's own card.
     card = page.get_by_role("dialog", name="Your feedback")
     for b, body in ((first, "The first about it"), (second, "The second about it")):
