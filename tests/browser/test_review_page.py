@@ -932,11 +932,13 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
 
 
 @pytest.mark.parametrize("close", ["Escape", "Cancel"])
-def test_closing_a_comment_the_closed_round_refused_puts_the_keyboard_on_the_notice(page, served, close):
-    """QA (keyboard only): after "Not sent" on a round finalized under the box, Esc or Cancel closed it with Add comment
-    gone, and the focus fell to the page's body: the next Tab began again from the header, nothing said why."""
+def test_closing_a_comment_the_closed_round_refused_keeps_it_on_the_page_to_copy(page, served, close):
+    """QA (keyboard only): after "Not sent" on a round finalized under the box, Esc (pressed as ever) or Cancel
+    discarded the only copy of the text, and the focus fell to the page's body with Add comment gone: the next Tab
+    began again from the header. The text now stays, read-only to copy until Dismiss, and the keyboard is on it."""
     proc, creds = served
-    session, key, text = typing_a_comment(page, proc, creds, "Typed, the round closed, then closed the box.")
+    words = "Typed, the round closed, then closed the box."
+    session, key, text = typing_a_comment(page, proc, creds, words)
     assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
@@ -950,8 +952,32 @@ def test_closing_a_comment_the_closed_round_refused_puts_the_keyboard_on_the_not
         expect(page.get_by_role("button", name="Cancel")).to_be_focused()
         page.keyboard.press("Enter")
     expect(page.locator("#compose")).to_be_hidden()
-    expect(page.locator("#notice")).to_be_focused()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    kept = page.locator("#kept-text")
+    expect(kept).to_be_focused()
+    expect(kept).to_have_value(words)
+    expect(kept).to_have_accessible_name(re.compile(r"^Your unsent comment on / was kept\."))
+    page.reload()  # kept as a reload keeps it, until Dismiss
+    expect(kept).to_have_value(words)
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#kept")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#status")).to_have_text("done")
+    expect(page.locator("#kept")).to_be_hidden()
+
+
+def test_closing_an_emptied_box_on_a_closed_round_puts_the_keyboard_on_the_notice(page, served):
+    """With nothing left to keep, Esc leaves the keyboard on the notice saying why Add comment went, not on the body."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Typed, then emptied.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.get_by_role("button", name="Send").click()
+    expect(text).to_be_focused()
+    text.fill("")
+    page.keyboard.press("Escape")
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.locator("#notice")).to_be_focused()
+    expect(page.locator("#kept")).to_be_hidden()
 
 
 def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(page, served):
