@@ -152,6 +152,24 @@ def _read_only(page, feedback_url: str, reason: str) -> None:
     assert not page.locator("#name-dialog").is_visible()
 
 
+def test_the_review_page_loads_without_a_console_error(page, served):
+    """QA: every reviewer's console showed "Failed to load resource: 404": the browser asked the server for a
+    /favicon.ico it has not got. A console error there now is one to look into."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    open_round(page, session)  # the preview's agent reported in: the page's load event, and the icon's ask, are behind
+    page.evaluate("() => fetch(location.href).then(r => r.text())")  # a request after the icon's, answered
+    assert errors == []
+    # A link that is not valid says so on a page whose only error is its own status.
+    page.goto(session["feedbackUrl"].split("?")[0] + "?token=wbrv_not-this-one")
+    expect(page.get_by_role("heading", name="This review link is not valid")).to_be_visible()
+    page.evaluate("() => fetch(location.href).then(r => r.text())")
+    assert errors == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"] * 2
+
+
 def test_a_finalized_round_is_read_only_and_keeps_its_pins(page, served):
     proc, creds = served
     key = creds["store_api_key"]
@@ -911,6 +929,55 @@ def test_a_comment_sent_after_the_round_closed_says_it_was_not_sent_and_the_page
     page.get_by_role("button", name="Cancel").click()
     expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
     expect(page.get_by_role("button", name="Add comment")).to_be_hidden()
+
+
+@pytest.mark.parametrize("close", ["Escape", "Cancel"])
+def test_closing_a_comment_the_closed_round_refused_keeps_it_on_the_page_to_copy(page, served, close):
+    """QA (keyboard only): after "Not sent" on a round finalized under the box, Esc (pressed as ever) or Cancel
+    discarded the only copy of the text, and the focus fell to the page's body with Add comment gone: the next Tab
+    began again from the header. The text now stays, read-only to copy until Dismiss, and the keyboard is on it."""
+    proc, creds = served
+    words = "Typed, the round closed, then closed the box."
+    session, key, text = typing_a_comment(page, proc, creds, words)
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(text).to_be_focused()  # "Not sent", the text to copy
+    if close == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Cancel")).to_be_focused()
+        page.keyboard.press("Enter")
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.locator("#notice")).to_have_text("Session is already done. The page is read-only.")
+    kept = page.locator("#kept-text")
+    expect(kept).to_be_focused()
+    expect(kept).to_have_value(words)
+    expect(kept).to_have_accessible_name(re.compile(r"^Your unsent comment on / was kept\."))
+    page.reload()  # kept as a reload keeps it, until Dismiss
+    expect(kept).to_have_value(words)
+    page.get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#kept")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#status")).to_have_text("done")
+    expect(page.locator("#kept")).to_be_hidden()
+
+
+def test_closing_an_emptied_box_on_a_closed_round_puts_the_keyboard_on_the_notice(page, served):
+    """With nothing left to keep, Esc leaves the keyboard on the notice saying why Add comment went, not on the body."""
+    proc, creds = served
+    session, key, text = typing_a_comment(page, proc, creds, "Typed, then emptied.")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.get_by_role("button", name="Send").click()
+    expect(text).to_be_focused()
+    text.fill("")
+    page.keyboard.press("Escape")
+    expect(page.locator("#compose")).to_be_hidden()
+    expect(page.locator("#notice")).to_be_focused()
+    expect(page.locator("#kept")).to_be_hidden()
 
 
 def test_a_round_gone_to_task_review_is_named_in_words_not_by_its_stored_status(page, served):

@@ -218,6 +218,41 @@ def test_an_attached_picture_gets_no_scroll(page, served, host_site):
     assert ann["screenshot_key"]
 
 
+TINY_GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+def test_an_attached_file_is_taken_by_its_bytes_as_the_server_takes_it(page, served, host_site):
+    """QA: a text file chosen (or named .png) showed "Attached." over a broken image and was refused only at Send, in
+    the server's words ("screenshot is not an image of type image/png (its first bytes do not match)"); a GIF, which
+    the server takes, was dropped without a word, the screenshot sent in its place."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    form = open_form(page, "#buy")
+    attach = form.get_by_label("Attach or paste a screenshot")
+    attach.set_input_files(files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all\n"}])
+    expect(form.get_by_role("alert")).to_have_text(
+        "That file is not a PNG, JPEG, WebP or GIF picture: attach another, or send without one.")
+    expect(attach).to_be_focused()
+    expect(form.get_by_text("Attached.")).to_be_hidden()
+    # A GIF is a picture the server takes: attached, and the refusal above is gone.
+    attach.set_input_files(files=[{"name": "screen.gif", "mimeType": "image/gif", "buffer": TINY_GIF}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
+    expect(page.locator(".alert")).to_be_empty()
+    form.get_by_label("Comment").fill("See my GIF")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["screenshot_key"].endswith(".gif")
+    expect(form).to_be_hidden()  # "Sent", and closed
+    # A PNG whose name says JPEG is sent as what it is.
+    form = open_form(page, "#buy")
+    form.get_by_label("Attach or paste a screenshot").set_input_files(
+        files=[{"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": TINY_PNG}])
+    expect(form.get_by_text("Attached.")).to_be_visible()
+    form.get_by_label("Comment").fill("See my renamed picture")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["screenshot_key"].endswith(".png")
+
+
 def test_console_capture_can_be_switched_off_and_escape_cancels(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -959,6 +994,37 @@ def test_the_picker_and_the_form_at_phone_width(browser, served, host_site):
             assert panel["y"] <= b["y"] and b["y"] + b["height"] <= min(panel["y"] + panel["height"], 667), name
     finally:
         ctx.close()
+
+
+@pytest.mark.parametrize("pick", ["h1", "#buy"])
+def test_two_feedbacks_on_one_element_each_get_a_pin_that_shows_and_opens_its_own(page, served, host_site, pick):
+    """QA: a visitor who sent two feedbacks about one element came back to one pin: the first was drawn exactly under
+    the second, its number hidden and its card out of reach. (The heading reaches the viewport's right edge, the
+    button does not: the pins fan out inward both ways.)"""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    for body in ("The first about it", "The second about it"):
+        form = open_form(page, pick)
+        form.get_by_label("Comment").fill(body)
+        send(page, form)
+        expect(form).to_be_hidden()
+    page.reload()
+    pins = page.locator(".pin")
+    expect(pins).to_have_count(2)
+    width = page.evaluate("document.documentElement.clientWidth")
+    first, second = (pins.nth(i).bounding_box() for i in range(2))
+    assert abs(first["y"] - second["y"]) < 1  # side by side, on the element
+    assert abs(first["x"] - second["x"]) >= 20, (first, second)  # each number shows
+    for b in (first, second):
+        assert b["x"] >= 0 and b["x"] + b["width"] <= width
+    # A press on each pin's middle opens that pin's own card.
+    card = page.get_by_role("dialog", name="Your feedback")
+    for b, body in ((first, "The first about it"), (second, "The second about it")):
+        page.mouse.click(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2)
+        expect(card).to_contain_text(body)
+        card.get_by_role("button", name="Close").click()
+        expect(card).to_be_hidden()
 
 
 def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site):

@@ -277,7 +277,7 @@ _REVIEW_SHELL = ((ASSETS / "review.html").read_text(encoding="utf-8")
 
 def _message_page(title: str, message: str, status_code: int) -> HTMLResponse:
     body = (f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>{html.escape(title)}</title><link rel=stylesheet href='{ASSETS_URL}/review.css'>"
+            f"<title>{html.escape(title)}</title><link rel=icon href='data:,'><link rel=stylesheet href='{ASSETS_URL}/review.css'>"
             f"<main class=message-page><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></main>")
     return HTMLResponse(body, status_code=status_code, headers=_PAGE_HEADERS)
 

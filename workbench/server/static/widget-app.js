@@ -826,7 +826,7 @@
     <fieldset>
     <div class="about" id="gf-about"></div>
     <div class="shot"><span class="shot-note" aria-live="polite"></span><img alt="Screenshot" hidden>
-      <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg" data-f="file"></label></div>
+      <label>Attach or paste a screenshot<input type="file" accept="image/png,image/jpeg,image/webp,image/gif" data-f="file"></label></div>
     <label>Kind<select data-f="kind">${KINDS.map(k => `<option value="${k}">${k}</option>`).join('')}</select></label>
     <label>Comment<textarea data-f="body" maxlength="20000" required dir="auto"></textarea></label>
     <label>Name (optional)<input type="text" data-f="name" maxlength="100" autocomplete="name" dir="auto"></label>
@@ -1116,14 +1116,37 @@
     }
     refreshMine();
   }
-  function useImage(file) {
-    if (!file || !/^image\/(png|jpeg)$/.test(file.type) || !draft || draft.pending) return;
-    // The server's cap: said now, not after the upload.
-    if (file.size > 10 * 1024 * 1024) { field('file').value = ''; showError('file', 'That picture is over 10 MB: attach a smaller one, or send without one.'); return; }
+  // The server takes these, told by their first bytes (workbench/domain/images.py), whatever the file's name says.
+  function pictureType(b) {
+    const at = (sig, from = 0) => sig.every((c, i) => b[from + i] === c), ascii = t => [...t].map(c => c.charCodeAt(0));
+    if (at([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'image/png';
+    if (at([0xff, 0xd8, 0xff])) return 'image/jpeg';
+    if (at(ascii('GIF87a')) || at(ascii('GIF89a'))) return 'image/gif';
+    if (at(ascii('RIFF')) && at(ascii('WEBP'), 8)) return 'image/webp';
+    return null;
+  }
+  const NOT_A_PICTURE = 'That file is not a PNG, JPEG, WebP or GIF picture: attach another, or send without one.';
+  async function useImage(file) {
+    if (!file || !draft || draft.pending) return;
     const d = draft;
+    const refuse = (text) => { field('file').value = ''; d.fileRefused = text; showError('file', text); };
+    // The server's cap: said now, not after the upload.
+    if (file.size > 10 * 1024 * 1024) { refuse('That picture is over 10 MB: attach a smaller one, or send without one.'); return; }
+    // Its type from its bytes, as the server checks it: a text file or a PDF was shown as "Attached." (a broken image)
+    // and refused only at Send, in the server's words; a GIF or WebP was dropped without a word; and a JPEG named
+    // .png was declared a PNG, which the server refused.
+    let type = null;
+    try { type = pictureType(new Uint8Array(await file.slice(0, 12).arrayBuffer())); } catch (_) { /* unreadable: not a picture */ }
+    if (draft !== d) return;
+    if (!type) { refuse(NOT_A_PICTURE); return; }
     const reader = new FileReader();
-    reader.onload = () => { d.manual = reader.result; showShot(reader.result, 'Attached.'); };
-    reader.readAsDataURL(file);
+    reader.onload = () => {
+      if (draft !== d) return;
+      d.manual = reader.result;
+      showShot(reader.result, 'Attached.');
+      if (d.fileRefused && alertEl.textContent === d.fileRefused) showError(null); // mended by this one
+    };
+    reader.readAsDataURL(file.slice(0, file.size, type));
   }
   field('file').addEventListener('change', e => useImage(e.target.files && e.target.files[0]));
   panel.addEventListener('paste', (e) => {
@@ -1223,6 +1246,7 @@
     const height = document.documentElement.clientHeight;
     const beside = launcher.getBoundingClientRect();
     let pagePins = 0;
+    const placed = []; // where the pins before this one went
     for (const pin of root.querySelectorAll('.pin')) {
       const a = pin._gf;
       // By its selector each time (cheap); by its text, a walk of the whole page, at most once a second now that
@@ -1247,8 +1271,17 @@
       const x = box ? box.left + box.width - 13 : beside.left - 34 - 32 * (pagePins % perRow);
       const y = box ? box.top - 13 : beside.top + (beside.height - 26) / 2 - 32 * Math.floor(pagePins / perRow);
       if (!box) pagePins += 1;
-      pin.style.left = `${Math.max(0, Math.min(x, width - 26))}px`;
-      pin.style.top = `${Math.max(0, y)}px`;
+      let left = Math.max(0, Math.min(x, width - 26));
+      const top = Math.max(0, y);
+      // Two feedbacks on one element (or on spots that close) fan out, to the left on the right half where there is
+      // room: each drawn exactly on the other, the first was hidden under the second, neither seen nor pressed.
+      const step = left > width / 2 ? -22 : 22;
+      for (let n = 0; box && n < 100 && placed.some(([l, t]) => Math.abs(l - left) < 20 && Math.abs(t - top) < 20); n++) {
+        left = Math.max(0, Math.min(left + step, width - 26));
+      }
+      if (!pin.hidden) placed.push([left, top]);
+      pin.style.left = `${left}px`;
+      pin.style.top = `${top}px`;
     }
   }
   let cardPin = null;

@@ -674,19 +674,33 @@
   // Cancel (or Esc) discards the draft: the next comment, wherever it goes, starts empty, with a key of its own. Its
   // kept copy goes too, as the widget's Cancel drops a visitor's kept words: Cancel is the reviewer's own "not this
   // one", and a question there would stand in the way of every Esc.
-  function closeCompose() {
+  function closeCompose(keep = false) {
     $("compose").close();
     $("content").value = "";
     state.pending = null;
     state.sendKey = null;
     state.sendName = null;
-    dropKept();
+    if (!keep) dropKept();
     renderPins();
   }
 
   function cancelCompose() {
-    closeCompose();
-    if (!$("add").hidden) $("add").focus(); // the dialog would give it back to the hidden catcher
+    // A round closed under the box (its Send said "Not sent"): Esc, pressed as ever, discarded the only copy of what
+    // was typed. It stays on the page instead, read-only to copy until Dismiss, as a reload shows it.
+    const closed = Boolean(state.session && !state.session.acceptsComments);
+    const words = closed && state.pending && $("content").value.trim() ? { content: $("content").value, pending: state.pending } : null;
+    closeCompose(Boolean(words));
+    if (words) {
+      $("kept").hidden = true;
+      showKept(readKept() || words);
+      $("kept-text").focus();
+      return;
+    }
+    // The dialog would give the focus back to the hidden catcher. Where the round has closed under the box, Add
+    // comment is gone too and the keyboard fell to the page's start: it goes to the notice saying why, as when the
+    // round closes with the focus on Add comment.
+    if (!$("add").hidden) $("add").focus();
+    else if (!$("notice").hidden) $("notice").focus();
   }
 
   $("cancel").addEventListener("click", cancelCompose);
