@@ -199,6 +199,11 @@ def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Pat
         assert server_words() == "alice's words"
         [c] = sync_svc.conflicts(bob)
         assert (c.entity_type, c.field, c.base, c.mine, c.theirs) == ("test_note", "content", was, "bob's words", "alice's words")
+        # Named as the Test sessions screen names the session (tester, study), not by an id no screen shows.
+        tester, study = bob.store.db.execute(
+            "SELECT s.tester_id, j.name FROM test_sessions s JOIN studies j ON j.id = s.job_id WHERE s.id = ?", (sid,)
+        ).fetchone()
+        assert c.title == f"a note of {tester}'s test session ({study})", c.title
         assert found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"  # the local words stay until settled
         s.sync(bob)
         assert len(sync_svc.conflicts(bob)) == 1 and found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"

@@ -617,3 +617,19 @@ async def test_at_80_columns_the_sync_line_still_says_a_sync_failed(demo_wb):
         await wait_for(pilot, lambda: "connection refused" in screen_text(app))
         shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
         assert shown.endswith("· last sync failed: cannot reach http://127.0.0.1:9: connection refused (ConnectError)   S sync"), shown
+
+
+async def test_the_conflicts_list_is_headed_about_what_not_annotation(hub):
+    """QA: a test note's conflict sat under an "ANNOTATION" header, and its preview named its kind
+    "test_note", the stored word: the list holds annotations and notes, and the CLI heads it ABOUT."""
+    _ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        header = next(ln for ln in screen_text(app).splitlines() if "FIELD" in ln and "MINE" in ln)
+        assert header.split()[0] == "ABOUT", header
+        note = sync_svc.ConflictView(1, "test_note", "note_1", "content", "was", "mine", "theirs",
+                                     "a note of user_demo205's test session (Search results study)", "origin")
+        assert "test note note_1" in screen.preview_of(screen.conflict_list, note).plain

@@ -297,7 +297,7 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
             if c.entity_type == "test_note":
                 note = test_sessions_repo.get_note(db, c.entity_id)  # by the server's id, which the conflict names
                 mine = note.content if note is not None else c.mine_value
-                title = f"a note of test session {note.session_id if note is not None else '?'}"
+                title = _note_title(db, ws, note.session_id if note is not None else None)
                 out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
                 continue
             ann = annotations_repo.get_annotation(db, ws, c.entity_id)
@@ -305,6 +305,16 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
             title = " ".join((ann.body if ann else c.entity_id).split())[:80]
             out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
     return out
+
+
+def _note_title(db: Any, workspace_id: str, session_id: str | None) -> str:
+    """A test note's conflict named as the Test sessions screen names its session (tester, study),
+    not by the session's id, which no screen shows."""
+    session = test_sessions_repo.get_session(db, workspace_id, session_id) if session_id else None
+    if session is None:
+        return f"a note of test session {session_id or '?'}"
+    study = test_sessions_repo.get_study(db, workspace_id, session.job_id)
+    return f"a note of {session.tester_id}'s test session" + (f" ({study.name})" if study else "")
 
 
 def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
