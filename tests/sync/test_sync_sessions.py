@@ -101,6 +101,25 @@ def test_a_refused_finalize_stays_visible_with_the_reason(hub):
     assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
 
 
+def test_a_refused_test_session_action_names_the_session_as_its_screen_does(hub):
+    """QA: a pause made offline on a session someone completed meanwhile was listed (TUI 5, `sync
+    refused`) as "pause test session sess_01a2…", an id no screen shows; the Test sessions screen
+    names a session by its tester and study."""
+    owner = local_user(hub.wb)
+    job = hub.creds["job_id"]
+    sid = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-9")).id
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    ts_svc.pause(r.wb, r.me, sid)
+    ts_svc.complete(hub.wb, owner, sid, CompleteRequest())  # the server's side: pausing is now refused
+    rep = r.sync()
+    assert rep.ok and rep.refused == 1, rep
+    study = found(ts_repo.get_study(r.wb.store.db, r.me.workspace_id, job)).name
+    [x] = sync_svc.refusals(r.wb)
+    assert x.summary == f"pause tester-9's test session ({study})", x.summary
+    assert sync_svc.discard(r.wb, x.seq) == x.summary
+
+
 def test_test_sessions_and_notes_mirror_and_push(hub):
     owner = local_user(hub.wb)
     job = hub.creds["job_id"]

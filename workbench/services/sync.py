@@ -310,11 +310,17 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
 def _note_title(db: Any, workspace_id: str, session_id: str | None) -> str:
     """A test note's conflict named as the Test sessions screen names its session (tester, study),
     not by the session's id, which no screen shows."""
-    session = test_sessions_repo.get_session(db, workspace_id, session_id) if session_id else None
+    named = _session_name(db, workspace_id, session_id) if session_id else None
+    return f"a note of {named}" if named else f"a note of test session {session_id or '?'}"
+
+
+def _session_name(db: Any, workspace_id: str, session_id: str) -> str | None:
+    """"user_demo205's test session (Search results study)"; None when the replica lacks it."""
+    session = test_sessions_repo.get_session(db, workspace_id, session_id)
     if session is None:
-        return f"a note of test session {session_id or '?'}"
+        return None
     study = test_sessions_repo.get_study(db, workspace_id, session.job_id)
-    return f"a note of {session.tester_id}'s test session" + (f" ({study.name})" if study else "")
+    return f"{session.tester_id}'s test session" + (f" ({study.name})" if study else "")
 
 
 def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
@@ -398,10 +404,21 @@ def refusals(wb: Workbench, remote: str | None = None) -> list[RefusalView]:
     """Changes the server refused, with its reason, until retried or discarded."""
     db = wb.store.db
     return [
-        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, ops.op_for(e.op).summary(e), e.updated_at, name)
+        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, _summary(db, e), e.updated_at, name)
         for name, ws in _replicas(wb, remote)
         for e in sync_state.entries(db, ws, "refused")
     ]
+
+
+def _summary(db: Any, e: sync_state.Entry) -> str:
+    """The op's one-line summary, a test session in it named by its tester and study (as the Test
+    sessions screen shows it) instead of its id, which no screen shows. The ops of ``sync/`` name
+    the session by id ("pause test session sess_…"): they hold no store to read names from."""
+    text = ops.op_for(e.op).summary(e)
+    if e.entity_type != "test_session":
+        return text
+    named = _session_name(db, e.workspace_id, e.entity_id)
+    return text.replace(f"test session {e.entity_id}", named) if named else text
 
 
 def _load_refused(db: Any, seq: int) -> sync_state.Entry:
@@ -418,7 +435,7 @@ def retry(wb: Workbench, seq: int) -> str:
         e = _load_refused(db, seq)
         sync_state.update_entry(db, seq, state="pending", last_error=None, last_status=None, ambiguous=False, updated_at=wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.retry", e.entity_type, e.entity_id, {"op": e.op})
-        return ops.op_for(e.op).summary(e)
+        return _summary(db, e)
 
 
 def discard(wb: Workbench, seq: int) -> str:
@@ -426,9 +443,10 @@ def discard(wb: Workbench, seq: int) -> str:
     Returns the change's summary."""
     with wb.store.write() as db:
         e = _load_refused(db, seq)
+        summary = _summary(db, e)
         ops.op_for(e.op).discard(db, e, wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})
-        return ops.op_for(e.op).summary(e)
+        return summary
 
 
 def act_on_refusals(wb: Workbench, seqs: Iterable[int], *, discard_them: bool) -> list[RefusalOutcome]:
