@@ -117,7 +117,11 @@ def test_a_refused_test_session_action_names_the_session_as_its_screen_does(hub)
     study = found(ts_repo.get_study(r.wb.store.db, r.me.workspace_id, job)).name
     [x] = sync_svc.refusals(r.wb)
     assert x.summary == f"pause tester-9's test session ({study})", x.summary
-    assert sync_svc.discard(r.wb, x.seq) == x.summary
+    # A session's discard leaves the row to the next pull, and `sync refused --discard` says so.
+    [outcome] = sync_svc.act_on_refusals(r.wb, [x.seq], discard_them=True)
+    assert (outcome.ok, outcome.summary, outcome.message) == (True, x.summary, sync_svc.DISCARDED_UNTIL_PULL), outcome
+    assert found(ts_repo.get_session_any(r.wb.store.db, sid)).status == "paused"
+    assert r.sync().ok and found(ts_repo.get_session_any(r.wb.store.db, sid)).status == "completed"
 
 
 def test_test_sessions_and_notes_mirror_and_push(hub):

@@ -633,3 +633,33 @@ async def test_the_conflicts_list_is_headed_about_what_not_annotation(hub):
         note = sync_svc.ConflictView(1, "test_note", "note_1", "content", "was", "mine", "theirs",
                                      "a note of user_demo205's test session (Search results study)", "origin")
         assert "test note note_1" in screen.preview_of(screen.conflict_list, note).plain
+
+
+async def test_discarding_a_sessions_refused_change_says_the_next_sync_brings_the_servers(tmp_path: Path):
+    """QA: discarding an offline pause the server refused (the session was completed there) said "It is
+    undone here, so this store matches the server again", yet the session still read paused: a
+    session's discard leaves the row to the next pull. An annotation's is put back at once, as said."""
+    from workbench.domain.test_sessions import CompleteRequest, TestSessionCreate
+    from workbench.services import test_sessions as ts_svc
+
+    hub = Hub(tmp_path)
+    try:
+        owner = local_user(hub.wb)
+        sid = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=hub.creds["job_id"], testerId="tester-9")).id
+        r = hub.replica(sessions=True)
+        assert r.sync().ok
+        ts_svc.pause(r.wb, r.me, sid)
+        ts_svc.complete(hub.wb, owner, sid, CompleteRequest())
+        assert r.sync().refused == 1
+        app = app_for(r)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "5")
+            assert isinstance(app.screen, SyncScreen)
+            await press(pilot, "tab", "x")
+            text = " ".join(screen_text(app).split())
+            assert "the next sync brings the server's version here" in text and "matches the server again" not in text
+            await press(pilot, "y")
+            await wait_for(pilot, lambda: any(m.startswith("Discarded: pause tester-9's test session") for m in told(app)))
+            assert any("(the next sync brings the server's version)" in m for m in told(app) if m.startswith("Discarded"))
+    finally:
+        hub.close()

@@ -124,6 +124,13 @@ class RefusalOutcome:
 # What ``act_on_refusals`` says it did with each change.
 RETRIED = "will be sent again on the next sync"
 DISCARDED = "discarded, and undone here"
+DISCARDED_UNTIL_PULL = "discarded; the next sync brings the server's version here"
+
+
+def discard_undoes_now(op: str) -> bool:
+    """Whether discarding a refused ``op`` puts the replica back at once; a session's change stays
+    shown until the next sync pulls the server's version over it."""
+    return not ops.op_for(op).restored_by_next_pull
 
 
 # -- status --------------------------------------------------------------------------------
@@ -458,10 +465,12 @@ def act_on_refusals(wb: Workbench, seqs: Iterable[int], *, discard_them: bool) -
     done_text = DISCARDED if discard_them else RETRIED
     out: list[RefusalOutcome] = []
     for seq in dict.fromkeys(seqs):
+        entry = sync_state.get_entry(wb.store.db, seq)
         try:
             summary = act(wb, seq)
         except DomainError as exc:
             out.append(RefusalOutcome(seq, False, exc.message, None))
         else:
-            out.append(RefusalOutcome(seq, True, done_text, summary))
+            waits = discard_them and entry is not None and not discard_undoes_now(entry.op)
+            out.append(RefusalOutcome(seq, True, DISCARDED_UNTIL_PULL if waits else done_text, summary))
     return out

@@ -231,9 +231,13 @@ class SyncScreen(TwoPaneScreen):
         from workbench.services import sync as service
 
         if (row := self._row_of(self.refusal_list, "No refused change to discard")) is not None:
+            # A session's change is not put back here: the next sync's pull brings the server's version.
+            now = service.discard_undoes_now(row.op)
+            then = ("It is undone here, so this store matches the server again." if now
+                    else "It is dropped; the next sync brings the server's version here.")
             self.confirm_write(
                 "Discard refused change",
-                f"Discard [b]{fmt.esc(row.summary)}[/]? It is undone here, so this store matches the server again.\n"
-                f"[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
-                "Discard", service.discard, self.wb, row.seq, danger=True, done=self._settled(f"Discarded: {row.summary}"),
+                f"Discard [b]{fmt.esc(row.summary)}[/]? {then}\n[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
+                "Discard", service.discard, self.wb, row.seq, danger=True,
+                done=self._settled(f"Discarded: {row.summary}" + ("" if now else " (the next sync brings the server's version)")),
             )
