@@ -663,3 +663,20 @@ async def test_discarding_a_sessions_refused_change_says_the_next_sync_brings_th
             assert any("(the next sync brings the server's version)" in m for m in told(app) if m.startswith("Discarded"))
     finally:
         hub.close()
+
+
+async def test_at_160_columns_a_reason_a_little_too_long_is_cut_not_dropped(demo_wb):
+    """QA: at 160 columns, offline, the line said only "sync failed": the reason (a refused connection to
+    the remote's URL) ran a few cells past the line, so all of it was dropped. Now it is cut with "…"."""
+    from storage import sync_state
+
+    url = "http://127.0.0.1:11411"
+    remotes.add(demo_wb, "origin", url)
+    sync_state.update_remote(demo_wb.store.db, "origin", last_error=f"cannot reach {url}: connection refused (ConnectError) " + "x" * 12)
+    app = make_app(demo_wb)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: "origin" in line(app))
+        await pilot.pause()
+        shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
+        assert f"· last sync failed: cannot reach {url}: connection refused" in shown, shown
+        assert "…" in shown and shown.endswith("   S sync"), shown
