@@ -680,3 +680,20 @@ async def test_at_160_columns_a_reason_a_little_too_long_is_cut_not_dropped(demo
         shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
         assert f"· last sync failed: cannot reach {url}: connection refused" in shown, shown
         assert "…" in shown and shown.endswith("   S sync"), shown
+
+
+async def test_the_hint_to_screen_5_says_settle_the_glossarys_word_not_resolve(hub):
+    """QA: after a sync with a conflict, the notice said "5: resolve conflicts and refusals" and the line
+    "5 resolve", where `r Resolve…` sets an annotation's status: conflicts are settled (README's glossary)."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="won_t_fix"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="triaged"))
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await run_sync_key(pilot)
+        assert any("5: settle conflicts and refusals" in m for m in told(app)), told(app)
+        assert line(app).endswith("S sync · 5 settle"), line(app)
+        assert not any("resolve" in m for m in told(app))

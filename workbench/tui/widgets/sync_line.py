@@ -81,7 +81,7 @@ def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None
             said = said[: reason_cells - 1] + "…"
         text.append(said, style="dim")
     if progress is None:
-        text.append("   S sync" + (" · 5 resolve" if status.conflicts or status.refused else ""), style="dim")
+        text.append("   S sync" + (" · 5 settle" if status.conflicts or status.refused else ""), style="dim")
     return text
 
 
