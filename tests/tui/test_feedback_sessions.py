@@ -375,3 +375,19 @@ async def test_a_long_page_path_leaves_the_comment_preview_room_for_the_comment(
             lines = [line[region.x : region.right].strip() for line in screen_text(app).splitlines()[region.y : region.bottom]]
             assert [line for line in lines if line.startswith("open  /landing/deep/") and "…  by Dee · " in line], (width, lines)
             assert "The voucher field rejects valid codes" in lines, (width, lines)
+
+
+async def test_an_eta_under_a_minute_away_reads_in_under_1m_not_in_now(app):
+    """QA: a round in review whose ETA was seconds away showed "in now" in the ETA column."""
+    from datetime import UTC, datetime
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        source = screen.sessions.source_as(SessionSource)
+        row = source.rows[0]
+        soon = datetime.fromtimestamp((screen.now() + 30_000) / 1000, UTC).isoformat().replace("+00:00", "Z")
+        later = datetime.fromtimestamp((screen.now() + 3 * 3_600_000 + 1_800_000) / 1000, UTC).isoformat().replace("+00:00", "Z")
+        row.progress = {"fillPct": 45.0, "label": "1/2 resolved", "eta": soon}
+        assert str(source.cells(row)[3]) == "in <1m"
+        row.progress = {"fillPct": 45.0, "label": "1/2 resolved", "eta": later}
+        assert str(source.cells(row)[3]) == "in 3h"

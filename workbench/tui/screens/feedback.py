@@ -161,7 +161,8 @@ class SessionSource(RowsSource):
         progress = row.progress or {"fillPct": 0.0, "label": "", "eta": None}
         eta = _iso_ms(progress.get("eta"))
         now = self.screen.now()
-        eta_text = f"in {fmt.age(eta, now)}" if eta and eta > now else ""
+        # Under a minute away, age() says "now": "in now" read as a typo.
+        eta_text = ("in <1m" if fmt.age(eta, now) == "now" else f"in {fmt.age(eta, now)}") if eta and eta > now else ""
         return [
             Text(row.store.name, style="bold" if not row.store.ai_built else ""),
             Text(fmt.status_label(s.status), style=fmt.status_style(s.status)),
