@@ -297,3 +297,31 @@ async def test_a_resolution_attached_on_a_replica_does_not_claim_the_submitter_w
         await told_that(app, pilot, "Resolution attached")
         notice = next(m for m in told(app) if "Resolution attached" in m)
         assert "notified (" not in notice and "once a sync sends it" in notice
+
+
+async def test_a_settled_conflict_in_the_history_names_who_settled_it(remote, replica):
+    # Keep mine / take theirs were recorded with the actor "sync" and no remote: the history read
+    # "someone on  (via sync)  sync conflict on status: kept mine", though the reviewer settled it here.
+    from storage import accounts as accounts_repo
+    from workbench.domain.annotations import AnnotationPatch
+
+    principal = local_user(replica)
+    user = accounts_repo.get_user(replica.store.db, principal.user_id or "")
+    assert user is not None
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+    annotations_service.patch(replica, principal, row.id, AnnotationPatch(status="ack"))
+    remote.patch(row.id, status="triaged")
+    assert remote.sync(replica).conflicts == 1
+    [conflict] = sync_svc.conflicts(replica)
+    sync_svc.settle(replica, keep_mine_ids=[conflict.id], take_theirs_ids=[])
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = AnnotationScreen(row.id)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: "kept mine" in _history_text(screen))
+        line = next(li for li in _history_text(screen).splitlines() if "kept mine" in li)
+        assert user.name in line and "someone on" not in line, line

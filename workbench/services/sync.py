@@ -273,11 +273,15 @@ def _adopt_as_default(wb: Workbench, name: str) -> bool:
 
 
 def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: str, entity_id: str, detail: dict[str, Any]) -> None:
+    """Record a settlement, retry or discard: the local user's doing (the TUI's m/t/r/x, the CLI's
+    flags), so the history names that user; a bare "sync" read as "someone on  (via sync)"."""
     from storage import audit as audit_repo
+    from workbench.services.local import OWNER_EMAIL
 
+    user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
     audit_repo.record(
-        db, workspace_id=workspace_id, at=wb.clock(), actor_id=SYNC_ACTOR, action=action, entity_type=entity_type,
-        entity_id=entity_id, detail=detail,
+        db, workspace_id=workspace_id, at=wb.clock(), actor_id=user.id if user else SYNC_ACTOR, action=action,
+        entity_type=entity_type, entity_id=entity_id, detail=detail,
     )
 
 

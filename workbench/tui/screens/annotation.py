@@ -435,7 +435,8 @@ def _who(entry: dict[str, Any], members: dict[str, str]) -> str:
         return members[actor]
     kind, _, rest = actor.partition(":")
     if kind == "sync":
-        return f"someone on {rest} (via sync)"
+        # A bare "sync" is a settlement recorded before it named the local user who made it.
+        return f"someone on {rest} (via sync)" if rest else "you (settling a sync)"
     if kind == "mcp":
         return "an agent (MCP)"
     return kind or "—"
