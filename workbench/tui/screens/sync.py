@@ -175,7 +175,8 @@ class SyncScreen(TwoPaneScreen):
         text = Text()
         if pane is self.conflict_list:
             text.append(fmt.safe(row.title or row.entity_id), style="bold")
-            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type.replace('_', ' ')} {fmt.short_id(row.entity_id)} · with {fmt.safe(row.remote)}\n",
+            kind = row.entity_type.replace("_", " ")  # "test note", not the stored "test_note"
+            text.append(f"  field {fmt.field_label(row.field)} · {kind} {fmt.short_id(row.entity_id)} · with {fmt.safe(row.remote)}\n",
                         style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
                 text.append(f"{label}  ", style="dim")
