@@ -85,6 +85,9 @@ class Op(Generic[P]):
     names: ClassVar[tuple[OpName, ...]]
     payload_type: ClassVar[type[Payload]]
     credential: ClassVar[str]  # the credential its push needs: token | store_key | jwt
+    # Whether ``discard`` leaves the local change in place until the next pull rewrites the row
+    # (the session ops: they keep no base to put back, and forget the rows' digests instead).
+    restored_by_next_pull: ClassVar[bool] = False
 
     def payload(self, e: state.Entry) -> P:
         return self.payload_type.of(e.payload)  # pyright: ignore[reportReturnType]  # payload_type is P's class; ClassVars cannot name P

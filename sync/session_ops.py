@@ -83,6 +83,7 @@ class FeedbackSessionAction(Op[FeedbackActionPayload]):
     names = (OpName.FEEDBACK_ACTION,)
     payload_type = FeedbackActionPayload
     credential = "store_key"
+    restored_by_next_pull = True
 
     def enqueue(self, db: Connection, store: Storefront, session_id: str, action: str, before: str, after: str, at: int,
                 error_message: str | None = None) -> None:
@@ -130,6 +131,7 @@ class FeedbackCommentResolved(Op[FeedbackCommentPayload]):
     names = (OpName.FEEDBACK_COMMENT,)
     payload_type = FeedbackCommentPayload
     credential = "store_key"
+    restored_by_next_pull = True
 
     def enqueue(self, db: Connection, store: Storefront, session_id: str, comment_id: str, resolved: bool, at: int) -> None:
         """The comment's change, as its net change against what this replica last saw: a comment
@@ -170,6 +172,7 @@ class TestSessionTransition(Op[TestActionPayload]):
     names = tuple(TEST_ACTION_OPS.values())
     payload_type = TestActionPayload
     credential = "jwt"
+    restored_by_next_pull = True
 
     _UNDO: ClassVar[dict[str, OpName]] = {"pause": OpName.TEST_RESUME, "resume": OpName.TEST_PAUSE}
     _WHY_NOT: ClassVar[dict[str, str]] = {
@@ -208,6 +211,7 @@ class TestNotes(Op[TestNotesPayload]):
     names = (OpName.TEST_NOTES,)
     payload_type = TestNotesPayload
     credential = "jwt"
+    restored_by_next_pull = True
 
     def enqueue(self, db: Connection, workspace_id: str, session_id: str, updated: list[tuple[str, str]],
                 created: list[tuple[str, str]], at: int, previous: dict[str, str] | None = None) -> None:
@@ -243,6 +247,7 @@ class TestFeedback(Op[TestFeedbackPayload]):
     names = (OpName.TEST_FEEDBACK,)
     payload_type = TestFeedbackPayload
     credential = "jwt"
+    restored_by_next_pull = True
 
     def enqueue(self, db: Connection, workspace_id: str, session_id: str, body: dict[str, Any], local_id: str, at: int) -> None:
         if not state.is_replica(db, workspace_id):

@@ -101,6 +101,29 @@ def test_a_refused_finalize_stays_visible_with_the_reason(hub):
     assert feedback_state(r.wb, replica_store(r)) == feedback_state(hub.wb, hub.creds["store_id"])
 
 
+def test_a_refused_test_session_action_names_the_session_as_its_screen_does(hub):
+    """QA: a pause made offline on a session someone completed meanwhile was listed (TUI 5, `sync
+    refused`) as "pause test session sess_01a2…", an id no screen shows; the Test sessions screen
+    names a session by its tester and study."""
+    owner = local_user(hub.wb)
+    job = hub.creds["job_id"]
+    sid = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=job, testerId="tester-9")).id
+    r = hub.replica(sessions=True)
+    assert r.sync().ok
+    ts_svc.pause(r.wb, r.me, sid)
+    ts_svc.complete(hub.wb, owner, sid, CompleteRequest())  # the server's side: pausing is now refused
+    rep = r.sync()
+    assert rep.ok and rep.refused == 1, rep
+    study = found(ts_repo.get_study(r.wb.store.db, r.me.workspace_id, job)).name
+    [x] = sync_svc.refusals(r.wb)
+    assert x.summary == f"pause tester-9's test session ({study})", x.summary
+    # A session's discard leaves the row to the next pull, and `sync refused --discard` says so.
+    [outcome] = sync_svc.act_on_refusals(r.wb, [x.seq], discard_them=True)
+    assert (outcome.ok, outcome.summary, outcome.message) == (True, x.summary, sync_svc.DISCARDED_UNTIL_PULL), outcome
+    assert found(ts_repo.get_session_any(r.wb.store.db, sid)).status == "paused"
+    assert r.sync().ok and found(ts_repo.get_session_any(r.wb.store.db, sid)).status == "completed"
+
+
 def test_test_sessions_and_notes_mirror_and_push(hub):
     owner = local_user(hub.wb)
     job = hub.creds["job_id"]
@@ -199,6 +222,11 @@ def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Pat
         assert server_words() == "alice's words"
         [c] = sync_svc.conflicts(bob)
         assert (c.entity_type, c.field, c.base, c.mine, c.theirs) == ("test_note", "content", was, "bob's words", "alice's words")
+        # Named as the Test sessions screen names the session (tester, study), not by an id no screen shows.
+        tester, study = bob.store.db.execute(
+            "SELECT s.tester_id, j.name FROM test_sessions s JOIN studies j ON j.id = s.job_id WHERE s.id = ?", (sid,)
+        ).fetchone()
+        assert c.title == f"a note of {tester}'s test session ({study})", c.title
         assert found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"  # the local words stay until settled
         s.sync(bob)
         assert len(sync_svc.conflicts(bob)) == 1 and found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"

@@ -142,3 +142,30 @@ async def test_at_80_columns_a_refusal_s_reason_is_read_in_full(app):
         assert GUTTER + sum(shown) + len(shown) - 1 <= width, (width, preview.layout_widths(width))
         await wait_for(pilot, lambda: "own screen (3)" in screen_text(app))
         assert "Test sessions are handled on their own screen (3)" in " ".join(screen_text(app).split())
+
+
+async def test_a_row_already_at_the_value_reads_as_is_not_refused(app, demo_wb, principal):
+    # A row already triaged was marked "✗ refused" and counted in "1 row refused", though no rule
+    # refused anything: README says such rows read "Already …" and are not counted.
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        vlist = app.screen.query_one("#inbox-list")
+        ann = [i for i in range(vlist.total) if vlist.row_at(i).source == "annotation"]
+        triaged = next(i for i in ann if vlist.row_at(i).status == "triaged")
+        other = next(i for i in ann if vlist.row_at(i).status not in ("triaged", "resolved"))
+        test = next(i for i in range(vlist.total) if vlist.row_at(i).source == "test")
+        for index in (triaged, other, test):
+            vlist.move_cursor(index)
+            await press(pilot, "space")
+        await press(pilot, "b")
+        dialog = app.screen
+        assert isinstance(dialog, BulkDialog)
+        pick(dialog, "triaged")
+        await press(pilot, "enter")
+        text = screen_text(app)
+        assert "1 row will change, 1 row already so, 1 row refused" in text
+        line = next(li for li in text.splitlines() if "Already triaged" in li)
+        assert "refused" not in line and "= as is" in line
+        await press(pilot, "y")
+        await wait_for(pilot, lambda: dialog.stage == "results")
+        assert "Done: 1 row changed, 1 row already so, 1 row refused" in screen_text(app)

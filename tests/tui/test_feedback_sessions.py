@@ -375,3 +375,51 @@ async def test_a_long_page_path_leaves_the_comment_preview_room_for_the_comment(
             lines = [line[region.x : region.right].strip() for line in screen_text(app).splitlines()[region.y : region.bottom]]
             assert [line for line in lines if line.startswith("open  /landing/deep/") and "…  by Dee · " in line], (width, lines)
             assert "The voucher field rejects valid codes" in lines, (width, lines)
+
+
+async def test_an_eta_under_a_minute_away_reads_in_under_1m_not_in_now(app):
+    """QA: a round in review whose ETA was seconds away showed "in now" in the ETA column."""
+    from datetime import UTC, datetime
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_feedback(app, pilot)
+        source = screen.sessions.source_as(SessionSource)
+        row = source.rows[0]
+        soon = datetime.fromtimestamp((screen.now() + 30_000) / 1000, UTC).isoformat().replace("+00:00", "Z")
+        later = datetime.fromtimestamp((screen.now() + 3 * 3_600_000 + 1_800_000) / 1000, UTC).isoformat().replace("+00:00", "Z")
+        row.progress = {"fillPct": 45.0, "label": "1/2 resolved", "eta": soon}
+        assert str(source.cells(row)[3]) == "in <1m"
+        row.progress = {"fillPct": 45.0, "label": "1/2 resolved", "eta": later}
+        assert str(source.cells(row)[3]) == "in 3h"
+
+
+async def test_on_a_replica_a_comments_reviewer_is_not_called_anonymous(tmp_path):
+    """QA: offline, a comment Rita left on the review page read "by anonymous": the documented API's
+    comments carry no reviewer name, so a replica never knows it. Unknown is not anonymous."""
+    from pathlib import Path
+
+    from tests.sync.conftest import Hub
+    from tests.tui.conftest import make_app
+    from workbench.domain.feedback_sessions import CommentCreate
+
+    hub = Hub(Path(tmp_path))
+    try:
+        store = found(fs_repo.get_store(hub.wb.store.db, hub.creds["store_id"]))
+        started = fs_service.start(hub.wb, store)
+        fs_service.deploy(hub.wb, started.id, env={})
+        token = found(fs_repo.get_session_any(hub.wb.store.db, started.id)).review_token
+        fs_service.add_comment(hub.wb, started.id, token, CommentCreate(content="The button is hidden", pagePath="/", reviewerName="Rita"))
+        r = hub.replica(sessions=True)
+        assert r.sync().ok
+        app = make_app(r.wb)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_feedback(app, pilot)
+            select_session(screen, store.name, "in_review")
+            await wait_for(pilot, lambda: screen.comments.total == 1)
+            await press(pilot, "tab")
+            await wait_for(pilot, lambda: "The button is hidden" in screen_text(app))
+            assert "anonymous" not in screen_text(app)
+            source = screen.comments.source_as(CommentSource)
+            assert source.reviewer(None) is None and source.reviewer("Rita") == "Rita"
+    finally:
+        hub.close()

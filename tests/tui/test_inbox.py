@@ -467,3 +467,17 @@ async def test_the_filter_dialog_says_a_search_looks_in_every_status_as_the_filt
         await pilot.pause()
         shown = screen_text(app)
     assert "awaiting attention (searches: any)" in shown, shown
+
+
+def test_a_long_test_run_reads_in_hours_as_on_the_test_sessions_screen(demo_wb, principal):
+    """QA: a session completed days after it started read "4869-minute run by …" in the inbox, where the
+    Test sessions screen says 81h09m for the same run."""
+    import dataclasses
+
+    from workbench.tui.screens.inbox import test_summary
+
+    row = inbox.window(demo_wb, principal, inbox.InboxFilter(sources=("test",)), 0, 50)[0]
+    long_run = dataclasses.replace(row, status="completed", extra={**row.extra, "duration_seconds": 4869 * 60 + 5})
+    assert test_summary(long_run) == f"81h09m run by {row.text} finished: analyze it"
+    short = dataclasses.replace(row, status="completed", extra={**row.extra, "duration_seconds": 21 * 60})
+    assert test_summary(short) == f"21-minute run by {row.text} finished: analyze it"

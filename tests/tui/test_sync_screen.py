@@ -617,3 +617,83 @@ async def test_at_80_columns_the_sync_line_still_says_a_sync_failed(demo_wb):
         await wait_for(pilot, lambda: "connection refused" in screen_text(app))
         shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
         assert shown.endswith("· last sync failed: cannot reach http://127.0.0.1:9: connection refused (ConnectError)   S sync"), shown
+
+
+async def test_the_conflicts_list_is_headed_about_what_not_annotation(hub):
+    """QA: a test note's conflict sat under an "ANNOTATION" header, and its preview named its kind
+    "test_note", the stored word: the list holds annotations and notes, and the CLI heads it ABOUT."""
+    _ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        screen = app.screen
+        assert isinstance(screen, SyncScreen)
+        header = next(ln for ln in screen_text(app).splitlines() if "FIELD" in ln and "MINE" in ln)
+        assert header.split()[0] == "ABOUT", header
+        note = sync_svc.ConflictView(1, "test_note", "note_1", "content", "was", "mine", "theirs",
+                                     "a note of user_demo205's test session (Search results study)", "origin")
+        assert "test note note_1" in screen.preview_of(screen.conflict_list, note).plain
+
+
+async def test_discarding_a_sessions_refused_change_says_the_next_sync_brings_the_servers(tmp_path: Path):
+    """QA: discarding an offline pause the server refused (the session was completed there) said "It is
+    undone here, so this store matches the server again", yet the session still read paused: a
+    session's discard leaves the row to the next pull. An annotation's is put back at once, as said."""
+    from workbench.domain.test_sessions import CompleteRequest, TestSessionCreate
+    from workbench.services import test_sessions as ts_svc
+
+    hub = Hub(tmp_path)
+    try:
+        owner = local_user(hub.wb)
+        sid = ts_svc.create(hub.wb, owner, TestSessionCreate(jobId=hub.creds["job_id"], testerId="tester-9")).id
+        r = hub.replica(sessions=True)
+        assert r.sync().ok
+        ts_svc.pause(r.wb, r.me, sid)
+        ts_svc.complete(hub.wb, owner, sid, CompleteRequest())
+        assert r.sync().refused == 1
+        app = app_for(r)
+        async with app.run_test(size=SIZE) as pilot:
+            await press(pilot, "5")
+            assert isinstance(app.screen, SyncScreen)
+            await press(pilot, "tab", "x")
+            text = " ".join(screen_text(app).split())
+            assert "the next sync brings the server's version here" in text and "matches the server again" not in text
+            await press(pilot, "y")
+            await wait_for(pilot, lambda: any(m.startswith("Discarded: pause tester-9's test session") for m in told(app)))
+            assert any("(the next sync brings the server's version)" in m for m in told(app) if m.startswith("Discarded"))
+    finally:
+        hub.close()
+
+
+async def test_at_160_columns_a_reason_a_little_too_long_is_cut_not_dropped(demo_wb):
+    """QA: at 160 columns, offline, the line said only "sync failed": the reason (a refused connection to
+    the remote's URL) ran a few cells past the line, so all of it was dropped. Now it is cut with "…"."""
+    from storage import sync_state
+
+    url = "http://127.0.0.1:11411"
+    remotes.add(demo_wb, "origin", url)
+    sync_state.update_remote(demo_wb.store.db, "origin", last_error=f"cannot reach {url}: connection refused (ConnectError) " + "x" * 12)
+    app = make_app(demo_wb)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, lambda: "origin" in line(app))
+        await pilot.pause()
+        shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
+        assert f"· last sync failed: cannot reach {url}: connection refused" in shown, shown
+        assert "…" in shown and shown.endswith("   S sync"), shown
+
+
+async def test_the_hint_to_screen_5_says_settle_the_glossarys_word_not_resolve(hub):
+    """QA: after a sync with a conflict, the notice said "5: resolve conflicts and refusals" and the line
+    "5 resolve", where `r Resolve…` sets an annotation's status: conflicts are settled (README's glossary)."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="won_t_fix"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="triaged"))
+    app = app_for(r)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await run_sync_key(pilot)
+        assert any("5: settle conflicts and refusals" in m for m in told(app)), told(app)
+        assert line(app).endswith("S sync · 5 settle"), line(app)
+        assert not any("resolve" in m for m in told(app))

@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import TextArea
 
 from tests.served_remote import Served, served
-from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told, told_that, type_text
+from tests.tui.conftest import SIZE, cursor_on, make_app, press, screen_text, told, told_that, type_text, wait_for
 from workbench.services import annotations as annotations_service
 from workbench.services import sync as sync_svc
 from workbench.services.context import Workbench
@@ -242,3 +242,86 @@ async def test_a_submitted_round_is_returned_to_review_through_the_outbox(remote
         await told_that(app, pilot, "Can't undo Round finalized on")
         assert pending(wb) == 0
     assert on_server() == "done"
+
+
+
+
+def _history_text(screen: AnnotationScreen) -> str:
+    import io
+
+    from rich.console import Console
+    from textual.widgets import Static
+
+    console = Console(width=160, file=io.StringIO(), color_system=None, record=True)
+    console.print(screen.query_one("#ann-history", Static).content)
+    return console.export_text()
+
+
+async def test_the_history_names_the_replicas_own_changes_by_the_users_name(remote, replica):
+    # The replica's local user is no member the server lists, so its own changes read as its id
+    # ("01a2…c55c  status: new → ack") while the thread above named the same person.
+    from storage import accounts as accounts_repo
+
+    principal = local_user(replica)
+    user = accounts_repo.get_user(replica.store.db, principal.user_id or "")
+    assert user is not None
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        screen = AnnotationScreen(row.id)
+        await app.push_screen(screen)
+        await pilot.pause()
+        await press(pilot, "a")
+        await told_that(app, pilot, "Status → ack")
+        await wait_for(pilot, lambda: "status: new → ack" in _history_text(screen))
+        line = next(li for li in _history_text(screen).splitlines() if "status: new → ack" in li)
+        assert user.name in line and (principal.user_id or "") not in line
+
+
+async def test_a_resolution_attached_on_a_replica_does_not_claim_the_submitter_was_notified(remote, replica, tmp_path: Path):
+    # deliver() leaves a replica's resolution pending (its server notifies once a sync sends it);
+    # the notice said "submitter notified (pending)", which the offline reviewer reads as done.
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+        await app.push_screen(AnnotationScreen(row.id))
+        await pilot.pause()
+        await press(pilot, "e")
+        dialog = app.screen
+        assert isinstance(dialog, FormDialog)
+        dialog.query_one("#field-explanation", TextArea).text = "Raised the contrast to 4.5:1."
+        await pilot.pause()
+        await press(pilot, "ctrl+s")
+        await told_that(app, pilot, "Resolution attached")
+        notice = next(m for m in told(app) if "Resolution attached" in m)
+        assert "notified (" not in notice and "once a sync sends it" in notice
+
+
+async def test_a_settled_conflict_in_the_history_names_who_settled_it(remote, replica):
+    # Keep mine / take theirs were recorded with the actor "sync" and no remote: the history read
+    # "someone on  (via sync)  sync conflict on status: kept mine", though the reviewer settled it here.
+    from storage import accounts as accounts_repo
+    from workbench.domain.annotations import AnnotationPatch
+
+    principal = local_user(replica)
+    user = accounts_repo.get_user(replica.store.db, principal.user_id or "")
+    assert user is not None
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        row = await cursor_on(app, pilot, "new")
+    annotations_service.patch(replica, principal, row.id, AnnotationPatch(status="ack"))
+    remote.patch(row.id, status="triaged")
+    assert remote.sync(replica).conflicts == 1
+    [conflict] = sync_svc.conflicts(replica)
+    sync_svc.settle(replica, keep_mine_ids=[conflict.id], take_theirs_ids=[])
+    app = make_app(replica)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = AnnotationScreen(row.id)
+        await app.push_screen(screen)
+        await wait_for(pilot, lambda: "kept mine" in _history_text(screen))
+        line = next(li for li in _history_text(screen).splitlines() if "kept mine" in li)
+        assert user.name in line and "someone on" not in line, line

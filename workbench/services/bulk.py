@@ -50,6 +50,8 @@ class BulkItem:
     label: str
     ok: bool
     message: str  # the planned change, or the refusal's reason
+    # Already at the action's value: nothing to change, which is not a rule's refusal (not ok, not refused).
+    unchanged: bool = False
 
 
 def _label(row: InboxRow) -> str:
@@ -58,8 +60,31 @@ def _label(row: InboxRow) -> str:
     return row.first_line[:80]
 
 
+def _already(action: BulkAction, row: InboxRow) -> str | None:
+    """Why ``row`` is already as ``action`` would leave it (None: it is not, or a rule decides)."""
+    if action.kind == "assign" and row.source == "annotation" and row.assignee_id == action.assignee_id:
+        return "Already assigned to them" if action.assignee_id else "Already unassigned"
+    if action.kind != "set_status" or row.source == "test":
+        return None
+    if row.source == "comment":
+        return "Comment is already resolved" if action.status == "resolved" and row.status == "resolved" else None
+    if row.status == action.status and not (action.status == Status.DUPLICATE.value and is_blank(action.summary or "")):
+        return f"Already {status_label(action.status or '')}"
+    return None
+
+
+def _item(action: BulkAction, row: InboxRow, patch_problem: str | None) -> BulkItem | None:
+    """The row's item when it will not change (already so, or refused); None when it may go ahead."""
+    already = _already(action, row)
+    if already is not None:
+        return BulkItem(row.source, row.id, _label(row), False, already, unchanged=True)
+    refusal = _check(action, row, patch_problem)
+    return None if refusal is None else BulkItem(row.source, row.id, _label(row), False, refusal)
+
+
 def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str | None:
-    """The refusal a rule would give before trying (None: it may go ahead).
+    """The refusal a rule would give before trying (None: it may go ahead); a row already so is
+    ``_already``'s, asked first.
 
     ``patch_problem`` is why the action's annotation patch does not validate (``_validated``),
     found once for all rows.
@@ -69,21 +94,15 @@ def _check(action: BulkAction, row: InboxRow, patch_problem: str | None) -> str 
     if action.kind == "assign":
         if row.source != "annotation":
             return "Only annotations have an assignee"
-        if row.assignee_id == action.assignee_id:  # a value already set changes nothing
-            return "Already assigned to them" if action.assignee_id else "Already unassigned"
         return None
     if action.kind != "set_status":
         return f"Unknown bulk action {action.kind}"
     if row.source == "comment":
         if action.status != "resolved":
             return "Feedback comments can only be resolved"
-        if row.status == "resolved":
-            return "Comment is already resolved"
         return None
     if action.status == Status.DUPLICATE.value and is_blank(action.summary or ""):
         return "Duplicate needs the annotation it duplicates (summary 'duplicate of <id>')"
-    if row.status == action.status:
-        return f"Already {status_label(action.status or '')}"
     return patch_problem
 
 
@@ -114,16 +133,17 @@ def preview(action: BulkAction, rows: Iterable[InboxRow], members: dict[str, str
     out = []
     _, patch_problem = _validated(action)
     for row in rows:
-        refusal = _check(action, row, patch_problem)
-        if refusal is None and action.kind == "set_status":
+        item = _item(action, row, patch_problem)
+        if item is not None:
+            out.append(item)
+            continue
+        if action.kind == "set_status":
             message = f"{status_label(row.status)} → {status_label(action.status or '')}"
-        elif refusal is None:
+        else:
             message = f"{members.get(row.assignee_id, '—') if members and row.assignee_id else row.assignee_id or '—'} → " + (
                 (members or {}).get(action.assignee_id or "", action.assignee_id or "unassigned")
             )
-        else:
-            message = refusal
-        out.append(BulkItem(row.source, row.id, _label(row), refusal is None, message))
+        out.append(BulkItem(row.source, row.id, _label(row), True, message))
     return out
 
 
@@ -147,9 +167,9 @@ def apply(
     patch, patch_problem = _validated(action)
     for i, row in enumerate(rows):
         label = _label(row)
-        refusal = _check(action, row, patch_problem)
-        if refusal is not None:
-            out.append(BulkItem(row.source, row.id, label, False, refusal))
+        item = _item(action, row, patch_problem)
+        if item is not None:
+            out.append(item)
         else:
             try:
                 if row.source == "comment":

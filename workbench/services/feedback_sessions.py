@@ -290,6 +290,15 @@ def preview_exists(wb: Workbench, session_id: str) -> bool:
     return repo.get_session_any(wb.store.db, session_id) is not None
 
 
+def names_reviewers(wb: Workbench, store: Storefront) -> bool:
+    """Whether ``store``'s comments carry their reviewers' names here: a replica's came through the
+    documented API, whose comments have no reviewer name, so a missing one there is unknown, not
+    an anonymous reviewer."""
+    from storage import sync_state
+
+    return not sync_state.is_replica(wb.store.db, store.workspace_id)
+
+
 def list_comments(wb: Workbench, store: Storefront, session_id: str) -> list[FeedbackComment]:
     with wb.store.read() as db:
         _load(db, store, session_id)

@@ -124,6 +124,13 @@ class RefusalOutcome:
 # What ``act_on_refusals`` says it did with each change.
 RETRIED = "will be sent again on the next sync"
 DISCARDED = "discarded, and undone here"
+DISCARDED_UNTIL_PULL = "discarded; the next sync brings the server's version here"
+
+
+def discard_undoes_now(op: str) -> bool:
+    """Whether discarding a refused ``op`` puts the replica back at once; a session's change stays
+    shown until the next sync pulls the server's version over it."""
+    return not ops.op_for(op).restored_by_next_pull
 
 
 # -- status --------------------------------------------------------------------------------
@@ -266,11 +273,15 @@ def _adopt_as_default(wb: Workbench, name: str) -> bool:
 
 
 def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: str, entity_id: str, detail: dict[str, Any]) -> None:
+    """Record a settlement, retry or discard: the local user's doing (the TUI's m/t/r/x, the CLI's
+    flags), so the history names that user; a bare "sync" read as "someone on  (via sync)"."""
     from storage import audit as audit_repo
+    from workbench.services.local import OWNER_EMAIL
 
+    user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
     audit_repo.record(
-        db, workspace_id=workspace_id, at=wb.clock(), actor_id=SYNC_ACTOR, action=action, entity_type=entity_type,
-        entity_id=entity_id, detail=detail,
+        db, workspace_id=workspace_id, at=wb.clock(), actor_id=user.id if user else SYNC_ACTOR, action=action,
+        entity_type=entity_type, entity_id=entity_id, detail=detail,
     )
 
 
@@ -297,7 +308,7 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
             if c.entity_type == "test_note":
                 note = test_sessions_repo.get_note(db, c.entity_id)  # by the server's id, which the conflict names
                 mine = note.content if note is not None else c.mine_value
-                title = f"a note of test session {note.session_id if note is not None else '?'}"
+                title = _note_title(db, ws, note.session_id if note is not None else None)
                 out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
                 continue
             ann = annotations_repo.get_annotation(db, ws, c.entity_id)
@@ -305,6 +316,22 @@ def conflicts(wb: Workbench, remote: str | None = None) -> list[ConflictView]:
             title = " ".join((ann.body if ann else c.entity_id).split())[:80]
             out.append(ConflictView(c.id, c.entity_type, c.entity_id, c.field, c.base_value, mine, c.theirs_value, title, name))
     return out
+
+
+def _note_title(db: Any, workspace_id: str, session_id: str | None) -> str:
+    """A test note's conflict named as the Test sessions screen names its session (tester, study),
+    not by the session's id, which no screen shows."""
+    named = _session_name(db, workspace_id, session_id) if session_id else None
+    return f"a note of {named}" if named else f"a note of test session {session_id or '?'}"
+
+
+def _session_name(db: Any, workspace_id: str, session_id: str) -> str | None:
+    """"user_demo205's test session (Search results study)"; None when the replica lacks it."""
+    session = test_sessions_repo.get_session(db, workspace_id, session_id)
+    if session is None:
+        return None
+    study = test_sessions_repo.get_study(db, workspace_id, session.job_id)
+    return f"{session.tester_id}'s test session" + (f" ({study.name})" if study else "")
 
 
 def _load_conflict(db: Any, conflict_id: int) -> sync_state.ConflictRow:
@@ -388,10 +415,21 @@ def refusals(wb: Workbench, remote: str | None = None) -> list[RefusalView]:
     """Changes the server refused, with its reason, until retried or discarded."""
     db = wb.store.db
     return [
-        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, ops.op_for(e.op).summary(e), e.updated_at, name)
+        RefusalView(e.seq, e.op, e.entity_id, e.last_status, e.last_error, _summary(db, e), e.updated_at, name)
         for name, ws in _replicas(wb, remote)
         for e in sync_state.entries(db, ws, "refused")
     ]
+
+
+def _summary(db: Any, e: sync_state.Entry) -> str:
+    """The op's one-line summary, a test session in it named by its tester and study (as the Test
+    sessions screen shows it) instead of its id, which no screen shows. The ops of ``sync/`` name
+    the session by id ("pause test session sess_…"): they hold no store to read names from."""
+    text = ops.op_for(e.op).summary(e)
+    if e.entity_type != "test_session":
+        return text
+    named = _session_name(db, e.workspace_id, e.entity_id)
+    return text.replace(f"test session {e.entity_id}", named) if named else text
 
 
 def _load_refused(db: Any, seq: int) -> sync_state.Entry:
@@ -408,7 +446,7 @@ def retry(wb: Workbench, seq: int) -> str:
         e = _load_refused(db, seq)
         sync_state.update_entry(db, seq, state="pending", last_error=None, last_status=None, ambiguous=False, updated_at=wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.retry", e.entity_type, e.entity_id, {"op": e.op})
-        return ops.op_for(e.op).summary(e)
+        return _summary(db, e)
 
 
 def discard(wb: Workbench, seq: int) -> str:
@@ -416,9 +454,10 @@ def discard(wb: Workbench, seq: int) -> str:
     Returns the change's summary."""
     with wb.store.write() as db:
         e = _load_refused(db, seq)
+        summary = _summary(db, e)
         ops.op_for(e.op).discard(db, e, wb.clock())
         _audit(wb, db, e.workspace_id, "sync.refusal.discard", e.entity_type, e.entity_id, {"op": e.op, "reason": e.last_error})
-        return ops.op_for(e.op).summary(e)
+        return summary
 
 
 def act_on_refusals(wb: Workbench, seqs: Iterable[int], *, discard_them: bool) -> list[RefusalOutcome]:
@@ -430,10 +469,12 @@ def act_on_refusals(wb: Workbench, seqs: Iterable[int], *, discard_them: bool) -
     done_text = DISCARDED if discard_them else RETRIED
     out: list[RefusalOutcome] = []
     for seq in dict.fromkeys(seqs):
+        entry = sync_state.get_entry(wb.store.db, seq)
         try:
             summary = act(wb, seq)
         except DomainError as exc:
             out.append(RefusalOutcome(seq, False, exc.message, None))
         else:
-            out.append(RefusalOutcome(seq, True, done_text, summary))
+            waits = discard_them and entry is not None and not discard_undoes_now(entry.op)
+            out.append(RefusalOutcome(seq, True, DISCARDED_UNTIL_PULL if waits else done_text, summary))
     return out

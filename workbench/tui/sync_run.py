@@ -199,7 +199,7 @@ class SyncRunner:
                 app.notify(f"Stopped: {report.stopped}\n{counts}{notes}", title="Sync incomplete", severity="warning", timeout=10)
             else:
                 severity = "warning" if report.conflicts or report.refused else "information"
-                more = "\n5: resolve conflicts and refusals" if report.conflicts or report.refused else ""
+                more = "\n5: settle conflicts and refusals" if report.conflicts or report.refused else ""
                 app.notify(f"{counts}{notes}{more}", title=f"Synced with {message.remote}", severity=severity, timeout=8)
             if report.notes and app._principal_derived:
                 # The store may open another workspace now (a first sync's merge, or a replica

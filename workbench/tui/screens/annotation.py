@@ -100,7 +100,9 @@ class AnnotationScreen(WorkbenchScreen):
         detail = service.detail(wb, principal, ann.id)
         history = service.history(wb, principal, ann.id)
         facets = inbox.facets(wb, principal)
-        members = dict(facets.members)
+        # member_names, not facets.members: on a replica the local user is no assignee the server
+        # knows, yet its own changes in the history must read as its name, not as its id.
+        members = inbox.member_names(wb, principal)
         now = self.now()
         site = facets.place_name(ann.site_id) or ann.site_id
 
@@ -418,6 +420,9 @@ class AnnotationScreen(WorkbenchScreen):
         except Exception as exc:  # noqa: BLE001 - the resolution is saved; a failed notice is told, not raised
             self.post_message(ActionRefused(f"Resolution saved, notification failed: {refusal_text(exc)}"))
             return
+        if outcome == "pending":  # a replica's: the server notifies once a sync sends the resolution
+            self.post_message(ActionSucceeded("Resolution attached; the server notifies the submitter once a sync sends it"))
+            return
         self.post_message(ActionSucceeded(f"Resolution attached; submitter notified ({outcome})"))
 
 
@@ -430,7 +435,8 @@ def _who(entry: dict[str, Any], members: dict[str, str]) -> str:
         return members[actor]
     kind, _, rest = actor.partition(":")
     if kind == "sync":
-        return f"someone on {rest} (via sync)"
+        # A bare "sync" is a settlement recorded before it named the local user who made it.
+        return f"someone on {rest} (via sync)" if rest else "you (settling a sync)"
     if kind == "mcp":
         return "an agent (MCP)"
     return kind or "—"

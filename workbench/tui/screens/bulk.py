@@ -48,10 +48,25 @@ class ItemsSource:
     def cells(self, row: bulk.BulkItem) -> list[Text | str]:
         if row.ok:
             mark = Text("✓ done" if self.done else "✓ will", style="bold #4fbf67")
+        elif row.unchanged:  # already so: nothing refused it, nothing to do
+            mark = Text("= as is", style="dim")
         else:
             mark = Text("✗ refused", style="bold #e05561")
         return [mark, Text(fmt.SOURCE_LABELS.get(row.source, row.source), style=fmt.SOURCE_COLORS.get(row.source, "")),
-                row.label, Text(row.message, style="" if row.ok else "#e05561")]
+                row.label, Text(row.message, style="" if row.ok else "dim" if row.unchanged else "#e05561")]
+
+
+def tally(items: list[bulk.BulkItem], done: bool) -> str:
+    """The preview's or the result's count line: what will change (or changed), what is already so, what was refused."""
+    ok = sum(1 for i in items if i.ok)
+    same = sum(1 for i in items if i.unchanged)
+    refused = len(items) - ok - same
+    parts = [f"{fmt.plural(ok, 'row')} {'changed' if done else 'will change'}"]
+    if same:
+        parts.append(f"[dim]{fmt.plural(same, 'row')} already so[/]")
+    if refused or not same:
+        parts.append(f"[#e05561]{fmt.plural(refused, 'row')} refused[/]")
+    return ", ".join(parts)
 
 
 # At 80 columns the item gives back cells so the list fits the dialog: wider than it, a refusal's reason
@@ -68,6 +83,9 @@ def resolve_comment(app: WorkbenchApp, row: inbox.InboxRow, *, on_done: Callable
     def applied(item: bulk.BulkItem) -> None:
         if item.ok:
             app.notify("Comment resolved")
+            on_done()
+        elif item.unchanged:  # someone (a sync) resolved it meanwhile: nothing was refused
+            app.notify(item.message)
             on_done()
         else:
             app.notify(item.message, title="Refused", severity="error", timeout=8, markup=False)
@@ -187,10 +205,7 @@ class BulkDialog(Dialog[bool]):
         self.will_change = ok
         body = self._body()
         body.remove_children()
-        body.mount(Static(
-            f"[b]{fmt.esc(action.describe(self.members))}[/] — {fmt.plural(ok, 'row')} will change, "
-            f"[#e05561]{fmt.plural(len(items) - ok, 'row')} refused[/]"
-        ))
+        body.mount(Static(f"[b]{fmt.esc(action.describe(self.members))}[/] — {tally(items, done=False)}"))
         preview = VirtualList(ItemsSource(items, done=False), ITEM_COLUMNS, selectable=False, id="bulk-preview")
         body.mount(preview)
         body.mount(Static("", id="bulk-item"))
@@ -235,9 +250,7 @@ class BulkDialog(Dialog[bool]):
         ok = sum(1 for i in items if i.ok)
         body = self._body()
         body.remove_children()
-        body.mount(Static(
-            f"[b]Done:[/] [#4fbf67]{fmt.plural(ok, 'row')} changed[/], [#e05561]{fmt.plural(len(items) - ok, 'row')} refused[/]"
-        ))
+        body.mount(Static(f"[b]Done:[/] {tally(items, done=True)}"))
         results = VirtualList(ItemsSource(items, done=True), ITEM_COLUMNS, selectable=False, id="bulk-results")
         body.mount(results)
         body.mount(Static("", id="bulk-item"))
@@ -254,7 +267,7 @@ class BulkDialog(Dialog[bool]):
             if row is None:
                 shown.update("")
                 continue
-            said = fmt.plain(row.message, style="" if row.ok else "#e05561")
+            said = fmt.plain(row.message, style="" if row.ok else "dim" if row.unchanged else "#e05561")
             said.append(f"  {fmt.cut(row.label, 60)}", style="dim")
             shown.update(said)
 

@@ -161,7 +161,8 @@ class SessionSource(RowsSource):
         progress = row.progress or {"fillPct": 0.0, "label": "", "eta": None}
         eta = _iso_ms(progress.get("eta"))
         now = self.screen.now()
-        eta_text = f"in {fmt.age(eta, now)}" if eta and eta > now else ""
+        # Under a minute away, age() says "now": "in now" read as a typo.
+        eta_text = ("in <1m" if fmt.age(eta, now) == "now" else f"in {fmt.age(eta, now)}") if eta and eta > now else ""
         return [
             Text(row.store.name, style="bold" if not row.store.ai_built else ""),
             Text(fmt.status_label(s.status), style=fmt.status_style(s.status)),
@@ -177,13 +178,19 @@ class CommentSource(RowsSource):
     def __init__(self, screen: FeedbackScreen) -> None:
         super().__init__(screen)
         self.session: SessionRow | None = None
+        self.named = True  # whether a comment without a reviewer name is an anonymous reviewer's
 
     def load(self) -> Sequence[Any]:
         from workbench.services import feedback_sessions as feedback_sessions_svc
 
         if self.session is None:
             return []
+        self.named = feedback_sessions_svc.names_reviewers(self.wb, self.session.store)
         return feedback_sessions_svc.list_comments(self.wb, self.session.store, self.session.session.id)
+
+    def reviewer(self, name: str | None) -> str | None:
+        """The reviewer as shown: the name, "anonymous", or None on a replica, which is not told names."""
+        return name or ("anonymous" if self.named else None)
 
     def cells(self, row: Any) -> list[Text | str]:
         return [
@@ -191,7 +198,7 @@ class CommentSource(RowsSource):
             row.page_path,
             fmt.first_line(row.content),
             Text(fmt.first_line(row.task_instruction), style="italic") if row.task_instruction else Text("—", style="dim"),
-            row.reviewer_name or "anonymous",
+            self.reviewer(row.reviewer_name) or Text("—", style="dim"),
             Text(fmt.age(self.screen.now(), row.created_at), style="dim"),
         ]
 
@@ -287,7 +294,8 @@ class FeedbackScreen(TwoPaneScreen):
         if pane is self.comments:
             c = row
             # One line: a long page path wrapped over the preview's few lines and hid the comment (the inbox's too).
-            by = f"  by {fmt.cut(c.reviewer_name or 'anonymous', 40)} · {fmt.ago(self.now(), c.created_at)}"
+            who = self.comments.source_as(CommentSource).reviewer(c.reviewer_name)
+            by = (f"  by {fmt.cut(who, 40)} · " if who else "  ") + fmt.ago(self.now(), c.created_at)
             room = max(self.query_one("#preview").content_size.width or self.size.width - 2, 40) - 1
             text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
             text.append(f"  {fmt.cut(c.page_path, room - len(c.status) - 2 - cell_len(by))}", style="bold")
@@ -338,7 +346,8 @@ class FeedbackScreen(TwoPaneScreen):
         text = Text()
         text.append(f"{c.status}", style=fmt.status_style("resolved" if c.status == "resolved" else "open"))
         text.append(f"  {fmt.safe(c.page_path)}", style="bold")
-        text.append(f"  by {fmt.safe(c.reviewer_name or 'anonymous')} · {fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
+        who = self.comments.source_as(CommentSource).reviewer(c.reviewer_name)
+        text.append((f"  by {fmt.safe(who)} · " if who else "  ") + f"{fmt.ago(self.now(), c.created_at)}\n\n", style="dim")
         text.append(fmt.safe(c.content.strip()) + "\n\n")
         text.append("task ", style="dim")
         text.append(fmt.safe(c.task_instruction or "—"), style="italic")

@@ -118,7 +118,9 @@ class InboxSource:
 
 def test_summary(row: inbox.InboxRow) -> str:
     minutes = (row.extra.get("duration_seconds") or 0) // 60
-    run = f"{minutes}-minute run by {row.text}" if minutes else f"run by {row.text}"
+    # As the Test sessions screen's DURATION past 100 minutes: "4869-minute run" was hard to read.
+    length = f"{minutes}-minute" if minutes < 100 else f"{minutes // 60}h{minutes % 60:02d}m"
+    run = f"{length} run by {row.text}" if minutes else f"run by {row.text}"
     if row.status == "completed":
         return f"{run} finished: analyze it"
     if row.status == "analyzed":

@@ -24,7 +24,7 @@ from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 # At 80 columns these were wider than the screen, and its edge cut THEIRS and WHEN: the base (in the preview
 # too) goes first, and a refused change's summary gives back cells before its time goes.
-CONFLICT_COLUMNS = [Column("ANNOTATION", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16, drop=1), Column("MINE", 18),
+CONFLICT_COLUMNS = [Column("ABOUT", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16, drop=1), Column("MINE", 18),
                     Column("THEIRS", 18)]
 REFUSAL_COLUMNS = [Column("CHANGE", 44, grow=1, max_width=44, min_width=30), Column("STATUS", 6, justify="right"),
                    Column("SERVER SAID", 0, min_width=20), Column("WHEN", 9, justify="right", drop=1)]
@@ -175,7 +175,8 @@ class SyncScreen(TwoPaneScreen):
         text = Text()
         if pane is self.conflict_list:
             text.append(fmt.safe(row.title or row.entity_id), style="bold")
-            text.append(f"  field {fmt.field_label(row.field)} · {row.entity_type} {fmt.short_id(row.entity_id)} · with {fmt.safe(row.remote)}\n",
+            kind = row.entity_type.replace("_", " ")  # "test note", not the stored "test_note"
+            text.append(f"  field {fmt.field_label(row.field)} · {kind} {fmt.short_id(row.entity_id)} · with {fmt.safe(row.remote)}\n",
                         style="dim")
             for label, value, style in (("base  ", row.base, "dim"), ("mine  ", row.mine, MINE_STYLE), ("theirs", row.theirs, THEIRS_STYLE)):
                 text.append(f"{label}  ", style="dim")
@@ -231,9 +232,13 @@ class SyncScreen(TwoPaneScreen):
         from workbench.services import sync as service
 
         if (row := self._row_of(self.refusal_list, "No refused change to discard")) is not None:
+            # A session's change is not put back here: the next sync's pull brings the server's version.
+            now = service.discard_undoes_now(row.op)
+            then = ("It is undone here, so this store matches the server again." if now
+                    else "It is dropped; the next sync brings the server's version here.")
             self.confirm_write(
                 "Discard refused change",
-                f"Discard [b]{fmt.esc(row.summary)}[/]? It is undone here, so this store matches the server again.\n"
-                f"[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
-                "Discard", service.discard, self.wb, row.seq, danger=True, done=self._settled(f"Discarded: {row.summary}"),
+                f"Discard [b]{fmt.esc(row.summary)}[/]? {then}\n[dim]The server said:[/] {fmt.esc(row.reason or '—')}",
+                "Discard", service.discard, self.wb, row.seq, danger=True,
+                done=self._settled(f"Discarded: {row.summary}" + ("" if now else " (the next sync brings the server's version)")),
             )

@@ -23,14 +23,25 @@ def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | 
 
     Wider than ``width``, a failed sync says "sync failed" where the last sync's age was, without its
     reason: at 80 columns the line was cut in the reason, after "last sync", so it no longer said that
-    the sync failed, and the "S sync" hint was gone. The notice at the failure gives the reason."""
+    the sync failed, and the "S sync" hint was gone. The notice at the failure gives the reason.
+    Where most of the reason fits (at 160 columns, a refused connection's ran 2 cells over), it is
+    cut with "…" instead: dropped whole, a wide terminal said "sync failed" and never why."""
     text = _line(status, now_ms, progress, reason=True)
     if width is not None and text.cell_len > width and status is not None and status.last_error:
-        text = _line(status, now_ms, progress, reason=False)
+        room = len(_reason(status)) - (text.cell_len - width)
+        text = _line(status, now_ms, progress, reason=room >= MIN_REASON_CELLS, reason_cells=room)
     return text
 
 
-def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None, *, reason: bool) -> Text:
+MIN_REASON_CELLS = 30  # less of the reason than this says too little: "sync failed" alone then
+
+
+def _reason(status: Any) -> str:
+    return fmt.safe(" ".join(status.last_error.split()))
+
+
+def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None, *, reason: bool,
+          reason_cells: int | None = None) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("⇅ ", style="bold #6fb3d2")
     if status is None:
@@ -65,9 +76,12 @@ def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None
     text.append(f"{status.refused:,} refused", style="bold #ff6e6e" if status.refused else "dim")
     if status.last_error and progress is None and reason:
         text.append(" · last sync failed: ", style="#ff6e6e")
-        text.append(fmt.safe(" ".join(status.last_error.split())), style="dim")
+        said = _reason(status)
+        if reason_cells is not None and len(said) > reason_cells:
+            said = said[: reason_cells - 1] + "…"
+        text.append(said, style="dim")
     if progress is None:
-        text.append("   S sync" + (" · 5 resolve" if status.conflicts or status.refused else ""), style="dim")
+        text.append("   S sync" + (" · 5 settle" if status.conflicts or status.refused else ""), style="dim")
     return text
 
 
