@@ -231,7 +231,7 @@ async def test_the_list_screens_previews_show_escapes_as_text(app, demo_wb, prin
         sync = app.screen
         assert isinstance(sync, SyncScreen)
         refused = sync.preview_of(sync.refusal_list, SimpleNamespace(
-            summary="Reply\x1b[2J", op="reply", at=0, remote="origin\x07", status=409, reason="said " + HOSTILE))
+            summary="Reply\x1b[2J", op="reply", at=0, remote="origin\x07", http_status=409, reason="said " + HOSTILE))
         conflict = sync.preview_of(sync.conflict_list, SimpleNamespace(
             title="Title\x1b[2J", entity_id="x", field="summary", entity_type="annotation", remote="origin\x07",
             base="base\x1b[2J", mine="mine\x9b31m", theirs="theirs\x07"))

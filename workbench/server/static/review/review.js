@@ -86,6 +86,7 @@
     current: null, // the id of the comment whose pin was last activated, highlighted in the list
     sendKey: null, // the Idempotency-Key of every Send of the open comment (see the Send handler); null: none sent yet
     sendName: null, // the reviewer's name its first Send went with, sent again with that key (null: anonymous)
+    closedUnder: false, // the open comment's Send was refused because the round closed while it was typed
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
@@ -680,6 +681,7 @@
     state.pending = null;
     state.sendKey = null;
     state.sendName = null;
+    state.closedUnder = false;
     if (!keep) dropKept();
     renderPins();
   }
@@ -687,7 +689,8 @@
   function cancelCompose() {
     // A round closed under the box (its Send said "Not sent"): Esc, pressed as ever, discarded the only copy of what
     // was typed. It stays on the page instead, read-only to copy until Dismiss, as a reload shows it.
-    const closed = Boolean(state.session && !state.session.acceptsComments);
+    // Its Send's 409 says so before the refresh it starts has brought the round's new status (an Esc pressed at once).
+    const closed = state.closedUnder || Boolean(state.session && !state.session.acceptsComments);
     const words = closed && state.pending && $("content").value.trim() ? { content: $("content").value, pending: state.pending } : null;
     closeCompose(Boolean(words));
     if (words) {
@@ -764,6 +767,7 @@
         refresh();
       } else if (error.status === 409 && !error.idempotency) {
         // The round closed while this was typed: Send again cannot help, and the page behind turns read-only.
+        state.closedUnder = true;
         refresh();
         if (dropped) $("content").focus();
         return;
