@@ -110,6 +110,15 @@ def send(page, form) -> dict:
     return resp.value.json()
 
 
+def send_each(page, feedbacks) -> None:
+    """Each (pick, comment) picked, written and sent in turn, the form closing after each."""
+    for pick, body in feedbacks:
+        form = open_form(page, pick)
+        form.get_by_label("Comment").fill(body)
+        send(page, form)
+        expect(form).to_be_hidden()
+
+
 def test_pick_send_and_read_back_through_the_api(page, served, host_site):
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
@@ -1004,11 +1013,7 @@ def test_two_feedbacks_on_one_element_each_get_a_pin_that_shows_and_opens_its_ow
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
-    for body in ("The first about it", "The second about it"):
-        form = open_form(page, pick)
-        form.get_by_label("Comment").fill(body)
-        send(page, form)
-        expect(form).to_be_hidden()
+    send_each(page, [(pick, "The first about it"), (pick, "The second about it")])
     page.reload()
     pins = page.locator(".pin")
     expect(pins).to_have_count(2)
@@ -1033,11 +1038,7 @@ def test_pins_keep_off_the_logo_and_inside_the_viewport(page, served, host_site)
     host_page(host_site, proc, creds)
     page.goto(host_site.write("wide.html", (host_site.root / "index.html").read_text()
                               .replace("</main>", '</main><div id="wide">Free delivery over € 50</div><div style="height: 3000px"></div>')))
-    for pick, body in ((None, "About the whole page"), ("#wide", "About the full-width banner")):
-        form = open_form(page, pick)
-        form.get_by_label("Comment").fill(body)
-        send(page, form)
-        expect(form).to_be_hidden()
+    send_each(page, [(None, "About the whole page"), ("#wide", "About the full-width banner")])
     page.reload()
     pins = page.locator(".pin")
     expect(pins).to_have_count(2)
