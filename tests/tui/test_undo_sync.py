@@ -257,14 +257,20 @@ def _history_text(screen: AnnotationScreen) -> str:
     return console.export_text()
 
 
-async def test_the_history_names_the_replicas_own_changes_by_the_users_name(remote, replica):
-    # The replica's local user is no member the server lists, so its own changes read as its id
-    # ("01a2…c55c  status: new → ack") while the thread above named the same person.
+def _local_user_and_record(replica):  # ANN202
+    """The replica's local user, and the user row whose name the history should show."""
     from storage import accounts as accounts_repo
 
     principal = local_user(replica)
     user = accounts_repo.get_user(replica.store.db, principal.user_id or "")
     assert user is not None
+    return principal, user
+
+
+async def test_the_history_names_the_replicas_own_changes_by_the_users_name(remote, replica):
+    # The replica's local user is no member the server lists, so its own changes read as its id
+    # ("01a2…c55c  status: new → ack") while the thread above named the same person.
+    principal, user = _local_user_and_record(replica)
     app = make_app(replica)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -302,12 +308,9 @@ async def test_a_resolution_attached_on_a_replica_does_not_claim_the_submitter_w
 async def test_a_settled_conflict_in_the_history_names_who_settled_it(remote, replica):
     # Keep mine / take theirs were recorded with the actor "sync" and no remote: the history read
     # "someone on  (via sync)  sync conflict on status: kept mine", though the reviewer settled it here.
-    from storage import accounts as accounts_repo
     from workbench.domain.annotations import AnnotationPatch
 
-    principal = local_user(replica)
-    user = accounts_repo.get_user(replica.store.db, principal.user_id or "")
-    assert user is not None
+    principal, user = _local_user_and_record(replica)
     app = make_app(replica)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
