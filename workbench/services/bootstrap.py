@@ -16,7 +16,7 @@ from workbench.domain.tokens import TokenCreate
 from workbench.services import accounts, sites
 from workbench.services.auth import issue_session
 from workbench.services.context import Workbench
-from workbench.services.local import OWNER_EMAIL
+from workbench.services.local import OWNER_EMAIL, find_local_user
 from workbench.services.session_bootstrap import bootstrap_sessions
 
 MEMBER_EMAIL = "member@example.com"
@@ -62,7 +62,7 @@ def _bootstrap_workspace(wb: Workbench) -> tuple[str, str] | None:
     """The bootstrap workspace's id and its OWNER's user id, or None while either is missing."""
     db = wb.store.db
     ws_id = accounts_repo.meta_get(db, "bootstrap_workspace")
-    owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+    owner = find_local_user(db)
     if ws_id is None or accounts_repo.get_workspace(db, ws_id) is None or owner is None:
         return None
     return ws_id, owner.id

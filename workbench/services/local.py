@@ -10,6 +10,8 @@ this runs before the TUI's first paint. Only a store without them loads ``bootst
 
 from __future__ import annotations
 
+from typing import Any
+
 from storage import accounts as accounts_repo
 from workbench.domain.account_records import User
 from workbench.domain.clock import new_id
@@ -26,6 +28,11 @@ NO_WORKSPACE = (
 )
 
 
+def find_local_user(db: Any) -> User | None:
+    """The local user's row in ``db`` (a read or an open write), or None on a store no local action made it in."""
+    return accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+
+
 def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool = True) -> Principal:
     """The local OWNER principal, in ``workspace_id`` or the store's default workspace."""
     db = wb.store.db
@@ -33,7 +40,7 @@ def local_user(wb: Workbench, workspace_id: str | None = None, *, create: bool =
     if workspace_id is None and default is None and not create:
         raise NotFound(NO_WORKSPACE)
     if workspace_id is None or workspace_id == default:
-        owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+        owner = find_local_user(db)
         role = accounts_repo.membership_role(db, default, owner.id) if default is not None and owner is not None else None
         if default is not None and owner is not None and role is not None:
             return _principal(default, owner, role)
@@ -63,11 +70,11 @@ def _principal(workspace_id: str, user: User, role: str) -> Principal:
 
 def local_user_id(wb: Workbench) -> str:
     """The local user's id, created when absent (a sync makes it the OWNER of the workspaces it pulls)."""
-    user = accounts_repo.get_user_by_email(wb.store.db, OWNER_EMAIL)
+    user = find_local_user(wb.store.db)
     if user is not None:
         return user.id
     with wb.store.write() as db:
-        user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+        user = find_local_user(db)
         if user is None:
             now = wb.clock()
             user = User(id=new_id(now), email=OWNER_EMAIL, name="Olive Owner", created_at=now)

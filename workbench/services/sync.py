@@ -30,7 +30,7 @@ from sync import ops
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated
 from workbench.services.context import Workbench
-from workbench.services.local import local_user_id
+from workbench.services.local import find_local_user, local_user_id
 
 if TYPE_CHECKING:
     import httpx
@@ -276,9 +276,8 @@ def _audit(wb: Workbench, db: Any, workspace_id: str, action: str, entity_type: 
     """Record a settlement, retry or discard: the local user's doing (the TUI's m/t/r/x, the CLI's
     flags), so the history names that user; a bare "sync" read as "someone on  (via sync)"."""
     from storage import audit as audit_repo
-    from workbench.services.local import OWNER_EMAIL
 
-    user = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+    user = find_local_user(db)
     audit_repo.record(
         db, workspace_id=workspace_id, at=wb.clock(), actor_id=user.id if user else SYNC_ACTOR, action=action,
         entity_type=entity_type, entity_id=entity_id, detail=detail,

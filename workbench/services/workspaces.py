@@ -15,7 +15,7 @@ from storage import workspaces as repo
 from workbench.domain.errors import NotFound
 from workbench.domain.roles import Principal
 from workbench.services.context import Workbench
-from workbench.services.local import OWNER_EMAIL, local_principal, local_user
+from workbench.services.local import find_local_user, local_principal, local_user
 
 OPEN_KEY = "tui_workspace"  # meta: the workspace the TUI's switcher chose last
 
@@ -67,7 +67,7 @@ def list_workspaces(wb: Workbench, *, with_counts: bool = True) -> list[Workspac
     """Every workspace the local user belongs to: local ones first, then each remote's replica
     (``with_counts=False``: names only, for a title)."""
     db = wb.store.db
-    owner = accounts_repo.get_user_by_email(db, OWNER_EMAIL)
+    owner = find_local_user(db)
     if owner is None:
         return []
     default = accounts_repo.meta_get(db, "bootstrap_workspace")
@@ -99,7 +99,7 @@ def opened(wb: Workbench) -> Principal:
 def choose(wb: Workbench, workspace_id: str) -> Principal:
     """Open ``workspace_id`` from now on (this run and the next); returns the local user there."""
     view = get(wb, workspace_id)
-    owner = accounts_repo.get_user_by_email(wb.store.db, OWNER_EMAIL)
+    owner = find_local_user(wb.store.db)
     assert owner is not None  # list_workspaces found the workspace through the owner's membership
     principal = local_principal(wb, view.id, owner.id)
     with wb.store.write() as db:
