@@ -91,8 +91,8 @@ def test_undo_names_members_and_statuses_in_words(tmp_path):
     assert run(data, "undo") == f"Undid: Status → won't fix on …{ann[-8:]}\n"
 
 
-def _changed_since(data: Path, ann: str, status: str = "won_t_fix") -> None:
-    """Someone else's change of ``ann``'s status, not in the local user's undo history."""
+def _changed_since(data: Path, ann: str) -> None:
+    """Someone else's change of ``ann``'s status to won't fix, not in the local user's undo history."""
     from workbench.domain.annotations import AnnotationPatch
     from workbench.services import annotations as annotations_service
     from workbench.services.context import Workbench
@@ -100,7 +100,7 @@ def _changed_since(data: Path, ann: str, status: str = "won_t_fix") -> None:
 
     wb = Workbench.open(str(data))
     try:
-        annotations_service.apply_patch(wb, local_user(wb), ann, AnnotationPatch(status=status))
+        annotations_service.apply_patch(wb, local_user(wb), ann, AnnotationPatch(status="won_t_fix"))
     finally:
         wb.store.close()
 

@@ -21,7 +21,7 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
 
-from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, given_path, not_utf8, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_rendered, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -385,8 +385,8 @@ def attach(
     data_dir: DataDir = None,
     # A directory, a device or a missing file is judged with the file's bytes (resolutions._read_evidence):
     # one line each, where Click's dir_okay=False answered a directory alone with its usage box.
-    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change")] = None,
-    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change")] = None,
+    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change", parser=given_path)] = None,
+    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change", parser=given_path)] = None,
     diff_url: Annotated[str | None, typer.Option(help="https:// link to the change")] = None,
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,
