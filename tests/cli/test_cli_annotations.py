@@ -164,6 +164,45 @@ def test_show_and_every_write_verb(store, tmp_path):
     assert [action for _, action in trail].count("annotation.update") == 5
 
 
+def test_annotation_resolutions_lists_them_as_the_other_listings_do(store, tmp_path, monkeypatch):
+    """No command listed an annotation's resolutions: a script dug them out of `annotation show --json`.
+    `annotation resolutions ID` is a listing like the rest: a table, `--json` in the listings' shape (the
+    rows `show --json` holds), the empty list said on stdout, the explanation's control characters inert."""
+    import io
+
+    from rich.console import Console
+
+    from workbench.cli import annotations as annotations_cli
+
+    data, creds = store
+    a = creds["a"]
+    assert run(data, "annotation", "resolutions", a).stdout == f"No resolutions; attach one with `workbench annotation attach {a} …`.\n"
+    assert js(data, "annotation", "resolutions", a) == {"items": [], "next_cursor": None}
+    after = tmp_path / "after.png"
+    after.write_bytes(PNG)
+    first = js(data, "annotation", "attach", a, "--diff-url", "https://github.com/acme/shop/pull/7", "--explanation", "Darker\x1b[2J text.")
+    second = js(data, "annotation", "attach", a, "--after", str(after))
+    listed = js(data, "annotation", "resolutions", a)
+    assert listed == {"items": js(data, "annotation", "show", a)["resolutions"], "next_cursor": None}
+    assert [r["id"] for r in listed["items"]] == [first["id"], second["id"]]  # oldest first, as the API lists them
+    lines = run(data, "annotation", "resolutions", a).stdout.splitlines()
+    assert lines[0].split() == ["ID", "CREATED", "NOTIFICATION", "EVIDENCE", "DIFF", "URL", "EXPLANATION"]
+    assert lines[1].startswith(first["id"]) and "https://github.com/acme/shop/pull/7" in lines[1] and "Darker\\x1b[2J text." in lines[1]
+    assert lines[2].startswith(second["id"]) and " after" in lines[2] and "resolutions/" not in lines[2]  # not the storage key
+    assert "\x1b" not in "\n".join(lines)
+    # In an 80-column terminal the short columns stay whole, headers included (the one before the
+    # explanation read "EVIDEN…" once the diff URL and the time had given way); the explanation is cut.
+    screen = io.StringIO()
+    monkeypatch.setattr(annotations_cli, "out", Console(file=screen, force_terminal=True, width=80, color_system=None))
+    run(data, "annotation", "resolutions", a)
+    shown = screen.getvalue().splitlines()
+    assert all(len(line) <= 80 for line in shown) and shown[0].split() == ["ID", "NOTIFICATION", "EVIDENCE", "EXPLANATION"], shown
+    assert shown[2].split() == [second["id"], "replied", "after"], shown
+    assert run(data, "annotation", "resolutions", "nope", code=1).stderr == "error: Annotation not found\n"
+    listed_in_help = runner.invoke(app, ["annotation", "--help"]).stdout
+    assert "resolutions" in listed_in_help and "The annotation's resolutions, oldest first" in listed_in_help
+
+
 def test_mcp_command_is_registered():
     result = runner.invoke(app, ["mcp", "--help"])
     assert result.exit_code == 0 and "stdio" in result.stdout and "--data-dir" in result.stdout

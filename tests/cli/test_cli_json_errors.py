@@ -158,6 +158,46 @@ def test_an_empty_name_is_a_bad_parameter_not_the_default(data, args):
     assert (plain.exit_code, plain.stdout) == (2, "") and plain.stderr.startswith("error: ") and plain.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(("args", "option"), [
+    (("annotation", "attach", "nope", "--after", "", "--data-dir", "{data}"), "--after"),
+    (("annotation", "attach", "nope", "--before", "", "--diff-url", "https://x.example/1", "--data-dir", "{data}"), "--before"),
+    (("sites", "list", "--data-dir", ""), "--data-dir"),
+    (("--data-dir", "", "sites", "list"), "--data-dir"),
+    (("--data-dir", ""), "--data-dir"),  # the TUI
+    (("admin", "migrate-store", "--from", "", "--to", "postgresql://nobody@127.0.0.1:9/none", "--dry-run"), "--from"),
+])
+def test_an_empty_path_is_a_bad_parameter_naming_its_option(data, tmp_path, monkeypatch, args, option):
+    """Typer reads "" as Path("."), the working directory: `--after ""` (a script's unset variable) was
+    refused as "`.` is a directory", and `--data-dir ""` or `--from ""` used the directory the command
+    ran in, `--data-dir ""` making a store there. Each Path option refuses it, naming itself."""
+    monkeypatch.chdir(tmp_path)
+    args = tuple(a.replace("{data}", str(data)) for a in args)
+    # The group's own --data-dir is refused before a command's --json is read: that one is in words.
+    for as_json in (False, True) if args[0] != "--data-dir" else (False,):
+        result = runner.invoke(app, [*args, *(["--json"] if as_json else [])])
+        assert (result.exit_code, result.stdout) == (2, ""), (result.stdout, result.stderr, result.exception)
+        said = result.stderr.splitlines()[0]
+        if as_json:
+            error = json.loads(said)["error"]
+            assert error["code"] == "bad_parameter"
+            said = error["message"]
+        else:
+            assert said.startswith("error: ") and result.stderr.splitlines()[1].startswith("Try '")
+        assert f"Invalid value for '{option}'" in said and 'empty: give a path ("" would be read as ".", the current directory)' in said
+    assert list(tmp_path.iterdir()) == []  # no store made in the working directory
+
+
+def test_a_data_dir_that_is_a_file_is_still_refused(data, tmp_path):
+    """`--data-dir` lost Click's check of a file there with the parser that refuses "": it is its own now."""
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    result = runner.invoke(app, ["sites", "list", "--json", "--data-dir", str(afile)])
+    assert (result.exit_code, result.stdout) == (2, ""), (result.stdout, result.stderr, result.exception)
+    error = json.loads(result.stderr)["error"]
+    assert error["code"] == "bad_parameter" and error["message"].startswith("Invalid value for '--data-dir'")
+    assert error["message"].endswith("' is a file, not a directory")  # the path quoted, cut as usage errors cut it
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (("annotations", "list", "--bogus"), "No such option: --bogus"),
     (("annotations", "list", "--status", "bogus"), "Invalid value for '--status': 'bogus' is not one of 'new', 'ack'"),

@@ -138,6 +138,10 @@ def test_every_json_writes_non_ascii_as_itself(tmp_path):
         assert text.startswith("{\n" if command != "sync's error" else '{"error"'), (command, text)  # indented, but the one-line error
         json.loads(text)
     assert "café ☕" in printed["annotation reply"] and "café" in printed["sync status"]
+    # The report's `sync status` object is named for it: a "status" in the CLI's JSON is an annotation's.
+    report = json.loads(printed["sync"])
+    assert "status" not in report and set(report["sync_status"]) == set(json.loads(printed["sync status"]))
+    assert "cannot reach" in report["sync_status"]["last_error"]  # read after the run that stopped
     assert "café" in json.loads(printed["sync"])["stopped"] and "café" in printed["sync's error"]
 
 

@@ -91,25 +91,70 @@ def test_undo_names_members_and_statuses_in_words(tmp_path):
     assert run(data, "undo") == f"Undid: Status → won't fix on …{ann[-8:]}\n"
 
 
-def test_an_undo_that_changes_nothing_says_so_once(tmp_path):
-    """QA: when the status had changed since, `undo` printed "Undid: Status → triaged …" although nothing
-    was undone, then "left as it is: status of … changed since; left as it is"."""
+def _changed_since(data: Path, ann: str) -> None:
+    """Someone else's change of ``ann``'s status to won't fix, not in the local user's undo history."""
     from workbench.domain.annotations import AnnotationPatch
     from workbench.services import annotations as annotations_service
     from workbench.services.context import Workbench
     from workbench.services.local import local_user
 
-    data = tmp_path / "cli"
-    ann = seed(data)["b"]
-    run(data, "annotation", "set-status", ann, "triaged")
     wb = Workbench.open(str(data))
-    try:  # someone else's change, not in the local user's undo history
+    try:
         annotations_service.apply_patch(wb, local_user(wb), ann, AnnotationPatch(status="won_t_fix"))
     finally:
         wb.store.close()
-    assert run(data, "undo") == (f"Not undone: Status → triaged on …{ann[-8:]}\n"
-                                 f"  status of …{ann[-8:]} changed since; left as it is\n")
+
+
+def test_an_undo_that_changes_nothing_is_a_refusal_that_says_why(tmp_path):
+    """QA: when the status had changed since, `undo` printed "Undid: Status → triaged …" although nothing
+    was undone. Then it said "Not undone: …" but exited 0, where nothing to undo and an action that
+    cannot be undone exit 1: `workbench undo && …` went on after nothing was undone. Now it is the same
+    refusal (exit 1, stderr, `--json` code not_undone), naming what was left and why; the action still
+    comes off the stack, so the next undo goes on to the one before it."""
+    data = tmp_path / "cli"
+    ann = seed(data)["b"]
+    run(data, "annotation", "set-status", ann, "ack" if status(data, ann) != "ack" else "new")
+    run(data, "annotation", "set-status", ann, "triaged")
+    _changed_since(data, ann)
+    assert refused(data, "undo") == (f"error: Not undone: Status → triaged on …{ann[-8:]}: "
+                                     f"status of …{ann[-8:]} changed since; left as it is. Run it again for the action before it.\n")
     assert status(data, ann) == "won_t_fix"
+    assert [a["state"] for a in json.loads(run(data, "undo", "--list", "--json"))["items"][:2]] == ["undone", "done"]
+    # Redo meets the same change: the status is not the one the undo would have put back.
+    said = json.loads(refused(data, "redo", "--json"))["error"]
+    assert said["code"] == "not_redone" and said["message"].startswith(f"Not redone: Status → triaged on …{ann[-8:]}: status of ")
+    assert status(data, ann) == "won_t_fix"
+    said = json.loads(refused(data, "undo", "--json"))["error"]
+    assert said["code"] == "not_undone" and f"status of …{ann[-8:]} changed since; left as it is" in said["message"]
+    # The action before it is reached by the next run, and is also left: won't fix is no ack.
+    assert json.loads(refused(data, "undo", "--json"))["error"]["code"] == "not_undone"
+
+
+def test_a_partial_undo_is_a_success_that_names_what_it_left(tmp_path):
+    """Some of a batch undone, some changed since: the undo did something (exit 0, "Undid"), and says
+    which rows it left as they are and why, on stdout as in `--json`'s `skipped`."""
+    from workbench.domain.annotations import AnnotationPatch
+    from workbench.services import undo as undo_svc
+    from workbench.services.context import Workbench
+    from workbench.services.local import local_user
+
+    data = tmp_path / "cli"
+    ids = seed(data)
+    a, b = ids["a"], ids["b"]
+    was = status(data, a)
+    wb = Workbench.open(str(data))
+    try:  # a batch of two, as the TUI's bulk triage records one
+        batch = undo_svc.Recorder(wb, local_user(wb), "bulk", {"action": "status", "status": "in_progress"})
+        for ann in (a, b):
+            batch.apply_patch(ann, AnnotationPatch(status="in_progress"))
+    finally:
+        wb.store.close()
+    _changed_since(data, b)
+    assert run(data, "undo") == ("Undid: Bulk: status → in progress on 2 rows\n"
+                                 f"  status of …{b[-8:]} changed since; left as it is\n")
+    assert (status(data, a), status(data, b)) == (was, "won_t_fix")
+    out = json.loads(run(data, "redo", "--json"))["outcome"]
+    assert (out["applied"], out["skipped"]) == (1, [f"status of …{b[-8:]} changed since; left as it is"])
 
 
 def test_an_undo_or_redo_that_cannot_act_exits_1_with_the_refusal_s_shape(tmp_path):
@@ -147,3 +192,5 @@ def test_undo_json_names_the_action_id_as_undo_list_does(tmp_path):
     for verb in ("undo", "redo"):
         outcome = json.loads(run(data, verb, "--json"))["outcome"]
         assert "action_id" not in outcome and outcome["id"] == listed[0]["id"]
+        # An action that cannot be undone is the cannot_undo error, never an outcome: "final" was always null.
+        assert set(outcome) == {"id", "kind", "what", "redo", "steps", "applied", "skipped", "notes", "label"}

@@ -109,6 +109,16 @@ def test_the_tui_opens_without_loading_the_cli_or_the_write_path(filled: Path, f
     assert result.stdout.split() == ["TUI", str(filled), "-"]
 
 
+def test_an_empty_data_dir_is_refused_not_the_default_directory(tmp_path: Path):
+    """`workbench --data-dir ""` (a script's unset variable) opened the TUI over the default data
+    directory: the fast path read "" as no directory. It is the CLI's refusal of an empty path now."""
+    xdg = tmp_path / "xdg"  # where the default directory would be: nothing may be made there
+    result = probe("--data-dir", "", env={"XDG_DATA_HOME": str(xdg)})
+    assert (result.returncode, result.stdout) == (2, ""), (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: Invalid value for '--data-dir'") and "empty" in result.stderr
+    assert not xdg.exists()
+
+
 # The same, up to the inbox's first painted rows: what mounting the screens loads counts too
 # (pydantic came back once through a storage module's import of an enum).
 PAINT_PROBE = """

@@ -21,7 +21,7 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
 
-from workbench.cli.options import Database, DataDir, JsonFlag, not_utf8, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, given_path, not_utf8, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_rendered, show_table
 from workbench.domain.annotations import (
     AnnotationPatch,
@@ -33,6 +33,7 @@ from workbench.domain.annotations import (
     check_resolution,
     required_summary,
 )
+from workbench.domain.clock import iso_ms
 from workbench.domain.cursors import InvalidCursor
 from workbench.domain.errors import DomainError, validation_text
 from workbench.domain.roles import Principal
@@ -384,8 +385,8 @@ def attach(
     data_dir: DataDir = None,
     # A directory, a device or a missing file is judged with the file's bytes (resolutions._read_evidence):
     # one line each, where Click's dir_okay=False answered a directory alone with its usage box.
-    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change")] = None,
-    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change")] = None,
+    before: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot before the change", parser=given_path)] = None,
+    after: Annotated[Path | None, typer.Option(metavar="<file>", help="Screenshot after the change", parser=given_path)] = None,
     diff_url: Annotated[str | None, typer.Option(help="https:// link to the change")] = None,
     explanation: Annotated[str | None, typer.Option(help="What changed (markdown, 4 KB at most)")] = None,
     as_json: JsonFlag = False,
@@ -418,6 +419,33 @@ def attach(
         emit_json(current.to_public())
     else:
         echo(f"{annotation_id}: resolution {res.id} attached; submitter notification: {notified}")
+
+
+@annotation_app.command("resolutions")
+def resolutions_list(annotation_id: AnnId, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """The annotation's resolutions, oldest first (what was already tried); --json: the API's rows.
+
+    \b
+    Example:
+      workbench annotation resolutions ID --json | jq -r '.items[].diff_url'
+    """
+    wb, me = local(data_dir)
+    with refusals():
+        rows = resolutions_svc.list_for(wb, me, annotation_id)
+    if as_json:
+        # Printed whole, as `sites list` is: an annotation's few resolutions make no second page.
+        emit_json(listing(r.to_public() for r in rows))
+        return
+    if not rows:
+        echo(f"No resolutions; attach one with `workbench annotation attach {annotation_id} …`.")
+        return
+    t = table("ID", "CREATED", "NOTIFICATION", "EVIDENCE", "DIFF URL", "EXPLANATION")
+    for r in rows:
+        # Which pictures, not their storage keys (--json has those), as the TUI names them.
+        evidence = ", ".join(name for name, key in (("before", r.before_key), ("after", r.after_key)) if key)
+        add_row(t, r.id, _when(iso_ms(r.created_at)), r.notification_status, evidence, r.diff_url or "",
+                _one_line(r.explanation or ""))
+    show_table(t, out, shrink="EXPLANATION", give_way=("DIFF URL", "CREATED"))
 
 
 @annotation_app.command("personas")

@@ -23,7 +23,9 @@ def tui_data_dir(args: list[str]) -> Path | None:
         explicit = os.environ.get("WORKBENCH_DATA_DIR")
         if explicit == "":
             return None  # set but empty: the CLI says so rather than use the default directory
-    elif len(args) == 2 and args[0] == "--data-dir" and not args[1].startswith("-"):
+    elif len(args) == 2 and args[0] == "--data-dir" and args[1] and not args[1].startswith("-"):
+        # An empty one is Typer's to refuse (options.given_path): read here as none, it opened the
+        # TUI over the default directory, not the one the caller's variable was meant to name.
         explicit = args[1]
     elif len(args) == 1 and args[0].startswith("--data-dir=") and len(args[0]) > len("--data-dir="):
         explicit = args[0].removeprefix("--data-dir=")

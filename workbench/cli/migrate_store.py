@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from workbench.cli.options import JsonFlag
+from workbench.cli.options import JsonFlag, given_dir
 from workbench.cli.output import cell, emit_json, fail, show_table
 from workbench.cli.progress import Count
 
@@ -43,7 +43,8 @@ def progress_columns() -> tuple[ProgressColumn, ...]:
 
 
 def migrate_store(
-    source: Annotated[Path, typer.Option("--from", help="The data directory of the SQLite store to copy", file_okay=False, show_default=False)],
+    source: Annotated[Path, typer.Option("--from", help="The data directory of the SQLite store to copy", parser=given_dir, metavar="<dir>",
+                                         show_default=False)],
     target: Annotated[str, typer.Option(
         "--to", envvar="WORKBENCH_DATABASE_URL", show_default=False,
         help="The PostgreSQL database to copy into (postgresql://user@host/db); with a password, give it in WORKBENCH_DATABASE_URL, "

@@ -20,6 +20,27 @@ from workbench.cli.entry import default_data_dir  # defined there: the TUI path 
 from workbench.cli.output import JSON_ASKED, fail, report_error
 from workbench.services.context import Workbench
 
+
+def given_path(value: str) -> Path:
+    """The ``parser`` of every ``Path`` option and argument: an empty value is refused, naming the
+    option (Click's ``Invalid value for '--after': …``, exit 2, ``bad_parameter``). Typer made ``""``
+    ``Path(".")``, the working directory: ``--after ""`` (a script's unset variable) was refused as
+    "``.`` is a directory", and ``--data-dir ""`` or ``--from ""`` quietly used the directory the
+    command ran in, making a store there."""
+    if value == "":
+        raise ValueError('empty: give a path ("" would be read as ".", the current directory)')
+    return Path(value)
+
+
+def given_dir(value: str) -> Path:
+    """``given_path`` for a directory option: a file there is refused as Click's ``file_okay=False``
+    refused it, which a ``parser`` replaces."""
+    path = given_path(value)
+    if path.is_file():
+        raise ValueError(f"'{value}' is a file, not a directory")
+    return path
+
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -27,7 +48,8 @@ DataDir = Annotated[
         envvar="WORKBENCH_DATA_DIR",
         help="Data directory holding the SQLite store and uploads",
         show_default="the platform's user data dir",
-        file_okay=False,
+        parser=given_dir,
+        metavar="<dir>",
     ),
 ]
 

@@ -87,6 +87,11 @@ def _fit(t: Table, width: int, shrink: str, give_way: tuple[str, ...]) -> None:
         if room() >= SHRUNK_AT_LEAST:
             break
         t.columns[:] = [c for c in t.columns if c.header != name]
+    for i, column in enumerate(t.columns):
+        # Rich pads a column by its place (none after the last one), read from the index it got when
+        # added: a last column still numbered as before its neighbours gave way was padded a cell
+        # too wide, and the column before the free text lost its last character ("EVIDEN…").
+        column._index = i
     for column in t.columns:
         if column.header == shrink:
             column.max_width = max(room(), 1)

@@ -363,7 +363,8 @@ def _finish(wb: Workbench, remote: str | None, report: sync_svc.Report, as_json:
             "pending": report.pending, "requests": report.requests, "pictures": report.pictures, "stopped": report.stopped,
             "auth_failed": report.auth_failed,
             "notes": report.notes,
-            "status": sync_svc.status(wb, remote).to_public(),
+            # `sync status --json`'s object, named for it: a "status" in the CLI's JSON is an annotation's.
+            "sync_status": sync_svc.status(wb, remote).to_public(),
         })
         if report.stopped:
             # The report above is the run's result (what was sent before it stopped); why it

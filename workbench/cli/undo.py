@@ -36,6 +36,13 @@ def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, r
     if outcome.final:
         # The action is final now (README, "Undo"): the next run goes on to the one before it.
         fail(f"Can't {verb} {label}: {outcome.final}. Run it again for the action before it.", error=f"cannot_{verb}")
+    if not outcome.applied:
+        # Every step was changed since and left as it is: nothing was undone, so no success either.
+        # The action has moved all the same (to the undone list, or back to done), as with the TUI's
+        # ``u``, so the next run goes on to the next action.
+        why = "; ".join(outcome.skipped) or "nothing of it could be applied"
+        nxt = "the action undone before it" if redo else "the action before it"
+        fail(f"{outcome.verb}: {label}: {why}. Run it again for {nxt}.", error="not_redone" if redo else "not_undone")
     if as_json:
         emit_json({"outcome": outcome.to_public()})
         return
@@ -57,7 +64,8 @@ def undo(
 
     A reply can be undone only until it is sent, and its text comes back as the annotation's
     reply draft (unless a newer draft is there); persona runs and resolutions cannot be undone.
-    Nothing to undo, or an action that cannot be undone (it comes off the stack), exits 1.
+    Nothing to undo, an action that cannot be undone (it comes off the stack), or one whose every
+    change was changed since (left as it is; it comes off the stack too), exits 1.
     """
     wb, me = local(data_dir)
     if list_:
@@ -76,6 +84,7 @@ def redo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Make your last undone action again, as `U` does in the terminal UI.
 
     A reply is sent again, and the draft its undo brought back goes (one edited since stays).
+    Nothing to redo, or an action whose every change was changed since (left as it is), exits 1.
     """
     wb, me = local(data_dir)
     with refusals():

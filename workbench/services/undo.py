@@ -440,10 +440,12 @@ class Outcome:
         return "Not redone" if self.redo else "Not undone"
 
     def to_public(self) -> dict[str, Any]:
-        """The CLI's ``undo --json``: ``id`` is the action's, as ``history`` (``undo --list``) names it."""
+        """The CLI's ``undo --json``: ``id`` is the action's, as ``history`` (``undo --list``) names it.
+        No ``final``: the CLI reports an action that cannot be undone as an error (``cannot_undo``),
+        never as an outcome, so the key could only ever be null."""
         return {
             "id": self.action_id, "kind": self.kind, "what": self.what, "redo": self.redo, "steps": self.steps,
-            "applied": self.applied, "skipped": self.skipped, "notes": self.notes, "final": self.final, "label": describe(self),
+            "applied": self.applied, "skipped": self.skipped, "notes": self.notes, "label": describe(self),
         }
 
 
