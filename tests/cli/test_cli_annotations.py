@@ -203,6 +203,19 @@ def test_annotation_resolutions_lists_them_as_the_other_listings_do(store, tmp_p
     assert "resolutions" in listed_in_help and "The annotation's resolutions, oldest first" in listed_in_help
 
 
+def test_an_empty_listing_says_so_in_words_on_stdout_not_a_lone_header(store):
+    # A header alone read as a listing that failed to print its rows; the words name what was asked.
+    data, creds = store
+    site = ["--site", creds["site_id"]]
+    empty = run(data, "annotations", "list", *site, "--status", "resolved", "--kind", "bug", "--since", "1h")
+    assert empty.stdout == f"No annotations (status resolved, kind bug, since 1h) on site {creds['site_id']}.\n"
+    assert run(data, "annotations", "list", *site, "--since", "2999-01-01").stdout.startswith("No annotations (since 2999-01-01)")
+    assert "FEEDBACK" in run(data, "annotations", "list", *site).stdout  # rows keep their table
+    assert run(data, "personas", "list", "--category", "nobody-here").stdout == "No personas in category nobody-here.\n"
+    assert run(data, "undo", "--list").stdout == "No actions yet: nothing to undo or redo.\n"
+    assert json.loads(run(data, "undo", "--list", "--json").stdout) == {"items": [], "next_cursor": None}
+
+
 def test_mcp_command_is_registered():
     result = runner.invoke(app, ["mcp", "--help"])
     assert result.exit_code == 0 and "stdio" in result.stdout and "--data-dir" in result.stdout
@@ -217,7 +230,8 @@ def test_list_query_searches_every_site_and_status_with_the_tuis_language(store)
     assert [a["id"] for a in js(data, "annotations", "list", "-q", "kind:copy,bug -checkout -broken")["items"]] == [creds["c"]]
     assert js(data, "annotations", "list", "-q", "status:resolved")["items"] == []
     assert len(js(data, "annotations", "list", "-q", "age:<1h", "--limit", "1", "--all")["items"]) == 4
-    assert "no matches for zzyzx" in run(data, "annotations", "list", "-q", "zzyzx").stderr
+    nothing = run(data, "annotations", "list", "-q", "zzyzx")
+    assert (nothing.stdout, nothing.stderr) == ("No annotations match: zzyzx\n", "")
     bad = run(data, "annotations", "list", "-q", "colour:red", code=2)
     assert 'Unknown qualifier "colour:"' in bad.stderr and "Traceback" not in bad.stderr
     assert "cannot read" in run(data, "annotations", "list", "-q", "updated:>2026-02-30", code=2).stderr

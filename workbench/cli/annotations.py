@@ -144,7 +144,7 @@ def sites_list(data_dir: DataDir = None, database: Database = None, as_json: Jso
     for s in rows:
         p = s.to_public()
         add_row(t, p["id"], p["name"], p["url"], _when(p["created_at"]))
-    show_table(t, out, shrink="URL", give_way=("CREATED",))
+    show_table(t, out, shrink="URL", give_way=("CREATED",), empty="No sites in this workspace.")
 
 
 # -- annotations list -----------------------------------------------------------------------
@@ -198,18 +198,21 @@ def annotations_list(
     if as_json:
         emit_json({"site_id": site_id, "items": items, "next_cursor": cursor})
         return
-    _show_annotations(items, cursor)
+    chosen = [f"status {status.value}" if status else "", f"kind {kind.value}" if kind else "",
+              "" if auto_fix is None else ("auto-fix" if auto_fix else "not auto-fix"), f"since {since}" if since else ""]
+    which = ", ".join(c for c in chosen if c)
+    _show_annotations(items, cursor, f"No annotations{f' ({which})' if which else ''} on site {site_id}.")
 
 
-def _show_annotations(items: list[dict[str, Any]], cursor: str | None) -> None:
-    """The listing's table (statuses in words), and on stderr how to get the next page."""
+def _show_annotations(items: list[dict[str, Any]], cursor: str | None, empty: str) -> None:
+    """The listing's table (statuses in words), or ``empty`` when it has no rows, and on stderr how to get the next page."""
     t = table("ID", "STATUS", "KIND", "AUTO", "UPDATED", "PAGE", "FEEDBACK")
     for a in items:
         add_row(
             t, a["id"], status_label(a["status"]), a["kind"], "yes" if a["auto_fix"] else "", _when(a["updated_at"]),
             _one_line(a["page_url"], 40), _one_line(a["body"]),
         )
-    show_table(t, out, shrink="FEEDBACK", give_way=("PAGE", "UPDATED", "AUTO"))
+    show_table(t, out, shrink="FEEDBACK", give_way=("PAGE", "UPDATED", "AUTO"), empty=empty)
     if cursor:
         echo(f"more: --cursor {cursor}", err=True)
 
@@ -242,9 +245,7 @@ def _search(wb: Workbench, me: Principal, query: str, *, site: str | None, statu
         # The listing's shape (site_id is null when the search spans every site), plus the query.
         emit_json({"site_id": site, "query": query, "items": items, "next_cursor": cursor})
         return
-    _show_annotations(items, cursor)
-    if not items:
-        echo(f"no matches for {query}", err=True)
+    _show_annotations(items, cursor, f"No annotations match: {query}")
 
 
 def _first_site(wb: Workbench, me: Principal) -> str:
@@ -494,4 +495,4 @@ def personas_list(
     t = table("ID", "SLUG", "NAME", "CATEGORY", "DEFAULT")
     for p in rows:
         add_row(t, p.id, p.slug, p.name, p.category, "yes" if p.is_default else "")
-    show_table(t, out, shrink="NAME", give_way=("SLUG",))
+    show_table(t, out, shrink="NAME", give_way=("SLUG",), empty=f"No personas in category {category}." if category else "No personas.")

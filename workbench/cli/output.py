@@ -40,13 +40,19 @@ def cell(text: object) -> Text:
     return Text(terminal_safe(str(text)))
 
 
-def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: tuple[str, ...] = ()) -> None:
+def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: tuple[str, ...] = (), empty: str | None = None) -> None:
     """A listing on ``out``, or, piped, on a wide virtual terminal: output for grep and cut keeps
     each row on one line whatever COLUMNS the caller's environment fixed when ``out`` was made.
+
+    A table with no rows prints ``empty`` instead, on stdout, as the sync listings' "No conflicts."
+    does: a header alone read as a listing that failed to print its rows.
 
     In a terminal too narrow for the whole table, the column ``shrink`` (free text) is cut shorter
     first, then the columns of ``give_way`` are left out in that order: rich would shrink every
     column by the same amount, and at 80 columns a listing's status and kind came out empty."""
+    if empty is not None and t.row_count == 0:
+        echo(empty)  # it may quote the caller's words (a query), which are user text
+        return
     if not out.is_terminal:
         wide = Console(width=400)
         with wide.capture() as captured:

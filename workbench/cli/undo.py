@@ -72,6 +72,8 @@ def undo(
         rows = undo_svc.history(wb, me)
         if as_json:
             emit_json(listing(rows))
+        elif not rows:
+            echo("No actions yet: nothing to undo or redo.")
         for row in [] if as_json else rows:
             echo(f"{row['id']:>5}  {row['state']:<6}  {row['label']}" + (f"  ({row['reason']})" if row["reason"] else ""))
         return
