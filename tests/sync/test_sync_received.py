@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from storage import annotations as ann_repo
 from storage import sync_state
 from storage import test_sessions as ts_repo
@@ -92,3 +94,25 @@ def test_others_replies_met_while_a_push_reads_the_annotation_first_are_received
 
     assert rep.ok and rep.sent == 1 and rep.received == 1, rep  # the colleague's reply; not the user's own status change
     assert r.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'theirs'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("etags", [True, False])
+def test_a_colleagues_change_that_conflicts_is_received(hub: Hub, etags: bool):
+    """The push's re-read (a 412, or the read before a PATCH to a server without ETags) brought the
+    colleague's status down and recorded the conflict; the pull after found that version already here.
+    It was counted nowhere: "received 0 · conflicts 1" said nothing came, of a run that brought the
+    very change that conflicts."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    if not etags:
+        remote = found(sync_state.get_remote(r.wb.store.db, "origin"))
+        with r.wb.store.write() as db:
+            sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, "etag": False})
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="ack"))
+
+    rep = r.sync()
+
+    assert rep.ok and (rep.sent, rep.received, rep.conflicts) == (0, 1, 1), rep
+    assert r.sync().received == 0  # counted once: the next run brings nothing new
