@@ -60,7 +60,8 @@ class Footer(TextualFooter):
         lead = _lead(self.screen)
         others = [w for w in widgets if w not in palette and w not in kept]
         # Stable: the lead in its own order, then the rest in theirs.
-        others.sort(key=lambda w: lead.index(w.action) if getattr(w, "action", None) in lead else len(lead))
+        order = {action: i for i, action in enumerate(lead)}
+        others.sort(key=lambda w: order.get(str(getattr(w, "action", "")), len(lead)))
         room = self.app.size.width
         # Very narrow terminals: the way out first, then help, then the palette (its border
         # and padding: 2 more cells); what does not fit is left out rather than cut or covered.
@@ -104,7 +105,8 @@ class Footer(TextualFooter):
 def _lead(screen: Screen) -> tuple[str, ...]:
     """The actions ``screen`` puts first in its footer now (its ``footer_lead``; none by default)."""
     lead = getattr(screen, "footer_lead", None)
-    return tuple(lead()) if callable(lead) else ()
+    actions = lead() if callable(lead) else ()
+    return tuple(str(action) for action in actions) if isinstance(actions, tuple | list) else ()
 
 
 def _width(widget: Widget) -> int:
