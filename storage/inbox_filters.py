@@ -7,6 +7,7 @@ from sqlite3 import Connection
 
 from storage import accounts as accounts_repo
 from storage.rows import json_dump, json_load
+from workbench.domain.account_records import unnamed_member
 
 
 def places(db: Connection, workspace_id: str) -> list[tuple[str, str, str]]:
@@ -31,10 +32,12 @@ def server_members(db: Connection, workspace_id: str, local_user_id: str) -> lis
         [workspace_id],
     ):
         names.setdefault(uid, name)
+    named = set(names)
     for (uid,) in db.execute("SELECT DISTINCT assignee_id FROM annotations WHERE workspace_id = ? AND assignee_id IS NOT NULL", [workspace_id]):
-        names.setdefault(uid, f"user …{uid[-6:]}")
+        names.setdefault(uid, unnamed_member(uid))
     names.pop(local_user_id, None)
-    return sorted(names.items(), key=lambda m: (m[1].casefold(), m[0]))
+    # Named members first: a list led by "…e592eb (name unknown here)" rows buries the names.
+    return sorted(names.items(), key=lambda m: (m[0] not in named, m[1].casefold(), m[0]))
 
 
 # -- saved views (named filters) -------------------------------------------------------------

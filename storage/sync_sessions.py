@@ -158,6 +158,8 @@ def apply_test_notes(db: Connection, session_id: str, notes: Iterable[TestNote],
             if open_conflict is not None:
                 # The local words stay until the conflict is settled, as an annotation's field
                 # does; what it offers as theirs is the server's latest.
+                if note.content != open_conflict.theirs_value:
+                    n += 1  # someone changed the words again: news, though they wait in the conflict
                 merge_state.record_conflict(
                     db, workspace_id=open_conflict.workspace_id, entity_type="test_note", entity_id=note.id, field="content",
                     base=open_conflict.base_value, mine=open_conflict.mine_value, theirs=note.content, theirs_version=None, at=at,

@@ -311,6 +311,10 @@ class SessionSync(EnginePart):
                         mine=mine, theirs=theirs, theirs_version=None, at=self.clock(),
                     )
                 self.report.conflicts += 1
+                # The colleague's words came down (as the conflict's "theirs"): received, as an
+                # annotation's conflicting field is. The pull leaves the note to the conflict and
+                # counts it no more, so "received 0 · conflicts 1" no longer says nothing came.
+                self.report.received += 1
         return send
 
     def _match_notes(self, e: state.Entry, created: list[tuple[str, str]], server: list[TestNote]) -> dict[str, str]:

@@ -92,7 +92,8 @@ def test_server_members_come_from_reply_authors_and_assignees(wb: Workbench, fil
         ann_repo.add_reply(db, reply(a1, "r3", author_kind="persona", author_id=None, author_name="Robot"))
     members = filters_repo.server_members(wb.store.db, filled, local_user_id="me")
     # user-1 wrote the fixture's first reply; user-7 was only ever an assignee; "me" is local.
-    assert members == [("user-1", "Bea"), ("user-7", "user …user-7"), ("user-2", "zoe")]
+    # Named members first: the unnamed one (only ever an assignee) says why it has no name.
+    assert members == [("user-1", "Bea"), ("user-2", "zoe"), ("user-7", "…user-7 (name unknown here)")]
 
 
 def test_saved_views_round_trip_and_a_broken_value_reads_as_empty(wb: Workbench, creds: dict) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from storage import annotations as ann_repo
 from storage import sync_state
 from storage import test_sessions as ts_repo
 from tests.found import found
-from tests.sync.conftest import Hub
+from tests.sync.conftest import Hub, Replica
 from tests.sync.test_sync_inprocess import seed
 from workbench.domain.annotations import AnnotationPatch, ReplyCreate, ResolutionCreate
 from workbench.domain.test_sessions import CompleteRequest, TestSessionCreate
@@ -14,6 +16,13 @@ from workbench.services import annotations as ann_svc
 from workbench.services import resolutions as res_svc
 from workbench.services import test_sessions as ts_svc
 from workbench.services.local import local_user
+
+
+def without(r: Replica, capability: str) -> None:
+    """Make ``r`` treat its remote as a server without ``capability`` (the documented API alone has none)."""
+    remote = found(sync_state.get_remote(r.wb.store.db, "origin"))
+    with r.wb.store.write() as db:
+        sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, capability: False})
 
 
 def test_own_pushed_changes_are_not_received_but_the_servers_values_are_applied(hub: Hub):
@@ -64,9 +73,7 @@ def test_against_a_server_without_the_thread_feed_others_replies_are_received_to
     ids = seed(hub, 2)
     fed, detailed = hub.replica(), hub.replica()
     assert fed.sync().ok and detailed.sync().ok
-    remote = found(sync_state.get_remote(detailed.wb.store.db, "origin"))
-    with detailed.wb.store.write() as db:
-        sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, "thread_feed": False})
+    without(detailed, "thread_feed")
     ann_svc.reply(hub.wb, local_user(hub.wb), ids[0], ReplyCreate(body="theirs"))
 
     by_feed, by_detail = fed.sync(), detailed.sync()
@@ -82,9 +89,7 @@ def test_others_replies_met_while_a_push_reads_the_annotation_first_are_received
     ids = seed(hub, 2)
     r = hub.replica()
     assert r.sync().ok
-    remote = found(sync_state.get_remote(r.wb.store.db, "origin"))
-    with r.wb.store.write() as db:
-        sync_state.update_remote(db, "origin", capabilities={**remote.capabilities, "etag": False})
+    without(r, "etag")
     ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
     ann_svc.reply(hub.wb, local_user(hub.wb), ids[0], ReplyCreate(body="theirs"))
 
@@ -92,3 +97,22 @@ def test_others_replies_met_while_a_push_reads_the_annotation_first_are_received
 
     assert rep.ok and rep.sent == 1 and rep.received == 1, rep  # the colleague's reply; not the user's own status change
     assert r.wb.store.db.execute("SELECT count(*) FROM replies WHERE body = 'theirs'").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("etags", [True, False])
+def test_a_colleagues_change_that_conflicts_is_received(hub: Hub, etags: bool):
+    """A colleague's status that conflicts with the user's came down (the conflict's "theirs"): it is
+    received, once, whether the push's re-read met it (a 412, or the read before a PATCH to a server
+    without ETags) or the pull did; as a test session's note's is (test_sync_sessions)."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    if not etags:
+        without(r, "etag")
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="ack"))
+
+    rep = r.sync()
+
+    assert rep.ok and (rep.sent, rep.received, rep.conflicts) == (0, 1, 1), rep
+    assert r.sync().received == 0  # counted once: the next run brings nothing new

@@ -213,7 +213,8 @@ def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Pat
 
         s.sync(alice)
         pushed = s.sync(bob)
-        assert (pushed.sent, pushed.conflicts) == (0, 1), pushed
+        # Alice's words came down, into the conflict: received ("received 0 · conflicts 1" said nothing came).
+        assert (pushed.sent, pushed.received, pushed.conflicts) == (0, 1, 1), pushed
 
         def server_words() -> str:
             [words] = [n["content"] for n in s.as_tester("GET", f"/api/sessions/{sid}/notes")["notes"] if n["noteId"] == note_id]
@@ -228,14 +229,18 @@ def test_a_note_two_replicas_edited_is_a_conflict_not_written_over(tmp_path: Pat
         ).fetchone()
         assert c.title == f"a note of {tester}'s test session ({study})", c.title
         assert found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"  # the local words stay until settled
-        s.sync(bob)
+        assert s.sync(bob).received == 0  # the same words again: nothing new
+        # Alice words it again: news for bob, though it waits in the conflict as its "theirs".
+        ts_svc.patch_notes(alice, local_user(alice), sid, NotesPatch.model_validate({"notes": [{"noteId": note_id, "content": "alice's new words"}]}))
+        s.sync(alice)
+        assert s.sync(bob).received == 1 and sync_svc.conflicts(bob)[0].theirs == "alice's new words"
         assert len(sync_svc.conflicts(bob)) == 1 and found(ts_repo.get_note(bob.store.db, note_id)).content == "bob's words"
 
         sync_svc.settle(bob, keep_mine_ids=[c.id] if settle == "keep_mine" else [], take_theirs_ids=[c.id] if settle == "take_theirs" else [])
         assert s.sync(bob).sent == (1 if settle == "keep_mine" else 0)
         s.sync(alice)
 
-        kept = "bob's words" if settle == "keep_mine" else "alice's words"
+        kept = "bob's words" if settle == "keep_mine" else "alice's new words"
         assert server_words() == kept
         for wb in (alice, bob):
             assert found(ts_repo.get_note(wb.store.db, note_id)).content == kept

@@ -196,6 +196,33 @@ async def test_resolve_not_offered_on_a_finished_session(app, demo_wb, principal
         assert [c.status for c in fs_service.list_comments(demo_wb, row.store, row.session.id)] == before
 
 
+@pytest.mark.parametrize(("store_name", "status", "greyed"), [
+    ("Acme kids (AI-built)", "in_progress", False),
+    ("Acme outlet (AI-built)", "done", True),
+])
+async def test_the_footer_follows_the_comments_list_and_greys_resolve_on_a_finished_round(app, store_name, status, greyed):
+    """At 80 columns the round's phase keys filled the footer and cut ``r Resolve`` even with the
+    comments focused; now the focused list's keys lead, greyed where the round is done (README's rule)."""
+    from textual.widgets._footer import FooterKey
+
+    from workbench.tui.widgets.footer import Footer
+
+    def footer() -> list[tuple[str, bool]]:
+        return [(k.action, k.has_class("-disabled")) for k in app.screen.query_one(Footer).query(FooterKey)]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_feedback(app, pilot)
+        select_session(screen, store_name, status)
+        await wait_for(pilot, lambda: [a for a, _ in footer()][:2] == ["activate", "start"])  # the sessions' keys
+        assert "resolve" not in [a for a, _ in footer()]
+        await press(pilot, "tab")
+        assert app.focused is screen.comments
+        await wait_for(pilot, lambda: [a for a, _ in footer()][:2] == ["activate", "resolve"])
+        assert dict(footer())["resolve"] is greyed
+        await press(pilot, "tab")  # back to the sessions: their keys lead again
+        await wait_for(pilot, lambda: "resolve" not in [a for a, _ in footer()])
+
+
 async def test_status_filter(app):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)

@@ -107,6 +107,7 @@ SCREEN_KEYS = {
     "inbox": ["j"],
     "annotation": ["enter"],
     "feedback_sessions": ["2", "j"],
+    "feedback_comments": ["2", "j", "tab"],  # the comments' keys lead the footer (r Resolve)
     "test_sessions": ["3", "j"],
     "personas": ["4", "j"],
     "sync": ["5"],

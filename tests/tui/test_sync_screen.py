@@ -456,6 +456,8 @@ async def test_retry_and_discard_refusals(hub):
         await press(pilot, "5")
         text = screen_text(app)
         assert "Refused changes (2)" in text and "Insufficient role" in text and "403" in text
+        # What x does to these (annotations' changes), in README's words; not "(undo here)", which read as u.
+        assert "x discard: undoes it here at once" in text and "undo here" not in text
         assert "2 refused" in line(app)
         # Retry the first (persona run): pending again, refused again by the next sync.
         assert isinstance(app.screen, SyncScreen)
@@ -652,9 +654,13 @@ async def test_discarding_a_sessions_refused_change_says_the_next_sync_brings_th
         ts_svc.complete(hub.wb, owner, sid, CompleteRequest())
         assert r.sync().refused == 1
         app = app_for(r)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=(200, 50)) as pilot:
             await press(pilot, "5")
             assert isinstance(app.screen, SyncScreen)
+            # The list's header says it too, before x is pressed: a session's change is not undone here.
+            text = " ".join(screen_text(app).split())
+            assert "x discard: it stays shown until the next sync brings the server's version" in text, text
+            assert "undoes it here" not in text
             await press(pilot, "tab", "x")
             text = " ".join(screen_text(app).split())
             assert "the next sync brings the server's version here" in text and "matches the server again" not in text
@@ -697,3 +703,18 @@ async def test_the_hint_to_screen_5_says_settle_the_glossarys_word_not_resolve(h
         assert any("5: settle conflicts and refusals" in m for m in told(app)), told(app)
         assert line(app).endswith("S sync · 5 settle"), line(app)
         assert not any("resolve" in m for m in told(app))
+
+
+def test_the_refusals_header_says_what_x_does_to_the_rows_listed():
+    """Each op's discard as README words it: an annotation's undone here at once, a session's kept
+    until the next sync; a list holding both, or none yet, says both."""
+    from types import SimpleNamespace
+
+    from workbench.tui.screens.sync import discard_says
+
+    annotation, session = SimpleNamespace(op="annotation.patch"), SimpleNamespace(op="test.pause")
+    assert discard_says([annotation]) == "x discard: undoes it here at once"
+    assert "until the next sync brings the server's version" in discard_says([session])
+    both = discard_says([annotation, session])
+    assert discard_says([]) == both  # an empty list: what x would do to each kind
+    assert "an annotation's is undone here at once" in both and "a session's when the next sync" in both

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import pytest
+from rich.color import Color, ColorSystem
 from textual.theme import BUILTIN_THEMES
 from textual.widgets import Static
 
@@ -12,6 +15,9 @@ from workbench.tui.screens.personas import PersonasScreen
 from workbench.tui.screens.sync import SyncScreen
 from workbench.tui.screens.test_sessions import TestSessionsScreen
 from workbench.tui.screens.two_pane import TwoPaneScreen
+from workbench.tui.widgets.virtual_list import VirtualList
+
+S = TypeVar("S", bound=TwoPaneScreen)
 
 SCREENS = [("2", FeedbackScreen), ("3", TestSessionsScreen), ("4", PersonasScreen), ("5", SyncScreen)]
 
@@ -21,12 +27,27 @@ def preview_text(screen: TwoPaneScreen) -> str:
     return str(screen.query_one(body, Static).render()).strip()
 
 
+async def open_screen(app, pilot, key: str, kind: type[S], theme: str | None = None) -> S:
+    """Press ``key`` (in ``theme``, when one is named) and return the screen it opens, checked to be ``kind``."""
+    if theme is not None:
+        app.theme = theme
+    await press(pilot, key)
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
+def row_start(pane: VirtualList, index: int) -> tuple[str, Color]:
+    """The cursor mark and the first cell's background of ``pane``'s row ``index`` as drawn (1: the header line)."""
+    mark, first_cell, *_ = list(pane.render_line(1 + index - int(pane.scroll_y)))
+    assert first_cell.style is not None and first_cell.style.bgcolor is not None
+    return mark.text, first_cell.style.bgcolor
+
+
 @pytest.mark.parametrize(("key", "kind"), SCREENS, ids=[kind.__name__ for _, kind in SCREENS])
 async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, kind):
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, key)
-        screen = app.screen
-        assert isinstance(screen, kind)
+        screen = await open_screen(app, pilot, key, kind)
         assert screen.sub_title == screen.HELP_SECTION
         assert str(screen.query_one("#filterbar", Static).render()).strip()
         assert str(screen.query_one("#statusbar", Static).render()).strip()
@@ -44,8 +65,7 @@ async def test_tab_walks_the_panes_in_order_and_the_bars_are_filled(app, key, ki
 @pytest.mark.parametrize(("key", "kind"), SCREENS[:3], ids=[kind.__name__ for _, kind in SCREENS[:3]])
 async def test_the_preview_follows_the_highlighted_row(app, key, kind):
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, key)
-        screen = app.screen
+        screen = await open_screen(app, pilot, key, kind)
         pane = screen.active_pane() if not isinstance(screen, TestSessionsScreen) else screen.sessions
         assert pane.total > 1
         first = preview_text(screen)
@@ -56,9 +76,7 @@ async def test_the_preview_follows_the_highlighted_row(app, key, kind):
 
 async def test_an_empty_pane_has_an_empty_preview_and_says_why(app, demo_wb):
     async with app.run_test(size=SIZE) as pilot:
-        await press(pilot, "5")
-        screen = app.screen
-        assert isinstance(screen, SyncScreen)
+        screen = await open_screen(app, pilot, "5", SyncScreen)
         assert screen.conflict_list.total == 0 and screen.refusal_list.total == 0  # the demo store has no remote
         assert preview_text(screen) == ""
         await press(pilot, "m")
@@ -71,12 +89,10 @@ async def test_at_80_columns_every_list_fits_its_pane(app, key, kind):
     screen's edge cut the last one shown mid-word with no ellipsis ("Update the Orde", "screen-reader, ari")
     and hid the ones after it (REVIEWER and AGE, VOICE): a reader could not tell there was more. Each list
     now gives back cells and drops what its preview shows, as the inbox and the sync screen do."""
-    from workbench.tui.widgets.virtual_list import GUTTER, VirtualList
+    from workbench.tui.widgets.virtual_list import GUTTER
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await press(pilot, key)
-        screen = app.screen
-        assert isinstance(screen, kind)
+        screen = await open_screen(app, pilot, key, kind)
         await pilot.pause()
         for vlist in screen.query(VirtualList):
             width = vlist.scrollable_content_region.width
@@ -89,21 +105,13 @@ async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_
     # Both cursors were tints of $primary (45 % and 30 %) that 256 colours made one colour on these
     # themes, the default among them, so only bold told where the keys act. In 256 colours the two
     # bars must differ; in 16, where every dark tint is colour 8, the "›" mark says which has focus.
-    from rich.color import ColorSystem
-
     async with app.run_test(size=SIZE) as pilot:
-        app.theme = theme
-        await press(pilot, "2")
-        screen = app.screen
-        assert isinstance(screen, FeedbackScreen)
+        screen = await open_screen(app, pilot, "2", FeedbackScreen, theme)
         focused, other = screen.panes
         assert screen.focused is focused and other.total > 0
 
-        def cursor_row(pane):
-            strip = pane.render_line(1 + pane.cursor - int(pane.scroll_y))
-            mark, first_cell, *_ = list(strip)
-            assert first_cell.style is not None and first_cell.style.bgcolor is not None
-            return mark.text, first_cell.style.bgcolor
+        def cursor_row(pane: VirtualList) -> tuple[str, Color]:
+            return row_start(pane, pane.cursor)
 
         (mark, ours), (other_mark, theirs) = cursor_row(focused), cursor_row(other)
         assert ours.downgrade(ColorSystem.EIGHT_BIT).number != theirs.downgrade(ColorSystem.EIGHT_BIT).number
@@ -117,20 +125,13 @@ async def test_the_focused_lists_cursor_differs_from_the_other_lists_in_256_and_
 async def test_the_cursor_of_a_list_without_focus_stands_out_from_its_rows_in_256_colours(app, theme):
     # rose-pine-dawn: $surface-lighten-2 over a near-white surface was white, the rows' colour in 256
     # colours, and a list without focus has no "›": its cursor did not show at all.
-    from rich.color import ColorSystem
-
     async with app.run_test(size=SIZE) as pilot:
-        app.theme = theme
-        await press(pilot, "2")
-        screen = app.screen
-        assert isinstance(screen, FeedbackScreen)
+        screen = await open_screen(app, pilot, "2", FeedbackScreen, theme)
         _, other = screen.panes
         assert screen.focused is not other and other.total > 1 and other.cursor == 0
 
-        def background(pane, index: int) -> int | None:
-            _mark, first_cell, *_ = list(pane.render_line(1 + index - int(pane.scroll_y)))
-            assert first_cell.style is not None and first_cell.style.bgcolor is not None
-            return first_cell.style.bgcolor.downgrade(ColorSystem.EIGHT_BIT).number
+        def background(pane: VirtualList, index: int) -> int | None:
+            return row_start(pane, index)[1].downgrade(ColorSystem.EIGHT_BIT).number
 
         assert background(other, 0) != background(other, 1)
 

@@ -284,6 +284,46 @@ async def test_history_shows_changes_that_came_by_sync_with_who_and_when(hub):
         assert not errors(app)
 
 
+async def test_an_assignee_the_replica_never_saw_reply_is_named_as_unknown_here_until_they_reply(hub):
+    """The server lists no members and an annotation carries only ``assignee_id``: a guest assigned
+    on the server has no name on a replica until a reply of theirs brings one. Until then the TUI says
+    so, with the id's end to tell two apart, rather than a bare "user …e592eb"."""
+    from workbench.domain.annotations import WidgetAnnotationCreate
+    from workbench.domain.roles import Principal, PrincipalKind, Role
+    from workbench.services import accounts
+
+    ann = annotations_service.submit_from_widget(
+        hub.wb, hub.creds["site_id"], hub.creds["widget_token"], None,
+        WidgetAnnotationCreate(page_url="https://shop.acme.example/cart", body="The total is wrong"),
+    )
+    ws = hub.creds["workspace_id"]
+    guest = accounts.add_member(hub.wb, ws, "gil@example.com", "Gil Guest", Role.GUEST)
+    annotations_service.patch(hub.wb, local_user(hub.wb), ann.id, AnnotationPatch(assignee_id=guest.id))
+    replica = hub.replica()
+    replica.sync()
+    unknown = f"…{guest.id[-6:]} (name unknown here)"
+    app = make_app(replica.wb)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        await wait_for(pilot, lambda: "The total is wrong" in screen_text(app))
+        assert f"…{guest.id[-6:]} (na" in screen_text(app)  # the inbox's assignee column, cut
+        assert f"assigned to {unknown}" in screen_text(app)  # the preview, whole
+        await app.push_screen(AnnotationScreen(ann.id))
+        await wait_for(pilot, lambda: "Assignee" in screen_text(app))
+        assignee_line = next(line for line in screen_text(app).splitlines() if "Assignee" in line)
+        assert unknown in assignee_line and "user …" not in assignee_line
+        # The guest replies on the server: the next sync brings their name, and the screen shows it.
+        as_guest = Principal(kind=PrincipalKind.SESSION, workspace_id=ws, role=Role.GUEST, user_id=guest.id, display_name="Gil Guest")
+        annotations_service.reply(hub.wb, as_guest, ann.id, ReplyCreate(body="On it"))
+        replica.sync()
+        assert inbox.member_names(replica.wb, replica.me).get(guest.id) == "Gil Guest"
+        screen = app.screen
+        assert isinstance(screen, AnnotationScreen)
+        screen.refresh_data()  # as the store watch does in a running app
+        await wait_for(pilot, lambda: "Gil Guest" in next(line for line in screen_text(app).splitlines() if "Assignee" in line))
+        assert not errors(app)
+
+
 # -- $EDITOR -----------------------------------------------------------------------------------
 def editor_script(tmp_path: Path, body: str, code: int = 0) -> str:
     script = tmp_path / "fake-editor"

@@ -292,9 +292,9 @@ def _patched(wb: Workbench, me: Principal, annotation_id: str, as_json: bool, **
     else:
         who = ""
         if "assignee_id" in fields:
-            from workbench.services.inbox import member_names
+            from workbench.services.inbox import member_name, member_names
 
-            who = f", assignee {member_names(wb, me).get(ann.assignee_id, ann.assignee_id)}" if ann.assignee_id else ", unassigned"
+            who = f", assignee {member_name(ann.assignee_id, member_names(wb, me))}" if ann.assignee_id else ", unassigned"
         unchanged = "" if done.changes else "; already set, nothing changed"
         echo(f"{ann.id}: {status_label(ann.status)}{who} (version {ann.version}{unchanged})")
 

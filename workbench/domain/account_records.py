@@ -37,6 +37,14 @@ class User:
     created_at: int
 
 
+def unnamed_member(user_id: str) -> str:
+    """How a member this store has no name for is named: a replica's server lists no members, so
+    one assigned there but never seen replying is only an id here. The id's end tells two apart
+    (and comes first, so the inbox's narrow assignee column keeps it); the words say why there is
+    no name, where "user …e592eb" read as a name."""
+    return f"…{user_id[-6:]} (name unknown here)"
+
+
 @dataclass(slots=True)
 class ApiToken:
     id: str

@@ -23,6 +23,7 @@ from storage import inbox as repo
 from storage import inbox_filters as filters_repo
 from storage.db import WriteWouldWait, without_waiting
 from workbench.domain import clock
+from workbench.domain.account_records import unnamed_member
 from workbench.domain.errors import Invalid, NotFound
 from workbench.domain.query import Search
 from workbench.domain.query import parse as parse_search
@@ -370,8 +371,8 @@ def _members(db: Any, principal: Principal) -> list[tuple[str, str]]:
 
 def member_name(user_id: str, names: dict[str, str]) -> str:
     """How a member is named to a person (an assignee in the TUI and the CLI alike): the name in
-    ``names`` (``member_names``), else the end of the id, enough to tell two apart."""
-    return names.get(user_id) or f"user …{user_id[-6:]}"
+    ``names`` (``member_names``), else ``unnamed_member``'s words, which say no name is known here."""
+    return names.get(user_id) or unnamed_member(user_id)
 
 
 def member_names(wb: Workbench, principal: Principal) -> dict[str, str]:

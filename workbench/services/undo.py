@@ -498,14 +498,14 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
 
 def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
     """The user's latest actions, newest first, with their state (``done``, ``undone``, ``final``)."""
-    from workbench.services.inbox import member_names
+    from workbench.services.inbox import member_name, member_names
 
     db = wb.store.db
     names = member_names(wb, principal)
     out = []
     for a in repo.recent(db, principal.workspace_id, principal.actor_id, limit):
         n = repo.count_steps(db, a.id)
-        label = describe(Outcome(a.id, a.kind, a.what, False, n, n), member_name=lambda uid: names.get(uid, uid))
+        label = describe(Outcome(a.id, a.kind, a.what, False, n, n), member_name=lambda uid: member_name(uid, names))
         out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": iso_ms(a.created_at)})
     return out
 

@@ -137,7 +137,7 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Page", fmt.plain(ann.page_url))
         facts.add_row("Selector", fmt.plain(ann.selector or "—", style="bold" if ann.selector else "dim"))
         facts.add_row("Submitted by", fmt.plain(f"{submitter}{', email on file' if ann.submitter_email else ''})"))
-        facts.add_row("Assignee", fmt.plain(members.get(ann.assignee_id or "", ann.assignee_id or "—")))
+        facts.add_row("Assignee", fmt.plain(inbox.member_name(ann.assignee_id, members) if ann.assignee_id else "—"))
         facts.add_row("Auto-fix", "authorised" if ann.auto_fix else "not authorised")
         pictures = resolutions.picture_facts(wb, principal, ann.id)
         facts.add_row("Screenshot", fmt.picture(ann.screenshot_key, pictures))

@@ -359,6 +359,10 @@ class InboxScreen(WorkbenchScreen):
             after = f"   [dim]by[/] {fmt.esc(fmt.cut(submitter, room // 3))}" + ("   [b #e6c84f]auto-fix authorised[/]" if row.auto_fix else "")
             page = fmt.cut(row.page, room - len("page ") - fmt.markup_text(after).cell_len)
             lines.append(f"[dim]page[/] {fmt.esc(page)}{after}")
+            if row.assignee_id:
+                # The assignee column is the first to go at 80 columns: the preview names them.
+                who = "me" if row.assignee_id == self.principal.user_id else self.facets.member_name(row.assignee_id)
+                lines.append(f"[dim]assigned to[/] {fmt.esc(fmt.cut(who, room - len('assigned to ')))}")
             if row.extra.get("selector"):
                 lines.append(f"[dim]selector[/] {fmt.esc(fmt.cut(row.extra['selector'], room - len('selector ')))}")
             if row.extra.get("summary"):

@@ -92,6 +92,20 @@ class RefusalSource(RowsSource):
         ]
 
 
+def discard_says(rows: Sequence[Any]) -> str:
+    """What x does to the refused changes listed, in README's words: an annotation's change is
+    undone here at once, a session's stays shown until the next sync brings the server's version.
+    "x discard (undo here)" said the first of every row, and read as the u key's undo."""
+    from workbench.services import sync as service
+
+    now = {service.discard_undoes_now(r.op) for r in rows} or {True, False}  # none yet: what it would do to each
+    if now == {True}:
+        return "x discard: undoes it here at once"
+    if now == {False}:
+        return "x discard: it stays shown until the next sync brings the server's version"
+    return "x discard: an annotation's is undone here at once, a session's when the next sync brings the server's"
+
+
 class SyncScreen(TwoPaneScreen):
     """Sync"""
 
@@ -142,9 +156,10 @@ class SyncScreen(TwoPaneScreen):
             f"Conflicts ({n_conflicts})  [dim]changed here and on the server since the last sync · {keep}[/]",
             f"Conflicts ({n_conflicts})  [dim]{keep}[/]",
         ))
+        discard = discard_says(self.refusal_list.source_as(RefusalSource).rows)
         self.set_bar("refusals-title", Fit(
-            f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · x discard (undo here)[/]",
-            f"Refused changes ({n_refused})  [dim]r retry on the next sync · x discard (undo here)[/]",
+            f"Refused changes ({n_refused})  [dim]the server would not apply them · r retry on the next sync · {discard}[/]",
+            f"Refused changes ({n_refused})  [dim]r retry on the next sync · {discard}[/]",
             f"Refused changes ({n_refused})  [dim]r retry · x discard[/]",
         ))
         ok, status = self.attempt(service.status, self.wb, quiet=True)

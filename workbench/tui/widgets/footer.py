@@ -4,7 +4,9 @@ and never cutting off the app's own keys (``?`` help, ``q`` quit).
 Textual's Footer lays its keys out in a row and lets the terminal's edge cut whatever does not
 fit: at 80 columns the inbox lost ``? Keys`` and ``q Quit``. This one keeps the app keys and the
 palette, then as many of the screen's keys as fit whole, in their order of importance (the
-order they are declared in ``keys.py``); the others stay in ``?`` and the palette. Narrower
+order they are declared in ``keys.py``, led by those the screen's ``footer_lead`` names for the
+focused pane: a feedback round's comments list leads with ``r Resolve``, which at 80 columns came
+after the round's five phase keys and was cut); the others stay in ``?`` and the palette. Narrower
 than the app keys and the palette together (about 30 columns), the palette goes, then ``?``:
 ``q Quit`` is the last to go.
 
@@ -49,13 +51,17 @@ class Footer(TextualFooter):
             for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
         )
-        return (*rows, (self.show_command_palette, app.ENABLE_COMMAND_PALETTE, app.size.width))
+        return (*rows, _lead(screen), (self.show_command_palette, app.ENABLE_COMMAND_PALETTE, app.size.width))
 
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
         palette = [w for w in widgets if w.has_class("-command-palette")]
         kept = [w for w in widgets if getattr(w, "action", None) in APP_ACTIONS]
+        lead = _lead(self.screen)
         others = [w for w in widgets if w not in palette and w not in kept]
+        # Stable: the lead in its own order, then the rest in theirs.
+        order = {action: i for i, action in enumerate(lead)}
+        others.sort(key=lambda w: order.get(str(getattr(w, "action", "")), len(lead)))
         room = self.app.size.width
         # Very narrow terminals: the way out first, then help, then the palette (its border
         # and padding: 2 more cells); what does not fit is left out rather than cut or covered.
@@ -94,6 +100,13 @@ class Footer(TextualFooter):
             return
         self._shown = shown
         super().bindings_changed(screen)
+
+
+def _lead(screen: Screen) -> tuple[str, ...]:
+    """The actions ``screen`` puts first in its footer now (its ``footer_lead``; none by default)."""
+    lead = getattr(screen, "footer_lead", None)
+    actions = lead() if callable(lead) else ()
+    return tuple(str(action) for action in actions) if isinstance(actions, tuple | list) else ()
 
 
 def _width(widget: Widget) -> int:
