@@ -83,7 +83,9 @@ class AnnotationPatch(Op[PatchPayload]):
         return _annotations(ctx).push_patch(e)
 
     def summary(self, e: state.Entry) -> str:
-        return f"change {', '.join(self.payload(e).fields)} of annotation {e.entity_id}"
+        # In words, as the TUI's columns name them: "assignee_id" read as the API's field, not a change.
+        words = ", ".join("assignee" if f == "assignee_id" else f for f in self.payload(e).fields)
+        return f"change {words} of annotation {e.entity_id}"
 
     def discard(self, db: Connection, e: state.Entry, at: int) -> None:
         # Back to the base (the server's version) for the fields no other pending patch still names.

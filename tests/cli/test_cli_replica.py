@@ -180,7 +180,7 @@ def test_all_discard_asks_first_and_without_a_terminal_needs_yes(remote, replica
     cancelled = on_a_terminal(replica, "n\n", "sync", "refused", "--all", "--discard")
     assert cancelled.returncode == 1 and "Discard these 2 refused changes and undo them here? [y/N]" in cancelled.stderr
     assert cancelled.stderr.endswith("error: Cancelled: nothing was discarded\n")
-    assert all(f"  {s}  change assignee_id of annotation" in cancelled.stderr for s in seqs)
+    assert all(f"  {s}  change assignee of annotation" in cancelled.stderr for s in seqs)
     assert states(replica, seqs) == ["refused", "refused"]
     confirmed = on_a_terminal(replica, "y\n", "sync", "refused", "--all", "--discard")
     assert confirmed.returncode == 0, confirmed.stderr

@@ -123,5 +123,5 @@ def test_discarding_all_names_each_changes_remote_before_asking(both: Both):
 
     assert asked.returncode == 1 and "Discard these 2 refused changes" in asked.stderr, asked.stderr
     for seq, name in whose.items():
-        assert f"  {seq}  {name}  change assignee_id of annotation" in asked.stderr, asked.stderr
+        assert f"  {seq}  {name}  change assignee of annotation" in asked.stderr, asked.stderr
     assert len(sync_svc.refusals(both.wb)) == 2
