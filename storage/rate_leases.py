@@ -69,6 +69,7 @@ class Answer:
     remaining: int
     others: int
     ends_at: float  # the window's end on the monotonic clock
+    admits_at: float  # the latest the window can end: a request sent after it meets the next one
     version: int
 
 
@@ -78,6 +79,7 @@ class _Lease:
 
     started: int = -1  # the database's window (its start, ms) the units belong to; -1 before any
     ends_at: float = 0.0
+    admits_at: float = 0.0  # the latest the database's window can end (``Answer.admits_at``)
     left: int = 0  # units not yet handed out
     mine: int = 0  # this worker's part of the row's ``held``
     size: int = 1  # the next refill's size
@@ -129,7 +131,7 @@ class Leases:
                     return None, version
                 if lease.full:
                     # No unit can come back before the window ends: refused with no round trip.
-                    return max(0.0, lease.ends_at - now), version
+                    return max(0.0, lease.admits_at - now), version
                 if not short:
                     short = True
                     lease.short += 1
@@ -146,7 +148,7 @@ class Leases:
                         await asyncio.sleep(self.ttl + self.margin)
                         seen, answer = lease.sent, None
                         continue
-                    return max(0.0, answer.ends_at - now), version
+                    return max(0.0, answer.admits_at - now), version
                 self._send(bucket, lease, want=max(lease.size, lease.short), give_back=False)
         finally:
             lease.users -= 1
@@ -221,16 +223,20 @@ class Leases:
             lease.mine = keep + granted
         else:
             lease.left, lease.mine = granted, granted  # a new window: nothing of the last one carries over
-        lease.started, lease.ends_at = started, sent_at + left_ms / 1000
+        now = time.monotonic()
+        # The database's clock read ``left_ms`` between sending and now: its window ends in
+        # [sent_at, now] + left_ms. Units are void from the earliest end (none is handed out past
+        # the window); a refused client is told to wait until the latest, so a request sent when
+        # its Retry-After has passed is admitted rather than refused again.
+        lease.started, lease.ends_at, lease.admits_at = started, sent_at + left_ms / 1000, now + left_ms / 1000
         lease.size = _size(remaining)
         lease.full = remaining == 0 and others == 0 and started != -1
-        now = time.monotonic()
         if granted:
             lease.expires = now + self.ttl
             if lease.timer is not None:
                 lease.timer.cancel()
                 lease.timer = None
-        return Answer(seq, granted, remaining, others, lease.ends_at, version)
+        return Answer(seq, granted, remaining, others, lease.ends_at, lease.admits_at, version)
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         async with self._connecting:  # the keys' round trips share one connection, opened once

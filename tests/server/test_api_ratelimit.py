@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import bearer
+from tests.conftest import ServerProcess, bearer
+from tests.server.conftest import ROOT
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
 from workbench.server.app import create_app
 from workbench.server.ratelimit import Buckets
 from workbench.server.settings import ServerSettings
@@ -89,3 +98,63 @@ def test_a_refused_credential_meets_only_the_per_ip_bucket(wb, creds):
     with _client(wb, token_limit=1000, ip_limit=2) as c:
         codes = [c.get("/api/v1/sites", headers=unknown).status_code for _ in range(3)]
         assert codes == [401, 401, 429]
+
+
+WINDOW = 3  # seconds: short, so that the wait these tests check is the whole test
+
+
+def _limited_server(tmp_path: Path) -> tuple[ServerProcess, dict]:
+    """`workbench serve` over TCP with every bucket but the per-IP one at 2 per WINDOW seconds."""
+    data = tmp_path / "served"
+    wb = Workbench.open(str(data), mailer=None)
+    try:
+        creds = bootstrap(wb)
+    finally:
+        wb.store.close()
+    limits = ("--token-limit", "2", "--ip-limit", "1000000", "--widget-ip-limit", "2", "--widget-site-limit", "1000", "--window", str(WINDOW))
+    return ServerProcess(data, *limits, env={"PYTHONPATH": str(ROOT)}, cwd=ROOT), creds
+
+
+def _rest(url: str, creds: dict) -> httpx.Response:
+    return httpx.get(url + "/api/v1/sites", headers=bearer(creds["member_token"]), timeout=10)
+
+
+def _mcp(url: str, creds: dict) -> httpx.Response:
+    listed = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    return httpx.post(f"{url}/mcp/{creds['mcp_token']}", json=listed, headers={"Accept": "application/json, text/event-stream"}, timeout=10)
+
+
+def _widget(url: str, creds: dict) -> httpx.Response:
+    body = {"page_url": "https://shop.acme.example/", "body": "The banner hides the basket."}
+    return httpx.post(f"{url}/api/widget/sites/{creds['site_id']}/annotations", json=body,
+                      headers={"X-GF-Widget-Token": creds["widget_token"]}, timeout=10)
+
+
+@pytest.mark.parametrize("send", [_rest, _mcp, _widget], ids=["rest", "mcp", "widget-submission"])
+def test_retry_after_is_the_time_left_and_a_request_after_it_is_admitted(tmp_path, send: Callable[[str, dict], httpx.Response]):
+    """``Retry-After`` is the whole seconds until the bucket admits again (rounded up, at least 1),
+    not the window: a client that waits it out is served, on every limit that answers 429. The
+    refused requests below count nothing (a full bucket refuses without counting on either engine,
+    and the widget's counts on PostgreSQL do not move its window), so polling them only watches
+    the header come down; the one wait is the server's own Retry-After."""
+    srv, creds = _limited_server(tmp_path)
+    try:
+        admitted = send(srv.url, creds).status_code
+        assert admitted in (200, 201) and send(srv.url, creds).status_code == admitted
+        refused = send(srv.url, creds)
+        assert refused.status_code == 429, refused.text
+        first = int(refused.headers["retry-after"])
+        assert 1 <= first <= WINDOW
+        deadline = time.monotonic() + WINDOW + 5
+        while (retry := int(refused.headers["retry-after"])) >= WINDOW:
+            # Until the header is below the window: a server that always sends the window never gets there.
+            assert time.monotonic() < deadline, f"Retry-After stayed {retry}, the window, for longer than the window"
+            time.sleep(0.05)
+            refused = send(srv.url, creds)
+            assert refused.status_code == 429, refused.text
+        assert 1 <= retry < WINDOW
+        time.sleep(retry)
+        again = send(srv.url, creds)
+        assert again.status_code == admitted, (retry, again.status_code, again.text)
+    finally:
+        srv.stop()
