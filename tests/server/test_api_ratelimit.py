@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ServerProcess, bearer
 from tests.server.conftest import ROOT
-from workbench.services.bootstrap import bootstrap
-from workbench.services.context import Workbench
 from workbench.server.app import create_app
 from workbench.server.ratelimit import Buckets
 from workbench.server.settings import ServerSettings
+from workbench.services.bootstrap import bootstrap
+from workbench.services.context import Workbench
 
 
 def _client(wb, **kw) -> TestClient:
