@@ -29,6 +29,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from workbench.mcp import http_refusals
 from workbench.server.credentials import UNKNOWN, Credential, Resolver
 from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
@@ -170,6 +171,12 @@ def new_buckets(wb: Workbench, name: str, limit: int, window: int) -> Counts:
     return PgBuckets(counters, name, limit, window)
 
 
+def retry_after(wait: float) -> int:
+    """``Retry-After`` for a bucket that admits again in ``wait`` seconds: the whole seconds to
+    that instant, rounded up (a request sent after them is admitted), at least 1."""
+    return max(1, math.ceil(wait))
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_loopback(host: str | None) -> bool:
     if not host:
@@ -207,8 +214,11 @@ class RateLimiter:
             wait, reason = self.check(scope)
         if wait is None:
             return False, version
-        retry = str(max(1, math.ceil(wait)))
-        body = orjson.dumps({"detail": reason})
+        seconds = retry_after(wait)
+        retry = str(seconds)
+        # The MCP endpoint's refusals are JSON-RPC errors, which the SDK's client hands to its caller.
+        path = scope.get("path", "")
+        body = orjson.dumps(http_refusals.refusal(429, reason, retry_after=seconds) if http_refusals.covers(path) else {"detail": reason})
         await send(
             {
                 "type": "http.response.start",

@@ -6,7 +6,6 @@ across origins through server/cors.py, which answers only the site's allowed ori
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,7 +14,7 @@ from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, W
 from workbench.domain.paging import PageQuery
 from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.ratelimit import new_buckets
+from workbench.server.ratelimit import new_buckets, retry_after
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
 from workbench.server.settings import ServerSettings
@@ -75,7 +74,7 @@ class SubmitLimits:
             what = f"per-site widget submissions ({self.settings.widget_site_limit} per {self.settings.window_seconds}s)"
         if wait is None:
             return None
-        return JSON({"detail": f"Rate limit exceeded: {what}"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return JSON({"detail": f"Rate limit exceeded: {what}"}, status_code=429, headers={"Retry-After": str(retry_after(wait))})
 
 
 def _limits(request: Request) -> SubmitLimits:
