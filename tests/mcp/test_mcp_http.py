@@ -469,6 +469,7 @@ def test_the_sdk_loads_on_the_first_mcp_request_not_with_the_app(tmp_path, wb, c
         ("99999999999999999999", "past the year 9999"),
         ("10000000d", "before 1970"),  # was a negative epoch
         ("9999-12-31T23:59:59-05:00", "past the year 9999"),  # only past 9999 once in UTC
+        ("2024-06-01T10:00:00", "has no timezone: add Z for UTC"),  # was read as UTC: someone's local time, moved
         (-5, "non-negative"),
     ],
 )
