@@ -108,6 +108,10 @@ class Leases:
         self._connecting = asyncio.Lock()
         self._closed = False
         self._leases: dict[tuple[str, int, int], _Lease] = {}
+        # Keys whose window is spent (nothing remains, no other worker holds a unit): (its earliest
+        # end, its latest). Apart from the leases, which are forgotten once settled: a spent key is
+        # refused with no round trip until its window ends, however long after its last grant.
+        self._spent: dict[tuple[str, int, int], tuple[float, float]] = {}
 
     async def hit(self, key: str, window_ms: int, limit: int) -> tuple[float | None, int | None]:
         bucket = (key, window_ms, limit)
@@ -129,9 +133,9 @@ class Leases:
                     if lease.busy is None and lease.left <= lease.size // REFILL_AT:
                         self._send(bucket, lease, want=lease.size, give_back=False)  # not awaited
                     return None, version
-                if lease.full:
+                if (wait := self._spent_for(bucket, now)) is not None:
                     # No unit can come back before the window ends: refused with no round trip.
-                    return max(0.0, lease.admits_at - now), version
+                    return wait, version
                 if not short:
                     short = True
                     lease.short += 1
@@ -154,6 +158,21 @@ class Leases:
             lease.users -= 1
             lease.short -= short
             self._forget_if_idle(bucket, lease)
+
+    def left(self, key: str, window_ms: int, limit: int) -> float | None:
+        """Without counting or a round trip: seconds until ``key`` is admitted again, when this loop
+        knows its window is spent; else None."""
+        return self._spent_for((key, window_ms, limit), time.monotonic())
+
+    def _spent_for(self, bucket: tuple[str, int, int], now: float) -> float | None:
+        """Seconds until ``bucket``'s spent window admits again (measured to its latest end), or None."""
+        spent = self._spent.get(bucket)
+        if spent is None:
+            return None
+        if now >= spent[0]:
+            del self._spent[bucket]
+            return None
+        return max(0.0, spent[1] - now)
 
     async def close(self) -> None:
         """Give back every unit still held (another worker may use them), then close the connection."""
@@ -180,6 +199,8 @@ class Leases:
             # What it gives back, the database has again: the last answer's "nothing can come back
             # this window" no longer holds (it refused a request arriving while this was out).
             lease.full = lease.full and back == 0
+            if back:
+                self._spent.pop(bucket, None)
         lease.sent += 1
         task = asyncio.ensure_future(self._round_trip(bucket, lease, lease.sent, want, back))
         lease.busy = task
@@ -231,6 +252,13 @@ class Leases:
         lease.started, lease.ends_at, lease.admits_at = started, sent_at + left_ms / 1000, now + left_ms / 1000
         lease.size = _size(remaining)
         lease.full = remaining == 0 and others == 0 and started != -1
+        if lease.full:
+            self._spent[bucket] = (lease.ends_at, lease.admits_at)
+            if len(self._spent) > 4096:  # keys that stopped asking: their ended windows go
+                for ended in [b for b, (end, _) in self._spent.items() if now >= end]:
+                    del self._spent[ended]
+        else:
+            self._spent.pop(bucket, None)
         if granted:
             lease.expires = now + self.ttl
             if lease.timer is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import ServerProcess, bearer
 from tests.server.conftest import ROOT
 from workbench.server.app import create_app
-from workbench.server.ratelimit import Buckets
+from workbench.server.ratelimit import Buckets, RateLimiter, RateLimitMiddleware
 from workbench.server.settings import ServerSettings
 from workbench.services.bootstrap import bootstrap
 from workbench.services.context import Workbench
@@ -158,3 +159,60 @@ def test_retry_after_is_the_time_left_and_a_request_after_it_is_admitted(tmp_pat
         assert again.status_code == admitted, (retry, again.status_code, again.text)
     finally:
         srv.stop()
+
+
+@pytest.mark.sqlite_only("the clock is the in-memory buckets' (Buckets.clock); PostgreSQL's windows run on the database's")
+def test_when_both_buckets_are_full_retry_after_waits_for_the_later(wb, creds):
+    """The per-IP bucket's refusal told only its own wait: a client whose token's bucket was full
+    too came back when the IP's window rolled over and was refused again, by its token's."""
+    now = [0.0]
+    app = create_app(wb, ServerSettings(token_limit=2, ip_limit=2, window_seconds=60))
+    limiter = next(m.kwargs["limiter"] for m in app.user_middleware if m.cls is RateLimitMiddleware)
+    assert isinstance(limiter, RateLimiter)
+    for buckets in (limiter.tokens, limiter.ips):
+        assert isinstance(buckets, Buckets)  # in memory on SQLite
+        buckets.clock = lambda: now[0]
+    member, guest = bearer(creds["member_token"]), bearer(creds["guest_token"])
+    with TestClient(app, client=("203.0.113.9", 5000)) as first, TestClient(app, client=("203.0.113.10", 5000)) as second:
+        assert second.get("/api/v1/sites", headers=guest).status_code == 200  # the second IP's window: 0 to 60
+        now[0] = 30.0
+        assert [first.get("/api/v1/sites", headers=member).status_code for _ in range(2)] == [200, 200]  # the member's: 30 to 90
+        assert second.get("/api/v1/sites", headers=guest).status_code == 200  # the second IP is full now
+        now[0] = 40.0
+        refused = second.get("/api/v1/sites", headers=member)  # both full: the IP's until 60, the member's until 90
+        assert refused.status_code == 429 and "per-IP" in refused.json()["detail"]
+        assert refused.headers["retry-after"] == "50"
+        now[0] = 90.0
+        assert second.get("/api/v1/sites", headers=member).status_code == 200
+
+
+@pytest.mark.sqlite_only("the clock is the in-memory buckets' (Buckets.clock); PostgreSQL's widget counts run on the database's")
+def test_when_both_widget_buckets_are_full_retry_after_waits_for_the_later(wb, creds):
+    """The widget's submissions alike: per IP and per site, a refusal waits for both."""
+    from workbench.server.routes.widget import SubmitLimits
+    from workbench.services import sites as sites_svc
+    from workbench.services.bootstrap import owner_principal
+
+    other = sites_svc.create_site(wb, owner_principal(creds["workspace_id"], creds["owner_user_id"]), "Other", "https://other.example")
+    now = [0.0]
+    settings = ServerSettings(widget_ip_limit=2, widget_site_limit=2, window_seconds=60)
+    app = create_app(wb, settings)
+    app.state.widget_limits = limits = SubmitLimits(settings, wb)
+    for buckets in (limits.ips, limits.sites):
+        assert isinstance(buckets, Buckets)  # in memory on SQLite
+        buckets.clock = lambda: now[0]
+
+    def submit(client: TestClient, site_id: str, token: str) -> Any:
+        body = {"page_url": "https://shop.acme.example/", "body": "The banner hides the basket."}
+        return client.post(f"/api/widget/sites/{site_id}/annotations", json=body, headers={"X-GF-Widget-Token": token})
+
+    mine, theirs = (creds["site_id"], creds["widget_token"]), (other.id, other.widget_token)
+    with TestClient(app, client=("203.0.113.9", 5000)) as first, TestClient(app, client=("203.0.113.10", 5000)) as second:
+        assert submit(second, *mine).status_code == 201  # the second IP's window: 0 to 60
+        now[0] = 30.0
+        assert [submit(first, *theirs).status_code for _ in range(2)] == [201, 201]  # the other site's: 30 to 90
+        assert submit(second, *mine).status_code == 201  # the second IP is full now
+        now[0] = 40.0
+        refused = submit(second, *theirs)  # both full: the IP's until 60, the site's until 90
+        assert refused.status_code == 429 and "per-IP" in refused.json()["detail"]
+        assert refused.headers["retry-after"] == "50"

@@ -50,6 +50,11 @@ class Counts(Protocol):
 
     def hit(self, key: str) -> float | None: ...
 
+    def left(self, key: str) -> float | None:
+        """Without counting: seconds until ``key``'s full bucket admits again; None when it would
+        admit now, or when that is not known without a round trip."""
+        ...
+
 
 class Buckets:
     """Fixed-window counters keyed by string, in this process (one process serves the store)."""
@@ -76,6 +81,14 @@ class Buckets:
             if len(self._windows) > 100_000:
                 self._forget(now)
             return None
+
+    def left(self, key: str) -> float | None:
+        now = self.clock()
+        with self._lock:
+            start, count = self._windows.get(key, (now, 0))
+            if now - start >= self.window or count < self.limit:
+                return None
+            return self.window - (now - start)
 
     def _forget(self, now: float) -> None:
         for k in [k for k, (s, _) in self._windows.items() if now - s >= self.window]:
@@ -113,6 +126,14 @@ class PgBuckets:
             log.warning("a rate count lost its database connection before its answer; the request was let through uncounted")
             return None
         return self._verdict(*counted)
+
+    def left(self, key: str) -> float | None:
+        """Not known without a round trip (the widget's counts): None."""
+        return None
+
+    def left_async(self, key: str) -> float | None:
+        """``left`` from what this loop's lease of ``key`` learned, with no round trip."""
+        return self.leases().left(self.prefix + key, self.window_ms, self.limit)
 
     async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int] | None]:
         """``hit`` on the event loop, counted from this loop's leases (storage/rate_leases.py): most
@@ -246,11 +267,16 @@ class RateLimiter:
         tokens, ips = cast(PgBuckets, self.tokens), cast(PgBuckets, self.ips)
         host = scope["client"][0] if scope.get("client") else None
         version = None
+        credential = self.resolve.known(scope)
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait, version = await ips.hit_async(f"ip:{host}")
             if wait is not None:
+                if credential is UNKNOWN:
+                    credential = await run_in_threadpool(self.resolve, scope)
+                if isinstance(credential, Credential) and not credential.anonymous:
+                    # Both full: a request is admitted once both have rolled over.
+                    wait = max(wait, tokens.left_async(credential.identity) or 0.0)
                 return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)", version
-        credential = self.resolve.known(scope)
         if credential is UNKNOWN:
             credential = await run_in_threadpool(self.resolve, scope)
         if isinstance(credential, Credential) and not credential.anonymous:
@@ -270,8 +296,12 @@ class RateLimiter:
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait = self.ips.hit(f"ip:{host}")
             reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
-        if wait is None:
-            credential = self.resolve(scope)
+        credential = self.resolve(scope)
+        if wait is not None:
+            if credential is not None and not credential.anonymous:
+                # Both full: a request is admitted once both have rolled over.
+                wait = max(wait, self.tokens.left(credential.identity) or 0.0)
+        else:
             if credential is not None and not credential.anonymous:
                 wait = self.tokens.hit(credential.identity)
                 reason = (

@@ -69,7 +69,10 @@ class SubmitLimits:
         host = request.client.host if request.client else "unknown"
         wait = self.ips.hit(f"ip:{host}")
         what = f"per-IP widget submissions ({self.settings.widget_ip_limit} per {self.settings.window_seconds}s)"
-        if wait is None:
+        if wait is not None:
+            # Both full: a submission is admitted once both have rolled over.
+            wait = max(wait, self.sites.left(f"site:{site_id}") or 0.0)
+        else:
             wait = self.sites.hit(f"site:{site_id}")
             what = f"per-site widget submissions ({self.settings.widget_site_limit} per {self.settings.window_seconds}s)"
         if wait is None:
