@@ -216,3 +216,19 @@ def test_when_both_widget_buckets_are_full_retry_after_waits_for_the_later(wb, c
         refused = submit(second, *theirs)  # both full: the IP's until 60, the site's until 90
         assert refused.status_code == 429 and "per-IP" in refused.json()["detail"]
         assert refused.headers["retry-after"] == "50"
+
+
+def test_a_flood_refused_by_its_ip_looks_no_credential_up(wb, creds, monkeypatch):
+    """Reading the other bucket's wait (both full) takes only a credential resolved already: a flood
+    of unknown bearers from a full IP stays refused by the IP with no lookup in the store each."""
+    from workbench.server import credentials
+
+    looked_up: list[object] = []
+    plain = credentials.resolve
+    monkeypatch.setattr(credentials, "resolve", lambda wb, scope: looked_up.append(scope) or plain(wb, scope))
+    unknown = {"Authorization": "Bearer gfat_" + "B" * 43}
+    with _client(wb, token_limit=1000, ip_limit=2) as c:
+        assert [c.get("/api/v1/sites", headers=unknown).status_code for _ in range(2)] == [401, 401]
+        before = len(looked_up)
+        assert [c.get("/api/v1/sites", headers=unknown).status_code for _ in range(5)] == [429] * 5
+        assert len(looked_up) == before

@@ -271,10 +271,10 @@ class RateLimiter:
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait, version = await ips.hit_async(f"ip:{host}")
             if wait is not None:
-                if credential is UNKNOWN:
-                    credential = await run_in_threadpool(self.resolve, scope)
                 if isinstance(credential, Credential) and not credential.anonymous:
-                    # Both full: a request is admitted once both have rolled over.
+                    # Both full: a request is admitted once both have rolled over. Only a credential
+                    # resolved already (one whose bucket could be full here): a refused flood looks
+                    # nothing up.
                     wait = max(wait, tokens.left_async(credential.identity) or 0.0)
                 return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)", version
         if credential is UNKNOWN:
@@ -296,12 +296,14 @@ class RateLimiter:
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait = self.ips.hit(f"ip:{host}")
             reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
-        credential = self.resolve(scope)
         if wait is not None:
-            if credential is not None and not credential.anonymous:
-                # Both full: a request is admitted once both have rolled over.
-                wait = max(wait, self.tokens.left(credential.identity) or 0.0)
+            known = self.resolve.known(scope)
+            if isinstance(known, Credential) and not known.anonymous:
+                # Both full: a request is admitted once both have rolled over. Only a credential
+                # resolved already (one whose bucket could be full): a refused flood looks nothing up.
+                wait = max(wait, self.tokens.left(known.identity) or 0.0)
         else:
+            credential = self.resolve(scope)
             if credential is not None and not credential.anonymous:
                 wait = self.tokens.hit(credential.identity)
                 reason = (
