@@ -75,11 +75,12 @@ QueryInt = Annotated[int, BeforeValidator(_query_digits)]
 QueryBool = Annotated[bool, BeforeValidator(_query_true_or_false)]
 
 
-# A timestamp a request sends (a token's ``expires_at``, a test session's ``completedAt``, a
-# date and time in MCP's ``since``): an ISO 8601 date and time with its zone, as the documents
-# write every time ("2026-03-16T10:32:00Z"). Without a zone it is ambiguous: read as UTC, a
-# client that sent its local time (Python's ``datetime.now().isoformat()``) would have it moved
-# by its offset, silently, into a wrong duration or expiry; so it is refused, saying what to add.
+# A timestamp a request sends (a token's ``expires_at``, a test session's ``completedAt``; a date
+# and time in MCP's and the CLI's ``since`` meets the same rule in since.py): an ISO 8601 date and
+# time with its zone, as the documents write every time ("2026-03-16T10:32:00Z"). Without a zone
+# it is ambiguous: read as UTC, a client that sent its local time (Python's
+# ``datetime.now().isoformat()``) would have it moved by its offset, silently, into a wrong
+# duration or expiry; so it is refused, saying what to add.
 # A number (epoch seconds to pydantic) or a bare date (midnight) is no time a client means here.
 _DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
