@@ -69,6 +69,7 @@ class Answer:
     remaining: int
     others: int
     ends_at: float  # the window's end on the monotonic clock
+    admits_at: float  # the latest the window can end: a request sent after it meets the next one
     version: int
 
 
@@ -78,6 +79,7 @@ class _Lease:
 
     started: int = -1  # the database's window (its start, ms) the units belong to; -1 before any
     ends_at: float = 0.0
+    admits_at: float = 0.0  # the latest the database's window can end (``Answer.admits_at``)
     left: int = 0  # units not yet handed out
     mine: int = 0  # this worker's part of the row's ``held``
     size: int = 1  # the next refill's size
@@ -106,6 +108,10 @@ class Leases:
         self._connecting = asyncio.Lock()
         self._closed = False
         self._leases: dict[tuple[str, int, int], _Lease] = {}
+        # Keys whose window is spent (nothing remains, no other worker holds a unit): (its earliest
+        # end, its latest). Apart from the leases, which are forgotten once settled: a spent key is
+        # refused with no round trip until its window ends, however long after its last grant.
+        self._spent: dict[tuple[str, int, int], tuple[float, float]] = {}
 
     async def hit(self, key: str, window_ms: int, limit: int) -> tuple[float | None, int | None]:
         bucket = (key, window_ms, limit)
@@ -127,9 +133,9 @@ class Leases:
                     if lease.busy is None and lease.left <= lease.size // REFILL_AT:
                         self._send(bucket, lease, want=lease.size, give_back=False)  # not awaited
                     return None, version
-                if lease.full:
+                if (wait := self._spent_for(bucket, now)) is not None:
                     # No unit can come back before the window ends: refused with no round trip.
-                    return max(0.0, lease.ends_at - now), version
+                    return wait, version
                 if not short:
                     short = True
                     lease.short += 1
@@ -146,12 +152,27 @@ class Leases:
                         await asyncio.sleep(self.ttl + self.margin)
                         seen, answer = lease.sent, None
                         continue
-                    return max(0.0, answer.ends_at - now), version
+                    return max(0.0, answer.admits_at - now), version
                 self._send(bucket, lease, want=max(lease.size, lease.short), give_back=False)
         finally:
             lease.users -= 1
             lease.short -= short
             self._forget_if_idle(bucket, lease)
+
+    def left(self, key: str, window_ms: int, limit: int) -> float | None:
+        """Without counting or a round trip: seconds until ``key`` is admitted again, when this loop
+        knows its window is spent; else None."""
+        return self._spent_for((key, window_ms, limit), time.monotonic())
+
+    def _spent_for(self, bucket: tuple[str, int, int], now: float) -> float | None:
+        """Seconds until ``bucket``'s spent window admits again (measured to its latest end), or None."""
+        spent = self._spent.get(bucket)
+        if spent is None:
+            return None
+        if now >= spent[0]:
+            del self._spent[bucket]
+            return None
+        return max(0.0, spent[1] - now)
 
     async def close(self) -> None:
         """Give back every unit still held (another worker may use them), then close the connection."""
@@ -178,6 +199,8 @@ class Leases:
             # What it gives back, the database has again: the last answer's "nothing can come back
             # this window" no longer holds (it refused a request arriving while this was out).
             lease.full = lease.full and back == 0
+            if back:
+                self._spent.pop(bucket, None)
         lease.sent += 1
         task = asyncio.ensure_future(self._round_trip(bucket, lease, lease.sent, want, back))
         lease.busy = task
@@ -221,16 +244,27 @@ class Leases:
             lease.mine = keep + granted
         else:
             lease.left, lease.mine = granted, granted  # a new window: nothing of the last one carries over
-        lease.started, lease.ends_at = started, sent_at + left_ms / 1000
+        now = time.monotonic()
+        # The database's clock read ``left_ms`` between sending and now: its window ends in
+        # [sent_at, now] + left_ms. Units are void from the earliest end (none is handed out past
+        # the window); a refused client is told to wait until the latest, so a request sent when
+        # its Retry-After has passed is admitted rather than refused again.
+        lease.started, lease.ends_at, lease.admits_at = started, sent_at + left_ms / 1000, now + left_ms / 1000
         lease.size = _size(remaining)
         lease.full = remaining == 0 and others == 0 and started != -1
-        now = time.monotonic()
+        if lease.full:
+            self._spent[bucket] = (lease.ends_at, lease.admits_at)
+            if len(self._spent) > 4096:  # keys that stopped asking: their ended windows go
+                for ended in [b for b, (end, _) in self._spent.items() if now >= end]:
+                    del self._spent[ended]
+        else:
+            self._spent.pop(bucket, None)
         if granted:
             lease.expires = now + self.ttl
             if lease.timer is not None:
                 lease.timer.cancel()
                 lease.timer = None
-        return Answer(seq, granted, remaining, others, lease.ends_at, version)
+        return Answer(seq, granted, remaining, others, lease.ends_at, lease.admits_at, version)
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         async with self._connecting:  # the keys' round trips share one connection, opened once

@@ -174,8 +174,14 @@ def test_complete_request() -> None:
         CompleteRequest.model_validate({"completed_at": "2026-03-16T10:32:00Z"})
     # A date and a time, as the documents write it: not a number (epoch seconds) nor a bare date (midnight).
     for bad in (123, 1.5, True, "2026-03-16", ["2026-03-16T10:32:00Z"]):
-        with pytest.raises(ValidationError, match="must be an ISO 8601 date and time"):
+        with pytest.raises(ValidationError, match="must be an ISO 8601 date and time with its timezone"):
             CompleteRequest.model_validate({"completedAt": bad})
+    # A date and time says its zone: without one it is refused, not read as UTC (fields.Timestamp).
+    for naive in ("2026-03-16T10:32:00", "2026-03-16 10:32", datetime(2026, 3, 16, 10, 32)):
+        with pytest.raises(ValidationError, match="has no timezone: add Z for UTC or an offset such as"):
+            CompleteRequest.model_validate({"completedAt": naive})
+    east = CompleteRequest.model_validate({"completedAt": "2026-03-16T12:32:00+02:00"}).completedAt
+    assert east == datetime(2026, 3, 16, 10, 32, tzinfo=UTC)
 
 
 def test_resolve_completed_at_defaults_to_now() -> None:

@@ -314,16 +314,23 @@ async def test_refusals_come_back_as_tool_errors_and_write_nothing(shared):
     assert row(srv.data_dir, "SELECT count(*) FROM resolutions WHERE annotation_id = ?", b)[0] == 0
 
 
+UNKNOWN_TOKEN = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Unknown MCP token", "data": {"status": 401}}}
+
+
 async def test_a_wrong_token_is_refused_with_401(shared):
+    """A 401 with the REST API's challenge, its reason a JSON-RPC error: the SDK's client hands that
+    error to its caller, where the REST shape (``{"detail": ...}``) became its stand-in, "Server
+    returned an error response" (Internal error), and the agent was never told its token is unknown."""
     srv, creds = shared
     r = httpx.post(mcp_url(srv, "gfmcp_wrong"), json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
-    assert r.json() == {"detail": "Unknown MCP token"}
-    # The client cannot even connect; the SDK raises from inside its task groups.
+    assert r.headers["content-type"] == "application/json" and r.json() == UNKNOWN_TOKEN
+    # The client cannot even connect; the SDK raises from inside its task groups, with the reason.
     with pytest.raises((MCPError, ExceptionGroup)) as caught:
         async with Client(mcp_url(srv, "gfmcp_wrong")) as client:
             await client.list_tools()
-    assert any(isinstance(e, MCPError) for e in leaves(caught.value))
+    errors = [e for e in leaves(caught.value) if isinstance(e, MCPError)]
+    assert [(e.code, e.message, e.data) for e in errors] == [(-32600, "Unknown MCP token", {"status": 401})]
     # The bare /mcp path and the REST API's bearer do not open the MCP server either.
     assert httpx.post(srv.url + "/mcp", json={}).status_code == 404
     assert httpx.post(mcp_url(srv, creds["member_token"]), json={}).status_code == 401
@@ -379,7 +386,7 @@ async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(shared, m
         r = httpx.post(url, json=listed, headers=accept)
         assert r.status_code == 200 and "location" not in r.headers, (url, r.status_code, r.text)
     wrong = httpx.post(mcp_url(srv, "gfmcp_wrong") + "/", json=listed, headers=accept)
-    assert wrong.status_code == 401 and wrong.json() == {"detail": "Unknown MCP token"}
+    assert wrong.status_code == 401 and wrong.json() == UNKNOWN_TOKEN
 
 
 async def test_a_rotated_token_stops_at_once_even_mid_session(served):
@@ -392,8 +399,9 @@ async def test_a_rotated_token_stops_at_once_even_mid_session(served):
         assert rotated.status_code == 200
         new = rotated.json()["mcp_token"]
         assert new != old
-        with pytest.raises(MCPError):
+        with pytest.raises(MCPError) as caught:
             await client.call_tool("list_annotations", {})
+        assert caught.value.message == "Unknown MCP token"  # told why, mid-session: the token is no more
     assert httpx.post(mcp_url(server, old), json={}).status_code == 401
     async with Client(mcp_url(server, new)) as client:
         assert ok(await client.call_tool("list_annotations", {}))["site_id"] == creds["site_id"]
@@ -407,8 +415,31 @@ def test_the_mcp_endpoint_answers_503_before_the_app_has_started(wb, creds):
     from workbench.server.app import create_app
 
     plain = TestClient(create_app(wb, TEST_SETTINGS))  # no `with`: the lifespan never runs
-    assert plain.post(f"/mcp/{creds['mcp_token']}", json={}).status_code == 503
+    down = plain.post(f"/mcp/{creds['mcp_token']}", json={})
+    assert down.status_code == 503 and down.json()["error"]["data"] == {"status": 503}
     assert plain.post("/mcp/wrong", json={}).status_code == 401
+
+
+async def test_a_rate_limited_call_tells_the_sdk_client_why_and_when_to_come_back(tmp_path, own_store):
+    """The per-credential bucket's 429 keeps its ``Retry-After`` and says its reason and the seconds
+    to wait in a JSON-RPC error, which the SDK's client raises as they are: the REST shape became
+    "Server returned an error response" (Internal error), which reads as the server's bug, not a pause."""
+    data = tmp_path / "served"
+    creds = seed(data)
+    srv = ServerProcess(data, "--token-limit", "3", "--ip-limit", "1000000")
+    try:
+        async with Client(mcp_url(srv, creds["mcp_token"])) as client:
+            with pytest.raises(MCPError) as caught:
+                for _ in range(4):  # the session's own requests count too: the limit is met within these
+                    await client.call_tool("list_annotations", {"limit": 1})
+        error = caught.value
+        assert error.code == -32600 and error.message == "Rate limit exceeded: per-token bucket (3 requests per 60s)"
+        assert error.data["status"] == 429 and 1 <= error.data["retryAfter"] <= 60
+        listed = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        r = httpx.post(mcp_url(srv, creds["mcp_token"]), json=listed, headers={"Accept": "application/json, text/event-stream"})
+        assert r.status_code == 429 and r.json()["error"]["data"] == {"status": 429, "retryAfter": int(r.headers["retry-after"])}
+    finally:
+        srv.stop()
 
 
 @pytest.mark.usefixtures("own_store")  # before wb: its store is the test's own
@@ -438,6 +469,7 @@ def test_the_sdk_loads_on_the_first_mcp_request_not_with_the_app(tmp_path, wb, c
         ("99999999999999999999", "past the year 9999"),
         ("10000000d", "before 1970"),  # was a negative epoch
         ("9999-12-31T23:59:59-05:00", "past the year 9999"),  # only past 9999 once in UTC
+        ("2024-06-01T10:00:00", "has no timezone: add Z for UTC"),  # was read as UTC: someone's local time, moved
         (-5, "non-negative"),
     ],
 )

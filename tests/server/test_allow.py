@@ -42,7 +42,7 @@ def test_every_405_carries_an_allow_naming_every_method_of_the_path(tmp_path):
             assert allow_of(http.put(f"/mcp/{creds['mcp_token']}")) == {"POST"}
             # Stateless: no event stream is opened and left idle (it was held open until the client left).
             stream = http.get(f"/mcp/{creds['mcp_token']}", headers={"Accept": "text/event-stream"}, timeout=5)
-            assert stream.status_code == 405 and allow_of(stream) == {"POST"} and "no event stream" in stream.json()["detail"]
+            assert stream.status_code == 405 and allow_of(stream) == {"POST"} and "no event stream" in stream.json()["error"]["message"]
             assert http.get("/mcp/not-a-token", headers={"Accept": "text/event-stream"}).status_code == 401  # the caller first
     finally:
         server.stop()

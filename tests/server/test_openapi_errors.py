@@ -26,6 +26,10 @@ def test_every_operation_declares_its_refusals_with_a_schema(client):
         for code, response in op["responses"].items():
             if code.startswith("4"):
                 assert "$ref" in response["content"]["application/json"]["schema"], (method, path, code)
+        if "429" in codes:
+            # The wait comes in a header: declared, so a client generated from the schema reads it.
+            assert op["responses"]["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}, (method, path)
+            assert "60-second" not in op["responses"]["429"]["description"]  # the window is --window's, and the header says the wait
     patch = spec["paths"]["/api/v1/annotations/{annotation_id}"]["patch"]["responses"]
     assert {"409", "412"} <= set(patch)
     assert "413" in spec["paths"]["/api/widget/sites/{site_id}/annotations"]["post"]["responses"]

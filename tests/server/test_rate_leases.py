@@ -180,6 +180,61 @@ async def test_a_lease_is_not_used_past_its_window(url: str):
     await leases.close()
 
 
+class _SlowToReach(Leases):
+    """A worker whose round trips reach the database ``delay`` seconds after they are sent (a busy
+    network, a pool waiting for its connection)."""
+
+    delay = 1.0
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        conn = await super()._connection()
+        await asyncio.sleep(self.delay)
+        return conn
+
+
+async def test_the_wait_a_refused_request_is_told_lasts_until_the_database_admits_again(url: str):
+    """A refusal's wait (its Retry-After) was measured from when the round trip was sent, the
+    earliest the window can end: a round trip that took a second to reach the database told the
+    client to come back a second before the database would take it, and that request was refused
+    again. It is measured from the answer's arrival, the latest: the database's window is over by then."""
+    leases = _SlowToReach(url)
+    try:
+        assert (await leases.hit("slow", 60_000, 1))[0] is None
+        for _ in range(2):  # refused by a round trip, then by the lease with none
+            wait, _ = await leases.hit("slow", 60_000, 1)
+            assert wait is not None
+            with psycopg.connect(url, autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT window_start + 60000 - (extract(epoch FROM clock_timestamp()) * 1000)::bigint FROM rate_buckets WHERE key = 'slow'"
+                ).fetchone()
+            assert row is not None
+            assert wait * 1000 >= int(row[0]), (wait, row[0])
+    finally:
+        await leases.close()
+
+
+async def test_a_spent_window_is_refused_with_no_round_trip_after_its_lease_is_settled(url: str):
+    """README: once nothing remains and no other worker holds units, a worker refuses the key with
+    no round trip until the window ends. It held only as long as the lease's own flag, which the
+    lease's settlement and a new lease lost: refused requests of a flood went to the database
+    again. ``left`` tells the same wait without counting (the other bucket's refusal reads it)."""
+    leases = Leases(url)
+    try:
+        assert [(await leases.hit("spent", 60_000, 2))[0] for _ in range(2)] == [None, None]
+        assert (await leases.hit("spent", 60_000, 2))[0] is not None
+        held = leases._leases
+        await wait_until_async(lambda: all(lease.busy is None and lease.timer is None for lease in held.values()), "the lease settled")
+        await asyncio.sleep(0)
+        trips = leases.round_trips
+        waits = [(await leases.hit("spent", 60_000, 2))[0] for _ in range(5)]
+        assert leases.round_trips == trips, "a spent window was asked of the database again"
+        assert all(w is not None and 55 < w <= 60 for w in waits), waits
+        left = leases.left("spent", 60_000, 2)
+        assert left is not None and 55 < left <= 60 and leases.left("other", 60_000, 2) is None
+    finally:
+        await leases.close()
+
+
 async def test_a_settlement_does_not_touch_the_next_window(url: str):
     a, b = Leases(url, ttl=60), Leases(url, ttl=60)
     assert (await a.hit("next", 300, 1000))[0] is None

@@ -6,7 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
 import httpx
@@ -340,11 +340,17 @@ def test_complete_with_a_given_time(client, wb, j, creds):
     assert ok(client.get(f"{BASE}/{sid}", headers=j))["durationSeconds"] == 1920
 
 
-def test_complete_reads_a_time_without_an_offset_as_utc(client, wb, j, creds):
-    """README's reading: the document writes every time with Z, so a time sent without an offset is UTC too."""
+def test_complete_refuses_a_time_without_its_zone_and_takes_an_offset(client, wb, j, creds):
+    """The document writes every time with Z; a time without a zone was read as UTC, so a client's
+    local time moved the run's end by its offset. Refused, saying what to add; an offset is the
+    instant it names (tests/server/test_timestamps.py: the same rule for every timestamp sent)."""
     sid, started = _started_an_hour_ago(client, wb, j, creds["job_id"])
     at = started + timedelta(minutes=32)
-    data = ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": at.strftime("%Y-%m-%dT%H:%M:%S")}))
+    naive = at.strftime("%Y-%m-%dT%H:%M:%S")
+    refused(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": naive}), 422, "VALIDATION_ERROR",
+            f"completedAt: {naive} has no timezone: add Z for UTC or an offset such as +02:00")
+    east = at.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat()
+    data = ok(client.post(f"{BASE}/{sid}/complete", headers=j, json={"completedAt": east}))
     assert data["completedAt"] == at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert ok(client.get(f"{BASE}/{sid}", headers=j))["durationSeconds"] == 1920
 

@@ -1,7 +1,9 @@
 """Identifiers and time: time-ordered ids and the one wire format for timestamps.
 
 Timestamps are stored as integer epoch milliseconds (UTC) and shown as ISO-8601 with
-milliseconds and ``Z``, the format the documents use ("2024-06-15T10:30:00.000Z").
+milliseconds and ``Z``, the format the documents use ("2024-06-15T10:30:00.000Z"). One sent
+must say its zone (``fields.Timestamp``, ``since.parse_since``); the words for one that does not
+are here, where a front end that loads no pydantic finds them.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Final
 
 
 def now_ms() -> int:
@@ -64,3 +67,13 @@ def to_ms(dt: datetime) -> int:
 def from_ms(ms: int) -> datetime:
     """Epoch ms → aware UTC datetime."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+TIMESTAMP_FORM: Final = "an ISO 8601 date and time with its timezone, e.g. 2026-03-16T10:32:00Z or 2026-03-16T12:32:00+02:00"
+# ``{sent}``: the date and time as sent (a template, as pydantic's errors take one).
+NO_ZONE: Final = "{sent} has no timezone: add Z for UTC or an offset such as +02:00 (e.g. 2026-03-16T10:32:00Z)"
+
+
+def no_zone(sent: str) -> str:
+    """What is wrong with a date and time ``sent`` without its zone, and what to add."""
+    return NO_ZONE.format(sent=sent)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from workbench.domain.blank import is_blank
+from workbench.domain.clock import NO_ZONE, TIMESTAMP_FORM
 from workbench.domain.safe_text import refuse_nul
 
 # A lone surrogate ("\udfff" in a JSON body): Python's JSON reader lets it in, but no UTF-8
@@ -71,3 +73,32 @@ def _query_true_or_false(value: object) -> object:
 
 QueryInt = Annotated[int, BeforeValidator(_query_digits)]
 QueryBool = Annotated[bool, BeforeValidator(_query_true_or_false)]
+
+
+# A timestamp a request sends (a token's ``expires_at``, a test session's ``completedAt``; a date
+# and time in MCP's and the CLI's ``since`` meets the same rule in since.py): an ISO 8601 date and
+# time with its zone, as the documents write every time ("2026-03-16T10:32:00Z"). Without a zone
+# it is ambiguous: read as UTC, a client that sent its local time (Python's
+# ``datetime.now().isoformat()``) would have it moved by its offset, silently, into a wrong
+# duration or expiry; so it is refused, saying what to add.
+# A number (epoch seconds to pydantic) or a bare date (midnight) is no time a client means here.
+_DATE_AND_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _zoned_date_and_time(value: object) -> object:
+    if isinstance(value, datetime):  # a Python caller's own, held to the same rule
+        if value.utcoffset() is None:
+            raise PydanticCustomError("timezone_aware", NO_ZONE, {"sent": value.isoformat()})
+        return value
+    if not isinstance(value, str) or not _DATE_AND_TIME.match(value):
+        raise PydanticCustomError("datetime_type", f"must be {TIMESTAMP_FORM}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError("datetime_parsing", f"is not a valid date and time: must be {TIMESTAMP_FORM}") from None
+    if parsed.utcoffset() is None:
+        raise PydanticCustomError("timezone_aware", NO_ZONE, {"sent": value})  # parsed: ISO digits and separators only
+    return parsed
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_zoned_date_and_time)]

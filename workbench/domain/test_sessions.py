@@ -11,7 +11,8 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
   finished the run, and forcing a resume first would only add a meaningless active stretch.
 - ``durationSeconds`` is wall-clock ``completedAt - startedAt`` (pauses included), which is
   what the documented example shows (10:00 → 10:32 = 1920).
-- ``completedAt`` is a date and time (a number or a bare date is a 422), never before the
+- ``completedAt`` is a date and time with its zone (``fields.Timestamp``: a number, a bare date or
+  a time without a zone is a 422), never before the
   start and never after now: up to ``CLOCK_SKEW`` ahead (a client clock running fast) is
   recorded as now, further ahead is a 400, like a time before the start.
 - ``analyze`` only from ``completed``; ``confirm`` only from ``analyzed`` (the documents say so).
@@ -30,16 +31,14 @@ Lifecycle (``TRANSITIONS`` is the single source of truth; anything not listed is
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
-from pydantic_core import PydanticCustomError
 
 from workbench.domain.errors import Conflict, Invalid, NotFound
-from workbench.domain.fields import NoNul, Said
+from workbench.domain.fields import TIMESTAMP_FORM, NoNul, Said, Timestamp
 
 # The vocabulary lives in statuses.py (pydantic-free); callers may import it from here too.
 from workbench.domain.statuses import TestSessionAction, TestSessionStatus
@@ -168,9 +167,6 @@ class TestSessionCreate(BaseModel):
 
 # How far a completedAt may be ahead of the server's clock: a tester's device running a little fast.
 CLOCK_SKEW = timedelta(minutes=5)
-# A date and a time ("2026-03-16T10:32:00Z", as the documents write it); pydantic would also take
-# a bare date (as midnight) and a number (as epoch seconds), neither of which a client means.
-_DATE_AND_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 
 
 class CompleteRequest(BaseModel):
@@ -178,16 +174,7 @@ class CompleteRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completedAt: datetime | None = None
-
-    @field_validator("completedAt", mode="before")
-    @classmethod
-    def _a_date_and_time(cls, value: object) -> object:
-        if value is None or isinstance(value, datetime):  # a Python caller's own datetime
-            return value
-        if not isinstance(value, str) or not _DATE_AND_TIME.match(value):
-            raise PydanticCustomError("datetime_type", "must be an ISO 8601 date and time, e.g. 2026-03-16T10:32:00Z")
-        return value
+    completedAt: Timestamp | None = Field(default=None, description=f"When the run ended: {TIMESTAMP_FORM}; absent, now")
 
     @field_validator("completedAt")
     @classmethod

@@ -13,10 +13,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from workbench.domain.errors import Invalid, Unauthenticated
-from workbench.domain.fields import NoNul, Said
+from workbench.domain.fields import TIMESTAMP_FORM, NoNul, Said, Timestamp
 from workbench.domain.roles import Role
 
 API_TOKEN_PREFIX = "gfat_"
@@ -74,7 +74,7 @@ class TokenCreate(BaseModel):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul, Said]
     role: Literal["GUEST", "MEMBER", "ADMIN", "OWNER"] | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Timestamp | None = Field(default=None, description=f"When the token stops working: {TIMESTAMP_FORM}; absent, never")
 
 
 # The latest instant the API writes back as ISO-8601: an offset west of UTC can put a year-9999

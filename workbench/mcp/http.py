@@ -4,7 +4,7 @@ Every HTTP request re-authenticates its path token with ``authenticate_mcp`` bef
 the MCP SDK, and the tools read the principal of *their* request, so nothing maps tokens to
 sites across requests: a rotated token is refused from the commit that rotated it, even in
 the middle of an agent's session. Unknown tokens answer 401 with the same
-``WWW-Authenticate`` challenge as the REST API.
+``WWW-Authenticate`` challenge as the REST API, the reason in a JSON-RPC error (http_refusals.py).
 
 The SDK's session manager runs stateless with JSON responses: no MCP session outlives its
 request, so there is no per-session state to leak across a rotation and any worker can answer
@@ -29,6 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
+from workbench.mcp.http_refusals import refusal
 from workbench.mcp.unreadable import INVALID_REQUEST, invalid_request
 from workbench.services.auth import authenticate_mcp
 from workbench.services.context import Workbench
@@ -126,21 +127,21 @@ class McpHttpEndpoint:
         try:
             principal = await to_thread.run_sync(authenticate_mcp, self.wb, token)
         except DomainError as exc:
-            await _json(send, 401, {"detail": exc.message}, _challenge(exc.message))
+            await _json(send, 401, refusal(401, exc.message), _challenge(exc.message))
             return
         if not self._running:
-            await _json(send, 503, {"detail": "The MCP endpoint is not running (app lifespan not started)"})
+            await _json(send, 503, refusal(503, "The MCP endpoint is not running (app lifespan not started)"))
             return
         if scope.get("method") == "GET":
             # The event stream a GET opens carries only what a server sends unasked, which a
             # stateless server never does: the SDK held each one open, idle, for as long as the
             # client stayed, each a connection. The transport's spec lets a server refuse it so.
-            await _json(send, 405, {"detail": "This MCP endpoint opens no event stream (GET): it is stateless and "
-                                              "answers each JSON-RPC request in its POST's response"}, [_ALLOW])
+            await _json(send, 405, refusal(405, "This MCP endpoint opens no event stream (GET): it is stateless and "
+                                                        "answers each JSON-RPC request in its POST's response"), [_ALLOW])
             return
         if scope.get("method") == "POST":
-            if (refusal := _not_json(scope)) is not None:
-                await _json(send, 415, refusal)
+            if (unsupported := _not_json(scope)) is not None:
+                await _json(send, 415, unsupported)
                 return
             # Media types are case-insensitive (RFC 9110), the SDK's own check of this header is not:
             # it refused `Application/JSON` with a 415 that this one had let through.

@@ -51,7 +51,16 @@ _WHY: dict[int, str] = {
     412: "If-Match no longer matches the current version",
     413: "The body or file is over its size cap",
     422: "The body does not match its schema",
-    429: "Rate limit reached; retry once the 60-second window rolls over",
+    429: "Rate limit reached (the body names the bucket); retry once Retry-After has passed",
+}
+
+# The headers a refusal carries, declared with it: a client generated from the schema reads them.
+_HEADERS: dict[int, dict[str, Any]] = {
+    429: {"Retry-After": {
+        "description": "Whole seconds until the full bucket admits a request again (rounded up, at least 1): "
+                       "what is left of its window, not the window",
+        "schema": {"type": "integer", "minimum": 1},
+    }},
 }
 
 # What any authenticated operation can answer; a router declares these once.
@@ -60,7 +69,10 @@ COMMON_ERRORS = (400, 401, 403, 404, 422, 429)
 
 def error_responses(*codes: int, model: Any = ErrorDetail, why: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for refusals: each code with its body schema and why it happens."""
-    return {code: {"model": model, "description": (why or {}).get(code, _WHY[code])} for code in codes}
+    return {
+        code: {"model": model, "description": (why or {}).get(code, _WHY[code]), **({"headers": _HEADERS[code]} if code in _HEADERS else {})}
+        for code in codes
+    }
 
 
 STATUS_OF = {

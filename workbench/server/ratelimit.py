@@ -29,6 +29,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from workbench.mcp import http_refusals
 from workbench.server.credentials import UNKNOWN, Credential, Resolver
 from workbench.server.settings import ServerSettings
 from workbench.services.context import Workbench
@@ -48,6 +49,11 @@ class Counts(Protocol):
     remote: bool
 
     def hit(self, key: str) -> float | None: ...
+
+    def left(self, key: str) -> float | None:
+        """Without counting: seconds until ``key``'s full bucket admits again; None when it would
+        admit now, or when that is not known without a round trip."""
+        ...
 
 
 class Buckets:
@@ -75,6 +81,14 @@ class Buckets:
             if len(self._windows) > 100_000:
                 self._forget(now)
             return None
+
+    def left(self, key: str) -> float | None:
+        now = self.clock()
+        with self._lock:
+            start, count = self._windows.get(key, (now, 0))
+            if now - start >= self.window or count < self.limit:
+                return None
+            return self.window - (now - start)
 
     def _forget(self, now: float) -> None:
         for k in [k for k, (s, _) in self._windows.items() if now - s >= self.window]:
@@ -112,6 +126,14 @@ class PgBuckets:
             log.warning("a rate count lost its database connection before its answer; the request was let through uncounted")
             return None
         return self._verdict(*counted)
+
+    def left(self, key: str) -> float | None:
+        """Not known without a round trip (the widget's counts): None."""
+        return None
+
+    def left_async(self, key: str) -> float | None:
+        """``left`` from what this loop's lease of ``key`` learned, with no round trip."""
+        return self.leases().left(self.prefix + key, self.window_ms, self.limit)
 
     async def hit_async(self, key: str) -> tuple[float | None, tuple[int, int] | None]:
         """``hit`` on the event loop, counted from this loop's leases (storage/rate_leases.py): most
@@ -170,6 +192,12 @@ def new_buckets(wb: Workbench, name: str, limit: int, window: int) -> Counts:
     return PgBuckets(counters, name, limit, window)
 
 
+def retry_after(wait: float) -> int:
+    """``Retry-After`` for a bucket that admits again in ``wait`` seconds: the whole seconds to
+    that instant, rounded up (a request sent after them is admitted), at least 1."""
+    return max(1, math.ceil(wait))
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_loopback(host: str | None) -> bool:
     if not host:
@@ -207,8 +235,11 @@ class RateLimiter:
             wait, reason = self.check(scope)
         if wait is None:
             return False, version
-        retry = str(max(1, math.ceil(wait)))
-        body = orjson.dumps({"detail": reason})
+        seconds = retry_after(wait)
+        retry = str(seconds)
+        # The MCP endpoint's refusals are JSON-RPC errors, which the SDK's client hands to its caller.
+        path = scope.get("path", "")
+        body = orjson.dumps(http_refusals.refusal(429, reason, retry_after=seconds) if http_refusals.covers(path) else {"detail": reason})
         await send(
             {
                 "type": "http.response.start",
@@ -236,11 +267,16 @@ class RateLimiter:
         tokens, ips = cast(PgBuckets, self.tokens), cast(PgBuckets, self.ips)
         host = scope["client"][0] if scope.get("client") else None
         version = None
+        credential = self.resolve.known(scope)
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait, version = await ips.hit_async(f"ip:{host}")
             if wait is not None:
+                if isinstance(credential, Credential) and not credential.anonymous:
+                    # Both full: a request is admitted once both have rolled over. Only a credential
+                    # resolved already (one whose bucket could be full here): a refused flood looks
+                    # nothing up.
+                    wait = max(wait, tokens.left_async(credential.identity) or 0.0)
                 return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)", version
-        credential = self.resolve.known(scope)
         if credential is UNKNOWN:
             credential = await run_in_threadpool(self.resolve, scope)
         if isinstance(credential, Credential) and not credential.anonymous:
@@ -260,7 +296,13 @@ class RateLimiter:
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait = self.ips.hit(f"ip:{host}")
             reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
-        if wait is None:
+        if wait is not None:
+            known = self.resolve.known(scope)
+            if isinstance(known, Credential) and not known.anonymous:
+                # Both full: a request is admitted once both have rolled over. Only a credential
+                # resolved already (one whose bucket could be full): a refused flood looks nothing up.
+                wait = max(wait, self.tokens.left(known.identity) or 0.0)
+        else:
             credential = self.resolve(scope)
             if credential is not None and not credential.anonymous:
                 wait = self.tokens.hit(credential.identity)

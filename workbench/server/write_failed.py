@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storage.failures import StoreBusy, StoreWriteFailed, server_unreachable
+from workbench.mcp import http_refusals
 from workbench.server import envelope
 from workbench.server.logs import RedactSecrets
 from workbench.server.responses import JSON
@@ -66,9 +67,7 @@ def answer(exc: StoreWriteFailed, scope: Scope) -> JSON:
     path: str = scope.get("path", "")
     log.error("%s", exc.for_operator(f"answered {scope.get('method', '')} {path} with 503"))
     headers = {"Retry-After": str(RETRY_BUSY_S if isinstance(exc, StoreBusy) else RETRY_AFTER_S)}
-    if envelope.covers(path):
-        return envelope.error_response(503, exc.public, headers=headers)
-    return JSON({"detail": exc.public}, status_code=503, headers=headers)
+    return _in_family(path, exc.public, headers)
 
 
 def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
@@ -82,8 +81,16 @@ def answer_unreachable(exc: BaseException, store: Any, scope: Scope) -> JSON:
               scope.get("method", ""), path, "; its write's COMMIT was out, it may have been saved" if unknown else "")
     headers = {"Retry-After": str(RETRY_UNREACHABLE_S)}
     detail = COMMIT_UNKNOWN if unknown else UNREACHABLE
+    return _in_family(path, detail, headers)
+
+
+def _in_family(path: str, detail: str, headers: dict[str, str]) -> JSON:
+    """The 503 saying ``detail`` in the shape of ``path``'s family: the envelope, a JSON-RPC error
+    on the MCP endpoint (which the SDK's client hands its caller), else ``{"detail": ...}``."""
     if envelope.covers(path):
         return envelope.error_response(503, detail, headers=headers)
+    if http_refusals.covers(path):
+        return JSON(http_refusals.refusal(503, detail), status_code=503, headers=headers)
     return JSON({"detail": detail}, status_code=503, headers=headers)
 
 

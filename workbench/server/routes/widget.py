@@ -6,7 +6,6 @@ across origins through server/cors.py, which answers only the site's allowed ori
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,7 +14,7 @@ from workbench.domain.annotations import StakeholderCreate, StakeholderUpdate, W
 from workbench.domain.paging import PageQuery
 from workbench.server.deps import WB, Caller, Member, OneValueEach
 from workbench.server.errors import COMMON_ERRORS, error_responses
-from workbench.server.ratelimit import new_buckets
+from workbench.server.ratelimit import new_buckets, retry_after
 from workbench.server.responses import JSON, page
 from workbench.server.schemas import AnnotationPublic, MineList, Secrets, StakeholderList, StakeholderPublic, WidgetConfig
 from workbench.server.settings import ServerSettings
@@ -70,12 +69,15 @@ class SubmitLimits:
         host = request.client.host if request.client else "unknown"
         wait = self.ips.hit(f"ip:{host}")
         what = f"per-IP widget submissions ({self.settings.widget_ip_limit} per {self.settings.window_seconds}s)"
-        if wait is None:
+        if wait is not None:
+            # Both full: a submission is admitted once both have rolled over.
+            wait = max(wait, self.sites.left(f"site:{site_id}") or 0.0)
+        else:
             wait = self.sites.hit(f"site:{site_id}")
             what = f"per-site widget submissions ({self.settings.widget_site_limit} per {self.settings.window_seconds}s)"
         if wait is None:
             return None
-        return JSON({"detail": f"Rate limit exceeded: {what}"}, status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        return JSON({"detail": f"Rate limit exceeded: {what}"}, status_code=429, headers={"Retry-After": str(retry_after(wait))})
 
 
 def _limits(request: Request) -> SubmitLimits:
