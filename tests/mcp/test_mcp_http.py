@@ -363,7 +363,8 @@ async def test_a_body_not_sent_as_json_is_refused_in_json_naming_the_type_expect
         r = httpx.post(url, content=listed, headers={**accept, **({"Content-Type": sent} if sent else {})})
         assert r.status_code == 415 and r.headers["content-type"] == "application/json", (r.status_code, r.headers, r.text)
         assert r.json() == {"jsonrpc": "2.0", "id": None, "error": {
-            "code": -32600, "message": f"Unsupported Media Type: Content-Type must be application/json ({said})"}}
+            "code": -32600, "message": f"Unsupported Media Type: Content-Type must be application/json ({said})",
+            "data": {"status": 415}}}
     for declared in ("application/json; charset=utf-8", "Application/JSON"):  # media types are case-insensitive
         sent_as_json = httpx.post(url, content=listed, headers={**accept, "Content-Type": declared})
         assert sent_as_json.status_code == 200 and sent_as_json.json()["id"] == 1, (declared, sent_as_json.text)

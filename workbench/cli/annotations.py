@@ -154,7 +154,8 @@ def annotations_list(
     site: Annotated[str | None, typer.Option("--site", help="Site id", show_default="the first site")] = None,
     status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
     kind: Annotated[Kind | None, typer.Option(help="Only this kind")] = None,
-    since: Annotated[str | None, typer.Option(help="Updated at or after: epoch ms, ISO-8601, or an age like 12h or 7d")] = None,
+    since: Annotated[str | None, typer.Option(help="Updated at or after: epoch ms, an ISO-8601 date (UTC) or date and time with its zone "
+                                                        "(2026-11-01T09:00:00Z), or an age like 12h or 7d")] = None,
     auto_fix: Annotated[bool | None, typer.Option("--auto-fix/--no-auto-fix", help="Only (or never) auto-fix-authorised ones")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Page size")] = 50,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of a previous page")] = None,

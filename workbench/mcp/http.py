@@ -30,7 +30,7 @@ from starlette.types import Message, Receive, Scope, Send
 from workbench.domain.errors import DomainError
 from workbench.domain.roles import Principal
 from workbench.mcp.http_refusals import refusal
-from workbench.mcp.unreadable import INVALID_REQUEST, invalid_request
+from workbench.mcp.unreadable import invalid_request
 from workbench.services.auth import authenticate_mcp
 from workbench.services.context import Workbench
 
@@ -177,11 +177,8 @@ def _not_json(scope: Scope) -> dict[str, Any] | None:
     if sent is not None and sent.lower().startswith(_JSON):
         return None
     got = f"got {sent[:100]!r}" if sent else "no Content-Type was sent"
-    return {
-        "jsonrpc": "2.0",
-        "id": None,
-        "error": {"code": INVALID_REQUEST, "message": f"Unsupported Media Type: Content-Type must be {_JSON} ({got})"},
-    }
+    # The shape of the endpoint's other HTTP-level refusals (401, 405, 429, 503), ``data.status`` included.
+    return refusal(415, f"Unsupported Media Type: Content-Type must be {_JSON} ({got})")
 
 
 def _answered(send: Send) -> Send:
