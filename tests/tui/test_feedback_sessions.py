@@ -166,6 +166,14 @@ async def test_cancel_a_preparing_session(app, demo_wb, principal):
 
 
 async def test_resolve_and_reopen_a_comment(app, demo_wb, principal):
+    from textual.widgets._footer import FooterKey
+
+    from workbench.tui.widgets.footer import Footer
+
+    def r_says() -> str | None:
+        # The footer's word for r, as drawn: it said "Resolve" on a resolved comment, which r reopens.
+        return next((str(k.description) for k in app.screen.query_one(Footer).query(FooterKey) if k.action == "resolve"), None)
+
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_feedback(app, pilot)
         select_session(screen, "Acme kids (AI-built)", "in_progress")
@@ -175,14 +183,17 @@ async def test_resolve_and_reopen_a_comment(app, demo_wb, principal):
         open_index = next(i for i, c in enumerate(screen.comments.source_as(CommentSource).rows) if c.status == "open")
         screen.comments.move_cursor(open_index)
         comment_id = found(screen.comments.current).id
+        await wait_for(pilot, lambda: r_says() == "Resolve")
         await press(pilot, "r")
         comments = {c.id: c for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}
         assert comments[comment_id].status == "resolved"
         progress = fs_service.get(demo_wb, row.store, row.session.id)["progress"]
         assert progress["label"] in screen_text(app)
+        await wait_for(pilot, lambda: r_says() == "Reopen")
         await press(pilot, "r")
         comments = {c.id: c for c in fs_service.list_comments(demo_wb, row.store, row.session.id)}
         assert comments[comment_id].status == "open"
+        await wait_for(pilot, lambda: r_says() == "Resolve")
 
 
 async def test_resolve_not_offered_on_a_finished_session(app, demo_wb, principal):

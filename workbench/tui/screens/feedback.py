@@ -245,6 +245,11 @@ class FeedbackScreen(TwoPaneScreen):
             return True if self.comments.current is not None and rules.FeedbackStatus(row.session.status) in rules.TRIAGE_STATUSES else None
         return True if rules.can(row.session.status, action) else None
 
+    def footer_label(self, action: str) -> str | None:
+        """``r`` reopens a resolved comment: "Resolve" there said the opposite of what it does."""
+        comment = self.comments.current if self.is_mounted and action == "resolve" else None
+        return "Reopen" if comment is not None and comment.status == "resolved" else None
+
     def footer_lead(self) -> tuple[str, ...]:
         """With the comments list focused its key leads the footer: behind the round's phase keys
         ``r Resolve`` was cut at 80 columns, so neither it nor its greyed state (a finished round) showed."""

@@ -6,7 +6,8 @@ fit: at 80 columns the inbox lost ``? Keys`` and ``q Quit``. This one keeps the 
 palette, then as many of the screen's keys as fit whole, in their order of importance (the
 order they are declared in ``keys.py``, led by those the screen's ``footer_lead`` names for the
 focused pane: a feedback round's comments list leads with ``r Resolve``, which at 80 columns came
-after the round's five phase keys and was cut); the others stay in ``?`` and the palette. Narrower
+after the round's five phase keys and was cut, and a screen's ``footer_label`` names a key for
+what it does to the row at hand: ``r Reopen`` on a resolved comment); the others stay in ``?`` and the palette. Narrower
 than the app keys and the palette together (about 30 columns), the palette goes, then ``?``:
 ``q Quit`` is the last to go.
 
@@ -46,7 +47,7 @@ class Footer(TextualFooter):
         app = self.app
         palette = app.COMMAND_PALETTE_BINDING
         rows = tuple(
-            (binding.key, app.get_key_display(binding), binding.action, binding.description, binding.group,
+            (binding.key, app.get_key_display(binding), binding.action, _label(screen, binding.action) or binding.description, binding.group,
              binding.tooltip, enabled, tooltip)
             for key, (_node, binding, enabled, tooltip) in screen.active_bindings.items()
             if binding.show or key == palette
@@ -55,6 +56,9 @@ class Footer(TextualFooter):
 
     def compose(self) -> ComposeResult:
         widgets = list(super().compose())
+        for widget in widgets:
+            if (label := _label(self.screen, str(getattr(widget, "action", "")))) is not None and hasattr(widget, "description"):
+                widget.description = label  # pyright: ignore[reportAttributeAccessIssue]  # a FooterKey's
         palette = [w for w in widgets if w.has_class("-command-palette")]
         kept = [w for w in widgets if getattr(w, "action", None) in APP_ACTIONS]
         lead = _lead(self.screen)
@@ -107,6 +111,14 @@ def _lead(screen: Screen) -> tuple[str, ...]:
     lead = getattr(screen, "footer_lead", None)
     actions = lead() if callable(lead) else ()
     return tuple(str(action) for action in actions) if isinstance(actions, tuple | list) else ()
+
+
+def _label(screen: Screen, action: str) -> str | None:
+    """The word ``screen`` gives ``action``'s key now (its ``footer_label``), where one key does two
+    things by the highlighted row: None keeps the binding's own."""
+    label = getattr(screen, "footer_label", None)
+    said = label(action) if callable(label) else None
+    return said if isinstance(said, str) else None
 
 
 def _width(widget: Widget) -> int:
