@@ -2115,8 +2115,8 @@ def test_the_form_says_who_the_feedback_is_sent_as(page, served, host_site):
     form = open_form(page, None)
     expect(who).to_have_text("Sending with your stakeholder link (the server has not confirmed it yet).")
     wait_until(lambda: page.evaluate("0") + len(held), lambda n: n == 1, what="the form's request for its config")
-    page.unroute("**/config")
     held[0].continue_()
+    page.unroute("**/config")
     expect(who).to_have_text("Sending as Dana.")
     expect(form).to_have_accessible_description("About: the whole page Sending as Dana.")
     # The server files a stakeholder's feedback under their stored name: a Name field would be ignored, so it is not shown.

@@ -826,6 +826,7 @@
     textarea { min-height: 80px; resize: vertical; }
     .about, .who { font-size: 12px; color: #475569; overflow-wrap: anywhere; }
     .who { margin: 0 0 6px; }
+    .about bdi, .who bdi { font: inherit; } /* the page's words and a name, in the line's own size (the rule above sets every element's) */
     .shot img { display: block; max-width: 100%; max-height: 140px; object-fit: contain; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
     .foot { position: sticky; bottom: 0; background: #fff; padding: 8px 0 14px; }
     .row { display: flex; gap: 8px; justify-content: flex-end; }
