@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import httpx
 import pytest
@@ -349,6 +350,7 @@ def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
     try:
         page = context.new_page()
         page.goto(session["feedbackUrl"])
+        page.get_by_role("button", name="Comments (1)").tap()
         item = page.locator("#list .comment").first
         more, where = item.get_by_role("button", name="Show more"), item.get_by_role("button", name="Show page / in the preview")
         boxes = [more.bounding_box(), where.bounding_box()]
@@ -356,6 +358,7 @@ def test_a_comments_buttons_are_a_fingers_size_at_phone_width(browser, served):
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         where.tap()
         expect(item).to_have_attribute("aria-current", "true")
+        page.get_by_role("button", name="Comments (1)").tap()  # the page's tap showed the preview (the comments take turns with it)
         expect(more).to_have_attribute("aria-expanded", "false")
     finally:
         context.close()
@@ -1663,6 +1666,8 @@ def test_the_header_says_what_the_badge_is_and_what_the_name_button_does(page, s
     expect(page.locator("#status")).not_to_be_empty()
     badge = page.locator("#status").text_content()
     assert f"Status: {badge}" in banner.aria_snapshot()
+    page.evaluate("localStorage.setItem('workbench.reviewerName', '')")  # chose to stay anonymous, on an earlier visit
+    page.reload()
     who = banner.get_by_role("button", name="Commenting anonymously")
     expect(who).to_have_accessible_description("Changes the name your comments are sent under")
     expect(who).to_have_attribute("title", "Change your name")
@@ -1810,3 +1815,118 @@ def test_the_pin_a_comment_in_the_list_marks_is_said_to_be_the_current_one(page,
     expect(page.locator("#list .comment", has_text="Comment number 1.")).to_be_focused()
     expect(first).to_have_attribute("aria-current", "true")
     expect(second).not_to_have_attribute("aria-current", "true")
+
+
+def test_the_header_says_whose_name_comments_go_under_at_every_moment(context, served):
+    """The header said "Commenting anonymously" before the reviewer had been asked for a name (it is asked at the first
+    Add comment), and a comment then went with the name given. It says what is so: no name yet, the name given, or
+    anonymous once chosen, also when the name is given in another tab."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    page, other = context.new_page(), context.new_page()
+    for p in (page, other):
+        open_round(p, session, name=None)
+    banner = page.get_by_role("banner")
+    who = banner.get_by_role("button", name="Set your name")
+    expect(who).to_have_attribute("title", "Not set yet: asked when you add your first comment")
+    expect(who).to_have_accessible_description("Changes the name your comments are sent under")
+    expect(other.locator("#who")).to_have_text("Set your name")
+    page.get_by_role("button", name="Add comment").click()
+    page.get_by_role("button", name="Stay anonymous").click()
+    expect(page.locator("#catcher")).to_be_visible()  # the comment goes on
+    page.keyboard.press("Escape")
+    expect(banner.get_by_role("button", name="Commenting anonymously")).to_have_attribute("title", "Change your name")
+    expect(other.locator("#who")).to_have_text("Commenting anonymously")  # the other tab sends as anonymous too now
+    page.locator("#who").click()
+    page.get_by_role("textbox", name="Name").fill("Bo")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#who")).to_have_text("Commenting as Bo")
+    expect(other.locator("#who")).to_have_text("Commenting as Bo")
+    compose_at_centre(other)
+    other.get_by_label("Comment", exact=True).fill("Sent from the other tab.")
+    other.get_by_role("button", name="Send").click()
+    expect(other.locator("#list .comment", has_text="Sent from the other tab.")).to_contain_text("Bo")
+
+
+def boxes(page, *selectors: str) -> list[dict]:
+    found = [page.locator(s).bounding_box() for s in selectors]
+    assert all(b is not None for b in found), dict(zip(selectors, found, strict=True))
+    return cast("list[dict]", found)
+
+
+def test_at_phone_width_the_preview_and_the_comments_take_turns_on_the_whole_screen(browser, served):
+    """At phone width (390 x 844) the list was stacked under a preview of 65 % of the screen: about 180 px of comments
+    showed, and scrolling them scrolled the preview away. Each now takes all the room under the header, switched by
+    Preview / Comments buttons; a pin leads to its comment, a comment's page to the preview, Add comment to the preview
+    and a sent comment to the list."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    for n in range(1, 9):
+        post_comment(proc.url, session, f"Comment number {n}.", selector="#hero-title", offsetX=40 * n, offsetY=10, pinX=20, pinY=20)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        open_round(page, session)
+        views = page.get_by_role("group", name="Show")
+        show_preview, show_comments = views.get_by_role("button", name="Preview"), views.get_by_role("button", name="Comments (8)")
+        expect(show_preview).to_have_attribute("aria-pressed", "true")
+        expect(show_comments).to_have_attribute("aria-pressed", "false")
+        pin = page.get_by_role("button", name="Comment 3", exact=True)
+        pin.wait_for()
+        switch, stage = boxes(page, "#views", ".stage")
+        # The preview: the width of the screen, and every pixel from under the switch to the screen's foot.
+        assert stage["y"] == pytest.approx(switch["y"] + switch["height"], abs=1) and stage["y"] + stage["height"] == pytest.approx(844, abs=1)
+        assert stage["height"] >= 600 and stage["width"] == pytest.approx(390, abs=1)
+        expect(page.locator(".side")).to_be_hidden()
+        assert page.evaluate("document.documentElement.scrollHeight") <= 844  # nothing below, no page to scroll
+
+        pin.tap()  # a pin: its comment, in the list
+        entry = page.locator("#list .comment", has_text="Comment number 3.")
+        expect(entry).to_be_focused()
+        expect(entry).to_be_in_viewport()
+        expect(show_comments).to_have_attribute("aria-pressed", "true")
+        expect(page.locator(".stage")).to_be_hidden()
+        (side,) = boxes(page, ".side")
+        assert side == stage  # the list has the preview's place, all of it
+        last = page.locator("#list .comment").last
+        last.scroll_into_view_if_needed()
+        assert last.bounding_box()["y"] + last.bounding_box()["height"] <= 844  # the list scrolls within it to its end
+
+        entry.get_by_role("button", name="Show page / in the preview").tap()  # a comment's page: the preview, its pin marked
+        expect(show_preview).to_have_attribute("aria-pressed", "true")
+        expect(pin).to_be_visible()
+        expect(pin).to_have_class("pin current")
+        assert boxes(page, ".stage") == [stage]  # the frame kept its size while hidden: the pins their places
+
+        show_comments.tap()
+        page.get_by_role("button", name="Add comment").tap()  # back to the preview, to place the pin
+        expect(page.locator("#catcher")).to_be_visible()
+        heading = page.frame_locator("#preview").locator("#hero-title").bounding_box()
+        assert heading is not None
+        page.mouse.click(heading["x"] + 5, heading["y"] + heading["height"] / 2)
+        page.get_by_label("Comment", exact=True).fill("Sent from a phone.")
+        page.get_by_role("button", name="Send").click()
+        sent = page.locator("#list .comment", has_text="Sent from a phone.")
+        expect(sent).to_be_focused()  # the new comment, in the list
+        expect(sent).to_be_in_viewport()
+        expect(views.get_by_role("button", name="Comments (9)")).to_have_attribute("aria-pressed", "true")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_at_desktop_width_the_preview_and_the_comments_are_side_by_side_as_before(page, served):
+    """The phone's Preview / Comments switch is not drawn at desktop width, where both are shown as they were."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    post_comment(proc.url, session, "The heading could be warmer.", selector="#hero-title", offsetX=20, offsetY=10, pinX=30, pinY=20)
+    open_round(page, session)
+    page.get_by_role("button", name="Comment 1", exact=True).click()  # a pin: its comment, the preview still there
+    expect(page.locator("#views")).to_be_hidden()
+    expect(page.locator(".stage")).to_be_visible()
+    expect(page.locator(".side")).to_be_visible()
+    header, stage, side = boxes(page, ".top", ".stage", ".side")
+    top, list_width = header["y"] + header["height"], 22 * 15  # the list's 22rem, of 15 px
+    below = {"y": pytest.approx(top, abs=1), "height": pytest.approx(800 - top, abs=1)}  # all the height the header leaves
+    assert stage == {"x": 0, "width": pytest.approx(1280 - list_width, abs=1), **below}
+    assert side == {"x": pytest.approx(1280 - list_width, abs=1), "width": pytest.approx(list_width, abs=1), **below}

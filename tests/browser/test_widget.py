@@ -866,7 +866,7 @@ def test_keyboard_picking_picks_the_focused_element(page, served, host_site):
     expect(page.locator(".outline")).to_be_visible()  # the focused element is outlined
     page.keyboard.press("Enter")
     form = page.get_by_role("dialog", name="Send feedback")
-    expect(form).to_contain_text("About: #buy")
+    expect(form).to_contain_text("About: button “Add to cart”")
     assert page.evaluate("document.body.dataset.bought") is None  # picked, not pressed
     form.get_by_label("Comment").fill("Picked with the keyboard")
     assert detail(proc, creds, send(page, form)["id"])["selector"] == "#buy"
@@ -958,7 +958,7 @@ def test_the_launcher_stays_above_a_late_max_z_index_element(page, served, host_
     assert heading["x"] <= x <= heading["x"] + heading["width"] and heading["y"] <= y <= heading["y"] + heading["height"]
     page.mouse.move(x, y)
     page.mouse.click(x, y)
-    expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: h1")
+    expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: heading “Acme shop”")
 
 
 def test_an_iframe_is_picked_as_an_element_and_its_content_gets_no_click(page, served, host_site):
@@ -977,7 +977,7 @@ def test_an_iframe_is_picked_as_an_element_and_its_content_gets_no_click(page, s
     assert outline.bounding_box()["width"] >= 500  # the iframe's box, not a guess inside it
     inner.click(force=True)
     form = page.get_by_role("dialog", name="Send feedback")
-    expect(form).to_contain_text("About: #map")
+    expect(form).to_contain_text("About: frame")
     assert page.frame_locator("#map").locator("body").evaluate("b => b.dataset.clicked") is None
 
 
@@ -2032,13 +2032,105 @@ def test_the_form_says_what_it_is_about_and_how_its_screenshot_went(page, served
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
     form = open_form(page, None)
-    expect(form).to_have_accessible_description("About: the whole page")
+    expect(form).to_have_accessible_description(f"About: the whole page {ANONYMOUS}")
     note = form.locator(".shot-note")
     expect(note).to_have_attribute("aria-live", "polite")
     expect(note).not_to_have_attribute("role", "status")  # the form's one status stays the Send result's
     form.get_by_role("button", name="Cancel").click()
     form = open_form(page, "#buy")
-    expect(form).to_have_accessible_description(re.compile(r"^About: .*#buy"))
+    expect(form).to_have_accessible_description(f"About: button “Add to cart” {ANONYMOUS}")
+
+
+# Picked on the host page, with what the form's About line should call each (README "Form").
+NAMED = """
+<h2 id="title">Kettle</h2><label for="qty">Quantity</label><input id="qty" value="private-42">
+<button id="x" aria-label="Close cart">×</button>
+<img id="pic" alt="A red kettle" width="40" height="40" src="data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==">
+<p id="long">{long}</p>
+<p id="hostile">&lt;img src=x onerror="document.body.dataset.pwned=1"&gt;\u202e reversed</p>
+<div id="blank" style="width: 60px; height: 30px; background: #eee"></div>
+"""
+
+
+def test_the_about_line_names_the_picked_element_as_a_person_would_and_the_selector_still_goes(page, served, host_site):
+    """The form's About line (the form's description to a screen reader) showed the picked element's CSS selector,
+    "About: main > div.card:nth-of-type(2) > p.price", which tells a visitor nothing. It names the element now, its
+    role in words and its accessible name, bounded, as text (the page's words are the page's, never markup); the
+    selector still goes to the server."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    long = " ".join(["Handmade"] * 40)
+    page.goto(host_site.write("named.html", HOST_PAGE.format(base=proc.url, site=creds["site_id"], token=creds["widget_token"], extra="")
+                              .replace("</main>", NAMED.format(long=long) + "</main>")))
+    expected = {
+        "#title": "About: heading “Kettle”",
+        "#qty": "About: text field “Quantity”",  # its label, never what was typed in it
+        "#x": "About: button “Close cart”",
+        "#pic": "About: image “A red kettle”",
+        "#long": f"About: paragraph “{long[:79]}…”",  # 80 characters at most
+        "#hostile": 'About: paragraph “<img src=x onerror="document.body.dataset.pwned=1"> reversed”',  # no direction override
+        "#blank": "About: div element",
+        ".card:nth-of-type(2) .price": "About: paragraph “€ 59.00”",
+    }
+    for pick, about in expected.items():
+        form = open_form(page, pick)
+        expect(form.locator(".about")).to_have_text(about)
+        expect(form).to_have_accessible_description(f"{about} {ANONYMOUS}")
+        form.get_by_role("button", name="Cancel").click()
+        expect(form).to_be_hidden()
+    assert page.locator("[data-gf-widget]").evaluate("h => h.shadowRoot.querySelectorAll('.about *:not(bdi)').length") == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
+    form = open_form(page, ".card:nth-of-type(2) .price")
+    form.get_by_label("Comment").fill("Is this the price with VAT?")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["selector"] == ann["capture"]["anchor"]["css"]
+    assert page.locator(ann["selector"]).evaluate("e => e.textContent") == "€ 59.00"
+
+
+ANONYMOUS = "Sending anonymously: the site does not know who you are. A name below is optional."
+
+
+def test_the_form_says_who_the_feedback_is_sent_as(page, served, host_site):
+    """Nothing in the form said who the feedback went as: a stakeholder (a visitor the site knows, by their link) saw no
+    sign of it, and an anonymous visitor none that the site did not know them. The form says it now, and is described
+    by it."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    page.goto(url)
+    form = open_form(page, None)
+    who = form.locator(".who")
+    expect(who).to_have_text(ANONYMOUS)
+    form.get_by_label("Name (optional)").fill("Ann")
+    expect(who).to_have_text("Sending as Ann, the name you typed: the site does not know who you are.")
+    form.get_by_role("button", name="Cancel").click()
+
+    base = f"{proc.url}/api/widget/sites/{creds['site_id']}/stakeholders"
+    sh = httpx.post(base, json={"name": "Dana", "auto_fix_default": "never"}, headers=bearer(creds["member_token"])).json()
+    page.goto(f"{url}?gf_stakeholder={sh['token']}")
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()  # the link is remembered by now
+    # Until the server has answered, the link is only a link.
+    held: list = []
+    page.route("**/config", lambda route: held.append(route))
+    form = open_form(page, None)
+    expect(who).to_have_text("Sending with your stakeholder link (the server has not confirmed it yet).")
+    wait_until(lambda: page.evaluate("0") + len(held), lambda n: n == 1, what="the form's request for its config")
+    held[0].continue_()
+    page.unroute("**/config")
+    expect(who).to_have_text("Sending as Dana.")
+    expect(form).to_have_accessible_description("About: the whole page Sending as Dana.")
+    # The server files a stakeholder's feedback under their stored name: a Name field would be ignored, so it is not shown.
+    expect(form.get_by_label("Name (optional)")).to_be_hidden()
+    form.get_by_label("Comment").fill("Sent as Dana")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["submitter"]["type"] == "stakeholder" and ann["submitter"]["name"] == "Dana"
+
+    # A page whose tag names a stakeholder since revoked: its feedback goes as an anonymous visitor's, and it says so.
+    page.goto(host_page(host_site, proc, creds, "revoked.html", extra=f'data-stakeholder-token="{sh["token"]}"'))
+    assert httpx.delete(f"{base}/{sh['token']}", headers=bearer(creds["member_token"])).status_code == 204
+    form = open_form(page, None)
+    expect(who).to_have_text("Sending anonymously: this page's stakeholder link is no longer valid. A name below is optional.")
+    expect(form.get_by_label("Name (optional)")).to_be_visible()
 
 
 def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_out(page, served, host_site):

@@ -150,4 +150,4 @@ def test_with_nothing_focused_the_arrow_keys_start_at_the_pages_first_drawn_elem
     page.locator(".catcher").dispatch_event("mousemove", {"clientX": 600, "clientY": 300})
     expect(outline).to_have_class(re.compile(r"\bnamed\b"))
     page.keyboard.press("Enter")
-    expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: footer")
+    expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: footer “Contact us”")

@@ -107,6 +107,46 @@
     const after = document.createRange(); after.setStartAfter(el); after.setEnd(document.body, document.body.childNodes.length);
     return { exact, prefix: squash(before.toString()).slice(-32), suffix: squash(after.toString()).slice(0, 32) };
   }
+  // What the form's About line calls the picked element, as a person would (README "Form"): its role in words and its
+  // accessible name (aria-labelledby, aria-label, a field's label, alt, title, else its text), never a field's value.
+  // The page's words: squashed, stripped of control and direction characters (drawn isolated, in a <bdi>), and cut
+  // at NAME_CHARS characters (not UTF-16 units: an emoji cut in half ends in "�"). The selector goes to the server.
+  const NAME_CHARS = 80;
+  const ROLES = { a: 'link', button: 'button', img: 'image', svg: 'image', picture: 'image', canvas: 'picture', video: 'video',
+    audio: 'audio player', iframe: 'frame', p: 'paragraph', ul: 'list', ol: 'list', li: 'list item', dl: 'list',
+    nav: 'navigation', header: 'header', footer: 'footer', main: 'main content', aside: 'side panel', form: 'form',
+    section: 'section', article: 'article', table: 'table', tr: 'table row', td: 'table cell', th: 'column header',
+    figure: 'figure', blockquote: 'quotation', select: 'drop-down', textarea: 'text box', label: 'label', dialog: 'dialog',
+    details: 'details', summary: 'summary', fieldset: 'group', hr: 'separator', code: 'code', pre: 'code', progress: 'progress bar' };
+  const INPUTS = { checkbox: 'checkbox', radio: 'radio button', range: 'slider', submit: 'button', button: 'button', reset: 'button',
+    image: 'button', file: 'file chooser', color: 'colour picker', search: 'search box', number: 'number field' };
+  const unsafe = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+  const said = s => squash(String(s == null ? '' : s).replace(unsafe, ' ')).trim();
+  function bounded(s, n) { const chars = Array.from(s); return chars.length > n ? `${chars.slice(0, n - 1).join('')}…` : s; }
+  function whatItIs(el) {
+    const tag = el.localName, type = tag === 'input' ? (el.getAttribute('type') || 'text').toLowerCase() : '';
+    const own = said((el.getAttribute('role') || '').split(' ')[0]).replace(/[^a-z-]/gi, '').replace(/^(none|presentation|generic)$/i, '').slice(0, 30);
+    const role = own ? own.replace(/-/g, ' ') : /^h[1-6]$/.test(tag) ? 'heading' : tag === 'a' && !el.hasAttribute('href') ? ''
+      : tag === 'input' ? INPUTS[type] || (type === 'hidden' ? '' : 'text field') : ROLES[tag] || '';
+    const field = ['input', 'select', 'textarea'].includes(tag);
+    const by = (ids) => ids.split(/\s+/).map(id => document.getElementById(id)).filter(Boolean).map(n => n.innerText || n.textContent || '').join(' ');
+    let name = '';
+    for (const f of [
+      () => el.getAttribute('aria-labelledby') && by(el.getAttribute('aria-labelledby')),
+      () => el.getAttribute('aria-label'),
+      () => (['img', 'area'].includes(tag) || type === 'image') && el.getAttribute('alt'),
+      () => field && el.labels && [...el.labels].map(l => l.innerText || l.textContent || '').join(' '),
+      () => field && (['submit', 'button', 'reset'].includes(type) ? el.value : el.getAttribute('placeholder')),
+      () => !field && (el.innerText || (tag === 'svg' && el.querySelector('title') && el.querySelector('title').textContent)),
+      () => el.getAttribute('title'),
+    ]) { try { name = said(f() || ''); } catch (_) { name = ''; } if (name) break; }
+    return { role: role || (name ? '' : `${tag} element`), name: name ? bounded(name, NAME_CHARS) : '' };
+  }
+  // The same without an element (a refused submission's, from the outbox, on a page that has moved on): its text.
+  function whatItWas(anchor) {
+    const name = anchor.text_quote ? bounded(said(anchor.text_quote.exact), NAME_CHARS) : '';
+    return { role: name ? '' : 'an element', name };
+  }
   function anchorOf(el) {
     if (!el) return { whole_page: true };
     const r = el.getBoundingClientRect();
@@ -784,7 +824,9 @@
     input[type=text], input[type=email], textarea, select { width: 100%; padding: 6px; border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; color: #0f172a; }
     [aria-invalid=true] { border-color: #dc2626 !important; box-shadow: 0 0 0 2px #fecaca; }
     textarea { min-height: 80px; resize: vertical; }
-    .about { font-size: 12px; color: #475569; word-break: break-all; }
+    .about, .who { font-size: 12px; color: #475569; overflow-wrap: anywhere; }
+    .who { margin: 0 0 6px; }
+    .about bdi, .who bdi { font: inherit; } /* the page's words and a name, in the line's own size (the rule above sets every element's) */
     .shot img { display: block; max-width: 100%; max-height: 140px; object-fit: contain; border: 1px solid #e2e8f0; border-radius: 4px; margin-top: 6px; }
     .foot { position: sticky; bottom: 0; background: #fff; padding: 8px 0 14px; }
     .row { display: flex; gap: 8px; justify-content: flex-end; }
@@ -821,7 +863,7 @@
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab and arrow keys to it, then Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole" tabindex="0">Whole page</button><button type="button" data-act="cancel" tabindex="-1">Cancel</button><span class="sr" role="status"></span></div>
   <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
-  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" aria-describedby="gf-about" novalidate>
+  <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" aria-describedby="gf-about gf-who" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
     <div class="about" id="gf-about"></div>
@@ -833,7 +875,7 @@
     <label>Email (optional)<input type="email" data-f="email" maxlength="320" autocomplete="email"></label>
     <label class="check" hidden><input type="checkbox" data-f="autofix">Auto-fix</label>
     </fieldset>
-    <div class="foot"><div class="alert" id="gf-alert" role="alert"></div>
+    <div class="foot"><div class="alert" id="gf-alert" role="alert"></div><p class="who" id="gf-who"></p>
       <div class="row"><button type="button" data-act="close">Cancel</button><button type="submit" class="primary">Send</button></div>
       <div class="status" role="status"></div></div>
   </form>`;
@@ -1001,18 +1043,46 @@
   // pending: the outbox key once sent, refused: the outbox item the server refused, back for correcting}.
   let draft = null;
   let config = null;
+  // Who the server is told sends the feedback, as far as this browser knows: {token, known: the server answered
+  // for that token, revoked: it refused it}. Until it answers, a stakeholder link is only a link.
+  let sender = { token: null, known: false, revoked: false };
   async function loadConfig() {
     const sh = stakeholderToken();
+    sender = { token: sh || null, known: false, revoked: false };
+    showWho();
     try {
       const r = await nativeFetch(`${API}/config`, { headers: headers(sh ? { 'X-GF-Stakeholder-Token': sh } : {}) });
       if (r.status === 401 && sh && !script.dataset.stakeholderToken) { store.del('stakeholder'); return loadConfig(); }
       config = r.ok ? await r.json() : null;
+      if (stakeholderToken() === sh) sender = { token: sh || null, known: r.ok, revoked: r.status === 401 && !!sh };
     } catch (_) { config = null; } // offline: no toggle; the server applies the stakeholder's default
     const t = config && config.auto_fix;
     const box = field('autofix');
     box.closest('label').hidden = !(t && t.visible);
     box.checked = !!(t && t.visible && t.checked);
+    showWho();
   }
+  // "Sending as Dana" (README "Form"): a stakeholder's name as the site gave it, or an honest word for everyone else.
+  // The server takes a stakeholder's stored name over the Name field, which is then not offered.
+  const isolated = (text) => { const b = document.createElement('bdi'); b.textContent = text; return b; };
+  function showWho() {
+    const line = $('.who'), d = draft;
+    // A refused submission goes again with the token it was sent with.
+    const token = d && d.refused ? d.refused.stakeholder || null : sender.token;
+    const who = token && token === sender.token && sender.known && config && config.stakeholder;
+    const named = who && said(who.name || '');
+    field('name').closest('label').hidden = !!named;
+    const typed = said(field('name').value);
+    if (named) line.replaceChildren('Sending as ', isolated(bounded(named, NAME_CHARS)), '.');
+    else if (who) line.replaceChildren(typed ? 'Sending as ' : 'Sending as a stakeholder of this site', ...(typed ? [isolated(bounded(typed, NAME_CHARS)), ', a stakeholder of this site.'] : ['.']));
+    else if (token && !sender.revoked && !(token === sender.token && sender.known)) line.textContent = 'Sending with your stakeholder link (the server has not confirmed it yet).';
+    else {
+      const why = token && sender.revoked ? 'this page\'s stakeholder link is no longer valid' : 'the site does not know who you are';
+      if (typed) line.replaceChildren('Sending as ', isolated(bounded(typed, NAME_CHARS)), `, the name you typed: ${why}.`);
+      else line.textContent = `Sending anonymously: ${why}. A name below is optional.`;
+    }
+  }
+  field('name').addEventListener('input', showWho);
   function showShot(url, note) {
     const img = root.querySelector('.shot img');
     img.hidden = !url;
@@ -1046,9 +1116,17 @@
     draft = null;
     closePanel();
   }
-  function fillForm(d, about, values) {
+  // "About: button “Add to cart”": the page's words as text, isolated in their own direction (<bdi>).
+  function showAbout(what, where) {
+    const line = root.querySelector('.about'), role = String(what ? what.role || '' : ''), name = String(what ? what.name || '' : '');
+    line.textContent = 'About: ';
+    if (!what) line.append('the whole page');
+    else line.append(role, ...(name ? [role ? ' “' : '“', isolated(name), '”'] : []));
+    if (where) line.append(` on ${where}`);
+  }
+  function fillForm(d, where, values) {
     draft = d;
-    root.querySelector('.about').textContent = about;
+    showAbout(d.about, where);
     for (const n of ['kind', 'body', 'name', 'email']) field(n).value = values[n] || '';
     if (!field('kind').value) field('kind').value = KINDS[0];
     field('file').value = '';
@@ -1061,7 +1139,7 @@
   function openForm(el) {
     const anchor = anchorOf(el);
     // The page it is about, taken now: on a single-page app the address may change while the form is open.
-    const d = { anchor, styles: stylesOf(el), manual: null, shot: null, shotView: {}, pending: null, refused: null, url: location.href, page: page(),
+    const d = { anchor, about: el ? whatItIs(el) : null, styles: stylesOf(el), manual: null, shot: null, shotView: {}, pending: null, refused: null, url: location.href, page: page(),
       viewport: { width: innerWidth, height: innerHeight, device_pixel_ratio: devicePixelRatio } };
     showShot(null, 'Capturing a screenshot…');
     d.shot = screenshot(el, d.shotView).then((url) => { if (draft === d && !d.manual) showShot(url, ''); return url; }, () => {
@@ -1069,7 +1147,7 @@
       return null;
     });
     const kept = (store.get('words') || {})[d.page] || {};
-    fillForm(d, el ? `About: ${anchor.css}` : 'About: the whole page', { name: store.get('name'), email: store.get('email'), kind: kept.kind, body: kept.body });
+    fillForm(d, '', { name: store.get('name'), email: store.get('email'), kind: kept.kind, body: kept.body });
   }
   // Unsent words outlive a reload or a visit elsewhere: kept per page (its hash aside) until sent, cancelled or
   // emptied, for the last 20 pages. A refused submission's words live in the outbox, so they are not kept here.
@@ -1098,11 +1176,11 @@
     if (!item || picking || (draft && draft.pending !== item.key)) return;
     const p = item.payload, why = item.refused, anchor = (p.capture && p.capture.anchor) || { whole_page: true };
     const shot = why.field === 'file' ? null : p.screenshot;
-    const d = { anchor, styles: p.computed_styles, manual: null, shot: Promise.resolve(shot), shotView: {}, pending: null, refused: item,
+    const about = item.about !== undefined ? item.about : anchor.whole_page ? null : whatItWas(anchor); // kept since, or an older outbox's
+    const d = { anchor, about, styles: p.computed_styles, manual: null, shot: Promise.resolve(shot), shotView: {}, pending: null, refused: item,
       viewport: (p.capture && p.capture.viewport) || null };
     showShot(shot, why.field === 'file' ? 'Attach another picture, or send without one.' : '');
-    const where = samePage(p.page_url) ? '' : ` on ${p.page_url}`;
-    fillForm(d, `${anchor.whole_page ? 'About: the whole page' : `About: ${anchor.css}`}${where}`,
+    fillForm(d, samePage(p.page_url) ? '' : p.page_url,
       { kind: p.kind, body: p.body, name: p.submitter_name, email: p.submitter_email });
     showError(why.field, why.message);
   }
@@ -1187,7 +1265,7 @@
     if (toggle && toggle.visible) payload.auto_fix = field('autofix').checked;
     // The key is chosen now, once: every retry of this submission carries it, so the server keeps one. A
     // corrected submission is a new one (the refused one was never stored), so it gets a new key.
-    const item = { key: randomKey(), payload, stakeholder: d.refused ? d.refused.stakeholder : stakeholderToken() || null, at: Date.now() };
+    const item = { key: randomKey(), payload, about: d.about, stakeholder: d.refused ? d.refused.stakeholder : stakeholderToken() || null, at: Date.now() };
     d.pending = item.key;
     keepWords(true);
     saveQueue([...queue().filter(i => !d.refused || i.key !== d.refused.key), item]);

@@ -312,6 +312,7 @@
         // marked on its page (which is shown). Its page already in view, a click did nothing at all.
         state.current = comment.id;
         markCurrent();
+        showView("preview");
         showPage(comment.pagePath);
         renderPins();
       });
@@ -340,6 +341,7 @@
       list.append(item);
     });
     $("count").textContent = state.comments.length ? `(${state.comments.length})` : "";
+    $("view-count").textContent = $("count").textContent;
     $("empty").hidden = state.comments.length > 0;
     markCurrent();
     if (focus) {
@@ -361,8 +363,18 @@
     }
   }
 
+  // At phone width the preview and the comments take turns on the screen, switched by the buttons above them (README
+  // "The review page"): stacked, the list had 180 px under the preview. Elsewhere both are shown and this changes
+  // nothing drawn. The one not shown is hidden, not undrawn: the frame keeps its size, and its pins their places.
+  function showView(view) {
+    $("layout").dataset.view = view;
+    for (const button of $("views").querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.view === view));
+  }
+  for (const button of $("views").querySelectorAll("button")) button.addEventListener("click", () => showView(button.dataset.view));
+
   // A pin activated (click, Enter or Space): its entry in the list is highlighted, scrolled to and focused.
   function showComment(id) {
+    showView("comments");
     state.current = id;
     markCurrent();
     renderPins();
@@ -445,10 +457,14 @@
     }
   }
 
+  // The header's name line, true at every moment: no name asked yet (it is asked at the first Add comment), the name
+  // given, or anonymous once the reviewer chose "Stay anonymous". It said "Commenting anonymously" before asking.
   function renderName() {
     const name = storedName();
-    if (name) $("who").replaceChildren("Commenting as ", isolated(name));
-    else $("who").textContent = "Commenting anonymously";
+    const who = $("who");
+    if (name) who.replaceChildren("Commenting as ", isolated(name));
+    else who.textContent = name === null ? "Set your name" : "Commenting anonymously";
+    who.title = name === null ? "Not set yet: asked when you add your first comment" : "Change your name";
   }
 
   // A reviewer's name in a line of ours, in its own direction (<bdi>): a right-to-left name's closing
@@ -552,6 +568,7 @@
       return;
     }
     state.placing = true;
+    showView("preview");
     const catcher = $("catcher");
     catcher.hidden = false;
     $("add").setAttribute("aria-pressed", "true");
@@ -781,6 +798,7 @@
     // The new comment in the list (it is read out), else Add comment, for the next one.
     const item = created && listItem(created.id);
     if (item) {
+      showView("comments");
       item.scrollIntoView({ block: "nearest" });
       item.focus({ preventScroll: true });
     } else if (!$("add").hidden) {
@@ -1081,6 +1099,7 @@
     state.sendName = kept.reviewerName;
     keptSendKey = kept.sendKey;
     $("content").value = kept.content;
+    showView("preview");
     showPage(kept.pending.pagePath);
     renderPins();
     openCompose(true);
@@ -1147,6 +1166,10 @@
   });
   $("anonymous").addEventListener("click", () => saveName(""));
   $("who").addEventListener("click", () => askName(null));
+  // Given or changed in another tab: this one sends under it too (unless it was set here), so its header says so.
+  window.addEventListener("storage", (event) => {
+    if (event.key === NAME_KEY || event.key === null) renderName();
+  });
 
   // --- keys and buttons -----------------------------------------------------------------------
 
