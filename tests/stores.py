@@ -1,4 +1,5 @@
-"""A test's store seen from outside its owner, on either engine: another connection, another writer, the uploads.
+"""A test's store seen from outside its owner, on either engine: another connection, another writer, the uploads;
+and a store bootstrapped for a server process to open.
 
 The conformance suite asserts the same things on SQLite and PostgreSQL (tests/conftest.py,
 ``engine``). What differs is only how a test reaches past the code under test: a second
@@ -130,3 +131,16 @@ def local_workbench(data_dir: Path) -> Workbench:
     """A person's own store (the TUI's, a replica's): SQLite on every engine, as the product keeps it,
     while the engine fixture points the server's stores at PostgreSQL."""
     return Workbench(Store(data_dir), mailer=None)
+
+
+def bootstrapped(data_dir: Path) -> dict:
+    """The credentials of a store bootstrapped through the services (what `workbench admin bootstrap`
+    runs), closed again before a server process opens it: a CLI process of its own was a second or
+    two of setup per test."""
+    from workbench.services.bootstrap import bootstrap
+
+    wb = Workbench.open(str(data_dir), mailer=None)
+    try:
+        return bootstrap(wb)
+    finally:
+        wb.store.close()

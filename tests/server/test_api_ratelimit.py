@@ -13,11 +13,10 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ServerProcess, bearer
 from tests.server.conftest import ROOT
+from tests.stores import bootstrapped
 from workbench.server.app import create_app
 from workbench.server.ratelimit import Buckets, RateLimiter, RateLimitMiddleware
 from workbench.server.settings import ServerSettings
-from workbench.services.bootstrap import bootstrap
-from workbench.services.context import Workbench
 
 
 def _client(wb, **kw) -> TestClient:
@@ -107,11 +106,7 @@ WINDOW = 3  # seconds: short, so that the wait these tests check is the whole te
 def _limited_server(tmp_path: Path) -> tuple[ServerProcess, dict]:
     """`workbench serve` over TCP with every bucket but the per-IP one at 2 per WINDOW seconds."""
     data = tmp_path / "served"
-    wb = Workbench.open(str(data), mailer=None)
-    try:
-        creds = bootstrap(wb)
-    finally:
-        wb.store.close()
+    creds = bootstrapped(data)
     limits = ("--token-limit", "2", "--ip-limit", "1000000", "--widget-ip-limit", "2", "--widget-site-limit", "1000", "--window", str(WINDOW))
     return ServerProcess(data, *limits, env={"PYTHONPATH": str(ROOT)}, cwd=ROOT), creds
 

@@ -15,12 +15,11 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import TEST_SETTINGS, ServerProcess
 from tests.session_helpers import bearer, new_store, store_of, wait_until
+from tests.stores import bootstrapped
 from workbench.domain.errors import WORKSPACE_DELETED
 from workbench.domain.feedback_sessions import TRANSITIONS, CommentCreate, FeedbackAction, FeedbackStatus
 from workbench.server.app import create_app
 from workbench.services import feedback_sessions as fsvc
-from workbench.services.bootstrap import bootstrap
-from workbench.services.context import Workbench
 
 BASE = "/api/v1/feedback-sessions"
 SESSION_KEYS = {"id", "status", "feedbackUrl", "deploymentUrl", "errorMessage", "createdAt", "updatedAt"}
@@ -519,21 +518,11 @@ def test_a_deploy_command_is_told_the_servers_base_not_the_creating_requests(wb,
 # --- the real server over TCP -----------------------------------------------------------------
 
 
-def _bootstrapped(data_dir: Path) -> dict:
-    """The credentials of a store bootstrapped through the services (what `workbench admin bootstrap`
-    runs), before a server opens it: a CLI process of its own was a second or two of setup per test."""
-    wb = Workbench.open(str(data_dir), mailer=None)
-    try:
-        return bootstrap(wb)
-    finally:
-        wb.store.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict]]:
     """`workbench serve` on a bootstrapped store, and its credentials."""
     data = tmp_path / "served"
-    creds = _bootstrapped(data)
+    creds = bootstrapped(data)
     srv = ServerProcess(data)
     yield srv, creds
     srv.stop()
@@ -621,7 +610,7 @@ def test_a_soft_deleted_workspace_closes_its_review_pages_until_restored(served)
 @pytest.mark.e2e
 def test_links_follow_the_server_to_another_port_and_ignore_a_spoofed_host(tmp_path):
     data = tmp_path / "served"
-    creds = _bootstrapped(data)
+    creds = bootstrapped(data)
     first = ServerProcess(data)
     try:
         h = bearer(creds["store_api_key"])

@@ -19,8 +19,7 @@ import pytest
 
 from tests.conftest import ServerProcess, bearer
 from tests.server.conftest import serve
-from workbench.services.bootstrap import bootstrap
-from workbench.services.context import Workbench
+from tests.stores import bootstrapped
 
 NO_ZONE = "has no timezone: add Z for UTC or an offset such as +02:00"
 PLUS_TWO = timezone(timedelta(hours=2))
@@ -29,11 +28,7 @@ PLUS_TWO = timezone(timedelta(hours=2))
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
     data = tmp_path / "served"
-    wb = Workbench.open(str(data), mailer=None)
-    try:
-        creds = bootstrap(wb)
-    finally:
-        wb.store.close()
+    creds = bootstrapped(data)
     srv = serve(data)
     yield srv, creds
     srv.stop()
