@@ -347,6 +347,33 @@ def test_listings_in_a_narrow_terminal_keep_the_short_columns_whole(store, monke
     assert any("Acme storefront" in line for line in lines), lines
 
 
+def test_a_terminal_just_wide_enough_for_id_status_and_kind_shows_them_whole(store, monkeypatch):
+    """README: the free text gives way first, "so an annotation's status and kind always show". At the
+    narrowest width holding the id, status and kind, the free text's column was kept with no room
+    for a character of it, and rich took its cells from the others: a status came out "resolv…"."""
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from workbench.cli import annotations as annotations_cli
+
+    data, creds = store
+    listed = js(data, "annotations", "list", "--site", creds["site_id"])["items"]
+    widest = {field: max(cell_len(a[field]) for a in listed) for field in ("id", "status", "kind")}
+    width = widest["id"] + 2 + max(widest["status"], len("STATUS")) + 2 + max(widest["kind"], len("KIND"))
+    for extra in (0, 2):
+        screen = io.StringIO()
+        monkeypatch.setattr(annotations_cli, "out", Console(file=screen, force_terminal=True, width=width + extra, color_system=None))
+        run(data, "annotations", "list", "--site", creds["site_id"])
+        lines = screen.getvalue().splitlines()
+        assert lines[0].split() == ["ID", "STATUS", "KIND"], (width + extra, lines[0])
+        by_id = {a["id"]: a for a in listed}
+        for line in lines[1:]:
+            ann = by_id[line.split()[0]]
+            assert line.split()[1:] == [ann["status"], ann["kind"]], (width + extra, line)
+
+
 def test_workspaces_in_an_80_column_terminal_keep_a_row_on_one_line(store, monkeypatch):
     """The counts wrapped over eight lines a row at 80 columns, a replica's URL over more. They
     give way first, as the other listings' least needed columns do; the id and name stay whole."""

@@ -372,6 +372,23 @@ async def test_a_body_not_sent_as_json_is_refused_in_json_naming_the_type_expect
     assert httpx.post(mcp_url(srv, "gfmcp_wrong"), content=listed, headers={"Content-Type": "text/plain"}).status_code == 401
 
 
+async def test_every_method_but_post_is_a_405_in_the_refusal_shape(shared):
+    """README promises every HTTP-level refusal of the endpoint its JSON-RPC error with
+    ``data.status``; the SDK answered DELETE, PUT and PATCH itself, with none (a GET had it)."""
+    srv, creds = shared
+    accept = {"Accept": "application/json, text/event-stream"}
+    for method in ("GET", "DELETE", "PUT", "PATCH", "OPTIONS"):
+        r = httpx.request(method, mcp_url(srv, creds["mcp_token"]), headers=accept)
+        assert r.status_code == 405 and r.headers["allow"] == "POST", (method, r.status_code, r.headers)
+        assert r.headers["content-type"] == "application/json" and int(r.headers["content-length"]) == len(r.content)
+        error = r.json()["error"]
+        assert r.json()["id"] is None and error["code"] == -32600 and error["data"] == {"status": 405}, (method, r.text)
+    said = httpx.delete(mcp_url(srv, creds["mcp_token"]), headers=accept).json()["error"]["message"]
+    assert "no session to end" in said and "stateless" in said
+    # The caller is still judged first.
+    assert httpx.delete(mcp_url(srv, "gfmcp_wrong")).json() == UNKNOWN_TOKEN
+
+
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_the_endpoint_is_served_with_or_without_a_trailing_slash(shared, mode):
     """A client's configured URL is all it knows: ``/mcp/<token>/`` reached the endpoint through the

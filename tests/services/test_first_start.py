@@ -75,3 +75,6 @@ def test_the_demos_sites_list_after_the_storefront_even_when_made_in_its_millise
     listed = sites_repo.list_sites(wb.store.db, made["workspace_id"])
     assert [s.name for s in listed] == ["Acme storefront", "Acme docs", "Acme marketing"]
     assert listed[0].id == made["site_id"]
+    # Moved a millisecond on, a site was still "updated" in the one before it was made (the API's
+    # sites listed updated_at before created_at).
+    assert all(s.updated_at >= s.created_at for s in listed), [(s.name, s.created_at, s.updated_at) for s in listed]

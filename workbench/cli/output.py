@@ -48,8 +48,9 @@ def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: t
     does: a header alone read as a listing that failed to print its rows.
 
     In a terminal too narrow for the whole table, the column ``shrink`` (free text) is cut shorter
-    first, then the columns of ``give_way`` are left out in that order: rich would shrink every
-    column by the same amount, and at 80 columns a listing's status and kind came out empty."""
+    first, then the columns of ``give_way`` are left out in that order, then the free text itself
+    when none of it would fit: rich would shrink every column by the same amount, and at 80
+    columns a listing's status and kind came out empty."""
     if empty is not None and t.row_count == 0:
         echo(empty)  # it may quote the caller's words (a query), which are user text
         return
@@ -82,6 +83,10 @@ SHRUNK_AT_LEAST = 16
 """The free text is cut no shorter than this while a column of ``give_way`` can still give way."""
 
 
+FREE_TEXT_AT_LEAST = 4
+"""The free text is left out when it would get fewer cells than this: a word's start and its "…"."""
+
+
 def _fit(t: Table, width: int, shrink: str, give_way: tuple[str, ...]) -> None:
     def natural(column: Column) -> int:
         return max([cell_len(str(column.header))] + [cell_len(c.plain if isinstance(c, Text) else str(c)) for c in column.cells])
@@ -93,6 +98,10 @@ def _fit(t: Table, width: int, shrink: str, give_way: tuple[str, ...]) -> None:
         if room() >= SHRUNK_AT_LEAST:
             break
         t.columns[:] = [c for c in t.columns if c.header != name]
+    if room() < FREE_TEXT_AT_LEAST:
+        # Too little of the free text would show to read: kept, its column and the two cells before
+        # it were taken from the short columns, and a status came out "resolv…" at 60 columns.
+        t.columns[:] = [c for c in t.columns if c.header != shrink]
     for i, column in enumerate(t.columns):
         # Rich pads a column by its place (none after the last one), read from the index it got when
         # added: a last column still numbered as before its neighbours gave way was padded a cell

@@ -132,20 +132,17 @@ class McpHttpEndpoint:
         if not self._running:
             await _json(send, 503, refusal(503, "The MCP endpoint is not running (app lifespan not started)"))
             return
-        if scope.get("method") == "GET":
-            # The event stream a GET opens carries only what a server sends unasked, which a
-            # stateless server never does: the SDK held each one open, idle, for as long as the
-            # client stayed, each a connection. The transport's spec lets a server refuse it so.
-            await _json(send, 405, refusal(405, "This MCP endpoint opens no event stream (GET): it is stateless and "
-                                                        "answers each JSON-RPC request in its POST's response"), [_ALLOW])
+        if (method := str(scope.get("method", ""))) != "POST":
+            # Answered here, not by the SDK, so each 405 is the endpoint's refusal shape with its
+            # ``data.status`` (the SDK's DELETE, PUT and PATCH refusals had none).
+            await _json(send, 405, refusal(405, _NOT_SERVED.get(method, _ONLY_POST)), [_ALLOW])
             return
-        if scope.get("method") == "POST":
-            if (unsupported := _not_json(scope)) is not None:
-                await _json(send, 415, unsupported)
-                return
-            # Media types are case-insensitive (RFC 9110), the SDK's own check of this header is not:
-            # it refused `Application/JSON` with a 415 that this one had let through.
-            scope["headers"] = [(k, v.lower() if k.lower() == b"content-type" else v) for k, v in scope.get("headers", [])]
+        if (unsupported := _not_json(scope)) is not None:
+            await _json(send, 415, unsupported)
+            return
+        # Media types are case-insensitive (RFC 9110), the SDK's own check of this header is not:
+        # it refused `Application/JSON` with a 415 that this one had let through.
+        scope["headers"] = [(k, v.lower() if k.lower() == b"content-type" else v) for k, v in scope.get("headers", [])]
         scope[_PRINCIPAL] = principal
         manager = await self._session_manager()
         await manager.handle_request(scope, receive, _answered(send))
@@ -153,6 +150,14 @@ class McpHttpEndpoint:
 
 # Stateless transport: there is no session a DELETE could end, nor a stream a GET could open.
 _ALLOW = (b"allow", b"POST")
+_ONLY_POST = "Method Not Allowed: this MCP endpoint answers JSON-RPC requests sent by POST only"
+_NOT_SERVED = {
+    # The event stream a GET opens carries only what a server sends unasked, which a stateless
+    # server never does: the SDK held each one open, idle, for as long as the client stayed, each
+    # a connection. The transport's spec lets a server refuse it so.
+    "GET": "This MCP endpoint opens no event stream (GET): it is stateless and answers each JSON-RPC request in its POST's response",
+    "DELETE": "This MCP endpoint has no session to end (DELETE): it is stateless, so there is nothing to terminate",
+}
 
 # The SDK answers JSON that is no JSON-RPC message with pydantic's report on every way it could
 # have been one (eight errors for `{"id": 1}`, each with a link), as Invalid params. JSON-RPC 2.0
@@ -182,18 +187,15 @@ def _not_json(scope: Scope) -> dict[str, Any] | None:
 
 
 def _answered(send: Send) -> Send:
-    """The SDK's answers as sent but for two: every 405 carries ``Allow`` (RFC 9110: the SDK's
-    DELETE refusal has none, its others name DELETE), and its refusal of a body that is no
-    JSON-RPC message is one sentence (``_INVALID_REQUEST``), not pydantic's report."""
+    """The SDK's answers as sent but for one: its refusal of a body that is no JSON-RPC message is
+    one sentence (``_INVALID_REQUEST``), not pydantic's report. (It sees only POSTs: every other
+    method is refused before it, with ``Allow``, which the SDK's DELETE refusal lacked.)"""
     held: Message | None = None  # a 400's start, until its body says whether it is that refusal
 
     async def sending(message: Message) -> None:
         nonlocal held
         if message["type"] == "http.response.start":
-            if message["status"] == 405:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-                message = {**message, "headers": [*headers, _ALLOW]}
-            elif message["status"] == 400:
+            if message["status"] == 400:
                 held = message
                 return
         elif held is not None:

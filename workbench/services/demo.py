@@ -139,8 +139,10 @@ def _load(wb: Workbench, ws_id: str, owner_id: str, first_site: Site, annotation
             # Made in the storefront's millisecond, the three sites listed in the order of their ids'
             # random bits, and "the first site" (the CLI's, stdio MCP's default) was any of them: most
             # often one without an auto-fix annotation, so README's `annotations list --auto-fix` listed nothing.
-            site = replace(site, created_at=first_site.created_at + after)
-            sites_repo.update_site(db, site.id, created_at=site.created_at)
+            # Its updated_at moves with it: left behind, the site read as changed before it was made.
+            moved = first_site.created_at + after
+            site = replace(site, created_at=moved, updated_at=max(site.updated_at, moved))
+            sites_repo.update_site(db, site.id, created_at=site.created_at, updated_at=site.updated_at)
         site_list.append(site)
     stakeholders = [
         sites.create_stakeholder(
