@@ -718,3 +718,20 @@ def test_the_refusals_header_says_what_x_does_to_the_rows_listed():
     both = discard_says([annotation, session])
     assert discard_says([]) == both  # an empty list: what x would do to each kind
     assert "an annotation's is undone here at once" in both and "a session's when the next sync" in both
+
+
+async def test_at_80_columns_the_header_names_the_replicas_workspace_whole(hub):
+    """At 80 columns the header (remote, URL, last sync, workspace) was cut by the screen's edge in the
+    workspace's name ("workspace origin · Acme"), the one part that says which replica the lists are
+    of; the URL (in `workbench remote list`) gives its cells first."""
+    _ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        header = next(ln for ln in screen_text(app).splitlines() if "last sync" in ln)
+        assert header.rstrip().endswith("origin · Acme Commerce"), header
+        assert "http://testserver" not in header
+    async with app_for(r).run_test(size=(120, 30)) as pilot:  # wide enough: the URL is there too
+        await press(pilot, "5")
+        header = next(ln for ln in screen_text(pilot.app).splitlines() if "last sync" in ln)
+        assert "http://testserver" in header and header.rstrip().endswith("origin · Acme Commerce"), header

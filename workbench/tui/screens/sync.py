@@ -165,10 +165,16 @@ class SyncScreen(TwoPaneScreen):
         ok, status = self.attempt(service.status, self.wb, quiet=True)
         if ok and status.remote is not None:
             when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"
-            self.set_bar("filterbar",
-                f"[b]{fmt.esc(status.remote)}[/]  {fmt.esc(status.url or '')}  [dim]last sync:[/] {when}"
-                + (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}" if status.workspace_id else "")
-            )
+            remote, synced = f"[b]{fmt.esc(status.remote)}[/]", f"[dim]last sync:[/] {when}"
+            workspace = (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}"
+                         if status.workspace_id else "")
+            # At 80 columns the line wrapped and its one row showed "workspace origin · Acme": the
+            # URL (in `workbench remote list`) gives its cells before the replica's name does.
+            self.set_bar("filterbar", Fit(
+                f"{remote}  {fmt.esc(status.url or '')}  {synced}{workspace}",
+                f"{remote}  {synced}{workspace}",
+                f"{remote}  {synced}",
+            ))
             pending = status.pending
         else:
             self.set_bar("filterbar", "[b]No remote[/]  [dim]add one with `workbench remote add NAME URL`[/]")
