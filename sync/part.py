@@ -48,6 +48,9 @@ class SyncContext:
     # look for news that is not there.
     pushed: set[str] = field(default_factory=set)
     pushed_rows: set[str] = field(default_factory=set)
+    # Annotations whose colleague's change this run's push met and counted as received (its read
+    # before a PATCH, or after a 412): the pull brings them again, now unchanged here.
+    received_here: set[str] = field(default_factory=set)
 
     @property
     def ws(self) -> str:

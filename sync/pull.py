@@ -317,7 +317,7 @@ class AnnotationPull(EnginePart):
                     cursors.save_pull(db, self.name, resource, _run_state(st, since, run_next, nxt))
                 for (_, anns), one in zip(pages, applied, strict=True):
                     received += len(anns)
-                    echoes = sum(1 for i in one.unchanged_fields if i in self.ctx.pushed)
+                    echoes = sum(1 for i in one.unchanged_fields if i in self.ctx.pushed or i in self.ctx.received_here)
                     self.report.received += one.inserted + one.updated - echoes
                     self.report.conflicts += one.conflicts
                     self.progress(f"annotations · {label}", received, None)

@@ -55,10 +55,14 @@ class AnnotationPush(EnginePart):
         self._set_capability("etag", bool(resp.headers.get("etag")))
         return resp
 
-    def apply_detail(self, resp: Response, exclude_seq: int | None = None) -> int:
+    def apply_detail(self, resp: Response, exclude_seq: int | None = None, *, by_push: bool = False) -> int:
         """Apply an annotation's detail (the annotation, its replies and resolutions): how many of
-        its thread's rows others added or changed. The annotation itself is not counted: the
-        annotations page that moved it was."""
+        the changes in it are others': its thread's rows they added or changed, and, read ``by_push``
+        (before a PATCH, or after a 412), the annotation when their version changed a field here or
+        met one of the user's (a conflict, whose "theirs" came down). The pull after may see that
+        annotation as the echo of the user's own change (another of its fields went up since), so
+        it is counted here and noted in ``SyncContext.received_here``, never counted twice. Read by
+        the pull, the annotation is not counted: the annotations page that moved it was."""
         ws = self.ws
         ann, thread_replies, thread_resolutions = resp.one(lambda d: wire.detail(d, ws))
         etag = resp.headers.get("etag")
@@ -74,6 +78,9 @@ class AnnotationPush(EnginePart):
             if etag:
                 mirror.set_annotation_etag(db, ann.id, etag, ann.version)
         self.report.conflicts += applied.conflicts
+        if by_push and applied.updated and (applied.conflicts or ann.id not in applied.unchanged_fields):
+            self.ctx.received_here.add(ann.id)
+            news += 1
         return news
 
     # patch ---------------------------------------------------------------------------------
@@ -96,7 +103,7 @@ class AnnotationPush(EnginePart):
             if not refreshed and (base.etag is None or self._capability("etag") is False):
                 # Learn the server's current version (and ETag) and merge it in before sending.
                 # Others' thread rows are news now: the pull after finds them already here.
-                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq, by_push=True)
                 refreshed = True
                 continue
             headers = {"Idempotency-Key": e.idempotency_key}
@@ -106,7 +113,7 @@ class AnnotationPush(EnginePart):
             resp = self.client.request("PATCH", f"/api/v1/annotations/{ann_id}", json=send, headers=headers, ok=(412,))
             crash_point("push:after_send")
             if resp.status == 412:
-                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq)
+                self.report.received += self.apply_detail(self._detail(ann_id), exclude_seq=e.seq, by_push=True)
                 refreshed = True
                 continue
             # Read before the entry goes: an answer of another shape stops the run with the entry

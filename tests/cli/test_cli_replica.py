@@ -224,3 +224,16 @@ def on_a_terminal(wb: Workbench, answer: str, *args: str) -> subprocess.Complete
     finally:
         os.close(main)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_a_conflicts_about_cut_to_its_width_says_so(remote, replica):
+    """The ABOUT cell cut a title at 40 characters mid-word ("a note of user_demo001's test session (C"),
+    with nothing to say it went on; the id beside it is cut with "…", and so is the title now."""
+    ids = some_ids(replica, 4)
+    conflicts_on(remote, replica, ids, ["won_t_fix", "in_progress", "triaged", "won_t_fix"], "resolved")
+    table = run(replica, "sync", "conflicts").stdout
+    long = [c for c in sync_svc.conflicts(replica) if len(c.title) > 40]
+    assert long, [c.title for c in sync_svc.conflicts(replica)]
+    for c in long:
+        row = next(ln for ln in table.splitlines() if ln.startswith(f"{c.id} "))
+        assert f"{c.title[:39]}…" in row, row

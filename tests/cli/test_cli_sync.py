@@ -250,3 +250,21 @@ def test_the_summary_says_how_many_pictures_came(remote: Served, tmp_path: Path)
                               "screenshot": "data:image/png;base64," + base64.b64encode(PNG).decode()})
     assert second.status_code == 201, second.text
     assert "· 1 picture fetched" in cli.run("sync").stdout
+
+
+def test_assign_on_a_replica_takes_a_members_name_and_refuses_one_it_does_not_know(remote: Served, tmp_path: Path):
+    """QA offline: `annotation assign ID "Max Member"` on a replica was queued as the user id "Max Member"
+    (shown "…Member (name unknown here)") and refused by the server at the next sync. A name (or an
+    email, any case) is read as the inbox's `assignee:` reads it; one naming no member this replica
+    knows is refused before anything is queued."""
+    cli = user(remote, tmp_path)
+    cli.run("sync")
+    with cli.db() as db:
+        [a] = db.execute("SELECT id FROM annotations WHERE assignee_id IS NULL ORDER BY id LIMIT 1").fetchone()
+        named = dict(db.execute("SELECT author_name, author_id FROM replies WHERE author_kind = 'user' AND author_id IS NOT NULL"))
+    assert cli.json("annotation", "assign", a, "max member")["assignee_id"] == named["Max Member"]
+    refused = cli.run("annotation", "assign", a, "Maxine Nobody", check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith('error: No member named "Maxine Nobody" known here'), refused.stderr
+    report = cli.json("sync")
+    assert (report["sent"], report["refused"]) == (1, 0), report
+    assert remote.annotation(a)["assignee_id"] == named["Max Member"]

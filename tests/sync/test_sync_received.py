@@ -116,3 +116,42 @@ def test_a_colleagues_change_that_conflicts_is_received(hub: Hub, etags: bool):
 
     assert rep.ok and (rep.sent, rep.received, rep.conflicts) == (0, 1, 1), rep
     assert r.sync().received == 0  # counted once: the next run brings nothing new
+
+
+@pytest.mark.parametrize("etags", [True, False])
+def test_a_colleagues_conflicting_change_is_received_when_another_field_goes_up(hub: Hub, etags: bool):
+    """Offline the user set a status and a summary; meanwhile a colleague set the status. The push's
+    re-read meets the colleague's status (the conflict's "theirs") and the summary still goes up, so
+    the pull after sees the annotation as the echo of the user's own change: the colleague's change
+    was counted nowhere, and the summary read "received 0 · conflicts 1" (seen from the TUI, with
+    the status and the assignee)."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    if not etags:
+        without(r, "etag")
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged", summary="looked at it on the plane"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(status="ack"))
+
+    rep = r.sync()
+
+    assert rep.ok and (rep.sent, rep.received, rep.conflicts) == (1, 1, 1), rep
+    assert found(ann_repo.get_annotation(hub.wb.store.db, hub.creds["workspace_id"], ids[0])).summary == "looked at it on the plane"
+    assert r.sync().received == 0  # counted once
+
+
+def test_a_colleagues_change_merged_in_by_the_push_is_received(hub: Hub):
+    """A colleague's summary merged in by the push's read before its PATCH (no ETags), while the user's
+    status goes up: the colleague's change came down and is received."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    without(r, "etag")
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(status="triaged"))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(summary="a colleague's words"))
+
+    rep = r.sync()
+
+    assert rep.ok and (rep.sent, rep.received, rep.conflicts) == (1, 1, 0), rep
+    assert found(ann_repo.get_annotation(r.wb.store.db, hub.creds["workspace_id"], ids[0])).summary == "a colleague's words"
+    assert r.sync().received == 0

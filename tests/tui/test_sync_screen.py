@@ -718,3 +718,43 @@ def test_the_refusals_header_says_what_x_does_to_the_rows_listed():
     both = discard_says([annotation, session])
     assert discard_says([]) == both  # an empty list: what x would do to each kind
     assert "an annotation's is undone here at once" in both and "a session's when the next sync" in both
+
+
+async def test_at_80_columns_the_header_names_the_replicas_workspace_whole(hub):
+    """At 80 columns the header (remote, URL, last sync, workspace) was cut by the screen's edge in the
+    workspace's name ("workspace origin · Acme"), the one part that says which replica the lists are
+    of; the URL (in `workbench remote list`) gives its cells first."""
+    _ids, r = conflicted_and_refused(hub)
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        header = next(ln for ln in screen_text(app).splitlines() if "last sync" in ln)
+        assert header.rstrip().endswith("origin · Acme Commerce"), header
+        assert "http://testserver" not in header
+    wide = app_for(r)
+    async with wide.run_test(size=(120, 30)) as pilot:  # wide enough: the URL is there too
+        await press(pilot, "5")
+        header = next(ln for ln in screen_text(wide).splitlines() if "last sync" in ln)
+        assert "http://testserver" in header and header.rstrip().endswith("origin · Acme Commerce"), header
+
+
+async def test_at_200_columns_both_sides_of_a_conflict_are_whole(hub):
+    """At 200 columns the conflict's ABOUT took 130 cells while MINE and THEIRS stayed at 18, so two
+    summaries (or a test note's two edits) were cut to "Hesitated for a w…" with the width to show
+    them there; they grow now, as the inbox's columns do. At 80 columns they keep their cells."""
+    ids = seed(hub, 1)
+    r = hub.replica()
+    assert r.sync().ok
+    mine, theirs = "Hidden for guests, evidence attached on the plane", "Guests keep the wishlist, by design, says product"
+    ann_svc.patch(r.wb, r.me, ids[0], AnnotationPatch(summary=mine))
+    ann_svc.patch(hub.wb, local_user(hub.wb), ids[0], AnnotationPatch(summary=theirs))
+    assert r.sync().conflicts == 1
+    wide, narrow = app_for(r), app_for(r)
+    async with wide.run_test(size=(200, 50)) as pilot:
+        await press(pilot, "5")
+        row = next(ln for ln in screen_text(wide).splitlines() if "Feedback number 0" in ln)
+        assert mine in row and theirs in row, row
+    async with narrow.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "5")
+        lines = screen_text(narrow).splitlines()
+        assert any(ln.split()[-2:] == ["MINE", "THEIRS"] for ln in lines), lines

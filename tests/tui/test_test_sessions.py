@@ -211,3 +211,19 @@ async def test_the_sessions_list_offers_no_open_and_the_studies_list_does(app, d
         before = screen_text(app)
         await press(pilot, "enter")
         assert screen_text(app) == before and app.screen is screen and not errors(app)
+
+
+async def test_editing_a_note_names_whose_session_it_is(app, demo_wb, principal):
+    """"Add a note — user_demo000" named the session; "Edit which note?" and "Edit note" did not, and a
+    reviewer going through several sessions' notes (offline, then settling a note's conflict) could
+    not tell from the dialog which tester's note was open."""
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "paused")
+        session = found(screen.sessions.current)
+        assert len(ts_service.list_notes(demo_wb, principal, session.id)) > 1
+        await press(pilot, "e")
+        assert f"Edit which note of {session.tester_id}?" in screen_text(app)
+        await press(pilot, "enter")
+        assert isinstance(app.screen.query_one("#field-text", TextArea), TextArea)
+        assert f"Edit a note — {session.tester_id}" in screen_text(app)

@@ -338,7 +338,7 @@ def resolve(
 @annotation_app.command("assign")
 def assign(
     annotation_id: AnnId,
-    user: Annotated[str, typer.Argument(help="Member's user id, 'me', or 'none' to unassign", show_default=False)],
+    user: Annotated[str, typer.Argument(help="A member's name, email or user id, 'me', or 'none' to unassign", show_default=False)],
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -347,14 +347,36 @@ def assign(
     \b
     Examples:
       workbench annotation assign ID me
+      workbench annotation assign ID "Max Member"
       workbench annotation assign ID none
     """
     if not user.strip():
         # Empty names nobody: it read as an unknown member ("assignee_id is not a member"), not as the way to unassign.
         fail("give a member's user id, 'me', or 'none' to unassign", 2, error="bad_parameter")
     wb, me = local(data_dir)
-    assignee = me.user_id if user == "me" else None if user in ("none", "-") else user
+    assignee = me.user_id if user == "me" else None if user in ("none", "-") else _member(wb, me, user)
     _patched(wb, me, annotation_id, as_json, assignee_id=assignee)
+
+
+def _member(wb: Workbench, me: Principal, name: str) -> str:
+    """The user id ``name`` names, as the inbox's ``assignee:`` reads it (a name, an email or an id).
+
+    A name was taken as an id: on a replica, whose services cannot know every server member,
+    ``assign ID "Max Member"`` was queued as the id "Max Member", shown as "…Member (name unknown
+    here)", and refused by the server at the next sync. On a replica a value naming no member it
+    knows is refused here, as the TUI offers only those; a local store's services judge it."""
+    from storage import sync_state
+    from workbench.services.inbox import members_named
+
+    found = members_named(wb, me, name)
+    if len(found) > 1:
+        fail(f'"{terminal_safe(name)}" names {len(found)} members: give one\'s email or user id', 1)
+    if found:
+        return found[0]
+    if sync_state.is_replica(wb.store.db, me.workspace_id):
+        fail(f'No member named "{terminal_safe(name)}" known here: give a name, an email or a user id as '
+             "the TUI's assign dialog lists them (a replica knows the server's members who replied or were assigned)", 1)
+    return name
 
 
 @annotation_app.command("reply")

@@ -511,9 +511,15 @@ def sync_conflicts(
         named = members[c.remote] if c.field == "assignee_id" else None
         shown = [_value(v, status=c.field == "status", members=named) for v in (c.mine, c.theirs, c.base)]
         whose = [c.remote] if several else []
-        t.add_row(*map(cell, (str(c.id), *whose, f"{c.entity_id[:13]}… {c.title[:40]}", c.field, *shown)))
+        t.add_row(*map(cell, (str(c.id), *whose, f"{c.entity_id[:13]}… {_about(c.title)}", c.field, *shown)))
     show_table(t, out)
     err.print("Settle with --keep-mine ID or --take-theirs ID.")
+
+
+def _about(title: str, width: int = 40) -> str:
+    """A conflict's title in its ABOUT cell: cut with "…", as the id beside it is (cut bare, "a note of
+    user_demo001's test session (C" read as the whole of it)."""
+    return title if len(title) <= width else title[: width - 1] + "…"
 
 
 RefusedIds = Annotated[list[int] | None, typer.Argument(

@@ -183,16 +183,27 @@ def _assignees(db: Connection, principal: Principal, names: tuple[str, ...]) -> 
         elif name == "none":
             out.append("")
         else:
-            members = [(u.id, u.name, u.email) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
-            from storage import sync_state
-
-            if sync_state.is_replica(db, principal.workspace_id):
-                members += [(uid, n, "") for uid, n in filters_repo.server_members(db, principal.workspace_id, principal.user_id or "")]
-            found = [uid for uid, n, email in members if name.casefold() in (n.casefold(), email.casefold(), uid.casefold())]
+            found = _members_named(db, principal, name)
             if not found:
                 raise Invalid(f'No member named "{name}": use a name, an email, @me or none')
             out += found
     return tuple(out)
+
+
+def _members_named(db: Connection, principal: Principal, name: str) -> list[str]:
+    """The ids of the members ``name`` names (their name, email or id, any case), as this store knows
+    them: a replica also knows the server's members it has seen (repliers, assignees)."""
+    from storage import sync_state
+
+    members = [(u.id, u.name, u.email) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
+    if sync_state.is_replica(db, principal.workspace_id):
+        members += [(uid, n, "") for uid, n in filters_repo.server_members(db, principal.workspace_id, principal.user_id or "")]
+    return list(dict.fromkeys(uid for uid, n, email in members if name.casefold() in (n.casefold(), email.casefold(), uid.casefold())))
+
+
+def members_named(wb: Workbench, principal: Principal, name: str) -> list[str]:
+    """The ids of the members ``name`` names, as ``assignee:`` in a query reads it (``annotation assign`` too)."""
+    return _members_named(wb.store.db, principal, name)
 
 
 def _query(principal: Principal, f: InboxFilter, db: Connection | None = None, now_ms: int | None = None) -> repo.Query:

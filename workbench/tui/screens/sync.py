@@ -23,9 +23,13 @@ from workbench.tui.widgets.fit import Fit
 from workbench.tui.widgets.virtual_list import Column, VirtualList
 
 # At 80 columns these were wider than the screen, and its edge cut THEIRS and WHEN: the base (in the preview
-# too) goes first, and a refused change's summary gives back cells before its time goes.
-CONFLICT_COLUMNS = [Column("ABOUT", 0, min_width=24), Column("FIELD", 12), Column("BASE", 16, drop=1), Column("MINE", 18),
-                    Column("THEIRS", 18)]
+# too) goes first, and a refused change's summary gives back cells before its time goes. Wider, the three
+# values grow (mine and theirs most; their min_width keeps them from giving cells back at 80 columns):
+# at 200 columns ABOUT had 130 cells and two summaries, or a note's two edits, were cut at 18.
+CONFLICT_COLUMNS = [Column("ABOUT", 0, min_width=24), Column("FIELD", 12),
+                    Column("BASE", 16, drop=1, grow=1, max_width=40, min_width=16),
+                    Column("MINE", 18, grow=2, max_width=60, min_width=18),
+                    Column("THEIRS", 18, grow=2, max_width=60, min_width=18)]
 REFUSAL_COLUMNS = [Column("CHANGE", 44, grow=1, max_width=44, min_width=30), Column("STATUS", 6, justify="right"),
                    Column("SERVER SAID", 0, min_width=20), Column("WHEN", 9, justify="right", drop=1)]
 
@@ -165,10 +169,16 @@ class SyncScreen(TwoPaneScreen):
         ok, status = self.attempt(service.status, self.wb, quiet=True)
         if ok and status.remote is not None:
             when = fmt.ago(self.now(), status.last_sync_at) if status.last_sync_at else "never"
-            self.set_bar("filterbar",
-                f"[b]{fmt.esc(status.remote)}[/]  {fmt.esc(status.url or '')}  [dim]last sync:[/] {when}"
-                + (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}" if status.workspace_id else "")
-            )
+            remote, synced = f"[b]{fmt.esc(status.remote)}[/]", f"[dim]last sync:[/] {when}"
+            workspace = (f"  [dim]workspace[/] {fmt.esc(_workspace_label(self.wb, status.workspace_id))}"
+                         if status.workspace_id else "")
+            # At 80 columns the line wrapped and its one row showed "workspace origin · Acme": the
+            # URL (in `workbench remote list`) gives its cells before the replica's name does.
+            self.set_bar("filterbar", Fit(
+                f"{remote}  {fmt.esc(status.url or '')}  {synced}{workspace}",
+                f"{remote}  {synced}{workspace}",
+                f"{remote}  {synced}",
+            ))
             pending = status.pending
         else:
             self.set_bar("filterbar", "[b]No remote[/]  [dim]add one with `workbench remote add NAME URL`[/]")

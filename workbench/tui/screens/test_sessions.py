@@ -498,13 +498,15 @@ class TestSessionsScreen(TwoPaneScreen):
                     self.notify("Note saved")
                     self.refresh_data()
 
-            self.app.push_screen(text_prompt("Edit note", "Note", submit=submit, value=note.content, multiline=True), closed)
+            # Named as "Add a note — …" names it: with notes to write on several sessions, which one's.
+            self.app.push_screen(text_prompt(f"Edit a note — {fmt.esc(s.tester_id)}", "Note", submit=submit,
+                                             value=note.content, multiline=True), closed)
 
         if len(notes) == 1:
             edit(notes[0])
         else:
             options = [(fmt.esc(fmt.first_line(n.content)[:70]), n) for n in notes]
-            self.app.push_screen(ChoiceDialog("Edit which note?", options), edit)
+            self.app.push_screen(ChoiceDialog(f"Edit which note of {fmt.esc(s.tester_id)}?", options), edit)
 
     def action_feedback(self) -> None:
         from workbench.domain.test_sessions import FeedbackCreate
