@@ -17,7 +17,7 @@ from workbench.cli.output import echo, emit_json, fail, listing
 from workbench.domain.roles import Principal
 from workbench.services import undo as undo_svc
 from workbench.services.context import Workbench
-from workbench.services.inbox import member_name, member_names
+from workbench.services.inbox import member_names
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +32,7 @@ def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, r
     if outcome is None:
         fail(f"Nothing to {verb}", error=f"nothing_to_{verb}")
     names = member_names(wb, me)  # "Assigned to Max Member", never an id the store can name
-    label = undo_svc.describe(outcome, member_name=lambda uid: member_name(uid, names))
+    label = undo_svc.describe(outcome, members=names)
     if outcome.final:
         # The action is final now (README, "Undo"): the next run goes on to the one before it.
         fail(f"Can't {verb} {label}: {outcome.final}. Run it again for the action before it.", error=f"cannot_{verb}")

@@ -498,23 +498,33 @@ def _run(wb: Workbench, principal: Principal, *, redo: bool) -> Outcome | None:
 
 def history(wb: Workbench, principal: Principal, limit: int = 20) -> list[dict[str, Any]]:
     """The user's latest actions, newest first, with their state (``done``, ``undone``, ``final``)."""
-    from workbench.services.inbox import member_name, member_names
+    from workbench.services.inbox import member_names
 
     db = wb.store.db
     names = member_names(wb, principal)
     out = []
     for a in repo.recent(db, principal.workspace_id, principal.actor_id, limit):
         n = repo.count_steps(db, a.id)
-        label = describe(Outcome(a.id, a.kind, a.what, False, n, n), member_name=lambda uid: member_name(uid, names))
+        label = describe(Outcome(a.id, a.kind, a.what, False, n, n), members=names)
         out.append({"id": a.id, "label": label, "state": a.state, "reason": a.reason, "at": iso_ms(a.created_at)})
     return out
 
 
 def describe(o: Outcome, *, status_label: Callable[[str], str] | None = None,
-             member_name: Callable[[str], str] | None = None) -> str:
-    """The action in words: "Status → ack on …1a2b3c4d", "Bulk: assign to Ada on 12 rows"."""
+             members: dict[str, str] | None = None) -> str:
+    """The action in words: "Status → ack on …1a2b3c4d", "Bulk: assign to Ada on 12 rows".
+
+    ``members`` (``inbox.member_names``) names an assignee as every front end does (``inbox.member_name``);
+    without it the id stands (``undo --json``'s label)."""
     status_label = status_label or words_for_status
-    member_name = member_name or (lambda uid: uid)
+
+    def member_name(uid: str) -> str:
+        if members is None:
+            return uid
+        from workbench.services.inbox import member_name as named
+
+        return named(uid, members)
+
     w = o.what
     on = f" on {short_ref(str(w['annotation_id']))}" if w.get("annotation_id") else ""
     if o.kind == "status":

@@ -74,8 +74,7 @@ class UndoKeys:
         if outcome is not None:
             members = dict(inbox.facets(app.wb, app.principal).members)
             # Markup-safe: the label names stores, testers and members, and the notice reads markup.
-            label = fmt.esc(service.describe(outcome, status_label=fmt.status_label,
-                                             member_name=lambda uid: inbox.member_name(uid, members)))
+            label = fmt.esc(service.describe(outcome, status_label=fmt.status_label, members=members))
         return outcome, label
 
     def on_undo_finished(self, message: UndoFinished) -> None:
