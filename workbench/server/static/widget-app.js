@@ -922,7 +922,7 @@
   // What the keyboard's outline and a screen reader say about an element: its tag and the start of its text (no field's value).
   function describe(el) {
     const text = squash(el.innerText || el.getAttribute('aria-label') || el.getAttribute('alt') || el.getAttribute('title') || '').trim();
-    return text ? `${el.localName} “${text.length > 60 ? `${text.slice(0, 59)}…` : text}”` : el.localName;
+    return text ? `${el.localName} “${bounded(text, 60)}”` : el.localName;
   }
   function outlineOn(el) {
     if (!el) { outline.style.display = 'none'; return; }
