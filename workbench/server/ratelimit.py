@@ -271,21 +271,14 @@ class RateLimiter:
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait, version = await ips.hit_async(f"ip:{host}")
             if wait is not None:
-                if isinstance(credential, Credential) and not credential.anonymous:
-                    # Both full: a request is admitted once both have rolled over. Only a credential
-                    # resolved already (one whose bucket could be full here): a refused flood looks
-                    # nothing up.
-                    wait = max(wait, tokens.left_async(credential.identity) or 0.0)
-                return wait, f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)", version
+                return _both_full(wait, credential, tokens.left_async), self._ip_reason(), version
         if credential is UNKNOWN:
             credential = await run_in_threadpool(self.resolve, scope)
         if isinstance(credential, Credential) and not credential.anonymous:
             wait, read = await tokens.hit_async(credential.identity)
             version = read or version
             if wait is not None:
-                return wait, (
-                    f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per {self.settings.window_seconds}s)"
-                ), version
+                return wait, self._token_reason(), version
         return None, "", version
 
     def check(self, scope: Scope) -> tuple[float | None, str]:
@@ -295,22 +288,30 @@ class RateLimiter:
         reason = ""
         if self.settings.limit_loopback_ip or not _is_loopback(host):
             wait = self.ips.hit(f"ip:{host}")
-            reason = f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
+            reason = self._ip_reason()
         if wait is not None:
-            known = self.resolve.known(scope)
-            if isinstance(known, Credential) and not known.anonymous:
-                # Both full: a request is admitted once both have rolled over. Only a credential
-                # resolved already (one whose bucket could be full): a refused flood looks nothing up.
-                wait = max(wait, self.tokens.left(known.identity) or 0.0)
+            wait = _both_full(wait, self.resolve.known(scope), self.tokens.left)
         else:
             credential = self.resolve(scope)
             if credential is not None and not credential.anonymous:
                 wait = self.tokens.hit(credential.identity)
-                reason = (
-                    f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per "
-                    f"{self.settings.window_seconds}s)"
-                )
+                reason = self._token_reason()
         return wait, reason
+
+    def _ip_reason(self) -> str:
+        return f"Rate limit exceeded: per-IP bucket ({self.settings.ip_limit} requests per {self.settings.window_seconds}s)"
+
+    def _token_reason(self) -> str:
+        return f"Rate limit exceeded: per-token bucket ({self.settings.token_limit} requests per {self.settings.window_seconds}s)"
+
+
+def _both_full(wait: float, credential: object, left: Callable[[str], float | None]) -> float:
+    """The per-IP refusal's wait, or the credential's bucket's when it is full and ends later: a
+    request is admitted once both have rolled over. Only a credential resolved already (one whose
+    bucket could be full): a refused flood looks nothing up, and ``left`` counts nothing."""
+    if isinstance(credential, Credential) and not credential.anonymous:
+        return max(wait, left(credential.identity) or 0.0)
+    return wait
 
 
 # Set in a request's scope by a layer ahead of the stack that counted it already (the triage
