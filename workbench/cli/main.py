@@ -17,6 +17,7 @@ from workbench.cli import annotations as annotations_cli
 from workbench.cli import help_format, mcp_cmd
 from workbench.cli import maintenance as maintenance_cli
 from workbench.cli import migrate_store as migrate_store_cli
+from workbench.cli import remote as remote_cli
 from workbench.cli import sync as sync_cli
 from workbench.cli import undo as undo_cli
 from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
@@ -41,7 +42,8 @@ migrate_store_cli.register(admin)  # admin migrate-store: SQLite store -> Postgr
 maintenance_cli.register(admin)  # admin sweep-uploads: files a killed writer left
 # Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
 annotations_cli.register(app)
-sync_cli.register(app)  # remote add/list/remove/login, sync [status|conflicts|refused]
+remote_cli.register(app)  # remote add/list/remove/login
+sync_cli.register(app)  # sync [status|conflicts|refused]
 undo_cli.register(app)  # undo [--list], redo
 app.command("mcp")(mcp_cmd.mcp)
 app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switcher lists

@@ -1,11 +1,10 @@
-"""``workbench remote …`` and ``workbench sync …``: where to sync, and syncing with progress.
+"""``workbench sync …``: syncing with progress, and what it leaves (status, conflicts, refused changes).
 
-Secrets are asked for with hidden prompts (or taken from WORKBENCH_TOKEN,
-WORKBENCH_STORE_KEY and WORKBENCH_JWT, so scripts never put one on a command line) and kept
-in the system keyring. ``workbench sync`` shows rich progress bars and a summary; exit code
+A run's missing secrets are asked for as ``workbench remote`` asks (cli/remote.py), for that run
+only where no keyring keeps them. ``workbench sync`` shows rich progress bars and a summary; exit code
 1 when the run stopped early (unreachable, credentials rejected).
 
-What a command did (the summary, a remote added or removed, a conflict settled, a refused change
+What a command did (the summary, a conflict settled, a refused change
 retried) goes to stdout, as the annotation verbs' does; progress, prompts, notes, hints and errors
 to stderr (README, "stdout or stderr").
 """
@@ -25,6 +24,7 @@ from rich.text import Text
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
 from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, report_error, show_table
 from workbench.cli.progress import Count
+from workbench.cli.remote import ask_secrets, report_saved
 from workbench.domain.clock import iso_ms
 from workbench.domain.errors import DomainError
 from workbench.domain.statuses import status_label
@@ -35,7 +35,6 @@ from workbench.services.context import Workbench
 from workbench.services.inbox import member_name, member_names
 from workbench.services.local import local_user
 
-remote_app = typer.Typer(help="Remotes this store syncs with (secrets live in the system keyring).", no_args_is_help=True)
 sync_app = typer.Typer(
     help="Sync with a remote: push local changes, pull everyone else's. Sub-commands inspect what is left.\n\n"
          "The summary (and --json): sent, your changes the server took; received, what others changed (your own "
@@ -49,151 +48,11 @@ RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote na
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(remote_app, name="remote")
     app.add_typer(sync_app, name="sync")
 
 
 def _open(data_dir: Any) -> Workbench:
     return open_workbench(data_dir)
-
-
-def _ask_secrets(name: str, prompt: bool, only: str | None = None, *, for_this_run: bool = False) -> dict[str, str | None]:
-    """Each secret from its environment variable, else a hidden prompt (when interactive).
-
-    Where no keyring backend exists that is said before the first prompt: ``for_this_run``
-    (``workbench sync``) then asks anyway, for this run only; otherwise (``remote add`` and
-    ``login``, whose whole job is to keep them) nothing is asked that could not be kept.
-    """
-    import os
-
-    values: dict[str, str | None] = {}
-    interactive = prompt and sys.stdin.isatty()
-    problem = remotes.keyring_problem()
-    if interactive and problem is not None:
-        if for_this_run:
-            err.print(f"[yellow]No keyring:[/] {inert(problem)}. What you type now is used for this run only (in memory), never stored.",
-                      soft_wrap=True)
-        else:
-            err.print(
-                f"[yellow]No keyring:[/] {inert(problem)}, so secrets cannot be kept and none is asked for. `workbench sync` "
-                "asks for them each run (kept in memory for that run), or set WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT.",
-                soft_wrap=True,
-            )
-            interactive = False
-    for kind, (var, label) in remotes.SECRETS.items():
-        if only is not None and kind != only:
-            continue
-        value = os.environ.get(var, "").strip() or None
-        if value is None and interactive:
-            value = typer.prompt(f"{label} for {name} (Enter to skip)", default="", show_default=False, hide_input=True).strip() or None
-        values[kind] = value
-    return values
-
-
-def _report_saved(name: str, saved: remotes.SavedSecrets, given: dict[str, str | None]) -> None:
-    labels = {k: v[1] for k, v in remotes.SECRETS.items()}
-    if saved.stored:
-        err.print(f"Saved to the system keyring: {', '.join(labels[k] for k in saved.stored)}.")
-    if saved.keyring_error and any(given.values()):
-        err.print(
-            f"[yellow]warning:[/] {saved.keyring_error}: the secrets were [bold]not[/] saved. "
-            "`workbench sync` reads WORKBENCH_TOKEN, WORKBENCH_STORE_KEY and WORKBENCH_JWT from the environment instead.",
-            soft_wrap=True,  # one line, as a log or grep reads it; a terminal wraps it itself
-        )
-    if not any(given.values()):
-        err.print(f"No secrets given: {inert(remotes.credential_advice(name))}.", soft_wrap=True)
-
-
-# -- remote -------------------------------------------------------------------------------------
-
-
-@remote_app.command("add")
-def remote_add(
-    name: Annotated[str, typer.Argument(help="A short name, like origin", show_default=False)],
-    url: Annotated[str, typer.Argument(help="Base URL, like http://localhost:11001", show_default=False)],
-    data_dir: DataDir = None,
-    prompt: Annotated[bool, typer.Option("--prompt/--no-prompt", help="Ask for secrets not in the environment")] = True,
-    study: Annotated[list[str] | None, typer.Option(
-        "--study", metavar="<job-id>", help="A study (jobId) to sync when the remote cannot list them (repeatable)")] = None,
-) -> None:
-    """Add a remote; its secrets come from the environment or hidden prompts and go to the keyring."""
-    wb = _open(data_dir)
-    given = _ask_secrets(name, prompt)
-    try:
-        saved = remotes.add(wb, name, url, given, studies=study)
-    except DomainError as exc:
-        fail(exc.message)
-        return
-    out.print(f"Remote [bold]{inert(name)}[/] → {inert(url.rstrip('/'))}", soft_wrap=True)
-    _report_saved(name, saved, given)
-
-
-@remote_app.command("login")
-def remote_login(
-    name: Annotated[str, typer.Argument(help="Remote name", show_default=False)],
-    data_dir: DataDir = None,
-    only: Annotated[str | None, typer.Option("--only", help="Only this secret: token, store_key or jwt")] = None,
-) -> None:
-    """Enter new credentials for a remote (after a 401, a rotation or a revocation), kept in the system keyring.
-
-    Exits 1 when nothing was kept: no keyring on this machine (then the environment variables
-    or `workbench sync`'s own prompt are the way), or no secret given.
-    """
-    wb = _open(data_dir)
-    if only is not None and only not in remotes.SECRETS:
-        fail("--only takes token, store_key or jwt", 2)
-    try:
-        remotes.find(wb, name)
-    except DomainError as exc:
-        fail(exc.message)
-    if remotes.keyring_problem() is not None:
-        fail(f"there is no keyring to keep secrets in: {remotes.credential_advice(name, only)}")
-    given = _ask_secrets(name, True, only)
-    try:
-        saved = remotes.save_secrets(wb, name, given)
-    except DomainError as exc:
-        fail(exc.message)
-        return
-    _report_saved(name, saved, given)
-    if not saved.stored:
-        raise typer.Exit(1)
-
-
-@remote_app.command("list")
-def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Remotes, where their secrets come from, and when they last synced."""
-    wb = _open(data_dir)
-    rows = remotes.list_remotes(wb)
-    if as_json:
-        emit_json(listing(r.to_public() for r in rows))
-        return
-    if not rows:
-        out.print("No remotes; add one with `workbench remote add NAME URL`.")
-        return
-    t = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("NAME", "URL", "TOKEN", "STORE KEY", "JWT", "LAST SYNC", "LAST ERROR"):
-        t.add_column(col)
-    for r in rows:
-        t.add_row(*map(cell, (
-            r.name, r.url, r.credentials.get("token", ""), r.credentials.get("store_key", ""), r.credentials.get("jwt", ""),
-            (iso_ms(r.last_sync_at) or "never")[:19].replace("T", " "), r.last_error or "",
-        )))
-    show_table(t, out)
-
-
-@remote_app.command("remove")
-def remote_remove(
-    name: Annotated[str, typer.Argument(help="Remote name", show_default=False)],
-    data_dir: DataDir = None,
-    force: Annotated[bool, typer.Option("--force", help="Also drop changes not synced yet")] = False,
-) -> None:
-    """Forget a remote and its secrets; the replicated data stays in the store as local data."""
-    wb = _open(data_dir)
-    try:
-        remotes.remove(wb, name, force=force)
-    except DomainError as exc:
-        fail(exc.message)
-    out.print(f"Removed remote {inert(name)}.")
 
 
 # -- sync ---------------------------------------------------------------------------------------
@@ -287,10 +146,10 @@ def sync_main(
         name = remotes.find(wb, remote).name
         err.print(f"[red]{inert(report.stopped)}[/]", soft_wrap=True)
         err.print(f"Enter a new {remotes.SECRETS[report.auth_failed][1]} (Enter to give up).")
-        given = _ask_secrets(name, True, report.auth_failed, for_this_run=True)
+        given = ask_secrets(name, True, report.auth_failed, for_this_run=True)
         if any(given.values()):
             if remotes.keyring_problem() is None:
-                _report_saved(name, remotes.save_secrets(wb, name, given), given)
+                report_saved(name, remotes.save_secrets(wb, name, given), given)
             creds = dict(credentials or remotes.load_secrets(wb, name)[0])
             creds.update({k: v for k, v in given.items() if v})
             report = _run(wb, remote, as_json=as_json, quiet=quiet, credentials=creds, first_sync=first_sync)
@@ -307,11 +166,11 @@ def _credentials_for_run(wb: Workbench, remote: str | None) -> dict[str, str | N
     if any(remotes.load_secrets(wb, name)[0].values()):
         return None
     err.print(f"No credentials for {inert(name)} yet: each one its sources use (Enter skips one).")
-    given = _ask_secrets(name, True, for_this_run=True)
+    given = ask_secrets(name, True, for_this_run=True)
     if not any(given.values()):
         return None  # the sync says what is missing and how to set it
     if remotes.keyring_problem() is None:
-        _report_saved(name, remotes.save_secrets(wb, name, given), given)
+        report_saved(name, remotes.save_secrets(wb, name, given), given)
     return given
 
 
