@@ -3,8 +3,9 @@
 The TUI, the CLI and ``workbench serve`` may open the same file together. WAL lets readers run
 beside one writer; every write transaction starts with ``BEGIN IMMEDIATE`` so two writers queue
 on the busy timeout instead of deadlocking when a read lock would have to be upgraded. Within
-one process, writers first queue on an in-process lock, so they wait in line instead of polling;
-a caller that must not wait (the server's event loop) can ask to be refused instead.
+one process, writers first queue on an in-process lock, and across processes on the writer queue
+(storage/writer_queue.py), so they wait in line instead of polling; a caller that must not wait
+(the server's event loop) can ask to be refused instead.
 Each thread gets its own connection because sqlite3 connections must not be shared across
 threads while a transaction is open.
 
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 
 from storage import data_version
 from storage.failures import DISK_ERRNOS, StoreBusy, StoreUnusable, StoreWriteFailed, busy_name, disk_refused, file_problem
+from storage.writer_queue import WriterQueue
 
 DB_FILENAME = "workbench.db"
 BUSY_TIMEOUT_MS = 10_000
@@ -35,6 +37,10 @@ BUSY_TIMEOUT_MS = 10_000
 # automatic one stays as a bound (about 40 MB of WAL) for processes that stop early.
 AUTOCHECKPOINT_PAGES = 10_000
 CHECKPOINT_EVERY_S = 0.5
+# ...and sooner after this many commits: writes back to back (a sync applying pages, a benchmark)
+# filled the WAL past the bound within the half second, and the commit that crossed it checkpointed
+# inline, fsync and all: 12 to 40 ms for a triage action, and as long for every writer queued behind it.
+CHECKPOINT_EVERY_COMMITS = 256
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
@@ -69,7 +75,7 @@ without_waiting: ContextVar[bool] = ContextVar("workbench_write_without_waiting"
 # One lock per database file for every Store of this process. Writers queue on it before
 # BEGIN IMMEDIATE and wake the moment the holder commits; without it they all poll SQLite's
 # busy handler, whose back-off sleeps up to 100 ms at a time (PATCH p99 868 ms under load).
-# Other processes still meet the busy timeout on BEGIN IMMEDIATE.
+# Other processes' writers queue with them on the writer queue (storage/writer_queue.py).
 _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -136,6 +142,7 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = _write_lock(self.path)
+        self._queue = WriterQueue(self.path)
         # Weak: a worker thread's connection closes when the thread ends (its thread-local goes),
         # instead of staying open with its page cache until the store is closed.
         self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
@@ -143,6 +150,7 @@ class Store:
         self._savepoints = 0
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by the commits that make a checkpoint due early
         try:
             if migrate and self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 from storage.schema import migrate as _migrate
@@ -198,6 +206,7 @@ class Store:
     def close(self) -> None:
         """Close every connection this Store opened (all threads)."""
         self._stop.set()
+        self._wake.set()
         if self._checkpointer is not None:
             self._checkpointer.join(5)
             self._checkpointer = None
@@ -208,6 +217,13 @@ class Store:
             self._connections.clear()
         self._local = threading.local()
         data_version.forget(self.path)
+        # Its descriptor is used only under the write lock; closing never waits for a writer, and
+        # one still writing leaves it open (it closes with the process).
+        if self._write_lock.acquire(blocking=False):
+            try:
+                self._queue.close()
+            finally:
+                self._write_lock.release()
 
     # -- transactions ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -230,8 +246,11 @@ class Store:
             if not self._write_lock.acquire(blocking=False):
                 raise WriteWouldWait
             try:
+                if not self._queue.try_take():
+                    raise WriteWouldWait
                 self._begin_without_waiting(db)
             except BaseException as exc:
+                self._queue.let_go()
                 self._write_lock.release()
                 self._raise_disk_refusal(exc)
                 raise
@@ -239,8 +258,11 @@ class Store:
             raise self._busy("a writer of this process")
         else:
             try:
+                if not self._queue.take(BUSY_TIMEOUT_MS / 1000):
+                    raise self._busy("a writer of another process")
                 db.execute("BEGIN IMMEDIATE")
             except BaseException as exc:
+                self._queue.let_go()
                 self._write_lock.release()
                 self._raise_disk_refusal(exc)
                 if (name := busy_name(exc)) is not None:
@@ -261,8 +283,11 @@ class Store:
                 self._raise_disk_refusal(exc)
                 raise
             self._writes += 1
+            if self._writes % CHECKPOINT_EVERY_COMMITS == 0:
+                self._wake.set()
             self._local.commits = self._thread_commits() + 1
         finally:
+            self._queue.let_go()
             self._write_lock.release()
         if self._checkpointer is None:
             self._start_checkpointer()
@@ -359,7 +384,11 @@ class Store:
         conn = self._connect()
         seen = 0
         try:
-            while not self._stop.wait(CHECKPOINT_EVERY_S):
+            while True:
+                self._wake.wait(CHECKPOINT_EVERY_S)
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
                 if self._writes != seen:
                     seen = self._writes
                     with contextlib.suppress(sqlite3.Error):

@@ -1,20 +1,32 @@
-"""Writers of one process queue on the store's lock and start the moment the holder commits.
+"""Writers queue on the store's locks and start the moment the holder commits: a thread lock
+within a process, the writer queue (storage/writer_queue.py, an flock) across processes.
 
-Without the lock a waiter polls SQLite's busy handler, whose back-off sleeps between tries:
-after 228 ms of waiting its next try comes at 328 ms, so a commit at ~240 ms leaves the store
-idle for ~90 ms while a writer waits. With the lock the waiter wakes at the commit.
+Without them a waiter polls SQLite's busy handler, whose back-off sleeps between tries: after
+228 ms of waiting its next try comes at 328 ms, so a commit at ~240 ms leaves the store idle for
+~90 ms while a writer waits. Queued, the waiter wakes at the commit.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from storage import Store
+from storage import db as sqlite_store
 from storage.db import WriteWouldWait, without_waiting
+from storage.failures import StoreBusy
+from storage.writer_queue import SUFFIX
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HOLD_S = 0.24  # just past one of the busy handler's tries (at 228 ms), far from the next (328 ms)
 ROUNDS = 3
@@ -112,3 +124,126 @@ def test_a_writer_that_must_not_wait_is_refused_inside_a_read_it_did_not_start(t
         without_waiting.reset(token)
     assert store.db.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     store.close()
+
+
+# Another process's writer: a Store's write transaction that holds until told (a line on its
+# standard input), or for a given time; it says "holding" once inside, and its commit's
+# time.monotonic() (one clock for every process of this machine) after.
+OTHER_WRITER = """
+import sys, time
+from storage import Store
+store = Store(sys.argv[1])
+with store.write() as db:
+    db.execute("INSERT INTO t VALUES (-1)")
+    print("holding", flush=True)
+    if sys.argv[2] == "until-told":
+        sys.stdin.readline()
+    else:
+        time.sleep(float(sys.argv[2]))  # the work of a long transaction, not a wait for a condition
+print(time.monotonic(), flush=True)
+store.close()
+"""
+
+
+@contextmanager
+def other_process_writing(data: Path, hold: str = "until-told") -> Iterator[subprocess.Popen[str]]:
+    other = subprocess.Popen([sys.executable, "-c", OTHER_WRITER, str(data), hold], cwd=ROOT, text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert other.stdout is not None and other.stdout.readline() == "holding\n"
+        yield other
+    finally:
+        if other.poll() is None:
+            assert other.stdin is not None
+            other.stdin.write("go\n")
+            other.stdin.close()
+        assert other.wait(20) == 0
+
+
+def queue_waiters() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "workbench-writer-queue"]
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"still not {what} after 10 s"
+        time.sleep(0.005)
+
+
+def store_with_table(data: Path) -> Store:
+    store = Store(data)
+    store.db.execute("CREATE TABLE t (n INTEGER)")
+    return store
+
+
+def test_a_writer_of_another_process_starts_right_after_that_writer_commits(tmp_path):
+    """SQLite's busy handler alone woke the waiter ~90 ms after each commit (its tries at 228 and 328 ms)."""
+    store = store_with_table(tmp_path)
+    gaps = []
+    for n in range(ROUNDS):
+        with other_process_writing(tmp_path, str(HOLD_S)) as other:
+            with store.write() as db:  # waits in the queue for the other process
+                began = time.monotonic()
+                db.execute("INSERT INTO t VALUES (?)", [n])
+            assert other.stdout is not None
+            gaps.append(began - float(other.stdout.readline()))
+    assert store.db.execute("SELECT count(*) FROM t").fetchone()[0] == 2 * ROUNDS
+    assert sum(gaps) < 0.05, [round(g * 1000, 1) for g in gaps]
+    store.close()
+
+
+def test_a_writer_kept_waiting_by_another_process_past_the_timeout_is_told_so_and_lets_go(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
+    store = store_with_table(tmp_path)
+    with other_process_writing(tmp_path):
+        with pytest.raises(StoreBusy, match=r"another writer has held it for over 0\.2 s \(a writer of another process\)"), store.write() as db:
+            db.execute("INSERT INTO t VALUES (1)")
+        assert not store._write_lock.locked()
+        # The thread that waited for it still does, and takes the lock only to let go at once.
+        assert queue_waiters()
+    wait_for(lambda: not queue_waiters(), "let go by the writer that gave up")
+    with store.write() as db:  # nothing left holding the queue
+        db.execute("INSERT INTO t VALUES (2)")
+    assert [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n")] == [-1, 2]
+    store.close()
+
+
+def test_a_writer_that_must_not_wait_is_refused_while_another_process_holds_the_queue(tmp_path):
+    store = store_with_table(tmp_path)
+    with other_process_writing(tmp_path):
+        token = without_waiting.set(True)
+        try:
+            with pytest.raises(WriteWouldWait), store.write() as db:
+                db.execute("INSERT INTO t VALUES (1)")
+        finally:
+            without_waiting.reset(token)
+        assert not store._write_lock.locked()
+    with store.write() as db:
+        db.execute("INSERT INTO t VALUES (2)")
+    assert [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n")] == [-1, 2]
+    store.close()
+
+
+def test_without_a_queue_file_writers_still_write_behind_sqlites_lock(tmp_path):
+    """A directory where the lock file cannot be made (here a directory in its place) loses only the queue."""
+    (tmp_path / f"workbench.db{SUFFIX}").mkdir()
+    store = store_with_table(tmp_path)
+    with other_process_writing(tmp_path, "0.05"), store.write() as db:  # waits on SQLite's busy timeout instead
+        db.execute("INSERT INTO t VALUES (1)")
+    assert [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n")] == [-1, 1]
+    store.close()
+
+
+def test_closing_a_store_closes_its_queue_file(tmp_path):
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    store_with_table(tmp_path).close()
+    before = open_descriptors()
+    for n in range(20):
+        store = Store(tmp_path)
+        with store.write() as db:
+            db.execute("INSERT INTO t VALUES (?)", [n])
+        store.close()
+    assert open_descriptors() == before
