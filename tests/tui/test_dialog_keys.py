@@ -80,7 +80,7 @@ async def test_a_forms_hint_and_keys_name_what_it_has(app):
         await press(pilot, "C")
         form = app.screen
         assert isinstance(form, FormDialog) and form.submit_label == "Confirm"
-        assert "^s confirm · esc cancel" in screen_text(app)
+        assert "^s: confirm · esc: cancel" in screen_text(app)
         described = [description for _, _, description, _, _ in binding_rows(form)]
         assert "Confirm" in described and "Browse files" not in described
         await press(pilot, "escape")
@@ -92,7 +92,7 @@ async def test_a_forms_hint_and_keys_name_what_it_has(app):
         await press(pilot, "enter", "e")
         attach = app.screen
         assert isinstance(attach, FormDialog) and attach.submit_label == "Attach"
-        assert "^s attach · esc cancel · ^o browse" in screen_text(app)
+        assert "^s: attach · esc: cancel · ^o: browse" in screen_text(app)
         assert "Browse files" in [description for _, _, description, _, _ in binding_rows(attach)]
         await press(pilot, "escape", "r")  # the resolve prompt, under its Resolve button
         assert "enter / ^s: resolve · esc: cancel" in screen_text(app)

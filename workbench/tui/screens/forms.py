@@ -107,12 +107,11 @@ class FormDialog(Dialog[Any]):
             with Horizontal(classes="buttons"):
                 yield Button(self.cancel_label, id="cancel", compact=True)
                 yield Button(self.submit_label, id="submit", variant="primary", compact=True)
-            browse = " · {form.browse} browse" if any(f.kind == "file" for f in self.fields) else ""
-            editor = ""
-            if self._editable() is not None:
-                editor = " · {form.editor}" + (": " if ":" in self.hint else " ") + "write in $EDITOR"
-            # Named as the buttons are ("^s confirm" under Confirm), as ? and the palette name them.
-            named = f"{{form.save}} {self.submit_label.lower()} · {{form.cancel}} {self.cancel_label.lower()}"
+            browse = " · {form.browse}: browse" if any(f.kind == "file" for f in self.fields) else ""
+            editor = " · {form.editor}: write in $EDITOR" if self._editable() is not None else ""
+            # Named as the buttons are ("^s: confirm" under Confirm), as ? and the palette name them;
+            # "key: what" as every other hint line says it.
+            named = f"{{form.save}}: {self.submit_label.lower()} · {{form.cancel}}: {self.cancel_label.lower()}"
             yield Static(self.hint_text((self.hint or named + browse) + editor), classes="hint")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -134,5 +134,5 @@ def credentials_form(
     return FormDialog(
         title, fields, submit=check, submit_label=label, wide=True,
         hint=f"[dim]{fmt.esc(url)} · API token: sites and annotations · store API key: feedback sessions · JWT: test sessions; "
-             f"{where}. {{form.save}} {label.lower()} · {{form.cancel}} cancel[/]",
+             f"{where}. {{form.save}}: {label.lower()} · {{form.cancel}}: cancel[/]",
     )
