@@ -227,3 +227,24 @@ async def test_editing_a_note_names_whose_session_it_is(app, demo_wb, principal)
         await press(pilot, "enter")
         assert isinstance(app.screen.query_one("#field-text", TextArea), TextArea)
         assert f"Edit a note — {session.tester_id}" in screen_text(app)
+
+
+def next_step(screen: TestSessionsScreen) -> str:
+    cell = screen.session_source.cells(found(screen.sessions.current))[-1]
+    return cell if isinstance(cell, str) else cell.plain
+
+
+async def test_next_step_says_what_can_be_done_not_who_did_it(app, demo_wb, principal):
+    """A paused session's next step said "tester paused", though the reviewer may have paused it
+    (p) here: it offers what resumes it, as a completed one offers what analyzes it."""
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_tests(app, pilot)
+        select_status(screen, "active")
+        session_id = found(screen.sessions.current).id
+        assert next_step(screen) == "tester is running"
+        await press(pilot, "p")
+        await wait_for(pilot, lambda: ts_service.get(demo_wb, principal, session_id).status == "paused")
+        await wait_for(pilot, lambda: found(screen.sessions.current).status == "paused")
+        assert found(screen.sessions.current).id == session_id
+        assert next_step(screen) == "resume (r)"
+        assert "tester paused" not in screen_text(app)

@@ -39,7 +39,7 @@ SESSION_COLUMNS = [Column("TESTER", 16), Column("VAR", 3), Column("STATUS", 11),
                    Column("DURATION", 8, "right"), Column("RATING", 6), Column("NEXT STEP", 0, min_width=16)]
 STATUS_FILTERS = [("any status", ""), ("to handle (completed or analyzed)", "handle"), ("active", "active"), ("paused", "paused"),
                   ("completed", "completed"), ("analyzing", "analyzing"), ("analyzed", "analyzed"), ("confirmed", "confirmed")]
-NEXT_STEP = {"active": "tester is running", "paused": "tester paused", "completed": "analyze (z)", "analyzing": "analysis running…",
+NEXT_STEP = {"active": "tester is running", "paused": "resume (r)", "completed": "analyze (z)", "analyzing": "analysis running…",
              "analyzed": "confirm (C)", "confirmed": "done, payout queued"}
 
 
