@@ -758,3 +758,36 @@ async def test_at_200_columns_both_sides_of_a_conflict_are_whole(hub):
         await press(pilot, "5")
         lines = screen_text(narrow).splitlines()
         assert any(ln.split()[-2:] == ["MINE", "THEIRS"] for ln in lines), lines
+
+
+async def test_at_80_columns_a_line_with_a_conflict_and_a_refusal_keeps_its_whole_hint(hub):
+    """QA: at 80 columns, with changes pending, a conflict and a refusal, the line was cut in its
+    hint ("S sync · 5 set…"). Too wide, it says less (the counts at zero, then "synced") first."""
+    ids, r = conflicted_and_refused(hub)
+    ann_svc.reply(r.wb, r.me, ids[0], ReplyCreate(body="pending until the next sync"))
+    app = app_for(r)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "refused" in line(app))
+        await pilot.pause()
+        shown = next(ln for ln in screen_text(app).splitlines() if "⇅" in ln).strip()
+        assert shown.endswith("· 1 pending · 1 conflict · 1 refused  S sync · 5 settle"), shown
+        assert "…" not in shown
+
+
+def test_a_line_too_wide_says_less_a_step_at_a_time():
+    from types import SimpleNamespace
+
+    from workbench.tui.widgets.sync_line import sync_text
+
+    def at(width: int, pending: int, conflicts: int, refused: int) -> str:
+        status = SimpleNamespace(remote="origin", last_error=None, last_sync_at=FIXED_MS - 180_000,
+                                 pending=pending, conflicts=conflicts, refused=refused)
+        return sync_text(status, FIXED_MS, None, width).plain
+
+    everything = "⇅ origin · synced 3m ago · 0 pending · 1 conflict · 0 refused   S sync · 5 settle"
+    assert at(200, 0, 1, 0) == everything
+    assert at(78, 0, 1, 0) == "⇅ origin · synced 3m ago · 1 conflict   S sync · 5 settle"  # the zeros go first
+    assert at(78, 2, 1, 1) == "⇅ origin · 3m ago · 2 pending · 1 conflict · 1 refused  S sync · 5 settle"
+    assert at(78, 0, 0, 0) == "⇅ origin · synced 3m ago · 0 pending · 0 conflicts · 0 refused   S sync"  # it fits
+    # Past the tersest, the widget cuts the line at its end ("…", text-overflow: ellipsis).
+    assert at(60, 1234, 12, 3) == "⇅ origin · 3m ago · 1,234 pending · 12 conflicts · 3 refused  S sync · 5 settle"

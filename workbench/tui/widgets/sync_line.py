@@ -27,13 +27,26 @@ def sync_text(status: Any, now_ms: int, progress: tuple[str, int, int | None] | 
     Where most of the reason fits (at 160 columns, a refused connection's ran 2 cells over), it is
     cut with "…" instead: dropped whole, a wide terminal said "sync failed" and never why."""
     text = _line(status, now_ms, progress, reason=True)
-    if width is not None and text.cell_len > width and status is not None and status.last_error:
+    if width is None or text.cell_len <= width or status is None:
+        return text
+    said: dict[str, Any] = {"reason": True}
+    if status.last_error:
         room = len(_reason(status)) - (text.cell_len - width)
-        text = _line(status, now_ms, progress, reason=room >= MIN_REASON_CELLS, reason_cells=room)
+        said = {"reason": room >= MIN_REASON_CELLS, "reason_cells": room}
+        text = _line(status, now_ms, progress, **said)
+    # Still too wide (a conflict, a refusal and changes pending at 80 columns cut "5 settle" to
+    # "5 set…"): fewer words, a step at a time, before anything is cut.
+    for terse in range(1, TERSEST + 1):
+        if text.cell_len <= width:
+            break
+        text = _line(status, now_ms, progress, terse=terse, **said)
     return text
 
 
 MIN_REASON_CELLS = 30  # less of the reason than this says too little: "sync failed" alone then
+# How a line too wide says less: 1 leaves out the counts at zero, 2 puts the hint two cells nearer,
+# 3 says the last sync's age without "synced".
+TERSEST = 3
 
 
 def _reason(status: Any) -> str:
@@ -41,7 +54,7 @@ def _reason(status: Any) -> str:
 
 
 def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None, *, reason: bool,
-          reason_cells: int | None = None) -> Text:
+          reason_cells: int | None = None, terse: int = 0) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("⇅ ", style="bold #6fb3d2")
     if status is None:
@@ -66,14 +79,16 @@ def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None
     elif status.last_error and not reason:
         text.append(" · sync failed", style="bold #ff6e6e")  # in the place of the last sync's age: 80 columns hold it
     elif status.last_sync_at:
-        text.append(f" · synced {fmt.ago(now_ms, status.last_sync_at)}")
+        text.append(f" · {'' if terse >= 3 else 'synced '}{fmt.ago(now_ms, status.last_sync_at)}")
     else:
         text.append(" · never synced", style="italic")
-    text.append(f" · {status.pending:,} pending", style="" if status.pending else "dim")
-    text.append(" · ")
-    text.append(fmt.plural(status.conflicts, "conflict"), style="bold #ffb454" if status.conflicts else "dim")
-    text.append(" · ")
-    text.append(f"{status.refused:,} refused", style="bold #ff6e6e" if status.refused else "dim")
+    counts = ((f"{status.pending:,} pending", status.pending, ""),
+              (fmt.plural(status.conflicts, "conflict"), status.conflicts, "bold #ffb454"),
+              (f"{status.refused:,} refused", status.refused, "bold #ff6e6e"))
+    for words, n, style in counts:
+        if n or terse < 1:
+            text.append(" · ")
+            text.append(words, style=style if n else "dim")
     if status.last_error and progress is None and reason:
         text.append(" · last sync failed: ", style="#ff6e6e")
         said = _reason(status)
@@ -81,7 +96,8 @@ def _line(status: Any, now_ms: int, progress: tuple[str, int, int | None] | None
             said = said[: reason_cells - 1] + "…"
         text.append(said, style="dim")
     if progress is None:
-        text.append("   S sync" + (" · 5 settle" if status.conflicts or status.refused else ""), style="dim")
+        text.append(("  " if terse >= 2 else "   ") + "S sync" + (" · 5 settle" if status.conflicts or status.refused else ""),
+                    style="dim")
     return text
 
 
