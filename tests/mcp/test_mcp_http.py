@@ -338,7 +338,8 @@ async def test_a_wrong_token_is_refused_with_401(shared):
 
 async def test_json_that_is_no_json_rpc_message_is_an_invalid_request_in_one_sentence(shared):
     """The SDK answered ``{"id": 1}`` with pydantic's report on each message type it could have been
-    (eight errors, each linking pydantic's site), as Invalid params; JSON-RPC calls it Invalid Request."""
+    (eight errors, each linking pydantic's site), as Invalid params; JSON-RPC calls it Invalid Request.
+    Its refusals had no ``data.status``, which README promises of every HTTP-level refusal."""
     srv, creds = shared
     accept = {"Accept": "application/json, text/event-stream"}
     for body in ({"id": 1}, [{"jsonrpc": "2.0", "id": 1, "method": "tools/list"}], {"jsonrpc": "1.0", "id": 1, "method": "tools/list"}):
@@ -346,9 +347,18 @@ async def test_json_that_is_no_json_rpc_message_is_an_invalid_request_in_one_sen
         assert r.status_code == 400 and int(r.headers["content-length"]) == len(r.content), r.text
         error = r.json()["error"]
         assert error["code"] == -32600 and error["message"].startswith("Invalid Request: ") and "pydantic" not in r.text
-    # The SDK's other refusals pass as they are: a body that is not JSON is its Parse error.
+        assert r.json()["id"] is None and error["data"] == {"status": 400}
+    # The SDK's other refusals keep their words, in the endpoint's refusal shape (``data.status``, a
+    # null id where the SDK said "server-error"): a body that is not JSON is its Parse error...
     garbled = httpx.post(mcp_url(srv, creds["mcp_token"]), content=b"nonsense", headers={**accept, "Content-Type": "application/json"})
-    assert garbled.status_code == 400 and garbled.json()["error"]["code"] == -32700
+    assert garbled.status_code == 400 and int(garbled.headers["content-length"]) == len(garbled.content)
+    assert garbled.json()["id"] is None and garbled.json()["error"]["code"] == -32700
+    assert garbled.json()["error"]["message"].startswith("Parse error") and garbled.json()["error"]["data"] == {"status": 400}
+    # ...and an Accept without both of the transport's types its 406.
+    listed = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    unaccepted = httpx.post(mcp_url(srv, creds["mcp_token"]), json=listed, headers={"Accept": "text/html"})
+    assert unaccepted.status_code == 406 and unaccepted.json()["id"] is None, unaccepted.text
+    assert unaccepted.json()["error"]["message"].startswith("Not Acceptable") and unaccepted.json()["error"]["data"] == {"status": 406}
 
 
 async def test_a_body_not_sent_as_json_is_refused_in_json_naming_the_type_expected(shared):

@@ -187,20 +187,22 @@ def _not_json(scope: Scope) -> dict[str, Any] | None:
 
 
 def _answered(send: Send) -> Send:
-    """The SDK's answers as sent but for one: its refusal of a body that is no JSON-RPC message is
-    one sentence (``_INVALID_REQUEST``), not pydantic's report. (It sees only POSTs: every other
-    method is refused before it, with ``Allow``, which the SDK's DELETE refusal lacked.)"""
-    held: Message | None = None  # a 400's start, until its body says whether it is that refusal
+    """The SDK's answers as sent but for its refusals (400 for a body it cannot read, 406 for an
+    Accept without both types), which take the shape of the endpoint's own: ``data.status``, and
+    ``"id": null`` for the SDK's placeholder ``"server-error"``. Its refusal of a body that is no
+    JSON-RPC message is one sentence (``_INVALID_REQUEST``), not pydantic's report. (It sees only
+    POSTs: every other method is refused before it, with ``Allow``, which the SDK's DELETE refusal lacked.)"""
+    held: Message | None = None  # a refusal's start, until its body is read
 
     async def sending(message: Message) -> None:
         nonlocal held
         if message["type"] == "http.response.start":
-            if message["status"] == 400:
+            if message["status"] >= 400:
                 held = message
                 return
         elif held is not None:
             start, held = held, None
-            if not message.get("more_body", False) and (body := _readable(message.get("body", b""))) is not None:
+            if not message.get("more_body", False) and (body := _readable(message.get("body", b""), start["status"])) is not None:
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
                 start = {**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
                 message = {**message, "body": body}
@@ -210,16 +212,26 @@ def _answered(send: Send) -> Send:
     return sending
 
 
-def _readable(body: bytes) -> bytes | None:
-    """The SDK's envelope refusal in ``body`` put in words, else None (anything else is sent as it is)."""
+# The id the SDK gives its refusals, where JSON-RPC 2.0 says null for an id that was not read.
+_SDK_REFUSAL_ID = "server-error"
+
+
+def _readable(body: bytes, status: int) -> bytes | None:
+    """The SDK's ``status`` refusal in ``body`` in the endpoint's refusal shape, else None (a body
+    that is no JSON-RPC error is sent as it is)."""
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
     error = answer.get("error") if isinstance(answer, dict) else None
-    if not isinstance(error, dict) or not str(error.get("message", "")).startswith(_SDK_ENVELOPE_REFUSAL):
+    if not isinstance(error, dict):
         return None
-    return orjson.dumps({**answer, "error": _INVALID_REQUEST})
+    if str(error.get("message", "")).startswith(_SDK_ENVELOPE_REFUSAL):
+        error = _INVALID_REQUEST
+    data = error.get("data")
+    error = {**error, "data": {**(data if isinstance(data, dict) else {}), "status": status}}
+    said = answer.get("id")
+    return orjson.dumps({**answer, "id": None if said == _SDK_REFUSAL_ID else said, "error": error})
 
 
 def _challenge(description: str) -> list[tuple[bytes, bytes]]:

@@ -1,4 +1,4 @@
-"""The bodies of the MCP endpoint's HTTP-level refusals (401, 405, 429, 503): JSON-RPC errors.
+"""The bodies of the MCP endpoint's HTTP-level refusals (401, 405, 415, 429, 503): JSON-RPC errors.
 
 The MCP SDK's streamable HTTP client reads a non-2xx answer's body as a JSON-RPC error when it is
 one, and hands that error to the caller; any other body (the REST family's ``{"detail": ...}``)
@@ -8,7 +8,8 @@ answers keep their status and headers (``WWW-Authenticate``, ``Retry-After``, ``
 HTTP clients and OAuth-aware ones act on, and carry the reason as a JSON-RPC error with
 ``"id": null`` (the request's id is not read before a refusal; the SDK answers its own HTTP-level
 refusals so, with Invalid Request). ``data`` repeats the status, and for a 429 the seconds to wait,
-for a caller that sees only the error. Plain data: importing this loads no part of the SDK.
+for a caller that sees only the error; the SDK's own refusals (400, 406) are given the same
+(workbench/mcp/http.py ``_answered``). Plain data: importing this loads no part of the SDK.
 """
 
 from __future__ import annotations
