@@ -2133,6 +2133,29 @@ def test_the_form_says_who_the_feedback_is_sent_as(page, served, host_site):
     expect(form.get_by_label("Name (optional)")).to_be_visible()
 
 
+def test_a_stakeholder_whose_email_the_site_has_is_not_asked_for_one(page, served, host_site):
+    """The Email field stayed for a stakeholder whose email the site has, though the server files their feedback under
+    that email: what they typed there went nowhere. A stakeholder the site has no email of is still asked."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    url = host_page(host_site, proc, creds)
+    base = f"{proc.url}/api/widget/sites/{creds['site_id']}/stakeholders"
+    for stored, asked in ((None, True), ("dana@example.com", False)):
+        sh = httpx.post(base, json={"name": "Dana", "email": stored}, headers=bearer(creds["member_token"])).json()
+        page.goto(f"{url}?gf_stakeholder={sh['token']}")
+        form = open_form(page, None)
+        expect(form.locator(".who")).to_have_text("Sending as Dana.")
+        email = form.get_by_label("Email (optional)")
+        if asked:
+            expect(email).to_be_visible()
+            email.fill("typed@example.com")
+        else:
+            expect(email).to_be_hidden()
+        form.get_by_label("Comment").fill(f"Sent as Dana, {stored}")
+        ann = detail(proc, creds, send(page, form)["id"])
+        assert ann["submitter"]["email"] == (stored or "typed@example.com"), ann["submitter"]
+
+
 def test_the_forms_status_is_there_before_it_speaks_so_sent_or_queued_is_read_out(page, served, host_site):
     """The status ("Sending…", "Sent. Thank you!", "Saved in this browser…") was not drawn while empty: a live region
     added with its words in it is not read out, and a screen reader user never heard whether the feedback went."""

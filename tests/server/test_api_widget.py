@@ -166,6 +166,11 @@ def test_config_tells_the_widget_how_to_render_the_toggle(client, creds):
         sh = _stakeholder(client, creds, name="S", auto_fix_default=default)
         got = client.get(url, headers=_w(creds, **{"X-GF-Stakeholder-Token": sh["token"]})).json()
         assert got["auto_fix"] == {"visible": visible, "checked": checked} and got["stakeholder"]["auto_fix_default"] == default
+        assert got["stakeholder"]["has_email"] is False
+    # Whether the site has their email (which then goes with their feedback), not the email itself.
+    mailed = _stakeholder(client, creds, name="M", email="m@example.com")
+    got = client.get(url, headers=_w(creds, **{"X-GF-Stakeholder-Token": mailed["token"]})).json()
+    assert got["stakeholder"] == {"name": "M", "auto_fix_default": "never", "has_email": True} and "m@example.com" not in str(got)
     assert client.get(url, headers=_w(creds, **{"X-GF-Stakeholder-Token": "gfsh_revoked"})).status_code == 401
 
 

@@ -188,6 +188,7 @@ class WidgetToggle(BaseModel):
 class WidgetStakeholder(BaseModel):
     name: str | None
     auto_fix_default: str
+    has_email: bool = Field(description="Whether the site has their email, which their feedback then carries (the widget's Email field is not shown)")
 
 
 class WidgetConfig(BaseModel):

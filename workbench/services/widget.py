@@ -51,6 +51,8 @@ def config(wb: Workbench, site_id: str, widget_token: str | None, stakeholder_to
         "stakeholder": None if stakeholder is None else {
             "name": stakeholder.name,
             "auto_fix_default": stakeholder.auto_fix_default,
+            # Their stored email goes with their feedback over anything typed, so the widget asks none.
+            "has_email": bool(stakeholder.email),
         },
         "auto_fix": toggle_for(stakeholder.auto_fix_default if stakeholder else None),
     }

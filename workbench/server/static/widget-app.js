@@ -1072,6 +1072,7 @@
     const who = token && token === sender.token && sender.known && config && config.stakeholder;
     const named = who && said(who.name || '');
     field('name').closest('label').hidden = !!named;
+    field('email').closest('label').hidden = !!(who && who.has_email); // as the name: the stored one goes
     const typed = said(field('name').value);
     if (named) line.replaceChildren('Sending as ', isolated(bounded(named, NAME_CHARS)), '.');
     else if (who) line.replaceChildren(typed ? 'Sending as ' : 'Sending as a stakeholder of this site', ...(typed ? [isolated(bounded(typed, NAME_CHARS)), ', a stakeholder of this site.'] : ['.']));
