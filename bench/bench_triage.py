@@ -12,7 +12,10 @@ are timed too and printed for comparison: what a TUI beside a busy writer waits.
 
 5,000 of each by default: the slow 1 to 2 % are the other process's writes and the fsyncs of
 checkpoints, met by chance, so the p99 of 1,000 (the 10th slowest) moved between runs with a few
-of them (ratio 1.5 to 9.6 in six runs on an idle machine); of 5,000 it is the 50th.
+of them (ratio 1.5 to 9.6 in six runs on an idle machine); of 5,000 it is the 50th. Since writers
+of both processes take turns on the writer queue (storage/writer_queue.py), the other process's
+writes come at every 10 ms instead of when its polls happen to find the store free, so the bare
+commit meets them as often as the action does (bench/RESULTS.md, stop 46).
 """
 
 from __future__ import annotations
