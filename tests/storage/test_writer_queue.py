@@ -61,18 +61,25 @@ def test_a_waiting_writer_starts_right_after_the_holder_commits(tmp_path):
     store.close()
 
 
+def refused_at_once(store: Store, n: int) -> None:
+    """A write of ``n`` that must not wait is refused (WriteWouldWait)."""
+    token = without_waiting.set(True)
+    try:
+        with pytest.raises(WriteWouldWait), store.write() as db:
+            db.execute("INSERT INTO t VALUES (?)", [n])
+    finally:
+        without_waiting.reset(token)
+
+
 def test_a_writer_that_must_not_wait_is_told_so_and_writes_nothing(tmp_path):
     store = Store(tmp_path)
     store.db.execute("CREATE TABLE t (n INTEGER)")
     other = sqlite3.connect(store.path, isolation_level=None)  # another process's writer
     other.execute("BEGIN IMMEDIATE")
-    token = without_waiting.set(True)
     try:
-        with pytest.raises(WriteWouldWait), store.write() as db:
-            db.execute("INSERT INTO t VALUES (1)")
+        refused_at_once(store, 1)
         assert not store._write_lock.locked()
     finally:
-        without_waiting.reset(token)
         other.execute("COMMIT")
     holding = threading.Event()
     release = threading.Event()
@@ -86,12 +93,9 @@ def test_a_writer_that_must_not_wait_is_told_so_and_writes_nothing(tmp_path):
     t = threading.Thread(target=holder)
     t.start()
     assert holding.wait(10)
-    token = without_waiting.set(True)
     try:
-        with pytest.raises(WriteWouldWait), store.write() as db:
-            db.execute("INSERT INTO t VALUES (3)")
+        refused_at_once(store, 3)
     finally:
-        without_waiting.reset(token)
         release.set()
         t.join(10)
     assert [r[0] for r in other.execute("SELECT n FROM t")] == [2]
@@ -212,12 +216,7 @@ def test_a_writer_kept_waiting_by_another_process_past_the_timeout_is_told_so_an
 def test_a_writer_that_must_not_wait_is_refused_while_another_process_holds_the_queue(tmp_path):
     store = store_with_table(tmp_path)
     with other_process_writing(tmp_path):
-        token = without_waiting.set(True)
-        try:
-            with pytest.raises(WriteWouldWait), store.write() as db:
-                db.execute("INSERT INTO t VALUES (1)")
-        finally:
-            without_waiting.reset(token)
+        refused_at_once(store, 1)
         assert not store._write_lock.locked()
     with store.write() as db:
         db.execute("INSERT INTO t VALUES (2)")
