@@ -250,8 +250,7 @@ class Store:
                     raise WriteWouldWait
                 self._begin_without_waiting(db)
             except BaseException as exc:
-                self._queue.let_go()
-                self._write_lock.release()
+                self._let_go()
                 self._raise_disk_refusal(exc)
                 raise
         elif not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
@@ -262,8 +261,7 @@ class Store:
                     raise self._busy("a writer of another process")
                 db.execute("BEGIN IMMEDIATE")
             except BaseException as exc:
-                self._queue.let_go()
-                self._write_lock.release()
+                self._let_go()
                 self._raise_disk_refusal(exc)
                 if (name := busy_name(exc)) is not None:
                     raise self._busy(name) from exc
@@ -287,10 +285,17 @@ class Store:
                 self._wake.set()
             self._local.commits = self._thread_commits() + 1
         finally:
-            self._queue.let_go()
-            self._write_lock.release()
+            self._let_go()
         if self._checkpointer is None:
             self._start_checkpointer()
+
+    def _let_go(self) -> None:
+        """End a writer's turn: the writer queue, then this process's lock, released whatever the
+        first met (else no write of this process would ever start again)."""
+        try:
+            self._queue.let_go()
+        finally:
+            self._write_lock.release()
 
     def begin_unit_of_work(self) -> None:
         """Count this thread's commits from here: a later StoreWriteFailed on this thread then

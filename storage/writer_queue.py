@@ -14,6 +14,7 @@ a file system without flock(2) just goes without the queue.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -96,10 +97,16 @@ class WriterQueue:
         fd, self._held = self._held, None
         if fd is None:
             return
-        if fd == self._fd:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        else:
+        if fd != self._fd:
             os.close(fd)  # a waiting thread's own descriptor: closing it lets go
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            # Closing lets go too; the next write opens the file again.
+            self._fd = None
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def close(self) -> None:
         """Close the descriptor (releasing any lock still held)."""

@@ -246,3 +246,30 @@ def test_closing_a_store_closes_its_queue_file(tmp_path):
             db.execute("INSERT INTO t VALUES (?)", [n])
         store.close()
     assert open_descriptors() == before
+
+
+def test_a_queue_that_cannot_be_let_go_of_is_closed_and_writes_go_on(tmp_path, monkeypatch):
+    """Unlocking failing (an I/O error, injected) left this process's lock held: no write of it would ever start
+    again. Closing the descriptor lets go instead, and the next write opens the file again."""
+    import errno
+    import fcntl
+
+    store = store_with_table(tmp_path)
+    unlock = fcntl.flock
+
+    def failing(fd: int, operation: int) -> None:
+        if operation == fcntl.LOCK_UN:
+            raise OSError(errno.EIO, "injected")
+        unlock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", failing)
+    with store.write() as db:
+        db.execute("INSERT INTO t VALUES (1)")
+    monkeypatch.setattr(fcntl, "flock", unlock)
+    assert not store._write_lock.locked()
+    with other_process_writing(tmp_path, "0"):  # another process takes the queue: it was let go
+        pass
+    with store.write() as db:
+        db.execute("INSERT INTO t VALUES (2)")
+    assert [r[0] for r in store.db.execute("SELECT n FROM t ORDER BY n")] == [-1, 1, 2]
+    store.close()
