@@ -107,7 +107,7 @@ def discard_says(rows: Sequence[Any]) -> str:
         return "x discard: undoes it here at once"
     if now == {False}:
         return "x discard: it stays shown until the next sync brings the server's version"
-    return "x discard: an annotation's is undone here at once, a session's when the next sync brings the server's"
+    return "x discard: an annotation's is undone here at once, a session's when the next sync brings the server's version"
 
 
 class SyncScreen(TwoPaneScreen):
