@@ -258,7 +258,8 @@ class Store:
         else:
             try:
                 if not self._queue.take(BUSY_TIMEOUT_MS / 1000):
-                    raise self._busy("a writer of another process")
+                    holder = self._queue.holder()
+                    raise self._busy("a writer of another process" + (f", pid {holder}" if holder else ""))
                 db.execute("BEGIN IMMEDIATE")
             except BaseException as exc:
                 self._let_go()

@@ -92,6 +92,23 @@ class WriterQueue:
         self._held = fd
         return True
 
+    def holder(self) -> int | None:
+        """The process holding the lock, where the system says (Linux's /proc/locks): a writer
+        told it waited too long can be told whose turn it was. None elsewhere, or when none holds it."""
+        try:
+            st = os.stat(self.path)
+            with open("/proc/locks") as locks:
+                lines = locks.read().splitlines()
+        except OSError:
+            return None
+        # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:2146490 0 EOF"; a waiter's line has "->" after the number.
+        file = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+        for line in lines:
+            parts = line.split()
+            if len(parts) >= 6 and parts[1] == "FLOCK" and parts[5] == file and parts[4].isdigit():
+                return int(parts[4])
+        return None
+
     def let_go(self) -> None:
         """Release the lock taken by ``take`` or ``try_take`` (nothing when none is held)."""
         fd, self._held = self._held, None

@@ -202,8 +202,10 @@ def test_a_writer_of_another_process_starts_right_after_that_writer_commits(tmp_
 def test_a_writer_kept_waiting_by_another_process_past_the_timeout_is_told_so_and_lets_go(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
     store = store_with_table(tmp_path)
-    with other_process_writing(tmp_path):
-        with pytest.raises(StoreBusy, match=r"another writer has held it for over 0\.2 s \(a writer of another process\)"), store.write() as db:
+    with other_process_writing(tmp_path) as other:
+        # Whose turn it was, from /proc/locks: a `workbench sync` stopped with ^Z mid-write is found by its pid.
+        said = rf"another writer has held it for over 0\.2 s \(a writer of another process, pid {other.pid}\)"
+        with pytest.raises(StoreBusy, match=said), store.write() as db:
             db.execute("INSERT INTO t VALUES (1)")
         assert not store._write_lock.locked()
         # The thread that waited for it still does, and takes the lock only to let go at once.
