@@ -137,9 +137,6 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(listing(r.to_public() for r in rows))
         return
-    if not rows:
-        out.print("No remotes; add one with `workbench remote add NAME URL`.")
-        return
     t = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("NAME", "URL", "TOKEN", "STORE KEY", "JWT", "LAST SYNC", "LAST ERROR"):
         t.add_column(col)
@@ -148,7 +145,7 @@ def remote_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
             r.name, r.url, r.credentials.get("token", ""), r.credentials.get("store_key", ""), r.credentials.get("jwt", ""),
             (iso_ms(r.last_sync_at) or "never")[:19].replace("T", " "), r.last_error or "",
         )))
-    show_table(t, out)
+    show_table(t, out, empty="No remotes; add one with `workbench remote add NAME URL`.")
 
 
 @remote_app.command("remove")
