@@ -57,7 +57,7 @@ class WriterQueue:
         # flock(2) has no timeout: a thread waits on a descriptor of its own, and lets go at once
         # if the writer stopped waiting before the lock came.
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = self._open()
         except OSError:
             self._usable = False
             return True
@@ -132,10 +132,14 @@ class WriterQueue:
         if fd is not None:
             os.close(fd)
 
+    def _open(self) -> int:
+        """A new descriptor of the lock file (made if missing): each holds its own lock."""
+        return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
     def _descriptor(self) -> int | None:
         if self._fd is None and self._usable:
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                self._fd = self._open()
             except OSError:
                 self._usable = False  # a directory the lock file cannot be made in: SQLite's lock alone
         return self._fd if self._usable else None
