@@ -233,12 +233,14 @@ def _walked_index(q: Query) -> str:
 
     The workspace's index holds every filtered column, so a dense filter is tested in it; but a
     selective one (one person's annotations, one small site, a rare kind) walked the whole
-    workspace to fill a window. One assignee walks ``inbox_assignee``; one site,
+    workspace to fill a window. One assignee walks ``inbox_assignee``, or with one status
+    ``inbox_assignee_status`` (their rows of that status); one site,
     ``annotations_site_walk`` (the site's rows in the same order, with status and kind); one
     kind, ``inbox_kind``; auto-fix, ``inbox_auto_fix``. Each holds a subset of the workspace's
     entries in the same order, so it never walks more of them."""
-    if q.assignees is not None and len(q.assignees) == 1 and q.assignees[0]:  # the index holds assigned rows only
-        return "inbox_assignee"
+    if q.assignees is not None and len(q.assignees) == 1 and q.assignees[0]:  # the indexes hold assigned rows only
+        statuses = q.statuses.get("annotation")
+        return "inbox_assignee_status" if statuses is not None and len(statuses) == 1 else "inbox_assignee"
     if q.place_ids is not None and len(q.place_ids) == 1:
         return "annotations_site_walk"
     if q.kinds is not None and len(q.kinds) == 1:

@@ -490,6 +490,22 @@ def m033_resolutions_by_workspace(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS resolutions_ws_order ON resolutions(workspace_id, created_at DESC, id DESC)")
 
 
+@migrations()
+def m034_inbox_by_assignee_and_status(db: Database) -> None:
+    # "My new bugs" (one assignee, one status, one kind) walked all of the assignee's entries in
+    # inbox_assignee, testing status and kind in each: 73k at 1M for the busiest assignee, none of
+    # them new, 10-14 ms (189x its 10k figure). Keyed by status after the assignee, the walk
+    # starts at the assignee's rows of that status and reads only those. inbox_assignee stays for
+    # one assignee with several statuses (the default "awaiting", or all), which this index could
+    # give in the list's order only by sorting. Assigned rows only, as there: a status change of
+    # an assigned row moves its entry here too (two pages more in the WAL at most); the others'
+    # writes never touch it.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS inbox_assignee_status ON annotations(workspace_id, assignee_id, status, created_at DESC, id DESC, kind, site_id, auto_fix) "
+        "WHERE assignee_id IS NOT NULL"
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

@@ -208,7 +208,8 @@ def _inbox(wb, demo, f: InboxFilter, offset: int = 0, limit: int = 40) -> tuple[
     return window
 
 
-@pytest.mark.parametrize("f", [*INBOX_FILTERS, InboxFilter(place="SITE"), InboxFilter(place="SITE", assignee="me", status="new")], ids=str)
+@pytest.mark.parametrize("f", [*INBOX_FILTERS, InboxFilter(place="SITE"), InboxFilter(place="SITE", assignee="me", status="new"),
+                               InboxFilter(assignee="me", status="new", kind="bug"), InboxFilter(assignee="me", status="all")], ids=str)
 @pytest.mark.parametrize("offset", [0, 150])
 def test_inbox_annotation_windows_walk_the_narrowest_index_in_order(wb, demo, f, offset):
     """The workspace's covering index, or where the filter names one assignee or one site, the
@@ -216,7 +217,9 @@ def test_inbox_annotation_windows_walk_the_narrowest_index_in_order(wb, demo, f,
     f = f.with_(sources=("annotation",), place=demo["site"] if f.place else None)
     sql, params = _inbox(wb, demo, f, offset)
     steps = assert_walks_an_index(demo["db"], sql, params)
-    if f.assignee and f.assignee != "none":  # inbox_assignee holds assigned rows only
+    if f.assignee and f.assignee != "none" and f.status in ("new", "triaged"):  # one status: the walk starts at it
+        assert any("USING COVERING INDEX inbox_assignee_status (workspace_id=? AND assignee_id=? AND status=?)" in s for s in steps), steps
+    elif f.assignee and f.assignee != "none":  # several statuses: their rows in order, each tested (assigned rows only)
         assert any("USING COVERING INDEX inbox_assignee (workspace_id=? AND assignee_id=?)" in s for s in steps), steps
     elif f.place:
         assert any("USING INDEX annotations_site_walk (site_id=?)" in s for s in steps), steps
@@ -282,7 +285,8 @@ def test_a_search_walks_the_search_index_in_order_and_sorts_nothing(wb, demo, te
     assert "SorterOpen" not in [r[1] for r in demo["db"].execute(f"EXPLAIN {sql}", params)]
 
 
-@pytest.mark.parametrize("text", ["-checkout", "-checkout status:new kind:bug", "-checkout -coupon assignee:none", "-checkout assignee:@me"])
+@pytest.mark.parametrize("text", ["-checkout", "-checkout status:new kind:bug", "-checkout -coupon assignee:none", "-checkout assignee:@me",
+                                  "-checkout assignee:@me status:new kind:bug"])
 def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_from_a_second_on(wb, demo, text):
     owner = wb.store.db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [demo["workspace"]]).fetchone()[0]
     q = inbox._query(owner_principal(demo["workspace"], owner), InboxFilter(text=text), demo["db"], 1_800_000_000_000)
@@ -290,7 +294,8 @@ def test_an_excluding_search_walks_the_list_index_and_reads_the_excluded_words_f
     assert excluding is not None
     steps = assert_walks_an_index(demo["db"], *excluding)
     # One assignee walks only theirs (inbox_assignee), one kind only its own (inbox_kind), in the same order.
-    walked = "inbox_assignee" if "assignee:@" in text else "inbox_kind" if "kind:" in text else "inbox_annotations"
+    walked = ("inbox_assignee_status" if "assignee:@" in text and "status:" in text else "inbox_assignee" if "assignee:@" in text
+              else "inbox_kind" if "kind:" in text else "inbox_annotations")
     assert any(walked in s for s in steps), steps
     steps = plan(demo["db"], *inbox_repo.excluded_sql(q, 2**61))
     assert len(steps) == 1 and steps[0].startswith("SCAN inbox_fts VIRTUAL TABLE"), steps  # a MATCH bounded by rowid
