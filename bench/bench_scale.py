@@ -417,6 +417,8 @@ def main() -> None:
         # ratio above counts rows read, this one the cost of a page of them.
         ("API list, a kind with few rows (1 in 1,000)", "API list, first page"),
         ("API list, auto_fix with few rows (1 in 1,000)", "API list, first page"),
+        # The same in the inbox: the kind's rows (none at 10k) read from the table for their status.
+        ("TUI inbox window, a kind with few rows (1 in 1,000)", "TUI inbox window (awaiting)"),
     ):
         if path not in top or first_path not in top:
             continue  # --only left one of them out
