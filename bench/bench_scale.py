@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from storage import accounts as accounts_repo
 from storage import annotations as ann_repo
 from storage import inbox as inbox_repo
+from storage import inbox_filters as filters_repo
 from storage import sync_mirror as mirror
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
@@ -296,6 +297,11 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         lambda: inbox.window(wb, p, inbox.InboxFilter(assignee=busiest, status="new", kind="bug"), 0, 40), repeat
     )
     oldest = [r[0] for r in db.execute("SELECT id FROM annotations ORDER BY created_at LIMIT 3")]
+    # A replica's members (its inbox's assignee choices, its assignees' names): read at the TUI's
+    # start and at every store change. Any store answers it; the bench's has ~30 % user replies.
+    out["TUI a replica's members (authors and assignees)"] = _median_ms(
+        lambda: filters_repo.server_members(db, ws_id, ""), repeat
+    )
 
     out["TUI inbox window, an assignee of 3 (the oldest)"] = _median_after_ms(
         db, lambda: db.execute("UPDATE annotations SET assignee_id = 'bench-few' WHERE id IN (?, ?, ?)", oldest),

@@ -506,6 +506,20 @@ def m034_inbox_by_assignee_and_status(db: Database) -> None:
     )
 
 
+@migrations()
+def m035_reply_authors(db: Database) -> None:
+    # A replica names the server's members from their replies (storage.inbox_filters.server_members):
+    # the inbox's filter offers them, the annotation screen names assignees with them, and each
+    # read every user reply of the workspace, newest first: 270 ms at 1M annotations (300k user
+    # replies), on the TUI's thread at start and at every store change. With this index each
+    # author is one seek and their newest name another. Users' replies only: a visitor's or the
+    # system's costs nothing more.
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS replies_user_authors ON replies(workspace_id, author_id, created_at) "
+        "WHERE author_kind = 'user' AND author_id IS NOT NULL"
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 
