@@ -36,6 +36,7 @@ from storage import annotations as ann_repo
 from storage import inbox as inbox_repo
 from storage import inbox_filters as filters_repo
 from storage import sync_mirror as mirror
+from storage import thread_feed
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
 from workbench.services import annotation_rows, inbox
@@ -232,6 +233,19 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
             lambda: inbox.window(wb, p, inbox.InboxFilter(kind="praise"), 0, 40), repeat
         )
     out["pull page, since=newest (no-op)"] = _median_ms(page(since_ms=newest_update + 1), repeat)
+    # The thread feed a pull reads after the annotations (storage/thread_feed.py): a page of the
+    # site's replies 90 % deep from the start (a first sync's), and with nothing new.
+    n_replies = db.execute("SELECT count(*) FROM replies r JOIN annotations a ON a.id = r.annotation_id WHERE a.site_id = ?", [site]).fetchone()[0]
+    deep_reply = db.execute(
+        "SELECT r.created_at, r.id FROM replies r JOIN annotations a ON a.id = r.annotation_id WHERE a.site_id = ? "
+        "ORDER BY r.created_at, r.id LIMIT 1 OFFSET ?", [site, int(n_replies * 0.9)],
+    ).fetchone()
+    out["thread feed, replies 90 % deep (since=0)"] = _median_ms(lambda: thread_feed.replies_since(db, site, 0, (deep_reply[0], deep_reply[1]), 101), repeat)
+    newest_thread = db.execute("SELECT max(created_at) FROM replies").fetchone()[0] + 1
+    out["thread feed, nothing new"] = _median_ms(
+        lambda: (thread_feed.replies_since(db, site, newest_thread, None, 101), thread_feed.resolutions_since(db, site, newest_thread, None, 101)),
+        repeat,
+    )
 
     # The server's kept first page brought up to date after two annotations deep in the site
     # changed (the change journal names them): each found by key. With the page's ORDER BY it

@@ -137,6 +137,7 @@ DROPPED = [
     "DROP INDEX IF EXISTS sites_ws",  # m025
     "DROP INDEX IF EXISTS api_tokens_ws",  # m025
     "DROP INDEX IF EXISTS annotations_ws_updated",  # m031
+    "DROP INDEX IF EXISTS resolutions_notified",  # m036
 ]
 
 # One round trip of a worker's leases (storage/rate_leases.py), atomic under the row's lock: it
