@@ -12,66 +12,24 @@ way, 265 ms at 1M annotations, and no test saw it.
 
 from __future__ import annotations
 
-import re
 import sqlite3
+from contextlib import closing
 
 import pytest
 
 from storage import sync_state
-from storage.db import Store
+from tests.plans import statements_reading_whole, trace_store
 from tests.tui.conftest import make_app, press, wait_for
 from workbench.services import remotes
 from workbench.services.context import Workbench
 from workbench.services.local import local_user
-
-# Tables whose rows grow with the feedback a workspace holds (the FTS tables are searched by MATCH).
-GROWING = {"annotations", "replies", "resolutions", "audit", "annotation_changes", "sync_outbox"}
-_NAMED = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?", re.IGNORECASE)
-_NOT_ALIASES = {"where", "indexed", "join", "on", "cross", "left", "inner", "natural", "order", "group", "limit", "union", "using",
-                "as", "not"}
-_READS = re.compile(r"^(SCAN|SEARCH) (\w+)")
-
-
-def _tables(sql: str) -> dict[str, str]:
-    """Alias (or name) → table, for the tables ``sql`` names: plans call a table by its alias."""
-    out: dict[str, str] = {}
-    for table, alias in _NAMED.findall(sql):
-        out[table] = table
-        if alias and alias.lower() not in _NOT_ALIASES:
-            out[alias] = table
-    return out
-
-
-def whole_reads(db: sqlite3.Connection, sql: str) -> list[str]:
-    """The plan's steps that read a growing table end to end, or sort the rows it read."""
-    steps = db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
-    tables = _tables(sql)
-
-    def growing(detail: str, kind: str) -> bool:
-        m = _READS.match(detail)
-        return bool(m and m[1] in kind and tables.get(m[2], m[2]) in GROWING and "VIRTUAL TABLE" not in detail)
-
-    found = [d for _, _, _, d in steps if growing(d, "SCAN")]
-    # A sort is charged to the rows beside it in its (sub)query: the inbox's comments and test
-    # sessions are merged in order after a sort of their own, which is not one of these.
-    for _, parent, _, detail in steps:
-        if "TEMP B-TREE" in detail and any(growing(d, "SCAN SEARCH") for _, p, _, d in steps if p == parent):
-            found.append(detail)
-    return found
 
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch, demo_wb: Workbench) -> list[str]:
     """Every statement the store's connections run from here on, as SQLite expanded it."""
     ran: list[str] = []
-    connect = Store._connect
-
-    def traced(self: Store) -> sqlite3.Connection:
-        conn = connect(self)
-        conn.set_trace_callback(ran.append)
-        return conn
-
-    monkeypatch.setattr(Store, "_connect", traced)
+    trace_store(monkeypatch, ran)
     demo_wb.store.db.set_trace_callback(ran.append)  # the fixture's own connection, opened before
     return ran
 
@@ -90,10 +48,6 @@ async def test_a_replicas_session_reads_no_growing_table_end_to_end(demo_wb: Wor
             await press(pilot, *keys)
             await wait_for(pilot, lambda: not [w for w in app.workers if w.is_running])
     assert len(statements) > 50, "the session ran through the screens"
-    check = sqlite3.connect(demo_wb.store.path)
-    whole = {}
-    for sql in dict.fromkeys(statements):
-        if sql.lstrip().split(None, 1)[0].upper() in ("SELECT", "WITH", "UPDATE", "DELETE") and (found := whole_reads(check, sql)):
-            whole[sql[:300]] = found
-    check.close()
+    with closing(sqlite3.connect(demo_wb.store.path)) as check:
+        whole = statements_reading_whole(check, statements)
     assert not whole, whole
