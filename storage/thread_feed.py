@@ -61,15 +61,19 @@ def resolutions_since_sql(site_id: str, since: int, after: tuple[int, str] | Non
     second set is empty and not asked for, so a first sync's pages stay one range each.
     """
     keyset = " AND (s.created_at, s.id) > (?, ?)" if after is not None else ""
-    arm = f"SELECT {_RES} FROM resolutions s {{index}}CROSS JOIN annotations a ON a.id = s.annotation_id WHERE {{when}} AND a.site_id = ?{keyset}"
+    arm = (f"SELECT {_RES} FROM resolutions s {{index}}CROSS JOIN annotations a ON a.id = s.annotation_id "
+           f"WHERE {{when}} AND a.site_id = ?{keyset} ORDER BY s.created_at, s.id LIMIT ?")
     keys = [after[0], after[1]] if after is not None else []
-    sql = arm.format(index="INDEXED BY resolutions_created ", when="s.created_at >= ?")
-    params: list[object] = [_start(since, after), site_id, *keys]
-    if since > 0:
-        sql += " UNION ALL " + arm.format(index="INDEXED BY resolutions_notified_since ", when="s.notified_at >= ? AND s.created_at < ?")
-        params += [since, since, site_id, *keys]
+    created = arm.format(index="INDEXED BY resolutions_created ", when="s.created_at >= ?")
+    params: list[object] = [_start(since, after), site_id, *keys, limit]
+    if since <= 0:
+        return created, params
+    # Each range its own first ``limit`` rows, then the two merged: PostgreSQL otherwise joined and
+    # sorted every row of both before the limit (a hash join over the site's annotations).
+    notified = arm.format(index="INDEXED BY resolutions_notified_since ", when="s.notified_at >= ? AND s.created_at < ?")
     order = ", ".join(str(_RES_COLUMNS.index(c) + 1) for c in ("s.created_at", "s.id"))
-    return f"{sql} ORDER BY {order} LIMIT ?", [*params, limit]
+    sql = f"SELECT * FROM ({created}) AS made UNION ALL SELECT * FROM ({notified}) AS notified ORDER BY {order} LIMIT ?"
+    return sql, [*params, since, since, site_id, *keys, limit, limit]
 
 
 def resolutions_since(db: Connection, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Resolution]:

@@ -20,6 +20,7 @@ from storage import annotations as ann_repo
 from storage import feedback_sessions as fs_repo
 from storage import personas as personas_repo
 from storage import test_sessions as ts_repo
+from storage import thread_feed
 from storage.pg import PgStore
 from storage.pg_conn import sql_text
 from storage.pg_sql import translate
@@ -43,12 +44,13 @@ def big(pg_cluster: Cluster) -> Iterator[psycopg.Connection[Any]]:
     # No list here reads the search column, and computing it costs ~0.4 ms a row: most of the
     # fixture's time, were it kept.
     conn.execute("ALTER TABLE annotations DROP COLUMN search")
+    conn.execute("ALTER TABLE replies DROP COLUMN search")
     # The schema's other indexes are dropped and built again after the rows, in one sort each
     # rather than row by row: the planner sees the very indexes the schema makes.
     conn.execute("SET maintenance_work_mem = '256MB'")
     indexes = conn.execute(
         "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() "
-        "AND tablename IN ('annotations', 'feedback_sessions', 'test_sessions', 'personas') "
+        "AND tablename IN ('annotations', 'feedback_sessions', 'test_sessions', 'personas', 'replies', 'resolutions') "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
     ).fetchall()
     assert indexes
@@ -89,6 +91,24 @@ def big(pg_cluster: Cluster) -> Iterator[psycopg.Connection[Any]]:
         FROM generate_series(1, %s) g
         """,
         [ROWS // 3],
+    )
+    # The thread feed's rows: a reply and a resolution for every other annotation, a moment after it,
+    # each resolution notified a second after it was made.
+    conn.execute(
+        """
+        INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at)
+        SELECT 'r' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 'visitor', 'V', 'r', %s + g * 1000 + 1
+        FROM generate_series(1, %s, 2) g
+        """,
+        [BASE_MS, ROWS],
+    )
+    conn.execute(
+        """
+        INSERT INTO resolutions (id, annotation_id, workspace_id, explanation, created_by, created_at, notification_status, notified_at)
+        SELECT 's' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 'fixed', 'u', %s + g * 1000 + 2, 'sent', %s + g * 1000 + 1002
+        FROM generate_series(1, %s, 2) g
+        """,
+        [BASE_MS, BASE_MS, ROWS],
     )
     for _, definition in indexes:
         conn.execute(sql_text(definition))
@@ -168,3 +188,23 @@ def test_personas_list_in_index_order_on_postgresql(big, category):
 def test_persona_pages_walk_the_index_on_postgresql(big, category, after):
     for sql, params in personas_repo.persona_page_sql("w7", category, after, 50):
         assert_walks_an_index(big, sql, params)
+
+
+# The thread feed: from the start (a first sync), a page deep in it, with nothing new, and since a
+# time most of the way through (a pull after a while offline).
+FEED = {"first": (0, None), "deep": (0, (BASE_MS + ROWS * 900, "s" + f"{ROWS * 9 // 10 + 1:012d}")),
+        "nothing new": (BASE_MS + ROWS * 1000 + 5000, None), "since late": (BASE_MS + ROWS * 990, None)}
+
+
+@pytest.mark.parametrize("fetch", [thread_feed.replies_since_sql, thread_feed.resolutions_since_sql], ids=["replies", "resolutions"])
+@pytest.mark.parametrize("case", FEED)
+def test_thread_feed_pages_read_a_time_range_on_postgresql(big, fetch, case):
+    since, after = FEED[case]
+    plan = list(nodes(explain(big, *fetch("s1", since, after, 101))))
+    kinds = [n["Node Type"] for n in plan]
+    # The rows of one millisecond ordered by id as the walk goes (Incremental Sort); what is sorted
+    # whole is a few rows (nothing new, the few resolutions notified since but made before, a
+    # page from each range): never the table read whole, or its rows sorted.
+    assert "Seq Scan" not in kinds, kinds
+    assert all(n["Plan Rows"] <= 1000 for n in plan if n["Node Type"] == "Sort"), [(n["Node Type"], n["Plan Rows"]) for n in plan]
+    assert any(k in ("Index Scan", "Index Only Scan", "Bitmap Heap Scan") for k in kinds), kinds
