@@ -26,7 +26,7 @@ from workbench.server.app import create_app
 from workbench.services.context import Workbench
 
 
-@pytest.mark.sqlite_only("SQLite's plans; test_query_plans.py holds PostgreSQL's for the lists")
+@pytest.mark.sqlite_only("SQLite's plans; tests/storage/test_query_plans_pg.py holds PostgreSQL's for the lists and the feeds")
 def test_no_endpoint_reads_a_growing_table_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     trace_store(monkeypatch, ran)
