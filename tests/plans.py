@@ -1,14 +1,15 @@
-"""Plans that read a growing table whole: the check the tests of every statement a session runs share.
+"""How much a statement reads, as tests judge it: plans that read a growing table whole, and SQLite's steps.
 
 tests/tui/test_plans_of_a_session.py (a TUI session) and tests/server/test_plans_of_the_api.py (a
-request to every endpoint) trace the statements they ran and plan each again with ``whole_reads``.
+request to every endpoint) trace the statements they ran and plan each again with ``whole_reads``;
+``vm_steps`` counts the virtual machine's steps of a call, a measure of work no machine's speed moves.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pytest
 
@@ -71,3 +72,20 @@ def trace_store(monkeypatch: pytest.MonkeyPatch, ran: list[str]) -> None:
         return conn
 
     monkeypatch.setattr(Store, "_connect", traced)
+
+
+def vm_steps(db: sqlite3.Connection, run: Callable[[], object]) -> int:
+    """The steps SQLite's virtual machine takes on ``db`` while ``run()`` runs (a progress handler called every step)."""
+    steps = 0
+
+    def step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    db.set_progress_handler(step, 1)
+    try:
+        run()
+    finally:
+        db.set_progress_handler(None, 1)
+    return steps

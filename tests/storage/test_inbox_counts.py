@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from storage.data_version import data_version
+from tests.plans import vm_steps
 from workbench.services import inbox
 from workbench.services.bootstrap import ensure_workspace, owner_principal
 from workbench.services.demo import load_demo
@@ -100,22 +101,6 @@ def test_a_store_reopened_after_close_does_not_reuse_counts_from_before(tmp_path
     wb.store.close()
 
 
-def _vm_steps(db, fn) -> int:
-    steps = 0
-
-    def step() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    db.set_progress_handler(step, 1)
-    try:
-        fn()
-    finally:
-        db.set_progress_handler(None, 1)
-    return steps
-
-
 def _exact(db, ws: str) -> dict[str, int]:
     return dict(db.execute("SELECT status, count(*) FROM annotations WHERE workspace_id = ? GROUP BY status", [ws]).fetchall())
 
@@ -166,7 +151,7 @@ def test_counting_after_a_change_costs_the_same_at_any_size(wb, creds):
     p = _principal(wb)
     db = wb.store.db
     q = inbox._query(p, inbox.InboxFilter(sources=("annotation",)))
-    small = (_vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), _vm_steps(db, lambda: inbox_repo.count(db, q)))
+    small = (vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), vm_steps(db, lambda: inbox_repo.count(db, q)))
     site = db.execute("SELECT id FROM sites WHERE workspace_id = ? LIMIT 1", [p.workspace_id]).fetchone()[0]
     with wb.store.write() as w:
         w.executemany(
@@ -174,5 +159,5 @@ def test_counting_after_a_change_costs_the_same_at_any_size(wb, creds):
             "VALUES (?, ?, ?, 'https://s.example/', 'bug', 'b', 'new', ?, ?)",
             [(f"bulk{i}", p.workspace_id, site, i, i) for i in range(2000)],
         )
-    large = (_vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), _vm_steps(db, lambda: inbox_repo.count(db, q)))
+    large = (vm_steps(db, lambda: inbox_repo.annotation_status_counts(db, p.workspace_id)), vm_steps(db, lambda: inbox_repo.count(db, q)))
     assert large[0] <= small[0] * 1.2 and large[1] <= small[1] * 1.2, (small, large)

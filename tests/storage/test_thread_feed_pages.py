@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from storage import thread_feed
+from tests.plans import vm_steps
 from workbench.services.context import Workbench
 
 ROWS = 1500
@@ -48,21 +49,6 @@ def feed(engine: str, wb: Workbench, creds: dict) -> tuple[sqlite3.Connection, s
     return db, site
 
 
-def steps(db: sqlite3.Connection, run: Callable[[], object]) -> int:
-    count = [0]
-
-    def tick() -> int:
-        count[0] += 1
-        return 0
-
-    db.set_progress_handler(tick, 1)
-    try:
-        run()
-    finally:
-        db.set_progress_handler(None, 1)
-    return count[0]
-
-
 def walk(db: sqlite3.Connection, fetch: Callable, site: str, since: int) -> list:
     """Every page of a feed from ``since``, as a client follows it."""
     out, after = [], None
@@ -78,19 +64,19 @@ def walk(db: sqlite3.Connection, fetch: Callable, site: str, since: int) -> list
 @pytest.mark.parametrize("fetch", [thread_feed.replies_since, thread_feed.resolutions_since], ids=["replies", "resolutions"])
 def test_a_page_deep_in_the_feed_reads_about_what_the_first_page_reads(feed, fetch):
     db, site = feed
-    first = steps(db, lambda: fetch(db, site, 0, None, PAGE))
+    first = vm_steps(db, lambda: fetch(db, site, 0, None, PAGE))
     rows = walk(db, fetch, site, 0)
     deep = rows[ROWS * 9 // 10]
-    assert steps(db, lambda: fetch(db, site, 0, (deep.created_at, deep.id), PAGE)) < 2 * first
+    assert vm_steps(db, lambda: fetch(db, site, 0, (deep.created_at, deep.id), PAGE)) < 2 * first
 
 
 @pytest.mark.sqlite_only("SQLite's virtual machine steps; PostgreSQL plans the same statements its own way")
 def test_resolutions_with_nothing_new_read_next_to_nothing(feed):
     db, site = feed
     newest = db.execute("SELECT max(max(created_at), max(notified_at)) FROM resolutions").fetchone()[0]
-    first = steps(db, lambda: thread_feed.resolutions_since(db, site, 0, None, PAGE))
+    first = vm_steps(db, lambda: thread_feed.resolutions_since(db, site, 0, None, PAGE))
     assert thread_feed.resolutions_since(db, site, newest + 1, None, PAGE) == []
-    assert steps(db, lambda: thread_feed.resolutions_since(db, site, newest + 1, None, PAGE)) < first
+    assert vm_steps(db, lambda: thread_feed.resolutions_since(db, site, newest + 1, None, PAGE)) < first
 
 
 @pytest.mark.parametrize("fraction", [0, 0.3, 0.7, 0.99, 1.2])
