@@ -312,7 +312,7 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     )
     oldest = [r[0] for r in db.execute("SELECT id FROM annotations ORDER BY created_at LIMIT 3")]
     # A replica's members (its inbox's assignee choices, its assignees' names): read at the TUI's
-    # start and at every store change. Any store answers it; the bench's has ~30 % user replies.
+    # start and at every store change. Any store answers it; the bench's holds ~300k users' replies at 1M.
     out["TUI a replica's members (authors and assignees)"] = _median_ms(
         lambda: filters_repo.server_members(db, ws_id, ""), repeat
     )
