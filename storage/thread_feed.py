@@ -17,7 +17,6 @@ from workbench.domain.records import Reply, Resolution
 
 _REPLY = columns(Reply, "r.")
 _RES = columns(Resolution, "s.")
-_RES_COLUMNS = [c.strip() for c in _RES.split(",")]
 
 
 def _start(since: int, after: tuple[int, str] | None) -> int:
@@ -71,8 +70,7 @@ def resolutions_since_sql(site_id: str, since: int, after: tuple[int, str] | Non
     # Each range its own first ``limit`` rows, then the two merged: PostgreSQL otherwise joined and
     # sorted every row of both before the limit (a hash join over the site's annotations).
     notified = arm.format(index="INDEXED BY resolutions_notified_since ", when="s.notified_at >= ? AND s.created_at < ?")
-    order = ", ".join(str(_RES_COLUMNS.index(c) + 1) for c in ("s.created_at", "s.id"))
-    sql = f"SELECT * FROM ({created}) AS made UNION ALL SELECT * FROM ({notified}) AS notified ORDER BY {order} LIMIT ?"
+    sql = f"SELECT * FROM ({created}) AS made UNION ALL SELECT * FROM ({notified}) AS notified ORDER BY created_at, id LIMIT ?"
     return sql, [*params, since, since, site_id, *keys, limit, limit]
 
 
