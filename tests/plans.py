@@ -36,17 +36,17 @@ def whole_reads(db: sqlite3.Connection, sql: str) -> list[str]:
     steps = db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
     tables = _tables(sql)
 
-    def growing(detail: str, kind: str) -> bool:
+    def growing(detail: str, reads: tuple[str, ...]) -> bool:
         m = _READS.match(detail)
-        return bool(m and m[1] in kind and tables.get(m[2], m[2]) in GROWING and "VIRTUAL TABLE" not in detail)
+        return bool(m and m[1] in reads and tables.get(m[2], m[2]) in GROWING and "VIRTUAL TABLE" not in detail)
 
-    found = [d for _, _, _, d in steps if growing(d, "SCAN")]
+    found = [d for _, _, _, d in steps if growing(d, ("SCAN",))]
     # A sort is charged to the rows beside it in its (sub)query: the inbox's comments and test
     # sessions are merged in order after a sort of their own, which is not one of these. A sort
     # of the "RIGHT PART" orders only rows that tie on the index's leading time (a feed's rows of
     # one millisecond by id), a few at a time as the walk goes.
     for _, parent, _, detail in steps:
-        if "TEMP B-TREE" in detail and "RIGHT PART" not in detail and any(growing(d, "SCAN SEARCH") for _, p, _, d in steps if p == parent):
+        if "TEMP B-TREE" in detail and "RIGHT PART" not in detail and any(growing(d, ("SCAN", "SEARCH")) for _, p, _, d in steps if p == parent):
             found.append(detail)
     return found
 
