@@ -41,6 +41,7 @@ from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
 from workbench.services import annotation_rows, inbox
 from workbench.services import annotations as ann_service
+from workbench.services import sites as sites_service
 from workbench.services.bootstrap import bootstrap, ensure_workspace, owner_principal
 from workbench.services.context import Workbench
 from workbench.services.demo import BODIES, NAMES, PAGES, REPLIES, SELECTORS, load_demo
@@ -49,6 +50,7 @@ DAY_MS = 24 * 3600 * 1000
 STATUSES = ["new", "ack", "triaged", "in_progress", "resolved", "won_t_fix", "duplicate"]
 STATUS_WEIGHTS = [30, 12, 12, 10, 20, 8, 8]
 CHUNK = 50_000
+SMALL_SITE = "Help centre (1 annotation in 1,000)"
 SEARCHES = {
     "'checkout'": "checkout",
     "'coupon' (a rarer word)": "coupon",
@@ -60,13 +62,19 @@ SEARCHES = {
 
 
 def _build(data_dir: Path, size: int) -> None:
-    """A demo workspace (sites, sessions, members) plus ``size`` annotations and ~30 % as many replies."""
+    """A demo workspace (sites, sessions, members) plus ``size`` annotations, ~30 % as many replies
+    and a resolution for half of the resolved ones.
+
+    One annotation in 1,000 goes to a small site of its own (``SMALL_SITE``): what a site's reads
+    cost must not grow with the other sites' rows.
+    """
     wb = Workbench.open(str(data_dir), mailer=None)
     bootstrap(wb)
     load_demo(wb, annotations=0)
     db = wb.store.db
-    ws_id, _, _ = ensure_workspace(wb)
+    ws_id, owner_id, _ = ensure_workspace(wb)
     sites = [r[0] for r in db.execute("SELECT id FROM sites WHERE workspace_id = ? ORDER BY created_at", [ws_id])]
+    small = sites_service.create_site(wb, owner_principal(ws_id, owner_id), SMALL_SITE, "https://help.acme.example").id
     members = [r[0] for r in db.execute("SELECT user_id FROM memberships WHERE workspace_id = ?", [ws_id])]
     rng = random.Random(16)
     kinds = list(BODIES)
@@ -75,20 +83,25 @@ def _build(data_dir: Path, size: int) -> None:
         "submitter_name, submitter_email, stakeholder_token, screenshot_key, computed_styles, created_at, updated_at, version"
     insert_ann = f"INSERT INTO annotations ({cols}) VALUES ({', '.join(['?'] * 19)})"
     insert_reply = (
-        "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) "
-        "VALUES (?, ?, ?, 'user', ?, ?, ?, NULL, ?)"
+        "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at, site_id) "
+        "VALUES (?, ?, ?, 'user', ?, ?, ?, NULL, ?, ?)"
+    )
+    insert_resolution = (
+        "INSERT INTO resolutions (id, annotation_id, workspace_id, before_key, after_key, diff_url, explanation, created_by, "
+        "created_at, notification_status, notified_at, site_id) VALUES (?, ?, ?, NULL, NULL, ?, 'Shipped in v2.4', ?, ?, 'replied', ?, ?)"
     )
     made = 0
     while made < size:
-        anns, replies = [], []
+        anns, replies, resolutions = [], [], []
         for i in range(made, min(size, made + CHUNK)):
             # Created over the last year in insertion order, as a store fills in real life.
             created = now - 365 * DAY_MS + (365 * DAY_MS * i) // size + rng.randint(0, 60_000)
             kind = rng.choice(kinds)
             status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
             ann_id = new_id(created)
+            site = small if i % 1000 == 999 else sites[i % len(sites)]
             anns.append((
-                ann_id, ws_id, sites[i % len(sites)], "https://shop.acme.example" + rng.choice(PAGES), rng.choice(SELECTORS),
+                ann_id, ws_id, site, "https://shop.acme.example" + rng.choice(PAGES), rng.choice(SELECTORS),
                 kind, rng.choice(BODIES[kind]), status, "Shipped in v2.4" if status == "resolved" else None,
                 rng.choice(members) if status in ("triaged", "in_progress") else None, int(rng.random() < 0.1),
                 rng.choice(NAMES), None, None, None, None, created, created + rng.randint(0, 30 * DAY_MS), 1,
@@ -96,10 +109,14 @@ def _build(data_dir: Path, size: int) -> None:
             if rng.random() < 0.3:
                 at = created + rng.randint(60_000, DAY_MS)
                 replies.append((new_id(at), ann_id, ws_id, rng.choice(members), rng.choice(NAMES),
-                                rng.choice(REPLIES).format(n=1000 + i), at))
+                                rng.choice(REPLIES).format(n=1000 + i), at, site))
+            if status == "resolved" and rng.random() < 0.5:
+                at = created + rng.randint(60_000, DAY_MS)
+                resolutions.append((new_id(at), ann_id, ws_id, f"https://github.com/acme/shop/pull/{i}", owner_id, at, at + 500, site))
         with wb.store.write() as w:
             w.executemany(insert_ann, anns)
             w.executemany(insert_reply, replies)
+            w.executemany(insert_resolution, resolutions)
             ann_repo.index_text_pending(w)  # the annotation search's indexes, as a write's upkeep would soon
         made += len(anns)
         print(f"  {made:,}/{size:,}", end="\r", flush=True)
@@ -246,6 +263,27 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         lambda: (thread_feed.replies_since(db, site, newest_thread, None, 101), thread_feed.resolutions_since(db, site, newest_thread, None, 101)),
         repeat,
     )
+    n_res = db.execute("SELECT count(*) FROM resolutions s JOIN annotations a ON a.id = s.annotation_id WHERE a.site_id = ?", [site]).fetchone()[0]
+    deep_res = db.execute(
+        "SELECT s.created_at, s.id FROM resolutions s JOIN annotations a ON a.id = s.annotation_id WHERE a.site_id = ? "
+        "ORDER BY s.created_at, s.id LIMIT 1 OFFSET ?", [site, min(int(n_res * 0.9), n_res - 101)],  # a whole page left at 10k too
+    ).fetchone()
+    out["thread feed, resolutions 90 % deep (since=0)"] = _median_ms(
+        lambda: thread_feed.resolutions_since(db, site, 0, (deep_res[0], deep_res[1]), 101), repeat
+    )
+    # A small site's threads (1 annotation in 1,000) among large sites': a first sync's first page,
+    # and a daily sync's (the other sites' replies of that day are many at 1M, few at 10k).
+    small = db.execute("SELECT id FROM sites WHERE name = ?", [SMALL_SITE]).fetchone()[0]
+    day_ago = newest_thread - DAY_MS
+
+    def small_feed(since: int) -> Callable[[], object]:
+        return lambda: (thread_feed.replies_since(db, small, since, None, 101), thread_feed.resolutions_since(db, small, since, None, 101))
+
+    out["thread feed, first page (since=0)"] = _median_ms(
+        lambda: (thread_feed.replies_since(db, site, 0, None, 101), thread_feed.resolutions_since(db, site, 0, None, 101)), repeat
+    )
+    out["thread feed, a small site's first page (since=0)"] = _median_ms(small_feed(0), repeat)
+    out["thread feed, a small site's last day"] = _median_ms(small_feed(day_ago), repeat)
 
     # The server's kept first page brought up to date after two annotations deep in the site
     # changed (the change journal names them): each found by key. With the page's ORDER BY it
@@ -439,6 +477,8 @@ def main() -> None:
         ("API list, auto_fix with few rows (1 in 1,000)", "API list, first page"),
         # The same in the inbox: the kind's rows (none at 10k) read from the table for their status.
         ("TUI inbox window, a kind with few rows (1 in 1,000)", "TUI inbox window (awaiting)"),
+        # The small site's threads: ~3 replies at 10k, a whole page at 1M.
+        ("thread feed, a small site's first page (since=0)", "thread feed, first page (since=0)"),
     ):
         if path not in top or first_path not in top:
             continue  # --only left one of them out

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from sqlite3 import Connection
 from typing import Any
 
-from storage.rows import columns, creation_order_sql, drain_oldest, fetch_all, fetch_one, insert, json_dump, json_load, placeholders, update_fields
+from storage.rows import columns, creation_order_sql, drain_oldest, fetch_all, fetch_one, json_dump, json_load, placeholders, update_fields
 from workbench.domain.query import Search
 from workbench.domain.records import Annotation, Reply, Resolution
 
@@ -268,8 +268,21 @@ def search_ids(db: Connection, workspace_id: str, search: Search, limit: int = 5
 
 
 # -- replies -------------------------------------------------------------------------------
+def _in_site_insert(table: str, cls: type) -> tuple[str, list[str]]:
+    """The INSERT of a thread's record (a reply, a resolution) with its annotation's site, which the
+    thread feed's per-site ranges read (m037), and the fields it binds before the annotation's id."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    sql = (f"INSERT INTO {table} ({', '.join(names)}, site_id) "
+           f"VALUES ({', '.join('?' for _ in names)}, (SELECT site_id FROM annotations WHERE id = ?))")
+    return sql, names
+
+
+_REPLY_INSERT, _REPLY_FIELDS = _in_site_insert("replies", Reply)
+_RES_INSERT, _RES_FIELDS = _in_site_insert("resolutions", Resolution)
+
+
 def add_reply(db: Connection, reply: Reply) -> None:
-    insert(db, "replies", reply)
+    db.execute(_REPLY_INSERT, [*(getattr(reply, f) for f in _REPLY_FIELDS), reply.annotation_id])
 
 
 def list_replies(db: Connection, annotation_id: str) -> list[Reply]:
@@ -278,7 +291,7 @@ def list_replies(db: Connection, annotation_id: str) -> list[Reply]:
 
 # -- resolutions ---------------------------------------------------------------------------
 def add_resolution(db: Connection, res: Resolution) -> None:
-    insert(db, "resolutions", res)
+    db.execute(_RES_INSERT, [*(getattr(res, f) for f in _RES_FIELDS), res.annotation_id])
 
 
 def get_resolution(db: Connection, resolution_id: str) -> Resolution | None:

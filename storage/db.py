@@ -44,7 +44,7 @@ CHECKPOINT_EVERY_COMMITS = 256
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 28
+SCHEMA_VERSION = 29
 
 
 class WriteHook(Protocol):

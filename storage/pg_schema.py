@@ -138,6 +138,17 @@ DROPPED = [
     "DROP INDEX IF EXISTS api_tokens_ws",  # m025
     "DROP INDEX IF EXISTS annotations_ws_updated",  # m031
     "DROP INDEX IF EXISTS resolutions_notified",  # m036
+    "DROP INDEX IF EXISTS replies_created",  # m037
+    "DROP INDEX IF EXISTS resolutions_created",  # m037
+    "DROP INDEX IF EXISTS resolutions_notified_since",  # m037
+]
+
+# What a later SQLite migration filled in for rows made before it, filled here too: ``migrate`` adds
+# the column, not its values. Each touches only rows still without one.
+BACKFILLS = [
+    # m037: a reply's and a resolution's site, its annotation's.
+    "UPDATE replies r SET site_id = a.site_id FROM annotations a WHERE a.id = r.annotation_id AND r.site_id IS NULL",
+    "UPDATE resolutions s SET site_id = a.site_id FROM annotations a WHERE a.id = s.annotation_id AND s.site_id IS NULL",
 ]
 
 # One round trip of a worker's leases (storage/rate_leases.py), atomic under the row's lock: it
@@ -396,6 +407,8 @@ def migrate(store: PgStore) -> None:
         for sql in EXTRAS:
             raw.execute(sql_text(sql))
         for sql in DROPPED:
+            raw.execute(sql_text(sql))
+        for sql in BACKFILLS:
             raw.execute(sql_text(sql))
         raw.execute(sql_text("DELETE FROM workbench_schema"))
         raw.execute("INSERT INTO workbench_schema (digest) VALUES (%s)", [want.digest()])

@@ -536,6 +536,41 @@ def m036_resolutions_notified_since(db: Database) -> None:
     )
 
 
+@migrations()
+def m037_threads_by_site(db: Database) -> None:
+    # The thread feed reads one site's replies and resolutions in time order, and its time
+    # indexes held every site of every workspace: a site's page walked the others' rows between
+    # its own (a small site's first page read ~the whole store's replies, 1 row in 1,000 kept;
+    # its daily sync read the day of every site). Each row carries its annotation's site
+    # (annotations never move between sites), so the feed's ranges are one site's: the writes
+    # fill it (storage/annotations.py, storage/sync_mirror.py), and the trigger fills a row
+    # inserted without it, so no writer can leave a row out of the feed. The store-wide time
+    # indexes only the feed read are dropped.
+    script = [
+        """
+        ALTER TABLE replies ADD COLUMN site_id TEXT;
+        ALTER TABLE resolutions ADD COLUMN site_id TEXT;
+        UPDATE replies SET site_id = (SELECT a.site_id FROM annotations a WHERE a.id = replies.annotation_id);
+        UPDATE resolutions SET site_id = (SELECT a.site_id FROM annotations a WHERE a.id = resolutions.annotation_id);
+        CREATE INDEX IF NOT EXISTS replies_site_created ON replies(site_id, created_at, id);
+        CREATE INDEX IF NOT EXISTS resolutions_site_created ON resolutions(site_id, created_at, id);
+        CREATE INDEX IF NOT EXISTS resolutions_site_notified ON resolutions(site_id, notified_at, created_at);
+        DROP INDEX IF EXISTS replies_created;
+        DROP INDEX IF EXISTS resolutions_created;
+        DROP INDEX IF EXISTS resolutions_notified_since;
+        """
+    ]
+    for table in ("replies", "resolutions"):
+        script.append(
+            f"""
+        CREATE TRIGGER IF NOT EXISTS {table}_site_filled AFTER INSERT ON {table} WHEN new.site_id IS NULL BEGIN
+            UPDATE {table} SET site_id = (SELECT a.site_id FROM annotations a WHERE a.id = new.annotation_id) WHERE id = new.id;
+        END;
+        """
+        )
+    db.executescript("".join(script))
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 

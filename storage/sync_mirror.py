@@ -155,10 +155,12 @@ def set_annotation_etag(db: Connection, annotation_id: str, etag: str | None, ve
     )
 
 
+# Each row takes its annotation's site (the thread feed's ranges are per site, m037), and none is
+# written for an annotation the replica does not hold.
 _REPLY_FIELDS = [f.name for f in dataclasses.fields(Reply)]
 _REPLY_INSERT = (
-    f"INSERT INTO replies ({', '.join(_REPLY_FIELDS)}) SELECT {', '.join('?' for _ in _REPLY_FIELDS)} "
-    "WHERE EXISTS (SELECT 1 FROM annotations WHERE id = ?) AND NOT EXISTS (SELECT 1 FROM replies WHERE id = ?)"
+    f"INSERT INTO replies ({', '.join(_REPLY_FIELDS)}, site_id) SELECT {', '.join('?' for _ in _REPLY_FIELDS)}, a.site_id "
+    "FROM annotations a WHERE a.id = ? AND NOT EXISTS (SELECT 1 FROM replies WHERE id = ?)"
 )
 
 
@@ -172,10 +174,10 @@ def apply_replies(db: Connection, replies: Iterable[Reply]) -> int:
 
 _RES_FIELDS = [f.name for f in dataclasses.fields(Resolution)]
 _RES_UPSERT = (
-    f"INSERT INTO resolutions ({', '.join(_RES_FIELDS)}) SELECT {', '.join('?' for _ in _RES_FIELDS)} "
-    "WHERE EXISTS (SELECT 1 FROM annotations WHERE id = ?) ON CONFLICT(id) DO UPDATE SET "
+    f"INSERT INTO resolutions ({', '.join(_RES_FIELDS)}, site_id) SELECT {', '.join('?' for _ in _RES_FIELDS)}, a.site_id "
+    "FROM annotations a WHERE a.id = ? ON CONFLICT(id) DO UPDATE SET "
     "notification_status = excluded.notification_status, notified_at = excluded.notified_at "
-    "WHERE notification_status IS NOT excluded.notification_status OR notified_at IS NOT excluded.notified_at"
+    "WHERE resolutions.notification_status IS NOT excluded.notification_status OR resolutions.notified_at IS NOT excluded.notified_at"
 )
 
 

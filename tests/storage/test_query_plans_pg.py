@@ -93,19 +93,19 @@ def big(pg_cluster: Cluster) -> Iterator[psycopg.Connection[Any]]:
         [ROWS // 3],
     )
     # The thread feed's rows: a reply and a resolution for every other annotation, a moment after it,
-    # each resolution notified a second after it was made.
+    # each resolution notified a second after it was made, each with its annotation's site (m037).
     conn.execute(
         """
-        INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at)
-        SELECT 'r' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 'visitor', 'V', 'r', %s + g * 1000 + 1
+        INSERT INTO replies (id, annotation_id, workspace_id, site_id, author_kind, author_name, body, created_at)
+        SELECT 'r' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 's' || (g %% 3), 'visitor', 'V', 'r', %s + g * 1000 + 1
         FROM generate_series(1, %s, 2) g
         """,
         [BASE_MS, ROWS],
     )
     conn.execute(
         """
-        INSERT INTO resolutions (id, annotation_id, workspace_id, explanation, created_by, created_at, notification_status, notified_at)
-        SELECT 's' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 'fixed', 'u', %s + g * 1000 + 2, 'sent', %s + g * 1000 + 1002
+        INSERT INTO resolutions (id, annotation_id, workspace_id, site_id, explanation, created_by, created_at, notification_status, notified_at)
+        SELECT 's' || lpad(g::text, 12, '0'), lpad(g::text, 12, '0'), 'w1', 's' || (g %% 3), 'fixed', 'u', %s + g * 1000 + 2, 'sent', %s + g * 1000 + 1002
         FROM generate_series(1, %s, 2) g
         """,
         [BASE_MS, BASE_MS, ROWS],

@@ -14,8 +14,12 @@ from collections.abc import Callable
 
 import pytest
 
-from storage import thread_feed
+from storage import annotations, thread_feed
+from storage import sync_mirror as mirror
 from tests.plans import vm_steps
+from workbench.domain.records import Reply, Resolution
+from workbench.services import sites
+from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
 
 ROWS = 1500
@@ -77,6 +81,64 @@ def test_resolutions_with_nothing_new_read_next_to_nothing(feed):
     first = vm_steps(db, lambda: thread_feed.resolutions_since(db, site, 0, None, PAGE))
     assert thread_feed.resolutions_since(db, site, newest + 1, None, PAGE) == []
     assert vm_steps(db, lambda: thread_feed.resolutions_since(db, site, newest + 1, None, PAGE)) < first
+
+
+@pytest.fixture
+def small_site(feed, wb: Workbench, creds: dict) -> str:
+    """A second site with a few threads, made among the first's: one annotation in every 100."""
+    ws = creds["workspace_id"]
+    site = sites.create_site(wb, owner_principal(ws, creds["owner_user_id"]), "Help centre", "https://help.example").id
+    with wb.store.write() as w:
+        for i in range(0, ROWS, 100):
+            at = 1_000_000 + i * 10 + 5
+            aid = f"h{i:05d}"
+            w.execute(
+                "INSERT INTO annotations (id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'https://help.example/', 'bug', 'b', 'resolved', ?, ?)", [aid, ws, site, at, at],
+            )
+            thread = Reply(f"hr{i:05d}", aid, ws, "visitor", None, "V", "r", None, at + 1)
+            annotations.add_reply(w, thread)
+            annotations.add_resolution(w, Resolution(f"hs{i:05d}", aid, ws, None, None, None, "fixed", "u", at + 2, "sent", at + 3))
+    return site
+
+
+@pytest.mark.sqlite_only("SQLite's virtual machine steps; PostgreSQL plans the same statements its own way")
+@pytest.mark.parametrize("fetch", [thread_feed.replies_since, thread_feed.resolutions_since], ids=["replies", "resolutions"])
+def test_a_small_sites_feed_reads_its_own_rows_not_the_other_sites(feed, small_site, fetch):
+    """Its whole feed, and its feed since a time most of the way through, cost what its few rows
+    cost: a store-wide time index made them walk the large site's rows between its own (1,500
+    reads for its 15 here; at 1M annotations a small site's first page read the whole store's)."""
+    db, big = feed
+    whole = vm_steps(db, lambda: fetch(db, small_site, 0, None, PAGE))
+    late = 1_000_000 + ROWS * 10 * 8 // 10
+    recent = vm_steps(db, lambda: fetch(db, small_site, late, None, PAGE))
+    assert len(fetch(db, small_site, 0, None, PAGE)) == ROWS // 100
+    assert len(fetch(db, small_site, late, None, PAGE)) == ROWS // 100 // 5
+    big_page = vm_steps(db, lambda: fetch(db, big, 0, None, PAGE))
+    # The large site's first page reads PAGE rows; the small site's whole feed reads its 15.
+    assert whole < big_page, (whole, big_page)
+    assert recent < big_page / 2, (recent, big_page)
+
+
+def test_every_writer_gives_a_thread_its_annotations_site(feed, small_site, wb: Workbench):
+    """The feed reads a row by its site: the writes name it (storage/annotations.py), a replica's
+    too (storage/sync_mirror.py), and a row inserted without one gets it from its annotation."""
+    db, big = feed
+    with wb.store.write() as w:
+        w.execute(
+            "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) "
+            "VALUES ('raw', 'h00100', ?, 'visitor', 'V', 'r', 5)", [db.execute("SELECT workspace_id FROM annotations WHERE id = 'h00100'").fetchone()[0]],
+        )
+        mirror.apply_replies(w, [Reply("mirrored", "h00200", "w", "user", "u", "U", "m", None, 6)])
+        mirror.apply_resolutions(w, [Resolution("mirrored-s", "h00300", "w", None, None, None, "x", "u", 7, "sent", None)])
+    sites_of = dict(db.execute(
+        "SELECT id, site_id FROM replies WHERE id IN ('raw', 'mirrored', 'hr00000', 'r00001') "
+        "UNION ALL SELECT id, site_id FROM resolutions WHERE id IN ('mirrored-s', 'hs00000')"
+    ).fetchall())
+    assert sites_of == {"raw": small_site, "mirrored": small_site, "hr00000": small_site, "r00001": big,
+                        "mirrored-s": small_site, "hs00000": small_site}
+    assert db.execute("SELECT count(*) FROM replies WHERE site_id IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM resolutions WHERE site_id IS NULL").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize("fraction", [0, 0.3, 0.7, 0.99, 1.2])

@@ -161,10 +161,12 @@ def _load(wb: Workbench, ws_id: str, owner_id: str, first_site: Site, annotation
     anns, replies, resolutions = build(rng, ws_id, site_list, stakeholders, members, annotations, now, repliers=repliers(wb, ws_id))
     with wb.store.write() as db:
         repo.add_annotations(db, anns)
+        site_of = {a.id: a.site_id for a in anns}
         db.executemany(
-            "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
-            [(r.id, r.annotation_id, r.workspace_id, r.author_kind, r.author_id, r.author_name, r.body, r.persona_id, r.created_at) for r in replies],
+            "INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_id, author_name, body, persona_id, created_at, site_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(r.id, r.annotation_id, r.workspace_id, r.author_kind, r.author_id, r.author_name, r.body, r.persona_id, r.created_at,
+              site_of[r.annotation_id]) for r in replies],
         )
         for res in resolutions:
             repo.add_resolution(db, res)
