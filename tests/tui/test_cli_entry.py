@@ -120,7 +120,8 @@ def test_an_empty_data_dir_is_refused_not_the_default_directory(tmp_path: Path):
 
 
 # The same, up to the inbox's first painted rows: what mounting the screens loads counts too
-# (pydantic came back once through a storage module's import of an enum).
+# (pydantic came back once through a storage module's import of an enum; the outbox's module and
+# the annotations' repository, ~9 ms, through the inbox's question whether it is a replica's).
 PAINT_PROBE = """
 import sys
 from textual.app import App
@@ -130,7 +131,8 @@ def render_lines(self, crop):
     lines = original(self, crop)
     if self.id == "inbox-list" and self.total > 0 and not getattr(self.app, "reported", False):
         self.app.reported = True
-        heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL", "psycopg") if m in sys.modules)
+        heavy = sorted(m for m in ("typer", "click", "pydantic", "sqlite_utils", "httpx", "textual_image", "PIL", "psycopg",
+                                   "storage.sync_state", "storage.annotations") if m in sys.modules)
         print("PAINTED", ",".join(heavy) or "-", flush=True)
         self.app.call_after_refresh(self.app.exit)
     return lines

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from storage import accounts as accounts_repo
 from storage import inbox as repo
 from storage import inbox_filters as filters_repo
+from storage import sync_remotes
 from storage.db import WriteWouldWait, without_waiting
 from workbench.domain import clock
 from workbench.domain.account_records import unnamed_member
@@ -371,10 +372,8 @@ def position(wb: Workbench, principal: Principal, f: InboxFilter, row: InboxRow)
         return repo.count_before(db, _query(principal, f, db, wb.clock()), row.created_at, row.id)
 
 
-def _members(db: Any, principal: Principal) -> list[tuple[str, str]]:
-    from storage import sync_state
-
-    if sync_state.is_replica(db, principal.workspace_id):
+def _members(db: Any, principal: Principal, replica: bool) -> list[tuple[str, str]]:
+    if replica:
         # The server judges assignees: offer its members, never the local user it does not know.
         return filters_repo.server_members(db, principal.workspace_id, principal.user_id or "")
     return [(u.id, u.name) for u, _ in accounts_repo.list_members(db, principal.workspace_id)]
@@ -388,7 +387,7 @@ def member_name(user_id: str, names: dict[str, str]) -> str:
 
 def member_names(wb: Workbench, principal: Principal) -> dict[str, str]:
     """User id → name of the workspace's members as this store knows them (a replica: those it has seen)."""
-    names = dict(_members(wb.store.db, principal))
+    names = dict(_members(wb.store.db, principal, sync_remotes.is_replica(wb.store.db, principal.workspace_id)))
     if principal.user_id and principal.user_id not in names:
         user = accounts_repo.get_user(wb.store.db, principal.user_id)
         if user is not None:
@@ -400,12 +399,10 @@ def facets(wb: Workbench, principal: Principal) -> Facets:
     db = wb.store.db
     order = {s: i for i, s in enumerate(SOURCES)}
     places = sorted(filters_repo.places(db, principal.workspace_id), key=lambda p: (order[p[2]], p[1].casefold(), p[0]))
-    from storage import sync_state
-
-    members = _members(db, principal)
+    replica = sync_remotes.is_replica(db, principal.workspace_id)
     statuses = list(dict.fromkeys(s for src in SOURCES for s in SOURCE_STATUSES[src]))
-    return Facets(places=places, members=members, kinds=[k.value for k in Kind], statuses=statuses,
-                  replica=sync_state.is_replica(db, principal.workspace_id))
+    return Facets(places=places, members=_members(db, principal, replica), kinds=[k.value for k in Kind], statuses=statuses,
+                  replica=replica)
 
 
 def summary_counts(wb: Workbench, principal: Principal) -> dict[str, int]:
