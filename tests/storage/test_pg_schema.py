@@ -131,6 +131,37 @@ def test_an_older_database_is_brought_forward_additively(pg_url: str):
         assert conn.execute("SELECT digest FROM workbench_schema").fetchone() == (target().digest(),)
 
 
+def test_threads_made_before_m037_get_their_annotations_site(pg_url: str):
+    """A database made before replies and resolutions carried their site: migrate adds the column,
+    fills it from each row's annotation (the thread feed reads rows by it) and drops the
+    store-wide time indexes it replaced."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for table in ("replies", "resolutions"):
+            conn.execute(f"DROP TRIGGER {table}_site_filled ON {table}")
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN site_id")
+        conn.execute("CREATE INDEX replies_created ON replies (created_at)")
+        conn.execute("CREATE INDEX resolutions_notified_since ON resolutions (notified_at, created_at)")
+        conn.execute("SET session_replication_role = replica")  # rows alone, no sites or workspaces behind them
+        conn.execute("INSERT INTO annotations (id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at) "
+                     "VALUES ('a1', 'w', 'site-1', '/', 'bug', 'b', 'new', 1, 1), ('a2', 'w', 'site-2', '/', 'bug', 'b', 'new', 2, 2)")
+        conn.execute("INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) "
+                     "VALUES ('r1', 'a1', 'w', 'visitor', 'V', 'r', 3), ('r2', 'a2', 'w', 'visitor', 'V', 'r', 4)")
+        conn.execute("INSERT INTO resolutions (id, annotation_id, workspace_id, created_by, created_at, notification_status) "
+                     "VALUES ('s1', 'a2', 'w', 'u', 5, 'pending')")
+        conn.execute("UPDATE workbench_schema SET digest = 'before m037'")
+    PgStore(pg_url).close()
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT id, site_id FROM replies ORDER BY id").fetchall() == [("r1", "site-1"), ("r2", "site-2")]
+        assert conn.execute("SELECT site_id FROM resolutions").fetchall() == [("site-2",)]
+        assert conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE indexname IN ('replies_created', 'resolutions_notified_since')"
+        ).fetchone() == (0,)
+        conn.execute("INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at) "
+                     "VALUES ('r3', 'a1', 'w', 'visitor', 'V', 'r', 6)")
+        assert conn.execute("SELECT site_id FROM replies WHERE id = 'r3'").fetchone() == ("site-1",), "the trigger fills a row made without one"
+        conn.rollback()
+
+
 def test_workers_starting_together_migrate_once(pg_cluster: Cluster):
     url = pg_cluster.url("fresh_" + threading.current_thread().name.lower().replace("-", "_")[:20])
     name = url.rsplit("/", 1)[1]

@@ -82,6 +82,39 @@ def test_the_audit_index_no_query_reads_is_dropped_from_an_older_store(tmp_path)
     store.close()
 
 
+def test_threads_of_an_older_store_get_their_annotations_site(tmp_path):
+    """m037: the thread feed reads a site's replies and resolutions by the site they carry; a store
+    made before has them filled from each row's annotation, and loses the store-wide time indexes."""
+    store = Store(tmp_path)
+    store.db.executescript(
+        """
+        DROP TRIGGER replies_site_filled; DROP TRIGGER resolutions_site_filled;
+        DROP INDEX replies_site_created; DROP INDEX resolutions_site_created; DROP INDEX resolutions_site_notified;
+        ALTER TABLE replies DROP COLUMN site_id; ALTER TABLE resolutions DROP COLUMN site_id;
+        CREATE INDEX replies_created ON replies(created_at);
+        CREATE INDEX resolutions_created ON resolutions(created_at);
+        CREATE INDEX resolutions_notified_since ON resolutions(notified_at, created_at);
+        PRAGMA foreign_keys = OFF;
+        INSERT INTO annotations (id, workspace_id, site_id, page_url, kind, body, status, created_at, updated_at)
+            VALUES ('a1', 'w', 'site-1', '/', 'bug', 'b', 'new', 1, 1), ('a2', 'w', 'site-2', '/', 'bug', 'b', 'new', 2, 2);
+        INSERT INTO replies (id, annotation_id, workspace_id, author_kind, author_name, body, created_at)
+            VALUES ('r1', 'a1', 'w', 'visitor', 'V', 'r', 3), ('r2', 'a2', 'w', 'visitor', 'V', 'r', 4);
+        INSERT INTO resolutions (id, annotation_id, workspace_id, created_by, created_at, notification_status)
+            VALUES ('s1', 'a2', 'w', 'u', 5, 'pending');
+        DELETE FROM _sqlite_migrations WHERE name = 'm037_threads_by_site';
+        """
+    )
+    store.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    store.close()
+    store = Store(tmp_path)
+    assert store.db.execute("SELECT id, site_id FROM replies ORDER BY id").fetchall() == [("r1", "site-1"), ("r2", "site-2")]
+    assert store.db.execute("SELECT site_id FROM resolutions").fetchall() == [("site-2",)]
+    indexes = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('replies', 'resolutions')")}
+    assert {"replies_site_created", "resolutions_site_created", "resolutions_site_notified"} <= indexes
+    assert not indexes & {"replies_created", "resolutions_created", "resolutions_notified_since"}
+    store.close()
+
+
 def test_the_sites_and_token_lists_get_indexes_ending_in_id(tmp_path):
     """m025: their pages keyset on (created_at, id); the (workspace, created_at) indexes go."""
     store = Store(tmp_path)
