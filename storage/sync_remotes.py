@@ -1,5 +1,5 @@
-"""The remotes a replica syncs with (table ``sync_remotes``): which server, which of its workspace,
-storefront and studies this store mirrors, and how its last sync went.
+"""The remotes a replica syncs with (table ``sync_remotes``): each one's server, the workspace,
+storefront and studies of it this store mirrors, and how its last sync went.
 
 Apart from the outbox (``storage.sync_state``, which re-exports these) so that asking whether a
 workspace is a replica, which the inbox's first paint does, loads no more than this.
