@@ -30,15 +30,22 @@ def _start(since: int, after: tuple[int, str] | None) -> int:
     return since if after is None else max(since, after[0])
 
 
+def _range_sql(table: str, alias: str, cols: str, index: str, when: str, after: tuple[int, str] | None) -> str:
+    """One site's rows of ``table`` meeting ``when``, past the keyset ``after``, the first ``limit``
+    in (created_at, id) order on ``index``; binds the site, ``when``'s values, the keyset, the limit."""
+    keyset = f" AND ({alias}.created_at, {alias}.id) > (?, ?)" if after is not None else ""
+    return (f"SELECT {cols} FROM {table} {alias} INDEXED BY {index} WHERE {alias}.site_id = ? AND {when}{keyset} "
+            f"ORDER BY {alias}.created_at, {alias}.id LIMIT ?")
+
+
+def _keys(after: tuple[int, str] | None) -> list[object]:
+    return [] if after is None else [after[0], after[1]]
+
+
 def replies_since_sql(site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> tuple[str, list[object]]:
     """The SELECT of ``replies_since`` (tests read its plan)."""
-    where = "r.site_id = ? AND r.created_at >= ?"
-    params: list[object] = [site_id, _start(since, after)]
-    if after is not None:
-        where += " AND (r.created_at, r.id) > (?, ?)"
-        params += [after[0], after[1]]
-    sql = f"SELECT {_REPLY} FROM replies r INDEXED BY replies_site_created WHERE {where} ORDER BY r.created_at, r.id LIMIT ?"
-    return sql, [*params, limit]
+    sql = _range_sql("replies", "r", _REPLY, "replies_site_created", "r.created_at >= ?", after)
+    return sql, [site_id, _start(since, after), *_keys(after), limit]
 
 
 def replies_since(db: Connection, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Reply]:
@@ -56,19 +63,15 @@ def resolutions_since_sql(site_id: str, since: int, after: tuple[int, str] | Non
     ``resolutions_site_notified``, few, sorted, and merged in. From the beginning (``since`` 0) the
     second set is empty and not asked for, so a first sync's pages stay one range each.
     """
-    keyset = " AND (s.created_at, s.id) > (?, ?)" if after is not None else ""
-    arm = (f"SELECT {_RES} FROM resolutions s INDEXED BY {{index}} "
-           f"WHERE s.site_id = ? AND {{when}}{keyset} ORDER BY s.created_at, s.id LIMIT ?")
-    keys = [after[0], after[1]] if after is not None else []
-    created = arm.format(index="resolutions_site_created", when="s.created_at >= ?")
-    params: list[object] = [site_id, _start(since, after), *keys, limit]
+    created = _range_sql("resolutions", "s", _RES, "resolutions_site_created", "s.created_at >= ?", after)
+    params: list[object] = [site_id, _start(since, after), *_keys(after), limit]
     if since <= 0:
         return created, params
     # Each range its own first ``limit`` rows, then the two merged: PostgreSQL otherwise sorted
     # every row of both before the limit.
-    notified = arm.format(index="resolutions_site_notified", when="s.notified_at >= ? AND s.created_at < ?")
+    notified = _range_sql("resolutions", "s", _RES, "resolutions_site_notified", "s.notified_at >= ? AND s.created_at < ?", after)
     sql = f"SELECT * FROM ({created}) AS made UNION ALL SELECT * FROM ({notified}) AS notified ORDER BY created_at, id LIMIT ?"
-    return sql, [*params, site_id, since, since, *keys, limit, limit]
+    return sql, [*params, site_id, since, since, *_keys(after), limit, limit]
 
 
 def resolutions_since(db: Connection, site_id: str, since: int, after: tuple[int, str] | None, limit: int) -> list[Resolution]:
