@@ -261,11 +261,13 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
         "ORDER BY r.created_at, r.id LIMIT 1 OFFSET ?", [site, int(n_replies * 0.9)],
     ).fetchone()
     out["thread feed, replies 90 % deep (since=0)"] = _median_ms(lambda: thread_feed.replies_since(db, site, 0, (deep_reply[0], deep_reply[1]), 101), repeat)
+
+    def feed(of: str, since: int) -> Callable[[], object]:
+        """A pull's first page of the site's feed since ``since``: its replies, then its resolutions."""
+        return lambda: (thread_feed.replies_since(db, of, since, None, 101), thread_feed.resolutions_since(db, of, since, None, 101))
+
     newest_thread = db.execute("SELECT max(created_at) FROM replies").fetchone()[0] + 1
-    out["thread feed, nothing new"] = _median_ms(
-        lambda: (thread_feed.replies_since(db, site, newest_thread, None, 101), thread_feed.resolutions_since(db, site, newest_thread, None, 101)),
-        repeat,
-    )
+    out["thread feed, nothing new"] = _median_ms(feed(site, newest_thread), repeat)
     n_res = db.execute("SELECT count(*) FROM resolutions s JOIN annotations a ON a.id = s.annotation_id WHERE a.site_id = ?", [site]).fetchone()[0]
     deep_res = db.execute(
         "SELECT s.created_at, s.id FROM resolutions s JOIN annotations a ON a.id = s.annotation_id WHERE a.site_id = ? "
@@ -277,16 +279,9 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     # A small site's threads (1 annotation in 1,000) among large sites': a first sync's first page,
     # and a daily sync's (the other sites' replies of that day are many at 1M, few at 10k).
     small = db.execute("SELECT id FROM sites WHERE name = ?", [SMALL_SITE]).fetchone()[0]
-    day_ago = newest_thread - DAY_MS
-
-    def small_feed(since: int) -> Callable[[], object]:
-        return lambda: (thread_feed.replies_since(db, small, since, None, 101), thread_feed.resolutions_since(db, small, since, None, 101))
-
-    out["thread feed, first page (since=0)"] = _median_ms(
-        lambda: (thread_feed.replies_since(db, site, 0, None, 101), thread_feed.resolutions_since(db, site, 0, None, 101)), repeat
-    )
-    out["thread feed, a small site's first page (since=0)"] = _median_ms(small_feed(0), repeat)
-    out["thread feed, a small site's last day"] = _median_ms(small_feed(day_ago), repeat)
+    out["thread feed, first page (since=0)"] = _median_ms(feed(site, 0), repeat)
+    out["thread feed, a small site's first page (since=0)"] = _median_ms(feed(small, 0), repeat)
+    out["thread feed, a small site's last day"] = _median_ms(feed(small, newest_thread - DAY_MS), repeat)
 
     # The server's kept first page brought up to date after two annotations deep in the site
     # changed (the change journal names them): each found by key. With the page's ORDER BY it
