@@ -34,17 +34,29 @@ DB_FILENAME = "workbench.db"
 BUSY_TIMEOUT_MS = 10_000
 # SQLite's own checkpoint runs inside the commit that crosses the threshold, and its fsync
 # made ~2% of triage actions take 13-17 ms. A background thread checkpoints instead; the
-# automatic one stays as a bound (about 40 MB of WAL) for processes that stop early.
-AUTOCHECKPOINT_PAGES = 10_000
+# automatic one stays as a bound (about 160 MB of WAL) for processes that stop early. At 10,000
+# pages (40 MB) an upkeep indexing a million pulled documents crossed it every half second.
+AUTOCHECKPOINT_PAGES = 40_000
 CHECKPOINT_EVERY_S = 0.5
 # ...and sooner after this many commits: writes back to back (a sync applying pages, a benchmark)
 # filled the WAL past the bound within the half second, and the commit that crossed it checkpointed
 # inline, fsync and all: 12 to 40 ms for a triage action, and as long for every writer queued behind it.
 CHECKPOINT_EVERY_COMMITS = 256
+# ...and the upkeep's own writes, a batch of documents or a merge step each, after this many.
+UPKEEP_CHECKPOINT_EVERY = 64
+# A log this long, copied whole, is copied again in a writer's turn. SQLite starts the log over
+# only in a write whose transaction began after the whole log was copied; a commit in the middle of
+# each background checkpoint (a writer every few ms beside a busy upkeep) kept it growing to the
+# automatic bound, past which every commit checkpointed inline, two fsyncs each (20-60 ms).
+RESTART_LOG_FRAMES = AUTOCHECKPOINT_PAGES // 2
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 29
+SCHEMA_VERSION = 30
+
+
+class _NothingToMerge(Exception):
+    """Rolls back a merge step's transaction when no index had a merge to make."""
 
 
 class WriteHook(Protocol):
@@ -151,6 +163,12 @@ class Store:
         self._checkpointer: threading.Thread | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the commits that make a checkpoint due early
+        # This process's writers waiting for the write lock, and whether there are none: the
+        # upkeep lets them go first (``_upkeep_turn``).
+        self._waiting = 0
+        self._checkpointed = 0  # ``_writes`` at the last checkpoint
+        self._none_waiting = threading.Event()
+        self._none_waiting.set()
         try:
             if migrate and self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 from storage.schema import migrate as _migrate
@@ -253,7 +271,7 @@ class Store:
                 self._let_go()
                 self._raise_disk_refusal(exc)
                 raise
-        elif not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        elif not self._wait_for_lock():
             raise self._busy("a writer of this process")
         else:
             try:
@@ -289,6 +307,20 @@ class Store:
             self._let_go()
         if self._checkpointer is None:
             self._start_checkpointer()
+
+    def _wait_for_lock(self) -> bool:
+        """Take this process's write lock, waiting up to the busy timeout, counted among the
+        writers waiting meanwhile; whether it was taken."""
+        with self._lock:
+            self._waiting += 1
+            self._none_waiting.clear()
+        try:
+            return self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                if not self._waiting:
+                    self._none_waiting.set()
 
     def _let_go(self) -> None:
         """End a writer's turn: the writer queue, then this process's lock, released whatever the
@@ -397,18 +429,51 @@ class Store:
                     break
                 if self._writes != seen:
                     seen = self._writes
-                    with contextlib.suppress(sqlite3.Error):
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    self._checkpoint(conn)
                     if self.index_in_upkeep:
                         self._index_pending(conn)
         finally:
             conn.close()
 
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """A PASSIVE checkpoint (it never waits for readers or blocks writers); when the log has
+        grown to RESTART_LOG_FRAMES, then another in a writer's turn, short since the first copied
+        the rest, so the next write starts the log over."""
+        self._checkpointed = self._writes
+        with contextlib.suppress(sqlite3.Error):
+            if conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] < RESTART_LOG_FRAMES:
+                return
+            if not self._write_lock.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+                return
+            try:
+                if self._queue.take(BUSY_TIMEOUT_MS / 1000):
+                    try:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    finally:
+                        self._queue.let_go()
+            finally:
+                self._write_lock.release()
+
+    def _upkeep_turn(self, conn: sqlite3.Connection) -> None:
+        """Before each of the upkeep's writes: this process's writers waiting for the lock go
+        first, and the WAL those writes grow is checkpointed as they grow it.
+
+        The lock is not fair: the upkeep writing back to back took it again before a waiting
+        writer's thread woke, and a triage action waited through 20 to 40 of its writes (75 ms).
+        And this thread is the checkpointer: while it indexed a pulled store nothing else
+        checkpointed, so every ~500th commit ran SQLite's own checkpoint inline (40-60 ms, and a
+        writer queued behind it waited as long)."""
+        self._none_waiting.wait(BUSY_TIMEOUT_MS / 1000)
+        if self._wake.is_set() or self._writes - self._checkpointed >= UPKEEP_CHECKPOINT_EVERY:
+            self._wake.clear()
+            self._checkpoint(conn)
+
     def _index_pending(self, conn: sqlite3.Connection) -> None:
         """Re-index what writes left waiting (``storage.inbox.index_pending``, then
         ``storage.annotations.index_text_pending``), a batch per write transaction, so the
-        writers it queues ahead of wait little. A failure (the store busy past the timeout)
-        leaves them waiting for the next round or the next search."""
+        writers it queues ahead of wait little, and merge the segments each batch and each write
+        added (``merge_search_step``). A failure (the store busy past the timeout) leaves them
+        waiting for the next round or the next search."""
         from storage import annotations, inbox
 
         kinds = (
@@ -418,8 +483,31 @@ class Store:
         with contextlib.suppress(sqlite3.Error):
             for pending, index, batch in kinds:
                 while not self._stop.is_set() and pending(conn):
+                    self._upkeep_turn(conn)
                     with self.write() as db:
                         index(db, batch)
+                    self._merge_search(conn)
+            self._merge_search(conn)  # the segments the writes themselves added (a new annotation's document)
+
+    def _merge_search(self, conn: sqlite3.Connection) -> None:
+        while not self._stop.is_set():
+            self._upkeep_turn(conn)
+            if not self.merge_search_step():
+                break
+
+    def merge_search_step(self) -> bool:
+        """One step of the search indexes' merging (``storage.search_merge.step``) in a write
+        transaction of its own: whether it had one to make. When none has, the transaction rolls
+        back, so it commits nothing that would wake this process's upkeep or another's readers."""
+        from storage import search_merge
+
+        try:
+            with self.write() as db:
+                if not search_merge.step(db):
+                    raise _NothingToMerge
+        except _NothingToMerge:
+            return False
+        return True
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database, Migrations
 
-from storage import schema_changes, schema_search, schema_sessions, schema_sync
+from storage import schema_changes, schema_search, schema_sessions, schema_sync, search_merge
 
 if TYPE_CHECKING:
     from storage.db import Store
@@ -570,6 +570,14 @@ def m037_threads_by_site(db: Database) -> None:
         )
     db.executescript("".join(script))
 
+
+
+@migrations()
+def m038_search_merge_in_upkeep(db: Database) -> None:
+    # FTS5 merged an index's segments inside whichever write filled a level: an upkeep's batch
+    # took 30-77 ms instead of 1, and the writers queued behind it waited as long. The upkeep
+    # merges in short steps of their own instead (storage/search_merge.py).
+    db.executescript(search_merge.settings_sql())
 
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.

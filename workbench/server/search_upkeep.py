@@ -27,9 +27,12 @@ EVERY_S = 0.5
 
 async def keep_search_current(wb: Workbench) -> None:
     """Index what is pending every EVERY_S, a batch per write (``services.inbox.index_pending``,
-    then ``services.annotations.index_text_pending``), until cancelled (SQLite's stores only)."""
+    then ``services.annotations.index_text_pending``), each followed by the merges its segments
+    call for, a short step per write (``services.inbox.merge_search_step``), until cancelled
+    (SQLite's stores only)."""
     wb.store.index_in_upkeep = False
     disk_refused = False  # told once: on a full disk every round fails alike, twice a second
+    merged_at = None  # the store's version when nothing was left to merge: no write since, no merge to look for
     try:
         while True:
             await asyncio.sleep(EVERY_S)
@@ -37,6 +40,10 @@ async def keep_search_current(wb: Workbench) -> None:
                 for index_pending in (inbox.index_pending, annotations.index_text_pending):
                     while await run_write(index_pending, wb):
                         await asyncio.sleep(0)  # the requests waiting meanwhile go first
+                        await _merge(wb)
+                if wb.store.version() != merged_at:
+                    await _merge(wb)  # the segments the requests' own writes added (a new annotation's document)
+                    merged_at = wb.store.version()
             except StoreBusy as exc:  # words itself: the stack would point at no code to fix
                 log.warning("search upkeep: %s; the documents stay pending for the next round", exc)
             except StoreWriteFailed as exc:
@@ -52,3 +59,8 @@ async def keep_search_current(wb: Workbench) -> None:
                 disk_refused = False
     finally:
         wb.store.index_in_upkeep = True
+
+
+async def _merge(wb: Workbench) -> None:
+    while await run_write(inbox.merge_search_step, wb):
+        await asyncio.sleep(0)

@@ -315,6 +315,12 @@ def index_pending(wb: Workbench, limit: int = repo.INDEX_BATCH) -> bool:
         return repo.index_pending(db, limit) == limit
 
 
+def merge_search_step(wb: Workbench) -> bool:
+    """One short step merging the search indexes' segments (storage/search_merge.py), in a write
+    of its own, when an index has a merge to make (SQLite's stores only): whether one had."""
+    return wb.store.dialect == "sqlite" and wb.store.merge_search_step()
+
+
 def count(wb: Workbench, principal: Principal, f: InboxFilter) -> int:
     """How many rows the filter shows (kept until the store changes)."""
     _index_current(wb, f)
