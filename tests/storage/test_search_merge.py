@@ -1,6 +1,6 @@
 """The search indexes merged in steps of their own (migration m038, ``storage.search_merge``), and
 the store's upkeep that makes them (``storage.db.Store``): it lets waiting writers go first and
-keeps the WAL starting over while it writes back to back.
+checkpoints as it writes back to back.
 
 A segment of an FTS5 index has at least one row in the index's ``_idx`` table, so counting
 distinct ``segid`` there counts the segments without reading FTS5's own structure record.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from typing import Any
 
 import pytest
 
@@ -138,55 +137,34 @@ def test_the_upkeep_lets_a_waiting_writer_go_first(wb: Workbench, creds: dict):
     assert second_in.is_set()
 
 
-class _WriteDuringCheckpoint:
-    """The checkpointer's connection, with another writer committing as its first checkpoint
-    ends: the race that kept a busy store's WAL from starting over."""
-
-    def __init__(self, conn: sqlite3.Connection, other: sqlite3.Connection) -> None:
-        self.conn, self.other, self.checkpoints, self.first_log = conn, other, 0, 0
-
-    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        if "wal_checkpoint" not in sql:
-            return self.conn.execute(sql, *args)
-        self.checkpoints += 1
-        if self.checkpoints > 1:
-            return self.conn.execute(sql, *args)
-        # A write that began before the checkpoint ended and commits after it.
-        self.other.execute("BEGIN IMMEDIATE")
-        self.other.execute("INSERT INTO meta (key, value) VALUES ('raced', 'yes')")
-        row = self.conn.execute(sql, *args).fetchone()
-        self.first_log = row[1]
-        self.other.execute("COMMIT")
-        return self.conn.execute("SELECT ?, ?, ?", row)
-
-
-@pytest.mark.parametrize("restart_at", [1, None])
-def test_a_long_log_starts_over_though_a_write_came_during_the_checkpoint(wb: Workbench, creds: dict,
-                                                                           monkeypatch: pytest.MonkeyPatch, restart_at):
+@pytest.mark.parametrize("checkpoint_every", [db_module.UPKEEP_CHECKPOINT_EVERY, None])
+def test_the_upkeep_checkpoints_as_it_writes(wb: Workbench, creds: dict, monkeypatch: pytest.MonkeyPatch, checkpoint_every):
+    """The upkeep thread is the store's checkpointer: indexing a pulled store, it checkpoints
+    every UPKEEP_CHECKPOINT_EVERY of its writes, so the log starts over instead of growing to
+    SQLite's bound, past which every commit checkpoints inline."""
     _stop_upkeep(wb)
     store = wb.store
-    if restart_at is not None:
-        monkeypatch.setattr(db_module, "RESTART_LOG_FRAMES", restart_at)
-    else:
-        monkeypatch.setattr(db_module, "RESTART_LOG_FRAMES", 10**9)
-    _add_one_by_one(wb, creds, 20)
-    conn, other = store._connect(), store._connect()
+    store._stop.clear()  # the thread is gone; this test runs its indexing itself
+    if checkpoint_every is None:  # the oracle: no checkpoint while it writes
+        monkeypatch.setattr(db_module, "UPKEEP_CHECKPOINT_EVERY", 10**9)
+    monkeypatch.setattr(repo, "TEXT_INDEX_BATCH", 1)  # a write per document: 300 upkeep writes, and their merges
+    with store.write() as db:
+        repo.add_annotations(db, [annotation(creds["workspace_id"], creds["site_id"], f"p{i}", body=f"numbat {i}", created_at=T0 + i)
+                                  for i in range(300)])
+    conn = store._connect()
     try:
-        racing = _WriteDuringCheckpoint(conn, other)
-        store._checkpoint(racing)  # pyright: ignore[reportArgumentType]  # a connection's execute
-        log_before = racing.first_log
-        assert log_before > 20
-        with store.write() as db:
-            db.execute("INSERT INTO meta (key, value) VALUES ('after', 'yes')")
-        log_after = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        store._wake.clear()
+        store._index_pending(conn)
+        assert not repo.text_pending(conn)
+        wal = store.path.with_name(store.path.name + "-wal").stat().st_size
     finally:
         conn.close()
-        other.close()
-    if restart_at is not None:
-        assert log_after < 10, "the write after the checkpoints did not start the log over"
+    page = store.db.execute("PRAGMA page_size").fetchone()[0]
+    if checkpoint_every is None:
+        assert wal > 600 * page  # every write's frames, one after another (about 860 pages)
     else:
-        # The race as it was: the log only grows (the oracle the case above is read against).
-        assert log_after > log_before
+        assert wal < 450 * page  # about 64 writes of frames: the log starts over after each checkpoint
 
 
 def test_the_index_batches_write_no_merge(wb: Workbench, creds: dict):
