@@ -161,6 +161,30 @@ def test_anything_else_goes_to_the_cli(filled: Path):
     assert "Acme" in result.stdout
 
 
+# A command as a script or an agent runs it, then what it loaded.
+CLI_PROBE = """
+import sys
+sys.argv = ["workbench", *sys.argv[1:]]
+from workbench.cli.entry import run
+try:
+    run()
+except SystemExit:
+    pass
+print("LOADED", "keyring" in sys.modules)
+"""
+
+
+def test_a_command_that_keeps_no_secret_does_not_load_the_keyring(filled: Path):
+    """Loading keyring and its backends' entry points took ~40 ms of every command's start."""
+    import os
+
+    result = subprocess.run([sys.executable, "-c", CLI_PROBE, "sites", "list", "--data-dir", str(filled), "--json"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert "Acme" in result.stdout
+    assert result.stdout.split()[-2:] == ["LOADED", "False"]
+
+
 def test_an_unusable_data_dir_is_reported_by_the_cli(tmp_path: Path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")

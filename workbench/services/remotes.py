@@ -6,6 +6,9 @@ to the system keyring under the service ``workbench:<data dir>:<name>`` (one ent
 variable when that is set (``WORKBENCH_TOKEN``, ``WORKBENCH_STORE_KEY``, ``WORKBENCH_JWT``:
 scripts and CI), else from the keyring. Where no keyring backend exists, adding a remote says
 so and the environment variables are the way to supply them.
+
+``keyring`` is imported where a secret is read or kept: loading it and its backends' entry points
+took ~40 ms, which every CLI command paid at start.
 """
 
 from __future__ import annotations
@@ -14,9 +17,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-import keyring
-import keyring.errors
 
 from storage import sync_state
 from workbench.domain.clock import iso_ms
@@ -63,6 +63,8 @@ def service_name(wb: Workbench, name: str) -> str:
 
 def keyring_problem() -> str | None:
     """None when a usable keyring backend exists, else a sentence saying why not."""
+    import keyring
+
     try:
         backend = keyring.get_keyring()
     except Exception as exc:  # noqa: BLE001 - a broken backend configuration is "no keyring" to us
@@ -123,6 +125,9 @@ def add(
 
 
 def save_secrets(wb: Workbench, name: str, secrets: Mapping[str, str | None]) -> SavedSecrets:
+    import keyring
+    import keyring.errors
+
     if get(wb, name) is None:
         raise _unknown(name)
     wanted = {k: v.strip() for k, v in secrets.items() if k in SECRETS and v and v.strip()}
@@ -143,6 +148,9 @@ def save_secrets(wb: Workbench, name: str, secrets: Mapping[str, str | None]) ->
 
 def load_secrets(wb: Workbench, name: str, env: dict[str, str] | None = None) -> tuple[dict[str, str | None], dict[str, str]]:
     """The secrets to sync with and where each came from ("env", "keyring" or "missing")."""
+    import keyring
+    import keyring.errors
+
     environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, str | None] = {}
     sources: dict[str, str] = {}
@@ -163,6 +171,9 @@ def load_secrets(wb: Workbench, name: str, env: dict[str, str] | None = None) ->
 
 
 def delete_secrets(wb: Workbench, name: str) -> None:
+    import keyring
+    import keyring.errors
+
     if keyring_problem() is not None:
         return
     for kind in SECRETS:
