@@ -571,13 +571,13 @@ def m037_threads_by_site(db: Database) -> None:
     db.executescript("".join(script))
 
 
-
 @migrations()
 def m038_search_merge_in_upkeep(db: Database) -> None:
     # FTS5 merged an index's segments inside whichever write filled a level: an upkeep's batch
     # took 30-77 ms instead of 1, and the writers queued behind it waited as long. The upkeep
     # merges in short steps of their own instead (storage/search_merge.py).
     db.executescript(search_merge.settings_sql())
+
 
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.

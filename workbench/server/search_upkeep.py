@@ -1,4 +1,4 @@
-"""The search indexes' upkeep in a serving process: pending documents indexed on the event loop.
+"""The search indexes' upkeep in a serving process: pending documents indexed, and segments merged, on the event loop.
 
 A write leaves a changed annotation's inbox document pending (migration m020, ``storage.inbox``),
 and the rows it wrote pending for the annotation search's indexes (m023, ``storage.annotations``). In
