@@ -92,12 +92,13 @@ def test_the_upkeep_lets_a_waiting_writer_go_first(wb: Workbench, creds: dict):
     upkeep's turn ends only once the waiting writer holds the lock."""
     _stop_upkeep(wb)
     store = wb.store
-    holding, release, second_in, checked = threading.Event(), threading.Event(), threading.Event(), threading.Event()
+    holding, release, letting_go, second_in, checked = (threading.Event() for _ in range(5))
 
     def first() -> None:
         with store.write():
             holding.set()
             release.wait(30)
+            letting_go.set()
 
     def second() -> None:
         with store.write():
@@ -119,7 +120,8 @@ def test_the_upkeep_lets_a_waiting_writer_go_first(wb: Workbench, creds: dict):
         conn = store._connect()
         try:
             store._upkeep_turn(conn)
-            # The first writer has let go by now: a lock held is the second writer's.
+            # Only once the first writer has let go and the second holds the lock.
+            seen["first let go"] = letting_go.is_set()
             seen["second writer holds the lock"] = store._write_lock.locked()
         finally:
             checked.set()
@@ -127,13 +129,13 @@ def test_the_upkeep_lets_a_waiting_writer_go_first(wb: Workbench, creds: dict):
 
     turn = threading.Thread(target=upkeep_turn)
     turn.start()
-    time.sleep(0.05)  # long enough for a turn that did not wait to have ended
+    turn.join(0.05)  # a turn that does not wait for the writer ends within this
     assert turn.is_alive(), "the upkeep's turn came while a writer was waiting"
     release.set()
     turn.join(30)
     for t in threads:
         t.join(30)
-    assert seen == {"second writer holds the lock": True}
+    assert seen == {"first let go": True, "second writer holds the lock": True}
     assert second_in.is_set()
 
 
