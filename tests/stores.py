@@ -1,5 +1,5 @@
 """A test's store seen from outside its owner, on either engine: another connection, another writer, the uploads;
-and a store bootstrapped for a server process to open.
+a store bootstrapped for a server process to open; and a store's upkeep thread stopped.
 
 The conformance suite asserts the same things on SQLite and PostgreSQL (tests/conftest.py,
 ``engine``). What differs is only how a test reaches past the code under test: a second
@@ -75,6 +75,15 @@ def a_writer_waits(store: Store) -> bool:
             ).fetchone()[0]
         return waiting > 0
     return store._write_lock.locked()
+
+
+def stop_upkeep(store: Store) -> None:
+    """Stop ``store``'s upkeep thread (as close() does), so only the code under test indexes and
+    merges the search indexes. The thread must have started (a write has committed): a first write
+    after this would start it again."""
+    store._stop.set()
+    if store._checkpointer is not None:
+        store._checkpointer.join()
 
 
 def blob_keys(store: Store) -> list[str]:

@@ -51,7 +51,9 @@ def test_the_server_merges_the_segments_writes_left(tmp_path: Path, engine: str)
     data, w = served_world(tmp_path)
     wb = Workbench.open(str(data), mailer=None)
     try:
-        wb.store._stop.set()  # this process only writes: the server is to merge
+        # This process only writes: the server is to merge. (Setting its stop before any write did
+        # nothing: the first write starts the upkeep thread, and starting it clears the stop.)
+        wb.store.index_in_upkeep = False
         for i in range(20):
             with wb.store.write() as db:
                 add_annotations(db, [annotation(w.a["workspace_id"], w.a["site_id"], f"seg{i}", body=f"wombat {i}", created_at=T0 + i)])

@@ -18,6 +18,7 @@ from storage import annotations as ann_repo
 from storage import inbox as repo
 from storage.inbox import Query
 from tests.storage.records import T0, annotation, reply
+from tests.stores import stop_upkeep
 from workbench.domain.errors import Invalid
 from workbench.services import inbox
 from workbench.services.bootstrap import owner_principal
@@ -223,10 +224,7 @@ def test_a_change_waits_aside_once_and_a_search_indexes_it_first(store, world):
     """A reply or an edit leaves the index alone and keeps the annotation's document as indexed,
     once however many changes follow; the next search re-indexes it and finds exactly what is stored."""
     db = store.store.db
-    # The store's upkeep thread stopped (as close() stops it), so only the search can index.
-    store.store._stop.set()
-    if store.store._checkpointer is not None:
-        store.store._checkpointer.join()
+    stop_upkeep(store.store)  # so only the search can index
     with store.store.write() as w:
         repo.index_pending(w)  # the fixture's reply
     indexed = _vocabulary(db, "inbox_fts")

@@ -18,15 +18,9 @@ from storage import annotations as repo
 from storage import db as db_module
 from storage import inbox, search_merge
 from tests.storage.records import T0, annotation
+from tests.stores import stop_upkeep
 from workbench.services import inbox as inbox_svc
 from workbench.services.context import Workbench
-
-
-def _stop_upkeep(wb: Workbench) -> None:
-    """Stop the store's upkeep thread (as close() does), so only the code under test merges."""
-    wb.store._stop.set()
-    if wb.store._checkpointer is not None:
-        wb.store._checkpointer.join()
 
 
 def _segments(db: sqlite3.Connection, table: str) -> int:
@@ -45,7 +39,7 @@ def _add_one_by_one(wb: Workbench, creds: dict, n: int, start: int = 0) -> None:
 
 
 def test_writes_and_batches_merge_nothing_and_the_steps_merge_them(wb: Workbench, creds: dict):
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     db = wb.store.db
     for t in search_merge.INDEXES:
         assert db.execute(f"SELECT v FROM {t}_config WHERE k = 'automerge'").fetchone() == (0,)
@@ -68,7 +62,7 @@ def test_writes_and_batches_merge_nothing_and_the_steps_merge_them(wb: Workbench
 
 
 def test_a_step_with_nothing_to_merge_commits_nothing(wb: Workbench, creds: dict):
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     _add_one_by_one(wb, creds, 5)
     while wb.store.merge_search_step():
         pass
@@ -82,7 +76,7 @@ def test_a_step_with_nothing_to_merge_commits_nothing(wb: Workbench, creds: dict
 def test_a_store_nobody_merges_stays_bounded(wb: Workbench, creds: dict):
     """Without any step, a level merges itself once it holds CRISIS_MERGE segments, so a search
     never reads more than that many a level."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     _add_one_by_one(wb, creds, search_merge.CRISIS_MERGE + 2)
     assert _segments(wb.store.db, "annotations_fts") < search_merge.CRISIS_MERGE
 
@@ -90,7 +84,7 @@ def test_a_store_nobody_merges_stays_bounded(wb: Workbench, creds: dict):
 def test_the_upkeep_lets_a_waiting_writer_go_first(wb: Workbench, creds: dict):
     """A writer of this process waiting for the lock writes before the upkeep's next write: the
     upkeep's turn ends only once the waiting writer holds the lock."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     store = wb.store
     holding, release, letting_go, second_in, checked = (threading.Event() for _ in range(5))
 
@@ -144,7 +138,7 @@ def test_the_upkeep_checkpoints_as_it_writes(wb: Workbench, creds: dict, monkeyp
     """The upkeep thread is the store's checkpointer: indexing a pulled store, it checkpoints
     every UPKEEP_CHECKPOINT_EVERY of its writes, so the log starts over instead of growing to
     SQLite's bound, past which every commit checkpoints inline."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     store = wb.store
     store._stop.clear()  # the thread is gone; this test runs its indexing itself
     if checkpoint_every is None:  # the oracle: no checkpoint while it writes
@@ -172,7 +166,7 @@ def test_the_upkeep_checkpoints_as_it_writes(wb: Workbench, creds: dict, monkeyp
 def test_the_index_batches_write_no_merge(wb: Workbench, creds: dict):
     """An upkeep batch's cost is its own documents': with 40 segments waiting at level 0 (more
     than FTS5's default merges at), a batch adds one segment and merges none."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     _add_one_by_one(wb, creds, 40)
     with wb.store.write() as db:
         repo.add_annotations(db, [annotation(creds["workspace_id"], creds["site_id"], "late", body="late quokka", created_at=T0 + 99)])

@@ -15,6 +15,7 @@ import pytest
 
 from storage import annotations as repo
 from tests.storage.records import T0, annotation, reply
+from tests.stores import stop_upkeep
 from workbench.services import annotations as svc
 from workbench.services.bootstrap import owner_principal
 from workbench.services.context import Workbench
@@ -28,13 +29,6 @@ def world(wb: Workbench, creds: dict) -> dict:
         repo.add_reply(db, reply(annotation(ws, site, "a0"), "r0", body="Seen with a voucher"))
         repo.index_text_pending(db)
     return {"ws": ws, "site": site, "principal": owner_principal(ws, creds["owner_user_id"])}
-
-
-def _stop_upkeep(wb: Workbench) -> None:
-    """Stop the store's upkeep thread (as close() does), so only the code under test indexes."""
-    wb.store._stop.set()
-    if wb.store._checkpointer is not None:
-        wb.store._checkpointer.join()
 
 
 def _check(db) -> None:
@@ -53,7 +47,7 @@ def _pending(db, table: str) -> dict[int, tuple]:
 def test_a_write_leaves_the_index_alone_and_a_search_indexes_first(wb, world):
     """Inserts, edits and deletes wait, each row once with the text as indexed; the service's
     search indexes them first and finds exactly what is stored."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     db = wb.store.db
     before = _segments(db)
     a0 = annotation(world["ws"], world["site"], "a0")
@@ -84,7 +78,7 @@ def test_random_writes_and_partial_upkeep_keep_the_index_exact(wb, world):
     """Inserts, text and other edits, deletes, REPLACEs that reuse an id, replies added, edited
     and removed, with upkeep batches of any size in between: once indexed, each index equals
     its table."""
-    _stop_upkeep(wb)
+    stop_upkeep(wb.store)
     rng = random.Random(7)
     words = ["alpha", "beta", "gamma", "delta", "okapi", "zebra", "lemur", None]
     ws, site = world["ws"], world["site"]
