@@ -47,7 +47,8 @@ CHECKPOINT_EVERY_S = 0.5
 # filled the WAL past the bound within the half second, and the commit that crossed it checkpointed
 # inline, fsync and all: 12 to 40 ms for a triage action, and as long for every writer queued behind it.
 CHECKPOINT_EVERY_COMMITS = 256
-# ...and the upkeep's own writes, a batch of documents or a merge step each, after this many.
+# ...and, while the upkeep writes back to back (a batch of documents or a merge step each), after this
+# many of the process's commits, its own and others' between them.
 UPKEEP_CHECKPOINT_EVERY = 64
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
