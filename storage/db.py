@@ -460,9 +460,11 @@ class Store:
     def _index_pending(self, conn: sqlite3.Connection) -> None:
         """Re-index what writes left waiting (``storage.inbox.index_pending``, then
         ``storage.annotations.index_text_pending``), a batch per write transaction, so the
-        writers it queues ahead of wait little, and merge the segments each batch and each write
-        added (``merge_search_step``). A failure (the store busy past the timeout) leaves them
-        waiting for the next round or the next search."""
+        writers it queues ahead of wait little, and after each batch merge what the segments call
+        for (``merge_search_step``). A write that adds a segment itself leaves rows for a batch too (a
+        new annotation's inbox document comes with its row for the text index), so a round with
+        nothing to index has nothing to merge, and takes no write lock. A failure (the store busy
+        past the timeout) leaves them waiting for the next round or the next search."""
         from storage import annotations, inbox
 
         kinds = (
@@ -476,7 +478,6 @@ class Store:
                     with self.write() as db:
                         index(db, batch)
                     self._merge_search(conn)
-            self._merge_search(conn)  # the segments the writes themselves added (a new annotation's document)
 
     def _merge_search(self, conn: sqlite3.Connection) -> None:
         while not self._stop.is_set():
