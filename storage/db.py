@@ -53,7 +53,7 @@ UPKEEP_CHECKPOINT_EVERY = 64
 # ``PRAGMA user_version`` once every migration in storage/schema.py is applied. Bump it with each
 # new migration (tests/storage/test_storage.py checks the two agree): a store already at this version
 # opens without loading the migration machinery.
-SCHEMA_VERSION = 30
+SCHEMA_VERSION = 31
 
 
 class _NothingToMerge(Exception):

@@ -579,6 +579,37 @@ def m038_search_merge_in_upkeep(db: Database) -> None:
     db.executescript(search_merge.settings_sql())
 
 
+@migrations()
+def m039_reply_counts(db: Database) -> None:
+    # The TUI's workspace switcher showed each workspace's replies by counting them, a scan of
+    # the replies table (no index leads with the workspace) on the TUI's thread: 40 ms warm and
+    # ~490 ms cold for 300k replies at 1M annotations. Triggers keep the count per workspace, as
+    # annotation_status_counts does for the annotations (storage/workspaces.py reads it).
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS reply_counts (
+            workspace_id TEXT PRIMARY KEY,
+            n INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        DELETE FROM reply_counts;
+        INSERT INTO reply_counts (workspace_id, n) SELECT workspace_id, count(*) FROM replies GROUP BY workspace_id;
+        CREATE TRIGGER IF NOT EXISTS replies_count_insert AFTER INSERT ON replies BEGIN
+            INSERT INTO reply_counts (workspace_id, n) VALUES (new.workspace_id, 1)
+                ON CONFLICT (workspace_id) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER IF NOT EXISTS replies_count_delete AFTER DELETE ON replies BEGIN
+            UPDATE reply_counts SET n = n - 1 WHERE workspace_id = old.workspace_id;
+        END;
+        CREATE TRIGGER IF NOT EXISTS replies_count_update AFTER UPDATE OF workspace_id ON replies
+        WHEN old.workspace_id IS NOT new.workspace_id BEGIN
+            UPDATE reply_counts SET n = n - 1 WHERE workspace_id = old.workspace_id;
+            INSERT INTO reply_counts (workspace_id, n) VALUES (new.workspace_id, 1)
+                ON CONFLICT (workspace_id) DO UPDATE SET n = n + 1;
+        END;
+        """
+    )
+
+
 def migrate(store: Store) -> None:
     """Apply pending migrations under one IMMEDIATE lock so concurrent openers don't race.
 
