@@ -153,6 +153,36 @@ def test_the_first_painted_inbox_has_loaded_nothing_heavy(filled: Path):
     assert result.stdout.split()[-2:] == ["PAINTED", "-"]
 
 
+# What the UI thread loads right after the first paint (the sync line, the title), with the
+# threads that load modules on purpose (the warm-up, the resumed jobs) held back: the sync line
+# read its status through the sync use cases, whose op registry cost ~100 ms there.
+AFTER_PAINT_PROBE = """
+import sys
+from workbench.tui.app import WorkbenchApp
+WorkbenchApp.warm_up = WorkbenchApp.resume_unfinished = lambda self: None
+original = WorkbenchApp._after_first_paint
+def after(self):
+    original(self)
+    assert self.sync_status is not None, "the sync line was read"
+    print("AFTER", ",".join(m for m in ("workbench.services.sync", "sync.ops", "pydantic") if m in sys.modules) or "-", flush=True)
+    self.exit()
+WorkbenchApp._after_first_paint = after
+WorkbenchApp.run = lambda self, _run=WorkbenchApp.run, **kw: _run(self, headless=True, size=(120, 36))
+sys.argv = ["workbench", *sys.argv[1:]]
+from workbench.cli.entry import run
+run()
+"""
+
+
+def test_what_follows_the_first_paint_on_the_ui_thread_loads_no_use_case_modules(filled: Path):
+    import os
+
+    result = subprocess.run([sys.executable, "-c", AFTER_PAINT_PROBE, "--data-dir", str(filled)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["AFTER", "-"], result.stdout
+
+
 def test_anything_else_goes_to_the_cli(filled: Path):
     result = probe("--help")
     assert result.returncode == 0 and "serve" in result.stdout and "TUI" not in result.stdout

@@ -5,7 +5,8 @@ two syncs of one store from running at once (an advisory file lock, released by 
 when a process is killed), and settles what the user chooses for conflicts and refusals,
 each in one transaction with its audit entry.
 
-For the TUI: ``status(wb)``, ``run_sync(wb, remote, progress_cb)``, ``conflicts(wb)`` with
+For the TUI: ``status(wb)`` (from ``workbench.services.sync_status``, which the sync line reads
+without loading this module), ``run_sync(wb, remote, progress_cb)``, ``conflicts(wb)`` with
 ``keep_mine(wb, id)`` / ``take_theirs(wb, id)``, and ``refusals(wb)`` with
 ``retry(wb, seq)`` / ``discard(wb, seq)`` (several at once: ``act_on_refusals``). ``run_sync`` blocks (network): call it from a
 thread worker; ``progress_cb(phase, done, total)`` is called from that thread.
@@ -31,6 +32,7 @@ from workbench.domain.clock import iso_ms
 from workbench.domain.errors import Conflict, DomainError, Invalid, NotFound, Unauthenticated
 from workbench.services.context import Workbench
 from workbench.services.local import find_local_user, local_user_id
+from workbench.services.sync_status import SyncStatus, status, statuses
 
 if TYPE_CHECKING:
     import httpx
@@ -45,7 +47,7 @@ SYNC_ACTOR = "sync"
 
 __all__ = [
     "ConflictView", "RefusalOutcome", "RefusalView", "SyncRunning", "SyncStatus", "act_on_refusals", "conflicts", "discard",
-    "keep_mine", "listed_remotes", "refusals", "retry", "run_sync", "status", "take_theirs",
+    "keep_mine", "listed_remotes", "refusals", "retry", "run_sync", "status", "statuses", "take_theirs",
 ]
 
 
@@ -55,23 +57,6 @@ class SyncRunning(Conflict):
     only waits for that run to end."""
 
     kind = "sync_running"
-
-
-@dataclass(slots=True)
-class SyncStatus:
-    remote: str | None  # None: this store has no remote
-    url: str | None
-    last_sync_at: int | None
-    pending: int
-    conflicts: int
-    refused: int
-    last_error: str | None = None
-    workspace_id: str | None = None
-
-    def to_public(self) -> dict[str, Any]:
-        # Every field under its own name; the time as every other JSON time is (ISO-8601, ms, UTC),
-        # where epoch ms beside the annotations' ISO strings made a script parse two kinds.
-        return {**asdict(self), "last_sync_at": iso_ms(self.last_sync_at)}
 
 
 @dataclass(slots=True)
@@ -131,30 +116,6 @@ def discard_undoes_now(op: str) -> bool:
     """Whether discarding a refused ``op`` puts the replica back at once; a session's change stays
     shown until the next sync pulls the server's version over it."""
     return not ops.op_for(op).restored_by_next_pull
-
-
-# -- status --------------------------------------------------------------------------------
-
-
-def status(wb: Workbench, remote: str | None = None) -> SyncStatus:
-    """What the status bar shows; a store with no remote reports ``remote=None``."""
-    db = wb.store.db
-    remotes_ = sync_state.list_remotes(db)
-    if remote is not None:
-        remotes_ = [r for r in remotes_ if r.name == remote]
-    if not remotes_:
-        return SyncStatus(None, None, None, 0, 0, 0)
-    r = remotes_[0]
-    counts = sync_state.count_entries(db, r.workspace_id) if r.workspace_id else {}
-    n_conflicts = sync_state.count_conflicts(db, r.workspace_id) if r.workspace_id else 0
-    return SyncStatus(
-        r.name, r.url, r.last_sync_at, counts.get("pending", 0), n_conflicts, counts.get("refused", 0), r.last_error, r.workspace_id
-    )
-
-
-def statuses(wb: Workbench) -> list[SyncStatus]:
-    """Each remote's ``status``, in the order the remotes are listed."""
-    return [status(wb, r.name) for r in sync_state.list_remotes(wb.store.db)]
 
 
 # -- running a sync ------------------------------------------------------------------------

@@ -33,10 +33,10 @@ class SyncRunner:
 
     def refresh_sync_status(self) -> None:
         """Re-read the sync status (a few counts) and redraw the sync line of every screen."""
-        from workbench.services import sync as sync_service
+        from workbench.services import sync_status
 
         app = self._app()
-        ok, status = app.attempt(sync_service.status, app.wb, quiet=True)
+        ok, status = app.attempt(sync_status.status, app.wb, quiet=True)
         if ok:
             app.sync_status = status
         app._draw_sync_lines()
