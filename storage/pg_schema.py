@@ -37,9 +37,11 @@ MIGRATE_LOCK = 0x5742_4D47  # "WBMG": one migrator at a time, across hosts
 
 # SQLite's own tables (the migration log, AUTOINCREMENT's counters): PostgreSQL keeps its own.
 _SKIP = re.compile(r"^(sqlite_|_sqlite_)")
-# Kept for SQLite's in-process readers only (storage/schema.py ``m022_annotation_journal``): left
-# out with the triggers that feed it.
-SQLITE_ONLY = {"annotation_journal"}
+# Kept for SQLite's in-process readers only, left out with the triggers that feed them: the
+# journal (storage/schema.py ``m022_annotation_journal``) and the replies' counts the TUI's
+# workspace switcher reads (``m039_reply_counts``; a server's database has no switcher, and its
+# counts would cost every reply a row lock on its workspace's count).
+SQLITE_ONLY = {"annotation_journal", "reply_counts"}
 
 # -- full-text search --------------------------------------------------------------------------
 # PostgreSQL's search must find what SQLite's FTS5 (tokenize='porter', over unicode61) finds.
