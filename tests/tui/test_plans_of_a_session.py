@@ -3,7 +3,9 @@
 tests/storage/test_query_plans.py holds the plans of the queries it names; this one holds those
 it does not know of. A session on a replica of the demo store walks the screens (the inbox, an
 annotation, the filter, a search, the other screens, the sync screen, the assign and views
-dialogs, the workspace switcher) with every connection traced, and each statement it ran is planned again: a scan of
+dialogs, the workspace switcher, an annotation's next one and its reply, evidence and personas
+dialogs, the bulk menu, the help, a reload, each screen's detail, a status change, its undo and
+redo) with every connection traced, and each statement it ran is planned again: a scan of
 the annotations, their replies and resolutions, the audit or the change journal, or a sort of
 their rows, is a cost that grows with the store, on the TUI's thread or its workers. A
 replica's members (the assignee filter's choices) read every user reply of the workspace this
@@ -45,7 +47,10 @@ async def test_a_replicas_session_reads_no_growing_table_end_to_end(demo_wb: Wor
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         for keys in (["j", "enter"], ["escape"], ["f"], ["escape"], ["/", *"checkout"], ["escape"], ["2", "enter"], ["escape"],
-                     ["3"], ["4"], ["5"], ["1"], ["A"], ["escape"], ["v"], ["escape"], ["W"], ["escape"]):
+                     ["3"], ["4"], ["5"], ["1"], ["A"], ["escape"], ["v"], ["escape"], ["W"], ["escape"],
+                     ["j", "enter"], ["right_square_bracket"], ["c"], ["escape"], ["e"], ["escape"], ["p"], ["escape"], ["escape"],
+                     ["b"], ["escape"], ["question_mark"], ["escape"], ["ctrl+r"], ["2", "enter"], ["escape"], ["3", "enter"],
+                     ["escape"], ["4", "enter"], ["escape"], ["1"], ["t"], ["u"], ["U"]):
             await press(pilot, *keys)
             await wait_for(pilot, lambda: not [w for w in app.workers if w.is_running])
     assert len(statements) > 50, "the session ran through the screens"
