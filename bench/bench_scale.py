@@ -37,6 +37,7 @@ from storage import inbox as inbox_repo
 from storage import inbox_filters as filters_repo
 from storage import sync_mirror as mirror
 from storage import thread_feed
+from storage import workspaces as workspaces_repo
 from storage.db import SCHEMA_VERSION
 from workbench.domain.clock import new_id
 from workbench.services import annotation_rows, inbox
@@ -352,6 +353,9 @@ def measure(data_dir: Path, repeat: int) -> dict[str, float]:
     out["TUI a replica's members (authors and assignees)"] = _median_ms(
         lambda: filters_repo.server_members(db, ws_id, ""), repeat
     )
+    # The workspace switcher (W) counts each workspace's annotations, replies and sessions on the
+    # TUI's thread as it opens (the replies were a scan of the table before m039).
+    out["TUI workspace switcher's counts (W)"] = _median_ms(lambda: workspaces_repo.counts(db, ws_id), repeat)
 
     out["TUI inbox window, an assignee of 3 (the oldest)"] = _median_after_ms(
         db, lambda: db.execute("UPDATE annotations SET assignee_id = 'bench-few' WHERE id IN (?, ?, ?)", oldest),

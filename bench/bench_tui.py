@@ -14,6 +14,8 @@ Measured in the same run (this machine is noisy; compare ratios, not absolute nu
    to the list's next ``render_lines``. Goal: <= 50 ms. The inbox debounces typing by
    ``SEARCH_DEBOUNCE`` on top of that; keystroke-to-repaint is printed separately, and so is
    switching screens (the first visit to a screen, then coming back to one), which has no goal.
+4. How long the step right after the first frame (the sync line, the title) holds the UI
+   thread, in a fresh process: a key pressed then waits for it. No goal.
 
     .venv/bin/python bench/bench_tui.py [--annotations 100000] [--runs 5] [--store DIR]
 """
@@ -91,11 +93,23 @@ TUI_APP = textwrap.dedent(
             print(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")), file=sys.stderr, flush=True)
             if mode == "first-paint":
                 self.app.call_after_refresh(self.app.exit)
-            else:
+            elif mode == "session":
                 self.app.call_after_refresh(lambda: self.app.run_worker(session(self.app)))
         return lines
 
     VirtualList.render_lines = render_lines
+    if mode == "after-paint":  # how long the step after the first frame holds the UI thread
+        from workbench.tui.app import WorkbenchApp
+
+        after = WorkbenchApp._after_first_paint
+
+        def timed(self):
+            started = time.perf_counter()
+            after(self)
+            print(f"AFTER {(time.perf_counter() - started) * 1000:.3f}", file=sys.stderr, flush=True)
+            self.call_after_refresh(self.exit)
+
+        WorkbenchApp._after_first_paint = timed
     # Headless at the empty app's size; everything else is the executable's own path.
     from textual.app import App
     App.run = lambda self, _run=App.run, **kw: _run(self, headless=True, size=(120, 36))
@@ -150,6 +164,18 @@ def run_child(args: list[str]) -> tuple[float, int, int]:
         raise RuntimeError(f"child never painted:\n{err[-3000:]}")
     at_paint = [int(line.split()[1]) for line in err.splitlines() if line.startswith("VmHWM:")]
     return painted[0] - started, usage.ru_maxrss, at_paint[0]
+
+
+def after_paint_ms(python: str, data_dir: Path) -> float:
+    """ms the step right after the first frame (the sync line, the title, the timers; the warm-up
+    and resumed jobs start in threads) holds the UI thread, in a fresh ``workbench`` process: a
+    key pressed then waits that long."""
+    proc = subprocess.run([python, "-c", TUI_APP, str(data_dir), "after-paint"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    found = [float(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("AFTER ")]
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return found[0]
 
 
 async def repaint_times(data_dir: Path, repeats: int) -> dict[str, list[float]]:
@@ -293,6 +319,10 @@ def main() -> None:
     print(f"  empty Textual app   {e_m / 1024:7.1f} MB")
     print(f"  workbench inbox     {t_m / 1024:7.1f} MB   ratio {t_m / e_m:.2f}")
     print(f"  + filter, search, one annotation opened  {s_m / 1024:5.1f} MB   ratio {s_m / e_m:.2f}")
+
+    after = [after_paint_ms(python, data_dir) for _ in range(args.runs)]
+    print(f"The UI thread held by the step after the first frame (median / max of {args.runs}, no goal): "
+          f"{statistics.median(after):.1f} ms (max {max(after):.1f})")
 
     times = asyncio.run(repaint_times(data_dir, args.runs))
     print(f"Repaint after a filter or search change (median / max of {args.runs}, goal <= 50 ms; screen switches: no goal):")
