@@ -582,8 +582,8 @@ def m038_search_merge_in_upkeep(db: Database) -> None:
 @migrations()
 def m039_reply_counts(db: Database) -> None:
     # The TUI's workspace switcher showed each workspace's replies by counting them, a scan of
-    # the replies table (no index leads with the workspace) on the TUI's thread: 40 ms warm and
-    # ~490 ms cold for 300k replies at 1M annotations. Triggers keep the count per workspace, as
+    # the replies table (no index leads with the workspace) on the TUI's thread: 42 ms warm and
+    # 250 ms cold for 300k replies at 1M annotations. Triggers keep the count per workspace, as
     # annotation_status_counts does for the annotations (storage/workspaces.py reads it).
     db.executescript(
         """

@@ -10,7 +10,7 @@ the annotations, their replies and resolutions, the audit or the change journal,
 their rows, is a cost that grows with the store, on the TUI's thread or its workers. A
 replica's members (the assignee filter's choices) read every user reply of the workspace this
 way, 265 ms at 1M annotations, and no test saw it; the switcher counted the workspace's replies
-so, 490 ms cold at 1M.
+so, 250 ms cold at 1M.
 """
 
 from __future__ import annotations

@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 
     from sync.engine import Report
 
-# The engine, its HTTP client and the keyring load in ``run_sync`` only: ``status`` runs on every
-# TUI start and store change, and those imports would add ~15 MB and ~100 ms to it.
+# The engine, its HTTP client and the keyring load in ``run_sync`` only: the CLI's and the sync
+# screen's other uses of this module (conflicts, refusals) need none of them, and they would add
+# ~15 MB and ~100 ms to each.
 
 SyncProgressCallback = Callable[[str, int, "int | None"], None]
 SYNC_ACTOR = "sync"
