@@ -134,8 +134,11 @@ def test_demo_prints_its_result_on_stdout(tmp_path: Path):
 
 
 def every_command(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under ``group``, asked as Click asks (the root builds most of its
+    sub-commands only when named: workbench.cli.main ``LAZY_GROUPS``)."""
     found = [path]
-    for name, command in group.commands.items():
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
         if hasattr(command, "commands"):  # a group (Typer carries its own copy of Click's classes)
             found += every_command(command, (*path, name))
         else:
@@ -147,7 +150,7 @@ def command_at(group: Any, path: tuple[str, ...]) -> Any:
     """The command ``path`` names in ``group`` (the group itself for ``()``)."""
     command = group
     for name in path:
-        command = command.commands[name]
+        command = command.get_command(None, name)
     return command
 
 

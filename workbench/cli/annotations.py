@@ -55,14 +55,6 @@ personas_app = typer.Typer(help="Reviewer personas of the workspace.", no_args_i
 out = Console()
 
 
-def register(app: typer.Typer) -> None:
-    """Add these command groups to the ``workbench`` app."""
-    app.add_typer(sites_app, name="sites")
-    app.add_typer(annotations_app, name="annotations")
-    app.add_typer(annotation_app, name="annotation")
-    app.add_typer(personas_app, name="personas")
-
-
 # -- plumbing -------------------------------------------------------------------------------
 @contextmanager
 def refusals(names: Mapping[str, str] | None = None) -> Iterator[None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import os
 import shlex
@@ -13,15 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from workbench.cli import annotations as annotations_cli
-from workbench.cli import help_format, mcp_cmd
+from workbench.cli import help_format
 from workbench.cli import maintenance as maintenance_cli
 from workbench.cli import migrate_store as migrate_store_cli
-from workbench.cli import remote as remote_cli
-from workbench.cli import sync as sync_cli
-from workbench.cli import undo as undo_cli
-from workbench.cli import widget as widget_cli  # noqa: F401 - adds `sites origins` and `sites snippet`
-from workbench.cli import workspaces as workspaces_cli
 from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, install_usage_errors, install_utf8_check, open_workbench
 from workbench.cli.output import emit_json, fail, inert
 from workbench.domain.errors import DomainError
@@ -31,8 +27,57 @@ from workbench.services.context import Workbench
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
 install_usage_errors()  # a refused command line is one error: line, as any failure
 install_utf8_check()  # text whose bytes are not UTF-8 is refused before any command runs
+
+# The sub-commands of other modules, each loaded and built only when its name is on the command
+# line (or a help screen lists it): a module loads its use cases, and Typer reads the signature of
+# every command it builds, which for all of them took ~45 ms of each command's ~370 ms start.
+# name -> (module, attribute): a function, built as one command, or a Typer, as a group.
+LAZY_COMMANDS = {
+    "undo": ("workbench.cli.undo", "undo"),  # undo [--list]
+    "redo": ("workbench.cli.undo", "redo"),
+    "mcp": ("workbench.cli.mcp_cmd", "mcp"),
+    "workspaces": ("workbench.cli.workspaces", "workspaces_cmd"),  # what the TUI's switcher lists
+}
+LAZY_GROUPS = {
+    "sites": ("workbench.cli.widget", "sites_app"),  # the widget's module adds `sites origins` and `sites snippet`
+    "annotations": ("workbench.cli.annotations", "annotations_app"),
+    "annotation": ("workbench.cli.annotations", "annotation_app"),
+    "personas": ("workbench.cli.annotations", "personas_app"),
+    "remote": ("workbench.cli.remote", "remote_app"),  # remote add/list/remove/login
+    "sync": ("workbench.cli.sync", "sync_app"),  # sync [status|conflicts|refused]
+}
+
+
+@functools.cache
+def _lazy(name: str) -> Any:
+    """The Click command ``name`` of ``LAZY_COMMANDS`` or ``LAZY_GROUPS``, built once (None: no such name)."""
+    if name in LAZY_COMMANDS:
+        module, attribute = LAZY_COMMANDS[name]
+        single = typer.Typer(add_completion=False)  # the completion options are the root's
+        single.command(name)(getattr(importlib.import_module(module), attribute))
+        return typer.main.get_command(single)  # a Typer of one command is that command
+    if name in LAZY_GROUPS:
+        module, attribute = LAZY_GROUPS[name]
+        # get_group, not get_command: that one makes a Typer of one command (`annotations list`) the command.
+        group = typer.main.get_group(getattr(importlib.import_module(module), attribute))
+        group.name = name
+        return group
+    return None
+
+
+class WorkbenchGroup(StoreErrors):
+    """The ``workbench`` group: this module's commands, and the others' from ``_lazy``, listed in
+    the order help has always shown them (commands, then groups)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*LAZY_COMMANDS, *super().list_commands(ctx), *LAZY_GROUPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, cmd_name) or _lazy(cmd_name)
+
+
 app = typer.Typer(
-    cls=StoreErrors,
+    cls=WorkbenchGroup,
     help="Review Workbench: triage product feedback from the terminal, offline, and serve it as an API.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -40,13 +85,6 @@ admin = typer.Typer(help="Administration the hosted service keeps behind its das
 app.add_typer(admin, name="admin")
 migrate_store_cli.register(admin)  # admin migrate-store: SQLite store -> PostgreSQL
 maintenance_cli.register(admin)  # admin sweep-uploads: files a killed writer left
-# Script verbs (sites, annotations, annotation, personas) and the stdio MCP server.
-annotations_cli.register(app)
-remote_cli.register(app)  # remote add/list/remove/login
-sync_cli.register(app)  # sync [status|conflicts|refused]
-undo_cli.register(app)  # undo [--list], redo
-app.command("mcp")(mcp_cmd.mcp)
-app.command("workspaces")(workspaces_cli.workspaces_cmd)  # what the TUI's switcher lists
 # soft_wrap: serve's lines (its store, the bootstrap command to paste) stay whole in a log or a
 # pipe, where Rich would break them at 80 columns; a terminal wraps them itself.
 console = Console(stderr=True, soft_wrap=True)

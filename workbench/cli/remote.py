@@ -25,10 +25,6 @@ err = Console(stderr=True)
 out = Console()
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(remote_app, name="remote")
-
-
 def ask_secrets(name: str, prompt: bool, only: str | None = None, *, for_this_run: bool = False) -> dict[str, str | None]:
     """Each secret from its environment variable, else a hidden prompt (when interactive).
 

@@ -47,10 +47,6 @@ out = Console()
 RemoteOpt = Annotated[str | None, typer.Option("--remote", "-r", help="Remote name", show_default="the only one")]
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(sync_app, name="sync")
-
-
 def _open(data_dir: Any) -> Workbench:
     return open_workbench(data_dir)
 

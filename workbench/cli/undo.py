@@ -20,11 +20,6 @@ from workbench.services.context import Workbench
 from workbench.services.inbox import member_names
 
 
-def register(app: typer.Typer) -> None:
-    app.command("undo")(undo)
-    app.command("redo")(redo)
-
-
 def _report(wb: Workbench, me: Principal, outcome: undo_svc.Outcome | None, *, redo: bool, as_json: bool) -> None:
     """What an undo or redo did, on stdout; one that did nothing it was asked is a refusal (exit 1,
     ``fail``'s ``error:`` line or JSON object), so ``workbench undo && …`` never goes on as if it had."""
