@@ -226,6 +226,7 @@ try:
 except SystemExit:
     pass
 lazy = ("annotations", "widget", "remote", "sync", "undo", "workspaces", "mcp_cmd")
+print("HELP", "typer.rich_utils" in sys.modules or "rich.markdown" in sys.modules)
 print("MODULES", ",".join(m for m in lazy if f"workbench.cli.{m}" in sys.modules) or "-")
 """
 
@@ -245,7 +246,20 @@ def test_a_command_loads_its_own_sub_commands_module_only(filled: Path, words: l
     result = subprocess.run([sys.executable, "-c", MODULES_PROBE, *words, "--data-dir", str(filled)], cwd=ROOT,
                             capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["MODULES", loaded], result.stdout
+    assert result.stdout.split()[-4:] == ["HELP", "False", "MODULES", loaded], result.stdout
+
+
+@pytest.mark.parametrize("words", [["--bogus"], ["annotation", "set-status", "x", "bogus"], ["sync", "--bogus", "--json"]])
+def test_a_refused_command_line_is_one_line_without_loading_the_help_screens(filled: Path, words: list[str]):
+    """Typer's Rich help module (and Rich's Markdown, ~37 ms) loaded at every start so that its
+    error report could be replaced; the refusals are caught before Typer's report now."""
+    import os
+
+    result = subprocess.run([sys.executable, "-c", MODULES_PROBE, *words, "--data-dir", str(filled)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    assert result.stdout.split()[-4:-2] == ["HELP", "False"], result.stdout
+    said = result.stderr.splitlines()  # --json's error object too
+    assert said[0].startswith("{\"error\": {\"code\": " if "--json" in words else "error: ") and len(said) <= 2, result
 
 
 def test_an_unusable_data_dir_is_reported_by_the_cli(tmp_path: Path):

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.table import Table
 
@@ -273,6 +272,8 @@ def show(
     if markdown:
         sys.stdout.write(terminal_safe(text))
     else:
+        from rich.markdown import Markdown  # here: with its parser and Pygments, ~25 ms of every command's start
+
         show_rendered(Markdown(terminal_safe(text), hyperlinks=False), out)
 
 
@@ -487,6 +488,8 @@ def run_personas(
     if as_json:
         emit_json({"replies": [r.to_public() for r in replies]})
         return
+    from rich.markdown import Markdown  # here: see show()
+
     for r in replies:
         show_rendered(Rule(inert(r.author_name)), out)
         show_rendered(Markdown(terminal_safe(r.body), hyperlinks=False), out)  # an engine may echo a visitor's link

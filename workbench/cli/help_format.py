@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from typer import rich_utils
-from typer.core import TyperArgument, TyperOption
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 _typer_display_type = TyperOption.display_type_rich
 _typer_argument_type = TyperArgument.display_type_rich
@@ -49,8 +48,26 @@ def _paragraphs(paragraphs: list[str], markup_mode: Any) -> str:
     return "\n\n".join(p.removeprefix("\b").removeprefix("\n") if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
 
 
+def _with_paragraphs(format_help: Any) -> Any:
+    def format_with_paragraphs(self: Any, ctx: Any, formatter: Any) -> None:
+        # Typer's Rich help (and Rich's Markdown with it, ~37 ms of imports) loads only to show a
+        # help screen: patched as one is about to be shown, no other command line loads it.
+        from typer import rich_utils
+
+        rich_utils._fix_linebreaks = _paragraphs
+        return format_help(self, ctx, formatter)
+
+    return format_with_paragraphs
+
+
+_WRAPPED: set[type] = set()  # install is idempotent
+
+
 def install() -> None:
     """Use these placeholders and paragraphs in every help screen of this process (idempotent)."""
     TyperOption.display_type_rich = _display_type  # type: ignore[method-assign]
     TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
-    rich_utils._fix_linebreaks = _paragraphs
+    for cls in (TyperCommand, TyperGroup):
+        if cls not in _WRAPPED:
+            _WRAPPED.add(cls)
+            cls.format_help = _with_paragraphs(cls.format_help)  # type: ignore[method-assign]

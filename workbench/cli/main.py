@@ -18,14 +18,13 @@ from rich.console import Console
 from workbench.cli import help_format
 from workbench.cli import maintenance as maintenance_cli
 from workbench.cli import migrate_store as migrate_store_cli
-from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, install_usage_errors, install_utf8_check, open_workbench
+from workbench.cli.options import Database, DataDir, JsonFlag, StoreErrors, install_utf8_check, open_workbench
 from workbench.cli.output import emit_json, fail, inert
 from workbench.domain.errors import DomainError
 from workbench.domain.widget import parse_base_url
 from workbench.services.context import Workbench
 
 help_format.install()  # flags show no <bool>, repeatable options one value's placeholder
-install_usage_errors()  # a refused command line is one error: line, as any failure
 install_utf8_check()  # text whose bytes are not UTF-8 is refused before any command runs
 
 # The sub-commands of other modules, each loaded and built only when its name is on the command

@@ -95,7 +95,21 @@ class StoreErrors(TyperGroup):
     out the busy timeout behind another writer, in any command and at any step, is one ``error:``
     line naming the data directory, and exit 2. The store rolled that write back (storage.db
     ``Store.write``), so the line can say what is left.
-    A command given ``--json`` has that, and Click's refusal of its command line, as JSON."""
+    A command given ``--json`` has that, and Click's refusal of its command line, as JSON.
+
+    Click's refusal of a command line is printed as every other failure is: one ``error:`` line
+    (and where to find the command's help), not Typer's Rich box. The box wrapped a message over
+    several framed lines at the terminal's width and sent them to a log or a pipe as drawn, so a
+    script's ``grep '^error:'`` or a person's tail of stderr missed the one thing said. It is
+    caught here, before Typer's report, whose module (with Rich's Markdown) loads only for it."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        # The root's own options, parsed before any sub-command: refused in words.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ClickException as exc:
+            _report_usage_error(exc)
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: Any) -> Any:  # Click's Context, which Typer 0.29 vendors privately
         # The command line below the group, before Click consumes it. Click keeps it in a private
@@ -122,9 +136,10 @@ class StoreErrors(TyperGroup):
             _discard_stdout()
             fail(f"cannot write the output ({exc.strerror or exc}): it is incomplete", 2, error="output_failed")
         except ClickException as exc:
-            if isinstance(exc, NoArgsIsHelpError) or not _asked_json(exc, ctx, words):
-                raise  # Typer's own report, as before
-            report_error(usage_message(exc), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
+            if not isinstance(exc, NoArgsIsHelpError) and _asked_json(exc, ctx, words):
+                report_error(usage_message(exc), _CLICK_CODES.get(type(exc).__name__, "usage_error"), as_json=True)
+            else:
+                _report_usage_error(exc)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -178,16 +193,6 @@ def _asked_json(exc: ClickException, ctx: Any, words: list[str]) -> bool:
     if not takes_json and not isinstance(failed.command, TyperGroup):
         return False
     return "--json" in (words[: words.index("--")] if "--" in words else words)
-
-
-def install_usage_errors() -> None:
-    """Print Click's refusal of a command line as every other failure is printed: one ``error:``
-    line (and where to find the command's help), not Typer's Rich box. The box wrapped a message
-    over several framed lines at the terminal's width and sent them to a log or a pipe as drawn,
-    so a script's ``grep '^error:'`` or a person's tail of stderr missed the one thing said."""
-    from typer import rich_utils
-
-    rich_utils.rich_format_error = _report_usage_error
 
 
 def install_utf8_check() -> None:
