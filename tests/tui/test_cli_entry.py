@@ -237,6 +237,7 @@ print("MODULES", ",".join(m for m in lazy if f"workbench.cli.{m}" in sys.modules
     (["sites", "list", "--json"], "annotations,widget"),
     (["sync", "status", "--json"], "remote,sync"),  # sync reads its remote's credentials through remote's prompts
     (["undo", "--list", "--json"], "annotations,undo"),  # its plumbing (local, refusals) is the annotations module's
+    (["workspaces", "--json"], "workspaces"),
 ])
 def test_a_command_loads_its_own_sub_commands_module_only(filled: Path, words: list[str], loaded: str):
     """The root built every sub-command of every module (Typer reading each signature) before running

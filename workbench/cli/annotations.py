@@ -18,10 +18,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.rule import Rule
-from rich.table import Table
 
 from workbench.cli.options import Database, DataDir, JsonFlag, given_path, not_utf8, open_workbench
-from workbench.cli.output import cell, echo, emit_json, fail, inert, listing, show_rendered, show_table
+from workbench.cli.output import add_row, echo, emit_json, fail, inert, listing, show_rendered, show_table, table
 from workbench.domain.annotations import (
     AnnotationPatch,
     Kind,
@@ -92,19 +91,6 @@ def named(option: str, value: str | None, leave_out: str) -> str | None:
     if value is not None and not value.strip():
         fail(f"{option} is empty: give one, or leave {option} out for {leave_out}", 2, error="bad_parameter")
     return value
-
-
-def table(*columns: str) -> Table:
-    """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
-    t = Table(box=None, header_style="bold", pad_edge=False)
-    for i, name in enumerate(columns):
-        t.add_column(name, no_wrap=True, overflow="ellipsis", min_width=36 if i == 0 and name == "ID" else None)
-    return t
-
-
-def add_row(t: Table, *values: object) -> None:
-    """Cells are user text: never markup, never a control character."""
-    t.add_row(*(cell(v) for v in values))
 
 
 def _when(iso: str | None) -> str:

@@ -40,6 +40,19 @@ def cell(text: object) -> Text:
     return Text(terminal_safe(str(text)))
 
 
+def table(*columns: str) -> Table:
+    """A borderless table whose first column (ids) never wraps or truncates, so it can be copied."""
+    t = Table(box=None, header_style="bold", pad_edge=False)
+    for i, name in enumerate(columns):
+        t.add_column(name, no_wrap=True, overflow="ellipsis", min_width=36 if i == 0 and name == "ID" else None)
+    return t
+
+
+def add_row(t: Table, *values: object) -> None:
+    """Cells are user text: never markup, never a control character."""
+    t.add_row(*(cell(v) for v in values))
+
+
 def show_table(t: Table, out: Console, *, shrink: str | None = None, give_way: tuple[str, ...] = (), empty: str | None = None) -> None:
     """A listing on ``out``, or, piped, on a wide virtual terminal: output for grep and cut keeps
     each row on one line whatever COLUMNS the caller's environment fixed when ``out`` was made.

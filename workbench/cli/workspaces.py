@@ -9,9 +9,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from workbench.cli.annotations import add_row, table
 from workbench.cli.options import DataDir, JsonFlag, open_workbench
-from workbench.cli.output import emit_json, listing, show_table
+from workbench.cli.output import add_row, emit_json, listing, show_table, table
 from workbench.services import workspaces
 from workbench.services.local import NO_WORKSPACE
 
