@@ -154,6 +154,18 @@ def command_at(group: Any, path: tuple[str, ...]) -> Any:
     return command
 
 
+@pytest.mark.parametrize(("words", "typo", "meant"), [
+    (["annotatons"], "annotatons", "'annotations', 'annotation'"),  # groups built only when named (cli/main.py LAZY_GROUPS)
+    (["sevre"], "sevre", "'serve'"),  # a command of the root's own module
+    (["remot", "list"], "remot", "'remote', 'redo', 'demo'"),  # both kinds
+    (["annotation", "shw", "x"], "shw", "'show'"),  # inside a group
+])
+def test_a_misspelt_command_is_answered_with_the_names_it_may_mean(words: list[str], typo: str, meant: str):
+    result = runner.invoke(app, words)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"error: No such command {typo!r}. Did you mean {meant}?"
+
+
 def test_help_shows_no_type_on_flags_and_a_placeholder_on_repeatable_options():
     """Issue 16: `--json`, `--help` and the other flags take no value, and `--persona` takes a <slug>, not a <list[str]>."""
     commands = every_command(typer.main.get_group(app))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import logging
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import UsageError  # the Click that Typer 0.29 vendors (options.py)
 
 from workbench.cli import help_format
 from workbench.cli import maintenance as maintenance_cli
@@ -73,6 +75,18 @@ class WorkbenchGroup(StoreErrors):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return super().get_command(ctx, cmd_name) or _lazy(cmd_name)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # Typer's "Did you mean …?" reads the commands already built; it is made here from every name.
+        suggest, self.suggest_commands = self.suggest_commands, False
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            if suggest and args and (matches := difflib.get_close_matches(args[0], self.list_commands(ctx))):
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
+            raise
+        finally:
+            self.suggest_commands = suggest
 
 
 app = typer.Typer(
