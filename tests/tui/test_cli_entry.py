@@ -109,6 +109,19 @@ def test_the_tui_opens_without_loading_the_cli_or_the_write_path(filled: Path, f
     assert result.stdout.split() == ["TUI", str(filled), "-"]
 
 
+def test_shell_completion_completes_and_never_opens_the_tui(filled: Path):
+    """The scripts `workbench --install-completion` installs run `workbench` with no arguments and
+    the words typed in the environment: the fast path read that as `workbench` alone and opened
+    the TUI inside the shell's completion. Lazily built groups complete too."""
+    env = {"_WORKBENCH_COMPLETE": "complete_bash", "COMP_WORDS": "workbench ann", "COMP_CWORD": "1",
+           "WORKBENCH_DATA_DIR": str(filled)}
+    result = probe(env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["annotations", "annotation"]
+    deeper = probe(env={**env, "COMP_WORDS": "workbench sync co", "COMP_CWORD": "2"})
+    assert deeper.stdout.split() == ["conflicts"]
+
+
 def test_an_empty_data_dir_is_refused_not_the_default_directory(tmp_path: Path):
     """`workbench --data-dir ""` (a script's unset variable) opened the TUI over the default data
     directory: the fast path read "" as no directory. It is the CLI's refusal of an empty path now."""

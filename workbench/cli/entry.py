@@ -17,8 +17,16 @@ if TYPE_CHECKING:
     from workbench.services.context import Workbench
 
 
+# Set by the completion scripts `workbench --install-completion` installs (Typer's name for it).
+COMPLETION_VAR = "_WORKBENCH_COMPLETE"
+
+
 def tui_data_dir(args: list[str]) -> Path | None:
     """The data directory when ``args`` only open the TUI, else None (let Typer handle them)."""
+    if COMPLETION_VAR in os.environ:
+        # A shell asking Typer's completion for the words typed (passed in the environment, none
+        # as arguments): `workbench` alone opened the TUI inside the shell's completion instead.
+        return None
     if not args:
         explicit = os.environ.get("WORKBENCH_DATA_DIR")
         if explicit == "":
