@@ -31,7 +31,8 @@ install_utf8_check()  # text whose bytes are not UTF-8 is refused before any com
 
 # The sub-commands of other modules, each loaded and built only when its name is on the command
 # line (or a help screen lists it): a module loads its use cases, and Typer reads the signature of
-# every command it builds, which for all of them took ~45 ms of each command's ~370 ms start.
+# every command it builds. Loading and building them all made every command line ~370 ms, 2.2x an
+# empty Typer app's; now 1.3x to 1.8x, by what the command itself loads (bench/bench_cli.py).
 # name -> (module, attribute): a function, built as one command, or a Typer, as a group.
 LAZY_COMMANDS = {
     "undo": ("workbench.cli.undo", "undo"),  # undo [--list]
