@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database, Migrations
 
-from storage import schema_changes, schema_search, schema_sessions, schema_sync, search_merge
+from storage import schema_changes, schema_counts, schema_search, schema_sessions, schema_sync, search_merge
 
 if TYPE_CHECKING:
     from storage.db import Store
@@ -270,7 +270,7 @@ def m014_flat_lists(db: Database) -> None:
     # (storage/annotations.py): the filter columns ride in the index, so a selective filter
     # skips index entries without reading table pages. The old (site, created_at, id) and
     # (site, status, created_at, id) indexes are prefixes of the new ones. The TUI's status
-    # counts are kept per (workspace, status) by triggers, so reading them costs a few rows.
+    # counts are kept per (workspace, status) by triggers (storage/schema_counts.py).
     db.executescript(
         """
         DROP INDEX IF EXISTS annotations_site_order;
@@ -279,28 +279,11 @@ def m014_flat_lists(db: Database) -> None:
             ON annotations(site_id, created_at DESC, id DESC, status, kind, auto_fix, updated_at);
         CREATE INDEX IF NOT EXISTS annotations_site_status_walk
             ON annotations(site_id, status, created_at DESC, id DESC, kind, auto_fix, updated_at);
-        CREATE TABLE IF NOT EXISTS annotation_status_counts (
-            workspace_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            PRIMARY KEY (workspace_id, status)
-        ) WITHOUT ROWID;
-        DELETE FROM annotation_status_counts;
-        INSERT INTO annotation_status_counts (workspace_id, status, n)
-            SELECT workspace_id, status, count(*) FROM annotations GROUP BY workspace_id, status;
-        CREATE TRIGGER IF NOT EXISTS annotations_count_insert AFTER INSERT ON annotations BEGIN
-            INSERT INTO annotation_status_counts (workspace_id, status, n) VALUES (new.workspace_id, new.status, 1)
-                ON CONFLICT (workspace_id, status) DO UPDATE SET n = n + 1;
-        END;
-        CREATE TRIGGER IF NOT EXISTS annotations_count_delete AFTER DELETE ON annotations BEGIN
-            UPDATE annotation_status_counts SET n = n - 1 WHERE workspace_id = old.workspace_id AND status = old.status;
-        END;
-        CREATE TRIGGER IF NOT EXISTS annotations_count_update AFTER UPDATE OF workspace_id, status ON annotations
-        WHEN old.workspace_id IS NOT new.workspace_id OR old.status IS NOT new.status BEGIN
-            UPDATE annotation_status_counts SET n = n - 1 WHERE workspace_id = old.workspace_id AND status = old.status;
-            INSERT INTO annotation_status_counts (workspace_id, status, n) VALUES (new.workspace_id, new.status, 1)
-                ON CONFLICT (workspace_id, status) DO UPDATE SET n = n + 1;
-        END;
+        """
+    )
+    schema_counts.status_counts(db)
+    db.executescript(
+        """
         CREATE INDEX IF NOT EXISTS personas_ws_order
             ON personas(workspace_id, category, is_default DESC, name COLLATE NOCASE, name, id);
         """
@@ -581,33 +564,8 @@ def m038_search_merge_in_upkeep(db: Database) -> None:
 
 @migrations()
 def m039_reply_counts(db: Database) -> None:
-    # The TUI's workspace switcher showed each workspace's replies by counting them, a scan of
-    # the replies table (no index leads with the workspace) on the TUI's thread: 42 ms warm and
-    # 250 ms cold for 300k replies at 1M annotations. Triggers keep the count per workspace, as
-    # annotation_status_counts does for the annotations (storage/workspaces.py reads it).
-    db.executescript(
-        """
-        CREATE TABLE IF NOT EXISTS reply_counts (
-            workspace_id TEXT PRIMARY KEY,
-            n INTEGER NOT NULL
-        ) WITHOUT ROWID;
-        DELETE FROM reply_counts;
-        INSERT INTO reply_counts (workspace_id, n) SELECT workspace_id, count(*) FROM replies GROUP BY workspace_id;
-        CREATE TRIGGER IF NOT EXISTS replies_count_insert AFTER INSERT ON replies BEGIN
-            INSERT INTO reply_counts (workspace_id, n) VALUES (new.workspace_id, 1)
-                ON CONFLICT (workspace_id) DO UPDATE SET n = n + 1;
-        END;
-        CREATE TRIGGER IF NOT EXISTS replies_count_delete AFTER DELETE ON replies BEGIN
-            UPDATE reply_counts SET n = n - 1 WHERE workspace_id = old.workspace_id;
-        END;
-        CREATE TRIGGER IF NOT EXISTS replies_count_update AFTER UPDATE OF workspace_id ON replies
-        WHEN old.workspace_id IS NOT new.workspace_id BEGIN
-            UPDATE reply_counts SET n = n - 1 WHERE workspace_id = old.workspace_id;
-            INSERT INTO reply_counts (workspace_id, n) VALUES (new.workspace_id, 1)
-                ON CONFLICT (workspace_id) DO UPDATE SET n = n + 1;
-        END;
-        """
-    )
+    """Replies per workspace, kept by triggers, for the workspace switcher (storage/schema_counts.py)."""
+    schema_counts.m039_reply_counts(db)
 
 
 def migrate(store: Store) -> None:
