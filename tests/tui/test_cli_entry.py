@@ -85,11 +85,12 @@ run()
 """
 
 
-def probe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def probe(*args: str, env: dict[str, str] | None = None, script: str = PROBE) -> subprocess.CompletedProcess[str]:
+    """``script`` (one of this file's probes) run in a fresh interpreter with ``args`` as its command line."""
     import os
 
     return subprocess.run(
-        [sys.executable, "-c", PROBE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**os.environ, "COLUMNS": "200", **(env or {})},  # Rich would wrap error boxes mid-phrase
     )
 
@@ -158,10 +159,7 @@ run()
 
 
 def test_the_first_painted_inbox_has_loaded_nothing_heavy(filled: Path):
-    import os
-
-    result = subprocess.run([sys.executable, "-c", PAINT_PROBE, "--data-dir", str(filled)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    result = probe("--data-dir", str(filled), script=PAINT_PROBE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["PAINTED", "-"]
 
@@ -188,10 +186,7 @@ run()
 
 
 def test_what_follows_the_first_paint_on_the_ui_thread_loads_no_use_case_modules(filled: Path):
-    import os
-
-    result = subprocess.run([sys.executable, "-c", AFTER_PAINT_PROBE, "--data-dir", str(filled)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    result = probe("--data-dir", str(filled), script=AFTER_PAINT_PROBE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-2:] == ["AFTER", "-"], result.stdout
 
@@ -224,10 +219,7 @@ print("MODULES", ",".join(m for m in lazy if f"workbench.cli.{m}" in sys.modules
 
 def test_a_command_that_keeps_no_secret_does_not_load_the_keyring(filled: Path):
     """Loading keyring and its backends' entry points took ~40 ms of every command's start."""
-    import os
-
-    result = subprocess.run([sys.executable, "-c", MODULES_PROBE, "sites", "list", "--data-dir", str(filled), "--json"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    result = probe("sites", "list", "--data-dir", str(filled), "--json", script=MODULES_PROBE)
     assert result.returncode == 0, result.stderr
     assert "Acme" in result.stdout
     assert result.stdout.split()[-6:-4] == ["KEYRING", "False"]
@@ -243,11 +235,8 @@ def test_a_command_that_keeps_no_secret_does_not_load_the_keyring(filled: Path):
 ])
 def test_a_command_loads_its_own_sub_commands_module_only(filled: Path, words: list[str], loaded: str):
     """The root built every sub-command of every module (Typer reading each signature) before running
-    one: ~45 ms of imports and ~40 ms of building per command line; `remote list` 0.42 -> 0.29 s."""
-    import os
-
-    result = subprocess.run([sys.executable, "-c", MODULES_PROBE, *words, "--data-dir", str(filled)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    one: `remote list` 372 -> 245 ms (bench/bench_cli.py)."""
+    result = probe(*words, "--data-dir", str(filled), script=MODULES_PROBE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-4:] == ["HELP", "False", "MODULES", loaded], result.stdout
 
@@ -256,10 +245,7 @@ def test_a_command_loads_its_own_sub_commands_module_only(filled: Path, words: l
 def test_a_refused_command_line_is_one_line_without_loading_the_help_screens(filled: Path, words: list[str]):
     """Typer's Rich help module (and Rich's Markdown, ~37 ms) loaded at every start so that its
     error report could be replaced; the refusals are caught before Typer's report now."""
-    import os
-
-    result = subprocess.run([sys.executable, "-c", MODULES_PROBE, *words, "--data-dir", str(filled)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    result = probe(*words, "--data-dir", str(filled), script=MODULES_PROBE)
     assert result.stdout.split()[-4:-2] == ["HELP", "False"], result.stdout
     said = result.stderr.splitlines()  # --json's error object too
     assert said[0].startswith("{\"error\": {\"code\": " if "--json" in words else "error: ") and len(said) <= 2, result
