@@ -10,7 +10,9 @@ serve`` and a host site on a second loopback port (a second origin, as in produc
    tag, with it, and with a control tag (a script from the same server that does nothing: what
    any one tag costs), in adjacent triples, medians of ``--runs``. Cold: each load in a fresh
    browser context (a first visit, nothing cached). Warm: the second visit in a context (what a
-   returning visitor gets from the cache). Goal: ratio <= 1.05. The host page is a storefront-like
+   returning visitor gets from the cache). Goal: ratio <= 1.05. Each median of paired ratios comes with
+   its 95 % bootstrap interval, and the widget is also set against the control of its own triple: what it
+   costs beyond any one script tag. The host page is a storefront-like
    page (a stylesheet, 24 product cards with 6 images, 8.7 KB of HTML) served by Python's
    ``http.server``; a bare page with no sub-resources is measured too: there the tag's one
    request is all that can cost anything, so its ratio shows that floor; and the storefront page
@@ -31,6 +33,7 @@ import argparse
 import functools
 import http.server
 import json
+import random
 import statistics
 import subprocess
 import sys
@@ -150,6 +153,14 @@ def main() -> None:
             httpd.shutdown()
 
 
+def interval(ratios: list[float], resamples: int = 4000) -> tuple[float, float]:
+    """The 95 % bootstrap interval of the median of ``ratios`` (seeded, so a run's figures can be read twice):
+    how far the pass's median could move by the luck of which loads the machine slowed."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    return medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]
+
+
 def script_ms(browser: Browser, which: str, runs: int = 21) -> float:
     """Median time to compile and run the loader or the app, each time in a fresh page, as served (nothing fetched)."""
     source = (assets.LOADER if which == "loader" else assets.APP).raw.decode()
@@ -211,9 +222,16 @@ def run_browser(api: str, host: str, creds: dict, args: argparse.Namespace) -> N
             print(f"{label}, median of {args.runs}: without {statistics.median(plain):.1f} ms (fastest {min(plain):.1f})")
             for name, what in zip(names[1:], ("an empty-handed tag (control)", "the widget"), strict=True):
                 # The ratio within each triple cancels most of the machine's drift.
-                pairs = statistics.median(w / p for p, w in zip(plain, loads[name], strict=True))
+                pairs = [w / p for p, w in zip(plain, loads[name], strict=True)]
+                lo, hi = interval(pairs)
                 print(f"  with {what}: {statistics.median(loads[name]):.1f} ms (fastest {min(loads[name]):.1f}): ratio of "
-                      f"medians {statistics.median(loads[name]) / statistics.median(plain):.3f}, median of paired ratios {pairs:.3f}")
+                      f"medians {statistics.median(loads[name]) / statistics.median(plain):.3f}, median of paired ratios "
+                      f"{statistics.median(pairs):.3f} (95 % interval {lo:.3f} to {hi:.3f})")
+            # What the widget costs beyond any one tag: the widget against the control of the same triple.
+            own = [w / c for c, w in zip(loads[names[1]], loads[names[2]], strict=True)]
+            lo, hi = interval(own)
+            print(f"  the widget against the control tag: median of paired ratios {statistics.median(own):.3f} "
+                  f"(95 % interval {lo:.3f} to {hi:.3f})")
 
         loader_ms = script_ms(browser, "loader")
         app_ms = script_ms(browser, "app")
