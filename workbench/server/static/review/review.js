@@ -93,6 +93,7 @@
     frameSrc: null,
     previewOrigin: null,
     basePath: "",
+    baseFile: false, // the deployment URL names a file, which no page is under (pageUrl)
     locates: new Map(),
     nextLocate: 1,
   };
@@ -267,6 +268,7 @@
     state.frameSrc = url;
     state.previewOrigin = parsed.origin;
     state.basePath = parsed.pathname.replace(/\/+$/, "");
+    state.baseFile = /\.[^/]*$/.test(parsed.pathname); // its last segment has an extension (index.html): a file
     frame.src = parsed.href;
     clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
     state.pinsWait = true;
@@ -511,7 +513,15 @@
 
   function showPage(pagePath) {
     if (!state.frameSrc || pagePath === currentPath()) return;
-    frame.src = state.previewOrigin + state.basePath + (pagePath === "/" ? "/" : pagePath);
+    frame.src = pageUrl(pagePath);
+  }
+
+  // The URL of a pagePath, as pagePathOf made it. The deployment URL may name a file (<host>/index.html): its "/" is that
+  // URL itself, and its other pages are not under it ("/about.html" beside it), so they kept their own paths there.
+  // Both were put after the file: /index.html/ and /index.html/about.html, "not found" in the frame.
+  function pageUrl(pagePath) {
+    if (pagePath === "/") return new URL(state.frameSrc, location.href).href;
+    return state.previewOrigin + (state.baseFile ? "" : state.basePath) + pagePath;
   }
 
   // --- talking to the agent in the preview ----------------------------------------------------
