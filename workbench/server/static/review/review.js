@@ -39,8 +39,8 @@
   // stored one back: it goes with the same Idempotency-Key).
   const REQUEST_TIMEOUT_MS = 60000;
   const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
-  const STACK_PX = 6; // pins closer than this share a spot: each later one is drawn FAN_PX further right
-  const FAN_PX = 18; // of a 24 px pin: the number of the one below stays readable
+  const FAN_PX = 18; // of a 24 px pin: a pin closer than this to one drawn before it is moved right, so both numbers show
+  const PIN_PX = 24; // a pin's height (review.css, 1.6rem): drawn above its point, unless that is closer to the top
   function labels(json) {
     try {
       const parsed = JSON.parse(json || "{}");
@@ -87,11 +87,13 @@
     sendKey: null, // the Idempotency-Key of every Send of the open comment (see the Send handler); null: none sent yet
     sendName: null, // the reviewer's name its first Send went with, sent again with that key (null: anonymous)
     closedUnder: false, // the open comment's Send was refused because the round closed while it was typed
+    seenStatus: null, // the round's status at the last render
     listKey: null, // the comments the list was last drawn from (JSON), so an unchanged refresh draws nothing
     expanded: new Set(), // the long comments a reviewer opened whole: kept open when the list is drawn again
     frameSrc: null,
     previewOrigin: null,
     basePath: "",
+    baseFile: false, // the deployment URL names a file, which no page is under (pageUrl)
     locates: new Map(),
     nextLocate: 1,
   };
@@ -201,14 +203,18 @@
     if (!open) {
       if (state.placing) stopPlacing();
       showNotice(`${sentence(session.notice || "This round takes no comments")} The page is read-only.`, false);
-      // The keyboard was on a control the round just took away: it dropped to the page's start, and the next Tab
-      // began again from the top. It goes to the notice saying why.
-      if ((held === $("add") || held === $("who")) && held.hidden) $("notice").focus();
+      // The keyboard was on a control the round just took away (Add comment, the name, the catcher placing a pin): it
+      // dropped to the page's start, and the next Tab began again from the top. It goes to the notice saying why.
+      if ([$("add"), $("who"), $("catcher")].some((control) => control.hidden && control.contains(held))) $("notice").focus();
     } else {
       hideNotice();
     }
     renderName();
-    loadFrame(session.deploymentUrl);
+    // Out of processing, the builder has rewritten the preview, most often at the same URL: the frame, loaded before,
+    // went on showing the old build (and new comments were pinned on it). It loads again, on the page it showed.
+    const rebuilt = state.seenStatus === "processing" && session.status !== "processing";
+    state.seenStatus = session.status;
+    loadFrame(session.deploymentUrl, rebuilt);
     renderList();
     sendAnchors();
     renderPins();
@@ -244,7 +250,8 @@
     }
   }
 
-  function loadFrame(url) {
+  // rebuilt: the deployment at url changed under the frame, which loads again even where url is the same.
+  function loadFrame(url, rebuilt) {
     const note = $("frame-note");
     note.hidden = Boolean(url);
     if (!url) {
@@ -253,11 +260,15 @@
       if ($("notice").hidden) showNotice("The preview is still deploying. This page updates when it is ready.", false);
       return;
     }
-    if (state.frameSrc === url) return;
+    if (state.frameSrc === url) {
+      if (rebuilt) frame.src = state.view ? state.previewOrigin + state.view.path : state.frameSrc;
+      return;
+    }
     const parsed = new URL(url, location.href);
     state.frameSrc = url;
     state.previewOrigin = parsed.origin;
     state.basePath = parsed.pathname.replace(/\/+$/, "");
+    state.baseFile = /\.[^/]*$/.test(parsed.pathname); // its last segment has an extension (index.html): a file
     frame.src = parsed.href;
     clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
     state.pinsWait = true;
@@ -407,14 +418,28 @@
     const here = currentPath();
     const width = frame.clientWidth;
     const height = frame.clientHeight;
-    const spots = [];
+    const drawnAt = []; // where the pins before this one are drawn (their middles)
     const wanted = new Map();
     const add = (key, entry, number, label) => {
       const { left, top, placed } = pinPosition(entry);
       if (left < 0 || top < 0 || left > width || top > height) return;
-      const under = spots.filter((s) => Math.abs(s.left - left) < STACK_PX && Math.abs(s.top - top) < STACK_PX).length;
-      spots.push({ left, top });
-      wanted.set(key, { left: left + under * FAN_PX, top, number, label, entry, placed });
+      // Whole inside the preview, which clips: a pin on its top banner was drawn above the frame, a sliver.
+      const below = top < PIN_PX;
+      let x = Math.min(Math.max(left, PIN_PX / 2), width - PIN_PX / 2);
+      const middle = below ? top + PIN_PX / 2 : top - PIN_PX / 2;
+      // Moved right past every pin drawn before it that would cover its number: moved only past those on its very
+      // spot, pins a few px apart piled up on one another.
+      for (let moved = true; moved;) {
+        moved = false;
+        for (const at of drawnAt) {
+          if (Math.abs(at.x - x) < FAN_PX && Math.abs(at.middle - middle) < FAN_PX) {
+            x = at.x + FAN_PX;
+            moved = true;
+          }
+        }
+      }
+      drawnAt.push({ x, middle });
+      wanted.set(key, { left: x, top, below, number, label, entry, placed });
     };
     state.comments.forEach((comment, index) => {
       if (state.pinsWait) return; // the pin being placed is drawn all the same: the reviewer put it there
@@ -440,7 +465,7 @@
         layer.append(pin);
       }
       const resolved = want.entry.status === "resolved";
-      pin.className = `pin${want.label ? "" : " pending"}${resolved ? " resolved" : ""}${key === state.current ? " current" : ""}`;
+      pin.className = `pin${want.label ? "" : " pending"}${resolved ? " resolved" : ""}${key === state.current ? " current" : ""}${want.below ? " below" : ""}`;
       pin.textContent = want.number;
       if (want.label) {
         pin.setAttribute("aria-label", resolved ? `${want.label}, resolved` : want.label);
@@ -488,7 +513,15 @@
 
   function showPage(pagePath) {
     if (!state.frameSrc || pagePath === currentPath()) return;
-    frame.src = state.previewOrigin + state.basePath + (pagePath === "/" ? "/" : pagePath);
+    frame.src = pageUrl(pagePath);
+  }
+
+  // The URL of a pagePath, as pagePathOf made it. The deployment URL may name a file (<host>/index.html): its "/" is that
+  // URL itself, and its other pages are not under it ("/about.html" beside it), so they kept their own paths there.
+  // Both were put after the file: /index.html/ and /index.html/about.html, "not found" in the frame.
+  function pageUrl(pagePath) {
+    if (pagePath === "/") return new URL(state.frameSrc, location.href).href;
+    return state.previewOrigin + (state.baseFile ? "" : state.basePath) + pagePath;
   }
 
   // --- talking to the agent in the preview ----------------------------------------------------
@@ -599,6 +632,7 @@
     const cursor = $("cursor");
     cursor.hidden = !state.cursor;
     if (!state.cursor) return;
+    cursor.classList.toggle("below", state.cursor.y < PIN_PX); // as a pin there is drawn: whole, under its point
     cursor.style.left = `${state.cursor.x}px`;
     cursor.style.top = `${state.cursor.y}px`;
   }
@@ -628,7 +662,8 @@
     } else if (moves[event.key]) {
       const [dx, dy] = moves[event.key];
       state.cursor = {
-        x: Math.min(Math.max(state.cursor.x + dx, 1), frame.clientWidth - 1),
+        // Not nearer the sides than half a pin, which the frame's edge would cut in two.
+        x: Math.min(Math.max(state.cursor.x + dx, PIN_PX / 2), frame.clientWidth - PIN_PX / 2),
         y: Math.min(Math.max(state.cursor.y + dy, 1), frame.clientHeight - 1),
       };
     } else {
