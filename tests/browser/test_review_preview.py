@@ -57,3 +57,29 @@ def test_a_comments_page_opens_in_a_preview_deployed_at_a_file(page, deploying, 
     about.get_by_role("button", name=f"Show page {path} in the preview").click()
     expect(preview.locator("h1")).to_have_text("About page")
     expect(page.get_by_role("button", name="Comment 1", exact=True)).to_be_visible()
+
+
+def test_a_comments_page_opens_under_a_preview_deployed_at_a_folder_with_a_dot_in_its_name(page, deploying, host_site):
+    """A folder may have a dot in its name (``/builds/v1.2``, a version): its pages are under it, and "Show page" goes
+    there. Taking every dotted last segment for a file sent "/about.html" to the host's root, "not found"."""
+    proc, deploys = deploying
+    creds = fresh_credentials(proc.data_dir)
+    widget = f"{proc.url}/widget.js"
+    (host_site.root / "builds" / "v1.2").mkdir(parents=True)
+    host_site.write("builds/v1.2/index.html", PAGE.format(title="Home page", widget=widget, link="about.html"))
+    host_site.write("builds/v1.2/about.html", PAGE.format(title="About page", widget=widget, link="index.html"))
+    deploys(creds, f"echo {host_site.url}/builds/v1.2")  # the host adds the slash (a 301), as static hosts do
+    session = start_round(proc.url, creds["store_api_key"])
+    stored = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
+                        headers={"X-Review-Token": review_token(session)},
+                        json={"content": "Say who we are.", "pagePath": "/about.html", "selector": "#hero-title",
+                              "offsetX": 10, "offsetY": 5, "pinX": 10, "pinY": 5})
+    assert stored.status_code == 201, stored.text
+    page.goto(session["feedbackUrl"])
+    preview = page.frame_locator("#preview")
+    expect(preview.locator("h1")).to_have_text("Home page")
+    agent_ready(page)
+    page.locator("#list .comment", has_text="Say who we are.").get_by_role(
+        "button", name="Show page /about.html in the preview").click()
+    expect(preview.locator("h1")).to_have_text("About page")
+    expect(page.get_by_role("button", name="Comment 1", exact=True)).to_be_visible()

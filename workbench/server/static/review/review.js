@@ -268,7 +268,9 @@
     state.frameSrc = url;
     state.previewOrigin = parsed.origin;
     state.basePath = parsed.pathname.replace(/\/+$/, "");
-    state.baseFile = /\.[^/]*$/.test(parsed.pathname); // its last segment has an extension (index.html): a file
+    // A page, not a folder: its last segment names a document (index.html). A folder may have a dot in its name too
+    // (/builds/v1.2), and its pages are under it.
+    state.baseFile = /\.(html?|xhtml|php|aspx?|jsp)$/i.test(parsed.pathname);
     frame.src = parsed.href;
     clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
     state.pinsWait = true;
