@@ -793,6 +793,14 @@
   host.style.cssText = ['all: initial', 'direction: ltr', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
     'overflow: visible', 'z-index: 2147483647'].map(d => `${d} !important;`).join(' ');
   const root = host.attachShadow({ mode: 'open' });
+  // What the visitor does in the widget is not the page's: its listeners heard it as the host's (the shadow root
+  // retargets), so a page's "/" shortcut, which skips its fields by the event's target, took the focus to its search
+  // halfway through a comment, its focus trap (a cookie notice's) pulled the focus back out of the form, and every
+  // click in the widget was one on the page. Stopped at the host: the widget's own listeners are inside it, or on the
+  // window's capture (the picker's), which comes first.
+  for (const type of ['keydown', 'keyup', 'keypress', 'beforeinput', 'input', 'paste', 'copy', 'cut', 'click', 'dblclick',
+    'auxclick', 'contextmenu', 'mousedown', 'mouseup', 'pointerdown', 'pointerup', 'touchstart', 'touchmove', 'touchend',
+    'wheel', 'focusin', 'focusout']) host.addEventListener(type, e => e.stopPropagation());
   // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
   const css = `
     :host { all: initial; direction: ltr; } /* 'all' leaves direction to inherit: an RTL page turned the English UI round */
