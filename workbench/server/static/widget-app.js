@@ -1196,13 +1196,23 @@
   function delivered(item) {
     // Remembered only once the server has taken them: a refused email is never offered again.
     store.set('name', item.payload.submitter_name || ''); store.set('email', item.payload.submitter_email || '');
-    if (draft && draft.pending === item.key) {
+    sent(item.key);
+  }
+  function sent(key) {
+    if (draft && draft.pending === key) {
       setStatus('Sent. Thank you!');
       const d = draft;
       setTimeout(() => { if (draft === d) closePanel(); }, 1500);
     }
     refreshMine();
   }
+  // Every tab of the site sends the one outbox: a submission this tab could not send, another tab delivered (or the
+  // server refused there), and this form still said "Saved in this browser" for as long as it stayed open.
+  window.addEventListener('storage', (e) => {
+    if (e.key !== `${NS}outbox` || !draft || typeof draft.pending !== 'string') return;
+    const item = queue().find(i => i.key === draft.pending);
+    if (!item) sent(draft.pending); else if (item.refused) offerRefused();
+  });
   // The server takes these, told by their first bytes (workbench/domain/images.py), whatever the file's name says.
   function pictureType(b) {
     const at = (sig, from = 0) => sig.every((c, i) => b[from + i] === c), ascii = t => [...t].map(c => c.charCodeAt(0));
