@@ -271,6 +271,10 @@
   // A stakeholder's link (?gf_stakeholder=TOKEN), which the loader took out of the address bar: remembered.
   if (W.stakeholder) { store.set('stakeholder', clip(W.stakeholder, 200)); delete W.stakeholder; }
   const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
+  // A remembered link (?gf_stakeholder=) the server refused, forgotten by this page: the form says so. Forgotten
+  // without a word, a stakeholder who came by their link was told only that the site did not know them.
+  let forgotten = false;
+  const forget = () => { store.del('stakeholder'); forgotten = true; };
   const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
   const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
 
@@ -745,7 +749,7 @@
         }
         if (res.status === 401 && item.stakeholder) {
           // A stakeholder token revoked since: the feedback still goes, as an anonymous visitor's.
-          if (!script.dataset.stakeholderToken) store.del('stakeholder');
+          if (!script.dataset.stakeholderToken) forget();
           saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { stakeholder: null }) : i)));
           continue;
         }
@@ -1060,7 +1064,7 @@
     showWho();
     try {
       const r = await nativeFetch(`${API}/config`, { headers: headers(sh ? { 'X-GF-Stakeholder-Token': sh } : {}) });
-      if (r.status === 401 && sh && !script.dataset.stakeholderToken) { store.del('stakeholder'); return loadConfig(); }
+      if (r.status === 401 && sh && !script.dataset.stakeholderToken) { forget(); return loadConfig(); }
       config = r.ok ? await r.json() : null;
       if (stakeholderToken() === sh) sender = { token: sh || null, known: r.ok, revoked: r.status === 401 && !!sh };
     } catch (_) { config = null; } // offline: no toggle; the server applies the stakeholder's default
@@ -1086,7 +1090,8 @@
     else if (who) line.replaceChildren(typed ? 'Sending as ' : 'Sending as a stakeholder of this site', ...(typed ? [isolated(bounded(typed, NAME_CHARS)), ', a stakeholder of this site.'] : ['.']));
     else if (token && !sender.revoked && !(token === sender.token && sender.known)) line.textContent = 'Sending with your stakeholder link (the server has not confirmed it yet).';
     else {
-      const why = token && sender.revoked ? 'this page\'s stakeholder link is no longer valid' : 'the site does not know who you are';
+      const why = token && sender.revoked ? 'this page\'s stakeholder link is no longer valid'
+        : !token && forgotten ? 'your stakeholder link is no longer valid' : 'the site does not know who you are';
       if (typed) line.replaceChildren('Sending as ', isolated(bounded(typed, NAME_CHARS)), `, the name you typed: ${why}.`);
       else line.textContent = `Sending anonymously: ${why}. A name below is optional.`;
     }
