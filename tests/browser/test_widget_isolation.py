@@ -53,3 +53,23 @@ def test_keys_clicks_and_focus_in_the_widget_are_not_the_pages(page, served, hos
     page.locator("#search").click()
     page.keyboard.press("x")
     assert page.evaluate("document.body.dataset.heard").split() == ["click", "key:x"]
+
+
+def test_a_dark_page_does_not_darken_the_forms_own_controls(page, served, host_site):
+    """A page declaring itself dark (`<meta name="color-scheme" content="dark">`, as dark sites do) gave the widget's
+    white form the browser's dark controls: a dark grey "Choose File" button, a dark drop-down list and dark scroll bars
+    on the white panel. The widget is drawn light, so its controls are too."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    html = (f'<!doctype html><html><head><meta charset="utf-8"><meta name="color-scheme" content="dark">'
+            f'<style>body {{ background: #111; color: #eee }}</style>'
+            f'<script src="{proc.url}/widget.js" data-site="{creds["site_id"]}" data-widget-token="{creds["widget_token"]}" async></script>'
+            f'</head><body><p id="price">€ 39.00</p></body></html>')
+    page.emulate_media(color_scheme="dark")
+    page.goto(host_site.write("dark.html", html))
+    form = open_form(page, "#price")
+    file_button = form.get_by_role("button", name="Attach or paste a screenshot")
+    background = file_button.evaluate("e => getComputedStyle(e, '::file-selector-button').backgroundColor")
+    channels = [int(v) for v in background[background.index("(") + 1 : background.index(")")].split(",")[:3]]
+    assert min(channels) >= 200, f"the file chooser's button is {background} on the white form"
+    assert form.evaluate("e => getComputedStyle(e).colorScheme") == "light"

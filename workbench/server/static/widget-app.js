@@ -793,8 +793,9 @@
   if (topLayer) host.setAttribute('popover', 'manual');
   // Each !important: a page's `* { direction: rtl !important }` (or letter-spacing, text-transform, display: none)
   // beat plain inline values and reached the whole widget by inheritance; only an inline !important beats it.
-  // ('all' leaves direction out, so it is set too.)
-  host.style.cssText = ['all: initial', 'direction: ltr', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
+  // ('all' leaves direction out, so it is set too.) Light: a page declaring itself dark (color-scheme) gave the white
+  // form the browser's dark controls (a dark grey "Choose File", dark drop-down lists and scroll bars).
+  host.style.cssText = ['all: initial', 'direction: ltr', 'color-scheme: light', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
     'overflow: visible', 'z-index: 2147483647'].map(d => `${d} !important;`).join(' ');
   const root = host.attachShadow({ mode: 'open' });
   // What the visitor does in the widget is not the page's: its listeners heard it as the host's (the shadow root
