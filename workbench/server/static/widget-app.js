@@ -1212,12 +1212,11 @@
     }
     refreshMine();
   }
-  // Every tab of the site sends the one outbox: a submission this tab could not send, another tab delivered (or the
-  // server refused there), and this form still said "Saved in this browser" for as long as it stayed open.
+  // Every tab of the site sends the one outbox: a submission this tab could not send, another tab delivered, and this
+  // form still said "Saved in this browser" for as long as it stayed open. (One refused there, this tab's next retry
+  // finds marked so and shows.)
   window.addEventListener('storage', (e) => {
-    if (e.key !== `${NS}outbox` || !draft || typeof draft.pending !== 'string') return;
-    const item = queue().find(i => i.key === draft.pending);
-    if (!item) sent(draft.pending); else if (item.refused) offerRefused();
+    if (e.key === `${NS}outbox` && draft && typeof draft.pending === 'string' && !queue().some(i => i.key === draft.pending)) sent(draft.pending);
   });
   // The server takes these, told by their first bytes (workbench/domain/images.py), whatever the file's name says.
   function pictureType(b) {
