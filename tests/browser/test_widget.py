@@ -2208,3 +2208,26 @@ def test_the_keyboards_focus_on_the_launcher_is_seen_on_a_light_page_and_a_dark_
     around = [cast("tuple[int, int, int]", shot.getpixel((round(box["x"]) - dx, y))) for dx in range(1, 9)]
     best = max(contrast(px, background) for px in around)
     assert best >= 3, f"the focus ring is {best:.2f}:1 against the page: {around}"
+
+
+@pytest.mark.parametrize("link", ["revoked", "mistyped"])
+def test_a_stakeholder_link_that_no_longer_works_is_named_as_the_reason(page, served, host_site, link):
+    """A stakeholder who opened the site through their link (remembered from `?gf_stakeholder=`) and whose link was
+    revoked since, or mistyped, was told "Sending anonymously: the site does not know who you are", nothing about the
+    link they came by: the browser forgot it without a word. The form names it, as for a tag's revoked token."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    base = f"{proc.url}/api/widget/sites/{creds['site_id']}/stakeholders"
+    sh = httpx.post(base, json={"name": "Dana"}, headers=bearer(creds["member_token"])).json()
+    token = sh["token"] if link == "revoked" else "gfsh_mistyped"
+    page.goto(f"{host_page(host_site, proc, creds)}?gf_stakeholder={token}")
+    expect(page.get_by_role("button", name="Feedback", exact=True)).to_be_visible()
+    assert httpx.delete(f"{base}/{sh['token']}", headers=bearer(creds["member_token"])).status_code == 204
+    form = open_form(page, None)
+    who = form.locator(".who")
+    expect(who).to_have_text("Sending anonymously: your stakeholder link is no longer valid. A name below is optional.")
+    form.get_by_label("Name (optional)").fill("Dana")
+    expect(who).to_have_text("Sending as Dana, the name you typed: your stakeholder link is no longer valid.")
+    form.get_by_label("Comment").fill("Sent without the link")
+    ann = detail(proc, creds, send(page, form)["id"])
+    assert ann["submitter"] == {"name": "Dana", "type": "anonymous", "has_email": False}

@@ -271,6 +271,10 @@
   // A stakeholder's link (?gf_stakeholder=TOKEN), which the loader took out of the address bar: remembered.
   if (W.stakeholder) { store.set('stakeholder', clip(W.stakeholder, 200)); delete W.stakeholder; }
   const stakeholderToken = () => script.dataset.stakeholderToken || store.get('stakeholder');
+  // A remembered link (?gf_stakeholder=) the server refused, forgotten by this page: the form says so. Forgotten
+  // without a word, a stakeholder who came by their link was told only that the site did not know them.
+  let forgotten = false;
+  const forget = () => { store.del('stakeholder'); forgotten = true; };
   const submitterKey = () => { let k = store.get('key'); if (!k) { k = randomKey(); store.set('key', k); } return k; };
   const headers = (extra) => Object.assign({ 'X-GF-Widget-Token': TOKEN }, extra || {});
 
@@ -745,7 +749,7 @@
         }
         if (res.status === 401 && item.stakeholder) {
           // A stakeholder token revoked since: the feedback still goes, as an anonymous visitor's.
-          if (!script.dataset.stakeholderToken) store.del('stakeholder');
+          if (!script.dataset.stakeholderToken) forget();
           saveQueue(queue().map(i => (i.key === item.key ? Object.assign({}, i, { stakeholder: null }) : i)));
           continue;
         }
@@ -789,10 +793,19 @@
   if (topLayer) host.setAttribute('popover', 'manual');
   // Each !important: a page's `* { direction: rtl !important }` (or letter-spacing, text-transform, display: none)
   // beat plain inline values and reached the whole widget by inheritance; only an inline !important beats it.
-  // ('all' leaves direction out, so it is set too.)
-  host.style.cssText = ['all: initial', 'direction: ltr', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
+  // ('all' leaves direction out, so it is set too.) Light: a page declaring itself dark (color-scheme) gave the white
+  // form the browser's dark controls (a dark grey "Choose File", dark drop-down lists and scroll bars).
+  host.style.cssText = ['all: initial', 'direction: ltr', 'color-scheme: light', 'position: fixed', 'top: 0', 'left: 0', 'width: 0', 'height: 0',
     'overflow: visible', 'z-index: 2147483647'].map(d => `${d} !important;`).join(' ');
   const root = host.attachShadow({ mode: 'open' });
+  // What the visitor does in the widget is not the page's: its listeners heard it as the host's (the shadow root
+  // retargets), so a page's "/" shortcut, which skips its fields by the event's target, took the focus to its search
+  // halfway through a comment, its focus trap (a cookie notice's) pulled the focus back out of the form, and every
+  // click in the widget was one on the page. Stopped at the host: the widget's own listeners are inside it, or on the
+  // window's capture (the picker's), which comes first.
+  for (const type of ['keydown', 'keyup', 'keypress', 'beforeinput', 'input', 'paste', 'copy', 'cut', 'click', 'dblclick',
+    'auxclick', 'contextmenu', 'mousedown', 'mouseup', 'pointerdown', 'pointerup', 'touchstart', 'touchmove', 'touchend',
+    'wheel', 'focusin', 'focusout']) host.addEventListener(type, e => e.stopPropagation());
   // Adopted, not a <style>: a page's CSP without style-src 'unsafe-inline' blocks the element, not CSSOM.
   const css = `
     :host { all: initial; direction: ltr; } /* 'all' leaves direction to inherit: an RTL page turned the English UI round */
@@ -1052,7 +1065,7 @@
     showWho();
     try {
       const r = await nativeFetch(`${API}/config`, { headers: headers(sh ? { 'X-GF-Stakeholder-Token': sh } : {}) });
-      if (r.status === 401 && sh && !script.dataset.stakeholderToken) { store.del('stakeholder'); return loadConfig(); }
+      if (r.status === 401 && sh && !script.dataset.stakeholderToken) { forget(); return loadConfig(); }
       config = r.ok ? await r.json() : null;
       if (stakeholderToken() === sh) sender = { token: sh || null, known: r.ok, revoked: r.status === 401 && !!sh };
     } catch (_) { config = null; } // offline: no toggle; the server applies the stakeholder's default
@@ -1078,7 +1091,8 @@
     else if (who) line.replaceChildren(typed ? 'Sending as ' : 'Sending as a stakeholder of this site', ...(typed ? [isolated(bounded(typed, NAME_CHARS)), ', a stakeholder of this site.'] : ['.']));
     else if (token && !sender.revoked && !(token === sender.token && sender.known)) line.textContent = 'Sending with your stakeholder link (the server has not confirmed it yet).';
     else {
-      const why = token && sender.revoked ? 'this page\'s stakeholder link is no longer valid' : 'the site does not know who you are';
+      const why = token && sender.revoked ? 'this page\'s stakeholder link is no longer valid'
+        : !token && forgotten ? 'your stakeholder link is no longer valid' : 'the site does not know who you are';
       if (typed) line.replaceChildren('Sending as ', isolated(bounded(typed, NAME_CHARS)), `, the name you typed: ${why}.`);
       else line.textContent = `Sending anonymously: ${why}. A name below is optional.`;
     }
@@ -1188,13 +1202,22 @@
   function delivered(item) {
     // Remembered only once the server has taken them: a refused email is never offered again.
     store.set('name', item.payload.submitter_name || ''); store.set('email', item.payload.submitter_email || '');
-    if (draft && draft.pending === item.key) {
+    sent(item.key);
+  }
+  function sent(key) {
+    if (draft && draft.pending === key) {
       setStatus('Sent. Thank you!');
       const d = draft;
       setTimeout(() => { if (draft === d) closePanel(); }, 1500);
     }
     refreshMine();
   }
+  // Every tab of the site sends the one outbox: a submission this tab could not send, another tab delivered, and this
+  // form still said "Saved in this browser" for as long as it stayed open. (One refused there, this tab's next retry
+  // finds marked so and shows.)
+  window.addEventListener('storage', (e) => {
+    if (e.key === `${NS}outbox` && draft && typeof draft.pending === 'string' && !queue().some(i => i.key === draft.pending)) sent(draft.pending);
+  });
   // The server takes these, told by their first bytes (workbench/domain/images.py), whatever the file's name says.
   function pictureType(b) {
     const at = (sig, from = 0) => sig.every((c, i) => b[from + i] === c), ascii = t => [...t].map(c => c.charCodeAt(0));
