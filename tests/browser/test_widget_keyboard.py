@@ -151,3 +151,26 @@ def test_with_nothing_focused_the_arrow_keys_start_at_the_pages_first_drawn_elem
     expect(outline).to_have_class(re.compile(r"\bnamed\b"))
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog", name="Send feedback").locator(".about")).to_have_text("About: footer “Contact us”")
+
+
+def test_the_launcher_says_whether_the_picker_or_the_form_is_open(page, served, host_site):
+    """The launcher opens the picker or the form, and pressed again closes them; its name stays "Feedback", so its
+    ``aria-expanded`` is what tells a screen reader that pressing it now cancels."""
+    proc, creds = served
+    allow(proc, creds["site_id"], host_site.url)
+    page.goto(host_page(host_site, proc, creds))
+    launcher = page.get_by_role("button", name="Feedback", exact=True)
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    bar = start_from_the_keyboard(page)
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    expect(bar).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    start_from_the_keyboard(page)
+    page.keyboard.press("Enter")  # Whole page: the form
+    form = page.get_by_role("dialog", name="Send feedback")
+    expect(form).to_be_visible()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    form.get_by_role("button", name="Cancel").click()
+    expect(form).to_be_hidden()
+    expect(launcher).to_have_attribute("aria-expanded", "false")

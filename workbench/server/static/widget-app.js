@@ -875,7 +875,7 @@
   <div class="outline"><span class="name"></span></div>
   <div class="bar" role="toolbar" aria-label="Pick an element" aria-describedby="gf-how"><span id="gf-how"><span class="long">Click the element your feedback is about, or Tab and arrow keys to it, then Enter. Esc cancels.</span><span class="short">Tap an element.</span></span>
     <button type="button" data-act="whole" tabindex="0">Whole page</button><button type="button" data-act="cancel" tabindex="-1">Cancel</button><span class="sr" role="status"></span></div>
-  <button class="launcher" type="button">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
+  <button class="launcher" type="button" aria-expanded="false">Feedback</button><span id="gf-kept" hidden>Unsent words are kept for this page</span>
   <form class="panel" role="dialog" aria-modal="true" aria-label="Send feedback" aria-describedby="gf-about gf-who" novalidate>
     <h2>Send feedback</h2>
     <fieldset>
@@ -1024,6 +1024,7 @@
     window.addEventListener('keydown', onKey, true);
     window.addEventListener('focusin', onFocus, true);
     window.addEventListener('scroll', follow, { capture: true, passive: true });
+    opened();
   }
   function stopPicking() {
     picking = false;
@@ -1033,7 +1034,11 @@
     window.removeEventListener('keydown', onKey, true);
     window.removeEventListener('focusin', onFocus, true);
     window.removeEventListener('scroll', follow, { capture: true });
+    opened();
   }
+  // The launcher opens the picker or the form and, pressed again, closes them: a screen reader hears which (its name
+  // stays "Feedback", the name the site's visitors are told to look for).
+  const opened = () => launcher.setAttribute('aria-expanded', String(picking || panel.style.display === 'block'));
   // The launcher: picking, or back to the words the visitor closed with Esc (Cancel in the form drops them).
   launcher.addEventListener('click', (e) => {
     if (picking) { stopPicking(); offerRefused(); } else if (panel.style.display === 'block') closePanel();
@@ -1114,6 +1119,7 @@
   function showPanel() {
     panel.style.display = 'block';
     markKept();
+    opened();
     if (!focusIn(panel)) (draft && draft.pending ? $('[data-act="close"]') : field('body')).focus();
   }
   // Esc: unsent words are kept (the launcher brings them back); what was sent is in the outbox anyway.
@@ -1122,6 +1128,7 @@
     const had = focusIn(panel);
     panel.style.display = 'none';
     markKept();
+    opened();
     if (had) launcher.focus();
     offerRefused();
   }
