@@ -106,3 +106,25 @@ def test_the_preview_is_reloaded_when_the_builder_has_finished_with_it(page, ser
                            timeout=10000)
     agent_ready(page)  # and the pins follow the new build's page, the one the reviewer was on
     assert page.locator("#preview").evaluate("f => f.contentWindow.location.pathname").endswith("/cart")
+
+
+def test_pins_close_together_at_the_right_edge_fan_out_inside_the_preview(page, served):
+    """Pins fan out to the right so each number shows; at the preview's right edge that drew them past it, where the
+    frame cut them off. There they fan out to the left."""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    for n in range(3):  # no element found: drawn at their share of the page, at its right edge
+        post_comment(proc.url, session, f"At the edge {n + 1}.", selector="#no-such-element", offsetX=0, offsetY=0,
+                     pinX=99.5, pinY=30)
+    open_round(page, session)
+    frame = page.locator("#preview").bounding_box()
+    assert frame is not None
+    for n in (1, 2, 3):
+        pin = page.get_by_role("button", name=f"Comment {n}", exact=True)
+        expect(pin).to_be_visible()
+        box = pin.bounding_box()
+        assert box is not None
+        assert inside(box, frame), f"pin {n} {box} is cut by the preview's edge {frame}"
+        on_top = pin.evaluate("""p => { const r = p.getBoundingClientRect();
+                                       return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p; }""")
+        assert on_top, f"pin {n}'s number is covered by another pin"

@@ -41,6 +41,7 @@
   const CURSOR_STEP_PX = 10; // an arrow key's move of the pin cursor; with Shift, five times that
   const FAN_PX = 18; // of a 24 px pin: a pin closer than this to one drawn before it is moved right, so both numbers show
   const PIN_PX = 24; // a pin's height (review.css, 1.6rem): drawn above its point, unless that is closer to the top
+  const EDGE_PX = PIN_PX / 2 + 1; // the nearest a pin's middle comes to the right edge: clientWidth rounds a width up
   function labels(json) {
     try {
       const parsed = JSON.parse(json || "{}");
@@ -427,18 +428,28 @@
       if (left < 0 || top < 0 || left > width || top > height) return;
       // Whole inside the preview, which clips: a pin on its top banner was drawn above the frame, a sliver.
       const below = top < PIN_PX;
-      let x = Math.min(Math.max(left, PIN_PX / 2), width - PIN_PX / 2);
+      const x0 = Math.min(Math.max(left, PIN_PX / 2), width - EDGE_PX);
       const middle = below ? top + PIN_PX / 2 : top - PIN_PX / 2;
       // Moved right past every pin drawn before it that would cover its number: moved only past those on its very
-      // spot, pins a few px apart piled up on one another.
-      for (let moved = true; moved;) {
-        moved = false;
-        for (const at of drawnAt) {
-          if (Math.abs(at.x - x) < FAN_PX && Math.abs(at.middle - middle) < FAN_PX) {
-            x = at.x + FAN_PX;
-            moved = true;
+      // spot, pins a few px apart piled up on one another. At the preview's right edge, left instead: the frame cut
+      // the fanned ones there in two.
+      const fan = (step) => {
+        let x = x0;
+        for (let moved = true; moved;) {
+          moved = false;
+          for (const at of drawnAt) {
+            if (Math.abs(at.x - x) < FAN_PX && Math.abs(at.middle - middle) < FAN_PX) {
+              x = at.x + step;
+              moved = true;
+            }
           }
         }
+        return x;
+      };
+      let x = fan(FAN_PX);
+      if (x > width - EDGE_PX) {
+        const leftwards = fan(-FAN_PX);
+        if (leftwards >= PIN_PX / 2) x = leftwards;
       }
       drawnAt.push({ x, middle });
       wanted.set(key, { left: x, top, below, number, label, entry, placed });
@@ -665,7 +676,7 @@
       const [dx, dy] = moves[event.key];
       state.cursor = {
         // Not nearer the sides than half a pin, which the frame's edge would cut in two.
-        x: Math.min(Math.max(state.cursor.x + dx, PIN_PX / 2), frame.clientWidth - PIN_PX / 2),
+        x: Math.min(Math.max(state.cursor.x + dx, PIN_PX / 2), frame.clientWidth - EDGE_PX),
         y: Math.min(Math.max(state.cursor.y + dy, 1), frame.clientHeight - 1),
       };
     } else {
