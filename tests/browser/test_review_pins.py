@@ -4,6 +4,7 @@ and a round whose preview the builder rewrote or that closes while a pin is bein
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_review_page import agent_ready, open_round, post_comment, start_round
@@ -128,3 +129,31 @@ def test_pins_close_together_at_the_right_edge_fan_out_inside_the_preview(page, 
         on_top = pin.evaluate("""p => { const r = p.getBoundingClientRect();
                                        return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p; }""")
         assert on_top, f"pin {n}'s number is covered by another pin"
+
+
+@pytest.mark.parametrize("closing", ["Save", "Stay anonymous", "Escape"])
+def test_a_name_dialog_closed_after_the_round_closed_under_it_leaves_the_keyboard_on_the_notice(page, served, closing):
+    """Add comment asks a first-time reviewer's name; the round closed while it was typed. Save kept the name and closed
+    the dialog, which could not give the focus back to Add comment, hidden by then: it stayed on Save, in the closed
+    dialog, where the keyboard did nothing."""
+    proc, creds = served
+    key = creds["store_api_key"]
+    session = start_round(proc.url, key)
+    open_round(page, session, name=None)
+    page.get_by_role("button", name="Add comment").click()
+    dialog = page.get_by_role("dialog", name="Your name")
+    expect(dialog).to_be_visible()
+    page.get_by_label("Name", exact=True).fill("Ines")
+    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    if closing == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        dialog.get_by_role("button", name=closing).click()
+    expect(dialog).to_be_hidden()
+    expect(notice).to_be_focused()
+    kept = {"Save": "Ines", "Stay anonymous": "", "Escape": None}[closing]
+    assert page.evaluate("localStorage.getItem('workbench.reviewerName')") == kept  # as the reviewer said, all the same
+    expect(page.locator("#catcher")).to_be_hidden()  # and nothing is being placed

@@ -1208,6 +1208,16 @@
     if (then) then();
   }
 
+  // Asked by Add comment, which the round took away while the name was typed: the dialog (saved, anonymous or Esc)
+  // could not give the focus back to that hidden button, and it stayed in the closed dialog, where Tab and Enter did
+  // nothing. It goes to the notice saying why nothing can be placed now. (The close event comes after saveName's then.)
+  $("name-dialog").addEventListener("close", () => {
+    const held = document.activeElement;
+    if (!$("notice").hidden && !state.placing && (!held || held === document.body || $("name-dialog").contains(held))) {
+      $("notice").focus();
+    }
+  });
+
   $("name-form").addEventListener("submit", (event) => {
     event.preventDefault();
     saveName($("name").value);
