@@ -157,3 +157,21 @@ def test_a_name_dialog_closed_after_the_round_closed_under_it_leaves_the_keyboar
     kept = {"Save": "Ines", "Stay anonymous": "", "Escape": None}[closing]
     assert page.evaluate("localStorage.getItem('workbench.reviewerName')") == kept  # as the reviewer said, all the same
     expect(page.locator("#catcher")).to_be_hidden()  # and nothing is being placed
+
+
+def test_the_round_is_read_again_as_soon_as_the_network_is_back(page, served):
+    """Offline, the page says the comments may be out of date and that it tries again every 15 s; when the network came
+    back it still waited for that timer. (The page's clock is paused: only the browser's online event can read it now.)"""
+    proc, creds = served
+    session = start_round(proc.url, creds["store_api_key"])
+    page.clock.install()
+    open_round(page, session)
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # no timer of the page's runs from here
+    notice = page.locator("#notice")
+    page.context.set_offline(True)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(notice).to_contain_text("The server could not be reached")
+    post_comment(proc.url, session, "Made while this reviewer was offline.")
+    page.context.set_offline(False)
+    expect(notice).to_be_hidden()
+    page.locator("#list .comment", has_text="Made while this reviewer was offline.").wait_for()

@@ -1256,6 +1256,9 @@
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refresh();
   });
+  // The network back (Wi-Fi again, a train out of its tunnel): read now, not up to 15 s later, the notice saying the
+  // comments may be out of date standing all that time.
+  window.addEventListener("online", refresh);
   setInterval(() => {
     if (!document.hidden) refresh();
   }, REFRESH_MS);
