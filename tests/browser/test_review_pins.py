@@ -16,6 +16,15 @@ def inside(box: dict, frame: dict) -> bool:
             and box["x"] + box["width"] <= frame["x"] + frame["width"] and box["y"] + box["height"] <= frame["y"] + frame["height"])
 
 
+def finalize_under(page, url: str, session: dict, key: str):
+    """The round finalized while the page is open, and read again as when the tab comes back: the notice, saying so."""
+    assert httpx.post(f"{url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    return notice
+
+
 def test_a_pin_at_the_top_or_left_edge_of_the_preview_is_drawn_whole_inside_it(page, served):
     """A comment on the store's top banner (its announcement bar, its menu) had its pin drawn above its point, outside
     the preview, which clips it: a 3 px sliver of orange, neither readable nor clickable. The keyboard's pin cursor,
@@ -74,10 +83,7 @@ def test_the_keyboard_placing_a_pin_when_the_round_closes_goes_to_the_notice_say
     page.keyboard.press("c")
     catcher = page.locator("#catcher")
     expect(catcher).to_be_focused()
-    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
-    notice = page.locator("#notice")
-    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    notice = finalize_under(page, proc.url, session, key)
     expect(catcher).to_be_hidden()
     expect(notice).to_be_focused()
 
@@ -144,10 +150,7 @@ def test_a_name_dialog_closed_after_the_round_closed_under_it_leaves_the_keyboar
     dialog = page.get_by_role("dialog", name="Your name")
     expect(dialog).to_be_visible()
     page.get_by_label("Name", exact=True).fill("Ines")
-    assert httpx.post(f"{proc.url}/api/v1/feedback-sessions/{session['id']}/finalize", headers=bearer(key)).status_code == 200
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the tab comes back: the round is read again
-    notice = page.locator("#notice")
-    expect(notice).to_have_text("Session is already done. The page is read-only.")
+    notice = finalize_under(page, proc.url, session, key)
     if closing == "Escape":
         page.keyboard.press("Escape")
     else:

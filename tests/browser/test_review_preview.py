@@ -6,7 +6,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import fresh_credentials
-from tests.browser.test_review_page import agent_ready, deploying, review_token, start_round
+from tests.browser.test_review_page import agent_ready, deploying, post_comment, review_token, start_round
 
 __all__ = ["deploying"]  # the deploy-command server, a fixture of this module too
 
@@ -44,11 +44,7 @@ def test_a_comments_page_opens_in_a_preview_deployed_at_a_file(page, deploying, 
     about.wait_for()
     path = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                      headers={"X-Review-Token": review_token(session)}).json()["data"][0]["pagePath"]
-    home = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
-                      headers={"X-Review-Token": review_token(session)},
-                      json={"content": "A warmer welcome.", "pagePath": "/", "selector": "#hero-title",
-                            "offsetX": 10, "offsetY": 5, "pinX": 10, "pinY": 5})
-    assert home.status_code == 201, home.text
+    post_comment(proc.url, session, "A warmer welcome.", selector="#hero-title", offsetX=10, offsetY=5, pinX=10, pinY=5)
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the list is read again
 
     page.locator("#list .comment", has_text="A warmer welcome.").get_by_role("button", name="Show page / in the preview").click()
@@ -70,11 +66,8 @@ def test_a_comments_page_opens_under_a_preview_deployed_at_a_folder_with_a_dot_i
     host_site.write("builds/v1.2/about.html", PAGE.format(title="About page", widget=widget, link="index.html"))
     deploys(creds, f"echo {host_site.url}/builds/v1.2")  # the host adds the slash (a 301), as static hosts do
     session = start_round(proc.url, creds["store_api_key"])
-    stored = httpx.post(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
-                        headers={"X-Review-Token": review_token(session)},
-                        json={"content": "Say who we are.", "pagePath": "/about.html", "selector": "#hero-title",
-                              "offsetX": 10, "offsetY": 5, "pinX": 10, "pinY": 5})
-    assert stored.status_code == 201, stored.text
+    post_comment(proc.url, session, "Say who we are.", pagePath="/about.html", selector="#hero-title", offsetX=10,
+                 offsetY=5, pinX=10, pinY=5)
     page.goto(session["feedbackUrl"])
     preview = page.frame_locator("#preview")
     expect(preview.locator("h1")).to_have_text("Home page")
