@@ -145,7 +145,7 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
 
-        self._pictures(ann)
+        self._pictures(ann, detail["resolutions"], pictures)
 
         styles = ann.computed_styles or {}
         self.query_one("#styles-title").display = bool(styles)
@@ -238,10 +238,12 @@ class AnnotationScreen(WorkbenchScreen):
             return
         self.app.push_screen(AnnotationScreen(self.duplicate_of))
 
-    def _pictures(self, ann: Any) -> None:
-        """The screenshot and evidence images, rebuilt only when the files change (live refresh is frequent)."""
-        from workbench.services import resolutions
+    def _pictures(self, ann: Any, resolutions: list[dict[str, Any]], facts: dict[str, tuple[str, int]]) -> None:
+        """The screenshot and evidence images, rebuilt only when the files change (live refresh is frequent).
 
+        A picture the record names but this store has no file for is said in its place: not fetched
+        yet by a replica's sync (no upload row either), or gone from the uploads (deleted by hand).
+        """
         capture = getattr(ann, "capture", None)  # the widget's capture, on stores that record it
         logs = None
         if capture:
@@ -253,9 +255,30 @@ class AnnotationScreen(WorkbenchScreen):
         if logs is not None:
             self.query_one("#ann-logs", Static).update(logs)
 
-        ok, files = self.attempt(resolutions.evidence_files, self.wb, self.principal, ann.id, quiet=True)
-        files = files if ok else []
-        shown = tuple((label, str(path), path.stat().st_mtime_ns) for label, path in files)
+        wanted: list[tuple[str, str | None]] = [("Screenshot", ann.screenshot_key)]
+        for i, res in enumerate(resolutions, 1):
+            number = f" #{i}" if len(resolutions) > 1 else ""
+            wanted += [(f"Before{number}", res.get("before_key")), (f"After{number}", res.get("after_key"))]
+        files: list[tuple[str, Path, str | None]] = []
+        shown_now: list[tuple[str, str, int | None, str | None]] = []
+        for label, key in wanted:
+            if not key:
+                continue
+            try:
+                path = self.wb.store.upload_path(key)
+            except ValueError:  # a key that would leave the uploads directory is never opened
+                continue
+            try:
+                mtime: int | None = path.stat().st_mtime_ns if path.is_file() else None
+            except OSError:  # deleted between the two looks
+                mtime = None
+            missing = None
+            if mtime is None:
+                missing = ("missing from this store's uploads (its file was removed)" if key in facts
+                           else "not in this store yet (a sync fetches it)")
+            files.append((label, path, missing))
+            shown_now.append((label, str(path), mtime, missing))
+        shown = tuple(shown_now)
         for widget_id in ("#pics-title", "#ann-pictures"):
             self.query_one(widget_id).display = bool(files)
         if shown == self.shown_pictures:
@@ -267,7 +290,7 @@ class AnnotationScreen(WorkbenchScreen):
             from workbench.tui.widgets.pictures import Picture, pin_of
 
             pin = pin_of(capture)
-            box.mount_all(Picture(label, path, pin if label == "Screenshot" else None) for label, path in files)
+            box.mount_all(Picture(label, path, pin if label == "Screenshot" else None, missing=missing) for label, path, missing in files)
 
     def _status_keys(self, current: str) -> list[Text]:
         """The status keys as bound now (keys.toml may have changed them), the current one lit."""

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
@@ -23,6 +26,10 @@ from workbench.tui import format as fmt
 PIN_COLOUR = (225, 29, 72)
 PICTURE_ROWS = 11  # three 4:3 pictures side by side fit a 120-column terminal
 MAX_COLUMNS = 80
+# A picture is scaled to fit this many pixels each way once, when it is read: every redraw resamples
+# it, and 80 columns of Kitty or Sixel cells are well under 1600 pixels wide.
+MAX_PIXELS = 1600
+LOG_ENTRY_CHARS = 300  # a console message or URL longer than this (the capture keeps 2,000) is cut
 
 
 def pin_of(capture: dict[str, Any] | None) -> tuple[float, float] | None:
@@ -50,11 +57,22 @@ def pin_of(capture: dict[str, Any] | None) -> tuple[float, float] | None:
 
 
 def with_pin(path: Path, pin: tuple[float, float] | None) -> Any:
-    """The image at ``path`` as a Pillow image, with a pin (a ringed dot) at ``pin`` if given."""
+    """The image at ``path`` as a Pillow image, with a pin (a ringed dot) at ``pin`` if given.
+
+    Scaled to fit ``MAX_PIXELS`` each way (its shape kept); a transparent picture is laid on white, as
+    a browser shows a page with no background (``convert("RGB")`` alone would make it black).
+    """
     from PIL import Image, ImageDraw
 
     with Image.open(path) as source:
-        image = source.convert("RGB")
+        source.draft("RGB", (MAX_PIXELS, MAX_PIXELS))  # a JPEG decodes at a fraction of its size
+        if source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info:
+            rgba = source.convert("RGBA")
+            image = Image.new("RGB", rgba.size, (255, 255, 255))
+            image.paste(rgba, mask=rgba.getchannel("A"))
+        else:
+            image = source.convert("RGB")
+    image.thumbnail((MAX_PIXELS, MAX_PIXELS))
     if pin is not None:
         draw = ImageDraw.Draw(image)
         cx, cy = pin[0] * (image.width - 1), pin[1] * (image.height - 1)
@@ -64,28 +82,47 @@ def with_pin(path: Path, pin: tuple[float, float] | None) -> Any:
     return image
 
 
-def capture_logs(capture: dict[str, Any] | None) -> Text | None:
-    """The capture's recent console errors and failed requests, one per line; None when it has neither."""
+def _cut(text: str) -> str:
+    """A log entry of at most ``LOG_ENTRY_CHARS``, saying how much was left out."""
+    if len(text) <= LOG_ENTRY_CHARS:
+        return text
+    return f"{text[:LOG_ENTRY_CHARS]}… ({len(text) - LOG_ENTRY_CHARS:,} more characters)"
+
+
+def capture_logs(capture: dict[str, Any] | None) -> Group | None:
+    """The capture's recent console errors and failed requests, one entry a row; None when it has neither.
+
+    The level or status is a column of its own, so a long message or URL wraps under itself (a
+    hanging indent), never back under the status, and one longer than ``LOG_ENTRY_CHARS`` is cut.
+    """
     if not isinstance(capture, dict):
         return None
     console = [e for e in capture.get("console") or [] if isinstance(e, dict)]
     network = [e for e in capture.get("network") or [] if isinstance(e, dict)]
     if not console and not network:
         return None
-    text = Text()
+    parts: list[Any] = []
+
+    def rows(title: str, entries: list[tuple[Text, ...]]) -> None:
+        parts.append(Text(title, style="bold"))
+        table = Table.grid(padding=(0, 1))
+        for _ in entries[0][:-1]:
+            table.add_column(no_wrap=True)  # as wide as its longest cell: "unhandledrejection", "no answer"
+        table.add_column(overflow="fold")  # a URL has no spaces to wrap at
+        for entry in entries:
+            table.add_row(*entry)
+        parts.append(Padding(table, (0, 0, 0, 2)))
+
     if console:
-        text.append(f"Console ({len(console)})\n", style="bold")
-        for entry in console:
-            text.append(f"  {fmt.clean(str(entry.get('level', 'error'))):<8}", style="bold #e05561")
-            text.append(fmt.clean(str(entry.get("message", ""))) + "\n")
+        rows(f"Console ({len(console)})", [
+            (Text(fmt.clean(str(e.get("level", "error"))), style="bold #e05561"), Text(_cut(fmt.clean(str(e.get("message", ""))))))
+            for e in console])
     if network:
-        text.append(f"Failed requests ({len(network)})\n", style="bold")
-        for entry in network:
-            status = entry.get("status")
-            text.append(f"  {('no answer' if status == 0 else str(status)):<9}", style="bold #e6c84f")
-            text.append(f"{fmt.clean(str(entry.get('method', 'GET')))} {fmt.clean(str(entry.get('url', '')))}\n")
-    text.rstrip()
-    return text
+        rows(f"Failed requests ({len(network)})", [
+            (Text("no answer" if e.get("status") == 0 else fmt.clean(str(e.get("status"))), style="bold #e6c84f"),
+             Text(fmt.clean(str(e.get("method", "GET")))), Text(_cut(fmt.clean(str(e.get("url", ""))))))
+            for e in network])
+    return Group(*parts)
 
 
 def _image_class(app: App[Any]) -> Any:
@@ -106,7 +143,8 @@ def _image_class(app: App[Any]) -> Any:
 
 
 class Picture(Vertical):
-    """A caption and one image (with its pin), or the reason it cannot be shown."""
+    """A caption and one image (with its pin), or the reason it cannot be shown (``missing``: why the
+    store has no file to show, said in its place)."""
 
     DEFAULT_CSS = f"""
     Picture {{ width: auto; height: auto; margin: 0 2 1 0; }}
@@ -116,15 +154,19 @@ class Picture(Vertical):
     Picture > .error {{ width: 60; height: auto; }}
     """
 
-    def __init__(self, caption: str, path: Path, pin: tuple[float, float] | None = None) -> None:
+    def __init__(self, caption: str, path: Path, pin: tuple[float, float] | None = None, *, missing: str | None = None) -> None:
         super().__init__()
         self.caption = caption
         self.path = path
         self.pin = pin
+        self.missing = missing
 
     def compose(self) -> ComposeResult:
-        note = "  · pin at the element" if self.pin is not None else ""
+        note = "  · pin at the element" if self.pin is not None and self.missing is None else ""
         yield Static(Text(self.caption, style="bold") + Text(note, style="dim"), classes="caption")
+        if self.missing is not None:
+            yield Static(Text(self.missing, style="dim"), classes="error")
+            return
         try:
             image = with_pin(self.path, self.pin)
         except Exception as exc:  # noqa: BLE001 - a damaged file is reported, never raised into the UI
@@ -132,7 +174,19 @@ class Picture(Vertical):
             yield Static(Text(f"cannot show {self.path.name}: {fmt.clean(reason)}", style="#e05561"), classes="error")
             return
         widget = _image_class(self.app)(image, classes="picture")
-        # A terminal cell is about twice as tall as wide: size the picture from its own aspect,
-        # so every terminal (and every renderer) shows it undistorted at PICTURE_ROWS rows.
-        widget.styles.width = max(4, min(MAX_COLUMNS, round(PICTURE_ROWS * 2 * image.width / max(1, image.height))))
+        widget.styles.width, widget.styles.height = cells_of(image.width, image.height)
         yield widget
+
+
+def cells_of(width: int, height: int) -> tuple[int, int]:
+    """The columns and rows a ``width`` x ``height`` picture is drawn in, its shape kept.
+
+    A terminal cell is about twice as tall as wide. PICTURE_ROWS rows tall, unless that would be
+    wider than MAX_COLUMNS (a wide banner): then MAX_COLUMNS wide and fewer rows. A very tall picture
+    gets as few columns as its shape says, down to one, rather than a stretched one.
+    """
+    aspect = width / max(1, height)
+    columns = round(PICTURE_ROWS * 2 * aspect)
+    if columns <= MAX_COLUMNS:
+        return max(1, columns), PICTURE_ROWS
+    return MAX_COLUMNS, max(1, round(MAX_COLUMNS / aspect / 2))
