@@ -75,7 +75,8 @@ def test_a_replica_pulls_the_pictures_once_and_skips_one_the_server_lost(tmp_pat
         assert not list(store.uploads_dir.rglob(f"*{upload_sweep.PART}"))
         me = local_user(replica, sync_svc.status(replica).workspace_id)
         listed = evidence_files(replica, me, ann["id"])
-        assert [(label, p.read_bytes()) for label, p in listed] == [("Screenshot", shot), ("Before", before), ("After", after)]
+        assert [(e.label, e.path.read_bytes(), e.missing) for e in listed] == [
+            ("Screenshot", shot, None), ("Before", before, None), ("After", after, None)]
         # Each file has its uploads row: no sweep takes a fetched picture for an orphan.
         assert upload_sweep.sweep(store, older_than_s=0).removed == []
         assert store.upload_path(keys["after_key"]).is_file()
@@ -101,7 +102,7 @@ def test_a_server_without_the_route_leaves_the_sync_whole_and_says_so_once(hub):
     report = replica.sync()
     assert report.ok and report.pictures == 0
     assert [n for n in report.notes if "pictures" in n] == ["pictures are not available from this server (GET /uploads answered 405)"]
-    assert evidence_files(replica.wb, replica.me, ann["id"]) == []
+    assert [e.missing for e in evidence_files(replica.wb, replica.me, ann["id"])] == ["not_fetched"]
 
 
 def test_once_every_picture_is_held_a_sync_asks_for_none_nor_looks_again_until_the_records_move(hub, monkeypatch):
@@ -148,7 +149,7 @@ def test_a_server_failing_on_pictures_ends_the_pictures_not_the_sync_and_the_nex
     assert any(n.startswith("pictures stopped after 0 of 1: server error 503") for n in report.notes), report.notes
     replica.bridge.rewrite = None
     assert replica.sync().pictures == 1
-    assert [label for label, _ in evidence_files(replica.wb, replica.me, ann["id"])] == ["Screenshot"]
+    assert [(e.label, e.missing) for e in evidence_files(replica.wb, replica.me, ann["id"])] == [("Screenshot", None)]
 
 
 @pytest.mark.parametrize(("body", "routes"), [

@@ -12,7 +12,7 @@ import hmac
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlencode
 
 from storage import annotations as repo
@@ -285,20 +285,28 @@ def deliver_pending(wb: Workbench) -> int:
     return len(ids)
 
 
-def evidence_files(wb: Workbench, principal: Principal, annotation_id: str) -> list[tuple[str, Path]]:
-    """The annotation's pictures held in this store, in reading order: (label, file).
+class Evidence(NamedTuple):
+    """One picture of an annotation: its label, where its file is (or would be), and why this store has no
+    file for it: ``"removed"`` (the store took the upload, its file is gone), ``"not_fetched"`` (a replica
+    that synced the record but not the picture yet), or None: the file is here."""
 
-    The screenshot first, then each resolution's before and after. Keys whose bytes are not
-    here (a replica that synced the record but not the upload) are left out.
-    """
+    label: str
+    path: Path
+    missing: Literal["removed", "not_fetched"] | None
+
+
+def evidence_files(wb: Workbench, principal: Principal, annotation_id: str) -> list[Evidence]:
+    """The annotation's pictures in reading order: the screenshot first, then each resolution's before
+    and after, those whose file this store lacks included (a screen says so in their place)."""
     with wb.store.read() as db:
         ann = load(db, principal, annotation_id)
         resolutions = repo.list_resolutions(db, ann.id)
-    wanted: list[tuple[str, str | None]] = [("Screenshot", ann.screenshot_key)]
-    for i, res in enumerate(resolutions, 1):
-        number = f" #{i}" if len(resolutions) > 1 else ""
-        wanted += [(f"Before{number}", res.before_key), (f"After{number}", res.after_key)]
-    found: list[tuple[str, Path]] = []
+        wanted: list[tuple[str, str | None]] = [("Screenshot", ann.screenshot_key)]
+        for i, res in enumerate(resolutions, 1):
+            number = f" #{i}" if len(resolutions) > 1 else ""
+            wanted += [(f"Before{number}", res.before_key), (f"After{number}", res.after_key)]
+        uploaded = {key for _, key in wanted if key and repo.get_upload(db, key) is not None}
+    found: list[Evidence] = []
     for label, key in wanted:
         if not key:
             continue
@@ -306,8 +314,7 @@ def evidence_files(wb: Workbench, principal: Principal, annotation_id: str) -> l
             path = wb.store.upload_path(key)
         except ValueError:  # a key that would leave the uploads directory is never opened
             continue
-        if path.is_file():
-            found.append((label, path))
+        found.append(Evidence(label, path, None if path.is_file() else "removed" if key in uploaded else "not_fetched"))
     return found
 
 

@@ -40,6 +40,9 @@ def _iso_ms(value: str | None) -> int | None:
 
 
 AUTHOR_STYLE = {"user": "bold #6fb3d2", "agent": "bold #c792ea", "persona": "bold #f0a36b", "system": "bold #8c8c8c"}
+# Said in the place of a picture this store has no file for (services.resolutions.Evidence.missing).
+MISSING_PICTURE = {"removed": "missing from this store's uploads (its file was removed)",
+                   "not_fetched": "not in this store yet (a sync fetches it)"}
 
 
 class AnnotationScreen(WorkbenchScreen):
@@ -145,7 +148,7 @@ class AnnotationScreen(WorkbenchScreen):
         facts.add_row("Updated", f"{fmt.ago(now, ann.updated_at)}  (version {ann.version})")
         self.query_one("#ann-facts", Static).update(facts)
 
-        self._pictures(ann, detail["resolutions"], pictures)
+        self._pictures(ann)
 
         styles = ann.computed_styles or {}
         self.query_one("#styles-title").display = bool(styles)
@@ -238,12 +241,14 @@ class AnnotationScreen(WorkbenchScreen):
             return
         self.app.push_screen(AnnotationScreen(self.duplicate_of))
 
-    def _pictures(self, ann: Any, resolutions: list[dict[str, Any]], facts: dict[str, tuple[str, int]]) -> None:
+    def _pictures(self, ann: Any) -> None:
         """The screenshot and evidence images, rebuilt only when the files change (live refresh is frequent).
 
         A picture the record names but this store has no file for is said in its place: not fetched
-        yet by a replica's sync (no upload row either), or gone from the uploads (deleted by hand).
+        yet by a replica's sync, or gone from the uploads (deleted by hand).
         """
+        from workbench.services import resolutions
+
         capture = getattr(ann, "capture", None)  # the widget's capture, on stores that record it
         logs = None
         if capture:
@@ -255,29 +260,17 @@ class AnnotationScreen(WorkbenchScreen):
         if logs is not None:
             self.query_one("#ann-logs", Static).update(logs)
 
-        wanted: list[tuple[str, str | None]] = [("Screenshot", ann.screenshot_key)]
-        for i, res in enumerate(resolutions, 1):
-            number = f" #{i}" if len(resolutions) > 1 else ""
-            wanted += [(f"Before{number}", res.get("before_key")), (f"After{number}", res.get("after_key"))]
+        ok, evidence = self.attempt(resolutions.evidence_files, self.wb, self.principal, ann.id, quiet=True)
         files: list[tuple[str, Path, str | None]] = []
         shown_now: list[tuple[str, str, int | None, str | None]] = []
-        for label, key in wanted:
-            if not key:
-                continue
+        for label, path, missing in evidence if ok else []:
             try:
-                path = self.wb.store.upload_path(key)
-            except ValueError:  # a key that would leave the uploads directory is never opened
-                continue
-            try:
-                mtime: int | None = path.stat().st_mtime_ns if path.is_file() else None
-            except OSError:  # deleted between the two looks
-                mtime = None
-            missing = None
-            if mtime is None:
-                missing = ("missing from this store's uploads (its file was removed)" if key in facts
-                           else "not in this store yet (a sync fetches it)")
-            files.append((label, path, missing))
-            shown_now.append((label, str(path), mtime, missing))
+                mtime = path.stat().st_mtime_ns if missing is None else None
+            except OSError:  # deleted since the service looked
+                mtime, missing = None, "removed"
+            words = MISSING_PICTURE[missing] if missing else None
+            files.append((label, path, words))
+            shown_now.append((label, str(path), mtime, words))
         shown = tuple(shown_now)
         for widget_id in ("#pics-title", "#ann-pictures"):
             self.query_one(widget_id).display = bool(files)
