@@ -132,3 +132,14 @@ def test_a_huge_picture_is_scaled_down_before_it_is_drawn(tmp_path: Path):
     small = tmp_path / "small.png"
     Image.new("RGB", (300, 200), (255, 255, 255)).save(small)
     assert with_pin(small, None).size == (300, 200)  # a picture small enough is left as it is
+
+
+def test_a_photo_stored_sideways_is_shown_as_its_exif_orientation_says(tmp_path: Path):
+    """A phone stores a portrait photo as a landscape one with an EXIF orientation that viewers apply: attached as
+    evidence, it was shown lying on its side."""
+    file = tmp_path / "photo.jpg"
+    stored = Image.new("RGB", (400, 200), (200, 30, 30))  # as the sensor wrote it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to view
+    stored.save(file, "JPEG", exif=exif)
+    assert with_pin(file, None).size == (200, 400)

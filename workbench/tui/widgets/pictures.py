@@ -59,13 +59,16 @@ def pin_of(capture: dict[str, Any] | None) -> tuple[float, float] | None:
 def with_pin(path: Path, pin: tuple[float, float] | None) -> Any:
     """The image at ``path`` as a Pillow image, with a pin (a ringed dot) at ``pin`` if given.
 
-    Scaled to fit ``MAX_PIXELS`` each way (its shape kept); a transparent picture is laid on white, as
-    a browser shows a page with no background (``convert("RGB")`` alone would make it black).
+    Turned as its EXIF orientation says, scaled to fit ``MAX_PIXELS`` each way (its shape kept); a
+    transparent picture is laid on white, as a browser shows a page with no background
+    (``convert("RGB")`` alone would make it black).
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageDraw, ImageOps
 
-    with Image.open(path) as source:
-        source.draft("RGB", (MAX_PIXELS, MAX_PIXELS))  # a JPEG decodes at a fraction of its size
+    with Image.open(path) as opened:
+        opened.draft("RGB", (MAX_PIXELS, MAX_PIXELS))  # a JPEG decodes at a fraction of its size
+        # A phone's photo is stored sideways with an EXIF orientation a viewer applies (evidence taken with one).
+        source = ImageOps.exif_transpose(opened)
         if source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info:
             rgba = source.convert("RGBA")
             image = Image.new("RGB", rgba.size, (255, 255, 255))
