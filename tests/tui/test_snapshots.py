@@ -111,6 +111,7 @@ SCREEN_KEYS = {
     "test_sessions": ["3", "j"],
     "personas": ["4", "j"],
     "sync": ["5"],
+    "sites": ["6"],
     "help": ["question_mark"],
     "reply_dialog": ["enter", "c"],
     "resolution_dialog": ["enter", "e"],

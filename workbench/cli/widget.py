@@ -10,10 +10,8 @@ from workbench.cli.annotations import emit_json, fail, local, refusals, sites_ap
 from workbench.cli.options import Database, DataDir, JsonFlag
 from workbench.cli.output import echo
 from workbench.domain.errors import DomainError, NotFound
-from workbench.domain.widget import parse_base_url, parse_origin
+from workbench.domain.widget import DEFAULT_BASE, parse_base_url, parse_origin
 from workbench.services import widget as widget_svc
-
-DEFAULT_BASE = "http://localhost:11001"
 
 
 @sites_app.command("origins")

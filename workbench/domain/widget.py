@@ -17,6 +17,7 @@ from workbench.domain.errors import Invalid
 
 # -- allowed origins ------------------------------------------------------------------------
 MAX_ORIGINS_PER_SITE = 50
+DEFAULT_BASE = "http://localhost:11001"  # where pages reach `workbench serve` unless told: its default port
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$")
 
 

@@ -43,12 +43,12 @@ from workbench.domain.clock import from_ms, new_id
 from workbench.domain.errors import WORKSPACE_DELETED, Conflict, Invalid, NotFound, Unauthenticated
 from workbench.domain.session_records import FeedbackComment, FeedbackSession, Storefront, on_base, preview_path, review_path
 from workbench.domain.tokens import mint_secret, same_secret
+from workbench.domain.widget import DEFAULT_BASE
 from workbench.services.context import Workbench
 from workbench.services.stores import audit_as, store_actor
 
 log = logging.getLogger("workbench.feedback_sessions")
 
-DEFAULT_BASE_URL = "http://localhost:11001"
 REVIEW_TOKEN_PREFIX = "wbrv_"
 DEPLOY_ACTOR = "system:deploy"
 DEFAULT_DEPLOY_TIMEOUT = 600.0
@@ -80,7 +80,7 @@ WIDGET_PATH = "/widget.js"
 def local_base(env: Mapping[str, str] | None = None) -> str:
     """The base of a front end with no request to take one from (the TUI, a deployment run offline):
     ``WORKBENCH_PUBLIC_URL``, else the default address of ``workbench serve``."""
-    return ((os.environ if env is None else env).get("WORKBENCH_PUBLIC_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return ((os.environ if env is None else env).get("WORKBENCH_PUBLIC_URL") or DEFAULT_BASE).rstrip("/")
 
 
 def start(wb: Workbench, store: Storefront, *, actor: str | None = None) -> FeedbackSession:

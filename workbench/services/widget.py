@@ -23,6 +23,7 @@ from workbench.domain.widget import MAX_ORIGINS_PER_SITE, parse_base_url, parse_
 from workbench.services.context import Workbench
 
 MINE_LIMIT = 200  # a browser's newest annotations on a site the revisit view returns
+TAG_BASE_KEY = "widget_tag_base"  # meta: the base the TUI's Sites screen last put in a widget tag
 
 
 def authenticate(
@@ -142,3 +143,21 @@ def snippet(wb: Workbench, principal: Principal, site_id: str, base_url: str) ->
     # Escaped although each value is checked: the tag is HTML, whatever a value may come to hold.
     src, sid, token = (html.escape(v, quote=True) for v in (f"{base}/widget.js", site.id, site.widget_token))
     return f'<script src="{src}" data-site="{sid}" data-widget-token="{token}" async></script>'
+
+
+def tag_base(wb: Workbench) -> str:
+    """The base a widget tag is shown with: the one last set (``set_tag_base``), else the front ends' own
+    (``WORKBENCH_PUBLIC_URL``, else ``workbench serve``'s default address)."""
+    from workbench.services.feedback_sessions import local_base
+
+    return accounts_repo.meta_get(wb.store.db, TAG_BASE_KEY) or local_base()
+
+
+def set_tag_base(wb: Workbench, principal: Principal, base_url: str) -> str:
+    """Remember where pages reach ``workbench serve`` (production's address, not localhost), so the tag
+    shown next time is the one to paste. Only who may see the tag (OWNER) may set it."""
+    require_session(principal, Role.OWNER)
+    base = parse_base_url(base_url)
+    with wb.store.write() as db:
+        accounts_repo.meta_set(db, TAG_BASE_KEY, base)
+    return base

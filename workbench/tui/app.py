@@ -67,6 +67,12 @@ def _sync() -> Screen:
     return SyncScreen()
 
 
+def _sites() -> Screen:
+    from workbench.tui.screens.sites import SitesScreen
+
+    return SitesScreen()
+
+
 # What the first actions of a session need, in the order they are likely wanted.
 WARM_UP_MODULES = (
     "workbench.tui.screens.triage",
@@ -112,6 +118,7 @@ class WorkbenchApp(UndoKeys, SyncRunner, App[None]):
         "tests": _tests,
         "personas": _personas,
         "sync": _sync,
+        "sites": _sites,
     }
     # The inbox is built as the app composes, instead of a blank default screen first.
     DEFAULT_MODE = "inbox"

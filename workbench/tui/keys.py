@@ -30,6 +30,7 @@ APP: list[BindingType] = [
     B("3", "app.go('tests')", "Test sessions", id="app.tests", show=False),
     B("4", "app.go('personas')", "Personas", id="app.personas", show=False),
     B("5", "app.go('sync')", "Sync conflicts and refusals", id="app.sync_screen", show=False),
+    B("6", "app.go('sites')", "Sites: widget tag and origins", id="app.sites", show=False),
     B("S", "app.sync", "Sync now", id="app.sync", show=False),
     # priority: dialogs (modal screens) otherwise never see app keys; a focused input keeps a typed "?".
     B("question_mark", "app.help", "Keys", id="app.help", key_display="?", priority=True),
@@ -148,6 +149,13 @@ SYNC: list[BindingType] = [
     B("x", "discard", "Discard…", id="sync.discard"),
 ]
 
+# A site's widget: the tag to paste into its pages and the origins allowed to run it (issue 11).
+SITES: list[BindingType] = [
+    B("a", "add_origin", "Allow origin…", id="sites.add_origin"),
+    B("x", "remove_origin", "Remove origin…", id="sites.remove_origin"),
+    B("y", "copy_tag", "Copy tag", id="sites.copy_tag"),
+    B("B", "set_base", "Tag's base URL…", id="sites.base"),
+]
 
 # Dialogs. Their hints name these keys through ``Dialog.hint_text``, so a rebound key reads right.
 FORM: list[BindingType] = [
@@ -200,7 +208,7 @@ def _groups() -> dict[str, list[BindingType]]:
     from workbench.tui.widgets.virtual_list import VirtualList
 
     return {"app": APP, "list": VirtualList.BINDINGS, "inbox": INBOX, "annotation": ANNOTATION,
-            "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "form": FORM,
+            "feedback": FEEDBACK, "tests": TESTS, "personas": PERSONAS, "sync": SYNC, "sites": SITES, "form": FORM,
             "confirm": CONFIRM, "choice": CHOICE, "files": FILES, "views": VIEWS, "bulk": BULK, "duplicate": DUPLICATE,
             "pick": PERSONA_PICK}
 
@@ -290,7 +298,7 @@ def key_name(text: str) -> str | None:
 
 # The screens whose lists (``VirtualList``) take keys beside the screen's own; the app's keys
 # are live everywhere.
-_LIST_SCREENS = ("inbox", "feedback", "tests", "personas", "sync", "duplicate", "views")
+_LIST_SCREENS = ("inbox", "feedback", "tests", "personas", "sync", "sites", "duplicate", "views")
 
 
 def _drop_clashes(result: Keymap) -> None:
