@@ -125,6 +125,11 @@ SCREEN_KEYS = {
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
 @pytest.mark.parametrize("name", list(SCREEN_KEYS))
 def test_every_screen_at_size(snap_compare, demo_wb, name, size):
+    if name == "sites":
+        # The Sites screen shows each widget tag whole, token and all: the demo's tokens come from the secrets
+        # module, which the seeded ids do not reach, so each process drew others.
+        with demo_wb.store.write() as db:
+            db.execute("UPDATE sites SET widget_token = 'gfw_demo_' || substr(id, 25)")
     assert snap_compare(app_for(demo_wb), press=SCREEN_KEYS[name], terminal_size=size, run_before=settle)
 
 
