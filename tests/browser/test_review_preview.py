@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import fresh_credentials
@@ -14,16 +15,20 @@ PAGE = ('<!doctype html><title>{title}</title><script src="{widget}" data-mode="
         '<main><h1 id="hero-title">{title}</h1><a href="{link}">{link}</a></main>')
 
 
-def test_a_comments_page_opens_in_a_preview_deployed_at_a_file(page, deploying, host_site):
-    """Deployed at <host>/index.html, the preview's home is "/" and its other pages keep their own paths ("/about.html",
-    which is not under "/index.html/"). "Show page" put the one after the other: /index.html/about.html, and
-    /index.html/ for the home page, both "not found" in the frame."""
+@pytest.mark.parametrize("folder", ["", "rv/"], ids=["at-the-root", "in-a-folder"])
+def test_a_comments_page_opens_in_a_preview_deployed_at_a_file(page, deploying, host_site, folder):
+    """Deployed at <host>/index.html (or <host>/rv/index.html), the preview's home is "/" and its other pages are beside
+    the file, "/about.html" relative to its folder. "Show page" put the one after the other: /index.html/about.html,
+    and /index.html/ for the home page, both "not found" in the frame; in a folder the page kept its whole path
+    (/rv/about.html), not one relative to the deployment."""
     proc, deploys = deploying
     creds = fresh_credentials(proc.data_dir)
     widget = f"{proc.url}/widget.js"
-    host_site.write("index.html", PAGE.format(title="Home page", widget=widget, link="about.html"))
-    host_site.write("about.html", PAGE.format(title="About page", widget=widget, link="index.html"))
-    deploys(creds, f"echo {host_site.url}/index.html")
+    if folder:
+        (host_site.root / folder).mkdir()
+    host_site.write(f"{folder}index.html", PAGE.format(title="Home page", widget=widget, link="about.html"))
+    host_site.write(f"{folder}about.html", PAGE.format(title="About page", widget=widget, link="index.html"))
+    deploys(creds, f"echo {host_site.url}/{folder}index.html")
     session = start_round(proc.url, creds["store_api_key"])
     page.goto(session["feedbackUrl"])
     preview = page.frame_locator("#preview")
@@ -44,6 +49,7 @@ def test_a_comments_page_opens_in_a_preview_deployed_at_a_file(page, deploying, 
     about.wait_for()
     path = httpx.get(f"{proc.url}/api/widget/feedback-sessions/{session['id']}/comments",
                      headers={"X-Review-Token": review_token(session)}).json()["data"][0]["pagePath"]
+    assert path == "/about.html"  # relative to the deployment's folder, as every pagePath is
     post_comment(proc.url, session, "A warmer welcome.", selector="#hero-title", offsetX=10, offsetY=5, pinX=10, pinY=5)
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # the list is read again
 

@@ -95,6 +95,7 @@
     previewOrigin: null,
     basePath: "",
     baseFile: false, // the deployment URL names a file, which no page is under (pageUrl)
+    baseDir: "", // the folder the preview's pages are under: the deployment's path, or the folder of its file
     locates: new Map(),
     nextLocate: 1,
   };
@@ -176,10 +177,13 @@
 
   // --- paths: the preview's routes, relative to the deployment URL ---------------------------
 
+  // Under the deployment's path (a single-page app's routes, even after a file: /index.html/cart is "/cart"), else, for a
+  // deployment at a file, beside it in its folder (<host>/rv/about.html is "/about.html" when it is <host>/rv/index.html).
   function pagePathOf(absolutePath) {
-    const base = state.basePath;
-    if (base && (absolutePath === base || absolutePath.startsWith(base + "/"))) {
-      return absolutePath.slice(base.length) || "/";
+    for (const base of state.baseFile ? [state.basePath, state.baseDir] : [state.basePath]) {
+      if (base && (absolutePath === base || absolutePath.startsWith(base + "/"))) {
+        return absolutePath.slice(base.length) || "/";
+      }
     }
     return absolutePath || "/";
   }
@@ -272,6 +276,7 @@
     // A page, not a folder: its last segment names a document (index.html). A folder may have a dot in its name too
     // (/builds/v1.2), and its pages are under it.
     state.baseFile = /\.(html?|xhtml|php|aspx?|jsp)$/i.test(parsed.pathname);
+    state.baseDir = state.baseFile ? state.basePath.slice(0, state.basePath.lastIndexOf("/")) : state.basePath;
     frame.src = parsed.href;
     clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
     state.pinsWait = true;
@@ -529,12 +534,14 @@
     frame.src = pageUrl(pagePath);
   }
 
-  // The URL of a pagePath, as pagePathOf made it. The deployment URL may name a file (<host>/index.html): its "/" is that
-  // URL itself, and its other pages are not under it ("/about.html" beside it), so they kept their own paths there.
-  // Both were put after the file: /index.html/ and /index.html/about.html, "not found" in the frame.
+  // The URL of a pagePath, as pagePathOf made it. The deployment URL may name a file (<host>/rv/index.html): its "/" is
+  // that URL itself, and its other pages are taken to be beside it, in its folder ("/about.html" is <host>/rv/about.html),
+  // as a static site's are. Both were put after the file: /index.html/ and /index.html/about.html, "not found" in the
+  // frame. (A route a single-page app put after its file, /index.html/cart, reads "/cart" too, and is shown beside the
+  // file like any other page: one pagePath cannot say which it was.)
   function pageUrl(pagePath) {
     if (pagePath === "/") return new URL(state.frameSrc, location.href).href;
-    return state.previewOrigin + (state.baseFile ? "" : state.basePath) + pagePath;
+    return state.previewOrigin + state.baseDir + pagePath;
   }
 
   // --- talking to the agent in the preview ----------------------------------------------------
