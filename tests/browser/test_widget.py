@@ -6,7 +6,6 @@ import base64
 import io
 import json
 import re
-import struct
 import subprocess
 import sys
 import time
@@ -71,22 +70,6 @@ def detail(proc: ServerProcess, creds: dict, ann_id: str) -> dict:
     return r.json()
 
 
-def image_size(data: bytes) -> tuple[str, int, int]:
-    """The format and pixel size from a PNG's IHDR or a JPEG's SOF header (no imaging library needed)."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
-        w, h = struct.unpack(">II", data[16:24])
-        return "png", w, h
-    if data.startswith(b"\xff\xd8"):
-        i = 2
-        while i < len(data):
-            marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
-            if marker in (0xC0, 0xC1, 0xC2):
-                h, w = struct.unpack(">HH", data[i + 5 : i + 9])
-                return "jpeg", w, h
-            i += 2 + length
-    raise AssertionError(f"not a PNG or JPEG: {data[:16]!r}")
-
-
 def open_form(page, pick: str | None = "#buy"):
     """Launcher, then the picker: click an element (or "Whole page"); returns the form."""
     page.get_by_role("button", name="Feedback", exact=True).click()
@@ -120,6 +103,8 @@ def send_each(page, feedbacks) -> None:
 
 
 def test_pick_send_and_read_back_through_the_api(page, served, host_site):
+    from PIL import Image
+
     proc, creds = served
     allow(proc, creds["site_id"], host_site.url)
     page.goto(host_page(host_site, proc, creds))
@@ -151,9 +136,12 @@ def test_pick_send_and_read_back_through_the_api(page, served, host_site):
     assert "Chrome" in ann["capture"]["user_agent"]
     assert any("cart total is NaN" in e["message"] for e in ann["capture"]["console"])
     assert any(e["url"].endswith("/missing.json") and e["status"] == 404 for e in ann["capture"]["network"])
-    # The screenshot: a real image of the viewport.
-    shot = (proc.data_dir / "uploads" / ann["screenshot_key"]).read_bytes()
-    assert image_size(shot)[1:] == (1280, 800)
+    # The screenshot, read back through the documented GET /uploads/{key}: a real image of the viewport, decoded whole.
+    got = httpx.get(f"{proc.url}/uploads/{ann['screenshot_key']}", headers=bearer(creds["member_token"]))
+    assert got.status_code == 200 and got.headers["content-type"] == "image/png", got.headers
+    with Image.open(io.BytesIO(got.content)) as shot:
+        shot.load()  # every pixel decoded, not just a header read
+        assert shot.format == "PNG" and shot.size == (1280, 800)
     # Name remembered for next time.
     page.reload()
     form = open_form(page, None)
