@@ -133,12 +133,21 @@ def test_an_empty_data_dir_is_refused_not_the_default_directory(tmp_path: Path):
     assert not xdg.exists()
 
 
-# The same, up to the inbox's first painted rows: what mounting the screens loads counts too
+# The end of the probes that paint: the real entry point, its app run headless at 120x36 (the probe's
+# patches stop it once they have seen what they look for).
+RUN_HEADLESS = """
+from textual.app import App
+App.run = lambda self, _run=App.run, **kw: _run(self, headless=True, size=(120, 36))
+sys.argv = ["workbench", *sys.argv[1:]]
+from workbench.cli.entry import run
+run()
+"""
+
+# As PROBE, but up to the inbox's first painted rows: what mounting the screens loads counts too
 # (pydantic came back once through a storage module's import of an enum; the outbox's module and
 # the annotations' repository, ~9 ms, through the inbox's question whether it is a replica's).
 PAINT_PROBE = """
 import sys
-from textual.app import App
 from workbench.tui.widgets.virtual_list import VirtualList
 original = VirtualList.render_lines
 def render_lines(self, crop):
@@ -151,11 +160,7 @@ def render_lines(self, crop):
         self.app.call_after_refresh(self.app.exit)
     return lines
 VirtualList.render_lines = render_lines
-App.run = lambda self, _run=App.run, **kw: _run(self, headless=True, size=(120, 36))
-sys.argv = ["workbench", *sys.argv[1:]]
-from workbench.cli.entry import run
-run()
-"""
+""" + RUN_HEADLESS
 
 
 def test_the_first_painted_inbox_has_loaded_nothing_heavy(filled: Path):
@@ -178,11 +183,7 @@ def after(self):
     print("AFTER", ",".join(m for m in ("workbench.services.sync", "sync.ops", "pydantic") if m in sys.modules) or "-", flush=True)
     self.exit()
 WorkbenchApp._after_first_paint = after
-WorkbenchApp.run = lambda self, _run=WorkbenchApp.run, **kw: _run(self, headless=True, size=(120, 36))
-sys.argv = ["workbench", *sys.argv[1:]]
-from workbench.cli.entry import run
-run()
-"""
+""" + RUN_HEADLESS
 
 
 def test_what_follows_the_first_paint_on_the_ui_thread_loads_no_use_case_modules(filled: Path):
