@@ -9,7 +9,7 @@ changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -145,6 +145,16 @@ class SitesScreen(TwoPaneScreen):
         return row
 
     # -- actions ---------------------------------------------------------------------------
+    def _said(self, words: Callable[[Any], str]) -> Callable[[Any], None]:
+        """A dialog's close: what its change did, in ``words(result)``, and the screen read again (nothing if cancelled)."""
+
+        def closed(result: Any) -> None:
+            if result is not None:
+                self.notify(words(result))
+                self.refresh_data()
+
+        return closed
+
     def action_copy_tag(self) -> None:
         row = self._site()
         if row is None:
@@ -167,16 +177,12 @@ class SitesScreen(TwoPaneScreen):
         def submit(values: dict[str, Any]) -> Any:
             return widget_svc.add_origin(self.wb, self.principal, row.id, values["origin"])
 
-        def closed(result: Any) -> None:
-            if result is not None:
-                self.notify(f"{fmt.safe(row.name)} now allows {len(result)} origin{'s' if len(result) != 1 else ''}")
-                self.refresh_data()
-
+        said = self._said(lambda origins: f"{fmt.safe(row.name)} now allows {len(origins)} origin{'s' if len(origins) != 1 else ''}")
         self.app.push_screen(FormDialog(
             f"Allow an origin to run {fmt.safe(row.name)}'s widget",
             [Field("origin", "Origin", placeholder="https://shop.example or http://localhost:5173")],
             submit=submit, submit_label="Allow", wide=True,
-            hint="scheme://host[:port], no path · {form.save}: allow · {form.cancel}: cancel"), closed)
+            hint="scheme://host[:port], no path · {form.save}: allow · {form.cancel}: cancel"), said)
 
     def action_remove_origin(self) -> None:
         from workbench.services import widget as widget_svc
@@ -189,15 +195,11 @@ class SitesScreen(TwoPaneScreen):
             self.notify("This site allows no origin", severity="warning")
             return
 
-        def closed(origin: Any) -> None:
-            if origin is not None:
-                self.notify(f"{fmt.safe(origin)} no longer runs {fmt.safe(row.name)}'s widget")
-                self.refresh_data()
-
+        said = self._said(lambda origin: f"{fmt.safe(origin)} no longer runs {fmt.safe(row.name)}'s widget")
         self.app.push_screen(ChoiceDialog(
             "Stop allowing which origin? Its pages' widget can no longer send",
             [(Text(fmt.safe(origin)), origin) for origin in row.origins],
-            choose=lambda origin: widget_svc.remove_origin(self.wb, self.principal, row.id, origin)), closed)
+            choose=lambda origin: widget_svc.remove_origin(self.wb, self.principal, row.id, origin)), said)
 
     def action_set_base(self) -> None:
         from workbench.services import widget as widget_svc
@@ -209,13 +211,9 @@ class SitesScreen(TwoPaneScreen):
         def submit(values: dict[str, Any]) -> Any:
             return widget_svc.set_tag_base(self.wb, self.principal, values["base"])
 
-        def closed(result: Any) -> None:
-            if result is not None:
-                self.notify(f"The widget tag now loads from {fmt.safe(result)}")
-                self.refresh_data()
-
+        said = self._said(lambda base: f"The widget tag now loads from {fmt.safe(base)}")
         self.app.push_screen(FormDialog(
             "Where pages reach `workbench serve`",
             [Field("base", "Base URL", value=self.base, placeholder="https://feedback.example")],
             submit=submit, submit_label="Save", wide=True,
-            hint="an http(s) URL, remembered for this store · {form.save}: save · {form.cancel}: cancel"), closed)
+            hint="an http(s) URL, remembered for this store · {form.save}: save · {form.cancel}: cancel"), said)
