@@ -261,29 +261,27 @@ class AnnotationScreen(WorkbenchScreen):
             self.query_one("#ann-logs", Static).update(logs)
 
         ok, evidence = self.attempt(resolutions.evidence_files, self.wb, self.principal, ann.id, quiet=True)
-        files: list[tuple[str, Path, str | None]] = []
-        shown_now: list[tuple[str, str, int | None, str | None]] = []
+        # (label, file, its mtime, why it is missing): what is drawn, compared with what was.
+        shown: list[tuple[str, Path, int | None, str | None]] = []
         for label, path, missing in evidence if ok else []:
             try:
                 mtime = path.stat().st_mtime_ns if missing is None else None
             except OSError:  # deleted since the service looked
                 mtime, missing = None, "removed"
-            words = MISSING_PICTURE[missing] if missing else None
-            files.append((label, path, words))
-            shown_now.append((label, str(path), mtime, words))
-        shown = tuple(shown_now)
+            shown.append((label, path, mtime, MISSING_PICTURE[missing] if missing else None))
         for widget_id in ("#pics-title", "#ann-pictures"):
-            self.query_one(widget_id).display = bool(files)
-        if shown == self.shown_pictures:
+            self.query_one(widget_id).display = bool(shown)
+        if tuple(shown) == self.shown_pictures:
             return
-        self.shown_pictures = shown
+        self.shown_pictures = tuple(shown)
         box = self.query_one("#ann-pictures", HorizontalScroll)
         box.remove_children()
-        if files:
+        if shown:
             from workbench.tui.widgets.pictures import Picture, pin_of
 
             pin = pin_of(capture)
-            box.mount_all(Picture(label, path, pin if label == "Screenshot" else None, missing=missing) for label, path, missing in files)
+            box.mount_all(Picture(label, path, pin if label == "Screenshot" else None, missing=words)
+                          for label, path, _, words in shown)
 
     def _status_keys(self, current: str) -> list[Text]:
         """The status keys as bound now (keys.toml may have changed them), the current one lit."""
