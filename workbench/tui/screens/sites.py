@@ -177,7 +177,7 @@ class SitesScreen(TwoPaneScreen):
         def submit(values: dict[str, Any]) -> Any:
             return widget_svc.add_origin(self.wb, self.principal, row.id, values["origin"])
 
-        said = self._said(lambda origins: f"{fmt.safe(row.name)} now allows {len(origins)} origin{'s' if len(origins) != 1 else ''}")
+        said = self._said(lambda origins: f"{fmt.safe(row.name)} now allows {fmt.plural(len(origins), 'origin')}")
         self.app.push_screen(FormDialog(
             f"Allow an origin to run {fmt.safe(row.name)}'s widget",
             [Field("origin", "Origin", placeholder="https://shop.example or http://localhost:5173")],
