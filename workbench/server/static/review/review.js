@@ -94,8 +94,7 @@
     frameSrc: null,
     previewOrigin: null,
     basePath: "",
-    baseFile: false, // the deployment URL names a file, which no page is under (pageUrl)
-    baseDir: "", // the folder the preview's pages are under: the deployment's path, or the folder of its file
+    baseDir: "", // the folder the preview's pages are under: the deployment's path, or the folder of the file it names
     locates: new Map(),
     nextLocate: 1,
   };
@@ -180,7 +179,7 @@
   // Under the deployment's path (a single-page app's routes, even after a file: /index.html/cart is "/cart"), else, for a
   // deployment at a file, beside it in its folder (<host>/rv/about.html is "/about.html" when it is <host>/rv/index.html).
   function pagePathOf(absolutePath) {
-    for (const base of state.baseFile ? [state.basePath, state.baseDir] : [state.basePath]) {
+    for (const base of [state.basePath, state.baseDir]) { // one and the same but for a file
       if (base && (absolutePath === base || absolutePath.startsWith(base + "/"))) {
         return absolutePath.slice(base.length) || "/";
       }
@@ -275,8 +274,8 @@
     state.basePath = parsed.pathname.replace(/\/+$/, "");
     // A page, not a folder: its last segment names a document (index.html). A folder may have a dot in its name too
     // (/builds/v1.2), and its pages are under it.
-    state.baseFile = /\.(html?|xhtml|php|aspx?|jsp)$/i.test(parsed.pathname);
-    state.baseDir = state.baseFile ? state.basePath.slice(0, state.basePath.lastIndexOf("/")) : state.basePath;
+    const file = /\.(html?|xhtml|php|aspx?|jsp)$/i.test(parsed.pathname);
+    state.baseDir = file ? state.basePath.slice(0, state.basePath.lastIndexOf("/")) : state.basePath;
     frame.src = parsed.href;
     clearTimeout(state.pinsTimer); // until it has loaded: no timer, the wait goes on
     state.pinsWait = true;
